@@ -1,0 +1,359 @@
+#include "scheduler/api/api.h"
+
+#include <charconv>
+#include <chrono>
+
+#include <nlohmann/json.hpp>
+
+#include "common/log.h"
+
+namespace shoal {
+
+namespace asio = boost::asio;
+using nlohmann::json;
+
+namespace {
+
+std::vector<std::string> SplitPath(const std::string& path) {
+  std::vector<std::string> parts;
+  size_t i = 0;
+  while (i < path.size()) {
+    size_t j = path.find('/', i);
+    if (j == std::string::npos) j = path.size();
+    if (j > i) parts.push_back(path.substr(i, j - i));
+    i = j + 1;
+  }
+  return parts;
+}
+
+template <typename T>
+bool ParseInt(const std::string& s, T* out) {
+  if (s.empty()) return false;
+  auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), *out);
+  return ec == std::errc() && p == s.data() + s.size();
+}
+
+HttpReply JsonReply(int status, const json& body) {
+  return {status, body.dump() + "\n", "application/json"};
+}
+
+HttpReply MethodNotAllowed(const HttpRequest& req) {
+  return ErrorReply(405, "MethodNotAllowed", req.method + " is not allowed on " + req.path);
+}
+
+// Reads ?wait=ms, clamped to [0, Api::kMaxWaitMs]. Returns false on a malformed value.
+bool WaitParam(const HttpRequest& req, int64_t cap, int64_t* wait_ms) {
+  *wait_ms = 0;
+  auto it = req.query.find("wait");
+  if (it == req.query.end()) return true;
+  if (!ParseInt(it->second, wait_ms) || *wait_ms < 0) return false;
+  *wait_ms = std::min(*wait_ms, cap);
+  return true;
+}
+
+Result<json> ParseJsonBody(const HttpRequest& req) {
+  auto body = json::parse(req.body, nullptr, /*allow_exceptions=*/false);
+  if (body.is_discarded()) return InvalidArgument("request body is not valid JSON");
+  if (!body.is_object()) return InvalidArgument("request body must be a JSON object");
+  return body;
+}
+
+// The caller's name, until tokens exist (issue 5): a header the CLI sets from $USER.
+Result<std::string> Owner(const HttpRequest& req) {
+  auto it = req.headers.find("x-shoal-user");
+  if (it == req.headers.end() || it->second.empty()) return std::string("anonymous");
+  const std::string& u = it->second;
+  if (u.size() > 64) return InvalidArgument("X-Shoal-User is longer than 64 characters");
+  for (char c : u) {
+    if (!std::isalnum(static_cast<unsigned char>(c)) && c != '-' && c != '_' && c != '.') {
+      return InvalidArgument("X-Shoal-User may hold only letters, digits, '-', '_' and '.'");
+    }
+  }
+  return u;
+}
+
+using Clock = std::chrono::steady_clock;
+
+}  // namespace
+
+asio::awaitable<HttpReply> Api::Handle(HttpRequest req) {
+  std::vector<std::string> parts = SplitPath(req.path);
+  if (req.path == "/healthz") co_return HttpReply{200, "ok\n", "text/plain"};
+  if (req.path == "/readyz") co_return HttpReply{200, "ready\n", "text/plain"};
+  if (parts.size() >= 2 && parts[0] == "v1" && parts[1] == "jobs") co_return co_await Jobs(req, parts);
+  if (parts.size() >= 2 && parts[0] == "v1" && parts[1] == "workers") {
+    co_return co_await Workers(req, parts);
+  }
+  co_return ErrorReply(404, "NotFound", "no route for " + req.method + " " + req.path);
+}
+
+asio::awaitable<HttpReply> Api::Jobs(const HttpRequest& req, const std::vector<std::string>& parts) {
+  if (parts.size() == 2) {
+    if (req.method == "POST") co_return Submit(req);
+    if (req.method == "GET") co_return ListJobs(req);
+    co_return MethodNotAllowed(req);
+  }
+  int64_t id = 0;
+  if (!ParseInt(parts[2], &id) || id <= 0) {
+    co_return ErrorReply(400, "InvalidArgument", "job id must be a positive integer", "id");
+  }
+  const Job* job = scheduler_->FindJob(id);
+  if (job == nullptr) co_return ErrorReply(404, "NotFound", "job " + parts[2] + " not found");
+  if (parts.size() == 3) {
+    if (req.method == "GET") co_return JsonReply(200, ToJson(*job, /*detail=*/true));
+    if (req.method == "DELETE") {
+      auto cancelled = scheduler_->Cancel(id);
+      if (!cancelled.ok()) co_return ErrorReply(cancelled.status());
+      kv_->DropJob(id);
+      co_return JsonReply(200, ToJson(**cancelled, /*detail=*/false));
+    }
+    co_return MethodNotAllowed(req);
+  }
+  if (parts.size() == 4 && parts[3] == "logs" && req.method == "GET") co_return co_await Logs(req, id);
+  if (parts.size() == 4 && parts[3] == "metrics" && req.method == "GET") {
+    auto points = scheduler_->store()->ReadMetrics(id, 100000);
+    if (!points.ok()) co_return ErrorReply(points.status());
+    co_return JsonReply(200, json{{"job", id}, {"points", *points}});
+  }
+  if (parts.size() >= 7 && parts[3] == "attempts" && parts[5] == "kv") {
+    int attempt = 0;
+    if (!ParseInt(parts[4], &attempt) || attempt <= 0) {
+      co_return ErrorReply(400, "InvalidArgument", "attempt must be a positive integer");
+    }
+    std::string key = parts[6];
+    for (size_t i = 7; i < parts.size(); ++i) key += "/" + parts[i];
+    co_return co_await Kv(req, id, attempt, key);
+  }
+  co_return ErrorReply(404, "NotFound", "no route for " + req.method + " " + req.path);
+}
+
+HttpReply Api::Submit(const HttpRequest& req) {
+  auto owner = Owner(req);
+  if (!owner.ok()) return ErrorReply(owner.status());
+  std::string field;
+  auto job = scheduler_->Submit(req.body, *owner, &field);
+  if (!job.ok()) return ErrorReply(job.status(), field);
+  return JsonReply(201, json{{"id", (*job)->id},
+                             {"name", (*job)->spec.metadata.name},
+                             {"state", ToString((*job)->state)}});
+}
+
+HttpReply Api::ListJobs(const HttpRequest& req) {
+  std::optional<JobState> state;
+  if (auto it = req.query.find("state"); it != req.query.end() && !it->second.empty()) {
+    auto parsed = ParseJobState(it->second);
+    if (!parsed.ok()) return ErrorReply(parsed.status(), "state");
+    state = *parsed;
+  }
+  std::string owner;
+  if (auto it = req.query.find("owner"); it != req.query.end()) owner = it->second;
+  json jobs = json::array();
+  for (const Job* j : scheduler_->ListJobs(state, owner)) jobs.push_back(ToJson(*j, false));
+  return JsonReply(200, json{{"jobs", jobs}});
+}
+
+asio::awaitable<HttpReply> Api::Logs(const HttpRequest& req, int64_t job_id) {
+  int64_t after = 0, wait_ms = 0;
+  int rank = -1, limit = 1000;
+  if (auto it = req.query.find("after"); it != req.query.end() && !ParseInt(it->second, &after)) {
+    co_return ErrorReply(400, "InvalidArgument", "after must be an integer", "after");
+  }
+  if (auto it = req.query.find("rank"); it != req.query.end() &&
+                                        (!ParseInt(it->second, &rank) || rank < 0)) {
+    co_return ErrorReply(400, "InvalidArgument", "rank must be a non-negative integer", "rank");
+  }
+  if (auto it = req.query.find("limit"); it != req.query.end() &&
+                                         (!ParseInt(it->second, &limit) || limit <= 0)) {
+    co_return ErrorReply(400, "InvalidArgument", "limit must be a positive integer", "limit");
+  }
+  limit = std::min(limit, 10000);
+  if (!WaitParam(req, kMaxWaitMs, &wait_ms)) {
+    co_return ErrorReply(400, "InvalidArgument", "wait must be a non-negative integer (ms)", "wait");
+  }
+  auto deadline = Clock::now() + std::chrono::milliseconds(wait_ms);
+  for (;;) {
+    auto lines = scheduler_->store()->ReadLogs(job_id, after, rank, limit);
+    if (!lines.ok()) co_return ErrorReply(lines.status());
+    const Job* job = scheduler_->FindJob(job_id);
+    bool done = job == nullptr || IsTerminal(job->state);
+    if (!lines->empty() || done || Clock::now() >= deadline) {
+      json out = json::array();
+      int64_t next = after;
+      for (const auto& l : *lines) {
+        out.push_back({{"seq", l.seq}, {"attempt", l.attempt}, {"rank", l.rank},
+                       {"tsMs", l.ts_ms}, {"line", l.line}});
+        next = l.seq;
+      }
+      // done: the job has finished and every stored line has been sent.
+      bool all_sent = static_cast<int>(lines->size()) < limit;
+      co_return JsonReply(200, json{{"lines", out}, {"next", next}, {"done", done && all_sent}});
+    }
+    co_await notifier_->WaitFor(std::chrono::duration_cast<std::chrono::milliseconds>(
+        deadline - Clock::now()));
+  }
+}
+
+asio::awaitable<HttpReply> Api::Kv(const HttpRequest& req, int64_t job_id, int attempt,
+                                   const std::string& key) {
+  const Job* job = scheduler_->FindJob(job_id);
+  const Attempt* current = job->current_attempt();
+  if (current == nullptr || current->number != attempt ||
+      current->state != AttemptState::kRunning) {
+    co_return ErrorReply(409, "FailedPrecondition",
+                         "attempt " + std::to_string(attempt) + " of job " +
+                             std::to_string(job_id) + " is not running");
+  }
+  if (req.method == "PUT") {
+    kv_->DropJob(job_id, attempt);  // keys of earlier attempts are dead
+    Status st = kv_->Set(job_id, attempt, key, req.body);
+    if (!st.ok()) co_return ErrorReply(st, "key");
+    notifier_->NotifyAll();
+    co_return JsonReply(200, json::object());
+  }
+  if (req.method != "GET") co_return MethodNotAllowed(req);
+  int64_t wait_ms = 0;
+  if (!WaitParam(req, kMaxWaitMs, &wait_ms)) {
+    co_return ErrorReply(400, "InvalidArgument", "wait must be a non-negative integer (ms)", "wait");
+  }
+  auto deadline = Clock::now() + std::chrono::milliseconds(wait_ms);
+  for (;;) {
+    if (auto value = kv_->Get(job_id, attempt, key)) {
+      co_return HttpReply{200, std::move(*value), "application/octet-stream"};
+    }
+    if (Clock::now() >= deadline) break;
+    co_await notifier_->WaitFor(std::chrono::duration_cast<std::chrono::milliseconds>(
+        deadline - Clock::now()));
+  }
+  co_return ErrorReply(404, "NotFound", "kv key \"" + key + "\" is not set");
+}
+
+asio::awaitable<HttpReply> Api::Workers(const HttpRequest& req,
+                                        const std::vector<std::string>& parts) {
+  if (parts.size() == 2) {
+    if (req.method == "GET") co_return ListWorkers();
+    co_return MethodNotAllowed(req);
+  }
+  if (parts.size() == 3 && parts[2] == "register") {
+    if (req.method == "POST") co_return Register(req);
+    co_return MethodNotAllowed(req);
+  }
+  if (parts.size() == 4 && req.method == "POST" && parts[3] == "heartbeat") {
+    co_return co_await Heartbeat(req, parts[2]);
+  }
+  if (parts.size() == 4 && req.method == "POST" && parts[3] == "events") {
+    auto body = ParseJsonBody(req);
+    if (!body.ok()) co_return ErrorReply(body.status());
+    if (!body->contains("events")) {
+      co_return ErrorReply(400, "InvalidArgument", "body needs \"events\"", "events");
+    }
+    Status st = scheduler_->ApplyEvents(parts[2], (*body)["events"]);
+    if (!st.ok()) co_return ErrorReply(st, "events");
+    // Jobs that just ended no longer need their rendezvous keys.
+    for (const auto& ev : (*body)["events"]) {
+      const Job* job = scheduler_->FindJob(ev["job"].get<int64_t>());
+      if (job != nullptr && IsTerminal(job->state)) kv_->DropJob(job->id);
+    }
+    co_return JsonReply(200, json{{"accepted", (*body)["events"].size()}});
+  }
+  if (parts.size() == 3 && req.method == "GET") {
+    const Worker* w = scheduler_->FindWorker(parts[2]);
+    if (w == nullptr) co_return ErrorReply(404, "NotFound", "worker " + parts[2] + " not found");
+    co_return JsonReply(200, ToJson(*w));
+  }
+  co_return ErrorReply(404, "NotFound", "no route for " + req.method + " " + req.path);
+}
+
+HttpReply Api::Register(const HttpRequest& req) {
+  auto body = ParseJsonBody(req);
+  if (!body.ok()) return ErrorReply(body.status());
+  WorkerRegistration reg;
+  try {
+    reg.name = body->value("name", "");
+    reg.host = body->value("host", "");
+    reg.slots = body->value("slots", 1);
+    reg.cpus = body->value("cpus", 0);
+    if (body->contains("gpus")) {
+      if (!(*body)["gpus"].is_array() || (*body)["gpus"].size() > 64) {
+        return ErrorReply(400, "InvalidArgument", "gpus must be an array of at most 64", "gpus");
+      }
+      for (const auto& g : (*body)["gpus"]) {
+        auto info = GpuInfoFromJson(g);
+        if (!info.ok()) return ErrorReply(info.status(), "gpus");
+        reg.gpus.push_back(*info);
+      }
+    }
+  } catch (const json::exception& e) {
+    return ErrorReply(400, "InvalidArgument", std::string("bad registration: ") + e.what());
+  }
+  if (reg.host.size() > 253) return ErrorReply(400, "InvalidArgument", "host too long", "host");
+  auto w = scheduler_->RegisterWorker(reg);
+  if (!w.ok()) return ErrorReply(w.status());
+  return JsonReply(200, json{{"id", (*w)->id},
+                             {"heartbeatWaitMs", scheduler_->options().heartbeat_wait_ms}});
+}
+
+HttpReply Api::ListWorkers() {
+  json out = json::array();
+  auto jobs = scheduler_->ListJobs(std::nullopt, "");
+  for (const Worker* w : scheduler_->ListWorkers()) {
+    json j = ToJson(*w);
+    int used = 0;
+    json ranks = json::array();
+    for (const Job* job : jobs) {
+      for (const auto& a : job->attempts) {
+        for (const auto& r : a.ranks) {
+          if (r.worker_id == w->id && r.state != RankState::kExited) {
+            ++used;
+            ranks.push_back({{"job", job->id}, {"attempt", a.number}, {"rank", r.rank},
+                             {"state", ToString(r.state)}});
+          }
+        }
+      }
+    }
+    j["usedSlots"] = used;
+    j["ranks"] = ranks;
+    out.push_back(j);
+  }
+  return JsonReply(200, json{{"workers", out}});
+}
+
+asio::awaitable<HttpReply> Api::Heartbeat(const HttpRequest& req, const std::string& worker_id) {
+  auto body = ParseJsonBody(req);
+  if (!body.ok()) co_return ErrorReply(body.status());
+  std::vector<RankKey> running;
+  if (body->contains("running")) {
+    const json& r = (*body)["running"];
+    if (!r.is_array() || r.size() > 4096) {
+      co_return ErrorReply(400, "InvalidArgument", "running must be an array", "running");
+    }
+    for (const auto& item : r) {
+      if (!item.is_object() || !item.contains("job") || !item["job"].is_number_integer() ||
+          !item.contains("attempt") || !item["attempt"].is_number_integer() ||
+          !item.contains("rank") || !item["rank"].is_number_integer()) {
+        co_return ErrorReply(400, "InvalidArgument",
+                             "running[] items need integer job, attempt and rank", "running");
+      }
+      running.push_back({item["job"].get<int64_t>(), item["attempt"].get<int>(),
+                         item["rank"].get<int>()});
+    }
+  }
+  int64_t wait_ms = 0;
+  if (!WaitParam(req, scheduler_->options().heartbeat_wait_ms, &wait_ms)) {
+    co_return ErrorReply(400, "InvalidArgument", "wait must be a non-negative integer (ms)", "wait");
+  }
+  Status st = scheduler_->Heartbeat(worker_id, running);
+  if (!st.ok()) co_return ErrorReply(st);
+  auto deadline = Clock::now() + std::chrono::milliseconds(wait_ms);
+  while (!scheduler_->AssignmentsDiffer(worker_id, running) && Clock::now() < deadline) {
+    co_await notifier_->WaitFor(std::chrono::duration_cast<std::chrono::milliseconds>(
+        deadline - Clock::now()));
+    if (scheduler_->FindWorker(worker_id) == nullptr) break;
+  }
+  // Holding the poll counts as contact: refresh the deadline before answering.
+  st = scheduler_->Heartbeat(worker_id, running);
+  if (!st.ok()) co_return ErrorReply(st);
+  co_return JsonReply(200, json{{"assignments", scheduler_->Assignments(worker_id)},
+                                {"heartbeatWaitMs", scheduler_->options().heartbeat_wait_ms}});
+}
+
+}  // namespace shoal

@@ -1,0 +1,77 @@
+// HttpServer: an HTTP/1.1 server on Boost.Beast with C++20 coroutines.
+//
+// One coroutine per connection; requests on a connection are served in order (keep-alive). The
+// handler is an awaitable function from request to reply so that long-polls can wait without
+// blocking the loop. Every read has a deadline; bodies over the limit get 413 and header/parse
+// errors 400, without reaching the handler. Runs entirely on the io_context it is given; not
+// thread-safe beyond that (use a single-threaded io_context).
+#pragma once
+
+#include <chrono>
+#include <utility>  // before Boost 1.74 awaitable.hpp, which uses std::exchange unincluded
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <string>
+
+#include <boost/asio/awaitable.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+
+#include "common/status.h"
+
+namespace shoal {
+
+struct HttpRequest {
+  std::string method;  // "GET", "POST", ...
+  std::string path;    // decoded path without the query, e.g. "/v1/jobs/3"
+  std::map<std::string, std::string> query;  // decoded query parameters
+  std::map<std::string, std::string> headers;  // lower-case names
+  std::string body;
+  std::string peer;  // "127.0.0.1:51234"
+};
+
+struct HttpReply {
+  int status = 200;
+  std::string body;
+  std::string content_type = "application/json";
+};
+
+using HttpHandler = std::function<boost::asio::awaitable<HttpReply>(HttpRequest)>;
+
+struct HttpServerOptions {
+  std::string address = "127.0.0.1";
+  uint16_t port = 8470;  // 0 = an ephemeral port (see HttpServer::port())
+  size_t max_body_bytes = 1 << 20;  // larger bodies get 413
+  std::chrono::seconds read_timeout{30};  // per request, headers and body
+};
+
+class HttpServer {
+ public:
+  HttpServer(boost::asio::io_context& ioc, HttpServerOptions options, HttpHandler handler);
+
+  // Binds and starts accepting. Unavailable if the address cannot be bound.
+  Status Start();
+  // The bound port (after Start).
+  uint16_t port() const { return port_; }
+  // Stops accepting; open connections finish their current request.
+  void Stop();
+
+ private:
+  boost::asio::awaitable<void> Accept();
+  boost::asio::awaitable<void> Serve(boost::asio::ip::tcp::socket socket);
+
+  boost::asio::io_context& ioc_;
+  HttpServerOptions options_;
+  HttpHandler handler_;
+  boost::asio::ip::tcp::acceptor acceptor_;
+  uint16_t port_ = 0;
+};
+
+// JSON error reply of DESIGN.md §4.3: {"error": {"code", "message", "field"}}.
+HttpReply ErrorReply(int status, const std::string& code, const std::string& message,
+                     const std::string& field = "");
+// Maps a Status to its HTTP status and error reply.
+HttpReply ErrorReply(const Status& status, const std::string& field = "");
+
+}  // namespace shoal

@@ -1,0 +1,41 @@
+// Scheduler configuration: configs/scheduler.yaml, overridden by command-line flags.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "common/status.h"
+
+namespace shoal {
+
+struct SchedulerConfig {
+  std::string address = "127.0.0.1";  // listen address
+  int port = 8470;                     // 0 = ephemeral (the bound port goes to stateDir/scheduler.addr)
+  std::string state_dir = "./shoal-state";
+  int64_t worker_timeout_ms = 15000;   // workerTimeout: silent this long → lost
+  int64_t heartbeat_wait_ms = 5000;    // heartbeatWait: longest heartbeat long-poll
+  int64_t schedule_interval_ms = 1000; // scheduleInterval: periodic scheduling cycle
+  int64_t max_body_bytes = 1 << 20;    // maxBodyBytes: larger request bodies get 413
+  std::string policy = "fifo";         // only fifo for now
+};
+
+// Parses a duration: "500ms", "15s", "2m", "1h", or a bare number of seconds. Returns
+// milliseconds, or InvalidArgument.
+Result<int64_t> ParseDurationMs(const std::string& text);
+
+// Applies the YAML file at `path` on top of `config`. Unknown keys and bad values are
+// InvalidArgument naming the file, line and key.
+Status LoadSchedulerConfigFile(const std::string& path, SchedulerConfig* config);
+
+// Parses argv (flags override the file given by --config). Sets *check_only for --check-config
+// and *show_help for --help. InvalidArgument on an unknown flag or bad value.
+Status ParseSchedulerFlags(int argc, char** argv, SchedulerConfig* config, bool* check_only,
+                           bool* show_help);
+
+// Checks cross-field rules (heartbeat wait well under the worker timeout, ranges).
+Status ValidateSchedulerConfig(const SchedulerConfig& config);
+
+extern const char kSchedulerUsage[];
+
+}  // namespace shoal

@@ -1,0 +1,123 @@
+// shoal-scheduler: the central daemon (DESIGN.md §2). See --help.
+#include <unistd.h>
+
+#include <utility>  // before Boost 1.74 asio coroutine headers, which use std::exchange unincluded
+
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/signal_set.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <chrono>
+#include <cstdio>
+#include <fstream>
+#include <iostream>
+
+#include "common/log.h"
+#include "scheduler/api/api.h"
+#include "scheduler/config.h"
+
+namespace asio = boost::asio;
+using namespace shoal;
+
+namespace {
+
+int64_t WallMs() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+// Written atomically so that a reader never sees half an address.
+Status WriteAddressFile(const std::string& dir, const std::string& address, uint16_t port) {
+  std::string tmp = dir + "/scheduler.addr.tmp";
+  {
+    std::ofstream out(tmp, std::ios::trunc);
+    out << "http://" << address << ":" << port << "\n";
+    if (!out) return Unavailable("cannot write " + tmp);
+  }
+  if (std::rename(tmp.c_str(), (dir + "/scheduler.addr").c_str()) != 0) {
+    return Unavailable("cannot rename " + tmp);
+  }
+  return Status::Ok();
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  SetLogComponent("scheduler");
+  SchedulerConfig config;
+  bool check_only = false, show_help = false;
+  Status st = ParseSchedulerFlags(argc, argv, &config, &check_only, &show_help);
+  if (show_help) {
+    std::fputs(kSchedulerUsage, stdout);
+    return 0;
+  }
+  if (st.ok()) st = ValidateSchedulerConfig(config);
+  if (!st.ok()) {
+    std::fprintf(stderr, "shoal-scheduler: %s\n", st.message().c_str());
+    return 2;
+  }
+  if (check_only) {
+    std::printf("configuration ok\n");
+    return 0;
+  }
+
+  auto store = Store::Open(config.state_dir);
+  if (!store.ok()) {
+    LOG_ERROR << store.status().ToString();
+    return 1;
+  }
+  SchedulerOptions options;
+  options.worker_timeout_ms = config.worker_timeout_ms;
+  options.heartbeat_wait_ms = config.heartbeat_wait_ms;
+  auto scheduler = Scheduler::Open(store->get(), options, WallMs);
+  if (!scheduler.ok()) {
+    LOG_ERROR << scheduler.status().ToString();
+    return 1;
+  }
+
+  asio::io_context ioc(1);
+  Notifier notifier;
+  RendezvousKv kv;
+  (*scheduler)->SetOnChange([&] { notifier.NotifyAll(); });
+  Api api(scheduler->get(), &kv, &notifier);
+  HttpServerOptions http;
+  http.address = config.address;
+  http.port = static_cast<uint16_t>(config.port);
+  http.max_body_bytes = static_cast<size_t>(config.max_body_bytes);
+  HttpServer server(ioc, http, [&](HttpRequest req) { return api.Handle(std::move(req)); });
+  st = server.Start();
+  if (!st.ok()) {
+    LOG_ERROR << st.ToString();
+    return 1;
+  }
+  st = WriteAddressFile(config.state_dir, config.address, server.port());
+  if (!st.ok()) LOG_WARN << st.ToString();
+  LOG_INFO << "listening on http://" << config.address << ":" << server.port() << " (state "
+           << config.state_dir << ", worker timeout " << config.worker_timeout_ms << " ms)";
+
+  // The periodic cycle finds lost workers and starts jobs that became placeable.
+  asio::co_spawn(
+      ioc,
+      [&]() -> asio::awaitable<void> {
+        asio::steady_timer timer(ioc);
+        for (;;) {
+          timer.expires_after(std::chrono::milliseconds(config.schedule_interval_ms));
+          boost::system::error_code ec;
+          co_await timer.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+          if (ec) co_return;
+          (*scheduler)->RunCycle();
+        }
+      },
+      asio::detached);
+
+  asio::signal_set signals(ioc, SIGINT, SIGTERM);
+  signals.async_wait([&](const boost::system::error_code&, int sig) {
+    LOG_INFO << "signal " << sig << ": shutting down";
+    server.Stop();
+    ioc.stop();
+  });
+  ioc.run();
+  LOG_INFO << "stopped";
+  return 0;
+}

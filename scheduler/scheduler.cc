@@ -1,0 +1,540 @@
+#include "scheduler/scheduler.h"
+
+#include <algorithm>
+#include <set>
+
+#include "common/log.h"
+#include "scheduler/policy/fifo.h"
+
+namespace shoal {
+namespace {
+
+// A trainer exits with 2 when its input (spec, data) is bad: running it again cannot help.
+constexpr int kExitBadInput = 2;
+constexpr size_t kMaxLogLinesPerEvent = 10000;
+constexpr size_t kMaxLogLineBytes = 16 * 1024;
+
+bool HoldsSlot(RankState s) { return s != RankState::kExited; }
+
+std::string WorkerLabel(const Worker* w, const std::string& id) {
+  return w != nullptr ? id + " (" + w->name + ")" : id;
+}
+
+}  // namespace
+
+Result<std::unique_ptr<Scheduler>> Scheduler::Open(Store* store, SchedulerOptions options,
+                                                   Clock clock) {
+  std::unique_ptr<Scheduler> s(new Scheduler(store, options, std::move(clock)));
+  ASSIGN_OR_RETURN(Store::Snapshot snap, store->LoadAll());
+  int64_t now = s->clock_();
+  for (Worker& w : snap.workers) {
+    w.last_seen_ms = now;  // a fresh deadline: workers re-attach after a scheduler restart
+    int number = 0;
+    if (w.id.rfind("w-", 0) == 0) number = std::atoi(w.id.c_str() + 2);
+    s->next_worker_number_ = std::max(s->next_worker_number_, number + 1);
+    s->workers_.emplace(w.id, std::move(w));
+  }
+  for (Job& j : snap.jobs) s->jobs_.emplace(j.id, std::move(j));
+  LOG_INFO << "loaded " << s->jobs_.size() << " jobs and " << s->workers_.size() << " workers";
+  return s;
+}
+
+void Scheduler::Changed() {
+  if (on_change_) on_change_();
+}
+
+void Scheduler::Persist(const Job& job) {
+  Status st = store_->SaveJob(job);
+  if (!st.ok()) LOG_ERROR << "persisting job " << job.id << " failed: " << st.ToString();
+}
+
+Job* Scheduler::MutableJob(int64_t id) {
+  auto it = jobs_.find(id);
+  return it == jobs_.end() ? nullptr : &it->second;
+}
+
+Worker* Scheduler::MutableWorker(const std::string& id) {
+  auto it = workers_.find(id);
+  return it == workers_.end() ? nullptr : &it->second;
+}
+
+const Job* Scheduler::FindJob(int64_t id) const {
+  auto it = jobs_.find(id);
+  return it == jobs_.end() ? nullptr : &it->second;
+}
+
+const Worker* Scheduler::FindWorker(const std::string& id) const {
+  auto it = workers_.find(id);
+  return it == workers_.end() ? nullptr : &it->second;
+}
+
+std::vector<const Job*> Scheduler::ListJobs(std::optional<JobState> state,
+                                            const std::string& owner) const {
+  std::vector<const Job*> out;
+  for (const auto& [id, job] : jobs_) {
+    if (state && job.state != *state) continue;
+    if (!owner.empty() && job.owner != owner) continue;
+    out.push_back(&job);
+  }
+  return out;
+}
+
+std::vector<const Worker*> Scheduler::ListWorkers() const {
+  std::vector<const Worker*> out;
+  for (const auto& [id, w] : workers_) out.push_back(&w);
+  return out;
+}
+
+Result<const Job*> Scheduler::Submit(const std::string& spec_text, const std::string& owner,
+                                     std::string* field) {
+  std::vector<SpecError> errors;
+  auto spec = ParseJobSpec(spec_text, "request body", &errors);
+  if (!spec.ok()) {
+    if (field != nullptr && !errors.empty()) *field = errors.front().field;
+    return spec.status();
+  }
+  Job job;
+  job.owner = owner;
+  job.spec_text = spec_text;
+  job.spec = std::move(spec).value();
+  job.state = JobState::kPending;
+  job.reason = kReasonResources;
+  job.submitted_ms = clock_();
+  ASSIGN_OR_RETURN(job.id, store_->InsertJob(job));
+  auto [it, inserted] = jobs_.emplace(job.id, std::move(job));
+  LOG_INFO << "job " << it->first << " (" << it->second.spec.metadata.name << ") submitted by "
+           << owner;
+  Schedule();
+  Changed();
+  return &it->second;
+}
+
+Result<const Job*> Scheduler::Cancel(int64_t job_id) {
+  Job* job = MutableJob(job_id);
+  if (job == nullptr) return NotFound("job " + std::to_string(job_id) + " not found");
+  if (IsTerminal(job->state)) {
+    return FailedPrecondition("job " + std::to_string(job_id) + " already finished (" +
+                              ToString(job->state) + ")");
+  }
+  Attempt* a = job->current_attempt();
+  if (a != nullptr && a->state == AttemptState::kRunning) {
+    a->state = AttemptState::kCancelled;
+    a->reason = "cancelled by user";
+    a->ended_ms = clock_();
+    for (auto& r : a->ranks) {
+      if (HoldsSlot(r.state)) r.state = RankState::kStopping;
+    }
+  }
+  job->state = JobState::kCancelled;
+  job->reason = "cancelled by user";
+  job->finished_ms = clock_();
+  Persist(*job);
+  LOG_INFO << "job " << job_id << " cancelled";
+  Schedule();
+  Changed();
+  return job;
+}
+
+Result<const Worker*> Scheduler::RegisterWorker(const WorkerRegistration& reg) {
+  if (reg.name.empty() || reg.name.size() > 253) {
+    return InvalidArgument("worker name must be 1..253 characters");
+  }
+  if (reg.slots < 1 || reg.slots > 1024) return InvalidArgument("slots must be in 1..1024");
+  Worker* existing = nullptr;
+  for (auto& [id, w] : workers_) {
+    if (w.name == reg.name) existing = &w;
+  }
+  int64_t now = clock_();
+  Worker w;
+  if (existing != nullptr) {
+    w.id = existing->id;
+    // The worker process restarted, so the trainers it ran died with it (PDEATHSIG).
+    for (auto& [id, job] : jobs_) {
+      Attempt* a = job.current_attempt();
+      if (a == nullptr || a->state != AttemptState::kRunning) continue;
+      for (auto& r : a->ranks) {
+        if (r.worker_id == w.id && HoldsSlot(r.state)) {
+          r.state = RankState::kExited;
+          r.exit_code = -1;
+          r.message = "worker restarted";
+          FailAttempt(job, "WorkerRestarted: worker " + WorkerLabel(existing, w.id) +
+                               " re-registered while rank " + std::to_string(r.rank) + " ran",
+                      /*retryable=*/true);
+          break;
+        }
+      }
+    }
+  } else {
+    w.id = "w-" + std::to_string(next_worker_number_++);
+  }
+  w.name = reg.name;
+  w.host = reg.host;
+  w.slots = reg.slots;
+  w.cpus = reg.cpus;
+  w.gpus = reg.gpus;
+  w.state = WorkerState::kAlive;
+  w.registered_ms = now;
+  w.last_seen_ms = now;
+  RETURN_IF_ERROR(store_->SaveWorker(w));
+  Worker& stored = workers_[w.id];
+  stored = std::move(w);
+  // Anything still marked as held on this worker from before is gone now.
+  for (auto& [id, job] : jobs_) {
+    bool touched = false;
+    for (auto& a : job.attempts) {
+      for (auto& r : a.ranks) {
+        if (r.worker_id == stored.id && HoldsSlot(r.state) && existing != nullptr) {
+          r.state = RankState::kExited;
+          r.exit_code = -1;
+          touched = true;
+        }
+      }
+    }
+    if (touched) Persist(job);
+  }
+  LOG_INFO << "worker " << stored.id << " (" << stored.name << ") registered: " << stored.slots
+           << " slots, " << stored.cpus << " cpus, " << stored.gpus.size() << " gpus";
+  Schedule();
+  Changed();
+  return &stored;
+}
+
+Status Scheduler::Heartbeat(const std::string& worker_id, const std::vector<RankKey>& running) {
+  Worker* w = MutableWorker(worker_id);
+  if (w == nullptr) return NotFound("worker " + worker_id + " is not registered");
+  w->last_seen_ms = clock_();
+  if (w->state == WorkerState::kLost) {
+    w->state = WorkerState::kAlive;
+    RETURN_IF_ERROR(store_->SaveWorker(*w));
+    LOG_INFO << "worker " << worker_id << " is back";
+    Schedule();
+    Changed();
+  }
+  std::set<RankKey> reported(running.begin(), running.end());
+  for (auto& [id, job] : jobs_) {
+    bool touched = false;
+    for (auto& a : job.attempts) {
+      for (auto& r : a.ranks) {
+        if (r.worker_id != worker_id) continue;
+        bool held = reported.count({job.id, a.number, r.rank}) > 0;
+        if (r.state == RankState::kAssigned && held) {
+          r.state = RankState::kRunning;
+          touched = true;
+        } else if (r.state == RankState::kStopping && !held) {
+          // The worker holds nothing for it any more (never started, or exit delivered).
+          r.state = RankState::kExited;
+          touched = true;
+        }
+      }
+    }
+    if (touched) {
+      Persist(job);
+      Changed();
+    }
+  }
+  return Status::Ok();
+}
+
+nlohmann::json Scheduler::Assignments(const std::string& worker_id) const {
+  nlohmann::json out = nlohmann::json::array();
+  for (const auto& [id, job] : jobs_) {
+    const Attempt* a = job.current_attempt();
+    if (a == nullptr || a->state != AttemptState::kRunning) continue;
+    for (const auto& r : a->ranks) {
+      if (r.worker_id != worker_id) continue;
+      if (r.state != RankState::kAssigned && r.state != RankState::kRunning) continue;
+      out.push_back({{"job", job.id},
+                     {"attempt", a->number},
+                     {"rank", r.rank},
+                     {"worldSize", a->world_size},
+                     {"name", job.spec.metadata.name},
+                     {"spec", job.spec_text}});
+    }
+  }
+  return out;
+}
+
+bool Scheduler::AssignmentsDiffer(const std::string& worker_id,
+                                  const std::vector<RankKey>& running) const {
+  std::set<RankKey> desired;
+  for (const auto& a : Assignments(worker_id)) {
+    desired.insert({a["job"].get<int64_t>(), a["attempt"].get<int>(), a["rank"].get<int>()});
+  }
+  return desired != std::set<RankKey>(running.begin(), running.end());
+}
+
+RankPlacement* Scheduler::FindRank(Job& job, int attempt, int rank) {
+  for (auto& a : job.attempts) {
+    if (a.number != attempt) continue;
+    if (rank < 0 || rank >= static_cast<int>(a.ranks.size())) return nullptr;
+    return &a.ranks[rank];
+  }
+  return nullptr;
+}
+
+Status Scheduler::ApplyEvents(const std::string& worker_id, const nlohmann::json& events) {
+  if (FindWorker(worker_id) == nullptr) {
+    return NotFound("worker " + worker_id + " is not registered");
+  }
+  if (!events.is_array()) return InvalidArgument("\"events\" must be an array");
+  // Validate everything first so a bad batch changes nothing.
+  for (const auto& ev : events) {
+    if (!ev.is_object() || !ev.contains("type") || !ev["type"].is_string() ||
+        !ev.contains("job") || !ev["job"].is_number_integer() || !ev.contains("attempt") ||
+        !ev["attempt"].is_number_integer() || !ev.contains("rank") ||
+        !ev["rank"].is_number_integer()) {
+      return InvalidArgument("each event needs string \"type\" and integer job, attempt, rank");
+    }
+    const std::string type = ev["type"];
+    if (type == "log") {
+      if (!ev.contains("lines") || !ev["lines"].is_array() ||
+          ev["lines"].size() > kMaxLogLinesPerEvent) {
+        return InvalidArgument("log event needs \"lines\": an array of at most 10000 strings");
+      }
+      for (const auto& l : ev["lines"]) {
+        if (!l.is_string()) return InvalidArgument("log lines must be strings");
+      }
+    } else if (type == "progress") {
+      if (!ev.contains("data") || !ev["data"].is_object()) {
+        return InvalidArgument("progress event needs an object \"data\"");
+      }
+    } else if (type == "exit") {
+      if (!ev.contains("exitCode") || !ev["exitCode"].is_number_integer()) {
+        return InvalidArgument("exit event needs an integer \"exitCode\"");
+      }
+    } else {
+      return InvalidArgument("unknown event type \"" + type + "\" (log, progress, exit)");
+    }
+  }
+  int64_t now = clock_();
+  for (const auto& ev : events) {
+    Job* job = MutableJob(ev["job"].get<int64_t>());
+    if (job == nullptr) continue;
+    int attempt = ev["attempt"].get<int>();
+    int rank = ev["rank"].get<int>();
+    RankPlacement* rp = FindRank(*job, attempt, rank);
+    if (rp == nullptr || rp->worker_id != worker_id) continue;  // not this worker's rank
+    const std::string type = ev["type"];
+    if (type == "log") {
+      std::vector<std::string> lines;
+      for (const auto& l : ev["lines"]) {
+        std::string s = l.get<std::string>();
+        if (s.size() > kMaxLogLineBytes) s.resize(kMaxLogLineBytes);
+        lines.push_back(std::move(s));
+      }
+      Status st = store_->AppendLogs(job->id, attempt, rank, now, lines);
+      if (!st.ok()) LOG_ERROR << "storing logs of job " << job->id << ": " << st.ToString();
+    } else if (type == "progress") {
+      if (rank != 0) continue;
+      nlohmann::json data = ev["data"];
+      data["attempt"] = attempt;
+      data["timeMs"] = now;
+      job->progress = data;
+      Status st = store_->AppendMetric(job->id, attempt, now, data);
+      if (!st.ok()) LOG_ERROR << "storing metrics of job " << job->id << ": " << st.ToString();
+      Persist(*job);
+    } else if (type == "exit") {
+      RETURN_IF_ERROR(ApplyExit(*job, *rp, attempt, ev));
+    }
+  }
+  Changed();
+  return Status::Ok();
+}
+
+Status Scheduler::ApplyExit(Job& job, RankPlacement& rp, int attempt, const nlohmann::json& ev) {
+  if (rp.state == RankState::kExited) return Status::Ok();  // duplicate delivery
+  rp.state = RankState::kExited;
+  rp.exit_code = ev["exitCode"].get<int>();
+  rp.signal = ev.value("signal", 0);
+  rp.message = ev.value("message", "");
+  if (rp.message.size() > 4096) rp.message.resize(4096);
+  if (ev.contains("result") && ev["result"].is_object()) rp.result = ev["result"];
+  Attempt* current = job.current_attempt();
+  bool current_running = current != nullptr && current->number == attempt &&
+                         current->state == AttemptState::kRunning;
+  if (current_running) {
+    if (rp.exit_code != 0 || rp.signal != 0) {
+      std::string how = rp.signal != 0 ? "was killed by signal " + std::to_string(rp.signal)
+                                       : "exited with code " + std::to_string(rp.exit_code);
+      std::string reason = "RankFailed: rank " + std::to_string(rp.rank) + " on worker " +
+                           rp.worker_id + " " + how;
+      if (!rp.message.empty()) reason += ": " + rp.message;
+      FailAttempt(job, reason, /*retryable=*/rp.exit_code != kExitBadInput);
+    } else {
+      MaybeFinishAttempt(job);
+    }
+  }
+  Persist(job);
+  Schedule();
+  return Status::Ok();
+}
+
+void Scheduler::MaybeFinishAttempt(Job& job) {
+  Attempt* a = job.current_attempt();
+  for (const auto& r : a->ranks) {
+    if (r.state != RankState::kExited || r.exit_code != 0) return;
+  }
+  a->state = AttemptState::kSucceeded;
+  a->ended_ms = clock_();
+  job.state = JobState::kSucceeded;
+  job.reason.clear();
+  job.finished_ms = a->ended_ms;
+  job.result = a->ranks.front().result;
+  nlohmann::json checksums = nlohmann::json::array();
+  for (const auto& r : a->ranks) checksums.push_back(r.result.value("paramChecksum", ""));
+  job.result["rankChecksums"] = checksums;
+  LOG_INFO << "job " << job.id << " succeeded: " << job.result.dump();
+}
+
+void Scheduler::FailAttempt(Job& job, const std::string& reason, bool retryable) {
+  Attempt* a = job.current_attempt();
+  if (a == nullptr || a->state != AttemptState::kRunning) return;
+  a->state = AttemptState::kFailed;
+  a->reason = reason;
+  a->ended_ms = clock_();
+  for (auto& r : a->ranks) {
+    if (!HoldsSlot(r.state)) continue;
+    const Worker* w = FindWorker(r.worker_id);
+    if (w == nullptr || w->state == WorkerState::kLost) {
+      r.state = RankState::kExited;
+      r.exit_code = -1;
+      r.message = "worker lost";
+    } else {
+      r.state = RankState::kStopping;
+    }
+  }
+  int retries_used = static_cast<int>(job.attempts.size()) - 1;
+  if (retryable && retries_used < job.spec.limits.max_retries) {
+    job.state = JobState::kRestarting;
+    job.reason = reason;
+    LOG_WARN << "job " << job.id << " attempt " << a->number << " failed, restarting: " << reason;
+  } else {
+    job.state = JobState::kFailed;
+    job.reason = retryable ? reason + " (no retries left)" : reason;
+    job.finished_ms = a->ended_ms;
+    LOG_WARN << "job " << job.id << " failed: " << job.reason;
+  }
+  Persist(job);
+}
+
+void Scheduler::MarkLostWorkers() {
+  int64_t now = clock_();
+  for (auto& [wid, w] : workers_) {
+    if (w.state != WorkerState::kAlive || now - w.last_seen_ms <= options_.worker_timeout_ms) {
+      continue;
+    }
+    w.state = WorkerState::kLost;
+    Status st = store_->SaveWorker(w);
+    if (!st.ok()) LOG_ERROR << "persisting worker " << wid << ": " << st.ToString();
+    LOG_WARN << "worker " << wid << " (" << w.name << ") lost: no heartbeat for "
+             << (now - w.last_seen_ms) << " ms";
+    for (auto& [id, job] : jobs_) {
+      bool touched = false;
+      for (auto& a : job.attempts) {
+        for (auto& r : a.ranks) {
+          if (r.worker_id == wid && HoldsSlot(r.state)) {
+            r.state = RankState::kExited;
+            r.exit_code = -1;
+            r.message = "worker lost";
+            touched = true;
+            if (&a == job.current_attempt() && a.state == AttemptState::kRunning) {
+              FailAttempt(job,
+                          "WorkerLost: worker " + WorkerLabel(&w, wid) + " running rank " +
+                              std::to_string(r.rank) + " missed heartbeats for " +
+                              std::to_string(options_.worker_timeout_ms / 1000) + "s",
+                          /*retryable=*/true);
+            }
+          }
+        }
+      }
+      if (touched) Persist(job);
+    }
+    Changed();
+  }
+}
+
+Snapshot Scheduler::BuildSnapshot() const {
+  Snapshot snap;
+  std::map<std::string, int> held;
+  for (const auto& [id, job] : jobs_) {
+    for (const auto& a : job.attempts) {
+      for (const auto& r : a.ranks) {
+        if (HoldsSlot(r.state)) ++held[r.worker_id];
+      }
+    }
+    if (job.state == JobState::kPending || job.state == JobState::kRestarting) {
+      SnapshotJob sj;
+      sj.id = job.id;
+      sj.min_ranks = job.spec.workers.min;
+      sj.max_ranks = job.spec.workers.max;
+      sj.backend = job.spec.resources.backend;
+      sj.gpus_per_rank = job.spec.resources.backend == Backend::kCpu
+                             ? 0
+                             : job.spec.resources.gpus_per_worker;
+      snap.queue.push_back(sj);
+    }
+  }
+  for (const auto& [id, w] : workers_) {
+    if (w.state != WorkerState::kAlive) continue;
+    SnapshotWorker sw;
+    sw.id = id;
+    sw.total_slots = w.slots;
+    sw.free_slots = w.slots - held[id];
+    sw.gpus = static_cast<int>(w.gpus.size());
+    snap.workers.push_back(sw);
+  }
+  return snap;
+}
+
+void Scheduler::StartJob(Job& job, const std::vector<std::string>& rank_workers) {
+  Attempt a;
+  a.number = static_cast<int>(job.attempts.size()) + 1;
+  a.world_size = static_cast<int>(rank_workers.size());
+  a.started_ms = clock_();
+  for (size_t r = 0; r < rank_workers.size(); ++r) {
+    RankPlacement rp;
+    rp.rank = static_cast<int>(r);
+    rp.worker_id = rank_workers[r];
+    a.ranks.push_back(rp);
+  }
+  job.attempts.push_back(std::move(a));
+  job.state = JobState::kRunning;
+  job.reason.clear();
+  if (job.started_ms == 0) job.started_ms = clock_();
+  // Recorded before any worker hears of it (the heartbeat answers read this state).
+  Persist(job);
+  std::string where;
+  for (const auto& w : rank_workers) where += (where.empty() ? "" : ",") + w;
+  LOG_INFO << "job " << job.id << " attempt " << job.attempts.size() << " started on " << where;
+}
+
+void Scheduler::Schedule() {
+  Snapshot snap = BuildSnapshot();
+  if (snap.queue.empty()) return;
+  Decisions d = FifoPolicy(snap);
+  bool changed = false;
+  for (const auto& start : d.starts) {
+    if (Job* job = MutableJob(start.job_id)) {
+      StartJob(*job, start.rank_workers);
+      changed = true;
+    }
+  }
+  for (const auto& wait : d.waits) {
+    Job* job = MutableJob(wait.job_id);
+    if (job == nullptr) continue;
+    // A restarting job keeps its failure reason visible until it starts again.
+    if (job->state == JobState::kPending && job->reason != wait.reason) {
+      job->reason = wait.reason;
+      Persist(*job);
+      changed = true;
+    }
+  }
+  if (changed) Changed();
+}
+
+void Scheduler::RunCycle() {
+  MarkLostWorkers();
+  Schedule();
+}
+
+}  // namespace shoal

@@ -1,0 +1,113 @@
+// The scheduler's data model: jobs, their attempts and rank placements, and workers.
+//
+// These are plain values. The Scheduler owns the live copies; the Store persists them. The JSON
+// forms are the wire format of the HTTP API (camelCase).
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "common/job_spec.h"
+#include "common/status.h"
+
+namespace shoal {
+
+// DESIGN.md §4.2. PENDING and RESTARTING carry a reason; terminal states never change again.
+enum class JobState { kPending, kRunning, kRestarting, kSucceeded, kFailed, kCancelled };
+const char* ToString(JobState state);
+Result<JobState> ParseJobState(std::string_view name);
+bool IsTerminal(JobState state);
+
+// Pending reasons, after Slurm's.
+inline constexpr const char* kReasonResources = "Resources";    // not enough free slots now
+inline constexpr const char* kReasonPriority = "Priority";      // a job ahead in the queue waits
+inline constexpr const char* kReasonConstraint = "Constraint";  // no worker can ever host it
+
+// A rank's placement on a worker slot.
+enum class RankState {
+  kAssigned,  // recorded; the worker has not yet confirmed the process
+  kRunning,   // the worker reported the process alive
+  kStopping,  // the scheduler wants it gone; it still holds its slot until the worker confirms
+  kExited,    // the process is gone (exit code / signal below), slot free
+};
+const char* ToString(RankState state);
+
+struct RankPlacement {
+  int rank = 0;
+  std::string worker_id;
+  RankState state = RankState::kAssigned;
+  int exit_code = 0;             // valid when kExited; -1 when lost with the worker
+  int signal = 0;                // terminating signal, 0 if none
+  std::string message;           // last error line, if any
+  nlohmann::json result;         // the trainer's final report (param checksum, accuracy)
+};
+
+enum class AttemptState { kRunning, kSucceeded, kFailed, kCancelled };
+const char* ToString(AttemptState state);
+
+struct Attempt {
+  int number = 0;  // 1-based
+  int world_size = 0;
+  AttemptState state = AttemptState::kRunning;
+  std::string reason;
+  int64_t started_ms = 0;
+  int64_t ended_ms = 0;
+  std::vector<RankPlacement> ranks;  // index == rank
+};
+
+struct Job {
+  int64_t id = 0;
+  std::string owner;
+  std::string spec_text;  // as submitted (YAML or JSON)
+  JobSpec spec;           // parsed from spec_text
+  JobState state = JobState::kPending;
+  std::string reason;
+  int64_t submitted_ms = 0;
+  int64_t started_ms = 0;   // first attempt's start
+  int64_t finished_ms = 0;
+  std::vector<Attempt> attempts;
+  nlohmann::json progress = nlohmann::json::object();  // latest report from rank 0
+  nlohmann::json result = nlohmann::json::object();    // final metrics of a successful run
+
+  Attempt* current_attempt() { return attempts.empty() ? nullptr : &attempts.back(); }
+  const Attempt* current_attempt() const { return attempts.empty() ? nullptr : &attempts.back(); }
+};
+
+enum class WorkerState { kAlive, kLost };
+const char* ToString(WorkerState state);
+
+struct GpuInfo {
+  std::string name;
+  int64_t memory_mib = 0;
+  std::string compute_capability;  // e.g. "9.0"
+};
+
+struct Worker {
+  std::string id;    // assigned by the scheduler, e.g. "w-3"
+  std::string name;  // chosen by the worker (host name by default); unique
+  std::string host;
+  int slots = 1;     // ranks it runs at once
+  int cpus = 0;
+  std::vector<GpuInfo> gpus;
+  WorkerState state = WorkerState::kAlive;
+  int64_t registered_ms = 0;
+  int64_t last_seen_ms = 0;  // in memory only: a restart gives every worker a fresh timeout
+};
+
+nlohmann::json ToJson(const RankPlacement& r);
+nlohmann::json ToJson(const Attempt& a);
+// `detail` adds the attempts and the spec.
+nlohmann::json ToJson(const Job& job, bool detail);
+nlohmann::json ToJson(const GpuInfo& g);
+Result<GpuInfo> GpuInfoFromJson(const nlohmann::json& j);
+nlohmann::json ToJson(const Worker& w);
+
+// Attempts are stored as JSON in the database; these are exact inverses.
+nlohmann::json AttemptToStored(const Attempt& a);
+Result<Attempt> AttemptFromStored(const nlohmann::json& j);
+
+}  // namespace shoal

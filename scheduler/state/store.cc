@@ -1,0 +1,312 @@
+#include "scheduler/state/store.h"
+
+#include <sys/stat.h>
+
+#include <cerrno>
+#include <cstring>
+
+namespace shoal {
+namespace {
+
+// One statement, finalized on scope exit.
+class Stmt {
+ public:
+  Stmt(sqlite3* db, const char* sql) { rc_ = sqlite3_prepare_v2(db, sql, -1, &stmt_, nullptr); }
+  ~Stmt() { sqlite3_finalize(stmt_); }
+  bool ok() const { return rc_ == SQLITE_OK; }
+  sqlite3_stmt* get() { return stmt_; }
+  Stmt& Bind(int i, int64_t v) { sqlite3_bind_int64(stmt_, i, v); return *this; }
+  Stmt& Bind(int i, const std::string& v) {
+    sqlite3_bind_text(stmt_, i, v.data(), static_cast<int>(v.size()), SQLITE_TRANSIENT);
+    return *this;
+  }
+  int Step() { return sqlite3_step(stmt_); }
+  int64_t Int(int col) { return sqlite3_column_int64(stmt_, col); }
+  std::string Text(int col) {
+    const unsigned char* p = sqlite3_column_text(stmt_, col);
+    return p ? std::string(reinterpret_cast<const char*>(p), sqlite3_column_bytes(stmt_, col)) : "";
+  }
+
+ private:
+  sqlite3_stmt* stmt_ = nullptr;
+  int rc_;
+};
+
+constexpr const char* kSchema = R"sql(
+CREATE TABLE IF NOT EXISTS jobs (
+  id INTEGER PRIMARY KEY AUTOINCREMENT,
+  owner TEXT NOT NULL,
+  spec_text TEXT NOT NULL,
+  state TEXT NOT NULL,
+  reason TEXT NOT NULL,
+  submitted_ms INTEGER NOT NULL,
+  started_ms INTEGER NOT NULL,
+  finished_ms INTEGER NOT NULL,
+  progress TEXT NOT NULL,
+  result TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS attempts (
+  job_id INTEGER NOT NULL REFERENCES jobs(id),
+  number INTEGER NOT NULL,
+  body TEXT NOT NULL,
+  PRIMARY KEY (job_id, number));
+CREATE TABLE IF NOT EXISTS workers (
+  id TEXT PRIMARY KEY,
+  name TEXT NOT NULL UNIQUE,
+  host TEXT NOT NULL,
+  slots INTEGER NOT NULL,
+  cpus INTEGER NOT NULL,
+  gpus TEXT NOT NULL,
+  state TEXT NOT NULL,
+  registered_ms INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS logs (
+  seq INTEGER PRIMARY KEY AUTOINCREMENT,
+  job_id INTEGER NOT NULL,
+  attempt INTEGER NOT NULL,
+  rank INTEGER NOT NULL,
+  ts_ms INTEGER NOT NULL,
+  line TEXT NOT NULL);
+CREATE INDEX IF NOT EXISTS logs_by_job ON logs(job_id, seq);
+CREATE TABLE IF NOT EXISTS metrics (
+  job_id INTEGER NOT NULL,
+  attempt INTEGER NOT NULL,
+  ts_ms INTEGER NOT NULL,
+  point TEXT NOT NULL);
+CREATE INDEX IF NOT EXISTS metrics_by_job ON metrics(job_id, ts_ms);
+)sql";
+
+// Commits on Commit(); rolls back otherwise, so an error path never leaves half a write.
+class Txn {
+ public:
+  explicit Txn(sqlite3* db) : db_(db) {
+    ok_ = sqlite3_exec(db_, "BEGIN IMMEDIATE", nullptr, nullptr, nullptr) == SQLITE_OK;
+  }
+  ~Txn() {
+    if (ok_ && !done_) sqlite3_exec(db_, "ROLLBACK", nullptr, nullptr, nullptr);
+  }
+  bool ok() const { return ok_; }
+  bool Commit() {
+    done_ = true;
+    return sqlite3_exec(db_, "COMMIT", nullptr, nullptr, nullptr) == SQLITE_OK;
+  }
+
+ private:
+  sqlite3* db_;
+  bool ok_ = false;
+  bool done_ = false;
+};
+
+}  // namespace
+
+Result<std::unique_ptr<Store>> Store::Open(const std::string& state_dir) {
+  if (::mkdir(state_dir.c_str(), 0700) != 0 && errno != EEXIST) {
+    return Unavailable("cannot create state dir " + state_dir + ": " + std::strerror(errno));
+  }
+  std::string path = state_dir + "/shoal.db";
+  sqlite3* db = nullptr;
+  int rc = sqlite3_open_v2(path.c_str(), &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, nullptr);
+  if (rc != SQLITE_OK) {
+    std::string msg = db ? sqlite3_errmsg(db) : sqlite3_errstr(rc);
+    sqlite3_close(db);
+    return Unavailable("cannot open " + path + ": " + msg);
+  }
+  std::unique_ptr<Store> store(new Store(db));
+  sqlite3_busy_timeout(db, 2000);
+  // WAL for concurrent readers; synchronous=FULL so a commit survives power loss, not only a
+  // process crash (an acknowledged job is never lost).
+  RETURN_IF_ERROR(store->Exec("PRAGMA journal_mode=WAL"));
+  RETURN_IF_ERROR(store->Exec("PRAGMA synchronous=FULL"));
+  RETURN_IF_ERROR(store->Exec("PRAGMA foreign_keys=ON"));
+  RETURN_IF_ERROR(store->Exec(kSchema));
+  return store;
+}
+
+Store::~Store() { sqlite3_close(db_); }
+
+Status Store::Exec(const char* sql) {
+  char* err = nullptr;
+  int rc = sqlite3_exec(db_, sql, nullptr, nullptr, &err);
+  if (rc != SQLITE_OK) {
+    std::string msg = err ? err : sqlite3_errstr(rc);
+    sqlite3_free(err);
+    return Unavailable("sqlite: " + msg);
+  }
+  return Status::Ok();
+}
+
+Status Store::Check(int rc, const char* what) {
+  if (rc == SQLITE_OK || rc == SQLITE_DONE || rc == SQLITE_ROW) return Status::Ok();
+  return Unavailable(std::string("sqlite ") + what + ": " + sqlite3_errmsg(db_));
+}
+
+Result<int64_t> Store::InsertJob(const Job& job) {
+  Txn txn(db_);
+  if (!txn.ok()) return Unavailable(std::string("sqlite begin: ") + sqlite3_errmsg(db_));
+  Stmt st(db_,
+          "INSERT INTO jobs(owner, spec_text, state, reason, submitted_ms, started_ms, "
+          "finished_ms, progress, result) VALUES(?,?,?,?,?,?,?,?,?)");
+  if (!st.ok()) return Check(SQLITE_ERROR, "prepare insert job");
+  st.Bind(1, job.owner).Bind(2, job.spec_text).Bind(3, std::string(ToString(job.state)))
+      .Bind(4, job.reason).Bind(5, job.submitted_ms).Bind(6, job.started_ms)
+      .Bind(7, job.finished_ms).Bind(8, job.progress.dump()).Bind(9, job.result.dump());
+  RETURN_IF_ERROR(Check(st.Step(), "insert job"));
+  int64_t id = sqlite3_last_insert_rowid(db_);
+  if (!txn.Commit()) return Unavailable(std::string("sqlite commit: ") + sqlite3_errmsg(db_));
+  return id;
+}
+
+Status Store::SaveJobLocked(const Job& job) {
+  Stmt st(db_,
+          "UPDATE jobs SET state=?, reason=?, started_ms=?, finished_ms=?, progress=?, result=? "
+          "WHERE id=?");
+  st.Bind(1, std::string(ToString(job.state))).Bind(2, job.reason).Bind(3, job.started_ms)
+      .Bind(4, job.finished_ms).Bind(5, job.progress.dump()).Bind(6, job.result.dump())
+      .Bind(7, job.id);
+  RETURN_IF_ERROR(Check(st.Step(), "update job"));
+  for (const Attempt& a : job.attempts) {
+    Stmt at(db_, "INSERT OR REPLACE INTO attempts(job_id, number, body) VALUES(?,?,?)");
+    at.Bind(1, job.id).Bind(2, a.number).Bind(3, AttemptToStored(a).dump());
+    RETURN_IF_ERROR(Check(at.Step(), "save attempt"));
+  }
+  return Status::Ok();
+}
+
+Status Store::SaveJob(const Job& job) {
+  Txn txn(db_);
+  if (!txn.ok()) return Unavailable(std::string("sqlite begin: ") + sqlite3_errmsg(db_));
+  RETURN_IF_ERROR(SaveJobLocked(job));
+  if (!txn.Commit()) return Unavailable(std::string("sqlite commit: ") + sqlite3_errmsg(db_));
+  return Status::Ok();
+}
+
+Status Store::SaveWorker(const Worker& w) {
+  nlohmann::json gpus = nlohmann::json::array();
+  for (const auto& g : w.gpus) gpus.push_back(ToJson(g));
+  Stmt st(db_,
+          "INSERT OR REPLACE INTO workers(id, name, host, slots, cpus, gpus, state, "
+          "registered_ms) VALUES(?,?,?,?,?,?,?,?)");
+  st.Bind(1, w.id).Bind(2, w.name).Bind(3, w.host).Bind(4, w.slots).Bind(5, w.cpus)
+      .Bind(6, gpus.dump()).Bind(7, std::string(ToString(w.state))).Bind(8, w.registered_ms);
+  return Check(st.Step(), "save worker");
+}
+
+Result<Store::Snapshot> Store::LoadAll() {
+  Snapshot snap;
+  {
+    Stmt st(db_,
+            "SELECT id, owner, spec_text, state, reason, submitted_ms, started_ms, finished_ms, "
+            "progress, result FROM jobs ORDER BY id");
+    int rc;
+    while ((rc = st.Step()) == SQLITE_ROW) {
+      Job job;
+      job.id = st.Int(0);
+      job.owner = st.Text(1);
+      job.spec_text = st.Text(2);
+      auto spec = ParseJobSpec(job.spec_text, "job " + std::to_string(job.id));
+      if (!spec.ok()) return Internal("stored spec of job " + std::to_string(job.id) +
+                                      " no longer parses: " + spec.status().message());
+      job.spec = std::move(spec).value();
+      ASSIGN_OR_RETURN(job.state, ParseJobState(st.Text(3)));
+      job.reason = st.Text(4);
+      job.submitted_ms = st.Int(5);
+      job.started_ms = st.Int(6);
+      job.finished_ms = st.Int(7);
+      job.progress = nlohmann::json::parse(st.Text(8), nullptr, false);
+      job.result = nlohmann::json::parse(st.Text(9), nullptr, false);
+      if (job.progress.is_discarded()) job.progress = nlohmann::json::object();
+      if (job.result.is_discarded()) job.result = nlohmann::json::object();
+      snap.jobs.push_back(std::move(job));
+    }
+    RETURN_IF_ERROR(Check(rc, "load jobs"));
+  }
+  {
+    Stmt st(db_, "SELECT job_id, body FROM attempts ORDER BY job_id, number");
+    size_t j = 0;
+    int rc;
+    while ((rc = st.Step()) == SQLITE_ROW) {
+      int64_t job_id = st.Int(0);
+      while (j < snap.jobs.size() && snap.jobs[j].id < job_id) ++j;
+      if (j == snap.jobs.size() || snap.jobs[j].id != job_id) continue;
+      auto body = nlohmann::json::parse(st.Text(1), nullptr, false);
+      ASSIGN_OR_RETURN(Attempt a, AttemptFromStored(body));
+      snap.jobs[j].attempts.push_back(std::move(a));
+    }
+    RETURN_IF_ERROR(Check(rc, "load attempts"));
+  }
+  {
+    Stmt st(db_, "SELECT id, name, host, slots, cpus, gpus, state, registered_ms FROM workers");
+    int rc;
+    while ((rc = st.Step()) == SQLITE_ROW) {
+      Worker w;
+      w.id = st.Text(0);
+      w.name = st.Text(1);
+      w.host = st.Text(2);
+      w.slots = static_cast<int>(st.Int(3));
+      w.cpus = static_cast<int>(st.Int(4));
+      auto gpus = nlohmann::json::parse(st.Text(5), nullptr, false);
+      if (gpus.is_array()) {
+        for (const auto& g : gpus) {
+          auto info = GpuInfoFromJson(g);
+          if (info.ok()) w.gpus.push_back(*info);
+        }
+      }
+      w.state = st.Text(6) == "alive" ? WorkerState::kAlive : WorkerState::kLost;
+      w.registered_ms = st.Int(7);
+      snap.workers.push_back(std::move(w));
+    }
+    RETURN_IF_ERROR(Check(rc, "load workers"));
+  }
+  return snap;
+}
+
+Status Store::AppendLogs(int64_t job_id, int attempt, int rank, int64_t ts_ms,
+                         const std::vector<std::string>& lines) {
+  if (lines.empty()) return Status::Ok();
+  Txn txn(db_);
+  if (!txn.ok()) return Unavailable(std::string("sqlite begin: ") + sqlite3_errmsg(db_));
+  Stmt st(db_, "INSERT INTO logs(job_id, attempt, rank, ts_ms, line) VALUES(?,?,?,?,?)");
+  for (const auto& line : lines) {
+    sqlite3_reset(st.get());
+    st.Bind(1, job_id).Bind(2, attempt).Bind(3, rank).Bind(4, ts_ms).Bind(5, line);
+    RETURN_IF_ERROR(Check(st.Step(), "append log"));
+  }
+  if (!txn.Commit()) return Unavailable(std::string("sqlite commit: ") + sqlite3_errmsg(db_));
+  return Status::Ok();
+}
+
+Result<std::vector<Store::LogRecord>> Store::ReadLogs(int64_t job_id, int64_t after_seq, int rank,
+                                                       int limit) {
+  Stmt st(db_,
+          "SELECT seq, attempt, rank, ts_ms, line FROM logs WHERE job_id=? AND seq>? "
+          "AND (?<0 OR rank=?) ORDER BY seq LIMIT ?");
+  st.Bind(1, job_id).Bind(2, after_seq).Bind(3, rank).Bind(4, rank).Bind(5, limit);
+  std::vector<LogRecord> out;
+  int rc;
+  while ((rc = st.Step()) == SQLITE_ROW) {
+    out.push_back({st.Int(0), static_cast<int>(st.Int(1)), static_cast<int>(st.Int(2)), st.Int(3),
+                   st.Text(4)});
+  }
+  RETURN_IF_ERROR(Check(rc, "read logs"));
+  return out;
+}
+
+Status Store::AppendMetric(int64_t job_id, int attempt, int64_t ts_ms,
+                           const nlohmann::json& point) {
+  Stmt st(db_, "INSERT INTO metrics(job_id, attempt, ts_ms, point) VALUES(?,?,?,?)");
+  st.Bind(1, job_id).Bind(2, attempt).Bind(3, ts_ms).Bind(4, point.dump());
+  return Check(st.Step(), "append metric");
+}
+
+Result<std::vector<nlohmann::json>> Store::ReadMetrics(int64_t job_id, int limit) {
+  Stmt st(db_, "SELECT point FROM metrics WHERE job_id=? ORDER BY rowid LIMIT ?");
+  st.Bind(1, job_id).Bind(2, limit);
+  std::vector<nlohmann::json> out;
+  int rc;
+  while ((rc = st.Step()) == SQLITE_ROW) {
+    auto p = nlohmann::json::parse(st.Text(0), nullptr, false);
+    if (!p.is_discarded()) out.push_back(std::move(p));
+  }
+  RETURN_IF_ERROR(Check(rc, "read metrics"));
+  return out;
+}
+
+}  // namespace shoal

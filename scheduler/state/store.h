@@ -1,0 +1,68 @@
+// Store: the scheduler's durable state in one SQLite database (WAL mode, synchronous=FULL) under
+// the state directory.
+//
+// Every method that returns OK has committed its write: callers acknowledge a client only after
+// such a call. A failed write leaves the database as it was (each call is one transaction).
+// Not thread-safe: the scheduler calls it from its single event-loop thread.
+#pragma once
+
+#include <sqlite3.h>
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "common/status.h"
+#include "scheduler/state/model.h"
+
+namespace shoal {
+
+class Store {
+ public:
+  // Opens (creating if needed) <state_dir>/shoal.db and applies the schema. Returns Unavailable
+  // when the directory or database cannot be opened or is locked by another scheduler.
+  static Result<std::unique_ptr<Store>> Open(const std::string& state_dir);
+  ~Store();
+  Store(const Store&) = delete;
+  Store& operator=(const Store&) = delete;
+
+  // Inserts a new job and returns the id the database assigned (ids are never reused).
+  Result<int64_t> InsertJob(const Job& job);
+  // Writes a job's mutable fields and all of its attempts.
+  Status SaveJob(const Job& job);
+  Status SaveWorker(const Worker& worker);
+
+  struct Snapshot {
+    std::vector<Job> jobs;  // ordered by id
+    std::vector<Worker> workers;
+  };
+  // Reads everything back (at start-up). A stored spec that no longer parses is an Internal error.
+  Result<Snapshot> LoadAll();
+
+  struct LogRecord {
+    int64_t seq = 0;
+    int attempt = 0;
+    int rank = 0;
+    int64_t ts_ms = 0;
+    std::string line;
+  };
+  Status AppendLogs(int64_t job_id, int attempt, int rank, int64_t ts_ms,
+                    const std::vector<std::string>& lines);
+  // Lines with seq > after_seq, oldest first, at most `limit`; rank < 0 means every rank.
+  Result<std::vector<LogRecord>> ReadLogs(int64_t job_id, int64_t after_seq, int rank, int limit);
+
+  Status AppendMetric(int64_t job_id, int attempt, int64_t ts_ms, const nlohmann::json& point);
+  Result<std::vector<nlohmann::json>> ReadMetrics(int64_t job_id, int limit);
+
+ private:
+  explicit Store(sqlite3* db) : db_(db) {}
+  Status Exec(const char* sql);
+  Status Check(int rc, const char* what);
+  Status SaveJobLocked(const Job& job);
+
+  sqlite3* db_;
+};
+
+}  // namespace shoal
