@@ -1,0 +1,403 @@
+#include "worker/agent/agent.h"
+
+#include <signal.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+
+#include "common/log.h"
+#include "worker/agent/process.h"
+
+namespace shoal {
+
+using nlohmann::json;
+namespace fs = std::filesystem;
+
+namespace {
+
+constexpr size_t kMaxEventsPerPost = 200;
+constexpr size_t kMaxQueuedEvents = 100000;  // back-pressure bound while the scheduler is away
+constexpr const char kReportPrefix[] = "@shoal ";
+
+std::string HostName() {
+  char buf[256] = {0};
+  if (::gethostname(buf, sizeof(buf) - 1) != 0) return "worker";
+  return buf;
+}
+
+std::string SelfDir() {
+  std::error_code ec;
+  fs::path self = fs::read_symlink("/proc/self/exe", ec);
+  return ec ? "." : self.parent_path().string();
+}
+
+}  // namespace
+
+Agent::Agent(AgentOptions options)
+    : options_(std::move(options)), client_(options_.scheduler_url, std::chrono::seconds(10)) {}
+
+Agent::~Agent() {
+  Stop();
+  if (sender_.joinable()) sender_.join();
+}
+
+void Agent::Stop() {
+  stop_ = true;
+  cv_.notify_all();
+}
+
+Status Agent::Register() {
+  json gpus = json::array();
+  for (const auto& g : gpus_) {
+    gpus.push_back({{"name", g.name},
+                    {"memoryMiB", g.memory_mib},
+                    {"computeCapability",
+                     std::to_string(g.cc_major) + "." + std::to_string(g.cc_minor)}});
+  }
+  json body = {{"name", options_.name}, {"host", HostName()}, {"slots", options_.slots},
+               {"cpus", cpus_}, {"gpus", gpus}};
+  ASSIGN_OR_RETURN(json reply, client_.DoJson("POST", "/v1/workers/register", &body));
+  std::string id = reply.value("id", "");
+  if (id.empty()) return Internal("register: the scheduler sent no worker id");
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    worker_id_ = id;
+  }
+  LOG_INFO << "registered as " << worker_id_ << " with " << options_.scheduler_url << " ("
+           << options_.slots << " slots, " << cpus_ << " cpus, " << gpus_.size() << " gpus)";
+  return Status::Ok();
+}
+
+Status Agent::Run() {
+  if (options_.name.empty()) options_.name = HostName();
+  cpus_ = std::max(1u, std::thread::hardware_concurrency());
+  if (options_.detect_gpus) {
+    std::string why;
+    gpus_ = DetectGpus(&why);
+    if (gpus_.empty()) LOG_INFO << "no GPUs: " << why;
+    for (const auto& g : gpus_) {
+      LOG_INFO << "GPU " << g.index << ": " << g.name << ", " << g.memory_mib << " MiB, sm_"
+               << g.cc_major << g.cc_minor;
+    }
+  }
+  if (options_.slots <= 0) options_.slots = gpus_.empty() ? 1 : static_cast<int>(gpus_.size());
+  if (options_.threads_per_rank <= 0) {
+    options_.threads_per_rank = std::max(1, cpus_ / options_.slots);
+  }
+  if (options_.trainer_path.empty()) options_.trainer_path = SelfDir() + "/shoal-train";
+  if (::access(options_.trainer_path.c_str(), X_OK) != 0) {
+    return InvalidArgument("trainer " + options_.trainer_path + " is not executable");
+  }
+  if (options_.work_dir.empty()) options_.work_dir = "/tmp/shoal-worker-" + options_.name;
+  std::error_code ec;
+  fs::create_directories(options_.work_dir, ec);
+  if (ec) return InvalidArgument("cannot create work dir " + options_.work_dir + ": " + ec.message());
+
+  sender_ = std::thread([this] { SendLoop(); });
+  auto backoff = std::chrono::milliseconds(200);
+  bool registered = false;
+  int64_t wait_ms = 5000;
+  while (!stop_) {
+    if (!registered) {
+      Status st = Register();
+      if (!st.ok()) {
+        LOG_WARN << "register: " << st.message() << "; retrying in " << backoff.count() << " ms";
+        std::unique_lock<std::mutex> lock(mu_);
+        cv_.wait_for(lock, backoff, [&] { return stop_.load(); });
+        backoff = std::min(backoff * 2, std::chrono::milliseconds(5000));
+        continue;
+      }
+      registered = true;
+      backoff = std::chrono::milliseconds(200);
+    }
+    json body = {{"running", RunningList()}};
+    auto reply = client_.DoJson(
+        "POST", "/v1/workers/" + worker_id_ + "/heartbeat?wait=" + std::to_string(wait_ms), &body,
+        std::chrono::milliseconds(wait_ms + 10000));
+    if (!reply.ok()) {
+      if (reply.status().code() == StatusCode::kNotFound) {
+        LOG_WARN << "the scheduler does not know this worker; registering again";
+        registered = false;
+        continue;
+      }
+      LOG_WARN << "heartbeat: " << reply.status().message();
+      EscalateKills();
+      std::unique_lock<std::mutex> lock(mu_);
+      cv_.wait_for(lock, backoff, [&] { return stop_.load(); });
+      backoff = std::min(backoff * 2, std::chrono::milliseconds(2000));
+      continue;
+    }
+    backoff = std::chrono::milliseconds(200);
+    wait_ms = reply->value("heartbeatWaitMs", int64_t{5000});
+    if (reply->contains("assignments") && (*reply)["assignments"].is_array()) {
+      Reconcile((*reply)["assignments"]);
+    }
+    EscalateKills();
+  }
+
+  // Shutting down: stop every rank, then let the sender deliver what it can.
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    for (auto& [key, child] : children_) {
+      if (!child->exited) SignalGroup(child->pid, SIGTERM);
+    }
+  }
+  auto deadline = std::chrono::steady_clock::now() + options_.kill_grace;
+  for (;;) {
+    bool all_exited = true;
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      for (auto& [key, child] : children_) {
+        if (!child->exited) {
+          all_exited = false;
+          if (std::chrono::steady_clock::now() > deadline) SignalGroup(child->pid, SIGKILL);
+        }
+      }
+    }
+    if (all_exited) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  cv_.notify_all();
+  if (sender_.joinable()) sender_.join();
+  // The sender is gone, so children_ is ours alone now.
+  for (auto& [key, child] : children_) {
+    if (child->reader.joinable()) child->reader.join();
+  }
+  return Status::Ok();
+}
+
+json Agent::RunningList() {
+  std::lock_guard<std::mutex> lock(mu_);
+  json out = json::array();
+  for (const auto& [key, child] : children_) {
+    out.push_back({{"job", key.job}, {"attempt", key.attempt}, {"rank", key.rank}});
+  }
+  return out;
+}
+
+void Agent::Reconcile(const json& assignments) {
+  std::set<RankKeyT> desired;
+  std::map<RankKeyT, const json*> by_key;
+  for (const auto& a : assignments) {
+    if (!a.is_object() || !a.contains("job") || !a.contains("attempt") || !a.contains("rank")) {
+      continue;
+    }
+    RankKeyT key{a["job"].get<int64_t>(), a["attempt"].get<int>(), a["rank"].get<int>()};
+    desired.insert(key);
+    by_key[key] = &a;
+  }
+  std::vector<RankKeyT> to_start;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    for (auto& [key, child] : children_) {
+      if (!desired.count(key) && !child->exited && !child->killing) {
+        LOG_INFO << "stopping job " << key.job << " attempt " << key.attempt << " rank "
+                 << key.rank << " (no longer assigned)";
+        SignalGroup(child->pid, SIGTERM);
+        child->killing = true;
+        child->kill_sent = std::chrono::steady_clock::now();
+      }
+    }
+    for (const auto& key : desired) {
+      if (!children_.count(key) && !done_.count(key)) to_start.push_back(key);
+    }
+  }
+  for (const auto& key : to_start) {
+    Status st = StartRank(key, *by_key[key]);
+    if (!st.ok()) {
+      LOG_ERROR << "cannot start job " << key.job << " rank " << key.rank << ": " << st.message();
+      Enqueue({{"type", "exit"}, {"job", key.job}, {"attempt", key.attempt}, {"rank", key.rank},
+               {"exitCode", 127}, {"message", st.message()}});
+      std::lock_guard<std::mutex> lock(mu_);
+      done_.insert(key);
+    }
+  }
+}
+
+void Agent::EscalateKills() {
+  std::lock_guard<std::mutex> lock(mu_);
+  auto now = std::chrono::steady_clock::now();
+  for (auto& [key, child] : children_) {
+    if (child->killing && !child->exited && now - child->kill_sent > options_.kill_grace) {
+      LOG_WARN << "rank " << key.rank << " of job " << key.job << " ignored SIGTERM; SIGKILL";
+      SignalGroup(child->pid, SIGKILL);
+    }
+  }
+}
+
+Status Agent::StartRank(const RankKeyT& key, const json& a) {
+  std::string dir = options_.work_dir + "/job-" + std::to_string(key.job) + "/attempt-" +
+                    std::to_string(key.attempt) + "/rank-" + std::to_string(key.rank);
+  std::error_code ec;
+  fs::create_directories(dir, ec);
+  if (ec) return Internal("cannot create " + dir + ": " + ec.message());
+  std::string spec_path = dir + "/job.yaml";
+  {
+    std::ofstream out(spec_path, std::ios::trunc);
+    out << a.value("spec", "");
+    if (!out) return Internal("cannot write " + spec_path);
+  }
+  SpawnOptions spawn;
+  spawn.argv = {options_.trainer_path,
+                spec_path,
+                "--rank", std::to_string(key.rank),
+                "--world-size", std::to_string(a.value("worldSize", 1)),
+                "--rendezvous", options_.scheduler_url + "/v1/jobs/" + std::to_string(key.job) +
+                                    "/attempts/" + std::to_string(key.attempt) + "/kv",
+                "--threads", std::to_string(options_.threads_per_rank)};
+  spawn.env["OPENBLAS_NUM_THREADS"] = std::to_string(options_.threads_per_rank);
+  spawn.env["SHOAL_JOB_ID"] = std::to_string(key.job);
+  spawn.env["SHOAL_ATTEMPT"] = std::to_string(key.attempt);
+  spawn.cwd = dir;
+  ASSIGN_OR_RETURN(SpawnedProcess proc, Spawn(spawn));
+  LOG_INFO << "started job " << key.job << " attempt " << key.attempt << " rank " << key.rank
+           << "/" << a.value("worldSize", 1) << " as pid " << proc.pid;
+  std::lock_guard<std::mutex> lock(mu_);
+  auto child = std::make_unique<Child>();
+  child->pid = proc.pid;
+  Child* raw = child.get();
+  children_[key] = std::move(child);
+  raw->reader = std::thread([this, key, pid = proc.pid, fd = proc.output_fd] {
+    ReadOutput(key, pid, fd);
+  });
+  return Status::Ok();
+}
+
+void Agent::ReadOutput(RankKeyT key, pid_t pid, int fd) {
+  auto base = [&](const char* type) {
+    return json{{"type", type}, {"job", key.job}, {"attempt", key.attempt}, {"rank", key.rank}};
+  };
+  std::string pending, last_line;
+  json result = json::object();
+  std::vector<std::string> batch;
+  auto flush = [&] {
+    if (batch.empty()) return;
+    json ev = base("log");
+    ev["lines"] = batch;
+    Enqueue(std::move(ev));
+    batch.clear();
+  };
+  auto handle_line = [&](std::string line) {
+    if (line.rfind(kReportPrefix, 0) == 0) {
+      auto report = json::parse(line.substr(sizeof(kReportPrefix) - 1), nullptr, false);
+      if (report.is_object()) {
+        std::string kind = report.value("type", "");
+        if (kind == "result") {
+          result = report;
+          result.erase("type");
+        } else {
+          json ev = base("progress");
+          ev["data"] = report;
+          flush();  // keep logs and progress in order
+          Enqueue(std::move(ev));
+        }
+        return;
+      }
+    }
+    if (!line.empty()) last_line = line;
+    batch.push_back(std::move(line));
+    if (batch.size() >= 100) flush();
+  };
+  char buf[8192];
+  for (;;) {
+    ssize_t n = ::read(fd, buf, sizeof(buf));
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) break;
+    pending.append(buf, static_cast<size_t>(n));
+    size_t pos;
+    while ((pos = pending.find('\n')) != std::string::npos) {
+      handle_line(pending.substr(0, pos));
+      pending.erase(0, pos + 1);
+    }
+    if (pending.size() > 64 * 1024) {  // a runaway line without newline
+      handle_line(std::move(pending));
+      pending.clear();
+    }
+    flush();
+  }
+  if (!pending.empty()) handle_line(std::move(pending));
+  flush();
+  ::close(fd);
+  ExitInfo info = WaitForExit(pid);
+  LOG_INFO << "job " << key.job << " attempt " << key.attempt << " rank " << key.rank
+           << " exited with code " << info.exit_code
+           << (info.signal ? " (signal " + std::to_string(info.signal) + ")" : std::string());
+  json ev = base("exit");
+  ev["exitCode"] = info.exit_code;
+  ev["signal"] = info.signal;
+  if (info.exit_code != 0) ev["message"] = last_line;
+  ev["result"] = result;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    children_[key]->exited = true;
+  }
+  Enqueue(std::move(ev));
+}
+
+void Agent::Enqueue(json event) {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (events_.size() >= kMaxQueuedEvents && event.value("type", "") == "log") {
+      return;  // logs are shed first when the scheduler has been away for long; exits never
+    }
+    events_.push_back(std::move(event));
+  }
+  cv_.notify_all();
+}
+
+void Agent::SendLoop() {
+  auto backoff = std::chrono::milliseconds(100);
+  for (;;) {
+    json batch = json::array();
+    std::string worker_id;
+    {
+      std::unique_lock<std::mutex> lock(mu_);
+      cv_.wait_for(lock, std::chrono::milliseconds(200),
+                   [&] { return stop_.load() || !events_.empty(); });
+      if (events_.empty()) {
+        if (stop_) {
+          bool all_exited = true;
+          for (auto& [k, c] : children_) all_exited = all_exited && c->exited;
+          if (all_exited) return;
+        }
+        continue;
+      }
+      if (worker_id_.empty()) continue;
+      worker_id = worker_id_;
+      for (size_t i = 0; i < events_.size() && i < kMaxEventsPerPost; ++i) {
+        batch.push_back(events_[i]);
+      }
+    }
+    json body = {{"events", batch}};
+    auto reply = client_.DoJson("POST", "/v1/workers/" + worker_id + "/events", &body);
+    if (!reply.ok() && reply.status().code() != StatusCode::kInvalidArgument) {
+      if (stop_) return;  // shutting down: don't hang on an unreachable scheduler
+      LOG_WARN << "sending events: " << reply.status().message();
+      std::this_thread::sleep_for(backoff);
+      backoff = std::min(backoff * 2, std::chrono::milliseconds(2000));
+      continue;
+    }
+    if (!reply.ok()) LOG_ERROR << "the scheduler rejected events: " << reply.status().message();
+    backoff = std::chrono::milliseconds(100);
+    std::lock_guard<std::mutex> lock(mu_);
+    for (size_t i = 0; i < batch.size(); ++i) {
+      const json& ev = events_.front();
+      if (ev.value("type", "") == "exit") {
+        // Acknowledged: from now on the rank is not reported as held, and never restarted.
+        RankKeyT key{ev["job"].get<int64_t>(), ev["attempt"].get<int>(), ev["rank"].get<int>()};
+        auto it = children_.find(key);
+        if (it != children_.end()) {
+          if (it->second->reader.joinable()) it->second->reader.detach();
+          children_.erase(it);
+        }
+        done_.insert(key);
+      }
+      events_.pop_front();
+    }
+  }
+}
+
+}  // namespace shoal

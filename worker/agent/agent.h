@@ -1,0 +1,94 @@
+// Agent: the shoal-worker daemon's core (DESIGN.md §2 step 3).
+//
+// Registers with the scheduler, long-polls heartbeats, and reconciles: it starts one shoal-train
+// process per assigned rank and stops ranks that are no longer assigned. A reader thread per rank
+// turns the trainer's output into log lines and progress reports (lines starting with "@shoal "
+// carry JSON); a sender thread delivers those events in order, retrying while the scheduler is
+// away, so nothing is dropped across a scheduler restart. A rank counts as held (reported in
+// heartbeats) until the scheduler has acknowledged its exit.
+//
+// Run() blocks until Stop() is called (from any thread, e.g. a signal handler thread).
+#pragma once
+
+#include <sys/types.h>
+
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <deque>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <set>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "common/http_client.h"
+#include "common/status.h"
+#include "worker/agent/gpu_inventory.h"
+
+namespace shoal {
+
+struct AgentOptions {
+  std::string scheduler_url = "http://127.0.0.1:8470";
+  std::string name;              // unique in the pool; default: the host name
+  int slots = 0;                 // ranks at once; 0 = one per GPU, or 1 without GPUs
+  int threads_per_rank = 0;      // BLAS/compute threads per rank; 0 = cpus / slots
+  std::string trainer_path;      // shoal-train; default: next to shoal-worker
+  std::string work_dir;          // per-rank run directories; default /tmp/shoal-worker-<name>
+  std::chrono::milliseconds kill_grace{5000};  // SIGTERM → SIGKILL
+  bool detect_gpus = true;
+};
+
+class Agent {
+ public:
+  explicit Agent(AgentOptions options);
+  ~Agent();
+
+  // Runs until Stop(). Returns OK on a requested stop; an error only for bad options.
+  Status Run();
+  void Stop();
+
+ private:
+  struct RankKeyT {
+    int64_t job;
+    int attempt;
+    int rank;
+    auto operator<=>(const RankKeyT&) const = default;
+  };
+  struct Child {
+    pid_t pid = -1;
+    bool exited = false;
+    std::chrono::steady_clock::time_point kill_sent{};
+    bool killing = false;
+    std::thread reader;
+  };
+
+  Status Register();
+  void Reconcile(const nlohmann::json& assignments);
+  Status StartRank(const RankKeyT& key, const nlohmann::json& assignment);
+  void ReadOutput(RankKeyT key, pid_t pid, int fd);
+  void Enqueue(nlohmann::json event);
+  void SendLoop();
+  void EscalateKills();
+  nlohmann::json RunningList();
+
+  AgentOptions options_;
+  HttpClient client_;
+  std::string worker_id_;
+  int cpus_ = 1;
+  std::vector<GpuDevice> gpus_;
+
+  std::atomic<bool> stop_{false};
+  std::mutex mu_;  // guards children_, done_, events_
+  std::condition_variable cv_;
+  std::map<RankKeyT, std::unique_ptr<Child>> children_;
+  std::set<RankKeyT> done_;  // exits acknowledged by the scheduler: never restart these
+  std::deque<nlohmann::json> events_;
+  std::thread sender_;
+};
+
+}  // namespace shoal

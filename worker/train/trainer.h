@@ -1,0 +1,51 @@
+// Trainer: one data-parallel rank of a TrainingJob (DESIGN.md §2 step 5).
+//
+// Every rank holds the same parameters (same seed, same updates); each step it computes the
+// gradient of its shard of the global batch, the gradients are summed across ranks (one
+// all-reduce of a flat buffer), and every rank applies the same optimizer update. Rank 0 reports
+// progress as "@shoal {json}" lines on stdout, which the worker forwards to the scheduler; every
+// rank reports a final "result" line with its parameter checksum.
+#pragma once
+
+#include <cstdint>
+#include <iosfwd>
+#include <string>
+
+#include "common/job_spec.h"
+#include "common/status.h"
+#include "kernels/collectives/collective.h"
+
+namespace shoal {
+
+// Exit codes of shoal-train. The scheduler retries 1 and 3 (within limits.maxRetries) but not 2.
+inline constexpr int kTrainOk = 0;
+inline constexpr int kTrainError = 1;       // unexpected failure
+inline constexpr int kTrainBadInput = 2;    // bad spec, data or flags; also divergence (NaN loss)
+inline constexpr int kTrainPeerFailed = 3;  // a collective failed: a peer died or hung
+
+struct TrainResult {
+  double test_accuracy = -1;  // -1 when there is no test set
+  double test_loss = 0;
+  double train_loss = 0;      // mean loss over the last epoch
+  double samples_per_sec = 0; // global samples per second over training steps
+  int64_t steps = 0;
+  double wall_seconds = 0;
+  std::string param_checksum;  // FNV-1a of the final parameters
+};
+
+struct TrainerOptions {
+  int threads = 1;             // BLAS threads for this rank
+  double report_every_sec = 1.0;  // progress report period of rank 0
+  int64_t max_steps = 0;       // stop after this many steps (0 = the spec's epochs); for benchmarks
+};
+
+// Trains `spec` as rank collective.rank() of collective.size(). Writes human log lines and
+// "@shoal" report lines to `out`. Returns the result, or an error whose code maps to an exit code
+// through ExitCodeFor(). Not thread-safe (one trainer per process).
+Result<TrainResult> Train(const JobSpec& spec, Collective& collective, const TrainerOptions& options,
+                          std::ostream& out);
+
+// The shoal-train exit code for a failed Train().
+int ExitCodeFor(const Status& status);
+
+}  // namespace shoal
