@@ -16,7 +16,15 @@ namespace shoal {
 Result<SpawnedProcess> Spawn(const SpawnOptions& options) {
   if (options.argv.empty()) return InvalidArgument("empty argv");
   int fds[2];
-  if (::pipe2(fds, O_CLOEXEC) != 0) return Internal(std::string("pipe: ") + std::strerror(errno));
+  if (!options.output_file.empty()) {
+    fds[0] = -1;
+    fds[1] = ::open(options.output_file.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+    if (fds[1] < 0) {
+      return Internal("open " + options.output_file + ": " + std::strerror(errno));
+    }
+  } else if (::pipe2(fds, O_CLOEXEC) != 0) {
+    return Internal(std::string("pipe: ") + std::strerror(errno));
+  }
 
   // Everything the child needs is prepared before fork: only async-signal-safe calls after it.
   std::vector<std::string> env_strings;
@@ -36,7 +44,7 @@ Result<SpawnedProcess> Spawn(const SpawnOptions& options) {
 
   pid_t pid = ::fork();
   if (pid < 0) {
-    ::close(fds[0]);
+    if (fds[0] >= 0) ::close(fds[0]);
     ::close(fds[1]);
     return Internal(std::string("fork: ") + std::strerror(errno));
   }
@@ -75,10 +83,8 @@ void SignalGroup(pid_t pid, int sig) {
   if (pid > 0) ::kill(-pid, sig);
 }
 
-ExitInfo WaitForExit(pid_t pid) {
-  int status = 0;
-  while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
-  }
+namespace {
+ExitInfo Decode(int status) {
   ExitInfo info;
   if (WIFEXITED(status)) {
     info.exit_code = WEXITSTATUS(status);
@@ -87,6 +93,24 @@ ExitInfo WaitForExit(pid_t pid) {
     info.exit_code = 128 + info.signal;
   }
   return info;
+}
+}  // namespace
+
+ExitInfo WaitForExit(pid_t pid) {
+  int status = 0;
+  while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+  }
+  return Decode(status);
+}
+
+bool TryReap(pid_t pid, ExitInfo* info) {
+  int status = 0;
+  pid_t r = ::waitpid(pid, &status, WNOHANG);
+  if (r == pid) {
+    *info = Decode(status);
+    return true;
+  }
+  return r < 0;  // not our child any more (already reaped)
 }
 
 }  // namespace shoal

@@ -15,6 +15,8 @@ struct SpawnOptions {
   std::vector<std::string> argv;             // argv[0] is the executable path
   std::map<std::string, std::string> env;    // added to (or replacing in) the worker's environment
   std::string cwd;                           // working directory; must exist
+  // When set, stdout and stderr are appended to this file instead of a pipe (output_fd is -1).
+  std::string output_file;
 };
 
 struct SpawnedProcess {
@@ -37,5 +39,7 @@ struct ExitInfo {
 };
 // Blocks until the child exits and reaps it.
 ExitInfo WaitForExit(pid_t pid);
+// Reaps the child if it has exited (true, *info set); false while it still runs.
+bool TryReap(pid_t pid, ExitInfo* info);
 
 }  // namespace shoal

@@ -1,0 +1,172 @@
+#!/usr/bin/env python3
+"""shoal's benchmark driver: one driver, one target per area, the same flags everywhere.
+
+  python3 bench/run.py --target e2e [--repeat 3] [--epochs 1] [--out bench/out]
+
+Targets
+  e2e   End-to-end training throughput of the demo job (configs/jobs/fashion-mnist-mlp.yaml)
+        through a real shoal-scheduler and CPU shoal-workers on 127.0.0.1: 1 rank vs 2 ranks,
+        measured side by side in one run (interleaved repetitions, medians), as samples/s per
+        rank and in total, plus the 2-rank scaling efficiency.
+
+Every target writes <out>/<target>.json and <out>/<target>.md (a Markdown table) and prints the
+table. Build first (scripts/build.sh); the driver uses ./build unless --build-dir says otherwise.
+"""
+import argparse
+import json
+import os
+import platform
+import re
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def http_json(url, method="GET", body=None, timeout=30):
+    data = body.encode() if isinstance(body, str) else body
+    req = urllib.request.Request(url, data=data, method=method)
+    with urllib.request.urlopen(req, timeout=timeout) as resp:
+        return json.loads(resp.read() or b"null")
+
+
+class LocalPool:
+    """A scheduler and N workers on loopback in a temp dir; everything is killed on exit."""
+
+    def __init__(self, build_dir, workers, threads_per_rank):
+        self.build = build_dir
+        self.dir = tempfile.mkdtemp(prefix="shoal-bench-")
+        self.procs = []
+        self.n_workers = workers
+        self.threads = threads_per_rank
+
+    def __enter__(self):
+        sched = os.path.join(self.build, "scheduler", "shoal-scheduler")
+        self._spawn([sched, "--port", "0", "--state-dir", os.path.join(self.dir, "db")], "scheduler")
+        addr_file = os.path.join(self.dir, "db", "scheduler.addr")
+        for _ in range(200):
+            if os.path.exists(addr_file) and os.path.getsize(addr_file) > 0:
+                break
+            time.sleep(0.05)
+        self.url = open(addr_file).read().strip()
+        worker = os.path.join(self.build, "worker", "shoal-worker")
+        for i in range(self.n_workers):
+            self._spawn([worker, "--scheduler", self.url, "--name", f"bench-{i}", "--no-gpu",
+                         "--threads-per-rank", str(self.threads),
+                         "--work-dir", os.path.join(self.dir, f"w{i}")], f"worker-{i}")
+        deadline = time.time() + 30
+        while time.time() < deadline:
+            alive = [w for w in http_json(self.url + "/v1/workers")["workers"] if w["state"] == "alive"]
+            if len(alive) == self.n_workers:
+                return self
+            time.sleep(0.1)
+        raise RuntimeError("workers did not register")
+
+    def _spawn(self, argv, name):
+        log = open(os.path.join(self.dir, name + ".log"), "w")
+        self.procs.append(subprocess.Popen(argv, stdout=log, stderr=subprocess.STDOUT))
+
+    def run_job(self, yaml_text, timeout=1800):
+        job = http_json(self.url + "/v1/jobs", "POST", yaml_text)
+        t0 = time.time()
+        while time.time() - t0 < timeout:
+            j = http_json(self.url + f"/v1/jobs/{job['id']}")
+            if j["state"] in ("SUCCEEDED", "FAILED", "CANCELLED"):
+                j["wallSeconds"] = time.time() - t0
+                return j
+            time.sleep(0.2)
+        raise RuntimeError("job timed out")
+
+    def __exit__(self, *exc):
+        for p in reversed(self.procs):
+            p.terminate()
+        for p in self.procs:
+            try:
+                p.wait(10)
+            except subprocess.TimeoutExpired:
+                p.kill()
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+
+def machine():
+    cpu = platform.processor() or "unknown"
+    try:
+        with open("/proc/cpuinfo") as f:
+            m = re.search(r"model name\s*:\s*(.*)", f.read())
+            cpu = m.group(1) if m else cpu
+    except OSError:
+        pass
+    return {"cpu": cpu, "cores": os.cpu_count(), "os": platform.platform()}
+
+
+def target_e2e(args):
+    base = open(os.path.join(REPO, "configs/jobs/fashion-mnist-mlp.yaml")).read()
+    base = base.replace("epochs: 5", f"epochs: {args.epochs}")
+    cores = os.cpu_count() or 2
+    runs = {1: [], 2: []}
+    # Interleave the two configurations so drift in machine load hits both alike.
+    for rep in range(args.repeat):
+        for ranks in (1, 2):
+            spec = base.replace("workers: {min: 2, max: 2}", f"workers: {{min: {ranks}, max: {ranks}}}")
+            threads = max(1, cores // ranks)
+            with LocalPool(args.build_dir, ranks, threads) as pool:
+                job = pool.run_job(spec)
+            if job["state"] != "SUCCEEDED":
+                raise RuntimeError(f"{ranks}-rank job {job['state']}: {job.get('reason')}")
+            res = job["result"]
+            runs[ranks].append({"samplesPerSec": res["samplesPerSec"], "wallSeconds": job["wallSeconds"],
+                                "testAccuracy": res["testAccuracy"], "threadsPerRank": threads})
+            print(f"  rep {rep + 1} ranks {ranks}: {res['samplesPerSec']:.0f} samples/s total, "
+                  f"acc {res['testAccuracy']:.4f}, wall {job['wallSeconds']:.1f}s", flush=True)
+    rows = []
+    for ranks in (1, 2):
+        total = statistics.median(r["samplesPerSec"] for r in runs[ranks])
+        rows.append({"ranks": ranks, "threadsPerRank": runs[ranks][0]["threadsPerRank"],
+                     "samplesPerSecTotal": total, "samplesPerSecPerRank": total / ranks,
+                     "wallSeconds": statistics.median(r["wallSeconds"] for r in runs[ranks]),
+                     "testAccuracy": statistics.median(r["testAccuracy"] for r in runs[ranks])})
+    speedup = rows[1]["samplesPerSecTotal"] / rows[0]["samplesPerSecTotal"]
+    result = {"target": "e2e", "machine": machine(), "epochs": args.epochs, "repeat": args.repeat,
+              "rows": rows, "speedup2v1": speedup, "scalingEfficiency": speedup / 2, "runs": runs}
+    md = ["| ranks | threads/rank | samples/s total | samples/s per rank | job wall (s) | test acc |",
+          "|---:|---:|---:|---:|---:|---:|"]
+    for r in rows:
+        md.append(f"| {r['ranks']} | {r['threadsPerRank']} | {r['samplesPerSecTotal']:.0f} | "
+                  f"{r['samplesPerSecPerRank']:.0f} | {r['wallSeconds']:.1f} | {r['testAccuracy']:.4f} |")
+    md.append("")
+    md.append(f"2 ranks vs 1 rank: {speedup:.2f}x total throughput "
+              f"(scaling efficiency {100 * speedup / 2:.0f}%), {args.epochs} epoch(s), "
+              f"median of {args.repeat}, on {result['machine']['cores']} cores of "
+              f"{result['machine']['cpu']}.")
+    return result, "\n".join(md)
+
+
+TARGETS = {"e2e": target_e2e}
+
+
+def main():
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--target", choices=sorted(TARGETS), required=True)
+    p.add_argument("--repeat", type=int, default=3)
+    p.add_argument("--epochs", type=int, default=1)
+    p.add_argument("--build-dir", default=os.path.join(REPO, "build"))
+    p.add_argument("--out", default=os.path.join(REPO, "bench", "out"))
+    args = p.parse_args()
+    if args.repeat < 1 or args.epochs < 1:
+        p.error("--repeat and --epochs must be >= 1")
+    os.makedirs(args.out, exist_ok=True)
+    result, table = TARGETS[args.target](args)
+    with open(os.path.join(args.out, f"{args.target}.json"), "w") as f:
+        json.dump(result, f, indent=2)
+    with open(os.path.join(args.out, f"{args.target}.md"), "w") as f:
+        f.write(table + "\n")
+    print(table)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

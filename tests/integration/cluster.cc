@@ -1,0 +1,214 @@
+#include "tests/integration/cluster.h"
+
+#include <dirent.h>
+#include <signal.h>
+#include <unistd.h>
+
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+#include <sstream>
+#include <thread>
+
+#include <gtest/gtest.h>
+
+#include "worker/agent/process.h"
+
+namespace shoal::testing {
+
+namespace fs = std::filesystem;
+
+Process::Process(std::vector<std::string> argv, std::string log_file)
+    : argv_(std::move(argv)), log_file_(std::move(log_file)) {}
+
+Process::~Process() {
+  if (pid_ > 0 && !reaped_) {
+    SignalGroup(pid_, SIGKILL);
+    ::kill(pid_, SIGKILL);
+    WaitForExit(pid_);
+  }
+}
+
+bool Process::Start() {
+  SpawnOptions opts;
+  opts.argv = argv_;
+  opts.output_file = log_file_;
+  auto spawned = Spawn(opts);
+  if (!spawned.ok()) return false;
+  pid_ = spawned->pid;
+  reaped_ = false;
+  return true;
+}
+
+bool Process::running() {
+  if (pid_ <= 0 || reaped_) return false;
+  ExitInfo info;
+  if (TryReap(pid_, &info)) {
+    reaped_ = true;
+    exit_code_ = info.exit_code;
+    return false;
+  }
+  return true;
+}
+
+void Process::Signal(int sig) {
+  if (pid_ > 0 && !reaped_) ::kill(pid_, sig);
+}
+
+int Process::Wait(std::chrono::milliseconds timeout) {
+  auto deadline = std::chrono::steady_clock::now() + timeout;
+  while (running()) {
+    if (std::chrono::steady_clock::now() > deadline) return -1;
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  return exit_code_;
+}
+
+Cluster::Cluster() {
+  char tmpl[] = "/tmp/shoal-it-XXXXXX";
+  char* d = ::mkdtemp(tmpl);
+  if (d == nullptr) throw std::runtime_error("mkdtemp failed");
+  dir_ = d;
+}
+
+Cluster::~Cluster() {
+  bool failed = ::testing::Test::HasFailure();
+  if (failed) DumpLogs();
+  // Workers first (they take their trainers with them), then the scheduler.
+  for (auto& [name, w] : workers_) {
+    w->Signal(SIGTERM);
+    if (w->Wait(std::chrono::seconds(10)) < 0) w->Signal(SIGKILL);
+  }
+  workers_.clear();
+  scheduler_.reset();
+  for (pid_t pid : TrainerPids()) ::kill(pid, SIGKILL);
+  std::error_code ec;
+  if (!failed) fs::remove_all(dir_, ec);
+}
+
+void Cluster::StartScheduler(std::vector<std::string> extra_flags) {
+  std::vector<std::string> argv = {SHOAL_SCHEDULER_BIN, "--port", "0", "--state-dir",
+                                   dir_ + "/state", "--worker-timeout", "3s",
+                                   "--heartbeat-wait", "1s", "--schedule-interval", "200ms"};
+  argv.insert(argv.end(), extra_flags.begin(), extra_flags.end());
+  std::error_code ec;
+  fs::remove(dir_ + "/state/scheduler.addr", ec);
+  scheduler_ = std::make_unique<Process>(argv, dir_ + "/scheduler.log");
+  ASSERT_TRUE(scheduler_->Start());
+  ASSERT_TRUE(WaitUntil([&] { return fs::exists(dir_ + "/state/scheduler.addr"); },
+                        std::chrono::seconds(20)))
+      << "scheduler did not start";
+  std::ifstream in(dir_ + "/state/scheduler.addr");
+  std::getline(in, url_);
+  ASSERT_TRUE(WaitUntil(
+      [&] {
+        auto r = client().Do("GET", "/healthz");
+        return r.ok() && r->status == 200;
+      },
+      std::chrono::seconds(20)));
+}
+
+void Cluster::KillScheduler(int sig) {
+  scheduler_->Signal(sig);
+  scheduler_->Wait(std::chrono::seconds(10));
+}
+
+Process* Cluster::StartWorker(const std::string& name, std::vector<std::string> extra_flags) {
+  std::vector<std::string> argv = {SHOAL_WORKER_BIN, "--scheduler", url_, "--name", name,
+                                   "--threads-per-rank", "1", "--no-gpu",
+                                   "--trainer", SHOAL_TRAIN_BIN, "--work-dir",
+                                   dir_ + "/" + name};
+  argv.insert(argv.end(), extra_flags.begin(), extra_flags.end());
+  auto p = std::make_unique<Process>(argv, dir_ + "/" + name + ".log");
+  EXPECT_TRUE(p->Start());
+  Process* raw = p.get();
+  workers_[name] = std::move(p);
+  return raw;
+}
+
+int64_t Cluster::Submit(const std::string& yaml) {
+  auto r = client().Do("POST", "/v1/jobs", yaml, "application/yaml");
+  EXPECT_TRUE(r.ok()) << r.status().ToString();
+  if (!r.ok()) return 0;
+  EXPECT_EQ(r->status, 201) << r->body;
+  auto j = nlohmann::json::parse(r->body, nullptr, false);
+  return j.is_object() ? j.value("id", int64_t{0}) : 0;
+}
+
+nlohmann::json Cluster::Job(int64_t id) {
+  auto r = client().DoJson("GET", "/v1/jobs/" + std::to_string(id));
+  return r.ok() ? *r : nlohmann::json();
+}
+
+nlohmann::json Cluster::Workers() {
+  auto r = client().DoJson("GET", "/v1/workers");
+  return r.ok() ? (*r)["workers"] : nlohmann::json::array();
+}
+
+bool Cluster::WaitUntil(const std::function<bool()>& pred, std::chrono::milliseconds timeout) {
+  auto deadline = std::chrono::steady_clock::now() + timeout;
+  while (std::chrono::steady_clock::now() < deadline) {
+    if (pred()) return true;
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  return pred();
+}
+
+bool Cluster::WaitForState(int64_t id, const std::string& state,
+                           std::chrono::milliseconds timeout) {
+  return WaitUntil([&] { return Job(id).value("state", "") == state; }, timeout);
+}
+
+std::vector<pid_t> Cluster::TrainerPids() const {
+  std::vector<pid_t> out;
+  if (url_.empty()) return out;
+  DIR* proc = ::opendir("/proc");
+  if (proc == nullptr) return out;
+  while (dirent* e = ::readdir(proc)) {
+    pid_t pid = std::atoi(e->d_name);
+    if (pid <= 0) continue;
+    std::ifstream in("/proc/" + std::string(e->d_name) + "/cmdline");
+    std::string cmdline((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    if (cmdline.find("shoal-train") != std::string::npos &&
+        cmdline.find(url_ + "/v1/") != std::string::npos) {
+      // Zombies still have a cmdline until reaped; skip them.
+      std::ifstream stat("/proc/" + std::string(e->d_name) + "/stat");
+      std::string s((std::istreambuf_iterator<char>(stat)), std::istreambuf_iterator<char>());
+      size_t paren = s.rfind(')');
+      if (paren != std::string::npos && paren + 2 < s.size() && s[paren + 2] == 'Z') continue;
+      out.push_back(pid);
+    }
+  }
+  ::closedir(proc);
+  return out;
+}
+
+std::string Cluster::ReadRepoFile(const std::string& relative) {
+  std::ifstream in(std::string(SHOAL_SOURCE_DIR) + "/" + relative);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+void Cluster::DumpLogs() const {
+  for (const auto& entry : fs::directory_iterator(dir_)) {
+    if (entry.path().extension() != ".log") continue;
+    std::ifstream in(entry.path());
+    std::vector<std::string> lines;
+    for (std::string l; std::getline(in, l);) lines.push_back(l);
+    std::cerr << "---- " << entry.path() << " (last 40 lines)\n";
+    for (size_t i = lines.size() > 40 ? lines.size() - 40 : 0; i < lines.size(); ++i) {
+      std::cerr << lines[i] << "\n";
+    }
+  }
+}
+
+std::string Replace(std::string text, const std::string& from, const std::string& to) {
+  size_t pos = text.find(from);
+  EXPECT_NE(pos, std::string::npos) << "\"" << from << "\" not in text";
+  if (pos != std::string::npos) text.replace(pos, from.size(), to);
+  return text;
+}
+
+}  // namespace shoal::testing

@@ -1,0 +1,82 @@
+// Test harness: a real shoal-scheduler and shoal-workers on 127.0.0.1, each a child process with
+// its output in a log file under a fresh temporary directory. Everything started is killed when
+// the Cluster is destroyed (and, via PDEATHSIG, if the test process itself dies).
+#pragma once
+
+#include <sys/types.h>
+
+#include <chrono>
+#include <functional>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "common/http_client.h"
+
+namespace shoal::testing {
+
+class Process {
+ public:
+  Process(std::vector<std::string> argv, std::string log_file);
+  ~Process();  // SIGKILL if still running
+  bool Start();
+  pid_t pid() const { return pid_; }
+  bool running();
+  void Signal(int sig);
+  // Waits up to `timeout` for exit; returns the exit code, or -1 on timeout.
+  int Wait(std::chrono::milliseconds timeout);
+  const std::string& log_file() const { return log_file_; }
+
+ private:
+  std::vector<std::string> argv_;
+  std::string log_file_;
+  pid_t pid_ = -1;
+  bool reaped_ = false;
+  int exit_code_ = -1;
+};
+
+class Cluster {
+ public:
+  Cluster();   // creates the temp dir
+  ~Cluster();  // kills everything, removes the temp dir unless the test failed
+
+  // Starts the scheduler on an ephemeral port with short timeouts; waits until /healthz answers.
+  void StartScheduler(std::vector<std::string> extra_flags = {});
+  void KillScheduler(int sig);
+  // Starts a worker named `name` with one slot and one thread per rank.
+  Process* StartWorker(const std::string& name, std::vector<std::string> extra_flags = {});
+  Process* worker(const std::string& name) { return workers_.at(name).get(); }
+
+  const std::string& url() const { return url_; }
+  const std::string& dir() const { return dir_; }
+  HttpClient client() const { return HttpClient(url_, std::chrono::seconds(15)); }
+
+  // Submits YAML text; returns the job id (fails the test on error).
+  int64_t Submit(const std::string& yaml);
+  nlohmann::json Job(int64_t id);
+  nlohmann::json Workers();
+  // Polls `pred` every 100 ms until true or `timeout`; returns whether it became true.
+  static bool WaitUntil(const std::function<bool()>& pred, std::chrono::milliseconds timeout);
+  bool WaitForState(int64_t id, const std::string& state, std::chrono::milliseconds timeout);
+  // Pids of shoal-train processes whose command line mentions this cluster's scheduler URL.
+  std::vector<pid_t> TrainerPids() const;
+
+  // Reads a file of the repository (e.g. "configs/jobs/fashion-mnist-mlp.yaml").
+  static std::string ReadRepoFile(const std::string& relative);
+  // Prints the tail of every log (call on failure).
+  void DumpLogs() const;
+
+ private:
+  std::string dir_;
+  std::string url_;
+  std::unique_ptr<Process> scheduler_;
+  std::map<std::string, std::unique_ptr<Process>> workers_;
+};
+
+// Replaces the first occurrence of `from` in `text` (which must occur) by `to`.
+std::string Replace(std::string text, const std::string& from, const std::string& to);
+
+}  // namespace shoal::testing

@@ -1,0 +1,279 @@
+// End-to-end behaviour of scheduler + workers + trainers as real processes on loopback.
+#include <signal.h>
+#include <sys/wait.h>
+
+#include <filesystem>
+#include <fstream>
+
+#include <chrono>
+#include <set>
+#include <thread>
+
+#include <gtest/gtest.h>
+
+#include "tests/integration/cluster.h"
+
+namespace shoal::testing {
+namespace {
+
+using namespace std::chrono_literals;
+using nlohmann::json;
+
+bool HaveFashionMnist() {
+  return std::ifstream("/usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz").good();
+}
+
+// The demo job, shortened to `epochs`.
+std::string DemoJob(int epochs) {
+  std::string yaml = Cluster::ReadRepoFile("configs/jobs/fashion-mnist-mlp.yaml");
+  return Replace(yaml, "epochs: 5", "epochs: " + std::to_string(epochs));
+}
+
+int UsedSlots(const json& workers) {
+  int used = 0;
+  for (const auto& w : workers) used += w.value("usedSlots", 0);
+  return used;
+}
+
+TEST(ClusterTest, DemoJobTrainsToAccuracyWithIdenticalParametersOnBothRanks) {
+  if (!HaveFashionMnist()) GTEST_SKIP() << "dataset-fashion-mnist is not installed";
+  Cluster c;
+  c.StartScheduler();
+  c.StartWorker("w1");
+  c.StartWorker("w2");
+  int64_t id = c.Submit(DemoJob(2));
+  ASSERT_GT(id, 0);
+  ASSERT_TRUE(c.WaitForState(id, "SUCCEEDED", 180s)) << c.Job(id).dump(2);
+  json job = c.Job(id);
+  EXPECT_GE(job["result"]["testAccuracy"].get<double>(), 0.80) << job.dump(2);
+  json sums = job["result"]["rankChecksums"];
+  ASSERT_EQ(sums.size(), 2u);
+  EXPECT_EQ(sums[0], sums[1]) << "ranks ended with different parameters";
+  EXPECT_EQ(sums[0].get<std::string>().size(), 16u);
+  // The gang spanned both workers (one slot each) and both were freed afterwards.
+  std::set<std::string> nodes(job["placement"].begin(), job["placement"].end());
+  EXPECT_EQ(nodes.size(), 2u);
+  EXPECT_TRUE(Cluster::WaitUntil([&] { return UsedSlots(c.Workers()) == 0; }, 10s));
+  // Logs of both ranks reached the scheduler.
+  auto logs = c.client().DoJson("GET", "/v1/jobs/" + std::to_string(id) + "/logs?limit=10000");
+  ASSERT_TRUE(logs.ok());
+  std::set<int> ranks;
+  bool saw_epoch = false;
+  for (const auto& l : (*logs)["lines"]) {
+    ranks.insert(l["rank"].get<int>());
+    saw_epoch |= l["line"].get<std::string>().find("epoch 2/2") != std::string::npos;
+  }
+  EXPECT_EQ(ranks, (std::set<int>{0, 1}));
+  EXPECT_TRUE(saw_epoch);
+  // Loss series were recorded.
+  auto metrics = c.client().DoJson("GET", "/v1/jobs/" + std::to_string(id) + "/metrics");
+  ASSERT_TRUE(metrics.ok());
+  EXPECT_GE((*metrics)["points"].size(), 2u);
+}
+
+TEST(ClusterTest, SameSeedSameWorldSizeIsDeterministic) {
+  if (!HaveFashionMnist()) GTEST_SKIP() << "dataset-fashion-mnist is not installed";
+  Cluster c;
+  c.StartScheduler();
+  c.StartWorker("w1");
+  c.StartWorker("w2");
+  std::string tiny = Cluster::ReadRepoFile("configs/jobs/tiny-mlp.yaml");
+  tiny = Replace(tiny, "min: 1", "min: 2");
+  tiny = Replace(tiny, "max: 1", "max: 2");
+  int64_t a = c.Submit(tiny);
+  ASSERT_TRUE(c.WaitForState(a, "SUCCEEDED", 120s)) << c.Job(a).dump(2);
+  int64_t b = c.Submit(tiny);
+  ASSERT_TRUE(c.WaitForState(b, "SUCCEEDED", 120s)) << c.Job(b).dump(2);
+  EXPECT_EQ(c.Job(a)["result"]["paramChecksum"], c.Job(b)["result"]["paramChecksum"]);
+  EXPECT_EQ(c.Job(a)["result"]["testAccuracy"], c.Job(b)["result"]["testAccuracy"]);
+}
+
+TEST(ClusterTest, CancelKillsTrainersAndFreesWorkers) {
+  if (!HaveFashionMnist()) GTEST_SKIP() << "dataset-fashion-mnist is not installed";
+  Cluster c;
+  c.StartScheduler();
+  c.StartWorker("w1");
+  c.StartWorker("w2");
+  int64_t id = c.Submit(DemoJob(50));
+  ASSERT_TRUE(c.WaitForState(id, "RUNNING", 30s));
+  ASSERT_TRUE(Cluster::WaitUntil([&] { return c.TrainerPids().size() == 2; }, 30s));
+  ASSERT_TRUE(Cluster::WaitUntil([&] { return UsedSlots(c.Workers()) == 2; }, 10s));
+  auto r = c.client().Do("DELETE", "/v1/jobs/" + std::to_string(id));
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ(r->status, 200);
+  EXPECT_EQ(c.Job(id)["state"], "CANCELLED");
+  EXPECT_TRUE(Cluster::WaitUntil([&] { return c.TrainerPids().empty(); }, 15s))
+      << "trainers still alive after cancel";
+  EXPECT_TRUE(Cluster::WaitUntil([&] { return UsedSlots(c.Workers()) == 0; }, 15s));
+  // Cancelling again is a state conflict, not a crash.
+  r = c.client().Do("DELETE", "/v1/jobs/" + std::to_string(id));
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ(r->status, 409);
+  // The freed workers take the next job.
+  int64_t next = c.Submit(DemoJob(50));
+  EXPECT_TRUE(c.WaitForState(next, "RUNNING", 30s));
+}
+
+TEST(ClusterTest, KilledWorkerFailsOrRestartsItsJobWithAReason) {
+  if (!HaveFashionMnist()) GTEST_SKIP() << "dataset-fashion-mnist is not installed";
+  Cluster c;
+  c.StartScheduler();
+  c.StartWorker("w1");
+  Process* w2 = c.StartWorker("w2");
+  std::string yaml = Replace(DemoJob(50), "maxRetries: 3", "maxRetries: 0");
+  int64_t id = c.Submit(yaml);
+  ASSERT_TRUE(c.WaitForState(id, "RUNNING", 30s));
+  ASSERT_TRUE(Cluster::WaitUntil([&] { return c.TrainerPids().size() == 2; }, 30s));
+  w2->Signal(SIGKILL);
+  ASSERT_TRUE(Cluster::WaitUntil(
+      [&] {
+        std::string s = c.Job(id).value("state", "");
+        return s == "FAILED" || s == "RESTARTING";
+      },
+      30s))
+      << c.Job(id).dump(2);
+  json job = c.Job(id);
+  std::string reason = job["reason"];
+  EXPECT_FALSE(reason.empty());
+  // Either the scheduler saw the worker go silent, or the surviving rank's collective failed.
+  EXPECT_TRUE(reason.find("WorkerLost") != std::string::npos ||
+              reason.find("RankFailed") != std::string::npos)
+      << reason;
+  // The surviving rank is stopped too: no trainer outlives the attempt.
+  EXPECT_TRUE(Cluster::WaitUntil([&] { return c.TrainerPids().empty(); }, 30s));
+  // And the lost worker shows as lost.
+  EXPECT_TRUE(Cluster::WaitUntil(
+      [&] {
+        for (const auto& w : c.Workers()) {
+          if (w["name"] == "w2") return w["state"] == "lost";
+        }
+        return false;
+      },
+      15s));
+}
+
+TEST(ClusterTest, KilledWorkerWithRetriesRestartsOnTheRemainingWorkers) {
+  if (!HaveFashionMnist()) GTEST_SKIP() << "dataset-fashion-mnist is not installed";
+  Cluster c;
+  c.StartScheduler();
+  c.StartWorker("w1");
+  Process* w2 = c.StartWorker("w2");
+  c.StartWorker("w3");
+  std::string yaml = DemoJob(1);
+  int64_t id = c.Submit(yaml);
+  ASSERT_TRUE(c.WaitForState(id, "RUNNING", 30s));
+  json placement = c.Job(id)["placement"];
+  ASSERT_EQ(placement.size(), 2u);
+  // Kill a worker that holds a rank.
+  Process* victim = w2;
+  for (const auto& w : c.Workers()) {
+    if (w["id"] == placement[0]) victim = c.worker(w["name"]);
+  }
+  ASSERT_TRUE(Cluster::WaitUntil([&] { return c.TrainerPids().size() == 2; }, 30s));
+  victim->Signal(SIGKILL);
+  ASSERT_TRUE(c.WaitForState(id, "SUCCEEDED", 180s)) << c.Job(id).dump(2);
+  json job = c.Job(id);
+  EXPECT_GE(job["attempts"].get<int>(), 2);
+  EXPECT_FALSE(job["attemptHistory"][0]["reason"].get<std::string>().empty());
+}
+
+TEST(ClusterTest, GangWaitsForEnoughSlotsAndNeverStartsPartially) {
+  Cluster c;
+  c.StartScheduler();
+  c.StartWorker("w1");
+  std::string yaml = Cluster::ReadRepoFile("configs/jobs/tiny-mlp.yaml");
+  yaml = Replace(yaml, "min: 1", "min: 2");
+  yaml = Replace(yaml, "max: 1", "max: 2");
+  int64_t id = c.Submit(yaml);
+  ASSERT_TRUE(Cluster::WaitUntil([&] { return c.Workers().size() == 1; }, 10s));
+  std::this_thread::sleep_for(1500ms);
+  json job = c.Job(id);
+  EXPECT_EQ(job["state"], "PENDING");
+  EXPECT_EQ(job["reason"], "Resources");
+  EXPECT_TRUE(c.TrainerPids().empty());
+  EXPECT_EQ(UsedSlots(c.Workers()), 0);
+}
+
+TEST(ClusterTest, AcknowledgedJobsSurviveKillNineOfTheScheduler) {
+  Cluster c;
+  c.StartScheduler();
+  std::string tiny = Cluster::ReadRepoFile("configs/jobs/tiny-mlp.yaml");
+  std::vector<int64_t> ids;
+  for (int i = 0; i < 25; ++i) ids.push_back(c.Submit(tiny));
+  c.KillScheduler(SIGKILL);
+  c.StartScheduler();
+  auto list = c.client().DoJson("GET", "/v1/jobs");
+  ASSERT_TRUE(list.ok());
+  std::multiset<int64_t> seen;
+  for (const auto& j : (*list)["jobs"]) {
+    seen.insert(j["id"].get<int64_t>());
+    EXPECT_EQ(j["state"], "PENDING");
+  }
+  EXPECT_EQ(seen, std::multiset<int64_t>(ids.begin(), ids.end()));
+  // New ids continue after the old ones: none is reused.
+  int64_t next = c.Submit(tiny);
+  EXPECT_GT(next, ids.back());
+}
+
+TEST(ClusterTest, BadRequestsGetClearErrorsAndTheDaemonSurvives) {
+  Cluster c;
+  c.StartScheduler();
+  HttpClient http = c.client();
+  struct Case {
+    std::string method, target, body;
+    int status;
+  };
+  std::vector<Case> cases = {
+      {"POST", "/v1/jobs", "not: [valid", 400},
+      {"POST", "/v1/jobs", "", 400},
+      {"POST", "/v1/jobs", std::string(2 << 20, 'x'), 413},
+      {"POST", "/v1/workers/register", "{\"name\": 5}", 400},
+      {"POST", "/v1/workers/register", "[1,2]", 400},
+      {"POST", "/v1/workers/register", "{\"name\":\"a\",\"slots\":-3}", 400},
+      {"POST", "/v1/workers/w-99/heartbeat", "{}", 404},
+      {"POST", "/v1/workers/w-99/events", "{\"events\": 7}", 400},
+      {"GET", "/v1/jobs/abc", "", 400},
+      {"GET", "/v1/jobs/999", "", 404},
+      {"GET", "/v1/jobs?state=bogus", "", 400},
+      {"DELETE", "/v1/jobs/999", "", 404},
+      {"GET", "/v1/nothing", "", 404},
+      {"PUT", "/v1/jobs", "", 405},
+  };
+  for (const auto& tc : cases) {
+    auto r = http.Do(tc.method, tc.target, tc.body);
+    ASSERT_TRUE(r.ok()) << tc.method << " " << tc.target << ": " << r.status().ToString();
+    EXPECT_EQ(r->status, tc.status) << tc.method << " " << tc.target << " -> " << r->body;
+    auto body = json::parse(r->body, nullptr, false);
+    ASSERT_TRUE(body.is_object()) << r->body;
+    EXPECT_TRUE(body["error"].contains("message"));
+  }
+  // The spec validator's field path reaches the client.
+  auto r = http.Do("POST", "/v1/jobs",
+                   Replace(Cluster::ReadRepoFile("configs/jobs/tiny-mlp.yaml"), "min: 1",
+                           "min: -1"));
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ(r->status, 400);
+  EXPECT_EQ(json::parse(r->body)["error"]["field"], "spec.workers.min");
+  // Nothing was stored and the scheduler still answers.
+  auto list = http.DoJson("GET", "/v1/jobs");
+  ASSERT_TRUE(list.ok());
+  EXPECT_TRUE((*list)["jobs"].empty());
+}
+
+TEST(ClusterTest, CliRejectsBadSpecsLocallyWithExitCodeTwo) {
+  // The scheduler address is unreachable: exit 2 (not 3) proves nothing was sent.
+  std::string dir = std::string(SHOAL_SOURCE_DIR) + "/tests/data/bad_specs";
+  int checked = 0;
+  for (const auto& entry : std::filesystem::directory_iterator(dir)) {
+    std::string cmd = std::string(SHOAL_CLI_BIN) + " --scheduler http://127.0.0.1:1 submit " +
+                      entry.path().string() + " >/dev/null 2>&1";
+    int rc = std::system(cmd.c_str());
+    ASSERT_TRUE(WIFEXITED(rc));
+    EXPECT_EQ(WEXITSTATUS(rc), 2) << entry.path();
+    ++checked;
+  }
+  EXPECT_GE(checked, 20);
+}
+
+}  // namespace
+}  // namespace shoal::testing

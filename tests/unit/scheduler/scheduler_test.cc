@@ -1,0 +1,224 @@
+// The scheduler's state machine over a real SQLite store in a temp dir and a fake clock.
+#include "scheduler/scheduler.h"
+
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+#include <gtest/gtest.h>
+
+namespace shoal {
+namespace {
+
+using nlohmann::json;
+
+std::string RepoFile(const std::string& rel) {
+  std::filesystem::path p = std::filesystem::current_path();
+  while (!std::filesystem::exists(p / "configs/jobs") && p.has_parent_path() && p != "/") {
+    p = p.parent_path();
+  }
+  if (!std::filesystem::exists(p / "configs/jobs")) {
+    p = std::filesystem::path(__FILE__).parent_path().parent_path().parent_path().parent_path();
+  }
+  std::ifstream in(p / rel);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+std::string Spec(int min, int max, int retries = 3) {
+  std::string s = RepoFile("configs/jobs/tiny-mlp.yaml");
+  EXPECT_NE(s.find("min: 1"), std::string::npos);
+  s.replace(s.find("min: 1"), 6, "min: " + std::to_string(min));
+  s.replace(s.find("max: 1"), 6, "max: " + std::to_string(max));
+  s.replace(s.find("maxRetries: "), 13, "maxRetries: " + std::to_string(retries));
+  return s;
+}
+
+class SchedulerTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    char tmpl[] = "/tmp/shoal-sched-XXXXXX";
+    dir_ = ::mkdtemp(tmpl);
+    Reopen();
+  }
+  void TearDown() override {
+    sched_.reset();
+    store_.reset();
+    std::filesystem::remove_all(dir_);
+  }
+  void Reopen() {
+    sched_.reset();
+    store_.reset();
+    auto store = Store::Open(dir_);
+    ASSERT_TRUE(store.ok()) << store.status().ToString();
+    store_ = std::move(store).value();
+    SchedulerOptions opts;
+    opts.worker_timeout_ms = 3000;
+    auto s = Scheduler::Open(store_.get(), opts, [this] { return now_; });
+    ASSERT_TRUE(s.ok()) << s.status().ToString();
+    sched_ = std::move(s).value();
+  }
+  std::string AddWorker(const std::string& name, int slots = 1) {
+    auto w = sched_->RegisterWorker({name, "host", slots, 2, {}});
+    EXPECT_TRUE(w.ok());
+    return (*w)->id;
+  }
+  json Exit(const Job& j, int rank, int code) {
+    return json{{"type", "exit"},
+                {"job", j.id},
+                {"attempt", j.current_attempt()->number},
+                {"rank", rank},
+                {"exitCode", code},
+                {"result", {{"paramChecksum", "abc"}, {"testAccuracy", 0.9}}}};
+  }
+  std::string dir_;
+  int64_t now_ = 1'000'000;
+  std::unique_ptr<Store> store_;
+  std::unique_ptr<Scheduler> sched_;
+};
+
+TEST_F(SchedulerTest, RejectsBadSpecWithField) {
+  std::string field;
+  auto r = sched_->Submit("apiVersion: shoal/v1\nkind: TrainingJob\n", "u", &field);
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.status().code(), StatusCode::kInvalidArgument);
+  EXPECT_TRUE(sched_->ListJobs(std::nullopt, "").empty());
+}
+
+TEST_F(SchedulerTest, PendingThenRunningThenSucceeded) {
+  auto job = sched_->Submit(Spec(2, 2), "alice");
+  ASSERT_TRUE(job.ok());
+  int64_t id = (*job)->id;
+  EXPECT_EQ((*job)->state, JobState::kPending);
+  std::string a = AddWorker("a");
+  EXPECT_EQ(sched_->FindJob(id)->state, JobState::kPending) << "partial gang started";
+  std::string b = AddWorker("b");
+  const Job* j = sched_->FindJob(id);
+  ASSERT_EQ(j->state, JobState::kRunning);
+  EXPECT_EQ(j->current_attempt()->world_size, 2);
+  EXPECT_EQ(sched_->Assignments(a).size(), 1u);
+  EXPECT_EQ(sched_->Assignments(b).size(), 1u);
+  // Rank 0 reported by a's heartbeat becomes running.
+  ASSERT_TRUE(sched_->Heartbeat(a, {{id, 1, 0}}).ok());
+  EXPECT_EQ(j->current_attempt()->ranks[0].state, RankState::kRunning);
+  ASSERT_TRUE(sched_->ApplyEvents(a, json::array({Exit(*j, 0, 0)})).ok());
+  EXPECT_EQ(j->state, JobState::kRunning);  // waits for every rank
+  ASSERT_TRUE(sched_->ApplyEvents(b, json::array({Exit(*j, 1, 0)})).ok());
+  EXPECT_EQ(j->state, JobState::kSucceeded);
+  EXPECT_EQ(j->result["rankChecksums"], json::array({"abc", "abc"}));
+  // Terminal: cancel is a conflict.
+  auto c = sched_->Cancel(id);
+  ASSERT_FALSE(c.ok());
+  EXPECT_EQ(c.status().code(), StatusCode::kFailedPrecondition);
+}
+
+TEST_F(SchedulerTest, EventsForAnotherWorkersRankAreIgnored) {
+  std::string a = AddWorker("a");
+  std::string b = AddWorker("b");
+  auto job = sched_->Submit(Spec(1, 1), "u");
+  const Job* j = *job;
+  std::string owner = j->current_attempt()->ranks[0].worker_id;
+  std::string other = owner == a ? b : a;
+  ASSERT_TRUE(sched_->ApplyEvents(other, json::array({Exit(*j, 0, 0)})).ok());
+  EXPECT_EQ(j->state, JobState::kRunning);
+}
+
+TEST_F(SchedulerTest, RankFailureRestartsThenFailsWhenRetriesRunOut) {
+  AddWorker("a");
+  auto job = sched_->Submit(Spec(1, 1, /*retries=*/1), "u");
+  const Job* j = *job;
+  std::string w = j->current_attempt()->ranks[0].worker_id;
+  ASSERT_TRUE(sched_->ApplyEvents(w, json::array({Exit(*j, 0, 1)})).ok());
+  // The failed rank exited, so its slot is free and the job restarts at once.
+  EXPECT_EQ(j->state, JobState::kRunning);
+  EXPECT_EQ(j->attempts.size(), 2u);
+  EXPECT_NE(j->attempts[0].reason.find("RankFailed"), std::string::npos);
+  ASSERT_TRUE(sched_->ApplyEvents(w, json::array({Exit(*j, 0, 1)})).ok());
+  EXPECT_EQ(j->state, JobState::kFailed);
+  EXPECT_NE(j->reason.find("no retries left"), std::string::npos);
+}
+
+TEST_F(SchedulerTest, BadInputExitIsNotRetried) {
+  AddWorker("a");
+  auto job = sched_->Submit(Spec(1, 1, 3), "u");
+  const Job* j = *job;
+  std::string w = j->current_attempt()->ranks[0].worker_id;
+  ASSERT_TRUE(sched_->ApplyEvents(w, json::array({Exit(*j, 0, 2)})).ok());
+  EXPECT_EQ(j->state, JobState::kFailed);
+  EXPECT_EQ(j->attempts.size(), 1u);
+}
+
+TEST_F(SchedulerTest, CancelStopsRanksAndFreesSlotsWhenTheWorkerConfirms) {
+  std::string a = AddWorker("a");
+  auto job = sched_->Submit(Spec(1, 1), "u");
+  int64_t id = (*job)->id;
+  ASSERT_TRUE(sched_->Heartbeat(a, {{id, 1, 0}}).ok());
+  ASSERT_TRUE(sched_->Cancel(id).ok());
+  const Job* j = sched_->FindJob(id);
+  EXPECT_EQ(j->state, JobState::kCancelled);
+  EXPECT_EQ(j->current_attempt()->ranks[0].state, RankState::kStopping);
+  EXPECT_TRUE(sched_->Assignments(a).empty());
+  EXPECT_TRUE(sched_->AssignmentsDiffer(a, {{id, 1, 0}}));
+  // A second job cannot start until the slot is confirmed free.
+  auto second = sched_->Submit(Spec(1, 1), "u");
+  EXPECT_EQ((*second)->state, JobState::kPending);
+  ASSERT_TRUE(sched_->Heartbeat(a, {}).ok());
+  EXPECT_EQ(j->current_attempt()->ranks[0].state, RankState::kExited);
+  sched_->RunCycle();
+  EXPECT_EQ((*second)->state, JobState::kRunning);
+}
+
+TEST_F(SchedulerTest, SilentWorkerIsLostAndItsJobRestarts) {
+  std::string a = AddWorker("a");
+  std::string b = AddWorker("b");
+  auto job = sched_->Submit(Spec(2, 2), "u");
+  int64_t id = (*job)->id;
+  now_ += 2000;
+  ASSERT_TRUE(sched_->Heartbeat(a, {{id, 1, 0}}).ok());
+  now_ += 2000;  // b silent for 4 s > 3 s
+  sched_->RunCycle();
+  EXPECT_EQ(sched_->FindWorker(b)->state, WorkerState::kLost);
+  const Job* j = sched_->FindJob(id);
+  EXPECT_EQ(j->state, JobState::kRestarting);
+  EXPECT_NE(j->reason.find("WorkerLost"), std::string::npos) << j->reason;
+  // a's rank must stop; b comes back and the job runs again on both.
+  EXPECT_TRUE(sched_->Assignments(a).empty());
+  ASSERT_TRUE(sched_->Heartbeat(a, {}).ok());
+  ASSERT_TRUE(sched_->Heartbeat(b, {}).ok());
+  EXPECT_EQ(sched_->FindWorker(b)->state, WorkerState::kAlive);
+  sched_->RunCycle();
+  EXPECT_EQ(j->state, JobState::kRunning);
+  EXPECT_EQ(j->attempts.size(), 2u);
+}
+
+TEST_F(SchedulerTest, StateSurvivesReopen) {
+  std::string a = AddWorker("a");
+  auto j1 = sched_->Submit(Spec(1, 1), "u");
+  auto j2 = sched_->Submit(Spec(1, 1), "v");
+  int64_t id1 = (*j1)->id, id2 = (*j2)->id;
+  Reopen();
+  ASSERT_NE(sched_->FindJob(id1), nullptr);
+  EXPECT_EQ(sched_->FindJob(id1)->state, JobState::kRunning);
+  EXPECT_EQ(sched_->FindJob(id1)->current_attempt()->ranks[0].worker_id, a);
+  EXPECT_EQ(sched_->FindJob(id2)->state, JobState::kPending);
+  EXPECT_EQ(sched_->FindJob(id2)->owner, "v");
+  EXPECT_EQ(sched_->ListWorkers().size(), 1u);
+  // Worker ids keep counting after a restart.
+  EXPECT_EQ(AddWorker("b"), "w-2");
+}
+
+TEST_F(SchedulerTest, MalformedEventBatchChangesNothing) {
+  std::string a = AddWorker("a");
+  auto job = sched_->Submit(Spec(1, 1), "u");
+  const Job* j = *job;
+  json events = json::array({Exit(*j, 0, 0), json{{"type", "bogus"}, {"job", j->id},
+                                                  {"attempt", 1}, {"rank", 0}}});
+  EXPECT_FALSE(sched_->ApplyEvents(a, events).ok());
+  EXPECT_EQ(j->state, JobState::kRunning);
+}
+
+}  // namespace
+}  // namespace shoal
