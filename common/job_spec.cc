@@ -1,0 +1,518 @@
+#include "common/job_spec.h"
+
+#include <yaml-cpp/yaml.h>
+
+#include <algorithm>
+#include <climits>
+#include <filesystem>
+#include <fstream>
+#include <limits>
+
+#include "common/duration.h"
+#include "common/yaml_reader.h"
+
+namespace shoal {
+namespace {
+
+// Spellings, indexed by the enum's value.
+constexpr const char* kBackendNames[] = {"auto", "cuda", "cpu"};
+constexpr const char* kActivationNames[] = {"relu", "gelu", "tanh"};
+constexpr const char* kLossNames[] = {"cross_entropy", "mse"};
+constexpr const char* kFormatNames[] = {"auto", "idx", "npy", "csv"};
+constexpr const char* kOptimizerNames[] = {"sgd", "adamw"};
+constexpr const char* kPrecisionNames[] = {"fp32", "tf32", "bf16"};
+constexpr const char* kModelKinds[] = {"mlp"};
+
+constexpr const char* kApiVersion = "shoal/v1";
+constexpr const char* kKind = "TrainingJob";
+
+// Bounds documented in job_spec.h.
+constexpr int kMaxWorkers = 4096;
+constexpr int kMaxGpusPerWorker = 16;
+constexpr size_t kMaxGpuTypes = 64;
+constexpr size_t kMaxGpuTypeBytes = 128;
+constexpr size_t kMaxLabels = 64;
+constexpr size_t kMaxLabelBytes = 253;
+constexpr size_t kMaxDnsLabelBytes = 63;
+constexpr size_t kMaxLayers = 1024;
+constexpr int kMaxLayerWidth = 1 << 20;
+constexpr size_t kMaxPathBytes = 4096;
+constexpr int kMaxEpochs = 100000;
+constexpr int kMaxBatchSize = 1 << 20;
+constexpr uint64_t kMaxSeed = uint64_t{1} << 63;
+constexpr int kMaxCheckpointSeconds = 7 * 86400;
+constexpr int64_t kMaxRuntimeSeconds = 365 * 86400;
+
+struct NamedPriority {
+  const char* name;
+  int value;
+};
+constexpr NamedPriority kPriorities[] = {{"low", 250}, {"normal", 500}, {"high", 750}};
+constexpr int kMaxPriority = 1000;
+
+template <typename E, size_t N>
+const char* NameOf(E value, const char* const (&names)[N]) {
+  const auto index = static_cast<size_t>(value);
+  return index < N ? names[index] : "invalid";
+}
+
+template <typename E, size_t N>
+void ReadEnum(const YamlMap& map, std::string_view key, const char* const (&names)[N], E* out) {
+  int index = 0;
+  if (map.OneOf(key, names, &index)) *out = static_cast<E>(index);
+}
+
+// "a list of 3 items", for messages about list lengths.
+std::string Items(size_t count) {
+  return "a list of " + std::to_string(count) + (count == 1 ? " item" : " items");
+}
+
+bool IsDnsLabel(std::string_view s) {
+  auto alnum = [](char c) { return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9'); };
+  return !s.empty() && s.size() <= kMaxDnsLabelBytes && alnum(s.front()) && alnum(s.back()) &&
+         std::all_of(s.begin(), s.end(), [&](char c) { return alnum(c) || c == '-'; });
+}
+
+void ReadDnsLabel(const YamlMap& map, std::string_view key, std::string* out) {
+  const YamlField f = map.Get(key);
+  std::string value;
+  // Scalars of any length are read first so that the message can say why the label is wrong.
+  if (!map.reader().String(f, kMaxPathBytes, &value)) return;
+  if (!IsDnsLabel(value)) {
+    std::string why =
+        "a DNS label: 1..63 characters of a-z, 0-9 and '-', starting and ending "
+        "with a letter or digit";
+    if (value.size() > kMaxDnsLabelBytes) {
+      why += " (this one has " + std::to_string(value.size()) + ")";
+    }
+    map.reader().Mismatch(f, why);
+    return;
+  }
+  *out = std::move(value);
+}
+
+void ReadMetadata(const YamlMap& root, JobSpec::Metadata* out) {
+  const YamlMap metadata = root.Map("metadata", {"name", "project", "labels"});
+  YamlReader& reader = metadata.reader();
+  metadata.Require("name");
+  ReadDnsLabel(metadata, "name", &out->name);
+  ReadDnsLabel(metadata, "project", &out->project);
+  const YamlMap labels = metadata.AnyMap("labels");
+  if (labels.entries().size() > kMaxLabels) {
+    reader.ErrorAt(labels.path(), "found " + std::to_string(labels.entries().size()) +
+                                      " labels, expected at most " + std::to_string(kMaxLabels));
+    return;
+  }
+  for (const YamlMap::Entry& entry : labels.entries()) {
+    std::string key;
+    std::string value;
+    if (!reader.String(entry.key_field, kMaxLabelBytes, &key)) continue;
+    if (key.empty()) {
+      reader.Mismatch(entry.key_field, "a non-empty label name");
+      continue;
+    }
+    if (!entry.value.present()) {
+      reader.Mismatch(entry.value, "a string (write \"\" for an empty label)");
+      continue;
+    }
+    if (reader.String(entry.value, kMaxLabelBytes, &value)) out->labels[key] = std::move(value);
+  }
+}
+
+void ReadPriority(const YamlMap& spec, int* out) {
+  const YamlField f = spec.Get("priority");
+  if (!f.present()) return;
+  YamlReader& reader = spec.reader();
+  bool overflow = false;
+  // An unquoted number is a numeric priority (yaml-cpp tags quoted scalars "!"); anything else
+  // must be one of the names.
+  if (f.node.IsScalar() && f.node.Tag() != "!" &&
+      (YamlReader::ParseInt(f.node.Scalar(), &overflow) || overflow)) {
+    reader.Int(f, 0, kMaxPriority, out);
+    return;
+  }
+  if (f.node.IsScalar()) {
+    for (const NamedPriority& p : kPriorities) {
+      if (f.node.Scalar() == p.name) {
+        *out = p.value;
+        return;
+      }
+    }
+  }
+  reader.Mismatch(f, "low, normal, high or an integer in 0.." + std::to_string(kMaxPriority));
+}
+
+void ReadWorkers(const YamlMap& spec, JobSpec::Workers* out) {
+  const YamlMap workers = spec.Map("workers", {"min", "max"});
+  const bool has_min = workers.Int("min", 1, kMaxWorkers, &out->min);
+  const bool has_max = workers.Int("max", 1, kMaxWorkers, &out->max);
+  if (has_min && !workers.Has("max")) out->max = out->min;  // a fixed-size gang
+  if (has_max && out->max < out->min) {
+    workers.reader().ErrorAt(workers.ChildPath("max"),
+                             "found " + std::to_string(out->max) + ", expected an integer in " +
+                                 std::to_string(out->min) + ".." + std::to_string(kMaxWorkers) +
+                                 " (max must be at least min)");
+  }
+}
+
+void ReadResources(const YamlMap& spec, JobSpec::Resources* out) {
+  const YamlMap resources =
+      spec.Map("resources", {"backend", "gpusPerWorker", "gpuTypes", "minGpuMemoryGiB"});
+  YamlReader& reader = resources.reader();
+  ReadEnum(resources, "backend", kBackendNames, &out->backend);
+  if (resources.Int("gpusPerWorker", 0, kMaxGpusPerWorker, &out->gpus_per_worker) &&
+      out->gpus_per_worker == 0 && out->backend != Backend::kCpu) {
+    reader.ErrorAt(resources.ChildPath("gpusPerWorker"),
+                   std::string("found 0, expected an integer in 1..16: 0 GPUs per worker needs "
+                               "backend: cpu (backend is ") +
+                       ToString(out->backend) + ")");
+  }
+  if (auto items = reader.Sequence(resources.Get("gpuTypes"), "a list of GPU model names")) {
+    if (items->size() > kMaxGpuTypes) {
+      reader.ErrorAt(resources.ChildPath("gpuTypes"), "found " + std::to_string(items->size()) +
+                                                          " GPU types, expected at most " +
+                                                          std::to_string(kMaxGpuTypes));
+    } else {
+      out->gpu_types.clear();
+      for (const YamlField& item : *items) {
+        std::string name;
+        if (!item.present() || (item.node.IsScalar() && item.node.Scalar().empty())) {
+          reader.Mismatch(item, "a GPU model name such as H100");
+        } else if (reader.String(item, kMaxGpuTypeBytes, &name)) {
+          out->gpu_types.push_back(std::move(name));
+        }
+      }
+    }
+  }
+  resources.Number("minGpuMemoryGiB", {0, 4096}, &out->min_gpu_memory_gib);
+}
+
+void ReadModel(const YamlMap& spec, JobSpec::Model* out) {
+  const YamlMap model = spec.Map("model", {"kind", "layers", "activation", "loss"});
+  YamlReader& reader = model.reader();
+  int kind = 0;
+  if (model.OneOf("kind", kModelKinds, &kind)) out->kind = kModelKinds[kind];
+  ReadEnum(model, "activation", kActivationNames, &out->activation);
+  ReadEnum(model, "loss", kLossNames, &out->loss);
+
+  model.Require("layers");
+  const std::string path = model.ChildPath("layers");
+  const std::string expected =
+      "a list of 2.." + std::to_string(kMaxLayers) + " layer widths: [inputs, hidden..., outputs]";
+  auto items = reader.Sequence(model.Get("layers"), expected);
+  if (!items) return;
+  if (items->size() < 2 || items->size() > kMaxLayers) {
+    reader.ErrorAt(path, "found " + Items(items->size()) + ", expected " + expected);
+    return;
+  }
+  std::vector<int> layers;
+  for (const YamlField& item : *items) {
+    int width = 0;
+    if (!item.present()) {
+      reader.Mismatch(item, "an integer in 1.." + std::to_string(kMaxLayerWidth));
+    } else if (reader.Int(item, 1, kMaxLayerWidth, &width)) {
+      layers.push_back(width);
+    }
+  }
+  if (layers.size() != items->size()) return;  // each bad width was reported
+  const int64_t parameters = MlpParameterCount(layers);
+  if (parameters > kMaxMlpParameters) {
+    reader.ErrorAt(path, "found a model with " + std::to_string(parameters) +
+                             " parameters (weights + biases), expected at most " +
+                             std::to_string(kMaxMlpParameters) + " (2^31)");
+    return;
+  }
+  if (out->loss == LossKind::kCrossEntropy && layers.back() < 2) {
+    reader.ErrorAt(items->back().path,
+                   "found 1 output, expected at least 2: cross_entropy needs one output per class "
+                   "(use loss: mse for a single regression output)");
+    return;
+  }
+  out->layers = std::move(layers);
+}
+
+void ReadData(const YamlMap& spec, JobSpec::Data* out) {
+  const YamlMap data = spec.Map("data", {"train", "test", "format", "normalize", "shuffle"});
+  data.Require("train");
+  const YamlField train = data.Get("train");
+  std::string value;
+  if (data.reader().String(train, kMaxPathBytes, &value)) {
+    if (value.empty()) {
+      data.reader().Mismatch(train, "a path or prefix of the training data");
+    } else {
+      out->train = std::move(value);
+    }
+  }
+  data.String("test", kMaxPathBytes, &out->test);
+  ReadEnum(data, "format", kFormatNames, &out->format);
+  data.Bool("normalize", &out->normalize);
+  data.Bool("shuffle", &out->shuffle);
+}
+
+void ReadOptimizer(const YamlMap& spec, JobSpec::Optimizer* out) {
+  const YamlMap optimizer =
+      spec.Map("optimizer", {"kind", "lr", "momentum", "betas", "eps", "weightDecay"});
+  YamlReader& reader = optimizer.reader();
+  ReadEnum(optimizer, "kind", kOptimizerNames, &out->kind);
+  optimizer.Number("lr", {0, 10, /*lo_open=*/true}, &out->lr);
+  const NumberRange unit_open{0, 1, false, /*hi_open=*/true};
+  optimizer.Number("momentum", unit_open, &out->momentum);
+  const std::string expected = "exactly 2 numbers [beta1, beta2], each in " + unit_open.ToString();
+  if (auto betas = reader.Sequence(optimizer.Get("betas"), "a list of " + expected)) {
+    if (betas->size() != 2) {
+      reader.ErrorAt(optimizer.ChildPath("betas"),
+                     "found " + Items(betas->size()) + ", expected " + expected);
+    } else {
+      double* targets[] = {&out->beta1, &out->beta2};
+      for (size_t i = 0; i < 2; ++i) {
+        const YamlField& item = (*betas)[i];
+        if (!item.present()) {
+          reader.Mismatch(item, "a finite number in " + unit_open.ToString());
+        } else {
+          reader.Number(item, unit_open, targets[i]);
+        }
+      }
+    }
+  }
+  optimizer.Number("eps", {0, 1, /*lo_open=*/true}, &out->eps);
+  optimizer.Number("weightDecay", {0, 1}, &out->weight_decay);
+}
+
+void ReadTraining(const YamlMap& spec, Backend backend, JobSpec::Training* out) {
+  const YamlMap training = spec.Map("training", {"epochs", "batchSize", "seed", "precision"});
+  training.Int("epochs", 1, kMaxEpochs, &out->epochs);
+  training.Int("batchSize", 1, kMaxBatchSize, &out->batch_size);
+  training.Int("seed", 0, kMaxSeed, &out->seed);
+  ReadEnum(training, "precision", kPrecisionNames, &out->precision);
+  if (backend == Backend::kCpu && out->precision != Precision::kFp32) {
+    training.reader().ErrorAt(training.ChildPath("precision"),
+                              std::string("found ") + ToString(out->precision) +
+                                  ", expected fp32: backend cpu has no tf32 or bf16 kernels");
+  }
+}
+
+void ReadCheckpointAndLimits(const YamlMap& spec, JobSpec* out) {
+  const YamlMap checkpoint = spec.Map("checkpoint", {"everySeconds", "keep"});
+  checkpoint.Int("everySeconds", 0, kMaxCheckpointSeconds, &out->checkpoint.every_seconds);
+  checkpoint.Int("keep", 1, 100, &out->checkpoint.keep);
+
+  const YamlMap limits = spec.Map("limits", {"maxRuntime", "maxRetries"});
+  limits.Int("maxRetries", 0, 100, &out->limits.max_retries);
+  const YamlField runtime = limits.Get("maxRuntime");
+  if (runtime.present()) {
+    // A bare integer is seconds; ParseDurationSeconds accepts that spelling too.
+    Result<int64_t> seconds = runtime.node.IsScalar()
+                                  ? ParseDurationSeconds(runtime.node.Scalar())
+                                  : Result<int64_t>(InvalidArgument("not a scalar"));
+    if (seconds.ok() && *seconds >= 1 && *seconds <= kMaxRuntimeSeconds) {
+      out->limits.max_runtime_seconds = *seconds;
+    } else {
+      limits.reader().Mismatch(runtime,
+                               "a duration like 90s, 30m, 2h, 1h30m, 1d or a number of seconds, "
+                               "in 1s..365d");
+    }
+  }
+}
+
+void ReadExactString(const YamlMap& root, std::string_view key, const char* expected) {
+  root.Require(key);
+  const YamlField f = root.Get(key);
+  std::string value;
+  if (root.reader().String(f, kMaxPathBytes, &value) && value != expected) {
+    root.reader().Mismatch(f, "\"" + std::string(expected) + "\"");
+  }
+}
+
+// Reads the document into *spec, appending every problem to *errors.
+void ParseInto(std::string_view text, const std::string& file, JobSpec* spec,
+               std::vector<SpecError>* errors) {
+  auto whole_file_error = [&](const YAML::Mark& mark, std::string message) {
+    YamlReader(file, errors).Error(mark, "", std::move(message));
+  };
+  if (text.size() > kMaxJobSpecBytes) {
+    whole_file_error(YAML::Mark::null_mark(), "found " + std::to_string(text.size()) +
+                                                  " bytes, expected at most " +
+                                                  std::to_string(kMaxJobSpecBytes) + " (1 MiB)");
+    return;
+  }
+  std::vector<YAML::Node> documents;
+  try {
+    documents = YAML::LoadAll(std::string(text));
+  } catch (const YAML::Exception& e) {
+    // ParserException (and DeepRecursion) carry the position of the syntax error.
+    whole_file_error(e.mark, "invalid YAML: " + e.msg);
+    return;
+  }
+  if (documents.size() > 1) {
+    whole_file_error(documents[1].Mark(), "found " + std::to_string(documents.size()) +
+                                              " YAML documents, expected one job spec");
+    return;
+  }
+  if (documents.empty() || documents[0].IsNull()) {
+    whole_file_error(YAML::Mark::null_mark(), "empty job spec");
+    return;
+  }
+
+  YamlReader reader(file, errors);
+  const YamlMap root =
+      reader.Map(YamlField{documents[0], ""}, {"apiVersion", "kind", "metadata", "spec"});
+  ReadExactString(root, "apiVersion", kApiVersion);
+  ReadExactString(root, "kind", kKind);
+  ReadMetadata(root, &spec->metadata);
+  const YamlMap body = root.Map("spec", {"queue", "priority", "workers", "resources", "model",
+                                         "data", "optimizer", "training", "checkpoint", "limits"});
+  ReadDnsLabel(body, "queue", &spec->queue);
+  ReadPriority(body, &spec->priority);
+  ReadWorkers(body, &spec->workers);
+  ReadResources(body, &spec->resources);
+  ReadModel(body, &spec->model);
+  ReadData(body, &spec->data);
+  ReadOptimizer(body, &spec->optimizer);
+  ReadTraining(body, spec->resources.backend, &spec->training);
+  ReadCheckpointAndLimits(body, spec);
+}
+
+}  // namespace
+
+const char* ToString(Backend value) { return NameOf(value, kBackendNames); }
+const char* ToString(Activation value) { return NameOf(value, kActivationNames); }
+const char* ToString(LossKind value) { return NameOf(value, kLossNames); }
+const char* ToString(DataFormat value) { return NameOf(value, kFormatNames); }
+const char* ToString(OptimizerKind value) { return NameOf(value, kOptimizerNames); }
+const char* ToString(Precision value) { return NameOf(value, kPrecisionNames); }
+
+std::string SpecError::ToString() const {
+  std::string out = file;
+  if (line > 0) out += ":" + std::to_string(line) + ":" + std::to_string(column);
+  out += ": ";
+  if (!field.empty()) out += field + ": ";
+  return out + message;
+}
+
+Result<JobSpec> ParseJobSpec(std::string_view text, std::string_view filename,
+                             std::vector<SpecError>* errors) {
+  const std::string file(filename);
+  std::vector<SpecError> found;
+  JobSpec spec;
+  try {
+    ParseInto(text, file, &spec, &found);
+  } catch (const std::exception& e) {
+    // Only allocation failures and yaml-cpp bugs get here; the API promises not to throw.
+    found.push_back(SpecError{file, 0, 0, "", std::string("internal error: ") + e.what()});
+  } catch (...) {
+    found.push_back(SpecError{file, 0, 0, "", "internal error"});
+  }
+  if (found.empty()) return spec;
+
+  // File order reads like a compiler's output; errors without a position go last.
+  std::stable_sort(found.begin(), found.end(), [](const SpecError& a, const SpecError& b) {
+    auto key = [](const SpecError& e) {
+      return std::make_pair(e.line == 0 ? INT_MAX : e.line, e.column);
+    };
+    return key(a) < key(b);
+  });
+  // A pasted blob can produce thousands of errors; the first few are the ones a person reads.
+  if (found.size() > kMaxReportedSpecErrors) {
+    const size_t hidden = found.size() - (kMaxReportedSpecErrors - 1);
+    found.resize(kMaxReportedSpecErrors - 1);
+    found.push_back(SpecError{file, 0, 0, "", std::to_string(hidden) + " more errors not shown"});
+  }
+  std::string message;
+  for (const SpecError& error : found) {
+    if (!message.empty()) message += '\n';
+    message += error.ToString();
+  }
+  if (errors) errors->insert(errors->end(), found.begin(), found.end());
+  return InvalidArgument(std::move(message));
+}
+
+Result<JobSpec> LoadJobSpecFile(const std::string& path, std::vector<SpecError>* errors) {
+  try {
+    std::error_code ec;
+    const auto status = std::filesystem::status(path, ec);
+    if (status.type() == std::filesystem::file_type::not_found) {
+      return NotFound("job spec file " + path + " does not exist");
+    }
+    if (ec) return InvalidArgument("cannot read job spec " + path + ": " + ec.message());
+    if (std::filesystem::is_directory(status)) {
+      return InvalidArgument(path + " is a directory, expected a job spec file");
+    }
+    std::ifstream in(path, std::ios::binary);
+    if (!in) return InvalidArgument("cannot open job spec " + path);
+    // Read one byte past the limit rather than trusting the size on disk, which pipes lack and
+    // which may change while we read.
+    std::string text(kMaxJobSpecBytes + 1, '\0');
+    in.read(text.data(), static_cast<std::streamsize>(text.size()));
+    if (in.bad()) return InvalidArgument("error reading job spec " + path);
+    text.resize(static_cast<size_t>(in.gcount()));
+    if (text.size() > kMaxJobSpecBytes) {
+      return InvalidArgument("job spec " + path + " is larger than 1 MiB");
+    }
+    return ParseJobSpec(text, path, errors);
+  } catch (const std::exception& e) {
+    return Internal("reading job spec " + path + ": " + e.what());
+  }
+}
+
+nlohmann::json JobSpecToJson(const JobSpec& s) {
+  using nlohmann::json;
+  json labels = json::object();
+  for (const auto& [key, value] : s.metadata.labels) labels[key] = value;
+  return json{
+      {"apiVersion", s.api_version},
+      {"kind", s.kind},
+      {"metadata",
+       {{"name", s.metadata.name}, {"project", s.metadata.project}, {"labels", labels}}},
+      {"spec",
+       {{"queue", s.queue},
+        {"priority", s.priority},
+        {"workers", {{"min", s.workers.min}, {"max", s.workers.max}}},
+        {"resources",
+         {{"backend", ToString(s.resources.backend)},
+          {"gpusPerWorker", s.resources.gpus_per_worker},
+          {"gpuTypes", s.resources.gpu_types},
+          {"minGpuMemoryGiB", s.resources.min_gpu_memory_gib}}},
+        {"model",
+         {{"kind", s.model.kind},
+          {"layers", s.model.layers},
+          {"activation", ToString(s.model.activation)},
+          {"loss", ToString(s.model.loss)}}},
+        {"data",
+         {{"train", s.data.train},
+          {"test", s.data.test},
+          {"format", ToString(s.data.format)},
+          {"normalize", s.data.normalize},
+          {"shuffle", s.data.shuffle}}},
+        {"optimizer",
+         {{"kind", ToString(s.optimizer.kind)},
+          {"lr", s.optimizer.lr},
+          {"momentum", s.optimizer.momentum},
+          {"betas", {s.optimizer.beta1, s.optimizer.beta2}},
+          {"eps", s.optimizer.eps},
+          {"weightDecay", s.optimizer.weight_decay}}},
+        {"training",
+         {{"epochs", s.training.epochs},
+          {"batchSize", s.training.batch_size},
+          {"seed", s.training.seed},
+          {"precision", ToString(s.training.precision)}}},
+        {"checkpoint", {{"everySeconds", s.checkpoint.every_seconds}, {"keep", s.checkpoint.keep}}},
+        {"limits",
+         {{"maxRuntime", FormatDurationSeconds(s.limits.max_runtime_seconds)},
+          {"maxRetries", s.limits.max_retries}}}}}};
+}
+
+int64_t MlpParameterCount(const std::vector<int>& layers) {
+  constexpr int64_t kMax = std::numeric_limits<int64_t>::max();
+  int64_t total = 0;
+  for (size_t i = 1; i < layers.size(); ++i) {
+    // (in + 1) * out < 2^62 for any int widths, so only the running sum can overflow.
+    const int64_t in = std::max(layers[i - 1], 0);
+    const int64_t out = std::max(layers[i], 0);
+    const int64_t term = (in + 1) * out;
+    if (total > kMax - term) return kMax;
+    total += term;
+  }
+  return total;
+}
+
+}  // namespace shoal

@@ -1,0 +1,460 @@
+#include "common/yaml_reader.h"
+
+#include <algorithm>
+#include <cctype>
+#include <charconv>
+#include <cmath>
+#include <limits>
+
+namespace shoal {
+namespace {
+
+// Longest scalar quoted verbatim in a message; longer ones are cut so that a pasted blob does not
+// bury the error.
+constexpr size_t kMaxQuotedBytes = 60;
+
+std::string Join(const std::vector<std::string_view>& items) {
+  std::string out;
+  for (std::string_view item : items) {
+    if (!out.empty()) out += ", ";
+    out += item;
+  }
+  return out;
+}
+
+std::string FormatDouble(double value) {
+  char buf[64];
+  auto [end, ec] = std::to_chars(buf, buf + sizeof(buf), value);
+  return ec == std::errc() ? std::string(buf, end) : "?";
+}
+
+// yaml-cpp marks a scalar written in quotes with the non-specific tag "!"; plain ones get "?" and
+// explicitly tagged ones their tag. Quoted scalars must stay strings (`epochs: "5"` is an error).
+bool IsQuoted(const YAML::Node& node) { return node.Tag() == "!"; }
+
+bool IsPlainScalar(const YAML::Node& node) { return node.IsScalar() && !IsQuoted(node); }
+
+size_t EditDistance(std::string_view a, std::string_view b) {
+  std::vector<size_t> row(b.size() + 1);
+  for (size_t j = 0; j <= b.size(); ++j) row[j] = j;
+  for (size_t i = 1; i <= a.size(); ++i) {
+    size_t diagonal = row[0];
+    row[0] = i;
+    for (size_t j = 1; j <= b.size(); ++j) {
+      const size_t up = row[j];
+      const bool same = std::tolower(static_cast<unsigned char>(a[i - 1])) ==
+                        std::tolower(static_cast<unsigned char>(b[j - 1]));
+      row[j] = std::min({row[j] + 1, row[j - 1] + 1, diagonal + (same ? 0 : 1)});
+      diagonal = up;
+    }
+  }
+  return row[b.size()];
+}
+
+// The closest candidate within two edits (typos like "wrokers" or "bachSize"), or "".
+std::string_view Suggest(std::string_view word, const std::vector<std::string_view>& candidates) {
+  std::string_view best;
+  size_t best_distance = 3;
+  for (std::string_view candidate : candidates) {
+    const size_t d = EditDistance(word, candidate);
+    if (d < best_distance && d < candidate.size()) {
+      best = candidate;
+      best_distance = d;
+    }
+  }
+  return best;
+}
+
+// Length of the valid UTF-8 sequence starting at s[i], or 0 when there is none.
+size_t Utf8SequenceLength(std::string_view s, size_t i) {
+  const auto c = static_cast<unsigned char>(s[i]);
+  if (c < 0x80) return 1;
+  size_t extra = 0;
+  uint32_t min_code = 0;
+  if ((c & 0xE0) == 0xC0) {
+    extra = 1, min_code = 0x80;
+  } else if ((c & 0xF0) == 0xE0) {
+    extra = 2, min_code = 0x800;
+  } else if ((c & 0xF8) == 0xF0) {
+    extra = 3, min_code = 0x10000;
+  } else {
+    return 0;
+  }
+  if (s.size() - i <= extra) return 0;
+  uint32_t code = c & (0x3F >> extra);
+  for (size_t k = 1; k <= extra; ++k) {
+    const auto cc = static_cast<unsigned char>(s[i + k]);
+    if ((cc & 0xC0) != 0x80) return 0;
+    code = (code << 6) | (cc & 0x3F);
+  }
+  // Overlong forms, UTF-16 surrogates and values past U+10FFFF are not valid UTF-8.
+  if (code < min_code || (code >= 0xD800 && code <= 0xDFFF) || code > 0x10FFFF) return 0;
+  return extra + 1;
+}
+
+bool IsValidUtf8(std::string_view s) {
+  for (size_t i = 0; i < s.size();) {
+    const size_t n = Utf8SequenceLength(s, i);
+    if (n == 0) return false;
+    i += n;
+  }
+  return true;
+}
+
+// Field names go into paths and messages, which end up in JSON: keep them valid UTF-8.
+std::string SanitizeUtf8(std::string_view s) {
+  std::string out;
+  for (size_t i = 0; i < s.size();) {
+    const size_t n = Utf8SequenceLength(s, i);
+    out += n == 0 ? std::string_view("\xEF\xBF\xBD") : s.substr(i, n);  // U+FFFD
+    i += n == 0 ? 1 : n;
+  }
+  return out;
+}
+
+bool HasControlCharacter(std::string_view s) {
+  return std::any_of(s.begin(), s.end(), [](char c) {
+    const auto u = static_cast<unsigned char>(c);
+    return u < 0x20 || u == 0x7F;
+  });
+}
+
+// Checks the YAML 1.2 core-schema float syntax (plus plain integers) before std::from_chars, which
+// would also accept "inf", "nan" and hex forms that YAML spells differently.
+bool IsDecimalNumber(std::string_view s) {
+  size_t i = 0;
+  if (i < s.size() && (s[i] == '+' || s[i] == '-')) ++i;
+  size_t digits = 0;
+  while (i < s.size() && std::isdigit(static_cast<unsigned char>(s[i]))) ++i, ++digits;
+  if (i < s.size() && s[i] == '.') {
+    ++i;
+    while (i < s.size() && std::isdigit(static_cast<unsigned char>(s[i]))) ++i, ++digits;
+  }
+  if (digits == 0) return false;
+  if (i < s.size() && (s[i] == 'e' || s[i] == 'E')) {
+    ++i;
+    if (i < s.size() && (s[i] == '+' || s[i] == '-')) ++i;
+    size_t exponent_digits = 0;
+    while (i < s.size() && std::isdigit(static_cast<unsigned char>(s[i]))) ++i, ++exponent_digits;
+    if (exponent_digits == 0) return false;
+  }
+  return i == s.size();
+}
+
+std::optional<double> ParseYamlNumber(std::string_view s) {
+  constexpr double kInf = std::numeric_limits<double>::infinity();
+  for (std::string_view inf : {".inf", ".Inf", ".INF"}) {
+    if (s == inf || (s.size() == inf.size() + 1 && s.substr(1) == inf && s[0] == '+')) return kInf;
+    if (s.size() == inf.size() + 1 && s.substr(1) == inf && s[0] == '-') return -kInf;
+  }
+  if (s == ".nan" || s == ".NaN" || s == ".NAN") return std::numeric_limits<double>::quiet_NaN();
+  if (!IsDecimalNumber(s)) return std::nullopt;
+  if (s[0] == '+') s.remove_prefix(1);  // from_chars takes no '+'
+  double value = 0;
+  auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), value);
+  if (ec == std::errc::result_out_of_range) return s[0] == '-' ? -kInf : kInf;
+  if (ec != std::errc() || end != s.data() + s.size()) return std::nullopt;
+  return value;
+}
+
+bool InRange(const YamlReader::ParsedInt& v, int64_t lo, uint64_t hi) {
+  if (v.negative && v.magnitude != 0) {
+    if (lo >= 0) return false;
+    // -lo computed without overflowing for INT64_MIN.
+    const uint64_t max_magnitude = static_cast<uint64_t>(-(lo + 1)) + 1;
+    return v.magnitude <= max_magnitude;
+  }
+  if (lo > 0 && v.magnitude < static_cast<uint64_t>(lo)) return false;
+  return v.magnitude <= hi;
+}
+
+std::string ParentPath(std::string_view path) {
+  const size_t cut = path.find_last_of(".[");
+  return cut == std::string_view::npos ? "" : std::string(path.substr(0, cut));
+}
+
+}  // namespace
+
+std::string NumberRange::ToString() const {
+  return std::string(lo_open ? "(" : "[") + FormatDouble(lo) + ", " + FormatDouble(hi) +
+         (hi_open ? ")" : "]");
+}
+
+YamlReader::YamlReader(std::string_view file, std::vector<SpecError>* errors)
+    : file_(file), errors_(errors) {}
+
+void YamlReader::Error(const YAML::Mark& mark, std::string field, std::string message) {
+  SpecError error;
+  error.file = file_;
+  if (mark.line >= 0) {
+    error.line = mark.line + 1;
+    error.column = mark.column >= 0 ? mark.column + 1 : 0;
+  }
+  error.field = std::move(field);
+  error.message = std::move(message);
+  errors_->push_back(std::move(error));
+}
+
+void YamlReader::ErrorAt(const std::string& path, std::string message) {
+  if (auto it = marks_.find(path); it != marks_.end()) {
+    Error(it->second.value, path, std::move(message));
+    return;
+  }
+  // Not in the document: point at the closest enclosing key that is, e.g. "data:" for a missing
+  // spec.data.train.
+  std::string ancestor = path;
+  while (!ancestor.empty()) {
+    ancestor = ParentPath(ancestor);
+    if (auto it = marks_.find(ancestor); it != marks_.end()) {
+      Error(it->second.key, path, std::move(message));
+      return;
+    }
+  }
+  Error(YAML::Mark::null_mark(), path, std::move(message));
+}
+
+void YamlReader::Mismatch(const YamlField& f, std::string_view expected) {
+  std::string message = "found " + Describe(f.node) + ", expected " + std::string(expected);
+  if (marks_.count(f.path)) {
+    ErrorAt(f.path, std::move(message));
+  } else {
+    Error(f.node.Mark(), f.path, std::move(message));
+  }
+}
+
+void YamlReader::Remember(const std::string& path, const YAML::Mark& key, const YAML::Node& value) {
+  // A null has no mark of its own (yaml-cpp puts it on the next token), and a block map or list
+  // starts on the line after its key: for those the key is where the reader looks for a mistake.
+  marks_[path] = Marks{key, value.IsScalar() ? value.Mark() : key};
+}
+
+YamlMap YamlReader::Map(const YamlField& f, std::initializer_list<std::string_view> allowed) {
+  const std::vector<std::string_view> keys(allowed);
+  return OpenMap(f, &keys);
+}
+
+YamlMap YamlReader::AnyMap(const YamlField& f) { return OpenMap(f, nullptr); }
+
+YamlMap YamlReader::OpenMap(const YamlField& f, const std::vector<std::string_view>* allowed) {
+  YamlMap map;
+  map.reader_ = this;
+  map.path_ = f.path;
+  // Children were remembered by their parent; this records the root.
+  if (f.present() && !marks_.count(f.path)) Remember(f.path, f.node.Mark(), f.node);
+  if (!f.present()) return map;
+  if (!f.node.IsMap()) {
+    Mismatch(f, allowed ? "a map with fields: " + Join(*allowed) : std::string("a map"));
+    map.suppress_missing_ = true;
+    return map;
+  }
+  map.present_ = true;
+  for (auto it = f.node.begin(); it != f.node.end(); ++it) {
+    // Copies, not references: yaml-cpp's operator-> returns a temporary proxy.
+    const YAML::Node key = it->first;
+    const YAML::Node value = it->second;
+    if (!key.IsScalar()) {
+      Error(key.Mark(), f.path,
+            "found " + Describe(key) + " as a field name, expected " +
+                (allowed ? "one of: " + Join(*allowed) : std::string("a string")));
+      continue;
+    }
+    const std::string& name = key.Scalar();
+    const std::string shown = SanitizeUtf8(name);
+    const std::string path = map.ChildPath(shown);
+    if (allowed && std::find(allowed->begin(), allowed->end(), name) == allowed->end()) {
+      std::string message = "unknown field \"" + shown + "\"";
+      if (std::string_view hint = Suggest(name, *allowed); !hint.empty()) {
+        message += " (did you mean \"" + std::string(hint) + "\"?)";
+      }
+      Error(key.Mark(), path, message + "; allowed: " + Join(*allowed));
+      continue;
+    }
+    auto same = [&](const YamlMap::Entry& e) { return e.key == name; };
+    if (auto first = std::find_if(map.entries_.begin(), map.entries_.end(), same);
+        first != map.entries_.end()) {
+      Error(key.Mark(), path,
+            "duplicate field \"" + shown + "\" (first written on line " +
+                std::to_string(first->key_field.node.Mark().line + 1) + ")");
+      continue;
+    }
+    map.entries_.push_back(YamlMap::Entry{name, YamlField{key, path}, YamlField{value, path}});
+    Remember(path, key.Mark(), value);
+  }
+  return map;
+}
+
+std::optional<std::vector<YamlField>> YamlReader::Sequence(const YamlField& f,
+                                                           std::string_view expected) {
+  if (!f.present()) return std::nullopt;
+  if (!f.node.IsSequence()) {
+    Mismatch(f, expected);
+    return std::nullopt;
+  }
+  std::vector<YamlField> items;
+  items.reserve(f.node.size());
+  for (size_t i = 0; i < f.node.size(); ++i) {
+    const YAML::Node element = f.node[i];
+    items.push_back(YamlField{element, f.path + "[" + std::to_string(i) + "]"});
+    Remember(items.back().path, element.Mark(), element);
+  }
+  return items;
+}
+
+bool YamlReader::ReadInteger(const YamlField& f, int64_t lo, uint64_t hi, uint64_t* bits) {
+  if (!f.present()) return false;
+  const std::string expected = "an integer in " + std::to_string(lo) + ".." + std::to_string(hi);
+  std::optional<ParsedInt> value;
+  bool overflow = false;
+  if (IsPlainScalar(f.node)) value = ParseInt(f.node.Scalar(), &overflow);
+  if (!value || !InRange(*value, lo, hi)) {
+    Mismatch(f, overflow ? expected + " (the value does not fit in 64 bits)" : expected);
+    return false;
+  }
+  *bits = value->negative ? 0 - value->magnitude : value->magnitude;
+  return true;
+}
+
+bool YamlReader::Number(const YamlField& f, const NumberRange& range, double* out) {
+  if (!f.present()) return false;
+  std::optional<double> value;
+  if (IsPlainScalar(f.node)) value = ParseYamlNumber(f.node.Scalar());
+  const bool in_range = value && std::isfinite(*value) &&
+                        (range.lo_open ? *value > range.lo : *value >= range.lo) &&
+                        (range.hi_open ? *value < range.hi : *value <= range.hi);
+  if (!in_range) {
+    Mismatch(f, "a finite number in " + range.ToString());
+    return false;
+  }
+  *out = *value;
+  return true;
+}
+
+bool YamlReader::Bool(const YamlField& f, bool* out) {
+  if (!f.present()) return false;
+  if (IsPlainScalar(f.node) && (f.node.Scalar() == "true" || f.node.Scalar() == "false")) {
+    *out = f.node.Scalar() == "true";
+    return true;
+  }
+  Mismatch(f, "true or false");
+  return false;
+}
+
+bool YamlReader::String(const YamlField& f, size_t max_bytes, std::string* out) {
+  if (!f.present()) return false;
+  const std::string expected = "a string of at most " + std::to_string(max_bytes) + " bytes";
+  if (!f.node.IsScalar()) {
+    Mismatch(f, expected);
+    return false;
+  }
+  const std::string& text = f.node.Scalar();
+  if (text.size() > max_bytes) {
+    Error(f.node.Mark(), f.path,
+          "found a string of " + std::to_string(text.size()) + " bytes, expected " + expected);
+    return false;
+  }
+  if (!IsValidUtf8(text)) {
+    Mismatch(f, "valid UTF-8 text");
+    return false;
+  }
+  if (HasControlCharacter(text)) {
+    Mismatch(f, "text without control characters (newlines, tabs, ...)");
+    return false;
+  }
+  *out = text;
+  return true;
+}
+
+bool YamlReader::OneOf(const YamlField& f, std::span<const char* const> names, int* index) {
+  if (!f.present()) return false;
+  const std::vector<std::string_view> choices(names.begin(), names.end());
+  if (f.node.IsScalar()) {
+    const std::string& text = f.node.Scalar();
+    for (size_t i = 0; i < choices.size(); ++i) {
+      if (text == choices[i]) {
+        *index = static_cast<int>(i);
+        return true;
+      }
+    }
+    if (std::string_view hint = Suggest(text, choices); !hint.empty()) {
+      Mismatch(f, "one of: " + Join(choices) + " (did you mean " + std::string(hint) + "?)");
+      return false;
+    }
+  }
+  Mismatch(f, "one of: " + Join(choices));
+  return false;
+}
+
+std::string YamlReader::Describe(const YAML::Node& node) {
+  if (!node.IsDefined() || node.IsNull()) return "null";
+  if (node.IsMap()) return "a map";
+  if (node.IsSequence()) return "a list";
+  const std::string& text = node.Scalar();
+  // Numbers read best as written ("found -1", "found .nan"); anything else is quoted so that an
+  // empty string or trailing spaces are visible.
+  const bool numeric_looking =
+      !IsQuoted(node) && !text.empty() && text.size() <= 40 &&
+      (std::isdigit(static_cast<unsigned char>(text[0])) || text[0] == '-' || text[0] == '+' ||
+       text[0] == '.') &&
+      std::all_of(text.begin(), text.end(), [](char c) {
+        return std::isalnum(static_cast<unsigned char>(c)) || c == '.' || c == '-' || c == '+';
+      });
+  if (numeric_looking) return text;
+  std::string shown = text.substr(0, kMaxQuotedBytes);
+  const bool cut = shown.size() < text.size();
+  // `replace` turns invalid UTF-8 (including a sequence the cut split) into U+FFFD, not a throw.
+  std::string quoted =
+      nlohmann::json(shown).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+  if (cut) quoted.insert(quoted.size() - 1, "...");
+  return quoted;
+}
+
+std::optional<YamlReader::ParsedInt> YamlReader::ParseInt(std::string_view text, bool* overflow) {
+  *overflow = false;
+  ParsedInt value;
+  size_t i = 0;
+  if (!text.empty() && (text[0] == '-' || text[0] == '+')) {
+    value.negative = text[0] == '-';
+    i = 1;
+  }
+  if (i == text.size()) return std::nullopt;
+  for (; i < text.size(); ++i) {
+    if (!std::isdigit(static_cast<unsigned char>(text[i]))) return std::nullopt;
+    const uint64_t digit = static_cast<uint64_t>(text[i] - '0');
+    if (value.magnitude > (std::numeric_limits<uint64_t>::max() - digit) / 10) {
+      *overflow = true;
+      return std::nullopt;
+    }
+    value.magnitude = value.magnitude * 10 + digit;
+  }
+  return value;
+}
+
+YamlField YamlMap::Get(std::string_view key) const {
+  for (const Entry& entry : entries_) {
+    if (entry.key == key) return entry.value;
+  }
+  return YamlField{YAML::Node(), ChildPath(key)};
+}
+
+void YamlMap::Require(std::string_view key) const {
+  if (suppress_missing_ || Has(key)) return;
+  reader_->ErrorAt(ChildPath(key), "required field is missing");
+}
+
+std::string YamlMap::ChildPath(std::string_view key) const {
+  return path_.empty() ? std::string(key) : path_ + "." + std::string(key);
+}
+
+YamlMap YamlMap::Map(std::string_view key, std::initializer_list<std::string_view> allowed) const {
+  YamlMap child = reader_->Map(Get(key), allowed);
+  child.suppress_missing_ = child.suppress_missing_ || suppress_missing_;
+  return child;
+}
+
+YamlMap YamlMap::AnyMap(std::string_view key) const {
+  YamlMap child = reader_->AnyMap(Get(key));
+  child.suppress_missing_ = child.suppress_missing_ || suppress_missing_;
+  return child;
+}
+
+}  // namespace shoal
