@@ -1,0 +1,144 @@
+// Data-parallel training with real Gloo ranks (threads in this process, in-memory rendezvous).
+#include "worker/train/trainer.h"
+
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
+#include <random>
+#include <sstream>
+#include <thread>
+
+#include <gloo/rendezvous/hash_store.h>
+#include <gtest/gtest.h>
+
+#include "kernels/collectives/gloo_collective.h"
+
+namespace shoal {
+namespace {
+
+class TrainerTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    char tmpl[] = "/tmp/shoal-trainer-XXXXXX";
+    dir_ = ::mkdtemp(tmpl);
+    // Three Gaussian blobs in 8 dimensions: learnable, but not in one step.
+    std::mt19937_64 rng(7);
+    std::normal_distribution<double> noise(0.0, 1.0);
+    for (const char* name : {"train", "test"}) {
+      std::ofstream out(dir_ + "/" + name + ".csv");
+      out << "label";
+      for (int d = 0; d < 8; ++d) out << ",f" << d;
+      out << "\n";
+      int n = std::string(name) == "train" ? 384 : 96;
+      for (int i = 0; i < n; ++i) {
+        int label = i % 3;
+        out << label;
+        for (int d = 0; d < 8; ++d) out << "," << (d == label ? 2.0 : 0.0) + noise(rng);
+        out << "\n";
+      }
+    }
+  }
+  void TearDown() override { std::filesystem::remove_all(dir_); }
+
+  JobSpec Spec(int ranks, const std::string& optimizer) {
+    std::ostringstream y;
+    y << "apiVersion: shoal/v1\nkind: TrainingJob\nmetadata: {name: blobs}\nspec:\n"
+      << "  workers: {min: " << ranks << ", max: " << ranks << "}\n"
+      << "  resources: {backend: cpu, gpusPerWorker: 0}\n"
+      << "  model: {kind: mlp, layers: [8, 16, 3], activation: tanh}\n"
+      << "  data: {train: " << dir_ << "/train.csv, test: " << dir_ << "/test.csv}\n"
+      << "  optimizer: " << optimizer << "\n"
+      << "  training: {epochs: 3, batchSize: 16, seed: 5}\n";
+    auto spec = ParseJobSpec(y.str(), "test");
+    EXPECT_TRUE(spec.ok()) << spec.status().ToString();
+    return *spec;
+  }
+
+  // Runs `ranks` trainers as threads joined by Gloo over loopback TCP.
+  std::vector<TrainResult> RunRanks(const JobSpec& spec, int ranks) {
+    std::vector<TrainResult> results(ranks);
+    auto store = std::make_shared<gloo::rendezvous::HashStore>();
+    std::vector<std::thread> threads;
+    for (int r = 0; r < ranks; ++r) {
+      threads.emplace_back([&, r] {
+        auto coll = MakeGlooCollective(r, ranks, *store, GlooOptions{});
+        ASSERT_TRUE(coll.ok()) << coll.status().ToString();
+        std::ostringstream out;
+        auto res = Train(spec, **coll, TrainerOptions{}, out);
+        ASSERT_TRUE(res.ok()) << res.status().ToString();
+        results[r] = *res;
+      });
+    }
+    for (auto& t : threads) t.join();
+    return results;
+  }
+
+  std::string dir_;
+};
+
+TEST_F(TrainerTest, RanksEndWithBitIdenticalParametersAndLearn) {
+  for (const std::string opt : {"{kind: adamw, lr: 0.01}", "{kind: sgd, lr: 0.1, momentum: 0.9}"}) {
+    auto results = RunRanks(Spec(2, opt), 2);
+    ASSERT_EQ(results.size(), 2u);
+    EXPECT_EQ(results[0].param_checksum, results[1].param_checksum) << opt;
+    EXPECT_EQ(results[0].test_accuracy, results[1].test_accuracy);
+    EXPECT_GT(results[0].test_accuracy, 0.85) << opt;
+    EXPECT_EQ(results[0].steps, 3 * (384 / 32));
+  }
+}
+
+TEST_F(TrainerTest, SameSeedSameWorldSizeIsDeterministic) {
+  JobSpec spec = Spec(2, "{kind: adamw, lr: 0.01}");
+  auto a = RunRanks(spec, 2);
+  auto b = RunRanks(spec, 2);
+  EXPECT_EQ(a[0].param_checksum, b[0].param_checksum);
+  EXPECT_EQ(a[0].train_loss, b[0].train_loss);
+  spec.training.seed = 6;
+  auto c = RunRanks(spec, 2);
+  EXPECT_NE(a[0].param_checksum, c[0].param_checksum);
+}
+
+TEST_F(TrainerTest, ReportsProgressAndResultLines) {
+  JobSpec spec = Spec(1, "{kind: adamw, lr: 0.01}");
+  auto coll = MakeSingleRankCollective();
+  std::ostringstream out;
+  TrainerOptions opts;
+  opts.report_every_sec = 0;
+  auto res = Train(spec, *coll, opts, out);
+  ASSERT_TRUE(res.ok());
+  std::string text = out.str();
+  EXPECT_NE(text.find("@shoal {"), std::string::npos);
+  EXPECT_NE(text.find("\"type\":\"progress\""), std::string::npos);
+  EXPECT_NE(text.find("\"testAccuracy\""), std::string::npos);
+  EXPECT_NE(text.find("\"type\":\"result\""), std::string::npos);
+  EXPECT_NE(text.find("epoch 3/3"), std::string::npos);
+}
+
+TEST_F(TrainerTest, BadInputsAreInvalidArgumentAndExitTwo) {
+  auto coll = MakeSingleRankCollective();
+  std::ostringstream out;
+  JobSpec wrong_dim = Spec(1, "{kind: adamw, lr: 0.01}");
+  wrong_dim.model.layers = {9, 16, 3};
+  auto r = Train(wrong_dim, *coll, TrainerOptions{}, out);
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(ExitCodeFor(r.status()), kTrainBadInput);
+  EXPECT_NE(r.status().message().find("features"), std::string::npos);
+
+  JobSpec missing = Spec(1, "{kind: adamw, lr: 0.01}");
+  missing.data.train = dir_ + "/nope.csv";
+  r = Train(missing, *coll, TrainerOptions{}, out);
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(ExitCodeFor(r.status()), kTrainBadInput);
+
+  JobSpec diverge = Spec(1, "{kind: sgd, lr: 10, momentum: 0.99}");
+  diverge.model.activation = Activation::kRelu;
+  diverge.model.layers = {8, 512, 512, 3};
+  r = Train(diverge, *coll, TrainerOptions{}, out);
+  ASSERT_FALSE(r.ok()) << "lr 10 with momentum 0.99 should diverge";
+  EXPECT_EQ(ExitCodeFor(r.status()), kTrainBadInput);
+  EXPECT_NE(r.status().message().find("diverged"), std::string::npos) << r.status().ToString();
+}
+
+}  // namespace
+}  // namespace shoal
