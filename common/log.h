@@ -26,14 +26,20 @@ class LogMessage {
   LogLevel level_;
   std::ostringstream stream_;
 };
+// Turns the streamed expression into void so it fits the conditional operator below.
+struct LogVoidify {
+  void operator&(std::ostream&) {}
+};
 }  // namespace internal
 
 }  // namespace shoal
 
-#define SHOAL_LOG(level)                                       \
-  if (!::shoal::LogEnabled(::shoal::LogLevel::level)) {        \
-  } else                                                       \
-    ::shoal::internal::LogMessage(::shoal::LogLevel::level).stream()
+// A conditional expression (not an if) so that `if (x) LOG_INFO << ...; else ...` stays safe.
+#define SHOAL_LOG(level)                                   \
+  !::shoal::LogEnabled(::shoal::LogLevel::level)           \
+      ? (void)0                                            \
+      : ::shoal::internal::LogVoidify() &                  \
+            ::shoal::internal::LogMessage(::shoal::LogLevel::level).stream()
 #define LOG_DEBUG SHOAL_LOG(kDebug)
 #define LOG_INFO SHOAL_LOG(kInfo)
 #define LOG_WARN SHOAL_LOG(kWarn)

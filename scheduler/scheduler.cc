@@ -532,8 +532,24 @@ void Scheduler::Schedule() {
   if (changed) Changed();
 }
 
+void Scheduler::EnforceTimeLimits() {
+  int64_t now = clock_();
+  for (auto& [id, job] : jobs_) {
+    if (job.state != JobState::kRunning || job.started_ms == 0) continue;
+    int64_t limit_ms = job.spec.limits.max_runtime_seconds * 1000;
+    if (now - job.started_ms <= limit_ms) continue;
+    // Like Slurm's TIMEOUT: the time limit covers every attempt, and is not retried.
+    FailAttempt(job,
+                "DeadlineExceeded: ran longer than limits.maxRuntime (" +
+                    std::to_string(job.spec.limits.max_runtime_seconds) + "s)",
+                /*retryable=*/false);
+    Changed();
+  }
+}
+
 void Scheduler::RunCycle() {
   MarkLostWorkers();
+  EnforceTimeLimits();
   Schedule();
 }
 

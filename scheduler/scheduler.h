@@ -92,8 +92,8 @@ class Scheduler {
   Status ApplyEvents(const std::string& worker_id, const nlohmann::json& events);
 
   // --- periodic work ---
-  // Marks silent workers lost (failing their attempts), then asks the policy for starts and
-  // records them. Idempotent; call on a timer and after changes.
+  // Marks silent workers lost (failing their attempts), fails jobs past limits.maxRuntime, then
+  // asks the policy for starts and records them. Idempotent; call on a timer and after changes.
   void RunCycle();
 
   const SchedulerOptions& options() const { return options_; }
@@ -112,6 +112,8 @@ class Scheduler {
   void FailAttempt(Job& job, const std::string& reason, bool retryable);
   void MaybeFinishAttempt(Job& job);
   void MarkLostWorkers();
+  // Fails running jobs past limits.maxRuntime (counted from their first start).
+  void EnforceTimeLimits();
   void Schedule();
   void StartJob(Job& job, const std::vector<std::string>& rank_workers);
   Snapshot BuildSnapshot() const;

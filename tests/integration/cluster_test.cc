@@ -177,6 +177,37 @@ TEST(ClusterTest, KilledWorkerWithRetriesRestartsOnTheRemainingWorkers) {
   EXPECT_FALSE(job["attemptHistory"][0]["reason"].get<std::string>().empty());
 }
 
+TEST(ClusterTest, WorkerSurvivesTrainerCrashAndBadData) {
+  if (!HaveFashionMnist()) GTEST_SKIP() << "dataset-fashion-mnist is not installed";
+  Cluster c;
+  c.StartScheduler();
+  Process* w1 = c.StartWorker("w1");
+  std::string tiny = Cluster::ReadRepoFile("configs/jobs/tiny-mlp.yaml");
+  // A trainer killed by a signal: the attempt fails with that reason, the worker lives on.
+  std::string longer = Replace(Replace(tiny, "epochs: 1", "epochs: 100"), "maxRetries: 1",
+                               "maxRetries: 0");
+  int64_t crash = c.Submit(longer);
+  ASSERT_TRUE(Cluster::WaitUntil([&] { return c.TrainerPids().size() == 1; }, 30s));
+  ::kill(c.TrainerPids()[0], SIGKILL);
+  ASSERT_TRUE(c.WaitForState(crash, "FAILED", 30s)) << c.Job(crash).dump(2);
+  EXPECT_NE(c.Job(crash)["reason"].get<std::string>().find("signal 9"), std::string::npos)
+      << c.Job(crash)["reason"];
+  // Bad data: exit code 2, not retried, the error message reaches the job.
+  std::string bad = Replace(tiny, "/usr/share/datasets/fashion-mnist/train",
+                            "/nonexistent/fashion-mnist/train");
+  int64_t bad_id = c.Submit(bad);
+  ASSERT_TRUE(c.WaitForState(bad_id, "FAILED", 30s)) << c.Job(bad_id).dump(2);
+  json job = c.Job(bad_id);
+  EXPECT_EQ(job["attempts"], 1);
+  EXPECT_NE(job["reason"].get<std::string>().find("code 2"), std::string::npos) << job["reason"];
+  EXPECT_NE(job["reason"].get<std::string>().find("nonexistent"), std::string::npos)
+      << job["reason"];
+  // Still the same worker process, and it runs the next job to completion.
+  EXPECT_TRUE(w1->running());
+  int64_t ok = c.Submit(tiny);
+  EXPECT_TRUE(c.WaitForState(ok, "SUCCEEDED", 120s)) << c.Job(ok).dump(2);
+}
+
 TEST(ClusterTest, GangWaitsForEnoughSlotsAndNeverStartsPartially) {
   Cluster c;
   c.StartScheduler();

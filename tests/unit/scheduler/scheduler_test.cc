@@ -194,6 +194,23 @@ TEST_F(SchedulerTest, SilentWorkerIsLostAndItsJobRestarts) {
   EXPECT_EQ(j->attempts.size(), 2u);
 }
 
+TEST_F(SchedulerTest, MaxRuntimeFailsTheJobWithoutRetry) {
+  std::string a = AddWorker("a");
+  auto job = sched_->Submit(Spec(1, 1, 3), "u");  // tiny-mlp: maxRuntime 10m
+  const Job* j = *job;
+  now_ += 9 * 60 * 1000;
+  ASSERT_TRUE(sched_->Heartbeat(a, {{j->id, 1, 0}}).ok());
+  sched_->RunCycle();
+  EXPECT_EQ(j->state, JobState::kRunning);
+  now_ += 2 * 60 * 1000;
+  ASSERT_TRUE(sched_->Heartbeat(a, {{j->id, 1, 0}}).ok());
+  sched_->RunCycle();
+  EXPECT_EQ(j->state, JobState::kFailed);
+  EXPECT_NE(j->reason.find("maxRuntime"), std::string::npos) << j->reason;
+  EXPECT_EQ(j->attempts.size(), 1u);
+  EXPECT_TRUE(sched_->Assignments(a).empty());
+}
+
 TEST_F(SchedulerTest, StateSurvivesReopen) {
   std::string a = AddWorker("a");
   auto j1 = sched_->Submit(Spec(1, 1), "u");
