@@ -119,7 +119,11 @@ Result<HttpResponse> HttpClient::Do(std::string_view method, std::string_view ta
       if (ec) { result_ec = ec; return; }
       phase = "write";
       http::async_write(stream, req, [&](beast::error_code ec, size_t) {
-        if (ec) { result_ec = ec; return; }
+        // A server may answer early (e.g. 413) and stop reading our body: still read its reply.
+        if (ec && ec != asio::error::broken_pipe && ec != asio::error::connection_reset) {
+          result_ec = ec;
+          return;
+        }
         phase = "read";
         http::async_read(stream, buffer, parser, [&](beast::error_code ec, size_t) {
           result_ec = ec;

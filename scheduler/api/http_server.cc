@@ -1,5 +1,7 @@
 #include "scheduler/api/http_server.h"
 
+#include <array>
+
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/redirect_error.hpp>
@@ -175,6 +177,7 @@ asio::awaitable<void> HttpServer::Serve(tcp::socket socket) {
           reply = ErrorReply(500, "Internal", std::string("internal error: ") + e.what());
         }
       }
+      const bool unread_body = ec == http::error::body_limit;
       http::response<http::string_body> res{static_cast<http::status>(reply.status), version};
       res.set(http::field::server, "shoal-scheduler");
       res.set(http::field::content_type, reply.content_type);
@@ -183,6 +186,21 @@ asio::awaitable<void> HttpServer::Serve(tcp::socket socket) {
       res.prepare_payload();
       stream.expires_after(options_.read_timeout);
       co_await http::async_write(stream, res, asio::redirect_error(asio::use_awaitable, ec));
+      if (!ec && unread_body) {
+        // Lingering close: closing with the client's body still unread would send a reset that
+        // can destroy our 413 before the client reads it. Drain (bounded) after a half-close.
+        stream.socket().shutdown(tcp::socket::shutdown_send, ec);
+        stream.expires_after(std::chrono::seconds(2));
+        std::array<char, 16384> sink;
+        size_t drained = 0;
+        while (drained < (64u << 20)) {
+          size_t n = co_await stream.async_read_some(asio::buffer(sink),
+                                                     asio::redirect_error(asio::use_awaitable, ec));
+          if (ec) break;
+          drained += n;
+        }
+        break;
+      }
       if (ec || !keep_alive) break;
     }
   } catch (const std::exception& e) {

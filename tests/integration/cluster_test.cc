@@ -262,7 +262,8 @@ TEST(ClusterTest, BadRequestsGetClearErrorsAndTheDaemonSurvives) {
       {"POST", "/v1/workers/register", "[1,2]", 400},
       {"POST", "/v1/workers/register", "{\"name\":\"a\",\"slots\":-3}", 400},
       {"POST", "/v1/workers/w-99/heartbeat", "{}", 404},
-      {"POST", "/v1/workers/w-99/events", "{\"events\": 7}", 400},
+      {"POST", "/v1/workers/w-99/events", "{\"events\": 7}", 404},
+      {"POST", "/v1/workers/w-99/events", "{}", 400},
       {"GET", "/v1/jobs/abc", "", 400},
       {"GET", "/v1/jobs/999", "", 404},
       {"GET", "/v1/jobs?state=bogus", "", 400},
@@ -289,21 +290,6 @@ TEST(ClusterTest, BadRequestsGetClearErrorsAndTheDaemonSurvives) {
   auto list = http.DoJson("GET", "/v1/jobs");
   ASSERT_TRUE(list.ok());
   EXPECT_TRUE((*list)["jobs"].empty());
-}
-
-TEST(ClusterTest, CliRejectsBadSpecsLocallyWithExitCodeTwo) {
-  // The scheduler address is unreachable: exit 2 (not 3) proves nothing was sent.
-  std::string dir = std::string(SHOAL_SOURCE_DIR) + "/tests/data/bad_specs";
-  int checked = 0;
-  for (const auto& entry : std::filesystem::directory_iterator(dir)) {
-    std::string cmd = std::string(SHOAL_CLI_BIN) + " --scheduler http://127.0.0.1:1 submit " +
-                      entry.path().string() + " >/dev/null 2>&1";
-    int rc = std::system(cmd.c_str());
-    ASSERT_TRUE(WIFEXITED(rc));
-    EXPECT_EQ(WEXITSTATUS(rc), 2) << entry.path();
-    ++checked;
-  }
-  EXPECT_GE(checked, 20);
 }
 
 }  // namespace

@@ -115,7 +115,9 @@ TEST(FifoTest, PropertyNeverPartialNeverOversubscribedStrictOrder) {
         --free[w];
         if (job.backend == Backend::kCuda) {
           for (const auto& sw : s.workers) {
-            if (sw.id == w) ASSERT_GT(sw.gpus, 0);
+            if (sw.id == w) {
+              ASSERT_GT(sw.gpus, 0);
+            }
           }
         }
       }

@@ -1,0 +1,90 @@
+#include "cli/cli.h"
+
+#include <sys/ioctl.h>
+#include <unistd.h>
+
+#include <cstdlib>
+#include <exception>
+
+#include "cli/args.h"
+#include "cli/commands.h"
+#include "cli/context.h"
+#include "cli/exit_codes.h"
+#include "cli/help.h"
+
+namespace shoal::cli {
+
+namespace {
+
+constexpr const char* kDefaultScheduler = "http://127.0.0.1:8470";
+
+int Dispatch(const CommandContext& ctx) {
+  const std::string& verb = ctx.args().verb;
+  if (verb == "submit") return CmdSubmit(ctx);
+  if (verb == "list") return CmdList(ctx);
+  if (verb == "status") return CmdStatus(ctx);
+  if (verb == "cancel") return CmdCancel(ctx);
+  if (verb == "logs") return CmdLogs(ctx);
+  if (verb == "workers") return CmdWorkers(ctx);
+  ctx.err() << "shoal: command \"" << verb << "\" is not implemented\n";
+  return kExitUsage;
+}
+
+}  // namespace
+
+CliEnv CliEnv::FromProcess() {
+  CliEnv env;
+  if (const char* s = std::getenv("SHOAL_SCHEDULER")) env.scheduler_env = s;
+  if (const char* u = std::getenv("USER")) env.user = u;
+  env.stdout_is_tty = isatty(STDOUT_FILENO) == 1;
+  winsize ws{};
+  if (env.stdout_is_tty && ioctl(STDOUT_FILENO, TIOCGWINSZ, &ws) == 0) {
+    env.terminal_columns = ws.ws_col;
+  }
+  env.handle_interrupt = true;
+  return env;
+}
+
+int RunCli(const std::vector<std::string>& args, std::ostream& out, std::ostream& err) {
+  return RunCli(args, out, err, CliEnv());
+}
+
+int RunCli(const std::vector<std::string>& args, std::ostream& out, std::ostream& err,
+           const CliEnv& env) {
+  if (args.empty()) {
+    err << GlobalHelp();
+    return kExitUsage;
+  }
+  CliArgs parsed;
+  Status st = ParseArgs(args, &parsed);
+  if (!st.ok()) {
+    err << "shoal: " << st.message() << "\n" << UsageHint(parsed.verb) << "\n";
+    return kExitUsage;
+  }
+  if (parsed.help || parsed.verb == "help") {
+    // `shoal help X` and `shoal X --help` show the same text; bare help shows the overview.
+    std::string topic = parsed.verb;
+    if (topic == "help") topic = parsed.positional.empty() ? "" : parsed.positional[0];
+    out << (topic.empty() ? GlobalHelp() : VerbHelp(topic));
+    return kExitOk;
+  }
+  std::string url = !parsed.scheduler.empty()    ? parsed.scheduler
+                    : !env.scheduler_env.empty() ? env.scheduler_env
+                                                 : kDefaultScheduler;
+  if (auto u = ParseUrl(url); !u.ok()) {
+    err << "shoal: bad scheduler address: " << u.status().message() << "\n"
+        << UsageHint(parsed.verb) << "\n";
+    return kExitUsage;
+  }
+  CommandContext ctx(parsed, env, out, err, url);
+  // The boundary where an unexpected reply shape stops being an exception: the commands read
+  // replies defensively, so reaching here means the scheduler sent something we cannot use.
+  try {
+    return Dispatch(ctx);
+  } catch (const std::exception& e) {
+    err << "shoal: malformed reply from the scheduler at " << url << ": " << e.what() << "\n";
+    return kExitUnavailable;
+  }
+}
+
+}  // namespace shoal::cli

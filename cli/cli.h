@@ -1,0 +1,43 @@
+// The `shoal` command-line client as a library: RunCli is the whole program minus main(), so
+// tests can run any command line against a fake or unreachable scheduler and check its output
+// and exit code.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <ostream>
+#include <string>
+#include <vector>
+
+namespace shoal::cli {
+
+// What the CLI takes from its surroundings. The defaults suit tests: no environment, not a
+// terminal, no signal handling. CliEnv::FromProcess() reads the real ones.
+struct CliEnv {
+  std::string scheduler_env;   // $SHOAL_SCHEDULER ("" = unset)
+  std::string user;            // $USER, sent as X-Shoal-User ("" = "anonymous")
+  bool stdout_is_tty = false;  // rewrite the --follow progress line in place with '\r'
+  int terminal_columns = 0;    // width to cut the live progress line to (0 = unknown, no cut)
+  // Install a SIGINT handler while waiting on a job, so Ctrl-C says the job keeps running and
+  // exits 130. Only the real binary should: a handler is process-wide.
+  bool handle_interrupt = false;
+  std::chrono::milliseconds poll_interval{500};  // submit --wait/--follow polling period
+  // How long a wait keeps retrying while the scheduler is unreachable before exiting 3.
+  std::chrono::milliseconds unreachable_grace{60000};
+  std::function<int64_t()> now_ms;  // Unix time in ms; null = the system clock
+
+  // Reads $SHOAL_SCHEDULER, $USER, isatty(stdout) and the terminal width; sets handle_interrupt.
+  static CliEnv FromProcess();
+};
+
+// Runs one command line (`args` is argv without the program name), writing normal output to `out`
+// and diagnostics ("shoal: ...") to `err`. Returns the exit code (see cli/exit_codes.h): never
+// throws and never exits, except that with env.handle_interrupt a Ctrl-C during a wait ends the
+// process with 130. Not thread-safe when env.handle_interrupt is set.
+int RunCli(const std::vector<std::string>& args, std::ostream& out, std::ostream& err,
+           const CliEnv& env);
+// RunCli with CliEnv() (no environment): what tests use by default.
+int RunCli(const std::vector<std::string>& args, std::ostream& out, std::ostream& err);
+
+}  // namespace shoal::cli

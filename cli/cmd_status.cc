@@ -1,0 +1,178 @@
+// shoal status ID: one job described field by field, like `kubectl describe`.
+#include <iomanip>
+#include <sstream>
+
+#include "cli/commands.h"
+#include "cli/format.h"
+#include "cli/json_get.h"
+
+namespace shoal::cli {
+
+namespace {
+
+// Writes "Label:" padded to a common width, then the value.
+class Describer {
+ public:
+  explicit Describer(std::ostream& out) : out_(out) {}
+  // An empty label continues the previous field on a new line.
+  void Field(const std::string& label, const std::string& value, int indent = 0) {
+    std::string l = std::string(indent, ' ') + label + (label.empty() ? "" : ":");
+    out_ << std::left << std::setw(kWidth) << l << (value.empty() ? "-" : value) << "\n";
+  }
+  // A heading whose fields follow, indented.
+  void Section(const std::string& label) { out_ << label << ":\n"; }
+
+ private:
+  static constexpr int kWidth = 20;
+  std::ostream& out_;
+};
+
+// "2025-06-01 12:00:03 (5m ago)", or "-" for a time that has not happened.
+std::string When(int64_t ms, int64_t now) {
+  if (ms <= 0) return "-";
+  return FormatTimestamp(ms) + " (" + FormatAge(ms, now) + " ago)";
+}
+
+std::string ProgressText(const json& p, int64_t now) {
+  if (!HasNumber(p, "epoch")) return "-";
+  std::string s = "epoch " + std::to_string(GetInt(p, "epoch", 0));
+  if (HasNumber(p, "epochs")) s += "/" + std::to_string(GetInt(p, "epochs", 0));
+  if (HasNumber(p, "step")) s += ", step " + std::to_string(GetInt(p, "step", 0));
+  if (HasNumber(p, "loss")) s += ", loss " + FormatFixed(GetDouble(p, "loss"), 4);
+  if (HasNumber(p, "trainAccuracy")) {
+    s += ", train acc " + FormatFixed(GetDouble(p, "trainAccuracy"), 4);
+  }
+  if (HasNumber(p, "testAccuracy")) {
+    s += ", test acc " + FormatFixed(GetDouble(p, "testAccuracy"), 4);
+  }
+  if (HasNumber(p, "samplesPerSec")) {
+    s += ", " + FormatFixed(GetDouble(p, "samplesPerSec"), 0) + " samples/s";
+  }
+  if (HasNumber(p, "attempt")) s += " (attempt " + std::to_string(GetInt(p, "attempt", 0));
+  if (HasNumber(p, "timeMs")) {
+    s += HasNumber(p, "attempt") ? ", " : " (";
+    s += "reported " + FormatAge(GetInt(p, "timeMs", 0), now) + " ago";
+  }
+  if (HasNumber(p, "attempt") || HasNumber(p, "timeMs")) s += ")";
+  return s;
+}
+
+void DescribeResult(Describer& d, const json& result) {
+  if (result.empty()) {
+    d.Field("Result", "-");
+    return;
+  }
+  d.Section("Result");
+  if (HasNumber(result, "testAccuracy")) {
+    d.Field("Test accuracy", FormatFixed(GetDouble(result, "testAccuracy"), 4), 2);
+  }
+  if (HasNumber(result, "testLoss")) {
+    d.Field("Test loss", FormatFixed(GetDouble(result, "testLoss"), 4), 2);
+  }
+  if (HasNumber(result, "trainLoss")) {
+    d.Field("Train loss", FormatFixed(GetDouble(result, "trainLoss"), 4), 2);
+  }
+  if (HasNumber(result, "samplesPerSec")) {
+    d.Field("Samples/s", FormatFixed(GetDouble(result, "samplesPerSec"), 0), 2);
+  }
+  if (HasNumber(result, "steps")) d.Field("Steps", std::to_string(GetInt(result, "steps")), 2);
+  // Data-parallel ranks must end with bit-identical parameters; show whether they did.
+  const json& sums = GetArray(result, "rankChecksums");
+  if (!sums.empty()) {
+    bool same = true;
+    for (const auto& s : sums) same = same && s == sums.front();
+    for (size_t r = 0; r < sums.size(); ++r) {
+      std::string value = "rank " + std::to_string(r) + ": " +
+                          (sums[r].is_string() ? sums[r].get<std::string>() : "-");
+      if (r + 1 == sums.size() && sums.size() > 1) {
+        value += same ? "  (identical on all ranks)" : "  (ranks DIFFER)";
+      }
+      d.Field(r == 0 ? "Param checksums" : "", value, 2);
+    }
+  } else if (result.contains("paramChecksum")) {
+    d.Field("Param checksum", GetString(result, "paramChecksum"), 2);
+  }
+}
+
+void DescribeAttempts(std::ostream& out, const json& attempts, int64_t now) {
+  out << "Attempts:\n";
+  for (const auto& a : attempts) {
+    int64_t started = GetInt(a, "startedMs", 0), ended = GetInt(a, "endedMs", 0);
+    out << "  #" << GetInt(a, "number", 0) << " " << GetString(a, "state", "?") << ", world size "
+        << GetInt(a, "worldSize", 0) << ", started " << When(started, now);
+    if (ended > 0 && ended >= started) {
+      out << ", ran " << FormatDuration(ended - started);
+    } else if (started > 0) {
+      out << ", running for " << FormatDuration(now - started);
+    }
+    out << "\n";
+    if (a.contains("reason")) out << "     reason: " << GetString(a, "reason") << "\n";
+    Table ranks({"RANK", "WORKER", "STATE", "EXIT", "MESSAGE"});
+    for (const auto& r : GetArray(a, "ranks")) {
+      std::string exit = "";
+      if (GetInt(r, "signal", 0) != 0) {
+        exit = "signal " + std::to_string(GetInt(r, "signal", 0));
+      } else if (HasNumber(r, "exitCode")) {
+        exit = std::to_string(GetInt(r, "exitCode", 0));
+      }
+      ranks.AddRow({std::to_string(GetInt(r, "rank", 0)), GetString(r, "worker"),
+                    GetString(r, "state"), exit, Truncate(GetString(r, "message"), 100)});
+    }
+    std::ostringstream table;
+    ranks.Render(table);
+    std::istringstream lines(table.str());
+    for (std::string line; std::getline(lines, line);) out << "     " << line << "\n";
+  }
+}
+
+}  // namespace
+
+int CmdStatus(const CommandContext& ctx) {
+  int64_t id = ctx.args().job_ids.at(0);
+  Result<json> reply = ctx.Call("GET", JobPath(id));
+  if (!reply.ok()) return ctx.Fail(reply.status(), "job " + std::to_string(id) + " not found");
+  const json& job = *reply;
+  if (ctx.json_output()) {
+    ctx.PrintJson(job);
+    return 0;
+  }
+  int64_t now = ctx.NowMs();
+  std::ostream& out = ctx.out();
+  Describer d(out);
+  d.Field("Name", GetString(job, "name"));
+  d.Field("ID", std::to_string(GetInt(job, "id", id)));
+  d.Field("Owner", GetString(job, "owner"));
+  d.Field("Project", GetString(job, "project"));
+  d.Field("Queue", GetString(job, "queue") + " (priority " +
+                       std::to_string(GetInt(job, "priority", 0)) + ")");
+  d.Field("State", GetString(job, "state"));
+  if (!GetString(job, "reason").empty()) d.Field("Reason", GetString(job, "reason"));
+  d.Field("Submitted", When(GetInt(job, "submittedMs", 0), now));
+  d.Field("Started", When(GetInt(job, "startedMs", 0), now));
+  d.Field("Finished", When(GetInt(job, "finishedMs", 0), now));
+  const json& w = GetObject(job, "workers");
+  std::string workers = std::to_string(GetInt(w, "min", 1)) + ".." +
+                        std::to_string(GetInt(w, "max", GetInt(w, "min", 1))) + " requested";
+  if (HasNumber(job, "worldSize")) {
+    workers += ", world size " + std::to_string(GetInt(job, "worldSize", 0));
+  }
+  d.Field("Workers", workers);
+  std::string placement;
+  const json& nodes = GetArray(job, "placement");
+  for (size_t r = 0; r < nodes.size(); ++r) {
+    if (!placement.empty()) placement += ", ";
+    placement += "rank " + std::to_string(r) + " on " +
+                 (nodes[r].is_string() ? nodes[r].get<std::string>() : "?");
+  }
+  d.Field("Placement", placement);
+  d.Field("Progress", ProgressText(GetObject(job, "progress"), now));
+  DescribeResult(d, GetObject(job, "result"));
+  if (GetArray(job, "attemptHistory").empty()) {
+    d.Field("Attempts", "-");
+  } else {
+    DescribeAttempts(out, GetArray(job, "attemptHistory"), now);
+  }
+  return 0;
+}
+
+}  // namespace shoal::cli

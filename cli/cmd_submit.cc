@@ -1,0 +1,173 @@
+// shoal submit FILE [--follow|--wait]: local validation, the POST, and waiting on the job.
+#include <fstream>
+#include <sstream>
+#include <thread>
+
+#include "cli/commands.h"
+#include "cli/exit_codes.h"
+#include "cli/format.h"
+#include "cli/interrupt.h"
+#include "cli/json_get.h"
+#include "cli/progress.h"
+#include "common/job_spec.h"
+
+namespace shoal::cli {
+
+namespace {
+
+// The ' --scheduler URL' to repeat in the printed next-step commands, so they can be pasted as
+// they are when the address came from the command line.
+std::string SchedulerFlag(const CommandContext& ctx) {
+  return ctx.args().scheduler.empty() ? "" : " --scheduler " + ctx.args().scheduler;
+}
+
+// Redraws (TTY) or appends (pipe, file) the live progress line of --follow.
+class LiveLine {
+ public:
+  explicit LiveLine(const CommandContext& ctx) : ctx_(ctx) {}
+
+  void Show(const json& job, int64_t now_ms) {
+    std::string line = FormatLiveLine(job, now_ms);
+    if (ctx_.env().stdout_is_tty) {
+      int cols = ctx_.env().terminal_columns;
+      // One column short of the width: writing the last column makes some terminals wrap.
+      if (cols > 1) line = Truncate(line, static_cast<size_t>(cols - 1));
+      ctx_.out() << "\r" << line << "\x1b[K" << std::flush;
+      shown_ = true;
+      return;
+    }
+    // In a log file a line per poll would drown the epoch lines: print only when the job has
+    // moved on (state, reason, epoch or step), and at most once a second.
+    const json& p = GetObject(job, "progress");
+    std::string key = GetString(job, "state") + "|" + GetString(job, "reason") + "|" +
+                      std::to_string(GetInt(p, "epoch", -1)) + "|" +
+                      std::to_string(GetInt(p, "step", -1));
+    if (key == last_key_ || now_ms - last_print_ms_ < 1000) return;
+    ctx_.out() << line << "\n" << std::flush;
+    last_key_ = key;
+    last_print_ms_ = now_ms;
+  }
+
+  // Prints a line that stays, above the live line.
+  void Permanent(const std::string& text) {
+    Clear();
+    ctx_.out() << text << "\n" << std::flush;
+  }
+
+  // Erases the live line on a TTY so the next output starts on a clean line.
+  void Clear() {
+    if (!shown_) return;
+    ctx_.out() << "\r\x1b[K" << std::flush;
+    shown_ = false;
+  }
+
+ private:
+  const CommandContext& ctx_;
+  bool shown_ = false;
+  std::string last_key_;
+  int64_t last_print_ms_ = 0;
+};
+
+}  // namespace
+
+int WaitForJob(const CommandContext& ctx, int64_t id, bool follow) {
+  const std::string ids = std::to_string(id);
+  if (ctx.env().handle_interrupt) {
+    ExitOnInterrupt(std::string(follow && ctx.env().stdout_is_tty ? "\n" : "") +
+                    "shoal: stopped waiting; job " + ids + " keeps running (shoal status " + ids +
+                    ", shoal cancel " + ids + ")\n");
+  }
+  LiveLine live(ctx);
+  std::string last_epoch;
+  json job;
+  for (;;) {
+    Result<json> reply = ctx.CallPatiently("GET", JobPath(id));
+    if (!reply.ok()) {
+      live.Clear();
+      return ctx.Fail(reply.status(), "job " + ids + " not found");
+    }
+    job = std::move(reply).value();
+    std::string state = GetString(job, "state");
+    if (state.empty()) {
+      live.Clear();
+      return ctx.Fail(Internal("malformed reply to GET " + JobPath(id) + ": no job state"));
+    }
+    if (follow) {
+      const json& p = GetObject(job, "progress");
+      std::string epoch_line = FormatEpochLine(p);
+      std::string epoch_key =
+          std::to_string(GetInt(p, "attempt", 0)) + "/" + std::to_string(GetInt(p, "epoch", 0));
+      if (!epoch_line.empty() && epoch_key != last_epoch) {
+        live.Permanent(epoch_line);
+        last_epoch = epoch_key;
+      }
+      if (!IsTerminalState(state)) live.Show(job, ctx.NowMs());
+    }
+    if (IsTerminalState(state)) break;
+    std::this_thread::sleep_for(ctx.env().poll_interval);
+  }
+  live.Clear();
+  if (ctx.json_output()) {
+    ctx.PrintJson(job);
+  } else {
+    ctx.out() << FormatFinalLine(job) << "\n";
+  }
+  return GetString(job, "state") == "SUCCEEDED" ? kExitOk : kExitJobFailed;
+}
+
+int CmdSubmit(const CommandContext& ctx) {
+  const std::string& path = ctx.args().positional.at(0);
+  // Validate before any network access: a typo must never reach the queue, and the user gets
+  // every error at once, with positions, even when the scheduler is down.
+  std::vector<SpecError> errors;
+  Result<JobSpec> spec = LoadJobSpecFile(path, &errors);
+  if (!spec.ok()) {
+    if (errors.empty()) {
+      ctx.err() << "shoal: " << spec.status().message() << "\n";
+    } else {
+      for (const auto& e : errors) ctx.err() << e.ToString() << "\n";
+      ctx.err() << "shoal: " << path << ": " << errors.size()
+                << (errors.size() == 1 ? " error" : " errors") << "; nothing was submitted\n";
+    }
+    return kExitUsage;
+  }
+  // Send the text as written (comments and all): the scheduler keeps it as the job's record.
+  std::ifstream in(path, std::ios::binary);
+  std::stringstream text;
+  text << in.rdbuf();
+  if (!in.good() && !in.eof()) {
+    ctx.err() << "shoal: cannot read " << path << "\n";
+    return kExitUsage;
+  }
+  Result<json> reply = ctx.Call("POST", "/v1/jobs", text.str(), "application/yaml");
+  if (!reply.ok()) {
+    if (reply.status().code() == StatusCode::kInvalidArgument) {
+      ctx.err() << "shoal: the scheduler rejected " << path << ": " << reply.status().message()
+                << "\n";
+      return kExitUsage;
+    }
+    return ctx.Fail(reply.status());
+  }
+  int64_t id = GetInt(*reply, "id", 0);
+  if (id <= 0) return ctx.Fail(Internal("malformed reply to POST /v1/jobs: no job id"));
+  bool waiting = ctx.args().follow || ctx.args().wait;
+  if (ctx.json_output()) {
+    // With --wait the finished job is the one JSON document printed.
+    if (!waiting) ctx.PrintJson(*reply);
+  } else {
+    std::string name = GetString(*reply, "name", spec->metadata.name);
+    ctx.out() << "submitted job " << id << " (" << name << ")\n";
+    if (!waiting) {
+      std::string ids = std::to_string(id), flag = SchedulerFlag(ctx);
+      ctx.out() << "  shoal status " << ids << flag << "     # state, progress and result\n"
+                << "  shoal logs " << ids << " -f" << flag << "    # follow the training log\n"
+                << "  shoal cancel " << ids << flag << "     # stop it\n";
+    }
+    ctx.out() << std::flush;
+  }
+  if (!waiting) return kExitOk;
+  // -o json keeps stdout one JSON document, so progress lines are left out.
+  return WaitForJob(ctx, id, ctx.args().follow && !ctx.json_output());
+}
+
+}  // namespace shoal::cli

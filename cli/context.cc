@@ -1,0 +1,99 @@
+#include "cli/context.h"
+
+#include <thread>
+
+#include "cli/exit_codes.h"
+
+namespace shoal::cli {
+
+using nlohmann::json;
+
+CommandContext::CommandContext(const CliArgs& args, const CliEnv& env, std::ostream& out,
+                               std::ostream& err, const std::string& scheduler_url)
+    : args_(args), env_(env), out_(out), err_(err), client_(scheduler_url) {
+  client_.SetDefaultHeader("X-Shoal-User", env.user.empty() ? "anonymous" : env.user);
+}
+
+int64_t CommandContext::NowMs() const {
+  if (env_.now_ms) return env_.now_ms();
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+Result<json> CommandContext::Call(std::string_view method, const std::string& target,
+                                  std::string_view body, std::string_view content_type,
+                                  std::chrono::milliseconds timeout) const {
+  ASSIGN_OR_RETURN(HttpResponse response, client_.Do(method, target, body, content_type, timeout));
+  RETURN_IF_ERROR(StatusFromHttp(response));
+  if (response.body.empty()) return json::object();
+  json parsed = json::parse(response.body, nullptr, /*allow_exceptions=*/false);
+  // Every 2xx answer of the API is a JSON object; anything else (a proxy's HTML page, a truncated
+  // body) is not something the commands could interpret.
+  if (parsed.is_discarded() || !parsed.is_object()) {
+    return Internal("malformed reply to " + std::string(method) + " " + target + ": " +
+                    response.body.substr(0, 120));
+  }
+  return parsed;
+}
+
+Result<json> CommandContext::CallPatiently(std::string_view method, const std::string& target,
+                                           std::chrono::milliseconds timeout) const {
+  auto give_up = std::chrono::steady_clock::now() + env_.unreachable_grace;
+  bool warned = false;
+  for (;;) {
+    Result<json> reply = Call(method, target, {}, "application/json", timeout);
+    StatusCode code = reply.status().code();
+    bool transient = code == StatusCode::kUnavailable || code == StatusCode::kDeadlineExceeded;
+    if (!transient || std::chrono::steady_clock::now() >= give_up) return reply;
+    if (!warned) {
+      err_ << "shoal: lost contact with the scheduler (" << reply.status().message()
+           << "); retrying..." << std::endl;
+      warned = true;
+    }
+    std::this_thread::sleep_for(env_.poll_interval);
+  }
+}
+
+int CommandContext::Fail(const Status& status, const std::string& not_found) const {
+  const std::string& msg = status.message();
+  bool http_error = msg.rfind("HTTP ", 0) == 0;
+  switch (status.code()) {
+    case StatusCode::kUnavailable:
+    case StatusCode::kDeadlineExceeded:
+      if (!http_error) {
+        err_ << "shoal: cannot reach the scheduler at " << scheduler_url() << ": " << msg
+             << " (is shoal-scheduler running? set --scheduler or SHOAL_SCHEDULER)\n";
+        break;
+      }
+      err_ << "shoal: the scheduler at " << scheduler_url() << " is not ready: " << msg << "\n";
+      break;
+    case StatusCode::kInternal:
+      err_ << "shoal: the scheduler at " << scheduler_url() << " failed: " << msg << "\n";
+      break;
+    case StatusCode::kNotFound:
+      err_ << "shoal: " << (not_found.empty() ? PlainMessage(status) : not_found) << "\n";
+      break;
+    default:
+      err_ << "shoal: " << PlainMessage(status) << "\n";
+  }
+  return ExitCodeFor(status);
+}
+
+void CommandContext::PrintJson(const json& j) const {
+  // Replace invalid UTF-8 instead of throwing: log lines are arbitrary bytes.
+  out_ << j.dump(2, ' ', false, json::error_handler_t::replace) << "\n";
+}
+
+std::string PlainMessage(const Status& status) {
+  const std::string& msg = status.message();
+  // StatusFromHttp writes "HTTP 404: job 7 not found"; the number adds nothing for a 4xx.
+  if (msg.size() > 10 && msg.rfind("HTTP 4", 0) == 0 && msg.compare(8, 2, ": ") == 0) {
+    return msg.substr(10);
+  }
+  return msg;
+}
+
+std::string JobPath(int64_t id) { return "/v1/jobs/" + std::to_string(id); }
+
+}  // namespace shoal::cli

@@ -1,0 +1,71 @@
+// What every command function gets: its parsed arguments, the environment, the output streams and
+// an HTTP client for the scheduler, plus the shared request and error-reporting helpers.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <nlohmann/json.hpp>
+#include <ostream>
+#include <string>
+#include <string_view>
+
+#include "cli/args.h"
+#include "cli/cli.h"
+#include "common/http_client.h"
+#include "common/status.h"
+
+namespace shoal::cli {
+
+class CommandContext {
+ public:
+  // `args`, `env`, `out` and `err` must outlive the context. `scheduler_url` must be valid.
+  CommandContext(const CliArgs& args, const CliEnv& env, std::ostream& out, std::ostream& err,
+                 const std::string& scheduler_url);
+
+  const CliArgs& args() const { return args_; }
+  const CliEnv& env() const { return env_; }
+  std::ostream& out() const { return out_; }
+  std::ostream& err() const { return err_; }
+  const std::string& scheduler_url() const { return client_.base_url(); }
+  bool json_output() const { return args_.output == OutputFormat::kJson; }
+  int64_t NowMs() const;
+
+  // Sends a request to the scheduler and parses the 2xx reply as JSON (an empty body gives an
+  // empty object). Non-2xx replies become StatusFromHttp() (404 → NotFound, 5xx → Internal, ...),
+  // transport failures Unavailable or DeadlineExceeded, and a body that is not a JSON object
+  // Internal ("malformed reply"). `timeout` 0 means the client's default (10 s).
+  Result<nlohmann::json> Call(
+      std::string_view method, const std::string& target, std::string_view body = {},
+      std::string_view content_type = "application/json",
+      std::chrono::milliseconds timeout = std::chrono::milliseconds(0)) const;
+
+  // Like Call, but while the scheduler is unreachable (Unavailable, DeadlineExceeded) keeps
+  // retrying every poll interval for up to env().unreachable_grace, warning on err() once. For
+  // the long waits, where a scheduler restart should not end the wait.
+  Result<nlohmann::json> CallPatiently(
+      std::string_view method, const std::string& target,
+      std::chrono::milliseconds timeout = std::chrono::milliseconds(0)) const;
+
+  // Prints `status` to err() as "shoal: ..." and returns its exit code (ExitCodeFor). An
+  // unreachable scheduler gets the "cannot reach the scheduler at URL ... (is shoal-scheduler
+  // running? ...)" message; a NotFound status prints `not_found` when that is non-empty.
+  int Fail(const Status& status, const std::string& not_found = "") const;
+
+  // Writes `j` to out() pretty-printed with a 2-space indent and a final newline.
+  void PrintJson(const nlohmann::json& j) const;
+
+ private:
+  const CliArgs& args_;
+  const CliEnv& env_;
+  std::ostream& out_;
+  std::ostream& err_;
+  HttpClient client_;
+};
+
+// The status's message without the "HTTP 4xx: " prefix StatusFromHttp adds to client errors.
+std::string PlainMessage(const Status& status);
+
+// "/v1/jobs/7"
+std::string JobPath(int64_t id);
+
+}  // namespace shoal::cli

@@ -1,0 +1,143 @@
+#include "cli/format.h"
+
+#include <algorithm>
+#include <cctype>
+#include <cmath>
+#include <cstdio>
+#include <ctime>
+#include <utility>
+
+#include "cli/json_get.h"
+
+namespace shoal::cli {
+
+std::string FormatAge(int64_t then_ms, int64_t now_ms) {
+  if (then_ms <= 0) return "-";
+  int64_t s = std::max<int64_t>(0, now_ms - then_ms) / 1000;
+  if (s < 60) return std::to_string(s) + "s";
+  if (s < 3600) return std::to_string(s / 60) + "m";
+  if (s < 86400) return std::to_string(s / 3600) + "h";
+  return std::to_string(s / 86400) + "d";
+}
+
+std::string FormatDuration(int64_t ms) {
+  int64_t s = std::max<int64_t>(0, ms) / 1000;
+  char buf[64];
+  if (s < 60) {
+    std::snprintf(buf, sizeof(buf), "%llds", static_cast<long long>(s));
+  } else if (s < 3600) {
+    std::snprintf(buf, sizeof(buf), "%lldm%llds", static_cast<long long>(s / 60),
+                  static_cast<long long>(s % 60));
+  } else if (s < 86400) {
+    std::snprintf(buf, sizeof(buf), "%lldh%02lldm", static_cast<long long>(s / 3600),
+                  static_cast<long long>(s % 3600 / 60));
+  } else {
+    std::snprintf(buf, sizeof(buf), "%lldd%02lldh", static_cast<long long>(s / 86400),
+                  static_cast<long long>(s % 86400 / 3600));
+  }
+  return buf;
+}
+
+std::string FormatTimestamp(int64_t ms) {
+  if (ms <= 0) return "-";
+  std::time_t t = static_cast<std::time_t>(ms / 1000);
+  std::tm tm{};
+  if (localtime_r(&t, &tm) == nullptr) return "-";
+  char buf[32];
+  if (std::strftime(buf, sizeof(buf), "%Y-%m-%d %H:%M:%S", &tm) == 0) return "-";
+  return buf;
+}
+
+std::string FormatFixed(double value, int digits) {
+  if (std::isnan(value)) return "nan";
+  if (std::isinf(value)) return value > 0 ? "inf" : "-inf";
+  char buf[64];
+  std::snprintf(buf, sizeof(buf), "%.*f", digits, value);
+  return buf;
+}
+
+std::string FormatGpus(const nlohmann::json& gpus) {
+  if (!gpus.is_array() || gpus.empty()) return "-";
+  // Count identical (model, memory) pairs, keeping the order in which they first appear.
+  std::vector<std::pair<std::string, int>> groups;
+  for (const auto& g : gpus) {
+    std::string name = GetString(g, "name", "gpu");
+    int64_t mib = GetInt(g, "memoryMiB", 0);
+    std::string label = name;
+    if (mib > 0) label += " " + std::to_string((mib + 512) / 1024) + "GiB";
+    bool found = false;
+    for (auto& [l, n] : groups) {
+      if (l == label) {
+        ++n;
+        found = true;
+        break;
+      }
+    }
+    if (!found) groups.emplace_back(label, 1);
+  }
+  std::string out;
+  for (const auto& [label, n] : groups) {
+    if (!out.empty()) out += ", ";
+    out += std::to_string(n) + "x " + label;
+  }
+  return out;
+}
+
+size_t DisplayWidth(const std::string& s) {
+  size_t n = 0;
+  for (unsigned char c : s) {
+    if ((c & 0xC0) != 0x80) ++n;  // count every byte but UTF-8 continuation bytes
+  }
+  return n;
+}
+
+std::string Truncate(const std::string& s, size_t width) {
+  if (width == 0 || DisplayWidth(s) <= width) return s;
+  if (width <= 3) return std::string(width, '.');
+  size_t keep = width - 3, seen = 0, i = 0;
+  for (; i < s.size(); ++i) {
+    if ((static_cast<unsigned char>(s[i]) & 0xC0) != 0x80) {
+      if (seen == keep) break;
+      ++seen;
+    }
+  }
+  return s.substr(0, i) + "...";
+}
+
+Table::Table(std::vector<std::string> headers) : headers_(std::move(headers)) {
+  for (auto& h : headers_) {
+    for (char& c : h) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+  }
+}
+
+void Table::AddRow(std::vector<std::string> cells) {
+  cells.resize(headers_.size());
+  for (auto& c : cells) {
+    if (c.empty()) c = "-";
+    // A newline inside a cell would break the alignment of every later row.
+    for (char& ch : c) {
+      if (ch == '\n' || ch == '\r' || ch == '\t') ch = ' ';
+    }
+  }
+  rows_.push_back(std::move(cells));
+}
+
+void Table::Render(std::ostream& out) const {
+  std::vector<size_t> widths(headers_.size());
+  for (size_t c = 0; c < headers_.size(); ++c) widths[c] = DisplayWidth(headers_[c]);
+  for (const auto& row : rows_) {
+    for (size_t c = 0; c < row.size(); ++c) widths[c] = std::max(widths[c], DisplayWidth(row[c]));
+  }
+  auto line = [&](const std::vector<std::string>& cells) {
+    std::string s;
+    for (size_t c = 0; c < cells.size(); ++c) {
+      s += cells[c];
+      if (c + 1 < cells.size()) s.append(widths[c] - DisplayWidth(cells[c]) + 3, ' ');
+    }
+    out << s << '\n';
+  };
+  line(headers_);
+  for (const auto& row : rows_) line(row);
+}
+
+}  // namespace shoal::cli

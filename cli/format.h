@@ -1,0 +1,63 @@
+// Text formatting for the `shoal` CLI: relative times, durations, numbers, GPU summaries and the
+// column-aligned tables every listing verb prints (kubectl/squeue style).
+//
+// All functions are pure and thread-safe.
+#pragma once
+
+#include <cstdint>
+#include <nlohmann/json.hpp>
+#include <ostream>
+#include <string>
+#include <vector>
+
+namespace shoal::cli {
+
+// How long ago `then_ms` was, relative to `now_ms` (both Unix epoch milliseconds), in one unit
+// like kubectl's AGE: "12s" (< 1 min), "5m" (< 1 h), "3h" (< 1 day), "2d". A time in the future
+// (clock skew) reads "0s"; then_ms <= 0 (never happened) reads "-".
+std::string FormatAge(int64_t then_ms, int64_t now_ms);
+
+// A duration at a precision a person wants: "0s", "31s", "5m12s", "3h05m", "2d04h". Negative
+// durations read as "0s".
+std::string FormatDuration(int64_t ms);
+
+// Local wall-clock time "2025-06-01 12:00:03" of Unix epoch milliseconds; "-" for ms <= 0.
+std::string FormatTimestamp(int64_t ms);
+
+// `value` with `digits` decimals ("0.8778"); NaN and infinities print as "nan"/"inf".
+std::string FormatFixed(double value, int digits);
+
+// A worker's GPU list (the "gpus" array of GET /v1/workers) as "1x H200 140GiB"; different models
+// are joined by ", " in first-seen order; "-" when there are none.
+std::string FormatGpus(const nlohmann::json& gpus);
+
+// `s` cut to at most `width` characters, ending in "..." when cut; width 0 means no limit.
+// Counts UTF-8 code points, never splits one.
+std::string Truncate(const std::string& s, size_t width);
+
+// Number of UTF-8 code points in `s` (the display width of the ASCII-and-text we print).
+size_t DisplayWidth(const std::string& s);
+
+// A plain-text table: upper-case headers, left-aligned columns separated by three spaces, no
+// trailing spaces, empty cells shown as "-".
+//
+//   ID   NAME       STATE
+//   7    tiny-mlp   RUNNING
+class Table {
+ public:
+  // Headers are upper-cased.
+  explicit Table(std::vector<std::string> headers);
+
+  // Adds one row; missing trailing cells print as "-", extra cells are ignored.
+  void AddRow(std::vector<std::string> cells);
+  size_t rows() const { return rows_.size(); }
+
+  // Writes the header line and one line per row, each ending in '\n'.
+  void Render(std::ostream& out) const;
+
+ private:
+  std::vector<std::string> headers_;
+  std::vector<std::vector<std::string>> rows_;
+};
+
+}  // namespace shoal::cli

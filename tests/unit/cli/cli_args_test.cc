@@ -1,0 +1,152 @@
+#include <gtest/gtest.h>
+
+#include "cli/args.h"
+
+namespace shoal::cli {
+namespace {
+
+CliArgs MustParse(const std::vector<std::string>& args) {
+  CliArgs out;
+  Status st = ParseArgs(args, &out);
+  EXPECT_TRUE(st.ok()) << st.ToString();
+  return out;
+}
+
+Status ParseError(const std::vector<std::string>& args) {
+  CliArgs out;
+  return ParseArgs(args, &out);
+}
+
+TEST(CliArgsTest, GlobalFlagsBeforeTheVerb) {
+  CliArgs a = MustParse({"--scheduler", "http://h:1", "-o", "json", "list"});
+  EXPECT_EQ(a.verb, "list");
+  EXPECT_EQ(a.scheduler, "http://h:1");
+  EXPECT_EQ(a.output, OutputFormat::kJson);
+}
+
+TEST(CliArgsTest, GlobalFlagsAfterTheVerbAndItsArguments) {
+  CliArgs a = MustParse({"status", "7", "--scheduler=http://h:2", "--output", "wide"});
+  EXPECT_EQ(a.verb, "status");
+  EXPECT_EQ(a.scheduler, "http://h:2");
+  EXPECT_EQ(a.output, OutputFormat::kWide);
+  EXPECT_EQ(a.job_ids, std::vector<int64_t>{7});
+}
+
+TEST(CliArgsTest, OutputValueForms) {
+  EXPECT_EQ(MustParse({"list", "-ojson"}).output, OutputFormat::kJson);
+  EXPECT_EQ(MustParse({"list", "-o=wide"}).output, OutputFormat::kWide);
+  EXPECT_EQ(MustParse({"list", "--output=table"}).output, OutputFormat::kTable);
+  EXPECT_EQ(MustParse({"list"}).output, OutputFormat::kTable);
+  EXPECT_EQ(MustParse({"-o", "json", "list", "-o", "wide"}).output, OutputFormat::kWide);  // last
+}
+
+TEST(CliArgsTest, BadOutputValueIsAnError) {
+  Status st = ParseError({"list", "-o", "yaml"});
+  EXPECT_EQ(st.code(), StatusCode::kInvalidArgument);
+  EXPECT_NE(st.message().find("yaml"), std::string::npos);
+  EXPECT_FALSE(ParseError({"list", "-o"}).ok());  // missing value
+}
+
+TEST(CliArgsTest, UnknownVerb) {
+  CliArgs out;
+  Status st = ParseArgs({"frobnicate", "7"}, &out);
+  EXPECT_EQ(st.code(), StatusCode::kInvalidArgument);
+  EXPECT_NE(st.message().find("unknown command \"frobnicate\""), std::string::npos);
+}
+
+TEST(CliArgsTest, MissingVerb) {
+  EXPECT_FALSE(ParseError({}).ok());
+  EXPECT_FALSE(ParseError({"--scheduler", "http://h:1"}).ok());
+}
+
+TEST(CliArgsTest, UnknownFlagsAndFlagsOfOtherVerbs) {
+  EXPECT_FALSE(ParseError({"list", "--bogus"}).ok());
+  EXPECT_FALSE(ParseError({"list", "-f"}).ok());  // -f belongs to submit and logs
+  EXPECT_FALSE(ParseError({"status", "7", "--wait"}).ok());
+  Status st = ParseError({"--follow", "logs", "7"});  // verb flags go after the verb
+  EXPECT_FALSE(st.ok());
+  EXPECT_NE(st.message().find("after the command"), std::string::npos);
+  EXPECT_FALSE(ParseError({"submit", "x.yaml", "--follow=yes"}).ok());  // takes no value
+}
+
+TEST(CliArgsTest, SubmitFlags) {
+  CliArgs a = MustParse({"submit", "job.yaml", "-f"});
+  EXPECT_EQ(a.positional, std::vector<std::string>{"job.yaml"});
+  EXPECT_TRUE(a.follow);
+  EXPECT_FALSE(a.wait);
+  EXPECT_TRUE(MustParse({"submit", "--wait", "job.yaml"}).wait);
+  EXPECT_TRUE(MustParse({"submit", "job.yaml", "--follow"}).follow);
+  EXPECT_FALSE(ParseError({"submit"}).ok());
+  EXPECT_FALSE(ParseError({"submit", "a.yaml", "b.yaml"}).ok());
+}
+
+TEST(CliArgsTest, MissingAndBadJobIds) {
+  Status missing = ParseError({"status"});
+  EXPECT_EQ(missing.code(), StatusCode::kInvalidArgument);
+  EXPECT_NE(missing.message().find("job ID"), std::string::npos);
+  EXPECT_FALSE(ParseError({"status", "abc"}).ok());
+  EXPECT_FALSE(ParseError({"status", "0"}).ok());
+  EXPECT_FALSE(ParseError({"status", "7x"}).ok());
+  EXPECT_FALSE(ParseError({"status", "-3"}).ok());
+  EXPECT_FALSE(ParseError({"status", "99999999999999999999"}).ok());
+  EXPECT_FALSE(ParseError({"status", "7", "8"}).ok());
+  EXPECT_FALSE(ParseError({"cancel"}).ok());
+  EXPECT_FALSE(ParseError({"cancel", "7", "x"}).ok());
+  EXPECT_FALSE(ParseError({"logs"}).ok());
+  EXPECT_FALSE(ParseError({"list", "7"}).ok());
+  EXPECT_FALSE(ParseError({"workers", "7"}).ok());
+}
+
+TEST(CliArgsTest, CancelTakesSeveralIds) {
+  EXPECT_EQ(MustParse({"cancel", "7", "12", "3"}).job_ids, (std::vector<int64_t>{7, 12, 3}));
+}
+
+TEST(CliArgsTest, LogsFlags) {
+  CliArgs a = MustParse({"logs", "5", "-f", "--rank", "1"});
+  EXPECT_TRUE(a.follow);
+  ASSERT_TRUE(a.rank.has_value());
+  EXPECT_EQ(*a.rank, 1);
+  EXPECT_EQ(*MustParse({"logs", "--rank=0", "5"}).rank, 0);
+  EXPECT_FALSE(MustParse({"logs", "5"}).rank.has_value());
+  EXPECT_FALSE(ParseError({"logs", "5", "--rank", "x"}).ok());
+  EXPECT_FALSE(ParseError({"logs", "5", "--rank", "-1"}).ok());
+  EXPECT_FALSE(ParseError({"logs", "5", "--rank"}).ok());
+}
+
+TEST(CliArgsTest, ListFlags) {
+  CliArgs a = MustParse({"list", "--state", "running", "--all"});
+  EXPECT_EQ(a.state, "RUNNING");
+  EXPECT_TRUE(a.all);
+  EXPECT_TRUE(MustParse({"list", "-a"}).all);
+  EXPECT_FALSE(ParseError({"list", "--state", "SLEEPING"}).ok());
+}
+
+TEST(CliArgsTest, HelpSkipsArgumentChecks) {
+  CliArgs a = MustParse({"status", "--help"});
+  EXPECT_TRUE(a.help);
+  EXPECT_EQ(a.verb, "status");
+  EXPECT_TRUE(MustParse({"-h"}).help);
+  EXPECT_EQ(MustParse({"help", "logs"}).positional, std::vector<std::string>{"logs"});
+  EXPECT_FALSE(ParseError({"help", "bogus"}).ok());
+}
+
+TEST(CliArgsTest, DoubleDashEndsFlags) {
+  CliArgs a = MustParse({"submit", "--", "-odd-name.yaml"});
+  EXPECT_EQ(a.positional, std::vector<std::string>{"-odd-name.yaml"});
+}
+
+TEST(CliArgsTest, VerbIsKeptOnErrorsForTheUsageHint) {
+  CliArgs out;
+  EXPECT_FALSE(ParseArgs({"logs", "x"}, &out).ok());
+  EXPECT_EQ(out.verb, "logs");
+}
+
+TEST(CliArgsTest, ParseJobId) {
+  EXPECT_EQ(*ParseJobId("42"), 42);
+  EXPECT_FALSE(ParseJobId("").ok());
+  EXPECT_FALSE(ParseJobId("+4").ok());
+  EXPECT_FALSE(ParseJobId(" 4").ok());
+}
+
+}  // namespace
+}  // namespace shoal::cli

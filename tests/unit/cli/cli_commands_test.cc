@@ -1,0 +1,547 @@
+// The verbs against a scripted scheduler: what they request, what they print, how they exit.
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <filesystem>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <sstream>
+
+#include "cli/cli.h"
+#include "cli/exit_codes.h"
+#include "tests/unit/cli/fake_scheduler.h"
+
+namespace shoal::cli {
+namespace {
+
+namespace fs = std::filesystem;
+using nlohmann::json;
+using testing::FakeScheduler;
+using Reply = FakeScheduler::Reply;
+using Request = FakeScheduler::Request;
+
+constexpr int64_t kNow = 1'750'000'000'000;
+
+fs::path RepoRoot() {
+  for (fs::path start : {fs::current_path(), fs::path(__FILE__).parent_path()}) {
+    for (fs::path dir = fs::absolute(start); !dir.empty(); dir = dir.parent_path()) {
+      if (fs::is_directory(dir / "configs" / "jobs")) return dir;
+      if (dir == dir.parent_path()) break;
+    }
+  }
+  ADD_FAILURE() << "no configs/jobs above " << fs::current_path();
+  return fs::current_path();
+}
+
+struct CliRun {
+  int code;
+  std::string out;
+  std::string err;
+};
+
+CliEnv TestEnv() {
+  CliEnv env;
+  env.user = "alice";
+  env.poll_interval = std::chrono::milliseconds(1);
+  env.unreachable_grace = std::chrono::milliseconds(0);
+  env.now_ms = [] { return kNow; };
+  return env;
+}
+
+CliRun RunAt(const FakeScheduler& fake, std::vector<std::string> args, CliEnv env = TestEnv()) {
+  args.push_back("--scheduler");
+  args.push_back(fake.url());
+  std::ostringstream out, err;
+  int code = RunCli(args, out, err, env);
+  return {code, out.str(), err.str()};
+}
+
+bool Contains(const std::string& haystack, const std::string& needle) {
+  return haystack.find(needle) != std::string::npos;
+}
+
+Reply Json(int status, const json& body) { return {status, body.dump()}; }
+Reply Error(int status, const std::string& code, const std::string& message) {
+  return Json(status, {{"error", {{"code", code}, {"message", message}}}});
+}
+
+json Job(int64_t id, const std::string& name, const std::string& state) {
+  return {{"id", id},
+          {"name", name},
+          {"project", "default"},
+          {"owner", "alice"},
+          {"state", state},
+          {"reason", ""},
+          {"submittedMs", kNow - 300'000},
+          {"startedMs", kNow - 290'000},
+          {"finishedMs", 0},
+          {"workers", {{"min", 1}, {"max", 1}}},
+          {"attempts", 1},
+          {"progress", json::object()},
+          {"result", json::object()}};
+}
+
+json SampleJobs() {
+  json running = Job(3, "fashion-mlp", "RUNNING");
+  running["worldSize"] = 2;
+  running["workers"] = {{"min", 2}, {"max", 2}};
+  running["placement"] = {"w-1", "w-2"};
+  running["progress"] = {{"epoch", 2}, {"epochs", 5}, {"loss", 0.35123}};
+  json pending = Job(4, "big", "PENDING");
+  pending["reason"] = "Resources";
+  pending["startedMs"] = 0;
+  pending["workers"] = {{"min", 2}, {"max", 4}};
+  json old = Job(1, "old-run", "SUCCEEDED");
+  old["finishedMs"] = kNow - 2 * 3'600'000;
+  json recent = Job(2, "tiny-mlp", "SUCCEEDED");
+  recent["finishedMs"] = kNow - 60'000;
+  recent["result"] = {{"testAccuracy", 0.8778}};
+  return {{"jobs", {pending, running, old, recent}}};
+}
+
+TEST(ListTest, TableOfLiveAndRecentJobs) {
+  FakeScheduler fake([](const Request&) { return Json(200, SampleJobs()); });
+  CliRun r = RunAt(fake, {"list"});
+  ASSERT_EQ(r.code, kExitOk) << r.err;
+  EXPECT_EQ(r.out,
+            "ID   NAME          OWNER   STATE       REASON      WORKERS   AGE   PROGRESS\n"
+            "2    tiny-mlp      alice   SUCCEEDED   -           1         5m    acc 0.878\n"
+            "3    fashion-mlp   alice   RUNNING     -           2         5m    ep 2/5 loss 0.351\n"
+            "4    big           alice   PENDING     Resources   2..4      5m    -\n");
+  auto reqs = fake.requests();
+  ASSERT_EQ(reqs.size(), 1u);
+  EXPECT_EQ(reqs[0].method, "GET");
+  EXPECT_EQ(reqs[0].target, "/v1/jobs");
+  EXPECT_EQ(reqs[0].user, "alice");
+}
+
+TEST(ListTest, AllShowsOldFinishedJobsAndWideAddsColumns) {
+  FakeScheduler fake([](const Request&) { return Json(200, SampleJobs()); });
+  CliRun r = RunAt(fake, {"list", "--all", "-o", "wide"});
+  ASSERT_EQ(r.code, kExitOk) << r.err;
+  EXPECT_TRUE(Contains(r.out, "old-run"));
+  std::string header = r.out.substr(0, r.out.find('\n'));
+  for (const char* col : {"PROJECT", "ATTEMPTS", "NODES"}) EXPECT_TRUE(Contains(header, col));
+  EXPECT_TRUE(Contains(r.out, "w-1,w-2"));
+}
+
+TEST(ListTest, StateFilterIsSentAndShowsOldJobs) {
+  FakeScheduler fake([](const Request&) { return Json(200, SampleJobs()); });
+  CliRun r = RunAt(fake, {"list", "--state", "succeeded"});
+  ASSERT_EQ(r.code, kExitOk) << r.err;
+  EXPECT_EQ(fake.requests().at(0).target, "/v1/jobs?state=SUCCEEDED");
+  EXPECT_TRUE(Contains(r.out, "old-run"));
+}
+
+TEST(ListTest, JsonIsPrettyAndParses) {
+  FakeScheduler fake([](const Request&) { return Json(200, SampleJobs()); });
+  CliRun r = RunAt(fake, {"-o", "json", "list"});
+  ASSERT_EQ(r.code, kExitOk) << r.err;
+  json parsed = json::parse(r.out);
+  EXPECT_EQ(parsed["jobs"].size(), 3u);  // the hour-old job is hidden here too
+  EXPECT_TRUE(Contains(r.out, "{\n  \"jobs\": [\n    {\n"));
+}
+
+TEST(ListTest, EmptyListSaysSoOnStderr) {
+  FakeScheduler fake([](const Request&) { return Json(200, {{"jobs", json::array()}}); });
+  CliRun r = RunAt(fake, {"list"});
+  EXPECT_EQ(r.code, kExitOk);
+  EXPECT_EQ(r.out, "");
+  EXPECT_TRUE(Contains(r.err, "No jobs found"));
+}
+
+TEST(ErrorsTest, MalformedRepliesExit3WithoutCrashing) {
+  for (Reply reply :
+       {Reply{200, "<html>proxy error</html>"}, Reply{200, "[1,2]"}, Json(200, {{"jobs", 5}}),
+        Reply{500, "boom"}, Error(503, "Unavailable", "not ready")}) {
+    FakeScheduler fake([&](const Request&) { return reply; });
+    CliRun r = RunAt(fake, {"list"});
+    EXPECT_EQ(r.code, kExitUnavailable) << reply.body << "\n" << r.err;
+    EXPECT_TRUE(r.err.rfind("shoal: ", 0) == 0) << r.err;
+  }
+}
+
+TEST(ErrorsTest, OddlyTypedFieldsAreTolerated) {
+  json jobs = {{"jobs", {{{"id", "x"}, {"state", 7}, {"progress", "fast"}, {"workers", 3}}, 5}}};
+  FakeScheduler fake([&](const Request& req) {
+    if (req.target.rfind("/v1/jobs/", 0) == 0) return Json(200, jobs["jobs"][0]);
+    if (req.target == "/v1/workers") return Json(200, {{"workers", {{{"gpus", "many"}}}}});
+    return Json(200, jobs);
+  });
+  EXPECT_EQ(RunAt(fake, {"list", "-o", "wide"}).code, kExitOk);
+  EXPECT_EQ(RunAt(fake, {"status", "1"}).code, kExitOk);
+  EXPECT_EQ(RunAt(fake, {"workers", "-o", "wide"}).code, kExitOk);
+}
+
+TEST(ErrorsTest, PermissionDeniedExits4) {
+  FakeScheduler fake([](const Request&) { return Error(403, "PermissionDenied", "not yours"); });
+  CliRun r = RunAt(fake, {"status", "3"});
+  EXPECT_EQ(r.code, kExitNotFound);
+  EXPECT_EQ(r.err, "shoal: not yours\n");
+}
+
+json DetailedJob() {
+  json job = Job(7, "tiny-mlp", "SUCCEEDED");
+  job["finishedMs"] = kNow - 269'000;
+  job["worldSize"] = 2;
+  job["placement"] = {"w-1", "w-2"};
+  job["attempts"] = 2;
+  job["result"] = {{"testAccuracy", 0.8778}, {"trainLoss", 0.41}, {"rankChecksums", {"ab", "ab"}}};
+  job["attemptHistory"] = {
+      {{"number", 1},
+       {"worldSize", 2},
+       {"state", "failed"},
+       {"reason", "RankFailed: rank 1 on worker w-2 exited with code 1"},
+       {"startedMs", kNow - 290'000},
+       {"endedMs", kNow - 285'000},
+       {"ranks",
+        {{{"rank", 0}, {"worker", "w-1"}, {"state", "exited"}, {"exitCode", 0}},
+         {{"rank", 1},
+          {"worker", "w-2"},
+          {"state", "exited"},
+          {"exitCode", 1},
+          {"message", "out of memory"}}}}},
+      {{"number", 2},
+       {"worldSize", 2},
+       {"state", "succeeded"},
+       {"startedMs", kNow - 280'000},
+       {"endedMs", kNow - 269'000},
+       {"ranks",
+        {{{"rank", 0}, {"worker", "w-1"}, {"state", "exited"}, {"exitCode", 0}},
+         {{"rank", 1}, {"worker", "w-2"}, {"state", "exited"}, {"exitCode", 0}}}}}};
+  return job;
+}
+
+TEST(StatusTest, DescribesTheJob) {
+  FakeScheduler fake([](const Request&) { return Json(200, DetailedJob()); });
+  CliRun r = RunAt(fake, {"status", "7"});
+  ASSERT_EQ(r.code, kExitOk) << r.err;
+  EXPECT_EQ(fake.requests().at(0).target, "/v1/jobs/7");
+  for (const char* want :
+       {"Name:               tiny-mlp\n", "State:              SUCCEEDED\n",
+        "Workers:            1..1 requested, world size 2\n",
+        "Placement:          rank 0 on w-1, rank 1 on w-2\n", "  Test accuracy:    0.8778\n",
+        "  Param checksums:  rank 0: ab\n", "rank 1: ab  (identical on all ranks)\n",
+        "  #1 failed, world size 2", "ran 5s", "reason: RankFailed: rank 1 on worker w-2",
+        "RANK   WORKER   STATE    EXIT   MESSAGE\n",
+        "1      w-2      exited   1      out of memory\n", "  #2 succeeded"}) {
+    EXPECT_TRUE(Contains(r.out, want)) << want << "\n---\n" << r.out;
+  }
+}
+
+TEST(StatusTest, NotFoundExits4) {
+  FakeScheduler fake([](const Request&) { return Error(404, "NotFound", "job 9 not found"); });
+  CliRun r = RunAt(fake, {"status", "9"});
+  EXPECT_EQ(r.code, kExitNotFound);
+  EXPECT_EQ(r.err, "shoal: job 9 not found\n");
+}
+
+TEST(StatusTest, JsonPrintsTheServerReply) {
+  FakeScheduler fake([](const Request&) { return Json(200, DetailedJob()); });
+  CliRun r = RunAt(fake, {"status", "7", "-o", "json"});
+  ASSERT_EQ(r.code, kExitOk);
+  EXPECT_EQ(json::parse(r.out), DetailedJob());
+  EXPECT_EQ(r.out, DetailedJob().dump(2) + "\n");
+}
+
+FakeScheduler::Handler CancelHandler() {
+  return [](const Request& req) {
+    if (req.method != "DELETE") return Error(405, "MethodNotAllowed", "no");
+    if (req.target == "/v1/jobs/7") return Json(200, Job(7, "a", "CANCELLED"));
+    if (req.target == "/v1/jobs/8") {
+      return Error(409, "FailedPrecondition", "job 8 already finished (SUCCEEDED)");
+    }
+    return Error(404, "NotFound", "job not found");
+  };
+}
+
+TEST(CancelTest, ExitCodes) {
+  FakeScheduler fake(CancelHandler());
+  CliRun ok = RunAt(fake, {"cancel", "7"});
+  EXPECT_EQ(ok.code, kExitOk);
+  EXPECT_EQ(ok.out, "cancelled job 7\n");
+  CliRun finished = RunAt(fake, {"cancel", "7", "8"});
+  EXPECT_EQ(finished.code, kExitJobFailed);
+  EXPECT_EQ(finished.err, "shoal: job 8 already finished (SUCCEEDED)\n");
+  CliRun missing = RunAt(fake, {"cancel", "8", "9", "7"});
+  EXPECT_EQ(missing.code, kExitNotFound);  // not found wins over already finished
+  EXPECT_TRUE(Contains(missing.err, "shoal: job 9 not found\n"));
+  EXPECT_EQ(missing.out, "cancelled job 7\n");  // the others are still cancelled
+}
+
+fs::path TinySpec() { return RepoRoot() / "configs" / "jobs" / "tiny-mlp.yaml"; }
+
+std::string ReadFile(const fs::path& p) {
+  std::ifstream in(p, std::ios::binary);
+  std::stringstream s;
+  s << in.rdbuf();
+  return s.str();
+}
+
+TEST(SubmitTest, PostsTheFileAndPrintsHints) {
+  FakeScheduler fake([](const Request&) {
+    return Json(201, {{"id", 7}, {"name", "tiny-mlp"}, {"state", "PENDING"}});
+  });
+  CliRun r = RunAt(fake, {"submit", TinySpec().string()});
+  ASSERT_EQ(r.code, kExitOk) << r.err;
+  auto reqs = fake.requests();
+  ASSERT_EQ(reqs.size(), 1u);
+  EXPECT_EQ(reqs[0].method, "POST");
+  EXPECT_EQ(reqs[0].target, "/v1/jobs");
+  EXPECT_EQ(reqs[0].content_type, "application/yaml");
+  EXPECT_EQ(reqs[0].body, ReadFile(TinySpec()));
+  EXPECT_EQ(reqs[0].user, "alice");
+  EXPECT_TRUE(r.out.rfind("submitted job 7 (tiny-mlp)\n", 0) == 0) << r.out;
+  EXPECT_TRUE(Contains(r.out, "shoal status 7 --scheduler " + fake.url()));
+  EXPECT_TRUE(Contains(r.out, "shoal logs 7 -f"));
+}
+
+TEST(SubmitTest, JsonPrintsTheReply) {
+  FakeScheduler fake([](const Request&) {
+    return Json(201, {{"id", 7}, {"name", "tiny-mlp"}, {"state", "PENDING"}});
+  });
+  CliRun r = RunAt(fake, {"submit", TinySpec().string(), "-o", "json"});
+  ASSERT_EQ(r.code, kExitOk);
+  EXPECT_EQ(json::parse(r.out)["id"], 7);
+}
+
+TEST(SubmitTest, ServerRejectionIsASpecError) {
+  FakeScheduler fake([](const Request&) {
+    return Error(400, "InvalidArgument", "spec.resources.gpuTypes: no such GPU");
+  });
+  CliRun r = RunAt(fake, {"submit", TinySpec().string()});
+  EXPECT_EQ(r.code, kExitUsage);
+  EXPECT_TRUE(Contains(r.err, "rejected")) << r.err;
+  EXPECT_TRUE(Contains(r.err, "gpuTypes")) << r.err;
+}
+
+TEST(SubmitTest, AnonymousWithoutUser) {
+  FakeScheduler fake([](const Request&) { return Json(201, {{"id", 1}}); });
+  CliEnv env = TestEnv();
+  env.user = "";
+  EXPECT_EQ(RunAt(fake, {"submit", TinySpec().string()}, env).code, kExitOk);
+  EXPECT_EQ(fake.requests().at(0).user, "anonymous");
+}
+
+// Serves a submit, then a scripted series of job states on successive GETs (the last repeats).
+FakeScheduler::Handler Lifecycle(std::vector<json> states) {
+  auto polls = std::make_shared<std::atomic<size_t>>(0);
+  return [states, polls](const Request& req) {
+    if (req.method == "POST") return Json(201, {{"id", 7}, {"name", "tiny-mlp"}});
+    size_t i = std::min(polls->fetch_add(1), states.size() - 1);
+    return Json(200, states[i]);
+  };
+}
+
+std::vector<json> SucceedingJob() {
+  json pending = Job(7, "tiny-mlp", "PENDING");
+  pending["reason"] = "Resources";
+  json running = Job(7, "tiny-mlp", "RUNNING");
+  running["progress"] = {{"epoch", 1},           {"epochs", 2},  {"step", 100},
+                         {"stepsPerEpoch", 468}, {"loss", 0.61}, {"attempt", 1}};
+  json epoch_end = running;
+  epoch_end["progress"] = {{"epoch", 1},           {"epochs", 2},           {"step", 468},
+                           {"stepsPerEpoch", 468}, {"loss", 0.5},           {"trainAccuracy", 0.82},
+                           {"testAccuracy", 0.84}, {"samplesPerSec", 9000}, {"epochDone", true},
+                           {"attempt", 1}};
+  json done = epoch_end;
+  done["state"] = "SUCCEEDED";
+  done["finishedMs"] = kNow - 269'000;
+  done["result"] = {{"testAccuracy", 0.8778}};
+  return {pending, running, epoch_end, epoch_end, done};
+}
+
+CliEnv SteppingClockEnv() {
+  // Each reading is 2 s later, so the non-TTY once-a-second limit never hides a change.
+  CliEnv env = TestEnv();
+  auto t = std::make_shared<int64_t>(kNow - 60'000);
+  env.now_ms = [t] { return *t += 2000; };
+  return env;
+}
+
+TEST(SubmitTest, FollowPrintsProgressEpochsAndTheResult) {
+  FakeScheduler fake(Lifecycle(SucceedingJob()));
+  CliRun r = RunAt(fake, {"submit", TinySpec().string(), "--follow"}, SteppingClockEnv());
+  ASSERT_EQ(r.code, kExitOk) << r.err;
+  EXPECT_TRUE(r.out.rfind("submitted job 7 (tiny-mlp)\n", 0) == 0) << r.out;
+  EXPECT_TRUE(Contains(r.out, "(Resources): waiting for 1 worker\n")) << r.out;
+  EXPECT_TRUE(Contains(r.out, "| epoch 1/2 | step 100/468 | loss 0.6100\n")) << r.out;
+  std::string epoch = "epoch 1/2: loss 0.5000 | train acc 0.8200 | test acc 0.8400";
+  EXPECT_TRUE(Contains(r.out, epoch)) << r.out;
+  EXPECT_EQ(r.out.find(epoch), r.out.rfind(epoch)) << "epoch line printed twice:\n" << r.out;
+  EXPECT_TRUE(r.out.size() > 0 && Contains(r.out, "job 7 SUCCEEDED in 31s: test accuracy 0.8778\n"))
+      << r.out;
+  EXPECT_EQ(r.out.find('\r'), std::string::npos);   // not a TTY: no carriage returns
+  EXPECT_FALSE(Contains(r.out, "shoal status 7"));  // no hints when following
+}
+
+TEST(SubmitTest, FollowOnATtyRewritesOneLine) {
+  FakeScheduler fake(Lifecycle(SucceedingJob()));
+  CliEnv env = SteppingClockEnv();
+  env.stdout_is_tty = true;
+  env.terminal_columns = 40;
+  CliRun r = RunAt(fake, {"submit", TinySpec().string(), "-f"}, env);
+  ASSERT_EQ(r.code, kExitOk) << r.err;
+  EXPECT_TRUE(Contains(r.out, "\r")) << r.out;
+  EXPECT_TRUE(Contains(r.out, "\x1b[K"));
+  EXPECT_TRUE(Contains(r.out, "\r\x1b[Kjob 7 SUCCEEDED")) << r.out;  // the live line is cleared
+  // Lines are cut to the terminal width so '\r' can rewrite them.
+  std::string live = r.out.substr(r.out.find("\rPENDING") + 1);
+  EXPECT_LE(live.find("\x1b[K"), 39u);
+}
+
+TEST(SubmitTest, WaitExits1WhenTheJobFails) {
+  json failed = Job(7, "tiny-mlp", "FAILED");
+  failed["reason"] = "RankFailed: rank 0 on worker w-1 exited with code 3";
+  failed["finishedMs"] = kNow - 288'000;
+  FakeScheduler fake(Lifecycle({Job(7, "tiny-mlp", "RUNNING"), failed}));
+  CliRun r = RunAt(fake, {"submit", TinySpec().string(), "--wait"});
+  EXPECT_EQ(r.code, kExitJobFailed);
+  EXPECT_EQ(r.out,
+            "submitted job 7 (tiny-mlp)\n"
+            "job 7 FAILED after 12s: RankFailed: rank 0 on worker w-1 exited with code 3\n");
+}
+
+TEST(SubmitTest, WaitWithJsonPrintsOnlyTheFinishedJob) {
+  json cancelled = Job(7, "tiny-mlp", "CANCELLED");
+  FakeScheduler fake(Lifecycle({cancelled}));
+  CliRun r = RunAt(fake, {"submit", TinySpec().string(), "--follow", "-o", "json"});
+  EXPECT_EQ(r.code, kExitJobFailed);
+  EXPECT_EQ(json::parse(r.out), cancelled);
+}
+
+TEST(SubmitTest, WaitGivesUpWhenTheJobDisappears) {
+  FakeScheduler fake([](const Request& req) {
+    if (req.method == "POST") return Json(201, {{"id", 7}});
+    return Error(404, "NotFound", "gone");
+  });
+  CliRun r = RunAt(fake, {"submit", TinySpec().string(), "--wait"});
+  EXPECT_EQ(r.code, kExitNotFound);
+  EXPECT_TRUE(Contains(r.err, "job 7 not found"));
+}
+
+json LogLine(int64_t seq, int attempt, int rank, const std::string& line) {
+  return {{"seq", seq}, {"attempt", attempt}, {"rank", rank}, {"tsMs", kNow}, {"line", line}};
+}
+
+TEST(LogsTest, PagesUntilAReplyHasNoLines) {
+  FakeScheduler fake([](const Request& req) {
+    if (Contains(req.target, "after=0&")) {
+      return Json(200, {{"lines", {LogLine(1, 1, 0, "hello"), LogLine(2, 1, 1, "world")}},
+                        {"next", 2},
+                        {"done", false}});
+    }
+    if (Contains(req.target, "after=2&")) {
+      return Json(200, {{"lines", {LogLine(5, 2, 0, "again")}}, {"next", 5}, {"done", false}});
+    }
+    return Json(200, {{"lines", json::array()}, {"next", 5}, {"done", false}});
+  });
+  CliRun r = RunAt(fake, {"logs", "7"});
+  ASSERT_EQ(r.code, kExitOk) << r.err;
+  EXPECT_EQ(r.out, "[rank 0] hello\n[rank 1] world\n--- attempt 2 ---\n[rank 0] again\n");
+  auto reqs = fake.requests();
+  ASSERT_EQ(reqs.size(), 3u);
+  EXPECT_EQ(reqs[0].target, "/v1/jobs/7/logs?after=0&limit=1000");
+  EXPECT_EQ(reqs[2].target, "/v1/jobs/7/logs?after=5&limit=1000");
+}
+
+TEST(LogsTest, RankFilterDropsThePrefix) {
+  FakeScheduler fake([](const Request& req) {
+    if (Contains(req.target, "after=0&")) {
+      return Json(200, {{"lines", {LogLine(4, 1, 1, "only me")}}, {"next", 4}, {"done", true}});
+    }
+    return Json(200, {{"lines", json::array()}, {"next", 4}, {"done", true}});
+  });
+  CliRun r = RunAt(fake, {"logs", "7", "--rank", "1"});
+  ASSERT_EQ(r.code, kExitOk) << r.err;
+  EXPECT_EQ(r.out, "only me\n");
+  EXPECT_EQ(fake.requests().at(0).target, "/v1/jobs/7/logs?after=0&limit=1000&rank=1");
+}
+
+TEST(LogsTest, FollowLongPollsUntilDone) {
+  auto calls = std::make_shared<std::atomic<int>>(0);
+  FakeScheduler fake([calls](const Request& req) {
+    int n = calls->fetch_add(1);
+    if (n == 0)
+      return Json(200, {{"lines", {LogLine(1, 1, 0, "a")}}, {"next", 1}, {"done", false}});
+    if (n == 1) return Json(200, {{"lines", json::array()}, {"next", 1}, {"done", false}});
+    return Json(200, {{"lines", {LogLine(2, 1, 0, "b")}}, {"next", 2}, {"done", true}});
+  });
+  CliRun r = RunAt(fake, {"logs", "7", "-f"});
+  ASSERT_EQ(r.code, kExitOk) << r.err;
+  EXPECT_EQ(r.out, "[rank 0] a\n[rank 0] b\n");
+  auto reqs = fake.requests();
+  ASSERT_EQ(reqs.size(), 3u);
+  EXPECT_EQ(reqs[1].target, "/v1/jobs/7/logs?after=1&limit=1000&wait=10000");
+}
+
+TEST(LogsTest, JsonCollectsEveryLine) {
+  FakeScheduler fake([](const Request& req) {
+    if (Contains(req.target, "after=0&")) {
+      return Json(200, {{"lines", {LogLine(1, 1, 0, "a"), LogLine(2, 1, 1, "b")}},
+                        {"next", 2},
+                        {"done", true}});
+    }
+    return Json(200, {{"lines", json::array()}, {"next", 2}, {"done", true}});
+  });
+  CliRun r = RunAt(fake, {"logs", "7", "-o", "json"});
+  ASSERT_EQ(r.code, kExitOk) << r.err;
+  json parsed = json::parse(r.out);
+  EXPECT_EQ(parsed["lines"].size(), 2u);
+  EXPECT_EQ(parsed["lines"][1]["line"], "b");
+  EXPECT_EQ(parsed["done"], true);
+}
+
+TEST(LogsTest, StuckCursorIsAnError) {
+  FakeScheduler fake([](const Request&) {
+    return Json(200, {{"lines", {LogLine(1, 1, 0, "a")}}, {"next", 0}, {"done", false}});
+  });
+  EXPECT_EQ(RunAt(fake, {"logs", "7"}).code, kExitUnavailable);
+}
+
+TEST(LogsTest, UnknownJobExits4) {
+  FakeScheduler fake([](const Request&) { return Error(404, "NotFound", "job 7 not found"); });
+  CliRun r = RunAt(fake, {"logs", "7"});
+  EXPECT_EQ(r.code, kExitNotFound);
+  EXPECT_EQ(r.err, "shoal: job 7 not found\n");
+}
+
+TEST(WorkersTest, Table) {
+  json gpu = {{"name", "H200"}, {"memoryMiB", 143771}, {"computeCapability", "9.0"}};
+  json workers = {{"workers",
+                   {{{"id", "w-1"},
+                     {"name", "gpu-box"},
+                     {"host", "10.0.0.5"},
+                     {"slots", 1},
+                     {"usedSlots", 1},
+                     {"cpus", 16},
+                     {"gpus", {gpu}},
+                     {"state", "alive"},
+                     {"lastSeenMs", kNow - 2000},
+                     {"ranks", {{{"job", 7}, {"attempt", 1}, {"rank", 0}, {"state", "running"}}}}},
+                    {{"id", "w-2"},
+                     {"name", "laptop"},
+                     {"host", "10.0.0.6"},
+                     {"slots", 2},
+                     {"usedSlots", 0},
+                     {"cpus", 8},
+                     {"gpus", json::array()},
+                     {"state", "lost"},
+                     {"lastSeenMs", kNow - 400'000},
+                     {"ranks", json::array()}}}}};
+  FakeScheduler fake([&](const Request&) { return Json(200, workers); });
+  CliRun r = RunAt(fake, {"workers"});
+  ASSERT_EQ(r.code, kExitOk) << r.err;
+  EXPECT_EQ(r.out,
+            "ID    NAME      STATE   SLOTS   CPUS   GPUS             LAST-SEEN\n"
+            "w-1   gpu-box   alive   1/1     16     1x H200 140GiB   2s\n"
+            "w-2   laptop    lost    0/2     8      -                6m\n");
+  CliRun wide = RunAt(fake, {"workers", "-o", "wide"});
+  EXPECT_TRUE(Contains(wide.out, "HOST")) << wide.out;
+  EXPECT_TRUE(Contains(wide.out, "7/r0")) << wide.out;
+  CliRun js = RunAt(fake, {"workers", "-o", "json"});
+  EXPECT_EQ(json::parse(js.out), workers);
+}
+
+}  // namespace
+}  // namespace shoal::cli

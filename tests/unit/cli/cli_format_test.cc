@@ -1,0 +1,226 @@
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <sstream>
+
+#include "cli/exit_codes.h"
+#include "cli/format.h"
+#include "cli/json_get.h"
+#include "cli/progress.h"
+
+namespace shoal::cli {
+namespace {
+
+using nlohmann::json;
+
+constexpr int64_t kNow = 1'750'000'000'000;  // a fixed "now" in Unix ms
+
+TEST(FormatAgeTest, OneUnitLikeKubectl) {
+  EXPECT_EQ(FormatAge(kNow, kNow), "0s");
+  EXPECT_EQ(FormatAge(kNow - 12'000, kNow), "12s");
+  EXPECT_EQ(FormatAge(kNow - 59'999, kNow), "59s");
+  EXPECT_EQ(FormatAge(kNow - 60'000, kNow), "1m");
+  EXPECT_EQ(FormatAge(kNow - 5 * 60'000 - 30'000, kNow), "5m");
+  EXPECT_EQ(FormatAge(kNow - 3'600'000 + 1, kNow), "59m");
+  EXPECT_EQ(FormatAge(kNow - 3 * 3'600'000, kNow), "3h");
+  EXPECT_EQ(FormatAge(kNow - 24 * 3'600'000 + 1, kNow), "23h");
+  EXPECT_EQ(FormatAge(kNow - 2 * 86'400'000, kNow), "2d");
+  EXPECT_EQ(FormatAge(kNow - 400 * int64_t{86'400'000}, kNow), "400d");
+}
+
+TEST(FormatAgeTest, FutureAndNever) {
+  EXPECT_EQ(FormatAge(kNow + 5'000, kNow), "0s");  // clock skew
+  EXPECT_EQ(FormatAge(0, kNow), "-");
+}
+
+TEST(FormatDurationTest, Precision) {
+  EXPECT_EQ(FormatDuration(-5), "0s");
+  EXPECT_EQ(FormatDuration(999), "0s");
+  EXPECT_EQ(FormatDuration(31'400), "31s");
+  EXPECT_EQ(FormatDuration(312'000), "5m12s");
+  EXPECT_EQ(FormatDuration(3 * 3'600'000 + 5 * 60'000 + 7'000), "3h05m");
+  EXPECT_EQ(FormatDuration(2 * 86'400'000 + 4 * 3'600'000), "2d04h");
+}
+
+TEST(FormatTest, FixedAndTimestamp) {
+  EXPECT_EQ(FormatFixed(0.87776, 4), "0.8778");
+  EXPECT_EQ(FormatFixed(std::nan(""), 4), "nan");
+  EXPECT_EQ(FormatTimestamp(0), "-");
+  EXPECT_EQ(FormatTimestamp(kNow).size(), std::string("2025-06-15 15:06:40").size());
+}
+
+TEST(FormatTest, Truncate) {
+  EXPECT_EQ(Truncate("short", 10), "short");
+  EXPECT_EQ(Truncate("exactly10!", 10), "exactly10!");
+  EXPECT_EQ(Truncate("this is far too long", 10), "this is...");
+  EXPECT_EQ(Truncate("anything", 0), "anything");
+  EXPECT_EQ(Truncate("héllo wörld", 8), "héllo...");  // counts code points, not bytes
+  EXPECT_EQ(DisplayWidth("héllo"), 5u);
+}
+
+TEST(FormatGpusTest, GroupsIdenticalGpus) {
+  EXPECT_EQ(FormatGpus(json::array()), "-");
+  EXPECT_EQ(FormatGpus(json()), "-");
+  json h200 = {{"name", "H200"}, {"memoryMiB", 143771}, {"computeCapability", "9.0"}};
+  EXPECT_EQ(FormatGpus(json::array({h200})), "1x H200 140GiB");
+  json t4 = {{"name", "T4"}, {"memoryMiB", 15360}};
+  EXPECT_EQ(FormatGpus(json::array({h200, t4, h200})), "2x H200 140GiB, 1x T4 15GiB");
+  EXPECT_EQ(FormatGpus(json::array({json{{"name", 5}}})), "1x gpu");  // tolerates bad types
+}
+
+TEST(TableTest, UpperCaseHeadersAndAlignedColumns) {
+  Table t({"id", "Name", "state"});
+  t.AddRow({"7", "tiny-mlp", "RUNNING"});
+  t.AddRow({"12", "fashion-mnist-mlp", ""});
+  std::ostringstream out;
+  t.Render(out);
+  EXPECT_EQ(out.str(),
+            "ID   NAME                STATE\n"
+            "7    tiny-mlp            RUNNING\n"
+            "12   fashion-mnist-mlp   -\n");
+  EXPECT_EQ(t.rows(), 2u);
+}
+
+TEST(TableTest, MissingCellsAndNewlines) {
+  Table t({"A", "B", "C"});
+  t.AddRow({"x"});
+  t.AddRow({"multi\nline", "b", "c"});
+  std::ostringstream out;
+  t.Render(out);
+  EXPECT_EQ(out.str(),
+            "A            B   C\n"
+            "x            -   -\n"
+            "multi line   b   c\n");
+}
+
+TEST(TableTest, AlignsByCodePoints) {
+  Table t({"NAME", "X"});
+  t.AddRow({"wörk", "1"});
+  t.AddRow({"work", "2"});
+  std::ostringstream out;
+  t.Render(out);
+  EXPECT_EQ(out.str(), "NAME   X\nwörk   1\nwork   2\n");
+}
+
+json RunningJob() {
+  return {{"id", 7},
+          {"state", "RUNNING"},
+          {"reason", ""},
+          {"submittedMs", kNow - 80'000},
+          {"startedMs", kNow - 72'000},
+          {"attempts", 1},
+          {"workers", {{"min", 2}, {"max", 2}}},
+          {"progress",
+           {{"epoch", 2},
+            {"epochs", 5},
+            {"step", 808},
+            {"stepsPerEpoch", 468},
+            {"loss", 0.35123},
+            {"trainAccuracy", 0.874},
+            {"samplesPerSec", 5123.4},
+            {"attempt", 1}}}};
+}
+
+TEST(ProgressTest, LiveLineWhileTraining) {
+  EXPECT_EQ(FormatLiveLine(RunningJob(), kNow),
+            "RUNNING 1m12s | epoch 2/5 | step 340/468 | loss 0.3512 | acc 0.8740 | "
+            "5123 samples/s");
+}
+
+TEST(ProgressTest, LiveLineWhilePendingOrStarting) {
+  json pending = {{"state", "PENDING"},
+                  {"reason", "Resources"},
+                  {"submittedMs", kNow - 12'000},
+                  {"workers", {{"min", 2}, {"max", 4}}},
+                  {"progress", json::object()}};
+  EXPECT_EQ(FormatLiveLine(pending, kNow), "PENDING 12s (Resources): waiting for 2..4 workers");
+  json starting = RunningJob();
+  starting["progress"] = json::object();
+  starting["worldSize"] = 2;
+  EXPECT_EQ(FormatLiveLine(starting, kNow), "RUNNING 1m12s | starting 2 ranks");
+  // Progress left over from a failed attempt is not shown as the new attempt's.
+  json restarted = RunningJob();
+  restarted["attempts"] = 2;
+  EXPECT_EQ(FormatLiveLine(restarted, kNow), "RUNNING 1m12s | starting");
+  json restarting = {{"state", "RESTARTING"}, {"reason", "WorkerLost"}, {"attempts", 1}};
+  EXPECT_EQ(FormatLiveLine(restarting, kNow), "RESTARTING after attempt 1: WorkerLost");
+}
+
+TEST(ProgressTest, LiveLineNeverThrowsOnGarbage) {
+  EXPECT_EQ(FormatLiveLine(json(), kNow), "UNKNOWN | starting");
+  EXPECT_NO_THROW(FormatLiveLine(json::array({1, 2}), kNow));
+  json bad = {{"state", 5}, {"progress", {{"epoch", "two"}, {"step", json::array()}}}};
+  EXPECT_NO_THROW(FormatLiveLine(bad, kNow));
+}
+
+TEST(ProgressTest, EpochLine) {
+  json p = RunningJob()["progress"];
+  EXPECT_EQ(FormatEpochLine(p), "");  // not an epoch end
+  p["epochDone"] = true;
+  p["testAccuracy"] = 0.851;
+  EXPECT_EQ(FormatEpochLine(p),
+            "epoch 2/5: loss 0.3512 | train acc 0.8740 | test acc 0.8510 | 5123 samples/s");
+}
+
+TEST(ProgressTest, ListSummary) {
+  EXPECT_EQ(FormatProgressSummary(RunningJob()), "ep 2/5 loss 0.351");
+  json done = RunningJob();
+  done["state"] = "SUCCEEDED";
+  done["result"] = {{"testAccuracy", 0.87776}};
+  EXPECT_EQ(FormatProgressSummary(done), "acc 0.878");
+  EXPECT_EQ(FormatProgressSummary(json{{"state", "PENDING"}, {"progress", json::object()}}), "-");
+}
+
+TEST(ProgressTest, FinalLine) {
+  json done = RunningJob();
+  done["state"] = "SUCCEEDED";
+  done["finishedMs"] = kNow - 80'000 + 31'000;
+  done["result"] = {{"testAccuracy", 0.87776}, {"trainLoss", 0.3}};
+  EXPECT_EQ(FormatFinalLine(done), "job 7 SUCCEEDED in 31s: test accuracy 0.8778");
+  json failed = done;
+  failed["state"] = "FAILED";
+  failed["finishedMs"] = kNow - 68'000;
+  failed["reason"] = "RankFailed: rank 1 on worker w-2 exited with code 1";
+  EXPECT_EQ(FormatFinalLine(failed),
+            "job 7 FAILED after 12s: RankFailed: rank 1 on worker w-2 exited with code 1");
+  // No test set: the training loss is the result worth showing.
+  json no_test = done;
+  no_test["spec"] = {{"data", {{"test", ""}}}};
+  EXPECT_EQ(FormatFinalLine(no_test), "job 7 SUCCEEDED in 31s: train loss 0.3000");
+}
+
+TEST(ExitCodeTest, MapsStatusCodes) {
+  EXPECT_EQ(ExitCodeFor(StatusCode::kOk), 0);
+  EXPECT_EQ(ExitCodeFor(StatusCode::kFailedPrecondition), 1);
+  EXPECT_EQ(ExitCodeFor(StatusCode::kInvalidArgument), 2);
+  EXPECT_EQ(ExitCodeFor(StatusCode::kResourceExhausted), 2);
+  EXPECT_EQ(ExitCodeFor(StatusCode::kUnavailable), 3);
+  EXPECT_EQ(ExitCodeFor(StatusCode::kDeadlineExceeded), 3);
+  EXPECT_EQ(ExitCodeFor(StatusCode::kInternal), 3);
+  EXPECT_EQ(ExitCodeFor(StatusCode::kNotFound), 4);
+  EXPECT_EQ(ExitCodeFor(StatusCode::kPermissionDenied), 4);
+  EXPECT_EQ(ExitCodeFor(StatusCode::kUnauthenticated), 4);
+  EXPECT_EQ(ExitCodeFor(Unavailable("down")), kExitUnavailable);
+}
+
+TEST(JsonGetTest, FallbacksInsteadOfExceptions) {
+  json j = {{"i", 3}, {"d", 2.5}, {"s", "x"}, {"b", true}, {"o", {{"k", 1}}}, {"a", {1}}};
+  EXPECT_EQ(GetInt(j, "i"), 3);
+  EXPECT_EQ(GetInt(j, "d"), 2);
+  EXPECT_EQ(GetInt(j, "s", -1), -1);
+  EXPECT_EQ(GetInt(json::array(), "i", -1), -1);
+  EXPECT_EQ(GetDouble(j, "i"), 3.0);
+  EXPECT_EQ(GetString(j, "i", "fb"), "fb");
+  EXPECT_TRUE(GetBool(j, "b"));
+  EXPECT_FALSE(GetBool(j, "s"));
+  EXPECT_EQ(GetObject(j, "o").size(), 1u);
+  EXPECT_TRUE(GetObject(j, "a").empty());
+  EXPECT_EQ(GetArray(j, "a").size(), 1u);
+  EXPECT_TRUE(GetArray(j, "missing").is_array());
+  EXPECT_TRUE(HasNumber(j, "d"));
+  EXPECT_FALSE(HasNumber(j, "s"));
+  EXPECT_EQ(GetInt(json{{"huge", 1e300}}, "huge", 7), 7);
+}
+
+}  // namespace
+}  // namespace shoal::cli

@@ -1,0 +1,163 @@
+// RunCli as a whole: usage errors, help, spec validation before any network access, and an
+// unreachable scheduler.
+#include "cli/cli.h"
+
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <filesystem>
+#include <sstream>
+
+#include "cli/exit_codes.h"
+#include "tests/unit/cli/fake_scheduler.h"
+
+namespace shoal::cli {
+namespace {
+
+namespace fs = std::filesystem;
+
+// Nothing listens on port 1: connecting fails at once with "connection refused".
+constexpr const char* kUnreachable = "http://127.0.0.1:1";
+
+// The repository root: the first directory holding configs/jobs above the working directory (ctest
+// runs in the build tree) or above this source file.
+fs::path RepoRoot() {
+  for (fs::path start : {fs::current_path(), fs::path(__FILE__).parent_path()}) {
+    for (fs::path dir = fs::absolute(start); !dir.empty(); dir = dir.parent_path()) {
+      if (fs::is_directory(dir / "configs" / "jobs")) return dir;
+      if (dir == dir.parent_path()) break;
+    }
+  }
+  ADD_FAILURE() << "no configs/jobs above " << fs::current_path() << " or " << __FILE__;
+  return fs::current_path();
+}
+
+std::vector<fs::path> YamlFiles(const fs::path& dir) {
+  std::vector<fs::path> files;
+  for (const auto& entry : fs::directory_iterator(dir)) {
+    if (entry.path().extension() == ".yaml") files.push_back(entry.path());
+  }
+  std::sort(files.begin(), files.end());
+  return files;
+}
+
+struct CliRun {
+  int code;
+  std::string out;
+  std::string err;
+};
+
+CliRun RunArgs(const std::vector<std::string>& args, const CliEnv& env = CliEnv()) {
+  std::ostringstream out, err;
+  int code = RunCli(args, out, err, env);
+  return {code, out.str(), err.str()};
+}
+
+bool Contains(const std::string& haystack, const std::string& needle) {
+  return haystack.find(needle) != std::string::npos;
+}
+
+TEST(CliTest, NoArgumentsPrintsHelpAndFails) {
+  CliRun r = RunArgs({});
+  EXPECT_EQ(r.code, kExitUsage);
+  EXPECT_TRUE(Contains(r.err, "Commands:"));
+}
+
+TEST(CliTest, GlobalAndVerbHelp) {
+  CliRun r = RunArgs({"--help"});
+  EXPECT_EQ(r.code, kExitOk);
+  for (const char* verb : {"submit", "list", "status", "cancel", "logs", "workers"}) {
+    EXPECT_TRUE(Contains(r.out, std::string("  ") + verb)) << verb;
+  }
+  EXPECT_TRUE(Contains(r.out, "SHOAL_SCHEDULER"));
+  CliRun s = RunArgs({"status", "-h"});  // no ID needed for help
+  EXPECT_EQ(s.code, kExitOk);
+  EXPECT_TRUE(Contains(s.out, "Usage: shoal status ID"));
+  EXPECT_EQ(RunArgs({"help", "logs"}).out, RunArgs({"logs", "--help"}).out);
+  EXPECT_TRUE(Contains(RunArgs({"list", "--help"}).out, "1 hour"));  // the hiding rule is told
+}
+
+TEST(CliTest, UsageErrorsExit2WithAHint) {
+  for (const auto& args : std::vector<std::vector<std::string>>{{"frobnicate"},
+                                                                {"status"},
+                                                                {"status", "seven"},
+                                                                {"list", "--bogus"},
+                                                                {"list", "-o", "yaml"},
+                                                                {"cancel"},
+                                                                {"logs", "3", "--rank", "x"}}) {
+    CliRun r = RunArgs(args);
+    EXPECT_EQ(r.code, kExitUsage) << args[0];
+    EXPECT_TRUE(r.err.rfind("shoal: ", 0) == 0) << r.err;
+    EXPECT_TRUE(Contains(r.err, "--help' for usage")) << r.err;
+    EXPECT_EQ(r.out, "");
+  }
+  EXPECT_TRUE(Contains(RunArgs({"status"}).err, "Run 'shoal status --help'"));
+}
+
+TEST(CliTest, BadSchedulerAddressIsAUsageError) {
+  CliRun r = RunArgs({"list", "--scheduler", "ftp://example.com"});
+  EXPECT_EQ(r.code, kExitUsage);
+  EXPECT_TRUE(Contains(r.err, "bad scheduler address"));
+}
+
+TEST(CliTest, UnreachableSchedulerExits3WithAHint) {
+  CliRun r = RunArgs({"list", "--scheduler", kUnreachable});
+  EXPECT_EQ(r.code, kExitUnavailable);
+  EXPECT_TRUE(Contains(r.err, "cannot reach the scheduler at http://127.0.0.1:1")) << r.err;
+  EXPECT_TRUE(Contains(r.err, "is shoal-scheduler running?")) << r.err;
+  EXPECT_EQ(RunArgs({"status", "7", "--scheduler", kUnreachable}).code, kExitUnavailable);
+  EXPECT_EQ(RunArgs({"workers", "--scheduler", kUnreachable}).code, kExitUnavailable);
+  EXPECT_EQ(RunArgs({"cancel", "1", "2", "--scheduler", kUnreachable}).code, kExitUnavailable);
+  EXPECT_EQ(RunArgs({"logs", "1", "--scheduler", kUnreachable}).code, kExitUnavailable);
+}
+
+TEST(CliTest, SchedulerAddressComesFromTheEnvironmentUnlessAFlagGivesOne) {
+  CliEnv env;
+  env.scheduler_env = kUnreachable;
+  CliRun r = RunArgs({"list"}, env);
+  EXPECT_EQ(r.code, kExitUnavailable);
+  EXPECT_TRUE(Contains(r.err, kUnreachable)) << r.err;
+  env.scheduler_env = "http://127.0.0.1:2";
+  EXPECT_TRUE(Contains(RunArgs({"list", "--scheduler", kUnreachable}, env).err, kUnreachable));
+}
+
+// Every bad spec is reported with its position and exits 2 before the (unreachable) scheduler is
+// contacted: reaching the network would make it exit 3 instead.
+TEST(CliTest, InvalidSpecsExit2WithoutContactingTheScheduler) {
+  auto files = YamlFiles(RepoRoot() / "tests" / "data" / "bad_specs");
+  ASSERT_GE(files.size(), 10u);
+  for (const auto& file : files) {
+    CliRun r = RunArgs({"submit", file.string(), "--scheduler", kUnreachable, "--follow"});
+    EXPECT_EQ(r.code, kExitUsage) << file << "\n" << r.err;
+    EXPECT_TRUE(Contains(r.err, file.string())) << file << "\n" << r.err;
+    EXPECT_FALSE(Contains(r.err, "cannot reach")) << file << "\n" << r.err;
+    EXPECT_EQ(r.out, "") << file;
+  }
+}
+
+TEST(CliTest, InvalidSpecSendsNoRequest) {
+  testing::FakeScheduler fake([](const auto&) { return testing::FakeScheduler::Reply{201, "{}"}; });
+  fs::path bad = RepoRoot() / "tests" / "data" / "bad_specs" / "07-workers-zero.yaml";
+  CliRun r = RunArgs({"submit", bad.string(), "--scheduler", fake.url()});
+  EXPECT_EQ(r.code, kExitUsage);
+  EXPECT_TRUE(Contains(r.err, "spec.workers.min")) << r.err;
+  EXPECT_TRUE(Contains(r.err, "nothing was submitted")) << r.err;
+  EXPECT_TRUE(fake.requests().empty());
+}
+
+TEST(CliTest, MissingSpecFileIsAUsageError) {
+  CliRun r = RunArgs({"submit", "/nonexistent/job.yaml", "--scheduler", kUnreachable});
+  EXPECT_EQ(r.code, kExitUsage);
+  EXPECT_TRUE(Contains(r.err, "/nonexistent/job.yaml")) << r.err;
+}
+
+// A valid spec passes local validation and only then fails on the network.
+TEST(CliTest, ValidSpecsReachTheNetwork) {
+  for (const auto& file : YamlFiles(RepoRoot() / "configs" / "jobs")) {
+    CliRun r = RunArgs({"submit", file.string(), "--scheduler", kUnreachable});
+    EXPECT_EQ(r.code, kExitUnavailable) << file << "\n" << r.err;
+  }
+}
+
+}  // namespace
+}  // namespace shoal::cli

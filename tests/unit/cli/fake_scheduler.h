@@ -1,0 +1,95 @@
+// A scripted stand-in for shoal-scheduler in the CLI tests: a loopback HTTP server on an ephemeral
+// port that answers each request with whatever the test's handler returns and records what the
+// CLI sent. One connection at a time, which is all the CLI ever opens.
+#pragma once
+
+#include <atomic>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+#include <functional>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+namespace shoal::cli::testing {
+
+class FakeScheduler {
+ public:
+  struct Request {
+    std::string method;
+    std::string target;  // path and query, e.g. "/v1/jobs?state=RUNNING"
+    std::string body;
+    std::string content_type;
+    std::string user;  // the X-Shoal-User header
+  };
+  struct Reply {
+    int status = 200;
+    std::string body;
+  };
+  using Handler = std::function<Reply(const Request&)>;
+
+  explicit FakeScheduler(Handler handler)
+      : handler_(std::move(handler)),
+        acceptor_(ioc_, {boost::asio::ip::make_address("127.0.0.1"), 0}) {
+    port_ = acceptor_.local_endpoint().port();
+    thread_ = std::thread([this] { Serve(); });
+  }
+
+  ~FakeScheduler() {
+    stop_ = true;
+    // accept() blocks; one connection of our own wakes it up to see stop_.
+    boost::system::error_code ec;
+    boost::asio::ip::tcp::socket poke(ioc_);
+    poke.connect({boost::asio::ip::make_address("127.0.0.1"), port_}, ec);
+    thread_.join();
+  }
+
+  std::string url() const { return "http://127.0.0.1:" + std::to_string(port_); }
+
+  std::vector<Request> requests() const {
+    std::lock_guard<std::mutex> lock(mu_);
+    return requests_;
+  }
+
+ private:
+  void Serve() {
+    namespace http = boost::beast::http;
+    while (!stop_) {
+      boost::asio::ip::tcp::socket socket(ioc_);
+      boost::system::error_code ec;
+      acceptor_.accept(socket, ec);
+      if (stop_ || ec) return;
+      boost::beast::flat_buffer buffer;
+      http::request<http::string_body> req;
+      http::read(socket, buffer, req, ec);
+      if (ec) continue;
+      Request r{std::string(req.method_string()), std::string(req.target()), req.body(),
+                std::string(req[http::field::content_type]), std::string(req["X-Shoal-User"])};
+      {
+        std::lock_guard<std::mutex> lock(mu_);
+        requests_.push_back(r);
+      }
+      Reply reply = handler_(r);
+      http::response<http::string_body> res{static_cast<http::status>(reply.status), 11};
+      res.set(http::field::content_type, "application/json");
+      res.keep_alive(false);
+      res.body() = reply.body;
+      res.prepare_payload();
+      http::write(socket, res, ec);
+      socket.shutdown(boost::asio::ip::tcp::socket::shutdown_both, ec);
+    }
+  }
+
+  Handler handler_;
+  boost::asio::io_context ioc_;
+  boost::asio::ip::tcp::acceptor acceptor_;
+  unsigned short port_ = 0;
+  std::atomic<bool> stop_{false};
+  mutable std::mutex mu_;
+  std::vector<Request> requests_;
+  std::thread thread_;
+};
+
+}  // namespace shoal::cli::testing
