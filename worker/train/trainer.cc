@@ -160,6 +160,7 @@ Result<TrainResult> Train(const JobSpec& spec, Collective& coll, const TrainerOp
     auto order = EpochOrder(train.size, spec.training.seed, epoch, spec.data.shuffle);
     double epoch_loss = 0, epoch_correct = 0;
     int64_t epoch_samples = 0;
+    double epoch_reduce_sec = 0;  // time inside the gradient all-reduce (waiting included)
     const auto epoch_start = Clock::now();
     for (int64_t s = 0; s < steps_per_epoch; ++s) {
       const int64_t begin = s * global_batch + rank * batch;
@@ -171,7 +172,9 @@ Result<TrainResult> Train(const JobSpec& spec, Collective& coll, const TrainerOp
                                             &loss_sum, &correct));
       grads[n_params] = static_cast<float>(loss_sum);
       grads[n_params + 1] = static_cast<float>(correct);
+      const auto t_reduce = Clock::now();
       RETURN_IF_ERROR(coll.AllReduceSum(grads.data(), n_params + 2));
+      epoch_reduce_sec += Seconds(t_reduce, Clock::now());
       const double step_loss = grads[n_params] / static_cast<double>(global_batch);
       if (!std::isfinite(step_loss) || !cpu::AllFinite(grads.data(), n_params)) {
         return InvalidArgument("training diverged at step " + std::to_string(step + 1) +
@@ -226,6 +229,8 @@ Result<TrainResult> Train(const JobSpec& spec, Collective& coll, const TrainerOp
                              {"loss", result.train_loss},
                              {"trainAccuracy", train_acc},
                              {"samplesPerSec", static_cast<double>(epoch_samples) / epoch_time},
+                             {"stepSec", epoch_time / static_cast<double>(epoch_samples / global_batch)},
+                             {"allReduceSec", epoch_reduce_sec / static_cast<double>(epoch_samples / global_batch)},
                              {"epochDone", true}};
     std::ostringstream line;
     line << std::fixed << std::setprecision(4) << "epoch " << epoch << "/"
@@ -237,7 +242,8 @@ Result<TrainResult> Train(const JobSpec& spec, Collective& coll, const TrainerOp
       line << " | test loss " << result.test_loss << " acc " << result.test_accuracy;
     }
     line << std::setprecision(0) << " | " << static_cast<double>(epoch_samples) / epoch_time
-         << " samples/s";
+         << " samples/s | all-reduce " << std::setprecision(1)
+         << 100.0 * epoch_reduce_sec / epoch_time << "% of step time";
     if (rank == 0) {
       out << line.str() << std::endl;
       Report(out, report);
