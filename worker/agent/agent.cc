@@ -4,6 +4,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/udp.hpp>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
@@ -26,6 +28,22 @@ std::string HostName() {
   char buf[256] = {0};
   if (::gethostname(buf, sizeof(buf) - 1) != 0) return "worker";
   return buf;
+}
+
+// The local address the kernel would use to reach the scheduler (a UDP connect sends nothing).
+std::string LocalAddressTowards(const std::string& url_text) {
+  auto url = ParseUrl(url_text);
+  if (!url.ok()) return "127.0.0.1";
+  boost::asio::io_context ioc;
+  boost::system::error_code ec;
+  boost::asio::ip::udp::resolver resolver(ioc);
+  auto endpoints = resolver.resolve(url->host, url->port, ec);
+  if (ec || endpoints.empty()) return "127.0.0.1";
+  boost::asio::ip::udp::socket socket(ioc);
+  socket.connect(*endpoints.begin(), ec);
+  if (ec) return "127.0.0.1";
+  auto local = socket.local_endpoint(ec);
+  return ec ? "127.0.0.1" : local.address().to_string();
 }
 
 std::string SelfDir() {
@@ -96,6 +114,9 @@ Status Agent::Run() {
   fs::create_directories(options_.work_dir, ec);
   if (ec) return InvalidArgument("cannot create work dir " + options_.work_dir + ": " + ec.message());
 
+  // Peers must reach this machine's ranks on the interface that leads to the scheduler.
+  rank_address_ = LocalAddressTowards(options_.scheduler_url);
+  LOG_INFO << "ranks will listen on " << rank_address_;
   sender_ = std::thread([this] { SendLoop(); });
   auto backoff = std::chrono::milliseconds(200);
   bool registered = false;
@@ -182,7 +203,10 @@ void Agent::Reconcile(const json& assignments) {
   std::set<RankKeyT> desired;
   std::map<RankKeyT, const json*> by_key;
   for (const auto& a : assignments) {
-    if (!a.is_object() || !a.contains("job") || !a.contains("attempt") || !a.contains("rank")) {
+    if (!a.is_object() || !a.contains("job") || !a["job"].is_number_integer() ||
+        !a.contains("attempt") || !a["attempt"].is_number_integer() || !a.contains("rank") ||
+        !a["rank"].is_number_integer() || !a.contains("spec") || !a["spec"].is_string()) {
+      LOG_WARN << "ignoring a malformed assignment: " << a.dump().substr(0, 200);
       continue;
     }
     RankKeyT key{a["job"].get<int64_t>(), a["attempt"].get<int>(), a["rank"].get<int>()};
@@ -247,7 +271,8 @@ Status Agent::StartRank(const RankKeyT& key, const json& a) {
                 "--world-size", std::to_string(a.value("worldSize", 1)),
                 "--rendezvous", options_.scheduler_url + "/v1/jobs/" + std::to_string(key.job) +
                                     "/attempts/" + std::to_string(key.attempt) + "/kv",
-                "--threads", std::to_string(options_.threads_per_rank)};
+                "--threads", std::to_string(options_.threads_per_rank),
+                "--address", rank_address_};
   spawn.env["OPENBLAS_NUM_THREADS"] = std::to_string(options_.threads_per_rank);
   spawn.env["SHOAL_JOB_ID"] = std::to_string(key.job);
   spawn.env["SHOAL_ATTEMPT"] = std::to_string(key.attempt);

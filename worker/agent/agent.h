@@ -79,6 +79,7 @@ class Agent {
   AgentOptions options_;
   HttpClient client_;
   std::string worker_id_;
+  std::string rank_address_ = "127.0.0.1";  // where this machine's ranks accept peers
   int cpus_ = 1;
   std::vector<GpuDevice> gpus_;
 

@@ -4,6 +4,8 @@
 
 #include <gtest/gtest.h>
 
+#include "tests/testing/test_util.h"
+
 #include <algorithm>
 #include <filesystem>
 #include <sstream>
@@ -19,27 +21,8 @@ namespace fs = std::filesystem;
 // Nothing listens on port 1: connecting fails at once with "connection refused".
 constexpr const char* kUnreachable = "http://127.0.0.1:1";
 
-// The repository root: the first directory holding configs/jobs above the working directory (ctest
-// runs in the build tree) or above this source file.
-fs::path RepoRoot() {
-  for (fs::path start : {fs::current_path(), fs::path(__FILE__).parent_path()}) {
-    for (fs::path dir = fs::absolute(start); !dir.empty(); dir = dir.parent_path()) {
-      if (fs::is_directory(dir / "configs" / "jobs")) return dir;
-      if (dir == dir.parent_path()) break;
-    }
-  }
-  ADD_FAILURE() << "no configs/jobs above " << fs::current_path() << " or " << __FILE__;
-  return fs::current_path();
-}
-
-std::vector<fs::path> YamlFiles(const fs::path& dir) {
-  std::vector<fs::path> files;
-  for (const auto& entry : fs::directory_iterator(dir)) {
-    if (entry.path().extension() == ".yaml") files.push_back(entry.path());
-  }
-  std::sort(files.begin(), files.end());
-  return files;
-}
+using ::shoal::testing::RepoRoot;
+using ::shoal::testing::YamlFiles;
 
 struct CliRun {
   int code;

@@ -1,6 +1,8 @@
 #include "common/job_spec.h"
 
 #include <gtest/gtest.h>
+
+#include "tests/testing/test_util.h"
 #include <unistd.h>
 
 #include <algorithm>
@@ -19,34 +21,9 @@ namespace {
 
 namespace fs = std::filesystem;
 
-// The repository root: the first directory holding configs/jobs above the working directory (ctest
-// runs in the build tree) or above this source file.
-fs::path RepoRoot() {
-  for (fs::path start : {fs::current_path(), fs::path(__FILE__).parent_path()}) {
-    for (fs::path dir = fs::absolute(start); !dir.empty(); dir = dir.parent_path()) {
-      if (fs::is_directory(dir / "configs" / "jobs")) return dir;
-      if (dir == dir.parent_path()) break;
-    }
-  }
-  ADD_FAILURE() << "no configs/jobs above " << fs::current_path() << " or " << __FILE__;
-  return fs::current_path();
-}
-
-std::vector<fs::path> YamlFiles(const fs::path& dir) {
-  std::vector<fs::path> files;
-  for (const auto& entry : fs::directory_iterator(dir)) {
-    if (entry.path().extension() == ".yaml") files.push_back(entry.path());
-  }
-  std::sort(files.begin(), files.end());
-  return files;
-}
-
-std::string ReadFile(const fs::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::stringstream buffer;
-  buffer << in.rdbuf();
-  return buffer.str();
-}
+using ::shoal::testing::ReadFile;
+using ::shoal::testing::RepoRoot;
+using ::shoal::testing::YamlFiles;
 
 std::string Describe(const std::vector<SpecError>& errors) {
   std::string out;

@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include "tests/testing/test_util.h"
+
 #include <cmath>
 #include <random>
 #include <vector>
@@ -9,15 +11,7 @@
 namespace shoal::cpu {
 namespace {
 
-double RelError(const std::vector<float>& out, const std::vector<double>& ref) {
-  double num = 0.0, den = 0.0;
-  for (size_t i = 0; i < out.size(); ++i) {
-    const double d = out[i] - ref[i];
-    num += d * d;
-    den += ref[i] * ref[i];
-  }
-  return std::sqrt(num / den);
-}
+using ::shoal::testing::RelError;
 
 std::vector<float> RandomVector(size_t n, float lo, float hi, std::mt19937& rng) {
   std::uniform_real_distribution<float> dist(lo, hi);

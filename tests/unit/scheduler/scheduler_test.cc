@@ -9,23 +9,15 @@
 
 #include <gtest/gtest.h>
 
+#include "tests/testing/test_util.h"
+
 namespace shoal {
 namespace {
 
 using nlohmann::json;
 
 std::string RepoFile(const std::string& rel) {
-  std::filesystem::path p = std::filesystem::current_path();
-  while (!std::filesystem::exists(p / "configs/jobs") && p.has_parent_path() && p != "/") {
-    p = p.parent_path();
-  }
-  if (!std::filesystem::exists(p / "configs/jobs")) {
-    p = std::filesystem::path(__FILE__).parent_path().parent_path().parent_path().parent_path();
-  }
-  std::ifstream in(p / rel);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
+  return ::shoal::testing::ReadFile(::shoal::testing::RepoRoot() / rel);
 }
 
 std::string Spec(int min, int max, int retries = 3) {

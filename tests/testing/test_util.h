@@ -1,0 +1,59 @@
+// Small helpers shared by the unit tests: locating repository files and comparing numbers.
+#pragma once
+
+#include <algorithm>
+#include <cmath>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include <gtest/gtest.h>
+
+namespace shoal::testing {
+
+// The repository root: the first directory holding configs/jobs above the working directory (ctest
+// runs in the build tree) or above this header.
+inline std::filesystem::path RepoRoot() {
+  namespace fs = std::filesystem;
+  for (fs::path start : {fs::current_path(), fs::path(__FILE__).parent_path()}) {
+    for (fs::path dir = fs::absolute(start); !dir.empty(); dir = dir.parent_path()) {
+      if (fs::is_directory(dir / "configs" / "jobs")) return dir;
+      if (dir == dir.parent_path()) break;
+    }
+  }
+  ADD_FAILURE() << "no configs/jobs above " << fs::current_path() << " or " << __FILE__;
+  return fs::current_path();
+}
+
+// The *.yaml files of `dir`, sorted.
+inline std::vector<std::filesystem::path> YamlFiles(const std::filesystem::path& dir) {
+  std::vector<std::filesystem::path> files;
+  for (const auto& entry : std::filesystem::directory_iterator(dir)) {
+    if (entry.path().extension() == ".yaml") files.push_back(entry.path());
+  }
+  std::sort(files.begin(), files.end());
+  return files;
+}
+
+inline std::string ReadFile(const std::filesystem::path& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::stringstream buffer;
+  buffer << in.rdbuf();
+  return buffer.str();
+}
+
+// ‖out − ref‖ / ‖ref‖ (DESIGN.md §6), with the reference in double precision.
+template <typename T>
+double RelError(const std::vector<float>& out, const std::vector<T>& ref) {
+  double num = 0.0, den = 0.0;
+  for (size_t i = 0; i < out.size(); ++i) {
+    const double d = static_cast<double>(out[i]) - static_cast<double>(ref[i]);
+    num += d * d;
+    den += static_cast<double>(ref[i]) * static_cast<double>(ref[i]);
+  }
+  return std::sqrt(num / den);
+}
+
+}  // namespace shoal::testing
