@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include "tests/testing/test_util.h"
+
 #include <cmath>
 #include <random>
 #include <string>
@@ -27,16 +29,7 @@ double RefAct(Activation act, double x) {
   return 0.0;
 }
 
-template <typename T>
-double RelError(const std::vector<float>& out, const std::vector<T>& ref) {
-  double num = 0.0, den = 0.0;
-  for (size_t i = 0; i < out.size(); ++i) {
-    const double d = static_cast<double>(out[i]) - static_cast<double>(ref[i]);
-    num += d * d;
-    den += static_cast<double>(ref[i]) * static_cast<double>(ref[i]);
-  }
-  return std::sqrt(num / den);
-}
+using ::shoal::testing::RelError;
 
 std::string Name(Activation act) {
   switch (act) {
