@@ -26,7 +26,7 @@ int Dispatch(const CommandContext& ctx) {
   if (verb == "cancel") return CmdCancel(ctx);
   if (verb == "logs") return CmdLogs(ctx);
   if (verb == "workers") return CmdWorkers(ctx);
-  ctx.err() << "shoal: command \"" << verb << "\" is not implemented\n";
+  ctx.err() << "shoal: unknown command \"" << verb << "\"\n";
   return kExitUsage;
 }
 
