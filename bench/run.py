@@ -4,6 +4,10 @@
   python3 bench/run.py --target e2e [--repeat 3] [--epochs 1] [--out bench/out]
 
 Targets
+  ddp   shoal against the anchor users would otherwise pick: the same job (MLP, data, batch size,
+        optimizer, 2 ranks, same threads) trained by PyTorch DistributedDataParallel with the
+        gloo backend (Debian's python3-torch), interleaved in one run: samples/s and the time to
+        reach 0.85 test accuracy, as ratios.
   e2e   End-to-end training throughput of the demo job (configs/jobs/fashion-mnist-mlp.yaml)
         through a real shoal-scheduler and CPU shoal-workers on 127.0.0.1: 1 rank vs 2 ranks,
         measured side by side in one run (interleaved repetitions, medians), as samples/s per
@@ -156,7 +160,97 @@ def target_e2e(args):
     return result, "\n".join(md)
 
 
-TARGETS = {"e2e": target_e2e}
+def free_port():
+    import socket
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def time_to(epochs, target):
+    """Seconds until the first epoch whose test accuracy reaches `target` (None if never)."""
+    for e in epochs:
+        if e["testAccuracy"] >= target:
+            return e["secondsSinceStart"]
+    return None
+
+
+def run_ddp(ranks, threads, epochs):
+    py = "/usr/bin/python3"  # Debian's interpreter, where python3-torch lives
+    script = os.path.join(REPO, "bench", "ddp_reference.py")
+    port = free_port()
+    procs = [subprocess.Popen([py, script, "--rank", str(r), "--world", str(ranks), "--port", str(port),
+                               "--epochs", str(epochs), "--threads", str(threads)],
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+             for r in range(ranks)]
+    outs = [p.communicate(timeout=1800) for p in procs]
+    for p, (out, err) in zip(procs, outs):
+        if p.returncode != 0:
+            raise RuntimeError("ddp_reference.py failed: " + err[-2000:])
+    return json.loads(outs[0][0].strip().splitlines()[-1])
+
+
+def run_shoal(build_dir, ranks, threads, epochs):
+    spec = open(os.path.join(REPO, "configs/jobs/fashion-mnist-mlp.yaml")).read()
+    spec = spec.replace("epochs: 5", f"epochs: {epochs}")
+    spec = spec.replace("workers: {min: 2, max: 2}", f"workers: {{min: {ranks}, max: {ranks}}}")
+    with LocalPool(build_dir, ranks, threads) as pool:
+        t0_ms = time.time() * 1000
+        job = pool.run_job(spec)
+        points = http_json(pool.url + f"/v1/jobs/{job['id']}/metrics")["points"]
+    if job["state"] != "SUCCEEDED":
+        raise RuntimeError(f"shoal job {job['state']}: {job.get('reason')}")
+    epochs_out = [{"epoch": pt["epoch"], "testAccuracy": pt["testAccuracy"],
+                   "secondsSinceStart": (pt["timeMs"] - t0_ms) / 1000}
+                  for pt in points if pt.get("epochDone") and "testAccuracy" in pt]
+    return {"samplesPerSec": job["result"]["samplesPerSec"], "epochs": epochs_out}
+
+
+def target_ddp(args):
+    """shoal vs PyTorch DDP (gloo) on the same job, rank count and threads, interleaved."""
+    cores = os.cpu_count() or 2
+    ranks, threads, goal = 2, max(1, cores // 2), 0.85
+    runs = {"shoal": [], "ddp": []}
+    for rep in range(args.repeat):
+        for name in ("shoal", "ddp"):
+            r = (run_shoal(args.build_dir, ranks, threads, args.epochs) if name == "shoal"
+                 else run_ddp(ranks, threads, args.epochs))
+            r["timeTo085"] = time_to(r["epochs"], goal)
+            runs[name].append(r)
+            print(f"  rep {rep + 1} {name}: {r['samplesPerSec']:.0f} samples/s, "
+                  f"acc by epoch {[round(e['testAccuracy'], 4) for e in r['epochs']]}, "
+                  f"time to {goal}: {r['timeTo085']}", flush=True)
+
+    def med(name, key):
+        vals = [r[key] for r in runs[name] if r[key] is not None]
+        return statistics.median(vals) if vals else None
+
+    rows = []
+    for name in ("shoal", "ddp"):
+        rows.append({"system": name, "samplesPerSec": med(name, "samplesPerSec"),
+                     "timeTo085": med(name, "timeTo085"),
+                     "finalTestAccuracy": statistics.median(r["epochs"][-1]["testAccuracy"] for r in runs[name])})
+    sps_ratio = rows[0]["samplesPerSec"] / rows[1]["samplesPerSec"]
+    tta_ratio = (rows[1]["timeTo085"] / rows[0]["timeTo085"]
+                 if rows[0]["timeTo085"] and rows[1]["timeTo085"] else None)
+    result = {"target": "ddp", "machine": machine(), "ranks": ranks, "threadsPerRank": threads,
+              "epochs": args.epochs, "repeat": args.repeat, "rows": rows,
+              "samplesPerSecRatio": sps_ratio, "timeTo085Speedup": tta_ratio, "runs": runs}
+    fmt = lambda v, f: "never" if v is None else format(v, f)
+    md = ["| system | samples/s (2 ranks) | time to 0.85 test acc (s) | final test acc |",
+          "|---|---:|---:|---:|"]
+    for r in rows:
+        md.append(f"| {r['system']} | {r['samplesPerSec']:.0f} | {fmt(r['timeTo085'], '.1f')} | "
+                  f"{r['finalTestAccuracy']:.4f} |")
+    md.append("")
+    md.append(f"shoal / DDP samples/s: {sps_ratio:.2f}x; DDP / shoal time to 0.85: "
+              f"{fmt(tta_ratio, '.2f')}x (higher is better for shoal). {ranks} ranks x {threads} "
+              f"thread(s), {args.epochs} epochs, median of {args.repeat}, "
+              f"{result['machine']['cores']} cores of {result['machine']['cpu']}.")
+    return result, "\n".join(md)
+
+
+TARGETS = {"e2e": target_e2e, "ddp": target_ddp}
 
 
 def main():

@@ -121,7 +121,8 @@ Status Mlp::Forward(const float* params, const float* x, int batch, bool keep_pr
 }
 
 Status Mlp::ForwardBackward(const float* params, const float* x, const int32_t* labels, int batch,
-                            float grad_scale, float* grads, double* loss_sum, int64_t* correct) {
+                            float grad_scale, float* grads, double* loss_sum, int64_t* correct,
+                            const GradsReady& on_ready, int64_t chunk_floats) {
   RETURN_IF_ERROR(CheckArgs("Mlp::ForwardBackward", params, x, labels, batch, loss_sum, correct));
   if (grads == nullptr) return InvalidArgument("Mlp::ForwardBackward: null grads");
   EnsureScratch(batch);
@@ -152,8 +153,18 @@ Status Mlp::ForwardBackward(const float* params, const float* x, const int32_t* 
       RETURN_IF_ERROR(cpu::ActivationBackwardBiasGrad(d, pre_[l].data(), batch, out,
                                                       config_.activation, d, db));
     }
-    // dW = dz^T h_in (out x in).
-    RETURN_IF_ERROR(cpu::Gemm(true, false, out, in, batch, 1.0f, d, out, h_in, in, 0.0f, dw, in));
+    // dW = dz^T h_in (out x in). The first layer's (usually the largest) goes in row chunks,
+    // last rows first, so its gradient suffixes become ready while the rest is computed.
+    int rows_per_chunk = out;
+    if (l == 0 && on_ready && chunk_floats > 0) {
+      rows_per_chunk = static_cast<int>(std::max<int64_t>(1, chunk_floats / in));
+    }
+    for (int r_end = out; r_end > 0; r_end -= rows_per_chunk) {
+      const int r_begin = std::max(0, r_end - rows_per_chunk);
+      RETURN_IF_ERROR(cpu::Gemm(true, false, r_end - r_begin, in, batch, 1.0f, d + r_begin, out,
+                                h_in, in, 0.0f, dw + static_cast<int64_t>(r_begin) * in, in));
+      if (on_ready) on_ready(w_offset_[l] + static_cast<int64_t>(r_begin) * in);
+    }
     if (l > 0) {
       // dh_in = dz W (batch x in); the network input needs no gradient.
       const float* w = params + w_offset_[l];

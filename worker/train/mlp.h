@@ -10,6 +10,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <vector>
 
 #include "common/job_spec.h"
@@ -61,8 +62,17 @@ class Mlp {
   // range; grads, loss_sum and correct are unspecified then.
   // Reuses internal scratch buffers sized for the largest batch seen so far (allocates only when
   // a batch is larger than any before): NOT thread-safe, use one Mlp per thread.
+  //
+  // Gradients are produced from the end of the flat buffer towards its start (backward runs from
+  // the last layer). When `on_ready` is set, it is called on this thread each time a further
+  // suffix grads[from, num_params()) is final, with from decreasing to 0; the first layer's
+  // weight gradient is computed in row chunks of about `chunk_floats` so that its suffixes
+  // arrive in pieces too. This lets the caller all-reduce buckets while backward still runs.
+  // *loss_sum and *correct are already set when on_ready is first called.
+  using GradsReady = std::function<void(int64_t from)>;
   Status ForwardBackward(const float* params, const float* x, const int32_t* labels, int batch,
-                         float grad_scale, float* grads, double* loss_sum, int64_t* correct);
+                         float grad_scale, float* grads, double* loss_sum, int64_t* correct,
+                         const GradsReady& on_ready = nullptr, int64_t chunk_floats = 0);
 
   // Forward only: *loss_sum (unscaled sum over rows, same definition as ForwardBackward) and
   // *correct. Same errors and thread-safety as ForwardBackward.

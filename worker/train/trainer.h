@@ -37,6 +37,9 @@ struct TrainerOptions {
   int threads = 1;             // BLAS threads for this rank
   double report_every_sec = 1.0;  // progress report period of rank 0
   int64_t max_steps = 0;       // stop after this many steps (0 = the spec's epochs); for benchmarks
+  // Gradient buckets all-reduced while backward runs (GradReducer); 0 = one all-reduce of the
+  // whole buffer after backward. Results are identical either way.
+  int64_t bucket_bytes = 256 * 1024;
 };
 
 // Trains `spec` as rank collective.rank() of collective.size(). Writes human log lines and

@@ -56,7 +56,7 @@ class TrainerTest : public ::testing::Test {
   }
 
   // Runs `ranks` trainers as threads joined by Gloo over loopback TCP.
-  std::vector<TrainResult> RunRanks(const JobSpec& spec, int ranks) {
+  std::vector<TrainResult> RunRanks(const JobSpec& spec, int ranks, int64_t bucket_bytes = 0) {
     std::vector<TrainResult> results(ranks);
     auto store = std::make_shared<gloo::rendezvous::HashStore>();
     std::vector<std::thread> threads;
@@ -65,7 +65,9 @@ class TrainerTest : public ::testing::Test {
         auto coll = MakeGlooCollective(r, ranks, *store, GlooOptions{});
         ASSERT_TRUE(coll.ok()) << coll.status().ToString();
         std::ostringstream out;
-        auto res = Train(spec, **coll, TrainerOptions{}, out);
+        TrainerOptions opts;
+        opts.bucket_bytes = bucket_bytes;
+        auto res = Train(spec, **coll, opts, out);
         ASSERT_TRUE(res.ok()) << res.status().ToString();
         results[r] = *res;
       });
@@ -97,6 +99,20 @@ TEST_F(TrainerTest, SameSeedSameWorldSizeIsDeterministic) {
   spec.training.seed = 6;
   auto c = RunRanks(spec, 2);
   EXPECT_NE(a[0].param_checksum, c[0].param_checksum);
+}
+
+TEST_F(TrainerTest, BucketedOverlappedAllReduceGivesTheSameParameters) {
+  JobSpec spec = Spec(2, "{kind: adamw, lr: 0.01}");
+  spec.model.layers = {8, 64, 32, 3};
+  auto whole = RunRanks(spec, 2, /*bucket_bytes=*/0);
+  // 64 floats per bucket: the first layer's gradient arrives in several row chunks.
+  auto bucketed = RunRanks(spec, 2, /*bucket_bytes=*/256);
+  EXPECT_EQ(bucketed[0].param_checksum, bucketed[1].param_checksum);
+  EXPECT_EQ(bucketed[0].param_checksum, whole[0].param_checksum);
+  EXPECT_EQ(bucketed[0].train_loss, whole[0].train_loss);
+  auto three = RunRanks(Spec(3, "{kind: adamw, lr: 0.01}"), 3, 256);
+  EXPECT_EQ(three[0].param_checksum, three[1].param_checksum);
+  EXPECT_EQ(three[0].param_checksum, three[2].param_checksum);
 }
 
 TEST_F(TrainerTest, ReportsProgressAndResultLines) {
