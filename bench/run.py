@@ -13,6 +13,13 @@ Targets
         measured side by side in one run (interleaved repetitions, medians), as samples/s per
         rank and in total, plus the 2-rank scaling efficiency.
 
+  collectives
+        In-place float all-reduce between 2 ranks on this host through shoal's Collective
+        implementations (bench/collectives_bench.cc), 1 KiB to 256 MiB: Gloo over TCP loopback
+        (FileStore rendezvous) vs MPI under mpirun over TCP loopback (the same transport) and
+        MPI over shared memory (vader, what mpirun picks on one host), interleaved sweeps,
+        median time per size, algbw and busbw as nccl-tests define them.
+
 Every target writes <out>/<target>.json and <out>/<target>.md (a Markdown table) and prints the
 table. Build first (scripts/build.sh); the driver uses ./build unless --build-dir says otherwise.
 """
@@ -250,7 +257,109 @@ def target_ddp(args):
     return result, "\n".join(md)
 
 
-TARGETS = {"e2e": target_e2e, "ddp": target_ddp}
+# (name, MPI byte transfer layers or None for Gloo): the transports compared by --target collectives.
+COLLECTIVE_VARIANTS = [("gloo", None), ("mpi", "self,tcp"), ("mpi-shm", "self,vader")]
+
+
+def run_collectives_sweep(exe, variant, btl, budget_mb):
+    """One size sweep of shoal-collectives-bench as 2 ranks; returns rank 0's JSON rows."""
+    common = ["--budget-mb", str(budget_mb)]
+    if btl is None:
+        with tempfile.TemporaryDirectory(prefix="shoal-gloo-store-") as store:
+            procs = [subprocess.Popen([exe, "--backend", "gloo", "--rank", str(r),
+                                       "--world-size", "2", "--store-dir", store] + common,
+                                      stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                     for r in range(2)]
+            try:
+                outs = [p.communicate(timeout=600) for p in procs]
+            finally:
+                for p in procs:
+                    if p.poll() is None:
+                        p.kill()
+            rcs = [p.returncode for p in procs]
+    else:
+        # Loopback only, runnable as root in containers; pml ob1 so the btl list is what is used.
+        argv = [shutil.which("mpirun"), "-np", "2", "--oversubscribe", "--bind-to", "none",
+                "--mca", "pml", "ob1", "--mca", "btl", btl, "--mca", "oob_tcp_if_include", "lo"]
+        if "tcp" in btl:
+            argv += ["--mca", "btl_tcp_if_include", "lo"]
+        env = dict(os.environ, OMPI_ALLOW_RUN_AS_ROOT="1", OMPI_ALLOW_RUN_AS_ROOT_CONFIRM="1")
+        p = subprocess.Popen(argv + [exe, "--backend", "mpi"] + common, env=env,
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        try:
+            outs = [p.communicate(timeout=600)]
+        finally:
+            if p.poll() is None:
+                p.terminate()
+                p.wait(10)
+        rcs = [p.returncode]
+    if any(rcs):
+        errs = "".join(o[1] for o in outs)[-2000:]
+        raise RuntimeError(f"{variant} sweep failed ({rcs}): {errs}")
+    return [json.loads(l) for l in outs[0][0].splitlines() if l.startswith("{")]
+
+
+def target_collectives(args):
+    """Gloo vs MPI all-reduce between 2 local ranks, interleaved sweeps, median per size."""
+    exe = os.path.join(args.build_dir, "bench", "shoal-collectives-bench")
+    if not os.path.exists(exe):
+        raise RuntimeError(f"{exe} is missing: build the shoal-collectives-bench target")
+    variants = [(n, b) for n, b in COLLECTIVE_VARIANTS if b is None or shutil.which("mpirun")]
+    if len(variants) == 1:
+        print("  mpirun not found: Gloo only", flush=True)
+    budget_mb = 512  # bytes all-reduced per size and sweep; keeps the target to ~2 minutes
+    runs = {n: [] for n, _ in variants}
+    for rep in range(args.repeat):
+        for name, btl in variants:
+            t0 = time.time()
+            try:
+                runs[name].append(run_collectives_sweep(exe, name, btl, budget_mb))
+            except RuntimeError as e:
+                if btl is None:
+                    raise
+                print(f"  {name}: {e}", flush=True)  # e.g. an MPI built without this transport
+                continue
+            print(f"  rep {rep + 1} {name}: sweep {time.time() - t0:.1f}s", flush=True)
+    variants = [(n, b) for n, b in variants if runs[n]]
+    sizes = sorted({r["bytes"] for rows in runs["gloo"] for r in rows})
+    table = []
+    for size in sizes:
+        row = {"bytes": size}
+        for name, _ in variants:
+            times = [r["timeUs"] for rows in runs[name] for r in rows if r["bytes"] == size]
+            t = statistics.median(times)
+            algbw = size / (t * 1e-6) / 1e9
+            row[name] = {"timeUs": t, "algbwGBs": algbw, "busbwGBs": algbw * 2 * (2 - 1) / 2,
+                         "iters": next(r["iters"] for rows in runs[name] for r in rows
+                                       if r["bytes"] == size)}
+        table.append(row)
+    result = {"target": "collectives", "machine": machine(), "ranks": 2, "repeat": args.repeat,
+              "budgetMB": budget_mb, "variants": {n: b or "gloo tcp" for n, b in variants},
+              "rows": table, "runs": runs}
+
+    def size_str(b):
+        return f"{b >> 20} MiB" if b >= 1 << 20 else f"{b >> 10} KiB"
+
+    names = [n for n, _ in variants]
+    head = "| size | " + " | ".join(f"{n} time (µs) | {n} busbw (GB/s)" for n in names)
+    head += "".join(f" | {n} vs gloo" for n in names[1:]) + " |"
+    md = [head, "|---:" * (1 + 2 * len(names) + len(names) - 1) + "|"]
+    for row in table:
+        cells = [size_str(row["bytes"])]
+        for n in names:
+            cells += [f"{row[n]['timeUs']:.1f}", f"{row[n]['busbwGBs']:.3f}"]
+        cells += [f"{row['gloo']['timeUs'] / row[n]['timeUs']:.2f}x" for n in names[1:]]
+        md.append("| " + " | ".join(cells) + " |")
+    md.append("")
+    md.append(f"2 ranks on one host; time is the mean per in-place float all-reduce (averaged "
+              f"over both ranks), median of {args.repeat} interleaved sweeps; busbw = algbw x "
+              f"2(n-1)/n = algbw for n = 2; \"vs gloo\" > 1 means faster than Gloo. "
+              f"{result['machine']['cores']} cores of {result['machine']['cpu']}, "
+              f"{result['machine']['os']}.")
+    return result, "\n".join(md)
+
+
+TARGETS = {"e2e": target_e2e, "ddp": target_ddp, "collectives": target_collectives}
 
 
 def main():

@@ -1,6 +1,8 @@
 // shoal-train: one rank of a training job. Started by shoal-worker (rank, world size and the
-// rendezvous URL on the command line) or by hand for a single rank: `shoal-train job.yaml`.
+// rendezvous URL on the command line), by `mpirun -np N shoal-train job.yaml` (ranks and the
+// all-reduce from MPI, no scheduler), or by hand for a single rank: `shoal-train job.yaml`.
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <iostream>
 #include <memory>
@@ -10,6 +12,9 @@
 #include "kernels/collectives/gloo_collective.h"
 #include "kernels/collectives/kv_store.h"
 #include "worker/train/trainer.h"
+#ifdef SHOAL_HAVE_MPI
+#include "kernels/collectives/mpi_collective.h"
+#endif
 
 using namespace shoal;
 
@@ -23,7 +28,13 @@ const char kUsage[] = R"(usage: shoal-train JOB.yaml [flags]
   --address ADDR       address peers reach this rank on (default 127.0.0.1)
   --threads N          compute threads (default 1)
   --max-steps N        stop after N steps (benchmarks; default: the spec's epochs)
-  --timeout-sec S      collective/rendezvous timeout (default 60)
+  --bucket-kb N        gradient bucket all-reduced while backward runs (default 256; 0 = one
+                       all-reduce after backward)
+  --timeout-sec S      collective/rendezvous timeout (default 60; Gloo only)
+  --collective KIND    auto (default), mpi or gloo. auto: mpi when started by mpirun and none
+                       of --rank/--world-size/--rendezvous is given, gloo when --world-size > 1,
+                       else a single rank
+Under mpirun (`mpirun -np N shoal-train JOB.yaml`) rank and world size come from MPI.
 Exit codes: 0 ok, 1 error, 2 bad spec/data/flags or divergence, 3 a peer rank failed.
 )";
 
@@ -35,11 +46,44 @@ bool ParseLong(const char* s, long lo, long hi, long* out) {
   return true;
 }
 
+// How this process was launched by an MPI launcher, read from the environment the launcher sets
+// for every rank (Open MPI: OMPI_COMM_WORLD_*; MPICH/Hydra and Slurm's PMI: PMI_*; PMIx
+// launchers: PMIX_RANK, which carries no world size). Reading the environment needs no MPI
+// library, so a build without MPI can still refuse an mpirun launch instead of training N
+// independent copies.
+struct MpiLaunch {
+  bool found = false;
+  long rank = -1;
+  long size = -1;    // -1: the launcher does not say (PMIx); MPI will
+  const char* via = "";
+};
+
+MpiLaunch DetectMpiLaunch() {
+  auto get = [](const char* name, long* out) {
+    const char* v = std::getenv(name);
+    return v != nullptr && ParseLong(v, 0, 1 << 20, out);
+  };
+  MpiLaunch l;
+  if (get("OMPI_COMM_WORLD_SIZE", &l.size) && get("OMPI_COMM_WORLD_RANK", &l.rank)) {
+    l.via = "OMPI_COMM_WORLD_SIZE/RANK";
+  } else if (get("PMI_SIZE", &l.size) && get("PMI_RANK", &l.rank)) {
+    l.via = "PMI_SIZE/PMI_RANK";
+  } else if (get("PMIX_RANK", &l.rank)) {
+    l.size = -1;
+    l.via = "PMIX_RANK";
+  } else {
+    return MpiLaunch{};
+  }
+  l.found = l.size != 0;
+  return l;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
-  std::string spec_path, rendezvous, address = "127.0.0.1";
-  long rank = 0, world = 1, threads = 1, max_steps = 0, timeout_sec = 60;
+  std::string spec_path, rendezvous, address = "127.0.0.1", kind = "auto";
+  long rank = 0, world = 1, threads = 1, max_steps = 0, timeout_sec = 60, bucket_kb = 256;
+  bool explicit_ranks = false;  // --rank/--world-size/--rendezvous given: the scheduler's launch
   for (int i = 1; i < argc; ++i) {
     std::string arg = argv[i];
     if (arg == "--help" || arg == "-h") {
@@ -65,9 +109,13 @@ int main(int argc, char** argv) {
     else if (arg == "--threads") ok = ParseLong(v, 1, 1024, &threads);
     else if (arg == "--max-steps") ok = ParseLong(v, 0, 1L << 40, &max_steps);
     else if (arg == "--timeout-sec") ok = ParseLong(v, 1, 86400, &timeout_sec);
+    else if (arg == "--bucket-kb") ok = ParseLong(v, 0, 1L << 22, &bucket_kb);
     else if (arg == "--rendezvous") rendezvous = v;
     else if (arg == "--address") address = v;
-    else {
+    else if (arg == "--collective") {
+      kind = v;
+      ok = kind == "auto" || kind == "mpi" || kind == "gloo";
+    } else {
       std::fprintf(stderr, "shoal-train: unknown flag %s (see --help)\n", arg.c_str());
       return 2;
     }
@@ -75,6 +123,7 @@ int main(int argc, char** argv) {
       std::fprintf(stderr, "shoal-train: bad value \"%s\" for %s\n", v, arg.c_str());
       return 2;
     }
+    explicit_ranks |= arg == "--rank" || arg == "--world-size" || arg == "--rendezvous";
   }
   if (spec_path.empty()) {
     std::fputs(kUsage, stderr);
@@ -84,6 +133,44 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "shoal-train: --rank %ld must be below --world-size %ld\n", rank, world);
     return 2;
   }
+
+  // Explicit ranks win: shoal-worker always passes them, and a worker that was itself started
+  // under mpirun hands its OMPI_* environment down to the trainers it spawns.
+  MpiLaunch launch = explicit_ranks ? MpiLaunch{} : DetectMpiLaunch();
+  if (kind == "auto") kind = launch.found ? "mpi" : (world > 1 ? "gloo" : "single");
+  if (kind == "mpi") {
+    if (explicit_ranks) {
+      std::fprintf(stderr, "shoal-train: --collective mpi takes ranks from mpirun; drop "
+                           "--rank/--world-size/--rendezvous\n");
+      return 2;
+    }
+    if (!launch.found) {
+      std::fprintf(stderr, "shoal-train: --collective mpi needs a launch by mpirun (no "
+                           "OMPI_COMM_WORLD_*, PMI_* or PMIX_RANK in the environment)\n");
+      return 2;
+    }
+  } else if (launch.found && launch.size != 1) {
+    // Under mpirun without MPI every rank would train alone: N silent copies of one job.
+    std::fprintf(stderr, "shoal-train: launched by an MPI launcher (%s) but --collective %s has "
+                         "no ranks to join; use --collective mpi or the scheduler\n",
+                 launch.via, kind.c_str());
+    return 2;
+  }
+  if (kind == "gloo" && world == 1) kind = "single";
+#ifndef SHOAL_HAVE_MPI
+  if (kind == "mpi") {
+    if (launch.size != 1) {
+      std::fprintf(stderr, "shoal-train: launched by an MPI launcher (%s, world size %s) but "
+                           "this shoal-train was built without MPI; install libopenmpi-dev and "
+                           "rebuild, or submit the job to a shoal-scheduler\n",
+                   launch.via, launch.size < 0 ? "unknown" : std::to_string(launch.size).c_str());
+      return 2;
+    }
+    kind = "single";  // mpirun -np 1: nothing to reduce
+  }
+#endif
+
+  // The spec is checked before MPI starts, so a bad spec fails every rank alike and fast.
   auto spec = LoadJobSpecFile(spec_path);
   if (!spec.ok()) {
     std::fprintf(stderr, "error: %s\n", spec.status().message().c_str());
@@ -92,9 +179,9 @@ int main(int argc, char** argv) {
 
   std::unique_ptr<Collective> collective;
   std::unique_ptr<HttpKvStore> store;
-  if (world == 1) {
+  if (kind == "single") {
     collective = MakeSingleRankCollective();
-  } else {
+  } else if (kind == "gloo") {
     if (rendezvous.empty()) {
       std::fprintf(stderr, "shoal-train: --rendezvous is required when --world-size > 1\n");
       return 2;
@@ -110,15 +197,42 @@ int main(int argc, char** argv) {
     }
     collective = std::move(made).value();
   }
+#ifdef SHOAL_HAVE_MPI
+  const bool mpi = kind == "mpi";
+  if (mpi) {
+    auto made = MakeMpiCollective();
+    if (!made.ok()) {
+      std::fprintf(stderr, "error: %s\n", made.status().message().c_str());
+      AbortMpi(kTrainError);
+    }
+    collective = std::move(made).value();
+    if (launch.size > 0 && collective->size() != launch.size) {
+      std::fprintf(stderr, "error: MPI reports %d ranks but %s says %ld\n", collective->size(),
+                   launch.via, launch.size);
+      AbortMpi(kTrainError);
+    }
+  }
+#endif
 
   TrainerOptions options;
   options.threads = static_cast<int>(threads);
   options.max_steps = max_steps;
+  options.bucket_bytes = static_cast<int64_t>(bucket_kb) * 1024;
   auto result = Train(*spec, *collective, options, std::cout);
   std::cout.flush();
   if (!result.ok()) {
     std::fprintf(stderr, "error: %s\n", result.status().message().c_str());
+#ifdef SHOAL_HAVE_MPI
+    // A peer may be blocked in an all-reduce this rank will never join: MPI has no timeout, so
+    // only MPI_Abort (mpirun kills every rank) guarantees the job ends.
+    if (mpi && collective->size() > 1) AbortMpi(ExitCodeFor(result.status()));
+    if (mpi) FinalizeMpi();
+#endif
     return ExitCodeFor(result.status());
   }
+#ifdef SHOAL_HAVE_MPI
+  collective.reset();
+  if (mpi) FinalizeMpi();
+#endif
   return 0;
 }
