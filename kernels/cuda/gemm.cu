@@ -1,0 +1,57 @@
+// cuda::Gemm: argument checks (identical to cpu::Gemm's) and dispatch on the precision. The kernels
+// live in gemm_simt.cu (fp32) and gemm_tensor_core.cu (tf32, bf16), compiled separately so the
+// build runs them in parallel.
+#include <algorithm>
+#include <string>
+
+#include "kernels/cuda/cuda_check.h"
+#include "kernels/cuda/gemm_internal.h"
+#include "kernels/cuda/job_enums.h"
+
+namespace shoal::cuda {
+
+Status Gemm(Precision precision, bool trans_a, bool trans_b, int m, int n, int k, float alpha,
+            const float* a, int lda, const float* b, int ldb, float beta, float* c, int ldc,
+            cudaStream_t stream) {
+  if (m < 0 || n < 0 || k < 0) {
+    return InvalidArgument("Gemm: negative dimension m=" + std::to_string(m) +
+                           " n=" + std::to_string(n) + " k=" + std::to_string(k));
+  }
+  const int min_lda = std::max(1, trans_a ? m : k);
+  const int min_ldb = std::max(1, trans_b ? k : n);
+  const int min_ldc = std::max(1, n);
+  if (lda < min_lda || ldb < min_ldb || ldc < min_ldc) {
+    return InvalidArgument("Gemm: leading dimension too small: lda=" + std::to_string(lda) +
+                           " (min " + std::to_string(min_lda) + ") ldb=" + std::to_string(ldb) +
+                           " (min " + std::to_string(min_ldb) + ") ldc=" + std::to_string(ldc) +
+                           " (min " + std::to_string(min_ldc) + ")");
+  }
+  const int p = static_cast<int>(precision);
+  if (p != enums::kPrecisionFp32 && p != enums::kPrecisionTf32 && p != enums::kPrecisionBf16) {
+    return InvalidArgument("Gemm: unknown precision " + std::to_string(p));
+  }
+  if (m == 0 || n == 0) return Status::Ok();
+  if (c == nullptr) return InvalidArgument("Gemm: null C");
+  if (k > 0 && (a == nullptr || b == nullptr)) return InvalidArgument("Gemm: null A or B");
+
+  detail::GemmArgs args;
+  args.trans_a = trans_a;
+  args.trans_b = trans_b;
+  args.m = m;
+  args.n = n;
+  args.k = k;
+  args.alpha = alpha;
+  args.a = a;
+  args.lda = lda;
+  args.b = b;
+  args.ldb = ldb;
+  args.beta = beta;
+  args.c = c;
+  args.ldc = ldc;
+  // k == 0 is C = beta * C: the SIMT kernel does exactly that with zero K slabs, whatever the
+  // precision asked for (there is nothing to round).
+  if (p == enums::kPrecisionFp32 || k == 0) return detail::LaunchGemmSimt(args, stream);
+  return detail::LaunchGemmTensorCore(args, p == enums::kPrecisionBf16, stream);
+}
+
+}  // namespace shoal::cuda
