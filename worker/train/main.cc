@@ -28,8 +28,8 @@ const char kUsage[] = R"(usage: shoal-train JOB.yaml [flags]
   --address ADDR       address peers reach this rank on (default 127.0.0.1)
   --threads N          compute threads (default 1)
   --max-steps N        stop after N steps (benchmarks; default: the spec's epochs)
-  --bucket-kb N        gradient bucket all-reduced while backward runs (default 256; 0 = one
-                       all-reduce after backward)
+  --bucket-kb N        all-reduce gradients in buckets of N KiB while backward runs (default 0:
+                       one all-reduce after backward, faster on CPU ranks that share cores)
   --timeout-sec S      collective/rendezvous timeout (default 60; Gloo only)
   --collective KIND    auto (default), mpi or gloo. auto: mpi when started by mpirun and none
                        of --rank/--world-size/--rendezvous is given, gloo when --world-size > 1,
@@ -82,7 +82,7 @@ MpiLaunch DetectMpiLaunch() {
 
 int main(int argc, char** argv) {
   std::string spec_path, rendezvous, address = "127.0.0.1", kind = "auto";
-  long rank = 0, world = 1, threads = 1, max_steps = 0, timeout_sec = 60, bucket_kb = 256;
+  long rank = 0, world = 1, threads = 1, max_steps = 0, timeout_sec = 60, bucket_kb = 0;
   bool explicit_ranks = false;  // --rank/--world-size/--rendezvous given: the scheduler's launch
   for (int i = 1; i < argc; ++i) {
     std::string arg = argv[i];

@@ -38,8 +38,10 @@ struct TrainerOptions {
   double report_every_sec = 1.0;  // progress report period of rank 0
   int64_t max_steps = 0;       // stop after this many steps (0 = the spec's epochs); for benchmarks
   // Gradient buckets all-reduced while backward runs (GradReducer); 0 = one all-reduce of the
-  // whole buffer after backward. Results are identical either way.
-  int64_t bucket_bytes = 256 * 1024;
+  // whole buffer after backward. Results are identical either way. Off by default: on CPU ranks
+  // that share cores, Gloo's fixed per-call cost and the extra thread outweigh the overlap
+  // (bench/README.md: 256 KiB buckets ran at ~0.8x of one all-reduce on the 2-core VM).
+  int64_t bucket_bytes = 0;
 };
 
 // Trains `spec` as rank collective.rank() of collective.size(). Writes human log lines and
