@@ -5,24 +5,13 @@
 #include <algorithm>
 #include <string>
 
+#include "kernels/common/arg_checks.h"
+
 namespace shoal::cpu {
 
 Status Gemm(bool trans_a, bool trans_b, int m, int n, int k, float alpha, const float* a, int lda,
             const float* b, int ldb, float beta, float* c, int ldc) {
-  if (m < 0 || n < 0 || k < 0) {
-    return InvalidArgument("Gemm: negative dimension m=" + std::to_string(m) +
-                           " n=" + std::to_string(n) + " k=" + std::to_string(k));
-  }
-  // Row-major: the leading dimension is the stored row length.
-  const int min_lda = std::max(1, trans_a ? m : k);
-  const int min_ldb = std::max(1, trans_b ? k : n);
-  const int min_ldc = std::max(1, n);
-  if (lda < min_lda || ldb < min_ldb || ldc < min_ldc) {
-    return InvalidArgument("Gemm: leading dimension too small: lda=" + std::to_string(lda) +
-                           " (min " + std::to_string(min_lda) + ") ldb=" + std::to_string(ldb) +
-                           " (min " + std::to_string(min_ldb) + ") ldc=" + std::to_string(ldc) +
-                           " (min " + std::to_string(min_ldc) + ")");
-  }
+  RETURN_IF_ERROR(kernels::CheckGemmArgs(trans_a, trans_b, m, n, k, lda, ldb, ldc));
   if (m == 0 || n == 0) return Status::Ok();
   if (c == nullptr) return InvalidArgument("Gemm: null C");
   if (k == 0) {

@@ -2,6 +2,7 @@
 
 #include <string>
 
+#include "kernels/common/arg_checks.h"
 #include "kernels/common/elementwise_math.h"
 #include "kernels/cpu/softmax_cross_entropy.h"
 
@@ -9,16 +10,8 @@ namespace shoal::cpu {
 
 Status MeanSquaredError(const float* out, const int32_t* labels, int m, int c, float grad_scale,
                         float* dout, double* loss_sum, int64_t* correct) {
-  if (loss_sum == nullptr || correct == nullptr) {
-    return InvalidArgument("MeanSquaredError: null loss_sum or correct");
-  }
-  if (m < 0) return InvalidArgument("MeanSquaredError: negative rows " + std::to_string(m));
-  if (m > 0 && c < 1) {
-    return InvalidArgument("MeanSquaredError: need at least one class, got " + std::to_string(c));
-  }
-  if (m > 0 && (out == nullptr || labels == nullptr)) {
-    return InvalidArgument("MeanSquaredError: null out or labels");
-  }
+  RETURN_IF_ERROR(
+      kernels::CheckLossArgs("MeanSquaredError", "out", out, labels, m, c, loss_sum, correct));
   RETURN_IF_ERROR(CheckLabels(labels, m, c).WithContext("MeanSquaredError"));
 
   const float two_scale_over_c = 2.0f * grad_scale / static_cast<float>(c);

@@ -4,6 +4,7 @@
 
 #include <string>
 
+#include "kernels/common/arg_checks.h"
 #include "kernels/common/elementwise_math.h"
 
 namespace shoal::cpu {
@@ -20,17 +21,8 @@ Status CheckLabels(const int32_t* labels, int m, int c) {
 
 Status SoftmaxCrossEntropy(const float* logits, const int32_t* labels, int m, int c,
                            float grad_scale, float* dlogits, double* loss_sum, int64_t* correct) {
-  if (loss_sum == nullptr || correct == nullptr) {
-    return InvalidArgument("SoftmaxCrossEntropy: null loss_sum or correct");
-  }
-  if (m < 0) return InvalidArgument("SoftmaxCrossEntropy: negative rows " + std::to_string(m));
-  if (m > 0 && c < 1) {
-    return InvalidArgument("SoftmaxCrossEntropy: need at least one class, got " +
-                           std::to_string(c));
-  }
-  if (m > 0 && (logits == nullptr || labels == nullptr)) {
-    return InvalidArgument("SoftmaxCrossEntropy: null logits or labels");
-  }
+  RETURN_IF_ERROR(kernels::CheckLossArgs("SoftmaxCrossEntropy", "logits", logits, labels, m, c,
+                                         loss_sum, correct));
   RETURN_IF_ERROR(CheckLabels(labels, m, c).WithContext("SoftmaxCrossEntropy"));
 
   double loss = 0.0;

@@ -2,6 +2,8 @@
 // live in gemm_simt.cu (fp32) and gemm_tensor_core.cu (tf32, bf16), compiled separately so the
 // build runs them in parallel.
 #include <algorithm>
+
+#include "kernels/common/arg_checks.h"
 #include <string>
 
 #include "kernels/cuda/cuda_check.h"
@@ -13,19 +15,7 @@ namespace shoal::cuda {
 Status Gemm(Precision precision, bool trans_a, bool trans_b, int m, int n, int k, float alpha,
             const float* a, int lda, const float* b, int ldb, float beta, float* c, int ldc,
             cudaStream_t stream) {
-  if (m < 0 || n < 0 || k < 0) {
-    return InvalidArgument("Gemm: negative dimension m=" + std::to_string(m) +
-                           " n=" + std::to_string(n) + " k=" + std::to_string(k));
-  }
-  const int min_lda = std::max(1, trans_a ? m : k);
-  const int min_ldb = std::max(1, trans_b ? k : n);
-  const int min_ldc = std::max(1, n);
-  if (lda < min_lda || ldb < min_ldb || ldc < min_ldc) {
-    return InvalidArgument("Gemm: leading dimension too small: lda=" + std::to_string(lda) +
-                           " (min " + std::to_string(min_lda) + ") ldb=" + std::to_string(ldb) +
-                           " (min " + std::to_string(min_ldb) + ") ldc=" + std::to_string(ldc) +
-                           " (min " + std::to_string(min_ldc) + ")");
-  }
+  RETURN_IF_ERROR(kernels::CheckGemmArgs(trans_a, trans_b, m, n, k, lda, ldb, ldc));
   const int p = static_cast<int>(precision);
   if (p != enums::kPrecisionFp32 && p != enums::kPrecisionTf32 && p != enums::kPrecisionBf16) {
     return InvalidArgument("Gemm: unknown precision " + std::to_string(p));

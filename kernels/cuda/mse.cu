@@ -1,6 +1,8 @@
 // Kernel first, then the launcher (contract in mse.h).
 #include <cuda_runtime.h>
 
+#include "kernels/common/arg_checks.h"
+
 #include <climits>
 #include <cmath>
 #include <string>
@@ -56,16 +58,8 @@ __global__ void __launch_bounds__(kLossThreads)
 
 Status MeanSquaredError(const float* out, const int32_t* labels, int m, int c, float grad_scale,
                         float* dout, double* loss_sum, int64_t* correct, cudaStream_t stream) {
-  if (loss_sum == nullptr || correct == nullptr) {
-    return InvalidArgument("MeanSquaredError: null loss_sum or correct");
-  }
-  if (m < 0) return InvalidArgument("MeanSquaredError: negative rows " + std::to_string(m));
-  if (m > 0 && c < 1) {
-    return InvalidArgument("MeanSquaredError: need at least one class, got " + std::to_string(c));
-  }
-  if (m > 0 && (out == nullptr || labels == nullptr)) {
-    return InvalidArgument("MeanSquaredError: null out or labels");
-  }
+  RETURN_IF_ERROR(
+      kernels::CheckLossArgs("MeanSquaredError", "out", out, labels, m, c, loss_sum, correct));
   SHOAL_CUDA_RETURN_IF_ERROR(cudaMemsetAsync(loss_sum, 0, sizeof(double), stream));
   SHOAL_CUDA_RETURN_IF_ERROR(cudaMemsetAsync(correct, 0, sizeof(int64_t), stream));
   if (m == 0) return Status::Ok();

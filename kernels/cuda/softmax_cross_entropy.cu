@@ -1,6 +1,8 @@
 // Kernel first, then the launcher (contract in softmax_cross_entropy.h).
 #include <cuda_runtime.h>
 
+#include "kernels/common/arg_checks.h"
+
 #include <climits>
 #include <cmath>
 #include <string>
@@ -77,17 +79,8 @@ __global__ void __launch_bounds__(kLossThreads)
 Status SoftmaxCrossEntropy(const float* logits, const int32_t* labels, int m, int c,
                            float grad_scale, float* dlogits, double* loss_sum, int64_t* correct,
                            cudaStream_t stream) {
-  if (loss_sum == nullptr || correct == nullptr) {
-    return InvalidArgument("SoftmaxCrossEntropy: null loss_sum or correct");
-  }
-  if (m < 0) return InvalidArgument("SoftmaxCrossEntropy: negative rows " + std::to_string(m));
-  if (m > 0 && c < 1) {
-    return InvalidArgument("SoftmaxCrossEntropy: need at least one class, got " +
-                           std::to_string(c));
-  }
-  if (m > 0 && (logits == nullptr || labels == nullptr)) {
-    return InvalidArgument("SoftmaxCrossEntropy: null logits or labels");
-  }
+  RETURN_IF_ERROR(kernels::CheckLossArgs("SoftmaxCrossEntropy", "logits", logits, labels, m, c,
+                                         loss_sum, correct));
   SHOAL_CUDA_RETURN_IF_ERROR(cudaMemsetAsync(loss_sum, 0, sizeof(double), stream));
   SHOAL_CUDA_RETURN_IF_ERROR(cudaMemsetAsync(correct, 0, sizeof(int64_t), stream));
   if (m == 0) return Status::Ok();
