@@ -235,31 +235,39 @@ Status Scheduler::Heartbeat(const std::string& worker_id, const std::vector<Rank
   return Status::Ok();
 }
 
-nlohmann::json Scheduler::Assignments(const std::string& worker_id) const {
-  nlohmann::json out = nlohmann::json::array();
+std::vector<std::pair<const Job*, RankKey>> Scheduler::DesiredRanks(
+    const std::string& worker_id) const {
+  std::vector<std::pair<const Job*, RankKey>> out;
   for (const auto& [id, job] : jobs_) {
     const Attempt* a = job.current_attempt();
     if (a == nullptr || a->state != AttemptState::kRunning) continue;
     for (const auto& r : a->ranks) {
       if (r.worker_id != worker_id) continue;
       if (r.state != RankState::kAssigned && r.state != RankState::kRunning) continue;
-      out.push_back({{"job", job.id},
-                     {"attempt", a->number},
-                     {"rank", r.rank},
-                     {"worldSize", a->world_size},
-                     {"name", job.spec.metadata.name},
-                     {"spec", job.spec_text}});
+      out.push_back({&job, RankKey{job.id, a->number, r.rank}});
     }
+  }
+  return out;
+}
+
+nlohmann::json Scheduler::Assignments(const std::string& worker_id) const {
+  nlohmann::json out = nlohmann::json::array();
+  for (const auto& [job, key] : DesiredRanks(worker_id)) {
+    out.push_back({{"job", key.job_id},
+                   {"attempt", key.attempt},
+                   {"rank", key.rank},
+                   {"worldSize", job->current_attempt()->world_size},
+                   {"name", job->spec.metadata.name},
+                   {"spec", job->spec_text}});
   }
   return out;
 }
 
 bool Scheduler::AssignmentsDiffer(const std::string& worker_id,
                                   const std::vector<RankKey>& running) const {
+  // Called on every long-poll wake-up: compare keys only, without rendering specs.
   std::set<RankKey> desired;
-  for (const auto& a : Assignments(worker_id)) {
-    desired.insert({a["job"].get<int64_t>(), a["attempt"].get<int>(), a["rank"].get<int>()});
-  }
+  for (const auto& [job, key] : DesiredRanks(worker_id)) desired.insert(key);
   return desired != std::set<RankKey>(running.begin(), running.end());
 }
 

@@ -14,6 +14,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include <nlohmann/json.hpp>
@@ -118,6 +119,8 @@ class Scheduler {
   void StartJob(Job& job, const std::vector<std::string>& rank_workers);
   Snapshot BuildSnapshot() const;
   RankPlacement* FindRank(Job& job, int attempt, int rank);
+  // The ranks `worker_id` should be running now (of running attempts, not yet told to stop).
+  std::vector<std::pair<const Job*, RankKey>> DesiredRanks(const std::string& worker_id) const;
   Status ApplyExit(Job& job, RankPlacement& rp, int attempt, const nlohmann::json& ev);
 
   Store* store_;
