@@ -5,6 +5,7 @@
 #include <cmath>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <sstream>
 #include <string>
 #include <vector>
@@ -54,6 +55,23 @@ double RelError(const std::vector<float>& out, const std::vector<T>& ref) {
     den += static_cast<double>(ref[i]) * static_cast<double>(ref[i]);
   }
   return std::sqrt(num / den);
+}
+
+// Central differences of a double objective: d f / d x[e] for every e, perturbing x in place
+// (and restoring it) by ±h.
+template <typename F>
+std::vector<double> CentralDifferences(std::vector<double>& x, F&& f, double h = 1e-6) {
+  std::vector<double> grad(x.size());
+  for (size_t e = 0; e < x.size(); ++e) {
+    const double saved = x[e];
+    x[e] = saved + h;
+    const double plus = f();
+    x[e] = saved - h;
+    const double minus = f();
+    x[e] = saved;
+    grad[e] = (plus - minus) / (2 * h);
+  }
+  return grad;
 }
 
 }  // namespace shoal::testing

@@ -2,14 +2,13 @@
 
 #include <gtest/gtest.h>
 
-#include "tests/testing/test_util.h"
-
 #include <cmath>
 #include <random>
 #include <string>
 #include <vector>
 
 #include "kernels/common/elementwise_math.h"
+#include "tests/testing/test_util.h"
 
 namespace shoal::cpu {
 namespace {
@@ -122,26 +121,9 @@ TEST_P(BiasActivationTest, BackwardMatchesFiniteDifferences) {
 
   // Central differences of the double objective.
   std::vector<double> z(z_.begin(), z_.end()), b(bias_.begin(), bias_.end());
-  const double h = 1e-6;
-  std::vector<double> fd_dz(kM * kN), fd_db(kN);
-  for (size_t e = 0; e < z.size(); ++e) {
-    const double saved = z[e];
-    z[e] = saved + h;
-    const double plus = Objective(z, b);
-    z[e] = saved - h;
-    const double minus = Objective(z, b);
-    z[e] = saved;
-    fd_dz[e] = (plus - minus) / (2 * h);
-  }
-  for (int j = 0; j < kN; ++j) {
-    const double saved = b[j];
-    b[j] = saved + h;
-    const double plus = Objective(z, b);
-    b[j] = saved - h;
-    const double minus = Objective(z, b);
-    b[j] = saved;
-    fd_db[j] = (plus - minus) / (2 * h);
-  }
+  auto objective = [&] { return Objective(z, b); };
+  const std::vector<double> fd_dz = ::shoal::testing::CentralDifferences(z, objective);
+  const std::vector<double> fd_db = ::shoal::testing::CentralDifferences(b, objective);
   EXPECT_LT(RelError(dz, fd_dz), 1e-5);
   EXPECT_LT(RelError(dbias, fd_db), 1e-5);
 

@@ -2,11 +2,11 @@
 
 #include <gtest/gtest.h>
 
-#include "tests/testing/test_util.h"
-
 #include <cmath>
 #include <random>
 #include <vector>
+
+#include "tests/testing/test_util.h"
 
 namespace shoal::cpu {
 namespace {
@@ -92,16 +92,8 @@ TEST(MeanSquaredErrorTest, GradientMatchesFiniteDifferences) {
         MeanSquaredError(p.out.data(), p.labels.data(), p.m, p.c, scale, d.data(), &loss, &correct)
             .ok());
     std::vector<double> x(p.out.begin(), p.out.end()), fd(x.size());
-    const double h = 1e-6;
-    for (size_t e = 0; e < x.size(); ++e) {
-      const double saved = x[e];
-      x[e] = saved + h;
-      const double plus = RefLossSum(x, p.labels, p.m, p.c);
-      x[e] = saved - h;
-      const double minus = RefLossSum(x, p.labels, p.m, p.c);
-      x[e] = saved;
-      fd[e] = scale * (plus - minus) / (2 * h);
-    }
+    fd = ::shoal::testing::CentralDifferences(x, [&] { return RefLossSum(x, p.labels, p.m, p.c); });
+    for (double& g : fd) g *= scale;
     EXPECT_LT(RelError(d, fd), 1e-5) << "c=" << c;
 
     // In place gives the same gradient.
