@@ -1,6 +1,7 @@
 // Collective: the gradient all-reduce between data-parallel ranks, behind one small interface
 // (DESIGN.md §7 "small virtual seams"). Implementations: Gloo over TCP (CPU), a single-rank no-op;
-// NCCL and MPI arrive with the cuda backend.
+// MPI under mpirun (mpi_collective.h). The GPU gradient all-reduce is NCCL
+// (nccl_communicator.h), bootstrapped through Broadcast() of one of these.
 #pragma once
 
 #include <cstdint>
@@ -22,6 +23,10 @@ class Collective {
   virtual Status AllReduceSum(float* data, int64_t n) = 0;
   virtual Status AllReduceSum(double* data, int64_t n) = 0;
   virtual Status Barrier() = 0;
+  // Copies `bytes` bytes at `data` on rank `root` to `data` on every other rank (e.g. the NCCL
+  // unique id: over Gloo it travels on the pairs rendezvoused through the scheduler's KV, under
+  // mpirun it is MPI_Bcast). Same ordering, failure and thread-safety rules as AllReduceSum.
+  virtual Status Broadcast(void* data, int64_t bytes, int root) = 0;
 };
 
 // World of one: every collective is the identity.

@@ -2,6 +2,7 @@
 
 #include <gloo/allreduce.h>
 #include <gloo/barrier.h>
+#include <gloo/broadcast.h>
 #include <gloo/common/error.h>
 #include <gloo/math.h>
 #include <gloo/rendezvous/context.h>
@@ -30,6 +31,26 @@ class GlooCollective final : public Collective {
       return Status::Ok();
     } catch (const std::exception& e) {
       return Aborted(std::string("gloo barrier failed: ") + e.what());
+    }
+  }
+
+  Status Broadcast(void* data, int64_t bytes, int root) override {
+    if (bytes < 0 || root < 0 || root >= size()) {
+      return InvalidArgument("bad broadcast of " + std::to_string(bytes) + " bytes from rank " +
+                             std::to_string(root));
+    }
+    if (bytes == 0 || size() == 1) return Status::Ok();
+    try {
+      gloo::BroadcastOptions opts(ctx_);
+      opts.setOutput(static_cast<uint8_t*>(data), static_cast<size_t>(bytes));
+      opts.setRoot(root);
+      opts.setTag(next_tag_++);
+      opts.setTimeout(timeout_);
+      gloo::broadcast(opts);
+      return Status::Ok();
+    } catch (const std::exception& e) {
+      return Aborted(std::string("gloo broadcast failed (a peer rank died or is unreachable): ") +
+                     e.what());
     }
   }
 

@@ -40,6 +40,17 @@ class MpiCollective final : public Collective {
     return Status::Ok();
   }
 
+  Status Broadcast(void* data, int64_t bytes, int root) override {
+    if (bytes < 0 || bytes > INT_MAX || root < 0 || root >= size_) {
+      return InvalidArgument("bad broadcast of " + std::to_string(bytes) + " bytes from rank " +
+                             std::to_string(root));
+    }
+    if (bytes == 0 || size_ == 1) return Status::Ok();
+    int rc = MPI_Bcast(data, static_cast<int>(bytes), MPI_BYTE, root, MPI_COMM_WORLD);
+    if (rc != MPI_SUCCESS) return Aborted("MPI_Bcast failed: " + MpiErrorString(rc));
+    return Status::Ok();
+  }
+
  private:
   template <typename T>
   Status Reduce(T* data, int64_t n) {

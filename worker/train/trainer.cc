@@ -1,7 +1,5 @@
 #include "worker/train/trainer.h"
 
-#include <cblas.h>
-
 #include <chrono>
 #include <cmath>
 #include <iomanip>
@@ -12,11 +10,8 @@
 
 #include <nlohmann/json.hpp>
 
-#include "kernels/cpu/optimizer.h"
 #include "kernels/cpu/reduce.h"
 #include "worker/train/dataset.h"
-#include "worker/train/grad_reducer.h"
-#include "worker/train/mlp.h"
 
 namespace shoal {
 namespace {
@@ -73,8 +68,8 @@ Status LoadData(const JobSpec& spec, Dataset* train, Dataset* test) {
 }
 
 // Test loss and accuracy, each rank evaluating a contiguous shard and the sums all-reduced.
-Status Evaluate(Mlp& model, const std::vector<float>& params, const Dataset& test,
-                Collective& coll, double* loss, double* accuracy) {
+Status Evaluate(StepEngine& engine, const Dataset& test, Collective& coll, double* loss,
+                double* accuracy) {
   const int64_t per_rank = (test.size + coll.size() - 1) / coll.size();
   const int64_t begin = std::min<int64_t>(test.size, per_rank * coll.rank());
   const int64_t end = std::min<int64_t>(test.size, begin + per_rank);
@@ -84,8 +79,8 @@ Status Evaluate(Mlp& model, const std::vector<float>& params, const Dataset& tes
     int n = static_cast<int>(std::min(kChunk, end - i));
     double loss_sum = 0;
     int64_t correct = 0;
-    RETURN_IF_ERROR(model.Evaluate(params.data(), test.features.data() + i * test.dim,
-                                   test.labels.data() + i, n, &loss_sum, &correct));
+    RETURN_IF_ERROR(engine.Evaluate(test.features.data() + i * test.dim,
+                                    test.labels.data() + i, n, &loss_sum, &correct));
     sums[0] += loss_sum;
     sums[1] += static_cast<double>(correct);
   }
@@ -109,18 +104,39 @@ int ExitCodeFor(const Status& status) {
   }
 }
 
+Result<Backend> ResolveBackend(const JobSpec& spec, Collective& coll,
+                               const TrainerOptions& options, std::ostream& out) {
+  const Backend asked = spec.resources.backend;
+  if (asked == Backend::kCpu) return Backend::kCpu;
+  std::string why = "this shoal-train was built without CUDA";
+  const bool built = static_cast<bool>(options.make_cuda_engine);
+  bool usable = built && options.cuda_usable && options.cuda_usable(&why);
+  if (asked == Backend::kCuda) {
+    if (!built) return InvalidArgument("resources.backend cuda: " + why);
+    return Backend::kCuda;  // a missing device is reported by the engine with CUDA's reason
+  }
+  // auto: cuda only if every rank can, so that all ranks run the same collectives.
+  double ranks_with_gpu = usable ? 1 : 0;
+  RETURN_IF_ERROR(coll.AllReduceSum(&ranks_with_gpu, 1));
+  const bool all = ranks_with_gpu == static_cast<double>(coll.size());
+  if (coll.rank() == 0) {
+    if (all) {
+      out << "backend auto: cuda" << std::endl;
+    } else if (usable || ranks_with_gpu > 0) {
+      out << "backend auto: cpu (" << ranks_with_gpu << " of " << coll.size()
+          << " ranks have a usable GPU)" << std::endl;
+    } else {
+      out << "backend auto: cpu (" << why << ")" << std::endl;
+    }
+  }
+  return all ? Backend::kCuda : Backend::kCpu;
+}
+
 Result<TrainResult> Train(const JobSpec& spec, Collective& coll, const TrainerOptions& options,
                           std::ostream& out) {
   const auto t_start = Clock::now();
   const int rank = coll.rank(), world = coll.size();
-  if (spec.resources.backend == Backend::kCuda) {
-    return InvalidArgument("resources.backend cuda: this trainer has only the cpu backend so far");
-  }
-  if (spec.training.precision != Precision::kFp32) {
-    return InvalidArgument(std::string("training.precision ") + ToString(spec.training.precision) +
-                           " needs the cuda backend; the cpu backend trains in fp32");
-  }
-  openblas_set_num_threads(std::max(1, options.threads));
+  ASSIGN_OR_RETURN(Backend backend, ResolveBackend(spec, coll, options, out));
 
   Dataset train, test;
   RETURN_IF_ERROR(LoadData(spec, &train, &test));
@@ -133,28 +149,21 @@ Result<TrainResult> Train(const JobSpec& spec, Collective& coll, const TrainerOp
                            std::to_string(global_batch) + " = batchSize x " +
                            std::to_string(world) + " ranks)");
   }
-  out << "rank " << rank << "/" << world << ": " << train.size << " train / " << test.size
-      << " test samples, dim " << train.dim << ", " << steps_per_epoch << " steps per epoch, "
-      << "global batch " << global_batch << std::endl;
 
-  MlpConfig config{spec.model.layers, spec.model.activation, spec.model.loss};
-  RETURN_IF_ERROR(Mlp::ValidateConfig(config));
-  Mlp model(config);
-  const int64_t n_params = model.num_params();
-  std::vector<float> params(n_params), state_a(n_params, 0.f), state_b(n_params, 0.f);
-  model.InitParams(spec.training.seed, params.data());
-  // Gradients plus two trailing slots (loss sum, correct count) so one all-reduce carries both.
-  std::vector<float> grads(n_params + 2);
+  EngineConfig engine_config{&spec, std::max(1, options.threads), options.bucket_bytes,
+                             options.device};
+  std::unique_ptr<StepEngine> engine;
+  if (backend == Backend::kCuda) {
+    ASSIGN_OR_RETURN(engine, options.make_cuda_engine(engine_config, coll));
+  } else {
+    ASSIGN_OR_RETURN(engine, MakeCpuEngine(engine_config, coll));
+  }
+  out << "rank " << rank << "/" << world << " on " << engine->Describe() << ": " << train.size
+      << " train / " << test.size << " test samples, dim " << train.dim << ", "
+      << steps_per_epoch << " steps per epoch, global batch " << global_batch << std::endl;
   std::vector<float> xb(batch * train.dim);
   std::vector<int32_t> yb(batch);
   const float grad_scale = 1.0f / static_cast<float>(global_batch);
-  // Overlap needs a peer to talk to; a single rank has nothing to all-reduce.
-  const int64_t bucket_floats = options.bucket_bytes / static_cast<int64_t>(sizeof(float));
-  std::unique_ptr<GradReducer> reducer;
-  if (world > 1 && bucket_floats > 0) {
-    reducer = std::make_unique<GradReducer>(coll, n_params + 2, bucket_floats);
-  }
-  const auto& opt = spec.optimizer;
 
   TrainResult result;
   int64_t step = 0;
@@ -173,58 +182,15 @@ Result<TrainResult> Train(const JobSpec& spec, Collective& coll, const TrainerOp
     for (int64_t s = 0; s < steps_per_epoch; ++s) {
       const int64_t begin = s * global_batch + rank * batch;
       GatherBatch(train, order, begin, begin + batch, xb.data(), yb.data());
-      double loss_sum = 0;
-      int64_t correct = 0;
-      if (reducer) {
-        // Buckets are all-reduced by the reducer's thread while backward continues; the loss and
-        // correct count ride in the first bucket (they are known before any gradient).
-        reducer->Begin(grads.data());
-        bool first = true;
-        auto on_ready = [&](int64_t from) {
-          if (first) {
-            grads[n_params] = static_cast<float>(loss_sum);
-            grads[n_params + 1] = static_cast<float>(correct);
-            first = false;
-          }
-          reducer->Ready(from);
-        };
-        RETURN_IF_ERROR(model.ForwardBackward(params.data(), xb.data(), yb.data(),
-                                              static_cast<int>(batch), grad_scale, grads.data(),
-                                              &loss_sum, &correct, on_ready, bucket_floats));
-        const auto t_reduce = Clock::now();
-        RETURN_IF_ERROR(reducer->Finish());
-        epoch_reduce_sec += Seconds(t_reduce, Clock::now());
-      } else {
-        RETURN_IF_ERROR(model.ForwardBackward(params.data(), xb.data(), yb.data(),
-                                              static_cast<int>(batch), grad_scale, grads.data(),
-                                              &loss_sum, &correct));
-        grads[n_params] = static_cast<float>(loss_sum);
-        grads[n_params + 1] = static_cast<float>(correct);
-        const auto t_reduce = Clock::now();
-        RETURN_IF_ERROR(coll.AllReduceSum(grads.data(), n_params + 2));
-        epoch_reduce_sec += Seconds(t_reduce, Clock::now());
-      }
-      const double step_loss = grads[n_params] / static_cast<double>(global_batch);
-      if (!std::isfinite(step_loss) || !cpu::AllFinite(grads.data(), n_params)) {
-        return InvalidArgument("training diverged at step " + std::to_string(step + 1) +
-                               " (loss or gradient is NaN/Inf): lower optimizer.lr");
-      }
+      ASSIGN_OR_RETURN(StepStats st, engine->Step(xb.data(), yb.data(), static_cast<int>(batch),
+                                                  grad_scale, step + 1));
       ++step;
-      if (opt.kind == OptimizerKind::kAdamW) {
-        cpu::AdamWUpdate(params.data(), grads.data(), state_a.data(), state_b.data(), n_params,
-                    static_cast<float>(opt.lr), static_cast<float>(opt.beta1),
-                    static_cast<float>(opt.beta2), static_cast<float>(opt.eps),
-                    static_cast<float>(opt.weight_decay), step);
-      } else {
-        cpu::SgdMomentumUpdate(params.data(), grads.data(), state_a.data(), n_params,
-                          static_cast<float>(opt.lr), static_cast<float>(opt.momentum),
-                          static_cast<float>(opt.weight_decay));
-      }
-      epoch_loss += grads[n_params];
-      epoch_correct += grads[n_params + 1];
+      epoch_reduce_sec += st.reduce_sec;
+      epoch_loss += st.loss_sum;
+      epoch_correct += st.correct;
       epoch_samples += global_batch;
-      window_loss += grads[n_params];
-      window_correct += grads[n_params + 1];
+      window_loss += st.loss_sum;
+      window_correct += st.correct;
       window_samples += static_cast<double>(global_batch);
       const auto now = Clock::now();
       if (rank == 0 && Seconds(last_report, now) >= options.report_every_sec) {
@@ -265,15 +231,15 @@ Result<TrainResult> Train(const JobSpec& spec, Collective& coll, const TrainerOp
     line << std::fixed << std::setprecision(4) << "epoch " << epoch << "/"
          << spec.training.epochs << ": train loss " << result.train_loss << " acc " << train_acc;
     if (test.size > 0) {
-      RETURN_IF_ERROR(Evaluate(model, params, test, coll, &result.test_loss, &result.test_accuracy));
+      RETURN_IF_ERROR(Evaluate(*engine, test, coll, &result.test_loss, &result.test_accuracy));
       report["testLoss"] = result.test_loss;
       report["testAccuracy"] = result.test_accuracy;
       line << " | test loss " << result.test_loss << " acc " << result.test_accuracy;
     }
     line << std::setprecision(0) << " | " << static_cast<double>(epoch_samples) / epoch_time
-         << " samples/s | " << (reducer ? "exposed all-reduce " : "all-reduce ")
+         << " samples/s | all-reduce "
          << std::setprecision(1) << 100.0 * epoch_reduce_sec / epoch_time << "% of step time";
-    if (reducer) line << " (" << reducer->buckets_per_step() << " buckets/step)";
+    if (const std::string note = engine->StepNote(); !note.empty()) line << " " << note;
     if (rank == 0) {
       out << line.str() << std::endl;
       Report(out, report);
@@ -281,7 +247,8 @@ Result<TrainResult> Train(const JobSpec& spec, Collective& coll, const TrainerOp
   }
   result.steps = step;
   result.samples_per_sec = train_time > 0 ? static_cast<double>(trained_samples) / train_time : 0;
-  result.param_checksum = cpu::Fnv1aChecksum(params.data(), n_params);
+  ASSIGN_OR_RETURN(std::vector<float> params, engine->Params());
+  result.param_checksum = cpu::Fnv1aChecksum(params.data(), static_cast<int64_t>(params.size()));
   result.wall_seconds = Seconds(t_start, Clock::now());
   Report(out, {{"type", "result"},
                {"rank", rank},

@@ -8,12 +8,15 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <iosfwd>
+#include <memory>
 #include <string>
 
 #include "common/job_spec.h"
 #include "common/status.h"
 #include "kernels/collectives/collective.h"
+#include "worker/train/step_engine.h"
 
 namespace shoal {
 
@@ -42,7 +45,20 @@ struct TrainerOptions {
   // that share cores, Gloo's fixed per-call cost and the extra thread outweigh the overlap
   // (bench/README.md: 256 KiB buckets ran at ~0.8x of one all-reduce on the 2-core VM).
   int64_t bucket_bytes = 0;
+  int device = 0;  // CUDA device ordinal for the cuda backend
+
+  // The cuda backend, provided by builds with CUDA (worker/gpu); both empty without. `cuda_usable`
+  // says whether a device can be used (else why not), for backend auto.
+  std::function<Result<std::unique_ptr<StepEngine>>(const EngineConfig&, Collective&)>
+      make_cuda_engine;
+  std::function<bool(std::string* why)> cuda_usable;
 };
+
+// The backend a rank trains on: cpu and cuda as asked (cuda without CUDA support is
+// InvalidArgument); auto is cuda when every rank has a usable GPU (decided together through
+// `collective`, so ranks never disagree), else cpu. Writes the decision to `out`.
+Result<Backend> ResolveBackend(const JobSpec& spec, Collective& collective,
+                               const TrainerOptions& options, std::ostream& out);
 
 // Trains `spec` as rank collective.rank() of collective.size(). Writes human log lines and
 // "@shoal" report lines to `out`. Returns the result, or an error whose code maps to an exit code

@@ -1,0 +1,72 @@
+// StepEngine: where one rank's training step runs (DESIGN.md §4.5 backends), behind one seam so
+// the trainer's loop (data order, sharding, reports, evaluation) is the same for every backend.
+//
+// An engine owns the model's parameters, its optimizer state and its gradient buffer. Step()
+// runs forward and backward on this rank's shard, sums the gradients with every other rank (the
+// engine's own collective: Gloo/MPI on CPU, NCCL on GPU), checks them and applies the optimizer.
+// Every rank starts from the same parameters (Mlp::InitParams with the spec's seed) and applies
+// the same updates, so parameters stay identical across ranks.
+//
+// Not thread-safe: one engine per trainer, used from the trainer's thread.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "common/job_spec.h"
+#include "common/status.h"
+#include "kernels/collectives/collective.h"
+
+namespace shoal {
+
+struct StepStats {
+  double loss_sum = 0;    // summed over the global batch (all ranks), unscaled
+  double correct = 0;     // rows of the global batch whose argmax is the label
+  double reduce_sec = 0;  // time this rank waited for the gradient all-reduce (not hidden)
+};
+
+// What an engine is built from: the validated spec, this rank's place and the knobs of
+// TrainerOptions that concern the step.
+struct EngineConfig {
+  const JobSpec* spec = nullptr;
+  int threads = 1;            // CPU compute threads
+  int64_t bucket_bytes = 0;   // gradient bucket size for overlap (0 = backend default)
+  int device = 0;             // CUDA device ordinal (cuda backend)
+};
+
+class StepEngine {
+ public:
+  virtual ~StepEngine() = default;
+
+  // e.g. "cpu (OpenBLAS, 1 thread)" or "cuda (NVIDIA H200, tf32, NCCL)": for the log.
+  virtual std::string Describe() const = 0;
+  virtual int64_t num_params() const = 0;
+
+  // One synchronous data-parallel step: rows x[0, batch) (batch x dim, row-major, host memory)
+  // with labels y, the gradient of loss_sum * grad_scale summed over every rank, then optimizer
+  // update number `step` (1-based). Returns the global loss sum and correct count.
+  // InvalidArgument when the loss or a gradient is NaN/Inf (divergence: parameters are then
+  // unspecified); a collective failure comes back as its Status (Aborted / DeadlineExceeded).
+  virtual Result<StepStats> Step(const float* x, const int32_t* y, int batch, float grad_scale,
+                                 int64_t step) = 0;
+
+  // Forward only on n host rows: this rank's unreduced loss sum and correct count.
+  virtual Status Evaluate(const float* x, const int32_t* y, int n, double* loss_sum,
+                          int64_t* correct) = 0;
+
+  // The current parameters, copied to the host (num_params() floats, the Mlp flat layout).
+  virtual Result<std::vector<float>> Params() = 0;
+
+  // Extra words for the epoch line, e.g. "(3 buckets/step)"; empty when there is nothing to add.
+  virtual std::string StepNote() const { return ""; }
+};
+
+// The cpu backend: Mlp + kernels/cpu operators, gradients summed with `collective` (one
+// all-reduce after backward, or buckets overlapped with backward when bucket_bytes > 0 and
+// there is more than one rank). `collective` must outlive the engine.
+Result<std::unique_ptr<StepEngine>> MakeCpuEngine(const EngineConfig& config,
+                                                  Collective& collective);
+
+}  // namespace shoal
