@@ -252,6 +252,16 @@ void Agent::EscalateKills() {
   }
 }
 
+int Agent::PickFreeGpu() {
+  std::lock_guard<std::mutex> lock(mu_);
+  for (const auto& g : gpus_) {
+    bool taken = false;
+    for (const auto& [k, c] : children_) taken = taken || (!c->exited && c->gpu == g.index);
+    if (!taken) return g.index;
+  }
+  return -1;
+}
+
 Status Agent::StartRank(const RankKeyT& key, const json& a) {
   std::string dir = options_.work_dir + "/job-" + std::to_string(key.job) + "/attempt-" +
                     std::to_string(key.attempt) + "/rank-" + std::to_string(key.rank);
@@ -274,15 +284,21 @@ Status Agent::StartRank(const RankKeyT& key, const json& a) {
                 "--threads", std::to_string(options_.threads_per_rank),
                 "--address", rank_address_};
   spawn.env["OPENBLAS_NUM_THREADS"] = std::to_string(options_.threads_per_rank);
-  spawn.env["SHOAL_JOB_ID"] = std::to_string(key.job);
+  // One GPU per rank: the lowest one no live rank holds. The trainer then sees only that GPU (as
+  // device 0); a rank without one sees none, so `backend: auto` trains it on the CPU rather than
+  // on a GPU another rank owns.
+  const int gpu = PickFreeGpu();
+  spawn.env["CUDA_VISIBLE_DEVICES"] = gpu >= 0 ? std::to_string(gpu) : "";
   spawn.env["SHOAL_ATTEMPT"] = std::to_string(key.attempt);
   spawn.cwd = dir;
   ASSIGN_OR_RETURN(SpawnedProcess proc, Spawn(spawn));
   LOG_INFO << "started job " << key.job << " attempt " << key.attempt << " rank " << key.rank
-           << "/" << a.value("worldSize", 1) << " as pid " << proc.pid;
+           << "/" << a.value("worldSize", 1) << " as pid " << proc.pid
+           << (gpu >= 0 ? " on GPU " + std::to_string(gpu) : std::string());
   std::lock_guard<std::mutex> lock(mu_);
   auto child = std::make_unique<Child>();
   child->pid = proc.pid;
+  child->gpu = gpu;
   Child* raw = child.get();
   children_[key] = std::move(child);
   raw->reader = std::thread([this, key, pid = proc.pid, fd = proc.output_fd] {

@@ -64,12 +64,14 @@ class Agent {
     bool exited = false;
     std::chrono::steady_clock::time_point kill_sent{};
     bool killing = false;
+    int gpu = -1;  // the GPU index this rank was given (CUDA_VISIBLE_DEVICES), -1 for none
     std::thread reader;
   };
 
   Status Register();
   void Reconcile(const nlohmann::json& assignments);
   Status StartRank(const RankKeyT& key, const nlohmann::json& assignment);
+  int PickFreeGpu();  // lowest GPU index no live rank holds, or -1
   void ReadOutput(RankKeyT key, pid_t pid, int fd);
   void Enqueue(nlohmann::json event);
   void SendLoop();

@@ -138,7 +138,7 @@ Status FetchScalars(const double* d_scalars, cudaStream_t stream, double* loss_s
 
 Status GpuMlp::ForwardBackward(const float* d_params, const float* d_x, const int32_t* d_labels,
                                int batch, float grad_scale, float* d_grads, double* loss_sum,
-                               int64_t* correct) {
+                               int64_t* correct, const GradsEnqueued& on_enqueued) {
   constexpr const char* kOp = "GpuMlp::ForwardBackward";
   RETURN_IF_ERROR(CheckArgs(kOp, d_params, d_x, d_labels, batch, loss_sum, correct));
   if (d_grads == nullptr) return InvalidArgument(std::string(kOp) + ": null grads");
@@ -146,6 +146,9 @@ Status GpuMlp::ForwardBackward(const float* d_params, const float* d_x, const in
     // Nothing to run the kernels on (and no scratch yet, perhaps): the gradient of an empty sum.
     SHOAL_CUDA_RETURN_IF_ERROR(cudaMemsetAsync(
         d_grads, 0, static_cast<size_t>(num_params()) * sizeof(float), stream_));
+    for (int l = num_layers() - 1; l >= 0 && on_enqueued; --l) {
+      RETURN_IF_ERROR(on_enqueued(weight_offset(l)));
+    }
     SHOAL_CUDA_RETURN_IF_ERROR(cudaStreamSynchronize(stream_));
     *loss_sum = 0.0;
     *correct = 0;
@@ -173,10 +176,11 @@ Status GpuMlp::ForwardBackward(const float* d_params, const float* d_x, const in
       RETURN_IF_ERROR(cuda::ActivationBackwardBiasGrad(d, pre_[l].get(), batch, out,
                                                        config().activation, d, db, stream_));
     }
-    // dW = dz^T h_in (out x in), in one GEMM: without a GradsReady consumer there is no reason
-    // to split the first layer's into row chunks as Mlp does.
+    // dW = dz^T h_in (out x in), in one GEMM: the GPU overlaps whole layers with NCCL, it has no
+    // reason to split the first layer's into row chunks as Mlp does.
     RETURN_IF_ERROR(cuda::Gemm(precision_, true, false, out, in, batch, 1.0f, d, out, h_in, in,
                                0.0f, dw, in, stream_));
+    if (on_enqueued) RETURN_IF_ERROR(on_enqueued(weight_offset(l)));
     if (l > 0) {
       // dh_in = dz W (batch x in); the network input needs no gradient.
       const float* w = d_params + weight_offset(l);

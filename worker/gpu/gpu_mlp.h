@@ -10,8 +10,9 @@
 // Device model: every pointer argument named d_* is a device pointer; all work is enqueued on the
 // stream given to Create. Each ForwardBackward/Evaluate call ends with ONE cudaStreamSynchronize
 // on that stream, to copy the loss sum and correct count back to the host (so d_grads is final
-// when the call returns). Unlike Mlp, there is no GradsReady callback: the gradients are complete
-// only when the call returns.
+// when the call returns). For overlap, ForwardBackward can tell the caller when each layer's
+// gradient kernels have been ENQUEUED (GradsEnqueued): work the caller then orders after them on
+// the same stream (an event) sees those gradients final, long before the call returns.
 //
 // Thread-safety: NOT thread-safe; use one GpuMlp per thread (and per stream).
 #pragma once
@@ -19,6 +20,7 @@
 #include <cuda_runtime_api.h>
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <vector>
 
@@ -62,9 +64,14 @@ class GpuMlp {
   // error's Status (d_grads, loss_sum and correct are unspecified then).
   // Scratch (activations, pre-activations, backward buffers) is kept on the device and grows to
   // the largest batch seen so far; growing frees the old scratch (cudaFree waits for the device).
+  //
+  // on_enqueued(from), when given, is called on this thread each time the kernels producing
+  // d_grads[from, num_params()) have all been enqueued on the stream (from = weight_offset(l),
+  // decreasing, once per layer); a non-OK Status from it stops the call and is returned.
+  using GradsEnqueued = std::function<Status(int64_t from)>;
   Status ForwardBackward(const float* d_params, const float* d_x, const int32_t* d_labels,
                          int batch, float grad_scale, float* d_grads, double* loss_sum,
-                         int64_t* correct);
+                         int64_t* correct, const GradsEnqueued& on_enqueued = nullptr);
 
   // Forward only: host *loss_sum (unscaled sum over rows) and *correct, as Mlp::Evaluate. Same
   // errors, synchronization and thread-safety as ForwardBackward.

@@ -15,6 +15,9 @@
 #ifdef SHOAL_HAVE_MPI
 #include "kernels/collectives/mpi_collective.h"
 #endif
+#ifdef SHOAL_HAVE_CUDA
+#include "worker/gpu/cuda_step_engine.h"
+#endif
 
 using namespace shoal;
 
@@ -30,7 +33,10 @@ const char kUsage[] = R"(usage: shoal-train JOB.yaml [flags]
   --max-steps N        stop after N steps (benchmarks; default: the spec's epochs)
   --bucket-kb N        all-reduce gradients in buckets of N KiB while backward runs (default 0:
                        one all-reduce after backward, faster on CPU ranks that share cores)
-  --timeout-sec S      collective/rendezvous timeout (default 60; Gloo only)
+  --timeout-sec S      collective/rendezvous timeout (default 60; Gloo and NCCL)
+  --device N           CUDA device for the cuda backend (default: the launcher's local rank
+                       under mpirun, else 0; shoal-worker gives each rank one GPU through
+                       CUDA_VISIBLE_DEVICES, so 0 is that GPU)
   --collective KIND    auto (default), mpi or gloo. auto: mpi when started by mpirun and none
                        of --rank/--world-size/--rendezvous is given, gloo when --world-size > 1,
                        else a single rank
@@ -83,6 +89,7 @@ MpiLaunch DetectMpiLaunch() {
 int main(int argc, char** argv) {
   std::string spec_path, rendezvous, address = "127.0.0.1", kind = "auto";
   long rank = 0, world = 1, threads = 1, max_steps = 0, timeout_sec = 60, bucket_kb = 0;
+  long device = -1;  // -1: pick (local rank under mpirun, else 0)
   bool explicit_ranks = false;  // --rank/--world-size/--rendezvous given: the scheduler's launch
   for (int i = 1; i < argc; ++i) {
     std::string arg = argv[i];
@@ -110,6 +117,7 @@ int main(int argc, char** argv) {
     else if (arg == "--max-steps") ok = ParseLong(v, 0, 1L << 40, &max_steps);
     else if (arg == "--timeout-sec") ok = ParseLong(v, 1, 86400, &timeout_sec);
     else if (arg == "--bucket-kb") ok = ParseLong(v, 0, 1L << 22, &bucket_kb);
+    else if (arg == "--device") ok = ParseLong(v, 0, 1023, &device);
     else if (arg == "--rendezvous") rendezvous = v;
     else if (arg == "--address") address = v;
     else if (arg == "--collective") {
@@ -218,6 +226,26 @@ int main(int argc, char** argv) {
   options.threads = static_cast<int>(threads);
   options.max_steps = max_steps;
   options.bucket_bytes = static_cast<int64_t>(bucket_kb) * 1024;
+  options.timeout_sec = static_cast<double>(timeout_sec);
+#ifdef SHOAL_HAVE_CUDA
+  options.make_cuda_engine = MakeCudaEngine;
+  options.cuda_usable = [](std::string* why) { return CudaDeviceCount(why) > 0; };
+  if (device < 0) {
+    // mpirun starts one rank per GPU of a node: local rank i takes device i (mod the count).
+    long local = 0;
+    const char* l = std::getenv("OMPI_COMM_WORLD_LOCAL_RANK");
+    if (l == nullptr) l = std::getenv("MPI_LOCALRANKID");
+    if (l == nullptr) l = std::getenv("SLURM_LOCALID");
+    if (kind == "mpi" && l != nullptr && ParseLong(l, 0, 1 << 20, &local)) {
+      std::string why;
+      const int count = CudaDeviceCount(&why);
+      device = count > 0 ? local % count : 0;
+    } else {
+      device = 0;
+    }
+  }
+#endif
+  options.device = static_cast<int>(std::max(0L, device));
   auto result = Train(*spec, *collective, options, std::cout);
   std::cout.flush();
   if (!result.ok()) {

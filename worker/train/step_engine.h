@@ -34,6 +34,7 @@ struct EngineConfig {
   int threads = 1;            // CPU compute threads
   int64_t bucket_bytes = 0;   // gradient bucket size for overlap (0 = backend default)
   int device = 0;             // CUDA device ordinal (cuda backend)
+  double timeout_sec = 60;    // a collective waiting longer than this fails (peer dead or stuck)
 };
 
 class StepEngine {

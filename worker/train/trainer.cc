@@ -151,7 +151,7 @@ Result<TrainResult> Train(const JobSpec& spec, Collective& coll, const TrainerOp
   }
 
   EngineConfig engine_config{&spec, std::max(1, options.threads), options.bucket_bytes,
-                             options.device};
+                             options.device, options.timeout_sec};
   std::unique_ptr<StepEngine> engine;
   if (backend == Backend::kCuda) {
     ASSIGN_OR_RETURN(engine, options.make_cuda_engine(engine_config, coll));

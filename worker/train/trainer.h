@@ -46,6 +46,7 @@ struct TrainerOptions {
   // (bench/README.md: 256 KiB buckets ran at ~0.8x of one all-reduce on the 2-core VM).
   int64_t bucket_bytes = 0;
   int device = 0;  // CUDA device ordinal for the cuda backend
+  double timeout_sec = 60;  // NCCL: longest wait for a step's all-reduce before giving up
 
   // The cuda backend, provided by builds with CUDA (worker/gpu); both empty without. `cuda_usable`
   // says whether a device can be used (else why not), for backend auto.

@@ -156,5 +156,65 @@ TEST_F(TrainerTest, BadInputsAreInvalidArgumentAndExitTwo) {
   EXPECT_NE(r.status().message().find("diverged"), std::string::npos) << r.status().ToString();
 }
 
+// Backend selection: cpu never asks for CUDA; cuda without CUDA support is a bad request (exit
+// 2); auto trains on cuda only when every rank can, decided together.
+TEST_F(TrainerTest, BackendResolution) {
+  auto single = MakeSingleRankCollective();
+  JobSpec spec = Spec(1, "{kind: adamw, lr: 0.01}");
+  TrainerOptions none;  // a build without CUDA
+  std::ostringstream out;
+  EXPECT_EQ(*ResolveBackend(spec, *single, none, out), Backend::kCpu);
+
+  spec.resources.backend = Backend::kCuda;
+  auto r = ResolveBackend(spec, *single, none, out);
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(ExitCodeFor(r.status()), kTrainBadInput);
+  EXPECT_NE(r.status().message().find("without CUDA"), std::string::npos);
+  auto t = Train(spec, *single, none, out);  // the same, through Train
+  ASSERT_FALSE(t.ok());
+  EXPECT_EQ(ExitCodeFor(t.status()), kTrainBadInput);
+
+  spec.resources.backend = Backend::kAuto;
+  out.str("");
+  EXPECT_EQ(*ResolveBackend(spec, *single, none, out), Backend::kCpu);
+  EXPECT_NE(out.str().find("backend auto: cpu (this shoal-train was built without CUDA)"),
+            std::string::npos)
+      << out.str();
+
+  // Two ranks: rank 0 has a GPU, rank 1 has none -> both train on the cpu.
+  for (const bool rank1_has_gpu : {false, true}) {
+    auto store = std::make_shared<gloo::rendezvous::HashStore>();
+    std::vector<Backend> chosen(2);
+    std::vector<std::string> logs(2);
+    std::vector<std::thread> threads;
+    for (int rank = 0; rank < 2; ++rank) {
+      threads.emplace_back([&, rank] {
+        auto coll = MakeGlooCollective(rank, 2, *store, GlooOptions{});
+        ASSERT_TRUE(coll.ok()) << coll.status().ToString();
+        TrainerOptions options;
+        options.make_cuda_engine = [](const EngineConfig&, Collective&)
+            -> Result<std::unique_ptr<StepEngine>> { return Internal("not called"); };
+        const bool usable = rank == 0 || rank1_has_gpu;
+        options.cuda_usable = [usable](std::string* why) {
+          *why = "no device";
+          return usable;
+        };
+        std::ostringstream log;
+        auto b = ResolveBackend(spec, **coll, options, log);
+        ASSERT_TRUE(b.ok()) << b.status().ToString();
+        chosen[rank] = *b;
+        logs[rank] = log.str();
+      });
+    }
+    for (auto& th : threads) th.join();
+    const Backend want = rank1_has_gpu ? Backend::kCuda : Backend::kCpu;
+    EXPECT_EQ(chosen[0], want);
+    EXPECT_EQ(chosen[1], want);
+    EXPECT_NE(logs[0].find(rank1_has_gpu ? "backend auto: cuda" : "1 of 2 ranks have a usable GPU"),
+              std::string::npos)
+        << logs[0];
+  }
+}
+
 }  // namespace
 }  // namespace shoal

@@ -1,0 +1,324 @@
+#include "worker/gpu/cuda_step_engine.h"
+
+#include <cuda_runtime_api.h>
+
+#include <cmath>
+#include <cstring>
+#include <vector>
+
+#include "kernels/cuda/cuda_check.h"
+#include "kernels/cuda/optimizer.h"
+#include "kernels/cuda/reduce.h"
+#include "worker/gpu/device_array.h"
+#include "worker/gpu/gpu_mlp.h"
+#ifdef SHOAL_HAVE_NCCL
+#include "kernels/collectives/nccl_communicator.h"
+#endif
+
+namespace shoal {
+namespace {
+
+// Page-locked host memory, so copies to and from the device are truly asynchronous.
+template <typename T>
+class PinnedArray {
+ public:
+  PinnedArray() = default;
+  ~PinnedArray() {
+    if (ptr_ != nullptr) (void)cudaFreeHost(ptr_);
+  }
+  PinnedArray(const PinnedArray&) = delete;
+  PinnedArray& operator=(const PinnedArray&) = delete;
+  Status Allocate(size_t n) {
+    if (ptr_ != nullptr) (void)cudaFreeHost(ptr_);
+    ptr_ = nullptr;
+    size_ = 0;
+    if (n == 0) return Status::Ok();
+    void* p = nullptr;
+    SHOAL_CUDA_RETURN_IF_ERROR(cudaMallocHost(&p, n * sizeof(T)));
+    ptr_ = static_cast<T*>(p);
+    size_ = n;
+    return Status::Ok();
+  }
+  T* get() const { return ptr_; }
+  size_t size() const { return size_; }
+
+ private:
+  T* ptr_ = nullptr;
+  size_t size_ = 0;
+};
+
+// Owning CUDA stream and event handles.
+struct StreamHandle {
+  cudaStream_t s = nullptr;
+  ~StreamHandle() {
+    if (s != nullptr) (void)cudaStreamDestroy(s);
+  }
+};
+struct EventHandle {
+  cudaEvent_t e = nullptr;
+  EventHandle() = default;
+  EventHandle(EventHandle&& o) noexcept : e(std::exchange(o.e, nullptr)) {}
+  EventHandle& operator=(EventHandle&&) = delete;
+  ~EventHandle() {
+    if (e != nullptr) (void)cudaEventDestroy(e);
+  }
+};
+
+class CudaEngine final : public StepEngine {
+ public:
+  static Result<std::unique_ptr<StepEngine>> Create(const EngineConfig& config,
+                                                    Collective& coll) {
+    const JobSpec& spec = *config.spec;
+    std::string why;
+    const int count = CudaDeviceCount(&why);
+    if (count == 0) return Unavailable("resources.backend cuda: " + why);
+    if (config.device < 0 || config.device >= count) {
+      return InvalidArgument("CUDA device " + std::to_string(config.device) + " requested but " +
+                             std::to_string(count) + " visible");
+    }
+    SHOAL_CUDA_RETURN_IF_ERROR(cudaSetDevice(config.device));
+    std::unique_ptr<CudaEngine> e(new CudaEngine(spec, coll));
+    RETURN_IF_ERROR(e->Init(config));
+    return std::unique_ptr<StepEngine>(std::move(e));
+  }
+
+  std::string Describe() const override {
+    std::string s = "cuda (" + device_name_ + ", " + ToString(spec_.training.precision);
+    if (coll_.size() > 1) {
+      s += ", NCCL, buckets of " + std::to_string(bucket_floats_ * 4 >> 20) + " MiB";
+    }
+    return s + ")";
+  }
+  int64_t num_params() const override { return n_; }
+
+  Result<StepStats> Step(const float* x, const int32_t* y, int batch, float grad_scale,
+                         int64_t step) override {
+    RETURN_IF_ERROR(StageBatch(x, y, batch));
+    const int world = coll_.size();
+    float* grads = grads_.get();
+    int64_t sent_end = n_;  // grads[sent_end, n_) are already being all-reduced
+    int buckets = 0;
+    GpuMlp::GradsEnqueued on_enqueued;
+#ifdef SHOAL_HAVE_NCCL
+    if (world > 1) {
+      on_enqueued = [&](int64_t from) -> Status {
+        if (sent_end - from < bucket_floats_ || from == 0) return Status::Ok();  // 0: after FB
+        RETURN_IF_ERROR(Handoff(buckets));
+        RETURN_IF_ERROR(nccl_->AllReduceSumAsync(grads + from, sent_end - from, comm_.s));
+        sent_end = from;
+        ++buckets;
+        return Status::Ok();
+      };
+    }
+#endif
+    double loss_sum = 0;
+    int64_t correct = 0;
+    RETURN_IF_ERROR(mlp_->ForwardBackward(params_.get(), d_x_.get(), d_y_.get(), batch,
+                                          grad_scale, grads, &loss_sum, &correct, on_enqueued));
+    // ForwardBackward synchronized S: backward is done. Mark it for the exposed-time measurement.
+    SHOAL_CUDA_RETURN_IF_ERROR(cudaEventRecord(bwd_done_.e, compute_.s));
+    StepStats stats;
+    float* tail = host_tail_.get();  // [loss sum, correct, non-finite flag as float]
+    tail[0] = static_cast<float>(loss_sum);
+    tail[1] = static_cast<float>(correct);
+    cudaStream_t done_stream = compute_.s;
+#ifdef SHOAL_HAVE_NCCL
+    if (world > 1) {
+      // The loss/correct sums ride with the last bucket, in the same NCCL group; C orders the
+      // copy before them.
+      SHOAL_CUDA_RETURN_IF_ERROR(cudaMemcpyAsync(grads + n_, tail, 2 * sizeof(float),
+                                                 cudaMemcpyHostToDevice, comm_.s));
+      const NcclCommunicator::Range last[2] = {{grads, sent_end}, {grads + n_, 2}};
+      RETURN_IF_ERROR(nccl_->AllReduceSumAsync(last, comm_.s));
+      ++buckets;
+      SHOAL_CUDA_RETURN_IF_ERROR(cudaEventRecord(comm_done_.e, comm_.s));
+      SHOAL_CUDA_RETURN_IF_ERROR(cudaStreamWaitEvent(compute_.s, comm_done_.e, 0));
+      done_stream = comm_.s;
+    }
+#endif
+    buckets_per_step_ = buckets;
+    RETURN_IF_ERROR(cuda::AnyNonFinite(grads, n_, d_flag_.get(), compute_.s));
+    const auto& opt = spec_.optimizer;
+    if (opt.kind == OptimizerKind::kAdamW) {
+      RETURN_IF_ERROR(cuda::AdamWUpdate(
+          params_.get(), grads, state_a_.get(), state_b_.get(), n_, static_cast<float>(opt.lr),
+          static_cast<float>(opt.beta1), static_cast<float>(opt.beta2),
+          static_cast<float>(opt.eps), static_cast<float>(opt.weight_decay), step, compute_.s));
+    } else {
+      RETURN_IF_ERROR(cuda::SgdMomentumUpdate(
+          params_.get(), grads, state_a_.get(), n_, static_cast<float>(opt.lr),
+          static_cast<float>(opt.momentum), static_cast<float>(opt.weight_decay), compute_.s));
+    }
+    if (world > 1) {
+      SHOAL_CUDA_RETURN_IF_ERROR(cudaMemcpyAsync(tail, grads + n_, 2 * sizeof(float),
+                                                 cudaMemcpyDeviceToHost, compute_.s));
+    }
+    SHOAL_CUDA_RETURN_IF_ERROR(cudaMemcpyAsync(host_flag_.get(), d_flag_.get(), sizeof(int32_t),
+                                               cudaMemcpyDeviceToHost, compute_.s));
+    RETURN_IF_ERROR(Wait(compute_.s));
+    if (done_stream != compute_.s) {
+      float ms = 0;
+      SHOAL_CUDA_RETURN_IF_ERROR(cudaEventElapsedTime(&ms, bwd_done_.e, comm_done_.e));
+      stats.reduce_sec = std::max(0.0f, ms) / 1000.0;
+    }
+    stats.loss_sum = tail[0];
+    stats.correct = tail[1];
+    if (!std::isfinite(stats.loss_sum) || *host_flag_.get() != 0) {
+      return InvalidArgument("training diverged at step " + std::to_string(step) +
+                             " (loss or gradient is NaN/Inf): lower optimizer.lr");
+    }
+    return stats;
+  }
+
+  Status Evaluate(const float* x, const int32_t* y, int n, double* loss_sum,
+                  int64_t* correct) override {
+    RETURN_IF_ERROR(StageBatch(x, y, n));
+    return mlp_->Evaluate(params_.get(), d_x_.get(), d_y_.get(), n, loss_sum, correct);
+  }
+
+  Result<std::vector<float>> Params() override {
+    std::vector<float> out(n_);
+    SHOAL_CUDA_RETURN_IF_ERROR(cudaMemcpyAsync(out.data(), params_.get(), n_ * sizeof(float),
+                                               cudaMemcpyDeviceToHost, compute_.s));
+    SHOAL_CUDA_RETURN_IF_ERROR(cudaStreamSynchronize(compute_.s));
+    return out;
+  }
+
+  std::string StepNote() const override {
+    return coll_.size() > 1 ? "(" + std::to_string(buckets_per_step_) + " NCCL buckets/step)"
+                            : "";
+  }
+
+ private:
+  CudaEngine(const JobSpec& spec, Collective& coll) : spec_(spec), coll_(coll) {}
+
+  Status Init(const EngineConfig& config) {
+    cudaDeviceProp prop{};
+    SHOAL_CUDA_RETURN_IF_ERROR(cudaGetDeviceProperties(&prop, config.device));
+    device_name_ = prop.name;
+    SHOAL_CUDA_RETURN_IF_ERROR(cudaStreamCreateWithFlags(&compute_.s, cudaStreamNonBlocking));
+    SHOAL_CUDA_RETURN_IF_ERROR(cudaStreamCreateWithFlags(&comm_.s, cudaStreamNonBlocking));
+    SHOAL_CUDA_RETURN_IF_ERROR(cudaEventCreate(&bwd_done_.e));
+    SHOAL_CUDA_RETURN_IF_ERROR(cudaEventCreate(&comm_done_.e));
+    MlpConfig mlp_config{spec_.model.layers, spec_.model.activation, spec_.model.loss};
+    ASSIGN_OR_RETURN(mlp_, GpuMlp::Create(mlp_config, spec_.training.precision, compute_.s));
+    n_ = mlp_->num_params();
+    const int64_t bytes = config.bucket_bytes > 0 ? config.bucket_bytes : kDefaultNcclBucketBytes;
+    bucket_floats_ = std::max<int64_t>(1, bytes / static_cast<int64_t>(sizeof(float)));
+
+    // Same initial parameters as the cpu backend (and every other rank): Mlp::InitParams.
+    std::vector<float> init(n_);
+    Mlp(mlp_config).InitParams(spec_.training.seed, init.data());
+    RETURN_IF_ERROR(params_.Allocate(n_));
+    RETURN_IF_ERROR(grads_.Allocate(n_ + 2));  // + loss sum, correct count
+    RETURN_IF_ERROR(state_a_.Allocate(n_));
+    RETURN_IF_ERROR(state_b_.Allocate(n_));
+    RETURN_IF_ERROR(d_flag_.Allocate(1));
+    RETURN_IF_ERROR(host_tail_.Allocate(2));
+    RETURN_IF_ERROR(host_flag_.Allocate(1));
+    SHOAL_CUDA_RETURN_IF_ERROR(cudaMemcpyAsync(params_.get(), init.data(), n_ * sizeof(float),
+                                               cudaMemcpyHostToDevice, compute_.s));
+    SHOAL_CUDA_RETURN_IF_ERROR(cudaMemsetAsync(state_a_.get(), 0, n_ * sizeof(float), compute_.s));
+    SHOAL_CUDA_RETURN_IF_ERROR(cudaMemsetAsync(state_b_.get(), 0, n_ * sizeof(float), compute_.s));
+    SHOAL_CUDA_RETURN_IF_ERROR(cudaStreamSynchronize(compute_.s));
+
+    if (coll_.size() > 1) {
+#ifdef SHOAL_HAVE_NCCL
+      NcclOptions options;
+      options.timeout = std::chrono::milliseconds(
+          static_cast<int64_t>(std::max(1.0, config.timeout_sec) * 1000));
+      ASSIGN_OR_RETURN(nccl_, NcclCommunicator::Create(coll_, options));
+#else
+      return Unavailable("the cuda backend with " + std::to_string(coll_.size()) +
+                         " ranks needs NCCL, and this shoal-train was built without it");
+#endif
+    }
+    return Status::Ok();
+  }
+
+  // Copies rows to the device through pinned staging (growing it to the largest n seen).
+  Status StageBatch(const float* x, const int32_t* y, int n) {
+    const size_t dim = static_cast<size_t>(spec_.model.layers.front());
+    const size_t rows = static_cast<size_t>(std::max(n, 0));
+    if (rows > staged_rows_) {
+      RETURN_IF_ERROR(Wait(compute_.s));  // the old buffers may still be read by the last step
+      RETURN_IF_ERROR(host_x_.Allocate(rows * dim));
+      RETURN_IF_ERROR(host_y_.Allocate(rows));
+      RETURN_IF_ERROR(d_x_.Allocate(rows * dim));
+      RETURN_IF_ERROR(d_y_.Allocate(rows));
+      staged_rows_ = rows;
+    }
+    if (rows == 0) return Status::Ok();
+    std::memcpy(host_x_.get(), x, rows * dim * sizeof(float));
+    std::memcpy(host_y_.get(), y, rows * sizeof(int32_t));
+    SHOAL_CUDA_RETURN_IF_ERROR(cudaMemcpyAsync(d_x_.get(), host_x_.get(), rows * dim * sizeof(float),
+                                               cudaMemcpyHostToDevice, compute_.s));
+    SHOAL_CUDA_RETURN_IF_ERROR(cudaMemcpyAsync(d_y_.get(), host_y_.get(), rows * sizeof(int32_t),
+                                               cudaMemcpyHostToDevice, compute_.s));
+    return Status::Ok();
+  }
+
+  // Event handoff S -> C for bucket `i`: C runs the bucket's all-reduce only after S has produced
+  // it. One event per bucket index, created on first use.
+  Status Handoff(int i) {
+    while (static_cast<int>(bucket_events_.size()) <= i) {
+      EventHandle ev;
+      SHOAL_CUDA_RETURN_IF_ERROR(cudaEventCreateWithFlags(&ev.e, cudaEventDisableTiming));
+      bucket_events_.push_back(std::move(ev));
+    }
+    SHOAL_CUDA_RETURN_IF_ERROR(cudaEventRecord(bucket_events_[i].e, compute_.s));
+    SHOAL_CUDA_RETURN_IF_ERROR(cudaStreamWaitEvent(comm_.s, bucket_events_[i].e, 0));
+    return Status::Ok();
+  }
+
+  // Waits for a stream; with NCCL, by polling its errors under the communicator's timeout.
+  Status Wait(cudaStream_t stream) {
+#ifdef SHOAL_HAVE_NCCL
+    if (nccl_) return nccl_->Synchronize(stream);
+#endif
+    SHOAL_CUDA_RETURN_IF_ERROR(cudaStreamSynchronize(stream));
+    return Status::Ok();
+  }
+
+  const JobSpec& spec_;
+  Collective& coll_;
+  std::string device_name_;
+  int64_t n_ = 0;
+  int64_t bucket_floats_ = 0;
+  int buckets_per_step_ = 0;
+  // Declaration order is destruction order reversed: buffers and the model go before the streams
+  // they were used on, the communicator last of all.
+#ifdef SHOAL_HAVE_NCCL
+  std::unique_ptr<NcclCommunicator> nccl_;
+#endif
+  StreamHandle compute_, comm_;
+  EventHandle bwd_done_, comm_done_;
+  std::vector<EventHandle> bucket_events_;
+  std::unique_ptr<GpuMlp> mlp_;
+  DeviceArray<float> params_, grads_, state_a_, state_b_, d_x_;
+  DeviceArray<int32_t> d_y_, d_flag_;
+  PinnedArray<float> host_x_, host_tail_;
+  PinnedArray<int32_t> host_y_, host_flag_;
+  size_t staged_rows_ = 0;
+};
+
+}  // namespace
+
+int CudaDeviceCount(std::string* why) {
+  int count = 0;
+  cudaError_t e = cudaGetDeviceCount(&count);
+  if (e != cudaSuccess) {
+    if (why != nullptr) *why = std::string("no usable CUDA device: ") + cudaGetErrorString(e);
+    (void)cudaGetLastError();  // do not leave the error sticky for later calls
+    return 0;
+  }
+  if (count == 0 && why != nullptr) *why = "no CUDA device visible (CUDA_VISIBLE_DEVICES?)";
+  return count;
+}
+
+Result<std::unique_ptr<StepEngine>> MakeCudaEngine(const EngineConfig& config,
+                                                   Collective& collective) {
+  return CudaEngine::Create(config, collective);
+}
+
+}  // namespace shoal
