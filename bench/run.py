@@ -182,13 +182,32 @@ def time_to(epochs, target):
     return None
 
 
-def run_ddp(ranks, threads, epochs):
+def best_blas_coretype():
+    """The OPENBLAS_CORETYPE shoal-train picks for this CPU (worker/train/blas_setup.cc)."""
+    flags = set()
+    with open("/proc/cpuinfo") as f:
+        for line in f:
+            if line.startswith("flags"):
+                flags = set(line.split(":", 1)[1].split())
+                break
+    if {"avx512f", "avx512bw", "avx512vl", "avx512dq"} <= flags:
+        return "SkylakeX"
+    if {"avx2", "fma"} <= flags:
+        return "Haswell"
+    return "Sandybridge" if "avx" in flags else None
+
+
+def run_ddp(ranks, threads, epochs, coretype=None):
+    """PyTorch DDP; with `coretype`, OpenBLAS gets the kernel choice shoal-train makes itself."""
     py = "/usr/bin/python3"  # Debian's interpreter, where python3-torch lives
+    env = dict(os.environ)
+    if coretype:
+        env["OPENBLAS_CORETYPE"] = coretype
     script = os.path.join(REPO, "bench", "ddp_reference.py")
     port = free_port()
     procs = [subprocess.Popen([py, script, "--rank", str(r), "--world", str(ranks), "--port", str(port),
                                "--epochs", str(epochs), "--threads", str(threads)],
-                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
              for r in range(ranks)]
     outs = [p.communicate(timeout=1800) for p in procs]
     for p, (out, err) in zip(procs, outs):
@@ -217,11 +236,15 @@ def target_ddp(args):
     """shoal vs PyTorch DDP (gloo) on the same job, rank count and threads, interleaved."""
     cores = os.cpu_count() or 2
     ranks, threads, goal = 2, max(1, cores // 2), 0.85
-    runs = {"shoal": [], "ddp": []}
+    # "ddp": PyTorch as installed. "ddp-blas": the same with OPENBLAS_CORETYPE set the way
+    # shoal-train sets it for itself, so a BLAS kernel choice is not what the ratio measures.
+    coretype = best_blas_coretype()
+    systems = ("shoal", "ddp", "ddp-blas") if coretype else ("shoal", "ddp")
+    runs = {name: [] for name in systems}
     for rep in range(args.repeat):
-        for name in ("shoal", "ddp"):
+        for name in systems:
             r = (run_shoal(args.build_dir, ranks, threads, args.epochs) if name == "shoal"
-                 else run_ddp(ranks, threads, args.epochs))
+                 else run_ddp(ranks, threads, args.epochs, coretype if name == "ddp-blas" else None))
             r["timeTo085"] = time_to(r["epochs"], goal)
             runs[name].append(r)
             print(f"  rep {rep + 1} {name}: {r['samplesPerSec']:.0f} samples/s, "
@@ -233,15 +256,18 @@ def target_ddp(args):
         return statistics.median(vals) if vals else None
 
     rows = []
-    for name in ("shoal", "ddp"):
+    for name in systems:
         rows.append({"system": name, "samplesPerSec": med(name, "samplesPerSec"),
                      "timeTo085": med(name, "timeTo085"),
                      "finalTestAccuracy": statistics.median(r["epochs"][-1]["testAccuracy"] for r in runs[name])})
-    sps_ratio = rows[0]["samplesPerSec"] / rows[1]["samplesPerSec"]
-    tta_ratio = (rows[1]["timeTo085"] / rows[0]["timeTo085"]
-                 if rows[0]["timeTo085"] and rows[1]["timeTo085"] else None)
+    # The anchor is the faster DDP variant: shoal must beat DDP at its best.
+    anchor = max(rows[1:], key=lambda r: r["samplesPerSec"])
+    sps_ratio = rows[0]["samplesPerSec"] / anchor["samplesPerSec"]
+    tta_ratio = (anchor["timeTo085"] / rows[0]["timeTo085"]
+                 if rows[0]["timeTo085"] and anchor["timeTo085"] else None)
     result = {"target": "ddp", "machine": machine(), "ranks": ranks, "threadsPerRank": threads,
               "epochs": args.epochs, "repeat": args.repeat, "rows": rows,
+              "anchor": anchor["system"], "openblasCoretype": coretype,
               "samplesPerSecRatio": sps_ratio, "timeTo085Speedup": tta_ratio, "runs": runs}
     fmt = lambda v, f: "never" if v is None else format(v, f)
     md = ["| system | samples/s (2 ranks) | time to 0.85 test acc (s) | final test acc |",
@@ -250,7 +276,8 @@ def target_ddp(args):
         md.append(f"| {r['system']} | {r['samplesPerSec']:.0f} | {fmt(r['timeTo085'], '.1f')} | "
                   f"{r['finalTestAccuracy']:.4f} |")
     md.append("")
-    md.append(f"shoal / DDP samples/s: {sps_ratio:.2f}x; DDP / shoal time to 0.85: "
+    md.append(f"Anchor: {anchor['system']} (ddp-blas = DDP with OPENBLAS_CORETYPE={coretype}). "
+              f"shoal / DDP samples/s: {sps_ratio:.2f}x; DDP / shoal time to 0.85: "
               f"{fmt(tta_ratio, '.2f')}x (higher is better for shoal). {ranks} ranks x {threads} "
               f"thread(s), {args.epochs} epochs, median of {args.repeat}, "
               f"{result['machine']['cores']} cores of {result['machine']['cpu']}.")

@@ -1,4 +1,5 @@
-// Gloo ring all-reduce over TCP, rendezvoused through a gloo::rendezvous::Store.
+// Gloo collectives over TCP (halving-doubling all-reduce on sync-mode pairs), rendezvoused
+// through a gloo::rendezvous::Store.
 #pragma once
 
 #include <chrono>

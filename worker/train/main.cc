@@ -11,6 +11,7 @@
 #include "common/job_spec.h"
 #include "kernels/collectives/gloo_collective.h"
 #include "kernels/collectives/kv_store.h"
+#include "worker/train/blas_setup.h"
 #include "worker/train/trainer.h"
 #ifdef SHOAL_HAVE_MPI
 #include "kernels/collectives/mpi_collective.h"
@@ -87,6 +88,7 @@ MpiLaunch DetectMpiLaunch() {
 }  // namespace
 
 int main(int argc, char** argv) {
+  ReexecWithBestBlasKernels(argv);
   std::string spec_path, rendezvous, address = "127.0.0.1", kind = "auto";
   long rank = 0, world = 1, threads = 1, max_steps = 0, timeout_sec = 60, bucket_kb = 0;
   long device = -1;  // -1: pick (local rank under mpirun, else 0)

@@ -5,6 +5,8 @@
 #include <gloo/rendezvous/hash_store.h>
 #include <gtest/gtest.h>
 
+#include <atomic>
+#include <chrono>
 #include <cstring>
 #include <functional>
 #include <thread>
@@ -15,14 +17,15 @@ namespace {
 
 // Runs body(collective) on `ranks` threads, each with its own Gloo rank; returns each rank's
 // Status from body.
-std::vector<Status> RunRanks(int ranks, const std::function<Status(Collective&)>& body) {
+std::vector<Status> RunRanks(int ranks, const std::function<Status(Collective&)>& body,
+                             std::chrono::milliseconds timeout = std::chrono::seconds(20)) {
   auto store = std::make_shared<gloo::rendezvous::HashStore>();
   std::vector<Status> results(ranks);
   std::vector<std::thread> threads;
   for (int r = 0; r < ranks; ++r) {
     threads.emplace_back([&, r] {
       GlooOptions options;
-      options.timeout = std::chrono::seconds(20);
+      options.timeout = timeout;
       auto coll = MakeGlooCollective(r, ranks, *store, options);
       results[r] = coll.ok() ? body(**coll) : coll.status();
     });
@@ -67,6 +70,55 @@ TEST(GlooCollectiveTest, AllReduceSumsAndBadBroadcastArgumentsAreRefused) {
     EXPECT_EQ(sums[r], 4.0);
     EXPECT_EQ(bad[r].code(), StatusCode::kInvalidArgument);
   }
+}
+
+// The gradient path: the same buffer all-reduced step after step (cached algorithm objects), and
+// sizes that change between calls, in the same order on every rank.
+TEST(GlooCollectiveTest, RepeatedAndVaryingSizesSumExactly) {
+  constexpr int kRanks = 3;
+  auto results = RunRanks(kRanks, [&](Collective& c) {
+    std::vector<float> grads(235146);
+    for (int step = 0; step < 5; ++step) {
+      for (size_t i = 0; i < grads.size(); ++i) grads[i] = static_cast<float>(c.rank() + i % 7);
+      RETURN_IF_ERROR(c.AllReduceSum(grads.data(), static_cast<int64_t>(grads.size())));
+      for (size_t i = 0; i < grads.size(); i += 997) {
+        if (grads[i] != static_cast<float>(3 + 3 * (i % 7))) return Internal("wrong sum");
+      }
+      double sums[2] = {1.0 * c.rank(), 2.0};
+      RETURN_IF_ERROR(c.AllReduceSum(sums, 2));
+      if (sums[0] != 3.0 || sums[1] != 6.0) return Internal("wrong double sum");
+      std::vector<float> odd(step + 1, 1.0f);
+      RETURN_IF_ERROR(c.AllReduceSum(odd.data(), static_cast<int64_t>(odd.size())));
+      if (odd.back() != 3.0f) return Internal("wrong odd-size sum");
+    }
+    return c.Barrier();
+  });
+  for (int r = 0; r < kRanks; ++r) EXPECT_TRUE(results[r].ok()) << results[r].ToString();
+}
+
+// A peer that stops taking part (hung, not dead: its sockets stay open) fails the call after the
+// timeout instead of hanging it.
+TEST(GlooCollectiveTest, HungPeerFailsTheCallAfterTheTimeout) {
+  std::atomic<bool> release{false};
+  double waited = 0;
+  auto results = RunRanks(
+      2,
+      [&](Collective& c) {
+        if (c.rank() == 1) {
+          while (!release) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+          return Status::Ok();
+        }
+        std::vector<float> grads(1000, 1.0f);
+        const auto start = std::chrono::steady_clock::now();
+        Status s = c.AllReduceSum(grads.data(), 1000);
+        waited = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+        release = true;
+        return s;
+      },
+      std::chrono::seconds(2));
+  EXPECT_EQ(results[0].code(), StatusCode::kAborted) << results[0].ToString();
+  EXPECT_GE(waited, 1.5);
+  EXPECT_LT(waited, 15.0);
 }
 
 TEST(SingleRankCollectiveTest, EveryCollectiveIsTheIdentity) {
