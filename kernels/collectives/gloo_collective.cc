@@ -9,7 +9,9 @@
 
 #include <algorithm>
 #include <climits>
+#include <cstdlib>
 #include <cstring>
+#include <fstream>
 #include <list>
 #include <vector>
 
@@ -60,9 +62,31 @@ class AllreduceCache {
   std::list<Entry> entries_;
 };
 
+// net.core.wmem_max: the kernel caps a socket's send buffer at twice this.
+int64_t WmemMax() {
+  int64_t v = 0;
+  std::ifstream in("/proc/sys/net/core/wmem_max");
+  return in >> v && v > 0 ? v : 212992;  // Linux's default
+}
+
+// The largest all-reduce handed to Gloo at once in sync mode. There both ranks of a pair write
+// before they read, and a blocking write returns only once the data is in the two socket buffers;
+// Gloo sizes the send buffer to the message, which the kernel caps at 2 x wmem_max. Bigger
+// messages block both writers until the timeout (measured with wmem_max = 4 MiB: 8 MiB messages
+// pass, 12 MiB ones time out). Halving-doubling sends at most half a chunk at a time, so a chunk
+// of wmem_max bytes leaves a 4x margin. SHOAL_GLOO_CHUNK_KB overrides it (tests, experiments).
+int64_t SyncChunkBytes() {
+  if (const char* v = std::getenv("SHOAL_GLOO_CHUNK_KB"); v != nullptr && std::atoll(v) > 0) {
+    return static_cast<int64_t>(std::atoll(v)) * 1024;
+  }
+  return std::clamp<int64_t>(WmemMax(), int64_t{64} << 10, int64_t{32} << 20);
+}
+
 class GlooCollective final : public Collective {
  public:
-  explicit GlooCollective(std::shared_ptr<gloo::rendezvous::Context> ctx) : ctx_(std::move(ctx)) {}
+  // chunk_bytes: the most handed to one Gloo all-reduce (0 = no limit but Gloo's int count).
+  GlooCollective(std::shared_ptr<gloo::rendezvous::Context> ctx, int64_t chunk_bytes)
+      : ctx_(std::move(ctx)), chunk_bytes_(chunk_bytes) {}
 
   int rank() const override { return ctx_->rank; }
   int size() const override { return ctx_->size; }
@@ -108,8 +132,11 @@ class GlooCollective final : public Collective {
   Status Reduce(AllreduceCache<T>& cache, T* data, int64_t n) {
     if (n < 0) return InvalidArgument("negative all-reduce count " + std::to_string(n));
     if (n == 0 || size() == 1) return Status::Ok();
-    // Gloo counts are int: larger buffers go in chunks (the same on every rank).
-    constexpr int64_t kMaxChunk = int64_t{1} << 28;
+    // Chunks: small enough for the socket buffers in sync mode, within Gloo's int count always;
+    // the same on every rank.
+    const int64_t kMaxChunk = chunk_bytes_ > 0
+                                  ? std::max<int64_t>(1, chunk_bytes_ / static_cast<int64_t>(sizeof(T)))
+                                  : int64_t{1} << 28;
     return Guard("all-reduce", [&] {
       for (int64_t off = 0; off < n; off += kMaxChunk) {
         const int count = static_cast<int>(std::min(kMaxChunk, n - off));
@@ -122,6 +149,7 @@ class GlooCollective final : public Collective {
   }
 
   std::shared_ptr<gloo::rendezvous::Context> ctx_;
+  int64_t chunk_bytes_;
   AllreduceCache<float> floats_;
   AllreduceCache<double> doubles_;
 };
@@ -142,11 +170,24 @@ Result<std::unique_ptr<Collective>> MakeGlooCollective(int rank, int size,
     ctx->setTimeout(options.timeout);
     ctx->connectFullMesh(store, device);
     // Sync mode: blocking sockets read by the calling thread, with the context's timeout as the
-    // socket timeout, so a hung peer still fails the call after `timeout`.
-    for (int peer = 0; peer < size; ++peer) {
-      if (peer != rank) ctx->getPair(peer)->setSync(/*sync=*/true, /*busyPoll=*/false);
+    // socket timeout, so a hung peer still fails the call after `timeout`. The ranks agree (over
+    // the still-async pairs): sync only if every rank can, with the smallest chunk any needs —
+    // chunks must be the same everywhere, and mixing modes raced at teardown in tests.
+    bool sync = options.mode == GlooOptions::Mode::kSync;
+    if (options.mode == GlooOptions::Mode::kAuto) sync = WmemMax() >= kSyncMinWmemMax;
+    double chunk = sync ? static_cast<double>(SyncChunkBytes()) : 0.0;  // 0: async
+    if (size > 1) {
+      std::vector<double*> ptrs{&chunk};
+      gloo::AllreduceHalvingDoubling<double>(ctx, ptrs, 1, gloo::ReductionFunction<double>::min)
+          .run();
+      if (chunk > 0) {
+        for (int peer = 0; peer < size; ++peer) {
+          if (peer != rank) ctx->getPair(peer)->setSync(/*sync=*/true, /*busyPoll=*/false);
+        }
+      }
     }
-    return std::unique_ptr<Collective>(new GlooCollective(std::move(ctx)));
+    return std::unique_ptr<Collective>(
+        new GlooCollective(std::move(ctx), static_cast<int64_t>(chunk)));
   } catch (const std::exception& e) {
     return Unavailable("gloo rendezvous of rank " + std::to_string(rank) + "/" +
                        std::to_string(size) + " failed: " + e.what());

@@ -18,7 +18,8 @@ namespace {
 // Runs body(collective) on `ranks` threads, each with its own Gloo rank; returns each rank's
 // Status from body.
 std::vector<Status> RunRanks(int ranks, const std::function<Status(Collective&)>& body,
-                             std::chrono::milliseconds timeout = std::chrono::seconds(20)) {
+                             std::chrono::milliseconds timeout = std::chrono::seconds(20),
+                             const std::vector<GlooOptions::Mode>& modes = {}) {
   auto store = std::make_shared<gloo::rendezvous::HashStore>();
   std::vector<Status> results(ranks);
   std::vector<std::thread> threads;
@@ -26,6 +27,7 @@ std::vector<Status> RunRanks(int ranks, const std::function<Status(Collective&)>
     threads.emplace_back([&, r] {
       GlooOptions options;
       options.timeout = timeout;
+      if (!modes.empty()) options.mode = modes[r];
       auto coll = MakeGlooCollective(r, ranks, *store, options);
       results[r] = coll.ok() ? body(**coll) : coll.status();
     });
@@ -94,6 +96,49 @@ TEST(GlooCollectiveTest, RepeatedAndVaryingSizesSumExactly) {
     return c.Barrier();
   });
   for (int r = 0; r < kRanks; ++r) EXPECT_TRUE(results[r].ok()) << results[r].ToString();
+}
+
+// Larger than the biggest chunk handed to Gloo at once (32 MiB): several chunks, and messages
+// bigger than a stock kernel's socket buffers would deadlock without them.
+TEST(GlooCollectiveTest, BuffersLargerThanAChunkSumExactly) {
+  constexpr int kRanks = 2;
+  constexpr int64_t kN = (int64_t{40} << 20) / 4 + 3;  // 40 MiB of floats, ragged tail
+  auto results = RunRanks(kRanks, [&](Collective& c) {
+    std::vector<float> data(kN);
+    for (int64_t i = 0; i < kN; ++i) data[i] = static_cast<float>((i % 1000) * (c.rank() + 1));
+    RETURN_IF_ERROR(c.AllReduceSum(data.data(), kN));
+    for (int64_t i = 0; i < kN; i += 4099) {
+      if (data[i] != static_cast<float>((i % 1000) * 3)) return Internal("wrong sum at " + std::to_string(i));
+    }
+    if (data[kN - 1] != static_cast<float>(((kN - 1) % 1000) * 3)) return Internal("wrong tail");
+    return Status::Ok();
+  });
+  for (int r = 0; r < kRanks; ++r) EXPECT_TRUE(results[r].ok()) << results[r].ToString();
+}
+
+// Ranks that would pick different modes (e.g. hosts with different socket limits) agree on one,
+// and on one chunk size; uniform choices work too.
+TEST(GlooCollectiveTest, SyncAndAsyncRanksInteroperate) {
+  using Mode = GlooOptions::Mode;
+  constexpr int64_t kN = (int64_t{40} << 20) / 4;
+  for (const auto& modes : {std::vector<Mode>{Mode::kSync, Mode::kAsync, Mode::kSync},
+                            std::vector<Mode>{Mode::kAsync, Mode::kAsync, Mode::kAuto},
+                            std::vector<Mode>(3, Mode::kSync), std::vector<Mode>(3, Mode::kAsync)}) {
+    auto results = RunRanks(
+        3,
+        [&](Collective& c) {
+          std::vector<float> data(kN, static_cast<float>(c.rank() + 1));
+          RETURN_IF_ERROR(c.AllReduceSum(data.data(), kN));
+          if (data[0] != 6.0f || data[kN - 1] != 6.0f) return Internal("wrong sum");
+          uint8_t id[128] = {};
+          if (c.rank() == 2) id[127] = 42;
+          RETURN_IF_ERROR(c.Broadcast(id, sizeof(id), 2));
+          if (id[127] != 42) return Internal("wrong broadcast");
+          return c.Barrier();
+        },
+        std::chrono::seconds(30), modes);
+    for (int r = 0; r < 3; ++r) EXPECT_TRUE(results[r].ok()) << results[r].ToString();
+  }
 }
 
 // A peer that stops taking part (hung, not dead: its sockets stay open) fails the call after the
