@@ -1,5 +1,7 @@
 #include "scheduler/config.h"
 
+#include "scheduler/policy/policy.h"
+
 #include <yaml-cpp/yaml.h>
 
 #include <charconv>
@@ -165,7 +167,9 @@ Status ParseSchedulerFlags(int argc, char** argv, SchedulerConfig* config, bool*
 }
 
 Status ValidateSchedulerConfig(const SchedulerConfig& c) {
-  if (c.policy != "fifo") return InvalidArgument("policy: only \"fifo\" exists so far");
+  if (auto p = ParsePolicyName(c.policy); !p.ok()) {
+    return InvalidArgument("policy: " + p.status().message());
+  }
   if (c.state_dir.empty()) return InvalidArgument("stateDir must not be empty");
   if (c.worker_timeout_ms < 1000) return InvalidArgument("workerTimeout must be at least 1s");
   if (c.heartbeat_wait_ms * 2 > c.worker_timeout_ms) {

@@ -17,7 +17,7 @@ struct SchedulerConfig {
   int64_t heartbeat_wait_ms = 5000;    // heartbeatWait: longest heartbeat long-poll
   int64_t schedule_interval_ms = 1000; // scheduleInterval: periodic scheduling cycle
   int64_t max_body_bytes = 1 << 20;    // maxBodyBytes: larger request bodies get 413
-  std::string policy = "fifo";         // only fifo for now
+  std::string policy = "fifo";  // fifo | priority | fairshare, optionally +backfill
 };
 
 // Parses a duration: "500ms", "15s", "2m", "1h", or a bare number of seconds. Returns

@@ -70,6 +70,7 @@ int main(int argc, char** argv) {
   SchedulerOptions options;
   options.worker_timeout_ms = config.worker_timeout_ms;
   options.heartbeat_wait_ms = config.heartbeat_wait_ms;
+  options.policy = *ParsePolicyName(config.policy);  // validated with the config
   auto scheduler = Scheduler::Open(store->get(), options, WallMs);
   if (!scheduler.ok()) {
     LOG_ERROR << scheduler.status().ToString();

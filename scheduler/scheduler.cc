@@ -4,7 +4,7 @@
 #include <set>
 
 #include "common/log.h"
-#include "scheduler/policy/fifo.h"
+#include "scheduler/policy/policy.h"
 
 namespace shoal {
 namespace {
@@ -463,8 +463,12 @@ void Scheduler::MarkLostWorkers() {
 
 Snapshot Scheduler::BuildSnapshot() const {
   Snapshot snap;
+  snap.now_ms = clock_();
   std::map<std::string, int> held;
   for (const auto& [id, job] : jobs_) {
+    const JobSpec& spec = job.spec;
+    const int gpus_per_rank =
+        spec.resources.backend == Backend::kCpu ? 0 : spec.resources.gpus_per_worker;
     for (const auto& a : job.attempts) {
       for (const auto& r : a.ranks) {
         if (HoldsSlot(r.state)) ++held[r.worker_id];
@@ -473,22 +477,49 @@ Snapshot Scheduler::BuildSnapshot() const {
     if (job.state == JobState::kPending || job.state == JobState::kRestarting) {
       SnapshotJob sj;
       sj.id = job.id;
-      sj.min_ranks = job.spec.workers.min;
-      sj.max_ranks = job.spec.workers.max;
-      sj.backend = job.spec.resources.backend;
-      sj.gpus_per_rank = job.spec.resources.backend == Backend::kCpu
-                             ? 0
-                             : job.spec.resources.gpus_per_worker;
-      snap.queue.push_back(sj);
+      sj.account = spec.metadata.project;
+      sj.priority = spec.priority;
+      sj.submit_ms = job.submitted_ms;
+      sj.min_ranks = spec.workers.min;
+      sj.max_ranks = spec.workers.max;
+      sj.backend = spec.resources.backend;
+      sj.gpus_per_rank = gpus_per_rank;
+      sj.gpu_types = spec.resources.gpu_types;
+      sj.min_gpu_memory_gib = spec.resources.min_gpu_memory_gib;
+      sj.max_runtime_ms = spec.limits.max_runtime_seconds * 1000;
+      snap.queue.push_back(std::move(sj));
+    } else if (job.state == JobState::kRunning && job.current_attempt() != nullptr) {
+      const Attempt& a = *job.current_attempt();
+      SnapshotRunning sr;
+      sr.id = job.id;
+      sr.account = spec.metadata.project;
+      sr.priority = spec.priority;
+      sr.start_ms = a.started_ms;
+      // The time limit covers every attempt (EnforceTimeLimits), so the job ends by then.
+      sr.max_runtime_ms = std::max<int64_t>(
+          0, job.started_ms + spec.limits.max_runtime_seconds * 1000 - a.started_ms);
+      sr.gpus_per_rank = gpus_per_rank;
+      for (const auto& r : a.ranks) {
+        if (HoldsSlot(r.state)) sr.rank_workers.push_back(r.worker_id);
+      }
+      snap.running.push_back(std::move(sr));
     }
   }
+  // jobs_ is keyed by id, i.e. submission order already.
   for (const auto& [id, w] : workers_) {
     if (w.state != WorkerState::kAlive) continue;
     SnapshotWorker sw;
     sw.id = id;
+    sw.node = w.host.empty() ? id : w.host;
     sw.total_slots = w.slots;
     sw.free_slots = w.slots - held[id];
     sw.gpus = static_cast<int>(w.gpus.size());
+    if (!w.gpus.empty()) {
+      sw.gpu_type = w.gpus.front().name;
+      int64_t min_mib = w.gpus.front().memory_mib;
+      for (const auto& g : w.gpus) min_mib = std::min(min_mib, g.memory_mib);
+      sw.gpu_memory_gib = static_cast<double>(min_mib) / 1024.0;
+    }
     snap.workers.push_back(sw);
   }
   return snap;
@@ -519,7 +550,7 @@ void Scheduler::StartJob(Job& job, const std::vector<std::string>& rank_workers)
 void Scheduler::Schedule() {
   Snapshot snap = BuildSnapshot();
   if (snap.queue.empty()) return;
-  Decisions d = FifoPolicy(snap);
+  Decisions d = Decide(snap, options_.policy);
   bool changed = false;
   for (const auto& start : d.starts) {
     if (Job* job = MutableJob(start.job_id)) {

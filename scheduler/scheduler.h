@@ -20,6 +20,7 @@
 #include <nlohmann/json.hpp>
 
 #include "common/status.h"
+#include "scheduler/policy/policy.h"
 #include "scheduler/policy/snapshot.h"
 #include "scheduler/state/model.h"
 #include "scheduler/state/store.h"
@@ -31,6 +32,8 @@ struct SchedulerOptions {
   int64_t worker_timeout_ms = 15000;
   // Longest a heartbeat long-poll is held; kept well under worker_timeout_ms.
   int64_t heartbeat_wait_ms = 5000;
+  // Which jobs start where (configs/scheduler.yaml `policy`).
+  PolicyOptions policy;
 };
 
 // A rank a worker says it is running (or whose exit it has not yet delivered).

@@ -1,53 +1,20 @@
-#include "scheduler/policy/fifo.h"
+// fifo: jobs start in submission order.
+#include <algorithm>
+#include <numeric>
 
-#include <string>
+#include "scheduler/policy/order.h"
 
-#include "scheduler/policy/placement.h"
-#include "scheduler/state/model.h"
+namespace shoal::policy_internal {
 
-namespace shoal {
-
-Decisions FifoPolicy(const Snapshot& snapshot) {
-  Decisions out;
-  std::vector<SnapshotWorker> workers = snapshot.workers;  // free slots shrink as we commit
-  bool blocked = false;
-  int64_t blocker = 0;
-  for (const SnapshotJob& job : snapshot.queue) {
-    int capacity = 0;
-    for (const auto& w : workers) {
-      if (WorkerFits(job, w)) capacity += w.total_slots;
-    }
-    if (!workers.empty() && capacity == 0) {
-      out.waits.push_back({job.id, kReasonConstraint,
-                           "no alive worker can run this job's ranks (backend " +
-                               std::string(ToString(job.backend)) + ")"});
-      continue;
-    }
-    if (blocked) {
-      out.waits.push_back(
-          {job.id, kReasonPriority, "waiting behind job " + std::to_string(blocker)});
-      continue;
-    }
-    auto placement = PlaceGang(job, workers);
-    if (!placement) {
-      int free = 0;
-      for (const auto& w : workers) free += UsableSlots(job, w);
-      out.waits.push_back({job.id, kReasonResources,
-                           "needs " + std::to_string(job.min_ranks) + " ranks, " +
-                               std::to_string(free) + " slots free of " +
-                               std::to_string(capacity)});
-      blocked = true;
-      blocker = job.id;
-      continue;
-    }
-    for (const std::string& wid : *placement) {
-      for (auto& w : workers) {
-        if (w.id == wid) --w.free_slots;
-      }
-    }
-    out.starts.push_back({job.id, std::move(*placement)});
+std::vector<int> FifoOrder(const Snapshot& snapshot) {
+  std::vector<int> order(snapshot.queue.size());
+  std::iota(order.begin(), order.end(), 0);
+  // The queue usually arrives in submission order already; sort only when it does not.
+  auto before = [&](int a, int b) { return SubmittedBefore(snapshot.queue[a], snapshot.queue[b]); };
+  if (!std::is_sorted(order.begin(), order.end(), before)) {
+    std::stable_sort(order.begin(), order.end(), before);
   }
-  return out;
+  return order;
 }
 
-}  // namespace shoal
+}  // namespace shoal::policy_internal

@@ -1,46 +1,107 @@
 #include "scheduler/policy/placement.h"
 
 #include <algorithm>
+#include <cctype>
+#include <unordered_map>
 
 namespace shoal {
 
-bool WorkerFits(const SnapshotJob& job, const SnapshotWorker& worker) {
-  if (job.backend == Backend::kCuda) {
-    return worker.gpus >= std::max(1, job.gpus_per_rank) && worker.total_slots > 0;
+bool GpuTypeMatches(std::string_view wanted, std::string_view gpu_name) {
+  auto lower = [](char c) { return static_cast<char>(std::tolower(static_cast<unsigned char>(c))); };
+  auto is_word = [](char c) { return std::isalnum(static_cast<unsigned char>(c)) != 0; };
+  if (wanted.empty() || wanted.size() > gpu_name.size()) return false;
+  for (size_t at = 0; at + wanted.size() <= gpu_name.size(); ++at) {
+    bool same = true;
+    for (size_t i = 0; i < wanted.size() && same; ++i) {
+      same = lower(gpu_name[at + i]) == lower(wanted[i]);
+    }
+    if (!same) continue;
+    const bool starts = at == 0 || !is_word(gpu_name[at - 1]);
+    const size_t end = at + wanted.size();
+    const bool ends = end == gpu_name.size() || !is_word(gpu_name[end]);
+    if (starts && ends) return true;
   }
-  return worker.total_slots > 0;
+  return false;
+}
+
+bool WorkerFits(const SnapshotJob& job, const SnapshotWorker& worker) {
+  if (worker.total_slots <= 0) return false;
+  if (job.backend != Backend::kCuda) return true;
+  if (worker.gpus < std::max(1, job.gpus_per_rank)) return false;
+  if (job.min_gpu_memory_gib > 0 && worker.gpu_memory_gib < job.min_gpu_memory_gib) return false;
+  if (job.gpu_types.empty()) return true;
+  for (const std::string& t : job.gpu_types) {
+    if (GpuTypeMatches(t, worker.gpu_type)) return true;
+  }
+  return false;
 }
 
 int UsableSlots(const SnapshotJob& job, const SnapshotWorker& worker) {
   return WorkerFits(job, worker) ? std::max(0, worker.free_slots) : 0;
 }
 
+int FittingCapacity(const SnapshotJob& job, const std::vector<SnapshotWorker>& workers) {
+  int capacity = 0;
+  for (const auto& w : workers) {
+    if (WorkerFits(job, w)) capacity += w.total_slots;
+  }
+  return capacity;
+}
+
 std::optional<std::vector<std::string>> PlaceGang(const SnapshotJob& job,
                                                   const std::vector<SnapshotWorker>& workers) {
-  std::vector<const SnapshotWorker*> candidates;
+  struct Candidate {
+    const SnapshotWorker* worker;
+    int usable;
+  };
+  std::vector<Candidate> candidates;
   int free_total = 0;
   for (const auto& w : workers) {
-    int usable = UsableSlots(job, w);
+    const int usable = UsableSlots(job, w);
     if (usable > 0) {
-      candidates.push_back(&w);
+      candidates.push_back({&w, usable});
       free_total += usable;
     }
   }
-  if (free_total < job.min_ranks) return std::nullopt;
-  // Fewest nodes: fill the emptiest workers first, so the gang spans as few machines as it can.
-  std::sort(candidates.begin(), candidates.end(), [&](const auto* a, const auto* b) {
-    int ua = UsableSlots(job, *a), ub = UsableSlots(job, *b);
-    return ua != ub ? ua > ub : a->id < b->id;
-  });
-  int want = std::min(job.max_ranks, free_total);
+  if (free_total < job.min_ranks || free_total == 0) return std::nullopt;
+  int remaining = std::min(job.max_ranks, free_total);
   std::vector<std::string> ranks;
-  ranks.reserve(want);
-  for (const auto* w : candidates) {
-    for (int s = UsableSlots(job, *w); s > 0 && static_cast<int>(ranks.size()) < want; --s) {
-      ranks.push_back(w->id);
+  ranks.reserve(remaining);
+  // Emptiest first; a stable order for ties.
+  std::sort(candidates.begin(), candidates.end(), [](const Candidate& a, const Candidate& b) {
+    return a.usable != b.usable ? a.usable > b.usable : a.worker->id < b.worker->id;
+  });
+  size_t next = 0;  // candidates[0, next) are used up
+  while (remaining > 0 && next < candidates.size()) {
+    if (candidates[next].usable > remaining) {
+      // The rest fits on one worker: the best fit, i.e. the last (least free) worker that still
+      // holds it, leaving the emptier ones whole.
+      size_t best = next;
+      for (size_t i = next; i < candidates.size() && candidates[i].usable >= remaining; ++i) {
+        if (candidates[i].usable < candidates[best].usable ||
+            (candidates[i].usable == candidates[best].usable &&
+             candidates[i].worker->id < candidates[best].worker->id)) {
+          best = i;
+        }
+      }
+      for (int s = 0; s < remaining; ++s) ranks.push_back(candidates[best].worker->id);
+      remaining = 0;
+      break;
     }
+    for (int s = 0; s < candidates[next].usable; ++s) ranks.push_back(candidates[next].worker->id);
+    remaining -= candidates[next].usable;
+    ++next;
   }
   return ranks;
+}
+
+void CommitPlacement(const std::vector<std::string>& placement,
+                     std::vector<SnapshotWorker>& workers) {
+  std::unordered_map<std::string, int> count;
+  for (const auto& id : placement) ++count[id];
+  for (auto& w : workers) {
+    if (auto it = count.find(w.id); it != count.end()) w.free_slots -= it->second;
+  }
 }
 
 }  // namespace shoal

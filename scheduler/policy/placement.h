@@ -3,23 +3,39 @@
 
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "scheduler/policy/snapshot.h"
 
 namespace shoal {
 
-// Whether `worker` can ever host a rank of `job` (backend and GPU constraints), ignoring load.
+// Whether a GPU model name matches a requested type: `wanted` appears in `gpu_name` as whole
+// words, ignoring case ("H100" matches "NVIDIA H100 80GB HBM3", not "H1000").
+bool GpuTypeMatches(std::string_view wanted, std::string_view gpu_name);
+
+// Whether `worker` can ever host a rank of `job`, ignoring load: backend (cuda needs
+// gpus_per_rank GPUs), resources.gpuTypes (GpuTypeMatches one of them) and minGpuMemoryGiB.
 bool WorkerFits(const SnapshotJob& job, const SnapshotWorker& worker);
 
 // Slots a worker offers to `job` right now.
 int UsableSlots(const SnapshotJob& job, const SnapshotWorker& worker);
 
-// Places between job.min_ranks and job.max_ranks ranks (as many as fit) on `workers`, packing
-// onto the fewest workers (most free slots first; ties by id for determinism). Returns the worker
-// of each rank, or nullopt when fewer than min_ranks slots are free: never a partial gang.
-// Does not modify `workers`; the caller subtracts what it commits.
+// Slots of all workers `job` could ever use (WorkerFits), busy or not. Below job.min_ranks the
+// job can never start on this pool: reason Constraint.
+int FittingCapacity(const SnapshotJob& job, const std::vector<SnapshotWorker>& workers);
+
+// Places between job.min_ranks and job.max_ranks ranks (as many as fit) on `workers`, or nullopt
+// when fewer than min_ranks slots are free: never a partial gang. Packing, to keep whole nodes
+// free for big gangs (fragmentation): a gang that fits on one worker goes to the worker with the
+// fewest free slots that still holds it (best fit); a larger gang takes the emptiest workers
+// first (fewest nodes) and puts its remainder on the best-fitting one. Ties by id (determinism).
+// Does not modify `workers`; the caller subtracts what it commits (CommitPlacement).
 std::optional<std::vector<std::string>> PlaceGang(const SnapshotJob& job,
                                                   const std::vector<SnapshotWorker>& workers);
+
+// Subtracts one free slot per rank of `placement` from `workers`.
+void CommitPlacement(const std::vector<std::string>& placement,
+                     std::vector<SnapshotWorker>& workers);
 
 }  // namespace shoal

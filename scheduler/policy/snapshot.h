@@ -1,8 +1,8 @@
 // The read-only view a scheduling policy decides on, and the decisions it returns.
 //
 // Policies are pure functions of a Snapshot (DESIGN.md §7): no I/O, no clock, no state. The
-// scheduler daemon builds a Snapshot from its live state; tests and the simulator build them in
-// memory.
+// scheduler daemon builds a Snapshot from its live state; tests and shoal-sim build them in memory
+// and call the same policy code.
 #pragma once
 
 #include <cstdint>
@@ -15,22 +15,52 @@ namespace shoal {
 
 struct SnapshotJob {
   int64_t id = 0;
+  std::string account;     // who is charged (job spec metadata.project until accounts exist)
+  int priority = 500;      // 0..1000, higher first (spec.priority)
+  int64_t submit_ms = 0;   // when it was submitted (ties broken by id)
   int min_ranks = 1;
   int max_ranks = 1;
   Backend backend = Backend::kAuto;
-  int gpus_per_rank = 0;  // GPUs each rank needs (0 for CPU ranks)
+  int gpus_per_rank = 0;   // GPUs each rank needs (0 for CPU ranks)
+  std::vector<std::string> gpu_types;  // any of these GPU models; empty = any
+  double min_gpu_memory_gib = 0;
+  int64_t max_runtime_ms = 0;  // limits.maxRuntime: the backfill estimate (0 = unknown/unbounded)
+};
+
+// A job that holds slots now.
+struct SnapshotRunning {
+  int64_t id = 0;
+  std::string account;
+  int priority = 500;
+  int64_t start_ms = 0;      // when the current attempt started
+  int64_t max_runtime_ms = 0;  // 0 = unknown: its slots are never counted as freeing up
+  std::vector<std::string> rank_workers;  // rank r holds one slot on rank_workers[r]
+  int gpus_per_rank = 0;
 };
 
 struct SnapshotWorker {
   std::string id;
-  int total_slots = 0;  // ranks it can run at once
-  int free_slots = 0;   // total minus the slots held by live or stopping ranks
-  int gpus = 0;         // usable GPUs (0 = CPU-only worker)
+  std::string node;      // machine it runs on (gangs are packed onto few nodes); "" = its id
+  int total_slots = 0;   // ranks it can run at once
+  int free_slots = 0;    // total minus the slots held by live or stopping ranks
+  int gpus = 0;          // usable GPUs (0 = CPU-only worker)
+  std::string gpu_type;  // model of its GPUs, e.g. "H100" ("" when none or unknown)
+  double gpu_memory_gib = 0;  // per GPU
+};
+
+// An account's standing in the contribution ledger (both decayed by the configured half-life).
+struct SnapshotAccount {
+  std::string name;
+  double contributed_gpu_s = 0;  // earned by the account's workers' GPUs
+  double used_gpu_s = 0;         // spent by the account's jobs
 };
 
 struct Snapshot {
-  std::vector<SnapshotJob> queue;  // jobs waiting to start, in queue order (oldest first)
-  std::vector<SnapshotWorker> workers;  // alive workers only
+  int64_t now_ms = 0;
+  std::vector<SnapshotJob> queue;        // waiting to start, in submission order (oldest first)
+  std::vector<SnapshotRunning> running;  // holding slots now
+  std::vector<SnapshotWorker> workers;   // alive workers only
+  std::vector<SnapshotAccount> accounts;  // accounts not listed have contributed and used nothing
 };
 
 struct StartDecision {
@@ -46,7 +76,7 @@ struct WaitDecision {
 
 struct Decisions {
   std::vector<StartDecision> starts;
-  std::vector<WaitDecision> waits;  // one per queued job that does not start
+  std::vector<WaitDecision> waits;  // one per queued job that does not start (if asked for)
 };
 
 }  // namespace shoal

@@ -220,7 +220,8 @@ TEST(ClusterTest, GangWaitsForEnoughSlotsAndNeverStartsPartially) {
   std::this_thread::sleep_for(1500ms);
   json job = c.Job(id);
   EXPECT_EQ(job["state"], "PENDING");
-  EXPECT_EQ(job["reason"], "Resources");
+  // One 1-slot worker can never hold a 2-rank gang: Constraint, not a silent wait.
+  EXPECT_EQ(job["reason"], "Constraint");
   EXPECT_TRUE(c.TrainerPids().empty());
   EXPECT_EQ(UsedSlots(c.Workers()), 0);
 }

@@ -1,0 +1,80 @@
+#include "scheduler/policy/backfill.h"
+
+#include <algorithm>
+
+#include "scheduler/policy/placement.h"
+
+namespace shoal::policy_internal {
+
+std::optional<Reservation> ReserveHead(const SnapshotJob& head,
+                                       const std::vector<SnapshotWorker>& workers,
+                                       const std::vector<SnapshotRunning>& running,
+                                       int64_t now_ms) {
+  // Ends of the jobs whose runtime is bounded, earliest first.
+  std::vector<std::pair<int64_t, const SnapshotRunning*>> ends;
+  for (const auto& r : running) {
+    if (r.max_runtime_ms > 0) ends.emplace_back(std::max(now_ms, r.start_ms + r.max_runtime_ms), &r);
+  }
+  std::sort(ends.begin(), ends.end(), [](const auto& a, const auto& b) {
+    return a.first != b.first ? a.first < b.first : a.second->id < b.second->id;
+  });
+  std::vector<SnapshotWorker> future = workers;
+  std::unordered_map<std::string, size_t> index;
+  for (size_t i = 0; i < future.size(); ++i) index[future[i].id] = i;
+  int fitting_free = 0;
+  for (const auto& w : future) fitting_free += UsableSlots(head, w);
+  for (size_t i = 0; i < ends.size();) {
+    const int64_t t = ends[i].first;
+    for (; i < ends.size() && ends[i].first == t; ++i) {
+      for (const std::string& wid : ends[i].second->rank_workers) {
+        auto it = index.find(wid);
+        if (it == index.end()) continue;  // a lost worker: its slots do not come back
+        SnapshotWorker& w = future[it->second];
+        ++w.free_slots;
+        if (WorkerFits(head, w)) ++fitting_free;
+      }
+    }
+    if (fitting_free < head.min_ranks) continue;  // cheap test before placing
+    auto placement = PlaceGang(head, future);
+    if (!placement) continue;
+    Reservation r;
+    r.start_ms = t;
+    for (const auto& w : future) r.extra[w.id] = std::max(0, w.free_slots);
+    for (const std::string& wid : *placement) --r.extra[wid];
+    RefreshSpare(workers, r);
+    return r;
+  }
+  return std::nullopt;
+}
+
+void RefreshSpare(const std::vector<SnapshotWorker>& workers, Reservation& reservation) {
+  int spare = 0;
+  for (const auto& w : workers) {
+    auto it = reservation.extra.find(w.id);
+    if (it != reservation.extra.end()) spare += std::max(0, std::min(w.free_slots, it->second));
+  }
+  reservation.spare_now = spare;
+}
+
+std::optional<std::vector<std::string>> PlaceBackfill(const SnapshotJob& job,
+                                                      const std::vector<SnapshotWorker>& workers,
+                                                      Reservation& reservation, int64_t now_ms) {
+  // (a) It ends before the head job's reserved start: any free slot will do.
+  if (job.max_runtime_ms > 0 && now_ms + job.max_runtime_ms <= reservation.start_ms) {
+    if (auto p = PlaceGang(job, workers)) return p;
+  }
+  // (b) Whatever its length, it uses only slots the head job will not need.
+  if (reservation.spare_now < job.min_ranks) return std::nullopt;
+  std::vector<SnapshotWorker> spare = workers;
+  for (auto& w : spare) {
+    auto it = reservation.extra.find(w.id);
+    w.free_slots = std::min(w.free_slots, it == reservation.extra.end() ? 0 : it->second);
+  }
+  auto p = PlaceGang(job, spare);
+  if (p) {
+    for (const std::string& wid : *p) --reservation.extra[wid];
+  }
+  return p;
+}
+
+}  // namespace shoal::policy_internal

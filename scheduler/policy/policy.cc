@@ -1,0 +1,134 @@
+#include "scheduler/policy/policy.h"
+
+#include <algorithm>
+
+#include "scheduler/policy/backfill.h"
+#include "scheduler/policy/order.h"
+#include "scheduler/policy/placement.h"
+#include "scheduler/state/model.h"
+
+namespace shoal {
+
+using namespace policy_internal;
+
+Result<PolicyOptions> ParsePolicyName(std::string_view name) {
+  PolicyOptions o;
+  std::string_view base = name;
+  if (const size_t plus = name.find('+'); plus != std::string_view::npos) {
+    if (name.substr(plus + 1) != "backfill") {
+      return InvalidArgument("unknown policy modifier \"" + std::string(name.substr(plus + 1)) +
+                             "\" (the only one is +backfill)");
+    }
+    o.backfill = true;
+    base = name.substr(0, plus);
+  }
+  if (base == "fifo") {
+    o.kind = PolicyKind::kFifo;
+  } else if (base == "priority") {
+    o.kind = PolicyKind::kPriority;
+  } else if (base == "fairshare") {
+    o.kind = PolicyKind::kFairShare;
+  } else {
+    return InvalidArgument("unknown policy \"" + std::string(name) +
+                           "\": expected fifo, priority or fairshare, optionally +backfill");
+  }
+  return o;
+}
+
+std::string PolicyName(const PolicyOptions& options) {
+  std::string s = options.kind == PolicyKind::kFifo       ? "fifo"
+                  : options.kind == PolicyKind::kPriority ? "priority"
+                                                          : "fairshare";
+  return options.backfill ? s + "+backfill" : s;
+}
+
+Decisions Decide(const Snapshot& snapshot, const PolicyOptions& options) {
+  Decisions out;
+  const std::vector<int> order = options.kind == PolicyKind::kFifo ? FifoOrder(snapshot)
+                                 : options.kind == PolicyKind::kPriority
+                                     ? PriorityOrder(snapshot)
+                                     : FairShareOrder(snapshot);
+  std::vector<SnapshotWorker> workers = snapshot.workers;  // free slots shrink as we commit
+  int free_slots = 0;
+  for (const auto& w : workers) free_slots += std::max(0, w.free_slots);
+  // Jobs holding slots, plus the ones this cycle starts (for the head job's reservation).
+  std::vector<SnapshotRunning> running;
+  const SnapshotJob* head = nullptr;
+  std::optional<Reservation> reservation;
+  bool reservation_done = false;
+
+  auto start = [&](const SnapshotJob& job, std::vector<std::string> placement) {
+    CommitPlacement(placement, workers);
+    free_slots -= static_cast<int>(placement.size());
+    if (options.backfill) {
+      SnapshotRunning r;
+      r.id = job.id;
+      r.account = job.account;
+      r.start_ms = snapshot.now_ms;
+      r.max_runtime_ms = job.max_runtime_ms;
+      r.rank_workers = placement;
+      running.push_back(std::move(r));
+    }
+    out.starts.push_back({job.id, std::move(placement)});
+  };
+  auto wait = [&](const SnapshotJob& job, const char* reason, std::string detail) {
+    if (options.explain_waits) out.waits.push_back({job.id, reason, std::move(detail)});
+  };
+
+  for (const int i : order) {
+    const SnapshotJob& job = snapshot.queue[i];
+    if (!options.explain_waits && free_slots <= 0) break;  // nothing else can start
+    const int capacity = FittingCapacity(job, workers);
+    if (!workers.empty() && capacity < job.min_ranks) {
+      // Waiting cannot help it, so it holds up nobody. (With no worker at all, every job waits
+      // for Resources: the pool is starting or empty, not unable.)
+      wait(job, kReasonConstraint,
+           "needs " + std::to_string(job.min_ranks) +
+               " ranks; the alive workers that match its backend, GPU types and memory have " +
+               std::to_string(capacity) + " slots in all");
+      continue;
+    }
+    if (head == nullptr) {
+      if (auto placement = PlaceGang(job, workers)) {
+        start(job, std::move(*placement));
+        continue;
+      }
+      head = &job;
+      int usable = 0;
+      for (const auto& w : workers) usable += UsableSlots(job, w);
+      wait(job, kReasonResources,
+           "needs " + std::to_string(job.min_ranks) + " ranks, " + std::to_string(usable) +
+               " slots free of " + std::to_string(capacity));
+      continue;
+    }
+    if (options.backfill) {
+      if (!reservation_done) {
+        // Computed once, when the first job behind the head asks (the head's start is fixed by
+        // then: nothing ahead of it starts later in the cycle).
+        std::vector<SnapshotRunning> all = snapshot.running;
+        all.insert(all.end(), running.begin(), running.end());
+        reservation = ReserveHead(*head, workers, all, snapshot.now_ms);
+        reservation_done = true;
+      }
+      if (reservation) {
+        std::optional<std::vector<std::string>> placement;
+        if (free_slots >= job.min_ranks) {
+          placement = PlaceBackfill(job, workers, *reservation, snapshot.now_ms);
+        }
+        if (placement) {
+          start(job, std::move(*placement));
+          RefreshSpare(workers, *reservation);
+          continue;
+        }
+        wait(job, kReasonPriority,
+             "waiting behind job " + std::to_string(head->id) + " (reserved to start in " +
+                 std::to_string((reservation->start_ms - snapshot.now_ms) / 1000) + "s)");
+        continue;
+      }
+    }
+    wait(job, kReasonPriority, "waiting behind job " + std::to_string(head->id));
+  }
+  return out;
+}
+
+}  // namespace shoal

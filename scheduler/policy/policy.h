@@ -1,0 +1,57 @@
+// Scheduling policies (DESIGN.md §7): pure functions from a Snapshot to Decisions.
+//
+// Every policy orders the queue its own way and then starts jobs in that order, a whole gang or
+// nothing (placement.h). The first job in order that cannot start holds up the rest ("head of
+// line") unless backfill is on: EASY backfill then reserves the head job's earliest start (from
+// the running jobs' limits.maxRuntime) and lets a later job start now only if it does not delay
+// that reservation. A job that no alive worker could ever host waits with reason Constraint and
+// holds up nobody.
+//
+// Thread-safety: the functions are pure and reentrant.
+#pragma once
+
+#include <string>
+#include <string_view>
+
+#include "common/status.h"
+#include "scheduler/policy/snapshot.h"
+
+namespace shoal {
+
+enum class PolicyKind {
+  kFifo,       // submission order
+  kPriority,   // spec.priority (higher first), then submission order
+  kFairShare,  // the account's fair-share factor, then priority, then submission order
+};
+
+struct PolicyOptions {
+  PolicyKind kind = PolicyKind::kFifo;
+  bool backfill = false;  // EASY backfill on top of the ordering
+  // Fill Decisions::waits (reasons for every job that does not start). The daemon wants them for
+  // `shoal list`; the simulator skips them, which also lets a cycle stop once nothing can fit.
+  bool explain_waits = true;
+};
+
+// "fifo", "priority", "fairshare" (optionally with "+backfill"): the names of
+// configs/scheduler.yaml. InvalidArgument for anything else.
+Result<PolicyOptions> ParsePolicyName(std::string_view name);
+std::string PolicyName(const PolicyOptions& options);
+
+// The decisions for `snapshot`. Every queued job appears at most once in starts and, with
+// explain_waits, every other queued job exactly once in waits.
+Decisions Decide(const Snapshot& snapshot, const PolicyOptions& options);
+
+// Fair-share factor of every account in 0..1 (Slurm's classic 2^(-usage/shares)): an account's
+// share is its part of all contributed GPU-seconds (every account, contributor or not, gets a
+// floor of 1/(10 x accounts) of the total so that nobody starves), its usage its part of all used
+// GPU-seconds. 1 = used nothing, 0.5 = used exactly its share. Accounts in `snapshot.accounts`
+// plus every account of a queued or running job are rated.
+struct FairShare {
+  std::string account;
+  double share = 0;
+  double usage = 0;
+  double factor = 1;
+};
+std::vector<FairShare> FairShareFactors(const Snapshot& snapshot);
+
+}  // namespace shoal
