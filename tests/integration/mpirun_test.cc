@@ -246,8 +246,12 @@ TEST_F(MpirunTest, FailureAfterMpiStartsAbortsEveryRank) {
   RunResult r = Mpirun({SHOAL_TRAIN_BIN, job}, 30s);
   EXPECT_EQ(r.exit_code, 2) << r.output;
   EXPECT_NE(r.output.find("no such file"), std::string::npos) << r.output;
-  EXPECT_NE(r.output.find("MPI_ABORT"), std::string::npos) << "expected the abort path\n"
-                                                           << r.output;
+  // mpirun prints "MPI_ABORT was invoked ..." — unless both ranks abort at once, when Open MPI
+  // 4.1 sometimes garbles its own help text ("ORTE_ERROR_LOG: ... show_help.c"; seen about 1 run
+  // in 10 under load). Either is the abort path.
+  EXPECT_TRUE(r.output.find("MPI_ABORT") != std::string::npos ||
+              r.output.find("show_help.c") != std::string::npos)
+      << "expected the abort path\n" << r.output;
   EXPECT_TRUE(r.results.empty()) << r.output;
   EXPECT_TRUE(Cluster::WaitUntil([&] { return StrayTrainers().empty(); }, 5s));
 }
