@@ -1,6 +1,8 @@
 #include "scheduler/policy/policy.h"
 
 #include <algorithm>
+#include <map>
+#include <utility>
 
 #include "scheduler/policy/backfill.h"
 #include "scheduler/policy/order.h"
@@ -75,10 +77,25 @@ Decisions Decide(const Snapshot& snapshot, const PolicyOptions& options) {
     if (options.explain_waits) out.waits.push_back({job.id, reason, std::move(detail)});
   };
 
+  // FittingCapacity for jobs without GPU-type or memory constraints depends only on these two.
+  std::map<std::pair<Backend, int>, int> capacity_cache;
+  auto capacity_of = [&](const SnapshotJob& job) {
+    if (!job.gpu_types.empty() || job.min_gpu_memory_gib > 0) {
+      return FittingCapacity(job, workers);
+    }
+    auto [it, added] = capacity_cache.try_emplace({job.backend, job.gpus_per_rank}, 0);
+    if (added) it->second = FittingCapacity(job, workers);  // total slots: commits do not change it
+    return it->second;
+  };
+
   for (const int i : order) {
     const SnapshotJob& job = snapshot.queue[i];
-    if (!options.explain_waits && free_slots <= 0) break;  // nothing else can start
-    const int capacity = FittingCapacity(job, workers);
+    if (!options.explain_waits) {
+      // Without explanations to write, stop as soon as nothing else can start.
+      if (free_slots <= 0 || (head != nullptr && !options.backfill)) break;
+      if (head != nullptr && job.min_ranks > free_slots) continue;
+    }
+    const int capacity = capacity_of(job);
     if (!workers.empty() && capacity < job.min_ranks) {
       // Waiting cannot help it, so it holds up nobody. (With no worker at all, every job waits
       // for Resources: the pool is starting or empty, not unable.)

@@ -1,0 +1,202 @@
+#include "scheduler/sim/simulator.h"
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <queue>
+#include <random>
+#include <unordered_map>
+
+namespace shoal::sim {
+namespace {
+
+double Percentile(std::vector<double>& v, double p) {
+  if (v.empty()) return 0;
+  const size_t k = std::min(v.size() - 1, static_cast<size_t>(std::ceil(p * v.size())) - (p > 0));
+  std::nth_element(v.begin(), v.begin() + static_cast<ptrdiff_t>(k), v.end());
+  return v[k];
+}
+
+}  // namespace
+
+Result<SimResult> Simulate(const Trace& trace, const Cluster& cluster, const SimOptions& options) {
+  const auto wall_start = std::chrono::steady_clock::now();
+  if (cluster.groups.empty()) return InvalidArgument("the cluster has no nodes");
+  if (options.misestimate <= 0) return InvalidArgument("misestimate must be > 0");
+  SimResult result;
+  PolicyOptions policy = options.policy;
+  policy.explain_waits = false;
+
+  Snapshot snap;
+  snap.workers = cluster.Workers();
+  std::unordered_map<std::string, size_t> worker_index;
+  for (size_t i = 0; i < snap.workers.size(); ++i) worker_index[snap.workers[i].id] = i;
+  int max_gpus_one_job = 0;  // the most GPUs any job can get: the whole cluster
+  for (const auto& w : snap.workers) max_gpus_one_job += w.total_slots;
+
+  // Accounts: one per vc, usage in GPU-seconds decayed by the half-life.
+  std::unordered_map<std::string, int> vc_index;
+  std::vector<double> used;            // decayed GPU-seconds per vc
+  std::vector<int> running_gpus;       // GPUs each vc holds now
+  const size_t n = trace.jobs.size();
+  result.jobs.resize(n);
+  std::mt19937_64 rng(options.seed);
+  std::normal_distribution<double> noise(0.0, options.misestimate_sigma);
+  std::vector<int64_t> estimate_ms(n);
+  for (size_t i = 0; i < n; ++i) {
+    const TraceJob& t = trace.jobs[i];
+    auto [it, added] = vc_index.try_emplace(t.vc, static_cast<int>(result.vcs.size()));
+    if (added) {
+      result.vcs.push_back(t.vc);
+      used.push_back(0);
+      running_gpus.push_back(0);
+    }
+    JobOutcome& o = result.jobs[i];
+    o.submit_s = t.submit_s;
+    o.gpus = t.gpus;
+    o.duration_s = t.duration_s;
+    o.vc = it->second;
+    double factor = options.misestimate;
+    if (options.misestimate_sigma > 0) factor *= std::exp(noise(rng));
+    estimate_ms[i] = std::max<int64_t>(1000, std::llround(t.duration_s * 1000.0 * factor));
+  }
+
+  // Completions: (end ms, job index), earliest first.
+  using Event = std::pair<int64_t, int64_t>;
+  std::priority_queue<Event, std::vector<Event>, std::greater<Event>> ends;
+  std::vector<char> started(n, 0);
+  size_t next_arrival = 0;
+  int64_t now_ms = 0, last_decay_ms = 0;
+  int free_gpus = max_gpus_one_job;
+  const double decay_per_ms = std::log(2.0) / (options.half_life_s * 1000.0);
+
+  while (next_arrival < n || !ends.empty()) {
+    const int64_t next_end = ends.empty() ? INT64_MAX : ends.top().first;
+    const int64_t arrive =
+        next_arrival < n ? trace.jobs[next_arrival].submit_s * 1000 : INT64_MAX;
+    now_ms = std::min(next_end, arrive);
+    // Fair-share ledger: decay, then charge the GPUs held since the last event.
+    const double dt = static_cast<double>(now_ms - last_decay_ms);
+    if (dt > 0) {
+      const double keep = std::exp(-decay_per_ms * dt);
+      for (size_t a = 0; a < used.size(); ++a) {
+        used[a] = used[a] * keep + running_gpus[a] * dt / 1000.0;
+      }
+      last_decay_ms = now_ms;
+    }
+    bool changed = false;
+    while (!ends.empty() && ends.top().first == now_ms) {
+      const int64_t j = ends.top().second;
+      ends.pop();
+      JobOutcome& o = result.jobs[j];
+      o.end_s = now_ms / 1000;
+      running_gpus[o.vc] -= o.gpus;
+      free_gpus += o.gpus;
+      auto it = std::find_if(snap.running.begin(), snap.running.end(),
+                             [&](const SnapshotRunning& r) { return r.id == j; });
+      for (const std::string& wid : it->rank_workers) ++snap.workers[worker_index[wid]].free_slots;
+      *it = std::move(snap.running.back());
+      snap.running.pop_back();
+      changed = true;
+    }
+    while (next_arrival < n && trace.jobs[next_arrival].submit_s * 1000 == now_ms) {
+      const size_t i = next_arrival++;
+      const TraceJob& t = trace.jobs[i];
+      if (t.gpus > max_gpus_one_job) {
+        ++result.metrics.unschedulable;
+        continue;
+      }
+      SnapshotJob sj;
+      sj.id = static_cast<int64_t>(i);
+      sj.account = t.vc;
+      sj.submit_ms = now_ms;
+      sj.min_ranks = sj.max_ranks = t.gpus;
+      sj.backend = Backend::kCuda;
+      sj.gpus_per_rank = 1;
+      sj.max_runtime_ms = estimate_ms[i];
+      snap.queue.push_back(std::move(sj));
+      changed = true;
+    }
+    if (!changed || snap.queue.empty() || free_gpus == 0) continue;
+
+    snap.now_ms = now_ms;
+    if (policy.kind == PolicyKind::kFairShare) {
+      snap.accounts.clear();
+      for (size_t a = 0; a < used.size(); ++a) snap.accounts.push_back({result.vcs[a], 0, used[a]});
+    }
+    Decisions d = Decide(snap, policy);
+    ++result.metrics.cycles;
+    if (d.starts.empty()) continue;
+    for (auto& s : d.starts) {
+      const int64_t j = s.job_id;
+      started[j] = 1;
+      JobOutcome& o = result.jobs[j];
+      o.start_s = now_ms / 1000;
+      running_gpus[o.vc] += static_cast<int>(s.rank_workers.size());
+      free_gpus -= static_cast<int>(s.rank_workers.size());
+      for (const std::string& wid : s.rank_workers) --snap.workers[worker_index[wid]].free_slots;
+      ends.emplace(now_ms + o.duration_s * 1000, j);
+      SnapshotRunning r;
+      r.id = j;
+      r.account = trace.jobs[j].vc;
+      r.start_ms = now_ms;
+      r.max_runtime_ms = estimate_ms[j];
+      r.gpus_per_rank = 1;
+      r.rank_workers = std::move(s.rank_workers);
+      snap.running.push_back(std::move(r));
+    }
+    snap.queue.erase(std::remove_if(snap.queue.begin(), snap.queue.end(),
+                                    [&](const SnapshotJob& q) { return started[q.id] != 0; }),
+                     snap.queue.end());
+  }
+
+  // Metrics over the jobs that ran.
+  SimMetrics& m = result.metrics;
+  m.jobs = static_cast<int64_t>(n);
+  std::vector<double> jct, queue;
+  double gpu_seconds = 0;
+  int64_t first_submit = n > 0 ? trace.jobs.front().submit_s : 0, last_end = first_submit;
+  std::vector<double> service_sum(result.vcs.size(), 0);
+  std::vector<int64_t> service_n(result.vcs.size(), 0);
+  for (const JobOutcome& o : result.jobs) {
+    if (o.start_s < 0) continue;
+    ++m.finished;
+    const double j = static_cast<double>(o.end_s - o.submit_s);
+    jct.push_back(j);
+    queue.push_back(static_cast<double>(o.start_s - o.submit_s));
+    gpu_seconds += static_cast<double>(o.gpus) * static_cast<double>(o.duration_s);
+    last_end = std::max(last_end, o.end_s);
+    service_sum[o.vc] += static_cast<double>(o.duration_s) / std::max(1.0, j);
+    ++service_n[o.vc];
+  }
+  auto mean = [](const std::vector<double>& v) {
+    double s = 0;
+    for (double x : v) s += x;
+    return v.empty() ? 0.0 : s / static_cast<double>(v.size());
+  };
+  m.avg_jct_s = mean(jct);
+  m.avg_queue_s = mean(queue);
+  m.p50_jct_s = Percentile(jct, 0.50);
+  m.p95_jct_s = Percentile(jct, 0.95);
+  m.p99_jct_s = Percentile(jct, 0.99);
+  m.p50_queue_s = Percentile(queue, 0.50);
+  m.p99_queue_s = Percentile(queue, 0.99);
+  m.makespan_s = static_cast<double>(last_end - first_submit);
+  m.gpu_utilization =
+      m.makespan_s > 0 ? gpu_seconds / (static_cast<double>(cluster.total_gpus()) * m.makespan_s)
+                       : 0;
+  double sum = 0, sum_sq = 0;
+  int vcs = 0;
+  for (size_t a = 0; a < service_sum.size(); ++a) {
+    if (service_n[a] == 0) continue;
+    const double x = service_sum[a] / static_cast<double>(service_n[a]);
+    sum += x;
+    sum_sq += x * x;
+    ++vcs;
+  }
+  m.jain_fairness = vcs > 0 && sum_sq > 0 ? sum * sum / (vcs * sum_sq) : 1.0;
+  m.wall_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - wall_start).count();
+  return result;
+}
+
+}  // namespace shoal::sim
