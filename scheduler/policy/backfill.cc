@@ -56,14 +56,14 @@ void RefreshSpare(const std::vector<SnapshotWorker>& workers, Reservation& reser
   reservation.spare_now = spare;
 }
 
-std::optional<std::vector<std::string>> PlaceBackfill(const SnapshotJob& job,
-                                                      const std::vector<SnapshotWorker>& workers,
-                                                      Reservation& reservation, int64_t now_ms) {
-  // (a) It ends before the head job's reserved start: any free slot will do.
-  if (job.max_runtime_ms > 0 && now_ms + job.max_runtime_ms <= reservation.start_ms) {
-    if (auto p = PlaceGang(job, workers)) return p;
-  }
-  // (b) Whatever its length, it uses only slots the head job will not need.
+bool EndsBeforeReservation(const SnapshotJob& job, const Reservation& reservation,
+                           int64_t now_ms) {
+  return job.max_runtime_ms > 0 && now_ms + job.max_runtime_ms <= reservation.start_ms;
+}
+
+std::optional<std::vector<std::string>> PlaceInSpare(const SnapshotJob& job,
+                                                     const std::vector<SnapshotWorker>& workers,
+                                                     Reservation& reservation) {
   if (reservation.spare_now < job.min_ranks) return std::nullopt;
   std::vector<SnapshotWorker> spare = workers;
   for (auto& w : spare) {

@@ -37,10 +37,16 @@ std::optional<Reservation> ReserveHead(const SnapshotJob& head,
                                        const std::vector<SnapshotRunning>& running,
                                        int64_t now_ms);
 
-// Where `job` may start now without delaying `reservation` (and updates the reservation's spare
-// slots when it uses them), or nullopt. `workers` are the free slots now.
-std::optional<std::vector<std::string>> PlaceBackfill(const SnapshotJob& job,
-                                                      const std::vector<SnapshotWorker>& workers,
-                                                      Reservation& reservation, int64_t now_ms);
+// Whether `job`, started now, ends (by its limits.maxRuntime) before the head job's reserved
+// start: then it may use any free slot.
+bool EndsBeforeReservation(const SnapshotJob& job, const Reservation& reservation,
+                           int64_t now_ms);
+
+// Where `job` may start now using only slots the head job will not need at its reserved start
+// (whatever its length), or nullopt; updates the reservation's spare slots when it uses them.
+// `workers` are the free slots now.
+std::optional<std::vector<std::string>> PlaceInSpare(const SnapshotJob& job,
+                                                     const std::vector<SnapshotWorker>& workers,
+                                                     Reservation& reservation);
 
 }  // namespace shoal::policy_internal

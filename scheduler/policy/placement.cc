@@ -104,4 +104,66 @@ void CommitPlacement(const std::vector<std::string>& placement,
   }
 }
 
+FreeSlotIndex::FreeSlotIndex(std::vector<SnapshotWorker>& workers) : workers_(workers) {
+  for (size_t i = 0; i < workers_.size(); ++i) {
+    const SnapshotWorker& w = workers_[i];
+    index_[w.id] = i;
+    if (w.free_slots > 0) {
+      by_free_.insert({w.free_slots, w.id});
+      free_total_ += w.free_slots;
+    }
+  }
+}
+
+std::optional<std::vector<std::string>> FreeSlotIndex::Place(const SnapshotJob& job) const {
+  if (free_total_ < job.min_ranks || free_total_ == 0) return std::nullopt;
+  int remaining = std::min(job.max_ranks, free_total_);
+  std::vector<std::string> ranks;
+  ranks.reserve(remaining);
+  // PlaceGang's order: emptiest first (ties by id), until the rest fits on one worker, which
+  // then is the best fit (fewest free slots that hold it, ties by id).
+  std::vector<Key> taken;
+  auto available = [&](const Key& k) {
+    return std::find(taken.begin(), taken.end(), k) == taken.end();
+  };
+  while (remaining > 0) {
+    // Best fit for the rest, if any worker holds it.
+    for (auto it = by_free_.lower_bound({remaining, std::string_view()}); it != by_free_.end();
+         ++it) {
+      if (!available(*it)) continue;
+      for (int s = 0; s < remaining; ++s) ranks.emplace_back(it->second);
+      return ranks;
+    }
+    // Otherwise the emptiest (first id among the emptiest) whole.
+    std::optional<Key> emptiest;
+    for (auto it = by_free_.rbegin(); it != by_free_.rend(); ++it) {
+      if (!available(*it)) continue;
+      // The first id among those with this many free slots.
+      auto first = by_free_.lower_bound({it->first, std::string_view()});
+      while (!available(*first)) ++first;
+      emptiest = *first;
+      break;
+    }
+    if (!emptiest) return std::nullopt;  // cannot happen: free_total_ covers `remaining`
+    for (int s = 0; s < emptiest->first; ++s) ranks.emplace_back(emptiest->second);
+    remaining -= emptiest->first;
+    taken.push_back(*emptiest);
+  }
+  return ranks;
+}
+
+void FreeSlotIndex::Commit(const std::vector<std::string>& placement) {
+  std::unordered_map<std::string_view, int> count;
+  for (const auto& id : placement) ++count[id];
+  for (const auto& [id, n] : count) {
+    auto it = index_.find(id);
+    if (it == index_.end()) continue;
+    SnapshotWorker& w = workers_[it->second];
+    if (w.free_slots > 0) by_free_.erase({w.free_slots, w.id});
+    w.free_slots -= n;
+    free_total_ -= n;
+    if (w.free_slots > 0) by_free_.insert({w.free_slots, w.id});
+  }
+}
+
 }  // namespace shoal

@@ -51,8 +51,21 @@ Decisions Decide(const Snapshot& snapshot, const PolicyOptions& options) {
                                      ? PriorityOrder(snapshot)
                                      : FairShareOrder(snapshot);
   std::vector<SnapshotWorker> workers = snapshot.workers;  // free slots shrink as we commit
-  int free_slots = 0;
-  for (const auto& w : workers) free_slots += std::max(0, w.free_slots);
+  FreeSlotIndex index(workers);  // commits go through it, so it and `workers` stay in step
+  int free_slots = index.free_total();
+  // Jobs every worker fits (the common, uniform case) are placed through the index.
+  std::map<std::pair<Backend, int>, bool> all_fit_cache;
+  auto all_fit = [&](const SnapshotJob& job) {
+    if (!job.gpu_types.empty() || job.min_gpu_memory_gib > 0) return false;
+    auto [it, added] = all_fit_cache.try_emplace({job.backend, job.gpus_per_rank}, true);
+    if (added) {
+      for (const auto& w : workers) it->second = it->second && WorkerFits(job, w);
+    }
+    return it->second;
+  };
+  auto place = [&](const SnapshotJob& job) {
+    return all_fit(job) ? index.Place(job) : PlaceGang(job, workers);
+  };
   // Jobs holding slots, plus the ones this cycle starts (for the head job's reservation).
   std::vector<SnapshotRunning> running;
   const SnapshotJob* head = nullptr;
@@ -60,7 +73,7 @@ Decisions Decide(const Snapshot& snapshot, const PolicyOptions& options) {
   bool reservation_done = false;
 
   auto start = [&](const SnapshotJob& job, std::vector<std::string> placement) {
-    CommitPlacement(placement, workers);
+    index.Commit(placement);
     free_slots -= static_cast<int>(placement.size());
     if (options.backfill) {
       SnapshotRunning r;
@@ -106,7 +119,7 @@ Decisions Decide(const Snapshot& snapshot, const PolicyOptions& options) {
       continue;
     }
     if (head == nullptr) {
-      if (auto placement = PlaceGang(job, workers)) {
+      if (auto placement = place(job)) {
         start(job, std::move(*placement));
         continue;
       }
@@ -130,7 +143,8 @@ Decisions Decide(const Snapshot& snapshot, const PolicyOptions& options) {
       if (reservation) {
         std::optional<std::vector<std::string>> placement;
         if (free_slots >= job.min_ranks) {
-          placement = PlaceBackfill(job, workers, *reservation, snapshot.now_ms);
+          if (EndsBeforeReservation(job, *reservation, snapshot.now_ms)) placement = place(job);
+          if (!placement) placement = PlaceInSpare(job, workers, *reservation);
         }
         if (placement) {
           start(job, std::move(*placement));

@@ -350,5 +350,35 @@ TEST(BackfillTest, PropertyNeverDelaysTheHeadReservation) {
   std::printf("checked %d reservations, %d with backfilled starts\n", checked, backfilled);
 }
 
+// The fast index places exactly as PlaceGang does, commit after commit.
+TEST(PlacementTest, PropertyFreeSlotIndexMatchesPlaceGang) {
+  std::mt19937 rng(99);
+  for (int iter = 0; iter < 500; ++iter) {
+    std::vector<SnapshotWorker> workers;
+    const int nw = 1 + static_cast<int>(rng() % 12);
+    for (int w = 0; w < nw; ++w) {
+      const int total = 1 + static_cast<int>(rng() % 8);
+      workers.push_back(W("w" + std::to_string(rng() % 1000) + "-" + std::to_string(w), total,
+                          static_cast<int>(rng() % (total + 1))));
+    }
+    std::vector<SnapshotWorker> reference = workers;
+    FreeSlotIndex index(workers);
+    for (int j = 0; j < 20; ++j) {
+      const int min = 1 + static_cast<int>(rng() % 10);
+      const SnapshotJob job = J(j, min, min + static_cast<int>(rng() % 4));
+      auto want = PlaceGang(job, reference);
+      auto got = index.Place(job);
+      ASSERT_EQ(want.has_value(), got.has_value()) << "iter " << iter << " job " << j;
+      if (!want) continue;
+      ASSERT_EQ(*want, *got) << "iter " << iter << " job " << j;
+      CommitPlacement(*want, reference);
+      index.Commit(*got);
+      for (size_t w = 0; w < workers.size(); ++w) {
+        ASSERT_EQ(workers[w].free_slots, reference[w].free_slots);
+      }
+    }
+  }
+}
+
 }  // namespace
 }  // namespace shoal

@@ -1,0 +1,135 @@
+// shoal-cycle-bench: one scheduling cycle (policy Decide() as the daemon calls it, with every
+// waiting job's reason explained) against the number of pending jobs and workers.
+//
+// Snapshots: W workers of 8 slots, 90 % of the slots held by running jobs (1-8 ranks, random
+// remaining runtimes), P pending jobs of 1-8 ranks (mostly 1, as in the Philly trace) from 20
+// accounts. Each cell is the median of --repeat Decide() calls on the same snapshot. Prints a
+// Markdown table per policy and writes JSON (--out, default bench/out/cycle.json).
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <random>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "scheduler/policy/policy.h"
+
+using namespace shoal;
+
+namespace {
+
+Snapshot MakeSnapshot(int pending, int workers, uint64_t seed) {
+  std::mt19937_64 rng(seed);
+  Snapshot s;
+  s.now_ms = 1'000'000'000;
+  std::discrete_distribution<int> ranks_of({0, 90, 4, 0, 3, 0, 0, 0, 3});  // 1, 2, 4, 8 ranks
+  int64_t id = 1;
+  for (int w = 0; w < workers; ++w) {
+    SnapshotWorker sw;
+    sw.id = "w" + std::to_string(w);
+    sw.node = sw.id;
+    sw.total_slots = sw.free_slots = sw.gpus = 8;
+    sw.gpu_type = "NVIDIA H100";
+    sw.gpu_memory_gib = 80;
+    s.workers.push_back(sw);
+  }
+  // Fill 90 % of the slots with running jobs.
+  const int64_t target = static_cast<int64_t>(workers) * 8 * 9 / 10;
+  int64_t held = 0;
+  size_t w = 0;
+  while (held < target) {
+    SnapshotWorker& sw = s.workers[w % s.workers.size()];
+    ++w;
+    if (sw.free_slots == 0) continue;
+    const int ranks = std::min(sw.free_slots, 1 + static_cast<int>(rng() % 8));
+    SnapshotRunning r;
+    r.id = id++;
+    r.account = "a" + std::to_string(rng() % 20);
+    r.start_ms = s.now_ms - static_cast<int64_t>(rng() % 3'600'000);
+    r.max_runtime_ms = 3'600'000 + static_cast<int64_t>(rng() % 36'000'000);
+    r.rank_workers.assign(ranks, sw.id);
+    r.gpus_per_rank = 1;
+    sw.free_slots -= ranks;
+    held += ranks;
+    s.running.push_back(std::move(r));
+  }
+  for (int a = 0; a < 20; ++a) {
+    s.accounts.push_back({"a" + std::to_string(a), 1e6 * (1 + a % 3), 1e5 * (1 + rng() % 10)});
+  }
+  for (int p = 0; p < pending; ++p) {
+    SnapshotJob j;
+    j.id = id++;
+    j.account = "a" + std::to_string(rng() % 20);
+    j.priority = 250 * (1 + static_cast<int>(rng() % 3));
+    j.submit_ms = s.now_ms - (pending - p) * 1000;
+    j.min_ranks = j.max_ranks = ranks_of(rng);
+    j.backend = Backend::kCuda;
+    j.gpus_per_rank = 1;
+    j.max_runtime_ms = 600'000 + static_cast<int64_t>(rng() % 36'000'000);
+    s.queue.push_back(std::move(j));
+  }
+  return s;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  std::string out_path = "bench/out/cycle.json";
+  int repeat = 5;
+  std::vector<int> pendings = {1000, 10000, 100000};
+  std::vector<int> workers_list = {100, 1000, 2000, 10000};
+  for (int i = 1; i < argc; ++i) {
+    if (!std::strcmp(argv[i], "--out") && i + 1 < argc) {
+      out_path = argv[++i];
+    } else if (!std::strcmp(argv[i], "--repeat") && i + 1 < argc) {
+      repeat = std::max(1, std::atoi(argv[++i]));
+    } else if (!std::strcmp(argv[i], "--quick")) {
+      pendings = {1000, 10000};
+      workers_list = {100, 1000};
+    } else {
+      std::fprintf(stderr, "usage: %s [--out PATH] [--repeat N] [--quick]\n", argv[0]);
+      return 2;
+    }
+  }
+  nlohmann::json rows = nlohmann::json::array();
+  for (const char* name : {"fifo", "fifo+backfill", "fairshare+backfill"}) {
+    const PolicyOptions policy = *ParsePolicyName(name);
+    std::printf("\n### %s: one cycle (ms), median of %d\n\n| pending \\ workers |", name, repeat);
+    for (int w : workers_list) std::printf(" %d |", w);
+    std::printf("\n|---:|");
+    for (size_t i = 0; i < workers_list.size(); ++i) std::printf("---:|");
+    std::printf("\n");
+    for (int p : pendings) {
+      std::printf("| %d |", p);
+      for (int w : workers_list) {
+        const Snapshot s = MakeSnapshot(p, w, 42);
+        std::vector<double> ms;
+        size_t starts = 0;
+        for (int r = 0; r < repeat; ++r) {
+          const auto t0 = std::chrono::steady_clock::now();
+          Decisions d = Decide(s, policy);
+          ms.push_back(std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0)
+                           .count());
+          starts = d.starts.size();
+        }
+        std::sort(ms.begin(), ms.end());
+        const double median = ms[ms.size() / 2];
+        std::printf(" %.2f |", median);
+        std::fflush(stdout);
+        rows.push_back({{"policy", name}, {"pending", p}, {"workers", w}, {"ms", median},
+                        {"starts", starts}});
+      }
+      std::printf("\n");
+    }
+  }
+  std::filesystem::path path(out_path);
+  if (path.has_parent_path()) std::filesystem::create_directories(path.parent_path());
+  std::ofstream(path) << nlohmann::json{{"repeat", repeat}, {"rows", rows}}.dump(2) << "\n";
+  std::printf("\nwrote %s\n", out_path.c_str());
+  return 0;
+}
