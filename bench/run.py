@@ -20,6 +20,13 @@ Targets
         MPI over shared memory (vader, what mpirun picks on one host), interleaved sweeps,
         median time per size, algbw and busbw as nccl-tests define them.
 
+  sim   Every scheduling policy replayed by shoal-sim on ../shared/traces: philly.csv on 64x8 and
+        80x8 GPUs, alibaba_openb.csv on 6x8 and 8x8 (see bench/README.md for the sizes), plus a
+        100k-job synthetic trace for speed; avg JCT as a ratio to fifo's, p99, fairness, and the
+        replay's own wall time.
+  cycle One scheduling cycle (Decide(), as the daemon calls it) against pending jobs (1k, 10k,
+        100k) x workers (100, 1k, 2k, 10k): bench/cycle_bench.cc.
+
 Every target writes <out>/<target>.json and <out>/<target>.md (a Markdown table) and prints the
 table. Build first (scripts/build.sh); the driver uses ./build unless --build-dir says otherwise.
 """
@@ -386,7 +393,50 @@ def target_collectives(args):
     return result, "\n".join(md)
 
 
-TARGETS = {"e2e": target_e2e, "ddp": target_ddp, "collectives": target_collectives}
+SHARED_TRACES = os.path.normpath(os.path.join(REPO, "..", "shared", "traces"))
+SIM_RUNS = [("philly.csv", "64x8:H100"), ("philly.csv", "80x8:H100"),
+            ("alibaba_openb.csv", "6x8:A100"), ("alibaba_openb.csv", "8x8:A100")]
+
+
+def target_sim(args):
+    """Every policy on the real traces (and a synthetic 100k-job one, for speed)."""
+    exe = os.path.join(args.build_dir, "scheduler", "shoal-sim")
+    runs, md = [], []
+    cases = [(["--trace", os.path.join(SHARED_TRACES, t)], t, c) for t, c in SIM_RUNS]
+    cases.append((["--synthetic", "100000", "--load", "0.9"], "synthetic 100k", "64x8:H100"))
+    for argv, name, cluster in cases:
+        out = subprocess.run([exe] + argv + ["--cluster", cluster, "-o", "json"], check=True,
+                             capture_output=True, text=True).stdout
+        r = json.loads(out)
+        runs.append(r)
+        fifo = next(x for x in r["results"] if x["policy"] == "fifo")
+        md.append(f"\n**{name} on {cluster}** ({r['gpus']} GPUs, {r['jobs']} jobs, maxRuntime = "
+                  f"duration x {r['misestimate']}):\n")
+        md.append("| policy | avg JCT (h) | vs fifo | p50 (h) | p99 JCT (h) | p99 vs fifo | "
+                  "avg queue (h) | GPU util | Jain | replay (s) |")
+        md.append("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+        for x in r["results"]:
+            md.append(f"| {x['policy']} | {x['avgJctSec'] / 3600:.2f} | {x['avgJctVsFifo']:.2f}x | "
+                      f"{x['p50JctSec'] / 3600:.2f} | {x['p99JctSec'] / 3600:.2f} | "
+                      f"{x['p99JctSec'] / fifo['p99JctSec']:.2f}x | {x['avgQueueSec'] / 3600:.2f} | "
+                      f"{100 * x['gpuUtilization']:.1f}% | {x['jainFairness']:.3f} | "
+                      f"{x['wallSec']:.2f} |")
+    return {"target": "sim", "machine": machine(), "runs": runs}, "\n".join(md)
+
+
+def target_cycle(args):
+    """One scheduling cycle against pending jobs x workers."""
+    exe = os.path.join(args.build_dir, "bench", "shoal-cycle-bench")
+    out_json = os.path.join(args.out, "cycle-raw.json")
+    table = subprocess.run([exe, "--repeat", str(max(3, args.repeat)), "--out", out_json],
+                           check=True, capture_output=True, text=True).stdout
+    with open(out_json) as f:
+        raw = json.load(f)
+    return {"target": "cycle", "machine": machine(), **raw}, table.strip()
+
+
+TARGETS = {"e2e": target_e2e, "ddp": target_ddp, "collectives": target_collectives,
+           "sim": target_sim, "cycle": target_cycle}
 
 
 def main():
