@@ -73,6 +73,18 @@ TEST(ConfigTest, BadFilesAndFlagsAreClearErrors) {
   tight.worker_timeout_ms = 4000;
   tight.heartbeat_wait_ms = 3000;  // more than half the timeout: workers would flap
   EXPECT_FALSE(ValidateSchedulerConfig(tight).ok());
+  for (const char* good : {"fifo", "priority", "fairshare", "fifo+backfill", "fairshare+backfill"}) {
+    SchedulerConfig p;
+    p.policy = good;
+    EXPECT_TRUE(ValidateSchedulerConfig(p).ok()) << good;
+  }
+  for (const char* bad : {"", "lottery", "fifo+", "fifo+magic", "+backfill", "FIFO"}) {
+    SchedulerConfig p;
+    p.policy = bad;
+    Status v = ValidateSchedulerConfig(p);
+    EXPECT_FALSE(v.ok()) << bad;
+    EXPECT_NE(v.message().find("policy"), std::string::npos) << v.message();
+  }
   std::filesystem::remove_all(dir);
 }
 
