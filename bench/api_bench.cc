@@ -329,61 +329,78 @@ Result<json> RunSubmissions(const Options& o, const std::string& spec, int clien
 
 // ---- 2. Heartbeats. ----
 
+// Every worker's schedule starts at once: worker i is due at start + i/n s + k s. Its first due
+// slot registers it (a real agent heartbeats right after registering, so registration takes the
+// place of the first heartbeats; a failed one is retried at the next slot), later ones heartbeat.
+// The measured window opens --warmup-sec after the last registration (or after
+// kMaxRegisterSec). Heartbeats still unsent kMaxLagSec after the window closed count as missed.
+constexpr int kMaxRegisterSec = 120, kMaxLagSec = 10;
+
 Result<json> RunHeartbeats(const Options& o) {
   ASSIGN_OR_RETURN(auto daemon, Daemon::Start(o.scheduler_bin, o.tmp_dir));
   const int n = o.workers, conns = std::max(1, std::min(o.hb_conns, n));
   std::vector<std::string> ids(n);
   std::vector<ThreadTally> tallies(conns);
   std::vector<std::vector<double>> sched_ms(conns);
-  std::vector<std::thread> threads;
-  // Registration: the agent's body (worker/agent/agent.cc), one CPU slot, no GPUs.
-  auto reg_start = Clock::now();
-  for (int c = 0; c < conns; ++c) {
-    threads.emplace_back([&, c] {
-      Conn conn(daemon->host(), daemon->port());
-      for (int i = c; i < n && !g_stop; i += conns) {
-        json body = {{"name", "bench-w" + std::to_string(i)}, {"host", "bench-host"},
-                     {"slots", 1}, {"cpus", 1}, {"gpus", json::array()}};
-        auto r = conn.Send(MakeRequest(http::verb::post, "/v1/workers/register", body.dump(),
-                                       "application/json"), std::chrono::seconds(30));
-        if (r.ok() && r->status == 200) {
-          ids[i] = json::parse(r->body, nullptr, false).value("id", "");
-        } else if (++tallies[c].errors == 1) {
-          tallies[c].first_error = r.ok() ? "register: HTTP " + std::to_string(r->status)
-                                          : "register: " + r.status().ToString();
-        }
-      }
-    });
-  }
-  for (auto& th : threads) th.join();
-  threads.clear();
-  const double reg_sec = std::chrono::duration<double>(Clock::now() - reg_start).count();
-  // Heartbeats: worker i is due at start + i/n s + k s; thread c sends for workers i ≡ c (conns).
+  std::vector<int64_t> missed(conns, 0), in_window(conns, 0);
+  std::atomic<int> registered{0};
   const auto start = Clock::now() + std::chrono::milliseconds(100);
-  const auto window = start + std::chrono::duration_cast<Clock::duration>(
-                                  std::chrono::duration<double>(o.warmup_sec));
-  const auto end = window + std::chrono::duration_cast<Clock::duration>(
-                                std::chrono::duration<double>(o.duration_sec));
+  const auto tick = [](Clock::time_point t) { return t.time_since_epoch().count(); };
+  std::atomic<Clock::rep> window{tick(Clock::time_point::max())};
+  std::atomic<Clock::rep> registered_at{0};
+  const auto warmup = std::chrono::duration_cast<Clock::duration>(
+      std::chrono::duration<double>(o.warmup_sec));
+  const auto duration = std::chrono::duration_cast<Clock::duration>(
+      std::chrono::duration<double>(o.duration_sec));
+  std::vector<std::thread> threads;
   for (int c = 0; c < conns; ++c) {
     threads.emplace_back([&, c] {
       ThreadTally& t = tallies[c];
       Conn conn(daemon->host(), daemon->port());
-      const std::string body = R"({"running":[]})";
+      const std::string hb_body = R"({"running":[]})";
       for (int64_t round = 0; !g_stop; ++round) {
         for (int i = c; i < n && !g_stop; i += conns) {
           auto due = start + std::chrono::seconds(round) +
                      std::chrono::nanoseconds(int64_t{1000000000} * i / n);
-          if (due >= end) return;
-          if (ids[i].empty()) continue;
+          auto win = Clock::time_point(Clock::duration(window.load()));
+          if (win != Clock::time_point::max() && due >= win + duration) return;
+          if (due >= win && Clock::now() > win + duration + std::chrono::seconds(kMaxLagSec)) {
+            ++missed[c];
+            continue;
+          }
           std::this_thread::sleep_until(due);
+          if (ids[i].empty()) {
+            // The agent's registration body (worker/agent/agent.cc): one CPU slot, no GPUs.
+            json body = {{"name", "bench-w" + std::to_string(i)}, {"host", "bench-host"},
+                         {"slots", 1}, {"cpus", 1}, {"gpus", json::array()}};
+            auto r = conn.Send(MakeRequest(http::verb::post, "/v1/workers/register", body.dump(),
+                                           "application/json"), std::chrono::seconds(30));
+            if (r.ok() && r->status == 200) {
+              ids[i] = json::parse(r->body, nullptr, false).value("id", "");
+            } else if (++t.errors == 1) {
+              t.first_error = r.ok() ? "register: HTTP " + std::to_string(r->status)
+                                     : "register: " + r.status().ToString();
+            }
+            auto now = Clock::now();
+            if (!ids[i].empty() && registered.fetch_add(1) + 1 == n) {
+              registered_at = tick(now);
+              window = tick(now + warmup);
+            } else if (now > start + std::chrono::seconds(kMaxRegisterSec)) {
+              Clock::rep expected = tick(Clock::time_point::max());
+              window.compare_exchange_strong(expected, tick(now + warmup));
+            }
+            continue;
+          }
           auto t0 = Clock::now();
           auto r = conn.Send(MakeRequest(http::verb::post, "/v1/workers/" + ids[i] +
-                                         "/heartbeat?wait=0", body, "application/json"),
+                                         "/heartbeat?wait=0", hb_body, "application/json"),
                              std::chrono::seconds(10));
           auto t1 = Clock::now();
+          win = Clock::time_point(Clock::duration(window.load()));
           if (r.ok() && r->status == 200) {
             ++t.acked;
-            if (due >= window) t.lat_ms.push_back(Ms(t1 - t0)), sched_ms[c].push_back(Ms(t1 - due));
+            if (t1 >= win && t1 < win + duration) ++in_window[c];
+            if (due >= win) t.lat_ms.push_back(Ms(t1 - t0)), sched_ms[c].push_back(Ms(t1 - due));
           } else if (++t.errors == 1) {
             t.first_error = r.ok() ? "heartbeat: HTTP " + std::to_string(r->status) + ": " + r->body
                                    : "heartbeat: " + r.status().ToString();
@@ -394,36 +411,41 @@ Result<json> RunHeartbeats(const Options& o) {
   }
   for (auto& th : threads) th.join();
   std::vector<double> lat, sched;
-  int64_t errors = 0;
+  int64_t errors = 0, ok_in_window = 0, missed_total = 0;
   std::string first_error;
   for (int c = 0; c < conns; ++c) {
     lat.insert(lat.end(), tallies[c].lat_ms.begin(), tallies[c].lat_ms.end());
     sched.insert(sched.end(), sched_ms[c].begin(), sched_ms[c].end());
-    errors += tallies[c].errors;
+    errors += tallies[c].errors, ok_in_window += in_window[c], missed_total += missed[c];
     if (first_error.empty()) first_error = tallies[c].first_error;
   }
-  int64_t registered = std::count_if(ids.begin(), ids.end(), [](auto& s) { return !s.empty(); });
+  const double reg_sec =
+      registered_at == 0 ? -1 : Ms(Clock::time_point(Clock::duration(registered_at)) - start) / 1e3;
   ASSIGN_OR_RETURN(auto workers, CountByState(*daemon, "workers"));
   std::string log = daemon->Log();
-  int64_t lost_lines = 0;
-  for (size_t p = 0; (p = log.find(") lost: no heartbeat", p)) != std::string::npos; ++p) {
-    ++lost_lines;
-  }
+  auto count = [&](const std::string& needle) {
+    int64_t k = 0;
+    for (size_t p = 0; (p = log.find(needle, p)) != std::string::npos; ++p) ++k;
+    return k;
+  };
   return json{{"workers", n},
               {"connections", conns},
-              {"registered", registered},
+              {"registered", registered.load()},
               {"registerSec", reg_sec},
-              {"registerPerSec", registered / std::max(reg_sec, 1e-9)},
+              {"registerPerSec", reg_sec > 0 ? n / reg_sec : 0.0},
               {"targetPerSec", n},
               {"durationSec", o.duration_sec},
-              {"okInWindow", lat.size()},
-              {"achievedPerSec", lat.size() / o.duration_sec},
+              {"okInWindow", ok_in_window},
+              {"achievedPerSec", ok_in_window / o.duration_sec},
+              {"samples", lat.size()},
+              {"missed", missed_total},
               {"latency", ToJson(Summarize(lat))},
               {"latencyFromSchedule", ToJson(Summarize(sched))},
               {"errors", errors},
               {"firstError", first_error},
               {"workersByState", workers},
-              {"lostLogLines", lost_lines}};
+              {"lostLogLines", count(") lost: no heartbeat")},
+              {"backLogLines", count(" is back")}};
 }
 
 // ---- Flags, output, main. ----
@@ -565,23 +587,24 @@ int Run(int argc, char** argv) {
     } else {
       const json& j = *r;
       bool met = j["achievedPerSec"].get<double>() >= 0.99 * o.workers &&
-                 j["latencyFromSchedule"]["p99Ms"].get<double>() <= 100;
-      std::printf("\n| heartbeats | workers | conns | register/s | target/s | achieved/s | p50 ms"
-                  " | p99 ms | max ms | p99 / max ms from schedule | errors | alive after | "
-                  "\"lost\" log lines | goal p99 ≤100 ms at W/s |\n"
-                  "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|\n");
-      int64_t alive = j["workersByState"].value("alive", int64_t{0});
+                 j["latencyFromSchedule"]["p99Ms"].get<double>() <= 100 &&
+                 j["lostLogLines"].get<int64_t>() == 0;
+      auto ms = [&](const char* which, const char* q) { return Fmt(j[which][q].get<double>(), 2); };
+      std::printf("\n| heartbeats | workers | conns | registered in s | target/s | achieved/s "
+                  "| p50 ms | p99 ms | max ms | p99 / max ms from schedule | missed | errors "
+                  "| alive after | \"lost\" / \"back\" log lines | goal p99 ≤100 ms at W/s |\n"
+                  "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|\n");
       std::printf("| POST heartbeat?wait=0 | %d | %d | %s | %d | %s | %s | %s | %s | %s / %s | %s "
-                  "| %lld | %s | %s |\n", o.workers, j["connections"].get<int>(),
-                  Fmt(j["registerPerSec"].get<double>(), 0).c_str(), o.workers,
-                  Fmt(j["achievedPerSec"].get<double>(), 0).c_str(),
-                  Fmt(j["latency"]["p50Ms"].get<double>(), 2).c_str(),
-                  Fmt(j["latency"]["p99Ms"].get<double>(), 2).c_str(),
-                  Fmt(j["latency"]["maxMs"].get<double>(), 2).c_str(),
-                  Fmt(j["latencyFromSchedule"]["p99Ms"].get<double>(), 2).c_str(),
-                  Fmt(j["latencyFromSchedule"]["maxMs"].get<double>(), 2).c_str(),
-                  j["errors"].dump().c_str(), static_cast<long long>(alive),
-                  j["lostLogLines"].dump().c_str(), met ? "met" : "not met");
+                  "| %s | %lld | %s / %s | %s |\n", o.workers, j["connections"].get<int>(),
+                  Fmt(j["registerSec"].get<double>()).c_str(), o.workers,
+                  Fmt(j["achievedPerSec"].get<double>(), 0).c_str(), ms("latency", "p50Ms").c_str(),
+                  ms("latency", "p99Ms").c_str(), ms("latency", "maxMs").c_str(),
+                  ms("latencyFromSchedule", "p99Ms").c_str(),
+                  ms("latencyFromSchedule", "maxMs").c_str(), j["missed"].dump().c_str(),
+                  j["errors"].dump().c_str(),
+                  static_cast<long long>(j["workersByState"].value("alive", int64_t{0})),
+                  j["lostLogLines"].dump().c_str(), j["backLogLines"].dump().c_str(),
+                  met ? "met" : "not met");
       if (!j["firstError"].get<std::string>().empty()) {
         std::cerr << "  first error: " << j["firstError"].get<std::string>() << "\n";
       }

@@ -37,6 +37,7 @@ const std::vector<VerbDef>& Verbs() {
       {"cancel", {}, 1, -1, "at least one job ID", true},
       {"logs", {{"follow", 'f', false}, {"rank", 0, true}}, 1, 1, "a job ID", true},
       {"workers", {}, 0, 0, "", false},
+      {"accounts", {}, 0, 0, "", false},
       {"help", {}, 0, 1, "", false},
   };
   return kDefs;

@@ -26,6 +26,7 @@ int Dispatch(const CommandContext& ctx) {
   if (verb == "cancel") return CmdCancel(ctx);
   if (verb == "logs") return CmdLogs(ctx);
   if (verb == "workers") return CmdWorkers(ctx);
+  if (verb == "accounts") return CmdAccounts(ctx);
   ctx.err() << "shoal: unknown command \"" << verb << "\"\n";
   return kExitUsage;
 }

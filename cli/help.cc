@@ -35,6 +35,7 @@ Commands:
   cancel ID...     cancel jobs (their ranks are stopped, their slots freed)
   logs ID          print a job's log (-f to follow, --rank R for one rank)
   workers          list the workers in the pool
+  accounts         the contribution ledger: GPU-hours given and used, fair-share factors
   help [COMMAND]   show help for a command
 )";
 
@@ -103,6 +104,14 @@ Flags:
 
 Lists the workers in the pool: ID NAME STATE SLOTS (used/total) CPUS GPUS LAST-SEEN.
 -o wide adds HOST and the ranks each worker runs (JOB/rRANK).
+)") + kGlobalFlags},
+      {"accounts", std::string(R"(Usage: shoal accounts [-o json]
+
+The contribution ledger behind the fairshare policy: per account, the GPU-hours its workers
+contributed (shoal-worker --account) and its jobs used (metadata.project), both decayed with
+the scheduler's fairShareHalfLife; BALANCE = contributed - used; SHARE and USAGE are the
+account's parts of all contributions and all use; FAIR-SHARE = 2^(-usage/share) (1 = has used
+nothing, 0.5 = used exactly its share; higher goes first).
 )") + kGlobalFlags},
       {"help", std::string(R"(Usage: shoal help [COMMAND]
 

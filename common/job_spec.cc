@@ -67,12 +67,6 @@ std::string Items(size_t count) {
   return "a list of " + std::to_string(count) + (count == 1 ? " item" : " items");
 }
 
-bool IsDnsLabel(std::string_view s) {
-  auto alnum = [](char c) { return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9'); };
-  return !s.empty() && s.size() <= kMaxDnsLabelBytes && alnum(s.front()) && alnum(s.back()) &&
-         std::all_of(s.begin(), s.end(), [&](char c) { return alnum(c) || c == '-'; });
-}
-
 void ReadDnsLabel(const YamlMap& map, std::string_view key, std::string* out) {
   const YamlField f = map.Get(key);
   std::string value;
@@ -373,6 +367,12 @@ void ParseInto(std::string_view text, const std::string& file, JobSpec* spec,
 }
 
 }  // namespace
+
+bool IsDnsLabel(std::string_view s) {
+  auto alnum = [](char c) { return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9'); };
+  return !s.empty() && s.size() <= kMaxDnsLabelBytes && alnum(s.front()) && alnum(s.back()) &&
+         std::all_of(s.begin(), s.end(), [&](char c) { return alnum(c) || c == '-'; });
+}
 
 const char* ToString(Backend value) { return NameOf(value, kBackendNames); }
 const char* ToString(Activation value) { return NameOf(value, kActivationNames); }

@@ -54,6 +54,9 @@ const char* ToString(Precision value);
 inline constexpr size_t kMaxJobSpecBytes = size_t{1} << 20;
 // Most errors one parse reports; past it the last error says how many more there were.
 inline constexpr size_t kMaxReportedSpecErrors = 50;
+// 1..63 characters of a-z, 0-9 and '-', starting and ending with a letter or digit.
+bool IsDnsLabel(std::string_view s);
+
 // Largest model accepted: MlpParameterCount(layers) <= 2^31.
 inline constexpr int64_t kMaxMlpParameters = int64_t{1} << 31;
 

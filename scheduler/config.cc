@@ -22,7 +22,7 @@ const char kSchedulerUsage[] = R"(usage: shoal-scheduler [flags]
   --max-body-bytes N      larger request bodies get 413 (default 1048576)
   --check-config          validate the configuration and exit (0 ok, 2 bad)
   --help                  this text
-Durations: 500ms, 15s, 2m, 1h, or a number of seconds.
+Durations: 500ms, 15s, 2m, 1h, 7d, or a number of seconds.
 )";
 
 Result<int64_t> ParseDurationMs(const std::string& text) {
@@ -30,7 +30,7 @@ Result<int64_t> ParseDurationMs(const std::string& text) {
     const char* suffix;
     double ms;
   };
-  static const Unit kUnits[] = {{"ms", 1}, {"s", 1000}, {"m", 60000}, {"h", 3600000}};
+  static const Unit kUnits[] = {{"ms", 1}, {"s", 1000}, {"m", 60000}, {"h", 3600000}, {"d", 86400000}};
   std::string number = text;
   double scale = 1000;
   for (const Unit& u : kUnits) {
@@ -47,7 +47,7 @@ Result<int64_t> ParseDurationMs(const std::string& text) {
   auto [p, ec] = std::from_chars(number.data(), number.data() + number.size(), value);
   if (ec != std::errc() || p != number.data() + number.size() || !std::isfinite(value) ||
       value < 0 || value * scale > 365.0 * 86400 * 1000) {
-    return InvalidArgument("bad duration \"" + text + "\" (e.g. 500ms, 15s, 2m, 1h)");
+    return InvalidArgument("bad duration \"" + text + "\" (e.g. 500ms, 15s, 2m, 1h, 7d)");
   }
   return static_cast<int64_t>(value * scale);
 }
@@ -83,10 +83,12 @@ Status SetKey(const std::string& key, const std::string& value, SchedulerConfig*
     ASSIGN_OR_RETURN(c->max_body_bytes, ParseInt64(value, key));
   } else if (key == "policy") {
     c->policy = value;
+  } else if (key == "fairShareHalfLife") {
+    ASSIGN_OR_RETURN(c->fair_share_half_life_ms, ParseDurationMs(value));
   } else {
     return InvalidArgument("unknown key \"" + key +
                            "\"; allowed: address, port, stateDir, workerTimeout, heartbeatWait, "
-                           "scheduleInterval, maxBodyBytes, policy");
+                           "scheduleInterval, maxBodyBytes, policy, fairShareHalfLife");
   }
   return Status::Ok();
 }
@@ -127,6 +129,7 @@ Status ParseSchedulerFlags(int argc, char** argv, SchedulerConfig* config, bool*
       {"--schedule-interval", "scheduleInterval"},
       {"--max-body-bytes", "maxBodyBytes"},
       {"--policy", "policy"},
+      {"--fair-share-half-life", "fairShareHalfLife"},
   };
   // The config file goes first so that flags override it wherever they appear.
   for (int i = 1; i < argc; ++i) {
@@ -167,6 +170,9 @@ Status ParseSchedulerFlags(int argc, char** argv, SchedulerConfig* config, bool*
 }
 
 Status ValidateSchedulerConfig(const SchedulerConfig& c) {
+  if (c.fair_share_half_life_ms < 60'000) {
+    return InvalidArgument("fairShareHalfLife must be at least 1m");
+  }
   if (auto p = ParsePolicyName(c.policy); !p.ok()) {
     return InvalidArgument("policy: " + p.status().message());
   }

@@ -18,9 +18,10 @@ struct SchedulerConfig {
   int64_t schedule_interval_ms = 1000; // scheduleInterval: periodic scheduling cycle
   int64_t max_body_bytes = 1 << 20;    // maxBodyBytes: larger request bodies get 413
   std::string policy = "fifo";  // fifo | priority | fairshare, optionally +backfill
+  int64_t fair_share_half_life_ms = 7 * 86400 * 1000LL;  // fairShareHalfLife: ledger decay
 };
 
-// Parses a duration: "500ms", "15s", "2m", "1h", or a bare number of seconds. Returns
+// Parses a duration: "500ms", "15s", "2m", "1h", "7d", or a bare number of seconds. Returns
 // milliseconds, or InvalidArgument.
 Result<int64_t> ParseDurationMs(const std::string& text);
 

@@ -35,6 +35,8 @@ Result<std::unique_ptr<Scheduler>> Scheduler::Open(Store* store, SchedulerOption
     s->workers_.emplace(w.id, std::move(w));
   }
   for (Job& j : snap.jobs) s->jobs_.emplace(j.id, std::move(j));
+  s->ledger_.Load(snap.ledger, now);
+  s->ledger_saved_ms_ = now;
   LOG_INFO << "loaded " << s->jobs_.size() << " jobs and " << s->workers_.size() << " workers";
   return s;
 }
@@ -167,8 +169,13 @@ Result<const Worker*> Scheduler::RegisterWorker(const WorkerRegistration& reg) {
   } else {
     w.id = "w-" + std::to_string(next_worker_number_++);
   }
+  if (!IsDnsLabel(reg.account)) {
+    return InvalidArgument("account must be a DNS label (1..63 of a-z, 0-9, '-'), got \"" +
+                           reg.account.substr(0, 80) + "\"");
+  }
   w.name = reg.name;
   w.host = reg.host;
+  w.account = reg.account;
   w.slots = reg.slots;
   w.cpus = reg.cpus;
   w.gpus = reg.gpus;
@@ -505,6 +512,9 @@ Snapshot Scheduler::BuildSnapshot() const {
       snap.running.push_back(std::move(sr));
     }
   }
+  for (const LedgerEntry& e : ledger_.Entries()) {
+    snap.accounts.push_back({e.account, e.contributed, e.used});
+  }
   // jobs_ is keyed by id, i.e. submission order already.
   for (const auto& [id, w] : workers_) {
     if (w.state != WorkerState::kAlive) continue;
@@ -586,9 +596,36 @@ void Scheduler::EnforceTimeLimits() {
   }
 }
 
+void Scheduler::AccrueLedger() {
+  const int64_t now = clock_();
+  std::map<std::string, double> earning, spending;
+  for (const auto& [id, w] : workers_) {
+    if (w.state != WorkerState::kAlive) continue;
+    // GPUs, or slots on a CPU-only worker.
+    earning[w.account] += w.gpus.empty() ? w.slots : static_cast<double>(w.gpus.size());
+  }
+  for (const auto& [id, job] : jobs_) {
+    const Attempt* a = job.current_attempt();
+    if (job.state != JobState::kRunning || a == nullptr) continue;
+    const int per_rank = job.spec.resources.backend == Backend::kCpu
+                             ? 1
+                             : std::max(1, job.spec.resources.gpus_per_worker);
+    for (const auto& r : a->ranks) {
+      if (HoldsSlot(r.state)) spending[job.spec.metadata.project] += per_rank;
+    }
+  }
+  ledger_.Advance(now, earning, spending);
+  if (now - ledger_saved_ms_ >= options_.ledger_save_interval_ms) {
+    Status st = store_->SaveLedger(ledger_.Entries());
+    if (!st.ok()) LOG_ERROR << "saving the ledger failed: " << st.ToString();
+    ledger_saved_ms_ = now;
+  }
+}
+
 void Scheduler::RunCycle() {
   MarkLostWorkers();
   EnforceTimeLimits();
+  AccrueLedger();
   Schedule();
 }
 

@@ -20,6 +20,7 @@
 #include <nlohmann/json.hpp>
 
 #include "common/status.h"
+#include "scheduler/ledger.h"
 #include "scheduler/policy/policy.h"
 #include "scheduler/policy/snapshot.h"
 #include "scheduler/state/model.h"
@@ -34,6 +35,10 @@ struct SchedulerOptions {
   int64_t heartbeat_wait_ms = 5000;
   // Which jobs start where (configs/scheduler.yaml `policy`).
   PolicyOptions policy;
+  // Half-life of the contribution ledger's sums (configs/scheduler.yaml `fairShareHalfLife`).
+  double fair_share_half_life_s = 7 * 86400.0;
+  // How often the ledger is written to the store (a crash loses at most this much accrual).
+  int64_t ledger_save_interval_ms = 10000;
 };
 
 // A rank a worker says it is running (or whose exit it has not yet delivered).
@@ -50,6 +55,7 @@ struct WorkerRegistration {
   int slots = 1;
   int cpus = 0;
   std::vector<GpuInfo> gpus;
+  std::string account = "default";  // earns the contribution credit; a DNS label
 };
 
 class Scheduler {
@@ -101,11 +107,17 @@ class Scheduler {
   void RunCycle();
 
   const SchedulerOptions& options() const { return options_; }
+  // The contribution ledger as of the last cycle, one entry per account that ever contributed
+  // or used anything.
+  std::vector<LedgerEntry> LedgerEntries() const { return ledger_.Entries(); }
   Store* store() { return store_; }
 
  private:
   Scheduler(Store* store, SchedulerOptions options, Clock clock)
-      : store_(store), options_(options), clock_(std::move(clock)) {}
+      : store_(store),
+        options_(options),
+        clock_(std::move(clock)),
+        ledger_(options.fair_share_half_life_s) {}
 
   Job* MutableJob(int64_t id);
   Worker* MutableWorker(const std::string& id);
@@ -118,6 +130,8 @@ class Scheduler {
   void MarkLostWorkers();
   // Fails running jobs past limits.maxRuntime (counted from their first start).
   void EnforceTimeLimits();
+  // Charges the ledger for the time since the last cycle; saves it every ledger_save_interval_ms.
+  void AccrueLedger();
   void Schedule();
   void StartJob(Job& job, const std::vector<std::string>& rank_workers);
   Snapshot BuildSnapshot() const;
@@ -133,6 +147,8 @@ class Scheduler {
   std::map<int64_t, Job> jobs_;
   std::map<std::string, Worker> workers_;
   int next_worker_number_ = 1;
+  Ledger ledger_;
+  int64_t ledger_saved_ms_ = 0;
 };
 
 }  // namespace shoal

@@ -84,7 +84,48 @@ asio::awaitable<HttpReply> Api::Handle(HttpRequest req) {
   if (parts.size() >= 2 && parts[0] == "v1" && parts[1] == "workers") {
     co_return co_await Workers(req, parts);
   }
+  if (parts.size() == 2 && parts[0] == "v1" && parts[1] == "accounts") {
+    if (req.method != "GET") co_return ErrorReply(405, "MethodNotAllowed", "GET /v1/accounts only");
+    co_return ListAccounts();
+  }
   co_return ErrorReply(404, "NotFound", "no route for " + req.method + " " + req.path);
+}
+
+HttpReply Api::ListAccounts() {
+  // The fair-share factors the policy would use now: every ledger account, plus the projects of
+  // queued and running jobs (which may not have used anything yet).
+  Snapshot snap;
+  for (const LedgerEntry& e : scheduler_->LedgerEntries()) {
+    snap.accounts.push_back({e.account, e.contributed, e.used});
+  }
+  for (const Job* j : scheduler_->ListJobs(std::nullopt, "")) {
+    if (j->state == JobState::kPending || j->state == JobState::kRestarting ||
+        j->state == JobState::kRunning) {
+      SnapshotJob sj;
+      sj.account = j->spec.metadata.project;
+      snap.queue.push_back(sj);
+    }
+  }
+  json out = json::array();
+  for (const FairShare& f : FairShareFactors(snap)) {
+    double contributed = 0, used = 0;
+    for (const auto& a : snap.accounts) {
+      if (a.name == f.account) {
+        contributed = a.contributed_gpu_s;
+        used = a.used_gpu_s;
+      }
+    }
+    out.push_back({{"name", f.account},
+                   {"contributedGpuSeconds", contributed},
+                   {"usedGpuSeconds", used},
+                   {"balanceGpuSeconds", contributed - used},
+                   {"share", f.share},
+                   {"usage", f.usage},
+                   {"fairShareFactor", f.factor}});
+  }
+  return JsonReply(200, json{{"accounts", out},
+                             {"halfLifeSeconds", scheduler_->options().fair_share_half_life_s},
+                             {"policy", PolicyName(scheduler_->options().policy)}});
 }
 
 asio::awaitable<HttpReply> Api::Jobs(const HttpRequest& req, const std::vector<std::string>& parts) {
@@ -270,6 +311,7 @@ HttpReply Api::Register(const HttpRequest& req) {
   try {
     reg.name = body->value("name", "");
     reg.host = body->value("host", "");
+    reg.account = body->value("account", "default");
     reg.slots = body->value("slots", 1);
     reg.cpus = body->value("cpus", 0);
     if (body->contains("gpus")) {

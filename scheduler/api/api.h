@@ -38,6 +38,7 @@ class Api {
   HttpReply ListJobs(const HttpRequest& req);
   HttpReply Register(const HttpRequest& req);
   HttpReply ListWorkers();
+  HttpReply ListAccounts();
 
   Scheduler* scheduler_;
   RendezvousKv* kv_;

@@ -135,7 +135,7 @@ Result<GpuInfo> GpuInfoFromJson(const nlohmann::json& j) {
 nlohmann::json ToJson(const Worker& w) {
   nlohmann::json gpus = nlohmann::json::array();
   for (const auto& g : w.gpus) gpus.push_back(ToJson(g));
-  return {{"id", w.id},       {"name", w.name},     {"host", w.host},
+  return {{"id", w.id},       {"name", w.name},     {"host", w.host}, {"account", w.account},
           {"slots", w.slots}, {"cpus", w.cpus},     {"gpus", gpus},
           {"state", ToString(w.state)}, {"registeredMs", w.registered_ms},
           {"lastSeenMs", w.last_seen_ms}};

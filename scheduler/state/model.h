@@ -90,6 +90,7 @@ struct Worker {
   std::string id;    // assigned by the scheduler, e.g. "w-3"
   std::string name;  // chosen by the worker (host name by default); unique
   std::string host;
+  std::string account = "default";  // who earns the contribution credit of its GPUs
   int slots = 1;     // ranks it runs at once
   int cpus = 0;
   std::vector<GpuInfo> gpus;

@@ -22,6 +22,8 @@ class Stmt {
   }
   int Step() { return sqlite3_step(stmt_); }
   int64_t Int(int col) { return sqlite3_column_int64(stmt_, col); }
+  Stmt& BindDouble(int i, double v) { sqlite3_bind_double(stmt_, i, v); return *this; }
+  double Double(int col) { return sqlite3_column_double(stmt_, col); }
   std::string Text(int col) {
     const unsigned char* p = sqlite3_column_text(stmt_, col);
     return p ? std::string(reinterpret_cast<const char*>(p), sqlite3_column_bytes(stmt_, col)) : "";
@@ -57,7 +59,12 @@ CREATE TABLE IF NOT EXISTS workers (
   cpus INTEGER NOT NULL,
   gpus TEXT NOT NULL,
   state TEXT NOT NULL,
-  registered_ms INTEGER NOT NULL);
+  registered_ms INTEGER NOT NULL,
+  account TEXT NOT NULL DEFAULT 'default');
+CREATE TABLE IF NOT EXISTS ledger (
+  account TEXT PRIMARY KEY,
+  contributed REAL NOT NULL,
+  used REAL NOT NULL);
 CREATE TABLE IF NOT EXISTS logs (
   seq INTEGER PRIMARY KEY AUTOINCREMENT,
   job_id INTEGER NOT NULL,
@@ -117,6 +124,11 @@ Result<std::unique_ptr<Store>> Store::Open(const std::string& state_dir) {
   RETURN_IF_ERROR(store->Exec("PRAGMA synchronous=FULL"));
   RETURN_IF_ERROR(store->Exec("PRAGMA foreign_keys=ON"));
   RETURN_IF_ERROR(store->Exec(kSchema));
+  // Databases from before workers had an account get the column (and the default) now.
+  if (!Stmt(db, "SELECT account FROM workers LIMIT 0").ok()) {
+    RETURN_IF_ERROR(store->Exec(
+        "ALTER TABLE workers ADD COLUMN account TEXT NOT NULL DEFAULT 'default'"));
+  }
   return store;
 }
 
@@ -183,9 +195,10 @@ Status Store::SaveWorker(const Worker& w) {
   for (const auto& g : w.gpus) gpus.push_back(ToJson(g));
   Stmt st(db_,
           "INSERT OR REPLACE INTO workers(id, name, host, slots, cpus, gpus, state, "
-          "registered_ms) VALUES(?,?,?,?,?,?,?,?)");
+          "registered_ms, account) VALUES(?,?,?,?,?,?,?,?,?)");
   st.Bind(1, w.id).Bind(2, w.name).Bind(3, w.host).Bind(4, w.slots).Bind(5, w.cpus)
-      .Bind(6, gpus.dump()).Bind(7, std::string(ToString(w.state))).Bind(8, w.registered_ms);
+      .Bind(6, gpus.dump()).Bind(7, std::string(ToString(w.state))).Bind(8, w.registered_ms)
+      .Bind(9, w.account);
   return Check(st.Step(), "save worker");
 }
 
@@ -233,7 +246,8 @@ Result<Store::Snapshot> Store::LoadAll() {
     RETURN_IF_ERROR(Check(rc, "load attempts"));
   }
   {
-    Stmt st(db_, "SELECT id, name, host, slots, cpus, gpus, state, registered_ms FROM workers");
+    Stmt st(db_,
+            "SELECT id, name, host, slots, cpus, gpus, state, registered_ms, account FROM workers");
     int rc;
     while ((rc = st.Step()) == SQLITE_ROW) {
       Worker w;
@@ -251,11 +265,32 @@ Result<Store::Snapshot> Store::LoadAll() {
       }
       w.state = st.Text(6) == "alive" ? WorkerState::kAlive : WorkerState::kLost;
       w.registered_ms = st.Int(7);
+      w.account = st.Text(8);
       snap.workers.push_back(std::move(w));
     }
     RETURN_IF_ERROR(Check(rc, "load workers"));
   }
+  {
+    Stmt st(db_, "SELECT account, contributed, used FROM ledger ORDER BY account");
+    int rc;
+    while ((rc = st.Step()) == SQLITE_ROW) {
+      snap.ledger.push_back({st.Text(0), st.Double(1), st.Double(2)});
+    }
+    RETURN_IF_ERROR(Check(rc, "load ledger"));
+  }
   return snap;
+}
+
+Status Store::SaveLedger(const std::vector<LedgerEntry>& entries) {
+  Txn txn(db_);
+  if (!txn.ok()) return Unavailable(std::string("sqlite begin: ") + sqlite3_errmsg(db_));
+  for (const auto& e : entries) {
+    Stmt st(db_, "INSERT OR REPLACE INTO ledger(account, contributed, used) VALUES(?,?,?)");
+    st.Bind(1, e.account).BindDouble(2, e.contributed).BindDouble(3, e.used);
+    RETURN_IF_ERROR(Check(st.Step(), "save ledger"));
+  }
+  if (!txn.Commit()) return Unavailable(std::string("sqlite commit: ") + sqlite3_errmsg(db_));
+  return Status::Ok();
 }
 
 Status Store::AppendLogs(int64_t job_id, int attempt, int rank, int64_t ts_ms,

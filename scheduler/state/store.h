@@ -15,6 +15,7 @@
 #include <nlohmann/json.hpp>
 
 #include "common/status.h"
+#include "scheduler/ledger.h"
 #include "scheduler/state/model.h"
 
 namespace shoal {
@@ -33,10 +34,13 @@ class Store {
   // Writes a job's mutable fields and all of its attempts.
   Status SaveJob(const Job& job);
   Status SaveWorker(const Worker& worker);
+  // Replaces the stored ledger rows of these accounts (one transaction).
+  Status SaveLedger(const std::vector<LedgerEntry>& entries);
 
   struct Snapshot {
     std::vector<Job> jobs;  // ordered by id
     std::vector<Worker> workers;
+    std::vector<LedgerEntry> ledger;
   };
   // Reads everything back (at start-up). A stored spec that no longer parses is an Internal error.
   Result<Snapshot> LoadAll();

@@ -226,6 +226,30 @@ TEST(ClusterTest, GangWaitsForEnoughSlotsAndNeverStartsPartially) {
   EXPECT_EQ(UsedSlots(c.Workers()), 0);
 }
 
+// The ledger end to end: a worker's --account earns credit while it is alive, a job's project
+// pays while it runs, and GET /v1/accounts (what `shoal accounts` shows) reports both.
+TEST(ClusterTest, AccountsShowContributionAndUse) {
+  Cluster c;
+  c.StartScheduler({"--policy", "fairshare+backfill"});
+  c.StartWorker("w1", {"--account", "lab-a"});
+  ASSERT_TRUE(Cluster::WaitUntil([&] { return c.Workers().size() == 1; }, 10s));
+  int64_t id = c.Submit(Cluster::ReadRepoFile("configs/jobs/tiny-mlp.yaml"));
+  ASSERT_TRUE(Cluster::WaitUntil([&] { return c.Job(id)["state"] == "SUCCEEDED"; }, 60s))
+      << c.Job(id).dump();
+  std::this_thread::sleep_for(1500ms);  // a cycle or two after the job ended
+  auto reply = c.client().DoJson("GET", "/v1/accounts");
+  ASSERT_TRUE(reply.ok()) << reply.status().ToString();
+  EXPECT_EQ((*reply)["policy"], "fairshare+backfill");
+  std::map<std::string, json> by;
+  for (const auto& a : (*reply)["accounts"]) by[a["name"].get<std::string>()] = a;
+  ASSERT_TRUE(by.count("lab-a")) << reply->dump();
+  ASSERT_TRUE(by.count("default")) << reply->dump();  // tiny-mlp's metadata.project
+  EXPECT_GT(by["lab-a"]["contributedGpuSeconds"].get<double>(), 0.5);  // 1 slot, alive > 1 s
+  EXPECT_GT(by["default"]["usedGpuSeconds"].get<double>(), 0.0);
+  EXPECT_GT(by["lab-a"]["fairShareFactor"].get<double>(),
+            by["default"]["fairShareFactor"].get<double>());
+}
+
 TEST(ClusterTest, AcknowledgedJobsSurviveKillNineOfTheScheduler) {
   Cluster c;
   c.StartScheduler();

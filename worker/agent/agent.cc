@@ -75,8 +75,8 @@ Status Agent::Register() {
                     {"computeCapability",
                      std::to_string(g.cc_major) + "." + std::to_string(g.cc_minor)}});
   }
-  json body = {{"name", options_.name}, {"host", HostName()}, {"slots", options_.slots},
-               {"cpus", cpus_}, {"gpus", gpus}};
+  json body = {{"name", options_.name}, {"host", HostName()}, {"account", options_.account},
+               {"slots", options_.slots}, {"cpus", cpus_}, {"gpus", gpus}};
   ASSIGN_OR_RETURN(json reply, client_.DoJson("POST", "/v1/workers/register", &body));
   std::string id = reply.value("id", "");
   if (id.empty()) return Internal("register: the scheduler sent no worker id");

@@ -35,6 +35,7 @@ namespace shoal {
 struct AgentOptions {
   std::string scheduler_url = "http://127.0.0.1:8470";
   std::string name;              // unique in the pool; default: the host name
+  std::string account = "default";  // credited with this worker's GPU-seconds (the ledger)
   int slots = 0;                 // ranks at once; 0 = one per GPU, or 1 without GPUs
   int threads_per_rank = 0;      // BLAS/compute threads per rank; 0 = cpus / slots
   std::string trainer_path;      // shoal-train; default: next to shoal-worker

@@ -17,6 +17,8 @@ const char kUsage[] = R"(usage: shoal-worker [flags]
 
   --scheduler URL        scheduler address (default $SHOAL_SCHEDULER, else http://127.0.0.1:8470)
   --name NAME            unique worker name (default: the host name)
+  --account NAME         account credited with this worker's GPU time (default "default";
+                         a DNS label: a-z, 0-9, '-')
   --slots N              ranks run at once (default: one per GPU, or 1 without GPUs)
   --threads-per-rank N   compute threads per rank (default: cpus / slots)
   --trainer PATH         shoal-train executable (default: next to shoal-worker)
@@ -54,6 +56,8 @@ int main(int argc, char** argv) {
       options.scheduler_url = value();
     } else if (arg == "--name") {
       options.name = value();
+    } else if (arg == "--account") {
+      options.account = value();
     } else if (arg == "--slots" || arg == "--threads-per-rank") {
       int* target = arg == "--slots" ? &options.slots : &options.threads_per_rank;
       const char* v = value();

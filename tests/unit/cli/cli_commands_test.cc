@@ -173,6 +173,41 @@ TEST(ErrorsTest, OddlyTypedFieldsAreTolerated) {
   EXPECT_EQ(RunAt(fake, {"workers", "-o", "wide"}).code, kExitOk);
 }
 
+TEST(AccountsTest, TableInGpuHoursAndJson) {
+  json reply = {{"accounts",
+                 {{{"name", "alice"},
+                   {"contributedGpuSeconds", 36000.0},
+                   {"usedGpuSeconds", 7200.0},
+                   {"balanceGpuSeconds", 28800.0},
+                   {"share", 0.5},
+                   {"usage", 0.25},
+                   {"fairShareFactor", 0.7071}},
+                  {{"name", "bob"}, {"usedGpuSeconds", "lots"}}}},
+                {"halfLifeSeconds", 604800.0},
+                {"policy", "fairshare"}};
+  FakeScheduler fake([&](const Request& req) {
+    if (req.target == "/v1/accounts") return Json(200, reply);
+    return Error(404, "NotFound", "no route");
+  });
+  CliRun r = RunAt(fake, {"accounts"});
+  ASSERT_EQ(r.code, kExitOk) << r.err;
+  EXPECT_TRUE(Contains(r.out, "ACCOUNT   CONTRIBUTED   USED   BALANCE   SHARE   USAGE   FAIR-SHARE"))
+      << r.out;
+  EXPECT_TRUE(Contains(r.out, "alice     10.0          2.0    8.0       0.500   0.250   0.707"))
+      << r.out;
+  EXPECT_TRUE(Contains(r.out, "bob       0.0")) << r.out;  // an odd field is shown as 0
+  EXPECT_TRUE(Contains(r.out, "policy fairshare")) << r.out;
+  r = RunAt(fake, {"accounts", "-o", "json"});
+  ASSERT_EQ(r.code, kExitOk);
+  EXPECT_EQ(json::parse(r.out)["accounts"][0]["name"], "alice");
+  FakeScheduler empty([](const Request&) { return Json(200, {{"accounts", json::array()}}); });
+  r = RunAt(empty, {"accounts"});
+  EXPECT_EQ(r.code, kExitOk);
+  EXPECT_TRUE(Contains(r.err, "No accounts yet"));
+  FakeScheduler broken([](const Request&) { return Json(200, {{"accounts", 3}}); });
+  EXPECT_EQ(RunAt(broken, {"accounts"}).code, kExitUnavailable);
+}
+
 TEST(ErrorsTest, PermissionDeniedExits4) {
   FakeScheduler fake([](const Request&) { return Error(403, "PermissionDenied", "not yours"); });
   CliRun r = RunAt(fake, {"status", "3"});

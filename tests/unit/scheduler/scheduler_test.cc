@@ -48,7 +48,7 @@ class SchedulerTest : public ::testing::Test {
     ASSERT_TRUE(store.ok()) << store.status().ToString();
     store_ = std::move(store).value();
     SchedulerOptions opts;
-    opts.worker_timeout_ms = 3000;
+    opts.worker_timeout_ms = worker_timeout_ms_;
     auto s = Scheduler::Open(store_.get(), opts, [this] { return now_; });
     ASSERT_TRUE(s.ok()) << s.status().ToString();
     sched_ = std::move(s).value();
@@ -68,6 +68,7 @@ class SchedulerTest : public ::testing::Test {
   }
   std::string dir_;
   int64_t now_ = 1'000'000;
+  int64_t worker_timeout_ms_ = 3000;
   std::unique_ptr<Store> store_;
   std::unique_ptr<Scheduler> sched_;
 };
@@ -227,6 +228,50 @@ TEST_F(SchedulerTest, MalformedEventBatchChangesNothing) {
                                                   {"attempt", 1}, {"rank", 0}}});
   EXPECT_FALSE(sched_->ApplyEvents(a, events).ok());
   EXPECT_EQ(j->state, JobState::kRunning);
+}
+
+// The contribution ledger: a worker's account earns for its GPUs (slots on a CPU-only worker)
+// while alive, a running job's project pays per rank; saved to the store and back on reopen.
+TEST_F(SchedulerTest, LedgerChargesContributorsAndProjectsAndSurvivesReopen) {
+  worker_timeout_ms_ = 3'600'000;  // no heartbeats in this test: keep the workers alive
+  Reopen();
+  WorkerRegistration reg{"gpu-box", "host", 2, 8, {{"NVIDIA H100", 81920, "9.0"},
+                                                   {"NVIDIA H100", 81920, "9.0"}}};
+  reg.account = "alice";
+  ASSERT_TRUE(sched_->RegisterWorker(reg).ok());
+  reg.account = "Not A Label";
+  reg.name = "bad";
+  EXPECT_EQ(sched_->RegisterWorker(reg).status().code(), StatusCode::kInvalidArgument);
+  std::string cpu = AddWorker("cpu-box", 3);  // account "default", 3 slots
+  sched_->RunCycle();
+  now_ += 10'000;
+  sched_->RunCycle();
+  std::map<std::string, LedgerEntry> by;
+  for (const auto& e : sched_->LedgerEntries()) by[e.account] = e;
+  EXPECT_NEAR(by["alice"].contributed, 2 * 10.0, 1e-3);   // 2 GPUs x 10 s (7-day half-life)
+  EXPECT_NEAR(by["default"].contributed, 3 * 10.0, 1e-3);  // 3 slots x 10 s
+  // A 1-rank cpu job of project "default" (tiny-mlp's) runs for 5 s.
+  auto job = sched_->Submit(Spec(1, 1), "u", nullptr);
+  ASSERT_TRUE(job.ok());
+  sched_->RunCycle();
+  ASSERT_EQ(sched_->FindJob((*job)->id)->state, JobState::kRunning);
+  now_ += 5'000;
+  sched_->RunCycle();
+  for (const auto& e : sched_->LedgerEntries()) by[e.account] = e;
+  EXPECT_NEAR(by["default"].used, 5.0, 1e-3);
+  // Saved every 10 s: the last save was at the 10 s cycle, so a reopen now keeps that state.
+  now_ += 10'000;
+  sched_->RunCycle();  // saves (>= 10 s since the last save)
+  const double saved = [&] {
+    for (const auto& e : sched_->LedgerEntries()) {
+      if (e.account == "alice") return e.contributed;
+    }
+    return -1.0;
+  }();
+  Reopen();
+  for (const auto& e : sched_->LedgerEntries()) by[e.account] = e;
+  EXPECT_NEAR(by["alice"].contributed, saved, 1e-6);
+  EXPECT_GT(by["default"].used, 4.9);
 }
 
 }  // namespace

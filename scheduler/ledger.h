@@ -1,0 +1,49 @@
+// The contribution ledger (issue 4, DESIGN.md §4.6): how much each account has given to the pool
+// and taken from it, the input of the fair-share policy.
+//
+// An account earns one unit per second for each GPU of each of its alive workers, and its jobs
+// spend one unit per second per GPU they hold. CPU-only workers and jobs count slots instead of
+// GPUs (a slot-second is worth a GPU-second), so a CPU-only pool has a ledger too. Both sums decay
+// with a half-life, as Slurm's fair-share usage does: what an account did a half-life ago counts
+// half. Accrual is piecewise: Advance() charges the rates that held since the previous call.
+//
+// Pure bookkeeping (no clock, no I/O); the scheduler persists Entries() with the store.
+// Not thread-safe.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <string>
+#include <vector>
+
+namespace shoal {
+
+struct LedgerEntry {
+  std::string account;
+  double contributed = 0;  // decayed GPU-seconds earned
+  double used = 0;         // decayed GPU-seconds spent
+};
+
+class Ledger {
+ public:
+  explicit Ledger(double half_life_s) : half_life_s_(half_life_s) {}
+
+  // Starts from stored entries, as of `now_ms` (the time between the last save and now is not
+  // charged: nobody observed the pool then).
+  void Load(const std::vector<LedgerEntry>& entries, int64_t now_ms);
+
+  // Decays everything by the time since the previous Advance (or Load), then charges `earning`
+  // and `spending` (GPUs per account, held over that interval). The first call only sets the time.
+  void Advance(int64_t now_ms, const std::map<std::string, double>& earning,
+               const std::map<std::string, double>& spending);
+
+  std::vector<LedgerEntry> Entries() const;
+  double half_life_s() const { return half_life_s_; }
+
+ private:
+  double half_life_s_;
+  int64_t last_ms_ = -1;
+  std::map<std::string, LedgerEntry> entries_;
+};
+
+}  // namespace shoal
