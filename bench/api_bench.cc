@@ -1,24 +1,28 @@
 // shoal-api-bench: load on the scheduler's HTTP API, against a real shoal-scheduler process.
 //
 // Every measurement starts its own shoal-scheduler on 127.0.0.1 (--port 0, a fresh temporary
-// --state-dir, default worker timeout 15 s, no workers), so one result never inherits the
-// previous one's jobs; the daemon and its directory go away on every exit path.
+// --state-dir under --tmp-dir, no workers), so no result inherits the jobs of another; daemons
+// and directories are removed on every exit path (SIGINT/SIGTERM included).
 //
 // 1. Durable submissions. N clients (--clients, default 1,16,64), one thread and one kept-alive
-//    connection each, POST the text of configs/jobs/tiny-mlp.yaml to /v1/jobs exactly as
-//    `shoal submit` does (Content-Type application/yaml, X-Shoal-User), closed loop, as fast as
-//    they can: --warmup-sec, then --duration-sec measured. Only a 201 counts (the scheduler sends
-//    it after the SQLite commit, synchronous=FULL); a sample is the time from send to the answer,
-//    counted when the answer arrives inside the measured window. Afterwards GET /v1/jobs must list
-//    exactly as many jobs as 201s were received (warm-up included).
-// 2. Heartbeats. --workers W simulated workers register (POST /v1/workers/register, the body the
-//    real agent sends), then each heartbeats once a second (POST /v1/workers/{id}/heartbeat?wait=0
-//    with {"running": []}: no long-poll, the answer is immediate), open loop, evenly spread over
-//    the second, from --hb-conns threads with one kept-alive connection each. Latency is taken
-//    both from the actual send and from the scheduled send time (the latter includes any delay
-//    of a client thread that fell behind, so a slow server cannot hide: no coordinated
-//    omission). Afterwards every worker must still be alive and the scheduler log must hold no
-//    "lost" line.
+//    connection each, POST the text of configs/jobs/tiny-mlp.yaml to /v1/jobs as `shoal submit`
+//    does (Content-Type application/yaml, X-Shoal-User), closed loop, for --warmup-sec and then
+//    --duration-sec. Only a 201 counts: the scheduler sends it after the SQLite commit
+//    (synchronous=FULL). A sample is send → answer, taken when the answer arrives inside the
+//    window. Afterwards GET /v1/jobs must list exactly as many jobs as 201s were received.
+// 2. Heartbeats. --workers W register (POST /v1/workers/register with the real agent's body,
+//    kRegisterConns connections, as fast as the scheduler answers); the scheduler runs with
+//    --worker-timeout 1h meanwhile, because registering 10k workers can take longer than the
+//    default 15 s. It is then restarted on the same state (workers reload as alive with a fresh
+//    deadline) with the default timeout, and every worker heartbeats once a second, evenly spread
+//    (POST /v1/workers/{id}/heartbeat?wait=0 with {"running": []}: wait=0 disables the
+//    long-poll, so the answer is immediate), open loop, from --hb-conns threads with one
+//    kept-alive connection each. Latency is reported from the actual send and from the scheduled
+//    send (the latter includes the delay of a client that fell behind: no coordinated omission).
+//    Like an agent, a worker never sends a backlog: a slot more than one period late is skipped
+//    and counted as missed. Afterwards all W workers must be alive and the scheduler's log must
+//    hold no "lost" line. --cold-join instead registers while heartbeating, on one scheduler
+//    with the default timeout (a whole pool joining a fresh scheduler).
 //
 // Output: Markdown tables on stdout, JSON at --out (default bench/out/api.json).
 #include <fcntl.h>
@@ -45,7 +49,6 @@
 #include <thread>
 #include <vector>
 
-#include <boost/asio/connect.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/beast/core.hpp>
@@ -66,15 +69,20 @@ using shoal::Result;
 using shoal::Status;
 using Clock = std::chrono::steady_clock;
 
-std::atomic<bool> g_stop{false};  // SIGINT/SIGTERM: finish the current phase early, clean up
+constexpr int kRegisterConns = 4;
+std::atomic<bool> g_stop{false};  // SIGINT/SIGTERM: end the current phase early, clean up
 
 struct Options {
   std::string scheduler_bin, spec_path, out_path, tmp_dir;
   double duration_sec = 5, warmup_sec = 1;
   int workers = 10000, hb_conns = 64;
+  bool cold_join = false;
   std::vector<int> clients = {1, 16, 64};
 };
 
+Clock::duration Sec(double s) {
+  return std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(s));
+}
 double Ms(Clock::duration d) { return std::chrono::duration<double, std::milli>(d).count(); }
 
 std::string ReadFile(const std::string& path) {
@@ -84,102 +92,103 @@ std::string ReadFile(const std::string& path) {
   return s.str();
 }
 
-// The repository: the first directory above the working dir or this executable that holds
-// configs/jobs/tiny-mlp.yaml.
-std::optional<fs::path> FindRepo() {
-  std::error_code ec;
-  for (fs::path start : {fs::current_path(ec), fs::read_symlink("/proc/self/exe", ec)}) {
-    for (fs::path p = start; !p.empty(); p = p.parent_path()) {
-      if (fs::exists(p / "configs/jobs/tiny-mlp.yaml")) return p;
-      if (p == p.parent_path()) break;
-    }
-  }
-  return std::nullopt;
-}
-
 // ---- The daemon under test. ----
 
 class Daemon {
  public:
-  // Starts `bin` on 127.0.0.1:0 with a fresh state dir under `tmp_dir` and waits (10 s at most)
-  // for its address file. The returned object stops the process and removes the dir when
-  // destroyed.
-  static Result<std::unique_ptr<Daemon>> Start(const std::string& bin, const std::string& tmp_dir);
-  ~Daemon();
+  // A fresh state dir under `tmp_dir`; nothing runs until Launch().
+  static Result<std::unique_ptr<Daemon>> Create(const std::string& bin, const std::string& tmp) {
+    std::string dir = tmp + "/shoal-api-bench-XXXXXX";
+    if (::mkdtemp(dir.data()) == nullptr) return shoal::Unavailable("mkdtemp in " + tmp);
+    return std::unique_ptr<Daemon>(new Daemon(bin, dir));
+  }
+  ~Daemon() {
+    Stop();
+    std::error_code ec;
+    fs::remove_all(dir_, ec);
+  }
+  // Starts shoal-scheduler on 127.0.0.1:0 with the state dir and `extra` flags, and waits (10 s
+  // at most) for the address it writes.
+  Status Launch(const std::vector<std::string>& extra = {});
+  // SIGTERM; SIGKILL when it has not exited 5 s later.
+  void Stop();
   const std::string& url() const { return url_; }
   const std::string& host() const { return host_; }
   const std::string& port() const { return port_; }
-  std::string Log() const { return ReadFile(dir_ + "/scheduler.log"); }
+  std::string Log() const { return ReadFile(LogPath()); }  // of the latest launch
 
  private:
+  Daemon(std::string bin, std::string dir) : bin_(std::move(bin)), dir_(std::move(dir)) {}
+  std::string LogPath() const { return dir_ + "/scheduler-" + std::to_string(launches_) + ".log"; }
+
+  std::string bin_, dir_, url_, host_, port_;
   pid_t pid_ = -1;
-  std::string dir_, url_, host_, port_;
+  int launches_ = 0;
 };
 
-Result<std::unique_ptr<Daemon>> Daemon::Start(const std::string& bin, const std::string& tmp_dir) {
-  std::unique_ptr<Daemon> d(new Daemon);
-  std::string tmpl = tmp_dir + "/shoal-api-bench-XXXXXX";
-  if (::mkdtemp(tmpl.data()) == nullptr) return shoal::Unavailable("mkdtemp in " + tmp_dir);
-  d->dir_ = tmpl;
-  const std::string state = d->dir_ + "/db", log = d->dir_ + "/scheduler.log";
-  std::vector<std::string> args = {bin, "--address", "127.0.0.1", "--port", "0", "--state-dir",
+Status Daemon::Launch(const std::vector<std::string>& extra) {
+  Stop();
+  ++launches_;
+  const std::string state = dir_ + "/db", addr_file = state + "/scheduler.addr", log = LogPath();
+  std::error_code ec;
+  fs::remove(addr_file, ec);
+  std::vector<std::string> args = {bin_, "--address", "127.0.0.1", "--port", "0", "--state-dir",
                                    state};
-  d->pid_ = ::fork();
-  if (d->pid_ < 0) return shoal::Unavailable("fork failed");
-  if (d->pid_ == 0) {
+  args.insert(args.end(), extra.begin(), extra.end());
+  pid_ = ::fork();
+  if (pid_ < 0) return shoal::Unavailable("fork failed");
+  if (pid_ == 0) {
     ::prctl(PR_SET_PDEATHSIG, SIGKILL);  // never outlive a killed bench
     int fd = ::open(log.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
     if (fd >= 0) ::dup2(fd, 1), ::dup2(fd, 2);
     std::vector<char*> argv;
     for (auto& a : args) argv.push_back(a.data());
     argv.push_back(nullptr);
-    ::execv(bin.c_str(), argv.data());
+    ::execv(bin_.c_str(), argv.data());
     _exit(127);
   }
   for (int i = 0; i < 200; ++i) {
-    std::string addr = ReadFile(state + "/scheduler.addr");
+    std::string addr = ReadFile(addr_file);
+    while (!addr.empty() && std::isspace(static_cast<unsigned char>(addr.back()))) addr.pop_back();
     if (!addr.empty()) {
-      while (!addr.empty() && std::isspace(static_cast<unsigned char>(addr.back()))) addr.pop_back();
       auto url = shoal::ParseUrl(addr);
       if (!url.ok()) return url.status();
-      d->url_ = addr, d->host_ = url->host, d->port_ = url->port;
-      return d;
+      url_ = addr, host_ = url->host, port_ = url->port;
+      return Status::Ok();
     }
-    if (::waitpid(d->pid_, nullptr, WNOHANG) == d->pid_) {
-      d->pid_ = -1;
-      return shoal::Unavailable("shoal-scheduler exited at start:\n" + d->Log());
+    if (::waitpid(pid_, nullptr, WNOHANG) == pid_) {
+      pid_ = -1;
+      return shoal::Unavailable("shoal-scheduler exited at start:\n" + Log());
     }
     std::this_thread::sleep_for(std::chrono::milliseconds(50));
   }
-  return shoal::DeadlineExceeded("shoal-scheduler wrote no address in 10 s:\n" + d->Log());
+  return shoal::DeadlineExceeded("shoal-scheduler wrote no address in 10 s:\n" + Log());
 }
 
-Daemon::~Daemon() {
-  if (pid_ > 0) {
-    ::kill(pid_, SIGTERM);
-    bool gone = false;
-    for (int i = 0; i < 100 && !gone; ++i) {
-      gone = ::waitpid(pid_, nullptr, WNOHANG) == pid_;
-      if (!gone) std::this_thread::sleep_for(std::chrono::milliseconds(50));
-    }
-    if (!gone) ::kill(pid_, SIGKILL), ::waitpid(pid_, nullptr, 0);
+void Daemon::Stop() {
+  if (pid_ <= 0) return;
+  ::kill(pid_, SIGTERM);
+  for (int i = 0; i < 100; ++i) {
+    if (::waitpid(pid_, nullptr, WNOHANG) == pid_) return void(pid_ = -1);
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
   }
-  std::error_code ec;
-  if (!dir_.empty()) fs::remove_all(dir_, ec);
+  ::kill(pid_, SIGKILL);
+  ::waitpid(pid_, nullptr, 0);
+  pid_ = -1;
 }
 
 // ---- A kept-alive HTTP/1.1 connection (HttpClient opens one per call). One thread each. ----
 
 class Conn {
  public:
-  Conn(const std::string& host, const std::string& port)
-      : endpoint_(asio::ip::make_address(host), static_cast<uint16_t>(std::stoi(port))) {}
+  explicit Conn(const Daemon& d)
+      : endpoint_(asio::ip::make_address(d.host()), static_cast<uint16_t>(std::stoi(d.port()))) {}
 
-  // Sends `req` on the open connection, connecting first when there is none. Returns the answer
-  // (any HTTP status), or Unavailable / DeadlineExceeded; after an error the next call
-  // reconnects. Never retries: a POST is sent at most once.
+  // Sends `req`, connecting first when no connection is open. Returns the answer (any HTTP
+  // status), or Unavailable / DeadlineExceeded, after which the next call reconnects. Never
+  // retries: a POST is sent at most once.
   Result<shoal::HttpResponse> Send(const http::request<http::string_body>& req,
-                                   std::chrono::milliseconds timeout) {
+                                   std::chrono::seconds timeout = std::chrono::seconds(10)) {
     beast::error_code ec;
     if (!stream_) {
       stream_.emplace(ioc_);
@@ -218,9 +227,9 @@ class Conn {
   beast::flat_buffer buffer_;
 };
 
-http::request<http::string_body> MakeRequest(http::verb verb, const std::string& target,
-                                             std::string body, const std::string& content_type) {
-  http::request<http::string_body> req{verb, target, 11};
+http::request<http::string_body> Post(const std::string& target, std::string body,
+                                      const char* content_type = "application/json") {
+  http::request<http::string_body> req{http::verb::post, target, 11};
   req.set(http::field::host, "127.0.0.1");
   req.set(http::field::content_type, content_type);
   req.set("X-Shoal-User", "api-bench");
@@ -230,236 +239,198 @@ http::request<http::string_body> MakeRequest(http::verb verb, const std::string&
   return req;
 }
 
-// ---- Statistics. ----
+// ---- Tallies. ----
 
-struct Latency {
-  double p50 = 0, p99 = 0, max = 0;
+struct Tally {  // one per client thread, merged at the end
+  std::vector<double> ms, from_schedule_ms;
+  int64_t ok = 0, errors = 0, missed = 0;
+  std::string first_error;
+  void Error(const Result<shoal::HttpResponse>& r, const std::string& what) {
+    if (errors++ > 0) return;
+    first_error = what + ": " + (r.ok() ? "HTTP " + std::to_string(r->status) + " " + r->body
+                                        : r.status().ToString());
+  }
+  void Merge(const Tally& t) {
+    ms.insert(ms.end(), t.ms.begin(), t.ms.end());
+    from_schedule_ms.insert(from_schedule_ms.end(), t.from_schedule_ms.begin(),
+                            t.from_schedule_ms.end());
+    ok += t.ok, errors += t.errors, missed += t.missed;
+    if (first_error.empty()) first_error = t.first_error;
+  }
 };
 
-Latency Summarize(std::vector<double> ms) {
-  if (ms.empty()) return {};
+json Latency(std::vector<double> ms) {
+  if (ms.empty()) return {{"p50Ms", 0}, {"p99Ms", 0}, {"maxMs", 0}};
   std::sort(ms.begin(), ms.end());
-  auto at = [&](double q) { return ms[std::min(ms.size() - 1, static_cast<size_t>(q * ms.size()))]; };
-  return {at(0.50), at(0.99), ms.back()};
+  auto at = [&](double q) { return ms[std::min(ms.size() - 1, size_t(q * ms.size()))]; };
+  return {{"p50Ms", at(0.50)}, {"p99Ms", at(0.99)}, {"maxMs", ms.back()}};
 }
 
-json ToJson(const Latency& l) { return {{"p50Ms", l.p50}, {"p99Ms", l.p99}, {"maxMs", l.max}}; }
-
-// Counts the jobs (or workers) the scheduler lists, by state.
-Result<std::map<std::string, int64_t>> CountByState(const Daemon& d, const std::string& what) {
-  shoal::HttpClient client(d.url(), std::chrono::seconds(120));
-  auto reply = client.DoJson("GET", "/v1/" + what);
+// The jobs or workers the scheduler lists, counted by state.
+Result<json> CountByState(const Daemon& d, const std::string& what) {
+  auto reply = shoal::HttpClient(d.url(), std::chrono::seconds(120)).DoJson("GET", "/v1/" + what);
   if (!reply.ok()) return reply.status();
   std::map<std::string, int64_t> counts;
   for (const auto& item : (*reply)[what]) ++counts[item.value("state", "?")];
-  return counts;
-}
-
-int64_t Total(const std::map<std::string, int64_t>& m) {
-  int64_t n = 0;
-  for (const auto& [k, v] : m) n += v;
-  return n;
+  int64_t total = 0;
+  for (const auto& [state, n] : counts) total += n;
+  return json{{"total", total}, {"byState", counts}};
 }
 
 // ---- 1. Durable submissions. ----
 
-struct ThreadTally {
-  std::vector<double> lat_ms;
-  std::vector<int64_t> per_second;
-  int64_t acked = 0, errors = 0;
-  std::string first_error;
-};
-
 Result<json> RunSubmissions(const Options& o, const std::string& spec, int clients) {
-  ASSIGN_OR_RETURN(auto daemon, Daemon::Start(o.scheduler_bin, o.tmp_dir));
-  const auto req = MakeRequest(http::verb::post, "/v1/jobs", spec, "application/yaml");
-  const auto start = Clock::now();
-  const auto window = start + std::chrono::duration_cast<Clock::duration>(
-                                  std::chrono::duration<double>(o.warmup_sec));
-  const auto end = window + std::chrono::duration_cast<Clock::duration>(
-                                std::chrono::duration<double>(o.duration_sec));
+  ASSIGN_OR_RETURN(auto daemon, Daemon::Create(o.scheduler_bin, o.tmp_dir));
+  RETURN_IF_ERROR(daemon->Launch());
+  const auto req = Post("/v1/jobs", spec, "application/yaml");
+  const auto window = Clock::now() + Sec(o.warmup_sec), end = window + Sec(o.duration_sec);
   const int seconds = static_cast<int>(std::ceil(o.duration_sec));
-  std::vector<ThreadTally> tallies(clients);
+  std::vector<Tally> tallies(clients);
+  std::vector<std::vector<int64_t>> per_second(clients, std::vector<int64_t>(seconds));
   std::vector<std::thread> threads;
   for (int c = 0; c < clients; ++c) {
     threads.emplace_back([&, c] {
-      ThreadTally& t = tallies[c];
-      t.per_second.assign(seconds, 0);
-      Conn conn(daemon->host(), daemon->port());
+      Conn conn(*daemon);
       for (auto t0 = Clock::now(); t0 < end && !g_stop; t0 = Clock::now()) {
-        auto r = conn.Send(req, std::chrono::seconds(10));
+        auto r = conn.Send(req);
         auto t1 = Clock::now();
-        if (r.ok() && r->status == 201) {
-          ++t.acked;
-          if (t1 >= window && t1 < end) {
-            t.lat_ms.push_back(Ms(t1 - t0));
-            ++t.per_second[std::min<int64_t>(seconds - 1, (t1 - window) / std::chrono::seconds(1))];
-          }
+        if (!r.ok() || r->status != 201) {
+          tallies[c].Error(r, "submit");
           continue;
         }
-        if (++t.errors == 1) {
-          t.first_error = r.ok() ? "HTTP " + std::to_string(r->status) + ": " + r->body
-                                 : r.status().ToString();
-        }
+        ++tallies[c].ok;
+        if (t1 < window || t1 >= end) continue;
+        tallies[c].ms.push_back(Ms(t1 - t0));
+        ++per_second[c][std::min<int64_t>(seconds - 1, (t1 - window) / std::chrono::seconds(1))];
       }
     });
   }
   for (auto& th : threads) th.join();
-  ThreadTally all;
-  all.per_second.assign(seconds, 0);
-  for (auto& t : tallies) {
-    all.lat_ms.insert(all.lat_ms.end(), t.lat_ms.begin(), t.lat_ms.end());
-    for (int s = 0; s < seconds; ++s) all.per_second[s] += t.per_second[s];
-    all.acked += t.acked, all.errors += t.errors;
-    if (all.first_error.empty()) all.first_error = t.first_error;
+  Tally all;
+  std::vector<int64_t> acked_per_second(seconds);
+  for (int c = 0; c < clients; ++c) {
+    all.Merge(tallies[c]);
+    for (int s = 0; s < seconds; ++s) acked_per_second[s] += per_second[c][s];
   }
-  ASSIGN_OR_RETURN(auto jobs, CountByState(*daemon, "jobs"));
-  return json{{"clients", clients},
-              {"durationSec", o.duration_sec},
-              {"ackedInWindow", all.lat_ms.size()},
-              {"ackedPerSec", all.lat_ms.size() / o.duration_sec},
-              {"latency", ToJson(Summarize(all.lat_ms))},
-              {"ackedPerSecond", all.per_second},
-              {"ackedTotal", all.acked},
-              {"errors", all.errors},
-              {"firstError", all.first_error},
-              {"jobsListed", Total(jobs)},
-              {"jobsByState", jobs}};
+  ASSIGN_OR_RETURN(json jobs, CountByState(*daemon, "jobs"));
+  return json{{"clients", clients}, {"ackedInWindow", all.ms.size()},
+              {"ackedPerSec", all.ms.size() / o.duration_sec}, {"latency", Latency(all.ms)},
+              {"ackedEachSecond", acked_per_second}, {"ackedTotal", all.ok},
+              {"errors", all.errors}, {"firstError", all.first_error}, {"jobsListed", jobs}};
 }
 
 // ---- 2. Heartbeats. ----
 
-// Every worker's schedule starts at once: worker i is due at start + i/n s + k s. Its first due
-// slot registers it (a real agent heartbeats right after registering, so registration takes the
-// place of the first heartbeats; a failed one is retried at the next slot), later ones heartbeat.
-// The measured window opens --warmup-sec after the last registration (or after
-// kMaxRegisterSec). Heartbeats still unsent kMaxLagSec after the window closed count as missed.
-constexpr int kMaxRegisterSec = 120, kMaxLagSec = 10;
-
 Result<json> RunHeartbeats(const Options& o) {
-  ASSIGN_OR_RETURN(auto daemon, Daemon::Start(o.scheduler_bin, o.tmp_dir));
+  ASSIGN_OR_RETURN(auto daemon, Daemon::Create(o.scheduler_bin, o.tmp_dir));
+  if (o.cold_join) {
+    RETURN_IF_ERROR(daemon->Launch());
+  } else {
+    RETURN_IF_ERROR(daemon->Launch({"--worker-timeout", "1h"}));
+  }
   const int n = o.workers, conns = std::max(1, std::min(o.hb_conns, n));
   std::vector<std::string> ids(n);
-  std::vector<ThreadTally> tallies(conns);
-  std::vector<std::vector<double>> sched_ms(conns);
-  std::vector<int64_t> missed(conns, 0), in_window(conns, 0);
-  std::atomic<int> registered{0};
-  const auto start = Clock::now() + std::chrono::milliseconds(100);
-  const auto tick = [](Clock::time_point t) { return t.time_since_epoch().count(); };
-  std::atomic<Clock::rep> window{tick(Clock::time_point::max())};
-  std::atomic<Clock::rep> registered_at{0};
-  const auto warmup = std::chrono::duration_cast<Clock::duration>(
-      std::chrono::duration<double>(o.warmup_sec));
-  const auto duration = std::chrono::duration_cast<Clock::duration>(
-      std::chrono::duration<double>(o.duration_sec));
+  std::vector<std::atomic<bool>> ready(n);
+  std::vector<Tally> tallies(conns + kRegisterConns);
+  std::atomic<int> next{0}, registered{0}, registering{kRegisterConns};
+  std::atomic<Clock::rep> window{Clock::time_point::max().time_since_epoch().count()};
+  const auto reg_start = Clock::now();
+  double reg_sec = 0;
   std::vector<std::thread> threads;
+  for (int c = 0; c < kRegisterConns; ++c) {
+    threads.emplace_back([&, c] {
+      Conn conn(*daemon);
+      for (int i; !g_stop && (i = next++) < n;) {
+        // The agent's registration body (worker/agent/agent.cc): one CPU slot, no GPUs.
+        json body = {{"name", "bench-w" + std::to_string(i)}, {"host", "bench-host"},
+                     {"slots", 1}, {"cpus", 1}, {"gpus", json::array()}};
+        auto r = conn.Send(Post("/v1/workers/register", body.dump()), std::chrono::seconds(30));
+        if (r.ok() && r->status == 200) ids[i] = json::parse(r->body, nullptr, false).value("id", "");
+        if (ids[i].empty()) tallies[conns + c].Error(r, "register");
+        else ready[i] = true, ++registered;
+      }
+      if (--registering == 0) {  // the last one opens the window (cold join)
+        reg_sec = Ms(Clock::now() - reg_start) / 1e3;
+        window = (Clock::now() + Sec(o.warmup_sec)).time_since_epoch().count();
+      }
+    });
+  }
+  if (!o.cold_join) {
+    for (auto& th : threads) th.join();
+    threads.clear();
+    daemon->Stop();
+    RETURN_IF_ERROR(daemon->Launch());  // the default worker timeout from here on
+    window = (Clock::now() + std::chrono::milliseconds(100) + Sec(o.warmup_sec))
+                 .time_since_epoch().count();
+  }
+  // Worker i is due at start + i/n s + k s, and sent by thread i mod conns.
+  const auto start = Clock::now() + std::chrono::milliseconds(100);
+  const auto duration = Sec(o.duration_sec);
   for (int c = 0; c < conns; ++c) {
     threads.emplace_back([&, c] {
-      ThreadTally& t = tallies[c];
-      Conn conn(daemon->host(), daemon->port());
-      const std::string hb_body = R"({"running":[]})";
+      Tally& t = tallies[c];
+      Conn conn(*daemon);
       for (int64_t round = 0; !g_stop; ++round) {
         for (int i = c; i < n && !g_stop; i += conns) {
-          auto due = start + std::chrono::seconds(round) +
-                     std::chrono::nanoseconds(int64_t{1000000000} * i / n);
+          auto due = start + std::chrono::seconds(round) + std::chrono::nanoseconds(1000000000LL * i / n);
           auto win = Clock::time_point(Clock::duration(window.load()));
           if (win != Clock::time_point::max() && due >= win + duration) return;
-          if (due >= win && Clock::now() > win + duration + std::chrono::seconds(kMaxLagSec)) {
-            ++missed[c];
+          if (Clock::now() - due > std::chrono::seconds(1)) {
+            if (due >= win) ++t.missed;
             continue;
           }
           std::this_thread::sleep_until(due);
-          if (ids[i].empty()) {
-            // The agent's registration body (worker/agent/agent.cc): one CPU slot, no GPUs.
-            json body = {{"name", "bench-w" + std::to_string(i)}, {"host", "bench-host"},
-                         {"slots", 1}, {"cpus", 1}, {"gpus", json::array()}};
-            auto r = conn.Send(MakeRequest(http::verb::post, "/v1/workers/register", body.dump(),
-                                           "application/json"), std::chrono::seconds(30));
-            if (r.ok() && r->status == 200) {
-              ids[i] = json::parse(r->body, nullptr, false).value("id", "");
-            } else if (++t.errors == 1) {
-              t.first_error = r.ok() ? "register: HTTP " + std::to_string(r->status)
-                                     : "register: " + r.status().ToString();
-            }
-            auto now = Clock::now();
-            if (!ids[i].empty() && registered.fetch_add(1) + 1 == n) {
-              registered_at = tick(now);
-              window = tick(now + warmup);
-            } else if (now > start + std::chrono::seconds(kMaxRegisterSec)) {
-              Clock::rep expected = tick(Clock::time_point::max());
-              window.compare_exchange_strong(expected, tick(now + warmup));
-            }
-            continue;
-          }
+          if (!ready[i]) continue;
           auto t0 = Clock::now();
-          auto r = conn.Send(MakeRequest(http::verb::post, "/v1/workers/" + ids[i] +
-                                         "/heartbeat?wait=0", hb_body, "application/json"),
-                             std::chrono::seconds(10));
+          auto r = conn.Send(Post("/v1/workers/" + ids[i] + "/heartbeat?wait=0", R"({"running":[]})"));
           auto t1 = Clock::now();
-          win = Clock::time_point(Clock::duration(window.load()));
-          if (r.ok() && r->status == 200) {
-            ++t.acked;
-            if (t1 >= win && t1 < win + duration) ++in_window[c];
-            if (due >= win) t.lat_ms.push_back(Ms(t1 - t0)), sched_ms[c].push_back(Ms(t1 - due));
-          } else if (++t.errors == 1) {
-            t.first_error = r.ok() ? "heartbeat: HTTP " + std::to_string(r->status) + ": " + r->body
-                                   : "heartbeat: " + r.status().ToString();
+          if (!r.ok() || r->status != 200) {
+            t.Error(r, "heartbeat");
+          } else if (due >= win) {
+            t.ok += t1 < win + duration;  // completed inside the window
+            t.ms.push_back(Ms(t1 - t0));
+            t.from_schedule_ms.push_back(Ms(t1 - due));
           }
         }
       }
     });
   }
   for (auto& th : threads) th.join();
-  std::vector<double> lat, sched;
-  int64_t errors = 0, ok_in_window = 0, missed_total = 0;
-  std::string first_error;
-  for (int c = 0; c < conns; ++c) {
-    lat.insert(lat.end(), tallies[c].lat_ms.begin(), tallies[c].lat_ms.end());
-    sched.insert(sched.end(), sched_ms[c].begin(), sched_ms[c].end());
-    errors += tallies[c].errors, ok_in_window += in_window[c], missed_total += missed[c];
-    if (first_error.empty()) first_error = tallies[c].first_error;
-  }
-  const double reg_sec =
-      registered_at == 0 ? -1 : Ms(Clock::time_point(Clock::duration(registered_at)) - start) / 1e3;
-  ASSIGN_OR_RETURN(auto workers, CountByState(*daemon, "workers"));
-  std::string log = daemon->Log();
+  Tally hb, reg;
+  for (int c = 0; c < conns + kRegisterConns; ++c) (c < conns ? hb : reg).Merge(tallies[c]);
+  ASSIGN_OR_RETURN(json workers, CountByState(*daemon, "workers"));
+  const std::string log = daemon->Log();
   auto count = [&](const std::string& needle) {
     int64_t k = 0;
     for (size_t p = 0; (p = log.find(needle, p)) != std::string::npos; ++p) ++k;
     return k;
   };
-  return json{{"workers", n},
-              {"connections", conns},
-              {"registered", registered.load()},
-              {"registerSec", reg_sec},
-              {"registerPerSec", reg_sec > 0 ? n / reg_sec : 0.0},
-              {"targetPerSec", n},
-              {"durationSec", o.duration_sec},
-              {"okInWindow", ok_in_window},
-              {"achievedPerSec", ok_in_window / o.duration_sec},
-              {"samples", lat.size()},
-              {"missed", missed_total},
-              {"latency", ToJson(Summarize(lat))},
-              {"latencyFromSchedule", ToJson(Summarize(sched))},
-              {"errors", errors},
-              {"firstError", first_error},
-              {"workersByState", workers},
-              {"lostLogLines", count(") lost: no heartbeat")},
+  return json{{"workers", n}, {"connections", conns}, {"coldJoin", o.cold_join},
+              {"registered", registered.load()}, {"registerSec", reg_sec},
+              {"registerErrors", reg.errors}, {"okInWindow", hb.ok},
+              {"achievedPerSec", hb.ok / o.duration_sec}, {"missed", hb.missed},
+              {"latency", Latency(hb.ms)}, {"latencyFromSchedule", Latency(hb.from_schedule_ms)},
+              {"errors", hb.errors}, {"firstError", hb.first_error + reg.first_error},
+              {"workersListed", workers}, {"lostLogLines", count(") lost: no heartbeat")},
               {"backLogLines", count(" is back")}};
 }
 
 // ---- Flags, output, main. ----
 
+constexpr char kUsage[] =
+    "usage: shoal-api-bench [--scheduler-bin PATH] [--duration-sec 5] [--warmup-sec 1]\n"
+    "  [--clients 1,16,64] [--workers 10000] [--hb-conns 64] [--cold-join]\n"
+    "  [--out bench/out/api.json] [--spec configs/jobs/tiny-mlp.yaml] [--tmp-dir $TMPDIR|/tmp]\n";
+
 Status ParseFlags(int argc, char** argv, Options* o) {
   for (int i = 1; i < argc; ++i) {
     std::string flag = argv[i];
-    if (flag == "--help" || flag == "-h") {
-      return shoal::InvalidArgument(
-          "usage: shoal-api-bench [--scheduler-bin PATH] [--duration-sec S] [--warmup-sec S]\n"
-          "  [--clients 1,16,64] [--workers 10000] [--hb-conns 64] [--out bench/out/api.json]\n"
-          "  [--spec configs/jobs/tiny-mlp.yaml] [--tmp-dir DIR (default $TMPDIR or /tmp)]");
+    if (flag == "--help" || flag == "-h") return shoal::InvalidArgument(kUsage);
+    if (flag == "--cold-join") {
+      o->cold_join = true;
+      continue;
     }
-    if (i + 1 >= argc) return shoal::InvalidArgument(flag + " needs a value (see --help)");
+    if (i + 1 >= argc) return shoal::InvalidArgument(flag + " needs a value\n" + kUsage);
     std::string v = argv[++i];
     try {
       if (flag == "--scheduler-bin") o->scheduler_bin = v;
@@ -473,31 +444,51 @@ Status ParseFlags(int argc, char** argv, Options* o) {
       else if (flag == "--clients") {
         o->clients.clear();
         std::stringstream s(v);
-        for (std::string item; std::getline(s, item, ',');) o->clients.push_back(std::stoi(item));
+        for (std::string c; std::getline(s, c, ',');) o->clients.push_back(std::stoi(c));
       } else {
-        return shoal::InvalidArgument("unknown flag " + flag + " (see --help)");
+        return shoal::InvalidArgument("unknown flag " + flag + "\n" + kUsage);
       }
     } catch (const std::exception&) {
       return shoal::InvalidArgument("bad value for " + flag + ": " + v);
     }
   }
-  if (o->duration_sec <= 0 || o->warmup_sec < 0) return shoal::InvalidArgument("bad durations");
-  for (int c : o->clients) {
-    if (c < 1) return shoal::InvalidArgument("--clients needs positive counts");
+  bool bad_clients = std::any_of(o->clients.begin(), o->clients.end(), [](int c) { return c < 1; });
+  if (o->duration_sec <= 0 || o->warmup_sec < 0 || o->workers < 0 || o->hb_conns < 1 ||
+      bad_clients) {
+    return shoal::InvalidArgument("durations, counts and clients must be positive");
   }
   return Status::Ok();
 }
 
-std::string Fmt(double v, int decimals = 1) {
-  char buf[64];
-  std::snprintf(buf, sizeof buf, "%.*f", decimals, v);
-  return buf;
+// Fills in the defaults that depend on where the repository and the build are.
+Status ResolvePaths(Options* o) {
+  std::optional<fs::path> repo;  // the first dir above the cwd or this binary with the job spec
+  std::error_code ec;
+  const fs::path exe = fs::read_symlink("/proc/self/exe", ec);
+  for (fs::path p : {fs::current_path(ec), exe}) {
+    for (; !repo && !p.empty() && p != p.parent_path(); p = p.parent_path()) {
+      if (fs::exists(p / "configs/jobs/tiny-mlp.yaml")) repo = p;
+    }
+  }
+  const fs::path root = repo.value_or(".");
+  // The scheduler of this binary's own build tree first, then build/ of the repository or cwd.
+  for (fs::path p : {exe.parent_path() / "../scheduler/shoal-scheduler",
+                     root / "build/scheduler/shoal-scheduler"}) {
+    if (o->scheduler_bin.empty() && fs::exists(p)) o->scheduler_bin = fs::canonical(p).string();
+  }
+  if (o->scheduler_bin.empty() || ::access(o->scheduler_bin.c_str(), X_OK) != 0) {
+    return shoal::InvalidArgument("no executable shoal-scheduler (give --scheduler-bin)");
+  }
+  if (o->spec_path.empty()) o->spec_path = (root / "configs/jobs/tiny-mlp.yaml").string();
+  if (o->out_path.empty()) o->out_path = (root / "bench/out/api.json").string();
+  if (o->tmp_dir.empty()) o->tmp_dir = std::getenv("TMPDIR") ? std::getenv("TMPDIR") : "/tmp";
+  return Status::Ok();
 }
 
 std::string FsType(const std::string& dir) {
   struct statfs s {};
   if (::statfs(dir.c_str(), &s) != 0) return "?";
-  switch (static_cast<unsigned long>(s.f_type)) {
+  switch (s.f_type) {
     case 0xEF53: return "ext4";
     case 0x01021994: return "tmpfs";
     case 0x58465342: return "xfs";
@@ -505,78 +496,62 @@ std::string FsType(const std::string& dir) {
     case 0x794C7630: return "overlayfs";
     default: {
       std::ostringstream hex;
-      hex << "0x" << std::hex << s.f_type;
+      hex << "fs 0x" << std::hex << s.f_type;
       return hex.str();
     }
   }
 }
 
+// A number at a JSON pointer, formatted.
+std::string F(const json& j, const char* pointer, int decimals = 1) {
+  char buf[64];
+  std::snprintf(buf, sizeof buf, "%.*f", decimals, j.at(json::json_pointer(pointer)).get<double>());
+  return buf;
+}
+
 int Run(int argc, char** argv) {
   Options o;
-  if (Status st = ParseFlags(argc, argv, &o); !st.ok()) {
-    std::cerr << st.message() << "\n";
+  Status st = ParseFlags(argc, argv, &o);
+  if (st.ok()) st = ResolvePaths(&o);
+  const std::string spec = st.ok() ? ReadFile(o.spec_path) : "";
+  if (st.ok() && spec.empty()) st = shoal::InvalidArgument("cannot read " + o.spec_path);
+  if (!st.ok()) {
+    std::cerr << "shoal-api-bench: " << st.message() << "\n";
     return 2;
   }
-  auto repo = FindRepo();
-  fs::path exe_dir = fs::read_symlink("/proc/self/exe").parent_path();
-  if (o.scheduler_bin.empty()) {
-    // The scheduler of the bench's own build tree first, then build/ of the repo or the cwd.
-    for (fs::path p : {exe_dir / "../scheduler/shoal-scheduler",
-                       repo.value_or(".") / "build/scheduler/shoal-scheduler",
-                       fs::path("build/scheduler/shoal-scheduler")}) {
-      if (fs::exists(p)) {
-        o.scheduler_bin = fs::canonical(p).string();
-        break;
-      }
-    }
-  }
-  if (o.scheduler_bin.empty() || ::access(o.scheduler_bin.c_str(), X_OK) != 0) {
-    std::cerr << "shoal-api-bench: no shoal-scheduler (give --scheduler-bin)\n";
-    return 2;
-  }
-  if (o.spec_path.empty() && repo) o.spec_path = (*repo / "configs/jobs/tiny-mlp.yaml").string();
-  std::string spec = o.spec_path.empty() ? "" : ReadFile(o.spec_path);
-  if (spec.empty()) {
-    std::cerr << "shoal-api-bench: cannot read the job spec (give --spec)\n";
-    return 2;
-  }
-  if (o.out_path.empty()) o.out_path = (repo.value_or(".") / "bench/out/api.json").string();
-  if (o.tmp_dir.empty()) o.tmp_dir = std::getenv("TMPDIR") ? std::getenv("TMPDIR") : "/tmp";
-
-  json out = {{"machine", {{"cpus", std::thread::hardware_concurrency()},
-                           {"stateDirFs", FsType(o.tmp_dir)}}},
+  const unsigned cpus = std::thread::hardware_concurrency();
+  json out = {{"machine", {{"cpus", cpus}, {"tmpDir", o.tmp_dir}, {"tmpDirFs", FsType(o.tmp_dir)}}},
               {"scheduler", o.scheduler_bin}, {"spec", o.spec_path},
-              {"warmupSec", o.warmup_sec}, {"submissions", json::array()}};
-  std::printf("shoal-api-bench: %s, %u CPUs, state dirs under %s (%s), warm-up %.1f s, "
-              "measured %.1f s\n\n", o.scheduler_bin.c_str(), std::thread::hardware_concurrency(),
+              {"warmupSec", o.warmup_sec}, {"durationSec", o.duration_sec},
+              {"submissions", json::array()}};
+  std::printf("shoal-api-bench: %s; %u CPUs (shared by bench and scheduler); state under %s (%s);"
+              " warm-up %.1f s, measured %.1f s\n\n", o.scheduler_bin.c_str(), cpus,
               o.tmp_dir.c_str(), FsType(o.tmp_dir).c_str(), o.warmup_sec, o.duration_sec);
-  std::printf("| submissions | clients | acked/s | p50 ms | p99 ms | max ms | acked/s 1st s → last s"
+  std::printf("| POST /v1/jobs clients | acked/s | p50 ms | p99 ms | max ms | acked/s 1st s → last s"
               " | errors | 201s / jobs listed | goal ≥2000/s, p99 ≤50 ms |\n"
-              "|---|---:|---:|---:|---:|---:|---:|---:|---:|---|\n");
+              "|---:|---:|---:|---:|---:|---:|---:|---:|---|\n");
   int rc = 0;
   for (int clients : o.clients) {
     if (g_stop) break;
     auto r = RunSubmissions(o, spec, clients);
     if (!r.ok()) {
-      std::cerr << "submissions with " << clients << " clients: " << r.status().ToString() << "\n";
+      std::cerr << "submissions, " << clients << " clients: " << r.status().ToString() << "\n";
       rc = 1;
       continue;
     }
     const json& j = *r;
-    const auto& ps = j["ackedPerSecond"];
+    bool same = j["ackedTotal"] == j["jobsListed"]["total"];
     bool met = j["ackedPerSec"].get<double>() >= 2000 && j["latency"]["p99Ms"].get<double>() <= 50;
-    std::printf("| POST /v1/jobs | %d | %s | %s | %s | %s | %s → %s | %s | %s / %s%s | %s |\n",
-                clients, Fmt(j["ackedPerSec"].get<double>(), 0).c_str(),
-                Fmt(j["latency"]["p50Ms"].get<double>(), 2).c_str(),
-                Fmt(j["latency"]["p99Ms"].get<double>(), 2).c_str(),
-                Fmt(j["latency"]["maxMs"].get<double>(), 2).c_str(),
-                ps.front().dump().c_str(), ps.back().dump().c_str(), j["errors"].dump().c_str(),
-                j["ackedTotal"].dump().c_str(), j["jobsListed"].dump().c_str(),
-                j["ackedTotal"] == j["jobsListed"] ? "" : " MISMATCH", met ? "met" : "not met");
+    std::printf("| %d | %s | %s | %s | %s | %s → %s | %s | %s / %s%s | %s |\n", clients,
+                F(j, "/ackedPerSec", 0).c_str(), F(j, "/latency/p50Ms", 2).c_str(),
+                F(j, "/latency/p99Ms", 2).c_str(), F(j, "/latency/maxMs", 2).c_str(),
+                j["ackedEachSecond"].front().dump().c_str(),
+                j["ackedEachSecond"].back().dump().c_str(), j["errors"].dump().c_str(),
+                j["ackedTotal"].dump().c_str(), j["jobsListed"]["total"].dump().c_str(),
+                same ? "" : " MISMATCH", met ? "met" : "not met");
     std::fflush(stdout);
-    if (!j["firstError"].get<std::string>().empty()) {
-      std::cerr << "  first error: " << j["firstError"].get<std::string>() << "\n";
-    }
+    if (!same || j["errors"] != 0) rc = 1;
+    if (j["errors"] != 0) std::cerr << "  first error: " << j["firstError"].get<std::string>() << "\n";
     out["submissions"].push_back(j);
   }
   if (!g_stop && o.workers > 0) {
@@ -586,23 +561,20 @@ int Run(int argc, char** argv) {
       rc = 1;
     } else {
       const json& j = *r;
-      bool met = j["achievedPerSec"].get<double>() >= 0.99 * o.workers &&
-                 j["latencyFromSchedule"]["p99Ms"].get<double>() <= 100 &&
-                 j["lostLogLines"].get<int64_t>() == 0;
-      auto ms = [&](const char* which, const char* q) { return Fmt(j[which][q].get<double>(), 2); };
-      std::printf("\n| heartbeats | workers | conns | registered in s | target/s | achieved/s "
-                  "| p50 ms | p99 ms | max ms | p99 / max ms from schedule | missed | errors "
-                  "| alive after | \"lost\" / \"back\" log lines | goal p99 ≤100 ms at W/s |\n"
-                  "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|\n");
-      std::printf("| POST heartbeat?wait=0 | %d | %d | %s | %d | %s | %s | %s | %s | %s / %s | %s "
-                  "| %s | %lld | %s / %s | %s |\n", o.workers, j["connections"].get<int>(),
-                  Fmt(j["registerSec"].get<double>()).c_str(), o.workers,
-                  Fmt(j["achievedPerSec"].get<double>(), 0).c_str(), ms("latency", "p50Ms").c_str(),
-                  ms("latency", "p99Ms").c_str(), ms("latency", "maxMs").c_str(),
-                  ms("latencyFromSchedule", "p99Ms").c_str(),
-                  ms("latencyFromSchedule", "maxMs").c_str(), j["missed"].dump().c_str(),
-                  j["errors"].dump().c_str(),
-                  static_cast<long long>(j["workersByState"].value("alive", int64_t{0})),
+      const int64_t alive = j["workersListed"]["byState"].value("alive", int64_t{0});
+      bool met = j["achievedPerSec"].get<double>() >= 0.99 * o.workers && alive == o.workers &&
+                 j["latencyFromSchedule"]["p99Ms"].get<double>() <= 100;
+      std::printf("\n| heartbeat?wait=0 workers | conns | registered in s | achieved/s | p50 ms "
+                  "| p99 ms | max ms | p99 / max ms from schedule | missed | errors | alive after "
+                  "| \"lost\" / \"back\" log lines | goal W/s, p99 ≤100 ms |\n"
+                  "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|\n");
+      std::printf("| %d%s | %d | %s | %s | %s | %s | %s | %s / %s | %s | %s | %lld | %s / %s | %s |\n",
+                  o.workers, o.cold_join ? " (cold join)" : "", j["connections"].get<int>(),
+                  F(j, "/registerSec").c_str(), F(j, "/achievedPerSec", 0).c_str(),
+                  F(j, "/latency/p50Ms", 2).c_str(), F(j, "/latency/p99Ms", 2).c_str(),
+                  F(j, "/latency/maxMs", 2).c_str(), F(j, "/latencyFromSchedule/p99Ms", 2).c_str(),
+                  F(j, "/latencyFromSchedule/maxMs", 2).c_str(), j["missed"].dump().c_str(),
+                  j["errors"].dump().c_str(), static_cast<long long>(alive),
                   j["lostLogLines"].dump().c_str(), j["backLogLines"].dump().c_str(),
                   met ? "met" : "not met");
       if (!j["firstError"].get<std::string>().empty()) {
@@ -628,7 +600,7 @@ int main(int argc, char** argv) {
   ::signal(SIGPIPE, SIG_IGN);
   try {
     return Run(argc, argv);
-  } catch (const std::exception& e) {  // the daemons were stopped by their destructors already
+  } catch (const std::exception& e) {  // the daemons were stopped by their destructors
     std::cerr << "shoal-api-bench: " << e.what() << "\n";
     return 1;
   }

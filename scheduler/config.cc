@@ -83,12 +83,15 @@ Status SetKey(const std::string& key, const std::string& value, SchedulerConfig*
     ASSIGN_OR_RETURN(c->max_body_bytes, ParseInt64(value, key));
   } else if (key == "policy") {
     c->policy = value;
+  } else if (key == "preemptMinRuntime") {
+    ASSIGN_OR_RETURN(c->preempt_min_runtime_ms, ParseDurationMs(value));
   } else if (key == "fairShareHalfLife") {
     ASSIGN_OR_RETURN(c->fair_share_half_life_ms, ParseDurationMs(value));
   } else {
     return InvalidArgument("unknown key \"" + key +
                            "\"; allowed: address, port, stateDir, workerTimeout, heartbeatWait, "
-                           "scheduleInterval, maxBodyBytes, policy, fairShareHalfLife");
+                           "scheduleInterval, maxBodyBytes, policy, fairShareHalfLife, "
+                           "preemptMinRuntime");
   }
   return Status::Ok();
 }
@@ -130,6 +133,7 @@ Status ParseSchedulerFlags(int argc, char** argv, SchedulerConfig* config, bool*
       {"--max-body-bytes", "maxBodyBytes"},
       {"--policy", "policy"},
       {"--fair-share-half-life", "fairShareHalfLife"},
+      {"--preempt-min-runtime", "preemptMinRuntime"},
   };
   // The config file goes first so that flags override it wherever they appear.
   for (int i = 1; i < argc; ++i) {

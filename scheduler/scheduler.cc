@@ -418,7 +418,9 @@ void Scheduler::FailAttempt(Job& job, const std::string& reason, bool retryable)
       r.state = RankState::kStopping;
     }
   }
-  int retries_used = static_cast<int>(job.attempts.size()) - 1;
+  // Preempted attempts were the policy's doing, not failures: they do not use up retries.
+  int retries_used = -1;  // the attempt failing now is not a retry of itself
+  for (const auto& at : job.attempts) retries_used += at.state == AttemptState::kFailed;
   if (retryable && retries_used < job.spec.limits.max_retries) {
     job.state = JobState::kRestarting;
     job.reason = reason;
@@ -430,6 +432,39 @@ void Scheduler::FailAttempt(Job& job, const std::string& reason, bool retryable)
     LOG_WARN << "job " << job.id << " failed: " << job.reason;
   }
   Persist(job);
+}
+
+void Scheduler::PreemptAttempt(Job& job, const std::string& reason) {
+  Attempt* a = job.current_attempt();
+  if (a == nullptr || a->state != AttemptState::kRunning) return;
+  a->state = AttemptState::kPreempted;
+  a->reason = reason;
+  a->ended_ms = clock_();
+  for (auto& r : a->ranks) {
+    if (!HoldsSlot(r.state)) continue;
+    const Worker* w = FindWorker(r.worker_id);
+    if (w == nullptr || w->state == WorkerState::kLost) {
+      r.state = RankState::kExited;
+      r.exit_code = -1;
+      r.message = "worker lost";
+    } else {
+      r.state = RankState::kStopping;
+    }
+  }
+  job.state = JobState::kPending;
+  job.reason = kReasonPreempted;
+  LOG_WARN << "job " << job.id << " attempt " << a->number << " preempted: " << reason;
+  Persist(job);
+}
+
+int64_t Scheduler::RunMs(const Job& job) const {
+  const int64_t now = clock_();
+  int64_t ran = 0;
+  for (const auto& a : job.attempts) {
+    ran += std::max<int64_t>(0, (a.state == AttemptState::kRunning ? now : a.ended_ms) -
+                                    a.started_ms);
+  }
+  return ran;
 }
 
 void Scheduler::MarkLostWorkers() {
@@ -493,7 +528,7 @@ Snapshot Scheduler::BuildSnapshot() const {
       sj.gpus_per_rank = gpus_per_rank;
       sj.gpu_types = spec.resources.gpu_types;
       sj.min_gpu_memory_gib = spec.resources.min_gpu_memory_gib;
-      sj.max_runtime_ms = spec.limits.max_runtime_seconds * 1000;
+      sj.max_runtime_ms = std::max<int64_t>(1, spec.limits.max_runtime_seconds * 1000 - RunMs(job));
       snap.queue.push_back(std::move(sj));
     } else if (job.state == JobState::kRunning && job.current_attempt() != nullptr) {
       const Attempt& a = *job.current_attempt();
@@ -504,7 +539,7 @@ Snapshot Scheduler::BuildSnapshot() const {
       sr.start_ms = a.started_ms;
       // The time limit covers every attempt (EnforceTimeLimits), so the job ends by then.
       sr.max_runtime_ms = std::max<int64_t>(
-          0, job.started_ms + spec.limits.max_runtime_seconds * 1000 - a.started_ms);
+          0, spec.limits.max_runtime_seconds * 1000 - (RunMs(job) - (snap.now_ms - a.started_ms)));
       sr.gpus_per_rank = gpus_per_rank;
       for (const auto& r : a.ranks) {
         if (HoldsSlot(r.state)) sr.rank_workers.push_back(r.worker_id);
@@ -562,6 +597,12 @@ void Scheduler::Schedule() {
   if (snap.queue.empty()) return;
   Decisions d = Decide(snap, options_.policy);
   bool changed = false;
+  for (const auto& p : d.preempts) {
+    if (Job* job = MutableJob(p.job_id); job != nullptr && job->state == JobState::kRunning) {
+      PreemptAttempt(*job, "Preempted: " + p.reason);
+      changed = true;
+    }
+  }
   for (const auto& start : d.starts) {
     if (Job* job = MutableJob(start.job_id)) {
       StartJob(*job, start.rank_workers);
@@ -582,12 +623,12 @@ void Scheduler::Schedule() {
 }
 
 void Scheduler::EnforceTimeLimits() {
-  int64_t now = clock_();
   for (auto& [id, job] : jobs_) {
     if (job.state != JobState::kRunning || job.started_ms == 0) continue;
     int64_t limit_ms = job.spec.limits.max_runtime_seconds * 1000;
-    if (now - job.started_ms <= limit_ms) continue;
-    // Like Slurm's TIMEOUT: the time limit covers every attempt, and is not retried.
+    if (RunMs(job) <= limit_ms) continue;
+    // Like Slurm's TIMEOUT: the time limit covers the run time of every attempt (time spent
+    // queued after a failure or a preemption does not count), and is not retried.
     FailAttempt(job,
                 "DeadlineExceeded: ran longer than limits.maxRuntime (" +
                     std::to_string(job.spec.limits.max_runtime_seconds) + "s)",

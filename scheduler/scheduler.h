@@ -127,6 +127,11 @@ class Scheduler {
   // `retryable` and retries remain, else fails.
   void FailAttempt(Job& job, const std::string& reason, bool retryable);
   void MaybeFinishAttempt(Job& job);
+  // Stops the job's running attempt for the policy (its ranks are told to stop, SIGTERM then
+  // SIGKILL after the worker's grace period) and puts the job back in the queue.
+  void PreemptAttempt(Job& job, const std::string& reason);
+  // Milliseconds the job has run, summed over its attempts (what limits.maxRuntime bounds).
+  int64_t RunMs(const Job& job) const;
   void MarkLostWorkers();
   // Fails running jobs past limits.maxRuntime (counted from their first start).
   void EnforceTimeLimits();

@@ -1,6 +1,8 @@
 #include "scheduler/policy/policy.h"
 
 #include <algorithm>
+#include <cstdio>
+#include <unordered_map>
 #include <map>
 #include <utility>
 
@@ -15,15 +17,8 @@ using namespace policy_internal;
 
 Result<PolicyOptions> ParsePolicyName(std::string_view name) {
   PolicyOptions o;
-  std::string_view base = name;
-  if (const size_t plus = name.find('+'); plus != std::string_view::npos) {
-    if (name.substr(plus + 1) != "backfill") {
-      return InvalidArgument("unknown policy modifier \"" + std::string(name.substr(plus + 1)) +
-                             "\" (the only one is +backfill)");
-    }
-    o.backfill = true;
-    base = name.substr(0, plus);
-  }
+  const size_t plus = name.find('+');
+  const std::string_view base = name.substr(0, plus);
   if (base == "fifo") {
     o.kind = PolicyKind::kFifo;
   } else if (base == "priority") {
@@ -32,7 +27,24 @@ Result<PolicyOptions> ParsePolicyName(std::string_view name) {
     o.kind = PolicyKind::kFairShare;
   } else {
     return InvalidArgument("unknown policy \"" + std::string(name) +
-                           "\": expected fifo, priority or fairshare, optionally +backfill");
+                           "\": expected fifo, priority or fairshare, optionally +backfill "
+                           "(and +preempt for fairshare)");
+  }
+  std::string_view rest = plus == std::string_view::npos ? "" : name.substr(plus);
+  while (!rest.empty()) {
+    const size_t next = rest.find('+', 1);
+    const std::string_view mod = rest.substr(1, next == std::string_view::npos ? rest.npos : next - 1);
+    if (mod == "backfill" && !o.backfill) {
+      o.backfill = true;
+    } else if (mod == "preempt" && !o.preempt && o.kind == PolicyKind::kFairShare) {
+      o.preempt = true;
+    } else {
+      return InvalidArgument("bad policy modifier \"+" + std::string(mod) + "\" in \"" +
+                             std::string(name) +
+                             "\": each of +backfill and +preempt at most once, +preempt only "
+                             "with fairshare");
+    }
+    rest = next == std::string_view::npos ? "" : rest.substr(next);
   }
   return o;
 }
@@ -41,8 +53,59 @@ std::string PolicyName(const PolicyOptions& options) {
   std::string s = options.kind == PolicyKind::kFifo       ? "fifo"
                   : options.kind == PolicyKind::kPriority ? "priority"
                                                           : "fairshare";
-  return options.backfill ? s + "+backfill" : s;
+  if (options.backfill) s += "+backfill";
+  if (options.preempt) s += "+preempt";
+  return s;
 }
+
+namespace {
+
+// Fair-share preemption for the blocked `head` (policy.h, PolicyOptions::preempt). `workers` are
+// the free slots after this cycle's starts.
+void PreemptFor(const SnapshotJob& head, const Snapshot& snapshot,
+                const std::vector<SnapshotWorker>& workers, const PolicyOptions& options,
+                Decisions& out) {
+  std::map<std::string, double> factor;
+  for (const FairShare& f : FairShareFactors(snapshot)) factor[f.account] = f.factor;
+  const double mine = factor[head.account];
+  if (mine <= 0.5) return;  // at or above its share: it waits its turn
+  std::vector<const SnapshotRunning*> victims;
+  for (const auto& r : snapshot.running) {
+    const double theirs = factor[r.account];
+    if (theirs < 0.5 && mine - theirs >= options.preempt_margin &&
+        snapshot.now_ms - r.start_ms >= options.preempt_min_runtime_ms) {
+      victims.push_back(&r);
+    }
+  }
+  std::sort(victims.begin(), victims.end(), [&](const auto* a, const auto* b) {
+    const double fa = factor[a->account], fb = factor[b->account];
+    if (fa != fb) return fa < fb;
+    return a->start_ms != b->start_ms ? a->start_ms > b->start_ms : a->id < b->id;
+  });
+  std::vector<SnapshotWorker> freed = workers;
+  std::unordered_map<std::string, size_t> index;
+  for (size_t i = 0; i < freed.size(); ++i) index[freed[i].id] = i;
+  std::vector<const SnapshotRunning*> chosen;
+  for (const SnapshotRunning* v : victims) {
+    for (const std::string& wid : v->rank_workers) {
+      if (auto it = index.find(wid); it != index.end()) ++freed[it->second].free_slots;
+    }
+    chosen.push_back(v);
+    if (PlaceGang(head, freed)) {
+      for (const SnapshotRunning* c : chosen) {
+        char why[160];
+        std::snprintf(why, sizeof(why), "fair share: account %s (%.2f) for job %lld of %s (%.2f)",
+                      c->account.c_str(), factor[c->account], static_cast<long long>(head.id),
+                      head.account.c_str(), mine);
+        out.preempts.push_back({c->id, head.id, why});
+      }
+      return;
+    }
+  }
+  // Even every candidate together would not make room: preempt nobody.
+}
+
+}  // namespace
 
 Decisions Decide(const Snapshot& snapshot, const PolicyOptions& options) {
   Decisions out;
@@ -105,7 +168,10 @@ Decisions Decide(const Snapshot& snapshot, const PolicyOptions& options) {
     const SnapshotJob& job = snapshot.queue[i];
     if (!options.explain_waits) {
       // Without explanations to write, stop as soon as nothing else can start.
-      if (free_slots <= 0 || (head != nullptr && !options.backfill)) break;
+      if (free_slots <= 0 || (head != nullptr && !options.backfill)) {
+        if (head == nullptr && options.preempt) head = &job;  // whom preemption would serve
+        break;
+      }
       if (head != nullptr && job.min_ranks > free_slots) continue;
     }
     const int capacity = capacity_of(job);
@@ -159,6 +225,7 @@ Decisions Decide(const Snapshot& snapshot, const PolicyOptions& options) {
     }
     wait(job, kReasonPriority, "waiting behind job " + std::to_string(head->id));
   }
+  if (options.preempt && head != nullptr) PreemptFor(*head, snapshot, workers, options, out);
   return out;
 }
 

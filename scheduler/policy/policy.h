@@ -30,10 +30,21 @@ struct PolicyOptions {
   // Fill Decisions::waits (reasons for every job that does not start). The daemon wants them for
   // `shoal list`; the simulator skips them, which also lets a cycle stop once nothing can fit.
   bool explain_waits = true;
+  // Fair-share preemption ("+preempt", fairshare only): when the first job that cannot start
+  // belongs to an account below its share (factor > 0.5), running jobs of accounts above theirs
+  // (factor < 0.5, at least `preempt_margin` lower) that have run `preempt_min_runtime_ms` are
+  // preempted — lowest factor first, then the most recently started — if, and only if, that
+  // frees enough slots for it. The victims requeue. A victim's account is above its share, so it
+  // cannot preempt back until its usage falls below its share: no loops; the minimum run time
+  // keeps a job from being preempted again straight after it restarts.
+  bool preempt = false;
+  int64_t preempt_min_runtime_ms = 10 * 60 * 1000;
+  double preempt_margin = 0.1;
 };
 
-// "fifo", "priority", "fairshare" (optionally with "+backfill"): the names of
-// configs/scheduler.yaml. InvalidArgument for anything else.
+// "fifo", "priority", "fairshare", optionally followed by "+backfill" and, for fairshare,
+// "+preempt" (e.g. "fairshare+backfill+preempt"): the names of configs/scheduler.yaml.
+// InvalidArgument for anything else.
 Result<PolicyOptions> ParsePolicyName(std::string_view name);
 std::string PolicyName(const PolicyOptions& options);
 

@@ -74,9 +74,17 @@ struct WaitDecision {
   std::string detail;  // for people: "needs 4 ranks, 2 slots free"
 };
 
+// Stop a running job so that a queued one can have its slots; the job goes back to the queue.
+struct PreemptDecision {
+  int64_t job_id = 0;
+  int64_t for_job_id = 0;  // the queued job that needs the slots
+  std::string reason;      // for people: "fair share: account a (0.12) for b (0.93)"
+};
+
 struct Decisions {
   std::vector<StartDecision> starts;
   std::vector<WaitDecision> waits;  // one per queued job that does not start (if asked for)
+  std::vector<PreemptDecision> preempts;
 };
 
 }  // namespace shoal

@@ -4,6 +4,7 @@
 #include <chrono>
 #include <cmath>
 #include <queue>
+#include <tuple>
 #include <random>
 #include <unordered_map>
 
@@ -62,16 +63,23 @@ Result<SimResult> Simulate(const Trace& trace, const Cluster& cluster, const Sim
   }
 
   // Completions: (end ms, job index), earliest first.
-  using Event = std::pair<int64_t, int64_t>;
+  // (end ms, job index, generation): a preempted job's old end is skipped by its generation.
+  using Event = std::tuple<int64_t, int64_t, int64_t>;
   std::priority_queue<Event, std::vector<Event>, std::greater<Event>> ends;
   std::vector<char> started(n, 0);
+  std::vector<int64_t> remaining_ms(n), generation(n, 0);  // work left; stale-event guard
+  for (size_t i = 0; i < n; ++i) remaining_ms[i] = trace.jobs[i].duration_s * 1000;
   size_t next_arrival = 0;
   int64_t now_ms = 0, last_decay_ms = 0;
   int free_gpus = max_gpus_one_job;
   const double decay_per_ms = std::log(2.0) / (options.half_life_s * 1000.0);
 
   while (next_arrival < n || !ends.empty()) {
-    const int64_t next_end = ends.empty() ? INT64_MAX : ends.top().first;
+    while (!ends.empty() && std::get<2>(ends.top()) != generation[std::get<1>(ends.top())]) {
+      ends.pop();
+    }
+    if (next_arrival >= n && ends.empty()) break;
+    const int64_t next_end = ends.empty() ? INT64_MAX : std::get<0>(ends.top());
     const int64_t arrive =
         next_arrival < n ? trace.jobs[next_arrival].submit_s * 1000 : INT64_MAX;
     now_ms = std::min(next_end, arrive);
@@ -85,9 +93,11 @@ Result<SimResult> Simulate(const Trace& trace, const Cluster& cluster, const Sim
       last_decay_ms = now_ms;
     }
     bool changed = false;
-    while (!ends.empty() && ends.top().first == now_ms) {
-      const int64_t j = ends.top().second;
+    while (!ends.empty() && std::get<0>(ends.top()) == now_ms) {
+      const int64_t j = std::get<1>(ends.top());
+      const bool stale = std::get<2>(ends.top()) != generation[j];
       ends.pop();
+      if (stale) continue;
       JobOutcome& o = result.jobs[j];
       o.end_s = now_ms / 1000;
       running_gpus[o.vc] -= o.gpus;
@@ -117,37 +127,83 @@ Result<SimResult> Simulate(const Trace& trace, const Cluster& cluster, const Sim
       snap.queue.push_back(std::move(sj));
       changed = true;
     }
-    if (!changed || snap.queue.empty() || free_gpus == 0) continue;
-
-    snap.now_ms = now_ms;
-    if (policy.kind == PolicyKind::kFairShare) {
-      snap.accounts.clear();
-      for (size_t a = 0; a < used.size(); ++a) snap.accounts.push_back({result.vcs[a], 0, used[a]});
+    // Cycles at this instant: one, plus one more after each round of preemptions (their slots
+    // are free at once in the simulator, i.e. a zero grace period).
+    for (int round = 0; round < 4 && changed; ++round) {
+      changed = false;
+      if (snap.queue.empty() || (free_gpus == 0 && !policy.preempt)) break;
+      snap.now_ms = now_ms;
+      if (policy.kind == PolicyKind::kFairShare) {
+        snap.accounts.clear();
+        for (size_t a = 0; a < used.size(); ++a) {
+          snap.accounts.push_back({result.vcs[a], 0, used[a]});
+        }
+      }
+      Decisions d = Decide(snap, policy);
+      ++result.metrics.cycles;
+      for (auto& s : d.starts) {
+        const int64_t j = s.job_id;
+        started[j] = 1;
+        JobOutcome& o = result.jobs[j];
+        if (o.start_s < 0) o.start_s = now_ms / 1000;
+        running_gpus[o.vc] += static_cast<int>(s.rank_workers.size());
+        free_gpus -= static_cast<int>(s.rank_workers.size());
+        for (const std::string& wid : s.rank_workers) --snap.workers[worker_index[wid]].free_slots;
+        ends.emplace(now_ms + remaining_ms[j], j, generation[j]);
+        SnapshotRunning r;
+        r.id = j;
+        r.account = trace.jobs[j].vc;
+        r.start_ms = now_ms;
+        r.max_runtime_ms = std::max<int64_t>(1000, std::llround(static_cast<double>(
+                                                       estimate_ms[j]) * remaining_ms[j] /
+                                                   (trace.jobs[j].duration_s * 1000.0)));
+        r.gpus_per_rank = 1;
+        r.rank_workers = std::move(s.rank_workers);
+        snap.running.push_back(std::move(r));
+      }
+      if (!d.starts.empty()) {
+        snap.queue.erase(std::remove_if(snap.queue.begin(), snap.queue.end(),
+                                        [&](const SnapshotJob& q) { return started[q.id] != 0; }),
+                         snap.queue.end());
+      }
+      for (const PreemptDecision& p : d.preempts) {
+        const int64_t j = p.job_id;
+        auto it = std::find_if(snap.running.begin(), snap.running.end(),
+                               [&](const SnapshotRunning& r) { return r.id == j; });
+        if (it == snap.running.end()) continue;
+        JobOutcome& o = result.jobs[j];
+        const int64_t ran = now_ms - it->start_ms;
+        const int64_t lost = static_cast<int64_t>(options.checkpoint_interval_s * 500.0);
+        remaining_ms[j] = std::max<int64_t>(1000, remaining_ms[j] - ran + std::min(ran, lost));
+        ++generation[j];
+        ++o.preemptions;
+        ++result.metrics.preemptions;
+        running_gpus[o.vc] -= o.gpus;
+        free_gpus += o.gpus;
+        for (const std::string& wid : it->rank_workers) ++snap.workers[worker_index[wid]].free_slots;
+        *it = std::move(snap.running.back());
+        snap.running.pop_back();
+        started[j] = 0;
+        // Back into the queue at its submission position.
+        SnapshotJob sj;
+        sj.id = j;
+        sj.account = trace.jobs[j].vc;
+        sj.submit_ms = trace.jobs[j].submit_s * 1000;
+        sj.min_ranks = sj.max_ranks = o.gpus;
+        sj.backend = Backend::kCuda;
+        sj.gpus_per_rank = 1;
+        sj.max_runtime_ms = std::max<int64_t>(1000, std::llround(static_cast<double>(
+                                                        estimate_ms[j]) * remaining_ms[j] /
+                                                    (trace.jobs[j].duration_s * 1000.0)));
+        auto pos = std::lower_bound(snap.queue.begin(), snap.queue.end(), sj,
+                                    [](const SnapshotJob& a, const SnapshotJob& b) {
+                                      return a.submit_ms != b.submit_ms ? a.submit_ms < b.submit_ms
+                                                                        : a.id < b.id;
+                                    });
+        snap.queue.insert(pos, std::move(sj));
+        changed = true;
+      }
     }
-    Decisions d = Decide(snap, policy);
-    ++result.metrics.cycles;
-    if (d.starts.empty()) continue;
-    for (auto& s : d.starts) {
-      const int64_t j = s.job_id;
-      started[j] = 1;
-      JobOutcome& o = result.jobs[j];
-      o.start_s = now_ms / 1000;
-      running_gpus[o.vc] += static_cast<int>(s.rank_workers.size());
-      free_gpus -= static_cast<int>(s.rank_workers.size());
-      for (const std::string& wid : s.rank_workers) --snap.workers[worker_index[wid]].free_slots;
-      ends.emplace(now_ms + o.duration_s * 1000, j);
-      SnapshotRunning r;
-      r.id = j;
-      r.account = trace.jobs[j].vc;
-      r.start_ms = now_ms;
-      r.max_runtime_ms = estimate_ms[j];
-      r.gpus_per_rank = 1;
-      r.rank_workers = std::move(s.rank_workers);
-      snap.running.push_back(std::move(r));
-    }
-    snap.queue.erase(std::remove_if(snap.queue.begin(), snap.queue.end(),
-                                    [&](const SnapshotJob& q) { return started[q.id] != 0; }),
-                     snap.queue.end());
   }
 
   // Metrics over the jobs that ran.

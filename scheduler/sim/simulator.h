@@ -27,6 +27,9 @@ struct SimOptions {
   double misestimate_sigma = 0.0;  // sigma of log-normal noise on it (0 = exact factor)
   uint64_t seed = 1;               // for the noise
   double half_life_s = 7 * 86400.0;  // fair-share usage decay
+  // A preempted job loses the work since its last checkpoint: it resumes with its remaining
+  // duration plus, on average, half this interval (0 = checkpoints at preemption).
+  double checkpoint_interval_s = 0;
 };
 
 struct JobOutcome {
@@ -36,6 +39,7 @@ struct JobOutcome {
   int gpus = 0;
   int64_t duration_s = 0;
   int vc = 0;  // index into SimResult::vcs
+  int preemptions = 0;
 };
 
 struct SimMetrics {
@@ -49,6 +53,7 @@ struct SimMetrics {
   // Jain's index over vcs of each vc's mean service ratio duration/JCT (1 = never waited):
   // 1 when every vc is treated alike, 1/n when one vc gets everything.
   double jain_fairness = 0;
+  int64_t preemptions = 0;
   int64_t cycles = 0;  // scheduling cycles run
   double wall_s = 0;   // real time the replay took
 };

@@ -49,6 +49,7 @@ const char* ToString(AttemptState state) {
     case AttemptState::kSucceeded: return "succeeded";
     case AttemptState::kFailed: return "failed";
     case AttemptState::kCancelled: return "cancelled";
+    case AttemptState::kPreempted: return "preempted";
   }
   return "unknown";
 }
@@ -163,7 +164,11 @@ Result<Attempt> AttemptFromStored(const nlohmann::json& j) {
     Attempt a;
     a.number = j.at("number").get<int>();
     a.world_size = j.at("worldSize").get<int>();
-    a.state = static_cast<AttemptState>(j.at("state").get<int>());
+    const int state = j.at("state").get<int>();
+    if (state < 0 || state > static_cast<int>(AttemptState::kPreempted)) {
+      return Internal("stored attempt has an unknown state " + std::to_string(state));
+    }
+    a.state = static_cast<AttemptState>(state);
     a.reason = j.at("reason").get<std::string>();
     a.started_ms = j.at("startedMs").get<int64_t>();
     a.ended_ms = j.at("endedMs").get<int64_t>();

@@ -26,6 +26,7 @@ bool IsTerminal(JobState state);
 inline constexpr const char* kReasonResources = "Resources";    // not enough free slots now
 inline constexpr const char* kReasonPriority = "Priority";      // a job ahead in the queue waits
 inline constexpr const char* kReasonConstraint = "Constraint";  // no worker can ever host it
+inline constexpr const char* kReasonPreempted = "Preempted";    // stopped for a fairer job
 
 // A rank's placement on a worker slot.
 enum class RankState {
@@ -46,7 +47,9 @@ struct RankPlacement {
   nlohmann::json result;         // the trainer's final report (param checksum, accuracy)
 };
 
-enum class AttemptState { kRunning, kSucceeded, kFailed, kCancelled };
+// kPreempted: stopped by the policy to give its slots to another job; the job went back to the
+// queue, and the attempt does not count against limits.maxRetries.
+enum class AttemptState { kRunning, kSucceeded, kFailed, kCancelled, kPreempted };
 const char* ToString(AttemptState state);
 
 struct Attempt {

@@ -380,5 +380,39 @@ TEST(PlacementTest, PropertyFreeSlotIndexMatchesPlaceGang) {
   }
 }
 
+TEST(PreemptionTest, UnderShareJobPreemptsOverShareJobsOnlyAfterTheMinimumRunTime) {
+  Snapshot s;
+  s.now_ms = 3'600'000;
+  s.workers = {W("w", 4, 0)};
+  s.accounts = {{"pool", 1000, 0}, {"heavy", 0, 5000}, {"light", 0, 0}};
+  // heavy holds all 4 slots with two jobs: one old, one 5 minutes young.
+  s.running = {Running(10, {"w", "w"}, 0, 100000, "heavy"),
+               Running(11, {"w", "w"}, 3'300, 100000, "heavy")};
+  s.queue = {Timed(1, 2, 100, "light")};
+  PolicyOptions p = *ParsePolicyName("fairshare+preempt");
+  p.preempt_min_runtime_ms = 600'000;
+  Decisions d = Decide(s, p);
+  ASSERT_EQ(d.preempts.size(), 1u);
+  EXPECT_EQ(d.preempts[0].job_id, 10);  // the old one; the young one is spared
+  EXPECT_EQ(d.preempts[0].for_job_id, 1);
+  EXPECT_TRUE(d.starts.empty());  // it starts once the slots are actually free
+  // Without +preempt, or with a requester that is itself over its share: nothing.
+  EXPECT_TRUE(Decide(s, *ParsePolicyName("fairshare")).preempts.empty());
+  s.queue = {Timed(2, 2, 100, "heavy")};
+  EXPECT_TRUE(Decide(s, p).preempts.empty());
+  // If even every candidate together would not make room, nobody is preempted.
+  s.queue = {Timed(3, 4, 100, "light")};
+  EXPECT_TRUE(Decide(s, p).preempts.empty());
+  // And never for an account that is itself over its share, so the victim cannot preempt back:
+  // light, now running on the freed slots, is safe from heavy's requeued job.
+  s.running = {Running(11, {"w", "w"}, 3'300, 100000, "heavy"),
+               Running(1, {"w", "w"}, 0, 100000, "light")};
+  s.queue = {Timed(10, 2, 100, "heavy")};
+  EXPECT_TRUE(Decide(s, p).preempts.empty());
+  EXPECT_FALSE(ParsePolicyName("fifo+preempt").ok());
+  EXPECT_FALSE(ParsePolicyName("fairshare+preempt+preempt").ok());
+  EXPECT_EQ(PolicyName(*ParsePolicyName("fairshare+preempt+backfill")), "fairshare+backfill+preempt");
+}
+
 }  // namespace
 }  // namespace shoal

@@ -49,6 +49,7 @@ class SchedulerTest : public ::testing::Test {
     store_ = std::move(store).value();
     SchedulerOptions opts;
     opts.worker_timeout_ms = worker_timeout_ms_;
+    opts.policy = policy_;
     auto s = Scheduler::Open(store_.get(), opts, [this] { return now_; });
     ASSERT_TRUE(s.ok()) << s.status().ToString();
     sched_ = std::move(s).value();
@@ -69,6 +70,7 @@ class SchedulerTest : public ::testing::Test {
   std::string dir_;
   int64_t now_ = 1'000'000;
   int64_t worker_timeout_ms_ = 3000;
+  PolicyOptions policy_;
   std::unique_ptr<Store> store_;
   std::unique_ptr<Scheduler> sched_;
 };
@@ -272,6 +274,78 @@ TEST_F(SchedulerTest, LedgerChargesContributorsAndProjectsAndSurvivesReopen) {
   for (const auto& e : sched_->LedgerEntries()) by[e.account] = e;
   EXPECT_NEAR(by["alice"].contributed, saved, 1e-6);
   EXPECT_GT(by["default"].used, 4.9);
+}
+
+std::string SpecOfProject(const std::string& project) {
+  std::string s = Spec(1, 1);
+  const size_t at = s.find("metadata:");
+  EXPECT_NE(at, std::string::npos);
+  s.insert(s.find('\n', at) + 1, "  project: " + project + "\n");
+  const size_t limit = s.find("maxRuntime: ");
+  EXPECT_NE(limit, std::string::npos);
+  s.replace(limit, s.find_first_of(",}\n", limit) - limit, "maxRuntime: 5h");
+  return s;
+}
+
+// fairshare+preempt in the daemon: a long job of a project far over its share is stopped for a
+// job of a project that has used nothing, requeued without using up a retry, and runs again
+// later; a job younger than the minimum run time is left alone.
+TEST_F(SchedulerTest, PreemptionStopsTheOverServedJobAndRequeuesItWithoutARetry) {
+  worker_timeout_ms_ = 3'600'000;
+  policy_ = *ParsePolicyName("fairshare+preempt");
+  policy_.preempt_min_runtime_ms = 600'000;
+  Reopen();
+  std::string w = AddWorker("a");  // one slot
+  auto heavy = sched_->Submit(SpecOfProject("heavy"), "u");
+  ASSERT_TRUE(heavy.ok()) << heavy.status().ToString();
+  const int64_t h = (*heavy)->id;
+  sched_->RunCycle();
+  ASSERT_EQ(sched_->FindJob(h)->state, JobState::kRunning);
+  ASSERT_TRUE(sched_->Heartbeat(w, {{h, 1, 0}}).ok());
+  // Five minutes in, a job of another project arrives: too early to preempt.
+  now_ += 300'000;
+  sched_->RunCycle();
+  auto light = sched_->Submit(SpecOfProject("light"), "u");
+  const int64_t l = (*light)->id;
+  sched_->RunCycle();
+  EXPECT_EQ(sched_->FindJob(h)->state, JobState::kRunning);
+  EXPECT_EQ(sched_->FindJob(l)->state, JobState::kPending);
+  // Past ten minutes: heavy has used everything, light nothing -> preempted.
+  now_ += 400'000;
+  sched_->RunCycle();
+  const Job* hj = sched_->FindJob(h);
+  ASSERT_EQ(hj->state, JobState::kPending) << hj->reason;
+  EXPECT_EQ(hj->attempts.back().state, AttemptState::kPreempted);
+  EXPECT_NE(hj->attempts.back().reason.find("Preempted: fair share"), std::string::npos)
+      << hj->attempts.back().reason;
+  EXPECT_EQ(hj->attempts.back().ranks[0].state, RankState::kStopping);
+  // The slot frees when the worker confirms the rank is gone; then light starts, not heavy.
+  ASSERT_TRUE(sched_->Heartbeat(w, {}).ok());
+  sched_->RunCycle();
+  EXPECT_EQ(sched_->FindJob(l)->state, JobState::kRunning);
+  EXPECT_EQ(sched_->FindJob(h)->state, JobState::kPending);
+  // Light may now run for a long time: heavy cannot preempt it back (heavy is over its share).
+  ASSERT_TRUE(sched_->Heartbeat(w, {{l, 1, 0}}).ok());
+  now_ += 3'600'000;
+  sched_->RunCycle();
+  EXPECT_EQ(sched_->FindJob(l)->state, JobState::kRunning);
+  // When light finishes, heavy runs its second attempt; the preemption used no retry.
+  ASSERT_TRUE(sched_->ApplyEvents(w, json::array({Exit(*sched_->FindJob(l), 0, 0)})).ok());
+  ASSERT_TRUE(sched_->Heartbeat(w, {}).ok());
+  sched_->RunCycle();
+  hj = sched_->FindJob(h);
+  ASSERT_EQ(hj->state, JobState::kRunning);
+  EXPECT_EQ(hj->attempts.size(), 2u);
+  // It then fails maxRetries (3) times and still gets all its retries.
+  for (int i = 0; i < 3; ++i) {
+    ASSERT_TRUE(sched_->ApplyEvents(w, json::array({Exit(*hj, 0, 1)})).ok());
+    ASSERT_TRUE(sched_->Heartbeat(w, {}).ok());
+    sched_->RunCycle();
+    hj = sched_->FindJob(h);
+    ASSERT_EQ(hj->state, JobState::kRunning) << "retry " << i << ": " << hj->reason;
+  }
+  ASSERT_TRUE(sched_->ApplyEvents(w, json::array({Exit(*hj, 0, 1)})).ok());
+  EXPECT_EQ(sched_->FindJob(h)->state, JobState::kFailed);
 }
 
 }  // namespace

@@ -98,6 +98,35 @@ TEST_F(SimTest, FairShareServesTheLighterAccountFirst) {
   EXPECT_EQ(r->jobs[1].start_s, 1000);
 }
 
+TEST_F(SimTest, PreemptionGivesTheSlotToTheUnderServedAccountAndResumesTheVictim) {
+  // One GPU. X0 (vc x) runs 1000 s; Y1 (vc y, 10 s) arrives at 700, past the 10-minute minimum
+  // run time: X0 is preempted, Y1 runs 700-710, X0 resumes its remaining 300 s: 710-1010.
+  const std::string trace =
+      "job_id,submit_time_s,num_gpus,duration_s,vc,status\n"
+      "X0,0,1,1000,x,\n"
+      "Y1,700,1,10,y,\n";
+  auto t = ReadTraceCsv(Write("p.csv", trace));
+  ASSERT_TRUE(t.ok());
+  SimOptions options;
+  options.policy = *ParsePolicyName("fairshare+preempt");
+  auto r = Simulate(*t, *ParseClusterSpec("1x1"), options);
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ(r->jobs[1].start_s, 700);
+  EXPECT_EQ(r->jobs[1].end_s, 710);
+  EXPECT_EQ(r->jobs[0].end_s, 1010);
+  EXPECT_EQ(r->jobs[0].preemptions, 1);
+  EXPECT_EQ(r->metrics.preemptions, 1);
+  // A checkpoint interval of 200 s loses 100 s of work on average.
+  options.checkpoint_interval_s = 200;
+  r = Simulate(*t, *ParseClusterSpec("1x1"), options);
+  EXPECT_EQ(r->jobs[0].end_s, 1110);
+  // Without preemption Y1 waits for X0.
+  options.policy = *ParsePolicyName("fairshare");
+  r = Simulate(*t, *ParseClusterSpec("1x1"), options);
+  EXPECT_EQ(r->jobs[1].start_s, 1000);
+  EXPECT_EQ(r->metrics.preemptions, 0);
+}
+
 TEST_F(SimTest, DeterministicForASeedAndUnschedulableJobsAreCounted) {
   Trace t = SyntheticTrace(3000, 64, 0.95, 5, 7);
   t.jobs.push_back({"huge", t.jobs.back().submit_s, 1000, 10, "vc0"});
