@@ -413,14 +413,14 @@ def target_sim(args):
         md.append(f"\n**{name} on {cluster}** ({r['gpus']} GPUs, {r['jobs']} jobs, maxRuntime = "
                   f"duration x {r['misestimate']}):\n")
         md.append("| policy | avg JCT (h) | vs fifo | p50 (h) | p99 JCT (h) | p99 vs fifo | "
-                  "avg queue (h) | GPU util | Jain | replay (s) |")
-        md.append("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+                  "avg queue (h) | GPU util | Jain | preemptions | replay (s) |")
+        md.append("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
         for x in r["results"]:
             md.append(f"| {x['policy']} | {x['avgJctSec'] / 3600:.2f} | {x['avgJctVsFifo']:.2f}x | "
                       f"{x['p50JctSec'] / 3600:.2f} | {x['p99JctSec'] / 3600:.2f} | "
                       f"{x['p99JctSec'] / fifo['p99JctSec']:.2f}x | {x['avgQueueSec'] / 3600:.2f} | "
                       f"{100 * x['gpuUtilization']:.1f}% | {x['jainFairness']:.3f} | "
-                      f"{x['wallSec']:.2f} |")
+                      f"{x['preemptions']} | {x['wallSec']:.2f} |")
     return {"target": "sim", "machine": machine(), "runs": runs}, "\n".join(md)
 
 
