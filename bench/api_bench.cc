@@ -34,6 +34,10 @@
 
 #include <algorithm>
 #include <atomic>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
 #include <cctype>
 #include <chrono>
 #include <cmath>
@@ -43,17 +47,12 @@
 #include <iostream>
 #include <map>
 #include <memory>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <sstream>
 #include <string>
 #include <thread>
 #include <vector>
-
-#include <boost/asio/io_context.hpp>
-#include <boost/asio/ip/tcp.hpp>
-#include <boost/beast/core.hpp>
-#include <boost/beast/http.hpp>
-#include <nlohmann/json.hpp>
 
 #include "common/http_client.h"
 #include "common/status.h"
@@ -132,8 +131,8 @@ Status Daemon::Launch(const std::vector<std::string>& extra) {
   const std::string state = dir_ + "/db", addr_file = state + "/scheduler.addr", log = LogPath();
   std::error_code ec;
   fs::remove(addr_file, ec);
-  std::vector<std::string> args = {bin_, "--address", "127.0.0.1", "--port", "0", "--state-dir",
-                                   state};
+  std::vector<std::string> args = {bin_, "--address",   "127.0.0.1", "--port",
+                                   "0",  "--state-dir", state};
   args.insert(args.end(), extra.begin(), extra.end());
   pid_ = ::fork();
   if (pid_ < 0) return shoal::Unavailable("fork failed");
@@ -200,8 +199,10 @@ class Conn {
     http::response<http::string_body> res;
     stream_->expires_after(timeout);
     http::async_write(*stream_, req, [&](beast::error_code e, size_t) {
-      if (e) ec = e;
-      else http::async_read(*stream_, buffer_, res, [&](beast::error_code e2, size_t) { ec = e2; });
+      if (e)
+        ec = e;
+      else
+        http::async_read(*stream_, buffer_, res, [&](beast::error_code e2, size_t) { ec = e2; });
     });
     Run();
     if (ec) return Fail(ec, "request");
@@ -247,8 +248,9 @@ struct Tally {  // one per client thread, merged at the end
   std::string first_error;
   void Error(const Result<shoal::HttpResponse>& r, const std::string& what) {
     if (errors++ > 0) return;
-    first_error = what + ": " + (r.ok() ? "HTTP " + std::to_string(r->status) + " " + r->body
-                                        : r.status().ToString());
+    first_error =
+        what + ": " +
+        (r.ok() ? "HTTP " + std::to_string(r->status) + " " + r->body : r.status().ToString());
   }
   void Merge(const Tally& t) {
     ms.insert(ms.end(), t.ms.begin(), t.ms.end());
@@ -313,10 +315,15 @@ Result<json> RunSubmissions(const Options& o, const std::string& spec, int clien
     for (int s = 0; s < seconds; ++s) acked_per_second[s] += per_second[c][s];
   }
   ASSIGN_OR_RETURN(json jobs, CountByState(*daemon, "jobs"));
-  return json{{"clients", clients}, {"ackedInWindow", all.ms.size()},
-              {"ackedPerSec", all.ms.size() / o.duration_sec}, {"latency", Latency(all.ms)},
-              {"ackedEachSecond", acked_per_second}, {"ackedTotal", all.ok},
-              {"errors", all.errors}, {"firstError", all.first_error}, {"jobsListed", jobs}};
+  return json{{"clients", clients},
+              {"ackedInWindow", all.ms.size()},
+              {"ackedPerSec", all.ms.size() / o.duration_sec},
+              {"latency", Latency(all.ms)},
+              {"ackedEachSecond", acked_per_second},
+              {"ackedTotal", all.ok},
+              {"errors", all.errors},
+              {"firstError", all.first_error},
+              {"jobsListed", jobs}};
 }
 
 // ---- 2. Heartbeats. ----
@@ -342,12 +349,18 @@ Result<json> RunHeartbeats(const Options& o) {
       Conn conn(*daemon);
       for (int i; !g_stop && (i = next++) < n;) {
         // The agent's registration body (worker/agent/agent.cc): one CPU slot, no GPUs.
-        json body = {{"name", "bench-w" + std::to_string(i)}, {"host", "bench-host"},
-                     {"slots", 1}, {"cpus", 1}, {"gpus", json::array()}};
+        json body = {{"name", "bench-w" + std::to_string(i)},
+                     {"host", "bench-host"},
+                     {"slots", 1},
+                     {"cpus", 1},
+                     {"gpus", json::array()}};
         auto r = conn.Send(Post("/v1/workers/register", body.dump()), std::chrono::seconds(30));
-        if (r.ok() && r->status == 200) ids[i] = json::parse(r->body, nullptr, false).value("id", "");
-        if (ids[i].empty()) tallies[conns + c].Error(r, "register");
-        else ready[i] = true, ++registered;
+        if (r.ok() && r->status == 200)
+          ids[i] = json::parse(r->body, nullptr, false).value("id", "");
+        if (ids[i].empty())
+          tallies[conns + c].Error(r, "register");
+        else
+          ready[i] = true, ++registered;
       }
       if (--registering == 0) {  // the last one opens the window (cold join)
         reg_sec = Ms(Clock::now() - reg_start) / 1e3;
@@ -361,7 +374,8 @@ Result<json> RunHeartbeats(const Options& o) {
     daemon->Stop();
     RETURN_IF_ERROR(daemon->Launch());  // the default worker timeout from here on
     window = (Clock::now() + std::chrono::milliseconds(100) + Sec(o.warmup_sec))
-                 .time_since_epoch().count();
+                 .time_since_epoch()
+                 .count();
   }
   // Worker i is due at start + i/n s + k s, and sent by thread i mod conns.
   const auto start = Clock::now() + std::chrono::milliseconds(100);
@@ -372,7 +386,8 @@ Result<json> RunHeartbeats(const Options& o) {
       Conn conn(*daemon);
       for (int64_t round = 0; !g_stop; ++round) {
         for (int i = c; i < n && !g_stop; i += conns) {
-          auto due = start + std::chrono::seconds(round) + std::chrono::nanoseconds(1000000000LL * i / n);
+          auto due =
+              start + std::chrono::seconds(round) + std::chrono::nanoseconds(1000000000LL * i / n);
           auto win = Clock::time_point(Clock::duration(window.load()));
           if (win != Clock::time_point::max() && due >= win + duration) return;
           if (Clock::now() - due > std::chrono::seconds(1)) {
@@ -382,7 +397,8 @@ Result<json> RunHeartbeats(const Options& o) {
           std::this_thread::sleep_until(due);
           if (!ready[i]) continue;
           auto t0 = Clock::now();
-          auto r = conn.Send(Post("/v1/workers/" + ids[i] + "/heartbeat?wait=0", R"({"running":[]})"));
+          auto r =
+              conn.Send(Post("/v1/workers/" + ids[i] + "/heartbeat?wait=0", R"({"running":[]})"));
           auto t1 = Clock::now();
           if (!r.ok() || r->status != 200) {
             t.Error(r, "heartbeat");
@@ -405,13 +421,21 @@ Result<json> RunHeartbeats(const Options& o) {
     for (size_t p = 0; (p = log.find(needle, p)) != std::string::npos; ++p) ++k;
     return k;
   };
-  return json{{"workers", n}, {"connections", conns}, {"coldJoin", o.cold_join},
-              {"registered", registered.load()}, {"registerSec", reg_sec},
-              {"registerErrors", reg.errors}, {"okInWindow", hb.ok},
-              {"achievedPerSec", hb.ok / o.duration_sec}, {"missed", hb.missed},
-              {"latency", Latency(hb.ms)}, {"latencyFromSchedule", Latency(hb.from_schedule_ms)},
-              {"errors", hb.errors}, {"firstError", hb.first_error + reg.first_error},
-              {"workersListed", workers}, {"lostLogLines", count(") lost: no heartbeat")},
+  return json{{"workers", n},
+              {"connections", conns},
+              {"coldJoin", o.cold_join},
+              {"registered", registered.load()},
+              {"registerSec", reg_sec},
+              {"registerErrors", reg.errors},
+              {"okInWindow", hb.ok},
+              {"achievedPerSec", hb.ok / o.duration_sec},
+              {"missed", hb.missed},
+              {"latency", Latency(hb.ms)},
+              {"latencyFromSchedule", Latency(hb.from_schedule_ms)},
+              {"errors", hb.errors},
+              {"firstError", hb.first_error + reg.first_error},
+              {"workersListed", workers},
+              {"lostLogLines", count(") lost: no heartbeat")},
               {"backLogLines", count(" is back")}};
 }
 
@@ -433,14 +457,22 @@ Status ParseFlags(int argc, char** argv, Options* o) {
     if (i + 1 >= argc) return shoal::InvalidArgument(flag + " needs a value\n" + kUsage);
     std::string v = argv[++i];
     try {
-      if (flag == "--scheduler-bin") o->scheduler_bin = v;
-      else if (flag == "--spec") o->spec_path = v;
-      else if (flag == "--out") o->out_path = v;
-      else if (flag == "--tmp-dir") o->tmp_dir = v;
-      else if (flag == "--duration-sec") o->duration_sec = std::stod(v);
-      else if (flag == "--warmup-sec") o->warmup_sec = std::stod(v);
-      else if (flag == "--workers") o->workers = std::stoi(v);
-      else if (flag == "--hb-conns") o->hb_conns = std::stoi(v);
+      if (flag == "--scheduler-bin")
+        o->scheduler_bin = v;
+      else if (flag == "--spec")
+        o->spec_path = v;
+      else if (flag == "--out")
+        o->out_path = v;
+      else if (flag == "--tmp-dir")
+        o->tmp_dir = v;
+      else if (flag == "--duration-sec")
+        o->duration_sec = std::stod(v);
+      else if (flag == "--warmup-sec")
+        o->warmup_sec = std::stod(v);
+      else if (flag == "--workers")
+        o->workers = std::stoi(v);
+      else if (flag == "--hb-conns")
+        o->hb_conns = std::stoi(v);
       else if (flag == "--clients") {
         o->clients.clear();
         std::stringstream s(v);
@@ -489,11 +521,16 @@ std::string FsType(const std::string& dir) {
   struct statfs s {};
   if (::statfs(dir.c_str(), &s) != 0) return "?";
   switch (s.f_type) {
-    case 0xEF53: return "ext4";
-    case 0x01021994: return "tmpfs";
-    case 0x58465342: return "xfs";
-    case 0x9123683E: return "btrfs";
-    case 0x794C7630: return "overlayfs";
+    case 0xEF53:
+      return "ext4";
+    case 0x01021994:
+      return "tmpfs";
+    case 0x58465342:
+      return "xfs";
+    case 0x9123683E:
+      return "btrfs";
+    case 0x794C7630:
+      return "overlayfs";
     default: {
       std::ostringstream hex;
       hex << "fs 0x" << std::hex << s.f_type;
@@ -521,15 +558,20 @@ int Run(int argc, char** argv) {
   }
   const unsigned cpus = std::thread::hardware_concurrency();
   json out = {{"machine", {{"cpus", cpus}, {"tmpDir", o.tmp_dir}, {"tmpDirFs", FsType(o.tmp_dir)}}},
-              {"scheduler", o.scheduler_bin}, {"spec", o.spec_path},
-              {"warmupSec", o.warmup_sec}, {"durationSec", o.duration_sec},
+              {"scheduler", o.scheduler_bin},
+              {"spec", o.spec_path},
+              {"warmupSec", o.warmup_sec},
+              {"durationSec", o.duration_sec},
               {"submissions", json::array()}};
-  std::printf("shoal-api-bench: %s; %u CPUs (shared by bench and scheduler); state under %s (%s);"
-              " warm-up %.1f s, measured %.1f s\n\n", o.scheduler_bin.c_str(), cpus,
-              o.tmp_dir.c_str(), FsType(o.tmp_dir).c_str(), o.warmup_sec, o.duration_sec);
-  std::printf("| POST /v1/jobs clients | acked/s | p50 ms | p99 ms | max ms | acked/s 1st s → last s"
-              " | errors | 201s / jobs listed | goal ≥2000/s, p99 ≤50 ms |\n"
-              "|---:|---:|---:|---:|---:|---:|---:|---:|---|\n");
+  std::printf(
+      "shoal-api-bench: %s; %u CPUs (shared by bench and scheduler); state under %s (%s);"
+      " warm-up %.1f s, measured %.1f s\n\n",
+      o.scheduler_bin.c_str(), cpus, o.tmp_dir.c_str(), FsType(o.tmp_dir).c_str(), o.warmup_sec,
+      o.duration_sec);
+  std::printf(
+      "| POST /v1/jobs clients | acked/s | p50 ms | p99 ms | max ms | acked/s 1st s → last s"
+      " | errors | 201s / jobs listed | goal ≥2000/s, p99 ≤50 ms |\n"
+      "|---:|---:|---:|---:|---:|---:|---:|---:|---|\n");
   int rc = 0;
   for (int clients : o.clients) {
     if (g_stop) break;
@@ -551,7 +593,8 @@ int Run(int argc, char** argv) {
                 same ? "" : " MISMATCH", met ? "met" : "not met");
     std::fflush(stdout);
     if (!same || j["errors"] != 0) rc = 1;
-    if (j["errors"] != 0) std::cerr << "  first error: " << j["firstError"].get<std::string>() << "\n";
+    if (j["errors"] != 0)
+      std::cerr << "  first error: " << j["firstError"].get<std::string>() << "\n";
     out["submissions"].push_back(j);
   }
   if (!g_stop && o.workers > 0) {
@@ -564,19 +607,21 @@ int Run(int argc, char** argv) {
       const int64_t alive = j["workersListed"]["byState"].value("alive", int64_t{0});
       bool met = j["achievedPerSec"].get<double>() >= 0.99 * o.workers && alive == o.workers &&
                  j["latencyFromSchedule"]["p99Ms"].get<double>() <= 100;
-      std::printf("\n| heartbeat?wait=0 workers | conns | registered in s | achieved/s | p50 ms "
-                  "| p99 ms | max ms | p99 / max ms from schedule | missed | errors | alive after "
-                  "| \"lost\" / \"back\" log lines | goal W/s, p99 ≤100 ms |\n"
-                  "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|\n");
-      std::printf("| %d%s | %d | %s | %s | %s | %s | %s | %s / %s | %s | %s | %lld | %s / %s | %s |\n",
-                  o.workers, o.cold_join ? " (cold join)" : "", j["connections"].get<int>(),
-                  F(j, "/registerSec").c_str(), F(j, "/achievedPerSec", 0).c_str(),
-                  F(j, "/latency/p50Ms", 2).c_str(), F(j, "/latency/p99Ms", 2).c_str(),
-                  F(j, "/latency/maxMs", 2).c_str(), F(j, "/latencyFromSchedule/p99Ms", 2).c_str(),
-                  F(j, "/latencyFromSchedule/maxMs", 2).c_str(), j["missed"].dump().c_str(),
-                  j["errors"].dump().c_str(), static_cast<long long>(alive),
-                  j["lostLogLines"].dump().c_str(), j["backLogLines"].dump().c_str(),
-                  met ? "met" : "not met");
+      std::printf(
+          "\n| heartbeat?wait=0 workers | conns | registered in s | achieved/s | p50 ms "
+          "| p99 ms | max ms | p99 / max ms from schedule | missed | errors | alive after "
+          "| \"lost\" / \"back\" log lines | goal W/s, p99 ≤100 ms |\n"
+          "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|\n");
+      std::printf(
+          "| %d%s | %d | %s | %s | %s | %s | %s | %s / %s | %s | %s | %lld | %s / %s | %s |\n",
+          o.workers, o.cold_join ? " (cold join)" : "", j["connections"].get<int>(),
+          F(j, "/registerSec").c_str(), F(j, "/achievedPerSec", 0).c_str(),
+          F(j, "/latency/p50Ms", 2).c_str(), F(j, "/latency/p99Ms", 2).c_str(),
+          F(j, "/latency/maxMs", 2).c_str(), F(j, "/latencyFromSchedule/p99Ms", 2).c_str(),
+          F(j, "/latencyFromSchedule/maxMs", 2).c_str(), j["missed"].dump().c_str(),
+          j["errors"].dump().c_str(), static_cast<long long>(alive),
+          j["lostLogLines"].dump().c_str(), j["backLogLines"].dump().c_str(),
+          met ? "met" : "not met");
       if (!j["firstError"].get<std::string>().empty()) {
         std::cerr << "  first error: " << j["firstError"].get<std::string>() << "\n";
       }

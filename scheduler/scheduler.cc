@@ -142,6 +142,10 @@ Result<const Worker*> Scheduler::RegisterWorker(const WorkerRegistration& reg) {
     return InvalidArgument("worker name must be 1..253 characters");
   }
   if (reg.slots < 1 || reg.slots > 1024) return InvalidArgument("slots must be in 1..1024");
+  if (!IsDnsLabel(reg.account)) {
+    return InvalidArgument("account must be a DNS label (1..63 of a-z, 0-9, '-'), got \"" +
+                           reg.account.substr(0, 80) + "\"");
+  }
   Worker* existing = nullptr;
   for (auto& [id, w] : workers_) {
     if (w.name == reg.name) existing = &w;
@@ -168,10 +172,6 @@ Result<const Worker*> Scheduler::RegisterWorker(const WorkerRegistration& reg) {
     }
   } else {
     w.id = "w-" + std::to_string(next_worker_number_++);
-  }
-  if (!IsDnsLabel(reg.account)) {
-    return InvalidArgument("account must be a DNS label (1..63 of a-z, 0-9, '-'), got \"" +
-                           reg.account.substr(0, 80) + "\"");
   }
   w.name = reg.name;
   w.host = reg.host;
@@ -401,13 +401,8 @@ void Scheduler::MaybeFinishAttempt(Job& job) {
   LOG_INFO << "job " << job.id << " succeeded: " << job.result.dump();
 }
 
-void Scheduler::FailAttempt(Job& job, const std::string& reason, bool retryable) {
-  Attempt* a = job.current_attempt();
-  if (a == nullptr || a->state != AttemptState::kRunning) return;
-  a->state = AttemptState::kFailed;
-  a->reason = reason;
-  a->ended_ms = clock_();
-  for (auto& r : a->ranks) {
+void Scheduler::StopRanks(Attempt& a) {
+  for (auto& r : a.ranks) {
     if (!HoldsSlot(r.state)) continue;
     const Worker* w = FindWorker(r.worker_id);
     if (w == nullptr || w->state == WorkerState::kLost) {
@@ -418,6 +413,15 @@ void Scheduler::FailAttempt(Job& job, const std::string& reason, bool retryable)
       r.state = RankState::kStopping;
     }
   }
+}
+
+void Scheduler::FailAttempt(Job& job, const std::string& reason, bool retryable) {
+  Attempt* a = job.current_attempt();
+  if (a == nullptr || a->state != AttemptState::kRunning) return;
+  a->state = AttemptState::kFailed;
+  a->reason = reason;
+  a->ended_ms = clock_();
+  StopRanks(*a);
   // Preempted attempts were the policy's doing, not failures: they do not use up retries.
   int retries_used = -1;  // the attempt failing now is not a retry of itself
   for (const auto& at : job.attempts) retries_used += at.state == AttemptState::kFailed;
@@ -440,17 +444,7 @@ void Scheduler::PreemptAttempt(Job& job, const std::string& reason) {
   a->state = AttemptState::kPreempted;
   a->reason = reason;
   a->ended_ms = clock_();
-  for (auto& r : a->ranks) {
-    if (!HoldsSlot(r.state)) continue;
-    const Worker* w = FindWorker(r.worker_id);
-    if (w == nullptr || w->state == WorkerState::kLost) {
-      r.state = RankState::kExited;
-      r.exit_code = -1;
-      r.message = "worker lost";
-    } else {
-      r.state = RankState::kStopping;
-    }
-  }
+  StopRanks(*a);
   job.state = JobState::kPending;
   job.reason = kReasonPreempted;
   LOG_WARN << "job " << job.id << " attempt " << a->number << " preempted: " << reason;
@@ -507,6 +501,7 @@ Snapshot Scheduler::BuildSnapshot() const {
   Snapshot snap;
   snap.now_ms = clock_();
   std::map<std::string, int> held;
+  // jobs_ is keyed by id, so the queue comes out in submission order.
   for (const auto& [id, job] : jobs_) {
     const JobSpec& spec = job.spec;
     const int gpus_per_rank =
@@ -550,7 +545,6 @@ Snapshot Scheduler::BuildSnapshot() const {
   for (const LedgerEntry& e : ledger_.Entries()) {
     snap.accounts.push_back({e.account, e.contributed, e.used});
   }
-  // jobs_ is keyed by id, i.e. submission order already.
   for (const auto& [id, w] : workers_) {
     if (w.state != WorkerState::kAlive) continue;
     SnapshotWorker sw;
