@@ -24,6 +24,8 @@ Targets
         80x8 GPUs, alibaba_openb.csv on 6x8 and 8x8 (see bench/README.md for the sizes), plus a
         100k-job synthetic trace for speed; avg JCT as a ratio to fifo's, p99, fairness, and the
         replay's own wall time.
+  api   Load on the HTTP API of a real shoal-scheduler (bench/api_bench.cc): durable (committed)
+        submissions/s and latency with 1, 16 and 64 clients; heartbeats from 10k workers at 1/s.
   cycle One scheduling cycle (Decide(), as the daemon calls it) against pending jobs (1k, 10k,
         100k) x workers (100, 1k, 2k, 10k): bench/cycle_bench.cc.
 
@@ -435,8 +437,20 @@ def target_cycle(args):
     return {"target": "cycle", "machine": machine(), **raw}, table.strip()
 
 
+def target_api(args):
+    """Durable submissions and heartbeats against a real scheduler."""
+    exe = os.path.join(args.build_dir, "bench", "shoal-api-bench")
+    out_json = os.path.join(args.out, "api-raw.json")
+    table = subprocess.run([exe, "--scheduler-bin",
+                            os.path.join(args.build_dir, "scheduler", "shoal-scheduler"),
+                            "--out", out_json], check=True, capture_output=True, text=True).stdout
+    with open(out_json) as f:
+        raw = json.load(f)
+    return {"target": "api", **raw}, table.strip()
+
+
 TARGETS = {"e2e": target_e2e, "ddp": target_ddp, "collectives": target_collectives,
-           "sim": target_sim, "cycle": target_cycle}
+           "sim": target_sim, "cycle": target_cycle, "api": target_api}
 
 
 def main():

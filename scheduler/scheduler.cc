@@ -500,7 +500,7 @@ void Scheduler::MarkLostWorkers() {
 Snapshot Scheduler::BuildSnapshot() const {
   Snapshot snap;
   snap.now_ms = clock_();
-  std::map<std::string, int> held;
+  std::map<std::string, int> held, stopping;
   // jobs_ is keyed by id, so the queue comes out in submission order.
   for (const auto& [id, job] : jobs_) {
     const JobSpec& spec = job.spec;
@@ -509,6 +509,7 @@ Snapshot Scheduler::BuildSnapshot() const {
     for (const auto& a : job.attempts) {
       for (const auto& r : a.ranks) {
         if (HoldsSlot(r.state)) ++held[r.worker_id];
+        if (r.state == RankState::kStopping) ++stopping[r.worker_id];
       }
     }
     if (job.state == JobState::kPending || job.state == JobState::kRestarting) {
@@ -552,6 +553,7 @@ Snapshot Scheduler::BuildSnapshot() const {
     sw.node = w.host.empty() ? id : w.host;
     sw.total_slots = w.slots;
     sw.free_slots = w.slots - held[id];
+    sw.stopping_slots = stopping[id];
     sw.gpus = static_cast<int>(w.gpus.size());
     if (!w.gpus.empty()) {
       sw.gpu_type = w.gpus.front().name;

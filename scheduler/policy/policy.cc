@@ -82,7 +82,11 @@ void PreemptFor(const SnapshotJob& head, const Snapshot& snapshot,
     if (fa != fb) return fa < fb;
     return a->start_ms != b->start_ms ? a->start_ms > b->start_ms : a->id < b->id;
   });
+  // Slots of ranks already told to stop (an earlier preemption, a failure) count as free: if
+  // they make room, wait for them instead of preempting more.
   std::vector<SnapshotWorker> freed = workers;
+  for (auto& w : freed) w.free_slots += w.stopping_slots;
+  if (PlaceGang(head, freed)) return;
   std::unordered_map<std::string, size_t> index;
   for (size_t i = 0; i < freed.size(); ++i) index[freed[i].id] = i;
   std::vector<const SnapshotRunning*> chosen;

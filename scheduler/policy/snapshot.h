@@ -43,6 +43,7 @@ struct SnapshotWorker {
   std::string node;      // machine it runs on (gangs are packed onto few nodes); "" = its id
   int total_slots = 0;   // ranks it can run at once
   int free_slots = 0;    // total minus the slots held by live or stopping ranks
+  int stopping_slots = 0;  // of those held, slots whose ranks were told to stop (freeing soon)
   int gpus = 0;          // usable GPUs (0 = CPU-only worker)
   std::string gpu_type;  // model of its GPUs, e.g. "H100" ("" when none or unknown)
   double gpu_memory_gib = 0;  // per GPU

@@ -396,6 +396,15 @@ TEST(PreemptionTest, UnderShareJobPreemptsOverShareJobsOnlyAfterTheMinimumRunTim
   EXPECT_EQ(d.preempts[0].job_id, 10);  // the old one; the young one is spared
   EXPECT_EQ(d.preempts[0].for_job_id, 1);
   EXPECT_TRUE(d.starts.empty());  // it starts once the slots are actually free
+  // The next cycle, while the victim's ranks are still stopping, preempts nobody else.
+  // (Job 11 is old enough by now, so without counting the stopping slots it would be next.)
+  const auto running = s.running;
+  s.workers[0].stopping_slots = 2;
+  s.running = {Running(11, {"w", "w"}, 0, 100000, "heavy")};
+  EXPECT_TRUE(Decide(s, p).preempts.empty());
+  s.workers[0].stopping_slots = 0;
+  EXPECT_EQ(Decide(s, p).preempts.size(), 1u);  // and this is what the stopping slots prevent
+  s.running = running;
   // Without +preempt, or with a requester that is itself over its share: nothing.
   EXPECT_TRUE(Decide(s, *ParsePolicyName("fairshare")).preempts.empty());
   s.queue = {Timed(2, 2, 100, "heavy")};
