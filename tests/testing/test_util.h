@@ -54,7 +54,9 @@ double RelError(const std::vector<float>& out, const std::vector<T>& ref) {
     num += d * d;
     den += static_cast<double>(ref[i]) * static_cast<double>(ref[i]);
   }
-  return std::sqrt(num / den);
+  // A reference of exact zeros (e.g. the gradient of a 1-class softmax) has no scale: then the
+  // absolute error is the measure.
+  return den > 0 ? std::sqrt(num / den) : std::sqrt(num);
 }
 
 // Central differences of a double objective: d f / d x[e] for every e, perturbing x in place
