@@ -24,7 +24,8 @@ struct GlooOptions {
   // "Gloo modes"), but messages must fit the socket buffers, so large all-reduces go in chunks of
   // net.core.wmem_max bytes. Async: Gloo's device thread does the I/O; no size limit. Auto: sync
   // when wmem_max >= kSyncMinWmemMax (with stock kernels' 208 KiB the chunks cost more than sync
-  // mode saves), else async.
+  // mode saves), else async. The ranks agree when they connect: sync only if every rank chose it,
+  // with the smallest chunk any of them needs.
   enum class Mode { kAuto, kSync, kAsync };
   Mode mode = Mode::kAuto;
 };
