@@ -5,6 +5,7 @@
 
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
+#include <boost/asio/post.hpp>
 #include <boost/asio/signal_set.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <chrono>
@@ -83,6 +84,9 @@ int main(int argc, char** argv) {
   Notifier notifier;
   RendezvousKv kv;
   (*scheduler)->SetOnChange([&] { notifier.NotifyAll(); });
+  // Requests that arrive together share one scheduling pass (run after the handlers queued now).
+  (*scheduler)->SetSchedulePoster(
+      [&] { asio::post(ioc, [&] { (*scheduler)->RunPendingSchedule(); }); });
   Api api(scheduler->get(), &kv, &notifier);
   HttpServerOptions http;
   http.address = config.address;

@@ -106,7 +106,7 @@ Result<const Job*> Scheduler::Submit(const std::string& spec_text, const std::st
   auto [it, inserted] = jobs_.emplace(job.id, std::move(job));
   LOG_INFO << "job " << it->first << " (" << it->second.spec.metadata.name << ") submitted by "
            << owner;
-  Schedule();
+  RequestSchedule();
   Changed();
   return &it->second;
 }
@@ -132,7 +132,7 @@ Result<const Job*> Scheduler::Cancel(int64_t job_id) {
   job->finished_ms = clock_();
   Persist(*job);
   LOG_INFO << "job " << job_id << " cancelled";
-  Schedule();
+  RequestSchedule();
   Changed();
   return job;
 }
@@ -201,7 +201,7 @@ Result<const Worker*> Scheduler::RegisterWorker(const WorkerRegistration& reg) {
   }
   LOG_INFO << "worker " << stored.id << " (" << stored.name << ") registered: " << stored.slots
            << " slots, " << stored.cpus << " cpus, " << stored.gpus.size() << " gpus";
-  Schedule();
+  RequestSchedule();
   Changed();
   return &stored;
 }
@@ -214,7 +214,7 @@ Status Scheduler::Heartbeat(const std::string& worker_id, const std::vector<Rank
     w->state = WorkerState::kAlive;
     RETURN_IF_ERROR(store_->SaveWorker(*w));
     LOG_INFO << "worker " << worker_id << " is back";
-    Schedule();
+    RequestSchedule();
     Changed();
   }
   std::set<RankKey> reported(running.begin(), running.end());
@@ -380,7 +380,7 @@ Status Scheduler::ApplyExit(Job& job, RankPlacement& rp, int attempt, const nloh
     }
   }
   Persist(job);
-  Schedule();
+  RequestSchedule();
   return Status::Ok();
 }
 
@@ -588,6 +588,22 @@ void Scheduler::StartJob(Job& job, const std::vector<std::string>& rank_workers)
   LOG_INFO << "job " << job.id << " attempt " << job.attempts.size() << " started on " << where;
 }
 
+void Scheduler::RequestSchedule() {
+  if (!post_schedule_) {
+    Schedule();
+    return;
+  }
+  if (schedule_pending_) return;
+  schedule_pending_ = true;
+  post_schedule_();
+}
+
+void Scheduler::RunPendingSchedule() {
+  if (!schedule_pending_) return;
+  schedule_pending_ = false;
+  Schedule();
+}
+
 void Scheduler::Schedule() {
   Snapshot snap = BuildSnapshot();
   if (snap.queue.empty()) return;
@@ -660,6 +676,7 @@ void Scheduler::AccrueLedger() {
 }
 
 void Scheduler::RunCycle() {
+  schedule_pending_ = false;  // this cycle's pass serves any request still waiting
   MarkLostWorkers();
   EnforceTimeLimits();
   AccrueLedger();

@@ -70,6 +70,13 @@ class Scheduler {
   // Called after every state change (the HTTP layer wakes its long-polls).
   void SetOnChange(std::function<void()> on_change) { on_change_ = std::move(on_change); }
 
+  // Defers the scheduling pass that submissions, cancellations and worker changes ask for: with a
+  // poster (the daemon posts onto its event loop), requests that arrive before the pass runs share
+  // one pass instead of one each; without one (tests), the pass runs at once. The poster must
+  // eventually call RunPendingSchedule() on the scheduler's thread.
+  void SetSchedulePoster(std::function<void()> post) { post_schedule_ = std::move(post); }
+  void RunPendingSchedule();
+
   // --- jobs ---
   // Validates `spec_text` (YAML or JSON), commits the job as PENDING and returns it.
   // InvalidArgument (with the validator's message; *field set to the first bad field) on a bad
@@ -140,6 +147,8 @@ class Scheduler {
   // Charges the ledger for the time since the last cycle; saves it every ledger_save_interval_ms.
   void AccrueLedger();
   void Schedule();
+  // Schedule() now, or once soon for every request until then (SetSchedulePoster).
+  void RequestSchedule();
   void StartJob(Job& job, const std::vector<std::string>& rank_workers);
   Snapshot BuildSnapshot() const;
   RankPlacement* FindRank(Job& job, int attempt, int rank);
@@ -155,6 +164,8 @@ class Scheduler {
   std::map<std::string, Worker> workers_;
   int next_worker_number_ = 1;
   Ledger ledger_;
+  std::function<void()> post_schedule_;
+  bool schedule_pending_ = false;
   int64_t ledger_saved_ms_ = 0;
 };
 

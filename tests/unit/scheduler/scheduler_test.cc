@@ -348,5 +348,21 @@ TEST_F(SchedulerTest, PreemptionStopsTheOverServedJobAndRequeuesItWithoutARetry)
   EXPECT_EQ(sched_->FindJob(h)->state, JobState::kFailed);
 }
 
+// With a poster (as in the daemon), requests that arrive before the pass runs share one pass.
+TEST_F(SchedulerTest, ScheduleRequestsAreCoalescedUntilThePostedPassRuns) {
+  int posted = 0;
+  sched_->SetSchedulePoster([&] { ++posted; });
+  AddWorker("a", 3);
+  std::vector<int64_t> ids;
+  for (int i = 0; i < 3; ++i) ids.push_back((*sched_->Submit(Spec(1, 1), "u"))->id);
+  EXPECT_EQ(posted, 1);  // registration and three submissions: one pass requested
+  for (int64_t id : ids) EXPECT_EQ(sched_->FindJob(id)->state, JobState::kPending);
+  sched_->RunPendingSchedule();
+  for (int64_t id : ids) EXPECT_EQ(sched_->FindJob(id)->state, JobState::kRunning);
+  sched_->RunPendingSchedule();  // nothing pending: no second pass, nothing changes
+  ASSERT_TRUE(sched_->Cancel(ids[0]).ok());
+  EXPECT_EQ(posted, 2);  // a new request after the pass posts again
+}
+
 }  // namespace
 }  // namespace shoal
