@@ -32,6 +32,7 @@ Result<std::unique_ptr<Scheduler>> Scheduler::Open(Store* store, SchedulerOption
     int number = 0;
     if (w.id.rfind("w-", 0) == 0) number = std::atoi(w.id.c_str() + 2);
     s->next_worker_number_ = std::max(s->next_worker_number_, number + 1);
+    s->worker_by_name_[w.name] = w.id;
     s->workers_.emplace(w.id, std::move(w));
   }
   for (Job& j : snap.jobs) s->jobs_.emplace(j.id, std::move(j));
@@ -146,9 +147,11 @@ Result<const Worker*> Scheduler::RegisterWorker(const WorkerRegistration& reg) {
     return InvalidArgument("account must be a DNS label (1..63 of a-z, 0-9, '-'), got \"" +
                            reg.account.substr(0, 80) + "\"");
   }
+  // Names are unique: an index, since a pool of thousands registering at once would otherwise
+  // scan every worker per registration.
   Worker* existing = nullptr;
-  for (auto& [id, w] : workers_) {
-    if (w.name == reg.name) existing = &w;
+  if (auto it = worker_by_name_.find(reg.name); it != worker_by_name_.end()) {
+    existing = MutableWorker(it->second);
   }
   int64_t now = clock_();
   Worker w;
@@ -183,6 +186,7 @@ Result<const Worker*> Scheduler::RegisterWorker(const WorkerRegistration& reg) {
   w.registered_ms = now;
   w.last_seen_ms = now;
   RETURN_IF_ERROR(store_->SaveWorker(w));
+  worker_by_name_[w.name] = w.id;
   Worker& stored = workers_[w.id];
   stored = std::move(w);
   // Anything still marked as held on this worker from before is gone now.

@@ -11,6 +11,7 @@
 #include <cstdint>
 #include <functional>
 #include <map>
+#include <unordered_map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -162,6 +163,7 @@ class Scheduler {
   std::function<void()> on_change_;
   std::map<int64_t, Job> jobs_;
   std::map<std::string, Worker> workers_;
+  std::unordered_map<std::string, std::string> worker_by_name_;  // name -> id
   int next_worker_number_ = 1;
   Ledger ledger_;
   std::function<void()> post_schedule_;
