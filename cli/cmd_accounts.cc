@@ -1,29 +1,10 @@
 // shoal accounts: the contribution ledger behind fair share (GET /v1/accounts).
-#include <cstdio>
-
 #include "cli/commands.h"
 #include "cli/exit_codes.h"
 #include "cli/format.h"
 #include "cli/json_get.h"
 
 namespace shoal::cli {
-
-namespace {
-
-// GPU-seconds as GPU-hours with one decimal ("12.5").
-std::string GpuHours(const json& a, const char* key) {
-  char buf[32];
-  std::snprintf(buf, sizeof(buf), "%.1f", GetDouble(a, key) / 3600.0);
-  return buf;
-}
-
-std::string Fixed(const json& a, const char* key, const char* format) {
-  char buf[32];
-  std::snprintf(buf, sizeof(buf), format, GetDouble(a, key));
-  return buf;
-}
-
-}  // namespace
 
 int CmdAccounts(const CommandContext& ctx) {
   Result<json> reply = ctx.Call("GET", "/v1/accounts");
@@ -44,14 +25,16 @@ int CmdAccounts(const CommandContext& ctx) {
   Table table({"ACCOUNT", "CONTRIBUTED", "USED", "BALANCE", "SHARE", "USAGE", "FAIR-SHARE"});
   for (const auto& a : accounts) {
     if (!a.is_object()) continue;
-    table.AddRow({GetString(a, "name"), GpuHours(a, "contributedGpuSeconds"),
-                  GpuHours(a, "usedGpuSeconds"), GpuHours(a, "balanceGpuSeconds"),
-                  Fixed(a, "share", "%.3f"), Fixed(a, "usage", "%.3f"),
-                  Fixed(a, "fairShareFactor", "%.3f")});
+    // GPU-seconds are shown as GPU-hours.
+    auto hours = [&](const char* key) { return FormatFixed(GetDouble(a, key) / 3600.0, 1); };
+    table.AddRow({GetString(a, "name"), hours("contributedGpuSeconds"), hours("usedGpuSeconds"),
+                  hours("balanceGpuSeconds"), FormatFixed(GetDouble(a, "share"), 3),
+                  FormatFixed(GetDouble(a, "usage"), 3),
+                  FormatFixed(GetDouble(a, "fairShareFactor"), 3)});
   }
   table.Render(ctx.out());
   ctx.out() << "(GPU-hours, decayed with a half-life of "
-            << Fixed(*reply, "halfLifeSeconds", "%.0f") << " s; policy "
+            << FormatFixed(GetDouble(*reply, "halfLifeSeconds"), 0) << " s; policy "
             << GetString(*reply, "policy") << ")\n";
   return kExitOk;
 }

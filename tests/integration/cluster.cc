@@ -204,11 +204,4 @@ void Cluster::DumpLogs() const {
   }
 }
 
-std::string Replace(std::string text, const std::string& from, const std::string& to) {
-  size_t pos = text.find(from);
-  EXPECT_NE(pos, std::string::npos) << "\"" << from << "\" not in text";
-  if (pos != std::string::npos) text.replace(pos, from.size(), to);
-  return text;
-}
-
 }  // namespace shoal::testing

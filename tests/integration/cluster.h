@@ -15,6 +15,7 @@
 #include <nlohmann/json.hpp>
 
 #include "common/http_client.h"
+#include "tests/testing/test_util.h"  // Replace
 
 namespace shoal::testing {
 
@@ -75,8 +76,5 @@ class Cluster {
   std::unique_ptr<Process> scheduler_;
   std::map<std::string, std::unique_ptr<Process>> workers_;
 };
-
-// Replaces the first occurrence of `from` in `text` (which must occur) by `to`.
-std::string Replace(std::string text, const std::string& from, const std::string& to);
 
 }  // namespace shoal::testing

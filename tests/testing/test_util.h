@@ -76,4 +76,12 @@ std::vector<double> CentralDifferences(std::vector<double>& x, F&& f, double h =
   return grad;
 }
 
+// `text` with the first `from` replaced by `to`; a `from` that is not there fails the test.
+inline std::string Replace(std::string text, const std::string& from, const std::string& to) {
+  const size_t pos = text.find(from);
+  EXPECT_NE(pos, std::string::npos) << "\"" << from << "\" not in text";
+  if (pos != std::string::npos) text.replace(pos, from.size(), to);
+  return text;
+}
+
 }  // namespace shoal::testing

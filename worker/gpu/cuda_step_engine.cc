@@ -18,35 +18,6 @@
 namespace shoal {
 namespace {
 
-// Page-locked host memory, so copies to and from the device are truly asynchronous.
-template <typename T>
-class PinnedArray {
- public:
-  PinnedArray() = default;
-  ~PinnedArray() {
-    if (ptr_ != nullptr) (void)cudaFreeHost(ptr_);
-  }
-  PinnedArray(const PinnedArray&) = delete;
-  PinnedArray& operator=(const PinnedArray&) = delete;
-  Status Allocate(size_t n) {
-    if (ptr_ != nullptr) (void)cudaFreeHost(ptr_);
-    ptr_ = nullptr;
-    size_ = 0;
-    if (n == 0) return Status::Ok();
-    void* p = nullptr;
-    SHOAL_CUDA_RETURN_IF_ERROR(cudaMallocHost(&p, n * sizeof(T)));
-    ptr_ = static_cast<T*>(p);
-    size_ = n;
-    return Status::Ok();
-  }
-  T* get() const { return ptr_; }
-  size_t size() const { return size_; }
-
- private:
-  T* ptr_ = nullptr;
-  size_t size_ = 0;
-};
-
 // Owning CUDA stream and event handles.
 struct StreamHandle {
   cudaStream_t s = nullptr;

@@ -8,13 +8,12 @@
 #include <gtest/gtest.h>
 
 #include "scheduler/sim/simulator.h"
+#include "tests/testing/test_util.h"
 
 namespace shoal::sim {
 namespace {
 
-std::string Replace(std::string s, const std::string& from, const std::string& to) {
-  return s.replace(s.find(from), from.size(), to);
-}
+using ::shoal::testing::Replace;
 
 class SimTest : public ::testing::Test {
  protected:
