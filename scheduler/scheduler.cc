@@ -405,8 +405,13 @@ void Scheduler::MaybeFinishAttempt(Job& job) {
   LOG_INFO << "job " << job.id << " succeeded: " << job.result.dump();
 }
 
-void Scheduler::StopRanks(Attempt& a) {
-  for (auto& r : a.ranks) {
+Attempt* Scheduler::EndAttempt(Job& job, AttemptState state, const std::string& reason) {
+  Attempt* a = job.current_attempt();
+  if (a == nullptr || a->state != AttemptState::kRunning) return nullptr;
+  a->state = state;
+  a->reason = reason;
+  a->ended_ms = clock_();
+  for (auto& r : a->ranks) {
     if (!HoldsSlot(r.state)) continue;
     const Worker* w = FindWorker(r.worker_id);
     if (w == nullptr || w->state == WorkerState::kLost) {
@@ -417,15 +422,12 @@ void Scheduler::StopRanks(Attempt& a) {
       r.state = RankState::kStopping;
     }
   }
+  return a;
 }
 
 void Scheduler::FailAttempt(Job& job, const std::string& reason, bool retryable) {
-  Attempt* a = job.current_attempt();
-  if (a == nullptr || a->state != AttemptState::kRunning) return;
-  a->state = AttemptState::kFailed;
-  a->reason = reason;
-  a->ended_ms = clock_();
-  StopRanks(*a);
+  Attempt* a = EndAttempt(job, AttemptState::kFailed, reason);
+  if (a == nullptr) return;
   // Preempted attempts were the policy's doing, not failures: they do not use up retries.
   int retries_used = -1;  // the attempt failing now is not a retry of itself
   for (const auto& at : job.attempts) retries_used += at.state == AttemptState::kFailed;
@@ -443,12 +445,8 @@ void Scheduler::FailAttempt(Job& job, const std::string& reason, bool retryable)
 }
 
 void Scheduler::PreemptAttempt(Job& job, const std::string& reason) {
-  Attempt* a = job.current_attempt();
-  if (a == nullptr || a->state != AttemptState::kRunning) return;
-  a->state = AttemptState::kPreempted;
-  a->reason = reason;
-  a->ended_ms = clock_();
-  StopRanks(*a);
+  Attempt* a = EndAttempt(job, AttemptState::kPreempted, reason);
+  if (a == nullptr) return;
   job.state = JobState::kPending;
   job.reason = kReasonPreempted;
   LOG_WARN << "job " << job.id << " attempt " << a->number << " preempted: " << reason;

@@ -135,8 +135,9 @@ class Scheduler {
   // `retryable` and retries remain, else fails.
   void FailAttempt(Job& job, const std::string& reason, bool retryable);
   void MaybeFinishAttempt(Job& job);
-  // Tells the attempt's live ranks to stop (kStopping), or marks them exited on lost workers.
-  void StopRanks(Attempt& a);
+  // Ends the job's running attempt in `state` with `reason`: its live ranks are told to stop
+  // (kStopping), or marked exited on lost workers. Returns it, or nullptr if none was running.
+  Attempt* EndAttempt(Job& job, AttemptState state, const std::string& reason);
   // Stops the job's running attempt for the policy (its ranks are told to stop, SIGTERM then
   // SIGKILL after the worker's grace period) and puts the job back in the queue.
   void PreemptAttempt(Job& job, const std::string& reason);

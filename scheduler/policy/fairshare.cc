@@ -42,12 +42,17 @@ std::vector<FairShare> FairShareFactors(const Snapshot& snapshot) {
 
 namespace policy_internal {
 
-std::vector<int> FairShareOrder(const Snapshot& snapshot) {
-  std::map<std::string, double> factor;
+FactorMap FactorByAccount(const Snapshot& snapshot) {
+  FactorMap factor;
   for (const FairShare& f : FairShareFactors(snapshot)) factor[f.account] = f.factor;
-  // The factor is per account, so look it up once per job rather than in every comparison.
+  return factor;
+}
+
+std::vector<int> FairShareOrder(const Snapshot& snapshot, const FactorMap& factor) {
+  // The factor is per account, so look it up once per job rather than in every comparison. Every
+  // queued job's account is rated (FairShareFactors).
   std::vector<double> key(snapshot.queue.size());
-  for (size_t i = 0; i < key.size(); ++i) key[i] = factor[snapshot.queue[i].account];
+  for (size_t i = 0; i < key.size(); ++i) key[i] = factor.at(snapshot.queue[i].account);
   std::vector<int> order(snapshot.queue.size());
   std::iota(order.begin(), order.end(), 0);
   std::stable_sort(order.begin(), order.end(), [&](int a, int b) {

@@ -2,6 +2,8 @@
 // the order the policy wants jobs started. Internal to scheduler/policy.
 #pragma once
 
+#include <map>
+#include <string>
 #include <vector>
 
 #include "scheduler/policy/snapshot.h"
@@ -10,7 +12,10 @@ namespace shoal::policy_internal {
 
 std::vector<int> FifoOrder(const Snapshot& snapshot);      // fifo.cc
 std::vector<int> PriorityOrder(const Snapshot& snapshot);  // priority.cc
-std::vector<int> FairShareOrder(const Snapshot& snapshot);  // fairshare.cc
+// Fair-share factor per account (FairShareFactors, policy.h), for lookups.
+using FactorMap = std::map<std::string, double>;
+FactorMap FactorByAccount(const Snapshot& snapshot);  // fairshare.cc
+std::vector<int> FairShareOrder(const Snapshot& snapshot, const FactorMap& factor);
 
 // Submission order: submit time, then id.
 inline bool SubmittedBefore(const SnapshotJob& a, const SnapshotJob& b) {

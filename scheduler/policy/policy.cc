@@ -64,9 +64,7 @@ namespace {
 // the free slots after this cycle's starts.
 void PreemptFor(const SnapshotJob& head, const Snapshot& snapshot,
                 const std::vector<SnapshotWorker>& workers, const PolicyOptions& options,
-                Decisions& out) {
-  std::map<std::string, double> factor;
-  for (const FairShare& f : FairShareFactors(snapshot)) factor[f.account] = f.factor;
+                FactorMap& factor, Decisions& out) {
   const double mine = factor[head.account];
   if (mine <= 0.5) return;  // at or above its share: it waits its turn
   std::vector<const SnapshotRunning*> victims;
@@ -113,25 +111,37 @@ void PreemptFor(const SnapshotJob& head, const Snapshot& snapshot,
 
 Decisions Decide(const Snapshot& snapshot, const PolicyOptions& options) {
   Decisions out;
+  // Computed once: the order and preemption both need them.
+  FactorMap factor;
+  if (options.kind == PolicyKind::kFairShare) factor = FactorByAccount(snapshot);
   const std::vector<int> order = options.kind == PolicyKind::kFifo ? FifoOrder(snapshot)
                                  : options.kind == PolicyKind::kPriority
                                      ? PriorityOrder(snapshot)
-                                     : FairShareOrder(snapshot);
+                                     : FairShareOrder(snapshot, factor);
   std::vector<SnapshotWorker> workers = snapshot.workers;  // free slots shrink as we commit
   FreeSlotIndex index(workers);  // commits go through it, so it and `workers` stay in step
   int free_slots = index.free_total();
-  // Jobs every worker fits (the common, uniform case) are placed through the index.
-  std::map<std::pair<Backend, int>, bool> all_fit_cache;
-  auto all_fit = [&](const SnapshotJob& job) {
-    if (!job.gpu_types.empty() || job.min_gpu_memory_gib > 0) return false;
-    auto [it, added] = all_fit_cache.try_emplace({job.backend, job.gpus_per_rank}, true);
+  // Which workers a job fits depends, for jobs without GPU-type or memory constraints, only on
+  // its backend and GPUs per rank: computed once per such shape. Jobs every worker fits (the
+  // common, uniform case) are placed through the index.
+  struct Fit {
+    bool all = true;   // every worker fits
+    int capacity = 0;  // total slots of the workers that fit (commits do not change it)
+  };
+  std::map<std::pair<Backend, int>, Fit> fit_cache;
+  auto fit_of = [&](const SnapshotJob& job) {
+    if (!job.gpu_types.empty() || job.min_gpu_memory_gib > 0) {
+      return Fit{false, FittingCapacity(job, workers)};
+    }
+    auto [it, added] = fit_cache.try_emplace({job.backend, job.gpus_per_rank});
     if (added) {
-      for (const auto& w : workers) it->second = it->second && WorkerFits(job, w);
+      for (const auto& w : workers) it->second.all = it->second.all && WorkerFits(job, w);
+      it->second.capacity = FittingCapacity(job, workers);
     }
     return it->second;
   };
   auto place = [&](const SnapshotJob& job) {
-    return all_fit(job) ? index.Place(job) : PlaceGang(job, workers);
+    return fit_of(job).all ? index.Place(job) : PlaceGang(job, workers);
   };
   // Jobs holding slots, plus the ones this cycle starts (for the head job's reservation).
   std::vector<SnapshotRunning> running;
@@ -157,17 +167,6 @@ Decisions Decide(const Snapshot& snapshot, const PolicyOptions& options) {
     if (options.explain_waits) out.waits.push_back({job.id, reason, std::move(detail)});
   };
 
-  // FittingCapacity for jobs without GPU-type or memory constraints depends only on these two.
-  std::map<std::pair<Backend, int>, int> capacity_cache;
-  auto capacity_of = [&](const SnapshotJob& job) {
-    if (!job.gpu_types.empty() || job.min_gpu_memory_gib > 0) {
-      return FittingCapacity(job, workers);
-    }
-    auto [it, added] = capacity_cache.try_emplace({job.backend, job.gpus_per_rank}, 0);
-    if (added) it->second = FittingCapacity(job, workers);  // total slots: commits do not change it
-    return it->second;
-  };
-
   for (const int i : order) {
     const SnapshotJob& job = snapshot.queue[i];
     if (!options.explain_waits) {
@@ -178,7 +177,7 @@ Decisions Decide(const Snapshot& snapshot, const PolicyOptions& options) {
       }
       if (head != nullptr && job.min_ranks > free_slots) continue;
     }
-    const int capacity = capacity_of(job);
+    const int capacity = fit_of(job).capacity;
     if (!workers.empty() && capacity < job.min_ranks) {
       // Waiting cannot help it, so it holds up nobody. (With no worker at all, every job waits
       // for Resources: the pool is starting or empty, not unable.)
@@ -229,7 +228,9 @@ Decisions Decide(const Snapshot& snapshot, const PolicyOptions& options) {
     }
     wait(job, kReasonPriority, "waiting behind job " + std::to_string(head->id));
   }
-  if (options.preempt && head != nullptr) PreemptFor(*head, snapshot, workers, options, out);
+  if (options.preempt && head != nullptr) {
+    PreemptFor(*head, snapshot, workers, options, factor, out);
+  }
   return out;
 }
 

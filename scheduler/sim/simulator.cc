@@ -69,6 +69,24 @@ Result<SimResult> Simulate(const Trace& trace, const Cluster& cluster, const Sim
   std::vector<char> started(n, 0);
   std::vector<int64_t> remaining_ms(n), generation(n, 0);  // work left; stale-event guard
   for (size_t i = 0; i < n; ++i) remaining_ms[i] = trace.jobs[i].duration_s * 1000;
+  // The declared limit of job j's remaining work: its estimate scaled by the work left.
+  auto estimate_left_ms = [&](int64_t j) {
+    return std::max<int64_t>(1000, std::llround(static_cast<double>(estimate_ms[j]) *
+                                                remaining_ms[j] /
+                                                (trace.jobs[j].duration_s * 1000.0)));
+  };
+  // Job j as it waits in the queue (on arrival, and again after a preemption).
+  auto queued = [&](int64_t j) {
+    SnapshotJob sj;
+    sj.id = j;
+    sj.account = trace.jobs[j].vc;
+    sj.submit_ms = trace.jobs[j].submit_s * 1000;
+    sj.min_ranks = sj.max_ranks = trace.jobs[j].gpus;
+    sj.backend = Backend::kCuda;
+    sj.gpus_per_rank = 1;
+    sj.max_runtime_ms = estimate_left_ms(j);
+    return sj;
+  };
   size_t next_arrival = 0;
   int64_t now_ms = 0, last_decay_ms = 0;
   int free_gpus = max_gpus_one_job;
@@ -116,15 +134,7 @@ Result<SimResult> Simulate(const Trace& trace, const Cluster& cluster, const Sim
         ++result.metrics.unschedulable;
         continue;
       }
-      SnapshotJob sj;
-      sj.id = static_cast<int64_t>(i);
-      sj.account = t.vc;
-      sj.submit_ms = now_ms;
-      sj.min_ranks = sj.max_ranks = t.gpus;
-      sj.backend = Backend::kCuda;
-      sj.gpus_per_rank = 1;
-      sj.max_runtime_ms = estimate_ms[i];
-      snap.queue.push_back(std::move(sj));
+      snap.queue.push_back(queued(static_cast<int64_t>(i)));
       changed = true;
     }
     // Cycles at this instant: one, plus one more after each round of preemptions (their slots
@@ -154,9 +164,7 @@ Result<SimResult> Simulate(const Trace& trace, const Cluster& cluster, const Sim
         r.id = j;
         r.account = trace.jobs[j].vc;
         r.start_ms = now_ms;
-        r.max_runtime_ms = std::max<int64_t>(1000, std::llround(static_cast<double>(
-                                                       estimate_ms[j]) * remaining_ms[j] /
-                                                   (trace.jobs[j].duration_s * 1000.0)));
+        r.max_runtime_ms = estimate_left_ms(j);
         r.gpus_per_rank = 1;
         r.rank_workers = std::move(s.rank_workers);
         snap.running.push_back(std::move(r));
@@ -185,16 +193,7 @@ Result<SimResult> Simulate(const Trace& trace, const Cluster& cluster, const Sim
         snap.running.pop_back();
         started[j] = 0;
         // Back into the queue at its submission position.
-        SnapshotJob sj;
-        sj.id = j;
-        sj.account = trace.jobs[j].vc;
-        sj.submit_ms = trace.jobs[j].submit_s * 1000;
-        sj.min_ranks = sj.max_ranks = o.gpus;
-        sj.backend = Backend::kCuda;
-        sj.gpus_per_rank = 1;
-        sj.max_runtime_ms = std::max<int64_t>(1000, std::llround(static_cast<double>(
-                                                        estimate_ms[j]) * remaining_ms[j] /
-                                                    (trace.jobs[j].duration_s * 1000.0)));
+        SnapshotJob sj = queued(j);
         auto pos = std::lower_bound(snap.queue.begin(), snap.queue.end(), sj,
                                     [](const SnapshotJob& a, const SnapshotJob& b) {
                                       return a.submit_ms != b.submit_ms ? a.submit_ms < b.submit_ms
