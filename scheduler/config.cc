@@ -20,6 +20,10 @@ const char kSchedulerUsage[] = R"(usage: shoal-scheduler [flags]
   --heartbeat-wait DUR    longest heartbeat long-poll (default 5s)
   --schedule-interval DUR periodic scheduling cycle (default 1s)
   --max-body-bytes N      larger request bodies get 413 (default 1048576)
+  --policy NAME           fifo|priority|fairshare[+backfill][+preempt][+elastic] (default fifo)
+  --fair-share-half-life DUR       decay of the contribution ledger (default 7d)
+  --preempt-min-runtime DUR        +preempt spares jobs younger than this (default 10m)
+  --resize-min-interval DUR        +elastic grows jobs older than this (default 10m)
   --check-config          validate the configuration and exit (0 ok, 2 bad)
   --help                  this text
 Durations: 500ms, 15s, 2m, 1h, 7d, or a number of seconds.
@@ -85,13 +89,15 @@ Status SetKey(const std::string& key, const std::string& value, SchedulerConfig*
     c->policy = value;
   } else if (key == "preemptMinRuntime") {
     ASSIGN_OR_RETURN(c->preempt_min_runtime_ms, ParseDurationMs(value));
+  } else if (key == "resizeMinInterval") {
+    ASSIGN_OR_RETURN(c->resize_min_interval_ms, ParseDurationMs(value));
   } else if (key == "fairShareHalfLife") {
     ASSIGN_OR_RETURN(c->fair_share_half_life_ms, ParseDurationMs(value));
   } else {
     return InvalidArgument("unknown key \"" + key +
                            "\"; allowed: address, port, stateDir, workerTimeout, heartbeatWait, "
                            "scheduleInterval, maxBodyBytes, policy, fairShareHalfLife, "
-                           "preemptMinRuntime");
+                           "preemptMinRuntime, resizeMinInterval");
   }
   return Status::Ok();
 }
@@ -134,6 +140,7 @@ Status ParseSchedulerFlags(int argc, char** argv, SchedulerConfig* config, bool*
       {"--policy", "policy"},
       {"--fair-share-half-life", "fairShareHalfLife"},
       {"--preempt-min-runtime", "preemptMinRuntime"},
+      {"--resize-min-interval", "resizeMinInterval"},
   };
   // The config file goes first so that flags override it wherever they appear.
   for (int i = 1; i < argc; ++i) {

@@ -20,6 +20,7 @@ struct SchedulerConfig {
   std::string policy = "fifo";  // fifo | priority | fairshare, optionally +backfill
   int64_t fair_share_half_life_ms = 7 * 86400 * 1000LL;  // fairShareHalfLife: ledger decay
   int64_t preempt_min_runtime_ms = 10 * 60 * 1000;  // preemptMinRuntime: +preempt spares younger
+  int64_t resize_min_interval_ms = 10 * 60 * 1000;  // resizeMinInterval: +elastic grows older
 };
 
 // Parses a duration: "500ms", "15s", "2m", "1h", "7d", or a bare number of seconds. Returns

@@ -73,6 +73,7 @@ int main(int argc, char** argv) {
   options.heartbeat_wait_ms = config.heartbeat_wait_ms;
   options.policy = *ParsePolicyName(config.policy);  // validated with the config
   options.policy.preempt_min_runtime_ms = config.preempt_min_runtime_ms;
+  options.policy.resize_min_interval_ms = config.resize_min_interval_ms;
   options.fair_share_half_life_s = static_cast<double>(config.fair_share_half_life_ms) / 1000.0;
   auto scheduler = Scheduler::Open(store->get(), options, WallMs);
   if (!scheduler.ok()) {

@@ -16,6 +16,16 @@ constexpr size_t kMaxLogLineBytes = 16 * 1024;
 
 bool HoldsSlot(RankState s) { return s != RankState::kExited; }
 
+// Whether the job's current attempt must wait before its ranks are handed out: ranks of the
+// attempt before it still hold slots (they are stopping). A new attempt starts only from a
+// finished one, so that both never train at once on the same slots (or checkpoint).
+bool AwaitsPreviousAttempt(const Job& job) {
+  if (job.attempts.size() < 2) return false;
+  const Attempt& previous = job.attempts[job.attempts.size() - 2];
+  return std::any_of(previous.ranks.begin(), previous.ranks.end(),
+                     [](const RankPlacement& r) { return HoldsSlot(r.state); });
+}
+
 std::string WorkerLabel(const Worker* w, const std::string& id) {
   return w != nullptr ? id + " (" + w->name + ")" : id;
 }
@@ -251,7 +261,7 @@ std::vector<std::pair<const Job*, RankKey>> Scheduler::DesiredRanks(
   std::vector<std::pair<const Job*, RankKey>> out;
   for (const auto& [id, job] : jobs_) {
     const Attempt* a = job.current_attempt();
-    if (a == nullptr || a->state != AttemptState::kRunning) continue;
+    if (a == nullptr || a->state != AttemptState::kRunning || AwaitsPreviousAttempt(job)) continue;
     for (const auto& r : a->ranks) {
       if (r.worker_id != worker_id) continue;
       if (r.state != RankState::kAssigned && r.state != RankState::kRunning) continue;
@@ -444,6 +454,14 @@ void Scheduler::FailAttempt(Job& job, const std::string& reason, bool retryable)
   Persist(job);
 }
 
+void Scheduler::ResizeJob(Job& job, const std::vector<std::string>& rank_workers,
+                          const std::string& reason) {
+  Attempt* a = EndAttempt(job, AttemptState::kResized, reason);
+  if (a == nullptr) return;
+  LOG_INFO << "job " << job.id << " attempt " << a->number << " resized: " << reason;
+  StartJob(job, rank_workers);  // persists
+}
+
 void Scheduler::PreemptAttempt(Job& job, const std::string& reason) {
   Attempt* a = EndAttempt(job, AttemptState::kPreempted, reason);
   if (a == nullptr) return;
@@ -539,6 +557,17 @@ Snapshot Scheduler::BuildSnapshot() const {
       sr.max_runtime_ms = std::max<int64_t>(
           0, spec.limits.max_runtime_seconds * 1000 - (RunMs(job) - (snap.now_ms - a.started_ms)));
       sr.gpus_per_rank = gpus_per_rank;
+      sr.submit_ms = job.submitted_ms;
+      // Resizable only while every rank runs: not while some finish, nor while the attempt waits
+      // for the previous one to stop.
+      const bool whole = !AwaitsPreviousAttempt(job) &&
+                         std::all_of(a.ranks.begin(), a.ranks.end(),
+                                     [](const RankPlacement& r) { return HoldsSlot(r.state); });
+      sr.min_ranks = whole ? spec.workers.min : 0;
+      sr.max_ranks = whole ? spec.workers.max : 0;
+      sr.backend = spec.resources.backend;
+      sr.gpu_types = spec.resources.gpu_types;
+      sr.min_gpu_memory_gib = spec.resources.min_gpu_memory_gib;
       for (const auto& r : a.ranks) {
         if (HoldsSlot(r.state)) sr.rank_workers.push_back(r.worker_id);
       }
@@ -608,12 +637,19 @@ void Scheduler::RunPendingSchedule() {
 
 void Scheduler::Schedule() {
   Snapshot snap = BuildSnapshot();
-  if (snap.queue.empty()) return;
+  // Without a queue only elastic growth could change anything.
+  if (snap.queue.empty() && !options_.policy.elastic) return;
   Decisions d = Decide(snap, options_.policy);
   bool changed = false;
   for (const auto& p : d.preempts) {
     if (Job* job = MutableJob(p.job_id); job != nullptr && job->state == JobState::kRunning) {
       PreemptAttempt(*job, "Preempted: " + p.reason);
+      changed = true;
+    }
+  }
+  for (const auto& r : d.resizes) {
+    if (Job* job = MutableJob(r.job_id); job != nullptr && job->state == JobState::kRunning) {
+      ResizeJob(*job, r.rank_workers, "Resized: " + r.reason);
       changed = true;
     }
   }

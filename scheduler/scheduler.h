@@ -141,6 +141,10 @@ class Scheduler {
   // Stops the job's running attempt for the policy (its ranks are told to stop, SIGTERM then
   // SIGKILL after the worker's grace period) and puts the job back in the queue.
   void PreemptAttempt(Job& job, const std::string& reason);
+  // Restarts the job at another size (elastic gangs): its running attempt ends as resized and a
+  // new one is recorded on `rank_workers` at once, handed to the workers only when every rank of
+  // the old one has exited (AwaitsPreviousAttempt).
+  void ResizeJob(Job& job, const std::vector<std::string>& rank_workers, const std::string& reason);
   // Milliseconds the job has run, summed over its attempts (what limits.maxRuntime bounds).
   int64_t RunMs(const Job& job) const;
   void MarkLostWorkers();

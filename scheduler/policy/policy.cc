@@ -7,6 +7,7 @@
 #include <utility>
 
 #include "scheduler/policy/backfill.h"
+#include "scheduler/policy/elastic.h"
 #include "scheduler/policy/order.h"
 #include "scheduler/policy/placement.h"
 #include "scheduler/state/model.h"
@@ -38,11 +39,13 @@ Result<PolicyOptions> ParsePolicyName(std::string_view name) {
       o.backfill = true;
     } else if (mod == "preempt" && !o.preempt && o.kind == PolicyKind::kFairShare) {
       o.preempt = true;
+    } else if (mod == "elastic" && !o.elastic) {
+      o.elastic = true;
     } else {
       return InvalidArgument("bad policy modifier \"+" + std::string(mod) + "\" in \"" +
                              std::string(name) +
-                             "\": each of +backfill and +preempt at most once, +preempt only "
-                             "with fairshare");
+                             "\": each of +backfill, +preempt and +elastic at most once, "
+                             "+preempt only with fairshare");
     }
     rest = next == std::string_view::npos ? "" : rest.substr(next);
   }
@@ -55,13 +58,14 @@ std::string PolicyName(const PolicyOptions& options) {
                                                           : "fairshare";
   if (options.backfill) s += "+backfill";
   if (options.preempt) s += "+preempt";
+  if (options.elastic) s += "+elastic";
   return s;
 }
 
 namespace {
 
-// Fair-share preemption for the blocked `head` (policy.h, PolicyOptions::preempt). `workers` are
-// the free slots after this cycle's starts.
+// Fair-share preemption for the blocked `head` (policy.h, PolicyOptions::preempt and elastic).
+// `workers` are the free slots after this cycle's starts.
 void PreemptFor(const SnapshotJob& head, const Snapshot& snapshot,
                 const std::vector<SnapshotWorker>& workers, const PolicyOptions& options,
                 FactorMap& factor, Decisions& out) {
@@ -87,26 +91,47 @@ void PreemptFor(const SnapshotJob& head, const Snapshot& snapshot,
   if (PlaceGang(head, freed)) return;
   std::unordered_map<std::string, size_t> index;
   for (size_t i = 0; i < freed.size(); ++i) index[freed[i].id] = i;
-  std::vector<const SnapshotRunning*> chosen;
+  auto release = [&](const std::string& wid) {
+    if (auto it = index.find(wid); it != index.end()) ++freed[it->second].free_slots;
+  };
+  auto why = [&](const SnapshotRunning& v, const char* what) {
+    char buf[200];
+    std::snprintf(buf, sizeof(buf), "%sfair share: account %s (%.2f) for job %lld of %s (%.2f)",
+                  what, v.account.c_str(), factor[v.account], static_cast<long long>(head.id),
+                  head.account.c_str(), mine);
+    return std::string(buf);
+  };
+  std::vector<const SnapshotRunning*> chosen;  // preempted entirely
+  auto commit = [&] {
+    for (const SnapshotRunning* c : chosen) out.preempts.push_back({c->id, head.id, why(*c, "")});
+  };
   for (const SnapshotRunning* v : victims) {
-    for (const std::string& wid : v->rank_workers) {
-      if (auto it = index.find(wid); it != index.end()) ++freed[it->second].free_slots;
+    std::vector<std::string> kept = v->rank_workers;
+    if (options.elastic && IsElastic(*v)) {
+      // Shrink first: give up ranks on workers the head can use, one at a time, down to min.
+      for (size_t i = kept.size(); i-- > 0 && static_cast<int>(kept.size()) > v->min_ranks;) {
+        auto it = index.find(kept[i]);
+        if (it == index.end() || !WorkerFits(head, freed[it->second])) continue;
+        ++freed[it->second].free_slots;
+        kept.erase(kept.begin() + static_cast<ptrdiff_t>(i));
+        if (PlaceGang(head, freed)) {
+          commit();
+          const std::string what = "shrink " + std::to_string(v->rank_workers.size()) + " -> " +
+                                   std::to_string(kept.size()) + " ranks: ";
+          out.resizes.push_back({v->id, std::move(kept), why(*v, what.c_str())});
+          return;
+        }
+      }
     }
+    for (const std::string& wid : kept) release(wid);
     chosen.push_back(v);
     if (PlaceGang(head, freed)) {
-      for (const SnapshotRunning* c : chosen) {
-        char why[160];
-        std::snprintf(why, sizeof(why), "fair share: account %s (%.2f) for job %lld of %s (%.2f)",
-                      c->account.c_str(), factor[c->account], static_cast<long long>(head.id),
-                      head.account.c_str(), mine);
-        out.preempts.push_back({c->id, head.id, why});
-      }
+      commit();
       return;
     }
   }
   // Even every candidate together would not make room: preempt nobody.
 }
-
 }  // namespace
 
 Decisions Decide(const Snapshot& snapshot, const PolicyOptions& options) {
@@ -146,6 +171,7 @@ Decisions Decide(const Snapshot& snapshot, const PolicyOptions& options) {
   // Jobs holding slots, plus the ones this cycle starts (for the head job's reservation).
   std::vector<SnapshotRunning> running;
   const SnapshotJob* head = nullptr;
+  bool blocked = false;  // a queued job waits for slots (not for a Constraint)
   std::optional<Reservation> reservation;
   bool reservation_done = false;
 
@@ -173,6 +199,7 @@ Decisions Decide(const Snapshot& snapshot, const PolicyOptions& options) {
       // Without explanations to write, stop as soon as nothing else can start.
       if (free_slots <= 0 || (head != nullptr && !options.backfill)) {
         if (head == nullptr && options.preempt) head = &job;  // whom preemption would serve
+        blocked = true;
         break;
       }
       if (head != nullptr && job.min_ranks > free_slots) continue;
@@ -193,6 +220,7 @@ Decisions Decide(const Snapshot& snapshot, const PolicyOptions& options) {
         continue;
       }
       head = &job;
+      blocked = true;
       int usable = 0;
       for (const auto& w : workers) usable += UsableSlots(job, w);
       wait(job, kReasonResources,
@@ -231,6 +259,7 @@ Decisions Decide(const Snapshot& snapshot, const PolicyOptions& options) {
   if (options.preempt && head != nullptr) {
     PreemptFor(*head, snapshot, workers, options, factor, out);
   }
+  if (options.elastic && !blocked) GrowJobs(snapshot, options, factor, workers, out);
   return out;
 }
 

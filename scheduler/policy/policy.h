@@ -40,10 +40,22 @@ struct PolicyOptions {
   bool preempt = false;
   int64_t preempt_min_runtime_ms = 10 * 60 * 1000;
   double preempt_margin = 0.1;
+  // Elastic gangs ("+elastic", any ordering). Jobs already start with as many ranks as fit in
+  // workers.min..max; with this on, a running job with max > min is also resized (a restart from
+  // its last checkpoint at the new size, ResizeDecision):
+  //  - grown toward max when no queued job is waiting for slots, by at least `grow_min_gain` of
+  //    its ranks (at least one, or up to max), in the ordering's order (fair share, priority,
+  //    age); only once it has run `resize_min_interval_ms` since it (re)started;
+  //  - with +preempt, shrunk toward min before it would be preempted entirely: a victim gives up
+  //    only as many ranks as the waiting job needs, and is preempted only if min is still too many.
+  bool elastic = false;
+  int64_t resize_min_interval_ms = 10 * 60 * 1000;
+  double grow_min_gain = 0.25;
 };
 
-// "fifo", "priority", "fairshare", optionally followed by "+backfill" and, for fairshare,
-// "+preempt" (e.g. "fairshare+backfill+preempt"): the names of configs/scheduler.yaml.
+// "fifo", "priority", "fairshare", optionally followed by "+backfill", "+elastic" and, for
+// fairshare, "+preempt" (e.g. "fairshare+backfill+preempt+elastic"), in any order: the names of
+// configs/scheduler.yaml.
 // InvalidArgument for anything else.
 Result<PolicyOptions> ParsePolicyName(std::string_view name);
 std::string PolicyName(const PolicyOptions& options);

@@ -32,10 +32,18 @@ struct SnapshotRunning {
   int64_t id = 0;
   std::string account;
   int priority = 500;
-  int64_t start_ms = 0;      // when the current attempt started
+  int64_t start_ms = 0;      // when the current attempt started (a resize starts a new one)
   int64_t max_runtime_ms = 0;  // 0 = unknown: its slots are never counted as freeing up
   std::vector<std::string> rank_workers;  // rank r holds one slot on rank_workers[r]
   int gpus_per_rank = 0;
+  // The job's shape, for resizing it (PolicyOptions::elastic). The job is elastic when
+  // max_ranks > min_ranks; 0/0 (the default) = not elastic.
+  int64_t submit_ms = 0;
+  int min_ranks = 0;
+  int max_ranks = 0;
+  Backend backend = Backend::kAuto;
+  std::vector<std::string> gpu_types;
+  double min_gpu_memory_gib = 0;
 };
 
 struct SnapshotWorker {
@@ -82,10 +90,20 @@ struct PreemptDecision {
   std::string reason;      // for people: "fair share: account a (0.12) for b (0.93)"
 };
 
+// Restart a running elastic job at another size: its current ranks stop, and a new attempt runs
+// on `rank_workers` (min_ranks..max_ranks of them) once they have. The new placement may reuse
+// the job's own slots, which it reserves meanwhile.
+struct ResizeDecision {
+  int64_t job_id = 0;
+  std::vector<std::string> rank_workers;
+  std::string reason;  // for people: "grow 2 -> 4 ranks: slots free" / "shrink ... for job 7"
+};
+
 struct Decisions {
   std::vector<StartDecision> starts;
   std::vector<WaitDecision> waits;  // one per queued job that does not start (if asked for)
   std::vector<PreemptDecision> preempts;
+  std::vector<ResizeDecision> resizes;  // a job is never both preempted and resized
 };
 
 }  // namespace shoal

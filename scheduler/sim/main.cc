@@ -26,9 +26,12 @@ const char kUsage[] = R"(usage: shoal-sim (--trace FILE.csv | --synthetic N) (--
   --vcs K              synthetic accounts (default 10)
   --cluster SPEC       NODESxGPUS[:TYPE][,...], e.g. 64x8:H100
   --cluster-file FILE  YAML: nodeGroups: [{count, gpusPerNode, gpuType, gpuMemoryGiB}]
-  --policy P           fifo | priority | fairshare, optionally +backfill, fairshare also
-                       +preempt; or "all" (default all)
-  --checkpoint-interval-s S  work a preempted job loses: half of S on average (default 0)
+  --policy P           fifo | priority | fairshare, optionally +backfill and +elastic,
+                       fairshare also +preempt; or "all" (default all)
+  --checkpoint-interval-s S  work a preempted or resized job loses: half of S on average
+                       (default 0)
+  --elastic F          jobs of g >= 2 GPUs may run on ceil(g x F)..g ranks (0..1; default 0 =
+                       rigid gangs); "all" then adds the +elastic policies
   --misestimate F      limits.maxRuntime = duration x F (default 2.0)
   --misestimate-sigma S  log-normal noise on that factor (default 0)
   --half-life-hours H  fair-share usage half-life (default 168 = 7 days)
@@ -59,7 +62,7 @@ nlohmann::json MetricsJson(const SimMetrics& m) {
           {"avgQueueSec", m.avg_queue_s}, {"p50QueueSec", m.p50_queue_s},
           {"p99QueueSec", m.p99_queue_s}, {"makespanSec", m.makespan_s},
           {"gpuUtilization", m.gpu_utilization}, {"jainFairness", m.jain_fairness},
-          {"preemptions", m.preemptions},
+          {"preemptions", m.preemptions}, {"resizes", m.resizes},
           {"cycles", m.cycles},       {"wallSec", m.wall_s}};
 }
 
@@ -69,6 +72,7 @@ int main(int argc, char** argv) {
   std::string trace_path, cluster_spec, cluster_file, policy_arg = "all", out_path, format = "table";
   long long synthetic = 0, seed = 1, max_jobs = 0, vcs = 10;
   double load = 0.9, misestimate = 2.0, sigma = 0.0, half_life_h = 168, checkpoint_s = 0;
+  double elastic = 0;
   for (int i = 1; i < argc; ++i) {
     const std::string arg = argv[i];
     if (arg == "--help" || arg == "-h") {
@@ -92,6 +96,7 @@ int main(int argc, char** argv) {
     else if (arg == "--misestimate-sigma") ok = ParseDouble(v, &sigma) && sigma >= 0 && sigma <= 10;
     else if (arg == "--half-life-hours") ok = ParseDouble(v, &half_life_h) && half_life_h > 0;
     else if (arg == "--checkpoint-interval-s") ok = ParseDouble(v, &checkpoint_s) && checkpoint_s >= 0;
+    else if (arg == "--elastic") ok = ParseDouble(v, &elastic) && elastic >= 0 && elastic <= 1;
     else if (arg == "--seed") ok = ParseInt(v, &seed);
     else if (arg == "--max-jobs") ok = ParseInt(v, &max_jobs) && max_jobs >= 0;
     else if (arg == "--out") out_path = v;
@@ -127,6 +132,11 @@ int main(int argc, char** argv) {
                           "fairshare+backfill", "fairshare+preempt", "fairshare+backfill+preempt"}) {
       policies.push_back(*ParsePolicyName(p));
     }
+    if (elastic > 0) {
+      for (const char* p : {"fifo+backfill+elastic", "fairshare+backfill+preempt+elastic"}) {
+        policies.push_back(*ParsePolicyName(p));
+      }
+    }
   } else {
     auto p = ParsePolicyName(policy_arg);
     if (!p.ok()) {
@@ -158,6 +168,7 @@ int main(int argc, char** argv) {
                         {"misestimate", misestimate},
                         {"misestimateSigma", sigma},
                         {"seed", seed},
+                        {"elasticMinFraction", elastic},
                         {"results", nlohmann::json::array()}};
   double fifo_avg = 0;
   for (const PolicyOptions& p : policies) {
@@ -168,6 +179,7 @@ int main(int argc, char** argv) {
     options.seed = static_cast<uint64_t>(seed);
     options.half_life_s = half_life_h * 3600;
     options.checkpoint_interval_s = checkpoint_s;
+    options.elastic_min_fraction = elastic;
     auto r = Simulate(trace, *cluster, options);
     if (!r.ok()) {
       std::fprintf(stderr, "shoal-sim: %s\n", r.status().message().c_str());

@@ -24,6 +24,9 @@ Result<SimResult> Simulate(const Trace& trace, const Cluster& cluster, const Sim
   const auto wall_start = std::chrono::steady_clock::now();
   if (cluster.groups.empty()) return InvalidArgument("the cluster has no nodes");
   if (options.misestimate <= 0) return InvalidArgument("misestimate must be > 0");
+  if (options.elastic_min_fraction < 0 || options.elastic_min_fraction > 1) {
+    return InvalidArgument("the elastic minimum fraction must be in 0..1");
+  }
   SimResult result;
   PolicyOptions policy = options.policy;
   policy.explain_waits = false;
@@ -67,8 +70,15 @@ Result<SimResult> Simulate(const Trace& trace, const Cluster& cluster, const Sim
   using Event = std::tuple<int64_t, int64_t, int64_t>;
   std::priority_queue<Event, std::vector<Event>, std::greater<Event>> ends;
   std::vector<char> started(n, 0);
-  std::vector<int64_t> remaining_ms(n), generation(n, 0);  // work left; stale-event guard
+  // Work left, in ms at the job's full size; stale-event guard; ranks it runs on now.
+  std::vector<int64_t> remaining_ms(n), generation(n, 0);
+  std::vector<int> ranks_now(n, 0);
   for (size_t i = 0; i < n; ++i) remaining_ms[i] = trace.jobs[i].duration_s * 1000;
+  // Time job j needs on k ranks for the rest of its work.
+  auto time_left_ms = [&](int64_t j, int k) {
+    return static_cast<int64_t>(std::ceil(static_cast<double>(remaining_ms[j]) *
+                                          trace.jobs[j].gpus / std::max(1, k)));
+  };
   // The declared limit of job j's remaining work: its estimate scaled by the work left.
   auto estimate_left_ms = [&](int64_t j) {
     return std::max<int64_t>(1000, std::llround(static_cast<double>(estimate_ms[j]) *
@@ -82,6 +92,10 @@ Result<SimResult> Simulate(const Trace& trace, const Cluster& cluster, const Sim
     sj.account = trace.jobs[j].vc;
     sj.submit_ms = trace.jobs[j].submit_s * 1000;
     sj.min_ranks = sj.max_ranks = trace.jobs[j].gpus;
+    if (options.elastic_min_fraction > 0 && sj.max_ranks >= 2) {
+      sj.min_ranks = std::max(
+          1, static_cast<int>(std::ceil(sj.max_ranks * options.elastic_min_fraction - 1e-9)));
+    }
     sj.backend = Backend::kCuda;
     sj.gpus_per_rank = 1;
     sj.max_runtime_ms = estimate_left_ms(j);
@@ -90,6 +104,46 @@ Result<SimResult> Simulate(const Trace& trace, const Cluster& cluster, const Sim
   size_t next_arrival = 0;
   int64_t now_ms = 0, last_decay_ms = 0;
   int free_gpus = max_gpus_one_job;
+  // Runs job j on `placement` from now (a start, or the restart after a resize).
+  auto run = [&](int64_t j, std::vector<std::string> placement) {
+    const int k = static_cast<int>(placement.size());
+    ranks_now[j] = k;
+    running_gpus[result.jobs[j].vc] += k;
+    free_gpus -= k;
+    for (const std::string& wid : placement) --snap.workers[worker_index[wid]].free_slots;
+    ends.emplace(now_ms + time_left_ms(j, k), j, generation[j]);
+    SnapshotRunning r;
+    r.id = j;
+    r.account = trace.jobs[j].vc;
+    r.start_ms = now_ms;
+    r.max_runtime_ms = estimate_left_ms(j);
+    r.gpus_per_rank = 1;
+    const SnapshotJob shape = queued(j);
+    r.submit_ms = shape.submit_ms;
+    r.min_ranks = shape.min_ranks;
+    r.max_ranks = shape.max_ranks;
+    r.backend = shape.backend;
+    r.rank_workers = std::move(placement);
+    snap.running.push_back(std::move(r));
+  };
+  // Stops running job j now: it keeps the work up to its last checkpoint. False if not running.
+  auto stop = [&](int64_t j) {
+    auto it = std::find_if(snap.running.begin(), snap.running.end(),
+                           [&](const SnapshotRunning& r) { return r.id == j; });
+    if (it == snap.running.end()) return false;
+    const int k = ranks_now[j];
+    const int64_t ran = now_ms - it->start_ms;
+    const int64_t lost = static_cast<int64_t>(options.checkpoint_interval_s * 500.0);
+    const double done = static_cast<double>(ran - std::min(ran, lost)) * k / trace.jobs[j].gpus;
+    remaining_ms[j] = std::max<int64_t>(1000, remaining_ms[j] - std::llround(done));
+    ++generation[j];
+    running_gpus[result.jobs[j].vc] -= k;
+    free_gpus += k;
+    for (const std::string& wid : it->rank_workers) ++snap.workers[worker_index[wid]].free_slots;
+    *it = std::move(snap.running.back());
+    snap.running.pop_back();
+    return true;
+  };
   const double decay_per_ms = std::log(2.0) / (options.half_life_s * 1000.0);
 
   while (next_arrival < n || !ends.empty()) {
@@ -118,8 +172,8 @@ Result<SimResult> Simulate(const Trace& trace, const Cluster& cluster, const Sim
       if (stale) continue;
       JobOutcome& o = result.jobs[j];
       o.end_s = now_ms / 1000;
-      running_gpus[o.vc] -= o.gpus;
-      free_gpus += o.gpus;
+      running_gpus[o.vc] -= ranks_now[j];
+      free_gpus += ranks_now[j];
       auto it = std::find_if(snap.running.begin(), snap.running.end(),
                              [&](const SnapshotRunning& r) { return r.id == j; });
       for (const std::string& wid : it->rank_workers) ++snap.workers[worker_index[wid]].free_slots;
@@ -141,7 +195,8 @@ Result<SimResult> Simulate(const Trace& trace, const Cluster& cluster, const Sim
     // are free at once in the simulator, i.e. a zero grace period).
     for (int round = 0; round < 4 && changed; ++round) {
       changed = false;
-      if (snap.queue.empty() || (free_gpus == 0 && !policy.preempt)) break;
+      const bool may_grow = policy.elastic && free_gpus > 0 && !snap.running.empty();
+      if ((snap.queue.empty() && !may_grow) || (free_gpus == 0 && !policy.preempt)) break;
       snap.now_ms = now_ms;
       if (policy.kind == PolicyKind::kFairShare) {
         snap.accounts.clear();
@@ -156,18 +211,7 @@ Result<SimResult> Simulate(const Trace& trace, const Cluster& cluster, const Sim
         started[j] = 1;
         JobOutcome& o = result.jobs[j];
         if (o.start_s < 0) o.start_s = now_ms / 1000;
-        running_gpus[o.vc] += static_cast<int>(s.rank_workers.size());
-        free_gpus -= static_cast<int>(s.rank_workers.size());
-        for (const std::string& wid : s.rank_workers) --snap.workers[worker_index[wid]].free_slots;
-        ends.emplace(now_ms + remaining_ms[j], j, generation[j]);
-        SnapshotRunning r;
-        r.id = j;
-        r.account = trace.jobs[j].vc;
-        r.start_ms = now_ms;
-        r.max_runtime_ms = estimate_left_ms(j);
-        r.gpus_per_rank = 1;
-        r.rank_workers = std::move(s.rank_workers);
-        snap.running.push_back(std::move(r));
+        run(j, std::move(s.rank_workers));
       }
       if (!d.starts.empty()) {
         snap.queue.erase(std::remove_if(snap.queue.begin(), snap.queue.end(),
@@ -176,21 +220,9 @@ Result<SimResult> Simulate(const Trace& trace, const Cluster& cluster, const Sim
       }
       for (const PreemptDecision& p : d.preempts) {
         const int64_t j = p.job_id;
-        auto it = std::find_if(snap.running.begin(), snap.running.end(),
-                               [&](const SnapshotRunning& r) { return r.id == j; });
-        if (it == snap.running.end()) continue;
-        JobOutcome& o = result.jobs[j];
-        const int64_t ran = now_ms - it->start_ms;
-        const int64_t lost = static_cast<int64_t>(options.checkpoint_interval_s * 500.0);
-        remaining_ms[j] = std::max<int64_t>(1000, remaining_ms[j] - ran + std::min(ran, lost));
-        ++generation[j];
-        ++o.preemptions;
+        if (!stop(j)) continue;
+        ++result.jobs[j].preemptions;
         ++result.metrics.preemptions;
-        running_gpus[o.vc] -= o.gpus;
-        free_gpus += o.gpus;
-        for (const std::string& wid : it->rank_workers) ++snap.workers[worker_index[wid]].free_slots;
-        *it = std::move(snap.running.back());
-        snap.running.pop_back();
         started[j] = 0;
         // Back into the queue at its submission position.
         SnapshotJob sj = queued(j);
@@ -201,6 +233,15 @@ Result<SimResult> Simulate(const Trace& trace, const Cluster& cluster, const Sim
                                     });
         snap.queue.insert(pos, std::move(sj));
         changed = true;
+      }
+      for (ResizeDecision& r : d.resizes) {
+        const int64_t j = r.job_id;
+        const int before = ranks_now[j];
+        if (!stop(j)) continue;
+        ++result.jobs[j].resizes;
+        ++result.metrics.resizes;
+        if (static_cast<int>(r.rank_workers.size()) < before) changed = true;  // slots freed
+        run(j, std::move(r.rank_workers));
       }
     }
   }

@@ -8,6 +8,11 @@
 // which only EASY backfill reads. A scheduling cycle runs whenever jobs arrive or finish. Fair
 // share charges each vc GPU-seconds as its jobs run, decayed with the given half-life; traces
 // carry no contributions, so every vc has an equal share.
+//
+// Elastic gangs (elastic_min_fraction > 0): a job of g GPUs may run on ceil(g x fraction)..g
+// ranks; its work is duration_s x g GPU-seconds, done at a rate proportional to its ranks
+// (linear scaling). With +elastic the policy resizes running jobs; a resize, like a preemption,
+// restarts the job at once (zero grace period) and loses the work since its last checkpoint.
 #pragma once
 
 #include <cstdint>
@@ -30,6 +35,8 @@ struct SimOptions {
   // A preempted job loses the work since its last checkpoint: it resumes with its remaining
   // duration plus, on average, half this interval (0 = checkpoints at preemption).
   double checkpoint_interval_s = 0;
+  // Jobs of g >= 2 GPUs may run on as few as ceil(g x this) ranks (0 = rigid gangs).
+  double elastic_min_fraction = 0;
 };
 
 struct JobOutcome {
@@ -40,6 +47,7 @@ struct JobOutcome {
   int64_t duration_s = 0;
   int vc = 0;  // index into SimResult::vcs
   int preemptions = 0;
+  int resizes = 0;
 };
 
 struct SimMetrics {
@@ -54,6 +62,7 @@ struct SimMetrics {
   // 1 when every vc is treated alike, 1/n when one vc gets everything.
   double jain_fairness = 0;
   int64_t preemptions = 0;
+  int64_t resizes = 0;
   int64_t cycles = 0;  // scheduling cycles run
   double wall_s = 0;   // real time the replay took
 };

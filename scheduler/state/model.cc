@@ -50,6 +50,7 @@ const char* ToString(AttemptState state) {
     case AttemptState::kFailed: return "failed";
     case AttemptState::kCancelled: return "cancelled";
     case AttemptState::kPreempted: return "preempted";
+    case AttemptState::kResized: return "resized";
   }
   return "unknown";
 }
@@ -165,7 +166,7 @@ Result<Attempt> AttemptFromStored(const nlohmann::json& j) {
     a.number = j.at("number").get<int>();
     a.world_size = j.at("worldSize").get<int>();
     const int state = j.at("state").get<int>();
-    if (state < 0 || state > static_cast<int>(AttemptState::kPreempted)) {
+    if (state < 0 || state > static_cast<int>(AttemptState::kResized)) {
       return Internal("stored attempt has an unknown state " + std::to_string(state));
     }
     a.state = static_cast<AttemptState>(state);

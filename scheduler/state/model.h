@@ -48,8 +48,10 @@ struct RankPlacement {
 };
 
 // kPreempted: stopped by the policy to give its slots to another job; the job went back to the
-// queue, and the attempt does not count against limits.maxRetries.
-enum class AttemptState { kRunning, kSucceeded, kFailed, kCancelled, kPreempted };
+// queue, and the attempt does not count against limits.maxRetries. kResized: stopped by the
+// policy to restart the job at another size (elastic gangs); the next attempt follows at once.
+// Appended only: stored attempts keep these numbers.
+enum class AttemptState { kRunning, kSucceeded, kFailed, kCancelled, kPreempted, kResized };
 const char* ToString(AttemptState state);
 
 struct Attempt {

@@ -423,5 +423,115 @@ TEST(PreemptionTest, UnderShareJobPreemptsOverShareJobsOnlyAfterTheMinimumRunTim
   EXPECT_EQ(PolicyName(*ParsePolicyName("fairshare+preempt+backfill")), "fairshare+backfill+preempt");
 }
 
+
+SnapshotRunning Elastic(int64_t id, std::vector<std::string> workers, int min, int max,
+                        int64_t start_s, std::string account = "a") {
+  SnapshotRunning r = Running(id, std::move(workers), start_s, 100000, std::move(account));
+  r.min_ranks = min;
+  r.max_ranks = max;
+  r.backend = Backend::kCpu;
+  r.submit_ms = id;
+  return r;
+}
+
+TEST(ElasticTest, GrowsTowardMaxOnlyWhenNobodyWaitsAndAfterTheMinimumInterval) {
+  Snapshot s;
+  s.now_ms = 3'600'000;
+  s.workers = {W("a", 4, 2), W("b", 4, 4)};  // job 1 holds 2 slots on a
+  s.running = {Elastic(1, {"a", "a"}, 2, 8, 0)};
+  PolicyOptions p = *ParsePolicyName("fifo+elastic");
+  Decisions d = Decide(s, p);
+  ASSERT_EQ(d.resizes.size(), 1u);
+  EXPECT_EQ(d.resizes[0].job_id, 1);
+  EXPECT_EQ(d.resizes[0].rank_workers.size(), 8u);  // its own 2 slots plus the 6 free ones
+  EXPECT_TRUE(d.starts.empty() && d.preempts.empty());
+  // Without +elastic, a rigid job (max == min) or at max: nothing.
+  EXPECT_TRUE(Decide(s, PolicyOptions{}).resizes.empty());
+  Snapshot at_max = s;
+  at_max.running = {Elastic(1, {"a", "a"}, 2, 2, 0)};
+  EXPECT_TRUE(Decide(at_max, p).resizes.empty());
+  // Too young: it started 5 minutes ago.
+  Snapshot young = s;
+  young.running[0].start_ms = s.now_ms - 300'000;
+  EXPECT_TRUE(Decide(young, p).resizes.empty());
+  // A gain smaller than a quarter of its ranks is not worth a restart: 8 ranks, 1 slot free.
+  Snapshot small = s;
+  small.workers = {W("a", 8, 0), W("b", 1, 1)};
+  small.running = {Elastic(1, std::vector<std::string>(8, "a"), 2, 16, 0)};
+  EXPECT_TRUE(Decide(small, p).resizes.empty());
+  small.workers[1] = W("b", 2, 2);  // 2 = a quarter of 8
+  EXPECT_EQ(Decide(small, p).resizes.size(), 1u);
+  // A queued job waiting for slots gets them first: no growth while anyone waits.
+  Snapshot busy = s;
+  busy.queue = {Timed(2, 8, 100)};
+  d = Decide(busy, p);
+  EXPECT_TRUE(d.starts.empty());
+  EXPECT_TRUE(d.resizes.empty());
+  // A queued job that fits starts, and the rest goes to growth.
+  busy.queue = {Timed(3, 4, 100)};
+  d = Decide(busy, p);
+  ASSERT_EQ(Started(d), std::vector<int64_t>{3});
+  ASSERT_EQ(d.resizes.size(), 1u);
+  EXPECT_EQ(d.resizes[0].rank_workers.size(), 4u);  // 2 own + the 2 left
+  // A queued job no worker can ever host (Constraint) does not hold growth back.
+  busy.queue = {Timed(4, 100, 100)};
+  EXPECT_EQ(Decide(busy, p).resizes.size(), 1u);
+  EXPECT_EQ(PolicyName(*ParsePolicyName("fairshare+elastic+preempt")), "fairshare+preempt+elastic");
+  EXPECT_FALSE(ParsePolicyName("fifo+elastic+elastic").ok());
+}
+
+TEST(ElasticTest, GrowthFollowsThePolicyOrderAndNeverOversubscribes) {
+  Snapshot s;
+  s.now_ms = 3'600'000;
+  s.workers = {W("a", 4, 0), W("b", 2, 2)};
+  s.accounts = {{"pool", 1000, 0}, {"heavy", 0, 900}, {"light", 0, 10}};
+  s.running = {Elastic(1, {"a", "a"}, 2, 4, 0, "heavy"), Elastic(2, {"a", "a"}, 2, 4, 0, "light")};
+  // fifo: the older job (1) takes the 2 free slots; job 2 finds none left.
+  Decisions d = Decide(s, *ParsePolicyName("fifo+elastic"));
+  ASSERT_EQ(d.resizes.size(), 1u);
+  EXPECT_EQ(d.resizes[0].job_id, 1);
+  // fairshare: the account below its share (light) grows first.
+  d = Decide(s, *ParsePolicyName("fairshare+elastic"));
+  ASSERT_EQ(d.resizes.size(), 1u);
+  EXPECT_EQ(d.resizes[0].job_id, 2);
+  std::map<std::string, int> used;
+  for (const auto& w : d.resizes[0].rank_workers) ++used[w];
+  EXPECT_LE(used["a"], 2);  // its own two slots on a, no more
+  EXPECT_LE(used["b"], 2);
+}
+
+TEST(ElasticTest, ShrinksBeforeBeingPreemptedEntirely) {
+  Snapshot s;
+  s.now_ms = 3'600'000;
+  s.workers = {W("w", 8, 0)};
+  s.accounts = {{"pool", 1000, 0}, {"heavy", 0, 5000}, {"light", 0, 0}};
+  s.running = {Elastic(10, std::vector<std::string>(8, "w"), 2, 8, 0, "heavy")};
+  s.queue = {Timed(1, 3, 100, "light")};
+  PolicyOptions p = *ParsePolicyName("fairshare+preempt+elastic");
+  Decisions d = Decide(s, p);
+  EXPECT_TRUE(d.preempts.empty());
+  ASSERT_EQ(d.resizes.size(), 1u);
+  EXPECT_EQ(d.resizes[0].job_id, 10);
+  EXPECT_EQ(d.resizes[0].rank_workers.size(), 5u);  // gives up exactly the 3 slots needed
+  // Needing more than the victim can give above its min: it is preempted entirely.
+  s.queue = {Timed(2, 7, 100, "light")};
+  d = Decide(s, p);
+  EXPECT_TRUE(d.resizes.empty());
+  ASSERT_EQ(d.preempts.size(), 1u);
+  EXPECT_EQ(d.preempts[0].job_id, 10);
+  // Without +elastic the victim is preempted even for 3 slots.
+  s.queue = {Timed(1, 3, 100, "light")};
+  d = Decide(s, *ParsePolicyName("fairshare+preempt"));
+  EXPECT_TRUE(d.resizes.empty());
+  EXPECT_EQ(d.preempts.size(), 1u);
+  // A shrunk job restarted a moment ago is spared by the minimum run time: no loop.
+  s.running = {Elastic(10, std::vector<std::string>(5, "w"), 2, 8, 3'590, "heavy"),
+               Running(1, {"w", "w", "w"}, 3'590, 100, "light")};
+  s.queue = {Timed(3, 3, 100, "light")};
+  d = Decide(s, p);
+  EXPECT_TRUE(d.resizes.empty());
+  EXPECT_TRUE(d.preempts.empty());
+}
+
 }  // namespace
 }  // namespace shoal

@@ -364,5 +364,64 @@ TEST_F(SchedulerTest, ScheduleRequestsAreCoalescedUntilThePostedPassRuns) {
   EXPECT_EQ(posted, 2);  // a new request after the pass posts again
 }
 
+
+// fifo+elastic in the daemon: a job started at workers.min on the one free slot grows to max
+// when a second worker joins and it has run the minimum interval; the new attempt is handed out
+// only after the old rank has exited, and the resize does not use up a retry.
+TEST_F(SchedulerTest, ElasticJobGrowsWhenSlotsFreeUpAndRestartsOnlyAfterTheOldRanksExit) {
+  worker_timeout_ms_ = 3'600'000;
+  policy_ = *ParsePolicyName("fifo+elastic");
+  policy_.resize_min_interval_ms = 600'000;
+  Reopen();
+  const std::string a = AddWorker("a");
+  std::string spec = Spec(1, 2, /*retries=*/0);
+  spec.replace(spec.find("maxRuntime: "), spec.find_first_of(",}\n", spec.find("maxRuntime: ")) -
+                                              spec.find("maxRuntime: "),
+               "maxRuntime: 5h");
+  auto job = sched_->Submit(spec, "u");
+  ASSERT_TRUE(job.ok()) << job.status().ToString();
+  const int64_t id = (*job)->id;
+  sched_->RunCycle();
+  ASSERT_EQ(sched_->FindJob(id)->current_attempt()->world_size, 1);
+  ASSERT_TRUE(sched_->Heartbeat(a, {{id, 1, 0}}).ok());
+  const std::string b = AddWorker("b");
+  sched_->RunCycle();
+  EXPECT_EQ(sched_->FindJob(id)->attempts.size(), 1u);  // too young to resize
+  now_ += 700'000;
+  ASSERT_TRUE(sched_->Heartbeat(a, {{id, 1, 0}}).ok());
+  ASSERT_TRUE(sched_->Heartbeat(b, {}).ok());
+  sched_->RunCycle();
+  const Job* j = sched_->FindJob(id);
+  ASSERT_EQ(j->attempts.size(), 2u);
+  EXPECT_EQ(j->state, JobState::kRunning);
+  EXPECT_EQ(j->attempts[0].state, AttemptState::kResized);
+  EXPECT_NE(j->attempts[0].reason.find("Resized: grow 1 -> 2 ranks"), std::string::npos)
+      << j->attempts[0].reason;
+  EXPECT_EQ(j->attempts[0].ranks[0].state, RankState::kStopping);
+  EXPECT_EQ(j->attempts[1].world_size, 2);
+  // Nobody gets the new ranks while the old one still runs.
+  EXPECT_TRUE(sched_->Assignments(a).empty());
+  EXPECT_TRUE(sched_->Assignments(b).empty());
+  EXPECT_FALSE(sched_->AssignmentsDiffer(b, {}));
+  // Worker a confirms the old rank is gone: both get their rank of attempt 2.
+  ASSERT_TRUE(sched_->Heartbeat(a, {}).ok());
+  ASSERT_EQ(sched_->Assignments(a).size(), 1u);
+  ASSERT_EQ(sched_->Assignments(b).size(), 1u);
+  EXPECT_EQ(sched_->Assignments(b)[0]["attempt"], 2);
+  EXPECT_EQ(sched_->Assignments(b)[0]["worldSize"], 2);
+  // At max it does not grow again, and it finishes normally (with 0 retries allowed).
+  AddWorker("c");
+  now_ += 700'000;
+  sched_->RunCycle();
+  EXPECT_EQ(sched_->FindJob(id)->attempts.size(), 2u);
+  j = sched_->FindJob(id);
+  ASSERT_TRUE(sched_->ApplyEvents(a, json::array({Exit(*j, 0, 0)})).ok());
+  ASSERT_TRUE(sched_->ApplyEvents(b, json::array({Exit(*j, 1, 0)})).ok());
+  EXPECT_EQ(sched_->FindJob(id)->state, JobState::kSucceeded);
+  // The stored attempts read back with their states.
+  Reopen();
+  EXPECT_EQ(sched_->FindJob(id)->attempts[0].state, AttemptState::kResized);
+}
+
 }  // namespace
 }  // namespace shoal

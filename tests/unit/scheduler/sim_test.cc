@@ -183,5 +183,41 @@ TEST_F(SimTest, BadInputIsReportedWithItsLine) {
   EXPECT_FALSE(LoadClusterFile(Write("e.yaml", "nodeGroups: []\n")).ok());
 }
 
+
+// One 4-GPU node, jobs of g >= 2 GPUs elastic down to half. B (2 GPUs, 10 s) takes 2 GPUs; A
+// (4 GPUs x 20 s = 80 GPU-s of work) starts on the other 2, at half speed.
+//   fifo:          A never grows: 80 / 2 = 40 s.
+//   fifo+elastic:  when B ends at 10, A has done 20 GPU-s and grows to 4: 60 / 4 = 15 s -> 25.
+//   with 4 s checkpoints the restart loses 2 s at 2 GPUs: 64 / 4 = 16 s -> 26.
+TEST_F(SimTest, KnownAnswerElasticGrowth) {
+  auto trace = ReadTraceCsv(Write("e.csv",
+                                  "job_id,submit_time_s,num_gpus,duration_s,vc,status\n"
+                                  "B,0,2,10,x,\n"
+                                  "A,0,4,20,x,\n"));
+  ASSERT_TRUE(trace.ok()) << trace.status().ToString();
+  auto cluster = ParseClusterSpec("1x4");
+  ASSERT_TRUE(cluster.ok());
+  SimOptions options;
+  options.elastic_min_fraction = 0.5;
+  auto run = [&](const char* policy, double checkpoint_s) {
+    options.policy = *ParsePolicyName(policy);
+    options.policy.resize_min_interval_ms = 0;
+    options.checkpoint_interval_s = checkpoint_s;
+    auto r = Simulate(*trace, *cluster, options);
+    EXPECT_TRUE(r.ok());
+    return *r;
+  };
+  SimResult rigid = run("fifo", 0);
+  EXPECT_EQ(rigid.jobs[0].end_s, 10);
+  EXPECT_EQ(rigid.jobs[1].end_s, 40);
+  SimResult grown = run("fifo+elastic", 0);
+  EXPECT_EQ(grown.jobs[1].end_s, 25);
+  EXPECT_EQ(grown.jobs[1].resizes, 1);
+  EXPECT_EQ(grown.metrics.resizes, 1);
+  EXPECT_EQ(run("fifo+elastic", 4).jobs[1].end_s, 26);
+  options.elastic_min_fraction = 1.5;
+  EXPECT_FALSE(Simulate(*trace, *cluster, options).ok());
+}
+
 }  // namespace
 }  // namespace shoal::sim
