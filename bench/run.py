@@ -405,6 +405,11 @@ def target_sim(args):
     exe = os.path.join(args.build_dir, "scheduler", "shoal-sim")
     runs, md = [], []
     cases = [(["--trace", os.path.join(SHARED_TRACES, t)], t, c) for t, c in SIM_RUNS]
+    # Elastic gangs: jobs of g >= 2 GPUs may run on g/2..g ranks; 30-minute checkpoints, so each
+    # preemption or resize loses 15 minutes of work on average.
+    cases.append((["--trace", os.path.join(SHARED_TRACES, "philly.csv"), "--elastic", "0.5",
+                   "--checkpoint-interval-s", "1800"], "philly.csv, elastic 0.5, 30-min checkpoints",
+                  "64x8:H100"))
     cases.append((["--synthetic", "100000", "--load", "0.9"], "synthetic 100k", "64x8:H100"))
     for argv, name, cluster in cases:
         out = subprocess.run([exe] + argv + ["--cluster", cluster, "-o", "json"], check=True,
@@ -415,14 +420,14 @@ def target_sim(args):
         md.append(f"\n**{name} on {cluster}** ({r['gpus']} GPUs, {r['jobs']} jobs, maxRuntime = "
                   f"duration x {r['misestimate']}):\n")
         md.append("| policy | avg JCT (h) | vs fifo | p50 (h) | p99 JCT (h) | p99 vs fifo | "
-                  "avg queue (h) | GPU util | Jain | preemptions | replay (s) |")
-        md.append("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+                  "avg queue (h) | GPU util | Jain | preemptions | resizes | replay (s) |")
+        md.append("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
         for x in r["results"]:
             md.append(f"| {x['policy']} | {x['avgJctSec'] / 3600:.2f} | {x['avgJctVsFifo']:.2f}x | "
                       f"{x['p50JctSec'] / 3600:.2f} | {x['p99JctSec'] / 3600:.2f} | "
                       f"{x['p99JctSec'] / fifo['p99JctSec']:.2f}x | {x['avgQueueSec'] / 3600:.2f} | "
                       f"{100 * x['gpuUtilization']:.1f}% | {x['jainFairness']:.3f} | "
-                      f"{x['preemptions']} | {x['wallSec']:.2f} |")
+                      f"{x['preemptions']} | {x.get('resizes', 0)} | {x['wallSec']:.2f} |")
     return {"target": "sim", "machine": machine(), "runs": runs}, "\n".join(md)
 
 
