@@ -286,8 +286,9 @@ void ReadTraining(const YamlMap& spec, Backend backend, JobSpec::Training* out) 
 }
 
 void ReadCheckpointAndLimits(const YamlMap& spec, JobSpec* out) {
-  const YamlMap checkpoint = spec.Map("checkpoint", {"everySeconds", "keep"});
+  const YamlMap checkpoint = spec.Map("checkpoint", {"everySeconds", "everySteps", "keep"});
   checkpoint.Int("everySeconds", 0, kMaxCheckpointSeconds, &out->checkpoint.every_seconds);
+  checkpoint.Int("everySteps", 0, 1000000000, &out->checkpoint.every_steps);
   checkpoint.Int("keep", 1, 100, &out->checkpoint.keep);
 
   const YamlMap limits = spec.Map("limits", {"maxRuntime", "maxRetries"});
@@ -495,7 +496,10 @@ nlohmann::json JobSpecToJson(const JobSpec& s) {
           {"batchSize", s.training.batch_size},
           {"seed", s.training.seed},
           {"precision", ToString(s.training.precision)}}},
-        {"checkpoint", {{"everySeconds", s.checkpoint.every_seconds}, {"keep", s.checkpoint.keep}}},
+        {"checkpoint",
+         {{"everySeconds", s.checkpoint.every_seconds},
+          {"everySteps", s.checkpoint.every_steps},
+          {"keep", s.checkpoint.keep}}},
         {"limits",
          {{"maxRuntime", FormatDurationSeconds(s.limits.max_runtime_seconds)},
           {"maxRetries", s.limits.max_retries}}}}}};

@@ -125,6 +125,7 @@ struct JobSpec {
   };
   struct Checkpoint {
     int every_seconds = 60;  // YAML everySeconds: 0..604800 (7 days); 0 = no periodic checkpoints
+    int every_steps = 0;     // YAML everySteps: 0..10^9; 0 = none; with both, whichever comes first
     int keep = 2;            // 1..100 most recent checkpoints kept
     bool operator==(const Checkpoint&) const = default;
   };

@@ -156,6 +156,41 @@ TEST_F(CudaEngineTest, TrainWithTheCudaBackendLearnsLikeTheCpuBackend) {
   EXPECT_NE(auto_log.str().find("backend auto: cuda"), std::string::npos) << auto_log.str();
 }
 
+TEST_F(CudaEngineTest, CheckpointResumeOnTheGpuIsBitIdentical) {
+  // Deterministic GEMMs (fp32 SIMT, no atomics) make a resumed GPU run repeat an uninterrupted
+  // one exactly; the checkpoint itself is the same safetensors file as on CPU.
+  JobSpec spec = SpecFor(dir_.string(), "");
+  spec.checkpoint.every_seconds = 0;
+  spec.checkpoint.every_steps = 100;
+  auto single = MakeSingleRankCollective();
+  TrainerOptions options;
+  options.make_cuda_engine = MakeCudaEngine;
+  options.cuda_usable = [](std::string* why) { return CudaDeviceCount(why) > 0; };
+  std::ostringstream log;
+  auto whole = Train(spec, *single, options, log);
+  ASSERT_TRUE(whole.ok()) << whole.status().ToString();
+  TrainerOptions cut = options;
+  cut.max_steps = 100;
+  cut.checkpoint_dir = (dir_ / "ckpt").string();
+  ASSERT_TRUE(Train(spec, *single, cut, log).ok());
+  TrainerOptions resume = options;
+  resume.resume_from = (dir_ / "ckpt" / "ckpt-000000000100.safetensors").string();
+  auto resumed = Train(spec, *single, resume, log);
+  ASSERT_TRUE(resumed.ok()) << resumed.status().ToString() << "\n" << log.str();
+  EXPECT_EQ(resumed->resumed_step, 100);
+  EXPECT_EQ(resumed->param_checksum, whole->param_checksum);
+  // A CPU checkpoint resumes on the GPU (and learns on): the format is backend-neutral.
+  JobSpec cpu_spec = spec;
+  cpu_spec.resources.backend = Backend::kCpu;
+  TrainerOptions cpu_cut = cut;
+  cpu_cut.checkpoint_dir = (dir_ / "cpu").string();
+  ASSERT_TRUE(Train(cpu_spec, *single, cpu_cut, log).ok());
+  resume.resume_from = (dir_ / "cpu" / "ckpt-000000000100.safetensors").string();
+  auto cross = Train(spec, *single, resume, log);
+  ASSERT_TRUE(cross.ok()) << cross.status().ToString();
+  EXPECT_NEAR(cross->test_accuracy, whole->test_accuracy, 0.02);
+}
+
 TEST_F(CudaEngineTest, DivergenceIsInvalidArgument) {
   // The CPU backend diverges on this at step 6 (checked with shoal-train on the same data).
   const JobSpec spec =

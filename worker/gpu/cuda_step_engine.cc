@@ -155,6 +155,29 @@ class CudaEngine final : public StepEngine {
     return out;
   }
 
+  Result<EngineState> SaveState() override {
+    EngineState out;
+    for (auto [dst, src] : {std::pair{&out.params, params_.get()}, {&out.state_a, state_a_.get()},
+                            {&out.state_b, state_b_.get()}}) {
+      dst->resize(n_);
+      SHOAL_CUDA_RETURN_IF_ERROR(cudaMemcpyAsync(dst->data(), src, n_ * sizeof(float),
+                                                 cudaMemcpyDeviceToHost, compute_.s));
+    }
+    SHOAL_CUDA_RETURN_IF_ERROR(cudaStreamSynchronize(compute_.s));
+    return out;
+  }
+
+  Status LoadState(const EngineState& state) override {
+    RETURN_IF_ERROR(CheckStateSize(state, n_));
+    for (auto [dst, src] : {std::pair{params_.get(), &state.params},
+                            {state_a_.get(), &state.state_a}, {state_b_.get(), &state.state_b}}) {
+      SHOAL_CUDA_RETURN_IF_ERROR(cudaMemcpyAsync(dst, src->data(), n_ * sizeof(float),
+                                                 cudaMemcpyHostToDevice, compute_.s));
+    }
+    SHOAL_CUDA_RETURN_IF_ERROR(cudaStreamSynchronize(compute_.s));
+    return Status::Ok();
+  }
+
   std::string StepNote() const override {
     return coll_.size() > 1 ? "(" + std::to_string(buckets_per_step_) + " NCCL buckets/step)"
                             : "";

@@ -107,6 +107,16 @@ class CpuEngine final : public StepEngine {
 
   Result<std::vector<float>> Params() override { return params_; }
 
+  Result<EngineState> SaveState() override { return EngineState{params_, state_a_, state_b_}; }
+
+  Status LoadState(const EngineState& state) override {
+    RETURN_IF_ERROR(CheckStateSize(state, n_));
+    params_ = state.params;
+    state_a_ = state.state_a;
+    state_b_ = state.state_b;
+    return Status::Ok();
+  }
+
   std::string StepNote() const override {
     return reducer_ ? "(" + std::to_string(reducer_->buckets_per_step()) + " buckets/step)" : "";
   }
@@ -123,6 +133,16 @@ class CpuEngine final : public StepEngine {
 };
 
 }  // namespace
+
+Status CheckStateSize(const EngineState& state, int64_t n) {
+  for (const auto* v : {&state.params, &state.state_a, &state.state_b}) {
+    if (static_cast<int64_t>(v->size()) != n) {
+      return InvalidArgument("training state has " + std::to_string(v->size()) +
+                             " values where the model has " + std::to_string(n) + " parameters");
+    }
+  }
+  return Status::Ok();
+}
 
 Result<std::unique_ptr<StepEngine>> MakeCpuEngine(const EngineConfig& config,
                                                   Collective& collective) {

@@ -1,6 +1,8 @@
 // shoal-train: one rank of a training job. Started by shoal-worker (rank, world size and the
 // rendezvous URL on the command line), by `mpirun -np N shoal-train job.yaml` (ranks and the
 // all-reduce from MPI, no scheduler), or by hand for a single rank: `shoal-train job.yaml`.
+#include <atomic>
+#include <csignal>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -38,11 +40,15 @@ const char kUsage[] = R"(usage: shoal-train JOB.yaml [flags]
   --device N           CUDA device for the cuda backend (default: the launcher's local rank
                        under mpirun, else 0; shoal-worker gives each rank one GPU through
                        CUDA_VISIBLE_DEVICES, so 0 is that GPU)
+  --checkpoint-dir DIR rank 0 writes checkpoints (safetensors) here, on the job's checkpoint
+                       schedule and when stopped by SIGTERM/SIGINT (default: none)
+  --resume FILE        start from this checkpoint (every rank; default: from the start)
   --collective KIND    auto (default), mpi or gloo. auto: mpi when started by mpirun and none
                        of --rank/--world-size/--rendezvous is given, gloo when --world-size > 1,
                        else a single rank
 Under mpirun (`mpirun -np N shoal-train JOB.yaml`) rank and world size come from MPI.
-Exit codes: 0 ok, 1 error, 2 bad spec/data/flags or divergence, 3 a peer rank failed.
+Exit codes: 0 ok, 1 error, 2 bad spec/data/flags or divergence, 3 a peer rank failed,
+143 stopped by SIGTERM/SIGINT (after rank 0's checkpoint).
 )";
 
 bool ParseLong(const char* s, long lo, long hi, long* out) {
@@ -85,11 +91,18 @@ MpiLaunch DetectMpiLaunch() {
   return l;
 }
 
+// Set by SIGTERM/SIGINT; the trainer stops at its next step boundary (TrainerOptions).
+std::atomic<bool> g_stop{false};
+static_assert(std::atomic<bool>::is_always_lock_free);
+
+void OnStopSignal(int) { g_stop.store(true); }
+
 }  // namespace
 
 int main(int argc, char** argv) {
   ReexecWithBestBlasKernels(argv);
   std::string spec_path, rendezvous, address = "127.0.0.1", kind = "auto";
+  std::string checkpoint_dir, resume_from;
   long rank = 0, world = 1, threads = 1, max_steps = 0, timeout_sec = 60, bucket_kb = 0;
   long device = -1;  // -1: pick (local rank under mpirun, else 0)
   bool explicit_ranks = false;  // --rank/--world-size/--rendezvous given: the scheduler's launch
@@ -121,6 +134,8 @@ int main(int argc, char** argv) {
     else if (arg == "--bucket-kb") ok = ParseLong(v, 0, 1L << 22, &bucket_kb);
     else if (arg == "--device") ok = ParseLong(v, 0, 1023, &device);
     else if (arg == "--rendezvous") rendezvous = v;
+    else if (arg == "--checkpoint-dir") checkpoint_dir = v;
+    else if (arg == "--resume") resume_from = v;
     else if (arg == "--address") address = v;
     else if (arg == "--collective") {
       kind = v;
@@ -248,6 +263,14 @@ int main(int argc, char** argv) {
   }
 #endif
   options.device = static_cast<int>(std::max(0L, device));
+  options.checkpoint_dir = checkpoint_dir;
+  options.resume_from = resume_from;
+  options.stop_requested = &g_stop;
+  struct sigaction sa {};
+  sa.sa_handler = OnStopSignal;
+  sigemptyset(&sa.sa_mask);
+  sigaction(SIGTERM, &sa, nullptr);
+  sigaction(SIGINT, &sa, nullptr);
   auto result = Train(*spec, *collective, options, std::cout);
   std::cout.flush();
   if (!result.ok()) {
@@ -264,5 +287,5 @@ int main(int argc, char** argv) {
   collective.reset();
   if (mpi) FinalizeMpi();
 #endif
-  return 0;
+  return result->stopped ? kTrainStopped : kTrainOk;
 }

@@ -21,6 +21,13 @@
 
 namespace shoal {
 
+// Everything an engine needs to continue training exactly where it stopped: the parameters and
+// the optimizer state, host copies in the Mlp flat layout (num_params() floats each). state_a is
+// SGD's momentum buffer or AdamW's first moment, state_b AdamW's second moment (zeros for SGD).
+struct EngineState {
+  std::vector<float> params, state_a, state_b;
+};
+
 struct StepStats {
   double loss_sum = 0;    // summed over the global batch (all ranks), unscaled
   double correct = 0;     // rows of the global batch whose argmax is the label
@@ -60,6 +67,12 @@ class StepEngine {
   // The current parameters, copied to the host (num_params() floats, the Mlp flat layout).
   virtual Result<std::vector<float>> Params() = 0;
 
+  // The full state (for a checkpoint), and its restoration (on resume). LoadState is
+  // InvalidArgument if a buffer does not hold num_params() floats; afterwards the engine
+  // continues bit-identically to the one the state was saved from (same backend, world size).
+  virtual Result<EngineState> SaveState() = 0;
+  virtual Status LoadState(const EngineState& state) = 0;
+
   // Extra words for the epoch line, e.g. "(3 buckets/step)"; empty when there is nothing to add.
   virtual std::string StepNote() const { return ""; }
 };
@@ -67,6 +80,9 @@ class StepEngine {
 // The cpu backend: Mlp + kernels/cpu operators, gradients summed with `collective` (one
 // all-reduce after backward, or buckets overlapped with backward when bucket_bytes > 0 and
 // there is more than one rank). `collective` must outlive the engine.
+// OK when every buffer of `state` holds n floats, else InvalidArgument (for LoadState).
+Status CheckStateSize(const EngineState& state, int64_t n);
+
 Result<std::unique_ptr<StepEngine>> MakeCpuEngine(const EngineConfig& config,
                                                   Collective& collective);
 

@@ -10,7 +10,11 @@
 
 #include <nlohmann/json.hpp>
 
+#include <algorithm>
+#include <filesystem>
+
 #include "kernels/cpu/reduce.h"
+#include "worker/train/checkpoint.h"
 #include "worker/train/dataset.h"
 
 namespace shoal {
@@ -90,6 +94,74 @@ Status Evaluate(StepEngine& engine, const Dataset& test, Collective& coll, doubl
   return Status::Ok();
 }
 
+
+// Rank 0's checkpoint writer: ckpt-<step>.safetensors in the directory, the newest `keep` kept.
+class Checkpointer {
+ public:
+  Checkpointer(const JobSpec& spec, const TrainerOptions& options, int rank)
+      : spec_(spec), dir_(rank == 0 ? options.checkpoint_dir : ""), last_(Clock::now()) {}
+
+  bool enabled() const { return !dir_.empty(); }
+
+  // Whether the periodic schedule asks for one after `step`.
+  bool Due(int64_t step) const {
+    if (!enabled()) return false;
+    const auto& c = spec_.checkpoint;
+    if (c.every_steps > 0 && step % c.every_steps == 0) return true;
+    return c.every_seconds > 0 && Seconds(last_, Clock::now()) >= c.every_seconds;
+  }
+
+  Status Write(StepEngine& engine, const TrainPosition& position, std::ostream& out) {
+    if (!enabled()) return Status::Ok();
+    const auto t0 = Clock::now();
+    Checkpoint ckpt;
+    ckpt.position = position;
+    ASSIGN_OR_RETURN(ckpt.state, engine.SaveState());
+    std::error_code ec;
+    std::filesystem::create_directories(dir_, ec);
+    char name[64];
+    std::snprintf(name, sizeof(name), "ckpt-%012lld.safetensors",
+                  static_cast<long long>(position.step));
+    const std::string path = std::filesystem::absolute(std::filesystem::path(dir_) / name).string();
+    RETURN_IF_ERROR(WriteCheckpoint(path, spec_, ckpt));
+    last_ = Clock::now();
+    const auto bytes = std::filesystem::file_size(path, ec);
+    Prune();
+    Report(out, {{"type", "checkpoint"},
+                 {"path", path},
+                 {"step", position.step},
+                 {"epoch", position.epoch},
+                 {"bytes", ec ? 0 : static_cast<int64_t>(bytes)},
+                 {"seconds", Seconds(t0, last_)}});
+    return Status::Ok();
+  }
+
+ private:
+  void Prune() {
+    std::vector<std::string> names;
+    std::error_code ec;
+    for (const auto& e : std::filesystem::directory_iterator(dir_, ec)) {
+      const std::string n = e.path().filename().string();
+      if (n.rfind("ckpt-", 0) == 0 && n.size() > 12 &&
+          n.compare(n.size() - 12, 12, ".safetensors") == 0) {
+        names.push_back(n);
+      }
+    }
+    std::sort(names.begin(), names.end());  // zero-padded steps: oldest first
+    for (size_t i = 0; i + spec_.checkpoint.keep < names.size(); ++i) {
+      std::filesystem::remove(std::filesystem::path(dir_) / names[i], ec);
+    }
+  }
+
+  const JobSpec& spec_;
+  std::string dir_;
+  Clock::time_point last_;
+};
+
+bool StopRequested(const TrainerOptions& options) {
+  return options.stop_requested != nullptr && options.stop_requested->load();
+}
+
 }  // namespace
 
 int ExitCodeFor(const Status& status) {
@@ -166,29 +238,79 @@ Result<TrainResult> Train(const JobSpec& spec, Collective& coll, const TrainerOp
   const float grad_scale = 1.0f / static_cast<float>(global_batch);
 
   TrainResult result;
-  int64_t step = 0;
-  double train_time = 0;
-  int64_t trained_samples = 0;
+  // Where training stands; restored from a checkpoint when resuming.
+  TrainPosition pos;
+  pos.world_size = world;
+  if (!options.resume_from.empty()) {
+    ASSIGN_OR_RETURN(Checkpoint ckpt, ReadCheckpoint(options.resume_from, spec,
+                                                     CheckpointDataBytes(spec) + (16 << 20)));
+    RETURN_IF_ERROR(engine->LoadState(ckpt.state));
+    pos = ckpt.position;
+    result.resumed_step = pos.step;
+    if (rank == 0) {
+      out << "resumed from " << options.resume_from << ": step " << pos.step << ", epoch "
+          << pos.epoch << ", " << pos.epoch_samples << " samples into it"
+          << (pos.world_size != world ? " (written by " + std::to_string(pos.world_size) +
+                                            " ranks: the data position is rounded to this "
+                                            "world's global batch)"
+                                      : "")
+          << std::endl;
+    }
+    if (pos.world_size != world) {
+      pos.epoch_samples = pos.epoch_samples / global_batch * global_batch;
+      pos.world_size = world;
+    }
+  }
+  Checkpointer checkpointer(spec, options, rank);
+  int64_t& step = pos.step;
   auto last_report = Clock::now();
   double window_loss = 0, window_correct = 0, window_samples = 0;
   const int64_t max_steps = options.max_steps;
   bool stop = false;
-  for (int epoch = 1; epoch <= spec.training.epochs && !stop; ++epoch) {
+  for (int epoch = pos.epoch; epoch <= spec.training.epochs && !stop; ++epoch) {
     auto order = EpochOrder(train.size, spec.training.seed, epoch, spec.data.shuffle);
-    double epoch_loss = 0, epoch_correct = 0;
-    int64_t epoch_samples = 0;
-    double epoch_reduce_sec = 0;  // time inside the gradient all-reduce (waiting included)
-    const auto epoch_start = Clock::now();
-    for (int64_t s = 0; s < steps_per_epoch; ++s) {
+    if (epoch != pos.epoch) {  // a fresh epoch (the resumed one keeps its sums)
+      pos.epoch = epoch;
+      pos.epoch_samples = 0;
+      pos.epoch_loss = pos.epoch_correct = pos.epoch_reduce_sec = pos.epoch_time_sec = 0;
+    }
+    // Time already spent on this epoch before a resume counts toward its rate.
+    const auto epoch_start =
+        Clock::now() - std::chrono::duration_cast<Clock::duration>(
+                           std::chrono::duration<double>(pos.epoch_time_sec));
+    auto sync_time = [&] { pos.epoch_time_sec = Seconds(epoch_start, Clock::now()); };
+    for (int64_t s = pos.epoch_samples / global_batch; s < steps_per_epoch; ++s) {
+      if (StopRequested(options)) {
+        sync_time();
+        RETURN_IF_ERROR(checkpointer.Write(*engine, pos, out));
+        result.stopped = true;
+        stop = true;
+        break;
+      }
       const int64_t begin = s * global_batch + rank * batch;
       GatherBatch(train, order, begin, begin + batch, xb.data(), yb.data());
-      ASSIGN_OR_RETURN(StepStats st, engine->Step(xb.data(), yb.data(), static_cast<int>(batch),
-                                                  grad_scale, step + 1));
+      auto stepped = engine->Step(xb.data(), yb.data(), static_cast<int>(batch), grad_scale,
+                                  step + 1);
+      if (!stepped.ok()) {
+        // Told to stop and a peer already left: the last completed step is still intact.
+        const StatusCode code = stepped.status().code();
+        if (StopRequested(options) &&
+            (code == StatusCode::kAborted || code == StatusCode::kUnavailable ||
+             code == StatusCode::kDeadlineExceeded)) {
+          sync_time();
+          RETURN_IF_ERROR(checkpointer.Write(*engine, pos, out));
+          result.stopped = true;
+          stop = true;
+          break;
+        }
+        return stepped.status();
+      }
+      const StepStats& st = *stepped;
       ++step;
-      epoch_reduce_sec += st.reduce_sec;
-      epoch_loss += st.loss_sum;
-      epoch_correct += st.correct;
-      epoch_samples += global_batch;
+      pos.epoch_reduce_sec += st.reduce_sec;
+      pos.epoch_loss += st.loss_sum;
+      pos.epoch_correct += st.correct;
+      pos.epoch_samples += global_batch;
       window_loss += st.loss_sum;
       window_correct += st.correct;
       window_samples += static_cast<double>(global_batch);
@@ -202,20 +324,29 @@ Result<TrainResult> Train(const JobSpec& spec, Collective& coll, const TrainerOp
                      {"stepsPerEpoch", steps_per_epoch},
                      {"loss", window_loss / window_samples},
                      {"trainAccuracy", window_correct / window_samples},
-                     {"samplesPerSec", static_cast<double>(epoch_samples) / elapsed}});
+                     {"samplesPerSec", static_cast<double>(pos.epoch_samples) / elapsed}});
         last_report = now;
         window_loss = window_correct = window_samples = 0;
+      }
+      if (checkpointer.Due(step)) {
+        sync_time();
+        RETURN_IF_ERROR(checkpointer.Write(*engine, pos, out));
       }
       if (max_steps > 0 && step >= max_steps) {
         stop = true;
         break;
       }
     }
-    const double epoch_time = Seconds(epoch_start, Clock::now());
-    train_time += epoch_time;
-    trained_samples += epoch_samples;
-    result.train_loss = epoch_loss / static_cast<double>(epoch_samples);
-    double train_acc = epoch_correct / static_cast<double>(epoch_samples);
+    if (result.stopped) break;
+    sync_time();
+    const double epoch_time = pos.epoch_time_sec;
+    const int64_t epoch_samples = pos.epoch_samples;
+    if (epoch_samples == 0) continue;  // resumed exactly at the end of a finished epoch
+    pos.train_time_sec += epoch_time;
+    pos.trained_samples += epoch_samples;
+    result.train_loss = pos.epoch_loss / static_cast<double>(epoch_samples);
+    double train_acc = pos.epoch_correct / static_cast<double>(epoch_samples);
+    const double steps_done = static_cast<double>(epoch_samples / global_batch);
     nlohmann::json report = {{"type", "progress"},
                              {"epoch", epoch},
                              {"epochs", spec.training.epochs},
@@ -224,8 +355,8 @@ Result<TrainResult> Train(const JobSpec& spec, Collective& coll, const TrainerOp
                              {"loss", result.train_loss},
                              {"trainAccuracy", train_acc},
                              {"samplesPerSec", static_cast<double>(epoch_samples) / epoch_time},
-                             {"stepSec", epoch_time / static_cast<double>(epoch_samples / global_batch)},
-                             {"allReduceSec", epoch_reduce_sec / static_cast<double>(epoch_samples / global_batch)},
+                             {"stepSec", epoch_time / steps_done},
+                             {"allReduceSec", pos.epoch_reduce_sec / steps_done},
                              {"epochDone", true}};
     std::ostringstream line;
     line << std::fixed << std::setprecision(4) << "epoch " << epoch << "/"
@@ -238,13 +369,15 @@ Result<TrainResult> Train(const JobSpec& spec, Collective& coll, const TrainerOp
     }
     line << std::setprecision(0) << " | " << static_cast<double>(epoch_samples) / epoch_time
          << " samples/s | all-reduce "
-         << std::setprecision(1) << 100.0 * epoch_reduce_sec / epoch_time << "% of step time";
+         << std::setprecision(1) << 100.0 * pos.epoch_reduce_sec / epoch_time << "% of step time";
     if (const std::string note = engine->StepNote(); !note.empty()) line << " " << note;
     if (rank == 0) {
       out << line.str() << std::endl;
       Report(out, report);
     }
   }
+  const double train_time = pos.train_time_sec;
+  const int64_t trained_samples = pos.trained_samples;
   result.steps = step;
   result.samples_per_sec = train_time > 0 ? static_cast<double>(trained_samples) / train_time : 0;
   ASSIGN_OR_RETURN(std::vector<float> params, engine->Params());
@@ -258,6 +391,8 @@ Result<TrainResult> Train(const JobSpec& spec, Collective& coll, const TrainerOp
                {"trainLoss", result.train_loss},
                {"samplesPerSec", result.samples_per_sec},
                {"steps", result.steps},
+               {"resumedStep", result.resumed_step},
+               {"stopped", result.stopped},
                {"wallSec", result.wall_seconds}});
   return result;
 }

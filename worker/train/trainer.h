@@ -7,6 +7,7 @@
 // rank reports a final "result" line with its parameter checksum.
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 #include <functional>
 #include <iosfwd>
@@ -25,6 +26,7 @@ inline constexpr int kTrainOk = 0;
 inline constexpr int kTrainError = 1;       // unexpected failure
 inline constexpr int kTrainBadInput = 2;    // bad spec, data or flags; also divergence (NaN loss)
 inline constexpr int kTrainPeerFailed = 3;  // a collective failed: a peer died or hung
+inline constexpr int kTrainStopped = 143;   // stopped on SIGTERM/SIGINT (128 + SIGTERM)
 
 struct TrainResult {
   double test_accuracy = -1;  // -1 when there is no test set
@@ -34,6 +36,8 @@ struct TrainResult {
   int64_t steps = 0;
   double wall_seconds = 0;
   std::string param_checksum;  // FNV-1a of the final parameters
+  bool stopped = false;        // stopped early on request (TrainerOptions::stop_requested)
+  int64_t resumed_step = 0;    // the checkpoint's step when resumed (0 = from the start)
 };
 
 struct TrainerOptions {
@@ -41,11 +45,23 @@ struct TrainerOptions {
   double report_every_sec = 1.0;  // progress report period of rank 0
   int64_t max_steps = 0;       // stop after this many steps (0 = the spec's epochs); for benchmarks
   // Gradient buckets all-reduced while backward runs (GradReducer); 0 = one all-reduce of the
-  // whole buffer after backward. Results are identical either way. Off by default: on CPU ranks
+  // whole buffer after backward. Results agree up to float rounding (the first layer's weight
+  // gradient is then computed in row chunks, which some BLAS kernels round differently). Off by default: on CPU ranks
   // that share cores, Gloo's fixed per-call cost and the extra thread outweigh the overlap
   // (bench/README.md: 256 KiB buckets ran at ~0.8x of one all-reduce on the 2-core VM).
   int64_t bucket_bytes = 0;
   int device = 0;  // CUDA device ordinal for the cuda backend
+  // Checkpoints (worker/train/checkpoint.h): rank 0 writes ckpt-<step>.safetensors here every
+  // spec.checkpoint.everySeconds / everySteps and when stopped on request, keeping the newest
+  // spec.checkpoint.keep, and reports each with a {"type":"checkpoint"} line. "" = none.
+  std::string checkpoint_dir;
+  // A checkpoint every rank starts from ("" = from the start). With the world size it was
+  // written at, the run continues bit-identically (on CPU) to one that was never interrupted.
+  std::string resume_from;
+  // Set asynchronously (a signal handler): at the next step boundary every rank stops, rank 0
+  // after writing a checkpoint; if a peer is already gone, rank 0 checkpoints the last step
+  // that completed. Train() then returns with result.stopped.
+  const std::atomic<bool>* stop_requested = nullptr;
   double timeout_sec = 60;  // NCCL: longest wait for a step's all-reduce before giving up
 
   // The cuda backend, provided by builds with CUDA (worker/gpu); both empty without. `cuda_usable`

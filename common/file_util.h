@@ -1,0 +1,28 @@
+// Small file helpers with the durability the state they hold needs.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <string_view>
+
+#include "common/status.h"
+
+namespace shoal {
+
+// Writes a file so that a crash leaves either the old file or the whole new one, never a part:
+// `fill` writes the content to a temporary file next to `path` (through the given writer, which
+// returns false on a short write), then the file is fsync'd, renamed over `path`, and the
+// directory fsync'd. Unavailable (with errno's text) on any I/O error; the temporary is removed.
+using ChunkWriter = std::function<bool(const void* data, size_t bytes)>;
+Status WriteFileAtomic(const std::string& path, const std::function<Status(const ChunkWriter&)>& fill);
+Status WriteFileAtomic(const std::string& path, std::string_view content);
+
+// Reads a whole file. NotFound if it does not exist, InvalidArgument if it is larger than
+// `max_bytes` (checked before reading), Unavailable on other I/O errors.
+Result<std::string> ReadFileLimited(const std::string& path, int64_t max_bytes);
+
+// fsyncs a directory (after creating or renaming entries in it).
+Status SyncDir(const std::string& dir);
+
+}  // namespace shoal

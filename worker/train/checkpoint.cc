@@ -1,0 +1,177 @@
+#include "worker/train/checkpoint.h"
+
+#include <cinttypes>
+#include <cstdio>
+#include <cstdlib>
+#include <map>
+
+#include "common/safetensors.h"
+#include "worker/train/mlp.h"
+
+namespace shoal {
+namespace {
+
+constexpr char kFormat[] = "shoal-checkpoint/1";
+
+std::string Exact(double v) {
+  char buf[40];
+  std::snprintf(buf, sizeof(buf), "%.17g", v);
+  return buf;
+}
+
+std::string LayersText(const JobSpec& spec) {
+  std::string s;
+  for (int w : spec.model.layers) s += (s.empty() ? "" : ",") + std::to_string(w);
+  return s;
+}
+
+// The optimizer buffers' name prefixes for state_a and state_b ("" = unused).
+std::pair<std::string, std::string> OptimizerPrefixes(const JobSpec& spec) {
+  if (spec.optimizer.kind == OptimizerKind::kAdamW) {
+    return {"optimizer.exp_avg.", "optimizer.exp_avg_sq."};
+  }
+  return {"optimizer.momentum_buffer.", ""};
+}
+
+// (name, shape, offset) of every parameter tensor in the Mlp flat layout.
+struct Slot {
+  std::string name;
+  std::vector<int64_t> shape;
+  int64_t offset;
+  int64_t size;
+};
+
+std::vector<Slot> Slots(const JobSpec& spec) {
+  Mlp mlp(MlpConfig{spec.model.layers, spec.model.activation, spec.model.loss});
+  std::vector<Slot> slots;
+  for (int l = 0; l < mlp.num_layers(); ++l) {
+    const int64_t in = spec.model.layers[l], out = spec.model.layers[l + 1];
+    const std::string p = "layers." + std::to_string(l) + ".";
+    slots.push_back({p + "weight", {out, in}, mlp.weight_offset(l), out * in});
+    slots.push_back({p + "bias", {out}, mlp.bias_offset(l), out});
+  }
+  return slots;
+}
+
+bool ParseI64(const std::string& s, int64_t* out) {
+  char* end = nullptr;
+  *out = std::strtoll(s.c_str(), &end, 10);
+  return !s.empty() && *end == '\0';
+}
+
+bool ParseF64(const std::string& s, double* out) {
+  char* end = nullptr;
+  *out = std::strtod(s.c_str(), &end);
+  return !s.empty() && *end == '\0';
+}
+
+}  // namespace
+
+int64_t CheckpointDataBytes(const JobSpec& spec) {
+  int64_t params = 0;
+  for (const Slot& s : Slots(spec)) params += s.size;
+  const int buffers = spec.optimizer.kind == OptimizerKind::kAdamW ? 3 : 2;
+  return params * 4 * buffers;
+}
+
+Status WriteCheckpoint(const std::string& path, const JobSpec& spec, const Checkpoint& ckpt) {
+  const std::vector<Slot> slots = Slots(spec);
+  const int64_t n = slots.empty() ? 0 : slots.back().offset + slots.back().size;
+  RETURN_IF_ERROR(CheckStateSize(ckpt.state, n));
+  const auto [prefix_a, prefix_b] = OptimizerPrefixes(spec);
+  std::vector<TensorView> views;
+  for (const Slot& s : slots) views.push_back({s.name, s.shape, ckpt.state.params.data() + s.offset});
+  for (const Slot& s : slots) {
+    views.push_back({prefix_a + s.name, s.shape, ckpt.state.state_a.data() + s.offset});
+  }
+  if (!prefix_b.empty()) {
+    for (const Slot& s : slots) {
+      views.push_back({prefix_b + s.name, s.shape, ckpt.state.state_b.data() + s.offset});
+    }
+  }
+  const TrainPosition& p = ckpt.position;
+  const std::map<std::string, std::string> meta = {
+      {"format", kFormat},
+      {"layers", LayersText(spec)},
+      {"activation", ToString(spec.model.activation)},
+      {"optimizer", ToString(spec.optimizer.kind)},
+      {"seed", std::to_string(spec.training.seed)},
+      {"worldSize", std::to_string(p.world_size)},
+      {"step", std::to_string(p.step)},
+      {"epoch", std::to_string(p.epoch)},
+      {"epochSamples", std::to_string(p.epoch_samples)},
+      {"epochLoss", Exact(p.epoch_loss)},
+      {"epochCorrect", Exact(p.epoch_correct)},
+      {"epochReduceSec", Exact(p.epoch_reduce_sec)},
+      {"epochTimeSec", Exact(p.epoch_time_sec)},
+      {"trainTimeSec", Exact(p.train_time_sec)},
+      {"trainedSamples", std::to_string(p.trained_samples)},
+  };
+  return WriteSafetensors(path, views, meta);
+}
+
+Result<Checkpoint> ReadCheckpoint(const std::string& path, const JobSpec& spec, int64_t max_bytes) {
+  ASSIGN_OR_RETURN(SafetensorsFile file, ReadSafetensors(path, max_bytes));
+  auto meta = [&](const char* key) -> std::string {
+    auto it = file.metadata.find(key);
+    return it == file.metadata.end() ? std::string() : it->second;
+  };
+  auto bad = [&](const std::string& why) { return InvalidArgument(path + ": " + why); };
+  if (meta("format") != kFormat) {
+    return bad("not a shoal checkpoint (metadata format \"" + meta("format") + "\", expected \"" +
+               kFormat + "\")");
+  }
+  const std::pair<const char*, std::string> must_match[] = {
+      {"layers", LayersText(spec)},
+      {"activation", ToString(spec.model.activation)},
+      {"optimizer", ToString(spec.optimizer.kind)},
+      {"seed", std::to_string(spec.training.seed)},
+  };
+  for (const auto& [key, want] : must_match) {
+    if (meta(key) != want) {
+      return bad(std::string("written for ") + key + " " + meta(key) + ", but this job has " + want);
+    }
+  }
+  Checkpoint out;
+  TrainPosition& p = out.position;
+  int64_t epoch = 0, world = 0;
+  const bool ok =
+      ParseI64(meta("step"), &p.step) && ParseI64(meta("epoch"), &epoch) &&
+      ParseI64(meta("epochSamples"), &p.epoch_samples) && ParseI64(meta("worldSize"), &world) &&
+      ParseF64(meta("epochLoss"), &p.epoch_loss) && ParseF64(meta("epochCorrect"), &p.epoch_correct) &&
+      ParseF64(meta("epochReduceSec"), &p.epoch_reduce_sec) &&
+      ParseF64(meta("epochTimeSec"), &p.epoch_time_sec) &&
+      ParseF64(meta("trainTimeSec"), &p.train_time_sec) &&
+      ParseI64(meta("trainedSamples"), &p.trained_samples);
+  if (!ok || p.step < 0 || epoch < 1 || epoch > spec.training.epochs + 1 || p.epoch_samples < 0 ||
+      world < 1 || world > (1 << 20) || p.trained_samples < 0) {
+    return bad("its position metadata (step, epoch, epochSamples, worldSize, ...) is malformed");
+  }
+  p.epoch = static_cast<int>(epoch);
+  p.world_size = static_cast<int>(world);
+  const std::vector<Slot> slots = Slots(spec);
+  const int64_t n = slots.empty() ? 0 : slots.back().offset + slots.back().size;
+  const auto [prefix_a, prefix_b] = OptimizerPrefixes(spec);
+  out.state.params.assign(n, 0.f);
+  out.state.state_a.assign(n, 0.f);
+  out.state.state_b.assign(n, 0.f);
+  size_t used = 0;
+  for (const auto& [prefix, buffer] :
+       {std::pair{std::string(), &out.state.params}, {prefix_a, &out.state.state_a},
+        {prefix_b, &out.state.state_b}}) {
+    if (buffer == &out.state.state_b && prefix_b.empty()) continue;
+    for (const Slot& s : slots) {
+      auto it = file.tensors.find(prefix + s.name);
+      if (it == file.tensors.end()) return bad("tensor " + prefix + s.name + " is missing");
+      if (it->second.shape != s.shape) return bad("tensor " + prefix + s.name + " has the wrong shape");
+      std::copy(it->second.data.begin(), it->second.data.end(), buffer->begin() + s.offset);
+      ++used;
+    }
+  }
+  if (used != file.tensors.size()) {
+    return bad(std::to_string(file.tensors.size() - used) + " tensors this model does not have");
+  }
+  return out;
+}
+
+}  // namespace shoal
