@@ -6,7 +6,6 @@
 
 #include <cerrno>
 #include <cstring>
-#include <fstream>
 
 namespace shoal {
 namespace {
@@ -84,13 +83,18 @@ Result<std::string> ReadFileLimited(const std::string& path, int64_t max_bytes) 
     return InvalidArgument(path + " is " + std::to_string(st.st_size) + " bytes, more than the " +
                            std::to_string(max_bytes) + " allowed");
   }
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return Errno("opening " + path);
+  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return Errno("opening " + path);
   std::string out(static_cast<size_t>(st.st_size), '\0');
-  in.read(out.data(), static_cast<std::streamsize>(out.size()));
-  if (in.gcount() != static_cast<std::streamsize>(out.size())) {
-    return Unavailable("reading " + path + ": the file changed while it was read");
+  size_t got = 0;
+  while (got < out.size()) {
+    const ssize_t n = ::read(fd, out.data() + got, out.size() - got);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) break;
+    got += static_cast<size_t>(n);
   }
+  ::close(fd);
+  if (got != out.size()) return Unavailable("reading " + path + ": the file changed while it was read");
   return out;
 }
 

@@ -62,7 +62,8 @@ Status WriteSafetensors(const std::string& path, const std::vector<TensorView>& 
   });
 }
 
-Result<SafetensorsFile> ParseSafetensors(std::string_view bytes, const SafetensorsLimits& limits) {
+Result<SafetensorsIndex> IndexSafetensors(std::string_view bytes,
+                                          const SafetensorsLimits& limits) {
   if (!LittleEndian()) return Internal("safetensors reading needs a little-endian host");
   if (bytes.size() < 8) return InvalidArgument("not a safetensors file: shorter than 8 bytes");
   uint64_t header_len = 0;
@@ -85,7 +86,8 @@ Result<SafetensorsFile> ParseSafetensors(std::string_view bytes, const Safetenso
                            std::to_string(limits.max_tensors) + " tensors");
   }
   const std::string_view data = bytes.substr(8 + header_len);
-  SafetensorsFile out;
+  SafetensorsIndex out;
+  out.data_begin = 8 + header_len;
   struct Range {
     uint64_t begin, end;
     const std::string* name;
@@ -119,7 +121,7 @@ Result<SafetensorsFile> ParseSafetensors(std::string_view bytes, const Safetenso
       return InvalidArgument("tensor " + shown + ": shape must be a list of at most " +
                              std::to_string(limits.max_dims) + " dimensions");
     }
-    Tensor t;
+    SafetensorsIndex::Entry t;
     for (const auto& d : shape) {
       if (!d.is_number_unsigned()) {
         return InvalidArgument("tensor " + shown + ": dimensions must be non-negative integers");
@@ -142,9 +144,9 @@ Result<SafetensorsFile> ParseSafetensors(std::string_view bytes, const Safetenso
                              std::to_string(data.size()) + " data bytes");
     }
     ranges.push_back({begin, end, &name});
-    t.data.resize(static_cast<size_t>(n));
-    if (n > 0) std::memcpy(t.data.data(), data.data() + begin, static_cast<size_t>(n) * 4);
-    out.tensors.emplace(name, std::move(t));
+    t.begin = begin;
+    t.end = end;
+    out.entries.emplace(name, std::move(t));
   }
   // The ranges must tile the data exactly: no overlap, no gap, nothing left over.
   std::sort(ranges.begin(), ranges.end(), [](const Range& a, const Range& b) {
@@ -160,6 +162,22 @@ Result<SafetensorsFile> ParseSafetensors(std::string_view bytes, const Safetenso
   if (at != data.size()) {
     return InvalidArgument(std::to_string(data.size() - at) +
                            " bytes after the last tensor: not a valid safetensors file");
+  }
+  return out;
+}
+
+Result<SafetensorsFile> ParseSafetensors(std::string_view bytes, const SafetensorsLimits& limits) {
+  ASSIGN_OR_RETURN(SafetensorsIndex index, IndexSafetensors(bytes, limits));
+  SafetensorsFile out;
+  out.metadata = std::move(index.metadata);
+  for (auto& [name, e] : index.entries) {
+    Tensor t;
+    t.shape = std::move(e.shape);
+    t.data.resize((e.end - e.begin) / 4);
+    if (!t.data.empty()) {
+      std::memcpy(t.data.data(), bytes.data() + index.data_begin + e.begin, e.end - e.begin);
+    }
+    out.tensors.emplace(name, std::move(t));
   }
   return out;
 }

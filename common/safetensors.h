@@ -46,6 +46,21 @@ struct SafetensorsLimits {
 Status WriteSafetensors(const std::string& path, const std::vector<TensorView>& tensors,
                         const std::map<std::string, std::string>& metadata);
 
+// Where each tensor's bytes are, without copying them: data_begin is the offset in the file of
+// the first data byte, each entry's [begin, end) is relative to it.
+struct SafetensorsIndex {
+  struct Entry {
+    std::vector<int64_t> shape;
+    uint64_t begin = 0, end = 0;
+  };
+  std::map<std::string, Entry> entries;
+  std::map<std::string, std::string> metadata;
+  uint64_t data_begin = 0;
+};
+// Validates a whole file's bytes exactly as ParseSafetensors does and returns the index.
+Result<SafetensorsIndex> IndexSafetensors(std::string_view bytes,
+                                          const SafetensorsLimits& limits = {});
+
 // Parses a whole file's bytes. InvalidArgument, naming what is wrong, for anything malformed: a
 // short file, a header length beyond the file or the limits, bad JSON, a dtype other than F32,
 // shapes that do not match their byte ranges, overlapping ranges, gaps, or bytes left over.

@@ -3,8 +3,10 @@
 #include <cinttypes>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <map>
 
+#include "common/file_util.h"
 #include "common/safetensors.h"
 #include "worker/train/mlp.h"
 
@@ -111,7 +113,10 @@ Status WriteCheckpoint(const std::string& path, const JobSpec& spec, const Check
 }
 
 Result<Checkpoint> ReadCheckpoint(const std::string& path, const JobSpec& spec, int64_t max_bytes) {
-  ASSIGN_OR_RETURN(SafetensorsFile file, ReadSafetensors(path, max_bytes));
+  ASSIGN_OR_RETURN(std::string bytes, ReadFileLimited(path, max_bytes));
+  auto indexed = IndexSafetensors(bytes);
+  if (!indexed.ok()) return InvalidArgument(path + ": " + indexed.status().message());
+  const SafetensorsIndex& file = *indexed;
   auto meta = [&](const char* key) -> std::string {
     auto it = file.metadata.find(key);
     return it == file.metadata.end() ? std::string() : it->second;
@@ -161,15 +166,17 @@ Result<Checkpoint> ReadCheckpoint(const std::string& path, const JobSpec& spec, 
         {prefix_b, &out.state.state_b}}) {
     if (buffer == &out.state.state_b && prefix_b.empty()) continue;
     for (const Slot& s : slots) {
-      auto it = file.tensors.find(prefix + s.name);
-      if (it == file.tensors.end()) return bad("tensor " + prefix + s.name + " is missing");
+      auto it = file.entries.find(prefix + s.name);
+      if (it == file.entries.end()) return bad("tensor " + prefix + s.name + " is missing");
       if (it->second.shape != s.shape) return bad("tensor " + prefix + s.name + " has the wrong shape");
-      std::copy(it->second.data.begin(), it->second.data.end(), buffer->begin() + s.offset);
+      // Shapes match, so the byte range holds exactly s.size floats (IndexSafetensors checked).
+      std::memcpy(buffer->data() + s.offset, bytes.data() + file.data_begin + it->second.begin,
+                  static_cast<size_t>(s.size) * 4);
       ++used;
     }
   }
-  if (used != file.tensors.size()) {
-    return bad(std::to_string(file.tensors.size() - used) + " tensors this model does not have");
+  if (used != file.entries.size()) {
+    return bad(std::to_string(file.entries.size() - used) + " tensors this model does not have");
   }
   return out;
 }

@@ -68,6 +68,10 @@ class TrainerTest : public ::testing::Test {
       threads.emplace_back([&, r] {
         auto coll = MakeGlooCollective(r, ranks, *store, GlooOptions{});
         ASSERT_TRUE(coll.ok()) << coll.status().ToString();
+        // Every pair is connected before any rank may leave (a rank stopped before its first
+        // step would otherwise close its connections while a peer is still completing them).
+        float ready = 1;
+        ASSERT_TRUE((*coll)->AllReduceSum(&ready, 1).ok());
         std::ostringstream out;
         TrainerOptions opts;
         opts.bucket_bytes = bucket_bytes;

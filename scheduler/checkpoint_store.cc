@@ -1,0 +1,134 @@
+#include "scheduler/checkpoint_store.h"
+
+#include <algorithm>
+#include <cstdio>
+#include <filesystem>
+
+#include "common/file_util.h"
+#include "common/safetensors.h"
+#include "common/sha256.h"
+
+namespace shoal {
+namespace fs = std::filesystem;
+
+namespace {
+
+std::string StepName(int64_t step) {
+  char name[40];
+  std::snprintf(name, sizeof(name), "ckpt-%012lld", static_cast<long long>(step));
+  return name;
+}
+
+std::optional<CheckpointRecord> ParseRecord(const std::string& text) {
+  auto j = nlohmann::json::parse(text, nullptr, false);
+  if (!j.is_object()) return std::nullopt;
+  try {
+    CheckpointRecord r;
+    r.step = j.at("step").get<int64_t>();
+    r.attempt = j.at("attempt").get<int>();
+    r.bytes = j.at("bytes").get<int64_t>();
+    r.sha256 = j.at("sha256").get<std::string>();
+    r.created_ms = j.at("createdMs").get<int64_t>();
+    return r;
+  } catch (const nlohmann::json::exception&) {
+    return std::nullopt;
+  }
+}
+
+}  // namespace
+
+nlohmann::json ToJson(const CheckpointRecord& r) {
+  return {{"step", r.step},
+          {"attempt", r.attempt},
+          {"bytes", r.bytes},
+          {"sha256", r.sha256},
+          {"createdMs", r.created_ms}};
+}
+
+Result<std::unique_ptr<CheckpointStore>> CheckpointStore::Open(std::string dir) {
+  std::error_code ec;
+  fs::create_directories(dir, ec);
+  if (ec) return Unavailable("cannot create " + dir + ": " + ec.message());
+  return std::unique_ptr<CheckpointStore>(new CheckpointStore(std::move(dir)));
+}
+
+std::string CheckpointStore::JobDir(int64_t job) const {
+  return dir_ + "/job-" + std::to_string(job);
+}
+
+Result<CheckpointRecord> CheckpointStore::Put(int64_t job, int attempt, int64_t step,
+                                              std::string_view bytes, std::string_view sha256,
+                                              int keep, int64_t now_ms) {
+  const std::string actual = Sha256Hex(bytes);
+  if (sha256 != actual) {
+    return InvalidArgument("checksum mismatch: the upload's SHA-256 is " + actual + ", not " +
+                           std::string(sha256.substr(0, 64)) + " (corrupted in transit?)");
+  }
+  if (auto parsed = ParseSafetensors(bytes); !parsed.ok()) {
+    return InvalidArgument("not a valid checkpoint: " + parsed.status().message());
+  }
+  const std::string dir = JobDir(job);
+  std::error_code ec;
+  fs::create_directories(dir, ec);
+  if (ec) return Unavailable("cannot create " + dir + ": " + ec.message());
+  CheckpointRecord r{step, attempt, static_cast<int64_t>(bytes.size()), actual, now_ms};
+  const std::string base = dir + "/" + StepName(step);
+  RETURN_IF_ERROR(WriteFileAtomic(base + ".safetensors", bytes));
+  RETURN_IF_ERROR(WriteFileAtomic(base + ".json", ToJson(r).dump()));
+  std::vector<CheckpointRecord> all = List(job);
+  for (size_t i = 0; i + std::max(1, keep) < all.size(); ++i) {
+    const std::string old = dir + "/" + StepName(all[i].step);
+    fs::remove(old + ".json", ec);  // the record first: a data file without one is ignored
+    fs::remove(old + ".safetensors", ec);
+  }
+  return r;
+}
+
+std::vector<CheckpointRecord> CheckpointStore::List(int64_t job) const {
+  std::vector<CheckpointRecord> out;
+  std::error_code ec;
+  for (const auto& e : fs::directory_iterator(JobDir(job), ec)) {
+    const std::string name = e.path().filename().string();
+    if (name.rfind("ckpt-", 0) != 0 || e.path().extension() != ".json") continue;
+    auto text = ReadFileLimited(e.path().string(), 4096);
+    if (!text.ok()) continue;
+    auto r = ParseRecord(*text);
+    if (!r || StepName(r->step) + ".json" != name) continue;
+    out.push_back(*r);
+  }
+  std::sort(out.begin(), out.end(),
+            [](const CheckpointRecord& a, const CheckpointRecord& b) { return a.step < b.step; });
+  return out;
+}
+
+std::optional<CheckpointRecord> CheckpointStore::Latest(int64_t job, int before_attempt) const {
+  std::optional<CheckpointRecord> best;
+  for (const CheckpointRecord& r : List(job)) {
+    if (before_attempt > 0 && r.attempt >= before_attempt) continue;
+    best = r;  // List is by step
+  }
+  return best;
+}
+
+Result<std::string> CheckpointStore::Read(int64_t job, int64_t step) const {
+  const std::string base = JobDir(job) + "/" + StepName(step);
+  auto record_text = ReadFileLimited(base + ".json", 4096);
+  if (!record_text.ok()) {
+    return NotFound("job " + std::to_string(job) + " has no checkpoint at step " +
+                    std::to_string(step));
+  }
+  auto record = ParseRecord(*record_text);
+  if (!record) return Internal("the record of " + base + " is unreadable");
+  ASSIGN_OR_RETURN(std::string bytes, ReadFileLimited(base + ".safetensors", record->bytes));
+  if (Sha256Hex(bytes) != record->sha256) {
+    return Internal(base + ".safetensors no longer matches its SHA-256: the disk corrupted it");
+  }
+  return bytes;
+}
+
+void CheckpointStore::RemoveJob(int64_t job) {
+  std::error_code ec;
+  fs::remove_all(JobDir(job), ec);
+}
+
+}  // namespace shoal

@@ -1,0 +1,92 @@
+// The scheduler's checkpoint store on a real directory: verification, pruning, crash leftovers.
+#include "scheduler/checkpoint_store.h"
+
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
+
+#include <gtest/gtest.h>
+
+#include "common/file_util.h"
+#include "common/safetensors.h"
+#include "common/sha256.h"
+
+namespace shoal {
+namespace {
+
+class CheckpointStoreTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    char tmpl[] = "/tmp/shoal-ckstore-XXXXXX";
+    dir_ = ::mkdtemp(tmpl);
+    auto s = CheckpointStore::Open(dir_ + "/checkpoints");
+    ASSERT_TRUE(s.ok());
+    store_ = std::move(s).value();
+  }
+  void TearDown() override { std::filesystem::remove_all(dir_); }
+  // A valid safetensors file holding one tensor of `value`.
+  std::string File(float value) {
+    const std::string path = dir_ + "/f.safetensors";
+    std::vector<float> v(16, value);
+    EXPECT_TRUE(WriteSafetensors(path, {{"w", {16}, v.data()}}, {{"format", "test"}}).ok());
+    return *ReadFileLimited(path, 1 << 20);
+  }
+  std::string dir_;
+  std::unique_ptr<CheckpointStore> store_;
+};
+
+TEST_F(CheckpointStoreTest, VerifiesKeepsTheNewestAndReadsBack) {
+  for (int step : {5, 10, 15}) {
+    const std::string bytes = File(static_cast<float>(step));
+    auto r = store_->Put(7, step < 15 ? 1 : 2, step, bytes, Sha256Hex(bytes), 2, 1000 + step);
+    ASSERT_TRUE(r.ok()) << r.status().ToString();
+    EXPECT_EQ(r->bytes, static_cast<int64_t>(bytes.size()));
+  }
+  auto list = store_->List(7);
+  ASSERT_EQ(list.size(), 2u);  // keep 2: step 5 is gone
+  EXPECT_EQ(list[0].step, 10);
+  EXPECT_EQ(list[1].step, 15);
+  EXPECT_EQ(store_->Latest(7)->step, 15);
+  EXPECT_EQ(store_->Latest(7, /*before_attempt=*/2)->step, 10);
+  EXPECT_FALSE(store_->Latest(7, 1).has_value());
+  EXPECT_FALSE(store_->Latest(8).has_value());
+  auto bytes = store_->Read(7, 10);
+  ASSERT_TRUE(bytes.ok());
+  EXPECT_EQ(*bytes, File(10));
+  EXPECT_EQ(store_->Read(7, 5).status().code(), StatusCode::kNotFound);
+  // A survives a reopen (it is all on disk).
+  auto again = CheckpointStore::Open(dir_ + "/checkpoints");
+  ASSERT_TRUE(again.ok());
+  EXPECT_EQ((*again)->List(7).size(), 2u);
+}
+
+TEST_F(CheckpointStoreTest, RefusesBadUploadsAndDetectsCorruption) {
+  const std::string good = File(1);
+  // Wrong checksum, or not a safetensors file: nothing stored.
+  EXPECT_EQ(store_->Put(1, 1, 3, good, std::string(64, '0'), 2, 0).status().code(),
+            StatusCode::kInvalidArgument);
+  const std::string junk = "definitely not safetensors";
+  EXPECT_EQ(store_->Put(1, 1, 3, junk, Sha256Hex(junk), 2, 0).status().code(),
+            StatusCode::kInvalidArgument);
+  EXPECT_TRUE(store_->List(1).empty());
+  // A crash between the data file and its record leaves a data file that is ignored.
+  std::filesystem::create_directories(dir_ + "/checkpoints/job-1");
+  std::ofstream(dir_ + "/checkpoints/job-1/ckpt-000000000009.safetensors") << good;
+  EXPECT_TRUE(store_->List(1).empty());
+  ASSERT_TRUE(store_->Put(1, 1, 9, good, Sha256Hex(good), 2, 0).ok());  // and replaced
+  EXPECT_EQ(store_->List(1).size(), 1u);
+  // Bytes that rot on disk are reported, not served.
+  {
+    std::fstream f(dir_ + "/checkpoints/job-1/ckpt-000000000009.safetensors",
+                   std::ios::in | std::ios::out | std::ios::binary);
+    f.seekp(-1, std::ios::end);
+    f.put('\x7f');
+  }
+  EXPECT_EQ(store_->Read(1, 9).status().code(), StatusCode::kInternal);
+  store_->RemoveJob(1);
+  EXPECT_TRUE(store_->List(1).empty());
+}
+
+}  // namespace
+}  // namespace shoal
