@@ -1,5 +1,6 @@
 #include "common/job_spec.h"
 
+#include <yaml-cpp/eventhandler.h>
 #include <yaml-cpp/yaml.h>
 
 #include <algorithm>
@@ -7,6 +8,7 @@
 #include <filesystem>
 #include <fstream>
 #include <limits>
+#include <sstream>
 
 #include "common/duration.h"
 #include "common/yaml_reader.h"
@@ -309,6 +311,60 @@ void ReadCheckpointAndLimits(const YamlMap& spec, JobSpec* out) {
   }
 }
 
+// Where each document of a YAML stream starts (the mark of its root node), found by running
+// yaml-cpp's parser without building nodes.
+//
+// yaml-cpp 0.7's LoadAll cannot be used to count the documents: on some malformed flow
+// collections (e.g. ", {a {b: }}") its parser keeps returning empty documents without consuming
+// any input, so LoadAll never returns. Here a document whose root starts exactly where the
+// previous one's did is that stall, and ends the count.
+class DocumentStarts : public YAML::EventHandler {
+ public:
+  // Parses `text`; returns false on a stall (*stall_at is where). Throws YAML::Exception on a
+  // syntax error, like YAML::Load.
+  bool Count(std::string_view text, YAML::Mark* stall_at) {
+    std::istringstream in{std::string(text)};
+    YAML::Parser parser(in);
+    while (parser.HandleNextDocument(*this)) {
+      const size_t n = roots_.size();
+      if (n >= 2 && roots_[n - 1].pos == roots_[n - 2].pos) {
+        *stall_at = roots_[n - 1];
+        return false;
+      }
+    }
+    return true;
+  }
+  const std::vector<YAML::Mark>& roots() const { return roots_; }
+
+  void OnDocumentStart(const YAML::Mark&) override { root_seen_ = false; }
+  void OnDocumentEnd() override {}
+  void OnNull(const YAML::Mark& mark, YAML::anchor_t) override { Node(mark); }
+  void OnAlias(const YAML::Mark& mark, YAML::anchor_t) override { Node(mark); }
+  void OnScalar(const YAML::Mark& mark, const std::string&, YAML::anchor_t,
+                const std::string&) override {
+    Node(mark);
+  }
+  void OnSequenceStart(const YAML::Mark& mark, const std::string&, YAML::anchor_t,
+                       YAML::EmitterStyle::value) override {
+    Node(mark);
+  }
+  void OnSequenceEnd() override {}
+  void OnMapStart(const YAML::Mark& mark, const std::string&, YAML::anchor_t,
+                  YAML::EmitterStyle::value) override {
+    Node(mark);
+  }
+  void OnMapEnd() override {}
+
+ private:
+  void Node(const YAML::Mark& mark) {
+    if (!root_seen_) roots_.push_back(mark);
+    root_seen_ = true;
+  }
+
+  std::vector<YAML::Mark> roots_;
+  bool root_seen_ = false;
+};
+
 void ReadExactString(const YamlMap& root, std::string_view key, const char* expected) {
   root.Require(key);
   const YamlField f = root.Get(key);
@@ -330,27 +386,33 @@ void ParseInto(std::string_view text, const std::string& file, JobSpec* spec,
                                                   std::to_string(kMaxJobSpecBytes) + " (1 MiB)");
     return;
   }
-  std::vector<YAML::Node> documents;
+  DocumentStarts starts;
+  YAML::Node document;
   try {
-    documents = YAML::LoadAll(std::string(text));
+    YAML::Mark stall;
+    if (!starts.Count(text, &stall)) {
+      whole_file_error(stall, "invalid YAML: unexpected content after the end of a document");
+      return;
+    }
+    if (starts.roots().size() > 1) {
+      whole_file_error(starts.roots()[1], "found " + std::to_string(starts.roots().size()) +
+                                              " YAML documents, expected one job spec");
+      return;
+    }
+    if (starts.roots().size() == 1) document = YAML::Load(std::string(text));  // the first only
   } catch (const YAML::Exception& e) {
     // ParserException (and DeepRecursion) carry the position of the syntax error.
     whole_file_error(e.mark, "invalid YAML: " + e.msg);
     return;
   }
-  if (documents.size() > 1) {
-    whole_file_error(documents[1].Mark(), "found " + std::to_string(documents.size()) +
-                                              " YAML documents, expected one job spec");
-    return;
-  }
-  if (documents.empty() || documents[0].IsNull()) {
+  if (!document.IsDefined() || document.IsNull()) {
     whole_file_error(YAML::Mark::null_mark(), "empty job spec");
     return;
   }
 
   YamlReader reader(file, errors);
   const YamlMap root =
-      reader.Map(YamlField{documents[0], ""}, {"apiVersion", "kind", "metadata", "spec"});
+      reader.Map(YamlField{document, ""}, {"apiVersion", "kind", "metadata", "spec"});
   ReadExactString(root, "apiVersion", kApiVersion);
   ReadExactString(root, "kind", kKind);
   ReadMetadata(root, &spec->metadata);

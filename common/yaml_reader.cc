@@ -191,7 +191,9 @@ void YamlReader::Error(const YAML::Mark& mark, std::string field, std::string me
     error.column = mark.column >= 0 ? mark.column + 1 : 0;
   }
   error.field = std::move(field);
-  error.message = std::move(message);
+  // Messages end up in JSON replies: yaml-cpp's own (e.g. "unknown escape character: \xFE") may
+  // quote invalid UTF-8 from the input.
+  error.message = IsValidUtf8(message) ? std::move(message) : SanitizeUtf8(message);
   errors_->push_back(std::move(error));
 }
 

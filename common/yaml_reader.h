@@ -61,6 +61,7 @@ class YamlReader {
   YamlReader(std::string_view file, std::vector<SpecError>* errors);
 
   // Appends an error at a yaml-cpp (0-based) mark; a null mark (-1) becomes line/column 0.
+  // Invalid UTF-8 in `message` is replaced by U+FFFD, so every message is valid UTF-8.
   void Error(const YAML::Mark& mark, std::string field, std::string message);
   // Appends an error for `path` at the position of that value if it was seen, else at the key of
   // its nearest ancestor that was (the best place to report a missing field).

@@ -10,6 +10,7 @@ packages=(
   libgtest-dev libgmock-dev
   dataset-fashion-mnist
   zlib1g-dev libssl-dev procps python3
+  clang libclang-rt-14-dev
 )
 
 missing=()
