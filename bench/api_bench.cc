@@ -24,6 +24,11 @@
 //    hold no "lost" line. --cold-join instead registers while heartbeating, on one scheduler
 //    with the default timeout (a whole pool joining a fresh scheduler); there a connection keeps
 //    its schedule only while answers take under hb-conns/W s (6.4 ms by default).
+// 3. Re-attachment (not with --cold-join). The pool went silent longer than the worker timeout
+//    and comes back: the scheduler is stopped, every worker is stored as lost (with the sqlite3
+//    CLI, as the scheduler's own loss detection leaves them), the scheduler is started again, and
+//    every worker heartbeats once, closed loop from --hb-conns connections. Reported: how long
+//    until all W were answered, the rate, the latency, and that all W are alive afterwards.
 //
 // Output: Markdown tables on stdout, JSON at --out (default bench/out/api.json).
 #include <fcntl.h>
@@ -116,6 +121,7 @@ class Daemon {
   const std::string& host() const { return host_; }
   const std::string& port() const { return port_; }
   std::string Log() const { return ReadFile(LogPath()); }  // of the latest launch
+  std::string state_dir() const { return dir_ + "/db"; }
 
  private:
   Daemon(std::string bin, std::string dir) : bin_(std::move(bin)), dir_(std::move(dir)) {}
@@ -327,6 +333,8 @@ Result<json> RunSubmissions(const Options& o, const std::string& spec, int clien
 
 // ---- 2. Heartbeats. ----
 
+Result<json> RunReattach(const Options& o, Daemon& daemon, const std::vector<std::string>& ids);
+
 Result<json> RunHeartbeats(const Options& o) {
   ASSIGN_OR_RETURN(auto daemon, Daemon::Create(o.scheduler_bin, o.tmp_dir));
   if (o.cold_join) {
@@ -423,7 +431,12 @@ Result<json> RunHeartbeats(const Options& o) {
     for (size_t p = 0; (p = log.find(needle, p)) != std::string::npos; ++p) ++k;
     return k;
   };
+  json reattach;
+  if (!o.cold_join && !g_stop) {
+    ASSIGN_OR_RETURN(reattach, RunReattach(o, *daemon, ids));
+  }
   return json{{"workers", n},
+              {"reattach", reattach},
               {"connections", conns},
               {"coldJoin", o.cold_join},
               {"registered", registered.load()},
@@ -439,6 +452,56 @@ Result<json> RunHeartbeats(const Options& o) {
               {"workersListed", workers},
               {"lostLogLines", count(") lost: no heartbeat")},
               {"backLogLines", count(" is back")}};
+}
+
+// ---- 3. Re-attachment. ----
+
+Result<json> RunReattach(const Options& o, Daemon& daemon, const std::vector<std::string>& ids) {
+  daemon.Stop();
+  const std::string cmd =
+      "sqlite3 '" + daemon.state_dir() + "/shoal.db' \"UPDATE workers SET state='lost'\"";
+  if (std::system(cmd.c_str()) != 0) {
+    return shoal::Unavailable("`" + cmd + "` failed (the sqlite3 CLI is needed)");
+  }
+  RETURN_IF_ERROR(daemon.Launch());
+  const int n = static_cast<int>(ids.size()), conns = std::max(1, std::min(o.hb_conns, n));
+  std::atomic<int> next{0};
+  std::vector<Tally> tallies(conns);
+  std::vector<std::thread> threads;
+  const auto start = Clock::now();
+  for (int c = 0; c < conns; ++c) {
+    threads.emplace_back([&, c] {
+      Conn conn(daemon);
+      for (int i; !g_stop && (i = next++) < n;) {
+        if (ids[i].empty()) continue;
+        auto t0 = Clock::now();
+        auto r =
+            conn.Send(Post("/v1/workers/" + ids[i] + "/heartbeat?wait=0", R"({"running":[]})"));
+        if (!r.ok() || r->status != 200) {
+          tallies[c].Error(r, "re-attach heartbeat");
+          continue;
+        }
+        ++tallies[c].ok;
+        tallies[c].ms.push_back(Ms(Clock::now() - t0));
+      }
+    });
+  }
+  for (auto& th : threads) th.join();
+  const double sec = Ms(Clock::now() - start) / 1e3;
+  Tally all;
+  for (const Tally& t : tallies) all.Merge(t);
+  ASSIGN_OR_RETURN(json workers, CountByState(daemon, "workers"));
+  const std::string log = daemon.Log();
+  int64_t back = 0;
+  for (size_t p = 0; (p = log.find(" is back", p)) != std::string::npos; ++p) ++back;
+  return json{{"workers", n},
+              {"sec", sec},
+              {"perSec", all.ok / sec},
+              {"latency", Latency(all.ms)},
+              {"errors", all.errors},
+              {"firstError", all.first_error},
+              {"workersListed", workers},
+              {"backLogLines", back}};
 }
 
 // ---- Flags, output, main. ----
@@ -621,6 +684,22 @@ int Run(int argc, char** argv) {
         std::cerr << "  first error: " << j["firstError"].get<std::string>() << "\n";
       }
       out["heartbeats"] = j;
+      if (j["reattach"].is_object()) {
+        const json& ra = j["reattach"];
+        const int64_t back_alive = ra["workersListed"]["byState"].value("alive", int64_t{0});
+        std::printf("\n");
+        PrintRow({"re-attach after all lost: workers", "all answered in s", "per s", "p50 ms",
+                  "p99 ms", "max ms", "errors", "alive after", "\"back\" log lines"});
+        PrintRow({"---:", "---:", "---:", "---:", "---:", "---:", "---:", "---:", "---:"});
+        PrintRow({ra["workers"].dump(), F(ra, "/sec", 2), F(ra, "/perSec", 0),
+                  F(ra, "/latency/p50Ms", 2), F(ra, "/latency/p99Ms", 2),
+                  F(ra, "/latency/maxMs", 2), ra["errors"].dump(), std::to_string(back_alive),
+                  ra["backLogLines"].dump()});
+        if (!ra["firstError"].get<std::string>().empty()) {
+          std::cerr << "  first re-attach error: " << ra["firstError"].get<std::string>() << "\n";
+        }
+        if (back_alive != o.workers || ra["errors"] != 0) rc = 1;
+      }
     }
   }
   std::error_code ec;

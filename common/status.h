@@ -66,6 +66,12 @@ inline Status ResourceExhausted(std::string m) {
   return {StatusCode::kResourceExhausted, std::move(m)};
 }
 inline Status Internal(std::string m) { return {StatusCode::kInternal, std::move(m)}; }
+inline Status PermissionDenied(std::string m) {
+  return {StatusCode::kPermissionDenied, std::move(m)};
+}
+inline Status Unauthenticated(std::string m) {
+  return {StatusCode::kUnauthenticated, std::move(m)};
+}
 inline Status Aborted(std::string m) { return {StatusCode::kAborted, std::move(m)}; }
 
 // Result<T>: a T or a non-OK Status. Accessing value() of an error is a broken invariant (asserts).

@@ -88,11 +88,20 @@ int main(int argc, char** argv) {
   // Requests that arrive together share one scheduling pass (run after the handlers queued now).
   (*scheduler)->SetSchedulePoster(
       [&] { asio::post(ioc, [&] { (*scheduler)->RunPendingSchedule(); }); });
+  auto checkpoints = CheckpointStore::Open(config.state_dir + "/checkpoints");
+  if (!checkpoints.ok()) {
+    LOG_ERROR << checkpoints.status().ToString();
+    return 1;
+  }
   Api api(scheduler->get(), &kv, &notifier);
+  api.SetCheckpointStore(checkpoints->get());
   HttpServerOptions http;
   http.address = config.address;
   http.port = static_cast<uint16_t>(config.port);
   http.max_body_bytes = static_cast<size_t>(config.max_body_bytes);
+  http.body_policy = [&](std::string_view method, std::string_view target) {
+    return Api::BodyPolicyFor(method, target, http.max_body_bytes, http.read_timeout);
+  };
   HttpServer server(ioc, http, [&](HttpRequest req) { return api.Handle(std::move(req)); });
   st = server.Start();
   if (!st.ok()) {

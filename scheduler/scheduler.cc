@@ -56,9 +56,64 @@ void Scheduler::Changed() {
   if (on_change_) on_change_();
 }
 
+Scheduler::~Scheduler() {
+  if (!unsaved_jobs_.empty() || !unsaved_workers_.empty()) (void)CommitWithUnsaved({});
+}
+
 void Scheduler::Persist(const Job& job) {
+  if (post_schedule_) {
+    // Written with every other change of this event-loop round in one transaction, before any
+    // reply goes out (SaveChanges): a pass that touches many jobs costs one fsync, not one each.
+    unsaved_jobs_.insert(job.id);
+    if (!unsaved_since_) unsaved_since_ = std::chrono::steady_clock::now();
+    PostRun();
+    return;
+  }
   Status st = store_->SaveJob(job);
   if (!st.ok()) LOG_ERROR << "persisting job " << job.id << " failed: " << st.ToString();
+}
+
+Status Scheduler::SaveChanges() {
+  // Only job changes are ever in a reply; workers' liveness rides along, or waits (see Heartbeat).
+  if (unsaved_jobs_.empty()) return Status::Ok();
+  return CommitWithUnsaved({}).status();
+}
+
+Result<std::vector<int64_t>> Scheduler::CommitWithUnsaved(Store::Batch batch) {
+  // The current state of each unsaved job and worker, whatever happened in between (later writes
+  // never go back); workers before the batch's own rows, which thus win.
+  for (int64_t id : unsaved_jobs_) {
+    if (const Job* job = FindJob(id)) batch.jobs.push_back(job);
+  }
+  std::vector<const Worker*> workers;
+  for (const std::string& id : unsaved_workers_) {
+    if (const Worker* w = FindWorker(id)) workers.push_back(w);
+  }
+  const Store::Batch own = batch;
+  batch.workers.insert(batch.workers.begin(), workers.begin(), workers.end());
+  auto ids = store_->WriteBatch(batch);
+  const bool piggybacked = !unsaved_jobs_.empty() || !unsaved_workers_.empty();
+  const bool has_own = !own.new_jobs.empty() || !own.jobs.empty() || !own.workers.empty();
+  if (!ids.ok() && piggybacked && has_own) {
+    // Unsaved changes must not fail the batch's own writes (a submission's 201): alone, then.
+    auto alone = store_->WriteBatch(own);
+    if (alone.ok()) {
+      LOG_ERROR << "storing " << unsaved_jobs_.size() << " jobs and " << unsaved_workers_.size()
+                << " workers failed (retried with the next write): " << ids.status().ToString();
+      return alone;
+    }
+  }
+  if (!ids.ok()) {
+    LOG_ERROR << "storing " << batch.new_jobs.size() << " new jobs, " << batch.jobs.size()
+              << " jobs and " << batch.workers.size()
+              << " workers failed (unsaved changes are retried with the next write): "
+              << ids.status().ToString();
+    return ids;
+  }
+  unsaved_jobs_.clear();
+  unsaved_workers_.clear();
+  unsaved_since_.reset();
+  return ids;
 }
 
 Job* Scheduler::MutableJob(int64_t id) {
@@ -100,6 +155,15 @@ std::vector<const Worker*> Scheduler::ListWorkers() const {
 
 Result<const Job*> Scheduler::Submit(const std::string& spec_text, const std::string& owner,
                                      std::string* field) {
+  ASSIGN_OR_RETURN(Job job, PrepareSubmission(spec_text, owner, field));
+  std::vector<Job> one;
+  one.push_back(std::move(job));
+  ASSIGN_OR_RETURN(std::vector<const Job*> stored, SubmitPrepared(std::move(one)));
+  return stored.front();
+}
+
+Result<Job> Scheduler::PrepareSubmission(const std::string& spec_text, const std::string& owner,
+                                         std::string* field) {
   std::vector<SpecError> errors;
   auto spec = ParseJobSpec(spec_text, "request body", &errors);
   if (!spec.ok()) {
@@ -113,13 +177,31 @@ Result<const Job*> Scheduler::Submit(const std::string& spec_text, const std::st
   job.state = JobState::kPending;
   job.reason = kReasonResources;
   job.submitted_ms = clock_();
-  ASSIGN_OR_RETURN(job.id, store_->InsertJob(job));
-  auto [it, inserted] = jobs_.emplace(job.id, std::move(job));
-  LOG_INFO << "job " << it->first << " (" << it->second.spec.metadata.name << ") submitted by "
-           << owner;
-  RequestSchedule();
-  Changed();
-  return &it->second;
+  return job;
+}
+
+Result<std::vector<const Job*>> Scheduler::SubmitPrepared(std::vector<Job> jobs) {
+  std::vector<const Job*> rows;
+  rows.reserve(jobs.size());
+  for (const Job& job : jobs) rows.push_back(&job);
+  // One transaction for the batch (with any unsaved change, which thus costs no fsync of its
+  // own): it is stored (and may be acknowledged) as a whole or not at all, and nothing of it is
+  // queued before the commit.
+  ASSIGN_OR_RETURN(std::vector<int64_t> ids, CommitWithUnsaved({rows, {}, {}}));
+  std::vector<const Job*> out;
+  out.reserve(jobs.size());
+  for (size_t i = 0; i < jobs.size(); ++i) {
+    jobs[i].id = ids[i];
+    auto [it, inserted] = jobs_.emplace(ids[i], std::move(jobs[i]));
+    LOG_INFO << "job " << it->first << " (" << it->second.spec.metadata.name << ") submitted by "
+             << it->second.owner;
+    out.push_back(&it->second);
+  }
+  if (!out.empty()) {
+    RequestSchedule();  // one pass for the whole batch
+    Changed();
+  }
+  return out;
 }
 
 Result<const Job*> Scheduler::Cancel(int64_t job_id) {
@@ -149,75 +231,128 @@ Result<const Job*> Scheduler::Cancel(int64_t job_id) {
 }
 
 Result<const Worker*> Scheduler::RegisterWorker(const WorkerRegistration& reg) {
-  if (reg.name.empty() || reg.name.size() > 253) {
-    return InvalidArgument("worker name must be 1..253 characters");
+  return std::move(RegisterWorkers({reg}).front());
+}
+
+std::vector<Result<const Worker*>> Scheduler::RegisterWorkers(
+    const std::vector<WorkerRegistration>& regs) {
+  std::vector<Result<const Worker*>> out(regs.size(), Result<const Worker*>(Internal("unset")));
+  // The workers to commit; staged_of[i] is registration i's entry (-1: rejected).
+  std::vector<Worker> staged;
+  std::vector<int> staged_of(regs.size(), -1);
+  std::unordered_map<std::string, int> staged_by_name;
+  const int64_t now = clock_();
+  for (size_t i = 0; i < regs.size(); ++i) {
+    const WorkerRegistration& reg = regs[i];
+    if (reg.name.empty() || reg.name.size() > 253) {
+      out[i] = InvalidArgument("worker name must be 1..253 characters");
+      continue;
+    }
+    if (reg.slots < 1 || reg.slots > 1024) {
+      out[i] = InvalidArgument("slots must be in 1..1024");
+      continue;
+    }
+    if (!IsDnsLabel(reg.account)) {
+      out[i] = InvalidArgument("account must be a DNS label (1..63 of a-z, 0-9, '-'), got \"" +
+                               reg.account.substr(0, 80) + "\"");
+      continue;
+    }
+    Worker w;
+    // Names are unique: an index, since a pool of thousands registering at once would otherwise
+    // scan every worker per registration. A name seen earlier in this batch re-registers that
+    // entry (as a second call would), so it keeps its id and the later fields win.
+    auto dup = staged_by_name.find(reg.name);
+    if (dup != staged_by_name.end()) {
+      w.id = staged[dup->second].id;
+    } else if (auto it = worker_by_name_.find(reg.name); it != worker_by_name_.end()) {
+      w.id = it->second;
+    } else {
+      // Not reused even if the commit fails: the id was never acknowledged, but stays burnt.
+      w.id = "w-" + std::to_string(next_worker_number_++);
+    }
+    w.name = reg.name;
+    w.host = reg.host;
+    w.account = reg.account;
+    w.slots = reg.slots;
+    w.cpus = reg.cpus;
+    w.gpus = reg.gpus;
+    w.state = WorkerState::kAlive;
+    w.registered_ms = now;
+    w.last_seen_ms = now;
+    if (dup != staged_by_name.end()) {
+      staged[dup->second] = std::move(w);
+      staged_of[i] = dup->second;
+    } else {
+      staged_of[i] = static_cast<int>(staged.size());
+      staged_by_name[reg.name] = staged_of[i];
+      staged.push_back(std::move(w));
+    }
   }
-  if (reg.slots < 1 || reg.slots > 1024) return InvalidArgument("slots must be in 1..1024");
-  if (!IsDnsLabel(reg.account)) {
-    return InvalidArgument("account must be a DNS label (1..63 of a-z, 0-9, '-'), got \"" +
-                           reg.account.substr(0, 80) + "\"");
+  if (staged.empty()) return out;
+  std::vector<const Worker*> rows;
+  rows.reserve(staged.size());
+  for (const Worker& w : staged) rows.push_back(&w);
+  // One transaction for every registration of the batch (a registration is acknowledged with its
+  // id, which must be stored first); nothing of the batch changes memory before it commits.
+  Status st = CommitWithUnsaved({{}, {}, rows}).status();
+  if (!st.ok()) {
+    for (size_t i = 0; i < regs.size(); ++i) {
+      if (staged_of[i] >= 0) out[i] = st;
+    }
+    return out;
   }
-  // Names are unique: an index, since a pool of thousands registering at once would otherwise
-  // scan every worker per registration.
-  Worker* existing = nullptr;
-  if (auto it = worker_by_name_.find(reg.name); it != worker_by_name_.end()) {
-    existing = MutableWorker(it->second);
-  }
-  int64_t now = clock_();
-  Worker w;
-  if (existing != nullptr) {
-    w.id = existing->id;
-    // The worker process restarted, so the trainers it ran died with it (PDEATHSIG).
-    for (auto& [id, job] : jobs_) {
-      Attempt* a = job.current_attempt();
-      if (a == nullptr || a->state != AttemptState::kRunning) continue;
-      for (auto& r : a->ranks) {
-        if (r.worker_id == w.id && HoldsSlot(r.state)) {
-          r.state = RankState::kExited;
-          r.exit_code = -1;
-          r.message = "worker restarted";
-          FailAttempt(job, "WorkerRestarted: worker " + WorkerLabel(existing, w.id) +
-                               " re-registered while rank " + std::to_string(r.rank) + " ran",
-                      /*retryable=*/true);
-          break;
+  std::vector<std::string> ids;
+  for (const Worker& w : staged) ids.push_back(w.id);
+  bool restarted_any = false;
+  for (Worker& w : staged) {
+    // Only a re-registration can have ranks to clean up: new workers skip the scans of every job
+    // (O(jobs) each, which a pool of thousands joining cannot afford).
+    if (Worker* existing = MutableWorker(w.id)) {
+      restarted_any = true;
+      // The worker process restarted, so the trainers it ran died with it (PDEATHSIG).
+      for (auto& [id, job] : jobs_) {
+        Attempt* a = job.current_attempt();
+        if (a == nullptr || a->state != AttemptState::kRunning) continue;
+        for (auto& r : a->ranks) {
+          if (r.worker_id == w.id && HoldsSlot(r.state)) {
+            r.state = RankState::kExited;
+            r.exit_code = -1;
+            r.message = "worker restarted";
+            FailAttempt(job, "WorkerRestarted: worker " + WorkerLabel(existing, w.id) +
+                                 " re-registered while rank " + std::to_string(r.rank) + " ran",
+                        /*retryable=*/true);
+            break;
+          }
         }
       }
-    }
-  } else {
-    w.id = "w-" + std::to_string(next_worker_number_++);
-  }
-  w.name = reg.name;
-  w.host = reg.host;
-  w.account = reg.account;
-  w.slots = reg.slots;
-  w.cpus = reg.cpus;
-  w.gpus = reg.gpus;
-  w.state = WorkerState::kAlive;
-  w.registered_ms = now;
-  w.last_seen_ms = now;
-  RETURN_IF_ERROR(store_->SaveWorker(w));
-  worker_by_name_[w.name] = w.id;
-  Worker& stored = workers_[w.id];
-  stored = std::move(w);
-  // Anything still marked as held on this worker from before is gone now.
-  for (auto& [id, job] : jobs_) {
-    bool touched = false;
-    for (auto& a : job.attempts) {
-      for (auto& r : a.ranks) {
-        if (r.worker_id == stored.id && HoldsSlot(r.state) && existing != nullptr) {
-          r.state = RankState::kExited;
-          r.exit_code = -1;
-          touched = true;
+      // Anything still marked as held on this worker from before is gone now.
+      for (auto& [id, job] : jobs_) {
+        bool touched = false;
+        for (auto& a : job.attempts) {
+          for (auto& r : a.ranks) {
+            if (r.worker_id == w.id && HoldsSlot(r.state)) {
+              r.state = RankState::kExited;
+              r.exit_code = -1;
+              touched = true;
+            }
+          }
         }
+        if (touched) Persist(job);
       }
     }
-    if (touched) Persist(job);
+    worker_by_name_[w.name] = w.id;
+    Worker& stored = workers_[w.id];
+    stored = std::move(w);
+    LOG_INFO << "worker " << stored.id << " (" << stored.name << ") registered: " << stored.slots
+             << " slots, " << stored.cpus << " cpus, " << stored.gpus.size() << " gpus";
   }
-  LOG_INFO << "worker " << stored.id << " (" << stored.name << ") registered: " << stored.slots
-           << " slots, " << stored.cpus << " cpus, " << stored.gpus.size() << " gpus";
+  for (size_t i = 0; i < regs.size(); ++i) {
+    if (staged_of[i] >= 0) out[i] = &workers_.at(ids[staged_of[i]]);
+  }
   RequestSchedule();
-  Changed();
-  return &stored;
+  // Long-polls care only when ranks were taken away; a new worker changes nothing they wait for.
+  if (restarted_any) Changed();
+  return out;
 }
 
 Status Scheduler::Heartbeat(const std::string& worker_id, const std::vector<RankKey>& running) {
@@ -226,10 +361,20 @@ Status Scheduler::Heartbeat(const std::string& worker_id, const std::vector<Rank
   w->last_seen_ms = clock_();
   if (w->state == WorkerState::kLost) {
     w->state = WorkerState::kAlive;
-    RETURN_IF_ERROR(store_->SaveWorker(*w));
+    if (post_schedule_) {
+      // Written in the next batch, not before this answer: the stored liveness only decides what
+      // a restarted scheduler shows until the worker's next heartbeat, and a pool coming back at
+      // once cannot afford one fsync each. Whatever a pass then starts on it is stored with it.
+      unsaved_workers_.insert(worker_id);
+      if (!unsaved_since_) unsaved_since_ = std::chrono::steady_clock::now();
+      PostRun();
+    } else {
+      RETURN_IF_ERROR(store_->SaveWorker(*w));
+    }
     LOG_INFO << "worker " << worker_id << " is back";
     RequestSchedule();
-    Changed();
+    // No Changed(): no long-poll waits for a worker's liveness; a pass that starts something on
+    // it wakes them.
   }
   std::set<RankKey> reported(running.begin(), running.end());
   for (auto& [id, job] : jobs_) {
@@ -331,6 +476,14 @@ Status Scheduler::ApplyEvents(const std::string& worker_id, const nlohmann::json
       if (!ev.contains("exitCode") || !ev["exitCode"].is_number_integer()) {
         return InvalidArgument("exit event needs an integer \"exitCode\"");
       }
+      // Optional fields, typed here so that applying the exit cannot throw halfway.
+      if ((ev.contains("signal") && !ev["signal"].is_number_integer()) ||
+          (ev.contains("message") && !ev["message"].is_string()) ||
+          (ev.contains("result") && !ev["result"].is_object())) {
+        return InvalidArgument(
+            "exit event: \"signal\" must be an integer, \"message\" a string, \"result\" an "
+            "object");
+      }
     } else {
       return InvalidArgument("unknown event type \"" + type + "\" (log, progress, exit)");
     }
@@ -395,6 +548,25 @@ Status Scheduler::ApplyExit(Job& job, RankPlacement& rp, int attempt, const nloh
   }
   Persist(job);
   RequestSchedule();
+  return Status::Ok();
+}
+
+Status Scheduler::CheckCheckpointWriter(int64_t job_id, int attempt,
+                                        const std::string& worker_id) const {
+  const Job* job = FindJob(job_id);
+  if (job == nullptr) return NotFound("job " + std::to_string(job_id) + " not found");
+  if (attempt < 1 || attempt > static_cast<int>(job->attempts.size())) {
+    return NotFound("job " + std::to_string(job_id) + " has no attempt " + std::to_string(attempt));
+  }
+  const Attempt& a = job->attempts[attempt - 1];
+  if (a.ranks.empty() || a.ranks[0].worker_id != worker_id) {
+    return PermissionDenied("worker " + worker_id + " does not run rank 0 of job " +
+                            std::to_string(job_id) + " attempt " + std::to_string(attempt));
+  }
+  if (!HoldsSlot(a.ranks[0].state)) {
+    return FailedPrecondition("rank 0 of job " + std::to_string(job_id) + " attempt " +
+                              std::to_string(attempt) + " has already exited");
+  }
   return Status::Ok();
 }
 
@@ -619,20 +791,49 @@ void Scheduler::StartJob(Job& job, const std::vector<std::string>& rank_workers)
   LOG_INFO << "job " << job.id << " attempt " << job.attempts.size() << " started on " << where;
 }
 
+namespace {
+// Requested passes may take about 1/kPassDuty of the event loop's time (see SetSchedulePoster).
+constexpr int kPassDuty = 10;
+// RunPendingSchedule() writes unsaved changes that are older than this.
+constexpr auto kMaxUnsavedAge = std::chrono::milliseconds(500);
+}  // namespace
+
+void Scheduler::PostRun() {
+  if (run_posted_) return;
+  run_posted_ = true;
+  post_schedule_();
+}
+
 void Scheduler::RequestSchedule() {
   if (!post_schedule_) {
     Schedule();
     return;
   }
-  if (schedule_pending_) return;
   schedule_pending_ = true;
-  post_schedule_();
+  PostRun();
 }
 
 void Scheduler::RunPendingSchedule() {
-  if (!schedule_pending_) return;
-  schedule_pending_ = false;
-  Schedule();
+  if (schedule_pending_) {
+    // A pass is O(queue + workers): with 20k queued jobs it takes milliseconds, and a stream of
+    // submissions or returning workers would otherwise run one per event-loop round. After a pass
+    // of d, the next requested one waits 9d (until then, requests stay pending for the next
+    // RunPendingSchedule or RunCycle), so small queues are scheduled at once and big ones cost
+    // at most ~10% of the loop.
+    const auto start = std::chrono::steady_clock::now();
+    if (start >= next_pass_at_) {
+      schedule_pending_ = false;
+      Schedule();
+      const auto end = std::chrono::steady_clock::now();
+      next_pass_at_ = end + (end - start) * (kPassDuty - 1);
+    }
+  }
+  // Changes are written with the next commit or before the next reply (SaveChanges), whichever
+  // comes first; here only once they are old, so that an idle scheduler stores them too.
+  if (unsaved_since_ && std::chrono::steady_clock::now() - *unsaved_since_ >= kMaxUnsavedAge) {
+    (void)CommitWithUnsaved({});  // logs its own failure
+  }
+  run_posted_ = false;
 }
 
 void Scheduler::Schedule() {

@@ -8,12 +8,14 @@
 // Not thread-safe: every method runs on the scheduler's single event-loop thread.
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <functional>
 #include <map>
 #include <unordered_map>
 #include <memory>
 #include <optional>
+#include <set>
 #include <string>
 #include <utility>
 #include <vector>
@@ -75,8 +77,25 @@ class Scheduler {
   // poster (the daemon posts onto its event loop), requests that arrive before the pass runs share
   // one pass instead of one each; without one (tests), the pass runs at once. The poster must
   // eventually call RunPendingSchedule() on the scheduler's thread.
+  //
+  // With a poster, job and worker state changes are also written in batches rather than one
+  // transaction each (see SaveChanges), and requested passes are rate-limited: a pass costs
+  // O(queue + workers), so under a stream of requests at most about a tenth of the time goes to
+  // passes; a request that comes too soon after the last pass is served by the next one (the next
+  // request's, or RunCycle's).
   void SetSchedulePoster(std::function<void()> post) { post_schedule_ = std::move(post); }
+  // Runs the requested pass (unless rate-limited); writes unsaved changes older than 500 ms.
   void RunPendingSchedule();
+  // Writes the job changes not yet stored (and any unsaved worker liveness with them) in one
+  // transaction. With a poster, Persist()ed jobs and workers that came back are only marked, and
+  // written with the next commit of submissions or registrations, or by this call, which the HTTP
+  // layer makes before it sends any reply: so no job state a client or worker is told about is
+  // unstored, and a stream of changes costs one fsync per batch instead of one each. A worker's
+  // liveness alone does not need this (see Heartbeat). RunPendingSchedule writes everything
+  // older than 500 ms, so an idle scheduler stores it too, and so does the destructor. Without a
+  // poster every change is written at once and this does nothing. Failures are logged and the
+  // changes stay marked for the next call.
+  Status SaveChanges();
 
   // --- jobs ---
   // Validates `spec_text` (YAML or JSON), commits the job as PENDING and returns it.
@@ -84,6 +103,14 @@ class Scheduler {
   // spec; Unavailable if it could not be committed (then nothing was stored).
   Result<const Job*> Submit(const std::string& spec_text, const std::string& owner,
                             std::string* field = nullptr);
+  // Submit in two halves, for group commit (the HTTP layer commits concurrent submissions
+  // together). PrepareSubmission validates like Submit and returns the PENDING job to store,
+  // without an id; it changes nothing.
+  Result<Job> PrepareSubmission(const std::string& spec_text, const std::string& owner,
+                                std::string* field = nullptr);
+  // Commits prepared jobs in ONE transaction and queues them; returns them with their ids, in
+  // order. All or nothing: on Unavailable no job of the batch was stored or queued.
+  Result<std::vector<const Job*>> SubmitPrepared(std::vector<Job> jobs);
   // Cancels a job: queued → CANCELLED; running → CANCELLED with its ranks told to stop.
   // NotFound / FailedPrecondition (already finished).
   Result<const Job*> Cancel(int64_t job_id);
@@ -95,6 +122,10 @@ class Scheduler {
   // Registers a worker (or re-registers one by name: its previous ranks are then gone, since
   // a restarted worker process kills its trainers). Returns the worker.
   Result<const Worker*> RegisterWorker(const WorkerRegistration& reg);
+  // RegisterWorker for several workers, in order, committed in ONE transaction: one result per
+  // registration (InvalidArgument for a bad one; Unavailable for all if the commit failed, and
+  // then none of them is registered). A name given twice re-registers like two calls would.
+  std::vector<Result<const Worker*>> RegisterWorkers(const std::vector<WorkerRegistration>& regs);
   const Worker* FindWorker(const std::string& id) const;
   std::vector<const Worker*> ListWorkers() const;
 
@@ -109,10 +140,18 @@ class Scheduler {
   // not hold are ignored (stale); malformed events are InvalidArgument and nothing is applied.
   Status ApplyEvents(const std::string& worker_id, const nlohmann::json& events);
 
+  // Whether `worker_id` may store a checkpoint for job `job_id`'s attempt `attempt`: it must run
+  // that attempt's rank 0, which must still hold its slot (a stopping rank may still write its
+  // final checkpoint; a stale trainer of a lost worker may not). NotFound / PermissionDenied /
+  // FailedPrecondition otherwise.
+  Status CheckCheckpointWriter(int64_t job_id, int attempt, const std::string& worker_id) const;
+
   // --- periodic work ---
   // Marks silent workers lost (failing their attempts), fails jobs past limits.maxRuntime, then
   // asks the policy for starts and records them. Idempotent; call on a timer and after changes.
   void RunCycle();
+
+  ~Scheduler();  // writes what SaveChanges() has not
 
   const SchedulerOptions& options() const { return options_; }
   // The contribution ledger as of the last cycle, one entry per account that ever contributed
@@ -129,7 +168,12 @@ class Scheduler {
 
   Job* MutableJob(int64_t id);
   Worker* MutableWorker(const std::string& id);
+  // Stores the job's state: at once without a poster, else at the next SaveChanges().
   void Persist(const Job& job);
+  // Posts RunPendingSchedule() unless it is posted already.
+  void PostRun();
+  // Writes `batch` plus every unsaved change in one transaction; returns the new jobs' ids.
+  Result<std::vector<int64_t>> CommitWithUnsaved(Store::Batch batch);
   void Changed();
   // Fails the job's running attempt: its other ranks are told to stop; the job restarts if
   // `retryable` and retries remain, else fails.
@@ -173,6 +217,14 @@ class Scheduler {
   Ledger ledger_;
   std::function<void()> post_schedule_;
   bool schedule_pending_ = false;
+  // A RunPendingSchedule() is posted and has not run yet.
+  bool run_posted_ = false;
+  // Requested passes wait until then (steady clock), so that they use ~1/kPassDuty of the time.
+  std::chrono::steady_clock::time_point next_pass_at_{};
+  // Changes written by the next SaveChanges() (with a poster): ids of jobs and workers.
+  std::set<int64_t> unsaved_jobs_;
+  std::set<std::string> unsaved_workers_;
+  std::optional<std::chrono::steady_clock::time_point> unsaved_since_;  // the oldest unsaved
   int64_t ledger_saved_ms_ = 0;
 };
 

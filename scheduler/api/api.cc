@@ -76,7 +76,37 @@ using Clock = std::chrono::steady_clock;
 
 }  // namespace
 
+Api::Api(Scheduler* scheduler, RendezvousKv* kv, Notifier* notifier)
+    : scheduler_(scheduler),
+      kv_(kv),
+      notifier_(notifier),
+      submissions_([scheduler](std::vector<Job> jobs) {
+        const size_t n = jobs.size();
+        auto stored = scheduler->SubmitPrepared(std::move(jobs));
+        std::vector<Result<const Job*>> out;
+        out.reserve(n);
+        for (size_t i = 0; i < n; ++i) {
+          if (stored.ok()) {
+            out.emplace_back((*stored)[i]);
+          } else {
+            out.emplace_back(stored.status());  // the whole batch: nothing of it was stored
+          }
+        }
+        return out;
+      }),
+      registrations_([scheduler](std::vector<WorkerRegistration> regs) {
+        return scheduler->RegisterWorkers(regs);
+      }) {}
+
 asio::awaitable<HttpReply> Api::Handle(HttpRequest req) {
+  HttpReply reply = co_await Route(req);
+  // Whatever the reply says (a started rank in a heartbeat answer, a cancelled job) is stored
+  // before it leaves; usually nothing is left to write here (the posted pass wrote it).
+  (void)scheduler_->SaveChanges();
+  co_return reply;
+}
+
+asio::awaitable<HttpReply> Api::Route(const HttpRequest& req) {
   std::vector<std::string> parts = SplitPath(req.path);
   if (req.path == "/healthz") co_return HttpReply{200, "ok\n", "text/plain"};
   if (req.path == "/readyz") co_return HttpReply{200, "ready\n", "text/plain"};
@@ -130,7 +160,7 @@ HttpReply Api::ListAccounts() {
 
 asio::awaitable<HttpReply> Api::Jobs(const HttpRequest& req, const std::vector<std::string>& parts) {
   if (parts.size() == 2) {
-    if (req.method == "POST") co_return Submit(req);
+    if (req.method == "POST") co_return co_await Submit(req);
     if (req.method == "GET") co_return ListJobs(req);
     co_return MethodNotAllowed(req);
   }
@@ -141,7 +171,15 @@ asio::awaitable<HttpReply> Api::Jobs(const HttpRequest& req, const std::vector<s
   const Job* job = scheduler_->FindJob(id);
   if (job == nullptr) co_return ErrorReply(404, "NotFound", "job " + parts[2] + " not found");
   if (parts.size() == 3) {
-    if (req.method == "GET") co_return JsonReply(200, ToJson(*job, /*detail=*/true));
+    if (req.method == "GET") {
+      json detail = ToJson(*job, /*detail=*/true);
+      if (checkpoints_ != nullptr) {
+        json list = json::array();
+        for (const auto& c : checkpoints_->List(id)) list.push_back(ToJson(c));
+        detail["checkpoints"] = std::move(list);
+      }
+      co_return JsonReply(200, detail);
+    }
     if (req.method == "DELETE") {
       auto cancelled = scheduler_->Cancel(id);
       if (!cancelled.ok()) co_return ErrorReply(cancelled.status());
@@ -156,6 +194,7 @@ asio::awaitable<HttpReply> Api::Jobs(const HttpRequest& req, const std::vector<s
     if (!points.ok()) co_return ErrorReply(points.status());
     co_return JsonReply(200, json{{"job", id}, {"points", *points}});
   }
+  if (parts[3] == "checkpoints" && parts.size() <= 5) co_return Checkpoints(req, *job, parts);
   if (parts.size() >= 7 && parts[3] == "attempts" && parts[5] == "kv") {
     int attempt = 0;
     if (!ParseInt(parts[4], &attempt) || attempt <= 0) {
@@ -168,15 +207,93 @@ asio::awaitable<HttpReply> Api::Jobs(const HttpRequest& req, const std::vector<s
   co_return ErrorReply(404, "NotFound", "no route for " + req.method + " " + req.path);
 }
 
-HttpReply Api::Submit(const HttpRequest& req) {
+asio::awaitable<HttpReply> Api::Submit(const HttpRequest& req) {
   auto owner = Owner(req);
-  if (!owner.ok()) return ErrorReply(owner.status());
+  if (!owner.ok()) co_return ErrorReply(owner.status());
   std::string field;
-  auto job = scheduler_->Submit(req.body, *owner, &field);
-  if (!job.ok()) return ErrorReply(job.status(), field);
-  return JsonReply(201, json{{"id", (*job)->id},
-                             {"name", (*job)->spec.metadata.name},
-                             {"state", ToString((*job)->state)}});
+  // Validated here, at once (a bad spec never waits for a commit); stored with the other
+  // submissions of this round in one transaction, and acknowledged only after it committed.
+  auto job = scheduler_->PrepareSubmission(req.body, *owner, &field);
+  if (!job.ok()) co_return ErrorReply(job.status(), field);
+  auto stored = co_await submissions_.Add(std::move(job).value());
+  if (!stored.ok()) co_return ErrorReply(stored.status());
+  co_return JsonReply(201, json{{"id", (*stored)->id},
+                                {"name", (*stored)->spec.metadata.name},
+                                {"state", ToString((*stored)->state)}});
+}
+
+BodyPolicy Api::BodyPolicyFor(std::string_view method, std::string_view target,
+                              size_t default_limit, std::chrono::seconds default_timeout) {
+  // PUT /v1/jobs/{id}/checkpoints/{step}[?...]
+  const std::string_view path = target.substr(0, target.find('?'));
+  if (method == "PUT" && path.rfind("/v1/jobs/", 0) == 0 &&
+      path.find("/checkpoints/") != std::string_view::npos) {
+    return {kMaxCheckpointBytes, std::chrono::minutes(30)};
+  }
+  return {default_limit, default_timeout};
+}
+
+// GET  /v1/jobs/{id}/checkpoints[?beforeAttempt=N]   the stored checkpoints (oldest first)
+// GET  /v1/jobs/{id}/checkpoints/{step}              one checkpoint's bytes (safetensors)
+// PUT  /v1/jobs/{id}/checkpoints/{step}?attempt=A&worker=W   rank 0's worker stores one;
+//      header X-Shoal-Sha256 = SHA-256 of the body (verified before anything is stored)
+HttpReply Api::Checkpoints(const HttpRequest& req, const Job& job,
+                           const std::vector<std::string>& parts) {
+  if (checkpoints_ == nullptr) {
+    return ErrorReply(503, "Unavailable", "this scheduler stores no checkpoints");
+  }
+  auto query_int = [&](const char* key, int64_t* out) {
+    auto it = req.query.find(key);
+    return it == req.query.end() || (ParseInt(it->second, out) && *out >= 0);
+  };
+  if (parts.size() == 4) {
+    if (req.method != "GET") return MethodNotAllowed(req);
+    int64_t before = 0;
+    if (!query_int("beforeAttempt", &before)) {
+      return ErrorReply(400, "InvalidArgument", "beforeAttempt must be a non-negative integer",
+                        "beforeAttempt");
+    }
+    json list = json::array();
+    for (const auto& c : checkpoints_->List(job.id)) {
+      if (before == 0 || c.attempt < before) list.push_back(ToJson(c));
+    }
+    return JsonReply(200, json{{"job", job.id}, {"checkpoints", std::move(list)}});
+  }
+  int64_t step = 0;
+  if (!ParseInt(parts[4], &step) || step < 0) {
+    return ErrorReply(400, "InvalidArgument", "step must be a non-negative integer", "step");
+  }
+  if (req.method == "GET") {
+    auto bytes = checkpoints_->Read(job.id, step);
+    if (!bytes.ok()) return ErrorReply(bytes.status());
+    return HttpReply{200, std::move(*bytes), "application/octet-stream"};
+  }
+  if (req.method != "PUT") return MethodNotAllowed(req);
+  int64_t attempt = 0;
+  if (!query_int("attempt", &attempt) || attempt < 1 || attempt > (1 << 30)) {
+    return ErrorReply(400, "InvalidArgument", "attempt must be a positive integer", "attempt");
+  }
+  auto worker = req.query.find("worker");
+  if (worker == req.query.end() || worker->second.empty()) {
+    return ErrorReply(400, "InvalidArgument", "worker is required", "worker");
+  }
+  auto sha = req.headers.find("x-shoal-sha256");
+  if (sha == req.headers.end() || sha->second.size() != 64) {
+    return ErrorReply(400, "InvalidArgument", "header X-Shoal-Sha256 (64 hex digits) is required",
+                      "X-Shoal-Sha256");
+  }
+  Status allowed =
+      scheduler_->CheckCheckpointWriter(job.id, static_cast<int>(attempt), worker->second);
+  if (!allowed.ok()) return ErrorReply(allowed);
+  auto stored = checkpoints_->Put(job.id, static_cast<int>(attempt), step, req.body, sha->second,
+                                  job.spec.checkpoint.keep,
+                                  std::chrono::duration_cast<std::chrono::milliseconds>(
+                                      std::chrono::system_clock::now().time_since_epoch())
+                                      .count());
+  if (!stored.ok()) return ErrorReply(stored.status());
+  LOG_INFO << "job " << job.id << " attempt " << attempt << ": checkpoint at step " << step
+           << " stored (" << stored->bytes << " bytes)";
+  return JsonReply(201, ToJson(*stored));
 }
 
 HttpReply Api::ListJobs(const HttpRequest& req) {
@@ -275,7 +392,7 @@ asio::awaitable<HttpReply> Api::Workers(const HttpRequest& req,
     co_return MethodNotAllowed(req);
   }
   if (parts.size() == 3 && parts[2] == "register") {
-    if (req.method == "POST") co_return Register(req);
+    if (req.method == "POST") co_return co_await Register(req);
     co_return MethodNotAllowed(req);
   }
   if (parts.size() == 4 && req.method == "POST" && parts[3] == "heartbeat") {
@@ -304,9 +421,9 @@ asio::awaitable<HttpReply> Api::Workers(const HttpRequest& req,
   co_return ErrorReply(404, "NotFound", "no route for " + req.method + " " + req.path);
 }
 
-HttpReply Api::Register(const HttpRequest& req) {
+asio::awaitable<HttpReply> Api::Register(const HttpRequest& req) {
   auto body = ParseJsonBody(req);
-  if (!body.ok()) return ErrorReply(body.status());
+  if (!body.ok()) co_return ErrorReply(body.status());
   WorkerRegistration reg;
   try {
     reg.name = body->value("name", "");
@@ -316,21 +433,23 @@ HttpReply Api::Register(const HttpRequest& req) {
     reg.cpus = body->value("cpus", 0);
     if (body->contains("gpus")) {
       if (!(*body)["gpus"].is_array() || (*body)["gpus"].size() > 64) {
-        return ErrorReply(400, "InvalidArgument", "gpus must be an array of at most 64", "gpus");
+        co_return ErrorReply(400, "InvalidArgument", "gpus must be an array of at most 64",
+                             "gpus");
       }
       for (const auto& g : (*body)["gpus"]) {
         auto info = GpuInfoFromJson(g);
-        if (!info.ok()) return ErrorReply(info.status(), "gpus");
+        if (!info.ok()) co_return ErrorReply(info.status(), "gpus");
         reg.gpus.push_back(*info);
       }
     }
   } catch (const json::exception& e) {
-    return ErrorReply(400, "InvalidArgument", std::string("bad registration: ") + e.what());
+    co_return ErrorReply(400, "InvalidArgument", std::string("bad registration: ") + e.what());
   }
-  if (reg.host.size() > 253) return ErrorReply(400, "InvalidArgument", "host too long", "host");
-  auto w = scheduler_->RegisterWorker(reg);
-  if (!w.ok()) return ErrorReply(w.status());
-  return JsonReply(200, json{{"id", (*w)->id},
+  if (reg.host.size() > 253) co_return ErrorReply(400, "InvalidArgument", "host too long", "host");
+  // Committed with the other registrations of this round (one transaction; answered after it).
+  auto w = co_await registrations_.Add(std::move(reg));
+  if (!w.ok()) co_return ErrorReply(w.status());
+  co_return JsonReply(200, json{{"id", (*w)->id},
                              {"heartbeatWaitMs", scheduler_->options().heartbeat_wait_ms}});
 }
 

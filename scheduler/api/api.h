@@ -3,12 +3,21 @@
 // Each route parses and checks its input (4xx with a JSON error on anything malformed), calls the
 // Scheduler, and renders JSON. Long-polls (heartbeat, kv wait, logs follow) wait on the Notifier
 // with a bounded timeout. Single-threaded: runs on the scheduler's io_context.
+//
+// Durability: submissions and registrations are group-committed (GroupCommit): the requests of
+// one event-loop round are committed in one transaction and each is answered only after that
+// commit (201/200), or with 503 if it failed (then nothing of the batch is stored). Every reply
+// is sent only after Scheduler::SaveChanges(), so no client hears of an unstored state change.
 #pragma once
 
+#include <chrono>
+#include <string_view>
 #include <utility>  // before Boost 1.74 awaitable.hpp, which uses std::exchange unincluded
 
 #include <boost/asio/awaitable.hpp>
 
+#include "scheduler/api/group_commit.h"
+#include "scheduler/checkpoint_store.h"
 #include "scheduler/api/http_server.h"
 #include "scheduler/api/notifier.h"
 #include "scheduler/rendezvous_kv.h"
@@ -19,10 +28,19 @@ namespace shoal {
 class Api {
  public:
   // All pointers must outlive the Api.
-  Api(Scheduler* scheduler, RendezvousKv* kv, Notifier* notifier)
-      : scheduler_(scheduler), kv_(kv), notifier_(notifier) {}
+  Api(Scheduler* scheduler, RendezvousKv* kv, Notifier* notifier);
 
   boost::asio::awaitable<HttpReply> Handle(HttpRequest req);
+
+  // Where checkpoints are stored (the daemon sets it); without one, the checkpoint routes
+  // answer 503. Must outlive the Api.
+  void SetCheckpointStore(CheckpointStore* checkpoints) { checkpoints_ = checkpoints; }
+  // Largest checkpoint upload accepted (PUT /v1/jobs/{id}/checkpoints/{step}).
+  static constexpr size_t kMaxCheckpointBytes = size_t{16} << 30;
+  // The HttpServer's body policy: checkpoint uploads may be up to kMaxCheckpointBytes and take
+  // up to 30 minutes; everything else gets `default_limit` and `default_timeout`.
+  static BodyPolicy BodyPolicyFor(std::string_view method, std::string_view target,
+                                  size_t default_limit, std::chrono::seconds default_timeout);
 
   // Longest any long-poll is held, whatever the client asks.
   static constexpr int64_t kMaxWaitMs = 30000;
@@ -34,15 +52,21 @@ class Api {
   boost::asio::awaitable<HttpReply> Logs(const HttpRequest& req, int64_t job_id);
   boost::asio::awaitable<HttpReply> Kv(const HttpRequest& req, int64_t job_id, int attempt,
                                        const std::string& key);
-  HttpReply Submit(const HttpRequest& req);
+  boost::asio::awaitable<HttpReply> Route(const HttpRequest& req);
+  boost::asio::awaitable<HttpReply> Submit(const HttpRequest& req);
   HttpReply ListJobs(const HttpRequest& req);
-  HttpReply Register(const HttpRequest& req);
+  boost::asio::awaitable<HttpReply> Register(const HttpRequest& req);
   HttpReply ListWorkers();
   HttpReply ListAccounts();
+  HttpReply Checkpoints(const HttpRequest& req, const Job& job,
+                        const std::vector<std::string>& parts);
 
   Scheduler* scheduler_;
   RendezvousKv* kv_;
   Notifier* notifier_;
+  CheckpointStore* checkpoints_ = nullptr;
+  GroupCommit<Job, Result<const Job*>> submissions_;
+  GroupCommit<WorkerRegistration, Result<const Worker*>> registrations_;
 };
 
 }  // namespace shoal

@@ -1,6 +1,8 @@
 #include "scheduler/api/http_server.h"
 
 #include <array>
+#include <cstdint>
+#include <limits>
 
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
@@ -66,7 +68,12 @@ HttpReply ErrorReply(int status, const std::string& code, const std::string& mes
                      const std::string& field) {
   nlohmann::json err = {{"code", code}, {"message", message}};
   if (!field.empty()) err["field"] = field;
-  return {status, nlohmann::json{{"error", err}}.dump() + "\n", "application/json"};
+  // Messages may quote the request (a path, a key) and so invalid UTF-8: replaced, never thrown.
+  return {status,
+          nlohmann::json{{"error", err}}.dump(-1, ' ', false,
+                                              nlohmann::json::error_handler_t::replace) +
+              "\n",
+          "application/json"};
 }
 
 HttpReply ErrorReply(const Status& status, const std::string& field) {
@@ -137,11 +144,33 @@ asio::awaitable<void> HttpServer::Serve(tcp::socket socket) {
   try {
     for (;;) {
       http::request_parser<http::string_body> parser;
-      parser.body_limit(options_.max_body_bytes);
       parser.header_limit(16 * 1024);
       stream.expires_after(options_.read_timeout);
       beast::error_code ec;
-      co_await http::async_read(stream, buffer, parser, asio::redirect_error(asio::use_awaitable, ec));
+      // The header first: the body's limit and deadline may depend on the route (uploads).
+      // Beast checks a Content-Length against the limit while parsing the header, so the header
+      // is read without one and the route's limit is applied here.
+      size_t body_limit = options_.max_body_bytes;
+      parser.body_limit(std::numeric_limits<std::uint64_t>::max());
+      co_await http::async_read_header(stream, buffer, parser,
+                                       asio::redirect_error(asio::use_awaitable, ec));
+      if (!ec) {
+        if (options_.body_policy) {
+          const auto& h = parser.get();
+          BodyPolicy policy = options_.body_policy(
+              std::string_view(h.method_string().data(), h.method_string().size()),
+              std::string_view(h.target().data(), h.target().size()));
+          body_limit = policy.max_bytes;
+          stream.expires_after(policy.timeout);
+        }
+        if (parser.content_length() && *parser.content_length() > body_limit) {
+          ec = http::error::body_limit;
+        } else {
+          parser.body_limit(body_limit);  // chunked bodies are checked as they arrive
+          co_await http::async_read(stream, buffer, parser,
+                                    asio::redirect_error(asio::use_awaitable, ec));
+        }
+      }
       HttpReply reply;
       bool keep_alive = false;
       unsigned version = 11;
@@ -150,8 +179,7 @@ asio::awaitable<void> HttpServer::Serve(tcp::socket socket) {
         break;
       } else if (ec == http::error::body_limit) {
         reply = ErrorReply(413, "ResourceExhausted",
-                           "request body exceeds " + std::to_string(options_.max_body_bytes) +
-                               " bytes");
+                           "request body exceeds " + std::to_string(body_limit) + " bytes");
       } else if (ec) {
         reply = ErrorReply(400, "InvalidArgument", "malformed HTTP request: " + ec.message());
       } else {

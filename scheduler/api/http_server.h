@@ -13,6 +13,7 @@
 #include <functional>
 #include <map>
 #include <string>
+#include <string_view>
 
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/io_context.hpp>
@@ -39,11 +40,20 @@ struct HttpReply {
 
 using HttpHandler = std::function<boost::asio::awaitable<HttpReply>(HttpRequest)>;
 
+// How large a request body may be and how long reading it may take, per route.
+struct BodyPolicy {
+  size_t max_bytes = 1 << 20;
+  std::chrono::seconds timeout{30};
+};
+
 struct HttpServerOptions {
   std::string address = "127.0.0.1";
   uint16_t port = 8470;  // 0 = an ephemeral port (see HttpServer::port())
   size_t max_body_bytes = 1 << 20;  // larger bodies get 413
   std::chrono::seconds read_timeout{30};  // per request, headers and body
+  // If set, decides the body limit and deadline from the method and target once the header is
+  // read (e.g. checkpoint uploads are allowed more than max_body_bytes); else the two above.
+  std::function<BodyPolicy(std::string_view method, std::string_view target)> body_policy;
 };
 
 class HttpServer {

@@ -91,15 +91,25 @@ class Txn {
     if (ok_ && !done_) sqlite3_exec(db_, "ROLLBACK", nullptr, nullptr, nullptr);
   }
   bool ok() const { return ok_; }
+  // Why Commit() failed.
+  const std::string& error() const { return error_; }
   bool Commit() {
     done_ = true;
-    return sqlite3_exec(db_, "COMMIT", nullptr, nullptr, nullptr) == SQLITE_OK;
+    if (sqlite3_exec(db_, "COMMIT", nullptr, nullptr, nullptr) == SQLITE_OK) return true;
+    error_ = sqlite3_errmsg(db_);
+    // A COMMIT that failed (busy, I/O error) may leave the transaction open: end it, so that
+    // nothing of it is stored later and the next BEGIN works.
+    if (sqlite3_get_autocommit(db_) == 0) {
+      sqlite3_exec(db_, "ROLLBACK", nullptr, nullptr, nullptr);
+    }
+    return false;
   }
 
  private:
   sqlite3* db_;
   bool ok_ = false;
   bool done_ = false;
+  std::string error_;
 };
 
 }  // namespace
@@ -151,19 +161,39 @@ Status Store::Check(int rc, const char* what) {
 }
 
 Result<int64_t> Store::InsertJob(const Job& job) {
+  ASSIGN_OR_RETURN(std::vector<int64_t> ids, InsertJobs({&job}));
+  return ids.front();
+}
+
+Result<std::vector<int64_t>> Store::InsertJobs(const std::vector<const Job*>& jobs) {
+  return WriteBatch({jobs, {}, {}});
+}
+
+Result<std::vector<int64_t>> Store::WriteBatch(const Batch& batch) {
+  std::vector<int64_t> ids;
+  if (batch.new_jobs.empty() && batch.jobs.empty() && batch.workers.empty()) return ids;
   Txn txn(db_);
   if (!txn.ok()) return Unavailable(std::string("sqlite begin: ") + sqlite3_errmsg(db_));
-  Stmt st(db_,
-          "INSERT INTO jobs(owner, spec_text, state, reason, submitted_ms, started_ms, "
-          "finished_ms, progress, result) VALUES(?,?,?,?,?,?,?,?,?)");
-  if (!st.ok()) return Check(SQLITE_ERROR, "prepare insert job");
-  st.Bind(1, job.owner).Bind(2, job.spec_text).Bind(3, std::string(ToString(job.state)))
-      .Bind(4, job.reason).Bind(5, job.submitted_ms).Bind(6, job.started_ms)
-      .Bind(7, job.finished_ms).Bind(8, job.progress.dump()).Bind(9, job.result.dump());
-  RETURN_IF_ERROR(Check(st.Step(), "insert job"));
-  int64_t id = sqlite3_last_insert_rowid(db_);
-  if (!txn.Commit()) return Unavailable(std::string("sqlite commit: ") + sqlite3_errmsg(db_));
-  return id;
+  if (!batch.new_jobs.empty()) {
+    // One statement for the whole batch: preparing costs about as much as a small insert.
+    Stmt st(db_,
+            "INSERT INTO jobs(owner, spec_text, state, reason, submitted_ms, started_ms, "
+            "finished_ms, progress, result) VALUES(?,?,?,?,?,?,?,?,?)");
+    if (!st.ok()) return Check(SQLITE_ERROR, "prepare insert job");
+    ids.reserve(batch.new_jobs.size());
+    for (const Job* job : batch.new_jobs) {
+      sqlite3_reset(st.get());
+      st.Bind(1, job->owner).Bind(2, job->spec_text).Bind(3, std::string(ToString(job->state)))
+          .Bind(4, job->reason).Bind(5, job->submitted_ms).Bind(6, job->started_ms)
+          .Bind(7, job->finished_ms).Bind(8, job->progress.dump()).Bind(9, job->result.dump());
+      RETURN_IF_ERROR(Check(st.Step(), "insert job"));  // ~Txn rolls the whole batch back
+      ids.push_back(sqlite3_last_insert_rowid(db_));
+    }
+  }
+  for (const Job* job : batch.jobs) RETURN_IF_ERROR(SaveJobLocked(*job));
+  for (const Worker* w : batch.workers) RETURN_IF_ERROR(SaveWorkerLocked(*w));
+  if (!txn.Commit()) return Unavailable("sqlite commit: " + txn.error());
+  return ids;
 }
 
 Status Store::SaveJobLocked(const Job& job) {
@@ -186,11 +216,11 @@ Status Store::SaveJob(const Job& job) {
   Txn txn(db_);
   if (!txn.ok()) return Unavailable(std::string("sqlite begin: ") + sqlite3_errmsg(db_));
   RETURN_IF_ERROR(SaveJobLocked(job));
-  if (!txn.Commit()) return Unavailable(std::string("sqlite commit: ") + sqlite3_errmsg(db_));
+  if (!txn.Commit()) return Unavailable("sqlite commit: " + txn.error());
   return Status::Ok();
 }
 
-Status Store::SaveWorker(const Worker& w) {
+Status Store::SaveWorkerLocked(const Worker& w) {
   nlohmann::json gpus = nlohmann::json::array();
   for (const auto& g : w.gpus) gpus.push_back(ToJson(g));
   Stmt st(db_,
@@ -201,6 +231,8 @@ Status Store::SaveWorker(const Worker& w) {
       .Bind(9, w.account);
   return Check(st.Step(), "save worker");
 }
+
+Status Store::SaveWorker(const Worker& w) { return SaveWorkerLocked(w); }
 
 Result<Store::Snapshot> Store::LoadAll() {
   Snapshot snap;
@@ -289,7 +321,7 @@ Status Store::SaveLedger(const std::vector<LedgerEntry>& entries) {
     st.Bind(1, e.account).BindDouble(2, e.contributed).BindDouble(3, e.used);
     RETURN_IF_ERROR(Check(st.Step(), "save ledger"));
   }
-  if (!txn.Commit()) return Unavailable(std::string("sqlite commit: ") + sqlite3_errmsg(db_));
+  if (!txn.Commit()) return Unavailable("sqlite commit: " + txn.error());
   return Status::Ok();
 }
 
@@ -304,7 +336,7 @@ Status Store::AppendLogs(int64_t job_id, int attempt, int rank, int64_t ts_ms,
     st.Bind(1, job_id).Bind(2, attempt).Bind(3, rank).Bind(4, ts_ms).Bind(5, line);
     RETURN_IF_ERROR(Check(st.Step(), "append log"));
   }
-  if (!txn.Commit()) return Unavailable(std::string("sqlite commit: ") + sqlite3_errmsg(db_));
+  if (!txn.Commit()) return Unavailable("sqlite commit: " + txn.error());
   return Status::Ok();
 }
 

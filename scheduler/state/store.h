@@ -2,7 +2,8 @@
 // the state directory.
 //
 // Every method that returns OK has committed its write: callers acknowledge a client only after
-// such a call. A failed write leaves the database as it was (each call is one transaction).
+// such a call. A failed write leaves the database as it was (each call is one transaction; the
+// batch methods put a whole batch in one, so that N writes cost one fsync).
 // Not thread-safe: the scheduler calls it from its single event-loop thread.
 #pragma once
 
@@ -31,9 +32,23 @@ class Store {
 
   // Inserts a new job and returns the id the database assigned (ids are never reused).
   Result<int64_t> InsertJob(const Job& job);
+  // Inserts new jobs in ONE transaction (one fsync for all: group commit) and returns the ids the
+  // database assigned, in order. All or nothing: on error no job of the batch is stored. Ids of
+  // committed jobs are never reused.
+  Result<std::vector<int64_t>> InsertJobs(const std::vector<const Job*>& jobs);
   // Writes a job's mutable fields and all of its attempts.
   Status SaveJob(const Job& job);
   Status SaveWorker(const Worker& worker);
+
+  // The writes of one transaction, so that many cost one fsync (group commit).
+  struct Batch {
+    std::vector<const Job*> new_jobs;     // inserted, as InsertJob
+    std::vector<const Job*> jobs;         // existing jobs' current state, as SaveJob
+    std::vector<const Worker*> workers;   // as SaveWorker, in order (a repeated id: the last wins)
+  };
+  // Writes the whole batch in one transaction, all or nothing, and returns the ids assigned to
+  // new_jobs, in order.
+  Result<std::vector<int64_t>> WriteBatch(const Batch& batch);
   // Replaces the stored ledger rows of these accounts (one transaction).
   Status SaveLedger(const std::vector<LedgerEntry>& entries);
 
@@ -65,6 +80,7 @@ class Store {
   Status Exec(const char* sql);
   Status Check(int rc, const char* what);
   Status SaveJobLocked(const Job& job);
+  Status SaveWorkerLocked(const Worker& worker);
 
   sqlite3* db_;
 };

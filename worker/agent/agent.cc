@@ -10,7 +10,9 @@
 #include <filesystem>
 #include <fstream>
 
+#include "common/file_util.h"
 #include "common/log.h"
+#include "common/sha256.h"
 #include "worker/agent/process.h"
 
 namespace shoal {
@@ -23,6 +25,9 @@ namespace {
 constexpr size_t kMaxEventsPerPost = 200;
 constexpr size_t kMaxQueuedEvents = 100000;  // back-pressure bound while the scheduler is away
 constexpr const char kReportPrefix[] = "@shoal ";
+// Checkpoint transfers: generous, since a 100M-parameter AdamW checkpoint is 1.2 GB.
+constexpr std::chrono::minutes kCheckpointTransferTimeout{10};
+constexpr int64_t kMaxCheckpointBytes = int64_t{16} << 30;
 
 std::string HostName() {
   char buf[256] = {0};
@@ -274,6 +279,7 @@ Status Agent::StartRank(const RankKeyT& key, const json& a) {
     out << a.value("spec", "");
     if (!out) return Internal("cannot write " + spec_path);
   }
+  ASSIGN_OR_RETURN(std::string resume, FetchResumeCheckpoint(key));
   SpawnOptions spawn;
   spawn.argv = {options_.trainer_path,
                 spec_path,
@@ -282,7 +288,12 @@ Status Agent::StartRank(const RankKeyT& key, const json& a) {
                 "--rendezvous", options_.scheduler_url + "/v1/jobs/" + std::to_string(key.job) +
                                     "/attempts/" + std::to_string(key.attempt) + "/kv",
                 "--threads", std::to_string(options_.threads_per_rank),
-                "--address", rank_address_};
+                "--address", rank_address_,
+                "--checkpoint-dir", dir + "/checkpoints"};
+  if (!resume.empty()) {
+    spawn.argv.push_back("--resume");
+    spawn.argv.push_back(resume);
+  }
   spawn.env["OPENBLAS_NUM_THREADS"] = std::to_string(options_.threads_per_rank);
   // One GPU per rank: the lowest one no live rank holds. The trainer then sees only that GPU (as
   // device 0); a rank without one sees none, so `backend: auto` trains it on the CPU rather than
@@ -307,6 +318,67 @@ Status Agent::StartRank(const RankKeyT& key, const json& a) {
   return Status::Ok();
 }
 
+Result<std::string> Agent::FetchResumeCheckpoint(const RankKeyT& key) {
+  const std::string job = "/v1/jobs/" + std::to_string(key.job) + "/checkpoints";
+  ASSIGN_OR_RETURN(json list,
+                   client_.DoJson("GET", job + "?beforeAttempt=" + std::to_string(key.attempt)));
+  if (!list.is_object() || !list.contains("checkpoints") || !list["checkpoints"].is_array()) {
+    return Internal("malformed checkpoint list from the scheduler");
+  }
+  if (list["checkpoints"].empty()) return std::string();
+  const json& latest = list["checkpoints"].back();
+  const int64_t step = latest.value("step", int64_t{-1});
+  const std::string sha = latest.value("sha256", "");
+  const std::string path = options_.work_dir + "/job-" + std::to_string(key.job) + "/attempt-" +
+                           std::to_string(key.attempt) + "/resume-" + std::to_string(step) +
+                           ".safetensors";
+  // Another rank of this attempt on this worker may have fetched it already.
+  if (auto have = ReadFileLimited(path, kMaxCheckpointBytes); have.ok() && Sha256Hex(*have) == sha) {
+    return path;
+  }
+  ASSIGN_OR_RETURN(HttpResponse r, client_.Do("GET", job + "/" + std::to_string(step), {},
+                                              "application/json", kCheckpointTransferTimeout));
+  if (r.status != 200) return StatusFromHttp(r);
+  if (Sha256Hex(r.body) != sha) {
+    return Unavailable("checkpoint " + std::to_string(step) + " of job " +
+                       std::to_string(key.job) + " arrived corrupted (SHA-256 mismatch)");
+  }
+  RETURN_IF_ERROR(WriteFileAtomic(path, r.body));
+  LOG_INFO << "job " << key.job << " attempt " << key.attempt << " rank " << key.rank
+           << " resumes from checkpoint step " << step << " (" << r.body.size() << " bytes)";
+  return path;
+}
+
+Status Agent::UploadCheckpoint(const RankKeyT& key, const json& report) {
+  const std::string path = report.value("path", "");
+  const int64_t step = report.value("step", int64_t{-1});
+  if (path.empty() || step < 0) return InvalidArgument("malformed checkpoint report");
+  ASSIGN_OR_RETURN(std::string bytes, ReadFileLimited(path, kMaxCheckpointBytes));
+  std::string worker_id;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    worker_id = worker_id_;
+  }
+  const std::string target = "/v1/jobs/" + std::to_string(key.job) + "/checkpoints/" +
+                             std::to_string(step) + "?attempt=" + std::to_string(key.attempt) +
+                             "&worker=" + UrlEncode(worker_id);
+  const std::map<std::string, std::string> headers = {{"X-Shoal-Sha256", Sha256Hex(bytes)}};
+  auto backoff = std::chrono::milliseconds(200);
+  const auto give_up = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+  for (;;) {
+    auto r = client_.Do("PUT", target, bytes, "application/octet-stream",
+                        kCheckpointTransferTimeout, headers);
+    if (r.ok() && r->status / 100 == 2) return Status::Ok();
+    Status st = r.ok() ? StatusFromHttp(*r) : r.status();
+    // Refusals are final; only an unreachable or restarting scheduler is worth waiting for.
+    const bool retry = st.code() == StatusCode::kUnavailable ||
+                       st.code() == StatusCode::kDeadlineExceeded;
+    if (!retry || stop_ || std::chrono::steady_clock::now() + backoff > give_up) return st;
+    std::this_thread::sleep_for(backoff);
+    backoff = std::min(backoff * 2, std::chrono::milliseconds(5000));
+  }
+}
+
 void Agent::ReadOutput(RankKeyT key, pid_t pid, int fd) {
   auto base = [&](const char* type) {
     return json{{"type", type}, {"job", key.job}, {"attempt", key.attempt}, {"rank", key.rank}};
@@ -329,6 +401,22 @@ void Agent::ReadOutput(RankKeyT key, pid_t pid, int fd) {
         if (kind == "result") {
           result = report;
           result.erase("type");
+        } else if (kind == "checkpoint") {
+          // Uploaded before anything later of this rank (its exit included) is reported, so
+          // the next attempt always finds it.
+          const auto t0 = std::chrono::steady_clock::now();
+          Status st = UploadCheckpoint(key, report);
+          const double sec =
+              std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+          std::string note = st.ok() ? "checkpoint at step " +
+                                           std::to_string(report.value("step", int64_t{0})) +
+                                           " stored by the scheduler (" +
+                                           std::to_string(report.value("bytes", int64_t{0})) +
+                                           " bytes, upload " + std::to_string(sec).substr(0, 5) +
+                                           " s)"
+                                     : "checkpoint upload failed: " + st.message();
+          if (!st.ok()) LOG_WARN << "job " << key.job << ": " << note;
+          batch.push_back("[shoal-worker] " + note);
         } else {
           json ev = base("progress");
           ev["data"] = report;

@@ -72,6 +72,11 @@ class Agent {
   Status Register();
   void Reconcile(const nlohmann::json& assignments);
   Status StartRank(const RankKeyT& key, const nlohmann::json& assignment);
+  // The newest checkpoint of the job's earlier attempts, downloaded (once per attempt) into the
+  // attempt's directory and checked against its SHA-256; "" when the job has none.
+  Result<std::string> FetchResumeCheckpoint(const RankKeyT& key);
+  // Uploads a checkpoint rank 0 wrote (retrying while the scheduler is away, up to a bound).
+  Status UploadCheckpoint(const RankKeyT& key, const nlohmann::json& report);
   int PickFreeGpu();  // lowest GPU index no live rank holds, or -1
   void ReadOutput(RankKeyT key, pid_t pid, int fd);
   void Enqueue(nlohmann::json event);

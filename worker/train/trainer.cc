@@ -102,6 +102,7 @@ class Checkpointer {
       : spec_(spec), dir_(rank == 0 ? options.checkpoint_dir : ""), last_(Clock::now()) {}
 
   bool enabled() const { return !dir_.empty(); }
+  int64_t last_step() const { return last_step_; }
 
   // Whether the periodic schedule asks for one after `step`.
   bool Due(int64_t step) const {
@@ -125,6 +126,7 @@ class Checkpointer {
     const std::string path = std::filesystem::absolute(std::filesystem::path(dir_) / name).string();
     RETURN_IF_ERROR(WriteCheckpoint(path, spec_, ckpt));
     last_ = Clock::now();
+    last_step_ = position.step;
     const auto bytes = std::filesystem::file_size(path, ec);
     Prune();
     Report(out, {{"type", "checkpoint"},
@@ -156,6 +158,7 @@ class Checkpointer {
   const JobSpec& spec_;
   std::string dir_;
   Clock::time_point last_;
+  int64_t last_step_ = -1;
 };
 
 bool StopRequested(const TrainerOptions& options) {
@@ -378,6 +381,11 @@ Result<TrainResult> Train(const JobSpec& spec, Collective& coll, const TrainerOp
   }
   const double train_time = pos.train_time_sec;
   const int64_t trained_samples = pos.trained_samples;
+  // The trained model, so that it can be fetched from the scheduler like any checkpoint (unless
+  // the last periodic one already holds it).
+  if (!result.stopped && max_steps == 0 && checkpointer.last_step() != step) {
+    RETURN_IF_ERROR(checkpointer.Write(*engine, pos, out));
+  }
   result.steps = step;
   result.samples_per_sec = train_time > 0 ? static_cast<double>(trained_samples) / train_time : 0;
   ASSIGN_OR_RETURN(std::vector<float> params, engine->Params());

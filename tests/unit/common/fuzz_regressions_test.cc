@@ -30,7 +30,7 @@ bool IsJsonSafe(const std::string& s) {
 // quotes the byte after a backslash ("unknown escape character: \xFE"); the scheduler then failed
 // to render the 400 reply of POST /v1/jobs as JSON.
 TEST(JobSpecFuzzRegressions, YamlSyntaxErrorWithInvalidUtf8IsValidUtf8) {
-  for (const std::string text :
+  for (const std::string& text :
        {std::string("a: \"\\\xFE\"\n"), std::string("apiVersion: shoal/v1\nkind: \"\\\xC3\"\n")}) {
     std::vector<SpecError> errors;
     Result<JobSpec> spec = ParseJobSpec(text, "job.yaml", &errors);
@@ -64,7 +64,7 @@ std::optional<std::vector<SpecError>> ParseWithin(const std::string& text,
 // text as the body of POST /v1/jobs): yaml-cpp 0.7's LoadAll never returns on these, its parser
 // yielding empty documents forever without consuming input. That hung the scheduler's event loop.
 TEST(JobSpecFuzzRegressions, StrayFlowContentAfterADocumentIsASyntaxErrorNotAHang) {
-  for (const std::string text :
+  for (const std::string& text :
        {std::string(", {a {b: }}"), std::string("{}, {a {b: }}"),
         std::string("{\"apiVersion\": \"shoal/v1\"}, {\"t\": \"p \"s {\"w\": }}")}) {
     std::optional<std::vector<SpecError>> errors = ParseWithin(text, std::chrono::seconds(10));

@@ -1,0 +1,123 @@
+// Fault injection with real processes on loopback (issue 5): a worker killed with SIGKILL in the
+// middle of training, with checkpoints stored by the scheduler.
+#include <signal.h>
+
+#include <chrono>
+#include <cstdio>
+#include <fstream>
+#include <thread>
+
+#include <gtest/gtest.h>
+
+#include "tests/integration/cluster.h"
+
+namespace shoal::testing {
+namespace {
+
+using namespace std::chrono_literals;
+using nlohmann::json;
+
+bool HaveFashionMnist() {
+  return std::ifstream("/usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz").good();
+}
+
+constexpr int kEverySteps = 40;
+
+// The demo job for 2 epochs, a checkpoint every kEverySteps steps, on min..max ranks.
+std::string CheckpointedJob(int min, int max) {
+  std::string yaml = Cluster::ReadRepoFile("configs/jobs/fashion-mnist-mlp.yaml");
+  yaml = Replace(yaml, "epochs: 5", "epochs: 2");
+  yaml = Replace(yaml, "checkpoint: {everySeconds: 60, keep: 2}",
+                 "checkpoint: {everySeconds: 0, everySteps: " + std::to_string(kEverySteps) +
+                     ", keep: 2}");
+  yaml = Replace(yaml, "min: 2", "min: " + std::to_string(min));
+  yaml = Replace(yaml, "max: 2", "max: " + std::to_string(max));
+  return yaml;
+}
+
+json Checkpoints(Cluster& c, int64_t id) {
+  auto r = c.client().DoJson("GET", "/v1/jobs/" + std::to_string(id) + "/checkpoints");
+  return r.ok() ? (*r)["checkpoints"] : json::array();
+}
+
+// Kills the worker running rank 0 once the job has stored a checkpoint and trained past it;
+// returns the last training step the scheduler had heard of before the kill.
+int64_t KillRankZeroWorkerMidTraining(Cluster& c, int64_t id) {
+  int64_t seen = 0;
+  EXPECT_TRUE(Cluster::WaitUntil(
+      [&] {
+        json job = c.Job(id);
+        seen = job["progress"].value("step", int64_t{0});
+        const json ckpts = Checkpoints(c, id);
+        return !ckpts.empty() && seen >= 2 * kEverySteps + 10;
+      },
+      120s))
+      << c.Job(id).dump(2);
+  const std::string rank0 = c.Job(id)["placement"][0];
+  for (const auto& w : c.Workers()) {
+    if (w["id"] == rank0) c.worker(w["name"])->Signal(SIGKILL);
+  }
+  return seen;
+}
+
+// A spare worker takes the killed one's place: the job resumes at the same world size from the
+// last checkpoint, so it ends bit-identical to an uninterrupted run.
+TEST(FaultTest, KilledWorkerIsReplacedAndTheJobEndsBitIdentical) {
+  if (!HaveFashionMnist()) GTEST_SKIP() << "dataset-fashion-mnist is not installed";
+  Cluster c;
+  c.StartScheduler();
+  c.StartWorker("w1");
+  c.StartWorker("w2");
+  const int64_t clean = c.Submit(CheckpointedJob(2, 2));
+  ASSERT_TRUE(c.WaitForState(clean, "SUCCEEDED", 180s)) << c.Job(clean).dump(2);
+  const int64_t id = c.Submit(CheckpointedJob(2, 2));
+  ASSERT_TRUE(c.WaitForState(id, "RUNNING", 30s));
+  c.StartWorker("spare");
+  const int64_t seen = KillRankZeroWorkerMidTraining(c, id);
+  ASSERT_TRUE(c.WaitForState(id, "SUCCEEDED", 180s)) << c.Job(id).dump(2);
+  const json job = c.Job(id);
+  EXPECT_GE(job["attempts"].get<int>(), 2) << job.dump(2);
+  EXPECT_EQ(job["result"]["paramChecksum"], c.Job(clean)["result"]["paramChecksum"]) << job.dump(2);
+  EXPECT_EQ(job["result"]["testAccuracy"], c.Job(clean)["result"]["testAccuracy"]);
+  // The last attempt resumed from a checkpoint no more than one interval behind what had run.
+  const int64_t resumed = job["result"].value("resumedStep", int64_t{0});
+  EXPECT_GT(resumed, 0) << job.dump(2);
+  EXPECT_GE(resumed, seen - kEverySteps) << "lost more than one checkpoint interval";
+  std::printf("[fault] killed after step >= %lld, resumed from step %lld on %d attempts; "
+              "checksum %s (clean %s)\n",
+              static_cast<long long>(seen), static_cast<long long>(resumed),
+              job["attempts"].get<int>(), job["result"]["paramChecksum"].get<std::string>().c_str(),
+              c.Job(clean)["result"]["paramChecksum"].get<std::string>().c_str());
+}
+
+// No spare: the elastic job (workers 1..2) continues alone on the surviving worker from the last
+// checkpoint and ends within a point of the uninterrupted run's accuracy.
+TEST(FaultTest, KilledWorkerShrinksAnElasticJobThatStillReachesItsAccuracy) {
+  if (!HaveFashionMnist()) GTEST_SKIP() << "dataset-fashion-mnist is not installed";
+  Cluster c;
+  c.StartScheduler();
+  c.StartWorker("w1");
+  c.StartWorker("w2");
+  const int64_t clean = c.Submit(CheckpointedJob(1, 2));
+  ASSERT_TRUE(c.WaitForState(clean, "SUCCEEDED", 180s)) << c.Job(clean).dump(2);
+  const int64_t id = c.Submit(CheckpointedJob(1, 2));
+  ASSERT_TRUE(c.WaitForState(id, "RUNNING", 30s));
+  ASSERT_EQ(c.Job(id)["placement"].size(), 2u);
+  const int64_t seen = KillRankZeroWorkerMidTraining(c, id);
+  ASSERT_TRUE(c.WaitForState(id, "SUCCEEDED", 180s)) << c.Job(id).dump(2);
+  const json job = c.Job(id);
+  EXPECT_EQ(job["placement"].size(), 1u) << job.dump(2);
+  EXPECT_NEAR(job["result"]["testAccuracy"].get<double>(),
+              c.Job(clean)["result"]["testAccuracy"].get<double>(), 0.01)
+      << job.dump(2);
+  const int64_t resumed = job["result"].value("resumedStep", int64_t{0});
+  EXPECT_GE(resumed, seen - kEverySteps) << job.dump(2);
+  std::printf("[fault] elastic: killed after step >= %lld, resumed from step %lld on 1 rank; "
+              "test accuracy %.4f (uninterrupted on 2 ranks %.4f)\n",
+              static_cast<long long>(seen), static_cast<long long>(resumed),
+              job["result"]["testAccuracy"].get<double>(),
+              c.Job(clean)["result"]["testAccuracy"].get<double>());
+}
+
+}  // namespace
+}  // namespace shoal::testing
