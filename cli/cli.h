@@ -25,6 +25,9 @@ struct CliEnv {
   std::chrono::milliseconds poll_interval{500};  // submit --wait/--follow polling period
   // How long a wait keeps retrying while the scheduler is unreachable before exiting 3.
   std::chrono::milliseconds unreachable_grace{60000};
+  // How long `shoal submit` repeats its POST (with the same Idempotency-Key, so never a second
+  // job) while the scheduler cannot be reached or its reply is lost.
+  std::chrono::milliseconds submit_retry{15000};
   std::function<int64_t()> now_ms;  // Unix time in ms; null = the system clock
 
   // Reads $SHOAL_SCHEDULER, $USER, isatty(stdout) and the terminal width; sets handle_interrupt.

@@ -1,5 +1,9 @@
 // shoal submit FILE [--follow|--wait]: local validation, the POST, and waiting on the job.
 #include <fstream>
+#include <chrono>
+#include <cstdio>
+#include <map>
+#include <random>
 #include <sstream>
 #include <thread>
 
@@ -139,7 +143,28 @@ int CmdSubmit(const CommandContext& ctx) {
     ctx.err() << "shoal: cannot read " << path << "\n";
     return kExitUsage;
   }
-  Result<json> reply = ctx.Call("POST", "/v1/jobs", text.str(), "application/yaml");
+  // An idempotency key makes the POST safe to repeat: if the scheduler stored the job but the
+  // reply was lost (a crash, a dropped connection), the retry gets that job, not a second one.
+  std::random_device rd;
+  char key[40];
+  std::snprintf(key, sizeof(key), "%08x%08x%08x%08x", rd(), rd(), rd(), rd());
+  const std::map<std::string, std::string> headers = {{"Idempotency-Key", key}};
+  const auto give_up = std::chrono::steady_clock::now() + ctx.env().submit_retry;
+  Result<json> reply = Internal("not sent");
+  for (bool warned = false;;) {
+    reply = ctx.Call("POST", "/v1/jobs", text.str(), "application/yaml",
+                     std::chrono::milliseconds(0), headers);
+    const StatusCode code = reply.status().code();
+    const bool transient = code == StatusCode::kUnavailable ||
+                           code == StatusCode::kDeadlineExceeded;
+    if (!transient || std::chrono::steady_clock::now() >= give_up) break;
+    if (!warned) {
+      ctx.err() << "shoal: lost contact with the scheduler (" << reply.status().message()
+                << "); retrying the submission..." << std::endl;
+      warned = true;
+    }
+    std::this_thread::sleep_for(ctx.env().poll_interval);
+  }
   if (!reply.ok()) {
     if (reply.status().code() == StatusCode::kInvalidArgument) {
       ctx.err() << "shoal: the scheduler rejected " << path << ": " << reply.status().message()

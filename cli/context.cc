@@ -23,8 +23,10 @@ int64_t CommandContext::NowMs() const {
 
 Result<json> CommandContext::Call(std::string_view method, const std::string& target,
                                   std::string_view body, std::string_view content_type,
-                                  std::chrono::milliseconds timeout) const {
-  ASSIGN_OR_RETURN(HttpResponse response, client_.Do(method, target, body, content_type, timeout));
+                                  std::chrono::milliseconds timeout,
+                                  const std::map<std::string, std::string>& headers) const {
+  ASSIGN_OR_RETURN(HttpResponse response,
+                   client_.Do(method, target, body, content_type, timeout, headers));
   RETURN_IF_ERROR(StatusFromHttp(response));
   if (response.body.empty()) return json::object();
   json parsed = json::parse(response.body, nullptr, /*allow_exceptions=*/false);

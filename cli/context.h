@@ -3,6 +3,7 @@
 #pragma once
 
 #include <chrono>
+#include <map>
 #include <cstdint>
 #include <nlohmann/json.hpp>
 #include <ostream>
@@ -37,7 +38,8 @@ class CommandContext {
   Result<nlohmann::json> Call(
       std::string_view method, const std::string& target, std::string_view body = {},
       std::string_view content_type = "application/json",
-      std::chrono::milliseconds timeout = std::chrono::milliseconds(0)) const;
+      std::chrono::milliseconds timeout = std::chrono::milliseconds(0),
+      const std::map<std::string, std::string>& headers = {}) const;
 
   // Like Call, but while the scheduler is unreachable (Unavailable, DeadlineExceeded) keeps
   // retrying every poll interval for up to env().unreachable_grace, warning on err() once. For

@@ -45,7 +45,10 @@ Result<std::unique_ptr<Scheduler>> Scheduler::Open(Store* store, SchedulerOption
     s->worker_by_name_[w.name] = w.id;
     s->workers_.emplace(w.id, std::move(w));
   }
-  for (Job& j : snap.jobs) s->jobs_.emplace(j.id, std::move(j));
+  for (Job& j : snap.jobs) {
+    if (!j.idempotency_key.empty()) s->job_by_key_[{j.owner, j.idempotency_key}] = j.id;
+    s->jobs_.emplace(j.id, std::move(j));
+  }
   s->ledger_.Load(snap.ledger, now);
   s->ledger_saved_ms_ = now;
   LOG_INFO << "loaded " << s->jobs_.size() << " jobs and " << s->workers_.size() << " workers";
@@ -181,23 +184,52 @@ Result<Job> Scheduler::PrepareSubmission(const std::string& spec_text, const std
 }
 
 Result<std::vector<const Job*>> Scheduler::SubmitPrepared(std::vector<Job> jobs) {
+  // Repeats of an idempotency key (stored, or earlier in this batch) are answered with that job.
+  std::vector<int64_t> repeat_of(jobs.size(), 0);   // > 0: a stored job's id
+  std::vector<int> same_as(jobs.size(), -1);         // >= 0: an earlier entry of the batch
+  std::map<std::pair<std::string, std::string>, int> in_batch;
   std::vector<const Job*> rows;
   rows.reserve(jobs.size());
-  for (const Job& job : jobs) rows.push_back(&job);
+  for (size_t i = 0; i < jobs.size(); ++i) {
+    const Job& job = jobs[i];
+    if (!job.idempotency_key.empty()) {
+      const auto key = std::make_pair(job.owner, job.idempotency_key);
+      if (auto it = job_by_key_.find(key); it != job_by_key_.end()) {
+        repeat_of[i] = it->second;
+        continue;
+      }
+      if (auto [it, added] = in_batch.emplace(key, static_cast<int>(i)); !added) {
+        same_as[i] = it->second;
+        continue;
+      }
+    }
+    rows.push_back(&job);
+  }
   // One transaction for the batch (with any unsaved change, which thus costs no fsync of its
   // own): it is stored (and may be acknowledged) as a whole or not at all, and nothing of it is
   // queued before the commit.
   ASSIGN_OR_RETURN(std::vector<int64_t> ids, CommitWithUnsaved({rows, {}, {}}));
-  std::vector<const Job*> out;
-  out.reserve(jobs.size());
+  std::vector<const Job*> out(jobs.size(), nullptr);
+  size_t next_id = 0;
+  bool any_new = false;
   for (size_t i = 0; i < jobs.size(); ++i) {
-    jobs[i].id = ids[i];
-    auto [it, inserted] = jobs_.emplace(ids[i], std::move(jobs[i]));
+    if (repeat_of[i] > 0 || same_as[i] >= 0) continue;
+    jobs[i].id = ids[next_id++];
+    if (!jobs[i].idempotency_key.empty()) {
+      job_by_key_[{jobs[i].owner, jobs[i].idempotency_key}] = jobs[i].id;
+    }
+    const int64_t id = jobs[i].id;
+    auto [it, inserted] = jobs_.emplace(id, std::move(jobs[i]));
     LOG_INFO << "job " << it->first << " (" << it->second.spec.metadata.name << ") submitted by "
              << it->second.owner;
-    out.push_back(&it->second);
+    out[i] = &it->second;
+    any_new = true;
   }
-  if (!out.empty()) {
+  for (size_t i = 0; i < jobs.size(); ++i) {
+    if (repeat_of[i] > 0) out[i] = FindJob(repeat_of[i]);
+    if (same_as[i] >= 0) out[i] = out[same_as[i]];
+  }
+  if (any_new) {
     RequestSchedule();  // one pass for the whole batch
     Changed();
   }

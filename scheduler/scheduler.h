@@ -109,7 +109,9 @@ class Scheduler {
   Result<Job> PrepareSubmission(const std::string& spec_text, const std::string& owner,
                                 std::string* field = nullptr);
   // Commits prepared jobs in ONE transaction and queues them; returns them with their ids, in
-  // order. All or nothing: on Unavailable no job of the batch was stored or queued.
+  // order. All or nothing: on Unavailable no job of the batch was stored or queued. A job whose
+  // (owner, idempotency_key) was stored before, or appears earlier in the batch, is not stored
+  // again: its entry is that job.
   Result<std::vector<const Job*>> SubmitPrepared(std::vector<Job> jobs);
   // Cancels a job: queued → CANCELLED; running → CANCELLED with its ranks told to stop.
   // NotFound / FailedPrecondition (already finished).
@@ -213,6 +215,7 @@ class Scheduler {
   std::map<int64_t, Job> jobs_;
   std::map<std::string, Worker> workers_;
   std::unordered_map<std::string, std::string> worker_by_name_;  // name -> id
+  std::map<std::pair<std::string, std::string>, int64_t> job_by_key_;  // (owner, key) -> id
   int next_worker_number_ = 1;
   Ledger ledger_;
   std::function<void()> post_schedule_;

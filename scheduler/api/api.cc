@@ -1,5 +1,6 @@
 #include "scheduler/api/api.h"
 
+#include <algorithm>
 #include <charconv>
 #include <chrono>
 
@@ -213,8 +214,21 @@ asio::awaitable<HttpReply> Api::Submit(const HttpRequest& req) {
   std::string field;
   // Validated here, at once (a bad spec never waits for a commit); stored with the other
   // submissions of this round in one transaction, and acknowledged only after it committed.
+  std::string key;
+  if (auto it = req.headers.find("idempotency-key"); it != req.headers.end()) {
+    key = it->second;
+    const bool printable = std::all_of(key.begin(), key.end(), [](char ch) {
+      return ch > ' ' && ch < 127;
+    });
+    if (key.empty() || key.size() > 128 || !printable) {
+      co_return ErrorReply(400, "InvalidArgument",
+                           "Idempotency-Key must be 1..128 printable ASCII characters",
+                           "Idempotency-Key");
+    }
+  }
   auto job = scheduler_->PrepareSubmission(req.body, *owner, &field);
   if (!job.ok()) co_return ErrorReply(job.status(), field);
+  job->idempotency_key = key;
   auto stored = co_await submissions_.Add(std::move(job).value());
   if (!stored.ok()) co_return ErrorReply(stored.status());
   co_return JsonReply(201, json{{"id", (*stored)->id},

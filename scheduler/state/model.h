@@ -67,6 +67,9 @@ struct Attempt {
 struct Job {
   int64_t id = 0;
   std::string owner;
+  // The client's Idempotency-Key ("" = none): a submission repeated with the same owner and key
+  // returns this job instead of creating another (safe retries after a lost reply).
+  std::string idempotency_key;
   std::string spec_text;  // as submitted (YAML or JSON)
   JobSpec spec;           // parsed from spec_text
   JobState state = JobState::kPending;

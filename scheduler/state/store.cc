@@ -134,6 +134,13 @@ Result<std::unique_ptr<Store>> Store::Open(const std::string& state_dir) {
   RETURN_IF_ERROR(store->Exec("PRAGMA synchronous=FULL"));
   RETURN_IF_ERROR(store->Exec("PRAGMA foreign_keys=ON"));
   RETURN_IF_ERROR(store->Exec(kSchema));
+  // Databases from before idempotency keys get the column (NULL for their jobs) now.
+  if (!Stmt(db, "SELECT idem_key FROM jobs LIMIT 0").ok()) {
+    RETURN_IF_ERROR(store->Exec("ALTER TABLE jobs ADD COLUMN idem_key TEXT"));
+  }
+  RETURN_IF_ERROR(store->Exec(
+      "CREATE UNIQUE INDEX IF NOT EXISTS jobs_by_idem_key ON jobs(owner, idem_key) "
+      "WHERE idem_key IS NOT NULL"));
   // Databases from before workers had an account get the column (and the default) now.
   if (!Stmt(db, "SELECT account FROM workers LIMIT 0").ok()) {
     RETURN_IF_ERROR(store->Exec(
@@ -178,7 +185,7 @@ Result<std::vector<int64_t>> Store::WriteBatch(const Batch& batch) {
     // One statement for the whole batch: preparing costs about as much as a small insert.
     Stmt st(db_,
             "INSERT INTO jobs(owner, spec_text, state, reason, submitted_ms, started_ms, "
-            "finished_ms, progress, result) VALUES(?,?,?,?,?,?,?,?,?)");
+            "finished_ms, progress, result, idem_key) VALUES(?,?,?,?,?,?,?,?,?,?)");
     if (!st.ok()) return Check(SQLITE_ERROR, "prepare insert job");
     ids.reserve(batch.new_jobs.size());
     for (const Job* job : batch.new_jobs) {
@@ -186,6 +193,11 @@ Result<std::vector<int64_t>> Store::WriteBatch(const Batch& batch) {
       st.Bind(1, job->owner).Bind(2, job->spec_text).Bind(3, std::string(ToString(job->state)))
           .Bind(4, job->reason).Bind(5, job->submitted_ms).Bind(6, job->started_ms)
           .Bind(7, job->finished_ms).Bind(8, job->progress.dump()).Bind(9, job->result.dump());
+      if (job->idempotency_key.empty()) {
+        sqlite3_bind_null(st.get(), 10);
+      } else {
+        st.Bind(10, job->idempotency_key);
+      }
       RETURN_IF_ERROR(Check(st.Step(), "insert job"));  // ~Txn rolls the whole batch back
       ids.push_back(sqlite3_last_insert_rowid(db_));
     }
@@ -239,7 +251,7 @@ Result<Store::Snapshot> Store::LoadAll() {
   {
     Stmt st(db_,
             "SELECT id, owner, spec_text, state, reason, submitted_ms, started_ms, finished_ms, "
-            "progress, result FROM jobs ORDER BY id");
+            "progress, result, COALESCE(idem_key, '') FROM jobs ORDER BY id");
     int rc;
     while ((rc = st.Step()) == SQLITE_ROW) {
       Job job;
@@ -259,6 +271,7 @@ Result<Store::Snapshot> Store::LoadAll() {
       job.result = nlohmann::json::parse(st.Text(9), nullptr, false);
       if (job.progress.is_discarded()) job.progress = nlohmann::json::object();
       if (job.result.is_discarded()) job.result = nlohmann::json::object();
+      job.idempotency_key = st.Text(10);
       snap.jobs.push_back(std::move(job));
     }
     RETURN_IF_ERROR(Check(rc, "load jobs"));
