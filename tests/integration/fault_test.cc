@@ -74,6 +74,16 @@ TEST(FaultTest, KilledWorkerIsReplacedAndTheJobEndsBitIdentical) {
   ASSERT_TRUE(c.WaitForState(id, "RUNNING", 30s));
   c.StartWorker("spare");
   const int64_t seen = KillRankZeroWorkerMidTraining(c, id);
+  // How long until training runs again: the first progress report of a later attempt.
+  const auto killed_at = std::chrono::steady_clock::now();
+  EXPECT_TRUE(Cluster::WaitUntil(
+      [&] {
+        const json p = c.Job(id)["progress"];
+        return p.value("attempt", 1) >= 2 || c.Job(id)["state"] == "SUCCEEDED";
+      },
+      120s));
+  const double resume_sec =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - killed_at).count();
   ASSERT_TRUE(c.WaitForState(id, "SUCCEEDED", 180s)) << c.Job(id).dump(2);
   const json job = c.Job(id);
   EXPECT_GE(job["attempts"].get<int>(), 2) << job.dump(2);
@@ -83,10 +93,10 @@ TEST(FaultTest, KilledWorkerIsReplacedAndTheJobEndsBitIdentical) {
   const int64_t resumed = job["result"].value("resumedStep", int64_t{0});
   EXPECT_GT(resumed, 0) << job.dump(2);
   EXPECT_GE(resumed, seen - kEverySteps) << "lost more than one checkpoint interval";
-  std::printf("[fault] killed after step >= %lld, resumed from step %lld on %d attempts; "
-              "checksum %s (clean %s)\n",
+  std::printf("[fault] killed after step >= %lld, resumed from step %lld on %d attempts, training "
+              "again %.1f s after the kill (worker timeout 3 s); checksum %s (clean %s)\n",
               static_cast<long long>(seen), static_cast<long long>(resumed),
-              job["attempts"].get<int>(), job["result"]["paramChecksum"].get<std::string>().c_str(),
+              job["attempts"].get<int>(), resume_sec, job["result"]["paramChecksum"].get<std::string>().c_str(),
               c.Job(clean)["result"]["paramChecksum"].get<std::string>().c_str());
 }
 
