@@ -692,8 +692,16 @@ void Scheduler::MarkLostWorkers() {
       continue;
     }
     w.state = WorkerState::kLost;
-    Status st = store_->SaveWorker(w);
-    if (!st.ok()) LOG_ERROR << "persisting worker " << wid << ": " << st.ToString();
+    if (post_schedule_) {
+      // With the next batch, as in Heartbeat: a pool that drops off at once (a network split)
+      // must not cost one fsync per worker on the event loop.
+      unsaved_workers_.insert(wid);
+      if (!unsaved_since_) unsaved_since_ = std::chrono::steady_clock::now();
+      PostRun();
+    } else {
+      Status st = store_->SaveWorker(w);
+      if (!st.ok()) LOG_ERROR << "persisting worker " << wid << ": " << st.ToString();
+    }
     LOG_WARN << "worker " << wid << " (" << w.name << ") lost: no heartbeat for "
              << (now - w.last_seen_ms) << " ms";
     for (auto& [id, job] : jobs_) {

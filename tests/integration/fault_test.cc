@@ -129,5 +129,36 @@ TEST(FaultTest, KilledWorkerShrinksAnElasticJobThatStillReachesItsAccuracy) {
               c.Job(clean)["result"]["testAccuracy"].get<double>());
 }
 
+
+// Elastic growth in the daemon, end to end: a job started on the only worker at workers.min (1)
+// is resized to 2 ranks when a second worker joins; the running rank is stopped with SIGTERM,
+// rank 0 writes a checkpoint on the way out, and the 2-rank attempt resumes from it.
+TEST(FaultTest, ElasticJobGrowsAndResumesFromItsStopCheckpoint) {
+  if (!HaveFashionMnist()) GTEST_SKIP() << "dataset-fashion-mnist is not installed";
+  Cluster c;
+  c.StartScheduler({"--policy", "fifo+elastic", "--resize-min-interval", "1s"});
+  c.StartWorker("w1");
+  std::string yaml = CheckpointedJob(1, 2);
+  // No periodic checkpoints: whatever the new attempt resumes from was written at the stop.
+  yaml = Replace(yaml, "everySteps: " + std::to_string(kEverySteps), "everySteps: 0");
+  yaml = Replace(yaml, "epochs: 2", "epochs: 3");
+  const int64_t id = c.Submit(yaml);
+  ASSERT_TRUE(c.WaitForState(id, "RUNNING", 30s));
+  ASSERT_TRUE(Cluster::WaitUntil(
+      [&] { return c.Job(id)["progress"].value("step", int64_t{0}) >= 50; }, 60s));
+  c.StartWorker("w2");
+  ASSERT_TRUE(c.WaitForState(id, "SUCCEEDED", 180s)) << c.Job(id).dump(2);
+  const json job = c.Job(id);
+  ASSERT_GE(job["attempts"].get<int>(), 2) << job.dump(2);
+  EXPECT_EQ(job["attemptHistory"][0]["state"], "resized") << job.dump(2);
+  EXPECT_EQ(job["placement"].size(), 2u);
+  const int64_t resumed = job["result"].value("resumedStep", int64_t{0});
+  EXPECT_GE(resumed, 50) << "the stop checkpoint was not used: " << job.dump(2);
+  EXPECT_GE(job["result"]["testAccuracy"].get<double>(), 0.84);
+  std::printf("[fault] elastic grow 1 -> 2 ranks: resumed from the stop checkpoint at step %lld, "
+              "test accuracy %.4f\n",
+              static_cast<long long>(resumed), job["result"]["testAccuracy"].get<double>());
+}
+
 }  // namespace
 }  // namespace shoal::testing
