@@ -115,6 +115,13 @@ Status Agent::Run() {
     return InvalidArgument("trainer " + options_.trainer_path + " is not executable");
   }
   if (options_.work_dir.empty()) options_.work_dir = "/tmp/shoal-worker-" + options_.name;
+  // Absolute: trainers run with their rank directory as the working directory, and every path
+  // handed to them (job file, checkpoint directory, resume file) must mean the same there.
+  {
+    std::error_code abs_ec;
+    const fs::path abs = fs::absolute(options_.work_dir, abs_ec);
+    if (!abs_ec) options_.work_dir = abs.lexically_normal().string();
+  }
   std::error_code ec;
   fs::create_directories(options_.work_dir, ec);
   if (ec) return InvalidArgument("cannot create work dir " + options_.work_dir + ": " + ec.message());
@@ -353,6 +360,14 @@ Status Agent::UploadCheckpoint(const RankKeyT& key, const json& report) {
   const std::string path = report.value("path", "");
   const int64_t step = report.value("step", int64_t{-1});
   if (path.empty() || step < 0) return InvalidArgument("malformed checkpoint report");
+  // Only files in this rank's own checkpoint directory: a report line is the trainer's output,
+  // and nothing else on this machine may be sent to the scheduler on its word.
+  const std::string own = options_.work_dir + "/job-" + std::to_string(key.job) + "/attempt-" +
+                          std::to_string(key.attempt) + "/rank-" + std::to_string(key.rank) +
+                          "/checkpoints/";
+  if (fs::path(path).lexically_normal().string().rfind(own, 0) != 0) {
+    return PermissionDenied("checkpoint " + path + " is outside " + own);
+  }
   ASSIGN_OR_RETURN(std::string bytes, ReadFileLimited(path, kMaxCheckpointBytes));
   std::string worker_id;
   {
