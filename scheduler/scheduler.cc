@@ -736,50 +736,44 @@ Snapshot Scheduler::BuildSnapshot() const {
   // jobs_ is keyed by id, so the queue comes out in submission order.
   for (const auto& [id, job] : jobs_) {
     const JobSpec& spec = job.spec;
-    const int gpus_per_rank =
-        spec.resources.backend == Backend::kCpu ? 0 : spec.resources.gpus_per_worker;
     for (const auto& a : job.attempts) {
       for (const auto& r : a.ranks) {
         if (HoldsSlot(r.state)) ++held[r.worker_id];
         if (r.state == RankState::kStopping) ++stopping[r.worker_id];
       }
     }
-    if (job.state == JobState::kPending || job.state == JobState::kRestarting) {
-      SnapshotJob sj;
-      sj.id = job.id;
-      sj.account = spec.metadata.project;
-      sj.priority = spec.priority;
-      sj.submit_ms = job.submitted_ms;
-      sj.min_ranks = spec.workers.min;
-      sj.max_ranks = spec.workers.max;
-      sj.backend = spec.resources.backend;
-      sj.gpus_per_rank = gpus_per_rank;
-      sj.gpu_types = spec.resources.gpu_types;
-      sj.min_gpu_memory_gib = spec.resources.min_gpu_memory_gib;
-      sj.max_runtime_ms = std::max<int64_t>(1, spec.limits.max_runtime_seconds * 1000 - RunMs(job));
-      snap.queue.push_back(std::move(sj));
-    } else if (job.state == JobState::kRunning && job.current_attempt() != nullptr) {
+    const bool queued = job.state == JobState::kPending || job.state == JobState::kRestarting;
+    const bool running = job.state == JobState::kRunning && job.current_attempt() != nullptr;
+    if (!queued && !running) continue;
+    SnapshotJob shape;
+    shape.id = job.id;
+    shape.account = spec.metadata.project;
+    shape.priority = spec.priority;
+    shape.submit_ms = job.submitted_ms;
+    shape.min_ranks = spec.workers.min;
+    shape.max_ranks = spec.workers.max;
+    shape.backend = spec.resources.backend;
+    shape.gpus_per_rank =
+        spec.resources.backend == Backend::kCpu ? 0 : spec.resources.gpus_per_worker;
+    shape.gpu_types = spec.resources.gpu_types;
+    shape.min_gpu_memory_gib = spec.resources.min_gpu_memory_gib;
+    if (queued) {
+      shape.max_runtime_ms =
+          std::max<int64_t>(1, spec.limits.max_runtime_seconds * 1000 - RunMs(job));
+      snap.queue.push_back(std::move(shape));
+    } else {
       const Attempt& a = *job.current_attempt();
-      SnapshotRunning sr;
-      sr.id = job.id;
-      sr.account = spec.metadata.project;
-      sr.priority = spec.priority;
+      SnapshotRunning sr = AsRunning(shape);
       sr.start_ms = a.started_ms;
       // The time limit covers every attempt (EnforceTimeLimits), so the job ends by then.
       sr.max_runtime_ms = std::max<int64_t>(
           0, spec.limits.max_runtime_seconds * 1000 - (RunMs(job) - (snap.now_ms - a.started_ms)));
-      sr.gpus_per_rank = gpus_per_rank;
-      sr.submit_ms = job.submitted_ms;
       // Resizable only while every rank runs: not while some finish, nor while the attempt waits
       // for the previous one to stop.
       const bool whole = !AwaitsPreviousAttempt(job) &&
                          std::all_of(a.ranks.begin(), a.ranks.end(),
                                      [](const RankPlacement& r) { return HoldsSlot(r.state); });
-      sr.min_ranks = whole ? spec.workers.min : 0;
-      sr.max_ranks = whole ? spec.workers.max : 0;
-      sr.backend = spec.resources.backend;
-      sr.gpu_types = spec.resources.gpu_types;
-      sr.min_gpu_memory_gib = spec.resources.min_gpu_memory_gib;
+      if (!whole) sr.min_ranks = sr.max_ranks = 0;
       for (const auto& r : a.ranks) {
         if (HoldsSlot(r.state)) sr.rank_workers.push_back(r.worker_id);
       }

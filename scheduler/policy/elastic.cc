@@ -9,22 +9,6 @@
 
 namespace shoal::policy_internal {
 
-SnapshotJob AsJob(const SnapshotRunning& r) {
-  SnapshotJob j;
-  j.id = r.id;
-  j.account = r.account;
-  j.priority = r.priority;
-  j.submit_ms = r.submit_ms;
-  j.min_ranks = r.min_ranks;
-  j.max_ranks = r.max_ranks;
-  j.backend = r.backend;
-  j.gpus_per_rank = r.gpus_per_rank;
-  j.gpu_types = r.gpu_types;
-  j.min_gpu_memory_gib = r.min_gpu_memory_gib;
-  j.max_runtime_ms = r.max_runtime_ms;
-  return j;
-}
-
 void GrowJobs(const Snapshot& snapshot, const PolicyOptions& options, const FactorMap& factor,
               std::vector<SnapshotWorker>& workers, Decisions& out) {
   int free_total = 0;

@@ -12,9 +12,6 @@ namespace shoal::policy_internal {
 
 inline bool IsElastic(const SnapshotRunning& r) { return r.max_ranks > r.min_ranks; }
 
-// A running job as a placement request of its own shape.
-SnapshotJob AsJob(const SnapshotRunning& r);
-
 // Grows running elastic jobs onto the free slots of `workers` (policy.h, PolicyOptions::elastic):
 // in the policy's order, each job that has run resize_min_interval_ms and can gain at least
 // grow_min_gain of its ranks gets a ResizeDecision; `workers` is updated with what it takes

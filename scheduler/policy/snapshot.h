@@ -46,6 +46,41 @@ struct SnapshotRunning {
   double min_gpu_memory_gib = 0;
 };
 
+// The fields a queued and a running job share (id, account, priority, submission time, size
+// range, backend and GPU constraints, time limit left), copied one way or the other: a running job
+// as a placement request (resizing), a queued one as running (once started). The caller sets the
+// rest (start time, placement).
+inline SnapshotJob AsJob(const SnapshotRunning& r) {
+  SnapshotJob j;
+  j.id = r.id;
+  j.account = r.account;
+  j.priority = r.priority;
+  j.submit_ms = r.submit_ms;
+  j.min_ranks = r.min_ranks;
+  j.max_ranks = r.max_ranks;
+  j.backend = r.backend;
+  j.gpus_per_rank = r.gpus_per_rank;
+  j.gpu_types = r.gpu_types;
+  j.min_gpu_memory_gib = r.min_gpu_memory_gib;
+  j.max_runtime_ms = r.max_runtime_ms;
+  return j;
+}
+inline SnapshotRunning AsRunning(const SnapshotJob& j) {
+  SnapshotRunning r;
+  r.id = j.id;
+  r.account = j.account;
+  r.priority = j.priority;
+  r.submit_ms = j.submit_ms;
+  r.min_ranks = j.min_ranks;
+  r.max_ranks = j.max_ranks;
+  r.backend = j.backend;
+  r.gpus_per_rank = j.gpus_per_rank;
+  r.gpu_types = j.gpu_types;
+  r.min_gpu_memory_gib = j.min_gpu_memory_gib;
+  r.max_runtime_ms = j.max_runtime_ms;
+  return r;
+}
+
 struct SnapshotWorker {
   std::string id;
   std::string node;      // machine it runs on (gangs are packed onto few nodes); "" = its id

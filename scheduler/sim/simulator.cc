@@ -112,17 +112,8 @@ Result<SimResult> Simulate(const Trace& trace, const Cluster& cluster, const Sim
     free_gpus -= k;
     for (const std::string& wid : placement) --snap.workers[worker_index[wid]].free_slots;
     ends.emplace(now_ms + time_left_ms(j, k), j, generation[j]);
-    SnapshotRunning r;
-    r.id = j;
-    r.account = trace.jobs[j].vc;
+    SnapshotRunning r = AsRunning(queued(j));  // its shape and the limit of the work left
     r.start_ms = now_ms;
-    r.max_runtime_ms = estimate_left_ms(j);
-    r.gpus_per_rank = 1;
-    const SnapshotJob shape = queued(j);
-    r.submit_ms = shape.submit_ms;
-    r.min_ranks = shape.min_ranks;
-    r.max_ranks = shape.max_ranks;
-    r.backend = shape.backend;
     r.rank_workers = std::move(placement);
     snap.running.push_back(std::move(r));
   };

@@ -127,6 +127,10 @@ Process* Cluster::StartWorker(const std::string& name, std::vector<std::string> 
   return raw;
 }
 
+bool Cluster::HaveFashionMnist() {
+  return std::ifstream("/usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz").good();
+}
+
 int64_t Cluster::Submit(const std::string& yaml) {
   auto r = client().Do("POST", "/v1/jobs", yaml, "application/yaml");
   EXPECT_TRUE(r.ok()) << r.status().ToString();

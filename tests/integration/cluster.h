@@ -65,6 +65,8 @@ class Cluster {
   // Pids of shoal-train processes whose command line mentions this cluster's scheduler URL.
   std::vector<pid_t> TrainerPids() const;
 
+  // Whether Debian's dataset-fashion-mnist is installed (the demo job's data).
+  static bool HaveFashionMnist();
   // Reads a file of the repository (e.g. "configs/jobs/fashion-mnist-mlp.yaml").
   static std::string ReadRepoFile(const std::string& relative);
   // Prints the tail of every log (call on failure).

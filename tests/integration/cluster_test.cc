@@ -19,10 +19,6 @@ namespace {
 using namespace std::chrono_literals;
 using nlohmann::json;
 
-bool HaveFashionMnist() {
-  return std::ifstream("/usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz").good();
-}
-
 // The demo job, shortened to `epochs`.
 std::string DemoJob(int epochs) {
   std::string yaml = Cluster::ReadRepoFile("configs/jobs/fashion-mnist-mlp.yaml");
@@ -36,7 +32,7 @@ int UsedSlots(const json& workers) {
 }
 
 TEST(ClusterTest, DemoJobTrainsToAccuracyWithIdenticalParametersOnBothRanks) {
-  if (!HaveFashionMnist()) GTEST_SKIP() << "dataset-fashion-mnist is not installed";
+  if (!Cluster::HaveFashionMnist()) GTEST_SKIP() << "dataset-fashion-mnist is not installed";
   Cluster c;
   c.StartScheduler();
   c.StartWorker("w1");
@@ -72,7 +68,7 @@ TEST(ClusterTest, DemoJobTrainsToAccuracyWithIdenticalParametersOnBothRanks) {
 }
 
 TEST(ClusterTest, SameSeedSameWorldSizeIsDeterministic) {
-  if (!HaveFashionMnist()) GTEST_SKIP() << "dataset-fashion-mnist is not installed";
+  if (!Cluster::HaveFashionMnist()) GTEST_SKIP() << "dataset-fashion-mnist is not installed";
   Cluster c;
   c.StartScheduler();
   c.StartWorker("w1");
@@ -89,7 +85,7 @@ TEST(ClusterTest, SameSeedSameWorldSizeIsDeterministic) {
 }
 
 TEST(ClusterTest, CancelKillsTrainersAndFreesWorkers) {
-  if (!HaveFashionMnist()) GTEST_SKIP() << "dataset-fashion-mnist is not installed";
+  if (!Cluster::HaveFashionMnist()) GTEST_SKIP() << "dataset-fashion-mnist is not installed";
   Cluster c;
   c.StartScheduler();
   c.StartWorker("w1");
@@ -115,7 +111,7 @@ TEST(ClusterTest, CancelKillsTrainersAndFreesWorkers) {
 }
 
 TEST(ClusterTest, KilledWorkerFailsOrRestartsItsJobWithAReason) {
-  if (!HaveFashionMnist()) GTEST_SKIP() << "dataset-fashion-mnist is not installed";
+  if (!Cluster::HaveFashionMnist()) GTEST_SKIP() << "dataset-fashion-mnist is not installed";
   Cluster c;
   c.StartScheduler();
   c.StartWorker("w1");
@@ -153,7 +149,7 @@ TEST(ClusterTest, KilledWorkerFailsOrRestartsItsJobWithAReason) {
 }
 
 TEST(ClusterTest, KilledWorkerWithRetriesRestartsOnTheRemainingWorkers) {
-  if (!HaveFashionMnist()) GTEST_SKIP() << "dataset-fashion-mnist is not installed";
+  if (!Cluster::HaveFashionMnist()) GTEST_SKIP() << "dataset-fashion-mnist is not installed";
   Cluster c;
   c.StartScheduler();
   c.StartWorker("w1");
@@ -178,7 +174,7 @@ TEST(ClusterTest, KilledWorkerWithRetriesRestartsOnTheRemainingWorkers) {
 }
 
 TEST(ClusterTest, WorkerSurvivesTrainerCrashAndBadData) {
-  if (!HaveFashionMnist()) GTEST_SKIP() << "dataset-fashion-mnist is not installed";
+  if (!Cluster::HaveFashionMnist()) GTEST_SKIP() << "dataset-fashion-mnist is not installed";
   Cluster c;
   c.StartScheduler();
   Process* w1 = c.StartWorker("w1");

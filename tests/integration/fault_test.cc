@@ -17,10 +17,6 @@ namespace {
 using namespace std::chrono_literals;
 using nlohmann::json;
 
-bool HaveFashionMnist() {
-  return std::ifstream("/usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz").good();
-}
-
 constexpr int kEverySteps = 40;
 
 // The demo job for 2 epochs, a checkpoint every kEverySteps steps, on min..max ranks.
@@ -63,7 +59,7 @@ int64_t KillRankZeroWorkerMidTraining(Cluster& c, int64_t id) {
 // A spare worker takes the killed one's place: the job resumes at the same world size from the
 // last checkpoint, so it ends bit-identical to an uninterrupted run.
 TEST(FaultTest, KilledWorkerIsReplacedAndTheJobEndsBitIdentical) {
-  if (!HaveFashionMnist()) GTEST_SKIP() << "dataset-fashion-mnist is not installed";
+  if (!Cluster::HaveFashionMnist()) GTEST_SKIP() << "dataset-fashion-mnist is not installed";
   Cluster c;
   c.StartScheduler();
   c.StartWorker("w1");
@@ -103,7 +99,7 @@ TEST(FaultTest, KilledWorkerIsReplacedAndTheJobEndsBitIdentical) {
 // No spare: the elastic job (workers 1..2) continues alone on the surviving worker from the last
 // checkpoint and ends within a point of the uninterrupted run's accuracy.
 TEST(FaultTest, KilledWorkerShrinksAnElasticJobThatStillReachesItsAccuracy) {
-  if (!HaveFashionMnist()) GTEST_SKIP() << "dataset-fashion-mnist is not installed";
+  if (!Cluster::HaveFashionMnist()) GTEST_SKIP() << "dataset-fashion-mnist is not installed";
   Cluster c;
   c.StartScheduler();
   c.StartWorker("w1");
@@ -134,7 +130,7 @@ TEST(FaultTest, KilledWorkerShrinksAnElasticJobThatStillReachesItsAccuracy) {
 // is resized to 2 ranks when a second worker joins; the running rank is stopped with SIGTERM,
 // rank 0 writes a checkpoint on the way out, and the 2-rank attempt resumes from it.
 TEST(FaultTest, ElasticJobGrowsAndResumesFromItsStopCheckpoint) {
-  if (!HaveFashionMnist()) GTEST_SKIP() << "dataset-fashion-mnist is not installed";
+  if (!Cluster::HaveFashionMnist()) GTEST_SKIP() << "dataset-fashion-mnist is not installed";
   Cluster c;
   c.StartScheduler({"--policy", "fifo+elastic", "--resize-min-interval", "1s"});
   c.StartWorker("w1");

@@ -28,10 +28,6 @@ namespace fs = std::filesystem;
 using namespace std::chrono_literals;
 using nlohmann::json;
 
-bool HaveFashionMnist() {
-  return std::ifstream("/usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz").good();
-}
-
 // The mpirun on PATH, or "" when Open MPI's launcher is not installed.
 std::string FindMpirun() {
   const char* path = std::getenv("PATH");
@@ -175,7 +171,7 @@ class MpirunTest : public ::testing::Test {
 };
 
 TEST_F(MpirunTest, TwoRanksMatchTheSchedulerGlooPathBitForBit) {
-  if (!HaveFashionMnist()) GTEST_SKIP() << "dataset-fashion-mnist is not installed";
+  if (!Cluster::HaveFashionMnist()) GTEST_SKIP() << "dataset-fashion-mnist is not installed";
   const std::string yaml = TwoRankTinyJob();
   const std::string job = WriteJob("tiny-2.yaml", yaml);
 
@@ -257,7 +253,7 @@ TEST_F(MpirunTest, FailureAfterMpiStartsAbortsEveryRank) {
 }
 
 TEST_F(MpirunTest, KilledRankEndsTheJobInsteadOfHangingItsPeer) {
-  if (!HaveFashionMnist()) GTEST_SKIP() << "dataset-fashion-mnist is not installed";
+  if (!Cluster::HaveFashionMnist()) GTEST_SKIP() << "dataset-fashion-mnist is not installed";
   // Long enough to still be training when a rank is killed; MPI has no collective timeout, so
   // only mpirun noticing the dead rank can free the survivor from its all-reduce.
   const std::string job = WriteJob("long.yaml", Replace(TwoRankTinyJob(), "epochs: 1",

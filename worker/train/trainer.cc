@@ -284,10 +284,7 @@ Result<TrainResult> Train(const JobSpec& spec, Collective& coll, const TrainerOp
     auto sync_time = [&] { pos.epoch_time_sec = Seconds(epoch_start, Clock::now()); };
     for (int64_t s = pos.epoch_samples / global_batch; s < steps_per_epoch; ++s) {
       if (StopRequested(options)) {
-        sync_time();
-        RETURN_IF_ERROR(checkpointer.Write(*engine, pos, out));
         result.stopped = true;
-        stop = true;
         break;
       }
       const int64_t begin = s * global_batch + rank * batch;
@@ -300,10 +297,7 @@ Result<TrainResult> Train(const JobSpec& spec, Collective& coll, const TrainerOp
         if (StopRequested(options) &&
             (code == StatusCode::kAborted || code == StatusCode::kUnavailable ||
              code == StatusCode::kDeadlineExceeded)) {
-          sync_time();
-          RETURN_IF_ERROR(checkpointer.Write(*engine, pos, out));
           result.stopped = true;
-          stop = true;
           break;
         }
         return stepped.status();
@@ -340,11 +334,15 @@ Result<TrainResult> Train(const JobSpec& spec, Collective& coll, const TrainerOp
         break;
       }
     }
-    if (result.stopped) break;
+    if (result.stopped) {
+      // Stopped at a step boundary (or a peer left first): checkpoint what is complete.
+      sync_time();
+      RETURN_IF_ERROR(checkpointer.Write(*engine, pos, out));
+      break;
+    }
     sync_time();
     const double epoch_time = pos.epoch_time_sec;
     const int64_t epoch_samples = pos.epoch_samples;
-    if (epoch_samples == 0) continue;  // resumed exactly at the end of a finished epoch
     pos.train_time_sec += epoch_time;
     pos.trained_samples += epoch_samples;
     result.train_loss = pos.epoch_loss / static_cast<double>(epoch_samples);
