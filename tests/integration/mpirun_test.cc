@@ -269,7 +269,11 @@ TEST_F(MpirunTest, KilledRankEndsTheJobInsteadOfHangingItsPeer) {
   EXPECT_LT(std::chrono::steady_clock::now() - start, 20s);
   EXPECT_NE(r.exit_code, 0) << r.output;
   EXPECT_NE(r.exit_code, -1) << r.output;
-  EXPECT_TRUE(r.results.empty()) << r.output;
+  // mpirun SIGTERMs the survivor, which may stop cleanly and say so ("stopped": its last
+  // checkpoint), but no rank may claim to have finished the job.
+  for (const auto& [rank, result] : r.results) {
+    EXPECT_TRUE(result.value("stopped", false)) << "rank " << rank << "\n" << r.output;
+  }
   EXPECT_TRUE(Cluster::WaitUntil([&] { return StrayTrainers().empty(); }, 5s));
 }
 
