@@ -6,7 +6,7 @@
 //
 // 1. Durable submissions. N clients (--clients, default 1,16,64), one thread and one kept-alive
 //    connection each, POST the text of configs/jobs/tiny-mlp.yaml to /v1/jobs as `shoal submit`
-//    does (Content-Type application/yaml, X-Shoal-User), closed loop, for --warmup-sec and then
+//    does (Content-Type application/yaml, a bearer token), closed loop, for --warmup-sec and then
 //    --duration-sec. Only a 201 counts: the scheduler sends it after the SQLite commit
 //    (synchronous=FULL). A sample is send → answer, taken when the answer arrives inside the
 //    window. Afterwards GET /v1/jobs must list exactly as many jobs as 201s were received.
@@ -74,6 +74,7 @@ using shoal::Result;
 using shoal::Status;
 using Clock = std::chrono::steady_clock;
 
+constexpr char kBenchToken[] = "shoal_api_bench_admin_token_0123456789abcdef0123456789";
 constexpr int kRegisterConns = 4;
 std::atomic<bool> g_stop{false};  // SIGINT/SIGTERM: end the current phase early, clean up
 
@@ -138,8 +139,11 @@ Status Daemon::Launch(const std::vector<std::string>& extra) {
   const std::string state = dir_ + "/db", addr_file = state + "/scheduler.addr", log = LogPath();
   std::error_code ec;
   fs::remove(addr_file, ec);
+  // Every request authenticates with this admin token (the scheduler hashes it on each one).
+  const std::string token_file = dir_ + "/admin-token";
+  if (!fs::exists(token_file)) std::ofstream(token_file) << kBenchToken << "\n";
   std::vector<std::string> args = {bin_, "--address",   "127.0.0.1", "--port",
-                                   "0",  "--state-dir", state};
+                                   "0",  "--state-dir", state, "--admin-token-file", token_file};
   args.insert(args.end(), extra.begin(), extra.end());
   pid_ = ::fork();
   if (pid_ < 0) return shoal::Unavailable("fork failed");
@@ -238,7 +242,7 @@ http::request<http::string_body> Post(const std::string& target, std::string bod
   http::request<http::string_body> req{http::verb::post, target, 11};
   req.set(http::field::host, "127.0.0.1");
   req.set(http::field::content_type, content_type);
-  req.set("X-Shoal-User", "api-bench");
+  req.set(http::field::authorization, std::string("Bearer ") + kBenchToken);
   req.keep_alive(true);
   req.body() = std::move(body);
   req.prepare_payload();

@@ -25,7 +25,8 @@ struct VerbDef {
 
 const std::vector<FlagDef>& GlobalFlags() {
   static const std::vector<FlagDef> kFlags = {
-      {"scheduler", 0, true}, {"output", 'o', true}, {"help", 'h', false}};
+      {"scheduler", 0, true}, {"token", 0, true},     {"ca-file", 0, true},
+      {"output", 'o', true},  {"help", 'h', false}};
   return kFlags;
 }
 
@@ -37,7 +38,13 @@ const std::vector<VerbDef>& Verbs() {
       {"cancel", {}, 1, -1, "at least one job ID", true},
       {"logs", {{"follow", 'f', false}, {"rank", 0, true}}, 1, 1, "a job ID", true},
       {"workers", {}, 0, 0, "", false},
-      {"accounts", {}, 0, 0, "", false},
+      {"accounts", {}, 0, 2, "list | create NAME", false},
+      {"tokens",
+       {{"role", 0, true}, {"label", 0, true}, {"account", 0, true}},
+       0,
+       -1,
+       "list | create ACCOUNT --role ROLE | revoke ID...",
+       false},
       {"help", {}, 0, 1, "", false},
   };
   return kDefs;
@@ -76,6 +83,21 @@ Status ApplyFlag(const FlagDef& flag, const std::string& value, CliArgs* out) {
   if (name == "scheduler") {
     if (value.empty()) return InvalidArgument("--scheduler needs a URL like http://host:8470");
     out->scheduler = value;
+  } else if (name == "token") {
+    if (value.empty()) return InvalidArgument("--token needs a value");
+    out->token = value;
+  } else if (name == "ca-file") {
+    if (value.empty()) return InvalidArgument("--ca-file needs a PEM file");
+    out->ca_file = value;
+  } else if (name == "role") {
+    if (value != "admin" && value != "user" && value != "contributor") {
+      return InvalidArgument("--role must be admin, user or contributor, got \"" + value + "\"");
+    }
+    out->role = value;
+  } else if (name == "label") {
+    out->label = value;
+  } else if (name == "account") {
+    out->account = value;
   } else if (name == "output") {
     return ParseOutput(value, &out->output);
   } else if (name == "help") {
@@ -105,6 +127,42 @@ Status ApplyFlag(const FlagDef& flag, const std::string& value, CliArgs* out) {
       return InvalidArgument("--rank needs a non-negative integer, got \"" + value + "\"");
     }
     out->rank = std::stoi(value);
+  }
+  return Status::Ok();
+}
+
+// `shoal accounts [list | create NAME]`, `shoal tokens [list | create ACCOUNT | revoke ID...]`.
+Status CheckSubcommand(CliArgs* out) {
+  const auto& pos = out->positional;
+  const std::string sub = pos.empty() ? "list" : pos[0];
+  const std::string usage = "'shoal " + out->verb + "' ";
+  if (out->verb == "accounts") {
+    if (sub == "list" && pos.size() <= 1) return Status::Ok();
+    if (sub == "create" && pos.size() == 2) return Status::Ok();
+    if (sub == "create") return InvalidArgument(usage + "create needs one account NAME");
+    return InvalidArgument(usage + "takes list or create NAME, got \"" + pos[0] + "\"");
+  }
+  const bool create = sub == "create", list = sub == "list", revoke = sub == "revoke";
+  if (!create && !list && !revoke) {
+    return InvalidArgument(usage + "takes list, create ACCOUNT or revoke ID..., got \"" + pos[0] +
+                           "\"");
+  }
+  if ((!out->role.empty() || !out->label.empty()) && !create) {
+    return InvalidArgument("--role and --label go with 'shoal tokens create'");
+  }
+  if (!out->account.empty() && !list) return InvalidArgument("--account goes with 'shoal tokens list'");
+  if (list && pos.size() > 1) return InvalidArgument(usage + "list takes no argument");
+  if (create && pos.size() != 2) return InvalidArgument(usage + "create needs one ACCOUNT");
+  if (create && out->role.empty()) {
+    return InvalidArgument(usage + "create needs --role admin|user|contributor");
+  }
+  if (revoke) {
+    if (pos.size() < 2) return InvalidArgument(usage + "revoke needs at least one token ID");
+    for (size_t i = 1; i < pos.size(); ++i) {
+      auto id = ParseJobId(pos[i]);
+      if (!id.ok()) return InvalidArgument("token ID must be a positive integer, got \"" + pos[i] + "\"");
+      out->job_ids.push_back(*id);  // the IDs to revoke
+    }
   }
   return Status::Ok();
 }
@@ -195,6 +253,7 @@ Status ParseArgs(const std::vector<std::string>& args, CliArgs* out) {
       out->job_ids.push_back(id);
     }
   }
+  if (out->verb == "accounts" || out->verb == "tokens") RETURN_IF_ERROR(CheckSubcommand(out));
   if (out->verb == "help" && n == 1 && !IsKnownVerb(out->positional[0])) {
     return InvalidArgument("unknown command \"" + out->positional[0] + "\"");
   }

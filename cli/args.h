@@ -1,6 +1,7 @@
 // Command-line parsing for `shoal`: global flags, the verb, its flags and positional arguments.
 //
-//   shoal [--scheduler URL] [-o table|wide|json] [-h] VERB [ARGS...] [VERB FLAGS...]
+//   shoal [--scheduler URL] [--token T] [--ca-file F] [-o table|wide|json] [-h] VERB [ARGS...]
+//         [VERB FLAGS...]
 //
 // Global flags may appear anywhere on the line (before or after the verb). Flags take their value
 // as the next word, after '=' (--output=json), or attached to a short flag (-ojson). "--" ends the
@@ -19,22 +20,28 @@ namespace shoal::cli {
 enum class OutputFormat { kTable, kWide, kJson };
 
 // The verbs, in the order `shoal --help` lists them.
-inline constexpr const char* kVerbs[] = {"submit", "list",    "status", "cancel",
-                                         "logs",   "workers", "help"};
+inline constexpr const char* kVerbs[] = {"submit",  "list",     "status", "cancel", "logs",
+                                         "workers", "accounts", "tokens", "help"};
 bool IsKnownVerb(const std::string& verb);
 
 struct CliArgs {
   std::string verb;                            // "" when none was given
   std::string scheduler;                       // --scheduler; "" when not given
+  std::string token;                           // --token; "" when not given
+  std::string ca_file;                         // --ca-file; "" when not given
   OutputFormat output = OutputFormat::kTable;  // -o / --output
   bool help = false;                           // -h / --help
   std::vector<std::string> positional;         // words after the verb, in order
-  std::vector<int64_t> job_ids;  // status/cancel/logs: the positional IDs, parsed (all > 0)
+  // status/cancel/logs: the positional IDs, parsed (all > 0); tokens revoke: the token IDs.
+  std::vector<int64_t> job_ids;
   bool follow = false;           // submit, logs: -f / --follow
   bool wait = false;             // submit: --wait
   bool all = false;              // list: -a / --all
   std::string state;             // list: --state, upper-cased ("" = any)
   std::optional<int> rank;       // logs: --rank
+  std::string role;              // tokens create: --role
+  std::string label;             // tokens create: --label
+  std::string account;           // tokens list: --account
 };
 
 // Parses `args` (argv without the program name) into `out`. Returns InvalidArgument with a

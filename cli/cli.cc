@@ -3,6 +3,7 @@
 #include <sys/ioctl.h>
 #include <unistd.h>
 
+#include <cctype>
 #include <cstdlib>
 #include <exception>
 
@@ -11,6 +12,7 @@
 #include "cli/context.h"
 #include "cli/exit_codes.h"
 #include "cli/help.h"
+#include "common/file_util.h"
 
 namespace shoal::cli {
 
@@ -27,6 +29,7 @@ int Dispatch(const CommandContext& ctx) {
   if (verb == "logs") return CmdLogs(ctx);
   if (verb == "workers") return CmdWorkers(ctx);
   if (verb == "accounts") return CmdAccounts(ctx);
+  if (verb == "tokens") return CmdTokens(ctx);
   ctx.err() << "shoal: unknown command \"" << verb << "\"\n";
   return kExitUsage;
 }
@@ -36,7 +39,15 @@ int Dispatch(const CommandContext& ctx) {
 CliEnv CliEnv::FromProcess() {
   CliEnv env;
   if (const char* s = std::getenv("SHOAL_SCHEDULER")) env.scheduler_env = s;
-  if (const char* u = std::getenv("USER")) env.user = u;
+  if (const char* t = std::getenv("SHOAL_TOKEN")) env.token_env = t;
+  if (const char* f = std::getenv("SHOAL_TOKEN_FILE"); f != nullptr && *f != 0) {
+    env.token_file = f;
+  } else if (const char* x = std::getenv("XDG_CONFIG_HOME"); x != nullptr && *x != 0) {
+    env.token_file = std::string(x) + "/shoal/token";
+  } else if (const char* h = std::getenv("HOME"); h != nullptr && *h != 0) {
+    env.token_file = std::string(h) + "/.config/shoal/token";
+  }
+  if (const char* c = std::getenv("SHOAL_CA_FILE")) env.ca_file_env = c;
   env.stdout_is_tty = isatty(STDOUT_FILENO) == 1;
   winsize ws{};
   if (env.stdout_is_tty && ioctl(STDOUT_FILENO, TIOCGWINSZ, &ws) == 0) {
@@ -77,7 +88,23 @@ int RunCli(const std::vector<std::string>& args, std::ostream& out, std::ostream
         << UsageHint(parsed.verb) << "\n";
     return kExitUsage;
   }
-  CommandContext ctx(parsed, env, out, err, url);
+  // The token: --token, else $SHOAL_TOKEN, else the token file (when it exists). None is not an
+  // error here: the scheduler answers 401 with a hint, and `shoal help` needs none.
+  std::string token = !parsed.token.empty() ? parsed.token : env.token_env;
+  if (token.empty() && !env.token_file.empty()) {
+    auto text = ReadFileLimited(env.token_file, 4096);
+    if (text.ok()) {
+      token = *text;
+      while (!token.empty() && std::isspace(static_cast<unsigned char>(token.back()))) {
+        token.pop_back();
+      }
+    } else if (text.status().code() != StatusCode::kNotFound) {
+      err << "shoal: cannot read the token file: " << text.status().message() << "\n";
+      return kExitUsage;
+    }
+  }
+  const std::string ca_file = !parsed.ca_file.empty() ? parsed.ca_file : env.ca_file_env;
+  CommandContext ctx(parsed, env, out, err, url, token, ca_file);
   // The boundary where an unexpected reply shape stops being an exception: the commands read
   // replies defensively, so reaching here means the scheduler sent something we cannot use.
   try {

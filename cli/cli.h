@@ -16,7 +16,11 @@ namespace shoal::cli {
 // terminal, no signal handling. CliEnv::FromProcess() reads the real ones.
 struct CliEnv {
   std::string scheduler_env;   // $SHOAL_SCHEDULER ("" = unset)
-  std::string user;            // $USER, sent as X-Shoal-User ("" = "anonymous")
+  std::string token_env;       // $SHOAL_TOKEN ("" = unset)
+  // Where a token is read from when neither --token nor $SHOAL_TOKEN gives one:
+  // $SHOAL_TOKEN_FILE, else ~/.config/shoal/token ("" = nowhere).
+  std::string token_file;
+  std::string ca_file_env;     // $SHOAL_CA_FILE: extra CA for an https:// scheduler ("" = unset)
   bool stdout_is_tty = false;  // rewrite the --follow progress line in place with '\r'
   int terminal_columns = 0;    // width to cut the live progress line to (0 = unknown, no cut)
   // Install a SIGINT handler while waiting on a job, so Ctrl-C says the job keeps running and
@@ -30,7 +34,8 @@ struct CliEnv {
   std::chrono::milliseconds submit_retry{15000};
   std::function<int64_t()> now_ms;  // Unix time in ms; null = the system clock
 
-  // Reads $SHOAL_SCHEDULER, $USER, isatty(stdout) and the terminal width; sets handle_interrupt.
+  // Reads $SHOAL_SCHEDULER, $SHOAL_TOKEN, $SHOAL_TOKEN_FILE (or $XDG_CONFIG_HOME / $HOME),
+  // $SHOAL_CA_FILE, isatty(stdout) and the terminal width; sets handle_interrupt.
   static CliEnv FromProcess();
 };
 

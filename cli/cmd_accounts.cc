@@ -1,4 +1,5 @@
-// shoal accounts: the contribution ledger behind fair share (GET /v1/accounts).
+// shoal accounts [list]: the contribution ledger behind fair share (GET /v1/accounts).
+// shoal accounts create NAME: a new account (POST /v1/accounts, admin only).
 #include "cli/commands.h"
 #include "cli/exit_codes.h"
 #include "cli/format.h"
@@ -7,6 +8,19 @@
 namespace shoal::cli {
 
 int CmdAccounts(const CommandContext& ctx) {
+  const auto& pos = ctx.args().positional;
+  if (!pos.empty() && pos[0] == "create") {
+    Result<json> created = ctx.Call("POST", "/v1/accounts", json{{"name", pos[1]}}.dump());
+    if (!created.ok()) return ctx.Fail(created.status());
+    if (ctx.json_output()) {
+      ctx.PrintJson(*created);
+    } else {
+      ctx.out() << "account " << pos[1] << " created\n";
+      ctx.err() << "Give it a token: shoal tokens create " << pos[1]
+                << " --role user (or contributor, for its workers)\n";
+    }
+    return kExitOk;
+  }
   Result<json> reply = ctx.Call("GET", "/v1/accounts");
   if (!reply.ok()) return ctx.Fail(reply.status());
   if (!reply->contains("accounts") || !(*reply)["accounts"].is_array()) {
@@ -18,8 +32,8 @@ int CmdAccounts(const CommandContext& ctx) {
   }
   const json& accounts = (*reply)["accounts"];
   if (accounts.empty()) {
-    ctx.err() << "No accounts yet: workers earn credit for their --account while they are alive, "
-                 "and jobs are charged to their metadata.project.\n";
+    ctx.err() << "No accounts yet: an account's workers earn credit while they are alive, and "
+                 "its jobs are charged for the GPUs they hold.\n";
     return kExitOk;
   }
   Table table({"ACCOUNT", "CONTRIBUTED", "USED", "BALANCE", "SHARE", "USAGE", "FAIR-SHARE"});

@@ -20,8 +20,10 @@ int CmdCancel(const CommandContext& ctx);
 int CmdLogs(const CommandContext& ctx);
 // workers: GET /v1/workers as a table.
 int CmdWorkers(const CommandContext& ctx);
-// shoal accounts: the contribution ledger and fair-share factors.
+// shoal accounts [list]: the contribution ledger and fair-share factors; accounts create NAME.
 int CmdAccounts(const CommandContext& ctx);
+// shoal tokens [list] | create ACCOUNT --role R [--label L] | revoke ID...
+int CmdTokens(const CommandContext& ctx);
 
 // Polls GET /v1/jobs/{id} until the job reaches a terminal state; with `follow`, shows the live
 // progress line and the epoch-end lines on the way. Prints the final line (or, with -o json, the

@@ -9,9 +9,11 @@ namespace shoal::cli {
 using nlohmann::json;
 
 CommandContext::CommandContext(const CliArgs& args, const CliEnv& env, std::ostream& out,
-                               std::ostream& err, const std::string& scheduler_url)
+                               std::ostream& err, const std::string& scheduler_url,
+                               const std::string& token, const std::string& ca_file)
     : args_(args), env_(env), out_(out), err_(err), client_(scheduler_url) {
-  client_.SetDefaultHeader("X-Shoal-User", env.user.empty() ? "anonymous" : env.user);
+  if (!token.empty()) client_.SetDefaultHeader("Authorization", "Bearer " + token);
+  (void)ca_file;  // TLS: wired with the client's TLS options
 }
 
 int64_t CommandContext::NowMs() const {

@@ -20,8 +20,11 @@ namespace shoal::cli {
 class CommandContext {
  public:
   // `args`, `env`, `out` and `err` must outlive the context. `scheduler_url` must be valid.
+  // `token` ("" = none) is sent as "Authorization: Bearer"; `ca_file` ("" = the system's CAs
+  // only) is trusted for an https:// scheduler.
   CommandContext(const CliArgs& args, const CliEnv& env, std::ostream& out, std::ostream& err,
-                 const std::string& scheduler_url);
+                 const std::string& scheduler_url, const std::string& token = "",
+                 const std::string& ca_file = "");
 
   const CliArgs& args() const { return args_; }
   const CliEnv& env() const { return env_; }

@@ -9,6 +9,9 @@ namespace {
 constexpr const char* kGlobalFlags = R"(
 Global flags (allowed anywhere on the line):
   --scheduler URL      scheduler address (default: $SHOAL_SCHEDULER, else http://127.0.0.1:8470)
+  --token TOKEN        bearer token (default: $SHOAL_TOKEN, else the file $SHOAL_TOKEN_FILE or
+                       ~/.config/shoal/token)
+  --ca-file FILE       also trust this CA for an https:// scheduler (default: $SHOAL_CA_FILE)
   -o, --output FORMAT  table (default), wide (more columns) or json (the scheduler's reply)
   -h, --help           show help
 )";
@@ -35,7 +38,9 @@ Commands:
   cancel ID...     cancel jobs (their ranks are stopped, their slots freed)
   logs ID          print a job's log (-f to follow, --rank R for one rank)
   workers          list the workers in the pool
-  accounts         the contribution ledger: GPU-hours given and used, fair-share factors
+  accounts         the contribution ledger: GPU-hours given and used, fair-share factors;
+                   accounts create NAME (admin)
+  tokens           list, create (admin) and revoke bearer tokens
   help [COMMAND]   show help for a command
 )";
 
@@ -105,13 +110,30 @@ Flags:
 Lists the workers in the pool: ID NAME STATE SLOTS (used/total) CPUS GPUS LAST-SEEN.
 -o wide adds HOST and the ranks each worker runs (JOB/rRANK).
 )") + kGlobalFlags},
-      {"accounts", std::string(R"(Usage: shoal accounts [-o json]
+      {"accounts", std::string(R"(Usage: shoal accounts [list] [-o json]
+       shoal accounts create NAME
 
-The contribution ledger behind the fairshare policy: per account, the GPU-hours its workers
-contributed (shoal-worker --account) and its jobs used (metadata.project), both decayed with
+list (the default): the contribution ledger behind the fairshare policy: per account, the
+GPU-hours its workers contributed (registered with its contributor tokens) and its jobs used
+(submitted with its user tokens), both decayed with
 the scheduler's fairShareHalfLife; BALANCE = contributed - used; SHARE and USAGE are the
 account's parts of all contributions and all use; FAIR-SHARE = 2^(-usage/share) (1 = has used
 nothing, 0.5 = used exactly its share; higher goes first).
+
+create NAME (admin tokens only): a new account, NAME a DNS label (a-z, 0-9, '-'). Then give it
+tokens with 'shoal tokens create NAME --role user|contributor'.
+)") + kGlobalFlags},
+      {"tokens", std::string(R"(Usage: shoal tokens [list] [--account NAME] [-o json]
+       shoal tokens create ACCOUNT --role admin|user|contributor [--label TEXT]
+       shoal tokens revoke ID...
+
+Bearer tokens. A token belongs to one account and has one role:
+  admin        everything, on every account: accounts, tokens, every job
+  user         submit jobs; see, follow and cancel the account's own jobs
+  contributor  run workers for the account (shoal-worker --token): they earn its credit
+list shows the account's tokens (an admin: every token, or --account's). create (admin only)
+prints the new token alone on stdout, the only time it is shown: only its hash is stored.
+revoke takes effect at once (an admin: any token; others: their account's).
 )") + kGlobalFlags},
       {"help", std::string(R"(Usage: shoal help [COMMAND]
 

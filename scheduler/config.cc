@@ -24,6 +24,10 @@ const char kSchedulerUsage[] = R"(usage: shoal-scheduler [flags]
   --fair-share-half-life DUR       decay of the contribution ledger (default 7d)
   --preempt-min-runtime DUR        +preempt spares jobs younger than this (default 10m)
   --resize-min-interval DUR        +elastic grows jobs older than this (default 10m)
+  --admin-token-file FILE on the first start, use the token in FILE as the admin token instead
+                          of printing a new one (e.g. a Kubernetes Secret)
+  --tls-cert FILE         PEM certificate (chain) for HTTPS; needs --tls-key
+  --tls-key FILE          PEM private key for HTTPS
   --check-config          validate the configuration and exit (0 ok, 2 bad)
   --help                  this text
 Durations: 500ms, 15s, 2m, 1h, 7d, or a number of seconds.
@@ -93,11 +97,17 @@ Status SetKey(const std::string& key, const std::string& value, SchedulerConfig*
     ASSIGN_OR_RETURN(c->resize_min_interval_ms, ParseDurationMs(value));
   } else if (key == "fairShareHalfLife") {
     ASSIGN_OR_RETURN(c->fair_share_half_life_ms, ParseDurationMs(value));
+  } else if (key == "adminTokenFile") {
+    c->admin_token_file = value;
+  } else if (key == "tlsCert") {
+    c->tls_cert_file = value;
+  } else if (key == "tlsKey") {
+    c->tls_key_file = value;
   } else {
     return InvalidArgument("unknown key \"" + key +
                            "\"; allowed: address, port, stateDir, workerTimeout, heartbeatWait, "
                            "scheduleInterval, maxBodyBytes, policy, fairShareHalfLife, "
-                           "preemptMinRuntime, resizeMinInterval");
+                           "preemptMinRuntime, resizeMinInterval, adminTokenFile, tlsCert, tlsKey");
   }
   return Status::Ok();
 }
@@ -141,6 +151,9 @@ Status ParseSchedulerFlags(int argc, char** argv, SchedulerConfig* config, bool*
       {"--fair-share-half-life", "fairShareHalfLife"},
       {"--preempt-min-runtime", "preemptMinRuntime"},
       {"--resize-min-interval", "resizeMinInterval"},
+      {"--admin-token-file", "adminTokenFile"},
+      {"--tls-cert", "tlsCert"},
+      {"--tls-key", "tlsKey"},
   };
   // The config file goes first so that flags override it wherever they appear.
   for (int i = 1; i < argc; ++i) {
@@ -188,6 +201,9 @@ Status ValidateSchedulerConfig(const SchedulerConfig& c) {
     return InvalidArgument("policy: " + p.status().message());
   }
   if (c.state_dir.empty()) return InvalidArgument("stateDir must not be empty");
+  if (c.tls_cert_file.empty() != c.tls_key_file.empty()) {
+    return InvalidArgument("tlsCert and tlsKey go together: give both or neither");
+  }
   if (c.worker_timeout_ms < 1000) return InvalidArgument("workerTimeout must be at least 1s");
   if (c.heartbeat_wait_ms * 2 > c.worker_timeout_ms) {
     return InvalidArgument("heartbeatWait must be at most half of workerTimeout");

@@ -21,6 +21,12 @@ struct SchedulerConfig {
   int64_t fair_share_half_life_ms = 7 * 86400 * 1000LL;  // fairShareHalfLife: ledger decay
   int64_t preempt_min_runtime_ms = 10 * 60 * 1000;  // preemptMinRuntime: +preempt spares younger
   int64_t resize_min_interval_ms = 10 * 60 * 1000;  // resizeMinInterval: +elastic grows older
+  // adminTokenFile: on the first start, the admin token is the one in this file (e.g. a mounted
+  // Kubernetes Secret) instead of a random one printed once. Ignored once any token exists.
+  std::string admin_token_file;
+  // tlsCert / tlsKey: PEM certificate chain and private key; when set the API speaks only HTTPS.
+  std::string tls_cert_file;
+  std::string tls_key_file;
 };
 
 // Parses a duration: "500ms", "15s", "2m", "1h", "7d", or a bare number of seconds. Returns

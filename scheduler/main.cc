@@ -13,6 +13,7 @@
 #include <fstream>
 #include <iostream>
 
+#include "common/file_util.h"
 #include "common/log.h"
 #include "scheduler/api/api.h"
 #include "scheduler/config.h"
@@ -81,6 +82,37 @@ int main(int argc, char** argv) {
     return 1;
   }
 
+  auto auth = Auth::Load(store->get(), WallMs);
+  if (!auth.ok()) {
+    LOG_ERROR << auth.status().ToString();
+    return 1;
+  }
+  std::string provided_token;
+  if (!config.admin_token_file.empty()) {
+    auto text = ReadFileLimited(config.admin_token_file, 4096);
+    if (!text.ok()) {
+      std::fprintf(stderr, "shoal-scheduler: --admin-token-file: %s\n",
+                   text.status().message().c_str());
+      return 2;
+    }
+    provided_token = *text;
+  }
+  auto admin_token = (*auth)->Bootstrap(provided_token);
+  if (!admin_token.ok()) {
+    std::fprintf(stderr, "shoal-scheduler: %s\n", admin_token.status().message().c_str());
+    return 2;
+  }
+  if (!admin_token->empty() && provided_token.empty()) {
+    // The only time this token is shown: only its hash is stored.
+    std::fprintf(stderr,
+                 "shoal-scheduler: first start: created the admin token (shown only this once, "
+                 "store it safely):\n\n  %s\n\n  export SHOAL_TOKEN=<that token>; then e.g. "
+                 "shoal accounts create alice && shoal tokens create alice --role user\n\n",
+                 admin_token->c_str());
+  } else if (!admin_token->empty()) {
+    LOG_INFO << "first start: the admin token is the one in " << config.admin_token_file;
+  }
+
   asio::io_context ioc(1);
   Notifier notifier;
   RendezvousKv kv;
@@ -93,7 +125,7 @@ int main(int argc, char** argv) {
     LOG_ERROR << checkpoints.status().ToString();
     return 1;
   }
-  Api api(scheduler->get(), &kv, &notifier);
+  Api api(scheduler->get(), auth->get(), &kv, &notifier);
   api.SetCheckpointStore(checkpoints->get());
   HttpServerOptions http;
   http.address = config.address;

@@ -297,6 +297,12 @@ std::vector<Result<const Worker*>> Scheduler::RegisterWorkers(
     if (dup != staged_by_name.end()) {
       w.id = staged[dup->second].id;
     } else if (auto it = worker_by_name_.find(reg.name); it != worker_by_name_.end()) {
+      const Worker& known = workers_.at(it->second);
+      if (known.account != reg.account) {
+        out[i] = PermissionDenied("worker name \"" + reg.name + "\" is registered to account \"" +
+                                  known.account + "\"; choose another --name");
+        continue;
+      }
       w.id = it->second;
     } else {
       // Not reused even if the commit fails: the id was never acknowledged, but stays burnt.
@@ -602,6 +608,23 @@ Status Scheduler::CheckCheckpointWriter(int64_t job_id, int attempt,
   return Status::Ok();
 }
 
+bool Scheduler::AccountRunsAttempt(const std::string& account, int64_t job_id,
+                                   int attempt) const {
+  const Job* job = FindJob(job_id);
+  if (job == nullptr) return false;
+  const Attempt* a = attempt == 0 ? job->current_attempt()
+                     : attempt >= 1 && attempt <= static_cast<int>(job->attempts.size())
+                         ? &job->attempts[attempt - 1]
+                         : nullptr;
+  if (a == nullptr) return false;
+  for (const auto& r : a->ranks) {
+    if (!HoldsSlot(r.state)) continue;
+    const Worker* w = FindWorker(r.worker_id);
+    if (w != nullptr && w->account == account) return true;
+  }
+  return false;
+}
+
 void Scheduler::MaybeFinishAttempt(Job& job) {
   Attempt* a = job.current_attempt();
   for (const auto& r : a->ranks) {
@@ -747,7 +770,7 @@ Snapshot Scheduler::BuildSnapshot() const {
     if (!queued && !running) continue;
     SnapshotJob shape;
     shape.id = job.id;
-    shape.account = spec.metadata.project;
+    shape.account = job.owner;  // the account that submitted it is charged (the ledger)
     shape.priority = spec.priority;
     shape.submit_ms = job.submitted_ms;
     shape.min_ranks = spec.workers.min;
@@ -937,7 +960,7 @@ void Scheduler::AccrueLedger() {
                              ? 1
                              : std::max(1, job.spec.resources.gpus_per_worker);
     for (const auto& r : a->ranks) {
-      if (HoldsSlot(r.state)) spending[job.spec.metadata.project] += per_rank;
+      if (HoldsSlot(r.state)) spending[job.owner] += per_rank;
     }
   }
   ledger_.Advance(now, earning, spending);

@@ -122,7 +122,8 @@ class Scheduler {
 
   // --- workers ---
   // Registers a worker (or re-registers one by name: its previous ranks are then gone, since
-  // a restarted worker process kills its trainers). Returns the worker.
+  // a restarted worker process kills its trainers). Returns the worker. A name registered to
+  // another account is PermissionDenied (no one takes over someone else's worker).
   Result<const Worker*> RegisterWorker(const WorkerRegistration& reg);
   // RegisterWorker for several workers, in order, committed in ONE transaction: one result per
   // registration (InvalidArgument for a bad one; Unavailable for all if the commit failed, and
@@ -147,6 +148,10 @@ class Scheduler {
   // final checkpoint; a stale trainer of a lost worker may not). NotFound / PermissionDenied /
   // FailedPrecondition otherwise.
   Status CheckCheckpointWriter(int64_t job_id, int attempt, const std::string& worker_id) const;
+  // Whether a worker of `account` holds a slot for a rank of job `job_id`'s attempt `attempt`
+  // (0 = the current attempt): what lets a contributor's worker read that job's checkpoints and
+  // its trainers use that attempt's rendezvous KV.
+  bool AccountRunsAttempt(const std::string& account, int64_t job_id, int attempt) const;
 
   // --- periodic work ---
   // Marks silent workers lost (failing their attempts), fails jobs past limits.maxRuntime, then

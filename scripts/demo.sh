@@ -25,14 +25,30 @@ cleanup() {
 }
 trap cleanup EXIT INT TERM
 
+# Every request carries a bearer token. A scheduler's first start makes the admin token (printed
+# once); here we hand it one instead, so the script can use it.
+umask 077
+shoal="$bin/cli/shoal"
+head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n' | sed 's/^/shoal_/' >"$state/admin-token"
+
 echo "== starting shoal-scheduler (state in $state)"
 "$bin/scheduler/shoal-scheduler" --config configs/scheduler.yaml --port 0 --state-dir "$state/db" \
-  >"$state/scheduler.log" 2>&1 &
+  --admin-token-file "$state/admin-token" >"$state/scheduler.log" 2>&1 &
 pids+=($!)
 for _ in $(seq 100); do [ -s "$state/db/scheduler.addr" ] && break; sleep 0.1; done
 [ -s "$state/db/scheduler.addr" ] || { cat "$state/scheduler.log"; echo "scheduler did not start"; exit 1; }
 export SHOAL_SCHEDULER="$(cat "$state/db/scheduler.addr")"
 echo "   listening on $SHOAL_SCHEDULER"
+
+# As an admin: an account "demo" with a contributor token for its workers and a user token for
+# its jobs (the ledger credits and charges "demo").
+SHOAL_TOKEN_FILE="$state/admin-token" "$shoal" accounts create demo >/dev/null
+SHOAL_TOKEN_FILE="$state/admin-token" "$shoal" tokens create demo --role contributor \
+  --label demo-workers >"$state/contributor-token" 2>/dev/null
+SHOAL_TOKEN_FILE="$state/admin-token" "$shoal" tokens create demo --role user \
+  --label demo-user >"$state/user-token" 2>/dev/null
+export SHOAL_TOKEN_FILE="$state/user-token"
+echo "   account demo: a contributor token for the workers, a user token for the jobs"
 
 # Workers sharing this machine (two by default): one rank each, cores split between them. Each
 # reports the GPUs it finds; a cuda job's rank gets one of them.
@@ -40,23 +56,24 @@ workers="${SHOAL_DEMO_WORKERS:-2}"
 threads=$(( $(nproc) / workers )); [ "$threads" -ge 1 ] || threads=1
 for n in $(seq "$workers"); do
   "$bin/worker/shoal-worker" --name "worker-$n" --threads-per-rank "$threads" \
-    --work-dir "$state/worker-$n" >"$state/worker-$n.log" 2>&1 &
+    --token-file "$state/contributor-token" --work-dir "$state/worker-$n" \
+    >"$state/worker-$n.log" 2>&1 &
   pids+=($!)
 done
 for _ in $(seq 100); do
-  [ "$("$bin/cli/shoal" workers -o json 2>/dev/null | grep -c '"state": "alive"')" -ge "$workers" ] && break
+  [ "$("$shoal" workers -o json 2>/dev/null | grep -c '"state": "alive"')" -ge "$workers" ] && break
   sleep 0.1
 done
-"$bin/cli/shoal" workers
+"$shoal" workers
 
 echo "== submitting $job"
 start=$(date +%s)
 set +e
-"$bin/cli/shoal" submit "$job" --follow
+"$shoal" submit "$job" --follow
 rc=$?
 set -e
 echo "== finished in $(( $(date +%s) - start ))s (exit $rc)"
-"$bin/cli/shoal" list --all
+"$shoal" list --all
 if [ "$rc" -ne 0 ]; then
   echo "-- scheduler log (tail)"; tail -20 "$state/scheduler.log"
   for n in $(seq "$workers"); do echo "-- worker-$n log (tail)"; tail -20 "$state/worker-$n.log"; done

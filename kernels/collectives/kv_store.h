@@ -14,9 +14,12 @@ namespace shoal {
 
 class HttpKvStore : public gloo::rendezvous::Store {
  public:
-  // `kv_url` like "http://127.0.0.1:8470/v1/jobs/3/attempts/1/kv".
+  // `kv_url` like "http://127.0.0.1:8470/v1/jobs/3/attempts/1/kv". `token` ("" = none) is sent as
+  // the bearer token (the worker's: only the workers of that attempt may use its KV); `ca_file`
+  // ("" = the system's CAs only) is trusted for an https:// scheduler.
   explicit HttpKvStore(std::string kv_url,
-                       std::chrono::milliseconds timeout = std::chrono::seconds(60));
+                       std::chrono::milliseconds timeout = std::chrono::seconds(60),
+                       const std::string& token = "", const std::string& ca_file = "");
 
   // Gloo's Store contract reports failures by throwing gloo::IoException; these do.
   void set(const std::string& key, const std::vector<char>& data) override;

@@ -59,26 +59,51 @@ Result<json> ParseJsonBody(const HttpRequest& req) {
   return body;
 }
 
-// The caller's name, until tokens exist (issue 5): a header the CLI sets from $USER.
-Result<std::string> Owner(const HttpRequest& req) {
-  auto it = req.headers.find("x-shoal-user");
-  if (it == req.headers.end() || it->second.empty()) return std::string("anonymous");
-  const std::string& u = it->second;
-  if (u.size() > 64) return InvalidArgument("X-Shoal-User is longer than 64 characters");
-  for (char c : u) {
-    if (!std::isalnum(static_cast<unsigned char>(c)) && c != '-' && c != '_' && c != '.') {
-      return InvalidArgument("X-Shoal-User may hold only letters, digits, '-', '_' and '.'");
-    }
+// Authorization rules (DESIGN.md §4.7), in one place. Each returns OK or PermissionDenied.
+Status RequireRole(const Principal& p, std::initializer_list<Role> roles, std::string_view what) {
+  for (Role r : roles) {
+    if (p.role == r) return Status::Ok();
   }
-  return u;
+  std::string allowed;
+  for (Role r : roles) allowed += (allowed.empty() ? "" : " or ") + std::string(ToString(r));
+  return PermissionDenied(std::string(what) + " needs a token with the role " + allowed +
+                          " (this one is " + std::string(ToString(p.role)) + " of account \"" +
+                          p.account + "\")");
+}
+
+// Users see and cancel their own account's jobs; admins every job.
+Status RequireJobOwner(const Principal& p, const Job& job) {
+  if (p.admin()) return Status::Ok();
+  RETURN_IF_ERROR(RequireRole(p, {Role::kUser}, "this job route"));
+  if (job.owner != p.account) {
+    return PermissionDenied("job " + std::to_string(job.id) + " belongs to another account");
+  }
+  return Status::Ok();
+}
+
+// Contributors act only as their own account's workers; admins as any.
+Status RequireWorkerOwner(const Principal& p, const Worker& w) {
+  RETURN_IF_ERROR(RequireRole(p, {Role::kAdmin, Role::kContributor}, "acting as a worker"));
+  if (!p.admin() && w.account != p.account) {
+    return PermissionDenied("worker " + w.id + " belongs to another account");
+  }
+  return Status::Ok();
+}
+
+json ToJson(const TokenInfo& t) {
+  json j = {{"id", t.id},           {"account", t.account}, {"role", std::string(ToString(t.role))},
+            {"label", t.label},     {"createdMs", t.created_ms}};
+  if (t.revoked_ms != 0) j["revokedMs"] = t.revoked_ms;
+  return j;
 }
 
 using Clock = std::chrono::steady_clock;
 
 }  // namespace
 
-Api::Api(Scheduler* scheduler, RendezvousKv* kv, Notifier* notifier)
+Api::Api(Scheduler* scheduler, Auth* auth, RendezvousKv* kv, Notifier* notifier)
     : scheduler_(scheduler),
+      auth_(auth),
       kv_(kv),
       notifier_(notifier),
       submissions_([scheduler](std::vector<Job> jobs) {
@@ -100,24 +125,35 @@ Api::Api(Scheduler* scheduler, RendezvousKv* kv, Notifier* notifier)
       }) {}
 
 asio::awaitable<HttpReply> Api::Handle(HttpRequest req) {
-  HttpReply reply = co_await Route(req);
+  // Probes are open (kubelets and load balancers carry no token); everything else needs one.
+  if (req.path == "/healthz") co_return HttpReply{200, "ok\n", "text/plain"};
+  if (req.path == "/readyz") co_return HttpReply{200, "ready\n", "text/plain"};
+  auto header = req.headers.find("authorization");
+  auto principal =
+      auth_->Authenticate(header == req.headers.end() ? std::string_view() : header->second);
+  if (!principal.ok()) co_return ErrorReply(principal.status());
+  HttpReply reply = co_await Route(req, *principal);
   // Whatever the reply says (a started rank in a heartbeat answer, a cancelled job) is stored
   // before it leaves; usually nothing is left to write here (the posted pass wrote it).
   (void)scheduler_->SaveChanges();
   co_return reply;
 }
 
-asio::awaitable<HttpReply> Api::Route(const HttpRequest& req) {
+asio::awaitable<HttpReply> Api::Route(const HttpRequest& req, const Principal& p) {
   std::vector<std::string> parts = SplitPath(req.path);
-  if (req.path == "/healthz") co_return HttpReply{200, "ok\n", "text/plain"};
-  if (req.path == "/readyz") co_return HttpReply{200, "ready\n", "text/plain"};
-  if (parts.size() >= 2 && parts[0] == "v1" && parts[1] == "jobs") co_return co_await Jobs(req, parts);
+  if (parts.size() >= 2 && parts[0] == "v1" && parts[1] == "jobs") {
+    co_return co_await Jobs(req, parts, p);
+  }
   if (parts.size() >= 2 && parts[0] == "v1" && parts[1] == "workers") {
-    co_return co_await Workers(req, parts);
+    co_return co_await Workers(req, parts, p);
   }
   if (parts.size() == 2 && parts[0] == "v1" && parts[1] == "accounts") {
-    if (req.method != "GET") co_return ErrorReply(405, "MethodNotAllowed", "GET /v1/accounts only");
-    co_return ListAccounts();
+    if (req.method == "GET") co_return ListAccounts();
+    if (req.method == "POST") co_return CreateAccount(req, p);
+    co_return MethodNotAllowed(req);
+  }
+  if (parts.size() >= 2 && parts.size() <= 3 && parts[0] == "v1" && parts[1] == "tokens") {
+    co_return Tokens(req, parts, p);
   }
   co_return ErrorReply(404, "NotFound", "no route for " + req.method + " " + req.path);
 }
@@ -129,11 +165,17 @@ HttpReply Api::ListAccounts() {
   for (const LedgerEntry& e : scheduler_->LedgerEntries()) {
     snap.accounts.push_back({e.account, e.contributed, e.used});
   }
+  for (const auto& [name, created] : auth_->accounts()) {
+    if (std::none_of(snap.accounts.begin(), snap.accounts.end(),
+                     [&](const auto& a) { return a.name == name; })) {
+      snap.accounts.push_back({name, 0, 0});
+    }
+  }
   for (const Job* j : scheduler_->ListJobs(std::nullopt, "")) {
     if (j->state == JobState::kPending || j->state == JobState::kRestarting ||
         j->state == JobState::kRunning) {
       SnapshotJob sj;
-      sj.account = j->spec.metadata.project;
+      sj.account = j->owner;
       snap.queue.push_back(sj);
     }
   }
@@ -152,18 +194,102 @@ HttpReply Api::ListAccounts() {
                    {"balanceGpuSeconds", contributed - used},
                    {"share", f.share},
                    {"usage", f.usage},
-                   {"fairShareFactor", f.factor}});
+                   {"fairShareFactor", f.factor},
+                   {"registered", auth_->HasAccount(f.account)}});
   }
   return JsonReply(200, json{{"accounts", out},
                              {"halfLifeSeconds", scheduler_->options().fair_share_half_life_s},
                              {"policy", PolicyName(scheduler_->options().policy)}});
 }
 
-asio::awaitable<HttpReply> Api::Jobs(const HttpRequest& req, const std::vector<std::string>& parts) {
+// POST /v1/accounts {"name": N}: admin only.
+HttpReply Api::CreateAccount(const HttpRequest& req, const Principal& p) {
+  Status allowed = RequireRole(p, {Role::kAdmin}, "creating accounts");
+  if (!allowed.ok()) return ErrorReply(allowed);
+  auto body = ParseJsonBody(req);
+  if (!body.ok()) return ErrorReply(body.status());
+  if (!body->contains("name") || !(*body)["name"].is_string()) {
+    return ErrorReply(400, "InvalidArgument", "body needs a string \"name\"", "name");
+  }
+  const std::string name = (*body)["name"];
+  Status st = auth_->CreateAccount(name);
+  if (!st.ok()) return ErrorReply(st, "name");
+  LOG_INFO << "account " << name << " created by " << p.account;
+  return JsonReply(201, json{{"name", name}});
+}
+
+// GET /v1/tokens[?account=A]; POST /v1/tokens {"account","role","label"} (admin; the reply
+// carries the token, the only time it is shown); DELETE /v1/tokens/{id} (admin, or the token's
+// own account).
+HttpReply Api::Tokens(const HttpRequest& req, const std::vector<std::string>& parts,
+                      const Principal& p) {
+  if (parts.size() == 2 && req.method == "GET") {
+    std::string account;
+    if (auto it = req.query.find("account"); it != req.query.end()) account = it->second;
+    if (!p.admin()) {
+      if (!account.empty() && account != p.account) {
+        return ErrorReply(403, "PermissionDenied", "only an admin may list another account's tokens");
+      }
+      account = p.account;
+    }
+    json out = json::array();
+    for (const TokenInfo& t : auth_->Tokens(account)) out.push_back(ToJson(t));
+    return JsonReply(200, json{{"tokens", out}});
+  }
+  if (parts.size() == 2 && req.method == "POST") {
+    Status allowed = RequireRole(p, {Role::kAdmin}, "creating tokens");
+    if (!allowed.ok()) return ErrorReply(allowed);
+    auto body = ParseJsonBody(req);
+    if (!body.ok()) return ErrorReply(body.status());
+    const json& b = *body;
+    if (!b.contains("account") || !b["account"].is_string()) {
+      return ErrorReply(400, "InvalidArgument", "body needs a string \"account\"", "account");
+    }
+    if (!b.contains("role") || !b["role"].is_string()) {
+      return ErrorReply(400, "InvalidArgument",
+                        "body needs \"role\": admin, user or contributor", "role");
+    }
+    if (b.contains("label") && !b["label"].is_string()) {
+      return ErrorReply(400, "InvalidArgument", "\"label\" must be a string", "label");
+    }
+    auto role = ParseRole(b["role"].get<std::string>());
+    if (!role.ok()) return ErrorReply(role.status(), "role");
+    auto created = auth_->CreateToken(b["account"], *role, b.value("label", ""));
+    if (!created.ok()) return ErrorReply(created.status());
+    LOG_INFO << "token " << created->first.id << " (" << ToString(*role) << ") for account "
+             << created->first.account << " created by " << p.account;
+    json out = ToJson(created->first);
+    out["token"] = created->second;
+    return JsonReply(201, out);
+  }
+  if (parts.size() == 3 && req.method == "DELETE") {
+    int64_t id = 0;
+    if (!ParseInt(parts[2], &id) || id <= 0) {
+      return ErrorReply(400, "InvalidArgument", "token id must be a positive integer", "id");
+    }
+    const TokenInfo* t = auth_->FindToken(id);
+    if (t == nullptr) return ErrorReply(404, "NotFound", "token " + parts[2] + " not found");
+    if (!p.admin() && t->account != p.account) {
+      return ErrorReply(403, "PermissionDenied", "token " + parts[2] + " belongs to another account");
+    }
+    auto revoked = auth_->Revoke(id);
+    if (!revoked.ok()) return ErrorReply(revoked.status());
+    LOG_INFO << "token " << id << " of account " << revoked->account << " revoked by "
+             << p.account;
+    return JsonReply(200, ToJson(*revoked));
+  }
+  return MethodNotAllowed(req);
+}
+
+asio::awaitable<HttpReply> Api::Jobs(const HttpRequest& req, const std::vector<std::string>& parts,
+                                     const Principal& p) {
   if (parts.size() == 2) {
-    if (req.method == "POST") co_return co_await Submit(req);
-    if (req.method == "GET") co_return ListJobs(req);
-    co_return MethodNotAllowed(req);
+    if (req.method != "POST" && req.method != "GET") co_return MethodNotAllowed(req);
+    Status allowed = RequireRole(p, {Role::kAdmin, Role::kUser},
+                                 req.method == "POST" ? "submitting jobs" : "listing jobs");
+    if (!allowed.ok()) co_return ErrorReply(allowed);
+    if (req.method == "POST") co_return co_await Submit(req, p);
+    co_return ListJobs(req, p);
   }
   int64_t id = 0;
   if (!ParseInt(parts[2], &id) || id <= 0) {
@@ -171,6 +297,13 @@ asio::awaitable<HttpReply> Api::Jobs(const HttpRequest& req, const std::vector<s
   }
   const Job* job = scheduler_->FindJob(id);
   if (job == nullptr) co_return ErrorReply(404, "NotFound", "job " + parts[2] + " not found");
+  // A job's checkpoints are also read by the workers that run it (to resume), and its rendezvous
+  // KV is used only by them: those routes check their callers themselves.
+  const bool worker_route = parts.size() >= 4 && (parts[3] == "checkpoints" || parts[3] == "attempts");
+  if (!worker_route) {
+    Status allowed = RequireJobOwner(p, *job);
+    if (!allowed.ok()) co_return ErrorReply(allowed);
+  }
   if (parts.size() == 3) {
     if (req.method == "GET") {
       json detail = ToJson(*job, /*detail=*/true);
@@ -195,7 +328,7 @@ asio::awaitable<HttpReply> Api::Jobs(const HttpRequest& req, const std::vector<s
     if (!points.ok()) co_return ErrorReply(points.status());
     co_return JsonReply(200, json{{"job", id}, {"points", *points}});
   }
-  if (parts[3] == "checkpoints" && parts.size() <= 5) co_return Checkpoints(req, *job, parts);
+  if (parts[3] == "checkpoints" && parts.size() <= 5) co_return Checkpoints(req, *job, parts, p);
   if (parts.size() >= 7 && parts[3] == "attempts" && parts[5] == "kv") {
     int attempt = 0;
     if (!ParseInt(parts[4], &attempt) || attempt <= 0) {
@@ -203,14 +336,18 @@ asio::awaitable<HttpReply> Api::Jobs(const HttpRequest& req, const std::vector<s
     }
     std::string key = parts[6];
     for (size_t i = 7; i < parts.size(); ++i) key += "/" + parts[i];
+    if (!p.admin() && !(p.role == Role::kContributor &&
+                        scheduler_->AccountRunsAttempt(p.account, id, attempt))) {
+      co_return ErrorReply(403, "PermissionDenied",
+                           "only the workers of job " + parts[2] + " attempt " + parts[4] +
+                               " may use its rendezvous store");
+    }
     co_return co_await Kv(req, id, attempt, key);
   }
   co_return ErrorReply(404, "NotFound", "no route for " + req.method + " " + req.path);
 }
 
-asio::awaitable<HttpReply> Api::Submit(const HttpRequest& req) {
-  auto owner = Owner(req);
-  if (!owner.ok()) co_return ErrorReply(owner.status());
+asio::awaitable<HttpReply> Api::Submit(const HttpRequest& req, const Principal& p) {
   std::string field;
   // Validated here, at once (a bad spec never waits for a commit); stored with the other
   // submissions of this round in one transaction, and acknowledged only after it committed.
@@ -226,7 +363,7 @@ asio::awaitable<HttpReply> Api::Submit(const HttpRequest& req) {
                            "Idempotency-Key");
     }
   }
-  auto job = scheduler_->PrepareSubmission(req.body, *owner, &field);
+  auto job = scheduler_->PrepareSubmission(req.body, p.account, &field);
   if (!job.ok()) co_return ErrorReply(job.status(), field);
   job->idempotency_key = key;
   auto stored = co_await submissions_.Add(std::move(job).value());
@@ -252,7 +389,7 @@ BodyPolicy Api::BodyPolicyFor(std::string_view method, std::string_view target,
 // PUT  /v1/jobs/{id}/checkpoints/{step}?attempt=A&worker=W   rank 0's worker stores one;
 //      header X-Shoal-Sha256 = SHA-256 of the body (verified before anything is stored)
 HttpReply Api::Checkpoints(const HttpRequest& req, const Job& job,
-                           const std::vector<std::string>& parts) {
+                           const std::vector<std::string>& parts, const Principal& p) {
   if (checkpoints_ == nullptr) {
     return ErrorReply(503, "Unavailable", "this scheduler stores no checkpoints");
   }
@@ -260,6 +397,11 @@ HttpReply Api::Checkpoints(const HttpRequest& req, const Job& job,
     auto it = req.query.find(key);
     return it == req.query.end() || (ParseInt(it->second, out) && *out >= 0);
   };
+  if (req.method == "GET" && !(p.role == Role::kContributor &&
+                               scheduler_->AccountRunsAttempt(p.account, job.id, 0))) {
+    Status allowed = RequireJobOwner(p, job);  // else: the job's owner (to download the model)
+    if (!allowed.ok()) return ErrorReply(allowed);
+  }
   if (parts.size() == 4) {
     if (req.method != "GET") return MethodNotAllowed(req);
     int64_t before = 0;
@@ -283,22 +425,26 @@ HttpReply Api::Checkpoints(const HttpRequest& req, const Job& job,
     return HttpReply{200, std::move(*bytes), "application/octet-stream"};
   }
   if (req.method != "PUT") return MethodNotAllowed(req);
-  int64_t attempt = 0;
-  if (!query_int("attempt", &attempt) || attempt < 1 || attempt > (1 << 30)) {
-    return ErrorReply(400, "InvalidArgument", "attempt must be a positive integer", "attempt");
-  }
+  // Who may write comes first: a refused caller learns nothing about its request's other faults.
   auto worker = req.query.find("worker");
   if (worker == req.query.end() || worker->second.empty()) {
     return ErrorReply(400, "InvalidArgument", "worker is required", "worker");
   }
+  const Worker* writer = scheduler_->FindWorker(worker->second);
+  if (writer == nullptr) return ErrorReply(404, "NotFound", "worker " + worker->second + " not found");
+  Status allowed = RequireWorkerOwner(p, *writer);
+  if (!allowed.ok()) return ErrorReply(allowed);
+  int64_t attempt = 0;
+  if (!query_int("attempt", &attempt) || attempt < 1 || attempt > (1 << 30)) {
+    return ErrorReply(400, "InvalidArgument", "attempt must be a positive integer", "attempt");
+  }
+  allowed = scheduler_->CheckCheckpointWriter(job.id, static_cast<int>(attempt), worker->second);
+  if (!allowed.ok()) return ErrorReply(allowed);
   auto sha = req.headers.find("x-shoal-sha256");
   if (sha == req.headers.end() || sha->second.size() != 64) {
     return ErrorReply(400, "InvalidArgument", "header X-Shoal-Sha256 (64 hex digits) is required",
                       "X-Shoal-Sha256");
   }
-  Status allowed =
-      scheduler_->CheckCheckpointWriter(job.id, static_cast<int>(attempt), worker->second);
-  if (!allowed.ok()) return ErrorReply(allowed);
   auto stored = checkpoints_->Put(job.id, static_cast<int>(attempt), step, req.body, sha->second,
                                   job.spec.checkpoint.keep,
                                   std::chrono::duration_cast<std::chrono::milliseconds>(
@@ -310,7 +456,7 @@ HttpReply Api::Checkpoints(const HttpRequest& req, const Job& job,
   return JsonReply(201, ToJson(*stored));
 }
 
-HttpReply Api::ListJobs(const HttpRequest& req) {
+HttpReply Api::ListJobs(const HttpRequest& req, const Principal& p) {
   std::optional<JobState> state;
   if (auto it = req.query.find("state"); it != req.query.end() && !it->second.empty()) {
     auto parsed = ParseJobState(it->second);
@@ -319,6 +465,12 @@ HttpReply Api::ListJobs(const HttpRequest& req) {
   }
   std::string owner;
   if (auto it = req.query.find("owner"); it != req.query.end()) owner = it->second;
+  if (!p.admin()) {
+    if (!owner.empty() && owner != p.account) {
+      return ErrorReply(403, "PermissionDenied", "only an admin may list another account's jobs");
+    }
+    owner = p.account;
+  }
   json jobs = json::array();
   for (const Job* j : scheduler_->ListJobs(state, owner)) jobs.push_back(ToJson(*j, false));
   return JsonReply(200, json{{"jobs", jobs}});
@@ -400,14 +552,26 @@ asio::awaitable<HttpReply> Api::Kv(const HttpRequest& req, int64_t job_id, int a
 }
 
 asio::awaitable<HttpReply> Api::Workers(const HttpRequest& req,
-                                        const std::vector<std::string>& parts) {
+                                        const std::vector<std::string>& parts,
+                                        const Principal& p) {
   if (parts.size() == 2) {
     if (req.method == "GET") co_return ListWorkers();
     co_return MethodNotAllowed(req);
   }
   if (parts.size() == 3 && parts[2] == "register") {
-    if (req.method == "POST") co_return co_await Register(req);
-    co_return MethodNotAllowed(req);
+    if (req.method != "POST") co_return MethodNotAllowed(req);
+    Status allowed = RequireRole(p, {Role::kAdmin, Role::kContributor}, "registering a worker");
+    if (!allowed.ok()) co_return ErrorReply(allowed);
+    co_return co_await Register(req, p);
+  }
+  if (parts.size() == 4 && req.method == "POST") {
+    // Heartbeats and events: only as one's own worker.
+    const Worker* w = scheduler_->FindWorker(parts[2]);
+    if (w == nullptr) {
+      co_return ErrorReply(404, "NotFound", "worker " + parts[2] + " is not registered");
+    }
+    Status allowed = RequireWorkerOwner(p, *w);
+    if (!allowed.ok()) co_return ErrorReply(allowed);
   }
   if (parts.size() == 4 && req.method == "POST" && parts[3] == "heartbeat") {
     co_return co_await Heartbeat(req, parts[2]);
@@ -435,14 +599,21 @@ asio::awaitable<HttpReply> Api::Workers(const HttpRequest& req,
   co_return ErrorReply(404, "NotFound", "no route for " + req.method + " " + req.path);
 }
 
-asio::awaitable<HttpReply> Api::Register(const HttpRequest& req) {
+asio::awaitable<HttpReply> Api::Register(const HttpRequest& req, const Principal& p) {
   auto body = ParseJsonBody(req);
   if (!body.ok()) co_return ErrorReply(body.status());
   WorkerRegistration reg;
   try {
     reg.name = body->value("name", "");
     reg.host = body->value("host", "");
-    reg.account = body->value("account", "default");
+    // A worker earns for its token's account; only an admin may register one for another.
+    reg.account = body->value("account", p.account);
+    if (reg.account != p.account && !p.admin()) {
+      co_return ErrorReply(403, "PermissionDenied",
+                           "this token registers workers for account \"" + p.account +
+                               "\", not \"" + reg.account.substr(0, 80) + "\"",
+                           "account");
+    }
     reg.slots = body->value("slots", 1);
     reg.cpus = body->value("cpus", 0);
     if (body->contains("gpus")) {

@@ -17,6 +17,7 @@
 #include <boost/asio/awaitable.hpp>
 
 #include "scheduler/api/group_commit.h"
+#include "scheduler/auth.h"
 #include "scheduler/checkpoint_store.h"
 #include "scheduler/api/http_server.h"
 #include "scheduler/api/notifier.h"
@@ -27,8 +28,9 @@ namespace shoal {
 
 class Api {
  public:
-  // All pointers must outlive the Api.
-  Api(Scheduler* scheduler, RendezvousKv* kv, Notifier* notifier);
+  // All pointers must outlive the Api. Every route but /healthz and /readyz needs a bearer token
+  // that `auth` accepts, and checks the caller's role and account (see the rules in api.cc).
+  Api(Scheduler* scheduler, Auth* auth, RendezvousKv* kv, Notifier* notifier);
 
   boost::asio::awaitable<HttpReply> Handle(HttpRequest req);
 
@@ -46,22 +48,30 @@ class Api {
   static constexpr int64_t kMaxWaitMs = 30000;
 
  private:
-  boost::asio::awaitable<HttpReply> Jobs(const HttpRequest& req, const std::vector<std::string>& parts);
-  boost::asio::awaitable<HttpReply> Workers(const HttpRequest& req, const std::vector<std::string>& parts);
+  boost::asio::awaitable<HttpReply> Route(const HttpRequest& req, const Principal& p);
+  boost::asio::awaitable<HttpReply> Jobs(const HttpRequest& req,
+                                         const std::vector<std::string>& parts,
+                                         const Principal& p);
+  boost::asio::awaitable<HttpReply> Workers(const HttpRequest& req,
+                                            const std::vector<std::string>& parts,
+                                            const Principal& p);
   boost::asio::awaitable<HttpReply> Heartbeat(const HttpRequest& req, const std::string& worker_id);
   boost::asio::awaitable<HttpReply> Logs(const HttpRequest& req, int64_t job_id);
   boost::asio::awaitable<HttpReply> Kv(const HttpRequest& req, int64_t job_id, int attempt,
                                        const std::string& key);
-  boost::asio::awaitable<HttpReply> Route(const HttpRequest& req);
-  boost::asio::awaitable<HttpReply> Submit(const HttpRequest& req);
-  HttpReply ListJobs(const HttpRequest& req);
-  boost::asio::awaitable<HttpReply> Register(const HttpRequest& req);
+  boost::asio::awaitable<HttpReply> Submit(const HttpRequest& req, const Principal& p);
+  HttpReply ListJobs(const HttpRequest& req, const Principal& p);
+  boost::asio::awaitable<HttpReply> Register(const HttpRequest& req, const Principal& p);
   HttpReply ListWorkers();
   HttpReply ListAccounts();
+  HttpReply CreateAccount(const HttpRequest& req, const Principal& p);
+  HttpReply Tokens(const HttpRequest& req, const std::vector<std::string>& parts,
+                   const Principal& p);
   HttpReply Checkpoints(const HttpRequest& req, const Job& job,
-                        const std::vector<std::string>& parts);
+                        const std::vector<std::string>& parts, const Principal& p);
 
   Scheduler* scheduler_;
+  Auth* auth_;
   RendezvousKv* kv_;
   Notifier* notifier_;
   CheckpointStore* checkpoints_ = nullptr;

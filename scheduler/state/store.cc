@@ -79,6 +79,17 @@ CREATE TABLE IF NOT EXISTS metrics (
   ts_ms INTEGER NOT NULL,
   point TEXT NOT NULL);
 CREATE INDEX IF NOT EXISTS metrics_by_job ON metrics(job_id, ts_ms);
+CREATE TABLE IF NOT EXISTS accounts (
+  name TEXT PRIMARY KEY,
+  created_ms INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS tokens (
+  id INTEGER PRIMARY KEY AUTOINCREMENT,
+  account TEXT NOT NULL REFERENCES accounts(name),
+  role TEXT NOT NULL,
+  hash TEXT NOT NULL UNIQUE,
+  label TEXT NOT NULL,
+  created_ms INTEGER NOT NULL,
+  revoked_ms INTEGER NOT NULL DEFAULT 0);
 )sql";
 
 // Commits on Commit(); rolls back otherwise, so an error path never leaves half a write.
@@ -386,6 +397,65 @@ Result<std::vector<nlohmann::json>> Store::ReadMetrics(int64_t job_id, int limit
     if (!p.is_discarded()) out.push_back(std::move(p));
   }
   RETURN_IF_ERROR(Check(rc, "read metrics"));
+  return out;
+}
+
+Status Store::InsertAccount(const AccountRow& account) {
+  Stmt st(db_, "INSERT OR IGNORE INTO accounts(name, created_ms) VALUES(?,?)");
+  st.Bind(1, account.name).Bind(2, account.created_ms);
+  RETURN_IF_ERROR(Check(st.Step(), "insert account"));
+  if (sqlite3_changes(db_) == 0) {
+    return Status(StatusCode::kAlreadyExists, "account \"" + account.name + "\" already exists");
+  }
+  return Status::Ok();
+}
+
+Result<int64_t> Store::InsertToken(const TokenRow& token) {
+  Txn txn(db_);
+  if (!txn.ok()) return Unavailable(std::string("sqlite begin: ") + sqlite3_errmsg(db_));
+  {
+    Stmt st(db_, "INSERT OR IGNORE INTO accounts(name, created_ms) VALUES(?,?)");
+    st.Bind(1, token.account).Bind(2, token.created_ms);
+    RETURN_IF_ERROR(Check(st.Step(), "insert account"));
+  }
+  Stmt st(db_,
+          "INSERT INTO tokens(account, role, hash, label, created_ms, revoked_ms) "
+          "VALUES(?,?,?,?,?,?)");
+  st.Bind(1, token.account).Bind(2, token.role).Bind(3, token.hash).Bind(4, token.label)
+      .Bind(5, token.created_ms).Bind(6, token.revoked_ms);
+  RETURN_IF_ERROR(Check(st.Step(), "insert token"));
+  const int64_t id = sqlite3_last_insert_rowid(db_);
+  if (!txn.Commit()) return Unavailable("sqlite commit: " + txn.error());
+  return id;
+}
+
+Status Store::RevokeToken(int64_t id, int64_t revoked_ms) {
+  Stmt st(db_, "UPDATE tokens SET revoked_ms=? WHERE id=? AND revoked_ms=0");
+  st.Bind(1, revoked_ms).Bind(2, id);
+  RETURN_IF_ERROR(Check(st.Step(), "revoke token"));
+  if (sqlite3_changes(db_) == 0) return NotFound("no valid token " + std::to_string(id));
+  return Status::Ok();
+}
+
+Result<std::vector<Store::AccountRow>> Store::LoadAccounts() {
+  Stmt st(db_, "SELECT name, created_ms FROM accounts ORDER BY name");
+  std::vector<AccountRow> out;
+  int rc;
+  while ((rc = st.Step()) == SQLITE_ROW) out.push_back({st.Text(0), st.Int(1)});
+  RETURN_IF_ERROR(Check(rc, "load accounts"));
+  return out;
+}
+
+Result<std::vector<Store::TokenRow>> Store::LoadTokens() {
+  Stmt st(db_,
+          "SELECT id, account, role, hash, label, created_ms, revoked_ms FROM tokens ORDER BY id");
+  std::vector<TokenRow> out;
+  int rc;
+  while ((rc = st.Step()) == SQLITE_ROW) {
+    out.push_back({st.Int(0), st.Text(1), st.Text(2), st.Text(3), st.Text(4), st.Int(5),
+                   st.Int(6)});
+  }
+  RETURN_IF_ERROR(Check(rc, "load tokens"));
   return out;
 }
 

@@ -72,6 +72,29 @@ class Store {
   // Lines with seq > after_seq, oldest first, at most `limit`; rank < 0 means every rank.
   Result<std::vector<LogRecord>> ReadLogs(int64_t job_id, int64_t after_seq, int rank, int limit);
 
+  // Accounts and bearer tokens (scheduler/auth.h gives them meaning; only hashes are stored).
+  struct AccountRow {
+    std::string name;
+    int64_t created_ms = 0;
+  };
+  struct TokenRow {
+    int64_t id = 0;  // assigned by InsertToken
+    std::string account;
+    std::string role;   // "admin" | "user" | "contributor"
+    std::string hash;   // SHA-256 hex of the token
+    std::string label;  // what the token is for, free text
+    int64_t created_ms = 0;
+    int64_t revoked_ms = 0;  // 0 = valid
+  };
+  // Inserts an account; AlreadyExists if the name is taken.
+  Status InsertAccount(const AccountRow& account);
+  // Inserts a token (and its account, if missing, in the same transaction); returns its id.
+  Result<int64_t> InsertToken(const TokenRow& token);
+  // Marks a token revoked at `revoked_ms`; NotFound for an unknown id.
+  Status RevokeToken(int64_t id, int64_t revoked_ms);
+  Result<std::vector<AccountRow>> LoadAccounts();
+  Result<std::vector<TokenRow>> LoadTokens();  // ordered by id
+
   Status AppendMetric(int64_t job_id, int attempt, int64_t ts_ms, const nlohmann::json& point);
   Result<std::vector<nlohmann::json>> ReadMetrics(int64_t job_id, int limit);
 

@@ -13,6 +13,11 @@
 //   name: value              headers (optional), then an empty line
 //   body...                  the rest
 //
+// Callers: baseline tokens exist for the accounts admin (admin), alice and bob (users; they own
+// jobs 1 and 2), default and lab (contributors; they own w-1 and w-2). A request without an
+// Authorization header is sent with the admin token; "Authorization: alice" (or bob, default,
+// lab, admin) is replaced by that account's token; any other value is sent as written.
+//
 // TARGET is split into path and query like HttpServer does (without percent-decoding: the fuzzer
 // writes any byte directly). Long-polls are bounded so that no input waits: `wait` values over
 // 2 ms become 2 (malformed ones are kept), and heartbeats wait at most 2 ms.
@@ -86,9 +91,25 @@ shoal::SchedulerOptions Options() {
   return options;
 }
 
+// The token of a baseline account ("admin", "alice", "bob", "default", "lab").
+std::string TokenOf(std::string_view account) {
+  return "shoal_fuzz_" + std::string(account) + "_0123456789abcdef0123456789abcdef";
+}
+
 void BuildBaseline() {
   auto store = shoal::Store::Open(g_template);
   if (!store.ok()) Fail("baseline store: " + store.status().ToString());
+  {
+    auto auth = shoal::Auth::Load(store->get(), [] { return kStartMs; });
+    if (!auth.ok() || !(*auth)->Bootstrap(TokenOf("admin")).ok()) Fail("baseline: admin token");
+    const std::pair<const char*, const char*> kTokens[] = {
+        {"alice", "user"}, {"bob", "user"}, {"default", "contributor"}, {"lab", "contributor"}};
+    for (const auto& [account, role] : kTokens) {
+      shoal::Store::TokenRow row{0, account, role, shoal::HashToken(TokenOf(account)), "fuzz",
+                                 kStartMs, 0};
+      if (!(*store)->InsertToken(row).ok()) Fail("baseline: token");
+    }
+  }
   auto sched = shoal::Scheduler::Open(store->get(), Options(), [] { return kStartMs; });
   if (!sched.ok()) Fail("baseline scheduler: " + sched.status().ToString());
   shoal::Scheduler& s = **sched;
@@ -167,6 +188,12 @@ Request ParseRequest(std::string_view text, bool same_round) {
     while (!value.empty() && value.front() == ' ') value.remove_prefix(1);
     r.req.headers[name] = std::string(value);
   }
+  auto& auth = r.req.headers["authorization"];
+  for (const char* account : {"admin", "alice", "bob", "default", "lab"}) {
+    if (auth.empty() ? std::string_view(account) == "admin" : auth == account) {
+      auth = "Bearer " + TokenOf(account);
+    }
+  }
   r.req.body = std::string(text);
   r.req.peer = "127.0.0.1:40000";
   return r;
@@ -234,7 +261,9 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     shoal::RendezvousKv kv;
     sched->SetOnChange([&] { notifier.NotifyAll(); });
     sched->SetSchedulePoster([&] { asio::post(ioc, [&] { sched->RunPendingSchedule(); }); });
-    shoal::Api api(sched.get(), &kv, &notifier);
+    auto auth = shoal::Auth::Load(store->get(), [&now] { return now; });
+    if (!auth.ok()) Fail("auth: " + auth.status().ToString());
+    shoal::Api api(sched.get(), auth->get(), &kv, &notifier);
 
     std::vector<std::optional<shoal::HttpReply>> replies(requests.size());
     for (size_t i = 0; i < requests.size(); ++i) {

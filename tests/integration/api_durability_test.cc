@@ -31,6 +31,7 @@ TEST(ApiDurabilityTest, KillNineDuringConcurrentSubmissionsKeepsExactlyTheAcknow
   for (int t = 0; t < kClients; ++t) {
     clients.emplace_back([&] {
       HttpClient http(c.url(), std::chrono::seconds(5));
+      http.SetDefaultHeader("Authorization", "Bearer " + c.admin_token());
       while (!stop) {
         auto r = http.Do("POST", "/v1/jobs", tiny, "application/yaml");
         if (!r.ok()) continue;  // the scheduler died under it: not acknowledged
@@ -90,6 +91,7 @@ TEST(ApiDurabilityTest, FiveKillNinesDuring200RetriedSubmissionsLeaveEachJobExac
   for (int t = 0; t < kClients; ++t) {
     clients.emplace_back([&, t] {
       HttpClient http(url, std::chrono::seconds(5));
+      http.SetDefaultHeader("Authorization", "Bearer " + c.admin_token());
       for (int i = 0; i < kPerClient; ++i) {
         const std::string key = "client" + std::to_string(t) + "-job" + std::to_string(i);
         for (int attempt = 0;; ++attempt) {

@@ -1,5 +1,7 @@
 #include "tests/integration/cluster.h"
 
+#include <algorithm>
+
 #include <dirent.h>
 #include <signal.h>
 #include <unistd.h>
@@ -70,6 +72,27 @@ Cluster::Cluster() {
   char* d = ::mkdtemp(tmpl);
   if (d == nullptr) throw std::runtime_error("mkdtemp failed");
   dir_ = d;
+  // The first start of the scheduler takes this as its admin token (--admin-token-file).
+  admin_token_ = "shoal_test_admin_" + std::to_string(::getpid()) + "_0123456789abcdef0123456789";
+  std::ofstream(dir_ + "/admin-token") << admin_token_ << "\n";
+}
+
+HttpClient Cluster::client(const std::string& token) const {
+  HttpClient http(url_, std::chrono::seconds(15));
+  if (!token.empty()) http.SetDefaultHeader("Authorization", "Bearer " + token);
+  return http;
+}
+
+std::string Cluster::CreateToken(const std::string& account, const std::string& role) {
+  HttpClient admin = client();
+  nlohmann::json body = {{"name", account}};
+  auto created = admin.Do("POST", "/v1/accounts", body.dump());
+  EXPECT_TRUE(created.ok() && (created->status == 201 || created->status == 409))
+      << (created.ok() ? created->body : created.status().ToString());
+  body = {{"account", account}, {"role", role}, {"label", "test"}};
+  auto token = admin.DoJson("POST", "/v1/tokens", &body);
+  EXPECT_TRUE(token.ok()) << token.status().ToString();
+  return token.ok() ? token->value("token", "") : "";
 }
 
 Cluster::~Cluster() {
@@ -90,7 +113,8 @@ Cluster::~Cluster() {
 void Cluster::StartScheduler(std::vector<std::string> extra_flags) {
   std::vector<std::string> argv = {SHOAL_SCHEDULER_BIN, "--port", "0", "--state-dir",
                                    dir_ + "/state", "--worker-timeout", "3s",
-                                   "--heartbeat-wait", "1s", "--schedule-interval", "200ms"};
+                                   "--heartbeat-wait", "1s", "--schedule-interval", "200ms",
+                                   "--admin-token-file", dir_ + "/admin-token"};
   argv.insert(argv.end(), extra_flags.begin(), extra_flags.end());
   std::error_code ec;
   fs::remove(dir_ + "/state/scheduler.addr", ec);
@@ -119,6 +143,17 @@ Process* Cluster::StartWorker(const std::string& name, std::vector<std::string> 
                                    "--threads-per-rank", "1", "--no-gpu",
                                    "--trainer", SHOAL_TRAIN_BIN, "--work-dir",
                                    dir_ + "/" + name};
+  if (std::find(extra_flags.begin(), extra_flags.end(), "--token") == extra_flags.end()) {
+    std::string account = "pool";
+    auto it = std::find(extra_flags.begin(), extra_flags.end(), "--account");
+    if (it != extra_flags.end() && it + 1 != extra_flags.end()) account = *(it + 1);
+    std::string& file = contributor_tokens_[account];
+    if (file.empty()) {
+      file = dir_ + "/token-" + account;
+      std::ofstream(file) << CreateToken(account, "contributor") << "\n";
+    }
+    argv.insert(argv.end(), {"--token-file", file});
+  }
   argv.insert(argv.end(), extra_flags.begin(), extra_flags.end());
   auto p = std::make_unique<Process>(argv, dir_ + "/" + name + ".log");
   EXPECT_TRUE(p->Start());

@@ -47,13 +47,20 @@ class Cluster {
   // Starts the scheduler on an ephemeral port with short timeouts; waits until /healthz answers.
   void StartScheduler(std::vector<std::string> extra_flags = {});
   void KillScheduler(int sig);
-  // Starts a worker named `name` with one slot and one thread per rank.
+  // Starts a worker named `name` with one slot and one thread per rank. It joins with a
+  // contributor token of the account named by `--account X` in `extra_flags`, else of "pool"
+  // (created through the admin API on first use), unless `extra_flags` has its own --token.
   Process* StartWorker(const std::string& name, std::vector<std::string> extra_flags = {});
   Process* worker(const std::string& name) { return workers_.at(name).get(); }
 
   const std::string& url() const { return url_; }
   const std::string& dir() const { return dir_; }
-  HttpClient client() const { return HttpClient(url_, std::chrono::seconds(15)); }
+  // A client that sends `token` (default: the admin token the scheduler was bootstrapped with).
+  HttpClient client() const { return client(admin_token_); }
+  HttpClient client(const std::string& token) const;
+  const std::string& admin_token() const { return admin_token_; }
+  // A new token of `role` for `account`, created (with the account, if missing) by the admin.
+  std::string CreateToken(const std::string& account, const std::string& role);
 
   // Submits YAML text; returns the job id (fails the test on error).
   int64_t Submit(const std::string& yaml);
@@ -75,6 +82,8 @@ class Cluster {
  private:
   std::string dir_;
   std::string url_;
+  std::string admin_token_;
+  std::map<std::string, std::string> contributor_tokens_;  // account -> token file
   std::unique_ptr<Process> scheduler_;
   std::map<std::string, std::unique_ptr<Process>> workers_;
 };

@@ -222,14 +222,19 @@ TEST(ClusterTest, GangWaitsForEnoughSlotsAndNeverStartsPartially) {
   EXPECT_EQ(UsedSlots(c.Workers()), 0);
 }
 
-// The ledger end to end: a worker's --account earns credit while it is alive, a job's project
-// pays while it runs, and GET /v1/accounts (what `shoal accounts` shows) reports both.
+// The ledger end to end: the account of a worker's contributor token earns credit while it is
+// alive, the account of a job's user token pays while it runs, and GET /v1/accounts (what
+// `shoal accounts` shows) reports both.
 TEST(ClusterTest, AccountsShowContributionAndUse) {
   Cluster c;
   c.StartScheduler({"--policy", "fairshare+backfill"});
   c.StartWorker("w1", {"--account", "lab-a"});
   ASSERT_TRUE(Cluster::WaitUntil([&] { return c.Workers().size() == 1; }, 10s));
-  int64_t id = c.Submit(Cluster::ReadRepoFile("configs/jobs/tiny-mlp.yaml"));
+  const std::string user = c.CreateToken("lab-b", "user");
+  auto r = c.client(user).Do("POST", "/v1/jobs", Cluster::ReadRepoFile("configs/jobs/tiny-mlp.yaml"),
+                             "application/yaml");
+  ASSERT_TRUE(r.ok() && r->status == 201) << (r.ok() ? r->body : r.status().ToString());
+  const int64_t id = json::parse(r->body)["id"].get<int64_t>();
   ASSERT_TRUE(Cluster::WaitUntil([&] { return c.Job(id)["state"] == "SUCCEEDED"; }, 60s))
       << c.Job(id).dump();
   std::this_thread::sleep_for(1500ms);  // a cycle or two after the job ended
@@ -239,11 +244,13 @@ TEST(ClusterTest, AccountsShowContributionAndUse) {
   std::map<std::string, json> by;
   for (const auto& a : (*reply)["accounts"]) by[a["name"].get<std::string>()] = a;
   ASSERT_TRUE(by.count("lab-a")) << reply->dump();
-  ASSERT_TRUE(by.count("default")) << reply->dump();  // tiny-mlp's metadata.project
+  ASSERT_TRUE(by.count("lab-b")) << reply->dump();
   EXPECT_GT(by["lab-a"]["contributedGpuSeconds"].get<double>(), 0.5);  // 1 slot, alive > 1 s
-  EXPECT_GT(by["default"]["usedGpuSeconds"].get<double>(), 0.0);
+  EXPECT_EQ(by["lab-a"]["usedGpuSeconds"].get<double>(), 0.0);
+  EXPECT_GT(by["lab-b"]["usedGpuSeconds"].get<double>(), 0.0);
+  EXPECT_EQ(by["lab-b"]["contributedGpuSeconds"].get<double>(), 0.0);
   EXPECT_GT(by["lab-a"]["fairShareFactor"].get<double>(),
-            by["default"]["fairShareFactor"].get<double>());
+            by["lab-b"]["fairShareFactor"].get<double>());
 }
 
 TEST(ClusterTest, AcknowledgedJobsSurviveKillNineOfTheScheduler) {
@@ -284,7 +291,7 @@ TEST(ClusterTest, BadRequestsGetClearErrorsAndTheDaemonSurvives) {
       {"POST", "/v1/workers/register", "{\"name\":\"a\",\"slots\":-3}", 400},
       {"POST", "/v1/workers/w-99/heartbeat", "{}", 404},
       {"POST", "/v1/workers/w-99/events", "{\"events\": 7}", 404},
-      {"POST", "/v1/workers/w-99/events", "{}", 400},
+      {"POST", "/v1/workers/w-99/events", "{}", 404},
       {"GET", "/v1/jobs/abc", "", 400},
       {"GET", "/v1/jobs/999", "", 404},
       {"GET", "/v1/jobs?state=bogus", "", 400},

@@ -57,10 +57,19 @@ std::string SelfDir() {
   return ec ? "." : self.parent_path().string();
 }
 
+// The scheduler refused this worker's credentials or identity (401, 403, or 400 on its
+// registration): a configuration problem that retrying cannot fix.
+bool IsRefusal(const Status& st) {
+  return st.code() == StatusCode::kUnauthenticated || st.code() == StatusCode::kPermissionDenied ||
+         st.code() == StatusCode::kInvalidArgument;
+}
+
 }  // namespace
 
 Agent::Agent(AgentOptions options)
-    : options_(std::move(options)), client_(options_.scheduler_url, std::chrono::seconds(10)) {}
+    : options_(std::move(options)), client_(options_.scheduler_url, std::chrono::seconds(10)) {
+  if (!options_.token.empty()) client_.SetDefaultHeader("Authorization", "Bearer " + options_.token);
+}
 
 Agent::~Agent() {
   Stop();
@@ -80,8 +89,9 @@ Status Agent::Register() {
                     {"computeCapability",
                      std::to_string(g.cc_major) + "." + std::to_string(g.cc_minor)}});
   }
-  json body = {{"name", options_.name}, {"host", HostName()}, {"account", options_.account},
+  json body = {{"name", options_.name}, {"host", HostName()},
                {"slots", options_.slots}, {"cpus", cpus_}, {"gpus", gpus}};
+  if (!options_.account.empty()) body["account"] = options_.account;
   ASSIGN_OR_RETURN(json reply, client_.DoJson("POST", "/v1/workers/register", &body));
   std::string id = reply.value("id", "");
   if (id.empty()) return Internal("register: the scheduler sent no worker id");
@@ -132,10 +142,17 @@ Status Agent::Run() {
   sender_ = std::thread([this] { SendLoop(); });
   auto backoff = std::chrono::milliseconds(200);
   bool registered = false;
+  Status fatal = Status::Ok();
   int64_t wait_ms = 5000;
   while (!stop_) {
     if (!registered) {
       Status st = Register();
+      if (IsRefusal(st)) {
+        // A bad or revoked token, or a name of another account: retrying cannot help.
+        fatal = st;
+        Stop();
+        break;
+      }
       if (!st.ok()) {
         LOG_WARN << "register: " << st.message() << "; retrying in " << backoff.count() << " ms";
         std::unique_lock<std::mutex> lock(mu_);
@@ -155,6 +172,12 @@ Status Agent::Run() {
         LOG_WARN << "the scheduler does not know this worker; registering again";
         registered = false;
         continue;
+      }
+      if (IsRefusal(reply.status())) {
+        fatal = reply.status();  // e.g. the token was revoked: stop acting for the pool
+        LOG_ERROR << "the scheduler refused this worker: " << fatal.message() << "; leaving";
+        Stop();
+        break;
       }
       LOG_WARN << "heartbeat: " << reply.status().message();
       EscalateKills();
@@ -199,7 +222,7 @@ Status Agent::Run() {
   for (auto& [key, child] : children_) {
     if (child->reader.joinable()) child->reader.join();
   }
-  return Status::Ok();
+  return fatal;
 }
 
 json Agent::RunningList() {
@@ -308,6 +331,8 @@ Status Agent::StartRank(const RankKeyT& key, const json& a) {
   const int gpu = PickFreeGpu();
   spawn.env["CUDA_VISIBLE_DEVICES"] = gpu >= 0 ? std::to_string(gpu) : "";
   spawn.env["SHOAL_ATTEMPT"] = std::to_string(key.attempt);
+  // The trainer's rendezvous runs as this worker (in the environment, not argv: `ps` shows argv).
+  spawn.env["SHOAL_TOKEN"] = options_.token;
   spawn.cwd = dir;
   ASSIGN_OR_RETURN(SpawnedProcess proc, Spawn(spawn));
   LOG_INFO << "started job " << key.job << " attempt " << key.attempt << " rank " << key.rank

@@ -35,7 +35,11 @@ namespace shoal {
 struct AgentOptions {
   std::string scheduler_url = "http://127.0.0.1:8470";
   std::string name;              // unique in the pool; default: the host name
-  std::string account = "default";  // credited with this worker's GPU-seconds (the ledger)
+  std::string token;             // contributor (or admin) bearer token
+  std::string ca_file;           // extra CA for an https:// scheduler ("" = the system's only)
+  // The account credited with this worker's GPU-seconds; "" = the token's account (only an
+  // admin token may name another).
+  std::string account;
   int slots = 0;                 // ranks at once; 0 = one per GPU, or 1 without GPUs
   int threads_per_rank = 0;      // BLAS/compute threads per rank; 0 = cpus / slots
   std::string trainer_path;      // shoal-train; default: next to shoal-worker
@@ -49,7 +53,8 @@ class Agent {
   explicit Agent(AgentOptions options);
   ~Agent();
 
-  // Runs until Stop(). Returns OK on a requested stop; an error only for bad options.
+  // Runs until Stop(). Returns OK on a requested stop; an error for bad options, or when the
+  // scheduler refuses the token or the registration (401/403/400: retrying cannot help).
   Status Run();
   void Stop();
 

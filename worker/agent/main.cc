@@ -1,11 +1,13 @@
 // shoal-worker: joins a shoal pool and runs the trainer ranks assigned to it. See --help.
 #include <signal.h>
 
+#include <cctype>
 #include <cstdio>
 #include <cstring>
 #include <string>
 #include <thread>
 
+#include "common/file_util.h"
 #include "common/log.h"
 #include "worker/agent/agent.h"
 
@@ -17,8 +19,12 @@ const char kUsage[] = R"(usage: shoal-worker [flags]
 
   --scheduler URL        scheduler address (default $SHOAL_SCHEDULER, else http://127.0.0.1:8470)
   --name NAME            unique worker name (default: the host name)
-  --account NAME         account credited with this worker's GPU time (default "default";
-                         a DNS label: a-z, 0-9, '-')
+  --token TOKEN          contributor token of the account this worker earns for (default
+                         $SHOAL_TOKEN; prefer --token-file: argv is visible to other users)
+  --token-file FILE      read the token from FILE (e.g. a mounted Kubernetes Secret)
+  --ca-file FILE         also trust this CA for an https:// scheduler (default $SHOAL_CA_FILE)
+  --account NAME         account credited with this worker's GPU time (default: the token's;
+                         only an admin token may name another)
   --slots N              ranks run at once (default: one per GPU, or 1 without GPUs)
   --threads-per-rank N   compute threads per rank (default: cpus / slots)
   --trainer PATH         shoal-train executable (default: next to shoal-worker)
@@ -40,6 +46,9 @@ bool ParseInt(const char* s, int* out) {
 int main(int argc, char** argv) {
   AgentOptions options;
   if (const char* env = std::getenv("SHOAL_SCHEDULER")) options.scheduler_url = env;
+  if (const char* env = std::getenv("SHOAL_TOKEN")) options.token = env;
+  if (const char* env = std::getenv("SHOAL_CA_FILE")) options.ca_file = env;
+  std::string token_file;
   for (int i = 1; i < argc; ++i) {
     std::string arg = argv[i];
     auto value = [&]() -> const char* {
@@ -56,6 +65,12 @@ int main(int argc, char** argv) {
       options.scheduler_url = value();
     } else if (arg == "--name") {
       options.name = value();
+    } else if (arg == "--token") {
+      options.token = value();
+    } else if (arg == "--token-file") {
+      token_file = value();
+    } else if (arg == "--ca-file") {
+      options.ca_file = value();
     } else if (arg == "--account") {
       options.account = value();
     } else if (arg == "--slots" || arg == "--threads-per-rank") {
@@ -76,6 +91,24 @@ int main(int argc, char** argv) {
       std::fprintf(stderr, "shoal-worker: unknown flag %s (see --help)\n", arg.c_str());
       return 2;
     }
+  }
+  if (!token_file.empty()) {
+    auto text = ReadFileLimited(token_file, 4096);
+    if (!text.ok()) {
+      std::fprintf(stderr, "shoal-worker: --token-file: %s\n", text.status().message().c_str());
+      return 2;
+    }
+    options.token = *text;
+    while (!options.token.empty() && std::isspace(static_cast<unsigned char>(options.token.back()))) {
+      options.token.pop_back();
+    }
+  }
+  if (options.token.empty()) {
+    std::fprintf(stderr,
+                 "shoal-worker: a contributor token is required: --token-file FILE, --token or "
+                 "$SHOAL_TOKEN (an admin creates one: shoal tokens create ACCOUNT --role "
+                 "contributor)\n");
+    return 2;
   }
   SetLogComponent("worker " + (options.name.empty() ? std::string("") : options.name));
 

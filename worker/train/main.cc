@@ -30,7 +30,8 @@ const char kUsage[] = R"(usage: shoal-train JOB.yaml [flags]
 
   --rank R             this rank (default 0)
   --world-size N       number of ranks (default 1)
-  --rendezvous URL     the scheduler's KV for this attempt (needed when N > 1)
+  --rendezvous URL     the scheduler's KV for this attempt (needed when N > 1); the worker
+                       passes its token in $SHOAL_TOKEN (and a CA in $SHOAL_CA_FILE)
   --address ADDR       address peers reach this rank on (default 127.0.0.1)
   --threads N          compute threads (default 1)
   --max-steps N        stop after N steps (benchmarks; default: the spec's epochs)
@@ -211,7 +212,12 @@ int main(int argc, char** argv) {
       std::fprintf(stderr, "shoal-train: --rendezvous is required when --world-size > 1\n");
       return 2;
     }
-    store = std::make_unique<HttpKvStore>(rendezvous, std::chrono::seconds(timeout_sec));
+    // The worker hands its token (and CA) over in the environment, which `ps` does not show.
+    const char* token = std::getenv("SHOAL_TOKEN");
+    const char* ca_file = std::getenv("SHOAL_CA_FILE");
+    store = std::make_unique<HttpKvStore>(rendezvous, std::chrono::seconds(timeout_sec),
+                                          token != nullptr ? token : "",
+                                          ca_file != nullptr ? ca_file : "");
     GlooOptions gloo;
     gloo.address = address;
     gloo.timeout = std::chrono::seconds(timeout_sec);

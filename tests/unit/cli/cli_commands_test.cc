@@ -6,6 +6,7 @@
 #include <fstream>
 #include <nlohmann/json.hpp>
 #include <sstream>
+#include <unistd.h>
 
 #include "cli/cli.h"
 #include "cli/exit_codes.h"
@@ -41,7 +42,7 @@ struct CliRun {
 
 CliEnv TestEnv() {
   CliEnv env;
-  env.user = "alice";
+  env.token_env = "tok-alice";
   env.poll_interval = std::chrono::milliseconds(1);
   env.unreachable_grace = std::chrono::milliseconds(0);
   env.now_ms = [] { return kNow; };
@@ -112,7 +113,7 @@ TEST(ListTest, TableOfLiveAndRecentJobs) {
   ASSERT_EQ(reqs.size(), 1u);
   EXPECT_EQ(reqs[0].method, "GET");
   EXPECT_EQ(reqs[0].target, "/v1/jobs");
-  EXPECT_EQ(reqs[0].user, "alice");
+  EXPECT_EQ(reqs[0].authorization, "Bearer tok-alice");
 }
 
 TEST(ListTest, AllShowsOldFinishedJobsAndWideAddsColumns) {
@@ -325,7 +326,7 @@ TEST(SubmitTest, PostsTheFileAndPrintsHints) {
   EXPECT_EQ(reqs[0].target, "/v1/jobs");
   EXPECT_EQ(reqs[0].content_type, "application/yaml");
   EXPECT_EQ(reqs[0].body, ReadFile(TinySpec()));
-  EXPECT_EQ(reqs[0].user, "alice");
+  EXPECT_EQ(reqs[0].authorization, "Bearer tok-alice");
   EXPECT_TRUE(r.out.rfind("submitted job 7 (tiny-mlp)\n", 0) == 0) << r.out;
   EXPECT_TRUE(Contains(r.out, "shoal status 7 --scheduler " + fake.url()));
   EXPECT_TRUE(Contains(r.out, "shoal logs 7 -f"));
@@ -350,12 +351,64 @@ TEST(SubmitTest, ServerRejectionIsASpecError) {
   EXPECT_TRUE(Contains(r.err, "gpuTypes")) << r.err;
 }
 
-TEST(SubmitTest, AnonymousWithoutUser) {
-  FakeScheduler fake([](const Request&) { return Json(201, {{"id", 1}}); });
+// The token comes from --token, else $SHOAL_TOKEN, else the token file; none sends no header.
+TEST(TokenTest, FlagThenEnvironmentThenFileThenNone) {
+  FakeScheduler fake([](const Request&) { return Json(200, {{"workers", json::array()}}); });
+  const auto file = std::filesystem::temp_directory_path() /
+                    ("shoal-cli-token-" + std::to_string(::getpid()));
+  std::ofstream(file) << "tok-from-file\n";
   CliEnv env = TestEnv();
-  env.user = "";
-  EXPECT_EQ(RunAt(fake, {"submit", TinySpec().string()}, env).code, kExitOk);
-  EXPECT_EQ(fake.requests().at(0).user, "anonymous");
+  env.token_file = file.string();
+  EXPECT_EQ(RunAt(fake, {"workers", "--token", "tok-flag"}, env).code, kExitOk);
+  EXPECT_EQ(RunAt(fake, {"workers"}, env).code, kExitOk);
+  env.token_env = "";
+  EXPECT_EQ(RunAt(fake, {"workers"}, env).code, kExitOk);
+  env.token_file = (file.string() + ".missing");
+  EXPECT_EQ(RunAt(fake, {"workers"}, env).code, kExitOk);
+  std::filesystem::remove(file);
+  auto reqs = fake.requests();
+  ASSERT_EQ(reqs.size(), 4u);
+  EXPECT_EQ(reqs[0].authorization, "Bearer tok-flag");
+  EXPECT_EQ(reqs[1].authorization, "Bearer tok-alice");
+  EXPECT_EQ(reqs[2].authorization, "Bearer tok-from-file");  // the trailing newline is dropped
+  EXPECT_EQ(reqs[3].authorization, "");
+}
+
+TEST(TokenTest, RefusedTokenExitsFourWithTheSchedulersReason) {
+  FakeScheduler fake([](const Request&) {
+    return Error(401, "Unauthenticated", "token 3 has been revoked");
+  });
+  CliRun r = RunAt(fake, {"list"});
+  EXPECT_EQ(r.code, kExitNotFound);
+  EXPECT_TRUE(Contains(r.err, "token 3 has been revoked")) << r.err;
+}
+
+TEST(TokensTest, CreatePrintsOnlyTheTokenOnStdout) {
+  FakeScheduler fake([](const Request& req) {
+    EXPECT_EQ(req.method, "POST");
+    EXPECT_EQ(req.target, "/v1/tokens");
+    json body = json::parse(req.body);
+    EXPECT_EQ(body["account"], "lab-a");
+    EXPECT_EQ(body["role"], "contributor");
+    return Json(201, {{"id", 4}, {"account", "lab-a"}, {"role", "contributor"},
+                      {"token", "shoal_abc"}});
+  });
+  CliRun r = RunAt(fake, {"tokens", "create", "lab-a", "--role", "contributor"});
+  EXPECT_EQ(r.code, kExitOk) << r.err;
+  EXPECT_EQ(r.out, "shoal_abc\n");
+  EXPECT_TRUE(Contains(r.err, "token 4")) << r.err;
+}
+
+TEST(TokensTest, UsageErrorsExitTwoWithoutARequest) {
+  FakeScheduler fake([](const Request&) { return Json(200, json::object()); });
+  EXPECT_EQ(RunAt(fake, {"tokens", "create", "lab-a"}).code, kExitUsage);  // no --role
+  EXPECT_EQ(RunAt(fake, {"tokens", "create", "lab-a", "--role", "root"}).code, kExitUsage);
+  EXPECT_EQ(RunAt(fake, {"tokens", "revoke"}).code, kExitUsage);
+  EXPECT_EQ(RunAt(fake, {"tokens", "revoke", "x"}).code, kExitUsage);
+  EXPECT_EQ(RunAt(fake, {"tokens", "burn"}).code, kExitUsage);
+  EXPECT_EQ(RunAt(fake, {"accounts", "create"}).code, kExitUsage);
+  EXPECT_EQ(RunAt(fake, {"accounts", "delete", "x"}).code, kExitUsage);
+  EXPECT_TRUE(fake.requests().empty());
 }
 
 // Serves a submit, then a scripted series of job states on successive GETs (the last repeats).

@@ -22,7 +22,7 @@ class FakeScheduler {
     std::string target;  // path and query, e.g. "/v1/jobs?state=RUNNING"
     std::string body;
     std::string content_type;
-    std::string user;  // the X-Shoal-User header
+    std::string authorization;  // the Authorization header
   };
   struct Reply {
     int status = 200;
@@ -66,7 +66,7 @@ class FakeScheduler {
       http::read(socket, buffer, req, ec);
       if (ec) continue;
       Request r{std::string(req.method_string()), std::string(req.target()), req.body(),
-                std::string(req[http::field::content_type]), std::string(req["X-Shoal-User"])};
+                std::string(req[http::field::content_type]), std::string(req[http::field::authorization])};
       {
         std::lock_guard<std::mutex> lock(mu_);
         requests_.push_back(r);

@@ -9,6 +9,7 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/post.hpp>
 #include <filesystem>
+#include <map>
 #include <nlohmann/json.hpp>
 #include <utility>  // before Boost 1.74 asio coroutine headers, which use std::exchange unincluded
 
@@ -36,11 +37,15 @@ class ApiGroupCommitTest : public ::testing::Test {
     sched_->SetSchedulePoster(
         [this] { asio::post(ioc_, [this] { sched_->RunPendingSchedule(); }); });
     sched_->SetOnChange([this] { notifier_.NotifyAll(); });
-    api_ = std::make_unique<Api>(sched_.get(), &kv_, &notifier_);
+    auto auth = Auth::Load(store_.get(), [this] { return now_; });
+    ASSERT_TRUE(auth.ok()) << auth.status().ToString();
+    auth_ = std::move(auth).value();
+    api_ = std::make_unique<Api>(sched_.get(), auth_.get(), &kv_, &notifier_);
     spec_ = ::shoal::testing::ReadFile(::shoal::testing::RepoRoot() / "configs/jobs/tiny-mlp.yaml");
   }
   void TearDown() override {
     api_.reset();
+    auth_.reset();
     sched_.reset();
     store_.reset();
     std::filesystem::remove_all(dir_);
@@ -49,7 +54,13 @@ class ApiGroupCommitTest : public ::testing::Test {
     HttpRequest r;
     r.method = "POST";
     r.path = path;
-    r.headers["x-shoal-user"] = user;
+    // Each user is an account with an admin token (these tests are about batching, not roles).
+    std::string& token = tokens_[user];
+    if (token.empty()) {
+      EXPECT_TRUE(auth_->CreateAccount(user).ok());
+      token = auth_->CreateToken(user, Role::kAdmin, "test").value().second;
+    }
+    r.headers["authorization"] = "Bearer " + token;
     r.body = std::move(body);
     return r;
   }
@@ -92,6 +103,8 @@ class ApiGroupCommitTest : public ::testing::Test {
   RendezvousKv kv_;
   std::unique_ptr<Store> store_;
   std::unique_ptr<Scheduler> sched_;
+  std::unique_ptr<Auth> auth_;
+  std::map<std::string, std::string> tokens_;  // user -> token
   std::unique_ptr<Api> api_;
 };
 

@@ -233,8 +233,8 @@ TEST_F(SchedulerTest, MalformedEventBatchChangesNothing) {
 }
 
 // The contribution ledger: a worker's account earns for its GPUs (slots on a CPU-only worker)
-// while alive, a running job's project pays per rank; saved to the store and back on reopen.
-TEST_F(SchedulerTest, LedgerChargesContributorsAndProjectsAndSurvivesReopen) {
+// while alive, a running job's owner account pays per rank; saved to the store and back on reopen.
+TEST_F(SchedulerTest, LedgerChargesContributorsAndOwnersAndSurvivesReopen) {
   worker_timeout_ms_ = 3'600'000;  // no heartbeats in this test: keep the workers alive
   Reopen();
   WorkerRegistration reg{"gpu-box", "host", 2, 8, {{"NVIDIA H100", 81920, "9.0"},
@@ -252,7 +252,7 @@ TEST_F(SchedulerTest, LedgerChargesContributorsAndProjectsAndSurvivesReopen) {
   for (const auto& e : sched_->LedgerEntries()) by[e.account] = e;
   EXPECT_NEAR(by["alice"].contributed, 2 * 10.0, 1e-3);   // 2 GPUs x 10 s (7-day half-life)
   EXPECT_NEAR(by["default"].contributed, 3 * 10.0, 1e-3);  // 3 slots x 10 s
-  // A 1-rank cpu job of project "default" (tiny-mlp's) runs for 5 s.
+  // A 1-rank cpu job of account "u" runs for 5 s.
   auto job = sched_->Submit(Spec(1, 1), "u", nullptr);
   ASSERT_TRUE(job.ok());
   sched_->RunCycle();
@@ -260,7 +260,8 @@ TEST_F(SchedulerTest, LedgerChargesContributorsAndProjectsAndSurvivesReopen) {
   now_ += 5'000;
   sched_->RunCycle();
   for (const auto& e : sched_->LedgerEntries()) by[e.account] = e;
-  EXPECT_NEAR(by["default"].used, 5.0, 1e-3);
+  EXPECT_NEAR(by["u"].used, 5.0, 1e-3);
+  EXPECT_NEAR(by["default"].used, 0.0, 1e-9);  // the job's metadata.project is only a label
   // Saved every 10 s: the last save was at the 10 s cycle, so a reopen now keeps that state.
   now_ += 10'000;
   sched_->RunCycle();  // saves (>= 10 s since the last save)
@@ -273,22 +274,19 @@ TEST_F(SchedulerTest, LedgerChargesContributorsAndProjectsAndSurvivesReopen) {
   Reopen();
   for (const auto& e : sched_->LedgerEntries()) by[e.account] = e;
   EXPECT_NEAR(by["alice"].contributed, saved, 1e-6);
-  EXPECT_GT(by["default"].used, 4.9);
+  EXPECT_GT(by["u"].used, 4.9);
 }
 
-std::string SpecOfProject(const std::string& project) {
+std::string LongSpec() {
   std::string s = Spec(1, 1);
-  const size_t at = s.find("metadata:");
-  EXPECT_NE(at, std::string::npos);
-  s.insert(s.find('\n', at) + 1, "  project: " + project + "\n");
   const size_t limit = s.find("maxRuntime: ");
   EXPECT_NE(limit, std::string::npos);
   s.replace(limit, s.find_first_of(",}\n", limit) - limit, "maxRuntime: 5h");
   return s;
 }
 
-// fairshare+preempt in the daemon: a long job of a project far over its share is stopped for a
-// job of a project that has used nothing, requeued without using up a retry, and runs again
+// fairshare+preempt in the daemon: a long job of an account far over its share is stopped for a
+// job of an account that has used nothing, requeued without using up a retry, and runs again
 // later; a job younger than the minimum run time is left alone.
 TEST_F(SchedulerTest, PreemptionStopsTheOverServedJobAndRequeuesItWithoutARetry) {
   worker_timeout_ms_ = 3'600'000;
@@ -296,16 +294,16 @@ TEST_F(SchedulerTest, PreemptionStopsTheOverServedJobAndRequeuesItWithoutARetry)
   policy_.preempt_min_runtime_ms = 600'000;
   Reopen();
   std::string w = AddWorker("a");  // one slot
-  auto heavy = sched_->Submit(SpecOfProject("heavy"), "u");
+  auto heavy = sched_->Submit(LongSpec(), "heavy");
   ASSERT_TRUE(heavy.ok()) << heavy.status().ToString();
   const int64_t h = (*heavy)->id;
   sched_->RunCycle();
   ASSERT_EQ(sched_->FindJob(h)->state, JobState::kRunning);
   ASSERT_TRUE(sched_->Heartbeat(w, {{h, 1, 0}}).ok());
-  // Five minutes in, a job of another project arrives: too early to preempt.
+  // Five minutes in, a job of another account arrives: too early to preempt.
   now_ += 300'000;
   sched_->RunCycle();
-  auto light = sched_->Submit(SpecOfProject("light"), "u");
+  auto light = sched_->Submit(LongSpec(), "light");
   const int64_t l = (*light)->id;
   sched_->RunCycle();
   EXPECT_EQ(sched_->FindJob(h)->state, JobState::kRunning);

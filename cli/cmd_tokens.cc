@@ -1,0 +1,69 @@
+// shoal tokens: bearer tokens (GET/POST /v1/tokens, DELETE /v1/tokens/{id}).
+#include "cli/commands.h"
+#include "cli/exit_codes.h"
+#include "cli/format.h"
+#include "cli/json_get.h"
+
+namespace shoal::cli {
+
+namespace {
+
+int CreateToken(const CommandContext& ctx) {
+  const std::string& account = ctx.args().positional[1];
+  json body = {{"account", account}, {"role", ctx.args().role}, {"label", ctx.args().label}};
+  Result<json> reply = ctx.Call("POST", "/v1/tokens", body.dump());
+  if (!reply.ok()) return ctx.Fail(reply.status());
+  if (ctx.json_output()) {
+    ctx.PrintJson(*reply);
+    return kExitOk;
+  }
+  // The token alone on stdout, so that TOKEN=$(shoal tokens create ...) works; the rest on stderr.
+  ctx.out() << GetString(*reply, "token") << "\n";
+  ctx.err() << "token " << GetInt(*reply, "id") << " (" << GetString(*reply, "role")
+            << ") for account " << account
+            << ": shown only now, store it (e.g. in ~/.config/shoal/token or $SHOAL_TOKEN)\n";
+  return kExitOk;
+}
+
+int RevokeTokens(const CommandContext& ctx) {
+  int worst = kExitOk;
+  for (int64_t id : ctx.args().job_ids) {
+    Result<json> reply = ctx.Call("DELETE", "/v1/tokens/" + std::to_string(id));
+    if (!reply.ok()) {
+      worst = std::max(worst, ctx.Fail(reply.status()));
+      continue;
+    }
+    ctx.out() << "token " << id << " of account " << GetString(*reply, "account") << " revoked\n";
+  }
+  return worst;
+}
+
+}  // namespace
+
+int CmdTokens(const CommandContext& ctx) {
+  const auto& pos = ctx.args().positional;
+  if (!pos.empty() && pos[0] == "create") return CreateToken(ctx);
+  if (!pos.empty() && pos[0] == "revoke") return RevokeTokens(ctx);
+  std::string target = "/v1/tokens";
+  if (!ctx.args().account.empty()) target += "?account=" + UrlEncode(ctx.args().account);
+  Result<json> reply = ctx.Call("GET", target);
+  if (!reply.ok()) return ctx.Fail(reply.status());
+  if (!reply->contains("tokens") || !(*reply)["tokens"].is_array()) {
+    return ctx.Fail(Internal("malformed reply to GET /v1/tokens: no \"tokens\" array"));
+  }
+  if (ctx.json_output()) {
+    ctx.PrintJson(*reply);
+    return kExitOk;
+  }
+  Table table({"ID", "ACCOUNT", "ROLE", "CREATED", "STATE", "LABEL"});
+  for (const auto& t : (*reply)["tokens"]) {
+    if (!t.is_object()) continue;
+    table.AddRow({std::to_string(GetInt(t, "id")), GetString(t, "account"), GetString(t, "role"),
+                  FormatAge(GetInt(t, "createdMs"), ctx.NowMs()),
+                  t.contains("revokedMs") ? "revoked" : "valid", GetString(t, "label")});
+  }
+  table.Render(ctx.out());
+  return kExitOk;
+}
+
+}  // namespace shoal::cli

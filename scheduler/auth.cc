@@ -1,0 +1,166 @@
+#include "scheduler/auth.h"
+
+#include <openssl/rand.h>
+
+#include <algorithm>
+
+#include "common/job_spec.h"  // IsDnsLabel
+#include "common/sha256.h"
+
+namespace shoal {
+
+namespace {
+
+constexpr std::string_view kBearer = "Bearer ";
+
+bool Printable(std::string_view s) {
+  return std::all_of(s.begin(), s.end(), [](char c) { return c > ' ' && c < 127; });
+}
+
+}  // namespace
+
+std::string_view ToString(Role role) {
+  switch (role) {
+    case Role::kAdmin: return "admin";
+    case Role::kUser: return "user";
+    case Role::kContributor: return "contributor";
+  }
+  return "?";
+}
+
+Result<Role> ParseRole(std::string_view name) {
+  if (name == "admin") return Role::kAdmin;
+  if (name == "user") return Role::kUser;
+  if (name == "contributor") return Role::kContributor;
+  return InvalidArgument("role must be admin, user or contributor, got \"" +
+                         std::string(name.substr(0, 40)) + "\"");
+}
+
+std::string NewToken() {
+  unsigned char bytes[32];
+  // RAND_bytes fails only if the OS's entropy source does: nothing secure can be made then.
+  if (RAND_bytes(bytes, sizeof(bytes)) != 1) std::abort();
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string out = "shoal_";
+  for (unsigned char b : bytes) {
+    out.push_back(kHex[b >> 4]);
+    out.push_back(kHex[b & 15]);
+  }
+  return out;
+}
+
+std::string HashToken(std::string_view token) { return Sha256Hex(token); }
+
+Result<std::unique_ptr<Auth>> Auth::Load(Store* store, std::function<int64_t()> clock) {
+  std::unique_ptr<Auth> auth(new Auth(store, std::move(clock)));
+  ASSIGN_OR_RETURN(auto accounts, store->LoadAccounts());
+  for (const auto& a : accounts) auth->accounts_[a.name] = a.created_ms;
+  ASSIGN_OR_RETURN(auto tokens, store->LoadTokens());
+  for (const auto& t : tokens) {
+    auto role = ParseRole(t.role);
+    if (!role.ok()) return Internal("stored token " + std::to_string(t.id) + ": " +
+                                    role.status().message());
+    auth->tokens_[t.id] = {t.id, t.account, *role, t.label, t.created_ms, t.revoked_ms};
+    auth->by_hash_[t.hash] = t.id;
+  }
+  return auth;
+}
+
+Result<std::string> Auth::Bootstrap(std::string_view provided) {
+  if (!tokens_.empty()) return std::string();
+  std::string token(provided);
+  while (!token.empty() && std::isspace(static_cast<unsigned char>(token.back()))) {
+    token.pop_back();  // a file written by `echo`
+  }
+  if (token.empty()) {
+    token = NewToken();
+  } else if (token.size() < 32 || token.size() > 256 || !Printable(token)) {
+    return InvalidArgument("the provided admin token must be 32..256 printable characters");
+  }
+  ASSIGN_OR_RETURN(auto created, AddToken("admin", Role::kAdmin, "bootstrap admin", token));
+  return created.second;
+}
+
+Result<Principal> Auth::Authenticate(std::string_view authorization) const {
+  if (authorization.empty()) {
+    return Unauthenticated("a token is required: send \"Authorization: Bearer <token>\" (shoal: "
+                           "--token, $SHOAL_TOKEN or ~/.config/shoal/token)");
+  }
+  if (authorization.substr(0, kBearer.size()) != kBearer) {
+    return Unauthenticated("the Authorization header must be \"Bearer <token>\"");
+  }
+  std::string_view token = authorization.substr(kBearer.size());
+  if (token.empty() || token.size() > 256) return Unauthenticated("malformed bearer token");
+  auto it = by_hash_.find(HashToken(token));
+  if (it == by_hash_.end()) return Unauthenticated("unknown token");
+  const TokenInfo& t = tokens_.at(it->second);
+  if (t.revoked_ms != 0) {
+    return Unauthenticated("token " + std::to_string(t.id) + " has been revoked");
+  }
+  return Principal{t.account, t.role, t.id};
+}
+
+Status Auth::CreateAccount(const std::string& name) {
+  if (!IsDnsLabel(name)) {
+    return InvalidArgument("account name must be a DNS label (1..63 of a-z, 0-9, '-'), got \"" +
+                           name.substr(0, 80) + "\"");
+  }
+  if (HasAccount(name)) return AlreadyExists("account \"" + name + "\" already exists");
+  const int64_t now = clock_();
+  RETURN_IF_ERROR(store_->InsertAccount({name, now}));
+  accounts_[name] = now;
+  return Status::Ok();
+}
+
+Result<std::pair<TokenInfo, std::string>> Auth::CreateToken(const std::string& account, Role role,
+                                                            const std::string& label) {
+  if (!HasAccount(account)) {
+    return NotFound("account \"" + account.substr(0, 80) +
+                    "\" does not exist (create it first: shoal accounts create NAME)");
+  }
+  return AddToken(account, role, label, NewToken());
+}
+
+Result<std::pair<TokenInfo, std::string>> Auth::AddToken(const std::string& account, Role role,
+                                                         const std::string& label,
+                                                         std::string token) {
+  if (label.size() > 200) return InvalidArgument("a token's label is at most 200 characters");
+  Store::TokenRow row;
+  row.account = account;
+  row.role = std::string(ToString(role));
+  row.hash = HashToken(token);
+  row.label = label;
+  row.created_ms = clock_();
+  ASSIGN_OR_RETURN(row.id, store_->InsertToken(row));
+  accounts_.emplace(account, row.created_ms);
+  TokenInfo info{row.id, account, role, label, row.created_ms, 0};
+  tokens_[row.id] = info;
+  by_hash_[row.hash] = row.id;
+  return std::make_pair(info, std::move(token));
+}
+
+Result<TokenInfo> Auth::Revoke(int64_t id) {
+  auto it = tokens_.find(id);
+  if (it == tokens_.end() || it->second.revoked_ms != 0) {
+    return NotFound("no valid token " + std::to_string(id));
+  }
+  const int64_t now = clock_();
+  RETURN_IF_ERROR(store_->RevokeToken(id, now));
+  it->second.revoked_ms = now;
+  return it->second;
+}
+
+std::vector<TokenInfo> Auth::Tokens(const std::string& account) const {
+  std::vector<TokenInfo> out;
+  for (const auto& [id, t] : tokens_) {
+    if (account.empty() || t.account == account) out.push_back(t);
+  }
+  return out;
+}
+
+const TokenInfo* Auth::FindToken(int64_t id) const {
+  auto it = tokens_.find(id);
+  return it == tokens_.end() ? nullptr : &it->second;
+}
+
+}  // namespace shoal
