@@ -37,6 +37,7 @@ import json
 import os
 import platform
 import re
+import secrets
 import shutil
 import statistics
 import subprocess
@@ -48,9 +49,14 @@ import urllib.request
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
+# The admin token every bench pool is started with (--admin-token-file) and sends.
+BENCH_TOKEN = "shoal_bench_admin_" + secrets.token_hex(24)
+
+
 def http_json(url, method="GET", body=None, timeout=30):
     data = body.encode() if isinstance(body, str) else body
-    req = urllib.request.Request(url, data=data, method=method)
+    req = urllib.request.Request(url, data=data, method=method,
+                                 headers={"Authorization": "Bearer " + BENCH_TOKEN})
     with urllib.request.urlopen(req, timeout=timeout) as resp:
         return json.loads(resp.read() or b"null")
 
@@ -67,7 +73,11 @@ class LocalPool:
 
     def __enter__(self):
         sched = os.path.join(self.build, "scheduler", "shoal-scheduler")
-        self._spawn([sched, "--port", "0", "--state-dir", os.path.join(self.dir, "db")], "scheduler")
+        token_file = os.path.join(self.dir, "admin-token")
+        with open(token_file, "w") as f:
+            f.write(BENCH_TOKEN + "\n")
+        self._spawn([sched, "--port", "0", "--state-dir", os.path.join(self.dir, "db"),
+                     "--admin-token-file", token_file], "scheduler")
         addr_file = os.path.join(self.dir, "db", "scheduler.addr")
         for _ in range(200):
             if os.path.exists(addr_file) and os.path.getsize(addr_file) > 0:
@@ -77,7 +87,7 @@ class LocalPool:
         worker = os.path.join(self.build, "worker", "shoal-worker")
         for i in range(self.n_workers):
             self._spawn([worker, "--scheduler", self.url, "--name", f"bench-{i}", "--no-gpu",
-                         "--threads-per-rank", str(self.threads),
+                         "--threads-per-rank", str(self.threads), "--token-file", token_file,
                          "--work-dir", os.path.join(self.dir, f"w{i}")], f"worker-{i}")
         deadline = time.time() + 30
         while time.time() < deadline:

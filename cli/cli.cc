@@ -3,7 +3,6 @@
 #include <sys/ioctl.h>
 #include <unistd.h>
 
-#include <cctype>
 #include <cstdlib>
 #include <exception>
 
@@ -92,12 +91,9 @@ int RunCli(const std::vector<std::string>& args, std::ostream& out, std::ostream
   // error here: the scheduler answers 401 with a hint, and `shoal help` needs none.
   std::string token = !parsed.token.empty() ? parsed.token : env.token_env;
   if (token.empty() && !env.token_file.empty()) {
-    auto text = ReadFileLimited(env.token_file, 4096);
+    auto text = ReadTokenFile(env.token_file);
     if (text.ok()) {
       token = *text;
-      while (!token.empty() && std::isspace(static_cast<unsigned char>(token.back()))) {
-        token.pop_back();
-      }
     } else if (text.status().code() != StatusCode::kNotFound) {
       err << "shoal: cannot read the token file: " << text.status().message() << "\n";
       return kExitUsage;

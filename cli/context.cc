@@ -13,7 +13,8 @@ CommandContext::CommandContext(const CliArgs& args, const CliEnv& env, std::ostr
                                const std::string& token, const std::string& ca_file)
     : args_(args), env_(env), out_(out), err_(err), client_(scheduler_url) {
   if (!token.empty()) client_.SetDefaultHeader("Authorization", "Bearer " + token);
-  (void)ca_file;  // TLS: wired with the client's TLS options
+  // A bad CA file is reported by the first call (InvalidArgument: exit 2).
+  (void)client_.SetTlsOptions({ca_file});
 }
 
 int64_t CommandContext::NowMs() const {

@@ -4,6 +4,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <cctype>
 #include <cerrno>
 #include <cstring>
 
@@ -70,6 +71,12 @@ Status WriteFileAtomic(const std::string& path, std::string_view content) {
     return write(content.data(), content.size()) ? Status::Ok()
                                                  : Unavailable("short write to " + path);
   });
+}
+
+Result<std::string> ReadTokenFile(const std::string& path) {
+  ASSIGN_OR_RETURN(std::string token, ReadFileLimited(path, 4096));
+  while (!token.empty() && std::isspace(static_cast<unsigned char>(token.back()))) token.pop_back();
+  return token;
 }
 
 Result<std::string> ReadFileLimited(const std::string& path, int64_t max_bytes) {

@@ -22,6 +22,10 @@ Status WriteFileAtomic(const std::string& path, std::string_view content);
 // `max_bytes` (checked before reading), Unavailable on other I/O errors.
 Result<std::string> ReadFileLimited(const std::string& path, int64_t max_bytes);
 
+// Reads a small secret (a bearer token) from a file: at most 4 KiB, trailing whitespace (the
+// newline `echo` or a Kubernetes Secret leaves) removed. Errors as ReadFileLimited.
+Result<std::string> ReadTokenFile(const std::string& path);
+
 // fsyncs a directory (after creating or renaming entries in it).
 Status SyncDir(const std::string& dir);
 

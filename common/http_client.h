@@ -2,10 +2,16 @@
 //
 // Each call opens a fresh connection (loopback and LAN use; no keep-alive pool yet). Calls are
 // independent, so one HttpClient may be used from several threads at once.
+//
+// An https:// base URL makes every call HTTPS (TLS 1.2 or newer): the server's certificate must
+// chain to a CA of the system's default trust store or of TlsClientOptions::ca_file, and must name
+// the URL's host (a DNS name, or an IP address for an IP literal).
 #pragma once
 
 #include <chrono>
+#include <cstdint>
 #include <map>
+#include <memory>
 #include <string>
 #include <string_view>
 
@@ -13,17 +19,21 @@
 
 #include "common/status.h"
 
+namespace boost::asio::ssl {
+class context;
+}  // namespace boost::asio::ssl
+
 namespace shoal {
 
 struct Url {
-  std::string scheme;  // "http"
+  std::string scheme;  // "http" or "https"
   std::string host;
   std::string port;
   std::string base_path;  // without a trailing '/', may be empty
 };
 
-// Parses "http://host[:port][/base]"; the port defaults to 80. Returns InvalidArgument for other
-// schemes or malformed addresses.
+// Parses "http://host[:port][/base]" or "https://host[:port][/base]"; the port defaults to 80 and
+// 443. Returns InvalidArgument for other schemes or malformed addresses.
 Result<Url> ParseUrl(std::string_view url);
 
 struct HttpResponse {
@@ -37,15 +47,27 @@ struct HttpResponse {
 // 409→FailedPrecondition, 413→ResourceExhausted, 503→Unavailable, other 5xx→Internal.
 Status StatusFromHttp(const HttpResponse& response);
 
+// How an https:// client verifies the server. Ignored for http:// URLs.
+struct TlsClientOptions {
+  // PEM file of CA certificates trusted in addition to the system's default trust store (e.g. the
+  // private CA that signed the scheduler's certificate). Empty = the system store only.
+  std::string ca_file;
+};
+
 class HttpClient {
  public:
-  // `base_url` like "http://127.0.0.1:8470". An invalid URL is reported by every call.
+  // `base_url` like "http://127.0.0.1:8470" or "https://scheduler.example:8470". An invalid URL or,
+  // for https, an unreadable or unparsable `tls.ca_file` is reported by config_status() and by
+  // every call (as InvalidArgument naming the URL or file).
   explicit HttpClient(std::string base_url,
-                      std::chrono::milliseconds timeout = std::chrono::seconds(10));
+                      std::chrono::milliseconds timeout = std::chrono::seconds(10),
+                      TlsClientOptions tls = {});
 
   // Sends `method target` (target is appended to the base path) with `body`. Returns the response
-  // for any HTTP status; Unavailable when the server cannot be reached, DeadlineExceeded when the
-  // whole exchange takes longer than `timeout` (0 = the client's default).
+  // for any HTTP status; Unavailable when the server cannot be reached or, for https, the TLS
+  // handshake fails (the message says so, and whether the server's certificate could not be
+  // verified); DeadlineExceeded when the whole exchange (connect, TLS handshake, request and
+  // response) takes longer than `timeout` (0 = the client's default).
   Result<HttpResponse> Do(std::string_view method, std::string_view target,
                           std::string_view body = {},
                           std::string_view content_type = "application/json",
@@ -59,17 +81,32 @@ class HttpClient {
                                 std::chrono::milliseconds timeout = std::chrono::milliseconds(0)) const;
 
   const std::string& base_url() const { return base_url_; }
+  // OK when calls can be attempted: the URL parses and, for https, the TLS settings (CA file)
+  // load. Otherwise the InvalidArgument every call would return.
+  Status config_status() const;
   // Adds a header sent with every request (e.g. the caller's identity). Not thread-safe: call
   // before sharing the client.
   void SetDefaultHeader(std::string name, std::string value) {
     default_headers_[std::move(name)] = std::move(value);
   }
+  // Replaces the TLS settings (see the constructor); returns config_status(). Not thread-safe:
+  // call before sharing the client.
+  Status SetTlsOptions(TlsClientOptions tls);
+  // Largest response body accepted (default 64 MiB; a larger one fails the call with
+  // ResourceExhausted). Not thread-safe: call before sharing the client.
+  void SetMaxResponseBytes(uint64_t bytes) { max_response_bytes_ = bytes; }
 
  private:
   std::string base_url_;
   Result<Url> url_;
   std::chrono::milliseconds timeout_;
   std::map<std::string, std::string> default_headers_;
+  TlsClientOptions tls_;
+  uint64_t max_response_bytes_ = uint64_t{64} << 20;
+  // For https: the verification settings shared (read-only) by all calls and copies of the
+  // client, or why they could not be loaded.
+  std::shared_ptr<boost::asio::ssl::context> ssl_context_;
+  Status tls_status_;
 };
 
 // Percent-encodes a path segment or query value.

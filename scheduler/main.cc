@@ -30,11 +30,11 @@ int64_t WallMs() {
 }
 
 // Written atomically so that a reader never sees half an address.
-Status WriteAddressFile(const std::string& dir, const std::string& address, uint16_t port) {
+Status WriteAddressFile(const std::string& dir, const std::string& url) {
   std::string tmp = dir + "/scheduler.addr.tmp";
   {
     std::ofstream out(tmp, std::ios::trunc);
-    out << "http://" << address << ":" << port << "\n";
+    out << url << "\n";
     if (!out) return Unavailable("cannot write " + tmp);
   }
   if (std::rename(tmp.c_str(), (dir + "/scheduler.addr").c_str()) != 0) {
@@ -89,7 +89,7 @@ int main(int argc, char** argv) {
   }
   std::string provided_token;
   if (!config.admin_token_file.empty()) {
-    auto text = ReadFileLimited(config.admin_token_file, 4096);
+    auto text = ReadTokenFile(config.admin_token_file);
     if (!text.ok()) {
       std::fprintf(stderr, "shoal-scheduler: --admin-token-file: %s\n",
                    text.status().message().c_str());
@@ -134,15 +134,20 @@ int main(int argc, char** argv) {
   http.body_policy = [&](std::string_view method, std::string_view target) {
     return Api::BodyPolicyFor(method, target, http.max_body_bytes, http.read_timeout);
   };
+  if (!config.tls_cert_file.empty()) {
+    http.tls = TlsServerOptions{config.tls_cert_file, config.tls_key_file};
+  }
   HttpServer server(ioc, http, [&](HttpRequest req) { return api.Handle(std::move(req)); });
   st = server.Start();
   if (!st.ok()) {
     LOG_ERROR << st.ToString();
     return 1;
   }
-  st = WriteAddressFile(config.state_dir, config.address, server.port());
+  const std::string url = std::string(server.tls() ? "https://" : "http://") + config.address +
+                          ":" + std::to_string(server.port());
+  st = WriteAddressFile(config.state_dir, url);
   if (!st.ok()) LOG_WARN << st.ToString();
-  LOG_INFO << "listening on http://" << config.address << ":" << server.port() << " (state "
+  LOG_INFO << "listening on " << url << " (state "
            << config.state_dir << ", worker timeout " << config.worker_timeout_ms << " ms)";
 
   // The periodic cycle finds lost workers and starts jobs that became placeable.

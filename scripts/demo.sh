@@ -42,7 +42,7 @@ echo "   listening on $SHOAL_SCHEDULER"
 
 # As an admin: an account "demo" with a contributor token for its workers and a user token for
 # its jobs (the ledger credits and charges "demo").
-SHOAL_TOKEN_FILE="$state/admin-token" "$shoal" accounts create demo >/dev/null
+SHOAL_TOKEN_FILE="$state/admin-token" "$shoal" accounts create demo >/dev/null 2>&1
 SHOAL_TOKEN_FILE="$state/admin-token" "$shoal" tokens create demo --role contributor \
   --label demo-workers >"$state/contributor-token" 2>/dev/null
 SHOAL_TOKEN_FILE="$state/admin-token" "$shoal" tokens create demo --role user \

@@ -10,7 +10,7 @@ HttpKvStore::HttpKvStore(std::string kv_url, std::chrono::milliseconds timeout,
                          const std::string& token, const std::string& ca_file)
     : client_(std::move(kv_url), std::chrono::seconds(40)), timeout_(timeout) {
   if (!token.empty()) client_.SetDefaultHeader("Authorization", "Bearer " + token);
-  (void)ca_file;  // TLS: wired with the client's TLS options
+  (void)client_.SetTlsOptions({ca_file});  // a bad CA file fails every call, with its name
 }
 
 void HttpKvStore::set(const std::string& key, const std::vector<char>& data) {

@@ -7,11 +7,17 @@
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/redirect_error.hpp>
+#include <boost/asio/ssl.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
+#include <boost/beast/ssl.hpp>
 #include <nlohmann/json.hpp>
+#include <openssl/err.h>
+#include <openssl/ssl.h>
+#include <openssl/x509.h>
 
+#include "common/file_util.h"
 #include "common/log.h"
 
 namespace shoal {
@@ -19,9 +25,69 @@ namespace shoal {
 namespace asio = boost::asio;
 namespace beast = boost::beast;
 namespace http = beast::http;
+namespace ssl = asio::ssl;
 using tcp = asio::ip::tcp;
 
 namespace {
+
+constexpr int64_t kMaxPemBytes = 1 << 20;
+
+// Reads a PEM file for the TLS context; any failure is the operator's configuration, so
+// InvalidArgument naming the file.
+Result<std::string> ReadPem(const std::string& what, const std::string& path) {
+  if (path.empty()) return InvalidArgument("TLS " + what + " file not set");
+  Result<std::string> pem = ReadFileLimited(path, kMaxPemBytes);
+  if (!pem.ok()) {
+    return InvalidArgument("cannot read TLS " + what + " file \"" + path +
+                           "\": " + pem.status().message());
+  }
+  return pem;
+}
+
+Result<std::unique_ptr<ssl::context>> MakeServerContext(const TlsServerOptions& tls) {
+  ASSIGN_OR_RETURN(std::string cert_pem, ReadPem("certificate", tls.cert_file));
+  ASSIGN_OR_RETURN(std::string key_pem, ReadPem("private key", tls.key_file));
+  auto ctx = std::make_unique<ssl::context>(ssl::context::tls_server);
+  ctx->set_options(ssl::context::default_workarounds | ssl::context::no_sslv2 |
+                   ssl::context::no_sslv3 | ssl::context::no_tlsv1 | ssl::context::no_tlsv1_1 |
+                   ssl::context::single_dh_use);
+  SSL_CTX_set_min_proto_version(ctx->native_handle(), TLS1_2_VERSION);
+  // An encrypted key must fail here, not make OpenSSL prompt for a passphrase on the terminal.
+  ctx->set_password_callback(
+      [](std::size_t, ssl::context::password_purpose) { return std::string(); });
+  beast::error_code ec;
+  ctx->use_certificate_chain(asio::buffer(cert_pem), ec);
+  if (ec) {
+    ERR_clear_error();
+    return InvalidArgument("cannot load TLS certificate file \"" + tls.cert_file +
+                           "\": " + ec.message() + " (expected PEM certificates)");
+  }
+  ctx->use_private_key(asio::buffer(key_pem), ssl::context::pem, ec);
+  if (ec) {
+    const bool mismatch =
+        ERR_GET_REASON(static_cast<unsigned long>(ec.value())) == X509_R_KEY_VALUES_MISMATCH;
+    ERR_clear_error();
+    if (mismatch) {
+      return InvalidArgument("TLS private key file \"" + tls.key_file +
+                             "\" does not match the certificate in \"" + tls.cert_file + "\"");
+    }
+    return InvalidArgument("cannot load TLS private key file \"" + tls.key_file +
+                           "\": " + ec.message() + " (expected an unencrypted PEM key)");
+  }
+  if (SSL_CTX_check_private_key(ctx->native_handle()) != 1) {
+    ERR_clear_error();
+    return InvalidArgument("TLS private key file \"" + tls.key_file +
+                           "\" does not match the certificate in \"" + tls.cert_file + "\"");
+  }
+  return ctx;
+}
+
+// The peer went away or the transport (TCP or TLS) failed: there is nobody to answer.
+bool ConnectionGone(const beast::error_code& ec) {
+  return ec == http::error::end_of_stream || ec == beast::error::timeout ||
+         ec == asio::error::connection_reset || ec == asio::error::eof ||
+         ec == ssl::error::stream_truncated || ec.category() == asio::error::get_ssl_category();
+}
 
 int FromHex(char c) {
   if (c >= '0' && c <= '9') return c - '0';
@@ -96,7 +162,12 @@ HttpReply ErrorReply(const Status& status, const std::string& field) {
 HttpServer::HttpServer(asio::io_context& ioc, HttpServerOptions options, HttpHandler handler)
     : ioc_(ioc), options_(std::move(options)), handler_(std::move(handler)), acceptor_(ioc) {}
 
+HttpServer::~HttpServer() = default;
+
 Status HttpServer::Start() {
+  if (options_.tls) {
+    ASSIGN_OR_RETURN(ssl_context_, MakeServerContext(*options_.tls));
+  }
   beast::error_code ec;
   auto address = asio::ip::make_address(options_.address, ec);
   if (ec) return InvalidArgument("bad listen address " + options_.address + ": " + ec.message());
@@ -133,19 +204,48 @@ asio::awaitable<void> HttpServer::Accept() {
 }
 
 asio::awaitable<void> HttpServer::Serve(tcp::socket socket) {
-  beast::tcp_stream stream(std::move(socket));
-  beast::flat_buffer buffer;
   std::string peer;
   {
     beast::error_code ec;
-    auto ep = stream.socket().remote_endpoint(ec);
+    auto ep = socket.remote_endpoint(ec);
     if (!ec) peer = ep.address().to_string() + ":" + std::to_string(ep.port());
   }
+  if (!ssl_context_) {
+    beast::tcp_stream stream(std::move(socket));
+    co_await ServeRequests(stream, peer);
+    beast::error_code ignored;
+    stream.socket().shutdown(tcp::socket::shutdown_send, ignored);
+    co_return;
+  }
+  beast::ssl_stream<beast::tcp_stream> stream(std::move(socket), *ssl_context_);
+  beast::error_code ec;
+  beast::get_lowest_layer(stream).expires_after(options_.read_timeout);
+  co_await stream.async_handshake(ssl::stream_base::server,
+                                  asio::redirect_error(asio::use_awaitable, ec));
+  if (ec) {
+    // Plain HTTP on the TLS port, a client that rejects our certificate, a port scanner: only
+    // this connection is affected. The socket closes with `stream`.
+    ERR_clear_error();
+    LOG_INFO << "TLS handshake with " << peer << " failed: " << ec.message();
+    co_return;
+  }
+  co_await ServeRequests(stream, peer);
+  // close_notify, bounded: a peer that never answers ours costs at most a second.
+  beast::get_lowest_layer(stream).expires_after(std::chrono::seconds(1));
+  co_await stream.async_shutdown(asio::redirect_error(asio::use_awaitable, ec));
+  ERR_clear_error();
+}
+
+template <typename Stream>
+asio::awaitable<void> HttpServer::ServeRequests(Stream& stream, const std::string& peer) {
+  // The TCP layer carries the deadlines and the half-close of a lingering close, under TLS too.
+  auto& tcp_layer = beast::get_lowest_layer(stream);
+  beast::flat_buffer buffer;
   try {
     for (;;) {
       http::request_parser<http::string_body> parser;
       parser.header_limit(16 * 1024);
-      stream.expires_after(options_.read_timeout);
+      tcp_layer.expires_after(options_.read_timeout);
       beast::error_code ec;
       // The header first: the body's limit and deadline may depend on the route (uploads).
       // Beast checks a Content-Length against the limit while parsing the header, so the header
@@ -161,7 +261,7 @@ asio::awaitable<void> HttpServer::Serve(tcp::socket socket) {
               std::string_view(h.method_string().data(), h.method_string().size()),
               std::string_view(h.target().data(), h.target().size()));
           body_limit = policy.max_bytes;
-          stream.expires_after(policy.timeout);
+          tcp_layer.expires_after(policy.timeout);
         }
         if (parser.content_length() && *parser.content_length() > body_limit) {
           ec = http::error::body_limit;
@@ -174,8 +274,7 @@ asio::awaitable<void> HttpServer::Serve(tcp::socket socket) {
       HttpReply reply;
       bool keep_alive = false;
       unsigned version = 11;
-      if (ec == http::error::end_of_stream || ec == beast::error::timeout ||
-          ec == asio::error::connection_reset || ec == asio::error::eof) {
+      if (ConnectionGone(ec)) {
         break;
       } else if (ec == http::error::body_limit) {
         reply = ErrorReply(413, "ResourceExhausted",
@@ -197,7 +296,7 @@ asio::awaitable<void> HttpServer::Serve(tcp::socket socket) {
         req.body = std::move(msg.body());
         req.peer = peer;
         // Long-polls may hold the request; the handler bounds its own waits.
-        stream.expires_never();
+        tcp_layer.expires_never();
         try {
           reply = co_await handler_(std::move(req));
         } catch (const std::exception& e) {
@@ -212,18 +311,19 @@ asio::awaitable<void> HttpServer::Serve(tcp::socket socket) {
       res.keep_alive(keep_alive);
       res.body() = std::move(reply.body);
       res.prepare_payload();
-      stream.expires_after(options_.read_timeout);
+      tcp_layer.expires_after(options_.read_timeout);
       co_await http::async_write(stream, res, asio::redirect_error(asio::use_awaitable, ec));
       if (!ec && unread_body) {
         // Lingering close: closing with the client's body still unread would send a reset that
         // can destroy our 413 before the client reads it. Drain (bounded) after a half-close.
-        stream.socket().shutdown(tcp::socket::shutdown_send, ec);
-        stream.expires_after(std::chrono::seconds(2));
+        // Under TLS the drained bytes are records nobody needs to decrypt: read below TLS.
+        tcp_layer.socket().shutdown(tcp::socket::shutdown_send, ec);
+        tcp_layer.expires_after(std::chrono::seconds(2));
         std::array<char, 16384> sink;
         size_t drained = 0;
         while (drained < (64u << 20)) {
-          size_t n = co_await stream.async_read_some(asio::buffer(sink),
-                                                     asio::redirect_error(asio::use_awaitable, ec));
+          size_t n = co_await tcp_layer.async_read_some(
+              asio::buffer(sink), asio::redirect_error(asio::use_awaitable, ec));
           if (ec) break;
           drained += n;
         }
@@ -234,8 +334,6 @@ asio::awaitable<void> HttpServer::Serve(tcp::socket socket) {
   } catch (const std::exception& e) {
     LOG_WARN << "connection from " << peer << ": " << e.what();
   }
-  beast::error_code ignored;
-  stream.socket().shutdown(tcp::socket::shutdown_send, ignored);
 }
 
 }  // namespace shoal

@@ -5,6 +5,11 @@
 // blocking the loop. Every read has a deadline; bodies over the limit get 413 and header/parse
 // errors 400, without reaching the handler. Runs entirely on the io_context it is given; not
 // thread-safe beyond that (use a single-threaded io_context).
+//
+// With HttpServerOptions::tls set, every connection is HTTPS (TLS 1.2 or newer) and is served by
+// the same request loop as plain HTTP; the TLS handshake runs under read_timeout, and a connection
+// whose handshake fails (a plain-HTTP client, a client that rejects the certificate) is closed
+// without affecting any other.
 #pragma once
 
 #include <chrono>
@@ -12,6 +17,8 @@
 #include <cstdint>
 #include <functional>
 #include <map>
+#include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -20,6 +27,10 @@
 #include <boost/asio/ip/tcp.hpp>
 
 #include "common/status.h"
+
+namespace boost::asio::ssl {
+class context;
+}  // namespace boost::asio::ssl
 
 namespace shoal {
 
@@ -46,6 +57,12 @@ struct BodyPolicy {
   std::chrono::seconds timeout{30};
 };
 
+// The server's identity for HTTPS. Both files are PEM; the key must not be passphrase-protected.
+struct TlsServerOptions {
+  std::string cert_file;  // the server certificate first, then any intermediates
+  std::string key_file;   // the private key of the first certificate in cert_file
+};
+
 struct HttpServerOptions {
   std::string address = "127.0.0.1";
   uint16_t port = 8470;  // 0 = an ephemeral port (see HttpServer::port())
@@ -54,27 +71,39 @@ struct HttpServerOptions {
   // If set, decides the body limit and deadline from the method and target once the header is
   // read (e.g. checkpoint uploads are allowed more than max_body_bytes); else the two above.
   std::function<BodyPolicy(std::string_view method, std::string_view target)> body_policy;
+  // If set, serve HTTPS only (no plain HTTP on the same port); else plain HTTP.
+  std::optional<TlsServerOptions> tls;
 };
 
 class HttpServer {
  public:
   HttpServer(boost::asio::io_context& ioc, HttpServerOptions options, HttpHandler handler);
+  ~HttpServer();
 
-  // Binds and starts accepting. Unavailable if the address cannot be bound.
+  // Loads the TLS certificate and key (when options.tls is set), binds and starts accepting.
+  // Returns InvalidArgument, naming the file, if the certificate or key cannot be read or parsed
+  // or they do not belong together; Unavailable if the address cannot be bound. Call once.
   Status Start();
   // The bound port (after Start).
   uint16_t port() const { return port_; }
+  // Whether connections are served over TLS (options.tls was set).
+  bool tls() const { return options_.tls.has_value(); }
   // Stops accepting; open connections finish their current request.
   void Stop();
 
  private:
   boost::asio::awaitable<void> Accept();
   boost::asio::awaitable<void> Serve(boost::asio::ip::tcp::socket socket);
+  // The request loop shared by plain and TLS connections (Stream: beast::tcp_stream or
+  // beast::ssl_stream<beast::tcp_stream>); defined in the .cc file.
+  template <typename Stream>
+  boost::asio::awaitable<void> ServeRequests(Stream& stream, const std::string& peer);
 
   boost::asio::io_context& ioc_;
   HttpServerOptions options_;
   HttpHandler handler_;
   boost::asio::ip::tcp::acceptor acceptor_;
+  std::unique_ptr<boost::asio::ssl::context> ssl_context_;  // set by Start() when options_.tls
   uint16_t port_ = 0;
 };
 

@@ -78,7 +78,7 @@ Cluster::Cluster() {
 }
 
 HttpClient Cluster::client(const std::string& token) const {
-  HttpClient http(url_, std::chrono::seconds(15));
+  HttpClient http(url_, std::chrono::seconds(15), {ca_file_});
   if (!token.empty()) http.SetDefaultHeader("Authorization", "Bearer " + token);
   return http;
 }
@@ -154,6 +154,7 @@ Process* Cluster::StartWorker(const std::string& name, std::vector<std::string> 
     }
     argv.insert(argv.end(), {"--token-file", file});
   }
+  if (!ca_file_.empty()) argv.insert(argv.end(), {"--ca-file", ca_file_});
   argv.insert(argv.end(), extra_flags.begin(), extra_flags.end());
   auto p = std::make_unique<Process>(argv, dir_ + "/" + name + ".log");
   EXPECT_TRUE(p->Start());

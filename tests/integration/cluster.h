@@ -55,6 +55,8 @@ class Cluster {
 
   const std::string& url() const { return url_; }
   const std::string& dir() const { return dir_; }
+  // Trust this CA for an https:// scheduler (clients and workers started after the call).
+  void set_ca_file(std::string ca_file) { ca_file_ = std::move(ca_file); }
   // A client that sends `token` (default: the admin token the scheduler was bootstrapped with).
   HttpClient client() const { return client(admin_token_); }
   HttpClient client(const std::string& token) const;
@@ -83,6 +85,7 @@ class Cluster {
   std::string dir_;
   std::string url_;
   std::string admin_token_;
+  std::string ca_file_;
   std::map<std::string, std::string> contributor_tokens_;  // account -> token file
   std::unique_ptr<Process> scheduler_;
   std::map<std::string, std::unique_ptr<Process>> workers_;

@@ -190,7 +190,7 @@ TEST(ClusterTest, WorkerSurvivesTrainerCrashAndBadData) {
       << c.Job(crash)["reason"];
   // Bad data: exit code 2, not retried, the error message reaches the job.
   std::string bad = Replace(tiny, "/usr/share/datasets/fashion-mnist/train",
-                            "/nonexistent/fashion-mnist/train");
+                            "/usr/share/datasets/nonexistent/train");
   int64_t bad_id = c.Submit(bad);
   ASSERT_TRUE(c.WaitForState(bad_id, "FAILED", 30s)) << c.Job(bad_id).dump(2);
   json job = c.Job(bad_id);
@@ -198,6 +198,19 @@ TEST(ClusterTest, WorkerSurvivesTrainerCrashAndBadData) {
   EXPECT_NE(job["reason"].get<std::string>().find("code 2"), std::string::npos) << job["reason"];
   EXPECT_NE(job["reason"].get<std::string>().find("nonexistent"), std::string::npos)
       << job["reason"];
+  // Data outside the worker's data roots (default /usr/share/datasets) is refused before any
+  // trainer runs, as bad input: a stranger's job cannot make a contributor's machine read
+  // /etc/passwd (and quote it back in an error message).
+  int64_t snoop = c.Submit(Replace(Replace(tiny, "/usr/share/datasets/fashion-mnist/train",
+                                           "/usr/share/datasets/../../../etc/passwd"),
+                                   "format: idx", "format: csv"));
+  ASSERT_TRUE(c.WaitForState(snoop, "FAILED", 30s)) << c.Job(snoop).dump(2);
+  job = c.Job(snoop);
+  EXPECT_EQ(job["attempts"], 1);
+  EXPECT_NE(job["reason"].get<std::string>().find("outside this worker's data roots"),
+            std::string::npos)
+      << job["reason"];
+  EXPECT_EQ(job["reason"].get<std::string>().find("root:"), std::string::npos) << job["reason"];
   // Still the same worker process, and it runs the next job to completion.
   EXPECT_TRUE(w1->running());
   int64_t ok = c.Submit(tiny);

@@ -13,6 +13,7 @@
 #include "common/file_util.h"
 #include "common/log.h"
 #include "common/sha256.h"
+#include "worker/agent/data_policy.h"
 #include "worker/agent/process.h"
 
 namespace shoal {
@@ -67,8 +68,11 @@ bool IsRefusal(const Status& st) {
 }  // namespace
 
 Agent::Agent(AgentOptions options)
-    : options_(std::move(options)), client_(options_.scheduler_url, std::chrono::seconds(10)) {
+    : options_(std::move(options)),
+      client_(options_.scheduler_url, std::chrono::seconds(10), {options_.ca_file}) {
   if (!options_.token.empty()) client_.SetDefaultHeader("Authorization", "Bearer " + options_.token);
+  // Resume checkpoints come down whole: as large as the scheduler stores (16 GiB).
+  client_.SetMaxResponseBytes(uint64_t{16} << 30);
 }
 
 Agent::~Agent() {
@@ -105,6 +109,7 @@ Status Agent::Register() {
 }
 
 Status Agent::Run() {
+  RETURN_IF_ERROR(client_.config_status());  // a bad --scheduler URL or --ca-file
   if (options_.name.empty()) options_.name = HostName();
   cpus_ = std::max(1u, std::thread::hardware_concurrency());
   if (options_.detect_gpus) {
@@ -268,8 +273,11 @@ void Agent::Reconcile(const json& assignments) {
     Status st = StartRank(key, *by_key[key]);
     if (!st.ok()) {
       LOG_ERROR << "cannot start job " << key.job << " rank " << key.rank << ": " << st.message();
+      // A job this worker refuses (its spec or data) is bad input (2); anything else 127.
+      const bool refused = st.code() == StatusCode::kPermissionDenied ||
+                           st.code() == StatusCode::kInvalidArgument;
       Enqueue({{"type", "exit"}, {"job", key.job}, {"attempt", key.attempt}, {"rank", key.rank},
-               {"exitCode", 127}, {"message", st.message()}});
+               {"exitCode", refused ? 2 : 127}, {"message", st.message()}});
       std::lock_guard<std::mutex> lock(mu_);
       done_.insert(key);
     }
@@ -303,6 +311,13 @@ Status Agent::StartRank(const RankKeyT& key, const json& a) {
   std::error_code ec;
   fs::create_directories(dir, ec);
   if (ec) return Internal("cannot create " + dir + ": " + ec.message());
+  // The spec came from the job's owner: refuse data outside this contributor's data roots before
+  // anything runs (exit 2: bad input, not retried elsewhere by the scheduler's retry count).
+  {
+    auto spec = ParseJobSpec(a.value("spec", ""), "job.yaml");
+    if (!spec.ok()) return InvalidArgument("the job's spec does not parse: " + spec.status().message());
+    RETURN_IF_ERROR(CheckDataPaths(*spec, options_.data_roots));
+  }
   std::string spec_path = dir + "/job.yaml";
   {
     std::ofstream out(spec_path, std::ios::trunc);
@@ -333,6 +348,7 @@ Status Agent::StartRank(const RankKeyT& key, const json& a) {
   spawn.env["SHOAL_ATTEMPT"] = std::to_string(key.attempt);
   // The trainer's rendezvous runs as this worker (in the environment, not argv: `ps` shows argv).
   spawn.env["SHOAL_TOKEN"] = options_.token;
+  spawn.env["SHOAL_CA_FILE"] = options_.ca_file;
   spawn.cwd = dir;
   ASSIGN_OR_RETURN(SpawnedProcess proc, Spawn(spawn));
   LOG_INFO << "started job " << key.job << " attempt " << key.attempt << " rank " << key.rank

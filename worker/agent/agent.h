@@ -28,6 +28,7 @@
 
 #include "common/http_client.h"
 #include "common/status.h"
+#include "worker/agent/data_policy.h"
 #include "worker/agent/gpu_inventory.h"
 
 namespace shoal {
@@ -46,6 +47,8 @@ struct AgentOptions {
   std::string work_dir;          // per-rank run directories; default /tmp/shoal-worker-<name>
   std::chrono::milliseconds kill_grace{5000};  // SIGTERM → SIGKILL
   bool detect_gpus = true;
+  // Directories jobs may read data from (data.train / data.test); see data_policy.h.
+  std::vector<std::string> data_roots = kDefaultDataRoots;
 };
 
 class Agent {

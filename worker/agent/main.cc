@@ -1,7 +1,6 @@
 // shoal-worker: joins a shoal pool and runs the trainer ranks assigned to it. See --help.
 #include <signal.h>
 
-#include <cctype>
 #include <cstdio>
 #include <cstring>
 #include <string>
@@ -29,6 +28,8 @@ const char kUsage[] = R"(usage: shoal-worker [flags]
   --threads-per-rank N   compute threads per rank (default: cpus / slots)
   --trainer PATH         shoal-train executable (default: next to shoal-worker)
   --work-dir DIR         per-rank run directories (default /tmp/shoal-worker-NAME)
+  --data-root DIR        jobs may read data only under DIR (repeatable; default
+                         /usr/share/datasets, where Debian's dataset packages install)
   --no-gpu               do not look for GPUs
   --help                 this text
 )";
@@ -49,6 +50,7 @@ int main(int argc, char** argv) {
   if (const char* env = std::getenv("SHOAL_TOKEN")) options.token = env;
   if (const char* env = std::getenv("SHOAL_CA_FILE")) options.ca_file = env;
   std::string token_file;
+  bool data_root_given = false;
   for (int i = 1; i < argc; ++i) {
     std::string arg = argv[i];
     auto value = [&]() -> const char* {
@@ -85,6 +87,10 @@ int main(int argc, char** argv) {
       options.trainer_path = value();
     } else if (arg == "--work-dir") {
       options.work_dir = value();
+    } else if (arg == "--data-root") {
+      if (!data_root_given) options.data_roots.clear();
+      data_root_given = true;
+      options.data_roots.push_back(value());
     } else if (arg == "--no-gpu") {
       options.detect_gpus = false;
     } else {
@@ -93,15 +99,12 @@ int main(int argc, char** argv) {
     }
   }
   if (!token_file.empty()) {
-    auto text = ReadFileLimited(token_file, 4096);
+    auto text = ReadTokenFile(token_file);
     if (!text.ok()) {
       std::fprintf(stderr, "shoal-worker: --token-file: %s\n", text.status().message().c_str());
       return 2;
     }
     options.token = *text;
-    while (!options.token.empty() && std::isspace(static_cast<unsigned char>(options.token.back()))) {
-      options.token.pop_back();
-    }
   }
   if (options.token.empty()) {
     std::fprintf(stderr,

@@ -1,0 +1,61 @@
+// CheckDataPaths: a job reads data only inside the worker's data roots, whatever "..", "." or
+// symbolic links its paths use.
+#include "worker/agent/data_policy.h"
+
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
+
+namespace shoal {
+namespace {
+
+namespace fs = std::filesystem;
+
+class DataPolicyTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    char tmpl[] = "/tmp/shoal-data-policy-XXXXXX";
+    dir_ = ::mkdtemp(tmpl);
+    fs::create_directories(dir_ + "/root/set");
+    fs::create_directories(dir_ + "/outside");
+    std::ofstream(dir_ + "/root/set/train.csv") << "1,2\n";
+    std::ofstream(dir_ + "/outside/secret.csv") << "3,4\n";
+    fs::create_symlink(dir_ + "/outside", dir_ + "/root/escape");
+    fs::create_symlink(dir_ + "/outside/secret.csv", dir_ + "/root/set/link.csv");
+  }
+  void TearDown() override { fs::remove_all(dir_); }
+  Status Check(const std::string& train, const std::string& test = "") {
+    JobSpec spec;
+    spec.data.train = train;
+    spec.data.test = test;
+    return CheckDataPaths(spec, {dir_ + "/root"});
+  }
+  std::string dir_;
+};
+
+TEST_F(DataPolicyTest, PathsInsideARootPass) {
+  EXPECT_TRUE(Check(dir_ + "/root/set/train.csv").ok());
+  EXPECT_TRUE(Check(dir_ + "/root/set/train", dir_ + "/root/set/t10k").ok());  // IDX prefixes
+  EXPECT_TRUE(Check(dir_ + "/root/./set/../set/train.csv").ok());
+  EXPECT_TRUE(Check(dir_ + "/root/set/not-there-yet.npy").ok());  // the reader reports it
+}
+
+TEST_F(DataPolicyTest, EscapesAreRefused) {
+  for (const std::string& path :
+       {dir_ + "/outside/secret.csv", dir_ + "/root/../outside/secret.csv",
+        dir_ + "/root/escape/secret.csv", dir_ + "/root/set/link.csv",
+        std::string("/etc/passwd"), dir_ + "/rootx/set/train.csv", std::string("relative.csv"),
+        dir_ + "/root/set/.."}) {
+    Status st = Check(path);
+    EXPECT_EQ(st.code(), StatusCode::kPermissionDenied) << path;
+  }
+  // The test set is checked too.
+  Status st = Check(dir_ + "/root/set/train.csv", "/etc/shadow");
+  EXPECT_EQ(st.code(), StatusCode::kPermissionDenied);
+  EXPECT_NE(st.message().find("--data-root"), std::string::npos) << st.message();
+}
+
+}  // namespace
+}  // namespace shoal
