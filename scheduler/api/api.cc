@@ -165,7 +165,8 @@ HttpReply Api::ListAccounts() {
   for (const LedgerEntry& e : scheduler_->LedgerEntries()) {
     snap.accounts.push_back({e.account, e.contributed, e.used});
   }
-  for (const auto& [name, created] : auth_->accounts()) {
+  for (const auto& account : auth_->accounts()) {
+    const std::string& name = account.first;
     if (std::none_of(snap.accounts.begin(), snap.accounts.end(),
                      [&](const auto& a) { return a.name == name; })) {
       snap.accounts.push_back({name, 0, 0});
