@@ -279,7 +279,9 @@ json Latency(std::vector<double> ms) {
 
 // The jobs or workers the scheduler lists, counted by state.
 Result<json> CountByState(const Daemon& d, const std::string& what) {
-  auto reply = shoal::HttpClient(d.url(), std::chrono::seconds(120)).DoJson("GET", "/v1/" + what);
+  shoal::HttpClient http(d.url(), std::chrono::seconds(120));
+  http.SetDefaultHeader("Authorization", std::string("Bearer ") + kBenchToken);
+  auto reply = http.DoJson("GET", "/v1/" + what);
   if (!reply.ok()) return reply.status();
   std::map<std::string, int64_t> counts;
   for (const auto& item : (*reply)[what]) ++counts[item.value("state", "?")];
