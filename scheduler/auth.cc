@@ -66,18 +66,42 @@ Result<std::unique_ptr<Auth>> Auth::Load(Store* store, std::function<int64_t()> 
   return auth;
 }
 
-Result<std::string> Auth::Bootstrap(std::string_view provided) {
-  if (!tokens_.empty()) return std::string();
+namespace {
+
+// A token handed in from outside: trailing whitespace dropped, 32..256 printable characters.
+Result<std::string> CheckProvidedToken(std::string_view provided, const std::string& what) {
   std::string token(provided);
   while (!token.empty() && std::isspace(static_cast<unsigned char>(token.back()))) {
     token.pop_back();  // a file written by `echo`
   }
-  if (token.empty()) {
-    token = NewToken();
-  } else if (token.size() < 32 || token.size() > 256 || !Printable(token)) {
-    return InvalidArgument("the provided admin token must be 32..256 printable characters");
+  if (!token.empty() && (token.size() < 32 || token.size() > 256 || !Printable(token))) {
+    return InvalidArgument("the provided " + what + " must be 32..256 printable characters");
   }
+  return token;
+}
+
+}  // namespace
+
+Result<std::string> Auth::Bootstrap(std::string_view provided, std::string_view worker_token,
+                                    const std::string& worker_account) {
+  if (!tokens_.empty()) return std::string();
+  ASSIGN_OR_RETURN(std::string token, CheckProvidedToken(provided, "admin token"));
+  ASSIGN_OR_RETURN(std::string worker, CheckProvidedToken(worker_token, "worker token"));
+  if (!worker.empty() && !IsDnsLabel(worker_account)) {
+    return InvalidArgument("the worker account must be a DNS label, got \"" +
+                           worker_account.substr(0, 80) + "\"");
+  }
+  if (!worker.empty() && worker == token) {
+    return InvalidArgument("the worker token must differ from the admin token");
+  }
+  if (token.empty()) token = NewToken();
+  // Two transactions: should the worker token fail to store after the admin one (the scheduler
+  // then exits with the error), the admin creates it later with `shoal tokens create`.
   ASSIGN_OR_RETURN(auto created, AddToken("admin", Role::kAdmin, "bootstrap admin", token));
+  if (!worker.empty()) {
+    Status st = AddToken(worker_account, Role::kContributor, "bootstrap workers", worker).status();
+    if (!st.ok()) return st;
+  }
   return created.second;
 }
 

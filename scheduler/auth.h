@@ -65,7 +65,11 @@ class Auth {
   // returns the plain token, to be shown once. `provided` (e.g. read from a Kubernetes Secret) is
   // used as that token instead of a random one; it must be 32..256 printable characters. After
   // the first start returns "" and ignores `provided`, so a revoked bootstrap token stays revoked.
-  Result<std::string> Bootstrap(std::string_view provided = {});
+  // `worker_token` (optional, same rules), also on the first start only, becomes a contributor
+  // token of `worker_account` (created), so that a deployment can start its workers with a
+  // pre-shared secret (e.g. the Helm chart's worker DaemonSet).
+  Result<std::string> Bootstrap(std::string_view provided = {}, std::string_view worker_token = {},
+                                const std::string& worker_account = "cluster");
 
   // Checks an "Authorization" header value ("Bearer <token>"). Unauthenticated when it is missing,
   // malformed, unknown or revoked (the message says which, never echoing the token).

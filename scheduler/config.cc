@@ -1,5 +1,7 @@
 #include "scheduler/config.h"
 
+#include "common/job_spec.h"  // IsDnsLabel
+
 #include "scheduler/policy/policy.h"
 
 #include <yaml-cpp/yaml.h>
@@ -26,6 +28,9 @@ const char kSchedulerUsage[] = R"(usage: shoal-scheduler [flags]
   --resize-min-interval DUR        +elastic grows jobs older than this (default 10m)
   --admin-token-file FILE on the first start, use the token in FILE as the admin token instead
                           of printing a new one (e.g. a Kubernetes Secret)
+  --worker-token-file FILE  on the first start, also make the token in FILE a contributor token
+                          of --worker-account (default "cluster"), for pre-provisioned workers
+  --worker-account NAME   the account of --worker-token-file's token
   --tls-cert FILE         PEM certificate (chain) for HTTPS; needs --tls-key
   --tls-key FILE          PEM private key for HTTPS
   --check-config          validate the configuration and exit (0 ok, 2 bad)
@@ -99,6 +104,10 @@ Status SetKey(const std::string& key, const std::string& value, SchedulerConfig*
     ASSIGN_OR_RETURN(c->fair_share_half_life_ms, ParseDurationMs(value));
   } else if (key == "adminTokenFile") {
     c->admin_token_file = value;
+  } else if (key == "workerTokenFile") {
+    c->worker_token_file = value;
+  } else if (key == "workerAccount") {
+    c->worker_account = value;
   } else if (key == "tlsCert") {
     c->tls_cert_file = value;
   } else if (key == "tlsKey") {
@@ -107,7 +116,8 @@ Status SetKey(const std::string& key, const std::string& value, SchedulerConfig*
     return InvalidArgument("unknown key \"" + key +
                            "\"; allowed: address, port, stateDir, workerTimeout, heartbeatWait, "
                            "scheduleInterval, maxBodyBytes, policy, fairShareHalfLife, "
-                           "preemptMinRuntime, resizeMinInterval, adminTokenFile, tlsCert, tlsKey");
+                           "preemptMinRuntime, resizeMinInterval, adminTokenFile, workerTokenFile, workerAccount, "
+                           "tlsCert, tlsKey");
   }
   return Status::Ok();
 }
@@ -152,6 +162,8 @@ Status ParseSchedulerFlags(int argc, char** argv, SchedulerConfig* config, bool*
       {"--preempt-min-runtime", "preemptMinRuntime"},
       {"--resize-min-interval", "resizeMinInterval"},
       {"--admin-token-file", "adminTokenFile"},
+      {"--worker-token-file", "workerTokenFile"},
+      {"--worker-account", "workerAccount"},
       {"--tls-cert", "tlsCert"},
       {"--tls-key", "tlsKey"},
   };
@@ -201,6 +213,10 @@ Status ValidateSchedulerConfig(const SchedulerConfig& c) {
     return InvalidArgument("policy: " + p.status().message());
   }
   if (c.state_dir.empty()) return InvalidArgument("stateDir must not be empty");
+  if (!IsDnsLabel(c.worker_account)) {
+    return InvalidArgument("workerAccount must be a DNS label (a-z, 0-9, '-'), got \"" +
+                           c.worker_account + "\"");
+  }
   if (c.tls_cert_file.empty() != c.tls_key_file.empty()) {
     return InvalidArgument("tlsCert and tlsKey go together: give both or neither");
   }

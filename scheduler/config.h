@@ -24,6 +24,10 @@ struct SchedulerConfig {
   // adminTokenFile: on the first start, the admin token is the one in this file (e.g. a mounted
   // Kubernetes Secret) instead of a random one printed once. Ignored once any token exists.
   std::string admin_token_file;
+  // workerTokenFile / workerAccount: on the first start, the token in this file also becomes a
+  // contributor token of workerAccount (for workers started from a shared Secret).
+  std::string worker_token_file;
+  std::string worker_account = "cluster";
   // tlsCert / tlsKey: PEM certificate chain and private key; when set the API speaks only HTTPS.
   std::string tls_cert_file;
   std::string tls_key_file;

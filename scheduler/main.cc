@@ -97,7 +97,17 @@ int main(int argc, char** argv) {
     }
     provided_token = *text;
   }
-  auto admin_token = (*auth)->Bootstrap(provided_token);
+  std::string worker_token;
+  if (!config.worker_token_file.empty()) {
+    auto text = ReadTokenFile(config.worker_token_file);
+    if (!text.ok()) {
+      std::fprintf(stderr, "shoal-scheduler: --worker-token-file: %s\n",
+                   text.status().message().c_str());
+      return 2;
+    }
+    worker_token = *text;
+  }
+  auto admin_token = (*auth)->Bootstrap(provided_token, worker_token, config.worker_account);
   if (!admin_token.ok()) {
     std::fprintf(stderr, "shoal-scheduler: %s\n", admin_token.status().message().c_str());
     return 2;

@@ -1,5 +1,7 @@
 #include "scheduler/scheduler.h"
 
+#include <chrono>
+
 #include <algorithm>
 #include <set>
 
@@ -224,6 +226,7 @@ Result<std::vector<const Job*>> Scheduler::SubmitPrepared(std::vector<Job> jobs)
              << it->second.owner;
     out[i] = &it->second;
     any_new = true;
+    ++metrics_.jobs_submitted_total;
   }
   for (size_t i = 0; i < jobs.size(); ++i) {
     if (repeat_of[i] > 0) out[i] = FindJob(repeat_of[i]);
@@ -840,7 +843,12 @@ void Scheduler::StartJob(Job& job, const std::vector<std::string>& rank_workers)
   job.attempts.push_back(std::move(a));
   job.state = JobState::kRunning;
   job.reason.clear();
-  if (job.started_ms == 0) job.started_ms = clock_();
+  if (job.started_ms == 0) {
+    job.started_ms = clock_();
+    metrics_.admission_wait_seconds.Observe(
+        static_cast<double>(std::max<int64_t>(0, job.started_ms - job.submitted_ms)) / 1000.0);
+  }
+  ++metrics_.attempts_started_total;
   // Recorded before any worker hears of it (the heartbeat answers read this state).
   Persist(job);
   std::string where;
@@ -894,20 +902,27 @@ void Scheduler::RunPendingSchedule() {
 }
 
 void Scheduler::Schedule() {
+  const auto pass_start = std::chrono::steady_clock::now();
+  auto observe = [&] {
+    metrics_.cycle_seconds.Observe(
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - pass_start).count());
+  };
   Snapshot snap = BuildSnapshot();
   // Without a queue only elastic growth could change anything.
-  if (snap.queue.empty() && !options_.policy.elastic) return;
+  if (snap.queue.empty() && !options_.policy.elastic) return observe();
   Decisions d = Decide(snap, options_.policy);
   bool changed = false;
   for (const auto& p : d.preempts) {
     if (Job* job = MutableJob(p.job_id); job != nullptr && job->state == JobState::kRunning) {
       PreemptAttempt(*job, "Preempted: " + p.reason);
+      ++metrics_.preemptions_total;
       changed = true;
     }
   }
   for (const auto& r : d.resizes) {
     if (Job* job = MutableJob(r.job_id); job != nullptr && job->state == JobState::kRunning) {
       ResizeJob(*job, r.rank_workers, "Resized: " + r.reason);
+      ++metrics_.resizes_total;
       changed = true;
     }
   }
@@ -928,6 +943,7 @@ void Scheduler::Schedule() {
     }
   }
   if (changed) Changed();
+  observe();
 }
 
 void Scheduler::EnforceTimeLimits() {

@@ -24,6 +24,7 @@
 
 #include "common/status.h"
 #include "scheduler/ledger.h"
+#include "scheduler/metrics.h"
 #include "scheduler/policy/policy.h"
 #include "scheduler/policy/snapshot.h"
 #include "scheduler/state/model.h"
@@ -165,6 +166,8 @@ class Scheduler {
   // or used anything.
   std::vector<LedgerEntry> LedgerEntries() const { return ledger_.Entries(); }
   Store* store() { return store_; }
+  // Counters and histograms for GET /metrics (scheduler/metrics.h).
+  const SchedulerMetrics& metrics() const { return metrics_; }
 
  private:
   Scheduler(Store* store, SchedulerOptions options, Clock clock)
@@ -219,6 +222,7 @@ class Scheduler {
   std::function<void()> on_change_;
   std::map<int64_t, Job> jobs_;
   std::map<std::string, Worker> workers_;
+  SchedulerMetrics metrics_;
   std::unordered_map<std::string, std::string> worker_by_name_;  // name -> id
   std::map<std::pair<std::string, std::string>, int64_t> job_by_key_;  // (owner, key) -> id
   int next_worker_number_ = 1;

@@ -125,9 +125,23 @@ Api::Api(Scheduler* scheduler, Auth* auth, RendezvousKv* kv, Notifier* notifier)
       }) {}
 
 asio::awaitable<HttpReply> Api::Handle(HttpRequest req) {
-  // Probes are open (kubelets and load balancers carry no token); everything else needs one.
+  const auto start = Clock::now();
+  HttpReply reply = co_await Authenticated(req);
+  api_metrics_.Observe(req.method, req.path, reply.status,
+                       std::chrono::duration<double>(Clock::now() - start).count());
+  co_return reply;
+}
+
+asio::awaitable<HttpReply> Api::Authenticated(const HttpRequest& req) {
+  // Probes and metrics are open (kubelets, load balancers and Prometheus carry no token; the
+  // metrics hold no secret); everything else needs one.
   if (req.path == "/healthz") co_return HttpReply{200, "ok\n", "text/plain"};
   if (req.path == "/readyz") co_return HttpReply{200, "ready\n", "text/plain"};
+  if (req.path == "/metrics") {
+    if (req.method != "GET") co_return MethodNotAllowed(req);
+    co_return HttpReply{200, RenderMetrics(*scheduler_, api_metrics_),
+                        "text/plain; version=0.0.4; charset=utf-8"};
+  }
   auto header = req.headers.find("authorization");
   auto principal =
       auth_->Authenticate(header == req.headers.end() ? std::string_view() : header->second);

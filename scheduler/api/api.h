@@ -19,6 +19,7 @@
 #include "scheduler/api/group_commit.h"
 #include "scheduler/auth.h"
 #include "scheduler/checkpoint_store.h"
+#include "scheduler/metrics.h"
 #include "scheduler/api/http_server.h"
 #include "scheduler/api/notifier.h"
 #include "scheduler/rendezvous_kv.h"
@@ -28,8 +29,8 @@ namespace shoal {
 
 class Api {
  public:
-  // All pointers must outlive the Api. Every route but /healthz and /readyz needs a bearer token
-  // that `auth` accepts, and checks the caller's role and account (see the rules in api.cc).
+  // All pointers must outlive the Api. Every route but /healthz, /readyz and /metrics needs a
+  // bearer token that `auth` accepts, and checks the caller's role and account (rules in api.cc).
   Api(Scheduler* scheduler, Auth* auth, RendezvousKv* kv, Notifier* notifier);
 
   boost::asio::awaitable<HttpReply> Handle(HttpRequest req);
@@ -48,6 +49,7 @@ class Api {
   static constexpr int64_t kMaxWaitMs = 30000;
 
  private:
+  boost::asio::awaitable<HttpReply> Authenticated(const HttpRequest& req);
   boost::asio::awaitable<HttpReply> Route(const HttpRequest& req, const Principal& p);
   boost::asio::awaitable<HttpReply> Jobs(const HttpRequest& req,
                                          const std::vector<std::string>& parts,
@@ -75,6 +77,7 @@ class Api {
   RendezvousKv* kv_;
   Notifier* notifier_;
   CheckpointStore* checkpoints_ = nullptr;
+  ApiMetrics api_metrics_;
   GroupCommit<Job, Result<const Job*>> submissions_;
   GroupCommit<WorkerRegistration, Result<const Worker*>> registrations_;
 };

@@ -321,7 +321,11 @@ Result<TrainResult> Train(const JobSpec& spec, Collective& coll, const TrainerOp
                      {"stepsPerEpoch", steps_per_epoch},
                      {"loss", window_loss / window_samples},
                      {"trainAccuracy", window_correct / window_samples},
-                     {"samplesPerSec", static_cast<double>(pos.epoch_samples) / elapsed}});
+                     {"samplesPerSec", static_cast<double>(pos.epoch_samples) / elapsed},
+                     {"stepSec", elapsed * static_cast<double>(global_batch) /
+                                     static_cast<double>(pos.epoch_samples)},
+                     {"allReduceSec", pos.epoch_reduce_sec * static_cast<double>(global_batch) /
+                                          static_cast<double>(pos.epoch_samples)}});
         last_report = now;
         window_loss = window_correct = window_samples = 0;
       }

@@ -1,0 +1,304 @@
+#include "scheduler/metrics.h"
+
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+#include <set>
+
+#include "scheduler/scheduler.h"
+
+namespace shoal {
+
+namespace {
+
+std::string Number(double v) {
+  if (std::isnan(v)) return "NaN";
+  if (std::isinf(v)) return v > 0 ? "+Inf" : "-Inf";
+  char buf[32];
+  std::snprintf(buf, sizeof(buf), "%.10g", v);
+  return buf;
+}
+
+// A label value escaped as the exposition format wants (backslash, quote, newline).
+std::string Escape(std::string_view v) {
+  std::string out;
+  out.reserve(v.size());
+  for (char c : v) {
+    if (c == '\\' || c == '"') {
+      out.push_back('\\');
+      out.push_back(c);
+    } else if (c == '\n') {
+      out += "\\n";
+    } else {
+      out.push_back(c);
+    }
+  }
+  return out;
+}
+
+void Header(std::string* out, std::string_view name, std::string_view type, std::string_view help) {
+  *out += "# HELP ";
+  *out += name;
+  *out += ' ';
+  *out += help;
+  *out += "\n# TYPE ";
+  *out += name;
+  *out += ' ';
+  *out += type;
+  *out += '\n';
+}
+
+void Sample(std::string* out, std::string_view name, std::string_view labels, double value) {
+  *out += name;
+  if (!labels.empty()) {
+    *out += '{';
+    *out += labels;
+    *out += '}';
+  }
+  *out += ' ';
+  *out += Number(value);
+  *out += '\n';
+}
+
+std::string Label(std::string_view key, std::string_view value) {
+  return std::string(key) + "=\"" + Escape(value) + "\"";
+}
+
+}  // namespace
+
+Histogram::Histogram(std::vector<double> upper_bounds)
+    : bounds_(std::move(upper_bounds)), counts_(bounds_.size() + 1, 0) {}
+
+void Histogram::Observe(double value) {
+  const size_t i = std::lower_bound(bounds_.begin(), bounds_.end(), value) - bounds_.begin();
+  ++counts_[i];
+  ++count_;
+  sum_ += value;
+}
+
+void Histogram::Render(std::string_view name, std::string_view labels, std::string* out) const {
+  const std::string bucket = std::string(name) + "_bucket";
+  const std::string sep = labels.empty() ? "" : std::string(labels) + ",";
+  uint64_t cumulative = 0;
+  for (size_t i = 0; i < bounds_.size(); ++i) {
+    cumulative += counts_[i];
+    Sample(out, bucket, sep + "le=\"" + Number(bounds_[i]) + "\"", static_cast<double>(cumulative));
+  }
+  Sample(out, bucket, sep + "le=\"+Inf\"", static_cast<double>(count_));
+  Sample(out, std::string(name) + "_sum", labels, sum_);
+  Sample(out, std::string(name) + "_count", labels, static_cast<double>(count_));
+}
+
+std::vector<double> LatencyBuckets() {
+  return {0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10};
+}
+
+std::vector<double> WaitBuckets() {
+  return {1, 5, 15, 60, 300, 900, 3600, 4 * 3600, 12 * 3600, 86400, 3 * 86400, 7 * 86400};
+}
+
+std::string ApiMetrics::RouteOf(std::string_view path) {
+  std::vector<std::string_view> parts;
+  size_t i = 0;
+  while (i < path.size()) {
+    size_t j = path.find('/', i);
+    if (j == std::string_view::npos) j = path.size();
+    if (j > i) parts.push_back(path.substr(i, j - i));
+    i = j + 1;
+  }
+  if (parts.size() == 1 && (parts[0] == "healthz" || parts[0] == "readyz" || parts[0] == "metrics")) {
+    return "/" + std::string(parts[0]);
+  }
+  if (parts.size() < 2 || parts[0] != "v1") return "other";
+  const std::string_view top = parts[1];
+  if (top == "accounts" && parts.size() == 2) return "/v1/accounts";
+  if (top == "tokens" && parts.size() <= 3) return parts.size() == 2 ? "/v1/tokens" : "/v1/tokens/{id}";
+  if (top == "workers") {
+    if (parts.size() == 2) return "/v1/workers";
+    if (parts.size() == 3) return parts[2] == "register" ? "/v1/workers/register" : "/v1/workers/{id}";
+    if (parts.size() == 4 && (parts[3] == "heartbeat" || parts[3] == "events")) {
+      return "/v1/workers/{id}/" + std::string(parts[3]);
+    }
+    return "other";
+  }
+  if (top != "jobs") return "other";
+  if (parts.size() == 2) return "/v1/jobs";
+  if (parts.size() == 3) return "/v1/jobs/{id}";
+  if (parts.size() == 4 && (parts[3] == "logs" || parts[3] == "metrics" || parts[3] == "checkpoints")) {
+    return "/v1/jobs/{id}/" + std::string(parts[3]);
+  }
+  if (parts.size() == 5 && parts[3] == "checkpoints") return "/v1/jobs/{id}/checkpoints/{step}";
+  if (parts.size() >= 7 && parts[3] == "attempts" && parts[5] == "kv") {
+    return "/v1/jobs/{id}/attempts/{attempt}/kv/{key}";
+  }
+  return "other";
+}
+
+void ApiMetrics::Observe(std::string_view method, std::string_view path, int status,
+                         double seconds) {
+  static const std::set<std::string, std::less<>> kMethods = {"GET", "POST", "PUT", "DELETE"};
+  const std::string m = kMethods.count(method) ? std::string(method) : "other";
+  const std::string route = RouteOf(path);
+  auto it = latency_.find({m, route});
+  if (it == latency_.end()) it = latency_.emplace(std::make_pair(m, route), LatencyBuckets()).first;
+  it->second.Observe(seconds);
+  ++requests_[{route, status}];
+}
+
+void ApiMetrics::Render(std::string* out) const {
+  Header(out, "shoal_api_request_duration_seconds", "histogram",
+         "Time to answer an API request (long-polls included), by method and route.");
+  for (const auto& [key, h] : latency_) {
+    h.Render("shoal_api_request_duration_seconds",
+             Label("method", key.first) + "," + Label("route", key.second), out);
+  }
+  Header(out, "shoal_api_requests_total", "counter", "API requests answered, by route and status.");
+  for (const auto& [key, n] : requests_) {
+    Sample(out, "shoal_api_requests_total",
+           Label("route", key.first) + "," + Label("code", std::to_string(key.second)),
+           static_cast<double>(n));
+  }
+}
+
+std::string RenderMetrics(const Scheduler& s, const ApiMetrics& api) {
+  std::string out;
+  out.reserve(16 << 10);
+  const SchedulerMetrics& m = s.metrics();
+  const auto jobs = s.ListJobs(std::nullopt, "");
+  const auto workers = s.ListWorkers();
+
+  // Jobs by state; pending jobs by reason (the Slurm-style code before any ':').
+  std::map<std::string, int> by_state, by_reason;
+  for (JobState st : {JobState::kPending, JobState::kRunning, JobState::kRestarting,
+                      JobState::kSucceeded, JobState::kFailed, JobState::kCancelled}) {
+    by_state[std::string(ToString(st))] = 0;
+  }
+  for (const Job* j : jobs) {
+    ++by_state[std::string(ToString(j->state))];
+    if (j->state == JobState::kPending) {
+      std::string reason = j->reason.substr(0, j->reason.find(':'));
+      ++by_reason[reason.empty() ? "None" : reason];
+    }
+  }
+  Header(&out, "shoal_jobs", "gauge", "Jobs by state.");
+  for (const auto& [state, n] : by_state) Sample(&out, "shoal_jobs", Label("state", state), n);
+  Header(&out, "shoal_jobs_pending", "gauge", "Pending jobs by reason.");
+  for (const auto& [reason, n] : by_reason) {
+    Sample(&out, "shoal_jobs_pending", Label("reason", reason), n);
+  }
+
+  // Workers by state; GPUs by state (used / free on live workers, unavailable on lost ones) and
+  // model; CPU slots likewise.
+  std::map<std::string, int> workers_by_state = {{"alive", 0}, {"lost", 0}};
+  std::map<std::string, const Worker*> worker_by_id;
+  for (const Worker* w : workers) {
+    ++workers_by_state[std::string(ToString(w->state))];
+    worker_by_id[w->id] = w;
+  }
+  std::map<std::string, int> used_gpus, used_slots;  // worker id ->
+  for (const Job* j : jobs) {
+    const Attempt* a = j->current_attempt();
+    if (a == nullptr) continue;
+    const bool gpu_job = j->spec.resources.backend != Backend::kCpu;
+    for (const auto& r : a->ranks) {
+      if (r.state == RankState::kExited) continue;
+      ++used_slots[r.worker_id];
+      if (gpu_job) used_gpus[r.worker_id] += std::max(1, j->spec.resources.gpus_per_worker);
+    }
+  }
+  std::map<std::pair<std::string, std::string>, int> gpus;  // (state, model) ->
+  int slots_used = 0, slots_free = 0;
+  for (const Worker* w : workers) {
+    const bool alive = w->state == WorkerState::kAlive;
+    std::map<std::string, int> models;
+    for (const auto& g : w->gpus) ++models[g.name];
+    int used = std::min<int>(used_gpus[w->id], static_cast<int>(w->gpus.size()));
+    for (const auto& [model, n] : models) {
+      const int u = std::min(used, n);
+      used -= u;
+      if (alive) {
+        gpus[{"used", model}] += u;
+        gpus[{"free", model}] += n - u;
+      } else {
+        gpus[{"unavailable", model}] += n;
+      }
+    }
+    if (alive) {
+      slots_used += std::min(used_slots[w->id], w->slots);
+      slots_free += std::max(0, w->slots - used_slots[w->id]);
+    }
+  }
+  Header(&out, "shoal_workers", "gauge", "Registered workers by state.");
+  for (const auto& [state, n] : workers_by_state) {
+    Sample(&out, "shoal_workers", Label("state", state), n);
+  }
+  Header(&out, "shoal_gpus", "gauge", "GPUs of registered workers by state and model.");
+  for (const auto& [key, n] : gpus) {
+    Sample(&out, "shoal_gpus", Label("state", key.first) + "," + Label("type", key.second), n);
+  }
+  Header(&out, "shoal_slots", "gauge", "Rank slots of live workers by state.");
+  Sample(&out, "shoal_slots", Label("state", "used"), slots_used);
+  Sample(&out, "shoal_slots", Label("state", "free"), slots_free);
+
+  // The contribution ledger (decayed GPU-seconds: gauges, they go down as well as up).
+  Header(&out, "shoal_account_contributed_gpu_seconds", "gauge",
+         "GPU-seconds an account's workers contributed, decayed with fairShareHalfLife.");
+  const auto ledger = s.LedgerEntries();
+  for (const auto& e : ledger) {
+    Sample(&out, "shoal_account_contributed_gpu_seconds", Label("account", e.account),
+           e.contributed);
+  }
+  Header(&out, "shoal_account_used_gpu_seconds", "gauge",
+         "GPU-seconds an account's jobs used, decayed with fairShareHalfLife.");
+  for (const auto& e : ledger) {
+    Sample(&out, "shoal_account_used_gpu_seconds", Label("account", e.account), e.used);
+  }
+
+  // Training figures of running jobs, as their rank 0 last reported them.
+  struct Series {
+    const char* name;
+    const char* key;
+    const char* help;
+  };
+  static const Series kTraining[] = {
+      {"shoal_job_samples_per_second", "samplesPerSec", "Training throughput of a running job."},
+      {"shoal_job_loss", "loss", "Training loss of a running job (last reporting window)."},
+      {"shoal_job_step_seconds", "stepSec", "Mean time of one training step of a running job."},
+      {"shoal_job_allreduce_seconds", "allReduceSec",
+       "Mean all-reduce time per step of a running job."},
+      {"shoal_job_epoch", "epoch", "Current epoch of a running job."},
+  };
+  for (const Series& series : kTraining) {
+    Header(&out, series.name, "gauge", series.help);
+    for (const Job* j : jobs) {
+      if (j->state != JobState::kRunning || !j->progress.is_object()) continue;
+      auto it = j->progress.find(series.key);
+      if (it == j->progress.end() || !it->is_number()) continue;
+      Sample(&out, series.name,
+             Label("job", std::to_string(j->id)) + "," + Label("name", j->spec.metadata.name) +
+                 "," + Label("account", j->owner),
+             it->get<double>());
+    }
+  }
+
+  // What happened since the scheduler started.
+  Header(&out, "shoal_scheduling_cycle_duration_seconds", "histogram",
+         "Duration of one scheduling pass (snapshot, policy, applying its decisions).");
+  m.cycle_seconds.Render("shoal_scheduling_cycle_duration_seconds", "", &out);
+  Header(&out, "shoal_job_admission_wait_seconds", "histogram",
+         "Time from a job's submission to the start of its first attempt.");
+  m.admission_wait_seconds.Render("shoal_job_admission_wait_seconds", "", &out);
+  Header(&out, "shoal_jobs_submitted_total", "counter", "Jobs accepted since the scheduler started.");
+  Sample(&out, "shoal_jobs_submitted_total", "", static_cast<double>(m.jobs_submitted_total));
+  Header(&out, "shoal_attempts_started_total", "counter", "Attempts started (gangs placed).");
+  Sample(&out, "shoal_attempts_started_total", "", static_cast<double>(m.attempts_started_total));
+  Header(&out, "shoal_preemptions_total", "counter", "Attempts preempted by the policy.");
+  Sample(&out, "shoal_preemptions_total", "", static_cast<double>(m.preemptions_total));
+  Header(&out, "shoal_resizes_total", "counter", "Elastic resizes (grow or shrink).");
+  Sample(&out, "shoal_resizes_total", "", static_cast<double>(m.resizes_total));
+
+  api.Render(&out);
+  return out;
+}
+
+}  // namespace shoal

@@ -1,0 +1,67 @@
+// Prometheus metrics of the scheduler (GET /metrics, text exposition format 0.0.4).
+//
+// Histograms and counters are updated where things happen (scheduling passes, job starts, API
+// requests); gauges (jobs by state, workers, GPUs, the ledger, running jobs' training figures)
+// are computed from the scheduler's state at scrape time, so they can never drift from it.
+// Names follow Prometheus conventions: `shoal_` prefix, `_seconds` for durations, `_total` for
+// counters. Not thread-safe: used from the scheduler's event-loop thread.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace shoal {
+
+class Scheduler;
+
+// A histogram with fixed upper bounds (cumulative buckets on output, plus +Inf, _sum, _count).
+class Histogram {
+ public:
+  explicit Histogram(std::vector<double> upper_bounds);
+  void Observe(double value);
+  // Appends the _bucket/_sum/_count lines of `name` with `labels` (e.g. `method="GET"`, or "").
+  void Render(std::string_view name, std::string_view labels, std::string* out) const;
+  uint64_t count() const { return count_; }
+
+ private:
+  std::vector<double> bounds_;
+  std::vector<uint64_t> counts_;  // per bucket, not cumulative
+  uint64_t count_ = 0;
+  double sum_ = 0;
+};
+
+// Bucket bounds in seconds: 0.5 ms .. 10 s (requests, passes) and 1 s .. 1 week (queue waits).
+std::vector<double> LatencyBuckets();
+std::vector<double> WaitBuckets();
+
+// Counters and histograms the scheduler updates as it runs.
+struct SchedulerMetrics {
+  Histogram cycle_seconds{LatencyBuckets()};     // one scheduling pass (snapshot + policy + apply)
+  Histogram admission_wait_seconds{WaitBuckets()};  // submitted -> first attempt started
+  uint64_t jobs_submitted_total = 0;
+  uint64_t attempts_started_total = 0;
+  uint64_t preemptions_total = 0;
+  uint64_t resizes_total = 0;
+};
+
+// API request latency by method and route (the path with ids replaced: "/v1/jobs/{id}/logs").
+class ApiMetrics {
+ public:
+  void Observe(std::string_view method, std::string_view path, int status, double seconds);
+  void Render(std::string* out) const;
+  // "/v1/jobs/17/attempts/2/kv/x" -> "/v1/jobs/{id}/attempts/{attempt}/kv/{key}"; unknown shapes
+  // become "other", so a client cannot make up label values.
+  static std::string RouteOf(std::string_view path);
+
+ private:
+  std::map<std::pair<std::string, std::string>, Histogram> latency_;  // (method, route)
+  std::map<std::pair<std::string, int>, uint64_t> requests_;         // (route, status)
+};
+
+// The whole exposition: the scheduler's state and metrics, then the API's.
+std::string RenderMetrics(const Scheduler& scheduler, const ApiMetrics& api);
+
+}  // namespace shoal
