@@ -87,6 +87,24 @@ TEST_F(AuthTest, AProvidedAdminTokenIsUsedOnlyOnTheFirstStart) {
   EXPECT_EQ(auth_->Authenticate("Bearer " + mine).status().code(), StatusCode::kUnauthenticated);
 }
 
+TEST_F(AuthTest, APreSharedWorkerTokenBecomesAContributorOnTheFirstStartOnly) {
+  const std::string admin = "admin-secret-0123456789abcdef-0123456789";
+  const std::string worker = "worker-secret-0123456789abcdef-012345678";
+  EXPECT_EQ(auth_->Bootstrap(admin, admin, "cluster").status().code(),
+            StatusCode::kInvalidArgument);  // the same secret for both roles
+  EXPECT_EQ(auth_->Bootstrap(admin, worker, "Not A Label").status().code(),
+            StatusCode::kInvalidArgument);
+  EXPECT_TRUE(auth_->Tokens("").empty());  // a refused bootstrap stores nothing
+  ASSERT_TRUE(auth_->Bootstrap(admin, worker, "cluster").ok());
+  auto p = auth_->Authenticate("Bearer " + worker);
+  ASSERT_TRUE(p.ok()) << p.status().ToString();
+  EXPECT_EQ(p->account, "cluster");
+  EXPECT_EQ(p->role, Role::kContributor);
+  Reopen();
+  EXPECT_EQ(*auth_->Bootstrap(admin, "another-worker-secret-0123456789abcdef", "cluster"), "");
+  EXPECT_EQ(auth_->Tokens("cluster").size(), 1u);
+}
+
 TEST_F(AuthTest, TokensOfEachRoleAndRevocationSurviveARestart) {
   ASSERT_TRUE(auth_->Bootstrap().ok());
   EXPECT_EQ(auth_->CreateToken("alice", Role::kUser, "").status().code(), StatusCode::kNotFound);
