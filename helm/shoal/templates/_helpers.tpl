@@ -1,0 +1,360 @@
+{{/*
+Names, labels and the small pieces several templates share.
+*/}}
+
+{{- define "shoal.name" -}}
+{{- default .Chart.Name .Values.nameOverride | trunc 63 | trimSuffix "-" }}
+{{- end }}
+
+{{/*
+Full name: RELEASE-shoal (or RELEASE when it already contains the chart name), at most 63
+characters. Object names append a suffix, so keep it short enough for theirs too.
+*/}}
+{{- define "shoal.fullname" -}}
+{{- if .Values.fullnameOverride }}
+{{- .Values.fullnameOverride | trunc 50 | trimSuffix "-" }}
+{{- else }}
+{{- $name := default .Chart.Name .Values.nameOverride }}
+{{- if contains $name .Release.Name }}
+{{- .Release.Name | trunc 50 | trimSuffix "-" }}
+{{- else }}
+{{- printf "%s-%s" .Release.Name $name | trunc 50 | trimSuffix "-" }}
+{{- end }}
+{{- end }}
+{{- end }}
+
+{{- define "shoal.chart" -}}
+{{- printf "%s-%s" .Chart.Name .Chart.Version | replace "+" "_" | trunc 63 | trimSuffix "-" }}
+{{- end }}
+
+{{/* Labels of every object; pass a dict with "ctx" (the root) and "component". */}}
+{{- define "shoal.labels" -}}
+helm.sh/chart: {{ include "shoal.chart" .ctx }}
+{{ include "shoal.selectorLabels" . }}
+app.kubernetes.io/version: {{ .ctx.Chart.AppVersion | quote }}
+app.kubernetes.io/part-of: shoal
+app.kubernetes.io/managed-by: {{ .ctx.Release.Service }}
+{{- with .ctx.Values.commonLabels }}
+{{ toYaml . }}
+{{- end }}
+{{- end }}
+
+{{- define "shoal.selectorLabels" -}}
+app.kubernetes.io/name: {{ include "shoal.name" .ctx }}
+app.kubernetes.io/instance: {{ .ctx.Release.Name }}
+app.kubernetes.io/component: {{ .component }}
+{{- end }}
+
+{{/* The pods of both worker kinds (NetworkPolicy peers). */}}
+{{- define "shoal.workerPodLabels" -}}
+app.kubernetes.io/name: {{ include "shoal.name" . }}
+app.kubernetes.io/instance: {{ .Release.Name }}
+app.kubernetes.io/component: worker
+{{- end }}
+
+{{- define "shoal.serviceAccountName" -}}
+{{- if .Values.serviceAccount.create }}
+{{- default (include "shoal.fullname" .) .Values.serviceAccount.name }}
+{{- else }}
+{{- default "default" .Values.serviceAccount.name }}
+{{- end }}
+{{- end }}
+
+{{/* image: pass a dict with "image" (repository/tag/pullPolicy) and "ctx". */}}
+{{- define "shoal.image" -}}
+{{- printf "%s:%s" .image.repository (default .ctx.Chart.AppVersion .image.tag) }}
+{{- end }}
+
+{{- define "shoal.configMapName" -}}
+{{- printf "%s-config" (include "shoal.fullname" .) }}
+{{- end }}
+
+{{- define "shoal.tokenSecretName" -}}
+{{- if .Values.tokens.existingSecret }}
+{{- .Values.tokens.existingSecret }}
+{{- else }}
+{{- printf "%s-tokens" (include "shoal.fullname" .) }}
+{{- end }}
+{{- end }}
+
+{{- define "shoal.tlsSecretName" -}}
+{{- if .Values.tls.existingSecret }}
+{{- .Values.tls.existingSecret }}
+{{- else }}
+{{- printf "%s-tls" (include "shoal.fullname" .) }}
+{{- end }}
+{{- end }}
+
+{{- define "shoal.caSecretName" -}}
+{{- default (include "shoal.tlsSecretName" .) .Values.tls.caSecret }}
+{{- end }}
+
+{{/* Mount a CA for clients (workers, test) only when TLS is on and a CA key is named. */}}
+{{- define "shoal.mountCA" -}}
+{{- if and .Values.tls.enabled .Values.tls.caKey }}true{{ end }}
+{{- end }}
+
+{{- define "shoal.scheme" -}}
+{{- if .Values.tls.enabled }}https{{ else }}http{{ end }}
+{{- end }}
+
+{{- define "shoal.schedulerHost" -}}
+{{- printf "%s.%s.svc" (include "shoal.fullname" .) .Release.Namespace }}
+{{- end }}
+
+{{/* The URL clients inside the cluster use. */}}
+{{- define "shoal.schedulerURL" -}}
+{{- if .Values.schedulerURL }}
+{{- .Values.schedulerURL }}
+{{- else }}
+{{- printf "%s://%s:%d" (include "shoal.scheme" .) (include "shoal.schedulerHost" .) (int .Values.scheduler.service.port) }}
+{{- end }}
+{{- end }}
+
+{{/* A ServiceMonitor is rendered only when asked for and the cluster serves its API. */}}
+{{- define "shoal.serviceMonitorOn" -}}
+{{- if and .Values.metrics.serviceMonitor.enabled (.Capabilities.APIVersions.Has "monitoring.coreos.com/v1") }}true{{ end }}
+{{- end }}
+
+{{/*
+The tokens: given in values, else those of the Secret this release already created (lookup;
+empty under `helm template`), else new random ones. Returns a dict rendered as YAML.
+*/}}
+{{- define "shoal.tokens" -}}
+{{- /* Computed once per render (memoized in .Values, after schema validation) so that the
+Secret and the checksum annotations see the same random tokens. */ -}}
+{{- if not (hasKey .Values "__shoalTokens") }}
+{{- $name := include "shoal.tokenSecretName" . }}
+{{- $existing := (lookup "v1" "Secret" .Release.Namespace $name) | default dict }}
+{{- $data := get $existing "data" | default dict }}
+{{- $admin := .Values.tokens.adminToken }}
+{{- if not $admin }}
+{{- $old := get $data .Values.tokens.adminTokenKey }}
+{{- $admin = ternary ($old | b64dec) (printf "shoal_%s" (randAlphaNum 64)) (not (empty $old)) }}
+{{- end }}
+{{- $worker := .Values.tokens.workerToken }}
+{{- if not $worker }}
+{{- $old := get $data .Values.tokens.workerTokenKey }}
+{{- $worker = ternary ($old | b64dec) (printf "shoal_%s" (randAlphaNum 64)) (not (empty $old)) }}
+{{- end }}
+{{- $_ := set .Values "__shoalTokens" (dict "admin" $admin "worker" $worker) }}
+{{- end }}
+{{- toYaml (get .Values "__shoalTokens") }}
+{{- end }}
+
+{{/* Fails rendering on combinations the schema cannot express. */}}
+{{- define "shoal.validate" -}}
+{{- if and .Values.tls.enabled (not .Values.tls.existingSecret) (or (not .Values.tls.certificate) (not .Values.tls.key)) }}
+{{- fail "tls.enabled needs tls.existingSecret, or tls.certificate and tls.key" }}
+{{- end }}
+{{- if and .Values.tls.enabled .Values.tls.caKey (not .Values.tls.existingSecret) (not .Values.tls.caSecret) (not .Values.tls.ca) }}
+{{- fail "tls: workers need the CA: set tls.ca (PEM), tls.caSecret, or tls.caKey=\"\" for a certificate the system CAs trust" }}
+{{- end }}
+{{- if and .Values.tokens.adminToken .Values.tokens.workerToken (eq .Values.tokens.adminToken .Values.tokens.workerToken) }}
+{{- fail "tokens.adminToken and tokens.workerToken must differ" }}
+{{- end }}
+{{- if and (not .Values.workers.gpu.enabled) (not .Values.workers.cpu.enabled) }}
+{{- /* A scheduler alone is valid (workers join from outside the cluster). */}}
+{{- end }}
+{{- end }}
+
+{{/* The worker container, shared by the DaemonSet (gpu) and the Deployment (cpu). Pass a dict
+with "ctx" and "kind" ("gpu" or "cpu"). */}}
+{{- define "shoal.workerPodSpec" -}}
+{{- $ := .ctx }}
+{{- $kind := .kind }}
+{{- $k := index $.Values.workers $kind }}
+{{- $w := $.Values.workers }}
+serviceAccountName: {{ include "shoal.serviceAccountName" $ }}
+automountServiceAccountToken: false
+{{- with $.Values.imagePullSecrets }}
+imagePullSecrets:
+  {{- toYaml . | nindent 2 }}
+{{- end }}
+{{- with $k.priorityClassName }}
+priorityClassName: {{ . }}
+{{- end }}
+{{- if and (eq $kind "gpu") $k.runtimeClassName }}
+runtimeClassName: {{ $k.runtimeClassName }}
+{{- end }}
+terminationGracePeriodSeconds: {{ $w.terminationGracePeriodSeconds }}
+securityContext:
+  {{- toYaml $w.podSecurityContext | nindent 2 }}
+containers:
+  - name: worker
+    image: {{ include "shoal.image" (dict "image" $w.image "ctx" $) }}
+    imagePullPolicy: {{ $w.image.pullPolicy }}
+    args:
+      - --scheduler
+      - {{ include "shoal.schedulerURL" $ | quote }}
+      - --name
+      - "$(SHOAL_WORKER_NAME)"
+      - --token-file
+      - /etc/shoal/tokens/worker-token
+      {{- if include "shoal.mountCA" $ }}
+      - --ca-file
+      - /etc/shoal/ca/ca.crt
+      {{- end }}
+      - --slots
+      - {{ ternary $k.gpusPerPod $k.slots (eq $kind "gpu") | quote }}
+      {{- if $w.threadsPerRank }}
+      - --threads-per-rank
+      - {{ $w.threadsPerRank | quote }}
+      {{- end }}
+      - --work-dir
+      - /var/lib/shoal-worker
+      {{- if $w.data.enabled }}
+      - --data-root
+      - {{ $w.data.mountPath | quote }}
+      {{- end }}
+      {{- if eq $kind "cpu" }}
+      - --no-gpu
+      {{- end }}
+      {{- range $w.extraArgs }}
+      - {{ . | quote }}
+      {{- end }}
+    env:
+      # The worker's name in the pool: the node for the DaemonSet (a replaced pod takes its
+      # place), the pod for the Deployment.
+      - name: SHOAL_WORKER_NAME
+        valueFrom:
+          fieldRef:
+            fieldPath: {{ ternary "spec.nodeName" "metadata.name" (eq $kind "gpu") }}
+      - name: HOME
+        value: /tmp
+      {{- with $w.env }}
+      {{- toYaml . | nindent 6 }}
+      {{- end }}
+    securityContext:
+      {{- toYaml $w.securityContext | nindent 6 }}
+    resources:
+      {{- if eq $kind "gpu" }}
+      {{- $res := deepCopy ($k.resources | default dict) }}
+      {{- $limits := get $res "limits" | default dict }}
+      {{- $_ := set $limits $k.resourceName ($k.gpusPerPod | int) }}
+      {{- $_ := set $res "limits" $limits }}
+      {{- toYaml $res | nindent 6 }}
+      {{- else }}
+      {{- toYaml $k.resources | nindent 6 }}
+      {{- end }}
+    volumeMounts:
+      - name: tokens
+        mountPath: /etc/shoal/tokens
+        readOnly: true
+      {{- if include "shoal.mountCA" $ }}
+      - name: ca
+        mountPath: /etc/shoal/ca
+        readOnly: true
+      {{- end }}
+      - name: work
+        mountPath: /var/lib/shoal-worker
+      - name: tmp
+        mountPath: /tmp
+      {{- if $w.shm.enabled }}
+      - name: shm
+        mountPath: /dev/shm
+      {{- end }}
+      {{- if $w.data.enabled }}
+      - name: data
+        mountPath: {{ $w.data.mountPath }}
+        readOnly: {{ $w.data.readOnly }}
+      {{- end }}
+volumes:
+  # Only the worker token: the workers never see the admin token.
+  - name: tokens
+    secret:
+      secretName: {{ include "shoal.tokenSecretName" $ }}
+      defaultMode: 0440
+      items:
+        - key: {{ $.Values.tokens.workerTokenKey }}
+          path: worker-token
+  {{- if include "shoal.mountCA" $ }}
+  # Only the CA, never the server's private key.
+  - name: ca
+    secret:
+      secretName: {{ include "shoal.caSecretName" $ }}
+      defaultMode: 0444
+      items:
+        - key: {{ $.Values.tls.caKey }}
+          path: ca.crt
+  {{- end }}
+  - name: work
+    {{- if $w.workDirSizeLimit }}
+    emptyDir:
+      sizeLimit: {{ $w.workDirSizeLimit }}
+    {{- else }}
+    emptyDir: {}
+    {{- end }}
+  - name: tmp
+    emptyDir: {}
+  {{- if $w.shm.enabled }}
+  - name: shm
+    emptyDir:
+      medium: Memory
+      {{- if $w.shm.sizeLimit }}
+      sizeLimit: {{ $w.shm.sizeLimit }}
+      {{- end }}
+  {{- end }}
+  {{- if $w.data.enabled }}
+  - name: data
+    {{- if $w.data.existingClaim }}
+    persistentVolumeClaim:
+      claimName: {{ $w.data.existingClaim }}
+      readOnly: {{ $w.data.readOnly }}
+    {{- else }}
+    hostPath:
+      path: {{ $w.data.hostPath }}
+      {{- with $w.data.hostPathType }}
+      type: {{ . }}
+      {{- end }}
+    {{- end }}
+  {{- end }}
+{{- with $k.nodeSelector }}
+nodeSelector:
+  {{- toYaml . | nindent 2 }}
+{{- end }}
+{{- with $k.tolerations }}
+tolerations:
+  {{- toYaml . | nindent 2 }}
+{{- end }}
+{{- with $k.affinity }}
+affinity:
+  {{- toYaml . | nindent 2 }}
+{{- end }}
+{{- end }}
+
+{{/*
+Annotations that roll pods when what they read changes: the sha256 of the rendered ConfigMap and
+Secrets (an existing Secret is referenced by name, and a new name changes the pod template).
+*/}}
+{{- define "shoal.configChecksum" -}}
+{{- include (print .Template.BasePath "/configmap.yaml") . | sha256sum }}
+{{- end }}
+
+{{- define "shoal.secretChecksum" -}}
+{{- $tokens := include (print .Template.BasePath "/secret-tokens.yaml") . }}
+{{- $tls := include (print .Template.BasePath "/secret-tls.yaml") . }}
+{{- printf "%s\n---\n%s" $tokens $tls | sha256sum }}
+{{- end }}
+
+{{/* What the workers mount: their token and the CA (not the admin token, not the TLS key). */}}
+{{- define "shoal.workerSecretChecksum" -}}
+{{- $tokens := include "shoal.tokens" . | fromYaml }}
+{{- $token := ternary (printf "existing:%s/%s" .Values.tokens.existingSecret .Values.tokens.workerTokenKey) $tokens.worker (not (empty .Values.tokens.existingSecret)) }}
+{{- $ca := "" }}
+{{- if include "shoal.mountCA" . }}
+{{- $ca = printf "%s/%s/%s/%s" .Values.tls.existingSecret .Values.tls.caSecret .Values.tls.caKey .Values.tls.ca }}
+{{- end }}
+{{- printf "%s\n%s" $token $ca | sha256sum }}
+{{- end }}
+
+{{/* Egress rule for cluster DNS (any namespace, port 53). */}}
+{{- define "shoal.dnsEgress" -}}
+- to:
+    - namespaceSelector: {}
+  ports:
+    - port: 53
+      protocol: UDP
+    - port: 53
+      protocol: TCP
+{{- end }}
