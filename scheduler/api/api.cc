@@ -3,7 +3,11 @@
 #include <algorithm>
 #include <charconv>
 #include <chrono>
+#include <optional>
+#include <type_traits>
 
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/use_awaitable.hpp>
 #include <nlohmann/json.hpp>
 
 #include "common/log.h"
@@ -98,6 +102,16 @@ json ToJson(const TokenInfo& t) {
 }
 
 using Clock = std::chrono::steady_clock;
+
+// Runs f() on `pool` and resumes the calling coroutine on its own executor with the result.
+template <typename F>
+asio::awaitable<std::invoke_result_t<F>> RunOn(asio::thread_pool& pool, F f) {
+  using R = std::invoke_result_t<F>;
+  // co_spawn wants a default-constructible result; Result<T> is not.
+  std::optional<R> out = co_await asio::co_spawn(
+      pool, [&]() -> asio::awaitable<std::optional<R>> { co_return f(); }, asio::use_awaitable);
+  co_return std::move(*out);
+}
 
 }  // namespace
 
@@ -343,7 +357,9 @@ asio::awaitable<HttpReply> Api::Jobs(const HttpRequest& req, const std::vector<s
     if (!points.ok()) co_return ErrorReply(points.status());
     co_return JsonReply(200, json{{"job", id}, {"points", *points}});
   }
-  if (parts[3] == "checkpoints" && parts.size() <= 5) co_return Checkpoints(req, *job, parts, p);
+  if (parts[3] == "checkpoints" && parts.size() <= 5) {
+    co_return co_await Checkpoints(req, *job, parts, p);
+  }
   if (parts.size() >= 7 && parts[3] == "attempts" && parts[5] == "kv") {
     int attempt = 0;
     if (!ParseInt(parts[4], &attempt) || attempt <= 0) {
@@ -403,11 +419,46 @@ BodyPolicy Api::BodyPolicyFor(std::string_view method, std::string_view target,
 // GET  /v1/jobs/{id}/checkpoints/{step}              one checkpoint's bytes (safetensors)
 // PUT  /v1/jobs/{id}/checkpoints/{step}?attempt=A&worker=W   rank 0's worker stores one;
 //      header X-Shoal-Sha256 = SHA-256 of the body (verified before anything is stored)
-HttpReply Api::Checkpoints(const HttpRequest& req, const Job& job,
-                           const std::vector<std::string>& parts, const Principal& p) {
+asio::awaitable<HttpReply> Api::Checkpoints(const HttpRequest& req, const Job& job,
+                                            const std::vector<std::string>& parts,
+                                            const Principal& p) {
   if (checkpoints_ == nullptr) {
-    return ErrorReply(503, "Unavailable", "this scheduler stores no checkpoints");
+    co_return ErrorReply(503, "Unavailable", "this scheduler stores no checkpoints");
   }
+  HttpReply checked = CheckCheckpointRequest(req, job, parts, p);
+  if (checked.status != 0) co_return checked;
+  const int64_t job_id = job.id;
+  const int keep = job.spec.checkpoint.keep;
+  int64_t step = 0, attempt = 0;
+  ParseInt(parts[4], &step);
+  // Reading, verifying and fsyncing a checkpoint takes seconds for a large model: on the
+  // checkpoint I/O thread, so that heartbeats and submissions are answered meanwhile. That one
+  // thread does every checkpoint read and write, in order.
+  if (req.method == "GET") {
+    auto bytes =
+        co_await RunOn(checkpoint_io_, [&] { return checkpoints_->Read(job_id, step); });
+    if (!bytes.ok()) co_return ErrorReply(bytes.status());
+    co_return HttpReply{200, std::move(*bytes), "application/octet-stream"};
+  }
+  ParseInt(req.query.at("attempt"), &attempt);
+  const std::string sha = req.headers.at("x-shoal-sha256");
+  const int64_t now_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                             std::chrono::system_clock::now().time_since_epoch())
+                             .count();
+  auto stored = co_await RunOn(checkpoint_io_, [&] {
+    return checkpoints_->Put(job_id, static_cast<int>(attempt), step, req.body, sha, keep, now_ms);
+  });
+  if (!stored.ok()) co_return ErrorReply(stored.status());
+  LOG_INFO << "job " << job_id << " attempt " << attempt << ": checkpoint at step " << step
+           << " stored (" << stored->bytes << " bytes)";
+  co_return JsonReply(201, ToJson(*stored));
+}
+
+// Checks a checkpoint request on the event loop (parameters and who may do it); answers it when
+// it needs no checkpoint I/O (the list). Returns status 0 when the caller should go on.
+HttpReply Api::CheckCheckpointRequest(const HttpRequest& req, const Job& job,
+                                      const std::vector<std::string>& parts,
+                                      const Principal& p) {
   auto query_int = [&](const char* key, int64_t* out) {
     auto it = req.query.find(key);
     return it == req.query.end() || (ParseInt(it->second, out) && *out >= 0);
@@ -434,11 +485,7 @@ HttpReply Api::Checkpoints(const HttpRequest& req, const Job& job,
   if (!ParseInt(parts[4], &step) || step < 0) {
     return ErrorReply(400, "InvalidArgument", "step must be a non-negative integer", "step");
   }
-  if (req.method == "GET") {
-    auto bytes = checkpoints_->Read(job.id, step);
-    if (!bytes.ok()) return ErrorReply(bytes.status());
-    return HttpReply{200, std::move(*bytes), "application/octet-stream"};
-  }
+  if (req.method == "GET") return HttpReply{0, "", ""};  // read off the loop
   if (req.method != "PUT") return MethodNotAllowed(req);
   // Who may write comes first: a refused caller learns nothing about its request's other faults.
   auto worker = req.query.find("worker");
@@ -460,15 +507,7 @@ HttpReply Api::Checkpoints(const HttpRequest& req, const Job& job,
     return ErrorReply(400, "InvalidArgument", "header X-Shoal-Sha256 (64 hex digits) is required",
                       "X-Shoal-Sha256");
   }
-  auto stored = checkpoints_->Put(job.id, static_cast<int>(attempt), step, req.body, sha->second,
-                                  job.spec.checkpoint.keep,
-                                  std::chrono::duration_cast<std::chrono::milliseconds>(
-                                      std::chrono::system_clock::now().time_since_epoch())
-                                      .count());
-  if (!stored.ok()) return ErrorReply(stored.status());
-  LOG_INFO << "job " << job.id << " attempt " << attempt << ": checkpoint at step " << step
-           << " stored (" << stored->bytes << " bytes)";
-  return JsonReply(201, ToJson(*stored));
+  return HttpReply{0, "", ""};  // stored off the loop
 }
 
 HttpReply Api::ListJobs(const HttpRequest& req, const Principal& p) {

@@ -15,6 +15,7 @@
 #include <utility>  // before Boost 1.74 awaitable.hpp, which uses std::exchange unincluded
 
 #include <boost/asio/awaitable.hpp>
+#include <boost/asio/thread_pool.hpp>
 
 #include "scheduler/api/group_commit.h"
 #include "scheduler/auth.h"
@@ -69,8 +70,11 @@ class Api {
   HttpReply CreateAccount(const HttpRequest& req, const Principal& p);
   HttpReply Tokens(const HttpRequest& req, const std::vector<std::string>& parts,
                    const Principal& p);
-  HttpReply Checkpoints(const HttpRequest& req, const Job& job,
-                        const std::vector<std::string>& parts, const Principal& p);
+  boost::asio::awaitable<HttpReply> Checkpoints(const HttpRequest& req, const Job& job,
+                                                const std::vector<std::string>& parts,
+                                                const Principal& p);
+  HttpReply CheckCheckpointRequest(const HttpRequest& req, const Job& job,
+                                   const std::vector<std::string>& parts, const Principal& p);
 
   Scheduler* scheduler_;
   Auth* auth_;
@@ -78,6 +82,8 @@ class Api {
   Notifier* notifier_;
   CheckpointStore* checkpoints_ = nullptr;
   ApiMetrics api_metrics_;
+  // Checkpoint reads and writes (seconds for a large model) run here, off the event loop.
+  boost::asio::thread_pool checkpoint_io_{1};
   GroupCommit<Job, Result<const Job*>> submissions_;
   GroupCommit<WorkerRegistration, Result<const Worker*>> registrations_;
 };
