@@ -270,14 +270,14 @@ void Agent::Reconcile(const json& assignments) {
     }
   }
   for (const auto& key : to_start) {
-    Status st = StartRank(key, *by_key[key]);
+    // A job whose spec or data this worker refuses is bad input (exit 2: the scheduler does not
+    // retry it); a rank that cannot be started for another reason exits 127 (retried).
+    Status allowed = CheckJobAllowed(*by_key[key]);
+    Status st = allowed.ok() ? StartRank(key, *by_key[key]) : allowed;
     if (!st.ok()) {
       LOG_ERROR << "cannot start job " << key.job << " rank " << key.rank << ": " << st.message();
-      // A job this worker refuses (its spec or data) is bad input (2); anything else 127.
-      const bool refused = st.code() == StatusCode::kPermissionDenied ||
-                           st.code() == StatusCode::kInvalidArgument;
       Enqueue({{"type", "exit"}, {"job", key.job}, {"attempt", key.attempt}, {"rank", key.rank},
-               {"exitCode", refused ? 2 : 127}, {"message", st.message()}});
+               {"exitCode", allowed.ok() ? 127 : 2}, {"message", st.message()}});
       std::lock_guard<std::mutex> lock(mu_);
       done_.insert(key);
     }
@@ -305,19 +305,20 @@ int Agent::PickFreeGpu() {
   return -1;
 }
 
+Status Agent::CheckJobAllowed(const json& a) const {
+  // The spec comes from the job's owner, a stranger to this machine: it may read data only inside
+  // this contributor's data roots.
+  auto spec = ParseJobSpec(a.value("spec", ""), "job.yaml");
+  if (!spec.ok()) return InvalidArgument("the job's spec does not parse: " + spec.status().message());
+  return CheckDataPaths(*spec, options_.data_roots);
+}
+
 Status Agent::StartRank(const RankKeyT& key, const json& a) {
   std::string dir = options_.work_dir + "/job-" + std::to_string(key.job) + "/attempt-" +
                     std::to_string(key.attempt) + "/rank-" + std::to_string(key.rank);
   std::error_code ec;
   fs::create_directories(dir, ec);
   if (ec) return Internal("cannot create " + dir + ": " + ec.message());
-  // The spec came from the job's owner: refuse data outside this contributor's data roots before
-  // anything runs (exit 2: bad input, not retried elsewhere by the scheduler's retry count).
-  {
-    auto spec = ParseJobSpec(a.value("spec", ""), "job.yaml");
-    if (!spec.ok()) return InvalidArgument("the job's spec does not parse: " + spec.status().message());
-    RETURN_IF_ERROR(CheckDataPaths(*spec, options_.data_roots));
-  }
   std::string spec_path = dir + "/job.yaml";
   {
     std::ofstream out(spec_path, std::ios::trunc);

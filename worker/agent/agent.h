@@ -79,6 +79,9 @@ class Agent {
 
   Status Register();
   void Reconcile(const nlohmann::json& assignments);
+  // Whether this worker runs the assignment's job at all (its spec parses, its data lies inside
+  // the data roots). PermissionDenied / InvalidArgument otherwise.
+  Status CheckJobAllowed(const nlohmann::json& assignment) const;
   Status StartRank(const RankKeyT& key, const nlohmann::json& assignment);
   // The newest checkpoint of the job's earlier attempts, downloaded (once per attempt) into the
   // attempt's directory and checked against its SHA-256; "" when the job has none.
