@@ -107,6 +107,9 @@ void RunExchange(asio::io_context& ioc, Stream& stream, const Url& url,
         return;
       }
       x.phase = "read";
+      // Beast reads at most the buffer's free capacity per call: room for 64 KiB reads, or a large
+      // reply (a checkpoint download) would arrive in sub-KiB pieces.
+      x.buffer.reserve(64 * 1024);
       http::async_read(stream, x.buffer, x.parser,
                        [&](beast::error_code ec, size_t) { x.ec = ec; });
     });
