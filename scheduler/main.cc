@@ -87,25 +87,21 @@ int main(int argc, char** argv) {
     LOG_ERROR << auth.status().ToString();
     return 1;
   }
-  std::string provided_token;
-  if (!config.admin_token_file.empty()) {
-    auto text = ReadTokenFile(config.admin_token_file);
+  // The first start's tokens from files ("" = none given); false after printing why not.
+  auto read_token = [](const char* flag, const std::string& path, std::string* out) {
+    if (path.empty()) return true;
+    auto text = ReadTokenFile(path);
     if (!text.ok()) {
-      std::fprintf(stderr, "shoal-scheduler: --admin-token-file: %s\n",
-                   text.status().message().c_str());
-      return 2;
+      std::fprintf(stderr, "shoal-scheduler: %s: %s\n", flag, text.status().message().c_str());
+      return false;
     }
-    provided_token = *text;
-  }
-  std::string worker_token;
-  if (!config.worker_token_file.empty()) {
-    auto text = ReadTokenFile(config.worker_token_file);
-    if (!text.ok()) {
-      std::fprintf(stderr, "shoal-scheduler: --worker-token-file: %s\n",
-                   text.status().message().c_str());
-      return 2;
-    }
-    worker_token = *text;
+    *out = *text;
+    return true;
+  };
+  std::string provided_token, worker_token;
+  if (!read_token("--admin-token-file", config.admin_token_file, &provided_token) ||
+      !read_token("--worker-token-file", config.worker_token_file, &worker_token)) {
+    return 2;
   }
   auto admin_token = (*auth)->Bootstrap(provided_token, worker_token, config.worker_account);
   if (!admin_token.ok()) {

@@ -5,6 +5,7 @@
 #include <cstdio>
 #include <set>
 
+#include "scheduler/api/http_server.h"  // PathSegments
 #include "scheduler/scheduler.h"
 
 namespace shoal {
@@ -98,14 +99,7 @@ std::vector<double> WaitBuckets() {
 }
 
 std::string ApiMetrics::RouteOf(std::string_view path) {
-  std::vector<std::string_view> parts;
-  size_t i = 0;
-  while (i < path.size()) {
-    size_t j = path.find('/', i);
-    if (j == std::string_view::npos) j = path.size();
-    if (j > i) parts.push_back(path.substr(i, j - i));
-    i = j + 1;
-  }
+  const std::vector<std::string_view> parts = PathSegments(path);
   if (parts.size() == 1 && (parts[0] == "healthz" || parts[0] == "readyz" || parts[0] == "metrics")) {
     return "/" + std::string(parts[0]);
   }

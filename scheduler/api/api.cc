@@ -21,13 +21,7 @@ namespace {
 
 std::vector<std::string> SplitPath(const std::string& path) {
   std::vector<std::string> parts;
-  size_t i = 0;
-  while (i < path.size()) {
-    size_t j = path.find('/', i);
-    if (j == std::string::npos) j = path.size();
-    if (j > i) parts.push_back(path.substr(i, j - i));
-    i = j + 1;
-  }
+  for (std::string_view part : PathSegments(path)) parts.emplace_back(part);
   return parts;
 }
 

@@ -142,6 +142,18 @@ HttpReply ErrorReply(int status, const std::string& code, const std::string& mes
           "application/json"};
 }
 
+std::vector<std::string_view> PathSegments(std::string_view path) {
+  std::vector<std::string_view> parts;
+  size_t i = 0;
+  while (i < path.size()) {
+    size_t j = path.find('/', i);
+    if (j == std::string_view::npos) j = path.size();
+    if (j > i) parts.push_back(path.substr(i, j - i));
+    i = j + 1;
+  }
+  return parts;
+}
+
 HttpReply ErrorReply(const Status& status, const std::string& field) {
   int http_status = 500;
   switch (status.code()) {

@@ -21,6 +21,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/io_context.hpp>
@@ -112,5 +113,9 @@ HttpReply ErrorReply(int status, const std::string& code, const std::string& mes
                      const std::string& field = "");
 // Maps a Status to its HTTP status and error reply.
 HttpReply ErrorReply(const Status& status, const std::string& field = "");
+
+// The non-empty '/'-separated segments of a request path ("/v1/jobs/3/" -> v1, jobs, 3); views
+// into `path`.
+std::vector<std::string_view> PathSegments(std::string_view path);
 
 }  // namespace shoal
