@@ -112,12 +112,25 @@ Status SetKey(const std::string& key, const std::string& value, SchedulerConfig*
     c->tls_cert_file = value;
   } else if (key == "tlsKey") {
     c->tls_key_file = value;
+  } else if (key == "queues") {
+    c->queues.clear();
+    size_t start = 0;
+    while (start <= value.size()) {
+      size_t end = value.find(',', start);
+      if (end == std::string::npos) end = value.size();
+      std::string q = value.substr(start, end - start);
+      if (!IsDnsLabel(q)) {
+        return InvalidArgument("queue names are DNS labels (a-z, 0-9, '-'), found \"" + q + "\"");
+      }
+      c->queues.push_back(q);
+      start = end + 1;
+    }
   } else {
     return InvalidArgument("unknown key \"" + key +
                            "\"; allowed: address, port, stateDir, workerTimeout, heartbeatWait, "
                            "scheduleInterval, maxBodyBytes, policy, fairShareHalfLife, "
                            "preemptMinRuntime, resizeMinInterval, adminTokenFile, workerTokenFile, workerAccount, "
-                           "tlsCert, tlsKey");
+                           "tlsCert, tlsKey, queues");
   }
   return Status::Ok();
 }
@@ -140,8 +153,18 @@ Status LoadSchedulerConfigFile(const std::string& path, SchedulerConfig* config)
     std::string where = path + ":" + std::to_string(kv.first.Mark().line + 1) + ":" +
                         std::to_string(kv.first.Mark().column + 1);
     std::string key = kv.first.as<std::string>("");
-    if (!kv.second.IsScalar()) return InvalidArgument(where + ": " + key + ": expected a scalar");
-    Status st = SetKey(key, kv.second.Scalar(), config);
+    std::string value;
+    if (key == "queues" && kv.second.IsSequence()) {
+      for (const auto& q : kv.second) {
+        if (!q.IsScalar()) return InvalidArgument(where + ": queues: expected a list of names");
+        value += (value.empty() ? "" : ",") + q.Scalar();
+      }
+    } else if (!kv.second.IsScalar()) {
+      return InvalidArgument(where + ": " + key + ": expected a scalar");
+    } else {
+      value = kv.second.Scalar();
+    }
+    Status st = SetKey(key, value, config);
     if (!st.ok()) return InvalidArgument(where + ": " + key + ": " + st.message());
   }
   return Status::Ok();

@@ -31,6 +31,9 @@ struct SchedulerConfig {
   // tlsCert / tlsKey: PEM certificate chain and private key; when set the API speaks only HTTPS.
   std::string tls_cert_file;
   std::string tls_key_file;
+  // queues: the names a job's spec.queue may take (others are refused at submission). In the
+  // file a list or "a,b"; each a DNS label.
+  std::vector<std::string> queues = {"default"};
 };
 
 // Parses a duration: "500ms", "15s", "2m", "1h", "7d", or a bare number of seconds. Returns

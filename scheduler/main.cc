@@ -17,6 +17,7 @@
 #include "common/log.h"
 #include "scheduler/api/api.h"
 #include "scheduler/config.h"
+#include "scheduler/state/state_dir_lock.h"
 
 namespace asio = boost::asio;
 using namespace shoal;
@@ -64,6 +65,12 @@ int main(int argc, char** argv) {
     return 0;
   }
 
+  // Before anything reads the state: a second scheduler on this dir stops here.
+  auto state_lock = StateDirLock::Acquire(config.state_dir);
+  if (!state_lock.ok()) {
+    std::fprintf(stderr, "shoal-scheduler: %s\n", state_lock.status().message().c_str());
+    return 1;
+  }
   auto store = Store::Open(config.state_dir);
   if (!store.ok()) {
     LOG_ERROR << store.status().ToString();
@@ -76,6 +83,7 @@ int main(int argc, char** argv) {
   options.policy.preempt_min_runtime_ms = config.preempt_min_runtime_ms;
   options.policy.resize_min_interval_ms = config.resize_min_interval_ms;
   options.fair_share_half_life_s = static_cast<double>(config.fair_share_half_life_ms) / 1000.0;
+  options.queues = config.queues;
   auto scheduler = Scheduler::Open(store->get(), options, WallMs);
   if (!scheduler.ok()) {
     LOG_ERROR << scheduler.status().ToString();

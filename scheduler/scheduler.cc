@@ -3,9 +3,11 @@
 #include <chrono>
 
 #include <algorithm>
+#include <cstdio>
 #include <set>
 
 #include "common/log.h"
+#include "scheduler/policy/placement.h"
 #include "scheduler/policy/policy.h"
 
 namespace shoal {
@@ -30,6 +32,42 @@ bool AwaitsPreviousAttempt(const Job& job) {
 
 std::string WorkerLabel(const Worker* w, const std::string& id) {
   return w != nullptr ? id + " (" + w->name + ")" : id;
+}
+
+// The policy's view of a job's shape (the fields a queued and a running job share).
+SnapshotJob ShapeOf(const Job& job) {
+  const JobSpec& spec = job.spec;
+  SnapshotJob shape;
+  shape.id = job.id;
+  shape.account = job.owner;  // the account that submitted it is charged (the ledger)
+  shape.priority = spec.priority;
+  shape.submit_ms = job.submitted_ms;
+  shape.min_ranks = spec.workers.min;
+  shape.max_ranks = spec.workers.max;
+  shape.backend = spec.resources.backend;
+  shape.gpus_per_rank =
+      spec.resources.backend == Backend::kCpu ? 0 : spec.resources.gpus_per_worker;
+  shape.gpu_types = spec.resources.gpu_types;
+  shape.min_gpu_memory_gib = spec.resources.min_gpu_memory_gib;
+  return shape;
+}
+
+// The policy's view of a worker with `held` of its slots in use, `stopping` of them freeing.
+SnapshotWorker SnapshotWorkerOf(const Worker& w, int held, int stopping) {
+  SnapshotWorker sw;
+  sw.id = w.id;
+  sw.node = w.host.empty() ? w.id : w.host;
+  sw.total_slots = w.slots;
+  sw.free_slots = w.slots - held;
+  sw.stopping_slots = stopping;
+  sw.gpus = static_cast<int>(w.gpus.size());
+  if (!w.gpus.empty()) {
+    sw.gpu_type = w.gpus.front().name;
+    int64_t min_mib = w.gpus.front().memory_mib;
+    for (const auto& g : w.gpus) min_mib = std::min(min_mib, g.memory_mib);
+    sw.gpu_memory_gib = static_cast<double>(min_mib) / 1024.0;
+  }
+  return sw;
 }
 
 }  // namespace
@@ -142,11 +180,13 @@ const Worker* Scheduler::FindWorker(const std::string& id) const {
 }
 
 std::vector<const Job*> Scheduler::ListJobs(std::optional<JobState> state,
-                                            const std::string& owner) const {
+                                            const std::string& owner,
+                                            const std::string& name) const {
   std::vector<const Job*> out;
   for (const auto& [id, job] : jobs_) {
     if (state && job.state != *state) continue;
     if (!owner.empty() && job.owner != owner) continue;
+    if (!name.empty() && job.spec.metadata.name != name) continue;
     out.push_back(&job);
   }
   return out;
@@ -175,6 +215,15 @@ Result<Job> Scheduler::PrepareSubmission(const std::string& spec_text, const std
     if (field != nullptr && !errors.empty()) *field = errors.front().field;
     return spec.status();
   }
+  const std::string& queue = spec->queue;
+  if (std::find(options_.queues.begin(), options_.queues.end(), queue) ==
+      options_.queues.end()) {
+    if (field != nullptr) *field = "spec.queue";
+    std::string known;
+    for (const auto& q : options_.queues) known += (known.empty() ? "" : ", ") + q;
+    return InvalidArgument("spec.queue: unknown queue \"" + queue.substr(0, 80) +
+                           "\" (this scheduler has: " + known + ")");
+  }
   Job job;
   job.owner = owner;
   job.spec_text = spec_text;
@@ -182,6 +231,12 @@ Result<Job> Scheduler::PrepareSubmission(const std::string& spec_text, const std
   job.state = JobState::kPending;
   job.reason = kReasonResources;
   job.submitted_ms = clock_();
+  AddJobEvent(job, job.submitted_ms, "submitted",
+              "by account " + owner + ": " + std::to_string(job.spec.workers.min) +
+                  (job.spec.workers.max > job.spec.workers.min
+                       ? ".." + std::to_string(job.spec.workers.max)
+                       : "") +
+                  " ranks, backend " + ToString(job.spec.resources.backend));
   return job;
 }
 
@@ -258,6 +313,10 @@ Result<const Job*> Scheduler::Cancel(int64_t job_id) {
   job->state = JobState::kCancelled;
   job->reason = "cancelled by user";
   job->finished_ms = clock_();
+  AddJobEvent(*job, job->finished_ms, "cancelled",
+              a != nullptr && a->state == AttemptState::kCancelled
+                  ? "by user; the ranks of attempt " + std::to_string(a->number) + " are told to stop"
+                  : "by user, before it started");
   Persist(*job);
   LOG_INFO << "job " << job_id << " cancelled";
   RequestSchedule();
@@ -306,6 +365,19 @@ std::vector<Result<const Worker*>> Scheduler::RegisterWorkers(
                                   known.account + "\"; choose another --name");
         continue;
       }
+      // Another live process already holds this name (two agents on one host with one --name):
+      // refused, or both would run the same ranks under one id. Once it is lost (no heartbeat for
+      // worker_timeout_ms), the name is free again, e.g. for its own restart.
+      if (known.state == WorkerState::kAlive && !known.instance.empty() &&
+          known.instance != reg.instance) {
+        const int64_t silent_s = (now - known.last_seen_ms) / 1000;
+        out[i] = AlreadyExists(
+            "worker name \"" + reg.name + "\" is held by a live worker (" + known.id + " on host " +
+            known.host + ", last heartbeat " + std::to_string(silent_s) +
+            " s ago); give this one another --name, or stop the other (its name is free once it "
+            "has been silent for " + std::to_string(options_.worker_timeout_ms / 1000) + " s)");
+        continue;
+      }
       w.id = it->second;
     } else {
       // Not reused even if the commit fails: the id was never acknowledged, but stays burnt.
@@ -314,6 +386,7 @@ std::vector<Result<const Worker*>> Scheduler::RegisterWorkers(
     w.name = reg.name;
     w.host = reg.host;
     w.account = reg.account;
+    w.instance = reg.instance;
     w.slots = reg.slots;
     w.cpus = reg.cpus;
     w.gpus = reg.gpus;
@@ -435,6 +508,18 @@ Status Scheduler::Heartbeat(const std::string& worker_id, const std::vector<Rank
       }
     }
     if (touched) {
+      // The attempt's last rank to come up completes its start (the "started" event, once).
+      Attempt* cur = job.current_attempt();
+      if (cur != nullptr && cur->state == AttemptState::kRunning &&
+          std::all_of(cur->ranks.begin(), cur->ranks.end(),
+                      [](const RankPlacement& r) { return r.state == RankState::kRunning; }) &&
+          std::none_of(job.events.begin(), job.events.end(), [&](const JobEvent& e) {
+            return e.type == "started" && e.ts_ms >= cur->started_ms;
+          })) {
+        AddJobEvent(job, clock_(), "started",
+                    "attempt " + std::to_string(cur->number) + ": all " +
+                        std::to_string(cur->ranks.size()) + " ranks running");
+      }
       Persist(job);
       Changed();
     }
@@ -628,6 +713,32 @@ bool Scheduler::AccountRunsAttempt(const std::string& account, int64_t job_id,
   return false;
 }
 
+void Scheduler::RecordCheckpoint(int64_t job_id, int attempt, int64_t step, int64_t bytes) {
+  Job* job = MutableJob(job_id);
+  if (job == nullptr) return;
+  char size[32];
+  std::snprintf(size, sizeof size, "%.1f MiB", static_cast<double>(bytes) / (1 << 20));
+  AddJobEvent(*job, clock_(), "checkpoint",
+              "step " + std::to_string(step) + " of attempt " + std::to_string(attempt) +
+                  " stored (" + size + ")");
+  Persist(*job);
+}
+
+std::string Scheduler::GangWarning(const Job& job) const {
+  SnapshotJob shape = ShapeOf(job);
+  std::vector<SnapshotWorker> all;
+  for (const auto& [id, w] : workers_) all.push_back(SnapshotWorkerOf(w, 0, 0));
+  const int capacity = FittingCapacity(shape, all);
+  if (capacity >= shape.min_ranks) return "";
+  return DescribeNeed(shape) + ": " +
+         (workers_.empty() ? std::string("no worker has registered yet")
+          : capacity == 0  ? "none of the " + std::to_string(workers_.size()) +
+                                " registered workers fits"
+                           : "the registered workers that fit have " + std::to_string(capacity) +
+                                (capacity == 1 ? " slot" : " slots") + " in all") +
+         "; it stays PENDING (Constraint) until such workers join";
+}
+
 void Scheduler::MaybeFinishAttempt(Job& job) {
   Attempt* a = job.current_attempt();
   for (const auto& r : a->ranks) {
@@ -636,6 +747,8 @@ void Scheduler::MaybeFinishAttempt(Job& job) {
   a->state = AttemptState::kSucceeded;
   a->ended_ms = clock_();
   job.state = JobState::kSucceeded;
+  AddJobEvent(job, a->ended_ms, "succeeded",
+              "attempt " + std::to_string(a->number) + ": every rank exited 0");
   job.reason.clear();
   job.finished_ms = a->ended_ms;
   job.result = a->ranks.front().result;
@@ -674,11 +787,17 @@ void Scheduler::FailAttempt(Job& job, const std::string& reason, bool retryable)
   if (retryable && retries_used < job.spec.limits.max_retries) {
     job.state = JobState::kRestarting;
     job.reason = reason;
+    AddJobEvent(job, a->ended_ms, "restarting",
+                "attempt " + std::to_string(a->number) + " failed (retry " +
+                    std::to_string(retries_used + 1) + " of " +
+                    std::to_string(job.spec.limits.max_retries) + "): " + reason);
     LOG_WARN << "job " << job.id << " attempt " << a->number << " failed, restarting: " << reason;
   } else {
     job.state = JobState::kFailed;
     job.reason = retryable ? reason + " (no retries left)" : reason;
     job.finished_ms = a->ended_ms;
+    AddJobEvent(job, a->ended_ms, "failed",
+                "attempt " + std::to_string(a->number) + ": " + job.reason);
     LOG_WARN << "job " << job.id << " failed: " << job.reason;
   }
   Persist(job);
@@ -689,6 +808,7 @@ void Scheduler::ResizeJob(Job& job, const std::vector<std::string>& rank_workers
   Attempt* a = EndAttempt(job, AttemptState::kResized, reason);
   if (a == nullptr) return;
   LOG_INFO << "job " << job.id << " attempt " << a->number << " resized: " << reason;
+  AddJobEvent(job, a->ended_ms, "resized", "attempt " + std::to_string(a->number) + ": " + reason);
   StartJob(job, rank_workers);  // persists
 }
 
@@ -697,6 +817,8 @@ void Scheduler::PreemptAttempt(Job& job, const std::string& reason) {
   if (a == nullptr) return;
   job.state = JobState::kPending;
   job.reason = kReasonPreempted;
+  AddJobEvent(job, a->ended_ms, "preempted",
+              "attempt " + std::to_string(a->number) + ": " + reason);
   LOG_WARN << "job " << job.id << " attempt " << a->number << " preempted: " << reason;
   Persist(job);
 }
@@ -771,18 +893,7 @@ Snapshot Scheduler::BuildSnapshot() const {
     const bool queued = job.state == JobState::kPending || job.state == JobState::kRestarting;
     const bool running = job.state == JobState::kRunning && job.current_attempt() != nullptr;
     if (!queued && !running) continue;
-    SnapshotJob shape;
-    shape.id = job.id;
-    shape.account = job.owner;  // the account that submitted it is charged (the ledger)
-    shape.priority = spec.priority;
-    shape.submit_ms = job.submitted_ms;
-    shape.min_ranks = spec.workers.min;
-    shape.max_ranks = spec.workers.max;
-    shape.backend = spec.resources.backend;
-    shape.gpus_per_rank =
-        spec.resources.backend == Backend::kCpu ? 0 : spec.resources.gpus_per_worker;
-    shape.gpu_types = spec.resources.gpu_types;
-    shape.min_gpu_memory_gib = spec.resources.min_gpu_memory_gib;
+    SnapshotJob shape = ShapeOf(job);
     if (queued) {
       shape.max_runtime_ms =
           std::max<int64_t>(1, spec.limits.max_runtime_seconds * 1000 - RunMs(job));
@@ -811,20 +922,7 @@ Snapshot Scheduler::BuildSnapshot() const {
   }
   for (const auto& [id, w] : workers_) {
     if (w.state != WorkerState::kAlive) continue;
-    SnapshotWorker sw;
-    sw.id = id;
-    sw.node = w.host.empty() ? id : w.host;
-    sw.total_slots = w.slots;
-    sw.free_slots = w.slots - held[id];
-    sw.stopping_slots = stopping[id];
-    sw.gpus = static_cast<int>(w.gpus.size());
-    if (!w.gpus.empty()) {
-      sw.gpu_type = w.gpus.front().name;
-      int64_t min_mib = w.gpus.front().memory_mib;
-      for (const auto& g : w.gpus) min_mib = std::min(min_mib, g.memory_mib);
-      sw.gpu_memory_gib = static_cast<double>(min_mib) / 1024.0;
-    }
-    snap.workers.push_back(sw);
+    snap.workers.push_back(SnapshotWorkerOf(w, held[id], stopping[id]));
   }
   return snap;
 }
@@ -849,10 +947,17 @@ void Scheduler::StartJob(Job& job, const std::vector<std::string>& rank_workers)
         static_cast<double>(std::max<int64_t>(0, job.started_ms - job.submitted_ms)) / 1000.0);
   }
   ++metrics_.attempts_started_total;
-  // Recorded before any worker hears of it (the heartbeat answers read this state).
-  Persist(job);
   std::string where;
   for (const auto& w : rank_workers) where += (where.empty() ? "" : ",") + w;
+  std::string placed;
+  for (size_t r = 0; r < rank_workers.size(); ++r) {
+    placed += (r == 0 ? "" : ", ") + std::string("rank ") + std::to_string(r) + " on " +
+              WorkerLabel(FindWorker(rank_workers[r]), rank_workers[r]);
+  }
+  AddJobEvent(job, job.attempts.back().started_ms, "placed",
+              "attempt " + std::to_string(job.attempts.back().number) + ": " + placed);
+  // Recorded before any worker hears of it (the heartbeat answers read this state).
+  Persist(job);
   LOG_INFO << "job " << job.id << " attempt " << job.attempts.size() << " started on " << where;
 }
 
@@ -935,6 +1040,9 @@ void Scheduler::Schedule() {
   for (const auto& wait : d.waits) {
     Job* job = MutableJob(wait.job_id);
     if (job == nullptr) continue;
+    // In memory only: the numbers change with every cycle, the reason code rarely.
+    job->reason_message = wait.detail;
+    job->estimated_start_ms = wait.estimated_start_ms;
     // A restarting job keeps its failure reason visible until it starts again.
     if (job->state == JobState::kPending && job->reason != wait.reason) {
       job->reason = wait.reason;

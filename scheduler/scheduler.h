@@ -43,6 +43,9 @@ struct SchedulerOptions {
   double fair_share_half_life_s = 7 * 86400.0;
   // How often the ledger is written to the store (a crash loses at most this much accrual).
   int64_t ledger_save_interval_ms = 10000;
+  // The queues a job may name in spec.queue (configs/scheduler.yaml `queues`); any other name is
+  // refused at submission. They are labels today: every queue shares the pool and the policy.
+  std::vector<std::string> queues = {"default"};
 };
 
 // A rank a worker says it is running (or whose exit it has not yet delivered).
@@ -60,6 +63,9 @@ struct WorkerRegistration {
   int cpus = 0;
   std::vector<GpuInfo> gpus;
   std::string account = "default";  // earns the contribution credit; a DNS label
+  // Random per agent process ("" = an agent that predates it). A registration under a name held
+  // by a live worker of another instance is refused (AlreadyExists).
+  std::string instance;
 };
 
 class Scheduler {
@@ -109,6 +115,10 @@ class Scheduler {
   // without an id; it changes nothing.
   Result<Job> PrepareSubmission(const std::string& spec_text, const std::string& owner,
                                 std::string* field = nullptr);
+  // Why `job` could never start on the workers registered now (alive or lost): "" when enough
+  // of them fit its gang, else a sentence for the submitter ("needs 3 ranks with 1 GPU each of
+  // type H100: the registered workers that fit have 0 slots"). Advisory: workers may still join.
+  std::string GangWarning(const Job& job) const;
   // Commits prepared jobs in ONE transaction and queues them; returns them with their ids, in
   // order. All or nothing: on Unavailable no job of the batch was stored or queued. A job whose
   // (owner, idempotency_key) was stored before, or appears earlier in the batch, is not stored
@@ -118,13 +128,15 @@ class Scheduler {
   // NotFound / FailedPrecondition (already finished).
   Result<const Job*> Cancel(int64_t job_id);
   const Job* FindJob(int64_t job_id) const;
-  // Jobs, oldest first, optionally filtered.
-  std::vector<const Job*> ListJobs(std::optional<JobState> state, const std::string& owner) const;
+  // Jobs, oldest first, optionally filtered by state, owner account and metadata.name ("" = any).
+  std::vector<const Job*> ListJobs(std::optional<JobState> state, const std::string& owner,
+                                   const std::string& name = "") const;
 
   // --- workers ---
   // Registers a worker (or re-registers one by name: its previous ranks are then gone, since
   // a restarted worker process kills its trainers). Returns the worker. A name registered to
-  // another account is PermissionDenied (no one takes over someone else's worker).
+  // another account is PermissionDenied (no one takes over someone else's worker); a name held
+  // by a live worker with another instance is AlreadyExists (until that one is lost).
   Result<const Worker*> RegisterWorker(const WorkerRegistration& reg);
   // RegisterWorker for several workers, in order, committed in ONE transaction: one result per
   // registration (InvalidArgument for a bad one; Unavailable for all if the commit failed, and
@@ -153,6 +165,8 @@ class Scheduler {
   // (0 = the current attempt): what lets a contributor's worker read that job's checkpoints and
   // its trainers use that attempt's rendezvous KV.
   bool AccountRunsAttempt(const std::string& account, int64_t job_id, int attempt) const;
+  // Adds a "checkpoint" event to the job's timeline once its checkpoint of `step` is stored.
+  void RecordCheckpoint(int64_t job_id, int attempt, int64_t step, int64_t bytes);
 
   // --- periodic work ---
   // Marks silent workers lost (failing their attempts), fails jobs past limits.maxRuntime, then

@@ -14,7 +14,8 @@ job="${1:-configs/jobs/fashion-mnist-mlp.yaml}"
 
 [ "${SHOAL_SKIP_DEPS:-0}" = 1 ] || bash scripts/install-deps.sh
 bash scripts/build.sh --target shoal-scheduler shoal-worker shoal-train shoal
-bin="$repo/${SHOAL_BUILD_DIR:-build}"
+bin="${SHOAL_BUILD_DIR:-build}"
+case "$bin" in /*) ;; *) bin="$repo/$bin" ;; esac  # relative to the repo, as scripts/build.sh takes it
 
 state="$(mktemp -d /tmp/shoal-demo-XXXXXX)"
 pids=()

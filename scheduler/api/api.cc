@@ -10,6 +10,7 @@
 #include <boost/asio/use_awaitable.hpp>
 #include <nlohmann/json.hpp>
 
+#include "common/version.h"
 #include "common/log.h"
 
 namespace shoal {
@@ -145,6 +146,11 @@ asio::awaitable<HttpReply> Api::Authenticated(const HttpRequest& req) {
   // metrics hold no secret); everything else needs one.
   if (req.path == "/healthz") co_return HttpReply{200, "ok\n", "text/plain"};
   if (req.path == "/readyz") co_return HttpReply{200, "ready\n", "text/plain"};
+  // Open like the probes: the CLI compares it with its own build before it sends a token.
+  if (req.path == "/v1/version") {
+    if (req.method != "GET") co_return MethodNotAllowed(req);
+    co_return JsonReply(200, json{{"version", Version()}, {"commit", GitCommit()}});
+  }
   if (req.path == "/metrics") {
     if (req.method != "GET") co_return MethodNotAllowed(req);
     co_return HttpReply{200, RenderMetrics(*scheduler_, api_metrics_),
@@ -393,9 +399,15 @@ asio::awaitable<HttpReply> Api::Submit(const HttpRequest& req, const Principal& 
   job->idempotency_key = key;
   auto stored = co_await submissions_.Add(std::move(job).value());
   if (!stored.ok()) co_return ErrorReply(stored.status());
-  co_return JsonReply(201, json{{"id", (*stored)->id},
-                                {"name", (*stored)->spec.metadata.name},
-                                {"state", ToString((*stored)->state)}});
+  json reply = {{"id", (*stored)->id},
+                {"name", (*stored)->spec.metadata.name},
+                {"state", ToString((*stored)->state)}};
+  // Accepted either way (workers may still join), but the submitter hears it now rather than
+  // finding the job PENDING(Constraint) later.
+  if (std::string warning = scheduler_->GangWarning(**stored); !warning.empty()) {
+    reply["warnings"] = json::array({warning});
+  }
+  co_return JsonReply(201, reply);
 }
 
 BodyPolicy Api::BodyPolicyFor(std::string_view method, std::string_view target,
@@ -445,6 +457,7 @@ asio::awaitable<HttpReply> Api::Checkpoints(const HttpRequest& req, const Job& j
   if (!stored.ok()) co_return ErrorReply(stored.status());
   LOG_INFO << "job " << job_id << " attempt " << attempt << ": checkpoint at step " << step
            << " stored (" << stored->bytes << " bytes)";
+  scheduler_->RecordCheckpoint(job_id, static_cast<int>(attempt), step, stored->bytes);
   co_return JsonReply(201, ToJson(*stored));
 }
 
@@ -511,8 +524,9 @@ HttpReply Api::ListJobs(const HttpRequest& req, const Principal& p) {
     if (!parsed.ok()) return ErrorReply(parsed.status(), "state");
     state = *parsed;
   }
-  std::string owner;
+  std::string owner, name;
   if (auto it = req.query.find("owner"); it != req.query.end()) owner = it->second;
+  if (auto it = req.query.find("name"); it != req.query.end()) name = it->second;
   if (!p.admin()) {
     if (!owner.empty() && owner != p.account) {
       return ErrorReply(403, "PermissionDenied", "only an admin may list another account's jobs");
@@ -520,7 +534,7 @@ HttpReply Api::ListJobs(const HttpRequest& req, const Principal& p) {
     owner = p.account;
   }
   json jobs = json::array();
-  for (const Job* j : scheduler_->ListJobs(state, owner)) jobs.push_back(ToJson(*j, false));
+  for (const Job* j : scheduler_->ListJobs(state, owner, name)) jobs.push_back(ToJson(*j, false));
   return JsonReply(200, json{{"jobs", jobs}});
 }
 
@@ -539,6 +553,19 @@ asio::awaitable<HttpReply> Api::Logs(const HttpRequest& req, int64_t job_id) {
     co_return ErrorReply(400, "InvalidArgument", "limit must be a positive integer", "limit");
   }
   limit = std::min(limit, 10000);
+  // tail=N: start N lines before the end (`shoal logs --tail N`); later polls go on with after=.
+  if (auto it = req.query.find("tail"); it != req.query.end()) {
+    int tail = 0;
+    if (!ParseInt(it->second, &tail) || tail < 0 || tail > 10000) {
+      co_return ErrorReply(400, "InvalidArgument", "tail must be an integer in 0..10000", "tail");
+    }
+    if (req.query.count("after") > 0) {
+      co_return ErrorReply(400, "InvalidArgument", "give either after or tail, not both", "tail");
+    }
+    auto start = scheduler_->store()->LogSeqBeforeLast(job_id, rank, tail);
+    if (!start.ok()) co_return ErrorReply(start.status());
+    after = *start;  // tail=0: the newest line's seq, so only new lines follow
+  }
   if (!WaitParam(req, kMaxWaitMs, &wait_ms)) {
     co_return ErrorReply(400, "InvalidArgument", "wait must be a non-negative integer (ms)", "wait");
   }
@@ -654,6 +681,7 @@ asio::awaitable<HttpReply> Api::Register(const HttpRequest& req, const Principal
   try {
     reg.name = body->value("name", "");
     reg.host = body->value("host", "");
+    reg.instance = body->value("instance", "");
     // A worker earns for its token's account; only an admin may register one for another.
     reg.account = body->value("account", p.account);
     if (reg.account != p.account && !p.admin()) {
@@ -679,6 +707,9 @@ asio::awaitable<HttpReply> Api::Register(const HttpRequest& req, const Principal
     co_return ErrorReply(400, "InvalidArgument", std::string("bad registration: ") + e.what());
   }
   if (reg.host.size() > 253) co_return ErrorReply(400, "InvalidArgument", "host too long", "host");
+  if (reg.instance.size() > 64) {
+    co_return ErrorReply(400, "InvalidArgument", "instance too long", "instance");
+  }
   // Committed with the other registrations of this round (one transaction; answered after it).
   auto w = co_await registrations_.Add(std::move(reg));
   if (!w.ok()) co_return ErrorReply(w.status());

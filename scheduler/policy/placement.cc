@@ -1,5 +1,7 @@
 #include "scheduler/policy/placement.h"
 
+#include <cstdio>
+
 #include <algorithm>
 #include <cctype>
 #include <unordered_map>
@@ -46,6 +48,25 @@ int FittingCapacity(const SnapshotJob& job, const std::vector<SnapshotWorker>& w
     if (WorkerFits(job, w)) capacity += w.total_slots;
   }
   return capacity;
+}
+
+std::string DescribeNeed(const SnapshotJob& job) {
+  std::string out = "needs " + std::to_string(job.min_ranks) + (job.min_ranks == 1 ? " rank" : " ranks");
+  if (job.backend != Backend::kCuda) return out + " (one slot each)";
+  const int gpus = std::max(1, job.gpus_per_rank);
+  out += " with " + std::to_string(gpus) + (gpus == 1 ? " GPU" : " GPUs") + " each";
+  if (!job.gpu_types.empty()) {
+    out += " of type ";
+    for (size_t i = 0; i < job.gpu_types.size(); ++i) {
+      out += (i == 0 ? "" : " or ") + job.gpu_types[i];
+    }
+  }
+  if (job.min_gpu_memory_gib > 0) {
+    char mem[32];
+    std::snprintf(mem, sizeof mem, "%g", job.min_gpu_memory_gib);
+    out += std::string(" with >= ") + mem + " GiB";
+  }
+  return out;
 }
 
 std::optional<std::vector<std::string>> PlaceGang(const SnapshotJob& job,

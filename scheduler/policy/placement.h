@@ -28,6 +28,10 @@ int UsableSlots(const SnapshotJob& job, const SnapshotWorker& worker);
 // job can never start on this pool: reason Constraint.
 int FittingCapacity(const SnapshotJob& job, const std::vector<SnapshotWorker>& workers);
 
+// What `job` needs, for people: "needs 3 ranks (one slot each)" or "needs 2 ranks with 1 GPU
+// each of type H100 or A100 with >= 40 GiB". The start of every wait reason's message.
+std::string DescribeNeed(const SnapshotJob& job);
+
 // Places between job.min_ranks and job.max_ranks ranks (as many as fit) on `workers`, or nullopt
 // when fewer than min_ranks slots are free: never a partial gang. Packing, to keep whole nodes
 // free for big gangs (fragmentation): a gang that fits on one worker goes to the worker with the

@@ -171,6 +171,7 @@ Decisions Decide(const Snapshot& snapshot, const PolicyOptions& options) {
   // Jobs holding slots, plus the ones this cycle starts (for the head job's reservation).
   std::vector<SnapshotRunning> running;
   const SnapshotJob* head = nullptr;
+  size_t head_wait = 0;  // index of the head job's entry in out.waits
   bool blocked = false;  // a queued job waits for slots (not for a Constraint)
   std::optional<Reservation> reservation;
   bool reservation_done = false;
@@ -209,9 +210,10 @@ Decisions Decide(const Snapshot& snapshot, const PolicyOptions& options) {
       // Waiting cannot help it, so it holds up nobody. (With no worker at all, every job waits
       // for Resources: the pool is starting or empty, not unable.)
       wait(job, kReasonConstraint,
-           "needs " + std::to_string(job.min_ranks) +
-               " ranks; the alive workers that match its backend, GPU types and memory have " +
-               std::to_string(capacity) + " slots in all");
+           DescribeNeed(job) + "; " +
+               (capacity == 0 ? std::string("no alive worker fits")
+                              : "the alive workers that fit have " + std::to_string(capacity) +
+                                    (capacity == 1 ? " slot" : " slots") + " in all"));
       continue;
     }
     if (head == nullptr) {
@@ -220,12 +222,15 @@ Decisions Decide(const Snapshot& snapshot, const PolicyOptions& options) {
         continue;
       }
       head = &job;
+      head_wait = out.waits.size();
       blocked = true;
       int usable = 0;
       for (const auto& w : workers) usable += UsableSlots(job, w);
       wait(job, kReasonResources,
-           "needs " + std::to_string(job.min_ranks) + " ranks, " + std::to_string(usable) +
-               " slots free of " + std::to_string(capacity));
+           DescribeNeed(job) + "; " +
+               (workers.empty() ? std::string("no worker is alive")
+                                : std::to_string(usable) + " of the " + std::to_string(capacity) +
+                                      " slots that fit are free"));
       continue;
     }
     if (options.backfill) {
@@ -255,6 +260,18 @@ Decisions Decide(const Snapshot& snapshot, const PolicyOptions& options) {
       }
     }
     wait(job, kReasonPriority, "waiting behind job " + std::to_string(head->id));
+  }
+  if (options.backfill && options.explain_waits && head != nullptr) {
+    // `squeue --start`: the head job's reserved start, also when no job behind it asked for it.
+    if (!reservation_done) {
+      std::vector<SnapshotRunning> all = snapshot.running;
+      all.insert(all.end(), running.begin(), running.end());
+      reservation = ReserveHead(*head, workers, all, snapshot.now_ms);
+      reservation_done = true;
+    }
+    if (reservation && head_wait < out.waits.size() && out.waits[head_wait].job_id == head->id) {
+      out.waits[head_wait].estimated_start_ms = reservation->start_ms;
+    }
   }
   if (options.preempt && head != nullptr) {
     PreemptFor(*head, snapshot, workers, options, factor, out);

@@ -115,7 +115,10 @@ struct StartDecision {
 struct WaitDecision {
   int64_t job_id = 0;
   std::string reason;  // kReasonResources / kReasonPriority / kReasonConstraint
-  std::string detail;  // for people: "needs 4 ranks, 2 slots free"
+  std::string detail;  // for people: "needs 4 ranks (one slot each); 2 of 6 fitting slots are free"
+  // With backfill, for the job at the head of the queue: when its reservation expects it to
+  // start (the running jobs' limits.maxRuntime), in ms since the epoch; 0 = no estimate.
+  int64_t estimated_start_ms = 0;
 };
 
 // Stop a running job so that a queued one can have its slots; the job goes back to the queue.

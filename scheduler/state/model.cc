@@ -59,6 +59,40 @@ const char* ToString(WorkerState state) {
   return state == WorkerState::kAlive ? "alive" : "lost";
 }
 
+void AddJobEvent(Job& job, int64_t ts_ms, std::string type, std::string message) {
+  if (message.size() > 1024) message.resize(1024);
+  if (static_cast<int>(job.events.size()) >= kMaxJobEvents) {
+    job.events.erase(job.events.begin() + kKeepFirstJobEvents);
+    ++job.events_dropped;
+  }
+  job.events.push_back({ts_ms, std::move(type), std::move(message)});
+}
+
+nlohmann::json ToJson(const JobEvent& e) {
+  return {{"timeMs", e.ts_ms}, {"type", e.type}, {"message", e.message}};
+}
+
+nlohmann::json EventsToJson(const std::vector<JobEvent>& events) {
+  nlohmann::json out = nlohmann::json::array();
+  for (const auto& e : events) out.push_back(ToJson(e));
+  return out;
+}
+
+std::vector<JobEvent> EventsFromJson(const nlohmann::json& j) {
+  std::vector<JobEvent> out;
+  if (!j.is_array()) return out;
+  for (const auto& e : j) {
+    if (!e.is_object() || !e.contains("timeMs") || !e["timeMs"].is_number_integer() ||
+        !e.contains("type") || !e["type"].is_string() || !e.contains("message") ||
+        !e["message"].is_string()) {
+      continue;
+    }
+    out.push_back({e["timeMs"].get<int64_t>(), e["type"].get<std::string>(),
+                   e["message"].get<std::string>()});
+  }
+  return out;
+}
+
 nlohmann::json ToJson(const RankPlacement& r) {
   nlohmann::json j = {{"rank", r.rank}, {"worker", r.worker_id}, {"state", ToString(r.state)}};
   if (r.state == RankState::kExited) {
@@ -99,6 +133,8 @@ nlohmann::json ToJson(const Job& job, bool detail) {
       {"progress", job.progress},
       {"result", job.result},
   };
+  if (!job.reason_message.empty()) j["reasonMessage"] = job.reason_message;
+  if (job.estimated_start_ms != 0) j["estimatedStartMs"] = job.estimated_start_ms;
   if (const Attempt* a = job.current_attempt()) {
     j["worldSize"] = a->world_size;
     nlohmann::json nodes = nlohmann::json::array();
@@ -110,6 +146,8 @@ nlohmann::json ToJson(const Job& job, bool detail) {
     for (const auto& a : job.attempts) attempts.push_back(ToJson(a));
     j["attemptHistory"] = attempts;
     j["spec"] = JobSpecToJson(job.spec);
+    j["events"] = EventsToJson(job.events);
+    if (job.events_dropped > 0) j["eventsDropped"] = job.events_dropped;
   }
   return j;
 }

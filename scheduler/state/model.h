@@ -64,6 +64,20 @@ struct Attempt {
   std::vector<RankPlacement> ranks;  // index == rank
 };
 
+// One entry of a job's timeline (shoal status, GET /v1/jobs/{id} "events"): what happened to it
+// and why, kept with the job. Types: submitted, placed, started, checkpoint, preempted, resized,
+// restarting, succeeded, failed, cancelled.
+struct JobEvent {
+  int64_t ts_ms = 0;
+  std::string type;
+  std::string message;
+};
+
+// Bounds a job's timeline: the first kKeepFirst events and the newest ones up to kMaxJobEvents in
+// all are kept (a long job writes a checkpoint event every minute); the rest are counted.
+inline constexpr int kMaxJobEvents = 100;
+inline constexpr int kKeepFirstJobEvents = 10;
+
 struct Job {
   int64_t id = 0;
   std::string owner;
@@ -80,6 +94,13 @@ struct Job {
   std::vector<Attempt> attempts;
   nlohmann::json progress = nlohmann::json::object();  // latest report from rank 0
   nlohmann::json result = nlohmann::json::object();    // final metrics of a successful run
+  std::vector<JobEvent> events;  // oldest first, bounded (AddJobEvent)
+  int64_t events_dropped = 0;    // events dropped from the middle of the timeline
+  // Why a pending job waits, in numbers ("needs 3 ranks with a CPU slot; 2 of 5 fitting slots
+  // are free"), and when the backfill reservation expects it to start (0 = no estimate). In
+  // memory only: every scheduling cycle recomputes them.
+  std::string reason_message;
+  int64_t estimated_start_ms = 0;
 
   Attempt* current_attempt() { return attempts.empty() ? nullptr : &attempts.back(); }
   const Attempt* current_attempt() const { return attempts.empty() ? nullptr : &attempts.back(); }
@@ -99,6 +120,9 @@ struct Worker {
   std::string name;  // chosen by the worker (host name by default); unique
   std::string host;
   std::string account = "default";  // who earns the contribution credit of its GPUs
+  // Random per worker process ("" from workers that predate it): a second live process under
+  // the same name is refused, so that two agents never share one id and run the same rank.
+  std::string instance;
   int slots = 1;     // ranks it runs at once
   int cpus = 0;
   std::vector<GpuInfo> gpus;
@@ -106,6 +130,15 @@ struct Worker {
   int64_t registered_ms = 0;
   int64_t last_seen_ms = 0;  // in memory only: a restart gives every worker a fresh timeout
 };
+
+// Appends an event to the job's timeline, dropping the oldest one after the first
+// kKeepFirstJobEvents when the timeline is full. Messages are cut at 1 KiB.
+void AddJobEvent(Job& job, int64_t ts_ms, std::string type, std::string message);
+nlohmann::json ToJson(const JobEvent& e);
+// Stored and wire form of a timeline: [{"timeMs", "type", "message"}...]; EventsFromJson skips
+// malformed entries (a stored timeline is informative, never a reason to refuse a job).
+nlohmann::json EventsToJson(const std::vector<JobEvent>& events);
+std::vector<JobEvent> EventsFromJson(const nlohmann::json& j);
 
 nlohmann::json ToJson(const RankPlacement& r);
 nlohmann::json ToJson(const Attempt& a);

@@ -123,6 +123,21 @@ class Txn {
   std::string error_;
 };
 
+// A job's timeline as one column: {"list": [...], "dropped": N}.
+std::string StoredEvents(const Job& job) {
+  return nlohmann::json{{"list", EventsToJson(job.events)}, {"dropped", job.events_dropped}}
+      .dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+}
+
+void LoadEvents(const std::string& text, Job* job) {
+  auto j = nlohmann::json::parse(text, nullptr, false);
+  if (!j.is_object()) return;
+  job->events = EventsFromJson(j.value("list", nlohmann::json::array()));
+  if (j.contains("dropped") && j["dropped"].is_number_integer()) {
+    job->events_dropped = j["dropped"].get<int64_t>();
+  }
+}
+
 }  // namespace
 
 Result<std::unique_ptr<Store>> Store::Open(const std::string& state_dir) {
@@ -156,6 +171,14 @@ Result<std::unique_ptr<Store>> Store::Open(const std::string& state_dir) {
   if (!Stmt(db, "SELECT account FROM workers LIMIT 0").ok()) {
     RETURN_IF_ERROR(store->Exec(
         "ALTER TABLE workers ADD COLUMN account TEXT NOT NULL DEFAULT 'default'"));
+  }
+  // ... and so do those from before job timelines and worker instances.
+  if (!Stmt(db, "SELECT events FROM jobs LIMIT 0").ok()) {
+    RETURN_IF_ERROR(store->Exec("ALTER TABLE jobs ADD COLUMN events TEXT NOT NULL DEFAULT '{}'"));
+  }
+  if (!Stmt(db, "SELECT instance FROM workers LIMIT 0").ok()) {
+    RETURN_IF_ERROR(
+        store->Exec("ALTER TABLE workers ADD COLUMN instance TEXT NOT NULL DEFAULT ''"));
   }
   return store;
 }
@@ -196,7 +219,7 @@ Result<std::vector<int64_t>> Store::WriteBatch(const Batch& batch) {
     // One statement for the whole batch: preparing costs about as much as a small insert.
     Stmt st(db_,
             "INSERT INTO jobs(owner, spec_text, state, reason, submitted_ms, started_ms, "
-            "finished_ms, progress, result, idem_key) VALUES(?,?,?,?,?,?,?,?,?,?)");
+            "finished_ms, progress, result, idem_key, events) VALUES(?,?,?,?,?,?,?,?,?,?,?)");
     if (!st.ok()) return Check(SQLITE_ERROR, "prepare insert job");
     ids.reserve(batch.new_jobs.size());
     for (const Job* job : batch.new_jobs) {
@@ -209,6 +232,7 @@ Result<std::vector<int64_t>> Store::WriteBatch(const Batch& batch) {
       } else {
         st.Bind(10, job->idempotency_key);
       }
+      st.Bind(11, StoredEvents(*job));
       RETURN_IF_ERROR(Check(st.Step(), "insert job"));  // ~Txn rolls the whole batch back
       ids.push_back(sqlite3_last_insert_rowid(db_));
     }
@@ -221,11 +245,11 @@ Result<std::vector<int64_t>> Store::WriteBatch(const Batch& batch) {
 
 Status Store::SaveJobLocked(const Job& job) {
   Stmt st(db_,
-          "UPDATE jobs SET state=?, reason=?, started_ms=?, finished_ms=?, progress=?, result=? "
-          "WHERE id=?");
+          "UPDATE jobs SET state=?, reason=?, started_ms=?, finished_ms=?, progress=?, result=?, "
+          "events=? WHERE id=?");
   st.Bind(1, std::string(ToString(job.state))).Bind(2, job.reason).Bind(3, job.started_ms)
       .Bind(4, job.finished_ms).Bind(5, job.progress.dump()).Bind(6, job.result.dump())
-      .Bind(7, job.id);
+      .Bind(7, StoredEvents(job)).Bind(8, job.id);
   RETURN_IF_ERROR(Check(st.Step(), "update job"));
   for (const Attempt& a : job.attempts) {
     Stmt at(db_, "INSERT OR REPLACE INTO attempts(job_id, number, body) VALUES(?,?,?)");
@@ -248,10 +272,10 @@ Status Store::SaveWorkerLocked(const Worker& w) {
   for (const auto& g : w.gpus) gpus.push_back(ToJson(g));
   Stmt st(db_,
           "INSERT OR REPLACE INTO workers(id, name, host, slots, cpus, gpus, state, "
-          "registered_ms, account) VALUES(?,?,?,?,?,?,?,?,?)");
+          "registered_ms, account, instance) VALUES(?,?,?,?,?,?,?,?,?,?)");
   st.Bind(1, w.id).Bind(2, w.name).Bind(3, w.host).Bind(4, w.slots).Bind(5, w.cpus)
       .Bind(6, gpus.dump()).Bind(7, std::string(ToString(w.state))).Bind(8, w.registered_ms)
-      .Bind(9, w.account);
+      .Bind(9, w.account).Bind(10, w.instance);
   return Check(st.Step(), "save worker");
 }
 
@@ -262,7 +286,7 @@ Result<Store::Snapshot> Store::LoadAll() {
   {
     Stmt st(db_,
             "SELECT id, owner, spec_text, state, reason, submitted_ms, started_ms, finished_ms, "
-            "progress, result, COALESCE(idem_key, '') FROM jobs ORDER BY id");
+            "progress, result, COALESCE(idem_key, ''), events FROM jobs ORDER BY id");
     int rc;
     while ((rc = st.Step()) == SQLITE_ROW) {
       Job job;
@@ -283,6 +307,7 @@ Result<Store::Snapshot> Store::LoadAll() {
       if (job.progress.is_discarded()) job.progress = nlohmann::json::object();
       if (job.result.is_discarded()) job.result = nlohmann::json::object();
       job.idempotency_key = st.Text(10);
+      LoadEvents(st.Text(11), &job);
       snap.jobs.push_back(std::move(job));
     }
     RETURN_IF_ERROR(Check(rc, "load jobs"));
@@ -303,7 +328,8 @@ Result<Store::Snapshot> Store::LoadAll() {
   }
   {
     Stmt st(db_,
-            "SELECT id, name, host, slots, cpus, gpus, state, registered_ms, account FROM workers");
+            "SELECT id, name, host, slots, cpus, gpus, state, registered_ms, account, instance "
+            "FROM workers");
     int rc;
     while ((rc = st.Step()) == SQLITE_ROW) {
       Worker w;
@@ -322,6 +348,7 @@ Result<Store::Snapshot> Store::LoadAll() {
       w.state = st.Text(6) == "alive" ? WorkerState::kAlive : WorkerState::kLost;
       w.registered_ms = st.Int(7);
       w.account = st.Text(8);
+      w.instance = st.Text(9);
       snap.workers.push_back(std::move(w));
     }
     RETURN_IF_ERROR(Check(rc, "load workers"));
@@ -378,6 +405,17 @@ Result<std::vector<Store::LogRecord>> Store::ReadLogs(int64_t job_id, int64_t af
   }
   RETURN_IF_ERROR(Check(rc, "read logs"));
   return out;
+}
+
+Result<int64_t> Store::LogSeqBeforeLast(int64_t job_id, int rank, int n) {
+  Stmt st(db_,
+          "SELECT seq FROM logs WHERE job_id=? AND (?<0 OR rank=?) ORDER BY seq DESC "
+          "LIMIT 1 OFFSET ?");
+  st.Bind(1, job_id).Bind(2, rank).Bind(3, rank).Bind(4, n);
+  int rc = st.Step();
+  if (rc == SQLITE_ROW) return st.Int(0);
+  RETURN_IF_ERROR(Check(rc, "read logs"));
+  return int64_t{0};  // fewer than n+1 lines: the tail is all of them
 }
 
 Status Store::AppendMetric(int64_t job_id, int attempt, int64_t ts_ms,

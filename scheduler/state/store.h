@@ -71,6 +71,9 @@ class Store {
                     const std::vector<std::string>& lines);
   // Lines with seq > after_seq, oldest first, at most `limit`; rank < 0 means every rank.
   Result<std::vector<LogRecord>> ReadLogs(int64_t job_id, int64_t after_seq, int rank, int limit);
+  // The after_seq that makes ReadLogs return the job's last `n` lines (of `rank`, or of every
+  // rank when rank < 0): the seq of the line just before them, or 0 when there are at most n.
+  Result<int64_t> LogSeqBeforeLast(int64_t job_id, int rank, int n);
 
   // Accounts and bearer tokens (scheduler/auth.h gives them meaning; only hashes are stored).
   struct AccountRow {

@@ -47,6 +47,8 @@ class Cluster {
   // Starts the scheduler on an ephemeral port with short timeouts; waits until /healthz answers.
   void StartScheduler(std::vector<std::string> extra_flags = {});
   void KillScheduler(int sig);
+  // The running scheduler's process (nullptr before StartScheduler).
+  Process* scheduler() { return scheduler_.get(); }
   // Starts a worker named `name` with one slot and one thread per rank. It joins with a
   // contributor token of the account named by `--account X` in `extra_flags`, else of "pool"
   // (created through the admin API on first use), unless `extra_flags` has its own --token.

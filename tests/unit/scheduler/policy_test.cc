@@ -265,6 +265,50 @@ TEST(BackfillTest, ShortJobsFillTheGapLongOnesDoNotDelayTheHead) {
   EXPECT_EQ(Started(Decide(s, *ParsePolicyName("fifo+backfill"))), (std::vector<int64_t>{2}));
 }
 
+TEST(BackfillTest, HeadJobGetsItsReservedStartAsAnEstimate) {
+  Snapshot s;
+  s.now_ms = 5'000;
+  s.workers = {W("a", 4, 2)};
+  s.running = {Running(9, {"a", "a"}, 0, 100)};  // frees its 2 slots at t = 100 s
+  s.queue = {Timed(1, 4, 1000)};                  // alone: no job behind it asks for the reservation
+  Decisions d = Decide(s, *ParsePolicyName("fifo+backfill"));
+  ASSERT_EQ(d.waits.size(), 1u);
+  EXPECT_EQ(d.waits[0].estimated_start_ms, 100'000);
+  EXPECT_EQ(d.waits[0].detail, "needs 4 ranks (one slot each); 2 of the 4 slots that fit are free");
+  // Without backfill there is no reservation, so no estimate.
+  EXPECT_EQ(Decide(s, *ParsePolicyName("fifo")).waits[0].estimated_start_ms, 0);
+  // A running job without a time limit never frees its slots in the estimate: none.
+  s.running[0].max_runtime_ms = 0;
+  EXPECT_EQ(Decide(s, *ParsePolicyName("fifo+backfill")).waits[0].estimated_start_ms, 0);
+}
+
+TEST(WaitReasonTest, MessagesSayWhatTheJobNeedsAndWhatThePoolHas) {
+  SnapshotJob gpu = J(1, 3, 3, Backend::kCuda);
+  gpu.gpu_types = {"H100", "A100"};
+  gpu.min_gpu_memory_gib = 40;
+  EXPECT_EQ(DescribeNeed(gpu), "needs 3 ranks with 1 GPU each of type H100 or A100 with >= 40 GiB");
+  EXPECT_EQ(DescribeNeed(J(2, 1, 1)), "needs 1 rank (one slot each)");
+  Snapshot s;
+  s.workers = {W("a", 2, 2)};  // CPU only: no GPU job can ever run here
+  s.queue = {gpu, J(2, 3, 3)};
+  Decisions d = FifoPolicy(s);
+  ASSERT_EQ(d.waits.size(), 2u);
+  EXPECT_EQ(d.waits[0].reason, "Constraint");
+  EXPECT_EQ(d.waits[0].detail,
+            "needs 3 ranks with 1 GPU each of type H100 or A100 with >= 40 GiB; no alive worker "
+            "fits");
+  EXPECT_EQ(d.waits[1].reason, "Constraint");
+  EXPECT_EQ(d.waits[1].detail,
+            "needs 3 ranks (one slot each); the alive workers that fit have 2 slots in all");
+  s.workers.clear();  // an empty pool is starting, not unable: Resources, and the head blocks
+  d = FifoPolicy(s);
+  ASSERT_EQ(d.waits.size(), 2u);
+  EXPECT_EQ(d.waits[0].reason, "Resources");
+  EXPECT_EQ(d.waits[0].detail,
+            "needs 3 ranks with 1 GPU each of type H100 or A100 with >= 40 GiB; no worker is alive");
+  EXPECT_EQ(d.waits[1].reason, "Priority");
+}
+
 // Property: on random clusters with running jobs, backfilled jobs never push back the head job's
 // reserved start, and decisions stay whole, within free slots and unique.
 TEST(BackfillTest, PropertyNeverDelaysTheHeadReservation) {
