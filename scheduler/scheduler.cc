@@ -941,6 +941,8 @@ void Scheduler::StartJob(Job& job, const std::vector<std::string>& rank_workers)
   job.attempts.push_back(std::move(a));
   job.state = JobState::kRunning;
   job.reason.clear();
+  job.reason_message.clear();
+  job.estimated_start_ms = 0;
   if (job.started_ms == 0) {
     job.started_ms = clock_();
     metrics_.admission_wait_seconds.Observe(

@@ -65,7 +65,7 @@ struct WorkerRegistration {
   std::string account = "default";  // earns the contribution credit; a DNS label
   // Random per agent process ("" = an agent that predates it). A registration under a name held
   // by a live worker of another instance is refused (AlreadyExists).
-  std::string instance;
+  std::string instance = "";
 };
 
 class Scheduler {

@@ -133,8 +133,11 @@ nlohmann::json ToJson(const Job& job, bool detail) {
       {"progress", job.progress},
       {"result", job.result},
   };
-  if (!job.reason_message.empty()) j["reasonMessage"] = job.reason_message;
-  if (job.estimated_start_ms != 0) j["estimatedStartMs"] = job.estimated_start_ms;
+  // Only while it waits: the last cycle's numbers say nothing about a running or finished job.
+  if (job.state == JobState::kPending || job.state == JobState::kRestarting) {
+    if (!job.reason_message.empty()) j["reasonMessage"] = job.reason_message;
+    if (job.estimated_start_ms != 0) j["estimatedStartMs"] = job.estimated_start_ms;
+  }
   if (const Attempt* a = job.current_attempt()) {
     j["worldSize"] = a->world_size;
     nlohmann::json nodes = nlohmann::json::array();
