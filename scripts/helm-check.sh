@@ -323,7 +323,8 @@ roll() {
     --set tokens.workerToken="$1" --set scheduler.config.policy="$2" --show-only "templates/$3"
 }
 w1=shoal_helm_check_worker_token_0123456789 w2=shoal_helm_check_worker_token_9876543210
-if ! roll "$w1" fifo daemonset-gpu-workers.yaml | grep -q 'checksum/secret:'; then
+# (grep without -q: it must read to the end, or helm's next write fails under pipefail.)
+if ! roll "$w1" fifo daemonset-gpu-workers.yaml | grep 'checksum/secret:' >/dev/null; then
   fail "the rolling-on-change renders failed"
 fi
 if cmp -s <(roll "$w1" fifo statefulset.yaml) <(roll "$w1" fairshare+preempt statefulset.yaml); then
