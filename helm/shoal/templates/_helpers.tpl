@@ -122,7 +122,7 @@ the runtime pulls exactly that (the tag stays for people reading the manifest). 
 The tokens: given in values, else those of the Secret this release already created (lookup;
 empty under `helm template`), else new random ones. Returns a dict rendered as YAML.
 Never new random ones for a database that already knows others: when the Secret is gone but the
-scheduler's state claim is still there (uninstall keeps both; someone deleted the Secret), the
+chart's state claim is still there (uninstall keeps both; someone deleted the Secret), the
 scheduler would ignore the new tokens (it reads the files on its first start only) and the
 workers could not join, so rendering fails instead.
 */}}
@@ -135,7 +135,8 @@ Secret and the checksum annotations see the same random tokens. */ -}}
 {{- $data := get $existing "data" | default dict }}
 {{- if and (not $existing) (not (and .Values.tokens.adminToken .Values.tokens.workerToken)) }}
 {{- $claim := include "shoal.stateClaimName" . }}
-{{- if and .Values.scheduler.persistence.enabled (lookup "v1" "PersistentVolumeClaim" .Release.Namespace $claim) }}
+{{- /* Only the chart's own claim: a claim made outside the chart may be new and empty. */}}
+{{- if and .Values.scheduler.persistence.enabled (not .Values.scheduler.persistence.existingClaim) (lookup "v1" "PersistentVolumeClaim" .Release.Namespace $claim) }}
 {{- fail (printf "tokens: the Secret %s is gone but the scheduler's state claim %s (its database, which knows the old tokens) is still there; new random tokens would be ignored by the scheduler. Restore the Secret, or set tokens.existingSecret or tokens.adminToken and tokens.workerToken to the tokens the database knows" $name $claim) }}
 {{- end }}
 {{- end }}
