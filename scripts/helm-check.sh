@@ -182,6 +182,10 @@ sets=(
   "extras|$chart/ci/extras-values.yaml|"
   "hostnetwork|$chart/ci/hostnetwork-values.yaml|"
 )
+# Every example in ci/ is one of them (a new file must not go unchecked).
+for f in "$chart"/ci/*-values.yaml; do
+  case " ${sets[*]} " in *"|$f|"*) ;; *) fail "$f is not in helm-check.sh's value sets" ;; esac
+done
 summary=()
 for entry in "${sets[@]}"; do
   IFS='|' read -r set values extra <<<"$entry"
@@ -482,11 +486,12 @@ e2e() {
   fi
   # Every series the Grafana dashboard queries is one the real scheduler serves.
   local series
+  [ -s "$out/gitops/dashboard-series.txt" ] || { fail "e2e $set: no dashboard series from the gitops set"; ok=0; }
   while read -r series; do
     if ! grep -q "^# TYPE $series " "$d/metrics.txt"; then
       fail "e2e $set: the dashboard queries $series, which GET /metrics does not serve"; ok=0
     fi
-  done <"$out/gitops/dashboard-series.txt"
+  done < <(cat "$out/gitops/dashboard-series.txt" 2>/dev/null)
   "$worker_bin" --scheduler "$url" --name "e2e-$set" --token-file "$d/worker-token" "${ca_flags[@]}" \
     --slots 1 --threads-per-rank 1 --work-dir "$d/work" --data-root /usr/share/datasets \
     --no-gpu >"$d/worker.log" 2>&1 &
