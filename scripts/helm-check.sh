@@ -8,7 +8,10 @@
 #      monitoring.coreos.com/v1), a TLS set with a certificate made here by openssl, and the
 #      defaults at the oldest Kubernetes the chart supports;
 #   3. validates every rendered object against the Kubernetes schemas and the chart's own rules
-#      (scripts/helm-validate.mjs), and that validator against objects it must refuse;
+#      (scripts/helm-validate.mjs: Pod Security levels, Prometheus through the NetworkPolicy, the
+#      Grafana dashboard's PromQL against README.md's Metrics table, ...), and that validator
+#      against objects and a dashboard it must refuse; that `helm template` with existingSecret
+#      gives the same bytes twice (GitOps), and without it does not (generated tokens);
 #   4. `shoal-scheduler --check-config` on each rendered ConfigMap, shoal's job-spec validator on
 #      the helm test's job, `sh -n` on its script;
 #   5. that values.schema.json rejects every ci/bad/*.yaml for the reason its "# expect:" line
@@ -17,7 +20,9 @@
 #   6. the helm test on loopback: the real scheduler started from the rendered ConfigMap and
 #      tokens Secret (paths moved into a temp dir), a CPU worker with the worker token, then the
 #      rendered test script (`shoal workers`, `shoal submit tiny-mlp.yaml --wait`) with the admin
-#      token; plus /healthz, /readyz and /metrics; over HTTP (defaults) and HTTPS (the TLS set).
+#      token; plus /healthz, /readyz and /metrics (which must carry every series the dashboard
+#      queries); the workers' rendered liveness and readiness probes against that worker, an
+#      unknown one and a stopped scheduler; over HTTP (defaults) and HTTPS (the TLS set).
 #      SHOAL_HELM_E2E=0 skips it.
 # Prints a summary table; exits non-zero on any failure.
 #
@@ -173,7 +178,14 @@ sets=(
   "tls|$chart/ci/tls-values.yaml|"
   "tls-generated|$out/tls-generated-values.yaml|--api-versions monitoring.coreos.com/v1"
   "monitoring|$chart/ci/monitoring-values.yaml|--api-versions monitoring.coreos.com/v1"
+  "gitops|$chart/ci/gitops-values.yaml|"
+  "extras|$chart/ci/extras-values.yaml|"
+  "hostnetwork|$chart/ci/hostnetwork-values.yaml|"
 )
+# Every example in ci/ is one of them (a new file must not go unchecked).
+for f in "$chart"/ci/*-values.yaml; do
+  case " ${sets[*]} " in *"|$f|"*) ;; *) fail "$f is not in helm-check.sh's value sets" ;; esac
+done
 summary=()
 for entry in "${sets[@]}"; do
   IFS='|' read -r set values extra <<<"$entry"
@@ -208,7 +220,8 @@ for entry in "${sets[@]}"; do
   fi
   valuesfile="${values:-$chart/values.yaml}"
   if ! node scripts/helm-validate.mjs --modules "$modules" --values "$valuesfile" \
-    --out "$out/$set" "$out/$set.yaml" >"$out/$set.validate.json" 2>"$out/$set.validate.err"; then
+    --metrics-readme README.md --out "$out/$set" "$out/$set.yaml" >"$out/$set.validate.json" \
+    2>"$out/$set.validate.err"; then
     result=FAIL
     fail "$set: rendered objects"
     cat "$out/$set.validate.err" >&2
@@ -242,6 +255,57 @@ for entry in "${sets[@]}"; do
   summary+=("$set|$objects|$validated|$result")
 done
 
+# The defaults are what Pod Security "restricted" admits (so "baseline" too: no hostPath, no host
+# network), and let Prometheus in the namespace "monitoring" scrape what the annotations invite.
+pss_note="$(node -e '
+  const r = JSON.parse(require("fs").readFileSync(process.argv[1]));
+  const levels = Object.values(r.podSecurity || {});
+  const bad = Object.entries(r.podSecurity || {}).filter(([, l]) => l !== "restricted");
+  if (levels.length === 0 || bad.length || r.metricsAdmitted !== true) {
+    console.log(`FAIL ${JSON.stringify(bad)} metricsAdmitted=${r.metricsAdmitted}`);
+  } else {
+    console.log(`${levels.length} pods restricted; monitoring admitted`);
+  }' "$out/default.validate.json" 2>&1)"
+[[ "$pss_note" == FAIL* ]] && fail "defaults: $pss_note"
+if ! grep -q '"privileged"' "$out/hostnetwork.validate.json"; then
+  fail "hostnetwork: the hostNetwork/hostPath workers are not reported as Pod Security \"privileged\""
+fi
+
+# GitOps: with existingSecret nothing is random or looked up, so two renders are the same bytes
+# (Argo CD shows no drift); without it the generated tokens differ per render, which is why the
+# README recommends existingSecret there.
+render() { "$helm" template shoal "$chart" --namespace shoal "$@"; }
+det_note=""
+if render -f "$chart/ci/gitops-values.yaml" >"$out/gitops-1.yaml" 2>&1 &&
+  render -f "$chart/ci/gitops-values.yaml" >"$out/gitops-2.yaml" 2>&1 &&
+  cmp -s "$out/gitops-1.yaml" "$out/gitops-2.yaml"; then
+  det_note="existingSecret: 2 renders identical ($(wc -c <"$out/gitops-1.yaml") bytes)"
+else
+  fail "gitops: two renders with tokens.existingSecret differ"; det_note="FAIL"
+fi
+render >"$out/default-1.yaml" && render >"$out/default-2.yaml"
+if cmp -s "$out/default-1.yaml" "$out/default-2.yaml"; then
+  fail "defaults: two renders with generated tokens are identical (the determinism check above could not tell)"
+  det_note="$det_note; FAIL"
+else
+  det_note="$det_note; generated tokens: renders differ"
+fi
+
+# The dashboard check refuses a series the README does not list, a label the series lacks and a
+# function PromQL does not have.
+sed -e 's/shoal_job_loss{/shoal_job_losses{/' -e 's/sum by (state, type) (shoal_gpus)/sum by (node) (shoal_gpus)/' \
+  -e 's/histogram_quantile(0.5,/histogram_quantlie(0.5,/' "$out/gitops.yaml" >"$out/dashboard-selftest.yaml"
+rc=0
+node scripts/helm-validate.mjs --modules "$modules" --values "$chart/ci/gitops-values.yaml" \
+  --metrics-readme README.md "$out/dashboard-selftest.yaml" >"$out/dashboard-selftest.json" 2>&1 || rc=$?
+for want in "series shoal_job_losses is not in the README" "label node is not a label of shoal_gpus" \
+  "unknown PromQL function histogram_quantlie"; do
+  if [ "$rc" -ne 1 ] || ! grep -q "$want" "$out/dashboard-selftest.json"; then
+    fail "dashboard self-test: expected a failure mentioning \"$want\" (exit $rc)"
+  fi
+done
+dash_note="$(node -p 'const d = JSON.parse(require("fs").readFileSync(process.argv[1])).dashboard; `${d.panels} panels, ${d.queries} queries over ${d.series.length} series, all in README.md`' "$out/gitops.validate.json" 2>/dev/null || echo FAIL)"
+
 # The monitoring set without the Prometheus Operator's API: no ServiceMonitor, annotations instead.
 if "$helm" template shoal "$chart" -f "$chart/ci/monitoring-values.yaml" >"$out/monitoring-noapi.yaml" 2>&1; then
   if grep -q '^kind: ServiceMonitor' "$out/monitoring-noapi.yaml" ||
@@ -263,7 +327,8 @@ roll() {
     --set tokens.workerToken="$1" --set scheduler.config.policy="$2" --show-only "templates/$3"
 }
 w1=shoal_helm_check_worker_token_0123456789 w2=shoal_helm_check_worker_token_9876543210
-if ! roll "$w1" fifo daemonset-gpu-workers.yaml | grep -q 'checksum/secret:'; then
+# (grep without -q: it must read to the end, or helm's next write fails under pipefail.)
+if ! roll "$w1" fifo daemonset-gpu-workers.yaml | grep 'checksum/secret:' >/dev/null; then
   fail "the rolling-on-change renders failed"
 fi
 if cmp -s <(roll "$w1" fifo statefulset.yaml) <(roll "$w1" fairshare+preempt statefulset.yaml); then
@@ -288,6 +353,7 @@ spec:
     metadata: {labels: {app: soft}}
     spec:
       containers: [{name: c, image: busybox}]
+      volumes: [{name: host, hostPath: {path: /etc}}]
 ---
 apiVersion: example.com/v1
 kind: Widget
@@ -296,7 +362,8 @@ EOF
 rc=0
 node scripts/helm-validate.mjs --modules "$modules" "$out/selftest.yaml" >"$out/selftest.json" 2>&1 || rc=$?
 for want in "replicas must be integer" "no schema for example.com/v1 Widget" "readOnlyRootFilesystem" \
-  "resources.requests" "checksum/secret" "label app.kubernetes.io/name missing"; do
+  "resources.requests" "checksum/secret" "label app.kubernetes.io/name missing" \
+  'forbids hostPath volume host, and the values do not ask for it'; do
   if [ "$rc" -ne 1 ] || ! grep -q "$want" "$out/selftest.json"; then
     fail "validator self-test: expected a failure mentioning \"$want\" (exit $rc)"
   fi
@@ -417,6 +484,14 @@ e2e() {
     fail "e2e $set: GET /metrics answered $code without shoal_ series (the ServiceMonitor and the scrape annotations need it)"
     ok=0
   fi
+  # Every series the Grafana dashboard queries is one the real scheduler serves.
+  local series
+  [ -s "$out/gitops/dashboard-series.txt" ] || { fail "e2e $set: no dashboard series from the gitops set"; ok=0; }
+  while read -r series; do
+    if ! grep -q "^# TYPE $series " "$d/metrics.txt"; then
+      fail "e2e $set: the dashboard queries $series, which GET /metrics does not serve"; ok=0
+    fi
+  done < <(cat "$out/gitops/dashboard-series.txt" 2>/dev/null)
   "$worker_bin" --scheduler "$url" --name "e2e-$set" --token-file "$d/worker-token" "${ca_flags[@]}" \
     --slots 1 --threads-per-rank 1 --work-dir "$d/work" --data-root /usr/share/datasets \
     --no-gpu >"$d/worker.log" 2>&1 &
@@ -436,6 +511,19 @@ e2e() {
     fail "e2e $set: the worker is not registered for the account $account"
     ok=0
   fi
+  # The workers' probes as rendered: pass for this (alive) worker, fail for a name the scheduler
+  # does not list; below, with the scheduler stopped, liveness passes and readiness fails.
+  probe() {  # probe liveness|readiness WORKER-NAME -> exit status of the rendered probe
+    env PATH="$(dirname "$cli_bin"):$PATH" SHOAL_SCHEDULER="$url" SHOAL_TOKEN_FILE="$d/worker-token" \
+      SHOAL_WORKER_NAME="$2" HOME="$d" "${ca_env[@]}" sh "$src/probe-$1.sh" >>"$d/probes.log" 2>&1
+  }
+  local kind want got
+  for kind in liveness readiness; do
+    for want in "0 e2e-$set" "1 no-such-worker"; do
+      got=0; probe "$kind" "${want#* }" || got=$?
+      [ "$got" = "${want%% *}" ] || { fail "e2e $set: $kind probe for ${want#* } exited $got, not ${want%% *}"; ok=0; }
+    done
+  done
   if [ "$restart" = 1 ] && [ "$ok" = 1 ]; then
     # A rolled scheduler pod (a config change): the same state dir (the PVC) and token files; the
     # worker finds it again on the same address and the helm test passes a second time.
@@ -455,6 +543,12 @@ e2e() {
       ok=0
     fi
   fi
+  kill "${pids[0]}" 2>/dev/null || true
+  wait "${pids[0]}" 2>/dev/null || true
+  got=0; probe liveness "e2e-$set" || got=$?
+  [ "$got" = 0 ] || { fail "e2e $set: with the scheduler stopped the liveness probe exited $got (it would kill the ranks)"; ok=0; }
+  got=0; probe readiness "e2e-$set" || got=$?
+  [ "$got" = 1 ] || { fail "e2e $set: with the scheduler stopped the readiness probe exited $got, not 1"; ok=0; }
   cleanup
   [ "$ok" = 1 ] && e2e_results+=("$set ok ($(elapsed "$t") s)") || e2e_results+=("$set FAIL")
 }
@@ -483,6 +577,9 @@ done
 printf '%-18s %8s %10s  %s\n' "ci/bad/*.yaml" "$bad_total" "-" "$bad_rejected/$bad_total rejected by the schema"
 printf '%-18s %8s %10s  %s\n' "policy strings" "$policy_total" "-" "$policy_agree/$policy_total schema = --check-config"
 printf '%-18s %8s %10s  %s\n' "README values" "-" "-" "$readme_note"
+printf '%-18s %8s %10s  %s\n' "Pod Security" "-" "-" "defaults: $pss_note"
+printf '%-18s %8s %10s  %s\n' "determinism" "-" "-" "$det_note"
+printf '%-18s %8s %10s  %s\n' "dashboard" "-" "-" "$dash_note"
 printf '%-18s %8s %10s  %s\n' "helm test (e2e)" "-" "-" "$e2e_note"
 echo
 echo "helm $helm_version; $npm_note; total $(elapsed "$t_start") s; outputs in $out"

@@ -8,11 +8,18 @@
 //    template; a hardened securityContext on every pod; requests and limits on every container;
 //    checksum annotations on the workloads' pod templates; references that resolve (Services,
 //    PDB, NetworkPolicy and ServiceMonitor selectors, ConfigMaps and Secrets of volumes, the
-//    StatefulSet's serviceName); probes, TLS wiring and the GPU worker's slots.
+//    StatefulSet's serviceName); probes, TLS wiring and the GPU worker's slots; the state claim;
+//    the Pod Security Standards level of every pod (a hostPath or host network only where the
+//    values ask for it); that the scheduler's NetworkPolicy admits Prometheus in the namespace
+//    "monitoring" whenever the chart invites a scrape; with --metrics-readme README.md, that the
+//    Grafana dashboard's PromQL uses only series and labels the README's Metrics table lists.
 // 3. Writes what the shell script checks with shoal's own binaries into OUTDIR: scheduler.yaml
 //    (the ConfigMap), tiny-mlp.yaml and run.sh (the helm test), tokens.json (rendered tokens),
 //    tls.crt, tls.key and ca.crt (a rendered kubernetes.io/tls Secret).
-// Prints one JSON line: {"objects": N, "validated": N, "kinds": {...}, "failures": [...]}.
+//    Also probe-liveness.sh and probe-readiness.sh (the workers' exec probes) and
+//    dashboard-series.txt (the series the dashboard queries).
+// Prints one JSON line: {"objects": N, "validated": N, "kinds": {...}, "podSecurity": {...},
+// "dashboard": {...}, "failures": [...]}.
 // With --readme README.md --values values.yaml instead: checks that the README's values table
 // has a row for every value (and none for a value that does not exist).
 // Exits 1 when anything failed, 2 on bad usage.
@@ -21,10 +28,10 @@ import { join } from "node:path";
 import { pathToFileURL } from "node:url";
 
 const args = process.argv.slice(2);
-const opt = { modules: "", values: "", out: "", readme: "", files: [] };
+const opt = { modules: "", values: "", out: "", readme: "", "metrics-readme": "", files: [] };
 for (let i = 0; i < args.length; i++) {
   const a = args[i];
-  if (a === "--modules" || a === "--values" || a === "--out" || a === "--readme") {
+  if (a === "--modules" || a === "--values" || a === "--out" || a === "--readme" || a === "--metrics-readme") {
     opt[a.slice(2)] = args[++i];
   } else if (a.startsWith("--")) {
     console.error(`helm-validate: unknown flag ${a}`);
@@ -300,8 +307,6 @@ for (const sts of schedulers) {
     const g = get(c, `${probe}.httpGet`, {});
     if (g.path !== path || g.scheme !== scheme) fail(name(sts), `${probe} is not ${scheme} GET ${path}`);
   }
-  const pvc = (get(sts, "spec.volumeClaimTemplates", []) || []).find((t) => t.metadata.name === "state");
-  if (get(values, "scheduler.persistence.enabled", true) !== false && !pvc) fail(name(sts), "no volumeClaimTemplate for the state dir");
 }
 const workerArgs = (w) => (get(w, "spec.template.spec.containers", []) || [])[0]?.args || [];
 const argAfter = (args, flag) => { const i = args.indexOf(flag); return i >= 0 ? args[i + 1] : undefined; };
@@ -325,6 +330,229 @@ for (const w of workloads.filter((o) => o.kind !== "StatefulSet")) {
   }
 }
 
+
+// The state dir: the chart's own claim (kept on uninstall, resizable) or values' existingClaim.
+const persistence = get(values, "scheduler.persistence", {}) || {};
+for (const sts of schedulers) {
+  const vol = (get(sts, "spec.template.spec.volumes", []) || []).find((v) => v.name === "state");
+  const claims = byKind("PersistentVolumeClaim");
+  if (get(sts, "spec.volumeClaimTemplates")) fail(name(sts), "volumeClaimTemplates (immutable: the state claim could never be resized)");
+  if (persistence.enabled === false) {
+    if (!vol || !vol.emptyDir) fail(name(sts), "persistence off but the state volume is not an emptyDir");
+  } else if (!vol || !vol.persistentVolumeClaim) {
+    fail(name(sts), "no persistentVolumeClaim volume for the state dir");
+  } else if (persistence.existingClaim) {
+    if (vol.persistentVolumeClaim.claimName !== persistence.existingClaim) fail(name(sts), `state claim ${vol.persistentVolumeClaim.claimName}, not existingClaim ${persistence.existingClaim}`);
+    if (claims.length) fail("chart", "a PersistentVolumeClaim is rendered although scheduler.persistence.existingClaim is set");
+  } else {
+    const pvc = claims.find((c) => c.metadata.name === vol.persistentVolumeClaim.claimName);
+    if (!pvc) fail(name(sts), `state claim ${vol.persistentVolumeClaim.claimName} is not rendered`);
+    else {
+      if (get(pvc, "metadata.annotations", {})["helm.sh/resource-policy"] !== "keep") fail(name(pvc), "no helm.sh/resource-policy: keep (uninstall would delete the database)");
+      const want = String(get(values, "scheduler.persistence.size", "10Gi"));
+      if (String(get(pvc, "spec.resources.requests.storage")) !== want) fail(name(pvc), `size ${get(pvc, "spec.resources.requests.storage")}, values say ${want}`);
+    }
+  }
+}
+// A generated tokens Secret outlives the release too (its tokens are in the database).
+for (const sec of byKind("Secret").filter((x) => x.type === "Opaque")) {
+  if (get(sec, "metadata.annotations", {})["helm.sh/resource-policy"] !== "keep") fail(name(sec), "tokens Secret without helm.sh/resource-policy: keep");
+}
+if (get(values, "tokens.existingSecret", "") && byKind("Secret").some((x) => x.type === "Opaque")) {
+  fail("chart", "a tokens Secret is rendered although tokens.existingSecret is set");
+}
+
+// Images: pinned to the digest the values give.
+for (const [where, , spec] of pods) {
+  for (const c of spec.containers || []) {
+    const kind = c.name === "worker" ? "workers" : "scheduler";
+    const digest = get(values, `${kind}.image.digest`, "");
+    if (digest && !String(c.image).endsWith(`@${digest}`)) fail(`${where} container ${c.name}`, `image ${c.image} is not pinned to ${digest}`);
+    if (!digest && String(c.image).includes("@")) fail(`${where} container ${c.name}`, `image ${c.image} has a digest the values do not give`);
+  }
+}
+
+// GPU workers: DaemonSets that never select the same pods; with gpusPerPod 0, one per node
+// shape whose nodeSelector, GPU limit and --slots agree.
+const daemonSets = byKind("DaemonSet");
+for (const a of daemonSets) {
+  for (const b of daemonSets) {
+    if (a !== b && matches(get(a, "spec.selector.matchLabels"), podLabelsOf(b))) fail(name(a), `selector also matches the pods of ${name(b)}`);
+  }
+}
+if (get(values, "workers.gpu.enabled", true) !== false) {
+  const perPod = get(values, "workers.gpu.gpusPerPod", 0);
+  const counts = perPod > 0 ? [perPod] : get(values, "workers.gpu.nodeGpuCounts", [1, 2, 4, 8, 16]);
+  if (daemonSets.length !== counts.length) fail("chart", `${daemonSets.length} GPU worker DaemonSets for ${counts.length} node shape(s)`);
+  const label = get(values, "workers.gpu.gpuCountLabel", "nvidia.com/gpu.count");
+  const res = get(values, "workers.gpu.resourceName", "nvidia.com/gpu");
+  for (const ds of daemonSets) {
+    const limit = get(ds, "spec.template.spec.containers", [])[0]?.resources?.limits?.[res];
+    const sel = get(ds, "spec.template.spec.nodeSelector", {}) || {};
+    if (!counts.includes(limit)) fail(name(ds), `asks for ${limit} GPUs, not one of ${counts}`);
+    if (perPod === 0 && sel[label] !== String(limit)) fail(name(ds), `nodeSelector ${label}=${sel[label]} but asks for ${limit} GPUs: it would sit Pending or leave GPUs idle`);
+  }
+}
+
+// Workers: exec probes that ask the scheduler about this worker, never a fixed "true".
+for (const w of workloads.filter((o) => o.kind !== "StatefulSet")) {
+  const c = get(w, "spec.template.spec.containers", [])[0] || {};
+  for (const probe of ["livenessProbe", "readinessProbe"]) {
+    const cmd = get(c, `${probe}.exec.command`, []) || [];
+    const script = cmd[cmd.length - 1] || "";
+    if (!script.includes("shoal workers") || !script.includes("$SHOAL_WORKER_NAME")) fail(name(w), `${probe} does not check this worker with \`shoal workers\``);
+  }
+  const env = Object.fromEntries((c.env || []).map((e) => [e.name, e.value]));
+  if (env.SHOAL_SCHEDULER !== argAfter(c.args || [], "--scheduler")) fail(name(w), "SHOAL_SCHEDULER (for the probes) differs from --scheduler");
+  if (env.SHOAL_TOKEN_FILE !== argAfter(c.args || [], "--token-file")) fail(name(w), "SHOAL_TOKEN_FILE (for the probes) differs from --token-file");
+}
+
+// Pod Security Standards (https://kubernetes.io/docs/concepts/security/pod-security-standards/):
+// each pod's level. A baseline violation fails unless the values ask for exactly it.
+const baselineCaps = new Set(["AUDIT_WRITE", "CHOWN", "DAC_OVERRIDE", "FOWNER", "FSETID", "KILL", "MKNOD", "NET_BIND_SERVICE", "SETFCAP", "SETGID", "SETPCAP", "SETUID", "SYS_CHROOT"]);
+const restrictedVolumes = new Set(["configMap", "csi", "downwardAPI", "emptyDir", "ephemeral", "persistentVolumeClaim", "projected", "secret"]);
+const safeSysctls = new Set(["kernel.shm_rmid_forced", "net.ipv4.ip_local_port_range", "net.ipv4.ip_unprivileged_port_start", "net.ipv4.tcp_syncookies", "net.ipv4.ping_group_range", "net.ipv4.ip_local_reserved_ports", "net.ipv4.tcp_keepalive_time", "net.ipv4.tcp_fin_timeout", "net.ipv4.tcp_keepalive_intvl", "net.ipv4.tcp_keepalive_probes"]);
+const podSecurity = {};
+for (const [where, , spec, owner] of pods) {
+  const baseline = [];
+  const restricted = [];
+  const isWorker = get(owner, "metadata.labels", {})["app.kubernetes.io/component"] === "worker";
+  for (const f of ["hostNetwork", "hostPID", "hostIPC"]) if (spec[f]) baseline.push(f);
+  for (const v of spec.volumes || []) {
+    const type = Object.keys(v).find((k) => k !== "name");
+    if (type === "hostPath") baseline.push(`hostPath volume ${v.name}`);
+    if (!restrictedVolumes.has(type)) restricted.push(`volume type ${type}`);
+  }
+  for (const s of get(spec, "securityContext.sysctls", []) || []) if (!safeSysctls.has(s.name)) baseline.push(`sysctl ${s.name}`);
+  const psc = spec.securityContext || {};
+  for (const c of [...(spec.initContainers || []), ...(spec.containers || [])]) {
+    const sc = c.securityContext || {};
+    if (sc.privileged) baseline.push(`${c.name} privileged`);
+    for (const p of c.ports || []) if (p.hostPort) baseline.push(`${c.name} hostPort ${p.hostPort}`);
+    for (const cap of get(sc, "capabilities.add", []) || []) {
+      if (!baselineCaps.has(cap)) baseline.push(`${c.name} capability ${cap}`);
+      if (cap !== "NET_BIND_SERVICE") restricted.push(`${c.name} capability ${cap}`);
+    }
+    if (sc.procMount && sc.procMount !== "Default") baseline.push(`${c.name} procMount ${sc.procMount}`);
+    const seccomp = get(sc, "seccompProfile.type") || get(psc, "seccompProfile.type");
+    if (seccomp === "Unconfined") baseline.push(`${c.name} seccomp Unconfined`);
+    if (seccomp !== "RuntimeDefault" && seccomp !== "Localhost") restricted.push(`${c.name} seccomp ${seccomp}`);
+    if (sc.allowPrivilegeEscalation !== false) restricted.push(`${c.name} allowPrivilegeEscalation`);
+    if ((sc.runAsNonRoot ?? psc.runAsNonRoot) !== true) restricted.push(`${c.name} runAsNonRoot`);
+    if (!(get(sc, "capabilities.drop", []) || []).includes("ALL")) restricted.push(`${c.name} capabilities not dropping ALL`);
+  }
+  podSecurity[where] = baseline.length ? "privileged" : restricted.length ? "baseline" : "restricted";
+  const asked = (b) => isWorker && ((b === "hostNetwork" && get(values, "workers.hostNetwork", false) === true) ||
+    (b === "hostPath volume data" && get(values, "workers.data.hostPath", "") !== ""));
+  for (const b of baseline) if (!asked(b)) fail(where, `Pod Security "baseline" forbids ${b}, and the values do not ask for it`);
+}
+
+// A scrape the chart invites (annotations or a ServiceMonitor) must get through the scheduler's
+// NetworkPolicy: a Prometheus pod in the namespace "monitoring" (or the ServiceMonitor's).
+const selects = (sel, labels) => {
+  if (!sel) return true;
+  const ml = sel.matchLabels || {};
+  if (!Object.entries(ml).every(([k, v]) => (labels || {})[k] === v)) return false;
+  for (const e of sel.matchExpressions || []) {
+    const v = (labels || {})[e.key];
+    if (e.operator === "In" && !(e.values || []).includes(v)) return false;
+    if (e.operator === "NotIn" && v !== undefined && (e.values || []).includes(v)) return false;
+    if (e.operator === "Exists" && v === undefined) return false;
+    if (e.operator === "DoesNotExist" && v !== undefined) return false;
+  }
+  return true;
+};
+const admits = (np, ns, podLabels) => (get(np, "spec.ingress", []) || []).some((rule) =>
+  (rule.from || []).some((peer) => {
+    if (peer.ipBlock) return false;
+    const nsOk = peer.namespaceSelector ? selects(peer.namespaceSelector, { "kubernetes.io/metadata.name": ns }) : ns === get(np, "metadata.namespace");
+    return nsOk && selects(peer.podSelector, podLabels);
+  }));
+const schedulerPodAnn = get(schedulers[0] || {}, "spec.template.metadata.annotations", {}) || {};
+const scrapeInvited = schedulerPodAnn["prometheus.io/scrape"] === "true" || byKind("ServiceMonitor").length > 0;
+const schedulerNp = byKind("NetworkPolicy").find((np) => schedulers[0] && matches(get(np, "spec.podSelector.matchLabels"), podLabelsOf(schedulers[0])));
+let metricsAdmitted = null;
+if (scrapeInvited && schedulerNp) {
+  const promNs = get(values, "metrics.serviceMonitor.namespace", "") || "monitoring";
+  metricsAdmitted = admits(schedulerNp, promNs, { "app.kubernetes.io/name": "prometheus" });
+  if (!metricsAdmitted) fail(name(schedulerNp), `the chart invites a scrape but Prometheus in namespace ${promNs} is not admitted`);
+}
+
+// The Grafana dashboard: parses, covers loss, throughput, queue and pool utilisation, and its
+// PromQL names only series (and labels) the README's Metrics table lists.
+const dashboard = { panels: 0, queries: 0, series: [] };
+const dashboardMaps = byKind("ConfigMap").filter((c) => Object.keys(get(c, "data", {}) || {}).some((k) => k.endsWith(".json")));
+if (get(values, "metrics.grafanaDashboard.enabled", false) === true && dashboardMaps.length !== 1) fail("chart", `grafanaDashboard.enabled but ${dashboardMaps.length} dashboard ConfigMaps`);
+for (const cm of dashboardMaps) {
+  const labels = get(values, "metrics.grafanaDashboard.labels", { grafana_dashboard: "1" }) || {};
+  for (const [k, v] of Object.entries(labels)) if (cm.metadata.labels[k] !== v) fail(name(cm), `label ${k}=${v} (for Grafana's sidecar) missing`);
+  if (!opt["metrics-readme"]) { fail(name(cm), "no --metrics-readme to check the dashboard's queries against"); continue; }
+  // README: "### Metrics" table rows: | `series`, ... | type | `label`; ... |
+  const readme = readFileSync(opt["metrics-readme"], "utf8");
+  const section = (readme.split(/^### Metrics$/m)[1] || "").split(/^#{2,3} /m)[0];
+  const known = new Map();  // series -> {type, labels}
+  for (const row of section.matchAll(/^\|(.*)\|(.*)\|(.*)\|$/gm)) {
+    const series = [...row[1].matchAll(/`(shoal_[a-z0-9_]+)`/g)].map((m) => m[1]);
+    const type = row[2].trim();
+    const rowLabels = [...row[3].matchAll(/`([a-z_]+)`/g)].map((m) => m[1]);
+    for (const s of series) {
+      const names = type === "histogram" ? [`${s}_bucket`, `${s}_sum`, `${s}_count`] : [s];
+      for (const n of names) known.set(n, { type, labels: new Set([...rowLabels, ...(type === "histogram" && n.endsWith("_bucket") ? ["le"] : [])]) });
+    }
+  }
+  if (known.size === 0) fail(opt["metrics-readme"], "no series found in its ### Metrics table");
+  const promFunctions = new Set(["sum", "avg", "min", "max", "count", "rate", "irate", "increase", "histogram_quantile", "clamp_min", "clamp_max", "topk", "bottomk", "abs", "delta", "deriv", "avg_over_time", "max_over_time", "min_over_time", "sum_over_time", "label_values", "quantile", "stddev", "absent", "time", "vector", "scalar"]);
+  const keywords = new Set(["by", "without", "on", "ignoring", "group_left", "group_right", "bool", "and", "or", "unless", "offset"]);
+  let json;
+  try { json = JSON.parse(Object.entries(cm.data).find(([k]) => k.endsWith(".json"))[1]); } catch (e) { fail(name(cm), `dashboard JSON: ${e.message}`); continue; }
+  const exprs = [];
+  const walkPanels = (list) => {
+    for (const p of list || []) {
+      if (p.type === "row") { walkPanels(p.panels); continue; }
+      dashboard.panels++;
+      const t = (p.targets || []).filter((x) => x.expr);
+      if (t.length === 0) fail(name(cm), `panel "${p.title}" has no query`);
+      for (const x of t) exprs.push([p.title, x.expr]);
+    }
+  };
+  walkPanels(json.panels);
+  for (const v of get(json, "templating.list", []) || []) {
+    const q = typeof v.query === "string" ? v.query : v.query?.query;
+    if (v.type === "query" && q) exprs.push([`variable ${v.name}`, q]);
+  }
+  dashboard.queries = exprs.length;
+  const used = new Set();
+  for (const [title, expr] of exprs) {
+    const where = `${name(cm)} panel "${title}"`;
+    // Strings, ranges and Grafana variables carry no names; label matchers and groupings name labels.
+    let e = expr.replace(/"(?:[^"\\]|\\.)*"/g, '""').replace(/\[[^\]]*\]/g, "").replace(/\$\{?[A-Za-z_]+\}?/g, "1");
+    const series = [];
+    const labelUses = [];
+    e = e.replace(/\b(by|without)\s*\(([^)]*)\)/g, (_, kw, ls) => { labelUses.push(...ls.split(",").map((x) => x.trim()).filter(Boolean)); return " "; });
+    e = e.replace(/\{([^}]*)\}/g, (_, body) => { for (const m of body.matchAll(/([A-Za-z_][A-Za-z0-9_]*)\s*(=~|!~|!=|=)/g)) labelUses.push(m[1]); return " "; });
+    const lv = expr.match(/^label_values\(\s*([a-z_0-9]+)\s*,\s*([a-z_]+)\s*\)$/);
+    if (lv) { series.push(lv[1]); labelUses.push(lv[2]); e = ""; }
+    for (const m of e.matchAll(/([A-Za-z_:][A-Za-z0-9_:]*)(\s*\()?/g)) {
+      const [, ident, call] = m;
+      if (call) { if (!promFunctions.has(ident)) fail(where, `unknown PromQL function ${ident}`); }
+      else if (!keywords.has(ident) && !/^[0-9]/.test(ident) && !/^e$/.test(ident)) series.push(ident);
+    }
+    if (series.length === 0) fail(where, `query names no series: ${expr}`);
+    const allowed = new Set();
+    for (const s of series) {
+      used.add(s.replace(/_(bucket|sum|count)$/, (m) => (known.get(s)?.type === "histogram" ? "" : m)));
+      const k = known.get(s);
+      if (!k) { fail(where, `series ${s} is not in the README's Metrics table`); continue; }
+      for (const l of k.labels) allowed.add(l);
+    }
+    for (const l of labelUses) if (!allowed.has(l)) fail(where, `label ${l} is not a label of ${series.join(", ")} in the README`);
+  }
+  dashboard.series = [...used].sort();
+  for (const need of ["shoal_job_loss", "shoal_job_samples_per_second", "shoal_jobs_pending", "shoal_slots", "shoal_gpus"]) {
+    if (!used.has(need)) fail(name(cm), `the dashboard does not show ${need}`);
+  }
+}
+
 // ---- 3. Files for the shell script's checks with shoal's binaries. ----
 if (opt.out) {
   mkdirSync(opt.out, { recursive: true });
@@ -340,6 +568,15 @@ if (opt.out) {
   for (const [key, file] of Object.entries(get(tlsSecret || {}, "data", {}) || {})) {
     writeFileSync(join(opt.out, key), Buffer.from(file, "base64"));
   }
+  const worker = workloads.find((w) => w.kind !== "StatefulSet");
+  if (worker) {
+    const c = get(worker, "spec.template.spec.containers", [])[0] || {};
+    for (const probe of ["liveness", "readiness"]) {
+      const cmd = get(c, `${probe}Probe.exec.command`, []) || [];
+      writeFileSync(join(opt.out, `probe-${probe}.sh`), cmd[cmd.length - 1] || "");
+    }
+  }
+  if (dashboard.series.length) writeFileSync(join(opt.out, "dashboard-series.txt"), dashboard.series.join("\n") + "\n");
   const tokens = byKind("Secret").find((s) => s.type === "Opaque");
   if (tokens) {
     const data = Object.fromEntries(Object.entries(tokens.data || {}).map(([k, v]) => [k, Buffer.from(v, "base64").toString("utf8")]));
@@ -347,5 +584,5 @@ if (opt.out) {
   }
 }
 
-console.log(JSON.stringify({ objects: objects.length, validated, kinds, failures }));
+console.log(JSON.stringify({ objects: objects.length, validated, kinds, podSecurity, metricsAdmitted, dashboard, failures }));
 process.exit(failures.length ? 1 : 0);

@@ -60,9 +60,11 @@ app.kubernetes.io/component: worker
 {{- end }}
 {{- end }}
 
-{{/* image: pass a dict with "image" (repository/tag/pullPolicy) and "ctx". */}}
+{{/* image: pass a dict with "image" (repository/tag/digest/pullPolicy) and "ctx". With a digest
+the runtime pulls exactly that (the tag stays for people reading the manifest). */}}
 {{- define "shoal.image" -}}
 {{- printf "%s:%s" .image.repository (default .ctx.Chart.AppVersion .image.tag) }}
+{{- with .image.digest }}@{{ . }}{{ end }}
 {{- end }}
 
 {{- define "shoal.configMapName" -}}
@@ -119,6 +121,10 @@ app.kubernetes.io/component: worker
 {{/*
 The tokens: given in values, else those of the Secret this release already created (lookup;
 empty under `helm template`), else new random ones. Returns a dict rendered as YAML.
+Never new random ones for a database that already knows others: when the Secret is gone but the
+chart's state claim is still there (uninstall keeps both; someone deleted the Secret), the
+scheduler would ignore the new tokens (it reads the files on its first start only) and the
+workers could not join, so rendering fails instead.
 */}}
 {{- define "shoal.tokens" -}}
 {{- /* Computed once per render (memoized in .Values, after schema validation) so that the
@@ -127,6 +133,13 @@ Secret and the checksum annotations see the same random tokens. */ -}}
 {{- $name := include "shoal.tokenSecretName" . }}
 {{- $existing := (lookup "v1" "Secret" .Release.Namespace $name) | default dict }}
 {{- $data := get $existing "data" | default dict }}
+{{- if and (not $existing) (not (and .Values.tokens.adminToken .Values.tokens.workerToken)) }}
+{{- $claim := include "shoal.stateClaimName" . }}
+{{- /* Only the chart's own claim: a claim made outside the chart may be new and empty. */}}
+{{- if and .Values.scheduler.persistence.enabled (not .Values.scheduler.persistence.existingClaim) (lookup "v1" "PersistentVolumeClaim" .Release.Namespace $claim) }}
+{{- fail (printf "tokens: the Secret %s is gone but the scheduler's state claim %s (its database, which knows the old tokens) is still there; new random tokens would be ignored by the scheduler. Restore the Secret, or set tokens.existingSecret or tokens.adminToken and tokens.workerToken to the tokens the database knows" $name $claim) }}
+{{- end }}
+{{- end }}
 {{- $admin := .Values.tokens.adminToken }}
 {{- if not $admin }}
 {{- $old := get $data .Values.tokens.adminTokenKey }}
@@ -153,16 +166,74 @@ Secret and the checksum annotations see the same random tokens. */ -}}
 {{- if and .Values.tokens.adminToken .Values.tokens.workerToken (eq .Values.tokens.adminToken .Values.tokens.workerToken) }}
 {{- fail "tokens.adminToken and tokens.workerToken must differ" }}
 {{- end }}
-{{- if and (not .Values.workers.gpu.enabled) (not .Values.workers.cpu.enabled) }}
-{{- /* A scheduler alone is valid (workers join from outside the cluster). */}}
+{{- if and .Values.workers.data.existingClaim .Values.workers.data.hostPath }}
+{{- fail "workers.data: set existingClaim or hostPath, not both" }}
+{{- end }}
+{{- if and .Values.workers.hostNetwork .Values.networkPolicy.enabled (or .Values.workers.gpu.enabled .Values.workers.cpu.enabled) }}
+{{- $ipBlock := false }}
+{{- range .Values.networkPolicy.ingressFrom }}{{ if .ipBlock }}{{ $ipBlock = true }}{{ end }}{{ end }}
+{{- if not $ipBlock }}
+{{- fail "workers.hostNetwork: the workers reach the scheduler from their nodes' addresses, which no podSelector matches; add the nodes' CIDRs as an ipBlock to networkPolicy.ingressFrom (or networkPolicy.enabled=false)" }}
+{{- end }}
+{{- end }}
+{{- if and .Values.workers.gpu.enabled (eq (int .Values.workers.gpu.gpusPerPod) 0) }}
+{{- if ne (len .Values.workers.gpu.nodeGpuCounts) (len (uniq .Values.workers.gpu.nodeGpuCounts)) }}
+{{- fail "workers.gpu.nodeGpuCounts: a count is listed twice (two DaemonSets would run a worker each on the same nodes)" }}
+{{- end }}
 {{- end }}
 {{- end }}
 
-{{/* The worker container, shared by the DaemonSet (gpu) and the Deployment (cpu). Pass a dict
-with "ctx" and "kind" ("gpu" or "cpu"). */}}
+{{/* The scheduler's state claim: an existing one, or the chart's own. */}}
+{{- define "shoal.stateClaimName" -}}
+{{- default (printf "%s-state" (include "shoal.fullname" .)) .Values.scheduler.persistence.existingClaim }}
+{{- end }}
+
+{{/*
+The GPU worker DaemonSets: one of gpusPerPod GPUs on every GPU node; or, with gpusPerPod 0 (all
+of a node's GPUs), one per entry of nodeGpuCounts, on the nodes whose GPU count label has that
+value. A resource request must be a number, so "all of this node's GPUs" is one DaemonSet per
+node shape; each still asks the device plugin for its GPUs, which keeps them from other pods.
+Returns a YAML list of {name, gpus, count} (count: the label value to select, "" for none).
+*/}}
+{{- define "shoal.gpuWorkerSets" -}}
+{{- $g := .Values.workers.gpu }}
+{{- $full := include "shoal.fullname" . }}
+{{- $out := list }}
+{{- if gt (int $g.gpusPerPod) 0 }}
+{{- $out = append $out (dict "name" (printf "%s-gpu-worker" $full) "gpus" (int $g.gpusPerPod) "count" "") }}
+{{- else }}
+{{- range $g.nodeGpuCounts }}
+{{- $out = append $out (dict "name" (printf "%s-gpu-worker-%d" $full (int .)) "gpus" (int .) "count" (toString (int .))) }}
+{{- end }}
+{{- end }}
+{{- toYaml $out }}
+{{- end }}
+
+{{/*
+The workers' probe: `shoal workers` (the CLI is in the worker image) with the worker token must
+list this worker ($SHOAL_WORKER_NAME) as alive. Pass "liveness" or "readiness": when the
+scheduler cannot be reached (exit 3, or no answer within 10 s), liveness passes -- restarting
+the worker would kill its ranks and not bring the scheduler back -- and readiness fails.
+*/}}
+{{- define "shoal.workerProbeScript" -}}
+{{- $away := ternary "0" "1" (eq . "liveness") -}}
+out=$(timeout 10 shoal workers 2>&1); rc=$?
+case $rc in
+  0) printf '%s\n' "$out" | awk -v n="$SHOAL_WORKER_NAME" '$2 == n && $3 == "alive" { ok = 1 } END { exit !ok }' && exit 0
+     echo "the scheduler does not list $SHOAL_WORKER_NAME as alive"; exit 1 ;;
+  3|124) echo "scheduler unreachable: $out"; exit {{ $away }} ;;
+  *) echo "$out"; exit 1 ;;
+esac
+{{- end }}
+
+{{/* The worker container, shared by the DaemonSets (gpu) and the Deployment (cpu). Pass a dict
+with "ctx", "kind" ("gpu" or "cpu") and, for gpu, "set" (one of shoal.gpuWorkerSets). */}}
 {{- define "shoal.workerPodSpec" -}}
 {{- $ := .ctx }}
 {{- $kind := .kind }}
+{{- $gpus := 0 }}
+{{- if eq $kind "gpu" }}{{ $gpus = int .set.gpus }}{{ end }}
+{{- $dataVolume := or $.Values.workers.data.existingClaim $.Values.workers.data.hostPath }}
 {{- $k := index $.Values.workers $kind }}
 {{- $w := $.Values.workers }}
 serviceAccountName: {{ include "shoal.serviceAccountName" $ }}
@@ -178,8 +249,17 @@ priorityClassName: {{ . }}
 runtimeClassName: {{ $k.runtimeClassName }}
 {{- end }}
 terminationGracePeriodSeconds: {{ $w.terminationGracePeriodSeconds }}
+{{- if $w.hostNetwork }}
+# NCCL/Gloo on the node's interfaces; cluster DNS still resolves the scheduler's Service.
+hostNetwork: true
+dnsPolicy: ClusterFirstWithHostNet
+{{- end }}
 securityContext:
   {{- toYaml $w.podSecurityContext | nindent 2 }}
+{{- with $w.initContainers }}
+initContainers:
+  {{- toYaml . | nindent 2 }}
+{{- end }}
 containers:
   - name: worker
     image: {{ include "shoal.image" (dict "image" $w.image "ctx" $) }}
@@ -196,14 +276,14 @@ containers:
       - /etc/shoal/ca/ca.crt
       {{- end }}
       - --slots
-      - {{ ternary $k.gpusPerPod $k.slots (eq $kind "gpu") | quote }}
+      - {{ ternary $gpus $k.slots (eq $kind "gpu") | quote }}
       {{- if $w.threadsPerRank }}
       - --threads-per-rank
       - {{ $w.threadsPerRank | quote }}
       {{- end }}
       - --work-dir
       - /var/lib/shoal-worker
-      {{- if $w.data.enabled }}
+      {{- if $dataVolume }}
       - --data-root
       - {{ $w.data.mountPath | quote }}
       {{- end }}
@@ -222,16 +302,41 @@ containers:
             fieldPath: {{ ternary "spec.nodeName" "metadata.name" (eq $kind "gpu") }}
       - name: HOME
         value: /tmp
-      {{- with $w.env }}
+      # For the probes' `shoal workers` (the worker takes the same from its flags).
+      - name: SHOAL_SCHEDULER
+        value: {{ include "shoal.schedulerURL" $ | quote }}
+      - name: SHOAL_TOKEN_FILE
+        value: /etc/shoal/tokens/worker-token
+      {{- if include "shoal.mountCA" $ }}
+      - name: SHOAL_CA_FILE
+        value: /etc/shoal/ca/ca.crt
+      {{- end }}
+      {{- with $w.extraEnv }}
       {{- toYaml . | nindent 6 }}
       {{- end }}
+    livenessProbe:
+      exec:
+        command:
+          - /bin/sh
+          - -c
+          - |
+            {{- include "shoal.workerProbeScript" "liveness" | nindent 12 }}
+      {{- toYaml $w.livenessProbe | nindent 6 }}
+    readinessProbe:
+      exec:
+        command:
+          - /bin/sh
+          - -c
+          - |
+            {{- include "shoal.workerProbeScript" "readiness" | nindent 12 }}
+      {{- toYaml $w.readinessProbe | nindent 6 }}
     securityContext:
       {{- toYaml $w.securityContext | nindent 6 }}
     resources:
       {{- if eq $kind "gpu" }}
       {{- $res := deepCopy ($k.resources | default dict) }}
       {{- $limits := get $res "limits" | default dict }}
-      {{- $_ := set $limits $k.resourceName ($k.gpusPerPod | int) }}
+      {{- $_ := set $limits $k.resourceName $gpus }}
       {{- $_ := set $res "limits" $limits }}
       {{- toYaml $res | nindent 6 }}
       {{- else }}
@@ -254,10 +359,13 @@ containers:
       - name: shm
         mountPath: /dev/shm
       {{- end }}
-      {{- if $w.data.enabled }}
+      {{- if $dataVolume }}
       - name: data
         mountPath: {{ $w.data.mountPath }}
         readOnly: {{ $w.data.readOnly }}
+      {{- end }}
+      {{- with $w.extraVolumeMounts }}
+      {{- toYaml . | nindent 6 }}
       {{- end }}
 volumes:
   # Only the worker token: the workers never see the admin token.
@@ -295,13 +403,14 @@ volumes:
       sizeLimit: {{ $w.shm.sizeLimit }}
       {{- end }}
   {{- end }}
-  {{- if $w.data.enabled }}
+  {{- if $dataVolume }}
   - name: data
     {{- if $w.data.existingClaim }}
     persistentVolumeClaim:
       claimName: {{ $w.data.existingClaim }}
       readOnly: {{ $w.data.readOnly }}
     {{- else }}
+    # Asked for with workers.data.hostPath (Pod Security "baseline" forbids it).
     hostPath:
       path: {{ $w.data.hostPath }}
       {{- with $w.data.hostPathType }}
@@ -309,7 +418,14 @@ volumes:
       {{- end }}
     {{- end }}
   {{- end }}
-{{- with $k.nodeSelector }}
+  {{- with $w.extraVolumes }}
+  {{- toYaml . | nindent 2 }}
+  {{- end }}
+{{- $nodeSelector := deepCopy ($k.nodeSelector | default dict) }}
+{{- if and (eq $kind "gpu") .set.count }}
+{{- $_ := set $nodeSelector $k.gpuCountLabel .set.count }}
+{{- end }}
+{{- with $nodeSelector }}
 nodeSelector:
   {{- toYaml . | nindent 2 }}
 {{- end }}
