@@ -51,20 +51,6 @@ size_t EditDistance(std::string_view a, std::string_view b) {
   return row[b.size()];
 }
 
-// The closest candidate within two edits (typos like "wrokers" or "bachSize"), or "".
-std::string_view Suggest(std::string_view word, const std::vector<std::string_view>& candidates) {
-  std::string_view best;
-  size_t best_distance = 3;
-  for (std::string_view candidate : candidates) {
-    const size_t d = EditDistance(word, candidate);
-    if (d < best_distance && d < candidate.size()) {
-      best = candidate;
-      best_distance = d;
-    }
-  }
-  return best;
-}
-
 // Length of the valid UTF-8 sequence starting at s[i], or 0 when there is none.
 size_t Utf8SequenceLength(std::string_view s, size_t i) {
   const auto c = static_cast<unsigned char>(s[i]);
@@ -175,6 +161,20 @@ std::string ParentPath(std::string_view path) {
 
 }  // namespace
 
+std::string_view SuggestSimilar(std::string_view word,
+                                const std::vector<std::string_view>& candidates) {
+  std::string_view best;
+  size_t best_distance = 3;
+  for (std::string_view candidate : candidates) {
+    const size_t d = EditDistance(word, candidate);
+    if (d < best_distance && d < candidate.size()) {
+      best = candidate;
+      best_distance = d;
+    }
+  }
+  return best;
+}
+
 std::string NumberRange::ToString() const {
   return std::string(lo_open ? "(" : "[") + FormatDouble(lo) + ", " + FormatDouble(hi) +
          (hi_open ? ")" : "]");
@@ -265,7 +265,7 @@ YamlMap YamlReader::OpenMap(const YamlField& f, const std::vector<std::string_vi
     const std::string path = map.ChildPath(shown);
     if (allowed && std::find(allowed->begin(), allowed->end(), name) == allowed->end()) {
       std::string message = "unknown field \"" + shown + "\"";
-      if (std::string_view hint = Suggest(name, *allowed); !hint.empty()) {
+      if (std::string_view hint = SuggestSimilar(name, *allowed); !hint.empty()) {
         message += " (did you mean \"" + std::string(hint) + "\"?)";
       }
       Error(key.Mark(), path, message + "; allowed: " + Join(*allowed));
@@ -377,7 +377,7 @@ bool YamlReader::OneOf(const YamlField& f, std::span<const char* const> names, i
         return true;
       }
     }
-    if (std::string_view hint = Suggest(text, choices); !hint.empty()) {
+    if (std::string_view hint = SuggestSimilar(text, choices); !hint.empty()) {
       Mismatch(f, "one of: " + Join(choices) + " (did you mean " + std::string(hint) + "?)");
       return false;
     }

@@ -55,6 +55,13 @@ struct NumberRange {
 
 class YamlMap;
 
+// The candidate closest to `word` within two edits (letters compared case-insensitively), for "did
+// you mean" hints on typos like "wrokers" or "bachSize"; "" when none is that close. A candidate
+// is never suggested for a word it could be reached from only by rewriting it whole (distance >=
+// its length). Pure and thread-safe.
+std::string_view SuggestSimilar(std::string_view word,
+                                const std::vector<std::string_view>& candidates);
+
 class YamlReader {
  public:
   // Errors are appended to *errors, which must outlive the reader.
