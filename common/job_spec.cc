@@ -402,7 +402,12 @@ void ParseInto(std::string_view text, const std::string& file, JobSpec* spec,
     if (starts.roots().size() == 1) document = YAML::Load(std::string(text));  // the first only
   } catch (const YAML::Exception& e) {
     // ParserException (and DeepRecursion) carry the position of the syntax error.
-    whole_file_error(e.mark, "invalid YAML: " + e.msg);
+    std::string message = "invalid YAML: " + e.msg;
+    // yaml-cpp's structure messages ("end of map not found") do not say what to change.
+    if (std::string hint = YamlSyntaxHint(text, e.mark, e.msg); !hint.empty()) {
+      message += "; hint: " + hint;
+    }
+    whole_file_error(e.mark, std::move(message));
     return;
   }
   if (!document.IsDefined() || document.IsNull()) {
@@ -521,50 +526,49 @@ nlohmann::json JobSpecToJson(const JobSpec& s) {
   using nlohmann::json;
   json labels = json::object();
   for (const auto& [key, value] : s.metadata.labels) labels[key] = value;
-  return json{
-      {"apiVersion", s.api_version},
-      {"kind", s.kind},
-      {"metadata",
-       {{"name", s.metadata.name}, {"project", s.metadata.project}, {"labels", labels}}},
-      {"spec",
-       {{"queue", s.queue},
-        {"priority", s.priority},
-        {"workers", {{"min", s.workers.min}, {"max", s.workers.max}}},
-        {"resources",
-         {{"backend", ToString(s.resources.backend)},
-          {"gpusPerWorker", s.resources.gpus_per_worker},
-          {"gpuTypes", s.resources.gpu_types},
-          {"minGpuMemoryGiB", s.resources.min_gpu_memory_gib}}},
-        {"model",
-         {{"kind", s.model.kind},
-          {"layers", s.model.layers},
-          {"activation", ToString(s.model.activation)},
-          {"loss", ToString(s.model.loss)}}},
-        {"data",
-         {{"train", s.data.train},
-          {"test", s.data.test},
-          {"format", ToString(s.data.format)},
-          {"normalize", s.data.normalize},
-          {"shuffle", s.data.shuffle}}},
-        {"optimizer",
-         {{"kind", ToString(s.optimizer.kind)},
-          {"lr", s.optimizer.lr},
-          {"momentum", s.optimizer.momentum},
-          {"betas", {s.optimizer.beta1, s.optimizer.beta2}},
-          {"eps", s.optimizer.eps},
-          {"weightDecay", s.optimizer.weight_decay}}},
-        {"training",
-         {{"epochs", s.training.epochs},
-          {"batchSize", s.training.batch_size},
-          {"seed", s.training.seed},
-          {"precision", ToString(s.training.precision)}}},
-        {"checkpoint",
-         {{"everySeconds", s.checkpoint.every_seconds},
-          {"everySteps", s.checkpoint.every_steps},
-          {"keep", s.checkpoint.keep}}},
-        {"limits",
-         {{"maxRuntime", FormatDurationSeconds(s.limits.max_runtime_seconds)},
-          {"maxRetries", s.limits.max_retries}}}}}};
+  return json{{"apiVersion", s.api_version},
+              {"kind", s.kind},
+              {"metadata",
+               {{"name", s.metadata.name}, {"project", s.metadata.project}, {"labels", labels}}},
+              {"spec",
+               {{"queue", s.queue},
+                {"priority", s.priority},
+                {"workers", {{"min", s.workers.min}, {"max", s.workers.max}}},
+                {"resources",
+                 {{"backend", ToString(s.resources.backend)},
+                  {"gpusPerWorker", s.resources.gpus_per_worker},
+                  {"gpuTypes", s.resources.gpu_types},
+                  {"minGpuMemoryGiB", s.resources.min_gpu_memory_gib}}},
+                {"model",
+                 {{"kind", s.model.kind},
+                  {"layers", s.model.layers},
+                  {"activation", ToString(s.model.activation)},
+                  {"loss", ToString(s.model.loss)}}},
+                {"data",
+                 {{"train", s.data.train},
+                  {"test", s.data.test},
+                  {"format", ToString(s.data.format)},
+                  {"normalize", s.data.normalize},
+                  {"shuffle", s.data.shuffle}}},
+                {"optimizer",
+                 {{"kind", ToString(s.optimizer.kind)},
+                  {"lr", s.optimizer.lr},
+                  {"momentum", s.optimizer.momentum},
+                  {"betas", {s.optimizer.beta1, s.optimizer.beta2}},
+                  {"eps", s.optimizer.eps},
+                  {"weightDecay", s.optimizer.weight_decay}}},
+                {"training",
+                 {{"epochs", s.training.epochs},
+                  {"batchSize", s.training.batch_size},
+                  {"seed", s.training.seed},
+                  {"precision", ToString(s.training.precision)}}},
+                {"checkpoint",
+                 {{"everySeconds", s.checkpoint.every_seconds},
+                  {"everySteps", s.checkpoint.every_steps},
+                  {"keep", s.checkpoint.keep}}},
+                {"limits",
+                 {{"maxRuntime", FormatDurationSeconds(s.limits.max_runtime_seconds)},
+                  {"maxRetries", s.limits.max_retries}}}}}};
 }
 
 int64_t MlpParameterCount(const std::vector<int>& layers) {
