@@ -234,10 +234,13 @@ std::vector<SpecField> BuildTable() {
                    "Training loss: cross_entropy (softmax over the outputs; labels are class "
                    "indices) or mse (mean squared error)."));
   t.push_back(Object("spec.data", true, "Where the training (and test) data are."));
-  t.push_back(Path("spec.data.train", true, 1,
-                   "Path or prefix of the training set as seen by the workers: IDX files "
-                   "(MNIST family, e.g. /usr/share/datasets/fashion-mnist/train), .npy (features "
-                   "+ labels) or .csv."));
+  t.push_back(
+      Path("spec.data.train", true, 1,
+           "Path or prefix of the training set as seen by the workers: IDX files "
+           "(MNIST family, e.g. /usr/share/datasets/fashion-mnist/train), .npy (features "
+           "+ labels) or .csv. A worker opens only paths under its data roots (shoal-worker "
+           "--data-root, default /usr/share/datasets): a path outside them fails the rank "
+           "with exit code 2, which is not retried. The same holds for data.test."));
   t.push_back(Path("spec.data.test", false, 0,
                    "Path or prefix of the test set, evaluated after every epoch; \"\" means no "
                    "test set."));

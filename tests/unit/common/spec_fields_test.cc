@@ -463,6 +463,17 @@ TEST(JobSpecSchema, CheckedInFileIsCurrent) {
       << "--gtest_filter=JobSpecSchema.CheckedInFileIsCurrent";
 }
 
+// docs/job-spec.md documents every field of the table (as `path` in its reference table).
+TEST(JobSpecSchema, ReferenceDocumentNamesEveryField) {
+  const std::string doc = ReadFile(RepoRoot() / "docs" / "job-spec.md");
+  ASSERT_FALSE(doc.empty());
+  for (const SpecField& f : SpecFields()) {
+    if (f.path.empty()) continue;
+    EXPECT_NE(doc.find("| `" + f.path + "` |"), std::string::npos)
+        << "docs/job-spec.md has no row for " << f.path;
+  }
+}
+
 TEST(ExplainSpecField, LeafField) {
   Result<std::string> text = ExplainSpecField("spec.workers.min");
   ASSERT_TRUE(text.ok()) << text.status().ToString();
