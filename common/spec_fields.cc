@@ -522,7 +522,7 @@ Result<std::string> ExplainSpecField(std::string_view path) {
     if (std::string_view hint = SuggestSimilar(path, candidates); !hint.empty()) {
       message += " (did you mean \"" + std::string(hint) + "\"?)";
     }
-    return NotFound(message + "; `shoal explain spec` lists the fields");
+    return NotFound(message + "; explaining \"spec\" lists its fields");
   }
   const SpecField& f = *field;
   std::string out;

@@ -91,8 +91,10 @@ nlohmann::json JobSpecJsonSchema();
 // `kubectl explain` for one field: lines FIELD, TYPE, DEFAULT, ALLOWED, REQUIRED, then
 // DESCRIPTION and, for objects, FIELDS listing each child with its type. `path` is a dotted path
 // as in SpecField::path, case-sensitive camelCase; "spec." may be left out ("model" is
-// "spec.model"), and "" or "TrainingJob" is the root. Returns NotFound for any other path, with a
-// "did you mean" suggestion when a field name is within two edits of one that exists.
+// "spec.model"; a top-level name wins, so "kind" is the document's kind, "model.kind" the
+// model's), and "" or "TrainingJob" is the root. Returns the text (lines end in '\n') on success;
+// NotFound for any other path, with a "did you mean" suggestion when a path within two edits
+// (letters compared case-insensitively) exists. Thread-safe.
 Result<std::string> ExplainSpecField(std::string_view path);
 
 }  // namespace shoal

@@ -498,6 +498,9 @@ TEST(ExplainSpecField, ObjectListsItsChildrenAndSpecIsImplied) {
   EXPECT_NE(full->find("    activation  <string>\n"), std::string::npos) << *full;
   EXPECT_NE(ExplainSpecField("optimizer.betas")->find("DEFAULT:  [0.9,0.999]"), std::string::npos);
   EXPECT_NE(ExplainSpecField("metadata.name")->find("FIELD:    metadata.name"), std::string::npos);
+  // A top-level name wins over spec.<name>.
+  EXPECT_NE(ExplainSpecField("kind")->find("FIELD:    kind\n"), std::string::npos);
+  EXPECT_NE(ExplainSpecField("model.kind")->find("FIELD:    spec.model.kind\n"), std::string::npos);
 }
 
 TEST(ExplainSpecField, RootByEmptyPathOrKind) {
