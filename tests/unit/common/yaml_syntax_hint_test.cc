@@ -92,6 +92,15 @@ TEST(YamlSyntaxHint, ListItemsOutOfLine) {
       << e.ToString();
 }
 
+TEST(YamlSyntaxHint, EndOfSequenceNotFound) {
+  // The second item of the outer list on line 7 is one column left of the first (line 6).
+  const SpecError e =
+      OnlyError(std::string(kHead) + "spec:\n  model:\n    layers:\n    - - 4\n     - 3\n");
+  EXPECT_EQ(e.ToString(),
+            "job.yaml:7:6: invalid YAML: end of sequence not found; hint: check the indentation "
+            "of line 7: items of one list must start in the same column");
+}
+
 TEST(YamlSyntaxHint, MissingSpaceAfterColon) {
   // "name:m" is one scalar, so the next line's "project: x" is an illegal map value.
   const SpecError e = OnlyError(std::string(kHead) + "metadata:\n  name:m\n  project: x\n");
