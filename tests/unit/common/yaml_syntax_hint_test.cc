@@ -93,7 +93,7 @@ TEST(YamlSyntaxHint, ListItemsOutOfLine) {
 }
 
 TEST(YamlSyntaxHint, EndOfSequenceNotFound) {
-  // The second item of the outer list on line 7 is one column left of the first (line 6).
+  // Line 7's item starts in column 6, between the outer list's (5) and the inner one's (7).
   const SpecError e =
       OnlyError(std::string(kHead) + "spec:\n  model:\n    layers:\n    - - 4\n     - 3\n");
   EXPECT_EQ(e.ToString(),
