@@ -460,17 +460,57 @@ TEST(JobSpecSchema, CheckedInFileIsCurrent) {
   EXPECT_EQ(ReadFile(file), generated)
       << file << " differs from JobSpecJsonSchema(). If the change to common/spec_fields.cc is "
       << "intended, regenerate it: SHOAL_UPDATE_SCHEMA=1 build/tests/spec_fields_test "
-      << "--gtest_filter=JobSpecSchema.CheckedInFileIsCurrent";
+      << "--gtest_filter='JobSpecSchema.*'";
 }
 
-// docs/job-spec.md documents every field of the table (as `path` in its reference table).
-TEST(JobSpecSchema, ReferenceDocumentNamesEveryField) {
-  const std::string doc = ReadFile(RepoRoot() / "docs" / "job-spec.md");
-  ASSERT_FALSE(doc.empty());
+// Markdown table cells: '|' would end the cell.
+std::string Cell(const std::string& text) {
+  std::string out;
+  for (char c : text) out += c == '|' ? std::string("\\|") : std::string(1, c);
+  return out;
+}
+
+// docs/job-spec.md's field reference, as generated from the table.
+std::string FieldTableMarkdown() {
+  std::string out = "| field | type | required | default | allowed | description |\n";
+  out += "|---|---|---|---|---|---|\n";
   for (const SpecField& f : SpecFields()) {
     if (f.path.empty()) continue;
-    EXPECT_NE(doc.find("| `" + f.path + "` |"), std::string::npos)
-        << "docs/job-spec.md has no row for " << f.path;
+    const std::string def = f.default_value                ? "`" + f.default_value->dump() + "`"
+                            : f.path == "spec.workers.max" ? "`min`"
+                                                           : "—";
+    out += "| `" + f.path + "` | " + Cell(ToString(f.type)) + " | " + (f.required ? "yes" : "no") +
+           " | " + Cell(def) + " | " + Cell(f.allowed.empty() ? "—" : f.allowed) + " | " +
+           Cell(f.description) + " |\n";
+  }
+  return out;
+}
+
+// docs/job-spec.md's field reference is the table's: rerun with SHOAL_UPDATE_SCHEMA=1 to rewrite
+// it.
+TEST(JobSpecSchema, ReferenceDocumentTableIsCurrent) {
+  const std::filesystem::path file = RepoRoot() / "docs" / "job-spec.md";
+  std::string doc = ReadFile(file);
+  const std::string begin_marker = "<!-- BEGIN FIELDS";
+  const std::string end_marker = "<!-- END FIELDS -->";
+  const size_t begin = doc.find(begin_marker);
+  const size_t end = doc.find(end_marker);
+  ASSERT_NE(begin, std::string::npos) << file;
+  ASSERT_NE(end, std::string::npos) << file;
+  const size_t table = doc.find('\n', begin) + 1;
+  ASSERT_LE(table, end);
+  const std::string generated = FieldTableMarkdown();
+  if (const char* update = std::getenv("SHOAL_UPDATE_SCHEMA"); update && *update == '1') {
+    doc.replace(table, end - table, generated);
+    std::ofstream(file, std::ios::binary) << doc;
+    return;
+  }
+  EXPECT_EQ(doc.substr(table, end - table), generated)
+      << "the field table in " << file << " differs from common/spec_fields.cc; regenerate it: "
+      << "SHOAL_UPDATE_SCHEMA=1 build/tests/spec_fields_test --gtest_filter='JobSpecSchema.*'";
+  for (const SpecField& f : SpecFields()) {
+    if (f.path.empty()) continue;
+    EXPECT_NE(doc.find("| `" + f.path + "` |"), std::string::npos) << f.path;
   }
 }
 
