@@ -1,5 +1,6 @@
 // The job spec's contract as data: one table row per field of a `shoal/v1 TrainingJob`, from which
-// the JSON Schema (docs/job-spec.schema.json) and `shoal explain FIELD` are generated.
+// the JSON Schema (docs/job-spec.schema.json), the field table of docs/job-spec.md and `shoal
+// explain FIELD` are generated.
 //
 // The table describes what ParseJobSpec (common/job_spec.h) accepts; tests/unit/common/
 // spec_fields_test.cc checks the two against each other field by field (every enum value, both
