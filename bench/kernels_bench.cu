@@ -1,6 +1,6 @@
 // shoal-kernels-bench: the CUDA operators' speed as ratios measured side by side in one run
-// (DESIGN.md §6): GEMM GFLOP/s as a % of cuBLAS with the matching math mode (the only place cuBLAS
-// is used), and the fused / element-wise kernels' GB/s as a % of a device-to-device
+// (docs/design.md §6): GEMM GFLOP/s as a % of cuBLAS with the matching math mode (the only place
+// cuBLAS is used), and the fused / element-wise kernels' GB/s as a % of a device-to-device
 // cudaMemcpyAsync moving the same bytes. Each timing is the median of --iters cudaEvent-timed runs
 // after warm-up. Writes JSON (--out, default bench/out/kernels.json) and prints a Markdown table.
 // Without a CUDA device it prints "no CUDA device" and exits 0.

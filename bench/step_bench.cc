@@ -1,5 +1,5 @@
 // shoal-step-bench: the cuda backend's training step against the sum of its kernels, on one GPU
-// (DESIGN.md §6; issue 3's "training step's time against the sum of its kernels").
+// (docs/design.md §6; issue 3's "training step's time against the sum of its kernels").
 //
 // For the demo MLP (784-256-128-10, ReLU, softmax cross-entropy, AdamW) at several batch sizes
 // and each precision it reports, as medians of --iters:

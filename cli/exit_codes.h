@@ -1,4 +1,4 @@
-// The `shoal` CLI's exit codes (DESIGN.md §4.4) and how a Status maps onto them.
+// The `shoal` CLI's exit codes (docs/states.md §4) and how a Status maps onto them.
 //
 // Scripts branch on these, so they are a contract: never renumber them.
 #pragma once

@@ -402,7 +402,12 @@ void ParseInto(std::string_view text, const std::string& file, JobSpec* spec,
     if (starts.roots().size() == 1) document = YAML::Load(std::string(text));  // the first only
   } catch (const YAML::Exception& e) {
     // ParserException (and DeepRecursion) carry the position of the syntax error.
-    whole_file_error(e.mark, "invalid YAML: " + e.msg);
+    std::string message = "invalid YAML: " + e.msg;
+    // yaml-cpp's structure messages ("end of map not found") do not say what to change.
+    if (std::string hint = YamlSyntaxHint(text, e.mark, e.msg); !hint.empty()) {
+      message += "; hint: " + hint;
+    }
+    whole_file_error(e.mark, std::move(message));
     return;
   }
   if (!document.IsDefined() || document.IsNull()) {

@@ -1,6 +1,6 @@
 // The `shoal/v1 TrainingJob` job spec: typed model, YAML/JSON parser and validator, canonical JSON.
 //
-// A job spec is what a job owner writes in job.yaml (see DESIGN.md 4.1 and configs/jobs/*.yaml):
+// A job spec is what a job owner writes in job.yaml (see docs/job-spec.md and configs/jobs/*.yaml):
 //
 //   apiVersion: shoal/v1
 //   kind: TrainingJob

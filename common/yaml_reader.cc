@@ -51,20 +51,6 @@ size_t EditDistance(std::string_view a, std::string_view b) {
   return row[b.size()];
 }
 
-// The closest candidate within two edits (typos like "wrokers" or "bachSize"), or "".
-std::string_view Suggest(std::string_view word, const std::vector<std::string_view>& candidates) {
-  std::string_view best;
-  size_t best_distance = 3;
-  for (std::string_view candidate : candidates) {
-    const size_t d = EditDistance(word, candidate);
-    if (d < best_distance && d < candidate.size()) {
-      best = candidate;
-      best_distance = d;
-    }
-  }
-  return best;
-}
-
 // Length of the valid UTF-8 sequence starting at s[i], or 0 when there is none.
 size_t Utf8SequenceLength(std::string_view s, size_t i) {
   const auto c = static_cast<unsigned char>(s[i]);
@@ -175,6 +161,121 @@ std::string ParentPath(std::string_view path) {
 
 }  // namespace
 
+std::string_view SuggestSimilar(std::string_view word,
+                                const std::vector<std::string_view>& candidates) {
+  std::string_view best;
+  size_t best_distance = 3;
+  for (std::string_view candidate : candidates) {
+    const size_t d = EditDistance(word, candidate);
+    if (d < best_distance && d < candidate.size()) {
+      best = candidate;
+      best_distance = d;
+    }
+  }
+  return best;
+}
+
+namespace {
+
+// Line `index` (0-based) of `text` without its line break; "" past the end.
+std::string_view LineOf(std::string_view text, int index) {
+  size_t start = 0;
+  for (int i = 0; i < index; ++i) {
+    const size_t end = text.find('\n', start);
+    if (end == std::string_view::npos) return {};
+    start = end + 1;
+  }
+  std::string_view line = text.substr(start);
+  line = line.substr(0, line.find('\n'));
+  if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
+  return line;
+}
+
+// "name:m" or "- name:m": a key glued to its value, which YAML reads as one scalar "name:m", so
+// that a later "key: value" under it is an illegal map value.
+bool HasKeyWithoutSpace(std::string_view line) {
+  size_t i = line.find_first_not_of(' ');
+  if (i == std::string_view::npos) return false;
+  if (line.substr(i, 2) == "- ") i = line.find_first_not_of(' ', i + 2);
+  if (i == std::string_view::npos || line[i] == '#' || line[i] == '"' || line[i] == '\'') {
+    return false;
+  }
+  const size_t colon = line.find(':', i);
+  if (colon == std::string_view::npos || colon == i || colon + 1 >= line.size()) return false;
+  const std::string_view key = line.substr(i, colon - i);
+  const bool key_like = std::all_of(key.begin(), key.end(), [](char c) {
+    return std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '-';
+  });
+  // "http://host" and "C:/data" are values that may hold ':'; a key is followed by a letter or
+  // digit here.
+  const char next = line[colon + 1];
+  return key_like && (std::isalnum(static_cast<unsigned char>(next)) || next == '[' || next == '{');
+}
+
+// "key: a: b": a plain value holding ": ", which YAML reads as a second mapping on one line.
+bool ValueHasColonSpace(std::string_view line) {
+  const size_t first = line.find(": ");
+  if (first == std::string_view::npos) return false;
+  const size_t value = line.find_first_not_of(' ', first + 2);
+  if (value == std::string_view::npos || line[value] == '"' || line[value] == '\'') return false;
+  const size_t second = line.find(": ", value);
+  if (second == std::string_view::npos) return false;
+  const size_t comment = line.find(" #", value);
+  return comment == std::string_view::npos || second < comment;
+}
+
+}  // namespace
+
+std::string YamlSyntaxHint(std::string_view text, const YAML::Mark& mark,
+                           std::string_view message) {
+  if (mark.line < 0) return "";
+  const bool indentation = message == "end of map not found" ||
+                           message == "end of sequence not found" || message == "bad indentation";
+  const bool map_value = message == "illegal map value";
+  const bool flow = message.find("flow") != std::string_view::npos;
+  if (!indentation && !map_value && !flow && message.find("tab") == std::string_view::npos) {
+    return "";
+  }
+  // The error's own line first: yaml-cpp marks the token it could not place, which is usually on
+  // the offending line, and sometimes on the line after it.
+  const int lines[] = {mark.line, mark.line - 1};
+  for (int index : lines) {
+    if (index < 0) continue;
+    // Only a tab in the indentation: one between tokens or in a comment is legal YAML and
+    // unrelated to a structure error.
+    const std::string_view line = LineOf(text, index);
+    const std::string_view indent = line.substr(0, line.find_first_not_of(" \t"));
+    if (const size_t tab = indent.find('\t'); tab != std::string_view::npos) {
+      return "line " + std::to_string(index + 1) + " has a tab in column " +
+             std::to_string(tab + 1) + ": YAML indents with spaces, never tabs";
+    }
+  }
+  if (map_value) {
+    for (int index : lines) {
+      if (index < 0) continue;
+      const std::string_view line = LineOf(text, index);
+      if (HasKeyWithoutSpace(line)) {
+        return "line " + std::to_string(index + 1) +
+               " has no space after a ':' (write \"key: value\", not \"key:value\")";
+      }
+    }
+    if (ValueHasColonSpace(LineOf(text, mark.line))) {
+      return "the value on line " + std::to_string(mark.line + 1) +
+             " contains \": \"; put it in quotes, e.g. key: \"a: b\"";
+    }
+  }
+  if (flow) {
+    return "check the brackets before line " + std::to_string(mark.line + 1) + ", column " +
+           std::to_string(mark.column + 1) +
+           ": every '[' needs its ']' and every '{' its '}', closed in the reverse order";
+  }
+  const std::string_view line = LineOf(text, mark.line);
+  const size_t first = line.find_first_not_of(' ');
+  const bool item = first != std::string_view::npos && line.substr(first, 2) == "- ";
+  return "check the indentation of line " + std::to_string(mark.line + 1) + ": " +
+         (item ? "items of one list" : "keys of one map") + " must start in the same column";
+}
+
 std::string NumberRange::ToString() const {
   return std::string(lo_open ? "(" : "[") + FormatDouble(lo) + ", " + FormatDouble(hi) +
          (hi_open ? ")" : "]");
@@ -265,7 +366,7 @@ YamlMap YamlReader::OpenMap(const YamlField& f, const std::vector<std::string_vi
     const std::string path = map.ChildPath(shown);
     if (allowed && std::find(allowed->begin(), allowed->end(), name) == allowed->end()) {
       std::string message = "unknown field \"" + shown + "\"";
-      if (std::string_view hint = Suggest(name, *allowed); !hint.empty()) {
+      if (std::string_view hint = SuggestSimilar(name, *allowed); !hint.empty()) {
         message += " (did you mean \"" + std::string(hint) + "\"?)";
       }
       Error(key.Mark(), path, message + "; allowed: " + Join(*allowed));
@@ -377,7 +478,7 @@ bool YamlReader::OneOf(const YamlField& f, std::span<const char* const> names, i
         return true;
       }
     }
-    if (std::string_view hint = Suggest(text, choices); !hint.empty()) {
+    if (std::string_view hint = SuggestSimilar(text, choices); !hint.empty()) {
       Mismatch(f, "one of: " + Join(choices) + " (did you mean " + std::string(hint) + "?)");
       return false;
     }

@@ -55,6 +55,28 @@ struct NumberRange {
 
 class YamlMap;
 
+// The candidate closest to `word` within two edits (letters compared case-insensitively), for "did
+// you mean" hints on typos like "wrokers" or "bachSize"; "" when none is that close. A candidate
+// is never suggested for a word it could be reached from only by rewriting it whole (distance >=
+// its length). Pure and thread-safe.
+std::string_view SuggestSimilar(std::string_view word,
+                                const std::vector<std::string_view>& candidates);
+
+// A hint for a YAML syntax error that yaml-cpp reports only as e.g. "end of map not found",
+// "illegal map value", "end of sequence not found" or "bad indentation", from the text at the
+// error's mark (0-based, as in YAML::Exception::mark). In order of preference:
+//   - a tab in the indentation of the error's line or the one before: "line 7 has a tab in column
+//     1: YAML indents with spaces, never tabs";
+//   - for "illegal map value": a key with no space after its ':' on that line or the one before
+//     ("name:m"), or a plain value that itself contains ": " ("test: a: b"), which needs quotes;
+//   - for a flow collection error ("end of map flow not found", "illegal flow end", ...): which
+//     brackets to check;
+//   - else, for the indentation messages: "check the indentation of line N: keys of one map must
+//     start in the same column" (or "items of one list" when the line starts with "- ").
+// Lines in the hint are 1-based, columns 1-based. Returns "" when the message is not one of these
+// or the mark is unknown. Pure and thread-safe.
+std::string YamlSyntaxHint(std::string_view text, const YAML::Mark& mark, std::string_view message);
+
 class YamlReader {
  public:
   // Errors are appended to *errors, which must outlive the reader.

@@ -1,4 +1,4 @@
-// Auth: accounts, bearer tokens and roles (DESIGN.md §4.7).
+// Auth: accounts, bearer tokens and roles (docs/security.md §1-2).
 //
 // An account is the tenant: it owns jobs, owns workers, and is what the contribution ledger
 // credits and charges. A token belongs to one account and carries one role:

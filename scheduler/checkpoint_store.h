@@ -1,5 +1,5 @@
 // CheckpointStore: the training checkpoints the scheduler keeps for its jobs, so that they
-// survive the loss of any worker (DESIGN.md §2 steps 6-7).
+// survive the loss of any worker (docs/design.md §2 steps 6-7).
 //
 // Job J's checkpoints live in <dir>/job-<J>/ as ckpt-<step>.safetensors plus a record
 // ckpt-<step>.json {step, attempt, bytes, sha256, createdMs}; each file is written atomically

@@ -1,4 +1,4 @@
-// The contribution ledger (issue 4, DESIGN.md §4.6): how much each account has given to the pool
+// The contribution ledger (issue 4, docs/design.md §5): how much each account has given to the pool
 // and taken from it, the input of the fair-share policy.
 //
 // An account earns one unit per second for each GPU of each of its alive workers, and its jobs

@@ -1,4 +1,4 @@
-// shoal-scheduler: the central daemon (DESIGN.md §2). See --help.
+// shoal-scheduler: the central daemon (docs/design.md §2). See --help.
 #include <unistd.h>
 
 #include <utility>  // before Boost 1.74 asio coroutine headers, which use std::exchange unincluded

@@ -1,4 +1,5 @@
-// RendezvousKv: the per-attempt key-value store ranks use to find each other (DESIGN.md §2.4).
+// RendezvousKv: the per-attempt key-value store ranks use to find each other (docs/design.md §2
+// step 4).
 //
 // Gloo's rendezvous::Store and NCCL's unique-id exchange sit on top of it through the HTTP API.
 // Keys are scoped by (job, attempt); values are opaque bytes. Held in memory: an attempt that

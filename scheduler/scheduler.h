@@ -1,4 +1,5 @@
-// Scheduler: the job and worker state machine of shoal-scheduler (DESIGN.md §2, §4.2).
+// Scheduler: the job and worker state machine of shoal-scheduler (docs/design.md §2,
+// docs/states.md).
 //
 // It owns the live jobs and workers, persists every change through the Store before reporting
 // success, asks the policy which queued jobs start where, and turns worker reports (heartbeats,

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs what is missing, builds everything (CUDA targets too when nvcc exists), and runs the
 # whole CTest suite: unit tests, then integration tests with real processes on 127.0.0.1; then
-# checks the Helm chart (scripts/helm-check.sh) and runs the fuzz targets (scripts/fuzz.sh 60).
+# checks the Helm chart (scripts/helm-check.sh), the job specs against the JSON Schema
+# (scripts/check-job-schema.sh) and runs the fuzz targets (scripts/fuzz.sh 60).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/install-deps.sh
@@ -14,6 +15,12 @@ bash scripts/build.sh
 if [ "${SHOAL_HELM_CHECK:-1}" != 0 ]; then
   SHOAL_SCHEDULER_BIN="${SHOAL_SCHEDULER_BIN:-$PWD/${SHOAL_BUILD_DIR:-build}/scheduler/shoal-scheduler}" \
     bash scripts/helm-check.sh
+fi
+# The example and test job specs (and the helm test's job, when helm-check installed helm)
+# against docs/job-spec.schema.json with Ajv (installs ajv and yaml from npm into build-schema/).
+# SHOAL_SCHEMA_CHECK=0 skips it.
+if [ "${SHOAL_SCHEMA_CHECK:-1}" != 0 ]; then
+  bash scripts/check-job-schema.sh
 fi
 # libFuzzer targets (tests/fuzz): 60 s each, ASan + UBSan; fails on any crash, leak, UB or hang.
 # SHOAL_FUZZ_SECONDS sets the time per target; 0 skips them.

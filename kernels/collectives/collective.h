@@ -1,6 +1,6 @@
 // Collective: the gradient all-reduce between data-parallel ranks, behind one small interface
-// (DESIGN.md §7 "small virtual seams"). Implementations: Gloo over TCP (CPU), a single-rank no-op;
-// MPI under mpirun (mpi_collective.h). The GPU gradient all-reduce is NCCL
+// (docs/design.md §7 "small virtual seams"). Implementations: Gloo over TCP (CPU), a single-rank
+// no-op; MPI under mpirun (mpi_collective.h). The GPU gradient all-reduce is NCCL
 // (nccl_communicator.h), bootstrapped through Broadcast() of one of these.
 #pragma once
 

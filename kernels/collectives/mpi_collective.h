@@ -1,4 +1,4 @@
-// MPI collective (DESIGN.md §4.5 `mpi`): when a rank was started by `mpirun`, MPI provides the
+// MPI collective (docs/design.md §4 `mpi`): when a rank was started by `mpirun`, MPI provides the
 // rank, the world size and the CPU all-reduce, with no scheduler and no rendezvous store.
 //
 // Built only when CMake finds MPI (target shoal_collectives_mpi, which defines SHOAL_HAVE_MPI=1

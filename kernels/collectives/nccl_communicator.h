@@ -1,4 +1,4 @@
-// NcclCommunicator: the cuda backend's gradient all-reduce (DESIGN.md §4.5) over NCCL.
+// NcclCommunicator: the cuda backend's gradient all-reduce (docs/design.md §4) over NCCL.
 //
 // Bootstrap: rank 0 calls ncclGetUniqueId and the 128-byte id reaches every rank through
 // Collective::Broadcast of the rank's CPU collective — Gloo, whose pairs were rendezvoused through

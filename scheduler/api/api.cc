@@ -58,7 +58,7 @@ Result<json> ParseJsonBody(const HttpRequest& req) {
   return body;
 }
 
-// Authorization rules (DESIGN.md §4.7), in one place. Each returns OK or PermissionDenied.
+// Authorization rules (docs/security.md §2), in one place. Each returns OK or PermissionDenied.
 Status RequireRole(const Principal& p, std::initializer_list<Role> roles, std::string_view what) {
   for (Role r : roles) {
     if (p.role == r) return Status::Ok();

@@ -1,4 +1,4 @@
-// Api: the routes of shoal-scheduler's HTTP API (DESIGN.md §4.3) over the Scheduler.
+// Api: the routes of shoal-scheduler's HTTP API (docs/api.md) over the Scheduler.
 //
 // Each route parses and checks its input (4xx with a JSON error on anything malformed), calls the
 // Scheduler, and renders JSON. Long-polls (heartbeat, kv wait, logs follow) wait on the Notifier

@@ -108,7 +108,7 @@ class HttpServer {
   uint16_t port_ = 0;
 };
 
-// JSON error reply of DESIGN.md §4.3: {"error": {"code", "message", "field"}}.
+// JSON error reply of docs/api.md §3: {"error": {"code", "message", "field"}}.
 HttpReply ErrorReply(int status, const std::string& code, const std::string& message,
                      const std::string& field = "");
 // Maps a Status to its HTTP status and error reply.

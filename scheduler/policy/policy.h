@@ -1,4 +1,4 @@
-// Scheduling policies (DESIGN.md §7): pure functions from a Snapshot to Decisions.
+// Scheduling policies (docs/design.md §7): pure functions from a Snapshot to Decisions.
 //
 // Every policy orders the queue its own way and then starts jobs in that order, a whole gang or
 // nothing (placement.h). The first job in order that cannot start holds up the rest ("head of

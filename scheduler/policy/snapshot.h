@@ -1,6 +1,6 @@
 // The read-only view a scheduling policy decides on, and the decisions it returns.
 //
-// Policies are pure functions of a Snapshot (DESIGN.md §7): no I/O, no clock, no state. The
+// Policies are pure functions of a Snapshot (docs/design.md §7): no I/O, no clock, no state. The
 // scheduler daemon builds a Snapshot from its live state; tests and shoal-sim build them in memory
 // and call the same policy code.
 #pragma once

@@ -16,7 +16,7 @@
 
 namespace shoal {
 
-// DESIGN.md §4.2. PENDING and RESTARTING carry a reason; terminal states never change again.
+// docs/states.md §1. PENDING and RESTARTING carry a reason; terminal states never change again.
 enum class JobState { kPending, kRunning, kRestarting, kSucceeded, kFailed, kCancelled };
 const char* ToString(JobState state);
 Result<JobState> ParseJobState(std::string_view name);

@@ -1,5 +1,5 @@
-// cuda::Gemm against a double-precision reference (DESIGN.md §6), for every precision, all four
-// transpose combinations and shapes that are and are not multiples of the tile sizes.
+// cuda::Gemm against a double-precision reference (docs/design.md §6), for every precision, all
+// four transpose combinations and shapes that are and are not multiples of the tile sizes.
 #include "kernels/cuda/gemm.h"
 
 #include <cmath>

@@ -113,10 +113,10 @@ TEST_F(GpuMlpTest, Fp32MatchesCpuMnistShape) {
   CompareWithCpu(kMnistLayers, Precision::kFp32, 1e-4);
 }
 TEST_F(GpuMlpTest, Fp32MatchesCpuTinyShape) { CompareWithCpu(kTinyLayers, Precision::kFp32, 1e-4); }
-// DESIGN.md §6's tf32 ~1e-3 / bf16 <= 1e-2 hold per GEMM (gemm_test.cc); through a whole network
-// the errors compound (three layers forward and back, ReLU gates that flip near zero). Measured
-// on an H200 (2026-11-30), relative error of the whole gradient buffer: tf32 up to 2.7e-2, bf16
-// up to 5.2e-2; the bounds leave about 2x.
+// docs/design.md §6's tf32 ~1e-3 / bf16 <= 1e-2 hold per GEMM (gemm_test.cc); through a whole
+// network the errors compound (three layers forward and back, ReLU gates that flip near zero).
+// Measured on an H200 (2026-11-30), relative error of the whole gradient buffer: tf32 up to 2.7e-2,
+// bf16 up to 5.2e-2; the bounds leave about 2x.
 TEST_F(GpuMlpTest, Tf32MatchesCpu) {
   CompareWithCpu(kMnistLayers, Precision::kTf32, 5e-2);
   CompareWithCpu(kTinyLayers, Precision::kTf32, 5e-2);

@@ -45,7 +45,7 @@ inline std::string ReadFile(const std::filesystem::path& path) {
   return buffer.str();
 }
 
-// ‖out − ref‖ / ‖ref‖ (DESIGN.md §6), with the reference in double precision.
+// ‖out − ref‖ / ‖ref‖ (docs/design.md §6), with the reference in double precision.
 template <typename T>
 double RelError(const std::vector<float>& out, const std::vector<T>& ref) {
   double num = 0.0, den = 0.0;

@@ -1,4 +1,4 @@
-// Agent: the shoal-worker daemon's core (DESIGN.md §2 step 3).
+// Agent: the shoal-worker daemon's core (docs/design.md §2 step 3).
 //
 // Registers with the scheduler, long-polls heartbeats, and reconciles: it starts one shoal-train
 // process per assigned rank and stops ranks that are no longer assigned. A reader thread per rank

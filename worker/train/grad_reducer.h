@@ -1,4 +1,4 @@
-// GradReducer: bucketed gradient all-reduce overlapped with backward (DESIGN.md §2 step 5).
+// GradReducer: bucketed gradient all-reduce overlapped with backward (docs/design.md §2 step 5).
 //
 // Backward produces the flat gradient buffer from its end towards its start. Each time a further
 // suffix is final, the trainer calls Ready(from); once at least `bucket_floats` new values are

@@ -1,4 +1,4 @@
-// StepEngine: where one rank's training step runs (DESIGN.md §4.5 backends), behind one seam so
+// StepEngine: where one rank's training step runs (docs/design.md §4 backends), behind one seam so
 // the trainer's loop (data order, sharding, reports, evaluation) is the same for every backend.
 //
 // An engine owns the model's parameters, its optimizer state and its gradient buffer. Step()

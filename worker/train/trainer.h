@@ -1,4 +1,4 @@
-// Trainer: one data-parallel rank of a TrainingJob (DESIGN.md §2 step 5).
+// Trainer: one data-parallel rank of a TrainingJob (docs/design.md §2 step 5).
 //
 // Every rank holds the same parameters (same seed, same updates); each step it computes the
 // gradient of its shard of the global batch, the gradients are summed across ranks (one
