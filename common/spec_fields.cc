@@ -154,9 +154,10 @@ std::vector<SpecField> BuildTable() {
   }
   t.push_back(Object("spec", true, "What to train, on what, and under which limits."));
   t.push_back(DnsLabel("spec.queue", false, "default",
-                       "The queue the job is submitted to. Stored and shown with the job; the "
-                       "scheduler has one queue today, so the value does not yet change "
-                       "scheduling."));
+                       "The queue the job is submitted to: one of the scheduler's `queues` "
+                       "(its configuration; by default only \"default\"). The scheduler refuses "
+                       "any other name at submission. Queues are labels today: every queue "
+                       "shares the pool and the policy."));
   {
     SpecField f;
     f.path = "spec.priority";
