@@ -9,6 +9,9 @@
 namespace shoal::flags {
 namespace {
 
+constexpr size_t kHelpWidth = 100;
+constexpr size_t kFlagColumnWidth = 36;
+
 // CLI11's help with the default at the end of each flag's description ("(default 8470)")
 // instead of glued to its type ("INT=8470"), which is easy to misread as syntax.
 class HelpFormatter : public CLI::Formatter {
@@ -31,7 +34,7 @@ class HelpFormatter : public CLI::Formatter {
     if (opt->get_type_size() != 0 && !opt->get_default_str().empty()) {
       desc += " (default " + opt->get_default_str() + ")";
     }
-    return desc;
+    return Wrap(desc, kHelpWidth - get_column_width());
   }
 };
 
@@ -128,6 +131,31 @@ std::string Describe(const CLI::App& app, const std::vector<const CLI::App*>& ch
 
 }  // namespace
 
+std::string Wrap(const std::string& text, size_t width) {
+  std::string out;
+  size_t line_start = 0;  // in `out`
+  size_t pos = 0;
+  while (pos < text.size()) {
+    size_t end = text.find_first_of(" \n", pos);
+    if (end == std::string::npos) end = text.size();
+    std::string word = text.substr(pos, end - pos);
+    size_t line_len = out.size() - line_start;
+    if (line_len > 0 && line_len + 1 + word.size() > width) {
+      out += '\n';
+      line_start = out.size();
+    } else if (line_len > 0) {
+      out += ' ';
+    }
+    out += word;
+    if (end < text.size() && text[end] == '\n') {
+      out += '\n';
+      line_start = out.size();
+    }
+    pos = end + 1;
+  }
+  return out;
+}
+
 void Configure(CLI::App& app, std::string_view program) {
   const std::string name(program);
   app.name(name);
@@ -136,7 +164,7 @@ void Configure(CLI::App& app, std::string_view program) {
                        "print the version and git commit and exit");
   app.option_defaults()->always_capture_default();
   auto formatter = std::make_shared<HelpFormatter>();
-  formatter->column_width(34);
+  formatter->column_width(kFlagColumnWidth);
   app.formatter(formatter);
   app.footer(VersionLine(program));
 }

@@ -49,6 +49,10 @@ std::optional<int> Parse(CLI::App& app, std::vector<std::string> args, std::ostr
 // dashes count like any other character, so pass "--food" to compare with "--foo".
 std::string Suggest(std::string_view word, const std::vector<std::string>& candidates);
 
+// Breaks `text` at spaces into lines of at most `width` characters (longer words stay whole);
+// newlines in `text` are kept. --help wraps flag descriptions with it; use it for footers.
+std::string Wrap(const std::string& text, size_t width = 100);
+
 // Every name by which a flag of `app` can be given ("--port", "-p"), for Suggest.
 std::vector<std::string> FlagNames(const CLI::App& app);
 

@@ -158,5 +158,23 @@ TEST(SuggestTest, PicksTheClosestWithinTheBound) {
   EXPECT_EQ(Suggest("--port", {}), "");
 }
 
+TEST(WrapTest, BreaksAtSpacesAndKeepsNewlines) {
+  EXPECT_EQ(Wrap("aa bb cc dd", 5), "aa bb\ncc dd");
+  EXPECT_EQ(Wrap("aa bb\ncc", 80), "aa bb\ncc");
+  EXPECT_EQ(Wrap("abcdefgh ij", 4), "abcdefgh\nij");  // a long word stays whole
+  EXPECT_EQ(Wrap("", 10), "");
+}
+
+TEST(FlagsTest, HelpLinesFitTheWidth) {
+  Program p;
+  p.app.add_option("--long", p.food,
+                   "a description long enough to need wrapping: it goes on and on about what the "
+                   "flag does, why, and which other flags it interacts with, past any terminal");
+  std::ostringstream out, err;
+  ASSERT_EQ(Parse(p.app, {"--help"}, out, err), 0);
+  std::istringstream lines(out.str());
+  for (std::string line; std::getline(lines, line);) EXPECT_LE(line.size(), 100u) << line;
+}
+
 }  // namespace
 }  // namespace shoal::flags
