@@ -1,6 +1,8 @@
 // shoal-scheduler: the central daemon (DESIGN.md §2). See --help.
 #include <unistd.h>
 
+#include <utility>  // before Boost 1.74 asio coroutine headers, which use std::exchange unincluded
+
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/post.hpp>
@@ -12,7 +14,6 @@
 #include <iostream>
 #include <optional>
 #include <string>
-#include <utility>  // before Boost 1.74 asio coroutine headers, which use std::exchange unincluded
 #include <vector>
 
 #include "common/file_util.h"
