@@ -20,7 +20,10 @@ class HelpFormatter : public CLI::Formatter {
     if (!opt->get_option_text().empty()) return " " + opt->get_option_text();
     std::string out;
     if (opt->get_type_size() != 0) {
-      if (!opt->get_type_name().empty()) out += " " + get_label(opt->get_type_name());
+      // The type without the validators' notes ("N", not "N:INT in [0 - 10]"): the description
+      // says what is allowed in words.
+      std::string type = opt->get_type_name().substr(0, opt->get_type_name().find(':'));
+      if (!type.empty()) out += " " + get_label(type);
       if (opt->get_expected_max() == CLI::detail::expected_max_vector_size) out += " ...";
       if (opt->get_required()) out += " " + get_label("REQUIRED");
     }
@@ -201,6 +204,16 @@ std::optional<int> Parse(CLI::App& app, std::vector<std::string> args, std::ostr
         << std::endl;
     return kUsageExitCode;
   }
+}
+
+int UsageError(const CLI::App& app, std::string_view message) {
+  return UsageError(app, message, std::cerr);
+}
+
+int UsageError(const CLI::App& app, std::string_view message, std::ostream& err) {
+  const std::string path = CommandPath(SelectedChain(app));
+  err << path << ": " << message << "\nRun '" << path << " --help' for the flags." << std::endl;
+  return kUsageExitCode;
 }
 
 std::string Suggest(std::string_view word, const std::vector<std::string>& candidates) {

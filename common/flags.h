@@ -44,6 +44,11 @@ std::optional<int> Parse(CLI::App& app, std::vector<std::string> args);
 std::optional<int> Parse(CLI::App& app, std::vector<std::string> args, std::ostream& out,
                          std::ostream& err);
 
+// Prints a usage error found after Parse (a missing argument, flags that conflict) in Parse's
+// shape, "PROG: message\nRun 'PROG --help' for the flags.", and returns kUsageExitCode.
+int UsageError(const CLI::App& app, std::string_view message);
+int UsageError(const CLI::App& app, std::string_view message, std::ostream& err);
+
 // The candidate closest to `word` by edit distance (Levenshtein, ASCII case-sensitive), or ""
 // when none is within max(2, word.size() / 3) edits. Ties go to the earlier candidate. Leading
 // dashes count like any other character, so pass "--food" to compare with "--foo".

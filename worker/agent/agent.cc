@@ -335,7 +335,8 @@ Status Agent::StartRank(const RankKeyT& key, const json& a) {
                                     "/attempts/" + std::to_string(key.attempt) + "/kv",
                 "--threads", std::to_string(options_.threads_per_rank),
                 "--address", rank_address_,
-                "--checkpoint-dir", dir + "/checkpoints"};
+                "--checkpoint-dir", dir + "/checkpoints",
+                "--progress-json"};  // the "@shoal" reports this agent forwards
   if (!resume.empty()) {
     spawn.argv.push_back("--resume");
     spawn.argv.push_back(resume);
