@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <iostream>
 #include <memory>
+#include <sstream>
 
 #include "common/version.h"
 
@@ -38,6 +39,11 @@ class HelpFormatter : public CLI::Formatter {
       desc += " (default " + opt->get_default_str() + ")";
     }
     return Wrap(desc, kHelpWidth - get_column_width());
+  }
+
+  std::string make_description(const CLI::App* app) const override {
+    const std::string desc = app->get_description();
+    return desc.empty() ? "" : Wrap(desc, kHelpWidth) + "\n";
   }
 };
 
@@ -205,6 +211,33 @@ std::optional<int> Parse(CLI::App& app, std::vector<std::string> args, std::ostr
     return kUsageExitCode;
   }
 }
+
+namespace {
+
+// A validator for a number above (or from) 0 up to `max`.
+CLI::Validator NumberCheck(bool zero_ok, double max) {
+  return CLI::Validator(
+      [zero_ok, max](std::string& text) {
+        double value = 0;
+        if (!CLI::detail::lexical_cast(text, value)) return "'" + text + "' is not a number";
+        if (zero_ok ? !(value >= 0) : !(value > 0)) {
+          return std::string(zero_ok ? "must be at least 0" : "must be greater than 0");
+        }
+        if (value > max) {
+          std::ostringstream bound;
+          bound << max;
+          return "must be at most " + bound.str();
+        }
+        return std::string();
+      },
+      "");
+}
+
+}  // namespace
+
+CLI::Validator Positive(double max) { return NumberCheck(false, max); }
+
+CLI::Validator NonNegative(double max) { return NumberCheck(true, max); }
 
 int UsageError(const CLI::App& app, std::string_view message) {
   return UsageError(app, message, std::cerr);

@@ -12,6 +12,7 @@
 
 #include <CLI/CLI.hpp>
 #include <iosfwd>
+#include <limits>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -43,6 +44,12 @@ std::optional<int> Parse(CLI::App& app, std::vector<std::string> args);
 // The same, printing to the given streams instead of stdout/stderr.
 std::optional<int> Parse(CLI::App& app, std::vector<std::string> args, std::ostream& out,
                          std::ostream& err);
+
+// Checks for numeric flags whose messages read well ("must be greater than 0", "must be at most
+// 10"); CLI11's PositiveNumber and NonNegativeNumber print the largest double as the bound.
+// Positive: 0 < value <= max; NonNegative: 0 <= value <= max.
+CLI::Validator Positive(double max = std::numeric_limits<double>::infinity());
+CLI::Validator NonNegative(double max = std::numeric_limits<double>::infinity());
 
 // Prints a usage error found after Parse (a missing argument, flags that conflict) in Parse's
 // shape, "PROG: message\nRun 'PROG --help' for the flags.", and returns kUsageExitCode.

@@ -25,7 +25,7 @@ struct Program {
     Configure(app, "prog");
     app.add_option("-a,--a", a, "an integer");
     app.add_option("--food", food, "what to eat");
-    app.add_option("--rate", rate, "a rate");
+    app.add_option("--rate", rate, "a rate")->check(Positive(10));
     app.add_flag("--dry-run", dry_run, "only pretend");
   }
 };
@@ -74,7 +74,10 @@ TEST(FlagsTest, Table) {
       {{"--a"}, 7, "fish", 2, {"prog: flag --a needs a value" + usage_tail}, {}},
       {{"--a", "x1"}, 7, "fish", 2, {"prog: bad value 'x1' for --a (expected INT)"}, {}},
       {{"--a=1.5"}, 7, "fish", 2, {"bad value '1.5' for --a"}, {}},
-      {{"--rate", "fast"}, 7, "fish", 2, {"bad value 'fast' for --rate (expected FLOAT)"}, {}},
+      {{"--rate", "fast"}, 7, "fish", 2, {"bad value for --rate: 'fast' is not a number"}, {}},
+      {{"--rate", "0"}, 7, "fish", 2, {"prog: bad value for --rate: must be greater than 0"}, {}},
+      {{"--rate=11"}, 7, "fish", 2, {"prog: bad value for --rate: must be at most 10\n"}, {}},
+      {{"--rate=2.5"}, 7, "fish", std::nullopt, {}, {}},
       {{"stray"}, 7, "fish", 2, {"prog: unexpected argument 'stray'" + usage_tail}, {}},
       {{"--help"}, 7, "fish", 0, {}, {"--food", "what to eat (default fish)", "(default 7)"}},
       {{"-h"}, 7, "fish", 0, {}, {"--dry-run", "--version"}},
