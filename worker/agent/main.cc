@@ -1,5 +1,6 @@
 // shoal-worker: joins a shoal pool and runs the trainer ranks assigned to it. See --help.
 #include <signal.h>
+#include <unistd.h>
 
 #include <cstdio>
 #include <optional>
@@ -10,6 +11,7 @@
 #include "common/flags.h"
 #include "common/log.h"
 #include "worker/agent/agent.h"
+#include "worker/agent/worker_name.h"
 
 using namespace shoal;
 
@@ -21,7 +23,9 @@ int main(int argc, char** argv) {
   app.add_option("--scheduler", options.scheduler_url, "scheduler address")
       ->type_name("URL")
       ->envname("SHOAL_SCHEDULER");
-  app.add_option("--name", options.name, "unique worker name (default: the host name)")
+  app.add_option("--name", options.name,
+                 "unique worker name (default: HOST-N, the lowest N that no other shoal-worker on "
+                 "this host holds)")
       ->type_name("NAME");
   app.add_option("--token", options.token,
                  "contributor token of the account this worker earns for (prefer --token-file: "
@@ -61,6 +65,23 @@ int main(int argc, char** argv) {
   app.add_flag("--no-gpu", no_gpu, "do not look for GPUs");
   if (std::optional<int> code = flags::Parse(app, argc, argv)) return *code;
   options.detect_gpus = !no_gpu;
+  // Without --name: "<host>-<n>", locked for this process's life so that a second agent on this
+  // host picks another name (two agents with one name would share one worker id).
+  std::optional<WorkerNameLock> name_lock;
+  if (options.name.empty()) {
+    char host[256] = {0};
+    if (::gethostname(host, sizeof(host) - 1) != 0 || host[0] == '\0') {
+      std::snprintf(host, sizeof(host), "worker");
+    }
+    auto lock = WorkerNameLock::Acquire(host, WorkerNameLock::DefaultLockDir());
+    if (!lock.ok()) {
+      std::fprintf(stderr, "shoal-worker: cannot pick a worker name: %s; give one with --name\n",
+                   lock.status().message().c_str());
+      return 2;
+    }
+    name_lock.emplace(std::move(lock).value());
+    options.name = name_lock->name();
+  }
   if (!token_file.empty()) {
     auto text = ReadTokenFile(token_file);
     if (!text.ok()) {
