@@ -3,6 +3,8 @@
 // reason in numbers, the event timeline of a job that trains, jobs by name and the last lines of
 // a job's log.
 #include <algorithm>
+#include <memory>
+#include <set>
 #include <string>
 
 #include <gtest/gtest.h>
@@ -32,6 +34,48 @@ TEST(StateDirTest, ASecondSchedulerOnTheSameStateDirStopsAtOnceNamingTheFirst) {
   auto health = HttpClient(c.url(), 5s).Do("GET", "/healthz");
   ASSERT_TRUE(health.ok());
   EXPECT_EQ(health->status, 200);
+}
+
+TEST(WorkerNameTest, ASecondLiveAgentUnderOneNameIsRefusedAndDefaultNamesDiffer) {
+  Cluster c;
+  c.StartScheduler();
+  c.StartWorker("w1");
+  auto alive = [&](size_t n) {
+    size_t count = 0;
+    for (const auto& w : c.Workers()) count += w["state"] == "alive";
+    return count == n;
+  };
+  ASSERT_TRUE(Cluster::WaitUntil([&] { return alive(1); }, 20s)) << c.Workers().dump();
+  const std::string token_file = c.dir() + "/token-pool";  // the one StartWorker wrote
+  auto agent = [&](const std::string& tag, std::vector<std::string> name_flags) {
+    std::vector<std::string> argv = {SHOAL_WORKER_BIN, "--scheduler", c.url(), "--no-gpu",
+                                     "--trainer", SHOAL_TRAIN_BIN, "--work-dir",
+                                     c.dir() + "/" + tag, "--token-file", token_file};
+    argv.insert(argv.end(), name_flags.begin(), name_flags.end());
+    return std::make_unique<Process>(argv, c.dir() + "/" + tag + ".log");
+  };
+  // The same --name while w1 lives: refused, and the agent ends with exit 2 saying why.
+  auto twin = agent("twin", {"--name", "w1"});
+  ASSERT_TRUE(twin->Start());
+  EXPECT_EQ(twin->Wait(20s), 2);
+  const std::string log = ReadFile(twin->log_file());
+  EXPECT_NE(log.find("is held by a live worker"), std::string::npos) << log;
+  json workers = c.Workers();
+  ASSERT_EQ(workers.size(), 1u) << workers.dump();
+  EXPECT_EQ(workers[0]["name"], "w1");
+  // Two agents on one host without --name get different names, hence different ids.
+  auto first = agent("anon1", {});
+  auto second = agent("anon2", {});
+  ASSERT_TRUE(first->Start());
+  ASSERT_TRUE(second->Start());
+  ASSERT_TRUE(Cluster::WaitUntil([&] { return alive(3); }, 20s)) << c.Workers().dump();
+  std::set<std::string> names, ids;
+  for (const auto& w : c.Workers()) {
+    names.insert(w["name"].get<std::string>());
+    ids.insert(w["id"].get<std::string>());
+  }
+  EXPECT_EQ(names.size(), 3u);
+  EXPECT_EQ(ids.size(), 3u);
 }
 
 TEST(FollowingTest, SubmissionWaitingTrainingAndTheTimeline) {
