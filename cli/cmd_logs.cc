@@ -2,6 +2,7 @@
 #include "cli/commands.h"
 #include "cli/exit_codes.h"
 #include "cli/json_get.h"
+#include "cli/progress.h"
 
 namespace shoal::cli {
 
@@ -13,6 +14,30 @@ constexpr int kPageLines = 1000;
 constexpr int kFollowWaitMs = 10000;
 constexpr std::chrono::milliseconds kFollowTimeout{25000};
 
+// A log without lines: says on stderr why, from the job's state, and returns the job's exit code
+// (1 when it failed or was cancelled, e.g. before it ever started; else 0).
+int ExplainEmptyLog(const CommandContext& ctx, int64_t id, const std::string& not_found) {
+  Result<json> job = ctx.Call("GET", JobPath(id));
+  if (!job.ok()) return ctx.Fail(job.status(), not_found);
+  const std::string state = GetString(*job, "state");
+  const std::string reason = ReasonText(*job);
+  const std::string why = reason.empty() ? "" : " (" + reason + ")";
+  const std::string ids = std::to_string(id);
+  if (state == "FAILED" || state == "CANCELLED") {
+    bool started = GetInt(*job, "startedMs", 0) > 0;
+    ctx.err() << "shoal: no log lines: job " << ids << " " << state
+              << (started ? "" : " before it started") << why << "\n";
+    return kExitJobFailed;
+  }
+  if (state == "SUCCEEDED") {
+    ctx.err() << "shoal: job " << ids << " SUCCEEDED without writing a log line\n";
+    return kExitOk;
+  }
+  ctx.err() << "shoal: no log lines yet: job " << ids << " is " << (state.empty() ? "?" : state)
+            << why << "\n";
+  return kExitOk;
+}
+
 }  // namespace
 
 int CmdLogs(const CommandContext& ctx) {
@@ -22,6 +47,7 @@ int CmdLogs(const CommandContext& ctx) {
   int64_t after = 0;
   int64_t last_attempt = 0;
   bool done = false;
+  int64_t printed = 0;
   json collected = json::array();  // -o json without -f prints every line as one document
   for (;;) {
     std::string target = JobPath(id) + "/logs?after=" + std::to_string(after) +
@@ -35,6 +61,7 @@ int CmdLogs(const CommandContext& ctx) {
       return ctx.Fail(Internal("malformed reply to GET " + target + ": no \"lines\" array"));
     }
     const json& lines = (*reply)["lines"];
+    printed += static_cast<int64_t>(lines.size());
     for (const auto& l : lines) {
       if (ctx.json_output()) {
         if (args.follow) {
@@ -65,6 +92,7 @@ int CmdLogs(const CommandContext& ctx) {
   if (ctx.json_output() && !args.follow) {
     ctx.PrintJson(json{{"lines", collected}, {"next", after}, {"done", done}});
   }
+  if (printed == 0) return ExplainEmptyLog(ctx, id, not_found);
   return kExitOk;
 }
 

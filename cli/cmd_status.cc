@@ -5,6 +5,7 @@
 #include "cli/commands.h"
 #include "cli/format.h"
 #include "cli/json_get.h"
+#include "cli/progress.h"
 
 namespace shoal::cli {
 
@@ -40,10 +41,10 @@ std::string ProgressText(const json& p, int64_t now) {
   if (HasNumber(p, "step")) s += ", step " + std::to_string(GetInt(p, "step", 0));
   if (HasNumber(p, "loss")) s += ", loss " + FormatFixed(GetDouble(p, "loss"), 4);
   if (HasNumber(p, "trainAccuracy")) {
-    s += ", train acc " + FormatFixed(GetDouble(p, "trainAccuracy"), 4);
+    s += ", train acc " + FormatAccuracy(p, "trainAccuracy", 4);
   }
   if (HasNumber(p, "testAccuracy")) {
-    s += ", test acc " + FormatFixed(GetDouble(p, "testAccuracy"), 4);
+    s += ", test acc " + FormatAccuracy(p, "testAccuracy", 4);
   }
   if (HasNumber(p, "samplesPerSec")) {
     s += ", " + FormatFixed(GetDouble(p, "samplesPerSec"), 0) + " samples/s";
@@ -64,7 +65,7 @@ void DescribeResult(Describer& d, const json& result) {
   }
   d.Section("Result");
   if (HasNumber(result, "testAccuracy")) {
-    d.Field("Test accuracy", FormatFixed(GetDouble(result, "testAccuracy"), 4), 2);
+    d.Field("Test accuracy", FormatAccuracy(result, "testAccuracy", 4), 2);
   }
   if (HasNumber(result, "testLoss")) {
     d.Field("Test loss", FormatFixed(GetDouble(result, "testLoss"), 4), 2);

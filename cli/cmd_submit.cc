@@ -43,7 +43,7 @@ class LiveLine {
     // In a log file a line per poll would drown the epoch lines: print only when the job has
     // moved on (state, reason, epoch or step), and at most once a second.
     const json& p = GetObject(job, "progress");
-    std::string key = GetString(job, "state") + "|" + GetString(job, "reason") + "|" +
+    std::string key = GetString(job, "state") + "|" + ReasonText(job) + "|" +
                       std::to_string(GetInt(p, "epoch", -1)) + "|" +
                       std::to_string(GetInt(p, "step", -1));
     if (key == last_key_ || now_ms - last_print_ms_ < 1000) return;

@@ -594,6 +594,59 @@ TEST(LogsTest, UnknownJobExits4) {
   EXPECT_EQ(r.err, "shoal: job 7 not found\n");
 }
 
+// A job that never ran has no log: `logs` says why on stderr and exits with the job's code.
+TEST(LogsTest, EmptyLogOfAJobThatNeverStartedExplainsWhy) {
+  json failed = Job(7, "big", "FAILED");
+  failed["startedMs"] = 0;
+  failed["reason"] = "Unschedulable";
+  failed["reasonMessage"] = "needs 3 workers with a CPU slot; 2 alive fit";
+  json job = failed;
+  FakeScheduler fake([&job](const Request& req) {
+    if (Contains(req.target, "/logs?")) {
+      return Json(200, {{"lines", json::array()}, {"next", 0}, {"done", true}});
+    }
+    return Json(200, job);
+  });
+  CliRun r = RunAt(fake, {"logs", "7"});
+  EXPECT_EQ(r.code, kExitJobFailed);
+  EXPECT_EQ(r.out, "");
+  EXPECT_EQ(r.err,
+            "shoal: no log lines: job 7 FAILED before it started (Unschedulable: needs 3 workers "
+            "with a CPU slot; 2 alive fit)\n");
+  EXPECT_EQ(fake.requests().back().target, "/v1/jobs/7");
+  job = Job(7, "big", "CANCELLED");
+  job["startedMs"] = 0;
+  r = RunAt(fake, {"logs", "7", "-f"});
+  EXPECT_EQ(r.code, kExitJobFailed);
+  EXPECT_EQ(r.err, "shoal: no log lines: job 7 CANCELLED before it started\n");
+  job = Job(7, "quiet", "SUCCEEDED");
+  r = RunAt(fake, {"logs", "7"});
+  EXPECT_EQ(r.code, kExitOk);
+  job = Job(7, "big", "PENDING");
+  job["reason"] = "Resources";
+  r = RunAt(fake, {"logs", "7"});
+  EXPECT_EQ(r.code, kExitOk);
+  EXPECT_EQ(r.err, "shoal: no log lines yet: job 7 is PENDING (Resources)\n");
+}
+
+TEST(ListTest, NoTestSetShowsADash) {
+  json job = Job(2, "no-test", "SUCCEEDED");
+  job["finishedMs"] = kNow - 60'000;
+  job["result"] = {{"testAccuracy", -1.0}, {"trainLoss", 0.2}};
+  FakeScheduler fake([&](const Request& req) {
+    if (req.target == "/v1/jobs/2") return Json(200, job);
+    return Json(200, {{"jobs", {job}}});
+  });
+  CliRun r = RunAt(fake, {"list"});
+  ASSERT_EQ(r.code, kExitOk) << r.err;
+  EXPECT_TRUE(Contains(r.out, "   acc -\n")) << r.out;
+  EXPECT_FALSE(Contains(r.out, "-1.0")) << r.out;
+  r = RunAt(fake, {"status", "2"});
+  ASSERT_EQ(r.code, kExitOk) << r.err;
+  EXPECT_TRUE(Contains(r.out, "  Test accuracy:    -\n")) << r.out;
+  EXPECT_FALSE(Contains(r.out, "-1.0")) << r.out;
+}
+
 TEST(WorkersTest, Table) {
   json gpu = {{"name", "H200"}, {"memoryMiB", 143771}, {"computeCapability", "9.0"}};
   json workers = {{"workers",
