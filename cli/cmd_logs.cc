@@ -1,6 +1,7 @@
 // shoal logs ID [-f] [--rank R]: pages through GET /v1/jobs/{id}/logs, or long-polls it.
 #include "cli/commands.h"
 #include "cli/exit_codes.h"
+#include "cli/format.h"
 #include "cli/json_get.h"
 #include "cli/progress.h"
 
@@ -42,18 +43,30 @@ int ExplainEmptyLog(const CommandContext& ctx, int64_t id, const std::string& no
 
 int CmdLogs(const CommandContext& ctx) {
   const CliArgs& args = ctx.args();
-  const int64_t id = args.job_ids.at(0);
+  Result<int64_t> resolved = ctx.ResolveJob(args.job_refs.at(0));
+  if (!resolved.ok()) return ctx.Fail(resolved.status());
+  const int64_t id = *resolved;
   const std::string not_found = "job " + std::to_string(id) + " not found";
   int64_t after = 0;
   int64_t last_attempt = 0;
   bool done = false;
   int64_t printed = 0;
+  bool first = true;
+  // --since: lines older than this (Unix ms) are skipped.
+  const int64_t since_ms = args.since_s ? ctx.NowMs() - *args.since_s * 1000 : 0;
   json collected = json::array();  // -o json without -f prints every line as one document
   for (;;) {
-    std::string target = JobPath(id) + "/logs?after=" + std::to_string(after) +
-                         "&limit=" + std::to_string(kPageLines);
+    // --tail: the first request asks for the last N lines; the rest continue from its cursor.
+    const bool tail_request = args.tail.has_value() && first;
+    std::string target = JobPath(id) + "/logs?";
+    if (tail_request) {
+      target += "tail=" + std::to_string(*args.tail);
+    } else {
+      target += "after=" + std::to_string(after) + "&limit=" + std::to_string(kPageLines);
+    }
     if (args.rank) target += "&rank=" + std::to_string(*args.rank);
-    if (args.follow) target += "&wait=" + std::to_string(kFollowWaitMs);
+    if (args.follow && !tail_request) target += "&wait=" + std::to_string(kFollowWaitMs);
+    first = false;
     Result<json> reply =
         args.follow ? ctx.CallPatiently("GET", target, kFollowTimeout) : ctx.Call("GET", target);
     if (!reply.ok()) return ctx.Fail(reply.status(), not_found);
@@ -63,6 +76,7 @@ int CmdLogs(const CommandContext& ctx) {
     const json& lines = (*reply)["lines"];
     printed += static_cast<int64_t>(lines.size());
     for (const auto& l : lines) {
+      if (args.since_s && GetInt(l, "tsMs", 0) < since_ms) continue;
       if (ctx.json_output()) {
         if (args.follow) {
           ctx.out() << l.dump(-1, ' ', false, json::error_handler_t::replace) << "\n";
@@ -76,13 +90,14 @@ int CmdLogs(const CommandContext& ctx) {
         ctx.out() << "--- attempt " << attempt << " ---\n";
       }
       last_attempt = attempt;
+      if (args.timestamps) ctx.out() << FormatRfc3339(GetInt(l, "tsMs", 0)) << " ";
       if (!args.rank) ctx.out() << "[rank " << GetInt(l, "rank", 0) << "] ";
       ctx.out() << GetString(l, "line") << "\n";
     }
     int64_t next = GetInt(*reply, "next", after);
     done = GetBool(*reply, "done");
     // A cursor that does not move would make this loop forever.
-    if (!lines.empty() && next <= after) {
+    if (!lines.empty() && next <= after && !tail_request) {
       return ctx.Fail(Internal("malformed reply to GET " + target + ": \"next\" did not advance"));
     }
     after = next;

@@ -15,4 +15,8 @@ const std::string& VerbHelp(const std::string& verb);
 // 'shoal --help' when `verb` is empty).
 std::string UsageHint(const std::string& verb);
 
+// `shoal completion SHELL`: a completion script for "bash" or "zsh" (else ""), generated from
+// CompletionTable() (cli/args.h): verbs, their actions and flags, and the global flags.
+std::string CompletionScript(const std::string& shell);
+
 }  // namespace shoal::cli

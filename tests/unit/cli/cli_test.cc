@@ -55,7 +55,7 @@ TEST(CliTest, GlobalAndVerbHelp) {
   EXPECT_TRUE(Contains(r.out, "SHOAL_SCHEDULER"));
   CliRun s = RunArgs({"status", "-h"});  // no ID needed for help
   EXPECT_EQ(s.code, kExitOk);
-  EXPECT_TRUE(Contains(s.out, "Usage: shoal status ID"));
+  EXPECT_TRUE(Contains(s.out, "Usage: shoal status JOB"));
   EXPECT_EQ(RunArgs({"help", "logs"}).out, RunArgs({"logs", "--help"}).out);
   EXPECT_TRUE(Contains(RunArgs({"list", "--help"}).out, "1 hour"));  // the hiding rule is told
 }
@@ -63,7 +63,7 @@ TEST(CliTest, GlobalAndVerbHelp) {
 TEST(CliTest, UsageErrorsExit2WithAHint) {
   for (const auto& args : std::vector<std::vector<std::string>>{{"frobnicate"},
                                                                 {"status"},
-                                                                {"status", "seven"},
+                                                                {"status", "0"},
                                                                 {"list", "--bogus"},
                                                                 {"list", "-o", "yaml"},
                                                                 {"cancel"},
