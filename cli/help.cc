@@ -196,7 +196,9 @@ GPU-hours its workers contributed (registered with its contributor tokens) and i
 (submitted with its user tokens), both decayed with
 the scheduler's fairShareHalfLife; BALANCE = contributed - used; SHARE and USAGE are the
 account's parts of all contributions and all use; FAIR-SHARE = 2^(-usage/share) (1 = has used
-nothing, 0.5 = used exactly its share; higher goes first).
+nothing, 0.5 = used exactly its share; higher goes first). Amounts are GPU-hours with one
+decimal, or slot-hours in a CPU-only pool (the ledger counts a worker slot as one GPU there);
+the footer shows the half-life ("half-life 7d") and the policy.
 
 create NAME (admin tokens only): a new account, NAME a DNS label (a-z, 0-9, '-'). Then give it
 tokens with 'shoal tokens create NAME --role user|contributor'.

@@ -199,7 +199,7 @@ TEST(AccountsTest, TableInGpuHoursAndJson) {
   EXPECT_TRUE(Contains(r.out, "alice     10.0          2.0    8.0       0.500   0.250   0.707"))
       << r.out;
   EXPECT_TRUE(Contains(r.out, "bob       0.0")) << r.out;  // an odd field is shown as 0
-  EXPECT_TRUE(Contains(r.out, "policy fairshare")) << r.out;
+  EXPECT_TRUE(Contains(r.out, "\n(GPU-hours, half-life 7d, policy fairshare)\n")) << r.out;
   r = RunAt(fake, {"accounts", "-o", "json"});
   ASSERT_EQ(r.code, kExitOk);
   EXPECT_EQ(json::parse(r.out)["accounts"][0]["name"], "alice");
@@ -209,6 +209,29 @@ TEST(AccountsTest, TableInGpuHoursAndJson) {
   EXPECT_TRUE(Contains(r.err, "No accounts yet"));
   FakeScheduler broken([](const Request&) { return Json(200, {{"accounts", 3}}); });
   EXPECT_EQ(RunAt(broken, {"accounts"}).code, kExitUnavailable);
+}
+
+// A pool whose workers have no GPUs keeps its ledger in slot-seconds (scheduler/ledger.h).
+TEST(AccountsTest, CpuOnlyPoolIsShownInSlotHours) {
+  json reply = {{"accounts", {{{"name", "alice"}, {"contributedGpuSeconds", 5400.0}}}},
+                {"halfLifeSeconds", 86400 * 3 + 3600 * 12},
+                {"policy", "fairshare"}};
+  json workers = {{"workers", {{{"id", "w-1"}, {"gpus", json::array()}, {"slots", 4}}}}};
+  FakeScheduler fake([&](const Request& req) {
+    if (req.target == "/v1/accounts") return Json(200, reply);
+    return Json(200, workers);
+  });
+  CliRun r = RunAt(fake, {"accounts"});
+  ASSERT_EQ(r.code, kExitOk) << r.err;
+  EXPECT_TRUE(Contains(r.out, "alice     1.5 ")) << r.out;
+  EXPECT_TRUE(Contains(r.out,
+                       "(slot-hours (a CPU-only pool: one worker slot counts as one GPU), "
+                       "half-life 3d12h, policy fairshare)\n"))
+      << r.out;
+  workers["workers"][0]["gpus"] = {{{"name", "H200"}}};
+  reply.erase("halfLifeSeconds");
+  r = RunAt(fake, {"accounts"});
+  EXPECT_TRUE(Contains(r.out, "\n(GPU-hours, policy fairshare)\n")) << r.out;
 }
 
 TEST(ErrorsTest, PermissionDeniedExits4) {
