@@ -21,7 +21,7 @@ ENV DEBIAN_FRONTEND=noninteractive
 RUN apt-get update \
  && apt-get install -y --no-install-recommends \
       build-essential g++ cmake pkg-config ca-certificates \
-      libyaml-cpp-dev libboost-dev libboost-system-dev nlohmann-json3-dev libsqlite3-dev \
+      libyaml-cpp-dev libboost-dev libboost-system-dev libcli11-dev nlohmann-json3-dev libsqlite3-dev \
       libopenblas-dev libgloo-dev libopenmpi-dev libnccl-dev \
       zlib1g-dev libssl-dev \
  && rm -rf /var/lib/apt/lists/*

@@ -1,49 +1,59 @@
 #include "scheduler/config.h"
 
-#include "common/job_spec.h"  // IsDnsLabel
-
-#include "scheduler/policy/policy.h"
-
 #include <yaml-cpp/yaml.h>
 
+#include <cassert>
 #include <charconv>
 #include <cmath>
 #include <cstring>
+#include <ostream>
+
+#include "common/flags.h"
+#include "common/job_spec.h"  // IsDnsLabel
+#include "common/version.h"
+#include "scheduler/policy/policy.h"
 
 namespace shoal {
 
-const char kSchedulerUsage[] = R"(usage: shoal-scheduler [flags]
-
-  --config FILE           YAML configuration (see configs/scheduler.yaml); flags override it
-  --address ADDR          listen address (default 127.0.0.1)
-  --port N                listen port (default 8470; 0 = ephemeral, written to STATE_DIR/scheduler.addr)
-  --state-dir DIR         where the SQLite database lives (default ./shoal-state)
-  --worker-timeout DUR    a worker silent this long is lost (default 15s)
-  --heartbeat-wait DUR    longest heartbeat long-poll (default 5s)
-  --schedule-interval DUR periodic scheduling cycle (default 1s)
-  --max-body-bytes N      larger request bodies get 413 (default 1048576)
-  --policy NAME           fifo|priority|fairshare[+backfill][+preempt][+elastic] (default fifo)
-  --fair-share-half-life DUR       decay of the contribution ledger (default 7d)
-  --preempt-min-runtime DUR        +preempt spares jobs younger than this (default 10m)
-  --resize-min-interval DUR        +elastic grows jobs older than this (default 10m)
-  --admin-token-file FILE on the first start, use the token in FILE as the admin token instead
-                          of printing a new one (e.g. a Kubernetes Secret)
-  --worker-token-file FILE  on the first start, also make the token in FILE a contributor token
-                          of --worker-account (default "cluster"), for pre-provisioned workers
-  --worker-account NAME   the account of --worker-token-file's token
-  --tls-cert FILE         PEM certificate (chain) for HTTPS; needs --tls-key
-  --tls-key FILE          PEM private key for HTTPS
-  --check-config          validate the configuration and exit (0 ok, 2 bad)
-  --help                  this text
-Durations: 500ms, 15s, 2m, 1h, 7d, or a number of seconds.
-)";
+const std::vector<SchedulerSetting>& SchedulerSettings() {
+  static const std::vector<SchedulerSetting> kSettings = {
+      {"address", "--address", "ADDR", "127.0.0.1", "listen address"},
+      {"port", "--port", "N", "8470",
+       "listen port; 0 = ephemeral, written to STATE_DIR/scheduler.addr"},
+      {"stateDir", "--state-dir", "DIR", "./shoal-state", "where the SQLite database lives"},
+      {"workerTimeout", "--worker-timeout", "DURATION", "15s", "a worker silent this long is lost"},
+      {"heartbeatWait", "--heartbeat-wait", "DURATION", "5s", "longest heartbeat long-poll"},
+      {"scheduleInterval", "--schedule-interval", "DURATION", "1s", "periodic scheduling cycle"},
+      {"maxBodyBytes", "--max-body-bytes", "N", "1048576", "larger request bodies get 413"},
+      {"policy", "--policy", "NAME", "fifo",
+       "fifo|priority|fairshare, optionally +backfill, +preempt, +elastic"},
+      {"fairShareHalfLife", "--fair-share-half-life", "DURATION", "7d",
+       "decay of the contribution ledger"},
+      {"preemptMinRuntime", "--preempt-min-runtime", "DURATION", "10m",
+       "+preempt spares jobs younger than this"},
+      {"resizeMinInterval", "--resize-min-interval", "DURATION", "10m",
+       "+elastic grows jobs older than this"},
+      {"adminTokenFile", "--admin-token-file", "FILE", "",
+       "on the first start, use the token in FILE as the admin token instead of printing a new "
+       "one (e.g. a Kubernetes Secret)"},
+      {"workerTokenFile", "--worker-token-file", "FILE", "",
+       "on the first start, also make the token in FILE a contributor token of --worker-account, "
+       "for pre-provisioned workers"},
+      {"workerAccount", "--worker-account", "NAME", "cluster",
+       "the account of --worker-token-file's token"},
+      {"tlsCert", "--tls-cert", "FILE", "", "PEM certificate (chain) for HTTPS; needs --tls-key"},
+      {"tlsKey", "--tls-key", "FILE", "", "PEM private key for HTTPS"},
+  };
+  return kSettings;
+}
 
 Result<int64_t> ParseDurationMs(const std::string& text) {
   struct Unit {
     const char* suffix;
     double ms;
   };
-  static const Unit kUnits[] = {{"ms", 1}, {"s", 1000}, {"m", 60000}, {"h", 3600000}, {"d", 86400000}};
+  static const Unit kUnits[] = {
+      {"ms", 1}, {"s", 1000}, {"m", 60000}, {"h", 3600000}, {"d", 86400000}};
   std::string number = text;
   double scale = 1000;
   for (const Unit& u : kUnits) {
@@ -76,8 +86,9 @@ Result<int64_t> ParseInt64(const std::string& s, const std::string& what) {
   return v;
 }
 
-// Sets one configuration key from its textual value; shared by the file and the flags.
-Status SetKey(const std::string& key, const std::string& value, SchedulerConfig* c) {
+}  // namespace
+
+Status SetSchedulerSetting(const std::string& key, const std::string& value, SchedulerConfig* c) {
   if (key == "address") {
     c->address = value;
   } else if (key == "port") {
@@ -113,16 +124,19 @@ Status SetKey(const std::string& key, const std::string& value, SchedulerConfig*
   } else if (key == "tlsKey") {
     c->tls_key_file = value;
   } else {
-    return InvalidArgument("unknown key \"" + key +
-                           "\"; allowed: address, port, stateDir, workerTimeout, heartbeatWait, "
-                           "scheduleInterval, maxBodyBytes, policy, fairShareHalfLife, "
-                           "preemptMinRuntime, resizeMinInterval, adminTokenFile, workerTokenFile, workerAccount, "
-                           "tlsCert, tlsKey");
+    std::vector<std::string> keys;
+    std::string allowed;
+    for (const SchedulerSetting& setting : SchedulerSettings()) {
+      keys.push_back(setting.key);
+      allowed += (allowed.empty() ? "" : ", ") + keys.back();
+    }
+    std::string best = flags::Suggest(key, keys);
+    return InvalidArgument("unknown key \"" + key + "\"" +
+                           (best.empty() ? "" : " (did you mean " + best + "?)") +
+                           "; allowed: " + allowed);
   }
   return Status::Ok();
 }
-
-}  // namespace
 
 Status LoadSchedulerConfigFile(const std::string& path, SchedulerConfig* config) {
   YAML::Node root;
@@ -141,68 +155,63 @@ Status LoadSchedulerConfigFile(const std::string& path, SchedulerConfig* config)
                         std::to_string(kv.first.Mark().column + 1);
     std::string key = kv.first.as<std::string>("");
     if (!kv.second.IsScalar()) return InvalidArgument(where + ": " + key + ": expected a scalar");
-    Status st = SetKey(key, kv.second.Scalar(), config);
+    Status st = SetSchedulerSetting(key, kv.second.Scalar(), config);
     if (!st.ok()) return InvalidArgument(where + ": " + key + ": " + st.message());
   }
   return Status::Ok();
 }
 
-Status ParseSchedulerFlags(int argc, char** argv, SchedulerConfig* config, bool* check_only,
-                           bool* show_help) {
-  static const std::pair<const char*, const char*> kFlags[] = {
-      {"--address", "address"},
-      {"--port", "port"},
-      {"--state-dir", "stateDir"},
-      {"--worker-timeout", "workerTimeout"},
-      {"--heartbeat-wait", "heartbeatWait"},
-      {"--schedule-interval", "scheduleInterval"},
-      {"--max-body-bytes", "maxBodyBytes"},
-      {"--policy", "policy"},
-      {"--fair-share-half-life", "fairShareHalfLife"},
-      {"--preempt-min-runtime", "preemptMinRuntime"},
-      {"--resize-min-interval", "resizeMinInterval"},
-      {"--admin-token-file", "adminTokenFile"},
-      {"--worker-token-file", "workerTokenFile"},
-      {"--worker-account", "workerAccount"},
-      {"--tls-cert", "tlsCert"},
-      {"--tls-key", "tlsKey"},
-  };
-  // The config file goes first so that flags override it wherever they appear.
-  for (int i = 1; i < argc; ++i) {
-    if (std::strcmp(argv[i], "--config") == 0) {
-      if (i + 1 >= argc) return InvalidArgument("--config needs a file");
-      RETURN_IF_ERROR(LoadSchedulerConfigFile(argv[i + 1], config));
+std::optional<int> ParseSchedulerFlags(std::vector<std::string> args, SchedulerConfig* config,
+                                       bool* check_only, std::ostream& out, std::ostream& err) {
+  CLI::App app("shoal-scheduler: the central daemon of a shoal pool.");
+  flags::Configure(app, "shoal-scheduler");
+  app.footer(flags::Wrap(
+      "Durations: 500ms, 15s, 2m, 1h, 7d, or a number of seconds. Every flag but --config and "
+      "--check-config is also a key of the --config file (--worker-timeout is workerTimeout); "
+      "flags override the file.\n\n" +
+      VersionLine("shoal-scheduler")));
+  std::string config_file;
+  app.add_option("--config", config_file,
+                 "YAML configuration (see configs/scheduler.yaml); flags override it")
+      ->type_name("FILE");
+  app.add_flag("--check-config", *check_only, "validate the configuration and exit (0 ok, 2 bad)");
+  // Values are kept as text here and applied after the file; each is checked as it is parsed so
+  // that a bad one is reported like any other flag error.
+  const std::vector<SchedulerSetting>& settings = SchedulerSettings();
+  std::vector<std::string> values(settings.size());
+  std::vector<CLI::Option*> options;
+  for (size_t i = 0; i < settings.size(); ++i) {
+    const SchedulerSetting& s = settings[i];
+    std::string key = s.key;
+    options.push_back(app.add_option(s.flag, values[i], s.help)
+                          ->type_name(s.value_name)
+                          ->default_str(s.default_text)
+                          ->check(CLI::Validator(
+                              [key](std::string& value) {
+                                SchedulerConfig scratch;
+                                Status st = SetSchedulerSetting(key, value, &scratch);
+                                if (st.ok()) return std::string();
+                                // The flag is named by the caller; "port: ..." would name it twice.
+                                const std::string& m = st.message();
+                                return m.rfind(key + ": ", 0) == 0 ? m.substr(key.size() + 2) : m;
+                              },
+                              "")));
+  }
+  if (std::optional<int> code = flags::Parse(app, std::move(args), out, err)) return code;
+  if (!config_file.empty()) {
+    Status st = LoadSchedulerConfigFile(config_file, config);
+    if (!st.ok()) {
+      err << "shoal-scheduler: " << st.message() << std::endl;
+      return flags::kUsageExitCode;
     }
   }
-  for (int i = 1; i < argc; ++i) {
-    std::string arg = argv[i];
-    if (arg == "--check-config") {
-      *check_only = true;
-      continue;
-    }
-    if (arg == "--help" || arg == "-h") {
-      *show_help = true;
-      continue;
-    }
-    std::string value;
-    size_t eq = arg.find('=');
-    if (eq != std::string::npos) {
-      value = arg.substr(eq + 1);
-      arg = arg.substr(0, eq);
-    } else {
-      if (i + 1 >= argc) return InvalidArgument(arg + " needs a value");
-      value = argv[++i];
-    }
-    if (arg == "--config") continue;
-    const char* key = nullptr;
-    for (const auto& [flag, k] : kFlags) {
-      if (arg == flag) key = k;
-    }
-    if (key == nullptr) return InvalidArgument("unknown flag " + arg + " (see --help)");
-    Status st = SetKey(key, value, config);
-    if (!st.ok()) return InvalidArgument(arg + ": " + st.message());
+  for (size_t i = 0; i < settings.size(); ++i) {
+    if (options[i]->count() == 0) continue;
+    Status st = SetSchedulerSetting(settings[i].key, values[i], config);
+    assert(st.ok() && "checked while parsing");
+    (void)st;
   }
-  return Status::Ok();
+  return std::nullopt;
 }
 
 Status ValidateSchedulerConfig(const SchedulerConfig& c) {

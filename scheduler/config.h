@@ -2,6 +2,8 @@
 #pragma once
 
 #include <cstdint>
+#include <iosfwd>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -11,13 +13,13 @@ namespace shoal {
 
 struct SchedulerConfig {
   std::string address = "127.0.0.1";  // listen address
-  int port = 8470;                     // 0 = ephemeral (the bound port goes to stateDir/scheduler.addr)
+  int port = 8470;  // 0 = ephemeral (the bound port goes to stateDir/scheduler.addr)
   std::string state_dir = "./shoal-state";
-  int64_t worker_timeout_ms = 15000;   // workerTimeout: silent this long → lost
-  int64_t heartbeat_wait_ms = 5000;    // heartbeatWait: longest heartbeat long-poll
-  int64_t schedule_interval_ms = 1000; // scheduleInterval: periodic scheduling cycle
-  int64_t max_body_bytes = 1 << 20;    // maxBodyBytes: larger request bodies get 413
-  std::string policy = "fifo";  // fifo | priority | fairshare, optionally +backfill
+  int64_t worker_timeout_ms = 15000;    // workerTimeout: silent this long → lost
+  int64_t heartbeat_wait_ms = 5000;     // heartbeatWait: longest heartbeat long-poll
+  int64_t schedule_interval_ms = 1000;  // scheduleInterval: periodic scheduling cycle
+  int64_t max_body_bytes = 1 << 20;     // maxBodyBytes: larger request bodies get 413
+  std::string policy = "fifo";          // fifo | priority | fairshare, optionally +backfill
   int64_t fair_share_half_life_ms = 7 * 86400 * 1000LL;  // fairShareHalfLife: ledger decay
   int64_t preempt_min_runtime_ms = 10 * 60 * 1000;  // preemptMinRuntime: +preempt spares younger
   int64_t resize_min_interval_ms = 10 * 60 * 1000;  // resizeMinInterval: +elastic grows older
@@ -31,7 +33,22 @@ struct SchedulerConfig {
   // tlsCert / tlsKey: PEM certificate chain and private key; when set the API speaks only HTTPS.
   std::string tls_cert_file;
   std::string tls_key_file;
+
+  bool operator==(const SchedulerConfig&) const = default;
 };
+
+// One setting: its key in scheduler.yaml and its flag, defined once for the file, the flags and
+// --help. `default_text` parses (as the key's value) to SchedulerConfig{}'s value; a test keeps
+// the two in step.
+struct SchedulerSetting {
+  const char* key;           // "workerTimeout"
+  const char* flag;          // "--worker-timeout"
+  const char* value_name;    // "DURATION", shown in --help
+  const char* default_text;  // "15s"; "" for none
+  const char* help;
+};
+// Every setting, in --help order.
+const std::vector<SchedulerSetting>& SchedulerSettings();
 
 // Parses a duration: "500ms", "15s", "2m", "1h", "7d", or a bare number of seconds. Returns
 // milliseconds, or InvalidArgument.
@@ -41,14 +58,20 @@ Result<int64_t> ParseDurationMs(const std::string& text);
 // InvalidArgument naming the file, line and key.
 Status LoadSchedulerConfigFile(const std::string& path, SchedulerConfig* config);
 
-// Parses argv (flags override the file given by --config). Sets *check_only for --check-config
-// and *show_help for --help. InvalidArgument on an unknown flag or bad value.
-Status ParseSchedulerFlags(int argc, char** argv, SchedulerConfig* config, bool* check_only,
-                           bool* show_help);
+// Sets one setting from its textual value, as the file and the flags give it. InvalidArgument
+// for an unknown key (with a suggestion) or a bad value.
+Status SetSchedulerSetting(const std::string& key, const std::string& value,
+                           SchedulerConfig* config);
+
+// Parses the command line (args without argv[0]; see common/flags.h) into *config: first the
+// YAML file named by --config, then every flag given, so that flags override the file wherever
+// they stand. Sets *check_only for --check-config. Returns std::nullopt when the scheduler should
+// go on; otherwise the exit code main returns, after printing --help or --version to `out` (0) or
+// the error to `err` (2: a bad flag or value, or a bad --config file).
+std::optional<int> ParseSchedulerFlags(std::vector<std::string> args, SchedulerConfig* config,
+                                       bool* check_only, std::ostream& out, std::ostream& err);
 
 // Checks cross-field rules (heartbeat wait well under the worker timeout, ranges).
 Status ValidateSchedulerConfig(const SchedulerConfig& config);
-
-extern const char kSchedulerUsage[];
 
 }  // namespace shoal

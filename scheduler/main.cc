@@ -12,6 +12,9 @@
 #include <cstdio>
 #include <fstream>
 #include <iostream>
+#include <optional>
+#include <string>
+#include <vector>
 
 #include "common/file_util.h"
 #include "common/log.h"
@@ -48,13 +51,12 @@ Status WriteAddressFile(const std::string& dir, const std::string& url) {
 int main(int argc, char** argv) {
   SetLogComponent("scheduler");
   SchedulerConfig config;
-  bool check_only = false, show_help = false;
-  Status st = ParseSchedulerFlags(argc, argv, &config, &check_only, &show_help);
-  if (show_help) {
-    std::fputs(kSchedulerUsage, stdout);
-    return 0;
+  bool check_only = false;
+  if (std::optional<int> code = ParseSchedulerFlags(std::vector<std::string>(argv + 1, argv + argc),
+                                                    &config, &check_only, std::cout, std::cerr)) {
+    return *code;
   }
-  if (st.ok()) st = ValidateSchedulerConfig(config);
+  Status st = ValidateSchedulerConfig(config);
   if (!st.ok()) {
     std::fprintf(stderr, "shoal-scheduler: %s\n", st.message().c_str());
     return 2;

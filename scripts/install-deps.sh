@@ -6,6 +6,7 @@ set -euo pipefail
 packages=(
   build-essential cmake pkg-config git ca-certificates
   libyaml-cpp-dev libboost-dev libboost-system-dev nlohmann-json3-dev libsqlite3-dev sqlite3
+  libcli11-dev
   libopenblas-dev libgloo-dev libopenmpi-dev openmpi-bin
   libgtest-dev libgmock-dev
   dataset-fashion-mnist

@@ -4,55 +4,19 @@
 #include <cstdlib>
 #include <fstream>
 #include <iostream>
+#include <nlohmann/json.hpp>
+#include <optional>
 #include <string>
 #include <vector>
 
-#include <nlohmann/json.hpp>
-
+#include "common/flags.h"
+#include "common/version.h"
 #include "scheduler/sim/simulator.h"
 
 using namespace shoal;
 using namespace shoal::sim;
 
 namespace {
-
-const char kUsage[] = R"(usage: shoal-sim (--trace FILE.csv | --synthetic N) (--cluster SPEC | --cluster-file FILE)
-                 [flags]
-
-  --trace FILE         a trace CSV (job_id,submit_time_s,num_gpus,duration_s,vc,status,...),
-                       e.g. ../shared/traces/philly.csv
-  --synthetic N        instead, N synthetic Philly-like jobs (see --load, --vcs)
-  --load L             synthetic arrival rate as a fraction of cluster capacity (default 0.9)
-  --vcs K              synthetic accounts (default 10)
-  --cluster SPEC       NODESxGPUS[:TYPE][,...], e.g. 64x8:H100
-  --cluster-file FILE  YAML: nodeGroups: [{count, gpusPerNode, gpuType, gpuMemoryGiB}]
-  --policy P           fifo | priority | fairshare, optionally +backfill and +elastic,
-                       fairshare also +preempt; or "all" (default all)
-  --checkpoint-interval-s S  work a preempted or resized job loses: half of S on average
-                       (default 0)
-  --elastic F          jobs of g >= 2 GPUs may run on ceil(g x F)..g ranks (0..1; default 0 =
-                       rigid gangs); "all" then adds the +elastic policies
-  --misestimate F      limits.maxRuntime = duration x F (default 2.0)
-  --misestimate-sigma S  log-normal noise on that factor (default 0)
-  --half-life-hours H  fair-share usage half-life (default 168 = 7 days)
-  --seed N             seed for the noise and the synthetic trace (default 1)
-  --max-jobs N         replay only the first N jobs of the trace
-  --out FILE           also write the results as JSON
-  -o json              print JSON instead of the table
-Exit codes: 0 ok, 2 bad flags or input.
-)";
-
-bool ParseDouble(const char* s, double* out) {
-  char* end = nullptr;
-  *out = std::strtod(s, &end);
-  return end != s && *end == '\0';
-}
-
-bool ParseInt(const char* s, long long* out) {
-  char* end = nullptr;
-  *out = std::strtoll(s, &end, 10);
-  return end != s && *end == '\0';
-}
 
 nlohmann::json MetricsJson(const SimMetrics& m) {
   return {{"jobs", m.jobs},           {"finished", m.finished},
@@ -73,52 +37,73 @@ int main(int argc, char** argv) {
   long long synthetic = 0, seed = 1, max_jobs = 0, vcs = 10;
   double load = 0.9, misestimate = 2.0, sigma = 0.0, half_life_h = 168, checkpoint_s = 0;
   double elastic = 0;
-  for (int i = 1; i < argc; ++i) {
-    const std::string arg = argv[i];
-    if (arg == "--help" || arg == "-h") {
-      std::fputs(kUsage, stdout);
-      return 0;
-    }
-    if (i + 1 >= argc) {
-      std::fprintf(stderr, "shoal-sim: %s needs a value (see --help)\n", arg.c_str());
-      return 2;
-    }
-    const char* v = argv[++i];
-    bool ok = true;
-    if (arg == "--trace") trace_path = v;
-    else if (arg == "--synthetic") ok = ParseInt(v, &synthetic) && synthetic > 0 && synthetic <= 100000000;
-    else if (arg == "--load") ok = ParseDouble(v, &load) && load > 0 && load <= 10;
-    else if (arg == "--vcs") ok = ParseInt(v, &vcs) && vcs >= 1 && vcs <= 100000;
-    else if (arg == "--cluster") cluster_spec = v;
-    else if (arg == "--cluster-file") cluster_file = v;
-    else if (arg == "--policy") policy_arg = v;
-    else if (arg == "--misestimate") ok = ParseDouble(v, &misestimate) && misestimate > 0 && misestimate <= 1000;
-    else if (arg == "--misestimate-sigma") ok = ParseDouble(v, &sigma) && sigma >= 0 && sigma <= 10;
-    else if (arg == "--half-life-hours") ok = ParseDouble(v, &half_life_h) && half_life_h > 0;
-    else if (arg == "--checkpoint-interval-s") ok = ParseDouble(v, &checkpoint_s) && checkpoint_s >= 0;
-    else if (arg == "--elastic") ok = ParseDouble(v, &elastic) && elastic >= 0 && elastic <= 1;
-    else if (arg == "--seed") ok = ParseInt(v, &seed);
-    else if (arg == "--max-jobs") ok = ParseInt(v, &max_jobs) && max_jobs >= 0;
-    else if (arg == "--out") out_path = v;
-    else if (arg == "-o") {
-      format = v;
-      ok = format == "table" || format == "json";
-    } else {
-      std::fprintf(stderr, "shoal-sim: unknown flag %s (see --help)\n", arg.c_str());
-      return 2;
-    }
-    if (!ok) {
-      std::fprintf(stderr, "shoal-sim: bad value \"%s\" for %s\n", v, arg.c_str());
-      return 2;
-    }
-  }
+  CLI::App app(
+      "shoal-sim: replays a job trace on a described cluster through the scheduler's own "
+      "policies, in virtual time, and reports JCT, queueing delay, makespan, utilisation and "
+      "fairness per policy.");
+  flags::Configure(app, "shoal-sim");
+  app.footer(
+      flags::Wrap("Give exactly one of --trace and --synthetic, and exactly one of "
+                  "--cluster and --cluster-file. Exit codes: 0 ok, 2 bad flags or input."
+                  "\n\n" +
+                  VersionLine("shoal-sim")));
+  app.add_option("--trace", trace_path,
+                 "a trace CSV (job_id,submit_time_s,num_gpus,duration_s,vc,status,...), e.g. "
+                 "../shared/traces/philly.csv")
+      ->type_name("FILE.csv");
+  app.add_option("--synthetic", synthetic,
+                 "instead, N synthetic Philly-like jobs (see --load, --vcs)")
+      ->type_name("N")
+      ->default_str("")
+      ->check(CLI::Range(1LL, 100000000LL));
+  app.add_option("--load", load,
+                 "synthetic arrival rate as a fraction of cluster capacity (0 < L <= 10)")
+      ->type_name("L")
+      ->check(flags::Positive(10));
+  app.add_option("--vcs", vcs, "synthetic accounts")
+      ->type_name("K")
+      ->check(CLI::Range(1LL, 100000LL));
+  app.add_option("--cluster", cluster_spec, "NODESxGPUS[:TYPE][,...], e.g. 64x8:H100")
+      ->type_name("SPEC");
+  app.add_option("--cluster-file", cluster_file,
+                 "YAML: nodeGroups: [{count, gpusPerNode, gpuType, gpuMemoryGiB}]")
+      ->type_name("FILE");
+  app.add_option("--policy", policy_arg,
+                 "fifo | priority | fairshare, optionally +backfill and +elastic, fairshare also "
+                 "+preempt; or \"all\"")
+      ->type_name("P");
+  app.add_option("--checkpoint-interval-s", checkpoint_s,
+                 "work a preempted or resized job loses: half of S on average")
+      ->type_name("S")
+      ->check(flags::NonNegative());
+  app.add_option("--elastic", elastic,
+                 "jobs of g >= 2 GPUs may run on ceil(g x F)..g ranks (0..1; 0 = rigid gangs); "
+                 "\"all\" then adds the +elastic policies")
+      ->type_name("F")
+      ->check(flags::NonNegative(1));
+  app.add_option("--misestimate", misestimate, "limits.maxRuntime = duration x F (0 < F <= 1000)")
+      ->type_name("F")
+      ->check(flags::Positive(1000));
+  app.add_option("--misestimate-sigma", sigma, "log-normal noise on that factor (0..10)")
+      ->type_name("S")
+      ->check(flags::NonNegative(10));
+  app.add_option("--half-life-hours", half_life_h, "fair-share usage half-life (168 = 7 days)")
+      ->type_name("H")
+      ->check(flags::Positive());
+  app.add_option("--seed", seed, "seed for the noise and the synthetic trace")->type_name("N");
+  app.add_option("--max-jobs", max_jobs, "replay only the first N jobs of the trace; 0 = all")
+      ->type_name("N")
+      ->check(flags::NonNegative());
+  app.add_option("--out", out_path, "also write the results as JSON")->type_name("FILE");
+  app.add_option("-o,--output", format, "print a table or JSON")
+      ->type_name("FORMAT")
+      ->check(CLI::IsMember({"table", "json"}));
+  if (std::optional<int> code = flags::Parse(app, argc, argv)) return *code;
   if (trace_path.empty() == (synthetic == 0)) {
-    std::fprintf(stderr, "shoal-sim: give exactly one of --trace and --synthetic\n");
-    return 2;
+    return flags::UsageError(app, "give exactly one of --trace and --synthetic");
   }
   if (cluster_spec.empty() == cluster_file.empty()) {
-    std::fprintf(stderr, "shoal-sim: give exactly one of --cluster and --cluster-file\n");
-    return 2;
+    return flags::UsageError(app, "give exactly one of --cluster and --cluster-file");
   }
   Result<Cluster> cluster =
       cluster_spec.empty() ? LoadClusterFile(cluster_file) : ParseClusterSpec(cluster_spec);

@@ -34,7 +34,7 @@ TEST(BlasSetupTest, TrainerRunsOnTheBestKernelsForThisCpu) {
   if (best == nullptr) GTEST_SKIP() << "this CPU has no AVX: OpenBLAS's own choice stands";
   const std::string out = RunShell("env -u OPENBLAS_CORETYPE OPENBLAS_VERBOSE=2 " +
                                    std::string(SHOAL_TRAIN_BIN) + " --help 2>&1");
-  ASSERT_NE(out.find("usage: shoal-train"), std::string::npos) << out;
+  ASSERT_NE(out.find("Usage: shoal-train"), std::string::npos) << out;
   const std::string first = CoreLine(out, false), last = CoreLine(out, true);
   // Either OpenBLAS recognized the CPU by itself (no re-exec), or shoal-train re-executed with
   // the core type matching the CPU's features.

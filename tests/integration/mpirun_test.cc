@@ -94,6 +94,7 @@ class MpirunTest : public ::testing::Test {
 
   // Waits up to `timeout` for mpirun `pid`; on expiry stops it (SIGTERM, which it forwards to
   // the ranks, then SIGKILL) and returns exit_code -1. Parses the ranks' result reports.
+  // (The ranks write result reports only with --progress-json, which every run here passes.)
   RunResult FinishMpirun(pid_t pid, std::chrono::seconds timeout) {
     RunResult r;
     if (pid <= 0) return r;
@@ -175,7 +176,7 @@ TEST_F(MpirunTest, TwoRanksMatchTheSchedulerGlooPathBitForBit) {
   const std::string yaml = TwoRankTinyJob();
   const std::string job = WriteJob("tiny-2.yaml", yaml);
 
-  RunResult mpi = Mpirun({SHOAL_TRAIN_BIN, job}, 40s);
+  RunResult mpi = Mpirun({SHOAL_TRAIN_BIN, job, "--progress-json"}, 40s);
   ASSERT_EQ(mpi.exit_code, 0) << mpi.output;  // mpirun exits 0 only if every rank did
   ASSERT_EQ(mpi.results.size(), 2u) << mpi.output;
   ASSERT_TRUE(mpi.results.count(0) && mpi.results.count(1)) << mpi.output;
@@ -220,7 +221,7 @@ TEST_F(MpirunTest, BadSpecExitsTwoOnEveryRankWithoutHanging) {
   const std::string wrapper =
       "\"$0\" \"$@\"; rc=$?; echo \"@rank-exit $OMPI_COMM_WORLD_RANK $rc\"; exit $rc";
   auto start = std::chrono::steady_clock::now();
-  RunResult r = Mpirun({"/bin/sh", "-c", wrapper, SHOAL_TRAIN_BIN, job}, 30s,
+  RunResult r = Mpirun({"/bin/sh", "-c", wrapper, SHOAL_TRAIN_BIN, job, "--progress-json"}, 30s,
                        {"--mca", "orte_abort_on_non_zero_status", "0"});
   EXPECT_LT(std::chrono::steady_clock::now() - start, 30s);
   EXPECT_NE(r.output.find("@rank-exit 0 2"), std::string::npos) << r.output;
@@ -229,7 +230,7 @@ TEST_F(MpirunTest, BadSpecExitsTwoOnEveryRankWithoutHanging) {
                                                         << r.output;
   EXPECT_TRUE(r.results.empty());
   // Without the wrapper (the way users run it), mpirun passes the ranks' exit code on.
-  EXPECT_EQ(Mpirun({SHOAL_TRAIN_BIN, job}, 30s).exit_code, 2);
+  EXPECT_EQ(Mpirun({SHOAL_TRAIN_BIN, job, "--progress-json"}, 30s).exit_code, 2);
 }
 
 TEST_F(MpirunTest, FailureAfterMpiStartsAbortsEveryRank) {
@@ -239,7 +240,7 @@ TEST_F(MpirunTest, FailureAfterMpiStartsAbortsEveryRank) {
   std::string yaml = Replace(TwoRankTinyJob(), "/usr/share/datasets/fashion-mnist/train",
                              dir_ + "/missing/train");
   const std::string job = WriteJob("missing-data.yaml", yaml);
-  RunResult r = Mpirun({SHOAL_TRAIN_BIN, job}, 30s);
+  RunResult r = Mpirun({SHOAL_TRAIN_BIN, job, "--progress-json"}, 30s);
   EXPECT_EQ(r.exit_code, 2) << r.output;
   EXPECT_NE(r.output.find("no such file"), std::string::npos) << r.output;
   // mpirun prints "MPI_ABORT was invoked ..." — unless both ranks abort at once, when Open MPI
@@ -258,7 +259,7 @@ TEST_F(MpirunTest, KilledRankEndsTheJobInsteadOfHangingItsPeer) {
   // only mpirun noticing the dead rank can free the survivor from its all-reduce.
   const std::string job = WriteJob("long.yaml", Replace(TwoRankTinyJob(), "epochs: 1",
                                                         "epochs: 30"));
-  pid_t mpirun = StartMpirun({SHOAL_TRAIN_BIN, job});
+  pid_t mpirun = StartMpirun({SHOAL_TRAIN_BIN, job, "--progress-json"});
   ASSERT_TRUE(Cluster::WaitUntil([&] { return StrayTrainers().size() == 2; }, 15s));
   std::this_thread::sleep_for(1s);  // into the training steps
   auto ranks = StrayTrainers();

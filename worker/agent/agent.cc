@@ -9,6 +9,7 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <random>
 
 #include "common/file_util.h"
 #include "common/log.h"
@@ -59,16 +60,30 @@ std::string SelfDir() {
 }
 
 // The scheduler refused this worker's credentials or identity (401, 403, or 400 on its
-// registration): a configuration problem that retrying cannot fix.
+// registration; 409 when the name is another live agent's): a configuration problem that
+// retrying cannot fix.
 bool IsRefusal(const Status& st) {
   return st.code() == StatusCode::kUnauthenticated || st.code() == StatusCode::kPermissionDenied ||
-         st.code() == StatusCode::kInvalidArgument;
+         st.code() == StatusCode::kInvalidArgument || st.code() == StatusCode::kAlreadyExists;
+}
+
+// 32 hex digits from the OS's random source.
+std::string RandomInstanceId() {
+  std::random_device rd;
+  static const char kHex[] = "0123456789abcdef";
+  std::string out;
+  while (out.size() < 32) {
+    uint32_t bits = rd();
+    for (int i = 0; i < 8; ++i, bits >>= 4) out += kHex[bits & 0xf];
+  }
+  return out;
 }
 
 }  // namespace
 
 Agent::Agent(AgentOptions options)
     : options_(std::move(options)),
+      instance_(RandomInstanceId()),
       client_(options_.scheduler_url, std::chrono::seconds(10), {options_.ca_file}) {
   if (!options_.token.empty()) client_.SetDefaultHeader("Authorization", "Bearer " + options_.token);
   // Resume checkpoints come down whole: as large as the scheduler stores (16 GiB).
@@ -93,10 +108,16 @@ Status Agent::Register() {
                     {"computeCapability",
                      std::to_string(g.cc_major) + "." + std::to_string(g.cc_minor)}});
   }
-  json body = {{"name", options_.name}, {"host", HostName()},
-               {"slots", options_.slots}, {"cpus", cpus_}, {"gpus", gpus}};
+  json body = {{"name", options_.name},   {"host", HostName()}, {"instance", instance_},
+               {"slots", options_.slots}, {"cpus", cpus_},      {"gpus", gpus}};
   if (!options_.account.empty()) body["account"] = options_.account;
-  ASSIGN_OR_RETURN(json reply, client_.DoJson("POST", "/v1/workers/register", &body));
+  auto registered = client_.DoJson("POST", "/v1/workers/register", &body);
+  if (!registered.ok() && registered.status().code() == StatusCode::kFailedPrecondition) {
+    // 409: a live agent with another instance holds this name (the scheduler says which).
+    return AlreadyExists("register as \"" + options_.name + "\": " + registered.status().message() +
+                         " (give this worker another --name)");
+  }
+  ASSIGN_OR_RETURN(json reply, std::move(registered));
   std::string id = reply.value("id", "");
   if (id.empty()) return Internal("register: the scheduler sent no worker id");
   {
@@ -335,7 +356,8 @@ Status Agent::StartRank(const RankKeyT& key, const json& a) {
                                     "/attempts/" + std::to_string(key.attempt) + "/kv",
                 "--threads", std::to_string(options_.threads_per_rank),
                 "--address", rank_address_,
-                "--checkpoint-dir", dir + "/checkpoints"};
+                "--checkpoint-dir", dir + "/checkpoints",
+                "--progress-json"};  // the "@shoal" reports this agent forwards
   if (!resume.empty()) {
     spawn.argv.push_back("--resume");
     spawn.argv.push_back(resume);

@@ -35,7 +35,9 @@ namespace shoal {
 
 struct AgentOptions {
   std::string scheduler_url = "http://127.0.0.1:8470";
-  std::string name;              // unique in the pool; default: the host name
+  // Unique in the pool; "" = the host name (shoal-worker's main picks "<host>-<n>" instead, see
+  // worker_name.h).
+  std::string name;
   std::string token;             // contributor (or admin) bearer token
   std::string ca_file;           // extra CA for an https:// scheduler ("" = the system's only)
   // The account credited with this worker's GPU-seconds; "" = the token's account (only an
@@ -57,7 +59,8 @@ class Agent {
   ~Agent();
 
   // Runs until Stop(). Returns OK on a requested stop; an error for bad options, or when the
-  // scheduler refuses the token or the registration (401/403/400: retrying cannot help).
+  // scheduler refuses the token or the registration (401/403/400: retrying cannot help; 409,
+  // AlreadyExists: another live agent has this name).
   Status Run();
   void Stop();
 
@@ -96,6 +99,9 @@ class Agent {
   nlohmann::json RunningList();
 
   AgentOptions options_;
+  // 32 random hex digits, new in every process and sent with each registration, so that the
+  // scheduler can tell a restart of this agent from another live agent using the same name.
+  const std::string instance_;
   HttpClient client_;
   std::string worker_id_;
   std::string rank_address_ = "127.0.0.1";  // where this machine's ranks accept peers

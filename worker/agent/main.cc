@@ -1,102 +1,86 @@
 // shoal-worker: joins a shoal pool and runs the trainer ranks assigned to it. See --help.
 #include <signal.h>
+#include <unistd.h>
 
 #include <cstdio>
-#include <cstring>
+#include <optional>
 #include <string>
 #include <thread>
 
 #include "common/file_util.h"
+#include "common/flags.h"
 #include "common/log.h"
 #include "worker/agent/agent.h"
+#include "worker/agent/worker_name.h"
 
 using namespace shoal;
 
-namespace {
-
-const char kUsage[] = R"(usage: shoal-worker [flags]
-
-  --scheduler URL        scheduler address (default $SHOAL_SCHEDULER, else http://127.0.0.1:8470)
-  --name NAME            unique worker name (default: the host name)
-  --token TOKEN          contributor token of the account this worker earns for (default
-                         $SHOAL_TOKEN; prefer --token-file: argv is visible to other users)
-  --token-file FILE      read the token from FILE (e.g. a mounted Kubernetes Secret)
-  --ca-file FILE         also trust this CA for an https:// scheduler (default $SHOAL_CA_FILE)
-  --account NAME         account credited with this worker's GPU time (default: the token's;
-                         only an admin token may name another)
-  --slots N              ranks run at once (default: one per GPU, or 1 without GPUs)
-  --threads-per-rank N   compute threads per rank (default: cpus / slots)
-  --trainer PATH         shoal-train executable (default: next to shoal-worker)
-  --work-dir DIR         per-rank run directories (default /tmp/shoal-worker-NAME)
-  --data-root DIR        jobs may read data only under DIR (repeatable; default
-                         /usr/share/datasets, where Debian's dataset packages install)
-  --no-gpu               do not look for GPUs
-  --help                 this text
-)";
-
-bool ParseInt(const char* s, int* out) {
-  char* end = nullptr;
-  long v = std::strtol(s, &end, 10);
-  if (end == s || *end != '\0' || v < 0 || v > 1 << 20) return false;
-  *out = static_cast<int>(v);
-  return true;
-}
-
-}  // namespace
-
 int main(int argc, char** argv) {
   AgentOptions options;
-  if (const char* env = std::getenv("SHOAL_SCHEDULER")) options.scheduler_url = env;
-  if (const char* env = std::getenv("SHOAL_TOKEN")) options.token = env;
-  if (const char* env = std::getenv("SHOAL_CA_FILE")) options.ca_file = env;
   std::string token_file;
-  bool data_root_given = false;
-  for (int i = 1; i < argc; ++i) {
-    std::string arg = argv[i];
-    auto value = [&]() -> const char* {
-      if (i + 1 >= argc) {
-        std::fprintf(stderr, "shoal-worker: %s needs a value\n", arg.c_str());
-        std::exit(2);
-      }
-      return argv[++i];
-    };
-    if (arg == "--help" || arg == "-h") {
-      std::fputs(kUsage, stdout);
-      return 0;
-    } else if (arg == "--scheduler") {
-      options.scheduler_url = value();
-    } else if (arg == "--name") {
-      options.name = value();
-    } else if (arg == "--token") {
-      options.token = value();
-    } else if (arg == "--token-file") {
-      token_file = value();
-    } else if (arg == "--ca-file") {
-      options.ca_file = value();
-    } else if (arg == "--account") {
-      options.account = value();
-    } else if (arg == "--slots" || arg == "--threads-per-rank") {
-      int* target = arg == "--slots" ? &options.slots : &options.threads_per_rank;
-      const char* v = value();
-      if (!ParseInt(v, target)) {
-        std::fprintf(stderr, "shoal-worker: %s: expected a non-negative integer, got \"%s\"\n",
-                     arg.c_str(), v);
-        return 2;
-      }
-    } else if (arg == "--trainer") {
-      options.trainer_path = value();
-    } else if (arg == "--work-dir") {
-      options.work_dir = value();
-    } else if (arg == "--data-root") {
-      if (!data_root_given) options.data_roots.clear();
-      data_root_given = true;
-      options.data_roots.push_back(value());
-    } else if (arg == "--no-gpu") {
-      options.detect_gpus = false;
-    } else {
-      std::fprintf(stderr, "shoal-worker: unknown flag %s (see --help)\n", arg.c_str());
+  CLI::App app("shoal-worker: joins a shoal pool and runs the trainer ranks assigned to it.");
+  flags::Configure(app, "shoal-worker");
+  app.add_option("--scheduler", options.scheduler_url, "scheduler address")
+      ->type_name("URL")
+      ->envname("SHOAL_SCHEDULER");
+  app.add_option("--name", options.name,
+                 "unique worker name (default: HOST-N, the lowest N that no other shoal-worker on "
+                 "this host holds)")
+      ->type_name("NAME");
+  app.add_option("--token", options.token,
+                 "contributor token of the account this worker earns for (prefer --token-file: "
+                 "argv is visible to other users)")
+      ->type_name("TOKEN")
+      ->envname("SHOAL_TOKEN");
+  app.add_option("--token-file", token_file,
+                 "read the token from FILE (e.g. a mounted Kubernetes Secret)")
+      ->type_name("FILE");
+  app.add_option("--ca-file", options.ca_file, "also trust this CA for an https:// scheduler")
+      ->type_name("FILE")
+      ->envname("SHOAL_CA_FILE");
+  app.add_option("--account", options.account,
+                 "account credited with this worker's GPU time (default: the token's; only an "
+                 "admin token may name another)")
+      ->type_name("NAME");
+  app.add_option("--slots", options.slots, "ranks run at once; 0 = one per GPU, or 1 without GPUs")
+      ->type_name("N")
+      ->check(CLI::Range(0, 1 << 20));
+  app.add_option("--threads-per-rank", options.threads_per_rank,
+                 "compute threads per rank; 0 = cpus / slots")
+      ->type_name("N")
+      ->check(CLI::Range(0, 1 << 20));
+  app.add_option("--trainer", options.trainer_path,
+                 "shoal-train executable (default: next to shoal-worker)")
+      ->type_name("PATH");
+  app.add_option("--work-dir", options.work_dir,
+                 "per-rank run directories (default /tmp/shoal-worker-NAME)")
+      ->type_name("DIR");
+  // One directory per occurrence; the first one given replaces the default list.
+  app.add_option("--data-root", options.data_roots,
+                 "jobs may read data only under DIR (repeatable; Debian's dataset packages "
+                 "install under /usr/share/datasets)")
+      ->type_name("DIR")
+      ->allow_extra_args(false);
+  bool no_gpu = false;
+  app.add_flag("--no-gpu", no_gpu, "do not look for GPUs");
+  if (std::optional<int> code = flags::Parse(app, argc, argv)) return *code;
+  options.detect_gpus = !no_gpu;
+  // Without --name: "<host>-<n>", locked for this process's life so that a second agent on this
+  // host picks another name (two agents with one name would share one worker id).
+  std::optional<WorkerNameLock> name_lock;
+  if (options.name.empty()) {
+    char host[256] = {0};
+    if (::gethostname(host, sizeof(host) - 1) != 0 || host[0] == '\0') {
+      std::snprintf(host, sizeof(host), "worker");
+    }
+    auto lock = WorkerNameLock::Acquire(host, WorkerNameLock::DefaultLockDir());
+    if (!lock.ok()) {
+      std::fprintf(stderr, "shoal-worker: cannot pick a worker name: %s; give one with --name\n",
+                   lock.status().message().c_str());
       return 2;
     }
+    name_lock.emplace(std::move(lock).value());
+    options.name = name_lock->name();
   }
   if (!token_file.empty()) {
     auto text = ReadTokenFile(token_file);

@@ -8,9 +8,12 @@
 #include <cstring>
 #include <iostream>
 #include <memory>
+#include <optional>
 #include <string>
 
+#include "common/flags.h"
 #include "common/job_spec.h"
+#include "common/version.h"
 #include "kernels/collectives/gloo_collective.h"
 #include "kernels/collectives/kv_store.h"
 #include "worker/train/blas_setup.h"
@@ -25,32 +28,6 @@
 using namespace shoal;
 
 namespace {
-
-const char kUsage[] = R"(usage: shoal-train JOB.yaml [flags]
-
-  --rank R             this rank (default 0)
-  --world-size N       number of ranks (default 1)
-  --rendezvous URL     the scheduler's KV for this attempt (needed when N > 1); the worker
-                       passes its token in $SHOAL_TOKEN (and a CA in $SHOAL_CA_FILE)
-  --address ADDR       address peers reach this rank on (default 127.0.0.1)
-  --threads N          compute threads (default 1)
-  --max-steps N        stop after N steps (benchmarks; default: the spec's epochs)
-  --bucket-kb N        all-reduce gradients in buckets of N KiB while backward runs (default 0:
-                       one all-reduce after backward, faster on CPU ranks that share cores)
-  --timeout-sec S      collective/rendezvous timeout (default 60; Gloo and NCCL)
-  --device N           CUDA device for the cuda backend (default: the launcher's local rank
-                       under mpirun, else 0; shoal-worker gives each rank one GPU through
-                       CUDA_VISIBLE_DEVICES, so 0 is that GPU)
-  --checkpoint-dir DIR rank 0 writes checkpoints (safetensors) here, on the job's checkpoint
-                       schedule and when stopped by SIGTERM/SIGINT (default: none)
-  --resume FILE        start from this checkpoint (every rank; default: from the start)
-  --collective KIND    auto (default), mpi or gloo. auto: mpi when started by mpirun and none
-                       of --rank/--world-size/--rendezvous is given, gloo when --world-size > 1,
-                       else a single rank
-Under mpirun (`mpirun -np N shoal-train JOB.yaml`) rank and world size come from MPI.
-Exit codes: 0 ok, 1 error, 2 bad spec/data/flags or divergence, 3 a peer rank failed,
-143 stopped by SIGTERM/SIGINT (after rank 0's checkpoint).
-)";
 
 bool ParseLong(const char* s, long lo, long hi, long* out) {
   char* end = nullptr;
@@ -106,55 +83,69 @@ int main(int argc, char** argv) {
   std::string checkpoint_dir, resume_from;
   long rank = 0, world = 1, threads = 1, max_steps = 0, timeout_sec = 60, bucket_kb = 0;
   long device = -1;  // -1: pick (local rank under mpirun, else 0)
-  bool explicit_ranks = false;  // --rank/--world-size/--rendezvous given: the scheduler's launch
-  for (int i = 1; i < argc; ++i) {
-    std::string arg = argv[i];
-    if (arg == "--help" || arg == "-h") {
-      std::fputs(kUsage, stdout);
-      return 0;
-    }
-    if (arg.rfind("--", 0) != 0) {
-      if (!spec_path.empty()) {
-        std::fprintf(stderr, "shoal-train: more than one job file given\n");
-        return 2;
-      }
-      spec_path = arg;
-      continue;
-    }
-    if (i + 1 >= argc) {
-      std::fprintf(stderr, "shoal-train: %s needs a value\n", arg.c_str());
-      return 2;
-    }
-    const char* v = argv[++i];
-    bool ok = true;
-    if (arg == "--rank") ok = ParseLong(v, 0, 1 << 20, &rank);
-    else if (arg == "--world-size") ok = ParseLong(v, 1, 1 << 20, &world);
-    else if (arg == "--threads") ok = ParseLong(v, 1, 1024, &threads);
-    else if (arg == "--max-steps") ok = ParseLong(v, 0, 1L << 40, &max_steps);
-    else if (arg == "--timeout-sec") ok = ParseLong(v, 1, 86400, &timeout_sec);
-    else if (arg == "--bucket-kb") ok = ParseLong(v, 0, 1L << 22, &bucket_kb);
-    else if (arg == "--device") ok = ParseLong(v, 0, 1023, &device);
-    else if (arg == "--rendezvous") rendezvous = v;
-    else if (arg == "--checkpoint-dir") checkpoint_dir = v;
-    else if (arg == "--resume") resume_from = v;
-    else if (arg == "--address") address = v;
-    else if (arg == "--collective") {
-      kind = v;
-      ok = kind == "auto" || kind == "mpi" || kind == "gloo";
-    } else {
-      std::fprintf(stderr, "shoal-train: unknown flag %s (see --help)\n", arg.c_str());
-      return 2;
-    }
-    if (!ok) {
-      std::fprintf(stderr, "shoal-train: bad value \"%s\" for %s\n", v, arg.c_str());
-      return 2;
-    }
-    explicit_ranks |= arg == "--rank" || arg == "--world-size" || arg == "--rendezvous";
-  }
-  if (spec_path.empty()) {
-    std::fputs(kUsage, stderr);
-    return 2;
-  }
+  bool progress_json = false;
+  CLI::App app("shoal-train: one rank of a training job.");
+  flags::Configure(app, "shoal-train");
+  app.footer(flags::Wrap(
+      "Started by shoal-worker (rank, world size and rendezvous given), by `mpirun -np N "
+      "shoal-train JOB.yaml` (rank and world size from MPI), or by hand for a single rank: "
+      "`shoal-train JOB.yaml`.\nExit codes: 0 ok, 1 error, 2 bad spec/data/flags or divergence, "
+      "3 a peer rank failed, 143 stopped by SIGTERM/SIGINT (after rank 0's checkpoint).\n\n" +
+      VersionLine("shoal-train")));
+  app.add_option("job", spec_path, "the job spec (YAML)")->type_name("JOB.yaml");
+  CLI::Option* rank_flag =
+      app.add_option("--rank", rank, "this rank")->type_name("R")->check(CLI::Range(0L, 1L << 20));
+  CLI::Option* world_flag = app.add_option("--world-size", world, "number of ranks")
+                                ->type_name("N")
+                                ->check(CLI::Range(1L, 1L << 20));
+  CLI::Option* rendezvous_flag =
+      app.add_option("--rendezvous", rendezvous,
+                     "the scheduler's KV for this attempt (needed when N > 1); the worker passes "
+                     "its token in $SHOAL_TOKEN (and a CA in $SHOAL_CA_FILE)")
+          ->type_name("URL");
+  app.add_option("--address", address, "address peers reach this rank on")->type_name("ADDR");
+  app.add_option("--threads", threads, "compute threads")
+      ->type_name("N")
+      ->check(CLI::Range(1L, 1024L));
+  app.add_option("--max-steps", max_steps, "stop after N steps (benchmarks); 0 = the spec's epochs")
+      ->type_name("N")
+      ->check(CLI::Range(0L, 1L << 40));
+  app.add_option("--bucket-kb", bucket_kb,
+                 "all-reduce gradients in buckets of N KiB while backward runs; 0 = one "
+                 "all-reduce after backward, faster on CPU ranks that share cores")
+      ->type_name("N")
+      ->check(CLI::Range(0L, 1L << 22));
+  app.add_option("--timeout-sec", timeout_sec, "collective/rendezvous timeout (Gloo and NCCL)")
+      ->type_name("S")
+      ->check(CLI::Range(1L, 86400L));
+  app.add_option("--device", device,
+                 "CUDA device for the cuda backend (default: the launcher's local rank under "
+                 "mpirun, else 0; shoal-worker gives each rank one GPU through "
+                 "CUDA_VISIBLE_DEVICES, so 0 is that GPU)")
+      ->type_name("N")
+      ->default_str("")
+      ->check(CLI::Range(0L, 1023L));
+  app.add_option("--checkpoint-dir", checkpoint_dir,
+                 "rank 0 writes checkpoints (safetensors) here, on the job's checkpoint schedule "
+                 "and when stopped by SIGTERM/SIGINT (default: none)")
+      ->type_name("DIR");
+  app.add_option("--resume", resume_from,
+                 "start from this checkpoint (every rank; default: from the start)")
+      ->type_name("FILE");
+  app.add_option("--collective", kind,
+                 "auto, mpi or gloo. auto: mpi when started by mpirun and none of "
+                 "--rank/--world-size/--rendezvous is given, gloo when --world-size > 1, else a "
+                 "single rank")
+      ->type_name("KIND")
+      ->check(CLI::IsMember({"auto", "mpi", "gloo"}));
+  app.add_flag("--progress-json", progress_json,
+               "write progress, checkpoint and result reports as \"@shoal {json}\" lines on "
+               "stdout, for shoal-worker (default: only human-readable lines)");
+  if (std::optional<int> code = flags::Parse(app, argc, argv)) return *code;
+  if (spec_path.empty()) return flags::UsageError(app, "a job file (JOB.yaml) is required");
+  // --rank/--world-size/--rendezvous given: the scheduler's launch.
+  const bool explicit_ranks =
+      rank_flag->count() > 0 || world_flag->count() > 0 || rendezvous_flag->count() > 0;
   if (rank >= world) {
     std::fprintf(stderr, "shoal-train: --rank %ld must be below --world-size %ld\n", rank, world);
     return 2;
@@ -272,6 +263,7 @@ int main(int argc, char** argv) {
   options.checkpoint_dir = checkpoint_dir;
   options.resume_from = resume_from;
   options.stop_requested = &g_stop;
+  options.progress_json = progress_json;
   struct sigaction sa {};
   sa.sa_handler = OnStopSignal;
   sigemptyset(&sa.sa_mask);

@@ -40,8 +40,26 @@ std::vector<int64_t> EpochOrder(int64_t n, uint64_t seed, int epoch, bool shuffl
   return order;
 }
 
-void Report(std::ostream& out, const nlohmann::json& j) {
-  out << "@shoal " << j.dump() << std::endl;
+// A report for shoal-worker as an "@shoal {json}" line, or, for a person running shoal-train,
+// a readable line for the reports that no other line already covers (checkpoints, the result;
+// progress is the per-epoch line).
+void Report(std::ostream& out, bool json, const nlohmann::json& j) {
+  if (json) {
+    out << "@shoal " << j.dump() << std::endl;
+    return;
+  }
+  const std::string type = j.value("type", "");
+  if (type == "checkpoint") {
+    out << "checkpoint at step " << j["step"].get<int64_t>() << ": " << j["path"].get<std::string>()
+        << " (" << j["bytes"].get<int64_t>() << " bytes)" << std::endl;
+  } else if (type == "result") {
+    std::ostringstream line;  // not `out`, whose number format the caller owns
+    line << std::fixed << std::setprecision(4) << "rank " << j["rank"].get<int>() << " "
+         << (j["stopped"].get<bool>() ? "stopped" : "done") << " after "
+         << j["steps"].get<int64_t>() << " steps: test acc " << j["testAccuracy"].get<double>()
+         << ", parameter checksum " << j["paramChecksum"].get<std::string>();
+    out << line.str() << std::endl;
+  }
 }
 
 Status LoadData(const JobSpec& spec, Dataset* train, Dataset* test) {
@@ -99,7 +117,10 @@ Status Evaluate(StepEngine& engine, const Dataset& test, Collective& coll, doubl
 class Checkpointer {
  public:
   Checkpointer(const JobSpec& spec, const TrainerOptions& options, int rank)
-      : spec_(spec), dir_(rank == 0 ? options.checkpoint_dir : ""), last_(Clock::now()) {}
+      : spec_(spec),
+        dir_(rank == 0 ? options.checkpoint_dir : ""),
+        json_(options.progress_json),
+        last_(Clock::now()) {}
 
   bool enabled() const { return !dir_.empty(); }
   int64_t last_step() const { return last_step_; }
@@ -129,12 +150,13 @@ class Checkpointer {
     last_step_ = position.step;
     const auto bytes = std::filesystem::file_size(path, ec);
     Prune();
-    Report(out, {{"type", "checkpoint"},
-                 {"path", path},
-                 {"step", position.step},
-                 {"epoch", position.epoch},
-                 {"bytes", ec ? 0 : static_cast<int64_t>(bytes)},
-                 {"seconds", Seconds(t0, last_)}});
+    Report(out, json_,
+           {{"type", "checkpoint"},
+            {"path", path},
+            {"step", position.step},
+            {"epoch", position.epoch},
+            {"bytes", ec ? 0 : static_cast<int64_t>(bytes)},
+            {"seconds", Seconds(t0, last_)}});
     return Status::Ok();
   }
 
@@ -157,6 +179,7 @@ class Checkpointer {
 
   const JobSpec& spec_;
   std::string dir_;
+  bool json_;
   Clock::time_point last_;
   int64_t last_step_ = -1;
 };
@@ -314,18 +337,19 @@ Result<TrainResult> Train(const JobSpec& spec, Collective& coll, const TrainerOp
       const auto now = Clock::now();
       if (rank == 0 && Seconds(last_report, now) >= options.report_every_sec) {
         double elapsed = Seconds(epoch_start, now);
-        Report(out, {{"type", "progress"},
-                     {"epoch", epoch},
-                     {"epochs", spec.training.epochs},
-                     {"step", step},
-                     {"stepsPerEpoch", steps_per_epoch},
-                     {"loss", window_loss / window_samples},
-                     {"trainAccuracy", window_correct / window_samples},
-                     {"samplesPerSec", static_cast<double>(pos.epoch_samples) / elapsed},
-                     {"stepSec", elapsed * static_cast<double>(global_batch) /
-                                     static_cast<double>(pos.epoch_samples)},
-                     {"allReduceSec", pos.epoch_reduce_sec * static_cast<double>(global_batch) /
-                                          static_cast<double>(pos.epoch_samples)}});
+        Report(out, options.progress_json,
+               {{"type", "progress"},
+                {"epoch", epoch},
+                {"epochs", spec.training.epochs},
+                {"step", step},
+                {"stepsPerEpoch", steps_per_epoch},
+                {"loss", window_loss / window_samples},
+                {"trainAccuracy", window_correct / window_samples},
+                {"samplesPerSec", static_cast<double>(pos.epoch_samples) / elapsed},
+                {"stepSec", elapsed * static_cast<double>(global_batch) /
+                                static_cast<double>(pos.epoch_samples)},
+                {"allReduceSec", pos.epoch_reduce_sec * static_cast<double>(global_batch) /
+                                     static_cast<double>(pos.epoch_samples)}});
         last_report = now;
         window_loss = window_correct = window_samples = 0;
       }
@@ -378,7 +402,7 @@ Result<TrainResult> Train(const JobSpec& spec, Collective& coll, const TrainerOp
     if (const std::string note = engine->StepNote(); !note.empty()) line << " " << note;
     if (rank == 0) {
       out << line.str() << std::endl;
-      Report(out, report);
+      Report(out, options.progress_json, report);
     }
   }
   const double train_time = pos.train_time_sec;
@@ -393,17 +417,18 @@ Result<TrainResult> Train(const JobSpec& spec, Collective& coll, const TrainerOp
   ASSIGN_OR_RETURN(std::vector<float> params, engine->Params());
   result.param_checksum = cpu::Fnv1aChecksum(params.data(), static_cast<int64_t>(params.size()));
   result.wall_seconds = Seconds(t_start, Clock::now());
-  Report(out, {{"type", "result"},
-               {"rank", rank},
-               {"paramChecksum", result.param_checksum},
-               {"testAccuracy", result.test_accuracy},
-               {"testLoss", result.test_loss},
-               {"trainLoss", result.train_loss},
-               {"samplesPerSec", result.samples_per_sec},
-               {"steps", result.steps},
-               {"resumedStep", result.resumed_step},
-               {"stopped", result.stopped},
-               {"wallSec", result.wall_seconds}});
+  Report(out, options.progress_json,
+         {{"type", "result"},
+          {"rank", rank},
+          {"paramChecksum", result.param_checksum},
+          {"testAccuracy", result.test_accuracy},
+          {"testLoss", result.test_loss},
+          {"trainLoss", result.train_loss},
+          {"samplesPerSec", result.samples_per_sec},
+          {"steps", result.steps},
+          {"resumedStep", result.resumed_step},
+          {"stopped", result.stopped},
+          {"wallSec", result.wall_seconds}});
   return result;
 }
 

@@ -3,8 +3,9 @@
 // Every rank holds the same parameters (same seed, same updates); each step it computes the
 // gradient of its shard of the global batch, the gradients are summed across ranks (one
 // all-reduce of a flat buffer), and every rank applies the same optimizer update. Rank 0 reports
-// progress as "@shoal {json}" lines on stdout, which the worker forwards to the scheduler; every
-// rank reports a final "result" line with its parameter checksum.
+// progress as "@shoal {json}" lines on stdout (with TrainerOptions::progress_json), which the
+// worker forwards to the scheduler; every rank reports a final "result" line with its parameter
+// checksum.
 #pragma once
 
 #include <atomic>
@@ -63,6 +64,9 @@ struct TrainerOptions {
   // that completed. Train() then returns with result.stopped.
   const std::atomic<bool>* stop_requested = nullptr;
   double timeout_sec = 60;  // NCCL: longest wait for a step's all-reduce before giving up
+  // Reports (progress, checkpoint, result) as "@shoal {json}" lines for shoal-worker, which
+  // passes --progress-json; off, a person running shoal-train sees readable lines only.
+  bool progress_json = false;
 
   // The cuda backend, provided by builds with CUDA (worker/gpu); both empty without. `cuda_usable`
   // says whether a device can be used (else why not), for backend auto.
@@ -77,9 +81,9 @@ struct TrainerOptions {
 Result<Backend> ResolveBackend(const JobSpec& spec, Collective& collective,
                                const TrainerOptions& options, std::ostream& out);
 
-// Trains `spec` as rank collective.rank() of collective.size(). Writes human log lines and
-// "@shoal" report lines to `out`. Returns the result, or an error whose code maps to an exit code
-// through ExitCodeFor(). Not thread-safe (one trainer per process).
+// Trains `spec` as rank collective.rank() of collective.size(). Writes human log lines and, with
+// options.progress_json, "@shoal" report lines to `out`. Returns the result, or an error whose code
+// maps to an exit code through ExitCodeFor(). Not thread-safe (one trainer per process).
 Result<TrainResult> Train(const JobSpec& spec, Collective& collective, const TrainerOptions& options,
                           std::ostream& out);
 

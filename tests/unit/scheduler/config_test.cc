@@ -1,27 +1,29 @@
 // configs/scheduler.yaml parsing, flag overrides and validation.
 #include "scheduler/config.h"
 
+#include <gtest/gtest.h>
 #include <unistd.h>
 
 #include <filesystem>
 #include <fstream>
-
-#include <gtest/gtest.h>
+#include <map>
+#include <sstream>
 
 #include "tests/testing/test_util.h"
 
 namespace shoal {
 namespace {
 
-Status Parse(std::vector<std::string> args, SchedulerConfig* c, bool* check = nullptr) {
-  std::vector<char*> argv;
-  static std::string prog = "shoal-scheduler";
-  argv.push_back(prog.data());
-  for (auto& a : args) argv.push_back(a.data());
-  bool check_only = false, help = false;
-  Status st = ParseSchedulerFlags(static_cast<int>(argv.size()), argv.data(), c, &check_only, &help);
+// The exit code ParseSchedulerFlags asks for (nullopt: go on); *err gets what it printed there.
+std::optional<int> Parse(std::vector<std::string> args, SchedulerConfig* c, bool* check = nullptr,
+                         std::string* err = nullptr) {
+  bool check_only = false;
+  std::ostringstream out_stream, err_stream;
+  std::optional<int> code =
+      ParseSchedulerFlags(std::move(args), c, &check_only, out_stream, err_stream);
   if (check != nullptr) *check = check_only;
-  return st;
+  if (err != nullptr) *err = err_stream.str();
+  return code;
 }
 
 TEST(ConfigTest, Durations) {
@@ -40,14 +42,67 @@ TEST(ConfigTest, ShippedConfigIsValidAndFlagsOverrideIt) {
   std::string path = (::shoal::testing::RepoRoot() / "configs/scheduler.yaml").string();
   SchedulerConfig c;
   bool check = false;
-  ASSERT_TRUE(Parse({"--port", "9000", "--config", path, "--check-config"}, &c, &check).ok());
+  ASSERT_EQ(Parse({"--port", "9000", "--config", path, "--check-config"}, &c, &check),
+            std::nullopt);
   EXPECT_TRUE(check);
   EXPECT_EQ(c.port, 9000);  // the flag wins wherever it stands
   EXPECT_EQ(c.worker_timeout_ms, 15000);
   EXPECT_EQ(c.heartbeat_wait_ms, 5000);
   EXPECT_TRUE(ValidateSchedulerConfig(c).ok());
-  ASSERT_TRUE(Parse({"--config", path, "--worker-timeout=30s"}, &c).ok());
+  ASSERT_EQ(Parse({"--config=" + path, "--worker-timeout=30s"}, &c), std::nullopt);
   EXPECT_EQ(c.worker_timeout_ms, 30000);
+  EXPECT_EQ(c.port, 8470);  // from the file: flags of an earlier parse do not stick
+  ASSERT_EQ(Parse({"--worker-timeout", "20s", "--config", path}, &c), std::nullopt);
+  EXPECT_EQ(c.worker_timeout_ms, 20000);
+}
+
+TEST(ConfigTest, EveryFlagSetsItsKey) {
+  // A value other than the default for each setting, given as a flag: it must land where the
+  // same key of the file puts it.
+  const std::map<std::string, std::string> kValues = {
+      {"address", "0.0.0.0"},      {"port", "9001"},
+      {"stateDir", "/tmp/s"},      {"workerTimeout", "40s"},
+      {"heartbeatWait", "7s"},     {"scheduleInterval", "250ms"},
+      {"maxBodyBytes", "4096"},    {"policy", "fairshare+backfill"},
+      {"fairShareHalfLife", "2d"}, {"preemptMinRuntime", "3m"},
+      {"resizeMinInterval", "4m"}, {"adminTokenFile", "/a"},
+      {"workerTokenFile", "/w"},   {"workerAccount", "pool"},
+      {"tlsCert", "/c.pem"},       {"tlsKey", "/k.pem"},
+  };
+  ASSERT_EQ(kValues.size(), SchedulerSettings().size());
+  for (const SchedulerSetting& s : SchedulerSettings()) {
+    SCOPED_TRACE(s.flag);
+    const std::string& value = kValues.at(s.key);
+    SchedulerConfig by_file, by_flag, by_flag_eq;
+    ASSERT_TRUE(SetSchedulerSetting(s.key, value, &by_file).ok());
+    EXPECT_NE(by_file, SchedulerConfig{}) << "the test value is the default";
+    ASSERT_EQ(Parse({s.flag, value}, &by_flag), std::nullopt);
+    ASSERT_EQ(Parse({std::string(s.flag) + "=" + value}, &by_flag_eq), std::nullopt);
+    EXPECT_EQ(by_flag, by_file);
+    EXPECT_EQ(by_flag_eq, by_file);
+  }
+}
+
+TEST(ConfigTest, DocumentedDefaultsAreTheDefaults) {
+  for (const SchedulerSetting& s : SchedulerSettings()) {
+    SCOPED_TRACE(s.key);
+    SchedulerConfig c;
+    if (std::string(s.default_text).empty()) continue;  // "no default": an empty string field
+    ASSERT_TRUE(SetSchedulerSetting(s.key, s.default_text, &c).ok());
+    EXPECT_EQ(c, SchedulerConfig{});
+  }
+}
+
+TEST(ConfigTest, HelpListsEveryFlagWithItsDefault) {
+  SchedulerConfig c;
+  bool check = false;
+  std::ostringstream out, err;
+  ASSERT_EQ(ParseSchedulerFlags({"--help"}, &c, &check, out, err), 0);
+  for (const SchedulerSetting& s : SchedulerSettings()) {
+    EXPECT_NE(out.str().find(s.flag), std::string::npos) << s.flag;
+  }
+  EXPECT_NE(out.str().find("(default 15s)"), std::string::npos) << out.str();
+  EXPECT_NE(out.str().find("--check-config"), std::string::npos);
 }
 
 TEST(ConfigTest, BadFilesAndFlagsAreClearErrors) {
@@ -66,14 +121,25 @@ TEST(ConfigTest, BadFilesAndFlagsAreClearErrors) {
   EXPECT_FALSE(LoadSchedulerConfigFile(write("port: 70000\n"), &c).ok());
   EXPECT_FALSE(LoadSchedulerConfigFile(write("- a\n- b\n"), &c).ok());
   EXPECT_EQ(LoadSchedulerConfigFile(dir + "/missing.yaml", &c).code(), StatusCode::kNotFound);
-  EXPECT_FALSE(Parse({"--bogus", "1"}, &c).ok());
-  EXPECT_FALSE(Parse({"--port"}, &c).ok());
-  EXPECT_FALSE(Parse({"--port", "abc"}, &c).ok());
+  std::string err;
+  EXPECT_EQ(Parse({"--prot", "1"}, &c, nullptr, &err), 2);
+  EXPECT_NE(err.find("unknown flag --prot (did you mean --port?)"), std::string::npos) << err;
+  EXPECT_EQ(Parse({"--port"}, &c, nullptr, &err), 2);
+  EXPECT_NE(err.find("--port needs a value"), std::string::npos) << err;
+  EXPECT_EQ(Parse({"--port", "abc"}, &c, nullptr, &err), 2);
+  EXPECT_NE(err.find("bad value for --port"), std::string::npos) << err;
+  EXPECT_EQ(Parse({"--worker-timeout=soon"}, &c, nullptr, &err), 2);
+  EXPECT_NE(err.find("bad duration"), std::string::npos) << err;
+  EXPECT_EQ(Parse({"--config", dir + "/missing.yaml"}, &c, nullptr, &err), 2);
+  EXPECT_NE(err.find("missing.yaml"), std::string::npos) << err;
+  st = LoadSchedulerConfigFile(write("wrokerTimeout: 5s\n"), &c);
+  EXPECT_NE(st.message().find("did you mean workerTimeout?"), std::string::npos) << st.message();
   SchedulerConfig tight;
   tight.worker_timeout_ms = 4000;
   tight.heartbeat_wait_ms = 3000;  // more than half the timeout: workers would flap
   EXPECT_FALSE(ValidateSchedulerConfig(tight).ok());
-  for (const char* good : {"fifo", "priority", "fairshare", "fifo+backfill", "fairshare+backfill"}) {
+  for (const char* good :
+       {"fifo", "priority", "fairshare", "fifo+backfill", "fairshare+backfill"}) {
     SchedulerConfig p;
     p.policy = good;
     EXPECT_TRUE(ValidateSchedulerConfig(p).ok()) << good;

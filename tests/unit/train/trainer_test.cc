@@ -132,6 +132,7 @@ TEST_F(TrainerTest, ReportsProgressAndResultLines) {
   std::ostringstream out;
   TrainerOptions opts;
   opts.report_every_sec = 0;
+  opts.progress_json = true;  // as shoal-worker runs it
   auto res = Train(spec, *coll, opts, out);
   ASSERT_TRUE(res.ok());
   std::string text = out.str();
@@ -140,6 +141,26 @@ TEST_F(TrainerTest, ReportsProgressAndResultLines) {
   EXPECT_NE(text.find("\"testAccuracy\""), std::string::npos);
   EXPECT_NE(text.find("\"type\":\"result\""), std::string::npos);
   EXPECT_NE(text.find("epoch 3/3"), std::string::npos);
+}
+
+TEST_F(TrainerTest, WithoutProgressJsonOnlyReadableLines) {
+  JobSpec spec = Spec(1, "{kind: adamw, lr: 0.01}");
+  auto coll = MakeSingleRankCollective();
+  std::ostringstream out;
+  TrainerOptions opts;
+  opts.report_every_sec = 0;
+  opts.checkpoint_dir = dir_ + "/ckpt-human";
+  auto res = Train(spec, *coll, opts, out);
+  ASSERT_TRUE(res.ok()) << res.status().ToString();
+  const std::string text = out.str();
+  EXPECT_EQ(text.find("@shoal"), std::string::npos) << text;
+  EXPECT_NE(text.find("epoch 3/3"), std::string::npos) << text;
+  EXPECT_NE(text.find("checkpoint at step " + std::to_string(res->steps) + ": "), std::string::npos)
+      << text;
+  EXPECT_NE(text.find("rank 0 done after " + std::to_string(res->steps) + " steps: test acc "),
+            std::string::npos)
+      << text;
+  EXPECT_NE(text.find("parameter checksum " + res->param_checksum), std::string::npos) << text;
 }
 
 TEST_F(TrainerTest, BadInputsAreInvalidArgumentAndExitTwo) {
