@@ -1,15 +1,16 @@
-// Command-line parsing for `shoal`: global flags, the verb, its flags and positional arguments.
+// Command-line parsing for `shoal`, on CLI11 through common/flags.h: one subcommand per verb,
+// global flags anywhere on the line, `--flag=value` and `--flag value`, generated --help, and
+// "unknown flag --foo (did you mean --food?)" for typos.
 //
 //   shoal [--scheduler URL] [--token T] [--ca-file F] [--context NAME] [-o table|wide|json] [-h]
 //         [--version] VERB [ARGS...] [VERB FLAGS...]
 //
-// Global flags may appear anywhere on the line (before or after the verb). Flags take their value
-// as the next word, after '=' (--output=json), or attached to a short flag (-ojson). "--" ends the
-// flags. Verb flags must follow the verb.
+// Verb flags must follow the verb. "--" ends the flags.
 #pragma once
 
 #include <cstdint>
 #include <optional>
+#include <ostream>
 #include <string>
 #include <vector>
 
@@ -61,13 +62,25 @@ struct CliArgs {
   std::string output_file;         // checkpoints get: -O / --output-file
 };
 
-// Parses `args` (argv without the program name) into `out`. Returns InvalidArgument with a
-// one-line message for: an unknown verb, an unknown flag or one the verb does not take, a flag
-// missing its value or given one it does not take, a bad -o value, a missing or extra positional
-// argument, a job ID that is not a positive integer, a bad --rank or --state, and a missing verb.
-// When -h/--help is given, positional arguments are not checked (so `shoal status --help` works).
-// `out` holds what was parsed so far even on error (out->verb names the verb for a usage hint).
+// Parses `args` (argv without the program name) into `out`. Returns std::nullopt when the command
+// should run; otherwise the exit code, after printing to `out_text` (--help, --version: 0) or to
+// `err_text` (a usage error: 2, as "shoal VERB: what is wrong\nRun 'shoal VERB --help' for the
+// flags."). Usage errors: an unknown verb or flag (with a suggestion), a flag the verb does not
+// take, a flag missing its value or given one it does not take, a bad -o/--role/--state/--rank/
+// --tail/--since value, a missing or extra positional argument, a job ID that is all digits but
+// not a positive integer, conflicting flags, and a missing verb. `out` holds what was parsed so
+// far even on error (out->verb names the verb).
+std::optional<int> ParseCommandLine(const std::vector<std::string>& args, CliArgs* out,
+                                    std::ostream& out_text, std::ostream& err_text);
+
+// ParseCommandLine for callers that want a Status: OK when the command should run, and also after
+// -h/--help (out->help set) or --version (out->version set), which print nothing here; otherwise
+// InvalidArgument with the first line of the usage error.
 Status ParseArgs(const std::vector<std::string>& args, CliArgs* out);
+
+// The generated help: the overview (`verb` "") or one verb's, as `shoal [VERB] --help` prints it.
+// An unknown verb gives the overview.
+std::string HelpText(const std::string& verb);
 
 // Parses a job ID: a positive decimal integer of at most 18 digits. InvalidArgument otherwise.
 Result<int64_t> ParseJobId(const std::string& text);

@@ -70,24 +70,14 @@ int RunCli(const std::vector<std::string>& args, std::ostream& out, std::ostream
 int RunCli(const std::vector<std::string>& args, std::ostream& out, std::ostream& err,
            const CliEnv& env) {
   if (args.empty()) {
-    err << GlobalHelp();
+    err << HelpText("");
     return kExitUsage;
   }
   CliArgs parsed;
-  Status st = ParseArgs(args, &parsed);
-  if (!st.ok()) {
-    err << "shoal: " << st.message() << "\n" << UsageHint(parsed.verb) << "\n";
-    return kExitUsage;
-  }
-  if (parsed.version) {
-    out << VersionLine("shoal") << "\n";
-    return kExitOk;
-  }
-  if (parsed.help || parsed.verb == "help") {
-    // `shoal help X` and `shoal X --help` show the same text; bare help shows the overview.
-    std::string topic = parsed.verb;
-    if (topic == "help") topic = parsed.positional.empty() ? "" : parsed.positional[0];
-    out << (topic.empty() ? GlobalHelp() : VerbHelp(topic));
+  if (std::optional<int> code = ParseCommandLine(args, &parsed, out, err)) return *code;
+  if (parsed.verb == "help") {
+    // `shoal help X` shows what `shoal X --help` does; bare help shows the overview.
+    out << HelpText(parsed.positional.empty() ? "" : parsed.positional[0]);
     return kExitOk;
   }
   if (parsed.verb == "completion") {

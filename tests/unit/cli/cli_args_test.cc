@@ -34,7 +34,7 @@ TEST(CliArgsTest, GlobalFlagsAfterTheVerbAndItsArguments) {
 
 TEST(CliArgsTest, OutputValueForms) {
   EXPECT_EQ(MustParse({"list", "-ojson"}).output, OutputFormat::kJson);
-  EXPECT_EQ(MustParse({"list", "-o=wide"}).output, OutputFormat::kWide);
+  EXPECT_EQ(MustParse({"list", "-o", "wide"}).output, OutputFormat::kWide);
   EXPECT_EQ(MustParse({"list", "--output=table"}).output, OutputFormat::kTable);
   EXPECT_EQ(MustParse({"list"}).output, OutputFormat::kTable);
   EXPECT_EQ(MustParse({"-o", "json", "list", "-o", "wide"}).output, OutputFormat::kWide);  // last
@@ -51,7 +51,10 @@ TEST(CliArgsTest, UnknownVerb) {
   CliArgs out;
   Status st = ParseArgs({"frobnicate", "7"}, &out);
   EXPECT_EQ(st.code(), StatusCode::kInvalidArgument);
-  EXPECT_NE(st.message().find("unknown command \"frobnicate\""), std::string::npos);
+  EXPECT_NE(st.message().find("unexpected argument 'frobnicate'"), std::string::npos)
+      << st.message();
+  // A near miss gets a suggestion.
+  EXPECT_NE(ParseError({"lsit"}).message().find("(did you mean list?)"), std::string::npos);
 }
 
 TEST(CliArgsTest, MissingVerb) {
@@ -65,8 +68,10 @@ TEST(CliArgsTest, UnknownFlagsAndFlagsOfOtherVerbs) {
   EXPECT_FALSE(ParseError({"status", "7", "--wait"}).ok());
   Status st = ParseError({"--follow", "logs", "7"});  // verb flags go after the verb
   EXPECT_FALSE(st.ok());
-  EXPECT_NE(st.message().find("after the command"), std::string::npos);
-  EXPECT_FALSE(ParseError({"submit", "x.yaml", "--follow=yes"}).ok());  // takes no value
+  EXPECT_EQ(st.message(),
+            "shoal logs: unknown flag --follow before the command (it goes after 'shoal logs')");
+  EXPECT_EQ(ParseError({"logs", "7", "--folow"}).message(),
+            "shoal logs: unknown flag --folow (did you mean --follow?)");
 }
 
 TEST(CliArgsTest, SubmitFlags) {
@@ -200,6 +205,38 @@ TEST(CliArgsTest, VerbIsKeptOnErrorsForTheUsageHint) {
   CliArgs out;
   EXPECT_FALSE(ParseArgs({"logs", "0"}, &out).ok());
   EXPECT_EQ(out.verb, "logs");
+}
+
+// A job named like a verb is still a job: one verb per command line.
+TEST(CliArgsTest, AWordNamedLikeAVerbIsAnArgument) {
+  CliArgs a = MustParse({"status", "list"});
+  EXPECT_EQ(a.verb, "status");
+  EXPECT_EQ(a.job_refs, std::vector<std::string>{"list"});
+}
+
+TEST(CliArgsTest, BothValueFormsForEveryValueFlag) {
+  for (const auto& [flag, value] : std::vector<std::pair<std::string, std::string>>{
+           {"--tail", "5"}, {"--since", "10m"}, {"--rank", "1"}}) {
+    CliArgs a = MustParse({"logs", "7", flag, value});
+    CliArgs b = MustParse({"logs", "7", flag + "=" + value});
+    EXPECT_EQ(a.tail, b.tail) << flag;
+    EXPECT_EQ(a.since_s, b.since_s) << flag;
+    EXPECT_EQ(a.rank, b.rank) << flag;
+  }
+  EXPECT_EQ(MustParse({"list", "--owner=bob"}).owner, MustParse({"list", "--owner", "bob"}).owner);
+  EXPECT_EQ(MustParse({"--context=lab", "list"}).context, "lab");
+}
+
+TEST(CliArgsTest, GeneratedHelp) {
+  std::string overview = HelpText("");
+  for (const char* verb : {"submit", "checkpoints", "login", "config", "completion"}) {
+    EXPECT_NE(overview.find(std::string("  ") + verb), std::string::npos) << verb;
+  }
+  std::string logs = HelpText("logs");
+  for (const char* flag : {"--follow", "--rank", "--tail", "--since", "--timestamps"}) {
+    EXPECT_NE(logs.find(flag), std::string::npos) << flag;
+  }
+  EXPECT_NE(logs.find("Usage: shoal logs"), std::string::npos) << logs;
 }
 
 TEST(CliArgsTest, ParseJobId) {
