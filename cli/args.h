@@ -20,10 +20,7 @@ namespace shoal::cli {
 
 enum class OutputFormat { kTable, kWide, kJson };
 
-// The verbs, in the order `shoal --help` lists them.
-inline constexpr const char* kVerbs[] = {"submit",      "list",       "status",   "cancel", "logs",
-                                         "checkpoints", "workers",    "accounts", "tokens", "login",
-                                         "config",      "completion", "help"};
+// True for the verbs `shoal` knows ("submit", "list", ...).
 bool IsKnownVerb(const std::string& verb);
 
 struct CliArgs {

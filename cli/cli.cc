@@ -144,7 +144,6 @@ int RunCli(const std::vector<std::string>& args, std::ostream& out, std::ostream
   // The boundary where an unexpected reply shape stops being an exception: the commands read
   // replies defensively, so reaching here means the scheduler sent something we cannot use.
   try {
-    if (env.check_version && parsed.verb != "config") ctx.WarnOnVersionSkew();
     return Dispatch(ctx);
   } catch (const std::exception& e) {
     err << "shoal: malformed reply from the scheduler at " << url << ": " << e.what() << "\n";

@@ -111,6 +111,9 @@ int CmdLogin(const CommandContext& ctx) {
               << ")";
   }
   ctx.out() << "\n";
+  if (!ctx.env().token_file.empty() && path != ctx.env().token_file) {
+    ctx.err() << "shoal: note: $SHOAL_TOKEN_FILE is set and is read instead of " << path << "\n";
+  }
   if (!ctx.env().token_env.empty()) {
     ctx.err() << "shoal: note: $SHOAL_TOKEN is set and is used instead of the saved token\n";
   }

@@ -33,6 +33,10 @@ Result<json> CommandContext::Call(std::string_view method, const std::string& ta
                                   const std::map<std::string, std::string>& headers) const {
   ASSIGN_OR_RETURN(HttpResponse response,
                    client_.Do(method, target, body, content_type, timeout, headers));
+  if (env_.check_version && !version_checked_) {
+    version_checked_ = true;  // before the call: WarnOnVersionSkew calls Call
+    WarnOnVersionSkew();
+  }
   RETURN_IF_ERROR(StatusFromHttp(response));
   if (response.body.empty()) return json::object();
   json parsed = json::parse(response.body, nullptr, /*allow_exceptions=*/false);

@@ -50,9 +50,10 @@ class CommandContext {
   int64_t NowMs() const;
 
   // Sends a request to the scheduler and parses the 2xx reply as JSON (an empty body gives an
-  // empty object). Non-2xx replies become StatusFromHttp() (404 → NotFound, 5xx → Internal, ...),
-  // transport failures Unavailable or DeadlineExceeded, and a body that is not a JSON object
-  // Internal ("malformed reply"). `timeout` 0 means the client's default (10 s).
+  // empty object). Not thread-safe (the one-time version check). Non-2xx replies become
+  // StatusFromHttp() (404 → NotFound, 5xx → Internal, ...), transport failures Unavailable or
+  // DeadlineExceeded, and a body that is not a JSON object Internal ("malformed reply"). `timeout`
+  // 0 means the client's default (10 s).
   Result<nlohmann::json> Call(std::string_view method, const std::string& target,
                               std::string_view body = {},
                               std::string_view content_type = "application/json",
@@ -82,9 +83,11 @@ class CommandContext {
   // the lookup fails.
   Result<int64_t> ResolveJob(const std::string& ref) const;
 
-  // Once per process run: GET /v1/version, and a warning on err() when the scheduler's version
-  // or commit differs from this CLI's. Silent when the endpoint is missing (an older scheduler)
-  // or cannot be reached (the command's own call reports that).
+  // GET /v1/version, and a warning on err() when the scheduler's version or commit differs from
+  // this CLI's. Silent when the endpoint is missing (an older scheduler) or fails. With
+  // env().check_version, Call runs it once per context, right after the first request that
+  // reached the scheduler: a command that never contacts it (a spec rejected locally, an
+  // unreachable address) sends nothing more and waits for nothing more.
   void WarnOnVersionSkew() const;
 
   // Writes `j` to out() pretty-printed with a 2-space indent and a final newline.
@@ -97,6 +100,7 @@ class CommandContext {
   std::ostream& out_;
   std::ostream& err_;
   HttpClient client_;
+  mutable bool version_checked_ = false;
 };
 
 // The status's message without the "HTTP 4xx: " prefix StatusFromHttp adds to client errors.

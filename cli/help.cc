@@ -1,6 +1,5 @@
 #include "cli/help.h"
 
-#include <map>
 #include <sstream>
 
 #include "cli/args.h"

@@ -14,6 +14,7 @@
 #include "cli/config.h"
 #include "cli/exit_codes.h"
 #include "common/version.h"
+#include "tests/testing/test_util.h"
 #include "tests/unit/cli/fake_scheduler.h"
 
 namespace shoal::cli {
@@ -274,10 +275,23 @@ TEST_F(CliConfigTest, WarnsOnceWhenTheSchedulerRunsAnotherVersion) {
                        GitCommit() + ")\n");
   version = {{"version", Version()}, {"commit", GitCommit()}};
   EXPECT_EQ(Run({"tokens", "--scheduler", fake.url()}).err, "");
+  // Once per command, after its first request, even when it sends several.
+  version = {{"version", "0.3.0"}, {"commit", GitCommit()}};
+  size_t first = fake.requests().size();
+  r = Run({"tokens", "--scheduler", fake.url()});
+  EXPECT_EQ(fake.requests().size(), first + 2);
+  EXPECT_EQ(fake.requests()[first].target, "/v1/tokens");
+  EXPECT_EQ(fake.requests()[first + 1].target, "/v1/version");
+  EXPECT_TRUE(Contains(r.err, "runs 0.3.0")) << r.err;
   status = 404;  // an older scheduler: silent
   EXPECT_EQ(Run({"tokens", "--scheduler", fake.url()}).err, "");
   size_t before = fake.requests().size();
   Run({"completion", "bash"});  // does not contact the scheduler
+  // Nor does a submit whose spec fails local validation: not even for the version.
+  const fs::path bad =
+      ::shoal::testing::RepoRoot() / "tests" / "data" / "bad_specs" / "07-workers-zero.yaml";
+  ASSERT_TRUE(fs::exists(bad)) << bad;
+  EXPECT_EQ(Run({"submit", bad.string(), "--scheduler", fake.url()}).code, kExitUsage);
   EXPECT_EQ(fake.requests().size(), before);
 }
 
