@@ -219,7 +219,8 @@ int CmdCancel(const CommandContext& ctx) {
     if (code == kExitNotFound) {
       not_found = true;
     } else if (code == kExitJobFailed) {
-      already_finished = true;
+      // --all picked jobs that had not finished; one that finished since is not a failure.
+      already_finished = already_finished || !ctx.args().all;
     } else {
       return code;  // the scheduler is unreachable or broken: the other IDs would fail too
     }

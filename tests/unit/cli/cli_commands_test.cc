@@ -743,6 +743,20 @@ TEST(CancelTest, AllRefusesWithoutYesWhenStdinIsNotATerminal) {
   EXPECT_EQ(r.out, "cancelled job 4\ncancelled job 9\n");
 }
 
+TEST(CancelTest, AllIgnoresAJobThatFinishedMeanwhile) {
+  FakeScheduler fake([](const Request& req) {
+    if (req.method == "DELETE" && req.target == "/v1/jobs/9") {
+      return Error(409, "FailedPrecondition", "job 9 already finished (SUCCEEDED)");
+    }
+    if (req.method == "DELETE") return Json(200, json::object());
+    return Json(200, {{"jobs", {Job(4, "a", "PENDING"), Job(9, "b", "RUNNING")}}});
+  });
+  CliRun r = RunAt(fake, {"cancel", "--all", "-y"});
+  EXPECT_EQ(r.code, kExitOk) << r.err;
+  EXPECT_EQ(r.out, "cancelled job 4\n");
+  EXPECT_EQ(RunAt(fake, {"cancel", "4", "9"}).code, kExitJobFailed);  // named: it counts
+}
+
 TEST(CancelTest, AllAsksOnATerminal) {
   FakeScheduler fake(CancelAllHandler());
   CliEnv env = TestEnv();
