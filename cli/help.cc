@@ -75,8 +75,8 @@ std::string CompletionScript(const std::string& shell) {
 }
 
 std::string UsageHint(const std::string& verb) {
-  if (verb.empty() || verb == "help") return "Run 'shoal --help' for usage.";
-  return "Run 'shoal " + verb + " --help' for usage.";
+  if (verb.empty() || verb == "help") return "Run 'shoal --help' for the flags.";
+  return "Run 'shoal " + verb + " --help' for the flags.";
 }
 
 }  // namespace shoal::cli

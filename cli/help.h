@@ -6,8 +6,8 @@
 
 namespace shoal::cli {
 
-// The one-line hint printed after a usage error: "Run 'shoal VERB --help' for usage." (or
-// 'shoal --help' when `verb` is empty).
+// The one-line hint printed after a usage error: "Run 'shoal VERB --help' for the flags.", as
+// flags::UsageError words it (or 'shoal --help' when `verb` is empty).
 std::string UsageHint(const std::string& verb);
 
 // `shoal completion SHELL`: a completion script for "bash" or "zsh" (else ""), generated from
