@@ -237,6 +237,7 @@ std::unique_ptr<CLI::App> MakeApp(CliArgs* out, Raw* raw) {
       "--scheduler and --ca-file in ~/.config/shoal/config.yaml and made the current one); "
       "otherwise in the current context's tokenFile, else $SHOAL_TOKEN_FILE, else "
       "~/.config/shoal/token, and --scheduler without a context creates the context \"default\". "
+      "Without --token-stdin or --token, it asks for the token on a terminal (without echo). "
       "Example: shoal tokens create lab-a --role user | shoal login --token-stdin");
   login->add_flag("--token-stdin", out->token_stdin, "read the token from the first line of stdin");
 

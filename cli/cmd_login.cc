@@ -1,6 +1,10 @@
 // shoal login: store a token (and the scheduler's address) where the CLI reads them.
 // shoal config get-contexts | use-context NAME: the contexts of config.yaml.
+#include <termios.h>
+#include <unistd.h>
+
 #include <algorithm>
+#include <iostream>
 
 #include "cli/commands.h"
 #include "cli/config.h"
@@ -22,6 +26,22 @@ Result<std::string> TokenToStore(const CommandContext& ctx) {
     if (ctx.env().in != nullptr) std::getline(*ctx.env().in, token);
   } else if (!ctx.args().token.empty()) {
     token = ctx.args().token;
+  } else if (ctx.env().stdin_is_tty && ctx.env().in != nullptr) {
+    // On a terminal: ask, without echoing the secret when stdin is the real terminal.
+    ctx.err() << "Token: " << std::flush;
+    const bool real_stdin = ctx.env().in == &std::cin;
+    termios saved{};
+    const bool quiet = real_stdin && ::tcgetattr(STDIN_FILENO, &saved) == 0;
+    if (quiet) {
+      termios silent = saved;
+      silent.c_lflag &= ~static_cast<tcflag_t>(ECHO);
+      ::tcsetattr(STDIN_FILENO, TCSAFLUSH, &silent);
+    }
+    std::getline(*ctx.env().in, token);
+    if (quiet) {
+      ::tcsetattr(STDIN_FILENO, TCSAFLUSH, &saved);
+      ctx.err() << "\n";
+    }
   } else {
     return InvalidArgument(
         "'shoal login' needs the token: --token-stdin (e.g. shoal tokens create ... | shoal "

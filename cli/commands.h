@@ -26,6 +26,7 @@ int CmdLogs(const CommandContext& ctx);
 int CmdCheckpoints(const CommandContext& ctx);
 // login [--token-stdin | --token T] [--scheduler URL] [--context NAME]: checks the token with the
 // scheduler and stores it (0600) where the CLI reads it; records the scheduler in the context.
+// Without either token flag it asks on a terminal (echo off) and is a usage error elsewhere.
 int CmdLogin(const CommandContext& ctx);
 // config get-contexts | use-context NAME: the contexts of config.yaml.
 int CmdConfig(const CommandContext& ctx);

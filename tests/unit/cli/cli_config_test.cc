@@ -167,7 +167,12 @@ TEST_F(CliConfigTest, LoginRefusesARejectedOrMissingToken) {
   EXPECT_TRUE(Contains(bad.err, "refused the token: unknown token; nothing was saved")) << bad.err;
   EXPECT_FALSE(fs::exists(dir_ / "cfg" / "token"));
   EXPECT_FALSE(fs::exists(dir_ / "cfg" / "config.yaml"));
-  EXPECT_EQ(Run({"login", "--scheduler", fake.url()}).code, kExitUsage);
+  EXPECT_EQ(Run({"login", "--scheduler", fake.url()}).code, kExitUsage);  // stdin: no terminal
+  env_.stdin_is_tty = true;                                               // on a terminal it asks
+  CliRun asked = Run({"login", "--scheduler", fake.url()}, "tok-typed\n");
+  EXPECT_EQ(asked.code, kExitOk) << asked.err;
+  EXPECT_EQ(asked.err, "Token: ");
+  EXPECT_EQ(Read(dir_ / "cfg" / "token"), "tok-typed\n");
   EXPECT_EQ(Run({"login", "--token-stdin", "--scheduler", fake.url()}, "\n").code, kExitUsage);
 }
 
