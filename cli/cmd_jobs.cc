@@ -1,4 +1,4 @@
-// shoal list and shoal cancel.
+// shoal list [--watch] and shoal cancel [--all].
 #include <algorithm>
 #include <sstream>
 #include <thread>

@@ -1,4 +1,5 @@
-// shoal logs ID [-f] [--rank R]: pages through GET /v1/jobs/{id}/logs, or long-polls it.
+// shoal logs JOB [-f] [--rank R] [--tail N] [--since D] [--timestamps]: pages through
+// GET /v1/jobs/{id}/logs, or long-polls it.
 #include "cli/commands.h"
 #include "cli/exit_codes.h"
 #include "cli/format.h"
@@ -50,7 +51,7 @@ int CmdLogs(const CommandContext& ctx) {
   int64_t after = 0;
   int64_t last_attempt = 0;
   bool done = false;
-  int64_t printed = 0;
+  int64_t received = 0;  // lines the scheduler sent, before --since filters them
   bool first = true;
   // --since: lines older than this (Unix ms) are skipped.
   const int64_t since_ms = args.since_s ? ctx.NowMs() - *args.since_s * 1000 : 0;
@@ -74,7 +75,7 @@ int CmdLogs(const CommandContext& ctx) {
       return ctx.Fail(Internal("malformed reply to GET " + target + ": no \"lines\" array"));
     }
     const json& lines = (*reply)["lines"];
-    printed += static_cast<int64_t>(lines.size());
+    received += static_cast<int64_t>(lines.size());
     for (const auto& l : lines) {
       if (args.since_s && GetInt(l, "tsMs", 0) < since_ms) continue;
       if (ctx.json_output()) {
@@ -107,7 +108,7 @@ int CmdLogs(const CommandContext& ctx) {
   if (ctx.json_output() && !args.follow) {
     ctx.PrintJson(json{{"lines", collected}, {"next", after}, {"done", done}});
   }
-  if (printed == 0) return ExplainEmptyLog(ctx, id, not_found);
+  if (received == 0) return ExplainEmptyLog(ctx, id, not_found);
   return kExitOk;
 }
 

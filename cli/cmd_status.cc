@@ -1,4 +1,4 @@
-// shoal status ID: one job described field by field, like `kubectl describe`.
+// shoal status JOB: one job described field by field, with its events, like `kubectl describe`.
 #include <iomanip>
 #include <sstream>
 
