@@ -182,12 +182,12 @@ std::unique_ptr<CLI::App> MakeApp(CliArgs* out, Raw* raw) {
       ->type_name("DURATION");
   logs->add_flag("--timestamps", out->timestamps, "prefix each line with its time (UTC, RFC 3339)");
 
-  CLI::App* checkpoints =
-      verb("checkpoints", "ls JOB: a job's stored checkpoints; get JOB [STEP]: download one",
-           "Usage: shoal checkpoints ls JOB | get JOB [STEP] [-O FILE]. ls shows STEP ATTEMPT SIZE "
-           "SHA256 (first 12 hex digits) AGE. get downloads the checkpoint at STEP (default: the "
-           "newest) to FILE (default: JOBNAME-STEP.safetensors), checking its SHA-256 against the "
-           "listing; a mismatch writes nothing and exits 3.");
+  CLI::App* checkpoints = verb(
+      "checkpoints", "ls JOB: a job's stored checkpoints; get JOB [STEP]: download one",
+      "Usage: shoal checkpoints ls JOB | get JOB [STEP] [-O FILE]\n\nls shows STEP ATTEMPT SIZE "
+      "SHA256 (first 12 hex digits) AGE. get downloads the checkpoint at STEP (default: the "
+      "newest) to FILE (default: JOBNAME-STEP.safetensors), checking its SHA-256 against the "
+      "listing; a mismatch writes nothing and exits 3.");
   positional(checkpoints, "ARGS", "ls JOB | get JOB [STEP]");
   checkpoints->add_option("-O,--output-file", out->output_file, "get: write to FILE")
       ->type_name("FILE");
@@ -199,7 +199,7 @@ std::unique_ptr<CLI::App> MakeApp(CliArgs* out, Raw* raw) {
   CLI::App* accounts = verb(
       "accounts",
       "the contribution ledger: GPU-hours given and used, fair-share factors; create NAME (admin)",
-      "Usage: shoal accounts [list] | create NAME. list: per account, the GPU-hours its workers "
+      "Usage: shoal accounts [list] | create NAME\n\nlist: per account, the GPU-hours its workers "
       "contributed and its jobs used, both decayed with the scheduler's fairShareHalfLife, with "
       "one decimal (slot-hours in a CPU-only pool, where the ledger counts a worker slot as one "
       "GPU); BALANCE = contributed - used; SHARE and USAGE are the account's parts of all "
@@ -211,7 +211,7 @@ std::unique_ptr<CLI::App> MakeApp(CliArgs* out, Raw* raw) {
   CLI::App* tokens = verb(
       "tokens", "list, create (admin) and revoke bearer tokens",
       "Usage: shoal tokens [list] [--account NAME] | create ACCOUNT --role admin|user|contributor "
-      "[--label TEXT] [--save [PATH]] | revoke ID... A token belongs to one account and has one "
+      "[--label TEXT] [--save [PATH]] | revoke ID...\n\nA token belongs to one account and has one "
       "role: admin (everything, on every account), user (submit, see and cancel the account's "
       "jobs), contributor (run workers that earn the account's credit). create prints the new "
       "token alone on stdout, the only time it is shown; --save writes it instead to PATH "
@@ -242,7 +242,7 @@ std::unique_ptr<CLI::App> MakeApp(CliArgs* out, Raw* raw) {
   login->add_flag("--token-stdin", out->token_stdin, "read the token from the first line of stdin");
 
   verb("config", "get-contexts, use-context NAME: the contexts of config.yaml",
-       "Usage: shoal config get-contexts | use-context NAME. ~/.config/shoal/config.yaml works "
+       "Usage: shoal config get-contexts | use-context NAME\n\n~/.config/shoal/config.yaml works "
        "like a kubeconfig: \"current-context: lab\" and \"contexts:\" a list of {name, scheduler, "
        "tokenFile, caFile}. get-contexts lists them (* marks the current one); use-context makes "
        "NAME the current one; --context NAME selects one for a single command.");
@@ -475,7 +475,13 @@ std::vector<VerbFlags> CompletionTable() {
   Raw raw;
   std::unique_ptr<CLI::App> app = MakeApp(&ignored, &raw);
   std::vector<VerbFlags> table;
-  table.push_back({"", flags::FlagNames(*app), {}});
+  std::vector<std::string> value_flags;
+  for (const CLI::Option* opt : app->get_options()) {
+    if (opt->get_type_size() == 0) continue;
+    for (const std::string& l : opt->get_lnames()) value_flags.push_back("--" + l);
+    for (const std::string& n : opt->get_snames()) value_flags.push_back("-" + n);
+  }
+  table.push_back({"", flags::FlagNames(*app), value_flags});
   for (const CLI::App* sub : app->get_subcommands([](const CLI::App*) { return true; })) {
     std::string verb = sub->get_name();
     std::vector<std::string> actions;

@@ -86,7 +86,8 @@ Result<int64_t> ParseJobId(const std::string& text);
 bool IsAllDigits(const std::string& text);
 
 // Every verb with its flags ("--follow", "-f", ...) and, for verbs with actions, the actions
-// ("ls", "get"): what `shoal completion` completes. Global flags are under the verb "".
+// ("ls", "get"): what `shoal completion` completes. Global flags are under the verb "", whose
+// `actions` are the global flags that take a value (so a completer can skip that value).
 struct VerbFlags {
   std::string verb;
   std::vector<std::string> flags;

@@ -253,6 +253,20 @@ TEST_F(CliConfigTest, CompletionScripts) {
   const fs::path script = dir_ / "shoal.bash";
   std::ofstream(script) << bash.out;
   EXPECT_EQ(std::system(("bash -n " + script.string()).c_str()), 0) << bash.out;
+  // Completing "shoal --scheduler URL lo": the URL is the flag's value, not the verb.
+  const fs::path result = dir_ / "completed";
+  const std::string run = "bash -c 'source " + script.string() +
+                          "; COMP_WORDS=(shoal --scheduler http://h:1 lo); COMP_CWORD=3; _shoal; "
+                          "echo \"${COMPREPLY[*]}\" > " +
+                          result.string() + "'";
+  ASSERT_EQ(std::system(run.c_str()), 0);
+  EXPECT_EQ(Read(result), "logs login\n");
+  const std::string flags = "bash -c 'source " + script.string() +
+                            "; COMP_WORDS=(shoal logs 7 --ta); COMP_CWORD=3; _shoal; "
+                            "echo \"${COMPREPLY[*]}\" > " +
+                            result.string() + "'";
+  ASSERT_EQ(std::system(flags.c_str()), 0);
+  EXPECT_EQ(Read(result), "--tail\n");
   CliRun zsh = Run({"completion", "zsh"});
   ASSERT_EQ(zsh.code, kExitOk);
   EXPECT_TRUE(zsh.out.rfind("#compdef shoal\n", 0) == 0);
