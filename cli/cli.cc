@@ -105,6 +105,10 @@ int RunCli(const std::vector<std::string>& args, std::ostream& out, std::ostream
         << " ('shoal config get-contexts' lists them)\n";
     return kExitUsage;
   }
+  // A context that login is about to create starts from the current one's address and CA.
+  if (context == nullptr && parsed.verb == "login") {
+    context = settings.config.Find(settings.config.current_context);
+  }
   const CliContext none;
   if (context == nullptr) context = &none;
   std::string url = !parsed.scheduler.empty()     ? parsed.scheduler

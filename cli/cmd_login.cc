@@ -84,8 +84,10 @@ int CmdLogin(const CommandContext& ctx) {
     }
     const std::string dir = settings.config_path.substr(0, settings.config_path.rfind('/'));
     CliContext& c = config.FindOrAdd(context_name);
-    if (!args.scheduler.empty()) c.scheduler = args.scheduler;
-    if (!args.ca_file.empty()) c.ca_file = args.ca_file;
+    // The address and CA the token was checked against: the flags, else the environment, else
+    // the (current) context's, else the default.
+    if (!args.scheduler.empty() || c.scheduler.empty()) c.scheduler = ctx.scheduler_url();
+    if (!args.ca_file.empty() || c.ca_file.empty()) c.ca_file = settings.ca_file;
     if (c.token_file.empty()) {
       c.token_file = context_name == "default" ? dir + "/token" : dir + "/tokens/" + context_name;
     }

@@ -142,6 +142,11 @@ TEST_F(CliConfigTest, LoginWithAContextAndSwitchingContexts) {
   CliRun missing = Run({"workers", "--context", "nowhere"});
   EXPECT_EQ(missing.code, kExitUsage);
   EXPECT_TRUE(Contains(missing.err, "no context \"nowhere\"")) << missing.err;
+  // A new context without --scheduler takes the address in effect (the current context's, lab).
+  ASSERT_EQ(Run({"login", "--token", "tok-lab2", "--context", "lab2"}).code, kExitOk);
+  EXPECT_EQ(lab.requests().back().authorization, "Bearer tok-lab2");  // checked there
+  CliRun after = Run({"config", "get-contexts"});
+  EXPECT_TRUE(Contains(after.out, "*         lab2   " + lab.url())) << after.out;
 }
 
 TEST_F(CliConfigTest, PrecedenceIsFlagThenEnvironmentThenContext) {
