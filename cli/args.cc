@@ -477,7 +477,7 @@ std::vector<VerbFlags> CompletionTable() {
   std::vector<VerbFlags> table;
   std::vector<std::string> value_flags;
   for (const CLI::Option* opt : app->get_options()) {
-    if (opt->get_type_size() == 0) continue;
+    if (opt->get_type_size() == 0 || opt->get_expected_min() == 0) continue;  // a switch
     for (const std::string& l : opt->get_lnames()) value_flags.push_back("--" + l);
     for (const std::string& n : opt->get_snames()) value_flags.push_back("-" + n);
   }

@@ -272,6 +272,9 @@ TEST_F(CliConfigTest, CompletionScripts) {
                             result.string() + "'";
   ASSERT_EQ(std::system(flags.c_str()), 0);
   EXPECT_EQ(Read(result), "--tail\n");
+  EXPECT_TRUE(
+      Contains(bash.out, "      --scheduler|--token|--ca-file|--context|--output|-o) ((i++))"))
+      << bash.out;  // only the flags that take a value: not --help or --version
   CliRun zsh = Run({"completion", "zsh"});
   ASSERT_EQ(zsh.code, kExitOk);
   EXPECT_TRUE(zsh.out.rfind("#compdef shoal\n", 0) == 0);
