@@ -5,6 +5,7 @@
 
 #include <cstdlib>
 #include <exception>
+#include <iostream>
 
 #include "cli/args.h"
 #include "cli/commands.h"
@@ -12,6 +13,7 @@
 #include "cli/exit_codes.h"
 #include "cli/help.h"
 #include "common/file_util.h"
+#include "common/version.h"
 
 namespace shoal::cli {
 
@@ -29,6 +31,9 @@ int Dispatch(const CommandContext& ctx) {
   if (verb == "workers") return CmdWorkers(ctx);
   if (verb == "accounts") return CmdAccounts(ctx);
   if (verb == "tokens") return CmdTokens(ctx);
+  if (verb == "checkpoints") return CmdCheckpoints(ctx);
+  if (verb == "login") return CmdLogin(ctx);
+  if (verb == "config") return CmdConfig(ctx);
   ctx.err() << "shoal: unknown command \"" << verb << "\"\n";
   return kExitUsage;
 }
@@ -39,20 +44,22 @@ CliEnv CliEnv::FromProcess() {
   CliEnv env;
   if (const char* s = std::getenv("SHOAL_SCHEDULER")) env.scheduler_env = s;
   if (const char* t = std::getenv("SHOAL_TOKEN")) env.token_env = t;
-  if (const char* f = std::getenv("SHOAL_TOKEN_FILE"); f != nullptr && *f != 0) {
-    env.token_file = f;
-  } else if (const char* x = std::getenv("XDG_CONFIG_HOME"); x != nullptr && *x != 0) {
-    env.token_file = std::string(x) + "/shoal/token";
+  if (const char* f = std::getenv("SHOAL_TOKEN_FILE")) env.token_file = f;
+  if (const char* x = std::getenv("XDG_CONFIG_HOME"); x != nullptr && *x != 0) {
+    env.config_dir = std::string(x) + "/shoal";
   } else if (const char* h = std::getenv("HOME"); h != nullptr && *h != 0) {
-    env.token_file = std::string(h) + "/.config/shoal/token";
+    env.config_dir = std::string(h) + "/.config/shoal";
   }
   if (const char* c = std::getenv("SHOAL_CA_FILE")) env.ca_file_env = c;
+  env.in = &std::cin;
+  env.stdin_is_tty = isatty(STDIN_FILENO) == 1;
   env.stdout_is_tty = isatty(STDOUT_FILENO) == 1;
   winsize ws{};
   if (env.stdout_is_tty && ioctl(STDOUT_FILENO, TIOCGWINSZ, &ws) == 0) {
     env.terminal_columns = ws.ws_col;
   }
   env.handle_interrupt = true;
+  env.check_version = true;
   return env;
 }
 
@@ -63,44 +70,81 @@ int RunCli(const std::vector<std::string>& args, std::ostream& out, std::ostream
 int RunCli(const std::vector<std::string>& args, std::ostream& out, std::ostream& err,
            const CliEnv& env) {
   if (args.empty()) {
-    err << GlobalHelp();
+    err << HelpText("");
     return kExitUsage;
   }
   CliArgs parsed;
-  Status st = ParseArgs(args, &parsed);
-  if (!st.ok()) {
-    err << "shoal: " << st.message() << "\n" << UsageHint(parsed.verb) << "\n";
-    return kExitUsage;
-  }
-  if (parsed.help || parsed.verb == "help") {
-    // `shoal help X` and `shoal X --help` show the same text; bare help shows the overview.
-    std::string topic = parsed.verb;
-    if (topic == "help") topic = parsed.positional.empty() ? "" : parsed.positional[0];
-    out << (topic.empty() ? GlobalHelp() : VerbHelp(topic));
+  if (std::optional<int> code = ParseCommandLine(args, &parsed, out, err)) return *code;
+  if (parsed.verb == "help") {
+    // `shoal help X` shows what `shoal X --help` does; bare help shows the overview.
+    out << HelpText(parsed.positional.empty() ? "" : parsed.positional[0]);
     return kExitOk;
   }
-  std::string url = !parsed.scheduler.empty()    ? parsed.scheduler
-                    : !env.scheduler_env.empty() ? env.scheduler_env
-                                                 : kDefaultScheduler;
+  if (parsed.verb == "completion") {
+    out << CompletionScript(parsed.sub);
+    return kExitOk;
+  }
+  // The contexts file, then each setting by precedence: flag > environment > context > default.
+  Settings settings;
+  if (!env.config_dir.empty()) {
+    settings.config_path = env.config_dir + "/config.yaml";
+    auto config = LoadCliConfig(settings.config_path);
+    if (!config.ok()) {
+      err << "shoal: bad configuration: " << config.status().message() << "\n";
+      return ExitCodeFor(config.status());
+    }
+    settings.config = std::move(config).value();
+  }
+  settings.context = !parsed.context.empty() ? parsed.context : settings.config.current_context;
+  const CliContext* context = settings.config.Find(settings.context);
+  // login creates the context it is given; everything else needs it to exist.
+  if (context == nullptr && !parsed.context.empty() && parsed.verb != "login" &&
+      parsed.verb != "config") {
+    err << "shoal: no context \"" << parsed.context << "\" in "
+        << (settings.config_path.empty() ? "the configuration" : settings.config_path)
+        << " ('shoal config get-contexts' lists them)\n";
+    return kExitUsage;
+  }
+  // A context that login is about to create starts from the current one's address and CA.
+  if (context == nullptr && parsed.verb == "login") {
+    context = settings.config.Find(settings.config.current_context);
+  }
+  const CliContext none;
+  if (context == nullptr) context = &none;
+  std::string url = !parsed.scheduler.empty()     ? parsed.scheduler
+                    : !env.scheduler_env.empty()  ? env.scheduler_env
+                    : !context->scheduler.empty() ? context->scheduler
+                                                  : kDefaultScheduler;
   if (auto u = ParseUrl(url); !u.ok()) {
     err << "shoal: bad scheduler address: " << u.status().message() << "\n"
         << UsageHint(parsed.verb) << "\n";
     return kExitUsage;
   }
+  settings.token_file = !env.token_file.empty()        ? env.token_file
+                        : !context->token_file.empty() ? context->token_file
+                        : !env.config_dir.empty()      ? env.config_dir + "/token"
+                                                       : "";
   // The token: --token, else $SHOAL_TOKEN, else the token file (when it exists). None is not an
   // error here: the scheduler answers 401 with a hint, and `shoal help` needs none.
   std::string token = !parsed.token.empty() ? parsed.token : env.token_env;
-  if (token.empty() && !env.token_file.empty()) {
-    auto text = ReadTokenFile(env.token_file);
+  if (token.empty() && !settings.token_file.empty() && parsed.verb != "login") {
+    auto text = ReadTokenFile(settings.token_file);
     if (text.ok()) {
       token = *text;
+      if (std::string warning = LooseModeWarning(settings.token_file); !warning.empty()) {
+        err << warning << "\n";
+      }
     } else if (text.status().code() != StatusCode::kNotFound) {
       err << "shoal: cannot read the token file: " << text.status().message() << "\n";
       return kExitUsage;
     }
   }
-  const std::string ca_file = !parsed.ca_file.empty() ? parsed.ca_file : env.ca_file_env;
+  const std::string ca_file = !parsed.ca_file.empty()    ? parsed.ca_file
+                              : !env.ca_file_env.empty() ? env.ca_file_env
+                                                         : context->ca_file;
+  settings.ca_file = ca_file;
   CommandContext ctx(parsed, env, out, err, url, token, ca_file);
+  ctx.set_settings(std::move(settings));
   // The boundary where an unexpected reply shape stops being an exception: the commands read
   // replies defensively, so reaching here means the scheduler sent something we cannot use.
   try {

@@ -6,6 +6,7 @@
 #include <chrono>
 #include <cstdint>
 #include <functional>
+#include <istream>
 #include <ostream>
 #include <string>
 #include <vector>
@@ -15,17 +16,26 @@ namespace shoal::cli {
 // What the CLI takes from its surroundings. The defaults suit tests: no environment, not a
 // terminal, no signal handling. CliEnv::FromProcess() reads the real ones.
 struct CliEnv {
-  std::string scheduler_env;   // $SHOAL_SCHEDULER ("" = unset)
-  std::string token_env;       // $SHOAL_TOKEN ("" = unset)
-  // Where a token is read from when neither --token nor $SHOAL_TOKEN gives one:
-  // $SHOAL_TOKEN_FILE, else ~/.config/shoal/token ("" = nowhere).
+  std::string scheduler_env;  // $SHOAL_SCHEDULER ("" = unset)
+  std::string token_env;      // $SHOAL_TOKEN ("" = unset)
+  // $SHOAL_TOKEN_FILE: where a token is read from when neither --token nor $SHOAL_TOKEN gives one
+  // ("" = unset: the selected context's tokenFile, else CONFIG_DIR/token).
   std::string token_file;
-  std::string ca_file_env;     // $SHOAL_CA_FILE: extra CA for an https:// scheduler ("" = unset)
+  std::string ca_file_env;  // $SHOAL_CA_FILE: extra CA for an https:// scheduler ("" = unset)
+  // The CLI's configuration directory: $XDG_CONFIG_HOME/shoal, else ~/.config/shoal ("" = none:
+  // no config.yaml and no default token file). Holds config.yaml (contexts) and token files.
+  std::string config_dir;
+  // Standard input, for `login --token-stdin` and confirmation prompts (nullptr = empty).
+  std::istream* in = nullptr;
+  bool stdin_is_tty = false;   // prompts are only shown on a terminal
   bool stdout_is_tty = false;  // rewrite the --follow progress line in place with '\r'
   int terminal_columns = 0;    // width to cut the live progress line to (0 = unknown, no cut)
   // Install a SIGINT handler while waiting on a job, so Ctrl-C says the job keeps running and
   // exits 130. Only the real binary should: a handler is process-wide.
   bool handle_interrupt = false;
+  // Ask the scheduler for its version (GET /v1/version) before a command that contacts it, and
+  // warn when it differs from the CLI's. Off by default so tests see only their own requests.
+  bool check_version = false;
   std::chrono::milliseconds poll_interval{500};  // submit --wait/--follow polling period
   // How long a wait keeps retrying while the scheduler is unreachable before exiting 3.
   std::chrono::milliseconds unreachable_grace{60000};
@@ -33,9 +43,13 @@ struct CliEnv {
   // job) while the scheduler cannot be reached or its reply is lost.
   std::chrono::milliseconds submit_retry{15000};
   std::function<int64_t()> now_ms;  // Unix time in ms; null = the system clock
+  // `list --watch`: the redraw period, and how many rounds to draw (0 = until interrupted).
+  std::chrono::milliseconds watch_interval{2000};
+  int watch_rounds = 0;
 
-  // Reads $SHOAL_SCHEDULER, $SHOAL_TOKEN, $SHOAL_TOKEN_FILE (or $XDG_CONFIG_HOME / $HOME),
-  // $SHOAL_CA_FILE, isatty(stdout) and the terminal width; sets handle_interrupt.
+  // Reads $SHOAL_SCHEDULER, $SHOAL_TOKEN, $SHOAL_TOKEN_FILE, $XDG_CONFIG_HOME / $HOME,
+  // $SHOAL_CA_FILE, stdin, isatty(stdin/stdout) and the terminal width; sets handle_interrupt
+  // and check_version.
   static CliEnv FromProcess();
 };
 

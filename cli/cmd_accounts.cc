@@ -4,8 +4,27 @@
 #include "cli/exit_codes.h"
 #include "cli/format.h"
 #include "cli/json_get.h"
+#include "common/duration.h"
 
 namespace shoal::cli {
+
+namespace {
+
+// The ledger's unit. It counts GPU-seconds, and on CPU-only workers slot-seconds instead (a slot
+// counts as one GPU: scheduler/ledger.h), so a pool whose workers have no GPUs is shown in
+// slot-hours. Unknown (no workers, or the list is not available) reads as GPU-hours.
+bool CpuOnlyPool(const CommandContext& ctx) {
+  Result<json> workers = ctx.Call("GET", "/v1/workers");
+  if (!workers.ok()) return false;
+  const json& list = GetArray(*workers, "workers");
+  if (list.empty()) return false;
+  for (const auto& w : list) {
+    if (!GetArray(w, "gpus").empty()) return false;
+  }
+  return true;
+}
+
+}  // namespace
 
 int CmdAccounts(const CommandContext& ctx) {
   const auto& pos = ctx.args().positional;
@@ -39,7 +58,7 @@ int CmdAccounts(const CommandContext& ctx) {
   Table table({"ACCOUNT", "CONTRIBUTED", "USED", "BALANCE", "SHARE", "USAGE", "FAIR-SHARE"});
   for (const auto& a : accounts) {
     if (!a.is_object()) continue;
-    // GPU-seconds are shown as GPU-hours.
+    // GPU-seconds (slot-seconds) are shown as GPU-hours (slot-hours).
     auto hours = [&](const char* key) { return FormatFixed(GetDouble(a, key) / 3600.0, 1); };
     table.AddRow({GetString(a, "name"), hours("contributedGpuSeconds"), hours("usedGpuSeconds"),
                   hours("balanceGpuSeconds"), FormatFixed(GetDouble(a, "share"), 3),
@@ -47,9 +66,16 @@ int CmdAccounts(const CommandContext& ctx) {
                   FormatFixed(GetDouble(a, "fairShareFactor"), 3)});
   }
   table.Render(ctx.out());
-  ctx.out() << "(GPU-hours, decayed with a half-life of "
-            << FormatFixed(GetDouble(*reply, "halfLifeSeconds"), 0) << " s; policy "
-            << GetString(*reply, "policy") << ")\n";
+  // The footer: the unit, then what the scheduler reports of the decay and the policy.
+  std::string footer = CpuOnlyPool(ctx) ? "slot-hours (a CPU-only pool: one worker slot counts as "
+                                          "one GPU)"
+                                        : "GPU-hours";
+  if (HasNumber(*reply, "halfLifeSeconds") && GetDouble(*reply, "halfLifeSeconds") > 0) {
+    footer += ", half-life " +
+              FormatDurationSeconds(static_cast<int64_t>(GetDouble(*reply, "halfLifeSeconds")));
+  }
+  if (!GetString(*reply, "policy").empty()) footer += ", policy " + GetString(*reply, "policy");
+  ctx.out() << "(" << footer << ")\n";
   return kExitOk;
 }
 

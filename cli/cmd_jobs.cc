@@ -1,5 +1,7 @@
-// shoal list and shoal cancel.
+// shoal list [--watch] and shoal cancel [--all].
 #include <algorithm>
+#include <sstream>
+#include <thread>
 
 #include "cli/commands.h"
 #include "cli/exit_codes.h"
@@ -42,18 +44,29 @@ std::string Nodes(const json& job) {
 
 }  // namespace
 
-int CmdList(const CommandContext& ctx) {
+namespace {
+
+// One round of `list`: fetches the jobs and writes the table (or JSON) to `out`, notes to `err`.
+// Returns the exit code.
+int ListOnce(const CommandContext& ctx, std::ostream& out, std::ostream& err) {
   const CliArgs& args = ctx.args();
-  std::string target = "/v1/jobs";
-  if (!args.state.empty()) target += "?state=" + UrlEncode(args.state);
+  std::string query;
+  auto add = [&query](const char* key, const std::string& value) {
+    if (!value.empty())
+      query += (query.empty() ? "?" : "&") + std::string(key) + "=" + UrlEncode(value);
+  };
+  add("state", args.state);
+  add("owner", args.owner);
+  add("name", args.name);
+  const std::string target = "/v1/jobs" + query;
   Result<json> reply = ctx.Call("GET", target);
   if (!reply.ok()) return ctx.Fail(reply.status());
   if (!reply->contains("jobs") || !(*reply)["jobs"].is_array()) {
     return ctx.Fail(Internal("malformed reply to GET " + target + ": no \"jobs\" array"));
   }
   int64_t now = ctx.NowMs();
-  // An explicit --state asks for those jobs whatever their age.
-  bool hide_old = !args.all && args.state.empty();
+  // An explicit --state or --name asks for those jobs whatever their age.
+  bool hide_old = !args.all && args.state.empty() && args.name.empty();
   std::vector<json> jobs;
   int hidden = 0;
   for (const auto& job : (*reply)["jobs"]) {
@@ -70,58 +83,144 @@ int CmdList(const CommandContext& ctx) {
     return GetInt(a, "id", 0) < GetInt(b, "id", 0);
   });
   if (ctx.json_output()) {
-    ctx.PrintJson(json{{"jobs", jobs}});
+    out << json{{"jobs", jobs}}.dump(2, ' ', false, json::error_handler_t::replace) << "\n";
     return kExitOk;
   }
   if (jobs.empty()) {
-    ctx.err() << "No jobs found";
+    err << "No jobs found";
     if (hidden > 0) {
-      ctx.err() << " (" << hidden << " finished more than 1h ago; 'shoal list --all' shows them)";
+      err << " (" << hidden << " finished more than 1h ago; 'shoal list --all' shows them)";
     }
-    ctx.err() << ".\n";
+    err << ".\n";
     return kExitOk;
   }
   bool wide = args.output == OutputFormat::kWide;
   Table table =
       wide ? Table({"ID", "NAME", "PROJECT", "OWNER", "STATE", "REASON", "WORKERS", "ATTEMPTS",
-                    "AGE", "PROGRESS", "NODES"})
+                    "AGE", "START", "PROGRESS", "NODES"})
            : Table({"ID", "NAME", "OWNER", "STATE", "REASON", "WORKERS", "AGE", "PROGRESS"});
   for (const auto& job : jobs) {
     std::string id = std::to_string(GetInt(job, "id", 0));
-    std::string reason = GetString(job, "reason");
     std::string age = FormatAge(GetInt(job, "submittedMs", 0), now);
     if (wide) {
+      // Wide shows the reason whole, with the scheduler's explanation, and a pending job's
+      // estimated start.
+      std::string start =
+          GetString(job, "state") == "PENDING" ? FormatEstimatedStart(job, now) : "";
       table.AddRow({id, GetString(job, "name"), GetString(job, "project"), GetString(job, "owner"),
-                    GetString(job, "state"), reason, Workers(job),
-                    std::to_string(GetInt(job, "attempts", 0)), age, FormatProgressSummary(job),
-                    Nodes(job)});
+                    GetString(job, "state"), ReasonText(job), Workers(job),
+                    std::to_string(GetInt(job, "attempts", 0)), age, start,
+                    FormatProgressSummary(job), Nodes(job)});
     } else {
       table.AddRow({id, GetString(job, "name"), GetString(job, "owner"), GetString(job, "state"),
-                    Truncate(reason, kReasonWidth), Workers(job), age, FormatProgressSummary(job)});
+                    Truncate(GetString(job, "reason"), kReasonWidth), Workers(job), age,
+                    FormatProgressSummary(job)});
     }
   }
-  table.Render(ctx.out());
+  table.Render(out);
   return kExitOk;
 }
 
+}  // namespace
+
+int CmdList(const CommandContext& ctx) {
+  if (!ctx.args().watch) return ListOnce(ctx, ctx.out(), ctx.err());
+  // --watch: redraw until Ctrl-C (the default SIGINT action ends the process). On a terminal the
+  // screen is cleared and redrawn in place; elsewhere each round is printed after a blank line.
+  const bool tty = ctx.env().stdout_is_tty;
+  for (int round = 0; ctx.env().watch_rounds == 0 || round < ctx.env().watch_rounds; ++round) {
+    if (round > 0) std::this_thread::sleep_for(ctx.env().watch_interval);
+    std::ostringstream table, notes;
+    int code = ListOnce(ctx, table, notes);
+    if (code == kExitUnavailable || code == kExitNotFound || code == kExitUsage) {
+      ctx.err() << notes.str();
+      return code;
+    }
+    std::string heading = "Every " + FormatDuration(ctx.env().watch_interval.count()) +
+                          ": shoal list    " + FormatTimestamp(ctx.NowMs());
+    if (tty) {
+      ctx.out() << "\x1b[H\x1b[2J" << heading << "\n\n" << table.str() << notes.str();
+    } else {
+      ctx.out() << (round > 0 ? "\n" : "") << heading << "\n" << table.str() << notes.str();
+    }
+    ctx.out() << std::flush;
+  }
+  return kExitOk;
+}
+
+namespace {
+
+// The IDs `cancel --all` acts on: the caller's visible jobs that have not finished, narrowed by
+// --state. Returns the error's exit code, or -1 on success.
+int JobsToCancel(const CommandContext& ctx, std::vector<int64_t>* ids) {
+  std::string target = "/v1/jobs";
+  if (!ctx.args().state.empty()) target += "?state=" + UrlEncode(ctx.args().state);
+  Result<json> reply = ctx.Call("GET", target);
+  if (!reply.ok()) return ctx.Fail(reply.status());
+  for (const auto& job : GetArray(*reply, "jobs")) {
+    const std::string state = GetString(job, "state");
+    if (IsTerminalState(state)) continue;
+    if (!ctx.args().state.empty() && state != ctx.args().state) continue;
+    if (GetInt(job, "id", 0) > 0) ids->push_back(GetInt(job, "id", 0));
+  }
+  std::sort(ids->begin(), ids->end());
+  return -1;
+}
+
+// Asks "cancel N jobs? [y/N]" on a terminal; true when the answer starts with y.
+bool Confirm(const CommandContext& ctx, size_t n) {
+  ctx.err() << "cancel " << n << (n == 1 ? " job" : " jobs") << "? [y/N] " << std::flush;
+  std::string answer;
+  if (ctx.env().in == nullptr || !std::getline(*ctx.env().in, answer)) return false;
+  return !answer.empty() && (answer[0] == 'y' || answer[0] == 'Y');
+}
+
+}  // namespace
+
 int CmdCancel(const CommandContext& ctx) {
+  std::vector<int64_t> ids;
+  if (ctx.args().all) {
+    if (int code = JobsToCancel(ctx, &ids); code >= 0) return code;
+    if (ids.empty()) {
+      ctx.err() << "No jobs to cancel.\n";
+      return kExitOk;
+    }
+    if (!ctx.args().yes) {
+      if (!ctx.env().stdin_is_tty) {
+        ctx.err() << "shoal: 'cancel --all' would cancel " << ids.size()
+                  << " jobs; confirm with --yes (stdin is not a terminal to ask on)\n";
+        return kExitUsage;
+      }
+      if (!Confirm(ctx, ids.size())) {
+        ctx.err() << "nothing cancelled\n";
+        return kExitOk;
+      }
+    }
+  } else {
+    for (const std::string& ref : ctx.args().job_refs) {
+      Result<int64_t> id = ctx.ResolveJob(ref);
+      if (!id.ok()) return ctx.Fail(id.status());
+      ids.push_back(*id);
+    }
+  }
   bool not_found = false, already_finished = false;
-  for (int64_t id : ctx.args().job_ids) {
-    std::string ids = std::to_string(id);
+  for (int64_t id : ids) {
+    std::string id_text = std::to_string(id);
     Result<json> reply = ctx.Call("DELETE", JobPath(id));
     if (reply.ok()) {
       if (ctx.json_output()) {
         ctx.PrintJson(*reply);
       } else {
-        ctx.out() << "cancelled job " << ids << "\n";
+        ctx.out() << "cancelled job " << id_text << "\n";
       }
       continue;
     }
-    int code = ctx.Fail(reply.status(), "job " + ids + " not found");
+    int code = ctx.Fail(reply.status(), "job " + id_text + " not found");
     if (code == kExitNotFound) {
       not_found = true;
     } else if (code == kExitJobFailed) {
-      already_finished = true;
+      // --all picked jobs that had not finished; one that finished since is not a failure.
+      already_finished = already_finished || !ctx.args().all;
     } else {
       return code;  // the scheduler is unreachable or broken: the other IDs would fail too
     }

@@ -1,7 +1,10 @@
-// shoal logs ID [-f] [--rank R]: pages through GET /v1/jobs/{id}/logs, or long-polls it.
+// shoal logs JOB [-f] [--rank R] [--tail N] [--since D] [--timestamps]: pages through
+// GET /v1/jobs/{id}/logs, or long-polls it.
 #include "cli/commands.h"
 #include "cli/exit_codes.h"
+#include "cli/format.h"
 #include "cli/json_get.h"
+#include "cli/progress.h"
 
 namespace shoal::cli {
 
@@ -13,21 +16,58 @@ constexpr int kPageLines = 1000;
 constexpr int kFollowWaitMs = 10000;
 constexpr std::chrono::milliseconds kFollowTimeout{25000};
 
+// A log without lines: says on stderr why, from the job's state, and returns the job's exit code
+// (1 when it failed or was cancelled, e.g. before it ever started; else 0).
+int ExplainEmptyLog(const CommandContext& ctx, int64_t id, const std::string& not_found) {
+  Result<json> job = ctx.Call("GET", JobPath(id));
+  if (!job.ok()) return ctx.Fail(job.status(), not_found);
+  const std::string state = GetString(*job, "state");
+  const std::string reason = ReasonText(*job);
+  const std::string why = reason.empty() ? "" : " (" + reason + ")";
+  const std::string ids = std::to_string(id);
+  if (state == "FAILED" || state == "CANCELLED") {
+    bool started = GetInt(*job, "startedMs", 0) > 0;
+    ctx.err() << "shoal: no log lines: job " << ids << " " << state
+              << (started ? "" : " before it started") << why << "\n";
+    return kExitJobFailed;
+  }
+  if (state == "SUCCEEDED") {
+    ctx.err() << "shoal: job " << ids << " SUCCEEDED without writing a log line\n";
+    return kExitOk;
+  }
+  ctx.err() << "shoal: no log lines yet: job " << ids << " is " << (state.empty() ? "?" : state)
+            << why << "\n";
+  return kExitOk;
+}
+
 }  // namespace
 
 int CmdLogs(const CommandContext& ctx) {
   const CliArgs& args = ctx.args();
-  const int64_t id = args.job_ids.at(0);
+  Result<int64_t> resolved = ctx.ResolveJob(args.job_refs.at(0));
+  if (!resolved.ok()) return ctx.Fail(resolved.status());
+  const int64_t id = *resolved;
   const std::string not_found = "job " + std::to_string(id) + " not found";
   int64_t after = 0;
   int64_t last_attempt = 0;
   bool done = false;
+  int64_t received = 0;  // lines the scheduler sent, before --since filters them
+  bool first = true;
+  // --since: lines older than this (Unix ms) are skipped.
+  const int64_t since_ms = args.since_s ? ctx.NowMs() - *args.since_s * 1000 : 0;
   json collected = json::array();  // -o json without -f prints every line as one document
   for (;;) {
-    std::string target = JobPath(id) + "/logs?after=" + std::to_string(after) +
-                         "&limit=" + std::to_string(kPageLines);
+    // --tail: the first request asks for the last N lines; the rest continue from its cursor.
+    const bool tail_request = args.tail.has_value() && first;
+    std::string target = JobPath(id) + "/logs?";
+    if (tail_request) {
+      target += "tail=" + std::to_string(*args.tail);
+    } else {
+      target += "after=" + std::to_string(after) + "&limit=" + std::to_string(kPageLines);
+    }
     if (args.rank) target += "&rank=" + std::to_string(*args.rank);
-    if (args.follow) target += "&wait=" + std::to_string(kFollowWaitMs);
+    if (args.follow && !tail_request) target += "&wait=" + std::to_string(kFollowWaitMs);
+    first = false;
     Result<json> reply =
         args.follow ? ctx.CallPatiently("GET", target, kFollowTimeout) : ctx.Call("GET", target);
     if (!reply.ok()) return ctx.Fail(reply.status(), not_found);
@@ -35,7 +75,9 @@ int CmdLogs(const CommandContext& ctx) {
       return ctx.Fail(Internal("malformed reply to GET " + target + ": no \"lines\" array"));
     }
     const json& lines = (*reply)["lines"];
+    received += static_cast<int64_t>(lines.size());
     for (const auto& l : lines) {
+      if (args.since_s && GetInt(l, "tsMs", 0) < since_ms) continue;
       if (ctx.json_output()) {
         if (args.follow) {
           ctx.out() << l.dump(-1, ' ', false, json::error_handler_t::replace) << "\n";
@@ -49,13 +91,14 @@ int CmdLogs(const CommandContext& ctx) {
         ctx.out() << "--- attempt " << attempt << " ---\n";
       }
       last_attempt = attempt;
+      if (args.timestamps) ctx.out() << FormatRfc3339(GetInt(l, "tsMs", 0)) << " ";
       if (!args.rank) ctx.out() << "[rank " << GetInt(l, "rank", 0) << "] ";
       ctx.out() << GetString(l, "line") << "\n";
     }
     int64_t next = GetInt(*reply, "next", after);
     done = GetBool(*reply, "done");
     // A cursor that does not move would make this loop forever.
-    if (!lines.empty() && next <= after) {
+    if (!lines.empty() && next <= after && !tail_request) {
       return ctx.Fail(Internal("malformed reply to GET " + target + ": \"next\" did not advance"));
     }
     after = next;
@@ -65,6 +108,7 @@ int CmdLogs(const CommandContext& ctx) {
   if (ctx.json_output() && !args.follow) {
     ctx.PrintJson(json{{"lines", collected}, {"next", after}, {"done", done}});
   }
+  if (received == 0) return ExplainEmptyLog(ctx, id, not_found);
   return kExitOk;
 }
 

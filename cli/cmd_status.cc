@@ -1,10 +1,11 @@
-// shoal status ID: one job described field by field, like `kubectl describe`.
+// shoal status JOB: one job described field by field, with its events, like `kubectl describe`.
 #include <iomanip>
 #include <sstream>
 
 #include "cli/commands.h"
 #include "cli/format.h"
 #include "cli/json_get.h"
+#include "cli/progress.h"
 
 namespace shoal::cli {
 
@@ -40,10 +41,10 @@ std::string ProgressText(const json& p, int64_t now) {
   if (HasNumber(p, "step")) s += ", step " + std::to_string(GetInt(p, "step", 0));
   if (HasNumber(p, "loss")) s += ", loss " + FormatFixed(GetDouble(p, "loss"), 4);
   if (HasNumber(p, "trainAccuracy")) {
-    s += ", train acc " + FormatFixed(GetDouble(p, "trainAccuracy"), 4);
+    s += ", train acc " + FormatAccuracy(p, "trainAccuracy", 4);
   }
   if (HasNumber(p, "testAccuracy")) {
-    s += ", test acc " + FormatFixed(GetDouble(p, "testAccuracy"), 4);
+    s += ", test acc " + FormatAccuracy(p, "testAccuracy", 4);
   }
   if (HasNumber(p, "samplesPerSec")) {
     s += ", " + FormatFixed(GetDouble(p, "samplesPerSec"), 0) + " samples/s";
@@ -64,7 +65,7 @@ void DescribeResult(Describer& d, const json& result) {
   }
   d.Section("Result");
   if (HasNumber(result, "testAccuracy")) {
-    d.Field("Test accuracy", FormatFixed(GetDouble(result, "testAccuracy"), 4), 2);
+    d.Field("Test accuracy", FormatAccuracy(result, "testAccuracy", 4), 2);
   }
   if (HasNumber(result, "testLoss")) {
     d.Field("Test loss", FormatFixed(GetDouble(result, "testLoss"), 4), 2);
@@ -125,10 +126,35 @@ void DescribeAttempts(std::ostream& out, const json& attempts, int64_t now) {
   }
 }
 
+// The job's events, oldest first, like the Events section of `kubectl describe`:
+//   Events:
+//     AGE   TYPE        MESSAGE
+//     5m    submitted   -
+//     4m    started     2 ranks on w-1, w-2
+void DescribeEvents(std::ostream& out, const json& events, int64_t now) {
+  if (events.empty()) {
+    out << "Events:             -\n";
+    return;
+  }
+  out << "Events:\n";
+  Table table({"AGE", "TYPE", "MESSAGE"});
+  for (const auto& e : events) {
+    if (!e.is_object()) continue;
+    table.AddRow({FormatAge(GetInt(e, "timeMs", 0), now), GetString(e, "type"),
+                  Truncate(GetString(e, "message"), 120)});
+  }
+  std::ostringstream text;
+  table.Render(text);
+  std::istringstream lines(text.str());
+  for (std::string line; std::getline(lines, line);) out << "  " << line << "\n";
+}
+
 }  // namespace
 
 int CmdStatus(const CommandContext& ctx) {
-  int64_t id = ctx.args().job_ids.at(0);
+  Result<int64_t> resolved = ctx.ResolveJob(ctx.args().job_refs.at(0));
+  if (!resolved.ok()) return ctx.Fail(resolved.status());
+  const int64_t id = *resolved;
   Result<json> reply = ctx.Call("GET", JobPath(id));
   if (!reply.ok()) return ctx.Fail(reply.status(), "job " + std::to_string(id) + " not found");
   const json& job = *reply;
@@ -146,7 +172,11 @@ int CmdStatus(const CommandContext& ctx) {
   d.Field("Queue", GetString(job, "queue") + " (priority " +
                        std::to_string(GetInt(job, "priority", 0)) + ")");
   d.Field("State", GetString(job, "state"));
-  if (!GetString(job, "reason").empty()) d.Field("Reason", GetString(job, "reason"));
+  if (!ReasonText(job).empty()) d.Field("Reason", ReasonText(job));
+  if (GetString(job, "state") == "PENDING" && HasNumber(job, "estimatedStartMs")) {
+    const int64_t at = GetInt(job, "estimatedStartMs", 0);
+    d.Field("Estimated start", FormatTimestamp(at) + " (" + FormatEstimatedStart(job, now) + ")");
+  }
   d.Field("Submitted", When(GetInt(job, "submittedMs", 0), now));
   d.Field("Started", When(GetInt(job, "startedMs", 0), now));
   d.Field("Finished", When(GetInt(job, "finishedMs", 0), now));
@@ -172,6 +202,8 @@ int CmdStatus(const CommandContext& ctx) {
   } else {
     DescribeAttempts(out, GetArray(job, "attemptHistory"), now);
   }
+  // A scheduler without the events list says nothing rather than "no events".
+  if (job.contains("events")) DescribeEvents(out, GetArray(job, "events"), now);
   return 0;
 }
 

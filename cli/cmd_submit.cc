@@ -1,7 +1,7 @@
 // shoal submit FILE [--follow|--wait]: local validation, the POST, and waiting on the job.
-#include <fstream>
 #include <chrono>
 #include <cstdio>
+#include <fstream>
 #include <map>
 #include <random>
 #include <sstream>
@@ -43,7 +43,7 @@ class LiveLine {
     // In a log file a line per poll would drown the epoch lines: print only when the job has
     // moved on (state, reason, epoch or step), and at most once a second.
     const json& p = GetObject(job, "progress");
-    std::string key = GetString(job, "state") + "|" + GetString(job, "reason") + "|" +
+    std::string key = GetString(job, "state") + "|" + ReasonText(job) + "|" +
                       std::to_string(GetInt(p, "epoch", -1)) + "|" +
                       std::to_string(GetInt(p, "step", -1));
     if (key == last_key_ || now_ms - last_print_ms_ < 1000) return;
@@ -155,8 +155,8 @@ int CmdSubmit(const CommandContext& ctx) {
     reply = ctx.Call("POST", "/v1/jobs", text.str(), "application/yaml",
                      std::chrono::milliseconds(0), headers);
     const StatusCode code = reply.status().code();
-    const bool transient = code == StatusCode::kUnavailable ||
-                           code == StatusCode::kDeadlineExceeded;
+    const bool transient =
+        code == StatusCode::kUnavailable || code == StatusCode::kDeadlineExceeded;
     if (!transient || std::chrono::steady_clock::now() >= give_up) break;
     if (!warned) {
       ctx.err() << "shoal: lost contact with the scheduler (" << reply.status().message()
@@ -176,6 +176,11 @@ int CmdSubmit(const CommandContext& ctx) {
   int64_t id = GetInt(*reply, "id", 0);
   if (id <= 0) return ctx.Fail(Internal("malformed reply to POST /v1/jobs: no job id"));
   bool waiting = ctx.args().follow || ctx.args().wait;
+  // The scheduler accepted the job but sees a problem (e.g. no registered workers could ever
+  // hold the gang): stderr, so that stdout stays the job ID and -o json stays one document.
+  for (const auto& w : GetArray(*reply, "warnings")) {
+    if (w.is_string()) ctx.err() << "shoal: warning: " << w.get<std::string>() << "\n";
+  }
   if (ctx.json_output()) {
     // With --wait the finished job is the one JSON document printed.
     if (!waiting) ctx.PrintJson(*reply);

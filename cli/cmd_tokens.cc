@@ -1,5 +1,6 @@
 // shoal tokens: bearer tokens (GET/POST /v1/tokens, DELETE /v1/tokens/{id}).
 #include "cli/commands.h"
+#include "cli/config.h"
 #include "cli/exit_codes.h"
 #include "cli/format.h"
 #include "cli/json_get.h"
@@ -13,6 +14,32 @@ int CreateToken(const CommandContext& ctx) {
   json body = {{"account", account}, {"role", ctx.args().role}, {"label", ctx.args().label}};
   Result<json> reply = ctx.Call("POST", "/v1/tokens", body.dump());
   if (!reply.ok()) return ctx.Fail(reply.status());
+  if (ctx.args().save) {
+    // --save [PATH]: into a private file (default: the token file this CLI reads), not stdout.
+    const std::string path =
+        !ctx.args().save_path.empty() ? ctx.args().save_path : ctx.settings().token_file;
+    if (path.empty()) {
+      ctx.err() << "shoal: --save needs a PATH (no configuration directory: $HOME is not set)\n";
+      ctx.out() << GetString(*reply, "token") << "\n";  // not lost: the only time it is shown
+      return kExitUsage;
+    }
+    Status saved = WriteSecretFile(path, GetString(*reply, "token") + "\n");
+    if (!saved.ok()) {
+      ctx.err() << "shoal: cannot save the token: " << saved.message() << "\n";
+      ctx.out() << GetString(*reply, "token") << "\n";
+      return ExitCodeFor(saved);
+    }
+    json shown = *reply;
+    shown.erase("token");
+    if (ctx.json_output()) {
+      shown["savedTo"] = path;
+      ctx.PrintJson(shown);
+    } else {
+      ctx.err() << "token " << GetInt(*reply, "id") << " (" << GetString(*reply, "role")
+                << ") for account " << account << " saved to " << path << " (mode 0600)\n";
+    }
+    return kExitOk;
+  }
   if (ctx.json_output()) {
     ctx.PrintJson(*reply);
     return kExitOk;
@@ -21,7 +48,7 @@ int CreateToken(const CommandContext& ctx) {
   ctx.out() << GetString(*reply, "token") << "\n";
   ctx.err() << "token " << GetInt(*reply, "id") << " (" << GetString(*reply, "role")
             << ") for account " << account
-            << ": shown only now, store it (e.g. in ~/.config/shoal/token or $SHOAL_TOKEN)\n";
+            << ": shown only now; store it with 'shoal login --token-stdin', or use --save\n";
   return kExitOk;
 }
 

@@ -10,14 +10,26 @@ namespace shoal::cli {
 // submit FILE [--follow|--wait]: validate locally (exit 2 on a bad spec, nothing sent), POST
 // /v1/jobs, then optionally wait for the job (WaitForJob).
 int CmdSubmit(const CommandContext& ctx);
-// list [--state S] [--all]: GET /v1/jobs as a table.
+// list [--state S] [--all] [--owner A] [--name N] [--watch]: GET /v1/jobs as a table (redrawn
+// every env().watch_interval with --watch).
 int CmdList(const CommandContext& ctx);
-// status ID: GET /v1/jobs/{id} as a kubectl-describe-like view.
+// status JOB: GET /v1/jobs/{id} as a kubectl-describe-like view, with an events timeline.
 int CmdStatus(const CommandContext& ctx);
-// cancel ID...: DELETE /v1/jobs/{id} for each.
+// cancel JOB... | cancel --all [--state S] [--yes]: DELETE /v1/jobs/{id} for each; --all asks
+// for confirmation on a terminal and refuses without --yes elsewhere.
 int CmdCancel(const CommandContext& ctx);
-// logs ID [-f] [--rank R]: page (or long-poll) GET /v1/jobs/{id}/logs.
+// logs JOB [-f] [--rank R] [--tail N] [--since D] [--timestamps]: page (or long-poll)
+// GET /v1/jobs/{id}/logs. A log without lines explains why from the job's state and exits with
+// the job's code.
 int CmdLogs(const CommandContext& ctx);
+// checkpoints ls JOB | get JOB [STEP] [-O FILE]: the job's stored checkpoints.
+int CmdCheckpoints(const CommandContext& ctx);
+// login [--token-stdin | --token T] [--scheduler URL] [--context NAME]: checks the token with the
+// scheduler and stores it (0600) where the CLI reads it; records the scheduler in the context.
+// Without either token flag it asks on a terminal (echo off) and is a usage error elsewhere.
+int CmdLogin(const CommandContext& ctx);
+// config get-contexts | use-context NAME: the contexts of config.yaml.
+int CmdConfig(const CommandContext& ctx);
 // workers: GET /v1/workers as a table.
 int CmdWorkers(const CommandContext& ctx);
 // shoal accounts [list]: the contribution ledger and fair-share factors; accounts create NAME.

@@ -1,8 +1,11 @@
 #include "cli/context.h"
 
+#include <algorithm>
 #include <thread>
 
 #include "cli/exit_codes.h"
+#include "cli/json_get.h"
+#include "common/version.h"
 
 namespace shoal::cli {
 
@@ -30,6 +33,10 @@ Result<json> CommandContext::Call(std::string_view method, const std::string& ta
                                   const std::map<std::string, std::string>& headers) const {
   ASSIGN_OR_RETURN(HttpResponse response,
                    client_.Do(method, target, body, content_type, timeout, headers));
+  if (env_.check_version && !version_checked_) {
+    version_checked_ = true;  // before the call: WarnOnVersionSkew calls Call
+    WarnOnVersionSkew();
+  }
   RETURN_IF_ERROR(StatusFromHttp(response));
   if (response.body.empty()) return json::object();
   json parsed = json::parse(response.body, nullptr, /*allow_exceptions=*/false);
@@ -40,6 +47,15 @@ Result<json> CommandContext::Call(std::string_view method, const std::string& ta
                     response.body.substr(0, 120));
   }
   return parsed;
+}
+
+Result<std::string> CommandContext::Download(const std::string& target, uint64_t max_bytes,
+                                             std::chrono::milliseconds timeout) const {
+  HttpClient client = client_;
+  client.SetMaxResponseBytes(max_bytes);
+  ASSIGN_OR_RETURN(HttpResponse response, client.Do("GET", target, {}, "", timeout));
+  RETURN_IF_ERROR(StatusFromHttp(response));
+  return std::move(response.body);
 }
 
 Result<json> CommandContext::CallPatiently(std::string_view method, const std::string& target,
@@ -88,6 +104,41 @@ int CommandContext::Fail(const Status& status, const std::string& not_found) con
 void CommandContext::PrintJson(const json& j) const {
   // Replace invalid UTF-8 instead of throwing: log lines are arbitrary bytes.
   out_ << j.dump(2, ' ', false, json::error_handler_t::replace) << "\n";
+}
+
+Result<int64_t> CommandContext::ResolveJob(const std::string& ref) const {
+  if (IsAllDigits(ref)) return ParseJobId(ref);
+  const std::string target = "/v1/jobs?name=" + UrlEncode(ref);
+  ASSIGN_OR_RETURN(json reply, Call("GET", target));
+  std::vector<int64_t> ids;
+  // Matched here too: a scheduler that ignores ?name= returns every job.
+  for (const auto& job : GetArray(reply, "jobs")) {
+    if (GetString(job, "name") == ref && GetInt(job, "id", 0) > 0) {
+      ids.push_back(GetInt(job, "id", 0));
+    }
+  }
+  if (ids.empty()) return NotFound("no job named \"" + ref + "\"");
+  if (ids.size() > 1) {
+    std::sort(ids.begin(), ids.end());
+    std::string list;
+    for (int64_t id : ids) list += (list.empty() ? "" : ", ") + std::to_string(id);
+    return InvalidArgument(std::to_string(ids.size()) + " jobs are named \"" + ref + "\" (" + list +
+                           "); give an ID");
+  }
+  return ids.front();
+}
+
+void CommandContext::WarnOnVersionSkew() const {
+  Result<json> reply = Call("GET", "/v1/version", {}, "application/json", std::chrono::seconds(3));
+  if (!reply.ok()) return;
+  const std::string version = GetString(*reply, "version"), commit = GetString(*reply, "commit");
+  if (version.empty()) return;
+  const std::string mine = GitCommit();
+  bool commits_known = !commit.empty() && commit != "unknown" && mine != "unknown";
+  if (version == Version() && (!commits_known || commit == mine)) return;
+  err_ << "shoal: warning: the scheduler at " << scheduler_url() << " runs " << version
+       << " (commit " << (commit.empty() ? "unknown" : commit) << "), this shoal is " << Version()
+       << " (commit " << mine << ")\n";
 }
 
 std::string PlainMessage(const Status& status) {

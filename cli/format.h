@@ -24,6 +24,13 @@ std::string FormatDuration(int64_t ms);
 // Local wall-clock time "2025-06-01 12:00:03" of Unix epoch milliseconds; "-" for ms <= 0.
 std::string FormatTimestamp(int64_t ms);
 
+// A byte count in binary units with one decimal: "812 B", "1.5 KiB", "23.4 MiB", "1.1 GiB".
+std::string FormatBytes(int64_t bytes);
+
+// UTC RFC 3339 time with milliseconds, "2025-06-15T15:06:40.000Z", of Unix epoch milliseconds
+// (the `logs --timestamps` prefix); "-" for ms <= 0.
+std::string FormatRfc3339(int64_t ms);
+
 // `value` with `digits` decimals ("0.8778"); NaN and infinities print as "nan"/"inf".
 std::string FormatFixed(double value, int digits);
 

@@ -1,18 +1,17 @@
-// Help texts of the `shoal` CLI.
+// Help around the `shoal` CLI's command line: the usage hint and the completion scripts. The
+// --help texts themselves are generated from the flag definitions (HelpText in cli/args.h).
 #pragma once
 
 #include <string>
 
 namespace shoal::cli {
 
-// The overview `shoal --help` prints: the verbs, the global flags and the exit codes.
-const std::string& GlobalHelp();
-
-// The help of one verb (`shoal VERB --help`, `shoal help VERB`); GlobalHelp() for an unknown one.
-const std::string& VerbHelp(const std::string& verb);
-
-// The one-line hint printed after a usage error: "Run 'shoal VERB --help' for usage." (or
-// 'shoal --help' when `verb` is empty).
+// The one-line hint printed after a usage error: "Run 'shoal VERB --help' for the flags.", as
+// flags::UsageError words it (or 'shoal --help' when `verb` is empty).
 std::string UsageHint(const std::string& verb);
+
+// `shoal completion SHELL`: a completion script for "bash" or "zsh" (else ""), generated from
+// CompletionTable() (cli/args.h): verbs, their actions and flags, and the global flags.
+std::string CompletionScript(const std::string& shell);
 
 }  // namespace shoal::cli

@@ -55,14 +55,40 @@ bool IsTerminalState(const std::string& state) {
   return state == "SUCCEEDED" || state == "FAILED" || state == "CANCELLED";
 }
 
+std::string FormatAccuracy(const json& j, const std::string& key, int digits) {
+  if (!HasNumber(j, key) || GetDouble(j, key) < 0) return "-";
+  return FormatFixed(GetDouble(j, key), digits);
+}
+
+std::string ReasonText(const json& job) {
+  std::string reason = GetString(job, "reason"), message = GetString(job, "reasonMessage");
+  if (reason.empty()) return message;
+  if (message.empty()) return reason;
+  return reason + ": " + message;
+}
+
+std::string FormatEstimatedStart(const json& job, int64_t now_ms) {
+  if (!HasNumber(job, "estimatedStartMs")) return "";
+  int64_t at = GetInt(job, "estimatedStartMs", 0);
+  if (at <= now_ms) return "now";
+  return "in " + FormatDuration(at - now_ms);
+}
+
 std::string FormatLiveLine(const json& job, int64_t now_ms) {
   std::string state = GetString(job, "state", "UNKNOWN");
   std::string reason = GetString(job, "reason");
   if (state == "PENDING") {
     std::string s = "PENDING " + FormatDuration(now_ms - GetInt(job, "submittedMs", now_ms));
     if (!reason.empty()) s += " (" + reason + ")";
-    std::string n = RequestedWorkers(job);
-    return s + ": waiting for " + n + (n == "1" ? " worker" : " workers");
+    std::string message = GetString(job, "reasonMessage");
+    if (message.empty()) {
+      std::string n = RequestedWorkers(job);
+      s += ": waiting for " + n + (n == "1" ? " worker" : " workers");
+    } else {
+      s += ": " + message;
+    }
+    std::string start = FormatEstimatedStart(job, now_ms);
+    return start.empty() ? s : s + " | starts " + start;
   }
   if (state == "RESTARTING") {
     std::string s = "RESTARTING after attempt " + std::to_string(GetInt(job, "attempts", 0));
@@ -80,7 +106,7 @@ std::string FormatLiveLine(const json& job, int64_t now_ms) {
   }
   s += " | " + Epoch(p) + " | " + StepInEpoch(p);
   if (HasNumber(p, "loss")) s += " | loss " + FormatFixed(GetDouble(p, "loss"), 4);
-  if (HasNumber(p, "trainAccuracy")) s += " | acc " + FormatFixed(GetDouble(p, "trainAccuracy"), 4);
+  if (HasNumber(p, "trainAccuracy")) s += " | acc " + FormatAccuracy(p, "trainAccuracy", 4);
   if (HasNumber(p, "samplesPerSec")) s += " | " + SamplesPerSec(p);
   return s;
 }
@@ -90,10 +116,10 @@ std::string FormatEpochLine(const json& progress) {
   std::string s = Epoch(progress) + ":";
   if (HasNumber(progress, "loss")) s += " loss " + FormatFixed(GetDouble(progress, "loss"), 4);
   if (HasNumber(progress, "trainAccuracy")) {
-    s += " | train acc " + FormatFixed(GetDouble(progress, "trainAccuracy"), 4);
+    s += " | train acc " + FormatAccuracy(progress, "trainAccuracy", 4);
   }
   if (HasNumber(progress, "testAccuracy")) {
-    s += " | test acc " + FormatFixed(GetDouble(progress, "testAccuracy"), 4);
+    s += " | test acc " + FormatAccuracy(progress, "testAccuracy", 4);
   }
   if (HasNumber(progress, "samplesPerSec")) s += " | " + SamplesPerSec(progress);
   return s;
@@ -102,7 +128,7 @@ std::string FormatEpochLine(const json& progress) {
 std::string FormatProgressSummary(const json& job) {
   const json& result = GetObject(job, "result");
   if (GetString(job, "state") == "SUCCEEDED" && HasNumber(result, "testAccuracy")) {
-    return "acc " + FormatFixed(GetDouble(result, "testAccuracy"), 3);
+    return "acc " + FormatAccuracy(result, "testAccuracy", 3);
   }
   const json& p = GetObject(job, "progress");
   if (!HasNumber(p, "epoch")) return "-";
@@ -122,7 +148,8 @@ std::string FormatFinalLine(const json& job) {
     const json& result = GetObject(job, "result");
     // A job without a test set reports no (or a zero) test accuracy: show the training loss.
     const std::string test = GetString(GetObject(GetObject(job, "spec"), "data"), "test", "?");
-    if (HasNumber(result, "testAccuracy") && !test.empty()) {
+    if (HasNumber(result, "testAccuracy") && GetDouble(result, "testAccuracy") >= 0 &&
+        !test.empty()) {
       s += ": test accuracy " + FormatFixed(GetDouble(result, "testAccuracy"), 4);
     } else if (HasNumber(result, "trainLoss")) {
       s += ": train loss " + FormatFixed(GetDouble(result, "trainLoss"), 4);

@@ -18,9 +18,24 @@ namespace shoal::cli {
 // True for SUCCEEDED, FAILED and CANCELLED: the states a job never leaves.
 bool IsTerminalState(const std::string& state);
 
+// An accuracy field of a progress or result object with `digits` decimals ("0.8778"), or "-"
+// when it is missing or negative: the trainer reports -1 for a job without a test set.
+std::string FormatAccuracy(const nlohmann::json& j, const std::string& key, int digits);
+
+// Why a job is where it is: "reason" and, when the scheduler gives one, "reasonMessage", joined as
+// "Resources: needs 3 workers with a CPU slot; 2 alive fit". "" when neither is set.
+std::string ReasonText(const nlohmann::json& job);
+
+// When a pending job is expected to start, relative to `now_ms`: "in 2h10m" (FormatDuration),
+// "now" for an estimate already passed; "" when the job has no "estimatedStartMs".
+std::string FormatEstimatedStart(const nlohmann::json& job, int64_t now_ms);
+
 // The live status line, e.g.
 //   "RUNNING 1m12s | epoch 2/5 | step 340/468 | loss 0.3512 | acc 0.8740 | 5123 samples/s"
 //   "PENDING 12s (Resources): waiting for 2 workers"
+//   "PENDING 12s (Resources): needs 3 workers with a CPU slot; 2 alive fit | starts in 2h10m"
+// (a pending job's reasonMessage replaces "waiting for N workers"; the estimate is shown when
+// the scheduler gives one). An accuracy of -1 (no test set) reads "acc -".
 // `now_ms` is the current Unix time in ms, for the elapsed times.
 std::string FormatLiveLine(const nlohmann::json& job, int64_t now_ms);
 
@@ -29,15 +44,16 @@ std::string FormatLiveLine(const nlohmann::json& job, int64_t now_ms);
 // "" for any other progress report.
 std::string FormatEpochLine(const nlohmann::json& progress);
 
-// The PROGRESS column of `shoal list`: "acc 0.878" for a job with a final test accuracy,
-// "ep 2/5 loss 0.351" while training, "-" before the first report.
+// The PROGRESS column of `shoal list`: "acc 0.878" for a job with a final test accuracy ("acc -"
+// when it is -1: no test set), "ep 2/5 loss 0.351" while training, "-" before the first report.
 std::string FormatProgressSummary(const nlohmann::json& job);
 
 // The closing line of `submit --wait/--follow`, e.g.
 //   "job 7 SUCCEEDED in 31s: test accuracy 0.8778"
 //   "job 7 FAILED after 12s: RankFailed: rank 1 on worker w-2 exited with code 1"
 //   "job 7 CANCELLED after 3s"
-// The time counts from submission to the end.
+// The time counts from submission to the end. A job without a test set (no test accuracy, or -1)
+// shows its training loss instead.
 std::string FormatFinalLine(const nlohmann::json& job);
 
 }  // namespace shoal::cli

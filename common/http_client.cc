@@ -1,6 +1,11 @@
 #include "common/http_client.h"
 
+#include <algorithm>
+#include <cctype>
+#include <charconv>
+#include <cstdlib>
 #include <type_traits>
+#include <vector>
 
 #include <boost/asio/connect.hpp>
 #include <boost/asio/io_context.hpp>
@@ -11,6 +16,7 @@
 #include <boost/beast/http.hpp>
 #include <boost/beast/ssl.hpp>
 #include <openssl/err.h>
+#include <openssl/evp.h>
 #include <openssl/ssl.h>
 #include <openssl/x509_vfy.h>
 
@@ -86,18 +92,27 @@ struct Exchange {
   http::response_parser<http::string_body> parser;
   beast::error_code ec;
   std::string phase = "resolve";
+  bool via_proxy = false;  // connecting to a proxy rather than to the server
+  int connect_status = 0;  // the proxy's answer to CONNECT (0 = none)
 };
 
 // Resolve, connect, (TLS handshake,) write, read: async operations on a private io_context give
 // every phase a real deadline, which the synchronous Beast calls cannot. One deadline, set once,
 // bounds all phases after the resolve.
+//
+// `connect_to` is the server, or the proxy when there is one. With a `tunnel` (host:port), the
+// connection first asks the proxy to CONNECT there (with `proxy_authorization`, if any), and
+// the TLS handshake and the request then go through that tunnel.
 template <typename Stream>
-void RunExchange(asio::io_context& ioc, Stream& stream, const Url& url,
+void RunExchange(asio::io_context& ioc, Stream& stream, const Url& connect_to,
+                 const std::string& tunnel, const std::string& proxy_authorization,
                  http::request<http::string_body>& req, std::chrono::milliseconds timeout,
                  Exchange& x) {
   constexpr bool kTls = !std::is_same_v<Stream, beast::tcp_stream>;
   auto& tcp_layer = beast::get_lowest_layer(stream);
   tcp::resolver resolver(ioc);
+  http::request<http::empty_body> connect_req;
+  http::response_parser<http::empty_body> connect_parser;
   auto write_then_read = [&] {
     x.phase = "write";
     http::async_write(stream, req, [&](beast::error_code ec, size_t) {
@@ -115,30 +130,67 @@ void RunExchange(asio::io_context& ioc, Stream& stream, const Url& url,
     });
   };
   tcp_layer.expires_after(timeout);
+  if (x.via_proxy) x.phase = "resolve proxy";
   resolver.async_resolve(
-      url.host, url.port, [&](beast::error_code ec, tcp::resolver::results_type rs) {
+      connect_to.host, connect_to.port, [&](beast::error_code ec, tcp::resolver::results_type rs) {
         if (ec) {
           x.ec = ec;
           return;
         }
-        x.phase = "connect";
+        x.phase = x.via_proxy ? "connect to proxy" : "connect";
         tcp_layer.async_connect(rs, [&](beast::error_code ec, const tcp::endpoint&) {
           if (ec) {
             x.ec = ec;
             return;
           }
-          if constexpr (kTls) {
-            x.phase = "TLS handshake";
-            stream.async_handshake(ssl::stream_base::client, [&](beast::error_code ec) {
-              if (ec) {
-                x.ec = ec;
-                return;
-              }
+          auto after_tunnel = [&] {
+            if constexpr (kTls) {
+              x.phase = "TLS handshake";
+              stream.async_handshake(ssl::stream_base::client, [&](beast::error_code ec) {
+                if (ec) {
+                  x.ec = ec;
+                  return;
+                }
+                write_then_read();
+              });
+            } else {
               write_then_read();
-            });
-          } else {
-            write_then_read();
+            }
+          };
+          if (tunnel.empty()) {
+            after_tunnel();
+            return;
           }
+          x.phase = "proxy CONNECT";
+          connect_req.method(http::verb::connect);
+          connect_req.target(tunnel);
+          connect_req.version(11);
+          connect_req.set(http::field::host, tunnel);
+          if (!proxy_authorization.empty()) {
+            connect_req.set(http::field::proxy_authorization, proxy_authorization);
+          }
+          http::async_write(
+              tcp_layer, connect_req, [&, after_tunnel](beast::error_code ec, size_t) {
+                if (ec) {
+                  x.ec = ec;
+                  return;
+                }
+                // A 2xx answer to CONNECT has no body: the tunnel starts right after the header.
+                connect_parser.skip(true);
+                http::async_read_header(tcp_layer, x.buffer, connect_parser,
+                                        [&, after_tunnel](beast::error_code ec, size_t) {
+                                          if (ec) {
+                                            x.ec = ec;
+                                            return;
+                                          }
+                                          x.connect_status = connect_parser.get().result_int();
+                                          if (x.connect_status < 200 || x.connect_status > 299) {
+                                            x.ec = asio::error::connection_refused;
+                                            return;
+                                          }
+                                          after_tunnel();
+                                        });
+              });
         });
       });
   ioc.run();
@@ -235,10 +287,162 @@ Status StatusFromHttp(const HttpResponse& response) {
   }
 }
 
+namespace {
+
+std::string Lower(std::string_view s) {
+  std::string out(s);
+  for (char& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return out;
+}
+
+std::string_view Trim(std::string_view s) {
+  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
+  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
+  return s;
+}
+
+std::string Unbracket(std::string_view host) {
+  if (host.size() > 2 && host.front() == '[' && host.back() == ']') {
+    host = host.substr(1, host.size() - 2);
+  }
+  return std::string(host);
+}
+
+std::string Getenv(const char* lower, const char* upper) {
+  const char* v = std::getenv(lower);
+  if (v == nullptr || *v == '\0') v = std::getenv(upper);
+  return v != nullptr ? v : "";
+}
+
+// Whether `address` lies in the CIDR block `cidr` ("10.0.0.0/8", "fd00::/8").
+bool InCidr(const asio::ip::address& address, std::string_view cidr) {
+  size_t slash = cidr.find('/');
+  beast::error_code ec;
+  asio::ip::address net = asio::ip::make_address(std::string(cidr.substr(0, slash)), ec);
+  if (ec || net.is_v4() != address.is_v4()) return false;
+  int bits = 0;
+  std::string_view len = cidr.substr(slash + 1);
+  auto [p, err] = std::from_chars(len.data(), len.data() + len.size(), bits);
+  if (err != std::errc() || p != len.data() + len.size()) return false;
+  std::vector<unsigned char> a, n;
+  if (address.is_v4()) {
+    auto x = address.to_v4().to_bytes(), y = net.to_v4().to_bytes();
+    a.assign(x.begin(), x.end());
+    n.assign(y.begin(), y.end());
+  } else {
+    auto x = address.to_v6().to_bytes(), y = net.to_v6().to_bytes();
+    a.assign(x.begin(), x.end());
+    n.assign(y.begin(), y.end());
+  }
+  if (bits < 0 || bits > static_cast<int>(a.size() * 8)) return false;
+  for (int i = 0; i < bits; ++i) {
+    const int mask = 0x80 >> (i % 8);
+    if ((a[i / 8] & mask) != (n[i / 8] & mask)) return false;
+  }
+  return true;
+}
+
+}  // namespace
+
+ProxyEnv ProxyEnv::FromEnvironment() {
+  ProxyEnv env;
+  env.http_proxy = Getenv("http_proxy", "HTTP_PROXY");
+  env.https_proxy = Getenv("https_proxy", "HTTPS_PROXY");
+  env.no_proxy = Getenv("no_proxy", "NO_PROXY");
+  return env;
+}
+
+bool NoProxyMatches(std::string_view no_proxy, std::string_view host_in) {
+  const std::string host = Lower(Unbracket(host_in));
+  beast::error_code ec;
+  const asio::ip::address address = asio::ip::make_address(host, ec);
+  const bool is_ip = !ec;
+  while (!no_proxy.empty()) {
+    const size_t comma = no_proxy.find(',');
+    std::string_view entry = Trim(no_proxy.substr(0, comma));
+    no_proxy = comma == std::string_view::npos ? std::string_view() : no_proxy.substr(comma + 1);
+    if (entry.empty()) continue;
+    if (entry == "*") return true;
+    // "[::1]:8470" -> "::1"; "host:8470" -> "host"; a bare IPv6 address keeps its colons.
+    if (entry.front() == '[') {
+      entry = entry.substr(1, entry.find(']') == std::string_view::npos ? std::string_view::npos
+                                                                        : entry.find(']') - 1);
+    } else if (std::count(entry.begin(), entry.end(), ':') == 1) {
+      entry = entry.substr(0, entry.find(':'));
+    }
+    if (is_ip) {
+      // Addresses match exactly or by CIDR block, never as a name suffix.
+      if (entry.find('/') != std::string_view::npos) {
+        if (InCidr(address, entry)) return true;
+        continue;
+      }
+      asio::ip::address other = asio::ip::make_address(std::string(entry), ec);
+      if (!ec && other == address) return true;
+      continue;
+    }
+    while (!entry.empty() && entry.front() == '.') entry.remove_prefix(1);
+    const std::string name = Lower(entry);
+    if (name.empty()) continue;
+    if (host == name) return true;
+    if (host.size() > name.size() &&
+        host.compare(host.size() - name.size(), name.size(), name) == 0 &&
+        host[host.size() - name.size() - 1] == '.') {
+      return true;
+    }
+  }
+  return false;
+}
+
+Result<std::optional<Proxy>> ProxyFor(const Url& target, const ProxyEnv& env) {
+  const bool https = target.scheme == "https";
+  std::string text = https ? env.https_proxy : env.http_proxy;
+  if (text.empty() || NoProxyMatches(env.no_proxy, target.host)) return std::optional<Proxy>();
+  const std::string variable = https ? "https_proxy/HTTPS_PROXY" : "http_proxy/HTTP_PROXY";
+  if (text.find("://") == std::string::npos) text = "http://" + text;
+  if (text.rfind("http://", 0) != 0) {
+    return InvalidArgument("proxy \"" + text + "\" in " + variable +
+                           ": only http:// proxies are supported");
+  }
+  std::string rest = text.substr(7);
+  Proxy proxy;
+  const size_t slash = rest.find('/');
+  const size_t at = rest.rfind('@', slash);
+  if (at != std::string::npos) {
+    // user:password, base64 for Basic authentication (RFC 7617).
+    const std::string credentials = rest.substr(0, at);
+    std::string encoded(4 * ((credentials.size() + 2) / 3) + 1, '\0');
+    const int n = EVP_EncodeBlock(reinterpret_cast<unsigned char*>(encoded.data()),
+                                  reinterpret_cast<const unsigned char*>(credentials.data()),
+                                  static_cast<int>(credentials.size()));
+    encoded.resize(static_cast<size_t>(std::max(n, 0)));
+    proxy.authorization = "Basic " + encoded;
+    rest = rest.substr(at + 1);
+  }
+  std::string authority = rest.substr(0, rest.find('/'));
+  const size_t close = authority.find(']');
+  const bool has_port =
+      authority.find(':', close == std::string::npos ? 0 : close) != std::string::npos &&
+      (close != std::string::npos || std::count(authority.begin(), authority.end(), ':') == 1);
+  if (!has_port) authority += ":1080";  // curl's default proxy port
+  Result<Url> url = ParseUrl("http://" + authority);
+  if (!url.ok()) {
+    return InvalidArgument("proxy in " + variable + ": " + url.status().message());
+  }
+  proxy.url = *url;
+  return std::optional<Proxy>(std::move(proxy));
+}
+
 HttpClient::HttpClient(std::string base_url, std::chrono::milliseconds timeout,
                        TlsClientOptions tls)
     : base_url_(std::move(base_url)), url_(ParseUrl(base_url_)), timeout_(timeout) {
   (void)SetTlsOptions(std::move(tls));  // kept in tls_status_, reported by every call
+  (void)SetProxyEnv(ProxyEnv::FromEnvironment());  // likewise in proxy_
+}
+
+Status HttpClient::SetProxyEnv(const ProxyEnv& env) {
+  proxy_ = std::optional<Proxy>();
+  if (url_.ok()) proxy_ = ProxyFor(*url_, env);
+  return config_status();
 }
 
 Status HttpClient::SetTlsOptions(TlsClientOptions tls) {
@@ -258,6 +462,7 @@ Status HttpClient::SetTlsOptions(TlsClientOptions tls) {
 
 Status HttpClient::config_status() const {
   if (!url_.ok()) return url_.status();
+  if (!proxy_.ok()) return proxy_.status();
   return tls_status_;
 }
 
@@ -274,7 +479,15 @@ Result<HttpResponse> HttpClient::Do(std::string_view method, std::string_view ta
   if (req.method() == http::verb::unknown) {
     return InvalidArgument("unknown HTTP method " + std::string(method));
   }
-  req.target(url.base_path + std::string(target));
+  const std::optional<Proxy>& proxy = *proxy_;
+  // Through a proxy, plain HTTP names the whole URL in the request line (absolute-form); HTTPS
+  // names only the path, inside the tunnel.
+  const bool absolute_form = proxy.has_value() && url.scheme == "http";
+  req.target((absolute_form ? "http://" + url.host + ":" + url.port : std::string()) +
+             url.base_path + std::string(target));
+  if (absolute_form && !proxy->authorization.empty()) {
+    req.set(http::field::proxy_authorization, proxy->authorization);
+  }
   req.version(11);
   req.set(http::field::host, url.host + ":" + url.port);
   req.set(http::field::user_agent, "shoal/0.1");
@@ -289,20 +502,29 @@ Result<HttpResponse> HttpClient::Do(std::string_view method, std::string_view ta
   asio::io_context ioc;
   Exchange x;
   x.parser.body_limit(max_response_bytes_);
-  const std::string what = std::string(method) + " " + base_url_ + std::string(target);
+  x.via_proxy = proxy.has_value();
+  const Url& connect_to = proxy ? proxy->url : url;
+  const std::string tunnel = proxy && url.scheme == "https" ? url.host + ":" + url.port : "";
+  const std::string proxy_authorization = proxy ? proxy->authorization : "";
+  const std::string what = std::string(method) + " " + base_url_ + std::string(target) +
+                           (proxy ? " via proxy " + proxy->url.host + ":" + proxy->url.port : "");
   if (url.scheme == "https") {
     beast::ssl_stream<beast::tcp_stream> stream(ioc, *ssl_context_);
     RETURN_IF_ERROR(SetPeerName(stream.native_handle(), url.host));
-    RunExchange(ioc, stream, url, req, timeout, x);
+    RunExchange(ioc, stream, connect_to, tunnel, proxy_authorization, req, timeout, x);
     if (x.ec && x.phase == "TLS handshake") {
       return HandshakeError(stream.native_handle(), what + " (TLS handshake)", x.ec);
     }
     ERR_clear_error();
   } else {
     beast::tcp_stream stream(ioc);
-    RunExchange(ioc, stream, url, req, timeout, x);
+    RunExchange(ioc, stream, connect_to, tunnel, proxy_authorization, req, timeout, x);
   }
 
+  if (x.ec && x.connect_status != 0) {
+    return Unavailable(what + ": the proxy answered CONNECT with HTTP " +
+                       std::to_string(x.connect_status));
+  }
   if (x.ec) {
     std::string message = what + " (" + x.phase + "): " + x.ec.message();
     if (x.ec == beast::error::timeout) return DeadlineExceeded(message);

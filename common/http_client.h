@@ -6,16 +6,21 @@
 // An https:// base URL makes every call HTTPS (TLS 1.2 or newer): the server's certificate must
 // chain to a CA of the system's default trust store or of TlsClientOptions::ca_file, and must name
 // the URL's host (a DNS name, or an IP address for an IP literal).
+//
+// Proxies come from the environment as curl reads it (ProxyEnv): http:// requests go to the proxy
+// with the absolute URL as the request target; https:// requests open a CONNECT tunnel through it
+// and speak TLS with the server itself (which the certificate check still names). NO_PROXY
+// exempts hosts.
 #pragma once
 
 #include <chrono>
 #include <cstdint>
 #include <map>
 #include <memory>
+#include <nlohmann/json.hpp>
+#include <optional>
 #include <string>
 #include <string_view>
-
-#include <nlohmann/json.hpp>
 
 #include "common/status.h"
 
@@ -35,6 +40,33 @@ struct Url {
 // Parses "http://host[:port][/base]" or "https://host[:port][/base]"; the port defaults to 80 and
 // 443. Returns InvalidArgument for other schemes or malformed addresses.
 Result<Url> ParseUrl(std::string_view url);
+
+// The proxy settings of the environment, as curl reads them.
+struct ProxyEnv {
+  std::string http_proxy;   // http_proxy, else HTTP_PROXY: for http:// URLs
+  std::string https_proxy;  // https_proxy, else HTTPS_PROXY: for https:// URLs
+  std::string no_proxy;     // no_proxy, else NO_PROXY
+  static ProxyEnv FromEnvironment();
+};
+
+// A proxy to go through: "http://[user:password@]host[:port]" (the port defaults to 1080, as in
+// curl; a proxy URL without a scheme is http://).
+struct Proxy {
+  Url url;
+  std::string authorization;  // "Basic ..." for the Proxy-Authorization header; "" = none
+};
+
+// Whether NO_PROXY-style `no_proxy` exempts `host` (curl's rules): a comma-separated list of host
+// names or addresses, each matching that host and, for names, its subdomains ("example.com" and
+// ".example.com" both match "a.example.com" and "example.com"); "*" matches every host. Case-
+// insensitive; blanks around entries are ignored; a ":port" on an entry is ignored. Nothing is
+// exempt by default, not even localhost.
+bool NoProxyMatches(std::string_view no_proxy, std::string_view host);
+
+// The proxy for requests to `target` under `env`: std::nullopt for a direct connection (no proxy
+// set for the scheme, or NO_PROXY matches). InvalidArgument for a proxy URL that does not parse
+// or is not http:// (TLS to the proxy itself is not supported).
+Result<std::optional<Proxy>> ProxyFor(const Url& target, const ProxyEnv& env);
 
 struct HttpResponse {
   int status = 0;
@@ -56,9 +88,10 @@ struct TlsClientOptions {
 
 class HttpClient {
  public:
-  // `base_url` like "http://127.0.0.1:8470" or "https://scheduler.example:8470". An invalid URL or,
-  // for https, an unreadable or unparsable `tls.ca_file` is reported by config_status() and by
-  // every call (as InvalidArgument naming the URL or file).
+  // `base_url` like "http://127.0.0.1:8470" or "https://scheduler.example:8470". An invalid URL,
+  // for https an unreadable or unparsable `tls.ca_file`, or an unusable proxy setting of the
+  // environment (ProxyEnv::FromEnvironment, read here) is reported by config_status() and by
+  // every call (as InvalidArgument naming the URL, file or variable).
   explicit HttpClient(std::string base_url,
                       std::chrono::milliseconds timeout = std::chrono::seconds(10),
                       TlsClientOptions tls = {});
@@ -95,6 +128,9 @@ class HttpClient {
   // Largest response body accepted (default 64 MiB; a larger one fails the call with
   // ResourceExhausted). Not thread-safe: call before sharing the client.
   void SetMaxResponseBytes(uint64_t bytes) { max_response_bytes_ = bytes; }
+  // Replaces the proxy settings read from the environment at construction; returns
+  // config_status(). Not thread-safe: call before sharing the client.
+  Status SetProxyEnv(const ProxyEnv& env);
 
  private:
   std::string base_url_;
@@ -107,6 +143,8 @@ class HttpClient {
   // client, or why they could not be loaded.
   std::shared_ptr<boost::asio::ssl::context> ssl_context_;
   Status tls_status_;
+  // The proxy for base_url_ (ProxyFor), or why the proxy settings are unusable.
+  Result<std::optional<Proxy>> proxy_ = std::optional<Proxy>();
 };
 
 // Percent-encodes a path segment or query value.

@@ -1,15 +1,16 @@
 // The verbs against a scripted scheduler: what they request, what they print, how they exit.
 #include <gtest/gtest.h>
+#include <unistd.h>
 
 #include <atomic>
 #include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
 #include <sstream>
-#include <unistd.h>
 
 #include "cli/cli.h"
 #include "cli/exit_codes.h"
+#include "common/sha256.h"
 #include "tests/unit/cli/fake_scheduler.h"
 
 namespace shoal::cli {
@@ -192,12 +193,13 @@ TEST(AccountsTest, TableInGpuHoursAndJson) {
   });
   CliRun r = RunAt(fake, {"accounts"});
   ASSERT_EQ(r.code, kExitOk) << r.err;
-  EXPECT_TRUE(Contains(r.out, "ACCOUNT   CONTRIBUTED   USED   BALANCE   SHARE   USAGE   FAIR-SHARE"))
+  EXPECT_TRUE(
+      Contains(r.out, "ACCOUNT   CONTRIBUTED   USED   BALANCE   SHARE   USAGE   FAIR-SHARE"))
       << r.out;
   EXPECT_TRUE(Contains(r.out, "alice     10.0          2.0    8.0       0.500   0.250   0.707"))
       << r.out;
   EXPECT_TRUE(Contains(r.out, "bob       0.0")) << r.out;  // an odd field is shown as 0
-  EXPECT_TRUE(Contains(r.out, "policy fairshare")) << r.out;
+  EXPECT_TRUE(Contains(r.out, "\n(GPU-hours, half-life 7d, policy fairshare)\n")) << r.out;
   r = RunAt(fake, {"accounts", "-o", "json"});
   ASSERT_EQ(r.code, kExitOk);
   EXPECT_EQ(json::parse(r.out)["accounts"][0]["name"], "alice");
@@ -207,6 +209,29 @@ TEST(AccountsTest, TableInGpuHoursAndJson) {
   EXPECT_TRUE(Contains(r.err, "No accounts yet"));
   FakeScheduler broken([](const Request&) { return Json(200, {{"accounts", 3}}); });
   EXPECT_EQ(RunAt(broken, {"accounts"}).code, kExitUnavailable);
+}
+
+// A pool whose workers have no GPUs keeps its ledger in slot-seconds (scheduler/ledger.h).
+TEST(AccountsTest, CpuOnlyPoolIsShownInSlotHours) {
+  json reply = {{"accounts", {{{"name", "alice"}, {"contributedGpuSeconds", 5400.0}}}},
+                {"halfLifeSeconds", 86400 * 3 + 3600 * 12},
+                {"policy", "fairshare"}};
+  json workers = {{"workers", {{{"id", "w-1"}, {"gpus", json::array()}, {"slots", 4}}}}};
+  FakeScheduler fake([&](const Request& req) {
+    if (req.target == "/v1/accounts") return Json(200, reply);
+    return Json(200, workers);
+  });
+  CliRun r = RunAt(fake, {"accounts"});
+  ASSERT_EQ(r.code, kExitOk) << r.err;
+  EXPECT_TRUE(Contains(r.out, "alice     1.5 ")) << r.out;
+  EXPECT_TRUE(Contains(r.out,
+                       "(slot-hours (a CPU-only pool: one worker slot counts as one GPU), "
+                       "half-life 3d12h, policy fairshare)\n"))
+      << r.out;
+  workers["workers"][0]["gpus"] = {{{"name", "H200"}}};
+  reply.erase("halfLifeSeconds");
+  r = RunAt(fake, {"accounts"});
+  EXPECT_TRUE(Contains(r.out, "\n(GPU-hours, policy fairshare)\n")) << r.out;
 }
 
 TEST(ErrorsTest, PermissionDeniedExits4) {
@@ -354,8 +379,8 @@ TEST(SubmitTest, ServerRejectionIsASpecError) {
 // The token comes from --token, else $SHOAL_TOKEN, else the token file; none sends no header.
 TEST(TokenTest, FlagThenEnvironmentThenFileThenNone) {
   FakeScheduler fake([](const Request&) { return Json(200, {{"workers", json::array()}}); });
-  const auto file = std::filesystem::temp_directory_path() /
-                    ("shoal-cli-token-" + std::to_string(::getpid()));
+  const auto file =
+      std::filesystem::temp_directory_path() / ("shoal-cli-token-" + std::to_string(::getpid()));
   std::ofstream(file) << "tok-from-file\n";
   CliEnv env = TestEnv();
   env.token_file = file.string();
@@ -375,9 +400,8 @@ TEST(TokenTest, FlagThenEnvironmentThenFileThenNone) {
 }
 
 TEST(TokenTest, RefusedTokenExitsFourWithTheSchedulersReason) {
-  FakeScheduler fake([](const Request&) {
-    return Error(401, "Unauthenticated", "token 3 has been revoked");
-  });
+  FakeScheduler fake(
+      [](const Request&) { return Error(401, "Unauthenticated", "token 3 has been revoked"); });
   CliRun r = RunAt(fake, {"list"});
   EXPECT_EQ(r.code, kExitNotFound);
   EXPECT_TRUE(Contains(r.err, "token 3 has been revoked")) << r.err;
@@ -390,8 +414,8 @@ TEST(TokensTest, CreatePrintsOnlyTheTokenOnStdout) {
     json body = json::parse(req.body);
     EXPECT_EQ(body["account"], "lab-a");
     EXPECT_EQ(body["role"], "contributor");
-    return Json(201, {{"id", 4}, {"account", "lab-a"}, {"role", "contributor"},
-                      {"token", "shoal_abc"}});
+    return Json(201,
+                {{"id", 4}, {"account", "lab-a"}, {"role", "contributor"}, {"token", "shoal_abc"}});
   });
   CliRun r = RunAt(fake, {"tokens", "create", "lab-a", "--role", "contributor"});
   EXPECT_EQ(r.code, kExitOk) << r.err;
@@ -566,9 +590,9 @@ TEST(LogsTest, FollowLongPollsUntilDone) {
 TEST(LogsTest, JsonCollectsEveryLine) {
   FakeScheduler fake([](const Request& req) {
     if (Contains(req.target, "after=0&")) {
-      return Json(200, {{"lines", {LogLine(1, 1, 0, "a"), LogLine(2, 1, 1, "b")}},
-                        {"next", 2},
-                        {"done", true}});
+      return Json(
+          200,
+          {{"lines", {LogLine(1, 1, 0, "a"), LogLine(2, 1, 1, "b")}}, {"next", 2}, {"done", true}});
     }
     return Json(200, {{"lines", json::array()}, {"next", 2}, {"done", true}});
   });
@@ -592,6 +616,341 @@ TEST(LogsTest, UnknownJobExits4) {
   CliRun r = RunAt(fake, {"logs", "7"});
   EXPECT_EQ(r.code, kExitNotFound);
   EXPECT_EQ(r.err, "shoal: job 7 not found\n");
+}
+
+// A job that never ran has no log: `logs` says why on stderr and exits with the job's code.
+TEST(LogsTest, EmptyLogOfAJobThatNeverStartedExplainsWhy) {
+  json failed = Job(7, "big", "FAILED");
+  failed["startedMs"] = 0;
+  failed["reason"] = "Unschedulable";
+  failed["reasonMessage"] = "needs 3 workers with a CPU slot; 2 alive fit";
+  json job = failed;
+  FakeScheduler fake([&job](const Request& req) {
+    if (Contains(req.target, "/logs?")) {
+      return Json(200, {{"lines", json::array()}, {"next", 0}, {"done", true}});
+    }
+    return Json(200, job);
+  });
+  CliRun r = RunAt(fake, {"logs", "7"});
+  EXPECT_EQ(r.code, kExitJobFailed);
+  EXPECT_EQ(r.out, "");
+  EXPECT_EQ(r.err,
+            "shoal: no log lines: job 7 FAILED before it started (Unschedulable: needs 3 workers "
+            "with a CPU slot; 2 alive fit)\n");
+  EXPECT_EQ(fake.requests().back().target, "/v1/jobs/7");
+  job = Job(7, "big", "CANCELLED");
+  job["startedMs"] = 0;
+  r = RunAt(fake, {"logs", "7", "-f"});
+  EXPECT_EQ(r.code, kExitJobFailed);
+  EXPECT_EQ(r.err, "shoal: no log lines: job 7 CANCELLED before it started\n");
+  job = Job(7, "quiet", "SUCCEEDED");
+  r = RunAt(fake, {"logs", "7"});
+  EXPECT_EQ(r.code, kExitOk);
+  job = Job(7, "big", "PENDING");
+  job["reason"] = "Resources";
+  r = RunAt(fake, {"logs", "7"});
+  EXPECT_EQ(r.code, kExitOk);
+  EXPECT_EQ(r.err, "shoal: no log lines yet: job 7 is PENDING (Resources)\n");
+}
+
+TEST(ListTest, NoTestSetShowsADash) {
+  json job = Job(2, "no-test", "SUCCEEDED");
+  job["finishedMs"] = kNow - 60'000;
+  job["result"] = {{"testAccuracy", -1.0}, {"trainLoss", 0.2}};
+  FakeScheduler fake([&](const Request& req) {
+    if (req.target == "/v1/jobs/2") return Json(200, job);
+    return Json(200, {{"jobs", {job}}});
+  });
+  CliRun r = RunAt(fake, {"list"});
+  ASSERT_EQ(r.code, kExitOk) << r.err;
+  EXPECT_TRUE(Contains(r.out, "   acc -\n")) << r.out;
+  EXPECT_FALSE(Contains(r.out, "-1.0")) << r.out;
+  r = RunAt(fake, {"status", "2"});
+  ASSERT_EQ(r.code, kExitOk) << r.err;
+  EXPECT_TRUE(Contains(r.out, "  Test accuracy:    -\n")) << r.out;
+  EXPECT_FALSE(Contains(r.out, "-1.0")) << r.out;
+}
+
+// Jobs can be named instead of numbered wherever a command takes a job.
+FakeScheduler::Handler NamedJobs() {
+  return [](const Request& req) {
+    json a = Job(2, "dup", "RUNNING"), b = Job(5, "dup", "PENDING"),
+         c = Job(7, "tiny-mlp", "RUNNING");
+    if (req.target == "/v1/jobs?name=tiny-mlp") return Json(200, {{"jobs", {c}}});
+    if (req.target == "/v1/jobs?name=dup") return Json(200, {{"jobs", {b, a}}});
+    if (req.target.rfind("/v1/jobs?name=", 0) == 0) return Json(200, {{"jobs", json::array()}});
+    if (req.target == "/v1/jobs/7" && req.method == "DELETE")
+      return Json(200, Job(7, "tiny-mlp", "CANCELLED"));
+    if (req.target == "/v1/jobs/7") return Json(200, c);
+    return Error(404, "NotFound", "no route " + req.target);
+  };
+}
+
+TEST(JobNamesTest, ANameResolvesToItsOneJob) {
+  FakeScheduler fake(NamedJobs());
+  CliRun r = RunAt(fake, {"status", "tiny-mlp"});
+  ASSERT_EQ(r.code, kExitOk) << r.err;
+  EXPECT_TRUE(Contains(r.out, "ID:                 7\n")) << r.out;
+  auto reqs = fake.requests();
+  ASSERT_EQ(reqs.size(), 2u);
+  EXPECT_EQ(reqs[0].target, "/v1/jobs?name=tiny-mlp");
+  EXPECT_EQ(reqs[1].target, "/v1/jobs/7");
+  CliRun c = RunAt(fake, {"cancel", "tiny-mlp"});
+  EXPECT_EQ(c.code, kExitOk) << c.err;
+  EXPECT_EQ(c.out, "cancelled job 7\n");
+}
+
+TEST(JobNamesTest, SeveralMatchesExit2AndNoneExits4) {
+  FakeScheduler fake(NamedJobs());
+  CliRun dup = RunAt(fake, {"logs", "dup"});
+  EXPECT_EQ(dup.code, kExitUsage);
+  EXPECT_EQ(dup.err, "shoal: 2 jobs are named \"dup\" (2, 5); give an ID\n");
+  CliRun none = RunAt(fake, {"status", "nothing"});
+  EXPECT_EQ(none.code, kExitNotFound);
+  EXPECT_EQ(none.err, "shoal: no job named \"nothing\"\n");
+  EXPECT_EQ(RunAt(fake, {"cancel", "nothing"}).code, kExitNotFound);
+  // Nothing is cancelled when one of the names does not resolve.
+  for (const auto& req : fake.requests()) EXPECT_NE(req.method, "DELETE") << req.target;
+}
+
+FakeScheduler::Handler CancelAllHandler() {
+  return [](const Request& req) {
+    if (req.method == "DELETE") return Json(200, json::object());
+    json p1 = Job(4, "a", "PENDING"), p2 = Job(9, "b", "PENDING"), r = Job(3, "c", "RUNNING");
+    json done = Job(1, "d", "SUCCEEDED");
+    if (req.target == "/v1/jobs?state=PENDING") return Json(200, {{"jobs", {p2, p1}}});
+    return Json(200, {{"jobs", {p2, p1, r, done}}});
+  };
+}
+
+std::vector<std::string> Deleted(const FakeScheduler& fake) {
+  std::vector<std::string> out;
+  for (const auto& req : fake.requests()) {
+    if (req.method == "DELETE") out.push_back(req.target);
+  }
+  return out;
+}
+
+TEST(CancelTest, AllRefusesWithoutYesWhenStdinIsNotATerminal) {
+  FakeScheduler fake(CancelAllHandler());
+  CliRun r = RunAt(fake, {"cancel", "--all", "--state", "pending"});
+  EXPECT_EQ(r.code, kExitUsage);
+  EXPECT_TRUE(Contains(r.err, "would cancel 2 jobs; confirm with --yes")) << r.err;
+  EXPECT_TRUE(Deleted(fake).empty());
+  r = RunAt(fake, {"cancel", "--all", "--state", "pending", "--yes"});
+  EXPECT_EQ(r.code, kExitOk) << r.err;
+  EXPECT_EQ(Deleted(fake), (std::vector<std::string>{"/v1/jobs/4", "/v1/jobs/9"}));
+  EXPECT_EQ(r.out, "cancelled job 4\ncancelled job 9\n");
+}
+
+TEST(CancelTest, AllIgnoresAJobThatFinishedMeanwhile) {
+  FakeScheduler fake([](const Request& req) {
+    if (req.method == "DELETE" && req.target == "/v1/jobs/9") {
+      return Error(409, "FailedPrecondition", "job 9 already finished (SUCCEEDED)");
+    }
+    if (req.method == "DELETE") return Json(200, json::object());
+    return Json(200, {{"jobs", {Job(4, "a", "PENDING"), Job(9, "b", "RUNNING")}}});
+  });
+  CliRun r = RunAt(fake, {"cancel", "--all", "-y"});
+  EXPECT_EQ(r.code, kExitOk) << r.err;
+  EXPECT_EQ(r.out, "cancelled job 4\n");
+  EXPECT_EQ(RunAt(fake, {"cancel", "4", "9"}).code, kExitJobFailed);  // named: it counts
+}
+
+TEST(CancelTest, AllAsksOnATerminal) {
+  FakeScheduler fake(CancelAllHandler());
+  CliEnv env = TestEnv();
+  env.stdin_is_tty = true;
+  std::istringstream no("n\n");
+  env.in = &no;
+  CliRun r = RunAt(fake, {"cancel", "--all"}, env);
+  EXPECT_EQ(r.code, kExitOk);
+  EXPECT_TRUE(Contains(r.err, "cancel 3 jobs? [y/N] ")) << r.err;  // the finished one is left
+  EXPECT_TRUE(Deleted(fake).empty());
+  std::istringstream yes("y\n");
+  env.in = &yes;
+  r = RunAt(fake, {"cancel", "--all"}, env);
+  EXPECT_EQ(r.code, kExitOk) << r.err;
+  EXPECT_EQ(Deleted(fake).size(), 3u);
+}
+
+TEST(ListTest, OwnerNameFiltersAndWideReasonAndEstimatedStart) {
+  json pending = Job(4, "big", "PENDING");
+  pending["reason"] = "Unschedulable";
+  pending["reasonMessage"] = "needs 3 workers with a CPU slot; 2 alive fit";
+  pending["estimatedStartMs"] = kNow + 2 * 3'600'000 + 10 * 60'000;
+  FakeScheduler fake([&](const Request&) { return Json(200, {{"jobs", {pending}}}); });
+  CliRun r = RunAt(fake, {"list", "--owner", "bob", "--name", "big", "-o", "wide"});
+  ASSERT_EQ(r.code, kExitOk) << r.err;
+  EXPECT_EQ(fake.requests().at(0).target, "/v1/jobs?owner=bob&name=big");
+  EXPECT_TRUE(Contains(r.out, "Unschedulable: needs 3 workers with a CPU slot; 2 alive fit"))
+      << r.out;
+  EXPECT_TRUE(Contains(r.out, "in 2h10m")) << r.out;
+  EXPECT_TRUE(Contains(r.out.substr(0, r.out.find('\n')), "START")) << r.out;
+}
+
+TEST(ListTest, WatchRedrawsUntilStopped) {
+  auto calls = std::make_shared<std::atomic<int>>(0);
+  FakeScheduler fake([calls](const Request&) {
+    json job = Job(3, calls->fetch_add(1) == 0 ? "first" : "second", "RUNNING");
+    return Json(200, {{"jobs", {job}}});
+  });
+  CliEnv env = TestEnv();
+  env.watch_rounds = 2;
+  env.watch_interval = std::chrono::milliseconds(1);
+  CliRun r = RunAt(fake, {"list", "--watch"}, env);
+  ASSERT_EQ(r.code, kExitOk) << r.err;
+  EXPECT_EQ(fake.requests().size(), 2u);
+  EXPECT_TRUE(Contains(r.out, "first")) << r.out;
+  EXPECT_TRUE(Contains(r.out, "\n\nEvery 0s: shoal list")) << r.out;  // a blank line between
+  EXPECT_TRUE(Contains(r.out, "second")) << r.out;
+  EXPECT_EQ(r.out.find("\x1b["), std::string::npos);  // not a TTY: no screen clearing
+  env.stdout_is_tty = true;
+  r = RunAt(fake, {"list", "-w"}, env);
+  EXPECT_EQ(r.out.rfind("\x1b[H\x1b[2JEvery 0s: shoal list", 0), 0u) << r.out;
+}
+
+TEST(StatusTest, ReasonMessageEstimatedStartAndEvents) {
+  json job = Job(4, "big", "PENDING");
+  job["startedMs"] = 0;
+  job["reason"] = "Resources";
+  job["reasonMessage"] = "needs 3 workers with a CPU slot; 2 alive fit";
+  job["estimatedStartMs"] = kNow + 2 * 3'600'000 + 10 * 60'000;
+  job["events"] = {{{"timeMs", kNow - 300'000}, {"type", "submitted"}, {"message", "by alice"}},
+                   {{"timeMs", kNow - 120'000}, {"type", "preempted"}, {"message", "for job 9"}},
+                   {{"timeMs", kNow - 5'000}, {"type", "restarting"}}};
+  FakeScheduler fake([&](const Request&) { return Json(200, job); });
+  CliRun r = RunAt(fake, {"status", "4"});
+  ASSERT_EQ(r.code, kExitOk) << r.err;
+  EXPECT_TRUE(Contains(
+      r.out, "Reason:             Resources: needs 3 workers with a CPU slot; 2 alive fit\n"))
+      << r.out;
+  EXPECT_TRUE(Contains(r.out, "Estimated start:    ")) << r.out;
+  EXPECT_TRUE(Contains(r.out, "(in 2h10m)\n")) << r.out;
+  EXPECT_TRUE(Contains(r.out,
+                       "Events:\n"
+                       "  AGE   TYPE         MESSAGE\n"
+                       "  5m    submitted    by alice\n"
+                       "  2m    preempted    for job 9\n"
+                       "  5s    restarting   -\n"))
+      << r.out;
+}
+
+TEST(SubmitTest, WarningsGoToStderr) {
+  FakeScheduler fake([](const Request&) {
+    return Json(201, {{"id", 7},
+                      {"name", "tiny-mlp"},
+                      {"warnings", {"no registered worker set can ever hold this gang: 4 GPUs"}}});
+  });
+  CliRun r = RunAt(fake, {"submit", TinySpec().string()});
+  ASSERT_EQ(r.code, kExitOk) << r.err;
+  EXPECT_EQ(r.err, "shoal: warning: no registered worker set can ever hold this gang: 4 GPUs\n");
+  EXPECT_TRUE(r.out.rfind("submitted job 7 (tiny-mlp)\n", 0) == 0) << r.out;
+}
+
+TEST(LogsTest, TailThenFollowAndTimestamps) {
+  auto calls = std::make_shared<std::atomic<int>>(0);
+  FakeScheduler fake([calls](const Request& req) {
+    int n = calls->fetch_add(1);
+    if (n == 0) {
+      return Json(200, {{"lines", {LogLine(41, 1, 0, "x"), LogLine(42, 1, 0, "y")}},
+                        {"next", 42},
+                        {"done", false}});
+    }
+    return Json(200, {{"lines", {LogLine(43, 1, 0, "z")}}, {"next", 43}, {"done", true}});
+  });
+  CliRun r = RunAt(fake, {"logs", "7", "--tail", "2", "-f", "--timestamps"});
+  ASSERT_EQ(r.code, kExitOk) << r.err;
+  auto reqs = fake.requests();
+  ASSERT_EQ(reqs.size(), 2u);
+  EXPECT_EQ(reqs[0].target, "/v1/jobs/7/logs?tail=2");
+  EXPECT_EQ(reqs[1].target, "/v1/jobs/7/logs?after=42&limit=1000&wait=10000");
+  // kNow is 2025-06-15T15:06:40Z.
+  EXPECT_EQ(r.out,
+            "2025-06-15T15:06:40.000Z [rank 0] x\n2025-06-15T15:06:40.000Z [rank 0] y\n"
+            "2025-06-15T15:06:40.000Z [rank 0] z\n");
+}
+
+TEST(LogsTest, SinceSkipsOlderLines) {
+  FakeScheduler fake([](const Request& req) {
+    if (!Contains(req.target, "after=0&")) {
+      return Json(200, {{"lines", json::array()}, {"next", 2}, {"done", true}});
+    }
+    json old = LogLine(1, 1, 0, "old");
+    old["tsMs"] = kNow - 3 * 3'600'000;
+    return Json(200, {{"lines", {old, LogLine(2, 1, 0, "new")}}, {"next", 2}, {"done", true}});
+  });
+  CliRun r = RunAt(fake, {"logs", "7", "--since", "2h"});
+  ASSERT_EQ(r.code, kExitOk) << r.err;
+  EXPECT_EQ(r.out, "[rank 0] new\n");
+}
+
+json Checkpoints() {
+  return {{"job", 7},
+          {"checkpoints",
+           {{{"step", 100},
+             {"attempt", 1},
+             {"bytes", 1536},
+             {"sha256", Sha256Hex("ckpt-100")},
+             {"createdMs", kNow - 600'000}},
+            {{"step", 200},
+             {"attempt", 2},
+             {"bytes", 8},
+             {"sha256", Sha256Hex("ckpt-200")},
+             {"createdMs", kNow - 60'000}}}}};
+}
+
+FakeScheduler::Handler CheckpointHandler(bool corrupt = false) {
+  return [corrupt](const Request& req) {
+    if (req.target == "/v1/jobs/7/checkpoints") return Json(200, Checkpoints());
+    if (req.target == "/v1/jobs/7/checkpoints/200")
+      return Reply{200, corrupt ? "ckpt-2OO" : "ckpt-200"};
+    if (req.target == "/v1/jobs/7/checkpoints/100") return Reply{200, "ckpt-100"};
+    if (req.target == "/v1/jobs/7") return Json(200, Job(7, "tiny-mlp", "RUNNING"));
+    return Error(404, "NotFound", "no route");
+  };
+}
+
+TEST(CheckpointsTest, ListTable) {
+  FakeScheduler fake(CheckpointHandler());
+  CliRun r = RunAt(fake, {"checkpoints", "ls", "7"});
+  ASSERT_EQ(r.code, kExitOk) << r.err;
+  const std::string sha100 = Sha256Hex("ckpt-100").substr(0, 12);
+  EXPECT_EQ(r.out.substr(0, r.out.find('\n')), "STEP   ATTEMPT   SIZE      SHA256         AGE");
+  EXPECT_TRUE(Contains(r.out, "100    1         1.5 KiB   " + sha100 + "   10m\n")) << r.out;
+  EXPECT_EQ(json::parse(RunAt(fake, {"checkpoints", "ls", "7", "-o", "json"}).out), Checkpoints());
+}
+
+TEST(CheckpointsTest, GetVerifiesAndWritesTheNewestOrTheGivenStep) {
+  FakeScheduler fake(CheckpointHandler());
+  const fs::path dir = fs::temp_directory_path() / ("shoal-cli-ckpt-" + std::to_string(::getpid()));
+  fs::create_directories(dir);
+  const fs::path file = dir / "model.safetensors";
+  CliRun r = RunAt(fake, {"checkpoints", "get", "7", "-O", file.string()});
+  ASSERT_EQ(r.code, kExitOk) << r.err;
+  EXPECT_EQ(ReadFile(file), "ckpt-200");
+  EXPECT_TRUE(Contains(r.out, "step 200")) << r.out;
+  EXPECT_TRUE(Contains(r.out, "SHA-256 verified")) << r.out;
+  r = RunAt(fake, {"checkpoints", "get", "7", "100", "-O", file.string()});
+  ASSERT_EQ(r.code, kExitOk) << r.err;
+  EXPECT_EQ(ReadFile(file), "ckpt-100");
+  EXPECT_EQ(RunAt(fake, {"checkpoints", "get", "7", "150", "-O", file.string()}).code,
+            kExitNotFound);
+  // The default file name: JOBNAME-STEP.safetensors in the working directory.
+  const fs::path cwd = fs::current_path();
+  fs::current_path(dir);
+  r = RunAt(fake, {"checkpoints", "get", "7"});
+  fs::current_path(cwd);
+  EXPECT_EQ(r.code, kExitOk) << r.err;
+  EXPECT_EQ(ReadFile(dir / "tiny-mlp-200.safetensors"), "ckpt-200");
+  // A corrupted download is not written.
+  FakeScheduler corrupt(CheckpointHandler(/*corrupt=*/true));
+  const fs::path bad = dir / "bad.safetensors";
+  r = RunAt(corrupt, {"checkpoints", "get", "7", "-O", bad.string()});
+  EXPECT_EQ(r.code, kExitUnavailable);
+  EXPECT_TRUE(Contains(r.err, "arrived corrupted")) << r.err;
+  EXPECT_FALSE(fs::exists(bad));
+  fs::remove_all(dir);
 }
 
 TEST(WorkersTest, Table) {

@@ -146,6 +146,56 @@ TEST(ProgressTest, LiveLineWhilePendingOrStarting) {
   EXPECT_EQ(FormatLiveLine(restarting, kNow), "RESTARTING after attempt 1: WorkerLost");
 }
 
+TEST(ProgressTest, LiveLineWhilePendingShowsTheReasonMessageAndEstimate) {
+  json pending = {{"state", "PENDING"},
+                  {"reason", "Unschedulable"},
+                  {"reasonMessage", "needs 3 workers with a CPU slot; 2 alive fit"},
+                  {"submittedMs", kNow - 12'000},
+                  {"workers", {{"min", 3}, {"max", 3}}}};
+  EXPECT_EQ(FormatLiveLine(pending, kNow),
+            "PENDING 12s (Unschedulable): needs 3 workers with a CPU slot; 2 alive fit");
+  pending["estimatedStartMs"] = kNow + 2 * 3'600'000 + 10 * 60'000;
+  EXPECT_EQ(FormatLiveLine(pending, kNow),
+            "PENDING 12s (Unschedulable): needs 3 workers with a CPU slot; 2 alive fit | "
+            "starts in 2h10m");
+  pending.erase("reasonMessage");
+  EXPECT_EQ(FormatLiveLine(pending, kNow),
+            "PENDING 12s (Unschedulable): waiting for 3 workers | starts in 2h10m");
+}
+
+TEST(ProgressTest, ReasonTextAndEstimatedStart) {
+  EXPECT_EQ(ReasonText(json{{"reason", "Resources"}, {"reasonMessage", "2 alive fit"}}),
+            "Resources: 2 alive fit");
+  EXPECT_EQ(ReasonText(json{{"reason", "Resources"}}), "Resources");
+  EXPECT_EQ(ReasonText(json{{"reasonMessage", "2 alive fit"}}), "2 alive fit");
+  EXPECT_EQ(ReasonText(json{{"reason", 3}}), "");
+  EXPECT_EQ(FormatEstimatedStart(json::object(), kNow), "");
+  EXPECT_EQ(FormatEstimatedStart(json{{"estimatedStartMs", kNow + 90'000}}, kNow), "in 1m30s");
+  EXPECT_EQ(FormatEstimatedStart(json{{"estimatedStartMs", kNow - 5'000}}, kNow), "now");
+}
+
+// The trainer reports -1 for the accuracy of a job without a test set: never print "-1.000".
+TEST(ProgressTest, NoTestSetShowsADashNotMinusOne) {
+  EXPECT_EQ(FormatAccuracy(json{{"testAccuracy", -1.0}}, "testAccuracy", 3), "-");
+  EXPECT_EQ(FormatAccuracy(json::object(), "testAccuracy", 3), "-");
+  EXPECT_EQ(FormatAccuracy(json{{"testAccuracy", 0.0}}, "testAccuracy", 3), "0.000");
+  json done = RunningJob();
+  done["state"] = "SUCCEEDED";
+  done["result"] = {{"testAccuracy", -1.0}, {"trainLoss", 0.3}};
+  EXPECT_EQ(FormatProgressSummary(done), "acc -");
+  done["finishedMs"] = kNow - 80'000 + 31'000;
+  EXPECT_EQ(FormatFinalLine(done), "job 7 SUCCEEDED in 31s: train loss 0.3000");
+  json running = RunningJob();
+  running["progress"]["trainAccuracy"] = -1.0;
+  EXPECT_EQ(FormatLiveLine(running, kNow),
+            "RUNNING 1m12s | epoch 2/5 | step 340/468 | loss 0.3512 | acc - | 5123 samples/s");
+  json p = RunningJob()["progress"];
+  p["epochDone"] = true;
+  p["testAccuracy"] = -1.0;
+  EXPECT_EQ(FormatEpochLine(p),
+            "epoch 2/5: loss 0.3512 | train acc 0.8740 | test acc - | 5123 samples/s");
+}
+
 TEST(ProgressTest, LiveLineNeverThrowsOnGarbage) {
   EXPECT_EQ(FormatLiveLine(json(), kNow), "UNKNOWN | starting");
   EXPECT_NO_THROW(FormatLiveLine(json::array({1, 2}), kNow));
