@@ -56,6 +56,7 @@ constexpr Arity kArity[] = {
     {"login", 0, 0, "", false},
     {"config", 1, 2, "get-contexts or use-context NAME", false},
     {"completion", 1, 1, "bash or zsh", false},
+    {"explain", 0, 1, "a job spec FIELD (e.g. spec.model)", false},
     {"help", 0, 1, "", false},
 };
 
@@ -252,6 +253,13 @@ std::unique_ptr<CLI::App> MakeApp(CliArgs* out, Raw* raw) {
       "completion", "print a bash or zsh completion script",
       "source <(shoal completion bash) in ~/.bashrc; source <(shoal completion zsh) in ~/.zshrc.");
   positional(completion, "SHELL", "bash or zsh");
+
+  CLI::App* explain = verb(
+      "explain", "document a job spec field, like kubectl explain (no scheduler needed)",
+      "FIELD is a path such as spec.model, model.layers (spec. implied) or workers.min; none "
+      "shows the whole document. Prints its type, default, allowed values and description, and "
+      "an object's fields. docs/job-spec.schema.json is the same contract as a JSON Schema.");
+  positional(explain, "FIELD", "the field's path");
 
   CLI::App* help = verb("help", "show help for a command", "");
   positional(help, "COMMAND", "the command to explain");

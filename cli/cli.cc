@@ -13,6 +13,7 @@
 #include "cli/exit_codes.h"
 #include "cli/help.h"
 #include "common/file_util.h"
+#include "common/spec_fields.h"
 #include "common/version.h"
 
 namespace shoal::cli {
@@ -84,6 +85,16 @@ int RunCli(const std::vector<std::string>& args, std::ostream& out, std::ostream
     out << CompletionScript(parsed.sub);
     return kExitOk;
   }
+  if (parsed.verb == "explain") {
+    // The validator's own field table (common/spec_fields.h): nothing to ask the scheduler.
+    auto text = ExplainSpecField(parsed.positional.empty() ? "" : parsed.positional[0]);
+    if (!text.ok()) {
+      err << "shoal explain: " << text.status().message() << "\n";
+      return kExitNotFound;
+    }
+    out << *text;
+    return kExitOk;
+  }
   // The contexts file, then each setting by precedence: flag > environment > context > default.
   Settings settings;
   if (!env.config_dir.empty()) {
@@ -131,6 +142,7 @@ int RunCli(const std::vector<std::string>& args, std::ostream& out, std::ostream
     auto text = ReadTokenFile(settings.token_file);
     if (text.ok()) {
       token = *text;
+      settings.token_from_file = true;
       if (std::string warning = LooseModeWarning(settings.token_file); !warning.empty()) {
         err << warning << "\n";
       }

@@ -1,4 +1,6 @@
 // shoal tokens: bearer tokens (GET/POST /v1/tokens, DELETE /v1/tokens/{id}).
+#include <filesystem>
+
 #include "cli/commands.h"
 #include "cli/config.h"
 #include "cli/exit_codes.h"
@@ -11,6 +13,20 @@ namespace {
 
 int CreateToken(const CommandContext& ctx) {
   const std::string& account = ctx.args().positional[1];
+  // Checked before the token exists: --save onto the file this command's own token came from
+  // would silently replace the caller's (say, the admin's) credentials with the new token.
+  if (ctx.args().save && ctx.settings().token_from_file) {
+    const std::string path =
+        !ctx.args().save_path.empty() ? ctx.args().save_path : ctx.settings().token_file;
+    std::error_code ec;
+    if (path == ctx.settings().token_file ||
+        std::filesystem::equivalent(path, ctx.settings().token_file, ec)) {
+      ctx.err() << "shoal: --save would overwrite " << path
+                << ", which holds the token this command runs with; give another PATH (e.g. "
+                   "--save ~/.config/shoal/token)\n";
+      return kExitUsage;
+    }
+  }
   json body = {{"account", account}, {"role", ctx.args().role}, {"label", ctx.args().label}};
   Result<json> reply = ctx.Call("POST", "/v1/tokens", body.dump());
   if (!reply.ok()) return ctx.Fail(reply.status());

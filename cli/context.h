@@ -27,6 +27,9 @@ struct Settings {
   // The token file the CLI reads when --token and $SHOAL_TOKEN give none: $SHOAL_TOKEN_FILE, else
   // the context's tokenFile, else CONFIG_DIR/token ("" = none). Where login and --save write.
   std::string token_file;
+  // This command's own token was read from token_file (not --token or $SHOAL_TOKEN): then
+  // `tokens create --save` must not overwrite that file with another account's token.
+  bool token_from_file = false;
   std::string ca_file;  // the CA file in effect ("" = the system's CAs only)
 };
 

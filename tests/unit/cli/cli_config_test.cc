@@ -212,6 +212,24 @@ TEST_F(CliConfigTest, TokensCreateSaveWritesAPrivateFileInsteadOfStdout) {
            "--token", "tok-admin"});
   ASSERT_EQ(r.code, kExitOk) << r.err;
   EXPECT_EQ(Read(dir_ / "cfg" / "token"), "shoal_new\n");
+  // Not onto the file this command's own token came from (the admin's, say): refused before a
+  // token is created, and the file is untouched.
+  std::ofstream(dir_ / "admin.token") << "tok-admin\n";
+  fs::permissions(dir_ / "admin.token", fs::perms(0600));
+  CliEnv as_admin = env_;
+  as_admin.token_file = (dir_ / "admin.token").string();
+  std::swap(env_, as_admin);
+  const size_t posts = fake.requests().size();
+  r = Run({"tokens", "create", "lab-a", "--role", "user", "--save", "--scheduler", fake.url()});
+  EXPECT_EQ(r.code, kExitUsage);
+  EXPECT_TRUE(Contains(r.err, "holds the token this command runs with")) << r.err;
+  EXPECT_EQ(fake.requests().size(), posts);
+  EXPECT_EQ(Read(dir_ / "admin.token"), "tok-admin\n");
+  r = Run({"tokens", "create", "lab-a", "--role", "user", "--save",
+           (dir_ / "user.token").string(), "--scheduler", fake.url()});
+  EXPECT_EQ(r.code, kExitOk) << r.err;
+  EXPECT_EQ(Read(dir_ / "user.token"), "shoal_new\n");
+  std::swap(env_, as_admin);
 }
 
 TEST_F(CliConfigTest, BadConfigFileIsAUsageErrorWithItsLine) {
@@ -246,6 +264,21 @@ TEST_F(CliConfigTest, ConfigRoundTrips) {
   EXPECT_EQ(loaded->contexts[0].token_file, "/t/a");
   EXPECT_EQ(loaded->contexts[1].ca_file, "/ca.pem");
   EXPECT_TRUE(LoadCliConfig((dir_ / "none.yaml").string())->contexts.empty());
+}
+
+// shoal explain: the spec's documentation without a scheduler (none runs in this test).
+TEST_F(CliConfigTest, ExplainPrintsAFieldsContractAndSuggestsForTypos) {
+  CliRun model = Run({"explain", "spec.model"});
+  ASSERT_EQ(model.code, kExitOk) << model.err;
+  EXPECT_TRUE(Contains(model.out, "spec.model")) << model.out;
+  EXPECT_TRUE(Contains(model.out, "layers")) << model.out;  // its fields are listed
+  CliRun layers = Run({"explain", "model.layers"});  // spec. implied
+  ASSERT_EQ(layers.code, kExitOk) << layers.err;
+  EXPECT_TRUE(Contains(layers.out, "spec.model.layers")) << layers.out;
+  CliRun typo = Run({"explain", "limits.maxRunTime"});
+  EXPECT_EQ(typo.code, kExitNotFound);
+  EXPECT_TRUE(Contains(typo.err, "limits.maxRuntime")) << typo.err;  // the suggestion
+  EXPECT_EQ(Run({"explain", "a", "b"}).code, kExitUsage);
 }
 
 TEST_F(CliConfigTest, CompletionScripts) {

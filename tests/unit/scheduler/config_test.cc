@@ -68,6 +68,7 @@ TEST(ConfigTest, EveryFlagSetsItsKey) {
       {"resizeMinInterval", "4m"}, {"adminTokenFile", "/a"},
       {"workerTokenFile", "/w"},   {"workerAccount", "pool"},
       {"tlsCert", "/c.pem"},       {"tlsKey", "/k.pem"},
+      {"queues", "default,gpu"},
   };
   ASSERT_EQ(kValues.size(), SchedulerSettings().size());
   for (const SchedulerSetting& s : SchedulerSettings()) {
@@ -120,6 +121,13 @@ TEST(ConfigTest, BadFilesAndFlagsAreClearErrors) {
   EXPECT_FALSE(LoadSchedulerConfigFile(write("port: [1\n"), &c).ok());
   EXPECT_FALSE(LoadSchedulerConfigFile(write("port: 70000\n"), &c).ok());
   EXPECT_FALSE(LoadSchedulerConfigFile(write("- a\n- b\n"), &c).ok());
+  // queues: a YAML list (or "a,b"), each a DNS label.
+  ASSERT_TRUE(LoadSchedulerConfigFile(write("queues: [default, gpu-big]\n"), &c).ok());
+  EXPECT_EQ(c.queues, (std::vector<std::string>{"default", "gpu-big"}));
+  st = LoadSchedulerConfigFile(write("queues: [default, Big_GPU]\n"), &c);
+  ASSERT_FALSE(st.ok());
+  EXPECT_NE(st.message().find("queue names are DNS labels"), std::string::npos) << st.message();
+  EXPECT_FALSE(LoadSchedulerConfigFile(write("queues: [[a]]\n"), &c).ok());
   EXPECT_EQ(LoadSchedulerConfigFile(dir + "/missing.yaml", &c).code(), StatusCode::kNotFound);
   std::string err;
   EXPECT_EQ(Parse({"--prot", "1"}, &c, nullptr, &err), 2);
