@@ -63,6 +63,7 @@ TEST(FlagsTest, Table) {
       {{"-a", "1"}, 1, "fish", std::nullopt, {}, {}},
       {{"--food=rice", "--a", "3"}, 3, "rice", std::nullopt, {}, {}},
       {{"--food", "a b"}, 7, "a b", std::nullopt, {}, {}},
+      {{"--a", "1", "--food=x", "-a", "2", "--a=3"}, 3, "x", std::nullopt, {}, {}},  // last wins
       {{"--fod", "rice"},
        7,
        "fish",
