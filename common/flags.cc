@@ -126,6 +126,7 @@ std::string Describe(const CLI::App& app, const std::vector<const CLI::App*>& ch
       std::string value = what.substr(eq + 3);
       const CLI::Option* conv = FindFlag(chain, name);
       std::string type = conv != nullptr ? conv->get_type_name() : "";
+      type = type.substr(0, type.find(':'));  // without the validators' notes, as in --help
       return "bad value '" + value + "' for " + name +
              (type.empty() ? "" : " (expected " + type + ")");
     }

@@ -58,9 +58,11 @@ CLI::Validator NonNegative(double max = std::numeric_limits<double>::infinity())
 int UsageError(const CLI::App& app, std::string_view message);
 int UsageError(const CLI::App& app, std::string_view message, std::ostream& err);
 
-// The candidate closest to `word` by edit distance (Levenshtein, ASCII case-sensitive), or ""
-// when none is within max(2, word.size() / 3) edits. Ties go to the earlier candidate. Leading
-// dashes count like any other character, so pass "--food" to compare with "--foo".
+// The candidate closest to `word` by edit distance (insertions, deletions, substitutions and
+// swaps of two neighbouring characters; ASCII, case-sensitive), or "" when none is within
+// max(1, n / 3) edits, n being the length of `word` without its leading dashes; a word of n < 3
+// gets no suggestion (one letter off a short name is another name, not a typo). Ties go to the
+// earlier candidate. Dashes count like any other character: compare "--foo" with "--food".
 std::string Suggest(std::string_view word, const std::vector<std::string>& candidates);
 
 // Breaks `text` at spaces into lines of at most `width` characters (longer words stay whole);
