@@ -126,6 +126,7 @@ std::string Describe(const CLI::App& app, const std::vector<const CLI::App*>& ch
       std::string value = what.substr(eq + 3);
       const CLI::Option* conv = FindFlag(chain, name);
       std::string type = conv != nullptr ? conv->get_type_name() : "";
+      type = type.substr(0, type.find(':'));  // without the validators' notes, as in --help
       return "bad value '" + value + "' for " + name +
              (type.empty() ? "" : " (expected " + type + ")");
     }
@@ -172,6 +173,9 @@ void Configure(CLI::App& app, std::string_view program) {
   app.set_version_flag("--version", VersionLine(program),
                        "print the version and git commit and exit");
   app.option_defaults()->always_capture_default();
+  // A flag given twice: the last one wins, as with most Unix tools, so that a script can append
+  // an override to a command line it was handed (CLI11's default refuses the second one).
+  app.option_defaults()->multi_option_policy(CLI::MultiOptionPolicy::TakeLast);
   auto formatter = std::make_shared<HelpFormatter>();
   formatter->column_width(kFlagColumnWidth);
   app.formatter(formatter);

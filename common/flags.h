@@ -1,7 +1,8 @@
 // The command-line conventions shared by every shoal program, on top of CLI11 (a Debian package,
 // header-only): each program defines its flags once on a CLI::App, and this file makes parsing,
 // errors, --help and --version behave the same everywhere:
-//   - `--flag=value`, `--flag value` (and `-f value` for flags with a short name) all work;
+//   - `--flag=value`, `--flag value` (and `-f value` for flags with a short name) all work, and
+//     the last of two values for one flag wins;
 //   - an unknown flag is a usage error "PROG: unknown flag --foo (did you mean --food?)";
 //   - --help is generated from the definitions, each flag with its default;
 //   - --version prints VersionLine(PROG) (version and git commit).
@@ -25,9 +26,10 @@ inline constexpr int kUsageExitCode = 2;
 
 // Names the app `program` and sets the shared conventions: -h/--help, --version (prints
 // VersionLine(program) to stdout and exits 0), the help formatter (flags with their defaults:
-// options added after this call capture their variable's initial value as the default), and a
-// footer with the version line. Call it before adding the program's own flags; callers may set
-// their own footer afterwards.
+// options added after this call capture their variable's initial value as the default), a
+// footer with the version line, and for options added after this call: a flag given twice takes
+// its last value (a repeatable flag bound to a std::vector keeps every value). Call it before
+// adding the program's own flags; callers may set their own footer afterwards.
 void Configure(CLI::App& app, std::string_view program);
 
 // Parses argv (argv[0] is the program's path and is skipped). Returns std::nullopt when the
@@ -56,9 +58,11 @@ CLI::Validator NonNegative(double max = std::numeric_limits<double>::infinity())
 int UsageError(const CLI::App& app, std::string_view message);
 int UsageError(const CLI::App& app, std::string_view message, std::ostream& err);
 
-// The candidate closest to `word` by edit distance (Levenshtein, ASCII case-sensitive), or ""
-// when none is within max(2, word.size() / 3) edits. Ties go to the earlier candidate. Leading
-// dashes count like any other character, so pass "--food" to compare with "--foo".
+// The candidate closest to `word` by edit distance (insertions, deletions, substitutions and
+// swaps of two neighbouring characters; ASCII, case-sensitive), or "" when none is within
+// max(1, n / 3) edits, n being the length of `word` without its leading dashes; a word of n < 3
+// gets no suggestion (one letter off a short name is another name, not a typo). Ties go to the
+// earlier candidate. Dashes count like any other character: compare "--foo" with "--food".
 std::string Suggest(std::string_view word, const std::vector<std::string>& candidates);
 
 // Breaks `text` at spaces into lines of at most `width` characters (longer words stay whole);

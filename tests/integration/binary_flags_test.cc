@@ -174,8 +174,8 @@ TEST_F(BinaryFlagsTest, VersionHelpUnknownFlagAndBothValueForms) {
     // The commit as common/version.h writes it; not necessarily this test's own (a partial
     // rebuild may relink the programs after a commit without relinking the test).
     EXPECT_TRUE(std::regex_match(
-        version.out, std::regex(p.name + " " + Version() +
-                                " \\(commit ([0-9a-f]{7,40}(-dirty)?|unknown)\\)\n")))
+        version.out,
+        std::regex(p.name + " " + Version() + " \\(commit ([0-9a-f]{7,40}(-dirty)?|unknown)\\)\n")))
         << version.out;
     EXPECT_EQ(version.err, "");
 

@@ -3,6 +3,7 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <memory>
 #include <sstream>
 
 #include "common/version.h"
@@ -62,6 +63,7 @@ TEST(FlagsTest, Table) {
       {{"-a", "1"}, 1, "fish", std::nullopt, {}, {}},
       {{"--food=rice", "--a", "3"}, 3, "rice", std::nullopt, {}, {}},
       {{"--food", "a b"}, 7, "a b", std::nullopt, {}, {}},
+      {{"--a", "1", "--food=x", "-a", "2", "--a=3"}, 3, "x", std::nullopt, {}, {}},  // last wins
       {{"--fod", "rice"},
        7,
        "fish",
@@ -141,6 +143,28 @@ TEST(FlagsTest, SubcommandErrorsNameTheCommandPath) {
   std::ostringstream out3, err3;
   EXPECT_EQ(Parse(app, {"jobs", "--limit=4"}, out3, err3), std::nullopt) << err3.str();
   EXPECT_EQ(limit, 4);
+}
+
+// A repeatable flag as shoal-worker's --data-root: one value per occurrence, and the values given
+// replace the default list.
+TEST(FlagsTest, RepeatedFlagReplacesTheDefaultList) {
+  auto make = [](std::vector<std::string>* roots) {
+    auto app = std::make_unique<CLI::App>();
+    Configure(*app, "prog");
+    app->add_option("--root", *roots, "a root")->allow_extra_args(false);
+    return app;
+  };
+  std::vector<std::string> roots = {"/default"};
+  auto app = make(&roots);
+  std::ostringstream out, err;
+  ASSERT_EQ(Parse(*app, {}, out, err), std::nullopt);
+  EXPECT_EQ(roots, std::vector<std::string>({"/default"}));
+  ASSERT_EQ(Parse(*app, {"--root", "/a", "--root=/b"}, out, err), std::nullopt) << err.str();
+  EXPECT_EQ(roots, std::vector<std::string>({"/a", "/b"}));
+  roots = {"/default"};
+  auto strict = make(&roots);
+  EXPECT_EQ(Parse(*strict, {"--root", "/a", "/b"}, out, err), 2);
+  EXPECT_THAT(err.str(), HasSubstr("unexpected argument '/b'"));
 }
 
 TEST(FlagsTest, ParseFromArgvSkipsTheProgramPath) {

@@ -54,6 +54,10 @@ TEST(ConfigTest, ShippedConfigIsValidAndFlagsOverrideIt) {
   EXPECT_EQ(c.port, 8470);  // from the file: flags of an earlier parse do not stick
   ASSERT_EQ(Parse({"--worker-timeout", "20s", "--config", path}, &c), std::nullopt);
   EXPECT_EQ(c.worker_timeout_ms, 20000);
+  // An override appended to a command line wins (tests restart the scheduler that way).
+  SchedulerConfig twice;
+  ASSERT_EQ(Parse({"--port", "0", "--state-dir", "/s", "--port", "9100"}, &twice), std::nullopt);
+  EXPECT_EQ(twice.port, 9100);
 }
 
 TEST(ConfigTest, EveryFlagSetsItsKey) {
