@@ -5,6 +5,7 @@
 #include <memory>
 #include <sstream>
 
+#include "common/edit_distance.h"
 #include "common/version.h"
 
 namespace shoal::flags {
@@ -262,22 +263,9 @@ std::string Suggest(std::string_view word, const std::vector<std::string>& candi
   std::string best;
   size_t best_distance = bound + 1;
   for (const std::string& c : candidates) {
-    // Optimal string alignment distance: insert, delete, substitute, swap two neighbours.
-    const size_t n = word.size(), m = c.size();
-    std::vector<std::vector<size_t>> d(n + 1, std::vector<size_t>(m + 1));
-    for (size_t i = 0; i <= n; ++i) d[i][0] = i;
-    for (size_t j = 0; j <= m; ++j) d[0][j] = j;
-    for (size_t i = 1; i <= n; ++i) {
-      for (size_t j = 1; j <= m; ++j) {
-        size_t cost = word[i - 1] == c[j - 1] ? 0 : 1;
-        d[i][j] = std::min({d[i - 1][j] + 1, d[i][j - 1] + 1, d[i - 1][j - 1] + cost});
-        if (i > 1 && j > 1 && word[i - 1] == c[j - 2] && word[i - 2] == c[j - 1]) {
-          d[i][j] = std::min(d[i][j], d[i - 2][j - 2] + 1);
-        }
-      }
-    }
-    if (d[n][m] < best_distance) {
-      best_distance = d[n][m];
+    const size_t d = EditDistance(word, c);
+    if (d < best_distance) {
+      best_distance = d;
       best = c;
     }
   }

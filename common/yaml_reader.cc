@@ -6,6 +6,8 @@
 #include <cmath>
 #include <limits>
 
+#include "common/edit_distance.h"
+
 namespace shoal {
 namespace {
 
@@ -33,23 +35,6 @@ std::string FormatDouble(double value) {
 bool IsQuoted(const YAML::Node& node) { return node.Tag() == "!"; }
 
 bool IsPlainScalar(const YAML::Node& node) { return node.IsScalar() && !IsQuoted(node); }
-
-size_t EditDistance(std::string_view a, std::string_view b) {
-  std::vector<size_t> row(b.size() + 1);
-  for (size_t j = 0; j <= b.size(); ++j) row[j] = j;
-  for (size_t i = 1; i <= a.size(); ++i) {
-    size_t diagonal = row[0];
-    row[0] = i;
-    for (size_t j = 1; j <= b.size(); ++j) {
-      const size_t up = row[j];
-      const bool same = std::tolower(static_cast<unsigned char>(a[i - 1])) ==
-                        std::tolower(static_cast<unsigned char>(b[j - 1]));
-      row[j] = std::min({row[j] + 1, row[j - 1] + 1, diagonal + (same ? 0 : 1)});
-      diagonal = up;
-    }
-  }
-  return row[b.size()];
-}
 
 // Length of the valid UTF-8 sequence starting at s[i], or 0 when there is none.
 size_t Utf8SequenceLength(std::string_view s, size_t i) {
@@ -166,7 +151,7 @@ std::string_view SuggestSimilar(std::string_view word,
   std::string_view best;
   size_t best_distance = 3;
   for (std::string_view candidate : candidates) {
-    const size_t d = EditDistance(word, candidate);
+    const size_t d = EditDistance(word, candidate, /*ignore_case=*/true);
     if (d < best_distance && d < candidate.size()) {
       best = candidate;
       best_distance = d;
