@@ -1,15 +1,16 @@
 #include "scheduler/policy/placement.h"
 
-#include <cstdio>
-
 #include <algorithm>
 #include <cctype>
+#include <cstdio>
 #include <unordered_map>
 
 namespace shoal {
 
 bool GpuTypeMatches(std::string_view wanted, std::string_view gpu_name) {
-  auto lower = [](char c) { return static_cast<char>(std::tolower(static_cast<unsigned char>(c))); };
+  auto lower = [](char c) {
+    return static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  };
   auto is_word = [](char c) { return std::isalnum(static_cast<unsigned char>(c)) != 0; };
   if (wanted.empty() || wanted.size() > gpu_name.size()) return false;
   for (size_t at = 0; at + wanted.size() <= gpu_name.size(); ++at) {
@@ -51,7 +52,8 @@ int FittingCapacity(const SnapshotJob& job, const std::vector<SnapshotWorker>& w
 }
 
 std::string DescribeNeed(const SnapshotJob& job) {
-  std::string out = "needs " + std::to_string(job.min_ranks) + (job.min_ranks == 1 ? " rank" : " ranks");
+  std::string out =
+      "needs " + std::to_string(job.min_ranks) + (job.min_ranks == 1 ? " rank" : " ranks");
   if (job.backend != Backend::kCuda) return out + " (one slot each)";
   const int gpus = std::max(1, job.gpus_per_rank);
   out += " with " + std::to_string(gpus) + (gpus == 1 ? " GPU" : " GPUs") + " each";

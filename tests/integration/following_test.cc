@@ -2,11 +2,11 @@
 // the version endpoint, unknown queues refused, the gang warning at submission, the pending
 // reason in numbers, the event timeline of a job that trains, jobs by name and the last lines of
 // a job's log.
+#include <gtest/gtest.h>
+
 #include <algorithm>
 #include <memory>
 #include <string>
-
-#include <gtest/gtest.h>
 
 #include "common/version.h"
 #include "tests/integration/cluster.h"
@@ -48,9 +48,10 @@ TEST(WorkerNameTest, ASecondLiveAgentUnderOneNameIsRefusedWhileTheFirstLives) {
   ASSERT_TRUE(Cluster::WaitUntil([&] { return alive(1); }, 20s)) << c.Workers().dump();
   const std::string token_file = c.dir() + "/token-pool";  // the one StartWorker wrote
   auto agent = [&](const std::string& tag, std::vector<std::string> name_flags) {
-    std::vector<std::string> argv = {SHOAL_WORKER_BIN, "--scheduler", c.url(), "--no-gpu",
-                                     "--trainer", SHOAL_TRAIN_BIN, "--work-dir",
-                                     c.dir() + "/" + tag, "--token-file", token_file};
+    std::vector<std::string> argv = {SHOAL_WORKER_BIN, "--scheduler",       c.url(),
+                                     "--no-gpu",       "--trainer",         SHOAL_TRAIN_BIN,
+                                     "--work-dir",     c.dir() + "/" + tag, "--token-file",
+                                     token_file};
     argv.insert(argv.end(), name_flags.begin(), name_flags.end());
     return std::make_unique<Process>(argv, c.dir() + "/" + tag + ".log");
   };
@@ -98,8 +99,9 @@ TEST(FollowingTest, SubmissionWaitingTrainingAndTheTimeline) {
       << reply.dump();
   const int64_t id = reply["id"];
   ASSERT_TRUE(Cluster::WaitUntil(
-      [&] { return c.Job(id).value("reasonMessage", "").find("no worker is alive") !=
-                   std::string::npos; },
+      [&] {
+        return c.Job(id).value("reasonMessage", "").find("no worker is alive") != std::string::npos;
+      },
       10s))
       << c.Job(id).dump();
   c.StartWorker("w1");

@@ -1,15 +1,15 @@
 // What a job's owner sees while following it (the scheduler's side): the event timeline, the
 // pending reason in numbers, the submission-time gang warning, queue names, name lookup; and
 // worker names that two live agents cannot share. Real SQLite store in a temp dir, fake clock.
+#include <gtest/gtest.h>
 #include <unistd.h>
 
 #include <filesystem>
 
-#include <gtest/gtest.h>
-
 #include "scheduler/scheduler.h"
 #include "scheduler/state/state_dir_lock.h"
 #include "tests/testing/test_util.h"
+#include "tests/unit/scheduler/scheduler_fixture.h"
 
 namespace shoal {
 namespace {
@@ -18,8 +18,8 @@ using nlohmann::json;
 
 std::string TinySpec(int ranks, const std::string& extra_replace_from = "",
                      const std::string& extra_replace_to = "") {
-  std::string s = ::shoal::testing::ReadFile(::shoal::testing::RepoRoot() /
-                                             "configs/jobs/tiny-mlp.yaml");
+  std::string s =
+      ::shoal::testing::ReadFile(::shoal::testing::RepoRoot() / "configs/jobs/tiny-mlp.yaml");
   s.replace(s.find("min: 1"), 6, "min: " + std::to_string(ranks));
   s.replace(s.find("max: 1"), 6, "max: " + std::to_string(ranks));
   if (!extra_replace_from.empty()) {
@@ -35,31 +35,11 @@ std::vector<std::string> Types(const Job& job) {
   return out;
 }
 
-class JobFollowingTest : public ::testing::Test {
+class JobFollowingTest : public ::shoal::testing::SchedulerFixture {
  protected:
   void SetUp() override {
-    char tmpl[] = "/tmp/shoal-follow-XXXXXX";
-    dir_ = ::mkdtemp(tmpl);
-    Reopen();
-  }
-  void TearDown() override {
-    sched_.reset();
-    store_.reset();
-    std::filesystem::remove_all(dir_);
-  }
-  void Reopen() {
-    sched_.reset();
-    store_.reset();
-    auto store = Store::Open(dir_);
-    ASSERT_TRUE(store.ok()) << store.status().ToString();
-    store_ = std::move(store).value();
-    SchedulerOptions opts;
-    opts.worker_timeout_ms = 3000;
-    opts.policy = policy_;
-    opts.queues = {"default", "gpu"};
-    auto s = Scheduler::Open(store_.get(), opts, [this] { return now_; });
-    ASSERT_TRUE(s.ok()) << s.status().ToString();
-    sched_ = std::move(s).value();
+    queues_ = {"default", "gpu"};
+    SchedulerFixture::SetUp();
   }
   Result<const Worker*> Register(const std::string& name, const std::string& instance,
                                  int slots = 1) {
@@ -67,16 +47,6 @@ class JobFollowingTest : public ::testing::Test {
     reg.instance = instance;
     return sched_->RegisterWorker(reg);
   }
-  json Exit(const Job& j, int rank) {
-    return json{{"type", "exit"},          {"job", j.id}, {"attempt", j.current_attempt()->number},
-                {"rank", rank},            {"exitCode", 0},
-                {"result", {{"paramChecksum", "abc"}}}};
-  }
-  std::string dir_;
-  int64_t now_ = 1'000'000;
-  PolicyOptions policy_;
-  std::unique_ptr<Store> store_;
-  std::unique_ptr<Scheduler> sched_;
 };
 
 TEST_F(JobFollowingTest, TimelineFromSubmissionToSuccessSurvivesARestart) {
@@ -103,8 +73,8 @@ TEST_F(JobFollowingTest, TimelineFromSubmissionToSuccessSurvivesARestart) {
   ASSERT_TRUE(sched_->Heartbeat(w0, {{id, 1, 0}}).ok());  // no second "started"
   now_ += 1000;
   sched_->RecordCheckpoint(id, 1, 40, 3 << 20);
-  ASSERT_TRUE(sched_->ApplyEvents(w0, json::array({Exit(*j, 0)})).ok());
-  ASSERT_TRUE(sched_->ApplyEvents(w1, json::array({Exit(*j, 1)})).ok());
+  ASSERT_TRUE(sched_->ApplyEvents(w0, json::array({Exit(*j, 0, 0)})).ok());
+  ASSERT_TRUE(sched_->ApplyEvents(w1, json::array({Exit(*j, 1, 0)})).ok());
   ASSERT_EQ(j->state, JobState::kSucceeded);
   const std::vector<std::string> want = {"submitted", "placed", "started", "checkpoint",
                                          "succeeded"};
@@ -126,8 +96,8 @@ TEST_F(JobFollowingTest, RetriesPreemptionsAndCancelsAreExplained) {
   auto w = Register("a", "i-a");
   const Job* j = sched_->FindJob(id);
   ASSERT_EQ(j->state, JobState::kRunning);
-  json fail = {{"type", "exit"}, {"job", id},       {"attempt", 1},
-               {"rank", 0},      {"exitCode", 3},   {"message", "peer went away"}};
+  json fail = {{"type", "exit"}, {"job", id},     {"attempt", 1},
+               {"rank", 0},      {"exitCode", 3}, {"message", "peer went away"}};
   ASSERT_TRUE(sched_->ApplyEvents((*w)->id, json::array({fail})).ok());
   // Restarted at once on the free slot: restarting, then placed again.
   const std::vector<std::string> want = {"submitted", "placed", "restarting", "placed"};
@@ -188,8 +158,9 @@ TEST_F(JobFollowingTest, UnknownQueueIsRefusedWithTheField) {
   ASSERT_FALSE(bad.ok());
   EXPECT_EQ(bad.status().code(), StatusCode::kInvalidArgument);
   EXPECT_EQ(field, "spec.queue");
-  EXPECT_NE(bad.status().message().find("unknown queue \"gpus\" (this scheduler has: default, gpu)"),
-            std::string::npos)
+  EXPECT_NE(
+      bad.status().message().find("unknown queue \"gpus\" (this scheduler has: default, gpu)"),
+      std::string::npos)
       << bad.status().message();
   EXPECT_TRUE(sched_->ListJobs(std::nullopt, "").empty());
   EXPECT_TRUE(sched_->Submit(TinySpec(1, "spec:\n", "spec:\n  queue: gpu\n"), "u").ok());
@@ -197,8 +168,7 @@ TEST_F(JobFollowingTest, UnknownQueueIsRefusedWithTheField) {
 
 TEST_F(JobFollowingTest, JobsCanBeFoundByName) {
   ASSERT_TRUE(sched_->Submit(TinySpec(1), "u").ok());
-  ASSERT_TRUE(
-      sched_->Submit(TinySpec(1, "name: tiny-mlp", "name: other"), "u").ok());
+  ASSERT_TRUE(sched_->Submit(TinySpec(1, "name: tiny-mlp", "name: other"), "u").ok());
   EXPECT_EQ(sched_->ListJobs(std::nullopt, "", "other").size(), 1u);
   EXPECT_EQ(sched_->ListJobs(std::nullopt, "", "tiny-mlp").size(), 1u);
   EXPECT_EQ(sched_->ListJobs(std::nullopt, "someone-else", "other").size(), 0u);

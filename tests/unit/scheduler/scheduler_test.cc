@@ -10,6 +10,7 @@
 #include <gtest/gtest.h>
 
 #include "tests/testing/test_util.h"
+#include "tests/unit/scheduler/scheduler_fixture.h"
 
 namespace shoal {
 namespace {
@@ -29,50 +30,13 @@ std::string Spec(int min, int max, int retries = 3) {
   return s;
 }
 
-class SchedulerTest : public ::testing::Test {
+class SchedulerTest : public ::shoal::testing::SchedulerFixture {
  protected:
-  void SetUp() override {
-    char tmpl[] = "/tmp/shoal-sched-XXXXXX";
-    dir_ = ::mkdtemp(tmpl);
-    Reopen();
-  }
-  void TearDown() override {
-    sched_.reset();
-    store_.reset();
-    std::filesystem::remove_all(dir_);
-  }
-  void Reopen() {
-    sched_.reset();
-    store_.reset();
-    auto store = Store::Open(dir_);
-    ASSERT_TRUE(store.ok()) << store.status().ToString();
-    store_ = std::move(store).value();
-    SchedulerOptions opts;
-    opts.worker_timeout_ms = worker_timeout_ms_;
-    opts.policy = policy_;
-    auto s = Scheduler::Open(store_.get(), opts, [this] { return now_; });
-    ASSERT_TRUE(s.ok()) << s.status().ToString();
-    sched_ = std::move(s).value();
-  }
   std::string AddWorker(const std::string& name, int slots = 1) {
     auto w = sched_->RegisterWorker({name, "host", slots, 2, {}});
     EXPECT_TRUE(w.ok());
     return (*w)->id;
   }
-  json Exit(const Job& j, int rank, int code) {
-    return json{{"type", "exit"},
-                {"job", j.id},
-                {"attempt", j.current_attempt()->number},
-                {"rank", rank},
-                {"exitCode", code},
-                {"result", {{"paramChecksum", "abc"}, {"testAccuracy", 0.9}}}};
-  }
-  std::string dir_;
-  int64_t now_ = 1'000'000;
-  int64_t worker_timeout_ms_ = 3000;
-  PolicyOptions policy_;
-  std::unique_ptr<Store> store_;
-  std::unique_ptr<Scheduler> sched_;
 };
 
 TEST_F(SchedulerTest, RejectsBadSpecWithField) {

@@ -1,0 +1,63 @@
+// A Scheduler over a real SQLite store in a fresh temp dir, with a fake clock (now_), for the
+// scheduler's unit tests. Reopen() restarts it on the same store, as a daemon restart would.
+#pragma once
+
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <memory>
+#include <nlohmann/json.hpp>
+#include <string>
+
+#include "scheduler/scheduler.h"
+
+namespace shoal::testing {
+
+class SchedulerFixture : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    char tmpl[] = "/tmp/shoal-sched-XXXXXX";
+    dir_ = ::mkdtemp(tmpl);
+    Reopen();
+  }
+  void TearDown() override {
+    sched_.reset();
+    store_.reset();
+    std::filesystem::remove_all(dir_);
+  }
+  // Opens the store and a Scheduler on it with worker_timeout_ms_, policy_ and queues_.
+  void Reopen() {
+    sched_.reset();
+    store_.reset();
+    auto store = Store::Open(dir_);
+    ASSERT_TRUE(store.ok()) << store.status().ToString();
+    store_ = std::move(store).value();
+    SchedulerOptions opts;
+    opts.worker_timeout_ms = worker_timeout_ms_;
+    opts.policy = policy_;
+    opts.queues = queues_;
+    auto s = Scheduler::Open(store_.get(), opts, [this] { return now_; });
+    ASSERT_TRUE(s.ok()) << s.status().ToString();
+    sched_ = std::move(s).value();
+  }
+  // A worker's "exit" event for rank `rank` of the job's current attempt.
+  static nlohmann::json Exit(const Job& j, int rank, int code) {
+    return {{"type", "exit"},
+            {"job", j.id},
+            {"attempt", j.current_attempt()->number},
+            {"rank", rank},
+            {"exitCode", code},
+            {"result", {{"paramChecksum", "abc"}, {"testAccuracy", 0.9}}}};
+  }
+
+  std::string dir_;
+  int64_t now_ = 1'000'000;
+  int64_t worker_timeout_ms_ = 3000;
+  PolicyOptions policy_;
+  std::vector<std::string> queues_ = {"default"};
+  std::unique_ptr<Store> store_;
+  std::unique_ptr<Scheduler> sched_;
+};
+
+}  // namespace shoal::testing
