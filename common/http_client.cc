@@ -546,7 +546,12 @@ Result<HttpResponse> HttpClient::Do(std::string_view method, std::string_view ta
 Result<nlohmann::json> HttpClient::DoJson(std::string_view method, std::string_view target,
                                           const nlohmann::json* body,
                                           std::chrono::milliseconds timeout) const {
-  std::string payload = body != nullptr ? body->dump() : std::string();
+  // `replace`: a caller's string with invalid UTF-8 (a trainer's log line) is sent with U+FFFD
+  // rather than throwing out of the caller's thread.
+  std::string payload =
+      body != nullptr
+          ? body->dump(-1, ' ', false, nlohmann::json::error_handler_t::replace)
+          : std::string();
   ASSIGN_OR_RETURN(HttpResponse response,
                    Do(method, target, payload, "application/json", timeout));
   RETURN_IF_ERROR(StatusFromHttp(response));

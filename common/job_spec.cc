@@ -5,12 +5,14 @@
 
 #include <algorithm>
 #include <climits>
+#include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <limits>
 #include <sstream>
 
 #include "common/duration.h"
+#include "common/utf8.h"
 #include "common/yaml_reader.h"
 
 namespace shoal {
@@ -384,6 +386,22 @@ void ParseInto(std::string_view text, const std::string& file, JobSpec* spec,
     whole_file_error(YAML::Mark::null_mark(), "found " + std::to_string(text.size()) +
                                                   " bytes, expected at most " +
                                                   std::to_string(kMaxJobSpecBytes) + " (1 MiB)");
+    return;
+  }
+  // Anywhere, comments included: yaml-cpp drops comments unchecked, but the text is stored and
+  // sent on (to workers, in JSON), where one invalid byte would make every reply that carries it
+  // fail to serialise.
+  if (const size_t bad = FirstInvalidUtf8(text); bad != std::string_view::npos) {
+    YAML::Mark mark;
+    mark.pos = static_cast<int>(bad);
+    mark.line = static_cast<int>(std::count(text.begin(), text.begin() + bad, '\n'));
+    const size_t newline = bad == 0 ? std::string_view::npos : text.rfind('\n', bad - 1);
+    mark.column = static_cast<int>(newline == std::string_view::npos ? bad : bad - newline - 1);
+    char byte[8];
+    std::snprintf(byte, sizeof byte, "0x%02X", static_cast<unsigned char>(text[bad]));
+    whole_file_error(mark, std::string("found byte ") + byte +
+                               " that is not UTF-8 (a Latin-1 or other legacy encoding?); "
+                               "save the spec as UTF-8");
     return;
   }
   DocumentStarts starts;

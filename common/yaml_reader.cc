@@ -7,6 +7,7 @@
 #include <limits>
 
 #include "common/edit_distance.h"
+#include "common/utf8.h"
 
 namespace shoal {
 namespace {
@@ -35,53 +36,6 @@ std::string FormatDouble(double value) {
 bool IsQuoted(const YAML::Node& node) { return node.Tag() == "!"; }
 
 bool IsPlainScalar(const YAML::Node& node) { return node.IsScalar() && !IsQuoted(node); }
-
-// Length of the valid UTF-8 sequence starting at s[i], or 0 when there is none.
-size_t Utf8SequenceLength(std::string_view s, size_t i) {
-  const auto c = static_cast<unsigned char>(s[i]);
-  if (c < 0x80) return 1;
-  size_t extra = 0;
-  uint32_t min_code = 0;
-  if ((c & 0xE0) == 0xC0) {
-    extra = 1, min_code = 0x80;
-  } else if ((c & 0xF0) == 0xE0) {
-    extra = 2, min_code = 0x800;
-  } else if ((c & 0xF8) == 0xF0) {
-    extra = 3, min_code = 0x10000;
-  } else {
-    return 0;
-  }
-  if (s.size() - i <= extra) return 0;
-  uint32_t code = c & (0x3F >> extra);
-  for (size_t k = 1; k <= extra; ++k) {
-    const auto cc = static_cast<unsigned char>(s[i + k]);
-    if ((cc & 0xC0) != 0x80) return 0;
-    code = (code << 6) | (cc & 0x3F);
-  }
-  // Overlong forms, UTF-16 surrogates and values past U+10FFFF are not valid UTF-8.
-  if (code < min_code || (code >= 0xD800 && code <= 0xDFFF) || code > 0x10FFFF) return 0;
-  return extra + 1;
-}
-
-bool IsValidUtf8(std::string_view s) {
-  for (size_t i = 0; i < s.size();) {
-    const size_t n = Utf8SequenceLength(s, i);
-    if (n == 0) return false;
-    i += n;
-  }
-  return true;
-}
-
-// Field names go into paths and messages, which end up in JSON: keep them valid UTF-8.
-std::string SanitizeUtf8(std::string_view s) {
-  std::string out;
-  for (size_t i = 0; i < s.size();) {
-    const size_t n = Utf8SequenceLength(s, i);
-    out += n == 0 ? std::string_view("\xEF\xBF\xBD") : s.substr(i, n);  // U+FFFD
-    i += n == 0 ? 1 : n;
-  }
-  return out;
-}
 
 bool HasControlCharacter(std::string_view s) {
   return std::any_of(s.begin(), s.end(), [](char c) {

@@ -34,7 +34,11 @@ bool ParseInt(const std::string& s, T* out) {
 }
 
 HttpReply JsonReply(int status, const json& body) {
-  return {status, body.dump() + "\n", "application/json"};
+  // `replace`: a stored string with invalid UTF-8 (a spec or a log line from before such input
+  // was refused) comes out with U+FFFD instead of failing the whole reply, e.g. every heartbeat
+  // of the workers that job is placed on.
+  return {status, body.dump(-1, ' ', false, json::error_handler_t::replace) + "\n",
+          "application/json"};
 }
 
 HttpReply MethodNotAllowed(const HttpRequest& req) {

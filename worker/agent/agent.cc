@@ -14,6 +14,7 @@
 #include "common/file_util.h"
 #include "common/log.h"
 #include "common/sha256.h"
+#include "common/utf8.h"
 #include "worker/agent/data_policy.h"
 #include "worker/agent/process.h"
 
@@ -384,7 +385,28 @@ Status Agent::StartRank(const RankKeyT& key, const json& a) {
   Child* raw = child.get();
   children_[key] = std::move(child);
   raw->reader = std::thread([this, key, pid = proc.pid, fd = proc.output_fd] {
-    ReadOutput(key, pid, fd);
+    // One job's surprise must not end the daemon (an exception escaping a thread is
+    // std::terminate): the rank is killed and reported as failed instead.
+    try {
+      ReadOutput(key, pid, fd);
+    } catch (const std::exception& e) {
+      LOG_ERROR << "job " << key.job << " rank " << key.rank << ": reading its output: "
+                << e.what();
+      ::kill(pid, SIGKILL);
+      const ExitInfo info = WaitForExit(pid);
+      {
+        std::lock_guard<std::mutex> lock(mu_);
+        children_[key]->exited = true;
+      }
+      Enqueue(json{{"type", "exit"},
+                   {"job", key.job},
+                   {"attempt", key.attempt},
+                   {"rank", key.rank},
+                   {"exitCode", info.exit_code == 0 ? 1 : info.exit_code},
+                   {"signal", info.signal},
+                   {"message", SanitizeUtf8(std::string("shoal-worker: reading the rank's "
+                                                        "output failed: ") + e.what())}});
+    }
   });
   return Status::Ok();
 }
@@ -473,6 +495,9 @@ void Agent::ReadOutput(RankKeyT key, pid_t pid, int fd) {
     batch.clear();
   };
   auto handle_line = [&](std::string line) {
+    // A stranger's job prints what it likes (a Latin-1 CSV quoted in an error): repaired here, at
+    // the edge, so that nothing after it holds text that JSON cannot carry.
+    if (!IsValidUtf8(line)) line = SanitizeUtf8(line);
     if (line.rfind(kReportPrefix, 0) == 0) {
       auto report = json::parse(line.substr(sizeof(kReportPrefix) - 1), nullptr, false);
       if (report.is_object()) {
@@ -580,7 +605,16 @@ void Agent::SendLoop() {
       }
     }
     json body = {{"events", batch}};
-    auto reply = client_.DoJson("POST", "/v1/workers/" + worker_id + "/events", &body);
+    Result<json> reply = Internal("not sent");
+    try {
+      reply = client_.DoJson("POST", "/v1/workers/" + worker_id + "/events", &body);
+    } catch (const std::exception& e) {
+      // Not to be retried for ever, nor to end the daemon: the oldest event goes.
+      LOG_ERROR << "dropping an event that cannot be sent: " << e.what();
+      std::lock_guard<std::mutex> lock(mu_);
+      if (!events_.empty()) events_.pop_front();
+      continue;
+    }
     if (!reply.ok() && reply.status().code() != StatusCode::kInvalidArgument) {
       if (stop_) return;  // shutting down: don't hang on an unreachable scheduler
       LOG_WARN << "sending events: " << reply.status().message();
