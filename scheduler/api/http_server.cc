@@ -1,6 +1,12 @@
 #include "scheduler/api/http_server.h"
 
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <algorithm>
 #include <array>
+#include <cerrno>
+#include <chrono>
 #include <cstdint>
 #include <limits>
 
@@ -8,6 +14,7 @@
 #include <boost/asio/detached.hpp>
 #include <boost/asio/redirect_error.hpp>
 #include <boost/asio/ssl.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
@@ -192,6 +199,9 @@ Status HttpServer::Start() {
     return Unavailable("cannot listen on " + options_.address + ":" +
                        std::to_string(options_.port) + ": " + ec.message());
   }
+  // So that the synchronous accept with which Accept() sheds a connection never blocks the loop.
+  if (!ec) acceptor_.non_blocking(true, ec);
+  if (ec) return Unavailable("cannot make the listening socket non-blocking: " + ec.message());
   port_ = acceptor_.local_endpoint().port();
   asio::co_spawn(ioc_, Accept(), asio::detached);
   return Status::Ok();
@@ -203,16 +213,51 @@ void HttpServer::Stop() {
 }
 
 asio::awaitable<void> HttpServer::Accept() {
+  // Out of descriptors (EMFILE/ENFILE), accept fails at once for as long as the backlog holds a
+  // connection: retrying at once spun a core and wrote the same warning thousands of times a
+  // second. So: a reserve descriptor, given up to accept one waiting connection and close it at
+  // once (its client gets an immediate close rather than an endless wait, and the backlog
+  // drains), a growing pause between retries, and the warning at most every 10 s with a count.
+  int reserve = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
+  auto backoff = std::chrono::milliseconds(0);
+  int64_t failures = 0;
+  auto last_warning = std::chrono::steady_clock::time_point{};
+  asio::steady_timer pause(ioc_);
   for (;;) {
     beast::error_code ec;
-    tcp::socket socket = co_await acceptor_.async_accept(asio::redirect_error(asio::use_awaitable, ec));
-    if (ec) {
-      if (!acceptor_.is_open()) co_return;
-      LOG_WARN << "accept: " << ec.message();
+    tcp::socket socket =
+        co_await acceptor_.async_accept(asio::redirect_error(asio::use_awaitable, ec));
+    if (!ec) {
+      backoff = std::chrono::milliseconds(0);
+      if (reserve < 0) reserve = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
+      asio::co_spawn(ioc_, Serve(std::move(socket)), asio::detached);
       continue;
     }
-    asio::co_spawn(ioc_, Serve(std::move(socket)), asio::detached);
+    if (!acceptor_.is_open()) break;
+    ++failures;
+    const auto now = std::chrono::steady_clock::now();
+    if (now - last_warning >= std::chrono::seconds(10)) {
+      LOG_WARN << "accept: " << ec.message() << " (" << failures
+               << " failures since the last warning; pausing up to 1 s between tries)";
+      last_warning = now;
+      failures = 0;
+    }
+    const bool out_of_fds = ec == asio::error::no_descriptors ||
+                            ec.value() == ENFILE || ec.value() == EMFILE;
+    if (out_of_fds && reserve >= 0) {
+      ::close(reserve);
+      reserve = -1;
+      beast::error_code shed_ec;
+      tcp::socket shed = acceptor_.accept(shed_ec);  // non-blocking: would_block if none waits
+      if (!shed_ec) shed.close(shed_ec);
+      reserve = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
+    }
+    backoff = std::min(std::max(backoff * 2, std::chrono::milliseconds(10)),
+                       std::chrono::milliseconds(1000));
+    pause.expires_after(backoff);
+    co_await pause.async_wait(asio::redirect_error(asio::use_awaitable, ec));
   }
+  if (reserve >= 0) ::close(reserve);
 }
 
 asio::awaitable<void> HttpServer::Serve(tcp::socket socket) {

@@ -2,11 +2,20 @@
 // (refused at submission, where it would otherwise poison every heartbeat reply that carries it)
 // and a job whose trainer prints non-UTF-8 bytes (the job fails with the trainer's reason; the
 // worker stays up and runs the next job).
+#include <arpa/inet.h>
 #include <gtest/gtest.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
+#include <csignal>
+#include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <sstream>
 #include <string>
+#include <thread>
+#include <vector>
 
 #include "tests/integration/cluster.h"
 
@@ -67,6 +76,80 @@ TEST(HostileInputTest, NonUtf8TrainerOutputFailsTheJobAndTheWorkerStaysUp) {
   const int64_t good = c.Submit(Cluster::ReadRepoFile("configs/jobs/tiny-mlp.yaml"));
   ASSERT_TRUE(c.WaitForState(good, "SUCCEEDED", 120s)) << c.Job(good).dump();
   EXPECT_TRUE(worker->running());
+}
+
+// CPU seconds (user + system) the process has used, from /proc/PID/stat.
+double CpuSeconds(pid_t pid) {
+  std::ifstream in("/proc/" + std::to_string(pid) + "/stat");
+  std::string stat((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  std::istringstream fields(stat.substr(stat.rfind(')') + 2));
+  std::string field;
+  double ticks = 0;
+  for (int i = 3; i <= 15 && fields >> field; ++i) {
+    if (i == 14 || i == 15) ticks += std::stod(field);  // utime, stime
+  }
+  return ticks / static_cast<double>(::sysconf(_SC_CLK_TCK));
+}
+
+// Out of file descriptors, the scheduler used to retry accept() at once, spinning a core and
+// writing the same warning thousands of times a second, and it did not answer again.
+TEST(HostileInputTest, OutOfDescriptorsTheServerPausesAndAnswersAgainOnceTheyClose) {
+  char tmpl[] = "/tmp/shoal-emfile-XXXXXX";
+  const std::string dir = ::mkdtemp(tmpl);
+  Process scheduler({"/bin/sh", "-c", "ulimit -n 64 && exec \"$0\" \"$@\"", SHOAL_SCHEDULER_BIN,
+                     "--port", "0", "--state-dir", dir + "/state"},
+                    dir + "/scheduler.log");
+  ASSERT_TRUE(scheduler.Start());
+  const std::string addr_file = dir + "/state/scheduler.addr";
+  ASSERT_TRUE(Cluster::WaitUntil([&] { return std::filesystem::exists(addr_file); }, 20s));
+  std::string url;
+  std::ifstream(addr_file) >> url;
+  const int port = std::stoi(url.substr(url.rfind(':') + 1));
+
+  // Twice its descriptors in idle connections: the backlog keeps what it cannot accept.
+  std::vector<int> held;
+  for (int i = 0; i < 128; ++i) {
+    int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    ASSERT_GE(fd, 0);
+    sockaddr_in sa{};
+    sa.sin_family = AF_INET;
+    sa.sin_port = htons(static_cast<uint16_t>(port));
+    sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    if (::connect(fd, reinterpret_cast<sockaddr*>(&sa), sizeof sa) != 0) {
+      ::close(fd);
+      break;  // the backlog is full: enough
+    }
+    held.push_back(fd);
+  }
+  ASSERT_GT(held.size(), 64u);
+  std::this_thread::sleep_for(500ms);
+  const double cpu_before = CpuSeconds(scheduler.pid());
+  std::this_thread::sleep_for(3s);
+  const double cpu = CpuSeconds(scheduler.pid()) - cpu_before;
+  EXPECT_LT(cpu, 0.5) << "CPU seconds in 3 s out of descriptors";  // spinning: ~3
+  EXPECT_TRUE(scheduler.running());
+  EXPECT_LT(std::filesystem::file_size(dir + "/scheduler.log"), 64u * 1024) << "log flood";
+
+  for (int fd : held) ::close(fd);
+  const auto closed = std::chrono::steady_clock::now();
+  HttpClient client(url, 2s);
+  bool answered = Cluster::WaitUntil(
+      [&] {
+        auto r = client.Do("GET", "/healthz");
+        return r.ok() && r->status == 200;
+      },
+      10s);
+  const double after_s =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - closed).count();
+  EXPECT_TRUE(answered);
+  EXPECT_LT(after_s, 1.5) << "seconds until /healthz answered again";
+  std::printf(
+      "out of descriptors: %.2f CPU s in 3 s; /healthz answered %.2f s after the "
+      "connections closed\n",
+      cpu, after_s);
+  scheduler.Signal(SIGTERM);
+  scheduler.Wait(10s);
+  std::filesystem::remove_all(dir);
 }
 
 }  // namespace
