@@ -147,8 +147,8 @@ int main(int argc, char** argv) {
   http.address = config.address;
   http.port = static_cast<uint16_t>(config.port);
   http.max_body_bytes = static_cast<size_t>(config.max_body_bytes);
-  http.body_policy = [&](std::string_view method, std::string_view target) {
-    return Api::BodyPolicyFor(method, target, http.max_body_bytes, http.read_timeout);
+  http.body_policy = [&](const HttpRequest& head) {
+    return api.BodyPolicyFor(head, http.max_body_bytes, http.read_timeout);
   };
   if (!config.tls_cert_file.empty()) {
     http.tls = TlsServerOptions{config.tls_cert_file, config.tls_key_file};

@@ -145,6 +145,10 @@ asio::awaitable<HttpReply> Api::Handle(HttpRequest req) {
   co_return reply;
 }
 
+bool Api::IsOpenRoute(std::string_view path) {
+  return path == "/healthz" || path == "/readyz" || path == "/metrics" || path == "/v1/version";
+}
+
 asio::awaitable<HttpReply> Api::Authenticated(const HttpRequest& req) {
   // Probes and metrics are open (kubelets, load balancers and Prometheus carry no token; the
   // metrics hold no secret); everything else needs one.
@@ -414,15 +418,35 @@ asio::awaitable<HttpReply> Api::Submit(const HttpRequest& req, const Principal& 
   co_return JsonReply(201, reply);
 }
 
-BodyPolicy Api::BodyPolicyFor(std::string_view method, std::string_view target,
-                              size_t default_limit, std::chrono::seconds default_timeout) {
-  // PUT /v1/jobs/{id}/checkpoints/{step}[?...]
-  const std::string_view path = target.substr(0, target.find('?'));
-  if (method == "PUT" && path.rfind("/v1/jobs/", 0) == 0 &&
-      path.find("/checkpoints/") != std::string_view::npos) {
-    return {kMaxCheckpointBytes, std::chrono::minutes(30)};
+BodyPolicy Api::BodyPolicyFor(const HttpRequest& head, size_t default_limit,
+                              std::chrono::seconds default_timeout) {
+  const BodyPolicy normal{default_limit, default_timeout, std::nullopt};
+  if (IsOpenRoute(head.path)) return normal;
+  // Who it is comes first, before a byte of the body is held: an unauthenticated stranger may
+  // hold a connection, never memory.
+  auto header = head.headers.find("authorization");
+  auto principal =
+      auth_->Authenticate(header == head.headers.end() ? std::string_view() : header->second);
+  if (!principal.ok()) return {0, default_timeout, ErrorReply(principal.status())};
+  // PUT /v1/jobs/{id}/checkpoints/{step}?attempt=A&worker=W: the only large bodies, allowed only
+  // to the one writer of that checkpoint.
+  const std::vector<std::string> parts = SplitPath(head.path);
+  if (head.method != "PUT" || parts.size() != 5 || parts[0] != "v1" || parts[1] != "jobs" ||
+      parts[3] != "checkpoints") {
+    return normal;
   }
-  return {default_limit, default_timeout};
+  int64_t id = 0;
+  const Job* job = ParseInt(parts[2], &id) ? scheduler_->FindJob(id) : nullptr;
+  if (job == nullptr) {
+    return {0, default_timeout, ErrorReply(404, "NotFound", "job " + parts[2] + " not found")};
+  }
+  if (checkpoints_ == nullptr) {
+    return {0, default_timeout,
+            ErrorReply(503, "Unavailable", "this scheduler stores no checkpoints")};
+  }
+  HttpReply checked = CheckCheckpointRequest(head, *job, parts, *principal);
+  if (checked.status != 0) return {0, default_timeout, std::move(checked)};
+  return {kMaxCheckpointBytes, std::chrono::minutes(30), std::nullopt};
 }
 
 // GET  /v1/jobs/{id}/checkpoints[?beforeAttempt=N]   the stored checkpoints (oldest first)

@@ -41,15 +41,20 @@ class Api {
   void SetCheckpointStore(CheckpointStore* checkpoints) { checkpoints_ = checkpoints; }
   // Largest checkpoint upload accepted (PUT /v1/jobs/{id}/checkpoints/{step}).
   static constexpr size_t kMaxCheckpointBytes = size_t{16} << 30;
-  // The HttpServer's body policy: checkpoint uploads may be up to kMaxCheckpointBytes and take
-  // up to 30 minutes; everything else gets `default_limit` and `default_timeout`.
-  static BodyPolicy BodyPolicyFor(std::string_view method, std::string_view target,
-                                  size_t default_limit, std::chrono::seconds default_timeout);
+  // The HttpServer's body policy, decided from the request's head before any of its body is
+  // read: a request to an authenticated route without a valid token is answered 401 at once; a
+  // checkpoint upload gets up to kMaxCheckpointBytes and 30 minutes only when its token may
+  // write that checkpoint (rank 0's worker of that attempt, or an admin), else its 4xx at once;
+  // everything else gets `default_limit` and `default_timeout`. Runs on the event loop.
+  BodyPolicy BodyPolicyFor(const HttpRequest& head, size_t default_limit,
+                           std::chrono::seconds default_timeout);
 
   // Longest any long-poll is held, whatever the client asks.
   static constexpr int64_t kMaxWaitMs = 30000;
 
  private:
+  // The routes that need no token: the probes, /metrics and /v1/version.
+  static bool IsOpenRoute(std::string_view path);
   boost::asio::awaitable<HttpReply> Authenticated(const HttpRequest& req);
   boost::asio::awaitable<HttpReply> Route(const HttpRequest& req, const Principal& p);
   boost::asio::awaitable<HttpReply> Jobs(const HttpRequest& req,

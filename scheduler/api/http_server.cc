@@ -311,16 +311,27 @@ asio::awaitable<void> HttpServer::ServeRequests(Stream& stream, const std::strin
       parser.body_limit(std::numeric_limits<std::uint64_t>::max());
       co_await http::async_read_header(stream, buffer, parser,
                                        asio::redirect_error(asio::use_awaitable, ec));
+      HttpRequest req;
+      std::optional<HttpReply> rejected;
       if (!ec) {
+        const auto& h = parser.get();
+        req.method = std::string(h.method_string());
+        SplitTarget(std::string_view(h.target().data(), h.target().size()), &req);
+        for (const auto& field : h) {
+          std::string name(field.name_string());
+          for (auto& c : name) c = static_cast<char>(std::tolower(c));
+          req.headers[name] = std::string(field.value());
+        }
+        req.peer = peer;
         if (options_.body_policy) {
-          const auto& h = parser.get();
-          BodyPolicy policy = options_.body_policy(
-              std::string_view(h.method_string().data(), h.method_string().size()),
-              std::string_view(h.target().data(), h.target().size()));
+          BodyPolicy policy = options_.body_policy(req);
           body_limit = policy.max_bytes;
           tcp_layer.expires_after(policy.timeout);
+          rejected = std::move(policy.reject);
         }
-        if (parser.content_length() && *parser.content_length() > body_limit) {
+        if (rejected) {
+          // Answered from the head alone: the body, if any, is drained below, never stored.
+        } else if (parser.content_length() && *parser.content_length() > body_limit) {
           ec = http::error::body_limit;
         } else {
           parser.body_limit(body_limit);  // chunked bodies are checked as they arrive
@@ -339,6 +350,8 @@ asio::awaitable<void> HttpServer::ServeRequests(Stream& stream, const std::strin
       unsigned version = 11;
       if (ConnectionGone(ec)) {
         break;
+      } else if (rejected) {
+        reply = std::move(*rejected);
       } else if (ec == http::error::body_limit) {
         reply = ErrorReply(413, "ResourceExhausted",
                            "request body exceeds " + std::to_string(body_limit) + " bytes");
@@ -348,16 +361,7 @@ asio::awaitable<void> HttpServer::ServeRequests(Stream& stream, const std::strin
         auto& msg = parser.get();
         keep_alive = msg.keep_alive();
         version = msg.version();
-        HttpRequest req;
-        req.method = std::string(msg.method_string());
-        SplitTarget(std::string_view(msg.target().data(), msg.target().size()), &req);
-        for (const auto& field : msg) {
-          std::string name(field.name_string());
-          for (auto& c : name) c = static_cast<char>(std::tolower(c));
-          req.headers[name] = std::string(field.value());
-        }
         req.body = std::move(msg.body());
-        req.peer = peer;
         // Long-polls may hold the request; the handler bounds its own waits.
         tcp_layer.expires_never();
         try {
@@ -367,7 +371,8 @@ asio::awaitable<void> HttpServer::ServeRequests(Stream& stream, const std::strin
           reply = ErrorReply(500, "Internal", std::string("internal error: ") + e.what());
         }
       }
-      const bool unread_body = ec == http::error::body_limit;
+      const bool unread_body =
+          ec == http::error::body_limit || (rejected && !ec && !parser.is_done());
       http::response<http::string_body> res{static_cast<http::status>(reply.status), version};
       res.set(http::field::server, "shoal-scheduler");
       res.set(http::field::content_type, reply.content_type);

@@ -52,10 +52,13 @@ struct HttpReply {
 
 using HttpHandler = std::function<boost::asio::awaitable<HttpReply>(HttpRequest)>;
 
-// How large a request body may be and how long reading it may take, per route.
+// How large a request body may be and how long reading it may take, per route; or, with
+// `reject`, the answer to send at once without reading the body (e.g. a 401 to an upload with
+// no valid token: a stranger's body is never read into memory).
 struct BodyPolicy {
   size_t max_bytes = 1 << 20;
   std::chrono::seconds timeout{30};
+  std::optional<HttpReply> reject;
 };
 
 // The server's identity for HTTPS. Both files are PEM; the key must not be passphrase-protected.
@@ -69,9 +72,10 @@ struct HttpServerOptions {
   uint16_t port = 8470;  // 0 = an ephemeral port (see HttpServer::port())
   size_t max_body_bytes = 1 << 20;  // larger bodies get 413
   std::chrono::seconds read_timeout{30};  // per request, headers and body
-  // If set, decides the body limit and deadline from the method and target once the header is
-  // read (e.g. checkpoint uploads are allowed more than max_body_bytes); else the two above.
-  std::function<BodyPolicy(std::string_view method, std::string_view target)> body_policy;
+  // If set, decides from the request's head (everything but the body, which is empty) once the
+  // header is read: the body limit and deadline (e.g. checkpoint uploads are allowed more than
+  // max_body_bytes) or a reply without reading the body; else the two above.
+  std::function<BodyPolicy(const HttpRequest& head)> body_policy;
   // If set, serve HTTPS only (no plain HTTP on the same port); else plain HTTP.
   std::optional<TlsServerOptions> tls;
 };

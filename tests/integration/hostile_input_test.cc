@@ -6,6 +6,7 @@
 #include <gtest/gtest.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
+#include <sys/time.h>
 #include <unistd.h>
 
 #include <csignal>
@@ -78,6 +79,92 @@ TEST(HostileInputTest, NonUtf8TrainerOutputFailsTheJobAndTheWorkerStaysUp) {
   EXPECT_TRUE(worker->running());
 }
 
+// Resident memory of a process, from /proc/PID/status, in MiB.
+double RssMiB(pid_t pid) {
+  std::ifstream in("/proc/" + std::to_string(pid) + "/status");
+  for (std::string line; std::getline(in, line);) {
+    if (line.rfind("VmRSS:", 0) == 0) return std::stod(line.substr(6)) / 1024.0;
+  }
+  return -1;
+}
+
+// Connects to 127.0.0.1:port; -1 on failure.
+int ConnectLoopback(int port) {
+  int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (fd < 0) return -1;
+  sockaddr_in sa{};
+  sa.sin_family = AF_INET;
+  sa.sin_port = htons(static_cast<uint16_t>(port));
+  sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  if (::connect(fd, reinterpret_cast<sockaddr*>(&sa), sizeof sa) != 0) {
+    ::close(fd);
+    return -1;
+  }
+  return fd;
+}
+
+// Sends `head` and then up to `body_bytes` of body, stopping when the server stops reading
+// (closes); returns the bytes of body sent and, in *status_line, the reply's first line.
+size_t UploadUntilRefused(int port, const std::string& head, size_t body_bytes,
+                          std::string* status_line) {
+  int fd = ConnectLoopback(port);
+  if (fd < 0) return 0;
+  timeval tv{5, 0};
+  ::setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
+  ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+  ::send(fd, head.data(), head.size(), MSG_NOSIGNAL);
+  const std::string chunk(1 << 20, 'x');
+  size_t sent = 0;
+  while (sent < body_bytes) {
+    const ssize_t n = ::send(fd, chunk.data(), chunk.size(), MSG_NOSIGNAL);
+    if (n <= 0) break;
+    sent += static_cast<size_t>(n);
+  }
+  char buf[512];
+  const ssize_t n = ::recv(fd, buf, sizeof buf, 0);
+  *status_line = n > 0 ? std::string(buf, static_cast<size_t>(n)) : "";
+  *status_line = status_line->substr(0, status_line->find("\r\n"));
+  ::close(fd);
+  return sent;
+}
+
+// A checkpoint upload used to get its 16 GiB allowance from its path alone, and its token was
+// checked only once the whole body was in memory: 1.5 GB from a stranger cost 1.5 GB of RSS.
+TEST(HostileInputTest, AnUploadWithoutTheRightTokenIsRefusedBeforeItsBodyIsRead) {
+  Cluster c;
+  c.StartScheduler();
+  c.StartWorker("w1");  // w-1, of the account "pool"
+  ASSERT_TRUE(Cluster::WaitUntil([&] { return c.Workers().size() == 1; }, 20s));
+  const int64_t job = c.Submit(Cluster::ReadRepoFile("configs/jobs/tiny-mlp.yaml"));
+  const int port = std::stoi(c.url().substr(c.url().rfind(':') + 1));
+  const double rss_before = RssMiB(c.scheduler()->pid());
+  const std::string target =
+      "/v1/jobs/" + std::to_string(job) + "/checkpoints/1?attempt=1&worker=w-1";
+  const std::string sha(64, 'a');
+  auto head = [&](const std::string& auth) {
+    return "PUT " + target + " HTTP/1.1\r\nHost: x\r\nContent-Length: 1500000000\r\n" +
+           "X-Shoal-Sha256: " + sha + "\r\n" + auth + "\r\n";
+  };
+  std::string status;
+  const size_t sent = UploadUntilRefused(port, head(""), size_t{300} << 20, &status);
+  EXPECT_EQ(status, "HTTP/1.1 401 Unauthorized");
+  EXPECT_LT(sent, size_t{200} << 20) << "the server kept reading a refused body";
+  // A valid token that may not write this checkpoint: 403, also before the body.
+  const std::string user = c.CreateToken("someone", "user");
+  UploadUntilRefused(port, head("Authorization: Bearer " + user + "\r\n"), size_t{300} << 20,
+                     &status);
+  EXPECT_EQ(status, "HTTP/1.1 403 Forbidden");
+  const double grown = RssMiB(c.scheduler()->pid()) - rss_before;
+  EXPECT_LT(grown, 64.0) << "MiB of scheduler RSS for two refused 1.5 GB uploads";
+  std::printf(
+      "two refused 1.5 GB uploads: scheduler RSS grew %.1f MiB, %zu MiB sent before the "
+      "server stopped reading\n",
+      grown, sent >> 20);
+  auto health = HttpClient(c.url(), 5s).Do("GET", "/healthz");
+  ASSERT_TRUE(health.ok());
+  EXPECT_EQ(health->status, 200);
+}
+
 // CPU seconds (user + system) the process has used, from /proc/PID/stat.
 double CpuSeconds(pid_t pid) {
   std::ifstream in("/proc/" + std::to_string(pid) + "/stat");
@@ -109,16 +196,8 @@ TEST(HostileInputTest, OutOfDescriptorsTheServerPausesAndAnswersAgainOnceTheyClo
   // Twice its descriptors in idle connections: the backlog keeps what it cannot accept.
   std::vector<int> held;
   for (int i = 0; i < 128; ++i) {
-    int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    ASSERT_GE(fd, 0);
-    sockaddr_in sa{};
-    sa.sin_family = AF_INET;
-    sa.sin_port = htons(static_cast<uint16_t>(port));
-    sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    if (::connect(fd, reinterpret_cast<sockaddr*>(&sa), sizeof sa) != 0) {
-      ::close(fd);
-      break;  // the backlog is full: enough
-    }
+    const int fd = ConnectLoopback(port);
+    if (fd < 0) break;  // the backlog is full: enough
     held.push_back(fd);
   }
   ASSERT_GT(held.size(), 64u);
