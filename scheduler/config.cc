@@ -45,6 +45,11 @@ const std::vector<SchedulerSetting>& SchedulerSettings() {
       {"tlsKey", "--tls-key", "FILE", "", "PEM private key for HTTPS"},
       {"queues", "--queues", "LIST", "default",
        "comma-separated queue names a job's spec.queue may take (a list in scheduler.yaml)"},
+      {"maxConnections", "--max-connections", "N", "4096",
+       "open API connections at most (0 = no cap); one more is closed at once"},
+      {"maxConnectionsPerAddress", "--max-connections-per-address", "N", "512",
+       "open API connections from one client address at most (0 = no cap); raise it behind a "
+       "proxy, where every client shares one address"},
   };
   return kSettings;
 }
@@ -125,6 +130,10 @@ Status SetSchedulerSetting(const std::string& key, const std::string& value, Sch
     c->tls_cert_file = value;
   } else if (key == "tlsKey") {
     c->tls_key_file = value;
+  } else if (key == "maxConnections" || key == "maxConnectionsPerAddress") {
+    ASSIGN_OR_RETURN(int64_t n, ParseInt64(value, key));
+    if (n < 0 || n > 1'000'000) return InvalidArgument(key + " must be in 0..1000000");
+    (key == "maxConnections" ? c->max_connections : c->max_connections_per_address) = n;
   } else if (key == "queues") {
     c->queues.clear();
     size_t start = 0;

@@ -36,6 +36,10 @@ struct SchedulerConfig {
   // queues: the names a job's spec.queue may take (others are refused at submission). In the
   // file a list or "a,b"; each a DNS label.
   std::vector<std::string> queues = {"default"};
+  // maxConnections / maxConnectionsPerAddress: open API connections at most, in all and from one
+  // client address (0 = no cap); behind a proxy every client shares its address.
+  int64_t max_connections = 4096;
+  int64_t max_connections_per_address = 512;
 
   bool operator==(const SchedulerConfig&) const = default;
 };

@@ -147,6 +147,8 @@ int main(int argc, char** argv) {
   http.address = config.address;
   http.port = static_cast<uint16_t>(config.port);
   http.max_body_bytes = static_cast<size_t>(config.max_body_bytes);
+  http.max_connections = static_cast<size_t>(config.max_connections);
+  http.max_connections_per_address = static_cast<size_t>(config.max_connections_per_address);
   http.body_policy = [&](const HttpRequest& head) {
     return api.BodyPolicyFor(head, http.max_body_bytes, http.read_timeout);
   };

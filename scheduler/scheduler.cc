@@ -174,6 +174,11 @@ const Job* Scheduler::FindJob(int64_t id) const {
   return it == jobs_.end() ? nullptr : &it->second;
 }
 
+const Job* Scheduler::FindJobByKey(const std::string& owner, const std::string& key) const {
+  auto it = job_by_key_.find({owner, key});
+  return it == job_by_key_.end() ? nullptr : FindJob(it->second);
+}
+
 const Worker* Scheduler::FindWorker(const std::string& id) const {
   auto it = workers_.find(id);
   return it == workers_.end() ? nullptr : &it->second;

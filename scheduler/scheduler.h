@@ -129,6 +129,8 @@ class Scheduler {
   // NotFound / FailedPrecondition (already finished).
   Result<const Job*> Cancel(int64_t job_id);
   const Job* FindJob(int64_t job_id) const;
+  // The job `owner` submitted with Idempotency-Key `key`, or nullptr.
+  const Job* FindJobByKey(const std::string& owner, const std::string& key) const;
   // Jobs, oldest first, optionally filtered by state, owner account and metadata.name ("" = any).
   std::vector<const Job*> ListJobs(std::optional<JobState> state, const std::string& owner,
                                    const std::string& name = "") const;

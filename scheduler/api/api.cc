@@ -402,6 +402,15 @@ asio::awaitable<HttpReply> Api::Submit(const HttpRequest& req, const Principal& 
                            "Idempotency-Key");
     }
   }
+  // A retry must repeat the request: the same key with another body is a client bug (or two
+  // clients sharing a key), answered 409 rather than with a job that is not the one asked for.
+  if (const Job* prior = key.empty() ? nullptr : scheduler_->FindJobByKey(p.account, key);
+      prior != nullptr && prior->spec_text != req.body) {
+    co_return ErrorReply(409, "AlreadyExists",
+                         "Idempotency-Key \"" + key + "\" was used for job " +
+                             std::to_string(prior->id) + " with a different body",
+                         "Idempotency-Key");
+  }
   auto job = scheduler_->PrepareSubmission(req.body, p.account, &field);
   if (!job.ok()) co_return ErrorReply(job.status(), field);
   job->idempotency_key = key;

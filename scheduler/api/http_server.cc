@@ -261,12 +261,45 @@ asio::awaitable<void> HttpServer::Accept() {
 }
 
 asio::awaitable<void> HttpServer::Serve(tcp::socket socket) {
-  std::string peer;
+  std::string peer, address;
   {
     beast::error_code ec;
     auto ep = socket.remote_endpoint(ec);
-    if (!ec) peer = ep.address().to_string() + ":" + std::to_string(ep.port());
+    if (!ec) {
+      address = ep.address().to_string();
+      peer = address + ":" + std::to_string(ep.port());
+    }
   }
+  // The caps: counted for the connection's life (this coroutine's frame).
+  std::shared_ptr<ConnectionCounts> counts = counts_;
+  size_t& from_address = counts->by_address[address];
+  if ((options_.max_connections > 0 && counts->total >= options_.max_connections) ||
+      (options_.max_connections_per_address > 0 &&
+       from_address >= options_.max_connections_per_address)) {
+    const auto now = std::chrono::steady_clock::now();
+    if (now - counts->last_warning >= std::chrono::seconds(10)) {
+      LOG_WARN << "refusing a connection from " << address << ": " << counts->total
+               << " open in all, " << from_address << " from it (caps "
+               << options_.max_connections << " and " << options_.max_connections_per_address
+               << ")";
+      counts->last_warning = now;
+    }
+    if (from_address == 0) counts->by_address.erase(address);
+    beast::error_code ignored;
+    socket.close(ignored);
+    co_return;
+  }
+  ++counts->total;
+  ++from_address;
+  struct Release {
+    std::shared_ptr<ConnectionCounts> counts;
+    std::string address;
+    ~Release() {
+      --counts->total;
+      auto it = counts->by_address.find(address);
+      if (it != counts->by_address.end() && --it->second == 0) counts->by_address.erase(it);
+    }
+  } release{counts, address};
   if (!ssl_context_) {
     beast::tcp_stream stream(std::move(socket));
     co_await ServeRequests(stream, peer);

@@ -78,6 +78,11 @@ struct HttpServerOptions {
   std::function<BodyPolicy(const HttpRequest& head)> body_policy;
   // If set, serve HTTPS only (no plain HTTP on the same port); else plain HTTP.
   std::optional<TlsServerOptions> tls;
+  // Open connections at most, in all and from one client address (0 = no cap): one more is
+  // closed at once (logged at most every 10 s), so that no single client can hold every
+  // descriptor. Behind a proxy every client shares its address: raise the second.
+  size_t max_connections = 4096;
+  size_t max_connections_per_address = 512;
 };
 
 class HttpServer {
@@ -108,6 +113,14 @@ class HttpServer {
   HttpServerOptions options_;
   HttpHandler handler_;
   boost::asio::ip::tcp::acceptor acceptor_;
+  // Open connections, in all and per client address (the caps of HttpServerOptions). Shared
+  // with the connections' coroutines, whose frames may outlive the server at shutdown.
+  struct ConnectionCounts {
+    size_t total = 0;
+    std::map<std::string, size_t> by_address;
+    std::chrono::steady_clock::time_point last_warning{};
+  };
+  std::shared_ptr<ConnectionCounts> counts_ = std::make_shared<ConnectionCounts>();
   std::unique_ptr<boost::asio::ssl::context> ssl_context_;  // set by Start() when options_.tls
   uint16_t port_ = 0;
 };

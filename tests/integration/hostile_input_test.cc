@@ -13,6 +13,7 @@
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <sstream>
 #include <string>
 #include <thread>
@@ -163,6 +164,51 @@ TEST(HostileInputTest, AnUploadWithoutTheRightTokenIsRefusedBeforeItsBodyIsRead)
   auto health = HttpClient(c.url(), 5s).Do("GET", "/healthz");
   ASSERT_TRUE(health.ok());
   EXPECT_EQ(health->status, 200);
+}
+
+TEST(HostileInputTest, AReusedIdempotencyKeyWithAnotherBodyIsAConflict) {
+  Cluster c;
+  c.StartScheduler();
+  const std::string tiny = Cluster::ReadRepoFile("configs/jobs/tiny-mlp.yaml");
+  const std::map<std::string, std::string> key = {{"Idempotency-Key", "k-1"}};
+  auto submit = [&](const std::string& body) {
+    return c.client().Do("POST", "/v1/jobs", body, "application/yaml", 0ms, key);
+  };
+  auto first = submit(tiny);
+  ASSERT_TRUE(first.ok());
+  ASSERT_EQ(first->status, 201) << first->body;
+  auto again = submit(tiny);  // a retry: the same job
+  ASSERT_EQ(again->status, 201) << again->body;
+  EXPECT_EQ(json::parse(again->body)["id"], json::parse(first->body)["id"]);
+  auto other = submit(Replace(tiny, "name: tiny-mlp", "name: other"));
+  EXPECT_EQ(other->status, 409) << other->body;
+  EXPECT_NE(other->body.find("with a different body"), std::string::npos) << other->body;
+  EXPECT_EQ((*c.client().DoJson("GET", "/v1/jobs"))["jobs"].size(), 1u);
+}
+
+// One client may not hold every connection: past the per-address cap a new connection is closed
+// at once, and the address gets its share back as its connections close.
+TEST(HostileInputTest, ConnectionsPerAddressAreCapped) {
+  Cluster c;
+  c.StartScheduler({"--max-connections-per-address", "8"});
+  const int port = std::stoi(c.url().substr(c.url().rfind(':') + 1));
+  std::vector<int> held;
+  for (int i = 0; i < 8; ++i) {
+    const int fd = ConnectLoopback(port);
+    ASSERT_GE(fd, 0);
+    held.push_back(fd);
+  }
+  std::this_thread::sleep_for(300ms);  // all eight accepted and counted
+  HttpClient client(c.url(), 2s);
+  auto refused = client.Do("GET", "/healthz");
+  EXPECT_FALSE(refused.ok() && refused->status == 200) << "a ninth connection was served";
+  for (int fd : held) ::close(fd);
+  EXPECT_TRUE(Cluster::WaitUntil(
+      [&] {
+        auto r = client.Do("GET", "/healthz");
+        return r.ok() && r->status == 200;
+      },
+      5s));
 }
 
 // CPU seconds (user + system) the process has used, from /proc/PID/stat.

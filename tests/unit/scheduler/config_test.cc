@@ -72,7 +72,8 @@ TEST(ConfigTest, EveryFlagSetsItsKey) {
       {"resizeMinInterval", "4m"}, {"adminTokenFile", "/a"},
       {"workerTokenFile", "/w"},   {"workerAccount", "pool"},
       {"tlsCert", "/c.pem"},       {"tlsKey", "/k.pem"},
-      {"queues", "default,gpu"},
+      {"queues", "default,gpu"},   {"maxConnections", "100"},
+      {"maxConnectionsPerAddress", "0"},
   };
   ASSERT_EQ(kValues.size(), SchedulerSettings().size());
   for (const SchedulerSetting& s : SchedulerSettings()) {
