@@ -260,6 +260,12 @@ HttpReply Api::CreateAccount(const HttpRequest& req, const Principal& p) {
 // own account).
 HttpReply Api::Tokens(const HttpRequest& req, const std::vector<std::string>& parts,
                       const Principal& p) {
+  // Tokens are managed by admins and by an account's people; a contributor token (a worker's
+  // credential, on a stranger's machine) may neither list nor revoke them.
+  if (Status allowed = RequireRole(p, {Role::kAdmin, Role::kUser}, "managing tokens");
+      !allowed.ok()) {
+    return ErrorReply(allowed);
+  }
   if (parts.size() == 2 && req.method == "GET") {
     std::string account;
     if (auto it = req.query.find("account"); it != req.query.end()) account = it->second;

@@ -144,6 +144,10 @@ TEST(AuthzTest, EveryUnauthorizedRequestIsRefusedAndChangesNothing) {
       {"contributor reads logs", runner_token, "GET", job + "/logs", "", 403},
       {"contributor creates a token", lab_a, "POST", "/v1/tokens",
        R"({"account":"lab-a","role":"admin"})", 403},
+      // A worker's credential sits on a contributor's machine: it manages no tokens.
+      {"contributor lists its account's tokens", lab_a, "GET", "/v1/tokens", "", 403},
+      {"contributor revokes a user's token", lab_a, "DELETE",
+       "/v1/tokens/" + std::to_string(old_id - 1), "", 403},
       // Another user's job.
       {"bob reads alice's job", bob, "GET", job, "", 403},
       {"bob cancels alice's job", bob, "DELETE", job, "", 403},
