@@ -540,6 +540,9 @@ Result<HttpResponse> HttpClient::Do(std::string_view method, std::string_view ta
   out.body = std::move(res.body());
   auto ct = res.find(http::field::content_type);
   if (ct != res.end()) out.content_type = std::string(ct->value());
+  if (auto ra = res.find(http::field::retry_after); ra != res.end()) {
+    out.retry_after = std::string(ra->value());
+  }
   return out;
 }
 

@@ -72,6 +72,7 @@ struct HttpResponse {
   int status = 0;
   std::string body;
   std::string content_type;
+  std::string retry_after;  // the Retry-After header of a 429/503 ("" when absent)
 };
 
 // Maps an HTTP status and shoal's JSON error body ({"error":{"code","message"}}) to a Status:

@@ -145,6 +145,36 @@ asio::awaitable<HttpReply> Api::Handle(HttpRequest req) {
   co_return reply;
 }
 
+Result<Principal> Api::AuthenticateRequest(const HttpRequest& req, HttpReply* refusal) {
+  // "1.2.3.4:5678" or "::1:5678": the address is everything before the last ':'.
+  const std::string address = req.peer.substr(0, req.peer.rfind(':'));
+  const int64_t now_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                             std::chrono::steady_clock::now().time_since_epoch())
+                             .count();
+  // (No peer: a request made in-process, by a test or the fuzzer; nothing to limit.)
+  if (const int64_t wait_s = address.empty() ? 0 : auth_limiter_.RetryAfterSeconds(address, now_ms);
+      wait_s > 0) {
+    *refusal = ErrorReply(429, "ResourceExhausted",
+                          "too many failed authentications from " + address + "; retry in " +
+                              std::to_string(wait_s) + " s");
+    refusal->headers["Retry-After"] = std::to_string(wait_s);
+    return ResourceExhausted("rate-limited");
+  }
+  auto header = req.headers.find("authorization");
+  auto principal =
+      auth_->Authenticate(header == req.headers.end() ? std::string_view() : header->second);
+  if (!principal.ok()) {
+    const int64_t failures = address.empty() ? 1 : auth_limiter_.RecordFailure(address, now_ms);
+    if (failures == 1 || failures == 10 || failures == 100 || failures % 1000 == 0) {
+      LOG_WARN << "authentication failed from " << address << " (" << req.method << " "
+               << req.path << "): " << principal.status().message() << "; " << failures
+               << " failure(s) from it lately";
+    }
+    *refusal = ErrorReply(principal.status());
+  }
+  return principal;
+}
+
 bool Api::IsOpenRoute(std::string_view path) {
   return path == "/healthz" || path == "/readyz" || path == "/metrics" || path == "/v1/version";
 }
@@ -164,10 +194,9 @@ asio::awaitable<HttpReply> Api::Authenticated(const HttpRequest& req) {
     co_return HttpReply{200, RenderMetrics(*scheduler_, api_metrics_),
                         "text/plain; version=0.0.4; charset=utf-8"};
   }
-  auto header = req.headers.find("authorization");
-  auto principal =
-      auth_->Authenticate(header == req.headers.end() ? std::string_view() : header->second);
-  if (!principal.ok()) co_return ErrorReply(principal.status());
+  HttpReply refusal;
+  auto principal = AuthenticateRequest(req, &refusal);
+  if (!principal.ok()) co_return refusal;
   HttpReply reply = co_await Route(req, *principal);
   // Whatever the reply says (a started rank in a heartbeat answer, a cancelled job) is stored
   // before it leaves; usually nothing is left to write here (the posted pass wrote it).
@@ -439,10 +468,9 @@ BodyPolicy Api::BodyPolicyFor(const HttpRequest& head, size_t default_limit,
   if (IsOpenRoute(head.path)) return normal;
   // Who it is comes first, before a byte of the body is held: an unauthenticated stranger may
   // hold a connection, never memory.
-  auto header = head.headers.find("authorization");
-  auto principal =
-      auth_->Authenticate(header == head.headers.end() ? std::string_view() : header->second);
-  if (!principal.ok()) return {0, default_timeout, ErrorReply(principal.status())};
+  HttpReply refusal;
+  auto principal = AuthenticateRequest(head, &refusal);
+  if (!principal.ok()) return {0, default_timeout, std::move(refusal)};
   // PUT /v1/jobs/{id}/checkpoints/{step}?attempt=A&worker=W: the only large bodies, allowed only
   // to the one writer of that checkpoint.
   const std::vector<std::string> parts = SplitPath(head.path);

@@ -17,6 +17,7 @@
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/thread_pool.hpp>
 
+#include "scheduler/api/auth_limiter.h"
 #include "scheduler/api/group_commit.h"
 #include "scheduler/auth.h"
 #include "scheduler/checkpoint_store.h"
@@ -55,6 +56,10 @@ class Api {
  private:
   // The routes that need no token: the probes, /metrics and /v1/version.
   static bool IsOpenRoute(std::string_view path);
+  // The caller's principal, or the reply refusing it: 429 (with Retry-After) while its address
+  // has failed too often, before the token is looked at; else 401 for a bad token, counted and
+  // logged (at the 1st, 10th, 100th... failure of an address).
+  Result<Principal> AuthenticateRequest(const HttpRequest& req, HttpReply* refusal);
   boost::asio::awaitable<HttpReply> Authenticated(const HttpRequest& req);
   boost::asio::awaitable<HttpReply> Route(const HttpRequest& req, const Principal& p);
   boost::asio::awaitable<HttpReply> Jobs(const HttpRequest& req,
@@ -83,6 +88,7 @@ class Api {
 
   Scheduler* scheduler_;
   Auth* auth_;
+  AuthFailureLimiter auth_limiter_;
   RendezvousKv* kv_;
   Notifier* notifier_;
   CheckpointStore* checkpoints_ = nullptr;

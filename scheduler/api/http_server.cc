@@ -409,6 +409,7 @@ asio::awaitable<void> HttpServer::ServeRequests(Stream& stream, const std::strin
       http::response<http::string_body> res{static_cast<http::status>(reply.status), version};
       res.set(http::field::server, "shoal-scheduler");
       res.set(http::field::content_type, reply.content_type);
+      for (const auto& [name, value] : reply.headers) res.set(name, value);
       res.keep_alive(keep_alive);
       res.body() = std::move(reply.body);
       res.prepare_payload();

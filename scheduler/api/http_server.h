@@ -48,6 +48,7 @@ struct HttpReply {
   int status = 200;
   std::string body;
   std::string content_type = "application/json";
+  std::map<std::string, std::string> headers;  // extra response headers (e.g. Retry-After)
 };
 
 using HttpHandler = std::function<boost::asio::awaitable<HttpReply>(HttpRequest)>;

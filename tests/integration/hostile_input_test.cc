@@ -186,6 +186,49 @@ TEST(HostileInputTest, AReusedIdempotencyKeyWithAnotherBodyIsAConflict) {
   EXPECT_EQ((*c.client().DoJson("GET", "/v1/jobs"))["jobs"].size(), 1u);
 }
 
+// Guessing tokens used to go as fast as the scheduler answered (~10k/s), unlogged.
+TEST(HostileInputTest, FailedAuthenticationIsLoggedAndRateLimitedPerAddress) {
+  Cluster c;
+  c.StartScheduler();
+  HttpClient guesser = c.client("shoal_not-a-real-token-0000000000000000000000000000");
+  int unauthorized = 0, limited = 0;
+  std::string retry_after;
+  const auto start = std::chrono::steady_clock::now();
+  for (int i = 0; i < 200; ++i) {
+    auto r = guesser.Do("GET", "/v1/jobs");
+    ASSERT_TRUE(r.ok()) << r.status().ToString();
+    if (r->status == 401) ++unauthorized;
+    if (r->status == 429) {
+      ++limited;
+      retry_after = r->retry_after;
+    }
+  }
+  const double seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  // The burst (30) and what refilled meanwhile (2/s) got to the token check; the rest did not.
+  EXPECT_LE(unauthorized, 30 + 2 * seconds + 2) << "in " << seconds << " s";
+  EXPECT_GE(limited, 200 - 30 - 2 * seconds - 2);
+  EXPECT_FALSE(retry_after.empty());
+  // While limited, even a valid token from that address waits (the check comes first) ...
+  auto admin = c.client().Do("GET", "/v1/jobs");
+  EXPECT_EQ(admin->status, 429);
+  // ... and is served once the address has its tries back.
+  EXPECT_TRUE(Cluster::WaitUntil([&] { return c.client().Do("GET", "/v1/jobs")->status == 200; },
+                                 5s));
+  // Logged, but not once per guess.
+  const std::string log = ReadFile(c.dir() + "/scheduler.log");
+  size_t lines = 0;
+  for (size_t at = log.find("authentication failed from"); at != std::string::npos;
+       at = log.find("authentication failed from", at + 1)) {
+    ++lines;
+  }
+  EXPECT_GE(lines, 1u);
+  EXPECT_LE(lines, 3u) << log;
+  std::printf("200 guessed tokens in %.2f s: %d reached the token check, %d got 429; %zu log "
+              "lines\n",
+              seconds, unauthorized, limited, lines);
+}
+
 // One client may not hold every connection: past the per-address cap a new connection is closed
 // at once, and the address gets its share back as its connections close.
 TEST(HostileInputTest, ConnectionsPerAddressAreCapped) {
