@@ -15,12 +15,6 @@ namespace shoal::cli {
 
 namespace {
 
-std::string DirOf(const std::string& path) {
-  const size_t slash = path.rfind('/');
-  if (slash == std::string::npos) return ".";
-  return slash == 0 ? "/" : path.substr(0, slash);
-}
-
 Status ErrnoStatus(const std::string& what) {
   return Unavailable(what + ": " + std::strerror(errno));
 }
@@ -153,32 +147,8 @@ Status SaveCliConfig(const std::string& path, const CliConfig& config) {
 }
 
 Status WriteSecretFile(const std::string& path, const std::string& content) {
-  const std::string dir = DirOf(path);
-  RETURN_IF_ERROR(MakePrivateDirs(dir));
-  std::string tmp = path + ".tmp.XXXXXX";
-  const int fd = ::mkstemp(tmp.data());  // creates the file with mode 0600
-  if (fd < 0) return ErrnoStatus("creating a temporary file next to " + path);
-  Status st = Status::Ok();
-  if (::fchmod(fd, 0600) != 0) st = ErrnoStatus("chmod " + tmp);
-  size_t done = 0;
-  while (st.ok() && done < content.size()) {
-    const ssize_t n = ::write(fd, content.data() + done, content.size() - done);
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) {
-      st = ErrnoStatus("writing " + tmp);
-      break;
-    }
-    done += static_cast<size_t>(n);
-  }
-  if (st.ok() && ::fsync(fd) != 0) st = ErrnoStatus("fsync " + tmp);
-  if (::close(fd) != 0 && st.ok()) st = ErrnoStatus("closing " + tmp);
-  if (st.ok() && std::rename(tmp.c_str(), path.c_str()) != 0)
-    st = ErrnoStatus("renaming to " + path);
-  if (!st.ok()) {
-    ::unlink(tmp.c_str());
-    return st;
-  }
-  return SyncDir(dir);
+  RETURN_IF_ERROR(MakePrivateDirs(DirOf(path)));
+  return WriteFileAtomic(path, content, 0600);
 }
 
 std::string LooseModeWarning(const std::string& path) {

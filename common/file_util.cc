@@ -11,17 +11,15 @@
 namespace shoal {
 namespace {
 
-Status Errno(const std::string& what) {
-  return Unavailable(what + ": " + std::strerror(errno));
-}
+Status Errno(const std::string& what) { return Unavailable(what + ": " + std::strerror(errno)); }
+
+}  // namespace
 
 std::string DirOf(const std::string& path) {
   const size_t slash = path.rfind('/');
   if (slash == std::string::npos) return ".";
   return slash == 0 ? "/" : path.substr(0, slash);
 }
-
-}  // namespace
 
 Status SyncDir(const std::string& dir) {
   const int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
@@ -32,10 +30,17 @@ Status SyncDir(const std::string& dir) {
 }
 
 Status WriteFileAtomic(const std::string& path,
-                       const std::function<Status(const ChunkWriter&)>& fill) {
+                       const std::function<Status(const ChunkWriter&)>& fill, mode_t mode) {
   const std::string tmp = path + ".tmp." + std::to_string(::getpid());
-  const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode);
   if (fd < 0) return Errno("creating " + tmp);
+  // A temporary left by a crash keeps its old mode through O_CREAT: set it before writing.
+  if (::fchmod(fd, mode) != 0) {
+    Status st = Errno("chmod " + tmp);
+    ::close(fd);
+    ::unlink(tmp.c_str());
+    return st;
+  }
   int write_errno = 0;
   ChunkWriter write = [&](const void* data, size_t bytes) {
     const char* p = static_cast<const char*>(data);
@@ -66,11 +71,14 @@ Status WriteFileAtomic(const std::string& path,
   return SyncDir(DirOf(path));
 }
 
-Status WriteFileAtomic(const std::string& path, std::string_view content) {
-  return WriteFileAtomic(path, [&](const ChunkWriter& write) {
-    return write(content.data(), content.size()) ? Status::Ok()
-                                                 : Unavailable("short write to " + path);
-  });
+Status WriteFileAtomic(const std::string& path, std::string_view content, mode_t mode) {
+  return WriteFileAtomic(
+      path,
+      [&](const ChunkWriter& write) {
+        return write(content.data(), content.size()) ? Status::Ok()
+                                                     : Unavailable("short write to " + path);
+      },
+      mode);
 }
 
 Result<std::string> ReadTokenFile(const std::string& path) {
@@ -101,7 +109,8 @@ Result<std::string> ReadFileLimited(const std::string& path, int64_t max_bytes) 
     got += static_cast<size_t>(n);
   }
   ::close(fd);
-  if (got != out.size()) return Unavailable("reading " + path + ": the file changed while it was read");
+  if (got != out.size())
+    return Unavailable("reading " + path + ": the file changed while it was read");
   return out;
 }
 

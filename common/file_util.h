@@ -1,6 +1,8 @@
 // Small file helpers with the durability the state they hold needs.
 #pragma once
 
+#include <sys/types.h>
+
 #include <cstdint>
 #include <functional>
 #include <string>
@@ -14,9 +16,14 @@ namespace shoal {
 // `fill` writes the content to a temporary file next to `path` (through the given writer, which
 // returns false on a short write), then the file is fsync'd, renamed over `path`, and the
 // directory fsync'd. Unavailable (with errno's text) on any I/O error; the temporary is removed.
+// The file gets `mode` (0600 for secrets: set on the temporary before any byte is written).
 using ChunkWriter = std::function<bool(const void* data, size_t bytes)>;
-Status WriteFileAtomic(const std::string& path, const std::function<Status(const ChunkWriter&)>& fill);
-Status WriteFileAtomic(const std::string& path, std::string_view content);
+Status WriteFileAtomic(const std::string& path, const std::function<Status(const ChunkWriter&)>& fill,
+                       mode_t mode = 0644);
+Status WriteFileAtomic(const std::string& path, std::string_view content, mode_t mode = 0644);
+
+// The directory part of `path`: "." for a bare name, "/" for a file in the root.
+std::string DirOf(const std::string& path);
 
 // Reads a whole file. NotFound if it does not exist, InvalidArgument if it is larger than
 // `max_bytes` (checked before reading), Unavailable on other I/O errors.
