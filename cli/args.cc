@@ -49,7 +49,7 @@ constexpr Arity kArity[] = {
     {"status", 1, 1, "a job ID or NAME", true},
     {"cancel", 0, -1, "at least one job ID or NAME (or --all)", true},
     {"logs", 1, 1, "a job ID or NAME", true},
-    {"checkpoints", 2, 3, "ls JOB or get JOB [STEP]", false},
+    {"checkpoints", 2, 3, "ls JOB, get JOB [STEP] or rm JOB", false},
     {"workers", 0, 0, "", false},
     {"accounts", 0, 2, "list or create NAME", false},
     {"tokens", 0, -1, "list, create ACCOUNT --role ROLE or revoke ID...", false},
@@ -184,12 +184,16 @@ std::unique_ptr<CLI::App> MakeApp(CliArgs* out, Raw* raw) {
   logs->add_flag("--timestamps", out->timestamps, "prefix each line with its time (UTC, RFC 3339)");
 
   CLI::App* checkpoints = verb(
-      "checkpoints", "ls JOB: a job's stored checkpoints; get JOB [STEP]: download one",
-      "Usage: shoal checkpoints ls JOB | get JOB [STEP] [-O FILE]\n\nls shows STEP ATTEMPT SIZE "
-      "SHA256 (first 12 hex digits) AGE. get downloads the checkpoint at STEP (default: the "
-      "newest) to FILE (default: JOBNAME-STEP.safetensors), checking its SHA-256 against the "
-      "listing; a mismatch writes nothing and exits 3.");
-  positional(checkpoints, "ARGS", "ls JOB | get JOB [STEP]");
+      "checkpoints",
+      "ls JOB: a job's stored checkpoints; get JOB [STEP]: download one; rm JOB: delete them",
+      "Usage: shoal checkpoints ls JOB | get JOB [STEP] [-O FILE] | rm JOB\n\nls shows STEP "
+      "ATTEMPT SIZE SHA256 (first 12 hex digits) AGE. get downloads the checkpoint at STEP "
+      "(default: the newest) to FILE (default: JOBNAME-STEP.safetensors), checking its SHA-256 "
+      "against the listing; a mismatch writes nothing and exits 3. rm deletes an ended job's "
+      "checkpoints (they count against the account's checkpoint quota; the scheduler deletes "
+      "them itself some days after the job ends, unless its spec says "
+      "checkpoint.keepAfterEnd).");
+  positional(checkpoints, "ARGS", "ls JOB | get JOB [STEP] | rm JOB");
   checkpoints->add_option("-O,--output-file", out->output_file, "get: write to FILE")
       ->type_name("FILE");
 
@@ -347,14 +351,14 @@ Status CheckVerbRules(CliArgs* out) {
     return InvalidArgument("--watch shows tables; it does not go with -o json");
   }
   if (verb == "checkpoints") {
-    if (out->sub != "ls" && out->sub != "get") {
-      return InvalidArgument("'shoal checkpoints' takes ls JOB or get JOB [STEP], got \"" +
+    if (out->sub != "ls" && out->sub != "get" && out->sub != "rm") {
+      return InvalidArgument("'shoal checkpoints' takes ls JOB, get JOB [STEP] or rm JOB, got \"" +
                              out->sub + "\"");
     }
-    if (out->sub == "ls" && pos.size() != 2) {
-      return InvalidArgument("'shoal checkpoints ls' takes one JOB");
+    if (out->sub != "get" && pos.size() != 2) {
+      return InvalidArgument("'shoal checkpoints " + out->sub + "' takes one JOB");
     }
-    if (out->sub == "ls" && !out->output_file.empty()) {
+    if (out->sub != "get" && !out->output_file.empty()) {
       return InvalidArgument("-O goes with 'shoal checkpoints get'");
     }
     if (IsAllDigits(pos[1])) RETURN_IF_ERROR(ParseJobId(pos[1]).status());

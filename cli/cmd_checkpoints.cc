@@ -1,6 +1,7 @@
 // shoal checkpoints ls JOB: the job's stored checkpoints (GET /v1/jobs/{id}/checkpoints).
 // shoal checkpoints get JOB [STEP] [-O FILE]: downloads one (the newest by default) and checks
 // its SHA-256 against the listing before writing the file.
+// shoal checkpoints rm JOB: deletes an ended job's checkpoints (DELETE .../checkpoints).
 #include <algorithm>
 
 #include "cli/commands.h"
@@ -104,6 +105,16 @@ int CmdCheckpoints(const CommandContext& ctx) {
   Result<int64_t> id = ctx.ResolveJob(ctx.args().job_refs.at(0));
   if (!id.ok()) return ctx.Fail(id.status());
   const std::string target = JobPath(*id) + "/checkpoints";
+  if (ctx.args().sub == "rm") {
+    Result<json> reply = ctx.Call("DELETE", target);
+    if (!reply.ok()) return ctx.Fail(reply.status(), "job " + std::to_string(*id) + " not found");
+    if (ctx.json_output()) {
+      ctx.PrintJson(*reply);
+    } else {
+      ctx.out() << "deleted the checkpoints of job " << *id << "\n";
+    }
+    return kExitOk;
+  }
   Result<json> reply = ctx.Call("GET", target);
   if (!reply.ok()) return ctx.Fail(reply.status(), "job " + std::to_string(*id) + " not found");
   if (!reply->contains("checkpoints") || !(*reply)["checkpoints"].is_array()) {

@@ -92,7 +92,12 @@ int CmdLogs(const CommandContext& ctx) {
       }
       last_attempt = attempt;
       if (args.timestamps) ctx.out() << FormatRfc3339(GetInt(l, "tsMs", 0)) << " ";
-      if (!args.rank) ctx.out() << "[rank " << GetInt(l, "rank", 0) << "] ";
+      // Rank -1: a line the scheduler wrote (e.g. that older lines were dropped).
+      if (GetInt(l, "rank", 0) < 0) {
+        ctx.out() << "[shoal] ";
+      } else if (!args.rank) {
+        ctx.out() << "[rank " << GetInt(l, "rank", 0) << "] ";
+      }
       ctx.out() << GetString(l, "line") << "\n";
     }
     int64_t next = GetInt(*reply, "next", after);

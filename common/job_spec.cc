@@ -290,10 +290,11 @@ void ReadTraining(const YamlMap& spec, Backend backend, JobSpec::Training* out) 
 }
 
 void ReadCheckpointAndLimits(const YamlMap& spec, JobSpec* out) {
-  const YamlMap checkpoint = spec.Map("checkpoint", {"everySeconds", "everySteps", "keep"});
+  const YamlMap checkpoint = spec.Map("checkpoint", {"everySeconds", "everySteps", "keep", "keepAfterEnd"});
   checkpoint.Int("everySeconds", 0, kMaxCheckpointSeconds, &out->checkpoint.every_seconds);
   checkpoint.Int("everySteps", 0, 1000000000, &out->checkpoint.every_steps);
   checkpoint.Int("keep", 1, 100, &out->checkpoint.keep);
+  checkpoint.Bool("keepAfterEnd", &out->checkpoint.keep_after_end);
 
   const YamlMap limits = spec.Map("limits", {"maxRuntime", "maxRetries"});
   limits.Int("maxRetries", 0, 100, &out->limits.max_retries);
@@ -584,7 +585,8 @@ nlohmann::json JobSpecToJson(const JobSpec& s) {
         {"checkpoint",
          {{"everySeconds", s.checkpoint.every_seconds},
           {"everySteps", s.checkpoint.every_steps},
-          {"keep", s.checkpoint.keep}}},
+          {"keep", s.checkpoint.keep},
+          {"keepAfterEnd", s.checkpoint.keep_after_end}}},
         {"limits",
          {{"maxRuntime", FormatDurationSeconds(s.limits.max_runtime_seconds)},
           {"maxRetries", s.limits.max_retries}}}}}};

@@ -127,6 +127,10 @@ struct JobSpec {
     int every_seconds = 60;  // YAML everySeconds: 0..604800 (7 days); 0 = no periodic checkpoints
     int every_steps = 0;     // YAML everySteps: 0..10^9; 0 = none; with both, whichever comes first
     int keep = 2;            // 1..100 most recent checkpoints kept
+    // YAML keepAfterEnd: true keeps the checkpoints once the job has ended, until deleted (they
+    // count against the account's checkpoint quota); false (default) lets the scheduler delete
+    // them after its checkpointRetention.
+    bool keep_after_end = false;
     bool operator==(const Checkpoint&) const = default;
   };
   struct Limits {

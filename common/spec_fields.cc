@@ -297,6 +297,10 @@ std::vector<SpecField> BuildTable() {
                       "Checkpoint every this many steps; 0 means none."));
   t.push_back(
       Integer("spec.checkpoint.keep", 1, 100, 2, "How many most recent checkpoints are kept."));
+  t.push_back(Boolean("spec.checkpoint.keepAfterEnd", false,
+                      "Keep the checkpoints after the job ends, until deleted (shoal checkpoints "
+                      "rm); by default the scheduler deletes them checkpointRetention (3 days by "
+                      "default) after the end. Kept ones count against the account's quota."));
   t.push_back(Object("spec.limits", false, "Bounds on the job's run time and restarts."));
   {
     SpecField f;

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cstdio>
+#include <cstdlib>
 #include <filesystem>
 
 #include "common/file_util.h"
@@ -49,7 +50,50 @@ Result<std::unique_ptr<CheckpointStore>> CheckpointStore::Open(std::string dir) 
   std::error_code ec;
   fs::create_directories(dir, ec);
   if (ec) return Unavailable("cannot create " + dir + ": " + ec.message());
-  return std::unique_ptr<CheckpointStore>(new CheckpointStore(std::move(dir)));
+  std::unique_ptr<CheckpointStore> store(new CheckpointStore(dir));
+  for (const auto& e : fs::directory_iterator(dir, ec)) {
+    const std::string name = e.path().filename().string();
+    if (name.rfind("job-", 0) != 0) continue;
+    char* end = nullptr;
+    const long long job = std::strtoll(name.c_str() + 4, &end, 10);
+    if (*end == '\0' && job > 0) store->Recount(job);
+  }
+  return store;
+}
+
+void CheckpointStore::Recount(int64_t job) {
+  int64_t total = 0;
+  for (const CheckpointRecord& r : List(job)) total += r.bytes;
+  std::lock_guard<std::mutex> lock(mu_);
+  if (total > 0) {
+    bytes_[job] = total;
+  } else {
+    bytes_.erase(job);
+  }
+}
+
+int64_t CheckpointStore::JobBytes(int64_t job) const {
+  std::lock_guard<std::mutex> lock(mu_);
+  auto it = bytes_.find(job);
+  return it == bytes_.end() ? 0 : it->second;
+}
+
+std::map<int64_t, int64_t> CheckpointStore::BytesByJob() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return bytes_;
+}
+
+int64_t CheckpointStore::BytesAfterPut(int64_t job, int64_t step, int64_t bytes, int keep) const {
+  // As Put prunes: the newest `keep` by step, the new one among them.
+  std::vector<std::pair<int64_t, int64_t>> all = {{step, bytes}};  // (step, bytes)
+  for (const CheckpointRecord& r : List(job)) {
+    if (r.step != step) all.emplace_back(r.step, r.bytes);
+  }
+  std::sort(all.begin(), all.end());
+  int64_t total = 0;
+  const size_t n = static_cast<size_t>(std::max(1, keep));
+  for (size_t i = all.size() > n ? all.size() - n : 0; i < all.size(); ++i) total += all[i].second;
+  return total;
 }
 
 std::string CheckpointStore::JobDir(int64_t job) const {
@@ -81,6 +125,7 @@ Result<CheckpointRecord> CheckpointStore::Put(int64_t job, int attempt, int64_t 
     fs::remove(old + ".json", ec);  // the record first: a data file without one is ignored
     fs::remove(old + ".safetensors", ec);
   }
+  Recount(job);
   return r;
 }
 
@@ -129,6 +174,8 @@ Result<std::string> CheckpointStore::Read(int64_t job, int64_t step) const {
 void CheckpointStore::RemoveJob(int64_t job) {
   std::error_code ec;
   fs::remove_all(JobDir(job), ec);
+  std::lock_guard<std::mutex> lock(mu_);
+  bytes_.erase(job);
 }
 
 }  // namespace shoal

@@ -7,11 +7,14 @@
 // without a record, which is ignored and replaced by the next upload of that step. Only the
 // newest `keep` (by step) are kept.
 //
-// Thread-safety: none; the scheduler's event-loop thread owns it.
+// Thread-safety: Put, Read and RemoveJob write or read whole files and run on one thread (the
+// API's checkpoint I/O thread), in order; the other methods may be called from any thread.
 #pragma once
 
 #include <cstdint>
+#include <map>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -34,7 +37,7 @@ nlohmann::json ToJson(const CheckpointRecord& r);
 
 class CheckpointStore {
  public:
-  // Creates `dir` if needed. Unavailable if it cannot.
+  // Creates `dir` if needed and learns what it holds. Unavailable if it cannot.
   static Result<std::unique_ptr<CheckpointStore>> Open(std::string dir);
 
   // Stores job `job`'s checkpoint at `step`, written by `attempt`. InvalidArgument (nothing
@@ -53,11 +56,21 @@ class CheckpointStore {
   // Removes every checkpoint of the job.
   void RemoveJob(int64_t job);
 
+  // Bytes of the job's stored checkpoints (0 if none), and the jobs that have any, by id.
+  int64_t JobBytes(int64_t job) const;
+  std::map<int64_t, int64_t> BytesByJob() const;
+  // What the job's checkpoints would take after storing `bytes` at `step` with `keep`: that one
+  // plus the newest keep-1 others (what the quota checks before an upload).
+  int64_t BytesAfterPut(int64_t job, int64_t step, int64_t bytes, int keep) const;
+
  private:
   explicit CheckpointStore(std::string dir) : dir_(std::move(dir)) {}
   std::string JobDir(int64_t job) const;
+  void Recount(int64_t job);  // bytes_[job] from its records
 
   std::string dir_;
+  mutable std::mutex mu_;
+  std::map<int64_t, int64_t> bytes_;  // job -> bytes of its recorded checkpoints (> 0)
 };
 
 }  // namespace shoal

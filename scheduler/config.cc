@@ -50,6 +50,19 @@ const std::vector<SchedulerSetting>& SchedulerSettings() {
       {"maxConnectionsPerAddress", "--max-connections-per-address", "N", "512",
        "open API connections from one client address at most (0 = no cap); raise it behind a "
        "proxy, where every client shares one address"},
+      {"maxActiveJobs", "--max-active-jobs", "N", "1000",
+       "jobs one account may have pending, running or restarting at once (0 = no cap)"},
+      {"maxSpecBytes", "--max-spec-bytes", "SIZE", "64KiB",
+       "largest job spec accepted (at most 1MiB)"},
+      {"jobLogBytes", "--job-log-bytes", "SIZE", "64MiB",
+       "log kept per job; past it the oldest lines are dropped, with a marker (0 = no cap)"},
+      {"checkpointQuota", "--checkpoint-quota", "SIZE", "50GiB",
+       "checkpoint bytes one account may store in all; an upload past it gets 507 (0 = no cap)"},
+      {"logRetention", "--log-retention", "DURATION", "30d",
+       "a finished job's logs and metrics are deleted this long after it ends"},
+      {"checkpointRetention", "--checkpoint-retention", "DURATION", "3d",
+       "a finished job's checkpoints are deleted this long after it ends, unless its spec says "
+       "checkpoint.keepAfterEnd"},
   };
   return kSettings;
 }
@@ -80,6 +93,35 @@ Result<int64_t> ParseDurationMs(const std::string& text) {
     return InvalidArgument("bad duration \"" + text + "\" (e.g. 500ms, 15s, 2m, 1h, 7d)");
   }
   return static_cast<int64_t>(value * scale);
+}
+
+Result<int64_t> ParseByteSize(const std::string& text) {
+  struct Unit {
+    const char* suffix;
+    int64_t scale;
+  };
+  static const Unit kUnits[] = {{"KiB", int64_t{1} << 10}, {"MiB", int64_t{1} << 20},
+                                {"GiB", int64_t{1} << 30}, {"TiB", int64_t{1} << 40},
+                                {"KB", 1000},              {"MB", 1000000},
+                                {"GB", 1000000000},        {"TB", 1000000000000}};
+  std::string number = text;
+  int64_t scale = 1;
+  for (const Unit& u : kUnits) {
+    const size_t n = std::strlen(u.suffix);
+    if (text.size() > n && text.compare(text.size() - n, n, u.suffix) == 0) {
+      number = text.substr(0, text.size() - n);
+      scale = u.scale;
+      break;
+    }
+  }
+  double value = 0;
+  auto [p, ec] = std::from_chars(number.data(), number.data() + number.size(), value);
+  // Up to 1 PiB: anything larger is a typo, and the product stays far from overflowing.
+  if (number.empty() || ec != std::errc() || p != number.data() + number.size() ||
+      !std::isfinite(value) || value < 0 || value * static_cast<double>(scale) > 0x1p50) {
+    return InvalidArgument("bad size \"" + text + "\" (e.g. 65536, 64KiB, 64MiB, 50GiB)");
+  }
+  return static_cast<int64_t>(value * static_cast<double>(scale));
 }
 
 namespace {
@@ -134,6 +176,25 @@ Status SetSchedulerSetting(const std::string& key, const std::string& value, Sch
     ASSIGN_OR_RETURN(int64_t n, ParseInt64(value, key));
     if (n < 0 || n > 1'000'000) return InvalidArgument(key + " must be in 0..1000000");
     (key == "maxConnections" ? c->max_connections : c->max_connections_per_address) = n;
+  } else if (key == "maxActiveJobs") {
+    ASSIGN_OR_RETURN(c->max_active_jobs, ParseInt64(value, key));
+    if (c->max_active_jobs < 0) return InvalidArgument(key + " must be >= 0");
+  } else if (key == "maxSpecBytes") {
+    ASSIGN_OR_RETURN(c->max_spec_bytes, ParseByteSize(value));
+    if (c->max_spec_bytes < 1024 || c->max_spec_bytes > (1 << 20)) {
+      return InvalidArgument(key + " must be in 1KiB..1MiB");
+    }
+  } else if (key == "jobLogBytes") {
+    ASSIGN_OR_RETURN(c->job_log_bytes, ParseByteSize(value));
+    if (c->job_log_bytes != 0 && c->job_log_bytes < (64 << 10)) {
+      return InvalidArgument(key + " must be 0 (no cap) or at least 64KiB");
+    }
+  } else if (key == "checkpointQuota") {
+    ASSIGN_OR_RETURN(c->checkpoint_quota_bytes, ParseByteSize(value));
+  } else if (key == "logRetention") {
+    ASSIGN_OR_RETURN(c->log_retention_ms, ParseDurationMs(value));
+  } else if (key == "checkpointRetention") {
+    ASSIGN_OR_RETURN(c->checkpoint_retention_ms, ParseDurationMs(value));
   } else if (key == "queues") {
     c->queues.clear();
     size_t start = 0;

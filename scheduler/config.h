@@ -40,6 +40,18 @@ struct SchedulerConfig {
   // client address (0 = no cap); behind a proxy every client shares its address.
   int64_t max_connections = 4096;
   int64_t max_connections_per_address = 512;
+  // What one account or job may hold (0 = no cap). maxActiveJobs: an account's jobs not yet
+  // finished (pending, running, restarting); maxSpecBytes: one job spec; jobLogBytes: one job's
+  // stored log (the oldest lines go first, with a marker line); checkpointQuota: an account's
+  // stored checkpoints, in all.
+  int64_t max_active_jobs = 1000;
+  int64_t max_spec_bytes = 64 << 10;
+  int64_t job_log_bytes = 64 << 20;
+  int64_t checkpoint_quota_bytes = int64_t{50} << 30;
+  // How long a finished job's logs and metrics (logRetention) and checkpoints
+  // (checkpointRetention; not those of spec.checkpoint.keepAfterEnd) are kept after it ends.
+  int64_t log_retention_ms = 30 * 86400 * 1000LL;
+  int64_t checkpoint_retention_ms = 3 * 86400 * 1000LL;
 
   bool operator==(const SchedulerConfig&) const = default;
 };
@@ -60,6 +72,10 @@ const std::vector<SchedulerSetting>& SchedulerSettings();
 // Parses a duration: "500ms", "15s", "2m", "1h", "7d", or a bare number of seconds. Returns
 // milliseconds, or InvalidArgument.
 Result<int64_t> ParseDurationMs(const std::string& text);
+
+// Parses a size: "64KiB", "64MiB", "50GiB", "1TiB" (powers of 1024), "10KB", "10MB", "10GB"
+// (powers of 1000) or a bare number of bytes. Returns bytes, or InvalidArgument.
+Result<int64_t> ParseByteSize(const std::string& text);
 
 // Applies the YAML file at `path` on top of `config`. Unknown keys and bad values are
 // InvalidArgument naming the file, line and key.

@@ -86,6 +86,12 @@ int main(int argc, char** argv) {
   options.policy.resize_min_interval_ms = config.resize_min_interval_ms;
   options.fair_share_half_life_s = static_cast<double>(config.fair_share_half_life_ms) / 1000.0;
   options.queues = config.queues;
+  options.quotas.max_active_jobs = config.max_active_jobs;
+  options.quotas.max_spec_bytes = config.max_spec_bytes;
+  options.quotas.job_log_bytes = config.job_log_bytes;
+  options.quotas.checkpoint_quota_bytes = config.checkpoint_quota_bytes;
+  options.quotas.log_retention_ms = config.log_retention_ms;
+  options.quotas.checkpoint_retention_ms = config.checkpoint_retention_ms;
   auto scheduler = Scheduler::Open(store->get(), options, WallMs);
   if (!scheduler.ok()) {
     LOG_ERROR << scheduler.status().ToString();
@@ -141,8 +147,15 @@ int main(int argc, char** argv) {
     LOG_ERROR << checkpoints.status().ToString();
     return 1;
   }
+  // Before the Api, so that it outlives the Api's log thread.
+  auto log_reader = Store::OpenReader(config.state_dir);
+  if (!log_reader.ok()) {
+    LOG_ERROR << log_reader.status().ToString();
+    return 1;
+  }
   Api api(scheduler->get(), auth->get(), &kv, &notifier);
   api.SetCheckpointStore(checkpoints->get());
+  api.SetLogReader(log_reader->get());
   HttpServerOptions http;
   http.address = config.address;
   http.port = static_cast<uint16_t>(config.port);
@@ -179,6 +192,7 @@ int main(int argc, char** argv) {
           co_await timer.async_wait(asio::redirect_error(asio::use_awaitable, ec));
           if (ec) co_return;
           (*scheduler)->RunCycle();
+          api.ExpireCheckpoints();
         }
       },
       asio::detached);

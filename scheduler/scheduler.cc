@@ -87,6 +87,7 @@ Result<std::unique_ptr<Scheduler>> Scheduler::Open(Store* store, SchedulerOption
   }
   for (Job& j : snap.jobs) {
     if (!j.idempotency_key.empty()) s->job_by_key_[{j.owner, j.idempotency_key}] = j.id;
+    if (!IsTerminal(j.state)) ++s->active_jobs_[j.owner];
     s->jobs_.emplace(j.id, std::move(j));
   }
   s->ledger_.Load(snap.ledger, now);
@@ -214,6 +215,21 @@ Result<const Job*> Scheduler::Submit(const std::string& spec_text, const std::st
 
 Result<Job> Scheduler::PrepareSubmission(const std::string& spec_text, const std::string& owner,
                                          std::string* field) {
+  const QuotaOptions& quotas = options_.quotas;
+  if (quotas.max_spec_bytes > 0 && static_cast<int64_t>(spec_text.size()) > quotas.max_spec_bytes) {
+    if (field != nullptr) *field = "spec";
+    return ResourceExhausted("the job spec is " + std::to_string(spec_text.size()) +
+                             " bytes; this scheduler accepts at most " +
+                             std::to_string(quotas.max_spec_bytes) + " (maxSpecBytes)");
+  }
+  if (auto it = active_jobs_.find(owner); quotas.max_active_jobs > 0 &&
+                                          it != active_jobs_.end() &&
+                                          it->second >= quotas.max_active_jobs) {
+    if (field != nullptr) *field = "maxActiveJobs";
+    return ResourceExhausted("account " + owner + " has " + std::to_string(it->second) +
+                             " unfinished jobs, its limit (maxActiveJobs); wait for some to "
+                             "finish or cancel some");
+  }
   std::vector<SpecError> errors;
   auto spec = ParseJobSpec(spec_text, "request body", &errors);
   if (!spec.ok()) {
@@ -285,6 +301,7 @@ Result<std::vector<const Job*>> Scheduler::SubmitPrepared(std::vector<Job> jobs)
     LOG_INFO << "job " << it->first << " (" << it->second.spec.metadata.name << ") submitted by "
              << it->second.owner;
     out[i] = &it->second;
+    ++active_jobs_[it->second.owner];
     any_new = true;
     ++metrics_.jobs_submitted_total;
   }
@@ -318,6 +335,7 @@ Result<const Job*> Scheduler::Cancel(int64_t job_id) {
   job->state = JobState::kCancelled;
   job->reason = "cancelled by user";
   job->finished_ms = clock_();
+  JobEnded(*job);
   AddJobEvent(*job, job->finished_ms, "cancelled",
               a != nullptr && a->state == AttemptState::kCancelled
                   ? "by user; the ranks of attempt " + std::to_string(a->number) + " are told to stop"
@@ -635,16 +653,14 @@ Status Scheduler::ApplyEvents(const std::string& worker_id, const nlohmann::json
         if (s.size() > kMaxLogLineBytes) s.resize(kMaxLogLineBytes);
         lines.push_back(std::move(s));
       }
-      Status st = store_->AppendLogs(job->id, attempt, rank, now, lines);
-      if (!st.ok()) LOG_ERROR << "storing logs of job " << job->id << ": " << st.ToString();
+      AppendJobLogs(*job, attempt, rank, now, lines);
     } else if (type == "progress") {
       if (rank != 0) continue;
       nlohmann::json data = ev["data"];
       data["attempt"] = attempt;
       data["timeMs"] = now;
       job->progress = data;
-      Status st = store_->AppendMetric(job->id, attempt, now, data);
-      if (!st.ok()) LOG_ERROR << "storing metrics of job " << job->id << ": " << st.ToString();
+      AppendJobMetric(*job, attempt, now, data);
       Persist(*job);
     } else if (type == "exit") {
       RETURN_IF_ERROR(ApplyExit(*job, *rp, attempt, ev));
@@ -752,6 +768,7 @@ void Scheduler::MaybeFinishAttempt(Job& job) {
   a->state = AttemptState::kSucceeded;
   a->ended_ms = clock_();
   job.state = JobState::kSucceeded;
+  JobEnded(job);
   AddJobEvent(job, a->ended_ms, "succeeded",
               "attempt " + std::to_string(a->number) + ": every rank exited 0");
   job.reason.clear();
@@ -801,6 +818,7 @@ void Scheduler::FailAttempt(Job& job, const std::string& reason, bool retryable)
     job.state = JobState::kFailed;
     job.reason = retryable ? reason + " (no retries left)" : reason;
     job.finished_ms = a->ended_ms;
+    JobEnded(job);
     AddJobEvent(job, a->ended_ms, "failed",
                 "attempt " + std::to_string(a->number) + ": " + job.reason);
     LOG_WARN << "job " << job.id << " failed: " << job.reason;
@@ -1107,7 +1125,141 @@ void Scheduler::RunCycle() {
   MarkLostWorkers();
   EnforceTimeLimits();
   AccrueLedger();
+  ExpireLogs();
   Schedule();
+}
+
+void Scheduler::JobEnded(const Job& job) {
+  auto it = active_jobs_.find(job.owner);
+  if (it != active_jobs_.end() && --it->second <= 0) active_jobs_.erase(it);
+  checkpoint_refused_ms_.erase(job.id);
+}
+
+void Scheduler::AppendJobLogs(const Job& job, int attempt, int rank, int64_t now,
+                              const std::vector<std::string>& lines) {
+  Status st = store_->AppendLogs(job.id, attempt, rank, now, lines);
+  if (!st.ok()) {
+    LOG_ERROR << "storing logs of job " << job.id << ": " << st.ToString();
+    return;
+  }
+  const int64_t cap = options_.quotas.job_log_bytes;
+  if (cap <= 0) return;
+  auto [it, first] = log_bytes_.try_emplace(job.id, 0);
+  if (first) {
+    // Once per job and scheduler start; this includes the lines just appended.
+    auto stored = store_->LogBytes(job.id);
+    if (!stored.ok()) {
+      LOG_ERROR << "log size of job " << job.id << ": " << stored.status().ToString();
+      log_bytes_.erase(it);
+      return;
+    }
+    it->second = *stored;
+  } else {
+    for (const auto& l : lines) it->second += static_cast<int64_t>(l.size());
+  }
+  if (it->second <= cap) return;
+  // Down to three quarters of the cap, so that the scan and delete happen once per quarter.
+  auto kept = store_->DropOldestLogs(
+      job.id, cap / 4 * 3,
+      "[shoal] older lines of this job's log were dropped: it keeps the newest " +
+          std::to_string(cap >> 20) + " MiB (the scheduler's jobLogBytes)");
+  if (!kept.ok()) {
+    LOG_ERROR << "dropping old logs of job " << job.id << ": " << kept.status().ToString();
+    return;
+  }
+  it->second = *kept;
+}
+
+void Scheduler::AppendJobMetric(const Job& job, int attempt, int64_t now,
+                                const nlohmann::json& point) {
+  Status st = store_->AppendMetric(job.id, attempt, now, point);
+  if (!st.ok()) {
+    LOG_ERROR << "storing metrics of job " << job.id << ": " << st.ToString();
+    return;
+  }
+  const int64_t cap = options_.quotas.job_metric_points;
+  if (cap <= 0) return;
+  auto [it, first] = metric_points_.try_emplace(job.id, 0);
+  if (first) {
+    auto n = store_->MetricCount(job.id);
+    if (!n.ok()) {
+      metric_points_.erase(it);
+      return;
+    }
+    it->second = *n;
+  } else {
+    ++it->second;
+  }
+  if (it->second <= cap) return;
+  st = store_->ThinMetrics(job.id);
+  if (!st.ok()) {
+    LOG_ERROR << "thinning metrics of job " << job.id << ": " << st.ToString();
+    return;
+  }
+  it->second -= it->second / 4;  // every other point of the older half
+}
+
+void Scheduler::ExpireLogs() {
+  const int64_t now = clock_();
+  if (now < next_log_expiry_ms_) return;
+  next_log_expiry_ms_ = now + 60000;
+  const int64_t cutoff = now - options_.quotas.log_retention_ms;
+  std::vector<std::pair<int64_t, int64_t>> expired;  // (finished_ms, id)
+  for (const auto& [id, job] : jobs_) {
+    if (IsTerminal(job.state) && job.finished_ms >= logs_expired_before_ms_ &&
+        job.finished_ms < cutoff) {
+      expired.emplace_back(job.finished_ms, id);
+    }
+  }
+  // At most kBatch jobs a pass (one transaction on the event loop); the rest next cycle.
+  constexpr size_t kBatch = 1000;
+  int64_t watermark = cutoff;
+  if (expired.size() > kBatch) {
+    std::nth_element(expired.begin(), expired.begin() + kBatch - 1, expired.end());
+    expired.resize(kBatch);
+    std::sort(expired.begin(), expired.end());
+    // Jobs that ended in the same millisecond as the last one taken come again next pass
+    // (deleting nothing twice is harmless), unless the whole batch ended in it.
+    watermark = expired.back().first + (expired.front().first == expired.back().first);
+    next_log_expiry_ms_ = now;
+  }
+  if (!expired.empty()) {
+    std::vector<int64_t> ids;
+    for (const auto& e : expired) ids.push_back(e.second);
+    Status st = store_->DeleteJobLogs(ids);
+    if (!st.ok()) {
+      LOG_ERROR << "deleting the logs of " << ids.size() << " ended jobs: " << st.ToString();
+      return;  // tried again next minute
+    }
+    for (int64_t id : ids) {
+      log_bytes_.erase(id);
+      metric_points_.erase(id);
+    }
+    if (logs_expired_before_ms_ > 0) {
+      LOG_INFO << "deleted the logs and metrics of " << ids.size() << " jobs that ended over "
+               << options_.quotas.log_retention_ms / 3600000 << " h ago";
+    }
+  }
+  logs_expired_before_ms_ = watermark;
+}
+
+bool Scheduler::CheckpointsExpired(int64_t job_id) const {
+  const Job* job = FindJob(job_id);
+  if (job == nullptr) return true;
+  return IsTerminal(job->state) && !job->spec.checkpoint.keep_after_end &&
+         job->finished_ms + options_.quotas.checkpoint_retention_ms <= clock_();
+}
+
+void Scheduler::RecordCheckpointRefused(int64_t job_id, const std::string& why) {
+  Job* job = MutableJob(job_id);
+  if (job == nullptr) return;
+  const int64_t now = clock_();
+  auto [it, first] = checkpoint_refused_ms_.try_emplace(job_id, now);
+  if (!first && now - it->second < 60000) return;
+  it->second = now;
+  AddJobEvent(*job, now, "checkpoint", "refused: " + why);
+  Persist(*job);
+  Changed();
 }
 
 }  // namespace shoal

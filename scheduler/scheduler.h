@@ -33,6 +33,18 @@
 
 namespace shoal {
 
+// What one account or job may hold, and how long a finished job's data is kept (configs/
+// scheduler.yaml; docs/security.md §4). 0 = no cap.
+struct QuotaOptions {
+  int64_t max_active_jobs = 1000;  // an account's jobs not yet finished
+  int64_t max_spec_bytes = 64 << 10;
+  int64_t job_log_bytes = 64 << 20;  // one job's stored log; the oldest lines go first
+  int64_t job_metric_points = 20000;  // one job's metric series; older points are thinned
+  int64_t checkpoint_quota_bytes = int64_t{50} << 30;  // an account's stored checkpoints
+  int64_t log_retention_ms = 30 * 86400 * 1000LL;
+  int64_t checkpoint_retention_ms = 3 * 86400 * 1000LL;
+};
+
 struct SchedulerOptions {
   // A worker whose last heartbeat is older than this is marked lost and its ranks fail.
   int64_t worker_timeout_ms = 15000;
@@ -47,6 +59,7 @@ struct SchedulerOptions {
   // The queues a job may name in spec.queue (configs/scheduler.yaml `queues`); any other name is
   // refused at submission. They are labels today: every queue shares the pool and the policy.
   std::vector<std::string> queues = {"default"};
+  QuotaOptions quotas;
 };
 
 // A rank a worker says it is running (or whose exit it has not yet delivered).
@@ -108,7 +121,10 @@ class Scheduler {
   // --- jobs ---
   // Validates `spec_text` (YAML or JSON), commits the job as PENDING and returns it.
   // InvalidArgument (with the validator's message; *field set to the first bad field) on a bad
-  // spec; Unavailable if it could not be committed (then nothing was stored).
+  // spec; ResourceExhausted for a spec over quotas.max_spec_bytes (*field "spec") or an owner
+  // with quotas.max_active_jobs unfinished jobs (*field "maxActiveJobs"; a batch of concurrent
+  // submissions may pass the cap by its size); Unavailable if it could not be committed (then
+  // nothing was stored).
   Result<const Job*> Submit(const std::string& spec_text, const std::string& owner,
                             std::string* field = nullptr);
   // Submit in two halves, for group commit (the HTTP layer commits concurrent submissions
@@ -170,6 +186,13 @@ class Scheduler {
   bool AccountRunsAttempt(const std::string& account, int64_t job_id, int attempt) const;
   // Adds a "checkpoint" event to the job's timeline once its checkpoint of `step` is stored.
   void RecordCheckpoint(int64_t job_id, int attempt, int64_t step, int64_t bytes);
+  // Adds an event saying why a checkpoint upload was refused (e.g. the account's quota), at most
+  // once a minute per job.
+  void RecordCheckpointRefused(int64_t job_id, const std::string& why);
+  // Whether the stored checkpoints of job `job_id` may be deleted now: the job ended at least
+  // quotas.checkpoint_retention_ms ago and its spec does not say checkpoint.keepAfterEnd (or the
+  // job is unknown).
+  bool CheckpointsExpired(int64_t job_id) const;
 
   // --- periodic work ---
   // Marks silent workers lost (failing their attempts), fails jobs past limits.maxRuntime, then
@@ -223,6 +246,15 @@ class Scheduler {
   void EnforceTimeLimits();
   // Charges the ledger for the time since the last cycle; saves it every ledger_save_interval_ms.
   void AccrueLedger();
+  // Deletes the logs and metrics of jobs that ended more than quotas.log_retention_ms ago; does
+  // the work at most once a minute.
+  void ExpireLogs();
+  // A job reached a terminal state: it no longer counts against its owner's active jobs.
+  void JobEnded(const Job& job);
+  // Stores a rank's log lines, then drops the job's oldest ones if it is over quotas.job_log_bytes.
+  void AppendJobLogs(const Job& job, int attempt, int rank, int64_t now,
+                     const std::vector<std::string>& lines);
+  void AppendJobMetric(const Job& job, int attempt, int64_t now, const nlohmann::json& point);
   void Schedule();
   // Schedule() now, or once soon for every request until then (SetSchedulePoster).
   void RequestSchedule();
@@ -255,6 +287,17 @@ class Scheduler {
   std::set<std::string> unsaved_workers_;
   std::optional<std::chrono::steady_clock::time_point> unsaved_since_;  // the oldest unsaved
   int64_t ledger_saved_ms_ = 0;
+  // Unfinished jobs per owner (quotas.max_active_jobs).
+  std::map<std::string, int64_t> active_jobs_;
+  // Stored log bytes / metric points per job, learned from the store on a job's first line after
+  // a start (quotas).
+  std::unordered_map<int64_t, int64_t> log_bytes_;
+  std::unordered_map<int64_t, int64_t> metric_points_;
+  // ExpireLogs: jobs that ended before this were expired already (after a restart: 0, and the
+  // first pass deletes nothing of most of them, cheaply).
+  int64_t logs_expired_before_ms_ = 0;
+  int64_t next_log_expiry_ms_ = 0;
+  std::unordered_map<int64_t, int64_t> checkpoint_refused_ms_;  // job -> last event
 };
 
 }  // namespace shoal

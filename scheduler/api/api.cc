@@ -396,9 +396,12 @@ asio::awaitable<HttpReply> Api::Jobs(const HttpRequest& req, const std::vector<s
   }
   if (parts.size() == 4 && parts[3] == "logs" && req.method == "GET") co_return co_await Logs(req, id);
   if (parts.size() == 4 && parts[3] == "metrics" && req.method == "GET") {
-    auto points = scheduler_->store()->ReadMetrics(id, 100000);
-    if (!points.ok()) co_return ErrorReply(points.status());
-    co_return JsonReply(200, json{{"job", id}, {"points", *points}});
+    auto read = [store = log_reader_ != nullptr ? log_reader_ : scheduler_->store(), id] {
+      auto points = store->ReadMetrics(id, 100000);
+      if (!points.ok()) return ErrorReply(points.status());
+      return JsonReply(200, json{{"job", id}, {"points", *points}});
+    };
+    co_return log_reader_ != nullptr ? co_await RunOn(log_io_, read) : read();
   }
   if (parts[3] == "checkpoints" && parts.size() <= 5) {
     co_return co_await Checkpoints(req, *job, parts, p);
@@ -447,6 +450,10 @@ asio::awaitable<HttpReply> Api::Submit(const HttpRequest& req, const Principal& 
                          "Idempotency-Key");
   }
   auto job = scheduler_->PrepareSubmission(req.body, p.account, &field);
+  if (!job.ok() && field == "maxActiveJobs") {
+    // Not the request's fault (413): the account must wait for its jobs, as with a rate limit.
+    co_return ErrorReply(429, "ResourceExhausted", job.status().message(), field);
+  }
   if (!job.ok()) co_return ErrorReply(job.status(), field);
   job->idempotency_key = key;
   auto stored = co_await submissions_.Add(std::move(job).value());
@@ -474,6 +481,14 @@ BodyPolicy Api::BodyPolicyFor(const HttpRequest& head, size_t default_limit,
   // PUT /v1/jobs/{id}/checkpoints/{step}?attempt=A&worker=W: the only large bodies, allowed only
   // to the one writer of that checkpoint.
   const std::vector<std::string> parts = SplitPath(head.path);
+  if (head.method == "POST" && parts.size() == 2 && parts[0] == "v1" && parts[1] == "jobs") {
+    // A job spec: a larger one is refused before it is read (413), not stored.
+    const int64_t spec_limit = scheduler_->options().quotas.max_spec_bytes;
+    if (spec_limit > 0 && static_cast<size_t>(spec_limit) < default_limit) {
+      return {static_cast<size_t>(spec_limit), default_timeout, std::nullopt};
+    }
+    return normal;
+  }
   if (head.method != "PUT" || parts.size() != 5 || parts[0] != "v1" || parts[1] != "jobs" ||
       parts[3] != "checkpoints") {
     return normal;
@@ -489,7 +504,56 @@ BodyPolicy Api::BodyPolicyFor(const HttpRequest& head, size_t default_limit,
   }
   HttpReply checked = CheckCheckpointRequest(head, *job, parts, *principal);
   if (checked.status != 0) return {0, default_timeout, std::move(checked)};
+  // A declared length over the quota is refused before the body is read (a chunked body is
+  // checked once it is in).
+  int64_t length = 0, step = 0;
+  if (auto it = head.headers.find("content-length");
+      it != head.headers.end() && ParseInt(it->second, &length) && ParseInt(parts[4], &step)) {
+    HttpReply over = CheckCheckpointQuota(*job, step, length);
+    if (over.status != 0) return {0, default_timeout, std::move(over)};
+  }
   return {kMaxCheckpointBytes, std::chrono::minutes(30), std::nullopt};
+}
+
+HttpReply Api::CheckCheckpointQuota(const Job& job, int64_t step, int64_t bytes) {
+  const int64_t quota = scheduler_->options().quotas.checkpoint_quota_bytes;
+  if (quota <= 0 || checkpoints_ == nullptr) return HttpReply{0, "", ""};
+  int64_t used = 0;  // by the owner's other jobs
+  for (const auto& [id, n] : checkpoints_->BytesByJob()) {
+    const Job* other = scheduler_->FindJob(id);
+    if (id != job.id && other != nullptr && other->owner == job.owner) used += n;
+  }
+  const int64_t after = used + checkpoints_->BytesAfterPut(job.id, step, bytes,
+                                                           job.spec.checkpoint.keep);
+  if (after <= quota) return HttpReply{0, "", ""};
+  auto gib = [](int64_t b) {
+    char text[32];
+    std::snprintf(text, sizeof text, "%.2f GiB", static_cast<double>(b) / (int64_t{1} << 30));
+    return std::string(text);
+  };
+  const std::string why = "account " + job.owner + "'s checkpoints would take " + gib(after) +
+                          ", over its quota of " + gib(quota) +
+                          " (checkpointQuota); delete ended jobs' checkpoints (shoal checkpoints "
+                          "rm JOB) or keep fewer (spec.checkpoint.keep)";
+  scheduler_->RecordCheckpointRefused(job.id, why);
+  return ErrorReply(507, "ResourceExhausted", why);
+}
+
+void Api::ExpireCheckpoints() {
+  if (checkpoints_ == nullptr) return;
+  const auto now = std::chrono::steady_clock::now();
+  if (now < next_checkpoint_expiry_) return;
+  next_checkpoint_expiry_ = now + std::chrono::minutes(1);
+  std::vector<int64_t> expired;
+  for (const auto& [id, bytes] : checkpoints_->BytesByJob()) {
+    if (scheduler_->CheckpointsExpired(id)) expired.push_back(id);
+  }
+  if (expired.empty()) return;
+  asio::post(checkpoint_io_, [store = checkpoints_, expired] {
+    for (int64_t id : expired) store->RemoveJob(id);
+    LOG_INFO << "deleted the checkpoints of " << expired.size()
+             << " jobs past their retention (checkpointRetention)";
+  });
 }
 
 // GET  /v1/jobs/{id}/checkpoints[?beforeAttempt=N]   the stored checkpoints (oldest first)
@@ -517,7 +581,19 @@ asio::awaitable<HttpReply> Api::Checkpoints(const HttpRequest& req, const Job& j
     if (!bytes.ok()) co_return ErrorReply(bytes.status());
     co_return HttpReply{200, std::move(*bytes), "application/octet-stream"};
   }
+  if (req.method == "DELETE") {
+    co_await RunOn(checkpoint_io_, [&] {
+      checkpoints_->RemoveJob(job_id);
+      return 0;
+    });
+    LOG_INFO << "job " << job_id << ": checkpoints deleted by " << p.account;
+    co_return JsonReply(200, json{{"job", job_id}, {"checkpoints", json::array()}});
+  }
   ParseInt(req.query.at("attempt"), &attempt);
+  if (HttpReply over = CheckCheckpointQuota(job, step, static_cast<int64_t>(req.body.size()));
+      over.status != 0) {
+    co_return over;
+  }
   const std::string sha = req.headers.at("x-shoal-sha256");
   const int64_t now_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
                              std::chrono::system_clock::now().time_since_epoch())
@@ -545,6 +621,17 @@ HttpReply Api::CheckCheckpointRequest(const HttpRequest& req, const Job& job,
                                scheduler_->AccountRunsAttempt(p.account, job.id, 0))) {
     Status allowed = RequireJobOwner(p, job);  // else: the job's owner (to download the model)
     if (!allowed.ok()) return ErrorReply(allowed);
+  }
+  if (parts.size() == 4 && req.method == "DELETE") {
+    // The owner frees the quota a job's checkpoints take, once the job has ended.
+    Status allowed = RequireJobOwner(p, job);
+    if (!allowed.ok()) return ErrorReply(allowed);
+    if (!IsTerminal(job.state)) {
+      return ErrorReply(409, "FailedPrecondition",
+                        "job " + std::to_string(job.id) + " is " + ToString(job.state) +
+                            ": its checkpoints can be deleted once it has ended");
+    }
+    return HttpReply{0, "", ""};  // deleted off the loop
   }
   if (parts.size() == 4) {
     if (req.method != "GET") return MethodNotAllowed(req);
@@ -610,7 +697,7 @@ HttpReply Api::ListJobs(const HttpRequest& req, const Principal& p) {
 }
 
 asio::awaitable<HttpReply> Api::Logs(const HttpRequest& req, int64_t job_id) {
-  int64_t after = 0, wait_ms = 0;
+  int64_t after = 0, wait_ms = 0, max_bytes = kDefaultLogBytes;
   int rank = -1, limit = 1000;
   if (auto it = req.query.find("after"); it != req.query.end() && !ParseInt(it->second, &after)) {
     co_return ErrorReply(400, "InvalidArgument", "after must be an integer", "after");
@@ -623,40 +710,79 @@ asio::awaitable<HttpReply> Api::Logs(const HttpRequest& req, int64_t job_id) {
                                          (!ParseInt(it->second, &limit) || limit <= 0)) {
     co_return ErrorReply(400, "InvalidArgument", "limit must be a positive integer", "limit");
   }
-  limit = std::min(limit, 10000);
+  limit = std::min(limit, kMaxLogLines);
+  if (auto it = req.query.find("maxBytes"); it != req.query.end() &&
+                                            (!ParseInt(it->second, &max_bytes) || max_bytes <= 0)) {
+    co_return ErrorReply(400, "InvalidArgument", "maxBytes must be a positive integer",
+                         "maxBytes");
+  }
+  max_bytes = std::min(max_bytes, kMaxLogBytes);
+  int tail = -1;
   // tail=N: start N lines before the end (`shoal logs --tail N`); later polls go on with after=.
   if (auto it = req.query.find("tail"); it != req.query.end()) {
-    int tail = 0;
-    if (!ParseInt(it->second, &tail) || tail < 0 || tail > 10000) {
+    if (!ParseInt(it->second, &tail) || tail < 0 || tail > kMaxLogLines) {
       co_return ErrorReply(400, "InvalidArgument", "tail must be an integer in 0..10000", "tail");
     }
     if (req.query.count("after") > 0) {
       co_return ErrorReply(400, "InvalidArgument", "give either after or tail, not both", "tail");
     }
-    auto start = scheduler_->store()->LogSeqBeforeLast(job_id, rank, tail);
-    if (!start.ok()) co_return ErrorReply(start.status());
-    after = *start;  // tail=0: the newest line's seq, so only new lines follow
   }
   if (!WaitParam(req, kMaxWaitMs, &wait_ms)) {
     co_return ErrorReply(400, "InvalidArgument", "wait must be a non-negative integer (ms)", "wait");
   }
+  // The reads run on log_io_ (their own connection) when there is one: a client paging through
+  // a large log costs the event loop nothing but the reply's bytes.
+  Store* store = log_reader_ != nullptr ? log_reader_ : scheduler_->store();
+  auto read = [&](auto f) -> asio::awaitable<decltype(f())> {
+    if (log_reader_ != nullptr) co_return co_await RunOn(log_io_, f);
+    co_return f();
+  };
+  if (tail >= 0) {
+    auto start =
+        co_await read([&] { return store->LogSeqBeforeLast(job_id, rank, tail); });
+    if (!start.ok()) co_return ErrorReply(start.status());
+    after = *start;  // tail=0: the newest line's seq, so only new lines follow
+  }
   auto deadline = Clock::now() + std::chrono::milliseconds(wait_ms);
   for (;;) {
-    auto lines = scheduler_->store()->ReadLogs(job_id, after, rank, limit);
-    if (!lines.ok()) co_return ErrorReply(lines.status());
+    // Whether the job had ended before the read: then every line it wrote is in the read.
     const Job* job = scheduler_->FindJob(job_id);
-    bool done = job == nullptr || IsTerminal(job->state);
-    if (!lines->empty() || done || Clock::now() >= deadline) {
-      json out = json::array();
-      int64_t next = after;
-      for (const auto& l : *lines) {
-        out.push_back({{"seq", l.seq}, {"attempt", l.attempt}, {"rank", l.rank},
-                       {"tsMs", l.ts_ms}, {"line", l.line}});
-        next = l.seq;
+    const bool done = job == nullptr || IsTerminal(job->state);
+    struct Page {
+      Status status;
+      size_t lines = 0;
+      bool full = false;  // stopped at limit or max_bytes: more may follow
+      int64_t next = 0;
+      std::string body;   // the reply's JSON but "done"
+    };
+    Page page = co_await read([&] {
+      Page out;
+      auto lines = store->ReadLogs(job_id, after, rank, limit, max_bytes);
+      if (!lines.ok()) {
+        out.status = lines.status();
+        return out;
       }
+      json arr = json::array();
+      int64_t bytes = 0;
+      out.next = after;
+      for (const auto& l : *lines) {
+        arr.push_back({{"seq", l.seq}, {"attempt", l.attempt}, {"rank", l.rank},
+                       {"tsMs", l.ts_ms}, {"line", l.line}});
+        out.next = l.seq;
+        bytes += static_cast<int64_t>(l.line.size());
+      }
+      out.lines = lines->size();
+      out.full = static_cast<int>(lines->size()) >= limit || bytes >= max_bytes;
+      out.body = json{{"lines", std::move(arr)}, {"next", out.next}}.dump(
+          -1, ' ', false, json::error_handler_t::replace);
+      return out;
+    });
+    if (!page.status.ok()) co_return ErrorReply(page.status);
+    if (page.lines > 0 || done || Clock::now() >= deadline) {
       // done: the job has finished and every stored line has been sent.
-      bool all_sent = static_cast<int>(lines->size()) < limit;
-      co_return JsonReply(200, json{{"lines", out}, {"next", next}, {"done", done && all_sent}});
+      page.body.pop_back();  // the closing brace: "done" goes in without parsing it again
+      page.body += std::string(",\"done\":") + (done && !page.full ? "true" : "false") + "}";
+      co_return HttpReply{200, std::move(page.body), "application/json"};
     }
     co_await notifier_->WaitFor(std::chrono::duration_cast<std::chrono::milliseconds>(
         deadline - Clock::now()));

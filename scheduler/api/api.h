@@ -40,6 +40,10 @@ class Api {
   // Where checkpoints are stored (the daemon sets it); without one, the checkpoint routes
   // answer 503. Must outlive the Api.
   void SetCheckpointStore(CheckpointStore* checkpoints) { checkpoints_ = checkpoints; }
+  // A read-only connection to the scheduler's database (Store::OpenReader): log and metric reads
+  // then run on their own thread, so that a client reading a large log never delays heartbeats.
+  // Without one they run on the event loop. Must outlive the Api.
+  void SetLogReader(Store* reader) { log_reader_ = reader; }
   // Largest checkpoint upload accepted (PUT /v1/jobs/{id}/checkpoints/{step}).
   static constexpr size_t kMaxCheckpointBytes = size_t{16} << 30;
   // The HttpServer's body policy, decided from the request's head before any of its body is
@@ -49,6 +53,17 @@ class Api {
   // everything else gets `default_limit` and `default_timeout`. Runs on the event loop.
   BodyPolicy BodyPolicyFor(const HttpRequest& head, size_t default_limit,
                            std::chrono::seconds default_timeout);
+
+  // Deletes the stored checkpoints of jobs whose retention has passed
+  // (Scheduler::CheckpointsExpired), on the checkpoint I/O thread; the daemon calls it from its
+  // periodic cycle, and it does the work at most once a minute.
+  void ExpireCheckpoints();
+
+  // GET /v1/jobs/{id}/logs: lines per reply at most (the `limit` parameter), and bytes of line
+  // text per reply by default and at most (`maxBytes`); a reply has at least one line when any.
+  static constexpr int kMaxLogLines = 10000;
+  static constexpr int64_t kDefaultLogBytes = 1 << 20;
+  static constexpr int64_t kMaxLogBytes = 8 << 20;
 
   // Longest any long-poll is held, whatever the client asks.
   static constexpr int64_t kMaxWaitMs = 30000;
@@ -85,6 +100,9 @@ class Api {
                                                 const Principal& p);
   HttpReply CheckCheckpointRequest(const HttpRequest& req, const Job& job,
                                    const std::vector<std::string>& parts, const Principal& p);
+  // 507 when storing `bytes` at `step` would take the job owner's checkpoints past the quota
+  // (quotas.checkpoint_quota_bytes), else status 0.
+  HttpReply CheckCheckpointQuota(const Job& job, int64_t step, int64_t bytes);
 
   Scheduler* scheduler_;
   Auth* auth_;
@@ -95,6 +113,10 @@ class Api {
   ApiMetrics api_metrics_;
   // Checkpoint reads and writes (seconds for a large model) run here, off the event loop.
   boost::asio::thread_pool checkpoint_io_{1};
+  // Log and metric reads (log_reader_'s connection) run here, one at a time.
+  Store* log_reader_ = nullptr;
+  boost::asio::thread_pool log_io_{1};
+  std::chrono::steady_clock::time_point next_checkpoint_expiry_{};
   GroupCommit<Job, Result<const Job*>> submissions_;
   GroupCommit<WorkerRegistration, Result<const Worker*>> registrations_;
 };

@@ -26,6 +26,11 @@ class Store {
   // Opens (creating if needed) <state_dir>/shoal.db and applies the schema. Returns Unavailable
   // when the directory or database cannot be opened or is locked by another scheduler.
   static Result<std::unique_ptr<Store>> Open(const std::string& state_dir);
+  // A second, read-only connection to the database Open created, for reads that should not run
+  // on the event loop (logs, metrics): WAL lets it read while the writer commits. Only the read
+  // methods (ReadLogs, LogSeqBeforeLast, ReadMetrics) may be called on it, from one thread at a
+  // time.
+  static Result<std::unique_ptr<Store>> OpenReader(const std::string& state_dir);
   ~Store();
   Store(const Store&) = delete;
   Store& operator=(const Store&) = delete;
@@ -69,11 +74,24 @@ class Store {
   };
   Status AppendLogs(int64_t job_id, int attempt, int rank, int64_t ts_ms,
                     const std::vector<std::string>& lines);
-  // Lines with seq > after_seq, oldest first, at most `limit`; rank < 0 means every rank.
-  Result<std::vector<LogRecord>> ReadLogs(int64_t job_id, int64_t after_seq, int rank, int limit);
+  // Lines with seq > after_seq, oldest first: at most `limit`, and no more after the one that
+  // brings their text to `max_bytes` (at least one line is returned when there is one). rank < 0
+  // means every rank; lines the scheduler wrote itself (rank kSchedulerLogRank) go with any rank.
+  Result<std::vector<LogRecord>> ReadLogs(int64_t job_id, int64_t after_seq, int rank, int limit,
+                                          int64_t max_bytes = int64_t{1} << 62);
   // The after_seq that makes ReadLogs return the job's last `n` lines (of `rank`, or of every
   // rank when rank < 0): the seq of the line just before them, or 0 when there are at most n.
   Result<int64_t> LogSeqBeforeLast(int64_t job_id, int rank, int n);
+  // The bytes of text of the job's stored log lines.
+  Result<int64_t> LogBytes(int64_t job_id);
+  // Deletes the job's oldest lines, keeping the newest whose text is at most `keep_bytes`, and
+  // puts `marker` (rank kSchedulerLogRank) where they were. Returns the bytes of text kept,
+  // the marker's included.
+  Result<int64_t> DropOldestLogs(int64_t job_id, int64_t keep_bytes, const std::string& marker);
+  // The rank of the lines the scheduler writes into a job's log (e.g. the marker above).
+  static constexpr int kSchedulerLogRank = -1;
+  // Deletes every log line and metric point of these jobs (retention), in one transaction.
+  Status DeleteJobLogs(const std::vector<int64_t>& job_ids);
 
   // Accounts and bearer tokens (scheduler/auth.h gives them meaning; only hashes are stored).
   struct AccountRow {
@@ -100,6 +118,10 @@ class Store {
 
   Status AppendMetric(int64_t job_id, int attempt, int64_t ts_ms, const nlohmann::json& point);
   Result<std::vector<nlohmann::json>> ReadMetrics(int64_t job_id, int limit);
+  Result<int64_t> MetricCount(int64_t job_id);
+  // Halves the density of the older half of the job's metric points (every other one of them is
+  // deleted), so that a long run's curve keeps its shape in a bounded number of points.
+  Status ThinMetrics(int64_t job_id);
 
  private:
   explicit Store(sqlite3* db) : db_(db) {}

@@ -88,5 +88,29 @@ TEST_F(CheckpointStoreTest, RefusesBadUploadsAndDetectsCorruption) {
   EXPECT_TRUE(store_->List(1).empty());
 }
 
+TEST_F(CheckpointStoreTest, CountsBytesPerJobAndPredictsAPut) {
+  const std::string bytes = File(1);
+  const int64_t n = static_cast<int64_t>(bytes.size());
+  EXPECT_EQ(store_->JobBytes(3), 0);
+  ASSERT_TRUE(store_->Put(3, 1, 10, bytes, Sha256Hex(bytes), 2, 1).ok());
+  ASSERT_TRUE(store_->Put(3, 1, 20, bytes, Sha256Hex(bytes), 2, 2).ok());
+  ASSERT_TRUE(store_->Put(4, 1, 10, bytes, Sha256Hex(bytes), 2, 3).ok());
+  EXPECT_EQ(store_->JobBytes(3), 2 * n);
+  EXPECT_EQ(store_->BytesByJob(), (std::map<int64_t, int64_t>{{3, 2 * n}, {4, n}}));
+  // keep 2: a new step replaces step 10, so job 3 stays at two files of its size.
+  EXPECT_EQ(store_->BytesAfterPut(3, 30, 1000, 2), n + 1000);
+  EXPECT_EQ(store_->BytesAfterPut(3, 20, 1000, 2), n + 1000);  // the same step again
+  EXPECT_EQ(store_->BytesAfterPut(3, 5, 1000, 2), 2 * n);      // older than both: pruned at once
+  EXPECT_EQ(store_->BytesAfterPut(3, 30, 1000, 5), 2 * n + 1000);
+  // What the store holds is learned again on a reopen; RemoveJob frees it.
+  auto again = CheckpointStore::Open(dir_ + "/checkpoints");
+  ASSERT_TRUE(again.ok());
+  EXPECT_EQ((*again)->BytesByJob(), store_->BytesByJob());
+  (*again)->RemoveJob(3);
+  EXPECT_EQ((*again)->JobBytes(3), 0);
+  EXPECT_TRUE((*again)->List(3).empty());
+  EXPECT_EQ((*again)->JobBytes(4), n);
+}
+
 }  // namespace
 }  // namespace shoal

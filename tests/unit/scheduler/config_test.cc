@@ -74,6 +74,12 @@ TEST(ConfigTest, EveryFlagSetsItsKey) {
       {"tlsCert", "/c.pem"},       {"tlsKey", "/k.pem"},
       {"queues", "default,gpu"},   {"maxConnections", "100"},
       {"maxConnectionsPerAddress", "0"},
+      {"maxActiveJobs", "5"},
+      {"maxSpecBytes", "8KiB"},
+      {"jobLogBytes", "1MiB"},
+      {"checkpointQuota", "0"},
+      {"logRetention", "1h"},
+      {"checkpointRetention", "0s"},
   };
   ASSERT_EQ(kValues.size(), SchedulerSettings().size());
   for (const SchedulerSetting& s : SchedulerSettings()) {
@@ -87,6 +93,23 @@ TEST(ConfigTest, EveryFlagSetsItsKey) {
     EXPECT_EQ(by_flag, by_file);
     EXPECT_EQ(by_flag_eq, by_file);
   }
+}
+
+TEST(ConfigTest, ByteSizes) {
+  EXPECT_EQ(*ParseByteSize("65536"), 65536);
+  EXPECT_EQ(*ParseByteSize("64KiB"), 65536);
+  EXPECT_EQ(*ParseByteSize("1.5MiB"), 1572864);
+  EXPECT_EQ(*ParseByteSize("50GiB"), int64_t{50} << 30);
+  EXPECT_EQ(*ParseByteSize("10MB"), 10000000);
+  for (const char* bad : {"", "MiB", "-1KiB", "1 MiB", "1XB", "2000TiB", "nan", "1e400"}) {
+    Result<int64_t> r = ParseByteSize(bad);
+    ASSERT_FALSE(r.ok()) << bad;
+    EXPECT_NE(r.status().message().find("bad size"), std::string::npos) << bad;
+  }
+  SchedulerConfig c;
+  EXPECT_FALSE(SetSchedulerSetting("maxSpecBytes", "2MiB", &c).ok());
+  EXPECT_FALSE(SetSchedulerSetting("jobLogBytes", "1KiB", &c).ok());
+  EXPECT_FALSE(SetSchedulerSetting("maxActiveJobs", "-1", &c).ok());
 }
 
 TEST(ConfigTest, DocumentedDefaultsAreTheDefaults) {

@@ -37,6 +37,7 @@ class SchedulerFixture : public ::testing::Test {
     opts.worker_timeout_ms = worker_timeout_ms_;
     opts.policy = policy_;
     opts.queues = queues_;
+    opts.quotas = quotas_;
     auto s = Scheduler::Open(store_.get(), opts, [this] { return now_; });
     ASSERT_TRUE(s.ok()) << s.status().ToString();
     sched_ = std::move(s).value();
@@ -56,6 +57,7 @@ class SchedulerFixture : public ::testing::Test {
   int64_t worker_timeout_ms_ = 3000;
   PolicyOptions policy_;
   std::vector<std::string> queues_ = {"default"};
+  QuotaOptions quotas_;
   std::unique_ptr<Store> store_;
   std::unique_ptr<Scheduler> sched_;
 };
