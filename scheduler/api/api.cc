@@ -570,6 +570,14 @@ asio::awaitable<HttpReply> Api::Checkpoints(const HttpRequest& req, const Job& j
   if (checked.status != 0) co_return checked;
   const int64_t job_id = job.id;
   const int keep = job.spec.checkpoint.keep;
+  if (parts.size() == 4) {  // DELETE (checked above; the list was answered there)
+    co_await RunOn(checkpoint_io_, [&] {
+      checkpoints_->RemoveJob(job_id);
+      return 0;
+    });
+    LOG_INFO << "job " << job_id << ": checkpoints deleted by " << p.account;
+    co_return JsonReply(200, json{{"job", job_id}, {"checkpoints", json::array()}});
+  }
   int64_t step = 0, attempt = 0;
   ParseInt(parts[4], &step);
   // Reading, verifying and fsyncing a checkpoint takes seconds for a large model: on the
@@ -580,14 +588,6 @@ asio::awaitable<HttpReply> Api::Checkpoints(const HttpRequest& req, const Job& j
         co_await RunOn(checkpoint_io_, [&] { return checkpoints_->Read(job_id, step); });
     if (!bytes.ok()) co_return ErrorReply(bytes.status());
     co_return HttpReply{200, std::move(*bytes), "application/octet-stream"};
-  }
-  if (req.method == "DELETE") {
-    co_await RunOn(checkpoint_io_, [&] {
-      checkpoints_->RemoveJob(job_id);
-      return 0;
-    });
-    LOG_INFO << "job " << job_id << ": checkpoints deleted by " << p.account;
-    co_return JsonReply(200, json{{"job", job_id}, {"checkpoints", json::array()}});
   }
   ParseInt(req.query.at("attempt"), &attempt);
   if (HttpReply over = CheckCheckpointQuota(job, step, static_cast<int64_t>(req.body.size()));
