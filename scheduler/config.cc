@@ -63,6 +63,9 @@ const std::vector<SchedulerSetting>& SchedulerSettings() {
       {"checkpointRetention", "--checkpoint-retention", "DURATION", "3d",
        "a finished job's checkpoints are deleted this long after it ends, unless its spec says "
        "checkpoint.keepAfterEnd"},
+      {"newWorkerRanksPerJob", "--new-worker-ranks-per-job", "N", "1",
+       "ranks of any one job of another account that a worker without a history (3 ranks of "
+       "succeeded attempts) may hold (0 = no bound)"},
   };
   return kSettings;
 }
@@ -191,6 +194,11 @@ Status SetSchedulerSetting(const std::string& key, const std::string& value, Sch
     }
   } else if (key == "checkpointQuota") {
     ASSIGN_OR_RETURN(c->checkpoint_quota_bytes, ParseByteSize(value));
+  } else if (key == "newWorkerRanksPerJob") {
+    ASSIGN_OR_RETURN(c->new_worker_ranks_per_job, ParseInt64(value, key));
+    if (c->new_worker_ranks_per_job < 0 || c->new_worker_ranks_per_job > 4096) {
+      return InvalidArgument(key + " must be in 0..4096");
+    }
   } else if (key == "logRetention") {
     ASSIGN_OR_RETURN(c->log_retention_ms, ParseDurationMs(value));
   } else if (key == "checkpointRetention") {

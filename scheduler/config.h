@@ -52,6 +52,9 @@ struct SchedulerConfig {
   // (checkpointRetention; not those of spec.checkpoint.keepAfterEnd) are kept after it ends.
   int64_t log_retention_ms = 30 * 86400 * 1000LL;
   int64_t checkpoint_retention_ms = 3 * 86400 * 1000LL;
+  // newWorkerRanksPerJob: a worker with fewer than 3 ranks of succeeded attempts behind it holds at
+  // most this many ranks of any one job of another account (0 = no bound).
+  int64_t new_worker_ranks_per_job = 1;
 
   bool operator==(const SchedulerConfig&) const = default;
 };

@@ -37,6 +37,12 @@ void Ledger::Advance(int64_t now_ms, const std::map<std::string, double>& earnin
   }
 }
 
+void Ledger::Credit(const std::string& account, double gpu_seconds) {
+  LedgerEntry& e = entries_[account];
+  e.account = account;
+  e.contributed += gpu_seconds;
+}
+
 std::vector<LedgerEntry> Ledger::Entries() const {
   std::vector<LedgerEntry> out;
   out.reserve(entries_.size());

@@ -1,8 +1,9 @@
 // The contribution ledger (issue 4, docs/design.md §5): how much each account has given to the pool
 // and taken from it, the input of the fair-share policy.
 //
-// An account earns one unit per second for each GPU of each of its alive workers, and its jobs
-// spend one unit per second per GPU they hold. CPU-only workers and jobs count slots instead of
+// An account earns one unit per second for each GPU its workers held for ranks of attempts that
+// completed (Credit, when the attempt ends: advertised capacity earns nothing, nor do attempts
+// that failed or were cancelled), and its jobs spend one unit per second per GPU they hold. CPU-only workers and jobs count slots instead of
 // GPUs (a slot-second is worth a GPU-second), so a CPU-only pool has a ledger too. Both sums decay
 // with a half-life, as Slurm's fair-share usage does: what an account did a half-life ago counts
 // half. Accrual is piecewise: Advance() charges the rates that held since the previous call.
@@ -36,6 +37,9 @@ class Ledger {
   // and `spending` (GPUs per account, held over that interval). The first call only sets the time.
   void Advance(int64_t now_ms, const std::map<std::string, double>& earning,
                const std::map<std::string, double>& spending);
+
+  // Adds `gpu_seconds` to what `account` contributed (work done, credited when it ended).
+  void Credit(const std::string& account, double gpu_seconds);
 
   std::vector<LedgerEntry> Entries() const;
   double half_life_s() const { return half_life_s_; }

@@ -748,7 +748,7 @@ void Scheduler::RecordCheckpoint(int64_t job_id, int attempt, int64_t step, int6
 std::string Scheduler::GangWarning(const Job& job) const {
   SnapshotJob shape = ShapeOf(job);
   std::vector<SnapshotWorker> all;
-  for (const auto& [id, w] : workers_) all.push_back(SnapshotWorkerOf(w, 0, 0));
+  for (const auto& [id, w] : workers_) all.push_back(SnapshotOf(w, 0, 0));
   const int capacity = FittingCapacity(shape, all);
   if (capacity >= shape.min_ranks) return "";
   return DescribeNeed(shape) + ": " +
@@ -765,8 +765,30 @@ void Scheduler::MaybeFinishAttempt(Job& job) {
   for (const auto& r : a->ranks) {
     if (r.state != RankState::kExited || r.exit_code != 0) return;
   }
+  // Data-parallel ranks end with the same parameters: a rank that reports none, or others, did
+  // not do the work (or did it wrong). The attempt fails and is retried, and nobody is credited.
+  auto checksum = [](const RankPlacement& r) {
+    // A worker may report an exit without a result (or with junk in it): never throw here.
+    const auto it = r.result.is_object() ? r.result.find("paramChecksum") : r.result.end();
+    return it != r.result.end() && it->is_string() ? it->get<std::string>() : std::string();
+  };
+  const std::string first = checksum(a->ranks.front());
+  for (const auto& r : a->ranks) {
+    const std::string sum = checksum(r);
+    if (sum.empty() || sum != first) {
+      FailAttempt(job,
+                  sum.empty() ? "ParamChecksum: rank " + std::to_string(r.rank) + " (worker " +
+                                    r.worker_id + ") exited 0 but reported no parameter checksum"
+                              : "ParamChecksum: rank " + std::to_string(r.rank) + " (worker " +
+                                    r.worker_id + ") ended with parameters " + sum.substr(0, 16) +
+                                    ", rank 0 with " + first.substr(0, 16),
+                  /*retryable=*/true);
+      return;
+    }
+  }
   a->state = AttemptState::kSucceeded;
   a->ended_ms = clock_();
+  CreditAttempt(job, *a, /*history=*/true);
   job.state = JobState::kSucceeded;
   JobEnded(job);
   AddJobEvent(job, a->ended_ms, "succeeded",
@@ -775,9 +797,40 @@ void Scheduler::MaybeFinishAttempt(Job& job) {
   job.finished_ms = a->ended_ms;
   job.result = a->ranks.front().result;
   nlohmann::json checksums = nlohmann::json::array();
-  for (const auto& r : a->ranks) checksums.push_back(r.result.value("paramChecksum", ""));
+  for (const auto& r : a->ranks) checksums.push_back(checksum(r));
   job.result["rankChecksums"] = checksums;
   LOG_INFO << "job " << job.id << " succeeded: " << job.result.dump();
+}
+
+void Scheduler::CreditAttempt(const Job& job, const Attempt& a, bool history) {
+  const double per_rank = job.spec.resources.backend == Backend::kCpu
+                              ? 1.0
+                              : std::max(1, job.spec.resources.gpus_per_worker);
+  const double seconds = static_cast<double>(std::max<int64_t>(0, a.ended_ms - a.started_ms)) /
+                         1000.0;
+  for (const auto& r : a.ranks) {
+    Worker* w = MutableWorker(r.worker_id);
+    if (w == nullptr) continue;
+    ledger_.Credit(w->account, per_rank * seconds);
+    if (history) {
+      ++w->completed_ranks;
+      if (post_schedule_) {
+        unsaved_workers_.insert(w->id);  // written with the job's success, in its batch
+        if (!unsaved_since_) unsaved_since_ = std::chrono::steady_clock::now();
+      } else if (Status st = store_->SaveWorker(*w); !st.ok()) {
+        LOG_ERROR << "persisting worker " << w->id << ": " << st.ToString();
+      }
+    }
+  }
+}
+
+SnapshotWorker Scheduler::SnapshotOf(const Worker& w, int held, int stopping) const {
+  SnapshotWorker sw = SnapshotWorkerOf(w, held, stopping);
+  sw.account = w.account;
+  if (options_.new_worker_ranks_per_job > 0 && w.completed_ranks < options_.trusted_after_ranks) {
+    sw.foreign_job_rank_cap = options_.new_worker_ranks_per_job;
+  }
+  return sw;
 }
 
 Attempt* Scheduler::EndAttempt(Job& job, AttemptState state, const std::string& reason) {
@@ -830,6 +883,7 @@ void Scheduler::ResizeJob(Job& job, const std::vector<std::string>& rank_workers
                           const std::string& reason) {
   Attempt* a = EndAttempt(job, AttemptState::kResized, reason);
   if (a == nullptr) return;
+  CreditAttempt(job, *a, /*history=*/false);
   LOG_INFO << "job " << job.id << " attempt " << a->number << " resized: " << reason;
   AddJobEvent(job, a->ended_ms, "resized", "attempt " + std::to_string(a->number) + ": " + reason);
   StartJob(job, rank_workers);  // persists
@@ -838,6 +892,7 @@ void Scheduler::ResizeJob(Job& job, const std::vector<std::string>& rank_workers
 void Scheduler::PreemptAttempt(Job& job, const std::string& reason) {
   Attempt* a = EndAttempt(job, AttemptState::kPreempted, reason);
   if (a == nullptr) return;
+  CreditAttempt(job, *a, /*history=*/false);
   job.state = JobState::kPending;
   job.reason = kReasonPreempted;
   AddJobEvent(job, a->ended_ms, "preempted",
@@ -945,7 +1000,7 @@ Snapshot Scheduler::BuildSnapshot() const {
   }
   for (const auto& [id, w] : workers_) {
     if (w.state != WorkerState::kAlive) continue;
-    snap.workers.push_back(SnapshotWorkerOf(w, held[id], stopping[id]));
+    snap.workers.push_back(SnapshotOf(w, held[id], stopping[id]));
   }
   return snap;
 }
@@ -1098,9 +1153,9 @@ void Scheduler::AccrueLedger() {
   const int64_t now = clock_();
   std::map<std::string, double> earning, spending;
   for (const auto& [id, w] : workers_) {
-    if (w.state != WorkerState::kAlive) continue;
-    // GPUs, or slots on a CPU-only worker.
-    earning[w.account] += w.gpus.empty() ? w.slots : static_cast<double>(w.gpus.size());
+    // Listed (at 0) so that a contributing account has an entry; what it earns is credited when
+    // an attempt completes (CreditAttempt), never for what a worker advertises.
+    if (w.state == WorkerState::kAlive) earning[w.account] += 0;
   }
   for (const auto& [id, job] : jobs_) {
     const Attempt* a = job.current_attempt();

@@ -60,6 +60,10 @@ struct SchedulerOptions {
   // refused at submission. They are labels today: every queue shares the pool and the policy.
   std::vector<std::string> queues = {"default"};
   QuotaOptions quotas;
+  // A worker with fewer than trusted_after_ranks completed ranks (Worker::completed_ranks) holds
+  // at most new_worker_ranks_per_job ranks of any one job of another account (0 = no bound).
+  int new_worker_ranks_per_job = 1;
+  int64_t trusted_after_ranks = 3;
 };
 
 // A rank a worker says it is running (or whose exit it has not yet delivered).
@@ -229,6 +233,12 @@ class Scheduler {
   // `retryable` and retries remain, else fails.
   void FailAttempt(Job& job, const std::string& reason, bool retryable);
   void MaybeFinishAttempt(Job& job);
+  // Credits each rank's worker account with the GPU-seconds (slot-seconds on CPU) its rank held in
+  // `a`, which ended as completed work (succeeded, preempted or resized); with `history`, also
+  // counts the ranks in the workers' completed_ranks.
+  void CreditAttempt(const Job& job, const Attempt& a, bool history);
+  // The policy's view of a worker holding `held` slots (`stopping` of them stopping).
+  SnapshotWorker SnapshotOf(const Worker& w, int held, int stopping) const;
   // Ends the job's running attempt in `state` with `reason`: its live ranks are told to stop
   // (kStopping), or marked exited on lost workers. Returns it, or nullptr if none was running.
   Attempt* EndAttempt(Job& job, AttemptState state, const std::string& reason);

@@ -39,14 +39,27 @@ bool WorkerFits(const SnapshotJob& job, const SnapshotWorker& worker) {
   return false;
 }
 
+namespace {
+
+// The ranks of `job` the worker may hold at most (its slots, or its cap for a stranger's job).
+int RankCap(const SnapshotJob& job, const SnapshotWorker& worker) {
+  if (worker.foreign_job_rank_cap > 0 && worker.account != job.account) {
+    return std::min(worker.total_slots, worker.foreign_job_rank_cap);
+  }
+  return worker.total_slots;
+}
+
+}  // namespace
+
 int UsableSlots(const SnapshotJob& job, const SnapshotWorker& worker) {
-  return WorkerFits(job, worker) ? std::max(0, worker.free_slots) : 0;
+  if (!WorkerFits(job, worker)) return 0;
+  return std::max(0, std::min(worker.free_slots, RankCap(job, worker)));
 }
 
 int FittingCapacity(const SnapshotJob& job, const std::vector<SnapshotWorker>& workers) {
   int capacity = 0;
   for (const auto& w : workers) {
-    if (WorkerFits(job, w)) capacity += w.total_slots;
+    if (WorkerFits(job, w)) capacity += RankCap(job, w);
   }
   return capacity;
 }

@@ -154,8 +154,13 @@ Decisions Decide(const Snapshot& snapshot, const PolicyOptions& options) {
     int capacity = 0;  // total slots of the workers that fit (commits do not change it)
   };
   std::map<std::pair<Backend, int>, Fit> fit_cache;
+  // A worker with a cap on its share of strangers' jobs fits some jobs by fewer slots than it
+  // has: the index does not know that, PlaceGang does.
+  const bool any_capped = std::any_of(workers.begin(), workers.end(), [](const SnapshotWorker& w) {
+    return w.foreign_job_rank_cap > 0;
+  });
   auto fit_of = [&](const SnapshotJob& job) {
-    if (!job.gpu_types.empty() || job.min_gpu_memory_gib > 0) {
+    if (!job.gpu_types.empty() || job.min_gpu_memory_gib > 0 || any_capped) {
       return Fit{false, FittingCapacity(job, workers)};
     }
     auto [it, added] = fit_cache.try_emplace({job.backend, job.gpus_per_rank});

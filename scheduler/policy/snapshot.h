@@ -90,6 +90,10 @@ struct SnapshotWorker {
   int gpus = 0;          // usable GPUs (0 = CPU-only worker)
   std::string gpu_type;  // model of its GPUs, e.g. "H100" ("" when none or unknown)
   double gpu_memory_gib = 0;  // per GPU
+  std::string account;        // whose worker it is
+  // Ranks it may hold of any one job of another account (0 = no bound): a new worker, without a
+  // history of completed work, gets a bounded share of a stranger's job.
+  int foreign_job_rank_cap = 0;
 };
 
 // An account's standing in the contribution ledger (both decayed by the configured half-life).

@@ -181,7 +181,7 @@ nlohmann::json ToJson(const Worker& w) {
   return {{"id", w.id},       {"name", w.name},     {"host", w.host}, {"account", w.account},
           {"slots", w.slots}, {"cpus", w.cpus},     {"gpus", gpus},
           {"state", ToString(w.state)}, {"registeredMs", w.registered_ms},
-          {"lastSeenMs", w.last_seen_ms}};
+          {"lastSeenMs", w.last_seen_ms}, {"completedRanks", w.completed_ranks}};
 }
 
 nlohmann::json AttemptToStored(const Attempt& a) {

@@ -129,6 +129,9 @@ struct Worker {
   WorkerState state = WorkerState::kAlive;
   int64_t registered_ms = 0;
   int64_t last_seen_ms = 0;  // in memory only: a restart gives every worker a fresh timeout
+  // Ranks it ran in attempts that succeeded (their parameters checked against the other ranks'):
+  // its history. Until it has some, it holds a bounded share of other accounts' jobs.
+  int64_t completed_ranks = 0;
 };
 
 // Appends an event to the job's timeline, dropping the oldest one after the first

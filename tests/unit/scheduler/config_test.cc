@@ -80,6 +80,7 @@ TEST(ConfigTest, EveryFlagSetsItsKey) {
       {"checkpointQuota", "0"},
       {"logRetention", "1h"},
       {"checkpointRetention", "0s"},
+      {"newWorkerRanksPerJob", "0"},
   };
   ASSERT_EQ(kValues.size(), SchedulerSettings().size());
   for (const SchedulerSetting& s : SchedulerSettings()) {

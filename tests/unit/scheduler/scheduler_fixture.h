@@ -38,6 +38,7 @@ class SchedulerFixture : public ::testing::Test {
     opts.policy = policy_;
     opts.queues = queues_;
     opts.quotas = quotas_;
+    opts.new_worker_ranks_per_job = new_worker_ranks_per_job_;
     auto s = Scheduler::Open(store_.get(), opts, [this] { return now_; });
     ASSERT_TRUE(s.ok()) << s.status().ToString();
     sched_ = std::move(s).value();
@@ -58,6 +59,7 @@ class SchedulerFixture : public ::testing::Test {
   PolicyOptions policy_;
   std::vector<std::string> queues_ = {"default"};
   QuotaOptions quotas_;
+  int new_worker_ranks_per_job_ = 0;  // tests of the bound set it
   std::unique_ptr<Store> store_;
   std::unique_ptr<Scheduler> sched_;
 };

@@ -214,31 +214,36 @@ TEST_F(SchedulerTest, LedgerChargesContributorsAndOwnersAndSurvivesReopen) {
   sched_->RunCycle();
   std::map<std::string, LedgerEntry> by;
   for (const auto& e : sched_->LedgerEntries()) by[e.account] = e;
-  EXPECT_NEAR(by["alice"].contributed, 2 * 10.0, 1e-3);   // 2 GPUs x 10 s (7-day half-life)
-  EXPECT_NEAR(by["default"].contributed, 3 * 10.0, 1e-3);  // 3 slots x 10 s
-  // A 1-rank cpu job of account "u" runs for 5 s.
+  // Advertised capacity earns nothing: only work done does (issue 12 item 9).
+  EXPECT_EQ(by["alice"].contributed, 0.0);
+  EXPECT_EQ(by["default"].contributed, 0.0);
+  // A 1-rank cpu job of account "u" runs for 5 s (on either worker: a cpu job fits both).
   auto job = sched_->Submit(Spec(1, 1), "u", nullptr);
   ASSERT_TRUE(job.ok());
   sched_->RunCycle();
-  ASSERT_EQ(sched_->FindJob((*job)->id)->state, JobState::kRunning);
+  const Job* j = sched_->FindJob((*job)->id);
+  ASSERT_EQ(j->state, JobState::kRunning);
+  const std::string on = j->current_attempt()->ranks[0].worker_id;
+  const std::string earner = sched_->FindWorker(on)->account, idle = on == cpu ? "alice" : "default";
   now_ += 5'000;
   sched_->RunCycle();
   for (const auto& e : sched_->LedgerEntries()) by[e.account] = e;
   EXPECT_NEAR(by["u"].used, 5.0, 1e-3);
-  EXPECT_NEAR(by["default"].used, 0.0, 1e-9);  // the job's metadata.project is only a label
-  // Saved every 10 s: the last save was at the 10 s cycle, so a reopen now keeps that state.
+  EXPECT_EQ(by[earner].contributed, 0.0) << "credited before the attempt completed";
+  ASSERT_TRUE(sched_->ApplyEvents(on, json::array({Exit(*j, 0, 0)})).ok());
+  ASSERT_EQ(sched_->FindJob((*job)->id)->state, JobState::kSucceeded);
+  for (const auto& e : sched_->LedgerEntries()) by[e.account] = e;
+  EXPECT_NEAR(by[earner].contributed, 5.0, 1e-3);  // 1 slot x 5 s, at completion
+  EXPECT_EQ(by[idle].contributed, 0.0);
+  EXPECT_EQ(sched_->FindWorker(on)->completed_ranks, 1);
+  // Saved every 10 s: a reopen after the next save keeps the credit and the history.
   now_ += 10'000;
-  sched_->RunCycle();  // saves (>= 10 s since the last save)
-  const double saved = [&] {
-    for (const auto& e : sched_->LedgerEntries()) {
-      if (e.account == "alice") return e.contributed;
-    }
-    return -1.0;
-  }();
+  sched_->RunCycle();
   Reopen();
   for (const auto& e : sched_->LedgerEntries()) by[e.account] = e;
-  EXPECT_NEAR(by["alice"].contributed, saved, 1e-6);
+  EXPECT_NEAR(by[earner].contributed, 5.0, 1e-3);
   EXPECT_GT(by["u"].used, 4.9);
+  EXPECT_EQ(sched_->FindWorker(on)->completed_ranks, 1);
 }
 
 std::string LongSpec() {
