@@ -1,6 +1,12 @@
 #include "scheduler/checkpoint_store.h"
 
+#include <fcntl.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
 #include <algorithm>
+#include <cerrno>
+#include <cstring>
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
@@ -51,6 +57,10 @@ Result<std::unique_ptr<CheckpointStore>> CheckpointStore::Open(std::string dir) 
   fs::create_directories(dir, ec);
   if (ec) return Unavailable("cannot create " + dir + ": " + ec.message());
   std::unique_ptr<CheckpointStore> store(new CheckpointStore(dir));
+  // Uploads a crash interrupted are garbage: the uploader retries or the attempt is gone.
+  fs::remove_all(store->spool_dir(), ec);
+  fs::create_directories(store->spool_dir(), ec);
+  if (ec) return Unavailable("cannot create " + store->spool_dir() + ": " + ec.message());
   for (const auto& e : fs::directory_iterator(dir, ec)) {
     const std::string name = e.path().filename().string();
     if (name.rfind("job-", 0) != 0) continue;
@@ -116,9 +126,62 @@ Result<CheckpointRecord> CheckpointStore::Put(int64_t job, int attempt, int64_t 
   fs::create_directories(dir, ec);
   if (ec) return Unavailable("cannot create " + dir + ": " + ec.message());
   CheckpointRecord r{step, attempt, static_cast<int64_t>(bytes.size()), actual, now_ms};
-  const std::string base = dir + "/" + StepName(step);
-  RETURN_IF_ERROR(WriteFileAtomic(base + ".safetensors", bytes));
-  RETURN_IF_ERROR(WriteFileAtomic(base + ".json", ToJson(r).dump()));
+  RETURN_IF_ERROR(WriteFileAtomic(dir + "/" + StepName(step) + ".safetensors", bytes));
+  return Record(job, r, keep);
+}
+
+Result<CheckpointRecord> CheckpointStore::PutFile(int64_t job, int attempt, int64_t step,
+                                                  std::string* path, int64_t bytes,
+                                                  std::string_view actual_sha256,
+                                                  std::string_view claimed_sha256, int keep,
+                                                  int64_t now_ms) {
+  if (claimed_sha256 != actual_sha256) {
+    return InvalidArgument("checksum mismatch: the upload's SHA-256 is " +
+                           std::string(actual_sha256) + ", not " +
+                           std::string(claimed_sha256.substr(0, 64)) +
+                           " (corrupted in transit?)");
+  }
+  {
+    // Validated through a read-only mapping: only the header's pages are read.
+    const int fd = ::open(path->c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd < 0) return Unavailable("cannot open " + *path + ": " + std::strerror(errno));
+    void* map = bytes > 0 ? ::mmap(nullptr, static_cast<size_t>(bytes), PROT_READ, MAP_PRIVATE,
+                                   fd, 0)
+                          : MAP_FAILED;
+    Status valid = InvalidArgument("not a valid checkpoint: empty upload");
+    if (map != MAP_FAILED) {
+      auto parsed = IndexSafetensors(
+          std::string_view(static_cast<const char*>(map), static_cast<size_t>(bytes)));
+      valid = parsed.ok() ? Status::Ok()
+                          : InvalidArgument("not a valid checkpoint: " + parsed.status().message());
+      ::munmap(map, static_cast<size_t>(bytes));
+    } else if (bytes > 0) {
+      valid = Unavailable("cannot map " + *path + ": " + std::strerror(errno));
+    }
+    // Durable before it is renamed into place (the record follows it).
+    if (valid.ok() && ::fsync(fd) != 0) {
+      valid = Unavailable("fsync " + *path + ": " + std::strerror(errno));
+    }
+    ::close(fd);
+    RETURN_IF_ERROR(valid);
+  }
+  const std::string dir = JobDir(job);
+  std::error_code ec;
+  fs::create_directories(dir, ec);
+  if (ec) return Unavailable("cannot create " + dir + ": " + ec.message());
+  const std::string data = dir + "/" + StepName(step) + ".safetensors";
+  if (::rename(path->c_str(), data.c_str()) != 0) {
+    return Unavailable("cannot move the upload to " + data + ": " + std::strerror(errno));
+  }
+  path->clear();
+  RETURN_IF_ERROR(SyncDir(dir));
+  return Record(job, {step, attempt, bytes, std::string(actual_sha256), now_ms}, keep);
+}
+
+Result<CheckpointRecord> CheckpointStore::Record(int64_t job, const CheckpointRecord& r, int keep) {
+  const std::string dir = JobDir(job);
+  RETURN_IF_ERROR(WriteFileAtomic(dir + "/" + StepName(r.step) + ".json", ToJson(r).dump()));
+  std::error_code ec;
   std::vector<CheckpointRecord> all = List(job);
   for (size_t i = 0; i + std::max(1, keep) < all.size(); ++i) {
     const std::string old = dir + "/" + StepName(all[i].step);

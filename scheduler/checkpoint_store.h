@@ -46,6 +46,17 @@ class CheckpointStore {
   Result<CheckpointRecord> Put(int64_t job, int attempt, int64_t step, std::string_view bytes,
                                std::string_view sha256, int keep, int64_t now_ms);
 
+  // Put for a body already on disk (an upload the HTTP server spooled into spool_dir()):
+  // `actual_sha256` is the file's hash as computed on the way, `claimed_sha256` the uploader's.
+  // The file is validated (mapped, not read into memory), made durable and moved into place; on
+  // success *path is cleared (the store owns the file now), else the caller still owns it.
+  Result<CheckpointRecord> PutFile(int64_t job, int attempt, int64_t step, std::string* path,
+                                   int64_t bytes, std::string_view actual_sha256,
+                                   std::string_view claimed_sha256, int keep, int64_t now_ms);
+  // Where uploads are spooled: on the same file system as the checkpoints (a rename moves them
+  // into place). Emptied of crash leftovers by Open.
+  std::string spool_dir() const { return dir_ + "/.spool"; }
+
   // The job's checkpoints, oldest step first.
   std::vector<CheckpointRecord> List(int64_t job) const;
   // The newest one written by an attempt before `before_attempt` (0: by any attempt).
@@ -67,6 +78,8 @@ class CheckpointStore {
   explicit CheckpointStore(std::string dir) : dir_(std::move(dir)) {}
   std::string JobDir(int64_t job) const;
   void Recount(int64_t job);  // bytes_[job] from its records
+  // Writes the record of a stored data file, then prunes to `keep` and recounts.
+  Result<CheckpointRecord> Record(int64_t job, const CheckpointRecord& r, int keep);
 
   std::string dir_;
   mutable std::mutex mu_;

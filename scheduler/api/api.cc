@@ -401,7 +401,9 @@ asio::awaitable<HttpReply> Api::Jobs(const HttpRequest& req, const std::vector<s
       if (!points.ok()) return ErrorReply(points.status());
       return JsonReply(200, json{{"job", id}, {"points", *points}});
     };
-    co_return log_reader_ != nullptr ? co_await RunOn(log_io_, read) : read();
+    // Not a conditional expression: GCC 12 miscompiles a co_await inside one.
+    if (log_reader_ == nullptr) co_return read();
+    co_return co_await RunOn(log_io_, read);
   }
   if (parts[3] == "checkpoints" && parts.size() <= 5) {
     co_return co_await Checkpoints(req, *job, parts, p);
@@ -512,7 +514,8 @@ BodyPolicy Api::BodyPolicyFor(const HttpRequest& head, size_t default_limit,
     HttpReply over = CheckCheckpointQuota(*job, step, length);
     if (over.status != 0) return {0, default_timeout, std::move(over)};
   }
-  return {kMaxCheckpointBytes, std::chrono::minutes(30), std::nullopt};
+  // Streamed to disk as it arrives (hashed on the way): an upload never sits in memory.
+  return {kMaxCheckpointBytes, std::chrono::minutes(30), std::nullopt, checkpoints_->spool_dir()};
 }
 
 HttpReply Api::CheckCheckpointQuota(const Job& job, int64_t step, int64_t bytes) {
@@ -590,15 +593,18 @@ asio::awaitable<HttpReply> Api::Checkpoints(const HttpRequest& req, const Job& j
     co_return HttpReply{200, std::move(*bytes), "application/octet-stream"};
   }
   ParseInt(req.query.at("attempt"), &attempt);
-  if (HttpReply over = CheckCheckpointQuota(job, step, static_cast<int64_t>(req.body.size()));
-      over.status != 0) {
-    co_return over;
-  }
+  const std::shared_ptr<SpooledBody> spooled = req.spooled;  // set by the daemon's body policy
+  const int64_t size = spooled ? spooled->bytes : static_cast<int64_t>(req.body.size());
+  if (HttpReply over = CheckCheckpointQuota(job, step, size); over.status != 0) co_return over;
   const std::string sha = req.headers.at("x-shoal-sha256");
   const int64_t now_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
                              std::chrono::system_clock::now().time_since_epoch())
                              .count();
   auto stored = co_await RunOn(checkpoint_io_, [&] {
+    if (spooled) {
+      return checkpoints_->PutFile(job_id, static_cast<int>(attempt), step, &spooled->path,
+                                   spooled->bytes, spooled->sha256, sha, keep, now_ms);
+    }
     return checkpoints_->Put(job_id, static_cast<int>(attempt), step, req.body, sha, keep, now_ms);
   });
   if (!stored.ok()) co_return ErrorReply(stored.status());

@@ -8,7 +8,10 @@
 #include <cerrno>
 #include <chrono>
 #include <cstdint>
+#include <cstring>
 #include <limits>
+#include <memory>
+#include <vector>
 
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
@@ -25,6 +28,7 @@
 #include <openssl/x509.h>
 
 #include "common/file_util.h"
+#include "common/sha256.h"
 #include "common/log.h"
 
 namespace shoal {
@@ -326,6 +330,62 @@ asio::awaitable<void> HttpServer::Serve(tcp::socket socket) {
   ERR_clear_error();
 }
 
+SpooledBody::~SpooledBody() {
+  if (!path.empty()) ::unlink(path.c_str());
+}
+
+namespace {
+
+// Reads the body that follows `header_parser`'s header into a new file in `dir`, hashing it on
+// the way, in 256 KiB pieces: an upload of any size costs the scheduler that much memory. On a
+// network error sets *ec; on a disk error sets *disk_error (the body is then partly unread).
+// Either way returns nullptr, and the partial file is gone.
+template <typename Stream>
+asio::awaitable<std::shared_ptr<SpooledBody>> SpoolBody(
+    Stream& stream, beast::flat_buffer& buffer,
+    http::request_parser<http::string_body>& header_parser, size_t limit, const std::string& dir,
+    beast::error_code* ec, std::string* disk_error) {
+  http::request_parser<http::buffer_body> parser(std::move(header_parser));
+  parser.body_limit(limit);
+  auto out = std::make_shared<SpooledBody>();
+  std::string name = dir + "/upload-XXXXXX";
+  const int fd = ::mkostemp(name.data(), O_CLOEXEC);
+  if (fd < 0) {
+    *disk_error = "cannot create a file in " + dir + ": " + std::strerror(errno);
+    co_return nullptr;
+  }
+  out->path = name;
+  Sha256 sha;
+  std::vector<char> chunk(256 << 10);
+  buffer.reserve(buffer.size() + 64 * 1024);
+  while (!parser.is_done()) {
+    parser.get().body().data = chunk.data();
+    parser.get().body().size = chunk.size();
+    co_await http::async_read(stream, buffer, parser, asio::redirect_error(asio::use_awaitable, *ec));
+    if (*ec == http::error::need_buffer) *ec = {};
+    if (*ec) break;
+    const size_t n = chunk.size() - parser.get().body().size;
+    for (size_t done = 0; done < n;) {
+      const ssize_t w = ::write(fd, chunk.data() + done, n - done);
+      if (w < 0 && errno == EINTR) continue;
+      if (w < 0) {
+        *disk_error = "cannot write the upload to " + dir + ": " + std::strerror(errno);
+        break;
+      }
+      done += static_cast<size_t>(w);
+    }
+    if (!disk_error->empty()) break;
+    sha.Update(std::string_view(chunk.data(), n));
+    out->bytes += static_cast<int64_t>(n);
+  }
+  ::close(fd);
+  if (*ec || !disk_error->empty()) co_return nullptr;
+  out->sha256 = sha.HexDigest();
+  co_return out;
+}
+
+}  // namespace
+
 template <typename Stream>
 asio::awaitable<void> HttpServer::ServeRequests(Stream& stream, const std::string& peer) {
   // The TCP layer carries the deadlines and the half-close of a lingering close, under TLS too.
@@ -346,7 +406,13 @@ asio::awaitable<void> HttpServer::ServeRequests(Stream& stream, const std::strin
                                        asio::redirect_error(asio::use_awaitable, ec));
       HttpRequest req;
       std::optional<HttpReply> rejected;
+      std::string disk_error;  // a spooled body could not be written
+      bool spooling = false;
+      bool header_keep_alive = false;  // what the request asked for
+      unsigned version = 11;
       if (!ec) {
+        header_keep_alive = parser.get().keep_alive();
+        version = parser.get().version();
         const auto& h = parser.get();
         req.method = std::string(h.method_string());
         SplitTarget(std::string_view(h.target().data(), h.target().size()), &req);
@@ -356,16 +422,22 @@ asio::awaitable<void> HttpServer::ServeRequests(Stream& stream, const std::strin
           req.headers[name] = std::string(field.value());
         }
         req.peer = peer;
+        std::string spool_dir;
         if (options_.body_policy) {
           BodyPolicy policy = options_.body_policy(req);
           body_limit = policy.max_bytes;
           tcp_layer.expires_after(policy.timeout);
           rejected = std::move(policy.reject);
+          spool_dir = std::move(policy.spool_dir);
         }
         if (rejected) {
           // Answered from the head alone: the body, if any, is drained below, never stored.
         } else if (parser.content_length() && *parser.content_length() > body_limit) {
           ec = http::error::body_limit;
+        } else if (!spool_dir.empty()) {
+          spooling = true;
+          req.spooled = co_await SpoolBody(stream, buffer, parser, body_limit, spool_dir, &ec,
+                                           &disk_error);
         } else {
           parser.body_limit(body_limit);  // chunked bodies are checked as they arrive
           // Beast reads at most the buffer's free capacity per call (512 bytes at least); after a
@@ -379,10 +451,12 @@ asio::awaitable<void> HttpServer::ServeRequests(Stream& stream, const std::strin
         }
       }
       HttpReply reply;
-      bool keep_alive = false;
-      unsigned version = 11;
+      bool keep_alive = false;  // only after a request served whole
       if (ConnectionGone(ec)) {
         break;
+      } else if (!disk_error.empty()) {
+        LOG_ERROR << disk_error;
+        reply = ErrorReply(507, "Unavailable", disk_error);
       } else if (rejected) {
         reply = std::move(*rejected);
       } else if (ec == http::error::body_limit) {
@@ -391,10 +465,8 @@ asio::awaitable<void> HttpServer::ServeRequests(Stream& stream, const std::strin
       } else if (ec) {
         reply = ErrorReply(400, "InvalidArgument", "malformed HTTP request: " + ec.message());
       } else {
-        auto& msg = parser.get();
-        keep_alive = msg.keep_alive();
-        version = msg.version();
-        req.body = std::move(msg.body());
+        keep_alive = header_keep_alive;
+        if (!spooling) req.body = std::move(parser.get().body());
         // Long-polls may hold the request; the handler bounds its own waits.
         tcp_layer.expires_never();
         try {
@@ -404,8 +476,8 @@ asio::awaitable<void> HttpServer::ServeRequests(Stream& stream, const std::strin
           reply = ErrorReply(500, "Internal", std::string("internal error: ") + e.what());
         }
       }
-      const bool unread_body =
-          ec == http::error::body_limit || (rejected && !ec && !parser.is_done());
+      const bool unread_body = ec == http::error::body_limit || !disk_error.empty() ||
+                               (rejected && !ec && !parser.is_done());
       http::response<http::string_body> res{static_cast<http::status>(reply.status), version};
       res.set(http::field::server, "shoal-scheduler");
       res.set(http::field::content_type, reply.content_type);

@@ -35,12 +35,26 @@ class context;
 
 namespace shoal {
 
+// A request body the server wrote to a file as it arrived (BodyPolicy::spool_dir), never holding
+// it in memory. The file is removed with the last reference, unless the handler took it (moved it
+// into place and cleared `path`).
+struct SpooledBody {
+  std::string path;
+  int64_t bytes = 0;
+  std::string sha256;  // lower-case hex SHA-256 of the body, computed as it arrived
+  SpooledBody() = default;
+  SpooledBody(const SpooledBody&) = delete;
+  SpooledBody& operator=(const SpooledBody&) = delete;
+  ~SpooledBody();
+};
+
 struct HttpRequest {
   std::string method;  // "GET", "POST", ...
   std::string path;    // decoded path without the query, e.g. "/v1/jobs/3"
   std::map<std::string, std::string> query;  // decoded query parameters
   std::map<std::string, std::string> headers;  // lower-case names
-  std::string body;
+  std::string body;    // empty when the body was spooled
+  std::shared_ptr<SpooledBody> spooled;  // the body, when the route's policy spooled it
   std::string peer;  // "127.0.0.1:51234"
 };
 
@@ -60,6 +74,9 @@ struct BodyPolicy {
   size_t max_bytes = 1 << 20;
   std::chrono::seconds timeout{30};
   std::optional<HttpReply> reject;
+  // Non-empty: the body is streamed into a new file in this directory and hashed on the way
+  // (HttpRequest::spooled), for bodies too large to hold in memory (checkpoints).
+  std::string spool_dir;
 };
 
 // The server's identity for HTTPS. Both files are PEM; the key must not be passphrase-protected.

@@ -151,6 +151,53 @@ TEST(AbuseTest, CheckpointsAreCappedPerAccountAndDeletedOnRequest) {
   EXPECT_TRUE((*list)["checkpoints"].empty()) << list->dump();
 }
 
+TEST(AbuseTest, AnAuthorisedUploadGoesToDiskNotMemory) {
+  Cluster c;
+  c.StartScheduler();
+  FakeWorker w(c, "fake1");
+  const int64_t job = c.Submit(LongTinySpec());
+  ASSERT_TRUE(c.WaitForState(job, "RUNNING", 20s));
+  // A valid 256 MiB checkpoint (64 Mi floats), uploaded by rank 0's worker (here: the admin).
+  const std::string path = c.dir() + "/big.safetensors";
+  {
+    std::vector<float> v(size_t{64} << 20, 0.25f);
+    ASSERT_TRUE(WriteSafetensors(path, {{"w", {static_cast<int64_t>(v.size())}, v.data()}}, {})
+                    .ok());
+  }
+  std::string bytes = *ReadFileLimited(path, int64_t{1} << 30);
+  const std::string sha = Sha256Hex(bytes);
+  const double rss_before = Cluster::RssMiB(c.scheduler()->pid());
+  const auto t0 = std::chrono::steady_clock::now();
+  auto r = c.client().Do("PUT",
+                         "/v1/jobs/" + std::to_string(job) + "/checkpoints/7?attempt=1&worker=" +
+                             w.id(),
+                         bytes, "application/octet-stream", 120s, {{"X-Shoal-Sha256", sha}});
+  const double sec =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  ASSERT_EQ(r->status, 201) << r->body;
+  const double grown = Cluster::RssMiB(c.scheduler()->pid()) - rss_before;
+  std::printf("an authorised 256 MiB checkpoint upload: stored in %.2f s, scheduler RSS grew "
+              "%.1f MiB\n",
+              sec, grown);
+  EXPECT_LT(grown, 64.0) << "the upload was held in memory";
+  // Stored whole: it reads back with the same hash, and a wrong claimed hash is refused.
+  auto back = c.client().Do("GET", "/v1/jobs/" + std::to_string(job) + "/checkpoints/7", {},
+                            "application/json", 120s);
+  ASSERT_TRUE(back.ok());
+  ASSERT_EQ(back->status, 200);
+  EXPECT_EQ(Sha256Hex(back->body), sha);
+  back->body.clear();
+  auto wrong = c.client().Do("PUT",
+                             "/v1/jobs/" + std::to_string(job) + "/checkpoints/8?attempt=1&worker=" +
+                                 w.id(),
+                             bytes, "application/octet-stream", 120s,
+                             {{"X-Shoal-Sha256", std::string(64, '0')}});
+  ASSERT_TRUE(wrong.ok());
+  EXPECT_EQ(wrong->status, 400) << wrong->body;
+  EXPECT_NE(wrong->body.find("checksum mismatch"), std::string::npos) << wrong->body;
+}
+
 TEST(AbuseTest, ALargeLogIsCappedAndReadingItDoesNotStallTheApi) {
   Cluster c;
   c.StartScheduler({"--job-log-bytes", "24MiB"});

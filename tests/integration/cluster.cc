@@ -163,6 +163,14 @@ Process* Cluster::StartWorker(const std::string& name, std::vector<std::string> 
   return raw;
 }
 
+double Cluster::RssMiB(pid_t pid) {
+  std::ifstream in("/proc/" + std::to_string(pid) + "/status");
+  for (std::string line; std::getline(in, line);) {
+    if (line.rfind("VmRSS:", 0) == 0) return std::stod(line.substr(6)) / 1024.0;
+  }
+  return -1;
+}
+
 bool Cluster::HaveFashionMnist() {
   return std::ifstream("/usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz").good();
 }

@@ -76,6 +76,8 @@ class Cluster {
   // Pids of shoal-train processes whose command line mentions this cluster's scheduler URL.
   std::vector<pid_t> TrainerPids() const;
 
+  // Resident memory of a process, from /proc/PID/status, in MiB (-1 if unknown).
+  static double RssMiB(pid_t pid);
   // Whether Debian's dataset-fashion-mnist is installed (the demo job's data).
   static bool HaveFashionMnist();
   // Reads a file of the repository (e.g. "configs/jobs/fashion-mnist-mlp.yaml").

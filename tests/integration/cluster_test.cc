@@ -63,7 +63,7 @@ TEST(ClusterTest, DemoJobTrainsToAccuracyWithIdenticalParametersOnBothRanks) {
   EXPECT_TRUE(saw_epoch);
   // Loss series were recorded.
   auto metrics = c.client().DoJson("GET", "/v1/jobs/" + std::to_string(id) + "/metrics");
-  ASSERT_TRUE(metrics.ok());
+  ASSERT_TRUE(metrics.ok()) << metrics.status().ToString();
   EXPECT_GE((*metrics)["points"].size(), 2u);
 }
 

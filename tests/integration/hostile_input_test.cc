@@ -80,15 +80,6 @@ TEST(HostileInputTest, NonUtf8TrainerOutputFailsTheJobAndTheWorkerStaysUp) {
   EXPECT_TRUE(worker->running());
 }
 
-// Resident memory of a process, from /proc/PID/status, in MiB.
-double RssMiB(pid_t pid) {
-  std::ifstream in("/proc/" + std::to_string(pid) + "/status");
-  for (std::string line; std::getline(in, line);) {
-    if (line.rfind("VmRSS:", 0) == 0) return std::stod(line.substr(6)) / 1024.0;
-  }
-  return -1;
-}
-
 // Connects to 127.0.0.1:port; -1 on failure.
 int ConnectLoopback(int port) {
   int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
@@ -138,7 +129,7 @@ TEST(HostileInputTest, AnUploadWithoutTheRightTokenIsRefusedBeforeItsBodyIsRead)
   ASSERT_TRUE(Cluster::WaitUntil([&] { return c.Workers().size() == 1; }, 20s));
   const int64_t job = c.Submit(Cluster::ReadRepoFile("configs/jobs/tiny-mlp.yaml"));
   const int port = std::stoi(c.url().substr(c.url().rfind(':') + 1));
-  const double rss_before = RssMiB(c.scheduler()->pid());
+  const double rss_before = Cluster::RssMiB(c.scheduler()->pid());
   const std::string target =
       "/v1/jobs/" + std::to_string(job) + "/checkpoints/1?attempt=1&worker=w-1";
   const std::string sha(64, 'a');
@@ -155,7 +146,7 @@ TEST(HostileInputTest, AnUploadWithoutTheRightTokenIsRefusedBeforeItsBodyIsRead)
   UploadUntilRefused(port, head("Authorization: Bearer " + user + "\r\n"), size_t{300} << 20,
                      &status);
   EXPECT_EQ(status, "HTTP/1.1 403 Forbidden");
-  const double grown = RssMiB(c.scheduler()->pid()) - rss_before;
+  const double grown = Cluster::RssMiB(c.scheduler()->pid()) - rss_before;
   EXPECT_LT(grown, 64.0) << "MiB of scheduler RSS for two refused 1.5 GB uploads";
   std::printf(
       "two refused 1.5 GB uploads: scheduler RSS grew %.1f MiB, %zu MiB sent before the "

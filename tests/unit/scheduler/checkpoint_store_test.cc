@@ -112,5 +112,43 @@ TEST_F(CheckpointStoreTest, CountsBytesPerJobAndPredictsAPut) {
   EXPECT_EQ((*again)->JobBytes(4), n);
 }
 
+TEST_F(CheckpointStoreTest, PutFileMovesAVerifiedSpooledUploadIntoPlace) {
+  const std::string bytes = File(3);
+  auto spool = [&](const std::string& content) {
+    const std::string path = store_->spool_dir() + "/upload-test";
+    EXPECT_TRUE(WriteFileAtomic(path, content).ok());
+    return path;
+  };
+  const std::string sha = Sha256Hex(bytes);
+  const int64_t n = static_cast<int64_t>(bytes.size());
+  // A claimed hash that is not the file's: refused, the file stays the caller's.
+  std::string path = spool(bytes);
+  auto bad = store_->PutFile(9, 1, 4, &path, n, sha, std::string(64, 'f'), 2, 1);
+  EXPECT_EQ(bad.status().code(), StatusCode::kInvalidArgument);
+  EXPECT_NE(bad.status().message().find("checksum mismatch"), std::string::npos);
+  EXPECT_FALSE(path.empty());
+  EXPECT_TRUE(std::filesystem::exists(path));
+  // Not a safetensors file.
+  std::string junk = spool("not a checkpoint at all");
+  auto invalid = store_->PutFile(9, 1, 4, &junk, 23, Sha256Hex("not a checkpoint at all"),
+                                 Sha256Hex("not a checkpoint at all"), 2, 1);
+  EXPECT_EQ(invalid.status().code(), StatusCode::kInvalidArgument);
+  EXPECT_TRUE(store_->List(9).empty());
+  // A good one: moved in (the path is cleared), recorded, counted, read back verified.
+  path = spool(bytes);
+  auto good = store_->PutFile(9, 1, 4, &path, n, sha, sha, 2, 1);
+  ASSERT_TRUE(good.ok()) << good.status().ToString();
+  EXPECT_TRUE(path.empty());
+  EXPECT_EQ(good->bytes, n);
+  EXPECT_EQ(store_->JobBytes(9), n);
+  EXPECT_EQ(*store_->Read(9, 4), bytes);
+  // Leftovers of an interrupted upload are cleared when the store opens.
+  spool("half an upload");
+  auto again = CheckpointStore::Open(dir_ + "/checkpoints");
+  ASSERT_TRUE(again.ok());
+  EXPECT_TRUE(std::filesystem::is_empty((*again)->spool_dir()));
+  EXPECT_EQ((*again)->JobBytes(9), n);
+}
+
 }  // namespace
 }  // namespace shoal
