@@ -26,6 +26,7 @@
 #include "scheduler/api/notifier.h"
 #include "scheduler/rendezvous_kv.h"
 #include "scheduler/scheduler.h"
+#include "scheduler/visibility.h"
 
 namespace shoal {
 
@@ -49,6 +50,10 @@ class Api {
   // everything else gets `default_limit` and `default_timeout`. Runs on the event loop.
   BodyPolicy BodyPolicyFor(const HttpRequest& head, size_t default_limit,
                            std::chrono::seconds default_timeout);
+
+  // What callers see of other accounts (the scheduler's `visibility` config); default: names
+  // only to their owners and admins. Call before serving.
+  void SetVisibility(const Visibility& visibility) { visibility_ = visibility; }
 
   // Longest any long-poll is held, whatever the client asks.
   static constexpr int64_t kMaxWaitMs = 30000;
@@ -75,7 +80,13 @@ class Api {
   boost::asio::awaitable<HttpReply> Submit(const HttpRequest& req, const Principal& p);
   HttpReply ListJobs(const HttpRequest& req, const Principal& p);
   boost::asio::awaitable<HttpReply> Register(const HttpRequest& req, const Principal& p);
-  HttpReply ListWorkers();
+  HttpReply ListWorkers(const Principal& p);
+  // A worker as `p` may see it (Visibility::workers), with usedSlots and the ranks it runs.
+  nlohmann::json WorkerJson(const Worker& w, const Principal& p,
+                            const std::vector<const Job*>& jobs);
+  // Whether `p` may learn that `job` exists; when not, every job route answers 404 as for a job
+  // that does not exist (Visibility::jobs).
+  bool JobVisibleTo(const Principal& p, const Job& job) const;
   HttpReply ListAccounts();
   HttpReply CreateAccount(const HttpRequest& req, const Principal& p);
   HttpReply Tokens(const HttpRequest& req, const std::vector<std::string>& parts,
@@ -92,6 +103,7 @@ class Api {
   RendezvousKv* kv_;
   Notifier* notifier_;
   CheckpointStore* checkpoints_ = nullptr;
+  Visibility visibility_;
   ApiMetrics api_metrics_;
   // Checkpoint reads and writes (seconds for a large model) run here, off the event loop.
   boost::asio::thread_pool checkpoint_io_{1};
