@@ -213,9 +213,10 @@ std::unique_ptr<CLI::App> MakeApp(CliArgs* out, Raw* raw) {
   CLI::App* tokens = verb(
       "tokens", "list, create (admin) and revoke bearer tokens",
       "Usage: shoal tokens [list] [--account NAME] | create ACCOUNT --role admin|user|contributor "
-      "[--label TEXT] [--expires DURATION] [--save [PATH]] | revoke ID...\n\nA token belongs to one account and has one "
-      "role: admin (everything, on every account), user (submit, see and cancel the account's "
-      "jobs), contributor (run workers that earn the account's credit). create prints the new "
+      "[--label TEXT] [--expires DURATION] [--save [PATH]] | revoke ID...\n\nA token belongs to "
+      "one account and has one role: admin (everything, on every account), user (submit, see and "
+      "cancel the account's jobs), contributor (run workers that earn the account's credit). "
+      "create prints the new "
       "token alone on stdout, the only time it is shown; --save writes it instead to PATH "
       "(default: the token file the CLI reads, see 'shoal login'), mode 0600, in a directory "
       "created 0700; --expires DURATION (12h, 30d, 1d12h) makes it stop working that long from "
@@ -227,9 +228,10 @@ std::unique_ptr<CLI::App> MakeApp(CliArgs* out, Raw* raw) {
       ->check(CLI::IsMember({"admin", "user", "contributor"}));
   tokens->add_option("--label", out->label, "create: a note kept with the token")
       ->type_name("TEXT");
-  tokens->add_option("--expires", out->expires,
-                     "create: the token stops working this long from now (e.g. 12h, 30d, 1d12h; "
-                     "default: never)")
+  tokens
+      ->add_option("--expires", out->expires,
+                   "create: the token stops working this long from now (e.g. 12h, 30d, 1d12h; "
+                   "default: never)")
       ->type_name("DURATION");
   tokens->add_option("--account", out->account, "list: only this account's tokens (admins)")
       ->type_name("NAME");
@@ -318,8 +320,9 @@ Status CheckSubcommand(CliArgs* out) {
   if (!out->expires.empty()) {
     auto seconds = ParseDurationSeconds(out->expires);
     if (!seconds.ok() || *seconds <= 0) {
-      return InvalidArgument("--expires needs a duration longer than 0s like 12h, 30d or 1d12h, "
-                             "got "" + out->expires + """);
+      return InvalidArgument(
+          "--expires needs a duration longer than 0s like 12h, 30d or 1d12h, got \"" +
+          out->expires + "\"");
     }
   }
   if (!out->account.empty() && !list) {

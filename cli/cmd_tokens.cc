@@ -107,13 +107,14 @@ int CmdTokens(const CommandContext& ctx) {
     // The scheduler's "state" when it sends one (it knows the expiry as it judges it), else ours.
     std::string state = GetString(t, "state");
     if (state.empty()) {
-      state = t.contains("revokedMs")                  ? "revoked"
+      state = t.contains("revokedMs")           ? "revoked"
               : (expires > 0 && expires <= now) ? "expired"
                                                 : "valid";
     }
     table.AddRow({std::to_string(GetInt(t, "id")), GetString(t, "account"), GetString(t, "role"),
-                  FormatAge(GetInt(t, "createdMs"), now), FormatAge(GetInt(t, "lastUsedMs", 0), now),
-                  expires <= 0      ? "never"
+                  FormatAge(GetInt(t, "createdMs"), now),
+                  FormatAge(GetInt(t, "lastUsedMs", 0), now),
+                  expires <= 0     ? "never"
                   : expires <= now ? "-"
                                    : "in " + FormatDuration(expires - now),
                   state, GetString(t, "label")});

@@ -47,10 +47,10 @@ int CmdWorkers(const CommandContext& ctx) {
   for (const auto& w : workers) {
     if (!w.is_object()) continue;
     int64_t cpus = GetInt(w, "cpus", 0);
+    // Another account's worker comes without name, host and account unless the scheduler's
+    // visibility.workers is "all" (docs/security.md §2): "-" there.
     std::vector<std::string> row = {
         GetString(w, "id"),
-        // Another account's worker comes without name, host and account unless the scheduler's
-        // visibility.workers is "all" (docs/security.md §2): "-" there.
         GetString(w, "name", "-"),
         GetString(w, "state"),
         std::to_string(GetInt(w, "usedSlots", 0)) + "/" + std::to_string(GetInt(w, "slots", 0)),

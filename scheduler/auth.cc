@@ -71,7 +71,7 @@ Result<std::unique_ptr<Auth>> Auth::Load(Store* store, std::function<int64_t()> 
     auto role = ParseRole(t.role);
     if (!role.ok()) return Internal("stored token " + std::to_string(t.id) + ": " +
                                     role.status().message());
-    auth->tokens_[t.id] = {t.id,         t.account,    *role,         t.label,
+    auth->tokens_[t.id] = {t.id,         t.account,    *role,        t.label,
                            t.created_ms, t.revoked_ms, t.expires_ms, t.last_used_ms};
     auth->by_hash_[t.hash] = t.id;
     auth->stored_last_used_[t.id] = t.last_used_ms;

@@ -243,9 +243,10 @@ std::string RenderMetrics(const Scheduler& s, const ApiMetrics& api, bool with_n
     used += e.used;
   }
   Header(&out, "shoal_account_contributed_gpu_seconds", "gauge",
-         with_names ? "GPU-seconds an account's workers contributed, decayed with fairShareHalfLife."
-                    : "GPU-seconds all accounts' workers contributed, decayed with "
-                      "fairShareHalfLife (per account with visibility.metricsNames).");
+         with_names
+             ? "GPU-seconds an account's workers contributed, decayed with fairShareHalfLife."
+             : "GPU-seconds all accounts' workers contributed, decayed with "
+               "fairShareHalfLife (per account with visibility.metricsNames).");
   if (!with_names) Sample(&out, "shoal_account_contributed_gpu_seconds", "", contributed);
   for (size_t i = 0; with_names && i < ledger.size(); ++i) {
     Sample(&out, "shoal_account_contributed_gpu_seconds", Label("account", ledger[i].account),

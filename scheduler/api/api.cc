@@ -862,8 +862,8 @@ json Api::WorkerJson(const Worker& w, const Principal& p, const std::vector<cons
   // In full to admins, to the worker's account, or to everyone when so configured; else
   // anonymised: what placement needs (capacity, GPUs, state, the caller's own ranks there) and
   // not whose machine it is (name, host, account) or what else it runs.
-  const bool full = p.admin() || w.account == p.account ||
-                    visibility_.workers == Visibility::Workers::kAll;
+  const bool full =
+      p.admin() || w.account == p.account || visibility_.workers == Visibility::Workers::kAll;
   json j = ToJson(w);
   if (!full) {
     j.erase("name");
@@ -880,7 +880,9 @@ json Api::WorkerJson(const Worker& w, const Principal& p, const std::vector<cons
         if (r.worker_id == w.id && r.state != RankState::kExited) {
           ++used;
           if (!shown) continue;
-          ranks.push_back({{"job", job->id}, {"attempt", a.number}, {"rank", r.rank},
+          ranks.push_back({{"job", job->id},
+                           {"attempt", a.number},
+                           {"rank", r.rank},
                            {"state", ToString(r.state)}});
         }
       }

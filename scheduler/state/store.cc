@@ -468,8 +468,13 @@ Result<int64_t> Store::InsertToken(const TokenRow& token) {
   Stmt st(db_,
           "INSERT INTO tokens(account, role, hash, label, created_ms, revoked_ms, expires_ms, "
           "last_used_ms) VALUES(?,?,?,?,?,?,?,?)");
-  st.Bind(1, token.account).Bind(2, token.role).Bind(3, token.hash).Bind(4, token.label)
-      .Bind(5, token.created_ms).Bind(6, token.revoked_ms).Bind(7, token.expires_ms)
+  st.Bind(1, token.account)
+      .Bind(2, token.role)
+      .Bind(3, token.hash)
+      .Bind(4, token.label)
+      .Bind(5, token.created_ms)
+      .Bind(6, token.revoked_ms)
+      .Bind(7, token.expires_ms)
       .Bind(8, token.last_used_ms);
   RETURN_IF_ERROR(Check(st.Step(), "insert token"));
   const int64_t id = sqlite3_last_insert_rowid(db_);
@@ -501,8 +506,8 @@ Result<std::vector<Store::TokenRow>> Store::LoadTokens() {
   std::vector<TokenRow> out;
   int rc;
   while ((rc = st.Step()) == SQLITE_ROW) {
-    out.push_back({st.Int(0), st.Text(1), st.Text(2), st.Text(3), st.Text(4), st.Int(5),
-                   st.Int(6), st.Int(7), st.Int(8)});
+    out.push_back({st.Int(0), st.Text(1), st.Text(2), st.Text(3), st.Text(4), st.Int(5), st.Int(6),
+                   st.Int(7), st.Int(8)});
   }
   RETURN_IF_ERROR(Check(rc, "load tokens"));
   return out;

@@ -89,7 +89,7 @@ class Store {
     std::string label;  // what the token is for, free text
     int64_t created_ms = 0;
     int64_t revoked_ms = 0;  // 0 = valid
-    int64_t expires_ms = 0;    // 0 = never expires
+    int64_t expires_ms = 0;  // 0 = never expires
     int64_t last_used_ms = 0;  // 0 = never used (as last persisted; see SaveTokensLastUsed)
   };
   // Inserts an account; AlreadyExists if the name is taken.

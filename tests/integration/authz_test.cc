@@ -108,16 +108,17 @@ TEST(AuthzTest, EveryUnauthorizedRequestIsRefusedAndChangesNothing) {
   auto revoked = c.client(alice).Do("DELETE", "/v1/tokens/" + std::to_string(old_id));
   ASSERT_TRUE(revoked.ok() && revoked->status == 200) << (revoked.ok() ? revoked->body : "");
   // A token that expires in a second: refused (401, "expired") by the time the probes run.
-  json short_body = {{"account", "alice"}, {"role", "user"}, {"label", "short"}, {"expiresIn", "1s"}};
+  json short_body = {
+      {"account", "alice"}, {"role", "user"}, {"label", "short"}, {"expiresIn", "1s"}};
   auto expiring = c.client().DoJson("POST", "/v1/tokens", &short_body);
   ASSERT_TRUE(expiring.ok()) << expiring.status().ToString();
   const std::string alice_short = (*expiring)["token"];
   const int64_t short_expiry = (*expiring)["expiresMs"];
   EXPECT_NEAR(short_expiry - (*expiring)["createdMs"].get<int64_t>(), 1000, 5);
   // A bad expiry is a 400 naming the field, and makes no token.
-  for (const json& bad : {json{{"expiresIn", "30x"}}, json{{"expiresIn", "0s"}},
-                          json{{"expiresIn", 30}}, json{{"expiresAtMs", 1000}},
-                          json{{"expiresIn", "1d"}, {"expiresAtMs", 4102444800000}}}) {
+  for (const json& bad :
+       {json{{"expiresIn", "30x"}}, json{{"expiresIn", "0s"}}, json{{"expiresIn", 30}},
+        json{{"expiresAtMs", 1000}}, json{{"expiresIn", "1d"}, {"expiresAtMs", 4102444800000}}}) {
     json body = bad;
     body.update(json{{"account", "alice"}, {"role", "user"}});
     auto r = c.client().Do("POST", "/v1/tokens", body.dump());
@@ -258,8 +259,8 @@ TEST(AuthzTest, EveryUnauthorizedRequestIsRefusedAndChangesNothing) {
     return by_id;
   };
   const std::string runner_account = runner_token == lab_a ? "lab-a" : "lab-b";
-  for (const auto& [who, token] : std::vector<std::pair<std::string, std::string>>{
-           {"alice", alice}, {"bob", bob}}) {
+  for (const auto& [who, token] :
+       std::vector<std::pair<std::string, std::string>>{{"alice", alice}, {"bob", bob}}) {
     auto seen = workers_as(token);
     ASSERT_EQ(seen.size(), 2u) << who;
     for (const auto& [wid, w] : seen) {
@@ -328,8 +329,8 @@ TEST(AuthzTest, EveryUnauthorizedRequestIsRefusedAndChangesNothing) {
 // 404. No training needed: the job cannot be placed and waits.
 TEST(AuthzTest, PublicVisibilityIsAnExplicitConfiguration) {
   Cluster c;
-  c.StartScheduler({"--visibility-metrics-names=true", "--visibility-workers=all",
-                    "--visibility-jobs=exists"});
+  c.StartScheduler(
+      {"--visibility-metrics-names=true", "--visibility-workers=all", "--visibility-jobs=exists"});
   c.StartWorker("wa", {"--account", "lab-a"});
   ASSERT_TRUE(Cluster::WaitUntil([&] { return c.Workers().size() == 1; }, 15s));
   const std::string alice = c.CreateToken("alice", "user");

@@ -142,8 +142,7 @@ TEST(MetricsTest, SeriesExistWithSaneValuesWhileAJobTrains) {
     // An admin's scrape names them.
     Exposition named = Scrape(c, /*as_admin=*/true);
     EXPECT_GT(Get(named, R"(shoal_account_contributed_gpu_seconds{account="pool"})"), 0);
-    EXPECT_GT(Find(named, "shoal_job_loss", job + R"(,name="fashion-mlp",account="admin")"),
-              0);
+    EXPECT_GT(Find(named, "shoal_job_loss", job + R"(,name="fashion-mlp",account="admin")"), 0);
   }
   EXPECT_EQ(Get(e, "shoal_job_admission_wait_seconds_count"), 1);  // only the running one
   EXPECT_LT(Get(e, "shoal_job_admission_wait_seconds_sum"), 60);

@@ -431,11 +431,20 @@ TEST(TokensTest, ExpiresIsSentAndListingShowsExpiryAndLastUse) {
       return Json(201, {{"id", 5}, {"account", "lab-a"}, {"role", "user"}, {"token", "shoal_x"}});
     }
     return Json(200, {{"tokens",
-                       {{{"id", 5}, {"account", "lab-a"}, {"role", "user"}, {"label", "laptop"},
-                         {"createdMs", kNow - 3'600'000}, {"lastUsedMs", kNow - 120'000},
-                         {"expiresMs", kNow + 2 * 86'400'000LL}, {"state", "valid"}},
-                        {{"id", 6}, {"account", "lab-a"}, {"role", "user"}, {"label", "old"},
-                         {"createdMs", kNow - 3'600'000}, {"expiresMs", kNow - 1000},
+                       {{{"id", 5},
+                         {"account", "lab-a"},
+                         {"role", "user"},
+                         {"label", "laptop"},
+                         {"createdMs", kNow - 3'600'000},
+                         {"lastUsedMs", kNow - 120'000},
+                         {"expiresMs", kNow + 2 * 86'400'000LL},
+                         {"state", "valid"}},
+                        {{"id", 6},
+                         {"account", "lab-a"},
+                         {"role", "user"},
+                         {"label", "old"},
+                         {"createdMs", kNow - 3'600'000},
+                         {"expiresMs", kNow - 1000},
                          {"state", "expired"}}}}});
   });
   CliRun created = RunAt(fake, {"tokens", "create", "lab-a", "--role", "user", "--expires", "30d"});
