@@ -1,8 +1,10 @@
-// The authorization matrix (issue 5, 6c) against a real scheduler and real workers: requests
-// without a token, with a malformed or revoked one, with the wrong role, on another user's job,
-// and as a worker acting on another worker's assignment are all refused (401/403), and none of
-// them changes anything: the job keeps running on the same attempt, the workers, accounts and
-// tokens are as before. Then the rightful callers are let through.
+// The authorization matrix (issue 5, 6c, 8) against a real scheduler and real workers: requests
+// without a token, with a malformed, revoked or expired one, with the wrong role, on another
+// user's job, and as a worker acting on another worker's assignment are all refused (401/403, and
+// 404 for a job the caller may not see), and none of them changes anything: the job keeps running
+// on the same attempt, the workers, accounts and tokens are as before. Then the rightful callers
+// are let through, and what each caller sees of the others' workers and of /metrics is checked
+// under the default (private) visibility and under a public one.
 #include <chrono>
 #include <map>
 #include <string>
