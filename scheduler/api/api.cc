@@ -793,7 +793,10 @@ asio::awaitable<HttpReply> Api::Workers(const HttpRequest& req,
   if (parts.size() == 3 && req.method == "GET") {
     const Worker* w = scheduler_->FindWorker(parts[2]);
     if (w == nullptr) co_return ErrorReply(404, "NotFound", "worker " + parts[2] + " not found");
-    co_return JsonReply(200, WorkerJson(*w, p, scheduler_->ListJobs(std::nullopt, "")));
+    const auto jobs = scheduler_->ListJobs(std::nullopt, "");
+    std::vector<bool> visible;
+    for (const Job* job : jobs) visible.push_back(JobVisibleTo(p, *job));
+    co_return JsonReply(200, WorkerJson(*w, p, jobs, visible));
   }
   co_return ErrorReply(404, "NotFound", "no route for " + req.method + " " + req.path);
 }
@@ -858,7 +861,8 @@ bool Api::JobVisibleTo(const Principal& p, const Job& job) const {
   return false;
 }
 
-json Api::WorkerJson(const Worker& w, const Principal& p, const std::vector<const Job*>& jobs) {
+json Api::WorkerJson(const Worker& w, const Principal& p, const std::vector<const Job*>& jobs,
+                     const std::vector<bool>& visible) {
   // In full to admins, to the worker's account, or to everyone when so configured; else
   // anonymised: what placement needs (capacity, GPUs, state, the caller's own ranks there) and
   // not whose machine it is (name, host, account) or what else it runs.
@@ -873,8 +877,9 @@ json Api::WorkerJson(const Worker& w, const Principal& p, const std::vector<cons
   }
   int used = 0;
   json ranks = json::array();
-  for (const Job* job : jobs) {
-    const bool shown = full || JobVisibleTo(p, *job);
+  for (size_t i = 0; i < jobs.size(); ++i) {
+    const Job* job = jobs[i];
+    const bool shown = full || visible[i];
     for (const auto& a : job->attempts) {
       for (const auto& r : a.ranks) {
         if (r.worker_id == w.id && r.state != RankState::kExited) {
@@ -895,8 +900,11 @@ json Api::WorkerJson(const Worker& w, const Principal& p, const std::vector<cons
 
 HttpReply Api::ListWorkers(const Principal& p) {
   json out = json::array();
-  auto jobs = scheduler_->ListJobs(std::nullopt, "");
-  for (const Worker* w : scheduler_->ListWorkers()) out.push_back(WorkerJson(*w, p, jobs));
+  const auto jobs = scheduler_->ListJobs(std::nullopt, "");
+  // Once per job, not per worker and job.
+  std::vector<bool> visible;
+  for (const Job* job : jobs) visible.push_back(JobVisibleTo(p, *job));
+  for (const Worker* w : scheduler_->ListWorkers()) out.push_back(WorkerJson(*w, p, jobs, visible));
   return JsonReply(200, json{{"workers", out}});
 }
 

@@ -81,9 +81,10 @@ class Api {
   HttpReply ListJobs(const HttpRequest& req, const Principal& p);
   boost::asio::awaitable<HttpReply> Register(const HttpRequest& req, const Principal& p);
   HttpReply ListWorkers(const Principal& p);
-  // A worker as `p` may see it (Visibility::workers), with usedSlots and the ranks it runs.
+  // A worker as `p` may see it (Visibility::workers), with usedSlots and the ranks it runs of
+  // `jobs`; visible[i] is JobVisibleTo(p, *jobs[i]) (computed once for all workers).
   nlohmann::json WorkerJson(const Worker& w, const Principal& p,
-                            const std::vector<const Job*>& jobs);
+                            const std::vector<const Job*>& jobs, const std::vector<bool>& visible);
   // Whether `p` may learn that `job` exists; when not, every job route answers 404 as for a job
   // that does not exist (Visibility::jobs).
   bool JobVisibleTo(const Principal& p, const Job& job) const;
