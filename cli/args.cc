@@ -206,8 +206,9 @@ std::unique_ptr<CLI::App> MakeApp(CliArgs* out, Raw* raw) {
       "one decimal (slot-hours in a CPU-only pool, where the ledger counts a worker slot as one "
       "GPU); BALANCE = contributed - used; SHARE and USAGE are the account's parts of all "
       "contributions and all use; FAIR-SHARE = 2^(-usage/share) (higher goes first). The footer "
-      "shows the half-life and the policy. create NAME (admin tokens only): a new account, NAME "
-      "a DNS label; then 'shoal tokens create NAME --role user|contributor'.");
+      "shows the half-life and the policy; a non-admin sees only its own account unless the "
+      "scheduler's visibility.accounts is all. create NAME (admin tokens only): a new account, "
+      "NAME a DNS label; then 'shoal tokens create NAME --role user|contributor'.");
   positional(accounts, "ARGS", "[list] | create NAME");
 
   CLI::App* tokens = verb(

@@ -58,6 +58,9 @@ const std::vector<SchedulerSetting>& SchedulerSettings() {
        "all: everything to every token"},
       {"visibility.jobs", "--visibility-jobs", "owner|exists", "owner",
        "owner: another account's job answers 404 like a missing one; exists: 403"},
+      {"visibility.accounts", "--visibility-accounts", "owner|all", "owner",
+       "owner: GET /v1/accounts (the ledger) shows a non-admin only its own account; all: every "
+       "account"},
   };
   return kSettings;
 }
@@ -154,6 +157,8 @@ Status SetSchedulerSetting(const std::string& key, const std::string& value, Sch
     ASSIGN_OR_RETURN(c->visibility.workers, ParseWorkersVisibility(value));
   } else if (key == "visibility.jobs") {
     ASSIGN_OR_RETURN(c->visibility.jobs, ParseJobsVisibility(value));
+  } else if (key == "visibility.accounts") {
+    ASSIGN_OR_RETURN(c->visibility.accounts, ParseAccountsVisibility(value));
   } else if (key == "queues") {
     c->queues.clear();
     size_t start = 0;

@@ -41,7 +41,7 @@ struct SchedulerConfig {
   // client address (0 = no cap); behind a proxy every client shares its address.
   int64_t max_connections = 4096;
   int64_t max_connections_per_address = 512;
-  // visibility (a table in the file: metricsNames, workers, jobs; flags --visibility-*): what
+  // visibility (a table in the file: metricsNames, workers, jobs, accounts; --visibility-*): what
   // callers see of other accounts. Defaults: names only to their owners and admins.
   Visibility visibility;
 

@@ -16,12 +16,23 @@ Result<Visibility::Jobs> ParseJobsVisibility(std::string_view text) {
                          "\"");
 }
 
+Result<Visibility::Accounts> ParseAccountsVisibility(std::string_view text) {
+  if (text == "owner") return Visibility::Accounts::kOwner;
+  if (text == "all") return Visibility::Accounts::kAll;
+  return InvalidArgument("expected owner or all, found \"" + std::string(text.substr(0, 40)) +
+                         "\"");
+}
+
 std::string_view ToString(Visibility::Workers v) {
   return v == Visibility::Workers::kAll ? "all" : "owner";
 }
 
 std::string_view ToString(Visibility::Jobs v) {
   return v == Visibility::Jobs::kExists ? "exists" : "owner";
+}
+
+std::string_view ToString(Visibility::Accounts v) {
+  return v == Visibility::Accounts::kAll ? "all" : "owner";
 }
 
 }  // namespace shoal

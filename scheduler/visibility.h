@@ -27,14 +27,20 @@ struct Visibility {
   // 403, which confirms that the id exists.
   enum class Jobs { kOwner, kExists };
   Jobs jobs = Jobs::kOwner;
+  // accounts: kOwner: GET /v1/accounts (the ledger and fair-share factors) shows a non-admin
+  // caller only its own account's row, and how many others there are. kAll: every account.
+  enum class Accounts { kOwner, kAll };
+  Accounts accounts = Accounts::kOwner;
 
   bool operator==(const Visibility&) const = default;
 };
 
-// "owner" | "all"; "owner" | "exists". InvalidArgument otherwise.
+// "owner" | "all"; "owner" | "exists"; "owner" | "all". InvalidArgument otherwise.
 Result<Visibility::Workers> ParseWorkersVisibility(std::string_view text);
 Result<Visibility::Jobs> ParseJobsVisibility(std::string_view text);
+Result<Visibility::Accounts> ParseAccountsVisibility(std::string_view text);
 std::string_view ToString(Visibility::Workers v);
 std::string_view ToString(Visibility::Jobs v);
+std::string_view ToString(Visibility::Accounts v);
 
 }  // namespace shoal

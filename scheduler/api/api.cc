@@ -260,7 +260,7 @@ asio::awaitable<HttpReply> Api::Route(const HttpRequest& req, const Principal& p
     co_return co_await Workers(req, parts, p);
   }
   if (parts.size() == 2 && parts[0] == "v1" && parts[1] == "accounts") {
-    if (req.method == "GET") co_return ListAccounts();
+    if (req.method == "GET") co_return ListAccounts(p);
     if (req.method == "POST") co_return CreateAccount(req, p);
     co_return MethodNotAllowed(req);
   }
@@ -270,7 +270,7 @@ asio::awaitable<HttpReply> Api::Route(const HttpRequest& req, const Principal& p
   co_return ErrorReply(404, "NotFound", "no route for " + req.method + " " + req.path);
 }
 
-HttpReply Api::ListAccounts() {
+HttpReply Api::ListAccounts(const Principal& p) {
   // The fair-share factors the policy would use now: every ledger account, plus the projects of
   // queued and running jobs (which may not have used anything yet).
   Snapshot snap;
@@ -293,7 +293,14 @@ HttpReply Api::ListAccounts() {
     }
   }
   json out = json::array();
+  // The factors are computed over every account either way; only the rows shown differ.
+  const bool all = p.admin() || visibility_.accounts == Visibility::Accounts::kAll;
+  int hidden = 0;
   for (const FairShare& f : FairShareFactors(snap)) {
+    if (!all && f.account != p.account) {
+      ++hidden;
+      continue;
+    }
     double contributed = 0, used = 0;
     for (const auto& a : snap.accounts) {
       if (a.name == f.account) {
@@ -310,9 +317,11 @@ HttpReply Api::ListAccounts() {
                    {"fairShareFactor", f.factor},
                    {"registered", auth_->HasAccount(f.account)}});
   }
-  return JsonReply(200, json{{"accounts", out},
-                             {"halfLifeSeconds", scheduler_->options().fair_share_half_life_s},
-                             {"policy", PolicyName(scheduler_->options().policy)}});
+  json reply = {{"accounts", out},
+                {"halfLifeSeconds", scheduler_->options().fair_share_half_life_s},
+                {"policy", PolicyName(scheduler_->options().policy)}};
+  if (!all) reply["otherAccounts"] = hidden;
+  return JsonReply(200, reply);
 }
 
 // POST /v1/accounts {"name": N}: admin only.

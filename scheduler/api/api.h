@@ -88,7 +88,8 @@ class Api {
   // Whether `p` may learn that `job` exists; when not, every job route answers 404 as for a job
   // that does not exist (Visibility::jobs).
   bool JobVisibleTo(const Principal& p, const Job& job) const;
-  HttpReply ListAccounts();
+  // The ledger; a non-admin sees only its own account unless visibility.accounts is all.
+  HttpReply ListAccounts(const Principal& p);
   HttpReply CreateAccount(const HttpRequest& req, const Principal& p);
   HttpReply Tokens(const HttpRequest& req, const std::vector<std::string>& parts,
                    const Principal& p);

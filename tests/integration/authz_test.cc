@@ -288,6 +288,18 @@ TEST(AuthzTest, EveryUnauthorizedRequestIsRefusedAndChangesNothing) {
     EXPECT_TRUE(w.contains("host") && w.contains("account")) << w.dump();
   }
 
+  // GET /v1/accounts (visibility.accounts: owner): bob's own row only, and how many others there
+  // are; the admin sees every account.
+  auto bobs_ledger = c.client(bob).DoJson("GET", "/v1/accounts");
+  ASSERT_TRUE(bobs_ledger.ok()) << bobs_ledger.status().ToString();
+  ASSERT_EQ((*bobs_ledger)["accounts"].size(), 1u) << bobs_ledger->dump();
+  EXPECT_EQ((*bobs_ledger)["accounts"][0]["name"], "bob");
+  EXPECT_EQ((*bobs_ledger)["otherAccounts"], 4) << "admin, alice, lab-a, lab-b";
+  auto admins_ledger = c.client().DoJson("GET", "/v1/accounts");
+  ASSERT_TRUE(admins_ledger.ok());
+  EXPECT_EQ((*admins_ledger)["accounts"].size(), 5u) << admins_ledger->dump();
+  EXPECT_FALSE(admins_ledger->contains("otherAccounts"));
+
   // /metrics without a token names no account and no job (visibility.metricsNames: false); an
   // admin's scrape does.
   ASSERT_TRUE(Cluster::WaitUntil(
@@ -327,12 +339,12 @@ TEST(AuthzTest, EveryUnauthorizedRequestIsRefusedAndChangesNothing) {
 }
 
 // Visibility made public by configuration: /metrics names accounts without a token, every token
-// sees every worker in full, and another account's job is 403 (its id is confirmed) instead of
-// 404. No training needed: the job cannot be placed and waits.
+// sees every worker and every account's ledger in full, and another account's job is 403 (its id
+// is confirmed) instead of 404. No training needed: the job cannot be placed and waits.
 TEST(AuthzTest, PublicVisibilityIsAnExplicitConfiguration) {
   Cluster c;
-  c.StartScheduler(
-      {"--visibility-metrics-names=true", "--visibility-workers=all", "--visibility-jobs=exists"});
+  c.StartScheduler({"--visibility-metrics-names=true", "--visibility-workers=all",
+                    "--visibility-jobs=exists", "--visibility-accounts=all"});
   c.StartWorker("wa", {"--account", "lab-a"});
   ASSERT_TRUE(Cluster::WaitUntil([&] { return c.Workers().size() == 1; }, 15s));
   const std::string alice = c.CreateToken("alice", "user");
@@ -353,6 +365,10 @@ TEST(AuthzTest, PublicVisibilityIsAnExplicitConfiguration) {
   ASSERT_EQ((*workers)["workers"].size(), 1u);
   EXPECT_EQ((*workers)["workers"][0].value("account", ""), "lab-a") << workers->dump();
   EXPECT_TRUE((*workers)["workers"][0].contains("host")) << workers->dump();
+  auto ledger = c.client(bob).DoJson("GET", "/v1/accounts");
+  ASSERT_TRUE(ledger.ok());
+  EXPECT_GE((*ledger)["accounts"].size(), 3u) << ledger->dump();  // lab-a, alice, bob (+ admin)
+  EXPECT_FALSE(ledger->contains("otherAccounts")) << ledger->dump();
   // The ledger per account, to a scrape without a token, once the worker has earned something.
   EXPECT_TRUE(Cluster::WaitUntil(
       [&] {

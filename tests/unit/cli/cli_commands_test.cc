@@ -212,6 +212,20 @@ TEST(AccountsTest, TableInGpuHoursAndJson) {
 }
 
 // A pool whose workers have no GPUs keeps its ledger in slot-seconds (scheduler/ledger.h).
+TEST(AccountsTest, AccountsTheSchedulerHidesAreCountedInTheFooter) {
+  json reply = {{"accounts", {{{"name", "bob"}, {"contributedGpuSeconds", 3600.0}}}},
+                {"halfLifeSeconds", 604800.0},
+                {"policy", "fairshare"},
+                {"otherAccounts", 4}};
+  FakeScheduler fake([&](const Request& req) {
+    if (req.target == "/v1/accounts") return Json(200, reply);
+    return Error(404, "NotFound", "no route");
+  });
+  CliRun r = RunAt(fake, {"accounts"});
+  ASSERT_EQ(r.code, kExitOk) << r.err;
+  EXPECT_TRUE(Contains(r.out, "policy fairshare; 4 other accounts not shown)\n")) << r.out;
+}
+
 TEST(AccountsTest, CpuOnlyPoolIsShownInSlotHours) {
   json reply = {{"accounts", {{{"name", "alice"}, {"contributedGpuSeconds", 5400.0}}}},
                 {"halfLifeSeconds", 86400 * 3 + 3600 * 12},

@@ -86,6 +86,7 @@ TEST(ConfigTest, EveryFlagSetsItsKey) {
       {"visibility.metricsNames", "true"},
       {"visibility.workers", "all"},
       {"visibility.jobs", "exists"},
+      {"visibility.accounts", "all"},
   };
   ASSERT_EQ(kValues.size(), SchedulerSettings().size());
   for (const SchedulerSetting& s : SchedulerSettings()) {
