@@ -199,7 +199,8 @@ std::unique_ptr<CLI::App> MakeApp(CliArgs* out, Raw* raw) {
 
   verb("workers", "list the workers in the pool",
        "Columns: ID NAME STATE SLOTS (used/total) CPUS GPUS LAST-SEEN; -o wide adds HOST and the "
-       "ranks each worker runs (JOB/rRANK).");
+       "ranks each worker runs (JOB/rRANK). Another account's worker shows NAME and HOST as - and "
+       "only your own jobs' ranks, unless the scheduler's visibility.workers is all.");
 
   CLI::App* accounts = verb(
       "accounts",
@@ -209,25 +210,34 @@ std::unique_ptr<CLI::App> MakeApp(CliArgs* out, Raw* raw) {
       "one decimal (slot-hours in a CPU-only pool, where the ledger counts a worker slot as one "
       "GPU); BALANCE = contributed - used; SHARE and USAGE are the account's parts of all "
       "contributions and all use; FAIR-SHARE = 2^(-usage/share) (higher goes first). The footer "
-      "shows the half-life and the policy. create NAME (admin tokens only): a new account, NAME "
-      "a DNS label; then 'shoal tokens create NAME --role user|contributor'.");
+      "shows the half-life and the policy; a non-admin sees only its own account unless the "
+      "scheduler's visibility.accounts is all. create NAME (admin tokens only): a new account, "
+      "NAME a DNS label; then 'shoal tokens create NAME --role user|contributor'.");
   positional(accounts, "ARGS", "[list] | create NAME");
 
   CLI::App* tokens = verb(
       "tokens", "list, create (admin) and revoke bearer tokens",
       "Usage: shoal tokens [list] [--account NAME] | create ACCOUNT --role admin|user|contributor "
-      "[--label TEXT] [--save [PATH]] | revoke ID...\n\nA token belongs to one account and has one "
-      "role: admin (everything, on every account), user (submit, see and cancel the account's "
-      "jobs), contributor (run workers that earn the account's credit). create prints the new "
+      "[--label TEXT] [--expires DURATION] [--save [PATH]] | revoke ID...\n\nA token belongs to "
+      "one account and has one role: admin (everything, on every account), user (submit, see and "
+      "cancel the account's jobs), contributor (run workers that earn the account's credit). "
+      "create prints the new "
       "token alone on stdout, the only time it is shown; --save writes it instead to PATH "
       "(default: the token file the CLI reads, see 'shoal login'), mode 0600, in a directory "
-      "created 0700. revoke takes effect at once.");
+      "created 0700; --expires DURATION (12h, 30d, 1d12h) makes it stop working that long from "
+      "now. list shows when each token was last used (stored about once a minute) and when it "
+      "expires. revoke takes effect at once.");
   positional(tokens, "ARGS", "[list] | create ACCOUNT | revoke ID...");
   tokens->add_option("--role", out->role, "create: admin, user or contributor")
       ->type_name("ROLE")
       ->check(CLI::IsMember({"admin", "user", "contributor"}));
   tokens->add_option("--label", out->label, "create: a note kept with the token")
       ->type_name("TEXT");
+  tokens
+      ->add_option("--expires", out->expires,
+                   "create: the token stops working this long from now (e.g. 12h, 30d, 1d12h; "
+                   "default: never)")
+      ->type_name("DURATION");
   tokens->add_option("--account", out->account, "list: only this account's tokens (admins)")
       ->type_name("NAME");
   tokens->add_option("--save", out->save_path, "create: write the token to PATH (0600)")
@@ -308,8 +318,17 @@ Status CheckSubcommand(CliArgs* out) {
     return InvalidArgument(usage + "takes list, create ACCOUNT or revoke ID..., got \"" + pos[0] +
                            "\"");
   }
-  if ((!out->role.empty() || !out->label.empty() || out->save) && !create) {
-    return InvalidArgument("--role, --label and --save go with 'shoal tokens create'");
+  if ((!out->role.empty() || !out->label.empty() || !out->expires.empty() || out->save) &&
+      !create) {
+    return InvalidArgument("--role, --label, --expires and --save go with 'shoal tokens create'");
+  }
+  if (!out->expires.empty()) {
+    auto seconds = ParseDurationSeconds(out->expires);
+    if (!seconds.ok() || *seconds <= 0) {
+      return InvalidArgument(
+          "--expires needs a duration longer than 0s like 12h, 30d or 1d12h, got \"" +
+          out->expires + "\"");
+    }
   }
   if (!out->account.empty() && !list) {
     return InvalidArgument("--account goes with 'shoal tokens list'");

@@ -52,6 +52,7 @@ struct CliArgs {
   bool yes = false;                // cancel: -y / --yes
   std::string role;                // tokens create: --role
   std::string label;               // tokens create: --label
+  std::string expires;             // tokens create: --expires DURATION (checked: > 0, e.g. 30d)
   std::string account;             // tokens list: --account
   bool save = false;               // tokens create: --save [PATH]
   std::string save_path;           // its PATH ("" = the token file the CLI reads)

@@ -75,6 +75,11 @@ int CmdAccounts(const CommandContext& ctx) {
               FormatDurationSeconds(static_cast<int64_t>(GetDouble(*reply, "halfLifeSeconds")));
   }
   if (!GetString(*reply, "policy").empty()) footer += ", policy " + GetString(*reply, "policy");
+  // The scheduler shows a non-admin only its own account (visibility.accounts: owner).
+  if (const int64_t others = GetInt(*reply, "otherAccounts", 0); others > 0) {
+    footer +=
+        "; " + std::to_string(others) + " other account" + (others == 1 ? "" : "s") + " not shown";
+  }
   ctx.out() << "(" << footer << ")\n";
   return kExitOk;
 }

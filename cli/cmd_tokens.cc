@@ -28,6 +28,7 @@ int CreateToken(const CommandContext& ctx) {
     }
   }
   json body = {{"account", account}, {"role", ctx.args().role}, {"label", ctx.args().label}};
+  if (!ctx.args().expires.empty()) body["expiresIn"] = ctx.args().expires;  // checked by args.cc
   Result<json> reply = ctx.Call("POST", "/v1/tokens", body.dump());
   if (!reply.ok()) return ctx.Fail(reply.status());
   if (ctx.args().save) {
@@ -98,12 +99,25 @@ int CmdTokens(const CommandContext& ctx) {
     ctx.PrintJson(*reply);
     return kExitOk;
   }
-  Table table({"ID", "ACCOUNT", "ROLE", "CREATED", "STATE", "LABEL"});
+  Table table({"ID", "ACCOUNT", "ROLE", "CREATED", "LAST-USED", "EXPIRES", "STATE", "LABEL"});
+  const int64_t now = ctx.NowMs();
   for (const auto& t : (*reply)["tokens"]) {
     if (!t.is_object()) continue;
+    const int64_t expires = GetInt(t, "expiresMs", 0);
+    // The scheduler's "state" when it sends one (it knows the expiry as it judges it), else ours.
+    std::string state = GetString(t, "state");
+    if (state.empty()) {
+      state = t.contains("revokedMs")           ? "revoked"
+              : (expires > 0 && expires <= now) ? "expired"
+                                                : "valid";
+    }
     table.AddRow({std::to_string(GetInt(t, "id")), GetString(t, "account"), GetString(t, "role"),
-                  FormatAge(GetInt(t, "createdMs"), ctx.NowMs()),
-                  t.contains("revokedMs") ? "revoked" : "valid", GetString(t, "label")});
+                  FormatAge(GetInt(t, "createdMs"), now),
+                  FormatAge(GetInt(t, "lastUsedMs", 0), now),
+                  expires <= 0     ? "never"
+                  : expires <= now ? "-"
+                                   : "in " + FormatDuration(expires - now),
+                  state, GetString(t, "label")});
   }
   table.Render(ctx.out());
   return kExitOk;

@@ -47,16 +47,18 @@ int CmdWorkers(const CommandContext& ctx) {
   for (const auto& w : workers) {
     if (!w.is_object()) continue;
     int64_t cpus = GetInt(w, "cpus", 0);
+    // Another account's worker comes without name, host and account unless the scheduler's
+    // visibility.workers is "all" (docs/security.md §2): "-" there.
     std::vector<std::string> row = {
         GetString(w, "id"),
-        GetString(w, "name"),
+        GetString(w, "name", "-"),
         GetString(w, "state"),
         std::to_string(GetInt(w, "usedSlots", 0)) + "/" + std::to_string(GetInt(w, "slots", 0)),
         cpus > 0 ? std::to_string(cpus) : "-",
         FormatGpus(GetArray(w, "gpus")),
         FormatAge(GetInt(w, "lastSeenMs", 0), now)};
     if (wide) {
-      row.insert(row.begin() + 2, GetString(w, "host"));
+      row.insert(row.begin() + 2, GetString(w, "host", "-"));
       row.push_back(Ranks(w));
     }
     table.AddRow(std::move(row));

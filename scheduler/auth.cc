@@ -3,6 +3,7 @@
 #include <openssl/rand.h>
 
 #include <algorithm>
+#include <ctime>
 
 #include "common/job_spec.h"  // IsDnsLabel
 #include "common/sha256.h"
@@ -15,6 +16,16 @@ constexpr std::string_view kBearer = "Bearer ";
 
 bool Printable(std::string_view s) {
   return std::all_of(s.begin(), s.end(), [](char c) { return c > ' ' && c < 127; });
+}
+
+// "2026-12-04T16:44:06Z": for messages a person reads.
+std::string FormatUtc(int64_t ms) {
+  const std::time_t secs = static_cast<std::time_t>(ms / 1000);
+  std::tm tm{};
+  gmtime_r(&secs, &tm);
+  char buf[32];
+  std::strftime(buf, sizeof(buf), "%Y-%m-%dT%H:%M:%SZ", &tm);
+  return buf;
 }
 
 }  // namespace
@@ -60,8 +71,10 @@ Result<std::unique_ptr<Auth>> Auth::Load(Store* store, std::function<int64_t()> 
     auto role = ParseRole(t.role);
     if (!role.ok()) return Internal("stored token " + std::to_string(t.id) + ": " +
                                     role.status().message());
-    auth->tokens_[t.id] = {t.id, t.account, *role, t.label, t.created_ms, t.revoked_ms};
+    auth->tokens_[t.id] = {t.id,         t.account,    *role,        t.label,
+                           t.created_ms, t.revoked_ms, t.expires_ms, t.last_used_ms};
     auth->by_hash_[t.hash] = t.id;
+    auth->stored_last_used_[t.id] = t.last_used_ms;
   }
   return auth;
 }
@@ -105,7 +118,7 @@ Result<std::string> Auth::Bootstrap(std::string_view provided, std::string_view 
   return created.second;
 }
 
-Result<Principal> Auth::Authenticate(std::string_view authorization) const {
+Result<Principal> Auth::Authenticate(std::string_view authorization) {
   if (authorization.empty()) {
     return Unauthenticated("a token is required: send \"Authorization: Bearer <token>\" (shoal: "
                            "--token, $SHOAL_TOKEN or ~/.config/shoal/token)");
@@ -117,11 +130,35 @@ Result<Principal> Auth::Authenticate(std::string_view authorization) const {
   if (token.empty() || token.size() > 256) return Unauthenticated("malformed bearer token");
   auto it = by_hash_.find(HashToken(token));
   if (it == by_hash_.end()) return Unauthenticated("unknown token");
-  const TokenInfo& t = tokens_.at(it->second);
+  TokenInfo& t = tokens_.at(it->second);
   if (t.revoked_ms != 0) {
     return Unauthenticated("token " + std::to_string(t.id) + " has been revoked");
   }
+  const int64_t now = clock_();
+  if (t.expired(now)) {
+    return Unauthenticated("token " + std::to_string(t.id) + " expired at " +
+                           FormatUtc(t.expires_ms) + "; ask an admin for a new one");
+  }
+  // In memory only: the API is hot (a heartbeat every few seconds per worker), so the database
+  // hears of it from PersistLastUsed's timer.
+  t.last_used_ms = std::max(t.last_used_ms, now);
   return Principal{t.account, t.role, t.id};
+}
+
+Result<int> Auth::PersistLastUsed(bool all) {
+  std::vector<std::pair<int64_t, int64_t>> due;
+  for (const auto& [id, t] : tokens_) {
+    const int64_t stored = stored_last_used_[id];
+    if (t.last_used_ms <= stored) continue;
+    // A first use is written at once (it says the token is in use at all); later ones once they
+    // are a full interval newer than what is stored.
+    if (all || stored == 0 || t.last_used_ms - stored >= kLastUsedPersistIntervalMs) {
+      due.emplace_back(id, t.last_used_ms);
+    }
+  }
+  RETURN_IF_ERROR(store_->SaveTokensLastUsed(due));
+  for (const auto& [id, ms] : due) stored_last_used_[id] = ms;
+  return static_cast<int>(due.size());
 }
 
 Status Auth::CreateAccount(const std::string& name) {
@@ -137,27 +174,32 @@ Status Auth::CreateAccount(const std::string& name) {
 }
 
 Result<std::pair<TokenInfo, std::string>> Auth::CreateToken(const std::string& account, Role role,
-                                                            const std::string& label) {
+                                                            const std::string& label,
+                                                            int64_t expires_ms) {
   if (!HasAccount(account)) {
     return NotFound("account \"" + account.substr(0, 80) +
                     "\" does not exist (create it first: shoal accounts create NAME)");
   }
-  return AddToken(account, role, label, NewToken());
+  return AddToken(account, role, label, NewToken(), expires_ms);
 }
 
 Result<std::pair<TokenInfo, std::string>> Auth::AddToken(const std::string& account, Role role,
                                                          const std::string& label,
-                                                         std::string token) {
+                                                         std::string token, int64_t expires_ms) {
   if (label.size() > 200) return InvalidArgument("a token's label is at most 200 characters");
+  if (expires_ms < 0 || (expires_ms != 0 && expires_ms <= clock_())) {
+    return InvalidArgument("a token's expiry must be in the future");
+  }
   Store::TokenRow row;
   row.account = account;
   row.role = std::string(ToString(role));
   row.hash = HashToken(token);
   row.label = label;
   row.created_ms = clock_();
+  row.expires_ms = expires_ms;
   ASSIGN_OR_RETURN(row.id, store_->InsertToken(row));
   accounts_.emplace(account, row.created_ms);
-  TokenInfo info{row.id, account, role, label, row.created_ms, 0};
+  TokenInfo info{row.id, account, role, label, row.created_ms, 0, expires_ms, 0};
   tokens_[row.id] = info;
   by_hash_[row.hash] = row.id;
   return std::make_pair(info, std::move(token));

@@ -48,6 +48,11 @@ struct TokenInfo {
   std::string label;
   int64_t created_ms = 0;
   int64_t revoked_ms = 0;  // 0 = valid
+  int64_t expires_ms = 0;  // 0 = never; refused from this time on
+  // The last time it authenticated (0 = never): exact while the scheduler runs; what is stored
+  // lags by about a minute (Auth::PersistLastUsed), so after a crash it may be that much older.
+  int64_t last_used_ms = 0;
+  bool expired(int64_t now_ms) const { return expires_ms != 0 && now_ms >= expires_ms; }
 };
 
 // A fresh random token: "shoal_" + 64 hex digits (32 bytes from the OS's CSPRNG).
@@ -72,15 +77,29 @@ class Auth {
                                 const std::string& worker_account = "cluster");
 
   // Checks an "Authorization" header value ("Bearer <token>"). Unauthenticated when it is missing,
-  // malformed, unknown or revoked (the message says which, never echoing the token).
-  Result<Principal> Authenticate(std::string_view authorization) const;
+  // malformed, unknown, revoked or expired (the message says which, never echoing the token). On
+  // success records the token's last-used time in memory only (no database write: see
+  // PersistLastUsed).
+  Result<Principal> Authenticate(std::string_view authorization);
+
+  // How far the stored last-used time of a token may lag the one in memory before
+  // PersistLastUsed writes it.
+  static constexpr int64_t kLastUsedPersistIntervalMs = 60'000;
+  // Writes, in one transaction, the last-used times that are newer than what is stored by at
+  // least kLastUsedPersistIntervalMs, or first uses (`all`: every newer time, e.g. at shutdown).
+  // Meant for a timer (the daemon: every 10 s) so that an authenticated request never waits for
+  // a database write: a token is written at most about once a minute, however busy. Returns the
+  // number of tokens written, or the store's error (then they are tried again next time).
+  Result<int> PersistLastUsed(bool all = false);
 
   // Creates an account (a DNS label, as job and worker names are); AlreadyExists if taken.
   Status CreateAccount(const std::string& name);
   // Creates a token of `role` for an existing account (NotFound otherwise) and returns its record
-  // and the plain token, which is not kept. `label` <= 200 characters.
+  // and the plain token, which is not kept. `label` <= 200 characters. `expires_ms` (Unix ms; 0 =
+  // never) must be in the future (InvalidArgument otherwise).
   Result<std::pair<TokenInfo, std::string>> CreateToken(const std::string& account, Role role,
-                                                        const std::string& label);
+                                                        const std::string& label,
+                                                        int64_t expires_ms = 0);
   // Revokes a token at once: later requests with it get 401. NotFound if unknown or revoked.
   Result<TokenInfo> Revoke(int64_t id);
 
@@ -94,13 +113,15 @@ class Auth {
  private:
   Auth(Store* store, std::function<int64_t()> clock) : store_(store), clock_(std::move(clock)) {}
   Result<std::pair<TokenInfo, std::string>> AddToken(const std::string& account, Role role,
-                                                     const std::string& label, std::string token);
+                                                     const std::string& label, std::string token,
+                                                     int64_t expires_ms = 0);
 
   Store* store_;
   std::function<int64_t()> clock_;
   std::map<std::string, int64_t> accounts_;
   std::map<int64_t, TokenInfo> tokens_;                 // by id
   std::unordered_map<std::string, int64_t> by_hash_;    // SHA-256 hex -> id
+  std::map<int64_t, int64_t> stored_last_used_;         // id -> last_used_ms as in the store
 };
 
 }  // namespace shoal

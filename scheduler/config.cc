@@ -66,6 +66,17 @@ const std::vector<SchedulerSetting>& SchedulerSettings() {
       {"newWorkerRanksPerJob", "--new-worker-ranks-per-job", "N", "1",
        "ranks of any one job of another account that a worker without a history (3 ranks of "
        "succeeded attempts) may hold (0 = no bound)"},
+      {"visibility.metricsNames", "--visibility-metrics-names", "BOOL", "false",
+       "true: unauthenticated /metrics labels job series with job and account names and the "
+       "ledger per account (false: job ids only, the ledger as a pool total)"},
+      {"visibility.workers", "--visibility-workers", "owner|all", "owner",
+       "owner: GET /v1/workers shows others' workers without name, host, account or their jobs; "
+       "all: everything to every token"},
+      {"visibility.jobs", "--visibility-jobs", "owner|exists", "owner",
+       "owner: another account's job answers 404 like a missing one; exists: 403"},
+      {"visibility.accounts", "--visibility-accounts", "owner|all", "owner",
+       "owner: GET /v1/accounts (the ledger) shows a non-admin only its own account; all: every "
+       "account"},
   };
   return kSettings;
 }
@@ -203,6 +214,20 @@ Status SetSchedulerSetting(const std::string& key, const std::string& value, Sch
     ASSIGN_OR_RETURN(c->log_retention_ms, ParseDurationMs(value));
   } else if (key == "checkpointRetention") {
     ASSIGN_OR_RETURN(c->checkpoint_retention_ms, ParseDurationMs(value));
+  } else if (key == "visibility.metricsNames") {
+    if (value == "true") {
+      c->visibility.metrics_names = true;
+    } else if (value == "false") {
+      c->visibility.metrics_names = false;
+    } else {
+      return InvalidArgument("expected true or false, found \"" + value.substr(0, 40) + "\"");
+    }
+  } else if (key == "visibility.workers") {
+    ASSIGN_OR_RETURN(c->visibility.workers, ParseWorkersVisibility(value));
+  } else if (key == "visibility.jobs") {
+    ASSIGN_OR_RETURN(c->visibility.jobs, ParseJobsVisibility(value));
+  } else if (key == "visibility.accounts") {
+    ASSIGN_OR_RETURN(c->visibility.accounts, ParseAccountsVisibility(value));
   } else if (key == "queues") {
     c->queues.clear();
     size_t start = 0;
@@ -243,20 +268,37 @@ Status LoadSchedulerConfigFile(const std::string& path, SchedulerConfig* config)
   }
   if (root.IsNull()) return Status::Ok();
   if (!root.IsMap()) return InvalidArgument(path + ": expected a mapping of settings");
+  // (key node, value node, full key): a table (visibility) is its keys with the table's name in
+  // front, as the flags and SetSchedulerSetting name them (visibility.workers).
+  struct Entry {
+    YAML::Node key_node, value;
+    std::string key;
+  };
+  std::vector<Entry> entries;
   for (const auto& kv : root) {
-    std::string where = path + ":" + std::to_string(kv.first.Mark().line + 1) + ":" +
-                        std::to_string(kv.first.Mark().column + 1);
-    std::string key = kv.first.as<std::string>("");
+    const std::string key = kv.first.as<std::string>("");
+    if (key == "visibility" && kv.second.IsMap()) {
+      for (const auto& sub : kv.second) {
+        entries.push_back({sub.first, sub.second, key + "." + sub.first.as<std::string>("")});
+      }
+    } else {
+      entries.push_back({kv.first, kv.second, key});
+    }
+  }
+  for (const Entry& e : entries) {
+    const std::string& key = e.key;
+    std::string where = path + ":" + std::to_string(e.key_node.Mark().line + 1) + ":" +
+                        std::to_string(e.key_node.Mark().column + 1);
     std::string value;
-    if (key == "queues" && kv.second.IsSequence()) {
-      for (const auto& q : kv.second) {
+    if (key == "queues" && e.value.IsSequence()) {
+      for (const auto& q : e.value) {
         if (!q.IsScalar()) return InvalidArgument(where + ": queues: expected a list of names");
         value += (value.empty() ? "" : ",") + q.Scalar();
       }
-    } else if (!kv.second.IsScalar()) {
+    } else if (!e.value.IsScalar()) {
       return InvalidArgument(where + ": " + key + ": expected a scalar");
     } else {
-      value = kv.second.Scalar();
+      value = e.value.Scalar();
     }
     Status st = SetSchedulerSetting(key, value, config);
     if (!st.ok()) return InvalidArgument(where + ": " + key + ": " + st.message());

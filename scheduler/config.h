@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "common/status.h"
+#include "scheduler/visibility.h"
 
 namespace shoal {
 
@@ -55,6 +56,9 @@ struct SchedulerConfig {
   // newWorkerRanksPerJob: a worker with fewer than 3 ranks of succeeded attempts behind it holds at
   // most this many ranks of any one job of another account (0 = no bound).
   int64_t new_worker_ranks_per_job = 1;
+  // visibility (a table in the file: metricsNames, workers, jobs, accounts; --visibility-*): what
+  // callers see of other accounts. Defaults: names only to their owners and admins.
+  Visibility visibility;
 
   bool operator==(const SchedulerConfig&) const = default;
 };

@@ -157,6 +157,7 @@ int main(int argc, char** argv) {
   Api api(scheduler->get(), auth->get(), &kv, &notifier);
   api.SetCheckpointStore(checkpoints->get());
   api.SetLogReader(log_reader->get());
+  api.SetVisibility(config.visibility);
   HttpServerOptions http;
   http.address = config.address;
   http.port = static_cast<uint16_t>(config.port);
@@ -198,6 +199,24 @@ int main(int argc, char** argv) {
       },
       asio::detached);
 
+  // Tokens' last-used times are kept in memory as requests authenticate; this timer stores them,
+  // each at most about once a minute (Auth::PersistLastUsed), and shutdown stores the rest.
+  asio::co_spawn(
+      ioc,
+      [&]() -> asio::awaitable<void> {
+        asio::steady_timer timer(ioc);
+        for (;;) {
+          timer.expires_after(std::chrono::seconds(10));
+          boost::system::error_code ec;
+          co_await timer.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+          if (ec) co_return;
+          if (auto n = (*auth)->PersistLastUsed(); !n.ok()) {
+            LOG_WARN << "storing tokens' last-used times: " << n.status().ToString();
+          }
+        }
+      },
+      asio::detached);
+
   asio::signal_set signals(ioc, SIGINT, SIGTERM);
   signals.async_wait([&](const boost::system::error_code&, int sig) {
     LOG_INFO << "signal " << sig << ": shutting down";
@@ -205,6 +224,9 @@ int main(int argc, char** argv) {
     ioc.stop();
   });
   ioc.run();
+  if (auto n = (*auth)->PersistLastUsed(/*all=*/true); !n.ok()) {
+    LOG_WARN << "storing tokens' last-used times: " << n.status().ToString();
+  }
   LOG_INFO << "stopped";
   return 0;
 }

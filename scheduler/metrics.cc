@@ -154,7 +154,7 @@ void ApiMetrics::Render(std::string* out) const {
   }
 }
 
-std::string RenderMetrics(const Scheduler& s, const ApiMetrics& api) {
+std::string RenderMetrics(const Scheduler& s, const ApiMetrics& api, bool with_names) {
   std::string out;
   out.reserve(16 << 10);
   const SchedulerMetrics& m = s.metrics();
@@ -234,18 +234,32 @@ std::string RenderMetrics(const Scheduler& s, const ApiMetrics& api) {
   Sample(&out, "shoal_slots", Label("state", "used"), slots_used);
   Sample(&out, "shoal_slots", Label("state", "free"), slots_free);
 
-  // The contribution ledger (decayed GPU-seconds: gauges, they go down as well as up).
-  Header(&out, "shoal_account_contributed_gpu_seconds", "gauge",
-         "GPU-seconds an account's workers contributed, decayed with fairShareHalfLife.");
+  // The contribution ledger (decayed GPU-seconds: gauges, they go down as well as up). Without
+  // names, one pool-wide sum: who contributes and who uses the pool is the accounts' business.
   const auto ledger = s.LedgerEntries();
+  double contributed = 0, used = 0;
   for (const auto& e : ledger) {
-    Sample(&out, "shoal_account_contributed_gpu_seconds", Label("account", e.account),
-           e.contributed);
+    contributed += e.contributed;
+    used += e.used;
+  }
+  Header(&out, "shoal_account_contributed_gpu_seconds", "gauge",
+         with_names
+             ? "GPU-seconds an account's workers contributed, decayed with fairShareHalfLife."
+             : "GPU-seconds all accounts' workers contributed, decayed with "
+               "fairShareHalfLife (per account with visibility.metricsNames).");
+  if (!with_names) Sample(&out, "shoal_account_contributed_gpu_seconds", "", contributed);
+  for (size_t i = 0; with_names && i < ledger.size(); ++i) {
+    Sample(&out, "shoal_account_contributed_gpu_seconds", Label("account", ledger[i].account),
+           ledger[i].contributed);
   }
   Header(&out, "shoal_account_used_gpu_seconds", "gauge",
-         "GPU-seconds an account's jobs used, decayed with fairShareHalfLife.");
-  for (const auto& e : ledger) {
-    Sample(&out, "shoal_account_used_gpu_seconds", Label("account", e.account), e.used);
+         with_names ? "GPU-seconds an account's jobs used, decayed with fairShareHalfLife."
+                    : "GPU-seconds all accounts' jobs used, decayed with fairShareHalfLife (per "
+                      "account with visibility.metricsNames).");
+  if (!with_names) Sample(&out, "shoal_account_used_gpu_seconds", "", used);
+  for (size_t i = 0; with_names && i < ledger.size(); ++i) {
+    Sample(&out, "shoal_account_used_gpu_seconds", Label("account", ledger[i].account),
+           ledger[i].used);
   }
 
   // Training figures of running jobs, as their rank 0 last reported them.
@@ -268,10 +282,11 @@ std::string RenderMetrics(const Scheduler& s, const ApiMetrics& api) {
       if (j->state != JobState::kRunning || !j->progress.is_object()) continue;
       auto it = j->progress.find(series.key);
       if (it == j->progress.end() || !it->is_number()) continue;
-      Sample(&out, series.name,
-             Label("job", std::to_string(j->id)) + "," + Label("name", j->spec.metadata.name) +
-                 "," + Label("account", j->owner),
-             it->get<double>());
+      std::string labels = Label("job", std::to_string(j->id));
+      if (with_names) {
+        labels += "," + Label("name", j->spec.metadata.name) + "," + Label("account", j->owner);
+      }
+      Sample(&out, series.name, labels, it->get<double>());
     }
   }
 

@@ -61,7 +61,11 @@ class ApiMetrics {
   std::map<std::pair<std::string, int>, uint64_t> requests_;         // (route, status)
 };
 
-// The whole exposition: the scheduler's state and metrics, then the API's.
-std::string RenderMetrics(const Scheduler& scheduler, const ApiMetrics& api);
+// The whole exposition: the scheduler's state and metrics, then the API's. `with_names`: the
+// per-job training series carry the job's name and account (label `name`, `account`) and the
+// ledger is per account (label `account`); without, per-job series carry only the job id and
+// the ledger series are one unlabelled pool-wide sum, so that an unauthenticated scrape names
+// no account and no job (Visibility::metrics_names).
+std::string RenderMetrics(const Scheduler& scheduler, const ApiMetrics& api, bool with_names);
 
 }  // namespace shoal

@@ -10,6 +10,7 @@
 #include <boost/asio/use_awaitable.hpp>
 #include <nlohmann/json.hpp>
 
+#include "common/duration.h"
 #include "common/version.h"
 #include "common/log.h"
 
@@ -93,11 +94,48 @@ Status RequireWorkerOwner(const Principal& p, const Worker& w) {
   return Status::Ok();
 }
 
+int64_t WallMs() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
 json ToJson(const TokenInfo& t) {
   json j = {{"id", t.id},           {"account", t.account}, {"role", std::string(ToString(t.role))},
             {"label", t.label},     {"createdMs", t.created_ms}};
   if (t.revoked_ms != 0) j["revokedMs"] = t.revoked_ms;
+  if (t.expires_ms != 0) j["expiresMs"] = t.expires_ms;
+  if (t.last_used_ms != 0) j["lastUsedMs"] = t.last_used_ms;
+  j["state"] = t.revoked_ms != 0 ? "revoked" : t.expired(WallMs()) ? "expired" : "valid";
   return j;
+}
+
+// A new token's expiry from the request body: "expiresIn" (a duration, common/duration.h) or
+// "expiresAtMs" (Unix ms), not both; 0 when neither is given.
+Result<int64_t> TokenExpiry(const json& b, int64_t now_ms) {
+  constexpr int64_t kMaxMs = int64_t{100} * 366 * 86400 * 1000;  // a century: a typo, surely
+  if (b.contains("expiresIn") && b.contains("expiresAtMs")) {
+    return InvalidArgument("give either expiresIn or expiresAtMs, not both");
+  }
+  if (b.contains("expiresIn")) {
+    if (!b["expiresIn"].is_string()) {
+      return InvalidArgument("expiresIn must be a duration string such as \"30d\" or \"12h\"");
+    }
+    auto seconds = ParseDurationSeconds(b["expiresIn"].get<std::string>());
+    if (!seconds.ok()) return InvalidArgument("expiresIn: " + seconds.status().message());
+    if (*seconds <= 0 || *seconds > kMaxMs / 1000) {
+      return InvalidArgument("expiresIn must be more than 0s and at most 36600d");
+    }
+    return now_ms + *seconds * 1000;
+  }
+  if (b.contains("expiresAtMs")) {
+    if (!b["expiresAtMs"].is_number_integer() || b["expiresAtMs"].get<int64_t>() <= now_ms ||
+        b["expiresAtMs"].get<int64_t>() > now_ms + kMaxMs) {
+      return InvalidArgument("expiresAtMs must be a future time in Unix milliseconds");
+    }
+    return b["expiresAtMs"].get<int64_t>();
+  }
+  return int64_t{0};
 }
 
 using Clock = std::chrono::steady_clock;
@@ -191,7 +229,16 @@ asio::awaitable<HttpReply> Api::Authenticated(const HttpRequest& req) {
   }
   if (req.path == "/metrics") {
     if (req.method != "GET") co_return MethodNotAllowed(req);
-    co_return HttpReply{200, RenderMetrics(*scheduler_, api_metrics_),
+    // Names (accounts, jobs) only where configured public, or to an admin's scrape; a token that
+    // is sent is checked like any other (a bad one is 401, not quietly the public view).
+    bool names = visibility_.metrics_names;
+    if (!names && req.headers.count("authorization") > 0) {
+      HttpReply refusal;
+      auto principal = AuthenticateRequest(req, &refusal);
+      if (!principal.ok()) co_return refusal;
+      names = principal->admin();
+    }
+    co_return HttpReply{200, RenderMetrics(*scheduler_, api_metrics_, names),
                         "text/plain; version=0.0.4; charset=utf-8"};
   }
   HttpReply refusal;
@@ -213,7 +260,7 @@ asio::awaitable<HttpReply> Api::Route(const HttpRequest& req, const Principal& p
     co_return co_await Workers(req, parts, p);
   }
   if (parts.size() == 2 && parts[0] == "v1" && parts[1] == "accounts") {
-    if (req.method == "GET") co_return ListAccounts();
+    if (req.method == "GET") co_return ListAccounts(p);
     if (req.method == "POST") co_return CreateAccount(req, p);
     co_return MethodNotAllowed(req);
   }
@@ -223,7 +270,7 @@ asio::awaitable<HttpReply> Api::Route(const HttpRequest& req, const Principal& p
   co_return ErrorReply(404, "NotFound", "no route for " + req.method + " " + req.path);
 }
 
-HttpReply Api::ListAccounts() {
+HttpReply Api::ListAccounts(const Principal& p) {
   // The fair-share factors the policy would use now: every ledger account, plus the projects of
   // queued and running jobs (which may not have used anything yet).
   Snapshot snap;
@@ -246,7 +293,14 @@ HttpReply Api::ListAccounts() {
     }
   }
   json out = json::array();
+  // The factors are computed over every account either way; only the rows shown differ.
+  const bool all = p.admin() || visibility_.accounts == Visibility::Accounts::kAll;
+  int hidden = 0;
   for (const FairShare& f : FairShareFactors(snap)) {
+    if (!all && f.account != p.account) {
+      ++hidden;
+      continue;
+    }
     double contributed = 0, used = 0;
     for (const auto& a : snap.accounts) {
       if (a.name == f.account) {
@@ -263,9 +317,11 @@ HttpReply Api::ListAccounts() {
                    {"fairShareFactor", f.factor},
                    {"registered", auth_->HasAccount(f.account)}});
   }
-  return JsonReply(200, json{{"accounts", out},
-                             {"halfLifeSeconds", scheduler_->options().fair_share_half_life_s},
-                             {"policy", PolicyName(scheduler_->options().policy)}});
+  json reply = {{"accounts", out},
+                {"halfLifeSeconds", scheduler_->options().fair_share_half_life_s},
+                {"policy", PolicyName(scheduler_->options().policy)}};
+  if (!all) reply["otherAccounts"] = hidden;
+  return JsonReply(200, reply);
 }
 
 // POST /v1/accounts {"name": N}: admin only.
@@ -326,7 +382,11 @@ HttpReply Api::Tokens(const HttpRequest& req, const std::vector<std::string>& pa
     }
     auto role = ParseRole(b["role"].get<std::string>());
     if (!role.ok()) return ErrorReply(role.status(), "role");
-    auto created = auth_->CreateToken(b["account"], *role, b.value("label", ""));
+    auto expires = TokenExpiry(b, WallMs());
+    if (!expires.ok()) {
+      return ErrorReply(expires.status(), b.contains("expiresIn") ? "expiresIn" : "expiresAtMs");
+    }
+    auto created = auth_->CreateToken(b["account"], *role, b.value("label", ""), *expires);
     if (!created.ok()) return ErrorReply(created.status());
     LOG_INFO << "token " << created->first.id << " (" << ToString(*role) << ") for account "
              << created->first.account << " created by " << p.account;
@@ -368,7 +428,9 @@ asio::awaitable<HttpReply> Api::Jobs(const HttpRequest& req, const std::vector<s
     co_return ErrorReply(400, "InvalidArgument", "job id must be a positive integer", "id");
   }
   const Job* job = scheduler_->FindJob(id);
-  if (job == nullptr) co_return ErrorReply(404, "NotFound", "job " + parts[2] + " not found");
+  if (job == nullptr || !JobVisibleTo(p, *job)) {
+    co_return ErrorReply(404, "NotFound", "job " + parts[2] + " not found");
+  }
   // A job's checkpoints are also read by the workers that run it (to resume), and its rendezvous
   // KV is used only by them: those routes check their callers themselves.
   const bool worker_route = parts.size() >= 4 && (parts[3] == "checkpoints" || parts[3] == "attempts");
@@ -497,7 +559,7 @@ BodyPolicy Api::BodyPolicyFor(const HttpRequest& head, size_t default_limit,
   }
   int64_t id = 0;
   const Job* job = ParseInt(parts[2], &id) ? scheduler_->FindJob(id) : nullptr;
-  if (job == nullptr) {
+  if (job == nullptr || !JobVisibleTo(*principal, *job)) {
     return {0, default_timeout, ErrorReply(404, "NotFound", "job " + parts[2] + " not found")};
   }
   if (checkpoints_ == nullptr) {
@@ -833,7 +895,7 @@ asio::awaitable<HttpReply> Api::Workers(const HttpRequest& req,
                                         const std::vector<std::string>& parts,
                                         const Principal& p) {
   if (parts.size() == 2) {
-    if (req.method == "GET") co_return ListWorkers();
+    if (req.method == "GET") co_return ListWorkers(p);
     co_return MethodNotAllowed(req);
   }
   if (parts.size() == 3 && parts[2] == "register") {
@@ -872,7 +934,10 @@ asio::awaitable<HttpReply> Api::Workers(const HttpRequest& req,
   if (parts.size() == 3 && req.method == "GET") {
     const Worker* w = scheduler_->FindWorker(parts[2]);
     if (w == nullptr) co_return ErrorReply(404, "NotFound", "worker " + parts[2] + " not found");
-    co_return JsonReply(200, ToJson(*w));
+    const auto jobs = scheduler_->ListJobs(std::nullopt, "");
+    std::vector<bool> visible;
+    for (const Job* job : jobs) visible.push_back(JobVisibleTo(p, *job));
+    co_return JsonReply(200, WorkerJson(*w, p, jobs, visible));
   }
   co_return ErrorReply(404, "NotFound", "no route for " + req.method + " " + req.path);
 }
@@ -920,28 +985,67 @@ asio::awaitable<HttpReply> Api::Register(const HttpRequest& req, const Principal
                              {"heartbeatWaitMs", scheduler_->options().heartbeat_wait_ms}});
 }
 
-HttpReply Api::ListWorkers() {
-  json out = json::array();
-  auto jobs = scheduler_->ListJobs(std::nullopt, "");
-  for (const Worker* w : scheduler_->ListWorkers()) {
-    json j = ToJson(*w);
-    int used = 0;
-    json ranks = json::array();
-    for (const Job* job : jobs) {
-      for (const auto& a : job->attempts) {
-        for (const auto& r : a.ranks) {
-          if (r.worker_id == w->id && r.state != RankState::kExited) {
-            ++used;
-            ranks.push_back({{"job", job->id}, {"attempt", a.number}, {"rank", r.rank},
-                             {"state", ToString(r.state)}});
-          }
+bool Api::JobVisibleTo(const Principal& p, const Job& job) const {
+  if (visibility_.jobs == Visibility::Jobs::kExists) return true;
+  // Its account's people (any role), admins, and the contributors whose workers run or ran a
+  // rank of it (they hold its spec anyway) know the job exists; to anyone else it does not. (A
+  // rank of an ended attempt counts, so that its trainer's late rendezvous call still hears 409
+  // "not running", not a 404 it would take for "key not set yet".)
+  if (p.admin() || job.owner == p.account) return true;
+  if (p.role != Role::kContributor) return false;
+  for (const auto& a : job.attempts) {
+    for (const auto& r : a.ranks) {
+      const Worker* w = scheduler_->FindWorker(r.worker_id);
+      if (w != nullptr && w->account == p.account) return true;
+    }
+  }
+  return false;
+}
+
+json Api::WorkerJson(const Worker& w, const Principal& p, const std::vector<const Job*>& jobs,
+                     const std::vector<bool>& visible) {
+  // In full to admins, to the worker's account, or to everyone when so configured; else
+  // anonymised: what placement needs (capacity, GPUs, state, the caller's own ranks there) and
+  // not whose machine it is (name, host, account) or what else it runs.
+  const bool full =
+      p.admin() || w.account == p.account || visibility_.workers == Visibility::Workers::kAll;
+  json j = ToJson(w);
+  if (!full) {
+    j.erase("name");
+    j.erase("host");
+    j.erase("account");
+    j["anonymous"] = true;
+  }
+  int used = 0;
+  json ranks = json::array();
+  for (size_t i = 0; i < jobs.size(); ++i) {
+    const Job* job = jobs[i];
+    const bool shown = full || visible[i];
+    for (const auto& a : job->attempts) {
+      for (const auto& r : a.ranks) {
+        if (r.worker_id == w.id && r.state != RankState::kExited) {
+          ++used;
+          if (!shown) continue;
+          ranks.push_back({{"job", job->id},
+                           {"attempt", a.number},
+                           {"rank", r.rank},
+                           {"state", ToString(r.state)}});
         }
       }
     }
-    j["usedSlots"] = used;
-    j["ranks"] = ranks;
-    out.push_back(j);
   }
+  j["usedSlots"] = used;
+  j["ranks"] = ranks;
+  return j;
+}
+
+HttpReply Api::ListWorkers(const Principal& p) {
+  json out = json::array();
+  const auto jobs = scheduler_->ListJobs(std::nullopt, "");
+  // Once per job, not per worker and job.
+  std::vector<bool> visible;
+  for (const Job* job : jobs) visible.push_back(JobVisibleTo(p, *job));
+  for (const Worker* w : scheduler_->ListWorkers()) out.push_back(WorkerJson(*w, p, jobs, visible));
   return JsonReply(200, json{{"workers", out}});
 }
 

@@ -26,6 +26,7 @@
 #include "scheduler/api/notifier.h"
 #include "scheduler/rendezvous_kv.h"
 #include "scheduler/scheduler.h"
+#include "scheduler/visibility.h"
 
 namespace shoal {
 
@@ -64,6 +65,9 @@ class Api {
   static constexpr int kMaxLogLines = 10000;
   static constexpr int64_t kDefaultLogBytes = 1 << 20;
   static constexpr int64_t kMaxLogBytes = 8 << 20;
+  // What callers see of other accounts (the scheduler's `visibility` config); default: names
+  // only to their owners and admins. Call before serving.
+  void SetVisibility(const Visibility& visibility) { visibility_ = visibility; }
 
   // Longest any long-poll is held, whatever the client asks.
   static constexpr int64_t kMaxWaitMs = 30000;
@@ -90,8 +94,16 @@ class Api {
   boost::asio::awaitable<HttpReply> Submit(const HttpRequest& req, const Principal& p);
   HttpReply ListJobs(const HttpRequest& req, const Principal& p);
   boost::asio::awaitable<HttpReply> Register(const HttpRequest& req, const Principal& p);
-  HttpReply ListWorkers();
-  HttpReply ListAccounts();
+  HttpReply ListWorkers(const Principal& p);
+  // A worker as `p` may see it (Visibility::workers), with usedSlots and the ranks it runs of
+  // `jobs`; visible[i] is JobVisibleTo(p, *jobs[i]) (computed once for all workers).
+  nlohmann::json WorkerJson(const Worker& w, const Principal& p,
+                            const std::vector<const Job*>& jobs, const std::vector<bool>& visible);
+  // Whether `p` may learn that `job` exists; when not, every job route answers 404 as for a job
+  // that does not exist (Visibility::jobs).
+  bool JobVisibleTo(const Principal& p, const Job& job) const;
+  // The ledger; a non-admin sees only its own account unless visibility.accounts is all.
+  HttpReply ListAccounts(const Principal& p);
   HttpReply CreateAccount(const HttpRequest& req, const Principal& p);
   HttpReply Tokens(const HttpRequest& req, const std::vector<std::string>& parts,
                    const Principal& p);
@@ -110,6 +122,7 @@ class Api {
   RendezvousKv* kv_;
   Notifier* notifier_;
   CheckpointStore* checkpoints_ = nullptr;
+  Visibility visibility_;
   ApiMetrics api_metrics_;
   // Checkpoint reads and writes (seconds for a large model) run here, off the event loop.
   boost::asio::thread_pool checkpoint_io_{1};

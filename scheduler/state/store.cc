@@ -180,6 +180,15 @@ Result<std::unique_ptr<Store>> Store::Open(const std::string& state_dir) {
     RETURN_IF_ERROR(
         store->Exec("ALTER TABLE workers ADD COLUMN instance TEXT NOT NULL DEFAULT ''"));
   }
+  // ... and tokens from before expiry and last-used times (0: never expires / never used).
+  if (!Stmt(db, "SELECT expires_ms FROM tokens LIMIT 0").ok()) {
+    RETURN_IF_ERROR(
+        store->Exec("ALTER TABLE tokens ADD COLUMN expires_ms INTEGER NOT NULL DEFAULT 0"));
+  }
+  if (!Stmt(db, "SELECT last_used_ms FROM tokens LIMIT 0").ok()) {
+    RETURN_IF_ERROR(
+        store->Exec("ALTER TABLE tokens ADD COLUMN last_used_ms INTEGER NOT NULL DEFAULT 0"));
+  }
   if (!Stmt(db, "SELECT completed_ranks FROM workers LIMIT 0").ok()) {
     RETURN_IF_ERROR(store->Exec(
         "ALTER TABLE workers ADD COLUMN completed_ranks INTEGER NOT NULL DEFAULT 0"));
@@ -564,10 +573,16 @@ Result<int64_t> Store::InsertToken(const TokenRow& token) {
     RETURN_IF_ERROR(Check(st.Step(), "insert account"));
   }
   Stmt st(db_,
-          "INSERT INTO tokens(account, role, hash, label, created_ms, revoked_ms) "
-          "VALUES(?,?,?,?,?,?)");
-  st.Bind(1, token.account).Bind(2, token.role).Bind(3, token.hash).Bind(4, token.label)
-      .Bind(5, token.created_ms).Bind(6, token.revoked_ms);
+          "INSERT INTO tokens(account, role, hash, label, created_ms, revoked_ms, expires_ms, "
+          "last_used_ms) VALUES(?,?,?,?,?,?,?,?)");
+  st.Bind(1, token.account)
+      .Bind(2, token.role)
+      .Bind(3, token.hash)
+      .Bind(4, token.label)
+      .Bind(5, token.created_ms)
+      .Bind(6, token.revoked_ms)
+      .Bind(7, token.expires_ms)
+      .Bind(8, token.last_used_ms);
   RETURN_IF_ERROR(Check(st.Step(), "insert token"));
   const int64_t id = sqlite3_last_insert_rowid(db_);
   if (!txn.Commit()) return Unavailable("sqlite commit: " + txn.error());
@@ -593,15 +608,30 @@ Result<std::vector<Store::AccountRow>> Store::LoadAccounts() {
 
 Result<std::vector<Store::TokenRow>> Store::LoadTokens() {
   Stmt st(db_,
-          "SELECT id, account, role, hash, label, created_ms, revoked_ms FROM tokens ORDER BY id");
+          "SELECT id, account, role, hash, label, created_ms, revoked_ms, expires_ms, last_used_ms "
+          "FROM tokens ORDER BY id");
   std::vector<TokenRow> out;
   int rc;
   while ((rc = st.Step()) == SQLITE_ROW) {
-    out.push_back({st.Int(0), st.Text(1), st.Text(2), st.Text(3), st.Text(4), st.Int(5),
-                   st.Int(6)});
+    out.push_back({st.Int(0), st.Text(1), st.Text(2), st.Text(3), st.Text(4), st.Int(5), st.Int(6),
+                   st.Int(7), st.Int(8)});
   }
   RETURN_IF_ERROR(Check(rc, "load tokens"));
   return out;
+}
+
+Status Store::SaveTokensLastUsed(const std::vector<std::pair<int64_t, int64_t>>& last_used) {
+  if (last_used.empty()) return Status::Ok();
+  Txn txn(db_);
+  if (!txn.ok()) return Unavailable(std::string("sqlite begin: ") + sqlite3_errmsg(db_));
+  for (const auto& [id, ms] : last_used) {
+    // Never backwards: a stale value must not overwrite a newer one.
+    Stmt st(db_, "UPDATE tokens SET last_used_ms=? WHERE id=? AND last_used_ms<?");
+    st.Bind(1, ms).Bind(2, id).Bind(3, ms);
+    RETURN_IF_ERROR(Check(st.Step(), "save token last-used time"));
+  }
+  if (!txn.Commit()) return Unavailable("sqlite commit: " + txn.error());
+  return Status::Ok();
 }
 
 }  // namespace shoal

@@ -11,6 +11,7 @@
 
 #include <memory>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include <nlohmann/json.hpp>
@@ -106,6 +107,8 @@ class Store {
     std::string label;  // what the token is for, free text
     int64_t created_ms = 0;
     int64_t revoked_ms = 0;  // 0 = valid
+    int64_t expires_ms = 0;  // 0 = never expires
+    int64_t last_used_ms = 0;  // 0 = never used (as last persisted; see SaveTokensLastUsed)
   };
   // Inserts an account; AlreadyExists if the name is taken.
   Status InsertAccount(const AccountRow& account);
@@ -115,6 +118,9 @@ class Store {
   Status RevokeToken(int64_t id, int64_t revoked_ms);
   Result<std::vector<AccountRow>> LoadAccounts();
   Result<std::vector<TokenRow>> LoadTokens();  // ordered by id
+  // Sets the last-used times of tokens, (id, ms) pairs, in one transaction (all or nothing). A
+  // stored time is never moved backwards; unknown ids are ignored.
+  Status SaveTokensLastUsed(const std::vector<std::pair<int64_t, int64_t>>& last_used);
 
   Status AppendMetric(int64_t job_id, int attempt, int64_t ts_ms, const nlohmann::json& point);
   Result<std::vector<nlohmann::json>> ReadMetrics(int64_t job_id, int limit);

@@ -141,15 +141,21 @@ TEST(HostileInputTest, AnUploadWithoutTheRightTokenIsRefusedBeforeItsBodyIsRead)
   const size_t sent = UploadUntilRefused(port, head(""), size_t{300} << 20, &status);
   EXPECT_EQ(status, "HTTP/1.1 401 Unauthorized");
   EXPECT_LT(sent, size_t{200} << 20) << "the server kept reading a refused body";
-  // A valid token that may not write this checkpoint: 403, also before the body.
+  // A valid token that may not write this checkpoint, of an account that may not even see the
+  // job: 404 (visibility.jobs: owner), also before the body.
   const std::string user = c.CreateToken("someone", "user");
   UploadUntilRefused(port, head("Authorization: Bearer " + user + "\r\n"), size_t{300} << 20,
                      &status);
+  EXPECT_EQ(status, "HTTP/1.1 404 Not Found");
+  // One that may see the job (a user of its account) but not write it: 403, before the body.
+  const std::string owner = c.CreateToken("admin", "user");
+  UploadUntilRefused(port, head("Authorization: Bearer " + owner + "\r\n"), size_t{300} << 20,
+                     &status);
   EXPECT_EQ(status, "HTTP/1.1 403 Forbidden");
   const double grown = Cluster::RssMiB(c.scheduler()->pid()) - rss_before;
-  EXPECT_LT(grown, 64.0) << "MiB of scheduler RSS for two refused 1.5 GB uploads";
+  EXPECT_LT(grown, 64.0) << "MiB of scheduler RSS for three refused 1.5 GB uploads";
   std::printf(
-      "two refused 1.5 GB uploads: scheduler RSS grew %.1f MiB, %zu MiB sent before the "
+      "three refused 1.5 GB uploads: scheduler RSS grew %.1f MiB, %zu MiB sent before the "
       "server stopped reading\n",
       grown, sent >> 20);
   auto health = HttpClient(c.url(), 5s).Do("GET", "/healthz");

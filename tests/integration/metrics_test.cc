@@ -56,9 +56,9 @@ Exposition Parse(const std::string& text) {
   return e;
 }
 
-Exposition Scrape(const Cluster& c) {
-  // No token: Prometheus scrapes without one.
-  auto r = HttpClient(c.url(), 10s).Do("GET", "/metrics");
+// No token (as Prometheus scrapes by default), or an admin's: the same series, with names.
+Exposition Scrape(const Cluster& c, bool as_admin = false) {
+  auto r = (as_admin ? c.client() : HttpClient(c.url(), 10s)).Do("GET", "/metrics");
   EXPECT_TRUE(r.ok()) << r.status().ToString();
   if (!r.ok()) return {};
   EXPECT_EQ(r->status, 200) << r->body;
@@ -131,8 +131,20 @@ TEST(MetricsTest, SeriesExistWithSaneValuesWhileAJobTrains) {
   const double reduce = Find(e, "shoal_job_allreduce_seconds", job);
   EXPECT_GE(reduce, 0);
   EXPECT_LE(reduce, step);
-  // Credit comes when an attempt completes, not while it runs (nor for idle slots).
-  EXPECT_EQ(Get(e, R"(shoal_account_contributed_gpu_seconds{account="pool"})"), 0);
+  // Without a token no account or job name (visibility.metricsNames: false): the ledger is one
+  // pool-wide total, and a job is its id. Credit comes when an attempt completes, not while it
+  // runs (nor for idle slots): none yet.
+  EXPECT_EQ(Get(e, "shoal_account_contributed_gpu_seconds"), 0);
+  for (const auto& [key, v] : e.samples) {
+    EXPECT_EQ(key.find("account="), std::string::npos) << key;
+    EXPECT_EQ(key.find("name="), std::string::npos) << key;
+  }
+  {
+    // An admin's scrape names them.
+    Exposition named = Scrape(c, /*as_admin=*/true);
+    EXPECT_EQ(Get(named, R"(shoal_account_contributed_gpu_seconds{account="pool"})"), 0);
+    EXPECT_GT(Find(named, "shoal_job_loss", job + R"(,name="fashion-mlp",account="admin")"), 0);
+  }
   EXPECT_EQ(Get(e, "shoal_job_admission_wait_seconds_count"), 1);  // only the running one
   EXPECT_LT(Get(e, "shoal_job_admission_wait_seconds_sum"), 60);
   EXPECT_GT(Get(e, "shoal_scheduling_cycle_duration_seconds_count"), 0);
@@ -162,7 +174,8 @@ TEST(MetricsTest, SeriesExistWithSaneValuesWhileAJobTrains) {
   e = Scrape(c);
   EXPECT_EQ(Get(e, R"(shoal_jobs{state="CANCELLED"})"), 2);
   EXPECT_EQ(Get(e, R"(shoal_jobs{state="RUNNING"})"), 0);
-  EXPECT_GT(Get(e, R"(shoal_account_used_gpu_seconds{account="admin"})"), 0);
+  EXPECT_GT(Get(e, "shoal_account_used_gpu_seconds"), 0);
+  EXPECT_GT(Get(Scrape(c, true), R"(shoal_account_used_gpu_seconds{account="admin"})"), 0);
   EXPECT_EQ(e.samples.count(R"(shoal_job_loss{)" + job), 0u);  // only running jobs
 }
 

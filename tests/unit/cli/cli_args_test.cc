@@ -161,7 +161,10 @@ TEST(CliArgsTest, LoginConfigCheckpointsCompletion) {
   EXPECT_FALSE(ParseError({"checkpoints", "ls"}).ok());
   EXPECT_FALSE(ParseError({"checkpoints", "ls", "7", "400"}).ok());
   EXPECT_FALSE(ParseError({"checkpoints", "get", "7", "x"}).ok());
-  EXPECT_FALSE(ParseError({"checkpoints", "rm", "7"}).ok());
+  EXPECT_EQ(MustParse({"checkpoints", "rm", "7"}).sub, "rm");
+  EXPECT_FALSE(ParseError({"checkpoints", "rm", "7", "400"}).ok());
+  EXPECT_FALSE(ParseError({"checkpoints", "rm", "7", "-O", "x"}).ok());
+  EXPECT_FALSE(ParseError({"checkpoints", "drop", "7"}).ok());
   EXPECT_EQ(MustParse({"completion", "zsh"}).sub, "zsh");
   EXPECT_FALSE(ParseError({"completion", "fish"}).ok());
   EXPECT_TRUE(MustParse({"--version"}).version);

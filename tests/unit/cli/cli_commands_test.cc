@@ -212,6 +212,20 @@ TEST(AccountsTest, TableInGpuHoursAndJson) {
 }
 
 // A pool whose workers have no GPUs keeps its ledger in slot-seconds (scheduler/ledger.h).
+TEST(AccountsTest, AccountsTheSchedulerHidesAreCountedInTheFooter) {
+  json reply = {{"accounts", {{{"name", "bob"}, {"contributedGpuSeconds", 3600.0}}}},
+                {"halfLifeSeconds", 604800.0},
+                {"policy", "fairshare"},
+                {"otherAccounts", 4}};
+  FakeScheduler fake([&](const Request& req) {
+    if (req.target == "/v1/accounts") return Json(200, reply);
+    return Error(404, "NotFound", "no route");
+  });
+  CliRun r = RunAt(fake, {"accounts"});
+  ASSERT_EQ(r.code, kExitOk) << r.err;
+  EXPECT_TRUE(Contains(r.out, "policy fairshare; 4 other accounts not shown)\n")) << r.out;
+}
+
 TEST(AccountsTest, CpuOnlyPoolIsShownInSlotHours) {
   json reply = {{"accounts", {{{"name", "alice"}, {"contributedGpuSeconds", 5400.0}}}},
                 {"halfLifeSeconds", 86400 * 3 + 3600 * 12},
@@ -423,6 +437,41 @@ TEST(TokensTest, CreatePrintsOnlyTheTokenOnStdout) {
   EXPECT_TRUE(Contains(r.err, "token 4")) << r.err;
 }
 
+TEST(TokensTest, ExpiresIsSentAndListingShowsExpiryAndLastUse) {
+  FakeScheduler fake([](const Request& req) {
+    if (req.method == "POST") {
+      json body = json::parse(req.body);
+      EXPECT_EQ(body["expiresIn"], "30d");
+      return Json(201, {{"id", 5}, {"account", "lab-a"}, {"role", "user"}, {"token", "shoal_x"}});
+    }
+    return Json(200, {{"tokens",
+                       {{{"id", 5},
+                         {"account", "lab-a"},
+                         {"role", "user"},
+                         {"label", "laptop"},
+                         {"createdMs", kNow - 3'600'000},
+                         {"lastUsedMs", kNow - 120'000},
+                         {"expiresMs", kNow + 2 * 86'400'000LL},
+                         {"state", "valid"}},
+                        {{"id", 6},
+                         {"account", "lab-a"},
+                         {"role", "user"},
+                         {"label", "old"},
+                         {"createdMs", kNow - 3'600'000},
+                         {"expiresMs", kNow - 1000},
+                         {"state", "expired"}}}}});
+  });
+  CliRun created = RunAt(fake, {"tokens", "create", "lab-a", "--role", "user", "--expires", "30d"});
+  EXPECT_EQ(created.code, kExitOk) << created.err;
+  CliRun listed = RunAt(fake, {"tokens"});
+  EXPECT_EQ(listed.code, kExitOk) << listed.err;
+  EXPECT_TRUE(Contains(listed.out, "LAST-USED")) << listed.out;
+  EXPECT_TRUE(Contains(listed.out, "EXPIRES")) << listed.out;
+  EXPECT_TRUE(Contains(listed.out, "2m")) << listed.out;       // last used 2 minutes ago
+  EXPECT_TRUE(Contains(listed.out, "in 2d")) << listed.out;    // expires in 2 days
+  EXPECT_TRUE(Contains(listed.out, "expired")) << listed.out;  // token 6
+}
+
 TEST(TokensTest, UsageErrorsExitTwoWithoutARequest) {
   FakeScheduler fake([](const Request&) { return Json(200, json::object()); });
   EXPECT_EQ(RunAt(fake, {"tokens", "create", "lab-a"}).code, kExitUsage);  // no --role
@@ -430,6 +479,12 @@ TEST(TokensTest, UsageErrorsExitTwoWithoutARequest) {
   EXPECT_EQ(RunAt(fake, {"tokens", "revoke"}).code, kExitUsage);
   EXPECT_EQ(RunAt(fake, {"tokens", "revoke", "x"}).code, kExitUsage);
   EXPECT_EQ(RunAt(fake, {"tokens", "burn"}).code, kExitUsage);
+  for (const char* bad : {"30x", "0s", "1.5d", "30 d"}) {
+    CliRun r = RunAt(fake, {"tokens", "create", "lab-a", "--role", "user", "--expires", bad});
+    EXPECT_EQ(r.code, kExitUsage) << bad;
+    EXPECT_TRUE(Contains(r.err, "--expires")) << bad << ": " << r.err;
+  }
+  EXPECT_EQ(RunAt(fake, {"tokens", "list", "--expires", "1d"}).code, kExitUsage);
   EXPECT_EQ(RunAt(fake, {"accounts", "create"}).code, kExitUsage);
   EXPECT_EQ(RunAt(fake, {"accounts", "delete", "x"}).code, kExitUsage);
   EXPECT_TRUE(fake.requests().empty());

@@ -3,6 +3,7 @@
 #include "scheduler/auth.h"
 
 #include <gtest/gtest.h>
+#include <sqlite3.h>
 #include <unistd.h>
 
 #include <filesystem>
@@ -147,6 +148,120 @@ TEST_F(AuthTest, BadHeadersNamesAndRolesAreRefusedClearly) {
             StatusCode::kInvalidArgument);
   EXPECT_EQ(ParseRole("root").status().code(), StatusCode::kInvalidArgument);
   EXPECT_EQ(*ParseRole("contributor"), Role::kContributor);
+}
+
+TEST_F(AuthTest, ExpiredTokensAreRefusedAndTheExpirySurvivesARestart) {
+  ASSERT_TRUE(auth_->CreateAccount("alice").ok());
+  // The expiry must lie ahead.
+  EXPECT_EQ(auth_->CreateToken("alice", Role::kUser, "", now_).status().code(),
+            StatusCode::kInvalidArgument);
+  EXPECT_EQ(auth_->CreateToken("alice", Role::kUser, "", -5).status().code(),
+            StatusCode::kInvalidArgument);
+  auto created = auth_->CreateToken("alice", Role::kUser, "laptop", now_ + 30'000);
+  ASSERT_TRUE(created.ok()) << created.status().ToString();
+  const std::string header = "Bearer " + created->second;
+  auto forever = auth_->CreateToken("alice", Role::kUser, "ci");
+  ASSERT_TRUE(forever.ok());
+  EXPECT_EQ(forever->first.expires_ms, 0);
+  now_ += 29'999;
+  EXPECT_TRUE(auth_->Authenticate(header).ok());
+  Reopen();
+  EXPECT_EQ(auth_->FindToken(created->first.id)->expires_ms, 1'000 + 30'000);
+  now_ += 1;  // the expiry itself is too late
+  auto refused = auth_->Authenticate(header);
+  ASSERT_EQ(refused.status().code(), StatusCode::kUnauthenticated);
+  EXPECT_NE(refused.status().message().find("expired"), std::string::npos)
+      << refused.status().message();
+  EXPECT_NE(refused.status().message().find("1970-01-01T00:00:31Z"), std::string::npos)
+      << refused.status().message();
+  EXPECT_EQ(refused.status().message().find(created->second.substr(6)), std::string::npos);
+  EXPECT_TRUE(auth_->FindToken(created->first.id)->expired(now_));
+  // A token without an expiry goes on working, however late.
+  now_ += 10LL * 365 * 86400 * 1000;
+  EXPECT_TRUE(auth_->Authenticate("Bearer " + forever->second).ok());
+}
+
+TEST_F(AuthTest, LastUsedIsKeptInMemoryAndStoredAtMostOncePerInterval) {
+  ASSERT_TRUE(auth_->CreateAccount("alice").ok());
+  auto created = auth_->CreateToken("alice", Role::kUser, "");
+  ASSERT_TRUE(created.ok());
+  const int64_t id = created->first.id;
+  const std::string header = "Bearer " + created->second;
+  auto stored_last_used = [&] {
+    auto rows = store_->LoadTokens();
+    EXPECT_TRUE(rows.ok());
+    for (const auto& r : *rows) {
+      if (r.id == id) return r.last_used_ms;
+    }
+    return int64_t{-1};
+  };
+  EXPECT_EQ(auth_->FindToken(id)->last_used_ms, 0);
+  now_ = 5'000;
+  ASSERT_TRUE(auth_->Authenticate(header).ok());
+  EXPECT_EQ(auth_->FindToken(id)->last_used_ms, 5'000);  // at once, in memory
+  EXPECT_EQ(stored_last_used(), 0) << "authenticating wrote the database";
+  // The first use is stored by the next flush; a refused request is not a use.
+  ASSERT_EQ(*auth_->PersistLastUsed(), 1);
+  EXPECT_EQ(stored_last_used(), 5'000);
+  EXPECT_EQ(*auth_->PersistLastUsed(), 0);
+  // Uses within the interval stay in memory: a heartbeat every few seconds costs no write.
+  for (int i = 1; i <= 11; ++i) {
+    now_ = 5'000 + i * 5'000;  // up to 55 s after the stored use
+    ASSERT_TRUE(auth_->Authenticate(header).ok());
+    ASSERT_EQ(*auth_->PersistLastUsed(), 0) << i;
+  }
+  EXPECT_EQ(stored_last_used(), 5'000);
+  EXPECT_EQ(auth_->FindToken(id)->last_used_ms, 60'000);
+  now_ = 65'000;  // a full interval after what is stored
+  ASSERT_TRUE(auth_->Authenticate(header).ok());
+  ASSERT_EQ(*auth_->PersistLastUsed(), 1);
+  EXPECT_EQ(stored_last_used(), 65'000);
+  // A restart keeps what was stored (the real SQLite file, reopened); what was only in memory
+  // is lost unless flushed with all=true, as the daemon does at shutdown.
+  now_ = 70'000;
+  ASSERT_TRUE(auth_->Authenticate(header).ok());
+  Reopen();
+  EXPECT_EQ(auth_->FindToken(id)->last_used_ms, 65'000);
+  now_ = 71'000;
+  ASSERT_TRUE(auth_->Authenticate(header).ok());
+  ASSERT_EQ(*auth_->PersistLastUsed(/*all=*/true), 1);
+  Reopen();
+  EXPECT_EQ(auth_->FindToken(id)->last_used_ms, 71'000);
+  // Never backwards, even if a stale value were written.
+  ASSERT_TRUE(store_->SaveTokensLastUsed({{id, 10}}).ok());
+  EXPECT_EQ(stored_last_used(), 71'000);
+}
+
+TEST_F(AuthTest, ADatabaseFromBeforeExpiryGetsTheColumns) {
+  auth_.reset();
+  store_.reset();
+  std::filesystem::remove_all(dir_);
+  std::filesystem::create_directories(dir_);
+  // The tokens table as it was before expiry and last-used times, with one token in it.
+  sqlite3* db = nullptr;
+  ASSERT_EQ(sqlite3_open((dir_ + "/shoal.db").c_str(), &db), SQLITE_OK);
+  const std::string hash = HashToken("shoal_old-token-0123456789abcdef0123456789");
+  const std::string sql =
+      "CREATE TABLE accounts (name TEXT PRIMARY KEY, created_ms INTEGER NOT NULL);"
+      "CREATE TABLE tokens (id INTEGER PRIMARY KEY AUTOINCREMENT, account TEXT NOT NULL "
+      "REFERENCES accounts(name), role TEXT NOT NULL, hash TEXT NOT NULL UNIQUE, label TEXT NOT "
+      "NULL, created_ms INTEGER NOT NULL, revoked_ms INTEGER NOT NULL DEFAULT 0);"
+      "INSERT INTO accounts VALUES('old', 1);"
+      "INSERT INTO tokens(account, role, hash, label, created_ms) VALUES('old', 'user', '" +
+      hash + "', 'from before', 1);";
+  ASSERT_EQ(sqlite3_exec(db, sql.c_str(), nullptr, nullptr, nullptr), SQLITE_OK);
+  sqlite3_close(db);
+  Reopen();
+  const TokenInfo* t = auth_->FindToken(1);
+  ASSERT_NE(t, nullptr);
+  EXPECT_EQ(t->expires_ms, 0);
+  EXPECT_EQ(t->last_used_ms, 0);
+  auto p = auth_->Authenticate("Bearer shoal_old-token-0123456789abcdef0123456789");
+  ASSERT_TRUE(p.ok()) << p.status().ToString();
+  EXPECT_EQ(p->account, "old");
+  ASSERT_EQ(*auth_->PersistLastUsed(), 1);
+  Reopen();
+  EXPECT_EQ(auth_->FindToken(1)->last_used_ms, now_);
 }
 
 }  // namespace

@@ -64,15 +64,24 @@ TEST(ConfigTest, EveryFlagSetsItsKey) {
   // A value other than the default for each setting, given as a flag: it must land where the
   // same key of the file puts it.
   const std::map<std::string, std::string> kValues = {
-      {"address", "0.0.0.0"},      {"port", "9001"},
-      {"stateDir", "/tmp/s"},      {"workerTimeout", "40s"},
-      {"heartbeatWait", "7s"},     {"scheduleInterval", "250ms"},
-      {"maxBodyBytes", "4096"},    {"policy", "fairshare+backfill"},
-      {"fairShareHalfLife", "2d"}, {"preemptMinRuntime", "3m"},
-      {"resizeMinInterval", "4m"}, {"adminTokenFile", "/a"},
-      {"workerTokenFile", "/w"},   {"workerAccount", "pool"},
-      {"tlsCert", "/c.pem"},       {"tlsKey", "/k.pem"},
-      {"queues", "default,gpu"},   {"maxConnections", "100"},
+      {"address", "0.0.0.0"},
+      {"port", "9001"},
+      {"stateDir", "/tmp/s"},
+      {"workerTimeout", "40s"},
+      {"heartbeatWait", "7s"},
+      {"scheduleInterval", "250ms"},
+      {"maxBodyBytes", "4096"},
+      {"policy", "fairshare+backfill"},
+      {"fairShareHalfLife", "2d"},
+      {"preemptMinRuntime", "3m"},
+      {"resizeMinInterval", "4m"},
+      {"adminTokenFile", "/a"},
+      {"workerTokenFile", "/w"},
+      {"workerAccount", "pool"},
+      {"tlsCert", "/c.pem"},
+      {"tlsKey", "/k.pem"},
+      {"queues", "default,gpu"},
+      {"maxConnections", "100"},
       {"maxConnectionsPerAddress", "0"},
       {"maxActiveJobs", "5"},
       {"maxSpecBytes", "8KiB"},
@@ -81,6 +90,10 @@ TEST(ConfigTest, EveryFlagSetsItsKey) {
       {"logRetention", "1h"},
       {"checkpointRetention", "0s"},
       {"newWorkerRanksPerJob", "0"},
+      {"visibility.metricsNames", "true"},
+      {"visibility.workers", "all"},
+      {"visibility.jobs", "exists"},
+      {"visibility.accounts", "all"},
   };
   ASSERT_EQ(kValues.size(), SchedulerSettings().size());
   for (const SchedulerSetting& s : SchedulerSettings()) {
@@ -133,6 +146,37 @@ TEST(ConfigTest, HelpListsEveryFlagWithItsDefault) {
   }
   EXPECT_NE(out.str().find("(default 15s)"), std::string::npos) << out.str();
   EXPECT_NE(out.str().find("--check-config"), std::string::npos);
+}
+
+TEST(ConfigTest, VisibilityIsATableInTheFileAndPrivateByDefault) {
+  SchedulerConfig defaults;
+  EXPECT_FALSE(defaults.visibility.metrics_names);
+  EXPECT_EQ(defaults.visibility.workers, Visibility::Workers::kOwner);
+  EXPECT_EQ(defaults.visibility.jobs, Visibility::Jobs::kOwner);
+  char tmpl[] = "/tmp/shoal-config-XXXXXX";
+  std::string dir = ::mkdtemp(tmpl);
+  auto write = [&](const std::string& text) {
+    std::ofstream(dir + "/s.yaml", std::ios::trunc) << text;
+    return dir + "/s.yaml";
+  };
+  SchedulerConfig c;
+  ASSERT_TRUE(LoadSchedulerConfigFile(
+                  write("port: 1\nvisibility:\n  metricsNames: true\n  workers: all\n"), &c)
+                  .ok());
+  EXPECT_TRUE(c.visibility.metrics_names);
+  EXPECT_EQ(c.visibility.workers, Visibility::Workers::kAll);
+  EXPECT_EQ(c.visibility.jobs, Visibility::Jobs::kOwner);  // not given: the default
+  // A bad value names the line and the key; an unknown key in the table is refused.
+  Status st = LoadSchedulerConfigFile(write("visibility:\n  jobs: public\n"), &c);
+  ASSERT_FALSE(st.ok());
+  EXPECT_NE(st.message().find(":2:3: visibility.jobs: expected owner or exists"), std::string::npos)
+      << st.message();
+  st = LoadSchedulerConfigFile(write("visibility: {wrokers: all}\n"), &c);
+  ASSERT_FALSE(st.ok());
+  EXPECT_NE(st.message().find("visibility.workers"), std::string::npos) << st.message();
+  EXPECT_FALSE(LoadSchedulerConfigFile(write("visibility: {metricsNames: yes}\n"), &c).ok());
+  EXPECT_FALSE(LoadSchedulerConfigFile(write("visibility: all\n"), &c).ok());
+  std::filesystem::remove_all(dir);
 }
 
 TEST(ConfigTest, BadFilesAndFlagsAreClearErrors) {
