@@ -30,6 +30,8 @@ namespace {
 constexpr size_t kMaxEventsPerPost = 200;
 // shoal-train's exit code when an allocation failed (kTrainOutOfMemory, worker/train/trainer.h).
 constexpr int kTrainOutOfMemoryExit = 4;
+// Resident host memory of a CUDA context, its libraries and NCCL, on top of a rank's estimate.
+constexpr int64_t kCudaHostAllowance = int64_t{1} << 30;
 constexpr size_t kMaxQueuedEvents = 100000;  // back-pressure bound while the scheduler is away
 constexpr const char kReportPrefix[] = "@shoal ";
 // Checkpoint transfers: generous, since a 100M-parameter AdamW checkpoint is 1.2 GB.
@@ -421,8 +423,11 @@ Status Agent::StartRank(const RankKeyT& key, const json& a) {
   if (memory_lent_ > 0) {
     auto spec = ParseJobSpec(a.value("spec", ""), "job.yaml");
     if (spec.ok()) {
-      memory_limit = RankMemoryLimit(EstimateRankMemory(*spec).host_bytes,
-                                     memory_lent_ / std::max(1, options_.slots));
+      int64_t estimate = EstimateRankMemory(*spec).host_bytes;
+      // A rank given a GPU also holds the CUDA driver's and NCCL's host memory, which the
+      // estimate's fixed part does not cover (the model's state lives on the GPU instead).
+      if (gpu >= 0) estimate += kCudaHostAllowance;
+      memory_limit = RankMemoryLimit(estimate, memory_lent_ / std::max(1, options_.slots));
     }
   }
   ASSIGN_OR_RETURN(SpawnedProcess proc, Spawn(spawn));

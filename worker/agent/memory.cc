@@ -92,7 +92,7 @@ Result<int64_t> ParseMemoryLimit(std::string_view text, int64_t total) {
   for (char& c : suffix) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
   if (suffix == "%") {
     if (n < 1 || n > 100) return bad();
-    return total / 100 * n;
+    return total / 100 * n + total % 100 * n / 100;  // exact, without overflow
   }
   int shift = 0;
   if (suffix.empty() || suffix == "B") {
