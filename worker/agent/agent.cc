@@ -349,11 +349,13 @@ void Agent::WatchMemory() {
       if (child->exited || child->memory_limit <= 0 || !child->oom.empty()) continue;
       const int64_t rss = ProcessRssBytes(child->pid);
       if (rss <= child->memory_limit) continue;
-      child->oom = "OutOfMemory: the rank used " + FormatBytes(rss) + " of RAM, over its limit of " +
-                   FormatBytes(child->memory_limit) + " (estimate x 1.5, capped at this worker's " +
+      child->oom = "the rank used " + FormatBytes(rss) + " of RAM, over its limit of " +
+                   FormatBytes(child->memory_limit) +
+                   " (its memory estimate with headroom, at most this worker's " +
                    FormatBytes(memory_lent_ / std::max(1, options_.slots)) +
                    " per slot; the data set is not in the estimate)";
-      LOG_WARN << "job " << key.job << " rank " << key.rank << ": " << child->oom << "; SIGKILL";
+      LOG_WARN << "job " << key.job << " rank " << key.rank << " out of memory: " << child->oom
+               << "; SIGKILL";
       SignalGroup(child->pid, SIGKILL);
     }
     cv_.wait_for(lock, options_.memory_poll, [&] { return stop_.load(); });

@@ -57,7 +57,7 @@ struct AgentOptions {
   // rank whose resident memory exceeds its limit (RankMemoryLimit of its estimate, capped at
   // that share) is killed and reported with cause OutOfMemory, which the scheduler does not retry.
   std::string memory_limit = "90%";
-  std::chrono::milliseconds memory_poll{200};  // how often the watchdog reads ranks' memory
+  std::chrono::milliseconds memory_poll{100};  // how often the watchdog reads ranks' memory
 };
 
 class Agent {

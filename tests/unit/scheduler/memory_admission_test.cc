@@ -85,7 +85,7 @@ TEST_F(MemoryAdmissionTest, OutOfMemoryFailsTheJobWithoutRetry) {
   json ev = Exit(*j, 0, 137);
   ev["signal"] = 9;
   ev["cause"] = "OutOfMemory";
-  ev["message"] = "OutOfMemory: the rank used 1.2 GiB of RAM, over its limit of 1.0 GiB";
+  ev["message"] = "the rank used 1.2 GiB of RAM, over its limit of 1.0 GiB";
   ASSERT_TRUE(sched_->ApplyEvents(on, json::array({ev})).ok());
   EXPECT_EQ(j->state, JobState::kFailed);
   EXPECT_EQ(j->attempts.size(), 1u);
