@@ -2,6 +2,9 @@
 // placement, a job too large for every worker waits with reason Constraint, and a rank that ran
 // out of memory fails its job with reason OutOfMemory without a retry.
 #include <gtest/gtest.h>
+#include <sqlite3.h>
+
+#include <filesystem>
 
 #include "common/memory_estimate.h"
 #include "tests/testing/test_util.h"
@@ -64,6 +67,38 @@ TEST_F(MemoryAdmissionTest, LentMemoryIsStoredAndReported) {
   const json j = ToJson(*w);
   EXPECT_EQ(j["memoryLentBytes"], 3 * kGiB);
   EXPECT_EQ(j["memoryBytes"], 6 * kGiB);
+}
+
+TEST_F(MemoryAdmissionTest, DatabaseFromBeforeMemoryGetsTheColumnsAsUnknown) {
+  // A workers table as stored before memory admission, with one worker in it.
+  sched_.reset();
+  store_.reset();
+  std::filesystem::remove_all(dir_);
+  std::filesystem::create_directories(dir_);
+  sqlite3* db = nullptr;
+  ASSERT_EQ(sqlite3_open((dir_ + "/shoal.db").c_str(), &db), SQLITE_OK);
+  ASSERT_EQ(sqlite3_exec(db,
+                         "CREATE TABLE workers (id TEXT PRIMARY KEY, name TEXT NOT NULL UNIQUE, "
+                         "host TEXT NOT NULL, slots INTEGER NOT NULL, cpus INTEGER NOT NULL, "
+                         "gpus TEXT NOT NULL, state TEXT NOT NULL, registered_ms INTEGER NOT NULL, "
+                         "account TEXT NOT NULL DEFAULT 'default', instance TEXT NOT NULL DEFAULT "
+                         "'');"
+                         "INSERT INTO workers VALUES('w-1', 'old', 'h', 2, 4, '[]', 'alive', 5, "
+                         "'default', '');",
+                         nullptr, nullptr, nullptr),
+            SQLITE_OK);
+  sqlite3_close(db);
+  Reopen();
+  const Worker* w = sched_->FindWorker("w-1");
+  ASSERT_NE(w, nullptr);
+  EXPECT_EQ(w->memory_lent_bytes, 0);
+  EXPECT_EQ(w->memory_total_bytes, 0);
+  // And it stores memory from now on.
+  WorkerRegistration reg{"old", "h", 2, 4, {}};
+  reg.memory_lent_bytes = 5 * kGiB;
+  ASSERT_TRUE(sched_->RegisterWorker(reg).ok());
+  Reopen();
+  EXPECT_EQ(sched_->FindWorker("w-1")->memory_lent_bytes, 5 * kGiB);
 }
 
 TEST_F(MemoryAdmissionTest, WorkersThatDoNotReportMemoryRunAnything) {
