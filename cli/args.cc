@@ -194,8 +194,8 @@ std::unique_ptr<CLI::App> MakeApp(CliArgs* out, Raw* raw) {
       ->type_name("FILE");
 
   verb("workers", "list the workers in the pool",
-       "Columns: ID NAME STATE SLOTS (used/total) CPUS GPUS LAST-SEEN; -o wide adds HOST and the "
-       "ranks each worker runs (JOB/rRANK).");
+       "Columns: ID NAME STATE SLOTS (used/total) CPUS GPUS LAST-SEEN; -o wide adds HOST, MEMORY "
+       "(the RAM it lends to ranks) and the ranks each worker runs (JOB/rRANK).");
 
   CLI::App* accounts = verb(
       "accounts",
