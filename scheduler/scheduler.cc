@@ -752,8 +752,9 @@ std::string Scheduler::GangWarning(const Job& job) const {
   const int capacity = FittingCapacity(shape, all);
   if (capacity >= shape.min_ranks) return "";
   if (std::string memory = DescribeMemoryShortfall(shape, all); !memory.empty()) {
-    return memory + " (of the registered workers); it stays PENDING (Constraint) until such "
-                    "workers join";
+    return memory +
+           " (of the registered workers); it stays PENDING (Constraint) until such "
+           "workers join";
   }
   return DescribeNeed(shape) + ": " +
          (workers_.empty() ? std::string("no worker has registered yet")

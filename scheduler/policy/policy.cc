@@ -212,14 +212,14 @@ Decisions Decide(const Snapshot& snapshot, const PolicyOptions& options) {
       // Waiting cannot help it, so it holds up nobody. (With no worker at all, every job waits
       // for Resources: the pool is starting or empty, not unable.)
       std::string memory = DescribeMemoryShortfall(job, workers);
-      wait(job, kReasonConstraint,
-           !memory.empty()
-               ? std::move(memory)
-               : DescribeNeed(job) + "; " +
-                     (capacity == 0 ? std::string("no alive worker fits")
-                                    : "the alive workers that fit have " +
-                                          std::to_string(capacity) +
-                                          (capacity == 1 ? " slot" : " slots") + " in all"));
+      wait(
+          job, kReasonConstraint,
+          !memory.empty()
+              ? std::move(memory)
+              : DescribeNeed(job) + "; " +
+                    (capacity == 0 ? std::string("no alive worker fits")
+                                   : "the alive workers that fit have " + std::to_string(capacity) +
+                                         (capacity == 1 ? " slot" : " slots") + " in all"));
       continue;
     }
     if (head == nullptr) {

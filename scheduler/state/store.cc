@@ -182,9 +182,9 @@ Result<std::unique_ptr<Store>> Store::Open(const std::string& state_dir) {
   }
   // ... and those from before workers reported memory (0 = unknown).
   if (!Stmt(db, "SELECT memory_lent FROM workers LIMIT 0").ok()) {
-    RETURN_IF_ERROR(store->Exec(
-        "ALTER TABLE workers ADD COLUMN memory_total INTEGER NOT NULL DEFAULT 0;"
-        "ALTER TABLE workers ADD COLUMN memory_lent INTEGER NOT NULL DEFAULT 0"));
+    RETURN_IF_ERROR(
+        store->Exec("ALTER TABLE workers ADD COLUMN memory_total INTEGER NOT NULL DEFAULT 0;"
+                    "ALTER TABLE workers ADD COLUMN memory_lent INTEGER NOT NULL DEFAULT 0"));
   }
   return store;
 }

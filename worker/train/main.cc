@@ -91,7 +91,8 @@ int main(int argc, char** argv) {
       "Started by shoal-worker (rank, world size and rendezvous given), by `mpirun -np N "
       "shoal-train JOB.yaml` (rank and world size from MPI), or by hand for a single rank: "
       "`shoal-train JOB.yaml`.\nExit codes: 0 ok, 1 error, 2 bad spec/data/flags or divergence, "
-      "3 a peer rank failed, 4 out of memory, 143 stopped by SIGTERM/SIGINT (after rank 0's checkpoint).\n\n" +
+      "3 a peer rank failed, 4 out of memory, 143 stopped by SIGTERM/SIGINT (after rank 0's "
+      "checkpoint).\n\n" +
       VersionLine("shoal-train")));
   app.add_option("job", spec_path, "the job spec (YAML)")->type_name("JOB.yaml");
   CLI::Option* rank_flag =
@@ -278,8 +279,9 @@ int main(int argc, char** argv) {
     result = Train(*spec, *collective, options, std::cout);
   } catch (const std::bad_alloc&) {
     std::cout.flush();
-    std::fprintf(stderr, "error: out of memory: an allocation failed (the job's model, batch or "
-                         "data set needs more memory than this rank may use)\n");
+    std::fprintf(stderr,
+                 "error: out of memory: an allocation failed (the job's model, batch or "
+                 "data set needs more memory than this rank may use)\n");
     return kTrainOutOfMemory;
   }
   std::cout.flush();
