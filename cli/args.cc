@@ -198,9 +198,10 @@ std::unique_ptr<CLI::App> MakeApp(CliArgs* out, Raw* raw) {
       ->type_name("FILE");
 
   verb("workers", "list the workers in the pool",
-       "Columns: ID NAME STATE SLOTS (used/total) CPUS GPUS LAST-SEEN; -o wide adds HOST and the "
-       "ranks each worker runs (JOB/rRANK). Another account's worker shows NAME and HOST as - and "
-       "only your own jobs' ranks, unless the scheduler's visibility.workers is all.");
+       "Columns: ID NAME STATE SLOTS (used/total) CPUS GPUS LAST-SEEN; -o wide adds HOST, MEMORY "
+       "(the RAM it lends to ranks) and the ranks each worker runs (JOB/rRANK). Another "
+       "account's worker shows NAME and HOST as - and only your own jobs' ranks, unless the "
+       "scheduler's visibility.workers is all.");
 
   CLI::App* accounts = verb(
       "accounts",

@@ -3,6 +3,7 @@
 #include "cli/exit_codes.h"
 #include "cli/format.h"
 #include "cli/json_get.h"
+#include "common/memory_estimate.h"
 
 namespace shoal::cli {
 
@@ -40,6 +41,7 @@ int CmdWorkers(const CommandContext& ctx) {
   std::vector<std::string> headers = {"ID", "NAME", "STATE", "SLOTS", "CPUS", "GPUS", "LAST-SEEN"};
   if (wide) {
     headers.insert(headers.begin() + 2, "HOST");
+    headers.push_back("MEMORY");  // RAM lent to ranks (--memory-limit); "-" = not reported
     headers.push_back("RANKS");
   }
   Table table(headers);
@@ -59,6 +61,8 @@ int CmdWorkers(const CommandContext& ctx) {
         FormatAge(GetInt(w, "lastSeenMs", 0), now)};
     if (wide) {
       row.insert(row.begin() + 2, GetString(w, "host", "-"));
+      const int64_t lent = GetInt(w, "memoryLentBytes", 0);
+      row.push_back(lent > 0 ? FormatBytes(lent) : "-");
       row.push_back(Ranks(w));
     }
     table.AddRow(std::move(row));

@@ -7,6 +7,7 @@
 #include <set>
 
 #include "common/log.h"
+#include "common/memory_estimate.h"
 #include "scheduler/policy/placement.h"
 #include "scheduler/policy/policy.h"
 
@@ -15,6 +16,7 @@ namespace {
 
 // A trainer exits with 2 when its input (spec, data) is bad: running it again cannot help.
 constexpr int kExitBadInput = 2;
+constexpr int kExitOutOfMemory = 4;  // shoal-train's kTrainOutOfMemory: an allocation failed
 constexpr size_t kMaxLogLinesPerEvent = 10000;
 constexpr size_t kMaxLogLineBytes = 16 * 1024;
 
@@ -49,6 +51,7 @@ SnapshotJob ShapeOf(const Job& job) {
       spec.resources.backend == Backend::kCpu ? 0 : spec.resources.gpus_per_worker;
   shape.gpu_types = spec.resources.gpu_types;
   shape.min_gpu_memory_gib = spec.resources.min_gpu_memory_gib;
+  shape.rank_memory_bytes = RankMemoryNeed(spec);
   return shape;
 }
 
@@ -67,6 +70,7 @@ SnapshotWorker SnapshotWorkerOf(const Worker& w, int held, int stopping) {
     for (const auto& g : w.gpus) min_mib = std::min(min_mib, g.memory_mib);
     sw.gpu_memory_gib = static_cast<double>(min_mib) / 1024.0;
   }
+  sw.memory_per_slot_bytes = w.slots > 0 ? w.memory_lent_bytes / w.slots : 0;
   return sw;
 }
 
@@ -369,6 +373,10 @@ std::vector<Result<const Worker*>> Scheduler::RegisterWorkers(
       out[i] = InvalidArgument("slots must be in 1..1024");
       continue;
     }
+    if (reg.memory_total_bytes < 0 || reg.memory_lent_bytes < 0) {
+      out[i] = InvalidArgument("memoryBytes and memoryLentBytes must be >= 0");
+      continue;
+    }
     if (!IsDnsLabel(reg.account)) {
       out[i] = InvalidArgument("account must be a DNS label (1..63 of a-z, 0-9, '-'), got \"" +
                                reg.account.substr(0, 80) + "\"");
@@ -413,6 +421,8 @@ std::vector<Result<const Worker*>> Scheduler::RegisterWorkers(
     w.slots = reg.slots;
     w.cpus = reg.cpus;
     w.gpus = reg.gpus;
+    w.memory_total_bytes = reg.memory_total_bytes;
+    w.memory_lent_bytes = reg.memory_lent_bytes;
     w.state = WorkerState::kAlive;
     w.registered_ms = now;
     w.last_seen_ms = now;
@@ -628,6 +638,7 @@ Status Scheduler::ApplyEvents(const std::string& worker_id, const nlohmann::json
       // Optional fields, typed here so that applying the exit cannot throw halfway.
       if ((ev.contains("signal") && !ev["signal"].is_number_integer()) ||
           (ev.contains("message") && !ev["message"].is_string()) ||
+          (ev.contains("cause") && !ev["cause"].is_string()) ||
           (ev.contains("result") && !ev["result"].is_object())) {
         return InvalidArgument(
             "exit event: \"signal\" must be an integer, \"message\" a string, \"result\" an "
@@ -685,10 +696,15 @@ Status Scheduler::ApplyExit(Job& job, RankPlacement& rp, int attempt, const nloh
     if (rp.exit_code != 0 || rp.signal != 0) {
       std::string how = rp.signal != 0 ? "was killed by signal " + std::to_string(rp.signal)
                                        : "exited with code " + std::to_string(rp.exit_code);
-      std::string reason = "RankFailed: rank " + std::to_string(rp.rank) + " on worker " +
-                           rp.worker_id + " " + how;
+      // Out of memory (the worker's watchdog killed the rank over its limit, or the trainer's
+      // allocation failed) is the job's fault: another contributor's machine of the same size
+      // would fail the same way, so it is not retried.
+      const bool oom =
+          ev.value("cause", "") == kReasonOutOfMemory || rp.exit_code == kExitOutOfMemory;
+      std::string reason = std::string(oom ? kReasonOutOfMemory : "RankFailed") + ": rank " +
+                           std::to_string(rp.rank) + " on worker " + rp.worker_id + " " + how;
       if (!rp.message.empty()) reason += ": " + rp.message;
-      FailAttempt(job, reason, /*retryable=*/rp.exit_code != kExitBadInput);
+      FailAttempt(job, reason, /*retryable=*/!oom && rp.exit_code != kExitBadInput);
     } else {
       MaybeFinishAttempt(job);
     }
@@ -751,6 +767,11 @@ std::string Scheduler::GangWarning(const Job& job) const {
   for (const auto& [id, w] : workers_) all.push_back(SnapshotOf(w, 0, 0));
   const int capacity = FittingCapacity(shape, all);
   if (capacity >= shape.min_ranks) return "";
+  if (std::string memory = DescribeMemoryShortfall(shape, all); !memory.empty()) {
+    return memory +
+           " (of the registered workers); it stays PENDING (Constraint) until such "
+           "workers join";
+  }
   return DescribeNeed(shape) + ": " +
          (workers_.empty() ? std::string("no worker has registered yet")
           : capacity == 0  ? "none of the " + std::to_string(workers_.size()) +

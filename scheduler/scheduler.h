@@ -84,6 +84,9 @@ struct WorkerRegistration {
   // Random per agent process ("" = an agent that predates it). A registration under a name held
   // by a live worker of another instance is refused (AlreadyExists).
   std::string instance = "";
+  // RAM of the machine (or of the agent's cgroup) and the part lent to ranks; 0 = not reported.
+  int64_t memory_total_bytes = 0;
+  int64_t memory_lent_bytes = 0;
 };
 
 class Scheduler {

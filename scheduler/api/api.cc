@@ -960,6 +960,9 @@ asio::awaitable<HttpReply> Api::Register(const HttpRequest& req, const Principal
     }
     reg.slots = body->value("slots", 1);
     reg.cpus = body->value("cpus", 0);
+    // Memory admission (docs/design.md §9): absent from older agents = 0, unknown.
+    reg.memory_total_bytes = body->value("memoryBytes", int64_t{0});
+    reg.memory_lent_bytes = body->value("memoryLentBytes", int64_t{0});
     if (body->contains("gpus")) {
       if (!(*body)["gpus"].is_array() || (*body)["gpus"].size() > 64) {
         co_return ErrorReply(400, "InvalidArgument", "gpus must be an array of at most 64",

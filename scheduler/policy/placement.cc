@@ -5,6 +5,8 @@
 #include <cstdio>
 #include <unordered_map>
 
+#include "common/memory_estimate.h"
+
 namespace shoal {
 
 bool GpuTypeMatches(std::string_view wanted, std::string_view gpu_name) {
@@ -27,8 +29,22 @@ bool GpuTypeMatches(std::string_view wanted, std::string_view gpu_name) {
   return false;
 }
 
+int64_t MemoryPerRank(const SnapshotJob& job, const SnapshotWorker& worker) {
+  if (job.backend != Backend::kCuda) return worker.memory_per_slot_bytes;
+  // A cuda rank holds gpus_per_rank whole GPUs; gpu_memory_gib is the smallest of the worker's.
+  return static_cast<int64_t>(worker.gpu_memory_gib * static_cast<double>(kGiB)) *
+         std::max(1, job.gpus_per_rank);
+}
+
+bool MemoryFits(const SnapshotJob& job, const SnapshotWorker& worker) {
+  if (job.rank_memory_bytes <= 0) return true;
+  const int64_t offered = MemoryPerRank(job, worker);
+  return offered <= 0 || offered >= job.rank_memory_bytes;  // 0: not reported, let it run
+}
+
 bool WorkerFits(const SnapshotJob& job, const SnapshotWorker& worker) {
   if (worker.total_slots <= 0) return false;
+  if (!MemoryFits(job, worker)) return false;
   if (job.backend != Backend::kCuda) return true;
   if (worker.gpus < std::max(1, job.gpus_per_rank)) return false;
   if (job.min_gpu_memory_gib > 0 && worker.gpu_memory_gib < job.min_gpu_memory_gib) return false;
@@ -82,6 +98,29 @@ std::string DescribeNeed(const SnapshotJob& job) {
     out += std::string(" with >= ") + mem + " GiB";
   }
   return out;
+}
+
+std::string DescribeMemoryShortfall(const SnapshotJob& job,
+                                    const std::vector<SnapshotWorker>& workers) {
+  if (job.rank_memory_bytes <= 0) return "";
+  SnapshotJob ignoring_memory = job;
+  ignoring_memory.rank_memory_bytes = 0;
+  int capacity_without = 0;
+  int64_t largest = 0;
+  for (const auto& w : workers) {
+    if (!WorkerFits(ignoring_memory, w)) continue;
+    capacity_without += w.total_slots;
+    largest = std::max(largest, MemoryPerRank(job, w));
+  }
+  // Memory is the reason only when the workers that fit otherwise would hold the gang.
+  if (capacity_without < job.min_ranks || FittingCapacity(job, workers) >= job.min_ranks) {
+    return "";
+  }
+  const bool gpu = job.backend == Backend::kCuda;
+  return DescribeNeed(job) + ", " + FormatBytes(job.rank_memory_bytes) + " of " +
+         (gpu ? "GPU memory" : "RAM") + " per rank; the largest " +
+         (gpu ? "GPU memory per rank of a worker is " : "worker lends ") + FormatBytes(largest) +
+         (gpu ? "" : " per slot");
 }
 
 std::optional<std::vector<std::string>> PlaceGang(const SnapshotJob& job,

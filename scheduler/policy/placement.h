@@ -17,8 +17,17 @@ namespace shoal {
 // words, ignoring case ("H100" matches "NVIDIA H100 80GB HBM3", not "H1000").
 bool GpuTypeMatches(std::string_view wanted, std::string_view gpu_name);
 
+// The memory `worker` offers one rank of `job`: RAM per slot for a cpu/auto rank, the GPU memory
+// of gpus_per_rank GPUs for a cuda rank; 0 when the worker did not report it.
+int64_t MemoryPerRank(const SnapshotJob& job, const SnapshotWorker& worker);
+
+// Whether one rank of `job` (job.rank_memory_bytes) fits in MemoryPerRank(job, worker). True when
+// either is 0 (no estimate, or a worker that does not report memory: it is let run).
+bool MemoryFits(const SnapshotJob& job, const SnapshotWorker& worker);
+
 // Whether `worker` can ever host a rank of `job`, ignoring load: backend (cuda needs
-// gpus_per_rank GPUs), resources.gpuTypes (GpuTypeMatches one of them) and minGpuMemoryGiB.
+// gpus_per_rank GPUs), resources.gpuTypes (GpuTypeMatches one of them), minGpuMemoryGiB and the
+// rank's memory estimate (MemoryFits).
 bool WorkerFits(const SnapshotJob& job, const SnapshotWorker& worker);
 
 // Slots a worker offers to `job` right now.
@@ -31,6 +40,13 @@ int FittingCapacity(const SnapshotJob& job, const std::vector<SnapshotWorker>& w
 // What `job` needs, for people: "needs 3 ranks (one slot each)" or "needs 2 ranks with 1 GPU
 // each of type H100 or A100 with >= 40 GiB". The start of every wait reason's message.
 std::string DescribeNeed(const SnapshotJob& job);
+
+// When memory alone keeps `job` off `workers` (the workers that fit it otherwise have min_ranks
+// slots, those whose memory also fits do not), the Constraint message with the numbers:
+// "needs 1 rank (one slot each), 56.3 GiB of RAM per rank; the largest worker lends 15.2 GiB per
+// slot". "" otherwise.
+std::string DescribeMemoryShortfall(const SnapshotJob& job,
+                                    const std::vector<SnapshotWorker>& workers);
 
 // Places between job.min_ranks and job.max_ranks ranks (as many as fit) on `workers`, or nullopt
 // when fewer than min_ranks slots are free: never a partial gang. Packing, to keep whole nodes

@@ -4,6 +4,7 @@
 #include <cstdio>
 #include <unordered_map>
 #include <map>
+#include <tuple>
 #include <utility>
 
 #include "scheduler/policy/backfill.h"
@@ -153,7 +154,7 @@ Decisions Decide(const Snapshot& snapshot, const PolicyOptions& options) {
     bool all = true;   // every worker fits
     int capacity = 0;  // total slots of the workers that fit (commits do not change it)
   };
-  std::map<std::pair<Backend, int>, Fit> fit_cache;
+  std::map<std::tuple<Backend, int, int64_t>, Fit> fit_cache;  // + the rank's memory need
   // A worker with a cap on its share of strangers' jobs fits some jobs by fewer slots than it
   // has: the index does not know that, PlaceGang does.
   const bool any_capped = std::any_of(workers.begin(), workers.end(), [](const SnapshotWorker& w) {
@@ -163,7 +164,8 @@ Decisions Decide(const Snapshot& snapshot, const PolicyOptions& options) {
     if (!job.gpu_types.empty() || job.min_gpu_memory_gib > 0 || any_capped) {
       return Fit{false, FittingCapacity(job, workers)};
     }
-    auto [it, added] = fit_cache.try_emplace({job.backend, job.gpus_per_rank});
+    auto [it, added] =
+        fit_cache.try_emplace(std::tuple{job.backend, job.gpus_per_rank, job.rank_memory_bytes});
     if (added) {
       for (const auto& w : workers) it->second.all = it->second.all && WorkerFits(job, w);
       it->second.capacity = FittingCapacity(job, workers);
@@ -214,11 +216,15 @@ Decisions Decide(const Snapshot& snapshot, const PolicyOptions& options) {
     if (!workers.empty() && capacity < job.min_ranks) {
       // Waiting cannot help it, so it holds up nobody. (With no worker at all, every job waits
       // for Resources: the pool is starting or empty, not unable.)
-      wait(job, kReasonConstraint,
-           DescribeNeed(job) + "; " +
-               (capacity == 0 ? std::string("no alive worker fits")
-                              : "the alive workers that fit have " + std::to_string(capacity) +
-                                    (capacity == 1 ? " slot" : " slots") + " in all"));
+      std::string memory = DescribeMemoryShortfall(job, workers);
+      wait(
+          job, kReasonConstraint,
+          !memory.empty()
+              ? std::move(memory)
+              : DescribeNeed(job) + "; " +
+                    (capacity == 0 ? std::string("no alive worker fits")
+                                   : "the alive workers that fit have " + std::to_string(capacity) +
+                                         (capacity == 1 ? " slot" : " slots") + " in all"));
       continue;
     }
     if (head == nullptr) {

@@ -25,6 +25,9 @@ struct SnapshotJob {
   std::vector<std::string> gpu_types;  // any of these GPU models; empty = any
   double min_gpu_memory_gib = 0;
   int64_t max_runtime_ms = 0;  // limits.maxRuntime: the backfill estimate (0 = unknown/unbounded)
+  // Memory one rank needs (common/memory_estimate.h: RankMemoryNeed): host RAM per slot, or GPU
+  // memory per rank for backend cuda. 0 = no requirement.
+  int64_t rank_memory_bytes = 0;
 };
 
 // A job that holds slots now.
@@ -44,6 +47,7 @@ struct SnapshotRunning {
   Backend backend = Backend::kAuto;
   std::vector<std::string> gpu_types;
   double min_gpu_memory_gib = 0;
+  int64_t rank_memory_bytes = 0;
 };
 
 // The fields a queued and a running job share (id, account, priority, submission time, size
@@ -63,6 +67,7 @@ inline SnapshotJob AsJob(const SnapshotRunning& r) {
   j.gpu_types = r.gpu_types;
   j.min_gpu_memory_gib = r.min_gpu_memory_gib;
   j.max_runtime_ms = r.max_runtime_ms;
+  j.rank_memory_bytes = r.rank_memory_bytes;
   return j;
 }
 inline SnapshotRunning AsRunning(const SnapshotJob& j) {
@@ -78,6 +83,7 @@ inline SnapshotRunning AsRunning(const SnapshotJob& j) {
   r.gpu_types = j.gpu_types;
   r.min_gpu_memory_gib = j.min_gpu_memory_gib;
   r.max_runtime_ms = j.max_runtime_ms;
+  r.rank_memory_bytes = j.rank_memory_bytes;
   return r;
 }
 
@@ -90,6 +96,9 @@ struct SnapshotWorker {
   int gpus = 0;          // usable GPUs (0 = CPU-only worker)
   std::string gpu_type;  // model of its GPUs, e.g. "H100" ("" when none or unknown)
   double gpu_memory_gib = 0;  // per GPU
+  // RAM the worker lends to one slot (its lent memory / total_slots); 0 = not reported (an agent
+  // from before memory admission): any memory need is taken to fit.
+  int64_t memory_per_slot_bytes = 0;
   std::string account;        // whose worker it is
   // Ranks it may hold of any one job of another account (0 = no bound): a new worker, without a
   // history of completed work, gets a bounded share of a stranger's job.

@@ -180,6 +180,7 @@ nlohmann::json ToJson(const Worker& w) {
   for (const auto& g : w.gpus) gpus.push_back(ToJson(g));
   return {{"id", w.id},       {"name", w.name},     {"host", w.host}, {"account", w.account},
           {"slots", w.slots}, {"cpus", w.cpus},     {"gpus", gpus},
+          {"memoryBytes", w.memory_total_bytes}, {"memoryLentBytes", w.memory_lent_bytes},
           {"state", ToString(w.state)}, {"registeredMs", w.registered_ms},
           {"lastSeenMs", w.last_seen_ms}, {"completedRanks", w.completed_ranks}};
 }

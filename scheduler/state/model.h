@@ -27,6 +27,8 @@ inline constexpr const char* kReasonResources = "Resources";    // not enough fr
 inline constexpr const char* kReasonPriority = "Priority";      // a job ahead in the queue waits
 inline constexpr const char* kReasonConstraint = "Constraint";  // no worker can ever host it
 inline constexpr const char* kReasonPreempted = "Preempted";    // stopped for a fairer job
+// A rank exceeded its memory limit (FAILED, not retried; docs/states.md).
+inline constexpr const char* kReasonOutOfMemory = "OutOfMemory";
 
 // A rank's placement on a worker slot.
 enum class RankState {
@@ -126,6 +128,11 @@ struct Worker {
   int slots = 1;     // ranks it runs at once
   int cpus = 0;
   std::vector<GpuInfo> gpus;
+  // RAM: the machine's (or the agent's cgroup limit) and how much of it ranks may use, shared by
+  // its slots (--memory-limit). 0 = not reported (agents before memory admission): unknown, and
+  // any job is let run there.
+  int64_t memory_total_bytes = 0;
+  int64_t memory_lent_bytes = 0;
   WorkerState state = WorkerState::kAlive;
   int64_t registered_ms = 0;
   int64_t last_seen_ms = 0;  // in memory only: a restart gives every worker a fresh timeout

@@ -193,6 +193,12 @@ Result<std::unique_ptr<Store>> Store::Open(const std::string& state_dir) {
     RETURN_IF_ERROR(store->Exec(
         "ALTER TABLE workers ADD COLUMN completed_ranks INTEGER NOT NULL DEFAULT 0"));
   }
+  // ... and those from before workers reported memory (0 = unknown).
+  if (!Stmt(db, "SELECT memory_lent FROM workers LIMIT 0").ok()) {
+    RETURN_IF_ERROR(
+        store->Exec("ALTER TABLE workers ADD COLUMN memory_total INTEGER NOT NULL DEFAULT 0;"
+                    "ALTER TABLE workers ADD COLUMN memory_lent INTEGER NOT NULL DEFAULT 0"));
+  }
   return store;
 }
 
@@ -299,10 +305,12 @@ Status Store::SaveWorkerLocked(const Worker& w) {
   for (const auto& g : w.gpus) gpus.push_back(ToJson(g));
   Stmt st(db_,
           "INSERT OR REPLACE INTO workers(id, name, host, slots, cpus, gpus, state, "
-          "registered_ms, account, instance, completed_ranks) VALUES(?,?,?,?,?,?,?,?,?,?,?)");
+          "registered_ms, account, instance, completed_ranks, memory_total, memory_lent) "
+          "VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?)");
   st.Bind(1, w.id).Bind(2, w.name).Bind(3, w.host).Bind(4, w.slots).Bind(5, w.cpus)
       .Bind(6, gpus.dump()).Bind(7, std::string(ToString(w.state))).Bind(8, w.registered_ms)
-      .Bind(9, w.account).Bind(10, w.instance).Bind(11, w.completed_ranks);
+      .Bind(9, w.account).Bind(10, w.instance).Bind(11, w.completed_ranks)
+      .Bind(12, w.memory_total_bytes).Bind(13, w.memory_lent_bytes);
   return Check(st.Step(), "save worker");
 }
 
@@ -356,7 +364,7 @@ Result<Store::Snapshot> Store::LoadAll() {
   {
     Stmt st(db_,
             "SELECT id, name, host, slots, cpus, gpus, state, registered_ms, account, instance, "
-            "completed_ranks FROM workers");
+            "completed_ranks, memory_total, memory_lent FROM workers");
     int rc;
     while ((rc = st.Step()) == SQLITE_ROW) {
       Worker w;
@@ -377,6 +385,8 @@ Result<Store::Snapshot> Store::LoadAll() {
       w.account = st.Text(8);
       w.instance = st.Text(9);
       w.completed_ranks = st.Int(10);
+      w.memory_total_bytes = st.Int(11);
+      w.memory_lent_bytes = st.Int(12);
       snap.workers.push_back(std::move(w));
     }
     RETURN_IF_ERROR(Check(rc, "load workers"));

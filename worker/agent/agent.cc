@@ -13,9 +13,11 @@
 
 #include "common/file_util.h"
 #include "common/log.h"
+#include "common/memory_estimate.h"
 #include "common/sha256.h"
 #include "common/utf8.h"
 #include "worker/agent/data_policy.h"
+#include "worker/agent/memory.h"
 #include "worker/agent/process.h"
 
 namespace shoal {
@@ -26,6 +28,10 @@ namespace fs = std::filesystem;
 namespace {
 
 constexpr size_t kMaxEventsPerPost = 200;
+// shoal-train's exit code when an allocation failed (kTrainOutOfMemory, worker/train/trainer.h).
+constexpr int kTrainOutOfMemoryExit = 4;
+// Resident host memory of a CUDA context, its libraries and NCCL, on top of a rank's estimate.
+constexpr int64_t kCudaHostAllowance = int64_t{1} << 30;
 constexpr size_t kMaxQueuedEvents = 100000;  // back-pressure bound while the scheduler is away
 constexpr const char kReportPrefix[] = "@shoal ";
 // Checkpoint transfers: generous, since a 100M-parameter AdamW checkpoint is 1.2 GB.
@@ -94,6 +100,7 @@ Agent::Agent(AgentOptions options)
 Agent::~Agent() {
   Stop();
   if (sender_.joinable()) sender_.join();
+  if (watchdog_.joinable()) watchdog_.join();
 }
 
 void Agent::Stop() {
@@ -110,7 +117,8 @@ Status Agent::Register() {
                      std::to_string(g.cc_major) + "." + std::to_string(g.cc_minor)}});
   }
   json body = {{"name", options_.name},   {"host", HostName()}, {"instance", instance_},
-               {"slots", options_.slots}, {"cpus", cpus_},      {"gpus", gpus}};
+               {"slots", options_.slots}, {"cpus", cpus_},      {"gpus", gpus},
+               {"memoryBytes", memory_total_}, {"memoryLentBytes", memory_lent_}};
   if (!options_.account.empty()) body["account"] = options_.account;
   auto registered = client_.DoJson("POST", "/v1/workers/register", &body);
   if (!registered.ok() && registered.status().code() == StatusCode::kFailedPrecondition) {
@@ -126,7 +134,9 @@ Status Agent::Register() {
     worker_id_ = id;
   }
   LOG_INFO << "registered as " << worker_id_ << " with " << options_.scheduler_url << " ("
-           << options_.slots << " slots, " << cpus_ << " cpus, " << gpus_.size() << " gpus)";
+           << options_.slots << " slots, " << cpus_ << " cpus, " << gpus_.size() << " gpus, "
+           << (memory_lent_ > 0 ? FormatBytes(memory_lent_) + " of RAM lent" : "RAM unknown")
+           << ")";
   return Status::Ok();
 }
 
@@ -144,6 +154,15 @@ Status Agent::Run() {
     }
   }
   if (options_.slots <= 0) options_.slots = gpus_.empty() ? 1 : static_cast<int>(gpus_.size());
+  {
+    std::string source;
+    memory_total_ = DetectMemoryTotal(&source);
+    ASSIGN_OR_RETURN(memory_lent_, ParseMemoryLimit(options_.memory_limit, memory_total_));
+    LOG_INFO << "memory: " << FormatBytes(memory_total_) << " (" << source << "), "
+             << FormatBytes(memory_lent_) << " lent to " << options_.slots
+             << (options_.slots == 1 ? " slot" : " slots") << " (--memory-limit "
+             << options_.memory_limit << ")";
+  }
   if (options_.threads_per_rank <= 0) {
     options_.threads_per_rank = std::max(1, cpus_ / options_.slots);
   }
@@ -167,6 +186,7 @@ Status Agent::Run() {
   rank_address_ = LocalAddressTowards(options_.scheduler_url);
   LOG_INFO << "ranks will listen on " << rank_address_;
   sender_ = std::thread([this] { SendLoop(); });
+  watchdog_ = std::thread([this] { WatchMemory(); });
   auto backoff = std::chrono::milliseconds(200);
   bool registered = false;
   Status fatal = Status::Ok();
@@ -245,6 +265,7 @@ Status Agent::Run() {
   }
   cv_.notify_all();
   if (sender_.joinable()) sender_.join();
+  if (watchdog_.joinable()) watchdog_.join();
   // The sender is gone, so children_ is ours alone now.
   for (auto& [key, child] : children_) {
     if (child->reader.joinable()) child->reader.join();
@@ -317,6 +338,30 @@ void Agent::EscalateKills() {
   }
 }
 
+void Agent::WatchMemory() {
+  // A watchdog on resident memory rather than RLIMIT_AS: address-space limits count what
+  // OpenBLAS, Gloo and the CUDA driver merely reserve (GiBs of virtual memory per thread pool or
+  // context), so they kill healthy ranks; and a delegated cgroup is rarely writable by a
+  // contributor's agent. Resident memory is what the lent RAM is about.
+  std::unique_lock<std::mutex> lock(mu_);
+  while (!stop_) {
+    for (auto& [key, child] : children_) {
+      if (child->exited || child->memory_limit <= 0 || !child->oom.empty()) continue;
+      const int64_t rss = ProcessRssBytes(child->pid);
+      if (rss <= child->memory_limit) continue;
+      child->oom = "the rank used " + FormatBytes(rss) + " of RAM, over its limit of " +
+                   FormatBytes(child->memory_limit) +
+                   " (its memory estimate with headroom, at most this worker's " +
+                   FormatBytes(memory_lent_ / std::max(1, options_.slots)) +
+                   " per slot; the data set is not in the estimate)";
+      LOG_WARN << "job " << key.job << " rank " << key.rank << " out of memory: " << child->oom
+               << "; SIGKILL";
+      SignalGroup(child->pid, SIGKILL);
+    }
+    cv_.wait_for(lock, options_.memory_poll, [&] { return stop_.load(); });
+  }
+}
+
 int Agent::PickFreeGpu() {
   std::lock_guard<std::mutex> lock(mu_);
   for (const auto& g : gpus_) {
@@ -374,14 +419,29 @@ Status Agent::StartRank(const RankKeyT& key, const json& a) {
   spawn.env["SHOAL_TOKEN"] = options_.token;
   spawn.env["SHOAL_CA_FILE"] = options_.ca_file;
   spawn.cwd = dir;
+  // The rank's memory limit: its host estimate with headroom, capped at this slot's share of the
+  // lent RAM (the scheduler placed it here because the estimate fits that share).
+  int64_t memory_limit = 0;
+  if (memory_lent_ > 0) {
+    auto spec = ParseJobSpec(a.value("spec", ""), "job.yaml");
+    if (spec.ok()) {
+      int64_t estimate = EstimateRankMemory(*spec).host_bytes;
+      // A rank given a GPU also holds the CUDA driver's and NCCL's host memory, which the
+      // estimate's fixed part does not cover (the model's state lives on the GPU instead).
+      if (gpu >= 0) estimate += kCudaHostAllowance;
+      memory_limit = RankMemoryLimit(estimate, memory_lent_ / std::max(1, options_.slots));
+    }
+  }
   ASSIGN_OR_RETURN(SpawnedProcess proc, Spawn(spawn));
   LOG_INFO << "started job " << key.job << " attempt " << key.attempt << " rank " << key.rank
            << "/" << a.value("worldSize", 1) << " as pid " << proc.pid
-           << (gpu >= 0 ? " on GPU " + std::to_string(gpu) : std::string());
+           << (gpu >= 0 ? " on GPU " + std::to_string(gpu) : std::string())
+           << (memory_limit > 0 ? ", memory limit " + FormatBytes(memory_limit) : std::string());
   std::lock_guard<std::mutex> lock(mu_);
   auto child = std::make_unique<Child>();
   child->pid = proc.pid;
   child->gpu = gpu;
+  child->memory_limit = memory_limit;
   Child* raw = child.get();
   children_[key] = std::move(child);
   raw->reader = std::thread([this, key, pid = proc.pid, fd = proc.output_fd] {
@@ -566,6 +626,14 @@ void Agent::ReadOutput(RankKeyT key, pid_t pid, int fd) {
   {
     std::lock_guard<std::mutex> lock(mu_);
     children_[key]->exited = true;
+    // Killed by the watchdog, or the trainer ran out of memory itself (std::bad_alloc): the
+    // job's fault, which the scheduler does not retry on the next contributor.
+    if (!children_[key]->oom.empty()) {
+      ev["cause"] = "OutOfMemory";
+      ev["message"] = children_[key]->oom;
+    } else if (info.exit_code == kTrainOutOfMemoryExit) {
+      ev["cause"] = "OutOfMemory";
+    }
   }
   Enqueue(std::move(ev));
 }

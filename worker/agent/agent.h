@@ -51,6 +51,13 @@ struct AgentOptions {
   bool detect_gpus = true;
   // Directories jobs may read data from (data.train / data.test); see data_policy.h.
   std::vector<std::string> data_roots = kDefaultDataRoots;
+  // RAM lent to ranks (memory.h: ParseMemoryLimit): "90%" of the machine's (or the agent's cgroup
+  // limit), or a size such as "16G". Shared by the slots; reported at registration so that the
+  // scheduler places only ranks whose estimate fits a slot's share, and enforced per rank: a
+  // rank whose resident memory exceeds its limit (RankMemoryLimit of its estimate, capped at
+  // that share) is killed and reported with cause OutOfMemory, which the scheduler does not retry.
+  std::string memory_limit = "90%";
+  std::chrono::milliseconds memory_poll{100};  // how often the watchdog reads ranks' memory
 };
 
 class Agent {
@@ -77,6 +84,8 @@ class Agent {
     std::chrono::steady_clock::time_point kill_sent{};
     bool killing = false;
     int gpu = -1;  // the GPU index this rank was given (CUDA_VISIBLE_DEVICES), -1 for none
+    int64_t memory_limit = 0;  // resident bytes allowed (0 = none)
+    std::string oom;           // set when the watchdog killed it: what it used and was allowed
     std::thread reader;
   };
 
@@ -96,6 +105,8 @@ class Agent {
   void Enqueue(nlohmann::json event);
   void SendLoop();
   void EscalateKills();
+  // The memory watchdog's loop (until stop_): kills ranks over their memory_limit.
+  void WatchMemory();
   nlohmann::json RunningList();
 
   AgentOptions options_;
@@ -107,6 +118,8 @@ class Agent {
   std::string rank_address_ = "127.0.0.1";  // where this machine's ranks accept peers
   int cpus_ = 1;
   std::vector<GpuDevice> gpus_;
+  int64_t memory_total_ = 0;  // bytes (DetectMemoryTotal); 0 = unknown
+  int64_t memory_lent_ = 0;   // bytes lent to all slots together (--memory-limit); 0 = unknown
 
   std::atomic<bool> stop_{false};
   std::mutex mu_;  // guards children_, done_, events_
@@ -115,6 +128,7 @@ class Agent {
   std::set<RankKeyT> done_;  // exits acknowledged by the scheduler: never restart these
   std::deque<nlohmann::json> events_;
   std::thread sender_;
+  std::thread watchdog_;
 };
 
 }  // namespace shoal

@@ -61,6 +61,15 @@ int main(int argc, char** argv) {
                  "install under /usr/share/datasets)")
       ->type_name("DIR")
       ->allow_extra_args(false);
+  app.add_option("--memory-limit", options.memory_limit,
+                 "RAM lent to ranks, shared by the slots: a percentage of the machine's (or of "
+                 "this agent's cgroup limit) or a size (512M, 16G); the scheduler places a rank "
+                 "only where its memory estimate fits a slot's share, and a rank over its limit "
+                 "(the estimate x 1.5, at most that share) is killed: its job fails with "
+                 "OutOfMemory")
+      ->type_name("SIZE|PCT")
+      ->default_str("90%")
+      ->envname("SHOAL_MEMORY_LIMIT");
   bool no_gpu = false;
   app.add_flag("--no-gpu", no_gpu, "do not look for GPUs");
   if (std::optional<int> code = flags::Parse(app, argc, argv)) return *code;

@@ -8,6 +8,7 @@
 #include <cstring>
 #include <iostream>
 #include <memory>
+#include <new>
 #include <optional>
 #include <string>
 
@@ -90,7 +91,8 @@ int main(int argc, char** argv) {
       "Started by shoal-worker (rank, world size and rendezvous given), by `mpirun -np N "
       "shoal-train JOB.yaml` (rank and world size from MPI), or by hand for a single rank: "
       "`shoal-train JOB.yaml`.\nExit codes: 0 ok, 1 error, 2 bad spec/data/flags or divergence, "
-      "3 a peer rank failed, 143 stopped by SIGTERM/SIGINT (after rank 0's checkpoint).\n\n" +
+      "3 a peer rank failed, 4 out of memory, 143 stopped by SIGTERM/SIGINT (after rank 0's "
+      "checkpoint).\n\n" +
       VersionLine("shoal-train")));
   app.add_option("job", spec_path, "the job spec (YAML)")->type_name("JOB.yaml");
   CLI::Option* rank_flag =
@@ -269,7 +271,19 @@ int main(int argc, char** argv) {
   sigemptyset(&sa.sa_mask);
   sigaction(SIGTERM, &sa, nullptr);
   sigaction(SIGINT, &sa, nullptr);
-  auto result = Train(*spec, *collective, options, std::cout);
+  // An allocation that fails (a model or data set larger than the memory this process may use:
+  // RLIMIT_AS, a cgroup without swap, no overcommit) is the job's fault, told apart by its exit
+  // code so that the scheduler does not retry it elsewhere.
+  Result<TrainResult> result = Internal("not run");
+  try {
+    result = Train(*spec, *collective, options, std::cout);
+  } catch (const std::bad_alloc&) {
+    std::cout.flush();
+    std::fprintf(stderr,
+                 "error: out of memory: an allocation failed (the job's model, batch or "
+                 "data set needs more memory than this rank may use)\n");
+    return kTrainOutOfMemory;
+  }
   std::cout.flush();
   if (!result.ok()) {
     std::fprintf(stderr, "error: %s\n", result.status().message().c_str());

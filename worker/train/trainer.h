@@ -22,11 +22,13 @@
 
 namespace shoal {
 
-// Exit codes of shoal-train. The scheduler retries 1 and 3 (within limits.maxRetries) but not 2.
+// Exit codes of shoal-train. The scheduler retries 1 and 3 (within limits.maxRetries) but not 2
+// or 4 (the job needs more memory than the rank was given: FAILED with reason OutOfMemory).
 inline constexpr int kTrainOk = 0;
 inline constexpr int kTrainError = 1;       // unexpected failure
 inline constexpr int kTrainBadInput = 2;    // bad spec, data or flags; also divergence (NaN loss)
 inline constexpr int kTrainPeerFailed = 3;  // a collective failed: a peer died or hung
+inline constexpr int kTrainOutOfMemory = 4;  // an allocation failed (std::bad_alloc)
 inline constexpr int kTrainStopped = 143;   // stopped on SIGTERM/SIGINT (128 + SIGTERM)
 
 struct TrainResult {

@@ -1018,6 +1018,7 @@ TEST(WorkersTest, Table) {
                      {"usedSlots", 1},
                      {"cpus", 16},
                      {"gpus", {gpu}},
+                     {"memoryLentBytes", int64_t{15} << 30},
                      {"state", "alive"},
                      {"lastSeenMs", kNow - 2000},
                      {"ranks", {{{"job", 7}, {"attempt", 1}, {"rank", 0}, {"state", "running"}}}}},
@@ -1041,6 +1042,8 @@ TEST(WorkersTest, Table) {
   CliRun wide = RunAt(fake, {"workers", "-o", "wide"});
   EXPECT_TRUE(Contains(wide.out, "HOST")) << wide.out;
   EXPECT_TRUE(Contains(wide.out, "7/r0")) << wide.out;
+  EXPECT_TRUE(Contains(wide.out, "MEMORY")) << wide.out;
+  EXPECT_TRUE(Contains(wide.out, "15.0 GiB")) << wide.out;
   CliRun js = RunAt(fake, {"workers", "-o", "json"});
   EXPECT_EQ(json::parse(js.out), workers);
 }
