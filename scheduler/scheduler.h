@@ -34,7 +34,7 @@
 namespace shoal {
 
 // What one account or job may hold, and how long a finished job's data is kept (configs/
-// scheduler.yaml; docs/security.md §4). 0 = no cap.
+// scheduler.yaml; docs/security.md §3 "Quotas and retention"). 0 = no cap.
 struct QuotaOptions {
   int64_t max_active_jobs = 1000;  // an account's jobs not yet finished
   int64_t max_spec_bytes = 64 << 10;

@@ -1,4 +1,4 @@
-// Quotas and retention (docs/security.md §4) on a real SQLite store with a fake clock: active
+// Quotas and retention (docs/security.md §3) on a real SQLite store with a fake clock: active
 // jobs and spec size per account, the per-job log cap and metric thinning, and how long a
 // finished job's logs and checkpoints are kept.
 #include <gtest/gtest.h>
