@@ -542,8 +542,6 @@ BodyPolicy Api::BodyPolicyFor(const HttpRequest& head, size_t default_limit,
   HttpReply refusal;
   auto principal = AuthenticateRequest(head, &refusal);
   if (!principal.ok()) return {0, default_timeout, std::move(refusal)};
-  // PUT /v1/jobs/{id}/checkpoints/{step}?attempt=A&worker=W: the only large bodies, allowed only
-  // to the one writer of that checkpoint.
   const std::vector<std::string> parts = SplitPath(head.path);
   if (head.method == "POST" && parts.size() == 2 && parts[0] == "v1" && parts[1] == "jobs") {
     // A job spec: a larger one is refused before it is read (413), not stored.
@@ -553,6 +551,8 @@ BodyPolicy Api::BodyPolicyFor(const HttpRequest& head, size_t default_limit,
     }
     return normal;
   }
+  // PUT /v1/jobs/{id}/checkpoints/{step}?attempt=A&worker=W: the only large bodies, allowed only
+  // to the one writer of that checkpoint.
   if (head.method != "PUT" || parts.size() != 5 || parts[0] != "v1" || parts[1] != "jobs" ||
       parts[3] != "checkpoints") {
     return normal;
