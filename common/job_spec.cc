@@ -290,7 +290,8 @@ void ReadTraining(const YamlMap& spec, Backend backend, JobSpec::Training* out) 
 }
 
 void ReadCheckpointAndLimits(const YamlMap& spec, JobSpec* out) {
-  const YamlMap checkpoint = spec.Map("checkpoint", {"everySeconds", "everySteps", "keep", "keepAfterEnd"});
+  const YamlMap checkpoint =
+      spec.Map("checkpoint", {"everySeconds", "everySteps", "keep", "keepAfterEnd"});
   checkpoint.Int("everySeconds", 0, kMaxCheckpointSeconds, &out->checkpoint.every_seconds);
   checkpoint.Int("everySteps", 0, 1000000000, &out->checkpoint.every_steps);
   checkpoint.Int("keep", 1, 100, &out->checkpoint.keep);

@@ -6,9 +6,9 @@
 
 #include <algorithm>
 #include <cerrno>
-#include <cstring>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <filesystem>
 
 #include "common/file_util.h"
@@ -138,16 +138,15 @@ Result<CheckpointRecord> CheckpointStore::PutFile(int64_t job, int attempt, int6
   if (claimed_sha256 != actual_sha256) {
     return InvalidArgument("checksum mismatch: the upload's SHA-256 is " +
                            std::string(actual_sha256) + ", not " +
-                           std::string(claimed_sha256.substr(0, 64)) +
-                           " (corrupted in transit?)");
+                           std::string(claimed_sha256.substr(0, 64)) + " (corrupted in transit?)");
   }
   {
     // Validated through a read-only mapping: only the header's pages are read.
     const int fd = ::open(path->c_str(), O_RDONLY | O_CLOEXEC);
     if (fd < 0) return Unavailable("cannot open " + *path + ": " + std::strerror(errno));
-    void* map = bytes > 0 ? ::mmap(nullptr, static_cast<size_t>(bytes), PROT_READ, MAP_PRIVATE,
-                                   fd, 0)
-                          : MAP_FAILED;
+    void* map = bytes > 0
+                    ? ::mmap(nullptr, static_cast<size_t>(bytes), PROT_READ, MAP_PRIVATE, fd, 0)
+                    : MAP_FAILED;
     Status valid = InvalidArgument("not a valid checkpoint: empty upload");
     if (map != MAP_FAILED) {
       auto parsed = IndexSafetensors(

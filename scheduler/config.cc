@@ -114,10 +114,14 @@ Result<int64_t> ParseByteSize(const std::string& text) {
     const char* suffix;
     int64_t scale;
   };
-  static const Unit kUnits[] = {{"KiB", int64_t{1} << 10}, {"MiB", int64_t{1} << 20},
-                                {"GiB", int64_t{1} << 30}, {"TiB", int64_t{1} << 40},
-                                {"KB", 1000},              {"MB", 1000000},
-                                {"GB", 1000000000},        {"TB", 1000000000000}};
+  static const Unit kUnits[] = {{"KiB", int64_t{1} << 10},
+                                {"MiB", int64_t{1} << 20},
+                                {"GiB", int64_t{1} << 30},
+                                {"TiB", int64_t{1} << 40},
+                                {"KB", 1000},
+                                {"MB", 1000000},
+                                {"GB", 1000000000},
+                                {"TB", 1000000000000}};
   std::string number = text;
   int64_t scale = 1;
   for (const Unit& u : kUnits) {

@@ -3,10 +3,11 @@
 //
 // An account earns one unit per second for each GPU its workers held for ranks of attempts that
 // completed (Credit, when the attempt ends: advertised capacity earns nothing, nor do attempts
-// that failed or were cancelled), and its jobs spend one unit per second per GPU they hold. CPU-only workers and jobs count slots instead of
-// GPUs (a slot-second is worth a GPU-second), so a CPU-only pool has a ledger too. Both sums decay
-// with a half-life, as Slurm's fair-share usage does: what an account did a half-life ago counts
-// half. Accrual is piecewise: Advance() charges the rates that held since the previous call.
+// that failed or were cancelled), and its jobs spend one unit per second per GPU they hold.
+// CPU-only workers and jobs count slots instead of GPUs (a slot-second is worth a GPU-second), so a
+// CPU-only pool has a ledger too. Both sums decay with a half-life, as Slurm's fair-share usage
+// does: what an account did a half-life ago counts half. Accrual is piecewise: Advance() charges
+// the rates that held since the previous call.
 //
 // Pure bookkeeping (no clock, no I/O); the scheduler persists Entries() with the store.
 // Not thread-safe.

@@ -1,8 +1,7 @@
 #include "scheduler/scheduler.h"
 
-#include <chrono>
-
 #include <algorithm>
+#include <chrono>
 #include <cstdio>
 #include <set>
 
@@ -226,8 +225,7 @@ Result<Job> Scheduler::PrepareSubmission(const std::string& spec_text, const std
                              " bytes; this scheduler accepts at most " +
                              std::to_string(quotas.max_spec_bytes) + " (maxSpecBytes)");
   }
-  if (auto it = active_jobs_.find(owner); quotas.max_active_jobs > 0 &&
-                                          it != active_jobs_.end() &&
+  if (auto it = active_jobs_.find(owner); quotas.max_active_jobs > 0 && it != active_jobs_.end() &&
                                           it->second >= quotas.max_active_jobs) {
     if (field != nullptr) *field = "maxActiveJobs";
     return ResourceExhausted("account " + owner + " has " + std::to_string(it->second) +
@@ -827,8 +825,8 @@ void Scheduler::CreditAttempt(const Job& job, const Attempt& a, bool history) {
   const double per_rank = job.spec.resources.backend == Backend::kCpu
                               ? 1.0
                               : std::max(1, job.spec.resources.gpus_per_worker);
-  const double seconds = static_cast<double>(std::max<int64_t>(0, a.ended_ms - a.started_ms)) /
-                         1000.0;
+  const double seconds =
+      static_cast<double>(std::max<int64_t>(0, a.ended_ms - a.started_ms)) / 1000.0;
   for (const auto& r : a.ranks) {
     Worker* w = MutableWorker(r.worker_id);
     if (w == nullptr) continue;

@@ -1,18 +1,17 @@
 #include "scheduler/api/api.h"
 
 #include <algorithm>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/use_awaitable.hpp>
 #include <charconv>
 #include <chrono>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <type_traits>
 
-#include <boost/asio/co_spawn.hpp>
-#include <boost/asio/use_awaitable.hpp>
-#include <nlohmann/json.hpp>
-
 #include "common/duration.h"
-#include "common/version.h"
 #include "common/log.h"
+#include "common/version.h"
 
 namespace shoal {
 
@@ -588,8 +587,8 @@ HttpReply Api::CheckCheckpointQuota(const Job& job, int64_t step, int64_t bytes)
     const Job* other = scheduler_->FindJob(id);
     if (id != job.id && other != nullptr && other->owner == job.owner) used += n;
   }
-  const int64_t after = used + checkpoints_->BytesAfterPut(job.id, step, bytes,
-                                                           job.spec.checkpoint.keep);
+  const int64_t after =
+      used + checkpoints_->BytesAfterPut(job.id, step, bytes, job.spec.checkpoint.keep);
   if (after <= quota) return HttpReply{0, "", ""};
   auto gib = [](int64_t b) {
     char text[32];
@@ -779,10 +778,9 @@ asio::awaitable<HttpReply> Api::Logs(const HttpRequest& req, int64_t job_id) {
     co_return ErrorReply(400, "InvalidArgument", "limit must be a positive integer", "limit");
   }
   limit = std::min(limit, kMaxLogLines);
-  if (auto it = req.query.find("maxBytes"); it != req.query.end() &&
-                                            (!ParseInt(it->second, &max_bytes) || max_bytes <= 0)) {
-    co_return ErrorReply(400, "InvalidArgument", "maxBytes must be a positive integer",
-                         "maxBytes");
+  if (auto it = req.query.find("maxBytes");
+      it != req.query.end() && (!ParseInt(it->second, &max_bytes) || max_bytes <= 0)) {
+    co_return ErrorReply(400, "InvalidArgument", "maxBytes must be a positive integer", "maxBytes");
   }
   max_bytes = std::min(max_bytes, kMaxLogBytes);
   int tail = -1;
@@ -806,8 +804,7 @@ asio::awaitable<HttpReply> Api::Logs(const HttpRequest& req, int64_t job_id) {
     co_return f();
   };
   if (tail >= 0) {
-    auto start =
-        co_await read([&] { return store->LogSeqBeforeLast(job_id, rank, tail); });
+    auto start = co_await read([&] { return store->LogSeqBeforeLast(job_id, rank, tail); });
     if (!start.ok()) co_return ErrorReply(start.status());
     after = *start;  // tail=0: the newest line's seq, so only new lines follow
   }
@@ -821,7 +818,7 @@ asio::awaitable<HttpReply> Api::Logs(const HttpRequest& req, int64_t job_id) {
       size_t lines = 0;
       bool full = false;  // stopped at limit or max_bytes: more may follow
       int64_t next = 0;
-      std::string body;   // the reply's JSON but "done"
+      std::string body;  // the reply's JSON but "done"
     };
     Page page = co_await read([&] {
       Page out;
@@ -834,8 +831,11 @@ asio::awaitable<HttpReply> Api::Logs(const HttpRequest& req, int64_t job_id) {
       int64_t bytes = 0;
       out.next = after;
       for (const auto& l : *lines) {
-        arr.push_back({{"seq", l.seq}, {"attempt", l.attempt}, {"rank", l.rank},
-                       {"tsMs", l.ts_ms}, {"line", l.line}});
+        arr.push_back({{"seq", l.seq},
+                       {"attempt", l.attempt},
+                       {"rank", l.rank},
+                       {"tsMs", l.ts_ms},
+                       {"line", l.line}});
         out.next = l.seq;
         bytes += static_cast<int64_t>(l.line.size());
       }

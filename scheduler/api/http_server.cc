@@ -1,18 +1,13 @@
 #include "scheduler/api/http_server.h"
 
 #include <fcntl.h>
+#include <openssl/err.h>
+#include <openssl/ssl.h>
+#include <openssl/x509.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <array>
-#include <cerrno>
-#include <chrono>
-#include <cstdint>
-#include <cstring>
-#include <limits>
-#include <memory>
-#include <vector>
-
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/redirect_error.hpp>
@@ -22,14 +17,18 @@
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 #include <boost/beast/ssl.hpp>
+#include <cerrno>
+#include <chrono>
+#include <cstdint>
+#include <cstring>
+#include <limits>
+#include <memory>
 #include <nlohmann/json.hpp>
-#include <openssl/err.h>
-#include <openssl/ssl.h>
-#include <openssl/x509.h>
+#include <vector>
 
 #include "common/file_util.h"
-#include "common/sha256.h"
 #include "common/log.h"
+#include "common/sha256.h"
 
 namespace shoal {
 
@@ -361,7 +360,8 @@ asio::awaitable<std::shared_ptr<SpooledBody>> SpoolBody(
   while (!parser.is_done()) {
     parser.get().body().data = chunk.data();
     parser.get().body().size = chunk.size();
-    co_await http::async_read(stream, buffer, parser, asio::redirect_error(asio::use_awaitable, *ec));
+    co_await http::async_read(stream, buffer, parser,
+                              asio::redirect_error(asio::use_awaitable, *ec));
     if (*ec == http::error::need_buffer) *ec = {};
     if (*ec) break;
     const size_t n = chunk.size() - parser.get().body().size;
@@ -436,8 +436,8 @@ asio::awaitable<void> HttpServer::ServeRequests(Stream& stream, const std::strin
           ec = http::error::body_limit;
         } else if (!spool_dir.empty()) {
           spooling = true;
-          req.spooled = co_await SpoolBody(stream, buffer, parser, body_limit, spool_dir, &ec,
-                                           &disk_error);
+          req.spooled =
+              co_await SpoolBody(stream, buffer, parser, body_limit, spool_dir, &ec, &disk_error);
         } else {
           parser.body_limit(body_limit);  // chunked bodies are checked as they arrive
           // Beast reads at most the buffer's free capacity per call (512 bytes at least); after a

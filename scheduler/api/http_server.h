@@ -53,8 +53,8 @@ struct HttpRequest {
   std::string path;    // decoded path without the query, e.g. "/v1/jobs/3"
   std::map<std::string, std::string> query;  // decoded query parameters
   std::map<std::string, std::string> headers;  // lower-case names
-  std::string body;    // empty when the body was spooled
-  std::shared_ptr<SpooledBody> spooled;  // the body, when the route's policy spooled it
+  std::string body;                            // empty when the body was spooled
+  std::shared_ptr<SpooledBody> spooled;        // the body, when the route's policy spooled it
   std::string peer;  // "127.0.0.1:51234"
 };
 

@@ -99,7 +99,7 @@ struct SnapshotWorker {
   // RAM the worker lends to one slot (its lent memory / total_slots); 0 = not reported (an agent
   // from before memory admission): any memory need is taken to fit.
   int64_t memory_per_slot_bytes = 0;
-  std::string account;        // whose worker it is
+  std::string account;  // whose worker it is
   // Ranks it may hold of any one job of another account (0 = no bound): a new worker, without a
   // history of completed work, gets a bounded share of a stranger's job.
   int foreign_job_rank_cap = 0;

@@ -178,11 +178,19 @@ Result<GpuInfo> GpuInfoFromJson(const nlohmann::json& j) {
 nlohmann::json ToJson(const Worker& w) {
   nlohmann::json gpus = nlohmann::json::array();
   for (const auto& g : w.gpus) gpus.push_back(ToJson(g));
-  return {{"id", w.id},       {"name", w.name},     {"host", w.host}, {"account", w.account},
-          {"slots", w.slots}, {"cpus", w.cpus},     {"gpus", gpus},
-          {"memoryBytes", w.memory_total_bytes}, {"memoryLentBytes", w.memory_lent_bytes},
-          {"state", ToString(w.state)}, {"registeredMs", w.registered_ms},
-          {"lastSeenMs", w.last_seen_ms}, {"completedRanks", w.completed_ranks}};
+  return {{"id", w.id},
+          {"name", w.name},
+          {"host", w.host},
+          {"account", w.account},
+          {"slots", w.slots},
+          {"cpus", w.cpus},
+          {"gpus", gpus},
+          {"memoryBytes", w.memory_total_bytes},
+          {"memoryLentBytes", w.memory_lent_bytes},
+          {"state", ToString(w.state)},
+          {"registeredMs", w.registered_ms},
+          {"lastSeenMs", w.last_seen_ms},
+          {"completedRanks", w.completed_ranks}};
 }
 
 nlohmann::json AttemptToStored(const Attempt& a) {

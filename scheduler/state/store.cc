@@ -190,8 +190,8 @@ Result<std::unique_ptr<Store>> Store::Open(const std::string& state_dir) {
         store->Exec("ALTER TABLE tokens ADD COLUMN last_used_ms INTEGER NOT NULL DEFAULT 0"));
   }
   if (!Stmt(db, "SELECT completed_ranks FROM workers LIMIT 0").ok()) {
-    RETURN_IF_ERROR(store->Exec(
-        "ALTER TABLE workers ADD COLUMN completed_ranks INTEGER NOT NULL DEFAULT 0"));
+    RETURN_IF_ERROR(
+        store->Exec("ALTER TABLE workers ADD COLUMN completed_ranks INTEGER NOT NULL DEFAULT 0"));
   }
   // ... and those from before workers reported memory (0 = unknown).
   if (!Stmt(db, "SELECT memory_lent FROM workers LIMIT 0").ok()) {
@@ -307,10 +307,19 @@ Status Store::SaveWorkerLocked(const Worker& w) {
           "INSERT OR REPLACE INTO workers(id, name, host, slots, cpus, gpus, state, "
           "registered_ms, account, instance, completed_ranks, memory_total, memory_lent) "
           "VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?)");
-  st.Bind(1, w.id).Bind(2, w.name).Bind(3, w.host).Bind(4, w.slots).Bind(5, w.cpus)
-      .Bind(6, gpus.dump()).Bind(7, std::string(ToString(w.state))).Bind(8, w.registered_ms)
-      .Bind(9, w.account).Bind(10, w.instance).Bind(11, w.completed_ranks)
-      .Bind(12, w.memory_total_bytes).Bind(13, w.memory_lent_bytes);
+  st.Bind(1, w.id)
+      .Bind(2, w.name)
+      .Bind(3, w.host)
+      .Bind(4, w.slots)
+      .Bind(5, w.cpus)
+      .Bind(6, gpus.dump())
+      .Bind(7, std::string(ToString(w.state)))
+      .Bind(8, w.registered_ms)
+      .Bind(9, w.account)
+      .Bind(10, w.instance)
+      .Bind(11, w.completed_ranks)
+      .Bind(12, w.memory_total_bytes)
+      .Bind(13, w.memory_lent_bytes);
   return Check(st.Step(), "save worker");
 }
 
@@ -430,7 +439,7 @@ Status Store::AppendLogs(int64_t job_id, int attempt, int rank, int64_t ts_ms,
 }
 
 Result<std::vector<Store::LogRecord>> Store::ReadLogs(int64_t job_id, int64_t after_seq, int rank,
-                                                       int limit, int64_t max_bytes) {
+                                                      int limit, int64_t max_bytes) {
   Stmt st(db_,
           "SELECT seq, attempt, rank, ts_ms, line FROM logs WHERE job_id=? AND seq>? "
           "AND (?<0 OR rank=? OR rank<0) ORDER BY seq LIMIT ?");

@@ -11,9 +11,9 @@
 #include <thread>
 #include <vector>
 
+#include "common/file_util.h"
 #include "common/safetensors.h"
 #include "common/sha256.h"
-#include "common/file_util.h"
 #include "tests/integration/cluster.h"
 
 namespace shoal::testing {
@@ -34,8 +34,8 @@ std::string LongTinySpec() {
 class FakeWorker {
  public:
   FakeWorker(Cluster& c, const std::string& name) : client_(c.client()) {
-    json reg = {{"name", name}, {"host", "fake"}, {"slots", 1}, {"cpus", 2},
-                {"gpus", json::array()}};
+    json reg = {
+        {"name", name}, {"host", "fake"}, {"slots", 1}, {"cpus", 2}, {"gpus", json::array()}};
     auto r = client_.DoJson("POST", "/v1/workers/register", &reg);
     EXPECT_TRUE(r.ok()) << r.status().ToString();
     if (r.ok()) id_ = (*r)["id"];
@@ -60,11 +60,10 @@ class FakeWorker {
   }
   const std::string& id() const { return id_; }
   Status Log(int64_t job, const std::vector<std::string>& lines) {
-    json body = {{"events", json::array({{{"type", "log"},
-                                          {"job", job},
-                                          {"attempt", 1},
-                                          {"rank", 0},
-                                          {"lines", lines}}})}};
+    json body = {
+        {"events",
+         json::array(
+             {{{"type", "log"}, {"job", job}, {"attempt", 1}, {"rank", 0}, {"lines", lines}}})}};
     return client_.DoJson("POST", "/v1/workers/" + id_ + "/events", &body).status();
   }
 
@@ -90,7 +89,8 @@ TEST(AbuseTest, AccountsCannotQueueWithoutBoundNorStoreHugeSpecs) {
   EXPECT_EQ(over->status, 429) << over->body;
   EXPECT_NE(over->body.find("maxActiveJobs"), std::string::npos) << over->body;
   // Another account is not affected; cancelling frees a place.
-  auto bob = c.client(c.CreateToken("bob", "user")).Do("POST", "/v1/jobs", spec, "application/yaml");
+  auto bob =
+      c.client(c.CreateToken("bob", "user")).Do("POST", "/v1/jobs", spec, "application/yaml");
   ASSERT_TRUE(bob.ok());
   EXPECT_EQ(bob->status, 201) << bob->body;
   auto jobs = alice.DoJson("GET", "/v1/jobs");
@@ -161,25 +161,24 @@ TEST(AbuseTest, AnAuthorisedUploadGoesToDiskNotMemory) {
   const std::string path = c.dir() + "/big.safetensors";
   {
     std::vector<float> v(size_t{64} << 20, 0.25f);
-    ASSERT_TRUE(WriteSafetensors(path, {{"w", {static_cast<int64_t>(v.size())}, v.data()}}, {})
-                    .ok());
+    ASSERT_TRUE(
+        WriteSafetensors(path, {{"w", {static_cast<int64_t>(v.size())}, v.data()}}, {}).ok());
   }
   std::string bytes = *ReadFileLimited(path, int64_t{1} << 30);
   const std::string sha = Sha256Hex(bytes);
   const double rss_before = Cluster::RssMiB(c.scheduler()->pid());
   const auto t0 = std::chrono::steady_clock::now();
-  auto r = c.client().Do("PUT",
-                         "/v1/jobs/" + std::to_string(job) + "/checkpoints/7?attempt=1&worker=" +
-                             w.id(),
-                         bytes, "application/octet-stream", 120s, {{"X-Shoal-Sha256", sha}});
-  const double sec =
-      std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  auto r = c.client().Do(
+      "PUT", "/v1/jobs/" + std::to_string(job) + "/checkpoints/7?attempt=1&worker=" + w.id(), bytes,
+      "application/octet-stream", 120s, {{"X-Shoal-Sha256", sha}});
+  const double sec = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   ASSERT_TRUE(r.ok()) << r.status().ToString();
   ASSERT_EQ(r->status, 201) << r->body;
   const double grown = Cluster::RssMiB(c.scheduler()->pid()) - rss_before;
-  std::printf("an authorised 256 MiB checkpoint upload: stored in %.2f s, scheduler RSS grew "
-              "%.1f MiB\n",
-              sec, grown);
+  std::printf(
+      "an authorised 256 MiB checkpoint upload: stored in %.2f s, scheduler RSS grew "
+      "%.1f MiB\n",
+      sec, grown);
   EXPECT_LT(grown, 64.0) << "the upload was held in memory";
   // Stored whole: it reads back with the same hash, and a wrong claimed hash is refused.
   auto back = c.client().Do("GET", "/v1/jobs/" + std::to_string(job) + "/checkpoints/7", {},
@@ -188,11 +187,9 @@ TEST(AbuseTest, AnAuthorisedUploadGoesToDiskNotMemory) {
   ASSERT_EQ(back->status, 200);
   EXPECT_EQ(Sha256Hex(back->body), sha);
   back->body.clear();
-  auto wrong = c.client().Do("PUT",
-                             "/v1/jobs/" + std::to_string(job) + "/checkpoints/8?attempt=1&worker=" +
-                                 w.id(),
-                             bytes, "application/octet-stream", 120s,
-                             {{"X-Shoal-Sha256", std::string(64, '0')}});
+  auto wrong = c.client().Do(
+      "PUT", "/v1/jobs/" + std::to_string(job) + "/checkpoints/8?attempt=1&worker=" + w.id(), bytes,
+      "application/octet-stream", 120s, {{"X-Shoal-Sha256", std::string(64, '0')}});
   ASSERT_TRUE(wrong.ok());
   EXPECT_EQ(wrong->status, 400) << wrong->body;
   EXPECT_NE(wrong->body.find("checksum mismatch"), std::string::npos) << wrong->body;
@@ -216,8 +213,8 @@ TEST(AbuseTest, ALargeLogIsCappedAndReadingItDoesNotStallTheApi) {
   }
   // Four clients page through the whole log (8 MiB pages) over and over, while /healthz is
   // timed (a heartbeat waits in the same queue).
-  const std::string logs = "/v1/jobs/" + std::to_string(job) + "/logs?limit=10000&maxBytes=" +
-                           std::to_string(8 << 20);
+  const std::string logs =
+      "/v1/jobs/" + std::to_string(job) + "/logs?limit=10000&maxBytes=" + std::to_string(8 << 20);
   std::atomic<bool> stop{false};
   std::atomic<int64_t> pages{0}, bytes_read{0}, first_seq{0};
   std::vector<std::thread> readers;
@@ -246,8 +243,8 @@ TEST(AbuseTest, ALargeLogIsCappedAndReadingItDoesNotStallTheApi) {
   while (std::chrono::steady_clock::now() < end) {
     const auto t0 = std::chrono::steady_clock::now();
     auto h = probe.Do("GET", "/healthz");
-    ms.push_back(std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0)
-                     .count());
+    ms.push_back(
+        std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count());
     ASSERT_TRUE(h.ok() && h->status == 200);
     std::this_thread::sleep_for(20ms);
   }

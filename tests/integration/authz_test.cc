@@ -5,13 +5,13 @@
 // on the same attempt, the workers, accounts and tokens are as before. Then the rightful callers
 // are let through, and what each caller sees of the others' workers and of /metrics is checked
 // under the default (private) visibility and under a public one.
+#include <gtest/gtest.h>
+
 #include <chrono>
 #include <map>
 #include <string>
 #include <thread>
 #include <vector>
-
-#include <gtest/gtest.h>
 
 #include "common/sha256.h"
 #include "tests/integration/cluster.h"
@@ -164,8 +164,8 @@ TEST(AuthzTest, EveryUnauthorizedRequestIsRefusedAndChangesNothing) {
       {"user writes the kv", alice, "PUT", kv, "addr", 403},
       {"user uploads a checkpoint", alice, "PUT", ckpt, "x", 403, true},
       {"user creates an account", alice, "POST", "/v1/accounts", R"({"name":"mallory"})", 403},
-      {"user creates a token", alice, "POST", "/v1/tokens",
-       R"({"account":"alice","role":"admin"})", 403},
+      {"user creates a token", alice, "POST", "/v1/tokens", R"({"account":"alice","role":"admin"})",
+       403},
       {"contributor submits", lab_a, "POST", "/v1/jobs", spec, 403},
       {"contributor lists jobs", lab_a, "GET", "/v1/jobs", "", 403},
       {"contributor cancels", runner_token, "DELETE", job, "", 403},
@@ -189,8 +189,8 @@ TEST(AuthzTest, EveryUnauthorizedRequestIsRefusedAndChangesNothing) {
       // A worker acting on another worker's assignment.
       {"other contributor heartbeats the runner", other_token, "POST",
        "/v1/workers/" + runner + "/heartbeat", R"({"running":[]})", 403},
-      {"other contributor fails the rank", other_token, "POST",
-       "/v1/workers/" + runner + "/events", exit_event.dump(), 403},
+      {"other contributor fails the rank", other_token, "POST", "/v1/workers/" + runner + "/events",
+       exit_event.dump(), 403},
       {"other contributor uploads a checkpoint", other_token, "PUT", ckpt, "x", 404, true},
       {"other contributor uploads as its own worker", other_token, "PUT",
        job + "/checkpoints/5?attempt=1&worker=" + other_worker, "x", 404, true},

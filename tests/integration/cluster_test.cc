@@ -236,8 +236,8 @@ TEST(ClusterTest, GangWaitsForEnoughSlotsAndNeverStartsPartially) {
 }
 
 // The ledger end to end: the account of a worker's contributor token earns credit for the ranks it
-// ran once their attempt completed, the account of a job's user token pays while it runs, and GET /v1/accounts (what
-// `shoal accounts` shows) reports both.
+// ran once their attempt completed, the account of a job's user token pays while it runs, and GET
+// /v1/accounts (what `shoal accounts` shows) reports both.
 TEST(ClusterTest, AccountsShowContributionAndUse) {
   Cluster c;
   c.StartScheduler({"--policy", "fairshare+backfill"});

@@ -116,9 +116,14 @@ Status Agent::Register() {
                     {"computeCapability",
                      std::to_string(g.cc_major) + "." + std::to_string(g.cc_minor)}});
   }
-  json body = {{"name", options_.name},   {"host", HostName()}, {"instance", instance_},
-               {"slots", options_.slots}, {"cpus", cpus_},      {"gpus", gpus},
-               {"memoryBytes", memory_total_}, {"memoryLentBytes", memory_lent_}};
+  json body = {{"name", options_.name},
+               {"host", HostName()},
+               {"instance", instance_},
+               {"slots", options_.slots},
+               {"cpus", cpus_},
+               {"gpus", gpus},
+               {"memoryBytes", memory_total_},
+               {"memoryLentBytes", memory_lent_}};
   if (!options_.account.empty()) body["account"] = options_.account;
   auto registered = client_.DoJson("POST", "/v1/workers/register", &body);
   if (!registered.ok() && registered.status().code() == StatusCode::kFailedPrecondition) {
@@ -433,8 +438,8 @@ Status Agent::StartRank(const RankKeyT& key, const json& a) {
     }
   }
   ASSIGN_OR_RETURN(SpawnedProcess proc, Spawn(spawn));
-  LOG_INFO << "started job " << key.job << " attempt " << key.attempt << " rank " << key.rank
-           << "/" << a.value("worldSize", 1) << " as pid " << proc.pid
+  LOG_INFO << "started job " << key.job << " attempt " << key.attempt << " rank " << key.rank << "/"
+           << a.value("worldSize", 1) << " as pid " << proc.pid
            << (gpu >= 0 ? " on GPU " + std::to_string(gpu) : std::string())
            << (memory_limit > 0 ? ", memory limit " + FormatBytes(memory_limit) : std::string());
   std::lock_guard<std::mutex> lock(mu_);

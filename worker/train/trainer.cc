@@ -1,18 +1,16 @@
 #include "worker/train/trainer.h"
 
+#include <algorithm>
 #include <chrono>
 #include <cmath>
+#include <filesystem>
 #include <iomanip>
 #include <memory>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <ostream>
-#include <sstream>
 #include <random>
-
-#include <nlohmann/json.hpp>
-
-#include <algorithm>
-#include <filesystem>
+#include <sstream>
 
 #include "kernels/cpu/reduce.h"
 #include "worker/train/checkpoint.h"
@@ -254,8 +252,8 @@ Result<TrainResult> Train(const JobSpec& spec, Collective& coll, const TrainerOp
   // after the file is freed, so the peak stays within common/memory_estimate.h's 28 B.
   std::optional<Checkpoint> resume;
   if (!options.resume_from.empty()) {
-    ASSIGN_OR_RETURN(resume, ReadCheckpoint(options.resume_from, spec,
-                                            CheckpointDataBytes(spec) + (16 << 20)));
+    ASSIGN_OR_RETURN(
+        resume, ReadCheckpoint(options.resume_from, spec, CheckpointDataBytes(spec) + (16 << 20)));
   }
   EngineConfig engine_config{&spec, std::max(1, options.threads), options.bucket_bytes,
                              options.device, options.timeout_sec};

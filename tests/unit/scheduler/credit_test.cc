@@ -38,8 +38,11 @@ class CreditTest : public ::shoal::testing::SchedulerFixture {
     return (*w)->id;
   }
   static json ExitWith(const Job& j, int rank, const std::string& checksum) {
-    json e = {{"type", "exit"}, {"job", j.id}, {"attempt", j.current_attempt()->number},
-              {"rank", rank},   {"exitCode", 0}};
+    json e = {{"type", "exit"},
+              {"job", j.id},
+              {"attempt", j.current_attempt()->number},
+              {"rank", rank},
+              {"exitCode", 0}};
     if (!checksum.empty()) e["result"] = {{"paramChecksum", checksum}, {"testAccuracy", 0.999}};
     return e;
   }
@@ -96,9 +99,8 @@ TEST_F(CreditTest, RanksThatDisagreeOnTheParametersFailTheAttemptAndEarnNothing)
       sched_->ApplyEvents(honest, json::array({ExitWith(*j, 1 - fake_rank, "0123abcd")})).ok());
   EXPECT_NE(j->state, JobState::kSucceeded);
   EXPECT_EQ(j->attempts.front().state, AttemptState::kFailed);
-  EXPECT_NE(j->attempts.front().reason.find("ParamChecksum: rank " +
-                                                   std::to_string(fake_rank) + " (worker " +
-                                                   fake + ") exited 0 but reported no"),
+  EXPECT_NE(j->attempts.front().reason.find("ParamChecksum: rank " + std::to_string(fake_rank) +
+                                            " (worker " + fake + ") exited 0 but reported no"),
             std::string::npos)
       << j->attempts.front().reason;
   EXPECT_EQ(Contributed("mallory"), 0.0);

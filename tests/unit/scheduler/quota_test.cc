@@ -36,7 +36,8 @@ class QuotaTest : public ::shoal::testing::SchedulerFixture {
   Status Log(int64_t job, const std::vector<std::string>& lines) {
     return sched_->ApplyEvents(
         worker_of_.at(job),
-        json::array({{{"type", "log"}, {"job", job}, {"attempt", 1}, {"rank", 0}, {"lines", lines}}}));
+        json::array(
+            {{{"type", "log"}, {"job", job}, {"attempt", 1}, {"rank", 0}, {"lines", lines}}}));
   }
   int workers_ = 0;
   std::string worker_;  // the newest job's
@@ -54,8 +55,7 @@ TEST_F(QuotaTest, AnAccountsUnfinishedJobsAreCapped) {
   ASSERT_FALSE(third.ok());
   EXPECT_EQ(third.status().code(), StatusCode::kResourceExhausted);
   EXPECT_EQ(field, "maxActiveJobs");
-  EXPECT_NE(third.status().message().find("account alice has 2 unfinished jobs"),
-            std::string::npos)
+  EXPECT_NE(third.status().message().find("account alice has 2 unfinished jobs"), std::string::npos)
       << third.status().message();
   EXPECT_EQ(sched_->ListJobs(std::nullopt, "alice").size(), 2u) << "the refused one was stored";
   EXPECT_TRUE(sched_->Submit(TinySpec(), "bob").ok()) << "another account has its own cap";

@@ -224,7 +224,8 @@ TEST_F(SchedulerTest, LedgerChargesContributorsAndOwnersAndSurvivesReopen) {
   const Job* j = sched_->FindJob((*job)->id);
   ASSERT_EQ(j->state, JobState::kRunning);
   const std::string on = j->current_attempt()->ranks[0].worker_id;
-  const std::string earner = sched_->FindWorker(on)->account, idle = on == cpu ? "alice" : "default";
+  const std::string earner = sched_->FindWorker(on)->account,
+                    idle = on == cpu ? "alice" : "default";
   now_ += 5'000;
   sched_->RunCycle();
   for (const auto& e : sched_->LedgerEntries()) by[e.account] = e;
