@@ -1,7 +1,8 @@
 #include "scheduler/scheduler.h"
 
-#include <algorithm>
 #include <chrono>
+
+#include <algorithm>
 #include <cstdio>
 #include <set>
 

@@ -1,17 +1,18 @@
 #include "scheduler/api/api.h"
 
 #include <algorithm>
-#include <boost/asio/co_spawn.hpp>
-#include <boost/asio/use_awaitable.hpp>
 #include <charconv>
 #include <chrono>
-#include <nlohmann/json.hpp>
 #include <optional>
 #include <type_traits>
 
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <nlohmann/json.hpp>
+
 #include "common/duration.h"
-#include "common/log.h"
 #include "common/version.h"
+#include "common/log.h"
 
 namespace shoal {
 

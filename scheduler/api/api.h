@@ -10,19 +10,20 @@
 // is sent only after Scheduler::SaveChanges(), so no client hears of an unstored state change.
 #pragma once
 
-#include <boost/asio/awaitable.hpp>
-#include <boost/asio/thread_pool.hpp>
 #include <chrono>
 #include <string_view>
 #include <utility>  // before Boost 1.74 awaitable.hpp, which uses std::exchange unincluded
 
+#include <boost/asio/awaitable.hpp>
+#include <boost/asio/thread_pool.hpp>
+
 #include "scheduler/api/auth_limiter.h"
 #include "scheduler/api/group_commit.h"
-#include "scheduler/api/http_server.h"
-#include "scheduler/api/notifier.h"
 #include "scheduler/auth.h"
 #include "scheduler/checkpoint_store.h"
 #include "scheduler/metrics.h"
+#include "scheduler/api/http_server.h"
+#include "scheduler/api/notifier.h"
 #include "scheduler/rendezvous_kv.h"
 #include "scheduler/scheduler.h"
 #include "scheduler/visibility.h"

@@ -1,13 +1,18 @@
 #include "scheduler/api/http_server.h"
 
 #include <fcntl.h>
-#include <openssl/err.h>
-#include <openssl/ssl.h>
-#include <openssl/x509.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <array>
+#include <cerrno>
+#include <chrono>
+#include <cstdint>
+#include <cstring>
+#include <limits>
+#include <memory>
+#include <vector>
+
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/redirect_error.hpp>
@@ -17,18 +22,14 @@
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 #include <boost/beast/ssl.hpp>
-#include <cerrno>
-#include <chrono>
-#include <cstdint>
-#include <cstring>
-#include <limits>
-#include <memory>
 #include <nlohmann/json.hpp>
-#include <vector>
+#include <openssl/err.h>
+#include <openssl/ssl.h>
+#include <openssl/x509.h>
 
 #include "common/file_util.h"
-#include "common/log.h"
 #include "common/sha256.h"
+#include "common/log.h"
 
 namespace shoal {
 

@@ -2,9 +2,9 @@
 
 #include <algorithm>
 #include <cstdio>
+#include <unordered_map>
 #include <map>
 #include <tuple>
-#include <unordered_map>
 #include <utility>
 
 #include "scheduler/policy/backfill.h"

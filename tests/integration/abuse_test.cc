@@ -11,9 +11,9 @@
 #include <thread>
 #include <vector>
 
-#include "common/file_util.h"
 #include "common/safetensors.h"
 #include "common/sha256.h"
+#include "common/file_util.h"
 #include "tests/integration/cluster.h"
 
 namespace shoal::testing {

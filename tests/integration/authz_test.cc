@@ -5,13 +5,13 @@
 // on the same attempt, the workers, accounts and tokens are as before. Then the rightful callers
 // are let through, and what each caller sees of the others' workers and of /metrics is checked
 // under the default (private) visibility and under a public one.
-#include <gtest/gtest.h>
-
 #include <chrono>
 #include <map>
 #include <string>
 #include <thread>
 #include <vector>
+
+#include <gtest/gtest.h>
 
 #include "common/sha256.h"
 #include "tests/integration/cluster.h"

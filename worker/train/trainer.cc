@@ -1,16 +1,18 @@
 #include "worker/train/trainer.h"
 
-#include <algorithm>
 #include <chrono>
 #include <cmath>
-#include <filesystem>
 #include <iomanip>
 #include <memory>
-#include <nlohmann/json.hpp>
 #include <optional>
 #include <ostream>
-#include <random>
 #include <sstream>
+#include <random>
+
+#include <nlohmann/json.hpp>
+
+#include <algorithm>
+#include <filesystem>
 
 #include "kernels/cpu/reduce.h"
 #include "worker/train/checkpoint.h"
