@@ -29,13 +29,11 @@
 namespace {
 
 using shoal::Precision;
-namespace enums = shoal::cuda::enums;
 
-// This file is compiled by nvcc, which sees job_enums.h instead of common/job_spec.h (see gemm.h).
-constexpr Precision kFp32 = static_cast<Precision>(enums::kPrecisionFp32);
-constexpr Precision kTf32 = static_cast<Precision>(enums::kPrecisionTf32);
-constexpr Precision kBf16 = static_cast<Precision>(enums::kPrecisionBf16);
-constexpr shoal::Activation kGelu = static_cast<shoal::Activation>(enums::kActivationGelu);
+constexpr Precision kFp32 = Precision::kFp32;
+constexpr Precision kTf32 = Precision::kTf32;
+constexpr Precision kBf16 = Precision::kBf16;
+constexpr shoal::Activation kGelu = shoal::Activation::kGelu;
 
 const char* PrecisionName(Precision p) {
   return p == kFp32 ? "fp32" : p == kTf32 ? "tf32" : "bf16";

@@ -25,21 +25,10 @@
 #include <string_view>
 #include <vector>
 
+#include "common/spec/enums.h"  // Backend, Activation, LossKind, DataFormat, OptimizerKind, Precision
 #include "common/status.h"
 
 namespace shoal {
-
-// Compute backend of the ranks.
-enum class Backend {
-  kAuto,  // "auto": cuda on a worker with GPUs, else cpu
-  kCuda,  // "cuda": hand-written CUDA kernels + NCCL
-  kCpu,   // "cpu": OpenBLAS + Gloo
-};
-enum class Activation { kRelu, kGelu, kTanh };      // "relu" | "gelu" | "tanh"
-enum class LossKind { kCrossEntropy, kMse };        // "cross_entropy" (softmax) | "mse"
-enum class DataFormat { kAuto, kIdx, kNpy, kCsv };  // "auto" (by file name) | "idx" | "npy" | "csv"
-enum class OptimizerKind { kSgd, kAdamW };          // "sgd" (with momentum) | "adamw"
-enum class Precision { kFp32, kTf32, kBf16 };       // "fp32" | "tf32" | "bf16" (tf32/bf16: cuda)
 
 // The YAML/JSON spelling of each value, e.g. ToString(LossKind::kCrossEntropy) == "cross_entropy".
 // Returns a static string; "invalid" for a value outside the enum.

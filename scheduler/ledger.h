@@ -18,13 +18,9 @@
 #include <string>
 #include <vector>
 
-namespace shoal {
+#include "scheduler/state/model.h"  // LedgerEntry
 
-struct LedgerEntry {
-  std::string account;
-  double contributed = 0;  // decayed GPU-seconds earned
-  double used = 0;         // decayed GPU-seconds spent
-};
+namespace shoal {
 
 class Ledger {
  public:

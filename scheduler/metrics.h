@@ -47,25 +47,19 @@ struct SchedulerMetrics {
   uint64_t resizes_total = 0;
 };
 
-// API request latency by method and route (the path with ids replaced: "/v1/jobs/{id}/logs").
-class ApiMetrics {
- public:
-  void Observe(std::string_view method, std::string_view path, int status, double seconds);
-  void Render(std::string* out) const;
-  // "/v1/jobs/17/attempts/2/kv/x" -> "/v1/jobs/{id}/attempts/{attempt}/kv/{key}"; unknown shapes
-  // become "other", so a client cannot make up label values.
-  static std::string RouteOf(std::string_view path);
+// The exposition format's pieces, for the families rendered elsewhere (scheduler/api's):
+// a family's HELP and TYPE lines, one sample (`labels` as Label() joins them, or ""), and one
+// label with its value escaped.
+void Header(std::string* out, std::string_view name, std::string_view type, std::string_view help);
+void Sample(std::string* out, std::string_view name, std::string_view labels, double value);
+std::string Label(std::string_view key, std::string_view value);
 
- private:
-  std::map<std::pair<std::string, std::string>, Histogram> latency_;  // (method, route)
-  std::map<std::pair<std::string, int>, uint64_t> requests_;         // (route, status)
-};
-
-// The whole exposition: the scheduler's state and metrics, then the API's. `with_names`: the
+// The scheduler's part of the exposition: its state and metrics (the API appends its own,
+// scheduler/api/api_metrics.h). `with_names`: the
 // per-job training series carry the job's name and account (label `name`, `account`) and the
 // ledger is per account (label `account`); without, per-job series carry only the job id and
 // the ledger series are one unlabelled pool-wide sum, so that an unauthenticated scrape names
 // no account and no job (Visibility::metrics_names).
-std::string RenderMetrics(const Scheduler& scheduler, const ApiMetrics& api, bool with_names);
+std::string RenderMetrics(const Scheduler& scheduler, bool with_names);
 
 }  // namespace shoal

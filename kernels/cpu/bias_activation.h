@@ -7,7 +7,7 @@
 // outputs.
 #pragma once
 
-#include "common/job_spec.h"
+#include "common/spec/enums.h"
 #include "common/status.h"
 
 namespace shoal::cpu {

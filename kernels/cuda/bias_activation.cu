@@ -6,7 +6,7 @@
 #include "kernels/common/elementwise_math.h"
 #include "kernels/cuda/cuda_check.h"
 #include "kernels/cuda/device_utils.cuh"
-#include "kernels/cuda/job_enums.h"
+#include "common/spec/enums.h"
 
 namespace shoal::cuda {
 namespace {
@@ -99,12 +99,12 @@ Status CheckDims(const char* op, int m, int n) {
 }
 
 Result<int> ActKindOf(const char* op, Activation act) {
-  switch (static_cast<int>(act)) {
-    case enums::kActivationRelu:
+  switch (act) {
+    case Activation::kRelu:
       return static_cast<int>(kRelu);
-    case enums::kActivationGelu:
+    case Activation::kGelu:
       return static_cast<int>(kGelu);
-    case enums::kActivationTanh:
+    case Activation::kTanh:
       return static_cast<int>(kTanh);
   }
   return InvalidArgument(std::string(op) + ": unknown activation");

@@ -8,7 +8,7 @@
 
 #include "kernels/cuda/cuda_check.h"
 #include "kernels/cuda/gemm_internal.h"
-#include "kernels/cuda/job_enums.h"
+#include "common/spec/enums.h"
 
 namespace shoal::cuda {
 
@@ -16,9 +16,10 @@ Status Gemm(Precision precision, bool trans_a, bool trans_b, int m, int n, int k
             const float* a, int lda, const float* b, int ldb, float beta, float* c, int ldc,
             cudaStream_t stream) {
   RETURN_IF_ERROR(kernels::CheckGemmArgs(trans_a, trans_b, m, n, k, lda, ldb, ldc));
-  const int p = static_cast<int>(precision);
-  if (p != enums::kPrecisionFp32 && p != enums::kPrecisionTf32 && p != enums::kPrecisionBf16) {
-    return InvalidArgument("Gemm: unknown precision " + std::to_string(p));
+  if (precision != Precision::kFp32 && precision != Precision::kTf32 &&
+      precision != Precision::kBf16) {
+    return InvalidArgument("Gemm: unknown precision " +
+                           std::to_string(static_cast<int>(precision)));
   }
   if (m == 0 || n == 0) return Status::Ok();
   if (c == nullptr) return InvalidArgument("Gemm: null C");
@@ -40,8 +41,8 @@ Status Gemm(Precision precision, bool trans_a, bool trans_b, int m, int n, int k
   args.ldc = ldc;
   // k == 0 is C = beta * C: the SIMT kernel does exactly that with zero K slabs, whatever the
   // precision asked for (there is nothing to round).
-  if (p == enums::kPrecisionFp32 || k == 0) return detail::LaunchGemmSimt(args, stream);
-  return detail::LaunchGemmTensorCore(args, p == enums::kPrecisionBf16, stream);
+  if (precision == Precision::kFp32 || k == 0) return detail::LaunchGemmSimt(args, stream);
+  return detail::LaunchGemmTensorCore(args, precision == Precision::kBf16, stream);
 }
 
 }  // namespace shoal::cuda

@@ -15,14 +15,7 @@
 
 #include <cuda_runtime_api.h>
 
-// Host-compiled callers get the full enums. nvcc-compiled ones get the opaque declarations and
-// enumerator values of job_enums.h: job_spec.h is C++20 (CMake 3.25 can only ask nvcc for C++17)
-// and costs nvcc ~12 s per file.
-#ifdef __CUDACC__
-#include "kernels/cuda/job_enums.h"
-#else
-#include "common/job_spec.h"
-#endif
+#include "common/spec/enums.h"  // Precision, Activation: no parser, C++17 for nvcc
 #include "common/status.h"
 
 namespace shoal::cuda {

@@ -238,8 +238,9 @@ asio::awaitable<HttpReply> Api::Authenticated(const HttpRequest& req) {
       if (!principal.ok()) co_return refusal;
       names = principal->admin();
     }
-    co_return HttpReply{200, RenderMetrics(*scheduler_, api_metrics_, names),
-                        "text/plain; version=0.0.4; charset=utf-8"};
+    std::string text = RenderMetrics(*scheduler_, names);
+    api_metrics_.Render(&text);
+    co_return HttpReply{200, std::move(text), "text/plain; version=0.0.4; charset=utf-8"};
   }
   HttpReply refusal;
   auto principal = AuthenticateRequest(req, &refusal);

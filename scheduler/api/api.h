@@ -17,11 +17,11 @@
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/thread_pool.hpp>
 
+#include "scheduler/api/api_metrics.h"
 #include "scheduler/api/auth_limiter.h"
 #include "scheduler/api/group_commit.h"
 #include "scheduler/auth.h"
 #include "scheduler/checkpoint_store.h"
-#include "scheduler/metrics.h"
 #include "scheduler/api/http_server.h"
 #include "scheduler/api/notifier.h"
 #include "scheduler/rendezvous_kv.h"

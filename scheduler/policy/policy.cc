@@ -11,7 +11,7 @@
 #include "scheduler/policy/elastic.h"
 #include "scheduler/policy/order.h"
 #include "scheduler/policy/placement.h"
-#include "scheduler/state/model.h"
+#include "scheduler/policy/reasons.h"
 
 namespace shoal {
 

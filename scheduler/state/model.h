@@ -13,6 +13,7 @@
 
 #include "common/job_spec.h"
 #include "common/status.h"
+#include "scheduler/policy/reasons.h"
 
 namespace shoal {
 
@@ -22,11 +23,7 @@ const char* ToString(JobState state);
 Result<JobState> ParseJobState(std::string_view name);
 bool IsTerminal(JobState state);
 
-// Pending reasons, after Slurm's.
-inline constexpr const char* kReasonResources = "Resources";    // not enough free slots now
-inline constexpr const char* kReasonPriority = "Priority";      // a job ahead in the queue waits
-inline constexpr const char* kReasonConstraint = "Constraint";  // no worker can ever host it
-inline constexpr const char* kReasonPreempted = "Preempted";    // stopped for a fairer job
+// Pending reasons (kReasonResources...): scheduler/policy/reasons.h.
 // A rank exceeded its memory limit (FAILED, not retried; docs/states.md).
 inline constexpr const char* kReasonOutOfMemory = "OutOfMemory";
 
@@ -64,6 +61,14 @@ struct Attempt {
   int64_t started_ms = 0;
   int64_t ended_ms = 0;
   std::vector<RankPlacement> ranks;  // index == rank
+};
+
+// One account's row of the contribution ledger (scheduler/ledger.h keeps them; the store saves
+// them).
+struct LedgerEntry {
+  std::string account;
+  double contributed = 0;  // decayed GPU-seconds earned
+  double used = 0;         // decayed GPU-seconds spent
 };
 
 // One entry of a job's timeline (shoal status, GET /v1/jobs/{id} "events"): what happened to it

@@ -17,7 +17,6 @@
 #include <nlohmann/json.hpp>
 
 #include "common/status.h"
-#include "scheduler/ledger.h"
 #include "scheduler/state/model.h"
 
 namespace shoal {

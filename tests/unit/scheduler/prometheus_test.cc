@@ -1,5 +1,7 @@
-// Histogram output and route labels of scheduler/metrics.h.
+// Histogram output of scheduler/metrics.h and route labels of scheduler/api/api_metrics.h.
 #include "scheduler/metrics.h"
+
+#include "scheduler/api/api_metrics.h"
 
 #include <gtest/gtest.h>
 
