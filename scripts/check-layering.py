@@ -36,9 +36,6 @@ LOWER = {
 }
 # (rule, subject) -> why it still stands. Remove an entry when its violation is fixed.
 KNOWN = {
-    ("size", "scheduler/scheduler.cc"):
-        "the attempt lifecycle, worker registry, event ingestion and snapshot in one file; "
-        "issue 13 splits it into jobs, workers, events and snapshot modules",
     ("size", "scheduler/api/api.cc"):
         "every route's handler in one file; issue 13 splits it by resource behind one route table",
     ("size", "scheduler/state/store.cc"):

@@ -1,0 +1,278 @@
+// What workers report to the Scheduler: rank exits, progress and logs (within the per-job
+// caps), checkpoint records, and the retention of finished jobs' logs and checkpoints.
+// Part of the Scheduler class (scheduler/scheduler.h); the files share scheduler_internal.h.
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <set>
+
+#include "common/log.h"
+#include "scheduler/policy/placement.h"
+#include "scheduler/policy/policy.h"
+#include "scheduler/scheduler.h"
+#include "scheduler/scheduler_internal.h"
+
+namespace shoal {
+
+using scheduler_internal::kExitBadInput;
+using scheduler_internal::kExitOutOfMemory;
+using scheduler_internal::kMaxLogLinesPerEvent;
+using scheduler_internal::kMaxLogLineBytes;
+
+RankPlacement* Scheduler::FindRank(Job& job, int attempt, int rank) {
+  for (auto& a : job.attempts) {
+    if (a.number != attempt) continue;
+    if (rank < 0 || rank >= static_cast<int>(a.ranks.size())) return nullptr;
+    return &a.ranks[rank];
+  }
+  return nullptr;
+}
+
+Status Scheduler::ApplyEvents(const std::string& worker_id, const nlohmann::json& events) {
+  if (FindWorker(worker_id) == nullptr) {
+    return NotFound("worker " + worker_id + " is not registered");
+  }
+  if (!events.is_array()) return InvalidArgument("\"events\" must be an array");
+  // Validate everything first so a bad batch changes nothing.
+  for (const auto& ev : events) {
+    if (!ev.is_object() || !ev.contains("type") || !ev["type"].is_string() ||
+        !ev.contains("job") || !ev["job"].is_number_integer() || !ev.contains("attempt") ||
+        !ev["attempt"].is_number_integer() || !ev.contains("rank") ||
+        !ev["rank"].is_number_integer()) {
+      return InvalidArgument("each event needs string \"type\" and integer job, attempt, rank");
+    }
+    const std::string type = ev["type"];
+    if (type == "log") {
+      if (!ev.contains("lines") || !ev["lines"].is_array() ||
+          ev["lines"].size() > kMaxLogLinesPerEvent) {
+        return InvalidArgument("log event needs \"lines\": an array of at most 10000 strings");
+      }
+      for (const auto& l : ev["lines"]) {
+        if (!l.is_string()) return InvalidArgument("log lines must be strings");
+      }
+    } else if (type == "progress") {
+      if (!ev.contains("data") || !ev["data"].is_object()) {
+        return InvalidArgument("progress event needs an object \"data\"");
+      }
+    } else if (type == "exit") {
+      if (!ev.contains("exitCode") || !ev["exitCode"].is_number_integer()) {
+        return InvalidArgument("exit event needs an integer \"exitCode\"");
+      }
+      // Optional fields, typed here so that applying the exit cannot throw halfway.
+      if ((ev.contains("signal") && !ev["signal"].is_number_integer()) ||
+          (ev.contains("message") && !ev["message"].is_string()) ||
+          (ev.contains("cause") && !ev["cause"].is_string()) ||
+          (ev.contains("result") && !ev["result"].is_object())) {
+        return InvalidArgument(
+            "exit event: \"signal\" must be an integer, \"message\" a string, \"result\" an "
+            "object");
+      }
+    } else {
+      return InvalidArgument("unknown event type \"" + type + "\" (log, progress, exit)");
+    }
+  }
+  int64_t now = clock_();
+  for (const auto& ev : events) {
+    Job* job = MutableJob(ev["job"].get<int64_t>());
+    if (job == nullptr) continue;
+    int attempt = ev["attempt"].get<int>();
+    int rank = ev["rank"].get<int>();
+    RankPlacement* rp = FindRank(*job, attempt, rank);
+    if (rp == nullptr || rp->worker_id != worker_id) continue;  // not this worker's rank
+    const std::string type = ev["type"];
+    if (type == "log") {
+      std::vector<std::string> lines;
+      for (const auto& l : ev["lines"]) {
+        std::string s = l.get<std::string>();
+        if (s.size() > kMaxLogLineBytes) s.resize(kMaxLogLineBytes);
+        lines.push_back(std::move(s));
+      }
+      AppendJobLogs(*job, attempt, rank, now, lines);
+    } else if (type == "progress") {
+      if (rank != 0) continue;
+      nlohmann::json data = ev["data"];
+      data["attempt"] = attempt;
+      data["timeMs"] = now;
+      job->progress = data;
+      AppendJobMetric(*job, attempt, now, data);
+      Persist(*job);
+    } else if (type == "exit") {
+      RETURN_IF_ERROR(ApplyExit(*job, *rp, attempt, ev));
+    }
+  }
+  Changed();
+  return Status::Ok();
+}
+
+Status Scheduler::ApplyExit(Job& job, RankPlacement& rp, int attempt, const nlohmann::json& ev) {
+  if (rp.state == RankState::kExited) return Status::Ok();  // duplicate delivery
+  rp.state = RankState::kExited;
+  rp.exit_code = ev["exitCode"].get<int>();
+  rp.signal = ev.value("signal", 0);
+  rp.message = ev.value("message", "");
+  if (rp.message.size() > 4096) rp.message.resize(4096);
+  if (ev.contains("result") && ev["result"].is_object()) rp.result = ev["result"];
+  Attempt* current = job.current_attempt();
+  bool current_running = current != nullptr && current->number == attempt &&
+                         current->state == AttemptState::kRunning;
+  if (current_running) {
+    if (rp.exit_code != 0 || rp.signal != 0) {
+      std::string how = rp.signal != 0 ? "was killed by signal " + std::to_string(rp.signal)
+                                       : "exited with code " + std::to_string(rp.exit_code);
+      // Out of memory (the worker's watchdog killed the rank over its limit, or the trainer's
+      // allocation failed) is the job's fault: another contributor's machine of the same size
+      // would fail the same way, so it is not retried.
+      const bool oom =
+          ev.value("cause", "") == kReasonOutOfMemory || rp.exit_code == kExitOutOfMemory;
+      std::string reason = std::string(oom ? kReasonOutOfMemory : "RankFailed") + ": rank " +
+                           std::to_string(rp.rank) + " on worker " + rp.worker_id + " " + how;
+      if (!rp.message.empty()) reason += ": " + rp.message;
+      FailAttempt(job, reason, /*retryable=*/!oom && rp.exit_code != kExitBadInput);
+    } else {
+      MaybeFinishAttempt(job);
+    }
+  }
+  Persist(job);
+  RequestSchedule();
+  return Status::Ok();
+}
+
+void Scheduler::RecordCheckpoint(int64_t job_id, int attempt, int64_t step, int64_t bytes) {
+  Job* job = MutableJob(job_id);
+  if (job == nullptr) return;
+  char size[32];
+  std::snprintf(size, sizeof size, "%.1f MiB", static_cast<double>(bytes) / (1 << 20));
+  AddJobEvent(*job, clock_(), "checkpoint",
+              "step " + std::to_string(step) + " of attempt " + std::to_string(attempt) +
+                  " stored (" + size + ")");
+  Persist(*job);
+}
+
+void Scheduler::AppendJobLogs(const Job& job, int attempt, int rank, int64_t now,
+                              const std::vector<std::string>& lines) {
+  Status st = store_->AppendLogs(job.id, attempt, rank, now, lines);
+  if (!st.ok()) {
+    LOG_ERROR << "storing logs of job " << job.id << ": " << st.ToString();
+    return;
+  }
+  const int64_t cap = options_.quotas.job_log_bytes;
+  if (cap <= 0) return;
+  auto [it, first] = log_bytes_.try_emplace(job.id, 0);
+  if (first) {
+    // Once per job and scheduler start; this includes the lines just appended.
+    auto stored = store_->LogBytes(job.id);
+    if (!stored.ok()) {
+      LOG_ERROR << "log size of job " << job.id << ": " << stored.status().ToString();
+      log_bytes_.erase(it);
+      return;
+    }
+    it->second = *stored;
+  } else {
+    for (const auto& l : lines) it->second += static_cast<int64_t>(l.size());
+  }
+  if (it->second <= cap) return;
+  // Down to three quarters of the cap, so that the scan and delete happen once per quarter.
+  auto kept = store_->DropOldestLogs(
+      job.id, cap / 4 * 3,
+      "[shoal] older lines of this job's log were dropped: it keeps the newest " +
+          std::to_string(cap >> 20) + " MiB (the scheduler's jobLogBytes)");
+  if (!kept.ok()) {
+    LOG_ERROR << "dropping old logs of job " << job.id << ": " << kept.status().ToString();
+    return;
+  }
+  it->second = *kept;
+}
+
+void Scheduler::AppendJobMetric(const Job& job, int attempt, int64_t now,
+                                const nlohmann::json& point) {
+  Status st = store_->AppendMetric(job.id, attempt, now, point);
+  if (!st.ok()) {
+    LOG_ERROR << "storing metrics of job " << job.id << ": " << st.ToString();
+    return;
+  }
+  const int64_t cap = options_.quotas.job_metric_points;
+  if (cap <= 0) return;
+  auto [it, first] = metric_points_.try_emplace(job.id, 0);
+  if (first) {
+    auto n = store_->MetricCount(job.id);
+    if (!n.ok()) {
+      metric_points_.erase(it);
+      return;
+    }
+    it->second = *n;
+  } else {
+    ++it->second;
+  }
+  if (it->second <= cap) return;
+  st = store_->ThinMetrics(job.id);
+  if (!st.ok()) {
+    LOG_ERROR << "thinning metrics of job " << job.id << ": " << st.ToString();
+    return;
+  }
+  it->second -= it->second / 4;  // every other point of the older half
+}
+
+void Scheduler::ExpireLogs() {
+  const int64_t now = clock_();
+  if (now < next_log_expiry_ms_) return;
+  next_log_expiry_ms_ = now + 60000;
+  const int64_t cutoff = now - options_.quotas.log_retention_ms;
+  std::vector<std::pair<int64_t, int64_t>> expired;  // (finished_ms, id)
+  for (const auto& [id, job] : jobs_) {
+    if (IsTerminal(job.state) && job.finished_ms >= logs_expired_before_ms_ &&
+        job.finished_ms < cutoff) {
+      expired.emplace_back(job.finished_ms, id);
+    }
+  }
+  // At most kBatch jobs a pass (one transaction on the event loop); the rest next cycle.
+  constexpr size_t kBatch = 1000;
+  int64_t watermark = cutoff;
+  if (expired.size() > kBatch) {
+    std::nth_element(expired.begin(), expired.begin() + kBatch - 1, expired.end());
+    expired.resize(kBatch);
+    std::sort(expired.begin(), expired.end());
+    // Jobs that ended in the same millisecond as the last one taken come again next pass
+    // (deleting nothing twice is harmless), unless the whole batch ended in it.
+    watermark = expired.back().first + (expired.front().first == expired.back().first);
+    next_log_expiry_ms_ = now;
+  }
+  if (!expired.empty()) {
+    std::vector<int64_t> ids;
+    for (const auto& e : expired) ids.push_back(e.second);
+    Status st = store_->DeleteJobLogs(ids);
+    if (!st.ok()) {
+      LOG_ERROR << "deleting the logs of " << ids.size() << " ended jobs: " << st.ToString();
+      return;  // tried again next minute
+    }
+    for (int64_t id : ids) {
+      log_bytes_.erase(id);
+      metric_points_.erase(id);
+    }
+    if (logs_expired_before_ms_ > 0) {
+      LOG_INFO << "deleted the logs and metrics of " << ids.size() << " jobs that ended over "
+               << options_.quotas.log_retention_ms / 3600000 << " h ago";
+    }
+  }
+  logs_expired_before_ms_ = watermark;
+}
+
+bool Scheduler::CheckpointsExpired(int64_t job_id) const {
+  const Job* job = FindJob(job_id);
+  if (job == nullptr) return true;
+  return IsTerminal(job->state) && !job->spec.checkpoint.keep_after_end &&
+         job->finished_ms + options_.quotas.checkpoint_retention_ms <= clock_();
+}
+
+void Scheduler::RecordCheckpointRefused(int64_t job_id, const std::string& why) {
+  Job* job = MutableJob(job_id);
+  if (job == nullptr) return;
+  const int64_t now = clock_();
+  auto [it, first] = checkpoint_refused_ms_.try_emplace(job_id, now);
+  if (!first && now - it->second < 60000) return;
+  it->second = now;
+  AddJobEvent(*job, now, "checkpoint", "refused: " + why);
+  Persist(*job);
+  Changed();
+}
+
+}  // namespace shoal

@@ -1,0 +1,129 @@
+// The Scheduler's view for the policy (the Snapshot of queue, running jobs and workers) and
+// the contribution ledger's accrual and credit.
+// Part of the Scheduler class (scheduler/scheduler.h); the files share scheduler_internal.h.
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <set>
+
+#include "common/log.h"
+#include "scheduler/policy/placement.h"
+#include "scheduler/policy/policy.h"
+#include "scheduler/scheduler.h"
+#include "scheduler/scheduler_internal.h"
+
+namespace shoal {
+
+using scheduler_internal::HoldsSlot;
+using scheduler_internal::AwaitsPreviousAttempt;
+using scheduler_internal::ShapeOf;
+using scheduler_internal::SnapshotWorkerOf;
+
+void Scheduler::CreditAttempt(const Job& job, const Attempt& a, bool history) {
+  const double per_rank = job.spec.resources.backend == Backend::kCpu
+                              ? 1.0
+                              : std::max(1, job.spec.resources.gpus_per_worker);
+  const double seconds =
+      static_cast<double>(std::max<int64_t>(0, a.ended_ms - a.started_ms)) / 1000.0;
+  for (const auto& r : a.ranks) {
+    Worker* w = MutableWorker(r.worker_id);
+    if (w == nullptr) continue;
+    ledger_.Credit(w->account, per_rank * seconds);
+    if (history) {
+      ++w->completed_ranks;
+      if (post_schedule_) {
+        unsaved_workers_.insert(w->id);  // written with the job's success, in its batch
+        if (!unsaved_since_) unsaved_since_ = std::chrono::steady_clock::now();
+      } else if (Status st = store_->SaveWorker(*w); !st.ok()) {
+        LOG_ERROR << "persisting worker " << w->id << ": " << st.ToString();
+      }
+    }
+  }
+}
+
+SnapshotWorker Scheduler::SnapshotOf(const Worker& w, int held, int stopping) const {
+  SnapshotWorker sw = SnapshotWorkerOf(w, held, stopping);
+  sw.account = w.account;
+  if (options_.new_worker_ranks_per_job > 0 && w.completed_ranks < options_.trusted_after_ranks) {
+    sw.foreign_job_rank_cap = options_.new_worker_ranks_per_job;
+  }
+  return sw;
+}
+
+Snapshot Scheduler::BuildSnapshot() const {
+  Snapshot snap;
+  snap.now_ms = clock_();
+  std::map<std::string, int> held, stopping;
+  // jobs_ is keyed by id, so the queue comes out in submission order.
+  for (const auto& [id, job] : jobs_) {
+    const JobSpec& spec = job.spec;
+    for (const auto& a : job.attempts) {
+      for (const auto& r : a.ranks) {
+        if (HoldsSlot(r.state)) ++held[r.worker_id];
+        if (r.state == RankState::kStopping) ++stopping[r.worker_id];
+      }
+    }
+    const bool queued = job.state == JobState::kPending || job.state == JobState::kRestarting;
+    const bool running = job.state == JobState::kRunning && job.current_attempt() != nullptr;
+    if (!queued && !running) continue;
+    SnapshotJob shape = ShapeOf(job);
+    if (queued) {
+      shape.max_runtime_ms =
+          std::max<int64_t>(1, spec.limits.max_runtime_seconds * 1000 - RunMs(job));
+      snap.queue.push_back(std::move(shape));
+    } else {
+      const Attempt& a = *job.current_attempt();
+      SnapshotRunning sr = AsRunning(shape);
+      sr.start_ms = a.started_ms;
+      // The time limit covers every attempt (EnforceTimeLimits), so the job ends by then.
+      sr.max_runtime_ms = std::max<int64_t>(
+          0, spec.limits.max_runtime_seconds * 1000 - (RunMs(job) - (snap.now_ms - a.started_ms)));
+      // Resizable only while every rank runs: not while some finish, nor while the attempt waits
+      // for the previous one to stop.
+      const bool whole = !AwaitsPreviousAttempt(job) &&
+                         std::all_of(a.ranks.begin(), a.ranks.end(),
+                                     [](const RankPlacement& r) { return HoldsSlot(r.state); });
+      if (!whole) sr.min_ranks = sr.max_ranks = 0;
+      for (const auto& r : a.ranks) {
+        if (HoldsSlot(r.state)) sr.rank_workers.push_back(r.worker_id);
+      }
+      snap.running.push_back(std::move(sr));
+    }
+  }
+  for (const LedgerEntry& e : ledger_.Entries()) {
+    snap.accounts.push_back({e.account, e.contributed, e.used});
+  }
+  for (const auto& [id, w] : workers_) {
+    if (w.state != WorkerState::kAlive) continue;
+    snap.workers.push_back(SnapshotOf(w, held[id], stopping[id]));
+  }
+  return snap;
+}
+
+void Scheduler::AccrueLedger() {
+  const int64_t now = clock_();
+  std::map<std::string, double> earning, spending;
+  for (const auto& [id, w] : workers_) {
+    // Listed (at 0) so that a contributing account has an entry; what it earns is credited when
+    // an attempt completes (CreditAttempt), never for what a worker advertises.
+    if (w.state == WorkerState::kAlive) earning[w.account] += 0;
+  }
+  for (const auto& [id, job] : jobs_) {
+    const Attempt* a = job.current_attempt();
+    if (job.state != JobState::kRunning || a == nullptr) continue;
+    const int per_rank = job.spec.resources.backend == Backend::kCpu
+                             ? 1
+                             : std::max(1, job.spec.resources.gpus_per_worker);
+    for (const auto& r : a->ranks) {
+      if (HoldsSlot(r.state)) spending[job.owner] += per_rank;
+    }
+  }
+  ledger_.Advance(now, earning, spending);
+  if (now - ledger_saved_ms_ >= options_.ledger_save_interval_ms) {
+    Status st = store_->SaveLedger(ledger_.Entries());
+    if (!st.ok()) LOG_ERROR << "saving the ledger failed: " << st.ToString();
+    ledger_saved_ms_ = now;
+  }
+}
+
+}  // namespace shoal

@@ -1,0 +1,347 @@
+// The worker registry of the Scheduler: registration (names, instances, accounts), heartbeats
+// and the assignments they carry back, lost workers, and who may write or read a job's
+// checkpoints and rendezvous keys.
+// Part of the Scheduler class (scheduler/scheduler.h); the files share scheduler_internal.h.
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <set>
+
+#include "common/log.h"
+#include "scheduler/policy/placement.h"
+#include "scheduler/policy/policy.h"
+#include "scheduler/scheduler.h"
+#include "scheduler/scheduler_internal.h"
+
+namespace shoal {
+
+using scheduler_internal::HoldsSlot;
+using scheduler_internal::AwaitsPreviousAttempt;
+using scheduler_internal::WorkerLabel;
+
+Result<const Worker*> Scheduler::RegisterWorker(const WorkerRegistration& reg) {
+  return std::move(RegisterWorkers({reg}).front());
+}
+
+std::vector<Result<const Worker*>> Scheduler::RegisterWorkers(
+    const std::vector<WorkerRegistration>& regs) {
+  std::vector<Result<const Worker*>> out(regs.size(), Result<const Worker*>(Internal("unset")));
+  // The workers to commit; staged_of[i] is registration i's entry (-1: rejected).
+  std::vector<Worker> staged;
+  std::vector<int> staged_of(regs.size(), -1);
+  std::unordered_map<std::string, int> staged_by_name;
+  const int64_t now = clock_();
+  for (size_t i = 0; i < regs.size(); ++i) {
+    const WorkerRegistration& reg = regs[i];
+    if (reg.name.empty() || reg.name.size() > 253) {
+      out[i] = InvalidArgument("worker name must be 1..253 characters");
+      continue;
+    }
+    if (reg.slots < 1 || reg.slots > 1024) {
+      out[i] = InvalidArgument("slots must be in 1..1024");
+      continue;
+    }
+    if (reg.memory_total_bytes < 0 || reg.memory_lent_bytes < 0) {
+      out[i] = InvalidArgument("memoryBytes and memoryLentBytes must be >= 0");
+      continue;
+    }
+    if (!IsDnsLabel(reg.account)) {
+      out[i] = InvalidArgument("account must be a DNS label (1..63 of a-z, 0-9, '-'), got \"" +
+                               reg.account.substr(0, 80) + "\"");
+      continue;
+    }
+    Worker w;
+    // Names are unique: an index, since a pool of thousands registering at once would otherwise
+    // scan every worker per registration. A name seen earlier in this batch re-registers that
+    // entry (as a second call would), so it keeps its id and the later fields win.
+    auto dup = staged_by_name.find(reg.name);
+    if (dup != staged_by_name.end()) {
+      w.id = staged[dup->second].id;
+    } else if (auto it = worker_by_name_.find(reg.name); it != worker_by_name_.end()) {
+      const Worker& known = workers_.at(it->second);
+      if (known.account != reg.account) {
+        out[i] = PermissionDenied("worker name \"" + reg.name + "\" is registered to account \"" +
+                                  known.account + "\"; choose another --name");
+        continue;
+      }
+      // Another live process already holds this name (two agents on one host with one --name):
+      // refused, or both would run the same ranks under one id. Once it is lost (no heartbeat for
+      // worker_timeout_ms), the name is free again, e.g. for its own restart.
+      if (known.state == WorkerState::kAlive && !known.instance.empty() &&
+          known.instance != reg.instance) {
+        const int64_t silent_s = (now - known.last_seen_ms) / 1000;
+        out[i] = AlreadyExists(
+            "worker name \"" + reg.name + "\" is held by a live worker (" + known.id + " on host " +
+            known.host + ", last heartbeat " + std::to_string(silent_s) +
+            " s ago); give this one another --name, or stop the other (its name is free once it "
+            "has been silent for " + std::to_string(options_.worker_timeout_ms / 1000) + " s)");
+        continue;
+      }
+      w.id = it->second;
+    } else {
+      // Not reused even if the commit fails: the id was never acknowledged, but stays burnt.
+      w.id = "w-" + std::to_string(next_worker_number_++);
+    }
+    w.name = reg.name;
+    w.host = reg.host;
+    w.account = reg.account;
+    w.instance = reg.instance;
+    w.slots = reg.slots;
+    w.cpus = reg.cpus;
+    w.gpus = reg.gpus;
+    w.memory_total_bytes = reg.memory_total_bytes;
+    w.memory_lent_bytes = reg.memory_lent_bytes;
+    w.state = WorkerState::kAlive;
+    w.registered_ms = now;
+    w.last_seen_ms = now;
+    if (dup != staged_by_name.end()) {
+      staged[dup->second] = std::move(w);
+      staged_of[i] = dup->second;
+    } else {
+      staged_of[i] = static_cast<int>(staged.size());
+      staged_by_name[reg.name] = staged_of[i];
+      staged.push_back(std::move(w));
+    }
+  }
+  if (staged.empty()) return out;
+  std::vector<const Worker*> rows;
+  rows.reserve(staged.size());
+  for (const Worker& w : staged) rows.push_back(&w);
+  // One transaction for every registration of the batch (a registration is acknowledged with its
+  // id, which must be stored first); nothing of the batch changes memory before it commits.
+  Status st = CommitWithUnsaved({{}, {}, rows}).status();
+  if (!st.ok()) {
+    for (size_t i = 0; i < regs.size(); ++i) {
+      if (staged_of[i] >= 0) out[i] = st;
+    }
+    return out;
+  }
+  std::vector<std::string> ids;
+  for (const Worker& w : staged) ids.push_back(w.id);
+  bool restarted_any = false;
+  for (Worker& w : staged) {
+    // Only a re-registration can have ranks to clean up: new workers skip the scans of every job
+    // (O(jobs) each, which a pool of thousands joining cannot afford).
+    if (Worker* existing = MutableWorker(w.id)) {
+      restarted_any = true;
+      // The worker process restarted, so the trainers it ran died with it (PDEATHSIG).
+      for (auto& [id, job] : jobs_) {
+        Attempt* a = job.current_attempt();
+        if (a == nullptr || a->state != AttemptState::kRunning) continue;
+        for (auto& r : a->ranks) {
+          if (r.worker_id == w.id && HoldsSlot(r.state)) {
+            r.state = RankState::kExited;
+            r.exit_code = -1;
+            r.message = "worker restarted";
+            FailAttempt(job, "WorkerRestarted: worker " + WorkerLabel(existing, w.id) +
+                                 " re-registered while rank " + std::to_string(r.rank) + " ran",
+                        /*retryable=*/true);
+            break;
+          }
+        }
+      }
+      // Anything still marked as held on this worker from before is gone now.
+      for (auto& [id, job] : jobs_) {
+        bool touched = false;
+        for (auto& a : job.attempts) {
+          for (auto& r : a.ranks) {
+            if (r.worker_id == w.id && HoldsSlot(r.state)) {
+              r.state = RankState::kExited;
+              r.exit_code = -1;
+              touched = true;
+            }
+          }
+        }
+        if (touched) Persist(job);
+      }
+    }
+    worker_by_name_[w.name] = w.id;
+    Worker& stored = workers_[w.id];
+    stored = std::move(w);
+    LOG_INFO << "worker " << stored.id << " (" << stored.name << ") registered: " << stored.slots
+             << " slots, " << stored.cpus << " cpus, " << stored.gpus.size() << " gpus";
+  }
+  for (size_t i = 0; i < regs.size(); ++i) {
+    if (staged_of[i] >= 0) out[i] = &workers_.at(ids[staged_of[i]]);
+  }
+  RequestSchedule();
+  // Long-polls care only when ranks were taken away; a new worker changes nothing they wait for.
+  if (restarted_any) Changed();
+  return out;
+}
+
+Status Scheduler::Heartbeat(const std::string& worker_id, const std::vector<RankKey>& running) {
+  Worker* w = MutableWorker(worker_id);
+  if (w == nullptr) return NotFound("worker " + worker_id + " is not registered");
+  w->last_seen_ms = clock_();
+  if (w->state == WorkerState::kLost) {
+    w->state = WorkerState::kAlive;
+    if (post_schedule_) {
+      // Written in the next batch, not before this answer: the stored liveness only decides what
+      // a restarted scheduler shows until the worker's next heartbeat, and a pool coming back at
+      // once cannot afford one fsync each. Whatever a pass then starts on it is stored with it.
+      unsaved_workers_.insert(worker_id);
+      if (!unsaved_since_) unsaved_since_ = std::chrono::steady_clock::now();
+      PostRun();
+    } else {
+      RETURN_IF_ERROR(store_->SaveWorker(*w));
+    }
+    LOG_INFO << "worker " << worker_id << " is back";
+    RequestSchedule();
+    // No Changed(): no long-poll waits for a worker's liveness; a pass that starts something on
+    // it wakes them.
+  }
+  std::set<RankKey> reported(running.begin(), running.end());
+  for (auto& [id, job] : jobs_) {
+    bool touched = false;
+    for (auto& a : job.attempts) {
+      for (auto& r : a.ranks) {
+        if (r.worker_id != worker_id) continue;
+        bool held = reported.count({job.id, a.number, r.rank}) > 0;
+        if (r.state == RankState::kAssigned && held) {
+          r.state = RankState::kRunning;
+          touched = true;
+        } else if (r.state == RankState::kStopping && !held) {
+          // The worker holds nothing for it any more (never started, or exit delivered).
+          r.state = RankState::kExited;
+          touched = true;
+        }
+      }
+    }
+    if (touched) {
+      // The attempt's last rank to come up completes its start (the "started" event, once).
+      Attempt* cur = job.current_attempt();
+      if (cur != nullptr && cur->state == AttemptState::kRunning &&
+          std::all_of(cur->ranks.begin(), cur->ranks.end(),
+                      [](const RankPlacement& r) { return r.state == RankState::kRunning; }) &&
+          std::none_of(job.events.begin(), job.events.end(), [&](const JobEvent& e) {
+            return e.type == "started" && e.ts_ms >= cur->started_ms;
+          })) {
+        AddJobEvent(job, clock_(), "started",
+                    "attempt " + std::to_string(cur->number) + ": all " +
+                        std::to_string(cur->ranks.size()) + " ranks running");
+      }
+      Persist(job);
+      Changed();
+    }
+  }
+  return Status::Ok();
+}
+
+std::vector<std::pair<const Job*, RankKey>> Scheduler::DesiredRanks(
+    const std::string& worker_id) const {
+  std::vector<std::pair<const Job*, RankKey>> out;
+  for (const auto& [id, job] : jobs_) {
+    const Attempt* a = job.current_attempt();
+    if (a == nullptr || a->state != AttemptState::kRunning || AwaitsPreviousAttempt(job)) continue;
+    for (const auto& r : a->ranks) {
+      if (r.worker_id != worker_id) continue;
+      if (r.state != RankState::kAssigned && r.state != RankState::kRunning) continue;
+      out.push_back({&job, RankKey{job.id, a->number, r.rank}});
+    }
+  }
+  return out;
+}
+
+nlohmann::json Scheduler::Assignments(const std::string& worker_id) const {
+  nlohmann::json out = nlohmann::json::array();
+  for (const auto& [job, key] : DesiredRanks(worker_id)) {
+    out.push_back({{"job", key.job_id},
+                   {"attempt", key.attempt},
+                   {"rank", key.rank},
+                   {"worldSize", job->current_attempt()->world_size},
+                   {"name", job->spec.metadata.name},
+                   {"spec", job->spec_text}});
+  }
+  return out;
+}
+
+bool Scheduler::AssignmentsDiffer(const std::string& worker_id,
+                                  const std::vector<RankKey>& running) const {
+  // Called on every long-poll wake-up: compare keys only, without rendering specs.
+  std::set<RankKey> desired;
+  for (const auto& [job, key] : DesiredRanks(worker_id)) desired.insert(key);
+  return desired != std::set<RankKey>(running.begin(), running.end());
+}
+
+Status Scheduler::CheckCheckpointWriter(int64_t job_id, int attempt,
+                                        const std::string& worker_id) const {
+  const Job* job = FindJob(job_id);
+  if (job == nullptr) return NotFound("job " + std::to_string(job_id) + " not found");
+  if (attempt < 1 || attempt > static_cast<int>(job->attempts.size())) {
+    return NotFound("job " + std::to_string(job_id) + " has no attempt " + std::to_string(attempt));
+  }
+  const Attempt& a = job->attempts[attempt - 1];
+  if (a.ranks.empty() || a.ranks[0].worker_id != worker_id) {
+    return PermissionDenied("worker " + worker_id + " does not run rank 0 of job " +
+                            std::to_string(job_id) + " attempt " + std::to_string(attempt));
+  }
+  if (!HoldsSlot(a.ranks[0].state)) {
+    return FailedPrecondition("rank 0 of job " + std::to_string(job_id) + " attempt " +
+                              std::to_string(attempt) + " has already exited");
+  }
+  return Status::Ok();
+}
+
+bool Scheduler::AccountRunsAttempt(const std::string& account, int64_t job_id,
+                                   int attempt) const {
+  const Job* job = FindJob(job_id);
+  if (job == nullptr) return false;
+  const Attempt* a = attempt == 0 ? job->current_attempt()
+                     : attempt >= 1 && attempt <= static_cast<int>(job->attempts.size())
+                         ? &job->attempts[attempt - 1]
+                         : nullptr;
+  if (a == nullptr) return false;
+  for (const auto& r : a->ranks) {
+    if (!HoldsSlot(r.state)) continue;
+    const Worker* w = FindWorker(r.worker_id);
+    if (w != nullptr && w->account == account) return true;
+  }
+  return false;
+}
+
+void Scheduler::MarkLostWorkers() {
+  int64_t now = clock_();
+  for (auto& [wid, w] : workers_) {
+    if (w.state != WorkerState::kAlive || now - w.last_seen_ms <= options_.worker_timeout_ms) {
+      continue;
+    }
+    w.state = WorkerState::kLost;
+    if (post_schedule_) {
+      // With the next batch, as in Heartbeat: a pool that drops off at once (a network split)
+      // must not cost one fsync per worker on the event loop.
+      unsaved_workers_.insert(wid);
+      if (!unsaved_since_) unsaved_since_ = std::chrono::steady_clock::now();
+      PostRun();
+    } else {
+      Status st = store_->SaveWorker(w);
+      if (!st.ok()) LOG_ERROR << "persisting worker " << wid << ": " << st.ToString();
+    }
+    LOG_WARN << "worker " << wid << " (" << w.name << ") lost: no heartbeat for "
+             << (now - w.last_seen_ms) << " ms";
+    for (auto& [id, job] : jobs_) {
+      bool touched = false;
+      for (auto& a : job.attempts) {
+        for (auto& r : a.ranks) {
+          if (r.worker_id == wid && HoldsSlot(r.state)) {
+            r.state = RankState::kExited;
+            r.exit_code = -1;
+            r.message = "worker lost";
+            touched = true;
+            if (&a == job.current_attempt() && a.state == AttemptState::kRunning) {
+              FailAttempt(job,
+                          "WorkerLost: worker " + WorkerLabel(&w, wid) + " running rank " +
+                              std::to_string(r.rank) + " missed heartbeats for " +
+                              std::to_string(options_.worker_timeout_ms / 1000) + "s",
+                          /*retryable=*/true);
+            }
+          }
+        }
+      }
+      if (touched) Persist(job);
+    }
+    Changed();
+  }
+}
+
+}  // namespace shoal
