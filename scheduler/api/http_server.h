@@ -49,19 +49,27 @@ struct SpooledBody {
 };
 
 struct HttpRequest {
-  std::string method;  // "GET", "POST", ...
-  std::string path;    // decoded path without the query, e.g. "/v1/jobs/3"
-  std::map<std::string, std::string> query;  // decoded query parameters
+  std::string method;                          // "GET", "POST", ...
+  std::string path;                            // decoded path without the query, e.g. "/v1/jobs/3"
+  std::map<std::string, std::string> query;    // decoded query parameters
   std::map<std::string, std::string> headers;  // lower-case names
   std::string body;                            // empty when the body was spooled
   std::shared_ptr<SpooledBody> spooled;        // the body, when the route's policy spooled it
-  std::string peer;  // "127.0.0.1:51234"
+  std::string peer;                            // "127.0.0.1:51234"
 };
 
 struct HttpReply {
-  int status = 200;
+  // A constructor rather than an aggregate, so that {status, body, type} needs no headers.
+  HttpReply(int status_in = 200, std::string body_in = "",
+            std::string content_type_in = "application/json",
+            std::map<std::string, std::string> headers_in = {})
+      : status(status_in),
+        body(std::move(body_in)),
+        content_type(std::move(content_type_in)),
+        headers(std::move(headers_in)) {}
+  int status;
   std::string body;
-  std::string content_type = "application/json";
+  std::string content_type;
   std::map<std::string, std::string> headers;  // extra response headers (e.g. Retry-After)
 };
 
@@ -71,8 +79,15 @@ using HttpHandler = std::function<boost::asio::awaitable<HttpReply>(HttpRequest)
 // `reject`, the answer to send at once without reading the body (e.g. a 401 to an upload with
 // no valid token: a stranger's body is never read into memory).
 struct BodyPolicy {
-  size_t max_bytes = 1 << 20;
-  std::chrono::seconds timeout{30};
+  BodyPolicy(size_t max_bytes_in = 1 << 20,
+             std::chrono::seconds timeout_in = std::chrono::seconds(30),
+             std::optional<HttpReply> reject_in = std::nullopt, std::string spool_dir_in = "")
+      : max_bytes(max_bytes_in),
+        timeout(timeout_in),
+        reject(std::move(reject_in)),
+        spool_dir(std::move(spool_dir_in)) {}
+  size_t max_bytes;
+  std::chrono::seconds timeout;
   std::optional<HttpReply> reject;
   // Non-empty: the body is streamed into a new file in this directory and hashed on the way
   // (HttpRequest::spooled), for bodies too large to hold in memory (checkpoints).
@@ -87,8 +102,8 @@ struct TlsServerOptions {
 
 struct HttpServerOptions {
   std::string address = "127.0.0.1";
-  uint16_t port = 8470;  // 0 = an ephemeral port (see HttpServer::port())
-  size_t max_body_bytes = 1 << 20;  // larger bodies get 413
+  uint16_t port = 8470;                   // 0 = an ephemeral port (see HttpServer::port())
+  size_t max_body_bytes = 1 << 20;        // larger bodies get 413
   std::chrono::seconds read_timeout{30};  // per request, headers and body
   // If set, decides from the request's head (everything but the body, which is empty) once the
   // header is read: the body limit and deadline (e.g. checkpoint uploads are allowed more than
