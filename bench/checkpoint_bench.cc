@@ -19,7 +19,7 @@
 #include <nlohmann/json.hpp>
 
 #include "common/file_util.h"
-#include "common/job_spec.h"
+#include "common/spec/job_spec.h"
 #include "common/sha256.h"
 #include "worker/train/checkpoint.h"
 

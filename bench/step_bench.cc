@@ -27,7 +27,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "common/job_spec.h"
+#include "common/spec/job_spec.h"
 #include "kernels/cuda/bias_activation.h"
 #include "kernels/cuda/gemm.h"
 #include "kernels/cuda/optimizer.h"

@@ -13,7 +13,7 @@
 #include "cli/exit_codes.h"
 #include "cli/help.h"
 #include "common/file_util.h"
-#include "common/spec_fields.h"
+#include "common/spec/spec_fields.h"
 #include "common/version.h"
 
 namespace shoal::cli {
@@ -86,7 +86,7 @@ int RunCli(const std::vector<std::string>& args, std::ostream& out, std::ostream
     return kExitOk;
   }
   if (parsed.verb == "explain") {
-    // The validator's own field table (common/spec_fields.h): nothing to ask the scheduler.
+    // The validator's own field table (common/spec/spec_fields.h): nothing to ask the scheduler.
     auto text = ExplainSpecField(parsed.positional.empty() ? "" : parsed.positional[0]);
     if (!text.ok()) {
       err << "shoal explain: " << text.status().message() << "\n";

@@ -13,7 +13,7 @@
 #include "cli/interrupt.h"
 #include "cli/json_get.h"
 #include "cli/progress.h"
-#include "common/job_spec.h"
+#include "common/spec/job_spec.h"
 
 namespace shoal::cli {
 

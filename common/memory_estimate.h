@@ -27,7 +27,7 @@
 #include <cstdint>
 #include <string>
 
-#include "common/job_spec.h"
+#include "common/spec/job_spec.h"
 
 namespace shoal {
 

@@ -5,7 +5,7 @@
 #include <algorithm>
 #include <ctime>
 
-#include "common/job_spec.h"  // IsDnsLabel
+#include "common/spec/job_spec.h"  // IsDnsLabel
 #include "common/sha256.h"
 
 namespace shoal {

@@ -9,7 +9,7 @@
 #include <ostream>
 
 #include "common/flags.h"
-#include "common/job_spec.h"  // IsDnsLabel
+#include "common/spec/job_spec.h"  // IsDnsLabel
 #include "common/version.h"
 #include "scheduler/policy/policy.h"
 

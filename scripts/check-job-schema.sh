@@ -9,7 +9,7 @@
 #      scripts/helm-check.sh installs under ${SHOAL_HELM_DIR:-build-helm});
 #   4. a few specs the schema must refuse (unknown field, enum, range, DNS label) are refused, so
 #      that the check cannot pass by accepting everything.
-# The schema itself is kept equal to common/spec_fields.cc by spec_fields_test. Exits non-zero
+# The schema itself is kept equal to common/spec/spec_fields.cc by spec_fields_test. Exits non-zero
 # on any failure; exits 0 with "SKIPPED" when node or npm is missing.
 set -euo pipefail
 cd "$(dirname "$0")/.."

@@ -8,7 +8,7 @@ Rules (each names the files that break it):
               LOWER (common is the bottom; the CLI and the worker talk to the scheduler over HTTP).
   policy      scheduler/policy/ includes only itself and common/: a policy is a pure function of
               its snapshot (it is shared with the simulator).
-  kernels     kernels/ does not include the job spec (common/job_spec.h, common/spec/) beyond
+  kernels     kernels/ does not include the job spec (common/spec/job_spec.h, common/spec/) beyond
               the dependency-free common/spec/enums.h.
   cycles      no include cycle between the subfolders of scheduler/ or of worker/ (a main.cc,
               which wires its binary together, is left out).
@@ -99,7 +99,7 @@ def check(root):
             if rel.startswith("scheduler/policy/") and not (
                     inc.startswith("scheduler/policy/") or inc_top == "common"):
                 flag("policy", rel, f"includes {inc}")
-            if top == "kernels" and (inc == "common/job_spec.h" or (
+            if top == "kernels" and (inc == "common/spec/job_spec.h" or (
                     inc.startswith("common/spec/") and inc != "common/spec/enums.h")):
                 flag("kernels", rel, f"includes {inc}")
             # A main.cc is its binary's composition root: it wires every folder together.

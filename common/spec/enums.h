@@ -1,5 +1,5 @@
 // The job spec's enumerations, with no dependencies: what kernels and engines take (a precision,
-// an activation) without pulling in the spec's parser, YAML or JSON (common/job_spec.h includes
+// an activation) without pulling in the spec's parser, YAML or JSON (common/spec/job_spec.h includes
 // this and adds their spellings and the parser). nvcc compiles this header in every .cu file.
 #pragma once
 

@@ -7,7 +7,7 @@
 // single-precision functions (tanhf, sqrtf) because they exist with the same names on host and
 // device.
 //
-// This header deliberately does not depend on common/job_spec.h (the Activation enum): dispatching
+// This header deliberately does not depend on common/spec/job_spec.h (the Activation enum): dispatching
 // on the enum happens in the operators, outside the hot loops.
 #pragma once
 

@@ -14,7 +14,7 @@
 #include <string_view>
 #include <vector>
 
-#include "common/job_spec.h"
+#include "common/spec/job_spec.h"
 
 namespace {
 

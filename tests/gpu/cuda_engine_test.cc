@@ -12,7 +12,7 @@
 
 #include <gtest/gtest.h>
 
-#include "common/job_spec.h"
+#include "common/spec/job_spec.h"
 #include "tests/gpu/gpu_test_util.h"
 #include "worker/gpu/cuda_step_engine.h"
 #include "worker/train/trainer.h"

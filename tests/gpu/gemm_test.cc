@@ -10,7 +10,7 @@
 
 #include <gtest/gtest.h>
 
-#include "common/job_spec.h"  // ToString of the enums
+#include "common/spec/job_spec.h"  // ToString of the enums
 #include "tests/gpu/gpu_test_util.h"
 
 namespace shoal::testing {

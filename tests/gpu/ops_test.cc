@@ -8,7 +8,7 @@
 
 #include <gtest/gtest.h>
 
-#include "common/job_spec.h"  // ToString of the enums
+#include "common/spec/job_spec.h"  // ToString of the enums
 #include "kernels/cpu/bias_activation.h"
 #include "kernels/cpu/mse.h"
 #include "kernels/cpu/optimizer.h"

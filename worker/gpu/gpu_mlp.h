@@ -24,7 +24,7 @@
 #include <memory>
 #include <vector>
 
-#include "common/job_spec.h"
+#include "common/spec/job_spec.h"
 #include "common/status.h"
 #include "worker/gpu/device_array.h"
 #include "worker/train/mlp.h"

@@ -13,7 +13,7 @@
 #include <string>
 #include <vector>
 
-#include "common/job_spec.h"
+#include "common/spec/job_spec.h"
 #include "common/status.h"
 #include "worker/train/step_engine.h"
 

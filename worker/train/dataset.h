@@ -14,7 +14,7 @@
 #include <string>
 #include <vector>
 
-#include "common/job_spec.h"  // DataFormat
+#include "common/spec/job_spec.h"  // DataFormat
 #include "common/status.h"
 
 namespace shoal {

@@ -13,7 +13,7 @@
 #include <string>
 
 #include "common/flags.h"
-#include "common/job_spec.h"
+#include "common/spec/job_spec.h"
 #include "common/version.h"
 #include "kernels/collectives/gloo_collective.h"
 #include "kernels/collectives/kv_store.h"

@@ -13,7 +13,7 @@
 #include <functional>
 #include <vector>
 
-#include "common/job_spec.h"
+#include "common/spec/job_spec.h"
 #include "common/status.h"
 
 namespace shoal {

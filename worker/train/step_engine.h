@@ -15,7 +15,7 @@
 #include <string>
 #include <vector>
 
-#include "common/job_spec.h"
+#include "common/spec/job_spec.h"
 #include "common/status.h"
 #include "kernels/collectives/collective.h"
 

@@ -15,7 +15,7 @@
 #include <memory>
 #include <string>
 
-#include "common/job_spec.h"
+#include "common/spec/job_spec.h"
 #include "common/status.h"
 #include "kernels/collectives/collective.h"
 #include "worker/train/step_engine.h"

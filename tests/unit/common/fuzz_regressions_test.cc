@@ -11,7 +11,7 @@
 #include <thread>
 #include <vector>
 
-#include "common/job_spec.h"
+#include "common/spec/job_spec.h"
 
 namespace shoal {
 namespace {

@@ -1,6 +1,6 @@
-// The spec field table (common/spec_fields.h) against the validator (ParseJobSpec), the JSON
+// The spec field table (common/spec/spec_fields.h) against the validator (ParseJobSpec), the JSON
 // Schema generated from the table against docs/job-spec.schema.json, and ExplainSpecField.
-#include "common/spec_fields.h"
+#include "common/spec/spec_fields.h"
 
 #include <gtest/gtest.h>
 
@@ -15,7 +15,7 @@
 #include <vector>
 
 #include "common/duration.h"
-#include "common/job_spec.h"
+#include "common/spec/job_spec.h"
 #include "tests/testing/test_util.h"
 
 namespace shoal {
@@ -458,7 +458,7 @@ TEST(JobSpecSchema, CheckedInFileIsCurrent) {
     std::ofstream(file, std::ios::binary) << generated;
   }
   EXPECT_EQ(ReadFile(file), generated)
-      << file << " differs from JobSpecJsonSchema(). If the change to common/spec_fields.cc is "
+      << file << " differs from JobSpecJsonSchema(). If the change to common/spec/spec_fields.cc is "
       << "intended, regenerate it: SHOAL_UPDATE_SCHEMA=1 build/tests/spec_fields_test "
       << "--gtest_filter='JobSpecSchema.*'";
 }
@@ -506,7 +506,7 @@ TEST(JobSpecSchema, ReferenceDocumentTableIsCurrent) {
     return;
   }
   EXPECT_EQ(doc.substr(table, end - table), generated)
-      << "the field table in " << file << " differs from common/spec_fields.cc; regenerate it: "
+      << "the field table in " << file << " differs from common/spec/spec_fields.cc; regenerate it: "
       << "SHOAL_UPDATE_SCHEMA=1 build/tests/spec_fields_test --gtest_filter='JobSpecSchema.*'";
   for (const SpecField& f : SpecFields()) {
     if (f.path.empty()) continue;

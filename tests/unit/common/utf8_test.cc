@@ -2,7 +2,7 @@
 
 #include <gtest/gtest.h>
 
-#include "common/job_spec.h"
+#include "common/spec/job_spec.h"
 
 namespace shoal {
 namespace {

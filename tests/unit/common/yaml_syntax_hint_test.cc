@@ -6,8 +6,8 @@
 #include <string>
 #include <vector>
 
-#include "common/job_spec.h"
-#include "common/yaml_reader.h"
+#include "common/spec/job_spec.h"
+#include "common/spec/yaml_reader.h"
 
 namespace shoal {
 namespace {

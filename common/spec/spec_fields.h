@@ -2,7 +2,7 @@
 // the JSON Schema (docs/job-spec.schema.json), the field table of docs/job-spec.md and `shoal
 // explain FIELD` are generated.
 //
-// The table describes what ParseJobSpec (common/job_spec.h) accepts; tests/unit/common/
+// The table describes what ParseJobSpec (common/spec/job_spec.h) accepts; tests/unit/common/
 // spec_fields_test.cc checks the two against each other field by field (every enum value, both
 // ends of every range, an unknown key at every level), so a change to the validator that is not
 // made here too fails a test. Rules that tie two fields together (gpusPerWorker 0 needs backend

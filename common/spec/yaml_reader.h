@@ -32,7 +32,7 @@
 #include <utility>
 #include <vector>
 
-#include "common/job_spec.h"
+#include "common/spec/job_spec.h"
 
 namespace shoal {
 

@@ -1,4 +1,4 @@
-#include "common/job_spec.h"
+#include "common/spec/job_spec.h"
 
 #include <yaml-cpp/eventhandler.h>
 #include <yaml-cpp/yaml.h>
@@ -13,7 +13,7 @@
 
 #include "common/duration.h"
 #include "common/utf8.h"
-#include "common/yaml_reader.h"
+#include "common/spec/yaml_reader.h"
 
 namespace shoal {
 namespace {

@@ -1,4 +1,4 @@
-#include "common/yaml_reader.h"
+#include "common/spec/yaml_reader.h"
 
 #include <algorithm>
 #include <cctype>

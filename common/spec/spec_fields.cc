@@ -1,9 +1,9 @@
-#include "common/spec_fields.h"
+#include "common/spec/spec_fields.h"
 
 #include <algorithm>
 #include <cstdint>
 
-#include "common/yaml_reader.h"
+#include "common/spec/yaml_reader.h"
 
 namespace shoal {
 namespace {
@@ -113,7 +113,7 @@ std::vector<SpecField> BuildTable() {
   std::vector<SpecField> t;
   t.push_back(Object("", true,
                      "A shoal/v1 TrainingJob: a data-parallel training job. shoal submit and the "
-                     "scheduler parse it with the same validator (common/job_spec.h). Unknown "
+                     "scheduler parse it with the same validator (common/spec/job_spec.h). Unknown "
                      "fields, duplicate fields, wrong types and out-of-range values are errors "
                      "naming the file, line, column and field path. A field written as null "
                      "counts as not written; quoted scalars are strings (epochs: \"5\" is an "
