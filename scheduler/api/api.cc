@@ -14,6 +14,7 @@
 #include "common/version.h"
 #include "common/log.h"
 #include "scheduler/api/api_internal.h"
+#include "scheduler/api/routes.h"
 
 namespace shoal {
 
@@ -87,7 +88,8 @@ Result<Principal> Api::AuthenticateRequest(const HttpRequest& req, HttpReply* re
 }
 
 bool Api::IsOpenRoute(std::string_view path) {
-  return path == "/healthz" || path == "/readyz" || path == "/metrics" || path == "/v1/version";
+  const RouteMatch match = MatchRoute(path);
+  return match.route != nullptr && match.route->open;
 }
 
 asio::awaitable<HttpReply> Api::Authenticated(const HttpRequest& req) {
@@ -153,8 +155,9 @@ BodyPolicy Api::BodyPolicyFor(const HttpRequest& head, size_t default_limit,
   HttpReply refusal;
   auto principal = AuthenticateRequest(head, &refusal);
   if (!principal.ok()) return {0, default_timeout, std::move(refusal)};
-  const std::vector<std::string> parts = SplitPath(head.path);
-  if (head.method == "POST" && parts.size() == 2 && parts[0] == "v1" && parts[1] == "jobs") {
+  const RouteMatch route = MatchRoute(head.path);
+  const BodyKind body = route.route != nullptr ? route.route->body : BodyKind::kDefault;
+  if (head.method == "POST" && body == BodyKind::kJobSpec) {
     // A job spec: a larger one is refused before it is read (413), not stored.
     const int64_t spec_limit = scheduler_->options().quotas.max_spec_bytes;
     if (spec_limit > 0 && static_cast<size_t>(spec_limit) < default_limit) {
@@ -164,10 +167,8 @@ BodyPolicy Api::BodyPolicyFor(const HttpRequest& head, size_t default_limit,
   }
   // PUT /v1/jobs/{id}/checkpoints/{step}?attempt=A&worker=W: the only large bodies, allowed only
   // to the one writer of that checkpoint.
-  if (head.method != "PUT" || parts.size() != 5 || parts[0] != "v1" || parts[1] != "jobs" ||
-      parts[3] != "checkpoints") {
-    return normal;
-  }
+  if (head.method != "PUT" || body != BodyKind::kCheckpoint) return normal;
+  const std::vector<std::string> parts = SplitPath(head.path);
   int64_t id = 0;
   const Job* job = ParseInt(parts[2], &id) ? scheduler_->FindJob(id) : nullptr;
   if (job == nullptr || !JobVisibleTo(*principal, *job)) {
