@@ -128,20 +128,38 @@ asio::awaitable<HttpReply> Api::Authenticated(const HttpRequest& req) {
 }
 
 asio::awaitable<HttpReply> Api::Route(const HttpRequest& req, const Principal& p) {
+  const RouteMatch match = MatchRoute(req.path);
+  if (match.route == nullptr) {
+    co_return ErrorReply(404, "NotFound", "no route for " + req.method + " " + req.path);
+  }
   std::vector<std::string> parts = SplitPath(req.path);
-  if (parts.size() >= 2 && parts[0] == "v1" && parts[1] == "jobs") {
-    co_return co_await Jobs(req, parts, p);
-  }
-  if (parts.size() >= 2 && parts[0] == "v1" && parts[1] == "workers") {
-    co_return co_await Workers(req, parts, p);
-  }
-  if (parts.size() == 2 && parts[0] == "v1" && parts[1] == "accounts") {
-    if (req.method == "GET") co_return ListAccounts(p);
-    if (req.method == "POST") co_return CreateAccount(req, p);
-    co_return MethodNotAllowed(req);
-  }
-  if (parts.size() >= 2 && parts.size() <= 3 && parts[0] == "v1" && parts[1] == "tokens") {
-    co_return Tokens(req, parts, p);
+  switch (match.route->id) {
+    case RouteId::kJobs:
+    case RouteId::kJob:
+    case RouteId::kJobLogs:
+    case RouteId::kJobMetrics:
+    case RouteId::kJobCheckpoints:
+    case RouteId::kJobCheckpoint:
+    case RouteId::kJobKv:
+      co_return co_await Jobs(req, parts, p);
+    case RouteId::kWorkers:
+    case RouteId::kWorkerRegister:
+    case RouteId::kWorker:
+    case RouteId::kWorkerHeartbeat:
+    case RouteId::kWorkerEvents:
+      co_return co_await Workers(req, parts, p);
+    case RouteId::kAccounts:
+      if (req.method == "GET") co_return ListAccounts(p);
+      if (req.method == "POST") co_return CreateAccount(req, p);
+      co_return MethodNotAllowed(req);
+    case RouteId::kTokens:
+    case RouteId::kToken:
+      co_return Tokens(req, parts, p);
+    case RouteId::kHealthz:
+    case RouteId::kReadyz:
+    case RouteId::kMetrics:
+    case RouteId::kVersion:
+      break;  // answered before authentication (Authenticated)
   }
   co_return ErrorReply(404, "NotFound", "no route for " + req.method + " " + req.path);
 }
