@@ -18,7 +18,7 @@
 #include <string_view>
 #include <vector>
 
-#include "worker/train/dataset.h"
+#include "worker/data/dataset.h"
 
 namespace {
 

@@ -16,7 +16,7 @@
 
 #include "kernels/cpu/reduce.h"
 #include "worker/train/checkpoint.h"
-#include "worker/train/dataset.h"
+#include "worker/data/dataset.h"
 
 namespace shoal {
 namespace {

@@ -13,7 +13,7 @@
 #include <utility>
 
 #include "common/status.h"
-#include "worker/train/dataset.h"
+#include "worker/data/dataset.h"
 
 namespace shoal::dataset_internal {
 
