@@ -167,13 +167,13 @@ asio::awaitable<HttpReply> Api::Route(const HttpRequest& req, const Principal& p
 BodyPolicy Api::BodyPolicyFor(const HttpRequest& head, size_t default_limit,
                               std::chrono::seconds default_timeout) {
   const BodyPolicy normal{default_limit, default_timeout, std::nullopt};
-  if (IsOpenRoute(head.path)) return normal;
+  const RouteMatch route = MatchRoute(head.path);
+  if (route.route != nullptr && route.route->open) return normal;
   // Who it is comes first, before a byte of the body is held: an unauthenticated stranger may
   // hold a connection, never memory.
   HttpReply refusal;
   auto principal = AuthenticateRequest(head, &refusal);
   if (!principal.ok()) return {0, default_timeout, std::move(refusal)};
-  const RouteMatch route = MatchRoute(head.path);
   const BodyKind body = route.route != nullptr ? route.route->body : BodyKind::kDefault;
   if (head.method == "POST" && body == BodyKind::kJobSpec) {
     // A job spec: a larger one is refused before it is read (413), not stored.

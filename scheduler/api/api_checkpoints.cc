@@ -12,6 +12,7 @@
 #include <nlohmann/json.hpp>
 
 #include "common/log.h"
+#include "common/memory_estimate.h"  // FormatBytes
 #include "common/version.h"
 #include "scheduler/api/api.h"
 #include "scheduler/api/api_internal.h"
@@ -39,13 +40,8 @@ HttpReply Api::CheckCheckpointQuota(const Job& job, int64_t step, int64_t bytes)
   const int64_t after =
       used + checkpoints_->BytesAfterPut(job.id, step, bytes, job.spec.checkpoint.keep);
   if (after <= quota) return HttpReply{0, "", ""};
-  auto gib = [](int64_t b) {
-    char text[32];
-    std::snprintf(text, sizeof text, "%.2f GiB", static_cast<double>(b) / (int64_t{1} << 30));
-    return std::string(text);
-  };
-  const std::string why = "account " + job.owner + "'s checkpoints would take " + gib(after) +
-                          ", over its quota of " + gib(quota) +
+  const std::string why = "account " + job.owner + "'s checkpoints would take " +
+                          FormatBytes(after) + ", over its quota of " + FormatBytes(quota) +
                           " (checkpointQuota); delete ended jobs' checkpoints (shoal checkpoints "
                           "rm JOB) or keep fewer (spec.checkpoint.keep)";
   scheduler_->RecordCheckpointRefused(job.id, why);

@@ -31,9 +31,16 @@ const std::vector<Route>& Routes() {
 }
 
 RouteMatch MatchRoute(std::string_view path) {
+  // The patterns' segments, split once (they point into the static patterns).
+  static const std::vector<std::vector<std::string_view>> kSegments = [] {
+    std::vector<std::vector<std::string_view>> out;
+    for (const Route& route : Routes()) out.push_back(PathSegments(route.pattern));
+    return out;
+  }();
   const std::vector<std::string_view> parts = PathSegments(path);
-  for (const Route& route : Routes()) {
-    const std::vector<std::string_view> want = PathSegments(route.pattern);
+  for (size_t r = 0; r < Routes().size(); ++r) {
+    const Route& route = Routes()[r];
+    const std::vector<std::string_view>& want = kSegments[r];
     std::vector<std::string> params;
     bool ok = true;
     size_t i = 0;

@@ -132,6 +132,8 @@ class Store {
   explicit Store(sqlite3* db) : db_(db) {}
   Status Exec(const char* sql);
   Status Check(int rc, const char* what);
+  // The one integer `sql` (one parameter: a job id) yields, 0 when it yields no row.
+  Result<int64_t> JobInt(const char* sql, int64_t job_id, const char* what);
   Status SaveJobLocked(const Job& job);
   Status SaveWorkerLocked(const Worker& worker);
 

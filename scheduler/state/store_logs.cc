@@ -56,13 +56,18 @@ Result<int64_t> Store::LogSeqBeforeLast(int64_t job_id, int rank, int n) {
   return int64_t{0};  // fewer than n+1 lines: the tail is all of them
 }
 
-Result<int64_t> Store::LogBytes(int64_t job_id) {
-  Stmt st(db_, "SELECT COALESCE(SUM(LENGTH(CAST(line AS BLOB))), 0) FROM logs WHERE job_id=?");
+Result<int64_t> Store::JobInt(const char* sql, int64_t job_id, const char* what) {
+  Stmt st(db_, sql);
   st.Bind(1, job_id);
   int rc = st.Step();
   if (rc == SQLITE_ROW) return st.Int(0);
-  RETURN_IF_ERROR(Check(rc, "log size"));
+  RETURN_IF_ERROR(Check(rc, what));
   return int64_t{0};
+}
+
+Result<int64_t> Store::LogBytes(int64_t job_id) {
+  return JobInt("SELECT COALESCE(SUM(LENGTH(CAST(line AS BLOB))), 0) FROM logs WHERE job_id=?",
+                job_id, "log size");
 }
 
 Result<int64_t> Store::DropOldestLogs(int64_t job_id, int64_t keep_bytes,
@@ -143,12 +148,7 @@ Result<std::vector<nlohmann::json>> Store::ReadMetrics(int64_t job_id, int limit
 }
 
 Result<int64_t> Store::MetricCount(int64_t job_id) {
-  Stmt st(db_, "SELECT COUNT(*) FROM metrics WHERE job_id=?");
-  st.Bind(1, job_id);
-  int rc = st.Step();
-  if (rc == SQLITE_ROW) return st.Int(0);
-  RETURN_IF_ERROR(Check(rc, "count metrics"));
-  return int64_t{0};
+  return JobInt("SELECT COUNT(*) FROM metrics WHERE job_id=?", job_id, "count metrics");
 }
 
 Status Store::ThinMetrics(int64_t job_id) {
