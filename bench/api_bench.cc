@@ -142,8 +142,12 @@ Status Daemon::Launch(const std::vector<std::string>& extra) {
   // Every request authenticates with this admin token (the scheduler hashes it on each one).
   const std::string token_file = dir_ + "/admin-token";
   if (!fs::exists(token_file)) std::ofstream(token_file) << kBenchToken << "\n";
-  std::vector<std::string> args = {bin_, "--address",   "127.0.0.1", "--port",
-                                   "0",  "--state-dir", state, "--admin-token-file", token_file};
+  // The load is one account's submissions, far past the default per-account cap of unfinished
+  // jobs (maxActiveJobs, 1000): lift it, or the bench measures 429s.
+  std::vector<std::string> args = {
+      bin_,       "--address",         "127.0.0.1", "--port",
+      "0",        "--state-dir",       state,       "--admin-token-file",
+      token_file, "--max-active-jobs", "0"};
   args.insert(args.end(), extra.begin(), extra.end());
   pid_ = ::fork();
   if (pid_ < 0) return shoal::Unavailable("fork failed");

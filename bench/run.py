@@ -28,6 +28,11 @@ Targets
         submissions/s and latency with 1, 16 and 64 clients; heartbeats from 10k workers at 1/s.
   cycle One scheduling cycle (Decide(), as the daemon calls it) against pending jobs (1k, 10k,
         100k) x workers (100, 1k, 2k, 10k): bench/cycle_bench.cc.
+  builds
+        Two builds of shoal side by side (--before-dir OLD --build-dir NEW), interleaved: the
+        demo's samples/s (2 ranks), durable API submissions/s (16 clients), shoal-sim's replay
+        time of philly.csv and the largest fairshare+backfill cycle; after/before ratios. For
+        changes that must not move performance (a restructuring).
 
 Every target writes <out>/<target>.json and <out>/<target>.md (a Markdown table) and prints the
 table. Build first (scripts/build.sh); the driver uses ./build unless --build-dir says otherwise.
@@ -464,8 +469,72 @@ def target_api(args):
     return {"target": "api", **raw}, table.strip()
 
 
+def target_builds(args):
+    """Two builds side by side (--before-dir vs --build-dir), interleaved: a restructuring must
+    leave the demo's samples/s, API submissions/s, shoal-sim replay time and the scheduling cycle
+    as they were."""
+    if not args.before_dir:
+        raise RuntimeError("--target builds needs --before-dir (the build to compare against)")
+    builds = {"before": args.before_dir, "after": args.build_dir}
+    spec = open(os.path.join(REPO, "configs/jobs/fashion-mnist-mlp.yaml")).read()
+    spec = spec.replace("epochs: 5", f"epochs: {args.epochs}")
+    trace = os.path.join(SHARED_TRACES, "philly.csv")
+    runs = {b: {"e2eSamplesPerSec": [], "apiAckedPerSec": [], "simReplaySec": [], "cycleMs": []}
+            for b in builds}
+    for rep in range(args.repeat):
+        order = list(builds) if rep % 2 == 0 else list(reversed(builds))
+        for b in order:
+            d = builds[b]
+            r = runs[b]
+            with LocalPool(d, 2, 1) as pool:
+                job = pool.run_job(spec)
+            if job["state"] != "SUCCEEDED":
+                raise RuntimeError(f"{b}: demo job {job['state']}: {job.get('reason')}")
+            r["e2eSamplesPerSec"].append(job["result"]["samplesPerSec"])
+            raw = os.path.join(args.out, f"builds-api-{b}.json")
+            subprocess.run([os.path.join(d, "bench", "shoal-api-bench"), "--scheduler-bin",
+                            os.path.join(d, "scheduler", "shoal-scheduler"), "--clients", "16",
+                            "--workers", "2000", "--duration-sec", "5", "--out", raw],
+                           check=True, capture_output=True, text=True)
+            with open(raw) as f:
+                r["apiAckedPerSec"].append(json.load(f)["submissions"][0]["ackedPerSec"])
+            t0 = time.monotonic()
+            subprocess.run([os.path.join(d, "scheduler", "shoal-sim"), "--trace", trace,
+                            "--cluster", "64x8:H100", "-o", "json"], check=True,
+                           capture_output=True, text=True)
+            r["simReplaySec"].append(time.monotonic() - t0)
+            raw = os.path.join(args.out, f"builds-cycle-{b}.json")
+            subprocess.run([os.path.join(d, "bench", "shoal-cycle-bench"), "--repeat", "3",
+                            "--out", raw], check=True, capture_output=True, text=True)
+            with open(raw) as f:
+                rows = json.load(f)["rows"]
+            # The largest case of the default policy (fairshare+backfill), the one a busy pool runs.
+            big = max((x for x in rows if x["policy"] == "fairshare+backfill"),
+                      key=lambda x: (x["pending"], x["workers"]))
+            r["cycleMs"].append(big["ms"])
+            print(f"  rep {rep + 1} {b}: demo {r['e2eSamplesPerSec'][-1]:.0f} samples/s, api "
+                  f"{r['apiAckedPerSec'][-1]:.0f} acked/s, sim {r['simReplaySec'][-1]:.2f} s, "
+                  f"cycle {r['cycleMs'][-1]:.2f} ms", flush=True)
+    labels = {"e2eSamplesPerSec": "demo training, samples/s (2 ranks x 1 thread, higher is better)",
+              "apiAckedPerSec": "shoal-api-bench, durable submissions/s (16 clients, higher is better)",
+              "simReplaySec": "shoal-sim replay of philly.csv on 64x8 H100, s (lower is better)",
+              "cycleMs": "scheduling cycle, fairshare+backfill, largest case, ms (lower is better)"}
+    md = ["| measure | before | after | after / before |", "|---|---:|---:|---:|"]
+    medians = {}
+    for key, label in labels.items():
+        b = statistics.median(runs["before"][key])
+        a = statistics.median(runs["after"][key])
+        medians[key] = {"before": b, "after": a, "ratio": a / b if b else None}
+        md.append(f"| {label} | {b:.2f} | {a:.2f} | {a / b:.3f} |")
+    md.append("")
+    md.append(f"Median of {args.repeat} interleaved runs each, {machine()['cores']} cores of "
+              f"{machine()['cpu']}; before = {args.before_dir}, after = {args.build_dir}.")
+    return {"target": "builds", "machine": machine(), "runs": runs, "medians": medians}, "\n".join(md)
+
+
 TARGETS = {"e2e": target_e2e, "ddp": target_ddp, "collectives": target_collectives,
-           "sim": target_sim, "cycle": target_cycle, "api": target_api}
+           "sim": target_sim, "cycle": target_cycle, "api": target_api,
+           "builds": target_builds}
 
 
 def main():
@@ -475,6 +544,7 @@ def main():
     p.add_argument("--epochs", type=int, default=1)
     p.add_argument("--build-dir", default=os.path.join(REPO, "build"))
     p.add_argument("--out", default=os.path.join(REPO, "bench", "out"))
+    p.add_argument("--before-dir", help="--target builds: the build to compare --build-dir with")
     args = p.parse_args()
     if args.repeat < 1 or args.epochs < 1:
         p.error("--repeat and --epochs must be >= 1")

@@ -33,9 +33,9 @@
 #include "kernels/cuda/optimizer.h"
 #include "kernels/cuda/softmax_cross_entropy.h"
 #include "kernels/collectives/collective.h"
-#include "worker/gpu/cuda_step_engine.h"
-#include "worker/gpu/device_array.h"
-#include "worker/gpu/gpu_mlp.h"
+#include "worker/train/engines/cuda/cuda_step_engine.h"
+#include "models/device_array.h"
+#include "models/mlp/gpu_mlp.h"
 
 using namespace shoal;
 

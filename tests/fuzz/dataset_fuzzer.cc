@@ -18,7 +18,7 @@
 #include <string_view>
 #include <vector>
 
-#include "worker/data/dataset.h"
+#include "data/dataset.h"
 
 namespace {
 

@@ -14,7 +14,8 @@
 
 #include "common/spec/job_spec.h"
 #include "tests/gpu/gpu_test_util.h"
-#include "worker/gpu/cuda_step_engine.h"
+#include "worker/train/engines/cpu/cpu_step_engine.h"
+#include "worker/train/engines/cuda/cuda_step_engine.h"
 #include "worker/train/trainer.h"
 #ifdef SHOAL_HAVE_NCCL
 #include "kernels/collectives/nccl_communicator.h"

@@ -1,4 +1,4 @@
-// GpuMlp (worker/gpu/) against the CPU Mlp (worker/train/), the reference: the same parameters,
+// GpuMlp (models/mlp/) against the CPU Mlp (models/mlp/), the reference: the same parameters,
 // inputs and labels through both, for every activation, both losses, an aligned and an odd batch,
 // and each GEMM precision; then a full training step (GPU AdamW vs the CPU twin).
 #include <cmath>
@@ -11,8 +11,8 @@
 #include "kernels/cpu/optimizer.h"
 #include "kernels/cuda/optimizer.h"
 #include "tests/gpu/gpu_test_util.h"
-#include "worker/gpu/gpu_mlp.h"
-#include "worker/train/mlp.h"
+#include "models/mlp/gpu_mlp.h"
+#include "models/mlp/mlp.h"
 
 namespace shoal::testing {
 namespace {

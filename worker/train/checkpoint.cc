@@ -8,7 +8,7 @@
 
 #include "common/file_util.h"
 #include "common/safetensors.h"
-#include "worker/train/mlp.h"
+#include "models/model.h"
 
 namespace shoal {
 namespace {
@@ -35,24 +35,11 @@ std::pair<std::string, std::string> OptimizerPrefixes(const JobSpec& spec) {
   return {"optimizer.momentum_buffer.", ""};
 }
 
-// (name, shape, offset) of every parameter tensor in the Mlp flat layout.
-struct Slot {
-  std::string name;
-  std::vector<int64_t> shape;
-  int64_t offset;
-  int64_t size;
-};
-
-std::vector<Slot> Slots(const JobSpec& spec) {
-  Mlp mlp(MlpConfig{spec.model.layers, spec.model.activation, spec.model.loss});
-  std::vector<Slot> slots;
-  for (int l = 0; l < mlp.num_layers(); ++l) {
-    const int64_t in = spec.model.layers[l], out = spec.model.layers[l + 1];
-    const std::string p = "layers." + std::to_string(l) + ".";
-    slots.push_back({p + "weight", {out, in}, mlp.weight_offset(l), out * in});
-    slots.push_back({p + "bias", {out}, mlp.bias_offset(l), out});
-  }
-  return slots;
+// Every parameter tensor of the spec's model (none for an invalid model, which Train refuses
+// before any checkpoint is read or written).
+std::vector<ParamTensor> Slots(const JobSpec& spec) {
+  auto model = MakeModel(spec.model);
+  return model.ok() ? (*model)->Tensors() : std::vector<ParamTensor>{};
 }
 
 bool ParseI64(const std::string& s, int64_t* out) {
@@ -71,23 +58,23 @@ bool ParseF64(const std::string& s, double* out) {
 
 int64_t CheckpointDataBytes(const JobSpec& spec) {
   int64_t params = 0;
-  for (const Slot& s : Slots(spec)) params += s.size;
+  for (const ParamTensor& s : Slots(spec)) params += s.size;
   const int buffers = spec.optimizer.kind == OptimizerKind::kAdamW ? 3 : 2;
   return params * 4 * buffers;
 }
 
 Status WriteCheckpoint(const std::string& path, const JobSpec& spec, const Checkpoint& ckpt) {
-  const std::vector<Slot> slots = Slots(spec);
+  const std::vector<ParamTensor> slots = Slots(spec);
   const int64_t n = slots.empty() ? 0 : slots.back().offset + slots.back().size;
   RETURN_IF_ERROR(CheckStateSize(ckpt.state, n));
   const auto [prefix_a, prefix_b] = OptimizerPrefixes(spec);
   std::vector<TensorView> views;
-  for (const Slot& s : slots) views.push_back({s.name, s.shape, ckpt.state.params.data() + s.offset});
-  for (const Slot& s : slots) {
+  for (const ParamTensor& s : slots) views.push_back({s.name, s.shape, ckpt.state.params.data() + s.offset});
+  for (const ParamTensor& s : slots) {
     views.push_back({prefix_a + s.name, s.shape, ckpt.state.state_a.data() + s.offset});
   }
   if (!prefix_b.empty()) {
-    for (const Slot& s : slots) {
+    for (const ParamTensor& s : slots) {
       views.push_back({prefix_b + s.name, s.shape, ckpt.state.state_b.data() + s.offset});
     }
   }
@@ -154,7 +141,7 @@ Result<Checkpoint> ReadCheckpoint(const std::string& path, const JobSpec& spec, 
   }
   p.epoch = static_cast<int>(epoch);
   p.world_size = static_cast<int>(world);
-  const std::vector<Slot> slots = Slots(spec);
+  const std::vector<ParamTensor> slots = Slots(spec);
   const int64_t n = slots.empty() ? 0 : slots.back().offset + slots.back().size;
   const auto [prefix_a, prefix_b] = OptimizerPrefixes(spec);
   out.state.params.assign(n, 0.f);
@@ -165,7 +152,7 @@ Result<Checkpoint> ReadCheckpoint(const std::string& path, const JobSpec& spec, 
        {std::pair{std::string(), &out.state.params}, {prefix_a, &out.state.state_a},
         {prefix_b, &out.state.state_b}}) {
     if (buffer == &out.state.state_b && prefix_b.empty()) continue;
-    for (const Slot& s : slots) {
+    for (const ParamTensor& s : slots) {
       auto it = file.entries.find(prefix + s.name);
       if (it == file.entries.end()) return bad("tensor " + prefix + s.name + " is missing");
       if (it->second.shape != s.shape) return bad("tensor " + prefix + s.name + " has the wrong shape");

@@ -15,7 +15,7 @@
 
 #include "common/spec/job_spec.h"
 #include "common/status.h"
-#include "worker/train/step_engine.h"
+#include "worker/train/engines/step_engine.h"
 
 namespace shoal {
 

@@ -15,60 +15,13 @@
 #include "common/flags.h"
 #include "common/spec/job_spec.h"
 #include "common/version.h"
-#include "kernels/collectives/gloo_collective.h"
-#include "kernels/collectives/kv_store.h"
 #include "worker/train/blas_setup.h"
+#include "worker/train/launch.h"
 #include "worker/train/trainer.h"
-#ifdef SHOAL_HAVE_MPI
-#include "kernels/collectives/mpi_collective.h"
-#endif
-#ifdef SHOAL_HAVE_CUDA
-#include "worker/gpu/cuda_step_engine.h"
-#endif
 
 using namespace shoal;
 
 namespace {
-
-bool ParseLong(const char* s, long lo, long hi, long* out) {
-  char* end = nullptr;
-  long v = std::strtol(s, &end, 10);
-  if (end == s || *end != '\0' || v < lo || v > hi) return false;
-  *out = v;
-  return true;
-}
-
-// How this process was launched by an MPI launcher, read from the environment the launcher sets
-// for every rank (Open MPI: OMPI_COMM_WORLD_*; MPICH/Hydra and Slurm's PMI: PMI_*; PMIx
-// launchers: PMIX_RANK, which carries no world size). Reading the environment needs no MPI
-// library, so a build without MPI can still refuse an mpirun launch instead of training N
-// independent copies.
-struct MpiLaunch {
-  bool found = false;
-  long rank = -1;
-  long size = -1;    // -1: the launcher does not say (PMIx); MPI will
-  const char* via = "";
-};
-
-MpiLaunch DetectMpiLaunch() {
-  auto get = [](const char* name, long* out) {
-    const char* v = std::getenv(name);
-    return v != nullptr && ParseLong(v, 0, 1 << 20, out);
-  };
-  MpiLaunch l;
-  if (get("OMPI_COMM_WORLD_SIZE", &l.size) && get("OMPI_COMM_WORLD_RANK", &l.rank)) {
-    l.via = "OMPI_COMM_WORLD_SIZE/RANK";
-  } else if (get("PMI_SIZE", &l.size) && get("PMI_RANK", &l.rank)) {
-    l.via = "PMI_SIZE/PMI_RANK";
-  } else if (get("PMIX_RANK", &l.rank)) {
-    l.size = -1;
-    l.via = "PMIX_RANK";
-  } else {
-    return MpiLaunch{};
-  }
-  l.found = l.size != 0;
-  return l;
-}
 
 // Set by SIGTERM/SIGINT; the trainer stops at its next step boundary (TrainerOptions).
 std::atomic<bool> g_stop{false};
@@ -155,39 +108,13 @@ int main(int argc, char** argv) {
 
   // Explicit ranks win: shoal-worker always passes them, and a worker that was itself started
   // under mpirun hands its OMPI_* environment down to the trainers it spawns.
-  MpiLaunch launch = explicit_ranks ? MpiLaunch{} : DetectMpiLaunch();
-  if (kind == "auto") kind = launch.found ? "mpi" : (world > 1 ? "gloo" : "single");
-  if (kind == "mpi") {
-    if (explicit_ranks) {
-      std::fprintf(stderr, "shoal-train: --collective mpi takes ranks from mpirun; drop "
-                           "--rank/--world-size/--rendezvous\n");
-      return 2;
-    }
-    if (!launch.found) {
-      std::fprintf(stderr, "shoal-train: --collective mpi needs a launch by mpirun (no "
-                           "OMPI_COMM_WORLD_*, PMI_* or PMIX_RANK in the environment)\n");
-      return 2;
-    }
-  } else if (launch.found && launch.size != 1) {
-    // Under mpirun without MPI every rank would train alone: N silent copies of one job.
-    std::fprintf(stderr, "shoal-train: launched by an MPI launcher (%s) but --collective %s has "
-                         "no ranks to join; use --collective mpi or the scheduler\n",
-                 launch.via, kind.c_str());
+  const MpiLaunch launch = explicit_ranks ? MpiLaunch{} : DetectMpiLaunch();
+  Result<std::string> resolved = ResolveCollectiveKind(kind, explicit_ranks, world, launch);
+  if (!resolved.ok()) {
+    std::fprintf(stderr, "shoal-train: %s\n", resolved.status().message().c_str());
     return 2;
   }
-  if (kind == "gloo" && world == 1) kind = "single";
-#ifndef SHOAL_HAVE_MPI
-  if (kind == "mpi") {
-    if (launch.size != 1) {
-      std::fprintf(stderr, "shoal-train: launched by an MPI launcher (%s, world size %s) but "
-                           "this shoal-train was built without MPI; install libopenmpi-dev and "
-                           "rebuild, or submit the job to a shoal-scheduler\n",
-                   launch.via, launch.size < 0 ? "unknown" : std::to_string(launch.size).c_str());
-      return 2;
-    }
-    kind = "single";  // mpirun -np 1: nothing to reduce
-  }
-#endif
+  kind = *resolved;
 
   // The spec is checked before MPI starts, so a bad spec fails every rank alike and fast.
   auto spec = LoadJobSpecFile(spec_path);
@@ -196,72 +123,24 @@ int main(int argc, char** argv) {
     return 2;
   }
 
-  std::unique_ptr<Collective> collective;
-  std::unique_ptr<HttpKvStore> store;
-  if (kind == "single") {
-    collective = MakeSingleRankCollective();
-  } else if (kind == "gloo") {
-    if (rendezvous.empty()) {
-      std::fprintf(stderr, "shoal-train: --rendezvous is required when --world-size > 1\n");
-      return 2;
-    }
-    // The worker hands its token (and CA) over in the environment, which `ps` does not show.
-    const char* token = std::getenv("SHOAL_TOKEN");
-    const char* ca_file = std::getenv("SHOAL_CA_FILE");
-    store = std::make_unique<HttpKvStore>(rendezvous, std::chrono::seconds(timeout_sec),
-                                          token != nullptr ? token : "",
-                                          ca_file != nullptr ? ca_file : "");
-    GlooOptions gloo;
-    gloo.address = address;
-    gloo.timeout = std::chrono::seconds(timeout_sec);
-    auto made = MakeGlooCollective(static_cast<int>(rank), static_cast<int>(world), *store, gloo);
-    if (!made.ok()) {
-      std::fprintf(stderr, "error: %s\n", made.status().message().c_str());
-      return ExitCodeFor(made.status());
-    }
-    collective = std::move(made).value();
+  if (kind == "gloo" && rendezvous.empty()) {
+    std::fprintf(stderr, "shoal-train: --rendezvous is required when --world-size > 1\n");
+    return 2;
   }
-#ifdef SHOAL_HAVE_MPI
-  const bool mpi = kind == "mpi";
-  if (mpi) {
-    auto made = MakeMpiCollective();
-    if (!made.ok()) {
-      std::fprintf(stderr, "error: %s\n", made.status().message().c_str());
-      AbortMpi(kTrainError);
-    }
-    collective = std::move(made).value();
-    if (launch.size > 0 && collective->size() != launch.size) {
-      std::fprintf(stderr, "error: MPI reports %d ranks but %s says %ld\n", collective->size(),
-                   launch.via, launch.size);
-      AbortMpi(kTrainError);
-    }
+  Result<JoinedRanks> ranks = JoinRanks({kind, rank, world, rendezvous, address, timeout_sec},
+                                        launch);
+  if (!ranks.ok()) {
+    std::fprintf(stderr, "error: %s\n", ranks.status().message().c_str());
+    return ExitCodeFor(ranks.status());
   }
-#endif
+  Collective& collective = *ranks->collective;
 
   TrainerOptions options;
   options.threads = static_cast<int>(threads);
   options.max_steps = max_steps;
   options.bucket_bytes = static_cast<int64_t>(bucket_kb) * 1024;
   options.timeout_sec = static_cast<double>(timeout_sec);
-#ifdef SHOAL_HAVE_CUDA
-  options.make_cuda_engine = MakeCudaEngine;
-  options.cuda_usable = [](std::string* why) { return CudaDeviceCount(why) > 0; };
-  if (device < 0) {
-    // mpirun starts one rank per GPU of a node: local rank i takes device i (mod the count).
-    long local = 0;
-    const char* l = std::getenv("OMPI_COMM_WORLD_LOCAL_RANK");
-    if (l == nullptr) l = std::getenv("MPI_LOCALRANKID");
-    if (l == nullptr) l = std::getenv("SLURM_LOCALID");
-    if (kind == "mpi" && l != nullptr && ParseLong(l, 0, 1 << 20, &local)) {
-      std::string why;
-      const int count = CudaDeviceCount(&why);
-      device = count > 0 ? local % count : 0;
-    } else {
-      device = 0;
-    }
-  }
-#endif
-  options.device = static_cast<int>(std::max(0L, device));
+  UseBuiltInEngines(kind, device, &options);
   options.checkpoint_dir = checkpoint_dir;
   options.resume_from = resume_from;
   options.stop_requested = &g_stop;
@@ -276,7 +155,7 @@ int main(int argc, char** argv) {
   // code so that the scheduler does not retry it elsewhere.
   Result<TrainResult> result = Internal("not run");
   try {
-    result = Train(*spec, *collective, options, std::cout);
+    result = Train(*spec, collective, options, std::cout);
   } catch (const std::bad_alloc&) {
     std::cout.flush();
     std::fprintf(stderr,
@@ -287,17 +166,9 @@ int main(int argc, char** argv) {
   std::cout.flush();
   if (!result.ok()) {
     std::fprintf(stderr, "error: %s\n", result.status().message().c_str());
-#ifdef SHOAL_HAVE_MPI
-    // A peer may be blocked in an all-reduce this rank will never join: MPI has no timeout, so
-    // only MPI_Abort (mpirun kills every rank) guarantees the job ends.
-    if (mpi && collective->size() > 1) AbortMpi(ExitCodeFor(result.status()));
-    if (mpi) FinalizeMpi();
-#endif
+    EndMpi(*ranks, result.status());
     return ExitCodeFor(result.status());
   }
-#ifdef SHOAL_HAVE_MPI
-  collective.reset();
-  if (mpi) FinalizeMpi();
-#endif
+  EndMpi(*ranks, Status::Ok());
   return result->stopped ? kTrainStopped : kTrainOk;
 }

@@ -16,7 +16,8 @@
 
 #include "kernels/cpu/reduce.h"
 #include "worker/train/checkpoint.h"
-#include "worker/data/dataset.h"
+#include "worker/train/engines/engine_factory.h"
+#include "data/dataset.h"
 
 namespace shoal {
 namespace {
@@ -259,12 +260,8 @@ Result<TrainResult> Train(const JobSpec& spec, Collective& coll, const TrainerOp
   }
   EngineConfig engine_config{&spec, std::max(1, options.threads), options.bucket_bytes,
                              options.device, options.timeout_sec};
-  std::unique_ptr<StepEngine> engine;
-  if (backend == Backend::kCuda) {
-    ASSIGN_OR_RETURN(engine, options.make_cuda_engine(engine_config, coll));
-  } else {
-    ASSIGN_OR_RETURN(engine, MakeCpuEngine(engine_config, coll));
-  }
+  ASSIGN_OR_RETURN(std::unique_ptr<StepEngine> engine,
+                   MakeEngine(backend, engine_config, coll, options.make_cuda_engine));
   out << "rank " << rank << "/" << world << " on " << engine->Describe() << ": " << train.size
       << " train / " << test.size << " test samples, dim " << train.dim << ", "
       << steps_per_epoch << " steps per epoch, global batch " << global_batch << std::endl;

@@ -18,7 +18,7 @@
 #include "common/spec/job_spec.h"
 #include "common/status.h"
 #include "kernels/collectives/collective.h"
-#include "worker/train/step_engine.h"
+#include "worker/train/engines/step_engine.h"
 
 namespace shoal {
 
@@ -70,10 +70,10 @@ struct TrainerOptions {
   // passes --progress-json; off, a person running shoal-train sees readable lines only.
   bool progress_json = false;
 
-  // The cuda backend, provided by builds with CUDA (worker/gpu); both empty without. `cuda_usable`
-  // says whether a device can be used (else why not), for backend auto.
-  std::function<Result<std::unique_ptr<StepEngine>>(const EngineConfig&, Collective&)>
-      make_cuda_engine;
+  // The cuda backend, provided by builds with CUDA (worker/train/engines/cuda, handed in by
+  // shoal-train's launch); both empty without. `cuda_usable` says whether a device can be used
+  // (else why not), for backend auto.
+  EngineMaker make_cuda_engine;
   std::function<bool(std::string* why)> cuda_usable;
 };
 

@@ -1,7 +1,7 @@
 // Tests for the dataset readers (IDX, .npy, CSV), normalization and batch gathering. Every test
 // writes its files into a fresh temporary directory; hostile inputs must give a clear Status naming
 // the file and the problem, never a crash or a huge allocation.
-#include "worker/data/dataset.h"
+#include "data/dataset.h"
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>

@@ -1,4 +1,4 @@
-#include "worker/train/mlp.h"
+#include "models/mlp/mlp.h"
 
 #include <gtest/gtest.h>
 

@@ -4,13 +4,14 @@
 // An engine owns the model's parameters, its optimizer state and its gradient buffer. Step()
 // runs forward and backward on this rank's shard, sums the gradients with every other rank (the
 // engine's own collective: Gloo/MPI on CPU, NCCL on GPU), checks them and applies the optimizer.
-// Every rank starts from the same parameters (Mlp::InitParams with the spec's seed) and applies
+// Every rank starts from the same parameters (Model::InitParams with the spec's seed) and applies
 // the same updates, so parameters stay identical across ranks.
 //
 // Not thread-safe: one engine per trainer, used from the trainer's thread.
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -22,7 +23,7 @@
 namespace shoal {
 
 // Everything an engine needs to continue training exactly where it stopped: the parameters and
-// the optimizer state, host copies in the Mlp flat layout (num_params() floats each). state_a is
+// the optimizer state, host copies in the model's flat layout (num_params() floats each). state_a is
 // SGD's momentum buffer or AdamW's first moment, state_b AdamW's second moment (zeros for SGD).
 struct EngineState {
   std::vector<float> params, state_a, state_b;
@@ -64,7 +65,7 @@ class StepEngine {
   virtual Status Evaluate(const float* x, const int32_t* y, int n, double* loss_sum,
                           int64_t* correct) = 0;
 
-  // The current parameters, copied to the host (num_params() floats, the Mlp flat layout).
+  // The current parameters, copied to the host (num_params() floats, the model's flat layout).
   virtual Result<std::vector<float>> Params() = 0;
 
   // The full state (for a checkpoint), and its restoration (on resume). LoadState is
@@ -77,13 +78,11 @@ class StepEngine {
   virtual std::string StepNote() const { return ""; }
 };
 
-// The cpu backend: Mlp + kernels/cpu operators, gradients summed with `collective` (one
-// all-reduce after backward, or buckets overlapped with backward when bucket_bytes > 0 and
-// there is more than one rank). `collective` must outlive the engine.
 // OK when every buffer of `state` holds n floats, else InvalidArgument (for LoadState).
 Status CheckStateSize(const EngineState& state, int64_t n);
 
-Result<std::unique_ptr<StepEngine>> MakeCpuEngine(const EngineConfig& config,
-                                                  Collective& collective);
+// How an engine is made from its config and this rank's collective (which must outlive it).
+using EngineMaker =
+    std::function<Result<std::unique_ptr<StepEngine>>(const EngineConfig&, Collective&)>;
 
 }  // namespace shoal

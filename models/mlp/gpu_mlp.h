@@ -1,4 +1,4 @@
-// GpuMlp: the multi-layer perceptron of worker/train/mlp.h, run on one CUDA device with the
+// GpuMlp: the multi-layer perceptron of models/mlp/mlp.h, run on one CUDA device with the
 // operators of kernels/cuda/.
 //
 // Same MlpConfig and the same flat parameter/gradient layout as Mlp (for each layer l: W_l, out x
@@ -26,12 +26,13 @@
 
 #include "common/spec/job_spec.h"
 #include "common/status.h"
-#include "worker/gpu/device_array.h"
-#include "worker/train/mlp.h"
+#include "models/device_array.h"
+#include "models/device_model.h"
+#include "models/mlp/mlp.h"
 
 namespace shoal {
 
-class GpuMlp {
+class GpuMlp final : public DeviceModel {
  public:
   // Validates the config (Mlp::ValidateConfig) and the precision, and allocates the small
   // per-object device buffers. `stream` is borrowed (nullptr = the legacy default stream) and
@@ -48,7 +49,7 @@ class GpuMlp {
   Precision precision() const { return precision_; }
   int num_layers() const { return layout_.num_layers(); }
   // Total floats in the parameter (and gradient) buffer: the same as Mlp::num_params().
-  int64_t num_params() const { return layout_.num_params(); }
+  int64_t num_params() const override { return layout_.num_params(); }
   int64_t weight_offset(int l) const { return layout_.weight_offset(l); }
   int64_t bias_offset(int l) const { return layout_.bias_offset(l); }
 
@@ -68,15 +69,14 @@ class GpuMlp {
   // on_enqueued(from), when given, is called on this thread each time the kernels producing
   // d_grads[from, num_params()) have all been enqueued on the stream (from = weight_offset(l),
   // decreasing, once per layer); a non-OK Status from it stops the call and is returned.
-  using GradsEnqueued = std::function<Status(int64_t from)>;
   Status ForwardBackward(const float* d_params, const float* d_x, const int32_t* d_labels,
                          int batch, float grad_scale, float* d_grads, double* loss_sum,
-                         int64_t* correct, const GradsEnqueued& on_enqueued = nullptr);
+                         int64_t* correct, const GradsEnqueued& on_enqueued = nullptr) override;
 
   // Forward only: host *loss_sum (unscaled sum over rows) and *correct, as Mlp::Evaluate. Same
   // errors, synchronization and thread-safety as ForwardBackward.
   Status Evaluate(const float* d_params, const float* d_x, const int32_t* d_labels, int batch,
-                  double* loss_sum, int64_t* correct);
+                  double* loss_sum, int64_t* correct) override;
 
  private:
   GpuMlp(MlpConfig config, Precision precision, cudaStream_t stream);

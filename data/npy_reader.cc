@@ -8,7 +8,7 @@
 #include <string_view>
 #include <vector>
 
-#include "worker/data/dataset_internal.h"
+#include "data/dataset_internal.h"
 
 namespace shoal::dataset_internal {
 namespace {

@@ -1,4 +1,5 @@
-// The cpu backend's StepEngine (step_engine.h): Mlp on kernels/cpu, Gloo or MPI all-reduce.
+// The cpu backend's StepEngine (engines/step_engine.h): the spec's model (models/model.h) on
+// kernels/cpu, Gloo or MPI all-reduce.
 #include <cblas.h>
 
 #include <chrono>
@@ -9,9 +10,9 @@
 
 #include "kernels/cpu/optimizer.h"
 #include "kernels/cpu/reduce.h"
-#include "worker/train/grad_reducer.h"
-#include "worker/train/mlp.h"
-#include "worker/train/step_engine.h"
+#include "worker/train/engines/cpu/grad_reducer.h"
+#include "models/model.h"
+#include "worker/train/engines/cpu/cpu_step_engine.h"
 
 namespace shoal {
 namespace {
@@ -24,16 +25,16 @@ double SecondsSince(Clock::time_point t) {
 
 class CpuEngine final : public StepEngine {
  public:
-  CpuEngine(const JobSpec& spec, MlpConfig config, int threads, int64_t bucket_floats,
+  CpuEngine(const JobSpec& spec, std::unique_ptr<Model> model, int threads, int64_t bucket_floats,
             Collective& coll)
-      : spec_(spec), model_(std::move(config)), coll_(coll), threads_(threads) {
-    n_ = model_.num_params();
+      : spec_(spec), model_(std::move(model)), coll_(coll), threads_(threads) {
+    n_ = model_->num_params();
     params_.resize(n_);
     state_a_.assign(n_, 0.f);
     state_b_.assign(n_, 0.f);
     // Gradients plus two trailing slots (loss sum, correct count) so one all-reduce carries all.
     grads_.resize(n_ + 2);
-    model_.InitParams(spec.training.seed, params_.data());
+    model_->InitParams(spec.training.seed, params_.data());
     // Overlap needs a peer to talk to; a single rank has nothing to all-reduce.
     if (coll.size() > 1 && bucket_floats > 0) {
       bucket_floats_ = bucket_floats;
@@ -65,14 +66,14 @@ class CpuEngine final : public StepEngine {
         }
         reducer_->Ready(from);
       };
-      RETURN_IF_ERROR(model_.ForwardBackward(params_.data(), x, y, batch, grad_scale,
+      RETURN_IF_ERROR(model_->ForwardBackward(params_.data(), x, y, batch, grad_scale,
                                              grads_.data(), &loss_sum, &correct, on_ready,
                                              bucket_floats_));
       const auto t_reduce = Clock::now();
       RETURN_IF_ERROR(reducer_->Finish());
       stats.reduce_sec = SecondsSince(t_reduce);
     } else {
-      RETURN_IF_ERROR(model_.ForwardBackward(params_.data(), x, y, batch, grad_scale,
+      RETURN_IF_ERROR(model_->ForwardBackward(params_.data(), x, y, batch, grad_scale,
                                              grads_.data(), &loss_sum, &correct));
       grads_[n_] = static_cast<float>(loss_sum);
       grads_[n_ + 1] = static_cast<float>(correct);
@@ -102,7 +103,7 @@ class CpuEngine final : public StepEngine {
 
   Status Evaluate(const float* x, const int32_t* y, int n, double* loss_sum,
                   int64_t* correct) override {
-    return model_.Evaluate(params_.data(), x, y, n, loss_sum, correct);
+    return model_->Evaluate(params_.data(), x, y, n, loss_sum, correct);
   }
 
   Result<std::vector<float>> Params() override { return params_; }
@@ -123,7 +124,7 @@ class CpuEngine final : public StepEngine {
 
  private:
   const JobSpec& spec_;
-  Mlp model_;
+  std::unique_ptr<Model> model_;
   Collective& coll_;
   int threads_;
   int64_t n_ = 0;
@@ -151,11 +152,10 @@ Result<std::unique_ptr<StepEngine>> MakeCpuEngine(const EngineConfig& config,
     return InvalidArgument(std::string("training.precision ") + ToString(spec.training.precision) +
                            " needs the cuda backend; the cpu backend trains in fp32");
   }
-  MlpConfig mlp{spec.model.layers, spec.model.activation, spec.model.loss};
-  RETURN_IF_ERROR(Mlp::ValidateConfig(mlp));
+  ASSIGN_OR_RETURN(std::unique_ptr<Model> model, MakeModel(spec.model));
   openblas_set_num_threads(std::max(1, config.threads));
   const int64_t bucket_floats = config.bucket_bytes / static_cast<int64_t>(sizeof(float));
-  return std::unique_ptr<StepEngine>(new CpuEngine(spec, std::move(mlp),
+  return std::unique_ptr<StepEngine>(new CpuEngine(spec, std::move(model),
                                                    std::max(1, config.threads), bucket_floats,
                                                    collective));
 }

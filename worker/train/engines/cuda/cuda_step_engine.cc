@@ -1,4 +1,4 @@
-#include "worker/gpu/cuda_step_engine.h"
+#include "worker/train/engines/cuda/cuda_step_engine.h"
 
 #include <cuda_runtime_api.h>
 
@@ -9,8 +9,9 @@
 #include "kernels/cuda/cuda_check.h"
 #include "kernels/cuda/optimizer.h"
 #include "kernels/cuda/reduce.h"
-#include "worker/gpu/device_array.h"
-#include "worker/gpu/gpu_mlp.h"
+#include "models/device_array.h"
+#include "models/device_model.h"
+#include "models/model.h"
 #ifdef SHOAL_HAVE_NCCL
 #include "kernels/collectives/nccl_communicator.h"
 #endif
@@ -69,7 +70,7 @@ class CudaEngine final : public StepEngine {
     float* grads = grads_.get();
     int64_t sent_end = n_;  // grads[sent_end, n_) are already being all-reduced
     int buckets = 0;
-    GpuMlp::GradsEnqueued on_enqueued;
+    DeviceModel::GradsEnqueued on_enqueued;
 #ifdef SHOAL_HAVE_NCCL
     if (world > 1) {
       on_enqueued = [&](int64_t from) -> Status {
@@ -84,7 +85,7 @@ class CudaEngine final : public StepEngine {
 #endif
     double loss_sum = 0;
     int64_t correct = 0;
-    RETURN_IF_ERROR(mlp_->ForwardBackward(params_.get(), d_x_.get(), d_y_.get(), batch,
+    RETURN_IF_ERROR(model_->ForwardBackward(params_.get(), d_x_.get(), d_y_.get(), batch,
                                           grad_scale, grads, &loss_sum, &correct, on_enqueued));
     // ForwardBackward synchronized S: backward is done. Mark it for the exposed-time measurement.
     SHOAL_CUDA_RETURN_IF_ERROR(cudaEventRecord(bwd_done_.e, compute_.s));
@@ -144,7 +145,7 @@ class CudaEngine final : public StepEngine {
   Status Evaluate(const float* x, const int32_t* y, int n, double* loss_sum,
                   int64_t* correct) override {
     RETURN_IF_ERROR(StageBatch(x, y, n));
-    return mlp_->Evaluate(params_.get(), d_x_.get(), d_y_.get(), n, loss_sum, correct);
+    return model_->Evaluate(params_.get(), d_x_.get(), d_y_.get(), n, loss_sum, correct);
   }
 
   Result<std::vector<float>> Params() override {
@@ -194,15 +195,16 @@ class CudaEngine final : public StepEngine {
     SHOAL_CUDA_RETURN_IF_ERROR(cudaStreamCreateWithFlags(&comm_.s, cudaStreamNonBlocking));
     SHOAL_CUDA_RETURN_IF_ERROR(cudaEventCreate(&bwd_done_.e));
     SHOAL_CUDA_RETURN_IF_ERROR(cudaEventCreate(&comm_done_.e));
-    MlpConfig mlp_config{spec_.model.layers, spec_.model.activation, spec_.model.loss};
-    ASSIGN_OR_RETURN(mlp_, GpuMlp::Create(mlp_config, spec_.training.precision, compute_.s));
-    n_ = mlp_->num_params();
+    ASSIGN_OR_RETURN(model_,
+                     MakeDeviceModel(spec_.model, spec_.training.precision, compute_.s));
+    ASSIGN_OR_RETURN(std::unique_ptr<Model> host_model, MakeModel(spec_.model));
+    n_ = model_->num_params();
     const int64_t bytes = config.bucket_bytes > 0 ? config.bucket_bytes : kDefaultNcclBucketBytes;
     bucket_floats_ = std::max<int64_t>(1, bytes / static_cast<int64_t>(sizeof(float)));
 
-    // Same initial parameters as the cpu backend (and every other rank): Mlp::InitParams.
+    // Same initial parameters as the cpu backend (and every other rank): the CPU model's.
     std::vector<float> init(n_);
-    Mlp(mlp_config).InitParams(spec_.training.seed, init.data());
+    host_model->InitParams(spec_.training.seed, init.data());
     RETURN_IF_ERROR(params_.Allocate(n_));
     RETURN_IF_ERROR(grads_.Allocate(n_ + 2));  // + loss sum, correct count
     RETURN_IF_ERROR(state_a_.Allocate(n_));
@@ -288,7 +290,7 @@ class CudaEngine final : public StepEngine {
   StreamHandle compute_, comm_;
   EventHandle bwd_done_, comm_done_;
   std::vector<EventHandle> bucket_events_;
-  std::unique_ptr<GpuMlp> mlp_;
+  std::unique_ptr<DeviceModel> model_;
   DeviceArray<float> params_, grads_, state_a_, state_b_, d_x_;
   DeviceArray<int32_t> d_y_, d_flag_;
   PinnedArray<float> host_x_, host_tail_;

@@ -1,4 +1,4 @@
-#include "worker/gpu/gpu_mlp.h"
+#include "models/mlp/gpu_mlp.h"
 
 #include <algorithm>
 #include <string>

@@ -1,4 +1,5 @@
-// The multi-layer perceptron trained by shoal-train, built on the CPU operators in kernels/cpu/.
+// The multi-layer perceptron trained by shoal-train, built on the CPU operators in kernels/cpu/:
+// the "mlp" family of models/model.h.
 //
 // Parameters live in ONE flat float buffer owned by the caller, so the gradient all-reduce and the
 // optimizer are single calls over the whole model. Layout, for each layer l = 0 .. L-1 with
@@ -15,6 +16,7 @@
 
 #include "common/spec/job_spec.h"
 #include "common/status.h"
+#include "models/model.h"
 
 namespace shoal {
 
@@ -25,7 +27,7 @@ struct MlpConfig {
   LossKind loss = LossKind::kCrossEntropy;
 };
 
-class Mlp {
+class Mlp final : public Model {
  public:
   // Never fails: an invalid config is remembered and reported by ForwardBackward/Evaluate (check it
   // up front with ValidateConfig). num_params() is 0 for an invalid config.
@@ -38,10 +40,12 @@ class Mlp {
   // Number of weight layers (layers.size() - 1; 0 for an invalid config).
   int num_layers() const { return static_cast<int>(w_offset_.size()); }
   // Total floats in the parameter (and gradient) buffer.
-  int64_t num_params() const { return num_params_; }
+  int64_t num_params() const override { return num_params_; }
   // Offsets of W_l and b_l in the flat buffer; l in [0, num_layers()).
   int64_t weight_offset(int l) const { return w_offset_[l]; }
   int64_t bias_offset(int l) const { return b_offset_[l]; }
+  // "layers.L.weight" (out x in) and "layers.L.bias" (out) for each layer L, in buffer order.
+  std::vector<ParamTensor> Tensors() const override;
 
   // Fills params (num_params() floats): weights uniform in [-bound, bound] with
   // bound = sqrt(6 / fan_in) (He-uniform) for relu/gelu and sqrt(6 / (fan_in + fan_out))
@@ -49,7 +53,7 @@ class Mlp {
   // one std::mt19937_64(seed) stream drawn in layout order, each 64-bit draw mapped to
   // [0, 1) as (draw >> 11) * 2^-53 in double, then to (2u - 1) * bound rounded to float.
   // Thread-safe (const, uses no scratch).
-  void InitParams(uint64_t seed, float* params) const;
+  void InitParams(uint64_t seed, float* params) const override;
 
   // Forward + backward on `batch` rows of x (batch x layers[0], row-major) with labels in
   // [0, layers.back()). Writes into grads (num_params() floats, overwritten, same layout as params)
@@ -69,15 +73,14 @@ class Mlp {
   // weight gradient is computed in row chunks of about `chunk_floats` so that its suffixes
   // arrive in pieces too. This lets the caller all-reduce buckets while backward still runs.
   // *loss_sum and *correct are already set when on_ready is first called.
-  using GradsReady = std::function<void(int64_t from)>;
   Status ForwardBackward(const float* params, const float* x, const int32_t* labels, int batch,
                          float grad_scale, float* grads, double* loss_sum, int64_t* correct,
-                         const GradsReady& on_ready = nullptr, int64_t chunk_floats = 0);
+                         const GradsReady& on_ready = nullptr, int64_t chunk_floats = 0) override;
 
   // Forward only: *loss_sum (unscaled sum over rows, same definition as ForwardBackward) and
   // *correct. Same errors and thread-safety as ForwardBackward.
   Status Evaluate(const float* params, const float* x, const int32_t* labels, int batch,
-                  double* loss_sum, int64_t* correct);
+                  double* loss_sum, int64_t* correct) override;
 
  private:
   Status CheckArgs(const char* op, const float* params, const float* x, const int32_t* labels,

@@ -7,7 +7,7 @@
 #include <string>
 #include <vector>
 
-#include "worker/data/dataset_internal.h"
+#include "data/dataset_internal.h"
 
 namespace shoal::dataset_internal {
 namespace {

@@ -1,4 +1,4 @@
-#include "worker/train/mlp.h"
+#include "models/mlp/mlp.h"
 
 #include <algorithm>
 #include <cmath>
@@ -44,6 +44,17 @@ Status Mlp::ValidateConfig(const MlpConfig& config) {
     }
   }
   return Status::Ok();
+}
+
+std::vector<ParamTensor> Mlp::Tensors() const {
+  std::vector<ParamTensor> tensors;
+  for (int l = 0; l < num_layers(); ++l) {
+    const int64_t in = config_.layers[l], out = config_.layers[l + 1];
+    const std::string p = "layers." + std::to_string(l) + ".";
+    tensors.push_back({p + "weight", {out, in}, w_offset_[l], out * in});
+    tensors.push_back({p + "bias", {out}, b_offset_[l], out});
+  }
+  return tensors;
 }
 
 void Mlp::InitParams(uint64_t seed, float* params) const {

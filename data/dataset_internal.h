@@ -13,7 +13,7 @@
 #include <utility>
 
 #include "common/status.h"
-#include "worker/data/dataset.h"
+#include "data/dataset.h"
 
 namespace shoal::dataset_internal {
 

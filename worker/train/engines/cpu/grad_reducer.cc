@@ -1,4 +1,4 @@
-#include "worker/train/grad_reducer.h"
+#include "worker/train/engines/cpu/grad_reducer.h"
 
 #include <chrono>
 

@@ -1,6 +1,6 @@
-// The cuda backend's StepEngine (worker/train/step_engine.h): GpuMlp on the hand-written
-// kernels/cuda operators, fp32 master weights, the optimizer in one launch over the flat buffer,
-// and NCCL between ranks.
+// The cuda backend's StepEngine (worker/train/engines/step_engine.h): the spec's DeviceModel
+// (models/device_model.h) on the hand-written kernels/cuda operators, fp32 master weights, the
+// optimizer in one launch over the flat buffer, and NCCL between ranks.
 //
 // One step, with S the compute stream and C the communication stream:
 //   S: copy the batch in, forward, backward. Each time the layers finished so far hold at least a
@@ -19,7 +19,7 @@
 
 #include "common/status.h"
 #include "kernels/collectives/collective.h"
-#include "worker/train/step_engine.h"
+#include "worker/train/engines/step_engine.h"
 
 namespace shoal {
 

@@ -1,6 +1,6 @@
 // LoadDataset's dispatch and format detection, the file plumbing the readers share, normalization
 // and batch gathering. The format parsers live in idx_reader.cc, npy_reader.cc and csv_reader.cc.
-#include "worker/data/dataset.h"
+#include "data/dataset.h"
 
 #include <sys/stat.h>
 
@@ -13,7 +13,7 @@
 #include <cstring>
 #include <string_view>
 
-#include "worker/data/dataset_internal.h"
+#include "data/dataset_internal.h"
 
 namespace shoal {
 namespace dataset_internal {
