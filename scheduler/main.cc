@@ -149,14 +149,14 @@ int main(int argc, char** argv) {
     return 1;
   }
   // Before the Api, so that it outlives the Api's log thread.
-  auto log_reader = Store::OpenReader(config.state_dir);
-  if (!log_reader.ok()) {
-    LOG_ERROR << log_reader.status().ToString();
+  auto history_reader = Store::OpenReader(config.state_dir);
+  if (!history_reader.ok()) {
+    LOG_ERROR << history_reader.status().ToString();
     return 1;
   }
   Api api(scheduler->get(), auth->get(), &kv, &notifier);
   api.SetCheckpointStore(checkpoints->get());
-  api.SetLogReader(log_reader->get());
+  api.SetHistoryReader(history_reader->get());
   api.SetVisibility(config.visibility);
   HttpServerOptions http;
   http.address = config.address;

@@ -212,7 +212,9 @@ class Scheduler {
   // The contribution ledger as of the last cycle, one entry per account that ever contributed
   // or used anything.
   std::vector<LedgerEntry> LedgerEntries() const { return ledger_.Entries(); }
-  Store* store() { return store_; }
+  // Jobs' logs and metric series as stored (reads only: the Scheduler alone writes them). The
+  // API reads through its own read-only connection when it has one (Api::SetHistoryReader).
+  JobHistory* history() { return store_; }
   // Counters and histograms for GET /metrics (scheduler/metrics.h).
   const SchedulerMetrics& metrics() const { return metrics_; }
 

@@ -41,10 +41,11 @@ class Api {
   // Where checkpoints are stored (the daemon sets it); without one, the checkpoint routes
   // answer 503. Must outlive the Api.
   void SetCheckpointStore(CheckpointStore* checkpoints) { checkpoints_ = checkpoints; }
-  // A read-only connection to the scheduler's database (Store::OpenReader): log and metric reads
-  // then run on their own thread, so that a client reading a large log never delays heartbeats.
-  // Without one they run on the event loop. Must outlive the Api.
-  void SetLogReader(Store* reader) { log_reader_ = reader; }
+  // Job history on a read-only connection to the scheduler's database (Store::OpenReader): log
+  // and metric reads then run on their own thread, so that a client reading a large log never
+  // delays heartbeats. Without one they read the Scheduler's history on the event loop. Must
+  // outlive the Api.
+  void SetHistoryReader(JobHistory* reader) { history_reader_ = reader; }
   // Largest checkpoint upload accepted (PUT /v1/jobs/{id}/checkpoints/{step}).
   static constexpr size_t kMaxCheckpointBytes = size_t{16} << 30;
   // The HttpServer's body policy, decided from the request's head before any of its body is
@@ -126,8 +127,8 @@ class Api {
   ApiMetrics api_metrics_;
   // Checkpoint reads and writes (seconds for a large model) run here, off the event loop.
   boost::asio::thread_pool checkpoint_io_{1};
-  // Log and metric reads (log_reader_'s connection) run here, one at a time.
-  Store* log_reader_ = nullptr;
+  // Log and metric reads (history_reader_'s connection) run here, one at a time.
+  JobHistory* history_reader_ = nullptr;
   boost::asio::thread_pool log_io_{1};
   std::chrono::steady_clock::time_point next_checkpoint_expiry_{};
   GroupCommit<Job, Result<const Job*>> submissions_;

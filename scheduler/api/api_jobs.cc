@@ -75,13 +75,14 @@ asio::awaitable<HttpReply> Api::Jobs(const HttpRequest& req, const std::vector<s
   }
   if (parts.size() == 4 && parts[3] == "logs" && req.method == "GET") co_return co_await Logs(req, id);
   if (parts.size() == 4 && parts[3] == "metrics" && req.method == "GET") {
-    auto read = [store = log_reader_ != nullptr ? log_reader_ : scheduler_->store(), id] {
-      auto points = store->ReadMetrics(id, 100000);
+    auto read = [history = history_reader_ != nullptr ? history_reader_ : scheduler_->history(),
+                 id] {
+      auto points = history->ReadMetrics(id, 100000);
       if (!points.ok()) return ErrorReply(points.status());
       return JsonReply(200, json{{"job", id}, {"points", *points}});
     };
     // Not a conditional expression: GCC 12 miscompiles a co_await inside one.
-    if (log_reader_ == nullptr) co_return read();
+    if (history_reader_ == nullptr) co_return read();
     co_return co_await RunOn(log_io_, read);
   }
   if (parts[3] == "checkpoints" && parts.size() <= 5) {
@@ -206,13 +207,13 @@ asio::awaitable<HttpReply> Api::Logs(const HttpRequest& req, int64_t job_id) {
   }
   // The reads run on log_io_ (their own connection) when there is one: a client paging through
   // a large log costs the event loop nothing but the reply's bytes.
-  Store* store = log_reader_ != nullptr ? log_reader_ : scheduler_->store();
+  JobHistory* history = history_reader_ != nullptr ? history_reader_ : scheduler_->history();
   auto read = [&](auto f) -> asio::awaitable<decltype(f())> {
-    if (log_reader_ != nullptr) co_return co_await RunOn(log_io_, f);
+    if (history_reader_ != nullptr) co_return co_await RunOn(log_io_, f);
     co_return f();
   };
   if (tail >= 0) {
-    auto start = co_await read([&] { return store->LogSeqBeforeLast(job_id, rank, tail); });
+    auto start = co_await read([&] { return history->LogSeqBeforeLast(job_id, rank, tail); });
     if (!start.ok()) co_return ErrorReply(start.status());
     after = *start;  // tail=0: the newest line's seq, so only new lines follow
   }
@@ -230,7 +231,7 @@ asio::awaitable<HttpReply> Api::Logs(const HttpRequest& req, int64_t job_id) {
     };
     Page page = co_await read([&] {
       Page out;
-      auto lines = store->ReadLogs(job_id, after, rank, limit, max_bytes);
+      auto lines = history->ReadLogs(job_id, after, rank, limit, max_bytes);
       if (!lines.ok()) {
         out.status = lines.status();
         return out;

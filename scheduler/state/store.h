@@ -17,11 +17,12 @@
 #include <nlohmann/json.hpp>
 
 #include "common/status.h"
+#include "scheduler/state/job_history.h"
 #include "scheduler/state/model.h"
 
 namespace shoal {
 
-class Store {
+class Store final : public JobHistory {
  public:
   // Opens (creating if needed) <state_dir>/shoal.db and applies the schema. Returns Unavailable
   // when the directory or database cannot be opened or is locked by another scheduler.
@@ -65,23 +66,13 @@ class Store {
   // Reads everything back (at start-up). A stored spec that no longer parses is an Internal error.
   Result<Snapshot> LoadAll();
 
-  struct LogRecord {
-    int64_t seq = 0;
-    int attempt = 0;
-    int rank = 0;
-    int64_t ts_ms = 0;
-    std::string line;
-  };
+  using LogRecord = shoal::LogRecord;
   Status AppendLogs(int64_t job_id, int attempt, int rank, int64_t ts_ms,
                     const std::vector<std::string>& lines);
-  // Lines with seq > after_seq, oldest first: at most `limit`, and no more after the one that
-  // brings their text to `max_bytes` (at least one line is returned when there is one). rank < 0
-  // means every rank; lines the scheduler wrote itself (rank kSchedulerLogRank) go with any rank.
+  // JobHistory (job_history.h).
   Result<std::vector<LogRecord>> ReadLogs(int64_t job_id, int64_t after_seq, int rank, int limit,
-                                          int64_t max_bytes = int64_t{1} << 62);
-  // The after_seq that makes ReadLogs return the job's last `n` lines (of `rank`, or of every
-  // rank when rank < 0): the seq of the line just before them, or 0 when there are at most n.
-  Result<int64_t> LogSeqBeforeLast(int64_t job_id, int rank, int n);
+                                          int64_t max_bytes = int64_t{1} << 62) override;
+  Result<int64_t> LogSeqBeforeLast(int64_t job_id, int rank, int n) override;
   // The bytes of text of the job's stored log lines.
   Result<int64_t> LogBytes(int64_t job_id);
   // Deletes the job's oldest lines, keeping the newest whose text is at most `keep_bytes`, and
@@ -122,7 +113,7 @@ class Store {
   Status SaveTokensLastUsed(const std::vector<std::pair<int64_t, int64_t>>& last_used);
 
   Status AppendMetric(int64_t job_id, int attempt, int64_t ts_ms, const nlohmann::json& point);
-  Result<std::vector<nlohmann::json>> ReadMetrics(int64_t job_id, int limit);
+  Result<std::vector<nlohmann::json>> ReadMetrics(int64_t job_id, int limit) override;
   Result<int64_t> MetricCount(int64_t job_id);
   // Halves the density of the older half of the job's metric points (every other one of them is
   // deleted), so that a long run's curve keeps its shape in a bounded number of points.
