@@ -18,7 +18,7 @@
 #include <string>
 #include <vector>
 
-#include "scheduler/state/model.h"  // LedgerEntry
+#include "scheduler/state/records.h"  // LedgerEntry
 
 namespace shoal {
 

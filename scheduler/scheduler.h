@@ -28,7 +28,7 @@
 #include "scheduler/metrics.h"
 #include "scheduler/policy/policy.h"
 #include "scheduler/policy/snapshot.h"
-#include "scheduler/state/model.h"
+#include "scheduler/state/records.h"
 #include "scheduler/state/store.h"
 
 namespace shoal {

@@ -10,7 +10,7 @@
 
 #include "common/memory_estimate.h"
 #include "scheduler/policy/snapshot.h"
-#include "scheduler/state/model.h"
+#include "scheduler/state/records.h"
 
 namespace shoal::scheduler_internal {
 

@@ -23,7 +23,9 @@
 #include "common/status.h"
 #include "scheduler/api/http_server.h"
 #include "scheduler/auth.h"
-#include "scheduler/state/model.h"
+#include "scheduler/api/views.h"
+#include "scheduler/state/codec.h"
+#include "scheduler/state/records.h"
 
 namespace shoal::api_internal {
 

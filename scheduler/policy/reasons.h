@@ -1,6 +1,6 @@
 // Why a job waits: the pending reasons a policy gives (docs/states.md §2), after Slurm's. Here,
 // beside the policies that decide them, so that a policy needs nothing of the scheduler's state;
-// scheduler/state/model.h includes this for the job records that carry them.
+// scheduler/state/records.h includes this for the job records that carry them.
 #pragma once
 
 namespace shoal {

@@ -5,6 +5,7 @@
 #include <cerrno>
 #include <cstring>
 
+#include "scheduler/state/codec.h"
 #include "scheduler/state/sqlite_util.h"
 
 namespace shoal {

@@ -18,7 +18,7 @@
 
 #include "common/status.h"
 #include "scheduler/state/job_history.h"
-#include "scheduler/state/model.h"
+#include "scheduler/state/records.h"
 
 namespace shoal {
 

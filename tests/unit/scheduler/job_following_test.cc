@@ -6,6 +6,7 @@
 
 #include <filesystem>
 
+#include "scheduler/api/views.h"
 #include "scheduler/scheduler.h"
 #include "scheduler/state/state_dir_lock.h"
 #include "tests/testing/test_util.h"

@@ -7,6 +7,7 @@
 #include <filesystem>
 
 #include "common/memory_estimate.h"
+#include "scheduler/api/views.h"
 #include "tests/testing/test_util.h"
 #include "tests/unit/scheduler/scheduler_fixture.h"
 

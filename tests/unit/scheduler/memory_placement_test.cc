@@ -5,7 +5,7 @@
 #include "common/memory_estimate.h"
 #include "scheduler/policy/placement.h"
 #include "scheduler/policy/policy.h"
-#include "scheduler/state/model.h"
+#include "scheduler/state/records.h"
 
 namespace shoal {
 namespace {

@@ -11,7 +11,7 @@
 #include "scheduler/policy/policy.h"
 #include "scheduler/policy/backfill.h"
 #include "scheduler/policy/placement.h"
-#include "scheduler/state/model.h"
+#include "scheduler/state/records.h"
 
 namespace shoal {
 namespace {

@@ -1,7 +1,8 @@
-// The scheduler's data model: jobs, their attempts and rank placements, and workers.
+// The scheduler's records: jobs, their attempts and rank placements, workers, and the ledger's
+// entries.
 //
-// These are plain values. The Scheduler owns the live copies; the Store persists them. The JSON
-// forms are the wire format of the HTTP API (camelCase).
+// These are plain values. The Scheduler owns the live copies; the Store persists them (their
+// stored encoding: state/codec.h); the API shows them (api/views.h).
 #pragma once
 
 #include <cstdint>
@@ -149,22 +150,5 @@ struct Worker {
 // Appends an event to the job's timeline, dropping the oldest one after the first
 // kKeepFirstJobEvents when the timeline is full. Messages are cut at 1 KiB.
 void AddJobEvent(Job& job, int64_t ts_ms, std::string type, std::string message);
-nlohmann::json ToJson(const JobEvent& e);
-// Stored and wire form of a timeline: [{"timeMs", "type", "message"}...]; EventsFromJson skips
-// malformed entries (a stored timeline is informative, never a reason to refuse a job).
-nlohmann::json EventsToJson(const std::vector<JobEvent>& events);
-std::vector<JobEvent> EventsFromJson(const nlohmann::json& j);
-
-nlohmann::json ToJson(const RankPlacement& r);
-nlohmann::json ToJson(const Attempt& a);
-// `detail` adds the attempts and the spec.
-nlohmann::json ToJson(const Job& job, bool detail);
-nlohmann::json ToJson(const GpuInfo& g);
-Result<GpuInfo> GpuInfoFromJson(const nlohmann::json& j);
-nlohmann::json ToJson(const Worker& w);
-
-// Attempts are stored as JSON in the database; these are exact inverses.
-nlohmann::json AttemptToStored(const Attempt& a);
-Result<Attempt> AttemptFromStored(const nlohmann::json& j);
 
 }  // namespace shoal

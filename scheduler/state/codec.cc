@@ -1,0 +1,97 @@
+#include "scheduler/state/codec.h"
+
+namespace shoal {
+
+nlohmann::json ToJson(const JobEvent& e) {
+  return {{"timeMs", e.ts_ms}, {"type", e.type}, {"message", e.message}};
+}
+
+nlohmann::json EventsToJson(const std::vector<JobEvent>& events) {
+  nlohmann::json out = nlohmann::json::array();
+  for (const auto& e : events) out.push_back(ToJson(e));
+  return out;
+}
+
+std::vector<JobEvent> EventsFromJson(const nlohmann::json& j) {
+  std::vector<JobEvent> out;
+  if (!j.is_array()) return out;
+  for (const auto& e : j) {
+    if (!e.is_object() || !e.contains("timeMs") || !e["timeMs"].is_number_integer() ||
+        !e.contains("type") || !e["type"].is_string() || !e.contains("message") ||
+        !e["message"].is_string()) {
+      continue;
+    }
+    out.push_back({e["timeMs"].get<int64_t>(), e["type"].get<std::string>(),
+                   e["message"].get<std::string>()});
+  }
+  return out;
+}
+
+nlohmann::json ToJson(const GpuInfo& g) {
+  return {{"name", g.name}, {"memoryMiB", g.memory_mib}, {"computeCapability", g.compute_capability}};
+}
+
+Result<GpuInfo> GpuInfoFromJson(const nlohmann::json& j) {
+  if (!j.is_object()) return InvalidArgument("gpus[]: expected an object");
+  GpuInfo g;
+  try {
+    g.name = j.value("name", "");
+    g.memory_mib = j.value("memoryMiB", int64_t{0});
+    g.compute_capability = j.value("computeCapability", "");
+  } catch (const nlohmann::json::exception& e) {
+    return InvalidArgument(std::string("gpus[]: ") + e.what());
+  }
+  if (g.name.size() > 256 || g.compute_capability.size() > 16 || g.memory_mib < 0) {
+    return InvalidArgument("gpus[]: implausible GPU description");
+  }
+  return g;
+}
+
+nlohmann::json AttemptToStored(const Attempt& a) {
+  nlohmann::json ranks = nlohmann::json::array();
+  for (const auto& r : a.ranks) {
+    ranks.push_back({{"rank", r.rank},
+                     {"worker", r.worker_id},
+                     {"state", static_cast<int>(r.state)},
+                     {"exitCode", r.exit_code},
+                     {"signal", r.signal},
+                     {"message", r.message},
+                     {"result", r.result}});
+  }
+  return {{"number", a.number},         {"worldSize", a.world_size},
+          {"state", static_cast<int>(a.state)}, {"reason", a.reason},
+          {"startedMs", a.started_ms},  {"endedMs", a.ended_ms},
+          {"ranks", ranks}};
+}
+
+Result<Attempt> AttemptFromStored(const nlohmann::json& j) {
+  try {
+    Attempt a;
+    a.number = j.at("number").get<int>();
+    a.world_size = j.at("worldSize").get<int>();
+    const int state = j.at("state").get<int>();
+    if (state < 0 || state > static_cast<int>(AttemptState::kResized)) {
+      return Internal("stored attempt has an unknown state " + std::to_string(state));
+    }
+    a.state = static_cast<AttemptState>(state);
+    a.reason = j.at("reason").get<std::string>();
+    a.started_ms = j.at("startedMs").get<int64_t>();
+    a.ended_ms = j.at("endedMs").get<int64_t>();
+    for (const auto& rj : j.at("ranks")) {
+      RankPlacement r;
+      r.rank = rj.at("rank").get<int>();
+      r.worker_id = rj.at("worker").get<std::string>();
+      r.state = static_cast<RankState>(rj.at("state").get<int>());
+      r.exit_code = rj.at("exitCode").get<int>();
+      r.signal = rj.at("signal").get<int>();
+      r.message = rj.at("message").get<std::string>();
+      r.result = rj.at("result");
+      a.ranks.push_back(std::move(r));
+    }
+    return a;
+  } catch (const nlohmann::json::exception& e) {
+    return Internal(std::string("corrupt stored attempt: ") + e.what());
+  }
+}
+
+}  // namespace shoal

@@ -1,0 +1,71 @@
+#include "scheduler/state/records.h"
+
+namespace shoal {
+
+const char* ToString(JobState state) {
+  switch (state) {
+    case JobState::kPending: return "PENDING";
+    case JobState::kRunning: return "RUNNING";
+    case JobState::kRestarting: return "RESTARTING";
+    case JobState::kSucceeded: return "SUCCEEDED";
+    case JobState::kFailed: return "FAILED";
+    case JobState::kCancelled: return "CANCELLED";
+  }
+  return "UNKNOWN";
+}
+
+Result<JobState> ParseJobState(std::string_view name) {
+  for (JobState s : {JobState::kPending, JobState::kRunning, JobState::kRestarting,
+                     JobState::kSucceeded, JobState::kFailed, JobState::kCancelled}) {
+    std::string_view n = ToString(s);
+    if (name.size() == n.size() &&
+        std::equal(name.begin(), name.end(), n.begin(),
+                   [](char a, char b) { return std::toupper(a) == b; })) {
+      return s;
+    }
+  }
+  return InvalidArgument("unknown job state \"" + std::string(name) +
+                         "\"; allowed: PENDING, RUNNING, RESTARTING, SUCCEEDED, FAILED, CANCELLED");
+}
+
+bool IsTerminal(JobState state) {
+  return state == JobState::kSucceeded || state == JobState::kFailed ||
+         state == JobState::kCancelled;
+}
+
+const char* ToString(RankState state) {
+  switch (state) {
+    case RankState::kAssigned: return "assigned";
+    case RankState::kRunning: return "running";
+    case RankState::kStopping: return "stopping";
+    case RankState::kExited: return "exited";
+  }
+  return "unknown";
+}
+
+const char* ToString(AttemptState state) {
+  switch (state) {
+    case AttemptState::kRunning: return "running";
+    case AttemptState::kSucceeded: return "succeeded";
+    case AttemptState::kFailed: return "failed";
+    case AttemptState::kCancelled: return "cancelled";
+    case AttemptState::kPreempted: return "preempted";
+    case AttemptState::kResized: return "resized";
+  }
+  return "unknown";
+}
+
+const char* ToString(WorkerState state) {
+  return state == WorkerState::kAlive ? "alive" : "lost";
+}
+
+void AddJobEvent(Job& job, int64_t ts_ms, std::string type, std::string message) {
+  if (message.size() > 1024) message.resize(1024);
+  if (static_cast<int>(job.events.size()) >= kMaxJobEvents) {
+    job.events.erase(job.events.begin() + kKeepFirstJobEvents);
+    ++job.events_dropped;
+  }
+  job.events.push_back({ts_ms, std::move(type), std::move(message)});
+}
+
+}  // namespace shoal
