@@ -16,7 +16,7 @@
 #include "common/memory_estimate.h"
 #include "common/sha256.h"
 #include "common/utf8.h"
-#include "worker/agent/data_policy.h"
+#include "worker/agent/data_roots.h"
 #include "worker/agent/memory.h"
 #include "worker/agent/process.h"
 

@@ -28,7 +28,7 @@
 
 #include "common/http_client.h"
 #include "common/status.h"
-#include "worker/agent/data_policy.h"
+#include "worker/agent/data_roots.h"
 #include "worker/agent/gpu_inventory.h"
 
 namespace shoal {
@@ -49,7 +49,7 @@ struct AgentOptions {
   std::string work_dir;          // per-rank run directories; default /tmp/shoal-worker-<name>
   std::chrono::milliseconds kill_grace{5000};  // SIGTERM → SIGKILL
   bool detect_gpus = true;
-  // Directories jobs may read data from (data.train / data.test); see data_policy.h.
+  // Directories jobs may read data from (data.train / data.test); see data_roots.h.
   std::vector<std::string> data_roots = kDefaultDataRoots;
   // RAM lent to ranks (memory.h: ParseMemoryLimit): "90%" of the machine's (or the agent's cgroup
   // limit), or a size such as "16G". Shared by the slots; reported at registration so that the

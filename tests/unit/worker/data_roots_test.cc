@@ -1,6 +1,6 @@
 // CheckDataPaths: a job reads data only inside the worker's data roots, whatever "..", "." or
 // symbolic links its paths use.
-#include "worker/agent/data_policy.h"
+#include "worker/agent/data_roots.h"
 
 #include <gtest/gtest.h>
 #include <unistd.h>
@@ -13,7 +13,7 @@ namespace {
 
 namespace fs = std::filesystem;
 
-class DataPolicyTest : public ::testing::Test {
+class DataRootsTest : public ::testing::Test {
  protected:
   void SetUp() override {
     char tmpl[] = "/tmp/shoal-data-policy-XXXXXX";
@@ -35,14 +35,14 @@ class DataPolicyTest : public ::testing::Test {
   std::string dir_;
 };
 
-TEST_F(DataPolicyTest, PathsInsideARootPass) {
+TEST_F(DataRootsTest, PathsInsideARootPass) {
   EXPECT_TRUE(Check(dir_ + "/root/set/train.csv").ok());
   EXPECT_TRUE(Check(dir_ + "/root/set/train", dir_ + "/root/set/t10k").ok());  // IDX prefixes
   EXPECT_TRUE(Check(dir_ + "/root/./set/../set/train.csv").ok());
   EXPECT_TRUE(Check(dir_ + "/root/set/not-there-yet.npy").ok());  // the reader reports it
 }
 
-TEST_F(DataPolicyTest, EscapesAreRefused) {
+TEST_F(DataRootsTest, EscapesAreRefused) {
   for (const std::string& path :
        {dir_ + "/outside/secret.csv", dir_ + "/root/../outside/secret.csv",
         dir_ + "/root/escape/secret.csv", dir_ + "/root/set/link.csv",

@@ -1,4 +1,4 @@
-#include "worker/agent/data_policy.h"
+#include "worker/agent/data_roots.h"
 
 #include <filesystem>
 
