@@ -9,6 +9,8 @@
 #include <map>
 #include <sstream>
 
+#include "common/byte_size.h"
+#include "common/duration.h"
 #include "tests/testing/test_util.h"
 
 namespace shoal {
