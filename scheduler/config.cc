@@ -3,12 +3,12 @@
 #include <yaml-cpp/yaml.h>
 
 #include <cassert>
-#include <charconv>
-#include <cmath>
-#include <cstring>
 #include <ostream>
 
+#include "common/byte_size.h"
+#include "common/duration.h"
 #include "common/flags.h"
+#include "common/parse_number.h"
 #include "common/spec/job_spec.h"  // IsDnsLabel
 #include "common/version.h"
 #include "scheduler/policy/policy.h"
@@ -81,76 +81,24 @@ const std::vector<SchedulerSetting>& SchedulerSettings() {
   return kSettings;
 }
 
-Result<int64_t> ParseDurationMs(const std::string& text) {
-  struct Unit {
-    const char* suffix;
-    double ms;
-  };
-  static const Unit kUnits[] = {
-      {"ms", 1}, {"s", 1000}, {"m", 60000}, {"h", 3600000}, {"d", 86400000}};
-  std::string number = text;
-  double scale = 1000;
-  for (const Unit& u : kUnits) {
-    size_t n = std::strlen(u.suffix);
-    if (text.size() > n && text.compare(text.size() - n, n, u.suffix) == 0 &&
-        (std::isdigit(static_cast<unsigned char>(text[text.size() - n - 1])) ||
-         text[text.size() - n - 1] == '.')) {
-      number = text.substr(0, text.size() - n);
-      scale = u.ms;
-      break;
-    }
-  }
-  double value = 0;
-  auto [p, ec] = std::from_chars(number.data(), number.data() + number.size(), value);
-  if (ec != std::errc() || p != number.data() + number.size() || !std::isfinite(value) ||
-      value < 0 || value * scale > 365.0 * 86400 * 1000) {
-    return InvalidArgument("bad duration \"" + text + "\" (e.g. 500ms, 15s, 2m, 1h, 7d)");
-  }
-  return static_cast<int64_t>(value * scale);
-}
-
-Result<int64_t> ParseByteSize(const std::string& text) {
-  struct Unit {
-    const char* suffix;
-    int64_t scale;
-  };
-  static const Unit kUnits[] = {{"KiB", int64_t{1} << 10},
-                                {"MiB", int64_t{1} << 20},
-                                {"GiB", int64_t{1} << 30},
-                                {"TiB", int64_t{1} << 40},
-                                {"KB", 1000},
-                                {"MB", 1000000},
-                                {"GB", 1000000000},
-                                {"TB", 1000000000000}};
-  std::string number = text;
-  int64_t scale = 1;
-  for (const Unit& u : kUnits) {
-    const size_t n = std::strlen(u.suffix);
-    if (text.size() > n && text.compare(text.size() - n, n, u.suffix) == 0) {
-      number = text.substr(0, text.size() - n);
-      scale = u.scale;
-      break;
-    }
-  }
-  double value = 0;
-  auto [p, ec] = std::from_chars(number.data(), number.data() + number.size(), value);
-  // Up to 1 PiB: anything larger is a typo, and the product stays far from overflowing.
-  if (number.empty() || ec != std::errc() || p != number.data() + number.size() ||
-      !std::isfinite(value) || value < 0 || value * static_cast<double>(scale) > 0x1p50) {
-    return InvalidArgument("bad size \"" + text + "\" (e.g. 65536, 64KiB, 64MiB, 50GiB)");
-  }
-  return static_cast<int64_t>(value * static_cast<double>(scale));
-}
-
 namespace {
 
 Result<int64_t> ParseInt64(const std::string& s, const std::string& what) {
   int64_t v = 0;
-  auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
-  if (ec != std::errc() || p != s.data() + s.size()) {
+  if (!ParseInteger(s, &v)) {
     return InvalidArgument(what + ": expected an integer, found \"" + s + "\"");
   }
   return v;
+}
+
+// A config duration in ms: common's grammar, up to a year (anything longer is a typo), with the
+// config's own message.
+Result<int64_t> ParseConfigDuration(const std::string& text) {
+  Result<int64_t> ms = ParseDurationMs(text);
+  if (!ms.ok() || *ms > int64_t{365} * 86400 * 1000) {
+    return InvalidArgument("bad duration \"" + text + "\" (e.g. 500ms, 15s, 2m, 1h30m, 7d)");
+  }
+  return ms;
 }
 
 }  // namespace
@@ -165,21 +113,21 @@ Status SetSchedulerSetting(const std::string& key, const std::string& value, Sch
   } else if (key == "stateDir") {
     c->state_dir = value;
   } else if (key == "workerTimeout") {
-    ASSIGN_OR_RETURN(c->worker_timeout_ms, ParseDurationMs(value));
+    ASSIGN_OR_RETURN(c->worker_timeout_ms, ParseConfigDuration(value));
   } else if (key == "heartbeatWait") {
-    ASSIGN_OR_RETURN(c->heartbeat_wait_ms, ParseDurationMs(value));
+    ASSIGN_OR_RETURN(c->heartbeat_wait_ms, ParseConfigDuration(value));
   } else if (key == "scheduleInterval") {
-    ASSIGN_OR_RETURN(c->schedule_interval_ms, ParseDurationMs(value));
+    ASSIGN_OR_RETURN(c->schedule_interval_ms, ParseConfigDuration(value));
   } else if (key == "maxBodyBytes") {
     ASSIGN_OR_RETURN(c->max_body_bytes, ParseInt64(value, key));
   } else if (key == "policy") {
     c->policy = value;
   } else if (key == "preemptMinRuntime") {
-    ASSIGN_OR_RETURN(c->preempt_min_runtime_ms, ParseDurationMs(value));
+    ASSIGN_OR_RETURN(c->preempt_min_runtime_ms, ParseConfigDuration(value));
   } else if (key == "resizeMinInterval") {
-    ASSIGN_OR_RETURN(c->resize_min_interval_ms, ParseDurationMs(value));
+    ASSIGN_OR_RETURN(c->resize_min_interval_ms, ParseConfigDuration(value));
   } else if (key == "fairShareHalfLife") {
-    ASSIGN_OR_RETURN(c->fair_share_half_life_ms, ParseDurationMs(value));
+    ASSIGN_OR_RETURN(c->fair_share_half_life_ms, ParseConfigDuration(value));
   } else if (key == "adminTokenFile") {
     c->admin_token_file = value;
   } else if (key == "workerTokenFile") {
@@ -215,9 +163,9 @@ Status SetSchedulerSetting(const std::string& key, const std::string& value, Sch
       return InvalidArgument(key + " must be in 0..4096");
     }
   } else if (key == "logRetention") {
-    ASSIGN_OR_RETURN(c->log_retention_ms, ParseDurationMs(value));
+    ASSIGN_OR_RETURN(c->log_retention_ms, ParseConfigDuration(value));
   } else if (key == "checkpointRetention") {
-    ASSIGN_OR_RETURN(c->checkpoint_retention_ms, ParseDurationMs(value));
+    ASSIGN_OR_RETURN(c->checkpoint_retention_ms, ParseConfigDuration(value));
   } else if (key == "visibility.metricsNames") {
     if (value == "true") {
       c->visibility.metrics_names = true;

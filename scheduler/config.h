@@ -76,14 +76,6 @@ struct SchedulerSetting {
 // Every setting, in --help order.
 const std::vector<SchedulerSetting>& SchedulerSettings();
 
-// Parses a duration: "500ms", "15s", "2m", "1h", "7d", or a bare number of seconds. Returns
-// milliseconds, or InvalidArgument.
-Result<int64_t> ParseDurationMs(const std::string& text);
-
-// Parses a size: "64KiB", "64MiB", "50GiB", "1TiB" (powers of 1024), "10KB", "10MB", "10GB"
-// (powers of 1000) or a bare number of bytes. Returns bytes, or InvalidArgument.
-Result<int64_t> ParseByteSize(const std::string& text);
-
 // Applies the YAML file at `path` on top of `config`. Unknown keys and bad values are
 // InvalidArgument naming the file, line and key.
 Status LoadSchedulerConfigFile(const std::string& path, SchedulerConfig* config);

@@ -97,14 +97,10 @@ std::vector<double> WaitBuckets() {
   return {1, 5, 15, 60, 300, 900, 3600, 4 * 3600, 12 * 3600, 86400, 3 * 86400, 7 * 86400};
 }
 
-std::string RenderMetrics(const Scheduler& s, bool with_names) {
-  std::string out;
-  out.reserve(16 << 10);
-  const SchedulerMetrics& m = s.metrics();
-  const auto jobs = s.ListJobs(std::nullopt, "");
-  const auto workers = s.ListWorkers();
+namespace {
 
-  // Jobs by state; pending jobs by reason (the Slurm-style code before any ':').
+// Jobs by state; pending jobs by reason (the Slurm-style code before any ':').
+void RenderJobs(const std::vector<const Job*>& jobs, std::string* out) {
   std::map<std::string, int> by_state, by_reason;
   for (JobState st : {JobState::kPending, JobState::kRunning, JobState::kRestarting,
                       JobState::kSucceeded, JobState::kFailed, JobState::kCancelled}) {
@@ -117,39 +113,47 @@ std::string RenderMetrics(const Scheduler& s, bool with_names) {
       ++by_reason[reason.empty() ? "None" : reason];
     }
   }
-  Header(&out, "shoal_jobs", "gauge", "Jobs by state.");
-  for (const auto& [state, n] : by_state) Sample(&out, "shoal_jobs", Label("state", state), n);
-  Header(&out, "shoal_jobs_pending", "gauge", "Pending jobs by reason.");
+  Header(out, "shoal_jobs", "gauge", "Jobs by state.");
+  for (const auto& [state, n] : by_state) Sample(out, "shoal_jobs", Label("state", state), n);
+  Header(out, "shoal_jobs_pending", "gauge", "Pending jobs by reason.");
   for (const auto& [reason, n] : by_reason) {
-    Sample(&out, "shoal_jobs_pending", Label("reason", reason), n);
+    Sample(out, "shoal_jobs_pending", Label("reason", reason), n);
   }
+}
 
-  // Workers by state; GPUs by state (used / free on live workers, unavailable on lost ones) and
-  // model; CPU slots likewise.
-  std::map<std::string, int> workers_by_state = {{"alive", 0}, {"lost", 0}};
-  std::map<std::string, const Worker*> worker_by_id;
-  for (const Worker* w : workers) {
-    ++workers_by_state[std::string(ToString(w->state))];
-    worker_by_id[w->id] = w;
-  }
-  std::map<std::string, int> used_gpus, used_slots;  // worker id ->
+// What the live ranks of the jobs' current attempts hold, per worker id.
+struct WorkerUse {
+  std::map<std::string, int> gpus, slots;
+};
+WorkerUse UseByWorker(const std::vector<const Job*>& jobs) {
+  WorkerUse use;
   for (const Job* j : jobs) {
     const Attempt* a = j->current_attempt();
     if (a == nullptr) continue;
     const bool gpu_job = j->spec.resources.backend != Backend::kCpu;
     for (const auto& r : a->ranks) {
       if (r.state == RankState::kExited) continue;
-      ++used_slots[r.worker_id];
-      if (gpu_job) used_gpus[r.worker_id] += std::max(1, j->spec.resources.gpus_per_worker);
+      ++use.slots[r.worker_id];
+      if (gpu_job) use.gpus[r.worker_id] += std::max(1, j->spec.resources.gpus_per_worker);
     }
   }
+  return use;
+}
+
+// Workers by state; GPUs by state (used / free on live workers, unavailable on lost ones) and
+// model; CPU slots likewise.
+void RenderWorkers(const std::vector<const Job*>& jobs, const std::vector<const Worker*>& workers,
+                   std::string* out) {
+  std::map<std::string, int> workers_by_state = {{"alive", 0}, {"lost", 0}};
+  for (const Worker* w : workers) ++workers_by_state[std::string(ToString(w->state))];
+  WorkerUse use = UseByWorker(jobs);
   std::map<std::pair<std::string, std::string>, int> gpus;  // (state, model) ->
   int slots_used = 0, slots_free = 0;
   for (const Worker* w : workers) {
     const bool alive = w->state == WorkerState::kAlive;
     std::map<std::string, int> models;
     for (const auto& g : w->gpus) ++models[g.name];
-    int used = std::min<int>(used_gpus[w->id], static_cast<int>(w->gpus.size()));
+    int used = std::min<int>(use.gpus[w->id], static_cast<int>(w->gpus.size()));
     for (const auto& [model, n] : models) {
       const int u = std::min(used, n);
       used -= u;
@@ -161,51 +165,54 @@ std::string RenderMetrics(const Scheduler& s, bool with_names) {
       }
     }
     if (alive) {
-      slots_used += std::min(used_slots[w->id], w->slots);
-      slots_free += std::max(0, w->slots - used_slots[w->id]);
+      slots_used += std::min(use.slots[w->id], w->slots);
+      slots_free += std::max(0, w->slots - use.slots[w->id]);
     }
   }
-  Header(&out, "shoal_workers", "gauge", "Registered workers by state.");
+  Header(out, "shoal_workers", "gauge", "Registered workers by state.");
   for (const auto& [state, n] : workers_by_state) {
-    Sample(&out, "shoal_workers", Label("state", state), n);
+    Sample(out, "shoal_workers", Label("state", state), n);
   }
-  Header(&out, "shoal_gpus", "gauge", "GPUs of registered workers by state and model.");
+  Header(out, "shoal_gpus", "gauge", "GPUs of registered workers by state and model.");
   for (const auto& [key, n] : gpus) {
-    Sample(&out, "shoal_gpus", Label("state", key.first) + "," + Label("type", key.second), n);
+    Sample(out, "shoal_gpus", Label("state", key.first) + "," + Label("type", key.second), n);
   }
-  Header(&out, "shoal_slots", "gauge", "Rank slots of live workers by state.");
-  Sample(&out, "shoal_slots", Label("state", "used"), slots_used);
-  Sample(&out, "shoal_slots", Label("state", "free"), slots_free);
+  Header(out, "shoal_slots", "gauge", "Rank slots of live workers by state.");
+  Sample(out, "shoal_slots", Label("state", "used"), slots_used);
+  Sample(out, "shoal_slots", Label("state", "free"), slots_free);
+}
 
-  // The contribution ledger (decayed GPU-seconds: gauges, they go down as well as up). Without
-  // names, one pool-wide sum: who contributes and who uses the pool is the accounts' business.
-  const auto ledger = s.LedgerEntries();
+// The contribution ledger (decayed GPU-seconds: gauges, they go down as well as up). Without
+// names, one pool-wide sum: who contributes and who uses the pool is the accounts' business.
+void RenderLedger(const std::vector<LedgerEntry>& ledger, bool with_names, std::string* out) {
   double contributed = 0, used = 0;
   for (const auto& e : ledger) {
     contributed += e.contributed;
     used += e.used;
   }
-  Header(&out, "shoal_account_contributed_gpu_seconds", "gauge",
+  Header(out, "shoal_account_contributed_gpu_seconds", "gauge",
          with_names
              ? "GPU-seconds an account's workers contributed, decayed with fairShareHalfLife."
              : "GPU-seconds all accounts' workers contributed, decayed with "
                "fairShareHalfLife (per account with visibility.metricsNames).");
-  if (!with_names) Sample(&out, "shoal_account_contributed_gpu_seconds", "", contributed);
+  if (!with_names) Sample(out, "shoal_account_contributed_gpu_seconds", "", contributed);
   for (size_t i = 0; with_names && i < ledger.size(); ++i) {
-    Sample(&out, "shoal_account_contributed_gpu_seconds", Label("account", ledger[i].account),
+    Sample(out, "shoal_account_contributed_gpu_seconds", Label("account", ledger[i].account),
            ledger[i].contributed);
   }
-  Header(&out, "shoal_account_used_gpu_seconds", "gauge",
+  Header(out, "shoal_account_used_gpu_seconds", "gauge",
          with_names ? "GPU-seconds an account's jobs used, decayed with fairShareHalfLife."
                     : "GPU-seconds all accounts' jobs used, decayed with fairShareHalfLife (per "
                       "account with visibility.metricsNames).");
-  if (!with_names) Sample(&out, "shoal_account_used_gpu_seconds", "", used);
+  if (!with_names) Sample(out, "shoal_account_used_gpu_seconds", "", used);
   for (size_t i = 0; with_names && i < ledger.size(); ++i) {
-    Sample(&out, "shoal_account_used_gpu_seconds", Label("account", ledger[i].account),
+    Sample(out, "shoal_account_used_gpu_seconds", Label("account", ledger[i].account),
            ledger[i].used);
   }
+}
 
-  // Training figures of running jobs, as their rank 0 last reported them.
+// Training figures of running jobs, as their rank 0 last reported them.
+void RenderTraining(const std::vector<const Job*>& jobs, bool with_names, std::string* out) {
   struct Series {
     const char* name;
     const char* key;
@@ -220,7 +227,7 @@ std::string RenderMetrics(const Scheduler& s, bool with_names) {
       {"shoal_job_epoch", "epoch", "Current epoch of a running job."},
   };
   for (const Series& series : kTraining) {
-    Header(&out, series.name, "gauge", series.help);
+    Header(out, series.name, "gauge", series.help);
     for (const Job* j : jobs) {
       if (j->state != JobState::kRunning || !j->progress.is_object()) continue;
       auto it = j->progress.find(series.key);
@@ -229,26 +236,41 @@ std::string RenderMetrics(const Scheduler& s, bool with_names) {
       if (with_names) {
         labels += "," + Label("name", j->spec.metadata.name) + "," + Label("account", j->owner);
       }
-      Sample(&out, series.name, labels, it->get<double>());
+      Sample(out, series.name, labels, it->get<double>());
     }
   }
+}
 
-  // What happened since the scheduler started.
-  Header(&out, "shoal_scheduling_cycle_duration_seconds", "histogram",
+// What happened since the scheduler started.
+void RenderHistory(const SchedulerMetrics& m, std::string* out) {
+  Header(out, "shoal_scheduling_cycle_duration_seconds", "histogram",
          "Duration of one scheduling pass (snapshot, policy, applying its decisions).");
-  m.cycle_seconds.Render("shoal_scheduling_cycle_duration_seconds", "", &out);
-  Header(&out, "shoal_job_admission_wait_seconds", "histogram",
+  m.cycle_seconds.Render("shoal_scheduling_cycle_duration_seconds", "", out);
+  Header(out, "shoal_job_admission_wait_seconds", "histogram",
          "Time from a job's submission to the start of its first attempt.");
-  m.admission_wait_seconds.Render("shoal_job_admission_wait_seconds", "", &out);
-  Header(&out, "shoal_jobs_submitted_total", "counter", "Jobs accepted since the scheduler started.");
-  Sample(&out, "shoal_jobs_submitted_total", "", static_cast<double>(m.jobs_submitted_total));
-  Header(&out, "shoal_attempts_started_total", "counter", "Attempts started (gangs placed).");
-  Sample(&out, "shoal_attempts_started_total", "", static_cast<double>(m.attempts_started_total));
-  Header(&out, "shoal_preemptions_total", "counter", "Attempts preempted by the policy.");
-  Sample(&out, "shoal_preemptions_total", "", static_cast<double>(m.preemptions_total));
-  Header(&out, "shoal_resizes_total", "counter", "Elastic resizes (grow or shrink).");
-  Sample(&out, "shoal_resizes_total", "", static_cast<double>(m.resizes_total));
+  m.admission_wait_seconds.Render("shoal_job_admission_wait_seconds", "", out);
+  Header(out, "shoal_jobs_submitted_total", "counter",
+         "Jobs accepted since the scheduler started.");
+  Sample(out, "shoal_jobs_submitted_total", "", static_cast<double>(m.jobs_submitted_total));
+  Header(out, "shoal_attempts_started_total", "counter", "Attempts started (gangs placed).");
+  Sample(out, "shoal_attempts_started_total", "", static_cast<double>(m.attempts_started_total));
+  Header(out, "shoal_preemptions_total", "counter", "Attempts preempted by the policy.");
+  Sample(out, "shoal_preemptions_total", "", static_cast<double>(m.preemptions_total));
+  Header(out, "shoal_resizes_total", "counter", "Elastic resizes (grow or shrink).");
+  Sample(out, "shoal_resizes_total", "", static_cast<double>(m.resizes_total));
+}
 
+}  // namespace
+
+std::string RenderMetrics(const Scheduler& s, bool with_names) {
+  std::string out;
+  out.reserve(16 << 10);
+  const auto jobs = s.ListJobs(std::nullopt, "");
+  RenderJobs(jobs, &out);
+  RenderWorkers(jobs, s.ListWorkers(), &out);
+  RenderLedger(s.LedgerEntries(), with_names, &out);
+  RenderTraining(jobs, with_names, &out);
+  RenderHistory(s.metrics(), &out);
   return out;
 }
 

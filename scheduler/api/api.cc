@@ -22,7 +22,6 @@ namespace asio = boost::asio;
 using nlohmann::json;
 using api_internal::Clock;
 using api_internal::SplitPath;
-using api_internal::ParseInt;
 using api_internal::JsonReply;
 using api_internal::MethodNotAllowed;
 
@@ -188,7 +187,7 @@ BodyPolicy Api::BodyPolicyFor(const HttpRequest& head, size_t default_limit,
   if (head.method != "PUT" || body != BodyKind::kCheckpoint) return normal;
   const std::vector<std::string> parts = SplitPath(head.path);
   int64_t id = 0;
-  const Job* job = ParseInt(parts[2], &id) ? scheduler_->FindJob(id) : nullptr;
+  const Job* job = ParseInteger(parts[2], &id) ? scheduler_->FindJob(id) : nullptr;
   if (job == nullptr || !JobVisibleTo(*principal, *job)) {
     return {0, default_timeout, ErrorReply(404, "NotFound", "job " + parts[2] + " not found")};
   }
@@ -202,7 +201,7 @@ BodyPolicy Api::BodyPolicyFor(const HttpRequest& head, size_t default_limit,
   // checked once it is in).
   int64_t length = 0, step = 0;
   if (auto it = head.headers.find("content-length");
-      it != head.headers.end() && ParseInt(it->second, &length) && ParseInt(parts[4], &step)) {
+      it != head.headers.end() && ParseInteger(it->second, &length) && ParseInteger(parts[4], &step)) {
     HttpReply over = CheckCheckpointQuota(*job, step, length);
     if (over.status != 0) return {0, default_timeout, std::move(over)};
   }

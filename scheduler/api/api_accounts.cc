@@ -20,7 +20,6 @@ namespace shoal {
 
 namespace asio = boost::asio;
 using nlohmann::json;
-using api_internal::ParseInt;
 using api_internal::JsonReply;
 using api_internal::MethodNotAllowed;
 using api_internal::ParseJsonBody;
@@ -155,7 +154,7 @@ HttpReply Api::Tokens(const HttpRequest& req, const std::vector<std::string>& pa
   }
   if (parts.size() == 3 && req.method == "DELETE") {
     int64_t id = 0;
-    if (!ParseInt(parts[2], &id) || id <= 0) {
+    if (!ParseInteger(parts[2], &id) || id <= 0) {
       return ErrorReply(400, "InvalidArgument", "token id must be a positive integer", "id");
     }
     const TokenInfo* t = auth_->FindToken(id);

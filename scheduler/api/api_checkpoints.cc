@@ -21,7 +21,6 @@ namespace shoal {
 
 namespace asio = boost::asio;
 using nlohmann::json;
-using api_internal::ParseInt;
 using api_internal::JsonReply;
 using api_internal::MethodNotAllowed;
 using api_internal::RequireJobOwner;
@@ -88,7 +87,7 @@ asio::awaitable<HttpReply> Api::Checkpoints(const HttpRequest& req, const Job& j
     co_return JsonReply(200, json{{"job", job_id}, {"checkpoints", json::array()}});
   }
   int64_t step = 0, attempt = 0;
-  ParseInt(parts[4], &step);
+  ParseInteger(parts[4], &step);
   // Reading, verifying and fsyncing a checkpoint takes seconds for a large model: on the
   // checkpoint I/O thread, so that heartbeats and submissions are answered meanwhile. That one
   // thread does every checkpoint read and write, in order.
@@ -98,7 +97,7 @@ asio::awaitable<HttpReply> Api::Checkpoints(const HttpRequest& req, const Job& j
     if (!bytes.ok()) co_return ErrorReply(bytes.status());
     co_return HttpReply{200, std::move(*bytes), "application/octet-stream"};
   }
-  ParseInt(req.query.at("attempt"), &attempt);
+  ParseInteger(req.query.at("attempt"), &attempt);
   const std::shared_ptr<SpooledBody> spooled = req.spooled;  // set by the daemon's body policy
   const int64_t size = spooled ? spooled->bytes : static_cast<int64_t>(req.body.size());
   if (HttpReply over = CheckCheckpointQuota(job, step, size); over.status != 0) co_return over;
@@ -127,7 +126,7 @@ HttpReply Api::CheckCheckpointRequest(const HttpRequest& req, const Job& job,
                                       const Principal& p) {
   auto query_int = [&](const char* key, int64_t* out) {
     auto it = req.query.find(key);
-    return it == req.query.end() || (ParseInt(it->second, out) && *out >= 0);
+    return it == req.query.end() || (ParseInteger(it->second, out) && *out >= 0);
   };
   if (req.method == "GET" && !(p.role == Role::kContributor &&
                                scheduler_->AccountRunsAttempt(p.account, job.id, 0))) {
@@ -159,7 +158,7 @@ HttpReply Api::CheckCheckpointRequest(const HttpRequest& req, const Job& job,
     return JsonReply(200, json{{"job", job.id}, {"checkpoints", std::move(list)}});
   }
   int64_t step = 0;
-  if (!ParseInt(parts[4], &step) || step < 0) {
+  if (!ParseInteger(parts[4], &step) || step < 0) {
     return ErrorReply(400, "InvalidArgument", "step must be a non-negative integer", "step");
   }
   if (req.method == "GET") return HttpReply{0, "", ""};  // read off the loop

@@ -5,7 +5,6 @@
 
 #include <utility>  // before Boost 1.74 awaitable.hpp, which uses std::exchange unincluded
 
-#include <charconv>
 #include <initializer_list>
 #include <optional>
 #include <string>
@@ -20,6 +19,7 @@
 #include <nlohmann/json.hpp>
 
 #include "common/duration.h"
+#include "common/parse_number.h"
 #include "common/status.h"
 #include "scheduler/api/http_server.h"
 #include "scheduler/auth.h"
@@ -36,13 +36,6 @@ inline std::vector<std::string> SplitPath(const std::string& path) {
   std::vector<std::string> parts;
   for (std::string_view part : PathSegments(path)) parts.emplace_back(part);
   return parts;
-}
-
-template <typename T>
-inline bool ParseInt(const std::string& s, T* out) {
-  if (s.empty()) return false;
-  auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), *out);
-  return ec == std::errc() && p == s.data() + s.size();
 }
 
 inline HttpReply JsonReply(int status, const json& body) {
@@ -62,7 +55,7 @@ inline bool WaitParam(const HttpRequest& req, int64_t cap, int64_t* wait_ms) {
   *wait_ms = 0;
   auto it = req.query.find("wait");
   if (it == req.query.end()) return true;
-  if (!ParseInt(it->second, wait_ms) || *wait_ms < 0) return false;
+  if (!ParseInteger(it->second, wait_ms) || *wait_ms < 0) return false;
   *wait_ms = std::min(*wait_ms, cap);
   return true;
 }

@@ -21,7 +21,6 @@ namespace shoal {
 namespace asio = boost::asio;
 using nlohmann::json;
 using api_internal::Clock;
-using api_internal::ParseInt;
 using api_internal::JsonReply;
 using api_internal::MethodNotAllowed;
 using api_internal::WaitParam;
@@ -41,7 +40,7 @@ asio::awaitable<HttpReply> Api::Jobs(const HttpRequest& req, const std::vector<s
     co_return ListJobs(req, p);
   }
   int64_t id = 0;
-  if (!ParseInt(parts[2], &id) || id <= 0) {
+  if (!ParseInteger(parts[2], &id) || id <= 0) {
     co_return ErrorReply(400, "InvalidArgument", "job id must be a positive integer", "id");
   }
   const Job* job = scheduler_->FindJob(id);
@@ -90,7 +89,7 @@ asio::awaitable<HttpReply> Api::Jobs(const HttpRequest& req, const std::vector<s
   }
   if (parts.size() >= 7 && parts[3] == "attempts" && parts[5] == "kv") {
     int attempt = 0;
-    if (!ParseInt(parts[4], &attempt) || attempt <= 0) {
+    if (!ParseInteger(parts[4], &attempt) || attempt <= 0) {
       co_return ErrorReply(400, "InvalidArgument", "attempt must be a positive integer");
     }
     std::string key = parts[6];
@@ -175,27 +174,27 @@ HttpReply Api::ListJobs(const HttpRequest& req, const Principal& p) {
 asio::awaitable<HttpReply> Api::Logs(const HttpRequest& req, int64_t job_id) {
   int64_t after = 0, wait_ms = 0, max_bytes = kDefaultLogBytes;
   int rank = -1, limit = 1000;
-  if (auto it = req.query.find("after"); it != req.query.end() && !ParseInt(it->second, &after)) {
+  if (auto it = req.query.find("after"); it != req.query.end() && !ParseInteger(it->second, &after)) {
     co_return ErrorReply(400, "InvalidArgument", "after must be an integer", "after");
   }
   if (auto it = req.query.find("rank"); it != req.query.end() &&
-                                        (!ParseInt(it->second, &rank) || rank < 0)) {
+                                        (!ParseInteger(it->second, &rank) || rank < 0)) {
     co_return ErrorReply(400, "InvalidArgument", "rank must be a non-negative integer", "rank");
   }
   if (auto it = req.query.find("limit"); it != req.query.end() &&
-                                         (!ParseInt(it->second, &limit) || limit <= 0)) {
+                                         (!ParseInteger(it->second, &limit) || limit <= 0)) {
     co_return ErrorReply(400, "InvalidArgument", "limit must be a positive integer", "limit");
   }
   limit = std::min(limit, kMaxLogLines);
   if (auto it = req.query.find("maxBytes");
-      it != req.query.end() && (!ParseInt(it->second, &max_bytes) || max_bytes <= 0)) {
+      it != req.query.end() && (!ParseInteger(it->second, &max_bytes) || max_bytes <= 0)) {
     co_return ErrorReply(400, "InvalidArgument", "maxBytes must be a positive integer", "maxBytes");
   }
   max_bytes = std::min(max_bytes, kMaxLogBytes);
   int tail = -1;
   // tail=N: start N lines before the end (`shoal logs --tail N`); later polls go on with after=.
   if (auto it = req.query.find("tail"); it != req.query.end()) {
-    if (!ParseInt(it->second, &tail) || tail < 0 || tail > kMaxLogLines) {
+    if (!ParseInteger(it->second, &tail) || tail < 0 || tail > kMaxLogLines) {
       co_return ErrorReply(400, "InvalidArgument", "tail must be an integer in 0..10000", "tail");
     }
     if (req.query.count("after") > 0) {

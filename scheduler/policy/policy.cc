@@ -135,18 +135,39 @@ void PreemptFor(const SnapshotJob& head, const Snapshot& snapshot,
 }
 }  // namespace
 
-Decisions Decide(const Snapshot& snapshot, const PolicyOptions& options) {
-  Decisions out;
-  // Computed once: the order and preemption both need them.
-  FactorMap factor;
-  if (options.kind == PolicyKind::kFairShare) factor = FactorByAccount(snapshot);
-  const std::vector<int> order = options.kind == PolicyKind::kFifo ? FifoOrder(snapshot)
-                                 : options.kind == PolicyKind::kPriority
-                                     ? PriorityOrder(snapshot)
-                                     : FairShareOrder(snapshot, factor);
-  std::vector<SnapshotWorker> workers = snapshot.workers;  // free slots shrink as we commit
-  FreeSlotIndex index(workers);  // commits go through it, so it and `workers` stay in step
-  int free_slots = index.free_total();
+namespace {
+
+// One scheduling pass: the queue in the policy's order, each job started where it fits or told
+// why it waits; behind a blocked head job, backfill into its reservation; then preemption for the
+// head and elastic growth. Placements commit to a copy of the workers as they are decided.
+class Cycle {
+ public:
+  Cycle(const Snapshot& snapshot, const PolicyOptions& options)
+      : snapshot_(snapshot),
+        options_(options),
+        workers_(snapshot.workers),
+        index_(workers_),
+        free_slots_(index_.free_total()),
+        any_capped_(std::any_of(workers_.begin(), workers_.end(), [](const SnapshotWorker& w) {
+          return w.foreign_job_rank_cap > 0;
+        })) {
+    // Computed once: the order and preemption both need them.
+    if (options.kind == PolicyKind::kFairShare) factor_ = FactorByAccount(snapshot);
+  }
+
+  Decisions Run() && {
+    for (const int i : QueueOrder()) {
+      if (!Consider(snapshot_.queue[i])) break;
+    }
+    if (options_.backfill && options_.explain_waits && head_ != nullptr) EstimateHeadStart();
+    if (options_.preempt && head_ != nullptr) {
+      PreemptFor(*head_, snapshot_, workers_, options_, factor_, out_);
+    }
+    if (options_.elastic && !blocked_) GrowJobs(snapshot_, options_, factor_, workers_, out_);
+    return std::move(out_);
+  }
+
+ private:
   // Which workers a job fits depends, for jobs without GPU-type or memory constraints, only on
   // its backend and GPUs per rank: computed once per such shape. Jobs every worker fits (the
   // common, uniform case) are placed through the index.
@@ -154,141 +175,171 @@ Decisions Decide(const Snapshot& snapshot, const PolicyOptions& options) {
     bool all = true;   // every worker fits
     int capacity = 0;  // total slots of the workers that fit (commits do not change it)
   };
-  std::map<std::tuple<Backend, int, int64_t>, Fit> fit_cache;  // + the rank's memory need
-  // A worker with a cap on its share of strangers' jobs fits some jobs by fewer slots than it
-  // has: the index does not know that, PlaceGang does.
-  const bool any_capped = std::any_of(workers.begin(), workers.end(), [](const SnapshotWorker& w) {
-    return w.foreign_job_rank_cap > 0;
-  });
-  auto fit_of = [&](const SnapshotJob& job) {
-    if (!job.gpu_types.empty() || job.min_gpu_memory_gib > 0 || any_capped) {
-      return Fit{false, FittingCapacity(job, workers)};
+
+  std::vector<int> QueueOrder() const {
+    return options_.kind == PolicyKind::kFifo       ? FifoOrder(snapshot_)
+           : options_.kind == PolicyKind::kPriority ? PriorityOrder(snapshot_)
+                                                    : FairShareOrder(snapshot_, factor_);
+  }
+
+  Fit FitOf(const SnapshotJob& job) {
+    // A worker with a cap on its share of strangers' jobs fits some jobs by fewer slots than it
+    // has: the index does not know that, PlaceGang does.
+    if (!job.gpu_types.empty() || job.min_gpu_memory_gib > 0 || any_capped_) {
+      return Fit{false, FittingCapacity(job, workers_)};
     }
     auto [it, added] =
-        fit_cache.try_emplace(std::tuple{job.backend, job.gpus_per_rank, job.rank_memory_bytes});
+        fit_cache_.try_emplace(std::tuple{job.backend, job.gpus_per_rank, job.rank_memory_bytes});
     if (added) {
-      for (const auto& w : workers) it->second.all = it->second.all && WorkerFits(job, w);
-      it->second.capacity = FittingCapacity(job, workers);
+      for (const auto& w : workers_) it->second.all = it->second.all && WorkerFits(job, w);
+      it->second.capacity = FittingCapacity(job, workers_);
     }
     return it->second;
-  };
-  auto place = [&](const SnapshotJob& job) {
-    return fit_of(job).all ? index.Place(job) : PlaceGang(job, workers);
-  };
-  // Jobs holding slots, plus the ones this cycle starts (for the head job's reservation).
-  std::vector<SnapshotRunning> running;
-  const SnapshotJob* head = nullptr;
-  size_t head_wait = 0;  // index of the head job's entry in out.waits
-  bool blocked = false;  // a queued job waits for slots (not for a Constraint)
-  std::optional<Reservation> reservation;
-  bool reservation_done = false;
+  }
 
-  auto start = [&](const SnapshotJob& job, std::vector<std::string> placement) {
-    index.Commit(placement);
-    free_slots -= static_cast<int>(placement.size());
-    if (options.backfill) {
+  std::optional<std::vector<std::string>> Place(const SnapshotJob& job) {
+    return FitOf(job).all ? index_.Place(job) : PlaceGang(job, workers_);
+  }
+
+  void Start(const SnapshotJob& job, std::vector<std::string> placement) {
+    index_.Commit(placement);
+    free_slots_ -= static_cast<int>(placement.size());
+    if (options_.backfill) {
       SnapshotRunning r;
       r.id = job.id;
       r.account = job.account;
-      r.start_ms = snapshot.now_ms;
+      r.start_ms = snapshot_.now_ms;
       r.max_runtime_ms = job.max_runtime_ms;
       r.rank_workers = placement;
-      running.push_back(std::move(r));
+      running_.push_back(std::move(r));
     }
-    out.starts.push_back({job.id, std::move(placement)});
-  };
-  auto wait = [&](const SnapshotJob& job, const char* reason, std::string detail) {
-    if (options.explain_waits) out.waits.push_back({job.id, reason, std::move(detail)});
-  };
+    out_.starts.push_back({job.id, std::move(placement)});
+  }
 
-  for (const int i : order) {
-    const SnapshotJob& job = snapshot.queue[i];
-    if (!options.explain_waits) {
-      // Without explanations to write, stop as soon as nothing else can start.
-      if (free_slots <= 0 || (head != nullptr && !options.backfill)) {
-        if (head == nullptr && options.preempt) head = &job;  // whom preemption would serve
-        blocked = true;
-        break;
-      }
-      if (head != nullptr && job.min_ranks > free_slots) continue;
-    }
-    const int capacity = fit_of(job).capacity;
-    if (!workers.empty() && capacity < job.min_ranks) {
-      // Waiting cannot help it, so it holds up nobody. (With no worker at all, every job waits
-      // for Resources: the pool is starting or empty, not unable.)
-      std::string memory = DescribeMemoryShortfall(job, workers);
-      wait(
-          job, kReasonConstraint,
-          !memory.empty()
-              ? std::move(memory)
-              : DescribeNeed(job) + "; " +
-                    (capacity == 0 ? std::string("no alive worker fits")
-                                   : "the alive workers that fit have " + std::to_string(capacity) +
-                                         (capacity == 1 ? " slot" : " slots") + " in all"));
-      continue;
-    }
-    if (head == nullptr) {
-      if (auto placement = place(job)) {
-        start(job, std::move(*placement));
-        continue;
-      }
-      head = &job;
-      head_wait = out.waits.size();
-      blocked = true;
-      int usable = 0;
-      for (const auto& w : workers) usable += UsableSlots(job, w);
-      wait(job, kReasonResources,
-           DescribeNeed(job) + "; " +
-               (workers.empty() ? std::string("no worker is alive")
-                                : std::to_string(usable) + " of the " + std::to_string(capacity) +
-                                      " slots that fit are free"));
-      continue;
-    }
-    if (options.backfill) {
-      if (!reservation_done) {
-        // Computed once, when the first job behind the head asks (the head's start is fixed by
-        // then: nothing ahead of it starts later in the cycle).
-        std::vector<SnapshotRunning> all = snapshot.running;
-        all.insert(all.end(), running.begin(), running.end());
-        reservation = ReserveHead(*head, workers, all, snapshot.now_ms);
-        reservation_done = true;
-      }
-      if (reservation) {
-        std::optional<std::vector<std::string>> placement;
-        if (free_slots >= job.min_ranks) {
-          if (EndsBeforeReservation(job, *reservation, snapshot.now_ms)) placement = place(job);
-          if (!placement) placement = PlaceInSpare(job, workers, *reservation);
-        }
-        if (placement) {
-          start(job, std::move(*placement));
-          RefreshSpare(workers, *reservation);
-          continue;
-        }
-        wait(job, kReasonPriority,
-             "waiting behind job " + std::to_string(head->id) + " (reserved to start in " +
-                 std::to_string((reservation->start_ms - snapshot.now_ms) / 1000) + "s)");
-        continue;
-      }
-    }
-    wait(job, kReasonPriority, "waiting behind job " + std::to_string(head->id));
+  void Wait(const SnapshotJob& job, const char* reason, std::string detail) {
+    if (options_.explain_waits) out_.waits.push_back({job.id, reason, std::move(detail)});
   }
-  if (options.backfill && options.explain_waits && head != nullptr) {
-    // `squeue --start`: the head job's reserved start, also when no job behind it asked for it.
-    if (!reservation_done) {
-      std::vector<SnapshotRunning> all = snapshot.running;
-      all.insert(all.end(), running.begin(), running.end());
-      reservation = ReserveHead(*head, workers, all, snapshot.now_ms);
-      reservation_done = true;
+
+  // One queued job, in order. False when the pass stops here: nothing behind it can start and
+  // there are no waits to explain.
+  bool Consider(const SnapshotJob& job) {
+    if (!options_.explain_waits) {
+      if (free_slots_ <= 0 || (head_ != nullptr && !options_.backfill)) {
+        if (head_ == nullptr && options_.preempt) head_ = &job;  // whom preemption would serve
+        blocked_ = true;
+        return false;
+      }
+      if (head_ != nullptr && job.min_ranks > free_slots_) return true;
     }
-    if (reservation && head_wait < out.waits.size() && out.waits[head_wait].job_id == head->id) {
-      out.waits[head_wait].estimated_start_ms = reservation->start_ms;
+    const int capacity = FitOf(job).capacity;
+    if (!workers_.empty() && capacity < job.min_ranks) {
+      WaitForConstraint(job, capacity);
+    } else if (head_ == nullptr) {
+      StartOrBlock(job, capacity);
+    } else if (!options_.backfill || !BackfillBehindHead(job)) {
+      Wait(job, kReasonPriority, "waiting behind job " + std::to_string(head_->id));
+    }
+    return true;
+  }
+
+  // The alive workers that fit the job have fewer slots than it needs. Waiting cannot help it,
+  // so it holds up nobody. (With no worker at all, every job waits for Resources: the pool is
+  // starting or empty, not unable.)
+  void WaitForConstraint(const SnapshotJob& job, int capacity) {
+    std::string memory = DescribeMemoryShortfall(job, workers_);
+    Wait(job, kReasonConstraint,
+         !memory.empty()
+             ? std::move(memory)
+             : DescribeNeed(job) + "; " +
+                   (capacity == 0 ? std::string("no alive worker fits")
+                                  : "the alive workers that fit have " + std::to_string(capacity) +
+                                        (capacity == 1 ? " slot" : " slots") + " in all"));
+  }
+
+  // Up to the first job that does not fit now, every job starts; that one becomes the head job,
+  // which the jobs behind it wait for (or backfill around).
+  void StartOrBlock(const SnapshotJob& job, int capacity) {
+    if (auto placement = Place(job)) {
+      Start(job, std::move(*placement));
+      return;
+    }
+    head_ = &job;
+    head_wait_ = out_.waits.size();
+    blocked_ = true;
+    int usable = 0;
+    for (const auto& w : workers_) usable += UsableSlots(job, w);
+    Wait(job, kReasonResources,
+         DescribeNeed(job) + "; " +
+             (workers_.empty() ? std::string("no worker is alive")
+                               : std::to_string(usable) + " of the " + std::to_string(capacity) +
+                                     " slots that fit are free"));
+  }
+
+  // A job behind the head under backfill: it starts if it ends before the head's reserved start
+  // or fits the slots the reservation leaves spare, else waits. False when the head has no
+  // reservation (the job then simply waits behind it).
+  bool BackfillBehindHead(const SnapshotJob& job) {
+    Reservation* reservation = HeadReservation();
+    if (reservation == nullptr) return false;
+    std::optional<std::vector<std::string>> placement;
+    if (free_slots_ >= job.min_ranks) {
+      if (EndsBeforeReservation(job, *reservation, snapshot_.now_ms)) placement = Place(job);
+      if (!placement) placement = PlaceInSpare(job, workers_, *reservation);
+    }
+    if (placement) {
+      Start(job, std::move(*placement));
+      RefreshSpare(workers_, *reservation);
+      return true;
+    }
+    Wait(job, kReasonPriority,
+         "waiting behind job " + std::to_string(head_->id) + " (reserved to start in " +
+             std::to_string((reservation->start_ms - snapshot_.now_ms) / 1000) + "s)");
+    return true;
+  }
+
+  // The head job's reservation, computed once: when the first job behind the head asks (the
+  // head's start is fixed by then: nothing ahead of it starts later in the cycle), or at the end.
+  Reservation* HeadReservation() {
+    if (!reservation_done_) {
+      std::vector<SnapshotRunning> all = snapshot_.running;
+      all.insert(all.end(), running_.begin(), running_.end());
+      reservation_ = ReserveHead(*head_, workers_, all, snapshot_.now_ms);
+      reservation_done_ = true;
+    }
+    return reservation_ ? &*reservation_ : nullptr;
+  }
+
+  // `squeue --start`: the head job's reserved start, also when no job behind it asked for it.
+  void EstimateHeadStart() {
+    const Reservation* reservation = HeadReservation();
+    if (reservation && head_wait_ < out_.waits.size() &&
+        out_.waits[head_wait_].job_id == head_->id) {
+      out_.waits[head_wait_].estimated_start_ms = reservation->start_ms;
     }
   }
-  if (options.preempt && head != nullptr) {
-    PreemptFor(*head, snapshot, workers, options, factor, out);
-  }
-  if (options.elastic && !blocked) GrowJobs(snapshot, options, factor, workers, out);
-  return out;
+
+  const Snapshot& snapshot_;
+  const PolicyOptions& options_;
+  Decisions out_;
+  FactorMap factor_;
+  std::vector<SnapshotWorker> workers_;  // free slots shrink as we commit
+  FreeSlotIndex index_;                  // commits go through it, so it and `workers_` stay in step
+  int free_slots_;
+  std::map<std::tuple<Backend, int, int64_t>, Fit> fit_cache_;  // + the rank's memory need
+  const bool any_capped_;
+  // Jobs holding slots, plus the ones this cycle starts (for the head job's reservation).
+  std::vector<SnapshotRunning> running_;
+  const SnapshotJob* head_ = nullptr;
+  size_t head_wait_ = 0;  // index of the head job's entry in out_.waits
+  bool blocked_ = false;  // a queued job waits for slots (not for a Constraint)
+  std::optional<Reservation> reservation_;
+  bool reservation_done_ = false;
+};
+
+}  // namespace
+
+Decisions Decide(const Snapshot& snapshot, const PolicyOptions& options) {
+  return Cycle(snapshot, options).Run();
 }
 
 }  // namespace shoal

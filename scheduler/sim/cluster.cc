@@ -2,8 +2,9 @@
 
 #include <yaml-cpp/yaml.h>
 
-#include <charconv>
 #include <map>
+
+#include "common/parse_number.h"
 
 namespace shoal::sim {
 namespace {
@@ -23,11 +24,6 @@ Status Validate(const NodeGroup& g, const std::string& where) {
   }
   if (g.gpu_memory_gib <= 0) return InvalidArgument(where + ": GPU memory must be > 0");
   return Status::Ok();
-}
-
-bool ParseInt(const std::string& s, int* out) {
-  const auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), *out);
-  return ec == std::errc() && p == s.data() + s.size();
 }
 
 }  // namespace
@@ -66,8 +62,8 @@ Result<Cluster> ParseClusterSpec(const std::string& spec) {
     const size_t x = part.find('x');
     const size_t colon = part.find(':');
     NodeGroup g;
-    if (x == std::string::npos || !ParseInt(part.substr(0, x), &g.count) ||
-        !ParseInt(part.substr(x + 1, colon == std::string::npos ? std::string::npos
+    if (x == std::string::npos || !ParseInteger(part.substr(0, x), &g.count) ||
+        !ParseInteger(part.substr(x + 1, colon == std::string::npos ? std::string::npos
                                                                 : colon - x - 1),
                   &g.gpus_per_node)) {
       return InvalidArgument(where + ": expected NODESxGPUS[:TYPE], e.g. 64x8:H100");

@@ -1,11 +1,12 @@
 #include "scheduler/sim/trace.h"
 
 #include <algorithm>
-#include <charconv>
 #include <cmath>
 #include <fstream>
 #include <random>
 #include <string_view>
+
+#include "common/parse_number.h"
 
 namespace shoal::sim {
 namespace {
@@ -20,11 +21,6 @@ std::vector<std::string_view> SplitCsv(std::string_view line) {
     start = comma + 1;
   }
   return out;
-}
-
-bool ParseInt(std::string_view s, int64_t* out) {
-  const auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), *out);
-  return ec == std::errc() && p == s.data() + s.size();
 }
 
 }  // namespace
@@ -57,15 +53,15 @@ Result<Trace> ReadTraceCsv(const std::string& path, int64_t max_jobs) {
     };
     if (f.size() < 6) return bad("expected at least 6 columns, found " + std::to_string(f.size()));
     int64_t submit = 0, gpus = 0, duration = 0;
-    if (!ParseInt(f[1], &submit) || submit < 0) return bad("submit_time_s is not an integer >= 0");
-    if (!ParseInt(f[2], &gpus) || gpus < 0 || gpus > 1 << 20) {
+    if (!ParseInteger(f[1], &submit) || submit < 0) return bad("submit_time_s is not an integer >= 0");
+    if (!ParseInteger(f[2], &gpus) || gpus < 0 || gpus > 1 << 20) {
       return bad("num_gpus is not an integer in 0..1048576");
     }
     if (f[3].empty()) {
       ++trace.skipped_never_ran;
       continue;
     }
-    if (!ParseInt(f[3], &duration) || duration < 0) return bad("duration_s is not an integer >= 0");
+    if (!ParseInteger(f[3], &duration) || duration < 0) return bad("duration_s is not an integer >= 0");
     if (gpus == 0) {
       ++trace.skipped_no_gpu;
       continue;

@@ -5,6 +5,9 @@
 #include <cstdlib>
 #include <fstream>
 #include <sstream>
+#include <utility>
+
+#include "common/byte_size.h"
 
 namespace shoal {
 namespace {
@@ -94,22 +97,18 @@ Result<int64_t> ParseMemoryLimit(std::string_view text, int64_t total) {
     if (n < 1 || n > 100) return bad();
     return total / 100 * n + total % 100 * n / 100;  // exact, without overflow
   }
-  int shift = 0;
-  if (suffix.empty() || suffix == "B") {
-    shift = 0;
-  } else if (suffix == "K" || suffix == "KIB") {
-    shift = 10;
-  } else if (suffix == "M" || suffix == "MIB") {
-    shift = 20;
-  } else if (suffix == "G" || suffix == "GIB") {
-    shift = 30;
-  } else if (suffix == "T" || suffix == "TIB") {
-    shift = 40;
-  } else {
-    return bad();
-  }
-  if (n <= 0 || n > (int64_t{1} << (62 - shift))) return bad();
-  return n << shift;
+  // The flag's binary shorthands (any case: "16G", "2t", "16gib") spelled as common's sizes.
+  static const std::pair<const char*, const char*> kSuffixes[] = {
+      {"", ""},       {"B", ""},         {"K", "KiB"}, {"KIB", "KiB"}, {"M", "MiB"},
+      {"MIB", "MiB"}, {"G", "GiB"},      {"GIB", "GiB"}, {"T", "TiB"},   {"TIB", "TiB"}};
+  const auto it = std::find_if(std::begin(kSuffixes), std::end(kSuffixes),
+                               [&](const auto& s) { return suffix == s.first; });
+  if (it == std::end(kSuffixes)) return bad();
+  // Whole numbers up to 2^62 bytes: the flag takes no fractions and no decimal units.
+  Result<int64_t> bytes =
+      ParseByteSize(std::string(text.substr(0, digits)) + it->second, int64_t{1} << 62);
+  if (!bytes.ok() || *bytes <= 0) return bad();
+  return *bytes;
 }
 
 int64_t ProcessRssBytes(pid_t pid) {

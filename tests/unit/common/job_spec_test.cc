@@ -512,6 +512,36 @@ TEST(Duration, ParsesAndFormats) {
   }
 }
 
+// One grammar for both: compound parts d, h, m, s, ms in order, a fraction allowed in a part, a
+// bare number in seconds. ParseDurationSeconds takes its whole-second subset.
+TEST(Duration, OneGrammarInMilliseconds) {
+  EXPECT_EQ(*ParseDurationMs("500ms"), 500);
+  EXPECT_EQ(*ParseDurationMs("1h30m"), 5'400'000);
+  EXPECT_EQ(*ParseDurationMs("1.5h"), 5'400'000);
+  EXPECT_EQ(*ParseDurationMs("1d12h"), 129'600'000);
+  EXPECT_EQ(*ParseDurationMs("2s500ms"), 2500);
+  EXPECT_EQ(*ParseDurationMs("1m1.5s"), 61'500);
+  EXPECT_EQ(*ParseDurationMs("1.5"), 1500);  // bare: seconds
+  EXPECT_EQ(*ParseDurationMs(".5s"), 500);
+  EXPECT_EQ(*ParseDurationMs("0.29s"), 290);  // exact decimal arithmetic, no 289.999...
+  EXPECT_EQ(*ParseDurationMs("1.9ms"), 1);    // rounded down
+  EXPECT_EQ(*ParseDurationMs("7d"), 604'800'000);
+  EXPECT_EQ(*ParseDurationMs("0"), 0);
+  EXPECT_EQ(*ParseDurationMs("9223372036854775807ms"), std::numeric_limits<int64_t>::max());
+  for (const char* bad : {"", ".", "ms", "1ms1s", "1s1s", "1h30", "1.5.5s", "1e3s", "+1s",
+                          "1 s", "1S", "1w", "9223372036854775808ms", "106751991167301d"}) {
+    Result<int64_t> r = ParseDurationMs(bad);
+    ASSERT_FALSE(r.ok()) << bad;
+    EXPECT_NE(r.status().message().find("invalid duration"), std::string::npos) << bad;
+  }
+  // The whole-second subset: the same texts in seconds, fractions and ms refused.
+  EXPECT_EQ(*ParseDurationSeconds("1h30m"), 5400);
+  EXPECT_EQ(*ParseDurationSeconds("2h0m5s"), 7205);
+  for (const char* bad : {"500ms", "1.5", "1s500ms", "1.0s"}) {
+    EXPECT_FALSE(ParseDurationSeconds(bad).ok()) << bad;
+  }
+}
+
 TEST(LoadJobSpecFile, MissingBigAndDirectory) {
   EXPECT_EQ(LoadJobSpecFile("/nonexistent/shoal/job.yaml").status().code(), StatusCode::kNotFound);
   EXPECT_EQ(LoadJobSpecFile(fs::temp_directory_path().string()).status().code(),

@@ -9,6 +9,8 @@
 #include <map>
 #include <sstream>
 
+#include "common/byte_size.h"
+#include "common/duration.h"
 #include "tests/testing/test_util.h"
 
 namespace shoal {
@@ -124,6 +126,21 @@ TEST(ConfigTest, ByteSizes) {
   EXPECT_FALSE(SetSchedulerSetting("maxSpecBytes", "2MiB", &c).ok());
   EXPECT_FALSE(SetSchedulerSetting("jobLogBytes", "1KiB", &c).ok());
   EXPECT_FALSE(SetSchedulerSetting("maxActiveJobs", "-1", &c).ok());
+}
+
+// common/byte_size.h: decimal fractions are exact and rounded down; no exponents or signs.
+TEST(ConfigTest, ByteSizesAreExact) {
+  EXPECT_EQ(*ParseByteSize("0.1KiB"), 102);  // 102.4
+  EXPECT_EQ(*ParseByteSize(".5KiB"), 512);
+  EXPECT_EQ(*ParseByteSize("1.5GB"), 1500000000);
+  // 2^53 + 1, not a double (above the default cap of 1 PiB, so with a larger one).
+  EXPECT_EQ(*ParseByteSize("9007199254740993", int64_t{1} << 62), 9007199254740993);
+  EXPECT_EQ(*ParseByteSize("1024TiB"), int64_t{1} << 50);  // the default cap, inclusive
+  EXPECT_FALSE(ParseByteSize("1025TiB").ok());
+  EXPECT_EQ(*ParseByteSize("1025TiB", int64_t{1} << 62), int64_t{1025} << 40);
+  for (const char* bad : {"1e3", "+1", "-0", "1..5KiB", ".", "1PiB", "1kib"}) {
+    EXPECT_FALSE(ParseByteSize(bad).ok()) << bad;
+  }
 }
 
 TEST(ConfigTest, DocumentedDefaultsAreTheDefaults) {

@@ -28,6 +28,16 @@ TEST(MemoryLimitFlag, PercentagesAndSizes) {
   }
 }
 
+// The size part goes through common's ParseByteSize with the flag's own bound (2^62 bytes).
+TEST(MemoryLimitFlag, SizesUpTo4EiB) {
+  EXPECT_EQ(*ParseMemoryLimit("4194304T", 0), int64_t{1} << 62);
+  EXPECT_EQ(*ParseMemoryLimit("16gib", 0), 16 * kGiB);
+  EXPECT_EQ(*ParseMemoryLimit("7b", 0), 7);
+  for (const char* bad : {"4194305T", "10MB", "1e3", "0000000000000000001", "1 G"}) {
+    EXPECT_FALSE(ParseMemoryLimit(bad, 0).ok()) << bad;
+  }
+}
+
 TEST(MemoryInventory, ThisMachineHasSomeRam) {
   std::string source;
   const int64_t total = DetectMemoryTotal(&source);
