@@ -24,6 +24,7 @@
 #include <nlohmann/json.hpp>
 
 #include "common/status.h"
+#include "common/wire/assignment.h"
 #include "scheduler/ledger.h"
 #include "scheduler/metrics.h"
 #include "scheduler/policy/policy.h"
@@ -175,7 +176,7 @@ class Scheduler {
   // unknown worker (it should register again).
   Status Heartbeat(const std::string& worker_id, const std::vector<RankKey>& running);
   // The ranks the worker should be running now, as assignments for the wire.
-  nlohmann::json Assignments(const std::string& worker_id) const;
+  std::vector<wire::Assignment> Assignments(const std::string& worker_id) const;
   // Whether the desired set differs from `running` (the long-poll answers at once if so).
   bool AssignmentsDiffer(const std::string& worker_id, const std::vector<RankKey>& running) const;
   // Applies a batch of worker events (log, progress, exit). Events about ranks the worker does

@@ -13,6 +13,7 @@
 
 #include "common/log.h"
 #include "common/version.h"
+#include "common/wire/assignment.h"
 #include "scheduler/api/api.h"
 #include "scheduler/api/api_internal.h"
 
@@ -208,7 +209,9 @@ asio::awaitable<HttpReply> Api::Heartbeat(const HttpRequest& req, const std::str
   // Holding the poll counts as contact: refresh the deadline before answering.
   st = scheduler_->Heartbeat(worker_id, running);
   if (!st.ok()) co_return ErrorReply(st);
-  co_return JsonReply(200, json{{"assignments", scheduler_->Assignments(worker_id)},
+  json assignments = json::array();
+  for (const auto& a : scheduler_->Assignments(worker_id)) assignments.push_back(wire::ToJson(a));
+  co_return JsonReply(200, json{{"assignments", std::move(assignments)},
                                 {"heartbeatWaitMs", scheduler_->options().heartbeat_wait_ms}});
 }
 

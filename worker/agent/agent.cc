@@ -16,6 +16,7 @@
 #include "common/memory_estimate.h"
 #include "common/sha256.h"
 #include "common/utf8.h"
+#include "common/wire/assignment.h"
 #include "worker/agent/data_policy.h"
 #include "worker/agent/memory.h"
 #include "worker/agent/process.h"
@@ -289,17 +290,17 @@ json Agent::RunningList() {
 
 void Agent::Reconcile(const json& assignments) {
   std::set<RankKeyT> desired;
-  std::map<RankKeyT, const json*> by_key;
-  for (const auto& a : assignments) {
-    if (!a.is_object() || !a.contains("job") || !a["job"].is_number_integer() ||
-        !a.contains("attempt") || !a["attempt"].is_number_integer() || !a.contains("rank") ||
-        !a["rank"].is_number_integer() || !a.contains("spec") || !a["spec"].is_string()) {
-      LOG_WARN << "ignoring a malformed assignment: " << a.dump().substr(0, 200);
+  std::map<RankKeyT, wire::Assignment> by_key;
+  for (const auto& item : assignments) {
+    auto a = wire::AssignmentFromJson(item);
+    if (!a.ok()) {
+      LOG_WARN << "ignoring a malformed assignment (" << a.status().message()
+               << "): " << item.dump().substr(0, 200);
       continue;
     }
-    RankKeyT key{a["job"].get<int64_t>(), a["attempt"].get<int>(), a["rank"].get<int>()};
+    RankKeyT key{a->job, a->attempt, a->rank};
     desired.insert(key);
-    by_key[key] = &a;
+    by_key[key] = std::move(a).value();
   }
   std::vector<RankKeyT> to_start;
   {
@@ -320,8 +321,8 @@ void Agent::Reconcile(const json& assignments) {
   for (const auto& key : to_start) {
     // A job whose spec or data this worker refuses is bad input (exit 2: the scheduler does not
     // retry it); a rank that cannot be started for another reason exits 127 (retried).
-    Status allowed = CheckJobAllowed(*by_key[key]);
-    Status st = allowed.ok() ? StartRank(key, *by_key[key]) : allowed;
+    Status allowed = CheckJobAllowed(by_key[key]);
+    Status st = allowed.ok() ? StartRank(key, by_key[key]) : allowed;
     if (!st.ok()) {
       LOG_ERROR << "cannot start job " << key.job << " rank " << key.rank << ": " << st.message();
       Enqueue({{"type", "exit"}, {"job", key.job}, {"attempt", key.attempt}, {"rank", key.rank},
@@ -377,15 +378,15 @@ int Agent::PickFreeGpu() {
   return -1;
 }
 
-Status Agent::CheckJobAllowed(const json& a) const {
+Status Agent::CheckJobAllowed(const wire::Assignment& a) const {
   // The spec comes from the job's owner, a stranger to this machine: it may read data only inside
   // this contributor's data roots.
-  auto spec = ParseJobSpec(a.value("spec", ""), "job.yaml");
+  auto spec = ParseJobSpec(a.spec, "job.yaml");
   if (!spec.ok()) return InvalidArgument("the job's spec does not parse: " + spec.status().message());
   return CheckDataPaths(*spec, options_.data_roots);
 }
 
-Status Agent::StartRank(const RankKeyT& key, const json& a) {
+Status Agent::StartRank(const RankKeyT& key, const wire::Assignment& a) {
   std::string dir = options_.work_dir + "/job-" + std::to_string(key.job) + "/attempt-" +
                     std::to_string(key.attempt) + "/rank-" + std::to_string(key.rank);
   std::error_code ec;
@@ -394,7 +395,7 @@ Status Agent::StartRank(const RankKeyT& key, const json& a) {
   std::string spec_path = dir + "/job.yaml";
   {
     std::ofstream out(spec_path, std::ios::trunc);
-    out << a.value("spec", "");
+    out << a.spec;
     if (!out) return Internal("cannot write " + spec_path);
   }
   ASSIGN_OR_RETURN(std::string resume, FetchResumeCheckpoint(key));
@@ -402,7 +403,7 @@ Status Agent::StartRank(const RankKeyT& key, const json& a) {
   spawn.argv = {options_.trainer_path,
                 spec_path,
                 "--rank", std::to_string(key.rank),
-                "--world-size", std::to_string(a.value("worldSize", 1)),
+                "--world-size", std::to_string(a.world_size),
                 "--rendezvous", options_.scheduler_url + "/v1/jobs/" + std::to_string(key.job) +
                                     "/attempts/" + std::to_string(key.attempt) + "/kv",
                 "--threads", std::to_string(options_.threads_per_rank),
@@ -428,7 +429,7 @@ Status Agent::StartRank(const RankKeyT& key, const json& a) {
   // lent RAM (the scheduler placed it here because the estimate fits that share).
   int64_t memory_limit = 0;
   if (memory_lent_ > 0) {
-    auto spec = ParseJobSpec(a.value("spec", ""), "job.yaml");
+    auto spec = ParseJobSpec(a.spec, "job.yaml");
     if (spec.ok()) {
       int64_t estimate = EstimateRankMemory(*spec).host_bytes;
       // A rank given a GPU also holds the CUDA driver's and NCCL's host memory, which the
@@ -439,7 +440,7 @@ Status Agent::StartRank(const RankKeyT& key, const json& a) {
   }
   ASSIGN_OR_RETURN(SpawnedProcess proc, Spawn(spawn));
   LOG_INFO << "started job " << key.job << " attempt " << key.attempt << " rank " << key.rank << "/"
-           << a.value("worldSize", 1) << " as pid " << proc.pid
+           << a.world_size << " as pid " << proc.pid
            << (gpu >= 0 ? " on GPU " + std::to_string(gpu) : std::string())
            << (memory_limit > 0 ? ", memory limit " + FormatBytes(memory_limit) : std::string());
   std::lock_guard<std::mutex> lock(mu_);

@@ -28,6 +28,7 @@
 
 #include "common/http_client.h"
 #include "common/status.h"
+#include "common/wire/assignment.h"
 #include "worker/agent/data_policy.h"
 #include "worker/agent/gpu_inventory.h"
 
@@ -93,8 +94,8 @@ class Agent {
   void Reconcile(const nlohmann::json& assignments);
   // Whether this worker runs the assignment's job at all (its spec parses, its data lies inside
   // the data roots). PermissionDenied / InvalidArgument otherwise.
-  Status CheckJobAllowed(const nlohmann::json& assignment) const;
-  Status StartRank(const RankKeyT& key, const nlohmann::json& assignment);
+  Status CheckJobAllowed(const wire::Assignment& assignment) const;
+  Status StartRank(const RankKeyT& key, const wire::Assignment& assignment);
   // The newest checkpoint of the job's earlier attempts, downloaded (once per attempt) into the
   // attempt's directory and checked against its SHA-256; "" when the job has none.
   Result<std::string> FetchResumeCheckpoint(const RankKeyT& key);

@@ -375,8 +375,8 @@ TEST_F(SchedulerTest, ElasticJobGrowsWhenSlotsFreeUpAndRestartsOnlyAfterTheOldRa
   ASSERT_TRUE(sched_->Heartbeat(a, {}).ok());
   ASSERT_EQ(sched_->Assignments(a).size(), 1u);
   ASSERT_EQ(sched_->Assignments(b).size(), 1u);
-  EXPECT_EQ(sched_->Assignments(b)[0]["attempt"], 2);
-  EXPECT_EQ(sched_->Assignments(b)[0]["worldSize"], 2);
+  EXPECT_EQ(wire::ToJson(sched_->Assignments(b)[0])["attempt"], 2);
+  EXPECT_EQ(wire::ToJson(sched_->Assignments(b)[0])["worldSize"], 2);
   // At max it does not grow again, and it finishes normally (with 0 retries allowed).
   AddWorker("c");
   now_ += 700'000;
