@@ -17,6 +17,7 @@
 #include "common/sha256.h"
 #include "common/utf8.h"
 #include "common/wire/assignment.h"
+#include "common/wire/worker_event.h"
 #include "worker/agent/data_policy.h"
 #include "worker/agent/memory.h"
 #include "worker/agent/process.h"
@@ -325,8 +326,10 @@ void Agent::Reconcile(const json& assignments) {
     Status st = allowed.ok() ? StartRank(key, by_key[key]) : allowed;
     if (!st.ok()) {
       LOG_ERROR << "cannot start job " << key.job << " rank " << key.rank << ": " << st.message();
-      Enqueue({{"type", "exit"}, {"job", key.job}, {"attempt", key.attempt}, {"rank", key.rank},
-               {"exitCode", allowed.ok() ? 127 : 2}, {"message", st.message()}});
+      wire::WorkerEvent ev =
+          wire::ExitEvent(key.job, key.attempt, key.rank, allowed.ok() ? 127 : 2);
+      ev.message = st.message();
+      Enqueue(std::move(ev));
       std::lock_guard<std::mutex> lock(mu_);
       done_.insert(key);
     }
@@ -464,14 +467,12 @@ Status Agent::StartRank(const RankKeyT& key, const wire::Assignment& a) {
         std::lock_guard<std::mutex> lock(mu_);
         children_[key]->exited = true;
       }
-      Enqueue(json{{"type", "exit"},
-                   {"job", key.job},
-                   {"attempt", key.attempt},
-                   {"rank", key.rank},
-                   {"exitCode", info.exit_code == 0 ? 1 : info.exit_code},
-                   {"signal", info.signal},
-                   {"message", SanitizeUtf8(std::string("shoal-worker: reading the rank's "
-                                                        "output failed: ") + e.what())}});
+      wire::WorkerEvent ev =
+          wire::ExitEvent(key.job, key.attempt, key.rank, info.exit_code == 0 ? 1 : info.exit_code);
+      ev.signal = info.signal;
+      ev.message =
+          SanitizeUtf8(std::string("shoal-worker: reading the rank's output failed: ") + e.what());
+      Enqueue(std::move(ev));
     }
   });
   return Status::Ok();
@@ -547,17 +548,12 @@ Status Agent::UploadCheckpoint(const RankKeyT& key, const json& report) {
 }
 
 void Agent::ReadOutput(RankKeyT key, pid_t pid, int fd) {
-  auto base = [&](const char* type) {
-    return json{{"type", type}, {"job", key.job}, {"attempt", key.attempt}, {"rank", key.rank}};
-  };
   std::string pending, last_line;
   json result = json::object();
   std::vector<std::string> batch;
   auto flush = [&] {
     if (batch.empty()) return;
-    json ev = base("log");
-    ev["lines"] = batch;
-    Enqueue(std::move(ev));
+    Enqueue(wire::LogEvent(key.job, key.attempt, key.rank, std::move(batch)));
     batch.clear();
   };
   auto handle_line = [&](std::string line) {
@@ -588,10 +584,8 @@ void Agent::ReadOutput(RankKeyT key, pid_t pid, int fd) {
           if (!st.ok()) LOG_WARN << "job " << key.job << ": " << note;
           batch.push_back("[shoal-worker] " + note);
         } else {
-          json ev = base("progress");
-          ev["data"] = report;
           flush();  // keep logs and progress in order
-          Enqueue(std::move(ev));
+          Enqueue(wire::ProgressEvent(key.job, key.attempt, key.rank, report));
         }
         return;
       }
@@ -624,30 +618,29 @@ void Agent::ReadOutput(RankKeyT key, pid_t pid, int fd) {
   LOG_INFO << "job " << key.job << " attempt " << key.attempt << " rank " << key.rank
            << " exited with code " << info.exit_code
            << (info.signal ? " (signal " + std::to_string(info.signal) + ")" : std::string());
-  json ev = base("exit");
-  ev["exitCode"] = info.exit_code;
-  ev["signal"] = info.signal;
-  if (info.exit_code != 0) ev["message"] = last_line;
-  ev["result"] = result;
+  wire::WorkerEvent ev = wire::ExitEvent(key.job, key.attempt, key.rank, info.exit_code);
+  ev.signal = info.signal;
+  if (info.exit_code != 0) ev.message = last_line;
+  ev.result = result;
   {
     std::lock_guard<std::mutex> lock(mu_);
     children_[key]->exited = true;
     // Killed by the watchdog, or the trainer ran out of memory itself (std::bad_alloc): the
     // job's fault, which the scheduler does not retry on the next contributor.
     if (!children_[key]->oom.empty()) {
-      ev["cause"] = "OutOfMemory";
-      ev["message"] = children_[key]->oom;
+      ev.cause = "OutOfMemory";
+      ev.message = children_[key]->oom;
     } else if (info.exit_code == kTrainOutOfMemoryExit) {
-      ev["cause"] = "OutOfMemory";
+      ev.cause = "OutOfMemory";
     }
   }
   Enqueue(std::move(ev));
 }
 
-void Agent::Enqueue(json event) {
+void Agent::Enqueue(wire::WorkerEvent event) {
   {
     std::lock_guard<std::mutex> lock(mu_);
-    if (events_.size() >= kMaxQueuedEvents && event.value("type", "") == "log") {
+    if (events_.size() >= kMaxQueuedEvents && event.type == wire::WorkerEventType::kLog) {
       return;  // logs are shed first when the scheduler has been away for long; exits never
     }
     events_.push_back(std::move(event));
@@ -675,7 +668,7 @@ void Agent::SendLoop() {
       if (worker_id_.empty()) continue;
       worker_id = worker_id_;
       for (size_t i = 0; i < events_.size() && i < kMaxEventsPerPost; ++i) {
-        batch.push_back(events_[i]);
+        batch.push_back(wire::ToJson(events_[i]));
       }
     }
     json body = {{"events", batch}};
@@ -700,10 +693,10 @@ void Agent::SendLoop() {
     backoff = std::chrono::milliseconds(100);
     std::lock_guard<std::mutex> lock(mu_);
     for (size_t i = 0; i < batch.size(); ++i) {
-      const json& ev = events_.front();
-      if (ev.value("type", "") == "exit") {
+      const wire::WorkerEvent& ev = events_.front();
+      if (ev.type == wire::WorkerEventType::kExit) {
         // Acknowledged: from now on the rank is not reported as held, and never restarted.
-        RankKeyT key{ev["job"].get<int64_t>(), ev["attempt"].get<int>(), ev["rank"].get<int>()};
+        RankKeyT key{ev.job, ev.attempt, ev.rank};
         auto it = children_.find(key);
         if (it != children_.end()) {
           if (it->second->reader.joinable()) it->second->reader.detach();

@@ -29,6 +29,7 @@
 #include "common/http_client.h"
 #include "common/status.h"
 #include "common/wire/assignment.h"
+#include "common/wire/worker_event.h"
 #include "worker/agent/data_policy.h"
 #include "worker/agent/gpu_inventory.h"
 
@@ -103,7 +104,7 @@ class Agent {
   Status UploadCheckpoint(const RankKeyT& key, const nlohmann::json& report);
   int PickFreeGpu();  // lowest GPU index no live rank holds, or -1
   void ReadOutput(RankKeyT key, pid_t pid, int fd);
-  void Enqueue(nlohmann::json event);
+  void Enqueue(wire::WorkerEvent event);
   void SendLoop();
   void EscalateKills();
   // The memory watchdog's loop (until stop_): kills ranks over their memory_limit.
@@ -127,7 +128,7 @@ class Agent {
   std::condition_variable cv_;
   std::map<RankKeyT, std::unique_ptr<Child>> children_;
   std::set<RankKeyT> done_;  // exits acknowledged by the scheduler: never restart these
-  std::deque<nlohmann::json> events_;
+  std::deque<wire::WorkerEvent> events_;
   std::thread sender_;
   std::thread watchdog_;
 };
