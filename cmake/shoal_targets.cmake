@@ -1,13 +1,17 @@
-# shoal_component(LIB dir EXE name LINK libs...): every dir/*.cc but main.cc goes into static
-# library LIB; dir/main.cc, when present, becomes executable EXE linked against LIB.
+# shoal_component(LIB dir EXE name LINK libs... EXCLUDE regexes...): every dir/*.cc but main.cc
+# except those matching an EXCLUDE regex goes into static library LIB; dir/main.cc, when
+# present, becomes executable EXE linked against LIB.
 function(shoal_component)
-  cmake_parse_arguments(A "" "LIB;DIR;EXE" "LINK;GLOBS" ${ARGN})
+  cmake_parse_arguments(A "" "LIB;DIR;EXE" "LINK;GLOBS;EXCLUDE" ${ARGN})
   set(globs ${A_GLOBS})
   if(NOT globs)
     set(globs ${A_DIR}/*.cc)
   endif()
   file(GLOB_RECURSE srcs CONFIGURE_DEPENDS ${globs})
   list(FILTER srcs EXCLUDE REGEX "/main\\.cc$")
+  foreach(re ${A_EXCLUDE})
+    list(FILTER srcs EXCLUDE REGEX ${re})
+  endforeach()
   if(srcs)
     add_library(${A_LIB} STATIC ${srcs})
   else()

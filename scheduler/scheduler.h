@@ -24,6 +24,8 @@
 #include <nlohmann/json.hpp>
 
 #include "common/status.h"
+#include "common/wire/assignment.h"
+#include "common/wire/worker_event.h"
 #include "scheduler/ledger.h"
 #include "scheduler/metrics.h"
 #include "scheduler/policy/policy.h"
@@ -175,12 +177,13 @@ class Scheduler {
   // unknown worker (it should register again).
   Status Heartbeat(const std::string& worker_id, const std::vector<RankKey>& running);
   // The ranks the worker should be running now, as assignments for the wire.
-  nlohmann::json Assignments(const std::string& worker_id) const;
+  std::vector<wire::Assignment> Assignments(const std::string& worker_id) const;
   // Whether the desired set differs from `running` (the long-poll answers at once if so).
   bool AssignmentsDiffer(const std::string& worker_id, const std::vector<RankKey>& running) const;
-  // Applies a batch of worker events (log, progress, exit). Events about ranks the worker does
-  // not hold are ignored (stale); malformed events are InvalidArgument and nothing is applied.
-  Status ApplyEvents(const std::string& worker_id, const nlohmann::json& events);
+  // Applies a batch of worker events (log, progress, exit), parsed and validated by
+  // wire::WorkerEventsFromJson. Events about ranks the worker does not hold are ignored (stale).
+  // NotFound for an unknown worker.
+  Status ApplyEvents(const std::string& worker_id, const std::vector<wire::WorkerEvent>& events);
 
   // Whether `worker_id` may store a checkpoint for job `job_id`'s attempt `attempt`: it must run
   // that attempt's rank 0, which must still hold its slot (a stopping rank may still write its
@@ -278,7 +281,7 @@ class Scheduler {
   RankPlacement* FindRank(Job& job, int attempt, int rank);
   // The ranks `worker_id` should be running now (of running attempts, not yet told to stop).
   std::vector<std::pair<const Job*, RankKey>> DesiredRanks(const std::string& worker_id) const;
-  Status ApplyExit(Job& job, RankPlacement& rp, int attempt, const nlohmann::json& ev);
+  Status ApplyExit(Job& job, RankPlacement& rp, int attempt, const wire::WorkerEvent& ev);
 
   Store* store_;
   SchedulerOptions options_;

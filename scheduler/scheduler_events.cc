@@ -16,7 +16,6 @@ namespace shoal {
 
 using scheduler_internal::kExitBadInput;
 using scheduler_internal::kExitOutOfMemory;
-using scheduler_internal::kMaxLogLinesPerEvent;
 using scheduler_internal::kMaxLogLineBytes;
 
 RankPlacement* Scheduler::FindRank(Job& job, int attempt, int rank) {
@@ -28,90 +27,53 @@ RankPlacement* Scheduler::FindRank(Job& job, int attempt, int rank) {
   return nullptr;
 }
 
-Status Scheduler::ApplyEvents(const std::string& worker_id, const nlohmann::json& events) {
+Status Scheduler::ApplyEvents(const std::string& worker_id,
+                              const std::vector<wire::WorkerEvent>& events) {
   if (FindWorker(worker_id) == nullptr) {
     return NotFound("worker " + worker_id + " is not registered");
   }
-  if (!events.is_array()) return InvalidArgument("\"events\" must be an array");
-  // Validate everything first so a bad batch changes nothing.
-  for (const auto& ev : events) {
-    if (!ev.is_object() || !ev.contains("type") || !ev["type"].is_string() ||
-        !ev.contains("job") || !ev["job"].is_number_integer() || !ev.contains("attempt") ||
-        !ev["attempt"].is_number_integer() || !ev.contains("rank") ||
-        !ev["rank"].is_number_integer()) {
-      return InvalidArgument("each event needs string \"type\" and integer job, attempt, rank");
-    }
-    const std::string type = ev["type"];
-    if (type == "log") {
-      if (!ev.contains("lines") || !ev["lines"].is_array() ||
-          ev["lines"].size() > kMaxLogLinesPerEvent) {
-        return InvalidArgument("log event needs \"lines\": an array of at most 10000 strings");
-      }
-      for (const auto& l : ev["lines"]) {
-        if (!l.is_string()) return InvalidArgument("log lines must be strings");
-      }
-    } else if (type == "progress") {
-      if (!ev.contains("data") || !ev["data"].is_object()) {
-        return InvalidArgument("progress event needs an object \"data\"");
-      }
-    } else if (type == "exit") {
-      if (!ev.contains("exitCode") || !ev["exitCode"].is_number_integer()) {
-        return InvalidArgument("exit event needs an integer \"exitCode\"");
-      }
-      // Optional fields, typed here so that applying the exit cannot throw halfway.
-      if ((ev.contains("signal") && !ev["signal"].is_number_integer()) ||
-          (ev.contains("message") && !ev["message"].is_string()) ||
-          (ev.contains("cause") && !ev["cause"].is_string()) ||
-          (ev.contains("result") && !ev["result"].is_object())) {
-        return InvalidArgument(
-            "exit event: \"signal\" must be an integer, \"message\" a string, \"result\" an "
-            "object");
-      }
-    } else {
-      return InvalidArgument("unknown event type \"" + type + "\" (log, progress, exit)");
-    }
-  }
+  // The batch was validated whole when it was parsed, so a bad one changes nothing.
   int64_t now = clock_();
   for (const auto& ev : events) {
-    Job* job = MutableJob(ev["job"].get<int64_t>());
+    Job* job = MutableJob(ev.job);
     if (job == nullptr) continue;
-    int attempt = ev["attempt"].get<int>();
-    int rank = ev["rank"].get<int>();
-    RankPlacement* rp = FindRank(*job, attempt, rank);
+    RankPlacement* rp = FindRank(*job, ev.attempt, ev.rank);
     if (rp == nullptr || rp->worker_id != worker_id) continue;  // not this worker's rank
-    const std::string type = ev["type"];
-    if (type == "log") {
-      std::vector<std::string> lines;
-      for (const auto& l : ev["lines"]) {
-        std::string s = l.get<std::string>();
-        if (s.size() > kMaxLogLineBytes) s.resize(kMaxLogLineBytes);
-        lines.push_back(std::move(s));
+    switch (ev.type) {
+      case wire::WorkerEventType::kLog: {
+        std::vector<std::string> lines;
+        for (const auto& l : ev.lines) lines.push_back(l.substr(0, kMaxLogLineBytes));
+        AppendJobLogs(*job, ev.attempt, ev.rank, now, lines);
+        break;
       }
-      AppendJobLogs(*job, attempt, rank, now, lines);
-    } else if (type == "progress") {
-      if (rank != 0) continue;
-      nlohmann::json data = ev["data"];
-      data["attempt"] = attempt;
-      data["timeMs"] = now;
-      job->progress = data;
-      AppendJobMetric(*job, attempt, now, data);
-      Persist(*job);
-    } else if (type == "exit") {
-      RETURN_IF_ERROR(ApplyExit(*job, *rp, attempt, ev));
+      case wire::WorkerEventType::kProgress: {
+        if (ev.rank != 0) continue;
+        nlohmann::json data = ev.data;
+        data["attempt"] = ev.attempt;
+        data["timeMs"] = now;
+        job->progress = data;
+        AppendJobMetric(*job, ev.attempt, now, data);
+        Persist(*job);
+        break;
+      }
+      case wire::WorkerEventType::kExit:
+        RETURN_IF_ERROR(ApplyExit(*job, *rp, ev.attempt, ev));
+        break;
     }
   }
   Changed();
   return Status::Ok();
 }
 
-Status Scheduler::ApplyExit(Job& job, RankPlacement& rp, int attempt, const nlohmann::json& ev) {
+Status Scheduler::ApplyExit(Job& job, RankPlacement& rp, int attempt,
+                            const wire::WorkerEvent& ev) {
   if (rp.state == RankState::kExited) return Status::Ok();  // duplicate delivery
   rp.state = RankState::kExited;
-  rp.exit_code = ev["exitCode"].get<int>();
-  rp.signal = ev.value("signal", 0);
-  rp.message = ev.value("message", "");
+  rp.exit_code = ev.exit_code;
+  rp.signal = ev.signal.value_or(0);
+  rp.message = ev.message.value_or("");
   if (rp.message.size() > 4096) rp.message.resize(4096);
-  if (ev.contains("result") && ev["result"].is_object()) rp.result = ev["result"];
+  if (ev.result) rp.result = *ev.result;
   Attempt* current = job.current_attempt();
   bool current_running = current != nullptr && current->number == attempt &&
                          current->state == AttemptState::kRunning;
@@ -123,7 +85,7 @@ Status Scheduler::ApplyExit(Job& job, RankPlacement& rp, int attempt, const nloh
       // allocation failed) is the job's fault: another contributor's machine of the same size
       // would fail the same way, so it is not retried.
       const bool oom =
-          ev.value("cause", "") == kReasonOutOfMemory || rp.exit_code == kExitOutOfMemory;
+          ev.cause.value_or("") == kReasonOutOfMemory || rp.exit_code == kExitOutOfMemory;
       std::string reason = std::string(oom ? kReasonOutOfMemory : "RankFailed") + ": rank " +
                            std::to_string(rp.rank) + " on worker " + rp.worker_id + " " + how;
       if (!rp.message.empty()) reason += ": " + rp.message;

@@ -243,15 +243,15 @@ std::vector<std::pair<const Job*, RankKey>> Scheduler::DesiredRanks(
   return out;
 }
 
-nlohmann::json Scheduler::Assignments(const std::string& worker_id) const {
-  nlohmann::json out = nlohmann::json::array();
+std::vector<wire::Assignment> Scheduler::Assignments(const std::string& worker_id) const {
+  std::vector<wire::Assignment> out;
   for (const auto& [job, key] : DesiredRanks(worker_id)) {
-    out.push_back({{"job", key.job_id},
-                   {"attempt", key.attempt},
-                   {"rank", key.rank},
-                   {"worldSize", job->current_attempt()->world_size},
-                   {"name", job->spec.metadata.name},
-                   {"spec", job->spec_text}});
+    out.push_back({.job = key.job_id,
+                   .attempt = key.attempt,
+                   .rank = key.rank,
+                   .world_size = job->current_attempt()->world_size,
+                   .name = job->spec.metadata.name,
+                   .spec = job->spec_text});
   }
   return out;
 }

@@ -10,6 +10,8 @@ Rules (each names the files that break it):
               its snapshot (it is shared with the simulator).
   kernels     kernels/ does not include the job spec (common/spec/job_spec.h, common/spec/) beyond
               the dependency-free common/spec/enums.h.
+  wire        common/ outside common/wire/ does not include common/wire/ (shoal_wire links
+              shoal_common, so the reverse would be a cycle between the two libraries).
   cycles      no include cycle between the subfolders of scheduler/ or of worker/ (a main.cc,
               which wires its binary together, is left out).
   size        no source file in scheduler/ over MAX_LINES lines.
@@ -104,6 +106,9 @@ def check(root):
             if top == "kernels" and (inc == "common/spec/job_spec.h" or (
                     inc.startswith("common/spec/") and inc != "common/spec/enums.h")):
                 flag("kernels", rel, f"includes {inc}")
+            if top == "common" and not rel.startswith("common/wire/") and \
+                    inc.startswith("common/wire/"):
+                flag("wire", rel, f"includes {inc}")
             # A main.cc is its binary's composition root: it wires every folder together.
             if top in folder_edges and inc_top == top and not rel.endswith("/main.cc"):
                 a, b = folder(rel, top), folder(inc, top)

@@ -13,6 +13,8 @@
 
 #include "common/log.h"
 #include "common/version.h"
+#include "common/wire/assignment.h"
+#include "common/wire/worker_event.h"
 #include "scheduler/api/api.h"
 #include "scheduler/api/api_internal.h"
 
@@ -60,14 +62,16 @@ asio::awaitable<HttpReply> Api::Workers(const HttpRequest& req,
     if (!body->contains("events")) {
       co_return ErrorReply(400, "InvalidArgument", "body needs \"events\"", "events");
     }
-    Status st = scheduler_->ApplyEvents(parts[2], (*body)["events"]);
+    auto events = wire::WorkerEventsFromJson((*body)["events"]);
+    if (!events.ok()) co_return ErrorReply(events.status(), "events");
+    Status st = scheduler_->ApplyEvents(parts[2], *events);
     if (!st.ok()) co_return ErrorReply(st, "events");
     // Jobs that just ended no longer need their rendezvous keys.
-    for (const auto& ev : (*body)["events"]) {
-      const Job* job = scheduler_->FindJob(ev["job"].get<int64_t>());
+    for (const auto& ev : *events) {
+      const Job* job = scheduler_->FindJob(ev.job);
       if (job != nullptr && IsTerminal(job->state)) kv_->DropJob(job->id);
     }
-    co_return JsonReply(200, json{{"accepted", (*body)["events"].size()}});
+    co_return JsonReply(200, json{{"accepted", events->size()}});
   }
   if (parts.size() == 3 && req.method == "GET") {
     const Worker* w = scheduler_->FindWorker(parts[2]);
@@ -208,7 +212,9 @@ asio::awaitable<HttpReply> Api::Heartbeat(const HttpRequest& req, const std::str
   // Holding the poll counts as contact: refresh the deadline before answering.
   st = scheduler_->Heartbeat(worker_id, running);
   if (!st.ok()) co_return ErrorReply(st);
-  co_return JsonReply(200, json{{"assignments", scheduler_->Assignments(worker_id)},
+  json assignments = json::array();
+  for (const auto& a : scheduler_->Assignments(worker_id)) assignments.push_back(wire::ToJson(a));
+  co_return JsonReply(200, json{{"assignments", std::move(assignments)},
                                 {"heartbeatWaitMs", scheduler_->options().heartbeat_wait_ms}});
 }
 

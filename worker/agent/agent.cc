@@ -16,6 +16,8 @@
 #include "common/memory_estimate.h"
 #include "common/sha256.h"
 #include "common/utf8.h"
+#include "common/wire/assignment.h"
+#include "common/wire/worker_event.h"
 #include "worker/agent/data_roots.h"
 #include "worker/agent/memory.h"
 #include "worker/agent/process.h"
@@ -289,17 +291,17 @@ json Agent::RunningList() {
 
 void Agent::Reconcile(const json& assignments) {
   std::set<RankKeyT> desired;
-  std::map<RankKeyT, const json*> by_key;
-  for (const auto& a : assignments) {
-    if (!a.is_object() || !a.contains("job") || !a["job"].is_number_integer() ||
-        !a.contains("attempt") || !a["attempt"].is_number_integer() || !a.contains("rank") ||
-        !a["rank"].is_number_integer() || !a.contains("spec") || !a["spec"].is_string()) {
-      LOG_WARN << "ignoring a malformed assignment: " << a.dump().substr(0, 200);
+  std::map<RankKeyT, wire::Assignment> by_key;
+  for (const auto& item : assignments) {
+    auto a = wire::AssignmentFromJson(item);
+    if (!a.ok()) {
+      LOG_WARN << "ignoring a malformed assignment (" << a.status().message()
+               << "): " << item.dump().substr(0, 200);
       continue;
     }
-    RankKeyT key{a["job"].get<int64_t>(), a["attempt"].get<int>(), a["rank"].get<int>()};
+    RankKeyT key{a->job, a->attempt, a->rank};
     desired.insert(key);
-    by_key[key] = &a;
+    by_key[key] = std::move(a).value();
   }
   std::vector<RankKeyT> to_start;
   {
@@ -320,12 +322,14 @@ void Agent::Reconcile(const json& assignments) {
   for (const auto& key : to_start) {
     // A job whose spec or data this worker refuses is bad input (exit 2: the scheduler does not
     // retry it); a rank that cannot be started for another reason exits 127 (retried).
-    Status allowed = CheckJobAllowed(*by_key[key]);
-    Status st = allowed.ok() ? StartRank(key, *by_key[key]) : allowed;
+    Status allowed = CheckJobAllowed(by_key[key]);
+    Status st = allowed.ok() ? StartRank(key, by_key[key]) : allowed;
     if (!st.ok()) {
       LOG_ERROR << "cannot start job " << key.job << " rank " << key.rank << ": " << st.message();
-      Enqueue({{"type", "exit"}, {"job", key.job}, {"attempt", key.attempt}, {"rank", key.rank},
-               {"exitCode", allowed.ok() ? 127 : 2}, {"message", st.message()}});
+      wire::WorkerEvent ev =
+          wire::ExitEvent(key.job, key.attempt, key.rank, allowed.ok() ? 127 : 2);
+      ev.message = st.message();
+      Enqueue(std::move(ev));
       std::lock_guard<std::mutex> lock(mu_);
       done_.insert(key);
     }
@@ -377,15 +381,15 @@ int Agent::PickFreeGpu() {
   return -1;
 }
 
-Status Agent::CheckJobAllowed(const json& a) const {
+Status Agent::CheckJobAllowed(const wire::Assignment& a) const {
   // The spec comes from the job's owner, a stranger to this machine: it may read data only inside
   // this contributor's data roots.
-  auto spec = ParseJobSpec(a.value("spec", ""), "job.yaml");
+  auto spec = ParseJobSpec(a.spec, "job.yaml");
   if (!spec.ok()) return InvalidArgument("the job's spec does not parse: " + spec.status().message());
   return CheckDataPaths(*spec, options_.data_roots);
 }
 
-Status Agent::StartRank(const RankKeyT& key, const json& a) {
+Status Agent::StartRank(const RankKeyT& key, const wire::Assignment& a) {
   std::string dir = options_.work_dir + "/job-" + std::to_string(key.job) + "/attempt-" +
                     std::to_string(key.attempt) + "/rank-" + std::to_string(key.rank);
   std::error_code ec;
@@ -394,7 +398,7 @@ Status Agent::StartRank(const RankKeyT& key, const json& a) {
   std::string spec_path = dir + "/job.yaml";
   {
     std::ofstream out(spec_path, std::ios::trunc);
-    out << a.value("spec", "");
+    out << a.spec;
     if (!out) return Internal("cannot write " + spec_path);
   }
   ASSIGN_OR_RETURN(std::string resume, FetchResumeCheckpoint(key));
@@ -402,7 +406,7 @@ Status Agent::StartRank(const RankKeyT& key, const json& a) {
   spawn.argv = {options_.trainer_path,
                 spec_path,
                 "--rank", std::to_string(key.rank),
-                "--world-size", std::to_string(a.value("worldSize", 1)),
+                "--world-size", std::to_string(a.world_size),
                 "--rendezvous", options_.scheduler_url + "/v1/jobs/" + std::to_string(key.job) +
                                     "/attempts/" + std::to_string(key.attempt) + "/kv",
                 "--threads", std::to_string(options_.threads_per_rank),
@@ -428,7 +432,7 @@ Status Agent::StartRank(const RankKeyT& key, const json& a) {
   // lent RAM (the scheduler placed it here because the estimate fits that share).
   int64_t memory_limit = 0;
   if (memory_lent_ > 0) {
-    auto spec = ParseJobSpec(a.value("spec", ""), "job.yaml");
+    auto spec = ParseJobSpec(a.spec, "job.yaml");
     if (spec.ok()) {
       int64_t estimate = EstimateRankMemory(*spec).host_bytes;
       // A rank given a GPU also holds the CUDA driver's and NCCL's host memory, which the
@@ -439,7 +443,7 @@ Status Agent::StartRank(const RankKeyT& key, const json& a) {
   }
   ASSIGN_OR_RETURN(SpawnedProcess proc, Spawn(spawn));
   LOG_INFO << "started job " << key.job << " attempt " << key.attempt << " rank " << key.rank << "/"
-           << a.value("worldSize", 1) << " as pid " << proc.pid
+           << a.world_size << " as pid " << proc.pid
            << (gpu >= 0 ? " on GPU " + std::to_string(gpu) : std::string())
            << (memory_limit > 0 ? ", memory limit " + FormatBytes(memory_limit) : std::string());
   std::lock_guard<std::mutex> lock(mu_);
@@ -463,14 +467,12 @@ Status Agent::StartRank(const RankKeyT& key, const json& a) {
         std::lock_guard<std::mutex> lock(mu_);
         children_[key]->exited = true;
       }
-      Enqueue(json{{"type", "exit"},
-                   {"job", key.job},
-                   {"attempt", key.attempt},
-                   {"rank", key.rank},
-                   {"exitCode", info.exit_code == 0 ? 1 : info.exit_code},
-                   {"signal", info.signal},
-                   {"message", SanitizeUtf8(std::string("shoal-worker: reading the rank's "
-                                                        "output failed: ") + e.what())}});
+      wire::WorkerEvent ev =
+          wire::ExitEvent(key.job, key.attempt, key.rank, info.exit_code == 0 ? 1 : info.exit_code);
+      ev.signal = info.signal;
+      ev.message =
+          SanitizeUtf8(std::string("shoal-worker: reading the rank's output failed: ") + e.what());
+      Enqueue(std::move(ev));
     }
   });
   return Status::Ok();
@@ -546,17 +548,12 @@ Status Agent::UploadCheckpoint(const RankKeyT& key, const json& report) {
 }
 
 void Agent::ReadOutput(RankKeyT key, pid_t pid, int fd) {
-  auto base = [&](const char* type) {
-    return json{{"type", type}, {"job", key.job}, {"attempt", key.attempt}, {"rank", key.rank}};
-  };
   std::string pending, last_line;
   json result = json::object();
   std::vector<std::string> batch;
   auto flush = [&] {
     if (batch.empty()) return;
-    json ev = base("log");
-    ev["lines"] = batch;
-    Enqueue(std::move(ev));
+    Enqueue(wire::LogEvent(key.job, key.attempt, key.rank, std::move(batch)));
     batch.clear();
   };
   auto handle_line = [&](std::string line) {
@@ -587,10 +584,8 @@ void Agent::ReadOutput(RankKeyT key, pid_t pid, int fd) {
           if (!st.ok()) LOG_WARN << "job " << key.job << ": " << note;
           batch.push_back("[shoal-worker] " + note);
         } else {
-          json ev = base("progress");
-          ev["data"] = report;
           flush();  // keep logs and progress in order
-          Enqueue(std::move(ev));
+          Enqueue(wire::ProgressEvent(key.job, key.attempt, key.rank, report));
         }
         return;
       }
@@ -623,30 +618,29 @@ void Agent::ReadOutput(RankKeyT key, pid_t pid, int fd) {
   LOG_INFO << "job " << key.job << " attempt " << key.attempt << " rank " << key.rank
            << " exited with code " << info.exit_code
            << (info.signal ? " (signal " + std::to_string(info.signal) + ")" : std::string());
-  json ev = base("exit");
-  ev["exitCode"] = info.exit_code;
-  ev["signal"] = info.signal;
-  if (info.exit_code != 0) ev["message"] = last_line;
-  ev["result"] = result;
+  wire::WorkerEvent ev = wire::ExitEvent(key.job, key.attempt, key.rank, info.exit_code);
+  ev.signal = info.signal;
+  if (info.exit_code != 0) ev.message = last_line;
+  ev.result = result;
   {
     std::lock_guard<std::mutex> lock(mu_);
     children_[key]->exited = true;
     // Killed by the watchdog, or the trainer ran out of memory itself (std::bad_alloc): the
     // job's fault, which the scheduler does not retry on the next contributor.
     if (!children_[key]->oom.empty()) {
-      ev["cause"] = "OutOfMemory";
-      ev["message"] = children_[key]->oom;
+      ev.cause = "OutOfMemory";
+      ev.message = children_[key]->oom;
     } else if (info.exit_code == kTrainOutOfMemoryExit) {
-      ev["cause"] = "OutOfMemory";
+      ev.cause = "OutOfMemory";
     }
   }
   Enqueue(std::move(ev));
 }
 
-void Agent::Enqueue(json event) {
+void Agent::Enqueue(wire::WorkerEvent event) {
   {
     std::lock_guard<std::mutex> lock(mu_);
-    if (events_.size() >= kMaxQueuedEvents && event.value("type", "") == "log") {
+    if (events_.size() >= kMaxQueuedEvents && event.type == wire::WorkerEventType::kLog) {
       return;  // logs are shed first when the scheduler has been away for long; exits never
     }
     events_.push_back(std::move(event));
@@ -674,7 +668,7 @@ void Agent::SendLoop() {
       if (worker_id_.empty()) continue;
       worker_id = worker_id_;
       for (size_t i = 0; i < events_.size() && i < kMaxEventsPerPost; ++i) {
-        batch.push_back(events_[i]);
+        batch.push_back(wire::ToJson(events_[i]));
       }
     }
     json body = {{"events", batch}};
@@ -699,10 +693,10 @@ void Agent::SendLoop() {
     backoff = std::chrono::milliseconds(100);
     std::lock_guard<std::mutex> lock(mu_);
     for (size_t i = 0; i < batch.size(); ++i) {
-      const json& ev = events_.front();
-      if (ev.value("type", "") == "exit") {
+      const wire::WorkerEvent& ev = events_.front();
+      if (ev.type == wire::WorkerEventType::kExit) {
         // Acknowledged: from now on the rank is not reported as held, and never restarted.
-        RankKeyT key{ev["job"].get<int64_t>(), ev["attempt"].get<int>(), ev["rank"].get<int>()};
+        RankKeyT key{ev.job, ev.attempt, ev.rank};
         auto it = children_.find(key);
         if (it != children_.end()) {
           if (it->second->reader.joinable()) it->second->reader.detach();

@@ -28,6 +28,8 @@
 
 #include "common/http_client.h"
 #include "common/status.h"
+#include "common/wire/assignment.h"
+#include "common/wire/worker_event.h"
 #include "worker/agent/data_roots.h"
 #include "worker/agent/gpu_inventory.h"
 
@@ -93,8 +95,8 @@ class Agent {
   void Reconcile(const nlohmann::json& assignments);
   // Whether this worker runs the assignment's job at all (its spec parses, its data lies inside
   // the data roots). PermissionDenied / InvalidArgument otherwise.
-  Status CheckJobAllowed(const nlohmann::json& assignment) const;
-  Status StartRank(const RankKeyT& key, const nlohmann::json& assignment);
+  Status CheckJobAllowed(const wire::Assignment& assignment) const;
+  Status StartRank(const RankKeyT& key, const wire::Assignment& assignment);
   // The newest checkpoint of the job's earlier attempts, downloaded (once per attempt) into the
   // attempt's directory and checked against its SHA-256; "" when the job has none.
   Result<std::string> FetchResumeCheckpoint(const RankKeyT& key);
@@ -102,7 +104,7 @@ class Agent {
   Status UploadCheckpoint(const RankKeyT& key, const nlohmann::json& report);
   int PickFreeGpu();  // lowest GPU index no live rank holds, or -1
   void ReadOutput(RankKeyT key, pid_t pid, int fd);
-  void Enqueue(nlohmann::json event);
+  void Enqueue(wire::WorkerEvent event);
   void SendLoop();
   void EscalateKills();
   // The memory watchdog's loop (until stop_): kills ranks over their memory_limit.
@@ -126,7 +128,7 @@ class Agent {
   std::condition_variable cv_;
   std::map<RankKeyT, std::unique_ptr<Child>> children_;
   std::set<RankKeyT> done_;  // exits acknowledged by the scheduler: never restart these
-  std::deque<nlohmann::json> events_;
+  std::deque<wire::WorkerEvent> events_;
   std::thread sender_;
   std::thread watchdog_;
 };

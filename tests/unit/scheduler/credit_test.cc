@@ -94,9 +94,9 @@ TEST_F(CreditTest, RanksThatDisagreeOnTheParametersFailTheAttemptAndEarnNothing)
   now_ += 30'000;
   // The fake rank claims success without a checksum; the honest one reports its own.
   const int fake_rank = j->current_attempt()->ranks[0].worker_id == fake ? 0 : 1;
-  ASSERT_TRUE(sched_->ApplyEvents(fake, json::array({ExitWith(*j, fake_rank, "")})).ok());
+  ASSERT_TRUE(ApplyEvents(fake, json::array({ExitWith(*j, fake_rank, "")})).ok());
   ASSERT_TRUE(
-      sched_->ApplyEvents(honest, json::array({ExitWith(*j, 1 - fake_rank, "0123abcd")})).ok());
+      ApplyEvents(honest, json::array({ExitWith(*j, 1 - fake_rank, "0123abcd")})).ok());
   EXPECT_NE(j->state, JobState::kSucceeded);
   EXPECT_EQ(j->attempts.front().state, AttemptState::kFailed);
   EXPECT_NE(j->attempts.front().reason.find("ParamChecksum: rank " + std::to_string(fake_rank) +
@@ -119,8 +119,8 @@ TEST_F(CreditTest, DifferentChecksumsFailTooAndAgreeingRanksAreCredited) {
   const std::string w0 = j->current_attempt()->ranks[0].worker_id;
   const std::string w1 = j->current_attempt()->ranks[1].worker_id;
   now_ += 10'000;
-  ASSERT_TRUE(sched_->ApplyEvents(w0, json::array({ExitWith(*j, 0, "aaaa")})).ok());
-  ASSERT_TRUE(sched_->ApplyEvents(w1, json::array({ExitWith(*j, 1, "bbbb")})).ok());
+  ASSERT_TRUE(ApplyEvents(w0, json::array({ExitWith(*j, 0, "aaaa")})).ok());
+  ASSERT_TRUE(ApplyEvents(w1, json::array({ExitWith(*j, 1, "bbbb")})).ok());
   ASSERT_EQ(j->attempts.front().state, AttemptState::kFailed);
   EXPECT_NE(j->attempts.front().reason.find("ended with parameters bbbb, rank 0 with aaaa"),
             std::string::npos)
@@ -132,7 +132,7 @@ TEST_F(CreditTest, DifferentChecksumsFailTooAndAgreeingRanksAreCredited) {
   now_ += 10'000;
   for (int rank : {0, 1}) {
     const std::string w = j->current_attempt()->ranks[rank].worker_id;
-    ASSERT_TRUE(sched_->ApplyEvents(w, json::array({ExitWith(*j, rank, "cccc")})).ok());
+    ASSERT_TRUE(ApplyEvents(w, json::array({ExitWith(*j, rank, "cccc")})).ok());
   }
   ASSERT_EQ(j->state, JobState::kSucceeded);
   EXPECT_NEAR(Contributed("bob"), 10.0, 1e-3);

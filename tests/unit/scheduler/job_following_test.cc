@@ -74,8 +74,8 @@ TEST_F(JobFollowingTest, TimelineFromSubmissionToSuccessSurvivesARestart) {
   ASSERT_TRUE(sched_->Heartbeat(w0, {{id, 1, 0}}).ok());  // no second "started"
   now_ += 1000;
   sched_->RecordCheckpoint(id, 1, 40, 3 << 20);
-  ASSERT_TRUE(sched_->ApplyEvents(w0, json::array({Exit(*j, 0, 0)})).ok());
-  ASSERT_TRUE(sched_->ApplyEvents(w1, json::array({Exit(*j, 1, 0)})).ok());
+  ASSERT_TRUE(ApplyEvents(w0, json::array({Exit(*j, 0, 0)})).ok());
+  ASSERT_TRUE(ApplyEvents(w1, json::array({Exit(*j, 1, 0)})).ok());
   ASSERT_EQ(j->state, JobState::kSucceeded);
   const std::vector<std::string> want = {"submitted", "placed", "started", "checkpoint",
                                          "succeeded"};
@@ -99,7 +99,7 @@ TEST_F(JobFollowingTest, RetriesPreemptionsAndCancelsAreExplained) {
   ASSERT_EQ(j->state, JobState::kRunning);
   json fail = {{"type", "exit"}, {"job", id},     {"attempt", 1},
                {"rank", 0},      {"exitCode", 3}, {"message", "peer went away"}};
-  ASSERT_TRUE(sched_->ApplyEvents((*w)->id, json::array({fail})).ok());
+  ASSERT_TRUE(ApplyEvents((*w)->id, json::array({fail})).ok());
   // Restarted at once on the free slot: restarting, then placed again.
   const std::vector<std::string> want = {"submitted", "placed", "restarting", "placed"};
   ASSERT_EQ(Types(*j), want);

@@ -122,7 +122,7 @@ TEST_F(MemoryAdmissionTest, OutOfMemoryFailsTheJobWithoutRetry) {
   ev["signal"] = 9;
   ev["cause"] = "OutOfMemory";
   ev["message"] = "the rank used 1.2 GiB of RAM, over its limit of 1.0 GiB";
-  ASSERT_TRUE(sched_->ApplyEvents(on, json::array({ev})).ok());
+  ASSERT_TRUE(ApplyEvents(on, json::array({ev})).ok());
   EXPECT_EQ(j->state, JobState::kFailed);
   EXPECT_EQ(j->attempts.size(), 1u);
   EXPECT_EQ(j->reason.rfind("OutOfMemory: rank 0 on worker ", 0), 0u) << j->reason;
@@ -135,14 +135,14 @@ TEST_F(MemoryAdmissionTest, TrainerAllocationFailureExitCodeIsOutOfMemoryToo) {
   ASSERT_TRUE(job.ok());
   const Job* j = *job;
   ASSERT_EQ(j->state, JobState::kRunning);
-  ASSERT_TRUE(sched_->ApplyEvents(a, json::array({Exit(*j, 0, 4)})).ok());
+  ASSERT_TRUE(ApplyEvents(a, json::array({Exit(*j, 0, 4)})).ok());
   EXPECT_EQ(j->state, JobState::kFailed);
   EXPECT_EQ(j->reason.rfind("OutOfMemory:", 0), 0u) << j->reason;
   // An ordinary failure is still retried.
   auto other = sched_->Submit(Spec("[784, 32, 10]"), "u");
   ASSERT_TRUE(other.ok());
   ASSERT_EQ((*other)->state, JobState::kRunning);
-  ASSERT_TRUE(sched_->ApplyEvents(a, json::array({Exit(**other, 0, 1)})).ok());
+  ASSERT_TRUE(ApplyEvents(a, json::array({Exit(**other, 0, 1)})).ok());
   EXPECT_EQ((*other)->attempts.size(), 2u);  // restarted at once on the free worker
   EXPECT_EQ((*other)->state, JobState::kRunning);
 }

@@ -34,7 +34,7 @@ class QuotaTest : public ::shoal::testing::SchedulerFixture {
     return (*job)->id;
   }
   Status Log(int64_t job, const std::vector<std::string>& lines) {
-    return sched_->ApplyEvents(
+    return ApplyEvents(
         worker_of_.at(job),
         json::array(
             {{{"type", "log"}, {"job", job}, {"attempt", 1}, {"rank", 0}, {"lines", lines}}}));
@@ -142,8 +142,7 @@ TEST_F(QuotaTest, MetricPointsAreThinnedNotTruncated) {
   Reopen();
   const int64_t id = RunningJob();
   for (int step = 1; step <= 400; ++step) {
-    ASSERT_TRUE(sched_
-                    ->ApplyEvents(worker_, json::array({{{"type", "progress"},
+    ASSERT_TRUE(ApplyEvents(worker_, json::array({{{"type", "progress"},
                                                          {"job", id},
                                                          {"attempt", 1},
                                                          {"rank", 0},

@@ -10,6 +10,7 @@
 #include <nlohmann/json.hpp>
 #include <string>
 
+#include "common/wire/worker_event.h"
 #include "scheduler/scheduler.h"
 
 namespace shoal::testing {
@@ -42,6 +43,13 @@ class SchedulerFixture : public ::testing::Test {
     auto s = Scheduler::Open(store_.get(), opts, [this] { return now_; });
     ASSERT_TRUE(s.ok()) << s.status().ToString();
     sched_ = std::move(s).value();
+  }
+  // Parses `events` (a JSON array) as the events route does, then applies them: the parse's
+  // error (nothing applied) or ApplyEvents's status.
+  Status ApplyEvents(const std::string& worker_id, const nlohmann::json& events) {
+    auto parsed = wire::WorkerEventsFromJson(events);
+    if (!parsed.ok()) return parsed.status();
+    return sched_->ApplyEvents(worker_id, *parsed);
   }
   // A worker's "exit" event for rank `rank` of the job's current attempt.
   static nlohmann::json Exit(const Job& j, int rank, int code) {

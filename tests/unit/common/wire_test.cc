@@ -1,0 +1,180 @@
+// The wire messages of common/wire/: what each side sends round-trips, and malformed input is
+// refused with the message the peer sees.
+#include <gtest/gtest.h>
+
+#include <string>
+#include <utility>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "common/wire/assignment.h"
+#include "common/wire/worker_event.h"
+
+namespace shoal {
+namespace {
+
+using nlohmann::json;
+
+json GoodAssignment() {
+  return {{"job", 7},       {"attempt", 2},    {"rank", 1},
+          {"worldSize", 3}, {"name", "mnist"}, {"spec", "kind: Job\n"}};
+}
+
+TEST(WireAssignmentTest, RoundTripsWhatTheSchedulerSends) {
+  const wire::Assignment a{
+      .job = 7, .attempt = 2, .rank = 1, .world_size = 3, .name = "mnist", .spec = "kind: Job\n"};
+  // The exact keys the scheduler has always sent.
+  EXPECT_EQ(wire::ToJson(a), GoodAssignment());
+  EXPECT_EQ(wire::ToJson(a).dump(),
+            R"({"attempt":2,"job":7,"name":"mnist","rank":1,"spec":"kind: Job\n","worldSize":3})");
+  auto back = wire::AssignmentFromJson(wire::ToJson(a));
+  ASSERT_TRUE(back.ok()) << back.status().ToString();
+  EXPECT_EQ(*back, a);
+}
+
+TEST(WireAssignmentTest, DefaultsWorldSizeAndNameLikeTheAgentAlwaysDid) {
+  json j = GoodAssignment();
+  j.erase("worldSize");
+  j.erase("name");
+  j["extra"] = "ignored";
+  auto a = wire::AssignmentFromJson(j);
+  ASSERT_TRUE(a.ok()) << a.status().ToString();
+  EXPECT_EQ(a->world_size, 1);
+  EXPECT_EQ(a->name, "");
+  EXPECT_EQ(a->rank, 1);
+}
+
+TEST(WireAssignmentTest, RefusesMalformedAssignments) {
+  const std::string needs = "an assignment needs integer job, attempt and rank and a string spec";
+  for (const char* key : {"job", "attempt", "rank", "spec"}) {
+    json j = GoodAssignment();
+    j.erase(key);
+    auto a = wire::AssignmentFromJson(j);
+    ASSERT_FALSE(a.ok()) << "without " << key;
+    EXPECT_EQ(a.status().code(), StatusCode::kInvalidArgument);
+    EXPECT_EQ(a.status().message(), needs) << "without " << key;
+  }
+  json j = GoodAssignment();
+  j["rank"] = "1";
+  EXPECT_EQ(wire::AssignmentFromJson(j).status().message(), needs);
+  j = GoodAssignment();
+  j["job"] = 1.5;
+  EXPECT_EQ(wire::AssignmentFromJson(j).status().message(), needs);
+  j = GoodAssignment();
+  j["spec"] = json::object();
+  EXPECT_EQ(wire::AssignmentFromJson(j).status().message(), needs);
+  EXPECT_EQ(wire::AssignmentFromJson(json::array()).status().message(), needs);
+  j = GoodAssignment();
+  j["worldSize"] = "3";
+  EXPECT_EQ(wire::AssignmentFromJson(j).status().message(),
+            "an assignment's worldSize must be an integer");
+  j = GoodAssignment();
+  j["name"] = 5;
+  EXPECT_EQ(wire::AssignmentFromJson(j).status().message(),
+            "an assignment's name must be a string");
+}
+
+json LogJson() {
+  return {{"type", "log"}, {"job", 3}, {"attempt", 1}, {"rank", 0}, {"lines", {"a", "b"}}};
+}
+json ExitJson() {
+  return {{"type", "exit"}, {"job", 3}, {"attempt", 1}, {"rank", 2}, {"exitCode", 0}};
+}
+
+// The message a worker gets back for `j` as an event batch of one.
+std::string BatchError(const json& j) {
+  auto events = wire::WorkerEventsFromJson(json::array({j}));
+  if (events.ok()) return "accepted";
+  EXPECT_EQ(events.status().code(), StatusCode::kInvalidArgument);
+  return events.status().message();
+}
+
+TEST(WireWorkerEventTest, RoundTripsEachTypeWithTheKeysAgentsSend) {
+  wire::WorkerEvent log = wire::LogEvent(3, 1, 0, {"a", "b"});
+  EXPECT_EQ(wire::ToJson(log), LogJson());
+  wire::WorkerEvent progress = wire::ProgressEvent(3, 1, 0, {{"step", 5}, {"loss", 0.5}});
+  EXPECT_EQ(wire::ToJson(progress).dump(),
+            R"({"attempt":1,"data":{"loss":0.5,"step":5},"job":3,"rank":0,"type":"progress"})");
+  // An exit sends its optional fields only when set.
+  wire::WorkerEvent bare = wire::ExitEvent(3, 1, 2, 0);
+  EXPECT_EQ(wire::ToJson(bare), ExitJson());
+  wire::WorkerEvent full = wire::ExitEvent(3, 1, 2, 137);
+  full.signal = 9;
+  full.message = "killed";
+  full.cause = "OutOfMemory";
+  full.result = json{{"accuracy", 0.9}};
+  EXPECT_EQ(wire::ToJson(full).dump(),
+            R"({"attempt":1,"cause":"OutOfMemory","exitCode":137,"job":3,"message":"killed",)"
+            R"("rank":2,"result":{"accuracy":0.9},"signal":9,"type":"exit"})");
+  for (const auto& e : {log, progress, bare, full}) {
+    auto back = wire::WorkerEventFromJson(wire::ToJson(e));
+    ASSERT_TRUE(back.ok()) << back.status().ToString();
+    EXPECT_EQ(*back, e) << wire::ToJson(e).dump();
+  }
+  auto batch = wire::WorkerEventsFromJson(json::array({LogJson(), ExitJson()}));
+  ASSERT_TRUE(batch.ok());
+  ASSERT_EQ(batch->size(), 2u);
+  EXPECT_EQ((*batch)[1].type, wire::WorkerEventType::kExit);
+  EXPECT_FALSE((*batch)[1].signal.has_value());
+}
+
+TEST(WireWorkerEventTest, RefusesMalformedEventsWithTheSchedulersMessages) {
+  EXPECT_EQ(wire::WorkerEventsFromJson(json::object()).status().message(),
+            "\"events\" must be an array");
+  EXPECT_EQ(wire::WorkerEventsFromJson(7).status().message(), "\"events\" must be an array");
+  const std::string needs = "each event needs string \"type\" and integer job, attempt, rank";
+  for (const char* key : {"type", "job", "attempt", "rank"}) {
+    json j = LogJson();
+    j.erase(key);
+    EXPECT_EQ(BatchError(j), needs) << "without " << key;
+  }
+  json j = LogJson();
+  j["rank"] = "0";
+  EXPECT_EQ(BatchError(j), needs);
+  j = LogJson();
+  j["type"] = 1;
+  EXPECT_EQ(BatchError(j), needs);
+  EXPECT_EQ(BatchError(json::array()), needs);
+  j = LogJson();
+  j["type"] = "bogus";
+  EXPECT_EQ(BatchError(j), "unknown event type \"bogus\" (log, progress, exit)");
+
+  const std::string lines = "log event needs \"lines\": an array of at most 10000 strings";
+  j = LogJson();
+  j.erase("lines");
+  EXPECT_EQ(BatchError(j), lines);
+  j["lines"] = "one";
+  EXPECT_EQ(BatchError(j), lines);
+  j["lines"] = std::vector<std::string>(wire::kMaxLogLinesPerEvent + 1, "x");
+  EXPECT_EQ(BatchError(j), lines);
+  j["lines"] = std::vector<std::string>(wire::kMaxLogLinesPerEvent, "x");
+  EXPECT_EQ(BatchError(j), "accepted");
+  j["lines"] = {"ok", 5};
+  EXPECT_EQ(BatchError(j), "log lines must be strings");
+
+  j = {{"type", "progress"}, {"job", 3}, {"attempt", 1}, {"rank", 0}};
+  EXPECT_EQ(BatchError(j), "progress event needs an object \"data\"");
+  j["data"] = json::array();
+  EXPECT_EQ(BatchError(j), "progress event needs an object \"data\"");
+
+  j = ExitJson();
+  j.erase("exitCode");
+  EXPECT_EQ(BatchError(j), "exit event needs an integer \"exitCode\"");
+  j["exitCode"] = "0";
+  EXPECT_EQ(BatchError(j), "exit event needs an integer \"exitCode\"");
+  const std::string typed =
+      "exit event: \"signal\" must be an integer, \"message\" a string, \"result\" an object";
+  for (const auto& [key, bad] : std::vector<std::pair<std::string, json>>{
+           {"signal", "9"}, {"message", 1}, {"cause", json::object()}, {"result", "done"}}) {
+    j = ExitJson();
+    j[key] = bad;
+    EXPECT_EQ(BatchError(j), typed) << key;
+  }
+  // One bad event refuses the whole batch.
+  auto batch = wire::WorkerEventsFromJson(json::array({LogJson(), ExitJson(), json{{"x", 1}}}));
+  EXPECT_EQ(batch.status().message(), needs);
+}
+
+}  // namespace
+}  // namespace shoal
