@@ -17,6 +17,7 @@
 #include "common/sha256.h"
 #include "common/utf8.h"
 #include "common/wire/assignment.h"
+#include "common/wire/trainer_report.h"
 #include "common/wire/worker_event.h"
 #include "worker/agent/data_roots.h"
 #include "worker/agent/memory.h"
@@ -35,7 +36,6 @@ constexpr int kTrainOutOfMemoryExit = 4;
 // Resident host memory of a CUDA context, its libraries and NCCL, on top of a rank's estimate.
 constexpr int64_t kCudaHostAllowance = int64_t{1} << 30;
 constexpr size_t kMaxQueuedEvents = 100000;  // back-pressure bound while the scheduler is away
-constexpr const char kReportPrefix[] = "@shoal ";
 // Checkpoint transfers: generous, since a 100M-parameter AdamW checkpoint is 1.2 GB.
 constexpr std::chrono::minutes kCheckpointTransferTimeout{10};
 constexpr int64_t kMaxCheckpointBytes = int64_t{16} << 30;
@@ -509,10 +509,9 @@ Result<std::string> Agent::FetchResumeCheckpoint(const RankKeyT& key) {
   return path;
 }
 
-Status Agent::UploadCheckpoint(const RankKeyT& key, const json& report) {
-  const std::string path = report.value("path", "");
-  const int64_t step = report.value("step", int64_t{-1});
-  if (path.empty() || step < 0) return InvalidArgument("malformed checkpoint report");
+Status Agent::UploadCheckpoint(const RankKeyT& key, const wire::CheckpointReport& report) {
+  const std::string& path = report.path;
+  const int64_t step = report.step;
   // Only files in this rank's own checkpoint directory: a report line is the trainer's output,
   // and nothing else on this machine may be sent to the scheduler on its word.
   const std::string own = options_.work_dir + "/job-" + std::to_string(key.job) + "/attempt-" +
@@ -560,35 +559,30 @@ void Agent::ReadOutput(RankKeyT key, pid_t pid, int fd) {
     // A stranger's job prints what it likes (a Latin-1 CSV quoted in an error): repaired here, at
     // the edge, so that nothing after it holds text that JSON cannot carry.
     if (!IsValidUtf8(line)) line = SanitizeUtf8(line);
-    if (line.rfind(kReportPrefix, 0) == 0) {
-      auto report = json::parse(line.substr(sizeof(kReportPrefix) - 1), nullptr, false);
-      if (report.is_object()) {
-        std::string kind = report.value("type", "");
-        if (kind == "result") {
-          result = report;
-          result.erase("type");
-        } else if (kind == "checkpoint") {
-          // Uploaded before anything later of this rank (its exit included) is reported, so
-          // the next attempt always finds it.
-          const auto t0 = std::chrono::steady_clock::now();
-          Status st = UploadCheckpoint(key, report);
-          const double sec =
-              std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-          std::string note = st.ok() ? "checkpoint at step " +
-                                           std::to_string(report.value("step", int64_t{0})) +
-                                           " stored by the scheduler (" +
-                                           std::to_string(report.value("bytes", int64_t{0})) +
-                                           " bytes, upload " + std::to_string(sec).substr(0, 5) +
-                                           " s)"
-                                     : "checkpoint upload failed: " + st.message();
-          if (!st.ok()) LOG_WARN << "job " << key.job << ": " << note;
-          batch.push_back("[shoal-worker] " + note);
-        } else {
-          flush();  // keep logs and progress in order
-          Enqueue(wire::ProgressEvent(key.job, key.attempt, key.rank, report));
-        }
-        return;
+    if (auto report = wire::ParseReportLine(line)) {
+      if (report->type == wire::TrainerReportType::kResult) {
+        result = std::move(report->fields);
+        result.erase("type");
+      } else if (report->type == wire::TrainerReportType::kCheckpoint) {
+        // Uploaded before anything later of this rank (its exit included) is reported, so
+        // the next attempt always finds it.
+        const auto t0 = std::chrono::steady_clock::now();
+        auto ckpt = wire::CheckpointReportFromJson(report->fields);
+        Status st = ckpt.ok() ? UploadCheckpoint(key, *ckpt) : ckpt.status();
+        const double sec =
+            std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+        std::string note = st.ok() ? "checkpoint at step " + std::to_string(ckpt->step) +
+                                         " stored by the scheduler (" +
+                                         std::to_string(ckpt->bytes) + " bytes, upload " +
+                                         std::to_string(sec).substr(0, 5) + " s)"
+                                   : "checkpoint upload failed: " + st.message();
+        if (!st.ok()) LOG_WARN << "job " << key.job << ": " << note;
+        batch.push_back("[shoal-worker] " + note);
+      } else {
+        flush();  // keep logs and progress in order
+        Enqueue(wire::ProgressEvent(key.job, key.attempt, key.rank, std::move(report->fields)));
       }
+      return;
     }
     if (!line.empty()) last_line = line;
     batch.push_back(std::move(line));

@@ -29,6 +29,7 @@
 #include "common/http_client.h"
 #include "common/status.h"
 #include "common/wire/assignment.h"
+#include "common/wire/trainer_report.h"
 #include "common/wire/worker_event.h"
 #include "worker/agent/data_roots.h"
 #include "worker/agent/gpu_inventory.h"
@@ -101,7 +102,7 @@ class Agent {
   // attempt's directory and checked against its SHA-256; "" when the job has none.
   Result<std::string> FetchResumeCheckpoint(const RankKeyT& key);
   // Uploads a checkpoint rank 0 wrote (retrying while the scheduler is away, up to a bound).
-  Status UploadCheckpoint(const RankKeyT& key, const nlohmann::json& report);
+  Status UploadCheckpoint(const RankKeyT& key, const wire::CheckpointReport& report);
   int PickFreeGpu();  // lowest GPU index no live rank holds, or -1
   void ReadOutput(RankKeyT key, pid_t pid, int fd);
   void Enqueue(wire::WorkerEvent event);

@@ -14,6 +14,7 @@
 #include <algorithm>
 #include <filesystem>
 
+#include "common/wire/trainer_report.h"
 #include "kernels/cpu/reduce.h"
 #include "worker/train/checkpoint.h"
 #include "worker/train/engines/engine_factory.h"
@@ -47,7 +48,7 @@ std::vector<int64_t> EpochOrder(int64_t n, uint64_t seed, int epoch, bool shuffl
 // progress is the per-epoch line).
 void Report(std::ostream& out, bool json, const nlohmann::json& j) {
   if (json) {
-    out << "@shoal " << j.dump() << std::endl;
+    out << wire::ReportLine(j) << std::endl;
     return;
   }
   const std::string type = j.value("type", "");
@@ -153,12 +154,11 @@ class Checkpointer {
     const auto bytes = std::filesystem::file_size(path, ec);
     Prune();
     Report(out, json_,
-           {{"type", "checkpoint"},
-            {"path", path},
-            {"step", position.step},
-            {"epoch", position.epoch},
-            {"bytes", ec ? 0 : static_cast<int64_t>(bytes)},
-            {"seconds", Seconds(t0, last_)}});
+           wire::ToJson(wire::CheckpointReport{.path = path,
+                                               .step = position.step,
+                                               .epoch = position.epoch,
+                                               .bytes = ec ? 0 : static_cast<int64_t>(bytes),
+                                               .seconds = Seconds(t0, last_)}));
     return Status::Ok();
   }
 
@@ -344,18 +344,18 @@ Result<TrainResult> Train(const JobSpec& spec, Collective& coll, const TrainerOp
       if (rank == 0 && Seconds(last_report, now) >= options.report_every_sec) {
         double elapsed = Seconds(epoch_start, now);
         Report(out, options.progress_json,
-               {{"type", "progress"},
-                {"epoch", epoch},
-                {"epochs", spec.training.epochs},
-                {"step", step},
-                {"stepsPerEpoch", steps_per_epoch},
-                {"loss", window_loss / window_samples},
-                {"trainAccuracy", window_correct / window_samples},
-                {"samplesPerSec", static_cast<double>(pos.epoch_samples) / elapsed},
-                {"stepSec", elapsed * static_cast<double>(global_batch) /
-                                static_cast<double>(pos.epoch_samples)},
-                {"allReduceSec", pos.epoch_reduce_sec * static_cast<double>(global_batch) /
-                                     static_cast<double>(pos.epoch_samples)}});
+               wire::ToJson(wire::ProgressReport{
+                   .epoch = epoch,
+                   .epochs = spec.training.epochs,
+                   .step = step,
+                   .steps_per_epoch = steps_per_epoch,
+                   .loss = window_loss / window_samples,
+                   .train_accuracy = window_correct / window_samples,
+                   .samples_per_sec = static_cast<double>(pos.epoch_samples) / elapsed,
+                   .step_sec = elapsed * static_cast<double>(global_batch) /
+                               static_cast<double>(pos.epoch_samples),
+                   .all_reduce_sec = pos.epoch_reduce_sec * static_cast<double>(global_batch) /
+                                     static_cast<double>(pos.epoch_samples)}));
         last_report = now;
         window_loss = window_correct = window_samples = 0;
       }
@@ -382,24 +382,23 @@ Result<TrainResult> Train(const JobSpec& spec, Collective& coll, const TrainerOp
     result.train_loss = pos.epoch_loss / static_cast<double>(epoch_samples);
     double train_acc = pos.epoch_correct / static_cast<double>(epoch_samples);
     const double steps_done = static_cast<double>(epoch_samples / global_batch);
-    nlohmann::json report = {{"type", "progress"},
-                             {"epoch", epoch},
-                             {"epochs", spec.training.epochs},
-                             {"step", step},
-                             {"stepsPerEpoch", steps_per_epoch},
-                             {"loss", result.train_loss},
-                             {"trainAccuracy", train_acc},
-                             {"samplesPerSec", static_cast<double>(epoch_samples) / epoch_time},
-                             {"stepSec", epoch_time / steps_done},
-                             {"allReduceSec", pos.epoch_reduce_sec / steps_done},
-                             {"epochDone", true}};
+    wire::ProgressReport report{.epoch = epoch,
+                                .epochs = spec.training.epochs,
+                                .step = step,
+                                .steps_per_epoch = steps_per_epoch,
+                                .loss = result.train_loss,
+                                .train_accuracy = train_acc,
+                                .samples_per_sec = static_cast<double>(epoch_samples) / epoch_time,
+                                .step_sec = epoch_time / steps_done,
+                                .all_reduce_sec = pos.epoch_reduce_sec / steps_done,
+                                .epoch_done = true};
     std::ostringstream line;
     line << std::fixed << std::setprecision(4) << "epoch " << epoch << "/"
          << spec.training.epochs << ": train loss " << result.train_loss << " acc " << train_acc;
     if (test.size > 0) {
       RETURN_IF_ERROR(Evaluate(*engine, test, coll, &result.test_loss, &result.test_accuracy));
-      report["testLoss"] = result.test_loss;
-      report["testAccuracy"] = result.test_accuracy;
+      report.test_loss = result.test_loss;
+      report.test_accuracy = result.test_accuracy;
       line << " | test loss " << result.test_loss << " acc " << result.test_accuracy;
     }
     line << std::setprecision(0) << " | " << static_cast<double>(epoch_samples) / epoch_time
@@ -408,7 +407,7 @@ Result<TrainResult> Train(const JobSpec& spec, Collective& coll, const TrainerOp
     if (const std::string note = engine->StepNote(); !note.empty()) line << " " << note;
     if (rank == 0) {
       out << line.str() << std::endl;
-      Report(out, options.progress_json, report);
+      Report(out, options.progress_json, wire::ToJson(report));
     }
   }
   const double train_time = pos.train_time_sec;
@@ -424,17 +423,16 @@ Result<TrainResult> Train(const JobSpec& spec, Collective& coll, const TrainerOp
   result.param_checksum = cpu::Fnv1aChecksum(params.data(), static_cast<int64_t>(params.size()));
   result.wall_seconds = Seconds(t_start, Clock::now());
   Report(out, options.progress_json,
-         {{"type", "result"},
-          {"rank", rank},
-          {"paramChecksum", result.param_checksum},
-          {"testAccuracy", result.test_accuracy},
-          {"testLoss", result.test_loss},
-          {"trainLoss", result.train_loss},
-          {"samplesPerSec", result.samples_per_sec},
-          {"steps", result.steps},
-          {"resumedStep", result.resumed_step},
-          {"stopped", result.stopped},
-          {"wallSec", result.wall_seconds}});
+         wire::ToJson(wire::ResultReport{.rank = rank,
+                                         .param_checksum = result.param_checksum,
+                                         .test_accuracy = result.test_accuracy,
+                                         .test_loss = result.test_loss,
+                                         .train_loss = result.train_loss,
+                                         .samples_per_sec = result.samples_per_sec,
+                                         .steps = result.steps,
+                                         .resumed_step = result.resumed_step,
+                                         .stopped = result.stopped,
+                                         .wall_sec = result.wall_seconds}));
   return result;
 }
 

@@ -9,6 +9,7 @@
 #include <nlohmann/json.hpp>
 
 #include "common/wire/assignment.h"
+#include "common/wire/trainer_report.h"
 #include "common/wire/worker_event.h"
 
 namespace shoal {
@@ -174,6 +175,88 @@ TEST(WireWorkerEventTest, RefusesMalformedEventsWithTheSchedulersMessages) {
   // One bad event refuses the whole batch.
   auto batch = wire::WorkerEventsFromJson(json::array({LogJson(), ExitJson(), json{{"x", 1}}}));
   EXPECT_EQ(batch.status().message(), needs);
+}
+
+TEST(WireTrainerReportTest, WritesTheKeysTheTrainerAlwaysWrote) {
+  wire::ProgressReport p{.epoch = 2,
+                         .epochs = 3,
+                         .step = 40,
+                         .steps_per_epoch = 20,
+                         .loss = 0.5,
+                         .train_accuracy = 0.75,
+                         .samples_per_sec = 1000,
+                         .step_sec = 0.25,
+                         .all_reduce_sec = 0.125};
+  EXPECT_EQ(
+      wire::ReportLine(wire::ToJson(p)),
+      R"(@shoal {"allReduceSec":0.125,"epoch":2,"epochs":3,"loss":0.5,"samplesPerSec":1000.0,)"
+      R"("step":40,"stepSec":0.25,"stepsPerEpoch":20,"trainAccuracy":0.75,"type":"progress"})");
+  p.epoch_done = true;
+  p.test_loss = 0.25;
+  p.test_accuracy = 0.5;
+  const json end = wire::ToJson(p);
+  EXPECT_EQ(end["epochDone"], true);
+  EXPECT_EQ(end["testLoss"], 0.25);
+  EXPECT_EQ(end["testAccuracy"], 0.5);
+  EXPECT_EQ(end.size(), 13u);
+
+  const wire::CheckpointReport c{
+      .path = "/w/ckpt-1.safetensors", .step = 7, .epoch = 1, .bytes = 4096, .seconds = 0.5};
+  EXPECT_EQ(wire::ToJson(c).dump(),
+            R"({"bytes":4096,"epoch":1,"path":"/w/ckpt-1.safetensors","seconds":0.5,"step":7,)"
+            R"("type":"checkpoint"})");
+  auto back = wire::CheckpointReportFromJson(wire::ToJson(c));
+  ASSERT_TRUE(back.ok()) << back.status().ToString();
+  EXPECT_EQ(*back, c);
+
+  const wire::ResultReport r{
+      .rank = 1, .param_checksum = "0123abcd", .test_accuracy = -1, .steps = 9, .stopped = true};
+  const json rj = wire::ToJson(r);
+  EXPECT_EQ(rj["type"], "result");
+  EXPECT_EQ(rj["paramChecksum"], "0123abcd");
+  EXPECT_EQ(rj["resumedStep"], 0);
+  EXPECT_EQ(rj["wallSec"], 0.0);
+  EXPECT_EQ(rj.size(), 11u);
+}
+
+TEST(WireTrainerReportTest, ParsesReportLinesAndLeavesOtherLinesToTheLog) {
+  auto p = wire::ParseReportLine(R"(@shoal {"type":"progress","step":3})");
+  ASSERT_TRUE(p.has_value());
+  EXPECT_EQ(p->type, wire::TrainerReportType::kProgress);
+  EXPECT_EQ(p->fields, json({{"type", "progress"}, {"step", 3}}));
+  EXPECT_EQ(wire::ParseReportLine(R"(@shoal {"type":"result","rank":0})")->type,
+            wire::TrainerReportType::kResult);
+  EXPECT_EQ(wire::ParseReportLine(R"(@shoal {"type":"checkpoint"})")->type,
+            wire::TrainerReportType::kCheckpoint);
+  // Any other object is progress, as agents have always read it.
+  EXPECT_EQ(wire::ParseReportLine(R"(@shoal {"loss":1})")->type,
+            wire::TrainerReportType::kProgress);
+  EXPECT_FALSE(wire::ParseReportLine("epoch 1/3: train loss 0.5").has_value());
+  EXPECT_FALSE(wire::ParseReportLine("@shoal [1, 2]").has_value());
+  EXPECT_FALSE(wire::ParseReportLine("@shoal {not json").has_value());
+  EXPECT_FALSE(wire::ParseReportLine(R"(@shoal{"type":"result"})").has_value());
+  EXPECT_FALSE(wire::ParseReportLine(R"( @shoal {"type":"result"})").has_value());
+}
+
+TEST(WireTrainerReportTest, RefusesCheckpointReportsWithoutPathOrStep) {
+  const json good = {{"type", "checkpoint"}, {"path", "/w/c"}, {"step", 0}};
+  auto minimal = wire::CheckpointReportFromJson(good);
+  ASSERT_TRUE(minimal.ok());
+  EXPECT_EQ(minimal->bytes, 0);
+  for (const auto& [key, bad] : std::vector<std::pair<std::string, json>>{
+           {"path", ""}, {"path", 5}, {"step", -1}, {"step", "3"}, {"bytes", "big"}}) {
+    json j = good;
+    j[key] = bad;
+    auto r = wire::CheckpointReportFromJson(j);
+    ASSERT_FALSE(r.ok()) << key << " " << bad.dump();
+    EXPECT_EQ(r.status().message(), "malformed checkpoint report");
+  }
+  json j = good;
+  j.erase("path");
+  EXPECT_FALSE(wire::CheckpointReportFromJson(j).ok());
+  j = good;
+  j.erase("step");
+  EXPECT_FALSE(wire::CheckpointReportFromJson(j).ok());
 }
 
 }  // namespace
