@@ -1,8 +1,43 @@
 #include "scheduler/ledger.h"
 
+#include <algorithm>
 #include <cmath>
 
 namespace shoal {
+
+double UnitsPerRank(const JobSpec& spec) {
+  return spec.resources.backend == Backend::kCpu ? 1.0
+                                                 : std::max(1, spec.resources.gpus_per_worker);
+}
+
+double AttemptUnitsPerRank(const JobSpec& spec, const Attempt& a) {
+  const double seconds =
+      static_cast<double>(std::max<int64_t>(0, a.ended_ms - a.started_ms)) / 1000.0;
+  return UnitsPerRank(spec) * seconds;
+}
+
+LedgerRates RatesOf(const std::map<int64_t, Job>& jobs,
+                    const std::map<std::string, Worker>& workers) {
+  LedgerRates rates;
+  for (const auto& [id, w] : workers) {
+    if (w.state == WorkerState::kAlive) rates.earning[w.account] += 0;
+  }
+  for (const auto& [id, job] : jobs) {
+    const Attempt* a = job.current_attempt();
+    if (job.state != JobState::kRunning || a == nullptr) continue;
+    const double per_rank = UnitsPerRank(job.spec);
+    for (const auto& r : a->ranks) {
+      if (r.state != RankState::kExited) rates.spending[job.owner] += per_rank;
+    }
+  }
+  return rates;
+}
+
+void Ledger::Accrue(int64_t now_ms, const std::map<int64_t, Job>& jobs,
+                    const std::map<std::string, Worker>& workers) {
+  const LedgerRates rates = RatesOf(jobs, workers);
+  Advance(now_ms, rates.earning, rates.spending);
+}
 
 void Ledger::Load(const std::vector<LedgerEntry>& entries, int64_t now_ms) {
   entries_.clear();

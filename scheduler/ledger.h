@@ -22,6 +22,23 @@
 
 namespace shoal {
 
+// Ledger units one rank of `spec` holds per second: its GPUs, or 1 for a cpu rank (a slot).
+double UnitsPerRank(const JobSpec& spec);
+
+// Ledger units an attempt's ranks earned each, for the time it ran (its ranks held
+// UnitsPerRank from started_ms to ended_ms).
+double AttemptUnitsPerRank(const JobSpec& spec, const Attempt& a);
+
+// What the pool is doing now, per account: `earning` lists (at 0) every account with a live
+// worker, so that a contributing account has an entry (what it earns is credited when an attempt
+// completes, never for what a worker advertises); `spending` holds the units of ranks that hold
+// slots in running jobs, by owner.
+struct LedgerRates {
+  std::map<std::string, double> earning, spending;
+};
+LedgerRates RatesOf(const std::map<int64_t, Job>& jobs,
+                    const std::map<std::string, Worker>& workers);
+
 class Ledger {
  public:
   explicit Ledger(double half_life_s) : half_life_s_(half_life_s) {}
@@ -37,6 +54,10 @@ class Ledger {
 
   // Adds `gpu_seconds` to what `account` contributed (work done, credited when it ended).
   void Credit(const std::string& account, double gpu_seconds);
+
+  // Charges what the pool is doing now, as of `now_ms`: Advance with RatesOf(jobs, workers).
+  void Accrue(int64_t now_ms, const std::map<int64_t, Job>& jobs,
+              const std::map<std::string, Worker>& workers);
 
   std::vector<LedgerEntry> Entries() const;
   double half_life_s() const { return half_life_s_; }

@@ -46,15 +46,14 @@ void Scheduler::Changed() {
 }
 
 Scheduler::~Scheduler() {
-  if (!unsaved_jobs_.empty() || !unsaved_workers_.empty()) (void)CommitWithUnsaved({});
+  if (!saves_.empty()) (void)CommitWithUnsaved({});
 }
 
 void Scheduler::Persist(const Job& job) {
   if (post_schedule_) {
     // Written with every other change of this event-loop round in one transaction, before any
     // reply goes out (SaveChanges): a pass that touches many jobs costs one fsync, not one each.
-    unsaved_jobs_.insert(job.id);
-    if (!unsaved_since_) unsaved_since_ = std::chrono::steady_clock::now();
+    saves_.MarkJob(job.id);
     PostRun();
     return;
   }
@@ -64,45 +63,14 @@ void Scheduler::Persist(const Job& job) {
 
 Status Scheduler::SaveChanges() {
   // Only job changes are ever in a reply; workers' liveness rides along, or waits (see Heartbeat).
-  if (unsaved_jobs_.empty()) return Status::Ok();
+  if (!saves_.has_jobs()) return Status::Ok();
   return CommitWithUnsaved({}).status();
 }
 
 Result<std::vector<int64_t>> Scheduler::CommitWithUnsaved(Store::Batch batch) {
-  // The current state of each unsaved job and worker, whatever happened in between (later writes
-  // never go back); workers before the batch's own rows, which thus win.
-  for (int64_t id : unsaved_jobs_) {
-    if (const Job* job = FindJob(id)) batch.jobs.push_back(job);
-  }
-  std::vector<const Worker*> workers;
-  for (const std::string& id : unsaved_workers_) {
-    if (const Worker* w = FindWorker(id)) workers.push_back(w);
-  }
-  const Store::Batch own = batch;
-  batch.workers.insert(batch.workers.begin(), workers.begin(), workers.end());
-  auto ids = store_->WriteBatch(batch);
-  const bool piggybacked = !unsaved_jobs_.empty() || !unsaved_workers_.empty();
-  const bool has_own = !own.new_jobs.empty() || !own.jobs.empty() || !own.workers.empty();
-  if (!ids.ok() && piggybacked && has_own) {
-    // Unsaved changes must not fail the batch's own writes (a submission's 201): alone, then.
-    auto alone = store_->WriteBatch(own);
-    if (alone.ok()) {
-      LOG_ERROR << "storing " << unsaved_jobs_.size() << " jobs and " << unsaved_workers_.size()
-                << " workers failed (retried with the next write): " << ids.status().ToString();
-      return alone;
-    }
-  }
-  if (!ids.ok()) {
-    LOG_ERROR << "storing " << batch.new_jobs.size() << " new jobs, " << batch.jobs.size()
-              << " jobs and " << batch.workers.size()
-              << " workers failed (unsaved changes are retried with the next write): "
-              << ids.status().ToString();
-    return ids;
-  }
-  unsaved_jobs_.clear();
-  unsaved_workers_.clear();
-  unsaved_since_.reset();
-  return ids;
+  return saves_.Commit(
+      *store_, std::move(batch), [this](int64_t id) { return FindJob(id); },
+      [this](const std::string& id) { return FindWorker(id); });
 }
 
 Job* Scheduler::MutableJob(int64_t id) {
@@ -181,7 +149,7 @@ void Scheduler::RunPendingSchedule() {
   }
   // Changes are written with the next commit or before the next reply (SaveChanges), whichever
   // comes first; here only once they are old, so that an idle scheduler stores them too.
-  if (unsaved_since_ && std::chrono::steady_clock::now() - *unsaved_since_ >= kMaxUnsavedAge) {
+  if (saves_.since() && std::chrono::steady_clock::now() - *saves_.since() >= kMaxUnsavedAge) {
     (void)CommitWithUnsaved({});  // logs its own failure
   }
   run_posted_ = false;
@@ -240,7 +208,7 @@ void Scheduler::RunCycle() {
   MarkLostWorkers();
   EnforceTimeLimits();
   AccrueLedger();
-  ExpireLogs();
+  output_.Expire(clock_(), jobs_);
   Schedule();
 }
 

@@ -26,26 +26,17 @@
 #include "common/status.h"
 #include "common/wire/assignment.h"
 #include "common/wire/worker_event.h"
+#include "scheduler/job_output.h"
 #include "scheduler/ledger.h"
 #include "scheduler/metrics.h"
+#include "scheduler/quotas.h"
 #include "scheduler/policy/policy.h"
 #include "scheduler/policy/snapshot.h"
 #include "scheduler/state/records.h"
+#include "scheduler/state/save_batcher.h"
 #include "scheduler/state/store.h"
 
 namespace shoal {
-
-// What one account or job may hold, and how long a finished job's data is kept (configs/
-// scheduler.yaml; docs/security.md §3 "Quotas and retention"). 0 = no cap.
-struct QuotaOptions {
-  int64_t max_active_jobs = 1000;  // an account's jobs not yet finished
-  int64_t max_spec_bytes = 64 << 10;
-  int64_t job_log_bytes = 64 << 20;   // one job's stored log; the oldest lines go first
-  int64_t job_metric_points = 20000;  // one job's metric series; older points are thinned
-  int64_t checkpoint_quota_bytes = int64_t{50} << 30;  // an account's stored checkpoints
-  int64_t log_retention_ms = 30 * 86400 * 1000LL;
-  int64_t checkpoint_retention_ms = 3 * 86400 * 1000LL;
-};
 
 struct SchedulerOptions {
   // A worker whose last heartbeat is older than this is marked lost and its ranks fail.
@@ -226,7 +217,8 @@ class Scheduler {
       : store_(store),
         options_(options),
         clock_(std::move(clock)),
-        ledger_(options.fair_share_half_life_s) {}
+        ledger_(options.fair_share_half_life_s),
+        output_(store, options.quotas) {}
 
   Job* MutableJob(int64_t id);
   Worker* MutableWorker(const std::string& id);
@@ -264,15 +256,8 @@ class Scheduler {
   void EnforceTimeLimits();
   // Charges the ledger for the time since the last cycle; saves it every ledger_save_interval_ms.
   void AccrueLedger();
-  // Deletes the logs and metrics of jobs that ended more than quotas.log_retention_ms ago; does
-  // the work at most once a minute.
-  void ExpireLogs();
   // A job reached a terminal state: it no longer counts against its owner's active jobs.
   void JobEnded(const Job& job);
-  // Stores a rank's log lines, then drops the job's oldest ones if it is over quotas.job_log_bytes.
-  void AppendJobLogs(const Job& job, int attempt, int rank, int64_t now,
-                     const std::vector<std::string>& lines);
-  void AppendJobMetric(const Job& job, int attempt, int64_t now, const nlohmann::json& point);
   void Schedule();
   // Schedule() now, or once soon for every request until then (SetSchedulePoster).
   void RequestSchedule();
@@ -301,20 +286,12 @@ class Scheduler {
   // Requested passes wait until then (steady clock), so that they use ~1/kPassDuty of the time.
   std::chrono::steady_clock::time_point next_pass_at_{};
   // Changes written by the next SaveChanges() (with a poster): ids of jobs and workers.
-  std::set<int64_t> unsaved_jobs_;
-  std::set<std::string> unsaved_workers_;
-  std::optional<std::chrono::steady_clock::time_point> unsaved_since_;  // the oldest unsaved
+  SaveBatcher saves_;
   int64_t ledger_saved_ms_ = 0;
   // Unfinished jobs per owner (quotas.max_active_jobs).
   std::map<std::string, int64_t> active_jobs_;
-  // Stored log bytes / metric points per job, learned from the store on a job's first line after
-  // a start (quotas).
-  std::unordered_map<int64_t, int64_t> log_bytes_;
-  std::unordered_map<int64_t, int64_t> metric_points_;
-  // ExpireLogs: jobs that ended before this were expired already (after a restart: 0, and the
-  // first pass deletes nothing of most of them, cheaply).
-  int64_t logs_expired_before_ms_ = 0;
-  int64_t next_log_expiry_ms_ = 0;
+  // Jobs' log lines and metric points, stored within their caps and expired after retention.
+  JobOutput output_;
   std::unordered_map<int64_t, int64_t> checkpoint_refused_ms_;  // job -> last event
 };
 

@@ -20,20 +20,15 @@ using scheduler_internal::ShapeOf;
 using scheduler_internal::SnapshotWorkerOf;
 
 void Scheduler::CreditAttempt(const Job& job, const Attempt& a, bool history) {
-  const double per_rank = job.spec.resources.backend == Backend::kCpu
-                              ? 1.0
-                              : std::max(1, job.spec.resources.gpus_per_worker);
-  const double seconds =
-      static_cast<double>(std::max<int64_t>(0, a.ended_ms - a.started_ms)) / 1000.0;
+  const double units = AttemptUnitsPerRank(job.spec, a);
   for (const auto& r : a.ranks) {
     Worker* w = MutableWorker(r.worker_id);
     if (w == nullptr) continue;
-    ledger_.Credit(w->account, per_rank * seconds);
+    ledger_.Credit(w->account, units);
     if (history) {
       ++w->completed_ranks;
       if (post_schedule_) {
-        unsaved_workers_.insert(w->id);  // written with the job's success, in its batch
-        if (!unsaved_since_) unsaved_since_ = std::chrono::steady_clock::now();
+        saves_.MarkWorker(w->id);  // written with the job's success, in its batch
       } else if (Status st = store_->SaveWorker(*w); !st.ok()) {
         LOG_ERROR << "persisting worker " << w->id << ": " << st.ToString();
       }
@@ -102,23 +97,7 @@ Snapshot Scheduler::BuildSnapshot() const {
 
 void Scheduler::AccrueLedger() {
   const int64_t now = clock_();
-  std::map<std::string, double> earning, spending;
-  for (const auto& [id, w] : workers_) {
-    // Listed (at 0) so that a contributing account has an entry; what it earns is credited when
-    // an attempt completes (CreditAttempt), never for what a worker advertises.
-    if (w.state == WorkerState::kAlive) earning[w.account] += 0;
-  }
-  for (const auto& [id, job] : jobs_) {
-    const Attempt* a = job.current_attempt();
-    if (job.state != JobState::kRunning || a == nullptr) continue;
-    const int per_rank = job.spec.resources.backend == Backend::kCpu
-                             ? 1
-                             : std::max(1, job.spec.resources.gpus_per_worker);
-    for (const auto& r : a->ranks) {
-      if (HoldsSlot(r.state)) spending[job.owner] += per_rank;
-    }
-  }
-  ledger_.Advance(now, earning, spending);
+  ledger_.Accrue(now, jobs_, workers_);
   if (now - ledger_saved_ms_ >= options_.ledger_save_interval_ms) {
     Status st = store_->SaveLedger(ledger_.Entries());
     if (!st.ok()) LOG_ERROR << "saving the ledger failed: " << st.ToString();

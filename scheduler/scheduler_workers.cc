@@ -180,8 +180,7 @@ Status Scheduler::Heartbeat(const std::string& worker_id, const std::vector<Rank
       // Written in the next batch, not before this answer: the stored liveness only decides what
       // a restarted scheduler shows until the worker's next heartbeat, and a pool coming back at
       // once cannot afford one fsync each. Whatever a pass then starts on it is stored with it.
-      unsaved_workers_.insert(worker_id);
-      if (!unsaved_since_) unsaved_since_ = std::chrono::steady_clock::now();
+      saves_.MarkWorker(worker_id);
       PostRun();
     } else {
       RETURN_IF_ERROR(store_->SaveWorker(*w));
@@ -310,8 +309,7 @@ void Scheduler::MarkLostWorkers() {
     if (post_schedule_) {
       // With the next batch, as in Heartbeat: a pool that drops off at once (a network split)
       // must not cost one fsync per worker on the event loop.
-      unsaved_workers_.insert(wid);
-      if (!unsaved_since_) unsaved_since_ = std::chrono::steady_clock::now();
+      saves_.MarkWorker(wid);
       PostRun();
     } else {
       Status st = store_->SaveWorker(w);
