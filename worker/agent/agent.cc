@@ -30,15 +30,10 @@ namespace fs = std::filesystem;
 
 namespace {
 
-constexpr size_t kMaxEventsPerPost = 200;
 // shoal-train's exit code when an allocation failed (kTrainOutOfMemory, worker/train/trainer.h).
 constexpr int kTrainOutOfMemoryExit = 4;
 // Resident host memory of a CUDA context, its libraries and NCCL, on top of a rank's estimate.
 constexpr int64_t kCudaHostAllowance = int64_t{1} << 30;
-constexpr size_t kMaxQueuedEvents = 100000;  // back-pressure bound while the scheduler is away
-// Checkpoint transfers: generous, since a 100M-parameter AdamW checkpoint is 1.2 GB.
-constexpr std::chrono::minutes kCheckpointTransferTimeout{10};
-constexpr int64_t kMaxCheckpointBytes = int64_t{16} << 30;
 
 std::string HostName() {
   char buf[256] = {0};
@@ -93,21 +88,48 @@ std::string RandomInstanceId() {
 Agent::Agent(AgentOptions options)
     : options_(std::move(options)),
       instance_(RandomInstanceId()),
-      client_(options_.scheduler_url, std::chrono::seconds(10), {options_.ca_file}) {
+      client_(options_.scheduler_url, std::chrono::seconds(10), {options_.ca_file}),
+      checkpoints_(client_, options_.work_dir, stop_),
+      events_(client_, stop_,
+              {[this] { return WorkerId(); },
+               [this](const wire::WorkerEvent& exit) {
+                 // Acknowledged: from now on the rank is not reported as held, nor restarted.
+                 std::lock_guard<std::mutex> lock(mu_);
+                 const RankKeyT key{exit.job, exit.attempt, exit.rank};
+                 auto it = children_.find(key);
+                 if (it != children_.end()) {
+                   if (it->second->reader.joinable()) it->second->reader.detach();
+                   children_.erase(it);
+                 }
+                 done_.insert(key);
+               },
+               [this] {
+                 std::lock_guard<std::mutex> lock(mu_);
+                 for (auto& [k, c] : children_) {
+                   if (!c->exited) return false;
+                 }
+                 return true;
+               }}) {
   if (!options_.token.empty()) client_.SetDefaultHeader("Authorization", "Bearer " + options_.token);
   // Resume checkpoints come down whole: as large as the scheduler stores (16 GiB).
   client_.SetMaxResponseBytes(uint64_t{16} << 30);
 }
 
+std::string Agent::WorkerId() {
+  std::lock_guard<std::mutex> lock(mu_);
+  return worker_id_;
+}
+
 Agent::~Agent() {
   Stop();
-  if (sender_.joinable()) sender_.join();
+  events_.Join();
   if (watchdog_.joinable()) watchdog_.join();
 }
 
 void Agent::Stop() {
   stop_ = true;
   cv_.notify_all();
+  events_.Wake();
 }
 
 Status Agent::Register() {
@@ -192,7 +214,7 @@ Status Agent::Run() {
   // Peers must reach this machine's ranks on the interface that leads to the scheduler.
   rank_address_ = LocalAddressTowards(options_.scheduler_url);
   LOG_INFO << "ranks will listen on " << rank_address_;
-  sender_ = std::thread([this] { SendLoop(); });
+  events_.Start();
   watchdog_ = std::thread([this] { WatchMemory(); });
   auto backoff = std::chrono::milliseconds(200);
   bool registered = false;
@@ -271,7 +293,8 @@ Status Agent::Run() {
     std::this_thread::sleep_for(std::chrono::milliseconds(50));
   }
   cv_.notify_all();
-  if (sender_.joinable()) sender_.join();
+  events_.Wake();
+  events_.Join();
   if (watchdog_.joinable()) watchdog_.join();
   // The sender is gone, so children_ is ours alone now.
   for (auto& [key, child] : children_) {
@@ -329,7 +352,7 @@ void Agent::Reconcile(const json& assignments) {
       wire::WorkerEvent ev =
           wire::ExitEvent(key.job, key.attempt, key.rank, allowed.ok() ? 127 : 2);
       ev.message = st.message();
-      Enqueue(std::move(ev));
+      events_.Enqueue(std::move(ev));
       std::lock_guard<std::mutex> lock(mu_);
       done_.insert(key);
     }
@@ -401,7 +424,7 @@ Status Agent::StartRank(const RankKeyT& key, const wire::Assignment& a) {
     out << a.spec;
     if (!out) return Internal("cannot write " + spec_path);
   }
-  ASSIGN_OR_RETURN(std::string resume, FetchResumeCheckpoint(key));
+  ASSIGN_OR_RETURN(std::string resume, checkpoints_.FetchResume(key.job, key.attempt, key.rank));
   SpawnOptions spawn;
   spawn.argv = {options_.trainer_path,
                 spec_path,
@@ -472,78 +495,10 @@ Status Agent::StartRank(const RankKeyT& key, const wire::Assignment& a) {
       ev.signal = info.signal;
       ev.message =
           SanitizeUtf8(std::string("shoal-worker: reading the rank's output failed: ") + e.what());
-      Enqueue(std::move(ev));
+      events_.Enqueue(std::move(ev));
     }
   });
   return Status::Ok();
-}
-
-Result<std::string> Agent::FetchResumeCheckpoint(const RankKeyT& key) {
-  const std::string job = "/v1/jobs/" + std::to_string(key.job) + "/checkpoints";
-  ASSIGN_OR_RETURN(json list,
-                   client_.DoJson("GET", job + "?beforeAttempt=" + std::to_string(key.attempt)));
-  if (!list.is_object() || !list.contains("checkpoints") || !list["checkpoints"].is_array()) {
-    return Internal("malformed checkpoint list from the scheduler");
-  }
-  if (list["checkpoints"].empty()) return std::string();
-  const json& latest = list["checkpoints"].back();
-  const int64_t step = latest.value("step", int64_t{-1});
-  const std::string sha = latest.value("sha256", "");
-  const std::string path = options_.work_dir + "/job-" + std::to_string(key.job) + "/attempt-" +
-                           std::to_string(key.attempt) + "/resume-" + std::to_string(step) +
-                           ".safetensors";
-  // Another rank of this attempt on this worker may have fetched it already.
-  if (auto have = ReadFileLimited(path, kMaxCheckpointBytes); have.ok() && Sha256Hex(*have) == sha) {
-    return path;
-  }
-  ASSIGN_OR_RETURN(HttpResponse r, client_.Do("GET", job + "/" + std::to_string(step), {},
-                                              "application/json", kCheckpointTransferTimeout));
-  if (r.status != 200) return StatusFromHttp(r);
-  if (Sha256Hex(r.body) != sha) {
-    return Unavailable("checkpoint " + std::to_string(step) + " of job " +
-                       std::to_string(key.job) + " arrived corrupted (SHA-256 mismatch)");
-  }
-  RETURN_IF_ERROR(WriteFileAtomic(path, r.body));
-  LOG_INFO << "job " << key.job << " attempt " << key.attempt << " rank " << key.rank
-           << " resumes from checkpoint step " << step << " (" << r.body.size() << " bytes)";
-  return path;
-}
-
-Status Agent::UploadCheckpoint(const RankKeyT& key, const wire::CheckpointReport& report) {
-  const std::string& path = report.path;
-  const int64_t step = report.step;
-  // Only files in this rank's own checkpoint directory: a report line is the trainer's output,
-  // and nothing else on this machine may be sent to the scheduler on its word.
-  const std::string own = options_.work_dir + "/job-" + std::to_string(key.job) + "/attempt-" +
-                          std::to_string(key.attempt) + "/rank-" + std::to_string(key.rank) +
-                          "/checkpoints/";
-  if (fs::path(path).lexically_normal().string().rfind(own, 0) != 0) {
-    return PermissionDenied("checkpoint " + path + " is outside " + own);
-  }
-  ASSIGN_OR_RETURN(std::string bytes, ReadFileLimited(path, kMaxCheckpointBytes));
-  std::string worker_id;
-  {
-    std::lock_guard<std::mutex> lock(mu_);
-    worker_id = worker_id_;
-  }
-  const std::string target = "/v1/jobs/" + std::to_string(key.job) + "/checkpoints/" +
-                             std::to_string(step) + "?attempt=" + std::to_string(key.attempt) +
-                             "&worker=" + UrlEncode(worker_id);
-  const std::map<std::string, std::string> headers = {{"X-Shoal-Sha256", Sha256Hex(bytes)}};
-  auto backoff = std::chrono::milliseconds(200);
-  const auto give_up = std::chrono::steady_clock::now() + std::chrono::seconds(60);
-  for (;;) {
-    auto r = client_.Do("PUT", target, bytes, "application/octet-stream",
-                        kCheckpointTransferTimeout, headers);
-    if (r.ok() && r->status / 100 == 2) return Status::Ok();
-    Status st = r.ok() ? StatusFromHttp(*r) : r.status();
-    // Refusals are final; only an unreachable or restarting scheduler is worth waiting for.
-    const bool retry = st.code() == StatusCode::kUnavailable ||
-                       st.code() == StatusCode::kDeadlineExceeded;
-    if (!retry || stop_ || std::chrono::steady_clock::now() + backoff > give_up) return st;
-    std::this_thread::sleep_for(backoff);
-    backoff = std::min(backoff * 2, std::chrono::milliseconds(5000));
-  }
 }
 
 void Agent::ReadOutput(RankKeyT key, pid_t pid, int fd) {
@@ -552,7 +507,7 @@ void Agent::ReadOutput(RankKeyT key, pid_t pid, int fd) {
   std::vector<std::string> batch;
   auto flush = [&] {
     if (batch.empty()) return;
-    Enqueue(wire::LogEvent(key.job, key.attempt, key.rank, std::move(batch)));
+    events_.Enqueue(wire::LogEvent(key.job, key.attempt, key.rank, std::move(batch)));
     batch.clear();
   };
   auto handle_line = [&](std::string line) {
@@ -568,7 +523,7 @@ void Agent::ReadOutput(RankKeyT key, pid_t pid, int fd) {
         // the next attempt always finds it.
         const auto t0 = std::chrono::steady_clock::now();
         auto ckpt = wire::CheckpointReportFromJson(report->fields);
-        Status st = ckpt.ok() ? UploadCheckpoint(key, *ckpt) : ckpt.status();
+        Status st = ckpt.ok() ? checkpoints_.Upload(key.job, key.attempt, key.rank, WorkerId(), *ckpt) : ckpt.status();
         const double sec =
             std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
         std::string note = st.ok() ? "checkpoint at step " + std::to_string(ckpt->step) +
@@ -580,7 +535,7 @@ void Agent::ReadOutput(RankKeyT key, pid_t pid, int fd) {
         batch.push_back("[shoal-worker] " + note);
       } else {
         flush();  // keep logs and progress in order
-        Enqueue(wire::ProgressEvent(key.job, key.attempt, key.rank, std::move(report->fields)));
+        events_.Enqueue(wire::ProgressEvent(key.job, key.attempt, key.rank, std::move(report->fields)));
       }
       return;
     }
@@ -628,79 +583,7 @@ void Agent::ReadOutput(RankKeyT key, pid_t pid, int fd) {
       ev.cause = "OutOfMemory";
     }
   }
-  Enqueue(std::move(ev));
-}
-
-void Agent::Enqueue(wire::WorkerEvent event) {
-  {
-    std::lock_guard<std::mutex> lock(mu_);
-    if (events_.size() >= kMaxQueuedEvents && event.type == wire::WorkerEventType::kLog) {
-      return;  // logs are shed first when the scheduler has been away for long; exits never
-    }
-    events_.push_back(std::move(event));
-  }
-  cv_.notify_all();
-}
-
-void Agent::SendLoop() {
-  auto backoff = std::chrono::milliseconds(100);
-  for (;;) {
-    json batch = json::array();
-    std::string worker_id;
-    {
-      std::unique_lock<std::mutex> lock(mu_);
-      cv_.wait_for(lock, std::chrono::milliseconds(200),
-                   [&] { return stop_.load() || !events_.empty(); });
-      if (events_.empty()) {
-        if (stop_) {
-          bool all_exited = true;
-          for (auto& [k, c] : children_) all_exited = all_exited && c->exited;
-          if (all_exited) return;
-        }
-        continue;
-      }
-      if (worker_id_.empty()) continue;
-      worker_id = worker_id_;
-      for (size_t i = 0; i < events_.size() && i < kMaxEventsPerPost; ++i) {
-        batch.push_back(wire::ToJson(events_[i]));
-      }
-    }
-    json body = {{"events", batch}};
-    Result<json> reply = Internal("not sent");
-    try {
-      reply = client_.DoJson("POST", "/v1/workers/" + worker_id + "/events", &body);
-    } catch (const std::exception& e) {
-      // Not to be retried for ever, nor to end the daemon: the oldest event goes.
-      LOG_ERROR << "dropping an event that cannot be sent: " << e.what();
-      std::lock_guard<std::mutex> lock(mu_);
-      if (!events_.empty()) events_.pop_front();
-      continue;
-    }
-    if (!reply.ok() && reply.status().code() != StatusCode::kInvalidArgument) {
-      if (stop_) return;  // shutting down: don't hang on an unreachable scheduler
-      LOG_WARN << "sending events: " << reply.status().message();
-      std::this_thread::sleep_for(backoff);
-      backoff = std::min(backoff * 2, std::chrono::milliseconds(2000));
-      continue;
-    }
-    if (!reply.ok()) LOG_ERROR << "the scheduler rejected events: " << reply.status().message();
-    backoff = std::chrono::milliseconds(100);
-    std::lock_guard<std::mutex> lock(mu_);
-    for (size_t i = 0; i < batch.size(); ++i) {
-      const wire::WorkerEvent& ev = events_.front();
-      if (ev.type == wire::WorkerEventType::kExit) {
-        // Acknowledged: from now on the rank is not reported as held, and never restarted.
-        RankKeyT key{ev.job, ev.attempt, ev.rank};
-        auto it = children_.find(key);
-        if (it != children_.end()) {
-          if (it->second->reader.joinable()) it->second->reader.detach();
-          children_.erase(it);
-        }
-        done_.insert(key);
-      }
-      events_.pop_front();
-    }
-  }
+  events_.Enqueue(std::move(ev));
 }
 
 }  // namespace shoal

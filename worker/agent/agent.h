@@ -31,7 +31,9 @@
 #include "common/wire/assignment.h"
 #include "common/wire/trainer_report.h"
 #include "common/wire/worker_event.h"
+#include "worker/agent/checkpoint_transfer.h"
 #include "worker/agent/data_roots.h"
+#include "worker/agent/event_sender.h"
 #include "worker/agent/gpu_inventory.h"
 
 namespace shoal {
@@ -98,15 +100,9 @@ class Agent {
   // the data roots). PermissionDenied / InvalidArgument otherwise.
   Status CheckJobAllowed(const wire::Assignment& assignment) const;
   Status StartRank(const RankKeyT& key, const wire::Assignment& assignment);
-  // The newest checkpoint of the job's earlier attempts, downloaded (once per attempt) into the
-  // attempt's directory and checked against its SHA-256; "" when the job has none.
-  Result<std::string> FetchResumeCheckpoint(const RankKeyT& key);
-  // Uploads a checkpoint rank 0 wrote (retrying while the scheduler is away, up to a bound).
-  Status UploadCheckpoint(const RankKeyT& key, const wire::CheckpointReport& report);
   int PickFreeGpu();  // lowest GPU index no live rank holds, or -1
   void ReadOutput(RankKeyT key, pid_t pid, int fd);
-  void Enqueue(wire::WorkerEvent event);
-  void SendLoop();
+  std::string WorkerId();  // worker_id_, under mu_
   void EscalateKills();
   // The memory watchdog's loop (until stop_): kills ranks over their memory_limit.
   void WatchMemory();
@@ -125,13 +121,14 @@ class Agent {
   int64_t memory_lent_ = 0;   // bytes lent to all slots together (--memory-limit); 0 = unknown
 
   std::atomic<bool> stop_{false};
-  std::mutex mu_;  // guards children_, done_, events_
+  std::mutex mu_;  // guards worker_id_ (after Run starts the threads), children_, done_
   std::condition_variable cv_;
   std::map<RankKeyT, std::unique_ptr<Child>> children_;
   std::set<RankKeyT> done_;  // exits acknowledged by the scheduler: never restart these
-  std::deque<wire::WorkerEvent> events_;
-  std::thread sender_;
   std::thread watchdog_;
+  CheckpointTransfer checkpoints_;
+  // Last: its thread calls back into children_ and done_, so it must stop before they go.
+  EventSender events_;
 };
 
 }  // namespace shoal
