@@ -29,15 +29,20 @@ static_assert(std::atomic<bool>::is_always_lock_free);
 
 void OnStopSignal(int) { g_stop.store(true); }
 
-}  // namespace
-
-int main(int argc, char** argv) {
-  ReexecWithBestBlasKernels(argv);
+// shoal-train's command line.
+struct TrainFlags {
   std::string spec_path, rendezvous, address = "127.0.0.1", kind = "auto";
   std::string checkpoint_dir, resume_from;
   long rank = 0, world = 1, threads = 1, max_steps = 0, timeout_sec = 60, bucket_kb = 0;
   long device = -1;  // -1: pick (local rank under mpirun, else 0)
   bool progress_json = false;
+  // --rank/--world-size/--rendezvous given: the scheduler's launch.
+  bool explicit_ranks = false;
+};
+
+// Parses the command line into *f. Returns an exit code when the process should end (help,
+// version, a usage error), std::nullopt when it should train.
+std::optional<int> ParseFlags(int argc, char** argv, TrainFlags* f) {
   CLI::App app("shoal-train: one rank of a training job.");
   flags::Configure(app, "shoal-train");
   app.footer(flags::Wrap(
@@ -47,60 +52,73 @@ int main(int argc, char** argv) {
       "3 a peer rank failed, 4 out of memory, 143 stopped by SIGTERM/SIGINT (after rank 0's "
       "checkpoint).\n\n" +
       VersionLine("shoal-train")));
-  app.add_option("job", spec_path, "the job spec (YAML)")->type_name("JOB.yaml");
-  CLI::Option* rank_flag =
-      app.add_option("--rank", rank, "this rank")->type_name("R")->check(CLI::Range(0L, 1L << 20));
-  CLI::Option* world_flag = app.add_option("--world-size", world, "number of ranks")
+  app.add_option("job", f->spec_path, "the job spec (YAML)")->type_name("JOB.yaml");
+  CLI::Option* rank_flag = app.add_option("--rank", f->rank, "this rank")
+                               ->type_name("R")
+                               ->check(CLI::Range(0L, 1L << 20));
+  CLI::Option* world_flag = app.add_option("--world-size", f->world, "number of ranks")
                                 ->type_name("N")
                                 ->check(CLI::Range(1L, 1L << 20));
   CLI::Option* rendezvous_flag =
-      app.add_option("--rendezvous", rendezvous,
+      app.add_option("--rendezvous", f->rendezvous,
                      "the scheduler's KV for this attempt (needed when N > 1); the worker passes "
                      "its token in $SHOAL_TOKEN (and a CA in $SHOAL_CA_FILE)")
           ->type_name("URL");
-  app.add_option("--address", address, "address peers reach this rank on")->type_name("ADDR");
-  app.add_option("--threads", threads, "compute threads")
+  app.add_option("--address", f->address, "address peers reach this rank on")->type_name("ADDR");
+  app.add_option("--threads", f->threads, "compute threads")
       ->type_name("N")
       ->check(CLI::Range(1L, 1024L));
-  app.add_option("--max-steps", max_steps, "stop after N steps (benchmarks); 0 = the spec's epochs")
+  app.add_option("--max-steps", f->max_steps,
+                 "stop after N steps (benchmarks); 0 = the spec's epochs")
       ->type_name("N")
       ->check(CLI::Range(0L, 1L << 40));
-  app.add_option("--bucket-kb", bucket_kb,
+  app.add_option("--bucket-kb", f->bucket_kb,
                  "all-reduce gradients in buckets of N KiB while backward runs; 0 = one "
                  "all-reduce after backward, faster on CPU ranks that share cores")
       ->type_name("N")
       ->check(CLI::Range(0L, 1L << 22));
-  app.add_option("--timeout-sec", timeout_sec, "collective/rendezvous timeout (Gloo and NCCL)")
+  app.add_option("--timeout-sec", f->timeout_sec, "collective/rendezvous timeout (Gloo and NCCL)")
       ->type_name("S")
       ->check(CLI::Range(1L, 86400L));
-  app.add_option("--device", device,
+  app.add_option("--device", f->device,
                  "CUDA device for the cuda backend (default: the launcher's local rank under "
                  "mpirun, else 0; shoal-worker gives each rank one GPU through "
                  "CUDA_VISIBLE_DEVICES, so 0 is that GPU)")
       ->type_name("N")
       ->default_str("")
       ->check(CLI::Range(0L, 1023L));
-  app.add_option("--checkpoint-dir", checkpoint_dir,
+  app.add_option("--checkpoint-dir", f->checkpoint_dir,
                  "rank 0 writes checkpoints (safetensors) here, on the job's checkpoint schedule "
                  "and when stopped by SIGTERM/SIGINT (default: none)")
       ->type_name("DIR");
-  app.add_option("--resume", resume_from,
+  app.add_option("--resume", f->resume_from,
                  "start from this checkpoint (every rank; default: from the start)")
       ->type_name("FILE");
-  app.add_option("--collective", kind,
+  app.add_option("--collective", f->kind,
                  "auto, mpi or gloo. auto: mpi when started by mpirun and none of "
                  "--rank/--world-size/--rendezvous is given, gloo when --world-size > 1, else a "
                  "single rank")
       ->type_name("KIND")
       ->check(CLI::IsMember({"auto", "mpi", "gloo"}));
-  app.add_flag("--progress-json", progress_json,
+  app.add_flag("--progress-json", f->progress_json,
                "write progress, checkpoint and result reports as \"@shoal {json}\" lines on "
                "stdout, for shoal-worker (default: only human-readable lines)");
-  if (std::optional<int> code = flags::Parse(app, argc, argv)) return *code;
-  if (spec_path.empty()) return flags::UsageError(app, "a job file (JOB.yaml) is required");
-  // --rank/--world-size/--rendezvous given: the scheduler's launch.
-  const bool explicit_ranks =
+  if (std::optional<int> code = flags::Parse(app, argc, argv)) return code;
+  if (f->spec_path.empty()) return flags::UsageError(app, "a job file (JOB.yaml) is required");
+  f->explicit_ranks =
       rank_flag->count() > 0 || world_flag->count() > 0 || rendezvous_flag->count() > 0;
+  return std::nullopt;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  ReexecWithBestBlasKernels(argv);
+  TrainFlags f;
+  if (std::optional<int> code = ParseFlags(argc, argv, &f)) return *code;
+  std::string& kind = f.kind;
+  const long rank = f.rank, world = f.world;
+  const bool explicit_ranks = f.explicit_ranks;
   if (rank >= world) {
     std::fprintf(stderr, "shoal-train: --rank %ld must be below --world-size %ld\n", rank, world);
     return 2;
@@ -117,18 +135,18 @@ int main(int argc, char** argv) {
   kind = *resolved;
 
   // The spec is checked before MPI starts, so a bad spec fails every rank alike and fast.
-  auto spec = LoadJobSpecFile(spec_path);
+  auto spec = LoadJobSpecFile(f.spec_path);
   if (!spec.ok()) {
     std::fprintf(stderr, "error: %s\n", spec.status().message().c_str());
     return 2;
   }
 
-  if (kind == "gloo" && rendezvous.empty()) {
+  if (kind == "gloo" && f.rendezvous.empty()) {
     std::fprintf(stderr, "shoal-train: --rendezvous is required when --world-size > 1\n");
     return 2;
   }
-  Result<JoinedRanks> ranks = JoinRanks({kind, rank, world, rendezvous, address, timeout_sec},
-                                        launch);
+  Result<JoinedRanks> ranks =
+      JoinRanks({kind, rank, world, f.rendezvous, f.address, f.timeout_sec}, launch);
   if (!ranks.ok()) {
     std::fprintf(stderr, "error: %s\n", ranks.status().message().c_str());
     return ExitCodeFor(ranks.status());
@@ -136,15 +154,15 @@ int main(int argc, char** argv) {
   Collective& collective = *ranks->collective;
 
   TrainerOptions options;
-  options.threads = static_cast<int>(threads);
-  options.max_steps = max_steps;
-  options.bucket_bytes = static_cast<int64_t>(bucket_kb) * 1024;
-  options.timeout_sec = static_cast<double>(timeout_sec);
-  UseBuiltInEngines(kind, device, &options);
-  options.checkpoint_dir = checkpoint_dir;
-  options.resume_from = resume_from;
+  options.threads = static_cast<int>(f.threads);
+  options.max_steps = f.max_steps;
+  options.bucket_bytes = static_cast<int64_t>(f.bucket_kb) * 1024;
+  options.timeout_sec = static_cast<double>(f.timeout_sec);
+  UseBuiltInEngines(kind, f.device, &options);
+  options.checkpoint_dir = f.checkpoint_dir;
+  options.resume_from = f.resume_from;
   options.stop_requested = &g_stop;
-  options.progress_json = progress_json;
+  options.progress_json = f.progress_json;
   struct sigaction sa {};
   sa.sa_handler = OnStopSignal;
   sigemptyset(&sa.sa_mask);

@@ -6,8 +6,8 @@
 #include <memory>
 #include <optional>
 #include <ostream>
-#include <sstream>
 #include <random>
+#include <sstream>
 
 #include <nlohmann/json.hpp>
 
@@ -15,10 +15,10 @@
 #include <filesystem>
 
 #include "common/wire/trainer_report.h"
+#include "data/dataset.h"
 #include "kernels/cpu/reduce.h"
 #include "worker/train/checkpoint.h"
 #include "worker/train/engines/engine_factory.h"
-#include "data/dataset.h"
 
 namespace shoal {
 namespace {
@@ -104,8 +104,8 @@ Status Evaluate(StepEngine& engine, const Dataset& test, Collective& coll, doubl
     int n = static_cast<int>(std::min(kChunk, end - i));
     double loss_sum = 0;
     int64_t correct = 0;
-    RETURN_IF_ERROR(engine.Evaluate(test.features.data() + i * test.dim,
-                                    test.labels.data() + i, n, &loss_sum, &correct));
+    RETURN_IF_ERROR(engine.Evaluate(test.features.data() + i * test.dim, test.labels.data() + i, n,
+                                    &loss_sum, &correct));
     sums[0] += loss_sum;
     sums[1] += static_cast<double>(correct);
   }
@@ -114,7 +114,6 @@ Status Evaluate(StepEngine& engine, const Dataset& test, Collective& coll, doubl
   *accuracy = sums[1] / static_cast<double>(test.size);
   return Status::Ok();
 }
-
 
 // Rank 0's checkpoint writer: ckpt-<step>.safetensors in the directory, the newest `keep` kept.
 class Checkpointer {
@@ -194,18 +193,22 @@ bool StopRequested(const TrainerOptions& options) {
 
 int ExitCodeFor(const Status& status) {
   switch (status.code()) {
-    case StatusCode::kOk: return kTrainOk;
+    case StatusCode::kOk:
+      return kTrainOk;
     case StatusCode::kInvalidArgument:
-    case StatusCode::kNotFound: return kTrainBadInput;
+    case StatusCode::kNotFound:
+      return kTrainBadInput;
     case StatusCode::kAborted:
     case StatusCode::kUnavailable:
-    case StatusCode::kDeadlineExceeded: return kTrainPeerFailed;
-    default: return kTrainError;
+    case StatusCode::kDeadlineExceeded:
+      return kTrainPeerFailed;
+    default:
+      return kTrainError;
   }
 }
 
-Result<Backend> ResolveBackend(const JobSpec& spec, Collective& coll,
-                               const TrainerOptions& options, std::ostream& out) {
+Result<Backend> ResolveBackend(const JobSpec& spec, Collective& coll, const TrainerOptions& options,
+                               std::ostream& out) {
   const Backend asked = spec.resources.backend;
   if (asked == Backend::kCpu) return Backend::kCpu;
   std::string why = "this shoal-train was built without CUDA";
@@ -232,208 +235,275 @@ Result<Backend> ResolveBackend(const JobSpec& spec, Collective& coll,
   return all ? Backend::kCuda : Backend::kCpu;
 }
 
-Result<TrainResult> Train(const JobSpec& spec, Collective& coll, const TrainerOptions& options,
-                          std::ostream& out) {
-  const auto t_start = Clock::now();
-  const int rank = coll.rank(), world = coll.size();
-  ASSIGN_OR_RETURN(Backend backend, ResolveBackend(spec, coll, options, out));
+namespace {
 
-  Dataset train, test;
-  RETURN_IF_ERROR(LoadData(spec, &train, &test));
-  const int64_t batch = spec.training.batch_size;
-  const int64_t global_batch = batch * world;
-  const int64_t steps_per_epoch = train.size / global_batch;
-  if (steps_per_epoch == 0) {
-    return InvalidArgument("data.train has " + std::to_string(train.size) +
-                           " samples, fewer than one global batch (" +
-                           std::to_string(global_batch) + " = batchSize x " +
-                           std::to_string(world) + " ranks)");
-  }
+// One rank's run of Train(): set up (backend, data, engine, resume), then epochs of steps, then
+// the final checkpoint and result. Its members are the state the steps share.
+class TrainRun {
+ public:
+  TrainRun(const JobSpec& spec, Collective& coll, const TrainerOptions& options, std::ostream& out)
+      : spec_(spec),
+        coll_(coll),
+        options_(options),
+        out_(out),
+        rank_(coll.rank()),
+        world_(coll.size()) {}
 
-  // A resume checkpoint is read before the engine exists: reading holds the file and its parsed
-  // copy at once (24 B per parameter), and the engine's buffers (16 B per parameter) come only
-  // after the file is freed, so the peak stays within common/memory_estimate.h's 28 B.
-  std::optional<Checkpoint> resume;
-  if (!options.resume_from.empty()) {
-    ASSIGN_OR_RETURN(
-        resume, ReadCheckpoint(options.resume_from, spec, CheckpointDataBytes(spec) + (16 << 20)));
-  }
-  EngineConfig engine_config{&spec, std::max(1, options.threads), options.bucket_bytes,
-                             options.device, options.timeout_sec};
-  ASSIGN_OR_RETURN(std::unique_ptr<StepEngine> engine,
-                   MakeEngine(backend, engine_config, coll, options.make_cuda_engine));
-  out << "rank " << rank << "/" << world << " on " << engine->Describe() << ": " << train.size
-      << " train / " << test.size << " test samples, dim " << train.dim << ", "
-      << steps_per_epoch << " steps per epoch, global batch " << global_batch << std::endl;
-  std::vector<float> xb(batch * train.dim);
-  std::vector<int32_t> yb(batch);
-  const float grad_scale = 1.0f / static_cast<float>(global_batch);
-
-  TrainResult result;
-  // Where training stands; restored from a checkpoint when resuming.
-  TrainPosition pos;
-  pos.world_size = world;
-  if (resume) {
-    const Checkpoint& ckpt = *resume;
-    RETURN_IF_ERROR(engine->LoadState(ckpt.state));
-    pos = ckpt.position;
-    result.resumed_step = pos.step;
-    if (rank == 0) {
-      out << "resumed from " << options.resume_from << ": step " << pos.step << ", epoch "
-          << pos.epoch << ", " << pos.epoch_samples << " samples into it"
-          << (pos.world_size != world ? " (written by " + std::to_string(pos.world_size) +
-                                            " ranks: the data position is rounded to this "
-                                            "world's global batch)"
-                                      : "")
-          << std::endl;
-    }
-    if (pos.world_size != world) {
-      pos.epoch_samples = pos.epoch_samples / global_batch * global_batch;
-      pos.world_size = world;
-    }
-    resume.reset();  // the engine holds the state now
-  }
-  Checkpointer checkpointer(spec, options, rank);
-  int64_t& step = pos.step;
-  auto last_report = Clock::now();
-  double window_loss = 0, window_correct = 0, window_samples = 0;
-  const int64_t max_steps = options.max_steps;
-  bool stop = false;
-  for (int epoch = pos.epoch; epoch <= spec.training.epochs && !stop; ++epoch) {
-    auto order = EpochOrder(train.size, spec.training.seed, epoch, spec.data.shuffle);
-    if (epoch != pos.epoch) {  // a fresh epoch (the resumed one keeps its sums)
-      pos.epoch = epoch;
-      pos.epoch_samples = 0;
-      pos.epoch_loss = pos.epoch_correct = pos.epoch_reduce_sec = pos.epoch_time_sec = 0;
-    }
-    // Time already spent on this epoch before a resume counts toward its rate.
-    const auto epoch_start =
-        Clock::now() - std::chrono::duration_cast<Clock::duration>(
-                           std::chrono::duration<double>(pos.epoch_time_sec));
-    auto sync_time = [&] { pos.epoch_time_sec = Seconds(epoch_start, Clock::now()); };
-    for (int64_t s = pos.epoch_samples / global_batch; s < steps_per_epoch; ++s) {
-      if (StopRequested(options)) {
-        result.stopped = true;
+  Result<TrainResult> Run() {
+    RETURN_IF_ERROR(Setup());
+    for (int epoch = pos_.epoch; epoch <= spec_.training.epochs && !stop_; ++epoch) {
+      StartEpoch(epoch);
+      RETURN_IF_ERROR(RunSteps(epoch));
+      if (result_.stopped) {
+        // Stopped at a step boundary (or a peer left first): checkpoint what is complete.
+        SyncEpochTime();
+        RETURN_IF_ERROR(checkpointer_->Write(*engine_, pos_, out_));
         break;
       }
-      const int64_t begin = s * global_batch + rank * batch;
-      GatherBatch(train, order, begin, begin + batch, xb.data(), yb.data());
-      auto stepped = engine->Step(xb.data(), yb.data(), static_cast<int>(batch), grad_scale,
-                                  step + 1);
+      RETURN_IF_ERROR(EndEpoch(epoch));
+    }
+    return Finish();
+  }
+
+ private:
+  // Backend, data, the resume checkpoint and the engine; restores the position when resuming.
+  Status Setup() {
+    ASSIGN_OR_RETURN(Backend backend, ResolveBackend(spec_, coll_, options_, out_));
+    RETURN_IF_ERROR(LoadData(spec_, &train_, &test_));
+    batch_ = spec_.training.batch_size;
+    global_batch_ = batch_ * world_;
+    steps_per_epoch_ = train_.size / global_batch_;
+    if (steps_per_epoch_ == 0) {
+      return InvalidArgument("data.train has " + std::to_string(train_.size) +
+                             " samples, fewer than one global batch (" +
+                             std::to_string(global_batch_) + " = batchSize x " +
+                             std::to_string(world_) + " ranks)");
+    }
+    // A resume checkpoint is read before the engine exists: reading holds the file and its parsed
+    // copy at once (24 B per parameter), and the engine's buffers (16 B per parameter) come only
+    // after the file is freed, so the peak stays within common/memory_estimate.h's 28 B.
+    std::optional<Checkpoint> resume;
+    if (!options_.resume_from.empty()) {
+      ASSIGN_OR_RETURN(resume, ReadCheckpoint(options_.resume_from, spec_,
+                                              CheckpointDataBytes(spec_) + (16 << 20)));
+    }
+    EngineConfig engine_config{&spec_, std::max(1, options_.threads), options_.bucket_bytes,
+                               options_.device, options_.timeout_sec};
+    ASSIGN_OR_RETURN(engine_, MakeEngine(backend, engine_config, coll_, options_.make_cuda_engine));
+    out_ << "rank " << rank_ << "/" << world_ << " on " << engine_->Describe() << ": "
+         << train_.size << " train / " << test_.size << " test samples, dim " << train_.dim << ", "
+         << steps_per_epoch_ << " steps per epoch, global batch " << global_batch_ << std::endl;
+    xb_.resize(batch_ * train_.dim);
+    yb_.resize(batch_);
+    grad_scale_ = 1.0f / static_cast<float>(global_batch_);
+    pos_.world_size = world_;
+    if (resume) {
+      RETURN_IF_ERROR(engine_->LoadState(resume->state));
+      Resumed(resume->position);
+    }
+    // The checkpoint schedule and the progress reports count from here, once set up.
+    checkpointer_.emplace(spec_, options_, rank_);
+    last_report_ = Clock::now();
+    return Status::Ok();
+  }
+
+  // Continues from a checkpoint's position (the engine already holds its state).
+  void Resumed(const TrainPosition& position) {
+    pos_ = position;
+    result_.resumed_step = pos_.step;
+    if (rank_ == 0) {
+      out_ << "resumed from " << options_.resume_from << ": step " << pos_.step << ", epoch "
+           << pos_.epoch << ", " << pos_.epoch_samples << " samples into it"
+           << (pos_.world_size != world_
+                   ? " (written by " + std::to_string(pos_.world_size) +
+                         " ranks: the data position is rounded to this world's global batch)"
+                   : "")
+           << std::endl;
+    }
+    if (pos_.world_size != world_) {
+      pos_.epoch_samples = pos_.epoch_samples / global_batch_ * global_batch_;
+      pos_.world_size = world_;
+    }
+  }
+
+  void StartEpoch(int epoch) {
+    order_ = EpochOrder(train_.size, spec_.training.seed, epoch, spec_.data.shuffle);
+    if (epoch != pos_.epoch) {  // a fresh epoch (the resumed one keeps its sums)
+      pos_.epoch = epoch;
+      pos_.epoch_samples = 0;
+      pos_.epoch_loss = pos_.epoch_correct = pos_.epoch_reduce_sec = pos_.epoch_time_sec = 0;
+    }
+    // Time already spent on this epoch before a resume counts toward its rate.
+    epoch_start_ = Clock::now() - std::chrono::duration_cast<Clock::duration>(
+                                      std::chrono::duration<double>(pos_.epoch_time_sec));
+  }
+
+  void SyncEpochTime() { pos_.epoch_time_sec = Seconds(epoch_start_, Clock::now()); }
+
+  // The epoch's remaining steps; sets stop_ at --max-steps and result_.stopped when told to stop.
+  Status RunSteps(int epoch) {
+    for (int64_t s = pos_.epoch_samples / global_batch_; s < steps_per_epoch_; ++s) {
+      if (StopRequested(options_)) {
+        result_.stopped = true;
+        return Status::Ok();
+      }
+      const int64_t begin = s * global_batch_ + rank_ * batch_;
+      GatherBatch(train_, order_, begin, begin + batch_, xb_.data(), yb_.data());
+      auto stepped = engine_->Step(xb_.data(), yb_.data(), static_cast<int>(batch_), grad_scale_,
+                                   pos_.step + 1);
       if (!stepped.ok()) {
         // Told to stop and a peer already left: the last completed step is still intact.
         const StatusCode code = stepped.status().code();
-        if (StopRequested(options) &&
+        if (StopRequested(options_) &&
             (code == StatusCode::kAborted || code == StatusCode::kUnavailable ||
              code == StatusCode::kDeadlineExceeded)) {
-          result.stopped = true;
-          break;
+          result_.stopped = true;
+          return Status::Ok();
         }
         return stepped.status();
       }
-      const StepStats& st = *stepped;
-      ++step;
-      pos.epoch_reduce_sec += st.reduce_sec;
-      pos.epoch_loss += st.loss_sum;
-      pos.epoch_correct += st.correct;
-      pos.epoch_samples += global_batch;
-      window_loss += st.loss_sum;
-      window_correct += st.correct;
-      window_samples += static_cast<double>(global_batch);
+      Count(*stepped);
       const auto now = Clock::now();
-      if (rank == 0 && Seconds(last_report, now) >= options.report_every_sec) {
-        double elapsed = Seconds(epoch_start, now);
-        Report(out, options.progress_json,
-               wire::ToJson(wire::ProgressReport{
-                   .epoch = epoch,
-                   .epochs = spec.training.epochs,
-                   .step = step,
-                   .steps_per_epoch = steps_per_epoch,
-                   .loss = window_loss / window_samples,
-                   .train_accuracy = window_correct / window_samples,
-                   .samples_per_sec = static_cast<double>(pos.epoch_samples) / elapsed,
-                   .step_sec = elapsed * static_cast<double>(global_batch) /
-                               static_cast<double>(pos.epoch_samples),
-                   .all_reduce_sec = pos.epoch_reduce_sec * static_cast<double>(global_batch) /
-                                     static_cast<double>(pos.epoch_samples)}));
-        last_report = now;
-        window_loss = window_correct = window_samples = 0;
+      if (rank_ == 0 && Seconds(last_report_, now) >= options_.report_every_sec) {
+        ReportProgress(epoch, now);
       }
-      if (checkpointer.Due(step)) {
-        sync_time();
-        RETURN_IF_ERROR(checkpointer.Write(*engine, pos, out));
+      if (checkpointer_->Due(pos_.step)) {
+        SyncEpochTime();
+        RETURN_IF_ERROR(checkpointer_->Write(*engine_, pos_, out_));
       }
-      if (max_steps > 0 && step >= max_steps) {
-        stop = true;
-        break;
+      if (options_.max_steps > 0 && pos_.step >= options_.max_steps) {
+        stop_ = true;
+        return Status::Ok();
       }
     }
-    if (result.stopped) {
-      // Stopped at a step boundary (or a peer left first): checkpoint what is complete.
-      sync_time();
-      RETURN_IF_ERROR(checkpointer.Write(*engine, pos, out));
-      break;
-    }
-    sync_time();
-    const double epoch_time = pos.epoch_time_sec;
-    const int64_t epoch_samples = pos.epoch_samples;
-    pos.train_time_sec += epoch_time;
-    pos.trained_samples += epoch_samples;
-    result.train_loss = pos.epoch_loss / static_cast<double>(epoch_samples);
-    double train_acc = pos.epoch_correct / static_cast<double>(epoch_samples);
-    const double steps_done = static_cast<double>(epoch_samples / global_batch);
+    return Status::Ok();
+  }
+
+  void Count(const StepStats& st) {
+    ++pos_.step;
+    pos_.epoch_reduce_sec += st.reduce_sec;
+    pos_.epoch_loss += st.loss_sum;
+    pos_.epoch_correct += st.correct;
+    pos_.epoch_samples += global_batch_;
+    window_loss_ += st.loss_sum;
+    window_correct_ += st.correct;
+    window_samples_ += static_cast<double>(global_batch_);
+  }
+
+  // Rank 0's periodic progress report over the steps since the last one.
+  void ReportProgress(int epoch, Clock::time_point now) {
+    const double elapsed = Seconds(epoch_start_, now);
+    Report(out_, options_.progress_json,
+           wire::ToJson(wire::ProgressReport{
+               .epoch = epoch,
+               .epochs = spec_.training.epochs,
+               .step = pos_.step,
+               .steps_per_epoch = steps_per_epoch_,
+               .loss = window_loss_ / window_samples_,
+               .train_accuracy = window_correct_ / window_samples_,
+               .samples_per_sec = static_cast<double>(pos_.epoch_samples) / elapsed,
+               .step_sec = elapsed * static_cast<double>(global_batch_) /
+                           static_cast<double>(pos_.epoch_samples),
+               .all_reduce_sec = pos_.epoch_reduce_sec * static_cast<double>(global_batch_) /
+                                 static_cast<double>(pos_.epoch_samples)}));
+    last_report_ = now;
+    window_loss_ = window_correct_ = window_samples_ = 0;
+  }
+
+  // The epoch's totals, its test evaluation (every rank) and rank 0's epoch line and report.
+  Status EndEpoch(int epoch) {
+    SyncEpochTime();
+    const double epoch_time = pos_.epoch_time_sec;
+    const int64_t epoch_samples = pos_.epoch_samples;
+    pos_.train_time_sec += epoch_time;
+    pos_.trained_samples += epoch_samples;
+    result_.train_loss = pos_.epoch_loss / static_cast<double>(epoch_samples);
+    double train_acc = pos_.epoch_correct / static_cast<double>(epoch_samples);
+    const double steps_done = static_cast<double>(epoch_samples / global_batch_);
     wire::ProgressReport report{.epoch = epoch,
-                                .epochs = spec.training.epochs,
-                                .step = step,
-                                .steps_per_epoch = steps_per_epoch,
-                                .loss = result.train_loss,
+                                .epochs = spec_.training.epochs,
+                                .step = pos_.step,
+                                .steps_per_epoch = steps_per_epoch_,
+                                .loss = result_.train_loss,
                                 .train_accuracy = train_acc,
                                 .samples_per_sec = static_cast<double>(epoch_samples) / epoch_time,
                                 .step_sec = epoch_time / steps_done,
-                                .all_reduce_sec = pos.epoch_reduce_sec / steps_done,
+                                .all_reduce_sec = pos_.epoch_reduce_sec / steps_done,
                                 .epoch_done = true};
     std::ostringstream line;
-    line << std::fixed << std::setprecision(4) << "epoch " << epoch << "/"
-         << spec.training.epochs << ": train loss " << result.train_loss << " acc " << train_acc;
-    if (test.size > 0) {
-      RETURN_IF_ERROR(Evaluate(*engine, test, coll, &result.test_loss, &result.test_accuracy));
-      report.test_loss = result.test_loss;
-      report.test_accuracy = result.test_accuracy;
-      line << " | test loss " << result.test_loss << " acc " << result.test_accuracy;
+    line << std::fixed << std::setprecision(4) << "epoch " << epoch << "/" << spec_.training.epochs
+         << ": train loss " << result_.train_loss << " acc " << train_acc;
+    if (test_.size > 0) {
+      RETURN_IF_ERROR(Evaluate(*engine_, test_, coll_, &result_.test_loss, &result_.test_accuracy));
+      report.test_loss = result_.test_loss;
+      report.test_accuracy = result_.test_accuracy;
+      line << " | test loss " << result_.test_loss << " acc " << result_.test_accuracy;
     }
     line << std::setprecision(0) << " | " << static_cast<double>(epoch_samples) / epoch_time
-         << " samples/s | all-reduce "
-         << std::setprecision(1) << 100.0 * pos.epoch_reduce_sec / epoch_time << "% of step time";
-    if (const std::string note = engine->StepNote(); !note.empty()) line << " " << note;
-    if (rank == 0) {
-      out << line.str() << std::endl;
-      Report(out, options.progress_json, wire::ToJson(report));
+         << " samples/s | all-reduce " << std::setprecision(1)
+         << 100.0 * pos_.epoch_reduce_sec / epoch_time << "% of step time";
+    if (const std::string note = engine_->StepNote(); !note.empty()) line << " " << note;
+    if (rank_ == 0) {
+      out_ << line.str() << std::endl;
+      Report(out_, options_.progress_json, wire::ToJson(report));
     }
+    return Status::Ok();
   }
-  const double train_time = pos.train_time_sec;
-  const int64_t trained_samples = pos.trained_samples;
-  // The trained model, so that it can be fetched from the scheduler like any checkpoint (unless
-  // the last periodic one already holds it).
-  if (!result.stopped && max_steps == 0 && checkpointer.last_step() != step) {
-    RETURN_IF_ERROR(checkpointer.Write(*engine, pos, out));
+
+  // The final checkpoint (unless the last periodic one holds the trained model already), the
+  // parameter checksum and the result report.
+  Result<TrainResult> Finish() {
+    if (!result_.stopped && options_.max_steps == 0 && checkpointer_->last_step() != pos_.step) {
+      RETURN_IF_ERROR(checkpointer_->Write(*engine_, pos_, out_));
+    }
+    result_.steps = pos_.step;
+    result_.samples_per_sec = pos_.train_time_sec > 0
+                                  ? static_cast<double>(pos_.trained_samples) / pos_.train_time_sec
+                                  : 0;
+    ASSIGN_OR_RETURN(std::vector<float> params, engine_->Params());
+    result_.param_checksum = cpu::Fnv1aChecksum(params.data(), static_cast<int64_t>(params.size()));
+    result_.wall_seconds = Seconds(t_start_, Clock::now());
+    Report(out_, options_.progress_json,
+           wire::ToJson(wire::ResultReport{.rank = rank_,
+                                           .param_checksum = result_.param_checksum,
+                                           .test_accuracy = result_.test_accuracy,
+                                           .test_loss = result_.test_loss,
+                                           .train_loss = result_.train_loss,
+                                           .samples_per_sec = result_.samples_per_sec,
+                                           .steps = result_.steps,
+                                           .resumed_step = result_.resumed_step,
+                                           .stopped = result_.stopped,
+                                           .wall_sec = result_.wall_seconds}));
+    return result_;
   }
-  result.steps = step;
-  result.samples_per_sec = train_time > 0 ? static_cast<double>(trained_samples) / train_time : 0;
-  ASSIGN_OR_RETURN(std::vector<float> params, engine->Params());
-  result.param_checksum = cpu::Fnv1aChecksum(params.data(), static_cast<int64_t>(params.size()));
-  result.wall_seconds = Seconds(t_start, Clock::now());
-  Report(out, options.progress_json,
-         wire::ToJson(wire::ResultReport{.rank = rank,
-                                         .param_checksum = result.param_checksum,
-                                         .test_accuracy = result.test_accuracy,
-                                         .test_loss = result.test_loss,
-                                         .train_loss = result.train_loss,
-                                         .samples_per_sec = result.samples_per_sec,
-                                         .steps = result.steps,
-                                         .resumed_step = result.resumed_step,
-                                         .stopped = result.stopped,
-                                         .wall_sec = result.wall_seconds}));
-  return result;
+
+  const JobSpec& spec_;
+  Collective& coll_;
+  const TrainerOptions& options_;
+  std::ostream& out_;
+  const int rank_, world_;
+  const Clock::time_point t_start_ = Clock::now();
+  Dataset train_, test_;
+  int64_t batch_ = 0, global_batch_ = 0, steps_per_epoch_ = 0;
+  std::unique_ptr<StepEngine> engine_;
+  std::vector<float> xb_;
+  std::vector<int32_t> yb_;
+  float grad_scale_ = 1;
+  std::vector<int64_t> order_;  // this epoch's sample order
+  TrainResult result_;
+  TrainPosition pos_;  // where training stands; restored from a checkpoint when resuming
+  std::optional<Checkpointer> checkpointer_;  // from the end of Setup
+  Clock::time_point epoch_start_;
+  Clock::time_point last_report_;
+  double window_loss_ = 0, window_correct_ = 0, window_samples_ = 0;  // since the last report
+  bool stop_ = false;                                                 // --max-steps reached
+};
+
+}  // namespace
+
+Result<TrainResult> Train(const JobSpec& spec, Collective& coll, const TrainerOptions& options,
+                          std::ostream& out) {
+  return TrainRun(spec, coll, options, out).Run();
 }
 
 }  // namespace shoal
