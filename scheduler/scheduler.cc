@@ -24,11 +24,7 @@ Result<std::unique_ptr<Scheduler>> Scheduler::Open(Store* store, SchedulerOption
   int64_t now = s->clock_();
   for (Worker& w : snap.workers) {
     w.last_seen_ms = now;  // a fresh deadline: workers re-attach after a scheduler restart
-    int number = 0;
-    if (w.id.rfind("w-", 0) == 0) number = std::atoi(w.id.c_str() + 2);
-    s->next_worker_number_ = std::max(s->next_worker_number_, number + 1);
-    s->worker_by_name_[w.name] = w.id;
-    s->workers_.emplace(w.id, std::move(w));
+    s->workers_.Restore(std::move(w));
   }
   for (Job& j : snap.jobs) {
     if (!j.idempotency_key.empty()) s->job_by_key_[{j.owner, j.idempotency_key}] = j.id;
@@ -78,10 +74,7 @@ Job* Scheduler::MutableJob(int64_t id) {
   return it == jobs_.end() ? nullptr : &it->second;
 }
 
-Worker* Scheduler::MutableWorker(const std::string& id) {
-  auto it = workers_.find(id);
-  return it == workers_.end() ? nullptr : &it->second;
-}
+Worker* Scheduler::MutableWorker(const std::string& id) { return workers_.Find(id); }
 
 const Job* Scheduler::FindJob(int64_t id) const {
   auto it = jobs_.find(id);
@@ -93,10 +86,7 @@ const Job* Scheduler::FindJobByKey(const std::string& owner, const std::string& 
   return it == job_by_key_.end() ? nullptr : FindJob(it->second);
 }
 
-const Worker* Scheduler::FindWorker(const std::string& id) const {
-  auto it = workers_.find(id);
-  return it == workers_.end() ? nullptr : &it->second;
-}
+const Worker* Scheduler::FindWorker(const std::string& id) const { return workers_.Find(id); }
 
 std::vector<const Job*> Scheduler::ListJobs(std::optional<JobState> state,
                                             const std::string& owner,
@@ -113,7 +103,7 @@ std::vector<const Job*> Scheduler::ListJobs(std::optional<JobState> state,
 
 std::vector<const Worker*> Scheduler::ListWorkers() const {
   std::vector<const Worker*> out;
-  for (const auto& [id, w] : workers_) out.push_back(&w);
+  for (const auto& [id, w] : workers_.all()) out.push_back(&w);
   return out;
 }
 

@@ -30,6 +30,7 @@
 #include "scheduler/ledger.h"
 #include "scheduler/metrics.h"
 #include "scheduler/quotas.h"
+#include "scheduler/worker_registry.h"
 #include "scheduler/policy/policy.h"
 #include "scheduler/policy/snapshot.h"
 #include "scheduler/state/records.h"
@@ -65,21 +66,6 @@ struct RankKey {
   int attempt = 0;
   int rank = 0;
   auto operator<=>(const RankKey&) const = default;
-};
-
-struct WorkerRegistration {
-  std::string name;
-  std::string host;
-  int slots = 1;
-  int cpus = 0;
-  std::vector<GpuInfo> gpus;
-  std::string account = "default";  // earns the contribution credit; a DNS label
-  // Random per agent process ("" = an agent that predates it). A registration under a name held
-  // by a live worker of another instance is refused (AlreadyExists).
-  std::string instance = "";
-  // RAM of the machine (or of the agent's cgroup) and the part lent to ranks; 0 = not reported.
-  int64_t memory_total_bytes = 0;
-  int64_t memory_lent_bytes = 0;
 };
 
 class Scheduler {
@@ -273,11 +259,9 @@ class Scheduler {
   Clock clock_;
   std::function<void()> on_change_;
   std::map<int64_t, Job> jobs_;
-  std::map<std::string, Worker> workers_;
+  WorkerRegistry workers_;
   SchedulerMetrics metrics_;
-  std::unordered_map<std::string, std::string> worker_by_name_;  // name -> id
   std::map<std::pair<std::string, std::string>, int64_t> job_by_key_;  // (owner, key) -> id
-  int next_worker_number_ = 1;
   Ledger ledger_;
   std::function<void()> post_schedule_;
   bool schedule_pending_ = false;

@@ -88,7 +88,7 @@ Snapshot Scheduler::BuildSnapshot() const {
   for (const LedgerEntry& e : ledger_.Entries()) {
     snap.accounts.push_back({e.account, e.contributed, e.used});
   }
-  for (const auto& [id, w] : workers_) {
+  for (const auto& [id, w] : workers_.all()) {
     if (w.state != WorkerState::kAlive) continue;
     snap.workers.push_back(SnapshotOf(w, held[id], stopping[id]));
   }
@@ -97,7 +97,7 @@ Snapshot Scheduler::BuildSnapshot() const {
 
 void Scheduler::AccrueLedger() {
   const int64_t now = clock_();
-  ledger_.Accrue(now, jobs_, workers_);
+  ledger_.Accrue(now, jobs_, workers_.all());
   if (now - ledger_saved_ms_ >= options_.ledger_save_interval_ms) {
     Status st = store_->SaveLedger(ledger_.Entries());
     if (!st.ok()) LOG_ERROR << "saving the ledger failed: " << st.ToString();

@@ -26,82 +26,11 @@ Result<const Worker*> Scheduler::RegisterWorker(const WorkerRegistration& reg) {
 std::vector<Result<const Worker*>> Scheduler::RegisterWorkers(
     const std::vector<WorkerRegistration>& regs) {
   std::vector<Result<const Worker*>> out(regs.size(), Result<const Worker*>(Internal("unset")));
-  // The workers to commit; staged_of[i] is registration i's entry (-1: rejected).
-  std::vector<Worker> staged;
-  std::vector<int> staged_of(regs.size(), -1);
-  std::unordered_map<std::string, int> staged_by_name;
-  const int64_t now = clock_();
+  std::vector<Status> refusals(regs.size());
+  auto [staged, staged_of] =
+      workers_.Stage(regs, clock_(), options_.worker_timeout_ms, &refusals);
   for (size_t i = 0; i < regs.size(); ++i) {
-    const WorkerRegistration& reg = regs[i];
-    if (reg.name.empty() || reg.name.size() > 253) {
-      out[i] = InvalidArgument("worker name must be 1..253 characters");
-      continue;
-    }
-    if (reg.slots < 1 || reg.slots > 1024) {
-      out[i] = InvalidArgument("slots must be in 1..1024");
-      continue;
-    }
-    if (reg.memory_total_bytes < 0 || reg.memory_lent_bytes < 0) {
-      out[i] = InvalidArgument("memoryBytes and memoryLentBytes must be >= 0");
-      continue;
-    }
-    if (!IsDnsLabel(reg.account)) {
-      out[i] = InvalidArgument("account must be a DNS label (1..63 of a-z, 0-9, '-'), got \"" +
-                               reg.account.substr(0, 80) + "\"");
-      continue;
-    }
-    Worker w;
-    // Names are unique: an index, since a pool of thousands registering at once would otherwise
-    // scan every worker per registration. A name seen earlier in this batch re-registers that
-    // entry (as a second call would), so it keeps its id and the later fields win.
-    auto dup = staged_by_name.find(reg.name);
-    if (dup != staged_by_name.end()) {
-      w.id = staged[dup->second].id;
-    } else if (auto it = worker_by_name_.find(reg.name); it != worker_by_name_.end()) {
-      const Worker& known = workers_.at(it->second);
-      if (known.account != reg.account) {
-        out[i] = PermissionDenied("worker name \"" + reg.name + "\" is registered to account \"" +
-                                  known.account + "\"; choose another --name");
-        continue;
-      }
-      // Another live process already holds this name (two agents on one host with one --name):
-      // refused, or both would run the same ranks under one id. Once it is lost (no heartbeat for
-      // worker_timeout_ms), the name is free again, e.g. for its own restart.
-      if (known.state == WorkerState::kAlive && !known.instance.empty() &&
-          known.instance != reg.instance) {
-        const int64_t silent_s = (now - known.last_seen_ms) / 1000;
-        out[i] = AlreadyExists(
-            "worker name \"" + reg.name + "\" is held by a live worker (" + known.id + " on host " +
-            known.host + ", last heartbeat " + std::to_string(silent_s) +
-            " s ago); give this one another --name, or stop the other (its name is free once it "
-            "has been silent for " + std::to_string(options_.worker_timeout_ms / 1000) + " s)");
-        continue;
-      }
-      w.id = it->second;
-    } else {
-      // Not reused even if the commit fails: the id was never acknowledged, but stays burnt.
-      w.id = "w-" + std::to_string(next_worker_number_++);
-    }
-    w.name = reg.name;
-    w.host = reg.host;
-    w.account = reg.account;
-    w.instance = reg.instance;
-    w.slots = reg.slots;
-    w.cpus = reg.cpus;
-    w.gpus = reg.gpus;
-    w.memory_total_bytes = reg.memory_total_bytes;
-    w.memory_lent_bytes = reg.memory_lent_bytes;
-    w.state = WorkerState::kAlive;
-    w.registered_ms = now;
-    w.last_seen_ms = now;
-    if (dup != staged_by_name.end()) {
-      staged[dup->second] = std::move(w);
-      staged_of[i] = dup->second;
-    } else {
-      staged_of[i] = static_cast<int>(staged.size());
-      staged_by_name[reg.name] = staged_of[i];
-      staged.push_back(std::move(w));
-    }
+    if (staged_of[i] < 0) out[i] = refusals[i];
   }
   if (staged.empty()) return out;
   std::vector<const Worker*> rows;
@@ -155,14 +84,12 @@ std::vector<Result<const Worker*>> Scheduler::RegisterWorkers(
         if (touched) Persist(job);
       }
     }
-    worker_by_name_[w.name] = w.id;
-    Worker& stored = workers_[w.id];
-    stored = std::move(w);
+    Worker& stored = workers_.Install(std::move(w));
     LOG_INFO << "worker " << stored.id << " (" << stored.name << ") registered: " << stored.slots
              << " slots, " << stored.cpus << " cpus, " << stored.gpus.size() << " gpus";
   }
   for (size_t i = 0; i < regs.size(); ++i) {
-    if (staged_of[i] >= 0) out[i] = &workers_.at(ids[staged_of[i]]);
+    if (staged_of[i] >= 0) out[i] = workers_.Find(ids[staged_of[i]]);
   }
   RequestSchedule();
   // Long-polls care only when ranks were taken away; a new worker changes nothing they wait for.
@@ -301,7 +228,7 @@ bool Scheduler::AccountRunsAttempt(const std::string& account, int64_t job_id,
 
 void Scheduler::MarkLostWorkers() {
   int64_t now = clock_();
-  for (auto& [wid, w] : workers_) {
+  for (auto& [wid, w] : workers_.all()) {
     if (w.state != WorkerState::kAlive || now - w.last_seen_ms <= options_.worker_timeout_ms) {
       continue;
     }

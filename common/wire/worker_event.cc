@@ -16,20 +16,35 @@ const char* ToString(WorkerEventType type) {
   return "?";
 }
 
+namespace {
+
+// Assigned field by field: a designated initializer that leaves the optional fields out draws
+// -Wmissing-field-initializers from GCC 12.
+WorkerEvent EventOf(WorkerEventType type, int64_t job, int attempt, int rank) {
+  WorkerEvent e;
+  e.type = type;
+  e.job = job;
+  e.attempt = attempt;
+  e.rank = rank;
+  return e;
+}
+
+}  // namespace
+
 WorkerEvent LogEvent(int64_t job, int attempt, int rank, std::vector<std::string> lines) {
-  WorkerEvent e{.type = WorkerEventType::kLog, .job = job, .attempt = attempt, .rank = rank};
+  WorkerEvent e = EventOf(WorkerEventType::kLog, job, attempt, rank);
   e.lines = std::move(lines);
   return e;
 }
 
 WorkerEvent ProgressEvent(int64_t job, int attempt, int rank, nlohmann::json data) {
-  WorkerEvent e{.type = WorkerEventType::kProgress, .job = job, .attempt = attempt, .rank = rank};
+  WorkerEvent e = EventOf(WorkerEventType::kProgress, job, attempt, rank);
   e.data = std::move(data);
   return e;
 }
 
 WorkerEvent ExitEvent(int64_t job, int attempt, int rank, int exit_code) {
-  WorkerEvent e{.type = WorkerEventType::kExit, .job = job, .attempt = attempt, .rank = rank};
+  WorkerEvent e = EventOf(WorkerEventType::kExit, job, attempt, rank);
   e.exit_code = exit_code;
   return e;
 }

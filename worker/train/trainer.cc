@@ -393,19 +393,19 @@ class TrainRun {
   // Rank 0's periodic progress report over the steps since the last one.
   void ReportProgress(int epoch, Clock::time_point now) {
     const double elapsed = Seconds(epoch_start_, now);
-    Report(out_, options_.progress_json,
-           wire::ToJson(wire::ProgressReport{
-               .epoch = epoch,
-               .epochs = spec_.training.epochs,
-               .step = pos_.step,
-               .steps_per_epoch = steps_per_epoch_,
-               .loss = window_loss_ / window_samples_,
-               .train_accuracy = window_correct_ / window_samples_,
-               .samples_per_sec = static_cast<double>(pos_.epoch_samples) / elapsed,
-               .step_sec = elapsed * static_cast<double>(global_batch_) /
-                           static_cast<double>(pos_.epoch_samples),
-               .all_reduce_sec = pos_.epoch_reduce_sec * static_cast<double>(global_batch_) /
-                                 static_cast<double>(pos_.epoch_samples)}));
+    wire::ProgressReport report;
+    report.epoch = epoch;
+    report.epochs = spec_.training.epochs;
+    report.step = pos_.step;
+    report.steps_per_epoch = steps_per_epoch_;
+    report.loss = window_loss_ / window_samples_;
+    report.train_accuracy = window_correct_ / window_samples_;
+    report.samples_per_sec = static_cast<double>(pos_.epoch_samples) / elapsed;
+    report.step_sec =
+        elapsed * static_cast<double>(global_batch_) / static_cast<double>(pos_.epoch_samples);
+    report.all_reduce_sec = pos_.epoch_reduce_sec * static_cast<double>(global_batch_) /
+                            static_cast<double>(pos_.epoch_samples);
+    Report(out_, options_.progress_json, wire::ToJson(report));
     last_report_ = now;
     window_loss_ = window_correct_ = window_samples_ = 0;
   }
@@ -420,16 +420,17 @@ class TrainRun {
     result_.train_loss = pos_.epoch_loss / static_cast<double>(epoch_samples);
     double train_acc = pos_.epoch_correct / static_cast<double>(epoch_samples);
     const double steps_done = static_cast<double>(epoch_samples / global_batch_);
-    wire::ProgressReport report{.epoch = epoch,
-                                .epochs = spec_.training.epochs,
-                                .step = pos_.step,
-                                .steps_per_epoch = steps_per_epoch_,
-                                .loss = result_.train_loss,
-                                .train_accuracy = train_acc,
-                                .samples_per_sec = static_cast<double>(epoch_samples) / epoch_time,
-                                .step_sec = epoch_time / steps_done,
-                                .all_reduce_sec = pos_.epoch_reduce_sec / steps_done,
-                                .epoch_done = true};
+    wire::ProgressReport report;
+    report.epoch = epoch;
+    report.epochs = spec_.training.epochs;
+    report.step = pos_.step;
+    report.steps_per_epoch = steps_per_epoch_;
+    report.loss = result_.train_loss;
+    report.train_accuracy = train_acc;
+    report.samples_per_sec = static_cast<double>(epoch_samples) / epoch_time;
+    report.step_sec = epoch_time / steps_done;
+    report.all_reduce_sec = pos_.epoch_reduce_sec / steps_done;
+    report.epoch_done = true;
     std::ostringstream line;
     line << std::fixed << std::setprecision(4) << "epoch " << epoch << "/" << spec_.training.epochs
          << ": train loss " << result_.train_loss << " acc " << train_acc;
