@@ -170,6 +170,15 @@ Status Agent::Register() {
 }
 
 Status Agent::Run() {
+  RETURN_IF_ERROR(Prepare());
+  events_.Start();
+  watchdog_ = std::thread([this] { WatchMemory(); });
+  Status fatal = Serve();
+  Shutdown();
+  return fatal;
+}
+
+Status Agent::Prepare() {
   RETURN_IF_ERROR(client_.config_status());  // a bad --scheduler URL or --ca-file
   if (options_.name.empty()) options_.name = HostName();
   cpus_ = std::max(1u, std::thread::hardware_concurrency());
@@ -214,8 +223,10 @@ Status Agent::Run() {
   // Peers must reach this machine's ranks on the interface that leads to the scheduler.
   rank_address_ = LocalAddressTowards(options_.scheduler_url);
   LOG_INFO << "ranks will listen on " << rank_address_;
-  events_.Start();
-  watchdog_ = std::thread([this] { WatchMemory(); });
+  return Status::Ok();
+}
+
+Status Agent::Serve() {
   auto backoff = std::chrono::milliseconds(200);
   bool registered = false;
   Status fatal = Status::Ok();
@@ -270,6 +281,10 @@ Status Agent::Run() {
     EscalateKills();
   }
 
+  return fatal;
+}
+
+void Agent::Shutdown() {
   // Shutting down: stop every rank, then let the sender deliver what it can.
   {
     std::lock_guard<std::mutex> lock(mu_);
@@ -300,7 +315,6 @@ Status Agent::Run() {
   for (auto& [key, child] : children_) {
     if (child->reader.joinable()) child->reader.join();
   }
-  return fatal;
 }
 
 json Agent::RunningList() {

@@ -94,6 +94,15 @@ class Agent {
     std::thread reader;
   };
 
+  // Detects CPUs, GPUs and memory, and settles the options that depend on them and on the paths
+  // (slots, threads per rank, trainer, work dir, the address ranks listen on).
+  Status Prepare();
+  // Registers, then heartbeats (each reply's assignments reconciled) until stopped; returns why
+  // it stopped for good (OK, or a refusal that retrying cannot mend).
+  Status Serve();
+  // Stops every rank (SIGTERM, then SIGKILL after kill_grace), lets the sender deliver what it
+  // can, and joins the threads.
+  void Shutdown();
   Status Register();
   void Reconcile(const nlohmann::json& assignments);
   // Whether this worker runs the assignment's job at all (its spec parses, its data lies inside
