@@ -27,9 +27,7 @@ Result<std::unique_ptr<Scheduler>> Scheduler::Open(Store* store, SchedulerOption
     s->workers_.Restore(std::move(w));
   }
   for (Job& j : snap.jobs) {
-    if (!j.idempotency_key.empty()) s->job_by_key_[{j.owner, j.idempotency_key}] = j.id;
-    if (!IsTerminal(j.state)) ++s->active_jobs_[j.owner];
-    s->jobs_.emplace(j.id, std::move(j));
+    s->jobs_.Restore(std::move(j));
   }
   s->ledger_.Load(snap.ledger, now);
   s->ledger_saved_ms_ = now;
@@ -69,21 +67,14 @@ Result<std::vector<int64_t>> Scheduler::CommitWithUnsaved(Store::Batch batch) {
       [this](const std::string& id) { return FindWorker(id); });
 }
 
-Job* Scheduler::MutableJob(int64_t id) {
-  auto it = jobs_.find(id);
-  return it == jobs_.end() ? nullptr : &it->second;
-}
+Job* Scheduler::MutableJob(int64_t id) { return jobs_.Find(id); }
 
 Worker* Scheduler::MutableWorker(const std::string& id) { return workers_.Find(id); }
 
-const Job* Scheduler::FindJob(int64_t id) const {
-  auto it = jobs_.find(id);
-  return it == jobs_.end() ? nullptr : &it->second;
-}
+const Job* Scheduler::FindJob(int64_t id) const { return jobs_.Find(id); }
 
 const Job* Scheduler::FindJobByKey(const std::string& owner, const std::string& key) const {
-  auto it = job_by_key_.find({owner, key});
-  return it == job_by_key_.end() ? nullptr : FindJob(it->second);
+  return jobs_.FindByKey(owner, key);
 }
 
 const Worker* Scheduler::FindWorker(const std::string& id) const { return workers_.Find(id); }
@@ -92,7 +83,7 @@ std::vector<const Job*> Scheduler::ListJobs(std::optional<JobState> state,
                                             const std::string& owner,
                                             const std::string& name) const {
   std::vector<const Job*> out;
-  for (const auto& [id, job] : jobs_) {
+  for (const auto& [id, job] : jobs_.all()) {
     if (state && job.state != *state) continue;
     if (!owner.empty() && job.owner != owner) continue;
     if (!name.empty() && job.spec.metadata.name != name) continue;
@@ -198,7 +189,7 @@ void Scheduler::RunCycle() {
   MarkLostWorkers();
   EnforceTimeLimits();
   AccrueLedger();
-  output_.Expire(clock_(), jobs_);
+  output_.Expire(clock_(), jobs_.all());
   Schedule();
 }
 

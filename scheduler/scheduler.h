@@ -27,6 +27,7 @@
 #include "common/wire/assignment.h"
 #include "common/wire/worker_event.h"
 #include "scheduler/job_output.h"
+#include "scheduler/job_table.h"
 #include "scheduler/ledger.h"
 #include "scheduler/metrics.h"
 #include "scheduler/quotas.h"
@@ -258,10 +259,9 @@ class Scheduler {
   SchedulerOptions options_;
   Clock clock_;
   std::function<void()> on_change_;
-  std::map<int64_t, Job> jobs_;
+  JobTable jobs_;
   WorkerRegistry workers_;
   SchedulerMetrics metrics_;
-  std::map<std::pair<std::string, std::string>, int64_t> job_by_key_;  // (owner, key) -> id
   Ledger ledger_;
   std::function<void()> post_schedule_;
   bool schedule_pending_ = false;
@@ -272,8 +272,6 @@ class Scheduler {
   // Changes written by the next SaveChanges() (with a poster): ids of jobs and workers.
   SaveBatcher saves_;
   int64_t ledger_saved_ms_ = 0;
-  // Unfinished jobs per owner (quotas.max_active_jobs).
-  std::map<std::string, int64_t> active_jobs_;
   // Jobs' log lines and metric points, stored within their caps and expired after retention.
   JobOutput output_;
   std::unordered_map<int64_t, int64_t> checkpoint_refused_ms_;  // job -> last event

@@ -37,10 +37,10 @@ Result<Job> Scheduler::PrepareSubmission(const std::string& spec_text, const std
                              " bytes; this scheduler accepts at most " +
                              std::to_string(quotas.max_spec_bytes) + " (maxSpecBytes)");
   }
-  if (auto it = active_jobs_.find(owner); quotas.max_active_jobs > 0 && it != active_jobs_.end() &&
-                                          it->second >= quotas.max_active_jobs) {
+  if (const int64_t active = jobs_.active(owner);
+      quotas.max_active_jobs > 0 && active >= quotas.max_active_jobs) {
     if (field != nullptr) *field = "maxActiveJobs";
-    return ResourceExhausted("account " + owner + " has " + std::to_string(it->second) +
+    return ResourceExhausted("account " + owner + " has " + std::to_string(active) +
                              " unfinished jobs, its limit (maxActiveJobs); wait for some to "
                              "finish or cancel some");
   }
@@ -77,26 +77,7 @@ Result<Job> Scheduler::PrepareSubmission(const std::string& spec_text, const std
 
 Result<std::vector<const Job*>> Scheduler::SubmitPrepared(std::vector<Job> jobs) {
   // Repeats of an idempotency key (stored, or earlier in this batch) are answered with that job.
-  std::vector<int64_t> repeat_of(jobs.size(), 0);   // > 0: a stored job's id
-  std::vector<int> same_as(jobs.size(), -1);         // >= 0: an earlier entry of the batch
-  std::map<std::pair<std::string, std::string>, int> in_batch;
-  std::vector<const Job*> rows;
-  rows.reserve(jobs.size());
-  for (size_t i = 0; i < jobs.size(); ++i) {
-    const Job& job = jobs[i];
-    if (!job.idempotency_key.empty()) {
-      const auto key = std::make_pair(job.owner, job.idempotency_key);
-      if (auto it = job_by_key_.find(key); it != job_by_key_.end()) {
-        repeat_of[i] = it->second;
-        continue;
-      }
-      if (auto [it, added] = in_batch.emplace(key, static_cast<int>(i)); !added) {
-        same_as[i] = it->second;
-        continue;
-      }
-    }
-    rows.push_back(&job);
-  }
+  auto [repeat_of, same_as, rows] = jobs_.Stage(jobs);
   // One transaction for the batch (with any unsaved change, which thus costs no fsync of its
   // own): it is stored (and may be acknowledged) as a whole or not at all, and nothing of it is
   // queued before the commit.
@@ -107,15 +88,10 @@ Result<std::vector<const Job*>> Scheduler::SubmitPrepared(std::vector<Job> jobs)
   for (size_t i = 0; i < jobs.size(); ++i) {
     if (repeat_of[i] > 0 || same_as[i] >= 0) continue;
     jobs[i].id = ids[next_id++];
-    if (!jobs[i].idempotency_key.empty()) {
-      job_by_key_[{jobs[i].owner, jobs[i].idempotency_key}] = jobs[i].id;
-    }
-    const int64_t id = jobs[i].id;
-    auto [it, inserted] = jobs_.emplace(id, std::move(jobs[i]));
-    LOG_INFO << "job " << it->first << " (" << it->second.spec.metadata.name << ") submitted by "
-             << it->second.owner;
-    out[i] = &it->second;
-    ++active_jobs_[it->second.owner];
+    Job& job = jobs_.Install(std::move(jobs[i]));
+    LOG_INFO << "job " << job.id << " (" << job.spec.metadata.name << ") submitted by "
+             << job.owner;
+    out[i] = &job;
     any_new = true;
     ++metrics_.jobs_submitted_total;
   }
@@ -338,7 +314,7 @@ void Scheduler::StartJob(Job& job, const std::vector<std::string>& rank_workers)
 }
 
 void Scheduler::EnforceTimeLimits() {
-  for (auto& [id, job] : jobs_) {
+  for (auto& [id, job] : jobs_.all()) {
     if (job.state != JobState::kRunning || job.started_ms == 0) continue;
     int64_t limit_ms = job.spec.limits.max_runtime_seconds * 1000;
     if (RunMs(job) <= limit_ms) continue;
@@ -353,8 +329,7 @@ void Scheduler::EnforceTimeLimits() {
 }
 
 void Scheduler::JobEnded(const Job& job) {
-  auto it = active_jobs_.find(job.owner);
-  if (it != active_jobs_.end() && --it->second <= 0) active_jobs_.erase(it);
+  jobs_.Ended(job);
   checkpoint_refused_ms_.erase(job.id);
 }
 

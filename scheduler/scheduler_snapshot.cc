@@ -49,8 +49,8 @@ Snapshot Scheduler::BuildSnapshot() const {
   Snapshot snap;
   snap.now_ms = clock_();
   std::map<std::string, int> held, stopping;
-  // jobs_ is keyed by id, so the queue comes out in submission order.
-  for (const auto& [id, job] : jobs_) {
+  // The job table is keyed by id, so the queue comes out in submission order.
+  for (const auto& [id, job] : jobs_.all()) {
     const JobSpec& spec = job.spec;
     for (const auto& a : job.attempts) {
       for (const auto& r : a.ranks) {
@@ -97,7 +97,7 @@ Snapshot Scheduler::BuildSnapshot() const {
 
 void Scheduler::AccrueLedger() {
   const int64_t now = clock_();
-  ledger_.Accrue(now, jobs_, workers_.all());
+  ledger_.Accrue(now, jobs_.all(), workers_.all());
   if (now - ledger_saved_ms_ >= options_.ledger_save_interval_ms) {
     Status st = store_->SaveLedger(ledger_.Entries());
     if (!st.ok()) LOG_ERROR << "saving the ledger failed: " << st.ToString();

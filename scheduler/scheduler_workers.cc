@@ -54,7 +54,7 @@ std::vector<Result<const Worker*>> Scheduler::RegisterWorkers(
     if (Worker* existing = MutableWorker(w.id)) {
       restarted_any = true;
       // The worker process restarted, so the trainers it ran died with it (PDEATHSIG).
-      for (auto& [id, job] : jobs_) {
+      for (auto& [id, job] : jobs_.all()) {
         Attempt* a = job.current_attempt();
         if (a == nullptr || a->state != AttemptState::kRunning) continue;
         for (auto& r : a->ranks) {
@@ -70,7 +70,7 @@ std::vector<Result<const Worker*>> Scheduler::RegisterWorkers(
         }
       }
       // Anything still marked as held on this worker from before is gone now.
-      for (auto& [id, job] : jobs_) {
+      for (auto& [id, job] : jobs_.all()) {
         bool touched = false;
         for (auto& a : job.attempts) {
           for (auto& r : a.ranks) {
@@ -118,7 +118,7 @@ Status Scheduler::Heartbeat(const std::string& worker_id, const std::vector<Rank
     // it wakes them.
   }
   std::set<RankKey> reported(running.begin(), running.end());
-  for (auto& [id, job] : jobs_) {
+  for (auto& [id, job] : jobs_.all()) {
     bool touched = false;
     for (auto& a : job.attempts) {
       for (auto& r : a.ranks) {
@@ -157,7 +157,7 @@ Status Scheduler::Heartbeat(const std::string& worker_id, const std::vector<Rank
 std::vector<std::pair<const Job*, RankKey>> Scheduler::DesiredRanks(
     const std::string& worker_id) const {
   std::vector<std::pair<const Job*, RankKey>> out;
-  for (const auto& [id, job] : jobs_) {
+  for (const auto& [id, job] : jobs_.all()) {
     const Attempt* a = job.current_attempt();
     if (a == nullptr || a->state != AttemptState::kRunning || AwaitsPreviousAttempt(job)) continue;
     for (const auto& r : a->ranks) {
@@ -244,7 +244,7 @@ void Scheduler::MarkLostWorkers() {
     }
     LOG_WARN << "worker " << wid << " (" << w.name << ") lost: no heartbeat for "
              << (now - w.last_seen_ms) << " ms";
-    for (auto& [id, job] : jobs_) {
+    for (auto& [id, job] : jobs_.all()) {
       bool touched = false;
       for (auto& a : job.attempts) {
         for (auto& r : a.ranks) {
