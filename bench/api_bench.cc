@@ -60,6 +60,7 @@
 #include <thread>
 #include <vector>
 
+#include "common/flags.h"
 #include "common/http_client.h"
 #include "common/status.h"
 
@@ -516,54 +517,46 @@ Result<json> RunReattach(const Options& o, Daemon& daemon, const std::vector<std
 
 // ---- Flags, output, main. ----
 
-constexpr char kUsage[] =
-    "usage: shoal-api-bench [--scheduler-bin PATH] [--duration-sec 5] [--warmup-sec 1]\n"
-    "  [--clients 1,16,64] [--workers 10000] [--hb-conns 64] [--cold-join]\n"
-    "  [--out bench/out/api.json] [--spec configs/jobs/tiny-mlp.yaml] [--tmp-dir $TMPDIR|/tmp]\n";
-
-Status ParseFlags(int argc, char** argv, Options* o) {
-  const std::map<std::string, std::string*> texts = {{"--scheduler-bin", &o->scheduler_bin},
-                                                     {"--spec", &o->spec_path},
-                                                     {"--out", &o->out_path},
-                                                     {"--tmp-dir", &o->tmp_dir}};
-  const std::map<std::string, double*> reals = {{"--duration-sec", &o->duration_sec},
-                                                {"--warmup-sec", &o->warmup_sec}};
-  const std::map<std::string, int*> ints = {{"--workers", &o->workers},
-                                            {"--hb-conns", &o->hb_conns}};
-  for (int i = 1; i < argc; ++i) {
-    const std::string flag = argv[i];
-    if (flag == "--help" || flag == "-h") return shoal::InvalidArgument(kUsage);
-    if (flag == "--cold-join") {
-      o->cold_join = true;
-      continue;
-    }
-    if (!texts.count(flag) && !reals.count(flag) && !ints.count(flag) && flag != "--clients") {
-      return shoal::InvalidArgument("unknown flag " + flag + "\n" + kUsage);
-    }
-    if (i + 1 >= argc) return shoal::InvalidArgument(flag + " needs a value");
-    const std::string v = argv[++i];
-    try {
-      if (texts.count(flag)) {
-        *texts.at(flag) = v;
-      } else if (reals.count(flag)) {
-        *reals.at(flag) = std::stod(v);
-      } else if (ints.count(flag)) {
-        *ints.at(flag) = std::stoi(v);
-      } else {  // --clients
-        o->clients.clear();
-        std::stringstream s(v);
-        for (std::string c; std::getline(s, c, ',');) o->clients.push_back(std::stoi(c));
-      }
-    } catch (const std::exception&) {
-      return shoal::InvalidArgument("bad value for " + flag + ": " + v);
-    }
-  }
-  bool bad_clients = std::any_of(o->clients.begin(), o->clients.end(), [](int c) { return c < 1; });
-  if (o->duration_sec <= 0 || o->warmup_sec < 0 || o->workers < 0 || o->hb_conns < 1 ||
-      bad_clients) {
-    return shoal::InvalidArgument("durations, counts and clients must be positive");
-  }
-  return Status::Ok();
+// Defines the flags and parses them into `o`: nullopt to go on, or the exit code for main
+// (0 after --help, 2 on a usage error).
+std::optional<int> ParseFlags(int argc, char** argv, Options* o) {
+  CLI::App app(
+      "shoal-api-bench: load on the scheduler's HTTP API (durable submissions, heartbeats, "
+      "re-attachment) against a shoal-scheduler it starts itself.");
+  shoal::flags::Configure(app, "shoal-api-bench");
+  app.add_option("--scheduler-bin", o->scheduler_bin,
+                 "the shoal-scheduler to start; default: the one of this build tree, else "
+                 "build/scheduler/shoal-scheduler of the repository")
+      ->type_name("PATH");
+  app.add_option("--duration-sec", o->duration_sec, "measured seconds per phase (> 0)")
+      ->type_name("S")
+      ->check(shoal::flags::Positive());
+  app.add_option("--warmup-sec", o->warmup_sec, "warm-up seconds before each measurement (>= 0)")
+      ->type_name("S")
+      ->check(shoal::flags::NonNegative());
+  app.add_option("--clients", o->clients,
+                 "comma list of concurrent submitting clients, one measurement each (each >= 1)")
+      ->type_name("LIST")
+      ->delimiter(',')
+      ->default_str("1,16,64")
+      ->check(shoal::flags::Positive());
+  app.add_option("--workers", o->workers, "workers that register and heartbeat; 0 skips that phase")
+      ->type_name("W")
+      ->check(shoal::flags::NonNegative());
+  app.add_option("--hb-conns", o->hb_conns, "heartbeat connections, one thread each (>= 1)")
+      ->type_name("N")
+      ->check(shoal::flags::Positive());
+  app.add_flag("--cold-join", o->cold_join,
+               "register while heartbeating, on one scheduler (no restart, no re-attachment)");
+  app.add_option("--out", o->out_path, "the JSON results; default bench/out/api.json")
+      ->type_name("FILE");
+  app.add_option("--spec", o->spec_path,
+                 "the job submitted; default configs/jobs/tiny-mlp.yaml of the repository")
+      ->type_name("FILE");
+  app.add_option("--tmp-dir", o->tmp_dir,
+                 "where the schedulers' state dirs go; default $TMPDIR, else /tmp")
+      ->type_name("DIR");
+  return shoal::flags::Parse(app, argc, argv);
 }
 
 // Fills in the defaults that depend on where the repository and the build are.
@@ -619,8 +612,8 @@ std::string F(const json& j, const char* pointer, int decimals = 1) {
 
 int Run(int argc, char** argv) {
   Options o;
-  Status st = ParseFlags(argc, argv, &o);
-  if (st.ok()) st = ResolvePaths(&o);
+  if (std::optional<int> code = ParseFlags(argc, argv, &o)) return *code;
+  Status st = ResolvePaths(&o);
   const std::string spec = st.ok() ? ReadFile(o.spec_path) : "";
   if (st.ok() && spec.empty()) st = shoal::InvalidArgument("cannot read " + o.spec_path);
   if (!st.ok()) {

@@ -10,8 +10,8 @@
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
-#include <cstring>
 #include <filesystem>
+#include <optional>
 #include <random>
 #include <string>
 #include <vector>
@@ -19,6 +19,7 @@
 #include <nlohmann/json.hpp>
 
 #include "common/file_util.h"
+#include "common/flags.h"
 #include "common/spec/job_spec.h"
 #include "common/sha256.h"
 #include "worker/train/checkpoint.h"
@@ -55,16 +56,18 @@ int main(int argc, char** argv) {
   std::string dir = "/tmp/shoal-checkpoint-bench";
   int repeat = 3;
   bool skip_large = false;
-  for (int i = 1; i < argc; ++i) {
-    const std::string a = argv[i];
-    if (a == "--dir" && i + 1 < argc) dir = argv[++i];
-    else if (a == "--repeat" && i + 1 < argc) repeat = std::max(1, std::atoi(argv[++i]));
-    else if (a == "--skip-large") skip_large = true;
-    else {
-      std::fprintf(stderr, "usage: shoal-checkpoint-bench [--dir DIR] [--repeat N] [--skip-large]\n");
-      return 2;
-    }
-  }
+  CLI::App app(
+      "shoal-checkpoint-bench: checkpoint write/restore time and size against plain file I/O of "
+      "the same bytes, and SHA-256; JSON on stdout.");
+  flags::Configure(app, "shoal-checkpoint-bench");
+  app.add_option("--dir", dir, "where the checkpoints and plain files are written")
+      ->type_name("DIR");
+  // As before the shared flags, a count below 1 means 1.
+  app.add_option("--repeat", repeat, "runs per measurement, the median reported (< 1 means 1)")
+      ->type_name("N");
+  app.add_flag("--skip-large", skip_large, "only the demo MLP, not the ~100M-parameter one");
+  if (std::optional<int> code = flags::Parse(app, argc, argv)) return *code;
+  repeat = std::max(1, repeat);
   std::filesystem::create_directories(dir);
   std::vector<std::pair<std::string, std::string>> models = {
       {"demo MLP (784-256-128-10)", "[784, 256, 128, 10]"}};

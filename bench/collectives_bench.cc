@@ -13,12 +13,16 @@
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
+#include <limits>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include <gloo/rendezvous/file_store.h>
 
+#include "common/flags.h"
+#include "common/version.h"
 #include "kernels/collectives/gloo_collective.h"
 #ifdef SHOAL_HAVE_MPI
 #include "kernels/collectives/mpi_collective.h"
@@ -27,12 +31,6 @@
 using namespace shoal;
 
 namespace {
-
-const char kUsage[] = R"(usage: shoal-collectives-bench --backend mpi|gloo [flags]
-  --rank R --world-size N --store-dir DIR   gloo: this rank and a FileStore dir shared by ranks
-  --min-bytes B (default 1024)  --max-bytes B (default 268435456), stepping by x4
-  --budget-mb M   bytes all-reduced per size and rank in timed iterations (default 1024)
-)";
 
 // Same iteration count on every rank (a function of the size only), so the ranks stay in step:
 // enough iterations for small sizes to average out noise, at least 3 for the huge ones.
@@ -92,55 +90,72 @@ bool RunSize(Collective& c, const std::string& backend, int64_t bytes, int64_t b
   return true;
 }
 
+// The flags, parsed and checked; nullopt from ParseFlags means go on.
+struct Options {
+  std::string backend, store_dir;
+  long long rank = 0, world = 1, min_bytes = 1024, max_bytes = 256LL << 20, budget_mb = 1024;
+};
+
+std::optional<int> ParseFlags(int argc, char** argv, Options* o) {
+  CLI::App app(
+      "shoal-collectives-bench: one rank of an in-place float all-reduce sweep (sizes from "
+      "--min-bytes to --max-bytes, stepping by x4); rank 0 prints a JSON object per size.");
+  flags::Configure(app, "shoal-collectives-bench");
+  app.footer(
+      flags::Wrap("mpi: mpirun -np 2 shoal-collectives-bench --backend mpi\n"
+                  "gloo: shoal-collectives-bench --backend gloo --rank R --world-size 2 "
+                  "--store-dir DIR, once per rank\n"
+                  "Exit codes: 0 ok, 1 a failed collective or a wrong sum, 2 bad flags.\n\n" +
+                  VersionLine("shoal-collectives-bench")));
+  app.add_option("--backend", o->backend, "the collective: mpi or gloo")
+      ->type_name("mpi|gloo")
+      ->required()
+      ->check(CLI::IsMember({"mpi", "gloo"}));
+  app.add_option("--rank", o->rank, "gloo: this rank, 0 .. world-size - 1")
+      ->type_name("R")
+      ->check(flags::NonNegative());
+  app.add_option("--world-size", o->world, "gloo: the number of ranks")
+      ->type_name("N")
+      ->check(flags::Positive());
+  app.add_option("--store-dir", o->store_dir, "gloo: a FileStore dir shared by the ranks")
+      ->type_name("DIR");
+  app.add_option("--min-bytes", o->min_bytes, "the smallest buffer (>= 4)")
+      ->type_name("B")
+      ->check(CLI::Range(4LL, std::numeric_limits<long long>::max()));
+  app.add_option("--max-bytes", o->max_bytes, "the largest buffer (>= --min-bytes)")
+      ->type_name("B");
+  app.add_option("--budget-mb", o->budget_mb,
+                 "MiB all-reduced per size and rank in timed iterations (1 .. 1048576)")
+      ->type_name("M")
+      ->check(CLI::Range(1LL, 1LL << 20));
+  if (std::optional<int> code = flags::Parse(app, argc, argv)) return *code;
+  if (o->max_bytes < o->min_bytes) {
+    return flags::UsageError(app, "--max-bytes is below --min-bytes");
+  }
+  if (o->backend == "gloo" && (o->store_dir.empty() || o->rank >= o->world)) {
+    return flags::UsageError(app, "gloo needs --store-dir and a --rank below --world-size");
+  }
+  return std::nullopt;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
-  std::string backend, store_dir;
-  long long rank = 0, world = 1, min_bytes = 1024, max_bytes = 256LL << 20, budget_mb = 1024;
-  for (int i = 1; i < argc; ++i) {
-    std::string arg = argv[i];
-    if (arg == "--help" || arg == "-h") {
-      std::fputs(kUsage, stdout);
-      return 0;
-    }
-    if (i + 1 >= argc) {
-      std::fprintf(stderr, "%s needs a value\n%s", arg.c_str(), kUsage);
-      return 2;
-    }
-    std::string v = argv[++i];
-    if (arg == "--backend") backend = v;
-    else if (arg == "--store-dir") store_dir = v;
-    else if (arg == "--rank") rank = std::atoll(v.c_str());
-    else if (arg == "--world-size") world = std::atoll(v.c_str());
-    else if (arg == "--min-bytes") min_bytes = std::atoll(v.c_str());
-    else if (arg == "--max-bytes") max_bytes = std::atoll(v.c_str());
-    else if (arg == "--budget-mb") budget_mb = std::atoll(v.c_str());
-    else {
-      std::fprintf(stderr, "unknown flag %s\n%s", arg.c_str(), kUsage);
-      return 2;
-    }
-  }
-  if (min_bytes < 4 || max_bytes < min_bytes || budget_mb < 1) {
-    std::fprintf(stderr, "bad sizes\n%s", kUsage);
-    return 2;
-  }
-
+  Options o;
+  if (std::optional<int> code = ParseFlags(argc, argv, &o)) return *code;
   std::unique_ptr<Collective> c;
-  if (backend == "gloo") {
-    if (store_dir.empty() || world < 1 || rank < 0 || rank >= world) {
-      std::fprintf(stderr, "gloo needs --rank, --world-size and --store-dir\n");
-      return 2;
-    }
-    gloo::rendezvous::FileStore store(store_dir);
+  if (o.backend == "gloo") {
+    gloo::rendezvous::FileStore store(o.store_dir);
     GlooOptions opts;
     opts.timeout = std::chrono::seconds(120);  // a 256 MB ring on a loaded 2-core machine
-    auto made = MakeGlooCollective(static_cast<int>(rank), static_cast<int>(world), store, opts);
+    auto made =
+        MakeGlooCollective(static_cast<int>(o.rank), static_cast<int>(o.world), store, opts);
     if (!made.ok()) {
       std::fprintf(stderr, "%s\n", made.status().ToString().c_str());
       return 1;
     }
     c = std::move(made).value();
-  } else if (backend == "mpi") {
+  } else {  // mpi
 #ifdef SHOAL_HAVE_MPI
     auto made = MakeMpiCollective();
     if (!made.ok()) {
@@ -152,17 +167,14 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "built without MPI\n");
     return 2;
 #endif
-  } else {
-    std::fprintf(stderr, "--backend must be mpi or gloo\n%s", kUsage);
-    return 2;
   }
 
   bool ok = true;
-  for (long long bytes = min_bytes; ok && bytes <= max_bytes; bytes *= 4) {
-    ok = RunSize(*c, backend, bytes, budget_mb << 20);
+  for (long long bytes = o.min_bytes; ok && bytes <= o.max_bytes; bytes *= 4) {
+    ok = RunSize(*c, o.backend, bytes, o.budget_mb << 20);
   }
 #ifdef SHOAL_HAVE_MPI
-  if (backend == "mpi") {
+  if (o.backend == "mpi") {
     if (!ok) AbortMpi(1);
     c.reset();
     FinalizeMpi();

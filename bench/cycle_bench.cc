@@ -8,15 +8,16 @@
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
-#include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <optional>
 #include <random>
 #include <string>
 #include <vector>
 
 #include <nlohmann/json.hpp>
 
+#include "common/flags.h"
 #include "scheduler/policy/policy.h"
 
 using namespace shoal;
@@ -83,18 +84,21 @@ int main(int argc, char** argv) {
   int repeat = 5;
   std::vector<int> pendings = {1000, 10000, 100000};
   std::vector<int> workers_list = {100, 1000, 2000, 10000};
-  for (int i = 1; i < argc; ++i) {
-    if (!std::strcmp(argv[i], "--out") && i + 1 < argc) {
-      out_path = argv[++i];
-    } else if (!std::strcmp(argv[i], "--repeat") && i + 1 < argc) {
-      repeat = std::max(1, std::atoi(argv[++i]));
-    } else if (!std::strcmp(argv[i], "--quick")) {
-      pendings = {1000, 10000};
-      workers_list = {100, 1000};
-    } else {
-      std::fprintf(stderr, "usage: %s [--out PATH] [--repeat N] [--quick]\n", argv[0]);
-      return 2;
-    }
+  bool quick = false;
+  CLI::App app(
+      "shoal-cycle-bench: one scheduling cycle per policy against pending jobs x workers; "
+      "Markdown tables on stdout, JSON at --out.");
+  flags::Configure(app, "shoal-cycle-bench");
+  app.add_option("--out", out_path, "the JSON results")->type_name("PATH");
+  // As before the shared flags, a count below 1 means 1 (scripts may pass 0).
+  app.add_option("--repeat", repeat, "Decide() calls per cell, the median reported (< 1 means 1)")
+      ->type_name("N");
+  app.add_flag("--quick", quick, "only 1000 and 10000 pending jobs x 100 and 1000 workers");
+  if (std::optional<int> code = flags::Parse(app, argc, argv)) return *code;
+  repeat = std::max(1, repeat);
+  if (quick) {
+    pendings = {1000, 10000};
+    workers_list = {100, 1000};
   }
   nlohmann::json rows = nlohmann::json::array();
   for (const char* name : {"fifo", "fifo+backfill", "fairshare+backfill"}) {

@@ -5,21 +5,22 @@
 // after warm-up. Writes JSON (--out, default bench/out/kernels.json) and prints a Markdown table.
 // Without a CUDA device it prints "no CUDA device" and exits 0.
 //
-// Flags: --out PATH, --iters N (default 15), --quick (skips the 8192^3 GEMMs).
+// Flags (common/flags.h; --help lists them): --out PATH, --iters N (default 15), --quick.
 #include <cublas_v2.h>
 #include <cuda_bf16.h>
 #include <cuda_runtime.h>
 
 #include <algorithm>
 #include <cstdio>
-#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <functional>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <string>
 #include <vector>
 
+#include "common/flags.h"
 #include "kernels/cuda/bias_activation.h"
 #include "kernels/cuda/gemm.h"
 #include "kernels/cuda/optimizer.h"
@@ -241,18 +242,17 @@ std::vector<nlohmann::json> MemoryBenches(const Options& opt, cudaStream_t strea
 
 int main(int argc, char** argv) {
   Options opt;
-  for (int i = 1; i < argc; ++i) {
-    if (!std::strcmp(argv[i], "--out") && i + 1 < argc) {
-      opt.out = argv[++i];
-    } else if (!std::strcmp(argv[i], "--iters") && i + 1 < argc) {
-      opt.iters = std::max(1, std::atoi(argv[++i]));
-    } else if (!std::strcmp(argv[i], "--quick")) {
-      opt.quick = true;
-    } else {
-      std::fprintf(stderr, "usage: %s [--out PATH] [--iters N] [--quick]\n", argv[0]);
-      return 2;
-    }
-  }
+  CLI::App app(
+      "shoal-kernels-bench: the CUDA operators' speed as ratios measured side by side: GEMM as a % "
+      "of cuBLAS, the other kernels as a % of a device-to-device copy of the same bytes.");
+  shoal::flags::Configure(app, "shoal-kernels-bench");
+  app.add_option("--out", opt.out, "the JSON results")->type_name("PATH");
+  // As before the shared flags, a count below 1 means 1.
+  app.add_option("--iters", opt.iters, "timed runs per kernel, the median reported (< 1 means 1)")
+      ->type_name("N");
+  app.add_flag("--quick", opt.quick, "skip the 8192^3 GEMMs");
+  if (std::optional<int> code = shoal::flags::Parse(app, argc, argv)) return *code;
+  opt.iters = std::max(1, opt.iters);
   int count = 0;
   const cudaError_t err = cudaGetDeviceCount(&count);
   if (err != cudaSuccess || count == 0) {

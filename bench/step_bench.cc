@@ -17,16 +17,17 @@
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
-#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <functional>
+#include <optional>
 #include <random>
 #include <string>
 #include <vector>
 
 #include <nlohmann/json.hpp>
 
+#include "common/flags.h"
 #include "common/spec/job_spec.h"
 #include "kernels/cuda/bias_activation.h"
 #include "kernels/cuda/gemm.h"
@@ -99,16 +100,16 @@ DeviceArray<float> Upload(const std::vector<float>& host) {
 int main(int argc, char** argv) {
   std::string out_path = "bench/out/step.json";
   int iters = 50;
-  for (int i = 1; i < argc; ++i) {
-    if (!std::strcmp(argv[i], "--out") && i + 1 < argc) {
-      out_path = argv[++i];
-    } else if (!std::strcmp(argv[i], "--iters") && i + 1 < argc) {
-      iters = std::max(1, std::atoi(argv[++i]));
-    } else {
-      std::fprintf(stderr, "usage: %s [--out PATH] [--iters N]\n", argv[0]);
-      return 2;
-    }
-  }
+  CLI::App app(
+      "shoal-step-bench: the cuda backend's training step against the sum of its kernels, on one "
+      "GPU; Markdown table on stdout, JSON at --out.");
+  flags::Configure(app, "shoal-step-bench");
+  app.add_option("--out", out_path, "the JSON results")->type_name("PATH");
+  // As before the shared flags, a count below 1 means 1.
+  app.add_option("--iters", iters, "timed steps per cell, the median reported (< 1 means 1)")
+      ->type_name("N");
+  if (std::optional<int> code = flags::Parse(app, argc, argv)) return *code;
+  iters = std::max(1, iters);
   std::string why;
   if (CudaDeviceCount(&why) == 0) {
     std::printf("no CUDA device (%s): nothing to benchmark\n", why.c_str());
