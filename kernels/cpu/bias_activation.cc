@@ -4,7 +4,7 @@
 #include <cstdint>
 #include <string>
 
-#include "kernels/common/elementwise_math.h"
+#include "kernels/twins/elementwise_math.h"
 
 namespace shoal::cpu {
 namespace {

@@ -2,7 +2,7 @@
 // column reduction (one pass over dout instead of two).
 //
 // All matrices are row-major m x n (m = batch rows, n = features), contiguous (leading dimension
-// n); bias and dbias have n entries. The element math is kernels/common/elementwise_math.h, shared
+// n); bias and dbias have n entries. The element math is kernels/twins/elementwise_math.h, shared
 // with the CUDA kernels. None of these functions allocate; all are thread-safe for disjoint
 // outputs.
 #pragma once

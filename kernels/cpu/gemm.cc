@@ -5,7 +5,7 @@
 #include <algorithm>
 #include <string>
 
-#include "kernels/common/arg_checks.h"
+#include "kernels/twins/arg_checks.h"
 
 namespace shoal::cpu {
 

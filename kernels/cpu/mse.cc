@@ -2,8 +2,8 @@
 
 #include <string>
 
-#include "kernels/common/arg_checks.h"
-#include "kernels/common/elementwise_math.h"
+#include "kernels/twins/arg_checks.h"
+#include "kernels/twins/elementwise_math.h"
 #include "kernels/cpu/softmax_cross_entropy.h"
 
 namespace shoal::cpu {

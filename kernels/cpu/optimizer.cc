@@ -3,7 +3,7 @@
 #include <cassert>
 #include <cmath>
 
-#include "kernels/common/elementwise_math.h"
+#include "kernels/twins/elementwise_math.h"
 
 namespace shoal::cpu {
 

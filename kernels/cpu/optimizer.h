@@ -1,6 +1,6 @@
 // Optimizer updates over one flat parameter buffer: the whole model is a single launch, so the
 // CPU and CUDA backends update all layers at once right after the (single) gradient all-reduce.
-// Element math: kernels/common/elementwise_math.h (PyTorch semantics, documented there).
+// Element math: kernels/twins/elementwise_math.h (PyTorch semantics, documented there).
 #pragma once
 
 #include <cstdint>

@@ -2,7 +2,7 @@
 
 #include <cstdio>
 
-#include "kernels/common/elementwise_math.h"
+#include "kernels/twins/elementwise_math.h"
 
 namespace shoal::cpu {
 

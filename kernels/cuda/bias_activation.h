@@ -1,6 +1,6 @@
 // Bias + activation on the GPU for a fully-connected layer: forward, and backward fused with the
 // bias-gradient column reduction. CUDA twins of kernels/cpu/bias_activation.h with the same
-// contracts; the element math is kernels/common/elementwise_math.h, shared with the CPU.
+// contracts; the element math is kernels/twins/elementwise_math.h, shared with the CPU.
 //
 // All pointers are device pointers; matrices are row-major m x n (m = batch rows, n = features),
 // contiguous; bias and dbias have n entries. Every function enqueues its work on `stream` and

@@ -3,7 +3,7 @@
 // build runs them in parallel.
 #include <algorithm>
 
-#include "kernels/common/arg_checks.h"
+#include "kernels/twins/arg_checks.h"
 #include <string>
 
 #include "kernels/cuda/cuda_check.h"

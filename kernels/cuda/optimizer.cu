@@ -6,7 +6,7 @@
 #include <cmath>
 #include <string>
 
-#include "kernels/common/elementwise_math.h"
+#include "kernels/twins/elementwise_math.h"
 #include "kernels/cuda/cuda_check.h"
 #include "kernels/cuda/device_utils.cuh"
 #include "kernels/cuda/optimizer.h"

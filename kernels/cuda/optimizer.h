@@ -1,6 +1,6 @@
 // Optimizer updates on the GPU over one flat parameter buffer, one launch for the whole model.
 // CUDA twins of kernels/cpu/optimizer.h: the element math is the same SHOAL_HD functions
-// (kernels/common/elementwise_math.h) and optimizer.cu is compiled with --fmad=false (no
+// (kernels/twins/elementwise_math.h) and optimizer.cu is compiled with --fmad=false (no
 // multiply-add contraction), so on the same inputs the GPU writes bit-identical params and state
 // to the CPU twin (the CPU build does not contract either).
 //

@@ -1,7 +1,7 @@
 // Kernels first, then the launchers (contracts in reduce.h).
 #include <cuda_runtime.h>
 
-#include "kernels/common/elementwise_math.h"
+#include "kernels/twins/elementwise_math.h"
 #include "kernels/cuda/cuda_check.h"
 #include "kernels/cuda/device_utils.cuh"
 #include "kernels/cuda/reduce.h"

@@ -1,13 +1,13 @@
 // Kernel first, then the launcher (contract in softmax_cross_entropy.h).
 #include <cuda_runtime.h>
 
-#include "kernels/common/arg_checks.h"
+#include "kernels/twins/arg_checks.h"
 
 #include <climits>
 #include <cmath>
 #include <string>
 
-#include "kernels/common/elementwise_math.h"
+#include "kernels/twins/elementwise_math.h"
 #include "kernels/cuda/cuda_check.h"
 #include "kernels/cuda/device_utils.cuh"
 #include "kernels/cuda/softmax_cross_entropy.h"

@@ -7,7 +7,7 @@
 #include <string>
 #include <vector>
 
-#include "kernels/common/elementwise_math.h"
+#include "kernels/twins/elementwise_math.h"
 #include "tests/testing/test_util.h"
 
 namespace shoal::cpu {
