@@ -110,7 +110,8 @@ Agent::Agent(AgentOptions options)
                  }
                  return true;
                }}) {
-  if (!options_.token.empty()) client_.SetDefaultHeader("Authorization", "Bearer " + options_.token);
+  if (!options_.token.empty())
+    client_.SetDefaultHeader("Authorization", "Bearer " + options_.token);
   // Resume checkpoints come down whole: as large as the scheduler stores (16 GiB).
   client_.SetMaxResponseBytes(uint64_t{16} << 30);
 }
@@ -135,10 +136,10 @@ void Agent::Stop() {
 Status Agent::Register() {
   json gpus = json::array();
   for (const auto& g : gpus_) {
-    gpus.push_back({{"name", g.name},
-                    {"memoryMiB", g.memory_mib},
-                    {"computeCapability",
-                     std::to_string(g.cc_major) + "." + std::to_string(g.cc_minor)}});
+    gpus.push_back(
+        {{"name", g.name},
+         {"memoryMiB", g.memory_mib},
+         {"computeCapability", std::to_string(g.cc_major) + "." + std::to_string(g.cc_minor)}});
   }
   json body = {{"name", options_.name},
                {"host", HostName()},
@@ -218,7 +219,8 @@ Status Agent::Prepare() {
   }
   std::error_code ec;
   fs::create_directories(options_.work_dir, ec);
-  if (ec) return InvalidArgument("cannot create work dir " + options_.work_dir + ": " + ec.message());
+  if (ec)
+    return InvalidArgument("cannot create work dir " + options_.work_dir + ": " + ec.message());
 
   // Peers must reach this machine's ranks on the interface that leads to the scheduler.
   rank_address_ = LocalAddressTowards(options_.scheduler_url);
@@ -345,8 +347,8 @@ void Agent::Reconcile(const json& assignments) {
     std::lock_guard<std::mutex> lock(mu_);
     for (auto& [key, child] : children_) {
       if (!desired.count(key) && !child->exited && !child->killing) {
-        LOG_INFO << "stopping job " << key.job << " attempt " << key.attempt << " rank "
-                 << key.rank << " (no longer assigned)";
+        LOG_INFO << "stopping job " << key.job << " attempt " << key.attempt << " rank " << key.rank
+                 << " (no longer assigned)";
         SignalGroup(child->pid, SIGTERM);
         child->killing = true;
         child->kill_sent = std::chrono::steady_clock::now();
@@ -422,7 +424,8 @@ Status Agent::CheckJobAllowed(const wire::Assignment& a) const {
   // The spec comes from the job's owner, a stranger to this machine: it may read data only inside
   // this contributor's data roots.
   auto spec = ParseJobSpec(a.spec, "job.yaml");
-  if (!spec.ok()) return InvalidArgument("the job's spec does not parse: " + spec.status().message());
+  if (!spec.ok())
+    return InvalidArgument("the job's spec does not parse: " + spec.status().message());
   return CheckDataPaths(*spec, options_.data_roots);
 }
 
@@ -442,13 +445,19 @@ Status Agent::StartRank(const RankKeyT& key, const wire::Assignment& a) {
   SpawnOptions spawn;
   spawn.argv = {options_.trainer_path,
                 spec_path,
-                "--rank", std::to_string(key.rank),
-                "--world-size", std::to_string(a.world_size),
-                "--rendezvous", options_.scheduler_url + "/v1/jobs/" + std::to_string(key.job) +
-                                    "/attempts/" + std::to_string(key.attempt) + "/kv",
-                "--threads", std::to_string(options_.threads_per_rank),
-                "--address", rank_address_,
-                "--checkpoint-dir", dir + "/checkpoints",
+                "--rank",
+                std::to_string(key.rank),
+                "--world-size",
+                std::to_string(a.world_size),
+                "--rendezvous",
+                options_.scheduler_url + "/v1/jobs/" + std::to_string(key.job) + "/attempts/" +
+                    std::to_string(key.attempt) + "/kv",
+                "--threads",
+                std::to_string(options_.threads_per_rank),
+                "--address",
+                rank_address_,
+                "--checkpoint-dir",
+                dir + "/checkpoints",
                 "--progress-json"};  // the "@shoal" reports this agent forwards
   if (!resume.empty()) {
     spawn.argv.push_back("--resume");
@@ -496,8 +505,8 @@ Status Agent::StartRank(const RankKeyT& key, const wire::Assignment& a) {
     try {
       ReadOutput(key, pid, fd);
     } catch (const std::exception& e) {
-      LOG_ERROR << "job " << key.job << " rank " << key.rank << ": reading its output: "
-                << e.what();
+      LOG_ERROR << "job " << key.job << " rank " << key.rank
+                << ": reading its output: " << e.what();
       ::kill(pid, SIGKILL);
       const ExitInfo info = WaitForExit(pid);
       {
@@ -537,19 +546,22 @@ void Agent::ReadOutput(RankKeyT key, pid_t pid, int fd) {
         // the next attempt always finds it.
         const auto t0 = std::chrono::steady_clock::now();
         auto ckpt = wire::CheckpointReportFromJson(report->fields);
-        Status st = ckpt.ok() ? checkpoints_.Upload(key.job, key.attempt, key.rank, WorkerId(), *ckpt) : ckpt.status();
+        Status st = ckpt.ok()
+                        ? checkpoints_.Upload(key.job, key.attempt, key.rank, WorkerId(), *ckpt)
+                        : ckpt.status();
         const double sec =
             std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-        std::string note = st.ok() ? "checkpoint at step " + std::to_string(ckpt->step) +
-                                         " stored by the scheduler (" +
-                                         std::to_string(ckpt->bytes) + " bytes, upload " +
-                                         std::to_string(sec).substr(0, 5) + " s)"
-                                   : "checkpoint upload failed: " + st.message();
+        std::string note = st.ok()
+                               ? "checkpoint at step " + std::to_string(ckpt->step) +
+                                     " stored by the scheduler (" + std::to_string(ckpt->bytes) +
+                                     " bytes, upload " + std::to_string(sec).substr(0, 5) + " s)"
+                               : "checkpoint upload failed: " + st.message();
         if (!st.ok()) LOG_WARN << "job " << key.job << ": " << note;
         batch.push_back("[shoal-worker] " + note);
       } else {
         flush();  // keep logs and progress in order
-        events_.Enqueue(wire::ProgressEvent(key.job, key.attempt, key.rank, std::move(report->fields)));
+        events_.Enqueue(
+            wire::ProgressEvent(key.job, key.attempt, key.rank, std::move(report->fields)));
       }
       return;
     }

@@ -43,15 +43,15 @@ struct AgentOptions {
   // Unique in the pool; "" = the host name (shoal-worker's main picks "<host>-<n>" instead, see
   // worker_name.h).
   std::string name;
-  std::string token;             // contributor (or admin) bearer token
-  std::string ca_file;           // extra CA for an https:// scheduler ("" = the system's only)
+  std::string token;    // contributor (or admin) bearer token
+  std::string ca_file;  // extra CA for an https:// scheduler ("" = the system's only)
   // The account credited with this worker's GPU-seconds; "" = the token's account (only an
   // admin token may name another).
   std::string account;
-  int slots = 0;                 // ranks at once; 0 = one per GPU, or 1 without GPUs
-  int threads_per_rank = 0;      // BLAS/compute threads per rank; 0 = cpus / slots
-  std::string trainer_path;      // shoal-train; default: next to shoal-worker
-  std::string work_dir;          // per-rank run directories; default /tmp/shoal-worker-<name>
+  int slots = 0;             // ranks at once; 0 = one per GPU, or 1 without GPUs
+  int threads_per_rank = 0;  // BLAS/compute threads per rank; 0 = cpus / slots
+  std::string trainer_path;  // shoal-train; default: next to shoal-worker
+  std::string work_dir;      // per-rank run directories; default /tmp/shoal-worker-<name>
   std::chrono::milliseconds kill_grace{5000};  // SIGTERM → SIGKILL
   bool detect_gpus = true;
   // Directories jobs may read data from (data.train / data.test); see data_roots.h.
