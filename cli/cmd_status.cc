@@ -175,10 +175,10 @@ int CmdStatus(const CommandContext& ctx) {
   d.Field("Project", view.project);
   d.Field("Queue", view.queue + " (priority " + std::to_string(view.priority) + ")");
   d.Field("State", view.state);
-  if (!ReasonText(job).empty()) d.Field("Reason", ReasonText(job));
+  if (!ReasonText(view).empty()) d.Field("Reason", ReasonText(view));
   if (view.state == "PENDING" && view.estimated_start_ms) {
     d.Field("Estimated start", FormatTimestamp(*view.estimated_start_ms) + " (" +
-                                   FormatEstimatedStart(job, now) + ")");
+                                   FormatEstimatedStart(view, now) + ")");
   }
   d.Field("Submitted", When(view.submitted_ms, now));
   d.Field("Started", When(view.started_ms, now));
