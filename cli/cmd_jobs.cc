@@ -2,12 +2,15 @@
 #include <algorithm>
 #include <sstream>
 #include <thread>
+#include <utility>
+#include <vector>
 
 #include "cli/commands.h"
 #include "cli/exit_codes.h"
 #include "cli/format.h"
 #include "cli/json_get.h"
 #include "cli/progress.h"
+#include "common/wire/job_view.h"
 
 namespace shoal::cli {
 
@@ -19,28 +22,31 @@ constexpr int64_t kHideFinishedAfterMs = 3600 * 1000;
 constexpr size_t kReasonWidth = 40;
 
 // WORKERS: the ranks a running job has, else the gang size it asked for ("2" or "1..4").
-std::string Workers(const json& job) {
-  std::string state = GetString(job, "state");
-  if (state == "RUNNING" && GetInt(job, "worldSize", 0) > 0) {
-    return std::to_string(GetInt(job, "worldSize", 0));
+std::string Workers(const wire::JobView& job) {
+  if (job.state == "RUNNING" && job.world_size.value_or(0) > 0) {
+    return std::to_string(*job.world_size);
   }
-  const json& w = GetObject(job, "workers");
-  int64_t lo = GetInt(w, "min", 1), hi = GetInt(w, "max", lo);
+  const int lo = job.workers_min, hi = job.workers_max;
   return lo == hi ? std::to_string(lo) : std::to_string(lo) + ".." + std::to_string(hi);
 }
 
 // NODES: the distinct workers of the current attempt, in rank order.
-std::string Nodes(const json& job) {
+std::string Nodes(const wire::JobView& job) {
   std::vector<std::string> nodes;
-  for (const auto& n : GetArray(job, "placement")) {
-    if (!n.is_string()) continue;
-    std::string id = n.get<std::string>();
+  for (const std::string& id : job.placement) {
+    if (id.empty()) continue;  // not a worker id
     if (std::find(nodes.begin(), nodes.end(), id) == nodes.end()) nodes.push_back(id);
   }
   std::string out;
   for (const auto& n : nodes) out += (out.empty() ? "" : ",") + n;
   return out;
 }
+
+// A job of the list: the reply's JSON (what -o json prints, unknown keys and all) and its view.
+struct ListedJob {
+  json raw;
+  wire::JobView view;
+};
 
 }  // namespace
 
@@ -67,23 +73,25 @@ int ListOnce(const CommandContext& ctx, std::ostream& out, std::ostream& err) {
   int64_t now = ctx.NowMs();
   // An explicit --state or --name asks for those jobs whatever their age.
   bool hide_old = !args.all && args.state.empty() && args.name.empty();
-  std::vector<json> jobs;
+  std::vector<ListedJob> jobs;
   int hidden = 0;
   for (const auto& job : (*reply)["jobs"]) {
-    if (!job.is_object()) continue;
-    int64_t finished = GetInt(job, "finishedMs", 0);
-    if (hide_old && IsTerminalState(GetString(job, "state")) && finished > 0 &&
+    Result<wire::JobView> view = wire::JobViewFromJson(job);
+    if (!view.ok()) continue;
+    const int64_t finished = view->finished_ms;
+    if (hide_old && IsTerminalState(view->state) && finished > 0 &&
         now - finished > kHideFinishedAfterMs) {
       ++hidden;
       continue;
     }
-    jobs.push_back(job);
+    jobs.push_back({job, *std::move(view)});
   }
-  std::stable_sort(jobs.begin(), jobs.end(), [](const json& a, const json& b) {
-    return GetInt(a, "id", 0) < GetInt(b, "id", 0);
-  });
+  std::stable_sort(jobs.begin(), jobs.end(),
+                   [](const ListedJob& a, const ListedJob& b) { return a.view.id < b.view.id; });
   if (ctx.json_output()) {
-    out << json{{"jobs", jobs}}.dump(2, ' ', false, json::error_handler_t::replace) << "\n";
+    json raw = json::array();
+    for (const auto& job : jobs) raw.push_back(job.raw);
+    out << json{{"jobs", raw}}.dump(2, ' ', false, json::error_handler_t::replace) << "\n";
     return kExitOk;
   }
   if (jobs.empty()) {
@@ -99,22 +107,19 @@ int ListOnce(const CommandContext& ctx, std::ostream& out, std::ostream& err) {
       wide ? Table({"ID", "NAME", "PROJECT", "OWNER", "STATE", "REASON", "WORKERS", "ATTEMPTS",
                     "AGE", "START", "PROGRESS", "NODES"})
            : Table({"ID", "NAME", "OWNER", "STATE", "REASON", "WORKERS", "AGE", "PROGRESS"});
-  for (const auto& job : jobs) {
-    std::string id = std::to_string(GetInt(job, "id", 0));
-    std::string age = FormatAge(GetInt(job, "submittedMs", 0), now);
+  for (const auto& [raw, job] : jobs) {
+    std::string id = std::to_string(job.id);
+    std::string age = FormatAge(job.submitted_ms, now);
     if (wide) {
       // Wide shows the reason whole, with the scheduler's explanation, and a pending job's
       // estimated start.
-      std::string start =
-          GetString(job, "state") == "PENDING" ? FormatEstimatedStart(job, now) : "";
-      table.AddRow({id, GetString(job, "name"), GetString(job, "project"), GetString(job, "owner"),
-                    GetString(job, "state"), ReasonText(job), Workers(job),
-                    std::to_string(GetInt(job, "attempts", 0)), age, start,
-                    FormatProgressSummary(job), Nodes(job)});
+      std::string start = job.state == "PENDING" ? FormatEstimatedStart(job, now) : "";
+      table.AddRow({id, job.name, job.project, job.owner, job.state, ReasonText(job), Workers(job),
+                    std::to_string(job.attempts), age, start, FormatProgressSummary(job),
+                    Nodes(job)});
     } else {
-      table.AddRow({id, GetString(job, "name"), GetString(job, "owner"), GetString(job, "state"),
-                    Truncate(GetString(job, "reason"), kReasonWidth), Workers(job), age,
-                    FormatProgressSummary(job)});
+      table.AddRow({id, job.name, job.owner, job.state, Truncate(job.reason, kReasonWidth),
+                    Workers(job), age, FormatProgressSummary(job)});
     }
   }
   table.Render(out);
@@ -157,11 +162,12 @@ int JobsToCancel(const CommandContext& ctx, std::vector<int64_t>* ids) {
   if (!ctx.args().state.empty()) target += "?state=" + UrlEncode(ctx.args().state);
   Result<json> reply = ctx.Call("GET", target);
   if (!reply.ok()) return ctx.Fail(reply.status());
-  for (const auto& job : GetArray(*reply, "jobs")) {
-    const std::string state = GetString(job, "state");
-    if (IsTerminalState(state)) continue;
-    if (!ctx.args().state.empty() && state != ctx.args().state) continue;
-    if (GetInt(job, "id", 0) > 0) ids->push_back(GetInt(job, "id", 0));
+  for (const auto& item : GetArray(*reply, "jobs")) {
+    Result<wire::JobView> job = wire::JobViewFromJson(item);
+    if (!job.ok()) continue;
+    if (IsTerminalState(job->state)) continue;
+    if (!ctx.args().state.empty() && job->state != ctx.args().state) continue;
+    if (job->id > 0) ids->push_back(job->id);
   }
   std::sort(ids->begin(), ids->end());
   return -1;

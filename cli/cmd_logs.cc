@@ -1,10 +1,13 @@
 // shoal logs JOB [-f] [--rank R] [--tail N] [--since D] [--timestamps]: pages through
 // GET /v1/jobs/{id}/logs, or long-polls it.
+#include <utility>
+
 #include "cli/commands.h"
 #include "cli/exit_codes.h"
 #include "cli/format.h"
 #include "cli/json_get.h"
 #include "cli/progress.h"
+#include "common/wire/job_view.h"
 
 namespace shoal::cli {
 
@@ -19,14 +22,16 @@ constexpr std::chrono::milliseconds kFollowTimeout{25000};
 // A log without lines: says on stderr why, from the job's state, and returns the job's exit code
 // (1 when it failed or was cancelled, e.g. before it ever started; else 0).
 int ExplainEmptyLog(const CommandContext& ctx, int64_t id, const std::string& not_found) {
-  Result<json> job = ctx.Call("GET", JobPath(id));
-  if (!job.ok()) return ctx.Fail(job.status(), not_found);
-  const std::string state = GetString(*job, "state");
-  const std::string reason = ReasonText(*job);
+  Result<json> reply = ctx.Call("GET", JobPath(id));
+  if (!reply.ok()) return ctx.Fail(reply.status(), not_found);
+  Result<wire::JobView> parsed = wire::JobViewFromJson(*reply);
+  const wire::JobView job = parsed.ok() ? *std::move(parsed) : wire::JobView{};
+  const std::string& state = job.state;
+  const std::string reason = ReasonText(job);
   const std::string why = reason.empty() ? "" : " (" + reason + ")";
   const std::string ids = std::to_string(id);
   if (state == "FAILED" || state == "CANCELLED") {
-    bool started = GetInt(*job, "startedMs", 0) > 0;
+    bool started = job.started_ms > 0;
     ctx.err() << "shoal: no log lines: job " << ids << " " << state
               << (started ? "" : " before it started") << why << "\n";
     return kExitJobFailed;

@@ -1,11 +1,14 @@
 // shoal status JOB: one job described field by field, with its events, like `kubectl describe`.
 #include <iomanip>
 #include <sstream>
+#include <utility>
+#include <vector>
 
 #include "cli/commands.h"
 #include "cli/format.h"
 #include "cli/json_get.h"
 #include "cli/progress.h"
+#include "common/wire/job_view.h"
 
 namespace shoal::cli {
 
@@ -95,29 +98,29 @@ void DescribeResult(Describer& d, const json& result) {
   }
 }
 
-void DescribeAttempts(std::ostream& out, const json& attempts, int64_t now) {
+void DescribeAttempts(std::ostream& out, const std::vector<wire::AttemptView>& attempts,
+                      int64_t now) {
   out << "Attempts:\n";
   for (const auto& a : attempts) {
-    int64_t started = GetInt(a, "startedMs", 0), ended = GetInt(a, "endedMs", 0);
-    out << "  #" << GetInt(a, "number", 0) << " " << GetString(a, "state", "?") << ", world size "
-        << GetInt(a, "worldSize", 0) << ", started " << When(started, now);
+    const int64_t started = a.started_ms, ended = a.ended_ms;
+    out << "  #" << a.number << " " << (a.state.empty() ? "?" : a.state) << ", world size "
+        << a.world_size << ", started " << When(started, now);
     if (ended > 0 && ended >= started) {
       out << ", ran " << FormatDuration(ended - started);
     } else if (started > 0) {
       out << ", running for " << FormatDuration(now - started);
     }
     out << "\n";
-    if (a.contains("reason")) out << "     reason: " << GetString(a, "reason") << "\n";
+    if (!a.reason.empty()) out << "     reason: " << a.reason << "\n";
     Table ranks({"RANK", "WORKER", "STATE", "EXIT", "MESSAGE"});
-    for (const auto& r : GetArray(a, "ranks")) {
+    for (const auto& r : a.ranks) {
       std::string exit = "";
-      if (GetInt(r, "signal", 0) != 0) {
-        exit = "signal " + std::to_string(GetInt(r, "signal", 0));
-      } else if (HasNumber(r, "exitCode")) {
-        exit = std::to_string(GetInt(r, "exitCode", 0));
+      if (r.signal != 0) {
+        exit = "signal " + std::to_string(r.signal);
+      } else if (r.exit_code) {
+        exit = std::to_string(*r.exit_code);
       }
-      ranks.AddRow({std::to_string(GetInt(r, "rank", 0)), GetString(r, "worker"),
-                    GetString(r, "state"), exit, Truncate(GetString(r, "message"), 100)});
+      ranks.AddRow({std::to_string(r.rank), r.worker, r.state, exit, Truncate(r.message, 100)});
     }
     std::ostringstream table;
     ranks.Render(table);
@@ -131,7 +134,7 @@ void DescribeAttempts(std::ostream& out, const json& attempts, int64_t now) {
 //     AGE   TYPE        MESSAGE
 //     5m    submitted   -
 //     4m    started     2 ranks on w-1, w-2
-void DescribeEvents(std::ostream& out, const json& events, int64_t now) {
+void DescribeEvents(std::ostream& out, const std::vector<wire::JobEventView>& events, int64_t now) {
   if (events.empty()) {
     out << "Events:             -\n";
     return;
@@ -139,9 +142,7 @@ void DescribeEvents(std::ostream& out, const json& events, int64_t now) {
   out << "Events:\n";
   Table table({"AGE", "TYPE", "MESSAGE"});
   for (const auto& e : events) {
-    if (!e.is_object()) continue;
-    table.AddRow({FormatAge(GetInt(e, "timeMs", 0), now), GetString(e, "type"),
-                  Truncate(GetString(e, "message"), 120)});
+    table.AddRow({FormatAge(e.time_ms, now), e.type, Truncate(e.message, 120)});
   }
   std::ostringstream text;
   table.Render(text);
@@ -162,48 +163,46 @@ int CmdStatus(const CommandContext& ctx) {
     ctx.PrintJson(job);
     return 0;
   }
+  // Read tolerantly; a reply that is not an object shows as an empty job, as it always has.
+  Result<wire::JobView> parsed = wire::JobViewFromJson(job);
+  const wire::JobView view = parsed.ok() ? *std::move(parsed) : wire::JobView{};
   int64_t now = ctx.NowMs();
   std::ostream& out = ctx.out();
   Describer d(out);
-  d.Field("Name", GetString(job, "name"));
-  d.Field("ID", std::to_string(GetInt(job, "id", id)));
-  d.Field("Owner", GetString(job, "owner"));
-  d.Field("Project", GetString(job, "project"));
-  d.Field("Queue", GetString(job, "queue") + " (priority " +
-                       std::to_string(GetInt(job, "priority", 0)) + ")");
-  d.Field("State", GetString(job, "state"));
-  if (!ReasonText(job).empty()) d.Field("Reason", ReasonText(job));
-  if (GetString(job, "state") == "PENDING" && HasNumber(job, "estimatedStartMs")) {
-    const int64_t at = GetInt(job, "estimatedStartMs", 0);
-    d.Field("Estimated start", FormatTimestamp(at) + " (" + FormatEstimatedStart(job, now) + ")");
+  d.Field("Name", view.name);
+  d.Field("ID", std::to_string(HasNumber(job, "id") ? view.id : id));
+  d.Field("Owner", view.owner);
+  d.Field("Project", view.project);
+  d.Field("Queue", view.queue + " (priority " + std::to_string(view.priority) + ")");
+  d.Field("State", view.state);
+  if (!ReasonText(view).empty()) d.Field("Reason", ReasonText(view));
+  if (view.state == "PENDING" && view.estimated_start_ms) {
+    d.Field("Estimated start", FormatTimestamp(*view.estimated_start_ms) + " (" +
+                                   FormatEstimatedStart(view, now) + ")");
   }
-  d.Field("Submitted", When(GetInt(job, "submittedMs", 0), now));
-  d.Field("Started", When(GetInt(job, "startedMs", 0), now));
-  d.Field("Finished", When(GetInt(job, "finishedMs", 0), now));
-  const json& w = GetObject(job, "workers");
-  std::string workers = std::to_string(GetInt(w, "min", 1)) + ".." +
-                        std::to_string(GetInt(w, "max", GetInt(w, "min", 1))) + " requested";
-  if (HasNumber(job, "worldSize")) {
-    workers += ", world size " + std::to_string(GetInt(job, "worldSize", 0));
-  }
+  d.Field("Submitted", When(view.submitted_ms, now));
+  d.Field("Started", When(view.started_ms, now));
+  d.Field("Finished", When(view.finished_ms, now));
+  std::string workers =
+      std::to_string(view.workers_min) + ".." + std::to_string(view.workers_max) + " requested";
+  if (view.world_size) workers += ", world size " + std::to_string(*view.world_size);
   d.Field("Workers", workers);
   std::string placement;
-  const json& nodes = GetArray(job, "placement");
-  for (size_t r = 0; r < nodes.size(); ++r) {
+  for (size_t r = 0; r < view.placement.size(); ++r) {
     if (!placement.empty()) placement += ", ";
-    placement += "rank " + std::to_string(r) + " on " +
-                 (nodes[r].is_string() ? nodes[r].get<std::string>() : "?");
+    const std::string& node = view.placement[r];
+    placement += "rank " + std::to_string(r) + " on " + (node.empty() ? "?" : node);
   }
   d.Field("Placement", placement);
-  d.Field("Progress", ProgressText(GetObject(job, "progress"), now));
-  DescribeResult(d, GetObject(job, "result"));
-  if (GetArray(job, "attemptHistory").empty()) {
+  d.Field("Progress", ProgressText(view.progress, now));
+  DescribeResult(d, view.result);
+  if (!view.attempt_history || view.attempt_history->empty()) {
     d.Field("Attempts", "-");
   } else {
-    DescribeAttempts(out, GetArray(job, "attemptHistory"), now);
+    DescribeAttempts(out, *view.attempt_history, now);
   }
   // A scheduler without the events list says nothing rather than "no events".
-  if (job.contains("events")) DescribeEvents(out, GetArray(job, "events"), now);
+  if (view.events) DescribeEvents(out, *view.events, now);
   return 0;
 }
 

@@ -14,6 +14,7 @@
 #include "cli/json_get.h"
 #include "cli/progress.h"
 #include "common/spec/job_spec.h"
+#include "common/wire/job_view.h"
 
 namespace shoal::cli {
 
@@ -30,7 +31,7 @@ class LiveLine {
  public:
   explicit LiveLine(const CommandContext& ctx) : ctx_(ctx) {}
 
-  void Show(const json& job, int64_t now_ms) {
+  void Show(const wire::JobView& job, int64_t now_ms) {
     std::string line = FormatLiveLine(job, now_ms);
     if (ctx_.env().stdout_is_tty) {
       int cols = ctx_.env().terminal_columns;
@@ -42,8 +43,8 @@ class LiveLine {
     }
     // In a log file a line per poll would drown the epoch lines: print only when the job has
     // moved on (state, reason, epoch or step), and at most once a second.
-    const json& p = GetObject(job, "progress");
-    std::string key = GetString(job, "state") + "|" + ReasonText(job) + "|" +
+    const json& p = job.progress;
+    std::string key = job.state + "|" + ReasonText(job) + "|" +
                       std::to_string(GetInt(p, "epoch", -1)) + "|" +
                       std::to_string(GetInt(p, "step", -1));
     if (key == last_key_ || now_ms - last_print_ms_ < 1000) return;
@@ -83,7 +84,8 @@ int WaitForJob(const CommandContext& ctx, int64_t id, bool follow) {
   }
   LiveLine live(ctx);
   std::string last_epoch;
-  json job;
+  json job;  // the reply as it came, for -o json
+  wire::JobView view;
   for (;;) {
     Result<json> reply = ctx.CallPatiently("GET", JobPath(id));
     if (!reply.ok()) {
@@ -91,13 +93,15 @@ int WaitForJob(const CommandContext& ctx, int64_t id, bool follow) {
       return ctx.Fail(reply.status(), "job " + ids + " not found");
     }
     job = std::move(reply).value();
-    std::string state = GetString(job, "state");
+    Result<wire::JobView> parsed = wire::JobViewFromJson(job);
+    view = parsed.ok() ? *std::move(parsed) : wire::JobView{};
+    const std::string& state = view.state;
     if (state.empty()) {
       live.Clear();
       return ctx.Fail(Internal("malformed reply to GET " + JobPath(id) + ": no job state"));
     }
     if (follow) {
-      const json& p = GetObject(job, "progress");
+      const json& p = view.progress;
       std::string epoch_line = FormatEpochLine(p);
       std::string epoch_key =
           std::to_string(GetInt(p, "attempt", 0)) + "/" + std::to_string(GetInt(p, "epoch", 0));
@@ -105,7 +109,7 @@ int WaitForJob(const CommandContext& ctx, int64_t id, bool follow) {
         live.Permanent(epoch_line);
         last_epoch = epoch_key;
       }
-      if (!IsTerminalState(state)) live.Show(job, ctx.NowMs());
+      if (!IsTerminalState(state)) live.Show(view, ctx.NowMs());
     }
     if (IsTerminalState(state)) break;
     std::this_thread::sleep_for(ctx.env().poll_interval);
@@ -114,9 +118,9 @@ int WaitForJob(const CommandContext& ctx, int64_t id, bool follow) {
   if (ctx.json_output()) {
     ctx.PrintJson(job);
   } else {
-    ctx.out() << FormatFinalLine(job) << "\n";
+    ctx.out() << FormatFinalLine(view) << "\n";
   }
-  return GetString(job, "state") == "SUCCEEDED" ? kExitOk : kExitJobFailed;
+  return view.state == "SUCCEEDED" ? kExitOk : kExitJobFailed;
 }
 
 int CmdSubmit(const CommandContext& ctx) {

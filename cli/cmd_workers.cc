@@ -4,17 +4,18 @@
 #include "cli/format.h"
 #include "cli/json_get.h"
 #include "common/memory_estimate.h"
+#include "common/wire/worker_view.h"
 
 namespace shoal::cli {
 
 namespace {
 
 // RANKS (wide): what the worker runs, as JOB/rRANK ("7/r0,8/r1").
-std::string Ranks(const json& worker) {
+std::string Ranks(const wire::WorkerView& worker) {
   std::string out;
-  for (const auto& r : GetArray(worker, "ranks")) {
+  for (const auto& r : worker.ranks) {
     if (!out.empty()) out += ",";
-    out += std::to_string(GetInt(r, "job", 0)) + "/r" + std::to_string(GetInt(r, "rank", 0));
+    out += std::to_string(r.job) + "/r" + std::to_string(r.rank);
   }
   return out;
 }
@@ -46,24 +47,22 @@ int CmdWorkers(const CommandContext& ctx) {
   }
   Table table(headers);
   int64_t now = ctx.NowMs();
-  for (const auto& w : workers) {
-    if (!w.is_object()) continue;
-    int64_t cpus = GetInt(w, "cpus", 0);
+  for (const auto& item : workers) {
+    Result<wire::WorkerView> w = wire::WorkerViewFromJson(item);
+    if (!w.ok()) continue;
     // Another account's worker comes without name, host and account unless the scheduler's
     // visibility.workers is "all" (docs/security.md §2): "-" there.
-    std::vector<std::string> row = {
-        GetString(w, "id"),
-        GetString(w, "name", "-"),
-        GetString(w, "state"),
-        std::to_string(GetInt(w, "usedSlots", 0)) + "/" + std::to_string(GetInt(w, "slots", 0)),
-        cpus > 0 ? std::to_string(cpus) : "-",
-        FormatGpus(GetArray(w, "gpus")),
-        FormatAge(GetInt(w, "lastSeenMs", 0), now)};
+    std::vector<std::string> row = {w->id,
+                                    w->name.value_or("-"),
+                                    w->state,
+                                    std::to_string(w->used_slots) + "/" + std::to_string(w->slots),
+                                    w->cpus > 0 ? std::to_string(w->cpus) : "-",
+                                    FormatGpus(w->gpus),
+                                    FormatAge(w->last_seen_ms, now)};
     if (wide) {
-      row.insert(row.begin() + 2, GetString(w, "host", "-"));
-      const int64_t lent = GetInt(w, "memoryLentBytes", 0);
-      row.push_back(lent > 0 ? FormatBytes(lent) : "-");
-      row.push_back(Ranks(w));
+      row.insert(row.begin() + 2, w->host.value_or("-"));
+      row.push_back(w->memory_lent_bytes > 0 ? FormatBytes(w->memory_lent_bytes) : "-");
+      row.push_back(Ranks(*w));
     }
     table.AddRow(std::move(row));
   }

@@ -80,15 +80,13 @@ std::string FormatFixed(double value, int digits) {
   return buf;
 }
 
-std::string FormatGpus(const nlohmann::json& gpus) {
-  if (!gpus.is_array() || gpus.empty()) return "-";
+std::string FormatGpus(const std::vector<wire::GpuView>& gpus) {
+  if (gpus.empty()) return "-";
   // Count identical (model, memory) pairs, keeping the order in which they first appear.
   std::vector<std::pair<std::string, int>> groups;
   for (const auto& g : gpus) {
-    std::string name = GetString(g, "name", "gpu");
-    int64_t mib = GetInt(g, "memoryMiB", 0);
-    std::string label = name;
-    if (mib > 0) label += " " + std::to_string((mib + 512) / 1024) + "GiB";
+    std::string label = g.name;
+    if (g.memory_mib > 0) label += " " + std::to_string((g.memory_mib + 512) / 1024) + "GiB";
     bool found = false;
     for (auto& [l, n] : groups) {
       if (l == label) {
@@ -105,6 +103,15 @@ std::string FormatGpus(const nlohmann::json& gpus) {
     out += std::to_string(n) + "x " + label;
   }
   return out;
+}
+
+std::string FormatGpus(const nlohmann::json& gpus) {
+  if (!gpus.is_array()) return "-";
+  std::vector<wire::GpuView> typed;
+  for (const auto& g : gpus) {
+    typed.push_back({GetString(g, "name", "gpu"), GetInt(g, "memoryMiB", 0), ""});
+  }
+  return FormatGpus(typed);
 }
 
 size_t DisplayWidth(const std::string& s) {

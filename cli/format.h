@@ -10,6 +10,8 @@
 #include <string>
 #include <vector>
 
+#include "common/wire/worker_view.h"
+
 namespace shoal::cli {
 
 // How long ago `then_ms` was, relative to `now_ms` (both Unix epoch milliseconds), in one unit
@@ -34,8 +36,10 @@ std::string FormatRfc3339(int64_t ms);
 // `value` with `digits` decimals ("0.8778"); NaN and infinities print as "nan"/"inf".
 std::string FormatFixed(double value, int digits);
 
-// A worker's GPU list (the "gpus" array of GET /v1/workers) as "1x H200 140GiB"; different models
-// are joined by ", " in first-seen order; "-" when there are none.
+// A worker's GPU list as "1x H200 140GiB"; different models are joined by ", " in first-seen
+// order; "-" when there are none.
+std::string FormatGpus(const std::vector<wire::GpuView>& gpus);
+// The same of a "gpus" array as JSON; an entry without a string name is a "gpu".
 std::string FormatGpus(const nlohmann::json& gpus);
 
 // `s` cut to at most `width` characters, ending in "..." when cut; width 0 means no limit.

@@ -1,6 +1,7 @@
 #include "cli/progress.h"
 
 #include <algorithm>
+#include <utility>
 
 #include "cli/format.h"
 #include "cli/json_get.h"
@@ -9,10 +10,15 @@ namespace shoal::cli {
 
 namespace {
 
+// The job a reply describes, read tolerantly; a reply that is not an object is an empty job.
+wire::JobView ViewOf(const json& job) {
+  Result<wire::JobView> view = wire::JobViewFromJson(job);
+  return view.ok() ? *std::move(view) : wire::JobView{};
+}
+
 // "2" or "1..4": the gang size a job asked for.
-std::string RequestedWorkers(const json& job) {
-  const json& w = GetObject(job, "workers");
-  int64_t lo = GetInt(w, "min", 1), hi = GetInt(w, "max", lo);
+std::string RequestedWorkers(const wire::JobView& job) {
+  const int lo = job.workers_min, hi = job.workers_max;
   return lo == hi ? std::to_string(lo) : std::to_string(lo) + ".." + std::to_string(hi);
 }
 
@@ -38,14 +44,11 @@ std::string SamplesPerSec(const json& p) {
 
 // The progress report when it belongs to the job's current attempt; an empty object when the
 // report is left over from an attempt that has since failed (its numbers would mislead).
-const json& CurrentProgress(const json& job) {
+const json& CurrentProgress(const wire::JobView& job) {
   static const json kEmpty = json::object();
-  const json& p = GetObject(job, "progress");
+  const json& p = job.progress;
   if (!HasNumber(p, "epoch")) return kEmpty;
-  if (HasNumber(p, "attempt") && HasNumber(job, "attempts") &&
-      GetInt(p, "attempt", 0) < GetInt(job, "attempts", 0)) {
-    return kEmpty;
-  }
+  if (HasNumber(p, "attempt") && GetInt(p, "attempt", 0) < job.attempts) return kEmpty;
   return p;
 }
 
@@ -60,47 +63,52 @@ std::string FormatAccuracy(const json& j, const std::string& key, int digits) {
   return FormatFixed(GetDouble(j, key), digits);
 }
 
-std::string ReasonText(const json& job) {
-  std::string reason = GetString(job, "reason"), message = GetString(job, "reasonMessage");
-  if (reason.empty()) return message;
-  if (message.empty()) return reason;
-  return reason + ": " + message;
+std::string ReasonText(const wire::JobView& job) {
+  if (job.reason.empty()) return job.reason_message;
+  if (job.reason_message.empty()) return job.reason;
+  return job.reason + ": " + job.reason_message;
 }
 
-std::string FormatEstimatedStart(const json& job, int64_t now_ms) {
-  if (!HasNumber(job, "estimatedStartMs")) return "";
-  int64_t at = GetInt(job, "estimatedStartMs", 0);
+std::string ReasonText(const json& job) { return ReasonText(ViewOf(job)); }
+
+std::string FormatEstimatedStart(const wire::JobView& job, int64_t now_ms) {
+  if (!job.estimated_start_ms) return "";
+  const int64_t at = *job.estimated_start_ms;
   if (at <= now_ms) return "now";
   return "in " + FormatDuration(at - now_ms);
 }
 
-std::string FormatLiveLine(const json& job, int64_t now_ms) {
-  std::string state = GetString(job, "state", "UNKNOWN");
-  std::string reason = GetString(job, "reason");
+std::string FormatEstimatedStart(const json& job, int64_t now_ms) {
+  return FormatEstimatedStart(ViewOf(job), now_ms);
+}
+
+std::string FormatLiveLine(const wire::JobView& job, int64_t now_ms) {
+  const std::string state = job.state.empty() ? "UNKNOWN" : job.state;
+  const std::string& reason = job.reason;
   if (state == "PENDING") {
-    std::string s = "PENDING " + FormatDuration(now_ms - GetInt(job, "submittedMs", now_ms));
+    // A reply without the submission time counts from now.
+    const int64_t submitted = job.submitted_ms > 0 ? job.submitted_ms : now_ms;
+    std::string s = "PENDING " + FormatDuration(now_ms - submitted);
     if (!reason.empty()) s += " (" + reason + ")";
-    std::string message = GetString(job, "reasonMessage");
-    if (message.empty()) {
+    if (job.reason_message.empty()) {
       std::string n = RequestedWorkers(job);
       s += ": waiting for " + n + (n == "1" ? " worker" : " workers");
     } else {
-      s += ": " + message;
+      s += ": " + job.reason_message;
     }
     std::string start = FormatEstimatedStart(job, now_ms);
     return start.empty() ? s : s + " | starts " + start;
   }
   if (state == "RESTARTING") {
-    std::string s = "RESTARTING after attempt " + std::to_string(GetInt(job, "attempts", 0));
+    std::string s = "RESTARTING after attempt " + std::to_string(job.attempts);
     return reason.empty() ? s : s + ": " + reason;
   }
   if (IsTerminalState(state)) return reason.empty() ? state : state + " (" + reason + ")";
-  int64_t started = GetInt(job, "startedMs", 0);
   std::string s = state;
-  if (started > 0) s += " " + FormatDuration(now_ms - started);
+  if (job.started_ms > 0) s += " " + FormatDuration(now_ms - job.started_ms);
   const json& p = CurrentProgress(job);
   if (p.empty()) {
-    int64_t world = GetInt(job, "worldSize", 0);
+    const int world = job.world_size.value_or(0);
     if (world <= 0) return s + " | starting";
     return s + " | starting " + std::to_string(world) + (world == 1 ? " rank" : " ranks");
   }
@@ -109,6 +117,10 @@ std::string FormatLiveLine(const json& job, int64_t now_ms) {
   if (HasNumber(p, "trainAccuracy")) s += " | acc " + FormatAccuracy(p, "trainAccuracy", 4);
   if (HasNumber(p, "samplesPerSec")) s += " | " + SamplesPerSec(p);
   return s;
+}
+
+std::string FormatLiveLine(const json& job, int64_t now_ms) {
+  return FormatLiveLine(ViewOf(job), now_ms);
 }
 
 std::string FormatEpochLine(const json& progress) {
@@ -125,12 +137,11 @@ std::string FormatEpochLine(const json& progress) {
   return s;
 }
 
-std::string FormatProgressSummary(const json& job) {
-  const json& result = GetObject(job, "result");
-  if (GetString(job, "state") == "SUCCEEDED" && HasNumber(result, "testAccuracy")) {
-    return "acc " + FormatAccuracy(result, "testAccuracy", 3);
+std::string FormatProgressSummary(const wire::JobView& job) {
+  if (job.state == "SUCCEEDED" && HasNumber(job.result, "testAccuracy")) {
+    return "acc " + FormatAccuracy(job.result, "testAccuracy", 3);
   }
-  const json& p = GetObject(job, "progress");
+  const json& p = job.progress;
   if (!HasNumber(p, "epoch")) return "-";
   std::string s = "ep " + std::to_string(GetInt(p, "epoch", 0));
   if (HasNumber(p, "epochs")) s += "/" + std::to_string(GetInt(p, "epochs", 0));
@@ -138,16 +149,18 @@ std::string FormatProgressSummary(const json& job) {
   return s;
 }
 
-std::string FormatFinalLine(const json& job) {
-  std::string state = GetString(job, "state", "UNKNOWN");
-  std::string s = "job " + std::to_string(GetInt(job, "id", 0)) + " " + state;
-  int64_t submitted = GetInt(job, "submittedMs", 0), finished = GetInt(job, "finishedMs", 0);
+std::string FormatProgressSummary(const json& job) { return FormatProgressSummary(ViewOf(job)); }
+
+std::string FormatFinalLine(const wire::JobView& job) {
+  const std::string state = job.state.empty() ? "UNKNOWN" : job.state;
+  std::string s = "job " + std::to_string(job.id) + " " + state;
+  const int64_t submitted = job.submitted_ms, finished = job.finished_ms;
   bool timed = submitted > 0 && finished >= submitted;
   if (state == "SUCCEEDED") {
     if (timed) s += " in " + FormatDuration(finished - submitted);
-    const json& result = GetObject(job, "result");
+    const json& result = job.result;
     // A job without a test set reports no (or a zero) test accuracy: show the training loss.
-    const std::string test = GetString(GetObject(GetObject(job, "spec"), "data"), "test", "?");
+    const std::string test = GetString(GetObject(job.spec.value_or(json()), "data"), "test", "?");
     if (HasNumber(result, "testAccuracy") && GetDouble(result, "testAccuracy") >= 0 &&
         !test.empty()) {
       s += ": test accuracy " + FormatFixed(GetDouble(result, "testAccuracy"), 4);
@@ -157,9 +170,10 @@ std::string FormatFinalLine(const json& job) {
     return s;
   }
   if (timed) s += " after " + FormatDuration(finished - submitted);
-  std::string reason = GetString(job, "reason");
-  if (!reason.empty()) s += ": " + reason;
+  if (!job.reason.empty()) s += ": " + job.reason;
   return s;
 }
+
+std::string FormatFinalLine(const json& job) { return FormatFinalLine(ViewOf(job)); }
 
 }  // namespace shoal::cli

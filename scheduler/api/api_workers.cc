@@ -15,6 +15,7 @@
 #include "common/version.h"
 #include "common/wire/assignment.h"
 #include "common/wire/worker_event.h"
+#include "common/wire/worker_view.h"
 #include "scheduler/api/api.h"
 #include "scheduler/api/api_internal.h"
 
@@ -137,34 +138,27 @@ json Api::WorkerJson(const Worker& w, const Principal& p, const std::vector<cons
   // not whose machine it is (name, host, account) or what else it runs.
   const bool full =
       p.admin() || w.account == p.account || visibility_.workers == Visibility::Workers::kAll;
-  json j = ToJson(w);
+  wire::WorkerView view = WorkerViewOf(w);
   if (!full) {
-    j.erase("name");
-    j.erase("host");
-    j.erase("account");
-    j["anonymous"] = true;
+    view.name.reset();
+    view.host.reset();
+    view.account.reset();
+    view.anonymous = true;
   }
-  int used = 0;
-  json ranks = json::array();
   for (size_t i = 0; i < jobs.size(); ++i) {
     const Job* job = jobs[i];
     const bool shown = full || visible[i];
     for (const auto& a : job->attempts) {
       for (const auto& r : a.ranks) {
         if (r.worker_id == w.id && r.state != RankState::kExited) {
-          ++used;
+          ++view.used_slots;
           if (!shown) continue;
-          ranks.push_back({{"job", job->id},
-                           {"attempt", a.number},
-                           {"rank", r.rank},
-                           {"state", ToString(r.state)}});
+          view.ranks.push_back({job->id, a.number, r.rank, ToString(r.state)});
         }
       }
     }
   }
-  j["usedSlots"] = used;
-  j["ranks"] = ranks;
-  return j;
+  return wire::ToJson(view);
 }
 
 HttpReply Api::ListWorkers(const Principal& p) {

@@ -1,88 +1,97 @@
 #include "scheduler/api/views.h"
 
 #include "common/spec/job_spec.h"
-#include "scheduler/state/codec.h"
 
 namespace shoal {
 
-nlohmann::json ToJson(const RankPlacement& r) {
-  nlohmann::json j = {{"rank", r.rank}, {"worker", r.worker_id}, {"state", ToString(r.state)}};
+namespace {
+
+wire::RankView RankViewOf(const RankPlacement& r) {
+  wire::RankView v;
+  v.rank = r.rank;
+  v.worker = r.worker_id;
+  v.state = ToString(r.state);
   if (r.state == RankState::kExited) {
-    j["exitCode"] = r.exit_code;
-    if (r.signal != 0) j["signal"] = r.signal;
+    v.exit_code = r.exit_code;
+    v.signal = r.signal;
   }
-  if (!r.message.empty()) j["message"] = r.message;
-  if (!r.result.is_null() && !r.result.empty()) j["result"] = r.result;
-  return j;
+  v.message = r.message;
+  v.result = r.result;
+  return v;
 }
 
-nlohmann::json ToJson(const Attempt& a) {
-  nlohmann::json ranks = nlohmann::json::array();
-  for (const auto& r : a.ranks) ranks.push_back(ToJson(r));
-  nlohmann::json j = {{"number", a.number},   {"worldSize", a.world_size},
-                      {"state", ToString(a.state)}, {"startedMs", a.started_ms},
-                      {"ranks", ranks}};
-  if (!a.reason.empty()) j["reason"] = a.reason;
-  if (a.ended_ms != 0) j["endedMs"] = a.ended_ms;
-  return j;
+wire::AttemptView AttemptViewOf(const Attempt& a) {
+  wire::AttemptView v;
+  v.number = a.number;
+  v.world_size = a.world_size;
+  v.state = ToString(a.state);
+  v.reason = a.reason;
+  v.started_ms = a.started_ms;
+  v.ended_ms = a.ended_ms;
+  for (const auto& r : a.ranks) v.ranks.push_back(RankViewOf(r));
+  return v;
 }
 
-nlohmann::json ToJson(const Job& job, bool detail) {
-  nlohmann::json j = {
-      {"id", job.id},
-      {"name", job.spec.metadata.name},
-      {"project", job.spec.metadata.project},
-      {"owner", job.owner},
-      {"queue", job.spec.queue},
-      {"priority", job.spec.priority},
-      {"state", ToString(job.state)},
-      {"reason", job.reason},
-      {"submittedMs", job.submitted_ms},
-      {"startedMs", job.started_ms},
-      {"finishedMs", job.finished_ms},
-      {"workers", {{"min", job.spec.workers.min}, {"max", job.spec.workers.max}}},
-      {"attempts", static_cast<int>(job.attempts.size())},
-      {"progress", job.progress},
-      {"result", job.result},
-  };
+}  // namespace
+
+wire::JobView JobViewOf(const Job& job, bool detail) {
+  wire::JobView v;
+  v.id = job.id;
+  v.name = job.spec.metadata.name;
+  v.project = job.spec.metadata.project;
+  v.owner = job.owner;
+  v.queue = job.spec.queue;
+  v.priority = job.spec.priority;
+  v.state = ToString(job.state);
+  v.reason = job.reason;
+  v.submitted_ms = job.submitted_ms;
+  v.started_ms = job.started_ms;
+  v.finished_ms = job.finished_ms;
+  v.workers_min = job.spec.workers.min;
+  v.workers_max = job.spec.workers.max;
+  v.attempts = static_cast<int>(job.attempts.size());
+  v.progress = job.progress;
+  v.result = job.result;
   // Only while it waits: the last cycle's numbers say nothing about a running or finished job.
   if (job.state == JobState::kPending || job.state == JobState::kRestarting) {
-    if (!job.reason_message.empty()) j["reasonMessage"] = job.reason_message;
-    if (job.estimated_start_ms != 0) j["estimatedStartMs"] = job.estimated_start_ms;
+    v.reason_message = job.reason_message;
+    if (job.estimated_start_ms != 0) v.estimated_start_ms = job.estimated_start_ms;
   }
   if (const Attempt* a = job.current_attempt()) {
-    j["worldSize"] = a->world_size;
-    nlohmann::json nodes = nlohmann::json::array();
-    for (const auto& r : a->ranks) nodes.push_back(r.worker_id);
-    j["placement"] = nodes;
+    v.world_size = a->world_size;
+    for (const auto& r : a->ranks) v.placement.push_back(r.worker_id);
   }
   if (detail) {
-    nlohmann::json attempts = nlohmann::json::array();
-    for (const auto& a : job.attempts) attempts.push_back(ToJson(a));
-    j["attemptHistory"] = attempts;
-    j["spec"] = JobSpecToJson(job.spec);
-    j["events"] = EventsToJson(job.events);
-    if (job.events_dropped > 0) j["eventsDropped"] = job.events_dropped;
+    v.attempt_history.emplace();
+    for (const auto& a : job.attempts) v.attempt_history->push_back(AttemptViewOf(a));
+    v.spec = JobSpecToJson(job.spec);
+    v.events.emplace();
+    for (const auto& e : job.events) v.events->push_back({e.ts_ms, e.type, e.message});
+    v.events_dropped = job.events_dropped;
   }
-  return j;
+  return v;
 }
 
-nlohmann::json ToJson(const Worker& w) {
-  nlohmann::json gpus = nlohmann::json::array();
-  for (const auto& g : w.gpus) gpus.push_back(ToJson(g));
-  return {{"id", w.id},
-          {"name", w.name},
-          {"host", w.host},
-          {"account", w.account},
-          {"slots", w.slots},
-          {"cpus", w.cpus},
-          {"gpus", gpus},
-          {"memoryBytes", w.memory_total_bytes},
-          {"memoryLentBytes", w.memory_lent_bytes},
-          {"state", ToString(w.state)},
-          {"registeredMs", w.registered_ms},
-          {"lastSeenMs", w.last_seen_ms},
-          {"completedRanks", w.completed_ranks}};
+wire::WorkerView WorkerViewOf(const Worker& w) {
+  wire::WorkerView v;
+  v.id = w.id;
+  v.name = w.name;
+  v.host = w.host;
+  v.account = w.account;
+  v.slots = w.slots;
+  v.cpus = w.cpus;
+  for (const auto& g : w.gpus) v.gpus.push_back({g.name, g.memory_mib, g.compute_capability});
+  v.memory_bytes = w.memory_total_bytes;
+  v.memory_lent_bytes = w.memory_lent_bytes;
+  v.state = ToString(w.state);
+  v.registered_ms = w.registered_ms;
+  v.last_seen_ms = w.last_seen_ms;
+  v.completed_ranks = w.completed_ranks;
+  return v;
 }
+
+nlohmann::json ToJson(const Job& job, bool detail) { return wire::ToJson(JobViewOf(job, detail)); }
+
+nlohmann::json ToJson(const Worker& w) { return wire::ToJson(WorkerViewOf(w)); }
 
 }  // namespace shoal

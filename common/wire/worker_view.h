@@ -1,0 +1,72 @@
+// WorkerView: a worker as the API shows it (docs/api.md): each element of GET /v1/workers's
+// "workers", and GET /v1/workers/{id}.
+//
+// On the wire (a JSON object; nlohmann::json sorts its keys): id, slots, cpus, gpus [{name,
+// memoryMiB, computeCapability}], memoryBytes, memoryLentBytes (0 = not reported), state (alive
+// or lost), registeredMs, lastSeenMs, completedRanks, usedSlots (slots its unfinished ranks
+// hold), ranks [{job, attempt, rank, state}] (those the caller may see); and either name, host
+// and account, or, for a caller not allowed to see whose machine it is, "anonymous": true
+// instead of them. Who sees what is the scheduler's decision (docs/security.md §2); the view
+// carries what is shown.
+//
+// WorkerViewFromJson is for clients and tolerant: a missing or mistyped field reads as its
+// default. Value types; the functions are pure and thread-safe.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "common/status.h"
+
+namespace shoal::wire {
+
+struct GpuView {
+  std::string name;
+  int64_t memory_mib = 0;
+  std::string compute_capability;  // e.g. "9.0"
+  bool operator==(const GpuView&) const = default;
+};
+
+// A rank the worker runs: {job, attempt, rank, state}.
+struct WorkerRankView {
+  int64_t job = 0;
+  int attempt = 0;
+  int rank = 0;
+  std::string state;  // assigned, running or stopping
+  bool operator==(const WorkerRankView&) const = default;
+};
+
+struct WorkerView {
+  std::string id;
+  // Whose machine it is: each sent when set; all unset for an anonymised worker.
+  std::optional<std::string> name;
+  std::optional<std::string> host;
+  std::optional<std::string> account;
+  bool anonymous = false;  // sent when true
+  int slots = 0;
+  int cpus = 0;
+  std::vector<GpuView> gpus;
+  int64_t memory_bytes = 0;
+  int64_t memory_lent_bytes = 0;
+  std::string state;
+  int64_t registered_ms = 0;
+  int64_t last_seen_ms = 0;
+  int64_t completed_ranks = 0;
+  int used_slots = 0;
+  std::vector<WorkerRankView> ranks;
+  bool operator==(const WorkerView&) const = default;
+};
+
+nlohmann::json ToJson(const GpuView& g);
+nlohmann::json ToJson(const WorkerView& w);
+
+// Reads a worker as a client. InvalidArgument only when `j` is not an object; otherwise a
+// missing or mistyped field is its default above (name, host and account unset), and gpus and
+// ranks entries that are not objects read as all defaults.
+Result<WorkerView> WorkerViewFromJson(const nlohmann::json& j);
+
+}  // namespace shoal::wire
