@@ -1,0 +1,155 @@
+#include "scheduler/registry/chunk_store.h"
+
+#include <sys/stat.h>
+
+#include <filesystem>
+#include <fstream>
+#include <system_error>
+
+#include "common/file_util.h"
+#include "common/sha256.h"
+
+namespace shoal {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+// WriteFileAtomic's temporaries are "<name>.tmp<...>"; anything that is not a chunk name is one.
+bool IsLeftover(const std::string& name) { return !ChunkStore::IsChunkId(name); }
+
+}  // namespace
+
+bool ChunkStore::IsChunkId(std::string_view id) {
+  if (id.size() != 64) return false;
+  for (char c : id) {
+    if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'))) return false;
+  }
+  return true;
+}
+
+Result<std::unique_ptr<ChunkStore>> ChunkStore::Open(std::string dir) {
+  std::error_code ec;
+  fs::create_directories(dir, ec);
+  if (ec) return Unavailable("cannot create chunk directory " + dir + ": " + ec.message());
+  std::unique_ptr<ChunkStore> store(new ChunkStore(dir));
+  for (const auto& sub : fs::directory_iterator(dir, ec)) {
+    if (!sub.is_directory()) continue;
+    for (const auto& f : fs::directory_iterator(sub.path(), ec)) {
+      const std::string name = f.path().filename().string();
+      if (IsLeftover(name)) {
+        fs::remove(f.path(), ec);  // a write that a crash interrupted
+        continue;
+      }
+      ++store->chunks_;
+      store->bytes_ += static_cast<int64_t>(f.file_size(ec));
+    }
+  }
+  if (ec) return Unavailable("cannot read chunk directory " + dir + ": " + ec.message());
+  return store;
+}
+
+std::string ChunkStore::PathOf(std::string_view id) const {
+  return dir_ + "/" + std::string(id.substr(0, 2)) + "/" + std::string(id);
+}
+
+Status ChunkStore::Put(std::string_view id, std::string_view bytes, bool* added) {
+  if (added != nullptr) *added = false;
+  if (!IsChunkId(id)) {
+    return InvalidArgument(
+        "a chunk is named by the SHA-256 of its bytes (64 lowercase hex "
+        "digits), not \"" +
+        std::string(id.substr(0, 80)) + "\"");
+  }
+  if (bytes.empty() || static_cast<int64_t>(bytes.size()) > kMaxChunkBytes) {
+    return InvalidArgument("chunk " + std::string(id) + " has " + std::to_string(bytes.size()) +
+                           " bytes; a chunk has 1 to " + std::to_string(kMaxChunkBytes));
+  }
+  if (Sha256Hex(bytes) != id) {
+    return InvalidArgument("chunk " + std::string(id) +
+                           ": its bytes do not hash to its name (corrupted in transit?)");
+  }
+  if (Has(id)) return Status::Ok();
+  // One write at a time: two uploads of the same chunk would otherwise share a temporary file
+  // (WriteFileAtomic names it by process), and one could rename the other's half-written bytes.
+  std::lock_guard<std::mutex> write_lock(write_mu_);
+  if (Has(id)) return Status::Ok();
+  const std::string path = PathOf(id);
+  std::error_code ec;
+  fs::create_directories(DirOf(path), ec);
+  if (ec) return Unavailable("cannot create " + DirOf(path) + ": " + ec.message());
+  RETURN_IF_ERROR(WriteFileAtomic(path, bytes));
+  std::lock_guard<std::mutex> lock(mu_);
+  ++chunks_;
+  bytes_ += static_cast<int64_t>(bytes.size());
+  if (added != nullptr) *added = true;
+  return Status::Ok();
+}
+
+bool ChunkStore::Has(std::string_view id) const {
+  if (!IsChunkId(id)) return false;
+  struct stat st {};
+  return ::stat(PathOf(id).c_str(), &st) == 0 && S_ISREG(st.st_mode);
+}
+
+std::vector<std::string> ChunkStore::Missing(const std::vector<std::string>& ids) const {
+  std::vector<std::string> missing;
+  for (const auto& id : ids) {
+    if (!Has(id)) missing.push_back(id);
+  }
+  return missing;
+}
+
+Result<int64_t> ChunkStore::Size(std::string_view id) const {
+  struct stat st {};
+  if (!IsChunkId(id) || ::stat(PathOf(id).c_str(), &st) != 0 || !S_ISREG(st.st_mode)) {
+    return NotFound("chunk " + std::string(id.substr(0, 80)) + " is not stored");
+  }
+  return static_cast<int64_t>(st.st_size);
+}
+
+Result<std::string> ChunkStore::Read(std::string_view id, int64_t offset, int64_t length) const {
+  ASSIGN_OR_RETURN(int64_t size, Size(id));
+  if (length < 0) length = size - offset;
+  if (offset < 0 || length < 0 || offset > size || length > size - offset) {
+    return InvalidArgument("bytes " + std::to_string(offset) + "+" + std::to_string(length) +
+                           " are outside chunk " + std::string(id) + " (" + std::to_string(size) +
+                           " bytes)");
+  }
+  std::ifstream in(PathOf(id), std::ios::binary);
+  std::string out(static_cast<size_t>(length), '\0');
+  in.seekg(offset);
+  in.read(out.data(), length);
+  if (!in) return Unavailable("reading chunk " + std::string(id) + " failed");
+  if (offset == 0 && length == size && Sha256Hex(out) != id) {
+    return Internal("stored chunk " + std::string(id) + " no longer matches its hash");
+  }
+  return out;
+}
+
+Status ChunkStore::Remove(std::string_view id) {
+  if (!IsChunkId(id)) return Status::Ok();
+  std::error_code ec;
+  const std::string path = PathOf(id);
+  const auto size = fs::file_size(path, ec);
+  if (ec) return Status::Ok();  // not stored
+  if (!fs::remove(path, ec) || ec) {
+    return Unavailable("cannot remove chunk " + std::string(id) + ": " + ec.message());
+  }
+  std::lock_guard<std::mutex> lock(mu_);
+  --chunks_;
+  bytes_ -= static_cast<int64_t>(size);
+  return Status::Ok();
+}
+
+int64_t ChunkStore::chunk_count() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return chunks_;
+}
+
+int64_t ChunkStore::total_bytes() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return bytes_;
+}
+
+}  // namespace shoal
