@@ -38,7 +38,8 @@ Status ExactKeys(const json& object, std::initializer_list<const char*> keys,
     if (!object.contains(key)) return InvalidArgument(what + ": missing \"" + key + "\"");
   }
   if (object.size() != keys.size()) {
-    for (const auto& [key, value] : object.items()) {
+    for (auto it = object.begin(); it != object.end(); ++it) {
+      const std::string& key = it.key();
       if (std::none_of(keys.begin(), keys.end(), [&](const char* k) { return key == k; })) {
         return InvalidArgument(what + ": unknown key " +
                                json(key).dump(-1, ' ', false, json::error_handler_t::replace));
@@ -128,12 +129,12 @@ Status ValidateManifest(const Manifest& m) {
   int64_t chunk_total = 0;  // at most 10^7 * 64 MiB: no overflow
   for (size_t i = 0; i < m.chunks.size(); ++i) {
     const ManifestChunk& c = m.chunks[i];
-    const std::string name = "manifest: chunk " + std::to_string(i);
+    auto name = [i] { return "manifest: chunk " + std::to_string(i); };  // built on error only
     if (!IsLowerHex64(c.sha256)) {
-      return InvalidArgument(name + ": sha256 must be 64 lower-case hex digits");
+      return InvalidArgument(name() + ": sha256 must be 64 lower-case hex digits");
     }
     if (c.size <= 0 || c.size > kManifestMaxChunkBytes) {
-      return InvalidArgument(name + ": size " + std::to_string(c.size) + " is not in 1.." +
+      return InvalidArgument(name() + ": size " + std::to_string(c.size) + " is not in 1.." +
                              std::to_string(kManifestMaxChunkBytes));
     }
     chunk_total += c.size;
@@ -143,23 +144,23 @@ Status ValidateManifest(const Manifest& m) {
   paths.reserve(m.files.size());
   for (size_t i = 0; i < m.files.size(); ++i) {
     const ManifestFile& f = m.files[i];
-    const std::string name = "manifest: " + FileName(i, f.path);
+    auto name = [&] { return "manifest: " + FileName(i, f.path); };  // built on error only
     if (std::string problem = CheckManifestPath(f.path); !problem.empty()) {
-      return InvalidArgument(name + ": " + problem);
+      return InvalidArgument(name() + ": " + problem);
     }
     if (i > 0 && !(m.files[i - 1].path < f.path)) {
-      return InvalidArgument(name + (m.files[i - 1].path == f.path
-                                         ? ": duplicate path"
-                                         : ": files are not sorted by path (it follows " +
-                                               FileName(i - 1, m.files[i - 1].path) + ")"));
+      return InvalidArgument(name() + (m.files[i - 1].path == f.path
+                                           ? ": duplicate path"
+                                           : ": files are not sorted by path (it follows " +
+                                                 FileName(i - 1, m.files[i - 1].path) + ")"));
     }
-    if (f.size < 0) return InvalidArgument(name + ": negative size " + std::to_string(f.size));
+    if (f.size < 0) return InvalidArgument(name() + ": negative size " + std::to_string(f.size));
     if (f.offset != stream_end) {
-      return InvalidArgument(name + ": offset " + std::to_string(f.offset) + ", expected " +
+      return InvalidArgument(name() + ": offset " + std::to_string(f.offset) + ", expected " +
                              std::to_string(stream_end) + " (files are contiguous in path order)");
     }
     if (f.size > chunk_total - stream_end) {
-      return InvalidArgument(name + ": ends past the chunks' total size " +
+      return InvalidArgument(name() + ": ends past the chunks' total size " +
                              std::to_string(chunk_total));
     }
     stream_end += f.size;
