@@ -12,6 +12,8 @@ Rules (each names the files that break it):
               the dependency-free common/spec/enums.h.
   wire        common/ outside common/wire/ does not include common/wire/ (shoal_wire links
               shoal_common, so the reverse would be a cycle between the two libraries).
+  registry    likewise, common/ outside common/registry/ does not include common/registry/
+              (shoal_registry_formats links shoal_common).
   cycles      no include cycle between the subfolders of scheduler/ or of worker/ (a main.cc,
               which wires its binary together, is left out).
   size        no source file in scheduler/ over MAX_LINES lines.
@@ -109,6 +111,9 @@ def check(root):
             if top == "common" and not rel.startswith("common/wire/") and \
                     inc.startswith("common/wire/"):
                 flag("wire", rel, f"includes {inc}")
+            if top == "common" and not rel.startswith("common/registry/") and \
+                    inc.startswith("common/registry/"):
+                flag("registry", rel, f"includes {inc}")
             # A main.cc is its binary's composition root: it wires every folder together.
             if top in folder_edges and inc_top == top and not rel.endswith("/main.cc"):
                 a, b = folder(rel, top), folder(inc, top)
