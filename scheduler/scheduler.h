@@ -4,7 +4,9 @@
 // It owns the live jobs and workers, persists every change through the Store before reporting
 // success, asks the policy which queued jobs start where, and turns worker reports (heartbeats,
 // rank exits, logs, progress) into state transitions. It does no network I/O; the HTTP layer
-// (scheduler/api) calls it and does the waiting for long-polls.
+// (scheduler/api) calls it and does the waiting for long-polls. What is not a state transition
+// lives in the modules it calls: JobTable (jobs, keys, per-owner counts), WorkerRegistry,
+// JobOutput (logs and metrics within their caps), SaveBatcher (group commit) and the Ledger.
 //
 // Not thread-safe: every method runs on the scheduler's single event-loop thread.
 #pragma once
