@@ -24,11 +24,6 @@ std::string FileName(size_t i, std::string_view path) {
          json(std::string(path)).dump(-1, ' ', false, json::error_handler_t::replace) + ")";
 }
 
-bool IsLowerHex64(std::string_view s) {
-  return s.size() == 64 && std::all_of(s.begin(), s.end(), [](char c) {
-           return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f');
-         });
-}
 
 // Checks that `object` has exactly the keys `keys`.
 Status ExactKeys(const json& object, std::initializer_list<const char*> keys,
@@ -64,6 +59,12 @@ Result<int64_t> ReadInt(const json& value, const std::string& what) {
 std::string ErrnoText(const std::string& what) { return what + ": " + std::strerror(errno); }
 
 }  // namespace
+
+bool IsChunkId(std::string_view s) {
+  return s.size() == 64 && std::all_of(s.begin(), s.end(), [](char c) {
+           return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f');
+         });
+}
 
 json ToJson(const Manifest& manifest) {
   json files = json::array();
@@ -130,7 +131,7 @@ Status ValidateManifest(const Manifest& m) {
   for (size_t i = 0; i < m.chunks.size(); ++i) {
     const ManifestChunk& c = m.chunks[i];
     auto name = [i] { return "manifest: chunk " + std::to_string(i); };  // built on error only
-    if (!IsLowerHex64(c.sha256)) {
+    if (!IsChunkId(c.sha256)) {
       return InvalidArgument(name() + ": sha256 must be 64 lower-case hex digits");
     }
     if (c.size <= 0 || c.size > kManifestMaxChunkBytes) {

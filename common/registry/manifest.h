@@ -42,6 +42,9 @@ struct ManifestFile {
   bool operator==(const ManifestFile&) const = default;
 };
 
+// Whether `s` names a chunk: the SHA-256 of its bytes as 64 lower-case hex digits.
+bool IsChunkId(std::string_view s);
+
 struct ManifestChunk {
   std::string sha256;  // 64 lower-case hex digits of the chunk's bytes
   int64_t size = 0;    // bytes, > 0
