@@ -1,7 +1,7 @@
 // Tolerant reads for the views' client-side parsers (job_view, worker_view): each returns the
 // fallback when `j` is not an object, the key is missing or its value has another type, and none
-// throws. The same rules as the CLI's readers (cli/json_get.h), which common/ cannot include.
-// Internal to common/wire/.
+// throws. The CLI's readers (cli/json_get.h) are built on these, so a client reads a reply the
+// same way whether it goes through a view or not.
 #pragma once
 
 #include <cstdint>

@@ -7,6 +7,7 @@
 #include <system_error>
 
 #include "common/file_util.h"
+#include "common/registry/manifest.h"  // IsChunkId
 #include "common/sha256.h"
 
 namespace shoal {
@@ -20,13 +21,7 @@ bool IsLeftover(const std::string& name) { return !ChunkStore::IsChunkId(name); 
 
 }  // namespace
 
-bool ChunkStore::IsChunkId(std::string_view id) {
-  if (id.size() != 64) return false;
-  for (char c : id) {
-    if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'))) return false;
-  }
-  return true;
-}
+bool ChunkStore::IsChunkId(std::string_view id) { return shoal::IsChunkId(id); }
 
 Result<std::unique_ptr<ChunkStore>> ChunkStore::Open(std::string dir) {
   std::error_code ec;

@@ -33,7 +33,7 @@ class ChunkStore {
   // Unavailable if the directory cannot be created or read.
   static Result<std::unique_ptr<ChunkStore>> Open(std::string dir);
 
-  // Whether `id` is a chunk name: 64 lowercase hex digits.
+  // Whether `id` is a chunk name: 64 lowercase hex digits (common/registry's IsChunkId).
   static bool IsChunkId(std::string_view id);
 
   // Stores `bytes` as chunk `id`. InvalidArgument (nothing stored) when `id` is not a chunk name,
