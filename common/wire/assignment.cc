@@ -2,9 +2,42 @@
 
 namespace shoal::wire {
 
+namespace {
+// 64 lower-case hex digits (common/registry's IsChunkId; the wire does not link the registry).
+bool IsSha256Hex(const std::string& s) {
+  if (s.size() != 64) return false;
+  for (char c : s) {
+    if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'))) return false;
+  }
+  return true;
+}
+}  // namespace
+
+nlohmann::json ToJson(const Pin& pin) {
+  return {{"kind", pin.kind},       {"account", pin.account}, {"name", pin.name},
+          {"version", pin.version}, {"digest", pin.digest},   {"bytes", pin.bytes}};
+}
+
+Result<Pin> PinFromJson(const nlohmann::json& j) {
+  auto str = [&j](const char* key) { return j.contains(key) && j[key].is_string(); };
+  if (!j.is_object() || !str("kind") || !str("account") || !str("name") || !str("version") ||
+      !str("digest") || !j.contains("bytes") || !j["bytes"].is_number_integer()) {
+    return InvalidArgument(
+        "a pin needs string kind, account, name, version and digest and an integer bytes");
+  }
+  Pin pin{j["kind"].get<std::string>(),    j["account"].get<std::string>(),
+          j["name"].get<std::string>(),    j["version"].get<std::string>(),
+          j["digest"].get<std::string>(),  j["bytes"].get<int64_t>()};
+  if (!IsSha256Hex(pin.digest)) return InvalidArgument("a pin's digest must be 64 hex digits");
+  return pin;
+}
+
 nlohmann::json ToJson(const Assignment& a) {
+  nlohmann::json pins = nlohmann::json::array();
+  for (const Pin& p : a.pins) pins.push_back(ToJson(p));
   return {{"job", a.job},   {"attempt", a.attempt}, {"rank", a.rank}, {"worldSize", a.world_size},
-          {"name", a.name}, {"spec", a.spec}};
+          {"name", a.name}, {"spec", a.spec},       {"pins", std::move(pins)},
+          {"readCapability", a.read_capability}};
 }
 
 Result<Assignment> AssignmentFromJson(const nlohmann::json& j) {
@@ -20,6 +53,12 @@ Result<Assignment> AssignmentFromJson(const nlohmann::json& j) {
   if (j.contains("name") && !j["name"].is_string()) {
     return InvalidArgument("an assignment's name must be a string");
   }
+  if (j.contains("pins") && !j["pins"].is_array()) {
+    return InvalidArgument("an assignment's pins must be an array");
+  }
+  if (j.contains("readCapability") && !j["readCapability"].is_string()) {
+    return InvalidArgument("an assignment's readCapability must be a string");
+  }
   Assignment a;
   a.job = j["job"].get<int64_t>();
   a.attempt = j["attempt"].get<int>();
@@ -27,6 +66,14 @@ Result<Assignment> AssignmentFromJson(const nlohmann::json& j) {
   a.world_size = j.value("worldSize", 1);
   a.name = j.value("name", "");
   a.spec = j["spec"].get<std::string>();
+  if (j.contains("pins")) {
+    for (const auto& p : j["pins"]) {
+      auto pin = PinFromJson(p);
+      if (!pin.ok()) return pin.status();
+      a.pins.push_back(std::move(*pin));
+    }
+  }
+  a.read_capability = j.value("readCapability", "");
   return a;
 }
 

@@ -2,19 +2,43 @@
 // "assignments" array (POST /v1/workers/{id}/heartbeat, docs/api.md).
 //
 // On the wire: {"job": int, "attempt": int, "rank": int, "worldSize": int, "name": string,
-// "spec": string}. The scheduler always sends every key; the agent needs job, attempt, rank and
-// spec, and tolerates an assignment without worldSize (1) or name ("").
+// "spec": string, "pins": [Pin...], "readCapability": string}. The scheduler always sends every
+// key; the agent needs job, attempt, rank and spec, and tolerates an assignment without
+// worldSize (1), name (""), pins ([]) or readCapability ("").
+//
+// A Pin is one registry version the spec names (shoal://..., common/registry/uri.h), as the
+// scheduler resolved it when the job was submitted: {"kind": "datasets"|"models", "account",
+// "name", "version", "digest": 64 hex digits of the manifest, "bytes": int}. The spec's URIs are
+// matched to pins by kind, account and name (a job pins one version of each artifact).
+// readCapability is the attempt's read capability (docs/registry.md): the agent sends it as
+// header X-Shoal-Capability when it reads those versions' manifests and chunks; it stops working
+// when the attempt ends.
 // Value types; the functions are pure and thread-safe.
 #pragma once
 
 #include <cstdint>
 #include <string>
+#include <vector>
 
 #include <nlohmann/json.hpp>
 
 #include "common/status.h"
 
 namespace shoal::wire {
+
+struct Pin {
+  std::string kind;  // "datasets" | "models"
+  std::string account;
+  std::string name;
+  std::string version;  // the version name it resolved to
+  std::string digest;   // the manifest's SHA-256 (64 hex digits)
+  int64_t bytes = 0;    // the version's bytes (all files)
+  bool operator==(const Pin&) const = default;
+};
+
+nlohmann::json ToJson(const Pin& pin);
+// InvalidArgument unless every key is present with its type and digest is 64 hex digits.
+Result<Pin> PinFromJson(const nlohmann::json& j);
 
 struct Assignment {
   int64_t job = 0;
@@ -23,6 +47,8 @@ struct Assignment {
   int world_size = 1;  // ranks in the attempt
   std::string name;    // the job's metadata.name (for people; the agent does not act on it)
   std::string spec;    // the job's spec text as submitted (YAML or JSON)
+  std::vector<Pin> pins;        // the registry versions the spec names
+  std::string read_capability;  // "" when it names none
   bool operator==(const Assignment&) const = default;
 };
 

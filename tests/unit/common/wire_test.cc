@@ -18,26 +18,48 @@ namespace {
 using nlohmann::json;
 
 json GoodAssignment() {
-  return {{"job", 7},       {"attempt", 2},    {"rank", 1},
-          {"worldSize", 3}, {"name", "mnist"}, {"spec", "kind: Job\n"}};
+  return {{"job", 7},         {"attempt", 2},   {"rank", 1},          {"worldSize", 3},
+          {"name", "mnist"},  {"spec", "kind: Job\n"}, {"pins", json::array()},
+          {"readCapability", ""}};
 }
 
 TEST(WireAssignmentTest, RoundTripsWhatTheSchedulerSends) {
   const wire::Assignment a{
-      .job = 7, .attempt = 2, .rank = 1, .world_size = 3, .name = "mnist", .spec = "kind: Job\n"};
+      .job = 7, .attempt = 2, .rank = 1, .world_size = 3, .name = "mnist", .spec = "kind: Job\n",
+      .pins = {}, .read_capability = ""};
   // The exact keys the scheduler has always sent.
   EXPECT_EQ(wire::ToJson(a), GoodAssignment());
   EXPECT_EQ(wire::ToJson(a).dump(),
-            R"({"attempt":2,"job":7,"name":"mnist","rank":1,"spec":"kind: Job\n","worldSize":3})");
+            R"({"attempt":2,"job":7,"name":"mnist","pins":[],"rank":1,"readCapability":"",)"
+            R"("spec":"kind: Job\n","worldSize":3})");
   auto back = wire::AssignmentFromJson(wire::ToJson(a));
   ASSERT_TRUE(back.ok()) << back.status().ToString();
   EXPECT_EQ(*back, a);
+}
+
+TEST(WireAssignmentTest, CarriesPinsAndTheReadCapability) {
+  wire::Assignment a;
+  a.job = 3;
+  a.spec = "x";
+  a.pins.push_back({"datasets", "demo", "fashion-mnist", "1", std::string(64, 'b'), 12345});
+  a.read_capability = "shoalcap_3_1_00";
+  auto back = wire::AssignmentFromJson(wire::ToJson(a));
+  ASSERT_TRUE(back.ok()) << back.status().ToString();
+  EXPECT_EQ(*back, a);
+  json bad = wire::ToJson(a);
+  bad["pins"][0]["digest"] = "short";
+  EXPECT_FALSE(wire::AssignmentFromJson(bad).ok());
+  bad = wire::ToJson(a);
+  bad["pins"] = "x";
+  EXPECT_FALSE(wire::AssignmentFromJson(bad).ok());
 }
 
 TEST(WireAssignmentTest, DefaultsWorldSizeAndNameLikeTheAgentAlwaysDid) {
   json j = GoodAssignment();
   j.erase("worldSize");
   j.erase("name");
+  j.erase("pins");
+  j.erase("readCapability");
   j["extra"] = "ignored";
   auto a = wire::AssignmentFromJson(j);
   ASSERT_TRUE(a.ok()) << a.status().ToString();
