@@ -58,6 +58,12 @@ const std::vector<SchedulerSetting>& SchedulerSettings() {
        "log kept per job; past it the oldest lines are dropped, with a marker (0 = no cap)"},
       {"checkpointQuota", "--checkpoint-quota", "SIZE", "50GiB",
        "checkpoint bytes one account may store in all; an upload past it gets 507 (0 = no cap)"},
+      {"registryQuota", "--registry-quota", "SIZE", "100GiB",
+       "dataset and model bytes one account may own in the registry; a push past it gets 507 "
+       "(0 = no cap)"},
+      {"registryMasterKeyFile", "--registry-master-key-file", "FILE", "",
+       "the master key (32 raw bytes or 64 hex digits) wrapping private datasets' keys; without "
+       "it, private datasets and models are refused"},
       {"logRetention", "--log-retention", "DURATION", "30d",
        "a finished job's logs and metrics are deleted this long after it ends"},
       {"checkpointRetention", "--checkpoint-retention", "DURATION", "3d",
@@ -157,6 +163,10 @@ Status SetSchedulerSetting(const std::string& key, const std::string& value, Sch
     }
   } else if (key == "checkpointQuota") {
     ASSIGN_OR_RETURN(c->checkpoint_quota_bytes, ParseByteSize(value));
+  } else if (key == "registryQuota") {
+    ASSIGN_OR_RETURN(c->registry_quota_bytes, ParseByteSize(value));
+  } else if (key == "registryMasterKeyFile") {
+    c->registry_master_key_file = value;
   } else if (key == "newWorkerRanksPerJob") {
     ASSIGN_OR_RETURN(c->new_worker_ranks_per_job, ParseInt64(value, key));
     if (c->new_worker_ranks_per_job < 0 || c->new_worker_ranks_per_job > 4096) {

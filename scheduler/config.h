@@ -49,6 +49,12 @@ struct SchedulerConfig {
   int64_t max_spec_bytes = 64 << 10;
   int64_t job_log_bytes = 64 << 20;
   int64_t checkpoint_quota_bytes = int64_t{50} << 30;
+  // The dataset registry (docs/registry.md). registryQuota: bytes of dataset and model versions
+  // one account may own (0 = no cap); registryMasterKeyFile: the master key that wraps private
+  // artifacts' data keys (32 raw bytes or 64 hex digits; e.g. a Kubernetes Secret). Without it,
+  // private datasets are refused.
+  int64_t registry_quota_bytes = int64_t{100} << 30;
+  std::string registry_master_key_file;
   // How long a finished job's logs and metrics (logRetention) and checkpoints
   // (checkpointRetention; not those of spec.checkpoint.keepAfterEnd) are kept after it ends.
   int64_t log_retention_ms = 30 * 86400 * 1000LL;

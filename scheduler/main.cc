@@ -20,6 +20,7 @@
 #include "common/log.h"
 #include "scheduler/api/api.h"
 #include "scheduler/config.h"
+#include "scheduler/registry/registry.h"
 #include "scheduler/state/state_dir_lock.h"
 
 namespace asio = boost::asio;
@@ -154,8 +155,18 @@ int main(int argc, char** argv) {
     LOG_ERROR << history_reader.status().ToString();
     return 1;
   }
+  RegistryOptions registry_options;
+  registry_options.dir = config.state_dir + "/registry";
+  registry_options.master_key_file = config.registry_master_key_file;
+  registry_options.quota_bytes = config.registry_quota_bytes;
+  auto registry = Registry::Open(registry_options);
+  if (!registry.ok()) {
+    LOG_ERROR << "registry: " << registry.status().ToString();
+    return 1;
+  }
   Api api(scheduler->get(), auth->get(), &kv, &notifier);
   api.SetCheckpointStore(checkpoints->get());
+  api.SetRegistry(registry->get());
   api.SetHistoryReader(history_reader->get());
   api.SetVisibility(config.visibility);
   HttpServerOptions http;

@@ -172,12 +172,15 @@ std::vector<std::pair<const Job*, RankKey>> Scheduler::DesiredRanks(
 std::vector<wire::Assignment> Scheduler::Assignments(const std::string& worker_id) const {
   std::vector<wire::Assignment> out;
   for (const auto& [job, key] : DesiredRanks(worker_id)) {
-    out.push_back({.job = key.job_id,
-                   .attempt = key.attempt,
-                   .rank = key.rank,
-                   .world_size = job->current_attempt()->world_size,
-                   .name = job->spec.metadata.name,
-                   .spec = job->spec_text});
+    wire::Assignment a;
+    a.job = key.job_id;
+    a.attempt = key.attempt;
+    a.rank = key.rank;
+    a.world_size = job->current_attempt()->world_size;
+    a.name = job->spec.metadata.name;
+    a.spec = job->spec_text;
+    a.pins = job->pins;  // the read capability is the Api's to add (it holds the key)
+    out.push_back(std::move(a));
   }
   return out;
 }

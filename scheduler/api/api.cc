@@ -154,6 +154,15 @@ asio::awaitable<HttpReply> Api::Route(const HttpRequest& req, const Principal& p
     case RouteId::kTokens:
     case RouteId::kToken:
       co_return Tokens(req, parts, p);
+    case RouteId::kWhoami:
+      if (req.method != "GET") co_return MethodNotAllowed(req);
+      co_return JsonReply(
+          200, json{{"account", p.account}, {"role", ToString(p.role)}, {"tokenId", p.token_id}});
+    case RouteId::kRegistry:
+    case RouteId::kRegistryArtifact:
+    case RouteId::kRegistrySub:
+    case RouteId::kRegistryItem:
+      co_return co_await Registry(req, parts, p);
     case RouteId::kHealthz:
     case RouteId::kReadyz:
     case RouteId::kMetrics:
@@ -181,6 +190,18 @@ BodyPolicy Api::BodyPolicyFor(const HttpRequest& head, size_t default_limit,
       return {static_cast<size_t>(spec_limit), default_timeout, std::nullopt};
     }
     return normal;
+  }
+  // A registry chunk or manifest: large, and only for the artifact's owner (the rest of the
+  // checks come with the request).
+  if (body == BodyKind::kRegistry && (head.method == "PUT" || head.method == "POST")) {
+    const std::vector<std::string> parts = SplitPath(head.path);
+    if (!principal->admin() && !(principal->role == Role::kUser && parts[2] == principal->account)) {
+      return {0, default_timeout,
+              ErrorReply(403, "PermissionDenied",
+                         "only account " + parts[2].substr(0, 80) + " (with a user token) or an "
+                         "admin may upload to it")};
+    }
+    return {kMaxRegistryBodyBytes, std::chrono::minutes(10), std::nullopt};
   }
   // PUT /v1/jobs/{id}/checkpoints/{step}?attempt=A&worker=W: the only large bodies, allowed only
   // to the one writer of that checkpoint.

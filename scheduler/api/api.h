@@ -24,6 +24,7 @@
 #include "scheduler/checkpoint_store.h"
 #include "scheduler/api/http_server.h"
 #include "scheduler/api/notifier.h"
+#include "scheduler/registry/registry.h"
 #include "scheduler/rendezvous_kv.h"
 #include "scheduler/scheduler.h"
 #include "scheduler/visibility.h"
@@ -46,6 +47,18 @@ class Api {
   // delays heartbeats. Without one they read the Scheduler's history on the event loop. Must
   // outlive the Api.
   void SetHistoryReader(JobHistory* reader) { history_reader_ = reader; }
+  // The dataset registry and model library (docs/registry.md); without one, the registry routes
+  // answer 503 and a spec naming a registry URI is refused. Must outlive the Api.
+  void SetRegistry(shoal::Registry* registry) { registry_ = registry; }
+  // Largest chunk or manifest upload accepted (PUT /v1/KIND/A/N/{chunks,versions}/X).
+  static constexpr size_t kMaxRegistryBodyBytes = size_t{64} << 20;
+  // What the registry routes did, for /metrics.
+  struct RegistryMetrics {
+    int64_t chunks_uploaded = 0;  // stored (not those already there)
+    int64_t chunks_served = 0;    // reads, whole or ranges
+    int64_t bytes_served = 0;
+  };
+  const RegistryMetrics& registry_metrics() const { return registry_metrics_; }
   // Largest checkpoint upload accepted (PUT /v1/jobs/{id}/checkpoints/{step}).
   static constexpr size_t kMaxCheckpointBytes = size_t{16} << 30;
   // The HttpServer's body policy, decided from the request's head before any of its body is
@@ -117,12 +130,44 @@ class Api {
   // (quotas.checkpoint_quota_bytes), else status 0.
   HttpReply CheckCheckpointQuota(const Job& job, int64_t step, int64_t bytes);
 
+  // The registry routes (api_registry.cc).
+  boost::asio::awaitable<HttpReply> Registry(const HttpRequest& req,
+                                             const std::vector<std::string>& parts,
+                                             const Principal& p);
+  HttpReply MissingChunks(const HttpRequest& req, const ArtifactRecord& a);
+  boost::asio::awaitable<HttpReply> PutChunk(const HttpRequest& req, const ArtifactRecord& a,
+                                             const std::string& id);
+  boost::asio::awaitable<HttpReply> ReadChunk(const HttpRequest& req, const ArtifactRecord& a,
+                                              const std::string& id);
+  boost::asio::awaitable<HttpReply> PutVersion(const HttpRequest& req, const ArtifactRecord& a,
+                                               const std::string& version, const Principal& p);
+  HttpReply Grants(const HttpRequest& req, const std::vector<std::string>& parts,
+                   const ArtifactRecord& a, const Principal& p);
+  // The pin a request's X-Shoal-Capability reads `a` through (and its job), or PermissionDenied:
+  // a forged or expired capability, a caller that runs no rank of the attempt, or a job that
+  // does not read `a`.
+  Result<wire::Pin> CapabilityPin(const HttpRequest& req, const Principal& p,
+                                  const ArtifactRecord& a, int64_t* job_id);
+  // Records a read of a private artifact (or its refusal) in its audit log; nothing for public.
+  void AuditRead(const ArtifactRecord& a, const Principal& p, int64_t job, const HttpRequest& req,
+                 const std::string& action, const std::string& version, const Status& outcome);
+  // The unfinished jobs that pin `a` (at `digest`, or any version when empty).
+  std::vector<int64_t> JobsPinning(const ArtifactRecord& a, const std::string& digest) const;
+  // Resolves the registry URIs of a submission's spec for the submitter and pins them in
+  // job->pins: InvalidArgument for a malformed URI, NotFound / PermissionDenied naming the
+  // dataset (the refusal of a private one is audited).
+  Status PinRegistryData(Job* job, const Principal& p);
+
   Scheduler* scheduler_;
   Auth* auth_;
   AuthFailureLimiter auth_limiter_;
   RendezvousKv* kv_;
   Notifier* notifier_;
   CheckpointStore* checkpoints_ = nullptr;
+  shoal::Registry* registry_ = nullptr;
+  RegistryMetrics registry_metrics_;
+  // Chunk reads and writes (hashing, encrypting, fsyncing megabytes) run here, off the event loop.
+  boost::asio::thread_pool registry_io_{2};
   Visibility visibility_;
   ApiMetrics api_metrics_;
   // Checkpoint reads and writes (seconds for a large model) run here, off the event loop.

@@ -136,6 +136,8 @@ asio::awaitable<HttpReply> Api::Submit(const HttpRequest& req, const Principal& 
     co_return ErrorReply(429, "ResourceExhausted", job.status().message(), field);
   }
   if (!job.ok()) co_return ErrorReply(job.status(), field);
+  // Registry data: readable by the submitter, and pinned now (docs/registry.md, "Jobs").
+  if (Status pinned = PinRegistryData(&*job, p); !pinned.ok()) co_return ErrorReply(pinned);
   job->idempotency_key = key;
   auto stored = co_await submissions_.Add(std::move(job).value());
   if (!stored.ok()) co_return ErrorReply(stored.status());

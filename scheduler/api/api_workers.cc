@@ -207,7 +207,14 @@ asio::awaitable<HttpReply> Api::Heartbeat(const HttpRequest& req, const std::str
   st = scheduler_->Heartbeat(worker_id, running);
   if (!st.ok()) co_return ErrorReply(st);
   json assignments = json::array();
-  for (const auto& a : scheduler_->Assignments(worker_id)) assignments.push_back(wire::ToJson(a));
+  for (auto& a : scheduler_->Assignments(worker_id)) {
+    // The attempt's read capability: what lets this worker fetch the pinned versions, and only
+    // while the attempt runs (docs/registry.md).
+    if (!a.pins.empty() && registry_ != nullptr) {
+      a.read_capability = registry_->Capability(a.job, a.attempt);
+    }
+    assignments.push_back(wire::ToJson(a));
+  }
   co_return JsonReply(200, json{{"assignments", std::move(assignments)},
                                 {"heartbeatWaitMs", scheduler_->options().heartbeat_wait_ms}});
 }

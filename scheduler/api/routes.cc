@@ -26,6 +26,17 @@ const std::vector<Route>& Routes() {
       {RouteId::kAccounts, "/v1/accounts", false, BodyKind::kDefault},
       {RouteId::kTokens, "/v1/tokens", false, BodyKind::kDefault},
       {RouteId::kToken, "/v1/tokens/{id}", false, BodyKind::kDefault},
+      {RouteId::kWhoami, "/v1/whoami", false, BodyKind::kDefault},
+      {RouteId::kRegistry, "/v1/datasets", false, BodyKind::kDefault},
+      {RouteId::kRegistry, "/v1/models", false, BodyKind::kDefault},
+      {RouteId::kRegistryArtifact, "/v1/datasets/{account}/{name}", false, BodyKind::kDefault},
+      {RouteId::kRegistryArtifact, "/v1/models/{account}/{name}", false, BodyKind::kDefault},
+      {RouteId::kRegistrySub, "/v1/datasets/{account}/{name}/{sub}", false, BodyKind::kDefault},
+      {RouteId::kRegistrySub, "/v1/models/{account}/{name}/{sub}", false, BodyKind::kDefault},
+      {RouteId::kRegistryItem, "/v1/datasets/{account}/{name}/{sub}/{item}", false,
+       BodyKind::kRegistry},
+      {RouteId::kRegistryItem, "/v1/models/{account}/{name}/{sub}/{item}", false,
+       BodyKind::kRegistry},
   };
   return kRoutes;
 }

@@ -31,6 +31,11 @@ enum class RouteId {
   kAccounts,
   kTokens,
   kToken,
+  kWhoami,            // GET: the caller's account and role
+  kRegistry,          // /v1/datasets and /v1/models (docs/registry.md): list
+  kRegistryArtifact,  // one artifact's card
+  kRegistrySub,       // its grants, audit
+  kRegistryItem,      // a chunk, a version, a grant, chunks/missing
 };
 
 // How a route's request body is bounded (Api::BodyPolicyFor).
@@ -38,6 +43,7 @@ enum class BodyKind {
   kDefault,     // maxBodyBytes
   kJobSpec,     // a job spec: maxSpecBytes (POST)
   kCheckpoint,  // up to 16 GiB, streamed to disk, only for its writer (PUT)
+  kRegistry,    // a chunk or a manifest: up to 64 MiB, only for the artifact's owner (PUT, POST)
 };
 
 struct Route {

@@ -13,6 +13,7 @@
 #include <nlohmann/json.hpp>
 
 #include "common/spec/job_spec.h"
+#include "common/wire/assignment.h"  // Pin
 #include "common/status.h"
 #include "scheduler/policy/reasons.h"
 
@@ -100,6 +101,9 @@ struct Job {
   int64_t started_ms = 0;   // first attempt's start
   int64_t finished_ms = 0;
   std::vector<Attempt> attempts;
+  // The registry versions the spec names (shoal://..., docs/registry.md), resolved and pinned at
+  // submission: the job reads these exact versions whatever is pushed later. Immutable.
+  std::vector<wire::Pin> pins;
   nlohmann::json progress = nlohmann::json::object();  // latest report from rank 0
   nlohmann::json result = nlohmann::json::object();    // final metrics of a successful run
   std::vector<JobEvent> events;  // oldest first, bounded (AddJobEvent)

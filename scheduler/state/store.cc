@@ -87,6 +87,27 @@ void LoadEvents(const std::string& text, Job* job) {
   }
 }
 
+// The pins as one column: a JSON array of wire::Pin.
+std::string StoredPins(const Job& job) {
+  nlohmann::json pins = nlohmann::json::array();
+  for (const wire::Pin& pin : job.pins) pins.push_back(wire::ToJson(pin));
+  return pins.dump();
+}
+
+Status LoadPins(const std::string& text, Job* job) {
+  auto j = nlohmann::json::parse(text, nullptr, false);
+  if (!j.is_array()) return Internal("stored pins of job " + std::to_string(job->id) + " do not parse");
+  for (const auto& item : j) {
+    auto pin = wire::PinFromJson(item);
+    if (!pin.ok()) {
+      return Internal("stored pins of job " + std::to_string(job->id) + ": " +
+                      pin.status().message());
+    }
+    job->pins.push_back(std::move(*pin));
+  }
+  return Status::Ok();
+}
+
 }  // namespace
 
 Result<std::unique_ptr<Store>> Store::Open(const std::string& state_dir) {
@@ -124,6 +145,10 @@ Result<std::unique_ptr<Store>> Store::Open(const std::string& state_dir) {
   // ... and so do those from before job timelines and worker instances.
   if (!Stmt(db, "SELECT events FROM jobs LIMIT 0").ok()) {
     RETURN_IF_ERROR(store->Exec("ALTER TABLE jobs ADD COLUMN events TEXT NOT NULL DEFAULT '{}'"));
+  }
+  // ... and those from before the dataset registry.
+  if (!Stmt(db, "SELECT pins FROM jobs LIMIT 0").ok()) {
+    RETURN_IF_ERROR(store->Exec("ALTER TABLE jobs ADD COLUMN pins TEXT NOT NULL DEFAULT '[]'"));
   }
   if (!Stmt(db, "SELECT instance FROM workers LIMIT 0").ok()) {
     RETURN_IF_ERROR(
@@ -201,7 +226,7 @@ Result<std::vector<int64_t>> Store::WriteBatch(const Batch& batch) {
     // One statement for the whole batch: preparing costs about as much as a small insert.
     Stmt st(db_,
             "INSERT INTO jobs(owner, spec_text, state, reason, submitted_ms, started_ms, "
-            "finished_ms, progress, result, idem_key, events) VALUES(?,?,?,?,?,?,?,?,?,?,?)");
+            "finished_ms, progress, result, idem_key, events, pins) VALUES(?,?,?,?,?,?,?,?,?,?,?,?)");
     if (!st.ok()) return Check(SQLITE_ERROR, "prepare insert job");
     ids.reserve(batch.new_jobs.size());
     for (const Job* job : batch.new_jobs) {
@@ -214,7 +239,7 @@ Result<std::vector<int64_t>> Store::WriteBatch(const Batch& batch) {
       } else {
         st.Bind(10, job->idempotency_key);
       }
-      st.Bind(11, StoredEvents(*job));
+      st.Bind(11, StoredEvents(*job)).Bind(12, StoredPins(*job));
       RETURN_IF_ERROR(Check(st.Step(), "insert job"));  // ~Txn rolls the whole batch back
       ids.push_back(sqlite3_last_insert_rowid(db_));
     }
@@ -279,7 +304,7 @@ Result<Store::Snapshot> Store::LoadAll() {
   {
     Stmt st(db_,
             "SELECT id, owner, spec_text, state, reason, submitted_ms, started_ms, finished_ms, "
-            "progress, result, COALESCE(idem_key, ''), events FROM jobs ORDER BY id");
+            "progress, result, COALESCE(idem_key, ''), events, pins FROM jobs ORDER BY id");
     int rc;
     while ((rc = st.Step()) == SQLITE_ROW) {
       Job job;
@@ -301,6 +326,7 @@ Result<Store::Snapshot> Store::LoadAll() {
       if (job.result.is_discarded()) job.result = nlohmann::json::object();
       job.idempotency_key = st.Text(10);
       LoadEvents(st.Text(11), &job);
+      RETURN_IF_ERROR(LoadPins(st.Text(12), &job));
       snap.jobs.push_back(std::move(job));
     }
     RETURN_IF_ERROR(Check(rc, "load jobs"));

@@ -89,6 +89,8 @@ TEST(ConfigTest, EveryFlagSetsItsKey) {
       {"maxSpecBytes", "8KiB"},
       {"jobLogBytes", "1MiB"},
       {"checkpointQuota", "0"},
+      {"registryQuota", "1GiB"},
+      {"registryMasterKeyFile", "/m.key"},
       {"logRetention", "1h"},
       {"checkpointRetention", "0s"},
       {"newWorkerRanksPerJob", "0"},
