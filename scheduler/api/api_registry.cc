@@ -383,6 +383,17 @@ HttpReply Api::MissingChunks(const HttpRequest& req, const ArtifactRecord& a) {
     return ErrorReply(400, "InvalidArgument", "chunks must be a list of at most 100000 chunk ids",
                       "chunks");
   }
+  // The version's size, when the client says it: an upload that the quota would refuse at the end
+  // is refused before its first chunk.
+  if (body->contains("bytes")) {
+    if (!(*body)["bytes"].is_number_integer() || (*body)["bytes"].get<int64_t>() < 0) {
+      return ErrorReply(400, "InvalidArgument", "bytes must be a non-negative integer", "bytes");
+    }
+    if (Status quota = registry_->CheckQuota(a.account, (*body)["bytes"].get<int64_t>());
+        !quota.ok()) {
+      return ErrorReply(507, "ResourceExhausted", quota.message());
+    }
+  }
   std::vector<std::string> ids;
   for (const json& c : (*body)["chunks"]) {
     if (!c.is_string() || !IsChunkId(c.get<std::string>())) {

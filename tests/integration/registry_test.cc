@@ -6,6 +6,7 @@
 // capability (forged, or used by a worker that runs no rank of the attempt).
 #include <filesystem>
 #include <fstream>
+#include <iostream>
 #include <map>
 #include <string>
 #include <vector>
@@ -53,9 +54,9 @@ std::string MakeTree(const std::string& root, const std::string& marker, int fil
 int Push(const As& as, const std::string& path, const std::string& dir,
          const std::string& version, Manifest* out = nullptr, int* uploaded = nullptr) {
   ChunkerParams params;
-  params.min_size = 16 << 10;
-  params.avg_size = 64 << 10;
-  params.max_size = 256 << 10;
+  params.min = 16 << 10;
+  params.avg = 64 << 10;
+  params.max = 256 << 10;
   std::map<std::string, std::string> chunks;
   auto manifest = BuildManifest(dir, params, [&](std::string_view bytes, const std::string& sha) {
     chunks[sha] = std::string(bytes);
@@ -67,7 +68,8 @@ int Push(const As& as, const std::string& path, const std::string& dir,
   HttpResponse missing = as.Do("POST", path + "/chunks/missing", json{{"chunks", ids}}.dump());
   EXPECT_EQ(missing.status, 200) << missing.body;
   int sent = 0;
-  for (const auto& sha : json::parse(missing.body)["missing"]) {
+  const json missing_ids = json::parse(missing.body)["missing"];
+  for (const auto& sha : missing_ids) {
     HttpResponse put = as.Do("PUT", path + "/chunks/" + sha.get<std::string>(),
                              chunks.at(sha.get<std::string>()), {});
     EXPECT_EQ(put.status, 201) << put.body;
@@ -76,6 +78,7 @@ int Push(const As& as, const std::string& path, const std::string& dir,
   if (uploaded != nullptr) *uploaded = sent;
   if (out != nullptr) *out = *manifest;
   HttpResponse v = as.Do("PUT", path + "/versions/" + version, CanonicalManifestText(*manifest));
+  if (v.status >= 300) std::cerr << "PUT " << path << "/versions/" << version << ": " << v.body;
   return v.status;
 }
 
@@ -133,7 +136,7 @@ TEST_F(RegistryTest, PushReadAndRefuseBadInput) {
   HttpResponse card = bob.Do("GET", path);
   ASSERT_EQ(card.status, 200);
   EXPECT_EQ(json::parse(card.body)["versions"][0]["digest"], ManifestDigest(m));
-  for (const std::string ref : {"1", "latest", "sha256:" + ManifestDigest(m)}) {
+  for (const std::string& ref : std::vector<std::string>{"1", "latest", "sha256:" + ManifestDigest(m)}) {
     HttpResponse got = bob.Do("GET", path + "/versions/" + ref);
     ASSERT_EQ(got.status, 200) << ref;
     EXPECT_EQ(got.body, CanonicalManifestText(m));
@@ -176,7 +179,8 @@ TEST_F(RegistryTest, PrivateDatasetsAreEncryptedHiddenAuditedAndGranted) {
   HttpResponse audit = alice.Do("GET", path + "/audit");
   ASSERT_EQ(audit.status, 200);
   int refusals = 0;
-  for (const auto& r : json::parse(audit.body)["records"]) {
+  const json records = json::parse(audit.body)["records"];
+  for (const auto& r : records) {
     if (r["account"] == "bob" && !r["allowed"].get<bool>()) ++refusals;
   }
   EXPECT_EQ(refusals, 2) << audit.body;  // the chunk read and the submission
@@ -212,8 +216,18 @@ TEST_F(RegistryTest, QuotaStatesUsageAndLimit) {
   ASSERT_EQ(alice.Do("PUT", path, R"({"visibility":"public"})").status, 201);
   // 3 files of ~0.5 MB each fit; 20 MiB of quota does not hold 45 such files.
   ASSERT_EQ(Push(alice, path, MakeTree(c_.dir() + "/small", "row", 3), "1"), 201);
-  int status = Push(alice, path, MakeTree(c_.dir() + "/large", "a-longer-row-of-text", 45), "2");
+  const std::string large = MakeTree(c_.dir() + "/large", "a-longer-row-of-text", 45);
+  int status = Push(alice, path, large, "2");
   EXPECT_EQ(status, 507);
+  // Saying the size up front (as the CLI does) is refused before any chunk is sent.
+  int64_t bytes = 0;
+  for (const auto& f : fs::recursive_directory_iterator(large)) {
+    if (f.is_regular_file()) bytes += static_cast<int64_t>(f.file_size());
+  }
+  HttpResponse early = alice.Do("POST", path + "/chunks/missing",
+                                json{{"chunks", json::array()}, {"bytes", bytes}}.dump());
+  EXPECT_EQ(early.status, 507);
+  EXPECT_NE(early.body.find("quota of 20.0 MiB"), std::string::npos) << early.body;
   HttpResponse card = alice.Do("GET", path);
   EXPECT_EQ(json::parse(card.body)["versions"].size(), 1u);
 }
@@ -226,8 +240,8 @@ TEST_F(RegistryTest, ReadCapabilitiesAreCheckedAndPrivateStoresSurviveARestart) 
   ASSERT_EQ(Push(alice, path, MakeTree(c_.dir() + "/cap", "cap-row", 1), "1", &m), 201);
   // A contributor with a forged or someone else's capability reads nothing.
   As worker(c_, c_.CreateToken("pool", "contributor"));
-  for (const std::string cap : {std::string("shoalcap_1_1_") + std::string(64, '0'),
-                                std::string("garbage")}) {
+  for (const std::string& cap :
+       std::vector<std::string>{"shoalcap_1_1_" + std::string(64, '0'), "garbage"}) {
     EXPECT_EQ(worker.Do("GET", path + "/chunks/" + m.chunks[0].sha256, "",
                         {{"X-Shoal-Capability", cap}})
                   .status,
