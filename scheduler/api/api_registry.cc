@@ -2,6 +2,7 @@
 // cards, chunks, versions, grants and audit logs, and the attempts' read capabilities.
 // Part of the Api class (scheduler/api/api.h); the files share api_internal.h.
 #include <algorithm>
+#include <cstdio>
 #include <set>
 #include <utility>  // before Boost 1.74 awaitable.hpp, which uses std::exchange unincluded
 
@@ -373,6 +374,33 @@ asio::awaitable<HttpReply> Api::Registry(const HttpRequest& req,
     co_return JsonReply(200, json{{"deleted", key + "@" + v->version}});
   }
   co_return ErrorReply(404, "NotFound", "no route for " + req.method + " " + req.path);
+}
+
+void Api::RenderRegistryMetrics(bool with_names, std::string* out) const {
+  if (registry_ == nullptr) return;
+  auto line = [out](const std::string& name, const std::string& labels, double value) {
+    char number[64];
+    std::snprintf(number, sizeof number, "%.17g", value);
+    *out += name + labels + " " + number + "\n";
+  };
+  *out += "# HELP shoal_registry_stored_bytes Bytes of dataset and model versions owned (what "
+          "registryQuota counts), per account with names, else in all.\n"
+          "# TYPE shoal_registry_stored_bytes gauge\n";
+  double total = 0;
+  for (const auto& [account, bytes] : registry_->db().BytesByAccount()) {
+    if (with_names) line("shoal_registry_stored_bytes", "{account=\"" + account + "\"}", bytes);
+    total += static_cast<double>(bytes);
+  }
+  if (!with_names) line("shoal_registry_stored_bytes", "", total);
+  *out += "# HELP shoal_registry_chunks_uploaded_total Chunks stored by pushes (not those already "
+          "stored).\n# TYPE shoal_registry_chunks_uploaded_total counter\n";
+  line("shoal_registry_chunks_uploaded_total", "", registry_metrics_.chunks_uploaded);
+  *out += "# HELP shoal_registry_chunk_downloads_total Chunk reads (whole or ranges) by workers "
+          "and pulls.\n# TYPE shoal_registry_chunk_downloads_total counter\n";
+  line("shoal_registry_chunk_downloads_total", "", registry_metrics_.chunks_served);
+  *out += "# HELP shoal_registry_downloaded_bytes_total Bytes of chunks read.\n"
+          "# TYPE shoal_registry_downloaded_bytes_total counter\n";
+  line("shoal_registry_downloaded_bytes_total", "", registry_metrics_.bytes_served);
 }
 
 HttpReply Api::MissingChunks(const HttpRequest& req, const ArtifactRecord& a) {
