@@ -91,11 +91,10 @@ Result<std::string> HttpChunkSource::Manifest(const wire::Pin& pin) {
 Result<std::string> HttpChunkSource::ChunkRange(const wire::Pin& pin, const std::string& sha,
                                                 int64_t offset, int64_t length) {
   auto headers = Headers();
-  headers["Range"] =
-      "bytes=" + std::to_string(offset) + "-" + std::to_string(offset + length - 1);
-  ASSIGN_OR_RETURN(HttpResponse r, client_.Do("GET", ArtifactPath(pin) + "/chunks/" + sha, {},
-                                              "application/json", std::chrono::minutes(2),
-                                              headers));
+  headers["Range"] = "bytes=" + std::to_string(offset) + "-" + std::to_string(offset + length - 1);
+  ASSIGN_OR_RETURN(HttpResponse r,
+                   client_.Do("GET", ArtifactPath(pin) + "/chunks/" + sha, {}, "application/json",
+                              std::chrono::minutes(2), headers));
   if (r.status == 206) {
     if (r.body.empty() || static_cast<int64_t>(r.body.size()) > length) {
       return Unavailable("chunk " + sha + ": the registry answered " +
@@ -123,6 +122,7 @@ DatasetFetcher::DatasetFetcher(ChunkCache* cache, ChunkSource* source, FetchOpti
 DatasetFetcher::~DatasetFetcher() { Release(); }
 
 void DatasetFetcher::Release() {
+  if (pinned_.empty()) return;
   cache_->Unpin(pinned_);
   pinned_.clear();
 }
@@ -261,7 +261,7 @@ Status DatasetFetcher::FetchChunk(const wire::Pin& pin, const ManifestChunk& chu
         fs::remove(part, ec);
         corrupted = true;
         last = Unavailable("chunk " + chunk.sha256 + " of " + PinName(pin) +
-                        " arrived corrupted (its bytes do not hash to its name)");
+                           " arrived corrupted (its bytes do not hash to its name)");
         LOG_WARN << last.message() << "; fetching it again";
         continue;
       }
@@ -276,7 +276,8 @@ Status DatasetFetcher::FetchChunk(const wire::Pin& pin, const ManifestChunk& chu
     LOG_WARN << "chunk " << chunk.sha256 << " of " << PinName(pin) << ": " << st.message();
   }
   if (corrupted) {
-    return Status(last.code(), last.message() + " " + std::to_string(std::max(1, options_.max_tries)) +
+    return Status(last.code(), last.message() + " " +
+                                   std::to_string(std::max(1, options_.max_tries)) +
                                    " times; giving up");
   }
   return Status(last.code(), "chunk " + chunk.sha256 + " of " + PinName(pin) + ": " +
@@ -312,8 +313,9 @@ Status DatasetFetcher::Materialize(const FetchedVersion& version, std::string_vi
         held = std::move(bytes).value();
         held_index = s.chunk_index;
       }
-      st = WriteAll(fd, std::string_view(held).substr(static_cast<size_t>(s.offset),
-                                                      static_cast<size_t>(s.length)),
+      st = WriteAll(fd,
+                    std::string_view(held).substr(static_cast<size_t>(s.offset),
+                                                  static_cast<size_t>(s.length)),
                     path);
       if (!st.ok()) break;
     }
@@ -324,8 +326,8 @@ Status DatasetFetcher::Materialize(const FetchedVersion& version, std::string_vi
     ++written;
   }
   if (written == 0) {
-    return NotFound(PinName(version.pin) + " holds no file whose path starts with \"" +
-                    std::string(prefix) + "\"");
+    return InvalidArgument(PinName(version.pin) + " holds no file whose path starts with \"" +
+                           std::string(prefix) + "\"");
   }
   return Status::Ok();
 }

@@ -10,6 +10,7 @@
 #include <atomic>
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -59,10 +60,10 @@ class HttpChunkSource : public ChunkSource {
 };
 
 struct FetchOptions {
-  std::string partial_dir;  // where `<sha>.part` files of unfinished downloads live
-  int threads = 4;          // chunks downloaded at once
+  std::string partial_dir;                 // where `<sha>.part` files of unfinished downloads live
+  int threads = 4;                         // chunks downloaded at once
   int64_t piece_bytes = int64_t{4} << 20;  // one Range request
-  int max_tries = 3;        // per chunk: source errors and hash mismatches
+  int max_tries = 3;                       // per chunk: source errors and hash mismatches
   // Polled between pieces: true stops the fetch (Aborted). Null = never.
   std::function<bool()> cancelled;
 };
@@ -96,11 +97,12 @@ class DatasetFetcher {
 
   // Writes the version's files whose path starts with `prefix` ("" = all; a string prefix, so
   // "train" takes "train-images-idx3-ubyte") to `root`/<path>, from the cached chunks.
-  // NotFound when no file matches; Unavailable on I/O errors.
+  // InvalidArgument when no file matches (the URI names nothing); Unavailable on I/O errors, and
+  // NotFound when a chunk vanished from the cache (it should not: it is pinned).
   Status Materialize(const FetchedVersion& version, std::string_view prefix,
                      const std::string& root);
 
-  // Unpins the chunks (idempotent).
+  // Unpins the chunks (idempotent; the second call does not touch the cache).
   void Release();
 
   // Bytes requested from the source so far (all Fetch calls).
@@ -108,7 +110,8 @@ class DatasetFetcher {
 
  private:
   // Downloads one chunk into the cache, resuming its .part file. Adds the new bytes to *fetched.
-  Status FetchChunk(const wire::Pin& pin, const ManifestChunk& chunk, std::atomic<int64_t>* fetched);
+  Status FetchChunk(const wire::Pin& pin, const ManifestChunk& chunk,
+                    std::atomic<int64_t>* fetched);
   bool Cancelled() const { return options_.cancelled && options_.cancelled(); }
 
   ChunkCache* const cache_;

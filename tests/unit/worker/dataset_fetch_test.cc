@@ -234,7 +234,7 @@ TEST_F(DatasetFetchTest, MaterializesOnlyTheFilesUnderThePrefix) {
   EXPECT_EQ(Read(out / "train-labels-idx1-ubyte"), files_["train-labels-idx1-ubyte"]);
   EXPECT_FALSE(fs::exists(out / "t10k-images-idx3-ubyte"));
   EXPECT_FALSE(fs::exists(out / "sub"));
-  EXPECT_EQ(fetcher.Materialize(*v, "nothing", out.string()).code(), StatusCode::kNotFound);
+  EXPECT_EQ(fetcher.Materialize(*v, "nothing", out.string()).code(), StatusCode::kInvalidArgument);
 }
 
 TEST_F(DatasetFetchTest, ReleaseUnpinsTheChunks) {
@@ -268,12 +268,13 @@ TEST_F(DatasetFetchTest, PreparesTheSpecInAPrivateDirectoryAndRemovesItOnRelease
   EXPECT_EQ(Read(out->data.test + "-images-idx3-ubyte"), files_["t10k-images-idx3-ubyte"]);
   JobSpec rest = *out;
   rest.data = spec.data;
-  EXPECT_EQ(rest, spec);  // nothing else changed
+  EXPECT_EQ(rest, spec);      // nothing else changed
   ASSERT_EQ(log.size(), 1u);  // one version, fetched once for both
-  EXPECT_EQ(log[0].rfind("fetched " + std::to_string(pin_.bytes) + " of " +
-                             std::to_string(pin_.bytes) + " bytes for datasets/alice/mnist@v1 (0 of",
-                         0),
-            0u)
+  EXPECT_EQ(
+      log[0].rfind("fetched " + std::to_string(pin_.bytes) + " of " + std::to_string(pin_.bytes) +
+                       " bytes for datasets/alice/mnist@v1 (0 of",
+                   0),
+      0u)
       << log[0];
   EXPECT_EQ(fresh->requested_, pin_.bytes);
   struct stat st {};
@@ -283,8 +284,7 @@ TEST_F(DatasetFetchTest, PreparesTheSpecInAPrivateDirectoryAndRemovesItOnRelease
   // A URI without a pin is refused.
   JobSpec unpinned = spec;
   unpinned.data.test = "shoal://datasets/bob/other";
-  EXPECT_EQ(data->Prepare(unpinned, {pin_}, nullptr).status().code(),
-            StatusCode::kInvalidArgument);
+  EXPECT_EQ(data->Prepare(unpinned, {pin_}, nullptr).status().code(), StatusCode::kInvalidArgument);
 
   data->Release();
   EXPECT_FALSE(fs::exists(data_dir));
