@@ -5,6 +5,7 @@
 
 #include <filesystem>
 #include <fstream>
+#include <future>
 #include <map>
 #include <mutex>
 #include <random>
@@ -13,6 +14,7 @@
 #include "common/file_util.h"
 #include "common/registry/manifest.h"
 #include "common/sha256.h"
+#include "tests/unit/cli/fake_scheduler.h"
 
 namespace shoal {
 namespace {
@@ -312,6 +314,58 @@ TEST_F(DatasetFetchTest, RemovesLeftoverAttemptDataAtStart) {
   EXPECT_EQ(RemoveLeftoverAttemptData(work.string()), 1);
   EXPECT_FALSE(fs::exists(work / "job-3/attempt-1/rank-0/data"));
   EXPECT_TRUE(fs::exists(work / "job-3/attempt-1/rank-0/checkpoints"));
+}
+
+TEST_F(DatasetFetchTest, TwoFetchersOfOneVersionDownloadEachChunkOnce) {
+  DatasetFetcher a(cache_.get(), &source_, Options());
+  DatasetFetcher b(cache_.get(), &source_, Options());
+  auto fa = std::async(std::launch::async, [&] { return a.Fetch(pin_); });
+  auto fb = std::async(std::launch::async, [&] { return b.Fetch(pin_); });
+  auto va = fa.get();
+  auto vb = fb.get();
+  ASSERT_TRUE(va.ok()) << va.status().ToString();
+  ASSERT_TRUE(vb.ok()) << vb.status().ToString();
+  EXPECT_EQ(source_.requested_, pin_.bytes);
+  EXPECT_EQ(va->bytes_fetched + vb->bytes_fetched, pin_.bytes);
+}
+
+TEST_F(DatasetFetchTest, ACancelledFetchStops) {
+  FetchOptions o = Options();
+  o.cancelled = [] { return true; };
+  DatasetFetcher fetcher(cache_.get(), &source_, o);
+  auto v = fetcher.Fetch(pin_);
+  EXPECT_EQ(v.status().code(), StatusCode::kAborted);
+  EXPECT_EQ(source_.requested_, 0);
+}
+
+TEST_F(DatasetFetchTest, TheHttpSourceTakesAWholeChunkFromAServerThatIgnoresRange) {
+  const std::string sha = manifest_.chunks[0].sha256;
+  const std::string& bytes = source_.chunks_[sha];
+  cli::testing::FakeScheduler fake([&](const cli::testing::FakeScheduler::Request& r) {
+    if (r.target == "/v1/datasets/alice/mnist/chunks/" + sha) {
+      return cli::testing::FakeScheduler::Reply{200, bytes};
+    }
+    if (r.target == "/v1/datasets/alice/mnist/versions/sha256:" + pin_.digest) {
+      return cli::testing::FakeScheduler::Reply{200, source_.manifests_[pin_.digest]};
+    }
+    return cli::testing::FakeScheduler::Reply{
+        404, R"({"error":{"code":"NotFound","message":"no such chunk"}})"};
+  });
+  HttpClient client(fake.url());
+  HttpChunkSource http(client, "shoalcap_1_0_ff", "w-1");
+  auto piece = http.ChunkRange(pin_, sha, 10, 20);
+  ASSERT_TRUE(piece.ok()) << piece.status().ToString();
+  EXPECT_EQ(*piece, bytes.substr(10, 20));
+  const auto requests = fake.requests();
+  ASSERT_EQ(requests.size(), 1u);
+  EXPECT_EQ(requests[0].headers.at("range"), "bytes=10-29");
+  EXPECT_EQ(requests[0].headers.at("x-shoal-capability"), "shoalcap_1_0_ff");
+  EXPECT_EQ(requests[0].headers.at("x-shoal-worker"), "w-1");
+  auto manifest = http.Manifest(pin_);
+  ASSERT_TRUE(manifest.ok());
+  EXPECT_EQ(*manifest, source_.manifests_[pin_.digest]);
+  EXPECT_EQ(http.ChunkRange(pin_, std::string(64, 'b'), 0, 5).status().code(),
+            StatusCode::kNotFound);
 }
 
 }  // namespace
