@@ -141,6 +141,7 @@ asio::awaitable<HttpReply> Api::Route(const HttpRequest& req, const Principal& p
     case RouteId::kJobCheckpoints:
     case RouteId::kJobCheckpoint:
     case RouteId::kJobKv:
+    case RouteId::kJobPublish:
       co_return co_await Jobs(req, parts, p);
     case RouteId::kWorkers:
     case RouteId::kWorkerRegister:

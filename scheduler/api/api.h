@@ -143,6 +143,8 @@ class Api {
                                               const std::string& id);
   boost::asio::awaitable<HttpReply> PutVersion(const HttpRequest& req, const ArtifactRecord& a,
                                                const std::string& version, const Principal& p);
+  boost::asio::awaitable<HttpReply> PublishModel(const HttpRequest& req, const Job& job,
+                                                 const Principal& p);
   HttpReply Grants(const HttpRequest& req, const std::vector<std::string>& parts,
                    const ArtifactRecord& a, const Principal& p);
   // The pin a request's X-Shoal-Capability reads `a` through (and its job), or PermissionDenied:

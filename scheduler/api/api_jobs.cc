@@ -84,6 +84,7 @@ asio::awaitable<HttpReply> Api::Jobs(const HttpRequest& req, const std::vector<s
     if (history_reader_ == nullptr) co_return read();
     co_return co_await RunOn(log_io_, read);
   }
+  if (parts.size() == 4 && parts[3] == "publish") co_return co_await PublishModel(req, *job, p);
   if (parts[3] == "checkpoints" && parts.size() <= 5) {
     co_return co_await Checkpoints(req, *job, parts, p);
   }

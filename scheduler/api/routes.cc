@@ -16,6 +16,7 @@ const std::vector<Route>& Routes() {
       {RouteId::kJobMetrics, "/v1/jobs/{id}/metrics", false, BodyKind::kDefault},
       {RouteId::kJobCheckpoints, "/v1/jobs/{id}/checkpoints", false, BodyKind::kDefault},
       {RouteId::kJobCheckpoint, "/v1/jobs/{id}/checkpoints/{step}", false, BodyKind::kCheckpoint},
+      {RouteId::kJobPublish, "/v1/jobs/{id}/publish", false, BodyKind::kDefault},
       {RouteId::kJobKv, "/v1/jobs/{id}/attempts/{attempt}/kv/{key}", false, BodyKind::kDefault,
        /*rest=*/true},
       {RouteId::kWorkers, "/v1/workers", false, BodyKind::kDefault},

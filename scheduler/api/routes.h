@@ -23,6 +23,7 @@ enum class RouteId {
   kJobCheckpoints,  // GET list, DELETE
   kJobCheckpoint,   // GET download, PUT upload
   kJobKv,           // GET, PUT a rendezvous key (the key may contain '/')
+  kJobPublish,      // POST: its final weights become a model version (docs/registry.md)
   kWorkers,
   kWorkerRegister,
   kWorker,

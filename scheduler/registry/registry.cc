@@ -37,6 +37,8 @@ Result<std::unique_ptr<Registry>> Registry::Open(RegistryOptions options) {
   std::error_code ec;
   std::filesystem::create_directories(options.dir, ec);
   if (ec) return Unavailable("cannot create the registry directory " + options.dir + ": " + ec.message());
+  // What a publish interrupted by a crash left half-written (its chunks are collected later).
+  std::filesystem::remove_all(options.dir + "/staging", ec);
   ASSIGN_OR_RETURN(r->db_, RegistryDb::Open(options.dir + "/registry.db"));
   ASSIGN_OR_RETURN(r->public_store_, ChunkStore::Open(options.dir + "/chunks/public"));
   if (!options.master_key_file.empty()) {
