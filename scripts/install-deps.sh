@@ -10,7 +10,7 @@ packages=(
   libopenblas-dev libgloo-dev libopenmpi-dev openmpi-bin
   libgtest-dev libgmock-dev
   dataset-fashion-mnist
-  zlib1g-dev libssl-dev procps python3
+  zlib1g-dev libssl-dev procps python3 python3-numpy
   clang libclang-rt-14-dev
 )
 

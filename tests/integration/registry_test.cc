@@ -4,6 +4,7 @@
 // private datasets (encrypted on disk, invisible and refused to other accounts, audited, readable
 // after a grant), submission checks and pins, deleting a pinned version, the quota, and the read
 // capability (forged, or used by a worker that runs no rank of the attempt).
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <iostream>
@@ -291,6 +292,26 @@ int64_t SubmitAs(const Cluster& c, const std::string& token, const std::string& 
   return r.status == 201 ? json::parse(r.body)["id"].get<int64_t>() : 0;
 }
 
+// Downloads file `name` of version `ref` of `path` (datasets/... or models/...) to `out`.
+void PullFile(const As& as, const std::string& path, const std::string& ref,
+              const std::string& name, const std::string& out) {
+  HttpResponse text = as.Do("GET", path + "/versions/" + ref);
+  ASSERT_EQ(text.status, 200) << text.body;
+  auto m = ParseManifest(text.body);
+  ASSERT_TRUE(m.ok()) << m.status().ToString();
+  std::string bytes;
+  for (size_t f = 0; f < m->files.size(); ++f) {
+    if (m->files[f].path != name) continue;
+    for (const ChunkSlice& s : SlicesOf(*m, f)) {
+      HttpResponse chunk = as.Do("GET", path + "/chunks/" + m->chunks[s.chunk_index].sha256);
+      ASSERT_EQ(chunk.status, 200);
+      bytes += chunk.body.substr(static_cast<size_t>(s.offset), static_cast<size_t>(s.length));
+    }
+  }
+  ASSERT_FALSE(bytes.empty()) << name << " is not in " << path << "@" << ref;
+  ASSERT_TRUE(WriteFileAtomic(out, bytes).ok());
+}
+
 TEST_F(RegistryTest, TrainsFromTheRegistryAndASecondJobFetchesNothing) {
   if (!Cluster::HaveFashionMnist()) GTEST_SKIP() << "dataset-fashion-mnist is not installed";
   As alice(c_, alice_);
@@ -311,6 +332,36 @@ TEST_F(RegistryTest, TrainsFromTheRegistryAndASecondJobFetchesNothing) {
     }
   }
   EXPECT_GE(fetched_lines, 2);  // each rank says what it fetched
+  // Published, the model carries a card and reproduces the job's accuracy outside shoal (numpy
+  // reading the safetensors by its public specification).
+  HttpResponse published = alice.Do("POST", "/v1/jobs/" + std::to_string(first) + "/publish",
+                                    R"({"name":"fashion-mlp","license":"MIT"})");
+  ASSERT_EQ(published.status, 201) << published.body;
+  HttpResponse model = As(c_, bob_).Do("GET", "/v1/models/alice/fashion-mlp");
+  ASSERT_EQ(model.status, 200) << model.body;
+  const json card = json::parse(model.body);
+  EXPECT_EQ(card["card"]["job"], first);
+  EXPECT_EQ(card["card"]["datasets"][0]["name"], "fashion-mnist");
+  EXPECT_EQ(card["card"]["architecture"]["layers"], json::array({784, 256, 128, 10}));
+  EXPECT_EQ(card["license"], "MIT");
+  EXPECT_EQ(card["versions"][0]["version"], "1");
+  const std::string weights = c_.dir() + "/model.safetensors";
+  PullFile(As(c_, bob_), "/v1/models/alice/fashion-mlp", "1", "model.safetensors", weights);
+  if (fs::exists("/usr/bin/python3")) {
+    const std::string cmd = "/usr/bin/python3 " + std::string(SHOAL_SOURCE_DIR) +
+                            "/tests/integration/model_accuracy.py " + weights +
+                            " /usr/share/datasets/fashion-mnist > " + c_.dir() + "/acc.txt 2>&1";
+    const int rc = std::system(cmd.c_str());
+    auto acc = ReadFileLimited(c_.dir() + "/acc.txt", 4096);
+    ASSERT_TRUE(acc.ok());
+    if (rc == 0) {
+      std::cout << "numpy accuracy " << *acc << "job accuracy "
+                << c_.Job(first)["result"]["testAccuracy"] << "\n";
+      EXPECT_NEAR(std::stod(*acc), c_.Job(first)["result"]["testAccuracy"].get<double>(), 0.001);
+    } else {
+      ADD_FAILURE() << "model_accuracy.py failed (python3-numpy installed?): " << *acc;
+    }
+  }
   // The same data again: both workers have every chunk, so nothing is fetched.
   const int64_t second = SubmitAs(c_, alice_, RegistryJob(uri + "@1", 2));
   ASSERT_TRUE(c_.WaitForState(second, "SUCCEEDED", 240s)) << c_.Job(second).dump(2);
