@@ -1,13 +1,16 @@
 // A scripted stand-in for shoal-scheduler in the CLI tests: a loopback HTTP server on an ephemeral
 // port that answers each request with whatever the test's handler returns and records what the
-// CLI sent. One connection at a time, which is all the CLI ever opens.
+// CLI sent. One connection at a time: concurrent clients (the registry transfers' threads) wait in
+// the listen queue, and the handler never runs twice at once.
 #pragma once
 
 #include <atomic>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
+#include <cstdint>
 #include <functional>
+#include <map>
 #include <mutex>
 #include <string>
 #include <thread>
@@ -27,6 +30,7 @@ class FakeScheduler {
   struct Reply {
     int status = 200;
     std::string body;
+    std::map<std::string, std::string> headers = {};  // beyond Content-Type
   };
   using Handler = std::function<Reply(const Request&)>;
 
@@ -62,11 +66,14 @@ class FakeScheduler {
       acceptor_.accept(socket, ec);
       if (stop_ || ec) return;
       boost::beast::flat_buffer buffer;
-      http::request<http::string_body> req;
-      http::read(socket, buffer, req, ec);
+      http::request_parser<http::string_body> parser;
+      parser.body_limit(std::uint64_t{128} << 20);  // registry chunks are up to 64 MiB
+      http::read(socket, buffer, parser, ec);
       if (ec) continue;
+      http::request<http::string_body> req = parser.release();
       Request r{std::string(req.method_string()), std::string(req.target()), req.body(),
-                std::string(req[http::field::content_type]), std::string(req[http::field::authorization])};
+                std::string(req[http::field::content_type]),
+                std::string(req[http::field::authorization])};
       {
         std::lock_guard<std::mutex> lock(mu_);
         requests_.push_back(r);
@@ -74,6 +81,7 @@ class FakeScheduler {
       Reply reply = handler_(r);
       http::response<http::string_body> res{static_cast<http::status>(reply.status), 11};
       res.set(http::field::content_type, "application/json");
+      for (const auto& [name, value] : reply.headers) res.set(name, value);
       res.keep_alive(false);
       res.body() = reply.body;
       res.prepare_payload();
