@@ -51,6 +51,21 @@ inline SnapshotJob ShapeOf(const Job& job) {
   shape.gpu_types = spec.resources.gpu_types;
   shape.min_gpu_memory_gib = spec.resources.min_gpu_memory_gib;
   shape.rank_memory_bytes = RankMemoryNeed(spec);
+  // Every private dataset it reads narrows the accounts whose workers may run it.
+  bool narrowed = false;
+  for (const wire::Pin& pin : job.pins) {
+    if (pin.trusted_workers.empty()) continue;
+    if (!narrowed) {
+      shape.worker_accounts = pin.trusted_workers;
+      narrowed = true;
+      continue;
+    }
+    std::erase_if(shape.worker_accounts, [&](const std::string& a) {
+      return std::find(pin.trusted_workers.begin(), pin.trusted_workers.end(), a) ==
+             pin.trusted_workers.end();
+    });
+    if (shape.worker_accounts.empty()) shape.worker_accounts = {"(no account: the datasets' trustedWorkers do not overlap)"};
+  }
   return shape;
 }
 

@@ -14,8 +14,10 @@ bool IsSha256Hex(const std::string& s) {
 }  // namespace
 
 nlohmann::json ToJson(const Pin& pin) {
-  return {{"kind", pin.kind},       {"account", pin.account}, {"name", pin.name},
-          {"version", pin.version}, {"digest", pin.digest},   {"bytes", pin.bytes}};
+  nlohmann::json j = {{"kind", pin.kind},       {"account", pin.account}, {"name", pin.name},
+                      {"version", pin.version}, {"digest", pin.digest},   {"bytes", pin.bytes}};
+  if (!pin.trusted_workers.empty()) j["trustedWorkers"] = pin.trusted_workers;
+  return j;
 }
 
 Result<Pin> PinFromJson(const nlohmann::json& j) {
@@ -25,10 +27,23 @@ Result<Pin> PinFromJson(const nlohmann::json& j) {
     return InvalidArgument(
         "a pin needs string kind, account, name, version and digest and an integer bytes");
   }
-  Pin pin{j["kind"].get<std::string>(),    j["account"].get<std::string>(),
-          j["name"].get<std::string>(),    j["version"].get<std::string>(),
-          j["digest"].get<std::string>(),  j["bytes"].get<int64_t>()};
+  Pin pin;
+  pin.kind = j["kind"].get<std::string>();
+  pin.account = j["account"].get<std::string>();
+  pin.name = j["name"].get<std::string>();
+  pin.version = j["version"].get<std::string>();
+  pin.digest = j["digest"].get<std::string>();
+  pin.bytes = j["bytes"].get<int64_t>();
   if (!IsSha256Hex(pin.digest)) return InvalidArgument("a pin's digest must be 64 hex digits");
+  if (j.contains("trustedWorkers")) {
+    if (!j["trustedWorkers"].is_array()) {
+      return InvalidArgument("a pin's trustedWorkers must be a list of accounts");
+    }
+    for (const auto& a : j["trustedWorkers"]) {
+      if (!a.is_string()) return InvalidArgument("a pin's trustedWorkers must be a list of accounts");
+      pin.trusted_workers.push_back(a.get<std::string>());
+    }
+  }
   return pin;
 }
 

@@ -8,7 +8,8 @@
 //
 // A Pin is one registry version the spec names (shoal://..., common/registry/uri.h), as the
 // scheduler resolved it when the job was submitted: {"kind": "datasets"|"models", "account",
-// "name", "version", "digest": 64 hex digits of the manifest, "bytes": int}. The spec's URIs are
+// "name", "version", "digest": 64 hex digits of the manifest, "bytes": int, "trustedWorkers":
+// [account...] (only when non-empty)}. The spec's URIs are
 // matched to pins by kind, account and name (a job pins one version of each artifact).
 // readCapability is the attempt's read capability (docs/registry.md): the agent sends it as
 // header X-Shoal-Capability when it reads those versions' manifests and chunks; it stops working
@@ -33,6 +34,9 @@ struct Pin {
   std::string version;  // the version name it resolved to
   std::string digest;   // the manifest's SHA-256 (64 hex digits)
   int64_t bytes = 0;    // the version's bytes (all files)
+  // A private artifact's trustedWorkers when the job was submitted: only workers of these
+  // accounts may run the job (empty = any). Sent as "trustedWorkers" when non-empty.
+  std::vector<std::string> trusted_workers;
   bool operator==(const Pin&) const = default;
 };
 

@@ -66,6 +66,11 @@ json ToJson(const JobView& v) {
     j["events"] = std::move(events);
   }
   if (v.events_dropped > 0) j["eventsDropped"] = v.events_dropped;
+  if (!v.pins.empty()) {
+    json pins = json::array();
+    for (const Pin& p : v.pins) pins.push_back(ToJson(p));
+    j["pins"] = std::move(pins);
+  }
   return j;
 }
 
@@ -142,6 +147,9 @@ Result<JobView> JobViewFromJson(const json& j) {
     }
   }
   v.events_dropped = Int(j, "eventsDropped");
+  for (const auto& p : Array(j, "pins")) {
+    if (auto pin = PinFromJson(p); pin.ok()) v.pins.push_back(std::move(*pin));
+  }
   return v;
 }
 

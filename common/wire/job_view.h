@@ -25,6 +25,7 @@
 #include <nlohmann/json.hpp>
 
 #include "common/status.h"
+#include "common/wire/assignment.h"  // Pin
 
 namespace shoal::wire {
 
@@ -87,6 +88,8 @@ struct JobView {
   std::optional<nlohmann::json> spec;
   std::optional<std::vector<JobEventView>> events;
   int64_t events_dropped = 0;  // sent when > 0
+  // The registry versions the job reads, pinned at submission (sent when any).
+  std::vector<Pin> pins;
   bool operator==(const JobView&) const = default;
 };
 

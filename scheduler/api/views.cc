@@ -68,6 +68,7 @@ wire::JobView JobViewOf(const Job& job, bool detail) {
     v.events.emplace();
     for (const auto& e : job.events) v.events->push_back({e.ts_ms, e.type, e.message});
     v.events_dropped = job.events_dropped;
+    v.pins = job.pins;
   }
   return v;
 }

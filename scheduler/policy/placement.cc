@@ -44,6 +44,11 @@ bool MemoryFits(const SnapshotJob& job, const SnapshotWorker& worker) {
 
 bool WorkerFits(const SnapshotJob& job, const SnapshotWorker& worker) {
   if (worker.total_slots <= 0) return false;
+  if (!job.worker_accounts.empty() &&
+      std::find(job.worker_accounts.begin(), job.worker_accounts.end(), worker.account) ==
+          job.worker_accounts.end()) {
+    return false;
+  }
   if (!MemoryFits(job, worker)) return false;
   if (job.backend != Backend::kCuda) return true;
   if (worker.gpus < std::max(1, job.gpus_per_rank)) return false;
@@ -83,6 +88,14 @@ int FittingCapacity(const SnapshotJob& job, const std::vector<SnapshotWorker>& w
 std::string DescribeNeed(const SnapshotJob& job) {
   std::string out =
       "needs " + std::to_string(job.min_ranks) + (job.min_ranks == 1 ? " rank" : " ranks");
+  if (!job.worker_accounts.empty()) {
+    out += " on workers of account";
+    out += job.worker_accounts.size() == 1 ? " " : "s ";
+    for (size_t i = 0; i < job.worker_accounts.size(); ++i) {
+      out += (i == 0 ? "" : " or ") + job.worker_accounts[i];
+    }
+    out += " (its private data's trustedWorkers)";
+  }
   if (job.backend != Backend::kCuda) return out + " (one slot each)";
   const int gpus = std::max(1, job.gpus_per_rank);
   out += " with " + std::to_string(gpus) + (gpus == 1 ? " GPU" : " GPUs") + " each";

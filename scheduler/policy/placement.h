@@ -25,7 +25,8 @@ int64_t MemoryPerRank(const SnapshotJob& job, const SnapshotWorker& worker);
 // either is 0 (no estimate, or a worker that does not report memory: it is let run).
 bool MemoryFits(const SnapshotJob& job, const SnapshotWorker& worker);
 
-// Whether `worker` can ever host a rank of `job`, ignoring load: backend (cuda needs
+// Whether `worker` can ever host a rank of `job`, ignoring load: its account (worker_accounts),
+// backend (cuda needs
 // gpus_per_rank GPUs), resources.gpuTypes (GpuTypeMatches one of them), minGpuMemoryGiB and the
 // rank's memory estimate (MemoryFits).
 bool WorkerFits(const SnapshotJob& job, const SnapshotWorker& worker);

@@ -185,7 +185,8 @@ class Cycle {
   Fit FitOf(const SnapshotJob& job) {
     // A worker with a cap on its share of strangers' jobs fits some jobs by fewer slots than it
     // has: the index does not know that, PlaceGang does.
-    if (!job.gpu_types.empty() || job.min_gpu_memory_gib > 0 || any_capped_) {
+    if (!job.gpu_types.empty() || job.min_gpu_memory_gib > 0 || any_capped_ ||
+        !job.worker_accounts.empty()) {
       return Fit{false, FittingCapacity(job, workers_)};
     }
     auto [it, added] =

@@ -28,6 +28,8 @@ struct SnapshotJob {
   // Memory one rank needs (common/memory_estimate.h: RankMemoryNeed): host RAM per slot, or GPU
   // memory per rank for backend cuda. 0 = no requirement.
   int64_t rank_memory_bytes = 0;
+  // Only workers of these accounts may run it (a private dataset's trustedWorkers); empty = any.
+  std::vector<std::string> worker_accounts;
 };
 
 // A job that holds slots now.
@@ -48,6 +50,7 @@ struct SnapshotRunning {
   std::vector<std::string> gpu_types;
   double min_gpu_memory_gib = 0;
   int64_t rank_memory_bytes = 0;
+  std::vector<std::string> worker_accounts;
 };
 
 // The fields a queued and a running job share (id, account, priority, submission time, size
@@ -68,6 +71,7 @@ inline SnapshotJob AsJob(const SnapshotRunning& r) {
   j.min_gpu_memory_gib = r.min_gpu_memory_gib;
   j.max_runtime_ms = r.max_runtime_ms;
   j.rank_memory_bytes = r.rank_memory_bytes;
+  j.worker_accounts = r.worker_accounts;
   return j;
 }
 inline SnapshotRunning AsRunning(const SnapshotJob& j) {
@@ -84,6 +88,7 @@ inline SnapshotRunning AsRunning(const SnapshotJob& j) {
   r.min_gpu_memory_gib = j.min_gpu_memory_gib;
   r.max_runtime_ms = j.max_runtime_ms;
   r.rank_memory_bytes = j.rank_memory_bytes;
+  r.worker_accounts = j.worker_accounts;
   return r;
 }
 

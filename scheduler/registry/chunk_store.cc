@@ -24,10 +24,14 @@ bool IsLeftover(const std::string& name) { return !ChunkStore::IsChunkId(name); 
 bool ChunkStore::IsChunkId(std::string_view id) { return shoal::IsChunkId(id); }
 
 Result<std::unique_ptr<ChunkStore>> ChunkStore::Open(std::string dir) {
+  return Open(std::move(dir), std::nullopt);
+}
+
+Result<std::unique_ptr<ChunkStore>> ChunkStore::Open(std::string dir, std::optional<DataKey> key) {
   std::error_code ec;
   fs::create_directories(dir, ec);
   if (ec) return Unavailable("cannot create chunk directory " + dir + ": " + ec.message());
-  std::unique_ptr<ChunkStore> store(new ChunkStore(dir));
+  std::unique_ptr<ChunkStore> store(new ChunkStore(dir, std::move(key)));
   for (const auto& sub : fs::directory_iterator(dir, ec)) {
     if (!sub.is_directory()) continue;
     for (const auto& f : fs::directory_iterator(sub.path(), ec)) {
@@ -73,10 +77,15 @@ Status ChunkStore::Put(std::string_view id, std::string_view bytes, bool* added)
   std::error_code ec;
   fs::create_directories(DirOf(path), ec);
   if (ec) return Unavailable("cannot create " + DirOf(path) + ": " + ec.message());
-  RETURN_IF_ERROR(WriteFileAtomic(path, bytes));
+  std::string sealed;
+  if (key_.has_value()) {
+    ASSIGN_OR_RETURN(sealed, SealChunk(*key_, bytes, id));
+  }
+  const std::string_view stored = key_.has_value() ? std::string_view(sealed) : bytes;
+  RETURN_IF_ERROR(WriteFileAtomic(path, stored));
   std::lock_guard<std::mutex> lock(mu_);
   ++chunks_;
-  bytes_ += static_cast<int64_t>(bytes.size());
+  bytes_ += static_cast<int64_t>(stored.size());
   if (added != nullptr) *added = true;
   return Status::Ok();
 }
@@ -100,7 +109,12 @@ Result<int64_t> ChunkStore::Size(std::string_view id) const {
   if (!IsChunkId(id) || ::stat(PathOf(id).c_str(), &st) != 0 || !S_ISREG(st.st_mode)) {
     return NotFound("chunk " + std::string(id.substr(0, 80)) + " is not stored");
   }
-  return static_cast<int64_t>(st.st_size);
+  if (!key_.has_value()) return static_cast<int64_t>(st.st_size);
+  if (st.st_size < kSealOverhead) {
+    return Internal("stored chunk " + std::string(id) + " is shorter than a sealed chunk's " +
+                    std::to_string(kSealOverhead) + " bytes of nonce and tag");
+  }
+  return static_cast<int64_t>(st.st_size) - kSealOverhead;
 }
 
 Result<std::string> ChunkStore::Read(std::string_view id, int64_t offset, int64_t length) const {
@@ -110,6 +124,23 @@ Result<std::string> ChunkStore::Read(std::string_view id, int64_t offset, int64_
     return InvalidArgument("bytes " + std::to_string(offset) + "+" + std::to_string(length) +
                            " are outside chunk " + std::string(id) + " (" + std::to_string(size) +
                            " bytes)");
+  }
+  if (key_.has_value()) {
+    Result<std::string> blob = ReadFileLimited(PathOf(id), kMaxChunkBytes + kSealOverhead);
+    if (!blob.ok()) {
+      if (blob.status().code() != StatusCode::kInvalidArgument) return blob.status();
+      return Internal("stored chunk " + std::string(id) + ": " + blob.status().message());
+    }
+    Result<std::string> plain = OpenChunk(*key_, *blob, id);
+    if (!plain.ok()) {
+      return Internal("stored chunk " + std::string(id) + " does not authenticate (rotted, " +
+                      "tampered with, or sealed under another key)");
+    }
+    if (static_cast<int64_t>(plain->size()) != size) {
+      return Unavailable("chunk " + std::string(id) + " changed while it was read");
+    }
+    if (offset == 0 && length == size) return plain;
+    return plain->substr(static_cast<size_t>(offset), static_cast<size_t>(length));
   }
   std::ifstream in(PathOf(id), std::ios::binary);
   std::string out(static_cast<size_t>(length), '\0');

@@ -5,8 +5,14 @@
 // by Open). Storing bytes that are already stored is a no-op, whoever stores them: that is what
 // makes a re-push of a slightly changed dataset cheap.
 //
-// Plaintext only for now: private datasets' encryption at rest (one data key per dataset) will
-// sit above this store, since a chunk encrypted under two keys is two different blobs.
+// Sealing (encryption at rest for a private dataset's chunks): a store opened with a data key
+// keeps each chunk as SealChunk(key, bytes, aad = its id) (scheduler/registry/crypto.h:
+// AES-256-GCM, nonce || ciphertext || tag), still named by the SHA-256 of the plaintext, which is
+// checked before sealing. The plaintext never reaches the disk. Read authenticates and decrypts the
+// whole chunk even for a range (GCM checks only whole messages). One directory holds chunks of one
+// key (or plaintext ones): a chunk encrypted under two keys is two different blobs, so
+// deduplication happens within a key only, and a store opened with another key, or without one,
+// fails to read what it finds (Internal, like a rotted chunk).
 //
 // Thread-safety: every method may be called from any thread (Put's writes are serialised); a Put
 // and a Remove of the same chunk at once is the caller's to avoid (the registry's reference
@@ -16,11 +22,13 @@
 #include <cstdint>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
 
 #include "common/status.h"
+#include "scheduler/registry/crypto.h"
 
 namespace shoal {
 
@@ -30,8 +38,10 @@ class ChunkStore {
   static constexpr int64_t kMaxChunkBytes = int64_t{64} << 20;
 
   // Creates `dir` if needed, removes leftover temporaries and counts what is stored.
-  // Unavailable if the directory cannot be created or read.
+  // Unavailable if the directory cannot be created or read. Without a key chunks are stored as
+  // they are; with one they are sealed under it (see above).
   static Result<std::unique_ptr<ChunkStore>> Open(std::string dir);
+  static Result<std::unique_ptr<ChunkStore>> Open(std::string dir, std::optional<DataKey> key);
 
   // Whether `id` is a chunk name: 64 lowercase hex digits (common/registry's IsChunkId).
   static bool IsChunkId(std::string_view id);
@@ -47,26 +57,31 @@ class ChunkStore {
   std::vector<std::string> Missing(const std::vector<std::string>& ids) const;
 
   // Bytes [offset, offset + length) of a stored chunk (length -1: to its end), checked against
-  // the chunk's hash when the whole chunk is read. NotFound when it is not stored, InvalidArgument
-  // for a range outside it, Internal when the stored bytes no longer match their name.
+  // the chunk's hash when the whole chunk is read (sealed: always authenticated). NotFound when it
+  // is not stored, InvalidArgument for a range outside it, Internal when the stored bytes no
+  // longer match their name (sealed: do not authenticate under this store's key).
   Result<std::string> Read(std::string_view id, int64_t offset = 0, int64_t length = -1) const;
-  // The size of a stored chunk; NotFound when it is not stored.
+  // The size of a stored chunk's plaintext; NotFound when it is not stored, Internal when a sealed
+  // chunk is shorter than its nonce and tag.
   Result<int64_t> Size(std::string_view id) const;
 
   // Deletes a stored chunk (OK when it was not stored).
   Status Remove(std::string_view id);
 
-  // Chunks stored and their bytes in all.
+  // Chunks stored, and the bytes they take on disk (sealed: kSealOverhead more per chunk than
+  // their plaintext).
   int64_t chunk_count() const;
   int64_t total_bytes() const;
 
  private:
-  explicit ChunkStore(std::string dir) : dir_(std::move(dir)) {}
+  ChunkStore(std::string dir, std::optional<DataKey> key)
+      : dir_(std::move(dir)), key_(std::move(key)) {}
   std::string PathOf(std::string_view id) const;
 
   const std::string dir_;
-  mutable std::mutex mu_;  // guards the counters
-  std::mutex write_mu_;    // serialises Put's writes
+  const std::optional<DataKey> key_;  // set: chunks are sealed under it
+  mutable std::mutex mu_;             // guards the counters
+  std::mutex write_mu_;               // serialises Put's writes
   int64_t chunks_ = 0;
   int64_t bytes_ = 0;
 };

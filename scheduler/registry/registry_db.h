@@ -114,6 +114,9 @@ class RegistryDb {
   // OK and *added = false when the same version name already holds the same digest (a retried
   // push); AlreadyExists naming the version when the name holds another digest, or when another
   // version of this artifact already has this digest (naming it).
+  // The stored bytes, files and chunks are the manifest's (the record's are not read).
+  // InvalidArgument for a bad version name, an invalid manifest (ValidateManifest) or a digest
+  // that is not the manifest's; NotFound when the artifact does not exist.
   Status AddVersion(const VersionRecord& version, const Manifest& manifest, bool* added);
   // `ref`: a version name, "latest" or "" (the newest by creation), or "sha256:<digest>".
   // NotFound naming the artifact and ref when there is none.
@@ -128,8 +131,8 @@ class RegistryDb {
   // Whether any version of the artifact references chunk `sha256`.
   bool ArtifactHasChunk(int64_t artifact_id, const std::string& sha256) const;
   // Deletes a version and returns the chunks no version in the artifact's chunk namespace
-  // references any more (the caller removes them from that namespace's ChunkStore). NotFound when
-  // there is no such version.
+  // references any more (the caller removes them from that namespace's ChunkStore). `version` is a
+  // version name. NotFound when there is no such version.
   Result<std::vector<std::string>> DeleteVersion(int64_t artifact_id, const std::string& version);
   // Of `candidates`, those no version in chunk namespace `ns` references (for collecting chunks
   // uploaded by pushes that never completed).

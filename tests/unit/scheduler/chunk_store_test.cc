@@ -1,11 +1,12 @@
 // The registry's chunk store on a real directory: names checked against bytes, writes once,
-// ranges, corruption, crash leftovers.
+// ranges, corruption, crash leftovers; and sealed under a data key.
 #include "scheduler/registry/chunk_store.h"
 
 #include <unistd.h>
 
 #include <filesystem>
 #include <fstream>
+#include <iterator>
 
 #include <gtest/gtest.h>
 
@@ -107,6 +108,109 @@ TEST_F(ChunkStoreTest, ReopeningCountsWhatIsStoredAndDropsInterruptedWrites) {
   EXPECT_FALSE(std::filesystem::exists(leftover));
   EXPECT_FALSE(store_->Has(id));
   EXPECT_EQ(*store_->Read(Sha256Hex(b)), b);
+}
+
+class SealedChunkStoreTest : public ChunkStoreTest {
+ protected:
+  void SetUp() override {
+    char tmpl[] = "/tmp/shoal-chunks-XXXXXX";
+    dir_ = ::mkdtemp(tmpl);
+    key_ = *NewDataKey();
+    store_ = Open(key_);
+  }
+  std::unique_ptr<ChunkStore> Open(const DataKey& key) {
+    auto s = ChunkStore::Open(dir_ + "/chunks", key);
+    EXPECT_TRUE(s.ok()) << s.status().ToString();
+    return s.ok() ? std::move(s).value() : nullptr;
+  }
+  std::string FileOf(const std::string& id) const {
+    return dir_ + "/chunks/" + id.substr(0, 2) + "/" + id;
+  }
+  std::string OnDisk(const std::string& id) const {
+    std::ifstream in(FileOf(id), std::ios::binary);
+    return std::string(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+  }
+  DataKey key_{};
+};
+
+TEST_F(SealedChunkStoreTest, StoresSealedAndReadsBackWholeOrInPart) {
+  const std::string bytes = "the quick brown fox jumps over the lazy dog";
+  const std::string id = Sha256Hex(bytes);
+  bool added = false;
+  ASSERT_TRUE(store_->Put(id, bytes, &added).ok());
+  EXPECT_TRUE(added);
+  ASSERT_TRUE(store_->Put(id, bytes, &added).ok());
+  EXPECT_FALSE(added);
+  EXPECT_EQ(store_->Put(id, "other bytes").code(), StatusCode::kInvalidArgument);
+  EXPECT_EQ(*store_->Read(id), bytes);
+  EXPECT_EQ(*store_->Read(id, 4, 5), "quick");
+  EXPECT_EQ(*store_->Read(id, 40), "dog");
+  EXPECT_EQ(*store_->Read(id, 43), "");
+  EXPECT_EQ(store_->Read(id, 40, 4).status().code(), StatusCode::kInvalidArgument);
+  EXPECT_EQ(*store_->Size(id), static_cast<int64_t>(bytes.size()));
+  // The counters are what the disk holds: the plaintext and the nonce and tag.
+  EXPECT_EQ(store_->chunk_count(), 1);
+  EXPECT_EQ(store_->total_bytes(), static_cast<int64_t>(bytes.size()) + kSealOverhead);
+  store_ = Open(key_);
+  EXPECT_EQ(store_->total_bytes(), static_cast<int64_t>(bytes.size()) + kSealOverhead);
+  EXPECT_EQ(*store_->Read(id, 10, 5), "brown");
+  ASSERT_TRUE(store_->Remove(id).ok());
+  EXPECT_EQ(store_->total_bytes(), 0);
+}
+
+TEST_F(SealedChunkStoreTest, ThePlaintextNeverReachesTheDisk) {
+  std::string bytes;
+  for (int i = 0; i < 4096; ++i) bytes += "secret row " + std::to_string(i) + "\n";
+  const std::string id = Sha256Hex(bytes);
+  ASSERT_TRUE(store_->Put(id, bytes).ok());
+  const std::string disk = OnDisk(id);
+  EXPECT_EQ(disk.size(), bytes.size() + kSealOverhead);
+  EXPECT_EQ(disk.find("secret row"), std::string::npos);
+  EXPECT_EQ(disk.find(bytes.substr(1000, 16)), std::string::npos);
+  for (const auto& f : std::filesystem::recursive_directory_iterator(dir_)) {
+    if (f.is_regular_file()) {
+      EXPECT_EQ(f.path().filename().string(), id);  // no temporary or plaintext copy left
+    }
+  }
+  EXPECT_EQ(*store_->Read(id), bytes);
+}
+
+TEST_F(SealedChunkStoreTest, DetectsAFlippedByteOnDisk) {
+  const std::string bytes(1000, 'a');
+  const std::string id = Sha256Hex(bytes);
+  ASSERT_TRUE(store_->Put(id, bytes).ok());
+  for (int64_t pos : {int64_t{0}, int64_t{500}, int64_t{1000} + kSealOverhead - 1}) {
+    std::string disk = OnDisk(id);
+    {
+      std::fstream f(FileOf(id), std::ios::in | std::ios::out | std::ios::binary);
+      f.seekp(pos);
+      f.put(static_cast<char>(disk[static_cast<size_t>(pos)] ^ 0x01));
+    }
+    EXPECT_EQ(store_->Read(id).status().code(), StatusCode::kInternal) << pos;
+    EXPECT_EQ(store_->Read(id, 0, 1).status().code(), StatusCode::kInternal) << pos;
+    std::ofstream(FileOf(id), std::ios::binary | std::ios::trunc) << disk;  // restore
+    EXPECT_EQ(*store_->Read(id), bytes) << pos;
+  }
+  // Truncated below the nonce and tag.
+  std::filesystem::resize_file(FileOf(id), 10);
+  EXPECT_EQ(store_->Size(id).status().code(), StatusCode::kInternal);
+  EXPECT_EQ(store_->Read(id).status().code(), StatusCode::kInternal);
+}
+
+TEST_F(SealedChunkStoreTest, AnotherKeyOrNoKeyCannotReadIt) {
+  const std::string bytes = "private chunk";
+  const std::string id = Sha256Hex(bytes);
+  ASSERT_TRUE(store_->Put(id, bytes).ok());
+  auto other = Open(*NewDataKey());
+  EXPECT_TRUE(other->Has(id));
+  auto read = other->Read(id);
+  EXPECT_EQ(read.status().code(), StatusCode::kInternal);
+  EXPECT_NE(read.status().message().find("does not authenticate"), std::string::npos);
+  EXPECT_EQ(other->Read(id, 2, 3).status().code(), StatusCode::kInternal);
+  auto plain = ChunkStore::Open(dir_ + "/chunks");
+  ASSERT_TRUE(plain.ok());
+  EXPECT_EQ((*plain)->Read(id).status().code(), StatusCode::kInternal);  // hash mismatch
+  EXPECT_EQ(*store_->Read(id), bytes);
 }
 
 }  // namespace

@@ -1,0 +1,253 @@
+// The dataset registry's API (issue 14, docs/registry.md) against a real scheduler: a push as the
+// CLI does it (card, missing chunks, chunks, manifest), reads by range, the refusals of bad input
+// (a chunk that does not match its name, a manifest naming chunks never uploaded, bad names),
+// private datasets (encrypted on disk, invisible and refused to other accounts, audited, readable
+// after a grant), submission checks and pins, deleting a pinned version, the quota, and the read
+// capability (forged, or used by a worker that runs no rank of the attempt).
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <string>
+#include <vector>
+
+#include <gtest/gtest.h>
+
+#include "common/file_util.h"
+#include "common/registry/manifest.h"
+#include "tests/integration/cluster.h"
+
+namespace shoal::testing {
+namespace {
+
+namespace fs = std::filesystem;
+using namespace std::chrono_literals;
+using nlohmann::json;
+
+// A client with a token (the CLI's role in these tests).
+struct As {
+  HttpClient http;
+  explicit As(const Cluster& c, const std::string& token) : http(c.url(), 30s) {
+    http.SetDefaultHeader("Authorization", "Bearer " + token);
+  }
+  HttpResponse Do(const std::string& method, const std::string& target,
+                  const std::string& body = "",
+                  const std::map<std::string, std::string>& headers = {}) const {
+    auto r = http.Do(method, target, body, "application/json", 0ms, headers);
+    EXPECT_TRUE(r.ok()) << method << " " << target << ": " << r.status().ToString();
+    return r.ok() ? *r : HttpResponse{};
+  }
+};
+
+// Files with text that a grep of the scheduler's disk would find if stored in plaintext.
+std::string MakeTree(const std::string& root, const std::string& marker, int files) {
+  fs::create_directories(root + "/sub");
+  for (int i = 0; i < files; ++i) {
+    std::ofstream out(root + (i % 2 ? "/sub/f" : "/f") + std::to_string(i) + ".csv");
+    for (int line = 0; line < 20000; ++line) out << marker << "," << i << "," << line << "\n";
+  }
+  return root;
+}
+
+// Pushes `dir` as kind/account/name@version the way `shoal data push` does; returns the version
+// reply's status and the manifest.
+int Push(const As& as, const std::string& path, const std::string& dir,
+         const std::string& version, Manifest* out = nullptr, int* uploaded = nullptr) {
+  ChunkerParams params;
+  params.min_size = 16 << 10;
+  params.avg_size = 64 << 10;
+  params.max_size = 256 << 10;
+  std::map<std::string, std::string> chunks;
+  auto manifest = BuildManifest(dir, params, [&](std::string_view bytes, const std::string& sha) {
+    chunks[sha] = std::string(bytes);
+    return Status::Ok();
+  });
+  EXPECT_TRUE(manifest.ok()) << manifest.status().ToString();
+  json ids = json::array();
+  for (const auto& [sha, bytes] : chunks) ids.push_back(sha);
+  HttpResponse missing = as.Do("POST", path + "/chunks/missing", json{{"chunks", ids}}.dump());
+  EXPECT_EQ(missing.status, 200) << missing.body;
+  int sent = 0;
+  for (const auto& sha : json::parse(missing.body)["missing"]) {
+    HttpResponse put = as.Do("PUT", path + "/chunks/" + sha.get<std::string>(),
+                             chunks.at(sha.get<std::string>()), {});
+    EXPECT_EQ(put.status, 201) << put.body;
+    ++sent;
+  }
+  if (uploaded != nullptr) *uploaded = sent;
+  if (out != nullptr) *out = *manifest;
+  HttpResponse v = as.Do("PUT", path + "/versions/" + version, CanonicalManifestText(*manifest));
+  return v.status;
+}
+
+class RegistryTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    key_file_ = c_.dir() + "/master.key";
+    ASSERT_TRUE(WriteFileAtomic(key_file_, std::string(64, 'c') + "\n", 0600).ok());
+    c_.StartScheduler({"--registry-master-key-file", key_file_, "--registry-quota", "20MiB"});
+    alice_ = c_.CreateToken("alice", "user");
+    bob_ = c_.CreateToken("bob", "user");
+  }
+  Cluster c_;
+  std::string key_file_, alice_, bob_;
+};
+
+TEST_F(RegistryTest, PushReadAndRefuseBadInput) {
+  As alice(c_, alice_), bob(c_, bob_);
+  const std::string path = "/v1/datasets/alice/tables";
+  ASSERT_EQ(alice.Do("PUT", path, R"({"visibility":"public","license":"CC0-1.0"})").status, 201);
+  // Nobody publishes under another account.
+  EXPECT_EQ(bob.Do("PUT", path, R"({"visibility":"public"})").status, 403);
+  EXPECT_EQ(bob.Do("PUT", path + "/chunks/" + std::string(64, 'a'), "x").status, 403);
+  EXPECT_EQ(alice.Do("PUT", "/v1/datasets/alice/Bad_Name", "{}").status, 400);
+
+  Manifest m;
+  int sent = 0;
+  const std::string tree = MakeTree(c_.dir() + "/tree", "public-row", 4);
+  ASSERT_EQ(Push(alice, path, tree, "1", &m, &sent), 201);
+  EXPECT_GT(sent, 4);
+  // The same push again sends nothing and is answered 200 (a retried push).
+  ASSERT_EQ(Push(alice, path, tree, "1", nullptr, &sent), 200);
+  EXPECT_EQ(sent, 0);
+  // Another version name with the same digest is refused, naming the first.
+  EXPECT_EQ(alice.Do("PUT", path + "/versions/2", CanonicalManifestText(m)).status, 409);
+
+  // A chunk whose bytes do not match its name: 400, nothing stored.
+  const std::string fake = std::string(64, 'e');
+  EXPECT_EQ(alice.Do("PUT", path + "/chunks/" + fake, "not these bytes").status, 400);
+  HttpResponse still = alice.Do("POST", path + "/chunks/missing", json{{"chunks", {fake}}}.dump());
+  EXPECT_EQ(json::parse(still.body)["missing"].size(), 1u);
+  // A manifest naming a chunk never uploaded: 409 with the list.
+  Manifest bad = m;
+  bad.chunks.back().sha256 = fake;
+  HttpResponse refused = alice.Do("PUT", path + "/versions/3", CanonicalManifestText(bad));
+  EXPECT_EQ(refused.status, 409) << refused.body;
+  EXPECT_EQ(json::parse(refused.body)["missing"], json::array({fake}));
+  // A manifest climbing out of its root: 400.
+  json climbing = ToJson(m);
+  climbing["files"][0]["path"] = "../etc/passwd";
+  EXPECT_EQ(alice.Do("PUT", path + "/versions/4", climbing.dump()).status, 400);
+  EXPECT_EQ(alice.Do("PUT", path + "/versions/latest", CanonicalManifestText(m)).status, 400);
+
+  // Anyone reads a public dataset: the card, the manifest by name, latest and digest, ranges.
+  HttpResponse card = bob.Do("GET", path);
+  ASSERT_EQ(card.status, 200);
+  EXPECT_EQ(json::parse(card.body)["versions"][0]["digest"], ManifestDigest(m));
+  for (const std::string ref : {"1", "latest", "sha256:" + ManifestDigest(m)}) {
+    HttpResponse got = bob.Do("GET", path + "/versions/" + ref);
+    ASSERT_EQ(got.status, 200) << ref;
+    EXPECT_EQ(got.body, CanonicalManifestText(m));
+  }
+  const std::string first = m.chunks[0].sha256;
+  HttpResponse range = bob.Do("GET", path + "/chunks/" + first, "", {{"Range", "bytes=10-19"}});
+  EXPECT_EQ(range.status, 206);
+  EXPECT_EQ(range.body.size(), 10u);
+  EXPECT_EQ(bob.Do("GET", path + "/chunks/" + first, "", {{"Range", "bytes=99999999-"}}).status, 416);
+  EXPECT_EQ(bob.Do("GET", path + "/chunks/" + fake).status, 404);
+}
+
+TEST_F(RegistryTest, PrivateDatasetsAreEncryptedHiddenAuditedAndGranted) {
+  As alice(c_, alice_), bob(c_, bob_);
+  const std::string path = "/v1/datasets/alice/secret";
+  ASSERT_EQ(alice.Do("PUT", path, R"({"visibility":"private"})").status, 201);
+  Manifest m;
+  ASSERT_EQ(Push(alice, path, MakeTree(c_.dir() + "/secret", "zebra-secret-row", 2), "1", &m), 201);
+  // On the scheduler's disk the rows appear nowhere in plaintext.
+  for (const auto& f : fs::recursive_directory_iterator(c_.dir() + "/state/registry/chunks")) {
+    if (!f.is_regular_file()) continue;
+    auto bytes = ReadFileLimited(f.path().string(), 64 << 20);
+    ASSERT_TRUE(bytes.ok());
+    EXPECT_EQ(bytes->find("zebra-secret-row"), std::string::npos) << f.path();
+  }
+  // Bob does not see it, cannot read it (403, audited) and cannot submit a job on it.
+  EXPECT_EQ(bob.Do("GET", path).status, 404);
+  HttpResponse list = bob.Do("GET", "/v1/datasets");
+  EXPECT_EQ(json::parse(list.body)["items"].size(), 0u);
+  EXPECT_EQ(bob.Do("GET", path + "/chunks/" + m.chunks[0].sha256).status, 403);
+  const std::string spec =
+      "apiVersion: shoal/v1\nkind: TrainingJob\nmetadata: {name: on-secret}\nspec:\n"
+      "  workers: {min: 1, max: 1}\n  resources: {backend: cpu, gpusPerWorker: 0}\n"
+      "  model: {kind: mlp, layers: [2, 4, 2]}\n"
+      "  data: {train: shoal://datasets/alice/secret/f0.csv, format: csv}\n";
+  HttpResponse submit = bob.Do("POST", "/v1/jobs", spec);
+  EXPECT_EQ(submit.status, 403) << submit.body;
+  EXPECT_NE(submit.body.find("datasets/alice/secret"), std::string::npos) << submit.body;
+  EXPECT_EQ(json::parse(bob.Do("GET", "/v1/jobs").body)["jobs"].size(), 0u);
+  HttpResponse audit = alice.Do("GET", path + "/audit");
+  ASSERT_EQ(audit.status, 200);
+  int refusals = 0;
+  for (const auto& r : json::parse(audit.body)["records"]) {
+    if (r["account"] == "bob" && !r["allowed"].get<bool>()) ++refusals;
+  }
+  EXPECT_EQ(refusals, 2) << audit.body;  // the chunk read and the submission
+  EXPECT_EQ(bob.Do("GET", path + "/audit").status, 404);
+
+  // A grant to an unknown account is refused; to bob it lets him read and submit.
+  EXPECT_EQ(alice.Do("PUT", path + "/grants/nobody", "{}").status, 404);
+  ASSERT_EQ(alice.Do("PUT", path + "/grants/bob", "{}").status, 200);
+  HttpResponse chunk = bob.Do("GET", path + "/chunks/" + m.chunks[0].sha256);
+  ASSERT_EQ(chunk.status, 200);
+  EXPECT_NE(chunk.body.find("zebra-secret-row"), std::string::npos);
+  submit = bob.Do("POST", "/v1/jobs", spec);
+  ASSERT_EQ(submit.status, 201) << submit.body;
+  const int64_t job = json::parse(submit.body)["id"];
+  json detail = c_.Job(job);
+  ASSERT_EQ(detail["pins"].size(), 1u) << detail.dump();
+  EXPECT_EQ(detail["pins"][0]["digest"], ManifestDigest(m));
+  EXPECT_EQ(detail["pins"][0]["version"], "1");
+  // The pinned version cannot be deleted while the job waits; the message names the job.
+  HttpResponse rm = alice.Do("DELETE", path + "/versions/1");
+  EXPECT_EQ(rm.status, 409);
+  EXPECT_NE(rm.body.find(std::to_string(job)), std::string::npos) << rm.body;
+  ASSERT_EQ(bob.Do("DELETE", "/v1/jobs/" + std::to_string(job)).status, 200);
+  EXPECT_EQ(alice.Do("DELETE", path + "/versions/1").status, 200);
+  // Revoked: refused again.
+  ASSERT_EQ(alice.Do("DELETE", path + "/grants/bob").status, 200);
+  EXPECT_EQ(bob.Do("GET", path).status, 404);
+}
+
+TEST_F(RegistryTest, QuotaStatesUsageAndLimit) {
+  As alice(c_, alice_);
+  const std::string path = "/v1/datasets/alice/big";
+  ASSERT_EQ(alice.Do("PUT", path, R"({"visibility":"public"})").status, 201);
+  // 3 files of ~0.5 MB each fit; 20 MiB of quota does not hold 45 such files.
+  ASSERT_EQ(Push(alice, path, MakeTree(c_.dir() + "/small", "row", 3), "1"), 201);
+  int status = Push(alice, path, MakeTree(c_.dir() + "/large", "a-longer-row-of-text", 45), "2");
+  EXPECT_EQ(status, 507);
+  HttpResponse card = alice.Do("GET", path);
+  EXPECT_EQ(json::parse(card.body)["versions"].size(), 1u);
+}
+
+TEST_F(RegistryTest, ReadCapabilitiesAreCheckedAndPrivateStoresSurviveARestart) {
+  As alice(c_, alice_);
+  const std::string path = "/v1/datasets/alice/cap";
+  ASSERT_EQ(alice.Do("PUT", path, R"({"visibility":"private"})").status, 201);
+  Manifest m;
+  ASSERT_EQ(Push(alice, path, MakeTree(c_.dir() + "/cap", "cap-row", 1), "1", &m), 201);
+  // A contributor with a forged or someone else's capability reads nothing.
+  As worker(c_, c_.CreateToken("pool", "contributor"));
+  for (const std::string cap : {std::string("shoalcap_1_1_") + std::string(64, '0'),
+                                std::string("garbage")}) {
+    EXPECT_EQ(worker.Do("GET", path + "/chunks/" + m.chunks[0].sha256, "",
+                        {{"X-Shoal-Capability", cap}})
+                  .status,
+              403);
+  }
+  // Restarted, the scheduler still decrypts (the wrapped key and master key are what it needs).
+  c_.KillScheduler(SIGKILL);
+  c_.StartScheduler({"--registry-master-key-file", key_file_});
+  As again(c_, alice_);
+  HttpResponse chunk = again.Do("GET", path + "/chunks/" + m.chunks[0].sha256);
+  ASSERT_EQ(chunk.status, 200);
+  EXPECT_NE(chunk.body.find("cap-row"), std::string::npos);
+  // Without the master key, private datasets are refused, public ones still work.
+  c_.KillScheduler(SIGTERM);
+  c_.StartScheduler();
+  As keyless(c_, alice_);
+  EXPECT_EQ(keyless.Do("GET", path + "/chunks/" + m.chunks[0].sha256).status, 503);
+  EXPECT_EQ(keyless.Do("PUT", "/v1/datasets/alice/other", R"({"visibility":"private"})").status,
+            409);
+}
+
+}  // namespace
+}  // namespace shoal::testing
