@@ -100,6 +100,20 @@ int Push(const CommandContext& ctx) {
   }
   Result<json> put = ctx.Call("PUT", n->path, card.dump());
   if (!put.ok()) return FailOn(ctx, put.status(), *n);
+  // The registry refuses a second version name for the same content; without --version, say
+  // which version already holds it instead.
+  const std::string digest = ManifestDigest(*manifest);
+  if (args.data_version.empty()) {
+    if (const json* same = FindVersion(*put, "sha256:" + digest); same != nullptr) {
+      if (ctx.json_output()) {
+        ctx.PrintJson(*same);
+      } else {
+        ctx.out() << n->key << "@" << GetString(*same, "version") << " already holds " << path
+                  << " (digest sha256:" << digest << "); nothing to push\n";
+      }
+      return kExitOk;
+    }
+  }
   const std::string version =
       args.data_version.empty() ? NextIntegerVersion(*put) : args.data_version;
 

@@ -249,12 +249,20 @@ TEST_F(CliDataTransferTest, PushesThenPullsTheSameFiles) {
   EXPECT_EQ(registry_.card["description"], "digits");
   ASSERT_EQ(registry_.versions.size(), 1u);
 
-  // The same tree again: version 2, nothing sent, the card's fields kept.
+  // The same tree again: the version that holds it is named, nothing is sent, the card's fields
+  // are kept.
+  CliRun same = Push();
+  ASSERT_EQ(same.code, kExitOk) << same.err;
+  EXPECT_TRUE(Contains(same.out, "datasets/lab-a/mnist@1 already holds")) << same.out;
+  EXPECT_EQ(registry_.versions.size(), 1u);
+  EXPECT_EQ(registry_.card["description"], "digits");
+  // One file more: version 2, only its chunk sent.
+  Write("src/sub/more.csv", "label\n3\n");
   CliRun again = Push();
   ASSERT_EQ(again.code, kExitOk) << again.err;
-  EXPECT_TRUE(Contains(again.out, "@2: 3 files")) << again.out;
-  EXPECT_TRUE(Contains(again.out, "sent 0.0 MB in 0 chunks (")) << again.out;
-  EXPECT_EQ(registry_.card["description"], "digits");
+  EXPECT_TRUE(Contains(again.out, "@2: 4 files")) << again.out;
+  EXPECT_TRUE(Contains(again.out, " in 1 chunks (1 chunks already stored)")) << again.out;
+  EXPECT_EQ(registry_.versions.size(), 2u);
 
   CliRun pull = Run({"data", "pull", "mnist@1", (root_ / "dst").string()});
   ASSERT_EQ(pull.code, kExitOk) << pull.err;
@@ -263,6 +271,11 @@ TEST_F(CliDataTransferTest, PushesThenPullsTheSameFiles) {
     EXPECT_EQ(Read(root_ / "dst" / f), Read(root_ / "src" / f)) << f;
   }
   EXPECT_TRUE(fs::exists(root_ / "dst" / "sub" / "empty"));
+  EXPECT_FALSE(fs::exists(root_ / "dst" / "sub" / "more.csv"));
+  CliRun latest = Run({"data", "pull", "mnist", (root_ / "dst2").string(), "-o", "json"});
+  ASSERT_EQ(latest.code, kExitOk) << latest.err;
+  EXPECT_EQ(json::parse(latest.out)["files"], 4);
+  EXPECT_EQ(Read(root_ / "dst2" / "sub" / "more.csv"), "label\n3\n");
 }
 
 TEST_F(CliDataTransferTest, ARerunSendsOnlyWhatIsMissing) {
