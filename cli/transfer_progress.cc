@@ -15,8 +15,9 @@ int Percent(int64_t done, int64_t total) {
   return static_cast<int>(std::clamp<int64_t>(done * 100 / total, 0, 100));
 }
 
+// Below a tenth of a second the rate is noise.
 std::string Rate(int64_t done, double seconds) {
-  if (seconds <= 0) return "- MB/s";
+  if (seconds < 0.1) return "- MB/s";
   return FormatMegabytes(static_cast<int64_t>(static_cast<double>(done) / seconds)) + " MB/s";
 }
 
@@ -47,7 +48,11 @@ std::string FormatTransferLine(const std::string& label, int64_t done, int64_t t
 
 TransferProgress::TransferProgress(std::ostream& err, bool tty, std::string label, bool enabled,
                                    Clock clock)
-    : err_(err), tty_(tty), label_(std::move(label)), enabled_(enabled), clock_(std::move(clock)) {}
+    : err_(err), tty_(tty), label_(std::move(label)), enabled_(enabled), clock_(std::move(clock)) {
+  // The rate counts from here: the first update comes only after the first chunk is done.
+  start_ = Now();
+  last_print_ = start_ - kLinePeriod;
+}
 
 std::chrono::steady_clock::time_point TransferProgress::Now() const {
   return clock_ ? clock_() : std::chrono::steady_clock::now();
@@ -57,11 +62,7 @@ void TransferProgress::Update(int64_t done, int64_t total) {
   if (!enabled_) return;
   std::lock_guard<std::mutex> lock(mu_);
   const auto now = Now();
-  if (!started_) {
-    started_ = true;
-    start_ = now;
-    last_print_ = now - kLinePeriod;  // the first update prints
-  }
+  started_ = true;
   done_ = done;
   total_ = total;
   if (finished_) return;

@@ -17,8 +17,8 @@ namespace shoal::cli {
 std::string FormatMegabytes(int64_t bytes);
 
 // The terminal bar, e.g. "push [#########-----------]  45%  123.4/274.0 MB  12.3 MB/s"
-// (`bar_width` cells between the brackets; the rate is done / seconds, "-" before any time has
-// passed). A total of 0 reads as done (100%).
+// (`bar_width` cells between the brackets; the rate is done / seconds, "-" under 0.1 s). A total of
+// 0 reads as done (100%).
 std::string FormatTransferBar(const std::string& label, int64_t done, int64_t total, double seconds,
                               int bar_width = 24);
 
@@ -32,6 +32,7 @@ class TransferProgress {
  public:
   using Clock = std::function<std::chrono::steady_clock::time_point()>;
   // `tty`: redraw one bar with '\r'; otherwise print lines. `clock` null = steady_clock::now.
+  // The rate counts from construction.
   TransferProgress(std::ostream& err, bool tty, std::string label, bool enabled = true,
                    Clock clock = nullptr);
 
