@@ -291,16 +291,23 @@ int Pull(const CommandContext& ctx) {
     }
     return ctx.Fail(pulled.status(), n->key + "@" + version + " not found");
   }
+  // "@latest" and "@sha256:..." are printed as the version's name when the card gives it.
+  std::string name = version;
+  if (!IsVersionName(version)) {
+    Result<json> card = ctx.Call("GET", n->path);
+    const json* entry = card.ok() ? FindVersion(*card, "sha256:" + pulled->digest) : nullptr;
+    if (entry != nullptr) name = GetString(*entry, "version", version);
+  }
   if (ctx.json_output()) {
     ctx.PrintJson(json{{"artifact", n->key},
-                       {"version", version},
+                       {"version", name},
                        {"digest", pulled->digest},
                        {"bytes", pulled->bytes},
                        {"files", pulled->manifest.files.size()},
                        {"dir", dir}});
     return kExitOk;
   }
-  ctx.out() << "pulled " << n->key << "@" << version << " into " << dir << ": "
+  ctx.out() << "pulled " << n->key << "@" << name << " into " << dir << ": "
             << pulled->manifest.files.size() << " files, " << FormatMegabytes(pulled->bytes)
             << " MB, digest sha256:" << pulled->digest << " (verified)\n";
   return kExitOk;

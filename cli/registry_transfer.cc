@@ -109,7 +109,8 @@ class Uploader {
   }
 
  private:
-  static constexpr size_t kQueued = 8;
+  // With the chunks in flight, at most (kQueued + connections) chunks are held in memory.
+  static constexpr size_t kQueued = 4;
 
   void Run() {
     for (;;) {

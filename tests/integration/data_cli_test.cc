@@ -4,9 +4,12 @@
 // version.
 #include <gtest/gtest.h>
 
+#include <csignal>
 #include <filesystem>
 #include <fstream>
 #include <random>
+#include <regex>
+#include <set>
 #include <sstream>
 #include <string>
 #include <vector>
@@ -143,6 +146,62 @@ TEST(DataCliTest, PushResumePullGrantAuditRemove) {
   // A bad PATH is a usage error and sends nothing.
   CliResult bad = Shoal(c, alice, {"data", "push", c.dir() + "/nope", "--name", "t", "--public"});
   EXPECT_EQ(bad.code, 2) << bad.output;
+}
+
+// A push killed with SIGKILL half-way resumes when run again: the chunks the scheduler verified
+// before the kill are not sent a second time.
+TEST(DataCliTest, APushKilledHalfWayResumes) {
+  Cluster c;
+  c.StartScheduler();
+  const std::string alice = c.CreateToken("alice", "user");
+  const fs::path src = c.dir() + "/big";
+  fs::create_directories(src);
+  std::mt19937_64 rng(5);
+  for (int f = 0; f < 4; ++f) {
+    std::string bytes(16'000'000, '\0');
+    for (char& ch : bytes) ch = static_cast<char>(rng());
+    std::ofstream(src / ("part-" + std::to_string(f)), std::ios::binary) << bytes;
+  }
+  std::vector<std::string> ids;
+  ASSERT_TRUE(
+      BuildManifest(src.string(), ChunkerParams(), [&](std::string_view, const std::string& sha) {
+        ids.push_back(sha);
+        return Status::Ok();
+      }).ok());
+  const json query = {{"chunks", ids}};
+  auto stored = [&]() -> size_t {
+    auto r = c.client(alice).Do("POST", "/v1/datasets/alice/big/chunks/missing", query.dump());
+    if (!r.ok() || r->status != 200) return 0;
+    return ids.size() - json::parse(r->body)["missing"].size();
+  };
+
+  std::vector<std::string> argv = {SHOAL_CLI_BIN, "--scheduler", c.url(),   "--token",
+                                   alice,         "data",        "push",    src.string(),
+                                   "--name",      "big",         "--public"};
+  Process first(argv, c.dir() + "/cli-killed.log");
+  ASSERT_TRUE(first.Start());
+  size_t before_kill = 0;
+  Cluster::WaitUntil([&] { return (before_kill = stored()) > 0 || !first.running(); }, 60s);
+  first.Signal(SIGKILL);
+  first.Wait(10s);
+  const size_t after_kill = stored();
+  if (after_kill == ids.size()) GTEST_SKIP() << "the push finished before it could be killed";
+  ASSERT_GT(after_kill, 0u);
+
+  CliResult rerun = Shoal(c, alice, {"data", "push", src.string(), "--name", "big", "--public"});
+  ASSERT_EQ(rerun.code, 0) << rerun.output;
+  EXPECT_TRUE(Contains(rerun.output, "pushed datasets/alice/big@1: 4 files, 64.0 MB"))
+      << rerun.output;
+  // Uploads in flight at the kill may still have been stored after it: at least after_kill.
+  std::set<std::string> distinct(ids.begin(), ids.end());
+  std::smatch m;
+  ASSERT_TRUE(std::regex_search(
+      rerun.output, m,
+      std::regex(R"(sent [0-9.]+ MB in ([0-9]+) chunks \(([0-9]+) chunks already stored\))")))
+      << rerun.output;
+  const size_t sent = std::stoul(m[1]), already = std::stoul(m[2]);
+  EXPECT_GE(already, after_kill) << rerun.output;
+  EXPECT_EQ(sent + already, distinct.size()) << rerun.output;
 }
 
 }  // namespace

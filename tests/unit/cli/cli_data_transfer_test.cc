@@ -275,6 +275,7 @@ TEST_F(CliDataTransferTest, PushesThenPullsTheSameFiles) {
   CliRun latest = Run({"data", "pull", "mnist", (root_ / "dst2").string(), "-o", "json"});
   ASSERT_EQ(latest.code, kExitOk) << latest.err;
   EXPECT_EQ(json::parse(latest.out)["files"], 4);
+  EXPECT_EQ(json::parse(latest.out)["version"], "2");
   EXPECT_EQ(Read(root_ / "dst2" / "sub" / "more.csv"), "label\n3\n");
 }
 
