@@ -217,7 +217,8 @@ for (const p of byKind("Pod")) pods.push([name(p), p.metadata || {}, p.spec || {
 const renderedConfigMaps = new Set(byKind("ConfigMap").map((o) => o.metadata.name));
 const renderedSecrets = new Set(byKind("Secret").map((o) => o.metadata.name));
 const externalSecrets = new Set(
-  [get(values, "tokens.existingSecret", ""), get(values, "tls.existingSecret", ""), get(values, "tls.caSecret", "")]
+  [get(values, "tokens.existingSecret", ""), get(values, "tls.existingSecret", ""), get(values, "tls.caSecret", ""),
+   get(values, "registry.masterKey.existingSecret", "")]
     .filter((s) => s));
 
 for (const obj of objects) checkLabels(name(obj), get(obj, "metadata.labels"));

@@ -114,6 +114,7 @@ asio::awaitable<HttpReply> Api::Authenticated(const HttpRequest& req) {
     }
     std::string text = RenderMetrics(*scheduler_, names);
     api_metrics_.Render(&text);
+    RenderRegistryMetrics(names, &text);
     co_return HttpReply{200, std::move(text), "text/plain; version=0.0.4; charset=utf-8"};
   }
   HttpReply refusal;

@@ -59,6 +59,8 @@ class Api {
     int64_t bytes_served = 0;
   };
   const RegistryMetrics& registry_metrics() const { return registry_metrics_; }
+  // Appends the registry's series to a /metrics page (names: per-account series).
+  void RenderRegistryMetrics(bool with_names, std::string* out) const;
   // Largest checkpoint upload accepted (PUT /v1/jobs/{id}/checkpoints/{step}).
   static constexpr size_t kMaxCheckpointBytes = size_t{16} << 30;
   // The HttpServer's body policy, decided from the request's head before any of its body is

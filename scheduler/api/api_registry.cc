@@ -2,6 +2,7 @@
 // cards, chunks, versions, grants and audit logs, and the attempts' read capabilities.
 // Part of the Api class (scheduler/api/api.h); the files share api_internal.h.
 #include <algorithm>
+#include <cstdio>
 #include <set>
 #include <utility>  // before Boost 1.74 awaitable.hpp, which uses std::exchange unincluded
 
@@ -375,6 +376,33 @@ asio::awaitable<HttpReply> Api::Registry(const HttpRequest& req,
   co_return ErrorReply(404, "NotFound", "no route for " + req.method + " " + req.path);
 }
 
+void Api::RenderRegistryMetrics(bool with_names, std::string* out) const {
+  if (registry_ == nullptr) return;
+  auto line = [out](const std::string& name, const std::string& labels, double value) {
+    char number[64];
+    std::snprintf(number, sizeof number, "%.17g", value);
+    *out += name + labels + " " + number + "\n";
+  };
+  *out += "# HELP shoal_registry_stored_bytes Bytes of dataset and model versions owned (what "
+          "registryQuota counts), per account with names, else in all.\n"
+          "# TYPE shoal_registry_stored_bytes gauge\n";
+  double total = 0;
+  for (const auto& [account, bytes] : registry_->db().BytesByAccount()) {
+    if (with_names) line("shoal_registry_stored_bytes", "{account=\"" + account + "\"}", bytes);
+    total += static_cast<double>(bytes);
+  }
+  if (!with_names) line("shoal_registry_stored_bytes", "", total);
+  *out += "# HELP shoal_registry_chunks_uploaded_total Chunks stored by pushes (not those already "
+          "stored).\n# TYPE shoal_registry_chunks_uploaded_total counter\n";
+  line("shoal_registry_chunks_uploaded_total", "", registry_metrics_.chunks_uploaded);
+  *out += "# HELP shoal_registry_chunk_downloads_total Chunk reads (whole or ranges) by workers "
+          "and pulls.\n# TYPE shoal_registry_chunk_downloads_total counter\n";
+  line("shoal_registry_chunk_downloads_total", "", registry_metrics_.chunks_served);
+  *out += "# HELP shoal_registry_downloaded_bytes_total Bytes of chunks read.\n"
+          "# TYPE shoal_registry_downloaded_bytes_total counter\n";
+  line("shoal_registry_downloaded_bytes_total", "", registry_metrics_.bytes_served);
+}
+
 HttpReply Api::MissingChunks(const HttpRequest& req, const ArtifactRecord& a) {
   auto body = ParseJsonBody(req);
   if (!body.ok()) return ErrorReply(body.status());
@@ -382,6 +410,17 @@ HttpReply Api::MissingChunks(const HttpRequest& req, const ArtifactRecord& a) {
       (*body)["chunks"].size() > 100000) {
     return ErrorReply(400, "InvalidArgument", "chunks must be a list of at most 100000 chunk ids",
                       "chunks");
+  }
+  // The version's size, when the client says it: an upload that the quota would refuse at the end
+  // is refused before its first chunk.
+  if (body->contains("bytes")) {
+    if (!(*body)["bytes"].is_number_integer() || (*body)["bytes"].get<int64_t>() < 0) {
+      return ErrorReply(400, "InvalidArgument", "bytes must be a non-negative integer", "bytes");
+    }
+    if (Status quota = registry_->CheckQuota(a.account, (*body)["bytes"].get<int64_t>());
+        !quota.ok()) {
+      return ErrorReply(507, "ResourceExhausted", quota.message());
+    }
   }
   std::vector<std::string> ids;
   for (const json& c : (*body)["chunks"]) {

@@ -6,6 +6,7 @@
 // capability (forged, or used by a worker that runs no rank of the attempt).
 #include <filesystem>
 #include <fstream>
+#include <iostream>
 #include <map>
 #include <string>
 #include <vector>
@@ -53,9 +54,9 @@ std::string MakeTree(const std::string& root, const std::string& marker, int fil
 int Push(const As& as, const std::string& path, const std::string& dir,
          const std::string& version, Manifest* out = nullptr, int* uploaded = nullptr) {
   ChunkerParams params;
-  params.min_size = 16 << 10;
-  params.avg_size = 64 << 10;
-  params.max_size = 256 << 10;
+  params.min = 16 << 10;
+  params.avg = 64 << 10;
+  params.max = 256 << 10;
   std::map<std::string, std::string> chunks;
   auto manifest = BuildManifest(dir, params, [&](std::string_view bytes, const std::string& sha) {
     chunks[sha] = std::string(bytes);
@@ -67,7 +68,8 @@ int Push(const As& as, const std::string& path, const std::string& dir,
   HttpResponse missing = as.Do("POST", path + "/chunks/missing", json{{"chunks", ids}}.dump());
   EXPECT_EQ(missing.status, 200) << missing.body;
   int sent = 0;
-  for (const auto& sha : json::parse(missing.body)["missing"]) {
+  const json missing_ids = json::parse(missing.body)["missing"];
+  for (const auto& sha : missing_ids) {
     HttpResponse put = as.Do("PUT", path + "/chunks/" + sha.get<std::string>(),
                              chunks.at(sha.get<std::string>()), {});
     EXPECT_EQ(put.status, 201) << put.body;
@@ -76,6 +78,7 @@ int Push(const As& as, const std::string& path, const std::string& dir,
   if (uploaded != nullptr) *uploaded = sent;
   if (out != nullptr) *out = *manifest;
   HttpResponse v = as.Do("PUT", path + "/versions/" + version, CanonicalManifestText(*manifest));
+  if (v.status >= 300) std::cerr << "PUT " << path << "/versions/" << version << ": " << v.body;
   return v.status;
 }
 
@@ -84,7 +87,7 @@ class RegistryTest : public ::testing::Test {
   void SetUp() override {
     key_file_ = c_.dir() + "/master.key";
     ASSERT_TRUE(WriteFileAtomic(key_file_, std::string(64, 'c') + "\n", 0600).ok());
-    c_.StartScheduler({"--registry-master-key-file", key_file_, "--registry-quota", "20MiB"});
+    c_.StartScheduler({"--registry-master-key-file", key_file_, "--registry-quota", "80MiB"});
     alice_ = c_.CreateToken("alice", "user");
     bob_ = c_.CreateToken("bob", "user");
   }
@@ -133,7 +136,7 @@ TEST_F(RegistryTest, PushReadAndRefuseBadInput) {
   HttpResponse card = bob.Do("GET", path);
   ASSERT_EQ(card.status, 200);
   EXPECT_EQ(json::parse(card.body)["versions"][0]["digest"], ManifestDigest(m));
-  for (const std::string ref : {"1", "latest", "sha256:" + ManifestDigest(m)}) {
+  for (const std::string& ref : std::vector<std::string>{"1", "latest", "sha256:" + ManifestDigest(m)}) {
     HttpResponse got = bob.Do("GET", path + "/versions/" + ref);
     ASSERT_EQ(got.status, 200) << ref;
     EXPECT_EQ(got.body, CanonicalManifestText(m));
@@ -176,7 +179,8 @@ TEST_F(RegistryTest, PrivateDatasetsAreEncryptedHiddenAuditedAndGranted) {
   HttpResponse audit = alice.Do("GET", path + "/audit");
   ASSERT_EQ(audit.status, 200);
   int refusals = 0;
-  for (const auto& r : json::parse(audit.body)["records"]) {
+  const json records = json::parse(audit.body)["records"];
+  for (const auto& r : records) {
     if (r["account"] == "bob" && !r["allowed"].get<bool>()) ++refusals;
   }
   EXPECT_EQ(refusals, 2) << audit.body;  // the chunk read and the submission
@@ -210,10 +214,20 @@ TEST_F(RegistryTest, QuotaStatesUsageAndLimit) {
   As alice(c_, alice_);
   const std::string path = "/v1/datasets/alice/big";
   ASSERT_EQ(alice.Do("PUT", path, R"({"visibility":"public"})").status, 201);
-  // 3 files of ~0.5 MB each fit; 20 MiB of quota does not hold 45 such files.
+  // 3 files of ~0.5 MB each fit; 80 MiB of quota does not hold 150 such files.
   ASSERT_EQ(Push(alice, path, MakeTree(c_.dir() + "/small", "row", 3), "1"), 201);
-  int status = Push(alice, path, MakeTree(c_.dir() + "/large", "a-longer-row-of-text", 45), "2");
+  const std::string large = MakeTree(c_.dir() + "/large", "a-longer-row-of-text", 150);
+  int status = Push(alice, path, large, "2");
   EXPECT_EQ(status, 507);
+  // Saying the size up front (as the CLI does) is refused before any chunk is sent.
+  int64_t bytes = 0;
+  for (const auto& f : fs::recursive_directory_iterator(large)) {
+    if (f.is_regular_file()) bytes += static_cast<int64_t>(f.file_size());
+  }
+  HttpResponse early = alice.Do("POST", path + "/chunks/missing",
+                                json{{"chunks", json::array()}, {"bytes", bytes}}.dump());
+  EXPECT_EQ(early.status, 507);
+  EXPECT_NE(early.body.find("quota of 80.0 MiB"), std::string::npos) << early.body;
   HttpResponse card = alice.Do("GET", path);
   EXPECT_EQ(json::parse(card.body)["versions"].size(), 1u);
 }
@@ -226,8 +240,8 @@ TEST_F(RegistryTest, ReadCapabilitiesAreCheckedAndPrivateStoresSurviveARestart) 
   ASSERT_EQ(Push(alice, path, MakeTree(c_.dir() + "/cap", "cap-row", 1), "1", &m), 201);
   // A contributor with a forged or someone else's capability reads nothing.
   As worker(c_, c_.CreateToken("pool", "contributor"));
-  for (const std::string cap : {std::string("shoalcap_1_1_") + std::string(64, '0'),
-                                std::string("garbage")}) {
+  for (const std::string& cap :
+       std::vector<std::string>{"shoalcap_1_1_" + std::string(64, '0'), "garbage"}) {
     EXPECT_EQ(worker.Do("GET", path + "/chunks/" + m.chunks[0].sha256, "",
                         {{"X-Shoal-Capability", cap}})
                   .status,
@@ -247,6 +261,106 @@ TEST_F(RegistryTest, ReadCapabilitiesAreCheckedAndPrivateStoresSurviveARestart) 
   EXPECT_EQ(keyless.Do("GET", path + "/chunks/" + m.chunks[0].sha256).status, 503);
   EXPECT_EQ(keyless.Do("PUT", "/v1/datasets/alice/other", R"({"visibility":"private"})").status,
             409);
+}
+
+// The demo job reading its data from the registry (as alice), one epoch, on `workers` ranks.
+std::string RegistryJob(const std::string& dataset, int workers) {
+  std::string yaml = Cluster::ReadRepoFile("configs/jobs/fashion-mnist-mlp.yaml");
+  yaml = Replace(yaml, "epochs: 5", "epochs: 1");
+  yaml = Replace(yaml, "workers: {min: 2, max: 2}",
+                 "workers: {min: " + std::to_string(workers) + ", max: " +
+                     std::to_string(workers) + "}");
+  yaml = Replace(yaml, "/usr/share/datasets/fashion-mnist/train", dataset + "/train");
+  return Replace(yaml, "/usr/share/datasets/fashion-mnist/t10k", dataset + "/t10k");
+}
+
+std::vector<std::string> LogLines(const Cluster& c, const std::string& token, int64_t job) {
+  As as(c, token);
+  HttpResponse r = as.Do("GET", "/v1/jobs/" + std::to_string(job) + "/logs?limit=10000");
+  std::vector<std::string> lines;
+  const json body = json::parse(r.body, nullptr, false);
+  if (!body.is_object()) return lines;
+  for (const auto& l : body["lines"]) lines.push_back(l["line"].get<std::string>());
+  return lines;
+}
+
+int64_t SubmitAs(const Cluster& c, const std::string& token, const std::string& yaml) {
+  As as(c, token);
+  HttpResponse r = as.Do("POST", "/v1/jobs", yaml);
+  EXPECT_EQ(r.status, 201) << r.body;
+  return r.status == 201 ? json::parse(r.body)["id"].get<int64_t>() : 0;
+}
+
+TEST_F(RegistryTest, TrainsFromTheRegistryAndASecondJobFetchesNothing) {
+  if (!Cluster::HaveFashionMnist()) GTEST_SKIP() << "dataset-fashion-mnist is not installed";
+  As alice(c_, alice_);
+  const std::string path = "/v1/datasets/alice/fashion-mnist";
+  ASSERT_EQ(alice.Do("PUT", path, R"({"visibility":"public","format":"idx"})").status, 201);
+  ASSERT_EQ(Push(alice, path, "/usr/share/datasets/fashion-mnist", "1"), 201);
+  c_.StartWorker("w1");
+  c_.StartWorker("w2");
+  const std::string uri = "shoal://datasets/alice/fashion-mnist";
+  const int64_t first = SubmitAs(c_, alice_, RegistryJob(uri, 2));
+  ASSERT_TRUE(c_.WaitForState(first, "SUCCEEDED", 240s)) << c_.Job(first).dump(2);
+  EXPECT_GE(c_.Job(first)["result"]["testAccuracy"].get<double>(), 0.75);
+  int fetched_lines = 0;
+  for (const std::string& l : LogLines(c_, alice_, first)) {
+    if (l.find("fetched ") != std::string::npos && l.find("datasets/alice/fashion-mnist@1") !=
+                                                       std::string::npos) {
+      ++fetched_lines;
+    }
+  }
+  EXPECT_GE(fetched_lines, 2);  // each rank says what it fetched
+  // The same data again: both workers have every chunk, so nothing is fetched.
+  const int64_t second = SubmitAs(c_, alice_, RegistryJob(uri + "@1", 2));
+  ASSERT_TRUE(c_.WaitForState(second, "SUCCEEDED", 240s)) << c_.Job(second).dump(2);
+  int zero = 0;
+  for (const std::string& l : LogLines(c_, alice_, second)) {
+    if (l.find("fetched 0 of ") != std::string::npos) ++zero;
+  }
+  EXPECT_EQ(zero, 2);
+  // Nothing of the data is left in the workers' rank directories once the attempts ended.
+  for (const auto& f : fs::recursive_directory_iterator(c_.dir())) {
+    EXPECT_FALSE(f.is_regular_file() && f.path().filename() == "train-images-idx3-ubyte.gz" &&
+                 f.path().string().find("/data/") != std::string::npos)
+        << f.path();
+  }
+}
+
+TEST_F(RegistryTest, PrivateDataRunsOnlyOnTrustedWorkers) {
+  if (!Cluster::HaveFashionMnist()) GTEST_SKIP() << "dataset-fashion-mnist is not installed";
+  As alice(c_, alice_);
+  const std::string path = "/v1/datasets/alice/fm-private";
+  ASSERT_EQ(alice.Do("PUT", path, R"({"visibility":"private","trustedWorkers":["trusted"]})")
+                .status,
+            201);
+  ASSERT_EQ(Push(alice, path, "/usr/share/datasets/fashion-mnist", "1"), 201);
+  c_.StartWorker("stranger");  // account "pool"
+  const int64_t job = SubmitAs(c_, alice_, RegistryJob("shoal://datasets/alice/fm-private", 1));
+  // Only a stranger's worker: the job waits, and says why.
+  ASSERT_TRUE(Cluster::WaitUntil(
+      [&] { return c_.Job(job).value("reason", "") == "Constraint"; }, 20s))
+      << c_.Job(job).dump(2);
+  EXPECT_NE(c_.Job(job).value("reasonMessage", "").find("trusted"), std::string::npos)
+      << c_.Job(job).dump(2);
+  c_.StartWorker("trusted-1", {"--account", "trusted"});
+  ASSERT_TRUE(c_.WaitForState(job, "SUCCEEDED", 240s)) << c_.Job(job).dump(2);
+  json done = c_.Job(job);
+  ASSERT_EQ(done["placement"].size(), 1u);
+  const std::string worker = done["placement"][0];
+  for (const auto& w : c_.Workers()) {
+    if (w["id"] == worker) {
+      EXPECT_EQ(w["name"], "trusted-1") << w.dump();
+    }
+  }
+  // The owner's audit log has the worker's reads, with the job.
+  HttpResponse audit = alice.Do("GET", path + "/audit");
+  const json records = json::parse(audit.body)["records"];
+  int reads = 0;
+  for (const auto& r : records) {
+    if (r["job"] == job && r["allowed"].get<bool>() && r["account"] == "trusted") ++reads;
+  }
+  EXPECT_GE(reads, 1) << audit.body;
 }
 
 }  // namespace

@@ -6,6 +6,7 @@
 
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/udp.hpp>
+#include <cerrno>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
@@ -221,6 +222,29 @@ Status Agent::Prepare() {
   fs::create_directories(options_.work_dir, ec);
   if (ec)
     return InvalidArgument("cannot create work dir " + options_.work_dir + ": " + ec.message());
+  // Registry data of attempts that a crash ended: plaintext that must not outlive them.
+  if (int removed = RemoveLeftoverAttemptData(options_.work_dir); removed > 0) {
+    LOG_INFO << "removed the data directories of " << removed << " earlier ranks";
+  }
+  if (options_.cache_dir.empty()) options_.cache_dir = options_.work_dir + "/cache";
+  {
+    std::error_code abs_ec;
+    const fs::path abs = fs::absolute(options_.cache_dir, abs_ec);
+    if (!abs_ec) options_.cache_dir = abs.lexically_normal().string();
+  }
+  auto cache = ChunkCache::Open(options_.cache_dir, options_.cache_max_bytes);
+  if (!cache.ok()) return InvalidArgument("--cache-dir: " + cache.status().message());
+  cache_ = std::move(cache).value();
+  // Cached chunks of private datasets are plaintext: only this worker's user may read them.
+  if (::chmod(options_.cache_dir.c_str(), 0700) != 0) {
+    return InvalidArgument("--cache-dir: cannot restrict " + options_.cache_dir + ": " +
+                           std::strerror(errno));
+  }
+  {
+    const ChunkCache::Stats cs = cache_->stats();
+    LOG_INFO << "chunk cache " << options_.cache_dir << ": " << cs.chunks << " chunks, "
+             << FormatBytes(cs.bytes) << " of " << FormatBytes(cs.max_bytes);
+  }
 
   // Peers must reach this machine's ranks on the interface that leads to the scheduler.
   rank_address_ = LocalAddressTowards(options_.scheduler_url);
@@ -362,6 +386,17 @@ void Agent::Reconcile(const json& assignments) {
     // A job whose spec or data this worker refuses is bad input (exit 2: the scheduler does not
     // retry it); a rank that cannot be started for another reason exits 127 (retried).
     Status allowed = CheckJobAllowed(by_key[key]);
+    if (allowed.ok()) {
+      auto spec = ParseJobSpec(by_key[key].spec, "job.yaml");
+      if (spec.ok() && NamesRegistryData(*spec)) {
+        // Fetching may take minutes: on the rank's own thread, so heartbeats go on.
+        std::lock_guard<std::mutex> lock(mu_);
+        auto child = std::make_unique<Child>();
+        child->reader = std::thread([this, key, a = by_key[key]] { PrepareAndRun(key, a); });
+        children_[key] = std::move(child);
+        continue;
+      }
+    }
     Status st = allowed.ok() ? StartRank(key, by_key[key]) : allowed;
     if (!st.ok()) {
       LOG_ERROR << "cannot start job " << key.job << " rank " << key.rank << ": " << st.message();
@@ -379,7 +414,9 @@ void Agent::EscalateKills() {
   std::lock_guard<std::mutex> lock(mu_);
   auto now = std::chrono::steady_clock::now();
   for (auto& [key, child] : children_) {
-    if (child->killing && !child->exited && now - child->kill_sent > options_.kill_grace) {
+    // (A rank still fetching its data has no process yet: its fetch stops by itself.)
+    if (child->killing && !child->exited && child->pid > 0 &&
+        now - child->kill_sent > options_.kill_grace) {
       LOG_WARN << "rank " << key.rank << " of job " << key.job << " ignored SIGTERM; SIGKILL";
       SignalGroup(child->pid, SIGKILL);
     }
@@ -410,14 +447,21 @@ void Agent::WatchMemory() {
   }
 }
 
-int Agent::PickFreeGpu() {
+int Agent::ReserveGpu(Child* child) {
   std::lock_guard<std::mutex> lock(mu_);
   for (const auto& g : gpus_) {
     bool taken = false;
-    for (const auto& [k, c] : children_) taken = taken || (!c->exited && c->gpu == g.index);
-    if (!taken) return g.index;
+    for (const auto& [k, c] : children_) {
+      taken = taken || (c.get() != child && !c->exited && c->gpu == g.index);
+    }
+    if (!taken) return child->gpu = g.index;
   }
-  return -1;
+  return child->gpu = -1;
+}
+
+std::string Agent::RankDir(const RankKeyT& key) const {
+  return options_.work_dir + "/job-" + std::to_string(key.job) + "/attempt-" +
+         std::to_string(key.attempt) + "/rank-" + std::to_string(key.rank);
 }
 
 Status Agent::CheckJobAllowed(const wire::Assignment& a) const {
@@ -426,19 +470,96 @@ Status Agent::CheckJobAllowed(const wire::Assignment& a) const {
   auto spec = ParseJobSpec(a.spec, "job.yaml");
   if (!spec.ok())
     return InvalidArgument("the job's spec does not parse: " + spec.status().message());
-  return CheckDataPaths(*spec, options_.data_roots);
+  return CheckDataPaths(*spec, options_.data_roots, a.pins);
 }
 
 Status Agent::StartRank(const RankKeyT& key, const wire::Assignment& a) {
-  std::string dir = options_.work_dir + "/job-" + std::to_string(key.job) + "/attempt-" +
-                    std::to_string(key.attempt) + "/rank-" + std::to_string(key.rank);
+  Child* child = nullptr;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    auto owned = std::make_unique<Child>();
+    child = owned.get();
+    children_[key] = std::move(owned);
+  }
+  auto proc = LaunchRank(key, a, a.spec, child);
+  std::lock_guard<std::mutex> lock(mu_);
+  if (!proc.ok()) {
+    children_.erase(key);
+    return proc.status();
+  }
+  child->reader = std::thread(
+      [this, key, pid = proc->pid, fd = proc->output_fd] { RunRank(key, pid, fd, nullptr); });
+  return Status::Ok();
+}
+
+void Agent::PrepareAndRun(RankKeyT key, wire::Assignment a) {
+  Child* child = nullptr;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    child = children_.at(key).get();  // stays until its exit is acknowledged
+  }
+  auto stopped = [this, child] {
+    if (stop_) return true;
+    std::lock_guard<std::mutex> lock(mu_);
+    return child->killing;  // no longer assigned
+  };
+  FetchOptions fetch;
+  fetch.partial_dir = options_.cache_dir + "/partial";
+  fetch.cancelled = stopped;
+  AttemptData data(cache_.get(),
+                   std::make_unique<HttpChunkSource>(client_, a.read_capability, WorkerId()),
+                   std::move(fetch), RankDir(key) + "/data");
+  std::vector<std::string> notes;
+  auto spec_text = [&]() -> Result<std::string> {
+    ASSIGN_OR_RETURN(JobSpec spec, ParseJobSpec(a.spec, "job.yaml"));
+    ASSIGN_OR_RETURN(JobSpec local, data.Prepare(spec, a.pins, &notes));
+    // The user's spec with only the data paths changed (JobSpecToJson round-trips exactly).
+    return JobSpecToJson(local).dump(2) + "\n";
+  }();
+  if (!notes.empty()) {
+    for (auto& n : notes) {
+      LOG_INFO << "job " << key.job << " rank " << key.rank << ": " << n;
+      n = "[shoal-worker] " + n;
+    }
+    events_.Enqueue(wire::LogEvent(key.job, key.attempt, key.rank, std::move(notes)));
+  }
+  Status st = spec_text.status();
+  const bool data_failed = !st.ok();
+  if (st.ok() && stopped()) st = Aborted("stopped before it started");
+  Result<SpawnedProcess> proc =
+      st.ok() ? LaunchRank(key, a, *spec_text, child) : Result<SpawnedProcess>(st);
+  if (!proc.ok()) {
+    data.Release();
+    st = proc.status();
+    // Data the job names wrongly (a path inside the version that holds nothing, a manifest that
+    // is not the pinned one) is the job's fault (exit 2, not retried); the rest may mend
+    // elsewhere (127), as for other ranks that cannot start.
+    const bool bad_input = data_failed && (st.code() == StatusCode::kInvalidArgument ||
+                                           st.code() == StatusCode::kFailedPrecondition);
+    LOG_ERROR << "cannot start job " << key.job << " rank " << key.rank << ": " << st.message();
+    wire::WorkerEvent ev = wire::ExitEvent(key.job, key.attempt, key.rank, bad_input ? 2 : 127);
+    ev.message = data_failed ? "shoal-worker: fetching the job's registry data: " + st.message()
+                             : st.message();
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      child->exited = true;
+    }
+    events_.Enqueue(std::move(ev));  // from here on, `child` may be gone
+    return;
+  }
+  RunRank(key, proc->pid, proc->output_fd, &data);
+}
+
+Result<SpawnedProcess> Agent::LaunchRank(const RankKeyT& key, const wire::Assignment& a,
+                                         const std::string& spec_text, Child* child) {
+  const std::string dir = RankDir(key);
   std::error_code ec;
   fs::create_directories(dir, ec);
   if (ec) return Internal("cannot create " + dir + ": " + ec.message());
   std::string spec_path = dir + "/job.yaml";
   {
     std::ofstream out(spec_path, std::ios::trunc);
-    out << a.spec;
+    out << spec_text;
     if (!out) return Internal("cannot write " + spec_path);
   }
   ASSIGN_OR_RETURN(std::string resume, checkpoints_.FetchResume(key.job, key.attempt, key.rank));
@@ -467,7 +588,7 @@ Status Agent::StartRank(const RankKeyT& key, const wire::Assignment& a) {
   // One GPU per rank: the lowest one no live rank holds. The trainer then sees only that GPU (as
   // device 0); a rank without one sees none, so `backend: auto` trains it on the CPU rather than
   // on a GPU another rank owns.
-  const int gpu = PickFreeGpu();
+  const int gpu = ReserveGpu(child);
   spawn.env["CUDA_VISIBLE_DEVICES"] = gpu >= 0 ? std::to_string(gpu) : "";
   spawn.env["SHOAL_ATTEMPT"] = std::to_string(key.attempt);
   // The trainer's rendezvous runs as this worker (in the environment, not argv: `ps` shows argv).
@@ -487,44 +608,53 @@ Status Agent::StartRank(const RankKeyT& key, const wire::Assignment& a) {
       memory_limit = RankMemoryLimit(estimate, memory_lent_ / std::max(1, options_.slots));
     }
   }
-  ASSIGN_OR_RETURN(SpawnedProcess proc, Spawn(spawn));
+  auto spawned = Spawn(spawn);
+  if (!spawned.ok()) {
+    std::lock_guard<std::mutex> lock(mu_);
+    child->gpu = -1;
+    return spawned.status();
+  }
+  const SpawnedProcess proc = *spawned;
   LOG_INFO << "started job " << key.job << " attempt " << key.attempt << " rank " << key.rank << "/"
            << a.world_size << " as pid " << proc.pid
            << (gpu >= 0 ? " on GPU " + std::to_string(gpu) : std::string())
            << (memory_limit > 0 ? ", memory limit " + FormatBytes(memory_limit) : std::string());
   std::lock_guard<std::mutex> lock(mu_);
-  auto child = std::make_unique<Child>();
   child->pid = proc.pid;
-  child->gpu = gpu;
   child->memory_limit = memory_limit;
-  Child* raw = child.get();
-  children_[key] = std::move(child);
-  raw->reader = std::thread([this, key, pid = proc.pid, fd = proc.output_fd] {
-    // One job's surprise must not end the daemon (an exception escaping a thread is
-    // std::terminate): the rank is killed and reported as failed instead.
-    try {
-      ReadOutput(key, pid, fd);
-    } catch (const std::exception& e) {
-      LOG_ERROR << "job " << key.job << " rank " << key.rank
-                << ": reading its output: " << e.what();
-      ::kill(pid, SIGKILL);
-      const ExitInfo info = WaitForExit(pid);
-      {
-        std::lock_guard<std::mutex> lock(mu_);
-        children_[key]->exited = true;
-      }
-      wire::WorkerEvent ev =
-          wire::ExitEvent(key.job, key.attempt, key.rank, info.exit_code == 0 ? 1 : info.exit_code);
-      ev.signal = info.signal;
-      ev.message =
-          SanitizeUtf8(std::string("shoal-worker: reading the rank's output failed: ") + e.what());
-      events_.Enqueue(std::move(ev));
-    }
-  });
-  return Status::Ok();
+  if (child->killing || stop_) {
+    // Unassigned (or the agent stopping) while its data was fetched: stopped like any rank.
+    SignalGroup(proc.pid, SIGTERM);
+    child->killing = true;
+    child->kill_sent = std::chrono::steady_clock::now();
+  }
+  return proc;
 }
 
-void Agent::ReadOutput(RankKeyT key, pid_t pid, int fd) {
+void Agent::RunRank(RankKeyT key, pid_t pid, int fd, AttemptData* data) {
+  // One job's surprise must not end the daemon (an exception escaping a thread is
+  // std::terminate): the rank is killed and reported as failed instead.
+  try {
+    ReadOutput(key, pid, fd, data);
+  } catch (const std::exception& e) {
+    LOG_ERROR << "job " << key.job << " rank " << key.rank << ": reading its output: " << e.what();
+    ::kill(pid, SIGKILL);
+    const ExitInfo info = WaitForExit(pid);
+    if (data != nullptr) data->Release();
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      children_[key]->exited = true;
+    }
+    wire::WorkerEvent ev =
+        wire::ExitEvent(key.job, key.attempt, key.rank, info.exit_code == 0 ? 1 : info.exit_code);
+    ev.signal = info.signal;
+    ev.message =
+        SanitizeUtf8(std::string("shoal-worker: reading the rank's output failed: ") + e.what());
+    events_.Enqueue(std::move(ev));
+  }
+}
+
+void Agent::ReadOutput(RankKeyT key, pid_t pid, int fd, AttemptData* data) {
   std::string pending, last_line;
   json result = json::object();
   std::vector<std::string> batch;
@@ -590,6 +720,8 @@ void Agent::ReadOutput(RankKeyT key, pid_t pid, int fd) {
   flush();
   ::close(fd);
   ExitInfo info = WaitForExit(pid);
+  // The attempt's plaintext goes with it (docs/registry.md, "Privacy").
+  if (data != nullptr) data->Release();
   LOG_INFO << "job " << key.job << " attempt " << key.attempt << " rank " << key.rank
            << " exited with code " << info.exit_code
            << (info.signal ? " (signal " + std::to_string(info.signal) + ")" : std::string());

@@ -7,6 +7,13 @@
 // away, so nothing is dropped across a scheduler restart. A rank counts as held (reported in
 // heartbeats) until the scheduler has acknowledged its exit.
 //
+// A rank whose spec reads registry data (shoal://..., docs/registry.md) first prepares on its own
+// thread: the pinned versions are fetched into the chunk cache and materialized under the rank's
+// private data directory, then the trainer starts with a spec naming those local paths (on the
+// same thread, which then reads its output). The heartbeat loop goes on meanwhile; the rank is
+// held, and a failed fetch is reported as the rank's exit. The data directory is removed and the
+// chunks unpinned when the rank ends (and leftovers at the agent's start).
+//
 // Run() blocks until Stop() is called (from any thread, e.g. a signal handler thread).
 #pragma once
 
@@ -32,9 +39,12 @@
 #include "common/wire/trainer_report.h"
 #include "common/wire/worker_event.h"
 #include "worker/agent/checkpoint_transfer.h"
+#include "worker/agent/chunk_cache.h"
 #include "worker/agent/data_roots.h"
+#include "worker/agent/dataset_fetch.h"
 #include "worker/agent/event_sender.h"
 #include "worker/agent/gpu_inventory.h"
+#include "worker/agent/process.h"
 
 namespace shoal {
 
@@ -63,6 +73,10 @@ struct AgentOptions {
   // that share) is killed and reported with cause OutOfMemory, which the scheduler does not retry.
   std::string memory_limit = "90%";
   std::chrono::milliseconds memory_poll{100};  // how often the watchdog reads ranks' memory
+  // The registry's chunk cache (chunk_cache.h): "" = <work_dir>/cache; bounded by
+  // cache_max_bytes (--cache-max-gb, in units of 10^9 bytes).
+  std::string cache_dir;
+  int64_t cache_max_bytes = int64_t{50} * 1000 * 1000 * 1000;
 };
 
 class Agent {
@@ -84,13 +98,15 @@ class Agent {
     auto operator<=>(const RankKeyT&) const = default;
   };
   struct Child {
-    pid_t pid = -1;
+    pid_t pid = -1;  // -1 while its registry data is being fetched
     bool exited = false;
     std::chrono::steady_clock::time_point kill_sent{};
     bool killing = false;
     int gpu = -1;  // the GPU index this rank was given (CUDA_VISIBLE_DEVICES), -1 for none
     int64_t memory_limit = 0;  // resident bytes allowed (0 = none)
     std::string oom;           // set when the watchdog killed it: what it used and was allowed
+    // Reads the rank's output; for a rank with registry data it fetches that first, then
+    // starts the trainer.
     std::thread reader;
   };
 
@@ -108,9 +124,22 @@ class Agent {
   // Whether this worker runs the assignment's job at all (its spec parses, its data lies inside
   // the data roots). PermissionDenied / InvalidArgument otherwise.
   Status CheckJobAllowed(const wire::Assignment& assignment) const;
+  // Starts a rank whose spec names only local data, on the caller's thread.
   Status StartRank(const RankKeyT& key, const wire::Assignment& assignment);
-  int PickFreeGpu();  // lowest GPU index no live rank holds, or -1
-  void ReadOutput(RankKeyT key, pid_t pid, int fd);
+  // The rank's thread for a spec with registry data: fetches and materializes it, starts the
+  // trainer and reads its output; a failure is reported as the rank's exit.
+  void PrepareAndRun(RankKeyT key, wire::Assignment assignment);
+  // Writes `spec_text` as the rank's job file and spawns the trainer for `child` (already in
+  // children_, pid -1), recording its pid, GPU and memory limit there.
+  Result<SpawnedProcess> LaunchRank(const RankKeyT& key, const wire::Assignment& assignment,
+                                    const std::string& spec_text, Child* child);
+  std::string RankDir(const RankKeyT& key) const;
+  // Picks the lowest GPU index no other live rank holds (-1 for none) and records it on `child`.
+  int ReserveGpu(Child* child);
+  // ReadOutput, turning an exception into the rank's failure. `data` (may be null) is released
+  // before the exit is reported.
+  void RunRank(RankKeyT key, pid_t pid, int fd, AttemptData* data);
+  void ReadOutput(RankKeyT key, pid_t pid, int fd, AttemptData* data);
   std::string WorkerId();  // worker_id_, under mu_
   void EscalateKills();
   // The memory watchdog's loop (until stop_): kills ranks over their memory_limit.
@@ -128,6 +157,7 @@ class Agent {
   std::vector<GpuDevice> gpus_;
   int64_t memory_total_ = 0;  // bytes (DetectMemoryTotal); 0 = unknown
   int64_t memory_lent_ = 0;   // bytes lent to all slots together (--memory-limit); 0 = unknown
+  std::unique_ptr<ChunkCache> cache_;  // opened by Prepare
 
   std::atomic<bool> stop_{false};
   std::mutex mu_;  // guards worker_id_ (after Run starts the threads), children_, done_

@@ -30,7 +30,13 @@ Result<std::unique_ptr<ChunkCache>> ChunkCache::Open(std::string dir, int64_t ma
   };
   std::vector<Found> found;
   for (const auto& sub : fs::directory_iterator(dir, ec)) {
-    if (!sub.is_directory()) continue;
+    // Only the two-hex-digit fan-out directories are the cache's; others (the fetcher's
+    // partial/ downloads) belong to someone else.
+    const std::string sub_name = sub.path().filename().string();
+    if (!sub.is_directory() || sub_name.size() != 2 ||
+        sub_name.find_first_not_of("0123456789abcdef") != std::string::npos) {
+      continue;
+    }
     for (const auto& f : fs::directory_iterator(sub.path(), ec)) {
       const std::string name = f.path().filename().string();
       if (!IsChunkId(name) || name.compare(0, 2, sub.path().filename().string()) != 0) {

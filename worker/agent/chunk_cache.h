@@ -27,7 +27,8 @@ namespace shoal {
 class ChunkCache {
  public:
   // Creates `dir` if needed, removes leftover temporaries and learns what is stored (oldest
-  // modification first in the eviction order). Unavailable if `dir` cannot be created or read;
+  // modification first in the eviction order). Only the two-hex-digit subdirectories are the
+  // cache's; others in `dir` (the fetcher's partial/) are left alone. Unavailable if `dir` cannot be created or read;
   // InvalidArgument for max_bytes <= 0. Chunks over the budget are evicted at once.
   static Result<std::unique_ptr<ChunkCache>> Open(std::string dir, int64_t max_bytes);
 

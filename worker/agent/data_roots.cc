@@ -2,6 +2,9 @@
 
 #include <filesystem>
 
+#include "common/registry/uri.h"
+#include "worker/agent/dataset_fetch.h"  // FindPin
+
 namespace shoal {
 
 namespace fs = std::filesystem;
@@ -42,11 +45,22 @@ bool Inside(const fs::path& path, const fs::path& root) {
 
 }  // namespace
 
-Status CheckDataPaths(const JobSpec& spec, const std::vector<std::string>& roots) {
+Status CheckDataPaths(const JobSpec& spec, const std::vector<std::string>& roots,
+                      const std::vector<wire::Pin>& pins) {
   std::string allowed;
   for (const auto& r : roots) allowed += (allowed.empty() ? "" : ", ") + r;
   for (const std::string* path : {&spec.data.train, &spec.data.test}) {
     if (path->empty()) continue;
+    if (IsRegistryUri(*path)) {
+      auto uri = ParseRegistryUri(*path);
+      if (!uri.ok()) return InvalidArgument("data path: " + uri.status().message());
+      if (FindPin(pins, *uri) == nullptr) {
+        return PermissionDenied("data path \"" + *path +
+                                "\" names a registry version that the scheduler did not pin for "
+                                "this attempt; this worker reads only pinned versions");
+      }
+      continue;
+    }
     ASSIGN_OR_RETURN(fs::path resolved, Resolve(*path));
     bool ok = false;
     for (const auto& root : roots) {

@@ -2,6 +2,7 @@
 #include <signal.h>
 #include <unistd.h>
 
+#include <cmath>
 #include <cstdio>
 #include <optional>
 #include <string>
@@ -70,10 +71,26 @@ int main(int argc, char** argv) {
       ->type_name("SIZE|PCT")
       ->default_str("90%")
       ->envname("SHOAL_MEMORY_LIMIT");
+  app.add_option("--cache-dir", options.cache_dir,
+                 "where chunks of registry datasets are cached between jobs (default "
+                 "WORK-DIR/cache)")
+      ->type_name("DIR");
+  double cache_max_gb = 50;
+  app.add_option("--cache-max-gb", cache_max_gb,
+                 "the chunk cache's budget in GB (10^9 bytes; decimals allowed): past it the least "
+                 "recently used chunks that no running job needs are evicted")
+      ->type_name("GB")
+      ->default_str("50");
   bool no_gpu = false;
   app.add_flag("--no-gpu", no_gpu, "do not look for GPUs");
   if (std::optional<int> code = flags::Parse(app, argc, argv)) return *code;
   options.detect_gpus = !no_gpu;
+  if (!(cache_max_gb > 0) || !std::isfinite(cache_max_gb) || cache_max_gb * 1e9 >= 9.2e18) {
+    std::fprintf(stderr, "shoal-worker: --cache-max-gb must be a number of GB above 0, got %g\n",
+                 cache_max_gb);
+    return 2;
+  }
+  options.cache_max_bytes = static_cast<int64_t>(cache_max_gb * 1e9);
   // Without --name: "<host>-<n>", locked for this process's life so that a second agent on this
   // host picks another name (two agents with one name would share one worker id).
   std::optional<WorkerNameLock> name_lock;

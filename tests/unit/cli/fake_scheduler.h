@@ -8,6 +8,7 @@
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
+#include <cctype>
 #include <cstdint>
 #include <functional>
 #include <map>
@@ -25,7 +26,8 @@ class FakeScheduler {
     std::string target;  // path and query, e.g. "/v1/jobs?state=RUNNING"
     std::string body;
     std::string content_type;
-    std::string authorization;  // the Authorization header
+    std::string authorization;                   // the Authorization header
+    std::map<std::string, std::string> headers;  // every header, by its name in lower case
   };
   struct Reply {
     int status = 200;
@@ -71,9 +73,17 @@ class FakeScheduler {
       http::read(socket, buffer, parser, ec);
       if (ec) continue;
       http::request<http::string_body> req = parser.release();
-      Request r{std::string(req.method_string()), std::string(req.target()), req.body(),
+      Request r{std::string(req.method_string()),
+                std::string(req.target()),
+                req.body(),
                 std::string(req[http::field::content_type]),
-                std::string(req[http::field::authorization])};
+                std::string(req[http::field::authorization]),
+                {}};
+      for (const auto& field : req) {
+        std::string name(field.name_string());
+        for (char& c : name) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+        r.headers[name] = std::string(field.value());
+      }
       {
         std::lock_guard<std::mutex> lock(mu_);
         requests_.push_back(r);

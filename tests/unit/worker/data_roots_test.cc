@@ -57,5 +57,29 @@ TEST_F(DataRootsTest, EscapesAreRefused) {
   EXPECT_NE(st.message().find("--data-root"), std::string::npos) << st.message();
 }
 
+TEST_F(DataRootsTest, ARegistryUriPassesOnlyWithItsPin) {
+  JobSpec spec;
+  spec.data.train = "shoal://datasets/alice/mnist@v1/train";
+  spec.data.test = dir_ + "/root/set/train.csv";
+  wire::Pin pin;
+  pin.kind = "datasets";
+  pin.account = "alice";
+  pin.name = "mnist";
+  pin.version = "v1";
+  pin.digest = std::string(64, 'a');
+  EXPECT_TRUE(CheckDataPaths(spec, {dir_ + "/root"}, {pin}).ok());
+  Status st = CheckDataPaths(spec, {dir_ + "/root"});
+  EXPECT_EQ(st.code(), StatusCode::kPermissionDenied);
+  EXPECT_NE(st.message().find("did not pin"), std::string::npos) << st.message();
+  pin.name = "other";
+  EXPECT_EQ(CheckDataPaths(spec, {dir_ + "/root"}, {pin}).code(), StatusCode::kPermissionDenied);
+  // The local path next to it is still checked.
+  pin.name = "mnist";
+  spec.data.test = "/etc/shadow";
+  EXPECT_EQ(CheckDataPaths(spec, {dir_ + "/root"}, {pin}).code(), StatusCode::kPermissionDenied);
+  spec.data.test = "shoal://datasets/Alice/x";
+  EXPECT_EQ(CheckDataPaths(spec, {dir_ + "/root"}, {pin}).code(), StatusCode::kInvalidArgument);
+}
+
 }  // namespace
 }  // namespace shoal
