@@ -6,6 +6,7 @@
 #include <sstream>
 #include <string_view>
 
+#include "cli/args_data.h"
 #include "common/duration.h"
 #include "common/flags.h"
 
@@ -50,6 +51,7 @@ constexpr Arity kArity[] = {
     {"cancel", 0, -1, "at least one job ID or NAME (or --all)", true},
     {"logs", 1, 1, "a job ID or NAME", true},
     {"checkpoints", 2, 3, "ls JOB, get JOB [STEP] or rm JOB", false},
+    {"data", 1, 3, "push PATH, ls, show, pull, grant, revoke, access, audit or rm", false},
     {"workers", 0, 0, "", false},
     {"accounts", 0, 2, "list or create NAME", false},
     {"tokens", 0, -1, "list, create ACCOUNT --role ROLE or revoke ID...", false},
@@ -74,6 +76,7 @@ struct Raw {
   int rank = 0;
   int64_t tail = 0;
   std::string since;
+  DataRaw data;
 };
 
 // The whole command line as CLI11 definitions: the one place the verbs and flags are defined
@@ -244,6 +247,12 @@ std::unique_ptr<CLI::App> MakeApp(CliArgs* out, Raw* raw) {
   tokens->add_option("--save", out->save_path, "create: write the token to PATH (0600)")
       ->expected(0, 1)
       ->type_name("[PATH]");
+
+  CLI::App* data =
+      verb("data", "the dataset registry: push, ls, show, pull, grant, revoke, access, audit, rm",
+           kDataFooter);
+  positional(data, "ARGS", "push PATH | ls | show NAME[@V] | pull NAME[@V] DIR | ...");
+  AddDataFlags(data, out, &raw->data);
 
   CLI::App* login = verb(
       "login", "store a token (and the scheduler's address) for later commands",
@@ -450,6 +459,7 @@ Status Validate(const CLI::App& app, const Raw& raw, CliArgs* out) {
     out->sub = out->positional[0];
   }
   if (out->verb == "accounts" || out->verb == "tokens") RETURN_IF_ERROR(CheckSubcommand(out));
+  if (out->verb == "data") return CheckDataArgs(raw.data, out);
   return CheckVerbRules(out);
 }
 
@@ -520,6 +530,9 @@ std::vector<VerbFlags> CompletionTable() {
     if (verb == "accounts") actions = {"list", "create"};
     if (verb == "tokens") actions = {"list", "create", "revoke"};
     if (verb == "checkpoints") actions = {"ls", "get"};
+    if (verb == "data") {
+      actions = {"push", "ls", "show", "pull", "grant", "revoke", "access", "audit", "rm"};
+    }
     if (verb == "config") actions = {"get-contexts", "use-context"};
     if (verb == "completion") actions = {"bash", "zsh"};
     if (verb == "help") {

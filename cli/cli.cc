@@ -33,6 +33,7 @@ int Dispatch(const CommandContext& ctx) {
   if (verb == "accounts") return CmdAccounts(ctx);
   if (verb == "tokens") return CmdTokens(ctx);
   if (verb == "checkpoints") return CmdCheckpoints(ctx);
+  if (verb == "data") return CmdData(ctx);
   if (verb == "login") return CmdLogin(ctx);
   if (verb == "config") return CmdConfig(ctx);
   ctx.err() << "shoal: unknown command \"" << verb << "\"\n";
@@ -55,6 +56,7 @@ CliEnv CliEnv::FromProcess() {
   env.in = &std::cin;
   env.stdin_is_tty = isatty(STDIN_FILENO) == 1;
   env.stdout_is_tty = isatty(STDOUT_FILENO) == 1;
+  env.stderr_is_tty = isatty(STDERR_FILENO) == 1;
   winsize ws{};
   if (env.stdout_is_tty && ioctl(STDOUT_FILENO, TIOCGWINSZ, &ws) == 0) {
     env.terminal_columns = ws.ws_col;

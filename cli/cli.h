@@ -29,6 +29,7 @@ struct CliEnv {
   std::istream* in = nullptr;
   bool stdin_is_tty = false;   // prompts are only shown on a terminal
   bool stdout_is_tty = false;  // rewrite the --follow progress line in place with '\r'
+  bool stderr_is_tty = false;  // `data push/pull`: a progress bar redrawn in place on stderr
   int terminal_columns = 0;    // width to cut the live progress line to (0 = unknown, no cut)
   // Install a SIGINT handler while waiting on a job, so Ctrl-C says the job keeps running and
   // exits 130. Only the real binary should: a handler is process-wide.

@@ -49,6 +49,9 @@ class CommandContext {
   std::ostream& out() const { return out_; }
   std::ostream& err() const { return err_; }
   const std::string& scheduler_url() const { return client_.base_url(); }
+  // The client Call uses (token, CA file and proxy set), for the verbs that stream bytes
+  // (cli/registry_transfer.h). Thread-safe, as HttpClient is.
+  const HttpClient& client() const { return client_; }
   bool json_output() const { return args_.output == OutputFormat::kJson; }
   int64_t NowMs() const;
 

@@ -543,6 +543,11 @@ Result<HttpResponse> HttpClient::Do(std::string_view method, std::string_view ta
   if (auto ra = res.find(http::field::retry_after); ra != res.end()) {
     out.retry_after = std::string(ra->value());
   }
+  for (const auto& field : res) {
+    std::string name(field.name_string());
+    for (char& c : name) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    out.headers[std::move(name)] = std::string(field.value());
+  }
   return out;
 }
 

@@ -73,6 +73,8 @@ struct HttpResponse {
   std::string body;
   std::string content_type;
   std::string retry_after;  // the Retry-After header of a 429/503 ("" when absent)
+  // Every response header, the names lower-cased (a repeated header keeps its last value).
+  std::map<std::string, std::string> headers;
 };
 
 // Maps an HTTP status and shoal's JSON error body ({"error":{"code","message"}}) to a Status:

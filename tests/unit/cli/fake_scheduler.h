@@ -1,6 +1,7 @@
 // A scripted stand-in for shoal-scheduler in the CLI tests: a loopback HTTP server on an ephemeral
 // port that answers each request with whatever the test's handler returns and records what the
-// CLI sent. One connection at a time, which is all the CLI ever opens.
+// CLI sent. One connection at a time: concurrent clients (the registry transfers' threads) wait in
+// the listen queue, and the handler never runs twice at once.
 #pragma once
 
 #include <atomic>
@@ -8,6 +9,7 @@
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 #include <cctype>
+#include <cstdint>
 #include <functional>
 #include <map>
 #include <mutex>
@@ -30,6 +32,7 @@ class FakeScheduler {
   struct Reply {
     int status = 200;
     std::string body;
+    std::map<std::string, std::string> headers = {};  // beyond Content-Type
   };
   using Handler = std::function<Reply(const Request&)>;
 
@@ -65,9 +68,11 @@ class FakeScheduler {
       acceptor_.accept(socket, ec);
       if (stop_ || ec) return;
       boost::beast::flat_buffer buffer;
-      http::request<http::string_body> req;
-      http::read(socket, buffer, req, ec);
+      http::request_parser<http::string_body> parser;
+      parser.body_limit(std::uint64_t{128} << 20);  // registry chunks are up to 64 MiB
+      http::read(socket, buffer, parser, ec);
       if (ec) continue;
+      http::request<http::string_body> req = parser.release();
       Request r{std::string(req.method_string()),
                 std::string(req.target()),
                 req.body(),
@@ -86,6 +91,7 @@ class FakeScheduler {
       Reply reply = handler_(r);
       http::response<http::string_body> res{static_cast<http::status>(reply.status), 11};
       res.set(http::field::content_type, "application/json");
+      for (const auto& [name, value] : reply.headers) res.set(name, value);
       res.keep_alive(false);
       res.body() = reply.body;
       res.prepare_payload();
