@@ -259,12 +259,17 @@ Result<PushStats> PushVersion(const HttpClient& client, const std::string& artif
   for (const ManifestChunk& c : manifest.chunks) {
     if (unique.insert(c.sha256).second) ids.push_back(c.sha256);
   }
+  int64_t version_bytes = 0;
+  for (const ManifestChunk& c : manifest.chunks) version_bytes += c.size;
   std::set<std::string> missing;
   const std::string missing_target = artifact_path + "/chunks/missing";
   for (size_t i = 0; i < ids.size(); i += kMissingBatch) {
     json batch = {
         {"chunks", std::vector<std::string>(
                        ids.begin() + i, ids.begin() + std::min(ids.size(), i + kMissingBatch))}};
+    // The version's size: the scheduler refuses a push over the account's quota before the
+    // first chunk is sent.
+    if (i == 0) batch["bytes"] = version_bytes;
     ASSIGN_OR_RETURN(json reply, JsonOf(Send(client, options, "POST", missing_target, batch.dump()),
                                         "POST " + missing_target));
     if (!reply.contains("missing") || !reply["missing"].is_array()) {
