@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # The main job, end to end on this machine: installs what is missing, builds, starts a scheduler
-# and two CPU workers on 127.0.0.1 with a temporary state dir, submits the Fashion-MNIST MLP
-# (configs/jobs/fashion-mnist-mlp.yaml, 2 ranks, Gloo all-reduce), follows it to the end, prints
-# the final test accuracy, and stops everything it started.
+# and two CPU workers on 127.0.0.1 with a temporary state dir, pushes Fashion-MNIST (Debian's
+# dataset-fashion-mnist) into the dataset registry as demo/fashion-mnist, submits the MLP that
+# reads it from there (configs/jobs/fashion-mnist-registry.yaml, 2 ranks, Gloo all-reduce),
+# follows it to the end, publishes the trained model as demo/fashion-mlp, prints its model card,
+# and stops everything it started.
 #   scripts/demo.sh [JOB.yaml]
 # Environment: SHOAL_DEMO_WORKERS (default 2) workers to start; SHOAL_SKIP_DEPS=1 skips the
 # package check (offline GPU machines, tests/gpu/run); SHOAL_BUILD_DIR / SHOAL_BUILD_TYPE as in
@@ -10,7 +12,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 repo="$PWD"
-job="${1:-configs/jobs/fashion-mnist-mlp.yaml}"
+job="${1:-configs/jobs/fashion-mnist-registry.yaml}"
 
 [ "${SHOAL_SKIP_DEPS:-0}" = 1 ] || bash scripts/install-deps.sh
 bash scripts/build.sh --target shoal-scheduler shoal-worker shoal-train shoal
@@ -67,6 +69,12 @@ for _ in $(seq 100); do
 done
 "$shoal" workers
 
+# The data travels through the scheduler: chunked, content-addressed, pinned by each job.
+echo "== pushing /usr/share/datasets/fashion-mnist as dataset demo/fashion-mnist"
+"$shoal" data push /usr/share/datasets/fashion-mnist --name fashion-mnist --public --format idx \
+  --license MIT --description "Zalando's Fashion-MNIST: 70,000 28x28 grey images of clothes, 10 classes"
+"$shoal" data ls
+
 echo "== submitting $job"
 start=$(date +%s)
 set +e
@@ -75,6 +83,13 @@ rc=$?
 set -e
 echo "== finished in $(( $(date +%s) - start ))s (exit $rc)"
 "$shoal" list --all
+if [ "$rc" -eq 0 ]; then
+  # The trained weights (safetensors) and their card go to the model library.
+  name="$(sed -n 's/^  name: *//p' "$job" | head -1)"
+  echo "== publishing job $name as model demo/fashion-mlp"
+  "$shoal" models publish "$name" --name fashion-mlp --license MIT >/dev/null
+  "$shoal" models show fashion-mlp
+fi
 if [ "$rc" -ne 0 ]; then
   echo "-- scheduler log (tail)"; tail -20 "$state/scheduler.log"
   for n in $(seq "$workers"); do echo "-- worker-$n log (tail)"; tail -20 "$state/worker-$n.log"; done

@@ -17,6 +17,7 @@ nlohmann::json ToJson(const Pin& pin) {
   nlohmann::json j = {{"kind", pin.kind},       {"account", pin.account}, {"name", pin.name},
                       {"version", pin.version}, {"digest", pin.digest},   {"bytes", pin.bytes}};
   if (!pin.trusted_workers.empty()) j["trustedWorkers"] = pin.trusted_workers;
+  if (pin.is_private) j["private"] = true;
   return j;
 }
 
@@ -35,6 +36,10 @@ Result<Pin> PinFromJson(const nlohmann::json& j) {
   pin.digest = j["digest"].get<std::string>();
   pin.bytes = j["bytes"].get<int64_t>();
   if (!IsSha256Hex(pin.digest)) return InvalidArgument("a pin's digest must be 64 hex digits");
+  if (j.contains("private")) {
+    if (!j["private"].is_boolean()) return InvalidArgument("a pin's private must be true or false");
+    pin.is_private = j["private"].get<bool>();
+  }
   if (j.contains("trustedWorkers")) {
     if (!j["trustedWorkers"].is_array()) {
       return InvalidArgument("a pin's trustedWorkers must be a list of accounts");

@@ -9,7 +9,7 @@
 // A Pin is one registry version the spec names (shoal://..., common/registry/uri.h), as the
 // scheduler resolved it when the job was submitted: {"kind": "datasets"|"models", "account",
 // "name", "version", "digest": 64 hex digits of the manifest, "bytes": int, "trustedWorkers":
-// [account...] (only when non-empty)}. The spec's URIs are
+// [account...] (only when non-empty), "private": true (only when set)}. The spec's URIs are
 // matched to pins by kind, account and name (a job pins one version of each artifact).
 // readCapability is the attempt's read capability (docs/registry.md): the agent sends it as
 // header X-Shoal-Capability when it reads those versions' manifests and chunks; it stops working
@@ -37,6 +37,9 @@ struct Pin {
   // A private artifact's trustedWorkers when the job was submitted: only workers of these
   // accounts may run the job (empty = any). Sent as "trustedWorkers" when non-empty.
   std::vector<std::string> trusted_workers;
+  // A private artifact: the worker keeps its plaintext only for the attempt (never in its shared
+  // cache). Sent as "private": true when set.
+  bool is_private = false;
   bool operator==(const Pin&) const = default;
 };
 

@@ -139,7 +139,10 @@ Result<wire::Pin> Registry::Resolve(const RegistryUri& uri, const std::string& a
   pin.version = v->version;
   pin.digest = v->digest;
   pin.bytes = v->bytes;
-  if (a->is_private) pin.trusted_workers = a->trusted_workers;
+  if (a->is_private) {
+    pin.trusted_workers = a->trusted_workers;
+    pin.is_private = true;
+  }
   return pin;
 }
 

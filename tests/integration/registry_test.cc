@@ -404,6 +404,12 @@ TEST_F(RegistryTest, PrivateDataRunsOnlyOnTrustedWorkers) {
       EXPECT_EQ(w["name"], "trusted-1") << w.dump();
     }
   }
+  // No plaintext chunk of the private dataset stays in the worker's cache once the attempt ended.
+  for (const auto& f : fs::recursive_directory_iterator(c_.dir())) {
+    EXPECT_FALSE(f.is_regular_file() && IsChunkId(f.path().filename().string()) &&
+                 f.path().string().find("/state/") == std::string::npos)
+        << "a chunk outside the scheduler: " << f.path();
+  }
   // The owner's audit log has the worker's reads, with the job.
   HttpResponse audit = alice.Do("GET", path + "/audit");
   const json records = json::parse(audit.body)["records"];

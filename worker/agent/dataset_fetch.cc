@@ -354,12 +354,29 @@ bool NamesRegistryData(const JobSpec& spec) {
 AttemptData::AttemptData(ChunkCache* cache, std::unique_ptr<ChunkSource> source,
                          FetchOptions options, std::string data_dir)
     : source_(std::move(source)),
+      options_(options),
       fetcher_(cache, source_.get(), std::move(options)),
       data_dir_(std::move(data_dir)) {}
+
+Result<DatasetFetcher*> AttemptData::FetcherFor(const wire::Pin& pin) {
+  if (!pin.is_private) return &fetcher_;
+  if (private_fetcher_ == nullptr) {
+    // A private version's chunks never enter the shared cache: they live in the rank's data
+    // directory and go with it when the attempt ends (docs/registry.md, "Privacy").
+    ASSIGN_OR_RETURN(private_cache_,
+                     ChunkCache::Open(data_dir_ + "/.chunks", int64_t{1} << 62));
+    FetchOptions options = options_;
+    options.partial_dir = data_dir_ + "/.partial";
+    private_fetcher_ =
+        std::make_unique<DatasetFetcher>(private_cache_.get(), source_.get(), std::move(options));
+  }
+  return private_fetcher_.get();
+}
 
 AttemptData::~AttemptData() { Release(); }
 
 void AttemptData::Release() {
+  if (private_fetcher_ != nullptr) private_fetcher_->Release();
   std::error_code ec;
   fs::remove_all(data_dir_, ec);
   if (ec) LOG_WARN << "cannot remove " << data_dir_ << ": " << ec.message();
@@ -384,9 +401,10 @@ Result<JobSpec> AttemptData::Prepare(const JobSpec& spec, const std::vector<wire
     if (pin == nullptr) {
       return InvalidArgument("the assignment pins no version for " + *path);
     }
+    ASSIGN_OR_RETURN(DatasetFetcher * fetcher, FetcherFor(*pin));
     auto it = fetched.find(pin->digest);
     if (it == fetched.end()) {
-      ASSIGN_OR_RETURN(FetchedVersion v, fetcher_.Fetch(*pin));
+      ASSIGN_OR_RETURN(FetchedVersion v, fetcher->Fetch(*pin));
       if (log != nullptr) {
         log->push_back("fetched " + std::to_string(v.bytes_fetched) + " of " +
                        std::to_string(pin->bytes) + " bytes for " + PinName(*pin) + " (" +
@@ -396,7 +414,7 @@ Result<JobSpec> AttemptData::Prepare(const JobSpec& spec, const std::vector<wire
       it = fetched.emplace(pin->digest, std::move(v)).first;
     }
     const std::string root = data_dir_ + "/" + pin->kind + "/" + pin->account + "/" + pin->name;
-    RETURN_IF_ERROR(fetcher_.Materialize(it->second, uri.path, root));
+    RETURN_IF_ERROR(fetcher->Materialize(it->second, uri.path, root));
     *path = uri.path.empty() ? root : root + "/" + uri.path;
   }
   return out;

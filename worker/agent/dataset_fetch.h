@@ -130,7 +130,9 @@ bool NamesRegistryData(const JobSpec& spec);
 
 // The data an attempt's rank reads from the registry, fetched and materialized under `data_dir`
 // (created with mode 0700; <data_dir>/KIND/ACCOUNT/NAME/<file path>). Holds the chunks pinned
-// and the directory until Release() or destruction, which remove both.
+// and the directory until Release() or destruction, which remove both. A private version's chunks
+// bypass the shared cache: they are kept under <data_dir>/.chunks and removed with it, so no
+// plaintext of a private dataset outlives the attempt on this worker.
 class AttemptData {
  public:
   AttemptData(ChunkCache* cache, std::unique_ptr<ChunkSource> source, FetchOptions options,
@@ -150,9 +152,16 @@ class AttemptData {
   const std::string& data_dir() const { return data_dir_; }
 
  private:
+  // The shared cache's fetcher, or for a private version one whose cache lives in data_dir
+  // (opened on first use).
+  Result<DatasetFetcher*> FetcherFor(const wire::Pin& pin);
+
   std::unique_ptr<ChunkSource> source_;
+  const FetchOptions options_;
   DatasetFetcher fetcher_;
   const std::string data_dir_;
+  std::unique_ptr<ChunkCache> private_cache_;
+  std::unique_ptr<DatasetFetcher> private_fetcher_;
 };
 
 // Removes every `data` directory of a rank under `work_dir` (<work_dir>/job-*/attempt-*/rank-*/

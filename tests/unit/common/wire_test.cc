@@ -41,7 +41,7 @@ TEST(WireAssignmentTest, CarriesPinsAndTheReadCapability) {
   wire::Assignment a;
   a.job = 3;
   a.spec = "x";
-  a.pins.push_back({"datasets", "demo", "fashion-mnist", "1", std::string(64, 'b'), 12345, {"pool"}});
+  a.pins.push_back({"datasets", "demo", "fashion-mnist", "1", std::string(64, 'b'), 12345, {"pool"}, true});
   a.read_capability = "shoalcap_3_1_00";
   auto back = wire::AssignmentFromJson(wire::ToJson(a));
   ASSERT_TRUE(back.ok()) << back.status().ToString();

@@ -293,6 +293,25 @@ TEST_F(DatasetFetchTest, PreparesTheSpecInAPrivateDirectoryAndRemovesItOnRelease
   EXPECT_TRUE(fs::exists(root_ / "work/job-1/attempt-0/rank-0"));
 }
 
+TEST_F(DatasetFetchTest, APrivateVersionNeverEntersTheSharedCache) {
+  JobSpec spec;
+  spec.metadata.name = "j";
+  spec.data.train = "shoal://datasets/alice/mnist/train";
+  wire::Pin pin = pin_;
+  pin.is_private = true;
+  const std::string data_dir = (root_ / "work/job-2/attempt-1/rank-0/data").string();
+  auto src = std::make_unique<MemorySource>();
+  src->manifests_ = source_.manifests_;
+  src->chunks_ = source_.chunks_;
+  auto data = std::make_unique<AttemptData>(cache_.get(), std::move(src), Options(), data_dir);
+  auto out = data->Prepare(spec, {pin}, nullptr);
+  ASSERT_TRUE(out.ok()) << out.status().ToString();
+  EXPECT_EQ(Read(out->data.train + "-images-idx3-ubyte"), files_["train-images-idx3-ubyte"]);
+  EXPECT_EQ(cache_->stats().chunks, 0);  // nothing of it in the shared cache
+  data->Release();
+  EXPECT_FALSE(fs::exists(data_dir));  // its chunks went with the data directory
+}
+
 TEST_F(DatasetFetchTest, FindPinMatchesKindAccountNameAndAVersionThatAgrees) {
   auto uri = [](const char* s) { return std::move(ParseRegistryUri(s)).value(); };
   std::vector<wire::Pin> pins = {pin_};
