@@ -52,6 +52,7 @@ constexpr Arity kArity[] = {
     {"logs", 1, 1, "a job ID or NAME", true},
     {"checkpoints", 2, 3, "ls JOB, get JOB [STEP] or rm JOB", false},
     {"data", 1, 3, "push PATH, ls, show, pull, grant, revoke, access, audit or rm", false},
+    {"models", 1, 3, "publish JOB, ls, show, pull, grant, revoke, access, audit or rm", false},
     {"workers", 0, 0, "", false},
     {"accounts", 0, 2, "list or create NAME", false},
     {"tokens", 0, -1, "list, create ACCOUNT --role ROLE or revoke ID...", false},
@@ -76,7 +77,7 @@ struct Raw {
   int rank = 0;
   int64_t tail = 0;
   std::string since;
-  DataRaw data;
+  RegistryRaw registry;
 };
 
 // The whole command line as CLI11 definitions: the one place the verbs and flags are defined
@@ -252,7 +253,13 @@ std::unique_ptr<CLI::App> MakeApp(CliArgs* out, Raw* raw) {
       verb("data", "the dataset registry: push, ls, show, pull, grant, revoke, access, audit, rm",
            kDataFooter);
   positional(data, "ARGS", "push PATH | ls | show NAME[@V] | pull NAME[@V] DIR | ...");
-  AddDataFlags(data, out, &raw->data);
+  AddRegistryFlags(data, out, &raw->registry);
+
+  CLI::App* models =
+      verb("models", "the model library: publish, ls, show, pull, grant, revoke, access, audit, rm",
+           kModelsFooter);
+  positional(models, "ARGS", "publish JOB | ls | show NAME[@V] | pull NAME[@V] DIR | ...");
+  AddRegistryFlags(models, out, &raw->registry);
 
   CLI::App* login = verb(
       "login", "store a token (and the scheduler's address) for later commands",
@@ -459,7 +466,7 @@ Status Validate(const CLI::App& app, const Raw& raw, CliArgs* out) {
     out->sub = out->positional[0];
   }
   if (out->verb == "accounts" || out->verb == "tokens") RETURN_IF_ERROR(CheckSubcommand(out));
-  if (out->verb == "data") return CheckDataArgs(raw.data, out);
+  if (out->verb == "data" || out->verb == "models") return CheckRegistryArgs(raw.registry, out);
   return CheckVerbRules(out);
 }
 
@@ -532,6 +539,9 @@ std::vector<VerbFlags> CompletionTable() {
     if (verb == "checkpoints") actions = {"ls", "get"};
     if (verb == "data") {
       actions = {"push", "ls", "show", "pull", "grant", "revoke", "access", "audit", "rm"};
+    }
+    if (verb == "models") {
+      actions = {"publish", "ls", "show", "pull", "grant", "revoke", "access", "audit", "rm"};
     }
     if (verb == "config") actions = {"get-contexts", "use-context"};
     if (verb == "completion") actions = {"bash", "zsh"};

@@ -58,13 +58,14 @@ struct CliArgs {
   std::string save_path;           // its PATH ("" = the token file the CLI reads)
   bool token_stdin = false;        // login: --token-stdin
   std::string output_file;         // checkpoints get: -O / --output-file
-  // data: the action is `sub`; push's PATH, the NAME[@V] and the ACCOUNT or DIR are positional.
-  // --name (push), --account (ls) and --expires (grant) use the fields above.
-  std::string data_version;                  // data push: --version
-  std::string description;                   // data push: --description
-  std::string license;                       // data push: --license
+  // data, models: the action is `sub`; push's PATH, the NAME[@V] and the ACCOUNT or DIR are
+  // positional (publish's JOB goes to job_refs). --name (push, publish), --account (ls) and
+  // --expires (grant) use the fields above.
+  std::string data_version;                  // data push, models publish: --version
+  std::string description;                   // data push, models publish: --description
+  std::string license;                       // data push, models publish: --license
   std::string format;                        // data push: --format
-  std::string visibility;                    // data push: "public" or "private" (required)
+  std::string visibility;                    // data push (required), models publish: public|private
   std::vector<std::string> trusted_workers;  // data push: --trusted-workers A,B
 };
 

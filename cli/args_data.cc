@@ -28,7 +28,44 @@ const char* const kDataFooter =
     "worker, action, version, allowed or refused). rm deletes a version unless unfinished "
     "jobs read it (they are named; exit 1).";
 
-void AddDataFlags(CLI::App* data, CliArgs* out, DataRaw* raw) {
+const char* const kModelsFooter =
+    "Usage: shoal models publish JOB --name NAME [--version V] [--license SPDX] "
+    "[--description TEXT] [--public|--private] | ls [--account A] | show NAME[@V] | pull "
+    "NAME[@V] DIR | grant NAME ACCOUNT [--expires D] | revoke NAME ACCOUNT | access NAME | audit "
+    "NAME | rm NAME@V\n\n"
+    "publish stores a job that SUCCEEDED (JOB: its ID or name) as version V (default: the next "
+    "integer) of models/OWNER/NAME, OWNER being the job's account: its newest checkpoint as "
+    "model.safetensors and its card as model-card.json. The card holds the architecture (the "
+    "spec's model), the datasets the job read (pinned by digest), the job and its spec, its "
+    "metrics (test accuracy and loss), the license and the publisher. A model is public unless "
+    "--private. Models are never pushed: they come from jobs.\n\n"
+    "show prints the card and the versions; pull NAME[@V] DIR writes model.safetensors and "
+    "model-card.json into DIR, every chunk checked by SHA-256. NAME, versions, grant, revoke, "
+    "access, audit and rm work as for 'shoal data' (see 'shoal data --help').";
+
+void AddRegistryFlags(CLI::App* sub, CliArgs* out, RegistryRaw* raw) {
+  if (sub->get_name() == "models") {
+    sub->add_option("--name", out->name, "publish: the model's NAME (under the job's account)")
+        ->type_name("NAME");
+    sub->add_option("--version", out->data_version,
+                    "publish: the version to create (default: the next integer)")
+        ->type_name("V");
+    sub->add_option("--description", out->description, "publish: the card's description")
+        ->type_name("TEXT");
+    sub->add_option("--license", out->license,
+                    "publish: the model's license (SPDX id, e.g. Apache-2.0)")
+        ->type_name("SPDX");
+    sub->add_flag("--public", raw->is_public, "publish: anyone may read it (the default)");
+    sub->add_flag("--private", raw->is_private,
+                  "publish: only your account, admins and accounts granted access may read it");
+    sub->add_option("--account", out->account, "ls: only this account's models")
+        ->type_name("ACCOUNT");
+    sub->add_option("--expires", out->expires,
+                    "grant: the grant ends this long from now (e.g. 30d)")
+        ->type_name("DURATION");
+    return;
+  }
+  CLI::App* data = sub;
   data->add_option("--name", out->name, "push: the dataset, NAME or ACCOUNT/NAME")
       ->type_name("NAME");
   data->add_option("--version", out->data_version,
@@ -52,54 +89,112 @@ void AddDataFlags(CLI::App* data, CliArgs* out, DataRaw* raw) {
       ->type_name("DURATION");
 }
 
-Status CheckDataArgs(const DataRaw& raw, CliArgs* out) {
+namespace {
+
+struct Action {
+  const char* name;
+  size_t words;  // positional words including the action
+  const char* usage;
+};
+
+constexpr Action kDataActions[] = {
+    {"push", 2, "push PATH --name NAME (--public|--private)"},
+    {"ls", 1, "ls [--account A]"},
+    {"show", 2, "show NAME[@V]"},
+    {"pull", 3, "pull NAME[@V] DIR"},
+    {"grant", 3, "grant NAME ACCOUNT [--expires D]"},
+    {"revoke", 3, "revoke NAME ACCOUNT"},
+    {"access", 2, "access NAME"},
+    {"audit", 2, "audit NAME"},
+    {"rm", 2, "rm NAME@V"},
+};
+
+constexpr Action kModelActions[] = {
+    {"publish", 2, "publish JOB --name NAME [--version V] [--public|--private]"},
+    {"ls", 1, "ls [--account A]"},
+    {"show", 2, "show NAME[@V]"},
+    {"pull", 3, "pull NAME[@V] DIR"},
+    {"grant", 3, "grant NAME ACCOUNT [--expires D]"},
+    {"revoke", 3, "revoke NAME ACCOUNT"},
+    {"access", 2, "access NAME"},
+    {"audit", 2, "audit NAME"},
+    {"rm", 2, "rm NAME@V"},
+};
+
+Status CheckVersionFlag(const std::string& version) {
+  if (version.empty() || IsVersionName(version)) return Status::Ok();
+  return InvalidArgument(
+      "--version: a version is 1..64 of A-Z a-z 0-9 . _ - starting with a "
+      "letter or digit, and not \"latest\"; got \"" +
+      version + "\"");
+}
+
+// `shoal models publish JOB --name NAME ...`: the rest of its checks.
+Status CheckPublish(const RegistryRaw& raw, CliArgs* out) {
+  if (out->name.empty()) return InvalidArgument("'shoal models publish' needs --name NAME");
+  if (!IsDnsLabel(out->name)) {
+    return InvalidArgument(
+        "--name needs a model NAME (a DNS label; the model belongs to the job's account), got "
+        "\"" +
+        out->name + "\"");
+  }
+  if (raw.is_public && raw.is_private) {
+    return InvalidArgument("'shoal models publish' takes one of --public and --private");
+  }
+  out->visibility = raw.is_private ? "private" : "public";
+  RETURN_IF_ERROR(CheckVersionFlag(out->data_version));
+  const std::string& job = out->positional[1];
+  // A word of digits is an ID (and must be a valid one); any other word is a job name.
+  if (job.empty()) return InvalidArgument("'shoal models publish' needs a JOB");
+  if (IsAllDigits(job) || job[0] == '-') RETURN_IF_ERROR(ParseJobId(job).status());
+  out->job_refs.push_back(job);
+  return Status::Ok();
+}
+
+}  // namespace
+
+Status CheckRegistryArgs(const RegistryRaw& raw, CliArgs* out) {
   const auto& pos = out->positional;
   const std::string& sub = out->sub;
-  struct Action {
-    const char* name;
-    size_t words;  // positional words including the action
-    const char* usage;
-  };
-  static constexpr Action kActions[] = {
-      {"push", 2, "push PATH --name NAME (--public|--private)"},
-      {"ls", 1, "ls [--account A]"},
-      {"show", 2, "show NAME[@V]"},
-      {"pull", 3, "pull NAME[@V] DIR"},
-      {"grant", 3, "grant NAME ACCOUNT [--expires D]"},
-      {"revoke", 3, "revoke NAME ACCOUNT"},
-      {"access", 2, "access NAME"},
-      {"audit", 2, "audit NAME"},
-      {"rm", 2, "rm NAME@V"},
-  };
+  const bool models = out->verb == "models";
+  const std::string verb = "'shoal " + out->verb;
+  if (models && sub == "push") {
+    return InvalidArgument(
+        "'shoal models' has no push: a model is published from a job that succeeded, with "
+        "'shoal models publish JOB --name NAME'");
+  }
   const Action* action = nullptr;
-  for (const Action& a : kActions) {
+  for (const Action& a : models ? kModelActions : kDataActions) {
     if (sub == a.name) action = &a;
   }
   if (action == nullptr) {
-    return InvalidArgument(
-        "'shoal data' takes push, ls, show, pull, grant, revoke, access, audit or rm, got \"" +
-        sub + "\"");
+    return InvalidArgument(verb + "' takes " + (models ? "publish" : "push") +
+                           ", ls, show, pull, grant, revoke, access, audit or rm, got \"" + sub +
+                           "\"");
   }
   if (pos.size() != action->words) {
-    return InvalidArgument("usage: shoal data " + std::string(action->usage));
+    return InvalidArgument("usage: shoal " + out->verb + " " + std::string(action->usage));
   }
-  const bool push = sub == "push";
-  if (!push && (!out->name.empty() || !out->data_version.empty() || !out->description.empty() ||
-                !out->license.empty() || !out->format.empty() || raw.is_public || raw.is_private ||
-                !raw.trusted.empty())) {
-    return InvalidArgument(
-        "--name, --version, --description, --license, --format, --public, --private and "
-        "--trusted-workers go with 'shoal data push'");
+  const char* const create = models ? "publish" : "push";
+  if (sub != create &&
+      (!out->name.empty() || !out->data_version.empty() || !out->description.empty() ||
+       !out->license.empty() || !out->format.empty() || raw.is_public || raw.is_private ||
+       !raw.trusted.empty())) {
+    return InvalidArgument(models ? "--name, --version, --description, --license, --public and "
+                                    "--private go with 'shoal models publish'"
+                                  : "--name, --version, --description, --license, --format, "
+                                    "--public, --private and --trusted-workers go with 'shoal "
+                                    "data push'");
   }
   if (sub != "ls" && !out->account.empty()) {
-    return InvalidArgument("--account goes with 'shoal data ls'");
+    return InvalidArgument("--account goes with " + verb + " ls'");
   }
   if (sub == "ls" && !out->account.empty() && !IsDnsLabel(out->account)) {
     return InvalidArgument("--account needs an account name (a DNS label), got \"" + out->account +
                            "\"");
   }
   if (sub != "grant" && !out->expires.empty()) {
-    return InvalidArgument("--expires goes with 'shoal data grant'");
+    return InvalidArgument("--expires goes with " + verb + " grant'");
   }
   if (!out->expires.empty()) {
     auto seconds = ParseDurationSeconds(out->expires);
@@ -108,19 +203,15 @@ Status CheckDataArgs(const DataRaw& raw, CliArgs* out) {
                              out->expires + "\"");
     }
   }
-  if (push) {
+  if (sub == "publish") return CheckPublish(raw, out);
+  if (sub == "push") {
     if (out->name.empty()) return InvalidArgument("'shoal data push' needs --name NAME");
     RETURN_IF_ERROR(ParseArtifactRef(out->name, VersionRule::kNone).status());
     if (raw.is_public == raw.is_private) {
       return InvalidArgument("'shoal data push' needs exactly one of --public and --private");
     }
     out->visibility = raw.is_public ? "public" : "private";
-    if (!out->data_version.empty() && !IsVersionName(out->data_version)) {
-      return InvalidArgument(
-          "--version: a version is 1..64 of A-Z a-z 0-9 . _ - starting with a "
-          "letter or digit, and not \"latest\"; got \"" +
-          out->data_version + "\"");
-    }
+    RETURN_IF_ERROR(CheckVersionFlag(out->data_version));
     if (!raw.trusted.empty()) {
       if (!raw.is_private) return InvalidArgument("--trusted-workers goes with --private");
       std::stringstream list(raw.trusted);
@@ -143,10 +234,10 @@ Status CheckDataArgs(const DataRaw& raw, CliArgs* out) {
                                                             : VersionRule::kNone;
   RETURN_IF_ERROR(ParseArtifactRef(pos[1], rule).status());
   if ((sub == "grant" || sub == "revoke") && !IsDnsLabel(pos[2])) {
-    return InvalidArgument("'shoal data " + sub + "' needs an ACCOUNT name (a DNS label), got \"" +
+    return InvalidArgument(verb + " " + sub + "' needs an ACCOUNT name (a DNS label), got \"" +
                            pos[2] + "\"");
   }
-  if (sub == "pull" && pos[2].empty()) return InvalidArgument("'shoal data pull' needs a DIR");
+  if (sub == "pull" && pos[2].empty()) return InvalidArgument(verb + " pull' needs a DIR");
   return Status::Ok();
 }
 

@@ -1,5 +1,7 @@
-// The command line of `shoal data` (the dataset registry), split from cli/args.cc: its flags, its
-// help footer and the checks of each action's arguments.
+// The command lines of `shoal data` (the dataset registry) and `shoal models` (the model library),
+// split from cli/args.cc: their flags, their help footers and the checks of each action's
+// arguments. Both verbs share one set of actions on the registry's routes; the artifact's kind
+// comes from the verb. Models are published from jobs (`models publish JOB`) instead of pushed.
 #pragma once
 
 #include <string>
@@ -10,23 +12,25 @@
 
 namespace shoal::cli {
 
-// Values parsed as text and checked by CheckDataArgs.
-struct DataRaw {
-  bool is_public = false;   // push --public
-  bool is_private = false;  // push --private
-  std::string trusted;      // push --trusted-workers A,B
+// Values parsed as text and checked by CheckRegistryArgs.
+struct RegistryRaw {
+  bool is_public = false;   // data push, models publish: --public
+  bool is_private = false;  // data push, models publish: --private
+  std::string trusted;      // data push: --trusted-workers A,B
 };
 
-// The footer of `shoal data --help`.
+// The footers of `shoal data --help` and `shoal models --help`.
 extern const char* const kDataFooter;
+extern const char* const kModelsFooter;
 
-// Adds the flags of the `data` subcommand.
-void AddDataFlags(CLI::App* data, CliArgs* out, DataRaw* raw);
+// Adds the flags of the `data` or the `models` subcommand (`sub`'s name says which).
+void AddRegistryFlags(CLI::App* sub, CliArgs* out, RegistryRaw* raw);
 
-// Checks `shoal data ACTION ...` once CLI11 is done (out->sub holds the action): the number of
-// words each action takes, which flags go with it, NAME[@V] and ACCOUNT (cli/registry_transfer.h,
-// ParseArtifactRef), versions, durations. Sets out->visibility and out->trusted_workers.
-// InvalidArgument with the usage message otherwise.
-Status CheckDataArgs(const DataRaw& raw, CliArgs* out);
+// Checks `shoal data|models ACTION ...` once CLI11 is done (out->verb names the kind, out->sub
+// holds the action): the number of words each action takes, which flags go with it, NAME[@V] and
+// ACCOUNT (cli/registry_transfer.h, ParseArtifactRef), versions, durations, publish's JOB (put in
+// out->job_refs). Sets out->visibility and out->trusted_workers. InvalidArgument with the usage
+// message otherwise.
+Status CheckRegistryArgs(const RegistryRaw& raw, CliArgs* out);
 
 }  // namespace shoal::cli

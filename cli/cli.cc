@@ -33,7 +33,7 @@ int Dispatch(const CommandContext& ctx) {
   if (verb == "accounts") return CmdAccounts(ctx);
   if (verb == "tokens") return CmdTokens(ctx);
   if (verb == "checkpoints") return CmdCheckpoints(ctx);
-  if (verb == "data") return CmdData(ctx);
+  if (verb == "data" || verb == "models") return CmdRegistry(ctx);
   if (verb == "login") return CmdLogin(ctx);
   if (verb == "config") return CmdConfig(ctx);
   ctx.err() << "shoal: unknown command \"" << verb << "\"\n";

@@ -1,8 +1,11 @@
-// shoal data ...: the dataset registry (docs/registry.md). The verbs parse, ask and print; the
-// chunk transfers are cli/registry_transfer.h's, which `shoal models` will share.
+// shoal data ... and shoal models ...: the dataset registry and the model library
+// (docs/registry.md). One implementation for both, the kind taken from the verb; the actions parse,
+// ask and print, the chunk transfers are cli/registry_transfer.h's, and what only models have is
+// cli/cmd_models.cc's.
 #include <algorithm>
 #include <sstream>
 
+#include "cli/cmd_registry.h"
 #include "cli/commands.h"
 #include "cli/exit_codes.h"
 #include "cli/format.h"
@@ -15,15 +18,14 @@ namespace shoal::cli {
 
 namespace {
 
-constexpr ArtifactKind kKind = ArtifactKind::kDataset;
 constexpr size_t kShortDigest = 12;
 constexpr size_t kShownFiles = 20;
 
 // A NAME[@V] of the command line with its account known.
 struct Named {
   ArtifactRef ref;
-  std::string key;   // "datasets/ACCOUNT/NAME"
-  std::string path;  // "/v1/datasets/ACCOUNT/NAME"
+  std::string key;   // "KIND/ACCOUNT/NAME"
+  std::string path;  // "/v1/KIND/ACCOUNT/NAME"
 };
 
 // Fills in the caller's account (GET /v1/whoami) when the reference names none.
@@ -35,8 +37,8 @@ Result<Named> Resolve(const CommandContext& ctx, const std::string& text, Versio
     n.ref.account = GetString(me, "account");
     if (n.ref.account.empty()) return Internal("malformed reply to GET /v1/whoami: no account");
   }
-  n.key = std::string(ToString(kKind)) + "/" + n.ref.account + "/" + n.ref.name;
-  n.path = ArtifactPath(kKind, n.ref.account, n.ref.name);
+  n.key = std::string(ToString(KindOf(ctx))) + "/" + n.ref.account + "/" + n.ref.name;
+  n.path = ArtifactPath(KindOf(ctx), n.ref.account, n.ref.name);
   return n;
 }
 
@@ -150,7 +152,7 @@ int Push(const CommandContext& ctx) {
 }
 
 int List(const CommandContext& ctx) {
-  std::string target = "/v1/" + std::string(ToString(kKind));
+  std::string target = "/v1/" + std::string(ToString(KindOf(ctx)));
   if (!ctx.args().account.empty()) target += "?account=" + UrlEncode(ctx.args().account);
   Result<json> reply = ctx.Call("GET", target);
   if (!reply.ok()) return ctx.Fail(reply.status());
@@ -160,8 +162,13 @@ int List(const CommandContext& ctx) {
   }
   const json& items = GetArray(*reply, "items");
   if (items.empty()) {
-    ctx.err() << "No datasets" << (ctx.args().account.empty() ? "" : " of " + ctx.args().account)
-              << " you may read; 'shoal data push PATH --name NAME --private' adds one.\n";
+    const bool models = KindOf(ctx) == ArtifactKind::kModel;
+    ctx.err() << "No " << ToString(KindOf(ctx))
+              << (ctx.args().account.empty() ? "" : " of " + ctx.args().account)
+              << " you may read; "
+              << (models ? "'shoal models publish JOB --name NAME'"
+                         : "'shoal data push PATH --name NAME --private'")
+              << " adds one.\n";
     return kExitOk;
   }
   Table table({"NAME", "VISIBILITY", "VERSIONS", "SIZE", "LATEST", "UPDATED"});
@@ -203,38 +210,13 @@ int Show(const CommandContext& ctx) {
       ctx.PrintJson(*card);
       return kExitOk;
     }
-    const json* latest = Latest(*card);
-    std::string trusted;
-    for (const json& t : GetArray(*card, "trustedWorkers")) {
-      trusted += (trusted.empty() ? "" : ", ") + (t.is_string() ? t.get<std::string>() : "?");
-    }
-    auto field = [&](const char* name, const std::string& value) {
-      ctx.out() << name << std::string(16 - std::string(name).size(), ' ')
-                << (value.empty() ? "-" : value) << "\n";
-    };
-    field("name:", n->key);
-    field("visibility:", GetString(*card, "visibility"));
-    field("description:", GetString(*card, "description"));
-    field("license:", GetString(*card, "license"));
-    field("format:", GetString(*card, "format"));
-    const size_t count = GetArray(*card, "versions").size();
-    field("size:", FormatBytes(GetInt(*card, "bytes")) + " in " + std::to_string(count) +
-                       (count == 1 ? " version" : " versions"));
-    field("publisher:", latest == nullptr ? "" : GetString(*latest, "publisher"));
-    field("created:", FormatTimestamp(GetInt(*card, "created")));
-    field("updated:", FormatTimestamp(GetInt(*card, "updated")));
-    field("trustedWorkers:", trusted);
-    ctx.out() << "versions:\n";
-    if (GetArray(*card, "versions").empty()) {
-      ctx.out() << "  (none yet)\n";
-    } else {
-      PrintVersionTable(ctx, *card);
-    }
+    PrintCard(ctx, n->key, *card);
     return kExitOk;
   }
   const json* entry = FindVersion(*card, version);
   if (entry == nullptr) {
-    ctx.err() << "shoal: " << n->key << " has no version " << version << " ('shoal data show "
+    ctx.err() << "shoal: " << n->key << " has no version " << version << " ('shoal "
+              << ctx.args().verb << " show "
               << ctx.args().positional[1].substr(0, ctx.args().positional[1].find('@'))
               << "' lists them)\n";
     return kExitNotFound;
@@ -286,7 +268,7 @@ int Pull(const CommandContext& ctx) {
   if (!pulled.ok()) {
     if (pulled.status().code() == StatusCode::kFailedPrecondition) {
       // A local problem (a symbolic link in DIR, a full disk), not the scheduler's.
-      ctx.err() << "shoal data pull: " << pulled.status().message() << "\n";
+      ctx.err() << "shoal " << ctx.args().verb << " pull: " << pulled.status().message() << "\n";
       return kExitUsage;
     }
     return ctx.Fail(pulled.status(), n->key + "@" + version + " not found");
@@ -381,7 +363,8 @@ int Audit(const CommandContext& ctx) {
   }
   const json& records = GetArray(*reply, "records");
   if (records.empty()) {
-    ctx.err() << "No reads of " << n->key << " recorded (reads of private datasets are audited).\n";
+    ctx.err() << "No reads of " << n->key << " recorded (reads of private " << ToString(KindOf(ctx))
+              << " are audited).\n";
     return kExitOk;
   }
   Table table({"TIME", "ACCOUNT", "JOB", "WORKER", "ACTION", "VERSION", "RESULT"});
@@ -412,8 +395,48 @@ int Remove(const CommandContext& ctx) {
 
 }  // namespace
 
-int CmdData(const CommandContext& ctx) {
+ArtifactKind KindOf(const CommandContext& ctx) {
+  return ctx.args().verb == "models" ? ArtifactKind::kModel : ArtifactKind::kDataset;
+}
+
+void PrintCardField(const CommandContext& ctx, const std::string& name, const std::string& value) {
+  ctx.out() << name << std::string(name.size() < 16 ? 16 - name.size() : 1, ' ')
+            << (value.empty() ? "-" : value) << "\n";
+}
+
+void PrintCard(const CommandContext& ctx, const std::string& key, const json& card) {
+  const json* latest = Latest(card);
+  std::string trusted;
+  for (const json& t : GetArray(card, "trustedWorkers")) {
+    trusted += (trusted.empty() ? "" : ", ") + (t.is_string() ? t.get<std::string>() : "?");
+  }
+  auto field = [&](const char* name, const std::string& value) {
+    PrintCardField(ctx, name, value);
+  };
+  field("name:", key);
+  field("visibility:", GetString(card, "visibility"));
+  field("description:", GetString(card, "description"));
+  field("license:", GetString(card, "license"));
+  field("format:", GetString(card, "format"));
+  const size_t count = GetArray(card, "versions").size();
+  field("size:", FormatBytes(GetInt(card, "bytes")) + " in " + std::to_string(count) +
+                     (count == 1 ? " version" : " versions"));
+  field("publisher:", latest == nullptr ? "" : GetString(*latest, "publisher"));
+  field("created:", FormatTimestamp(GetInt(card, "created")));
+  field("updated:", FormatTimestamp(GetInt(card, "updated")));
+  field("trustedWorkers:", trusted);
+  if (card.contains("card") && card["card"].is_object()) PrintModelCard(ctx, card["card"]);
+  ctx.out() << "versions:\n";
+  if (GetArray(card, "versions").empty()) {
+    ctx.out() << "  (none yet)\n";
+  } else {
+    PrintVersionTable(ctx, card);
+  }
+}
+
+int CmdRegistry(const CommandContext& ctx) {
   const std::string& sub = ctx.args().sub;
+  if (sub == "publish") return PublishModel(ctx);
   if (sub == "push") return Push(ctx);
   if (sub == "ls") return List(ctx);
   if (sub == "show") return Show(ctx);

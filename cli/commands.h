@@ -25,8 +25,10 @@ int CmdLogs(const CommandContext& ctx);
 // checkpoints ls JOB | get JOB [STEP] [-O FILE]: the job's stored checkpoints.
 int CmdCheckpoints(const CommandContext& ctx);
 // data push PATH --name NAME ... | ls | show NAME[@V] | pull NAME[@V] DIR | grant NAME ACCOUNT |
-// revoke NAME ACCOUNT | access NAME | audit NAME | rm NAME@V: the dataset registry.
-int CmdData(const CommandContext& ctx);
+// revoke NAME ACCOUNT | access NAME | audit NAME | rm NAME@V: the dataset registry; and models
+// publish JOB --name NAME ... | ls | show | pull | ... (the same actions): the model library. The
+// verb names the kind.
+int CmdRegistry(const CommandContext& ctx);
 // login [--token-stdin | --token T] [--scheduler URL] [--context NAME]: checks the token with the
 // scheduler and stores it (0600) where the CLI reads it; records the scheduler in the context.
 // Without either token flag it asks on a terminal (echo off) and is a usage error elsewhere.
