@@ -1,0 +1,344 @@
+// The registry routes that move bytes (docs/registry.md): which chunks a push still has to send,
+// chunk uploads and ranged reads, manifests becoming versions, a job's weights published to the
+// model library, and the registry's /metrics series.
+// Part of the Api class (scheduler/api/api.h); the files share api_internal.h.
+#include <algorithm>
+#include <cstdio>
+#include <filesystem>
+#include <utility>  // before Boost 1.74 awaitable.hpp, which uses std::exchange unincluded
+
+#include <nlohmann/json.hpp>
+
+#include "common/file_util.h"
+#include "common/log.h"
+#include "common/registry/manifest.h"
+#include "common/registry/uri.h"
+#include "scheduler/api/api.h"
+#include "scheduler/api/api_internal.h"
+#include "scheduler/api/registry_views.h"
+
+namespace shoal {
+
+namespace asio = boost::asio;
+using nlohmann::json;
+using api_internal::JsonReply;
+using api_internal::MethodNotAllowed;
+using api_internal::ParseJsonBody;
+using api_internal::RunOn;
+using api_internal::WallMs;
+using registry_views::CardJson;
+using registry_views::HeaderOr;
+using registry_views::Key;
+using registry_views::ReadCard;
+using registry_views::VersionJson;
+
+namespace {
+
+// "bytes=F-L" or "bytes=F-" of a chunk of `size` bytes: [offset, offset + length). False when
+// malformed or outside the chunk.
+bool ParseRange(const std::string& header, int64_t size, int64_t* offset, int64_t* length) {
+  constexpr std::string_view kUnit = "bytes=";
+  if (!header.starts_with(kUnit)) return false;
+  const std::string spec = header.substr(kUnit.size());
+  const size_t dash = spec.find('-');
+  if (dash == std::string::npos) return false;
+  int64_t first = 0, last = size - 1;
+  if (!ParseInteger(spec.substr(0, dash), &first)) return false;
+  if (dash + 1 < spec.size() && !ParseInteger(spec.substr(dash + 1), &last)) return false;
+  if (first < 0 || first >= size || last < first) return false;
+  last = std::min(last, size - 1);
+  *offset = first;
+  *length = last - first + 1;
+  return true;
+}
+
+}  // namespace
+
+void Api::RenderRegistryMetrics(bool with_names, std::string* out) const {
+  if (registry_ == nullptr) return;
+  auto line = [out](const std::string& name, const std::string& labels, double value) {
+    char number[64];
+    std::snprintf(number, sizeof number, "%.17g", value);
+    *out += name + labels + " " + number + "\n";
+  };
+  *out += "# HELP shoal_registry_stored_bytes Bytes of dataset and model versions owned (what "
+          "registryQuota counts), per account with names, else in all.\n"
+          "# TYPE shoal_registry_stored_bytes gauge\n";
+  double total = 0;
+  for (const auto& [account, bytes] : registry_->db().BytesByAccount()) {
+    if (with_names) line("shoal_registry_stored_bytes", "{account=\"" + account + "\"}", bytes);
+    total += static_cast<double>(bytes);
+  }
+  if (!with_names) line("shoal_registry_stored_bytes", "", total);
+  *out += "# HELP shoal_registry_chunks_uploaded_total Chunks stored by pushes (not those already "
+          "stored).\n# TYPE shoal_registry_chunks_uploaded_total counter\n";
+  line("shoal_registry_chunks_uploaded_total", "", registry_metrics_.chunks_uploaded);
+  *out += "# HELP shoal_registry_chunk_downloads_total Chunk reads (whole or ranges) by workers "
+          "and pulls.\n# TYPE shoal_registry_chunk_downloads_total counter\n";
+  line("shoal_registry_chunk_downloads_total", "", registry_metrics_.chunks_served);
+  *out += "# HELP shoal_registry_downloaded_bytes_total Bytes of chunks read.\n"
+          "# TYPE shoal_registry_downloaded_bytes_total counter\n";
+  line("shoal_registry_downloaded_bytes_total", "", registry_metrics_.bytes_served);
+}
+
+HttpReply Api::MissingChunks(const HttpRequest& req, const ArtifactRecord& a) {
+  auto body = ParseJsonBody(req);
+  if (!body.ok()) return ErrorReply(body.status());
+  if (!body->contains("chunks") || !(*body)["chunks"].is_array() ||
+      (*body)["chunks"].size() > 100000) {
+    return ErrorReply(400, "InvalidArgument", "chunks must be a list of at most 100000 chunk ids",
+                      "chunks");
+  }
+  // The version's size, when the client says it: an upload that the quota would refuse at the end
+  // is refused before its first chunk.
+  if (body->contains("bytes")) {
+    if (!(*body)["bytes"].is_number_integer() || (*body)["bytes"].get<int64_t>() < 0) {
+      return ErrorReply(400, "InvalidArgument", "bytes must be a non-negative integer", "bytes");
+    }
+    if (Status quota = registry_->CheckQuota(a.account, (*body)["bytes"].get<int64_t>());
+        !quota.ok()) {
+      return ErrorReply(507, "ResourceExhausted", quota.message());
+    }
+  }
+  std::vector<std::string> ids;
+  for (const json& c : (*body)["chunks"]) {
+    if (!c.is_string() || !IsChunkId(c.get<std::string>())) {
+      return ErrorReply(400, "InvalidArgument",
+                        "chunks must be SHA-256 ids (64 lower-case hex digits)", "chunks");
+    }
+    ids.push_back(c.get<std::string>());
+  }
+  auto store = registry_->StoreFor(a);
+  if (!store.ok()) return ErrorReply(store.status());
+  return JsonReply(200, json{{"missing", (*store)->Missing(ids)}});
+}
+
+asio::awaitable<HttpReply> Api::PutChunk(const HttpRequest& req, const ArtifactRecord& a,
+                                         const std::string& id) {
+  if (!IsChunkId(id)) {
+    co_return ErrorReply(400, "InvalidArgument",
+                         "a chunk is named by the SHA-256 of its bytes (64 lower-case hex digits)");
+  }
+  auto store = registry_->StoreFor(a);
+  if (!store.ok()) co_return ErrorReply(store.status());
+  ChunkStore* chunks = *store;
+  bool added = false;
+  // Hashing, encrypting and fsyncing megabytes: off the event loop.
+  Status st = co_await RunOn(registry_io_, [&] { return chunks->Put(id, req.body, &added); });
+  if (!st.ok()) co_return ErrorReply(st);
+  registry_metrics_.chunks_uploaded += added ? 1 : 0;
+  co_return JsonReply(added ? 201 : 200, json{{"chunk", id}, {"stored", added}});
+}
+
+asio::awaitable<HttpReply> Api::ReadChunk(const HttpRequest& req, const ArtifactRecord& a,
+                                          const std::string& id) {
+  if (!IsChunkId(id) || !registry_->db().ArtifactHasChunk(a.id, id)) {
+    co_return ErrorReply(404, "NotFound", "chunk " + id.substr(0, 64) + " is not part of " + Key(a));
+  }
+  auto store = registry_->StoreFor(a);
+  if (!store.ok()) co_return ErrorReply(store.status());
+  ChunkStore* chunks = *store;
+  const std::string range = HeaderOr(req, "range");
+  auto read = co_await RunOn(registry_io_, [&]() -> Result<std::pair<std::string, std::string>> {
+    ASSIGN_OR_RETURN(int64_t size, chunks->Size(id));
+    int64_t offset = 0, length = size;
+    if (!range.empty() && !ParseRange(range, size, &offset, &length)) {
+      return InvalidArgument("Range " + range.substr(0, 80) + " is not within the chunk's " +
+                             std::to_string(size) + " bytes");
+    }
+    ASSIGN_OR_RETURN(std::string bytes, chunks->Read(id, offset, range.empty() ? -1 : length));
+    std::string content_range = range.empty() ? ""
+                                              : "bytes " + std::to_string(offset) + "-" +
+                                                    std::to_string(offset + length - 1) + "/" +
+                                                    std::to_string(size);
+    return std::make_pair(std::move(bytes), std::move(content_range));
+  });
+  if (!read.ok()) {
+    if (read.status().code() == StatusCode::kInvalidArgument) {
+      co_return ErrorReply(416, "RangeNotSatisfiable", read.status().message());
+    }
+    co_return ErrorReply(read.status());
+  }
+  ++registry_metrics_.chunks_served;
+  registry_metrics_.bytes_served += static_cast<int64_t>(read->first.size());
+  if (read->second.empty()) {
+    co_return HttpReply(200, std::move(read->first), "application/octet-stream");
+  }
+  co_return HttpReply(206, std::move(read->first), "application/octet-stream",
+                      {{"Content-Range", read->second}});
+}
+
+asio::awaitable<HttpReply> Api::PutVersion(const HttpRequest& req, const ArtifactRecord& a,
+                                           const std::string& version, const Principal& p) {
+  if (!IsVersionName(version)) {
+    co_return ErrorReply(400, "InvalidArgument",
+                         "a version name is 1..64 of A-Z a-z 0-9 . _ - starting with a letter or "
+                         "digit, and not \"latest\"; got \"" + version.substr(0, 80) + "\"");
+  }
+  auto manifest = ParseManifest(req.body);
+  if (!manifest.ok()) co_return ErrorReply(manifest.status());
+  auto store = registry_->StoreFor(a);
+  if (!store.ok()) co_return ErrorReply(store.status());
+  std::vector<std::string> ids;
+  ids.reserve(manifest->chunks.size());
+  for (const ManifestChunk& c : manifest->chunks) ids.push_back(c.sha256);
+  ChunkStore* chunks = *store;
+  const std::vector<std::string> missing =
+      co_await RunOn(registry_io_, [&] { return chunks->Missing(ids); });
+  if (!missing.empty()) {
+    HttpReply reply = ErrorReply(409, "FailedPrecondition",
+                                 std::to_string(missing.size()) + " of the manifest's " +
+                                     std::to_string(ids.size()) +
+                                     " chunks were never uploaded (listed in \"missing\")");
+    json body = json::parse(reply.body, nullptr, false);
+    if (body.is_object()) {
+      body["missing"] = missing;
+      reply.body = body.dump() + "\n";
+    }
+    co_return reply;
+  }
+  int64_t bytes = 0;
+  for (const ManifestChunk& c : manifest->chunks) bytes += c.size;
+  VersionRecord v;
+  v.artifact_id = a.id;
+  v.version = version;
+  v.digest = ManifestDigest(*manifest);
+  v.bytes = bytes;
+  v.files = static_cast<int64_t>(manifest->files.size());
+  v.chunks = static_cast<int64_t>(manifest->chunks.size());
+  v.publisher = p.account;
+  v.created_ms = WallMs();
+  // A retried push of the same version is answered 200 without counting it twice.
+  auto prior = registry_->db().FindVersion(a.id, version);
+  if (!(prior.ok() && prior->digest == v.digest)) {
+    if (Status quota = registry_->CheckQuota(a.account, bytes); !quota.ok()) {
+      co_return ErrorReply(507, "ResourceExhausted", quota.message());
+    }
+  }
+  bool added = false;
+  if (Status st = registry_->db().AddVersion(v, *manifest, &added); !st.ok()) {
+    co_return ErrorReply(st);
+  }
+  if (added) {
+    LOG_INFO << "registry: " << Key(a) << "@" << version << " stored (" << bytes << " bytes, "
+             << v.chunks << " chunks) by " << p.account;
+  }
+  co_return JsonReply(added ? 201 : 200,
+                      json{{"version", version}, {"digest", v.digest}, {"bytes", bytes}});
+}
+
+// POST /v1/jobs/{id}/publish: the job's final weights (its newest checkpoint) and a model card
+// become a version of the model library (docs/registry.md, "Model library").
+asio::awaitable<HttpReply> Api::PublishModel(const HttpRequest& req, const Job& job,
+                                             const Principal& p) {
+  if (req.method != "POST") co_return MethodNotAllowed(req);
+  if (registry_ == nullptr || checkpoints_ == nullptr) {
+    co_return ErrorReply(503, "Unavailable", "this scheduler keeps no model library");
+  }
+  auto body = ParseJsonBody(req);
+  if (!body.ok()) co_return ErrorReply(body.status());
+  const std::string name = body->value("name", "");
+  if (!IsDnsLabel(name)) {
+    co_return ErrorReply(400, "InvalidArgument",
+                         "name must be a DNS label (1..63 of a-z, 0-9, '-'), got \"" +
+                             name.substr(0, 80) + "\"",
+                         "name");
+  }
+  std::string version = body->value("version", "");
+  if (!version.empty() && !IsVersionName(version)) {
+    co_return ErrorReply(400, "InvalidArgument",
+                         "version must be 1..64 of A-Z a-z 0-9 . _ - (not \"latest\")", "version");
+  }
+  if (job.state != JobState::kSucceeded) {
+    co_return ErrorReply(409, "FailedPrecondition",
+                         "job " + std::to_string(job.id) + " is " + ToString(job.state) +
+                             ": a model is published from a job that succeeded");
+  }
+  const std::optional<CheckpointRecord> latest = checkpoints_->Latest(job.id);
+  if (!latest) {
+    co_return ErrorReply(409, "FailedPrecondition",
+                         "job " + std::to_string(job.id) +
+                             " has no stored checkpoint to publish (deleted, or past "
+                             "checkpointRetention)");
+  }
+  ArtifactRecord record;
+  record.kind = ArtifactKind::kModel;
+  record.account = job.owner;
+  record.name = name;
+  record.format = "safetensors";
+  if (Status st = ReadCard(*body, &record); !st.ok()) co_return ErrorReply(st);
+  json pins = json::array();
+  for (const wire::Pin& pin : job.pins) pins.push_back(wire::ToJson(pin));
+  const json card = {{"architecture", JobSpecToJson(job.spec)["spec"]["model"]},
+                     {"datasets", std::move(pins)},
+                     {"job", job.id},
+                     {"jobName", job.spec.metadata.name},
+                     {"spec", job.spec_text},
+                     {"metrics", job.result},
+                     {"checkpoint", {{"step", latest->step}, {"sha256", latest->sha256}}},
+                     {"license", record.license},
+                     {"publisher", p.account},
+                     {"created", WallMs()}};
+  record.extra = card;
+  bool created = false;
+  auto stored = registry_->Upsert(record, WallMs(), &created);
+  if (!stored.ok()) co_return ErrorReply(stored.status());
+  const ArtifactRecord a = *stored;
+  if (version.empty()) {
+    int64_t highest = 0;
+    for (const VersionRecord& v : registry_->db().Versions(a.id)) {
+      int64_t n = 0;
+      if (ParseInteger(v.version, &n)) highest = std::max(highest, n);
+    }
+    version = std::to_string(highest + 1);
+  }
+  if (Status quota = registry_->CheckQuota(a.account, latest->bytes); !quota.ok()) {
+    co_return ErrorReply(507, "ResourceExhausted", quota.message());
+  }
+  auto store = registry_->StoreFor(a);
+  if (!store.ok()) co_return ErrorReply(store.status());
+  ChunkStore* chunks = *store;
+  const int64_t job_id = job.id;
+  const int64_t step = latest->step;
+  auto weights = co_await RunOn(checkpoint_io_, [&] { return checkpoints_->Read(job_id, step); });
+  if (!weights.ok()) co_return ErrorReply(weights.status());
+  // The version's files, chunked and stored as a push would (off the event loop).
+  const std::string staging = registry_->options().dir + "/staging/publish-" +
+                              std::to_string(job_id) + "-" + std::to_string(WallMs());
+  auto manifest = co_await RunOn(registry_io_, [&]() -> Result<Manifest> {
+    std::error_code ec;
+    std::filesystem::create_directories(staging, ec);
+    if (ec) return Unavailable("cannot create " + staging + ": " + ec.message());
+    Status written = WriteFileAtomic(staging + "/model.safetensors", *weights);
+    if (written.ok()) written = WriteFileAtomic(staging + "/model-card.json", card.dump(2) + "\n");
+    if (!written.ok()) {
+      std::filesystem::remove_all(staging, ec);
+      return written;
+    }
+    Result<Manifest> built = BuildManifest(
+        staging, ChunkerParams{},
+        [&](std::string_view bytes, const std::string& sha) { return chunks->Put(sha, bytes); });
+    std::filesystem::remove_all(staging, ec);
+    return built;
+  });
+  if (!manifest.ok()) co_return ErrorReply(manifest.status());
+  VersionRecord v;
+  v.artifact_id = a.id;
+  v.version = version;
+  v.digest = ManifestDigest(*manifest);
+  v.publisher = p.account;
+  v.created_ms = WallMs();
+  bool added = false;
+  if (Status st = registry_->db().AddVersion(v, *manifest, &added); !st.ok()) {
+    co_return ErrorReply(st);
+  }
+  auto got = registry_->db().FindVersion(a.id, version);
+  if (!got.ok()) co_return ErrorReply(got.status());
+  LOG_INFO << "registry: job " << job_id << " published as " << Key(a) << "@" << version << " by "
+           << p.account;
+  json reply = CardJson(a, nullptr);
+  reply["version"] = VersionJson(*got);
+  co_return JsonReply(added ? 201 : 200, reply);
+}
+
+}  // namespace shoal
