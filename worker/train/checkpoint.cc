@@ -181,13 +181,13 @@ Result<ModelWeights> ReadModelWeights(const std::string& path, const JobSpec& sp
   const int64_t n = slots.empty() ? 0 : slots.back().offset + slots.back().size;
   // The largest file this model comes in: a checkpoint with AdamW's two buffers, plus a header.
   const int64_t max_bytes = n * 4 * 3 + (int64_t{16} << 20);
-  const std::string layers = "(layers: " + ShapeText({spec.model.layers.begin(),
-                                                       spec.model.layers.end()}) + ")";
+  const std::string layers =
+      "(layers: " + ShapeText({spec.model.layers.begin(), spec.model.layers.end()}) + ")";
   auto bytes = ReadFileLimited(path, max_bytes);
   if (!bytes.ok()) {
     const Status& st = bytes.status();
-    if (st.code() == StatusCode::kInvalidArgument && st.message().find(" bytes, more than ") !=
-                                                         std::string::npos) {
+    if (st.code() == StatusCode::kInvalidArgument &&
+        st.message().find(" bytes, more than ") != std::string::npos) {
       return bad(st.message() + ": larger than any checkpoint of this spec's model " + layers +
                  " can be, so it holds another model");
     }
@@ -195,8 +195,7 @@ Result<ModelWeights> ReadModelWeights(const std::string& path, const JobSpec& sp
   }
   auto indexed = IndexSafetensors(*bytes);
   if (!indexed.ok()) {
-    return bad(path + " is not a safetensors file shoal can read: " +
-               indexed.status().message());
+    return bad(path + " is not a safetensors file shoal can read: " + indexed.status().message());
   }
   const SafetensorsIndex& file = *indexed;
   ModelWeights out;
@@ -204,8 +203,8 @@ Result<ModelWeights> ReadModelWeights(const std::string& path, const JobSpec& sp
   for (const ParamTensor& s : slots) {
     auto it = file.entries.find(s.name);
     if (it == file.entries.end()) {
-      return bad("tensor " + s.name + " " + ShapeText(s.shape) + " of this spec's model " +
-                 layers + " is missing from " + path);
+      return bad("tensor " + s.name + " " + ShapeText(s.shape) + " of this spec's model " + layers +
+                 " is missing from " + path);
     }
     if (it->second.shape != s.shape) {
       return bad("tensor " + s.name + " is " + ShapeText(it->second.shape) + " in the model, " +

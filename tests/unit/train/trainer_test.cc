@@ -449,13 +449,16 @@ TEST_F(TrainerTest, ModelInitRefusesAnotherModelNamingTheFirstTensor) {
 
   // A missing tensor, and a layer the spec's model does not have, are named.
   const std::string part = dir_ + "/part.safetensors";
-  ASSERT_TRUE(WriteSafetensors(part, {{"layers.0.weight", {16, 8}, weights.data()},
-                                      {"layers.0.bias", {16}, weights.data()}},
+  ASSERT_TRUE(WriteSafetensors(part,
+                               {{"layers.0.weight", {16, 8}, weights.data()},
+                                {"layers.0.bias", {16}, weights.data()}},
                                {})
                   .ok());
   st = train({8, 16, 3}, part);
-  EXPECT_EQ(st.message(), "model.init: tensor layers.1.weight [3, 16] of this spec's model "
-                          "(layers: [8, 16, 3]) is missing from " + part);
+  EXPECT_EQ(st.message(),
+            "model.init: tensor layers.1.weight [3, 16] of this spec's model "
+            "(layers: [8, 16, 3]) is missing from " +
+                part);
   EXPECT_EQ(ExitCodeFor(st), kTrainBadInput);
   st = train({8, 16}, model);  // the file has a second layer
   EXPECT_NE(st.message().find("tensor layers.1.bias [3] of the model is not in this spec's model"),
@@ -466,8 +469,9 @@ TEST_F(TrainerTest, ModelInitRefusesAnotherModelNamingTheFirstTensor) {
   // Not safetensors, a dtype other than F32, no file at all.
   std::ofstream(dir_ + "/junk.safetensors") << "not a model at all";
   st = train({8, 16, 3}, dir_ + "/junk.safetensors");
-  EXPECT_NE(st.message().find("model.init: " + dir_ + "/junk.safetensors is not a safetensors file"),
-            std::string::npos)
+  EXPECT_NE(
+      st.message().find("model.init: " + dir_ + "/junk.safetensors is not a safetensors file"),
+      std::string::npos)
       << st.ToString();
   EXPECT_EQ(ExitCodeFor(st), kTrainBadInput);
   {
