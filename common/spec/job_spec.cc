@@ -186,12 +186,13 @@ void ReadResources(const YamlMap& spec, JobSpec::Resources* out) {
 }
 
 void ReadModel(const YamlMap& spec, JobSpec::Model* out) {
-  const YamlMap model = spec.Map("model", {"kind", "layers", "activation", "loss"});
+  const YamlMap model = spec.Map("model", {"kind", "layers", "activation", "loss", "init"});
   YamlReader& reader = model.reader();
   int kind = 0;
   if (model.OneOf("kind", kModelKinds, &kind)) out->kind = kModelKinds[kind];
   ReadEnum(model, "activation", kActivationNames, &out->activation);
   ReadEnum(model, "loss", kLossNames, &out->loss);
+  model.String("init", kMaxPathBytes, &out->init);
 
   model.Require("layers");
   const std::string path = model.ChildPath("layers");
@@ -564,7 +565,8 @@ nlohmann::json JobSpecToJson(const JobSpec& s) {
          {{"kind", s.model.kind},
           {"layers", s.model.layers},
           {"activation", ToString(s.model.activation)},
-          {"loss", ToString(s.model.loss)}}},
+          {"loss", ToString(s.model.loss)},
+          {"init", s.model.init}}},
         {"data",
          {{"train", s.data.train},
           {"test", s.data.test},

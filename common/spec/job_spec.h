@@ -84,6 +84,11 @@ struct JobSpec {
     std::vector<int> layers;
     Activation activation = Activation::kRelu;
     LossKind loss = LossKind::kCrossEntropy;
+    // Optional; "" = the seed's random weights. The weights to start from: a registry URI
+    // shoal://models/ACCOUNT/NAME[@V][/PATH] (PATH defaults to model.safetensors) or a local
+    // safetensors file (under the worker's data roots, like data.train); at most 4096 bytes. The
+    // file's layers.<l>.weight/bias must have this model's shapes (the trainer checks).
+    std::string init;
     bool operator==(const Model&) const = default;
   };
   struct Data {

@@ -234,6 +234,16 @@ std::vector<SpecField> BuildTable() {
   t.push_back(Enum("spec.model.loss", {"cross_entropy", "mse"}, "cross_entropy",
                    "Training loss: cross_entropy (softmax over the outputs; labels are class "
                    "indices) or mse (mean squared error)."));
+  t.push_back(Path("spec.model.init", false, 0,
+                   "Weights to start from instead of the seed's random ones (fine-tuning): a "
+                   "model in the registry, shoal://models/ACCOUNT/NAME[@VERSION][/PATH] (PATH "
+                   "defaults to model.safetensors; the version is pinned at submission), or a "
+                   "safetensors file under the workers' data roots, like data.train. Its "
+                   "layers.<l>.weight [out, in] and layers.<l>.bias [out] (F32) must match this "
+                   "model's layers exactly, else the rank fails with exit code 2 naming the first "
+                   "tensor that differs; other tensors (a checkpoint's optimizer state) are "
+                   "ignored and the optimizer starts fresh. A restarted job resumes from its own "
+                   "checkpoint instead. \"\" means none."));
   t.push_back(Object("spec.data", true, "Where the training (and test) data are."));
   t.push_back(
       Path("spec.data.train", true, 1,

@@ -87,11 +87,20 @@ std::vector<int64_t> Api::JobsPinning(const ArtifactRecord& a, const std::string
 
 Status Api::PinRegistryData(Job* job, const Principal& p) {
   std::set<std::string> seen;
-  for (const std::string* path : {&job->spec.data.train, &job->spec.data.test}) {
+  const std::pair<const std::string*, const char*> fields[] = {
+      {&job->spec.data.train, "spec.data.train"},
+      {&job->spec.data.test, "spec.data.test"},
+      {&job->spec.model.init, "spec.model.init"}};
+  for (const auto& [path, field] : fields) {
     if (!IsRegistryUri(*path)) continue;
-    const char* field = path == &job->spec.data.train ? "spec.data.train" : "spec.data.test";
     auto uri = ParseRegistryUri(*path);
     if (!uri.ok()) return InvalidArgument(std::string(field) + ": " + uri.status().message());
+    const bool init = path == &job->spec.model.init;
+    if (init != (uri->kind == ArtifactKind::kModel)) {
+      return InvalidArgument(std::string(field) + ": " +
+                             (init ? "the weights to start from are a model, shoal://models/..."
+                                   : "training data is a dataset, shoal://datasets/..."));
+    }
     if (registry_ == nullptr) {
       return FailedPrecondition(std::string(field) +
                                 " names a registry URI, but this scheduler keeps no registry");
@@ -111,7 +120,7 @@ Status Api::PinRegistryData(Job* job, const Principal& p) {
       for (const wire::Pin& other : job->pins) same = same || other.digest == pin->digest;
       if (!same) {
         return InvalidArgument("the spec names two versions of " + key +
-                               "; a job reads one version of each dataset");
+                               "; a job reads one version of each dataset or model");
       }
       continue;
     }

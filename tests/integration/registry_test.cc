@@ -362,6 +362,34 @@ TEST_F(RegistryTest, TrainsFromTheRegistryAndASecondJobFetchesNothing) {
       ADD_FAILURE() << "model_accuracy.py failed (python3-numpy installed?): " << *acc;
     }
   }
+  // Fine-tuning is one spec: start from the published model (pinned like the data).
+  std::string tune = RegistryJob(uri, 1);
+  tune = Replace(tune, "    layers: [784, 256, 128, 10]\n",
+                 "    layers: [784, 256, 128, 10]\n    init: shoal://models/alice/fashion-mlp@1\n");
+  tune = Replace(tune, "name: fashion-mlp\n", "name: fashion-tune\n");
+  const int64_t tuned = SubmitAs(c_, alice_, tune);
+  ASSERT_TRUE(c_.WaitForState(tuned, "SUCCEEDED", 240s)) << c_.Job(tuned).dump(2);
+  bool initialized = false;
+  for (const std::string& l : LogLines(c_, alice_, tuned)) {
+    initialized |= l.find("initialized from ") != std::string::npos;
+  }
+  EXPECT_TRUE(initialized);
+  EXPECT_EQ(c_.Job(tuned)["pins"].size(), 2u) << c_.Job(tuned).dump(2);
+  // Shapes that do not match the model: the rank fails naming the first mismatching tensor.
+  std::string wrong = Replace(tune, "[784, 256, 128, 10]", "[784, 64, 10]");
+  wrong = Replace(wrong, "name: fashion-tune\n", "name: fashion-wrong\n");
+  const int64_t mismatched = SubmitAs(c_, alice_, wrong);
+  ASSERT_TRUE(c_.WaitForState(mismatched, "FAILED", 240s)) << c_.Job(mismatched).dump(2);
+  bool named = false;
+  for (const std::string& l : LogLines(c_, alice_, mismatched)) {
+    named |= l.find("tensor layers.0.weight") != std::string::npos;
+  }
+  EXPECT_TRUE(named) << c_.Job(mismatched).dump(2);
+  // A dataset where a model belongs is refused at submission.
+  HttpResponse bad = alice.Do("POST", "/v1/jobs",
+                              Replace(tune, "shoal://models/alice/fashion-mlp@1",
+                                      "shoal://datasets/alice/fashion-mnist"));
+  EXPECT_EQ(bad.status, 400) << bad.body;
   // The same data again: both workers have every chunk, so nothing is fetched.
   const int64_t second = SubmitAs(c_, alice_, RegistryJob(uri + "@1", 2));
   ASSERT_TRUE(c_.WaitForState(second, "SUCCEEDED", 240s)) << c_.Job(second).dump(2);

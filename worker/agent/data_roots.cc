@@ -49,13 +49,14 @@ Status CheckDataPaths(const JobSpec& spec, const std::vector<std::string>& roots
                       const std::vector<wire::Pin>& pins) {
   std::string allowed;
   for (const auto& r : roots) allowed += (allowed.empty() ? "" : ", ") + r;
-  for (const std::string* path : {&spec.data.train, &spec.data.test}) {
+  for (const std::string* path : {&spec.data.train, &spec.data.test, &spec.model.init}) {
     if (path->empty()) continue;
+    const std::string what = path == &spec.model.init ? "model.init" : "data path";
     if (IsRegistryUri(*path)) {
       auto uri = ParseRegistryUri(*path);
-      if (!uri.ok()) return InvalidArgument("data path: " + uri.status().message());
+      if (!uri.ok()) return InvalidArgument(what + ": " + uri.status().message());
       if (FindPin(pins, *uri) == nullptr) {
-        return PermissionDenied("data path \"" + *path +
+        return PermissionDenied(what + " \"" + *path +
                                 "\" names a registry version that the scheduler did not pin for "
                                 "this attempt; this worker reads only pinned versions");
       }
@@ -69,7 +70,7 @@ Status CheckDataPaths(const JobSpec& spec, const std::vector<std::string>& roots
       if (!ec && Inside(resolved, canonical_root)) ok = true;
     }
     if (!ok) {
-      return PermissionDenied("data path \"" + *path + "\" is outside this worker's data roots (" +
+      return PermissionDenied(what + " \"" + *path + "\" is outside this worker's data roots (" +
                               allowed + "; shoal-worker --data-root)");
     }
   }

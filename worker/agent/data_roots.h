@@ -1,7 +1,7 @@
 // Which files a job may make this worker read. A job spec comes from a stranger, and its
-// data.train / data.test paths are opened on the contributor's machine (and a reader's error
-// messages, which quote the file, go back to the job's owner): only paths inside the worker's
-// data roots are allowed.
+// data.train / data.test / model.init paths are opened on the contributor's machine (and a
+// reader's error messages, which quote the file, go back to the job's owner): only paths inside
+// the worker's data roots are allowed.
 #pragma once
 
 #include <string>
@@ -16,7 +16,8 @@ namespace shoal {
 // The data roots a worker allows when none is configured: Debian's dataset packages.
 inline const std::vector<std::string> kDefaultDataRoots = {"/usr/share/datasets"};
 
-// OK when every data path of `spec` (train, and test if set) that is not a registry URI lies
+// OK when every data path of `spec` (data.train, and data.test and model.init if set) that is
+// not a registry URI lies
 // inside one of `roots` after
 // resolving "..", "." and symbolic links of the parts that exist (so neither "root/../etc" nor a
 // symlink out of a root passes). PermissionDenied naming the path and the roots otherwise.

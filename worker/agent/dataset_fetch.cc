@@ -348,7 +348,8 @@ const wire::Pin* FindPin(const std::vector<wire::Pin>& pins, const RegistryUri& 
 }
 
 bool NamesRegistryData(const JobSpec& spec) {
-  return IsRegistryUri(spec.data.train) || IsRegistryUri(spec.data.test);
+  return IsRegistryUri(spec.data.train) || IsRegistryUri(spec.data.test) ||
+         IsRegistryUri(spec.model.init);
 }
 
 AttemptData::AttemptData(ChunkCache* cache, std::unique_ptr<ChunkSource> source,
@@ -394,9 +395,16 @@ Result<JobSpec> AttemptData::Prepare(const JobSpec& spec, const std::vector<wire
     return Unavailable("cannot restrict " + data_dir_ + ": " + std::strerror(errno));
   }
   std::map<std::string, FetchedVersion> fetched;  // by digest: train and test often share one
-  for (std::string* path : {&out.data.train, &out.data.test}) {
+  for (std::string* path : {&out.data.train, &out.data.test, &out.model.init}) {
     if (!IsRegistryUri(*path)) continue;
     ASSIGN_OR_RETURN(RegistryUri uri, ParseRegistryUri(*path));
+    if (path == &out.model.init) {
+      if (uri.kind != ArtifactKind::kModel) {
+        return InvalidArgument("model.init " + *path + " is not a model (shoal://models/...)");
+      }
+      // A model version holds model.safetensors and model-card.json: the weights by default.
+      if (uri.path.empty()) uri.path = kModelWeightsFile;
+    }
     const wire::Pin* pin = FindPin(pins, uri);
     if (pin == nullptr) {
       return InvalidArgument("the assignment pins no version for " + *path);

@@ -125,7 +125,11 @@ class DatasetFetcher {
 // contradicts the pin (another name, another digest) matches nothing.
 const wire::Pin* FindPin(const std::vector<wire::Pin>& pins, const RegistryUri& uri);
 
-// Whether the spec reads anything from the registry (data.train or data.test is a shoal:// URI).
+// The file of a model version that model.init means when its URI names no path.
+inline constexpr char kModelWeightsFile[] = "model.safetensors";
+
+// Whether the spec reads anything from the registry (data.train, data.test or model.init is a
+// shoal:// URI).
 bool NamesRegistryData(const JobSpec& spec);
 
 // The data an attempt's rank reads from the registry, fetched and materialized under `data_dir`
@@ -141,10 +145,12 @@ class AttemptData {
   AttemptData(const AttemptData&) = delete;
   AttemptData& operator=(const AttemptData&) = delete;
 
-  // Fetches and materializes every registry URI of `spec` and returns the spec with those paths
-  // replaced by local ones. `log` receives one line per version ("fetched X of Y bytes for
-  // datasets/a/n@v (Z chunks from cache)"). InvalidArgument for a URI that does not parse, or
-  // that no pin matches; the errors of Fetch and Materialize otherwise.
+  // Fetches and materializes every registry URI of `spec` (data.train, data.test, model.init) and
+  // returns the spec with those paths replaced by local ones; a model.init URI without a path
+  // means its version's kModelWeightsFile. `log` receives one line per version ("fetched X of Y
+  // bytes for datasets/a/n@v (Z chunks from cache)"). InvalidArgument for a URI that does not
+  // parse, that no pin matches, or a model.init that is not shoal://models/...; the errors of
+  // Fetch and Materialize otherwise.
   Result<JobSpec> Prepare(const JobSpec& spec, const std::vector<wire::Pin>& pins,
                           std::vector<std::string>* log);
   // Removes the data directory and unpins the chunks (idempotent).

@@ -5,6 +5,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <map>
+#include <set>
 
 #include "common/file_util.h"
 #include "common/safetensors.h"
@@ -52,6 +53,12 @@ bool ParseF64(const std::string& s, double* out) {
   char* end = nullptr;
   *out = std::strtod(s.c_str(), &end);
   return !s.empty() && *end == '\0';
+}
+
+std::string ShapeText(const std::vector<int64_t>& shape) {
+  std::string s = "[";
+  for (size_t i = 0; i < shape.size(); ++i) s += (i ? ", " : "") + std::to_string(shape[i]);
+  return s + "]";
 }
 
 }  // namespace
@@ -164,6 +171,62 @@ Result<Checkpoint> ReadCheckpoint(const std::string& path, const JobSpec& spec, 
   }
   if (used != file.entries.size()) {
     return bad(std::to_string(file.entries.size() - used) + " tensors this model does not have");
+  }
+  return out;
+}
+
+Result<ModelWeights> ReadModelWeights(const std::string& path, const JobSpec& spec) {
+  auto bad = [](const std::string& why) { return InvalidArgument("model.init: " + why); };
+  const std::vector<ParamTensor> slots = Slots(spec);
+  const int64_t n = slots.empty() ? 0 : slots.back().offset + slots.back().size;
+  // The largest file this model comes in: a checkpoint with AdamW's two buffers, plus a header.
+  const int64_t max_bytes = n * 4 * 3 + (int64_t{16} << 20);
+  const std::string layers =
+      "(layers: " + ShapeText({spec.model.layers.begin(), spec.model.layers.end()}) + ")";
+  auto bytes = ReadFileLimited(path, max_bytes);
+  if (!bytes.ok()) {
+    const Status& st = bytes.status();
+    if (st.code() == StatusCode::kInvalidArgument &&
+        st.message().find(" bytes, more than ") != std::string::npos) {
+      return bad(st.message() + ": larger than any checkpoint of this spec's model " + layers +
+                 " can be, so it holds another model");
+    }
+    return Status(st.code(), "model.init: " + st.message());
+  }
+  auto indexed = IndexSafetensors(*bytes);
+  if (!indexed.ok()) {
+    return bad(path + " is not a safetensors file shoal can read: " + indexed.status().message());
+  }
+  const SafetensorsIndex& file = *indexed;
+  ModelWeights out;
+  out.params.assign(static_cast<size_t>(n), 0.f);
+  for (const ParamTensor& s : slots) {
+    auto it = file.entries.find(s.name);
+    if (it == file.entries.end()) {
+      return bad("tensor " + s.name + " " + ShapeText(s.shape) + " of this spec's model " + layers +
+                 " is missing from " + path);
+    }
+    if (it->second.shape != s.shape) {
+      return bad("tensor " + s.name + " is " + ShapeText(it->second.shape) + " in the model, " +
+                 ShapeText(s.shape) + " in this spec's model " + layers);
+    }
+    // Shapes match, so the byte range holds exactly s.size floats (IndexSafetensors checked).
+    std::memcpy(out.params.data() + s.offset, bytes->data() + file.data_begin + it->second.begin,
+                static_cast<size_t>(s.size) * 4);
+    ++out.tensors;
+  }
+  // Every file tensor is now either one of the out.tensors loaded, another layers.* one (a model
+  // with more layers: refused, not silently cut), or something else (ignored).
+  std::set<std::string> loaded;
+  for (const ParamTensor& s : slots) loaded.insert(s.name);
+  for (const auto& [name, entry] : file.entries) {
+    if (loaded.count(name) > 0) continue;
+    if (!name.starts_with("layers.")) {
+      ++out.ignored;
+      continue;
+    }
+    return bad("tensor " + name + " " + ShapeText(entry.shape) +
+               " of the model is not in this spec's model " + layers);
   }
   return out;
 }

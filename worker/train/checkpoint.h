@@ -47,4 +47,25 @@ Result<Checkpoint> ReadCheckpoint(const std::string& path, const JobSpec& spec, 
 // Bytes a checkpoint of `spec` takes (header aside): what ReadCheckpoint's limit should allow.
 int64_t CheckpointDataBytes(const JobSpec& spec);
 
+// The weights of spec.model.init (a published model.safetensors, a checkpoint of any job, or
+// any safetensors file with shoal's tensor names).
+struct ModelWeights {
+  std::vector<float> params;  // the model's flat layout (num_params floats), as LoadState takes
+  int64_t tensors = 0;        // layers.* tensors loaded: two per layer
+  int64_t ignored = 0;        // other tensors of the file (a checkpoint's optimizer.*), unread
+};
+
+// Reads the parameters of `spec`'s model from the safetensors file at `path`: for every layer l,
+// "layers.<l>.weight" [out, in] and "layers.<l>.bias" [out], F32. Only the shapes must match:
+// the file's metadata (activation, optimizer, seed, position) is not looked at, so a model
+// trained by another job fine-tunes here. Errors are InvalidArgument prefixed "model.init: ",
+// each naming the file's problem: not a safetensors file (the parser's reason, e.g. a dtype
+// other than F32); larger than any checkpoint of this model can be (weights and two optimizer
+// buffers, plus 16 MiB of header); the first tensor of the spec's model, in layer order, that is
+// missing or has another shape ("tensor layers.2.weight is [10, 128] in the model, [5, 128] in
+// this spec's model (layers: [...])"); a layers.* tensor the spec's model does not have.
+// NotFound when the file does not exist. Holds the file and the weights at once (at most
+// 16 bytes per parameter).
+Result<ModelWeights> ReadModelWeights(const std::string& path, const JobSpec& spec);
+
 }  // namespace shoal

@@ -287,6 +287,19 @@ class TrainRun {
       ASSIGN_OR_RETURN(resume, ReadCheckpoint(options_.resume_from, spec_,
                                               CheckpointDataBytes(spec_) + (16 << 20)));
     }
+    // model.init only starts a run: a restarted attempt continues from its own checkpoint, which
+    // already descends from those weights. Every rank reads the same file, so parameters agree.
+    std::optional<ModelWeights> init;
+    if (!spec_.model.init.empty()) {
+      if (resume) {
+        if (rank_ == 0) {
+          out_ << "model.init " << spec_.model.init << " not loaded: resuming from "
+               << options_.resume_from << " takes precedence" << std::endl;
+        }
+      } else {
+        ASSIGN_OR_RETURN(init, ReadModelWeights(spec_.model.init, spec_));
+      }
+    }
     EngineConfig engine_config{&spec_, std::max(1, options_.threads), options_.bucket_bytes,
                                options_.device, options_.timeout_sec};
     ASSIGN_OR_RETURN(engine_, MakeEngine(backend, engine_config, coll_, options_.make_cuda_engine));
@@ -300,10 +313,29 @@ class TrainRun {
     if (resume) {
       RETURN_IF_ERROR(engine_->LoadState(resume->state));
       Resumed(resume->position);
+    } else if (init) {
+      RETURN_IF_ERROR(Initialize(std::move(*init)));
     }
     // The checkpoint schedule and the progress reports count from here, once set up.
     checkpointer_.emplace(spec_, options_, rank_);
     last_report_ = Clock::now();
+    return Status::Ok();
+  }
+
+  // Replaces the seed's weights by model.init's, with a fresh optimizer (zero moments, as a new
+  // engine has) at step 0.
+  Status Initialize(ModelWeights weights) {
+    const size_t n = weights.params.size();
+    EngineState state;
+    state.params = std::move(weights.params);
+    state.state_a.assign(n, 0.f);
+    state.state_b.assign(n, 0.f);
+    RETURN_IF_ERROR(engine_->LoadState(state));
+    if (rank_ == 0) {
+      out_ << "initialized from " << spec_.model.init << ": " << weights.tensors << " tensors";
+      if (weights.ignored > 0) out_ << " (" << weights.ignored << " others ignored)";
+      out_ << std::endl;
+    }
     return Status::Ok();
   }
 

@@ -170,6 +170,7 @@ TEST(JobSpecDefaults, MinimalSpecGetsEveryDocumentedDefault) {
   EXPECT_EQ(spec->model.kind, "mlp");
   EXPECT_EQ(spec->model.activation, Activation::kRelu);
   EXPECT_EQ(spec->model.loss, LossKind::kCrossEntropy);
+  EXPECT_EQ(spec->model.init, "");
   EXPECT_EQ(spec->data.test, "");
   EXPECT_EQ(spec->data.format, DataFormat::kAuto);
   EXPECT_TRUE(spec->data.normalize);
@@ -441,6 +442,7 @@ TEST(JobSpecJson, EveryFieldIsPresentInCamelCase) {
   EXPECT_EQ(s["model"]["layers"], (nlohmann::json{4, 3}));
   EXPECT_EQ(s["model"]["activation"], "relu");
   EXPECT_EQ(s["model"]["loss"], "cross_entropy");
+  EXPECT_EQ(s["model"]["init"], "");
   EXPECT_EQ(s["data"]["train"], "/d");
   EXPECT_EQ(s["data"]["test"], "");
   EXPECT_EQ(s["data"]["format"], "auto");
@@ -461,6 +463,55 @@ TEST(JobSpecJson, EveryFieldIsPresentInCamelCase) {
   EXPECT_EQ(s["limits"]["maxRuntime"], "2h");
   EXPECT_EQ(s["limits"]["maxRetries"], 3);
   EXPECT_EQ(s.size(), 10u);
+}
+
+// model.init is a path like data.train: a registry URI or a local file, kept as written (the
+// worker resolves it), at most 4096 bytes, and it survives the canonical JSON.
+TEST(JobSpecFields, ModelInitIsAPathThatRoundTrips) {
+  for (const std::string init :
+       {"shoal://models/alice/mnist-mlp@v1", "shoal://models/alice/mnist-mlp@v1/final.safetensors",
+        "/usr/share/datasets/models/mlp.safetensors"}) {
+    SCOPED_TRACE(init);
+    const std::string text = std::string(R"(apiVersion: shoal/v1
+kind: TrainingJob
+metadata: {name: m}
+spec:
+  model: {layers: [4, 3], init: ")") + init + R"("}
+  data: {train: /d}
+)";
+    Result<JobSpec> spec = ParseJobSpec(text);
+    ASSERT_TRUE(spec.ok()) << spec.status().ToString();
+    EXPECT_EQ(spec->model.init, init);
+    const nlohmann::json json = JobSpecToJson(*spec);
+    EXPECT_EQ(json["spec"]["model"]["init"], init);
+    Result<JobSpec> again = ParseJobSpec(json.dump());
+    ASSERT_TRUE(again.ok()) << again.status().ToString();
+    EXPECT_EQ(*again, *spec);
+  }
+  const std::string too_long =
+      std::string("apiVersion: shoal/v1\nkind: TrainingJob\nmetadata: {name: m}\nspec:\n") +
+      "  model: {layers: [4, 3], init: /" + std::string(4096, 'a') + "}\n  data: {train: /d}\n";
+  std::vector<SpecError> errors = ParseErrors(too_long);
+  ASSERT_EQ(errors.size(), 1u) << Describe(errors);
+  EXPECT_EQ(errors[0].field, "spec.model.init");
+  errors = ParseErrors(std::string(R"(apiVersion: shoal/v1
+kind: TrainingJob
+metadata: {name: m}
+spec:
+  model: {layers: [4, 3], init: [a]}
+  data: {train: /d}
+)"));
+  ASSERT_EQ(errors.size(), 1u) << Describe(errors);
+  EXPECT_EQ(errors[0].field, "spec.model.init");
+  errors = ParseErrors(std::string(R"(apiVersion: shoal/v1
+kind: TrainingJob
+metadata: {name: m}
+spec:
+  model: {layers: [4, 3], inti: /x}
+  data: {train: /d}
+)"));
+  ASSERT_FALSE(errors.empty());
+  EXPECT_NE(errors[0].message.find("init"), std::string::npos) << Describe(errors);
 }
 
 TEST(JobSpecEnums, ToStringGivesTheYamlSpelling) {

@@ -13,7 +13,9 @@
 #include <gloo/rendezvous/hash_store.h>
 #include <gtest/gtest.h>
 
+#include "common/safetensors.h"
 #include "kernels/collectives/gloo_collective.h"
+#include "kernels/cpu/reduce.h"
 #include "worker/train/checkpoint.h"
 
 namespace shoal {
@@ -355,6 +357,156 @@ TEST_F(TrainerTest, ResumeRefusesAForeignOrBrokenCheckpoint) {
   EXPECT_EQ(ExitCodeFor(Train(spec, *coll, opts, out).status()), kTrainBadInput);
   opts.resume_from = dir_ + "/missing.safetensors";
   EXPECT_EQ(ExitCodeFor(Train(spec, *coll, opts, out).status()), kTrainBadInput);
+}
+
+// A checkpoint of `spec` with recognizable weights and non-zero optimizer buffers, written to
+// `path` as a published model would be; returns the weights.
+std::vector<float> WriteModelFile(const std::string& path, const JobSpec& spec) {
+  const int64_t n = MlpParameterCount(spec.model.layers);
+  Checkpoint ckpt;
+  for (int64_t i = 0; i < n; ++i) ckpt.state.params.push_back(0.001f * (i % 97) - 0.05f);
+  ckpt.state.state_a.assign(n, 1.f);
+  ckpt.state.state_b.assign(n, 2.f);
+  EXPECT_TRUE(WriteCheckpoint(path, spec, ckpt).ok());
+  return ckpt.state.params;
+}
+
+// model.init: every rank starts from the file's weights (not the seed's), with a fresh optimizer
+// at step 0, whatever optimizer wrote the file.
+TEST_F(TrainerTest, ModelInitStartsEveryRankFromTheFilesWeights) {
+  JobSpec spec = Spec(2, "{kind: adamw, lr: 0.01}");
+  spec.checkpoint.every_seconds = 0;
+  const std::string model = dir_ + "/model.safetensors";
+  const std::vector<float> weights = WriteModelFile(model, spec);
+  const std::string checksum = cpu::Fnv1aChecksum(weights.data(), weights.size());
+  spec.model.init = model;
+  std::atomic<bool> stop{true};  // stops before the first step, after a step-0 checkpoint
+  const auto at_start = RunRanks(spec, 2, 0, [&](TrainerOptions& o) {
+    o.checkpoint_dir = dir_ + "/start";
+    o.stop_requested = &stop;
+  });
+  ASSERT_TRUE(at_start[0].stopped);
+  EXPECT_EQ(at_start[0].steps, 0);
+  EXPECT_EQ(at_start[0].param_checksum, checksum);
+  EXPECT_EQ(at_start[1].param_checksum, checksum);
+  auto saved = ReadCheckpoint(dir_ + "/start/ckpt-000000000000.safetensors", spec, 1 << 20);
+  ASSERT_TRUE(saved.ok()) << saved.status().ToString();
+  EXPECT_EQ(saved->state.params, weights);
+  EXPECT_EQ(saved->state.state_a, std::vector<float>(weights.size(), 0.f));
+  EXPECT_EQ(saved->state.state_b, std::vector<float>(weights.size(), 0.f));
+
+  // One step from the file's weights: the ranks agree, and differ from a start from the seed.
+  const auto one = RunRanks(spec, 2, 0, [&](TrainerOptions& o) { o.max_steps = 1; });
+  EXPECT_EQ(one[0].steps, 1);
+  EXPECT_EQ(one[0].param_checksum, one[1].param_checksum);
+  JobSpec seeded = spec;
+  seeded.model.init = "";
+  EXPECT_NE(RunRanks(seeded, 2, 0, [&](TrainerOptions& o) { o.max_steps = 1; })[0].param_checksum,
+            one[0].param_checksum);
+
+  // The log says where the weights came from; sgd takes adamw's file (its buffers are ignored).
+  auto coll = MakeSingleRankCollective();
+  std::ostringstream out;
+  JobSpec sgd = Spec(1, "{kind: sgd, lr: 0.1}");
+  sgd.model.init = model;
+  TrainerOptions opts;
+  opts.stop_requested = &stop;
+  auto r = Train(sgd, *coll, opts, out);
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  EXPECT_EQ(r->param_checksum, checksum);
+  EXPECT_NE(out.str().find("initialized from " + model + ": 4 tensors (8 others ignored)"),
+            std::string::npos)
+      << out.str();
+}
+
+// A file that does not fit the spec's model fails the rank with exit code 2, naming the first
+// tensor that differs (in layer order) and both shapes.
+TEST_F(TrainerTest, ModelInitRefusesAnotherModelNamingTheFirstTensor) {
+  const JobSpec spec = Spec(1, "{kind: adamw, lr: 0.01}");
+  const std::string model = dir_ + "/model.safetensors";
+  const std::vector<float> weights = WriteModelFile(model, spec);
+  auto coll = MakeSingleRankCollective();
+  std::ostringstream out;
+  auto train = [&](std::vector<int> layers, const std::string& init) {
+    JobSpec other = spec;
+    other.model.layers = std::move(layers);
+    other.model.init = init;
+    return Train(other, *coll, TrainerOptions{}, out).status();
+  };
+  Status st = train({8, 32, 3}, model);
+  EXPECT_EQ(st.message(),
+            "model.init: tensor layers.0.weight is [16, 8] in the model, [32, 8] in this spec's "
+            "model (layers: [8, 32, 3])");
+  EXPECT_EQ(ExitCodeFor(st), kTrainBadInput);
+  st = train({8, 16, 4}, model);
+  EXPECT_EQ(st.message(),
+            "model.init: tensor layers.1.weight is [3, 16] in the model, [4, 16] in this spec's "
+            "model (layers: [8, 16, 4])");
+  st = train({8, 16, 16, 3}, model);
+  EXPECT_NE(st.message().find("tensor layers.1.weight is [3, 16] in the model, [16, 16]"),
+            std::string::npos)
+      << st.ToString();
+
+  // A missing tensor, and a layer the spec's model does not have, are named.
+  const std::string part = dir_ + "/part.safetensors";
+  ASSERT_TRUE(WriteSafetensors(part,
+                               {{"layers.0.weight", {16, 8}, weights.data()},
+                                {"layers.0.bias", {16}, weights.data()}},
+                               {})
+                  .ok());
+  st = train({8, 16, 3}, part);
+  EXPECT_EQ(st.message(),
+            "model.init: tensor layers.1.weight [3, 16] of this spec's model "
+            "(layers: [8, 16, 3]) is missing from " +
+                part);
+  EXPECT_EQ(ExitCodeFor(st), kTrainBadInput);
+  st = train({8, 16}, model);  // the file has a second layer
+  EXPECT_NE(st.message().find("tensor layers.1.bias [3] of the model is not in this spec's model"),
+            std::string::npos)
+      << st.ToString();
+  EXPECT_EQ(ExitCodeFor(st), kTrainBadInput);
+
+  // Not safetensors, a dtype other than F32, no file at all.
+  std::ofstream(dir_ + "/junk.safetensors") << "not a model at all";
+  st = train({8, 16, 3}, dir_ + "/junk.safetensors");
+  EXPECT_NE(
+      st.message().find("model.init: " + dir_ + "/junk.safetensors is not a safetensors file"),
+      std::string::npos)
+      << st.ToString();
+  EXPECT_EQ(ExitCodeFor(st), kTrainBadInput);
+  {
+    const std::string header =
+        R"({"layers.0.weight":{"dtype":"F16","shape":[16,8],"data_offsets":[0,256]}})";
+    std::string bytes(8, '\0');
+    for (int i = 0; i < 8; ++i) bytes[i] = static_cast<char>((header.size() >> (8 * i)) & 0xff);
+    std::ofstream(dir_ + "/f16.safetensors", std::ios::binary)
+        << bytes << header << std::string(256, '\0');
+  }
+  st = train({8, 16, 3}, dir_ + "/f16.safetensors");
+  EXPECT_NE(st.message().find("F16"), std::string::npos) << st.ToString();
+  EXPECT_EQ(ExitCodeFor(st), kTrainBadInput);
+  st = train({8, 16, 3}, dir_ + "/missing.safetensors");
+  EXPECT_NE(st.message().find("model.init: "), std::string::npos) << st.ToString();
+  EXPECT_EQ(ExitCodeFor(st), kTrainBadInput);
+}
+
+// A restarted attempt resumes from its checkpoint; model.init is then not even read.
+TEST_F(TrainerTest, AResumeTakesPrecedenceOverModelInit) {
+  JobSpec spec = Spec(1, "{kind: adamw, lr: 0.01}");
+  const std::string ckpt = dir_ + "/ckpt.safetensors";
+  WriteModelFile(ckpt, spec);
+  spec.model.init = dir_ + "/no-such-model.safetensors";
+  auto coll = MakeSingleRankCollective();
+  std::ostringstream out;
+  TrainerOptions opts;
+  opts.resume_from = ckpt;
+  opts.max_steps = 1;
+  auto r = Train(spec, *coll, opts, out);
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  EXPECT_NE(out.str().find("model.init " + spec.model.init + " not loaded: resuming from " + ckpt +
+                           " takes precedence"),
+            std::string::npos)
+      << out.str();
 }
 
 }  // namespace

@@ -81,5 +81,28 @@ TEST_F(DataRootsTest, ARegistryUriPassesOnlyWithItsPin) {
   EXPECT_EQ(CheckDataPaths(spec, {dir_ + "/root"}, {pin}).code(), StatusCode::kInvalidArgument);
 }
 
+// model.init is opened by the trainer like data: a local file inside the roots, or a pinned URI.
+TEST_F(DataRootsTest, ModelInitIsCheckedLikeTheData) {
+  JobSpec spec;
+  spec.data.train = dir_ + "/root/set/train.csv";
+  spec.model.init = dir_ + "/root/set/model.safetensors";
+  EXPECT_TRUE(CheckDataPaths(spec, {dir_ + "/root"}).ok());
+  spec.model.init = dir_ + "/root/escape/secret.csv";
+  Status st = CheckDataPaths(spec, {dir_ + "/root"});
+  EXPECT_EQ(st.code(), StatusCode::kPermissionDenied);
+  EXPECT_NE(st.message().find("model.init"), std::string::npos) << st.message();
+  spec.model.init = "shoal://models/alice/mlp@v1";
+  st = CheckDataPaths(spec, {dir_ + "/root"});
+  EXPECT_EQ(st.code(), StatusCode::kPermissionDenied);
+  EXPECT_NE(st.message().find("did not pin"), std::string::npos) << st.message();
+  wire::Pin pin;
+  pin.kind = "models";
+  pin.account = "alice";
+  pin.name = "mlp";
+  pin.version = "v1";
+  pin.digest = std::string(64, 'b');
+  EXPECT_TRUE(CheckDataPaths(spec, {dir_ + "/root"}, {pin}).ok());
+}
+
 }  // namespace
 }  // namespace shoal

@@ -312,6 +312,75 @@ TEST_F(DatasetFetchTest, APrivateVersionNeverEntersTheSharedCache) {
   EXPECT_FALSE(fs::exists(data_dir));  // its chunks went with the data directory
 }
 
+// model.init is fetched like data: a models/ version, its model.safetensors unless the URI names
+// another file, next to the data of the same attempt.
+TEST_F(DatasetFetchTest, PreparesModelInitFromAPinnedModelVersion) {
+  fs::create_directories(root_ / "model");
+  const std::string weights = "fake safetensors bytes";
+  std::ofstream(root_ / "model/model.safetensors", std::ios::binary) << weights;
+  std::ofstream(root_ / "model/model-card.json", std::ios::binary) << "{}";
+  ChunkerParams params;
+  params.min = 64;
+  params.avg = 256;
+  params.max = 1024;
+  auto m = BuildManifest((root_ / "model").string(), params,
+                         [&](std::string_view chunk, const std::string& sha) {
+                           source_.chunks_[sha] = std::string(chunk);
+                           return Status::Ok();
+                         });
+  ASSERT_TRUE(m.ok()) << m.status().ToString();
+  wire::Pin model_pin;
+  model_pin.kind = "models";
+  model_pin.account = "alice";
+  model_pin.name = "mlp";
+  model_pin.version = "v3";
+  model_pin.digest = ManifestDigest(*m);
+  model_pin.bytes = static_cast<int64_t>(weights.size()) + 2;
+  source_.manifests_[model_pin.digest] = CanonicalManifestText(*m);
+
+  JobSpec spec;
+  spec.metadata.name = "j";
+  spec.data.train = "shoal://datasets/alice/mnist@v1/train";
+  spec.model.init = "shoal://models/alice/mlp@v3";
+  EXPECT_TRUE(NamesRegistryData(spec));
+  const std::string data_dir = (root_ / "work/job-2/attempt-0/rank-0/data").string();
+  auto src = std::make_unique<MemorySource>();
+  src->manifests_ = source_.manifests_;
+  src->chunks_ = source_.chunks_;
+  AttemptData data(cache_.get(), std::move(src), Options(), data_dir);
+  std::vector<std::string> log;
+  auto out = data.Prepare(spec, {pin_, model_pin}, &log);
+  ASSERT_TRUE(out.ok()) << out.status().ToString();
+  EXPECT_EQ(out->model.init, data_dir + "/models/alice/mlp/model.safetensors");
+  EXPECT_EQ(Read(out->model.init), weights);
+  EXPECT_EQ(out->data.train, data_dir + "/datasets/alice/mnist/train");
+  ASSERT_EQ(log.size(), 2u);  // the dataset and the model
+  EXPECT_NE(log[1].find("models/alice/mlp@v3"), std::string::npos) << log[1];
+
+  // A path names another file of the version.
+  spec.model.init = "shoal://models/alice/mlp@v3/model-card.json";
+  out = data.Prepare(spec, {pin_, model_pin}, nullptr);
+  ASSERT_TRUE(out.ok()) << out.status().ToString();
+  EXPECT_EQ(out->model.init, data_dir + "/models/alice/mlp/model-card.json");
+  EXPECT_EQ(Read(out->model.init), "{}");
+
+  // Only a model may initialize one, only a pinned one, and a local path stays as written.
+  spec.model.init = "shoal://datasets/alice/mnist@v1/train";
+  auto refused = data.Prepare(spec, {pin_, model_pin}, nullptr);
+  EXPECT_EQ(refused.status().code(), StatusCode::kInvalidArgument);
+  EXPECT_NE(refused.status().message().find("not a model"), std::string::npos)
+      << refused.status().ToString();
+  spec.model.init = "shoal://models/alice/mlp@v4";
+  EXPECT_EQ(data.Prepare(spec, {pin_, model_pin}, nullptr).status().code(),
+            StatusCode::kInvalidArgument);
+  spec.model.init = "/usr/share/datasets/models/mlp.safetensors";
+  out = data.Prepare(spec, {pin_}, nullptr);
+  ASSERT_TRUE(out.ok()) << out.status().ToString();
+  EXPECT_EQ(out->model.init, spec.model.init);
+  spec.data.train = "/usr/share/datasets/mnist/train";
+  EXPECT_FALSE(NamesRegistryData(spec));
+}
+
 TEST_F(DatasetFetchTest, FindPinMatchesKindAccountNameAndAVersionThatAgrees) {
   auto uri = [](const char* s) { return std::move(ParseRegistryUri(s)).value(); };
   std::vector<wire::Pin> pins = {pin_};
