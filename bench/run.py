@@ -28,6 +28,12 @@ Targets
         submissions/s and latency with 1, 16 and 64 clients; heartbeats from 10k workers at 1/s.
   cycle One scheduling cycle (Decide(), as the daemon calls it) against pending jobs (1k, 10k,
         100k) x workers (100, 1k, 2k, 10k): bench/cycle_bench.cc.
+  registry
+        `shoal data push` / `pull` of a --registry-bytes (default 2 GiB) random dataset through a
+        real shoal-scheduler on loopback, public (plain) and private (AES-256-GCM at rest), against
+        curl PUT/GET of the same files to nginx (dav module) on loopback: MB/s each way and the
+        shoal/curl ratio, a fresh scheduler per push; then the bytes a re-push sends after 1 % of a
+        --registry-repush-bytes (default 1 GiB) dataset was inserted in its middle.
   builds
         Two builds of shoal side by side (--before-dir OLD --build-dir NEW), interleaved: the
         demo's samples/s (2 ranks), durable API submissions/s (16 clients), shoal-sim's replay
@@ -38,6 +44,7 @@ Every target writes <out>/<target>.json and <out>/<target>.md (a Markdown table)
 table. Build first (scripts/build.sh); the driver uses ./build unless --build-dir says otherwise.
 """
 import argparse
+import hashlib
 import json
 import os
 import platform
@@ -50,6 +57,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import urllib.error
 import urllib.request
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -70,12 +78,13 @@ def http_json(url, method="GET", body=None, timeout=30):
 class LocalPool:
     """A scheduler and N workers on loopback in a temp dir; everything is killed on exit."""
 
-    def __init__(self, build_dir, workers, threads_per_rank):
+    def __init__(self, build_dir, workers, threads_per_rank, scheduler_flags=()):
         self.build = build_dir
         self.dir = tempfile.mkdtemp(prefix="shoal-bench-")
         self.procs = []
         self.n_workers = workers
         self.threads = threads_per_rank
+        self.scheduler_flags = list(scheduler_flags)
 
     def __enter__(self):
         sched = os.path.join(self.build, "scheduler", "shoal-scheduler")
@@ -83,7 +92,7 @@ class LocalPool:
         with open(token_file, "w") as f:
             f.write(BENCH_TOKEN + "\n")
         self._spawn([sched, "--port", "0", "--state-dir", os.path.join(self.dir, "db"),
-                     "--admin-token-file", token_file], "scheduler")
+                     "--admin-token-file", token_file] + self.scheduler_flags, "scheduler")
         addr_file = os.path.join(self.dir, "db", "scheduler.addr")
         for _ in range(200):
             if os.path.exists(addr_file) and os.path.getsize(addr_file) > 0:
@@ -106,6 +115,16 @@ class LocalPool:
     def _spawn(self, argv, name):
         log = open(os.path.join(self.dir, name + ".log"), "w")
         self.procs.append(subprocess.Popen(argv, stdout=log, stderr=subprocess.STDOUT))
+
+    def create_token(self, account, role="user"):
+        """A new account and a token for it, as an admin creates them (docs/api.md)."""
+        try:
+            http_json(self.url + "/v1/accounts", "POST", json.dumps({"name": account}))
+        except urllib.error.HTTPError as e:
+            if e.code != 409:
+                raise
+        body = json.dumps({"account": account, "role": role, "label": "bench"})
+        return http_json(self.url + "/v1/tokens", "POST", body)["token"]
 
     def run_job(self, yaml_text, timeout=1800):
         job = http_json(self.url + "/v1/jobs", "POST", yaml_text)
@@ -535,9 +554,435 @@ def target_builds(args):
     return {"target": "builds", "machine": machine(), "runs": runs, "medians": medians}, "\n".join(md)
 
 
+MB = 1e6  # transfer rates in decimal MB/s, as shoal's CLI and curl print them
+
+
+def parse_bytes(text):
+    """'2GiB', '512MiB', '100MB', '1e9' or a plain count of bytes."""
+    m = re.fullmatch(r"\s*([0-9.e+]+)\s*([KMGT]i?B?)?\s*", text, re.IGNORECASE)
+    if not m:
+        raise argparse.ArgumentTypeError(f"not a size: {text!r} (e.g. 2GiB, 512MiB, 100MB)")
+    unit = (m.group(2) or "").upper()
+    scale = {"": 1, "B": 1}
+    for i, u in enumerate("KMGT", 1):
+        scale[u] = scale[u + "B"] = 1000 ** i
+        scale[u + "I"] = scale[u + "IB"] = 1024 ** i
+    return int(float(m.group(1)) * scale[unit])
+
+
+def write_random_files(directory, sizes):
+    """Incompressible files (os.urandom) named part-0.bin, part-1.bin... under `directory`."""
+    os.makedirs(directory, exist_ok=True)
+    block = 64 << 20
+    for i, size in enumerate(sizes):
+        with open(os.path.join(directory, f"part-{i}.bin"), "wb") as f:
+            left = size
+            while left > 0:
+                f.write(os.urandom(min(block, left)))
+                left -= block
+
+
+def tree_files(directory):
+    return sorted(os.path.join(d, n) for d, _, names in os.walk(directory) for n in names)
+
+
+def tree_bytes(directory):
+    return sum(os.path.getsize(f) for f in tree_files(directory))
+
+
+def settle_page_cache(warm, drop):
+    """The same starting point before every timed transfer, shoal's or curl's: no dirty pages
+    (os.sync, so a previous transfer's writeback does not land in this one), then either the
+    files in `warm` read into the page cache, or (drop) every clean page dropped."""
+    os.sync()
+    if drop:
+        with open("/proc/sys/vm/drop_caches", "w") as f:
+            f.write("3\n")
+        return
+    for path in warm:
+        with open(path, "rb") as f:
+            while f.read(16 << 20):
+                pass
+
+
+def cpu_seconds(pids):
+    """User + system CPU seconds of the processes `pids` so far (/proc/PID/stat)."""
+    total = 0.0
+    for pid in pids:
+        try:
+            with open(f"/proc/{pid}/stat") as f:
+                fields = f.read().rsplit(")", 1)[1].split()
+            total += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+        except (OSError, IndexError):
+            pass
+    return total
+
+
+def timed_run(argv, server_pids, env=None):
+    """Runs argv to completion: (wall s, its CPU s, the servers' CPU s meanwhile, stdout, stderr)."""
+    c0 = resource.getrusage(resource.RUSAGE_CHILDREN)
+    s0 = cpu_seconds(server_pids)
+    t0 = time.perf_counter()
+    p = subprocess.run(argv, capture_output=True, text=True, env=env)
+    wall = time.perf_counter() - t0
+    c1 = resource.getrusage(resource.RUSAGE_CHILDREN)
+    s1 = cpu_seconds(server_pids)
+    if p.returncode != 0:
+        raise RuntimeError(f"{' '.join(argv[:6])}... exited {p.returncode}: {(p.stdout + p.stderr)[-2000:]}")
+    client = c1.ru_utime - c0.ru_utime + c1.ru_stime - c0.ru_stime
+    return wall, client, s1 - s0, p.stdout, p.stderr
+
+
+class Nginx:
+    """Debian's nginx-light on loopback as the plain-HTTP anchor: PUT through the dav module
+    (the body is spooled to client_body_temp_path, on the same filesystem as the root, and renamed
+    into place; no fsync), GET of the same files with sendfile."""
+
+    def __init__(self, workdir):
+        self.dir = workdir
+        self.root = os.path.join(workdir, "root")
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.proc = None
+
+    def config(self):
+        user = "user root root;\n" if os.geteuid() == 0 else ""
+        return f"""{user}daemon off;
+worker_processes {os.cpu_count() or 2};
+pid {self.dir}/nginx.pid;
+error_log {self.dir}/error.log warn;
+events {{ worker_connections 256; }}
+http {{
+    access_log off;
+    sendfile on;
+    tcp_nopush on;
+    default_type application/octet-stream;
+    client_max_body_size 0;
+    client_body_temp_path {self.dir}/body-temp;
+    server {{
+        listen 127.0.0.1:{self.port};
+        root {self.root};
+        location / {{
+            dav_methods PUT DELETE;
+            create_full_put_path on;
+            dav_access user:rw;
+        }}
+    }}
+}}
+"""
+
+    def __enter__(self):
+        nginx = shutil.which("nginx") or "/usr/sbin/nginx"
+        if not os.path.exists(nginx):
+            raise RuntimeError("nginx is missing: apt-get install -y nginx-light")
+        os.makedirs(self.root, exist_ok=True)
+        conf = os.path.join(self.dir, "nginx.conf")
+        with open(conf, "w") as f:
+            f.write(self.config())
+        log = open(os.path.join(self.dir, "nginx.out"), "w")
+        self.proc = subprocess.Popen([nginx, "-p", self.dir, "-c", conf], stdout=log,
+                                     stderr=subprocess.STDOUT)
+        import socket
+        for _ in range(200):
+            try:
+                socket.create_connection(("127.0.0.1", self.port), 0.2).close()
+                return self
+            except OSError:
+                time.sleep(0.05)
+        raise RuntimeError("nginx did not start: " + open(os.path.join(self.dir, "error.log")).read())
+
+    def pids(self):
+        """The master and its worker processes (whose CPU the bench counts)."""
+        try:
+            with open(f"/proc/{self.proc.pid}/task/{self.proc.pid}/children") as f:
+                return [self.proc.pid] + [int(x) for x in f.read().split()]
+        except OSError:
+            return [self.proc.pid]
+
+    def __exit__(self, *exc):
+        self.proc.terminate()
+        try:
+            self.proc.wait(10)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+
+
+def shoal_cli(build_dir, pool, token):
+    return [os.path.join(build_dir, "cli", "shoal"), "--scheduler", pool.url, "--token", token]
+
+
+def shoal_push(build_dir, pool, token, src, name, visibility, json_out=False):
+    argv = shoal_cli(build_dir, pool, token) + ["data", "push", src, "--name", name,
+                                                  "--" + visibility]
+    if json_out:
+        argv += ["-o", "json"]
+    wall, client, server, out, err = timed_run(argv, [pool.procs[0].pid])
+    r = {"seconds": wall, "clientCpu": client, "serverCpu": server}
+    if json_out:
+        r["reply"] = json.loads(out)
+        return r
+    # The last progress line: "push: 2147.5 of 2147.5 MB (100%), 301.2 MB/s"; the rate counts from
+    # after the first pass over PATH (ScanPath), so bytes / rate is the upload phase.
+    rates = re.findall(r"push: ([0-9.]+) of [0-9.]+ MB \(100%\), ([0-9.]+) MB/s", err)
+    if rates and float(rates[-1][1]) > 0:
+        r["uploadSeconds"] = float(rates[-1][0]) / float(rates[-1][1])
+        r["scanSeconds"] = wall - r["uploadSeconds"]
+    m = re.search(r"sent ([0-9.]+) MB in ([0-9]+) chunks", out)
+    if m:
+        r["sentMB"], r["sentChunks"] = float(m.group(1)), int(m.group(2))
+    return r
+
+
+def registry_metric(pool, name):
+    req = urllib.request.Request(pool.url + "/metrics", headers={"Authorization": "Bearer " + BENCH_TOKEN})
+    with urllib.request.urlopen(req, timeout=30) as resp:
+        text = resp.read().decode()
+    m = re.search(rf"^{name}(?:{{[^}}]*}})? ([0-9.e+]+)$", text, re.MULTILINE)
+    return float(m.group(1)) if m else None
+
+
+def registry_pool(build_dir, workdir, private):
+    flags = []
+    if private:
+        key = os.path.join(workdir, "master.key")
+        with open(key, "w") as f:
+            f.write(secrets.token_hex(32) + "\n")
+        os.chmod(key, 0o600)
+        flags = ["--registry-master-key-file", key]
+    return LocalPool(build_dir, 0, 1, scheduler_flags=flags)
+
+
+def registry_shoal_round(args, workdir, src, private, results):
+    """Push `src` to a fresh scheduler (every chunk is sent), then pull it back."""
+    visibility = "private" if private else "public"
+    files = tree_files(src)
+    with registry_pool(args.build_dir, workdir, private) as pool:
+        token = pool.create_token("bench")
+        settle_page_cache(files, args.drop_caches)
+        push = shoal_push(args.build_dir, pool, token, src, "ds", visibility)
+        # The same push again: everything is stored, so it is one pass of chunking and hashing
+        # over PATH plus three small requests.
+        settle_page_cache(files, args.drop_caches)
+        push["rescanSeconds"] = shoal_push(args.build_dir, pool, token, src, "ds", visibility)["seconds"]
+        dest = os.path.join(workdir, "pulled")
+        settle_page_cache([], args.drop_caches)  # the chunk store was just written: cached
+        wall, client, server, _, _ = timed_run(
+            shoal_cli(args.build_dir, pool, token) + ["data", "pull", "ds", dest],
+            [pool.procs[0].pid])
+        pull = {"seconds": wall, "clientCpu": client, "serverCpu": server}
+        if tree_bytes(dest) != tree_bytes(src):
+            raise RuntimeError(f"shoal pull wrote {tree_bytes(dest)} bytes, want {tree_bytes(src)}")
+        shutil.rmtree(dest)
+    results["push"].append(push)
+    results["pull"].append(pull)
+    return push, pull
+
+
+def registry_curl_round(args, workdir, src, results):
+    """PUT the same files to nginx (4 at once, as shoal's 4 connections), then GET them back."""
+    files = tree_files(src)
+    with Nginx(os.path.join(workdir, "nginx")) as ng:
+        urls = [f"{ng.url}/ds/{os.path.relpath(f, src)}" for f in files]
+        argv = ["curl", "-sS", "--fail", "--parallel", "--parallel-max", "4"]
+        put = argv[:]
+        for f, u in zip(files, urls):
+            put += ["-T", f, u]
+        settle_page_cache(files, args.drop_caches)
+        wall, client, server, _, _ = timed_run(put, ng.pids())
+        push = {"seconds": wall, "clientCpu": client, "serverCpu": server}
+        # What nginx skips and shoal's chunk store does (WriteFileAtomic fsyncs every chunk),
+        # measured apart and not counted in curl's time: fsync of the files just uploaded.
+        t0 = time.perf_counter()
+        for f in tree_files(os.path.join(ng.root, "ds")):
+            fd = os.open(f, os.O_RDONLY)
+            os.fsync(fd)
+            os.close(fd)
+        push["fsyncSeconds"] = time.perf_counter() - t0
+        dest = os.path.join(workdir, "pulled")
+        get = argv + ["--create-dirs"]
+        for f, u in zip(files, urls):
+            get += ["-o", os.path.join(dest, os.path.relpath(f, src)), u]
+        settle_page_cache(tree_files(ng.root), args.drop_caches)
+        wall, client, server, _, _ = timed_run(get, ng.pids())
+        pull = {"seconds": wall, "clientCpu": client, "serverCpu": server}
+        if tree_bytes(dest) != tree_bytes(src):
+            raise RuntimeError(f"curl pulled {tree_bytes(dest)} bytes, want {tree_bytes(src)}")
+        shutil.rmtree(dest)
+        shutil.rmtree(os.path.join(ng.root, "ds"))
+    results["push"].append(push)
+    results["pull"].append(pull)
+    return push, pull
+
+
+def registry_repush(args, workdir, private):
+    """Push a dataset, insert 1 % of its size as new bytes in its middle, push again: how much the
+    second push sends, as the CLI counts it and as the scheduler's metric does."""
+    total = args.registry_repush_bytes
+    third = total // 3
+    v1 = os.path.join(workdir, "repush-v1")
+    write_random_files(v1, [third, third, total - 2 * third])
+    v2 = os.path.join(workdir, "repush-v2")
+    os.makedirs(v2)
+    for name in ("part-0.bin", "part-2.bin"):
+        os.link(os.path.join(v1, name), os.path.join(v2, name))
+    inserted = total // 100
+    with open(os.path.join(v1, "part-1.bin"), "rb") as f:
+        middle = f.read()
+    with open(os.path.join(v2, "part-1.bin"), "wb") as f:  # the middle of the whole stream
+        f.write(middle[:len(middle) // 2])
+        f.write(os.urandom(inserted))
+        f.write(middle[len(middle) // 2:])
+    del middle
+    visibility = "private" if private else "public"
+    with registry_pool(args.build_dir, workdir, private) as pool:
+        token = pool.create_token("bench")
+        first = shoal_push(args.build_dir, pool, token, v1, "edits", visibility, json_out=True)
+        before = registry_metric(pool, "shoal_registry_chunks_uploaded_total")
+        second = shoal_push(args.build_dir, pool, token, v2, "edits", visibility, json_out=True)
+        after = registry_metric(pool, "shoal_registry_chunks_uploaded_total")
+    shutil.rmtree(v1)
+    shutil.rmtree(v2)
+    rep = second["reply"]
+    return {"encryption": private, "datasetBytes": total + inserted, "insertedBytes": inserted,
+            "sentBytes": rep["sentBytes"], "sentChunks": rep["sentChunks"], "chunks": rep["chunks"],
+            "storedChunks": rep["storedChunks"], "firstPushSentChunks": first["reply"]["sentChunks"],
+            "metricChunksUploaded": None if before is None else after - before,
+            "sentPercent": 100 * rep["sentBytes"] / (total + inserted),
+            "seconds": second["seconds"]}
+
+
+def reference_rates(workdir):
+    """SHA-256 per CPU second (hashlib = OpenSSL, as shoal uses) and write+fsync of 2 MiB files here."""
+    data = os.urandom(64 << 20)
+    # CPU time, not wall: on a loaded machine the wall clock measures the other processes.
+    t0 = time.process_time()
+    for _ in range(4):
+        hashlib.sha256(data).digest()
+    sha = 4 * len(data) / (time.process_time() - t0) / MB
+    chunk = data[:2 << 20]
+    d = os.path.join(workdir, "fsync")
+    os.makedirs(d)
+    t0 = time.perf_counter()
+    for i in range(64):
+        with open(os.path.join(d, str(i)), "wb") as f:
+            f.write(chunk)
+            f.flush()
+            os.fsync(f.fileno())
+    fsync = 64 * len(chunk) / (time.perf_counter() - t0) / MB
+    shutil.rmtree(d)
+    return {"sha256MBps": sha, "writeFsync2MiBMBps": fsync}
+
+
+def target_registry(args):
+    """shoal data push/pull against curl + nginx on loopback, and what a re-push sends."""
+    for exe in (os.path.join(args.build_dir, "cli", "shoal"),
+                os.path.join(args.build_dir, "scheduler", "shoal-scheduler")):
+        if not os.path.exists(exe):
+            raise RuntimeError(f"{exe} is missing: build the shoal and shoal-scheduler targets")
+    if not shutil.which("curl"):
+        raise RuntimeError("curl is missing")
+    size = args.registry_bytes
+    workdir = tempfile.mkdtemp(prefix="shoal-bench-registry-")
+    loads = []
+    try:
+        src = os.path.join(workdir, "src")
+        write_random_files(src, [size // 4] * 3 + [size - 3 * (size // 4)])
+        ref = reference_rates(workdir)
+        systems = ["curl", "shoal-public", "shoal-private"]
+        runs = {s: {"push": [], "pull": []} for s in systems}
+        for rep in range(args.repeat):
+            # Rotate the order so a drift in the machine's load hits every system alike.
+            for name in systems[rep % 3:] + systems[:rep % 3]:
+                loads.append(os.getloadavg()[0])
+                if name == "curl":
+                    push, pull = registry_curl_round(args, workdir, src, runs[name])
+                else:
+                    push, pull = registry_shoal_round(args, workdir, src, name == "shoal-private",
+                                                      runs[name])
+                print(f"  rep {rep + 1} {name}: push {size / push['seconds'] / MB:.0f} MB/s "
+                      f"({push['seconds']:.1f}s, client CPU {push['clientCpu']:.1f}s, server CPU "
+                      f"{push['serverCpu']:.1f}s), pull {size / pull['seconds'] / MB:.0f} MB/s "
+                      f"({pull['seconds']:.1f}s, client CPU {pull['clientCpu']:.1f}s, server CPU "
+                      f"{pull['serverCpu']:.1f}s), load {loads[-1]:.2f}", flush=True)
+        shutil.rmtree(src)
+        repush = []
+        if args.registry_repush_bytes > 0:
+            for private in (False, True):
+                loads.append(os.getloadavg()[0])
+                r = registry_repush(args, workdir, private)
+                repush.append(r)
+                print(f"  re-push {'private' if private else 'public'}: sent {r['sentBytes']} of "
+                      f"{r['datasetBytes']} bytes ({r['sentPercent']:.2f}%), {r['sentChunks']} of "
+                      f"{r['chunks']} chunks", flush=True)
+    finally:
+        shutil.rmtree(workdir, ignore_errors=True)
+
+    def med(system, way, key):
+        vals = [r[key] for r in runs[system][way] if key in r]
+        return statistics.median(vals) if vals else None
+
+    rows = []
+    for way in ("push", "pull"):
+        curl_s = med("curl", way, "seconds")
+        for system in ("shoal-public", "shoal-private"):
+            s = med(system, way, "seconds")
+            rows.append({"direction": way, "encryption": system == "shoal-private",
+                         "shoalMBps": size / s / MB, "curlMBps": size / curl_s / MB,
+                         "ratio": curl_s / s, "shoalSeconds": s, "curlSeconds": curl_s,
+                         "shoalClientCpu": med(system, way, "clientCpu"),
+                         "shoalServerCpu": med(system, way, "serverCpu"),
+                         "curlClientCpu": med("curl", way, "clientCpu"),
+                         "nginxCpu": med("curl", way, "serverCpu")})
+    phases = {s: {k: med(s, "push", k) for k in ("seconds", "scanSeconds", "uploadSeconds",
+                                                 "rescanSeconds", "clientCpu", "serverCpu")}
+              for s in ("shoal-public", "shoal-private")}
+    result = {"target": "registry", "machine": machine(), "bytes": size, "repeat": args.repeat,
+              "dropCaches": args.drop_caches, "loadAvg1m": loads, "rows": rows, "pushPhases": phases,
+              "curlFsyncSeconds": med("curl", "push", "fsyncSeconds"), "reference": ref,
+              "repush": repush, "runs": runs}
+    md = ["| direction | encryption | shoal MB/s | curl+nginx MB/s | shoal / curl | shoal CPU s "
+          "(client + scheduler) | curl CPU s (curl + nginx) |",
+          "|---|---|---:|---:|---:|---:|---:|"]
+    for r in rows:
+        md.append(f"| {r['direction']} | {'on (private)' if r['encryption'] else 'off (public)'} | "
+                  f"{r['shoalMBps']:.0f} | {r['curlMBps']:.0f} | {r['ratio']:.2f}x | "
+                  f"{r['shoalClientCpu']:.1f} + {r['shoalServerCpu']:.1f} | "
+                  f"{r['curlClientCpu']:.1f} + {r['nginxCpu']:.1f} |")
+    md.append("")
+    md.append("| push phases (s) | whole push | first pass (chunk + hash) | upload pass | "
+              "a re-push of the same tree (one pass) |")
+    md.append("|---|---:|---:|---:|---:|")
+    for s, ph in phases.items():
+        fmt = lambda v: "-" if v is None else f"{v:.1f}"
+        md.append(f"| {s} | {fmt(ph['seconds'])} | {fmt(ph['scanSeconds'])} | "
+                  f"{fmt(ph['uploadSeconds'])} | {fmt(ph['rescanSeconds'])} |")
+    md.append("")
+    md.append(f"Reference on this machine: SHA-256 {ref['sha256MBps']:.0f} MB per CPU second; write + "
+              f"fsync of 2 MiB files {ref['writeFsync2MiBMBps']:.0f} MB/s; fsync of curl's uploaded "
+              f"files afterwards (nginx does not) {result['curlFsyncSeconds']:.2f} s.")
+    if repush:
+        md.append("")
+        md.append("| re-push, 1 % inserted mid-stream | dataset MB | inserted MB | sent MB | sent % "
+                  "| chunks sent / in version | scheduler: chunks uploaded |")
+        md.append("|---|---:|---:|---:|---:|---:|---:|")
+        for r in repush:
+            md.append(f"| {'private' if r['encryption'] else 'public'} | {r['datasetBytes'] / MB:.1f} | "
+                      f"{r['insertedBytes'] / MB:.1f} | {r['sentBytes'] / MB:.1f} | "
+                      f"{r['sentPercent']:.2f}% | {r['sentChunks']} / {r['chunks']} | "
+                      f"{r['metricChunksUploaded']:.0f} |")
+    md.append("")
+    md.append(f"{size / MB:.0f} MB of random bytes in 4 files over loopback, median of {args.repeat} "
+              f"interleaved repetitions; MB = 10^6 bytes; page cache "
+              f"{'dropped' if args.drop_caches else 'warm (sources read first)'} before every "
+              f"transfer, after a sync. 1-minute load average during the runs "
+              f"{min(loads):.2f}-{max(loads):.2f}; {result['machine']['cores']} cores of "
+              f"{result['machine']['cpu']}.")
+    return result, "\n".join(md)
+
+
 TARGETS = {"e2e": target_e2e, "ddp": target_ddp, "collectives": target_collectives,
            "sim": target_sim, "cycle": target_cycle, "api": target_api,
-           "builds": target_builds}
+           "builds": target_builds, "registry": target_registry}
 
 
 def main():
@@ -548,6 +993,13 @@ def main():
     p.add_argument("--build-dir", default=os.path.join(REPO, "build"))
     p.add_argument("--out", default=os.path.join(REPO, "bench", "out"))
     p.add_argument("--before-dir", help="--target builds: the build to compare --build-dir with")
+    p.add_argument("--registry-bytes", type=parse_bytes, default=2 << 30,
+                   help="--target registry: size of the pushed and pulled dataset (default 2GiB)")
+    p.add_argument("--registry-repush-bytes", type=parse_bytes, default=1 << 30,
+                   help="--target registry: size of the re-pushed dataset (default 1GiB; 0: skip)")
+    p.add_argument("--drop-caches", action="store_true",
+                   help="--target registry: drop the page cache before every transfer (root) "
+                        "instead of reading the sources into it")
     args = p.parse_args()
     if args.repeat < 1 or args.epochs < 1:
         p.error("--repeat and --epochs must be >= 1")
