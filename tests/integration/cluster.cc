@@ -1,6 +1,7 @@
 #include "tests/integration/cluster.h"
 
 #include <algorithm>
+#include <atomic>
 
 #include <dirent.h>
 #include <signal.h>
@@ -131,6 +132,27 @@ void Cluster::StartScheduler(std::vector<std::string> extra_flags) {
         return r.ok() && r->status == 200;
       },
       std::chrono::seconds(20)));
+}
+
+int64_t Cluster::SubmitAs(const std::string& token, const std::string& yaml) const {
+  auto r = client(token).Do("POST", "/v1/jobs", yaml);
+  EXPECT_TRUE(r.ok() && r->status == 201) << (r.ok() ? r->body : r.status().ToString());
+  return r.ok() && r->status == 201 ? nlohmann::json::parse(r->body)["id"].get<int64_t>() : 0;
+}
+
+Cluster::CliResult Cluster::RunCli(const std::string& token, const std::vector<std::string>& args,
+                                   std::chrono::seconds timeout) const {
+  static std::atomic<int> runs{0};
+  std::vector<std::string> argv = {SHOAL_CLI_BIN, "--scheduler", url_, "--token", token};
+  argv.insert(argv.end(), args.begin(), args.end());
+  const std::string log = dir_ + "/cli-" + std::to_string(++runs) + ".log";
+  Process p(argv, log);
+  EXPECT_TRUE(p.Start());
+  const int code = p.Wait(timeout);
+  std::ifstream in(log);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return {code, ss.str()};
 }
 
 void Cluster::KillScheduler(int sig) {

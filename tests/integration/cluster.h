@@ -68,6 +68,15 @@ class Cluster {
 
   // Submits YAML text; returns the job id (fails the test on error).
   int64_t Submit(const std::string& yaml);
+  // The same as the account of `token` (a user token); 0 after failing the test.
+  int64_t SubmitAs(const std::string& token, const std::string& yaml) const;
+  // Runs `shoal --scheduler URL --token TOKEN ARGS...` and waits up to `timeout` for it.
+  struct CliResult {
+    int code;            // -1 when it did not end in time
+    std::string output;  // stdout and stderr
+  };
+  CliResult RunCli(const std::string& token, const std::vector<std::string>& args,
+                   std::chrono::seconds timeout = std::chrono::seconds(120)) const;
   nlohmann::json Job(int64_t id);
   nlohmann::json Workers();
   // Polls `pred` every 100 ms until true or `timeout`; returns whether it became true.

@@ -24,24 +24,11 @@ namespace {
 namespace fs = std::filesystem;
 using namespace std::chrono_literals;
 using nlohmann::json;
+using CliResult = Cluster::CliResult;
 
-struct CliResult {
-  int code;
-  std::string output;  // stdout and stderr
-};
-
-CliResult Shoal(const Cluster& c, const std::string& token, std::vector<std::string> args) {
-  static int runs = 0;
-  std::vector<std::string> argv = {SHOAL_CLI_BIN, "--scheduler", c.url(), "--token", token};
-  argv.insert(argv.end(), args.begin(), args.end());
-  const std::string log = c.dir() + "/cli-" + std::to_string(++runs) + ".log";
-  Process p(argv, log);
-  EXPECT_TRUE(p.Start());
-  const int code = p.Wait(60s);
-  std::ifstream in(log);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return {code, ss.str()};
+Cluster::CliResult Shoal(const Cluster& c, const std::string& token,
+                         const std::vector<std::string>& args) {
+  return c.RunCli(token, args, std::chrono::seconds(60));
 }
 
 std::string ReadAll(const fs::path& p) {

@@ -19,24 +19,11 @@ namespace {
 namespace fs = std::filesystem;
 using namespace std::chrono_literals;
 using nlohmann::json;
+using CliResult = Cluster::CliResult;
 
-struct CliResult {
-  int code;
-  std::string output;  // stdout and stderr
-};
-
-CliResult Shoal(const Cluster& c, const std::string& token, std::vector<std::string> args) {
-  static int runs = 0;
-  std::vector<std::string> argv = {SHOAL_CLI_BIN, "--scheduler", c.url(), "--token", token};
-  argv.insert(argv.end(), args.begin(), args.end());
-  const std::string log = c.dir() + "/cli-" + std::to_string(++runs) + ".log";
-  Process p(argv, log);
-  EXPECT_TRUE(p.Start());
-  const int code = p.Wait(120s);
-  std::ifstream in(log);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return {code, ss.str()};
+Cluster::CliResult Shoal(const Cluster& c, const std::string& token,
+                         const std::vector<std::string>& args) {
+  return c.RunCli(token, args, std::chrono::seconds(120));
 }
 
 std::string ReadAll(const fs::path& p) {
@@ -48,12 +35,6 @@ bool Contains(const std::string& haystack, const std::string& needle) {
   return haystack.find(needle) != std::string::npos;
 }
 
-int64_t SubmitAs(const Cluster& c, const std::string& token, const std::string& yaml) {
-  auto r = c.client(token).Do("POST", "/v1/jobs", yaml);
-  EXPECT_TRUE(r.ok() && r->status == 201) << (r.ok() ? r->body : r.status().ToString());
-  return r.ok() && r->status == 201 ? json::parse(r->body)["id"].get<int64_t>() : 0;
-}
-
 TEST(ModelsCliTest, PublishShowListPullAndRefuseAnUnfinishedJob) {
   if (!Cluster::HaveFashionMnist()) GTEST_SKIP() << "dataset-fashion-mnist is not installed";
   Cluster c;
@@ -61,11 +42,11 @@ TEST(ModelsCliTest, PublishShowListPullAndRefuseAnUnfinishedJob) {
   const std::string alice = c.CreateToken("alice", "user");
   c.StartWorker("w1");
   const std::string tiny = Cluster::ReadRepoFile("configs/jobs/tiny-mlp.yaml");
-  const int64_t job = SubmitAs(c, alice, tiny);
+  const int64_t job = c.SubmitAs(alice, tiny);
   ASSERT_GT(job, 0);
   // Two workers' worth of ranks on a pool of one: it stays PENDING.
   const int64_t waiting =
-      SubmitAs(c, alice,
+      c.SubmitAs(alice,
                Replace(Replace(tiny, "name: tiny-mlp", "name: too-wide"),
                        "workers: {min: 1, max: 1}", "workers: {min: 2, max: 2}"));
   ASSERT_GT(waiting, 0);

@@ -285,13 +285,6 @@ std::vector<std::string> LogLines(const Cluster& c, const std::string& token, in
   return lines;
 }
 
-int64_t SubmitAs(const Cluster& c, const std::string& token, const std::string& yaml) {
-  As as(c, token);
-  HttpResponse r = as.Do("POST", "/v1/jobs", yaml);
-  EXPECT_EQ(r.status, 201) << r.body;
-  return r.status == 201 ? json::parse(r.body)["id"].get<int64_t>() : 0;
-}
-
 // Downloads file `name` of version `ref` of `path` (datasets/... or models/...) to `out`.
 void PullFile(const As& as, const std::string& path, const std::string& ref,
               const std::string& name, const std::string& out) {
@@ -321,7 +314,7 @@ TEST_F(RegistryTest, TrainsFromTheRegistryAndASecondJobFetchesNothing) {
   c_.StartWorker("w1");
   c_.StartWorker("w2");
   const std::string uri = "shoal://datasets/alice/fashion-mnist";
-  const int64_t first = SubmitAs(c_, alice_, RegistryJob(uri, 2));
+  const int64_t first = c_.SubmitAs(alice_, RegistryJob(uri, 2));
   ASSERT_TRUE(c_.WaitForState(first, "SUCCEEDED", 240s)) << c_.Job(first).dump(2);
   EXPECT_GE(c_.Job(first)["result"]["testAccuracy"].get<double>(), 0.75);
   int fetched_lines = 0;
@@ -367,7 +360,7 @@ TEST_F(RegistryTest, TrainsFromTheRegistryAndASecondJobFetchesNothing) {
   tune = Replace(tune, "    layers: [784, 256, 128, 10]\n",
                  "    layers: [784, 256, 128, 10]\n    init: shoal://models/alice/fashion-mlp@1\n");
   tune = Replace(tune, "name: fashion-mlp\n", "name: fashion-tune\n");
-  const int64_t tuned = SubmitAs(c_, alice_, tune);
+  const int64_t tuned = c_.SubmitAs(alice_, tune);
   ASSERT_TRUE(c_.WaitForState(tuned, "SUCCEEDED", 240s)) << c_.Job(tuned).dump(2);
   bool initialized = false;
   for (const std::string& l : LogLines(c_, alice_, tuned)) {
@@ -378,7 +371,7 @@ TEST_F(RegistryTest, TrainsFromTheRegistryAndASecondJobFetchesNothing) {
   // Shapes that do not match the model: the rank fails naming the first mismatching tensor.
   std::string wrong = Replace(tune, "[784, 256, 128, 10]", "[784, 64, 10]");
   wrong = Replace(wrong, "name: fashion-tune\n", "name: fashion-wrong\n");
-  const int64_t mismatched = SubmitAs(c_, alice_, wrong);
+  const int64_t mismatched = c_.SubmitAs(alice_, wrong);
   ASSERT_TRUE(c_.WaitForState(mismatched, "FAILED", 240s)) << c_.Job(mismatched).dump(2);
   bool named = false;
   for (const std::string& l : LogLines(c_, alice_, mismatched)) {
@@ -391,7 +384,7 @@ TEST_F(RegistryTest, TrainsFromTheRegistryAndASecondJobFetchesNothing) {
                                       "shoal://datasets/alice/fashion-mnist"));
   EXPECT_EQ(bad.status, 400) << bad.body;
   // The same data again: both workers have every chunk, so nothing is fetched.
-  const int64_t second = SubmitAs(c_, alice_, RegistryJob(uri + "@1", 2));
+  const int64_t second = c_.SubmitAs(alice_, RegistryJob(uri + "@1", 2));
   ASSERT_TRUE(c_.WaitForState(second, "SUCCEEDED", 240s)) << c_.Job(second).dump(2);
   int zero = 0;
   for (const std::string& l : LogLines(c_, alice_, second)) {
@@ -415,7 +408,7 @@ TEST_F(RegistryTest, PrivateDataRunsOnlyOnTrustedWorkers) {
             201);
   ASSERT_EQ(Push(alice, path, "/usr/share/datasets/fashion-mnist", "1"), 201);
   c_.StartWorker("stranger");  // account "pool"
-  const int64_t job = SubmitAs(c_, alice_, RegistryJob("shoal://datasets/alice/fm-private", 1));
+  const int64_t job = c_.SubmitAs(alice_, RegistryJob("shoal://datasets/alice/fm-private", 1));
   // Only a stranger's worker: the job waits, and says why.
   ASSERT_TRUE(Cluster::WaitUntil(
       [&] { return c_.Job(job).value("reason", "") == "Constraint"; }, 20s))
