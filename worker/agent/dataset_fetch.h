@@ -148,9 +148,12 @@ class AttemptData {
   // Removes the data directory and unpins the chunks (idempotent).
   void Release();
   const std::string& data_dir() const { return data_dir_; }
+  // The versions a successful Prepare fetched (each digest once), with what each cost.
+  const std::vector<FetchedVersion>& versions() const { return versions_; }
 
  private:
   std::unique_ptr<ChunkSource> source_;
+  std::vector<FetchedVersion> versions_;
   DatasetFetcher fetcher_;
   const std::string data_dir_;
 };
