@@ -7,8 +7,9 @@
 //   exit:     "exitCode": int, and optional "signal": int, "message": string, "cause": string
 //             ("OutOfMemory"), "result": object (the trainer's result report)
 // and, on any type, optional "fetchedBytes": int >= 0, the registry bytes the worker downloaded
-// for the rank (the rest of its data came from the worker's chunk cache). Other keys are ignored. The parser is the scheduler's validation of a batch: its messages are
-// what a worker sees in the 400 reply. Value types; the functions are pure and thread-safe.
+// for the rank (the rest of its data came from the worker's chunk cache). Other keys are ignored.
+// The parser is the scheduler's validation of a batch: its messages are what a worker sees in the
+// 400 reply. Value types; the functions are pure and thread-safe.
 #pragma once
 
 #include <cstddef>

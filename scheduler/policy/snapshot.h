@@ -63,9 +63,9 @@ struct SnapshotRunning {
 };
 
 // The fields a queued and a running job share (id, account, priority, submission time, size
-// range, backend and GPU constraints, time limit left, data read), copied one way or the other: a running job
-// as a placement request (resizing), a queued one as running (once started). The caller sets the
-// rest (start time, placement).
+// range, backend and GPU constraints, time limit left, data read), copied one way or the other: a
+// running job as a placement request (resizing), a queued one as running (once started). The caller
+// sets the rest (start time, placement).
 inline SnapshotJob AsJob(const SnapshotRunning& r) {
   SnapshotJob j;
   j.id = r.id;

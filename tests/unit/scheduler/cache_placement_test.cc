@@ -80,8 +80,8 @@ TEST(CachePlacementTest, TiesByPackingThenId) {
 }
 
 TEST(CachePlacementTest, AGangTakesTheCachingWorkersFirstThenPacksTheRest) {
-  const std::vector<SnapshotWorker> pool = {W("a", 4, 4), W("b", 2, 2, {D("x", 100)}),
-                                            W("c", 2, 1), W("d", 4, 3)};
+  const std::vector<SnapshotWorker> pool = {W("a", 4, 4), W("b", 2, 2, {D("x", 100)}), W("c", 2, 1),
+                                            W("d", 4, 3)};
   // b's two slots, then the remaining rank on the best fit among the rest: c.
   EXPECT_EQ(*PlaceGang(J(1, 3, 3, {D("x", 100)}), pool), (Ids{"b", "b", "c"}));
   // Never a partial gang, cache or not.
@@ -128,9 +128,9 @@ TEST(CachePlacementTest, DecidePrefersCachingWorkersAlsoOnTheUniformPoolsFastPat
   workers[6].cached = {D("y", 1000)};
   for (const char* name : {"fifo", "fifo+backfill", "fairshare"}) {
     const PolicyOptions policy = *ParsePolicyName(name);
-    const Decisions d = Decide(Pool(workers, {J(1, 1, 1), J(2, 1, 1, {D("y", 1000)}),
-                                              J(3, 2, 2, {D("x", 1000)})}),
-                               policy);
+    const Decisions d =
+        Decide(Pool(workers, {J(1, 1, 1), J(2, 1, 1, {D("y", 1000)}), J(3, 2, 2, {D("x", 1000)})}),
+               policy);
     ASSERT_EQ(d.starts.size(), 3u) << name;
     EXPECT_EQ(d.starts[0].rank_workers, (Ids{"w0"})) << name;  // as before: emptiest, first id
     EXPECT_EQ(d.starts[1].rank_workers, (Ids{"w6"})) << name;
@@ -138,8 +138,8 @@ TEST(CachePlacementTest, DecidePrefersCachingWorkersAlsoOnTheUniformPoolsFastPat
   }
   // No worker caches anything: jobs with data start where jobs without would.
   for (auto& w : workers) w.cached.clear();
-  const Decisions with = Decide(Pool(workers, {J(1, 3, 3, {D("x", 10)}), J(2, 1, 1, {D("y", 10)})}),
-                                PolicyOptions{});
+  const Decisions with =
+      Decide(Pool(workers, {J(1, 3, 3, {D("x", 10)}), J(2, 1, 1, {D("y", 10)})}), PolicyOptions{});
   const Decisions without = Decide(Pool(workers, {J(1, 3, 3), J(2, 1, 1)}), PolicyOptions{});
   ASSERT_EQ(with.starts.size(), 2u);
   ASSERT_EQ(without.starts.size(), 2u);

@@ -56,7 +56,7 @@ TEST(CacheReportTest, ParsesAGoodReportAndAnAbsentOne) {
 TEST(CacheReportTest, RefusesBadValues) {
   const json bad[] = {
       {{"cached", "x"}},
-      {{"cached", {{{"digest", kDigestA}}}}},                           // no bytes
+      {{"cached", {{{"digest", kDigestA}}}}},                            // no bytes
       {{"cached", {{{"digest", "sha256:" + kDigestA}, {"bytes", 1}}}}},  // not 64 hex digits
       {{"cached", {{{"digest", std::string(64, 'A')}, {"bytes", 1}}}}},  // upper case
       {{"cached", {{{"digest", kDigestA}, {"bytes", -1}}}}},
@@ -163,8 +163,7 @@ TEST_F(CacheSchedulerTest, WorkerRecordsWhatItsHeartbeatSaysItCaches) {
 
   // /metrics: per worker with names, pool-wide without; the pool's hit ratio either way.
   const std::string named = RenderMetrics(*sched_, /*with_names=*/true);
-  EXPECT_NE(named.find("shoal_worker_cache_hits_total{worker=\"" + id + "\"} 7"),
-            std::string::npos)
+  EXPECT_NE(named.find("shoal_worker_cache_hits_total{worker=\"" + id + "\"} 7"), std::string::npos)
       << named;
   const std::string pooled = RenderMetrics(*sched_, /*with_names=*/false);
   EXPECT_NE(pooled.find("\nshoal_worker_cache_misses_total 3\n"), std::string::npos) << pooled;
@@ -182,8 +181,8 @@ TEST_F(CacheSchedulerTest, FetchedBytesPerRankAreRecordedShownAndStored) {
   const int64_t id = (*job)->id;
   ASSERT_EQ(sched_->FindJob(id)->state, JobState::kRunning);
   EXPECT_FALSE(sched_->FindJob(id)->attempts[0].ranks[0].fetched_bytes.has_value());
-  const json ev = {{"type", "log"},    {"job", id},      {"attempt", 1},
-                   {"rank", 0},        {"lines", {"fetched"}}, {"fetchedBytes", 4096}};
+  const json ev = {{"type", "log"},        {"job", id},           {"attempt", 1}, {"rank", 0},
+                   {"lines", {"fetched"}}, {"fetchedBytes", 4096}};
   ASSERT_TRUE(ApplyEvents(wid, json::array({ev})).ok());
   EXPECT_EQ(sched_->FindJob(id)->attempts[0].ranks[0].fetched_bytes.value_or(-1), 4096);
   // GET /v1/jobs/{id}.

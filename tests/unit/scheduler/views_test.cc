@@ -119,7 +119,8 @@ TEST(ViewsTest, FinishedRankShowsItsResultAndAPendingJobNoAttemptsInDetail) {
   Job job = RunningJob();
   job.state = JobState::kSucceeded;
   job.finished_ms = 9000;
-  job.attempts.back().ranks[0] = {0, "w-1", RankState::kExited, 0, 0, "", {{"steps", 3}}, std::nullopt};
+  RankPlacement done = {0, "w-1", RankState::kExited, 0, 0, "", {{"steps", 3}}, std::nullopt};
+  job.attempts.back().ranks[0] = done;
   job.result = {{"testAccuracy", 0.9}};
   const json j = ToJson(job, true);
   EXPECT_EQ(j["attemptHistory"][1]["ranks"][0].dump(),
