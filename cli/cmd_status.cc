@@ -1,4 +1,5 @@
 // shoal status JOB: one job described field by field, with its events, like `kubectl describe`.
+#include <algorithm>
 #include <iomanip>
 #include <sstream>
 #include <utility>
@@ -112,7 +113,12 @@ void DescribeAttempts(std::ostream& out, const std::vector<wire::AttemptView>& a
     }
     out << "\n";
     if (!a.reason.empty()) out << "     reason: " << a.reason << "\n";
-    Table ranks({"RANK", "WORKER", "STATE", "EXIT", "MESSAGE"});
+    // FETCHED (registry bytes downloaded for the rank) only for attempts that read registry data.
+    const bool fetched = std::any_of(a.ranks.begin(), a.ranks.end(),
+                                     [](const wire::RankView& r) { return r.fetched_bytes; });
+    std::vector<std::string> header = {"RANK", "WORKER", "STATE", "EXIT", "MESSAGE"};
+    if (fetched) header.insert(header.begin() + 4, "FETCHED");
+    Table ranks(header);
     for (const auto& r : a.ranks) {
       std::string exit = "";
       if (r.signal != 0) {
@@ -120,7 +126,12 @@ void DescribeAttempts(std::ostream& out, const std::vector<wire::AttemptView>& a
       } else if (r.exit_code) {
         exit = std::to_string(*r.exit_code);
       }
-      ranks.AddRow({std::to_string(r.rank), r.worker, r.state, exit, Truncate(r.message, 100)});
+      std::vector<std::string> row = {std::to_string(r.rank), r.worker, r.state, exit,
+                                      Truncate(r.message, 100)};
+      if (fetched) {
+        row.insert(row.begin() + 4, r.fetched_bytes ? FormatBytes(*r.fetched_bytes) : "-");
+      }
+      ranks.AddRow(row);
     }
     std::ostringstream table;
     ranks.Render(table);

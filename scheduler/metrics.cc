@@ -182,6 +182,57 @@ void RenderWorkers(const std::vector<const Job*>& jobs, const std::vector<const 
   Sample(out, "shoal_slots", Label("state", "free"), slots_free);
 }
 
+// The chunk caches of live workers, as their heartbeats report them: per worker (label `worker`,
+// its id) with names, else pool-wide sums; and the pool's hit ratio, once fetches looked anything
+// up. A worker's counters restart with its agent (a counter reset, as Prometheus expects).
+void RenderWorkerCaches(const std::vector<const Worker*>& workers, bool with_names,
+                        std::string* out) {
+  struct Family {
+    const char* name;
+    const char* type;
+    const char* help;
+    int64_t wire::CacheStats::*field;
+  };
+  static const Family kFamilies[] = {
+      {"shoal_worker_cache_hits_total", "counter",
+       "Registry chunks that workers' fetches found in their chunk caches.",
+       &wire::CacheStats::hits},
+      {"shoal_worker_cache_misses_total", "counter",
+       "Registry chunks that workers' fetches had to download.", &wire::CacheStats::misses},
+      {"shoal_worker_cache_bytes", "gauge", "Bytes stored in workers' chunk caches.",
+       &wire::CacheStats::bytes},
+      {"shoal_worker_cache_max_bytes", "gauge", "Byte budgets of workers' chunk caches.",
+       &wire::CacheStats::max_bytes},
+  };
+  std::vector<const Worker*> reporting;
+  for (const Worker* w : workers) {
+    if (w->state == WorkerState::kAlive && w->cache_reported) reporting.push_back(w);
+  }
+  for (const Family& f : kFamilies) {
+    Header(out, f.name, f.type,
+           std::string(f.help) + (with_names ? " Per worker." : " Pool-wide sum."));
+    int64_t sum = 0;
+    for (const Worker* w : reporting) {
+      sum += w->cache_stats.*f.field;
+      if (with_names) {
+        Sample(out, f.name, Label("worker", w->id), static_cast<double>(w->cache_stats.*f.field));
+      }
+    }
+    if (!with_names) Sample(out, f.name, "", static_cast<double>(sum));
+  }
+  int64_t hits = 0, lookups = 0;
+  for (const Worker* w : reporting) {
+    hits += w->cache_stats.hits;
+    lookups += w->cache_stats.hits + w->cache_stats.misses;
+  }
+  Header(out, "shoal_worker_cache_hit_ratio", "gauge",
+         "Of the registry chunks live workers' fetches looked up, the part found in their caches.");
+  if (lookups > 0) {
+    Sample(out, "shoal_worker_cache_hit_ratio", "",
+           static_cast<double>(hits) / static_cast<double>(lookups));
+  }
+}
+
 // The contribution ledger (decayed GPU-seconds: gauges, they go down as well as up). Without
 // names, one pool-wide sum: who contributes and who uses the pool is the accounts' business.
 void RenderLedger(const std::vector<LedgerEntry>& ledger, bool with_names, std::string* out) {
@@ -267,7 +318,9 @@ std::string RenderMetrics(const Scheduler& s, bool with_names) {
   out.reserve(16 << 10);
   const auto jobs = s.ListJobs(std::nullopt, "");
   RenderJobs(jobs, &out);
-  RenderWorkers(jobs, s.ListWorkers(), &out);
+  const auto workers = s.ListWorkers();
+  RenderWorkers(jobs, workers, &out);
+  RenderWorkerCaches(workers, with_names, &out);
   RenderLedger(s.LedgerEntries(), with_names, &out);
   RenderTraining(jobs, with_names, &out);
   RenderHistory(s.metrics(), &out);

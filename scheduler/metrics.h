@@ -55,11 +55,11 @@ void Sample(std::string* out, std::string_view name, std::string_view labels, do
 std::string Label(std::string_view key, std::string_view value);
 
 // The scheduler's part of the exposition: its state and metrics (the API appends its own,
-// scheduler/api/api_metrics.h). `with_names`: the
-// per-job training series carry the job's name and account (label `name`, `account`) and the
-// ledger is per account (label `account`); without, per-job series carry only the job id and
-// the ledger series are one unlabelled pool-wide sum, so that an unauthenticated scrape names
-// no account and no job (Visibility::metrics_names).
+// scheduler/api/api_metrics.h). `with_names`: the per-job training series carry the job's name
+// and account (label `name`, `account`), the ledger is per account (label `account`) and the
+// workers' cache series per worker (label `worker`); without, per-job series carry only the job
+// id and the ledger and cache series are one unlabelled pool-wide sum, so that an
+// unauthenticated scrape names no account and no job (Visibility::metrics_names).
 std::string RenderMetrics(const Scheduler& scheduler, bool with_names);
 
 }  // namespace shoal

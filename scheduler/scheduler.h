@@ -156,6 +156,10 @@ class Scheduler {
   // Records a heartbeat: the worker is alive, `running` are the ranks it holds. NotFound for an
   // unknown worker (it should register again).
   Status Heartbeat(const std::string& worker_id, const std::vector<RankKey>& running);
+  // Records what the worker's chunk cache holds (a heartbeat's "cached" and "cache"), replacing
+  // what it reported before; stats only when report.has_stats. In memory only. NotFound for an
+  // unknown worker.
+  Status RecordCache(const std::string& worker_id, wire::CacheReport report);
   // The ranks the worker should be running now, as assignments for the wire.
   std::vector<wire::Assignment> Assignments(const std::string& worker_id) const;
   // Whether the desired set differs from `running` (the long-poll answers at once if so).

@@ -39,6 +39,10 @@ Status Scheduler::ApplyEvents(const std::string& worker_id,
     if (job == nullptr) continue;
     RankPlacement* rp = FindRank(*job, ev.attempt, ev.rank);
     if (rp == nullptr || rp->worker_id != worker_id) continue;  // not this worker's rank
+    if (ev.fetched_bytes && rp->fetched_bytes != ev.fetched_bytes) {
+      rp->fetched_bytes = ev.fetched_bytes;
+      Persist(*job);
+    }
     switch (ev.type) {
       case wire::WorkerEventType::kLog: {
         std::vector<std::string> lines;

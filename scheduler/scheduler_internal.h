@@ -66,6 +66,17 @@ inline SnapshotJob ShapeOf(const Job& job) {
     });
     if (shape.worker_accounts.empty()) shape.worker_accounts = {"(no account: the datasets' trustedWorkers do not overlap)"};
   }
+  for (const wire::Pin& pin : job.pins) {
+    // data.train and data.test may pin the same version: its bytes are fetched once.
+    if (std::any_of(shape.data.begin(), shape.data.end(),
+                    [&](const SnapshotData& d) { return d.digest == pin.digest; })) {
+      continue;
+    }
+    SnapshotData d;
+    d.digest = pin.digest;
+    d.bytes = pin.bytes;
+    shape.data.push_back(std::move(d));
+  }
   return shape;
 }
 
@@ -85,6 +96,13 @@ inline SnapshotWorker SnapshotWorkerOf(const Worker& w, int held, int stopping) 
     sw.gpu_memory_gib = static_cast<double>(min_mib) / 1024.0;
   }
   sw.memory_per_slot_bytes = w.slots > 0 ? w.memory_lent_bytes / w.slots : 0;
+  sw.cached.reserve(w.cached.size());
+  for (const wire::CachedVersion& c : w.cached) {
+    SnapshotData d;
+    d.digest = c.digest;
+    d.bytes = c.bytes;
+    sw.cached.push_back(std::move(d));
+  }
   return sw;
 }
 

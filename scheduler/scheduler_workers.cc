@@ -97,6 +97,21 @@ std::vector<Result<const Worker*>> Scheduler::RegisterWorkers(
   return out;
 }
 
+Status Scheduler::RecordCache(const std::string& worker_id, wire::CacheReport report) {
+  Worker* w = MutableWorker(worker_id);
+  if (w == nullptr) return NotFound("worker " + worker_id + " is not registered");
+  // Bounded by the parser too; a caller that skipped it must not grow the record without bound.
+  if (report.cached.size() > wire::kMaxCachedVersions) {
+    report.cached.resize(wire::kMaxCachedVersions);
+  }
+  w->cached = std::move(report.cached);
+  if (report.has_stats) {
+    w->cache_stats = report.stats;
+    w->cache_reported = true;
+  }
+  return Status::Ok();
+}
+
 Status Scheduler::Heartbeat(const std::string& worker_id, const std::vector<RankKey>& running) {
   Worker* w = MutableWorker(worker_id);
   if (w == nullptr) return NotFound("worker " + worker_id + " is not registered");

@@ -12,6 +12,7 @@ json ToJson(const RankView& r) {
   if (r.signal != 0) j["signal"] = r.signal;
   if (!r.message.empty()) j["message"] = r.message;
   if (!r.result.is_null() && !r.result.empty()) j["result"] = r.result;
+  if (r.fetched_bytes) j["fetchedBytes"] = *r.fetched_bytes;
   return j;
 }
 
@@ -91,6 +92,7 @@ RankView RankFromJson(const json& j) {
   r.signal = static_cast<int>(Int(j, "signal"));
   r.message = String(j, "message");
   if (const json* result = tolerant::Find(j, "result")) r.result = *result;
+  r.fetched_bytes = OptInt(j, "fetchedBytes");
   return r;
 }
 

@@ -29,7 +29,8 @@
 
 namespace shoal::wire {
 
-// One rank of an attempt: {rank, worker, state, exitCode?, signal?, message?, result?}.
+// One rank of an attempt: {rank, worker, state, exitCode?, signal?, message?, result?,
+// fetchedBytes?}.
 struct RankView {
   int rank = 0;
   std::string worker;            // the worker's id
@@ -38,6 +39,9 @@ struct RankView {
   int signal = 0;                // the terminating signal; sent when non-zero
   std::string message;           // the last error line; sent when non-empty
   nlohmann::json result;         // the trainer's final report; sent when a non-empty value
+  // Registry bytes the worker downloaded for the rank (its cache held the rest); sent once the
+  // worker reported it.
+  std::optional<int64_t> fetched_bytes;
   bool operator==(const RankView&) const = default;
 };
 

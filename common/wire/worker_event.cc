@@ -67,6 +67,7 @@ nlohmann::json ToJson(const WorkerEvent& e) {
       if (e.result) j["result"] = *e.result;
       break;
   }
+  if (e.fetched_bytes) j["fetchedBytes"] = *e.fetched_bytes;
   return j;
 }
 
@@ -119,6 +120,12 @@ Result<WorkerEvent> WorkerEventFromJson(const nlohmann::json& ev) {
     if (ev.contains("result")) e.result = ev["result"];
   } else {
     return InvalidArgument("unknown event type \"" + type + "\" (log, progress, exit)");
+  }
+  if (auto it = ev.find("fetchedBytes"); it != ev.end()) {
+    if (!it->is_number_integer() || it->get<int64_t>() < 0) {
+      return InvalidArgument("\"fetchedBytes\" must be a non-negative integer");
+    }
+    e.fetched_bytes = it->get<int64_t>();
   }
   return e;
 }

@@ -6,8 +6,10 @@
 //   progress: "data": object (the trainer's progress report, passed through)
 //   exit:     "exitCode": int, and optional "signal": int, "message": string, "cause": string
 //             ("OutOfMemory"), "result": object (the trainer's result report)
-// Other keys are ignored. The parser is the scheduler's validation of a batch: its messages are
-// what a worker sees in the 400 reply. Value types; the functions are pure and thread-safe.
+// and, on any type, optional "fetchedBytes": int >= 0, the registry bytes the worker downloaded
+// for the rank (the rest of its data came from the worker's chunk cache). Other keys are ignored.
+// The parser is the scheduler's validation of a batch: its messages are what a worker sees in the
+// 400 reply. Value types; the functions are pure and thread-safe.
 #pragma once
 
 #include <cstddef>
@@ -45,6 +47,8 @@ struct WorkerEvent {
   std::optional<std::string> message;
   std::optional<std::string> cause;
   std::optional<nlohmann::json> result;  // a JSON object
+  // Any type: registry bytes downloaded for the rank (sent once its data is fetched).
+  std::optional<int64_t> fetched_bytes;
   bool operator==(const WorkerEvent&) const = default;
 };
 

@@ -14,6 +14,7 @@
 #include "common/log.h"
 #include "common/version.h"
 #include "common/wire/assignment.h"
+#include "common/wire/cache_report.h"
 #include "common/wire/worker_event.h"
 #include "common/wire/worker_view.h"
 #include "scheduler/api/api.h"
@@ -191,12 +192,22 @@ asio::awaitable<HttpReply> Api::Heartbeat(const HttpRequest& req, const std::str
                          item["rank"].get<int>()});
     }
   }
+  // What its chunk cache holds (absent from agents before placement by cached chunks).
+  auto cache = wire::ParseCacheReport(*body);
+  if (!cache.ok()) {
+    const bool cached = cache.status().message().rfind("cached", 0) == 0;
+    co_return ErrorReply(cache.status(), cached ? "cached" : "cache");
+  }
   int64_t wait_ms = 0;
   if (!WaitParam(req, scheduler_->options().heartbeat_wait_ms, &wait_ms)) {
     co_return ErrorReply(400, "InvalidArgument", "wait must be a non-negative integer (ms)", "wait");
   }
   Status st = scheduler_->Heartbeat(worker_id, running);
   if (!st.ok()) co_return ErrorReply(st);
+  if (body->contains("cached") || body->contains("cache")) {
+    st = scheduler_->RecordCache(worker_id, std::move(cache).value());
+    if (!st.ok()) co_return ErrorReply(st);
+  }
   auto deadline = Clock::now() + std::chrono::milliseconds(wait_ms);
   while (!scheduler_->AssignmentsDiffer(worker_id, running) && Clock::now() < deadline) {
     co_await notifier_->WaitFor(std::chrono::duration_cast<std::chrono::milliseconds>(

@@ -17,6 +17,7 @@ wire::RankView RankViewOf(const RankPlacement& r) {
   }
   v.message = r.message;
   v.result = r.result;
+  v.fetched_bytes = r.fetched_bytes;
   return v;
 }
 

@@ -136,18 +136,31 @@ std::string DescribeMemoryShortfall(const SnapshotJob& job,
          (gpu ? "" : " per slot");
 }
 
+int64_t CachedBytes(const SnapshotJob& job, const SnapshotWorker& worker) {
+  int64_t held = 0;
+  for (const SnapshotData& d : job.data) {
+    for (const SnapshotData& c : worker.cached) {
+      if (c.digest != d.digest) continue;
+      held += std::clamp<int64_t>(c.bytes, 0, std::max<int64_t>(0, d.bytes));
+      break;
+    }
+  }
+  return held;
+}
+
 std::optional<std::vector<std::string>> PlaceGang(const SnapshotJob& job,
                                                   const std::vector<SnapshotWorker>& workers) {
   struct Candidate {
     const SnapshotWorker* worker;
     int usable;
+    int64_t cached;  // bytes of the job's data it holds
   };
   std::vector<Candidate> candidates;
   int free_total = 0;
   for (const auto& w : workers) {
     const int usable = UsableSlots(job, w);
     if (usable > 0) {
-      candidates.push_back({&w, usable});
+      candidates.push_back({&w, usable, job.data.empty() ? 0 : CachedBytes(job, w)});
       free_total += usable;
     }
   }
@@ -155,17 +168,23 @@ std::optional<std::vector<std::string>> PlaceGang(const SnapshotJob& job,
   int remaining = std::min(job.max_ranks, free_total);
   std::vector<std::string> ranks;
   ranks.reserve(remaining);
-  // Emptiest first; a stable order for ties.
+  // Most cached data first; then emptiest first; a stable order for ties.
   std::sort(candidates.begin(), candidates.end(), [](const Candidate& a, const Candidate& b) {
+    if (a.cached != b.cached) return a.cached > b.cached;
     return a.usable != b.usable ? a.usable > b.usable : a.worker->id < b.worker->id;
   });
   size_t next = 0;  // candidates[0, next) are used up
   while (remaining > 0 && next < candidates.size()) {
+    // The tier of workers caching as much as candidates[next]: packing applies within it.
+    size_t tier_end = next;
+    while (tier_end < candidates.size() && candidates[tier_end].cached == candidates[next].cached) {
+      ++tier_end;
+    }
     if (candidates[next].usable > remaining) {
-      // The rest fits on one worker: the best fit, i.e. the last (least free) worker that still
-      // holds it, leaving the emptier ones whole.
+      // The rest fits on one worker of the tier: the best fit, i.e. the last (least free) worker
+      // that still holds it, leaving the emptier ones whole.
       size_t best = next;
-      for (size_t i = next; i < candidates.size() && candidates[i].usable >= remaining; ++i) {
+      for (size_t i = next; i < tier_end && candidates[i].usable >= remaining; ++i) {
         if (candidates[i].usable < candidates[best].usable ||
             (candidates[i].usable == candidates[best].usable &&
              candidates[i].worker->id < candidates[best].worker->id)) {

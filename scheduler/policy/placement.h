@@ -49,11 +49,18 @@ std::string DescribeNeed(const SnapshotJob& job);
 std::string DescribeMemoryShortfall(const SnapshotJob& job,
                                     const std::vector<SnapshotWorker>& workers);
 
+// The bytes of the job's data (job.data) that `worker`'s cache holds, each version counted up to
+// its size.
+int64_t CachedBytes(const SnapshotJob& job, const SnapshotWorker& worker);
+
 // Places between job.min_ranks and job.max_ranks ranks (as many as fit) on `workers`, or nullopt
-// when fewer than min_ranks slots are free: never a partial gang. Packing, to keep whole nodes
-// free for big gangs (fragmentation): a gang that fits on one worker goes to the worker with the
-// fewest free slots that still holds it (best fit); a larger gang takes the emptiest workers
-// first (fewest nodes) and puts its remainder on the best-fitting one. Ties by id (determinism).
+// when fewer than min_ranks slots are free: never a partial gang. Data first: the workers that
+// cache more of the job's data (CachedBytes) are used before those that cache less, so that
+// fewer bytes are fetched. Among workers that cache equally much (all of them, for a job without
+// registry data or when no worker caches any of it), packing, to keep whole nodes free for big
+// gangs (fragmentation): a gang that fits on one worker goes to the worker with the fewest free
+// slots that still holds it (best fit); a larger gang takes the emptiest workers first (fewest
+// nodes) and puts its remainder on the best-fitting one. Ties by id (determinism).
 // Does not modify `workers`; the caller subtracts what it commits (CommitPlacement).
 std::optional<std::vector<std::string>> PlaceGang(const SnapshotJob& job,
                                                   const std::vector<SnapshotWorker>& workers);
@@ -64,8 +71,9 @@ void CommitPlacement(const std::vector<std::string>& placement,
 
 // The workers ordered by free slots, so that placing a gang costs O(log W) per worker it uses
 // instead of PlaceGang's O(W log W): what keeps a cycle over thousands of workers and starts
-// cheap. Valid only for jobs every worker fits (WorkerFits), the common case of a uniform pool;
-// then Place() returns exactly what PlaceGang() would on the same free slots.
+// cheap. Valid only for jobs every worker fits (WorkerFits), the common case of a uniform pool,
+// and that read no data any worker caches (CachedBytes is 0 everywhere: the index knows nothing
+// of caches); then Place() returns exactly what PlaceGang() would on the same free slots.
 // Not thread-safe; `workers` must outlive the index and change only through Commit().
 class FreeSlotIndex {
  public:

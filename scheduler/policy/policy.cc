@@ -150,7 +150,9 @@ class Cycle {
         free_slots_(index_.free_total()),
         any_capped_(std::any_of(workers_.begin(), workers_.end(), [](const SnapshotWorker& w) {
           return w.foreign_job_rank_cap > 0;
-        })) {
+        })),
+        any_cached_(std::any_of(workers_.begin(), workers_.end(),
+                                [](const SnapshotWorker& w) { return !w.cached.empty(); })) {
     // Computed once: the order and preemption both need them.
     if (options.kind == PolicyKind::kFairShare) factor_ = FactorByAccount(snapshot);
   }
@@ -198,8 +200,11 @@ class Cycle {
     return it->second;
   }
 
+  // The index knows nothing of caches: a job reading data some worker caches takes PlaceGang,
+  // which prefers those workers.
   std::optional<std::vector<std::string>> Place(const SnapshotJob& job) {
-    return FitOf(job).all ? index_.Place(job) : PlaceGang(job, workers_);
+    const bool data_first = !job.data.empty() && any_cached_;
+    return FitOf(job).all && !data_first ? index_.Place(job) : PlaceGang(job, workers_);
   }
 
   void Start(const SnapshotJob& job, std::vector<std::string> placement) {
@@ -328,6 +333,7 @@ class Cycle {
   int free_slots_;
   std::map<std::tuple<Backend, int, int64_t>, Fit> fit_cache_;  // + the rank's memory need
   const bool any_capped_;
+  const bool any_cached_;  // some worker reported cached registry data
   // Jobs holding slots, plus the ones this cycle starts (for the head job's reservation).
   std::vector<SnapshotRunning> running_;
   const SnapshotJob* head_ = nullptr;

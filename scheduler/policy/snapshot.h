@@ -13,6 +13,12 @@
 
 namespace shoal {
 
+// Registry data by version: what a job reads, or what a worker's chunk cache holds of it.
+struct SnapshotData {
+  std::string digest;  // the version's manifest digest
+  int64_t bytes = 0;   // the job: the version's size; a worker: the bytes of it its cache holds
+};
+
 struct SnapshotJob {
   int64_t id = 0;
   std::string account;     // who is charged (job spec metadata.project until accounts exist)
@@ -30,6 +36,8 @@ struct SnapshotJob {
   int64_t rank_memory_bytes = 0;
   // Only workers of these accounts may run it (a private dataset's trustedWorkers); empty = any.
   std::vector<std::string> worker_accounts;
+  // The registry versions it reads (its pins): placement prefers workers that cache them.
+  std::vector<SnapshotData> data;
 };
 
 // A job that holds slots now.
@@ -51,12 +59,13 @@ struct SnapshotRunning {
   double min_gpu_memory_gib = 0;
   int64_t rank_memory_bytes = 0;
   std::vector<std::string> worker_accounts;
+  std::vector<SnapshotData> data;
 };
 
 // The fields a queued and a running job share (id, account, priority, submission time, size
-// range, backend and GPU constraints, time limit left), copied one way or the other: a running job
-// as a placement request (resizing), a queued one as running (once started). The caller sets the
-// rest (start time, placement).
+// range, backend and GPU constraints, time limit left, data read), copied one way or the other: a
+// running job as a placement request (resizing), a queued one as running (once started). The caller
+// sets the rest (start time, placement).
 inline SnapshotJob AsJob(const SnapshotRunning& r) {
   SnapshotJob j;
   j.id = r.id;
@@ -72,6 +81,7 @@ inline SnapshotJob AsJob(const SnapshotRunning& r) {
   j.max_runtime_ms = r.max_runtime_ms;
   j.rank_memory_bytes = r.rank_memory_bytes;
   j.worker_accounts = r.worker_accounts;
+  j.data = r.data;
   return j;
 }
 inline SnapshotRunning AsRunning(const SnapshotJob& j) {
@@ -89,6 +99,7 @@ inline SnapshotRunning AsRunning(const SnapshotJob& j) {
   r.max_runtime_ms = j.max_runtime_ms;
   r.rank_memory_bytes = j.rank_memory_bytes;
   r.worker_accounts = j.worker_accounts;
+  r.data = j.data;
   return r;
 }
 
@@ -108,6 +119,8 @@ struct SnapshotWorker {
   // Ranks it may hold of any one job of another account (0 = no bound): a new worker, without a
   // history of completed work, gets a bounded share of a stranger's job.
   int foreign_job_rank_cap = 0;
+  // Registry versions its chunk cache holds (some of), as it last reported them; each digest once.
+  std::vector<SnapshotData> cached;
 };
 
 // An account's standing in the contribution ledger (both decayed by the configured half-life).

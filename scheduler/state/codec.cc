@@ -50,13 +50,15 @@ Result<GpuInfo> GpuInfoFromJson(const nlohmann::json& j) {
 nlohmann::json AttemptToStored(const Attempt& a) {
   nlohmann::json ranks = nlohmann::json::array();
   for (const auto& r : a.ranks) {
-    ranks.push_back({{"rank", r.rank},
-                     {"worker", r.worker_id},
-                     {"state", static_cast<int>(r.state)},
-                     {"exitCode", r.exit_code},
-                     {"signal", r.signal},
-                     {"message", r.message},
-                     {"result", r.result}});
+    nlohmann::json rank = {{"rank", r.rank},
+                           {"worker", r.worker_id},
+                           {"state", static_cast<int>(r.state)},
+                           {"exitCode", r.exit_code},
+                           {"signal", r.signal},
+                           {"message", r.message},
+                           {"result", r.result}};
+    if (r.fetched_bytes) rank["fetchedBytes"] = *r.fetched_bytes;
+    ranks.push_back(std::move(rank));
   }
   return {{"number", a.number},         {"worldSize", a.world_size},
           {"state", static_cast<int>(a.state)}, {"reason", a.reason},
@@ -86,6 +88,8 @@ Result<Attempt> AttemptFromStored(const nlohmann::json& j) {
       r.signal = rj.at("signal").get<int>();
       r.message = rj.at("message").get<std::string>();
       r.result = rj.at("result");
+      // Absent from attempts stored before fetched bytes were recorded.
+      if (rj.contains("fetchedBytes")) r.fetched_bytes = rj.at("fetchedBytes").get<int64_t>();
       a.ranks.push_back(std::move(r));
     }
     return a;

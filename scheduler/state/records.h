@@ -14,6 +14,7 @@
 
 #include "common/spec/job_spec.h"
 #include "common/wire/assignment.h"  // Pin
+#include "common/wire/cache_report.h"
 #include "common/status.h"
 #include "scheduler/policy/reasons.h"
 
@@ -46,6 +47,9 @@ struct RankPlacement {
   int signal = 0;                // terminating signal, 0 if none
   std::string message;           // last error line, if any
   nlohmann::json result;         // the trainer's final report (param checksum, accuracy)
+  // Registry bytes the worker downloaded for this rank (its cache held the rest); unset until
+  // the worker reports it, and for ranks that read nothing from the registry.
+  std::optional<int64_t> fetched_bytes;
 };
 
 // kPreempted: stopped by the policy to give its slots to another job; the job went back to the
@@ -149,6 +153,12 @@ struct Worker {
   // Ranks it ran in attempts that succeeded (their parameters checked against the other ranks'):
   // its history. Until it has some, it holds a bounded share of other accounts' jobs.
   int64_t completed_ranks = 0;
+  // What its chunk cache holds, as its last heartbeat that said so reported it (most recently
+  // used first): placement prefers workers that hold a job's data. In memory only: a restarted
+  // scheduler learns it again from the next heartbeats.
+  std::vector<wire::CachedVersion> cached;
+  wire::CacheStats cache_stats;
+  bool cache_reported = false;  // cache_stats was reported
 };
 
 // Appends an event to the job's timeline, dropping the oldest one after the first

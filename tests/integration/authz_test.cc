@@ -197,6 +197,12 @@ TEST(AuthzTest, EveryUnauthorizedRequestIsRefusedAndChangesNothing) {
       {"other contributor writes the kv", other_token, "PUT", kv, "addr", 404},
       {"other contributor reads the kv", other_token, "GET", kv, "", 404},
       {"other contributor reads checkpoints", other_token, "GET", job + "/checkpoints", "", 404},
+      // Its own worker, with a malformed cache report: 400, before anything of it is applied.
+      {"runner reports a bad cached digest", runner_token, "POST",
+       "/v1/workers/" + runner + "/heartbeat",
+       R"({"running":[],"cached":[{"digest":"nothex","bytes":1}]})", 400},
+      {"runner reports negative cache stats", runner_token, "POST",
+       "/v1/workers/" + runner + "/heartbeat", R"({"running":[],"cache":{"hits":-1}})", 400},
       {"other contributor takes the runner's name", other_token, "POST", "/v1/workers/register",
        json{{"name", runner_name}, {"slots", 1}}.dump(), 403},
       {"contributor registers for another account", other_token, "POST", "/v1/workers/register",

@@ -391,6 +391,18 @@ TEST_F(RegistryTest, TrainsFromTheRegistryAndASecondJobFetchesNothing) {
     if (l.find("fetched 0 of ") != std::string::npos) ++zero;
   }
   EXPECT_EQ(zero, 2);
+  // GET /v1/jobs/{id} says what each rank fetched (shoal status's FETCHED): the first job's ranks
+  // downloaded the data, the second's found it all in their workers' caches.
+  const json first_view = c_.Job(first), second_view = c_.Job(second);
+  int64_t first_fetched = 0;
+  for (const json& r : first_view["attemptHistory"].back()["ranks"]) {
+    first_fetched += r.value("fetchedBytes", int64_t{0});
+  }
+  EXPECT_GT(first_fetched, 0) << first_view.dump(2);
+  ASSERT_EQ(second_view["attemptHistory"].back()["ranks"].size(), 2u);
+  for (const json& r : second_view["attemptHistory"].back()["ranks"]) {
+    EXPECT_EQ(r.value("fetchedBytes", int64_t{-1}), 0) << r.dump();
+  }
   // Nothing of the data is left in the workers' rank directories once the attempts ended.
   for (const auto& f : fs::recursive_directory_iterator(c_.dir())) {
     EXPECT_FALSE(f.is_regular_file() && f.path().filename() == "train-images-idx3-ubyte.gz" &&

@@ -18,6 +18,7 @@
 #include "common/sha256.h"
 #include "common/utf8.h"
 #include "common/wire/assignment.h"
+#include "common/wire/cache_report.h"
 #include "common/wire/trainer_report.h"
 #include "common/wire/worker_event.h"
 #include "worker/agent/data_roots.h"
@@ -235,6 +236,7 @@ Status Agent::Prepare() {
   auto cache = ChunkCache::Open(options_.cache_dir, options_.cache_max_bytes);
   if (!cache.ok()) return InvalidArgument("--cache-dir: " + cache.status().message());
   cache_ = std::move(cache).value();
+  holdings_ = std::make_unique<CacheHoldings>(cache_.get());
   // Cached chunks of private datasets are plaintext: only this worker's user may read them.
   if (::chmod(options_.cache_dir.c_str(), 0700) != 0) {
     return InvalidArgument("--cache-dir: cannot restrict " + options_.cache_dir + ": " +
@@ -277,6 +279,8 @@ Status Agent::Serve() {
       backoff = std::chrono::milliseconds(200);
     }
     json body = {{"running", RunningList()}};
+    // Where the data is, for placement (docs/registry.md): bounded, most recently used first.
+    if (holdings_ != nullptr) wire::AddCacheReport(holdings_->Report(), &body);
     auto reply = client_.DoJson(
         "POST", "/v1/workers/" + worker_id_ + "/heartbeat?wait=" + std::to_string(wait_ms), &body,
         std::chrono::milliseconds(wait_ms + 10000));
@@ -516,12 +520,22 @@ void Agent::PrepareAndRun(RankKeyT key, wire::Assignment a) {
     // The user's spec with only the data paths changed (JobSpecToJson round-trips exactly).
     return JobSpecToJson(local).dump(2) + "\n";
   }();
+  int64_t fetched_bytes = 0;
+  for (const FetchedVersion& v : data.versions()) {
+    fetched_bytes += v.bytes_fetched;
+    if (holdings_ != nullptr) {
+      holdings_->Record(v.pin.digest, v.manifest, v.chunks_cached, v.chunks);
+    }
+  }
   if (!notes.empty()) {
     for (auto& n : notes) {
       LOG_INFO << "job " << key.job << " rank " << key.rank << ": " << n;
       n = "[shoal-worker] " + n;
     }
-    events_.Enqueue(wire::LogEvent(key.job, key.attempt, key.rank, std::move(notes)));
+    wire::WorkerEvent ev = wire::LogEvent(key.job, key.attempt, key.rank, std::move(notes));
+    // What the scheduler shows per rank (shoal status's FETCHED), once the data is all here.
+    if (spec_text.ok() && !data.versions().empty()) ev.fetched_bytes = fetched_bytes;
+    events_.Enqueue(std::move(ev));
   }
   Status st = spec_text.status();
   const bool data_failed = !st.ok();

@@ -38,6 +38,7 @@
 #include "common/wire/assignment.h"
 #include "common/wire/trainer_report.h"
 #include "common/wire/worker_event.h"
+#include "worker/agent/cache_holdings.h"
 #include "worker/agent/checkpoint_transfer.h"
 #include "worker/agent/chunk_cache.h"
 #include "worker/agent/data_roots.h"
@@ -158,6 +159,8 @@ class Agent {
   int64_t memory_total_ = 0;  // bytes (DetectMemoryTotal); 0 = unknown
   int64_t memory_lent_ = 0;   // bytes lent to all slots together (--memory-limit); 0 = unknown
   std::unique_ptr<ChunkCache> cache_;  // opened by Prepare
+  // What cache_ holds, by version, for the heartbeats (created with cache_).
+  std::unique_ptr<CacheHoldings> holdings_;
 
   std::atomic<bool> stop_{false};
   std::mutex mu_;  // guards worker_id_ (after Run starts the threads), children_, done_

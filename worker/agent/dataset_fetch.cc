@@ -425,6 +425,7 @@ Result<JobSpec> AttemptData::Prepare(const JobSpec& spec, const std::vector<wire
     RETURN_IF_ERROR(fetcher->Materialize(it->second, uri.path, root));
     *path = uri.path.empty() ? root : root + "/" + uri.path;
   }
+  for (auto& [digest, v] : fetched) versions_.push_back(std::move(v));
   return out;
 }
 

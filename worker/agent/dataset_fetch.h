@@ -156,6 +156,8 @@ class AttemptData {
   // Removes the data directory and unpins the chunks (idempotent).
   void Release();
   const std::string& data_dir() const { return data_dir_; }
+  // The versions a successful Prepare fetched (each digest once), with what each cost.
+  const std::vector<FetchedVersion>& versions() const { return versions_; }
 
  private:
   // The shared cache's fetcher, or for a private version one whose cache lives in data_dir
@@ -164,6 +166,7 @@ class AttemptData {
 
   std::unique_ptr<ChunkSource> source_;
   const FetchOptions options_;
+  std::vector<FetchedVersion> versions_;
   DatasetFetcher fetcher_;
   const std::string data_dir_;
   std::unique_ptr<ChunkCache> private_cache_;

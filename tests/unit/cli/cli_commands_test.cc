@@ -304,6 +304,22 @@ TEST(StatusTest, DescribesTheJob) {
   }
 }
 
+TEST(StatusTest, ShowsTheRegistryBytesEachRankFetched) {
+  json job = DetailedJob();
+  // Attempt 2 read registry data: rank 0's worker had it all cached.
+  job["attemptHistory"][1]["ranks"][0]["fetchedBytes"] = 0;
+  job["attemptHistory"][1]["ranks"][1]["fetchedBytes"] = 3 * 1024 * 1024;
+  FakeScheduler fake([&](const Request&) { return Json(200, job); });
+  CliRun r = RunAt(fake, {"status", "7"});
+  ASSERT_EQ(r.code, kExitOk) << r.err;
+  for (const char* want : {"RANK   WORKER   STATE    EXIT   MESSAGE\n",  // attempt 1: no column
+                           "RANK   WORKER   STATE    EXIT   FETCHED   MESSAGE\n",
+                           "0      w-1      exited   0      0 B ",
+                           "1      w-2      exited   0      3.0 MiB "}) {
+    EXPECT_TRUE(Contains(r.out, want)) << want << "\n---\n" << r.out;
+  }
+}
+
 TEST(StatusTest, NotFoundExits4) {
   FakeScheduler fake([](const Request&) { return Error(404, "NotFound", "job 9 not found"); });
   CliRun r = RunAt(fake, {"status", "9"});

@@ -47,14 +47,14 @@ Job RunningJob() {
   first.reason = "RankFailed";
   first.started_ms = 2000;
   first.ended_ms = 3000;
-  first.ranks = {{0, "w-1", RankState::kExited, 1, 0, "boom", json()},
-                 {1, "w-2", RankState::kExited, -1, 9, "", json::object()}};
+  first.ranks = {{0, "w-1", RankState::kExited, 1, 0, "boom", json(), std::nullopt},
+                 {1, "w-2", RankState::kExited, -1, 9, "", json::object(), std::nullopt}};
   Attempt second;
   second.number = 2;
   second.world_size = 2;
   second.started_ms = 4000;
-  second.ranks = {{0, "w-1", RankState::kRunning, 0, 0, "", json()},
-                  {1, "w-3", RankState::kAssigned, 0, 0, "", json()}};
+  second.ranks = {{0, "w-1", RankState::kRunning, 0, 0, "", json(), std::nullopt},
+                  {1, "w-3", RankState::kAssigned, 0, 0, "", json(), std::nullopt}};
   job.attempts = {first, second};
   job.progress = {{"epoch", 1}, {"loss", 0.5}};
   job.events = {{1000, "submitted", ""}, {2000, "started", "2 ranks on w-1, w-2"}};
@@ -119,7 +119,8 @@ TEST(ViewsTest, FinishedRankShowsItsResultAndAPendingJobNoAttemptsInDetail) {
   Job job = RunningJob();
   job.state = JobState::kSucceeded;
   job.finished_ms = 9000;
-  job.attempts.back().ranks[0] = {0, "w-1", RankState::kExited, 0, 0, "", {{"steps", 3}}};
+  RankPlacement done = {0, "w-1", RankState::kExited, 0, 0, "", {{"steps", 3}}, std::nullopt};
+  job.attempts.back().ranks[0] = done;
   job.result = {{"testAccuracy", 0.9}};
   const json j = ToJson(job, true);
   EXPECT_EQ(j["attemptHistory"][1]["ranks"][0].dump(),

@@ -106,6 +106,12 @@ class AgentFetchTest : public ::testing::Test {
     if (r.target == "/v1/workers/register") return {200, R"({"id":"w-9"})"};
     if (r.target.starts_with("/v1/workers/w-9/heartbeat")) {
       std::lock_guard<std::mutex> lock(mu_);
+      // What the agent says its cache holds (placement by cached chunks).
+      const json body = json::parse(r.body, nullptr, /*allow_exceptions=*/false);
+      if (body.is_object() && body.contains("cached") && !body["cached"].empty()) {
+        cached_ = body["cached"];
+        cache_stats_ = body.value("cache", json());
+      }
       json reply = {{"heartbeatWaitMs", 50}, {"assignments", json::array()}};
       if (!exited_) reply["assignments"].push_back(Assignment());
       return {200, reply.dump()};
@@ -141,6 +147,7 @@ class AgentFetchTest : public ::testing::Test {
   std::mutex mu_;
   std::vector<json> events_;
   bool exited_ = false;
+  json cached_, cache_stats_;  // from the latest heartbeat that reported a cached version
 };
 
 TEST_F(AgentFetchTest, FetchesThePinnedDatasetAndRunsTheRankOnALocalCopy) {
@@ -161,16 +168,21 @@ TEST_F(AgentFetchTest, FetchesThePinnedDatasetAndRunsTheRankOnALocalCopy) {
   for (;;) {
     {
       std::lock_guard<std::mutex> lock(mu_);
-      if (exited_) break;
+      if (exited_ && !cached_.is_null()) break;
     }
     if (std::chrono::steady_clock::now() > deadline) {
-      ADD_FAILURE() << "the rank never exited";
+      ADD_FAILURE() << "the rank never exited, or no heartbeat said what the cache holds";
       break;
     }
     std::this_thread::sleep_for(std::chrono::milliseconds(50));
   }
   agent.Stop();
   ASSERT_TRUE(done.get().ok());
+  // Its heartbeats say the cache holds the whole version now.
+  EXPECT_EQ(cached_, json::array({{{"digest", digest_}, {"bytes", 8500}}}));
+  EXPECT_GT(cache_stats_.value("misses", 0), 0);  // every chunk was downloaded
+  EXPECT_EQ(cache_stats_.value("hits", -1), 0);
+  EXPECT_EQ(cache_stats_.value("bytes", -1), 8500);
 
   std::string log;
   int exit_code = -1;
@@ -181,6 +193,15 @@ TEST_F(AgentFetchTest, FetchesThePinnedDatasetAndRunsTheRankOnALocalCopy) {
     if (ev["type"] == "exit") exit_code = ev["exitCode"];
   }
   EXPECT_EQ(exit_code, 0) << log;
+  // The bytes it downloaded, with the "fetched" line: shoal status's FETCHED.
+  bool fetched_reported = false;
+  for (const auto& ev : events_) {
+    if (ev.contains("fetchedBytes")) {
+      EXPECT_EQ(ev["fetchedBytes"], 8500);
+      fetched_reported = true;
+    }
+  }
+  EXPECT_TRUE(fetched_reported);
   EXPECT_NE(
       log.find("[shoal-worker] fetched 8500 of 8500 bytes for datasets/alice/mnist@v1 (0 of "),
       std::string::npos)
