@@ -162,7 +162,11 @@ TEST_F(DatasetFetchTest, AChunkThatKeepsArrivingCorruptedFailsNamingIt) {
   struct Bad : MemorySource {
     Result<std::string> ChunkRange(const wire::Pin& p, const std::string& sha, int64_t offset,
                                    int64_t length) override {
-      corrupt_once_.insert(sha);
+      {
+        // The fetcher's threads call this at once; the base class locks only its own body.
+        std::lock_guard<std::mutex> lock(mu_);
+        corrupt_once_.insert(sha);
+      }
       return MemorySource::ChunkRange(p, sha, offset, length);
     }
   } bad;
