@@ -70,16 +70,43 @@ const json* FindVersion(const json& card, const std::string& version) {
   return nullptr;
 }
 
+int CannotPush(const CommandContext& ctx, const std::string& path, const Status& st) {
+  ctx.err() << "shoal data push: cannot push " << path << ": " << st.message() << "\n";
+  return kExitUsage;
+}
+
+// Whether a version of the card could hold the listed files: the same total size and file count.
+bool MaybeHolds(const json& card, const std::vector<ManifestFile>& listed) {
+  int64_t bytes = 0;
+  for (const ManifestFile& f : listed) bytes += f.size;
+  for (const json& v : GetArray(card, "versions")) {
+    if (GetInt(v, "bytes") == bytes && GetInt(v, "files") == static_cast<int64_t>(listed.size())) {
+      return true;
+    }
+  }
+  return false;
+}
+
+// When a version of the card holds `digest`: says which (nothing is pushed) and true.
+bool AlreadyHeld(const CommandContext& ctx, const json& card, const Named& n,
+                 const std::string& path, const std::string& digest) {
+  const json* same = FindVersion(card, "sha256:" + digest);
+  if (same == nullptr) return false;
+  if (ctx.json_output()) {
+    ctx.PrintJson(*same);
+  } else {
+    ctx.out() << n.key << "@" << GetString(*same, "version") << " already holds " << path
+              << " (digest sha256:" << digest << "); nothing to push\n";
+  }
+  return true;
+}
+
 int Push(const CommandContext& ctx) {
   const CliArgs& args = ctx.args();
   const std::string& path = args.positional[1];
-  // Read the whole tree before anything is sent: a bad PATH is a usage error with nothing stored.
-  Result<Manifest> manifest = ScanPath(path);
-  if (!manifest.ok()) {
-    ctx.err() << "shoal data push: cannot push " << path << ": " << manifest.status().message()
-              << "\n";
-    return kExitUsage;
-  }
+  // List the whole tree before anything is sent: a bad PATH is a usage error with nothing stored.
+  Result<std::vector<ManifestFile>> listed = ListManifestFiles(path);
+  if (!listed.ok()) return CannotPush(ctx, path, listed.status());
   Result<Named> n = Resolve(ctx, args.name, VersionRule::kNone);
   if (!n.ok()) return ctx.Fail(n.status());
   // Card fields not given keep their stored values: a new version is not a new card.
@@ -103,18 +130,14 @@ int Push(const CommandContext& ctx) {
   Result<json> put = ctx.Call("PUT", n->path, card.dump());
   if (!put.ok()) return FailOn(ctx, put.status(), *n);
   // The registry refuses a second version name for the same content; without --version, say
-  // which version already holds it instead.
-  const std::string digest = ManifestDigest(*manifest);
-  if (args.data_version.empty()) {
-    if (const json* same = FindVersion(*put, "sha256:" + digest); same != nullptr) {
-      if (ctx.json_output()) {
-        ctx.PrintJson(*same);
-      } else {
-        ctx.out() << n->key << "@" << GetString(*same, "version") << " already holds " << path
-                  << " (digest sha256:" << digest << "); nothing to push\n";
-      }
-      return kExitOk;
-    }
+  // which version already holds it instead. Only a version of the same size and file count can:
+  // then read the tree once, sending nothing, to compare digests (any other tree goes straight to
+  // the one-pass upload, whose missing queries would name no chunk of an unchanged tree anyway).
+  const bool name_same = args.data_version.empty();
+  if (name_same && MaybeHolds(*put, *listed)) {
+    Result<Manifest> scanned = ScanPath(path);
+    if (!scanned.ok()) return CannotPush(ctx, path, scanned.status());
+    if (AlreadyHeld(ctx, *put, *n, path, ManifestDigest(*scanned))) return kExitOk;
   }
   const std::string version =
       args.data_version.empty() ? NextIntegerVersion(*put) : args.data_version;
@@ -122,15 +145,25 @@ int Push(const CommandContext& ctx) {
   TransferProgress progress = MakeProgress(ctx, "push");
   TransferOptions options;
   options.progress = [&](int64_t done, int64_t total) { progress.Update(done, total); };
-  Result<PushStats> pushed = PushVersion(ctx.client(), n->path, path, *manifest, version, options);
+  Result<PushStats> pushed = UploadPath(ctx.client(), n->path, path, *listed, options);
+  // The digest is known now, before the version is stored: a tree that a version already holds
+  // (its chunks all stored, so nothing was sent) names that version.
+  if (pushed.ok() && name_same && AlreadyHeld(ctx, *put, *n, path, pushed->digest)) {
+    progress.Finish();
+    return kExitOk;
+  }
+  Status stored_version =
+      pushed.ok() ? StoreVersion(ctx.client(), n->path, path, version, options, &*pushed)
+                  : pushed.status();
   progress.Finish();
-  if (!pushed.ok()) {
-    if (pushed.status().code() == StatusCode::kFailedPrecondition) {
-      ctx.err() << "shoal data push: " << PlainMessage(pushed.status()) << "\n";
+  if (!stored_version.ok()) {
+    if (stored_version.code() == StatusCode::kFailedPrecondition) {
+      ctx.err() << "shoal data push: " << PlainMessage(stored_version) << "\n";
       return kExitJobFailed;
     }
-    return FailOn(ctx, pushed.status(), *n);
+    return FailOn(ctx, stored_version, *n);
   }
+  const Manifest* manifest = &pushed->manifest;
   int64_t bytes = 0;
   for (const ManifestChunk& c : manifest->chunks) bytes += c.size;
   if (ctx.json_output()) {

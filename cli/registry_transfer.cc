@@ -17,7 +17,9 @@ namespace {
 
 using nlohmann::json;
 
-constexpr size_t kMissingBatch = 100000;  // the server's limit per missing query
+// A push asks which chunks are missing per batch of this many chunks or bytes, whichever first.
+constexpr size_t kBatchChunks = 32;
+constexpr size_t kBatchBytes = size_t{64} << 20;
 constexpr std::chrono::minutes kChunkTimeout{2};
 constexpr std::chrono::minutes kManifestTimeout{5};
 constexpr uint64_t kMaxManifestBytes = uint64_t{2} << 30;
@@ -64,12 +66,23 @@ class Meter {
     done_ += bytes;
     if (options_.progress) options_.progress(done_, total_);
   }
+  // Bytes that turned out not to need sending (a pipelined push learns this as it goes).
+  void Skip(int64_t bytes) {
+    std::lock_guard<std::mutex> lock(mu_);
+    total_ -= bytes;
+  }
+  // Reports the final state once more (a Skip after the last Add changed the total), when
+  // anything was sent.
+  void Report() {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (done_ > 0 && options_.progress) options_.progress(done_, total_);
+  }
 
  private:
   const TransferOptions& options_;
   std::mutex mu_;
   int64_t done_ = 0;
-  const int64_t total_;
+  int64_t total_;
 };
 
 // A bounded queue of chunks and the threads that PUT them.
@@ -84,12 +97,15 @@ class Uploader {
   }
   ~Uploader() { (void)Finish(); }
 
-  // Queues a copy of the chunk; blocks while the queue is full. The first upload error.
-  Status Add(const std::string& sha, std::string_view bytes) {
+  // Queues the chunk; blocks while the queue is full. The first upload error.
+  Status Add(std::string sha, std::string bytes) {
     std::unique_lock<std::mutex> lock(mu_);
-    space_.wait(lock, [&] { return queue_.size() < kQueued || !error_.ok(); });
+    space_.wait(lock, [&] {
+      return queue_.empty() || queued_bytes_ + bytes.size() <= kQueuedBytes || !error_.ok();
+    });
     if (!error_.ok()) return error_;
-    queue_.emplace_back(sha, std::string(bytes));
+    queued_bytes_ += bytes.size();
+    queue_.emplace_back(std::move(sha), std::move(bytes));
     ready_.notify_one();
     return Status::Ok();
   }
@@ -109,8 +125,9 @@ class Uploader {
   }
 
  private:
-  // With the chunks in flight, at most (kQueued + connections) chunks are held in memory.
-  static constexpr size_t kQueued = 4;
+  // Queued chunks wait in memory: up to one pipelined batch (below), so that the scan builds the
+  // next batch while this one is sent. Plus the chunks in flight, one per connection.
+  static constexpr size_t kQueuedBytes = size_t{64} << 20;
 
   void Run() {
     for (;;) {
@@ -121,8 +138,9 @@ class Uploader {
         if (!error_.ok() || queue_.empty()) return;
         item = std::move(queue_.front());
         queue_.pop_front();
+        queued_bytes_ -= item.second.size();
       }
-      space_.notify_one();
+      space_.notify_all();
       const std::string target = path_ + "/chunks/" + item.first;
       Result<HttpResponse> r = Send(client_, options_, "PUT", target, item.second,
                                     "application/octet-stream", kChunkTimeout);
@@ -146,6 +164,7 @@ class Uploader {
   std::mutex mu_;
   std::condition_variable ready_, space_;
   std::deque<std::pair<std::string, std::string>> queue_;
+  size_t queued_bytes_ = 0;
   bool closed_ = false;
   Status error_;
   std::vector<std::thread> threads_;
@@ -170,7 +189,7 @@ Status UploadChunks(const HttpClient& client, const std::string& artifact_path,
         if (want.count(sha) == 0 || !sent.insert(sha).second) return Status::Ok();
         stats->sent_bytes += static_cast<int64_t>(chunk.size());
         ++stats->sent_chunks;
-        return uploader.Add(sha, chunk);
+        return uploader.Add(sha, std::string(chunk));
       });
   Status uploaded = uploader.Finish();
   if (!uploaded.ok()) return uploaded;
@@ -180,6 +199,90 @@ Status UploadChunks(const HttpClient& client, const std::string& artifact_path,
   }
   return Status::Ok();
 }
+
+// The one pass of a push: BuildManifest's chunks gather in a batch; a full batch asks which of
+// its chunks the scheduler lacks and queues those, from memory, on the uploader, whose connections
+// send them while the scan goes on. At most a batch being built, one queued, and the chunks in
+// flight are held in memory.
+class PushPipeline {
+ public:
+  PushPipeline(const HttpClient& client, const std::string& artifact_path, int64_t version_bytes,
+               const TransferOptions& options, PushStats* stats)
+      : client_(client),
+        missing_target_(artifact_path + "/chunks/missing"),
+        version_bytes_(version_bytes),
+        options_(options),
+        stats_(stats),
+        meter_(options, version_bytes),
+        uploader_(client, artifact_path, options, &meter_) {}
+
+  Status OnChunk(std::string_view chunk, const std::string& sha) {
+    if (!seen_.insert(sha).second) {  // an earlier chunk of the stream: queried already
+      meter_.Skip(static_cast<int64_t>(chunk.size()));
+      return Status::Ok();
+    }
+    batch_bytes_ += chunk.size();
+    batch_.emplace_back(sha, std::string(chunk));
+    if (batch_.size() >= kBatchChunks || batch_bytes_ >= kBatchBytes) return Flush();
+    return Status::Ok();
+  }
+
+  // Asks about the batch and queues its missing chunks.
+  Status Flush() {
+    if (batch_.empty()) return Status::Ok();
+    json query = {{"chunks", json::array()}};
+    for (const auto& item : batch_) query["chunks"].push_back(item.first);
+    // The version's size (from the listing): the scheduler refuses a push over the account's
+    // quota at the first query, before any chunk is sent.
+    if (first_query_) query["bytes"] = version_bytes_;
+    first_query_ = false;
+    ASSIGN_OR_RETURN(json reply,
+                     JsonOf(Send(client_, options_, "POST", missing_target_, query.dump()),
+                            "POST " + missing_target_));
+    if (!reply.contains("missing") || !reply["missing"].is_array()) {
+      return Internal("malformed reply to POST " + missing_target_ + ": no \"missing\" list");
+    }
+    std::set<std::string, std::less<>> missing;
+    for (const json& m : reply["missing"]) {
+      if (m.is_string()) missing.insert(m.get<std::string>());
+    }
+    std::vector<std::pair<std::string, std::string>> batch = std::move(batch_);
+    batch_.clear();
+    batch_bytes_ = 0;
+    for (auto& [sha, bytes] : batch) {
+      if (missing.count(sha) == 0) {
+        meter_.Skip(static_cast<int64_t>(bytes.size()));
+        continue;
+      }
+      stats_->sent_bytes += static_cast<int64_t>(bytes.size());
+      ++stats_->sent_chunks;
+      RETURN_IF_ERROR(uploader_.Add(std::move(sha), std::move(bytes)));
+    }
+    return Status::Ok();
+  }
+
+  // Waits for the uploads; the first upload error.
+  Status Finish() {
+    Status st = uploader_.Finish();
+    meter_.Report();
+    return st;
+  }
+
+  int64_t unique_chunks() const { return static_cast<int64_t>(seen_.size()); }
+
+ private:
+  const HttpClient& client_;
+  const std::string missing_target_;
+  const int64_t version_bytes_;
+  const TransferOptions& options_;
+  PushStats* stats_;
+  Meter meter_;
+  Uploader uploader_;
+  std::set<std::string, std::less<>> seen_;
+  std::vector<std::pair<std::string, std::string>> batch_;
+  size_t batch_bytes_ = 0;
+  bool first_query_ = true;
+};
 
 }  // namespace
 
@@ -249,48 +352,45 @@ Result<Manifest> ScanPath(const std::string& path) {
                        [](std::string_view, const std::string&) { return Status::Ok(); });
 }
 
-Result<PushStats> PushVersion(const HttpClient& client, const std::string& artifact_path,
-                              const std::string& path, const Manifest& manifest,
-                              const std::string& version, const TransferOptions& options) {
+Result<PushStats> UploadPath(const HttpClient& client, const std::string& artifact_path,
+                             const std::string& path, const std::vector<ManifestFile>& listed,
+                             const TransferOptions& options) {
   PushStats stats;
-  stats.digest = ManifestDigest(manifest);
-  std::vector<std::string> ids;
-  std::set<std::string> unique;
-  for (const ManifestChunk& c : manifest.chunks) {
-    if (unique.insert(c.sha256).second) ids.push_back(c.sha256);
-  }
   int64_t version_bytes = 0;
-  for (const ManifestChunk& c : manifest.chunks) version_bytes += c.size;
-  std::set<std::string> missing;
-  const std::string missing_target = artifact_path + "/chunks/missing";
-  for (size_t i = 0; i < ids.size(); i += kMissingBatch) {
-    json batch = {
-        {"chunks", std::vector<std::string>(
-                       ids.begin() + i, ids.begin() + std::min(ids.size(), i + kMissingBatch))}};
-    // The version's size: the scheduler refuses a push over the account's quota before the
-    // first chunk is sent.
-    if (i == 0) batch["bytes"] = version_bytes;
-    ASSIGN_OR_RETURN(json reply, JsonOf(Send(client, options, "POST", missing_target, batch.dump()),
-                                        "POST " + missing_target));
-    if (!reply.contains("missing") || !reply["missing"].is_array()) {
-      return Internal("malformed reply to POST " + missing_target + ": no \"missing\" list");
-    }
-    for (const json& m : reply["missing"]) {
-      if (m.is_string() && unique.count(m.get<std::string>()) > 0)
-        missing.insert(m.get<std::string>());
-    }
+  for (const ManifestFile& f : listed) version_bytes += f.size;
+  PushPipeline pipeline(client, artifact_path, version_bytes, options, &stats);
+  Result<Manifest> manifest = BuildManifest(
+      path, ChunkerParams(),
+      [&](std::string_view chunk, const std::string& sha) { return pipeline.OnChunk(chunk, sha); });
+  const Status flushed = manifest.ok() ? pipeline.Flush() : Status::Ok();
+  const Status uploaded = pipeline.Finish();
+  if (!uploaded.ok()) return uploaded;
+  RETURN_IF_ERROR(flushed);
+  if (!manifest.ok()) return manifest.status();
+  // The chunks sent are the bytes read, so the manifest always matches them; a tree that changed
+  // since it was listed is refused all the same (its size was the one checked against the quota).
+  if (manifest->files != listed) {
+    return FailedPrecondition(path + " changed while it was pushed; push a tree nobody writes to");
   }
-  if (!missing.empty()) {
-    RETURN_IF_ERROR(UploadChunks(client, artifact_path, path, manifest, missing, options, &stats));
-  }
+  stats.digest = ManifestDigest(*manifest);
+  stats.manifest = std::move(*manifest);
+  stats.stored_chunks = std::max<int64_t>(0, pipeline.unique_chunks() - stats.sent_chunks);
+  return stats;
+}
+
+Status StoreVersion(const HttpClient& client, const std::string& artifact_path,
+                    const std::string& path, const std::string& version,
+                    const TransferOptions& options, PushStats* stats) {
+  std::set<std::string> unique;
+  for (const ManifestChunk& c : stats->manifest.chunks) unique.insert(c.sha256);
   const std::string version_target = artifact_path + "/versions/" + version;
-  const std::string text = CanonicalManifestText(manifest);
+  const std::string text = CanonicalManifestText(stats->manifest);
   for (int round = 0;; ++round) {
     Result<HttpResponse> r = Send(client, options, "PUT", version_target, text);
     if (!r.ok()) return r.status();
     json body = json::parse(r->body, nullptr, false);
-    // Chunks the scheduler lost since the missing query (collected, or a wiped store): upload
-    // them and try once more.
+    // Chunks the scheduler lost since the missing query (collected, or a wiped store): read PATH
+    // again, upload them and try once more.
     if (r->status == 409 && round == 0 && body.is_object() && body.contains("missing") &&
         body["missing"].is_array() && !body["missing"].empty()) {
       std::set<std::string> again;
@@ -299,13 +399,14 @@ Result<PushStats> PushVersion(const HttpClient& client, const std::string& artif
           again.insert(m.get<std::string>());
       }
       if (again.empty()) return StatusFromHttp(*r);
-      RETURN_IF_ERROR(UploadChunks(client, artifact_path, path, manifest, again, options, &stats));
+      RETURN_IF_ERROR(
+          UploadChunks(client, artifact_path, path, stats->manifest, again, options, stats));
       continue;
     }
-    ASSIGN_OR_RETURN(stats.reply, JsonOf(r, "PUT " + version_target));
-    stats.stored_chunks =
-        std::max<int64_t>(0, static_cast<int64_t>(unique.size()) - stats.sent_chunks);
-    return stats;
+    ASSIGN_OR_RETURN(stats->reply, JsonOf(r, "PUT " + version_target));
+    stats->stored_chunks =
+        std::max<int64_t>(0, static_cast<int64_t>(unique.size()) - stats->sent_chunks);
+    return Status::Ok();
   }
 }
 

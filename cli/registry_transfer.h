@@ -3,10 +3,11 @@
 // verbs (`shoal data`, later `shoal models`) parse and print; this file holds the HTTP and chunk
 // logic, with the artifact's kind a parameter.
 //
-// Push: the caller reads PATH once (ScanPath: chunk ids only, nothing sent), then PushVersion asks
-// which chunks the scheduler lacks, reads PATH again to upload those (a few connections at once),
-// and stores the manifest. A push killed half-way resumes when rerun: the scheduler keeps every
-// chunk it verified, and the missing query names only the others.
+// Push: the caller lists PATH (ListManifestFiles: names and sizes, nothing read or sent), then
+// UploadPath reads PATH once, asking in batches which chunks the scheduler lacks and uploading
+// those from memory (a few connections at once) while the scan goes on, and StoreVersion stores
+// the manifest. A push killed half-way resumes when rerun: the scheduler keeps every chunk it
+// verified, and the missing queries name only the others.
 //
 // Pull: the manifest is checked against the X-Shoal-Digest header, each chunk against its SHA-256
 // and size, and the files are written under DIR only (ParseManifest refuses paths that climb out;
@@ -21,6 +22,7 @@
 #include <functional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include <nlohmann/json.hpp>
 
@@ -70,19 +72,30 @@ struct TransferOptions {
 Result<Manifest> ScanPath(const std::string& path);
 
 struct PushStats {
+  Manifest manifest;          // of the bytes read and sent
   std::string digest;         // the manifest's digest (hex)
   int64_t sent_bytes = 0;     // bytes of the chunks uploaded
   int64_t sent_chunks = 0;    // chunks uploaded
   int64_t stored_chunks = 0;  // distinct chunks the scheduler already held
-  nlohmann::json reply;       // the reply to PUT .../versions/V
+  nlohmann::json reply;       // the reply to PUT .../versions/V (StoreVersion)
 };
 
-// Uploads what the scheduler lacks of `manifest` (ScanPath(path)) to `artifact_path`
-// (ArtifactPath) and stores it as `version`. The card must exist. FailedPrecondition when PATH
-// changed since it was scanned; the calls' errors (StatusFromHttp) otherwise.
-Result<PushStats> PushVersion(const HttpClient& client, const std::string& artifact_path,
-                              const std::string& path, const Manifest& manifest,
-                              const std::string& version, const TransferOptions& options);
+// Reads PATH once and uploads what the scheduler lacks of it to `artifact_path` (ArtifactPath;
+// the card must exist): chunks are asked about in batches as the scan produces them, the first
+// query carrying the size of `listed` (ListManifestFiles(path)) for the quota, and the missing
+// ones are sent while the scan goes on. Stores no version. FailedPrecondition when PATH's files no
+// longer match `listed`; the scan's errors (as ScanPath's) and the calls' (StatusFromHttp)
+// otherwise.
+Result<PushStats> UploadPath(const HttpClient& client, const std::string& artifact_path,
+                             const std::string& path, const std::vector<ManifestFile>& listed,
+                             const TransferOptions& options);
+
+// Stores `stats->manifest` (UploadPath's) as `version` and sets stats->reply. Chunks the scheduler
+// says are missing then (lost since they were sent) are read from PATH again, uploaded, and the
+// store tried once more: FailedPrecondition when PATH changed meanwhile.
+Status StoreVersion(const HttpClient& client, const std::string& artifact_path,
+                    const std::string& path, const std::string& version,
+                    const TransferOptions& options, PushStats* stats);
 
 struct PullStats {
   Manifest manifest;

@@ -1,6 +1,7 @@
 #include "common/registry/manifest.h"
 
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -274,16 +275,24 @@ std::vector<ChunkSlice> SlicesOf(const Manifest& manifest, size_t file_index) {
   return SlicesOf(manifest, ChunkOffsets(manifest), file_index);
 }
 
-Result<Manifest> BuildManifest(const std::string& root, const ChunkerParams& params,
-                               const ManifestChunkFn& on_chunk) {
+namespace {
+
+// The files BuildManifest reads: (path in the manifest, path on disk), sorted by the former, with
+// its checks on kinds, names and count.
+struct TreeWalk {
+  bool single_file = false;
+  std::vector<std::pair<std::string, std::filesystem::path>> entries;
+};
+
+Result<TreeWalk> WalkTree(const std::string& root) {
   namespace fs = std::filesystem;
   std::error_code ec;
   const fs::file_status root_status = fs::status(root, ec);
   if (ec) return Unavailable(root + ": " + ec.message());
-  // (path in the manifest, path on disk), sorted by the former.
-  std::vector<std::pair<std::string, fs::path>> entries;
-  const bool single_file = fs::is_regular_file(root_status);
-  if (single_file) {
+  TreeWalk walk;
+  auto& entries = walk.entries;
+  walk.single_file = fs::is_regular_file(root_status);
+  if (walk.single_file) {
     entries.emplace_back(fs::path(root).filename().string(), fs::path(root));
   } else if (fs::is_directory(root_status)) {
     for (auto it = fs::recursive_directory_iterator(root, ec);
@@ -317,6 +326,35 @@ Result<Manifest> BuildManifest(const std::string& root, const ChunkerParams& par
       return InvalidArgument(disk_path.string() + ": cannot be pushed: " + problem);
     }
   }
+  return walk;
+}
+
+}  // namespace
+
+Result<std::vector<ManifestFile>> ListManifestFiles(const std::string& root) {
+  ASSIGN_OR_RETURN(TreeWalk walk, WalkTree(root));
+  std::vector<ManifestFile> files;
+  int64_t offset = 0;
+  for (const auto& [path, disk_path] : walk.entries) {
+    // Opened as BuildManifest opens it, so that an unreadable file is found here too.
+    const int fd =
+        ::open(disk_path.c_str(), O_RDONLY | O_CLOEXEC | (walk.single_file ? 0 : O_NOFOLLOW));
+    if (fd < 0) return Unavailable(ErrnoText(disk_path.string()));
+    struct stat st {};
+    const int rc = ::fstat(fd, &st);
+    ::close(fd);
+    if (rc != 0) return Unavailable(ErrnoText(disk_path.string()));
+    files.push_back({path, static_cast<int64_t>(st.st_size), offset});
+    offset += static_cast<int64_t>(st.st_size);
+  }
+  return files;
+}
+
+Result<Manifest> BuildManifest(const std::string& root, const ChunkerParams& params,
+                               const ManifestChunkFn& on_chunk) {
+  ASSIGN_OR_RETURN(TreeWalk walk, WalkTree(root));
+  const bool single_file = walk.single_file;
+  const auto& entries = walk.entries;
 
   Manifest manifest;
   ASSIGN_OR_RETURN(

@@ -119,4 +119,9 @@ using ManifestChunkFn = std::function<Status(std::string_view chunk, const std::
 Result<Manifest> BuildManifest(const std::string& root, const ChunkerParams& params,
                                const ManifestChunkFn& on_chunk);
 
+// The files BuildManifest would read from `root`, with their sizes now and offsets, and the same
+// errors for a tree that cannot be pushed; reads no content (each file is opened, so an unreadable
+// one is Unavailable here too). A cheap first look: the sizes are those of this moment.
+Result<std::vector<ManifestFile>> ListManifestFiles(const std::string& root);
+
 }  // namespace shoal

@@ -171,7 +171,7 @@ class Api {
   shoal::Registry* registry_ = nullptr;
   RegistryMetrics registry_metrics_;
   // Chunk reads and writes (hashing, encrypting, fsyncing megabytes) run here, off the event loop.
-  boost::asio::thread_pool registry_io_{2};
+  boost::asio::thread_pool registry_io_{4};
   Visibility visibility_;
   ApiMetrics api_metrics_;
   // Checkpoint reads and writes (seconds for a large model) run here, off the event loop.

@@ -68,11 +68,24 @@ Status ChunkStore::Put(std::string_view id, std::string_view bytes, bool* added)
     return InvalidArgument("chunk " + std::string(id) +
                            ": its bytes do not hash to its name (corrupted in transit?)");
   }
-  if (Has(id)) return Status::Ok();
-  // One write at a time: two uploads of the same chunk would otherwise share a temporary file
-  // (WriteFileAtomic names it by process), and one could rename the other's half-written bytes.
-  std::lock_guard<std::mutex> write_lock(write_mu_);
-  if (Has(id)) return Status::Ok();
+  // Claim the id: a concurrent Put of the same chunk waits here, then finds it stored (or, when
+  // that write failed, writes it itself).
+  {
+    std::unique_lock<std::mutex> lock(mu_);
+    written_.wait(lock, [&] { return writing_.find(id) == writing_.end(); });
+    if (Has(id)) return Status::Ok();
+    writing_.emplace(id);
+  }
+  Status st = Write(id, bytes, added);
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    writing_.erase(writing_.find(id));
+  }
+  written_.notify_all();
+  return st;
+}
+
+Status ChunkStore::Write(std::string_view id, std::string_view bytes, bool* added) {
   const std::string path = PathOf(id);
   std::error_code ec;
   fs::create_directories(DirOf(path), ec);

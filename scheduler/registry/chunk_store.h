@@ -14,15 +14,19 @@
 // deduplication happens within a key only, and a store opened with another key, or without one,
 // fails to read what it finds (Internal, like a rotted chunk).
 //
-// Thread-safety: every method may be called from any thread (Put's writes are serialised); a Put
+// Thread-safety: every method may be called from any thread. Puts of different chunks write in
+// parallel (each to its own temporary, fsync, rename); Puts of the same chunk at once write it
+// once, the others wait for that write and then find it stored. A Put
 // and a Remove of the same chunk at once is the caller's to avoid (the registry's reference
 // counting will decide removals).
 #pragma once
 
+#include <condition_variable>
 #include <cstdint>
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <set>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -77,11 +81,16 @@ class ChunkStore {
   ChunkStore(std::string dir, std::optional<DataKey> key)
       : dir_(std::move(dir)), key_(std::move(key)) {}
   std::string PathOf(std::string_view id) const;
+  // Put's write of a chunk this thread claimed in writing_.
+  Status Write(std::string_view id, std::string_view bytes, bool* added);
 
   const std::string dir_;
   const std::optional<DataKey> key_;  // set: chunks are sealed under it
-  mutable std::mutex mu_;             // guards the counters
-  std::mutex write_mu_;               // serialises Put's writes
+  mutable std::mutex mu_;             // guards the counters and writing_
+  std::condition_variable written_;   // a write left writing_
+  // Chunks being written now: WriteFileAtomic's temporary is named by path and process, so two
+  // writes of one chunk at once would share it; different chunks never do.
+  std::set<std::string, std::less<>> writing_;
   int64_t chunks_ = 0;
   int64_t bytes_ = 0;
 };

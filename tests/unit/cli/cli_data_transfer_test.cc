@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 #include <unistd.h>
 
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <map>
@@ -48,7 +49,9 @@ struct FakeRegistry {
   bool lose_chunk_once = false;  // drop a stored chunk before the first version PUT
   bool corrupt_chunk = false;    // serve a chunk's bytes altered
   bool wrong_digest = false;     // send a wrong X-Shoal-Digest
+  int64_t quota = -1;            // refuse a missing query whose "bytes" pass it (507)
   int chunk_puts = 0;
+  std::vector<json> missing_queries;
   std::string last_grant_body;
 
   Reply Handle(const Request& r) {
@@ -67,8 +70,13 @@ struct FakeRegistry {
       return Json(created ? 201 : 200, Card());
     }
     if (t == kBase + "/chunks/missing") {
+      const json query = json::parse(r.body);
+      missing_queries.push_back(query);
+      if (quota >= 0 && query.contains("bytes") && query["bytes"].get<int64_t>() > quota) {
+        return Error(507, "ResourceExhausted", "over the quota");
+      }
       json missing = json::array();
-      for (const json& c : json::parse(r.body)["chunks"]) {
+      for (const json& c : query["chunks"]) {
         if (chunks.count(c.get<std::string>()) == 0) missing.push_back(c);
       }
       return Json(200, {{"missing", missing}});
@@ -303,6 +311,45 @@ TEST_F(CliDataTransferTest, RetriesTransientFailuresAndReuploadsLostChunks) {
   CliRun push = Push();
   ASSERT_EQ(push.code, kExitOk) << push.err;
   EXPECT_EQ(registry_.versions.size(), 1u);
+}
+
+TEST_F(CliDataTransferTest, AsksInBatchesWhileItScansAndChecksTheQuotaFirst) {
+  // ~100 MB: more than one batch of missing queries (32 chunks or 64 MiB).
+  std::mt19937_64 rng(11);
+  std::string big(100'000'000, '\0');
+  for (size_t i = 0; i + 8 <= big.size(); i += 8) {
+    const uint64_t r = rng();
+    std::memcpy(&big[i], &r, 8);
+  }
+  Write("src/big.bin", big);
+  const int64_t total = 100'000'000 + 3'000'000 + 10;
+
+  // Over the quota: refused at the first query, before any chunk is sent.
+  registry_.quota = total - 1;
+  CliRun refused = Push();
+  EXPECT_NE(refused.code, kExitOk);
+  EXPECT_TRUE(Contains(refused.err, "over the quota")) << refused.err;
+  EXPECT_EQ(registry_.chunk_puts, 0);
+  EXPECT_TRUE(registry_.versions.empty());
+
+  registry_.quota = -1;
+  registry_.missing_queries.clear();
+  CliRun push = Push({"-o", "json"});
+  ASSERT_EQ(push.code, kExitOk) << push.err;
+  const json reply = json::parse(push.out);
+  ASSERT_GE(registry_.missing_queries.size(), 2u);
+  EXPECT_EQ(registry_.missing_queries[0]["bytes"], total);  // the listed size, up front
+  for (size_t i = 1; i < registry_.missing_queries.size(); ++i) {
+    EXPECT_FALSE(registry_.missing_queries[i].contains("bytes"));
+    EXPECT_LE(registry_.missing_queries[i]["chunks"].size(), 32u);
+  }
+  EXPECT_EQ(reply["sentChunks"], reply["chunks"]);
+  EXPECT_EQ(reply["sentBytes"], total);
+  EXPECT_EQ(registry_.chunk_puts, reply["chunks"].get<int>());
+  ASSERT_EQ(registry_.versions.size(), 1u);
+  auto manifest = ParseManifest(registry_.versions.begin()->second);
+  ASSERT_TRUE(manifest.ok());
+  for (const ManifestChunk& c : manifest->chunks) EXPECT_EQ(registry_.chunks.count(c.sha256), 1u);
 }
 
 TEST_F(CliDataTransferTest, BadPathSendsNothing) {

@@ -4,9 +4,12 @@
 
 #include <unistd.h>
 
+#include <atomic>
 #include <filesystem>
 #include <fstream>
 #include <iterator>
+#include <thread>
+#include <vector>
 
 #include <gtest/gtest.h>
 
@@ -61,6 +64,43 @@ TEST_F(ChunkStoreTest, StoresOnceUnderItsHashAndReadsBackWholeOrInPart) {
   EXPECT_EQ(store_->chunk_count(), 0);
   EXPECT_EQ(store_->total_bytes(), 0);
   EXPECT_TRUE(store_->Remove(id).ok());  // gone already: fine
+}
+
+TEST_F(ChunkStoreTest, PutsFromManyThreadsAtOnceStoreEachChunkOnce) {
+  // 64 distinct chunks, each Put by 3 of 8 threads at once: every Put succeeds, each chunk is
+  // added exactly once, and the counters and contents are right.
+  constexpr int kChunks = 64;
+  constexpr int kThreads = 8;
+  std::vector<std::string> chunks;
+  int64_t total = 0;
+  for (int i = 0; i < kChunks; ++i) {
+    chunks.push_back(std::string(1000 + i * 37, static_cast<char>('a' + i % 26)) +
+                     std::to_string(i));
+    total += static_cast<int64_t>(chunks.back().size());
+  }
+  std::atomic<int> added_count{0};
+  std::atomic<int> failures{0};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&, t] {
+      for (int i = 0; i < kChunks; ++i) {
+        if ((i + t) % kThreads >= 3) continue;  // threads i%8.. i%8+2 (mod 8) put chunk i
+        bool added = false;
+        if (!store_->Put(Sha256Hex(chunks[i]), chunks[i], &added).ok()) ++failures;
+        if (added) ++added_count;
+      }
+    });
+  }
+  for (std::thread& t : threads) t.join();
+  EXPECT_EQ(failures.load(), 0);
+  EXPECT_EQ(added_count.load(), kChunks);
+  EXPECT_EQ(store_->chunk_count(), kChunks);
+  EXPECT_EQ(store_->total_bytes(), total);
+  for (const std::string& c : chunks) EXPECT_EQ(*store_->Read(Sha256Hex(c)), c);
+  // No temporary left behind, and a reopened store counts the same.
+  Reopen();
+  EXPECT_EQ(store_->chunk_count(), kChunks);
+  EXPECT_EQ(store_->total_bytes(), total);
 }
 
 TEST_F(ChunkStoreTest, RefusesBytesThatDoNotMatchTheirNameAndStoresNothing) {
