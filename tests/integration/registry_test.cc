@@ -5,11 +5,15 @@
 // after a grant), submission checks and pins, deleting a pinned version, the quota, and the read
 // capability (forged, or used by a worker that runs no rank of the attempt).
 #include <cstdlib>
+#include <regex>
+#include <random>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <iostream>
 #include <map>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include <gtest/gtest.h>
@@ -451,6 +455,65 @@ TEST_F(RegistryTest, PrivateDataRunsOnlyOnTrustedWorkers) {
     if (r["job"] == job && r["allowed"].get<bool>() && r["account"] == "trusted") ++reads;
   }
   EXPECT_GE(reads, 1) << audit.body;
+}
+
+// A worker killed (-9) while it fetches a job's data: restarted, it takes the retried attempt and
+// resumes from what its cache already holds (the chunks it verified, and the .part of the one it
+// was downloading), so the attempt that trains fetches less than the whole version.
+TEST_F(RegistryTest, AWorkerKilledMidFetchResumesInTheRetriedAttempt) {
+  if (!Cluster::HaveFashionMnist()) GTEST_SKIP() << "dataset-fashion-mnist is not installed";
+  c_.KillScheduler(SIGTERM);  // again, with room for 430 MB
+  c_.StartScheduler({"--registry-master-key-file", key_file_, "--registry-quota", "2GiB"});
+  const fs::path src = c_.dir() + "/fm-big";
+  fs::create_directories(src);
+  for (const auto& f : fs::directory_iterator("/usr/share/datasets/fashion-mnist")) {
+    fs::copy_file(f.path(), src / f.path().filename());
+  }
+  {
+    // Incompressible filler, so that the fetch takes long enough to be cut.
+    std::mt19937_64 rng(11);
+    std::string bytes(400'000'000, '\0');
+    for (size_t i = 0; i + 8 <= bytes.size(); i += 8) {
+      const uint64_t v = rng();
+      std::memcpy(&bytes[i], &v, 8);
+    }
+    std::ofstream(src / "zz-filler.bin", std::ios::binary) << bytes;
+  }
+  Cluster::CliResult push =
+      c_.RunCli(alice_, {"data", "push", src.string(), "--name", "fm-big", "--public"});
+  ASSERT_EQ(push.code, 0) << push.output;
+  c_.StartWorker("w1");
+  const int64_t job = c_.SubmitAs(alice_, RegistryJob("shoal://datasets/alice/fm-big", 1));
+  const fs::path cache = c_.dir() + "/w1/cache";
+  auto cached_chunks = [&] {
+    int n = 0;
+    std::error_code ec;
+    for (auto it = fs::recursive_directory_iterator(cache, ec);
+         !ec && it != fs::recursive_directory_iterator(); it.increment(ec)) {
+      n += it->is_regular_file() && IsChunkId(it->path().filename().string());
+    }
+    return n;
+  };
+  ASSERT_TRUE(Cluster::WaitUntil([&] { return cached_chunks() >= 20; }, 120s));
+  c_.worker("w1")->Signal(SIGKILL);
+  c_.worker("w1")->Wait(10s);
+  const int before = cached_chunks();
+  // Its name is free once it has been silent for the worker timeout (3 s here).
+  std::this_thread::sleep_for(4s);
+  c_.StartWorker("w1");
+  ASSERT_TRUE(c_.WaitForState(job, "SUCCEEDED", 240s)) << c_.Job(job).dump(2);
+  EXPECT_GE(c_.Job(job)["attempts"].get<int>(), 2) << c_.Job(job).dump(2);
+  // The attempt that trained fetched only what the first did not leave in the cache.
+  std::smatch m;
+  bool resumed = false;
+  for (const std::string& l : LogLines(c_, alice_, job)) {
+    if (std::regex_search(l, m, std::regex(R"(fetched ([0-9]+) of ([0-9]+) bytes)"))) {
+      const int64_t fetched = std::stoll(m[1]), total = std::stoll(m[2]);
+      std::cout << l << " (" << before << " chunks cached at the kill)\n";
+      resumed |= fetched < total;
+    }
+  }
+  EXPECT_TRUE(resumed);
 }
 
 }  // namespace
