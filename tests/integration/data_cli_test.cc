@@ -136,6 +136,25 @@ TEST(DataCliTest, PushResumePullGrantAuditRemove) {
   EXPECT_EQ(bad.code, 2) << bad.output;
 }
 
+// Four files of 16 MB of random bytes under `src`; returns the chunk ids a push sends, in order.
+std::vector<std::string> RandomTree(const fs::path& src, uint64_t seed) {
+  fs::create_directories(src);
+  std::mt19937_64 rng(seed);
+  for (int f = 0; f < 4; ++f) {
+    std::string bytes(16'000'000, '\0');
+    for (char& ch : bytes) ch = static_cast<char>(rng());
+    std::ofstream(src / ("part-" + std::to_string(f)), std::ios::binary) << bytes;
+  }
+  std::vector<std::string> ids;
+  Status built =
+      BuildManifest(src.string(), ChunkerParams(), [&](std::string_view, const std::string& sha) {
+        ids.push_back(sha);
+        return Status::Ok();
+      }).status();
+  EXPECT_TRUE(built.ok()) << built.ToString();
+  return ids;
+}
+
 // A push killed with SIGKILL half-way resumes when run again: the chunks the scheduler verified
 // before the kill are not sent a second time.
 TEST(DataCliTest, APushKilledHalfWayResumes) {
@@ -143,19 +162,8 @@ TEST(DataCliTest, APushKilledHalfWayResumes) {
   c.StartScheduler();
   const std::string alice = c.CreateToken("alice", "user");
   const fs::path src = c.dir() + "/big";
-  fs::create_directories(src);
-  std::mt19937_64 rng(5);
-  for (int f = 0; f < 4; ++f) {
-    std::string bytes(16'000'000, '\0');
-    for (char& ch : bytes) ch = static_cast<char>(rng());
-    std::ofstream(src / ("part-" + std::to_string(f)), std::ios::binary) << bytes;
-  }
-  std::vector<std::string> ids;
-  ASSERT_TRUE(
-      BuildManifest(src.string(), ChunkerParams(), [&](std::string_view, const std::string& sha) {
-        ids.push_back(sha);
-        return Status::Ok();
-      }).ok());
+  const std::vector<std::string> ids = RandomTree(src, 5);
+  ASSERT_FALSE(ids.empty());
   const json query = {{"chunks", ids}};
   auto stored = [&]() -> size_t {
     auto r = c.client(alice).Do("POST", "/v1/datasets/alice/big/chunks/missing", query.dump());
@@ -200,19 +208,8 @@ TEST(DataCliTest, ASchedulerKilledDuringAPushShowsNothingHalfDone) {
   c.StartScheduler();
   const std::string alice = c.CreateToken("alice", "user");
   const fs::path src = c.dir() + "/big";
-  fs::create_directories(src);
-  std::mt19937_64 rng(7);
-  for (int f = 0; f < 4; ++f) {
-    std::string bytes(16'000'000, '\0');
-    for (char& ch : bytes) ch = static_cast<char>(rng());
-    std::ofstream(src / ("part-" + std::to_string(f)), std::ios::binary) << bytes;
-  }
-  std::vector<std::string> ids;
-  ASSERT_TRUE(
-      BuildManifest(src.string(), ChunkerParams(), [&](std::string_view, const std::string& sha) {
-        ids.push_back(sha);
-        return Status::Ok();
-      }).ok());
+  const std::vector<std::string> ids = RandomTree(src, 7);
+  ASSERT_FALSE(ids.empty());
   const json query = {{"chunks", ids}};
   auto missing = [&]() -> json {
     auto r = c.client(alice).Do("POST", "/v1/datasets/alice/big/chunks/missing", query.dump());
