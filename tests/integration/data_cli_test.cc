@@ -32,11 +32,6 @@ Cluster::CliResult Shoal(const Cluster& c, const std::string& token,
   return c.RunCli(token, args, std::chrono::seconds(60));
 }
 
-std::string ReadAll(const fs::path& p) {
-  std::ifstream in(p, std::ios::binary);
-  return std::string(std::istreambuf_iterator<char>(in), {});
-}
-
 bool Contains(const std::string& haystack, const std::string& needle) {
   return haystack.find(needle) != std::string::npos;
 }
@@ -110,7 +105,7 @@ TEST(DataCliTest, PushResumePullGrantAuditRemove) {
   CliResult pull = Shoal(c, bob, {"data", "pull", "alice/tables@1", dst.string()});
   ASSERT_EQ(pull.code, 0) << pull.output;
   for (const char* f : {"train.bin", "sub/labels.csv", "sub/empty"}) {
-    EXPECT_EQ(ReadAll(dst / f), ReadAll(src / f)) << f;
+    EXPECT_EQ(ReadFile(dst / f), ReadFile(src / f)) << f;
   }
   CliResult audit = Shoal(c, alice, {"data", "audit", "tables"});
   ASSERT_EQ(audit.code, 0) << audit.output;
@@ -262,7 +257,7 @@ TEST(DataCliTest, ASchedulerKilledDuringAPushShowsNothingHalfDone) {
   ASSERT_EQ(pull.code, 0) << pull.output;
   for (int f = 0; f < 4; ++f) {
     const std::string name = "part-" + std::to_string(f);
-    EXPECT_EQ(ReadAll(dst / name), ReadAll(src / name)) << name;
+    EXPECT_EQ(ReadFile(dst / name), ReadFile(src / name)) << name;
   }
 }
 

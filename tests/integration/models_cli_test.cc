@@ -26,11 +26,6 @@ Cluster::CliResult Shoal(const Cluster& c, const std::string& token,
   return c.RunCli(token, args, std::chrono::seconds(120));
 }
 
-std::string ReadAll(const fs::path& p) {
-  std::ifstream in(p, std::ios::binary);
-  return std::string(std::istreambuf_iterator<char>(in), {});
-}
-
 bool Contains(const std::string& haystack, const std::string& needle) {
   return haystack.find(needle) != std::string::npos;
 }
@@ -86,15 +81,15 @@ TEST(ModelsCliTest, PublishShowListPullAndRefuseAnUnfinishedJob) {
   CliResult pull = Shoal(c, alice, {"models", "pull", "tiny@1", dir.string()});
   ASSERT_EQ(pull.code, 0) << pull.output;
   EXPECT_TRUE(Contains(pull.output, "pulled models/alice/tiny@1 into")) << pull.output;
-  const json card = json::parse(ReadAll(dir / "model-card.json"), nullptr, false);
-  ASSERT_TRUE(card.is_object()) << ReadAll(dir / "model-card.json");
+  const json card = json::parse(ReadFile(dir / "model-card.json"), nullptr, false);
+  ASSERT_TRUE(card.is_object()) << ReadFile(dir / "model-card.json");
   EXPECT_EQ(card["job"], job);
   EXPECT_EQ(card["metrics"]["testAccuracy"], accuracy);
   const int64_t step = card["checkpoint"]["step"].get<int64_t>();
   auto checkpoint =
       c.client(alice).Do("GET", "/v1/jobs/" + id + "/checkpoints/" + std::to_string(step));
   ASSERT_TRUE(checkpoint.ok() && checkpoint->status == 200);
-  const std::string weights = ReadAll(dir / "model.safetensors");
+  const std::string weights = ReadFile(dir / "model.safetensors");
   EXPECT_FALSE(weights.empty());
   EXPECT_TRUE(weights == checkpoint->body) << weights.size() << " vs " << checkpoint->body.size();
 
