@@ -207,6 +207,13 @@ int CmdStatus(const CommandContext& ctx) {
   d.Field("Placement", placement);
   d.Field("Progress", ProgressText(view.progress, now));
   DescribeResult(d, view.result);
+  if (view.output) {
+    const wire::OutputView& o = *view.output;
+    d.Field("Output model", !o.published.empty() ? o.model + "@" + o.published + " (published)"
+                            : !o.error.empty()   ? o.model + ": not published: " + o.error
+                            : view.state == "SUCCEEDED" ? o.model + " (publishing)"
+                                                        : o.model + " (published on success)");
+  }
   if (!view.attempt_history || view.attempt_history->empty()) {
     d.Field("Attempts", "-");
   } else {

@@ -210,6 +210,21 @@ int main(int argc, char** argv) {
       },
       asio::detached);
 
+  // Models that jobs publish when they succeed (spec.output.model), off the scheduling cycle.
+  asio::co_spawn(
+      ioc,
+      [&]() -> asio::awaitable<void> {
+        asio::steady_timer timer(ioc);
+        for (;;) {
+          timer.expires_after(std::chrono::seconds(1));
+          boost::system::error_code ec;
+          co_await timer.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+          if (ec) co_return;
+          co_await api.PublishOutputs();
+        }
+      },
+      asio::detached);
+
   // Tokens' last-used times are kept in memory as requests authenticate; this timer stores them,
   // each at most about once a minute (Auth::PersistLastUsed), and shutdown stores the rest.
   asio::co_spawn(

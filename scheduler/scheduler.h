@@ -82,6 +82,8 @@ class Scheduler {
 
   // Called after every state change (the HTTP layer wakes its long-polls).
   void SetOnChange(std::function<void()> on_change) { on_change_ = std::move(on_change); }
+  // Called when a job succeeds (its state is SUCCEEDED, perhaps not yet stored).
+  void SetOnJobSucceeded(std::function<void(const Job&)> f) { on_job_succeeded_ = std::move(f); }
 
   // Defers the scheduling pass that submissions, cancellations and worker changes ask for: with a
   // poster (the daemon posts onto its event loop), requests that arrive before the pass runs share
@@ -265,6 +267,7 @@ class Scheduler {
   SchedulerOptions options_;
   Clock clock_;
   std::function<void()> on_change_;
+  std::function<void(const Job&)> on_job_succeeded_;
   JobTable jobs_;
   WorkerRegistry workers_;
   SchedulerMetrics metrics_;

@@ -197,6 +197,7 @@ void Scheduler::MaybeFinishAttempt(Job& job) {
   for (const auto& r : a->ranks) checksums.push_back(checksum(r));
   job.result["rankChecksums"] = checksums;
   LOG_INFO << "job " << job.id << " succeeded: " << job.result.dump();
+  if (on_job_succeeded_) on_job_succeeded_(job);
 }
 
 Attempt* Scheduler::EndAttempt(Job& job, AttemptState state, const std::string& reason) {

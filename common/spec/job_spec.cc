@@ -316,6 +316,47 @@ void ReadCheckpointAndLimits(const YamlMap& spec, JobSpec* out) {
   }
 }
 
+// A model library version name (common/registry/uri.h's IsVersionName; the spec does not depend
+// on the registry).
+bool IsModelVersionName(std::string_view s) {
+  auto alnum = [](char c) {
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
+  };
+  return !s.empty() && s.size() <= 64 && s != "latest" && alnum(s.front()) &&
+         std::all_of(s.begin(), s.end(),
+                     [&](char c) { return alnum(c) || c == '.' || c == '_' || c == '-'; });
+}
+
+void ReadOutput(const YamlMap& spec, JobSpec::Output* out) {
+  const YamlMap output =
+      spec.Map("output", {"model", "version", "visibility", "license", "description"});
+  YamlReader& reader = output.reader();
+  std::string value;
+  if (const YamlField model = output.Get("model");
+      reader.String(model, kMaxPathBytes, &value) && !value.empty()) {
+    if (IsDnsLabel(value)) {
+      out->model = std::move(value);
+    } else {
+      reader.Mismatch(model, "the model's name, a DNS label: 1..63 of a-z, 0-9 and '-'");
+    }
+  }
+  if (const YamlField version = output.Get("version");
+      reader.String(version, kMaxPathBytes, &value) && !value.empty()) {
+    if (IsModelVersionName(value)) {
+      out->version = std::move(value);
+    } else {
+      reader.Mismatch(version, "a version name: 1..64 of A-Z a-z 0-9 . _ -, not latest");
+    }
+  }
+  static constexpr const char* kVisibilities[] = {"auto", "public", "private"};
+  int visibility = 0;
+  if (output.OneOf("visibility", kVisibilities, &visibility)) {
+    out->visibility = kVisibilities[visibility];
+  }
+  output.String("license", 128, &out->license);
+  output.String("description", 16384, &out->description);
+}
+
 // Where each document of a YAML stream starts (the mark of its root node), found by running
 // yaml-cpp's parser without building nodes.
 //
@@ -443,7 +484,8 @@ void ParseInto(std::string_view text, const std::string& file, JobSpec* spec,
   ReadExactString(root, "kind", kKind);
   ReadMetadata(root, &spec->metadata);
   const YamlMap body = root.Map("spec", {"queue", "priority", "workers", "resources", "model",
-                                         "data", "optimizer", "training", "checkpoint", "limits"});
+                                         "data", "optimizer", "training", "checkpoint", "limits",
+                                         "output"});
   ReadDnsLabel(body, "queue", &spec->queue);
   ReadPriority(body, &spec->priority);
   ReadWorkers(body, &spec->workers);
@@ -453,6 +495,7 @@ void ParseInto(std::string_view text, const std::string& file, JobSpec* spec,
   ReadOptimizer(body, &spec->optimizer);
   ReadTraining(body, spec->resources.backend, &spec->training);
   ReadCheckpointAndLimits(body, spec);
+  ReadOutput(body, &spec->output);
 }
 
 }  // namespace
@@ -592,7 +635,13 @@ nlohmann::json JobSpecToJson(const JobSpec& s) {
           {"keepAfterEnd", s.checkpoint.keep_after_end}}},
         {"limits",
          {{"maxRuntime", FormatDurationSeconds(s.limits.max_runtime_seconds)},
-          {"maxRetries", s.limits.max_retries}}}}}};
+          {"maxRetries", s.limits.max_retries}}},
+        {"output",
+         {{"model", s.output.model},
+          {"version", s.output.version},
+          {"visibility", s.output.visibility},
+          {"license", s.output.license},
+          {"description", s.output.description}}}}}};
 }
 
 int64_t MlpParameterCount(const std::vector<int>& layers) {

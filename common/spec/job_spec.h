@@ -135,6 +135,22 @@ struct JobSpec {
     bool operator==(const Limits&) const = default;
   };
 
+  // YAML output: what the scheduler keeps of a job that succeeds, beyond its checkpoints.
+  struct Output {
+    // YAML model: a DNS label, or "" (none): on success the final weights are published as model
+    // OWNER/NAME of the model library, as `shoal models publish` would.
+    std::string model;
+    // YAML version: the version to publish as (1..64 of A-Z a-z 0-9 . _ -, not "latest"); ""
+    // = the next integer version.
+    std::string version;
+    // YAML visibility: "auto" (private when the job reads a private dataset or model, public
+    // otherwise), "public" or "private".
+    std::string visibility = "auto";
+    std::string license;      // SPDX identifier for the model card, at most 128 bytes
+    std::string description;  // the model card's description, at most 16384 bytes
+    bool operator==(const Output&) const = default;
+  };
+
   std::string api_version = "shoal/v1";  // YAML apiVersion: required, exactly "shoal/v1"
   std::string kind = "TrainingJob";      // required, exactly "TrainingJob"
   Metadata metadata;                     // required (for metadata.name)
@@ -149,6 +165,7 @@ struct JobSpec {
   Training training;
   Checkpoint checkpoint;
   Limits limits;
+  Output output;
 
   bool operator==(const JobSpec&) const = default;
 };

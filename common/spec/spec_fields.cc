@@ -331,6 +331,45 @@ std::vector<SpecField> BuildTable() {
   t.push_back(Integer("spec.limits.maxRetries", 0, 100, 3,
                       "How many times the job is restarted after a retryable failure (a lost "
                       "worker or a failed rank) before it fails."));
+  t.push_back(Object("spec.output", false,
+                     "What the scheduler keeps of a job that succeeds, beyond its checkpoints."));
+  {
+    SpecField f = Path("spec.output.model", false, 0,
+                       "Publish the final weights in the model library when the job succeeds, "
+                       "as model OWNER/NAME (the job owner's account), as shoal models publish "
+                       "would. The card records the spec, the pinned datasets and the final "
+                       "metrics. The job view shows the published version (output.published) or "
+                       "why publishing failed (output.error). \"\" means none.");
+    f.value.max_length = 63;
+    f.value.pattern = "^$|^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$";
+    f.allowed = "\"\" or a DNS label: 1..63 characters of a-z, 0-9 and '-', starting and ending "
+                "with a letter or digit";
+    t.push_back(std::move(f));
+  }
+  {
+    SpecField f = Path("spec.output.version", false, 0,
+                       "The version to publish as; \"\" means the next integer version. Publishing "
+                       "fails (output.error) when the model already has this version.");
+    f.value.max_length = 64;
+    f.allowed = "\"\" or 1..64 of A-Z a-z 0-9 . _ - starting with a letter or digit, not latest";
+    t.push_back(std::move(f));
+  }
+  t.push_back(Enum("spec.output.visibility", {"auto", "public", "private"}, "auto",
+                   "Visibility of the published model: auto makes it private when the job reads "
+                   "a private dataset or model, public otherwise."));
+  {
+    SpecField f = Path("spec.output.license", false, 0,
+                       "SPDX license identifier for the model card.");
+    f.value.max_length = 128;
+    f.allowed = "a string of 0..128 bytes";
+    t.push_back(std::move(f));
+  }
+  {
+    SpecField f = Path("spec.output.description", false, 0, "The model card's description.");
+    f.value.max_length = 16384;
+    f.allowed = "a string of 0..16384 bytes";
+    t.push_back(std::move(f));
+  }
   return t;
 }
 

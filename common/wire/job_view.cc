@@ -72,6 +72,12 @@ json ToJson(const JobView& v) {
     for (const Pin& p : v.pins) pins.push_back(ToJson(p));
     j["pins"] = std::move(pins);
   }
+  if (v.output) {
+    json out = {{"model", v.output->model}};
+    if (!v.output->published.empty()) out["published"] = v.output->published;
+    if (!v.output->error.empty()) out["error"] = v.output->error;
+    j["output"] = std::move(out);
+  }
   return j;
 }
 
@@ -151,6 +157,9 @@ Result<JobView> JobViewFromJson(const json& j) {
   v.events_dropped = Int(j, "eventsDropped");
   for (const auto& p : Array(j, "pins")) {
     if (auto pin = PinFromJson(p); pin.ok()) v.pins.push_back(std::move(*pin));
+  }
+  if (const json* out = tolerant::Find(j, "output"); out && out->is_object()) {
+    v.output = OutputView{String(*out, "model"), String(*out, "published"), String(*out, "error")};
   }
   return v;
 }

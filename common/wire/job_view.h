@@ -65,6 +65,15 @@ struct JobEventView {
   bool operator==(const JobEventView&) const = default;
 };
 
+// What became of a job's spec.output.model: {model: "models/ACCOUNT/NAME", published: VERSION
+// (once published), error: why publishing failed (when it did)}.
+struct OutputView {
+  std::string model;
+  std::string published;  // "" until published
+  std::string error;      // "" unless publishing failed
+  bool operator==(const OutputView&) const = default;
+};
+
 struct JobView {
   int64_t id = 0;
   std::string name;  // the spec's metadata.name
@@ -94,6 +103,8 @@ struct JobView {
   int64_t events_dropped = 0;  // sent when > 0
   // The registry versions the job reads, pinned at submission (sent when any).
   std::vector<Pin> pins;
+  // The detail of a job whose spec names output.model (sent when set).
+  std::optional<OutputView> output;
   bool operator==(const JobView&) const = default;
 };
 

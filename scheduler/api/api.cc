@@ -46,7 +46,9 @@ Api::Api(Scheduler* scheduler, Auth* auth, RendezvousKv* kv, Notifier* notifier)
       }),
       registrations_([scheduler](std::vector<WorkerRegistration> regs) {
         return scheduler->RegisterWorkers(regs);
-      }) {}
+      }) {
+  scheduler_->SetOnJobSucceeded([this](const Job& job) { OnJobSucceeded(job); });
+}
 
 asio::awaitable<HttpReply> Api::Handle(HttpRequest req) {
   const auto start = Clock::now();

@@ -11,6 +11,8 @@
 #pragma once
 
 #include <chrono>
+#include <map>
+#include <set>
 #include <string_view>
 #include <utility>  // before Boost 1.74 awaitable.hpp, which uses std::exchange unincluded
 
@@ -75,6 +77,13 @@ class Api {
   // (Scheduler::CheckpointsExpired), on the checkpoint I/O thread; the daemon calls it from its
   // periodic cycle, and it does the work at most once a minute.
   void ExpireCheckpoints();
+
+  // Publishes the output models of jobs that succeeded (spec.output.model, docs/registry.md): at
+  // the first call, those of every succeeded job the library does not hold yet (a restart
+  // loses nothing); then those of jobs that succeed later. Failures are shown in the job view
+  // (output.error); Unavailable ones are retried every 30 s. The daemon calls it periodically
+  // from a coroutine of its own.
+  boost::asio::awaitable<void> PublishOutputs();
 
   // GET /v1/jobs/{id}/logs: lines per reply at most (the `limit` parameter), and bytes of line
   // text per reply by default and at most (`maxBytes`); a reply has at least one line when any.
@@ -145,6 +154,23 @@ class Api {
                                                const std::string& version, const Principal& p);
   boost::asio::awaitable<HttpReply> PublishModel(const HttpRequest& req, const Job& job,
                                                  const Principal& p);
+  // Publishes job `job_id`'s newest checkpoint (and a model card) as a version of model
+  // (owner, record.name) with record's visibility, description and license; `version` "" = the
+  // next integer one. NotFound / FailedPrecondition (not succeeded, no final checkpoint, a
+  // visibility that differs from the existing model's), AlreadyExists (the version),
+  // ResourceExhausted (quota), Unavailable (storage).
+  struct Published {
+    nlohmann::json card;  // the card with the new version
+    bool added = false;   // false: the same version was stored before
+  };
+  boost::asio::awaitable<Result<Published>> PublishJob(int64_t job_id, ArtifactRecord record,
+                                                       std::string version,
+                                                       std::string publisher);
+  // spec.output (api_publish.cc): refused at submission when it could never be published.
+  Status CheckOutputModel(const Job& job) const;
+  void OnJobSucceeded(const Job& job);
+  // The job view's "output": {model, published | error}, or null when the spec names none.
+  nlohmann::json OutputJson(const Job& job) const;
   HttpReply Grants(const HttpRequest& req, const std::vector<std::string>& parts,
                    const ArtifactRecord& a, const Principal& p);
   // The pin a request's X-Shoal-Capability reads `a` through (and its job), or PermissionDenied:
@@ -180,6 +206,12 @@ class Api {
   JobHistory* history_reader_ = nullptr;
   boost::asio::thread_pool log_io_{1};
   std::chrono::steady_clock::time_point next_checkpoint_expiry_{};
+  // Jobs whose spec.output.model is still to be published, when to retry those that failed
+  // transiently, and the last error of each that failed.
+  std::set<int64_t> outputs_pending_;
+  std::map<int64_t, int64_t> outputs_retry_at_;
+  std::map<int64_t, std::string> output_errors_;
+  bool outputs_scanned_ = false;
   GroupCommit<Job, Result<const Job*>> submissions_;
   GroupCommit<WorkerRegistration, Result<const Worker*>> registrations_;
 };

@@ -62,6 +62,7 @@ asio::awaitable<HttpReply> Api::Jobs(const HttpRequest& req, const std::vector<s
         for (const auto& c : checkpoints_->List(id)) list.push_back(ToJson(c));
         detail["checkpoints"] = std::move(list);
       }
+      if (json output = OutputJson(*job); !output.is_null()) detail["output"] = std::move(output);
       co_return JsonReply(200, detail);
     }
     if (req.method == "DELETE") {
@@ -139,6 +140,9 @@ asio::awaitable<HttpReply> Api::Submit(const HttpRequest& req, const Principal& 
   if (!job.ok()) co_return ErrorReply(job.status(), field);
   // Registry data: readable by the submitter, and pinned now (docs/registry.md, "Jobs").
   if (Status pinned = PinRegistryData(&*job, p); !pinned.ok()) co_return ErrorReply(pinned);
+  if (Status output = CheckOutputModel(*job); !output.ok()) {
+    co_return ErrorReply(output, "spec.output");
+  }
   job->idempotency_key = key;
   auto stored = co_await submissions_.Add(std::move(job).value());
   if (!stored.ok()) co_return ErrorReply(stored.status());

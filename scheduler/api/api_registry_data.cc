@@ -1,6 +1,6 @@
 // The registry routes that move bytes (docs/registry.md): which chunks a push still has to send,
-// chunk uploads and ranged reads, manifests becoming versions, a job's weights published to the
-// model library, and the registry's /metrics series.
+// chunk uploads and ranged reads, manifests becoming versions, and the registry's /metrics
+// series (publishing a job's weights is api_publish.cc).
 // Part of the Api class (scheduler/api/api.h); the files share api_internal.h.
 #include <algorithm>
 #include <cstdio>
@@ -225,120 +225,6 @@ asio::awaitable<HttpReply> Api::PutVersion(const HttpRequest& req, const Artifac
   }
   co_return JsonReply(added ? 201 : 200,
                       json{{"version", version}, {"digest", v.digest}, {"bytes", bytes}});
-}
-
-// POST /v1/jobs/{id}/publish: the job's final weights (its newest checkpoint) and a model card
-// become a version of the model library (docs/registry.md, "Model library").
-asio::awaitable<HttpReply> Api::PublishModel(const HttpRequest& req, const Job& job,
-                                             const Principal& p) {
-  if (req.method != "POST") co_return MethodNotAllowed(req);
-  if (registry_ == nullptr || checkpoints_ == nullptr) {
-    co_return ErrorReply(503, "Unavailable", "this scheduler keeps no model library");
-  }
-  auto body = ParseJsonBody(req);
-  if (!body.ok()) co_return ErrorReply(body.status());
-  const std::string name = body->value("name", "");
-  if (!IsDnsLabel(name)) {
-    co_return ErrorReply(400, "InvalidArgument",
-                         "name must be a DNS label (1..63 of a-z, 0-9, '-'), got \"" +
-                             name.substr(0, 80) + "\"",
-                         "name");
-  }
-  std::string version = body->value("version", "");
-  if (!version.empty() && !IsVersionName(version)) {
-    co_return ErrorReply(400, "InvalidArgument",
-                         "version must be 1..64 of A-Z a-z 0-9 . _ - (not \"latest\")", "version");
-  }
-  if (job.state != JobState::kSucceeded) {
-    co_return ErrorReply(409, "FailedPrecondition",
-                         "job " + std::to_string(job.id) + " is " + ToString(job.state) +
-                             ": a model is published from a job that succeeded");
-  }
-  const std::optional<CheckpointRecord> latest = checkpoints_->Latest(job.id);
-  if (!latest) {
-    co_return ErrorReply(409, "FailedPrecondition",
-                         "job " + std::to_string(job.id) +
-                             " has no stored checkpoint to publish (deleted, or past "
-                             "checkpointRetention)");
-  }
-  ArtifactRecord record;
-  record.kind = ArtifactKind::kModel;
-  record.account = job.owner;
-  record.name = name;
-  record.format = "safetensors";
-  if (Status st = ReadCard(*body, &record); !st.ok()) co_return ErrorReply(st);
-  json pins = json::array();
-  for (const wire::Pin& pin : job.pins) pins.push_back(wire::ToJson(pin));
-  const json card = {{"architecture", JobSpecToJson(job.spec)["spec"]["model"]},
-                     {"datasets", std::move(pins)},
-                     {"job", job.id},
-                     {"jobName", job.spec.metadata.name},
-                     {"spec", job.spec_text},
-                     {"metrics", job.result},
-                     {"checkpoint", {{"step", latest->step}, {"sha256", latest->sha256}}},
-                     {"license", record.license},
-                     {"publisher", p.account},
-                     {"created", WallMs()}};
-  record.extra = card;
-  bool created = false;
-  auto stored = registry_->Upsert(record, WallMs(), &created);
-  if (!stored.ok()) co_return ErrorReply(stored.status());
-  const ArtifactRecord a = *stored;
-  if (version.empty()) {
-    int64_t highest = 0;
-    for (const VersionRecord& v : registry_->db().Versions(a.id)) {
-      int64_t n = 0;
-      if (ParseInteger(v.version, &n)) highest = std::max(highest, n);
-    }
-    version = std::to_string(highest + 1);
-  }
-  if (Status quota = registry_->CheckQuota(a.account, latest->bytes); !quota.ok()) {
-    co_return ErrorReply(507, "ResourceExhausted", quota.message());
-  }
-  auto store = registry_->StoreFor(a);
-  if (!store.ok()) co_return ErrorReply(store.status());
-  ChunkStore* chunks = *store;
-  const int64_t job_id = job.id;
-  const int64_t step = latest->step;
-  auto weights = co_await RunOn(checkpoint_io_, [&] { return checkpoints_->Read(job_id, step); });
-  if (!weights.ok()) co_return ErrorReply(weights.status());
-  // The version's files, chunked and stored as a push would (off the event loop).
-  const std::string staging = registry_->options().dir + "/staging/publish-" +
-                              std::to_string(job_id) + "-" + std::to_string(WallMs());
-  auto manifest = co_await RunOn(registry_io_, [&]() -> Result<Manifest> {
-    std::error_code ec;
-    std::filesystem::create_directories(staging, ec);
-    if (ec) return Unavailable("cannot create " + staging + ": " + ec.message());
-    Status written = WriteFileAtomic(staging + "/model.safetensors", *weights);
-    if (written.ok()) written = WriteFileAtomic(staging + "/model-card.json", card.dump(2) + "\n");
-    if (!written.ok()) {
-      std::filesystem::remove_all(staging, ec);
-      return written;
-    }
-    Result<Manifest> built = BuildManifest(
-        staging, ChunkerParams{},
-        [&](std::string_view bytes, const std::string& sha) { return chunks->Put(sha, bytes); });
-    std::filesystem::remove_all(staging, ec);
-    return built;
-  });
-  if (!manifest.ok()) co_return ErrorReply(manifest.status());
-  VersionRecord v;
-  v.artifact_id = a.id;
-  v.version = version;
-  v.digest = ManifestDigest(*manifest);
-  v.publisher = p.account;
-  v.created_ms = WallMs();
-  bool added = false;
-  if (Status st = registry_->db().AddVersion(v, *manifest, &added); !st.ok()) {
-    co_return ErrorReply(st);
-  }
-  auto got = registry_->db().FindVersion(a.id, version);
-  if (!got.ok()) co_return ErrorReply(got.status());
-  LOG_INFO << "registry: job " << job_id << " published as " << Key(a) << "@" << version << " by "
-           << p.account;
-  json reply = CardJson(a, nullptr);
-  reply["version"] = VersionJson(*got);
-  co_return JsonReply(added ? 201 : 200, reply);
 }
 
 }  // namespace shoal

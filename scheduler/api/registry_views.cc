@@ -11,9 +11,11 @@ std::string Key(const ArtifactRecord& a) {
 }
 
 json VersionJson(const VersionRecord& v) {
-  return {{"version", v.version}, {"digest", v.digest},       {"bytes", v.bytes},
-          {"files", v.files},     {"chunks", v.chunks},       {"publisher", v.publisher},
-          {"created", v.created_ms}};
+  json j = {{"version", v.version}, {"digest", v.digest},       {"bytes", v.bytes},
+            {"files", v.files},     {"chunks", v.chunks},       {"publisher", v.publisher},
+            {"created", v.created_ms}};
+  if (v.source_job != 0) j["job"] = v.source_job;  // a model version published from a job
+  return j;
 }
 
 json CardJson(const ArtifactRecord& a, const std::vector<VersionRecord>* versions) {

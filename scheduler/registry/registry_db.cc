@@ -37,7 +37,7 @@ CREATE TABLE IF NOT EXISTS versions (
   version TEXT NOT NULL, digest TEXT NOT NULL,
   bytes INTEGER NOT NULL, files INTEGER NOT NULL, chunks INTEGER NOT NULL,
   publisher TEXT NOT NULL, created_ms INTEGER NOT NULL, manifest TEXT NOT NULL,
-  UNIQUE (artifact_id, version), UNIQUE (artifact_id, digest));
+  source_job INTEGER NOT NULL DEFAULT 0, UNIQUE (artifact_id, version), UNIQUE (artifact_id, digest));
 CREATE TABLE IF NOT EXISTS chunk_refs (
   version_id INTEGER NOT NULL,
   sha256 TEXT NOT NULL, artifact_id INTEGER NOT NULL,
@@ -59,7 +59,7 @@ constexpr const char* kArtifactColumns =
     "id, kind, account, name, private, description, license, format, trusted_workers, "
     "wrapped_key, extra, created_ms, updated_ms";
 constexpr const char* kVersionColumns =
-    "artifact_id, version, digest, bytes, files, chunks, publisher, created_ms";
+    "artifact_id, version, digest, bytes, files, chunks, publisher, created_ms, source_job";
 constexpr std::string_view kDigestPrefix = "sha256:";
 
 // A failed SQLite call: Internal for what only a bug causes (bad SQL, a constraint the code should
@@ -121,8 +121,8 @@ ArtifactRecord ArtifactFromRow(Stmt& s) {
 
 VersionRecord VersionFromRow(Stmt& s) {
   // Braced initializers evaluate in order: the columns are read left to right.
-  return VersionRecord{s.Int(0), s.Text(1), s.Text(2), s.Int(3),
-                       s.Int(4), s.Int(5),  s.Text(6), s.Int(7)};
+  return VersionRecord{s.Int(0), s.Text(1), s.Text(2), s.Int(3), s.Int(4),
+                       s.Int(5), s.Text(6), s.Int(7), s.Int(8)};
 }
 
 Result<ArtifactRecord> LoadArtifact(sqlite3* db, int64_t id) {
@@ -193,6 +193,10 @@ Result<std::unique_ptr<RegistryDb>> RegistryDb::Open(const std::string& path) {
   RETURN_IF_ERROR(Exec(db, "PRAGMA synchronous=FULL"));
   RETURN_IF_ERROR(Exec(db, "PRAGMA foreign_keys=ON"));
   RETURN_IF_ERROR(Exec(db, kSchema));
+  // Databases made before versions recorded the job they were published from.
+  if (Stmt probe(db, "SELECT source_job FROM versions LIMIT 0"); !probe.ok()) {
+    RETURN_IF_ERROR(Exec(db, "ALTER TABLE versions ADD COLUMN source_job INTEGER DEFAULT 0"));
+  }
   return registry;
 }
 
@@ -345,11 +349,11 @@ Status RegistryDb::AddVersion(const VersionRecord& version, const Manifest& mani
   for (const ManifestFile& f : manifest.files) bytes += f.size;
   Stmt ins(db_,
            "INSERT INTO versions (artifact_id, version, digest, bytes, files, chunks, publisher, "
-           "created_ms, manifest) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)");
+           "created_ms, manifest, source_job) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
   ins.Bind(1, version.artifact_id).Bind(2, version.version).Bind(3, version.digest);
   ins.Bind(4, bytes).Bind(5, static_cast<int64_t>(manifest.files.size()));
   ins.Bind(6, static_cast<int64_t>(manifest.chunks.size())).Bind(7, version.publisher);
-  ins.Bind(8, version.created_ms).Bind(9, text);
+  ins.Bind(8, version.created_ms).Bind(9, text).Bind(10, version.source_job);
   if (ins.Step() != SQLITE_DONE) return SqlError(db_, "insert version");
   const int64_t version_id = sqlite3_last_insert_rowid(db_);
   // A manifest may list a chunk several times (repeated content): it is referenced once. Sorted,
@@ -394,6 +398,13 @@ Result<VersionRecord> RegistryDb::FindVersion(int64_t artifact_id, const std::st
   if (rc != SQLITE_DONE) return SqlError(db_, "read version");
   if (key.empty()) return NotFound(ArtifactKey(artifact) + "@latest not found: it has no versions");
   return NotFound(ArtifactKey(artifact) + "@" + ref + " not found");
+}
+
+std::optional<VersionRecord> RegistryDb::VersionFromJob(int64_t artifact_id, int64_t job) const {
+  Stmt s(db_, (std::string("SELECT ") + kVersionColumns +
+               " FROM versions WHERE artifact_id = ? AND source_job = ? ORDER BY id").c_str());
+  s.Bind(1, artifact_id).Bind(2, job);
+  return s.Step() == SQLITE_ROW ? std::optional(VersionFromRow(s)) : std::nullopt;
 }
 
 std::vector<VersionRecord> RegistryDb::Versions(int64_t artifact_id) const {

@@ -61,6 +61,7 @@ struct VersionRecord {
   int64_t chunks = 0;
   std::string publisher;  // the account that pushed it
   int64_t created_ms = 0;
+  int64_t source_job = 0;  // the job a model version was published from; 0 = pushed
 };
 
 struct GrantRecord {
@@ -123,6 +124,9 @@ class RegistryDb {
   Result<VersionRecord> FindVersion(int64_t artifact_id, const std::string& ref) const;
   // Oldest first.
   std::vector<VersionRecord> Versions(int64_t artifact_id) const;
+  // The first version of the artifact published from `job` (VersionRecord::source_job), if any:
+  // what makes publishing a job's output once-only across restarts.
+  std::optional<VersionRecord> VersionFromJob(int64_t artifact_id, int64_t job) const;
   // The canonical manifest text of a version (by digest). NotFound when there is none.
   Result<std::string> ManifestText(int64_t artifact_id, const std::string& digest) const;
   // Whether version `digest` of the artifact references chunk `sha256`.

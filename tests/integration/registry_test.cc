@@ -364,8 +364,29 @@ TEST_F(RegistryTest, TrainsFromTheRegistryAndASecondJobFetchesNothing) {
   tune = Replace(tune, "    layers: [784, 256, 128, 10]\n",
                  "    layers: [784, 256, 128, 10]\n    init: shoal://models/alice/fashion-mlp@1\n");
   tune = Replace(tune, "name: fashion-mlp\n", "name: fashion-tune\n");
-  const int64_t tuned = c_.SubmitAs(alice_, tune);
+  // ...and publishes its result itself when it succeeds (spec.output.model).
+  const int64_t tuned = c_.SubmitAs(
+      alice_, tune + "  output: {model: fashion-tuned, version: v1, license: MIT}\n");
   ASSERT_TRUE(c_.WaitForState(tuned, "SUCCEEDED", 240s)) << c_.Job(tuned).dump(2);
+  ASSERT_TRUE(Cluster::WaitUntil(
+      [&] { return c_.Job(tuned)["output"].value("published", "") == "v1"; }, 30s))
+      << c_.Job(tuned).dump(2);
+  EXPECT_EQ(c_.Job(tuned)["output"]["model"], "models/alice/fashion-tuned");
+  {
+    HttpResponse tuned_model = alice.Do("GET", "/v1/models/alice/fashion-tuned");
+    ASSERT_EQ(tuned_model.status, 200) << tuned_model.body;
+    const json tuned_card = json::parse(tuned_model.body);
+    EXPECT_EQ(tuned_card["card"]["job"], tuned);
+    EXPECT_EQ(tuned_card["visibility"], "public");  // it read only public data
+    EXPECT_EQ(tuned_card["license"], "MIT");
+    EXPECT_EQ(tuned_card["card"]["datasets"].size(), 2u) << tuned_model.body;  // data and init
+    EXPECT_EQ(tuned_card["versions"].size(), 1u);
+  }
+  // A version that exists already is refused at submission, before anything trains.
+  HttpResponse taken = alice.Do("POST", "/v1/jobs",
+                                tune + "  output: {model: fashion-tuned, version: v1}\n");
+  EXPECT_EQ(taken.status, 409) << taken.body;
+  EXPECT_NE(taken.body.find("fashion-tuned@v1 already exists"), std::string::npos) << taken.body;
   bool initialized = false;
   for (const std::string& l : LogLines(c_, alice_, tuned)) {
     initialized |= l.find("initialized from ") != std::string::npos;
@@ -407,6 +428,15 @@ TEST_F(RegistryTest, TrainsFromTheRegistryAndASecondJobFetchesNothing) {
   for (const json& r : second_view["attemptHistory"].back()["ranks"]) {
     EXPECT_EQ(r.value("fetchedBytes", int64_t{-1}), 0) << r.dump();
   }
+  // A scheduler killed and restarted publishes nothing twice: the library records the job each
+  // version was published from.
+  c_.KillScheduler(SIGKILL);
+  c_.StartScheduler({"--registry-master-key-file", key_file_, "--registry-quota", "80MiB"});
+  std::this_thread::sleep_for(3s);  // PublishOutputs runs every second
+  EXPECT_EQ(json::parse(As(c_, alice_).Do("GET", "/v1/models/alice/fashion-tuned").body)["versions"]
+                .size(),
+            1u);
+  EXPECT_EQ(c_.Job(tuned)["output"].value("published", ""), "v1");
   // Nothing of the data is left in the workers' rank directories once the attempts ended.
   for (const auto& f : fs::recursive_directory_iterator(c_.dir())) {
     EXPECT_FALSE(f.is_regular_file() && f.path().filename() == "train-images-idx3-ubyte.gz" &&
@@ -424,7 +454,10 @@ TEST_F(RegistryTest, PrivateDataRunsOnlyOnTrustedWorkers) {
             201);
   ASSERT_EQ(Push(alice, path, "/usr/share/datasets/fashion-mnist", "1"), 201);
   c_.StartWorker("stranger");  // account "pool"
-  const int64_t job = c_.SubmitAs(alice_, RegistryJob("shoal://datasets/alice/fm-private", 1));
+  // Its model, published on success with visibility auto, is private: trained on private data.
+  const int64_t job =
+      c_.SubmitAs(alice_, RegistryJob("shoal://datasets/alice/fm-private", 1) +
+                              "  output: {model: fm-private-mlp}\n");
   // Only a stranger's worker: the job waits, and says why.
   ASSERT_TRUE(Cluster::WaitUntil(
       [&] { return c_.Job(job).value("reason", "") == "Constraint"; }, 20s))
@@ -447,6 +480,11 @@ TEST_F(RegistryTest, PrivateDataRunsOnlyOnTrustedWorkers) {
                  f.path().string().find("/state/") == std::string::npos)
         << "a chunk outside the scheduler: " << f.path();
   }
+  ASSERT_TRUE(Cluster::WaitUntil(
+      [&] { return c_.Job(job)["output"].value("published", "") == "1"; }, 30s))
+      << c_.Job(job).dump(2);
+  EXPECT_EQ(alice.Do("GET", "/v1/models/alice/fm-private-mlp").status, 200);
+  EXPECT_EQ(As(c_, bob_).Do("GET", "/v1/models/alice/fm-private-mlp").status, 404);
   // The owner's audit log has the worker's reads, with the job.
   HttpResponse audit = alice.Do("GET", path + "/audit");
   const json records = json::parse(audit.body)["records"];

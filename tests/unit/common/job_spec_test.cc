@@ -284,7 +284,7 @@ TEST(JobSpecErrors, UnknownFieldNamesTheAllowedOnesAndSuggestsAFix) {
   EXPECT_EQ(errors[0].field, "spec.wrokers");
   EXPECT_EQ(errors[0].message,
             "unknown field \"wrokers\" (did you mean \"workers\"?); allowed: queue, priority, "
-            "workers, resources, model, data, optimizer, training, checkpoint, limits");
+            "workers, resources, model, data, optimizer, training, checkpoint, limits, output");
 }
 
 TEST(JobSpecErrors, AllErrorsAreReportedInFileOrder) {
@@ -462,7 +462,9 @@ TEST(JobSpecJson, EveryFieldIsPresentInCamelCase) {
   EXPECT_EQ(s["checkpoint"]["keep"], 2);
   EXPECT_EQ(s["limits"]["maxRuntime"], "2h");
   EXPECT_EQ(s["limits"]["maxRetries"], 3);
-  EXPECT_EQ(s.size(), 10u);
+  EXPECT_EQ(s["output"]["model"], "");
+  EXPECT_EQ(s["output"]["visibility"], "auto");
+  EXPECT_EQ(s.size(), 11u);
 }
 
 // model.init is a path like data.train: a registry URI or a local file, kept as written (the
@@ -512,6 +514,42 @@ spec:
 )"));
   ASSERT_FALSE(errors.empty());
   EXPECT_NE(errors[0].message.find("init"), std::string::npos) << Describe(errors);
+}
+
+// output.model names the model a successful job publishes: a DNS label, with an optional version
+// name; both survive the canonical JSON, and bad ones are reported at their own field.
+TEST(JobSpecFields, OutputModelIsCheckedAndRoundTrips) {
+  const std::string head =
+      "apiVersion: shoal/v1\nkind: TrainingJob\nmetadata: {name: m}\nspec:\n"
+      "  model: {layers: [4, 3]}\n  data: {train: /d}\n";
+  Result<JobSpec> spec = ParseJobSpec(
+      head + "  output: {model: fashion-mlp, version: v1.2_rc-1, visibility: private, "
+             "license: MIT, description: fine-tuned}\n");
+  ASSERT_TRUE(spec.ok()) << spec.status().ToString();
+  EXPECT_EQ(spec->output.model, "fashion-mlp");
+  EXPECT_EQ(spec->output.version, "v1.2_rc-1");
+  EXPECT_EQ(spec->output.visibility, "private");
+  EXPECT_EQ(spec->output.license, "MIT");
+  EXPECT_EQ(spec->output.description, "fine-tuned");
+  Result<JobSpec> again = ParseJobSpec(JobSpecToJson(*spec).dump());
+  ASSERT_TRUE(again.ok()) << again.status().ToString();
+  EXPECT_EQ(*again, *spec);
+
+  const std::pair<std::string, std::string> bad[] = {
+      {"model: Fashion", "spec.output.model"},
+      {"model: a.b", "spec.output.model"},
+      {"model: m, version: latest", "spec.output.version"},
+      {"model: m, version: -v", "spec.output.version"},
+      {"model: m, version: a/b", "spec.output.version"},
+      {"model: m, visibility: secret", "spec.output.visibility"},
+      {"model: m, licence: MIT", "spec.output.licence"},
+  };
+  for (const auto& [output, field] : bad) {
+    SCOPED_TRACE(output);
+    std::vector<SpecError> errors = ParseErrors(head + "  output: {" + output + "}\n");
+    ASSERT_EQ(errors.size(), 1u) << Describe(errors);
+    EXPECT_EQ(errors[0].field, field);
+  }
 }
 
 TEST(JobSpecEnums, ToStringGivesTheYamlSpelling) {

@@ -40,6 +40,7 @@ wire::JobView DetailedView() {
   v.spec = json{{"kind", "Job"}};
   v.events = std::vector<wire::JobEventView>{{1, "submitted", ""}};
   v.events_dropped = 2;
+  v.output = wire::OutputView{"models/alice/mnist-mlp", "3", ""};
   return v;
 }
 
@@ -48,6 +49,8 @@ TEST(WireJobViewTest, RoundTrips) {
   auto back = wire::JobViewFromJson(wire::ToJson(v));
   ASSERT_TRUE(back.ok()) << back.status().ToString();
   EXPECT_EQ(*back, v);
+  EXPECT_EQ(wire::ToJson(v)["output"].dump(),
+            R"({"model":"models/alice/mnist-mlp","published":"3"})");
   wire::JobView list;
   list.estimated_start_ms = 9;
   list.reason_message = "waiting";
@@ -59,7 +62,7 @@ TEST(WireJobViewTest, RoundTrips) {
 TEST(WireJobViewTest, OptionalKeysOnlyWhenSet) {
   const json j = wire::ToJson(wire::JobView{});
   for (const char* key : {"reasonMessage", "estimatedStartMs", "worldSize", "placement",
-                          "attemptHistory", "spec", "events", "eventsDropped"}) {
+                          "attemptHistory", "spec", "events", "eventsDropped", "output"}) {
     EXPECT_FALSE(j.contains(key)) << key;
   }
   wire::RankView rank;

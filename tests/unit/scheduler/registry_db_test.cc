@@ -14,6 +14,8 @@
 
 #include <gtest/gtest.h>
 
+#include <sqlite3.h>
+
 #include "common/sha256.h"
 
 namespace shoal {
@@ -137,6 +139,42 @@ TEST_F(RegistryDbTest, CreatesThenUpdatesTheCardButNeverTheVisibilityOrKey) {
 
   r.name = "Not_A_Label";
   EXPECT_EQ(db_->Upsert(r, 1, &created).status().code(), StatusCode::kInvalidArgument);
+}
+
+// A model version remembers the job it was published from (once-only publishing of
+// spec.output.model); a database made before that column existed gains it on opening.
+TEST_F(RegistryDbTest, VersionsRememberTheJobTheyWerePublishedFrom) {
+  db_.reset();
+  std::filesystem::remove(dir_ + "/registry.db");
+  {
+    sqlite3* old = nullptr;
+    ASSERT_EQ(sqlite3_open((dir_ + "/registry.db").c_str(), &old), SQLITE_OK);
+    // The versions table as the first registry made it.
+    ASSERT_EQ(sqlite3_exec(old,
+                           "CREATE TABLE versions (id INTEGER PRIMARY KEY AUTOINCREMENT, "
+                           "artifact_id INTEGER NOT NULL, version TEXT NOT NULL, digest TEXT "
+                           "NOT NULL, bytes INTEGER NOT NULL, files INTEGER NOT NULL, chunks "
+                           "INTEGER NOT NULL, publisher TEXT NOT NULL, created_ms INTEGER NOT "
+                           "NULL, manifest TEXT NOT NULL, UNIQUE (artifact_id, version), UNIQUE "
+                           "(artifact_id, digest))",
+                           nullptr, nullptr, nullptr),
+              SQLITE_OK);
+    sqlite3_close(old);
+  }
+  Reopen();
+  const ArtifactRecord a = Create("alice", "mlp", false, ArtifactKind::kModel);
+  Add(a.id, "1", MakeManifest({Chunk(1)}), 100);  // pushed, from no job
+  VersionRecord v = MakeVersion(a.id, "2", MakeManifest({Chunk(2)}), 200);
+  v.source_job = 42;
+  bool added = false;
+  ASSERT_TRUE(db_->AddVersion(v, MakeManifest({Chunk(2)}), &added).ok());
+  Reopen();
+  const auto from_job = db_->VersionFromJob(a.id, 42);
+  ASSERT_TRUE(from_job.has_value());
+  EXPECT_EQ(from_job->version, "2");
+  EXPECT_EQ(from_job->source_job, 42);
+  EXPECT_FALSE(db_->VersionFromJob(a.id, 43).has_value());
+  EXPECT_EQ(db_->FindVersion(a.id, "1")->source_job, 0);
 }
 
 TEST_F(RegistryDbTest, ListsByKindAndAccountInOrder) {
