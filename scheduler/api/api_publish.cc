@@ -21,12 +21,12 @@
 namespace shoal {
 
 namespace asio = boost::asio;
-using nlohmann::json;
 using api_internal::JsonReply;
 using api_internal::MethodNotAllowed;
 using api_internal::ParseJsonBody;
 using api_internal::RunOn;
 using api_internal::WallMs;
+using nlohmann::json;
 using registry_views::CardJson;
 using registry_views::Key;
 using registry_views::ReadCard;
@@ -52,16 +52,15 @@ bool ReadsPrivateData(const Job& job) {
 }  // namespace
 
 asio::awaitable<Result<Api::Published>> Api::PublishJob(int64_t job_id, ArtifactRecord record,
-                                                         std::string version,
-                                                         std::string publisher) {
+                                                        std::string version,
+                                                        std::string publisher) {
   if (registry_ == nullptr || checkpoints_ == nullptr) {
     co_return Unavailable("this scheduler keeps no model library");
   }
   const Job* job = scheduler_->FindJob(job_id);
   if (job == nullptr) co_return NotFound("job " + std::to_string(job_id) + " not found");
   if (job->state != JobState::kSucceeded) {
-    co_return FailedPrecondition("job " + std::to_string(job_id) + " is " +
-                                 ToString(job->state) +
+    co_return FailedPrecondition("job " + std::to_string(job_id) + " is " + ToString(job->state) +
                                  ": a model is published from a job that succeeded");
   }
   const std::optional<CheckpointRecord> latest = checkpoints_->Latest(job_id);
@@ -72,14 +71,13 @@ asio::awaitable<Result<Api::Published>> Api::PublishJob(int64_t job_id, Artifact
   }
   // The trainer stores its final checkpoint before it reports its exit; when that upload failed,
   // the newest checkpoint holds older weights than the job's result describes.
-  if (const auto steps = job->result.find("steps");
-      steps != job->result.end() && steps->is_number_integer() &&
-      steps->get<int64_t>() != latest->step) {
-    co_return FailedPrecondition("job " + std::to_string(job_id) + " ended at step " +
-                                 std::to_string(steps->get<int64_t>()) +
-                                 ", but its newest stored checkpoint is of step " +
-                                 std::to_string(latest->step) +
-                                 " (the final one was not stored): nothing published");
+  if (const auto steps = job->result.find("steps"); steps != job->result.end() &&
+                                                    steps->is_number_integer() &&
+                                                    steps->get<int64_t>() != latest->step) {
+    co_return FailedPrecondition(
+        "job " + std::to_string(job_id) + " ended at step " +
+        std::to_string(steps->get<int64_t>()) + ", but its newest stored checkpoint is of step " +
+        std::to_string(latest->step) + " (the final one was not stored): nothing published");
   }
   record.kind = ArtifactKind::kModel;
   record.account = job->owner;
@@ -170,10 +168,10 @@ asio::awaitable<HttpReply> Api::PublishModel(const HttpRequest& req, const Job& 
   if (!body.ok()) co_return ErrorReply(body.status());
   const std::string name = body->value("name", "");
   if (!IsDnsLabel(name)) {
-    co_return ErrorReply(400, "InvalidArgument",
-                         "name must be a DNS label (1..63 of a-z, 0-9, '-'), got \"" +
-                             name.substr(0, 80) + "\"",
-                         "name");
+    co_return ErrorReply(
+        400, "InvalidArgument",
+        "name must be a DNS label (1..63 of a-z, 0-9, '-'), got \"" + name.substr(0, 80) + "\"",
+        "name");
   }
   std::string version = body->value("version", "");
   if (!version.empty() && !IsVersionName(version)) {
@@ -202,13 +200,13 @@ Status Api::CheckOutputModel(const Job& job) const {
     return FailedPrecondition("spec.output.model: this scheduler keeps no model library");
   }
   auto existing = registry_->db().Find(ArtifactKind::kModel, job.owner, out.model);
-  const bool is_private = out.visibility == "private" ||
-                          (out.visibility == "auto" && (existing.ok() ? existing->is_private
-                                                                      : ReadsPrivateData(job)));
+  const bool is_private =
+      out.visibility == "private" ||
+      (out.visibility == "auto" && (existing.ok() ? existing->is_private : ReadsPrivateData(job)));
   if (is_private && !registry_->has_master_key()) {
-    return FailedPrecondition(
-        "spec.output.model: the model would be private (visibility " + out.visibility +
-        "), but this scheduler has no registry master key to encrypt it");
+    return FailedPrecondition("spec.output.model: the model would be private (visibility " +
+                              out.visibility +
+                              "), but this scheduler has no registry master key to encrypt it");
   }
   if (existing.ok()) {
     const std::string key = Key(*existing);
@@ -277,9 +275,9 @@ asio::awaitable<void> Api::PublishOutputs() {
     record.name = out.model;
     record.license = out.license;
     record.description = out.description;
-    record.is_private =
-        out.visibility == "private" ||
-        (out.visibility == "auto" && (existing.ok() ? existing->is_private : ReadsPrivateData(*job)));
+    record.is_private = out.visibility == "private" ||
+                        (out.visibility == "auto" &&
+                         (existing.ok() ? existing->is_private : ReadsPrivateData(*job)));
     auto published = co_await PublishJob(id, std::move(record), out.version, owner);
     if (published.ok()) {
       outputs_pending_.erase(id);
