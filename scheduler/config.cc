@@ -61,6 +61,9 @@ const std::vector<SchedulerSetting>& SchedulerSettings() {
       {"registryQuota", "--registry-quota", "SIZE", "100GiB",
        "dataset and model bytes one account may own in the registry; a push past it gets 507 "
        "(0 = no cap)"},
+      {"registryUploadGrace", "--registry-upload-grace", "DURATION", "24h",
+       "chunks that no dataset or model version references (a push never finished) are removed "
+       "this long after they were last stored or mentioned by a push"},
       {"registryMasterKeyFile", "--registry-master-key-file", "FILE", "",
        "the master key (32 raw bytes or 64 hex digits) wrapping private datasets' keys; without "
        "it, private datasets and models are refused"},
@@ -165,6 +168,9 @@ Status SetSchedulerSetting(const std::string& key, const std::string& value, Sch
     ASSIGN_OR_RETURN(c->checkpoint_quota_bytes, ParseByteSize(value));
   } else if (key == "registryQuota") {
     ASSIGN_OR_RETURN(c->registry_quota_bytes, ParseByteSize(value));
+  } else if (key == "registryUploadGrace") {
+    ASSIGN_OR_RETURN(c->registry_upload_grace_ms, ParseConfigDuration(value));
+    if (c->registry_upload_grace_ms < 1000) return InvalidArgument(key + " must be at least 1s");
   } else if (key == "registryMasterKeyFile") {
     c->registry_master_key_file = value;
   } else if (key == "newWorkerRanksPerJob") {

@@ -55,6 +55,9 @@ struct SchedulerConfig {
   // private datasets are refused.
   int64_t registry_quota_bytes = int64_t{100} << 30;
   std::string registry_master_key_file;
+  // registryUploadGrace: how long chunks that no version references are kept after they were
+  // last stored or mentioned by a push (a push never finished); then the sweep removes them.
+  int64_t registry_upload_grace_ms = int64_t{24} * 3600 * 1000;
   // How long a finished job's logs and metrics (logRetention) and checkpoints
   // (checkpointRetention; not those of spec.checkpoint.keepAfterEnd) are kept after it ends.
   int64_t log_retention_ms = 30 * 86400 * 1000LL;

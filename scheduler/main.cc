@@ -159,6 +159,7 @@ int main(int argc, char** argv) {
   registry_options.dir = config.state_dir + "/registry";
   registry_options.master_key_file = config.registry_master_key_file;
   registry_options.quota_bytes = config.registry_quota_bytes;
+  registry_options.upload_grace_ms = config.registry_upload_grace_ms;
   auto registry = Registry::Open(registry_options);
   if (!registry.ok()) {
     LOG_ERROR << "registry: " << registry.status().ToString();
@@ -210,7 +211,8 @@ int main(int argc, char** argv) {
       },
       asio::detached);
 
-  // Models that jobs publish when they succeed (spec.output.model), off the scheduling cycle.
+  // Registry upkeep, off the scheduling cycle: the models that jobs publish when they succeed
+  // (spec.output.model), and collecting the chunks of pushes that never finished.
   asio::co_spawn(
       ioc,
       [&]() -> asio::awaitable<void> {
@@ -221,6 +223,7 @@ int main(int argc, char** argv) {
           co_await timer.async_wait(asio::redirect_error(asio::use_awaitable, ec));
           if (ec) co_return;
           co_await api.PublishOutputs();
+          co_await api.SweepRegistry();
         }
       },
       asio::detached);

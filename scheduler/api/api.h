@@ -57,6 +57,7 @@ class Api {
   // What the registry routes did, for /metrics.
   struct RegistryMetrics {
     int64_t chunks_uploaded = 0;  // stored (not those already there)
+    int64_t chunks_swept = 0;     // removed by SweepRegistry
     int64_t chunks_served = 0;    // reads, whole or ranges
     int64_t bytes_served = 0;
   };
@@ -84,6 +85,11 @@ class Api {
   // (output.error); Unavailable ones are retried every 30 s. The daemon calls it periodically
   // from a coroutine of its own.
   boost::asio::awaitable<void> PublishOutputs();
+  // Collects the chunks that no version references and that were stored or last mentioned by a
+  // push more than registryUploadGrace ago (pushes never finished; ChunkStore's "Collection"),
+  // and forgets such uploads in the quota. Does the work at most every grace/4 (1 s..10 min;
+  // the first call: at once); the daemon calls it with PublishOutputs.
+  boost::asio::awaitable<void> SweepRegistry();
 
   // GET /v1/jobs/{id}/logs: lines per reply at most (the `limit` parameter), and bytes of line
   // text per reply by default and at most (`maxBytes`); a reply has at least one line when any.
@@ -206,6 +212,7 @@ class Api {
   JobHistory* history_reader_ = nullptr;
   boost::asio::thread_pool log_io_{1};
   std::chrono::steady_clock::time_point next_checkpoint_expiry_{};
+  std::chrono::steady_clock::time_point next_registry_sweep_{};
   // Jobs whose spec.output.model is still to be published, when to retry those that failed
   // transiently, and the last error of each that failed.
   std::set<int64_t> outputs_pending_;

@@ -3,6 +3,7 @@
 // series (publishing a job's weights is api_publish.cc).
 // Part of the Api class (scheduler/api/api.h); the files share api_internal.h.
 #include <algorithm>
+#include <chrono>
 #include <cstdio>
 #include <filesystem>
 #include <utility>  // before Boost 1.74 awaitable.hpp, which uses std::exchange unincluded
@@ -20,12 +21,12 @@
 namespace shoal {
 
 namespace asio = boost::asio;
-using nlohmann::json;
 using api_internal::JsonReply;
 using api_internal::MethodNotAllowed;
 using api_internal::ParseJsonBody;
 using api_internal::RunOn;
 using api_internal::WallMs;
+using nlohmann::json;
 using registry_views::CardJson;
 using registry_views::HeaderOr;
 using registry_views::Key;
@@ -61,23 +62,32 @@ void Api::RenderRegistryMetrics(bool with_names, std::string* out) const {
     std::snprintf(number, sizeof number, "%.17g", value);
     *out += name + labels + " " + number + "\n";
   };
-  *out += "# HELP shoal_registry_stored_bytes Bytes of dataset and model versions owned (what "
-          "registryQuota counts), per account with names, else in all.\n"
-          "# TYPE shoal_registry_stored_bytes gauge\n";
+  *out +=
+      "# HELP shoal_registry_stored_bytes Bytes of dataset and model versions owned (what "
+      "registryQuota counts), per account with names, else in all.\n"
+      "# TYPE shoal_registry_stored_bytes gauge\n";
   double total = 0;
   for (const auto& [account, bytes] : registry_->db().BytesByAccount()) {
     if (with_names) line("shoal_registry_stored_bytes", "{account=\"" + account + "\"}", bytes);
     total += static_cast<double>(bytes);
   }
   if (!with_names) line("shoal_registry_stored_bytes", "", total);
-  *out += "# HELP shoal_registry_chunks_uploaded_total Chunks stored by pushes (not those already "
-          "stored).\n# TYPE shoal_registry_chunks_uploaded_total counter\n";
+  *out +=
+      "# HELP shoal_registry_chunks_uploaded_total Chunks stored by pushes (not those already "
+      "stored).\n# TYPE shoal_registry_chunks_uploaded_total counter\n";
   line("shoal_registry_chunks_uploaded_total", "", registry_metrics_.chunks_uploaded);
-  *out += "# HELP shoal_registry_chunk_downloads_total Chunk reads (whole or ranges) by workers "
-          "and pulls.\n# TYPE shoal_registry_chunk_downloads_total counter\n";
+  *out +=
+      "# HELP shoal_registry_chunks_swept_total Chunks removed because no version referenced "
+      "them (pushes never finished) past registryUploadGrace.\n"
+      "# TYPE shoal_registry_chunks_swept_total counter\n";
+  line("shoal_registry_chunks_swept_total", "", registry_metrics_.chunks_swept);
+  *out +=
+      "# HELP shoal_registry_chunk_downloads_total Chunk reads (whole or ranges) by workers "
+      "and pulls.\n# TYPE shoal_registry_chunk_downloads_total counter\n";
   line("shoal_registry_chunk_downloads_total", "", registry_metrics_.chunks_served);
-  *out += "# HELP shoal_registry_downloaded_bytes_total Bytes of chunks read.\n"
-          "# TYPE shoal_registry_downloaded_bytes_total counter\n";
+  *out +=
+      "# HELP shoal_registry_downloaded_bytes_total Bytes of chunks read.\n"
+      "# TYPE shoal_registry_downloaded_bytes_total counter\n";
   line("shoal_registry_downloaded_bytes_total", "", registry_metrics_.bytes_served);
 }
 
@@ -95,7 +105,8 @@ HttpReply Api::MissingChunks(const HttpRequest& req, const ArtifactRecord& a) {
     if (!(*body)["bytes"].is_number_integer() || (*body)["bytes"].get<int64_t>() < 0) {
       return ErrorReply(400, "InvalidArgument", "bytes must be a non-negative integer", "bytes");
     }
-    if (Status quota = registry_->CheckQuota(a.account, (*body)["bytes"].get<int64_t>());
+    if (Status quota = registry_->CheckQuota(a.account, (*body)["bytes"].get<int64_t>(),
+                                             /*count_uploads=*/false);
         !quota.ok()) {
       return ErrorReply(507, "ResourceExhausted", quota.message());
     }
@@ -122,18 +133,72 @@ asio::awaitable<HttpReply> Api::PutChunk(const HttpRequest& req, const ArtifactR
   auto store = registry_->StoreFor(a);
   if (!store.ok()) co_return ErrorReply(store.status());
   ChunkStore* chunks = *store;
+  // Chunks of pushes that never finish count against the quota too (until the sweep collects
+  // them): otherwise uploads alone could fill the scheduler's disk.
+  const int64_t size = static_cast<int64_t>(req.body.size());
+  if (!chunks->Has(id)) {
+    if (Status quota = registry_->CheckQuota(a.account, size); !quota.ok()) {
+      co_return ErrorReply(507, "ResourceExhausted", quota.message());
+    }
+  }
   bool added = false;
   // Hashing, encrypting and fsyncing megabytes: off the event loop.
   Status st = co_await RunOn(registry_io_, [&] { return chunks->Put(id, req.body, &added); });
   if (!st.ok()) co_return ErrorReply(st);
+  if (added) registry_->NoteUpload(a.account, id, size, WallMs());
   registry_metrics_.chunks_uploaded += added ? 1 : 0;
   co_return JsonReply(added ? 201 : 200, json{{"chunk", id}, {"stored", added}});
+}
+
+asio::awaitable<void> Api::SweepRegistry() {
+  if (registry_ == nullptr) co_return;
+  const auto now = std::chrono::steady_clock::now();
+  if (now < next_registry_sweep_) co_return;
+  const int64_t grace = registry_->options().upload_grace_ms;
+  next_registry_sweep_ =
+      now + std::chrono::milliseconds(std::clamp<int64_t>(grace / 4, 1000, 600000));
+  const int64_t cutoff = WallMs() - grace;
+  registry_->ForgetUploadsBefore(cutoff);
+  int64_t removed = 0;
+  for (const std::string& ns : registry_->Namespaces()) {
+    auto store = registry_->StoreForNamespace(ns);
+    if (!store.ok()) {
+      LOG_WARN << "registry sweep: " << ns << ": " << store.status().ToString();
+      continue;
+    }
+    ChunkStore* chunks = *store;
+    std::vector<std::string> stale =
+        co_await RunOn(registry_io_, [&] { return chunks->StaleChunks(cutoff); });
+    // Checked against the database in batches, yielding between them: a namespace may hold
+    // hundreds of thousands of chunks, and the event loop serves heartbeats meanwhile.
+    for (size_t begin = 0; begin < stale.size(); begin += 2000) {
+      const std::vector<std::string> batch(
+          stale.begin() + static_cast<std::ptrdiff_t>(begin),
+          stale.begin() + static_cast<std::ptrdiff_t>(std::min(stale.size(), begin + 2000)));
+      const std::vector<std::string> unreferenced = registry_->db().Unreferenced(ns, batch);
+      removed += co_await RunOn(registry_io_, [&] {
+        int64_t n = 0;
+        for (const std::string& id : unreferenced) {
+          auto gone = chunks->RemoveIfStale(id, cutoff);
+          n += gone.ok() && *gone ? 1 : 0;
+        }
+        return n;
+      });
+    }
+  }
+  registry_metrics_.chunks_swept += removed;
+  if (removed > 0) {
+    LOG_INFO << "registry sweep: removed " << removed
+             << " chunks that no version references, stored or last mentioned more than "
+             << grace / 1000 << " s ago (registryUploadGrace)";
+  }
 }
 
 asio::awaitable<HttpReply> Api::ReadChunk(const HttpRequest& req, const ArtifactRecord& a,
                                           const std::string& id) {
   if (!IsChunkId(id) || !registry_->db().ArtifactHasChunk(a.id, id)) {
-    co_return ErrorReply(404, "NotFound", "chunk " + id.substr(0, 64) + " is not part of " + Key(a));
+    co_return ErrorReply(404, "NotFound",
+                         "chunk " + id.substr(0, 64) + " is not part of " + Key(a));
   }
   auto store = registry_->StoreFor(a);
   if (!store.ok()) co_return ErrorReply(store.status());
@@ -173,7 +238,8 @@ asio::awaitable<HttpReply> Api::PutVersion(const HttpRequest& req, const Artifac
   if (!IsVersionName(version)) {
     co_return ErrorReply(400, "InvalidArgument",
                          "a version name is 1..64 of A-Z a-z 0-9 . _ - starting with a letter or "
-                         "digit, and not \"latest\"; got \"" + version.substr(0, 80) + "\"");
+                         "digit, and not \"latest\"; got \"" +
+                             version.substr(0, 80) + "\"");
   }
   auto manifest = ParseManifest(req.body);
   if (!manifest.ok()) co_return ErrorReply(manifest.status());
@@ -210,8 +276,11 @@ asio::awaitable<HttpReply> Api::PutVersion(const HttpRequest& req, const Artifac
   v.created_ms = WallMs();
   // A retried push of the same version is answered 200 without counting it twice.
   auto prior = registry_->db().FindVersion(a.id, version);
+  // The push's own chunks count as uploads until now: not twice.
   if (!(prior.ok() && prior->digest == v.digest)) {
-    if (Status quota = registry_->CheckQuota(a.account, bytes); !quota.ok()) {
+    const int64_t uploaded = registry_->UploadedBytesAmong(a.account, ids);
+    if (Status quota = registry_->CheckQuota(a.account, std::max<int64_t>(0, bytes - uploaded));
+        !quota.ok()) {
       co_return ErrorReply(507, "ResourceExhausted", quota.message());
     }
   }
@@ -219,6 +288,7 @@ asio::awaitable<HttpReply> Api::PutVersion(const HttpRequest& req, const Artifac
   if (Status st = registry_->db().AddVersion(v, *manifest, &added); !st.ok()) {
     co_return ErrorReply(st);
   }
+  registry_->ForgetUploads(a.account, ids);
   if (added) {
     LOG_INFO << "registry: " << Key(a) << "@" << version << " stored (" << bytes << " bytes, "
              << v.chunks << " chunks) by " << p.account;

@@ -1,5 +1,6 @@
 #include "scheduler/registry/chunk_store.h"
 
+#include <fcntl.h>
 #include <sys/stat.h>
 
 #include <filesystem>
@@ -73,7 +74,10 @@ Status ChunkStore::Put(std::string_view id, std::string_view bytes, bool* added)
   {
     std::unique_lock<std::mutex> lock(mu_);
     written_.wait(lock, [&] { return writing_.find(id) == writing_.end(); });
-    if (Has(id)) return Status::Ok();
+    if (Has(id)) {
+      Touch(id);  // a push that relies on it keeps it from the sweep
+      return Status::Ok();
+    }
     writing_.emplace(id);
   }
   Status st = Write(id, bytes, added);
@@ -109,10 +113,18 @@ bool ChunkStore::Has(std::string_view id) const {
   return ::stat(PathOf(id).c_str(), &st) == 0 && S_ISREG(st.st_mode);
 }
 
+void ChunkStore::Touch(std::string_view id) const {
+  ::utimensat(AT_FDCWD, PathOf(id).c_str(), nullptr, 0);  // both times: now
+}
+
 std::vector<std::string> ChunkStore::Missing(const std::vector<std::string>& ids) const {
   std::vector<std::string> missing;
   for (const auto& id : ids) {
-    if (!Has(id)) missing.push_back(id);
+    if (!Has(id)) {
+      missing.push_back(id);
+    } else {
+      Touch(id);
+    }
   }
   return missing;
 }
@@ -179,6 +191,39 @@ Status ChunkStore::Remove(std::string_view id) {
   --chunks_;
   bytes_ -= static_cast<int64_t>(size);
   return Status::Ok();
+}
+
+namespace {
+
+int64_t MtimeMs(const struct stat& st) {
+  return static_cast<int64_t>(st.st_mtim.tv_sec) * 1000 + st.st_mtim.tv_nsec / 1000000;
+}
+
+}  // namespace
+
+std::vector<std::string> ChunkStore::StaleChunks(int64_t cutoff_ms) const {
+  std::vector<std::string> out;
+  std::error_code ec;
+  for (const auto& sub : fs::directory_iterator(dir_, ec)) {
+    if (!sub.is_directory(ec)) continue;
+    for (const auto& f : fs::directory_iterator(sub.path(), ec)) {
+      const std::string name = f.path().filename().string();
+      struct stat st {};
+      if (IsChunkId(name) && ::stat(f.path().c_str(), &st) == 0 && MtimeMs(st) < cutoff_ms) {
+        out.push_back(name);
+      }
+    }
+  }
+  return out;
+}
+
+Result<bool> ChunkStore::RemoveIfStale(std::string_view id, int64_t cutoff_ms) {
+  struct stat st {};
+  if (!IsChunkId(id) || ::stat(PathOf(id).c_str(), &st) != 0 || MtimeMs(st) >= cutoff_ms) {
+    return false;
+  }
+  RETURN_IF_ERROR(Remove(id));
+  return true;
 }
 
 int64_t ChunkStore::chunk_count() const {

@@ -19,6 +19,11 @@
 // once, the others wait for that write and then find it stored. A Put
 // and a Remove of the same chunk at once is the caller's to avoid (the registry's reference
 // counting will decide removals).
+//
+// Collection: a chunk's file time (mtime) is when it was last stored or mentioned by a push
+// (Put of a stored chunk, Missing answering that it is stored). The registry's sweep removes
+// chunks no version references whose time is older than its grace period (StaleChunks,
+// RemoveIfStale), so that a push in progress never loses the chunks it was told exist.
 #pragma once
 
 #include <condition_variable>
@@ -58,6 +63,7 @@ class ChunkStore {
 
   bool Has(std::string_view id) const;
   // The ids of `ids` that are not stored, in their order (what a client still has to upload).
+  // Those stored are marked as mentioned now (see Collection above).
   std::vector<std::string> Missing(const std::vector<std::string>& ids) const;
 
   // Bytes [offset, offset + length) of a stored chunk (length -1: to its end), checked against
@@ -72,6 +78,12 @@ class ChunkStore {
   // Deletes a stored chunk (OK when it was not stored).
   Status Remove(std::string_view id);
 
+  // The chunks last stored or mentioned before `cutoff_ms` (milliseconds since the epoch).
+  std::vector<std::string> StaleChunks(int64_t cutoff_ms) const;
+  // Removes the chunk when it still was last stored or mentioned before `cutoff_ms` (checked
+  // again now: a push may have mentioned it since StaleChunks); true when removed.
+  Result<bool> RemoveIfStale(std::string_view id, int64_t cutoff_ms);
+
   // Chunks stored, and the bytes they take on disk (sealed: kSealOverhead more per chunk than
   // their plaintext).
   int64_t chunk_count() const;
@@ -81,6 +93,7 @@ class ChunkStore {
   ChunkStore(std::string dir, std::optional<DataKey> key)
       : dir_(std::move(dir)), key_(std::move(key)) {}
   std::string PathOf(std::string_view id) const;
+  void Touch(std::string_view id) const;
   // Put's write of a chunk this thread claimed in writing_.
   Status Write(std::string_view id, std::string_view bytes, bool* added);
 

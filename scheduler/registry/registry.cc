@@ -6,6 +6,7 @@
 #include <openssl/rand.h>
 
 #include <filesystem>
+#include <set>
 
 #include "common/file_util.h"
 #include "common/memory_estimate.h"  // FormatBytes
@@ -102,14 +103,100 @@ Result<ChunkStore*> Registry::StoreFor(const ArtifactRecord& a) {
   return out;
 }
 
-Status Registry::CheckQuota(const std::string& account, int64_t more_bytes) const {
+Status Registry::CheckQuota(const std::string& account, int64_t more_bytes,
+                            bool count_uploads) const {
   if (options_.quota_bytes <= 0) return Status::Ok();
-  const int64_t used = db_->BytesOwnedBy(account);
+  const int64_t uploaded = count_uploads ? UploadedBytes(account) : 0;
+  const int64_t used = db_->BytesOwnedBy(account) + uploaded;
   if (used + more_bytes <= options_.quota_bytes) return Status::Ok();
   return ResourceExhausted("account " + account + " stores " + FormatBytes(used) +
+                           (uploaded > 0 ? " (" + FormatBytes(uploaded) +
+                                               " of it chunks of pushes not finished yet)"
+                                         : std::string()) +
                            " in the registry; " + FormatBytes(more_bytes) +
                            " more would pass its quota of " + FormatBytes(options_.quota_bytes) +
                            " (registryQuota); delete versions it no longer needs");
+}
+
+void Registry::NoteUpload(const std::string& account, const std::string& id, int64_t bytes,
+                          int64_t now_ms) {
+  Uploads& u = uploads_[account];
+  if (u.chunks.emplace(id, std::make_pair(bytes, now_ms)).second) u.bytes += bytes;
+}
+
+void Registry::ForgetUploads(const std::string& account, const std::vector<std::string>& ids) {
+  auto it = uploads_.find(account);
+  if (it == uploads_.end()) return;
+  for (const std::string& id : ids) {
+    if (auto c = it->second.chunks.find(id); c != it->second.chunks.end()) {
+      it->second.bytes -= c->second.first;
+      it->second.chunks.erase(c);
+    }
+  }
+  if (it->second.chunks.empty()) uploads_.erase(it);
+}
+
+void Registry::ForgetUploadsBefore(int64_t cutoff_ms) {
+  for (auto it = uploads_.begin(); it != uploads_.end();) {
+    std::erase_if(it->second.chunks, [&](const auto& c) {
+      if (c.second.second >= cutoff_ms) return false;
+      it->second.bytes -= c.second.first;
+      return true;
+    });
+    it = it->second.chunks.empty() ? uploads_.erase(it) : std::next(it);
+  }
+}
+
+int64_t Registry::UploadedBytes(const std::string& account) const {
+  auto it = uploads_.find(account);
+  return it == uploads_.end() ? 0 : it->second.bytes;
+}
+
+int64_t Registry::UploadedBytesAmong(const std::string& account,
+                                     const std::vector<std::string>& ids) const {
+  auto it = uploads_.find(account);
+  if (it == uploads_.end()) return 0;
+  int64_t bytes = 0;
+  std::set<std::string_view> seen;
+  for (const std::string& id : ids) {
+    auto c = it->second.chunks.find(id);
+    if (c != it->second.chunks.end() && seen.insert(id).second) bytes += c->second.first;
+  }
+  return bytes;
+}
+
+std::vector<std::string> Registry::Namespaces() const {
+  std::vector<std::string> out;
+  std::error_code ec;
+  for (const auto& d : std::filesystem::directory_iterator(options_.dir + "/chunks", ec)) {
+    const std::string name = d.path().filename().string();
+    int64_t id = 0;
+    if (d.is_directory(ec) &&
+        (name == "public" || (name.size() > 1 && name[0] == 'a' &&
+                              ParseInteger(name.substr(1), &id) && id > 0))) {
+      out.push_back(name);
+    }
+  }
+  return out;
+}
+
+Result<ChunkStore*> Registry::StoreForNamespace(const std::string& ns) {
+  if (ns == "public") return public_store_.get();
+  int64_t id = 0;
+  if (ns.size() < 2 || ns[0] != 'a' || !ParseInteger(ns.substr(1), &id) || id <= 0) {
+    return InvalidArgument("no chunk namespace " + ns);
+  }
+  auto a = db_->FindById(id);
+  if (a.ok()) return StoreFor(*a);
+  if (a.status().code() != StatusCode::kNotFound) return a.status();
+  // A private artifact deleted since: its leftover chunks can be listed and removed without the
+  // key (never read).
+  if (auto it = private_stores_.find(id); it != private_stores_.end()) return it->second.get();
+  ASSIGN_OR_RETURN(std::unique_ptr<ChunkStore> store,
+                   ChunkStore::Open(options_.dir + "/chunks/" + ns));
+  ChunkStore* out = store.get();
+  private_stores_[id] = std::move(store);
+  return out;
 }
 
 Status Registry::DeleteVersion(const ArtifactRecord& a, const std::string& version) {

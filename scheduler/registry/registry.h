@@ -18,6 +18,7 @@
 #include <string>
 #include <string_view>
 #include <utility>
+#include <vector>
 
 #include "common/registry/uri.h"
 #include "common/status.h"
@@ -35,6 +36,10 @@ struct RegistryOptions {
   std::string master_key_file;
   // Bytes of versions an account may own (registryQuota); 0 = no cap.
   int64_t quota_bytes = int64_t{100} << 30;
+  // How long a chunk that no version references is kept after it was last stored or mentioned
+  // by a push (registryUploadGrace): a push may take that long between its first chunk and
+  // its version.
+  int64_t upload_grace_ms = int64_t{24} * 3600 * 1000;
 };
 
 class Registry {
@@ -61,7 +66,29 @@ class Registry {
   Result<ChunkStore*> StoreFor(const ArtifactRecord& a);
 
   // OK when `account` may own `more_bytes` more; ResourceExhausted stating usage and limit.
-  Status CheckQuota(const std::string& account, int64_t more_bytes) const;
+  // Usage counts the account's versions and the chunks it uploaded that no version of it took
+  // yet (NoteUpload), so that pushes never finished cannot fill the disk past the quota.
+  // `count_uploads` false leaves those out (the early check of a push that may be resuming:
+  // its own earlier chunks are among them).
+  Status CheckQuota(const std::string& account, int64_t more_bytes,
+                    bool count_uploads = true) const;
+  // Uploads not yet part of a version: `account` stored chunk `id` of `bytes` at now_ms (each
+  // chunk counted once). ForgetUploads: a version of the account now holds these chunks.
+  // ForgetUploadsBefore: the sweep dropped uploads older than its grace (in memory only: after a
+  // restart, pushes in flight start counting from their next chunk).
+  void NoteUpload(const std::string& account, const std::string& id, int64_t bytes,
+                  int64_t now_ms);
+  void ForgetUploads(const std::string& account, const std::vector<std::string>& ids);
+  void ForgetUploadsBefore(int64_t cutoff_ms);
+  int64_t UploadedBytes(const std::string& account) const;
+  // The bytes of those of `ids` that are uploads of the account.
+  int64_t UploadedBytesAmong(const std::string& account, const std::vector<std::string>& ids) const;
+
+  // Collection (Api::SweepRegistry): the chunk namespaces on disk ("public", "a<id>"), and the
+  // store of one; a private namespace whose artifact was deleted gets a store without a key
+  // (its chunks can be listed and removed, not read).
+  std::vector<std::string> Namespaces() const;
+  Result<ChunkStore*> StoreForNamespace(const std::string& ns);
 
   // Deletes a version (the caller has checked that no unfinished job pins it) and the chunks it
   // alone referenced in its namespace.
@@ -88,6 +115,11 @@ class Registry {
   std::string capability_key_;  // 32 raw bytes
   std::unique_ptr<ChunkStore> public_store_;
   std::map<int64_t, std::unique_ptr<ChunkStore>> private_stores_;  // by artifact id
+  struct Uploads {
+    int64_t bytes = 0;
+    std::map<std::string, std::pair<int64_t, int64_t>> chunks;  // id -> (bytes, when)
+  };
+  std::map<std::string, Uploads> uploads_;  // by account
 };
 
 }  // namespace shoal

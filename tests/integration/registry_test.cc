@@ -20,6 +20,7 @@
 
 #include "common/file_util.h"
 #include "common/registry/manifest.h"
+#include "common/sha256.h"
 #include "tests/integration/cluster.h"
 
 namespace shoal::testing {
@@ -77,6 +78,7 @@ int Push(const As& as, const std::string& path, const std::string& dir,
   for (const auto& sha : missing_ids) {
     HttpResponse put = as.Do("PUT", path + "/chunks/" + sha.get<std::string>(),
                              chunks.at(sha.get<std::string>()), {});
+    if (put.status == 507) return 507;  // the quota counts unfinished pushes' chunks too
     EXPECT_EQ(put.status, 201) << put.body;
     ++sent;
   }
@@ -552,6 +554,57 @@ TEST_F(RegistryTest, AWorkerKilledMidFetchResumesInTheRetriedAttempt) {
     }
   }
   EXPECT_TRUE(resumed);
+}
+
+// Chunks of pushes that never finish: they count against the quota while they wait (so that
+// uploads alone cannot fill the scheduler's disk), and the sweep removes them once
+// registryUploadGrace passed; chunks a version references stay.
+TEST_F(RegistryTest, ChunksOfAbandonedPushesCountAgainstTheQuotaAndAreCollected) {
+  c_.KillScheduler(SIGTERM);
+  c_.StartScheduler({"--registry-master-key-file", key_file_, "--registry-quota", "4MiB",
+                     "--registry-upload-grace", "3s"});
+  As alice(c_, alice_);
+  const std::string path = "/v1/datasets/alice/abandoned";
+  ASSERT_EQ(alice.Do("PUT", path, R"({"visibility":"public"})").status, 201);
+  ASSERT_EQ(Push(alice, path, MakeTree(c_.dir() + "/kept", "kept", 1), "1"), 201);
+  // 1 MiB chunks of random bytes, never followed by a version: the fourth passes the quota.
+  std::mt19937_64 rng(5);
+  std::vector<std::string> ids;
+  int refused = 0;
+  for (int i = 0; i < 5; ++i) {
+    std::string bytes(1 << 20, '\0');
+    for (char& ch : bytes) ch = static_cast<char>(rng());
+    const std::string id = Sha256Hex(bytes);
+    HttpResponse put = alice.Do("PUT", path + "/chunks/" + id, bytes);
+    if (put.status == 507) {
+      ++refused;
+      EXPECT_NE(put.body.find("of pushes not finished yet"), std::string::npos) << put.body;
+    } else {
+      EXPECT_EQ(put.status, 201) << put.body;
+      ids.push_back(id);
+    }
+  }
+  EXPECT_EQ(ids.size(), 3u);
+  EXPECT_EQ(refused, 2);
+  const std::string store = c_.dir() + "/state/registry/chunks/public/";
+  for (const std::string& id : ids) EXPECT_TRUE(fs::exists(store + id.substr(0, 2) + "/" + id));
+  // Past the grace the sweep removes them, and the quota has room again; version 1 is intact.
+  ASSERT_TRUE(Cluster::WaitUntil(
+      [&] {
+        for (const std::string& id : ids) {
+          if (fs::exists(store + id.substr(0, 2) + "/" + id)) return false;
+        }
+        return true;
+      },
+      20s));
+  std::string again(1 << 20, 'x');
+  EXPECT_EQ(alice.Do("PUT", path + "/chunks/" + Sha256Hex(again), again).status, 201);
+  const std::string kept = c_.dir() + "/kept.out";
+  PullFile(alice, path, "1", "f0.csv", kept);
+  EXPECT_EQ(*ReadFileLimited(kept, 1 << 30), *ReadFileLimited(c_.dir() + "/kept/f0.csv", 1 << 30));
+  HttpResponse metrics = alice.Do("GET", "/metrics");
+  EXPECT_NE(metrics.body.find("shoal_registry_chunks_swept_total 3"), std::string::npos)
+      << metrics.body;
 }
 
 }  // namespace

@@ -4,7 +4,9 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
+#include <chrono>
 #include <filesystem>
 #include <fstream>
 #include <iterator>
@@ -64,6 +66,47 @@ TEST_F(ChunkStoreTest, StoresOnceUnderItsHashAndReadsBackWholeOrInPart) {
   EXPECT_EQ(store_->chunk_count(), 0);
   EXPECT_EQ(store_->total_bytes(), 0);
   EXPECT_TRUE(store_->Remove(id).ok());  // gone already: fine
+}
+
+// Sets a stored chunk's file time `age_ms` into the past.
+void Age(const std::string& dir, const std::string& id, int64_t age_ms) {
+  const auto path = std::filesystem::path(dir) / id.substr(0, 2) / id;
+  std::filesystem::last_write_time(
+      path, std::filesystem::file_time_type::clock::now() - std::chrono::milliseconds(age_ms));
+}
+
+int64_t NowMs() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+// Collection: a chunk is stale when it was neither stored nor mentioned by a push (Put of a
+// stored chunk, Missing) since the cutoff; RemoveIfStale checks again before it removes.
+TEST_F(ChunkStoreTest, StaleChunksAreThoseNeitherStoredNorMentionedSinceTheCutoff) {
+  const std::string a = "chunk a", b = "chunk b", c = "chunk c";
+  for (const std::string& bytes : {a, b, c}) ASSERT_TRUE(store_->Put(Sha256Hex(bytes), bytes).ok());
+  for (const std::string& bytes : {a, b, c}) Age(dir_ + "/chunks", Sha256Hex(bytes), 3600000);
+  const int64_t cutoff = NowMs() - 60000;
+  std::vector<std::string> stale = store_->StaleChunks(cutoff);
+  std::sort(stale.begin(), stale.end());
+  std::vector<std::string> all = {Sha256Hex(a), Sha256Hex(b), Sha256Hex(c)};
+  std::sort(all.begin(), all.end());
+  EXPECT_EQ(stale, all);
+  // A push is told b exists, and stores c again: both are fresh now.
+  EXPECT_TRUE(store_->Missing({Sha256Hex(b)}).empty());
+  ASSERT_TRUE(store_->Put(Sha256Hex(c), c).ok());
+  EXPECT_EQ(store_->StaleChunks(cutoff), std::vector<std::string>{Sha256Hex(a)});
+  // The sweep listed all three before that: only a goes.
+  for (const std::string& id : all) {
+    auto removed = store_->RemoveIfStale(id, cutoff);
+    ASSERT_TRUE(removed.ok());
+    EXPECT_EQ(*removed, id == Sha256Hex(a)) << id;
+  }
+  EXPECT_FALSE(store_->Has(Sha256Hex(a)));
+  EXPECT_TRUE(store_->Has(Sha256Hex(b)) && store_->Has(Sha256Hex(c)));
+  EXPECT_EQ(store_->chunk_count(), 2);
+  EXPECT_FALSE(*store_->RemoveIfStale(Sha256Hex(a), cutoff));  // gone already
 }
 
 TEST_F(ChunkStoreTest, PutsFromManyThreadsAtOnceStoreEachChunkOnce) {

@@ -90,6 +90,7 @@ TEST(ConfigTest, EveryFlagSetsItsKey) {
       {"jobLogBytes", "1MiB"},
       {"checkpointQuota", "0"},
       {"registryQuota", "1GiB"},
+      {"registryUploadGrace", "2h"},
       {"registryMasterKeyFile", "/m.key"},
       {"logRetention", "1h"},
       {"checkpointRetention", "0s"},
