@@ -151,7 +151,8 @@ class Api {
   boost::asio::awaitable<HttpReply> Registry(const HttpRequest& req,
                                              const std::vector<std::string>& parts,
                                              const Principal& p);
-  HttpReply MissingChunks(const HttpRequest& req, const ArtifactRecord& a);
+  boost::asio::awaitable<HttpReply> MissingChunks(const HttpRequest& req,
+                                                  const ArtifactRecord& a);
   boost::asio::awaitable<HttpReply> PutChunk(const HttpRequest& req, const ArtifactRecord& a,
                                              const std::string& id);
   boost::asio::awaitable<HttpReply> ReadChunk(const HttpRequest& req, const ArtifactRecord& a,

@@ -260,7 +260,7 @@ asio::awaitable<HttpReply> Api::Registry(const HttpRequest& req,
     co_return JsonReply(200, json{{"records", std::move(records)}});
   }
   if (sub == "chunks" && parts.size() == 6 && parts[5] == "missing" && req.method == "POST") {
-    co_return MissingChunks(req, a);
+    co_return co_await MissingChunks(req, a);
   }
   if (sub == "chunks" && parts.size() == 6 && req.method == "PUT") {
     co_return co_await PutChunk(req, a, parts[5]);
