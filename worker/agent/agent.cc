@@ -236,7 +236,7 @@ Status Agent::Prepare() {
   auto cache = ChunkCache::Open(options_.cache_dir, options_.cache_max_bytes);
   if (!cache.ok()) return InvalidArgument("--cache-dir: " + cache.status().message());
   cache_ = std::move(cache).value();
-  holdings_ = std::make_unique<CacheHoldings>(cache_.get());
+  holdings_ = std::make_unique<CacheHoldings>(cache_.get(), options_.cache_dir + "/versions");
   // Cached chunks of private datasets are plaintext: only this worker's user may read them.
   if (::chmod(options_.cache_dir.c_str(), 0700) != 0) {
     return InvalidArgument("--cache-dir: cannot restrict " + options_.cache_dir + ": " +
@@ -524,7 +524,8 @@ void Agent::PrepareAndRun(RankKeyT key, wire::Assignment a) {
   for (const FetchedVersion& v : data.versions()) {
     fetched_bytes += v.bytes_fetched;
     if (holdings_ != nullptr) {
-      holdings_->Record(v.pin.digest, v.manifest, v.chunks_cached, v.chunks);
+      holdings_->Record(v.pin.digest, v.manifest, v.chunks_cached, v.chunks,
+                        /*persist=*/!v.pin.is_private);
     }
   }
   if (!notes.empty()) {

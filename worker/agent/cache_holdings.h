@@ -9,6 +9,11 @@
 // report; a version whose chunks are all gone is forgotten. At most kMaxCachedVersions versions
 // are tracked, the least recently fetched dropped first.
 //
+// Across restarts: with a directory, each public version recorded is kept there as its manifest
+// (<dir>/<digest>.manifest, removed when the version is forgotten), and a new CacheHoldings loads
+// them, so a restarted worker reports what its cache still holds from its first heartbeat.
+// Private versions are never written there (their file names are the owner's).
+//
 // Thread-safe: Record (rank threads) and Report (the heartbeat thread) may run at once.
 #pragma once
 
@@ -27,14 +32,16 @@ namespace shoal {
 
 class CacheHoldings {
  public:
-  // `cache` must outlive this.
-  explicit CacheHoldings(const ChunkCache* cache) : cache_(cache) {}
+  // `cache` must outlive this. `dir` "" keeps nothing on disk; else it is created, and the
+  // versions kept there are loaded (newest first; unreadable or misnamed files are removed).
+  explicit CacheHoldings(const ChunkCache* cache, std::string dir = "");
 
   // A version was fetched (its chunks are now in the cache): it becomes the most recently used.
   // `chunks_cached` of its `chunks` distinct chunks were found in the cache (hits), the rest
   // downloaded (misses).
+  // `persist` (public versions only) keeps it in the directory.
   void Record(const std::string& digest, const Manifest& manifest, int64_t chunks_cached,
-              int64_t chunks);
+              int64_t chunks, bool persist = false);
 
   // The versions of which the cache holds some bytes, most recently fetched first, and the
   // cache's stats (hits and misses counted over this process's fetches).
@@ -51,7 +58,12 @@ class CacheHoldings {
     return {s.chunks, s.bytes, s.evicted, s.misses};
   }
 
+  static Version FromManifest(const std::string& digest, const Manifest& manifest);
+  // Removes the kept manifest of a version forgotten (under mu_).
+  void Forget(const std::string& digest);
+
   const ChunkCache* const cache_;
+  const std::string dir_;
   std::mutex mu_;
   std::list<Version> versions_;  // most recently fetched first
   bool dirty_ = false;           // recorded since the last count

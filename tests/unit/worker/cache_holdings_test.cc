@@ -8,6 +8,7 @@
 
 #include <gtest/gtest.h>
 
+#include "common/file_util.h"
 #include "common/sha256.h"
 
 namespace shoal {
@@ -82,6 +83,45 @@ TEST_F(CacheHoldingsTest, KeepsAtMostTheWireBound) {
   const wire::CacheReport r = holdings.Report();
   ASSERT_EQ(r.cached.size(), wire::kMaxCachedVersions);
   EXPECT_EQ(r.cached[0].digest, std::to_string(wire::kMaxCachedVersions + 9));
+}
+
+// A restarted worker reports what its cache still holds from its first heartbeat: public
+// versions' manifests are kept beside the cache; private ones never are; a version whose chunks
+// are all gone is forgotten on disk too; a damaged file is dropped.
+TEST_F(CacheHoldingsTest, PublicVersionsSurviveARestart) {
+  auto opened = ChunkCache::Open(dir_ + "/cache", 1000);
+  ASSERT_TRUE(opened.ok());
+  ChunkCache* cache = opened->get();
+  auto version = [&](std::vector<ManifestChunk> chunks) {
+    Manifest m;
+    m.chunks = std::move(chunks);
+    m.files.push_back({"data", static_cast<int64_t>(m.chunks.size()) * 100, 0});
+    return m;
+  };
+  const Manifest pub = version({Put(cache, 'a'), Put(cache, 'b')});
+  const Manifest priv = version({Put(cache, 'c')});
+  ManifestChunk never_stored;  // as if evicted since
+  never_stored.sha256 = Sha256Hex(std::string(100, 'z'));
+  never_stored.size = 100;
+  const Manifest gone = version({never_stored});
+  const std::string kept_dir = dir_ + "/cache/versions";
+  {
+    CacheHoldings holdings(cache, kept_dir);
+    holdings.Record(ManifestDigest(gone), gone, 0, 1, /*persist=*/true);
+    holdings.Record(ManifestDigest(priv), priv, 0, 1, /*persist=*/false);
+    holdings.Record(ManifestDigest(pub), pub, 0, 2, /*persist=*/true);
+  }
+  ASSERT_TRUE(WriteFileAtomic(kept_dir + "/" + std::string(64, 'e') + ".manifest", "{").ok());
+  CacheHoldings restarted(cache, kept_dir);
+  const wire::CacheReport r = restarted.Report();
+  ASSERT_EQ(r.cached.size(), 1u);
+  EXPECT_EQ(r.cached[0], (wire::CachedVersion{ManifestDigest(pub), 200}));
+  EXPECT_EQ(r.stats.hits + r.stats.misses, 0);  // counted over this process's fetches
+  std::vector<std::string> files;
+  for (const auto& f : std::filesystem::directory_iterator(kept_dir)) {
+    files.push_back(f.path().filename().string());
+  }
+  EXPECT_EQ(files, std::vector<std::string>{ManifestDigest(pub) + ".manifest"});
 }
 
 }  // namespace
