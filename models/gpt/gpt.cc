@@ -40,7 +40,8 @@ Status BiasGradInto(const float* dy, int N, int n, float* dbias) {
 
 Status ValidateGptConfig(const GptConfig& c) {
   auto positive = [](int v, const char* name) -> Status {
-    if (v <= 0) return InvalidArgument(std::string(name) + " must be positive, got " + std::to_string(v));
+    if (v <= 0)
+      return InvalidArgument(std::string(name) + " must be positive, got " + std::to_string(v));
     return Status::Ok();
   };
   RETURN_IF_ERROR(positive(c.vocab_size, "vocabSize"));
@@ -49,14 +50,15 @@ Status ValidateGptConfig(const GptConfig& c) {
   RETURN_IF_ERROR(positive(c.heads, "heads"));
   RETURN_IF_ERROR(positive(c.embed_dim, "embedDim"));
   if (c.embed_dim % c.heads != 0) {
-    return InvalidArgument("embedDim " + std::to_string(c.embed_dim) + " is not divisible by heads " +
-                           std::to_string(c.heads));
+    return InvalidArgument("embedDim " + std::to_string(c.embed_dim) +
+                           " is not divisible by heads " + std::to_string(c.heads));
   }
   // Every GEMM dimension (4C, V) must fit an int; the parameter count an int64 comfortably.
   if (c.embed_dim > (1 << 16) || c.vocab_size > (1 << 24) || c.context_length > (1 << 20) ||
       c.layers > 4096) {
-    return InvalidArgument("model too large: embedDim <= 65536, vocabSize <= 2^24, contextLength "
-                           "<= 2^20 and layers <= 4096");
+    return InvalidArgument(
+        "model too large: embedDim <= 65536, vocabSize <= 2^24, contextLength "
+        "<= 2^20 and layers <= 4096");
   }
   return Status::Ok();
 }
@@ -246,8 +248,8 @@ Status Gpt::ForwardBackward(const float* params, const int32_t* tokens, const in
     const Block& w = blocks_[l];
     BlockActs& a = acts_[l];
     // dres_ holds d(block output) = d(x2) through the MLP's residual, and d(fcproj output).
-    RETURN_IF_ERROR(LinearWeightGrad(dres_.data(), a.fc_act.data(), N, 4 * C, C,
-                                     grads + w.fcproj_w));
+    RETURN_IF_ERROR(
+        LinearWeightGrad(dres_.data(), a.fc_act.data(), N, 4 * C, C, grads + w.fcproj_w));
     RETURN_IF_ERROR(BiasGradInto(dres_.data(), N, C, grads + w.fcproj_b));
     RETURN_IF_ERROR(LinearInputGrad(dres_.data(), params + w.fcproj_w, N, 4 * C, C, dbuf4_.data()));
     RETURN_IF_ERROR(cpu::ActivationBackwardBiasGrad(dbuf4_.data(), a.fc_pre.data(), N, 4 * C,
@@ -256,8 +258,8 @@ Status Gpt::ForwardBackward(const float* params, const int32_t* tokens, const in
     RETURN_IF_ERROR(LinearWeightGrad(dbuf4_.data(), a.ln2.data(), N, C, 4 * C, grads + w.fc_w));
     RETURN_IF_ERROR(LinearInputGrad(dbuf4_.data(), params + w.fc_w, N, C, 4 * C, dbuf_.data()));
     RETURN_IF_ERROR(cpu::LayerNormBackward(dbuf_.data(), a.x2.data(), params + w.ln2_w,
-                                           a.ln2_mean.data(), a.ln2_rstd.data(), N, C,
-                                           dres_.data(), grads + w.ln2_w, grads + w.ln2_b));
+                                           a.ln2_mean.data(), a.ln2_rstd.data(), N, C, dres_.data(),
+                                           grads + w.ln2_w, grads + w.ln2_b));
     // dres_ = d(x2): through the attention's residual, and into the attention projection.
     RETURN_IF_ERROR(LinearWeightGrad(dres_.data(), a.atty.data(), N, C, C, grads + w.proj_w));
     RETURN_IF_ERROR(BiasGradInto(dres_.data(), N, C, grads + w.proj_b));
@@ -269,12 +271,12 @@ Status Gpt::ForwardBackward(const float* params, const int32_t* tokens, const in
     RETURN_IF_ERROR(BiasGradInto(dqkv_.data(), N, 3 * C, grads + w.qkv_b));
     RETURN_IF_ERROR(LinearInputGrad(dqkv_.data(), params + w.qkv_w, N, C, 3 * C, dbuf_.data()));
     RETURN_IF_ERROR(cpu::LayerNormBackward(dbuf_.data(), a.x.data(), params + w.ln1_w,
-                                           a.ln1_mean.data(), a.ln1_rstd.data(), N, C,
-                                           dres_.data(), grads + w.ln1_w, grads + w.ln1_b));
+                                           a.ln1_mean.data(), a.ln1_rstd.data(), N, C, dres_.data(),
+                                           grads + w.ln1_w, grads + w.ln1_b));
     if (on_ready) on_ready(w.ln1_w);
   }
-  RETURN_IF_ERROR(cpu::EmbeddingBackward(dres_.data(), tokens, B, T, C, V, grads + wte_,
-                                         grads + wpe_));
+  RETURN_IF_ERROR(
+      cpu::EmbeddingBackward(dres_.data(), tokens, B, T, C, V, grads + wte_, grads + wpe_));
   if (on_ready) on_ready(0);
   return Status::Ok();
 }
@@ -285,8 +287,8 @@ Status Gpt::Evaluate(const float* params, const int32_t* tokens, const int32_t* 
   if (targets == nullptr || loss_sum == nullptr) return InvalidArgument("null targets or loss_sum");
   RETURN_IF_ERROR(Forward(params, tokens, B, T));
   int64_t correct = 0;
-  return cpu::SoftmaxCrossEntropy(logits_.data(), targets, B * T, config_.vocab_size, 1.0f,
-                                  nullptr, loss_sum, &correct);
+  return cpu::SoftmaxCrossEntropy(logits_.data(), targets, B * T, config_.vocab_size, 1.0f, nullptr,
+                                  loss_sum, &correct);
 }
 
 Result<const float*> Gpt::Logits(const float* params, const int32_t* tokens, int B, int T) {

@@ -59,8 +59,8 @@ class Gpt {
   // grad_scale * loss_sum, where loss_sum is the SUM over the B*T positions of the next-token
   // cross-entropy; *loss_sum is that unscaled sum. `on_ready(from)` is called as further
   // suffixes grads[from, num_params()) become final. InvalidArgument on bad sizes or tokens.
-  Status ForwardBackward(const float* params, const int32_t* tokens, const int32_t* targets,
-                         int B, int T, float grad_scale, float* grads, double* loss_sum,
+  Status ForwardBackward(const float* params, const int32_t* tokens, const int32_t* targets, int B,
+                         int T, float grad_scale, float* grads, double* loss_sum,
                          const std::function<void(int64_t)>& on_ready = nullptr);
 
   // Forward only: *loss_sum as above.
