@@ -9,11 +9,11 @@ set -euo pipefail
 cd "$(dirname "$0")/../.."
 build="${1:-build}"
 out="${2:-build-bundle}"
-cmake --build "$build" -j "$(nproc)" --target gpu_kernels_test gpu_mlp_test cuda_engine_test \
-  shoal-step-bench shoal-kernels-bench
+cmake --build "$build" -j "$(nproc)" --target gpu_kernels_test gpu_transformer_test gpu_mlp_test \
+  cuda_engine_test shoal-step-bench shoal-kernels-bench
 rm -rf "$out" && mkdir -p "$out/bin" "$out/lib"
-for b in tests/gpu/gpu_kernels_test tests/gpu/gpu_mlp_test tests/gpu/cuda_engine_test \
-         bench/shoal-step-bench bench/shoal-kernels-bench; do
+for b in tests/gpu/gpu_kernels_test tests/gpu/gpu_transformer_test tests/gpu/gpu_mlp_test \
+         tests/gpu/cuda_engine_test bench/shoal-step-bench bench/shoal-kernels-bench; do
   cp "$build/$b" "$out/bin/"
 done
 strip "$out"/bin/*
