@@ -980,9 +980,49 @@ def target_registry(args):
     return result, "\n".join(md)
 
 
+def target_gpt(args):
+    """One rank's GPT training step on the CPU: shoal-gpt-bench vs bench/gpt_reference.py
+    (PyTorch, Debian's python3-torch) on the same model, batch and thread count, interleaved."""
+    exe = os.path.join(args.build_dir, "bench", "shoal-gpt-bench")
+    ref = os.path.join(REPO, "bench", "gpt_reference.py")
+    shape = ["--vocab", "256", "--context", "128", "--layers", "4", "--heads", "4",
+             "--embed", "128", "--batch", "8", "--iters", "10", "--warmup", "2"]
+    runs = {}
+    for threads in (1, 2):
+        for rep in range(args.repeat):
+            order = [("shoal", [exe]), ("pytorch", ["/usr/bin/python3", ref])]
+            if rep % 2:
+                order.reverse()
+            for name, cmd in order:
+                out = subprocess.run(cmd + shape + ["--threads", str(threads)], check=True,
+                                     capture_output=True, text=True).stdout
+                r = json.loads(out.strip().splitlines()[-1])
+                runs.setdefault((name, threads), []).append(r)
+                print(f"  threads {threads} rep {rep + 1} {name}: {r['tokens_per_sec']:.0f} "
+                      f"tokens/s ({r['median_ms']:.1f} ms/step)", file=sys.stderr)
+    md = ["| threads | shoal tokens/s | PyTorch tokens/s | shoal / PyTorch | shoal ms/step | "
+          "PyTorch ms/step |", "|---:|---:|---:|---:|---:|---:|"]
+    result = {"target": "gpt", "machine": machine(), "shape": shape, "rows": []}
+    for threads in (1, 2):
+        s = sorted(r["tokens_per_sec"] for r in runs[("shoal", threads)])
+        p = sorted(r["tokens_per_sec"] for r in runs[("pytorch", threads)])
+        s_med, p_med = s[len(s) // 2], p[len(p) // 2]
+        result["rows"].append({"threads": threads, "shoal": s_med, "pytorch": p_med,
+                               "ratio": s_med / p_med,
+                               "pytorch_version": runs[("pytorch", threads)][0]["impl"]})
+        md.append(f"| {threads} | {s_med:.0f} | {p_med:.0f} | **{s_med / p_med:.2f}x** | "
+                  f"{8 * 128 / s_med * 1000:.1f} | {8 * 128 / p_med * 1000:.1f} |")
+    md.append("")
+    md.append(f"GPT V=256, T=128, 4 layers, 4 heads, C=128 (0.8M parameters), batch 8 x 128 "
+              f"tokens, one process, forward + backward + AdamW; median of {args.repeat} runs of "
+              f"10 steps each; {runs[('pytorch', 1)][0]['impl']}; "
+              f"{result['machine']['cores']} cores of {result['machine']['cpu']}.")
+    return result, "\n".join(md)
+
+
 TARGETS = {"e2e": target_e2e, "ddp": target_ddp, "collectives": target_collectives,
            "sim": target_sim, "cycle": target_cycle, "api": target_api,
-           "builds": target_builds, "registry": target_registry}
+           "builds": target_builds, "registry": target_registry, "gpt": target_gpt}
 
 
 def main():
