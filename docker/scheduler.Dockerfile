@@ -18,7 +18,7 @@ RUN apt-get update \
  && apt-get install -y --no-install-recommends \
       build-essential cmake pkg-config ca-certificates \
       libyaml-cpp-dev libboost-dev libboost-system-dev libcli11-dev nlohmann-json3-dev libsqlite3-dev \
-      libopenblas-dev libgloo-dev zlib1g-dev libssl-dev \
+      libopenblas-dev libgloo-dev zlib1g-dev libssl-dev libicu-dev \
  && rm -rf /var/lib/apt/lists/*
 WORKDIR /src
 COPY . .

@@ -23,7 +23,7 @@ RUN apt-get update \
       build-essential g++ cmake pkg-config ca-certificates \
       libyaml-cpp-dev libboost-dev libboost-system-dev libcli11-dev nlohmann-json3-dev libsqlite3-dev \
       libopenblas-dev libgloo-dev libopenmpi-dev libnccl-dev \
-      zlib1g-dev libssl-dev \
+      zlib1g-dev libssl-dev libicu-dev \
  && rm -rf /var/lib/apt/lists/*
 WORKDIR /src
 COPY . .

