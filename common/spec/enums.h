@@ -13,7 +13,9 @@ enum class Backend {
 };
 enum class Activation { kRelu, kGelu, kTanh };      // "relu" | "gelu" | "tanh"
 enum class LossKind { kCrossEntropy, kMse };        // "cross_entropy" (softmax) | "mse"
-enum class DataFormat { kAuto, kIdx, kNpy, kCsv };  // "auto" (by file name) | "idx" | "npy" | "csv"
+// "auto" (by file name; token shards for model.kind gpt) | "idx" | "npy" | "csv" | "tokens"
+// (llm.c token shards, data/token_shards.h)
+enum class DataFormat { kAuto, kIdx, kNpy, kCsv, kTokens };
 enum class OptimizerKind { kSgd, kAdamW };          // "sgd" (with momentum) | "adamw"
 enum class Precision { kFp32, kTf32, kBf16 };       // "fp32" | "tf32" | "bf16" (tf32/bf16: cuda)
 

@@ -22,10 +22,10 @@ namespace {
 constexpr const char* kBackendNames[] = {"auto", "cuda", "cpu"};
 constexpr const char* kActivationNames[] = {"relu", "gelu", "tanh"};
 constexpr const char* kLossNames[] = {"cross_entropy", "mse"};
-constexpr const char* kFormatNames[] = {"auto", "idx", "npy", "csv"};
+constexpr const char* kFormatNames[] = {"auto", "idx", "npy", "csv", "tokens"};
 constexpr const char* kOptimizerNames[] = {"sgd", "adamw"};
 constexpr const char* kPrecisionNames[] = {"fp32", "tf32", "bf16"};
-constexpr const char* kModelKinds[] = {"mlp"};
+constexpr const char* kModelKinds[] = {"mlp", "gpt"};
 
 constexpr const char* kApiVersion = "shoal/v1";
 constexpr const char* kKind = "TrainingJob";
@@ -185,14 +185,63 @@ void ReadResources(const YamlMap& spec, JobSpec::Resources* out) {
   resources.Number("minGpuMemoryGiB", {0, 4096}, &out->min_gpu_memory_gib);
 }
 
+// model.kind gpt: `layers` is the number of blocks, and the transformer's sizes are required.
+void ReadGptModel(const YamlMap& model, JobSpec::Model* out) {
+  YamlReader& reader = model.reader();
+  for (const char* mlp_only : {"activation", "loss"}) {
+    if (model.Has(mlp_only)) {
+      reader.ErrorAt(model.ChildPath(mlp_only),
+                     "applies to kind mlp; a gpt uses GELU blocks and next-token cross-entropy");
+    }
+  }
+  struct Size {
+    const char* key;
+    int lo, hi;
+    int* out;
+  };
+  const Size sizes[] = {{"layers", 1, 256, &out->blocks},
+                        {"vocabSize", 2, 65536, &out->vocab_size},
+                        {"contextLength", 1, 16384, &out->context_length},
+                        {"heads", 1, 256, &out->heads},
+                        {"embedDim", 1, 8192, &out->embed_dim}};
+  bool all = true;
+  for (const Size& size : sizes) {
+    model.Require(size.key);
+    all = model.Int(size.key, size.lo, size.hi, size.out) && all;
+  }
+  if (!all) return;
+  if (out->embed_dim % out->heads != 0) {
+    reader.ErrorAt(model.ChildPath("embedDim"),
+                   "found " + std::to_string(out->embed_dim) + ", expected a multiple of heads (" +
+                       std::to_string(out->heads) + "): each head gets embedDim / heads channels");
+    return;
+  }
+  if (const int64_t parameters = ModelParameterCount(*out); parameters > kMaxMlpParameters) {
+    reader.ErrorAt(model.path(), "found a model with " + std::to_string(parameters) +
+                                     " parameters, expected at most " +
+                                     std::to_string(kMaxMlpParameters) + " (2^31)");
+  }
+}
+
 void ReadModel(const YamlMap& spec, JobSpec::Model* out) {
-  const YamlMap model = spec.Map("model", {"kind", "layers", "activation", "loss", "init"});
+  const YamlMap model =
+      spec.Map("model", {"kind", "layers", "activation", "loss", "init", "vocabSize",
+                         "contextLength", "heads", "embedDim"});
   YamlReader& reader = model.reader();
   int kind = 0;
   if (model.OneOf("kind", kModelKinds, &kind)) out->kind = kModelKinds[kind];
+  model.String("init", kMaxPathBytes, &out->init);
+  if (out->is_gpt()) {
+    ReadGptModel(model, out);
+    return;
+  }
+  for (const char* gpt_only : {"vocabSize", "contextLength", "heads", "embedDim"}) {
+    if (model.Has(gpt_only)) {
+      reader.ErrorAt(model.ChildPath(gpt_only), "applies to kind gpt (this model is an mlp)");
+    }
+  }
   ReadEnum(model, "activation", kActivationNames, &out->activation);
   ReadEnum(model, "loss", kLossNames, &out->loss);
-  model.String("init", kMaxPathBytes, &out->init);
 
   model.Require("layers");
   const std::string path = model.ChildPath("layers");
@@ -313,6 +362,26 @@ void ReadCheckpointAndLimits(const YamlMap& spec, JobSpec* out) {
                                "a duration like 90s, 30m, 2h, 1h30m, 1d or a number of seconds, "
                                "in 1s..365d");
     }
+  }
+}
+
+// Rules between the model's kind, the data's format and the backend.
+void CheckModelAgainstDataAndBackend(const YamlMap& body, const JobSpec& spec) {
+  YamlReader& reader = body.reader();
+  const DataFormat format = spec.data.format;
+  if (spec.model.is_gpt() && format != DataFormat::kTokens && format != DataFormat::kAuto) {
+    reader.ErrorAt("spec.data.format", std::string("found ") + ToString(format) +
+                                           ", expected tokens (or auto): a gpt reads token shards");
+  }
+  if (!spec.model.is_gpt() && format == DataFormat::kTokens) {
+    reader.ErrorAt("spec.data.format",
+                   "found tokens, which only model.kind gpt reads (this model is an mlp)");
+  }
+  if (spec.model.is_gpt() && spec.resources.backend != Backend::kCpu) {
+    reader.ErrorAt("spec.resources.backend",
+                   std::string("found ") + ToString(spec.resources.backend) +
+                       ", expected cpu: model.kind gpt trains on the CPU backend in this version "
+                       "(write resources: {backend: cpu, gpusPerWorker: 0})");
   }
 }
 
@@ -496,6 +565,7 @@ void ParseInto(std::string_view text, const std::string& file, JobSpec* spec,
   ReadTraining(body, spec->resources.backend, &spec->training);
   ReadCheckpointAndLimits(body, spec);
   ReadOutput(body, &spec->output);
+  CheckModelAgainstDataAndBackend(body, *spec);
 }
 
 }  // namespace
@@ -605,11 +675,18 @@ nlohmann::json JobSpecToJson(const JobSpec& s) {
           {"gpuTypes", s.resources.gpu_types},
           {"minGpuMemoryGiB", s.resources.min_gpu_memory_gib}}},
         {"model",
-         {{"kind", s.model.kind},
-          {"layers", s.model.layers},
-          {"activation", ToString(s.model.activation)},
-          {"loss", ToString(s.model.loss)},
-          {"init", s.model.init}}},
+         s.model.is_gpt() ? json{{"kind", s.model.kind},
+                                 {"layers", s.model.blocks},
+                                 {"vocabSize", s.model.vocab_size},
+                                 {"contextLength", s.model.context_length},
+                                 {"heads", s.model.heads},
+                                 {"embedDim", s.model.embed_dim},
+                                 {"init", s.model.init}}
+                          : json{{"kind", s.model.kind},
+                                 {"layers", s.model.layers},
+                                 {"activation", ToString(s.model.activation)},
+                                 {"loss", ToString(s.model.loss)},
+                                 {"init", s.model.init}}},
         {"data",
          {{"train", s.data.train},
           {"test", s.data.test},
@@ -642,6 +719,15 @@ nlohmann::json JobSpecToJson(const JobSpec& s) {
           {"visibility", s.output.visibility},
           {"license", s.output.license},
           {"description", s.output.description}}}}}};
+}
+
+int64_t ModelParameterCount(const JobSpec::Model& model) {
+  if (!model.is_gpt()) return MlpParameterCount(model.layers);
+  // GPT-2: token and position embeddings, per block 12 C^2 weights + 13 C biases and LayerNorm
+  // parameters, and the final LayerNorm (models/gpt/gpt.h).
+  const int64_t C = std::max(model.embed_dim, 0);
+  return int64_t{std::max(model.vocab_size, 0)} * C + int64_t{std::max(model.context_length, 0)} * C +
+         int64_t{std::max(model.blocks, 0)} * (12 * C * C + 13 * C) + 2 * C;
 }
 
 int64_t MlpParameterCount(const std::vector<int>& layers) {

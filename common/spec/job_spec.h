@@ -77,18 +77,27 @@ struct JobSpec {
     bool operator==(const Resources&) const = default;
   };
   struct Model {
-    std::string kind = "mlp";  // only "mlp"
-    // Required. Layer widths from inputs to outputs: 2..1024 entries, each 1..1048576, and
-    // MlpParameterCount(layers) <= kMaxMlpParameters. With cross_entropy the last (the number of
-    // classes) is >= 2.
+    std::string kind = "mlp";  // "mlp" (a multilayer perceptron) or "gpt" (a GPT-2-style decoder)
+    // kind mlp: required. Layer widths from inputs to outputs: 2..1024 entries, each 1..1048576,
+    // and MlpParameterCount(layers) <= kMaxMlpParameters. With cross_entropy the last (the
+    // number of classes) is >= 2. Empty for gpt.
     std::vector<int> layers;
-    Activation activation = Activation::kRelu;
-    LossKind loss = LossKind::kCrossEntropy;
+    Activation activation = Activation::kRelu;  // kind mlp only
+    LossKind loss = LossKind::kCrossEntropy;    // kind mlp only
     // Optional; "" = the seed's random weights. The weights to start from: a registry URI
     // shoal://models/ACCOUNT/NAME[@V][/PATH] (PATH defaults to model.safetensors) or a local
     // safetensors file (under the worker's data roots, like data.train); at most 4096 bytes. The
-    // file's layers.<l>.weight/bias must have this model's shapes (the trainer checks).
+    // file's tensors must have this model's names and shapes (the trainer checks).
     std::string init;
+    // kind gpt: all required (0 for mlp). YAML layers is then an integer (the blocks);
+    // vocabSize 2..65536 (token shards hold uint16), contextLength 1..16384, heads 1..256,
+    // embedDim 1..8192 and divisible by heads; GptParameterCount <= kMaxMlpParameters.
+    int blocks = 0;
+    int vocab_size = 0;
+    int context_length = 0;
+    int heads = 0;
+    int embed_dim = 0;
+    bool is_gpt() const { return kind == "gpt"; }
     bool operator==(const Model&) const = default;
   };
   struct Data {
@@ -211,5 +220,9 @@ nlohmann::json JobSpecToJson(const JobSpec& spec);
 // in * out weights + out biases. Returns 0 for fewer than 2 layers; a negative width counts as 0;
 // saturates at INT64_MAX instead of overflowing.
 int64_t MlpParameterCount(const std::vector<int>& layers);
+
+// Trainable parameters of the spec's model, whichever its kind (a gpt's as models/gpt/gpt.h lays
+// them out).
+int64_t ModelParameterCount(const JobSpec::Model& model);
 
 }  // namespace shoal

@@ -210,25 +210,47 @@ std::vector<SpecField> BuildTable() {
                      "Least GPU memory, in GiB, a worker's GPU must have; 0 means no "
                      "requirement. Only applies to cuda jobs."));
   t.push_back(Object("spec.model", true, "The network to train."));
-  t.push_back(Enum("spec.model.kind", {"mlp"}, "mlp",
-                   "Model family. Only mlp (a multi-layer perceptron) exists."));
+  t.push_back(Enum("spec.model.kind", {"mlp", "gpt"}, "mlp",
+                   "Model family: mlp (a multi-layer perceptron over feature vectors) or gpt (a "
+                   "GPT-2-style decoder over token shards: needs data.format tokens and, in this "
+                   "version, resources.backend cpu; docs/gpt.md)."));
   {
     SpecField f;
     f.path = "spec.model.layers";
-    f.type = SpecFieldType::kIntegerList;
+    f.type = SpecFieldType::kIntegerListOrInteger;
     f.required = true;
     f.min_items = 2;
     f.max_items = 1024;
     f.value.minimum = 1;
     f.value.maximum = 1 << 20;
-    f.allowed = "2..1024 widths, each in 1..1048576; at most 2^31 parameters";
+    f.integer_alternative.minimum = 1;
+    f.integer_alternative.maximum = 256;
+    f.allowed =
+        "mlp: 2..1024 widths, each in 1..1048576; gpt: an integer in 1..256; at most 2^31 "
+        "parameters";
     f.description =
-        "Layer widths from inputs to outputs, e.g. [784, 256, 128, 10]: the first is the number "
-        "of input features, the last the number of outputs (classes, for cross_entropy, which "
-        "needs at least 2). The model's weights plus biases must not exceed 2^31. The trainer "
-        "checks the first and last against the data set.";
+        "mlp: layer widths from inputs to outputs, e.g. [784, 256, 128, 10]: the first is the "
+        "number of input features, the last the number of outputs (classes, for cross_entropy, "
+        "which needs at least 2); the trainer checks the first and last against the data set. "
+        "gpt: the number of transformer blocks. The model's parameters must not exceed 2^31.";
     t.push_back(std::move(f));
   }
+  auto gpt_size = [](std::string path, int lo, int hi, std::string description) {
+    SpecField f = Integer(std::move(path), lo, hi, nullptr, std::move(description));
+    f.applies_when = "spec.model.kind=gpt";
+    return f;
+  };
+  t.push_back(gpt_size("spec.model.vocabSize", 2, 65536,
+                       "gpt (required): token ids are in 0..vocabSize-1; 256 for the bytes "
+                       "tokenizer, 50257 for GPT-2's. Token shards hold uint16 ids."));
+  t.push_back(gpt_size("spec.model.contextLength", 1, 16384,
+                       "gpt (required): tokens per training sequence, and the most a sample may "
+                       "attend to (learned position embeddings)."));
+  t.push_back(gpt_size("spec.model.heads", 1, 256,
+                       "gpt (required): attention heads per block; embedDim must be a multiple."));
+  t.push_back(gpt_size("spec.model.embedDim", 1, 8192,
+                       "gpt (required): channels of the residual stream; the MLP is 4 x embedDim "
+                       "wide."));
   t.push_back(Enum("spec.model.activation", {"relu", "gelu", "tanh"}, "relu",
                    "Activation after every hidden layer."));
   t.push_back(Enum("spec.model.loss", {"cross_entropy", "mse"}, "cross_entropy",
@@ -255,8 +277,9 @@ std::vector<SpecField> BuildTable() {
   t.push_back(Path("spec.data.test", false, 0,
                    "Path or prefix of the test set, evaluated after every epoch; \"\" means no "
                    "test set."));
-  t.push_back(Enum("spec.data.format", {"auto", "idx", "npy", "csv"}, "auto",
-                   "File format of the data; auto picks it from the file names."));
+  t.push_back(Enum("spec.data.format", {"auto", "idx", "npy", "csv", "tokens"}, "auto",
+                   "File format of the data; auto picks it from the file names (token shards "
+                   "for a gpt). tokens: llm.c token shards (docs/gpt.md), model.kind gpt only."));
   t.push_back(Boolean("spec.data.normalize", true,
                       "Normalize the features with the training set's statistics before "
                       "training (applied to the test set too)."));
@@ -454,6 +477,17 @@ json FieldSchema(const SpecField& f) {
       if (f.max_items) s["maxItems"] = *f.max_items;
       break;
     }
+    case SpecFieldType::kIntegerListOrInteger: {
+      json items = {{"type", "integer"}};
+      AddValueRule(f.value, &items);
+      json list = {{"type", "array"}, {"items", std::move(items)}};
+      if (f.min_items) list["minItems"] = *f.min_items;
+      if (f.max_items) list["maxItems"] = *f.max_items;
+      json number = {{"type", "integer"}};
+      AddValueRule(f.integer_alternative, &number);
+      s["oneOf"] = {std::move(list), std::move(number)};
+      break;
+    }
     case SpecFieldType::kIntegerOrName: {
       json number = {{"type", "integer"}};
       AddValueRule(f.value, &number);
@@ -524,6 +558,8 @@ const char* ToString(SpecFieldType type) {
       return "integer|string";
     case SpecFieldType::kDuration:
       return "duration";
+    case SpecFieldType::kIntegerListOrInteger:
+      return "[]integer|integer";
   }
   return "invalid";
 }

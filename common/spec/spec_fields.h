@@ -37,6 +37,9 @@ enum class SpecFieldType {
   kStringList,     // list of strings
   kIntegerOrName,  // an integer, or one of `enum_values` naming one (priority)
   kDuration,       // "90s", "30m", "2h", "1h30m", "1d" or an integer number of seconds
+  // A list of integers (its rule: `value`, min/max_items) or one integer (its rule:
+  // `integer_alternative`): model.layers, widths for an mlp and the block count for a gpt.
+  kIntegerListOrInteger,
 };
 
 // "object", "integer", "[]integer", "integer|string", "duration", ...: the TYPE of `explain`.
@@ -69,6 +72,10 @@ struct SpecField {
   SpecValueRule value;                   // the scalar itself, or each element of a list / map
   std::optional<size_t> min_items;       // lists: length; kStringMap: number of entries
   std::optional<size_t> max_items;
+  SpecValueRule integer_alternative;  // kIntegerListOrInteger: the bounds of the single integer
+  // Set when the field applies only with another field's value, e.g. "spec.model.kind=gpt":
+  // such a field has no default and may be required then (stated in its description).
+  std::string applies_when;
   std::string allowed;      // the ALLOWED line of explain, e.g. "1..4096" or "relu | gelu | tanh"
   std::string description;  // one paragraph: what it means, cross-field rules
 };

@@ -43,6 +43,23 @@ void AddContext(const std::string& path, const json& value, json* doc) {
   if (path == "spec.resources.gpusPerWorker" && value == 0) {
     (*doc)["spec"]["resources"]["backend"] = "cpu";
   }
+  // A gpt's fields (and an integer model.layers) apply with kind gpt, which needs its sizes, token
+  // data and the cpu backend; heads then divides any embedDim, and embedDim any heads.
+  const SpecField* f = FindSpecField(path);
+  const bool gpt = (f != nullptr && f->applies_when == "spec.model.kind=gpt") ||
+                   (path == "spec.model.layers" && value.is_number_integer()) ||
+                   (path == "spec.model.kind" && value == "gpt") ||
+                   (path == "spec.data.format" && value == "tokens");
+  if (gpt) {
+    json& model = (*doc)["spec"]["model"];
+    model = {{"kind", "gpt"}, {"layers", 1},   {"vocabSize", 2},
+             {"contextLength", 4}, {"heads", 1}, {"embedDim", 2}};
+    if (path == "spec.model.heads" && value.is_number_integer()) {
+      model["embedDim"] = std::max<int64_t>(1, value.get<int64_t>());
+    }
+    (*doc)["spec"]["data"]["format"] = "tokens";
+    (*doc)["spec"]["resources"]["backend"] = "cpu";
+  }
 }
 
 json With(const std::string& path, const json& value) {
@@ -101,6 +118,7 @@ json ValidItem(const SpecField& f) {
   const SpecValueRule& r = f.value;
   switch (f.type) {
     case SpecFieldType::kIntegerList:
+    case SpecFieldType::kIntegerListOrInteger:
       // 2, not the minimum: a last layer of 1 is a cross-field error with cross_entropy.
       return std::max<int64_t>(2, r.minimum->get<int64_t>());
     case SpecFieldType::kNumberList:
@@ -209,8 +227,10 @@ TEST(SpecFields, TableIsWellFormed) {
     if (f.type != SpecFieldType::kObject) {
       EXPECT_FALSE(f.allowed.empty());
     }
-    // Optional leaves have a default, except workers.max (whose default is workers.min).
-    if (f.type != SpecFieldType::kObject && !f.required && f.path != "spec.workers.max") {
+    // Optional leaves have a default, except workers.max (whose default is workers.min) and
+    // fields that apply only with another field's value.
+    if (f.type != SpecFieldType::kObject && !f.required && f.path != "spec.workers.max" &&
+        f.applies_when.empty()) {
       EXPECT_TRUE(f.default_value.has_value());
     }
     if (f.required) {
@@ -310,6 +330,15 @@ TEST(SpecFields, ValidatorAcceptsExactlyWhatTheTableAllows) {
         ExpectNoValue(f, f.enum_values[0] + "x");
         CheckIntegerBounds(f, self);
         break;
+      case SpecFieldType::kIntegerListOrInteger: {
+        CheckItemCount(f);
+        CheckIntegerBounds(f, FirstOfList(f));
+        SpecField single = f;  // the integer alternative, checked as an integer of its own
+        single.value = f.integer_alternative;
+        CheckIntegerBounds(single, self);
+        ExpectNoValue(f, 1.5);
+        break;
+      }
       case SpecFieldType::kDuration: {
         CheckIntegerBounds(f, self);
         const int64_t hi = f.value.maximum->get<int64_t>();
@@ -392,7 +421,9 @@ TEST(SpecFields, UnknownFieldAtEveryLevelIsRejectedAndAllowedKeysAreTheTables) {
 TEST(SpecFields, MaximalSpecHasExactlyTheTablesFields) {
   json doc = BaseSpec();
   for (const SpecField& f : SpecFields()) {
-    if (f.path.empty() || f.type == SpecFieldType::kObject || doc.contains(Pointer(f.path))) {
+    // Fields that apply only with another value (a gpt's sizes) are not part of this mlp spec.
+    if (f.path.empty() || f.type == SpecFieldType::kObject || doc.contains(Pointer(f.path)) ||
+        !f.applies_when.empty()) {
       continue;
     }
     doc[Pointer(f.path)] = f.default_value ? *f.default_value : json(1);
@@ -411,8 +442,20 @@ TEST(SpecFields, MaximalSpecHasExactlyTheTablesFields) {
   };
   walk(JobSpecToJson(*spec), "");
   std::set<std::string> table;
-  for (const SpecField& f : SpecFields()) table.insert(f.path);
+  for (const SpecField& f : SpecFields()) {
+    if (f.applies_when.empty()) table.insert(f.path);
+  }
   EXPECT_EQ(canonical, table);
+  // A gpt's canonical JSON has its sizes instead of the mlp's activation and loss.
+  json gpt = BaseSpec();
+  AddContext("spec.model.kind", "gpt", &gpt);
+  Result<JobSpec> gpt_spec = ExpectAccepted(gpt, "the gpt spec");
+  ASSERT_TRUE(gpt_spec.ok());
+  const json model = JobSpecToJson(*gpt_spec)["spec"]["model"];
+  std::set<std::string> keys;
+  for (const auto& [key, value] : model.items()) keys.insert(key);
+  EXPECT_EQ(keys, (std::set<std::string>{"kind", "layers", "vocabSize", "contextLength", "heads",
+                                         "embedDim", "init"}));
 }
 
 void CheckClosed(const json& schema, const std::string& where) {
@@ -534,8 +577,9 @@ TEST(ExplainSpecField, ObjectListsItsChildrenAndSpecIsImplied) {
   EXPECT_NE(full->find("TYPE:     object\n"), std::string::npos) << *full;
   EXPECT_NE(full->find("REQUIRED: yes\n"), std::string::npos) << *full;
   EXPECT_NE(full->find("FIELDS:\n"), std::string::npos) << *full;
-  EXPECT_NE(full->find("    layers      <[]integer>  -required-\n"), std::string::npos) << *full;
-  EXPECT_NE(full->find("    activation  <string>\n"), std::string::npos) << *full;
+  EXPECT_NE(full->find("    layers         <[]integer|integer>  -required-\n"), std::string::npos)
+      << *full;
+  EXPECT_NE(full->find("    activation     <string>\n"), std::string::npos) << *full;
   EXPECT_NE(ExplainSpecField("optimizer.betas")->find("DEFAULT:  [0.9,0.999]"), std::string::npos);
   EXPECT_NE(ExplainSpecField("metadata.name")->find("FIELD:    metadata.name"), std::string::npos);
   // A top-level name wins over spec.<name>.
