@@ -10,6 +10,7 @@ packages=(
   libopenblas-dev libgloo-dev libopenmpi-dev openmpi-bin
   libgtest-dev libgmock-dev
   dataset-fashion-mnist
+  fortunes fortunes-zh  # text for `shoal tokenize` demos (docs/text-data.md)
   zlib1g-dev libssl-dev procps python3 python3-numpy
   clang libclang-rt-14-dev
 )
