@@ -7,6 +7,7 @@
 #include <string_view>
 
 #include "cli/args_data.h"
+#include "cli/args_tokenize.h"
 #include "common/duration.h"
 #include "common/flags.h"
 
@@ -60,6 +61,7 @@ constexpr Arity kArity[] = {
     {"config", 1, 2, "get-contexts or use-context NAME", false},
     {"completion", 1, 1, "bash or zsh", false},
     {"explain", 0, 1, "a job spec FIELD (e.g. spec.model)", false},
+    {"tokenize", 1, -1, "at least one INPUT file", false},
     {"help", 0, 1, "", false},
 };
 
@@ -78,6 +80,7 @@ struct Raw {
   int64_t tail = 0;
   std::string since;
   RegistryRaw registry;
+  TokenizeRaw tokenize;
 };
 
 // The whole command line as CLI11 definitions: the one place the verbs and flags are defined
@@ -292,6 +295,12 @@ std::unique_ptr<CLI::App> MakeApp(CliArgs* out, Raw* raw) {
       "an object's fields. docs/job-spec.schema.json is the same contract as a JSON Schema.");
   positional(explain, "FIELD", "the field's path");
 
+  CLI::App* tokenize =
+      verb("tokenize", "turn text files into token shards for training (no scheduler needed)",
+           kTokenizeFooter);
+  positional(tokenize, "INPUT", "the text files, in order");
+  AddTokenizeFlags(tokenize, out, &raw->tokenize);
+
   CLI::App* help = verb("help", "show help for a command", "");
   positional(help, "COMMAND", "the command to explain");
   // One verb per line: a later word that names a verb (a job called "list") is an argument.
@@ -467,6 +476,7 @@ Status Validate(const CLI::App& app, const Raw& raw, CliArgs* out) {
   }
   if (out->verb == "accounts" || out->verb == "tokens") RETURN_IF_ERROR(CheckSubcommand(out));
   if (out->verb == "data" || out->verb == "models") return CheckRegistryArgs(raw.registry, out);
+  if (out->verb == "tokenize") return CheckTokenizeArgs(raw.tokenize, out);
   return CheckVerbRules(out);
 }
 

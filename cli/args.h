@@ -67,6 +67,13 @@ struct CliArgs {
   std::string format;                        // data push: --format
   std::string visibility;                    // data push (required), models publish: public|private
   std::vector<std::string> trusted_workers;  // data push: --trusted-workers A,B
+  // tokenize: the INPUT files are positional (cli/args_tokenize.h checks the values).
+  std::string tokenizer;               // --tokenizer bytes|gpt2
+  std::string out_dir;                 // --out DIR
+  int64_t val_fraction_ppm = 100'000;  // --val-fraction, in millionths (default 0.1)
+  int64_t shard_tokens = 100'000'000;  // --shard-tokens N
+  std::string encoder_path;            // --encoder FILE (gpt2's encoder.json)
+  std::string vocab_path;              // --vocab FILE (gpt2's vocab.bpe)
 };
 
 // Parses `args` (argv without the program name) into `out`. Returns std::nullopt when the command

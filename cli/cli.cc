@@ -53,6 +53,7 @@ CliEnv CliEnv::FromProcess() {
     env.config_dir = std::string(h) + "/.config/shoal";
   }
   if (const char* c = std::getenv("SHOAL_CA_FILE")) env.ca_file_env = c;
+  if (const char* g = std::getenv("SHOAL_GPT2_DIR")) env.gpt2_dir_env = g;
   env.in = &std::cin;
   env.stdin_is_tty = isatty(STDIN_FILENO) == 1;
   env.stdout_is_tty = isatty(STDOUT_FILENO) == 1;
@@ -97,6 +98,8 @@ int RunCli(const std::vector<std::string>& args, std::ostream& out, std::ostream
     out << *text;
     return kExitOk;
   }
+  // Local work: no scheduler, so no contexts file or token either.
+  if (parsed.verb == "tokenize") return CmdTokenize(parsed, env, out, err);
   // The contexts file, then each setting by precedence: flag > environment > context > default.
   Settings settings;
   if (!env.config_dir.empty()) {

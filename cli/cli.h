@@ -22,6 +22,9 @@ struct CliEnv {
   // ("" = unset: the selected context's tokenFile, else CONFIG_DIR/token).
   std::string token_file;
   std::string ca_file_env;  // $SHOAL_CA_FILE: extra CA for an https:// scheduler ("" = unset)
+  // $SHOAL_GPT2_DIR: where `shoal tokenize --tokenizer gpt2` finds encoder.json and vocab.bpe
+  // when --encoder/--vocab are not given ("" = unset).
+  std::string gpt2_dir_env;
   // The CLI's configuration directory: $XDG_CONFIG_HOME/shoal, else ~/.config/shoal ("" = none:
   // no config.yaml and no default token file). Holds config.yaml (contexts) and token files.
   std::string config_dir;
@@ -49,8 +52,8 @@ struct CliEnv {
   int watch_rounds = 0;
 
   // Reads $SHOAL_SCHEDULER, $SHOAL_TOKEN, $SHOAL_TOKEN_FILE, $XDG_CONFIG_HOME / $HOME,
-  // $SHOAL_CA_FILE, stdin, isatty(stdin/stdout) and the terminal width; sets handle_interrupt
-  // and check_version.
+  // $SHOAL_CA_FILE, $SHOAL_GPT2_DIR, stdin, isatty(stdin/stdout) and the terminal width; sets
+  // handle_interrupt and check_version.
   static CliEnv FromProcess();
 };
 

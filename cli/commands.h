@@ -3,6 +3,10 @@
 // nlohmann::json exceptions on a reply of an unexpected shape; RunCli turns those into exit 3.
 #pragma once
 
+#include <ostream>
+
+#include "cli/args.h"
+#include "cli/cli.h"
 #include "cli/context.h"
 
 namespace shoal::cli {
@@ -41,6 +45,10 @@ int CmdWorkers(const CommandContext& ctx);
 int CmdAccounts(const CommandContext& ctx);
 // shoal tokens [list] | create ACCOUNT --role R [--label L] | revoke ID...
 int CmdTokens(const CommandContext& ctx);
+// tokenize INPUT... --tokenizer bytes|gpt2 --out DIR [--val-fraction F] [--shard-tokens N]
+// [--encoder FILE --vocab FILE]: text files -> llm.c token shards (data/token_shards.h), locally:
+// it needs no scheduler, so it takes the parsed line and the environment instead of a context.
+int CmdTokenize(const CliArgs& args, const CliEnv& env, std::ostream& out, std::ostream& err);
 
 // Polls GET /v1/jobs/{id} until the job reaches a terminal state; with `follow`, shows the live
 // progress line and the epoch-end lines on the way. Prints the final line (or, with -o json, the

@@ -37,7 +37,7 @@ LOWER = {
     "models": {"kernels"},
     "worker": {"kernels", "data", "models"},
     "scheduler": set(),
-    "cli": set(),
+    "cli": {"data"},
     "bench": {"kernels", "models", "worker", "scheduler"},
 }
 # (rule, subject) -> why it still stands. Remove an entry when its violation is fixed.

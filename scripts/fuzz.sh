@@ -19,7 +19,8 @@ if ! [[ "$seconds" =~ ^[0-9]+$ ]] || [ "$seconds" -lt 1 ]; then
   echo "usage: scripts/fuzz.sh [SECONDS_PER_TARGET] [TARGET...]" >&2
   exit 2
 fi
-all_targets=(job_spec_fuzzer safetensors_fuzzer dataset_fuzzer manifest_fuzzer api_fuzzer)
+all_targets=(job_spec_fuzzer safetensors_fuzzer dataset_fuzzer token_shard_fuzzer manifest_fuzzer
+  api_fuzzer)
 targets=("$@")
 [ ${#targets[@]} -eq 0 ] && targets=("${all_targets[@]}")
 

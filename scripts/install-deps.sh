@@ -11,8 +11,9 @@ packages=(
   libopenblas-dev libgloo-dev libopenmpi-dev openmpi-bin
   libgtest-dev libgmock-dev
   dataset-fashion-mnist
+  fortunes fortunes-zh  # text for `shoal tokenize` demos (docs/text-data.md)
   zlib1g-dev libssl-dev procps python3 python3-numpy
-  libicu-dev fortunes-zh
+  libicu-dev
   clang libclang-rt-14-dev
 )
 
