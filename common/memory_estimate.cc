@@ -20,10 +20,25 @@ int64_t SatAdd(int64_t a, int64_t b) { return a > kMax - b ? kMax : a + b; }
 RankMemoryEstimate EstimateRankMemory(const JobSpec& spec) {
   RankMemoryEstimate e;
   const std::vector<int>& layers = spec.model.layers;
-  e.parameters = MlpParameterCount(layers);
+  e.parameters = ModelParameterCount(spec.model);
   e.model_state_bytes = SatMul(e.parameters, 16);
   e.snapshot_bytes = SatMul(e.parameters, 12);
-  if (layers.size() >= 2) {
+  if (spec.model.is_gpt()) {
+    // models/gpt/gpt.h's buffers for B windows of T tokens (N = B*T rows), as floats: per block
+    // x, ln1, atty, x2, ln2 (5 N C), qkv (3 N C), the MLP's pre-activation and output (8 N C),
+    // four statistics (4 N) and attention probabilities (B H T^2); then the final LayerNorm and
+    // backward scratch (4 N C + 4 N C + 3 N C + B H T^2), the logits (N V) and the trainer's
+    // window batch (2 N). Evaluation runs 16 windows at a time, the same buffers when B >= 16.
+    const JobSpec::Model& m = spec.model;
+    const int64_t B = std::max(spec.training.batch_size, spec.data.test.empty() ? 1 : 16);
+    const int64_t T = m.context_length, C = m.embed_dim, N = SatMul(B, T);
+    const int64_t att = SatMul(SatMul(B, m.heads), SatMul(T, T));
+    const int64_t per_block = SatAdd(SatMul(N, SatAdd(SatMul(16, C), 4)), att);
+    int64_t floats = SatMul(per_block, m.blocks);
+    floats = SatAdd(floats, SatAdd(SatMul(N, SatMul(11, C)), att));
+    floats = SatAdd(floats, SatAdd(SatMul(N, m.vocab_size), SatMul(2, N)));
+    e.activation_bytes = SatMul(floats, 4);
+  } else if (layers.size() >= 2) {
     // Floats per row, as Mlp::EnsureScratch sizes its buffers: each layer's output (act_), each
     // hidden layer's pre-activation (pre_), two backward ping-pong buffers of the widest output,
     // plus the trainer's gathered input batch and its labels (xb, yb).

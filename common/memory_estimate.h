@@ -37,7 +37,7 @@ inline constexpr int64_t kGiB = int64_t{1} << 30;
 inline constexpr int64_t kRankOverheadBytes = 256 * kMiB;
 
 struct RankMemoryEstimate {
-  int64_t parameters = 0;         // MlpParameterCount(spec.model.layers)
+  int64_t parameters = 0;         // ModelParameterCount(spec.model)
   int64_t model_state_bytes = 0;  // 16 B per parameter
   int64_t snapshot_bytes = 0;     // 12 B per parameter (host)
   int64_t activation_bytes = 0;

@@ -302,7 +302,8 @@ void GatherBatch(const Dataset& data, const std::vector<int64_t>& indices, int64
     const int64_t s = indices[i];
     assert(0 <= s && s < data.size);
     std::memcpy(x + (i - begin) * data.dim, data.features.data() + s * data.dim, row_bytes);
-    y[i - begin] = data.labels[s];
+    const int64_t w = data.label_width;
+    std::memcpy(y + (i - begin) * w, data.labels.data() + s * w, static_cast<size_t>(w) * 4);
   }
 }
 

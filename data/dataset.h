@@ -27,6 +27,8 @@ struct Dataset {
   std::vector<int32_t> labels;    // size, each in [0, num_classes)
   int32_t num_classes = 0;        // max label + 1
   bool integer_features = false;  // true when the source was uint8 (pixel data)
+  // Labels per sample: 1, or a token window's length (labels then holds size x label_width).
+  int64_t label_width = 1;
 };
 
 // Upper bounds a file must respect; checked against header values before any allocation.
@@ -60,6 +62,16 @@ struct DatasetLimits {
 Result<Dataset> LoadDataset(const std::string& location, DataFormat format,
                             const DatasetLimits& limits = {});
 
+// Token windows for a language model (model.kind gpt) from llm.c token shards
+// (data/token_shards.h): `location` is a shard file, or a prefix P whose shards are P_000000.bin,
+// P_000001.bin, ... (what `shoal tokenize --out DIR` writes as DIR/train and DIR/val), read in
+// order and concatenated. Sample i is the window of tokens [i*T, i*T + T) as features (ids as
+// floats) and the next tokens [i*T + 1, i*T + T + 1) as its T labels; floor((n - 1) / T) samples.
+// NotFound when neither exists; InvalidArgument naming the file for a malformed shard, a token
+// >= vocab_size, or fewer than T + 1 tokens in all.
+Result<Dataset> LoadTokenWindows(const std::string& location, int context_length, int vocab_size,
+                                 const DatasetLimits& limits = {});
+
 // The transform ApplyNormalization applies: x → (x · (scale_255 ? 1/255 : 1) − mean) / std.
 struct FeatureStats {
   double mean = 0;
@@ -77,8 +89,8 @@ FeatureStats ComputeStats(const Dataset& train);
 void ApplyNormalization(const FeatureStats& stats, Dataset* data);
 
 // Batch assembly: for i in [begin, end), copies the features of sample indices[i] into row
-// (i − begin) of `x` (caller-allocated, (end − begin) × data.dim floats) and its label into
-// y[i − begin]. Preconditions (asserted): 0 ≤ begin ≤ end ≤ indices.size() and every used index is
+// (i − begin) of `x` (caller-allocated, (end − begin) × data.dim floats) and its label_width
+// labels into y[(i − begin) × label_width, ...). Preconditions (asserted): 0 ≤ begin ≤ end ≤ indices.size() and every used index is
 // in [0, data.size).
 void GatherBatch(const Dataset& data, const std::vector<int64_t>& indices, int64_t begin,
                  int64_t end, float* x, int32_t* y);

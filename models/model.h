@@ -38,6 +38,10 @@ class Model {
   // Every parameter tensor, in buffer order, covering [0, num_params()) without gaps.
   virtual std::vector<ParamTensor> Tensors() const = 0;
 
+  // Labels per row: 1 for a classifier or regressor; a language model's window predicts one token
+  // per position. `correct` then counts positions, and labels hold batch * label_width() ids.
+  virtual int label_width() const { return 1; }
+
   // Fills params (num_params() floats) deterministically from `seed`: every rank that uses the
   // same seed starts from bit-identical parameters. Thread-safe (const).
   virtual void InitParams(uint64_t seed, float* params) const = 0;

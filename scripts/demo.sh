@@ -3,8 +3,10 @@
 # and two CPU workers on 127.0.0.1 with a temporary state dir, pushes Fashion-MNIST (Debian's
 # dataset-fashion-mnist) into the dataset registry as demo/fashion-mnist, submits the MLP that
 # reads it from there (configs/jobs/fashion-mnist-registry.yaml, 2 ranks, Gloo all-reduce),
-# follows it to the end, publishes the trained model as demo/fashion-mlp, prints its model card,
-# and stops everything it started.
+# follows it to the end, publishes the trained model as demo/fashion-mlp, prints its model card;
+# then trains a character-level GPT on Debian's fortunes the same way (configs/jobs/
+# gpt-fortunes.yaml; SHOAL_DEMO_GPT=0 skips it) and prints a sample of its text; and stops
+# everything it started.
 #   scripts/demo.sh [JOB.yaml]
 # Environment: SHOAL_DEMO_WORKERS (default 2) workers to start; SHOAL_SKIP_DEPS=1 skips the
 # package check (offline GPU machines, tests/gpu/run); SHOAL_BUILD_DIR / SHOAL_BUILD_TYPE as in
@@ -89,6 +91,32 @@ if [ "$rc" -eq 0 ]; then
   echo "== publishing job $name as model demo/fashion-mlp"
   "$shoal" models publish "$name" --name fashion-mlp --license MIT >/dev/null
   "$shoal" models show fashion-mlp
+fi
+# A language model on the same pool: text -> byte tokens -> the registry -> a char-level GPT
+# trained on the two workers, published on success (spec.output), then sampled (docs/gpt.md).
+fortunes=/usr/share/games/fortunes
+gpt_job="$repo/configs/jobs/gpt-fortunes.yaml"
+if [ "$rc" -eq 0 ] && [ -f "$fortunes/computers" ] && [ "${SHOAL_DEMO_GPT:-1}" != 0 ]; then
+  echo "== tokenizing Debian's fortunes as bytes and pushing them as dataset demo/fortunes-bytes"
+  "$shoal" tokenize "$fortunes"/{art,computers,cookie,debian,definitions,disclaimer,drugs,education} \
+    --tokenizer bytes --out "$state/fortunes-bytes"
+  "$shoal" data push "$state/fortunes-bytes" --name fortunes-bytes --public --format tokens \
+    --license BSD-3-Clause --description "Debian's fortunes, one token per byte"
+  echo "== submitting $gpt_job"
+  start=$(date +%s)
+  set +e
+  "$shoal" submit "$gpt_job" --follow
+  rc=$?
+  set -e
+  echo "== finished in $(( $(date +%s) - start ))s (exit $rc)"
+  if [ "$rc" -eq 0 ]; then
+    for _ in $(seq 60); do "$shoal" models show fortunes-gpt >/dev/null 2>&1 && break; sleep 1; done
+    "$shoal" models show fortunes-gpt
+    "$shoal" models pull fortunes-gpt "$state/fortunes-gpt" >/dev/null
+    echo "== a sample from demo/fortunes-gpt (shoal-train --generate)"
+    "$bin/worker/shoal-train" "$gpt_job" --generate "$state/fortunes-gpt/model.safetensors" \
+      --prompt "The computer " --tokens 300 --temperature 0.8 --sample-seed 7
+  fi
 fi
 if [ "$rc" -ne 0 ]; then
   echo "-- scheduler log (tail)"; tail -20 "$state/scheduler.log"

@@ -224,7 +224,7 @@ Status Gpt::Forward(const float* params, const int32_t* tokens, int B, int T) {
 
 Status Gpt::ForwardBackward(const float* params, const int32_t* tokens, const int32_t* targets,
                             int B, int T, float grad_scale, float* grads, double* loss_sum,
-                            const std::function<void(int64_t)>& on_ready) {
+                            const std::function<void(int64_t)>& on_ready, int64_t* correct_out) {
   RETURN_IF_ERROR(CheckInputs(params, tokens, targets, B, T));
   if (targets == nullptr || grads == nullptr || loss_sum == nullptr) {
     return InvalidArgument("null targets, grads or loss_sum");
@@ -236,6 +236,7 @@ Status Gpt::ForwardBackward(const float* params, const int32_t* tokens, const in
   // dlogits in place of the logits.
   RETURN_IF_ERROR(cpu::SoftmaxCrossEntropy(logits_.data(), targets, N, V, grad_scale,
                                            logits_.data(), loss_sum, &correct));
+  if (correct_out != nullptr) *correct_out = correct;
   const float* dlogits = logits_.data();
   RETURN_IF_ERROR(LinearWeightGrad(dlogits, lnf_.data(), N, C, V, grads + wte_));
   RETURN_IF_ERROR(LinearInputGrad(dlogits, params + wte_, N, C, V, dbuf_.data()));
@@ -282,13 +283,15 @@ Status Gpt::ForwardBackward(const float* params, const int32_t* tokens, const in
 }
 
 Status Gpt::Evaluate(const float* params, const int32_t* tokens, const int32_t* targets, int B,
-                     int T, double* loss_sum) {
+                     int T, double* loss_sum, int64_t* correct_out) {
   RETURN_IF_ERROR(CheckInputs(params, tokens, targets, B, T));
   if (targets == nullptr || loss_sum == nullptr) return InvalidArgument("null targets or loss_sum");
   RETURN_IF_ERROR(Forward(params, tokens, B, T));
   int64_t correct = 0;
-  return cpu::SoftmaxCrossEntropy(logits_.data(), targets, B * T, config_.vocab_size, 1.0f, nullptr,
-                                  loss_sum, &correct);
+  RETURN_IF_ERROR(cpu::SoftmaxCrossEntropy(logits_.data(), targets, B * T, config_.vocab_size,
+                                           1.0f, nullptr, loss_sum, &correct));
+  if (correct_out != nullptr) *correct_out = correct;
+  return Status::Ok();
 }
 
 Result<const float*> Gpt::Logits(const float* params, const int32_t* tokens, int B, int T) {

@@ -61,11 +61,13 @@ class Gpt {
   // suffixes grads[from, num_params()) become final. InvalidArgument on bad sizes or tokens.
   Status ForwardBackward(const float* params, const int32_t* tokens, const int32_t* targets, int B,
                          int T, float grad_scale, float* grads, double* loss_sum,
-                         const std::function<void(int64_t)>& on_ready = nullptr);
+                         const std::function<void(int64_t)>& on_ready = nullptr,
+                         int64_t* correct = nullptr);
 
-  // Forward only: *loss_sum as above.
+  // Forward only: *loss_sum as above. *correct (when given, here and above): positions whose most
+  // likely next token is the target.
   Status Evaluate(const float* params, const int32_t* tokens, const int32_t* targets, int B, int T,
-                  double* loss_sum);
+                  double* loss_sum, int64_t* correct = nullptr);
 
   // Forward only, the logits [B, T, V] of every position (generation reads the last one).
   // The returned pointer stays valid until the next call.

@@ -22,9 +22,17 @@ std::string Exact(double v) {
   return buf;
 }
 
+// The model's shape as checkpoints record it: an mlp's widths "784,256,10"; a gpt's
+// "gpt:layers=L,vocabSize=V,contextLength=T,heads=H,embedDim=C".
 std::string LayersText(const JobSpec& spec) {
+  const JobSpec::Model& m = spec.model;
+  if (m.is_gpt()) {
+    return "gpt:layers=" + std::to_string(m.blocks) + ",vocabSize=" + std::to_string(m.vocab_size) +
+           ",contextLength=" + std::to_string(m.context_length) +
+           ",heads=" + std::to_string(m.heads) + ",embedDim=" + std::to_string(m.embed_dim);
+  }
   std::string s;
-  for (int w : spec.model.layers) s += (s.empty() ? "" : ",") + std::to_string(w);
+  for (int w : m.layers) s += (s.empty() ? "" : ",") + std::to_string(w);
   return s;
 }
 
@@ -182,7 +190,9 @@ Result<ModelWeights> ReadModelWeights(const std::string& path, const JobSpec& sp
   // The largest file this model comes in: a checkpoint with AdamW's two buffers, plus a header.
   const int64_t max_bytes = n * 4 * 3 + (int64_t{16} << 20);
   const std::string layers =
-      "(layers: " + ShapeText({spec.model.layers.begin(), spec.model.layers.end()}) + ")";
+      spec.model.is_gpt()
+          ? "(" + LayersText(spec) + ")"
+          : "(layers: " + ShapeText({spec.model.layers.begin(), spec.model.layers.end()}) + ")";
   auto bytes = ReadFileLimited(path, max_bytes);
   if (!bytes.ok()) {
     const Status& st = bytes.status();
@@ -221,7 +231,9 @@ Result<ModelWeights> ReadModelWeights(const std::string& path, const JobSpec& sp
   for (const ParamTensor& s : slots) loaded.insert(s.name);
   for (const auto& [name, entry] : file.entries) {
     if (loaded.count(name) > 0) continue;
-    if (!name.starts_with("layers.")) {
+    // A model's own tensors (an mlp's layers.*, a gpt's h.* blocks) that this spec lacks mean a
+    // larger model; anything else (optimizer state) is ignored.
+    if (!name.starts_with("layers.") && !name.starts_with("h.")) {
       ++out.ignored;
       continue;
     }

@@ -17,6 +17,7 @@
 #include "common/version.h"
 #include "worker/train/blas_setup.h"
 #include "worker/train/launch.h"
+#include "worker/train/generate.h"
 #include "worker/train/trainer.h"
 
 using namespace shoal;
@@ -38,6 +39,7 @@ struct TrainFlags {
   bool progress_json = false;
   // --rank/--world-size/--rendezvous given: the scheduler's launch.
   bool explicit_ranks = false;
+  GenerateOptions generate;  // generate.weights set: sample text instead of training
 };
 
 // Parses the command line into *f. Returns an exit code when the process should end (help,
@@ -100,6 +102,25 @@ std::optional<int> ParseFlags(int argc, char** argv, TrainFlags* f) {
                  "single rank")
       ->type_name("KIND")
       ->check(CLI::IsMember({"auto", "mpi", "gloo"}));
+  app.add_option("--generate", f->generate.weights,
+                 "instead of training, print text sampled from a gpt's weights (a checkpoint or "
+                 "a published model.safetensors of this job's model)")
+      ->type_name("WEIGHTS");
+  app.add_option("--prompt", f->generate.prompt, "--generate: text to continue")
+      ->type_name("TEXT");
+  app.add_option("--tokens", f->generate.tokens, "--generate: new tokens (default 200)")
+      ->type_name("N");
+  app.add_option("--temperature", f->generate.temperature,
+                 "--generate: sampling temperature, 0 = greedy (default 1)")
+      ->type_name("T");
+  app.add_option("--top-k", f->generate.top_k, "--generate: sample among the K likeliest (0 = all)")
+      ->type_name("K");
+  app.add_option("--sample-seed", f->generate.seed, "--generate: the sampler's seed (default 1)")
+      ->type_name("S");
+  app.add_option("--gpt2-dir", f->generate.gpt2_dir,
+                 "--generate: encoder.json and vocab.bpe for a vocabSize 50257 model (default "
+                 "$SHOAL_GPT2_DIR)")
+      ->type_name("DIR");
   app.add_flag("--progress-json", f->progress_json,
                "write progress, checkpoint and result reports as \"@shoal {json}\" lines on "
                "stdout, for shoal-worker (default: only human-readable lines)");
@@ -139,6 +160,16 @@ int main(int argc, char** argv) {
   if (!spec.ok()) {
     std::fprintf(stderr, "error: %s\n", spec.status().message().c_str());
     return 2;
+  }
+
+  if (!f.generate.weights.empty()) {
+    Result<std::string> text = Generate(*spec, f.generate);
+    if (!text.ok()) {
+      std::fprintf(stderr, "error: %s\n", text.status().message().c_str());
+      return 2;
+    }
+    std::cout << *text << std::endl;
+    return 0;
   }
 
   if (kind == "gloo" && f.rendezvous.empty()) {

@@ -552,6 +552,54 @@ TEST(JobSpecFields, OutputModelIsCheckedAndRoundTrips) {
   }
 }
 
+std::string Replace(std::string s, const std::string& from, const std::string& to) {
+  const size_t at = s.find(from);
+  if (at != std::string::npos) s.replace(at, from.size(), to);
+  return s;
+}
+
+// model.kind gpt: the block count in `layers`, the transformer's sizes required, token data and
+// the cpu backend; the mlp's own fields refused with it, and the gpt's refused for an mlp.
+TEST(JobSpecFields, GptModelsAreCheckedAndRoundTrip) {
+  const std::string head = "apiVersion: shoal/v1\nkind: TrainingJob\nmetadata: {name: g}\nspec:\n";
+  const std::string good = head +
+                           "  resources: {backend: cpu, gpusPerWorker: 0}\n"
+                           "  model: {kind: gpt, layers: 2, vocabSize: 256, contextLength: 64, "
+                           "heads: 4, embedDim: 64}\n"
+                           "  data: {train: /d/train, test: /d/val}\n";
+  Result<JobSpec> spec = ParseJobSpec(good);
+  ASSERT_TRUE(spec.ok()) << spec.status().ToString();
+  EXPECT_TRUE(spec->model.is_gpt());
+  EXPECT_EQ(spec->model.blocks, 2);
+  EXPECT_EQ(spec->model.embed_dim, 64);
+  EXPECT_EQ(ModelParameterCount(spec->model), 256 * 64 + 64 * 64 + 2 * (12 * 64 * 64 + 13 * 64) +
+                                                   2 * 64);
+  Result<JobSpec> again = ParseJobSpec(JobSpecToJson(*spec).dump());
+  ASSERT_TRUE(again.ok()) << again.status().ToString();
+  EXPECT_EQ(*again, *spec);
+
+  const std::pair<std::string, std::string> bad[] = {
+      {Replace(good, "embedDim: 64", "embedDim: 66"), "spec.model.embedDim"},
+      {Replace(good, "layers: 2", "layers: [2, 3]"), "spec.model.layers"},
+      {Replace(good, ", heads: 4", ""), "spec.model.heads"},
+      {Replace(good, "kind: gpt,", "kind: gpt, activation: relu,"), "spec.model.activation"},
+      {Replace(good, "backend: cpu, gpusPerWorker: 0", "backend: auto"), "spec.resources.backend"},
+      {Replace(good, "test: /d/val}", "test: /d/val, format: idx}"), "spec.data.format"},
+      {head + "  model: {layers: [4, 3], vocabSize: 9}\n  data: {train: /d}\n",
+       "spec.model.vocabSize"},
+      {head + "  model: {layers: [4, 3]}\n  data: {train: /d, format: tokens}\n",
+       "spec.data.format"},
+  };
+  for (const auto& [text, field] : bad) {
+    SCOPED_TRACE(text);
+    std::vector<SpecError> errors = ParseErrors(text);
+    ASSERT_FALSE(errors.empty());
+    bool found = false;
+    for (const SpecError& e : errors) found |= e.field == field;
+    EXPECT_TRUE(found) << Describe(errors);
+  }
+}
+
 TEST(JobSpecEnums, ToStringGivesTheYamlSpelling) {
   EXPECT_STREQ(ToString(Backend::kAuto), "auto");
   EXPECT_STREQ(ToString(Backend::kCuda), "cuda");

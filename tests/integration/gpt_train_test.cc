@@ -1,0 +1,98 @@
+// A GPT trained through the pool, as a user brings text (docs/gpt.md): `shoal tokenize` turns
+// text into token shards, `shoal data push` puts them in the registry, and a spec with
+// model.kind gpt trains on two workers' CPUs to SUCCEEDED, its validation loss below the text's
+// unigram entropy (so the model learned more than byte frequencies), with identical parameters on
+// both ranks.
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "tests/integration/cluster.h"
+
+namespace shoal::testing {
+namespace {
+
+namespace fs = std::filesystem;
+using namespace std::chrono_literals;
+
+// Entropy in nats of the byte distribution of `path`.
+double UnigramEntropy(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::map<unsigned char, double> counts;
+  double total = 0;
+  for (char ch; in.get(ch);) {
+    counts[static_cast<unsigned char>(ch)] += 1;
+    total += 1;
+  }
+  double h = 0;
+  for (const auto& [byte, n] : counts) h -= n / total * std::log(n / total);
+  return h;
+}
+
+TEST(GptTrainTest, TextToTokensToRegistryToATrainedModelOnTwoWorkers) {
+  const std::string fortunes = "/usr/share/games/fortunes";
+  if (!fs::exists(fortunes + "/computers")) GTEST_SKIP() << "Debian's fortunes is not installed";
+  Cluster c;
+  c.StartScheduler();
+  const std::string alice = c.CreateToken("alice", "user");
+  // ~300 KB of English text; the last 10 % is the validation split.
+  const std::string text = c.dir() + "/text.txt";
+  {
+    std::ofstream out(text, std::ios::binary);
+    for (const char* name : {"computers", "cookie", "definitions", "education"}) {
+      std::ifstream in(fortunes + "/" + name, std::ios::binary);
+      out << in.rdbuf();
+    }
+  }
+  const std::string shards = c.dir() + "/shards";
+  auto tokenized =
+      c.RunCli(alice, {"tokenize", text, "--tokenizer", "bytes", "--out", shards}, 60s);
+  ASSERT_EQ(tokenized.code, 0) << tokenized.output;
+  auto pushed = c.RunCli(alice, {"data", "push", shards, "--name", "fortunes-bytes", "--public",
+                                 "--description", "fortunes as byte tokens"},
+                         120s);
+  ASSERT_EQ(pushed.code, 0) << pushed.output;
+  c.StartWorker("w1");
+  c.StartWorker("w2");
+  const std::string spec = R"(apiVersion: shoal/v1
+kind: TrainingJob
+metadata: {name: gpt-fortunes}
+spec:
+  workers: {min: 2, max: 2}
+  resources: {backend: cpu, gpusPerWorker: 0}
+  model: {kind: gpt, layers: 1, vocabSize: 256, contextLength: 32, heads: 2, embedDim: 32}
+  data:
+    train: shoal://datasets/alice/fortunes-bytes/train
+    test: shoal://datasets/alice/fortunes-bytes/val
+  optimizer: {kind: adamw, lr: 0.005}
+  training: {epochs: 1, batchSize: 16, seed: 3}
+  checkpoint: {everySeconds: 0}
+)";
+  const int64_t job = c.SubmitAs(alice, spec);
+  ASSERT_GT(job, 0);
+  ASSERT_TRUE(c.WaitForState(job, "SUCCEEDED", 200s)) << c.Job(job).dump(2);
+  const nlohmann::json result = c.Job(job)["result"];
+  const double entropy = UnigramEntropy(text);
+  const double loss = result.value("testLoss", 99.0);
+  std::cout << "gpt: test loss " << loss << " nats/byte, unigram entropy " << entropy << "\n";
+  EXPECT_LT(loss, entropy - 0.3) << result.dump();
+  const auto sums = result["rankChecksums"];
+  ASSERT_EQ(sums.size(), 2u);
+  EXPECT_EQ(sums[0], sums[1]);
+  // A gpt that asks for a GPU backend is refused at submission, naming the field.
+  const std::string on_gpu = Replace(spec, "backend: cpu, gpusPerWorker: 0", "backend: cuda");
+  HttpClient http = c.client(alice);
+  auto r = http.Do("POST", "/v1/jobs", on_gpu, "application/yaml");
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ(r->status, 400) << r->body;
+  EXPECT_NE(r->body.find("spec.resources.backend"), std::string::npos) << r->body;
+}
+
+}  // namespace
+}  // namespace shoal::testing
