@@ -22,6 +22,14 @@ constexpr std::chrono::minutes kPublishTimeout(2);
 
 // "mlp 784-32-10, relu, cross_entropy loss" from the spec's model section.
 std::string Architecture(const json& model) {
+  if (GetString(model, "kind") == "gpt") {
+    // "gpt: 2 layers, 4 heads, embedDim 64, context 64, vocabulary 256"
+    return "gpt: " + std::to_string(GetInt(model, "layers")) + " layers, " +
+           std::to_string(GetInt(model, "heads")) + " heads, embedDim " +
+           std::to_string(GetInt(model, "embedDim")) + ", context " +
+           std::to_string(GetInt(model, "contextLength")) + ", vocabulary " +
+           std::to_string(GetInt(model, "vocabSize"));
+  }
   std::string layers;
   for (const json& l : GetArray(model, "layers")) {
     layers += (layers.empty() ? "" : "-") + (l.is_number() ? l.dump() : "?");
