@@ -11,6 +11,7 @@
 #include <chrono>
 #include <cstdio>
 #include <fstream>
+#include <functional>
 #include <iostream>
 #include <optional>
 #include <string>
@@ -46,6 +47,24 @@ Status WriteAddressFile(const std::string& dir, const std::string& url) {
     return Unavailable("cannot rename " + tmp);
   }
   return Status::Ok();
+}
+
+// Runs `tick` every `period` on `ioc` (waiting for each tick to finish) until the loop stops.
+void RunEvery(asio::io_context& ioc, std::chrono::milliseconds period,
+              std::function<asio::awaitable<void>()> tick) {
+  asio::co_spawn(
+      ioc,
+      [&ioc, period, tick = std::move(tick)]() -> asio::awaitable<void> {
+        asio::steady_timer timer(ioc);
+        for (;;) {
+          timer.expires_after(period);
+          boost::system::error_code ec;
+          co_await timer.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+          if (ec) co_return;
+          co_await tick();
+        }
+      },
+      asio::detached);
 }
 
 }  // namespace
@@ -196,55 +215,26 @@ int main(int argc, char** argv) {
            << config.state_dir << ", worker timeout " << config.worker_timeout_ms << " ms)";
 
   // The periodic cycle finds lost workers and starts jobs that became placeable.
-  asio::co_spawn(
-      ioc,
-      [&]() -> asio::awaitable<void> {
-        asio::steady_timer timer(ioc);
-        for (;;) {
-          timer.expires_after(std::chrono::milliseconds(config.schedule_interval_ms));
-          boost::system::error_code ec;
-          co_await timer.async_wait(asio::redirect_error(asio::use_awaitable, ec));
-          if (ec) co_return;
-          (*scheduler)->RunCycle();
-          api.ExpireCheckpoints();
-        }
-      },
-      asio::detached);
-
+  RunEvery(ioc, std::chrono::milliseconds(config.schedule_interval_ms),
+           [&]() -> asio::awaitable<void> {
+             (*scheduler)->RunCycle();
+             api.ExpireCheckpoints();
+             co_return;
+           });
   // Registry upkeep, off the scheduling cycle: the models that jobs publish when they succeed
   // (spec.output.model), and collecting the chunks of pushes that never finished.
-  asio::co_spawn(
-      ioc,
-      [&]() -> asio::awaitable<void> {
-        asio::steady_timer timer(ioc);
-        for (;;) {
-          timer.expires_after(std::chrono::seconds(1));
-          boost::system::error_code ec;
-          co_await timer.async_wait(asio::redirect_error(asio::use_awaitable, ec));
-          if (ec) co_return;
-          co_await api.PublishOutputs();
-          co_await api.SweepRegistry();
-        }
-      },
-      asio::detached);
-
+  RunEvery(ioc, std::chrono::seconds(1), [&]() -> asio::awaitable<void> {
+    co_await api.PublishOutputs();
+    co_await api.SweepRegistry();
+  });
   // Tokens' last-used times are kept in memory as requests authenticate; this timer stores them,
   // each at most about once a minute (Auth::PersistLastUsed), and shutdown stores the rest.
-  asio::co_spawn(
-      ioc,
-      [&]() -> asio::awaitable<void> {
-        asio::steady_timer timer(ioc);
-        for (;;) {
-          timer.expires_after(std::chrono::seconds(10));
-          boost::system::error_code ec;
-          co_await timer.async_wait(asio::redirect_error(asio::use_awaitable, ec));
-          if (ec) co_return;
-          if (auto n = (*auth)->PersistLastUsed(); !n.ok()) {
-            LOG_WARN << "storing tokens' last-used times: " << n.status().ToString();
-          }
-        }
-      },
-      asio::detached);
+  RunEvery(ioc, std::chrono::seconds(10), [&]() -> asio::awaitable<void> {
+    if (auto n = (*auth)->PersistLastUsed(); !n.ok()) {
+      LOG_WARN << "storing tokens' last-used times: " << n.status().ToString();
+    }
+    co_return;
+  });
 
   asio::signal_set signals(ioc, SIGINT, SIGTERM);
   signals.async_wait([&](const boost::system::error_code&, int sig) {

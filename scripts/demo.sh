@@ -77,13 +77,19 @@ echo "== pushing /usr/share/datasets/fashion-mnist as dataset demo/fashion-mnist
   --license MIT --description "Zalando's Fashion-MNIST: 70,000 28x28 grey images of clothes, 10 classes"
 "$shoal" data ls
 
-echo "== submitting $job"
-start=$(date +%s)
-set +e
-"$shoal" submit "$job" --follow
-rc=$?
-set -e
-echo "== finished in $(( $(date +%s) - start ))s (exit $rc)"
+# Submits a job and follows it to its end; rc is its exit code (0 when it SUCCEEDED).
+follow() {
+  echo "== submitting $1"
+  local start
+  start=$(date +%s)
+  set +e
+  "$shoal" submit "$1" --follow
+  rc=$?
+  set -e
+  echo "== finished in $(( $(date +%s) - start ))s (exit $rc)"
+}
+
+follow "$job"
 "$shoal" list --all
 if [ "$rc" -eq 0 ]; then
   # The trained weights (safetensors) and their card go to the model library.
@@ -102,13 +108,7 @@ if [ "$rc" -eq 0 ] && [ -f "$fortunes/computers" ] && [ "${SHOAL_DEMO_GPT:-1}" !
     --tokenizer bytes --out "$state/fortunes-bytes"
   "$shoal" data push "$state/fortunes-bytes" --name fortunes-bytes --public --format tokens \
     --license BSD-3-Clause --description "Debian's fortunes, one token per byte"
-  echo "== submitting $gpt_job"
-  start=$(date +%s)
-  set +e
-  "$shoal" submit "$gpt_job" --follow
-  rc=$?
-  set -e
-  echo "== finished in $(( $(date +%s) - start ))s (exit $rc)"
+  follow "$gpt_job"
   if [ "$rc" -eq 0 ]; then
     for _ in $(seq 60); do "$shoal" models show fortunes-gpt >/dev/null 2>&1 && break; sleep 1; done
     "$shoal" models show fortunes-gpt
