@@ -29,14 +29,14 @@
 
 #include "common/flags.h"
 #include "common/spec/job_spec.h"
+#include "kernels/collectives/collective.h"
 #include "kernels/cuda/bias_activation.h"
 #include "kernels/cuda/gemm.h"
 #include "kernels/cuda/optimizer.h"
 #include "kernels/cuda/softmax_cross_entropy.h"
-#include "kernels/collectives/collective.h"
-#include "worker/train/engines/cuda/cuda_step_engine.h"
 #include "models/device_array.h"
 #include "models/mlp/gpu_mlp.h"
+#include "worker/train/engines/cuda/cuda_step_engine.h"
 
 using namespace shoal;
 
@@ -149,7 +149,8 @@ int main(int argc, char** argv) {
       // Activations and gradients for the kernel-by-kernel replay: widest layer x batch, twice.
       DeviceArray<float> act_a, act_b, dz;
       DeviceArray<double> scalars;
-      for (auto* a : {&act_a, &act_b, &dz}) Check(a->Allocate(static_cast<size_t>(batch) * 784), "alloc");
+      for (auto* a : {&act_a, &act_b, &dz})
+        Check(a->Allocate(static_cast<size_t>(batch) * 784), "alloc");
       Check(scalars.Allocate(2), "alloc");
       int64_t step = 0;
 
@@ -174,7 +175,8 @@ int main(int argc, char** argv) {
         // Backward of layer l: bias grad (fused with the activation's backward when hidden),
         // dW = dz^T h, and dX = dz W for every layer but the first.
         kernels_ms += DeviceMs(stream, iters, [&] {
-          return last ? cuda::BiasGrad(dz.get(), batch, out, grads.get() + mlp.bias_offset(l), stream)
+          return last ? cuda::BiasGrad(dz.get(), batch, out, grads.get() + mlp.bias_offset(l),
+                                       stream)
                       : cuda::ActivationBackwardBiasGrad(dz.get(), act_b.get(), batch, out,
                                                          Activation::kRelu, dz.get(),
                                                          grads.get() + mlp.bias_offset(l), stream);
@@ -224,8 +226,15 @@ int main(int argc, char** argv) {
       Check(engine.status(), "MakeCudaEngine");
       int64_t engine_step = 0;
       const double engine_ms = HostMs(iters, [&]() -> Status {
-        return (*engine)->Step(host_x.data(), host_y.data(), batch, 1.0f / batch, ++engine_step)
-            .status();
+        StepInput in;
+        in.x = host_x.data();
+        in.y = host_y.data();
+        in.batch = batch;
+        in.dim = layers.front();
+        in.grad_scale = 1.0f / static_cast<float>(batch);
+        in.step = ++engine_step;
+        in.lr = static_cast<float>(spec.optimizer.lr);
+        return (*engine)->Step(in).status();
       });
 
       rows.push_back({{"precision", ToString(precision)},
@@ -241,11 +250,15 @@ int main(int argc, char** argv) {
 
   std::filesystem::path path(out_path);
   if (path.has_parent_path()) std::filesystem::create_directories(path.parent_path());
-  std::ofstream(path) << nlohmann::json{{"gpu", prop.name}, {"iters", iters}, {"rows", rows}}.dump(2)
+  std::ofstream(path) << nlohmann::json{{"gpu", prop.name}, {"iters", iters}, {"rows", rows}}.dump(
+                             2)
                       << "\n";
-  std::printf("\n## shoal-step-bench on %s: demo MLP step vs the sum of its kernels (median of %d)\n\n",
-              prop.name, iters);
-  std::printf("| precision | batch | kernels (ms) | step (ms) | step / kernels | engine step (ms) | samples/s |\n");
+  std::printf(
+      "\n## shoal-step-bench on %s: demo MLP step vs the sum of its kernels (median of %d)\n\n",
+      prop.name, iters);
+  std::printf(
+      "| precision | batch | kernels (ms) | step (ms) | step / kernels | engine step (ms) | "
+      "samples/s |\n");
   std::printf("|---|---:|---:|---:|---:|---:|---:|\n");
   for (const auto& r : rows) {
     std::printf("| %s | %d | %.3f | %.3f | %.2f | %.3f | %.0f |\n",

@@ -50,9 +50,14 @@ std::string ProgressText(const json& p, int64_t now) {
   if (HasNumber(p, "testAccuracy")) {
     s += ", test acc " + FormatAccuracy(p, "testAccuracy", 4);
   }
+  if (HasNumber(p, "testLoss")) s += ", val loss " + FormatFixed(GetDouble(p, "testLoss"), 4);
   if (HasNumber(p, "samplesPerSec")) {
     s += ", " + FormatFixed(GetDouble(p, "samplesPerSec"), 0) + " samples/s";
   }
+  if (HasNumber(p, "tokensPerSec")) {
+    s += ", " + FormatFixed(GetDouble(p, "tokensPerSec"), 0) + " tokens/s";
+  }
+  if (HasNumber(p, "mfu")) s += ", MFU " + FormatFixed(100 * GetDouble(p, "mfu"), 1) + "%";
   if (HasNumber(p, "attempt")) s += " (attempt " + std::to_string(GetInt(p, "attempt", 0));
   if (HasNumber(p, "timeMs")) {
     s += HasNumber(p, "attempt") ? ", " : " (";

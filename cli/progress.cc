@@ -38,8 +38,13 @@ std::string Epoch(const json& p) {
   return s;
 }
 
+// "1234 samples/s", or for a language model "1234 tokens/s" (and its MFU when known).
 std::string SamplesPerSec(const json& p) {
-  return FormatFixed(GetDouble(p, "samplesPerSec", 0), 0) + " samples/s";
+  std::string s = HasNumber(p, "tokensPerSec")
+                      ? FormatFixed(GetDouble(p, "tokensPerSec", 0), 0) + " tokens/s"
+                      : FormatFixed(GetDouble(p, "samplesPerSec", 0), 0) + " samples/s";
+  if (HasNumber(p, "mfu")) s += ", MFU " + FormatFixed(100 * GetDouble(p, "mfu"), 1) + "%";
+  return s;
 }
 
 // The progress report when it belongs to the job's current attempt; an empty object when the
@@ -115,6 +120,7 @@ std::string FormatLiveLine(const wire::JobView& job, int64_t now_ms) {
   s += " | " + Epoch(p) + " | " + StepInEpoch(p);
   if (HasNumber(p, "loss")) s += " | loss " + FormatFixed(GetDouble(p, "loss"), 4);
   if (HasNumber(p, "trainAccuracy")) s += " | acc " + FormatAccuracy(p, "trainAccuracy", 4);
+  if (HasNumber(p, "testLoss")) s += " | val loss " + FormatFixed(GetDouble(p, "testLoss"), 4);
   if (HasNumber(p, "samplesPerSec")) s += " | " + SamplesPerSec(p);
   return s;
 }
@@ -129,6 +135,9 @@ std::string FormatEpochLine(const json& progress) {
   if (HasNumber(progress, "loss")) s += " loss " + FormatFixed(GetDouble(progress, "loss"), 4);
   if (HasNumber(progress, "trainAccuracy")) {
     s += " | train acc " + FormatAccuracy(progress, "trainAccuracy", 4);
+  }
+  if (HasNumber(progress, "testLoss")) {
+    s += " | test loss " + FormatFixed(GetDouble(progress, "testLoss"), 4);
   }
   if (HasNumber(progress, "testAccuracy")) {
     s += " | test acc " + FormatAccuracy(progress, "testAccuracy", 4);

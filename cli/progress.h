@@ -6,7 +6,8 @@
 // tolerated; a reply that is not an object is an empty job). The progress object is rank 0's latest
 // report: epoch (1-based), epochs, step (counted from the start of training), stepsPerEpoch, loss,
 // trainAccuracy, samplesPerSec, and at epoch ends epochDone: true plus testLoss/testAccuracy when
-// there is a test set. All functions are pure and thread-safe.
+// there is a test set (also right after a periodic evaluation); a language model's adds
+// tokensPerSec, and mfu where the GPU's peak is known. All functions are pure and thread-safe.
 #pragma once
 
 #include <cstdint>

@@ -21,7 +21,9 @@ RankMemoryEstimate EstimateRankMemory(const JobSpec& spec) {
   RankMemoryEstimate e;
   const std::vector<int>& layers = spec.model.layers;
   e.parameters = ModelParameterCount(spec.model);
-  e.model_state_bytes = SatMul(e.parameters, 16);
+  // gradAccumulation > 1 keeps the earlier micro-batches' summed gradient: 4 B more.
+  const int64_t accumulation = std::max(spec.training.grad_accumulation, 1);
+  e.model_state_bytes = SatMul(e.parameters, accumulation > 1 ? 20 : 16);
   e.snapshot_bytes = SatMul(e.parameters, 12);
   if (spec.model.is_gpt()) {
     // models/gpt/gpt.h's buffers for B windows of T tokens (N = B*T rows), as floats: per block
@@ -36,7 +38,7 @@ RankMemoryEstimate EstimateRankMemory(const JobSpec& spec) {
     const int64_t per_block = SatAdd(SatMul(N, SatAdd(SatMul(16, C), 4)), att);
     int64_t floats = SatMul(per_block, m.blocks);
     floats = SatAdd(floats, SatAdd(SatMul(N, SatMul(11, C)), att));
-    floats = SatAdd(floats, SatAdd(SatMul(N, m.vocab_size), SatMul(2, N)));
+    floats = SatAdd(floats, SatAdd(SatMul(N, m.vocab_size), SatMul(SatMul(2, N), accumulation)));
     e.activation_bytes = SatMul(floats, 4);
   } else if (layers.size() >= 2) {
     // Floats per row, as Mlp::EnsureScratch sizes its buffers: each layer's output (act_), each
@@ -54,6 +56,10 @@ RankMemoryEstimate EstimateRankMemory(const JobSpec& spec) {
     const int64_t rows =
         std::max<int64_t>(spec.training.batch_size, spec.data.test.empty() ? 0 : 1024);
     e.activation_bytes = SatMul(SatMul(per_row, rows), 4);
+    // The trainer gathers every micro-batch of a step at once (features and labels).
+    const int64_t extra_rows = SatMul(spec.training.batch_size, accumulation - 1);
+    e.activation_bytes =
+        SatAdd(e.activation_bytes, SatMul(SatMul(std::max(0, layers.front()) + 1, extra_rows), 4));
   }
   e.device_bytes = SatAdd(SatAdd(e.model_state_bytes, e.activation_bytes), e.overhead_bytes);
   e.host_bytes = SatAdd(e.device_bytes, e.snapshot_bytes);

@@ -7,7 +7,8 @@
 // GPU), in fp32:
 //
 //   model state   16 B/parameter: parameters, gradients and TWO optimizer buffers (AdamW's two
-//                 moments; sgd's momentum plus a second buffer the engines keep for it too, zeros)
+//                 moments; sgd's momentum plus a second buffer the engines keep for it too, zeros);
+//                 20 B with training.gradAccumulation > 1 (the summed earlier micro-batches)
 //   snapshot      12 B/parameter, host only: the copy of parameters and optimizer state that rank 0
 //                 takes to write a checkpoint, and that a resuming rank reads (every rank gets the
 //                 same limit, and any rank may be rank 0 of a later attempt)
@@ -38,7 +39,7 @@ inline constexpr int64_t kRankOverheadBytes = 256 * kMiB;
 
 struct RankMemoryEstimate {
   int64_t parameters = 0;         // ModelParameterCount(spec.model)
-  int64_t model_state_bytes = 0;  // 16 B per parameter
+  int64_t model_state_bytes = 0;  // 16 B per parameter (20 B when accumulating gradients)
   int64_t snapshot_bytes = 0;     // 12 B per parameter (host)
   int64_t activation_bytes = 0;
   int64_t overhead_bytes = kRankOverheadBytes;

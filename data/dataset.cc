@@ -256,6 +256,10 @@ Result<Dataset> LoadDataset(const std::string& location, DataFormat format,
       return dataset_internal::LoadNpy(location, limits);
     case DataFormat::kCsv:
       return dataset_internal::LoadCsv(location, limits);
+    case DataFormat::kTokens:
+      return InvalidArgument(location +
+                             ": token shards are read as windows of a gpt's context "
+                             "(LoadTokenWindows), not as feature rows");
     case DataFormat::kAuto:
       break;
   }

@@ -65,7 +65,6 @@ std::string Label(std::string_view key, std::string_view value) {
   return std::string(key) + "=\"" + Escape(value) + "\"";
 }
 
-
 Histogram::Histogram(std::vector<double> upper_bounds)
     : bounds_(std::move(upper_bounds)), counts_(bounds_.size() + 1, 0) {}
 
@@ -276,6 +275,14 @@ void RenderTraining(const std::vector<const Job*>& jobs, bool with_names, std::s
       {"shoal_job_allreduce_seconds", "allReduceSec",
        "Mean all-reduce time per step of a running job."},
       {"shoal_job_epoch", "epoch", "Current epoch of a running job."},
+      {"shoal_job_tokens_per_second", "tokensPerSec",
+       "Training throughput of a running language model, in tokens."},
+      {"shoal_job_mfu", "mfu",
+       "Model FLOPs utilisation of a running job: model FLOP/s over its GPUs' peak (0..1)."},
+      {"shoal_job_learning_rate", "lr", "Learning rate of a running job's latest update."},
+      {"shoal_job_grad_norm", "gradNorm",
+       "Gradient L2 norm of a running job's latest update, before clipping."},
+      {"shoal_job_test_loss", "testLoss", "Latest evaluation loss of a running job."},
   };
   for (const Series& series : kTraining) {
     Header(out, series.name, "gauge", series.help);

@@ -12,8 +12,8 @@
 #include <sstream>
 
 #include "common/duration.h"
-#include "common/utf8.h"
 #include "common/spec/yaml_reader.h"
+#include "common/utf8.h"
 
 namespace shoal {
 namespace {
@@ -69,6 +69,13 @@ void ReadEnum(const YamlMap& map, std::string_view key, const char* const (&name
 // "a list of 3 items", for messages about list lengths.
 std::string Items(size_t count) {
   return "a list of " + std::to_string(count) + (count == 1 ? " item" : " items");
+}
+
+// A number as a person wrote it: 0.0006, 6e-05.
+std::string FormatNumber(double value) {
+  std::ostringstream out;
+  out << value;
+  return out.str();
 }
 
 void ReadDnsLabel(const YamlMap& map, std::string_view key, std::string* out) {
@@ -224,9 +231,8 @@ void ReadGptModel(const YamlMap& model, JobSpec::Model* out) {
 }
 
 void ReadModel(const YamlMap& spec, JobSpec::Model* out) {
-  const YamlMap model =
-      spec.Map("model", {"kind", "layers", "activation", "loss", "init", "vocabSize",
-                         "contextLength", "heads", "embedDim"});
+  const YamlMap model = spec.Map("model", {"kind", "layers", "activation", "loss", "init",
+                                           "vocabSize", "contextLength", "heads", "embedDim"});
   YamlReader& reader = model.reader();
   int kind = 0;
   if (model.OneOf("kind", kModelKinds, &kind)) out->kind = kModelKinds[kind];
@@ -297,9 +303,35 @@ void ReadData(const YamlMap& spec, JobSpec::Data* out) {
   data.Bool("shuffle", &out->shuffle);
 }
 
+void ReadSchedule(const YamlMap& optimizer, JobSpec::Optimizer* out) {
+  const YamlMap schedule =
+      optimizer.Map("schedule", {"kind", "warmupSteps", "minLr", "decaySteps"});
+  JobSpec::Optimizer::Schedule& s = out->schedule;
+  static constexpr const char* kScheduleKinds[] = {"constant", "cosine"};
+  int kind = 0;
+  if (schedule.OneOf("kind", kScheduleKinds, &kind)) s.kind = kScheduleKinds[kind];
+  schedule.Int("warmupSteps", 0, 1000000000, &s.warmup_steps);
+  schedule.Int("decaySteps", 0, 1000000000, &s.decay_steps);
+  if (schedule.Number("minLr", {0, 10}, &s.min_lr) && s.min_lr > out->lr) {
+    schedule.reader().ErrorAt(schedule.ChildPath("minLr"), "found " + FormatNumber(s.min_lr) +
+                                                               ", expected at most lr (" +
+                                                               FormatNumber(out->lr) + ")");
+  }
+  // Non-zero values only: the canonical JSON writes every field, zeros included.
+  if (s.kind != "cosine") {
+    for (auto [key, set] :
+         {std::pair{"minLr", s.min_lr != 0}, {"decaySteps", s.decay_steps != 0}}) {
+      if (set) {
+        schedule.reader().ErrorAt(schedule.ChildPath(key),
+                                  "only applies to kind cosine (this schedule is constant)");
+      }
+    }
+  }
+}
+
 void ReadOptimizer(const YamlMap& spec, JobSpec::Optimizer* out) {
   const YamlMap optimizer =
-      spec.Map("optimizer", {"kind", "lr", "momentum", "betas", "eps", "weightDecay"});
+      spec.Map("optimizer", {"kind", "lr", "momentum", "betas", "eps", "weightDecay", "schedule"});
   YamlReader& reader = optimizer.reader();
   ReadEnum(optimizer, "kind", kOptimizerNames, &out->kind);
   optimizer.Number("lr", {0, 10, /*lo_open=*/true}, &out->lr);
@@ -324,14 +356,21 @@ void ReadOptimizer(const YamlMap& spec, JobSpec::Optimizer* out) {
   }
   optimizer.Number("eps", {0, 1, /*lo_open=*/true}, &out->eps);
   optimizer.Number("weightDecay", {0, 1}, &out->weight_decay);
+  ReadSchedule(optimizer, out);
 }
 
 void ReadTraining(const YamlMap& spec, Backend backend, JobSpec::Training* out) {
-  const YamlMap training = spec.Map("training", {"epochs", "batchSize", "seed", "precision"});
+  const YamlMap training =
+      spec.Map("training", {"epochs", "batchSize", "seed", "precision", "gradAccumulation",
+                            "clipGradNorm", "evalEverySteps", "evalBatches"});
   training.Int("epochs", 1, kMaxEpochs, &out->epochs);
   training.Int("batchSize", 1, kMaxBatchSize, &out->batch_size);
   training.Int("seed", 0, kMaxSeed, &out->seed);
   ReadEnum(training, "precision", kPrecisionNames, &out->precision);
+  training.Int("gradAccumulation", 1, 1024, &out->grad_accumulation);
+  training.Number("clipGradNorm", {0, 1e6}, &out->clip_grad_norm);
+  training.Int("evalEverySteps", 0, 1000000000, &out->eval_every_steps);
+  training.Int("evalBatches", 0, 1000000, &out->eval_batches);
   if (backend == Backend::kCpu && out->precision != Precision::kFp32) {
     training.reader().ErrorAt(training.ChildPath("precision"),
                               std::string("found ") + ToString(out->precision) +
@@ -552,9 +591,9 @@ void ParseInto(std::string_view text, const std::string& file, JobSpec* spec,
   ReadExactString(root, "apiVersion", kApiVersion);
   ReadExactString(root, "kind", kKind);
   ReadMetadata(root, &spec->metadata);
-  const YamlMap body = root.Map("spec", {"queue", "priority", "workers", "resources", "model",
-                                         "data", "optimizer", "training", "checkpoint", "limits",
-                                         "output"});
+  const YamlMap body =
+      root.Map("spec", {"queue", "priority", "workers", "resources", "model", "data", "optimizer",
+                        "training", "checkpoint", "limits", "output"});
   ReadDnsLabel(body, "queue", &spec->queue);
   ReadPriority(body, &spec->priority);
   ReadWorkers(body, &spec->workers);
@@ -660,65 +699,72 @@ nlohmann::json JobSpecToJson(const JobSpec& s) {
   using nlohmann::json;
   json labels = json::object();
   for (const auto& [key, value] : s.metadata.labels) labels[key] = value;
-  return json{
-      {"apiVersion", s.api_version},
-      {"kind", s.kind},
-      {"metadata",
-       {{"name", s.metadata.name}, {"project", s.metadata.project}, {"labels", labels}}},
-      {"spec",
-       {{"queue", s.queue},
-        {"priority", s.priority},
-        {"workers", {{"min", s.workers.min}, {"max", s.workers.max}}},
-        {"resources",
-         {{"backend", ToString(s.resources.backend)},
-          {"gpusPerWorker", s.resources.gpus_per_worker},
-          {"gpuTypes", s.resources.gpu_types},
-          {"minGpuMemoryGiB", s.resources.min_gpu_memory_gib}}},
-        {"model",
-         s.model.is_gpt() ? json{{"kind", s.model.kind},
-                                 {"layers", s.model.blocks},
-                                 {"vocabSize", s.model.vocab_size},
-                                 {"contextLength", s.model.context_length},
-                                 {"heads", s.model.heads},
-                                 {"embedDim", s.model.embed_dim},
-                                 {"init", s.model.init}}
-                          : json{{"kind", s.model.kind},
-                                 {"layers", s.model.layers},
-                                 {"activation", ToString(s.model.activation)},
-                                 {"loss", ToString(s.model.loss)},
-                                 {"init", s.model.init}}},
-        {"data",
-         {{"train", s.data.train},
-          {"test", s.data.test},
-          {"format", ToString(s.data.format)},
-          {"normalize", s.data.normalize},
-          {"shuffle", s.data.shuffle}}},
-        {"optimizer",
-         {{"kind", ToString(s.optimizer.kind)},
-          {"lr", s.optimizer.lr},
-          {"momentum", s.optimizer.momentum},
-          {"betas", {s.optimizer.beta1, s.optimizer.beta2}},
-          {"eps", s.optimizer.eps},
-          {"weightDecay", s.optimizer.weight_decay}}},
-        {"training",
-         {{"epochs", s.training.epochs},
-          {"batchSize", s.training.batch_size},
-          {"seed", s.training.seed},
-          {"precision", ToString(s.training.precision)}}},
-        {"checkpoint",
-         {{"everySeconds", s.checkpoint.every_seconds},
-          {"everySteps", s.checkpoint.every_steps},
-          {"keep", s.checkpoint.keep},
-          {"keepAfterEnd", s.checkpoint.keep_after_end}}},
-        {"limits",
-         {{"maxRuntime", FormatDurationSeconds(s.limits.max_runtime_seconds)},
-          {"maxRetries", s.limits.max_retries}}},
-        {"output",
-         {{"model", s.output.model},
-          {"version", s.output.version},
-          {"visibility", s.output.visibility},
-          {"license", s.output.license},
-          {"description", s.output.description}}}}}};
+  return json{{"apiVersion", s.api_version},
+              {"kind", s.kind},
+              {"metadata",
+               {{"name", s.metadata.name}, {"project", s.metadata.project}, {"labels", labels}}},
+              {"spec",
+               {{"queue", s.queue},
+                {"priority", s.priority},
+                {"workers", {{"min", s.workers.min}, {"max", s.workers.max}}},
+                {"resources",
+                 {{"backend", ToString(s.resources.backend)},
+                  {"gpusPerWorker", s.resources.gpus_per_worker},
+                  {"gpuTypes", s.resources.gpu_types},
+                  {"minGpuMemoryGiB", s.resources.min_gpu_memory_gib}}},
+                {"model", s.model.is_gpt() ? json{{"kind", s.model.kind},
+                                                  {"layers", s.model.blocks},
+                                                  {"vocabSize", s.model.vocab_size},
+                                                  {"contextLength", s.model.context_length},
+                                                  {"heads", s.model.heads},
+                                                  {"embedDim", s.model.embed_dim},
+                                                  {"init", s.model.init}}
+                                           : json{{"kind", s.model.kind},
+                                                  {"layers", s.model.layers},
+                                                  {"activation", ToString(s.model.activation)},
+                                                  {"loss", ToString(s.model.loss)},
+                                                  {"init", s.model.init}}},
+                {"data",
+                 {{"train", s.data.train},
+                  {"test", s.data.test},
+                  {"format", ToString(s.data.format)},
+                  {"normalize", s.data.normalize},
+                  {"shuffle", s.data.shuffle}}},
+                {"optimizer",
+                 {{"kind", ToString(s.optimizer.kind)},
+                  {"lr", s.optimizer.lr},
+                  {"momentum", s.optimizer.momentum},
+                  {"betas", {s.optimizer.beta1, s.optimizer.beta2}},
+                  {"eps", s.optimizer.eps},
+                  {"weightDecay", s.optimizer.weight_decay},
+                  {"schedule",
+                   {{"kind", s.optimizer.schedule.kind},
+                    {"warmupSteps", s.optimizer.schedule.warmup_steps},
+                    {"minLr", s.optimizer.schedule.min_lr},
+                    {"decaySteps", s.optimizer.schedule.decay_steps}}}}},
+                {"training",
+                 {{"epochs", s.training.epochs},
+                  {"batchSize", s.training.batch_size},
+                  {"seed", s.training.seed},
+                  {"precision", ToString(s.training.precision)},
+                  {"gradAccumulation", s.training.grad_accumulation},
+                  {"clipGradNorm", s.training.clip_grad_norm},
+                  {"evalEverySteps", s.training.eval_every_steps},
+                  {"evalBatches", s.training.eval_batches}}},
+                {"checkpoint",
+                 {{"everySeconds", s.checkpoint.every_seconds},
+                  {"everySteps", s.checkpoint.every_steps},
+                  {"keep", s.checkpoint.keep},
+                  {"keepAfterEnd", s.checkpoint.keep_after_end}}},
+                {"limits",
+                 {{"maxRuntime", FormatDurationSeconds(s.limits.max_runtime_seconds)},
+                  {"maxRetries", s.limits.max_retries}}},
+                {"output",
+                 {{"model", s.output.model},
+                  {"version", s.output.version},
+                  {"visibility", s.output.visibility},
+                  {"license", s.output.license},
+                  {"description", s.output.description}}}}}};
 }
 
 int64_t ModelParameterCount(const JobSpec::Model& model) {
@@ -726,8 +772,22 @@ int64_t ModelParameterCount(const JobSpec::Model& model) {
   // GPT-2: token and position embeddings, per block 12 C^2 weights + 13 C biases and LayerNorm
   // parameters, and the final LayerNorm (models/gpt/gpt.h).
   const int64_t C = std::max(model.embed_dim, 0);
-  return int64_t{std::max(model.vocab_size, 0)} * C + int64_t{std::max(model.context_length, 0)} * C +
+  return int64_t{std::max(model.vocab_size, 0)} * C +
+         int64_t{std::max(model.context_length, 0)} * C +
          int64_t{std::max(model.blocks, 0)} * (12 * C * C + 13 * C) + 2 * C;
+}
+
+double ModelFlopsPerSample(const JobSpec::Model& model) {
+  if (!model.is_gpt()) {
+    double weights = 0;
+    for (size_t i = 1; i < model.layers.size(); ++i) {
+      weights += static_cast<double>(model.layers[i - 1]) * static_cast<double>(model.layers[i]);
+    }
+    return 6 * weights;
+  }
+  const double T = model.context_length, C = model.embed_dim;
+  const double non_position = static_cast<double>(ModelParameterCount(model)) - T * C;
+  return (6 * non_position + 12.0 * model.blocks * C * T) * T;
 }
 
 int64_t MlpParameterCount(const std::vector<int>& layers) {

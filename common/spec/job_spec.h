@@ -117,6 +117,17 @@ struct JobSpec {
     double beta2 = 0.999;       // [0, 1)
     double eps = 1e-8;          // (0, 1]; used by adamw
     double weight_decay = 0.0;  // YAML weightDecay: [0, 1]
+    // YAML schedule: the learning rate of update s (1-based) is lr * s / warmupSteps while
+    // s <= warmupSteps; after that `lr` (kind constant) or, for kind cosine, a cosine decay from
+    // lr to minLr over the next decaySteps updates (0 = until the end of training), then minLr.
+    struct Schedule {
+      std::string kind = "constant";  // "constant" or "cosine"
+      int warmup_steps = 0;           // YAML warmupSteps: 0..10^9 (0 = no warm-up)
+      double min_lr = 0;              // YAML minLr: [0, lr]; cosine only
+      int decay_steps = 0;            // YAML decaySteps: 0..10^9; cosine only
+      bool operator==(const Schedule&) const = default;
+    };
+    Schedule schedule;
     bool operator==(const Optimizer&) const = default;
   };
   struct Training {
@@ -124,6 +135,18 @@ struct JobSpec {
     int batch_size = 128;  // YAML batchSize: 1..1048576, per rank (global = batchSize x ranks)
     uint64_t seed = 1;     // 0..2^63
     Precision precision = Precision::kFp32;  // tf32 and bf16 are errors with backend cpu
+    // YAML gradAccumulation: 1..1024 micro-batches of batchSize per rank summed into one update,
+    // so the global batch is batchSize x ranks x gradAccumulation.
+    int grad_accumulation = 1;
+    // YAML clipGradNorm: [0, 10^6]; > 0 scales the summed gradient down to this global L2 norm
+    // when it is larger (torch.nn.utils.clip_grad_norm_); 0 = no clipping.
+    double clip_grad_norm = 0;
+    // YAML evalEverySteps: 0..10^9; > 0 evaluates data.test every this many steps as well as at
+    // each epoch's end; 0 = at epoch ends only.
+    int eval_every_steps = 0;
+    // YAML evalBatches: 0..10^6; > 0 bounds each evaluation to the first evalBatches x batchSize
+    // x ranks samples of data.test; 0 = the whole test set.
+    int eval_batches = 0;
     bool operator==(const Training&) const = default;
   };
   struct Checkpoint {
@@ -224,5 +247,11 @@ int64_t MlpParameterCount(const std::vector<int>& layers);
 // Trainable parameters of the spec's model, whichever its kind (a gpt's as models/gpt/gpt.h lays
 // them out).
 int64_t ModelParameterCount(const JobSpec::Model& model);
+
+// Floating-point operations of one training sample's forward and backward pass (the numerator
+// of MFU): 6 x weights for an mlp (2 forward, 4 backward per multiply-add); for a gpt, per token
+// 6 x the parameters other than the position embeddings plus attention's 12 x blocks x C x T
+// (PaLM's estimate, as nanoGPT and llm.c count it), times the T tokens of a window.
+double ModelFlopsPerSample(const JobSpec::Model& model);
 
 }  // namespace shoal

@@ -310,16 +310,44 @@ std::vector<SpecField> BuildTable() {
                      "adamw's epsilon added to the denominator; ignored by sgd."));
   t.push_back(Number("spec.optimizer.weightDecay", 0, 1, false, false, 0.0,
                      "Weight decay (decoupled, for adamw)."));
+  t.push_back(Object("spec.optimizer.schedule", false,
+                     "How the learning rate changes over the updates: an optional linear "
+                     "warm-up, then constant or a cosine decay."));
+  t.push_back(Enum("spec.optimizer.schedule.kind", {"constant", "cosine"}, "constant",
+                   "constant: lr after the warm-up. cosine: from lr down to minLr along a half "
+                   "cosine over decaySteps updates after the warm-up, then minLr."));
+  t.push_back(Integer("spec.optimizer.schedule.warmupSteps", 0, 1000000000, 0,
+                      "Updates of linear warm-up: update s (1-based) uses lr x s / warmupSteps "
+                      "until s reaches warmupSteps; 0 means none."));
+  t.push_back(Number("spec.optimizer.schedule.minLr", 0, 10, false, false, 0.0,
+                     "cosine only: the final learning rate, at most lr."));
+  t.push_back(Integer("spec.optimizer.schedule.decaySteps", 0, 1000000000, 0,
+                      "cosine only: updates the decay lasts after the warm-up; 0 means until the "
+                      "last update of training (epochs x steps per epoch at the world size "
+                      "training runs at)."));
   t.push_back(Object("spec.training", false, "How long and how to train."));
   t.push_back(Integer("spec.training.epochs", 1, 100000, 5, "Passes over the training set."));
   t.push_back(Integer("spec.training.batchSize", 1, 1 << 20, 128,
-                      "Samples per step per rank; the global batch is batchSize x ranks."));
+                      "Samples per micro-batch per rank; the global batch is batchSize x ranks x "
+                      "gradAccumulation."));
   t.push_back(Integer("spec.training.seed", 0, uint64_t{1} << 63, 1,
                       "Seed of the initial weights and of the shuffling; the same seed and "
                       "world size give the same run."));
   t.push_back(Enum("spec.training.precision", {"fp32", "tf32", "bf16"}, "fp32",
                    "Math precision of the GEMMs. tf32 and bf16 need the cuda backend: with "
                    "backend: cpu they are errors."));
+  t.push_back(Integer("spec.training.gradAccumulation", 1, 1024, 1,
+                      "Micro-batches of batchSize each rank sums into one update; the global "
+                      "batch is batchSize x ranks x gradAccumulation."));
+  t.push_back(Number("spec.training.clipGradNorm", 0, 1e6, false, false, 0.0,
+                     "Scale the summed gradient down to this global L2 norm when it is larger "
+                     "(as torch.nn.utils.clip_grad_norm_); 0 means no clipping."));
+  t.push_back(Integer("spec.training.evalEverySteps", 0, 1000000000, 0,
+                      "Evaluate data.test every this many steps as well as at each epoch's end; "
+                      "0 means at epoch ends only."));
+  t.push_back(Integer("spec.training.evalBatches", 0, 1000000, 0,
+                      "Bound each evaluation to the first evalBatches x batchSize x ranks samples "
+                      "of data.test; 0 means the whole test set."));
   t.push_back(Object("spec.checkpoint", false,
                      "When rank 0 writes checkpoints; a job that restarts resumes from its "
                      "latest."));
@@ -365,8 +393,9 @@ std::vector<SpecField> BuildTable() {
                        "why publishing failed (output.error). \"\" means none.");
     f.value.max_length = 63;
     f.value.pattern = "^$|^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$";
-    f.allowed = "\"\" or a DNS label: 1..63 characters of a-z, 0-9 and '-', starting and ending "
-                "with a letter or digit";
+    f.allowed =
+        "\"\" or a DNS label: 1..63 characters of a-z, 0-9 and '-', starting and ending "
+        "with a letter or digit";
     t.push_back(std::move(f));
   }
   {
@@ -381,8 +410,8 @@ std::vector<SpecField> BuildTable() {
                    "Visibility of the published model: auto makes it private when the job reads "
                    "a private dataset or model, public otherwise."));
   {
-    SpecField f = Path("spec.output.license", false, 0,
-                       "SPDX license identifier for the model card.");
+    SpecField f =
+        Path("spec.output.license", false, 0, "SPDX license identifier for the model card.");
     f.value.max_length = 128;
     f.allowed = "a string of 0..128 bytes";
     t.push_back(std::move(f));

@@ -18,6 +18,10 @@ nlohmann::json ToJson(const ProgressReport& r) {
   if (r.epoch_done) j["epochDone"] = true;
   if (r.test_loss) j["testLoss"] = *r.test_loss;
   if (r.test_accuracy) j["testAccuracy"] = *r.test_accuracy;
+  if (r.tokens_per_sec) j["tokensPerSec"] = *r.tokens_per_sec;
+  if (r.mfu) j["mfu"] = *r.mfu;
+  if (r.lr) j["lr"] = *r.lr;
+  if (r.grad_norm) j["gradNorm"] = *r.grad_norm;
   return j;
 }
 

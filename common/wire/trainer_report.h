@@ -33,9 +33,16 @@ struct ProgressReport {
   double samples_per_sec = 0;
   double step_sec = 0;
   double all_reduce_sec = 0;
-  bool epoch_done = false;          // the end-of-epoch report (sent only when true)
-  std::optional<double> test_loss;  // end of an epoch, with a test set
+  bool epoch_done = false;  // the end-of-epoch report (sent only when true)
+  // With a test set: at the end of an epoch, and in the report right after each periodic
+  // evaluation (training.evalEverySteps).
+  std::optional<double> test_loss;
   std::optional<double> test_accuracy;
+  std::optional<double> tokens_per_sec;  // a language model's: samples/s x tokens per sample
+  std::optional<double>
+      mfu;                   // model FLOP/s over the ranks' peak, in [0, 1]; when the peak is known
+  std::optional<double> lr;  // the learning rate of the latest update
+  std::optional<double> grad_norm;  // the latest update's gradient L2 norm, before clipping
   bool operator==(const ProgressReport&) const = default;
 };
 

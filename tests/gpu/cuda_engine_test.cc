@@ -71,8 +71,11 @@ class CudaEngineTest : public GpuTest {
 
   // Runs `steps` identical steps through the CPU and the CUDA engine; returns the relative error
   // of the final parameters and the largest relative loss difference of a step.
+  // micro_batches and clip_norm exercise gradAccumulation and clipGradNorm (with a schedule-like
+  // changing learning rate).
   void CompareEngines(const JobSpec& cpu_spec, const JobSpec& gpu_spec, int steps,
-                      double* param_err, double* loss_err) {
+                      double* param_err, double* loss_err, int micro_batches = 1,
+                      float clip_norm = 0) {
     auto single = MakeSingleRankCollective();
     EngineConfig cpu_config{&cpu_spec};
     EngineConfig gpu_config{&gpu_spec};
@@ -84,12 +87,23 @@ class CudaEngineTest : public GpuTest {
     const int batch = 37;  // not a multiple of any tile
     *loss_err = 0;
     for (int s = 1; s <= steps; ++s) {
-      const auto x = RandomVector(batch * 20, rng);
-      const auto y = RandomLabels(batch, 4, rng);
-      auto a = (*cpu)->Step(x.data(), y.data(), batch, 1.0f / batch, s);
-      auto b = (*gpu)->Step(x.data(), y.data(), batch, 1.0f / batch, s);
+      const auto x = RandomVector(batch * micro_batches * 20, rng);
+      const auto y = RandomLabels(batch * micro_batches, 4, rng);
+      StepInput in;
+      in.x = x.data();
+      in.y = y.data();
+      in.batch = batch;
+      in.dim = 20;
+      in.micro_batches = micro_batches;
+      in.grad_scale = 1.0f / static_cast<float>(batch * micro_batches);
+      in.step = s;
+      in.lr = static_cast<float>(cpu_spec.optimizer.lr) * static_cast<float>(s) / steps;
+      in.clip_norm = clip_norm;
+      auto a = (*cpu)->Step(in);
+      auto b = (*gpu)->Step(in);
       ASSERT_TRUE(a.ok()) << a.status().ToString();
       ASSERT_TRUE(b.ok()) << b.status().ToString();
+      EXPECT_NEAR(a->grad_norm, b->grad_norm, 1e-4 * a->grad_norm + 1e-7);
       *loss_err = std::max(*loss_err, std::abs(a->loss_sum - b->loss_sum) / a->loss_sum);
     }
     auto pa = (*cpu)->Params();
@@ -102,8 +116,8 @@ class CudaEngineTest : public GpuTest {
 };
 
 TEST_F(CudaEngineTest, Fp32StepsMatchTheCpuEngine) {
-  for (const char* opt : {"{kind: adamw, lr: 0.001, weightDecay: 0.01}",
-                          "{kind: sgd, lr: 0.05, momentum: 0.9}"}) {
+  for (const char* opt :
+       {"{kind: adamw, lr: 0.001, weightDecay: 0.01}", "{kind: sgd, lr: 0.05, momentum: 0.9}"}) {
     SCOPED_TRACE(opt);
     const JobSpec spec = SpecFor(dir_.string(), "", opt);
     JobSpec cpu_spec = spec;
@@ -113,6 +127,18 @@ TEST_F(CudaEngineTest, Fp32StepsMatchTheCpuEngine) {
     EXPECT_LT(param_err, 1e-4);
     EXPECT_LT(loss_err, 1e-4);
   }
+}
+
+TEST_F(CudaEngineTest, AccumulationAndClippingMatchTheCpuEngine) {
+  const JobSpec spec = SpecFor(dir_.string(), "", "{kind: adamw, lr: 0.01}");
+  JobSpec cpu_spec = spec;
+  cpu_spec.resources.backend = Backend::kCpu;
+  double param_err = 1, loss_err = 1;
+  // A clip norm well below the gradients' so that every step is clipped.
+  CompareEngines(cpu_spec, spec, 10, &param_err, &loss_err, /*micro_batches=*/3,
+                 /*clip_norm=*/0.01f);
+  EXPECT_LT(param_err, 1e-4);
+  EXPECT_LT(loss_err, 1e-4);
 }
 
 TEST_F(CudaEngineTest, ReducedPrecisionStaysCloseToFp32) {

@@ -19,6 +19,7 @@
 #include "kernels/cpu/reduce.h"
 #include "worker/train/checkpoint.h"
 #include "worker/train/engines/engine_factory.h"
+#include "worker/train/lr_schedule.h"
 
 namespace shoal {
 namespace {
@@ -101,12 +102,14 @@ Status LoadData(const JobSpec& spec, Dataset* train, Dataset* test) {
   return Status::Ok();
 }
 
-// Test loss and accuracy, each rank evaluating a contiguous shard and the sums all-reduced.
-Status Evaluate(StepEngine& engine, const Dataset& test, Collective& coll, double* loss,
-                double* accuracy) {
-  const int64_t per_rank = (test.size + coll.size() - 1) / coll.size();
-  const int64_t begin = std::min<int64_t>(test.size, per_rank * coll.rank());
-  const int64_t end = std::min<int64_t>(test.size, begin + per_rank);
+// Test loss and accuracy over the first `limit` samples of the test set (all of it when limit is 0
+// or larger), each rank evaluating a contiguous shard and the sums all-reduced.
+Status Evaluate(StepEngine& engine, const Dataset& test, int64_t limit, Collective& coll,
+                double* loss, double* accuracy) {
+  const int64_t size = limit > 0 ? std::min(limit, test.size) : test.size;
+  const int64_t per_rank = (size + coll.size() - 1) / coll.size();
+  const int64_t begin = std::min<int64_t>(size, per_rank * coll.rank());
+  const int64_t end = std::min<int64_t>(size, begin + per_rank);
   double sums[2] = {0, 0};  // loss sum, correct
   // Rows per forward: a token window's activations are T times a feature row's (and attention's
   // T^2), so windows go 16 at a time.
@@ -123,8 +126,8 @@ Status Evaluate(StepEngine& engine, const Dataset& test, Collective& coll, doubl
     sums[1] += static_cast<double>(correct) / static_cast<double>(test.label_width);
   }
   RETURN_IF_ERROR(coll.AllReduceSum(sums, 2));
-  *loss = sums[0] / static_cast<double>(test.size);
-  *accuracy = sums[1] / static_cast<double>(test.size);
+  *loss = sums[0] / static_cast<double>(size);
+  *accuracy = sums[1] / static_cast<double>(size);
   return Status::Ok();
 }
 
@@ -284,13 +287,20 @@ class TrainRun {
     ASSIGN_OR_RETURN(Backend backend, ResolveBackend(spec_, coll_, options_, out_));
     RETURN_IF_ERROR(LoadData(spec_, &train_, &test_));
     batch_ = spec_.training.batch_size;
-    global_batch_ = batch_ * world_;
+    micro_batches_ = spec_.training.grad_accumulation;
+    rank_rows_ = batch_ * micro_batches_;
+    global_batch_ = rank_rows_ * world_;
     steps_per_epoch_ = train_.size / global_batch_;
     if (steps_per_epoch_ == 0) {
       return InvalidArgument("data.train has " + std::to_string(train_.size) +
                              " samples, fewer than one global batch (" +
                              std::to_string(global_batch_) + " = batchSize x " +
-                             std::to_string(world_) + " ranks)");
+                             std::to_string(world_) + " ranks x " + std::to_string(micro_batches_) +
+                             " gradAccumulation)");
+    }
+    total_steps_ = steps_per_epoch_ * spec_.training.epochs;
+    if (spec_.training.eval_batches > 0) {
+      eval_limit_ = int64_t{spec_.training.eval_batches} * batch_ * world_;
     }
     // A resume checkpoint is read before the engine exists: reading holds the file and its parsed
     // copy at once (24 B per parameter), and the engine's buffers (16 B per parameter) come only
@@ -319,8 +329,9 @@ class TrainRun {
     out_ << "rank " << rank_ << "/" << world_ << " on " << engine_->Describe() << ": "
          << train_.size << " train / " << test_.size << " test samples, dim " << train_.dim << ", "
          << steps_per_epoch_ << " steps per epoch, global batch " << global_batch_ << std::endl;
-    xb_.resize(batch_ * train_.dim);
-    yb_.resize(batch_ * train_.label_width);
+    peak_flops_ = engine_->PeakFlops() * world_;
+    xb_.resize(rank_rows_ * train_.dim);
+    yb_.resize(rank_rows_ * train_.label_width);
     grad_scale_ = 1.0f / static_cast<float>(global_batch_);
     pos_.world_size = world_;
     if (resume) {
@@ -392,10 +403,23 @@ class TrainRun {
         result_.stopped = true;
         return Status::Ok();
       }
-      const int64_t begin = s * global_batch_ + rank_ * batch_;
-      GatherBatch(train_, order_, begin, begin + batch_, xb_.data(), yb_.data());
-      auto stepped = engine_->Step(xb_.data(), yb_.data(), static_cast<int>(batch_), grad_scale_,
-                                   pos_.step + 1);
+      // This rank's rows of the global batch: its micro-batches, one after another.
+      const int64_t begin = s * global_batch_ + rank_ * rank_rows_;
+      GatherBatch(train_, order_, begin, begin + rank_rows_, xb_.data(), yb_.data());
+      StepInput in;
+      in.x = xb_.data();
+      in.y = yb_.data();
+      in.batch = static_cast<int>(batch_);
+      in.dim = train_.dim;
+      in.label_width = train_.label_width;
+      in.micro_batches = micro_batches_;
+      in.grad_scale = grad_scale_;
+      in.step = pos_.step + 1;
+      // The schedule is a function of the step alone, so a resumed run continues it exactly.
+      lr_ = LearningRate(spec_.optimizer, in.step, total_steps_);
+      in.lr = static_cast<float>(lr_);
+      in.clip_norm = static_cast<float>(spec_.training.clip_grad_norm);
+      auto stepped = engine_->Step(in);
       if (!stepped.ok()) {
         // Told to stop and a peer already left: the last completed step is still intact.
         const StatusCode code = stepped.status().code();
@@ -408,6 +432,10 @@ class TrainRun {
         return stepped.status();
       }
       Count(*stepped);
+      const int every = spec_.training.eval_every_steps;
+      if (every > 0 && test_.size > 0 && pos_.step % every == 0) {
+        RETURN_IF_ERROR(EvaluatePeriodically(epoch));
+      }
       const auto now = Clock::now();
       if (rank_ == 0 && Seconds(last_report_, now) >= options_.report_every_sec) {
         ReportProgress(epoch, now);
@@ -435,10 +463,50 @@ class TrainRun {
     window_loss_ += st.loss_sum;
     window_correct_ += correct;
     window_samples_ += static_cast<double>(global_batch_);
+    grad_norm_ = st.grad_norm;
   }
 
-  // Rank 0's periodic progress report over the steps since the last one.
-  void ReportProgress(int epoch, Clock::time_point now) {
+  // training.evalEverySteps: every rank evaluates; rank 0 prints the numbers and sends them in a
+  // progress report at once. The evaluation's time is left out of the epoch's throughput.
+  Status EvaluatePeriodically(int epoch) {
+    const auto t0 = Clock::now();
+    double loss = 0, accuracy = 0;
+    RETURN_IF_ERROR(Evaluate(*engine_, test_, eval_limit_, coll_, &loss, &accuracy));
+    const auto now = Clock::now();
+    epoch_start_ += now - t0;
+    if (rank_ == 0) {
+      std::ostringstream line;
+      line << std::fixed << std::setprecision(4) << "step " << pos_.step << ": val loss " << loss
+           << " acc " << accuracy;
+      out_ << line.str() << std::endl;
+      ReportProgress(epoch, now, loss, accuracy);
+    }
+    return Status::Ok();
+  }
+
+  // The rate fields of a report over `samples` in `seconds`: samples/s, tokens/s for a language
+  // model, MFU when the device's peak is known, the latest learning rate and gradient norm.
+  void FillRates(double samples, double seconds, wire::ProgressReport* report) const {
+    report->samples_per_sec = samples / seconds;
+    if (spec_.model.is_gpt()) {
+      report->tokens_per_sec = report->samples_per_sec * static_cast<double>(train_.label_width);
+    }
+    if (peak_flops_ > 0) {
+      report->mfu = report->samples_per_sec * ModelFlopsPerSample(spec_.model) / peak_flops_;
+    }
+    report->lr = lr_;
+    report->grad_norm = grad_norm_;
+  }
+
+  // Rank 0's periodic progress report over the steps since the last one, with the evaluation just
+  // made when there is one.
+  void ReportProgress(int epoch, Clock::time_point now, std::optional<double> test_loss = {},
+                      std::optional<double> test_accuracy = {}) {
+    if (window_samples_ == 0) {
+      // Right after an epoch's end or an earlier report: nothing new but the evaluation.
+      window_samples_ = static_cast<double>(global_batch_);
+      window_loss_ = window_correct_ = 0;
+    }
     const double elapsed = Seconds(epoch_start_, now);
     wire::ProgressReport report;
     report.epoch = epoch;
@@ -447,7 +515,9 @@ class TrainRun {
     report.steps_per_epoch = steps_per_epoch_;
     report.loss = window_loss_ / window_samples_;
     report.train_accuracy = window_correct_ / window_samples_;
-    report.samples_per_sec = static_cast<double>(pos_.epoch_samples) / elapsed;
+    FillRates(static_cast<double>(pos_.epoch_samples), elapsed, &report);
+    report.test_loss = test_loss;
+    report.test_accuracy = test_accuracy;
     report.step_sec =
         elapsed * static_cast<double>(global_batch_) / static_cast<double>(pos_.epoch_samples);
     report.all_reduce_sec = pos_.epoch_reduce_sec * static_cast<double>(global_batch_) /
@@ -474,7 +544,7 @@ class TrainRun {
     report.steps_per_epoch = steps_per_epoch_;
     report.loss = result_.train_loss;
     report.train_accuracy = train_acc;
-    report.samples_per_sec = static_cast<double>(epoch_samples) / epoch_time;
+    FillRates(static_cast<double>(epoch_samples), epoch_time, &report);
     report.step_sec = epoch_time / steps_done;
     report.all_reduce_sec = pos_.epoch_reduce_sec / steps_done;
     report.epoch_done = true;
@@ -482,14 +552,17 @@ class TrainRun {
     line << std::fixed << std::setprecision(4) << "epoch " << epoch << "/" << spec_.training.epochs
          << ": train loss " << result_.train_loss << " acc " << train_acc;
     if (test_.size > 0) {
-      RETURN_IF_ERROR(Evaluate(*engine_, test_, coll_, &result_.test_loss, &result_.test_accuracy));
+      RETURN_IF_ERROR(Evaluate(*engine_, test_, eval_limit_, coll_, &result_.test_loss,
+                               &result_.test_accuracy));
       report.test_loss = result_.test_loss;
       report.test_accuracy = result_.test_accuracy;
       line << " | test loss " << result_.test_loss << " acc " << result_.test_accuracy;
     }
-    line << std::setprecision(0) << " | " << static_cast<double>(epoch_samples) / epoch_time
-         << " samples/s | all-reduce " << std::setprecision(1)
-         << 100.0 * pos_.epoch_reduce_sec / epoch_time << "% of step time";
+    line << std::setprecision(0) << " | " << report.samples_per_sec << " samples/s";
+    if (report.tokens_per_sec) line << ", " << *report.tokens_per_sec << " tokens/s";
+    line << std::setprecision(1);
+    if (report.mfu) line << ", MFU " << 100.0 * *report.mfu << "%";
+    line << " | all-reduce " << 100.0 * pos_.epoch_reduce_sec / epoch_time << "% of step time";
     if (const std::string note = engine_->StepNote(); !note.empty()) line << " " << note;
     if (rank_ == 0) {
       out_ << line.str() << std::endl;
@@ -533,6 +606,12 @@ class TrainRun {
   const Clock::time_point t_start_ = Clock::now();
   Dataset train_, test_;
   int64_t batch_ = 0, global_batch_ = 0, steps_per_epoch_ = 0;
+  int micro_batches_ = 1;          // training.gradAccumulation
+  int64_t rank_rows_ = 0;          // rows per step of this rank: batchSize x gradAccumulation
+  int64_t total_steps_ = 0;        // of the whole run, for the learning-rate schedule
+  int64_t eval_limit_ = 0;         // test samples per evaluation (0 = all): evalBatches' bound
+  double peak_flops_ = 0;          // of all ranks together; 0 = unknown (no MFU)
+  double lr_ = 0, grad_norm_ = 0;  // of the latest update
   std::unique_ptr<StepEngine> engine_;
   std::vector<float> xb_;
   std::vector<int32_t> yb_;

@@ -127,6 +127,16 @@ TEST(ProgressTest, LiveLineWhileTraining) {
             "5123 samples/s");
 }
 
+TEST(ProgressTest, ALanguageModelShowsTokensMfuAndValidationLoss) {
+  json job = RunningJob();
+  job["progress"]["tokensPerSec"] = 327884.2;
+  job["progress"]["mfu"] = 0.4123;
+  job["progress"]["testLoss"] = 1.98768;
+  EXPECT_EQ(FormatLiveLine(job, kNow),
+            "RUNNING 1m12s | epoch 2/5 | step 340/468 | loss 0.3512 | acc 0.8740 | val loss "
+            "1.9877 | 327884 tokens/s, MFU 41.2%");
+}
+
 TEST(ProgressTest, LiveLineWhilePendingOrStarting) {
   json pending = {{"state", "PENDING"},
                   {"reason", "Resources"},

@@ -2,8 +2,8 @@
 
 #include <gtest/gtest.h>
 
-#include "tests/testing/test_util.h"
 #include <unistd.h>
+#include "tests/testing/test_util.h"
 
 #include <algorithm>
 #include <atomic>
@@ -478,7 +478,8 @@ TEST(JobSpecFields, ModelInitIsAPathThatRoundTrips) {
 kind: TrainingJob
 metadata: {name: m}
 spec:
-  model: {layers: [4, 3], init: ")") + init + R"("}
+  model: {layers: [4, 3], init: ")") +
+                             init + R"("}
   data: {train: /d}
 )";
     Result<JobSpec> spec = ParseJobSpec(text);
@@ -522,9 +523,10 @@ TEST(JobSpecFields, OutputModelIsCheckedAndRoundTrips) {
   const std::string head =
       "apiVersion: shoal/v1\nkind: TrainingJob\nmetadata: {name: m}\nspec:\n"
       "  model: {layers: [4, 3]}\n  data: {train: /d}\n";
-  Result<JobSpec> spec = ParseJobSpec(
-      head + "  output: {model: fashion-mlp, version: v1.2_rc-1, visibility: private, "
-             "license: MIT, description: fine-tuned}\n");
+  Result<JobSpec> spec =
+      ParseJobSpec(head +
+                   "  output: {model: fashion-mlp, version: v1.2_rc-1, visibility: private, "
+                   "license: MIT, description: fine-tuned}\n");
   ASSERT_TRUE(spec.ok()) << spec.status().ToString();
   EXPECT_EQ(spec->output.model, "fashion-mlp");
   EXPECT_EQ(spec->output.version, "v1.2_rc-1");
@@ -572,8 +574,12 @@ TEST(JobSpecFields, GptModelsAreCheckedAndRoundTrip) {
   EXPECT_TRUE(spec->model.is_gpt());
   EXPECT_EQ(spec->model.blocks, 2);
   EXPECT_EQ(spec->model.embed_dim, 64);
-  EXPECT_EQ(ModelParameterCount(spec->model), 256 * 64 + 64 * 64 + 2 * (12 * 64 * 64 + 13 * 64) +
-                                                   2 * 64);
+  EXPECT_EQ(ModelParameterCount(spec->model),
+            256 * 64 + 64 * 64 + 2 * (12 * 64 * 64 + 13 * 64) + 2 * 64);
+  // nanoGPT's count: 6 x (parameters - position embeddings) + 12 x blocks x C x T per token.
+  EXPECT_DOUBLE_EQ(
+      ModelFlopsPerSample(spec->model),
+      64.0 * (6.0 * (ModelParameterCount(spec->model) - 64 * 64) + 12.0 * 2 * 64 * 64));
   Result<JobSpec> again = ParseJobSpec(JobSpecToJson(*spec).dump());
   ASSERT_TRUE(again.ok()) << again.status().ToString();
   EXPECT_EQ(*again, *spec);
@@ -600,6 +606,61 @@ TEST(JobSpecFields, GptModelsAreCheckedAndRoundTrip) {
   }
 }
 
+TEST(JobSpecFields, TrainingKnobsAndTheScheduleAreCheckedAndRoundTrip) {
+  const std::string good = WithSpec(
+      "  optimizer: {lr: 0.0006, schedule: {kind: cosine, warmupSteps: 100, minLr: 0.00006, "
+      "decaySteps: 5000}}\n"
+      "  training: {gradAccumulation: 4, clipGradNorm: 1.0, evalEverySteps: 250, evalBatches: "
+      "20}\n");
+  Result<JobSpec> spec = ParseJobSpec(good);
+  ASSERT_TRUE(spec.ok()) << spec.status().ToString();
+  EXPECT_EQ(spec->optimizer.schedule.kind, "cosine");
+  EXPECT_EQ(spec->optimizer.schedule.warmup_steps, 100);
+  EXPECT_DOUBLE_EQ(spec->optimizer.schedule.min_lr, 0.00006);
+  EXPECT_EQ(spec->optimizer.schedule.decay_steps, 5000);
+  EXPECT_EQ(spec->training.grad_accumulation, 4);
+  EXPECT_DOUBLE_EQ(spec->training.clip_grad_norm, 1.0);
+  EXPECT_EQ(spec->training.eval_every_steps, 250);
+  EXPECT_EQ(spec->training.eval_batches, 20);
+  Result<JobSpec> again = ParseJobSpec(JobSpecToJson(*spec).dump());
+  ASSERT_TRUE(again.ok()) << again.status().ToString();
+  EXPECT_EQ(*again, *spec);
+
+  // Defaults: no schedule, no accumulation, no clipping, evaluation at epoch ends on all of it.
+  Result<JobSpec> plain = ParseJobSpec(kMinimal);
+  ASSERT_TRUE(plain.ok());
+  EXPECT_EQ(plain->optimizer.schedule, JobSpec::Optimizer::Schedule{});
+  EXPECT_EQ(plain->training.grad_accumulation, 1);
+  EXPECT_EQ(plain->training.clip_grad_norm, 0);
+  EXPECT_EQ(plain->training.eval_every_steps, 0);
+  EXPECT_EQ(plain->training.eval_batches, 0);
+
+  const std::pair<std::string, std::string> bad[] = {
+      {WithSpec("  optimizer: {lr: 0.001, schedule: {kind: cosine, minLr: 0.01}}\n"),
+       "spec.optimizer.schedule.minLr"},
+      {WithSpec("  optimizer: {schedule: {minLr: 0.0001}}\n"), "spec.optimizer.schedule.minLr"},
+      {WithSpec("  optimizer: {schedule: {kind: constant, decaySteps: 10}}\n"),
+       "spec.optimizer.schedule.decaySteps"},
+      {WithSpec("  optimizer: {schedule: {kind: linear}}\n"), "spec.optimizer.schedule.kind"},
+      {WithSpec("  optimizer: {schedule: {warmupSteps: -1}}\n"),
+       "spec.optimizer.schedule.warmupSteps"},
+      {WithSpec("  optimizer: {schedule: {warmup: 10}}\n"), "spec.optimizer.schedule.warmup"},
+      {WithSpec("  training: {gradAccumulation: 0}\n"), "spec.training.gradAccumulation"},
+      {WithSpec("  training: {gradAccumulation: 1025}\n"), "spec.training.gradAccumulation"},
+      {WithSpec("  training: {clipGradNorm: -1}\n"), "spec.training.clipGradNorm"},
+      {WithSpec("  training: {evalEverySteps: 1.5}\n"), "spec.training.evalEverySteps"},
+      {WithSpec("  training: {evalBatches: -2}\n"), "spec.training.evalBatches"},
+  };
+  for (const auto& [text, field] : bad) {
+    SCOPED_TRACE(text);
+    std::vector<SpecError> errors = ParseErrors(text);
+    ASSERT_FALSE(errors.empty());
+    bool found = false;
+    for (const SpecError& e : errors) found |= e.field == field;
+    EXPECT_TRUE(found) << Describe(errors);
+  }
+}
+
 TEST(JobSpecEnums, ToStringGivesTheYamlSpelling) {
   EXPECT_STREQ(ToString(Backend::kAuto), "auto");
   EXPECT_STREQ(ToString(Backend::kCuda), "cuda");
@@ -613,6 +674,12 @@ TEST(JobSpecEnums, ToStringGivesTheYamlSpelling) {
   EXPECT_STREQ(ToString(OptimizerKind::kAdamW), "adamw");
   EXPECT_STREQ(ToString(Precision::kBf16), "bf16");
   EXPECT_STREQ(ToString(static_cast<Precision>(42)), "invalid");
+}
+
+TEST(ModelFlopsPerSample, AnMlpCountsSixFlopsPerWeight) {
+  JobSpec::Model m;
+  m.layers = {784, 256, 10};
+  EXPECT_DOUBLE_EQ(ModelFlopsPerSample(m), 6.0 * (784 * 256 + 256 * 10));
 }
 
 TEST(MlpParameterCount, CountsWeightsAndBiases) {
@@ -665,8 +732,8 @@ TEST(Duration, OneGrammarInMilliseconds) {
   EXPECT_EQ(*ParseDurationMs("7d"), 604'800'000);
   EXPECT_EQ(*ParseDurationMs("0"), 0);
   EXPECT_EQ(*ParseDurationMs("9223372036854775807ms"), std::numeric_limits<int64_t>::max());
-  for (const char* bad : {"", ".", "ms", "1ms1s", "1s1s", "1h30", "1.5.5s", "1e3s", "+1s",
-                          "1 s", "1S", "1w", "9223372036854775808ms", "106751991167301d"}) {
+  for (const char* bad : {"", ".", "ms", "1ms1s", "1s1s", "1h30", "1.5.5s", "1e3s", "+1s", "1 s",
+                          "1S", "1w", "9223372036854775808ms", "106751991167301d"}) {
     Result<int64_t> r = ParseDurationMs(bad);
     ASSERT_FALSE(r.ok()) << bad;
     EXPECT_NE(r.status().message().find("invalid duration"), std::string::npos) << bad;

@@ -35,6 +35,15 @@ TEST(EstimateRankMemory, EvaluationChunkSizesScratchWithATestSet) {
   EXPECT_EQ(EstimateRankMemory(spec).activation_bytes, int64_t{4 + 1 + 3 + 2 * 3} * 1024 * 4);
 }
 
+TEST(EstimateRankMemory, GradAccumulationKeepsASumAndEveryMicroBatch) {
+  JobSpec spec = Mlp({784, 256, 128, 10}, 128);
+  spec.training.grad_accumulation = 4;
+  const RankMemoryEstimate e = EstimateRankMemory(spec);
+  EXPECT_EQ(e.model_state_bytes, 20 * 235146);
+  // Three more micro-batches of input rows (784 features + 1 label) are gathered at once.
+  EXPECT_EQ(e.activation_bytes, int64_t{2075} * 128 * 4 + int64_t{785} * 3 * 128 * 4);
+}
+
 TEST(EstimateRankMemory, LargestModelNeedsTensOfGiB) {
   // 32767 x 65535 weights + 65535 biases = 2,147,450,880 parameters (just under 2^31).
   JobSpec spec = Mlp({32767, 65535}, 32);

@@ -43,6 +43,11 @@ void AddContext(const std::string& path, const json& value, json* doc) {
   if (path == "spec.resources.gpusPerWorker" && value == 0) {
     (*doc)["spec"]["resources"]["backend"] = "cpu";
   }
+  // A cosine schedule's fields need kind cosine, and minLr an lr at least as large.
+  if (path == "spec.optimizer.schedule.minLr" || path == "spec.optimizer.schedule.decaySteps") {
+    (*doc)["spec"]["optimizer"]["schedule"]["kind"] = "cosine";
+    (*doc)["spec"]["optimizer"]["lr"] = 10;
+  }
   // A gpt's fields (and an integer model.layers) apply with kind gpt, which needs its sizes, token
   // data and the cpu backend; heads then divides any embedDim, and embedDim any heads.
   const SpecField* f = FindSpecField(path);
@@ -52,8 +57,8 @@ void AddContext(const std::string& path, const json& value, json* doc) {
                    (path == "spec.data.format" && value == "tokens");
   if (gpt) {
     json& model = (*doc)["spec"]["model"];
-    model = {{"kind", "gpt"}, {"layers", 1},   {"vocabSize", 2},
-             {"contextLength", 4}, {"heads", 1}, {"embedDim", 2}};
+    model = {{"kind", "gpt"},      {"layers", 1}, {"vocabSize", 2},
+             {"contextLength", 4}, {"heads", 1},  {"embedDim", 2}};
     if (path == "spec.model.heads" && value.is_number_integer()) {
       model["embedDim"] = std::max<int64_t>(1, value.get<int64_t>());
     }
@@ -501,7 +506,8 @@ TEST(JobSpecSchema, CheckedInFileIsCurrent) {
     std::ofstream(file, std::ios::binary) << generated;
   }
   EXPECT_EQ(ReadFile(file), generated)
-      << file << " differs from JobSpecJsonSchema(). If the change to common/spec/spec_fields.cc is "
+      << file
+      << " differs from JobSpecJsonSchema(). If the change to common/spec/spec_fields.cc is "
       << "intended, regenerate it: SHOAL_UPDATE_SCHEMA=1 build/tests/spec_fields_test "
       << "--gtest_filter='JobSpecSchema.*'";
 }
@@ -549,7 +555,8 @@ TEST(JobSpecSchema, ReferenceDocumentTableIsCurrent) {
     return;
   }
   EXPECT_EQ(doc.substr(table, end - table), generated)
-      << "the field table in " << file << " differs from common/spec/spec_fields.cc; regenerate it: "
+      << "the field table in " << file
+      << " differs from common/spec/spec_fields.cc; regenerate it: "
       << "SHOAL_UPDATE_SCHEMA=1 build/tests/spec_fields_test --gtest_filter='JobSpecSchema.*'";
   for (const SpecField& f : SpecFields()) {
     if (f.path.empty()) continue;

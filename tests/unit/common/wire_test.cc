@@ -200,15 +200,16 @@ TEST(WireWorkerEventTest, RefusesMalformedEventsWithTheSchedulersMessages) {
 }
 
 TEST(WireTrainerReportTest, WritesTheKeysTheTrainerAlwaysWrote) {
-  wire::ProgressReport p{.epoch = 2,
-                         .epochs = 3,
-                         .step = 40,
-                         .steps_per_epoch = 20,
-                         .loss = 0.5,
-                         .train_accuracy = 0.75,
-                         .samples_per_sec = 1000,
-                         .step_sec = 0.25,
-                         .all_reduce_sec = 0.125};
+  wire::ProgressReport p;
+  p.epoch = 2;
+  p.epochs = 3;
+  p.step = 40;
+  p.steps_per_epoch = 20;
+  p.loss = 0.5;
+  p.train_accuracy = 0.75;
+  p.samples_per_sec = 1000;
+  p.step_sec = 0.25;
+  p.all_reduce_sec = 0.125;
   EXPECT_EQ(
       wire::ReportLine(wire::ToJson(p)),
       R"(@shoal {"allReduceSec":0.125,"epoch":2,"epochs":3,"loss":0.5,"samplesPerSec":1000.0,)"
@@ -221,6 +222,17 @@ TEST(WireTrainerReportTest, WritesTheKeysTheTrainerAlwaysWrote) {
   EXPECT_EQ(end["testLoss"], 0.25);
   EXPECT_EQ(end["testAccuracy"], 0.5);
   EXPECT_EQ(end.size(), 13u);
+  // A language model's rates and the optimizer's state, only when set.
+  p.tokens_per_sec = 64000;
+  p.mfu = 0.25;
+  p.lr = 0.003;
+  p.grad_norm = 1.5;
+  const json lm = wire::ToJson(p);
+  EXPECT_EQ(lm["tokensPerSec"], 64000.0);
+  EXPECT_EQ(lm["mfu"], 0.25);
+  EXPECT_EQ(lm["lr"], 0.003);
+  EXPECT_EQ(lm["gradNorm"], 1.5);
+  EXPECT_EQ(lm.size(), 17u);
 
   const wire::CheckpointReport c{
       .path = "/w/ckpt-1.safetensors", .step = 7, .epoch = 1, .bytes = 4096, .seconds = 0.5};

@@ -4,8 +4,8 @@
 #include <unistd.h>
 
 #include <filesystem>
-#include <functional>
 #include <fstream>
+#include <functional>
 #include <random>
 #include <sstream>
 #include <thread>
@@ -14,9 +14,12 @@
 #include <gtest/gtest.h>
 
 #include "common/safetensors.h"
+#include "common/wire/trainer_report.h"
 #include "kernels/collectives/gloo_collective.h"
 #include "kernels/cpu/reduce.h"
 #include "worker/train/checkpoint.h"
+#include "worker/train/engines/cpu/cpu_step_engine.h"
+#include "worker/train/lr_schedule.h"
 
 namespace shoal {
 namespace {
@@ -45,7 +48,8 @@ class TrainerTest : public ::testing::Test {
   }
   void TearDown() override { std::filesystem::remove_all(dir_); }
 
-  JobSpec Spec(int ranks, const std::string& optimizer) {
+  JobSpec Spec(int ranks, const std::string& optimizer,
+               const std::string& training = "{epochs: 3, batchSize: 16, seed: 5}") {
     std::ostringstream y;
     y << "apiVersion: shoal/v1\nkind: TrainingJob\nmetadata: {name: blobs}\nspec:\n"
       << "  workers: {min: " << ranks << ", max: " << ranks << "}\n"
@@ -53,16 +57,15 @@ class TrainerTest : public ::testing::Test {
       << "  model: {kind: mlp, layers: [8, 16, 3], activation: tanh}\n"
       << "  data: {train: " << dir_ << "/train.csv, test: " << dir_ << "/test.csv}\n"
       << "  optimizer: " << optimizer << "\n"
-      << "  training: {epochs: 3, batchSize: 16, seed: 5}\n";
+      << "  training: " << training << "\n";
     auto spec = ParseJobSpec(y.str(), "test");
     EXPECT_TRUE(spec.ok()) << spec.status().ToString();
     return *spec;
   }
 
   // Runs `ranks` trainers as threads joined by Gloo over loopback TCP.
-  std::vector<TrainResult> RunRanks(
-      const JobSpec& spec, int ranks, int64_t bucket_bytes = 0,
-      const std::function<void(TrainerOptions&)>& tweak = {}) {
+  std::vector<TrainResult> RunRanks(const JobSpec& spec, int ranks, int64_t bucket_bytes = 0,
+                                    const std::function<void(TrainerOptions&)>& tweak = {}) {
     std::vector<TrainResult> results(ranks);
     auto store = std::make_shared<gloo::rendezvous::HashStore>();
     std::vector<std::thread> threads;
@@ -126,6 +129,114 @@ TEST_F(TrainerTest, BucketedOverlappedAllReduceGivesTheSameParameters) {
   auto three = RunRanks(Spec(3, "{kind: adamw, lr: 0.01}"), 3, 256);
   EXPECT_EQ(three[0].param_checksum, three[1].param_checksum);
   EXPECT_EQ(three[0].param_checksum, three[2].param_checksum);
+}
+
+// A global batch trains the same however it is split among ranks and micro-batches, up to float
+// rounding (the gradient sums are grouped differently), with or without the bucketed all-reduce.
+TEST_F(TrainerTest, GradAccumulationSplitsTheGlobalBatch) {
+  const std::string opt = "{kind: adamw, lr: 0.01}";
+  auto whole = RunRanks(Spec(1, opt, "{epochs: 3, batchSize: 32, seed: 5}"), 1);
+  const JobSpec split_spec =
+      Spec(2, opt, "{epochs: 3, batchSize: 8, seed: 5, gradAccumulation: 2}");
+  for (int64_t bucket_bytes : {0, 256}) {
+    SCOPED_TRACE(bucket_bytes);
+    auto split = RunRanks(split_spec, 2, bucket_bytes);
+    EXPECT_EQ(split[0].param_checksum, split[1].param_checksum);
+    EXPECT_EQ(split[0].steps, whole[0].steps);
+    EXPECT_NEAR(split[0].test_loss, whole[0].test_loss, 1e-4 * whole[0].test_loss);
+    EXPECT_NEAR(split[0].train_loss, whole[0].train_loss, 1e-4 * whole[0].train_loss);
+  }
+  // And differently from a global batch of half the size.
+  auto half = RunRanks(Spec(2, opt, "{epochs: 3, batchSize: 8, seed: 5}"), 2);
+  EXPECT_EQ(half[0].steps, 2 * whole[0].steps);
+}
+
+// clipGradNorm: a plain SGD update moves the parameters by lr x the gradient, so the step's size
+// is lr x norm without clipping and lr x clipGradNorm with it.
+TEST_F(TrainerTest, ClipGradNormBoundsTheUpdate) {
+  const JobSpec spec = Spec(1, "{kind: sgd, lr: 0.1, momentum: 0}");
+  auto single = MakeSingleRankCollective();
+  EngineConfig config{&spec};
+  auto free_engine = MakeCpuEngine(config, *single);
+  auto clipped_engine = MakeCpuEngine(config, *single);
+  ASSERT_TRUE(free_engine.ok() && clipped_engine.ok());
+  const std::vector<float> p0 = *(*free_engine)->Params();
+  std::mt19937 rng(3);
+  std::normal_distribution<float> normal;
+  std::vector<float> x(16 * 8);
+  for (float& v : x) v = 3 * normal(rng);
+  std::vector<int32_t> y(16);
+  for (size_t i = 0; i < y.size(); ++i) y[i] = static_cast<int32_t>(i % 3);
+  StepInput in;
+  in.x = x.data();
+  in.y = y.data();
+  in.batch = 16;
+  in.dim = 8;
+  in.grad_scale = 1.0f / 16;
+  in.lr = 0.1f;
+  auto moved = [&](StepEngine& engine) {
+    const std::vector<float> p = *engine.Params();
+    double sq = 0;
+    for (size_t i = 0; i < p.size(); ++i) sq += (p[i] - p0[i]) * double{p[i] - p0[i]};
+    return std::sqrt(sq);
+  };
+  auto a = (*free_engine)->Step(in);
+  ASSERT_TRUE(a.ok()) << a.status().ToString();
+  ASSERT_GT(a->grad_norm, 0.01);
+  EXPECT_NEAR(moved(**free_engine), 0.1 * a->grad_norm, 1e-4 * a->grad_norm);
+  in.clip_norm = 0.01f;
+  auto b = (*clipped_engine)->Step(in);
+  ASSERT_TRUE(b.ok()) << b.status().ToString();
+  EXPECT_DOUBLE_EQ(b->grad_norm, a->grad_norm);  // reported before clipping
+  EXPECT_NEAR(moved(**clipped_engine), 0.1 * 0.01, 1e-6);
+}
+
+// evalEverySteps: a progress report with the test loss every N steps, whose learning rate is the
+// schedule's; evalBatches bounds the samples evaluated.
+TEST_F(TrainerTest, EvaluatesEveryNStepsAndFollowsTheSchedule) {
+  auto run = [&](const std::string& training, std::vector<nlohmann::json>* reports) {
+    const JobSpec spec =
+        Spec(1, "{kind: adamw, lr: 0.01, schedule: {kind: cosine, warmupSteps: 4, minLr: 0.001}}",
+             training);
+    auto coll = MakeSingleRankCollective();
+    std::ostringstream out;
+    TrainerOptions opts;
+    opts.report_every_sec = 1e9;  // only the evaluations' and the epochs' reports
+    opts.progress_json = true;
+    auto res = Train(spec, *coll, opts, out);
+    EXPECT_TRUE(res.ok()) << res.status().ToString();
+    std::istringstream lines(out.str());
+    for (std::string line; std::getline(lines, line);) {
+      auto report = wire::ParseReportLine(line);
+      if (report && report->type == wire::TrainerReportType::kProgress) {
+        reports->push_back(report->fields);
+      }
+    }
+    return spec;
+  };
+  std::vector<nlohmann::json> reports;
+  const JobSpec spec =
+      run("{epochs: 2, batchSize: 16, seed: 5, evalEverySteps: 5, evalBatches: 2}", &reports);
+  // 384 samples / 16 = 24 steps per epoch, 48 in all: evaluations after 5, 10, ..., 45.
+  std::vector<int64_t> eval_steps;
+  for (const auto& r : reports) {
+    if (r.value("epochDone", false)) continue;
+    ASSERT_TRUE(r.contains("testLoss")) << r.dump();
+    eval_steps.push_back(r["step"].get<int64_t>());
+    EXPECT_DOUBLE_EQ(r["lr"].get<double>(), LearningRate(spec.optimizer, r["step"], 48));
+    EXPECT_GT(r["gradNorm"].get<double>(), 0);
+    EXPECT_FALSE(r.contains("tokensPerSec"));  // an mlp
+  }
+  EXPECT_EQ(eval_steps, (std::vector<int64_t>{5, 10, 15, 20, 25, 30, 35, 40, 45}));
+  // evalBatches: 2 batches of 16 are a third of the 96 test samples, so the loss differs from the
+  // whole set's; a bound past the set's size is the whole set.
+  std::vector<nlohmann::json> all, beyond;
+  run("{epochs: 2, batchSize: 16, seed: 5}", &all);
+  run("{epochs: 2, batchSize: 16, seed: 5, evalBatches: 100}", &beyond);
+  ASSERT_FALSE(all.empty());
+  ASSERT_FALSE(beyond.empty());
+  EXPECT_EQ(all.back()["testLoss"], beyond.back()["testLoss"]);
+  EXPECT_NE(all.back()["testLoss"], reports.back()["testLoss"]);
 }
 
 TEST_F(TrainerTest, ReportsProgressAndResultLines) {
@@ -226,8 +337,10 @@ TEST_F(TrainerTest, BackendResolution) {
         auto coll = MakeGlooCollective(rank, 2, *store, GlooOptions{});
         ASSERT_TRUE(coll.ok()) << coll.status().ToString();
         TrainerOptions options;
-        options.make_cuda_engine = [](const EngineConfig&, Collective&)
-            -> Result<std::unique_ptr<StepEngine>> { return Internal("not called"); };
+        options.make_cuda_engine = [](const EngineConfig&,
+                                      Collective&) -> Result<std::unique_ptr<StepEngine>> {
+          return Internal("not called");
+        };
         const bool usable = rank == 0 || rank1_has_gpu;
         options.cuda_usable = [usable](std::string* why) {
           *why = "no device";
@@ -249,7 +362,6 @@ TEST_F(TrainerTest, BackendResolution) {
         << logs[0];
   }
 }
-
 
 std::vector<std::string> Checkpoints(const std::string& dir) {
   std::vector<std::string> names;
@@ -280,9 +392,8 @@ TEST_F(TrainerTest, ResumeFromACheckpointIsBitIdentical) {
     ASSERT_EQ(Checkpoints(ckpt_dir), (std::vector<std::string>{"ckpt-000000000010.safetensors",
                                                                "ckpt-000000000015.safetensors"}));
     for (const char* name : {"ckpt-000000000010.safetensors", "ckpt-000000000015.safetensors"}) {
-      const auto resumed = RunRanks(spec, 2, 0, [&](TrainerOptions& o) {
-        o.resume_from = ckpt_dir + "/" + name;
-      });
+      const auto resumed =
+          RunRanks(spec, 2, 0, [&](TrainerOptions& o) { o.resume_from = ckpt_dir + "/" + name; });
       EXPECT_EQ(resumed[0].param_checksum, whole[0].param_checksum) << opt << " " << name;
       EXPECT_EQ(resumed[1].param_checksum, whole[0].param_checksum);
       EXPECT_EQ(resumed[0].train_loss, whole[0].train_loss);

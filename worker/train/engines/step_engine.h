@@ -23,26 +23,52 @@
 namespace shoal {
 
 // Everything an engine needs to continue training exactly where it stopped: the parameters and
-// the optimizer state, host copies in the model's flat layout (num_params() floats each). state_a is
-// SGD's momentum buffer or AdamW's first moment, state_b AdamW's second moment (zeros for SGD).
+// the optimizer state, host copies in the model's flat layout (num_params() floats each). state_a
+// is SGD's momentum buffer or AdamW's first moment, state_b AdamW's second moment (zeros for SGD).
 struct EngineState {
   std::vector<float> params, state_a, state_b;
 };
 
 struct StepStats {
-  double loss_sum = 0;    // summed over the global batch (all ranks), unscaled
-  double correct = 0;     // rows of the global batch whose argmax is the label
+  double loss_sum = 0;    // summed over the global batch (all ranks, all micro-batches), unscaled
+  double correct = 0;     // labels of the global batch predicted right (argmax)
   double reduce_sec = 0;  // time this rank waited for the gradient all-reduce (not hidden)
+  double grad_norm = 0;   // global L2 norm of the summed, scaled gradient, before clipping
 };
+
+// One optimizer update's work and its knobs.
+struct StepInput {
+  // micro_batches x batch rows (row-major, dim floats each; host memory) and their labels
+  // (label_width each), micro-batch after micro-batch.
+  const float* x = nullptr;
+  const int32_t* y = nullptr;
+  int batch = 0;          // rows per micro-batch
+  int64_t dim = 0;        // floats per row of x
+  int label_width = 1;    // labels per row of y
+  int micro_batches = 1;  // gradients of every micro-batch are summed before the all-reduce
+  float grad_scale = 1;   // the gradient is that of loss_sum * grad_scale
+  int64_t step = 1;       // 1-based number of this update (AdamW's bias correction)
+  float lr = 0;           // this update's learning rate (the schedule's value)
+  float clip_norm = 0;    // > 0: scale the summed gradient down to this L2 norm when larger
+};
+
+// The factor clipGradNorm scales a gradient of L2 norm `norm` by, as
+// torch.nn.utils.clip_grad_norm_: max_norm / (norm + 1e-6) when that is below 1, else 1 (also for
+// max_norm <= 0, no clipping).
+inline float ClipCoefficient(float max_norm, double norm) {
+  if (max_norm <= 0) return 1.0f;
+  const double coef = max_norm / (norm + 1e-6);
+  return coef < 1.0 ? static_cast<float>(coef) : 1.0f;
+}
 
 // What an engine is built from: the validated spec, this rank's place and the knobs of
 // TrainerOptions that concern the step.
 struct EngineConfig {
   const JobSpec* spec = nullptr;
-  int threads = 1;            // CPU compute threads
-  int64_t bucket_bytes = 0;   // gradient bucket size for overlap (0 = backend default)
-  int device = 0;             // CUDA device ordinal (cuda backend)
-  double timeout_sec = 60;    // a collective waiting longer than this fails (peer dead or stuck)
+  int threads = 1;           // CPU compute threads
+  int64_t bucket_bytes = 0;  // gradient bucket size for overlap (0 = backend default)
+  int device = 0;            // CUDA device ordinal (cuda backend)
+  double timeout_sec = 60;   // a collective waiting longer than this fails (peer dead or stuck)
 };
 
 class StepEngine {
@@ -53,13 +79,13 @@ class StepEngine {
   virtual std::string Describe() const = 0;
   virtual int64_t num_params() const = 0;
 
-  // One synchronous data-parallel step: rows x[0, batch) (batch x dim, row-major, host memory)
-  // with labels y, the gradient of loss_sum * grad_scale summed over every rank, then optimizer
-  // update number `step` (1-based). Returns the global loss sum and correct count.
+  // One synchronous data-parallel step: forward and backward on each micro-batch of `in`, the
+  // gradients summed locally and then over every rank (one all-reduce), clipped to in.clip_norm,
+  // then optimizer update number in.step at in.lr. Returns the global loss sum, correct count and
+  // gradient norm. Micro-batches are summed in order, so results are deterministic.
   // InvalidArgument when the loss or a gradient is NaN/Inf (divergence: parameters are then
   // unspecified); a collective failure comes back as its Status (Aborted / DeadlineExceeded).
-  virtual Result<StepStats> Step(const float* x, const int32_t* y, int batch, float grad_scale,
-                                 int64_t step) = 0;
+  virtual Result<StepStats> Step(const StepInput& in) = 0;
 
   // Forward only on n host rows: this rank's unreduced loss sum and correct count.
   virtual Status Evaluate(const float* x, const int32_t* y, int n, double* loss_sum,
@@ -73,6 +99,10 @@ class StepEngine {
   // continues bit-identically to the one the state was saved from (same backend, world size).
   virtual Result<EngineState> SaveState() = 0;
   virtual Status LoadState(const EngineState& state) = 0;
+
+  // The device's peak dense FLOP/s at the engine's GEMM precision, for MFU; 0 when unknown (the
+  // CPU's, and GPUs outside engines/peak_flops.h's table).
+  virtual double PeakFlops() const { return 0; }
 
   // Extra words for the epoch line, e.g. "(3 buckets/step)"; empty when there is nothing to add.
   virtual std::string StepNote() const { return ""; }

@@ -10,9 +10,9 @@
 
 #include "kernels/cpu/optimizer.h"
 #include "kernels/cpu/reduce.h"
-#include "worker/train/engines/cpu/grad_reducer.h"
 #include "models/model.h"
 #include "worker/train/engines/cpu/cpu_step_engine.h"
+#include "worker/train/engines/cpu/grad_reducer.h"
 
 namespace shoal {
 namespace {
@@ -22,6 +22,9 @@ using Clock = std::chrono::steady_clock;
 double SecondsSince(Clock::time_point t) {
   return std::chrono::duration<double>(Clock::now() - t).count();
 }
+
+// The first row of micro-batch m.
+int64_t Rows(const StepInput& in, int m) { return static_cast<int64_t>(m) * in.batch; }
 
 class CpuEngine final : public StepEngine {
  public:
@@ -48,35 +51,64 @@ class CpuEngine final : public StepEngine {
   }
   int64_t num_params() const override { return n_; }
 
-  Result<StepStats> Step(const float* x, const int32_t* y, int batch, float grad_scale,
-                         int64_t step) override {
+  Result<StepStats> Step(const StepInput& in) override {
     StepStats stats;
-    double loss_sum = 0;
+    const int k = std::max(1, in.micro_batches);
+    if (k > 1 && acc_.empty()) acc_.resize(n_);
+    // Micro-batches before the last: their gradients summed into acc_, in order.
+    double loss_sum = 0;  // over every micro-batch so far
     int64_t correct = 0;
+    for (int m = 0; m + 1 < k; ++m) {
+      double loss = 0;
+      int64_t right = 0;
+      float* out = m == 0 ? acc_.data() : grads_.data();
+      RETURN_IF_ERROR(model_->ForwardBackward(params_.data(), in.x + Rows(in, m) * in.dim,
+                                              in.y + Rows(in, m) * in.label_width, in.batch,
+                                              in.grad_scale, out, &loss, &right));
+      if (m > 0) cblas_saxpy(static_cast<blasint>(n_), 1.0f, grads_.data(), 1, acc_.data(), 1);
+      loss_sum += loss;
+      correct += right;
+    }
+    // The last micro-batch writes grads_, to which acc_ is added suffix by suffix as backward
+    // finishes it, so the bucketed all-reduce still overlaps the last backward.
+    const float* x = in.x + Rows(in, k - 1) * in.dim;
+    const int32_t* y = in.y + Rows(in, k - 1) * in.label_width;
+    int64_t added_from = n_;  // grads_[added_from, n_) already include acc_
+    auto add_accumulated = [&](int64_t from) {
+      if (k > 1 && from < added_from) {
+        cblas_saxpy(static_cast<blasint>(added_from - from), 1.0f, acc_.data() + from, 1,
+                    grads_.data() + from, 1);
+        added_from = from;
+      }
+    };
+    double loss = 0;
+    int64_t right = 0;
     if (reducer_) {
       // Buckets are all-reduced by the reducer's thread while backward continues; the loss and
       // correct count ride in the first bucket (they are known before any gradient).
       reducer_->Begin(grads_.data());
       bool first = true;
       auto on_ready = [&](int64_t from) {
+        add_accumulated(from);
         if (first) {
-          grads_[n_] = static_cast<float>(loss_sum);
-          grads_[n_ + 1] = static_cast<float>(correct);
+          grads_[n_] = static_cast<float>(loss_sum + loss);
+          grads_[n_ + 1] = static_cast<float>(correct + right);
           first = false;
         }
         reducer_->Ready(from);
       };
-      RETURN_IF_ERROR(model_->ForwardBackward(params_.data(), x, y, batch, grad_scale,
-                                             grads_.data(), &loss_sum, &correct, on_ready,
-                                             bucket_floats_));
+      RETURN_IF_ERROR(model_->ForwardBackward(params_.data(), x, y, in.batch, in.grad_scale,
+                                              grads_.data(), &loss, &right, on_ready,
+                                              bucket_floats_));
       const auto t_reduce = Clock::now();
       RETURN_IF_ERROR(reducer_->Finish());
       stats.reduce_sec = SecondsSince(t_reduce);
     } else {
-      RETURN_IF_ERROR(model_->ForwardBackward(params_.data(), x, y, batch, grad_scale,
-                                             grads_.data(), &loss_sum, &correct));
-      grads_[n_] = static_cast<float>(loss_sum);
-      grads_[n_ + 1] = static_cast<float>(correct);
+      RETURN_IF_ERROR(model_->ForwardBackward(params_.data(), x, y, in.batch, in.grad_scale,
+                                              grads_.data(), &loss, &right));
+      add_accumulated(0);
+      grads_[n_] = static_cast<float>(loss_sum + loss);
+      grads_[n_ + 1] = static_cast<float>(correct + right);
       const auto t_reduce = Clock::now();
       RETURN_IF_ERROR(coll_.AllReduceSum(grads_.data(), n_ + 2));
       stats.reduce_sec = SecondsSince(t_reduce);
@@ -84,18 +116,22 @@ class CpuEngine final : public StepEngine {
     stats.loss_sum = grads_[n_];
     stats.correct = grads_[n_ + 1];
     if (!std::isfinite(stats.loss_sum) || !cpu::AllFinite(grads_.data(), n_)) {
-      return InvalidArgument("training diverged at step " + std::to_string(step) +
+      return InvalidArgument("training diverged at step " + std::to_string(in.step) +
                              " (loss or gradient is NaN/Inf): lower optimizer.lr");
+    }
+    // Every rank holds the same summed gradient, so the norm and the clipping agree everywhere.
+    stats.grad_norm = std::sqrt(cpu::SumOfSquares(grads_.data(), n_));
+    if (const float coef = ClipCoefficient(in.clip_norm, stats.grad_norm); coef < 1.0f) {
+      cpu::ScaleInPlace(grads_.data(), n_, coef);
     }
     const auto& opt = spec_.optimizer;
     if (opt.kind == OptimizerKind::kAdamW) {
-      cpu::AdamWUpdate(params_.data(), grads_.data(), state_a_.data(), state_b_.data(), n_,
-                       static_cast<float>(opt.lr), static_cast<float>(opt.beta1),
-                       static_cast<float>(opt.beta2), static_cast<float>(opt.eps),
-                       static_cast<float>(opt.weight_decay), step);
+      cpu::AdamWUpdate(params_.data(), grads_.data(), state_a_.data(), state_b_.data(), n_, in.lr,
+                       static_cast<float>(opt.beta1), static_cast<float>(opt.beta2),
+                       static_cast<float>(opt.eps), static_cast<float>(opt.weight_decay), in.step);
     } else {
-      cpu::SgdMomentumUpdate(params_.data(), grads_.data(), state_a_.data(), n_,
-                             static_cast<float>(opt.lr), static_cast<float>(opt.momentum),
+      cpu::SgdMomentumUpdate(params_.data(), grads_.data(), state_a_.data(), n_, in.lr,
+                             static_cast<float>(opt.momentum),
                              static_cast<float>(opt.weight_decay));
     }
     return stats;
@@ -130,6 +166,7 @@ class CpuEngine final : public StepEngine {
   int64_t n_ = 0;
   int64_t bucket_floats_ = 0;
   std::vector<float> params_, state_a_, state_b_, grads_;
+  std::vector<float> acc_;  // the summed gradients of earlier micro-batches (gradAccumulation > 1)
   std::unique_ptr<GradReducer> reducer_;
 };
 
@@ -155,9 +192,8 @@ Result<std::unique_ptr<StepEngine>> MakeCpuEngine(const EngineConfig& config,
   ASSIGN_OR_RETURN(std::unique_ptr<Model> model, MakeModel(spec.model));
   openblas_set_num_threads(std::max(1, config.threads));
   const int64_t bucket_floats = config.bucket_bytes / static_cast<int64_t>(sizeof(float));
-  return std::unique_ptr<StepEngine>(new CpuEngine(spec, std::move(model),
-                                                   std::max(1, config.threads), bucket_floats,
-                                                   collective));
+  return std::unique_ptr<StepEngine>(new CpuEngine(
+      spec, std::move(model), std::max(1, config.threads), bucket_floats, collective));
 }
 
 }  // namespace shoal

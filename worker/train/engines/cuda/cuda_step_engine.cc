@@ -9,9 +9,11 @@
 #include "kernels/cuda/cuda_check.h"
 #include "kernels/cuda/optimizer.h"
 #include "kernels/cuda/reduce.h"
+#include "kernels/cuda/transformer.h"
 #include "models/device_array.h"
 #include "models/device_model.h"
 #include "models/model.h"
+#include "worker/train/engines/peak_flops.h"
 #ifdef SHOAL_HAVE_NCCL
 #include "kernels/collectives/nccl_communicator.h"
 #endif
@@ -38,8 +40,7 @@ struct EventHandle {
 
 class CudaEngine final : public StepEngine {
  public:
-  static Result<std::unique_ptr<StepEngine>> Create(const EngineConfig& config,
-                                                    Collective& coll) {
+  static Result<std::unique_ptr<StepEngine>> Create(const EngineConfig& config, Collective& coll) {
     const JobSpec& spec = *config.spec;
     std::string why;
     const int count = CudaDeviceCount(&why);
@@ -63,17 +64,46 @@ class CudaEngine final : public StepEngine {
   }
   int64_t num_params() const override { return n_; }
 
-  Result<StepStats> Step(const float* x, const int32_t* y, int batch, float grad_scale,
-                         int64_t step) override {
-    RETURN_IF_ERROR(StageBatch(x, y, batch));
+  Result<StepStats> Step(const StepInput& in) override {
     const int world = coll_.size();
+    const int k = std::max(1, in.micro_batches);
     float* grads = grads_.get();
+    // Micro-batches before the last: their gradients summed into acc_, in order (the same order,
+    // and so the same bits, as the cpu engine's).
+    double loss_total = 0;
+    int64_t correct_total = 0;
+    if (k > 1 && acc_.size() == 0) RETURN_IF_ERROR(acc_.Allocate(n_));
+    for (int m = 0; m + 1 < k; ++m) {
+      const int64_t row = static_cast<int64_t>(m) * in.batch;
+      RETURN_IF_ERROR(StageBatch(in.x + row * in.dim, in.y + row * in.label_width, in.batch));
+      double loss = 0;
+      int64_t right = 0;
+      RETURN_IF_ERROR(model_->ForwardBackward(params_.get(), d_x_.get(), d_y_.get(), in.batch,
+                                              in.grad_scale, m == 0 ? acc_.get() : grads, &loss,
+                                              &right));
+      if (m > 0)
+        RETURN_IF_ERROR(cuda::ResidualForward(acc_.get(), grads, n_, acc_.get(), compute_.s));
+      loss_total += loss;
+      correct_total += right;
+    }
+    const int64_t last_row = static_cast<int64_t>(k - 1) * in.batch;
+    RETURN_IF_ERROR(
+        StageBatch(in.x + last_row * in.dim, in.y + last_row * in.label_width, in.batch));
+    int64_t added_from = n_;  // grads[added_from, n_) already include acc_
+    auto add_accumulated = [&](int64_t from) -> Status {
+      if (k == 1 || from >= added_from) return Status::Ok();
+      RETURN_IF_ERROR(cuda::ResidualForward(grads + from, acc_.get() + from, added_from - from,
+                                            grads + from, compute_.s));
+      added_from = from;
+      return Status::Ok();
+    };
     int64_t sent_end = n_;  // grads[sent_end, n_) are already being all-reduced
     int buckets = 0;
     DeviceModel::GradsEnqueued on_enqueued;
 #ifdef SHOAL_HAVE_NCCL
     if (world > 1) {
       on_enqueued = [&](int64_t from) -> Status {
+        RETURN_IF_ERROR(add_accumulated(from));
         if (sent_end - from < bucket_floats_ || from == 0) return Status::Ok();  // 0: after FB
         RETURN_IF_ERROR(Handoff(buckets));
         RETURN_IF_ERROR(nccl_->AllReduceSumAsync(grads + from, sent_end - from, comm_.s));
@@ -85,22 +115,29 @@ class CudaEngine final : public StepEngine {
 #endif
     double loss_sum = 0;
     int64_t correct = 0;
-    RETURN_IF_ERROR(model_->ForwardBackward(params_.get(), d_x_.get(), d_y_.get(), batch,
-                                          grad_scale, grads, &loss_sum, &correct, on_enqueued));
+    RETURN_IF_ERROR(model_->ForwardBackward(params_.get(), d_x_.get(), d_y_.get(), in.batch,
+                                            in.grad_scale, grads, &loss_sum, &correct,
+                                            on_enqueued));
+    if (added_from > 0 && k > 1) {
+      // The model did not report the last suffix: add it and let it finish before the
+      // remaining all-reduce reads it.
+      RETURN_IF_ERROR(add_accumulated(0));
+      SHOAL_CUDA_RETURN_IF_ERROR(cudaStreamSynchronize(compute_.s));
+    }
     // ForwardBackward synchronized S: backward is done. Mark it for the exposed-time measurement.
     SHOAL_CUDA_RETURN_IF_ERROR(cudaEventRecord(bwd_done_.e, compute_.s));
     StepStats stats;
     float* tail = host_tail_.get();  // [loss sum, correct, non-finite flag as float]
-    tail[0] = static_cast<float>(loss_sum);
-    tail[1] = static_cast<float>(correct);
+    tail[0] = static_cast<float>(loss_total + loss_sum);
+    tail[1] = static_cast<float>(correct_total + correct);
     cudaStream_t done_stream = compute_.s;
 #ifdef SHOAL_HAVE_NCCL
     if (world > 1) {
       // The loss/correct sums ride with the last bucket, in the same NCCL group; C orders the
       // copy before them.
-      SHOAL_CUDA_RETURN_IF_ERROR(cudaMemcpyAsync(grads + n_, tail, 2 * sizeof(float),
-                                                 cudaMemcpyHostToDevice, comm_.s));
-      const NcclCommunicator::Range last[2] = {{grads, sent_end}, {grads + n_, 2}};
+      SHOAL_CUDA_RETURN_IF_ERROR(
+          cudaMemcpyAsync(grads + n_, tail, 2 * sizeof(float), cudaMemcpyHostToDevice, comm_.s));
+      const NcclCommunicator::Range last[2] = {{grads, sent_end}, { grads + n_, 2 }};
       RETURN_IF_ERROR(nccl_->AllReduceSumAsync(last, comm_.s));
       ++buckets;
       SHOAL_CUDA_RETURN_IF_ERROR(cudaEventRecord(comm_done_.e, comm_.s));
@@ -110,20 +147,30 @@ class CudaEngine final : public StepEngine {
 #endif
     buckets_per_step_ = buckets;
     RETURN_IF_ERROR(cuda::AnyNonFinite(grads, n_, d_flag_.get(), compute_.s));
+    // The global norm, deterministic (every rank computes the same bits, so clipping agrees).
+    RETURN_IF_ERROR(cuda::SumOfSquares(grads, n_, d_sumsq_.get(), norm_scratch_.get(), compute_.s));
+    SHOAL_CUDA_RETURN_IF_ERROR(cudaMemcpyAsync(host_sumsq_.get(), d_sumsq_.get(), sizeof(double),
+                                               cudaMemcpyDeviceToHost, compute_.s));
+    if (in.clip_norm > 0) {
+      // The scale is decided on the host: one extra synchronization, only when clipping.
+      RETURN_IF_ERROR(Wait(compute_.s));
+      const float coef = ClipCoefficient(in.clip_norm, std::sqrt(*host_sumsq_.get()));
+      if (coef < 1.0f) RETURN_IF_ERROR(cuda::ScaleInPlace(grads, n_, coef, compute_.s));
+    }
     const auto& opt = spec_.optimizer;
     if (opt.kind == OptimizerKind::kAdamW) {
-      RETURN_IF_ERROR(cuda::AdamWUpdate(
-          params_.get(), grads, state_a_.get(), state_b_.get(), n_, static_cast<float>(opt.lr),
-          static_cast<float>(opt.beta1), static_cast<float>(opt.beta2),
-          static_cast<float>(opt.eps), static_cast<float>(opt.weight_decay), step, compute_.s));
+      RETURN_IF_ERROR(cuda::AdamWUpdate(params_.get(), grads, state_a_.get(), state_b_.get(), n_,
+                                        in.lr, static_cast<float>(opt.beta1),
+                                        static_cast<float>(opt.beta2), static_cast<float>(opt.eps),
+                                        static_cast<float>(opt.weight_decay), in.step, compute_.s));
     } else {
-      RETURN_IF_ERROR(cuda::SgdMomentumUpdate(
-          params_.get(), grads, state_a_.get(), n_, static_cast<float>(opt.lr),
-          static_cast<float>(opt.momentum), static_cast<float>(opt.weight_decay), compute_.s));
+      RETURN_IF_ERROR(cuda::SgdMomentumUpdate(params_.get(), grads, state_a_.get(), n_, in.lr,
+                                              static_cast<float>(opt.momentum),
+                                              static_cast<float>(opt.weight_decay), compute_.s));
     }
     if (world > 1) {
-      SHOAL_CUDA_RETURN_IF_ERROR(cudaMemcpyAsync(tail, grads + n_, 2 * sizeof(float),
-                                                 cudaMemcpyDeviceToHost, compute_.s));
+      SHOAL_CUDA_RETURN_IF_ERROR(
+          cudaMemcpyAsync(tail, grads + n_, 2 * sizeof(float), cudaMemcpyDeviceToHost, compute_.s));
     }
     SHOAL_CUDA_RETURN_IF_ERROR(cudaMemcpyAsync(host_flag_.get(), d_flag_.get(), sizeof(int32_t),
                                                cudaMemcpyDeviceToHost, compute_.s));
@@ -135,8 +182,9 @@ class CudaEngine final : public StepEngine {
     }
     stats.loss_sum = tail[0];
     stats.correct = tail[1];
+    stats.grad_norm = std::sqrt(*host_sumsq_.get());
     if (!std::isfinite(stats.loss_sum) || *host_flag_.get() != 0) {
-      return InvalidArgument("training diverged at step " + std::to_string(step) +
+      return InvalidArgument("training diverged at step " + std::to_string(in.step) +
                              " (loss or gradient is NaN/Inf): lower optimizer.lr");
     }
     return stats;
@@ -158,7 +206,8 @@ class CudaEngine final : public StepEngine {
 
   Result<EngineState> SaveState() override {
     EngineState out;
-    for (auto [dst, src] : {std::pair{&out.params, params_.get()}, {&out.state_a, state_a_.get()},
+    for (auto [dst, src] : {std::pair{&out.params, params_.get()},
+                            {&out.state_a, state_a_.get()},
                             {&out.state_b, state_b_.get()}}) {
       dst->resize(n_);
       SHOAL_CUDA_RETURN_IF_ERROR(cudaMemcpyAsync(dst->data(), src, n_ * sizeof(float),
@@ -171,7 +220,8 @@ class CudaEngine final : public StepEngine {
   Status LoadState(const EngineState& state) override {
     RETURN_IF_ERROR(CheckStateSize(state, n_));
     for (auto [dst, src] : {std::pair{params_.get(), &state.params},
-                            {state_a_.get(), &state.state_a}, {state_b_.get(), &state.state_b}}) {
+                            {state_a_.get(), &state.state_a},
+                            {state_b_.get(), &state.state_b}}) {
       SHOAL_CUDA_RETURN_IF_ERROR(cudaMemcpyAsync(dst, src->data(), n_ * sizeof(float),
                                                  cudaMemcpyHostToDevice, compute_.s));
     }
@@ -179,9 +229,10 @@ class CudaEngine final : public StepEngine {
     return Status::Ok();
   }
 
+  double PeakFlops() const override { return PeakFlopsOf(device_name_, spec_.training.precision); }
+
   std::string StepNote() const override {
-    return coll_.size() > 1 ? "(" + std::to_string(buckets_per_step_) + " NCCL buckets/step)"
-                            : "";
+    return coll_.size() > 1 ? "(" + std::to_string(buckets_per_step_) + " NCCL buckets/step)" : "";
   }
 
  private:
@@ -195,8 +246,7 @@ class CudaEngine final : public StepEngine {
     SHOAL_CUDA_RETURN_IF_ERROR(cudaStreamCreateWithFlags(&comm_.s, cudaStreamNonBlocking));
     SHOAL_CUDA_RETURN_IF_ERROR(cudaEventCreate(&bwd_done_.e));
     SHOAL_CUDA_RETURN_IF_ERROR(cudaEventCreate(&comm_done_.e));
-    ASSIGN_OR_RETURN(model_,
-                     MakeDeviceModel(spec_.model, spec_.training.precision, compute_.s));
+    ASSIGN_OR_RETURN(model_, MakeDeviceModel(spec_.model, spec_.training.precision, compute_.s));
     ASSIGN_OR_RETURN(std::unique_ptr<Model> host_model, MakeModel(spec_.model));
     n_ = model_->num_params();
     const int64_t bytes = config.bucket_bytes > 0 ? config.bucket_bytes : kDefaultNcclBucketBytes;
@@ -212,6 +262,9 @@ class CudaEngine final : public StepEngine {
     RETURN_IF_ERROR(d_flag_.Allocate(1));
     RETURN_IF_ERROR(host_tail_.Allocate(2));
     RETURN_IF_ERROR(host_flag_.Allocate(1));
+    RETURN_IF_ERROR(d_sumsq_.Allocate(1));
+    RETURN_IF_ERROR(norm_scratch_.Allocate(cuda::kSumOfSquaresScratch));
+    RETURN_IF_ERROR(host_sumsq_.Allocate(1));
     SHOAL_CUDA_RETURN_IF_ERROR(cudaMemcpyAsync(params_.get(), init.data(), n_ * sizeof(float),
                                                cudaMemcpyHostToDevice, compute_.s));
     SHOAL_CUDA_RETURN_IF_ERROR(cudaMemsetAsync(state_a_.get(), 0, n_ * sizeof(float), compute_.s));
@@ -221,8 +274,8 @@ class CudaEngine final : public StepEngine {
     if (coll_.size() > 1) {
 #ifdef SHOAL_HAVE_NCCL
       NcclOptions options;
-      options.timeout = std::chrono::milliseconds(
-          static_cast<int64_t>(std::max(1.0, config.timeout_sec) * 1000));
+      options.timeout =
+          std::chrono::milliseconds(static_cast<int64_t>(std::max(1.0, config.timeout_sec) * 1000));
       ASSIGN_OR_RETURN(nccl_, NcclCommunicator::Create(coll_, options));
 #else
       return Unavailable("the cuda backend with " + std::to_string(coll_.size()) +
@@ -247,8 +300,8 @@ class CudaEngine final : public StepEngine {
     if (rows == 0) return Status::Ok();
     std::memcpy(host_x_.get(), x, rows * dim * sizeof(float));
     std::memcpy(host_y_.get(), y, rows * sizeof(int32_t));
-    SHOAL_CUDA_RETURN_IF_ERROR(cudaMemcpyAsync(d_x_.get(), host_x_.get(), rows * dim * sizeof(float),
-                                               cudaMemcpyHostToDevice, compute_.s));
+    SHOAL_CUDA_RETURN_IF_ERROR(cudaMemcpyAsync(
+        d_x_.get(), host_x_.get(), rows * dim * sizeof(float), cudaMemcpyHostToDevice, compute_.s));
     SHOAL_CUDA_RETURN_IF_ERROR(cudaMemcpyAsync(d_y_.get(), host_y_.get(), rows * sizeof(int32_t),
                                                cudaMemcpyHostToDevice, compute_.s));
     return Status::Ok();
@@ -295,6 +348,9 @@ class CudaEngine final : public StepEngine {
   DeviceArray<int32_t> d_y_, d_flag_;
   PinnedArray<float> host_x_, host_tail_;
   PinnedArray<int32_t> host_y_, host_flag_;
+  DeviceArray<float> acc_;  // the summed gradients of earlier micro-batches (gradAccumulation > 1)
+  DeviceArray<double> d_sumsq_, norm_scratch_;  // the gradient's squared norm and its partials
+  PinnedArray<double> host_sumsq_;
   size_t staged_rows_ = 0;
 };
 
