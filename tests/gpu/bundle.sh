@@ -10,11 +10,11 @@ cd "$(dirname "$0")/../.."
 build="${1:-build}"
 out="${2:-build-bundle}"
 cmake --build "$build" -j "$(nproc)" --target gpu_kernels_test gpu_transformer_test gpu_mlp_test \
-  gpu_gpt_test cuda_engine_test shoal-step-bench shoal-kernels-bench
+  gpu_gpt_test cuda_engine_test shoal-step-bench shoal-kernels-bench shoal-gpu-gpt-bench
 rm -rf "$out" && mkdir -p "$out/bin" "$out/lib"
 for b in tests/gpu/gpu_kernels_test tests/gpu/gpu_transformer_test tests/gpu/gpu_mlp_test \
          tests/gpu/gpu_gpt_test tests/gpu/cuda_engine_test bench/shoal-step-bench \
-         bench/shoal-kernels-bench; do
+         bench/shoal-kernels-bench bench/shoal-gpu-gpt-bench; do
   cp "$build/$b" "$out/bin/"
 done
 # gpu_gpt_test's PyTorch fixture (run-bundle points SHOAL_GPT_FIXTURE at it).
