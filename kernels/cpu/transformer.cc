@@ -266,4 +266,18 @@ Status Scale(float* x, int64_t n, float s) {
   return Status::Ok();
 }
 
+Status TokensFromFloats(const float* x, int64_t n, int V, int32_t* tokens) {
+  if (n < 0) return InvalidArgument("TokensFromFloats: negative length " + std::to_string(n));
+  RETURN_IF_ERROR(CheckDims("TokensFromFloats", {{"V", V}}));
+  if (n == 0) return Status::Ok();
+  RETURN_IF_ERROR(CheckPointers("TokensFromFloats", {x, tokens}));
+  const float limit = static_cast<float>(V);
+  for (int64_t i = 0; i < n; ++i) {
+    const float v = x[i];
+    // !(v >= 0) also catches NaN; floorf is exact, so the comparison is the CUDA kernel's.
+    tokens[i] = (v >= 0.0f && v == floorf(v) && v < limit) ? static_cast<int32_t>(v) : -1;
+  }
+  return Status::Ok();
+}
+
 }  // namespace shoal::cpu

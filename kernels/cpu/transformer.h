@@ -65,4 +65,11 @@ Status SumOfSquares(const float* x, int64_t n, double* out);
 // x[i] *= s for i < n.
 Status Scale(float* x, int64_t n, float s);
 
+// Token ids carried as floats (the trainer's rows hold a GPT window's ids as features) back to
+// int32: tokens[i] = x[i] when x[i] is a whole number in [0, V), else -1 (NaN, fractions and
+// out-of-range values alike). A -1 is not an error here: EmbeddingForward then refuses it on the
+// CPU and writes a NaN row on the GPU, so a bad id cannot be silently truncated into a valid one.
+// n == 0 writes nothing; InvalidArgument for n < 0, V < 1 or a null pointer when n > 0.
+Status TokensFromFloats(const float* x, int64_t n, int V, int32_t* tokens);
+
 }  // namespace shoal::cpu

@@ -194,6 +194,16 @@ __global__ void ResidualKernel(const float* a, const float* b, int64_t n, float*
   }
 }
 
+__global__ void TokensFromFloatsKernel(const float* __restrict__ x, int64_t n, int V,
+                                       int32_t* __restrict__ tokens) {
+  const float limit = static_cast<float>(V);
+  for (int64_t i = blockIdx.x * static_cast<int64_t>(blockDim.x) + threadIdx.x; i < n;
+       i += static_cast<int64_t>(gridDim.x) * blockDim.x) {
+    const float v = x[i];
+    tokens[i] = (v >= 0.0f && v == floorf(v) && v < limit) ? static_cast<int32_t>(v) : -1;
+  }
+}
+
 constexpr int kSsqThreads = 256;
 
 // Block j sums x[j*256 + tid + k*grid*256] in double, then the block's fixed butterfly.
@@ -321,6 +331,17 @@ Status Scale(float* x, int64_t n, float s, cudaStream_t stream) {
   if (n == 0) return Status::Ok();
   if (x == nullptr) return InvalidArgument("Scale: null x");
   return ScaleInPlace(x, n, s, stream);  // reduce.cu: same element math, also --fmad=false
+}
+
+Status TokensFromFloats(const float* x, int64_t n, int V, int32_t* tokens, cudaStream_t stream) {
+  RETURN_IF_ERROR(detail::Length("TokensFromFloats", n));
+  RETURN_IF_ERROR(detail::Positive("TokensFromFloats", {{"V", V}}));
+  if (n == 0) return Status::Ok();
+  RETURN_IF_ERROR(detail::NonNull("TokensFromFloats", {{"x", x}, {"tokens", tokens}}));
+  TokensFromFloatsKernel<<<detail::GridFor(n, kEwThreads), kEwThreads, 0, stream>>>(x, n, V,
+                                                                                    tokens);
+  SHOAL_CUDA_CHECK_LAUNCH("TokensFromFloatsKernel");
+  return Status::Ok();
 }
 
 }  // namespace shoal::cuda

@@ -80,4 +80,10 @@ Status SumOfSquares(const float* x, int64_t n, double* d_sum, double* scratch, c
 // InvalidArgument.
 Status Scale(float* x, int64_t n, float s, cudaStream_t stream);
 
+// tokens[i] = x[i] when x[i] is a whole number in [0, V), else -1 (bit-identical to the CPU twin):
+// the GPU model's rows carry token ids as floats, and a -1 then makes EmbeddingForward write a
+// NaN row instead of reading out of bounds. n == 0 enqueues nothing; InvalidArgument for n < 0,
+// V < 1 or a null pointer when n > 0.
+Status TokensFromFloats(const float* x, int64_t n, int V, int32_t* tokens, cudaStream_t stream);
+
 }  // namespace shoal::cuda

@@ -155,6 +155,79 @@ TEST_F(CudaEngineTest, ReducedPrecisionStaysCloseToFp32) {
   }
 }
 
+// A gpt row is contextLength token ids with as many labels: the engine must stage all of them for
+// Step and Evaluate. The spec refuses gpt off the cpu backend (the model is CPU-only for users
+// until this runs on a GPU), so the test parses a cpu spec and switches the copy to cuda itself.
+TEST_F(CudaEngineTest, GptStepsAndEvaluateMatchTheCpuEngine) {
+  constexpr int kV = 64, kT = 16;
+  const std::string yaml =
+      "apiVersion: shoal/v1\nkind: TrainingJob\nmetadata: {name: gpu-gpt}\nspec:\n"
+      "  workers: {min: 1, max: 1}\n  resources: {backend: cpu, gpusPerWorker: 0}\n"
+      "  model: {kind: gpt, layers: 2, vocabSize: 64, contextLength: 16, heads: 2, embedDim: 32}\n"
+      "  data: {train: unused/train, format: tokens}\n"
+      "  optimizer: {kind: adamw, lr: 0.001, weightDecay: 0.01}\n"
+      "  training: {epochs: 1, batchSize: 8, seed: 3}\n";
+  auto parsed = ParseJobSpec(yaml);
+  ASSERT_TRUE(parsed.ok()) << parsed.status().ToString();
+  const JobSpec cpu_spec = *parsed;
+  JobSpec gpu_spec = cpu_spec;
+  gpu_spec.resources.backend = Backend::kCuda;
+  auto single = MakeSingleRankCollective();
+  EngineConfig cpu_config{&cpu_spec};
+  EngineConfig gpu_config{&gpu_spec};
+  auto cpu = MakeCpuEngine(cpu_config, *single);
+  auto gpu = MakeCudaEngine(gpu_config, *single);
+  ASSERT_TRUE(cpu.ok()) << cpu.status().ToString();
+  ASSERT_TRUE(gpu.ok()) << gpu.status().ToString();
+  ASSERT_EQ((*gpu)->num_params(), (*cpu)->num_params());
+  std::mt19937 rng = TestRng();
+  auto ids = [&](int n) {
+    const std::vector<int32_t> v = RandomLabels(n, kV, rng);
+    return std::vector<float>(v.begin(), v.end());
+  };
+  // The second batch is larger, so the staging buffers grow (by rows * contextLength labels).
+  int step = 0;
+  for (const int batch : {5, 5, 9, 9, 9}) {
+    ++step;
+    // Odd steps accumulate two micro-batches.
+    const int micro = step % 2 + 1;
+    const std::vector<float> x = ids(micro * batch * kT);
+    const std::vector<int32_t> y = RandomLabels(micro * batch * kT, kV, rng);
+    StepInput in;
+    in.x = x.data();
+    in.y = y.data();
+    in.batch = batch;
+    in.dim = kT;
+    in.label_width = kT;
+    in.micro_batches = micro;
+    in.grad_scale = 1.0f / static_cast<float>(micro * batch);
+    in.step = step;
+    in.lr = 0.001f;
+    in.clip_norm = 1.0f;
+    auto a = (*cpu)->Step(in);
+    auto b = (*gpu)->Step(in);
+    ASSERT_TRUE(a.ok()) << a.status().ToString();
+    ASSERT_TRUE(b.ok()) << b.status().ToString();
+    EXPECT_LT(std::abs(a->loss_sum - b->loss_sum) / a->loss_sum, 1e-4) << "step " << step;
+    // fp32 rounding may flip a near tie of the argmax at most rarely.
+    EXPECT_NEAR(a->correct, b->correct, 1) << "step " << step;
+  }
+  auto pa = (*cpu)->Params();
+  auto pb = (*gpu)->Params();
+  ASSERT_TRUE(pa.ok() && pb.ok());
+  EXPECT_LT(RelError(*pb, *pa), 1e-4);
+
+  const int n = 7;
+  const std::vector<float> x = ids(n * kT);
+  const std::vector<int32_t> y = RandomLabels(n * kT, kV, rng);
+  double cpu_loss = 0, gpu_loss = 0;
+  int64_t cpu_correct = 0, gpu_correct = 0;
+  ASSERT_TRUE((*cpu)->Evaluate(x.data(), y.data(), n, &cpu_loss, &cpu_correct).ok());
+  ASSERT_TRUE((*gpu)->Evaluate(x.data(), y.data(), n, &gpu_loss, &gpu_correct).ok());
+  EXPECT_LT(std::abs(gpu_loss - cpu_loss) / cpu_loss, 1e-4);
+  EXPECT_NEAR(gpu_correct, cpu_correct, 1);
+}
+
 TEST_F(CudaEngineTest, TrainWithTheCudaBackendLearnsLikeTheCpuBackend) {
   const JobSpec spec = SpecFor(dir_.string(), "");
   JobSpec cpu_spec = spec;

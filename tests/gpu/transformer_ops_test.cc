@@ -1,9 +1,11 @@
 // The GPT-2 operators on the GPU (kernels/cuda/transformer.h) against their CPU twins
 // (kernels/cpu/transformer.h) on fresh random inputs: embedding, LayerNorm, causal attention,
-// residual, sum of squares, scale. Element-wise results must be bit-identical to the CPU, the
-// reductions equal to fp32 rounding, and every backward bit-identical from one run to the next.
+// residual, sum of squares, scale, float ids to int32 tokens. Element-wise results must be
+// bit-identical to the CPU, the reductions equal to fp32 rounding, and every backward bit-identical
+// from one run to the next.
 #include <cmath>
 #include <cstring>
+#include <limits>
 #include <string>
 #include <vector>
 
@@ -330,6 +332,38 @@ TEST_F(TransformerElementwiseTest, SumOfSquaresMatchesCpuAndIsDeterministic) {
   EXPECT_EQ(d_sum.Download()[0], 0.0);
   EXPECT_EQ(cuda::SumOfSquares(nullptr, 5, d_sum.get(), nullptr, stream_).code(),
             StatusCode::kInvalidArgument);
+}
+
+// The GPU GPT's rows carry token ids as floats: every kind of non-id must become -1 on both sides.
+TEST_F(TransformerElementwiseTest, TokensFromFloatsBitIdenticalToCpu) {
+  std::mt19937 rng = TestRng();
+  constexpr int kV = 100;
+  const float nan = std::numeric_limits<float>::quiet_NaN();
+  const float inf = std::numeric_limits<float>::infinity();
+  std::vector<float> x = {0.0f, 1.0f, 99.0f, 100.0f, -1.0f, 3.5f, -0.0f, 1e30f, 50.0f, nan, inf};
+  const std::vector<int32_t> expected = {0, 1, 99, -1, -1, -1, 0, -1, 50, -1, -1};
+  // Then many random ids (and a few non-ids), past one grid-stride pass.
+  std::uniform_int_distribution<int> id(-3, kV + 2);
+  for (int i = 0; i < 300000; ++i) {
+    x.push_back(static_cast<float>(id(rng)) + (i % 97 == 0 ? 0.25f : 0.0f));
+  }
+  const int64_t n = static_cast<int64_t>(x.size());
+  std::vector<int32_t> cpu_tokens(n, 7);
+  ASSERT_TRUE(cpu::TokensFromFloats(x.data(), n, kV, cpu_tokens.data()).ok());
+  for (size_t i = 0; i < expected.size(); ++i) EXPECT_EQ(cpu_tokens[i], expected[i]) << x[i];
+  DeviceBuffer<float> d_x(x);
+  DeviceBuffer<int32_t> d_tokens(std::vector<int32_t>(n, 7));
+  ASSERT_TRUE(cuda::TokensFromFloats(d_x.get(), n, kV, d_tokens.get(), stream_).ok());
+  Sync();
+  EXPECT_EQ(d_tokens.Download(), cpu_tokens);
+
+  EXPECT_EQ(cuda::TokensFromFloats(d_x.get(), -1, kV, d_tokens.get(), stream_).code(),
+            StatusCode::kInvalidArgument);
+  EXPECT_EQ(cuda::TokensFromFloats(d_x.get(), n, 0, d_tokens.get(), stream_).code(),
+            StatusCode::kInvalidArgument);
+  EXPECT_EQ(cuda::TokensFromFloats(nullptr, n, kV, d_tokens.get(), stream_).code(),
+            StatusCode::kInvalidArgument);
+  EXPECT_TRUE(cuda::TokensFromFloats(nullptr, 0, kV, nullptr, stream_).ok());
 }
 
 }  // namespace

@@ -530,5 +530,17 @@ TEST(TransformerOpsTest, BitIdenticalAcrossRuns) {
   EXPECT_EQ(std::memcmp(first.data(), second.data(), first.size() * sizeof(float)), 0);
 }
 
+// The trainer's rows hold token ids as floats; anything that is not an id becomes -1.
+TEST(TokensFromFloatsTest, WholeIdsInRangeElseMinusOne) {
+  const std::vector<float> x = {0.0f, 1.0f, 9.0f, 10.0f, -1.0f, 2.5f, NAN, INFINITY};
+  std::vector<int32_t> tokens(x.size(), 7);
+  ASSERT_TRUE(TokensFromFloats(x.data(), static_cast<int64_t>(x.size()), 10, tokens.data()).ok());
+  EXPECT_EQ(tokens, (std::vector<int32_t>{0, 1, 9, -1, -1, -1, -1, -1}));
+  EXPECT_TRUE(TokensFromFloats(nullptr, 0, 10, nullptr).ok());
+  EXPECT_FALSE(TokensFromFloats(x.data(), -1, 10, tokens.data()).ok());
+  EXPECT_FALSE(TokensFromFloats(x.data(), 2, 0, tokens.data()).ok());
+  EXPECT_FALSE(TokensFromFloats(nullptr, 2, 10, tokens.data()).ok());
+}
+
 }  // namespace
 }  // namespace shoal::cpu

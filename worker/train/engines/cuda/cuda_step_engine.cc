@@ -285,24 +285,29 @@ class CudaEngine final : public StepEngine {
     return Status::Ok();
   }
 
-  // Copies rows to the device through pinned staging (growing it to the largest n seen).
+  // Copies rows to the device through pinned staging (growing it to the largest n seen). A gpt
+  // row is a window of contextLength token ids with as many labels (Model::label_width()).
   Status StageBatch(const float* x, const int32_t* y, int n) {
-    const size_t dim = static_cast<size_t>(spec_.model.layers.front());
+    const bool gpt = spec_.model.is_gpt();
+    const size_t dim =
+        static_cast<size_t>(gpt ? spec_.model.context_length : spec_.model.layers.front());
+    const size_t width = gpt ? static_cast<size_t>(spec_.model.context_length) : 1;
     const size_t rows = static_cast<size_t>(std::max(n, 0));
     if (rows > staged_rows_) {
       RETURN_IF_ERROR(Wait(compute_.s));  // the old buffers may still be read by the last step
       RETURN_IF_ERROR(host_x_.Allocate(rows * dim));
-      RETURN_IF_ERROR(host_y_.Allocate(rows));
+      RETURN_IF_ERROR(host_y_.Allocate(rows * width));
       RETURN_IF_ERROR(d_x_.Allocate(rows * dim));
-      RETURN_IF_ERROR(d_y_.Allocate(rows));
+      RETURN_IF_ERROR(d_y_.Allocate(rows * width));
       staged_rows_ = rows;
     }
     if (rows == 0) return Status::Ok();
     std::memcpy(host_x_.get(), x, rows * dim * sizeof(float));
-    std::memcpy(host_y_.get(), y, rows * sizeof(int32_t));
+    std::memcpy(host_y_.get(), y, rows * width * sizeof(int32_t));
     SHOAL_CUDA_RETURN_IF_ERROR(cudaMemcpyAsync(
         d_x_.get(), host_x_.get(), rows * dim * sizeof(float), cudaMemcpyHostToDevice, compute_.s));
-    SHOAL_CUDA_RETURN_IF_ERROR(cudaMemcpyAsync(d_y_.get(), host_y_.get(), rows * sizeof(int32_t),
+    SHOAL_CUDA_RETURN_IF_ERROR(cudaMemcpyAsync(d_y_.get(), host_y_.get(),
+                                               rows * width * sizeof(int32_t),
                                                cudaMemcpyHostToDevice, compute_.s));
     return Status::Ok();
   }
