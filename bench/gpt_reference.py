@@ -41,7 +41,8 @@ class Gpt(nn.Module):
         self.wte, self.wpe = nn.Embedding(v, c), nn.Embedding(t, c)
         self.h = nn.ModuleList(Block(c, nh) for _ in range(layers))
         self.ln_f = nn.LayerNorm(c)
-        self.register_buffer("mask", torch.tril(torch.ones(t, t, dtype=torch.bool)))
+        # A plain attribute, not a buffer: DDP (gloo) cannot broadcast bool buffers.
+        self.mask = torch.tril(torch.ones(t, t, dtype=torch.bool))
 
     def forward(self, idx, targets):
         t = idx.shape[1]
