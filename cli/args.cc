@@ -53,7 +53,8 @@ constexpr Arity kArity[] = {
     {"logs", 1, 1, "a job ID or NAME", true},
     {"checkpoints", 2, 3, "ls JOB, get JOB [STEP] or rm JOB", false},
     {"data", 1, 3, "push PATH, ls, show, pull, grant, revoke, access, audit or rm", false},
-    {"models", 1, 3, "publish JOB, ls, show, pull, grant, revoke, access, audit or rm", false},
+    {"models", 1, 3, "publish JOB, ls, show, pull, grant, revoke, access, audit, rm or generate",
+     false},
     {"workers", 0, 0, "", false},
     {"accounts", 0, 2, "list or create NAME", false},
     {"tokens", 0, -1, "list, create ACCOUNT --role ROLE or revoke ID...", false},
@@ -259,9 +260,11 @@ std::unique_ptr<CLI::App> MakeApp(CliArgs* out, Raw* raw) {
   AddRegistryFlags(data, out, &raw->registry);
 
   CLI::App* models =
-      verb("models", "the model library: publish, ls, show, pull, grant, revoke, access, audit, rm",
+      verb("models",
+           "the model library: publish, ls, show, pull, grant, revoke, access, audit, rm, generate",
            kModelsFooter);
-  positional(models, "ARGS", "publish JOB | ls | show NAME[@V] | pull NAME[@V] DIR | ...");
+  positional(models, "ARGS",
+             "publish JOB | ls | show NAME[@V] | pull NAME[@V] DIR | generate NAME[@V] | ...");
   AddRegistryFlags(models, out, &raw->registry);
 
   CLI::App* login = verb(
@@ -551,7 +554,8 @@ std::vector<VerbFlags> CompletionTable() {
       actions = {"push", "ls", "show", "pull", "grant", "revoke", "access", "audit", "rm"};
     }
     if (verb == "models") {
-      actions = {"publish", "ls", "show", "pull", "grant", "revoke", "access", "audit", "rm"};
+      actions = {"publish", "ls",     "show",  "pull", "grant",
+                 "revoke",  "access", "audit", "rm",   "generate"};
     }
     if (verb == "config") actions = {"get-contexts", "use-context"};
     if (verb == "completion") actions = {"bash", "zsh"};

@@ -58,9 +58,33 @@ TEST(CliModelsArgsTest, GoodLines) {
            {"models", "access", "tiny"},
            {"models", "audit", "tiny"},
            {"models", "rm", "tiny@2"},
+           {"models", "generate", "lab-a/tiny@sha256:" + kDigest},
        }) {
     EXPECT_TRUE(ParseArgs(line, &a).ok()) << line[1] << ": " << ParseArgs(line, &a).message();
   }
+}
+
+TEST(CliModelsArgsTest, GenerateTakesTheSamplingOptions) {
+  CliArgs a;
+  ASSERT_TRUE(ParseArgs({"models", "generate", "tiny@2", "--prompt", "", "--tokens", "40",
+                         "--temperature", "0.8", "--top-k", "20", "--seed", "18446744073709551615",
+                         "--gpt2-dir", "/opt/gpt2"},
+                        &a)
+                  .ok());
+  EXPECT_EQ(a.sub, "generate");
+  EXPECT_EQ(a.positional[1], "tiny@2");
+  EXPECT_EQ(a.prompt, "");
+  EXPECT_EQ(a.gen_tokens, 40);
+  EXPECT_EQ(a.temperature, "0.8");
+  EXPECT_EQ(a.top_k, 20);
+  EXPECT_EQ(a.seed, 18446744073709551615u);
+  EXPECT_EQ(a.gpt2_dir, "/opt/gpt2");
+  CliArgs d;
+  ASSERT_TRUE(ParseArgs({"models", "generate", "tiny"}, &d).ok());
+  EXPECT_EQ(d.gen_tokens, 200);
+  EXPECT_EQ(d.temperature, "1");
+  EXPECT_EQ(d.top_k, 0);
+  EXPECT_EQ(d.seed, 1u);
 }
 
 TEST(CliModelsArgsTest, BadLinesSayWhatIsWrongAndExit2) {
@@ -89,6 +113,19 @@ TEST(CliModelsArgsTest, BadLinesSayWhatIsWrongAndExit2) {
       {{"models", "revoke", "m", "bob", "--expires", "1d"}, "--expires goes with 'shoal models"},
       {{"models", "access", "m", "--account", "x"}, "--account goes with 'shoal models ls'"},
       {{"models", "ls", "extra"}, "usage: shoal models ls"},
+      {{"models", "generate"}, "usage: shoal models generate NAME[@V]"},
+      {{"models", "generate", "m", "--tokens", "0"}, "--tokens needs an integer in 1..100000"},
+      {{"models", "generate", "m", "--tokens", "100001"}, "--tokens needs"},
+      {{"models", "generate", "m", "--tokens", "5x"}, "--tokens needs"},
+      {{"models", "generate", "m", "--temperature", "-0.5"}, "--temperature needs a number >= 0"},
+      {{"models", "generate", "m", "--temperature", "nan"}, "--temperature needs"},
+      {{"models", "generate", "m", "--top-k", "-1"}, "--top-k needs an integer >= 0"},
+      {{"models", "generate", "m", "--seed", "-1"}, "--seed needs an integer"},
+      {{"models", "generate", "m", "--gpt2-dir", ""}, "--gpt2-dir needs a DIR"},
+      {{"models", "generate", "m@"}, "bad version"},
+      {{"models", "generate", "m", "--name", "x"}, "go with 'shoal models publish'"},
+      {{"models", "show", "m", "--prompt", "hi"}, "go with 'shoal models generate'"},
+      {{"models", "pull", "m", "d", "--seed", "3"}, "go with 'shoal models generate'"},
   };
   for (const Case& c : cases) {
     CliArgs out;
@@ -103,12 +140,15 @@ TEST(CliModelsArgsTest, BadLinesSayWhatIsWrongAndExit2) {
 
 TEST(CliModelsArgsTest, HelpAndCompletionKnowTheVerb) {
   EXPECT_TRUE(Contains(HelpText("models"), "model-card.json"));
+  EXPECT_TRUE(Contains(HelpText("models"), "generate NAME[@V]"));
   EXPECT_TRUE(Contains(HelpText(""), "models"));
   bool found = false;
   for (const VerbFlags& v : CompletionTable()) {
     if (v.verb != "models") continue;
     found = true;
     EXPECT_NE(std::find(v.actions.begin(), v.actions.end(), "publish"), v.actions.end());
+    EXPECT_NE(std::find(v.actions.begin(), v.actions.end(), "generate"), v.actions.end());
+    EXPECT_NE(std::find(v.flags.begin(), v.flags.end(), "--top-k"), v.flags.end());
     EXPECT_EQ(std::find(v.actions.begin(), v.actions.end(), "push"), v.actions.end());
     EXPECT_NE(std::find(v.flags.begin(), v.flags.end(), "--license"), v.flags.end());
   }
@@ -172,10 +212,11 @@ struct CliRun {
 
 class CliModelsTest : public ::testing::Test {
  protected:
-  CliRun Run(std::vector<std::string> args) {
+  CliRun Run(std::vector<std::string> args, const std::string& cache_dir = "") {
     args.push_back("--scheduler");
     args.push_back(fake_.url());
     CliEnv env;
+    env.cache_dir = cache_dir;
     env.token_env = "tok-lab-a";
     env.now_ms = [] { return kNow; };
     std::ostringstream out, err;
@@ -271,6 +312,26 @@ TEST_F(CliModelsTest, ShowAndListUseTheModelsRoutes) {
   CliRun gone = Run({"models", "show", "lab-a/other"});
   EXPECT_EQ(gone.code, kExitNotFound);
   EXPECT_TRUE(Contains(gone.err, "models/lab-a/other not found")) << gone.err;
+}
+
+// generate refuses what it cannot sample from before pulling anything: the fake scheduler
+// answers no version route, so a pull would fail with 404, not with these messages.
+TEST_F(CliModelsTest, GenerateRefusesAModelThatIsNotAGptBeforePulling) {
+  CliRun mlp = Run({"models", "generate", "tiny", "--prompt", "hi"}, "/tmp/shoal-cache-unused");
+  EXPECT_EQ(mlp.code, kExitUsage);
+  EXPECT_TRUE(Contains(mlp.err,
+                       "models/lab-a/tiny@1 is an mlp model: 'shoal models generate' samples "
+                       "text from gpt models only"))
+      << mlp.err;
+  EXPECT_TRUE(mlp.out.empty()) << mlp.out;
+  CliRun no_version = Run({"models", "generate", "tiny@9"}, "/tmp/shoal-cache-unused");
+  EXPECT_EQ(no_version.code, kExitNotFound);
+  EXPECT_TRUE(Contains(no_version.err, "models/lab-a/tiny has no version 9")) << no_version.err;
+  CliRun no_model = Run({"models", "generate", "other"}, "/tmp/shoal-cache-unused");
+  EXPECT_EQ(no_model.code, kExitNotFound);
+  CliRun no_cache = Run({"models", "generate", "tiny"}, "");
+  EXPECT_EQ(no_cache.code, kExitUsage);
+  EXPECT_TRUE(Contains(no_cache.err, "no cache directory")) << no_cache.err;
 }
 
 }  // namespace
