@@ -132,6 +132,9 @@ std::unique_ptr<CLI::App> MakeApp(CliArgs* out, Raw* raw) {
   submit->add_flag("-f,--follow", out->follow,
                    "wait for the job with a live progress line and a line per finished epoch");
   submit->add_flag("--wait", out->wait, "wait for the job silently; exit with its result");
+  submit->add_flag("--dry-run", out->dry_run,
+                   "validate the spec and print what one rank needs (the memory estimate the "
+                   "scheduler places ranks by), then stop: nothing is sent");
 
   CLI::App* list = verb(
       "list", "list live and recently finished jobs (--all for every job)",
@@ -394,6 +397,11 @@ Status CheckVerbRules(CliArgs* out) {
     if (!out->all && !out->state.empty()) {
       return InvalidArgument("--state goes with 'shoal cancel --all'");
     }
+  }
+  if (verb == "submit" && out->dry_run && (out->follow || out->wait)) {
+    return InvalidArgument(
+        "--dry-run submits nothing to wait for: it does not go with --follow "
+        "or --wait");
   }
   if (verb == "list" && out->watch && out->output == OutputFormat::kJson) {
     return InvalidArgument("--watch shows tables; it does not go with -o json");

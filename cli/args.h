@@ -40,6 +40,7 @@ struct CliArgs {
   std::string sub;                 // accounts, tokens, checkpoints, config, completion: the action
   bool follow = false;             // submit, logs: -f / --follow
   bool wait = false;               // submit: --wait
+  bool dry_run = false;            // submit: --dry-run (validate and estimate; send nothing)
   bool all = false;                // list, cancel: -a / --all
   std::string state;               // list, cancel --all: --state, upper-cased ("" = any)
   bool watch = false;              // list: -w / --watch
