@@ -64,17 +64,20 @@ std::string CacheDir(const CommandContext& ctx, const Named& n, const std::strin
 }
 
 // Makes `dir` hold the version of `digest` (verified): kept when a scan of it gives that digest,
-// else pulled into a sibling directory that then replaces it, so an interrupted pull never
-// leaves a directory of that name behind. Errors as PullVersion's, and FailedPrecondition for the
+// else pulled into a sibling directory (named with this process's id) that then replaces it, so
+// an interrupted pull never leaves a directory of that name behind and two concurrent runs do
+// not write into one directory. Errors as PullVersion's, and FailedPrecondition for the
 // local file system's.
 Status EnsureCached(const CommandContext& ctx, const Named& n, const std::string& version,
                     const std::string& digest, const std::string& dir) {
   namespace fs = std::filesystem;
   std::error_code ec;
-  if (fs::is_directory(dir, ec)) {
+  auto holds_version = [&] {
+    if (!fs::is_directory(dir, ec)) return false;
     Result<Manifest> held = ScanPath(dir);
-    if (held.ok() && ManifestDigest(*held) == digest) return Status::Ok();
-  }
+    return held.ok() && ManifestDigest(*held) == digest;
+  };
+  if (holds_version()) return Status::Ok();
   const std::string partial = dir + ".partial-" + std::to_string(getpid());
   fs::remove_all(partial, ec);
   // The bar only on a terminal: stdout and stderr of a script stay the text and its errors.
@@ -92,6 +95,11 @@ Status EnsureCached(const CommandContext& ctx, const Named& n, const std::string
   if (!pulled.ok()) {
     fs::remove_all(partial, ec);
     return pulled.status();
+  }
+  // Another generate may have put the version there meanwhile: it stays, being complete.
+  if (holds_version()) {
+    fs::remove_all(partial, ec);
+    return Status::Ok();
   }
   fs::remove_all(dir, ec);
   fs::rename(partial, dir, ec);

@@ -3,7 +3,8 @@
 // model.kind gpt trains on two workers' CPUs to SUCCEEDED, its validation loss below the text's
 // unigram entropy (so the model learned more than byte frequencies), with identical parameters on
 // both ranks. Published, the model then writes text: `shoal models generate` pulls it into a
-// local cache once and samples the same text for the same seed.
+// local cache once (again only when the cached bytes no longer match the version's digest) and
+// samples the same text for the same seed.
 #include <gtest/gtest.h>
 #include <sys/stat.h>
 
@@ -124,6 +125,18 @@ spec:
   struct stat after {};
   ASSERT_EQ(stat(cached[0].c_str(), &after), 0);
   EXPECT_EQ(after.st_ino, before.st_ino) << "the cached version was pulled again";
+  // A cached copy whose bytes changed no longer has the version's digest: pulled again.
+  {
+    std::fstream file(cached[0], std::ios::in | std::ios::out | std::ios::binary);
+    file.seekp(-1, std::ios::end);
+    file.put('\x7f');
+  }
+  auto repaired = c.RunCli(alice, generate, 60s);
+  ASSERT_EQ(repaired.code, 0) << repaired.output;
+  EXPECT_EQ(repaired.output, first.output);
+  struct stat pulled_again {};
+  ASSERT_EQ(stat(cached[0].c_str(), &pulled_again), 0);
+  EXPECT_NE(pulled_again.st_ino, before.st_ino) << "a changed cached copy was used";
   std::vector<std::string> other_seed = generate;
   other_seed.back() = "8";
   auto other = c.RunCli(alice, other_seed, 60s);
