@@ -3,24 +3,34 @@
 // (cli_data_transfer_test.cc); the same code runs them with the kind taken from the verb.
 #include <gtest/gtest.h>
 
+#include <unistd.h>
+
 #include <algorithm>
+#include <filesystem>
+#include <fstream>
 #include <nlohmann/json.hpp>
 #include <sstream>
 
 #include "cli/args.h"
 #include "cli/cli.h"
 #include "cli/exit_codes.h"
+#include "cli/registry_transfer.h"
+#include "common/registry/manifest.h"
 #include "tests/unit/cli/fake_scheduler.h"
 
 namespace shoal::cli {
 namespace {
 
+namespace fs = std::filesystem;
 using nlohmann::json;
 using testing::FakeScheduler;
 using Reply = FakeScheduler::Reply;
 using Request = FakeScheduler::Request;
 
 constexpr int64_t kNow = 1'750'000'000'000;
+const json kGptArchitecture = {{"kind", "gpt"},       {"layers", 1}, {"vocabSize", 256},
+                               {"contextLength", 32}, {"heads", 2},  {"embedDim", 32},
+                               {"init", ""}};
 const std::string kDigest = "0123456789abcdef" + std::string(48, 'e');
 
 bool Contains(const std::string& haystack, const std::string& needle) {
@@ -212,11 +222,13 @@ struct CliRun {
 
 class CliModelsTest : public ::testing::Test {
  protected:
-  CliRun Run(std::vector<std::string> args, const std::string& cache_dir = "") {
+  CliRun Run(std::vector<std::string> args, const std::string& cache_dir = "",
+             const std::string& train_bin = "") {
     args.push_back("--scheduler");
     args.push_back(fake_.url());
     CliEnv env;
     env.cache_dir = cache_dir;
+    env.train_bin = train_bin;
     env.token_env = "tok-lab-a";
     env.now_ms = [] { return kNow; };
     std::ostringstream out, err;
@@ -244,10 +256,18 @@ class CliModelsTest : public ::testing::Test {
       return Json(200, ModelCard(true));
     }
     if (r.target == "/v1/models") return Json(200, {{"items", {ModelCard(true)}}});
+    if (r.target == "/v1/models/lab-a/gpt-small" && r.method == "GET") {
+      json card = ModelCard(true);
+      card["name"] = "gpt-small";
+      card["card"]["architecture"] = kGptArchitecture;
+      card["versions"][0]["digest"] = gpt_digest_;
+      return Json(200, card);
+    }
     return Json(404, {{"error", {{"code", "NotFound"}, {"message", "no route " + r.target}}}});
   }
 
   json publish_body_;
+  std::string gpt_digest_;  // of the version of lab-a/gpt-small
   FakeScheduler fake_{[this](const Request& r) { return Handle(r); }};
 };
 
@@ -332,6 +352,58 @@ TEST_F(CliModelsTest, GenerateRefusesAModelThatIsNotAGptBeforePulling) {
   CliRun no_cache = Run({"models", "generate", "tiny"}, "");
   EXPECT_EQ(no_cache.code, kExitUsage);
   EXPECT_TRUE(Contains(no_cache.err, "no cache directory")) << no_cache.err;
+}
+
+// A version already in the cache (found by its digest: the fake scheduler serves no version
+// route, so a pull would fail) is handed to shoal-train with the card's architecture and the
+// sampling flags; shoal-train's refusal and its absence exit 2.
+TEST_F(CliModelsTest, GenerateRunsShoalTrainOnTheCachedVersion) {
+  const fs::path root = fs::temp_directory_path() / ("shoal-generate-" + std::to_string(getpid()));
+  fs::remove_all(root);
+  fs::create_directories(root / "staging");
+  std::ofstream(root / "staging" / "model.safetensors") << "weights";
+  std::ofstream(root / "staging" / "model-card.json") << json{{"architecture", kGptArchitecture}};
+  Result<Manifest> manifest = ScanPath((root / "staging").string());
+  ASSERT_TRUE(manifest.ok()) << manifest.status().message();
+  gpt_digest_ = ManifestDigest(*manifest);
+  const fs::path cache = root / "cache";
+  const fs::path dir = cache / "models" / "lab-a" / "gpt-small" / gpt_digest_;
+  fs::create_directories(dir.parent_path());
+  fs::rename(root / "staging", dir);
+  // A stand-in for shoal-train that prints its arguments, one a line.
+  const fs::path echo = root / "echo-train";
+  std::ofstream(echo) << "#!/bin/sh\nprintf '%s\\n' \"$@\"\n";
+  fs::permissions(echo, fs::perms::owner_all);
+  CliRun run = Run({"models", "generate", "gpt-small", "--prompt", "hi there", "--tokens", "5",
+                    "--temperature", "0.7", "--top-k", "3", "--seed", "9"},
+                   cache.string(), echo.string());
+  ASSERT_EQ(run.code, kExitOk) << run.err;
+  EXPECT_EQ(run.out, "--generate\n" + (dir / "model.safetensors").string() + "\n--model-json\n" +
+                         kGptArchitecture.dump() +
+                         "\n--prompt\nhi there\n--tokens\n5\n--temperature\n0.7\n--top-k\n3\n"
+                         "--sample-seed\n9\n");
+  CliRun as_json =
+      Run({"models", "generate", "gpt-small", "-o", "json"}, cache.string(), echo.string());
+  ASSERT_EQ(as_json.code, kExitOk) << as_json.err;
+  EXPECT_EQ(json::parse(as_json.out)["digest"], gpt_digest_);
+  EXPECT_TRUE(Contains(json::parse(as_json.out)["text"], "--sample-seed\n1")) << as_json.out;
+
+  const fs::path refuse = root / "refusing-train";
+  std::ofstream(refuse) << "#!/bin/sh\necho 'error: model.init: tensor wte.weight is missing' >&2\n"
+                           "exit 2\n";
+  fs::permissions(refuse, fs::perms::owner_all);
+  CliRun refused = Run({"models", "generate", "gpt-small"}, cache.string(), refuse.string());
+  EXPECT_EQ(refused.code, kExitUsage);
+  EXPECT_TRUE(Contains(refused.err, "tensor wte.weight is missing")) << refused.err;
+  EXPECT_TRUE(refused.out.empty()) << refused.out;
+
+  CliRun missing =
+      Run({"models", "generate", "gpt-small"}, cache.string(), (root / "no-such-train").string());
+  EXPECT_EQ(missing.code, kExitUsage);
+  EXPECT_TRUE(Contains(missing.err, "cannot run " + (root / "no-such-train").string()))
+      << missing.err;
+  EXPECT_TRUE(Contains(missing.err, "install it beside shoal or on PATH")) << missing.err;
+  fs::remove_all(root);
 }
 
 }  // namespace
