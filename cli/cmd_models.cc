@@ -53,13 +53,21 @@ std::string Architecture(const json& model) {
 Status CheckGpt(const std::string& what, const json& architecture) {
   const std::string kind = GetString(architecture, "kind");
   if (kind == "gpt") return Status::Ok();
-  return InvalidArgument(what + " is " + (kind.empty() ? "a model of unknown kind" : "an " + kind) +
-                         " model: 'shoal models generate' samples text from gpt models only");
+  return InvalidArgument(what + " is " +
+                         (kind.empty() ? "of no known kind" : "an " + kind + " model") +
+                         ": 'shoal models generate' samples text from gpt models only");
 }
 
 // The cache directory of a version: CACHE/models/ACCOUNT/NAME/DIGEST. Digests name content, so a
-// directory there is never replaced by different bytes under the same name.
-std::string CacheDir(const CommandContext& ctx, const Named& n, const std::string& digest) {
+// directory there is never replaced by different bytes under the same name. The scheduler's words
+// become path components only when they cannot climb out of CACHE: Internal otherwise.
+Result<std::string> CacheDir(const CommandContext& ctx, const Named& n, const std::string& digest) {
+  const bool hex =
+      digest.size() == 64 && digest.find_first_not_of("0123456789abcdef") == std::string::npos;
+  if (!hex || !IsDnsLabel(n.ref.account) || !IsDnsLabel(n.ref.name)) {
+    return Internal("malformed reply for " + n.key + ": not an account, name or digest (\"" +
+                    digest + "\")");
+  }
   return ctx.env().cache_dir + "/models/" + n.ref.account + "/" + n.ref.name + "/" + digest;
 }
 
@@ -148,7 +156,9 @@ int GenerateFromModel(const CommandContext& ctx) {
     const Status gpt = CheckGpt(what, GetObject(GetObject(*card, "card"), "architecture"));
     if (!gpt.ok()) return ctx.Fail(gpt);
   }
-  const std::string dir = CacheDir(ctx, *n, digest);
+  Result<std::string> cache_dir = CacheDir(ctx, *n, digest);
+  if (!cache_dir.ok()) return ctx.Fail(cache_dir.status());
+  const std::string& dir = *cache_dir;
   if (Status cached = EnsureCached(ctx, *n, version, digest, dir); !cached.ok()) {
     if (cached.code() == StatusCode::kFailedPrecondition) {
       ctx.err() << "shoal models generate: " << cached.message() << "\n";
