@@ -53,7 +53,8 @@ constexpr Arity kArity[] = {
     {"logs", 1, 1, "a job ID or NAME", true},
     {"checkpoints", 2, 3, "ls JOB, get JOB [STEP] or rm JOB", false},
     {"data", 1, 3, "push PATH, ls, show, pull, grant, revoke, access, audit or rm", false},
-    {"models", 1, 3, "publish JOB, ls, show, pull, grant, revoke, access, audit or rm", false},
+    {"models", 1, 3, "publish JOB, ls, show, pull, grant, revoke, access, audit, rm or generate",
+     false},
     {"workers", 0, 0, "", false},
     {"accounts", 0, 2, "list or create NAME", false},
     {"tokens", 0, -1, "list, create ACCOUNT --role ROLE or revoke ID...", false},
@@ -131,6 +132,9 @@ std::unique_ptr<CLI::App> MakeApp(CliArgs* out, Raw* raw) {
   submit->add_flag("-f,--follow", out->follow,
                    "wait for the job with a live progress line and a line per finished epoch");
   submit->add_flag("--wait", out->wait, "wait for the job silently; exit with its result");
+  submit->add_flag("--dry-run", out->dry_run,
+                   "validate the spec and print what one rank needs (the memory estimate the "
+                   "scheduler places ranks by), then stop: nothing is sent");
 
   CLI::App* list = verb(
       "list", "list live and recently finished jobs (--all for every job)",
@@ -259,9 +263,11 @@ std::unique_ptr<CLI::App> MakeApp(CliArgs* out, Raw* raw) {
   AddRegistryFlags(data, out, &raw->registry);
 
   CLI::App* models =
-      verb("models", "the model library: publish, ls, show, pull, grant, revoke, access, audit, rm",
+      verb("models",
+           "the model library: publish, ls, show, pull, grant, revoke, access, audit, rm, generate",
            kModelsFooter);
-  positional(models, "ARGS", "publish JOB | ls | show NAME[@V] | pull NAME[@V] DIR | ...");
+  positional(models, "ARGS",
+             "publish JOB | ls | show NAME[@V] | pull NAME[@V] DIR | generate NAME[@V] | ...");
   AddRegistryFlags(models, out, &raw->registry);
 
   CLI::App* login = verb(
@@ -391,6 +397,11 @@ Status CheckVerbRules(CliArgs* out) {
     if (!out->all && !out->state.empty()) {
       return InvalidArgument("--state goes with 'shoal cancel --all'");
     }
+  }
+  if (verb == "submit" && out->dry_run && (out->follow || out->wait)) {
+    return InvalidArgument(
+        "--dry-run submits nothing to wait for: it does not go with --follow "
+        "or --wait");
   }
   if (verb == "list" && out->watch && out->output == OutputFormat::kJson) {
     return InvalidArgument("--watch shows tables; it does not go with -o json");
@@ -551,7 +562,8 @@ std::vector<VerbFlags> CompletionTable() {
       actions = {"push", "ls", "show", "pull", "grant", "revoke", "access", "audit", "rm"};
     }
     if (verb == "models") {
-      actions = {"publish", "ls", "show", "pull", "grant", "revoke", "access", "audit", "rm"};
+      actions = {"publish", "ls",     "show",  "pull", "grant",
+                 "revoke",  "access", "audit", "rm",   "generate"};
     }
     if (verb == "config") actions = {"get-contexts", "use-context"};
     if (verb == "completion") actions = {"bash", "zsh"};

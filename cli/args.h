@@ -40,6 +40,7 @@ struct CliArgs {
   std::string sub;                 // accounts, tokens, checkpoints, config, completion: the action
   bool follow = false;             // submit, logs: -f / --follow
   bool wait = false;               // submit: --wait
+  bool dry_run = false;            // submit: --dry-run (validate and estimate; send nothing)
   bool all = false;                // list, cancel: -a / --all
   std::string state;               // list, cancel --all: --state, upper-cased ("" = any)
   bool watch = false;              // list: -w / --watch
@@ -67,6 +68,14 @@ struct CliArgs {
   std::string format;                        // data push: --format
   std::string visibility;                    // data push (required), models publish: public|private
   std::vector<std::string> trusted_workers;  // data push: --trusted-workers A,B
+  // models generate: the sampling options, passed on to shoal-train --generate (checked:
+  // gen_tokens 1..100000, temperature finite and >= 0, top_k >= 0).
+  std::string prompt;             // --prompt TEXT ("" = start from a newline / <|endoftext|>)
+  int gen_tokens = 200;           // --tokens N
+  std::string temperature = "1";  // --temperature T, as given (shoal-train parses it)
+  int top_k = 0;                  // --top-k K (0 = all)
+  uint64_t seed = 1;              // --seed S
+  std::string gpt2_dir;           // --gpt2-dir DIR ("" = shoal-train's $SHOAL_GPT2_DIR)
   // tokenize: the INPUT files are positional (cli/args_tokenize.h checks the values).
   std::string tokenizer;               // --tokenizer bytes|gpt2
   std::string out_dir;                 // --out DIR

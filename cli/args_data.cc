@@ -1,9 +1,13 @@
 #include "cli/args_data.h"
 
+#include <charconv>
+#include <cmath>
+#include <span>
 #include <sstream>
 
 #include "cli/registry_transfer.h"
 #include "common/duration.h"
+#include "common/parse_number.h"
 
 namespace shoal::cli {
 
@@ -41,7 +45,15 @@ const char* const kModelsFooter =
     "--private. Models are never pushed: they come from jobs.\n\n"
     "show prints the card and the versions; pull NAME[@V] DIR writes model.safetensors and "
     "model-card.json into DIR, every chunk checked by SHA-256. NAME, versions, grant, revoke, "
-    "access, audit and rm work as for 'shoal data' (see 'shoal data --help').";
+    "access, audit and rm work as for 'shoal data' (see 'shoal data --help').\n\n"
+    "generate NAME[@V] [--prompt TEXT] [--tokens N] [--temperature T] [--top-k K] [--seed S] "
+    "[--gpt2-dir DIR] prints the prompt and N tokens sampled from a gpt model (another kind "
+    "exits 2). The version is pulled once into $XDG_CACHE_HOME/shoal/models (else "
+    "~/.cache/shoal/models), then found there by its digest; the sampling runs locally, in the "
+    "shoal-train beside this shoal (else on PATH). The same seed, version and prompt give the "
+    "same text. A vocabulary of 256 is decoded as bytes, one of 50257 with GPT-2's BPE (its "
+    "encoder.json and vocab.bpe in --gpt2-dir or $SHOAL_GPT2_DIR). Example: shoal models "
+    "generate fortunes-gpt --prompt 'The computer' --tokens 100 --temperature 0.8 --top-k 40";
 
 void AddRegistryFlags(CLI::App* sub, CliArgs* out, RegistryRaw* raw) {
   if (sub->get_name() == "models") {
@@ -63,6 +75,25 @@ void AddRegistryFlags(CLI::App* sub, CliArgs* out, RegistryRaw* raw) {
     sub->add_option("--expires", out->expires,
                     "grant: the grant ends this long from now (e.g. 30d)")
         ->type_name("DURATION");
+    sub->add_option("--prompt", out->prompt,
+                    "generate: the text to continue (default: none, start a new line)")
+        ->type_name("TEXT")
+        ->each([raw](const std::string&) { raw->prompt = true; });
+    sub->add_option("--tokens", raw->tokens, "generate: new tokens, 1..100000 (default 200)")
+        ->type_name("N");
+    sub->add_option("--temperature", raw->temperature,
+                    "generate: sampling temperature, 0 = always the likeliest (default 1)")
+        ->type_name("T");
+    sub->add_option("--top-k", raw->top_k,
+                    "generate: sample among the K likeliest tokens (default 0: all)")
+        ->type_name("K");
+    sub->add_option("--seed", raw->seed, "generate: the sampler's seed (default 1)")
+        ->type_name("S");
+    sub->add_option("--gpt2-dir", out->gpt2_dir,
+                    "generate: encoder.json and vocab.bpe for a GPT-2 vocabulary (default "
+                    "$SHOAL_GPT2_DIR)")
+        ->type_name("DIR")
+        ->each([raw](const std::string&) { raw->gpt2_dir = true; });
     return;
   }
   CLI::App* data = sub;
@@ -119,6 +150,9 @@ constexpr Action kModelActions[] = {
     {"access", 2, "access NAME"},
     {"audit", 2, "audit NAME"},
     {"rm", 2, "rm NAME@V"},
+    {"generate", 2,
+     "generate NAME[@V] [--prompt TEXT] [--tokens N] [--temperature T] [--top-k K] "
+     "[--seed S] [--gpt2-dir DIR]"},
 };
 
 Status CheckVersionFlag(const std::string& version) {
@@ -151,6 +185,35 @@ Status CheckPublish(const RegistryRaw& raw, CliArgs* out) {
   return Status::Ok();
 }
 
+// `shoal models generate NAME[@V] ...`: the sampling options' values.
+Status CheckGenerate(const RegistryRaw& raw, CliArgs* out) {
+  if (!raw.tokens.empty() && (!ParseInteger(raw.tokens, &out->gen_tokens) || out->gen_tokens < 1 ||
+                              out->gen_tokens > 100000)) {
+    return InvalidArgument("--tokens needs an integer in 1..100000, got \"" + raw.tokens + "\"");
+  }
+  if (!raw.temperature.empty()) {
+    double t = -1;
+    const char* end = raw.temperature.data() + raw.temperature.size();
+    const auto [last, ec] = std::from_chars(raw.temperature.data(), end, t);
+    if (ec != std::errc() || last != end || !std::isfinite(t) || t < 0) {
+      return InvalidArgument(
+          "--temperature needs a number >= 0 (0: always the likeliest token), "
+          "got \"" +
+          raw.temperature + "\"");
+    }
+    out->temperature = raw.temperature;
+  }
+  if (!raw.top_k.empty() && (!ParseInteger(raw.top_k, &out->top_k) || out->top_k < 0)) {
+    return InvalidArgument("--top-k needs an integer >= 0 (0: all tokens), got \"" + raw.top_k +
+                           "\"");
+  }
+  if (!raw.seed.empty() && !ParseInteger(raw.seed, &out->seed)) {
+    return InvalidArgument("--seed needs an integer in 0..2^64-1, got \"" + raw.seed + "\"");
+  }
+  if (raw.gpt2_dir && out->gpt2_dir.empty()) return InvalidArgument("--gpt2-dir needs a DIR");
+  return ParseArtifactRef(out->positional[1], VersionRule::kOptional).status();
+}
+
 }  // namespace
 
 Status CheckRegistryArgs(const RegistryRaw& raw, CliArgs* out) {
@@ -164,13 +227,14 @@ Status CheckRegistryArgs(const RegistryRaw& raw, CliArgs* out) {
         "'shoal models publish JOB --name NAME'");
   }
   const Action* action = nullptr;
-  for (const Action& a : models ? kModelActions : kDataActions) {
+  for (const Action& a :
+       models ? std::span<const Action>(kModelActions) : std::span<const Action>(kDataActions)) {
     if (sub == a.name) action = &a;
   }
   if (action == nullptr) {
     return InvalidArgument(verb + "' takes " + (models ? "publish" : "push") +
-                           ", ls, show, pull, grant, revoke, access, audit or rm, got \"" + sub +
-                           "\"");
+                           ", ls, show, pull, grant, revoke, access, audit, rm" +
+                           (models ? ", generate" : "") + ", got \"" + sub + "\"");
   }
   if (pos.size() != action->words) {
     return InvalidArgument("usage: shoal " + out->verb + " " + std::string(action->usage));
@@ -185,6 +249,12 @@ Status CheckRegistryArgs(const RegistryRaw& raw, CliArgs* out) {
                                   : "--name, --version, --description, --license, --format, "
                                     "--public, --private and --trusted-workers go with 'shoal "
                                     "data push'");
+  }
+  if (sub != "generate" && (raw.prompt || !raw.tokens.empty() || !raw.temperature.empty() ||
+                            !raw.top_k.empty() || !raw.seed.empty() || raw.gpt2_dir)) {
+    return InvalidArgument(
+        "--prompt, --tokens, --temperature, --top-k, --seed and --gpt2-dir go with 'shoal models "
+        "generate'");
   }
   if (sub != "ls" && !out->account.empty()) {
     return InvalidArgument("--account goes with " + verb + " ls'");
@@ -204,6 +274,7 @@ Status CheckRegistryArgs(const RegistryRaw& raw, CliArgs* out) {
     }
   }
   if (sub == "publish") return CheckPublish(raw, out);
+  if (sub == "generate") return CheckGenerate(raw, out);
   if (sub == "push") {
     if (out->name.empty()) return InvalidArgument("'shoal data push' needs --name NAME");
     RETURN_IF_ERROR(ParseArtifactRef(out->name, VersionRule::kNone).status());

@@ -17,6 +17,10 @@ struct RegistryRaw {
   bool is_public = false;   // data push, models publish: --public
   bool is_private = false;  // data push, models publish: --private
   std::string trusted;      // data push: --trusted-workers A,B
+  // models generate: --tokens, --temperature, --top-k, --seed as written.
+  std::string tokens, temperature, top_k, seed;
+  bool prompt = false;    // --prompt given
+  bool gpt2_dir = false;  // --gpt2-dir given
 };
 
 // The footers of `shoal data --help` and `shoal models --help`.
@@ -29,7 +33,8 @@ void AddRegistryFlags(CLI::App* sub, CliArgs* out, RegistryRaw* raw);
 // Checks `shoal data|models ACTION ...` once CLI11 is done (out->verb names the kind, out->sub
 // holds the action): the number of words each action takes, which flags go with it, NAME[@V] and
 // ACCOUNT (cli/registry_transfer.h, ParseArtifactRef), versions, durations, publish's JOB (put in
-// out->job_refs). Sets out->visibility and out->trusted_workers. InvalidArgument with the usage
+// out->job_refs), generate's sampling options. Sets out->visibility, out->trusted_workers and
+// generate's fields. InvalidArgument with the usage
 // message otherwise.
 Status CheckRegistryArgs(const RegistryRaw& raw, CliArgs* out);
 

@@ -5,6 +5,7 @@
 
 #include <cstdlib>
 #include <exception>
+#include <filesystem>
 #include <iostream>
 
 #include "cli/args.h"
@@ -51,6 +52,17 @@ CliEnv CliEnv::FromProcess() {
     env.config_dir = std::string(x) + "/shoal";
   } else if (const char* h = std::getenv("HOME"); h != nullptr && *h != 0) {
     env.config_dir = std::string(h) + "/.config/shoal";
+  }
+  if (const char* x = std::getenv("XDG_CACHE_HOME"); x != nullptr && *x != 0) {
+    env.cache_dir = std::string(x) + "/shoal";
+  } else if (const char* h = std::getenv("HOME"); h != nullptr && *h != 0) {
+    env.cache_dir = std::string(h) + "/.cache/shoal";
+  }
+  // shoal-train comes with shoal: prefer the one installed (or built) beside this binary.
+  std::error_code ec;
+  const std::filesystem::path self = std::filesystem::read_symlink("/proc/self/exe", ec);
+  if (!ec && std::filesystem::is_regular_file(self.parent_path() / "shoal-train", ec)) {
+    env.train_bin = (self.parent_path() / "shoal-train").string();
   }
   if (const char* c = std::getenv("SHOAL_CA_FILE")) env.ca_file_env = c;
   if (const char* g = std::getenv("SHOAL_GPT2_DIR")) env.gpt2_dir_env = g;

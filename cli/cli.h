@@ -28,6 +28,12 @@ struct CliEnv {
   // The CLI's configuration directory: $XDG_CONFIG_HOME/shoal, else ~/.config/shoal ("" = none:
   // no config.yaml and no default token file). Holds config.yaml (contexts) and token files.
   std::string config_dir;
+  // Where `models generate` keeps pulled models: $XDG_CACHE_HOME/shoal, else ~/.cache/shoal
+  // ("" = none: generate refuses, exit 2).
+  std::string cache_dir;
+  // The shoal-train that `models generate` runs: the one beside this executable when it exists,
+  // else "shoal-train", searched on $PATH ("" = the same search).
+  std::string train_bin;
   // Standard input, for `login --token-stdin` and confirmation prompts (nullptr = empty).
   std::istream* in = nullptr;
   bool stdin_is_tty = false;   // prompts are only shown on a terminal
@@ -52,8 +58,8 @@ struct CliEnv {
   int watch_rounds = 0;
 
   // Reads $SHOAL_SCHEDULER, $SHOAL_TOKEN, $SHOAL_TOKEN_FILE, $XDG_CONFIG_HOME / $HOME,
-  // $SHOAL_CA_FILE, $SHOAL_GPT2_DIR, stdin, isatty(stdin/stdout) and the terminal width; sets
-  // handle_interrupt and check_version.
+  // $XDG_CACHE_HOME, $SHOAL_CA_FILE, $SHOAL_GPT2_DIR, /proc/self/exe (for train_bin), stdin,
+  // isatty(stdin/stdout) and the terminal width; sets handle_interrupt and check_version.
   static CliEnv FromProcess();
 };
 

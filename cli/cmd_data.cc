@@ -21,53 +21,8 @@ namespace {
 constexpr size_t kShortDigest = 12;
 constexpr size_t kShownFiles = 20;
 
-// A NAME[@V] of the command line with its account known.
-struct Named {
-  ArtifactRef ref;
-  std::string key;   // "KIND/ACCOUNT/NAME"
-  std::string path;  // "/v1/KIND/ACCOUNT/NAME"
-};
-
-// Fills in the caller's account (GET /v1/whoami) when the reference names none.
-Result<Named> Resolve(const CommandContext& ctx, const std::string& text, VersionRule rule) {
-  Named n;
-  ASSIGN_OR_RETURN(n.ref, ParseArtifactRef(text, rule));
-  if (n.ref.account.empty()) {
-    ASSIGN_OR_RETURN(json me, ctx.Call("GET", "/v1/whoami"));
-    n.ref.account = GetString(me, "account");
-    if (n.ref.account.empty()) return Internal("malformed reply to GET /v1/whoami: no account");
-  }
-  n.key = std::string(ToString(KindOf(ctx))) + "/" + n.ref.account + "/" + n.ref.name;
-  n.path = ArtifactPath(KindOf(ctx), n.ref.account, n.ref.name);
-  return n;
-}
-
-int FailOn(const CommandContext& ctx, const Status& st, const Named& n) {
-  return ctx.Fail(st, n.key + " not found (or you may not read it)");
-}
-
 TransferProgress MakeProgress(const CommandContext& ctx, const char* label) {
   return TransferProgress(ctx.err(), ctx.env().stderr_is_tty, label);
-}
-
-// The newest entry of a card's "versions" (by creation time), or null.
-const json* Latest(const json& card) {
-  const json* latest = nullptr;
-  for (const json& v : GetArray(card, "versions")) {
-    if (latest == nullptr || GetInt(v, "created") >= GetInt(*latest, "created")) latest = &v;
-  }
-  return latest;
-}
-
-// The entry of a card's "versions" that `version` names (a name, "latest" or "sha256:<hex>").
-const json* FindVersion(const json& card, const std::string& version) {
-  if (version.empty() || version == "latest") return Latest(card);
-  for (const json& v : GetArray(card, "versions")) {
-    if (GetString(v, "version") == version || "sha256:" + GetString(v, "digest") == version) {
-      return &v;
-    }
-  }
-  return nullptr;
 }
 
 int CannotPush(const CommandContext& ctx, const std::string& path, const Status& st) {
@@ -428,6 +383,41 @@ int Remove(const CommandContext& ctx) {
 
 }  // namespace
 
+Result<Named> Resolve(const CommandContext& ctx, const std::string& text, VersionRule rule) {
+  Named n;
+  ASSIGN_OR_RETURN(n.ref, ParseArtifactRef(text, rule));
+  if (n.ref.account.empty()) {
+    ASSIGN_OR_RETURN(json me, ctx.Call("GET", "/v1/whoami"));
+    n.ref.account = GetString(me, "account");
+    if (n.ref.account.empty()) return Internal("malformed reply to GET /v1/whoami: no account");
+  }
+  n.key = std::string(ToString(KindOf(ctx))) + "/" + n.ref.account + "/" + n.ref.name;
+  n.path = ArtifactPath(KindOf(ctx), n.ref.account, n.ref.name);
+  return n;
+}
+
+int FailOn(const CommandContext& ctx, const Status& st, const Named& n) {
+  return ctx.Fail(st, n.key + " not found (or you may not read it)");
+}
+
+const json* Latest(const json& card) {
+  const json* latest = nullptr;
+  for (const json& v : GetArray(card, "versions")) {
+    if (latest == nullptr || GetInt(v, "created") >= GetInt(*latest, "created")) latest = &v;
+  }
+  return latest;
+}
+
+const json* FindVersion(const json& card, const std::string& version) {
+  if (version.empty() || version == "latest") return Latest(card);
+  for (const json& v : GetArray(card, "versions")) {
+    if (GetString(v, "version") == version || "sha256:" + GetString(v, "digest") == version) {
+      return &v;
+    }
+  }
+  return nullptr;
+}
+
 ArtifactKind KindOf(const CommandContext& ctx) {
   return ctx.args().verb == "models" ? ArtifactKind::kModel : ArtifactKind::kDataset;
 }
@@ -470,6 +460,7 @@ void PrintCard(const CommandContext& ctx, const std::string& key, const json& ca
 int CmdRegistry(const CommandContext& ctx) {
   const std::string& sub = ctx.args().sub;
   if (sub == "publish") return PublishModel(ctx);
+  if (sub == "generate") return GenerateFromModel(ctx);
   if (sub == "push") return Push(ctx);
   if (sub == "ls") return List(ctx);
   if (sub == "show") return Show(ctx);

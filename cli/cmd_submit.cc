@@ -1,4 +1,5 @@
-// shoal submit FILE [--follow|--wait]: local validation, the POST, and waiting on the job.
+// shoal submit FILE [--follow|--wait|--dry-run]: local validation, the POST (or, with --dry-run,
+// the memory estimate instead), and waiting on the job.
 #include <chrono>
 #include <cstdio>
 #include <fstream>
@@ -13,6 +14,7 @@
 #include "cli/interrupt.h"
 #include "cli/json_get.h"
 #include "cli/progress.h"
+#include "common/memory_estimate.h"
 #include "common/spec/job_spec.h"
 #include "common/wire/job_view.h"
 
@@ -72,6 +74,29 @@ class LiveLine {
   std::string last_key_;
   int64_t last_print_ms_ = 0;
 };
+
+// submit --dry-run: the spec is valid; what one rank of it needs, as the scheduler estimates it
+// when it places ranks (common/memory_estimate.h). Nothing is sent.
+int PrintDryRun(const CommandContext& ctx, const std::string& path, const JobSpec& spec) {
+  const RankMemoryEstimate e = EstimateRankMemory(spec);
+  if (ctx.json_output()) {
+    ctx.PrintJson(json{{"valid", true},
+                       {"name", spec.metadata.name},
+                       {"memoryPerRank",
+                        {{"bytes", RankMemoryNeed(spec)},
+                         {"parameters", e.parameters},
+                         {"modelStateBytes", e.model_state_bytes},
+                         {"snapshotBytes", e.snapshot_bytes},
+                         {"activationBytes", e.activation_bytes},
+                         {"overheadBytes", e.overhead_bytes},
+                         {"hostBytes", e.host_bytes},
+                         {"deviceBytes", e.device_bytes}}}});
+    return kExitOk;
+  }
+  ctx.out() << path << ": valid; nothing was submitted (--dry-run)\n"
+            << FormatRankMemory(e, spec.resources.backend) << "\n";
+  return kExitOk;
+}
 
 }  // namespace
 
@@ -139,6 +164,7 @@ int CmdSubmit(const CommandContext& ctx) {
     }
     return kExitUsage;
   }
+  if (ctx.args().dry_run) return PrintDryRun(ctx, path, *spec);
   // Send the text as written (comments and all): the scheduler keeps it as the job's record.
   std::ifstream in(path, std::ios::binary);
   std::stringstream text;

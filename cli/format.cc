@@ -60,6 +60,34 @@ std::string FormatBytes(int64_t bytes) {
   return FormatFixed(value, 1) + " " + kUnits[unit];
 }
 
+std::string FormatCount(int64_t n) {
+  if (n < 1000) return std::to_string(std::max<int64_t>(0, n));
+  static const char* kSuffixes[] = {"K", "M", "B", "T"};
+  double value = static_cast<double>(n) / 1000;
+  int unit = 0;
+  while (value >= 999.95 && unit < 3) {
+    value /= 1000;
+    ++unit;
+  }
+  return FormatFixed(value, 1) + kSuffixes[unit];
+}
+
+std::string FormatRankMemory(const RankMemoryEstimate& e, Backend backend) {
+  const std::string params = FormatCount(e.parameters);
+  const std::string state =
+      "parameters " + params + " x 16 B = " + FormatBytes(e.model_state_bytes);
+  const std::string rest = "activations " + FormatBytes(e.activation_bytes) + ", overhead " +
+                           FormatBytes(e.overhead_bytes);
+  const std::string snapshot =
+      "checkpoint snapshot " + params + " x 12 B = " + FormatBytes(e.snapshot_bytes);
+  if (backend == Backend::kCuda) {
+    return "memory per rank: " + FormatBytes(e.device_bytes) + " of GPU memory (" + state + ", " +
+           rest + "); " + FormatBytes(e.host_bytes) + " of RAM with the " + snapshot;
+  }
+  return "memory per rank: " + FormatBytes(e.host_bytes) + " of RAM (" + state + ", " + snapshot +
+         ", " + rest + ")";
+}
+
 std::string FormatRfc3339(int64_t ms) {
   if (ms <= 0) return "-";
   std::time_t t = static_cast<std::time_t>(ms / 1000);

@@ -10,6 +10,8 @@
 #include <string>
 #include <vector>
 
+#include "common/memory_estimate.h"
+#include "common/spec/enums.h"
 #include "common/wire/worker_view.h"
 
 namespace shoal::cli {
@@ -25,6 +27,16 @@ std::string FormatDuration(int64_t ms);
 
 // Local wall-clock time "2025-06-01 12:00:03" of Unix epoch milliseconds; "-" for ms <= 0.
 std::string FormatTimestamp(int64_t ms);
+
+// A count with an SI suffix and one decimal from thousands up: "812", "12.3K", "124.4M", "1.5B".
+std::string FormatCount(int64_t n);
+
+// The memory line of `shoal submit --dry-run` for one rank (common/memory_estimate.h), on the
+// memory that `backend` holds the rank to (RankMemoryNeed): e.g. for a cpu rank
+// "memory per rank: 3.4 GiB of RAM (parameters 124.4M x 16 B = 1.9 GiB, checkpoint snapshot
+// 124.4M x 12 B = 1.4 GiB, activations 3.0 GiB, overhead 256.0 MiB)"; for a cuda rank the GPU
+// memory (without the snapshot), then the RAM with it.
+std::string FormatRankMemory(const RankMemoryEstimate& estimate, Backend backend);
 
 // A byte count in binary units with one decimal: "812 B", "1.5 KiB", "23.4 MiB", "1.1 GiB".
 std::string FormatBytes(int64_t bytes);

@@ -11,11 +11,14 @@
 #include <filesystem>
 #include <fstream>
 #include <iostream>
+#include <iterator>
+#include <random>
 #include <sstream>
 #include <thread>
 
 #include <gtest/gtest.h>
 
+#include "data/token_shards.h"
 #include "worker/agent/process.h"
 
 namespace shoal::testing {
@@ -112,10 +115,19 @@ Cluster::~Cluster() {
 }
 
 void Cluster::StartScheduler(std::vector<std::string> extra_flags) {
-  std::vector<std::string> argv = {SHOAL_SCHEDULER_BIN, "--port", "0", "--state-dir",
-                                   dir_ + "/state", "--worker-timeout", "3s",
-                                   "--heartbeat-wait", "1s", "--schedule-interval", "200ms",
-                                   "--admin-token-file", dir_ + "/admin-token"};
+  std::vector<std::string> argv = {SHOAL_SCHEDULER_BIN,
+                                   "--port",
+                                   "0",
+                                   "--state-dir",
+                                   dir_ + "/state",
+                                   "--worker-timeout",
+                                   "3s",
+                                   "--heartbeat-wait",
+                                   "1s",
+                                   "--schedule-interval",
+                                   "200ms",
+                                   "--admin-token-file",
+                                   dir_ + "/admin-token"};
   argv.insert(argv.end(), extra_flags.begin(), extra_flags.end());
   std::error_code ec;
   fs::remove(dir_ + "/state/scheduler.addr", ec);
@@ -161,9 +173,17 @@ void Cluster::KillScheduler(int sig) {
 }
 
 Process* Cluster::StartWorker(const std::string& name, std::vector<std::string> extra_flags) {
-  std::vector<std::string> argv = {SHOAL_WORKER_BIN, "--scheduler", url_, "--name", name,
-                                   "--threads-per-rank", "1", "--no-gpu",
-                                   "--trainer", SHOAL_TRAIN_BIN, "--work-dir",
+  std::vector<std::string> argv = {SHOAL_WORKER_BIN,
+                                   "--scheduler",
+                                   url_,
+                                   "--name",
+                                   name,
+                                   "--threads-per-rank",
+                                   "1",
+                                   "--no-gpu",
+                                   "--trainer",
+                                   SHOAL_TRAIN_BIN,
+                                   "--work-dir",
                                    dir_ + "/" + name};
   if (std::find(extra_flags.begin(), extra_flags.end(), "--token") == extra_flags.end()) {
     std::string account = "pool";
@@ -272,6 +292,54 @@ void Cluster::DumpLogs() const {
       std::cerr << lines[i] << "\n";
     }
   }
+}
+
+namespace {
+
+// Sentences drawn from a few words with a fixed generator: structure enough for the model to learn
+// something, and the same bytes everywhere (std::mt19937_64 is specified bit for bit).
+std::vector<int32_t> TinyText(int64_t tokens, uint64_t seed) {
+  static const char* const kWords[] = {"the",   "pool",   "trains", "a",          "model",   "on",
+                                       "every", "worker", "and",    "checkpoint", "resumes", "it"};
+  std::mt19937_64 rng(seed);
+  std::vector<int32_t> out;
+  out.reserve(static_cast<size_t>(tokens));
+  while (static_cast<int64_t>(out.size()) < tokens) {
+    const char* word = kWords[rng() % std::size(kWords)];
+    for (const char* ch = word; *ch != 0; ++ch) out.push_back(static_cast<unsigned char>(*ch));
+    out.push_back(rng() % 8 == 0 ? '.' : ' ');
+  }
+  out.resize(static_cast<size_t>(tokens));
+  return out;
+}
+
+}  // namespace
+
+std::string WriteTinyGptData(const std::string& dir, int64_t train_tokens) {
+  std::error_code ec;
+  fs::create_directories(dir, ec);
+  EXPECT_TRUE(WriteTokenShard(dir + "/train_000000.bin", TinyText(train_tokens, 1)).ok());
+  EXPECT_TRUE(WriteTokenShard(dir + "/val_000000.bin", TinyText(train_tokens / 10, 2)).ok());
+  return dir;
+}
+
+std::string TinyGptJob(const std::string& data_dir, int epochs) {
+  return "apiVersion: shoal/v1\n"
+         "kind: TrainingJob\n"
+         "metadata: {name: tiny-gpt}\n"
+         "spec:\n"
+         "  workers: {min: 2, max: 2}\n"
+         "  resources: {backend: cpu, gpusPerWorker: 0}\n"
+         "  model: {kind: gpt, layers: 1, vocabSize: 256, contextLength: 32, heads: 2, "
+         "embedDim: 32}\n"
+         "  data: {train: " +
+         data_dir + "/train, test: " + data_dir +
+         "/val, format: tokens}\n"
+         "  optimizer: {kind: adamw, lr: 0.005}\n"
+         "  training: {epochs: " +
+         std::to_string(epochs) +
+         ", batchSize: 8, seed: 3}\n"
+         "  checkpoint: {everySeconds: 0}\n";
 }
 
 }  // namespace shoal::testing

@@ -104,4 +104,14 @@ class Cluster {
   std::map<std::string, std::unique_ptr<Process>> workers_;
 };
 
+// A tiny gpt job for the integration tests that need one fast (1 block of 2 heads, 32 channels,
+// windows of 32 byte tokens; 2 ranks of batch 8; `epochs` epochs), with the token shards it reads.
+// WriteTinyGptData writes DIR/train_000000.bin and DIR/val_000000.bin (llm.c's format, what
+// `shoal tokenize` writes) holding `train_tokens` and train_tokens / 10 byte tokens of a
+// deterministic text (the same bytes on every call); workers read them with --data-root DIR.
+// Returns DIR. TinyGptJob is the spec over those shards; its checkpoint line is
+// "checkpoint: {everySeconds: 0}" for callers to Replace.
+std::string WriteTinyGptData(const std::string& dir, int64_t train_tokens);
+std::string TinyGptJob(const std::string& data_dir, int epochs);
+
 }  // namespace shoal::testing

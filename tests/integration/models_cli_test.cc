@@ -1,7 +1,8 @@
 // `shoal models` against a real scheduler and one worker (docs/registry.md, "Model library"): the
 // CLI binary publishes a tiny job that succeeded, shows its card (the job and its accuracy), lists
-// it, pulls it (model.safetensors byte for byte the job's checkpoint, and model-card.json), and
-// refuses to publish a job that has not succeeded, with the scheduler's message.
+// it, pulls it (model.safetensors byte for byte the job's checkpoint, and model-card.json), refuses
+// to generate text from it (an mlp), and refuses to publish a job that has not succeeded, with the
+// scheduler's message.
 #include <gtest/gtest.h>
 
 #include <cstdio>
@@ -41,9 +42,8 @@ TEST(ModelsCliTest, PublishShowListPullAndRefuseAnUnfinishedJob) {
   ASSERT_GT(job, 0);
   // Two workers' worth of ranks on a pool of one: it stays PENDING.
   const int64_t waiting =
-      c.SubmitAs(alice,
-               Replace(Replace(tiny, "name: tiny-mlp", "name: too-wide"),
-                       "workers: {min: 1, max: 1}", "workers: {min: 2, max: 2}"));
+      c.SubmitAs(alice, Replace(Replace(tiny, "name: tiny-mlp", "name: too-wide"),
+                                "workers: {min: 1, max: 1}", "workers: {min: 2, max: 2}"));
   ASSERT_GT(waiting, 0);
   ASSERT_TRUE(c.WaitForState(job, "SUCCEEDED", 180s)) << c.Job(job).dump(2);
   const double accuracy = c.Job(job)["result"]["testAccuracy"].get<double>();
@@ -92,6 +92,11 @@ TEST(ModelsCliTest, PublishShowListPullAndRefuseAnUnfinishedJob) {
   const std::string weights = ReadFile(dir / "model.safetensors");
   EXPECT_FALSE(weights.empty());
   EXPECT_TRUE(weights == checkpoint->body) << weights.size() << " vs " << checkpoint->body.size();
+
+  // generate samples from gpt models only: an mlp is refused before anything is pulled.
+  CliResult generate = Shoal(c, alice, {"models", "generate", "tiny", "--prompt", "hello"});
+  EXPECT_EQ(generate.code, 2) << generate.output;
+  EXPECT_TRUE(Contains(generate.output, "models/alice/tiny@1 is an mlp model")) << generate.output;
 
   // A job that has not succeeded is refused with the scheduler's reason; nothing is published.
   CliResult refused =

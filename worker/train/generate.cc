@@ -6,6 +6,8 @@
 #include <random>
 #include <vector>
 
+#include <nlohmann/json.hpp>
+
 #include "data/tokenizer.h"
 #include "models/gpt/gpt.h"
 #include "models/gpt/sampling.h"
@@ -24,16 +26,37 @@ Result<std::unique_ptr<Tokenizer>> TokenizerFor(int vocab_size, const std::strin
       dir = env == nullptr ? "" : env;
     }
     if (dir.empty()) {
-      return InvalidArgument("vocabSize 50257 is GPT-2's BPE: give --gpt2-dir DIR (encoder.json, "
-                             "vocab.bpe) or set SHOAL_GPT2_DIR");
+      return InvalidArgument(
+          "vocabSize 50257 is GPT-2's BPE: give --gpt2-dir DIR (encoder.json, "
+          "vocab.bpe) or set SHOAL_GPT2_DIR");
     }
     return LoadGpt2Tokenizer(dir + "/encoder.json", dir + "/vocab.bpe");
   }
-  return InvalidArgument("--generate decodes vocabSize 256 (bytes) or 50257 (gpt2); this model "
-                         "has " + std::to_string(vocab_size));
+  return InvalidArgument(
+      "--generate decodes vocabSize 256 (bytes) or 50257 (gpt2); this model "
+      "has " +
+      std::to_string(vocab_size));
 }
 
 }  // namespace
+
+Result<JobSpec> SpecForModel(std::string_view model_json) {
+  const nlohmann::json model = nlohmann::json::parse(model_json, nullptr, false);
+  if (!model.is_object()) {
+    return InvalidArgument("--model-json needs a JSON object (a model section), got \"" +
+                           std::string(model_json.substr(0, 80)) + "\"");
+  }
+  // JSON is YAML: the validator checks the section as it would in a job file. data.train and the
+  // backend are required there; generation reads neither.
+  const nlohmann::json doc = {{"apiVersion", "shoal/v1"},
+                              {"kind", "TrainingJob"},
+                              {"metadata", {{"name", "generate"}}},
+                              {"spec",
+                               {{"model", model},
+                                {"data", {{"train", "unused"}}},
+                                {"resources", {{"backend", "cpu"}, {"gpusPerWorker", 0}}}}}};
+  return ParseJobSpec(doc.dump(), "--model-json");
+}
 
 Result<std::string> Generate(const JobSpec& spec, const GenerateOptions& options) {
   if (!spec.model.is_gpt()) return InvalidArgument("--generate needs a job with model.kind gpt");

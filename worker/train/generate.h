@@ -6,6 +6,7 @@
 
 #include <cstdint>
 #include <string>
+#include <string_view>
 
 #include "common/spec/job_spec.h"
 #include "common/status.h"
@@ -21,6 +22,13 @@ struct GenerateOptions {
   uint64_t seed = 1;       // the same seed, weights and prompt give the same text
   std::string gpt2_dir;    // encoder.json + vocab.bpe (vocabSize 50257)
 };
+
+// A spec for Generate from a model section alone: `model_json` is a JSON object as a model card's
+// `architecture` (JobSpecToJson's spec.model), checked as a spec's model section is. The other
+// sections are placeholders that Generate never reads. InvalidArgument naming the field
+// otherwise. `shoal models generate` passes a pulled model's card this way (shoal-train
+// --model-json), so no job file is needed.
+Result<JobSpec> SpecForModel(std::string_view model_json);
 
 // The prompt followed by the sampled continuation. InvalidArgument for a spec that is not a gpt,
 // weights that do not match it (the first mismatching tensor named), a vocabulary size without a

@@ -16,8 +16,8 @@
 #include "common/spec/job_spec.h"
 #include "common/version.h"
 #include "worker/train/blas_setup.h"
-#include "worker/train/launch.h"
 #include "worker/train/generate.h"
+#include "worker/train/launch.h"
 #include "worker/train/trainer.h"
 
 using namespace shoal;
@@ -40,6 +40,7 @@ struct TrainFlags {
   // --rank/--world-size/--rendezvous given: the scheduler's launch.
   bool explicit_ranks = false;
   GenerateOptions generate;  // generate.weights set: sample text instead of training
+  std::string model_json;    // --generate without JOB: the model section (--model-json)
 };
 
 // Parses the command line into *f. Returns an exit code when the process should end (help,
@@ -106,8 +107,11 @@ std::optional<int> ParseFlags(int argc, char** argv, TrainFlags* f) {
                  "instead of training, print text sampled from a gpt's weights (a checkpoint or "
                  "a published model.safetensors of this job's model)")
       ->type_name("WEIGHTS");
-  app.add_option("--prompt", f->generate.prompt, "--generate: text to continue")
-      ->type_name("TEXT");
+  app.add_option("--model-json", f->model_json,
+                 "--generate without JOB: the model section as JSON (a model card's "
+                 "architecture, as in model-card.json); `shoal models generate` passes it")
+      ->type_name("JSON");
+  app.add_option("--prompt", f->generate.prompt, "--generate: text to continue")->type_name("TEXT");
   app.add_option("--tokens", f->generate.tokens, "--generate: new tokens (default 200)")
       ->type_name("N");
   app.add_option("--temperature", f->generate.temperature,
@@ -125,7 +129,14 @@ std::optional<int> ParseFlags(int argc, char** argv, TrainFlags* f) {
                "write progress, checkpoint and result reports as \"@shoal {json}\" lines on "
                "stdout, for shoal-worker (default: only human-readable lines)");
   if (std::optional<int> code = flags::Parse(app, argc, argv)) return code;
-  if (f->spec_path.empty()) return flags::UsageError(app, "a job file (JOB.yaml) is required");
+  if (!f->model_json.empty()) {
+    if (f->generate.weights.empty())
+      return flags::UsageError(app, "--model-json goes with --generate");
+    if (!f->spec_path.empty())
+      return flags::UsageError(app, "give JOB.yaml or --model-json, not both");
+  } else if (f->spec_path.empty()) {
+    return flags::UsageError(app, "a job file (JOB.yaml) is required");
+  }
   f->explicit_ranks =
       rank_flag->count() > 0 || world_flag->count() > 0 || rendezvous_flag->count() > 0;
   return std::nullopt;
@@ -156,7 +167,7 @@ int main(int argc, char** argv) {
   kind = *resolved;
 
   // The spec is checked before MPI starts, so a bad spec fails every rank alike and fast.
-  auto spec = LoadJobSpecFile(f.spec_path);
+  auto spec = f.model_json.empty() ? LoadJobSpecFile(f.spec_path) : SpecForModel(f.model_json);
   if (!spec.ok()) {
     std::fprintf(stderr, "error: %s\n", spec.status().message().c_str());
     return 2;

@@ -7,6 +7,8 @@
 #include "cli/format.h"
 #include "cli/json_get.h"
 #include "cli/progress.h"
+#include "common/memory_estimate.h"
+#include "common/spec/job_spec.h"
 
 namespace shoal::cli {
 namespace {
@@ -14,6 +16,61 @@ namespace {
 using nlohmann::json;
 
 constexpr int64_t kNow = 1'750'000'000'000;  // a fixed "now" in Unix ms
+
+TEST(FormatCountTest, SiSuffixesWithOneDecimal) {
+  EXPECT_EQ(FormatCount(0), "0");
+  EXPECT_EQ(FormatCount(999), "999");
+  EXPECT_EQ(FormatCount(1000), "1.0K");
+  EXPECT_EQ(FormatCount(235'146), "235.1K");
+  EXPECT_EQ(FormatCount(999'960), "1.0M");  // not "1000.0K"
+  EXPECT_EQ(FormatCount(124'439'808), "124.4M");
+  EXPECT_EQ(FormatCount(1'500'000'000), "1.5B");
+}
+
+JobSpec SpecOf(const std::string& spec_section) {
+  Result<JobSpec> spec = ParseJobSpec(
+      "apiVersion: shoal/v1\nkind: TrainingJob\nmetadata: {name: m}\nspec:\n" + spec_section);
+  EXPECT_TRUE(spec.ok()) << spec.status().message();
+  return spec.ok() ? *spec : JobSpec{};
+}
+
+// The --dry-run line for two known models, its numbers worked out by hand from
+// common/memory_estimate.h's formulas.
+TEST(FormatRankMemoryTest, Gpt2SmallAndAnMlp) {
+  // GPT-2 small: 124,439,808 parameters (V=50257, T=1024, 12 blocks of C=768). Activations for
+  // B=4 windows (no test set), N=4096 rows, attention B*H*T^2 = 50,331,648 floats:
+  // 12 * (N(16C+4) + att) + N*11C + att + N*V + 2N = 1,498,951,680 floats = 5,995,806,720 B.
+  const JobSpec gpt = SpecOf(
+      "  resources: {backend: cpu, gpusPerWorker: 0}\n"
+      "  model: {kind: gpt, layers: 12, vocabSize: 50257, contextLength: 1024, heads: 12, "
+      "embedDim: 768}\n"
+      "  data: {train: /data/tokens}\n"
+      "  training: {batchSize: 4}\n");
+  const RankMemoryEstimate e = EstimateRankMemory(gpt);
+  EXPECT_EQ(e.parameters, 124'439'808);
+  EXPECT_EQ(e.activation_bytes, 5'995'806'720);
+  // 16 B x 124.4M = 1.85 GiB, 12 B x = 1.39 GiB; with 256 MiB: 7.7 GiB without, 9.1 GiB with the
+  // snapshot.
+  EXPECT_EQ(FormatRankMemory(e, Backend::kCpu),
+            "memory per rank: 9.1 GiB of RAM (parameters 124.4M x 16 B = 1.9 GiB, checkpoint "
+            "snapshot 124.4M x 12 B = 1.4 GiB, activations 5.6 GiB, overhead 256.0 MiB)");
+  EXPECT_EQ(FormatRankMemory(e, Backend::kCuda),
+            "memory per rank: 7.7 GiB of GPU memory (parameters 124.4M x 16 B = 1.9 GiB, "
+            "activations 5.6 GiB, overhead 256.0 MiB); 9.1 GiB of RAM with the checkpoint "
+            "snapshot 124.4M x 12 B = 1.4 GiB");
+  // Fashion-MNIST's MLP 784-256-128-10 with a test set: rows = 1024 (evaluation chunks), floats
+  // per row 785 + 2*256 + 2*128 + 10 + 2*256 = 2075: 8,499,200 B. 235,146 parameters.
+  const JobSpec mlp = SpecOf(
+      "  model: {layers: [784, 256, 128, 10]}\n"
+      "  data: {train: /data/train, test: /data/test}\n"
+      "  training: {batchSize: 64}\n");
+  const RankMemoryEstimate m = EstimateRankMemory(mlp);
+  EXPECT_EQ(m.parameters, 235'146);
+  EXPECT_EQ(m.activation_bytes, 8'499'200);
+  EXPECT_EQ(FormatRankMemory(m, mlp.resources.backend),
+            "memory per rank: 270.4 MiB of RAM (parameters 235.1K x 16 B = 3.6 MiB, checkpoint "
+            "snapshot 235.1K x 12 B = 2.7 MiB, activations 8.1 MiB, overhead 256.0 MiB)");
+}
 
 TEST(FormatAgeTest, OneUnitLikeKubectl) {
   EXPECT_EQ(FormatAge(kNow, kNow), "0s");

@@ -3,24 +3,34 @@
 // (cli_data_transfer_test.cc); the same code runs them with the kind taken from the verb.
 #include <gtest/gtest.h>
 
+#include <unistd.h>
+
 #include <algorithm>
+#include <filesystem>
+#include <fstream>
 #include <nlohmann/json.hpp>
 #include <sstream>
 
 #include "cli/args.h"
 #include "cli/cli.h"
 #include "cli/exit_codes.h"
+#include "cli/registry_transfer.h"
+#include "common/registry/manifest.h"
 #include "tests/unit/cli/fake_scheduler.h"
 
 namespace shoal::cli {
 namespace {
 
+namespace fs = std::filesystem;
 using nlohmann::json;
 using testing::FakeScheduler;
 using Reply = FakeScheduler::Reply;
 using Request = FakeScheduler::Request;
 
 constexpr int64_t kNow = 1'750'000'000'000;
+const json kGptArchitecture = {{"kind", "gpt"},       {"layers", 1}, {"vocabSize", 256},
+                               {"contextLength", 32}, {"heads", 2},  {"embedDim", 32},
+                               {"init", ""}};
 const std::string kDigest = "0123456789abcdef" + std::string(48, 'e');
 
 bool Contains(const std::string& haystack, const std::string& needle) {
@@ -58,9 +68,33 @@ TEST(CliModelsArgsTest, GoodLines) {
            {"models", "access", "tiny"},
            {"models", "audit", "tiny"},
            {"models", "rm", "tiny@2"},
+           {"models", "generate", "lab-a/tiny@sha256:" + kDigest},
        }) {
     EXPECT_TRUE(ParseArgs(line, &a).ok()) << line[1] << ": " << ParseArgs(line, &a).message();
   }
+}
+
+TEST(CliModelsArgsTest, GenerateTakesTheSamplingOptions) {
+  CliArgs a;
+  ASSERT_TRUE(ParseArgs({"models", "generate", "tiny@2", "--prompt", "", "--tokens", "40",
+                         "--temperature", "0.8", "--top-k", "20", "--seed", "18446744073709551615",
+                         "--gpt2-dir", "/opt/gpt2"},
+                        &a)
+                  .ok());
+  EXPECT_EQ(a.sub, "generate");
+  EXPECT_EQ(a.positional[1], "tiny@2");
+  EXPECT_EQ(a.prompt, "");
+  EXPECT_EQ(a.gen_tokens, 40);
+  EXPECT_EQ(a.temperature, "0.8");
+  EXPECT_EQ(a.top_k, 20);
+  EXPECT_EQ(a.seed, 18446744073709551615u);
+  EXPECT_EQ(a.gpt2_dir, "/opt/gpt2");
+  CliArgs d;
+  ASSERT_TRUE(ParseArgs({"models", "generate", "tiny"}, &d).ok());
+  EXPECT_EQ(d.gen_tokens, 200);
+  EXPECT_EQ(d.temperature, "1");
+  EXPECT_EQ(d.top_k, 0);
+  EXPECT_EQ(d.seed, 1u);
 }
 
 TEST(CliModelsArgsTest, BadLinesSayWhatIsWrongAndExit2) {
@@ -89,6 +123,19 @@ TEST(CliModelsArgsTest, BadLinesSayWhatIsWrongAndExit2) {
       {{"models", "revoke", "m", "bob", "--expires", "1d"}, "--expires goes with 'shoal models"},
       {{"models", "access", "m", "--account", "x"}, "--account goes with 'shoal models ls'"},
       {{"models", "ls", "extra"}, "usage: shoal models ls"},
+      {{"models", "generate"}, "usage: shoal models generate NAME[@V]"},
+      {{"models", "generate", "m", "--tokens", "0"}, "--tokens needs an integer in 1..100000"},
+      {{"models", "generate", "m", "--tokens", "100001"}, "--tokens needs"},
+      {{"models", "generate", "m", "--tokens", "5x"}, "--tokens needs"},
+      {{"models", "generate", "m", "--temperature", "-0.5"}, "--temperature needs a number >= 0"},
+      {{"models", "generate", "m", "--temperature", "nan"}, "--temperature needs"},
+      {{"models", "generate", "m", "--top-k", "-1"}, "--top-k needs an integer >= 0"},
+      {{"models", "generate", "m", "--seed", "-1"}, "--seed needs an integer"},
+      {{"models", "generate", "m", "--gpt2-dir", ""}, "--gpt2-dir needs a DIR"},
+      {{"models", "generate", "m@"}, "bad version"},
+      {{"models", "generate", "m", "--name", "x"}, "go with 'shoal models publish'"},
+      {{"models", "show", "m", "--prompt", "hi"}, "go with 'shoal models generate'"},
+      {{"models", "pull", "m", "d", "--seed", "3"}, "go with 'shoal models generate'"},
   };
   for (const Case& c : cases) {
     CliArgs out;
@@ -103,12 +150,15 @@ TEST(CliModelsArgsTest, BadLinesSayWhatIsWrongAndExit2) {
 
 TEST(CliModelsArgsTest, HelpAndCompletionKnowTheVerb) {
   EXPECT_TRUE(Contains(HelpText("models"), "model-card.json"));
+  EXPECT_TRUE(Contains(HelpText("models"), "generate NAME[@V]"));
   EXPECT_TRUE(Contains(HelpText(""), "models"));
   bool found = false;
   for (const VerbFlags& v : CompletionTable()) {
     if (v.verb != "models") continue;
     found = true;
     EXPECT_NE(std::find(v.actions.begin(), v.actions.end(), "publish"), v.actions.end());
+    EXPECT_NE(std::find(v.actions.begin(), v.actions.end(), "generate"), v.actions.end());
+    EXPECT_NE(std::find(v.flags.begin(), v.flags.end(), "--top-k"), v.flags.end());
     EXPECT_EQ(std::find(v.actions.begin(), v.actions.end(), "push"), v.actions.end());
     EXPECT_NE(std::find(v.flags.begin(), v.flags.end(), "--license"), v.flags.end());
   }
@@ -172,10 +222,13 @@ struct CliRun {
 
 class CliModelsTest : public ::testing::Test {
  protected:
-  CliRun Run(std::vector<std::string> args) {
+  CliRun Run(std::vector<std::string> args, const std::string& cache_dir = "",
+             const std::string& train_bin = "") {
     args.push_back("--scheduler");
     args.push_back(fake_.url());
     CliEnv env;
+    env.cache_dir = cache_dir;
+    env.train_bin = train_bin;
     env.token_env = "tok-lab-a";
     env.now_ms = [] { return kNow; };
     std::ostringstream out, err;
@@ -203,10 +256,18 @@ class CliModelsTest : public ::testing::Test {
       return Json(200, ModelCard(true));
     }
     if (r.target == "/v1/models") return Json(200, {{"items", {ModelCard(true)}}});
+    if (r.target == "/v1/models/lab-a/gpt-small" && r.method == "GET") {
+      json card = ModelCard(true);
+      card["name"] = "gpt-small";
+      card["card"]["architecture"] = kGptArchitecture;
+      card["versions"][0]["digest"] = gpt_digest_;
+      return Json(200, card);
+    }
     return Json(404, {{"error", {{"code", "NotFound"}, {"message", "no route " + r.target}}}});
   }
 
   json publish_body_;
+  std::string gpt_digest_;  // of the version of lab-a/gpt-small
   FakeScheduler fake_{[this](const Request& r) { return Handle(r); }};
 };
 
@@ -271,6 +332,78 @@ TEST_F(CliModelsTest, ShowAndListUseTheModelsRoutes) {
   CliRun gone = Run({"models", "show", "lab-a/other"});
   EXPECT_EQ(gone.code, kExitNotFound);
   EXPECT_TRUE(Contains(gone.err, "models/lab-a/other not found")) << gone.err;
+}
+
+// generate refuses what it cannot sample from before pulling anything: the fake scheduler
+// answers no version route, so a pull would fail with 404, not with these messages.
+TEST_F(CliModelsTest, GenerateRefusesAModelThatIsNotAGptBeforePulling) {
+  CliRun mlp = Run({"models", "generate", "tiny", "--prompt", "hi"}, "/tmp/shoal-cache-unused");
+  EXPECT_EQ(mlp.code, kExitUsage);
+  EXPECT_TRUE(Contains(mlp.err,
+                       "models/lab-a/tiny@1 is an mlp model: 'shoal models generate' samples "
+                       "text from gpt models only"))
+      << mlp.err;
+  EXPECT_TRUE(mlp.out.empty()) << mlp.out;
+  CliRun no_version = Run({"models", "generate", "tiny@9"}, "/tmp/shoal-cache-unused");
+  EXPECT_EQ(no_version.code, kExitNotFound);
+  EXPECT_TRUE(Contains(no_version.err, "models/lab-a/tiny has no version 9")) << no_version.err;
+  CliRun no_model = Run({"models", "generate", "other"}, "/tmp/shoal-cache-unused");
+  EXPECT_EQ(no_model.code, kExitNotFound);
+  CliRun no_cache = Run({"models", "generate", "tiny"}, "");
+  EXPECT_EQ(no_cache.code, kExitUsage);
+  EXPECT_TRUE(Contains(no_cache.err, "no cache directory")) << no_cache.err;
+}
+
+// A version already in the cache (found by its digest: the fake scheduler serves no version
+// route, so a pull would fail) is handed to shoal-train with the card's architecture and the
+// sampling flags; shoal-train's refusal and its absence exit 2.
+TEST_F(CliModelsTest, GenerateRunsShoalTrainOnTheCachedVersion) {
+  const fs::path root = fs::temp_directory_path() / ("shoal-generate-" + std::to_string(getpid()));
+  fs::remove_all(root);
+  fs::create_directories(root / "staging");
+  std::ofstream(root / "staging" / "model.safetensors") << "weights";
+  std::ofstream(root / "staging" / "model-card.json") << json{{"architecture", kGptArchitecture}};
+  Result<Manifest> manifest = ScanPath((root / "staging").string());
+  ASSERT_TRUE(manifest.ok()) << manifest.status().message();
+  gpt_digest_ = ManifestDigest(*manifest);
+  const fs::path cache = root / "cache";
+  const fs::path dir = cache / "models" / "lab-a" / "gpt-small" / gpt_digest_;
+  fs::create_directories(dir.parent_path());
+  fs::rename(root / "staging", dir);
+  // A stand-in for shoal-train that prints its arguments, one a line.
+  const fs::path echo = root / "echo-train";
+  std::ofstream(echo) << "#!/bin/sh\nprintf '%s\\n' \"$@\"\n";
+  fs::permissions(echo, fs::perms::owner_all);
+  CliRun run = Run({"models", "generate", "gpt-small", "--prompt", "hi there", "--tokens", "5",
+                    "--temperature", "0.7", "--top-k", "3", "--seed", "9"},
+                   cache.string(), echo.string());
+  ASSERT_EQ(run.code, kExitOk) << run.err;
+  EXPECT_EQ(run.out, "--generate\n" + (dir / "model.safetensors").string() + "\n--model-json\n" +
+                         kGptArchitecture.dump() +
+                         "\n--prompt\nhi there\n--tokens\n5\n--temperature\n0.7\n--top-k\n3\n"
+                         "--sample-seed\n9\n");
+  CliRun as_json =
+      Run({"models", "generate", "gpt-small", "-o", "json"}, cache.string(), echo.string());
+  ASSERT_EQ(as_json.code, kExitOk) << as_json.err;
+  EXPECT_EQ(json::parse(as_json.out)["digest"], gpt_digest_);
+  EXPECT_TRUE(Contains(json::parse(as_json.out)["text"], "--sample-seed\n1")) << as_json.out;
+
+  const fs::path refuse = root / "refusing-train";
+  std::ofstream(refuse) << "#!/bin/sh\necho 'error: model.init: tensor wte.weight is missing' >&2\n"
+                           "exit 2\n";
+  fs::permissions(refuse, fs::perms::owner_all);
+  CliRun refused = Run({"models", "generate", "gpt-small"}, cache.string(), refuse.string());
+  EXPECT_EQ(refused.code, kExitUsage);
+  EXPECT_TRUE(Contains(refused.err, "tensor wte.weight is missing")) << refused.err;
+  EXPECT_TRUE(refused.out.empty()) << refused.out;
+
+  CliRun missing =
+      Run({"models", "generate", "gpt-small"}, cache.string(), (root / "no-such-train").string());
+  EXPECT_EQ(missing.code, kExitUsage);
+  EXPECT_TRUE(Contains(missing.err, "cannot run " + (root / "no-such-train").string()))
+      << missing.err;
+  EXPECT_TRUE(Contains(missing.err, "install it beside shoal or on PATH")) << missing.err;
+  fs::remove_all(root);
 }
 
 }  // namespace

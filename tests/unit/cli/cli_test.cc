@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <filesystem>
+#include <nlohmann/json.hpp>
 #include <sstream>
 
 #include "cli/exit_codes.h"
@@ -144,6 +145,29 @@ TEST(CliTest, ValidSpecsReachTheNetwork) {
     CliRun r = RunArgs({"submit", file.string(), "--scheduler", kUnreachable}, env);
     EXPECT_EQ(r.code, kExitUnavailable) << file << "\n" << r.err;
   }
+}
+
+// --dry-run validates and estimates without the network: exit 0 against an unreachable address.
+TEST(CliTest, DryRunPrintsTheMemoryPerRankAndSendsNothing) {
+  const std::string spec = (RepoRoot() / "configs" / "jobs" / "fashion-mnist-mlp.yaml").string();
+  CliRun r = RunArgs({"submit", spec, "--dry-run", "--scheduler", kUnreachable});
+  ASSERT_EQ(r.code, kExitOk) << r.err;
+  EXPECT_EQ(r.out, spec + ": valid; nothing was submitted (--dry-run)\n" +
+                       "memory per rank: 270.4 MiB of RAM (parameters 235.1K x 16 B = 3.6 MiB, "
+                       "checkpoint snapshot 235.1K x 12 B = 2.7 MiB, activations 8.1 MiB, "
+                       "overhead 256.0 MiB)\n");
+  const std::string gpt = (RepoRoot() / "configs" / "jobs" / "gpt-fortunes.yaml").string();
+  CliRun j = RunArgs({"submit", gpt, "--dry-run", "-o", "json", "--scheduler", kUnreachable});
+  ASSERT_EQ(j.code, kExitOk) << j.err;
+  const nlohmann::json reply = nlohmann::json::parse(j.out);
+  EXPECT_EQ(reply["name"], "gpt-fortunes");
+  // 2 blocks of C=64 on T=64 bytes: 256*64 + 64*64 + 2*(12*64*64 + 13*64) + 2*64 parameters.
+  EXPECT_EQ(reply["memoryPerRank"]["parameters"],
+            256 * 64 + 64 * 64 + 2 * (12 * 64 * 64 + 13 * 64) + 2 * 64);
+  EXPECT_EQ(reply["memoryPerRank"]["bytes"], reply["memoryPerRank"]["hostBytes"]);
+  CliRun both = RunArgs({"submit", spec, "--dry-run", "--wait"});
+  EXPECT_EQ(both.code, kExitUsage);
+  EXPECT_TRUE(Contains(both.err, "--dry-run submits nothing to wait for")) << both.err;
 }
 
 }  // namespace
