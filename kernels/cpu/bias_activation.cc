@@ -18,19 +18,24 @@ Status CheckDims(const char* op, int m, int n) {
 }
 
 // The activation is a template parameter so each loop body inlines one function and the compiler
-// can vectorize it; the switch on the runtime enum happens once per call.
+// can vectorize it; the switch on the runtime enum happens once per call. The buffers may be the
+// same one (in place: pre == z, dz == dout), which defeats the compiler's runtime overlap check;
+// `ivdep` tells it what holds: element j is read before it is written and no other element is
+// touched, so no iteration depends on another.
 template <float (*kAct)(float)>
 void ForwardLoop(const float* z, const float* bias, int m, int n, float* pre, float* out) {
   // Two copies of the loop so neither has a branch inside (the pre == nullptr case is inference).
   if (pre == nullptr) {
     for (int i = 0; i < m; ++i) {
       const int64_t row = static_cast<int64_t>(i) * n;
+#pragma GCC ivdep
       for (int j = 0; j < n; ++j) out[row + j] = kAct(z[row + j] + bias[j]);
     }
     return;
   }
   for (int i = 0; i < m; ++i) {
     const int64_t row = static_cast<int64_t>(i) * n;
+#pragma GCC ivdep
     for (int j = 0; j < n; ++j) {
       const float p = z[row + j] + bias[j];
       pre[row + j] = p;
@@ -45,6 +50,7 @@ void BackwardLoop(const float* dout, const float* pre, int m, int n, float* dz, 
   // Row-by-row accumulation keeps the inner loop contiguous (vectorizable) in both dz and dbias.
   for (int i = 0; i < m; ++i) {
     const int64_t row = static_cast<int64_t>(i) * n;
+#pragma GCC ivdep
     for (int j = 0; j < n; ++j) {
       const float d = dout[row + j] * kGrad(pre[row + j]);
       dz[row + j] = d;

@@ -5,7 +5,7 @@
 // Everything here is a pure inline function of its arguments marked SHOAL_HD (__host__ __device__
 // under nvcc, nothing otherwise). No state, no allocation, thread-safe. Float math uses the C
 // single-precision functions (tanhf, sqrtf) because they exist with the same names on host and
-// device.
+// device, except ExpForLoops (below), the host's vectorizable e^x.
 //
 // This header deliberately does not depend on common/spec/job_spec.h (the Activation enum): dispatching
 // on the enum happens in the operators, outside the hot loops.
@@ -29,25 +29,67 @@ SHOAL_HD inline float ReluForward(float x) { return x > 0.0f ? x : 0.0f; }
 // The derivative at exactly 0 is taken as 0 (the subgradient PyTorch uses).
 SHOAL_HD inline float ReluGrad(float pre) { return pre > 0.0f ? 1.0f : 0.0f; }
 
+// e^x for x in [-87, 88] as plain arithmetic on the host, so that loops over it vectorize (libm's
+// expf and tanhf do not, outside -ffast-math); expf on the device. x = n ln2 + r with |r| <= ln2/2
+// (ln2 split in two so that n * ln2_hi is exact), e^r by its degree-7 Taylor polynomial
+// (truncation < 6e-9 relative), times 2^n written into the exponent bits: within 2 ulp of e^x.
+// The caller keeps x in range (outside it the exponent bits overflow): a clamp in here would let
+// the compiler evaluate the clamped case speculatively for every lane, and the constants it
+// produces there (e^-87 and the like) turn later arithmetic into subnormal-assist stalls.
+SHOAL_HD inline float ExpForLoops(float x) {
+#ifdef __CUDA_ARCH__
+  return expf(x);
+#else
+  constexpr float kRound = 12582912.0f;  // 1.5 * 2^23: adding and subtracting it rounds to int
+  const float n = (x * 1.44269504088896341f + kRound) - kRound;
+  float r = x - n * 0.693145751953125f;  // ln2's first 16 bits
+  r = r - n * 1.42860682030941723e-6f;   // the rest of ln2
+  float p = 1.0f / 5040;
+  p = p * r + 1.0f / 720;
+  p = p * r + 1.0f / 120;
+  p = p * r + 1.0f / 24;
+  p = p * r + 1.0f / 6;
+  p = p * r + 0.5f;
+  p = p * r + 1.0f;
+  p = p * r + 1.0f;
+  const int32_t bits = (static_cast<int32_t>(n) + 127) << 23;
+  float scale;
+  __builtin_memcpy(&scale, &bits, sizeof scale);
+  return p * scale;
+#endif
+}
+
+// sigmoid(2u) = 1 / (1 + e^(-2u)) = 0.5 (1 + tanh(u)), through e^(-|2u|) so that the exponential
+// never overflows. |2u| is capped at 40: beyond it sigmoid is 1 or < 4.3e-18, which the cap gives
+// to within 4.3e-18 absolute (and the cap's speculative constant stays far from subnormal).
+SHOAL_HD inline float SigmoidOfTwice(float u) {
+  const float a0 = u < 0.0f ? -2.0f * u : 2.0f * u;
+  const float a = a0 < 40.0f ? a0 : 40.0f;
+  const float e = ExpForLoops(-a);
+  return (u < 0.0f ? e : 1.0f) / (1.0f + e);
+}
+
 // GELU, tanh approximation (Hendrycks & Gimpel; PyTorch approximate="tanh"):
-//   gelu(x) = 0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3))).
-// It differs from the exact erf form by < 1e-3 everywhere and needs only tanh, which is cheap on
-// both CPU and GPU.
+//   gelu(x) = 0.5 x (1 + tanh(u)), u = sqrt(2/pi) (x + 0.044715 x^3).
+// It differs from the exact erf form by < 1e-3 everywhere. Computed as the identical
+// x * sigmoid(2u): one exponential that vectorizes (ExpForLoops) and no cancellation in
+// 1 + tanh(u) for negative x. Agrees with PyTorch's tanh form to a few ulp.
 inline constexpr float kGeluSqrt2OverPi = 0.7978845608028654f;
 inline constexpr float kGeluCoeff = 0.044715f;
 
 SHOAL_HD inline float GeluForward(float x) {
   const float u = kGeluSqrt2OverPi * (x + kGeluCoeff * x * x * x);
-  return 0.5f * x * (1.0f + tanhf(u));
+  return x * SigmoidOfTwice(u);
 }
 // d/dx of the tanh approximation above (not of the exact GELU), so that backward is consistent
-// with forward: 0.5 (1 + t) + 0.5 x (1 - t^2) sqrt(2/pi) (1 + 3 * 0.044715 x^2), t = tanh(u).
+// with forward: 0.5 (1 + t) + 0.5 x (1 - t^2) u', t = tanh(u), u' = sqrt(2/pi) (1 + 3 * 0.044715
+// x^2); with s = sigmoid(2u) = 0.5 (1 + t) and 1 - t^2 = 4 s (1 - s): s + 2 x s (1 - s) u'.
 SHOAL_HD inline float GeluGrad(float pre) {
   const float x2 = pre * pre;
   const float u = kGeluSqrt2OverPi * (pre + kGeluCoeff * x2 * pre);
-  const float t = tanhf(u);
+  const float s = SigmoidOfTwice(u);
   const float du = kGeluSqrt2OverPi * (1.0f + 3.0f * kGeluCoeff * x2);
-  return 0.5f * (1.0f + t) + 0.5f * pre * (1.0f - t * t) * du;
+  return s + 2.0f * pre * s * (1.0f - s) * du;
 }
 
 SHOAL_HD inline float TanhForward(float x) { return tanhf(x); }
