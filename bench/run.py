@@ -40,6 +40,11 @@ Targets
         time of philly.csv and the largest fairshare+backfill cycle; after/before ratios. For
         changes that must not move performance (a restructuring).
 
+  gpt-ddp
+        The character-level GPT of configs/jobs/gpt-fortunes.yaml on 2 CPU ranks: shoal (a real
+        scheduler and 2 workers on loopback) vs PyTorch DDP (bench/gpt_ddp_reference.py) on the
+        same token shards, model, batch, schedule and clipping, interleaved: tokens/s, a ratio.
+
 Every target writes <out>/<target>.json and <out>/<target>.md (a Markdown table) and prints the
 table. Build first (scripts/build.sh); the driver uses ./build unless --build-dir says otherwise.
 """
@@ -78,13 +83,14 @@ def http_json(url, method="GET", body=None, timeout=30):
 class LocalPool:
     """A scheduler and N workers on loopback in a temp dir; everything is killed on exit."""
 
-    def __init__(self, build_dir, workers, threads_per_rank, scheduler_flags=()):
+    def __init__(self, build_dir, workers, threads_per_rank, scheduler_flags=(), worker_flags=()):
         self.build = build_dir
         self.dir = tempfile.mkdtemp(prefix="shoal-bench-")
         self.procs = []
         self.n_workers = workers
         self.threads = threads_per_rank
         self.scheduler_flags = list(scheduler_flags)
+        self.worker_flags = list(worker_flags)
 
     def __enter__(self):
         sched = os.path.join(self.build, "scheduler", "shoal-scheduler")
@@ -103,7 +109,8 @@ class LocalPool:
         for i in range(self.n_workers):
             self._spawn([worker, "--scheduler", self.url, "--name", f"bench-{i}", "--no-gpu",
                          "--threads-per-rank", str(self.threads), "--token-file", token_file,
-                         "--work-dir", os.path.join(self.dir, f"w{i}")], f"worker-{i}")
+                         "--work-dir", os.path.join(self.dir, f"w{i}")] + self.worker_flags,
+                        f"worker-{i}")
         deadline = time.time() + 30
         while time.time() < deadline:
             alive = [w for w in http_json(self.url + "/v1/workers")["workers"] if w["state"] == "alive"]
@@ -1020,9 +1027,71 @@ def target_gpt(args):
     return result, "\n".join(md)
 
 
+def target_gpt_ddp(args):
+    """The character-level GPT of configs/jobs/gpt-fortunes.yaml on 2 CPU ranks: shoal (a real
+    scheduler and 2 workers on loopback, Gloo) vs PyTorch DDP (gloo, bench/gpt_ddp_reference.py)
+    on the same token shards, model, batch, schedule and clipping, interleaved; tokens/s."""
+    data = tempfile.mkdtemp(prefix="shoal-bench-gpt-")
+    fortunes = [os.path.join("/usr/share/games/fortunes", n) for n in
+                ("art", "computers", "cookie", "debian", "definitions", "disclaimer", "drugs",
+                 "education")]
+    subprocess.run([os.path.join(args.build_dir, "cli", "shoal"), "tokenize", *fortunes,
+                    "--tokenizer", "bytes", "--out", data], check=True, capture_output=True)
+    spec = open(os.path.join(REPO, "configs/jobs/gpt-fortunes.yaml")).read()
+    spec = spec.replace("shoal://datasets/demo/fortunes-bytes/train", os.path.join(data, "train"))
+    spec = spec.replace("shoal://datasets/demo/fortunes-bytes/val", os.path.join(data, "val"))
+    spec = spec.replace("epochs: 3", f"epochs: {args.epochs}")
+    spec = spec.split("\n  output:")[0] + "\n"  # nothing to publish
+    runs = {"shoal": [], "ddp": []}
+    try:
+        for rep in range(args.repeat):
+            order = ["shoal", "ddp"] if rep % 2 == 0 else ["ddp", "shoal"]
+            for name in order:
+                if name == "shoal":
+                    with LocalPool(args.build_dir, 2, 1, worker_flags=["--data-root", data]) as pool:
+                        job = pool.run_job(spec)
+                    if job["state"] != "SUCCEEDED":
+                        raise RuntimeError(f"shoal job {job['state']}: {job.get('reason')}")
+                    r = {"tokensPerSec": job["result"]["samplesPerSec"] * 64,
+                         "testLoss": job["result"].get("testLoss")}
+                else:
+                    port = free_port()
+                    script = os.path.join(REPO, "bench", "gpt_ddp_reference.py")
+                    procs = [subprocess.Popen(["/usr/bin/python3", script, "--rank", str(k),
+                                               "--world", "2", "--port", str(port), "--train",
+                                               os.path.join(data, "train_000000.bin"),
+                                               "--epochs", str(args.epochs), "--threads", "1"],
+                                              stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                              text=True) for k in range(2)]
+                    outs = [p.communicate(timeout=1800) for p in procs]
+                    for p, (_, err) in zip(procs, outs):
+                        if p.returncode != 0:
+                            raise RuntimeError("gpt_ddp_reference.py failed: " + err[-2000:])
+                    r = json.loads(outs[0][0].strip().splitlines()[-1])
+                runs[name].append(r)
+                print(f"  rep {rep + 1} {name}: {r['tokensPerSec']:.0f} tokens/s", file=sys.stderr)
+    finally:
+        shutil.rmtree(data, ignore_errors=True)
+    s_med = statistics.median(r["tokensPerSec"] for r in runs["shoal"])
+    d_med = statistics.median(r["tokensPerSec"] for r in runs["ddp"])
+    result = {"target": "gpt-ddp", "machine": machine(), "epochs": args.epochs,
+              "repeat": args.repeat, "shoalTokensPerSec": s_med, "ddpTokensPerSec": d_med,
+              "ratio": s_med / d_med, "runs": runs}
+    md = ["| system | tokens/s (2 ranks x 1 thread) |", "|---|---:|",
+          f"| shoal (scheduler + 2 workers, Gloo) | {s_med:.0f} |",
+          f"| PyTorch {runs['ddp'][0]['impl']} | {d_med:.0f} |", "",
+          f"shoal / DDP: **{s_med / d_med:.2f}x**. configs/jobs/gpt-fortunes.yaml (2 blocks, C=64, "
+          f"T=64, V=256; batch 16 windows per rank, warm-up + cosine, clip 1.0), {args.epochs} "
+          f"epoch(s) of Debian's fortunes as bytes, training steps only (evaluation untimed); "
+          f"median of {args.repeat}, interleaved; {result['machine']['cores']} cores of "
+          f"{result['machine']['cpu']}."]
+    return result, "\n".join(md)
+
+
 TARGETS = {"e2e": target_e2e, "ddp": target_ddp, "collectives": target_collectives,
            "sim": target_sim, "cycle": target_cycle, "api": target_api,
-           "builds": target_builds, "registry": target_registry, "gpt": target_gpt}
+           "builds": target_builds, "registry": target_registry, "gpt": target_gpt,
+           "gpt-ddp": target_gpt_ddp}
 
 
 def main():
