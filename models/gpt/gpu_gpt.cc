@@ -165,9 +165,12 @@ Status GpuGpt::EnsureScratch(int B, int T) {
   return Status::Ok();
 }
 
-Status GpuGpt::EnsureTokens(int64_t n) {
-  if (static_cast<size_t>(n) <= tokens_.size()) return Status::Ok();
-  return tokens_.Allocate(static_cast<size_t>(n));
+Status GpuGpt::StageRowTokens(const float* d_x, int batch) {
+  const int64_t n = int64_t{batch} * config().context_length;
+  if (static_cast<size_t>(n) > tokens_.size()) {
+    RETURN_IF_ERROR(tokens_.Allocate(static_cast<size_t>(n)));
+  }
+  return cuda::TokensFromFloats(d_x, n, config().vocab_size, tokens_.get(), stream_);
 }
 
 Status GpuGpt::Forward(const float* d_params, const int32_t* d_tokens, int B, int T) {
@@ -340,9 +343,7 @@ Status GpuGpt::ForwardBackward(const float* d_params, const float* d_x, const in
     return Status::Ok();
   }
   const int T = config().context_length;
-  const int64_t n = int64_t{batch} * T;
-  RETURN_IF_ERROR(EnsureTokens(n).WithContext(kOp));
-  RETURN_IF_ERROR(cuda::TokensFromFloats(d_x, n, config().vocab_size, tokens_.get(), stream_));
+  RETURN_IF_ERROR(StageRowTokens(d_x, batch).WithContext(kOp));
   double token_loss = 0.0;
   // A row's loss is the mean over its T positions (GptModel).
   RETURN_IF_ERROR(ForwardBackwardTokens(d_params, tokens_.get(), d_labels, batch, T,
@@ -366,9 +367,7 @@ Status GpuGpt::Evaluate(const float* d_params, const float* d_x, const int32_t* 
     return Status::Ok();
   }
   const int T = config().context_length;
-  const int64_t n = int64_t{batch} * T;
-  RETURN_IF_ERROR(EnsureTokens(n).WithContext(kOp));
-  RETURN_IF_ERROR(cuda::TokensFromFloats(d_x, n, config().vocab_size, tokens_.get(), stream_));
+  RETURN_IF_ERROR(StageRowTokens(d_x, batch).WithContext(kOp));
   double token_loss = 0.0;
   RETURN_IF_ERROR(
       EvaluateTokens(d_params, tokens_.get(), d_labels, batch, T, &token_loss, correct));

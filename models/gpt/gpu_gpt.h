@@ -108,7 +108,8 @@ class GpuGpt final : public DeviceModel {
   Status CheckTokenArgs(const char* op, const float* d_params, const int32_t* d_tokens, int B,
                         int T) const;
   Status EnsureScratch(int B, int T);
-  Status EnsureTokens(int64_t n);
+  // tokens_ = the int32 ids of `batch` rows of float ids (grown as needed; enqueued).
+  Status StageRowTokens(const float* d_x, int batch);
   // Embedding, blocks and final LayerNorm into lnf_, then the logits into logits_ (enqueued).
   Status Forward(const float* d_params, const int32_t* d_tokens, int B, int T);
   // Backward from the logits (turned into dlogits in place) into d_grads.
