@@ -1,12 +1,11 @@
 #include "scheduler/auth.h"
 
-#include <openssl/rand.h>
-
 #include <algorithm>
 #include <ctime>
 
 #include "common/spec/job_spec.h"  // IsDnsLabel
 #include "common/sha256.h"
+#include "scheduler/web/web_sessions.h"  // RandomHex256
 
 namespace shoal {
 
@@ -47,18 +46,7 @@ Result<Role> ParseRole(std::string_view name) {
                          std::string(name.substr(0, 40)) + "\"");
 }
 
-std::string NewToken() {
-  unsigned char bytes[32];
-  // RAND_bytes fails only if the OS's entropy source does: nothing secure can be made then.
-  if (RAND_bytes(bytes, sizeof(bytes)) != 1) std::abort();
-  static constexpr char kHex[] = "0123456789abcdef";
-  std::string out = "shoal_";
-  for (unsigned char b : bytes) {
-    out.push_back(kHex[b >> 4]);
-    out.push_back(kHex[b & 15]);
-  }
-  return out;
-}
+std::string NewToken() { return "shoal_" + RandomHex256(); }
 
 std::string HashToken(std::string_view token) { return Sha256Hex(token); }
 

@@ -43,6 +43,9 @@ const std::vector<SchedulerSetting>& SchedulerSettings() {
        "the account of --worker-token-file's token"},
       {"tlsCert", "--tls-cert", "FILE", "", "PEM certificate (chain) for HTTPS; needs --tls-key"},
       {"tlsKey", "--tls-key", "FILE", "", "PEM private key for HTTPS"},
+      {"uiDir", "--ui-dir", "DIR", "",
+       "the dashboard's assets, served at /ui/ (default: ui/ beside the executable, else "
+       "../share/shoal/ui from it)"},
       {"queues", "--queues", "LIST", "default",
        "comma-separated queue names a job's spec.queue may take (a list in scheduler.yaml)"},
       {"maxConnections", "--max-connections", "N", "4096",
@@ -147,6 +150,8 @@ Status SetSchedulerSetting(const std::string& key, const std::string& value, Sch
     c->tls_cert_file = value;
   } else if (key == "tlsKey") {
     c->tls_key_file = value;
+  } else if (key == "uiDir") {
+    c->ui_dir = value;
   } else if (key == "maxConnections" || key == "maxConnectionsPerAddress") {
     ASSIGN_OR_RETURN(int64_t n, ParseInt64(value, key));
     if (n < 0 || n > 1'000'000) return InvalidArgument(key + " must be in 0..1000000");

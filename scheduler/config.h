@@ -34,6 +34,9 @@ struct SchedulerConfig {
   // tlsCert / tlsKey: PEM certificate chain and private key; when set the API speaks only HTTPS.
   std::string tls_cert_file;
   std::string tls_key_file;
+  // uiDir: the dashboard's assets, served at /ui/ (docs/dashboard.md). "" = the build's or the
+  // package's: ui/ beside the executable, else ../share/shoal/ui from it.
+  std::string ui_dir;
   // queues: the names a job's spec.queue may take (others are refused at submission). In the
   // file a list or "a,b"; each a DNS label.
   std::vector<std::string> queues = {"default"};

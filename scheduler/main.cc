@@ -10,6 +10,7 @@
 #include <boost/asio/steady_timer.hpp>
 #include <chrono>
 #include <cstdio>
+#include <filesystem>
 #include <fstream>
 #include <functional>
 #include <iostream>
@@ -65,6 +66,37 @@ void RunEvery(asio::io_context& ioc, std::chrono::milliseconds period,
         }
       },
       asio::detached);
+}
+
+// The dashboard's assets: --ui-dir, else ui/ beside this executable (a build), else
+// ../share/shoal/ui from it (an install). A scheduler without them still serves the API; /ui/
+// then says why there is no dashboard.
+Api::UiOptions LoadUi(const SchedulerConfig& config) {
+  Api::UiOptions ui;
+  ui.secure_cookies = !config.tls_cert_file.empty();
+  std::vector<std::string> dirs;
+  if (!config.ui_dir.empty()) {
+    dirs.push_back(config.ui_dir);
+  } else {
+    std::error_code ec;
+    const std::filesystem::path exe = std::filesystem::read_symlink("/proc/self/exe", ec);
+    if (!ec) {
+      dirs.push_back((exe.parent_path() / "ui").string());
+      dirs.push_back((exe.parent_path() / ".." / "share" / "shoal" / "ui").string());
+    }
+  }
+  for (const std::string& dir : dirs) {
+    auto files = StaticFiles::Load(dir);
+    if (files.ok()) {
+      LOG_INFO << "dashboard at /ui/: " << files->size() << " files from " << dir;
+      ui.files = std::move(*files);
+      return ui;
+    }
+    ui.missing += (ui.missing.empty() ? "" : "; ") + files.status().message();
+  }
+  if (ui.missing.empty()) ui.missing = "no dashboard directory";
+  LOG_WARN << "no dashboard: " << ui.missing << " (--ui-dir)";
+  return ui;
 }
 
 }  // namespace
@@ -189,6 +221,7 @@ int main(int argc, char** argv) {
   api.SetRegistry(registry->get());
   api.SetHistoryReader(history_reader->get());
   api.SetVisibility(config.visibility);
+  api.SetUi(LoadUi(config));
   HttpServerOptions http;
   http.address = config.address;
   http.port = static_cast<uint16_t>(config.port);

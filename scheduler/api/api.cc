@@ -21,6 +21,7 @@ namespace shoal {
 namespace asio = boost::asio;
 using nlohmann::json;
 using api_internal::Clock;
+using api_internal::IsMutatingMethod;
 using api_internal::SplitPath;
 using api_internal::JsonReply;
 using api_internal::MethodNotAllowed;
@@ -74,8 +75,23 @@ Result<Principal> Api::AuthenticateRequest(const HttpRequest& req, HttpReply* re
     return ResourceExhausted("rate-limited");
   }
   auto header = req.headers.find("authorization");
-  auto principal =
-      auth_->Authenticate(header == req.headers.end() ? std::string_view() : header->second);
+  std::string from_session;  // "Bearer <token>" of the dashboard session the cookie names
+  if (header == req.headers.end()) {
+    if (const WebSession* session = SessionOf(req)) {
+      // SameSite=Strict keeps other sites' requests from carrying the cookie; the CSRF token
+      // is the second lock, for anything that changes state.
+      auto csrf = req.headers.find("x-csrf-token");
+      if (IsMutatingMethod(req.method) &&
+          (csrf == req.headers.end() || csrf->second != session->csrf)) {
+        *refusal = ErrorReply(403, "PermissionDenied",
+                              "a dashboard session must send its X-CSRF-Token with " + req.method);
+        return PermissionDenied("missing or wrong CSRF token");
+      }
+      from_session = "Bearer " + session->token;
+    }
+  }
+  auto principal = auth_->Authenticate(header != req.headers.end() ? std::string_view(header->second)
+                                                                    : std::string_view(from_session));
   if (!principal.ok()) {
     const int64_t failures = address.empty() ? 1 : auth_limiter_.RecordFailure(address, now_ms);
     if (failures == 1 || failures == 10 || failures == 100 || failures % 1000 == 0) {
@@ -118,6 +134,10 @@ asio::awaitable<HttpReply> Api::Authenticated(const HttpRequest& req) {
     api_metrics_.Render(&text);
     RenderRegistryMetrics(names, &text);
     co_return HttpReply{200, std::move(text), "text/plain; version=0.0.4; charset=utf-8"};
+  }
+  if (const RouteMatch ui = MatchRoute(req.path);
+      ui.route != nullptr && (ui.route->id == RouteId::kUi || ui.route->id == RouteId::kUiSession)) {
+    co_return Ui(req, ui.route->id, ui.params);
   }
   HttpReply refusal;
   auto principal = AuthenticateRequest(req, &refusal);
@@ -171,6 +191,8 @@ asio::awaitable<HttpReply> Api::Route(const HttpRequest& req, const Principal& p
     case RouteId::kReadyz:
     case RouteId::kMetrics:
     case RouteId::kVersion:
+    case RouteId::kUi:
+    case RouteId::kUiSession:
       break;  // answered before authentication (Authenticated)
   }
   co_return ErrorReply(404, "NotFound", "no route for " + req.method + " " + req.path);

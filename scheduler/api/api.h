@@ -26,10 +26,13 @@
 #include "scheduler/checkpoint_store.h"
 #include "scheduler/api/http_server.h"
 #include "scheduler/api/notifier.h"
+#include "scheduler/api/routes.h"
 #include "scheduler/registry/registry.h"
 #include "scheduler/rendezvous_kv.h"
 #include "scheduler/scheduler.h"
 #include "scheduler/visibility.h"
+#include "scheduler/web/static_files.h"
+#include "scheduler/web/web_sessions.h"
 
 namespace shoal {
 
@@ -103,13 +106,34 @@ class Api {
   // Longest any long-poll is held, whatever the client asks.
   static constexpr int64_t kMaxWaitMs = 30000;
 
+  // The dashboard (docs/dashboard.md): the assets served at /ui/ (empty: /ui/ answers 404 with
+  // `missing`, why there are none), and whether session cookies are Secure (the API speaks TLS).
+  struct UiOptions {
+    StaticFiles files;
+    std::string missing;
+    bool secure_cookies = false;
+  };
+  void SetUi(UiOptions ui) { ui_ = std::move(ui); }
+
  private:
   // The routes that need no token: the probes, /metrics and /v1/version.
   static bool IsOpenRoute(std::string_view path);
   // The caller's principal, or the reply refusing it: 429 (with Retry-After) while its address
   // has failed too often, before the token is looked at; else 401 for a bad token, counted and
-  // logged (at the 1st, 10th, 100th... failure of an address).
+  // logged (at the 1st, 10th, 100th... failure of an address). Without an Authorization header,
+  // a dashboard session cookie stands for its token; a POST, PUT, PATCH or DELETE made with it
+  // must carry the session's X-CSRF-Token, else 403.
   Result<Principal> AuthenticateRequest(const HttpRequest& req, HttpReply* refusal);
+  // The dashboard's routes (api_ui.cc): /ui/ assets and the /ui/api/session login (POST a
+  // token, GET who is logged in, DELETE to log out), every reply with the page's security
+  // headers (a strict Content-Security-Policy among them).
+  HttpReply Ui(const HttpRequest& req, RouteId route, const std::vector<std::string>& params);
+  HttpReply UiAsset(const HttpRequest& req, const std::vector<std::string>& params);
+  HttpReply UiSession(const HttpRequest& req);
+  // The live session the request's cookie names, or nullptr.
+  const WebSession* SessionOf(const HttpRequest& req);
+  // A Set-Cookie value for the session cookie (HttpOnly, SameSite=Strict, Secure under TLS).
+  std::string SessionCookie(const std::string& value, int64_t max_age_s) const;
   boost::asio::awaitable<HttpReply> Authenticated(const HttpRequest& req);
   boost::asio::awaitable<HttpReply> Route(const HttpRequest& req, const Principal& p);
   boost::asio::awaitable<HttpReply> Jobs(const HttpRequest& req,
@@ -206,6 +230,12 @@ class Api {
   // Chunk reads and writes (hashing, encrypting, fsyncing megabytes) run here, off the event loop.
   boost::asio::thread_pool registry_io_{4};
   Visibility visibility_;
+  UiOptions ui_;
+  WebSessions sessions_{[] {
+    return std::chrono::duration_cast<std::chrono::milliseconds>(
+               std::chrono::system_clock::now().time_since_epoch())
+        .count();
+  }};
   ApiMetrics api_metrics_;
   // Checkpoint reads and writes (seconds for a large model) run here, off the event loop.
   boost::asio::thread_pool checkpoint_io_{1};

@@ -46,6 +46,16 @@ inline HttpReply JsonReply(int status, const json& body) {
           "application/json"};
 }
 
+// At most max_points of a job's progress points for a chart (GET /v1/jobs/{id}/metrics?maxPoints):
+// evenly spaced ones (the first and the last among them), plus the epoch ends and evaluations
+// (points with testLoss) while those are at most half of max_points. max_points <= 0: all.
+json DownsamplePoints(std::vector<json> points, int64_t max_points);
+
+// POST, PUT, PATCH and DELETE: the methods a dashboard session must send its CSRF token with.
+inline bool IsMutatingMethod(std::string_view method) {
+  return method == "POST" || method == "PUT" || method == "PATCH" || method == "DELETE";
+}
+
 inline HttpReply MethodNotAllowed(const HttpRequest& req) {
   return ErrorReply(405, "MethodNotAllowed", req.method + " is not allowed on " + req.path);
 }

@@ -23,6 +23,7 @@ using nlohmann::json;
 using api_internal::Clock;
 using api_internal::JsonReply;
 using api_internal::MethodNotAllowed;
+using api_internal::DownsamplePoints;
 using api_internal::WaitParam;
 using api_internal::RequireRole;
 using api_internal::RequireJobOwner;
@@ -75,11 +76,20 @@ asio::awaitable<HttpReply> Api::Jobs(const HttpRequest& req, const std::vector<s
   }
   if (parts.size() == 4 && parts[3] == "logs" && req.method == "GET") co_return co_await Logs(req, id);
   if (parts.size() == 4 && parts[3] == "metrics" && req.method == "GET") {
+    // ?maxPoints=N (1..100000): a chart's worth, downsampled (DownsamplePoints).
+    int64_t max_points = 0;
+    if (auto it = req.query.find("maxPoints");
+        it != req.query.end() &&
+        (!ParseInteger(it->second, &max_points) || max_points < 1 || max_points > 100000)) {
+      co_return ErrorReply(400, "InvalidArgument", "maxPoints must be an integer in 1..100000",
+                           "maxPoints");
+    }
     auto read = [history = history_reader_ != nullptr ? history_reader_ : scheduler_->history(),
-                 id] {
+                 id, max_points] {
       auto points = history->ReadMetrics(id, 100000);
       if (!points.ok()) return ErrorReply(points.status());
-      return JsonReply(200, json{{"job", id}, {"points", *points}});
+      return JsonReply(200, json{{"job", id},
+                                 {"points", DownsamplePoints(std::move(*points), max_points)}});
     };
     // Not a conditional expression: GCC 12 miscompiles a co_await inside one.
     if (history_reader_ == nullptr) co_return read();
@@ -158,24 +168,79 @@ asio::awaitable<HttpReply> Api::Submit(const HttpRequest& req, const Principal& 
 }
 
 HttpReply Api::ListJobs(const HttpRequest& req, const Principal& p) {
-  std::optional<JobState> state;
+  // state: one state or several, comma-separated (the dashboard's queue asks for
+  // PENDING,RUNNING,RESTARTING).
+  std::vector<JobState> states;
   if (auto it = req.query.find("state"); it != req.query.end() && !it->second.empty()) {
-    auto parsed = ParseJobState(it->second);
-    if (!parsed.ok()) return ErrorReply(parsed.status(), "state");
-    state = *parsed;
+    for (std::string_view rest = it->second; !rest.empty();) {
+      const size_t comma = rest.find(',');
+      auto parsed = ParseJobState(std::string(rest.substr(0, comma)));
+      if (!parsed.ok()) return ErrorReply(parsed.status(), "state");
+      states.push_back(*parsed);
+      rest = comma == std::string_view::npos ? std::string_view() : rest.substr(comma + 1);
+    }
   }
-  std::string owner, name;
+  std::string owner, name, q;
   if (auto it = req.query.find("owner"); it != req.query.end()) owner = it->second;
   if (auto it = req.query.find("name"); it != req.query.end()) name = it->second;
+  if (auto it = req.query.find("q"); it != req.query.end()) q = it->second;
+  int64_t limit = 0, before = std::numeric_limits<int64_t>::max();
+  if (auto it = req.query.find("limit");
+      it != req.query.end() && (!ParseInteger(it->second, &limit) || limit < 1 || limit > 1000)) {
+    return ErrorReply(400, "InvalidArgument", "limit must be an integer in 1..1000", "limit");
+  }
+  if (auto it = req.query.find("before");
+      it != req.query.end() && (!ParseInteger(it->second, &before) || before < 1)) {
+    return ErrorReply(400, "InvalidArgument", "before must be a positive job id", "before");
+  }
   if (!p.admin()) {
     if (!owner.empty() && owner != p.account) {
       return ErrorReply(403, "PermissionDenied", "only an admin may list another account's jobs");
     }
     owner = p.account;
   }
+  std::vector<const Job*> matching = scheduler_->ListJobs(
+      states.size() == 1 ? std::optional<JobState>(states[0]) : std::nullopt, owner, name);
+  std::erase_if(matching, [&](const Job* j) {
+    return (states.size() > 1 && std::find(states.begin(), states.end(), j->state) == states.end()) ||
+           (!q.empty() && j->spec.metadata.name.find(q) == std::string::npos);
+  });
   json jobs = json::array();
-  for (const Job* j : scheduler_->ListJobs(state, owner, name)) jobs.push_back(ToJson(*j, false));
-  return JsonReply(200, json{{"jobs", jobs}});
+  if (limit == 0) {  // everything, oldest first (the CLI's list)
+    for (const Job* j : matching) jobs.push_back(ToJson(*j, false));
+    return JsonReply(200, json{{"jobs", jobs}});
+  }
+  // A page, newest first: at most `limit` jobs with ids below `before`; `next` is the `before`
+  // of the following page. ListJobs returns ids in increasing order.
+  json reply{{"total", matching.size()}};
+  auto it = std::lower_bound(matching.begin(), matching.end(), before,
+                             [](const Job* j, int64_t id) { return j->id < id; });
+  while (it != matching.begin() && static_cast<int64_t>(jobs.size()) < limit) {
+    --it;
+    jobs.push_back(ToJson(**it, false));
+  }
+  if (it != matching.begin()) reply["next"] = (*it)->id;
+  reply["jobs"] = std::move(jobs);
+  return JsonReply(200, reply);
+}
+
+json api_internal::DownsamplePoints(std::vector<json> points, int64_t max_points) {
+  const int64_t n = static_cast<int64_t>(points.size());
+  if (max_points <= 0 || n <= max_points) return json(std::move(points));
+  std::vector<bool> keep(n, false);
+  int64_t marked = 0;
+  for (int64_t i = 0; i < n; ++i) {
+    if (points[i].contains("testLoss") || points[i].value("epochDone", false)) ++marked;
+  }
+  const bool keep_marked = marked <= max_points / 2;
+  const int64_t even = keep_marked ? max_points - marked : max_points;
+  for (int64_t k = 0; k < even; ++k) keep[even == 1 ? n - 1 : k * (n - 1) / (even - 1)] = true;
+  json out = json::array();
+  for (int64_t i = 0; i < n; ++i) {
+    const bool is_marked = points[i].contains("testLoss") || points[i].value("epochDone", false);
+    if (keep[i] || (keep_marked && is_marked)) out.push_back(std::move(points[i]));
+  }
+  return out;
 }
 
 asio::awaitable<HttpReply> Api::Logs(const HttpRequest& req, int64_t job_id) {

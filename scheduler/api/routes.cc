@@ -38,6 +38,10 @@ const std::vector<Route>& Routes() {
        BodyKind::kRegistry},
       {RouteId::kRegistryItem, "/v1/models/{account}/{name}/{sub}/{item}", false,
        BodyKind::kRegistry},
+      // Open: the login checks the token it is given, and the assets hold no data.
+      {RouteId::kUiSession, "/ui/api/session", true, BodyKind::kDefault},
+      {RouteId::kUi, "/ui", true, BodyKind::kDefault},
+      {RouteId::kUi, "/ui/{file}", true, BodyKind::kDefault, /*rest=*/true},
   };
   return kRoutes;
 }

@@ -37,6 +37,8 @@ enum class RouteId {
   kRegistryArtifact,  // one artifact's card
   kRegistrySub,       // its grants, audit
   kRegistryItem,      // a chunk, a version, a grant, chunks/missing
+  kUiSession,         // the dashboard's login: POST a token, GET, DELETE (docs/dashboard.md)
+  kUi,                // the dashboard's assets under /ui/
 };
 
 // How a route's request body is bounded (Api::BodyPolicyFor).

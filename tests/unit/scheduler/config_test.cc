@@ -82,6 +82,7 @@ TEST(ConfigTest, EveryFlagSetsItsKey) {
       {"workerAccount", "pool"},
       {"tlsCert", "/c.pem"},
       {"tlsKey", "/k.pem"},
+      {"uiDir", "/srv/ui"},
       {"queues", "default,gpu"},
       {"maxConnections", "100"},
       {"maxConnectionsPerAddress", "0"},
