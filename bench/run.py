@@ -46,7 +46,8 @@ Targets
         same token shards, model, batch, schedule and clipping, interleaved: tokens/s, a ratio.
 
 Every target writes <out>/<target>.json and <out>/<target>.md (a Markdown table) and prints the
-table. Build first (scripts/build.sh); the driver uses ./build unless --build-dir says otherwise.
+table; e2e, ddp, collectives, sim, gpt and gpt-ddp also write <out>/<target>.svg, a chart
+(bench/plots.py, matplotlib; a missing matplotlib is a warning, not a failure). Build first (scripts/build.sh); the driver uses ./build unless --build-dir says otherwise.
 """
 import argparse
 import hashlib
@@ -1094,6 +1095,36 @@ TARGETS = {"e2e": target_e2e, "ddp": target_ddp, "collectives": target_collectiv
            "gpt-ddp": target_gpt_ddp}
 
 
+def write_chart(target, result, out_dir):
+    """<out>/<target>.svg next to the table (bench/plots.py), for the targets that have a chart.
+    Never fails the benchmark: without matplotlib in this interpreter it tries Debian's
+    /usr/bin/python3 (where python3-matplotlib lives), else it prints a warning."""
+    sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+    try:
+        import plots
+        if target not in plots.PLOTTERS:
+            return
+        svg = os.path.join(out_dir, f"{target}.svg")
+        if os.path.exists(svg):
+            os.remove(svg)  # a failed chart must not leave the previous run's next to new numbers
+        try:
+            import matplotlib  # noqa: F401
+        except ImportError:
+            debian = "/usr/bin/python3"
+            if not os.path.exists(debian) or os.path.realpath(debian) == os.path.realpath(sys.executable):
+                raise
+            subprocess.run([debian, os.path.join(REPO, "bench", "plots.py"), "--from-json",
+                            os.path.join(out_dir, f"{target}.json"), "--kind", target, "-o", svg],
+                           check=True, capture_output=True, text=True, timeout=300)
+        else:
+            plots.plot(target, result, svg)
+        print(f"chart: {svg}")
+    except Exception as e:  # noqa: BLE001 (a chart is a nicety; the numbers are written)
+        detail = getattr(e, "stderr", None) or e
+        lines = str(detail).strip().splitlines() or [type(e).__name__]
+        print(f"warning: no chart for {target}: {lines[-1]}", file=sys.stderr)
+
+
 def main():
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--target", choices=sorted(TARGETS), required=True)
@@ -1119,6 +1150,7 @@ def main():
     with open(os.path.join(args.out, f"{args.target}.md"), "w") as f:
         f.write(table + "\n")
     print(table)
+    write_chart(args.target, result, args.out)
 
 
 if __name__ == "__main__":

@@ -13,6 +13,7 @@ packages=(
   dataset-fashion-mnist
   fortunes fortunes-zh  # text for `shoal tokenize` demos (docs/text-data.md)
   zlib1g-dev libssl-dev procps python3 python3-numpy
+  python3-matplotlib  # bench/plots.py: the benchmarks' SVG charts (tests/bench/test_plots.py)
   libicu-dev
   clang libclang-rt-14-dev
 )
