@@ -162,6 +162,9 @@ class Scheduler {
   // what it reported before; stats only when report.has_stats. In memory only. NotFound for an
   // unknown worker.
   Status RecordCache(const std::string& worker_id, wire::CacheReport report);
+  // Replaces the worker's GPU samples (bounded by wire::kMaxGpuSamples); NotFound for an unknown
+  // worker. In memory only.
+  Status RecordGpuSamples(const std::string& worker_id, std::vector<wire::GpuSample> samples);
   // The ranks the worker should be running now, as assignments for the wire.
   std::vector<wire::Assignment> Assignments(const std::string& worker_id) const;
   // Whether the desired set differs from `running` (the long-poll answers at once if so).

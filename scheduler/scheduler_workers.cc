@@ -112,6 +112,15 @@ Status Scheduler::RecordCache(const std::string& worker_id, wire::CacheReport re
   return Status::Ok();
 }
 
+Status Scheduler::RecordGpuSamples(const std::string& worker_id,
+                                   std::vector<wire::GpuSample> samples) {
+  Worker* w = MutableWorker(worker_id);
+  if (w == nullptr) return NotFound("worker " + worker_id + " is not registered");
+  if (samples.size() > wire::kMaxGpuSamples) samples.resize(wire::kMaxGpuSamples);
+  w->gpu_samples = std::move(samples);
+  return Status::Ok();
+}
+
 Status Scheduler::Heartbeat(const std::string& worker_id, const std::vector<RankKey>& running) {
   Worker* w = MutableWorker(worker_id);
   if (w == nullptr) return NotFound("worker " + worker_id + " is not registered");

@@ -7,8 +7,11 @@ namespace shoal::wire {
 using nlohmann::json;
 
 json ToJson(const GpuView& g) {
-  return {
+  json out = {
       {"name", g.name}, {"memoryMiB", g.memory_mib}, {"computeCapability", g.compute_capability}};
+  if (g.utilization) out["utilization"] = *g.utilization;
+  if (g.memory_used_mib) out["memoryUsedMiB"] = *g.memory_used_mib;
+  return out;
 }
 
 json ToJson(const WorkerView& w) {
@@ -53,7 +56,12 @@ Result<WorkerView> WorkerViewFromJson(const json& j) {
   w.slots = static_cast<int>(Int(j, "slots"));
   w.cpus = static_cast<int>(Int(j, "cpus"));
   for (const auto& g : Array(j, "gpus")) {
-    w.gpus.push_back({String(g, "name"), Int(g, "memoryMiB"), String(g, "computeCapability")});
+    GpuView view{String(g, "name"), Int(g, "memoryMiB"), String(g, "computeCapability")};
+    if (const json* u = tolerant::Find(g, "utilization"); u != nullptr && u->is_number()) {
+      view.utilization = u->get<double>();
+    }
+    view.memory_used_mib = tolerant::OptInt(g, "memoryUsedMiB");
+    w.gpus.push_back(std::move(view));
   }
   w.memory_bytes = Int(j, "memoryBytes");
   w.memory_lent_bytes = Int(j, "memoryLentBytes");

@@ -2,7 +2,7 @@
 // "workers", and GET /v1/workers/{id}.
 //
 // On the wire (a JSON object; nlohmann::json sorts its keys): id, slots, cpus, gpus [{name,
-// memoryMiB, computeCapability}], memoryBytes, memoryLentBytes (0 = not reported), state (alive
+// memoryMiB, computeCapability, and when sampled utilization and memoryUsedMiB}], memoryBytes, memoryLentBytes (0 = not reported), state (alive
 // or lost), registeredMs, lastSeenMs, completedRanks, usedSlots (slots its unfinished ranks
 // hold), ranks [{job, attempt, rank, state}] (those the caller may see); and either name, host
 // and account, or, for a caller not allowed to see whose machine it is, "anonymous": true
@@ -28,6 +28,10 @@ struct GpuView {
   std::string name;
   int64_t memory_mib = 0;
   std::string compute_capability;  // e.g. "9.0"
+  // The worker's latest NVML sample of it (wire/gpu_samples.h), sent as "utilization" (0..1) and
+  // "memoryUsedMiB"; unset (absent: unknown) when the worker has no NVML or has not sampled yet.
+  std::optional<double> utilization;
+  std::optional<int64_t> memory_used_mib;
   bool operator==(const GpuView&) const = default;
 };
 

@@ -15,6 +15,7 @@
 #include "common/version.h"
 #include "common/wire/assignment.h"
 #include "common/wire/cache_report.h"
+#include "common/wire/gpu_samples.h"
 #include "common/wire/worker_event.h"
 #include "common/wire/worker_view.h"
 #include "scheduler/api/api.h"
@@ -198,6 +199,9 @@ asio::awaitable<HttpReply> Api::Heartbeat(const HttpRequest& req, const std::str
     const bool cached = cache.status().message().rfind("cached", 0) == 0;
     co_return ErrorReply(cache.status(), cached ? "cached" : "cache");
   }
+  // Its GPUs' NVML samples (absent without NVML, and from older agents).
+  auto gpu_samples = wire::ParseGpuSamples(*body);
+  if (!gpu_samples.ok()) co_return ErrorReply(gpu_samples.status(), "gpuSamples");
   int64_t wait_ms = 0;
   if (!WaitParam(req, scheduler_->options().heartbeat_wait_ms, &wait_ms)) {
     co_return ErrorReply(400, "InvalidArgument", "wait must be a non-negative integer (ms)", "wait");
@@ -206,6 +210,10 @@ asio::awaitable<HttpReply> Api::Heartbeat(const HttpRequest& req, const std::str
   if (!st.ok()) co_return ErrorReply(st);
   if (body->contains("cached") || body->contains("cache")) {
     st = scheduler_->RecordCache(worker_id, std::move(cache).value());
+    if (!st.ok()) co_return ErrorReply(st);
+  }
+  if (gpu_samples->has_value()) {
+    st = scheduler_->RecordGpuSamples(worker_id, std::move(**gpu_samples));
     if (!st.ok()) co_return ErrorReply(st);
   }
   auto deadline = Clock::now() + std::chrono::milliseconds(wait_ms);

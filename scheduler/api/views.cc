@@ -82,7 +82,19 @@ wire::WorkerView WorkerViewOf(const Worker& w) {
   v.account = w.account;
   v.slots = w.slots;
   v.cpus = w.cpus;
-  for (const auto& g : w.gpus) v.gpus.push_back({g.name, g.memory_mib, g.compute_capability});
+  for (size_t i = 0; i < w.gpus.size(); ++i) {
+    const auto& g = w.gpus[i];
+    wire::GpuView gv{g.name, g.memory_mib, g.compute_capability};
+    // NVML and CUDA both number the devices in PCI bus order when CUDA_DEVICE_ORDER is
+    // PCI_BUS_ID (the worker sets it), so sample i is GPU i.
+    for (const auto& s : w.gpu_samples) {
+      if (s.index == static_cast<int>(i)) {
+        gv.utilization = s.utilization;
+        gv.memory_used_mib = s.memory_used_mib;
+      }
+    }
+    v.gpus.push_back(std::move(gv));
+  }
   v.memory_bytes = w.memory_total_bytes;
   v.memory_lent_bytes = w.memory_lent_bytes;
   v.state = ToString(w.state);

@@ -15,6 +15,7 @@
 #include "common/spec/job_spec.h"
 #include "common/wire/assignment.h"  // Pin
 #include "common/wire/cache_report.h"
+#include "common/wire/gpu_samples.h"
 #include "common/status.h"
 #include "scheduler/policy/reasons.h"
 
@@ -159,6 +160,9 @@ struct Worker {
   std::vector<wire::CachedVersion> cached;
   wire::CacheStats cache_stats;
   bool cache_reported = false;  // cache_stats was reported
+  // Its GPUs' latest NVML samples (wire/gpu_samples.h), by NVML index; in memory only, empty when
+  // the worker has no NVML. Shown with its gpus in the API (utilization, memoryUsedMiB).
+  std::vector<wire::GpuSample> gpu_samples;
 };
 
 // Appends an event to the job's timeline, dropping the oldest one after the first

@@ -19,6 +19,7 @@
 #include "common/utf8.h"
 #include "common/wire/assignment.h"
 #include "common/wire/cache_report.h"
+#include "common/wire/gpu_samples.h"
 #include "common/wire/trainer_report.h"
 #include "common/wire/worker_event.h"
 #include "worker/agent/data_roots.h"
@@ -186,12 +187,22 @@ Status Agent::Prepare() {
   if (options_.name.empty()) options_.name = HostName();
   cpus_ = std::max(1u, std::thread::hardware_concurrency());
   if (options_.detect_gpus) {
+    // CUDA numbers devices fastest first by default, NVML by PCI bus: the same order for both,
+    // so that the utilisation sampled for NVML's device i is that of the ranks' device i.
+    setenv("CUDA_DEVICE_ORDER", "PCI_BUS_ID", /*overwrite=*/0);
     std::string why;
     gpus_ = DetectGpus(&why);
     if (gpus_.empty()) LOG_INFO << "no GPUs: " << why;
     for (const auto& g : gpus_) {
       LOG_INFO << "GPU " << g.index << ": " << g.name << ", " << g.memory_mib << " MiB, sm_"
                << g.cc_major << g.cc_minor;
+    }
+    if (!gpus_.empty()) {
+      nvml_ = std::make_unique<NvmlSampler>();
+      if (!nvml_->available()) {
+        LOG_INFO << "GPU utilisation unknown: " << nvml_->why_unavailable();
+        nvml_.reset();
+      }
     }
   }
   if (options_.slots <= 0) options_.slots = gpus_.empty() ? 1 : static_cast<int>(gpus_.size());
@@ -281,6 +292,8 @@ Status Agent::Serve() {
     json body = {{"running", RunningList()}};
     // Where the data is, for placement (docs/registry.md): bounded, most recently used first.
     if (holdings_ != nullptr) wire::AddCacheReport(holdings_->Report(), &body);
+    // Its GPUs' utilisation and memory, for the dashboard (absent without NVML: unknown).
+    if (nvml_ != nullptr) wire::AddGpuSamples(nvml_->Sample(), &body);
     auto reply = client_.DoJson(
         "POST", "/v1/workers/" + worker_id_ + "/heartbeat?wait=" + std::to_string(wait_ms), &body,
         std::chrono::milliseconds(wait_ms + 10000));

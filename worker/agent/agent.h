@@ -41,6 +41,7 @@
 #include "worker/agent/cache_holdings.h"
 #include "worker/agent/checkpoint_transfer.h"
 #include "worker/agent/chunk_cache.h"
+#include "worker/agent/nvml_sampler.h"
 #include "worker/agent/data_roots.h"
 #include "worker/agent/dataset_fetch.h"
 #include "worker/agent/event_sender.h"
@@ -161,6 +162,8 @@ class Agent {
   std::unique_ptr<ChunkCache> cache_;  // opened by Prepare
   // What cache_ holds, by version, for the heartbeats (created with cache_).
   std::unique_ptr<CacheHoldings> holdings_;
+  // Its GPUs' NVML sampler; null without GPUs or without NVML.
+  std::unique_ptr<NvmlSampler> nvml_;
 
   std::atomic<bool> stop_{false};
   std::mutex mu_;  // guards worker_id_ (after Run starts the threads), children_, done_

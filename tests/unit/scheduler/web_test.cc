@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 
 #include "scheduler/api/api_internal.h"
+#include "scheduler/api/views.h"
 #include "scheduler/web/static_files.h"
 #include "scheduler/web/web_sessions.h"
 
@@ -100,6 +101,25 @@ TEST(DownsamplePointsTest, BoundsAChartKeepingEndsAndEvaluations) {
   EXPECT_EQ(evaluations, 10);
   EXPECT_LT(out.dump().size(), size_t{200} << 10) << "a 1M-step history under 200 KB";
   EXPECT_EQ(api_internal::DownsamplePoints({nlohmann::json{{"step", 1}}}, 500).size(), 1u);
+}
+
+// The workers view: a GPU's latest NVML sample is shown with it; a GPU without one has no
+// utilisation (unknown), never a made-up 0.
+TEST(WorkerViewTest, GpusCarryTheirLatestNvmlSample) {
+  Worker w;
+  w.id = "w1";
+  w.gpus = {GpuInfo{"NVIDIA H200", 143771, "9.0"}, GpuInfo{"NVIDIA H200", 143771, "9.0"}};
+  w.gpu_samples = {wire::GpuSample{0, 0.37, 5120, 143771}};
+  const nlohmann::json j = ToJson(w);
+  ASSERT_EQ(j["gpus"].size(), 2u);
+  EXPECT_DOUBLE_EQ(j["gpus"][0]["utilization"].get<double>(), 0.37);
+  EXPECT_EQ(j["gpus"][0]["memoryUsedMiB"], 5120);
+  EXPECT_FALSE(j["gpus"][1].contains("utilization"));
+  EXPECT_FALSE(j["gpus"][1].contains("memoryUsedMiB"));
+  auto view = wire::WorkerViewFromJson(j);
+  ASSERT_TRUE(view.ok());
+  EXPECT_EQ(view->gpus[0].utilization, 0.37);
+  EXPECT_FALSE(view->gpus[1].utilization.has_value());
 }
 
 }  // namespace
