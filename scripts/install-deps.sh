@@ -14,6 +14,7 @@ packages=(
   fortunes fortunes-zh  # text for `shoal tokenize` demos (docs/text-data.md)
   zlib1g-dev libssl-dev procps python3 python3-numpy
   libicu-dev
+  gettext locales  # msgfmt/xgettext for the CLI's catalogs (po/); localedef data for their tests
   clang libclang-rt-14-dev
 )
 
