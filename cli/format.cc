@@ -7,6 +7,7 @@
 #include <ctime>
 #include <utility>
 
+#include "cli/i18n.h"
 #include "cli/json_get.h"
 
 namespace shoal::cli {
@@ -73,19 +74,25 @@ std::string FormatCount(int64_t n) {
 }
 
 std::string FormatRankMemory(const RankMemoryEstimate& e, Backend backend) {
-  const std::string params = FormatCount(e.parameters);
-  const std::string state =
-      "parameters " + params + " x 16 B = " + FormatBytes(e.model_state_bytes);
-  const std::string rest = "activations " + FormatBytes(e.activation_bytes) + ", overhead " +
-                           FormatBytes(e.overhead_bytes);
-  const std::string snapshot =
-      "checkpoint snapshot " + params + " x 12 B = " + FormatBytes(e.snapshot_bytes);
+  // {1} the parameter count, {2} the model state, {3} the snapshot, {4} activations, {5} overhead.
+  const std::vector<std::string> args = {
+      FormatBytes(backend == Backend::kCuda ? e.device_bytes : e.host_bytes),
+      FormatCount(e.parameters),
+      FormatBytes(e.model_state_bytes),
+      FormatBytes(e.snapshot_bytes),
+      FormatBytes(e.activation_bytes),
+      FormatBytes(e.overhead_bytes),
+      FormatBytes(e.host_bytes)};
   if (backend == Backend::kCuda) {
-    return "memory per rank: " + FormatBytes(e.device_bytes) + " of GPU memory (" + state + ", " +
-           rest + "); " + FormatBytes(e.host_bytes) + " of RAM with the " + snapshot;
+    return TrFormat(
+        "memory per rank: {0} of GPU memory (parameters {1} x 16 B = {2}, activations {4}, "
+        "overhead {5}); {6} of RAM with the checkpoint snapshot {1} x 12 B = {3}",
+        args);
   }
-  return "memory per rank: " + FormatBytes(e.host_bytes) + " of RAM (" + state + ", " + snapshot +
-         ", " + rest + ")";
+  return TrFormat(
+      "memory per rank: {0} of RAM (parameters {1} x 16 B = {2}, checkpoint snapshot {1} x 12 B = "
+      "{3}, activations {4}, overhead {5})",
+      args);
 }
 
 std::string FormatRfc3339(int64_t ms) {

@@ -23,6 +23,6 @@ find cli -name '*.cc' -o -name '*.h' | LC_ALL=C sort |
 if [ $# -eq 0 ]; then
   for po in po/*.po; do
     [ -e "$po" ] || continue
-    msgmerge --quiet --update --backup=none --no-wrap --sort-by-file "$po" "$pot"
+    msgmerge --quiet --update --backup=none --no-wrap "$po" "$pot"
   done
 fi
