@@ -13,6 +13,7 @@
 #include "cli/context.h"
 #include "cli/exit_codes.h"
 #include "cli/help.h"
+#include "cli/i18n.h"
 #include "common/file_util.h"
 #include "common/spec/spec_fields.h"
 #include "common/version.h"
@@ -37,7 +38,7 @@ int Dispatch(const CommandContext& ctx) {
   if (verb == "data" || verb == "models") return CmdRegistry(ctx);
   if (verb == "login") return CmdLogin(ctx);
   if (verb == "config") return CmdConfig(ctx);
-  ctx.err() << "shoal: unknown command \"" << verb << "\"\n";
+  ctx.err() << "shoal: " << TrFormat("unknown command \"{0}\"", {verb}) << "\n";
   return kExitUsage;
 }
 
@@ -118,7 +119,7 @@ int RunCli(const std::vector<std::string>& args, std::ostream& out, std::ostream
     settings.config_path = env.config_dir + "/config.yaml";
     auto config = LoadCliConfig(settings.config_path);
     if (!config.ok()) {
-      err << "shoal: bad configuration: " << config.status().message() << "\n";
+      err << "shoal: " << TrFormat("bad configuration: {0}", {config.status().message()}) << "\n";
       return ExitCodeFor(config.status());
     }
     settings.config = std::move(config).value();
@@ -128,9 +129,11 @@ int RunCli(const std::vector<std::string>& args, std::ostream& out, std::ostream
   // login creates the context it is given; everything else needs it to exist.
   if (context == nullptr && !parsed.context.empty() && parsed.verb != "login" &&
       parsed.verb != "config") {
-    err << "shoal: no context \"" << parsed.context << "\" in "
-        << (settings.config_path.empty() ? "the configuration" : settings.config_path)
-        << " ('shoal config get-contexts' lists them)\n";
+    err << "shoal: "
+        << TrFormat("no context \"{0}\" in {1} ('shoal config get-contexts' lists them)",
+                    {parsed.context,
+                     settings.config_path.empty() ? Tr("the configuration") : settings.config_path})
+        << "\n";
     return kExitUsage;
   }
   // A context that login is about to create starts from the current one's address and CA.
@@ -144,7 +147,7 @@ int RunCli(const std::vector<std::string>& args, std::ostream& out, std::ostream
                     : !context->scheduler.empty() ? context->scheduler
                                                   : kDefaultScheduler;
   if (auto u = ParseUrl(url); !u.ok()) {
-    err << "shoal: bad scheduler address: " << u.status().message() << "\n"
+    err << "shoal: " << TrFormat("bad scheduler address: {0}", {u.status().message()}) << "\n"
         << UsageHint(parsed.verb) << "\n";
     return kExitUsage;
   }
@@ -164,7 +167,8 @@ int RunCli(const std::vector<std::string>& args, std::ostream& out, std::ostream
         err << warning << "\n";
       }
     } else if (text.status().code() != StatusCode::kNotFound) {
-      err << "shoal: cannot read the token file: " << text.status().message() << "\n";
+      err << "shoal: " << TrFormat("cannot read the token file: {0}", {text.status().message()})
+          << "\n";
       return kExitUsage;
     }
   }
@@ -179,7 +183,8 @@ int RunCli(const std::vector<std::string>& args, std::ostream& out, std::ostream
   try {
     return Dispatch(ctx);
   } catch (const std::exception& e) {
-    err << "shoal: malformed reply from the scheduler at " << url << ": " << e.what() << "\n";
+    err << "shoal: " << TrFormat("malformed reply from the scheduler at {0}: {1}", {url, e.what()})
+        << "\n";
     return kExitUnavailable;
   }
 }

@@ -8,6 +8,7 @@
 #include "cli/commands.h"
 #include "cli/exit_codes.h"
 #include "cli/format.h"
+#include "cli/i18n.h"
 #include "cli/json_get.h"
 #include "cli/progress.h"
 #include "common/wire/job_view.h"
@@ -95,18 +96,23 @@ int ListOnce(const CommandContext& ctx, std::ostream& out, std::ostream& err) {
     return kExitOk;
   }
   if (jobs.empty()) {
-    err << "No jobs found";
     if (hidden > 0) {
-      err << " (" << hidden << " finished more than 1h ago; 'shoal list --all' shows them)";
+      err << TrPlural("No jobs found ({0} finished more than 1h ago; 'shoal list --all' shows it).",
+                      "No jobs found ({0} finished more than 1h ago; 'shoal list --all' shows "
+                      "them).",
+                      hidden)
+          << "\n";
+    } else {
+      err << Tr("No jobs found.") << "\n";
     }
-    err << ".\n";
     return kExitOk;
   }
   bool wide = args.output == OutputFormat::kWide;
-  Table table =
-      wide ? Table({"ID", "NAME", "PROJECT", "OWNER", "STATE", "REASON", "WORKERS", "ATTEMPTS",
-                    "AGE", "START", "PROGRESS", "NODES"})
-           : Table({"ID", "NAME", "OWNER", "STATE", "REASON", "WORKERS", "AGE", "PROGRESS"});
+  Table table = wide ? Table({Tr("ID"), Tr("NAME"), Tr("PROJECT"), Tr("OWNER"), Tr("STATE"),
+                              Tr("REASON"), Tr("WORKERS"), Tr("ATTEMPTS"), Tr("AGE"), Tr("START"),
+                              Tr("PROGRESS"), Tr("NODES")})
+                     : Table({Tr("ID"), Tr("NAME"), Tr("OWNER"), Tr("STATE"), Tr("REASON"),
+                              Tr("WORKERS"), Tr("AGE"), Tr("PROGRESS")});
   for (const auto& [raw, job] : jobs) {
     std::string id = std::to_string(job.id);
     std::string age = FormatAge(job.submitted_ms, now);
@@ -141,8 +147,9 @@ int CmdList(const CommandContext& ctx) {
       ctx.err() << notes.str();
       return code;
     }
-    std::string heading = "Every " + FormatDuration(ctx.env().watch_interval.count()) +
-                          ": shoal list    " + FormatTimestamp(ctx.NowMs());
+    std::string heading =
+        TrFormat("Every {0}: shoal list    {1}",
+                 {FormatDuration(ctx.env().watch_interval.count()), FormatTimestamp(ctx.NowMs())});
     if (tty) {
       ctx.out() << "\x1b[H\x1b[2J" << heading << "\n\n" << table.str() << notes.str();
     } else {
@@ -175,7 +182,9 @@ int JobsToCancel(const CommandContext& ctx, std::vector<int64_t>* ids) {
 
 // Asks "cancel N jobs? [y/N]" on a terminal; true when the answer starts with y.
 bool Confirm(const CommandContext& ctx, size_t n) {
-  ctx.err() << "cancel " << n << (n == 1 ? " job" : " jobs") << "? [y/N] " << std::flush;
+  ctx.err() << TrPlural("cancel {0} job? [y/N] ", "cancel {0} jobs? [y/N] ",
+                        static_cast<int64_t>(n))
+            << std::flush;
   std::string answer;
   if (ctx.env().in == nullptr || !std::getline(*ctx.env().in, answer)) return false;
   return !answer.empty() && (answer[0] == 'y' || answer[0] == 'Y');
@@ -188,17 +197,23 @@ int CmdCancel(const CommandContext& ctx) {
   if (ctx.args().all) {
     if (int code = JobsToCancel(ctx, &ids); code >= 0) return code;
     if (ids.empty()) {
-      ctx.err() << "No jobs to cancel.\n";
+      ctx.err() << Tr("No jobs to cancel.") << "\n";
       return kExitOk;
     }
     if (!ctx.args().yes) {
       if (!ctx.env().stdin_is_tty) {
-        ctx.err() << "shoal: 'cancel --all' would cancel " << ids.size()
-                  << " jobs; confirm with --yes (stdin is not a terminal to ask on)\n";
+        ctx.err() << "shoal: "
+                  << TrPlural(
+                         "'cancel --all' would cancel {0} job; confirm with --yes (stdin is "
+                         "not a terminal to ask on)",
+                         "'cancel --all' would cancel {0} jobs; confirm with --yes (stdin is "
+                         "not a terminal to ask on)",
+                         static_cast<int64_t>(ids.size()))
+                  << "\n";
         return kExitUsage;
       }
       if (!Confirm(ctx, ids.size())) {
-        ctx.err() << "nothing cancelled\n";
+        ctx.err() << Tr("nothing cancelled") << "\n";
         return kExitOk;
       }
     }
@@ -217,11 +232,11 @@ int CmdCancel(const CommandContext& ctx) {
       if (ctx.json_output()) {
         ctx.PrintJson(*reply);
       } else {
-        ctx.out() << "cancelled job " << id_text << "\n";
+        ctx.out() << TrFormat("cancelled job {0}", {id_text}) << "\n";
       }
       continue;
     }
-    int code = ctx.Fail(reply.status(), "job " + id_text + " not found");
+    int code = ctx.Fail(reply.status(), TrFormat("job {0} not found", {id_text}));
     if (code == kExitNotFound) {
       not_found = true;
     } else if (code == kExitJobFailed) {

@@ -5,6 +5,7 @@
 #include "cli/commands.h"
 #include "cli/exit_codes.h"
 #include "cli/format.h"
+#include "cli/i18n.h"
 #include "cli/json_get.h"
 #include "cli/progress.h"
 #include "common/wire/job_view.h"
@@ -32,16 +33,22 @@ int ExplainEmptyLog(const CommandContext& ctx, int64_t id, const std::string& no
   const std::string ids = std::to_string(id);
   if (state == "FAILED" || state == "CANCELLED") {
     bool started = job.started_ms > 0;
-    ctx.err() << "shoal: no log lines: job " << ids << " " << state
-              << (started ? "" : " before it started") << why << "\n";
+    ctx.err() << "shoal: "
+              << (started ? TrFormat("no log lines: job {0} {1}{2}", {ids, state, why})
+                          : TrFormat("no log lines: job {0} {1} before it started{2}",
+                                     {ids, state, why}))
+              << "\n";
     return kExitJobFailed;
   }
   if (state == "SUCCEEDED") {
-    ctx.err() << "shoal: job " << ids << " SUCCEEDED without writing a log line\n";
+    ctx.err() << "shoal: " << TrFormat("job {0} SUCCEEDED without writing a log line", {ids})
+              << "\n";
     return kExitOk;
   }
-  ctx.err() << "shoal: no log lines yet: job " << ids << " is " << (state.empty() ? "?" : state)
-            << why << "\n";
+  ctx.err() << "shoal: "
+            << TrFormat("no log lines yet: job {0} is {1}{2}",
+                        {ids, state.empty() ? "?" : state, why})
+            << "\n";
   return kExitOk;
 }
 
@@ -52,7 +59,7 @@ int CmdLogs(const CommandContext& ctx) {
   Result<int64_t> resolved = ctx.ResolveJob(args.job_refs.at(0));
   if (!resolved.ok()) return ctx.Fail(resolved.status());
   const int64_t id = *resolved;
-  const std::string not_found = "job " + std::to_string(id) + " not found";
+  const std::string not_found = TrFormat("job {0} not found", {std::to_string(id)});
   int64_t after = 0;
   int64_t last_attempt = 0;
   bool done = false;
@@ -93,7 +100,7 @@ int CmdLogs(const CommandContext& ctx) {
       }
       int64_t attempt = GetInt(l, "attempt", 0);
       if (last_attempt != 0 && attempt != last_attempt) {
-        ctx.out() << "--- attempt " << attempt << " ---\n";
+        ctx.out() << "--- " << TrFormat("attempt {0}", {std::to_string(attempt)}) << " ---\n";
       }
       last_attempt = attempt;
       if (args.timestamps) ctx.out() << FormatRfc3339(GetInt(l, "tsMs", 0)) << " ";

@@ -11,6 +11,7 @@
 #include "cli/commands.h"
 #include "cli/exit_codes.h"
 #include "cli/format.h"
+#include "cli/i18n.h"
 #include "cli/interrupt.h"
 #include "cli/json_get.h"
 #include "cli/progress.h"
@@ -93,7 +94,7 @@ int PrintDryRun(const CommandContext& ctx, const std::string& path, const JobSpe
                          {"deviceBytes", e.device_bytes}}}});
     return kExitOk;
   }
-  ctx.out() << path << ": valid; nothing was submitted (--dry-run)\n"
+  ctx.out() << TrFormat("{0}: valid; nothing was submitted (--dry-run)", {path}) << "\n"
             << FormatRankMemory(e, spec.resources.backend) << "\n";
   return kExitOk;
 }
@@ -103,9 +104,11 @@ int PrintDryRun(const CommandContext& ctx, const std::string& path, const JobSpe
 int WaitForJob(const CommandContext& ctx, int64_t id, bool follow) {
   const std::string ids = std::to_string(id);
   if (ctx.env().handle_interrupt) {
-    ExitOnInterrupt(std::string(follow && ctx.env().stdout_is_tty ? "\n" : "") +
-                    "shoal: stopped waiting; job " + ids + " keeps running (shoal status " + ids +
-                    ", shoal cancel " + ids + ")\n");
+    ExitOnInterrupt(std::string(follow && ctx.env().stdout_is_tty ? "\n" : "") + "shoal: " +
+                    TrFormat("stopped waiting; job {0} keeps running (shoal status {0}, shoal "
+                             "cancel {0})",
+                             {ids}) +
+                    "\n");
   }
   LiveLine live(ctx);
   std::string last_epoch;
@@ -115,7 +118,7 @@ int WaitForJob(const CommandContext& ctx, int64_t id, bool follow) {
     Result<json> reply = ctx.CallPatiently("GET", JobPath(id));
     if (!reply.ok()) {
       live.Clear();
-      return ctx.Fail(reply.status(), "job " + ids + " not found");
+      return ctx.Fail(reply.status(), TrFormat("job {0} not found", {ids}));
     }
     job = std::move(reply).value();
     Result<wire::JobView> parsed = wire::JobViewFromJson(job);
@@ -159,8 +162,11 @@ int CmdSubmit(const CommandContext& ctx) {
       ctx.err() << "shoal: " << spec.status().message() << "\n";
     } else {
       for (const auto& e : errors) ctx.err() << e.ToString() << "\n";
-      ctx.err() << "shoal: " << path << ": " << errors.size()
-                << (errors.size() == 1 ? " error" : " errors") << "; nothing was submitted\n";
+      ctx.err() << "shoal: "
+                << TrPlural("{1}: {0} error; nothing was submitted",
+                            "{1}: {0} errors; nothing was submitted",
+                            static_cast<int64_t>(errors.size()), {path})
+                << "\n";
     }
     return kExitUsage;
   }
@@ -170,7 +176,7 @@ int CmdSubmit(const CommandContext& ctx) {
   std::stringstream text;
   text << in.rdbuf();
   if (!in.good() && !in.eof()) {
-    ctx.err() << "shoal: cannot read " << path << "\n";
+    ctx.err() << "shoal: " << TrFormat("cannot read {0}", {path}) << "\n";
     return kExitUsage;
   }
   // An idempotency key makes the POST safe to repeat: if the scheduler stored the job but the
@@ -189,15 +195,18 @@ int CmdSubmit(const CommandContext& ctx) {
         code == StatusCode::kUnavailable || code == StatusCode::kDeadlineExceeded;
     if (!transient || std::chrono::steady_clock::now() >= give_up) break;
     if (!warned) {
-      ctx.err() << "shoal: lost contact with the scheduler (" << reply.status().message()
-                << "); retrying the submission..." << std::endl;
+      ctx.err() << "shoal: "
+                << TrFormat("lost contact with the scheduler ({0}); retrying the submission...",
+                            {reply.status().message()})
+                << std::endl;
       warned = true;
     }
     std::this_thread::sleep_for(ctx.env().poll_interval);
   }
   if (!reply.ok()) {
     if (reply.status().code() == StatusCode::kInvalidArgument) {
-      ctx.err() << "shoal: the scheduler rejected " << path << ": " << reply.status().message()
+      ctx.err() << "shoal: "
+                << TrFormat("the scheduler rejected {0}: {1}", {path, reply.status().message()})
                 << "\n";
       return kExitUsage;
     }
@@ -209,19 +218,23 @@ int CmdSubmit(const CommandContext& ctx) {
   // The scheduler accepted the job but sees a problem (e.g. no registered workers could ever
   // hold the gang): stderr, so that stdout stays the job ID and -o json stays one document.
   for (const auto& w : GetArray(*reply, "warnings")) {
-    if (w.is_string()) ctx.err() << "shoal: warning: " << w.get<std::string>() << "\n";
+    if (w.is_string()) {
+      ctx.err() << "shoal: " << TrFormat("warning: {0}", {w.get<std::string>()}) << "\n";
+    }
   }
   if (ctx.json_output()) {
     // With --wait the finished job is the one JSON document printed.
     if (!waiting) ctx.PrintJson(*reply);
   } else {
     std::string name = GetString(*reply, "name", spec->metadata.name);
-    ctx.out() << "submitted job " << id << " (" << name << ")\n";
+    ctx.out() << TrFormat("submitted job {0} ({1})", {std::to_string(id), name}) << "\n";
     if (!waiting) {
       std::string ids = std::to_string(id), flag = SchedulerFlag(ctx);
-      ctx.out() << "  shoal status " << ids << flag << "     # state, progress and result\n"
-                << "  shoal logs " << ids << " -f" << flag << "    # follow the training log\n"
-                << "  shoal cancel " << ids << flag << "     # stop it\n";
+      ctx.out() << "  shoal status " << ids << flag << "     # " << Tr("state, progress and result")
+                << "\n"
+                << "  shoal logs " << ids << " -f" << flag << "    # "
+                << Tr("follow the training log") << "\n"
+                << "  shoal cancel " << ids << flag << "     # " << Tr("stop it") << "\n";
     }
     ctx.out() << std::flush;
   }

@@ -2,6 +2,7 @@
 #include "cli/commands.h"
 #include "cli/exit_codes.h"
 #include "cli/format.h"
+#include "cli/i18n.h"
 #include "cli/json_get.h"
 #include "common/memory_estimate.h"
 #include "common/wire/worker_view.h"
@@ -34,16 +35,20 @@ int CmdWorkers(const CommandContext& ctx) {
     return kExitOk;
   }
   if (workers.empty()) {
-    ctx.err() << "No workers have joined the pool (start one with: shoal-worker --scheduler "
-              << ctx.scheduler_url() << ").\n";
+    ctx.err() << TrFormat(
+                     "No workers have joined the pool (start one with: shoal-worker "
+                     "--scheduler {0}).",
+                     {ctx.scheduler_url()})
+              << "\n";
     return kExitOk;
   }
   bool wide = ctx.args().output == OutputFormat::kWide;
-  std::vector<std::string> headers = {"ID", "NAME", "STATE", "SLOTS", "CPUS", "GPUS", "LAST-SEEN"};
+  std::vector<std::string> headers = {Tr("ID"),   Tr("NAME"), Tr("STATE"),    Tr("SLOTS"),
+                                      Tr("CPUS"), Tr("GPUS"), Tr("LAST-SEEN")};
   if (wide) {
-    headers.insert(headers.begin() + 2, "HOST");
-    headers.push_back("MEMORY");  // RAM lent to ranks (--memory-limit); "-" = not reported
-    headers.push_back("RANKS");
+    headers.insert(headers.begin() + 2, Tr("HOST"));
+    headers.push_back(Tr("MEMORY"));  // RAM lent to ranks (--memory-limit); "-" = not reported
+    headers.push_back(Tr("RANKS"));
   }
   Table table(headers);
   int64_t now = ctx.NowMs();

@@ -4,6 +4,7 @@
 #include <thread>
 
 #include "cli/exit_codes.h"
+#include "cli/i18n.h"
 #include "cli/json_get.h"
 #include "common/version.h"
 
@@ -68,8 +69,10 @@ Result<json> CommandContext::CallPatiently(std::string_view method, const std::s
     bool transient = code == StatusCode::kUnavailable || code == StatusCode::kDeadlineExceeded;
     if (!transient || std::chrono::steady_clock::now() >= give_up) return reply;
     if (!warned) {
-      err_ << "shoal: lost contact with the scheduler (" << reply.status().message()
-           << "); retrying..." << std::endl;
+      err_ << "shoal: "
+           << TrFormat("lost contact with the scheduler ({0}); retrying...",
+                       {reply.status().message()})
+           << std::endl;
       warned = true;
     }
     std::this_thread::sleep_for(env_.poll_interval);
@@ -83,14 +86,20 @@ int CommandContext::Fail(const Status& status, const std::string& not_found) con
     case StatusCode::kUnavailable:
     case StatusCode::kDeadlineExceeded:
       if (!http_error) {
-        err_ << "shoal: cannot reach the scheduler at " << scheduler_url() << ": " << msg
-             << " (is shoal-scheduler running? set --scheduler or SHOAL_SCHEDULER)\n";
+        err_ << "shoal: "
+             << TrFormat(
+                    "cannot reach the scheduler at {0}: {1} (is shoal-scheduler running? set "
+                    "--scheduler or SHOAL_SCHEDULER)",
+                    {scheduler_url(), msg})
+             << "\n";
         break;
       }
-      err_ << "shoal: the scheduler at " << scheduler_url() << " is not ready: " << msg << "\n";
+      err_ << "shoal: "
+           << TrFormat("the scheduler at {0} is not ready: {1}", {scheduler_url(), msg}) << "\n";
       break;
     case StatusCode::kInternal:
-      err_ << "shoal: the scheduler at " << scheduler_url() << " failed: " << msg << "\n";
+      err_ << "shoal: " << TrFormat("the scheduler at {0} failed: {1}", {scheduler_url(), msg})
+           << "\n";
       break;
     case StatusCode::kNotFound:
       err_ << "shoal: " << (not_found.empty() ? PlainMessage(status) : not_found) << "\n";
@@ -117,13 +126,13 @@ Result<int64_t> CommandContext::ResolveJob(const std::string& ref) const {
       ids.push_back(GetInt(job, "id", 0));
     }
   }
-  if (ids.empty()) return NotFound("no job named \"" + ref + "\"");
+  if (ids.empty()) return NotFound(TrFormat("no job named \"{0}\"", {ref}));
   if (ids.size() > 1) {
     std::sort(ids.begin(), ids.end());
     std::string list;
     for (int64_t id : ids) list += (list.empty() ? "" : ", ") + std::to_string(id);
-    return InvalidArgument(std::to_string(ids.size()) + " jobs are named \"" + ref + "\" (" + list +
-                           "); give an ID");
+    return InvalidArgument(TrFormat("{0} jobs are named \"{1}\" ({2}); give an ID",
+                                    {std::to_string(ids.size()), ref, list}));
   }
   return ids.front();
 }
@@ -136,9 +145,12 @@ void CommandContext::WarnOnVersionSkew() const {
   const std::string mine = GitCommit();
   bool commits_known = !commit.empty() && commit != "unknown" && mine != "unknown";
   if (version == Version() && (!commits_known || commit == mine)) return;
-  err_ << "shoal: warning: the scheduler at " << scheduler_url() << " runs " << version
-       << " (commit " << (commit.empty() ? "unknown" : commit) << "), this shoal is " << Version()
-       << " (commit " << mine << ")\n";
+  err_ << "shoal: "
+       << TrFormat(
+              "warning: the scheduler at {0} runs {1} (commit {2}), this shoal is {3} (commit "
+              "{4})",
+              {scheduler_url(), version, commit.empty() ? "unknown" : commit, Version(), mine})
+       << "\n";
 }
 
 std::string PlainMessage(const Status& status) {

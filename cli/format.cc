@@ -7,6 +7,7 @@
 #include <ctime>
 #include <utility>
 
+#include "cli/i18n.h"
 #include "cli/json_get.h"
 
 namespace shoal::cli {
@@ -73,19 +74,25 @@ std::string FormatCount(int64_t n) {
 }
 
 std::string FormatRankMemory(const RankMemoryEstimate& e, Backend backend) {
-  const std::string params = FormatCount(e.parameters);
-  const std::string state =
-      "parameters " + params + " x 16 B = " + FormatBytes(e.model_state_bytes);
-  const std::string rest = "activations " + FormatBytes(e.activation_bytes) + ", overhead " +
-                           FormatBytes(e.overhead_bytes);
-  const std::string snapshot =
-      "checkpoint snapshot " + params + " x 12 B = " + FormatBytes(e.snapshot_bytes);
+  // {1} the parameter count, {2} the model state, {3} the snapshot, {4} activations, {5} overhead.
+  const std::vector<std::string> args = {
+      FormatBytes(backend == Backend::kCuda ? e.device_bytes : e.host_bytes),
+      FormatCount(e.parameters),
+      FormatBytes(e.model_state_bytes),
+      FormatBytes(e.snapshot_bytes),
+      FormatBytes(e.activation_bytes),
+      FormatBytes(e.overhead_bytes),
+      FormatBytes(e.host_bytes)};
   if (backend == Backend::kCuda) {
-    return "memory per rank: " + FormatBytes(e.device_bytes) + " of GPU memory (" + state + ", " +
-           rest + "); " + FormatBytes(e.host_bytes) + " of RAM with the " + snapshot;
+    return TrFormat(
+        "memory per rank: {0} of GPU memory (parameters {1} x 16 B = {2}, activations {4}, "
+        "overhead {5}); {6} of RAM with the checkpoint snapshot {1} x 12 B = {3}",
+        args);
   }
-  return "memory per rank: " + FormatBytes(e.host_bytes) + " of RAM (" + state + ", " + snapshot +
-         ", " + rest + ")";
+  return TrFormat(
+      "memory per rank: {0} of RAM (parameters {1} x 16 B = {2}, checkpoint snapshot {1} x 12 B = "
+      "{3}, activations {4}, overhead {5})",
+      args);
 }
 
 std::string FormatRfc3339(int64_t ms) {
@@ -142,23 +149,49 @@ std::string FormatGpus(const nlohmann::json& gpus) {
   return FormatGpus(typed);
 }
 
+namespace {
+
+// The code point starting at s[i] and its length in bytes; a stray continuation byte reads as
+// itself, one byte long.
+char32_t DecodeUtf8(const std::string& s, size_t i, size_t* length) {
+  const unsigned char c = static_cast<unsigned char>(s[i]);
+  size_t n = c < 0x80 ? 1 : (c >> 5) == 0x6 ? 2 : (c >> 4) == 0xE ? 3 : (c >> 3) == 0x1E ? 4 : 1;
+  if (i + n > s.size()) n = 1;
+  char32_t cp = n == 1 ? c : c & (0x7F >> n);
+  for (size_t k = 1; k < n; ++k) cp = (cp << 6) | (static_cast<unsigned char>(s[i + k]) & 0x3F);
+  *length = n;
+  return cp;
+}
+
+// Terminal columns of a code point: 2 for the East Asian wide and fullwidth blocks (CJK, Hangul,
+// fullwidth forms: what a Chinese header or message uses), 1 otherwise.
+size_t Columns(char32_t cp) {
+  const bool wide = (cp >= 0x1100 && cp <= 0x115F) || (cp >= 0x2E80 && cp <= 0x303E) ||
+                    (cp >= 0x3041 && cp <= 0x33FF) || (cp >= 0x3400 && cp <= 0x4DBF) ||
+                    (cp >= 0x4E00 && cp <= 0x9FFF) || (cp >= 0xA000 && cp <= 0xA4CF) ||
+                    (cp >= 0xAC00 && cp <= 0xD7A3) || (cp >= 0xF900 && cp <= 0xFAFF) ||
+                    (cp >= 0xFE30 && cp <= 0xFE4F) || (cp >= 0xFF00 && cp <= 0xFF60) ||
+                    (cp >= 0xFFE0 && cp <= 0xFFE6) || (cp >= 0x20000 && cp <= 0x3FFFD);
+  return wide ? 2 : 1;
+}
+
+}  // namespace
+
 size_t DisplayWidth(const std::string& s) {
-  size_t n = 0;
-  for (unsigned char c : s) {
-    if ((c & 0xC0) != 0x80) ++n;  // count every byte but UTF-8 continuation bytes
-  }
-  return n;
+  size_t columns = 0;
+  for (size_t i = 0, n = 0; i < s.size(); i += n) columns += Columns(DecodeUtf8(s, i, &n));
+  return columns;
 }
 
 std::string Truncate(const std::string& s, size_t width) {
   if (width == 0 || DisplayWidth(s) <= width) return s;
   if (width <= 3) return std::string(width, '.');
-  size_t keep = width - 3, seen = 0, i = 0;
-  for (; i < s.size(); ++i) {
-    if ((static_cast<unsigned char>(s[i]) & 0xC0) != 0x80) {
-      if (seen == keep) break;
-      ++seen;
-    }
+  const size_t keep = width - 3;
+  size_t used = 0, i = 0;
+  for (size_t n = 0; i < s.size(); i += n) {
+    const size_t columns = Columns(DecodeUtf8(s, i, &n));
+    if (used + columns > keep) break;
+    used += columns;
   }
   return s.substr(0, i) + "...";
 }

@@ -54,15 +54,16 @@ std::string FormatGpus(const std::vector<wire::GpuView>& gpus);
 // The same of a "gpus" array as JSON; an entry without a string name is a "gpu".
 std::string FormatGpus(const nlohmann::json& gpus);
 
-// `s` cut to at most `width` characters, ending in "..." when cut; width 0 means no limit.
-// Counts UTF-8 code points, never splits one.
+// `s` cut to at most `width` terminal columns (DisplayWidth), ending in "..." when cut; width 0
+// means no limit. Never splits a UTF-8 code point.
 std::string Truncate(const std::string& s, size_t width);
 
-// Number of UTF-8 code points in `s` (the display width of the ASCII-and-text we print).
+// The terminal columns `s` takes: one per UTF-8 code point, two for East Asian wide ones (CJK
+// ideographs, fullwidth punctuation), so that tables with Chinese headers stay aligned.
 size_t DisplayWidth(const std::string& s);
 
-// A plain-text table: upper-case headers, left-aligned columns separated by three spaces, no
-// trailing spaces, empty cells shown as "-".
+// A plain-text table: upper-case headers (translated by the caller, cli/i18n.h), left-aligned
+// columns separated by three spaces, no trailing spaces, empty cells shown as "-".
 //
 //   ID   NAME       STATE
 //   7    tiny-mlp   RUNNING

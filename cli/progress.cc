@@ -4,6 +4,7 @@
 #include <utility>
 
 #include "cli/format.h"
+#include "cli/i18n.h"
 #include "cli/json_get.h"
 
 namespace shoal::cli {
@@ -27,22 +28,23 @@ std::string RequestedWorkers(const wire::JobView& job) {
 std::string StepInEpoch(const json& p) {
   int64_t step = GetInt(p, "step", 0), per_epoch = GetInt(p, "stepsPerEpoch", 0);
   int64_t epoch = GetInt(p, "epoch", 1);
-  if (per_epoch <= 0) return "step " + std::to_string(step);
+  if (per_epoch <= 0) return TrFormat("step {0}", {std::to_string(step)});
   int64_t in_epoch = std::clamp<int64_t>(step - (epoch - 1) * per_epoch, 0, per_epoch);
-  return "step " + std::to_string(in_epoch) + "/" + std::to_string(per_epoch);
+  return TrFormat("step {0}", {std::to_string(in_epoch) + "/" + std::to_string(per_epoch)});
 }
 
 std::string Epoch(const json& p) {
-  std::string s = "epoch " + std::to_string(GetInt(p, "epoch", 0));
+  std::string s = std::to_string(GetInt(p, "epoch", 0));
   if (HasNumber(p, "epochs")) s += "/" + std::to_string(GetInt(p, "epochs", 0));
-  return s;
+  return TrFormat("epoch {0}", {s});
 }
 
 // "1234 samples/s", or for a language model "1234 tokens/s" (and its MFU when known).
 std::string SamplesPerSec(const json& p) {
-  std::string s = HasNumber(p, "tokensPerSec")
-                      ? FormatFixed(GetDouble(p, "tokensPerSec", 0), 0) + " tokens/s"
-                      : FormatFixed(GetDouble(p, "samplesPerSec", 0), 0) + " samples/s";
+  std::string s =
+      HasNumber(p, "tokensPerSec")
+          ? TrFormat("{0} tokens/s", {FormatFixed(GetDouble(p, "tokensPerSec", 0), 0)})
+          : TrFormat("{0} samples/s", {FormatFixed(GetDouble(p, "samplesPerSec", 0), 0)});
   if (HasNumber(p, "mfu")) s += ", MFU " + FormatFixed(100 * GetDouble(p, "mfu"), 1) + "%";
   return s;
 }
@@ -79,8 +81,8 @@ std::string ReasonText(const json& job) { return ReasonText(ViewOf(job)); }
 std::string FormatEstimatedStart(const wire::JobView& job, int64_t now_ms) {
   if (!job.estimated_start_ms) return "";
   const int64_t at = *job.estimated_start_ms;
-  if (at <= now_ms) return "now";
-  return "in " + FormatDuration(at - now_ms);
+  if (at <= now_ms) return Tr("now");
+  return TrFormat("in {0}", {FormatDuration(at - now_ms)});
 }
 
 std::string FormatEstimatedStart(const json& job, int64_t now_ms) {
@@ -97,15 +99,16 @@ std::string FormatLiveLine(const wire::JobView& job, int64_t now_ms) {
     if (!reason.empty()) s += " (" + reason + ")";
     if (job.reason_message.empty()) {
       std::string n = RequestedWorkers(job);
-      s += ": waiting for " + n + (n == "1" ? " worker" : " workers");
+      s += ": " + (n == "1" ? TrFormat("waiting for {0} worker", {n})
+                            : TrFormat("waiting for {0} workers", {n}));
     } else {
       s += ": " + job.reason_message;
     }
     std::string start = FormatEstimatedStart(job, now_ms);
-    return start.empty() ? s : s + " | starts " + start;
+    return start.empty() ? s : s + " | " + TrFormat("starts {0}", {start});
   }
   if (state == "RESTARTING") {
-    std::string s = "RESTARTING after attempt " + std::to_string(job.attempts);
+    std::string s = TrFormat("RESTARTING after attempt {0}", {std::to_string(job.attempts)});
     return reason.empty() ? s : s + ": " + reason;
   }
   if (IsTerminalState(state)) return reason.empty() ? state : state + " (" + reason + ")";
@@ -114,13 +117,18 @@ std::string FormatLiveLine(const wire::JobView& job, int64_t now_ms) {
   const json& p = CurrentProgress(job);
   if (p.empty()) {
     const int world = job.world_size.value_or(0);
-    if (world <= 0) return s + " | starting";
-    return s + " | starting " + std::to_string(world) + (world == 1 ? " rank" : " ranks");
+    if (world <= 0) return s + " | " + Tr("starting");
+    return s + " | " + TrPlural("starting {0} rank", "starting {0} ranks", world);
   }
   s += " | " + Epoch(p) + " | " + StepInEpoch(p);
-  if (HasNumber(p, "loss")) s += " | loss " + FormatFixed(GetDouble(p, "loss"), 4);
-  if (HasNumber(p, "trainAccuracy")) s += " | acc " + FormatAccuracy(p, "trainAccuracy", 4);
-  if (HasNumber(p, "testLoss")) s += " | val loss " + FormatFixed(GetDouble(p, "testLoss"), 4);
+  if (HasNumber(p, "loss"))
+    s += " | " + TrFormat("loss {0}", {FormatFixed(GetDouble(p, "loss"), 4)});
+  if (HasNumber(p, "trainAccuracy")) {
+    s += " | " + TrFormat("acc {0}", {FormatAccuracy(p, "trainAccuracy", 4)});
+  }
+  if (HasNumber(p, "testLoss")) {
+    s += " | " + TrFormat("val loss {0}", {FormatFixed(GetDouble(p, "testLoss"), 4)});
+  }
   if (HasNumber(p, "samplesPerSec")) s += " | " + SamplesPerSec(p);
   return s;
 }
@@ -132,15 +140,17 @@ std::string FormatLiveLine(const json& job, int64_t now_ms) {
 std::string FormatEpochLine(const json& progress) {
   if (!GetBool(progress, "epochDone")) return "";
   std::string s = Epoch(progress) + ":";
-  if (HasNumber(progress, "loss")) s += " loss " + FormatFixed(GetDouble(progress, "loss"), 4);
+  if (HasNumber(progress, "loss")) {
+    s += " " + TrFormat("loss {0}", {FormatFixed(GetDouble(progress, "loss"), 4)});
+  }
   if (HasNumber(progress, "trainAccuracy")) {
-    s += " | train acc " + FormatAccuracy(progress, "trainAccuracy", 4);
+    s += " | " + TrFormat("train acc {0}", {FormatAccuracy(progress, "trainAccuracy", 4)});
   }
   if (HasNumber(progress, "testLoss")) {
-    s += " | test loss " + FormatFixed(GetDouble(progress, "testLoss"), 4);
+    s += " | " + TrFormat("test loss {0}", {FormatFixed(GetDouble(progress, "testLoss"), 4)});
   }
   if (HasNumber(progress, "testAccuracy")) {
-    s += " | test acc " + FormatAccuracy(progress, "testAccuracy", 4);
+    s += " | " + TrFormat("test acc {0}", {FormatAccuracy(progress, "testAccuracy", 4)});
   }
   if (HasNumber(progress, "samplesPerSec")) s += " | " + SamplesPerSec(progress);
   return s;
@@ -148,13 +158,16 @@ std::string FormatEpochLine(const json& progress) {
 
 std::string FormatProgressSummary(const wire::JobView& job) {
   if (job.state == "SUCCEEDED" && HasNumber(job.result, "testAccuracy")) {
-    return "acc " + FormatAccuracy(job.result, "testAccuracy", 3);
+    return TrFormat("acc {0}", {FormatAccuracy(job.result, "testAccuracy", 3)});
   }
   const json& p = job.progress;
   if (!HasNumber(p, "epoch")) return "-";
-  std::string s = "ep " + std::to_string(GetInt(p, "epoch", 0));
-  if (HasNumber(p, "epochs")) s += "/" + std::to_string(GetInt(p, "epochs", 0));
-  if (HasNumber(p, "loss")) s += " loss " + FormatFixed(GetDouble(p, "loss"), 3);
+  std::string epoch = std::to_string(GetInt(p, "epoch", 0));
+  if (HasNumber(p, "epochs")) epoch += "/" + std::to_string(GetInt(p, "epochs", 0));
+  std::string s = TrFormat("ep {0}", {epoch});
+  if (HasNumber(p, "loss")) {
+    s += " " + TrFormat("loss {0}", {FormatFixed(GetDouble(p, "loss"), 3)});
+  }
   return s;
 }
 
@@ -162,23 +175,23 @@ std::string FormatProgressSummary(const json& job) { return FormatProgressSummar
 
 std::string FormatFinalLine(const wire::JobView& job) {
   const std::string state = job.state.empty() ? "UNKNOWN" : job.state;
-  std::string s = "job " + std::to_string(job.id) + " " + state;
+  std::string s = TrFormat("job {0} {1}", {std::to_string(job.id), state});
   const int64_t submitted = job.submitted_ms, finished = job.finished_ms;
   bool timed = submitted > 0 && finished >= submitted;
   if (state == "SUCCEEDED") {
-    if (timed) s += " in " + FormatDuration(finished - submitted);
+    if (timed) s += TrFormat(" in {0}", {FormatDuration(finished - submitted)});
     const json& result = job.result;
     // A job without a test set reports no (or a zero) test accuracy: show the training loss.
     const std::string test = GetString(GetObject(job.spec.value_or(json()), "data"), "test", "?");
     if (HasNumber(result, "testAccuracy") && GetDouble(result, "testAccuracy") >= 0 &&
         !test.empty()) {
-      s += ": test accuracy " + FormatFixed(GetDouble(result, "testAccuracy"), 4);
+      s += TrFormat(": test accuracy {0}", {FormatFixed(GetDouble(result, "testAccuracy"), 4)});
     } else if (HasNumber(result, "trainLoss")) {
-      s += ": train loss " + FormatFixed(GetDouble(result, "trainLoss"), 4);
+      s += TrFormat(": train loss {0}", {FormatFixed(GetDouble(result, "trainLoss"), 4)});
     }
     return s;
   }
-  if (timed) s += " after " + FormatDuration(finished - submitted);
+  if (timed) s += TrFormat(" after {0}", {FormatDuration(finished - submitted)});
   if (!job.reason.empty()) s += ": " + job.reason;
   return s;
 }

@@ -8,6 +8,8 @@
 // trainAccuracy, samplesPerSec, and at epoch ends epochDone: true plus testLoss/testAccuracy when
 // there is a test set (also right after a periodic evaluation); a language model's adds
 // tokensPerSec, and mfu where the GPU's peak is known. All functions are pure and thread-safe.
+// The examples below are the English texts; after InitI18n the words (not the states, reason codes
+// or numbers) follow the user's language (cli/i18n.h).
 #pragma once
 
 #include <cstdint>

@@ -15,6 +15,7 @@ packages=(
   zlib1g-dev libssl-dev procps python3 python3-numpy
   python3-matplotlib  # bench/plots.py: the benchmarks' SVG charts (tests/bench/test_plots.py)
   libicu-dev
+  gettext locales  # msgfmt/xgettext for the CLI's catalogs (po/); localedef data for their tests
   clang libclang-rt-14-dev
 )
 

@@ -115,6 +115,16 @@ TEST(FormatTest, Truncate) {
   EXPECT_EQ(DisplayWidth("héllo"), 5u);
 }
 
+// Chinese text takes two terminal columns a character (East Asian wide), fullwidth punctuation
+// too; a cut never splits a character and never overshoots the width.
+TEST(FormatTest, WideCharactersTakeTwoColumns) {
+  EXPECT_EQ(DisplayWidth("名称"), 4u);
+  EXPECT_EQ(DisplayWidth("作业 7（RUNNING）"), 17u);
+  EXPECT_EQ(Truncate("等待两个工作节点", 9), "等待两...");  // 3 characters fit in 9 - 3 columns
+  EXPECT_EQ(Truncate("等待两个工作节点", 8), "等待...");    // the third would overshoot: cut
+  EXPECT_EQ(Truncate("等待两个", 8), "等待两个");
+}
+
 TEST(FormatGpusTest, GroupsIdenticalGpus) {
   EXPECT_EQ(FormatGpus(json::array()), "-");
   EXPECT_EQ(FormatGpus(json()), "-");
@@ -148,6 +158,18 @@ TEST(TableTest, MissingCellsAndNewlines) {
             "A            B   C\n"
             "x            -   -\n"
             "multi line   b   c\n");
+}
+
+TEST(TableTest, AlignsChineseHeadersByTerminalColumns) {
+  Table t({"名称", "状态"});
+  t.AddRow({"tiny-mlp", "RUNNING"});
+  t.AddRow({"作业", "-"});
+  std::ostringstream out;
+  t.Render(out);
+  EXPECT_EQ(out.str(),
+            "名称       状态\n"
+            "tiny-mlp   RUNNING\n"
+            "作业       -\n");
 }
 
 TEST(TableTest, AlignsByCodePoints) {
