@@ -498,15 +498,10 @@ class TrainRun {
     report->grad_norm = grad_norm_;
   }
 
-  // Rank 0's periodic progress report over the steps since the last one, with the evaluation just
-  // made when there is one.
+  // Rank 0's periodic progress report over the steps since the last one (at least the step just
+  // counted), with the evaluation just made when there is one.
   void ReportProgress(int epoch, Clock::time_point now, std::optional<double> test_loss = {},
                       std::optional<double> test_accuracy = {}) {
-    if (window_samples_ == 0) {
-      // Right after an epoch's end or an earlier report: nothing new but the evaluation.
-      window_samples_ = static_cast<double>(global_batch_);
-      window_loss_ = window_correct_ = 0;
-    }
     const double elapsed = Seconds(epoch_start_, now);
     wire::ProgressReport report;
     report.epoch = epoch;
