@@ -40,12 +40,16 @@ TEST(RoutesTest, EveryPathMatchesItsRouteAndCapturesItsParameters) {
   }
 }
 
-TEST(RoutesTest, OnlyProbesMetricsAndVersionAreOpenAndPatternsAreUnique) {
+// Open: the probes, /metrics, /v1/version, and the dashboard's assets and login (which checks the
+// token it is given itself).
+TEST(RoutesTest, OnlyProbesMetricsVersionAndTheDashboardAreOpenAndPatternsAreUnique) {
   std::set<std::string> patterns;
   for (const Route& r : Routes()) {
     EXPECT_TRUE(patterns.insert(r.pattern).second) << r.pattern;
     const std::string p = r.pattern;
-    EXPECT_EQ(r.open, p == "/healthz" || p == "/readyz" || p == "/metrics" || p == "/v1/version")
+    EXPECT_EQ(r.open, p == "/healthz" || p == "/readyz" || p == "/metrics" ||
+                          p == "/v1/version" || p == "/ui" || p == "/ui/{file}" ||
+                          p == "/ui/api/session")
         << p;
     // Each pattern matches itself (its parameters as literal segments).
     EXPECT_EQ(MatchRoute(p).route, &r) << p;
