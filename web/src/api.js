@@ -1,6 +1,10 @@
 // The scheduler's API from the browser: the session cookie (HttpOnly, SameSite=Strict) is sent
 // by fetch with credentials 'same-origin'; changes carry the session's CSRF token.
 let csrf = '';
+let onLoggedOut = () => {};
+
+// Called when a /v1/ request answers 401: the session expired or its token was revoked.
+export function whenLoggedOut(fn) { onLoggedOut = fn; }
 
 export class ApiError extends Error {
   constructor(status, code, message) {
@@ -21,6 +25,7 @@ export async function api(path, { method = 'GET', body, signal } = {}) {
   const text = await r.text();
   let data = null;
   try { data = text ? JSON.parse(text) : null; } catch { data = null; }
+  if (r.status === 401 && path.startsWith('/v1/')) onLoggedOut();
   if (!r.ok) throw new ApiError(r.status, data?.error?.code, data?.error?.message ?? text);
   return data;
 }

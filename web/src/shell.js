@@ -1,6 +1,6 @@
 // The app: session, header (account, role, language, log out), hash routing to the views.
 import { html, render, useEffect, useState } from './preact.js';
-import { currentSession, login, logout } from './api.js';
+import { currentSession, login, logout, whenLoggedOut } from './api.js';
 import { LANGUAGES, language, setLanguage, t } from './i18n.js';
 import { useRoute } from './util.js';
 import { QueueView } from './views/queue.js';
@@ -62,6 +62,7 @@ function App() {
   const [error, setError] = useState('');
   const route = useRoute();
   useEffect(() => {
+    whenLoggedOut(() => setSession(null));
     currentSession().then(setSession, (e) => { setError(e.message); setSession(null); });
   }, []);
   const switchLanguage = async (code) => {
