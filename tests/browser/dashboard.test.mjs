@@ -132,6 +132,8 @@ async function main() {
   await cluster.waitFor('watch-mlp to run', async () =>
     (await cluster.call(cluster.userToken, 'GET', `/v1/jobs/${jobId}`)).state === 'RUNNING', 30000, 200);
   log(`job ${jobId} running on 2 ranks`);
+  // A job no two workers can hold waits with reason Constraint (and a message with the numbers).
+  const waitingId = await cluster.submit(cluster.userToken, JOB('too-big', { ranks: 3 }));
 
   browser = await puppeteer.launch({
     executablePath: chromium, headless: true,
@@ -149,8 +151,17 @@ async function main() {
   // Queue: the running job is listed (pending + running by default).
   await owner.waitForSelector(`#queue-table tr[data-job="${jobId}"]`);
   assert((await text(owner, `#queue-table tr[data-job="${jobId}"]`)).includes('watch-mlp'), 'the queue lists watch-mlp');
+  await owner.waitForSelector(`#queue-table tr[data-job="${waitingId}"]`);
+  const waitingRow = await text(owner, `#queue-table tr[data-job="${waitingId}"]`);
+  assert(waitingRow.includes('Constraint') && waitingRow.includes('needs 3 ranks'), `the queue says why too-big waits: ${waitingRow}`);
   await shot(owner, 'queue');
-  log('queue lists the job');
+  // The name filter (q) and the state filter, through the form.
+  await owner.type('#f-q', 'watch');
+  await owner.select('#f-state', 'ALL');
+  await owner.click('#f-apply');
+  await owner.waitForFunction((w) => !document.querySelector(`#queue-table tr[data-job="${w}"]`)
+    && document.querySelectorAll('#queue-table tbody tr').length === 1, {}, waitingId);
+  log('queue lists the job, says why the other waits, filters by name');
 
   // Job page: the loss curve gains points while it trains.
   await owner.goto(`${cluster.url}/ui/#/jobs/${jobId}`);
