@@ -163,7 +163,9 @@ export function JobView({ id, session }) {
   const [job, setJob] = useState(null);
   const [points, setPoints] = useState([]);
   const [error, setError] = useState(null);
-  const running = !job || !FINISHED.has(job.state);
+  // Polls while the job has not finished; not at all for a job that is not there (or not ours).
+  const gone = !job && error?.status === 404;
+  const running = !gone && (!job || !FINISHED.has(job.state));
   const refresh = usePoll(async (signal) => {
     try {
       const [j, m] = await Promise.all([
