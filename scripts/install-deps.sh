@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Installs the Debian packages that shoal's build, demo and tests need, and GPT-2's vocabulary
-# (npm).
+# Installs the Debian packages that shoal's build, demo and tests need, GPT-2's vocabulary (npm),
+# the dashboard's browser libraries (npm ci in web/) and its browser tests' puppeteer-core (npm ci
+# in tests/browser).
 # Idempotent: what is already installed is skipped, so re-running it is cheap and safe.
 set -euo pipefail
 
@@ -17,6 +18,7 @@ packages=(
   libicu-dev
   gettext locales  # msgfmt/xgettext for the CLI's catalogs (po/); localedef data for their tests
   clang libclang-rt-14-dev
+  chromium fonts-wqy-microhei  # the dashboard's browser tests (tests/browser), CJK glyphs in its screenshots
 )
 
 missing=()
@@ -62,3 +64,25 @@ else
     "$gpt2_spec" ||
     echo "install-deps: WARNING: npm install $gpt2_spec failed; the gpt2 tests will skip" >&2
 fi
+
+# The dashboard's vendor files (htm's Preact build, uPlot: web/package-lock.json) and the browser
+# tests' puppeteer-core (tests/browser/package-lock.json), exact versions from the lockfiles. Not
+# fatal: without web/node_modules the scheduler still builds and its page says the libraries are
+# missing; without tests/browser/node_modules the browser test skips.
+repo="$(cd "$(dirname "$0")/.." && pwd)"
+for dir in web tests/browser; do
+  if [ -d "$repo/$dir/node_modules" ] &&
+     [ "$repo/$dir/node_modules/.package-lock.json" -nt "$repo/$dir/package-lock.json" ]; then
+    echo "install-deps: $dir/node_modules present"
+    continue
+  fi
+  if ! command -v npm >/dev/null; then
+    echo "install-deps: WARNING: no npm; $dir/node_modules not installed" >&2
+    continue
+  fi
+  echo "install-deps: npm ci in $dir"
+  (cd "$repo/$dir" && npm ci --no-audit --no-fund --loglevel=error) ||
+    echo "install-deps: WARNING: npm ci in $dir failed (offline?): $([ "$dir" = web ] &&
+      echo "the dashboard will say its libraries are missing" ||
+      echo "the browser test will skip")" >&2
+done
