@@ -45,6 +45,11 @@ Targets
         scheduler and 2 workers on loopback) vs PyTorch DDP (bench/gpt_ddp_reference.py) on the
         same token shards, model, batch, schedule and clipping, interleaved: tokens/s, a ratio.
 
+  dashboard
+        The dashboard's queue page with 100k pending jobs in a real scheduler, in headless
+        Chromium (bench/dashboard_bench.mjs): the first row drawn, first-contentful-paint, and a
+        name filter applied, in ms.
+
 Every target writes <out>/<target>.json and <out>/<target>.md (a Markdown table) and prints the
 table; e2e, ddp, collectives, sim, gpt and gpt-ddp also write <out>/<target>.svg, a chart
 (bench/plots.py, matplotlib; a missing matplotlib is a warning, not a failure). Build first (scripts/build.sh); the driver uses ./build unless --build-dir says otherwise.
@@ -1089,10 +1094,33 @@ def target_gpt_ddp(args):
     return result, "\n".join(md)
 
 
+def target_dashboard(args):
+    """The dashboard's queue page with 100k jobs in a real scheduler, in headless Chromium:
+    bench/dashboard_bench.mjs (first row drawn, first-contentful-paint, a filter change)."""
+    script = os.path.join(REPO, "bench", "dashboard_bench.mjs")
+    out = subprocess.run(["node", script, "--build", os.path.abspath(args.build_dir), "--jobs",
+                          str(args.dashboard_jobs), "--repeat", str(args.repeat)],
+                         check=True, capture_output=True, text=True).stdout
+    r = json.loads(out.strip().splitlines()[-1])
+    result = {"target": "dashboard", "machine": machine(), **r}
+    fmt = lambda v: ", ".join(f"{x:.0f}" for x in v)
+    md = ["| measure (ms) | median | runs |", "|---|---:|---|",
+          f"| first row of the queue drawn (from navigation start) | {r['medianFirstPaintMs']:.0f} | "
+          f"{fmt(r['firstPaintMs'])} |",
+          f"| first-contentful-paint | {r['medianFcpMs']:.0f} | {fmt(r['firstContentfulPaintMs'])} |",
+          f"| a name filter applied (click to filtered rows) | {r['medianFilterMs']:.0f} | "
+          f"{fmt(r['filterMs'])} |", "",
+          f"{r['jobs']} pending jobs submitted through the API ({r['submitPerSec']:.0f} jobs/s, "
+          f"64 in flight); one queue page of the API is {r['queuePageBytes']} bytes; "
+          f"{r['chromium']} headless, 1280x900; {result['machine']['cores']} cores of "
+          f"{result['machine']['cpu']}; the scheduler and Chromium share them."]
+    return result, "\n".join(md)
+
+
 TARGETS = {"e2e": target_e2e, "ddp": target_ddp, "collectives": target_collectives,
            "sim": target_sim, "cycle": target_cycle, "api": target_api,
            "builds": target_builds, "registry": target_registry, "gpt": target_gpt,
-           "gpt-ddp": target_gpt_ddp}
+           "gpt-ddp": target_gpt_ddp, "dashboard": target_dashboard}
 
 
 def write_chart(target, result, out_dir):
@@ -1130,6 +1158,8 @@ def main():
     p.add_argument("--target", choices=sorted(TARGETS), required=True)
     p.add_argument("--repeat", type=int, default=3)
     p.add_argument("--epochs", type=int, default=1)
+    p.add_argument("--dashboard-jobs", type=int, default=100000,
+                   help="--target dashboard: jobs in the scheduler")
     p.add_argument("--build-dir", default=os.path.join(REPO, "build"))
     p.add_argument("--out", default=os.path.join(REPO, "bench", "out"))
     p.add_argument("--before-dir", help="--target builds: the build to compare --build-dir with")

@@ -20,8 +20,11 @@ async function waitFor(what, fn, timeoutMs = 20000, everyMs = 100) {
 }
 
 export class Cluster {
-  constructor({ scheduler, worker, trainer, uiDir }) {
+  // schedulerFlags: more flags for shoal-scheduler (e.g. the dashboard bench's
+  // --max-active-jobs 0).
+  constructor({ scheduler, worker, trainer, uiDir, schedulerFlags = [] }) {
     this.bins = { scheduler, worker, trainer };
+    this.schedulerFlags = schedulerFlags;
     this.uiDir = uiDir;
     this.dir = fs.mkdtempSync(path.join(os.tmpdir(), 'shoal-browser-'));
     this.procs = [];
@@ -44,7 +47,7 @@ export class Cluster {
     const state = path.join(this.dir, 'state');
     this.spawnLogged('scheduler', [this.bins.scheduler, '--port', '0', '--state-dir', state,
       '--admin-token-file', tokenFile, '--ui-dir', this.uiDir, '--worker-timeout', '5s',
-      '--heartbeat-wait', '1s', '--schedule-interval', '200ms']);
+      '--heartbeat-wait', '1s', '--schedule-interval', '200ms', ...this.schedulerFlags]);
     const addrFile = path.join(state, 'scheduler.addr');
     this.url = (await waitFor('scheduler.addr', () => fs.existsSync(addrFile) && fs.readFileSync(addrFile, 'utf8').trim())).trim();
     await waitFor('/readyz', async () => (await fetch(`${this.url}/readyz`).catch(() => null))?.ok);

@@ -17,17 +17,14 @@ function fail(message, detail) {
   }
 }
 
-try {
-  await initI18n();
-} catch (e) {
-  fail(t('boot.noCatalog'), e);
-  throw e;
+// The catalogs and the app's modules load side by side; each failure keeps its own message.
+const [catalogs, app] = await Promise.allSettled([initI18n(), import('./shell.js')]);
+if (catalogs.status === 'rejected') {
+  fail(t('boot.noCatalog'), catalogs.reason);
+  throw catalogs.reason;
 }
-let shell;
-try {
-  shell = await import('./shell.js');
-} catch (e) {
-  fail(t('boot.vendorMissing'), e);
-  throw e;
+if (app.status === 'rejected') {
+  fail(t('boot.vendorMissing'), app.reason);
+  throw app.reason;
 }
-shell.start(document.getElementById('app'));
+app.value.start(document.getElementById('app'));

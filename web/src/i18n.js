@@ -23,8 +23,14 @@ async function fetchCatalog(code) {
 
 // Loads English (the fallback) and the chosen language; sets <html lang>.
 export async function initI18n() {
-  fallback = await fetchCatalog('en');
-  await setLanguage(initialLanguage(), false);
+  const code = initialLanguage();
+  // English (every key's fallback) and the chosen language side by side.
+  const [en, chosen] = await Promise.all([
+    fetchCatalog('en'), code !== 'en' && LANGUAGES.includes(code) ? fetchCatalog(code) : null]);
+  fallback = en;
+  catalog = chosen ?? en;
+  lang = chosen ? code : 'en';
+  document.documentElement.lang = lang === 'zh' ? 'zh-CN' : 'en';
 }
 
 export async function setLanguage(code, remember = true) {
