@@ -54,6 +54,7 @@ SHOAL_TOKEN_FILE="$state/admin-token" "$shoal" tokens create demo --role user \
   --label demo-user >"$state/user-token" 2>/dev/null
 export SHOAL_TOKEN_FILE="$state/user-token"
 echo "   account demo: a contributor token for the workers, a user token for the jobs"
+echo "   dashboard while it runs: $SHOAL_SCHEDULER/ui/ (log in with the token in $state/user-token)"
 
 # Workers sharing this machine (two by default): one rank each, cores split between them. Each
 # reports the GPUs it finds; a cuda job's rank gets one of them.
