@@ -14,12 +14,13 @@ FROM debian:${DEBIAN_VERSION} AS build
 ENV DEBIAN_FRONTEND=noninteractive
 # scripts/install-deps.sh's build packages, less tests, fuzzing, MPI and data sets. CMake's
 # configure step requires OpenBLAS and Gloo even when only the scheduler is built. npm: the
-# dashboard's vendor files (npm ci in web/, the exact versions of web/package-lock.json).
+# dashboard's vendor files (npm ci in web/, the exact versions of web/package-lock.json); gettext:
+# the CLI's zh_CN catalog (msgfmt).
 RUN apt-get update \
  && apt-get install -y --no-install-recommends \
       build-essential cmake pkg-config ca-certificates \
       libyaml-cpp-dev libboost-dev libboost-system-dev libcli11-dev nlohmann-json3-dev libsqlite3-dev \
-      libopenblas-dev libgloo-dev zlib1g-dev libssl-dev libicu-dev nodejs npm \
+      libopenblas-dev libgloo-dev zlib1g-dev libssl-dev libicu-dev nodejs npm gettext \
  && rm -rf /var/lib/apt/lists/*
 WORKDIR /src
 COPY . .
@@ -32,7 +33,8 @@ RUN cmake -S . -B /build -DCMAKE_BUILD_TYPE=RelWithDebInfo -DSHOAL_WITH_CUDA=OFF
       /out/usr/local/bin/ \
  && strip --strip-debug /out/usr/local/bin/* \
  && install -d /out/usr/local/share/shoal \
- && cp -r /build/scheduler/ui /out/usr/local/share/shoal/ui
+ && cp -r /build/scheduler/ui /out/usr/local/share/shoal/ui \
+ && cp -r /build/share/locale /out/usr/local/share/locale
 
 # ---- runtime --------------------------------------------------------------------------------
 FROM debian:${DEBIAN_VERSION}-slim
