@@ -110,7 +110,7 @@ class Api {
   // `missing`, why there are none), and whether session cookies are Secure (the API speaks TLS).
   struct UiOptions {
     StaticFiles files;
-    std::string missing;
+    std::string missing = "no dashboard assets were loaded (see --ui-dir)";
     bool secure_cookies = false;
   };
   void SetUi(UiOptions ui) { ui_ = std::move(ui); }
