@@ -11,20 +11,20 @@
 #include <nlohmann/json.hpp>
 
 #include "common/duration.h"
-#include "common/version.h"
 #include "common/log.h"
+#include "common/version.h"
 #include "scheduler/api/api_internal.h"
 #include "scheduler/api/routes.h"
 
 namespace shoal {
 
 namespace asio = boost::asio;
-using nlohmann::json;
 using api_internal::Clock;
 using api_internal::IsMutatingMethod;
-using api_internal::SplitPath;
 using api_internal::JsonReply;
 using api_internal::MethodNotAllowed;
+using api_internal::SplitPath;
+using nlohmann::json;
 
 Api::Api(Scheduler* scheduler, Auth* auth, RendezvousKv* kv, Notifier* notifier)
     : scheduler_(scheduler),
@@ -90,13 +90,14 @@ Result<Principal> Api::AuthenticateRequest(const HttpRequest& req, HttpReply* re
       from_session = "Bearer " + session->token;
     }
   }
-  auto principal = auth_->Authenticate(header != req.headers.end() ? std::string_view(header->second)
-                                                                    : std::string_view(from_session));
+  auto principal =
+      auth_->Authenticate(header != req.headers.end() ? std::string_view(header->second)
+                                                      : std::string_view(from_session));
   if (!principal.ok()) {
     const int64_t failures = address.empty() ? 1 : auth_limiter_.RecordFailure(address, now_ms);
     if (failures == 1 || failures == 10 || failures == 100 || failures % 1000 == 0) {
-      LOG_WARN << "authentication failed from " << address << " (" << req.method << " "
-               << req.path << "): " << principal.status().message() << "; " << failures
+      LOG_WARN << "authentication failed from " << address << " (" << req.method << " " << req.path
+               << "): " << principal.status().message() << "; " << failures
                << " failure(s) from it lately";
     }
     *refusal = ErrorReply(principal.status());
@@ -135,22 +136,24 @@ asio::awaitable<HttpReply> Api::Authenticated(const HttpRequest& req) {
     RenderRegistryMetrics(names, &text);
     co_return HttpReply{200, std::move(text), "text/plain; version=0.0.4; charset=utf-8"};
   }
-  if (const RouteMatch ui = MatchRoute(req.path);
-      ui.route != nullptr && (ui.route->id == RouteId::kUi || ui.route->id == RouteId::kUiSession)) {
-    co_return Ui(req, ui.route->id, ui.params);
+  // Matched once here for the dashboard's routes and for Route.
+  const RouteMatch match = MatchRoute(req.path);
+  if (match.route != nullptr &&
+      (match.route->id == RouteId::kUi || match.route->id == RouteId::kUiSession)) {
+    co_return Ui(req, match.route->id, match.params);
   }
   HttpReply refusal;
   auto principal = AuthenticateRequest(req, &refusal);
   if (!principal.ok()) co_return refusal;
-  HttpReply reply = co_await Route(req, *principal);
+  HttpReply reply = co_await Route(req, match, *principal);
   // Whatever the reply says (a started rank in a heartbeat answer, a cancelled job) is stored
   // before it leaves; usually nothing is left to write here (the posted pass wrote it).
   (void)scheduler_->SaveChanges();
   co_return reply;
 }
 
-asio::awaitable<HttpReply> Api::Route(const HttpRequest& req, const Principal& p) {
-  const RouteMatch match = MatchRoute(req.path);
+asio::awaitable<HttpReply> Api::Route(const HttpRequest& req, const RouteMatch& match,
+                                      const Principal& p) {
   if (match.route == nullptr) {
     co_return ErrorReply(404, "NotFound", "no route for " + req.method + " " + req.path);
   }
@@ -221,11 +224,13 @@ BodyPolicy Api::BodyPolicyFor(const HttpRequest& head, size_t default_limit,
   // checks come with the request).
   if (body == BodyKind::kRegistry && (head.method == "PUT" || head.method == "POST")) {
     const std::vector<std::string> parts = SplitPath(head.path);
-    if (!principal->admin() && !(principal->role == Role::kUser && parts[2] == principal->account)) {
+    if (!principal->admin() &&
+        !(principal->role == Role::kUser && parts[2] == principal->account)) {
       return {0, default_timeout,
               ErrorReply(403, "PermissionDenied",
-                         "only account " + parts[2].substr(0, 80) + " (with a user token) or an "
-                         "admin may upload to it")};
+                         "only account " + parts[2].substr(0, 80) +
+                             " (with a user token) or an "
+                             "admin may upload to it")};
     }
     return {kMaxRegistryBodyBytes, std::chrono::minutes(10), std::nullopt};
   }
@@ -247,8 +252,9 @@ BodyPolicy Api::BodyPolicyFor(const HttpRequest& head, size_t default_limit,
   // A declared length over the quota is refused before the body is read (a chunked body is
   // checked once it is in).
   int64_t length = 0, step = 0;
-  if (auto it = head.headers.find("content-length");
-      it != head.headers.end() && ParseInteger(it->second, &length) && ParseInteger(parts[4], &step)) {
+  if (auto it = head.headers.find("content-length"); it != head.headers.end() &&
+                                                     ParseInteger(it->second, &length) &&
+                                                     ParseInteger(parts[4], &step)) {
     HttpReply over = CheckCheckpointQuota(*job, step, length);
     if (over.status != 0) return {0, default_timeout, std::move(over)};
   }

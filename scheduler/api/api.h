@@ -22,11 +22,11 @@
 #include "scheduler/api/api_metrics.h"
 #include "scheduler/api/auth_limiter.h"
 #include "scheduler/api/group_commit.h"
-#include "scheduler/auth.h"
-#include "scheduler/checkpoint_store.h"
 #include "scheduler/api/http_server.h"
 #include "scheduler/api/notifier.h"
 #include "scheduler/api/routes.h"
+#include "scheduler/auth.h"
+#include "scheduler/checkpoint_store.h"
 #include "scheduler/registry/registry.h"
 #include "scheduler/rendezvous_kv.h"
 #include "scheduler/scheduler.h"
@@ -130,15 +130,19 @@ class Api {
   HttpReply Ui(const HttpRequest& req, RouteId route, const std::vector<std::string>& params);
   HttpReply UiAsset(const HttpRequest& req, const std::vector<std::string>& params);
   HttpReply UiSession(const HttpRequest& req);
+  // AuthenticateRequest for `token` as if `req` had sent it as its bearer token.
+  Result<Principal> AuthenticateToken(const HttpRequest& req, const std::string& token,
+                                      HttpReply* refusal);
   // The live session the request's cookie names, or nullptr.
   const WebSession* SessionOf(const HttpRequest& req);
   // A Set-Cookie value for the session cookie (HttpOnly, SameSite=Strict, Secure under TLS).
   std::string SessionCookie(const std::string& value, int64_t max_age_s) const;
   boost::asio::awaitable<HttpReply> Authenticated(const HttpRequest& req);
-  boost::asio::awaitable<HttpReply> Route(const HttpRequest& req, const Principal& p);
+  // Serves an authenticated request on its route (`match`: MatchRoute of its path).
+  boost::asio::awaitable<HttpReply> Route(const HttpRequest& req, const RouteMatch& match,
+                                          const Principal& p);
   boost::asio::awaitable<HttpReply> Jobs(const HttpRequest& req,
-                                         const std::vector<std::string>& parts,
-                                         const Principal& p);
+                                         const std::vector<std::string>& parts, const Principal& p);
   boost::asio::awaitable<HttpReply> Workers(const HttpRequest& req,
                                             const std::vector<std::string>& parts,
                                             const Principal& p);
@@ -175,8 +179,7 @@ class Api {
   boost::asio::awaitable<HttpReply> Registry(const HttpRequest& req,
                                              const std::vector<std::string>& parts,
                                              const Principal& p);
-  boost::asio::awaitable<HttpReply> MissingChunks(const HttpRequest& req,
-                                                  const ArtifactRecord& a);
+  boost::asio::awaitable<HttpReply> MissingChunks(const HttpRequest& req, const ArtifactRecord& a);
   boost::asio::awaitable<HttpReply> PutChunk(const HttpRequest& req, const ArtifactRecord& a,
                                              const std::string& id);
   boost::asio::awaitable<HttpReply> ReadChunk(const HttpRequest& req, const ArtifactRecord& a,
@@ -195,8 +198,7 @@ class Api {
     bool added = false;   // false: the same version was stored before
   };
   boost::asio::awaitable<Result<Published>> PublishJob(int64_t job_id, ArtifactRecord record,
-                                                       std::string version,
-                                                       std::string publisher);
+                                                       std::string version, std::string publisher);
   // spec.output (api_publish.cc): refused at submission when it could never be published.
   Status CheckOutputModel(const Job& job) const;
   void OnJobSucceeded(const Job& job);

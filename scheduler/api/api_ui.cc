@@ -36,8 +36,19 @@ const WebSession* Api::SessionOf(const HttpRequest& req) {
 }
 
 std::string Api::SessionCookie(const std::string& value, int64_t max_age_s) const {
-  return std::string(kSessionCookie) + "=" + value + "; Path=/; HttpOnly; SameSite=Strict; Max-Age=" +
-         std::to_string(max_age_s) + (ui_.secure_cookies ? "; Secure" : "");
+  return std::string(kSessionCookie) + "=" + value +
+         "; Path=/; HttpOnly; SameSite=Strict; Max-Age=" + std::to_string(max_age_s) +
+         (ui_.secure_cookies ? "; Secure" : "");
+}
+
+Result<Principal> Api::AuthenticateToken(const HttpRequest& req, const std::string& token,
+                                         HttpReply* refusal) {
+  HttpRequest as_bearer;
+  as_bearer.method = "GET";
+  as_bearer.path = req.path;
+  as_bearer.peer = req.peer;  // failures count against the caller's address
+  as_bearer.headers["authorization"] = "Bearer " + token;
+  return AuthenticateRequest(as_bearer, refusal);
 }
 
 HttpReply Api::Ui(const HttpRequest& req, RouteId route, const std::vector<std::string>& params) {
@@ -67,22 +78,16 @@ HttpReply Api::UiSession(const HttpRequest& req) {
     if (!body.is_object() || !body.contains("token") || !body["token"].is_string()) {
       return ErrorReply(400, "InvalidArgument", "expected {\"token\": \"...\"}", "token");
     }
-    HttpRequest as_bearer;
-    as_bearer.method = "GET";
-    as_bearer.path = req.path;
-    as_bearer.peer = req.peer;
     const std::string token = body["token"].get<std::string>();
-    as_bearer.headers["authorization"] = "Bearer " + token;
     HttpReply refusal;
-    auto principal = AuthenticateRequest(as_bearer, &refusal);
+    auto principal = AuthenticateToken(req, token, &refusal);
     if (!principal.ok()) return refusal;
     const std::string id = sessions_.Create(token);
     const WebSession* session = sessions_.Find(id);
     HttpReply reply = JsonReply(200, json{{"account", principal->account},
                                           {"role", ToString(principal->role)},
                                           {"csrf", session->csrf}});
-    reply.headers["Set-Cookie"] =
-        SessionCookie(id, WebSessions::kDefaultLifetimeMs / 1000);
+    reply.headers["Set-Cookie"] = SessionCookie(id, WebSessions::kDefaultLifetimeMs / 1000);
     return reply;
   }
   if (req.method != "GET" && req.method != "DELETE") return MethodNotAllowed(req);
@@ -102,12 +107,8 @@ HttpReply Api::UiSession(const HttpRequest& req) {
   }
   // GET: who the session is (a page opened again), with its CSRF token; its token is checked
   // again, so a revoked one ends the session here too.
-  HttpRequest as_bearer;
-  as_bearer.path = req.path;
-  as_bearer.peer = req.peer;
-  as_bearer.headers["authorization"] = "Bearer " + session->token;
   HttpReply refusal;
-  auto principal = AuthenticateRequest(as_bearer, &refusal);
+  auto principal = AuthenticateToken(req, session->token, &refusal);
   if (!principal.ok()) return refusal;
   return JsonReply(200, json{{"account", principal->account},
                              {"role", ToString(principal->role)},
