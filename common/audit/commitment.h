@@ -1,0 +1,90 @@
+// Gradient commitments and their comparison (docs/audits.md): what a rank commits to for its local
+// gradient each step, and how an audit's recomputation is judged against it. Shared by the
+// trainer (which computes and exchanges them) and the scheduler (which re-judges what ranks
+// report), so both apply the same rule.
+//
+// A commitment is the SHA-256 of the gradient's bytes, its L2 norm and a count sketch: every
+// coordinate i is added, with a sign, to one of kSketchBuckets sums, bucket and sign drawn from a
+// seed that is only known once every rank's hash is in (SketchSeed). Ranks of the same compute
+// configuration must agree to the bit (the hash); across configurations, where float rounding
+// differs, the norm and every bucket must agree within a tolerance relative to the norm.
+//
+// Pure functions, thread-safe.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace shoal::audit {
+
+inline constexpr int kSketchBuckets = 32;
+
+struct Commitment {
+  std::string hash;            // SHA-256 of the n floats' bytes (little-endian), 64 hex digits
+  double norm = 0;             // L2 norm, summed in index order in double
+  std::vector<double> sketch;  // kSketchBuckets signed bucket sums (Sketch)
+  std::string config;          // the compute configuration that produced it (ComputeConfig)
+};
+
+// The hash of a gradient of n floats.
+std::string GradientHash(const float* g, int64_t n);
+
+// The sketch's seed for `step`: SHA-256 over the attempt's nonce, the step and every rank's hash
+// in rank order (64 hex digits). Nobody can know it before every hash is fixed.
+std::string SketchSeed(std::string_view nonce, int64_t step, const std::vector<std::string>& hashes);
+
+// The count sketch of g under `seed` (SketchSeed's hex), summed in index order in double, and the
+// L2 norm.
+void Sketch(const float* g, int64_t n, std::string_view seed, std::vector<double>* sketch,
+            double* norm);
+
+// A full commitment of g: the hash, and the norm and sketch under `seed`.
+Commitment Commit(const float* g, int64_t n, std::string_view seed, std::string config);
+
+// The compute configuration string of a CPU rank: exact agreement is only expected between equal
+// ones (e.g. "cpu/fp32/Haswell/t2/b0": backend, precision, BLAS kernel, threads, bucket floats).
+std::string ComputeConfig(std::string_view backend, std::string_view precision,
+                          std::string_view kernel, int threads, int64_t bucket_floats);
+
+enum class Verdict { kExact, kWithinTolerance, kMismatch };
+const char* ToString(Verdict v);
+
+struct Comparison {
+  Verdict verdict = Verdict::kMismatch;
+  // The largest disagreement relative to the larger norm (norm and buckets); 0 when exact.
+  double worst = 0;
+  std::string detail;  // for people: what differed
+};
+
+// The default tolerance between two configurations: kFp32Tolerance when both are fp32 (CPU BLAS
+// kernels, thread counts), kReducedTolerance when either ran tf32/bf16 GEMMs.
+inline constexpr double kFp32Tolerance = 1e-4;
+inline constexpr double kReducedTolerance = 2e-2;
+double DefaultTolerance(std::string_view config_a, std::string_view config_b);
+
+// Judges a recomputation against the claim. Same config: the hashes must be equal (kExact), else
+// kMismatch. Different configs: equal hashes are kExact; otherwise the norms and each bucket must
+// differ by at most tolerance × max(norm) (kWithinTolerance), else kMismatch. A malformed
+// commitment (hash not 64 hex digits, wrong sketch size, non-finite values) never matches.
+Comparison Compare(const Commitment& claimed, const Commitment& recomputed, double tolerance);
+
+// Whether an auditor holding `key` (hex) audits `auditee` at `step`, drawn with probability
+// `rate`: HMAC-SHA256(key, step, auditee) read as a number in [0, 1). The auditee cannot predict
+// it without the key; the scheduler, which made the key, can replay every draw.
+bool Drawn(std::string_view key, int64_t step, int auditee, double rate);
+
+// The rank that arbitrates a dispute between `auditee` and `auditor` at a step: chosen from the
+// other ranks by `seed` (SketchSeed), preferring ranks whose account is neither of theirs, then
+// ranks on other accounts than the auditee's. -1 when there is no third rank. accounts[r] is rank
+// r's account.
+int ChooseArbiter(std::string_view seed, int auditee, int auditor,
+                  const std::vector<std::string>& accounts);
+
+// Ranks whose gradient norm is an outlier among the ranks': robust z-score
+// |x - median| / (1.4826 · MAD) above `z` (with a floor on the MAD of 1e-6 × median so that
+// identical norms do not flag rounding). Needs at least 3 ranks, else none.
+std::vector<int> NormOutliers(const std::vector<double>& norms, double z);
+
+}  // namespace shoal::audit

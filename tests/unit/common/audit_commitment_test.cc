@@ -1,0 +1,177 @@
+// The gradient commitments of docs/audits.md: hashes, the count sketch and its tolerance, the
+// audit draw, the arbiter choice and the norm screen.
+#include "common/audit/commitment.h"
+
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <random>
+#include <vector>
+
+namespace shoal::audit {
+namespace {
+
+std::vector<float> RandomGradient(int64_t n, uint32_t seed) {
+  std::mt19937 gen(seed);
+  std::normal_distribution<float> dist(0.f, 1e-3f);
+  std::vector<float> g(n);
+  for (float& v : g) v = dist(gen);
+  return g;
+}
+
+const std::string kSeed = SketchSeed("nonce", 7, {std::string(64, 'a'), std::string(64, 'b')});
+
+TEST(AuditCommitment, SameBytesSameCommitment) {
+  auto g = RandomGradient(10000, 1);
+  Commitment a = Commit(g.data(), g.size(), kSeed, "cpu/fp32/Haswell/t1/b0");
+  Commitment b = Commit(g.data(), g.size(), kSeed, "cpu/fp32/Haswell/t1/b0");
+  EXPECT_EQ(a.hash.size(), 64u);
+  EXPECT_EQ(a.sketch.size(), static_cast<size_t>(kSketchBuckets));
+  EXPECT_EQ(Compare(a, b, kFp32Tolerance).verdict, Verdict::kExact);
+}
+
+TEST(AuditCommitment, SeedDependsOnEveryHashAndTheStep) {
+  const std::string h0(64, '0'), h1(64, '1');
+  EXPECT_NE(SketchSeed("n", 1, {h0, h1}), SketchSeed("n", 1, {h1, h0}));
+  EXPECT_NE(SketchSeed("n", 1, {h0, h1}), SketchSeed("n", 2, {h0, h1}));
+  EXPECT_NE(SketchSeed("n", 1, {h0, h1}), SketchSeed("m", 1, {h0, h1}));
+  EXPECT_EQ(SketchSeed("n", 1, {h0, h1}), SketchSeed("n", 1, {h0, h1}));
+}
+
+TEST(AuditCommitment, OneUlpInOneConfigurationIsAMismatch) {
+  auto g = RandomGradient(1000, 2);
+  Commitment a = Commit(g.data(), g.size(), kSeed, "cpu/fp32/Haswell/t1/b0");
+  g[500] = std::nextafter(g[500], 1.f);
+  Commitment b = Commit(g.data(), g.size(), kSeed, "cpu/fp32/Haswell/t1/b0");
+  EXPECT_EQ(Compare(a, b, kFp32Tolerance).verdict, Verdict::kMismatch);
+}
+
+TEST(AuditCommitment, RoundingAcrossConfigurationsIsWithinTolerance) {
+  // Another BLAS kernel rounds each value differently by a few ulps.
+  auto g = RandomGradient(100000, 3);
+  auto h = g;
+  std::mt19937 gen(9);
+  for (float& v : h) v *= 1.f + 4e-7f * static_cast<float>(static_cast<int>(gen() % 9) - 4);
+  Commitment a = Commit(g.data(), g.size(), kSeed, "cpu/fp32/Haswell/t1/b0");
+  Commitment b = Commit(h.data(), h.size(), kSeed, "cpu/fp32/SkylakeX/t2/b0");
+  Comparison c = Compare(a, b, DefaultTolerance(a.config, b.config));
+  EXPECT_EQ(c.verdict, Verdict::kWithinTolerance) << c.detail;
+  EXPECT_LT(c.worst, kFp32Tolerance / 10);
+}
+
+// What the sketch catches across configurations, where hashes cannot be used: the fault modes of
+// docs/audits.md, and the size of random perturbation that passes (documented there).
+TEST(AuditCommitment, CheatsAreMismatchesAcrossConfigurations) {
+  auto g = RandomGradient(100000, 4);
+  Commitment honest = Commit(g.data(), g.size(), kSeed, "cpu/fp32/Haswell/t1/b0");
+  auto judge = [&](const std::vector<float>& sent) {
+    Commitment c = Commit(sent.data(), sent.size(), kSeed, "cpu/fp32/SkylakeX/t1/b0");
+    return Compare(c, honest, kFp32Tolerance).verdict;
+  };
+  std::vector<float> zero(g.size(), 0.f);
+  EXPECT_EQ(judge(zero), Verdict::kMismatch);
+  std::vector<float> scaled = g;
+  for (float& v : scaled) v *= 1.01f;
+  EXPECT_EQ(judge(scaled), Verdict::kMismatch);
+  std::vector<float> stale = RandomGradient(g.size(), 5);
+  EXPECT_EQ(judge(stale), Verdict::kMismatch);
+  // Noise of 1 % of the gradient's norm.
+  std::mt19937 gen(11);
+  std::normal_distribution<float> noise(0.f, 1e-5f);
+  std::vector<float> noisy = g;
+  for (float& v : noisy) v += noise(gen);
+  EXPECT_EQ(judge(noisy), Verdict::kMismatch);
+}
+
+TEST(AuditCommitment, SmallestCaughtRandomPerturbation) {
+  // A perturbation chosen without the seed spreads over the buckets: relative size e gives
+  // buckets off by about e / sqrt(kSketchBuckets) of the norm, so e above ~6e-4 (fp32 tolerance
+  // 1e-4 times sqrt(32) ~ 5.7) is caught, and one of 1e-4 passes (docs/audits.md).
+  auto g = RandomGradient(100000, 6);
+  Commitment honest = Commit(g.data(), g.size(), kSeed, "a/fp32");
+  double gnorm = honest.norm;
+  auto perturbed = [&](double rel, uint32_t seed) {
+    std::mt19937 gen(seed);
+    std::normal_distribution<double> d(0, 1);
+    std::vector<double> delta(g.size());
+    double dn = 0;
+    for (double& v : delta) {
+      v = d(gen);
+      dn += v * v;
+    }
+    std::vector<float> out = g;
+    for (size_t i = 0; i < g.size(); ++i) {
+      out[i] += static_cast<float>(delta[i] / std::sqrt(dn) * rel * gnorm);
+    }
+    Commitment c = Commit(out.data(), out.size(), kSeed, "b/fp32");
+    return Compare(c, honest, kFp32Tolerance).verdict;
+  };
+  int caught_big = 0, caught_small = 0;
+  for (uint32_t s = 0; s < 20; ++s) {
+    caught_big += perturbed(3e-3, s) == Verdict::kMismatch;
+    caught_small += perturbed(1e-4, s) == Verdict::kMismatch;
+  }
+  EXPECT_EQ(caught_big, 20);
+  EXPECT_EQ(caught_small, 0);
+}
+
+TEST(AuditCommitment, MalformedNeverMatches) {
+  auto g = RandomGradient(100, 7);
+  Commitment a = Commit(g.data(), g.size(), kSeed, "x");
+  Commitment bad = a;
+  bad.hash = "zz";
+  EXPECT_EQ(Compare(bad, a, 1).verdict, Verdict::kMismatch);
+  bad = a;
+  bad.sketch.pop_back();
+  EXPECT_EQ(Compare(bad, a, 1).verdict, Verdict::kMismatch);
+  bad = a;
+  bad.norm = NAN;
+  EXPECT_EQ(Compare(a, bad, 1).verdict, Verdict::kMismatch);
+}
+
+TEST(AuditCommitment, DefaultToleranceWidensForReducedPrecision) {
+  EXPECT_EQ(DefaultTolerance("cpu/fp32/Haswell/t1/b0", "cpu/fp32/SkylakeX/t1/b0"), kFp32Tolerance);
+  EXPECT_EQ(DefaultTolerance("cuda/tf32/H200", "cpu/fp32/Haswell/t1/b0"), kReducedTolerance);
+}
+
+TEST(AuditDraw, RateIsHonouredAndUnpredictableWithoutTheKey) {
+  int hits = 0, other_key = 0, both = 0;
+  for (int s = 1; s <= 20000; ++s) {
+    const bool a = Drawn("key-one", s, 2, 0.1);
+    const bool b = Drawn("key-two", s, 2, 0.1);
+    hits += a;
+    other_key += b;
+    both += a && b;
+  }
+  EXPECT_NEAR(hits / 20000.0, 0.1, 0.01);
+  EXPECT_NEAR(other_key / 20000.0, 0.1, 0.01);
+  EXPECT_NEAR(both / 20000.0, 0.01, 0.004);  // independent draws
+  EXPECT_FALSE(Drawn("k", 1, 0, 0));
+  EXPECT_TRUE(Drawn("k", 1, 0, 1));
+  EXPECT_EQ(Drawn("k", 5, 1, 0.5), Drawn("k", 5, 1, 0.5));
+}
+
+TEST(AuditArbiter, PrefersAThirdAccount) {
+  const std::vector<std::string> accounts = {"a", "a", "b", "c"};
+  for (int s = 0; s < 50; ++s) {
+    const std::string seed = SketchSeed("n", s, {});
+    // Auditee 0 (a), auditor 2 (b): only rank 3 (c) is of neither account.
+    EXPECT_EQ(ChooseArbiter(seed, 0, 2, accounts), 3);
+    // Auditee 0 (a), auditor 1 (a): ranks 2 and 3 are both of another account.
+    const int r = ChooseArbiter(seed, 0, 1, accounts);
+    EXPECT_TRUE(r == 2 || r == 3);
+  }
+  EXPECT_EQ(ChooseArbiter(kSeed, 0, 1, {"a", "b"}), -1);
+  EXPECT_EQ(ChooseArbiter(kSeed, 0, 1, {"a", "a", "a"}), 2);
+}
+
+TEST(AuditScreen, FlagsTheOddNormOut) {
+  EXPECT_EQ(NormOutliers({1.0, 1.1, 0.9, 0.0}, 3.5), std::vector<int>{3});
+  EXPECT_EQ(NormOutliers({1.0, 1.1, 0.9, 1.05}, 3.5), std::vector<int>{});
+  EXPECT_EQ(NormOutliers({1.0, 1.0, 1.0, 1.0}, 3.5), std::vector<int>{});
+  EXPECT_EQ(NormOutliers({1.0, 1.0, 1.0, 10.0}, 3.5), std::vector<int>{3});
+  EXPECT_EQ(NormOutliers({1.0, 100.0}, 3.5), std::vector<int>{});
+}
+
+}  // namespace
+}  // namespace shoal::audit
