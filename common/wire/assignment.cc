@@ -55,9 +55,11 @@ Result<Pin> PinFromJson(const nlohmann::json& j) {
 nlohmann::json ToJson(const Assignment& a) {
   nlohmann::json pins = nlohmann::json::array();
   for (const Pin& p : a.pins) pins.push_back(ToJson(p));
-  return {{"job", a.job},   {"attempt", a.attempt}, {"rank", a.rank}, {"worldSize", a.world_size},
-          {"name", a.name}, {"spec", a.spec},       {"pins", std::move(pins)},
-          {"readCapability", a.read_capability}};
+  nlohmann::json j = {{"job", a.job},   {"attempt", a.attempt}, {"rank", a.rank},
+                      {"worldSize", a.world_size},  {"name", a.name},       {"spec", a.spec},
+                      {"pins", std::move(pins)},    {"readCapability", a.read_capability}};
+  if (a.audit) j["audit"] = ToJson(*a.audit);
+  return j;
 }
 
 Result<Assignment> AssignmentFromJson(const nlohmann::json& j) {
@@ -94,6 +96,11 @@ Result<Assignment> AssignmentFromJson(const nlohmann::json& j) {
     }
   }
   a.read_capability = j.value("readCapability", "");
+  if (j.contains("audit")) {
+    auto plan = AuditPlanFromJson(j["audit"]);
+    if (!plan.ok()) return InvalidArgument("an assignment's " + plan.status().message());
+    a.audit = std::move(*plan);
+  }
   return a;
 }
 

@@ -18,12 +18,14 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include <nlohmann/json.hpp>
 
 #include "common/status.h"
+#include "common/wire/audit_report.h"
 
 namespace shoal::wire {
 
@@ -56,6 +58,8 @@ struct Assignment {
   std::string spec;    // the job's spec text as submitted (YAML or JSON)
   std::vector<Pin> pins;        // the registry versions the spec names
   std::string read_capability;  // "" when it names none
+  // This rank's audit plan (docs/audits.md); none when the attempt is not audited.
+  std::optional<AuditPlan> audit;
   bool operator==(const Assignment&) const = default;
 };
 

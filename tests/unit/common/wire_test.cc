@@ -9,6 +9,7 @@
 #include <nlohmann/json.hpp>
 
 #include "common/wire/assignment.h"
+#include "common/wire/audit_report.h"
 #include "common/wire/trainer_report.h"
 #include "common/wire/worker_event.h"
 
@@ -295,3 +296,84 @@ TEST(WireTrainerReportTest, RefusesCheckpointReportsWithoutPathOrStep) {
 
 }  // namespace
 }  // namespace shoal
+
+namespace shoal::wire {
+namespace {
+
+audit::Commitment SomeCommitment() {
+  std::vector<float> g = {1.f, -2.f, 3.f};
+  return audit::Commit(g.data(), 3, audit::SketchSeed("ab", 1, {}), "cpu/fp32/Haswell/t1/b0");
+}
+
+TEST(AuditWire, PlanAndRecordRoundTrip) {
+  AuditPlan plan{"0a1b", "ff00", {0, 0.05, 0.1}, {"a", "b", "c"}, 3.5};
+  auto back = AuditPlanFromJson(nlohmann::json::parse(ToJson(plan).dump()));
+  ASSERT_TRUE(back.ok()) << back.status().ToString();
+  EXPECT_EQ(*back, plan);
+  AuditRecord r;
+  r.step = 12;
+  r.role = AuditRole::kAuditor;
+  r.rank = 2;
+  r.auditee = 1;
+  r.auditor = 2;
+  r.commitment = SomeCommitment();
+  r.verdict = "exact";
+  auto rec = AuditRecordFromJson(nlohmann::json::parse(ToJson(r).dump()));
+  ASSERT_TRUE(rec.ok()) << rec.status().ToString();
+  EXPECT_EQ(rec->step, r.step);
+  EXPECT_EQ(rec->role, r.role);
+  EXPECT_EQ(rec->commitment.hash, r.commitment.hash);
+  EXPECT_EQ(rec->commitment.sketch.size(), r.commitment.sketch.size());
+  EXPECT_EQ(rec->verdict, "exact");
+}
+
+TEST(AuditWire, MalformedIsInvalidArgument) {
+  using nlohmann::json;
+  EXPECT_FALSE(AuditPlanFromJson(json::array()).ok());
+  EXPECT_FALSE(AuditPlanFromJson(json{{"nonce", "xyz"}, {"key", "ab"}, {"rates", {0.1}},
+                                      {"accounts", {"a"}}}).ok());
+  EXPECT_FALSE(AuditPlanFromJson(json{{"nonce", "ab"}, {"key", "ab"}, {"rates", {1.5}},
+                                      {"accounts", {"a"}}}).ok());
+  EXPECT_FALSE(AuditPlanFromJson(json{{"nonce", "ab"}, {"key", "ab"}, {"rates", {0.1, 0.2}},
+                                      {"accounts", {"a"}}}).ok());
+  json rec = ToJson(AuditRecord{.commitment = SomeCommitment()});
+  EXPECT_TRUE(AuditRecordFromJson(rec).ok());
+  for (const char* key : {"step", "role", "commitment", "auditee"}) {
+    json bad = rec;
+    bad.erase(key);
+    auto r = AuditRecordFromJson(bad);
+    ASSERT_FALSE(r.ok()) << key;
+    EXPECT_NE(r.status().message().find("malformed audit record"), std::string::npos);
+  }
+  json bad = rec;
+  bad["commitment"]["sketch"] = json::array({1, 2});
+  EXPECT_FALSE(AuditRecordFromJson(bad).ok());
+  bad = rec;
+  bad["commitment"]["norm"] = -1;
+  EXPECT_FALSE(AuditRecordFromJson(bad).ok());
+}
+
+}  // namespace
+}  // namespace shoal::wire
+
+namespace shoal::wire {
+namespace {
+
+TEST(AuditWire, AssignmentCarriesThePlan) {
+  Assignment a;
+  a.job = 3;
+  a.spec = "x";
+  EXPECT_FALSE(ToJson(a).contains("audit"));
+  a.audit = AuditPlan{"ab", "cd", {0, 0.1}, {"a", "b"}, 3.5};
+  auto back = AssignmentFromJson(ToJson(a));
+  ASSERT_TRUE(back.ok()) << back.status().ToString();
+  EXPECT_EQ(*back, a);
+  auto j = ToJson(a);
+  j["audit"]["rates"] = "no";
+  auto bad = AssignmentFromJson(j);
+  ASSERT_FALSE(bad.ok());
+  EXPECT_NE(bad.status().message().find("audit plan"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace shoal::wire
