@@ -6,6 +6,7 @@
 #include <filesystem>
 #include <fstream>
 #include <functional>
+#include <random>
 #include <sstream>
 #include <string>
 #include <vector>
@@ -13,6 +14,26 @@
 #include <gtest/gtest.h>
 
 namespace shoal::testing {
+
+// Writes train.csv (384 rows) and test.csv (96 rows) into `dir`: three Gaussian blobs in 8
+// dimensions, label first; learnable, but not in one step.
+inline void WriteBlobsCsv(const std::string& dir) {
+  std::mt19937_64 rng(7);
+  std::normal_distribution<double> noise(0.0, 1.0);
+  for (const char* name : {"train", "test"}) {
+    std::ofstream out(dir + "/" + name + ".csv");
+    out << "label";
+    for (int d = 0; d < 8; ++d) out << ",f" << d;
+    out << "\n";
+    const int n = std::string(name) == "train" ? 384 : 96;
+    for (int i = 0; i < n; ++i) {
+      const int label = i % 3;
+      out << label;
+      for (int d = 0; d < 8; ++d) out << "," << (d == label ? 2.0 : 0.0) + noise(rng);
+      out << "\n";
+    }
+  }
+}
 
 // The repository root: the first directory holding configs/jobs above the working directory (ctest
 // runs in the build tree) or above this header.

@@ -12,6 +12,9 @@
 #include <optional>
 #include <string>
 
+#include <nlohmann/json.hpp>
+
+#include "common/file_util.h"
 #include "common/flags.h"
 #include "common/spec/job_spec.h"
 #include "common/version.h"
@@ -30,6 +33,13 @@ static_assert(std::atomic<bool>::is_always_lock_free);
 
 void OnStopSignal(int) { g_stop.store(true); }
 
+Result<wire::AuditPlan> ReadAuditPlan(const std::string& path) {
+  ASSIGN_OR_RETURN(std::string text, ReadFileLimited(path, 1 << 20));
+  auto j = nlohmann::json::parse(text, nullptr, false);
+  if (j.is_discarded()) return InvalidArgument("not JSON");
+  return wire::AuditPlanFromJson(j);
+}
+
 // shoal-train's command line.
 struct TrainFlags {
   std::string spec_path, rendezvous, address = "127.0.0.1", kind = "auto";
@@ -41,6 +51,7 @@ struct TrainFlags {
   bool explicit_ranks = false;
   GenerateOptions generate;  // generate.weights set: sample text instead of training
   std::string model_json;    // --generate without JOB: the model section (--model-json)
+  std::string audit_plan, cheat;  // docs/audits.md
 };
 
 // Parses the command line into *f. Returns an exit code when the process should end (help,
@@ -52,7 +63,7 @@ std::optional<int> ParseFlags(int argc, char** argv, TrainFlags* f) {
       "Started by shoal-worker (rank, world size and rendezvous given), by `mpirun -np N "
       "shoal-train JOB.yaml` (rank and world size from MPI), or by hand for a single rank: "
       "`shoal-train JOB.yaml`.\nExit codes: 0 ok, 1 error, 2 bad spec/data/flags or divergence, "
-      "3 a peer rank failed, 4 out of memory, 143 stopped by SIGTERM/SIGINT (after rank 0's "
+      "3 a peer rank failed, 4 out of memory, 5 an audit dispute (docs/audits.md), 143 stopped by SIGTERM/SIGINT (after rank 0's "
       "checkpoint).\n\n" +
       VersionLine("shoal-train")));
   app.add_option("job", f->spec_path, "the job spec (YAML)")->type_name("JOB.yaml");
@@ -97,6 +108,13 @@ std::optional<int> ParseFlags(int argc, char** argv, TrainFlags* f) {
   app.add_option("--resume", f->resume_from,
                  "start from this checkpoint (every rank; default: from the start)")
       ->type_name("FILE");
+  app.add_option("--audit-plan", f->audit_plan,
+                 "this rank's audit plan (JSON, written by shoal-worker; docs/audits.md)")
+      ->type_name("FILE");
+  app.add_option("--cheat", f->cheat,
+                 "tests only: make this rank misbehave (zero, stale, noise:S, scale:X, skip:P, "
+                 "collude); needs --audit-plan")
+      ->type_name("MODE");
   app.add_option("--collective", f->kind,
                  "auto, mpi or gloo. auto: mpi when started by mpirun and none of "
                  "--rank/--world-size/--rendezvous is given, gloo when --world-size > 1, else a "
@@ -205,6 +223,17 @@ int main(int argc, char** argv) {
   options.resume_from = f.resume_from;
   options.stop_requested = &g_stop;
   options.progress_json = f.progress_json;
+  options.cheat = f.cheat;
+  if (!f.audit_plan.empty()) {
+    Result<wire::AuditPlan> plan = ReadAuditPlan(f.audit_plan);
+    if (!plan.ok()) {
+      std::fprintf(stderr, "error: --audit-plan %s: %s\n", f.audit_plan.c_str(),
+                   plan.status().message().c_str());
+      EndMpi(*ranks, plan.status());
+      return kTrainBadInput;
+    }
+    options.audit_plan = std::move(*plan);
+  }
   struct sigaction sa {};
   sa.sa_handler = OnStopSignal;
   sigemptyset(&sa.sa_mask);

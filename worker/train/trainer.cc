@@ -17,6 +17,7 @@
 #include "common/wire/trainer_report.h"
 #include "data/dataset.h"
 #include "kernels/cpu/reduce.h"
+#include "worker/train/audit_session.h"
 #include "worker/train/checkpoint.h"
 #include "worker/train/engines/engine_factory.h"
 #include "worker/train/lr_schedule.h"
@@ -215,6 +216,8 @@ int ExitCodeFor(const Status& status) {
     case StatusCode::kNotFound:
       return kTrainBadInput;
     case StatusCode::kAborted:
+      if (status.message().starts_with(kAuditDisputeMessage)) return kTrainAuditDispute;
+      return kTrainPeerFailed;
     case StatusCode::kUnavailable:
     case StatusCode::kDeadlineExceeded:
       return kTrainPeerFailed;
@@ -326,6 +329,7 @@ class TrainRun {
     EngineConfig engine_config{&spec_, std::max(1, options_.threads), options_.bucket_bytes,
                                options_.device, options_.timeout_sec};
     ASSIGN_OR_RETURN(engine_, MakeEngine(backend, engine_config, coll_, options_.make_cuda_engine));
+    RETURN_IF_ERROR(SetupAudits());
     out_ << "rank " << rank_ << "/" << world_ << " on " << engine_->Describe() << ": "
          << train_.size << " train / " << test_.size << " test samples, dim " << train_.dim << ", "
          << steps_per_epoch_ << " steps per epoch, global batch " << global_batch_ << std::endl;
@@ -343,6 +347,31 @@ class TrainRun {
     // The checkpoint schedule and the progress reports count from here, once set up.
     checkpointer_.emplace(spec_, options_, rank_);
     last_report_ = Clock::now();
+    return Status::Ok();
+  }
+
+  // The attempt's audit plan (docs/audits.md), when it has one.
+  Status SetupAudits() {
+    ASSIGN_OR_RETURN(CheatMode cheat, ParseCheatMode(options_.cheat));
+    if (!options_.audit_plan) {
+      if (cheat.kind != CheatMode::kNone) {
+        return InvalidArgument("--cheat needs an audit plan (--audit-plan): it tests audits");
+      }
+      return Status::Ok();
+    }
+    const wire::AuditPlan& plan = *options_.audit_plan;
+    if (static_cast<int>(plan.rates.size()) != world_) {
+      return InvalidArgument("the audit plan has " + std::to_string(plan.rates.size()) +
+                             " ranks where the job has " + std::to_string(world_));
+    }
+    const std::string config = engine_->ComputeConfig();
+    if (config.empty()) {
+      return InvalidArgument(engine_->Describe() + " does not take part in audits yet");
+    }
+    audit_ = std::make_unique<AuditSession>(
+        plan, coll_, config, cheat,
+        [this](const nlohmann::json& j) { Report(out_, options_.progress_json, j); }, out_);
+    if (rank_ == 0) out_ << "audits on: " << config << std::endl;
     return Status::Ok();
   }
 
@@ -419,6 +448,17 @@ class TrainRun {
       lr_ = LearningRate(spec_.optimizer, in.step, total_steps_);
       in.lr = static_cast<float>(lr_);
       in.clip_norm = static_cast<float>(spec_.training.clip_grad_norm);
+      if (audit_) {
+        audit_->Prepare(in, [this, s](int q, StepInput* other) {
+          const int64_t from = s * global_batch_ + q * rank_rows_;
+          audit_xb_.resize(xb_.size());
+          audit_yb_.resize(yb_.size());
+          GatherBatch(train_, order_, from, from + rank_rows_, audit_xb_.data(), audit_yb_.data());
+          other->x = audit_xb_.data();
+          other->y = audit_yb_.data();
+        });
+        in.audit = audit_.get();
+      }
       auto stepped = engine_->Step(in);
       if (!stepped.ok()) {
         // Told to stop and a peer already left: the last completed step is still intact.
@@ -608,6 +648,9 @@ class TrainRun {
   double peak_flops_ = 0;          // of all ranks together; 0 = unknown (no MFU)
   double lr_ = 0, grad_norm_ = 0;  // of the latest update
   std::unique_ptr<StepEngine> engine_;
+  std::unique_ptr<AuditSession> audit_;
+  std::vector<float> audit_xb_;  // another rank's rows, for an audit
+  std::vector<int32_t> audit_yb_;
   std::vector<float> xb_;
   std::vector<int32_t> yb_;
   float grad_scale_ = 1;

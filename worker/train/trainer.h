@@ -13,10 +13,12 @@
 #include <functional>
 #include <iosfwd>
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "common/spec/job_spec.h"
 #include "common/status.h"
+#include "common/wire/audit_report.h"
 #include "kernels/collectives/collective.h"
 #include "worker/train/engines/step_engine.h"
 
@@ -29,6 +31,9 @@ inline constexpr int kTrainError = 1;       // unexpected failure
 inline constexpr int kTrainBadInput = 2;    // bad spec, data or flags; also divergence (NaN loss)
 inline constexpr int kTrainPeerFailed = 3;  // a collective failed: a peer died or hung
 inline constexpr int kTrainOutOfMemory = 4;  // an allocation failed (std::bad_alloc)
+// An audit found a gradient that does not match its commitment (docs/audits.md): the step was
+// not applied; the ranks' audit records say who disagreed. The scheduler judges, not retries.
+inline constexpr int kTrainAuditDispute = 5;
 inline constexpr int kTrainStopped = 143;   // stopped on SIGTERM/SIGINT (128 + SIGTERM)
 
 struct TrainResult {
@@ -69,6 +74,10 @@ struct TrainerOptions {
   // Reports (progress, checkpoint, result) as "@shoal {json}" lines for shoal-worker, which
   // passes --progress-json; off, a person running shoal-train sees readable lines only.
   bool progress_json = false;
+
+  // Audits (docs/audits.md): this rank's plan, and a test fault ("" = none; needs a plan).
+  std::optional<wire::AuditPlan> audit_plan;
+  std::string cheat;
 
   // The cuda backend, provided by builds with CUDA (worker/train/engines/cuda, handed in by
   // shoal-train's launch); both empty without. `cuda_usable` says whether a device can be used

@@ -17,6 +17,7 @@
 #include "common/wire/trainer_report.h"
 #include "kernels/collectives/gloo_collective.h"
 #include "kernels/cpu/reduce.h"
+#include "tests/testing/test_util.h"
 #include "worker/train/checkpoint.h"
 #include "worker/train/engines/cpu/cpu_step_engine.h"
 #include "worker/train/lr_schedule.h"
@@ -29,22 +30,7 @@ class TrainerTest : public ::testing::Test {
   void SetUp() override {
     char tmpl[] = "/tmp/shoal-trainer-XXXXXX";
     dir_ = ::mkdtemp(tmpl);
-    // Three Gaussian blobs in 8 dimensions: learnable, but not in one step.
-    std::mt19937_64 rng(7);
-    std::normal_distribution<double> noise(0.0, 1.0);
-    for (const char* name : {"train", "test"}) {
-      std::ofstream out(dir_ + "/" + name + ".csv");
-      out << "label";
-      for (int d = 0; d < 8; ++d) out << ",f" << d;
-      out << "\n";
-      int n = std::string(name) == "train" ? 384 : 96;
-      for (int i = 0; i < n; ++i) {
-        int label = i % 3;
-        out << label;
-        for (int d = 0; d < 8; ++d) out << "," << (d == label ? 2.0 : 0.0) + noise(rng);
-        out << "\n";
-      }
-    }
+    testing::WriteBlobsCsv(dir_);
   }
   void TearDown() override { std::filesystem::remove_all(dir_); }
 

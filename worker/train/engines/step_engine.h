@@ -36,6 +36,22 @@ struct StepStats {
   double grad_norm = 0;   // global L2 norm of the summed, scaled gradient, before clipping
 };
 
+class StepEngine;
+
+// The audit protocol's two moments inside a step (docs/audits.md; worker/train/audit_session.h).
+// Both run on every rank, in the same order, and may use the rank's collective.
+class StepAudit {
+ public:
+  virtual ~StepAudit() = default;
+  // After backward, before the all-reduce: `local` holds this rank's gradient (n floats, every
+  // micro-batch summed), which the audit commits to (and a test fault may alter in place).
+  virtual Status Commit(int64_t step, float* local, int64_t n) = 0;
+  // After the all-reduce, before the optimizer update: exchanges commitments, runs the step's
+  // audits through engine.LocalGradient, settles disputes. An error stops the step before its
+  // update (Aborted for a dispute).
+  virtual Status Verify(int64_t step, StepEngine& engine) = 0;
+};
+
 // One optimizer update's work and its knobs.
 struct StepInput {
   // micro_batches x batch rows (row-major, dim floats each; host memory) and their labels
@@ -50,6 +66,7 @@ struct StepInput {
   int64_t step = 1;       // 1-based number of this update (AdamW's bias correction)
   float lr = 0;           // this update's learning rate (the schedule's value)
   float clip_norm = 0;    // > 0: scale the summed gradient down to this L2 norm when larger
+  StepAudit* audit = nullptr;  // audits (docs/audits.md); null: none
 };
 
 // The factor clipGradNorm scales a gradient of L2 norm `norm` by, as
@@ -86,6 +103,18 @@ class StepEngine {
   // InvalidArgument when the loss or a gradient is NaN/Inf (divergence: parameters are then
   // unspecified); a collective failure comes back as its Status (Aborted / DeadlineExceeded).
   virtual Result<StepStats> Step(const StepInput& in) = 0;
+
+  // This rank's local gradient of `in`'s micro-batches at the current parameters, bit-identical
+  // to the one Step() computes before its all-reduce, into `out` (num_params() floats); no
+  // collective, no update. For audits: FailedPrecondition on engines that cannot.
+  virtual Status LocalGradient(const StepInput& in, std::vector<float>* out) {
+    (void)in;
+    (void)out;
+    return FailedPrecondition(Describe() + " cannot recompute a gradient for an audit");
+  }
+  // What must match for two ranks' gradients to agree to the bit (audit::ComputeConfig); ""
+  // when this engine does not take part in audits.
+  virtual std::string ComputeConfig() const { return ""; }
 
   // Forward only on n host rows: this rank's unreduced loss sum and correct count.
   virtual Status Evaluate(const float* x, const int32_t* y, int n, double* loss_sum,

@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "common/audit/commitment.h"
 #include "kernels/cpu/optimizer.h"
 #include "kernels/cpu/reduce.h"
 #include "models/model.h"
@@ -83,7 +84,9 @@ class CpuEngine final : public StepEngine {
     };
     double loss = 0;
     int64_t right = 0;
-    if (reducer_) {
+    // An audited step commits to the whole local gradient before any of it is reduced, so it
+    // takes the one-all-reduce path.
+    if (reducer_ && in.audit == nullptr) {
       // Buckets are all-reduced by the reducer's thread while backward continues; the loss and
       // correct count ride in the first bucket (they are known before any gradient).
       reducer_->Begin(grads_.data());
@@ -109,10 +112,12 @@ class CpuEngine final : public StepEngine {
       add_accumulated(0);
       grads_[n_] = static_cast<float>(loss_sum + loss);
       grads_[n_ + 1] = static_cast<float>(correct + right);
+      if (in.audit != nullptr) RETURN_IF_ERROR(in.audit->Commit(in.step, grads_.data(), n_));
       const auto t_reduce = Clock::now();
       RETURN_IF_ERROR(coll_.AllReduceSum(grads_.data(), n_ + 2));
       stats.reduce_sec = SecondsSince(t_reduce);
     }
+    if (in.audit != nullptr) RETURN_IF_ERROR(in.audit->Verify(in.step, *this));
     stats.loss_sum = grads_[n_];
     stats.correct = grads_[n_ + 1];
     if (!std::isfinite(stats.loss_sum) || !cpu::AllFinite(grads_.data(), n_)) {
@@ -135,6 +140,29 @@ class CpuEngine final : public StepEngine {
                              static_cast<float>(opt.weight_decay));
     }
     return stats;
+  }
+
+  Status LocalGradient(const StepInput& in, std::vector<float>* out) override {
+    // Step()'s local arithmetic in the same order: earlier micro-batches summed into `acc` one
+    // after another, then added to the last one's gradient.
+    const int k = std::max(1, in.micro_batches);
+    out->assign(n_, 0.f);
+    std::vector<float> acc(k > 1 ? n_ : 0), part(k > 2 ? n_ : 0);
+    for (int m = 0; m < k; ++m) {
+      float* dst = m + 1 == k ? out->data() : m == 0 ? acc.data() : part.data();
+      double loss = 0;
+      int64_t right = 0;
+      RETURN_IF_ERROR(model_->ForwardBackward(params_.data(), in.x + Rows(in, m) * in.dim,
+                                              in.y + Rows(in, m) * in.label_width, in.batch,
+                                              in.grad_scale, dst, &loss, &right));
+      if (m > 0 && m + 1 < k) cblas_saxpy(static_cast<blasint>(n_), 1.0f, part.data(), 1, acc.data(), 1);
+    }
+    if (k > 1) cblas_saxpy(static_cast<blasint>(n_), 1.0f, acc.data(), 1, out->data(), 1);
+    return Status::Ok();
+  }
+
+  std::string ComputeConfig() const override {
+    return audit::ComputeConfig("cpu", "fp32", openblas_get_corename(), threads_, 0);
   }
 
   Status Evaluate(const float* x, const int32_t* y, int n, double* loss_sum,

@@ -1,0 +1,356 @@
+#include "worker/train/audit_session.h"
+
+#include <algorithm>
+#include <charconv>
+#include <cmath>
+#include <optional>
+#include <ostream>
+#include <sstream>
+
+
+namespace shoal {
+namespace {
+
+constexpr int kHashBytes = 32;
+constexpr int kConfigBytes = 64;
+constexpr int kSketchDoubles = 1 + audit::kSketchBuckets;              // norm, buckets
+constexpr int kResultDoubles = kHashBytes + kSketchDoubles;             // a commitment, no config
+constexpr int kClaimDoubles = kSketchDoubles + 1 + kResultDoubles;      // own sketch, audit
+
+int HexValue(char c) { return c >= '0' && c <= '9' ? c - '0' : c - 'a' + 10; }
+
+// A 64-hex-digit hash as 32 byte values; and back.
+void PutHash(const std::string& hex, double* out) {
+  for (int i = 0; i < kHashBytes; ++i) out[i] = HexValue(hex[2 * i]) * 16 + HexValue(hex[2 * i + 1]);
+}
+std::string GetHash(const double* in) {
+  static const char* kDigits = "0123456789abcdef";
+  std::string hex(2 * kHashBytes, '0');
+  for (int i = 0; i < kHashBytes; ++i) {
+    const int b = std::clamp(static_cast<int>(in[i]), 0, 255);
+    hex[2 * i] = kDigits[b >> 4];
+    hex[2 * i + 1] = kDigits[b & 15];
+  }
+  return hex;
+}
+
+void PutResult(const audit::Commitment& c, double* out) {
+  PutHash(c.hash, out);
+  out[kHashBytes] = c.norm;
+  std::copy(c.sketch.begin(), c.sketch.end(), out + kHashBytes + 1);
+}
+audit::Commitment GetResult(const double* in, std::string config) {
+  audit::Commitment c;
+  c.hash = GetHash(in);
+  c.norm = in[kHashBytes];
+  c.sketch.assign(in + kHashBytes + 1, in + kResultDoubles);
+  c.config = std::move(config);
+  return c;
+}
+
+}  // namespace
+
+Result<CheatMode> ParseCheatMode(const std::string& text) {
+  CheatMode m;
+  if (text.empty()) return m;
+  const size_t colon = text.find(':');
+  const std::string kind = text.substr(0, colon);
+  const std::string arg = colon == std::string::npos ? "" : text.substr(colon + 1);
+  auto number = [&](double lo, double hi) -> Status {
+    const auto [end, ec] = std::from_chars(arg.data(), arg.data() + arg.size(), m.value);
+    if (ec != std::errc() || end != arg.data() + arg.size() || !(m.value >= lo && m.value <= hi)) {
+      return InvalidArgument("--cheat " + text + ": " + kind + " needs a number in [" +
+                             std::to_string(lo) + ", " + std::to_string(hi) + "]");
+    }
+    return Status::Ok();
+  };
+  if (kind == "zero" && arg.empty()) {
+    m.kind = CheatMode::kZero;
+  } else if (kind == "stale" && arg.empty()) {
+    m.kind = CheatMode::kStale;
+  } else if (kind == "collude" && arg.empty()) {
+    m.kind = CheatMode::kCollude;
+  } else if (kind == "noise") {
+    m.kind = CheatMode::kNoise;
+    RETURN_IF_ERROR(number(0, 1e6));
+  } else if (kind == "scale") {
+    m.kind = CheatMode::kScale;
+    RETURN_IF_ERROR(number(-1e6, 1e6));
+  } else if (kind == "skip") {
+    m.kind = CheatMode::kSkip;
+    RETURN_IF_ERROR(number(0, 1));
+  } else {
+    return InvalidArgument("--cheat " + text +
+                           ": expected zero, stale, noise:SIGMA, scale:X, skip:P or collude");
+  }
+  return m;
+}
+
+// One audit of the step: q's claim against a recomputation, and its arbitration.
+struct AuditSession::Case {
+  int auditee = 0;
+  int auditor = 0;  // the rank that recomputed first (the drawer, or the screen's choice)
+  bool screened = false;
+  std::optional<audit::Commitment> recomputed;
+  audit::Verdict verdict = audit::Verdict::kMismatch;
+  bool disputed = false;
+  int arbiter = -1;
+  std::optional<audit::Commitment> arbitrated;
+  audit::Verdict arbiter_verdict = audit::Verdict::kMismatch;  // the arbiter's vs the claim
+};
+
+AuditSession::AuditSession(wire::AuditPlan plan, Collective& collective, std::string config,
+                           CheatMode cheat, Reporter report, std::ostream& log)
+    : plan_(std::move(plan)),
+      coll_(collective),
+      rank_(collective.rank()),
+      world_(collective.size()),
+      config_(std::move(config)),
+      cheat_(cheat),
+      report_(std::move(report)),
+      log_(log),
+      cheat_rng_(0x5eed + static_cast<uint64_t>(collective.rank())) {}
+
+void AuditSession::Prepare(const StepInput& in, RowsOf rows_of) {
+  input_ = in;
+  input_.audit = nullptr;
+  rows_of_ = std::move(rows_of);
+}
+
+void AuditSession::Cheat(float* local, int64_t n) {
+  switch (cheat_.kind) {
+    case CheatMode::kNone:
+      return;
+    case CheatMode::kZero:
+    case CheatMode::kCollude:
+      std::fill(local, local + n, 0.f);
+      return;
+    case CheatMode::kStale:
+      if (static_cast<int64_t>(previous_.size()) == n) {
+        std::vector<float> now(local, local + n);
+        std::copy(previous_.begin(), previous_.end(), local);
+        previous_ = std::move(now);
+      } else {
+        previous_.assign(local, local + n);  // the first step has nothing older to resend
+      }
+      return;
+    case CheatMode::kNoise: {
+      std::normal_distribution<float> noise(0.f, static_cast<float>(cheat_.value));
+      for (int64_t i = 0; i < n; ++i) local[i] += noise(cheat_rng_);
+      return;
+    }
+    case CheatMode::kScale:
+      for (int64_t i = 0; i < n; ++i) local[i] *= static_cast<float>(cheat_.value);
+      return;
+    case CheatMode::kSkip:
+      if (std::uniform_real_distribution<double>(0, 1)(cheat_rng_) < cheat_.value) {
+        std::fill(local, local + n, 0.f);
+      }
+      return;
+  }
+}
+
+Status AuditSession::Commit(int64_t step, float* local, int64_t n) {
+  (void)step;
+  Cheat(local, n);
+  local_.assign(local, local + n);
+  hash_ = audit::GradientHash(local, n);
+  return Status::Ok();
+}
+
+// An all-gather over the all-reduce: each rank fills its slot of zeros. Every value is the sum of
+// one rank's value and zeros, so it arrives exactly.
+Status AuditSession::Exchange(const std::vector<double>& mine, int per_rank,
+                              std::vector<double>* all) {
+  all->assign(static_cast<size_t>(world_) * per_rank, 0.0);
+  std::copy(mine.begin(), mine.end(), all->begin() + static_cast<int64_t>(rank_) * per_rank);
+  return coll_.AllReduceSum(all->data(), static_cast<int64_t>(all->size()));
+}
+
+Result<audit::Commitment> AuditSession::Recompute(int q, const std::string& seed,
+                                                  StepEngine& engine) {
+  StepInput in = input_;
+  rows_of_(q, &in);
+  std::vector<float> g;
+  RETURN_IF_ERROR(engine.LocalGradient(in, &g));
+  ++audits_done_;
+  return audit::Commit(g.data(), static_cast<int64_t>(g.size()), seed, config_);
+}
+
+Status AuditSession::Verify(int64_t step, StepEngine& engine) {
+  // 1. Hashes and configurations: once every hash is in, the sketch seed is fixed.
+  std::vector<double> mine(kHashBytes + kConfigBytes, 0.0), all;
+  PutHash(hash_, mine.data());
+  for (size_t i = 0; i < config_.size() && i < static_cast<size_t>(kConfigBytes); ++i) {
+    mine[kHashBytes + i] = static_cast<unsigned char>(config_[i]);
+  }
+  RETURN_IF_ERROR(Exchange(mine, kHashBytes + kConfigBytes, &all));
+  std::vector<std::string> hashes(world_), configs(world_);
+  for (int r = 0; r < world_; ++r) {
+    const double* slot = all.data() + static_cast<size_t>(r) * (kHashBytes + kConfigBytes);
+    hashes[r] = GetHash(slot);
+    for (int i = 0; i < kConfigBytes && slot[kHashBytes + i] != 0; ++i) {
+      configs[r] += static_cast<char>(slot[kHashBytes + i]);
+    }
+  }
+  const std::string seed = audit::SketchSeed(plan_.nonce, step, hashes);
+  own_.hash = hash_;
+  own_.config = config_;
+  audit::Sketch(local_.data(), static_cast<int64_t>(local_.size()), seed, &own_.sketch, &own_.norm);
+  const audit::Commitment& own = own_;
+
+  // 2. This rank's draw: at most one audit per step, the first rank drawn after itself.
+  int drawn = -1;
+  for (int k = 1; k < world_ && drawn < 0; ++k) {
+    const int q = (rank_ + k) % world_;
+    if (q < static_cast<int>(plan_.rates.size()) && audit::Drawn(plan_.key, step, q, plan_.rates[q])) {
+      drawn = q;
+    }
+  }
+  audit::Commitment mine_recomputed;
+  if (drawn >= 0) {
+    const bool cover = cheat_.kind == CheatMode::kCollude &&
+                       plan_.accounts[drawn] == plan_.accounts[rank_];
+    if (cover) {
+      mine_recomputed = own;  // placeholder sketch; the copied hash is what judges
+      mine_recomputed.hash = hashes[drawn];
+    } else {
+      ASSIGN_OR_RETURN(mine_recomputed, Recompute(drawn, seed, engine));
+    }
+  }
+
+  // 3. Sketches and audits.
+  mine.assign(kClaimDoubles, 0.0);
+  mine[0] = own.norm;
+  std::copy(own.sketch.begin(), own.sketch.end(), mine.begin() + 1);
+  mine[kSketchDoubles] = drawn;
+  if (drawn >= 0) PutResult(mine_recomputed, mine.data() + kSketchDoubles + 1);
+  RETURN_IF_ERROR(Exchange(mine, kClaimDoubles, &all));
+  std::vector<audit::Commitment> claims(world_);
+  std::vector<double> norms(world_);
+  std::vector<Case> cases;
+  for (int r = 0; r < world_; ++r) {
+    const double* slot = all.data() + static_cast<size_t>(r) * kClaimDoubles;
+    claims[r].hash = hashes[r];
+    claims[r].config = configs[r];
+    claims[r].norm = norms[r] = slot[0];
+    claims[r].sketch.assign(slot + 1, slot + kSketchDoubles);
+    const int q = static_cast<int>(slot[kSketchDoubles]);
+    if (q >= 0 && q < world_ && q != r) {
+      Case c;
+      c.auditee = q;
+      c.auditor = r;
+      c.recomputed = GetResult(slot + kSketchDoubles + 1, configs[r]);
+      cases.push_back(std::move(c));
+    }
+  }
+  // A colluder's record carries the partner's sketch, as its in-step one did not.
+  if (drawn >= 0 && cheat_.kind == CheatMode::kCollude &&
+      plan_.accounts[drawn] == plan_.accounts[rank_]) {
+    for (Case& c : cases) {
+      if (c.auditor == rank_) c.recomputed = claims[drawn], c.recomputed->config = config_;
+    }
+  }
+  auto judge = [&](const audit::Commitment& claim, const audit::Commitment& got) {
+    return audit::Compare(claim, got, audit::DefaultTolerance(claim.config, got.config)).verdict;
+  };
+  for (Case& c : cases) {
+    c.verdict = judge(claims[c.auditee], *c.recomputed);
+    c.disputed = c.verdict == audit::Verdict::kMismatch;
+  }
+  // The norm screen: an outlier not audited yet is audited now by a rank the seed picks.
+  for (int q : audit::NormOutliers(norms, plan_.screen_z)) {
+    if (std::any_of(cases.begin(), cases.end(), [&](const Case& c) { return c.auditee == q; })) {
+      continue;
+    }
+    const int by = audit::ChooseArbiter(seed, q, -1, plan_.accounts);
+    if (by < 0) continue;
+    Case c;
+    c.auditee = q;
+    c.auditor = by;
+    c.screened = true;
+    cases.push_back(std::move(c));
+  }
+
+  // 4. Up to two more exchanges: screened audits are recomputed, disputes arbitrated (a screened
+  // audit that fails needs both).
+  for (int round = 0; round < 2; ++round) {
+    std::vector<int> work;  // case indexes, each a slot of the exchange
+    for (size_t i = 0; i < cases.size(); ++i) {
+      Case& c = cases[i];
+      if (!c.recomputed) {
+        work.push_back(static_cast<int>(i));
+      } else if (c.disputed && c.arbiter < 0 && !c.arbitrated) {
+        c.arbiter = audit::ChooseArbiter(seed, c.auditee, c.auditor, plan_.accounts);
+        if (c.arbiter >= 0) work.push_back(static_cast<int>(i));
+      }
+    }
+    if (work.empty()) break;
+    std::vector<double> slots(work.size() * kResultDoubles, 0.0), summed;
+    for (size_t w = 0; w < work.size(); ++w) {
+      const Case& c = cases[work[w]];
+      const int by = c.recomputed ? c.arbiter : c.auditor;
+      if (by != rank_) continue;
+      ASSIGN_OR_RETURN(audit::Commitment got, Recompute(c.auditee, seed, engine));
+      PutResult(got, slots.data() + w * kResultDoubles);
+    }
+    // Every rank adds its slots; only the designated rank's are non-zero.
+    summed = slots;
+    RETURN_IF_ERROR(coll_.AllReduceSum(summed.data(), static_cast<int64_t>(summed.size())));
+    for (size_t w = 0; w < work.size(); ++w) {
+      Case& c = cases[work[w]];
+      const double* slot = summed.data() + w * kResultDoubles;
+      if (!c.recomputed) {
+        c.recomputed = GetResult(slot, configs[c.auditor]);
+        c.verdict = judge(claims[c.auditee], *c.recomputed);
+        c.disputed = c.verdict == audit::Verdict::kMismatch;
+      } else {
+        c.arbitrated = GetResult(slot, configs[c.arbiter]);
+        c.arbiter_verdict = judge(claims[c.auditee], *c.arbitrated);
+      }
+    }
+  }
+  ReportCases(step, cases);
+  for (const Case& c : cases) {
+    if (!c.disputed) continue;
+    std::ostringstream why;
+    why << kAuditDisputeMessage << " at step " << step << ": rank " << c.auditor
+        << (c.screened ? " (norm screen)" : "") << " recomputed rank " << c.auditee
+        << "'s gradient and it does not match its commitment";
+    if (c.arbiter < 0) {
+      why << "; no third rank to arbitrate";
+    } else {
+      why << "; arbiter rank " << c.arbiter << " finds the claim "
+          << audit::ToString(c.arbiter_verdict);
+    }
+    return Aborted(why.str());
+  }
+  return Status::Ok();
+}
+
+void AuditSession::ReportCases(int64_t step, const std::vector<Case>& cases) {
+  for (const Case& c : cases) {
+    auto record = [&](wire::AuditRole role, const audit::Commitment& what, std::string verdict) {
+      wire::AuditRecord r;
+      r.step = step;
+      r.role = role;
+      r.rank = rank_;
+      r.auditee = c.auditee;
+      r.auditor = c.auditor;
+      r.arbiter = c.arbiter;
+      r.screened = c.screened;
+      r.commitment = what;
+      r.verdict = std::move(verdict);
+      report_(wire::ToJson(r));
+    };
+    if (rank_ == c.auditee) record(wire::AuditRole::kAuditee, own_, "");
+    if (rank_ == c.auditor && c.recomputed) {
+      record(wire::AuditRole::kAuditor, *c.recomputed, audit::ToString(c.verdict));
+    }
+    if (rank_ == c.arbiter && c.arbitrated) {
+      record(wire::AuditRole::kArbiter, *c.arbitrated, audit::ToString(c.arbiter_verdict));
+    }
+  }
+}
+
+}  // namespace shoal

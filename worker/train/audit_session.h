@@ -1,0 +1,86 @@
+// AuditSession: one rank's side of the in-step audit protocol (docs/audits.md), the StepAudit an
+// engine calls around its all-reduce.
+//
+// Commit() keeps a copy of the local gradient and its hash. Verify() exchanges every rank's hash
+// (the sketch seed is fixed by them), then sketches and the audits this rank drew, judges every
+// claim as every other rank does, settles disputes and norm-screen audits in up to two more
+// exchanges, reports this rank's audit records, and fails the step (before its update) on a
+// dispute with a status ExitCodeFor maps to kTrainAuditDispute.
+//
+// Every rank makes the same collective calls in the same order: how many exchanges a step needs
+// is decided from data every rank holds after the previous one.
+// Not thread-safe: the trainer's thread.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <random>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "common/audit/commitment.h"
+#include "common/status.h"
+#include "common/wire/audit_report.h"
+#include "kernels/collectives/collective.h"
+#include "worker/train/engines/step_engine.h"
+
+namespace shoal {
+
+// A test fault (shoal-train --cheat, docs/audits.md "Fault injection").
+struct CheatMode {
+  enum Kind { kNone, kZero, kStale, kNoise, kScale, kSkip, kCollude } kind = kNone;
+  double value = 0;  // noise's sigma, scale's factor, skip's fraction
+};
+// "zero", "stale", "noise:S", "scale:X", "skip:P", "collude" ("" = none); InvalidArgument else.
+Result<CheatMode> ParseCheatMode(const std::string& text);
+
+// The start of the message of the status Verify returns on a dispute.
+inline constexpr std::string_view kAuditDisputeMessage = "audit dispute";
+
+class AuditSession final : public StepAudit {
+ public:
+  // Fills `in` with rank q's micro-batches of the step being taken (x, y: the callee's buffers).
+  using RowsOf = std::function<void(int q, StepInput* in)>;
+  // Writes one report (an audit record, with its "type").
+  using Reporter = std::function<void(const nlohmann::json&)>;
+
+  AuditSession(wire::AuditPlan plan, Collective& collective, std::string config, CheatMode cheat,
+               Reporter report, std::ostream& log);
+
+  // The step about to be taken: its input (every rank's shape is this rank's) and how to read
+  // another rank's rows of it.
+  void Prepare(const StepInput& in, RowsOf rows_of);
+
+  Status Commit(int64_t step, float* local, int64_t n) override;
+  Status Verify(int64_t step, StepEngine& engine) override;
+
+  int64_t audits_done() const { return audits_done_; }  // recomputations this rank made
+
+ private:
+  struct Case;
+  void Cheat(float* local, int64_t n);
+  Result<audit::Commitment> Recompute(int q, const std::string& seed, StepEngine& engine);
+  Status Exchange(const std::vector<double>& mine, int per_rank, std::vector<double>* all);
+  void ReportCases(int64_t step, const std::vector<Case>& cases);
+
+  wire::AuditPlan plan_;
+  Collective& coll_;
+  const int rank_, world_;
+  std::string config_;
+  CheatMode cheat_;
+  Reporter report_;
+  std::ostream& log_;
+  std::mt19937_64 cheat_rng_;
+
+  StepInput input_;
+  RowsOf rows_of_;
+  std::vector<float> local_;     // this step's committed gradient
+  std::vector<float> previous_;  // the stale fault's last honest gradient
+  std::string hash_;
+  audit::Commitment own_;  // this step's commitment, once sketched
+  int64_t audits_done_ = 0;
+};
+
+}  // namespace shoal
