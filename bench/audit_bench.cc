@@ -1,0 +1,309 @@
+// Audits (docs/audits.md) measured: how fast a cheater is caught, what audits cost, and how far
+// honest gradients of different CPU configurations drift apart (the sketch tolerance's margin).
+// bench/run.py --target audits runs every mode and writes bench/out/audits.json.
+//
+//   --detect MODE     seeded trials of 4 in-process Gloo ranks, rank 2 cheating with MODE (a
+//                     --cheat mode, or "none" for honest runs); prints the steps to the dispute
+//   --overhead        honest 4-rank runs with audits at --rate against none; step-time ratio
+//   --gradients-out F one rank's commitments of --batches local gradients at fixed parameters,
+//                     one JSON line each (run under different OPENBLAS_CORETYPE / --threads)
+//   --compare A B     the verdicts of two --gradients-out files, batch by batch
+#include <unistd.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+#include <random>
+#include <sstream>
+#include <thread>
+
+#include <CLI/CLI.hpp>
+#include <gloo/rendezvous/hash_store.h>
+#include <nlohmann/json.hpp>
+
+#include "common/audit/commitment.h"
+#include "common/flags.h"
+#include "common/wire/audit_report.h"
+#include "kernels/collectives/gloo_collective.h"
+#include "worker/train/engines/cpu/cpu_step_engine.h"
+#include "worker/train/trainer.h"
+
+using namespace shoal;
+using nlohmann::json;
+
+namespace {
+
+constexpr int kRanks = 4;
+constexpr int kDim = 64, kClasses = 10, kSamples = 8192, kBatch = 64;
+
+// Ten Gaussian blobs in 64 dimensions, as CSV under `dir`.
+void WriteData(const std::string& dir) {
+  std::mt19937_64 rng(3);
+  std::normal_distribution<double> noise(0.0, 1.0);
+  for (const char* name : {"train", "test"}) {
+    std::ofstream out(dir + "/" + name + ".csv");
+    out << "label";
+    for (int d = 0; d < kDim; ++d) out << ",f" << d;
+    out << "\n";
+    const int n = std::string(name) == "train" ? kSamples : 1024;
+    for (int i = 0; i < n; ++i) {
+      const int label = i % kClasses;
+      out << label;
+      for (int d = 0; d < kDim; ++d) out << "," << (d % kClasses == label ? 1.0 : 0.0) + noise(rng);
+      out << "\n";
+    }
+  }
+}
+
+JobSpec Spec(const std::string& dir, int epochs) {
+  std::ostringstream y;
+  y << "apiVersion: shoal/v1\nkind: TrainingJob\nmetadata: {name: audit-bench}\nspec:\n"
+    << "  workers: {min: " << kRanks << ", max: " << kRanks << "}\n"
+    << "  resources: {backend: cpu, gpusPerWorker: 0}\n"
+    << "  model: {kind: mlp, layers: [" << kDim << ", 256, 256, " << kClasses
+    << "], activation: relu}\n"
+    << "  data: {train: " << dir << "/train.csv, test: " << dir << "/test.csv}\n"
+    << "  optimizer: {kind: sgd, lr: 0.05, momentum: 0.9}\n"
+    << "  training: {epochs: " << epochs << ", batchSize: " << kBatch << ", seed: 5}\n";
+  auto spec = ParseJobSpec(y.str(), "bench");
+  if (!spec.ok()) {
+    std::fprintf(stderr, "spec: %s\n", spec.status().message().c_str());
+    std::exit(1);
+  }
+  return *spec;
+}
+
+// Plans for four ranks of four accounts: each auditee's rate split over the three others.
+std::vector<wire::AuditPlan> Plans(int trial, double rate) {
+  std::vector<wire::AuditPlan> plans(kRanks);
+  for (int r = 0; r < kRanks; ++r) {
+    plans[r].nonce = audit::SketchSeed("nonce", trial, {}).substr(0, 16);
+    plans[r].key = audit::SketchSeed("key", trial * kRanks + r, {});
+    for (int q = 0; q < kRanks; ++q) {
+      plans[r].accounts.push_back(std::string(1, static_cast<char>('a' + q)));
+      plans[r].rates.push_back(q == r ? 0 : rate / (kRanks - 1));
+    }
+  }
+  return plans;
+}
+
+struct Run {
+  int64_t dispute_step = -1;  // -1: none
+  double seconds = 0;
+  int64_t steps = 0;
+  std::string error;
+};
+
+// Four ranks as threads; rank 2 cheats with `cheat` ("" = honest); no plan when rate < 0.
+Run RunRanks(const JobSpec& spec, int trial, double rate, const std::string& cheat,
+             int64_t max_steps) {
+  auto store = std::make_shared<gloo::rendezvous::HashStore>();
+  const auto plans = Plans(trial, rate);
+  std::vector<Status> status(kRanks);
+  std::vector<TrainResult> results(kRanks);
+  const auto t0 = std::chrono::steady_clock::now();
+  std::vector<std::thread> threads;
+  for (int r = 0; r < kRanks; ++r) {
+    threads.emplace_back([&, r] {
+      auto coll = MakeGlooCollective(r, kRanks, *store, GlooOptions{});
+      if (!coll.ok()) {
+        status[r] = coll.status();
+        return;
+      }
+      std::ostringstream out;
+      TrainerOptions opts;
+      opts.max_steps = max_steps;
+      if (rate >= 0) opts.audit_plan = plans[r];
+      if (r == 2) opts.cheat = cheat;
+      auto res = Train(spec, **coll, opts, out);
+      status[r] = res.ok() ? Status::Ok() : res.status();
+      if (res.ok()) results[r] = *res;
+    });
+  }
+  for (auto& t : threads) t.join();
+  Run run;
+  run.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  run.steps = results[0].steps;
+  for (const Status& st : status) {
+    if (st.ok()) continue;
+    const std::string& m = st.message();
+    const size_t at = m.find("at step ");
+    if (ExitCodeFor(st) == kTrainAuditDispute && at != std::string::npos) {
+      run.dispute_step = std::stoll(m.substr(at + 8));
+    } else {
+      run.error = st.ToString();
+    }
+  }
+  return run;
+}
+
+double Percentile(std::vector<double> v, double p) {
+  if (v.empty()) return -1;
+  std::sort(v.begin(), v.end());
+  return v[static_cast<size_t>(p * static_cast<double>(v.size() - 1) + 0.5)];
+}
+
+int Detect(const std::string& dir, const std::string& mode, int trials, double rate,
+           int64_t max_steps) {
+  const JobSpec spec = Spec(dir, 1000);
+  std::vector<double> steps;
+  int caught = 0, accused_honest = 0, errors = 0;
+  int64_t honest_steps = 0;
+  for (int t = 0; t < trials; ++t) {
+    Run run = RunRanks(spec, t, rate, mode == "none" ? "" : mode, max_steps);
+    if (!run.error.empty()) {
+      ++errors;
+      std::fprintf(stderr, "trial %d: %s\n", t, run.error.c_str());
+      continue;
+    }
+    if (mode == "none") {
+      honest_steps += run.steps;
+      accused_honest += run.dispute_step >= 0;
+    } else if (run.dispute_step >= 0) {
+      ++caught;
+      steps.push_back(static_cast<double>(run.dispute_step));
+    }
+  }
+  json out = {{"mode", mode}, {"trials", trials}, {"rate", rate}, {"maxSteps", max_steps},
+              {"errors", errors}};
+  if (mode == "none") {
+    out["honestSteps"] = honest_steps;
+    out["falseAccusations"] = accused_honest;
+  } else {
+    out["caught"] = caught;
+    out["stepsMedian"] = Percentile(steps, 0.5);
+    out["stepsP90"] = Percentile(steps, 0.9);
+    out["stepsP99"] = Percentile(steps, 0.99);
+    out["stepsMax"] = Percentile(steps, 1.0);
+  }
+  std::cout << out.dump() << std::endl;
+  return 0;
+}
+
+int Overhead(const std::string& dir, double rate, int64_t steps, int repeats) {
+  const JobSpec spec = Spec(dir, 1000);
+  std::vector<double> off, on;
+  for (int i = 0; i < repeats; ++i) {
+    Run a = RunRanks(spec, i, -1, "", steps);
+    Run b = RunRanks(spec, i, rate, "", steps);
+    if (!a.error.empty() || !b.error.empty() || b.dispute_step >= 0) {
+      std::fprintf(stderr, "overhead run failed: %s %s\n", a.error.c_str(), b.error.c_str());
+      return 1;
+    }
+    off.push_back(a.seconds / static_cast<double>(a.steps));
+    on.push_back(b.seconds / static_cast<double>(b.steps));
+  }
+  const double m_off = Percentile(off, 0.5), m_on = Percentile(on, 0.5);
+  std::cout << json{{"rate", rate},          {"steps", steps},          {"repeats", repeats},
+                    {"stepSecOff", m_off},   {"stepSecOn", m_on},       {"ratio", m_on / m_off}}
+                   .dump()
+            << std::endl;
+  return 0;
+}
+
+int GradientsOut(const std::string& dir, const std::string& path, int batches, int threads) {
+  const JobSpec spec = Spec(dir, 1);
+  auto coll = MakeSingleRankCollective();
+  EngineConfig config{&spec, threads, 0, 0, 60};
+  auto engine = MakeCpuEngine(config, *coll);
+  if (!engine.ok()) {
+    std::fprintf(stderr, "%s\n", engine.status().message().c_str());
+    return 1;
+  }
+  std::mt19937_64 rng(11);
+  std::normal_distribution<float> noise(0.f, 1.f);
+  std::vector<float> x(static_cast<size_t>(kBatch) * kDim);
+  std::vector<int32_t> y(kBatch);
+  std::ofstream out(path);
+  std::vector<float> g;
+  for (int b = 0; b < batches; ++b) {
+    for (int i = 0; i < kBatch; ++i) {
+      y[i] = static_cast<int32_t>(rng() % kClasses);
+      for (int d = 0; d < kDim; ++d) x[i * kDim + d] = (d % kClasses == y[i] ? 1.f : 0.f) + noise(rng);
+    }
+    StepInput in;
+    in.x = x.data();
+    in.y = y.data();
+    in.batch = kBatch;
+    in.dim = kDim;
+    in.grad_scale = 1.0f / kBatch;
+    if (Status st = (*engine)->LocalGradient(in, &g); !st.ok()) {
+      std::fprintf(stderr, "%s\n", st.message().c_str());
+      return 1;
+    }
+    const std::string seed = audit::SketchSeed("bench", b, {});
+    out << wire::ToJson(audit::Commit(g.data(), static_cast<int64_t>(g.size()), seed,
+                                      (*engine)->ComputeConfig()))
+               .dump()
+        << "\n";
+  }
+  return 0;
+}
+
+int Compare(const std::string& a_path, const std::string& b_path) {
+  std::ifstream a(a_path), b(b_path);
+  int64_t exact = 0, within = 0, mismatch = 0;
+  double worst = 0;
+  std::string config_a, config_b;
+  for (std::string la, lb; std::getline(a, la) && std::getline(b, lb);) {
+    auto ca = wire::CommitmentFromJson(json::parse(la));
+    auto cb = wire::CommitmentFromJson(json::parse(lb));
+    if (!ca.ok() || !cb.ok()) return 1;
+    config_a = ca->config;
+    config_b = cb->config;
+    audit::Comparison c = audit::Compare(*ca, *cb, audit::DefaultTolerance(ca->config, cb->config));
+    exact += c.verdict == audit::Verdict::kExact;
+    within += c.verdict == audit::Verdict::kWithinTolerance;
+    mismatch += c.verdict == audit::Verdict::kMismatch;
+    worst = std::max(worst, c.worst);
+  }
+  std::cout << json{{"a", config_a},       {"b", config_b},       {"exact", exact},
+                    {"within", within},    {"mismatch", mismatch}, {"worstRelative", worst},
+                    {"tolerance", audit::DefaultTolerance(config_a, config_b)}}
+                   .dump()
+            << std::endl;
+  return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app("shoal-audit-bench: audits' detection, cost and cross-configuration drift");
+  flags::Configure(app, "shoal-audit-bench");
+  std::string detect, gradients_out;
+  std::vector<std::string> compare;
+  bool overhead = false;
+  int trials = 100, batches = 1000, threads = 1, repeats = 3;
+  double rate = 0.1;
+  int64_t max_steps = 300;
+  app.add_option("--detect", detect, "a --cheat mode, or none");
+  app.add_flag("--overhead", overhead);
+  app.add_option("--gradients-out", gradients_out);
+  app.add_option("--compare", compare)->expected(2);
+  app.add_option("--trials", trials);
+  app.add_option("--rate", rate, "each rank's chance of being audited per step");
+  app.add_option("--max-steps", max_steps);
+  app.add_option("--batches", batches);
+  app.add_option("--threads", threads);
+  app.add_option("--repeats", repeats);
+  CLI11_PARSE(app, argc, argv);
+  if (compare.size() == 2) return Compare(compare[0], compare[1]);
+  char tmpl[] = "/tmp/shoal-audit-bench-XXXXXX";
+  const std::string dir = ::mkdtemp(tmpl);
+  WriteData(dir);
+  int rc = 2;
+  if (!detect.empty()) {
+    rc = Detect(dir, detect, trials, rate, max_steps);
+  } else if (overhead) {
+    rc = Overhead(dir, rate, max_steps, repeats);
+  } else if (!gradients_out.empty()) {
+    rc = GradientsOut(dir, gradients_out, batches, threads);
+  } else {
+    std::fprintf(stderr, "one of --detect, --overhead, --gradients-out, --compare\n");
+  }
+  std::filesystem::remove_all(dir);
+  return rc;
+}
