@@ -2,7 +2,7 @@
 # Installs what is missing, builds everything (CUDA targets too when nvcc exists), and runs the
 # whole CTest suite: unit tests, then integration tests with real processes on 127.0.0.1; then
 # checks the Helm chart (scripts/helm-check.sh), the job specs against the JSON Schema
-# (scripts/check-job-schema.sh) and runs the fuzz targets (scripts/fuzz.sh 60).
+# (scripts/check-job-schema.sh) and runs the fuzz targets (scripts/fuzz.sh 30).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/install-deps.sh
@@ -22,9 +22,10 @@ fi
 if [ "${SHOAL_SCHEMA_CHECK:-1}" != 0 ]; then
   bash scripts/check-job-schema.sh
 fi
-# libFuzzer targets (tests/fuzz): 60 s each, ASan + UBSan; fails on any crash, leak, UB or hang.
+# libFuzzer targets (tests/fuzz): 30 s each (from their committed seed corpora), ASan + UBSan;
+# fails on any crash, leak, UB or hang. Longer runs: SHOAL_FUZZ_SECONDS=600.
 # SHOAL_FUZZ_SECONDS sets the time per target; 0 skips them.
-fuzz_seconds="${SHOAL_FUZZ_SECONDS:-60}"
+fuzz_seconds="${SHOAL_FUZZ_SECONDS:-30}"
 if [ "$fuzz_seconds" != 0 ]; then
   bash scripts/fuzz.sh "$fuzz_seconds"
 fi
