@@ -257,7 +257,8 @@ class Scheduler {
   // Fails running jobs past limits.maxRuntime (counted from their first start).
   void EnforceTimeLimits();
   // Charges the ledger for the time since the last cycle; saves it every ledger_save_interval_ms
-  // and appends it to the history every ledger_history_interval_ms (first at the first call).
+  // and appends it to the history every ledger_history_interval_ms (first at the first call with
+  // a non-empty ledger).
   void AccrueLedger();
   // A job reached a terminal state: it no longer counts against its owner's active jobs.
   void JobEnded(const Job& job);

@@ -106,9 +106,13 @@ void Scheduler::AccrueLedger() {
   }
   const int64_t every = options_.ledger_history_interval_ms;
   if (every > 0 && (ledger_history_ms_ < 0 || now - ledger_history_ms_ >= every)) {
+    std::vector<LedgerEntry> entries = ledger_.Entries();
+    // An empty ledger (a new pool, before any worker joined) is no snapshot: the first one is
+    // taken when there is something to show, not an interval later.
+    if (entries.empty()) return;
     const int64_t retention = options_.ledger_history_retention_ms;
     const int64_t cutoff = retention > 0 ? now - retention : std::numeric_limits<int64_t>::min();
-    Status st = store_->AppendLedgerHistory(now, ledger_.Entries(), cutoff);
+    Status st = store_->AppendLedgerHistory(now, entries, cutoff);
     if (!st.ok()) LOG_ERROR << "appending to the ledger history failed: " << st.ToString();
     ledger_history_ms_ = now;
   }

@@ -199,5 +199,38 @@ TEST_F(ApiAccountsHistoryTest, AnIntervalOfZeroKeepsNoHistory) {
   EXPECT_TRUE(json::parse(r.body)["accounts"].empty()) << r.body;
 }
 
+// A new pool has an empty ledger at its first cycle: no snapshot then, and the first one is taken
+// as soon as an account appears (here a worker's), not an interval later.
+TEST(LedgerHistoryTest, TheFirstSnapshotWaitsForAnAccountNotForTheInterval) {
+  char tmpl[] = "/tmp/shoal-ledger-first-XXXXXX";
+  const std::string dir = ::mkdtemp(tmpl);
+  {
+    auto store = Store::Open(dir);
+    ASSERT_TRUE(store.ok()) << store.status().ToString();
+    int64_t now = 1'000'000;
+    SchedulerOptions options;  // the default interval: an hour
+    auto sched = Scheduler::Open(store->get(), options, [&] { return now; });
+    ASSERT_TRUE(sched.ok()) << sched.status().ToString();
+    (*sched)->RunCycle();
+    EXPECT_TRUE((*store)->ReadLedgerHistory(0, "", 10)->empty());
+    WorkerRegistration reg;
+    reg.name = "w1";
+    reg.host = "h";
+    reg.account = "lab";
+    ASSERT_TRUE((*sched)->RegisterWorker(reg).ok());
+    now += 1000;
+    (*sched)->RunCycle();
+    auto rows = (*store)->ReadLedgerHistory(0, "", 10);
+    ASSERT_TRUE(rows.ok());
+    ASSERT_EQ(rows->size(), 1u);
+    EXPECT_EQ((*rows)[0].account, "lab");
+    EXPECT_EQ((*rows)[0].ts_ms, now);
+    now += 1000;  // within the hour: no second one
+    (*sched)->RunCycle();
+    EXPECT_EQ((*store)->ReadLedgerHistory(0, "", 10)->size(), 1u);
+  }
+  std::filesystem::remove_all(dir);
+}
+
 }  // namespace
 }  // namespace shoal
