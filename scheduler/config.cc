@@ -29,6 +29,10 @@ const std::vector<SchedulerSetting>& SchedulerSettings() {
        "fifo|priority|fairshare, optionally +backfill, +preempt, +elastic"},
       {"fairShareHalfLife", "--fair-share-half-life", "DURATION", "7d",
        "decay of the contribution ledger"},
+      {"ledgerHistoryInterval", "--ledger-history-interval", "DURATION", "1h",
+       "how often a snapshot of the ledger is kept for the dashboard's chart (0 = never)"},
+      {"ledgerHistoryRetention", "--ledger-history-retention", "DURATION", "400d",
+       "ledger snapshots older than this are deleted (0 = kept forever; at most 10 years)"},
       {"preemptMinRuntime", "--preempt-min-runtime", "DURATION", "10m",
        "+preempt spares jobs younger than this"},
       {"resizeMinInterval", "--resize-min-interval", "DURATION", "10m",
@@ -140,6 +144,18 @@ Status SetSchedulerSetting(const std::string& key, const std::string& value, Sch
     ASSIGN_OR_RETURN(c->resize_min_interval_ms, ParseConfigDuration(value));
   } else if (key == "fairShareHalfLife") {
     ASSIGN_OR_RETURN(c->fair_share_half_life_ms, ParseConfigDuration(value));
+  } else if (key == "ledgerHistoryInterval") {
+    ASSIGN_OR_RETURN(c->ledger_history_interval_ms, ParseConfigDuration(value));
+    if (c->ledger_history_interval_ms != 0 && c->ledger_history_interval_ms < 1000) {
+      return InvalidArgument(key + " must be 0 (never) or at least 1s");
+    }
+  } else if (key == "ledgerHistoryRetention") {
+    // Past the year other durations stop at: a year-on-year comparison needs a little more.
+    Result<int64_t> ms = ParseDurationMs(value);
+    if (!ms.ok() || *ms > int64_t{3650} * 86400 * 1000) {
+      return InvalidArgument("bad duration \"" + value + "\" (e.g. 90d, 400d; at most 3650d)");
+    }
+    c->ledger_history_retention_ms = *ms;
   } else if (key == "adminTokenFile") {
     c->admin_token_file = value;
   } else if (key == "workerTokenFile") {

@@ -22,6 +22,10 @@ struct SchedulerConfig {
   int64_t max_body_bytes = 1 << 20;     // maxBodyBytes: larger request bodies get 413
   std::string policy = "fifo";          // fifo | priority | fairshare, optionally +backfill
   int64_t fair_share_half_life_ms = 7 * 86400 * 1000LL;  // fairShareHalfLife: ledger decay
+  // ledgerHistoryInterval: how often the ledger is appended to its history (the dashboard's
+  // chart; 0 = never); ledgerHistoryRetention: how long that history is kept (0 = forever).
+  int64_t ledger_history_interval_ms = 3600 * 1000LL;
+  int64_t ledger_history_retention_ms = 400 * 86400 * 1000LL;
   int64_t preempt_min_runtime_ms = 10 * 60 * 1000;  // preemptMinRuntime: +preempt spares younger
   int64_t resize_min_interval_ms = 10 * 60 * 1000;  // resizeMinInterval: +elastic grows older
   // adminTokenFile: on the first start, the admin token is the one in this file (e.g. a mounted

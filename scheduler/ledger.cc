@@ -53,7 +53,7 @@ void Ledger::Advance(int64_t now_ms, const std::map<std::string, double>& earnin
   }
   const double dt = static_cast<double>(now_ms - last_ms_) / 1000.0;
   last_ms_ = now_ms;
-  // Exact for the decay; the charge of the interval is added undecayed (intervals are a second
+  // Exact for the decay (of the decayed pair only: the totals never decay); the charge of the interval is added undecayed (intervals are a second
   // or so against a half-life of days).
   const double keep = half_life_s_ > 0 ? std::exp2(-dt / half_life_s_) : 1.0;
   for (auto& [name, e] : entries_) {
@@ -64,11 +64,13 @@ void Ledger::Advance(int64_t now_ms, const std::map<std::string, double>& earnin
     LedgerEntry& e = entries_[account];
     e.account = account;
     e.contributed += gpus * dt;
+    e.total_contributed += gpus * dt;
   }
   for (const auto& [account, gpus] : spending) {
     LedgerEntry& e = entries_[account];
     e.account = account;
     e.used += gpus * dt;
+    e.total_used += gpus * dt;
   }
 }
 
@@ -76,6 +78,7 @@ void Ledger::Credit(const std::string& account, double gpu_seconds) {
   LedgerEntry& e = entries_[account];
   e.account = account;
   e.contributed += gpu_seconds;
+  e.total_contributed += gpu_seconds;
 }
 
 std::vector<LedgerEntry> Ledger::Entries() const {

@@ -6,7 +6,8 @@
 // that failed or were cancelled), and its jobs spend one unit per second per GPU they hold.
 // CPU-only workers and jobs count slots instead of GPUs (a slot-second is worth a GPU-second), so a
 // CPU-only pool has a ledger too. Both sums decay with a half-life, as Slurm's fair-share usage
-// does: what an account did a half-life ago counts half. Accrual is piecewise: Advance() charges
+// does: what an account did a half-life ago counts half; undecayed totals are kept beside them
+// (BOINC's "total credit"). Accrual is piecewise: Advance() charges
 // the rates that held since the previous call.
 //
 // Pure bookkeeping (no clock, no I/O); the scheduler persists Entries() with the store.

@@ -137,6 +137,8 @@ int main(int argc, char** argv) {
   options.policy.preempt_min_runtime_ms = config.preempt_min_runtime_ms;
   options.policy.resize_min_interval_ms = config.resize_min_interval_ms;
   options.fair_share_half_life_s = static_cast<double>(config.fair_share_half_life_ms) / 1000.0;
+  options.ledger_history_interval_ms = config.ledger_history_interval_ms;
+  options.ledger_history_retention_ms = config.ledger_history_retention_ms;
   options.queues = config.queues;
   options.quotas.max_active_jobs = config.max_active_jobs;
   options.quotas.max_spec_bytes = config.max_spec_bytes;

@@ -53,6 +53,10 @@ struct SchedulerOptions {
   double fair_share_half_life_s = 7 * 86400.0;
   // How often the ledger is written to the store (a crash loses at most this much accrual).
   int64_t ledger_save_interval_ms = 10000;
+  // How often a snapshot of the ledger is appended to its history (ledgerHistoryInterval; 0 =
+  // never), and how long snapshots are kept (ledgerHistoryRetention; 0 = forever).
+  int64_t ledger_history_interval_ms = 3600 * 1000;
+  int64_t ledger_history_retention_ms = int64_t{400} * 86400 * 1000;
   // The queues a job may name in spec.queue (configs/scheduler.yaml `queues`); any other name is
   // refused at submission. They are labels today: every queue shares the pool and the policy.
   std::vector<std::string> queues = {"default"};
@@ -252,7 +256,9 @@ class Scheduler {
   void MarkLostWorkers();
   // Fails running jobs past limits.maxRuntime (counted from their first start).
   void EnforceTimeLimits();
-  // Charges the ledger for the time since the last cycle; saves it every ledger_save_interval_ms.
+  // Charges the ledger for the time since the last cycle; saves it every ledger_save_interval_ms
+  // and appends it to the history every ledger_history_interval_ms (first at the first call with
+  // a non-empty ledger).
   void AccrueLedger();
   // A job reached a terminal state: it no longer counts against its owner's active jobs.
   void JobEnded(const Job& job);
@@ -284,6 +290,7 @@ class Scheduler {
   // Changes written by the next SaveChanges() (with a poster): ids of jobs and workers.
   SaveBatcher saves_;
   int64_t ledger_saved_ms_ = 0;
+  int64_t ledger_history_ms_ = -1;  // when the last history snapshot was taken; -1 = none yet
   // Jobs' log lines and metric points, stored within their caps and expired after retention.
   JobOutput output_;
   std::unordered_map<int64_t, int64_t> checkpoint_refused_ms_;  // job -> last event

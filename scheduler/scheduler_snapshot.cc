@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
+#include <limits>
 #include <set>
 
 #include "common/log.h"
@@ -102,6 +103,18 @@ void Scheduler::AccrueLedger() {
     Status st = store_->SaveLedger(ledger_.Entries());
     if (!st.ok()) LOG_ERROR << "saving the ledger failed: " << st.ToString();
     ledger_saved_ms_ = now;
+  }
+  const int64_t every = options_.ledger_history_interval_ms;
+  if (every > 0 && (ledger_history_ms_ < 0 || now - ledger_history_ms_ >= every)) {
+    std::vector<LedgerEntry> entries = ledger_.Entries();
+    // An empty ledger (a new pool, before any worker joined) is no snapshot: the first one is
+    // taken when there is something to show, not an interval later.
+    if (entries.empty()) return;
+    const int64_t retention = options_.ledger_history_retention_ms;
+    const int64_t cutoff = retention > 0 ? now - retention : std::numeric_limits<int64_t>::min();
+    Status st = store_->AppendLedgerHistory(now, entries, cutoff);
+    if (!st.ok()) LOG_ERROR << "appending to the ledger history failed: " << st.ToString();
+    ledger_history_ms_ = now;
   }
 }
 

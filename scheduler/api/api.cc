@@ -178,6 +178,9 @@ asio::awaitable<HttpReply> Api::Route(const HttpRequest& req, const RouteMatch& 
       if (req.method == "GET") co_return ListAccounts(p);
       if (req.method == "POST") co_return CreateAccount(req, p);
       co_return MethodNotAllowed(req);
+    case RouteId::kAccountsHistory:
+      if (req.method != "GET") co_return MethodNotAllowed(req);
+      co_return co_await AccountsHistory(req, p);
     case RouteId::kTokens:
     case RouteId::kToken:
       co_return Tokens(req, parts, p);

@@ -163,6 +163,9 @@ class Api {
   bool JobVisibleTo(const Principal& p, const Job& job) const;
   // The ledger; a non-admin sees only its own account unless visibility.accounts is all.
   HttpReply ListAccounts(const Principal& p);
+  // GET /v1/accounts/history?since=MS&maxPoints=N: the ledger's snapshots, per account, with the
+  // same visibility as ListAccounts; read on history_reader_'s connection off the event loop.
+  boost::asio::awaitable<HttpReply> AccountsHistory(const HttpRequest& req, const Principal& p);
   HttpReply CreateAccount(const HttpRequest& req, const Principal& p);
   HttpReply Tokens(const HttpRequest& req, const std::vector<std::string>& parts,
                    const Principal& p);

@@ -1,8 +1,10 @@
-// The accounts and tokens routes of the Api: the ledger (GET /v1/accounts), creating accounts,
-// and creating, listing and revoking tokens.
+// The accounts and tokens routes of the Api: the ledger (GET /v1/accounts) and its history (GET
+// /v1/accounts/history), creating accounts, and creating, listing and revoking tokens.
 // Part of the Api class (scheduler/api/api.h); the files share api_internal.h.
 #include <algorithm>
 #include <chrono>
+#include <cmath>
+#include <map>
 #include <optional>
 #include <utility>  // before Boost 1.74 awaitable.hpp, which uses std::exchange unincluded
 
@@ -27,13 +29,32 @@ using api_internal::RequireRole;
 using api_internal::WallMs;
 using api_internal::ToJson;
 using api_internal::TokenExpiry;
+using api_internal::DownsamplePoints;
+using api_internal::RunOn;
+
+namespace {
+
+// Rows read for one history reply at most: hourly snapshots of 400 days are ~9600 per account.
+constexpr int kMaxHistoryRows = 1'000'000;
+
+// BOINC's "recent average credit": the decayed sum of a constant rate c (GPU-s/s) converges to
+// c * halfLife / ln 2, so c = decayed * ln 2 / halfLife; times 86400 / 3600 it is GPU-hours per
+// day.
+double RecentAverageGpuHoursPerDay(double decayed_gpu_s, double half_life_s) {
+  if (half_life_s <= 0) return 0;
+  return decayed_gpu_s * std::log(2.0) / half_life_s * 86400.0 / 3600.0;
+}
+
+}  // namespace
 
 HttpReply Api::ListAccounts(const Principal& p) {
   // The fair-share factors the policy would use now: every ledger account, plus the projects of
   // queued and running jobs (which may not have used anything yet).
   Snapshot snap;
+  std::map<std::string, LedgerEntry> entries;
   for (const LedgerEntry& e : scheduler_->LedgerEntries()) {
     snap.accounts.push_back({e.account, e.contributed, e.used});
+    entries[e.account] = e;
   }
   for (const auto& account : auth_->accounts()) {
     const std::string& name = account.first;
@@ -54,6 +75,7 @@ HttpReply Api::ListAccounts(const Principal& p) {
   // The factors are computed over every account either way; only the rows shown differ.
   const bool all = p.admin() || visibility_.accounts == Visibility::Accounts::kAll;
   int hidden = 0;
+  const double half_life_s = scheduler_->options().fair_share_half_life_s;
   for (const FairShare& f : FairShareFactors(snap)) {
     if (!all && f.account != p.account) {
       ++hidden;
@@ -66,9 +88,15 @@ HttpReply Api::ListAccounts(const Principal& p) {
         used = a.used_gpu_s;
       }
     }
+    const auto e = entries.find(f.account);
     out.push_back({{"name", f.account},
                    {"contributedGpuSeconds", contributed},
                    {"usedGpuSeconds", used},
+                   {"totalContributedGpuSeconds",
+                    e != entries.end() ? e->second.total_contributed : 0.0},
+                   {"totalUsedGpuSeconds", e != entries.end() ? e->second.total_used : 0.0},
+                   {"recentAverageGpuHoursPerDay",
+                    RecentAverageGpuHoursPerDay(contributed, half_life_s)},
                    {"balanceGpuSeconds", contributed - used},
                    {"share", f.share},
                    {"usage", f.usage},
@@ -80,6 +108,47 @@ HttpReply Api::ListAccounts(const Principal& p) {
                 {"policy", PolicyName(scheduler_->options().policy)}};
   if (!all) reply["otherAccounts"] = hidden;
   return JsonReply(200, reply);
+}
+
+asio::awaitable<HttpReply> Api::AccountsHistory(const HttpRequest& req, const Principal& p) {
+  int64_t since = 0, max_points = 500;
+  if (auto it = req.query.find("since");
+      it != req.query.end() && (!ParseInteger(it->second, &since) || since < 0)) {
+    co_return ErrorReply(400, "InvalidArgument", "since must be a non-negative integer (Unix ms)",
+                         "since");
+  }
+  if (auto it = req.query.find("maxPoints");
+      it != req.query.end() &&
+      (!ParseInteger(it->second, &max_points) || max_points < 1 || max_points > 10000)) {
+    co_return ErrorReply(400, "InvalidArgument", "maxPoints must be an integer in 1..10000",
+                         "maxPoints");
+  }
+  // As GET /v1/accounts: a non-admin sees its own account unless every account is visible.
+  const bool all = p.admin() || visibility_.accounts == Visibility::Accounts::kAll;
+  JobHistory* history = history_reader_ != nullptr ? history_reader_ : scheduler_->history();
+  const int64_t interval_s = scheduler_->options().ledger_history_interval_ms / 1000;
+  auto read = [history, since, max_points, interval_s,
+               account = all ? std::string() : p.account] {
+    auto rows = history->ReadLedgerHistory(since, account, kMaxHistoryRows);
+    if (!rows.ok()) return ErrorReply(rows.status());
+    std::map<std::string, std::vector<json>> by_account;  // rows come ordered by time
+    for (const LedgerHistoryRow& r : *rows) {
+      by_account[r.account].push_back({{"tsMs", r.ts_ms},
+                                       {"totalContributedGpuSeconds", r.total_contributed},
+                                       {"totalUsedGpuSeconds", r.total_used},
+                                       {"contributedGpuSeconds", r.contributed},
+                                       {"usedGpuSeconds", r.used}});
+    }
+    json accounts = json::array();
+    for (auto& [name, points] : by_account) {
+      accounts.push_back(
+          {{"name", name}, {"points", DownsamplePoints(std::move(points), max_points)}});
+    }
+    return JsonReply(200, json{{"intervalSeconds", interval_s}, {"accounts", std::move(accounts)}});
+  };
+  // Not a conditional expression: GCC 12 miscompiles a co_await inside one.
+  if (history_reader_ == nullptr) co_return read();
+  co_return co_await RunOn(log_io_, read);
 }
 
 // POST /v1/accounts {"name": N}: admin only.

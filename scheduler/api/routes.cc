@@ -25,6 +25,7 @@ const std::vector<Route>& Routes() {
       {RouteId::kWorkerHeartbeat, "/v1/workers/{id}/heartbeat", false, BodyKind::kDefault},
       {RouteId::kWorkerEvents, "/v1/workers/{id}/events", false, BodyKind::kDefault},
       {RouteId::kAccounts, "/v1/accounts", false, BodyKind::kDefault},
+      {RouteId::kAccountsHistory, "/v1/accounts/history", false, BodyKind::kDefault},
       {RouteId::kTokens, "/v1/tokens", false, BodyKind::kDefault},
       {RouteId::kToken, "/v1/tokens/{id}", false, BodyKind::kDefault},
       {RouteId::kWhoami, "/v1/whoami", false, BodyKind::kDefault},

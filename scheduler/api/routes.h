@@ -30,6 +30,7 @@ enum class RouteId {
   kWorkerHeartbeat,
   kWorkerEvents,
   kAccounts,
+  kAccountsHistory,   // GET: the ledger's snapshots over time (the dashboard's chart)
   kTokens,
   kToken,
   kWhoami,            // GET: the caller's account and role

@@ -1,5 +1,5 @@
-// JobHistory: the read side of what a job's ranks reported — its log lines and metric series — as
-// the API serves them. The API reads through this narrow interface (on its own read-only database
+// JobHistory: the read side of what a job's ranks reported — its log lines and metric series — and
+// of the ledger's history, as the API serves them. The API reads through this narrow interface (on its own read-only database
 // connection, off the event loop) instead of reaching into the Store, whose writes belong to the
 // Scheduler. Implemented by Store (scheduler/state/store.h).
 #pragma once
@@ -23,6 +23,16 @@ struct LogRecord {
   std::string line;
 };
 
+// One account's ledger as of a snapshot (ledger_history table; GET /v1/accounts/history).
+struct LedgerHistoryRow {
+  int64_t ts_ms = 0;
+  std::string account;
+  double total_contributed = 0;  // undecayed GPU-seconds
+  double total_used = 0;
+  double contributed = 0;  // decayed with the fair-share half-life
+  double used = 0;
+};
+
 class JobHistory {
  public:
   virtual ~JobHistory() = default;
@@ -38,6 +48,11 @@ class JobHistory {
   virtual Result<int64_t> LogSeqBeforeLast(int64_t job_id, int rank, int n) = 0;
   // The job's metric points, oldest first, at most `limit`.
   virtual Result<std::vector<nlohmann::json>> ReadMetrics(int64_t job_id, int limit) = 0;
+  // Ledger snapshots with ts_ms >= since_ms, of `account` ("" = every account), ordered by
+  // (ts_ms, account): the newest `limit` rows when there are more (a chart wants the recent end).
+  virtual Result<std::vector<LedgerHistoryRow>> ReadLedgerHistory(int64_t since_ms,
+                                                                  const std::string& account,
+                                                                  int limit) = 0;
 };
 
 }  // namespace shoal

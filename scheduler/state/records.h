@@ -76,6 +76,9 @@ struct LedgerEntry {
   std::string account;
   double contributed = 0;  // decayed GPU-seconds earned
   double used = 0;         // decayed GPU-seconds spent
+  // Never decayed (BOINC's "total credit"): everything earned and spent since the account began.
+  double total_contributed = 0;
+  double total_used = 0;
 };
 
 // One entry of a job's timeline (shoal status, GET /v1/jobs/{id} "events"): what happened to it

@@ -44,7 +44,17 @@ CREATE TABLE IF NOT EXISTS workers (
 CREATE TABLE IF NOT EXISTS ledger (
   account TEXT PRIMARY KEY,
   contributed REAL NOT NULL,
+  used REAL NOT NULL,
+  total_contributed REAL NOT NULL DEFAULT 0,
+  total_used REAL NOT NULL DEFAULT 0);
+CREATE TABLE IF NOT EXISTS ledger_history (
+  ts_ms INTEGER NOT NULL,
+  account TEXT NOT NULL,
+  total_contributed REAL NOT NULL,
+  total_used REAL NOT NULL,
+  contributed REAL NOT NULL,
   used REAL NOT NULL);
+CREATE INDEX IF NOT EXISTS ledger_history_by_ts ON ledger_history(ts_ms);
 CREATE TABLE IF NOT EXISTS logs (
   seq INTEGER PRIMARY KEY AUTOINCREMENT,
   job_id INTEGER NOT NULL,
@@ -172,6 +182,17 @@ Result<std::unique_ptr<Store>> Store::Open(const std::string& state_dir) {
     RETURN_IF_ERROR(
         store->Exec("ALTER TABLE workers ADD COLUMN memory_total INTEGER NOT NULL DEFAULT 0;"
                     "ALTER TABLE workers ADD COLUMN memory_lent INTEGER NOT NULL DEFAULT 0"));
+  }
+  // ... and ledgers from before the undecayed totals. Their totals start at the decayed sums: a
+  // lower bound, better than 0 for an account that has been contributing for months. One
+  // transaction: a crash in between must not leave one column without the other.
+  if (!Stmt(db, "SELECT total_contributed FROM ledger LIMIT 0").ok()) {
+    RETURN_IF_ERROR(store->Exec(
+        "BEGIN;"
+        "ALTER TABLE ledger ADD COLUMN total_contributed REAL NOT NULL DEFAULT 0;"
+        "ALTER TABLE ledger ADD COLUMN total_used REAL NOT NULL DEFAULT 0;"
+        "UPDATE ledger SET total_contributed = contributed, total_used = used;"
+        "COMMIT"));
   }
   return store;
 }
@@ -376,26 +397,16 @@ Result<Store::Snapshot> Store::LoadAll() {
     RETURN_IF_ERROR(Check(rc, "load workers"));
   }
   {
-    Stmt st(db_, "SELECT account, contributed, used FROM ledger ORDER BY account");
+    Stmt st(db_,
+            "SELECT account, contributed, used, total_contributed, total_used FROM ledger "
+            "ORDER BY account");
     int rc;
     while ((rc = st.Step()) == SQLITE_ROW) {
-      snap.ledger.push_back({st.Text(0), st.Double(1), st.Double(2)});
+      snap.ledger.push_back({st.Text(0), st.Double(1), st.Double(2), st.Double(3), st.Double(4)});
     }
     RETURN_IF_ERROR(Check(rc, "load ledger"));
   }
   return snap;
-}
-
-Status Store::SaveLedger(const std::vector<LedgerEntry>& entries) {
-  Txn txn(db_);
-  if (!txn.ok()) return Unavailable(std::string("sqlite begin: ") + sqlite3_errmsg(db_));
-  for (const auto& e : entries) {
-    Stmt st(db_, "INSERT OR REPLACE INTO ledger(account, contributed, used) VALUES(?,?,?)");
-    st.Bind(1, e.account).BindDouble(2, e.contributed).BindDouble(3, e.used);
-    RETURN_IF_ERROR(Check(st.Step(), "save ledger"));
-  }
-  if (!txn.Commit()) return Unavailable("sqlite commit: " + txn.error());
-  return Status::Ok();
 }
 
 Status Store::InsertAccount(const AccountRow& account) {

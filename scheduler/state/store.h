@@ -29,7 +29,7 @@ class Store final : public JobHistory {
   static Result<std::unique_ptr<Store>> Open(const std::string& state_dir);
   // A second, read-only connection to the database Open created, for reads that should not run
   // on the event loop (logs, metrics): WAL lets it read while the writer commits. Only the read
-  // methods (ReadLogs, LogSeqBeforeLast, ReadMetrics) may be called on it, from one thread at a
+  // methods (ReadLogs, LogSeqBeforeLast, ReadMetrics, ReadLedgerHistory) may be called on it, from one thread at a
   // time.
   static Result<std::unique_ptr<Store>> OpenReader(const std::string& state_dir);
   ~Store();
@@ -57,6 +57,14 @@ class Store final : public JobHistory {
   Result<std::vector<int64_t>> WriteBatch(const Batch& batch);
   // Replaces the stored ledger rows of these accounts (one transaction).
   Status SaveLedger(const std::vector<LedgerEntry>& entries);
+  // Appends a snapshot of `entries` as of `ts_ms` to the ledger history and deletes the rows
+  // older than `delete_before_ms` (retention), in one transaction.
+  Status AppendLedgerHistory(int64_t ts_ms, const std::vector<LedgerEntry>& entries,
+                             int64_t delete_before_ms);
+  // JobHistory (job_history.h).
+  Result<std::vector<LedgerHistoryRow>> ReadLedgerHistory(int64_t since_ms,
+                                                          const std::string& account,
+                                                          int limit) override;
 
   struct Snapshot {
     std::vector<Job> jobs;  // ordered by id

@@ -47,7 +47,9 @@ export class Cluster {
     const state = path.join(this.dir, 'state');
     this.spawnLogged('scheduler', [this.bins.scheduler, '--port', '0', '--state-dir', state,
       '--admin-token-file', tokenFile, '--ui-dir', this.uiDir, '--worker-timeout', '5s',
-      '--heartbeat-wait', '1s', '--schedule-interval', '200ms', ...this.schedulerFlags]);
+      '--heartbeat-wait', '1s', '--schedule-interval', '200ms',
+      // A ledger snapshot a second, so that the board's chart has points to draw.
+      '--ledger-history-interval', '1s', ...this.schedulerFlags]);
     const addrFile = path.join(state, 'scheduler.addr');
     this.url = (await waitFor('scheduler.addr', () => fs.existsSync(addrFile) && fs.readFileSync(addrFile, 'utf8').trim())).trim();
     await waitFor('/readyz', async () => (await fetch(`${this.url}/readyz`).catch(() => null))?.ok);

@@ -212,6 +212,8 @@ async function main() {
   for (const [view, sel] of [['workers', '#workers-table tr[data-worker]'], ['board', '#board-table tr[data-account]'], ['registry', 'h3']]) {
     await owner.goto(`${cluster.url}/ui/#/${view}`);
     await owner.waitForSelector(sel);
+    // The board's chart of total contributions over time (uPlot draws on a canvas).
+    if (view === 'board') await owner.waitForSelector('[data-chart=board-history] .uplot canvas');
     await shot(owner, view);
   }
   assert(await owner.$$eval('#workers-table tr[data-worker]', (r) => r.length).catch(() => 0) === 0, 'left the workers view');

@@ -75,6 +75,8 @@ TEST(ConfigTest, EveryFlagSetsItsKey) {
       {"maxBodyBytes", "4096"},
       {"policy", "fairshare+backfill"},
       {"fairShareHalfLife", "2d"},
+      {"ledgerHistoryInterval", "0"},
+      {"ledgerHistoryRetention", "730d"},
       {"preemptMinRuntime", "3m"},
       {"resizeMinInterval", "4m"},
       {"adminTokenFile", "/a"},
@@ -130,6 +132,19 @@ TEST(ConfigTest, ByteSizes) {
   EXPECT_FALSE(SetSchedulerSetting("maxSpecBytes", "2MiB", &c).ok());
   EXPECT_FALSE(SetSchedulerSetting("jobLogBytes", "1KiB", &c).ok());
   EXPECT_FALSE(SetSchedulerSetting("maxActiveJobs", "-1", &c).ok());
+}
+
+// The ledger's history: an interval of 0 turns it off, under a second is refused; its retention
+// may pass the year other durations stop at.
+TEST(ConfigTest, LedgerHistorySettings) {
+  SchedulerConfig c;
+  ASSERT_TRUE(SetSchedulerSetting("ledgerHistoryInterval", "0", &c).ok());
+  EXPECT_EQ(c.ledger_history_interval_ms, 0);
+  EXPECT_FALSE(SetSchedulerSetting("ledgerHistoryInterval", "500ms", &c).ok());
+  ASSERT_TRUE(SetSchedulerSetting("ledgerHistoryRetention", "3650d", &c).ok());
+  EXPECT_EQ(c.ledger_history_retention_ms, int64_t{3650} * 86400 * 1000);
+  EXPECT_FALSE(SetSchedulerSetting("ledgerHistoryRetention", "3651d", &c).ok());
+  EXPECT_FALSE(SetSchedulerSetting("ledgerHistoryRetention", "soon", &c).ok());
 }
 
 // common/byte_size.h: decimal fractions are exact and rounded down; no exponents or signs.

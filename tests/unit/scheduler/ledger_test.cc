@@ -41,5 +41,35 @@ TEST(LedgerTest, LoadRestartsTheClockWithoutChargingTheGap) {
   EXPECT_NEAR(e[0].used, 1, 1e-6);
 }
 
+// BOINC's "total credit" beside the fair-share sums: credits and charges add to both, and only the
+// fair-share pair decays.
+TEST(LedgerTest, TotalsNeverDecay) {
+  Ledger l(/*half_life_s=*/100);
+  l.Advance(0, {}, {});
+  l.Credit("alice", 40);
+  l.Advance(10'000, {}, Rates({{"bob", 1}}));  // 10 s: alice's credit decays, bob spends 10
+  auto e = l.Entries();
+  ASSERT_EQ(e.size(), 2u);
+  EXPECT_NEAR(e[0].contributed, 40 * std::exp2(-0.1), 1e-9);
+  EXPECT_NEAR(e[0].total_contributed, 40, 1e-9);
+  EXPECT_NEAR(e[1].used, 10, 1e-9);
+  EXPECT_NEAR(e[1].total_used, 10, 1e-9);
+  // Ten half-lives of nothing: the decayed pair is almost gone, the totals are as they were.
+  l.Advance(1'010'000, {}, {});
+  l.Credit("alice", 2);
+  e = l.Entries();
+  EXPECT_LT(e[0].contributed, 2.1);
+  EXPECT_NEAR(e[0].total_contributed, 42, 1e-9);
+  EXPECT_LT(e[1].used, 0.01);
+  EXPECT_NEAR(e[1].total_used, 10, 1e-9);
+  EXPECT_EQ(e[0].total_used, 0);
+  EXPECT_EQ(e[1].total_contributed, 0);
+  // Load keeps them.
+  Ledger again(100);
+  again.Load(e, 2'000'000);
+  EXPECT_NEAR(again.Entries()[0].total_contributed, 42, 1e-9);
+  EXPECT_NEAR(again.Entries()[1].total_used, 10, 1e-9);
+}
+
 }  // namespace
 }  // namespace shoal
