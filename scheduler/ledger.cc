@@ -53,8 +53,8 @@ void Ledger::Advance(int64_t now_ms, const std::map<std::string, double>& earnin
   }
   const double dt = static_cast<double>(now_ms - last_ms_) / 1000.0;
   last_ms_ = now_ms;
-  // Exact for the decay (of the decayed pair only: the totals never decay); the charge of the interval is added undecayed (intervals are a second
-  // or so against a half-life of days).
+  // Exact for the decay (of the decayed pair only: the totals never decay); the charge of the
+  // interval is added undecayed (intervals are a second or so against a half-life of days).
   const double keep = half_life_s_ > 0 ? std::exp2(-dt / half_life_s_) : 1.0;
   for (auto& [name, e] : entries_) {
     e.contributed *= keep;
