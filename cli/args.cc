@@ -209,8 +209,11 @@ std::unique_ptr<CLI::App> MakeApp(CliArgs* out, Raw* raw) {
       ->type_name("FILE");
 
   verb("workers", "list the workers in the pool",
-       "Columns: ID NAME STATE SLOTS (used/total) CPUS GPUS LAST-SEEN; -o wide adds HOST, MEMORY "
-       "(the RAM it lends to ranks) and the ranks each worker runs (JOB/rRANK). Another "
+       "Columns: ID NAME STATE (alive, lost or quarantined) RATE (the chance per step that a rank "
+       "of it is audited) AUDITS (clean/failed) SLOTS (used/total) CPUS GPUS LAST-SEEN; -o wide "
+       "adds HOST, MEMORY (the RAM it lends to ranks) and the ranks each worker runs "
+       "(JOB/rRANK). A quarantined worker (caught returning wrong gradients) gets no work until "
+       "an admin clears it (POST /v1/workers/ID/clear). Another "
        "account's worker shows NAME and HOST as - and only your own jobs' ranks, unless the "
        "scheduler's visibility.workers is all.");
 

@@ -1,4 +1,6 @@
 // shoal workers: the pool's workers as a table.
+#include <cstdio>
+
 #include "cli/commands.h"
 #include "cli/exit_codes.h"
 #include "cli/format.h"
@@ -19,6 +21,15 @@ std::string Ranks(const wire::WorkerView& worker) {
     out += std::to_string(r.job) + "/r" + std::to_string(r.rank);
   }
   return out;
+}
+
+// RATE: the chance per step that a rank of it is audited (docs/audits.md), "-" from schedulers
+// without audits.
+std::string AuditRate(const wire::WorkerView& worker) {
+  if (worker.audit_rate <= 0) return "-";
+  char buf[32];
+  std::snprintf(buf, sizeof(buf), "%.3g", worker.audit_rate);
+  return buf;
 }
 
 }  // namespace
@@ -43,8 +54,10 @@ int CmdWorkers(const CommandContext& ctx) {
     return kExitOk;
   }
   bool wide = ctx.args().output == OutputFormat::kWide;
-  std::vector<std::string> headers = {Tr("ID"),   Tr("NAME"), Tr("STATE"),    Tr("SLOTS"),
-                                      Tr("CPUS"), Tr("GPUS"), Tr("LAST-SEEN")};
+  // RATE and AUDITS (clean/failed): how closely the pool checks its gradients (docs/audits.md).
+  std::vector<std::string> headers = {Tr("ID"),   Tr("NAME"),   Tr("STATE"),
+                                      Tr("RATE"), Tr("AUDITS"), Tr("SLOTS"),
+                                      Tr("CPUS"), Tr("GPUS"),   Tr("LAST-SEEN")};
   if (wide) {
     headers.insert(headers.begin() + 2, Tr("HOST"));
     headers.push_back(Tr("MEMORY"));  // RAM lent to ranks (--memory-limit); "-" = not reported
@@ -57,13 +70,16 @@ int CmdWorkers(const CommandContext& ctx) {
     if (!w.ok()) continue;
     // Another account's worker comes without name, host and account unless the scheduler's
     // visibility.workers is "all" (docs/security.md §2): "-" there.
-    std::vector<std::string> row = {w->id,
-                                    w->name.value_or("-"),
-                                    w->state,
-                                    std::to_string(w->used_slots) + "/" + std::to_string(w->slots),
-                                    w->cpus > 0 ? std::to_string(w->cpus) : "-",
-                                    FormatGpus(w->gpus),
-                                    FormatAge(w->last_seen_ms, now)};
+    std::vector<std::string> row = {
+        w->id,
+        w->name.value_or("-"),
+        w->state,
+        AuditRate(*w),
+        std::to_string(w->clean_audits) + "/" + std::to_string(w->failed_audits),
+        std::to_string(w->used_slots) + "/" + std::to_string(w->slots),
+        w->cpus > 0 ? std::to_string(w->cpus) : "-",
+        FormatGpus(w->gpus),
+        FormatAge(w->last_seen_ms, now)};
     if (wide) {
       row.insert(row.begin() + 2, w->host.value_or("-"));
       row.push_back(w->memory_lent_bytes > 0 ? FormatBytes(w->memory_lent_bytes) : "-");

@@ -3,7 +3,9 @@
 #include <yaml-cpp/yaml.h>
 
 #include <cassert>
+#include <cmath>
 #include <ostream>
+#include <stdexcept>
 
 #include "common/byte_size.h"
 #include "common/duration.h"
@@ -11,6 +13,7 @@
 #include "common/parse_number.h"
 #include "common/spec/job_spec.h"  // IsDnsLabel
 #include "common/version.h"
+#include "scheduler/audit/trust.h"
 #include "scheduler/policy/policy.h"
 
 namespace shoal {
@@ -82,6 +85,19 @@ const std::vector<SchedulerSetting>& SchedulerSettings() {
       {"newWorkerRanksPerJob", "--new-worker-ranks-per-job", "N", "1",
        "ranks of any one job of another account that a worker without a history (3 ranks of "
        "succeeded attempts) may hold (0 = no bound)"},
+      {"audits", "--audits", "BOOL", "false",
+       "audit ranks' gradients against each other (docs/audits.md); off until the trainer side "
+       "lands"},
+      {"auditInitialRate", "--audit-initial-rate", "RATE", "0.1",
+       "a new worker's chance per step that a rank of it is audited, in (0, 1]"},
+      {"auditDecay", "--audit-decay", "FACTOR", "0.9",
+       "each clean audit multiplies a worker's rate by this, in (0, 1]"},
+      {"auditMinRate", "--audit-min-rate", "RATE", "0.02",
+       "the floor of a worker's audit rate, in (0, auditInitialRate]"},
+      {"auditScreenZ", "--audit-screen-z", "Z", "3.5",
+       "a rank whose gradient norm is a robust z-score outlier above this is audited at once"},
+      {"allowTestFaults", "--allow-test-faults", "BOOL", "false",
+       "let workers started with fault injection (--test-cheat) register; for tests only"},
       {"visibility.metricsNames", "--visibility-metrics-names", "BOOL", "false",
        "true: unauthenticated /metrics labels job series with job and account names and the "
        "ledger per account (false: job ids only, the ledger as a pool total)"},
@@ -103,6 +119,27 @@ Result<int64_t> ParseInt64(const std::string& s, const std::string& what) {
   int64_t v = 0;
   if (!ParseInteger(s, &v)) {
     return InvalidArgument(what + ": expected an integer, found \"" + s + "\"");
+  }
+  return v;
+}
+
+Result<bool> ParseBool(const std::string& value) {
+  if (value == "true") return true;
+  if (value == "false") return false;
+  return InvalidArgument("expected true or false, found \"" + value.substr(0, 40) + "\"");
+}
+
+// A finite number; the range is the caller's to check.
+Result<double> ParseDouble(const std::string& value, const std::string& what) {
+  double v = 0;
+  size_t used = 0;
+  try {
+    v = std::stod(value, &used);
+  } catch (const std::exception&) {
+    used = 0;
+  }
+  if (value.empty() || used != value.size() || !std::isfinite(v)) {
+    return InvalidArgument(what + ": expected a number, found \"" + value.substr(0, 40) + "\"");
   }
   return v;
 }
@@ -203,14 +240,22 @@ Status SetSchedulerSetting(const std::string& key, const std::string& value, Sch
     ASSIGN_OR_RETURN(c->log_retention_ms, ParseConfigDuration(value));
   } else if (key == "checkpointRetention") {
     ASSIGN_OR_RETURN(c->checkpoint_retention_ms, ParseConfigDuration(value));
+  } else if (key == "audits") {
+    ASSIGN_OR_RETURN(c->audits, ParseBool(value));
+  } else if (key == "allowTestFaults") {
+    ASSIGN_OR_RETURN(c->allow_test_faults, ParseBool(value));
+  } else if (key == "auditInitialRate" || key == "auditDecay" || key == "auditMinRate") {
+    ASSIGN_OR_RETURN(double v, ParseDouble(value, key));
+    if (!(v > 0 && v <= 1)) return InvalidArgument(key + " must be in (0, 1]");
+    (key == "auditInitialRate" ? c->audit_initial_rate
+     : key == "auditDecay"     ? c->audit_decay
+                               : c->audit_min_rate) = v;
+  } else if (key == "auditScreenZ") {
+    ASSIGN_OR_RETURN(double z, ParseDouble(value, key));
+    if (z <= 0) return InvalidArgument(key + " must be above 0");
+    c->audit_screen_z = z;  // only once valid: a refused value changes nothing
   } else if (key == "visibility.metricsNames") {
-    if (value == "true") {
-      c->visibility.metrics_names = true;
-    } else if (value == "false") {
-      c->visibility.metrics_names = false;
-    } else {
-      return InvalidArgument("expected true or false, found \"" + value.substr(0, 40) + "\"");
-    }
+    ASSIGN_OR_RETURN(c->visibility.metrics_names, ParseBool(value));
   } else if (key == "visibility.workers") {
     ASSIGN_OR_RETURN(c->visibility.workers, ParseWorkersVisibility(value));
   } else if (key == "visibility.jobs") {
@@ -348,6 +393,10 @@ std::optional<int> ParseSchedulerFlags(std::vector<std::string> args, SchedulerC
   return std::nullopt;
 }
 
+audit::TrustPolicy TrustPolicyOf(const SchedulerConfig& c) {
+  return {c.audit_initial_rate, c.audit_decay, c.audit_min_rate, c.audit_screen_z};
+}
+
 Status ValidateSchedulerConfig(const SchedulerConfig& c) {
   if (c.fair_share_half_life_ms < 60'000) {
     return InvalidArgument("fairShareHalfLife must be at least 1m");
@@ -371,7 +420,8 @@ Status ValidateSchedulerConfig(const SchedulerConfig& c) {
   if (c.max_body_bytes < 1024 || c.max_body_bytes > (256 << 20)) {
     return InvalidArgument("maxBodyBytes must be in 1024..268435456");
   }
-  return Status::Ok();
+  // Also when audits are off: a bad policy should not wait for the day they are turned on.
+  return audit::ValidateTrustPolicy(TrustPolicyOf(c));
 }
 
 }  // namespace shoal

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "common/status.h"
+#include "scheduler/audit/trust.h"
 #include "scheduler/visibility.h"
 
 namespace shoal {
@@ -72,6 +73,16 @@ struct SchedulerConfig {
   // newWorkerRanksPerJob: a worker with fewer than 3 ranks of succeeded attempts behind it holds at
   // most this many ranks of any one job of another account (0 = no bound).
   int64_t new_worker_ranks_per_job = 1;
+  // Audits of ranks' gradients (docs/audits.md). audits: off until the trainer side lands, so
+  // nothing changes for existing jobs. auditInitialRate / auditDecay / auditMinRate /
+  // auditScreenZ: the trust policy (scheduler/audit/trust.h). allowTestFaults: let workers with
+  // fault injection (--test-cheat) register; for tests only.
+  bool audits = false;
+  double audit_initial_rate = 0.1;
+  double audit_decay = 0.9;
+  double audit_min_rate = 0.02;
+  double audit_screen_z = 3.5;
+  bool allow_test_faults = false;
   // visibility (a table in the file: metricsNames, workers, jobs, accounts; --visibility-*): what
   // callers see of other accounts. Defaults: names only to their owners and admins.
   Visibility visibility;
@@ -108,6 +119,9 @@ Status SetSchedulerSetting(const std::string& key, const std::string& value,
 // the error to `err` (2: a bad flag or value, or a bad --config file).
 std::optional<int> ParseSchedulerFlags(std::vector<std::string> args, SchedulerConfig* config,
                                        bool* check_only, std::ostream& out, std::ostream& err);
+
+// The trust policy of audits the config sets.
+audit::TrustPolicy TrustPolicyOf(const SchedulerConfig& config);
 
 // Checks cross-field rules (heartbeat wait well under the worker timeout, ranges).
 Status ValidateSchedulerConfig(const SchedulerConfig& config);

@@ -147,6 +147,8 @@ int main(int argc, char** argv) {
   options.quotas.log_retention_ms = config.log_retention_ms;
   options.quotas.checkpoint_retention_ms = config.checkpoint_retention_ms;
   options.new_worker_ranks_per_job = static_cast<int>(config.new_worker_ranks_per_job);
+  options.audits = config.audits;
+  options.trust = TrustPolicyOf(config);  // validated with the config
   auto scheduler = Scheduler::Open(store->get(), options, WallMs);
   if (!scheduler.ok()) {
     LOG_ERROR << scheduler.status().ToString();

@@ -143,7 +143,7 @@ WorkerUse UseByWorker(const std::vector<const Job*>& jobs) {
 // model; CPU slots likewise.
 void RenderWorkers(const std::vector<const Job*>& jobs, const std::vector<const Worker*>& workers,
                    std::string* out) {
-  std::map<std::string, int> workers_by_state = {{"alive", 0}, {"lost", 0}};
+  std::map<std::string, int> workers_by_state = {{"alive", 0}, {"lost", 0}, {"quarantined", 0}};
   for (const Worker* w : workers) ++workers_by_state[std::string(ToString(w->state))];
   WorkerUse use = UseByWorker(jobs);
   std::map<std::pair<std::string, std::string>, int> gpus;  // (state, model) ->
@@ -179,6 +179,23 @@ void RenderWorkers(const std::vector<const Job*>& jobs, const std::vector<const 
   Header(out, "shoal_slots", "gauge", "Rank slots of live workers by state.");
   Sample(out, "shoal_slots", Label("state", "used"), slots_used);
   Sample(out, "shoal_slots", Label("state", "free"), slots_free);
+}
+
+// Audits (docs/audits.md): how many workers are quarantined, for an alert; and, like the cache
+// series, each worker's audit rate in effect (label `worker`, its id) only with names.
+void RenderAudits(const Scheduler& s, const std::vector<const Worker*>& workers, bool with_names,
+                  std::string* out) {
+  int quarantined = 0;
+  for (const Worker* w : workers) quarantined += w->state == WorkerState::kQuarantined;
+  Header(out, "shoal_workers_quarantined", "gauge",
+         "Workers quarantined for wrong gradients, until an admin clears them.");
+  Sample(out, "shoal_workers_quarantined", "", quarantined);
+  if (!with_names) return;
+  Header(out, "shoal_worker_audit_rate", "gauge",
+         "Chance per step that a rank of the worker is audited.");
+  for (const Worker* w : workers) {
+    Sample(out, "shoal_worker_audit_rate", Label("worker", w->id), s.AuditRate(*w));
+  }
 }
 
 // The chunk caches of live workers, as their heartbeats report them: per worker (label `worker`,
@@ -328,6 +345,7 @@ std::string RenderMetrics(const Scheduler& s, bool with_names) {
   const auto workers = s.ListWorkers();
   RenderWorkers(jobs, workers, &out);
   RenderWorkerCaches(workers, with_names, &out);
+  RenderAudits(s, workers, with_names, &out);
   RenderLedger(s.LedgerEntries(), with_names, &out);
   RenderTraining(jobs, with_names, &out);
   RenderHistory(s.metrics(), &out);

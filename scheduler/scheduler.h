@@ -34,6 +34,7 @@
 #include "scheduler/metrics.h"
 #include "scheduler/quotas.h"
 #include "scheduler/worker_registry.h"
+#include "scheduler/audit/trust.h"
 #include "scheduler/policy/policy.h"
 #include "scheduler/policy/snapshot.h"
 #include "scheduler/state/records.h"
@@ -65,6 +66,10 @@ struct SchedulerOptions {
   // at most new_worker_ranks_per_job ranks of any one job of another account (0 = no bound).
   int new_worker_ranks_per_job = 1;
   int64_t trusted_after_ranks = 3;
+  // Audits (docs/audits.md; configs/scheduler.yaml `audits`, `audit*`): whether attempts get
+  // audit plans, and how workers' audit rates move.
+  bool audits = false;
+  audit::TrustPolicy trust;
 };
 
 // A rank a worker says it is running (or whose exit it has not yet delivered).
@@ -196,6 +201,23 @@ class Scheduler {
   // quotas.checkpoint_retention_ms ago and its spec does not say checkpoint.keepAfterEnd (or the
   // job is unknown).
   bool CheckpointsExpired(int64_t job_id) const;
+
+  // --- audits (scheduler_audits.cc; docs/audits.md "Consequences") ---
+  // Quarantines a worker caught returning wrong gradients: it gets no work until ClearQuarantine,
+  // heartbeat or re-register as it may, and the ranks it holds are taken from it as from a lost
+  // worker (their attempts fail and restart elsewhere). `evidence` is shown to people (job, step,
+  // expected vs got). Stored before it returns. NotFound for an unknown worker; quarantining a
+  // quarantined worker replaces the evidence.
+  Status QuarantineWorker(const std::string& worker_id, const std::string& evidence);
+  // Back to alive (lost if it has been silent past the worker timeout) at the policy's initial
+  // audit rate. NotFound; FailedPrecondition when it is not quarantined.
+  Status ClearQuarantine(const std::string& worker_id);
+  // Counts an audit of one of the worker's ranks and moves its rate (audit/trust.h); stored.
+  // Unknown workers are ignored (the audit outlived them).
+  void RecordAuditOutcome(const std::string& worker_id, bool clean);
+  // The audit rate a worker's ranks get now (its rate, or the initial one if it was never
+  // audited).
+  double AuditRate(const Worker& w) const;
 
   // --- periodic work ---
   // Marks silent workers lost (failing their attempts), fails jobs past limits.maxRuntime, then

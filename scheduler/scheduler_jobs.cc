@@ -140,7 +140,10 @@ Result<const Job*> Scheduler::Cancel(int64_t job_id) {
 std::string Scheduler::GangWarning(const Job& job) const {
   SnapshotJob shape = ShapeOf(job);
   std::vector<SnapshotWorker> all;
-  for (const auto& [id, w] : workers_.all()) all.push_back(SnapshotOf(w, 0, 0));
+  for (const auto& [id, w] : workers_.all()) {
+    // A quarantined worker stays out until an admin clears it: no capacity to count on.
+    if (w.state != WorkerState::kQuarantined) all.push_back(SnapshotOf(w, 0, 0));
+  }
   const int capacity = FittingCapacity(shape, all);
   if (capacity >= shape.min_ranks) return "";
   if (std::string memory = DescribeMemoryShortfall(shape, all); !memory.empty()) {

@@ -88,6 +88,17 @@ WorkerRegistry::Staged WorkerRegistry::Stage(const std::vector<WorkerRegistratio
     w.memory_total_bytes = reg.memory_total_bytes;
     w.memory_lent_bytes = reg.memory_lent_bytes;
     w.state = WorkerState::kAlive;
+    // What the pool learned about this worker survives its restart: audits and a quarantine
+    // (re-registering must not be a way out of one).
+    const Worker* before = dup != staged_by_name.end() ? &staged[dup->second] : Find(w.id);
+    if (before != nullptr) {
+      w.audit_rate = before->audit_rate;
+      w.clean_audits = before->clean_audits;
+      w.failed_audits = before->failed_audits;
+      w.quarantine = before->quarantine;
+      w.quarantined_ms = before->quarantined_ms;
+      if (before->state == WorkerState::kQuarantined) w.state = WorkerState::kQuarantined;
+    }
     w.registered_ms = now_ms;
     w.last_seen_ms = now_ms;
     if (dup != staged_by_name.end()) {

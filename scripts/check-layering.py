@@ -8,6 +8,8 @@ Rules (each names the files that break it):
               LOWER (common is the bottom; the CLI and the worker talk to the scheduler over HTTP).
   policy      scheduler/policy/ includes only itself and common/: a policy is a pure function of
               its snapshot (it is shared with the simulator).
+  audit       scheduler/audit/ includes only itself and common/: audit decisions (trust, plans,
+              arbitration, rollback) are pure, testable without a store or a server.
   kernels     kernels/ does not include the job spec (common/spec/job_spec.h, common/spec/) beyond
               the dependency-free common/spec/enums.h.
   wire        common/ outside common/wire/ does not include common/wire/ (shoal_wire links
@@ -105,6 +107,9 @@ def check(root):
             if rel.startswith("scheduler/policy/") and not (
                     inc.startswith("scheduler/policy/") or inc_top == "common"):
                 flag("policy", rel, f"includes {inc}")
+            if rel.startswith("scheduler/audit/") and not (
+                    inc.startswith("scheduler/audit/") or inc_top == "common"):
+                flag("audit", rel, f"includes {inc}")
             if top == "kernels" and (inc == "common/spec/job_spec.h" or (
                     inc.startswith("common/spec/") and inc != "common/spec/enums.h")):
                 flag("kernels", rel, f"includes {inc}")

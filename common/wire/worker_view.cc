@@ -31,12 +31,16 @@ json ToJson(const WorkerView& w) {
             {"registeredMs", w.registered_ms},
             {"lastSeenMs", w.last_seen_ms},
             {"completedRanks", w.completed_ranks},
+            {"auditRate", w.audit_rate},
+            {"cleanAudits", w.clean_audits},
+            {"failedAudits", w.failed_audits},
             {"usedSlots", w.used_slots},
             {"ranks", std::move(ranks)}};
   if (w.name) j["name"] = *w.name;
   if (w.host) j["host"] = *w.host;
   if (w.account) j["account"] = *w.account;
   if (w.anonymous) j["anonymous"] = true;
+  if (w.quarantine) j["quarantine"] = *w.quarantine;
   return j;
 }
 
@@ -69,6 +73,12 @@ Result<WorkerView> WorkerViewFromJson(const json& j) {
   w.registered_ms = Int(j, "registeredMs");
   w.last_seen_ms = Int(j, "lastSeenMs");
   w.completed_ranks = Int(j, "completedRanks");
+  if (const json* r = tolerant::Find(j, "auditRate"); r != nullptr && r->is_number()) {
+    w.audit_rate = r->get<double>();
+  }
+  w.clean_audits = Int(j, "cleanAudits");
+  w.failed_audits = Int(j, "failedAudits");
+  w.quarantine = OptString(j, "quarantine");
   w.used_slots = static_cast<int>(Int(j, "usedSlots"));
   for (const auto& r : Array(j, "ranks")) {
     w.ranks.push_back({Int(r, "job"), static_cast<int>(Int(r, "attempt")),

@@ -60,6 +60,12 @@ struct WorkerView {
   int64_t registered_ms = 0;
   int64_t last_seen_ms = 0;
   int64_t completed_ranks = 0;
+  // Audits (docs/audits.md): the chance per step that a rank of it is audited, the audits it
+  // passed and failed, and, while state is "quarantined", why (unset when anonymised or none).
+  double audit_rate = 0;
+  int64_t clean_audits = 0;
+  int64_t failed_audits = 0;
+  std::optional<std::string> quarantine;
   int used_slots = 0;
   std::vector<WorkerRankView> ranks;
   bool operator==(const WorkerView&) const = default;

@@ -173,6 +173,7 @@ asio::awaitable<HttpReply> Api::Route(const HttpRequest& req, const RouteMatch& 
     case RouteId::kWorker:
     case RouteId::kWorkerHeartbeat:
     case RouteId::kWorkerEvents:
+    case RouteId::kWorkerClear:
       co_return co_await Workers(req, parts, p);
     case RouteId::kAccounts:
       if (req.method == "GET") co_return ListAccounts(p);

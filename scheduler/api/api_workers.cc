@@ -47,6 +47,17 @@ asio::awaitable<HttpReply> Api::Workers(const HttpRequest& req,
     if (!allowed.ok()) co_return ErrorReply(allowed);
     co_return co_await Register(req, p);
   }
+  if (parts.size() == 4 && parts[3] == "clear") {
+    // Clearing a quarantine (docs/audits.md): an admin's decision, never the worker owner's.
+    if (req.method != "POST") co_return MethodNotAllowed(req);
+    Status allowed = RequireRole(p, {Role::kAdmin}, "clearing a worker's quarantine");
+    if (!allowed.ok()) co_return ErrorReply(allowed);
+    Status st = scheduler_->ClearQuarantine(parts[2]);
+    if (!st.ok()) co_return ErrorReply(st);
+    const auto jobs = scheduler_->ListJobs(std::nullopt, "");
+    std::vector<bool> visible(jobs.size(), true);
+    co_return JsonReply(200, WorkerJson(*scheduler_->FindWorker(parts[2]), p, jobs, visible));
+  }
   if (parts.size() == 4 && req.method == "POST") {
     // Heartbeats and events: only as one's own worker.
     const Worker* w = scheduler_->FindWorker(parts[2]);
@@ -141,10 +152,12 @@ json Api::WorkerJson(const Worker& w, const Principal& p, const std::vector<cons
   const bool full =
       p.admin() || w.account == p.account || visibility_.workers == Visibility::Workers::kAll;
   wire::WorkerView view = WorkerViewOf(w);
+  view.audit_rate = scheduler_->AuditRate(w);
   if (!full) {
     view.name.reset();
     view.host.reset();
     view.account.reset();
+    view.quarantine.reset();  // names jobs and steps of whoever's job caught it
     view.anonymous = true;
   }
   for (size_t i = 0; i < jobs.size(); ++i) {

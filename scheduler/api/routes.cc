@@ -24,6 +24,7 @@ const std::vector<Route>& Routes() {
       {RouteId::kWorker, "/v1/workers/{id}", false, BodyKind::kDefault},
       {RouteId::kWorkerHeartbeat, "/v1/workers/{id}/heartbeat", false, BodyKind::kDefault},
       {RouteId::kWorkerEvents, "/v1/workers/{id}/events", false, BodyKind::kDefault},
+      {RouteId::kWorkerClear, "/v1/workers/{id}/clear", false, BodyKind::kDefault},
       {RouteId::kAccounts, "/v1/accounts", false, BodyKind::kDefault},
       {RouteId::kAccountsHistory, "/v1/accounts/history", false, BodyKind::kDefault},
       {RouteId::kTokens, "/v1/tokens", false, BodyKind::kDefault},

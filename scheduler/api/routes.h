@@ -29,6 +29,7 @@ enum class RouteId {
   kWorker,
   kWorkerHeartbeat,
   kWorkerEvents,
+  kWorkerClear,  // POST: an admin clears the worker's quarantine (docs/audits.md)
   kAccounts,
   kAccountsHistory,   // GET: the ledger's snapshots over time (the dashboard's chart)
   kTokens,

@@ -101,6 +101,10 @@ wire::WorkerView WorkerViewOf(const Worker& w) {
   v.registered_ms = w.registered_ms;
   v.last_seen_ms = w.last_seen_ms;
   v.completed_ranks = w.completed_ranks;
+  v.audit_rate = w.audit_rate;  // 0 = never audited; the Api shows the rate in effect
+  v.clean_audits = w.clean_audits;
+  v.failed_audits = w.failed_audits;
+  if (w.state == WorkerState::kQuarantined) v.quarantine = w.quarantine;
   return v;
 }
 

@@ -56,7 +56,22 @@ const char* ToString(AttemptState state) {
 }
 
 const char* ToString(WorkerState state) {
-  return state == WorkerState::kAlive ? "alive" : "lost";
+  switch (state) {
+    case WorkerState::kAlive:
+      return "alive";
+    case WorkerState::kLost:
+      return "lost";
+    case WorkerState::kQuarantined:
+      return "quarantined";
+  }
+  return "unknown";
+}
+
+Result<WorkerState> ParseWorkerState(std::string_view name) {
+  for (WorkerState s : {WorkerState::kAlive, WorkerState::kLost, WorkerState::kQuarantined}) {
+    if (name == ToString(s)) return s;
+  }
+  return InvalidArgument("unknown worker state \"" + std::string(name.substr(0, 40)) + "\"");
 }
 
 void AddJobEvent(Job& job, int64_t ts_ms, std::string type, std::string message) {

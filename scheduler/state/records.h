@@ -126,8 +126,12 @@ struct Job {
   const Attempt* current_attempt() const { return attempts.empty() ? nullptr : &attempts.back(); }
 };
 
-enum class WorkerState { kAlive, kLost };
+// kQuarantined: caught returning wrong gradients (docs/audits.md "Consequences"); it gets no work
+// until an admin clears it, whether it heartbeats or not.
+enum class WorkerState { kAlive, kLost, kQuarantined };
 const char* ToString(WorkerState state);
+// "alive", "lost" or "quarantined"; InvalidArgument otherwise.
+Result<WorkerState> ParseWorkerState(std::string_view name);
 
 struct GpuInfo {
   std::string name;
@@ -157,6 +161,16 @@ struct Worker {
   // Ranks it ran in attempts that succeeded (their parameters checked against the other ranks'):
   // its history. Until it has some, it holds a bounded share of other accounts' jobs.
   int64_t completed_ranks = 0;
+  // Audits (docs/audits.md "Adaptive trust"): the chance per step that a rank of it is audited,
+  // 0 for a worker never audited (it then gets the policy's initial rate; the policy is a
+  // setting, so it is not frozen into the record), and the audits it passed and failed.
+  double audit_rate = 0;
+  int64_t clean_audits = 0;
+  int64_t failed_audits = 0;
+  // Why it is kQuarantined (job, step, expected vs got) and since when; kept after a clear, for
+  // the record, until the next quarantine.
+  std::string quarantine;
+  int64_t quarantined_ms = 0;
   // What its chunk cache holds, as its last heartbeat that said so reported it (most recently
   // used first): placement prefers workers that hold a job's data. In memory only: a restarted
   // scheduler learns it again from the next heartbeats.

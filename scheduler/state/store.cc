@@ -194,6 +194,17 @@ Result<std::unique_ptr<Store>> Store::Open(const std::string& state_dir) {
         "UPDATE ledger SET total_contributed = contributed, total_used = used;"
         "COMMIT"));
   }
+  // ... and those from before audits (rate 0 = never audited; not quarantined).
+  if (!Stmt(db, "SELECT audit_rate FROM workers LIMIT 0").ok()) {
+    RETURN_IF_ERROR(
+        store->Exec("BEGIN;"
+                    "ALTER TABLE workers ADD COLUMN audit_rate REAL NOT NULL DEFAULT 0;"
+                    "ALTER TABLE workers ADD COLUMN clean_audits INTEGER NOT NULL DEFAULT 0;"
+                    "ALTER TABLE workers ADD COLUMN failed_audits INTEGER NOT NULL DEFAULT 0;"
+                    "ALTER TABLE workers ADD COLUMN quarantine TEXT NOT NULL DEFAULT '';"
+                    "ALTER TABLE workers ADD COLUMN quarantined_ms INTEGER NOT NULL DEFAULT 0;"
+                    "COMMIT"));
+  }
   return store;
 }
 
@@ -300,8 +311,9 @@ Status Store::SaveWorkerLocked(const Worker& w) {
   for (const auto& g : w.gpus) gpus.push_back(ToJson(g));
   Stmt st(db_,
           "INSERT OR REPLACE INTO workers(id, name, host, slots, cpus, gpus, state, "
-          "registered_ms, account, instance, completed_ranks, memory_total, memory_lent) "
-          "VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?)");
+          "registered_ms, account, instance, completed_ranks, memory_total, memory_lent, "
+          "audit_rate, clean_audits, failed_audits, quarantine, quarantined_ms) "
+          "VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)");
   st.Bind(1, w.id)
       .Bind(2, w.name)
       .Bind(3, w.host)
@@ -314,7 +326,12 @@ Status Store::SaveWorkerLocked(const Worker& w) {
       .Bind(10, w.instance)
       .Bind(11, w.completed_ranks)
       .Bind(12, w.memory_total_bytes)
-      .Bind(13, w.memory_lent_bytes);
+      .Bind(13, w.memory_lent_bytes)
+      .BindDouble(14, w.audit_rate)
+      .Bind(15, w.clean_audits)
+      .Bind(16, w.failed_audits)
+      .Bind(17, w.quarantine)
+      .Bind(18, w.quarantined_ms);
   return Check(st.Step(), "save worker");
 }
 
@@ -369,7 +386,8 @@ Result<Store::Snapshot> Store::LoadAll() {
   {
     Stmt st(db_,
             "SELECT id, name, host, slots, cpus, gpus, state, registered_ms, account, instance, "
-            "completed_ranks, memory_total, memory_lent FROM workers");
+            "completed_ranks, memory_total, memory_lent, audit_rate, clean_audits, failed_audits, "
+            "quarantine, quarantined_ms FROM workers");
     int rc;
     while ((rc = st.Step()) == SQLITE_ROW) {
       Worker w;
@@ -385,13 +403,20 @@ Result<Store::Snapshot> Store::LoadAll() {
           if (info.ok()) w.gpus.push_back(*info);
         }
       }
-      w.state = st.Text(6) == "alive" ? WorkerState::kAlive : WorkerState::kLost;
+      // Anything unknown loads as lost: it comes back alive with its next heartbeat.
+      auto state = ParseWorkerState(st.Text(6));
+      w.state = state.ok() ? *state : WorkerState::kLost;
       w.registered_ms = st.Int(7);
       w.account = st.Text(8);
       w.instance = st.Text(9);
       w.completed_ranks = st.Int(10);
       w.memory_total_bytes = st.Int(11);
       w.memory_lent_bytes = st.Int(12);
+      w.audit_rate = st.Double(13);
+      w.clean_audits = st.Int(14);
+      w.failed_audits = st.Int(15);
+      w.quarantine = st.Text(16);
+      w.quarantined_ms = st.Int(17);
       snap.workers.push_back(std::move(w));
     }
     RETURN_IF_ERROR(Check(rc, "load workers"));

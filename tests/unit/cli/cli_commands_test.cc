@@ -1036,6 +1036,8 @@ TEST(WorkersTest, Table) {
                      {"gpus", {gpu}},
                      {"memoryLentBytes", int64_t{15} << 30},
                      {"state", "alive"},
+                     {"auditRate", 0.09},
+                     {"cleanAudits", 1},
                      {"lastSeenMs", kNow - 2000},
                      {"ranks", {{{"job", 7}, {"attempt", 1}, {"rank", 0}, {"state", "running"}}}}},
                     {{"id", "w-2"},
@@ -1045,16 +1047,21 @@ TEST(WorkersTest, Table) {
                      {"usedSlots", 0},
                      {"cpus", 8},
                      {"gpus", json::array()},
-                     {"state", "lost"},
+                     {"state", "quarantined"},
+                     {"auditRate", 0.1},
+                     {"cleanAudits", 3},
+                     {"failedAudits", 1},
+                     {"quarantine", "job 3 step 9: rank 1 cheated"},
                      {"lastSeenMs", kNow - 400'000},
                      {"ranks", json::array()}}}}};
   FakeScheduler fake([&](const Request&) { return Json(200, workers); });
   CliRun r = RunAt(fake, {"workers"});
   ASSERT_EQ(r.code, kExitOk) << r.err;
   EXPECT_EQ(r.out,
-            "ID    NAME      STATE   SLOTS   CPUS   GPUS             LAST-SEEN\n"
-            "w-1   gpu-box   alive   1/1     16     1x H200 140GiB   2s\n"
-            "w-2   laptop    lost    0/2     8      -                6m\n");
+            "ID    NAME      STATE         RATE   AUDITS   SLOTS   CPUS   GPUS             "
+            "LAST-SEEN\n"
+            "w-1   gpu-box   alive         0.09   1/0      1/1     16     1x H200 140GiB   2s\n"
+            "w-2   laptop    quarantined   0.1    3/1      0/2     8      -                6m\n");
   CliRun wide = RunAt(fake, {"workers", "-o", "wide"});
   EXPECT_TRUE(Contains(wide.out, "HOST")) << wide.out;
   EXPECT_TRUE(Contains(wide.out, "7/r0")) << wide.out;

@@ -118,6 +118,10 @@ wire::WorkerView FullWorker() {
   w.registered_ms = 1;
   w.last_seen_ms = 2;
   w.completed_ranks = 3;
+  w.audit_rate = 0.5;
+  w.clean_audits = 4;
+  w.failed_audits = 1;
+  w.quarantine = "q";
   w.used_slots = 1;
   w.ranks = {{7, 1, 0, "running"}};
   return w;
@@ -125,20 +129,23 @@ wire::WorkerView FullWorker() {
 
 TEST(WireWorkerViewTest, ExactJsonInFullAndAnonymised) {
   EXPECT_EQ(wire::ToJson(FullWorker()).dump(),
-            R"({"account":"lab","completedRanks":3,"cpus":8,)"
+            R"({"account":"lab","auditRate":0.5,"cleanAudits":4,"completedRanks":3,"cpus":8,)"
+            R"("failedAudits":1,)"
             R"("gpus":[{"computeCapability":"9.0","memoryMiB":143771,"name":"H200"}],)"
             R"("host":"10.0.0.1","id":"w-1","lastSeenMs":2,"memoryBytes":64,)"
-            R"("memoryLentBytes":32,"name":"box",)"
+            R"("memoryLentBytes":32,"name":"box","quarantine":"q",)"
             R"("ranks":[{"attempt":1,"job":7,"rank":0,"state":"running"}],)"
             R"("registeredMs":1,"slots":2,"state":"alive","usedSlots":1})");
   wire::WorkerView anonymous = FullWorker();
   anonymous.name.reset();
   anonymous.host.reset();
   anonymous.account.reset();
+  anonymous.quarantine.reset();
   anonymous.anonymous = true;
   anonymous.ranks.clear();
   EXPECT_EQ(wire::ToJson(anonymous).dump(),
-            R"({"anonymous":true,"completedRanks":3,"cpus":8,)"
+            R"({"anonymous":true,"auditRate":0.5,"cleanAudits":4,"completedRanks":3,"cpus":8,)"
+            R"("failedAudits":1,)"
             R"("gpus":[{"computeCapability":"9.0","memoryMiB":143771,"name":"H200"}],)"
             R"("id":"w-1","lastSeenMs":2,"memoryBytes":64,)"
             R"("memoryLentBytes":32,"ranks":[],)"

@@ -98,6 +98,12 @@ TEST(ConfigTest, EveryFlagSetsItsKey) {
       {"logRetention", "1h"},
       {"checkpointRetention", "0s"},
       {"newWorkerRanksPerJob", "0"},
+      {"audits", "true"},
+      {"auditInitialRate", "0.2"},
+      {"auditDecay", "0.5"},
+      {"auditMinRate", "0.01"},
+      {"auditScreenZ", "4"},
+      {"allowTestFaults", "true"},
       {"visibility.metricsNames", "true"},
       {"visibility.workers", "all"},
       {"visibility.jobs", "exists"},
@@ -145,6 +151,24 @@ TEST(ConfigTest, LedgerHistorySettings) {
   EXPECT_EQ(c.ledger_history_retention_ms, int64_t{3650} * 86400 * 1000);
   EXPECT_FALSE(SetSchedulerSetting("ledgerHistoryRetention", "3651d", &c).ok());
   EXPECT_FALSE(SetSchedulerSetting("ledgerHistoryRetention", "soon", &c).ok());
+}
+
+TEST(ConfigTest, AuditSettingsAreValidatedAsATrustPolicy) {
+  SchedulerConfig c;
+  EXPECT_FALSE(c.audits);  // off until the trainer side lands
+  EXPECT_FALSE(c.allow_test_faults);
+  for (const char* bad : {"0", "1.5", "-0.1", "x", "0.1x", "nan", "inf", ""}) {
+    EXPECT_FALSE(SetSchedulerSetting("auditInitialRate", bad, &c).ok()) << bad;
+  }
+  EXPECT_FALSE(SetSchedulerSetting("auditScreenZ", "0", &c).ok());
+  EXPECT_FALSE(SetSchedulerSetting("audits", "yes", &c).ok());
+  ASSERT_TRUE(SetSchedulerSetting("auditMinRate", "0.5", &c).ok());
+  Status st = ValidateSchedulerConfig(c);  // above the initial rate of 0.1
+  EXPECT_EQ(st.code(), StatusCode::kInvalidArgument);
+  EXPECT_NE(st.message().find("auditMinRate"), std::string::npos) << st.message();
+  ASSERT_TRUE(SetSchedulerSetting("auditInitialRate", "0.5", &c).ok());
+  EXPECT_TRUE(ValidateSchedulerConfig(c).ok()) << ValidateSchedulerConfig(c).ToString();
+  EXPECT_DOUBLE_EQ(TrustPolicyOf(c).initial_rate, 0.5);
 }
 
 // common/byte_size.h: decimal fractions are exact and rounded down; no exponents or signs.

@@ -24,6 +24,7 @@ TEST(RoutesTest, EveryPathMatchesItsRouteAndCapturesItsParameters) {
   EXPECT_EQ(PatternOf("/v1/workers/register"), "/v1/workers/register");  // before {id}
   EXPECT_EQ(PatternOf("/v1/workers/w-3"), "/v1/workers/{id}");
   EXPECT_EQ(PatternOf("/v1/workers/w-3/heartbeat"), "/v1/workers/{id}/heartbeat");
+  EXPECT_EQ(PatternOf("/v1/workers/w-3/clear"), "/v1/workers/{id}/clear");
   EXPECT_EQ(PatternOf("/v1/tokens/4"), "/v1/tokens/{id}");
   EXPECT_EQ(PatternOf("/v1/accounts/history"), "/v1/accounts/history");
   const RouteMatch ckpt = MatchRoute("/v1/jobs/5/checkpoints/400");

@@ -1,0 +1,187 @@
+// Judging audit records (docs/audits.md "Disputes"): scheduler/audit/arbitration.h.
+#include "scheduler/audit/arbitration.h"
+
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <vector>
+
+namespace shoal::audit {
+namespace {
+
+const char* kCfgA = "cpu/fp32/Haswell/t1/b0";
+const char* kCfgB = "cpu/fp32/SkylakeX/t2/b0";
+const std::string kSeed = SketchSeed("nonce", 3, {std::string(64, 'a'), std::string(64, 'b')});
+
+std::vector<float> Gradient(float scale = 1) {
+  std::vector<float> g(512);
+  for (size_t i = 0; i < g.size(); ++i) g[i] = scale * 1e-3f * static_cast<float>((i * 37) % 19);
+  return g;
+}
+
+Commitment Of(const std::vector<float>& g, const char* config) {
+  return Commit(g.data(), static_cast<int64_t>(g.size()), kSeed, config);
+}
+
+const Commitment kHonest = Of(Gradient(), kCfgA);
+const Commitment kZeros = Of(std::vector<float>(512, 0.f), kCfgA);
+
+AuditCase Case(std::optional<Commitment> claim, std::optional<Commitment> recomputed,
+               int arbiter = -1, std::optional<Commitment> arbitrated = std::nullopt) {
+  AuditCase c;
+  c.step = 40;
+  c.auditee = 2;
+  c.auditor = 0;
+  c.arbiter = arbiter;
+  c.claim = std::move(claim);
+  c.recomputed = std::move(recomputed);
+  c.arbitrated = std::move(arbitrated);
+  return c;
+}
+
+TEST(AuditJudge, EqualHashesInOneConfigurationAreClean) {
+  EXPECT_EQ(Judge(Case(kHonest, Of(Gradient(), kCfgA))), Finding::kClean);
+}
+
+TEST(AuditJudge, RoundingAcrossConfigurationsIsClean) {
+  std::vector<float> g = Gradient();
+  for (size_t i = 0; i < g.size(); i += 7) g[i] = std::nextafter(g[i], 1.f);
+  EXPECT_EQ(Judge(Case(kHonest, Of(g, kCfgB))), Finding::kClean);
+  // The same few ulps within one configuration are a mismatch: the hashes must be equal there.
+  EXPECT_EQ(Judge(Case(kHonest, Of(g, kCfgA))), Finding::kInconclusive);
+}
+
+TEST(AuditJudge, MissingRecordsArePending) {
+  EXPECT_EQ(Judge(Case(std::nullopt, kHonest)), Finding::kPending);
+  EXPECT_EQ(Judge(Case(kHonest, std::nullopt)), Finding::kPending);
+  EXPECT_EQ(Judge(Case(kZeros, kHonest, /*arbiter=*/1)), Finding::kPending);
+}
+
+TEST(AuditJudge, ADisputeWithoutAnArbiterIsInconclusive) {
+  EXPECT_EQ(Judge(Case(kZeros, kHonest)), Finding::kInconclusive);
+}
+
+TEST(AuditJudge, TheArbiterSidesWithTheAuditor) {
+  EXPECT_EQ(Judge(Case(kZeros, kHonest, 1, Of(Gradient(), kCfgA))), Finding::kAuditeeCheated);
+  // Across configurations too.
+  EXPECT_EQ(Judge(Case(kZeros, kHonest, 1, Of(Gradient(), kCfgB))), Finding::kAuditeeCheated);
+}
+
+TEST(AuditJudge, TheArbiterSidesWithTheAuditee) {
+  EXPECT_EQ(Judge(Case(kHonest, kZeros, 1, kHonest)), Finding::kAuditorLied);
+}
+
+TEST(AuditJudge, TheArbiterSidesWithNeither) {
+  EXPECT_EQ(Judge(Case(kHonest, kZeros, 1, Of(Gradient(2), kCfgA))), Finding::kInconclusive);
+}
+
+TEST(AuditJudge, EvidenceNamesExpectedAndGot) {
+  AuditCase c = Case(kZeros, kHonest, 1, kHonest);
+  AuditEvidence e = MakeEvidence(7, 2, c, Finding::kAuditeeCheated);
+  EXPECT_EQ(e.expected_hash, kHonest.hash);
+  EXPECT_EQ(e.got_hash, kZeros.hash);
+  EXPECT_DOUBLE_EQ(e.got_norm, 0);
+  std::string text = EvidenceText(e);
+  EXPECT_NE(text.find("job 7 attempt 2 step 40: rank 2 cheated"), std::string::npos) << text;
+  EXPECT_NE(text.find("arbiter rank 1"), std::string::npos) << text;
+  EXPECT_NE(text.find(kHonest.hash.substr(0, 12)), std::string::npos) << text;
+  AuditEvidence lied = MakeEvidence(7, 2, Case(kHonest, kZeros, 1, kHonest), Finding::kAuditorLied);
+  EXPECT_EQ(lied.expected_hash, kHonest.hash);
+  EXPECT_EQ(lied.got_hash, kZeros.hash);
+  EXPECT_NE(EvidenceText(lied).find("rank 0 accused rank 2 falsely"), std::string::npos);
+}
+
+wire::AuditRecord Record(wire::AuditRole role, int64_t step, int auditee, int auditor,
+                         const Commitment& c, int arbiter = -1) {
+  wire::AuditRecord r;
+  r.step = step;
+  r.role = role;
+  r.auditee = auditee;
+  r.auditor = auditor;
+  r.arbiter = arbiter;
+  r.rank = role == wire::AuditRole::kAuditee   ? auditee
+           : role == wire::AuditRole::kAuditor ? auditor
+                                               : arbiter;
+  r.commitment = c;
+  return r;
+}
+
+TEST(AuditBook, PairsTheAuditeeAndTheAuditor) {
+  AuditBook book;
+  auto first = book.Add(Record(wire::AuditRole::kAuditor, 5, 2, 0, kHonest), 1000);
+  ASSERT_TRUE(first.ok());
+  EXPECT_FALSE(first->has_value());
+  EXPECT_EQ(book.pending(), 1u);
+  auto second = book.Add(Record(wire::AuditRole::kAuditee, 5, 2, 0, kHonest), 1100);
+  ASSERT_TRUE(second.ok() && second->has_value());
+  EXPECT_EQ((*second)->finding, Finding::kClean);
+  EXPECT_EQ((*second)->c.step, 5);
+  EXPECT_EQ(book.pending(), 0u);
+  // A straggler of a decided case does not open a new one.
+  auto late = book.Add(Record(wire::AuditRole::kAuditee, 5, 2, 0, kHonest), 1200);
+  ASSERT_TRUE(late.ok());
+  EXPECT_FALSE(late->has_value());
+  EXPECT_EQ(book.pending(), 0u);
+}
+
+TEST(AuditBook, ADisputeWaitsForTheArbiter) {
+  AuditBook book;
+  ASSERT_TRUE(book.Add(Record(wire::AuditRole::kAuditee, 5, 2, 0, kZeros, 1), 0).ok());
+  auto two = book.Add(Record(wire::AuditRole::kAuditor, 5, 2, 0, kHonest, 1), 0);
+  ASSERT_TRUE(two.ok());
+  EXPECT_FALSE(two->has_value());
+  auto three = book.Add(Record(wire::AuditRole::kArbiter, 5, 2, 0, kHonest, 1), 0);
+  ASSERT_TRUE(three.ok() && three->has_value());
+  EXPECT_EQ((*three)->finding, Finding::kAuditeeCheated);
+}
+
+TEST(AuditBook, AnotherRanksRecordIsRefused) {
+  AuditBook book;
+  wire::AuditRecord r = Record(wire::AuditRole::kAuditee, 5, 2, 0, kHonest);
+  r.rank = 3;  // claims to speak for rank 2
+  EXPECT_EQ(book.Add(r, 0).status().code(), StatusCode::kInvalidArgument);
+  ASSERT_TRUE(book.Add(Record(wire::AuditRole::kAuditee, 5, 2, 0, kZeros, 1), 0).ok());
+  EXPECT_EQ(book.Add(Record(wire::AuditRole::kAuditor, 5, 2, 0, kHonest, 3), 0).status().code(),
+            StatusCode::kInvalidArgument);
+}
+
+TEST(AuditBook, ASecondStoryIsIgnored) {
+  AuditBook book;
+  ASSERT_TRUE(book.Add(Record(wire::AuditRole::kAuditee, 5, 2, 0, kZeros), 0).ok());
+  ASSERT_TRUE(book.Add(Record(wire::AuditRole::kAuditee, 5, 2, 0, kHonest), 0).ok());
+  auto d = book.Add(Record(wire::AuditRole::kAuditor, 5, 2, 0, kHonest), 0);
+  ASSERT_TRUE(d.ok() && d->has_value());
+  EXPECT_EQ((*d)->finding, Finding::kInconclusive);  // the first claim (zeros) stands
+}
+
+TEST(AuditBook, TimeoutNamesTheRankThatDidNotReport) {
+  AuditBook book;
+  ASSERT_TRUE(book.Add(Record(wire::AuditRole::kAuditee, 5, 2, 0, kHonest), 1000).ok());
+  ASSERT_TRUE(book.Add(Record(wire::AuditRole::kAuditee, 6, 2, 0, kZeros, 1), 5000).ok());
+  ASSERT_TRUE(book.Add(Record(wire::AuditRole::kAuditor, 6, 2, 0, kHonest, 1), 5000).ok());
+  EXPECT_TRUE(book.Expire(2000, 10000).empty());
+  auto out = book.Expire(12000, 10000);
+  ASSERT_EQ(out.size(), 1u);
+  EXPECT_EQ(out[0].missing, std::vector<int>({0}));
+  EXPECT_EQ(out[0].message, "step 5, audit of rank 2 by rank 0: rank 0 timed out");
+  out = book.Expire(20000, 10000);
+  ASSERT_EQ(out.size(), 1u);
+  EXPECT_EQ(out[0].missing, std::vector<int>({1}));  // the arbiter
+  EXPECT_EQ(book.pending(), 0u);
+}
+
+TEST(AuditBook, TheCapExpiresTheOldestFirst) {
+  AuditBook book(/*max_pending=*/3);
+  for (int step = 1; step <= 5; ++step) {
+    ASSERT_TRUE(book.Add(Record(wire::AuditRole::kAuditee, step, 1, 0, kHonest), step).ok());
+  }
+  EXPECT_EQ(book.pending(), 3u);
+  auto out = book.Expire(6, 1000);  // nothing is old yet: only the pushed-out ones
+  ASSERT_EQ(out.size(), 2u);
+  EXPECT_EQ(out[0].c.step, 1);
+  EXPECT_EQ(out[1].c.step, 2);
+  EXPECT_EQ(out[0].missing, std::vector<int>({0}));
+}
+
+}  // namespace
+}  // namespace shoal::audit

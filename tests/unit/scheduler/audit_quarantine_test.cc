@@ -1,0 +1,262 @@
+// Quarantine and adaptive trust in the Scheduler, its store and its API (docs/audits.md
+// "Consequences", "Adaptive trust"): a quarantined worker gets no work, stays quarantined when it
+// heartbeats or re-registers and across restarts, and only an admin clears it.
+#include <gtest/gtest.h>
+#include <sqlite3.h>
+#include <unistd.h>
+
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/io_context.hpp>
+#include <filesystem>
+#include <nlohmann/json.hpp>
+#include <utility>  // before Boost 1.74 asio coroutine headers, which use std::exchange unincluded
+
+#include "scheduler/api/api.h"
+#include "scheduler/metrics.h"
+#include "tests/testing/test_util.h"
+#include "tests/unit/scheduler/scheduler_fixture.h"
+
+namespace shoal {
+namespace {
+
+namespace asio = boost::asio;
+using nlohmann::json;
+
+std::string Spec(int ranks) {
+  return "apiVersion: shoal/v1\nkind: TrainingJob\nmetadata: {name: m}\nspec:\n"
+         "  workers: {min: " +
+         std::to_string(ranks) + ", max: " + std::to_string(ranks) +
+         "}\n  resources: {backend: cpu, gpusPerWorker: 0}\n"
+         "  model: {layers: [4, 2]}\n  data: {train: /usr/share/datasets/x}\n"
+         "  limits: {maxRetries: 3}\n";
+}
+
+class QuarantineTest : public ::shoal::testing::SchedulerFixture {
+ protected:
+  std::string AddWorker(const std::string& name, const std::string& instance = "") {
+    WorkerRegistration reg{name, "host", 1, 2, {}};
+    reg.instance = instance;
+    auto w = sched_->RegisterWorker(reg);
+    EXPECT_TRUE(w.ok()) << w.status().ToString();
+    return w.ok() ? (*w)->id : "";
+  }
+};
+
+TEST_F(QuarantineTest, AQuarantinedWorkerLosesItsRanksAndGetsNoWork) {
+  const std::string a = AddWorker("a");
+  auto job = sched_->Submit(Spec(1), "u");
+  ASSERT_TRUE(job.ok());
+  const Job* j = *job;
+  ASSERT_EQ(j->state, JobState::kRunning);
+  ASSERT_EQ(j->current_attempt()->ranks[0].worker_id, a);
+  ASSERT_TRUE(sched_->QuarantineWorker(a, "job 1 step 40: rank 0 cheated").ok());
+  const Worker* w = sched_->FindWorker(a);
+  EXPECT_EQ(w->state, WorkerState::kQuarantined);
+  EXPECT_EQ(w->quarantine, "job 1 step 40: rank 0 cheated");
+  EXPECT_EQ(w->quarantined_ms, now_);
+  // Its rank is gone at once (it need not confirm), and the job waits for another worker.
+  EXPECT_EQ(j->attempts[0].ranks[0].state, RankState::kExited);
+  EXPECT_EQ(j->attempts[0].ranks[0].message, "worker quarantined");
+  EXPECT_NE(j->attempts[0].reason.find("WorkerQuarantined"), std::string::npos);
+  sched_->RunCycle();
+  EXPECT_NE(j->state, JobState::kRunning);
+  EXPECT_TRUE(sched_->Assignments(a).empty());
+  // Heartbeats do not bring it back, nor does time.
+  ASSERT_TRUE(sched_->Heartbeat(a, {}).ok());
+  now_ += 60'000;
+  sched_->RunCycle();
+  ASSERT_TRUE(sched_->Heartbeat(a, {}).ok());
+  sched_->RunCycle();
+  EXPECT_EQ(sched_->FindWorker(a)->state, WorkerState::kQuarantined);
+  EXPECT_TRUE(sched_->Assignments(a).empty());
+  EXPECT_NE(j->state, JobState::kRunning);
+  // Another worker takes the job.
+  const std::string b = AddWorker("b");
+  sched_->RunCycle();
+  ASSERT_EQ(j->state, JobState::kRunning);
+  EXPECT_EQ(j->current_attempt()->ranks[0].worker_id, b);
+}
+
+TEST_F(QuarantineTest, ReRegisteringAndRestartingKeepTheQuarantine) {
+  const std::string a = AddWorker("a", "i1");
+  sched_->RecordAuditOutcome(a, true);
+  ASSERT_TRUE(sched_->QuarantineWorker(a, "evidence").ok());
+  EXPECT_EQ(AddWorker("a", "i2"), a);
+  EXPECT_EQ(sched_->FindWorker(a)->state, WorkerState::kQuarantined);
+  Reopen();
+  const Worker* w = sched_->FindWorker(a);
+  ASSERT_NE(w, nullptr);
+  EXPECT_EQ(w->state, WorkerState::kQuarantined);
+  EXPECT_EQ(w->quarantine, "evidence");
+  EXPECT_EQ(w->clean_audits, 1);
+  EXPECT_DOUBLE_EQ(w->audit_rate, 0.1 * 0.9);
+  auto job = sched_->Submit(Spec(1), "u");
+  ASSERT_TRUE(job.ok());
+  EXPECT_EQ((*job)->state, JobState::kPending);
+  EXPECT_NE(sched_->GangWarning(**job), "");  // a quarantined worker is no capacity
+}
+
+TEST_F(QuarantineTest, ClearingBringsItBackAtTheInitialRate) {
+  const std::string a = AddWorker("a");
+  EXPECT_EQ(sched_->ClearQuarantine(a).code(), StatusCode::kFailedPrecondition);
+  EXPECT_EQ(sched_->ClearQuarantine("w-99").code(), StatusCode::kNotFound);
+  EXPECT_EQ(sched_->QuarantineWorker("w-99", "x").code(), StatusCode::kNotFound);
+  for (int i = 0; i < 5; ++i) sched_->RecordAuditOutcome(a, true);
+  sched_->RecordAuditOutcome(a, false);
+  sched_->RecordAuditOutcome(a, true);
+  const Worker* w = sched_->FindWorker(a);
+  EXPECT_EQ(w->clean_audits, 6);
+  EXPECT_EQ(w->failed_audits, 1);
+  EXPECT_DOUBLE_EQ(w->audit_rate, 0.1 * 0.9);
+  ASSERT_TRUE(sched_->QuarantineWorker(a, "evidence").ok());
+  ASSERT_TRUE(sched_->ClearQuarantine(a).ok());
+  EXPECT_EQ(w->state, WorkerState::kAlive);
+  EXPECT_DOUBLE_EQ(sched_->AuditRate(*w), 0.1);
+  auto job = sched_->Submit(Spec(1), "u");
+  ASSERT_TRUE(job.ok());
+  EXPECT_EQ((*job)->state, JobState::kRunning);
+  // Cleared after it went silent: lost, until it heartbeats.
+  ASSERT_TRUE(sched_->QuarantineWorker(a, "again").ok());
+  now_ += 60'000;
+  ASSERT_TRUE(sched_->ClearQuarantine(a).ok());
+  EXPECT_EQ(w->state, WorkerState::kLost);
+}
+
+TEST_F(QuarantineTest, MetricsCountQuarantinedWorkersAndShowRates) {
+  const std::string a = AddWorker("a");
+  AddWorker("b");
+  ASSERT_TRUE(sched_->QuarantineWorker(a, "e").ok());
+  const std::string pooled = RenderMetrics(*sched_, false);
+  EXPECT_NE(pooled.find("shoal_workers_quarantined 1\n"), std::string::npos) << pooled;
+  EXPECT_NE(pooled.find("shoal_workers{state=\"quarantined\"} 1\n"), std::string::npos);
+  EXPECT_EQ(pooled.find("shoal_worker_audit_rate"), std::string::npos);  // ids only with names
+  const std::string text = RenderMetrics(*sched_, true);
+  EXPECT_NE(text.find("shoal_worker_audit_rate{worker=\"w-2\"} 0.1\n"), std::string::npos) << text;
+}
+
+TEST_F(QuarantineTest, DatabaseFromBeforeAuditsGetsTheColumns) {
+  sched_.reset();
+  store_.reset();
+  std::filesystem::remove_all(dir_);
+  std::filesystem::create_directories(dir_);
+  sqlite3* db = nullptr;
+  ASSERT_EQ(sqlite3_open((dir_ + "/shoal.db").c_str(), &db), SQLITE_OK);
+  ASSERT_EQ(sqlite3_exec(db,
+                         "CREATE TABLE workers (id TEXT PRIMARY KEY, name TEXT NOT NULL UNIQUE, "
+                         "host TEXT NOT NULL, slots INTEGER NOT NULL, cpus INTEGER NOT NULL, "
+                         "gpus TEXT NOT NULL, state TEXT NOT NULL, registered_ms INTEGER NOT NULL, "
+                         "account TEXT NOT NULL DEFAULT 'default', instance TEXT NOT NULL DEFAULT "
+                         "'', completed_ranks INTEGER NOT NULL DEFAULT 0, memory_total INTEGER "
+                         "NOT NULL DEFAULT 0, memory_lent INTEGER NOT NULL DEFAULT 0);"
+                         "INSERT INTO workers VALUES('w-1', 'old', 'h', 2, 4, '[]', 'alive', 5, "
+                         "'default', '', 7, 0, 0);",
+                         nullptr, nullptr, nullptr),
+            SQLITE_OK);
+  sqlite3_close(db);
+  Reopen();
+  const Worker* w = sched_->FindWorker("w-1");
+  ASSERT_NE(w, nullptr);
+  EXPECT_EQ(w->state, WorkerState::kAlive);
+  EXPECT_EQ(w->completed_ranks, 7);
+  EXPECT_EQ(w->audit_rate, 0);  // never audited
+  EXPECT_EQ(w->clean_audits, 0);
+  EXPECT_EQ(w->quarantine, "");
+  sched_->RecordAuditOutcome("w-1", false);
+  ASSERT_TRUE(sched_->QuarantineWorker("w-1", "caught").ok());
+  Reopen();
+  w = sched_->FindWorker("w-1");
+  EXPECT_EQ(w->state, WorkerState::kQuarantined);
+  EXPECT_EQ(w->failed_audits, 1);
+  EXPECT_DOUBLE_EQ(w->audit_rate, 0.1);
+  EXPECT_EQ(w->quarantine, "caught");
+  EXPECT_EQ(w->quarantined_ms, now_);
+}
+
+// The API: GET /v1/workers shows trust and the quarantine; POST /v1/workers/{id}/clear is an
+// admin's.
+class QuarantineApiTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    char tmpl[] = "/tmp/shoal-api-XXXXXX";
+    dir_ = ::mkdtemp(tmpl);
+    auto store = Store::Open(dir_);
+    ASSERT_TRUE(store.ok()) << store.status().ToString();
+    store_ = std::move(store).value();
+    auto s = Scheduler::Open(store_.get(), SchedulerOptions{}, [this] { return now_; });
+    ASSERT_TRUE(s.ok()) << s.status().ToString();
+    sched_ = std::move(s).value();
+    auto auth = Auth::Load(store_.get(), [this] { return now_; });
+    ASSERT_TRUE(auth.ok()) << auth.status().ToString();
+    auth_ = std::move(auth).value();
+    api_ = std::make_unique<Api>(sched_.get(), auth_.get(), &kv_, &notifier_);
+    ASSERT_TRUE(auth_->CreateAccount("ops").ok());
+    admin_ = auth_->CreateToken("ops", Role::kAdmin, "t").value().second;
+    ASSERT_TRUE(auth_->CreateAccount("alice").ok());
+    user_ = auth_->CreateToken("alice", Role::kUser, "t").value().second;
+    contributor_ = auth_->CreateToken("alice", Role::kContributor, "t").value().second;
+  }
+  void TearDown() override {
+    api_.reset();
+    auth_.reset();
+    sched_.reset();
+    store_.reset();
+    std::filesystem::remove_all(dir_);
+  }
+  HttpReply Call(const std::string& method, const std::string& path, const std::string& token) {
+    HttpRequest r;
+    r.method = method;
+    r.path = path;
+    r.headers["authorization"] = "Bearer " + token;
+    HttpReply reply;
+    asio::co_spawn(
+        ioc_, [&]() -> asio::awaitable<void> { reply = co_await api_->Handle(std::move(r)); },
+        asio::detached);
+    ioc_.restart();
+    ioc_.run();
+    return reply;
+  }
+
+  std::string dir_, admin_, user_, contributor_;
+  int64_t now_ = 1'000'000;
+  asio::io_context ioc_;
+  Notifier notifier_;
+  RendezvousKv kv_;
+  std::unique_ptr<Store> store_;
+  std::unique_ptr<Scheduler> sched_;
+  std::unique_ptr<Auth> auth_;
+  std::unique_ptr<Api> api_;
+};
+
+TEST_F(QuarantineApiTest, ListShowsItAndOnlyAnAdminClearsIt) {
+  WorkerRegistration reg{"a", "host", 1, 2, {}};
+  reg.account = "alice";
+  auto w = sched_->RegisterWorker(reg);
+  ASSERT_TRUE(w.ok());
+  const std::string id = (*w)->id;
+  sched_->RecordAuditOutcome(id, true);
+  ASSERT_TRUE(sched_->QuarantineWorker(id, "job 3 step 9: rank 1 cheated").ok());
+
+  HttpReply list = Call("GET", "/v1/workers", admin_);
+  ASSERT_EQ(list.status, 200) << list.body;
+  json shown = json::parse(list.body)["workers"][0];
+  EXPECT_EQ(shown["state"], "quarantined");
+  EXPECT_EQ(shown["quarantine"], "job 3 step 9: rank 1 cheated");
+  EXPECT_DOUBLE_EQ(shown["auditRate"].get<double>(), 0.09);
+  EXPECT_EQ(shown["cleanAudits"], 1);
+  EXPECT_EQ(shown["failedAudits"], 0);
+
+  EXPECT_EQ(Call("POST", "/v1/workers/" + id + "/clear", user_).status, 403);
+  EXPECT_EQ(Call("POST", "/v1/workers/" + id + "/clear", contributor_).status, 403);
+  EXPECT_EQ(Call("POST", "/v1/workers/w-99/clear", admin_).status, 404);
+  EXPECT_EQ(Call("GET", "/v1/workers/" + id + "/clear", admin_).status, 405);
+  EXPECT_EQ(sched_->FindWorker(id)->state, WorkerState::kQuarantined);
+  HttpReply cleared = Call("POST", "/v1/workers/" + id + "/clear", admin_);
+  ASSERT_EQ(cleared.status, 200) << cleared.body;
+  EXPECT_EQ(json::parse(cleared.body)["state"], "alive");
+  EXPECT_FALSE(json::parse(cleared.body).contains("quarantine"));
+  EXPECT_EQ(Call("POST", "/v1/workers/" + id + "/clear", admin_).status, 409);
+}
+
+}  // namespace
+}  // namespace shoal
