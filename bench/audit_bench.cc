@@ -20,8 +20,8 @@
 #include <sstream>
 #include <thread>
 
-#include <CLI/CLI.hpp>
 #include <gloo/rendezvous/hash_store.h>
+#include <CLI/CLI.hpp>
 #include <nlohmann/json.hpp>
 
 #include "common/audit/commitment.h"
@@ -167,7 +167,10 @@ int Detect(const std::string& dir, const std::string& mode, int trials, double r
       steps.push_back(static_cast<double>(run.dispute_step));
     }
   }
-  json out = {{"mode", mode}, {"trials", trials}, {"rate", rate}, {"maxSteps", max_steps},
+  json out = {{"mode", mode},
+              {"trials", trials},
+              {"rate", rate},
+              {"maxSteps", max_steps},
               {"errors", errors}};
   if (mode == "none") {
     out["honestSteps"] = honest_steps;
@@ -197,8 +200,8 @@ int Overhead(const std::string& dir, double rate, int64_t steps, int repeats) {
     on.push_back(b.seconds / static_cast<double>(b.steps));
   }
   const double m_off = Percentile(off, 0.5), m_on = Percentile(on, 0.5);
-  std::cout << json{{"rate", rate},          {"steps", steps},          {"repeats", repeats},
-                    {"stepSecOff", m_off},   {"stepSecOn", m_on},       {"ratio", m_on / m_off}}
+  std::cout << json{{"rate", rate},        {"steps", steps},    {"repeats", repeats},
+                    {"stepSecOff", m_off}, {"stepSecOn", m_on}, {"ratio", m_on / m_off}}
                    .dump()
             << std::endl;
   return 0;
@@ -222,7 +225,8 @@ int GradientsOut(const std::string& dir, const std::string& path, int batches, i
   for (int b = 0; b < batches; ++b) {
     for (int i = 0; i < kBatch; ++i) {
       y[i] = static_cast<int32_t>(rng() % kClasses);
-      for (int d = 0; d < kDim; ++d) x[i * kDim + d] = (d % kClasses == y[i] ? 1.f : 0.f) + noise(rng);
+      for (int d = 0; d < kDim; ++d)
+        x[i * kDim + d] = (d % kClasses == y[i] ? 1.f : 0.f) + noise(rng);
     }
     StepInput in;
     in.x = x.data();
@@ -260,8 +264,12 @@ int Compare(const std::string& a_path, const std::string& b_path) {
     mismatch += c.verdict == audit::Verdict::kMismatch;
     worst = std::max(worst, c.worst);
   }
-  std::cout << json{{"a", config_a},       {"b", config_b},       {"exact", exact},
-                    {"within", within},    {"mismatch", mismatch}, {"worstRelative", worst},
+  std::cout << json{{"a", config_a},
+                    {"b", config_b},
+                    {"exact", exact},
+                    {"within", within},
+                    {"mismatch", mismatch},
+                    {"worstRelative", worst},
                     {"tolerance", audit::DefaultTolerance(config_a, config_b)}}
                    .dump()
             << std::endl;

@@ -52,8 +52,8 @@ bool Reduced(std::string_view config) {
 
 std::string GradientHash(const float* g, int64_t n) {
   static_assert(sizeof(float) == 4);
-  return Sha256Hex(std::string_view(reinterpret_cast<const char*>(g),
-                                    static_cast<size_t>(n) * sizeof(float)));
+  return Sha256Hex(
+      std::string_view(reinterpret_cast<const char*>(g), static_cast<size_t>(n) * sizeof(float)));
 }
 
 std::string SketchSeed(std::string_view nonce, int64_t step,
@@ -133,9 +133,8 @@ Comparison Compare(const Commitment& claimed, const Commitment& recomputed, doub
     const double r = rel(claimed.sketch[j], recomputed.sketch[j]);
     if (r > out.worst) {
       out.worst = r;
-      out.detail = "sketch bucket " + std::to_string(j) + ": " +
-                   std::to_string(claimed.sketch[j]) + " vs " +
-                   std::to_string(recomputed.sketch[j]);
+      out.detail = "sketch bucket " + std::to_string(j) + ": " + std::to_string(claimed.sketch[j]) +
+                   " vs " + std::to_string(recomputed.sketch[j]);
     }
   }
   if (claimed.config == recomputed.config) {

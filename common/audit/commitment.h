@@ -33,7 +33,8 @@ std::string GradientHash(const float* g, int64_t n);
 
 // The sketch's seed for `step`: SHA-256 over the attempt's nonce, the step and every rank's hash
 // in rank order (64 hex digits). Nobody can know it before every hash is fixed.
-std::string SketchSeed(std::string_view nonce, int64_t step, const std::vector<std::string>& hashes);
+std::string SketchSeed(std::string_view nonce, int64_t step,
+                       const std::vector<std::string>& hashes);
 
 // The count sketch of g under `seed` (SketchSeed's hex), summed in index order in double, and the
 // L2 norm.

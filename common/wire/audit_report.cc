@@ -25,8 +25,10 @@ Status Malformed(const std::string& what, const std::string& why) {
 }  // namespace
 
 json ToJson(const AuditPlan& plan) {
-  return json{{"nonce", plan.nonce},       {"key", plan.key},
-              {"rates", plan.rates},       {"accounts", plan.accounts},
+  return json{{"nonce", plan.nonce},
+              {"key", plan.key},
+              {"rates", plan.rates},
+              {"accounts", plan.accounts},
               {"screenZ", plan.screen_z}};
 }
 
@@ -68,7 +70,8 @@ json ToJson(const audit::Commitment& c) {
 Result<audit::Commitment> CommitmentFromJson(const json& j) {
   const std::string what = "commitment";
   if (!j.is_object()) return Malformed(what, "not an object");
-  if (!j.contains("hash") || !IsHex(j["hash"]) || j["hash"].get_ref<const std::string&>().size() != 64) {
+  if (!j.contains("hash") || !IsHex(j["hash"]) ||
+      j["hash"].get_ref<const std::string&>().size() != 64) {
     return Malformed(what, "hash must be 64 hex digits");
   }
   if (!j.contains("norm") || !IsFinite(j["norm"]) || j["norm"].get<double>() < 0) {
@@ -77,8 +80,8 @@ Result<audit::Commitment> CommitmentFromJson(const json& j) {
   if (!j.contains("sketch") || !j["sketch"].is_array() ||
       j["sketch"].size() != static_cast<size_t>(audit::kSketchBuckets) ||
       !std::all_of(j["sketch"].begin(), j["sketch"].end(), IsFinite)) {
-    return Malformed(what, "sketch must hold " + std::to_string(audit::kSketchBuckets) +
-                               " finite numbers");
+    return Malformed(
+        what, "sketch must hold " + std::to_string(audit::kSketchBuckets) + " finite numbers");
   }
   if (!j.contains("config") || !j["config"].is_string()) {
     return Malformed(what, "config must be a string");
@@ -104,10 +107,9 @@ const char* ToString(AuditRole role) {
 }
 
 json ToJson(const AuditRecord& r) {
-  json j{{"type", "audit"},         {"step", r.step},       {"role", ToString(r.role)},
-         {"rank", r.rank},          {"auditee", r.auditee}, {"auditor", r.auditor},
-         {"arbiter", r.arbiter},    {"screened", r.screened},
-         {"commitment", ToJson(r.commitment)}};
+  json j{{"type", "audit"},      {"step", r.step},         {"role", ToString(r.role)},
+         {"rank", r.rank},       {"auditee", r.auditee},   {"auditor", r.auditor},
+         {"arbiter", r.arbiter}, {"screened", r.screened}, {"commitment", ToJson(r.commitment)}};
   if (!r.verdict.empty()) j["verdict"] = r.verdict;
   return j;
 }
@@ -131,7 +133,8 @@ Result<AuditRecord> AuditRecordFromJson(const json& j) {
     }
     r.arbiter = j["arbiter"];
   }
-  const std::string role = j.contains("role") && j["role"].is_string() ? j["role"].get<std::string>() : "";
+  const std::string role =
+      j.contains("role") && j["role"].is_string() ? j["role"].get<std::string>() : "";
   if (role == "auditee") {
     r.role = AuditRole::kAuditee;
   } else if (role == "auditor") {

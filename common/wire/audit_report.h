@@ -44,10 +44,10 @@ const char* ToString(AuditRole role);
 struct AuditRecord {
   int64_t step = 0;
   AuditRole role = AuditRole::kAuditee;
-  int rank = 0;      // the reporting rank
+  int rank = 0;  // the reporting rank
   int auditee = 0;
   int auditor = 0;
-  int arbiter = -1;  // -1 unless the audit was disputed and an arbiter chosen
+  int arbiter = -1;       // -1 unless the audit was disputed and an arbiter chosen
   bool screened = false;  // triggered by the norm screen rather than the draw
   audit::Commitment commitment;
   // How the reporting rank judged the claim in the step (audit::ToString(Verdict)); "" for the

@@ -7,27 +7,33 @@
 #include <ostream>
 #include <sstream>
 
-
 namespace shoal {
 namespace {
 
 constexpr int kHashBytes = 32;
 constexpr int kConfigBytes = 64;
-constexpr int kSketchDoubles = 1 + audit::kSketchBuckets;              // norm, buckets
-constexpr int kResultDoubles = kHashBytes + kSketchDoubles;             // a commitment, no config
-constexpr int kClaimDoubles = kSketchDoubles + 1 + kResultDoubles;      // own sketch, audit
+constexpr int kSketchDoubles = 1 + audit::kSketchBuckets;           // norm, buckets
+constexpr int kResultDoubles = kHashBytes + kSketchDoubles;         // a commitment, no config
+constexpr int kClaimDoubles = kSketchDoubles + 1 + kResultDoubles;  // own sketch, audit
 
 int HexValue(char c) { return c >= '0' && c <= '9' ? c - '0' : c - 'a' + 10; }
 
+// An exchanged value as an integer in [lo, hi], or `fallback` when it is not one: a peer may
+// write anything into the exchange (NaN included), which must not become undefined behaviour.
+int AsInt(double v, int lo, int hi, int fallback) {
+  return std::isfinite(v) && v >= lo && v <= hi ? static_cast<int>(v) : fallback;
+}
+
 // A 64-hex-digit hash as 32 byte values; and back.
 void PutHash(const std::string& hex, double* out) {
-  for (int i = 0; i < kHashBytes; ++i) out[i] = HexValue(hex[2 * i]) * 16 + HexValue(hex[2 * i + 1]);
+  for (int i = 0; i < kHashBytes; ++i)
+    out[i] = HexValue(hex[2 * i]) * 16 + HexValue(hex[2 * i + 1]);
 }
 std::string GetHash(const double* in) {
   static const char* kDigits = "0123456789abcdef";
   std::string hex(2 * kHashBytes, '0');
   for (int i = 0; i < kHashBytes; ++i) {
-    const int b = std::clamp(static_cast<int>(in[i]), 0, 255);
+    const int b = AsInt(in[i], 0, 255, 0);
     hex[2 * i] = kDigits[b >> 4];
     hex[2 * i + 1] = kDigits[b & 15];
   }
@@ -189,8 +195,10 @@ Status AuditSession::Verify(int64_t step, StepEngine& engine) {
   for (int r = 0; r < world_; ++r) {
     const double* slot = all.data() + static_cast<size_t>(r) * (kHashBytes + kConfigBytes);
     hashes[r] = GetHash(slot);
-    for (int i = 0; i < kConfigBytes && slot[kHashBytes + i] != 0; ++i) {
-      configs[r] += static_cast<char>(slot[kHashBytes + i]);
+    for (int i = 0; i < kConfigBytes; ++i) {
+      const int c = AsInt(slot[kHashBytes + i], 0, 127, 0);
+      if (c == 0) break;
+      configs[r] += static_cast<char>(c);
     }
   }
   const std::string seed = audit::SketchSeed(plan_.nonce, step, hashes);
@@ -203,14 +211,15 @@ Status AuditSession::Verify(int64_t step, StepEngine& engine) {
   int drawn = -1;
   for (int k = 1; k < world_ && drawn < 0; ++k) {
     const int q = (rank_ + k) % world_;
-    if (q < static_cast<int>(plan_.rates.size()) && audit::Drawn(plan_.key, step, q, plan_.rates[q])) {
+    if (q < static_cast<int>(plan_.rates.size()) &&
+        audit::Drawn(plan_.key, step, q, plan_.rates[q])) {
       drawn = q;
     }
   }
   audit::Commitment mine_recomputed;
   if (drawn >= 0) {
-    const bool cover = cheat_.kind == CheatMode::kCollude &&
-                       plan_.accounts[drawn] == plan_.accounts[rank_];
+    const bool cover =
+        cheat_.kind == CheatMode::kCollude && plan_.accounts[drawn] == plan_.accounts[rank_];
     if (cover) {
       mine_recomputed = own;  // placeholder sketch; the copied hash is what judges
       mine_recomputed.hash = hashes[drawn];
@@ -235,8 +244,8 @@ Status AuditSession::Verify(int64_t step, StepEngine& engine) {
     claims[r].config = configs[r];
     claims[r].norm = norms[r] = slot[0];
     claims[r].sketch.assign(slot + 1, slot + kSketchDoubles);
-    const int q = static_cast<int>(slot[kSketchDoubles]);
-    if (q >= 0 && q < world_ && q != r) {
+    const int q = AsInt(slot[kSketchDoubles], 0, world_ - 1, -1);
+    if (q >= 0 && q != r) {
       Case c;
       c.auditee = q;
       c.auditor = r;
@@ -248,7 +257,9 @@ Status AuditSession::Verify(int64_t step, StepEngine& engine) {
   if (drawn >= 0 && cheat_.kind == CheatMode::kCollude &&
       plan_.accounts[drawn] == plan_.accounts[rank_]) {
     for (Case& c : cases) {
-      if (c.auditor == rank_) c.recomputed = claims[drawn], c.recomputed->config = config_;
+      if (c.auditor != rank_) continue;
+      c.recomputed = claims[drawn];
+      c.recomputed->config = config_;
     }
   }
   auto judge = [&](const audit::Commitment& claim, const audit::Commitment& got) {

@@ -154,8 +154,8 @@ TEST_F(AuditTrainerTest, EveryFaultModeIsCaughtAndArbitrated) {
         arbiter_agrees |= rec.role == wire::AuditRole::kArbiter && rec.verdict == "mismatch";
       }
       for (const auto& rec : runs[r].records) {
-        auditee_reported |= rec.role == wire::AuditRole::kAuditee && rec.rank == 2 &&
-                            rec.step == step;
+        auditee_reported |=
+            rec.role == wire::AuditRole::kAuditee && rec.rank == 2 && rec.step == step;
       }
     }
     EXPECT_TRUE(auditor_mismatch || arbiter_agrees);

@@ -155,7 +155,8 @@ class CpuEngine final : public StepEngine {
       RETURN_IF_ERROR(model_->ForwardBackward(params_.data(), in.x + Rows(in, m) * in.dim,
                                               in.y + Rows(in, m) * in.label_width, in.batch,
                                               in.grad_scale, dst, &loss, &right));
-      if (m > 0 && m + 1 < k) cblas_saxpy(static_cast<blasint>(n_), 1.0f, part.data(), 1, acc.data(), 1);
+      if (m > 0 && m + 1 < k)
+        cblas_saxpy(static_cast<blasint>(n_), 1.0f, part.data(), 1, acc.data(), 1);
     }
     if (k > 1) cblas_saxpy(static_cast<blasint>(n_), 1.0f, acc.data(), 1, out->data(), 1);
     return Status::Ok();
