@@ -5,77 +5,46 @@
 #include <gtest/gtest.h>
 #include <unistd.h>
 
-#include <boost/asio/co_spawn.hpp>
-#include <boost/asio/detached.hpp>
-#include <boost/asio/io_context.hpp>
 #include <cmath>
 #include <filesystem>
 #include <map>
 #include <nlohmann/json.hpp>
-#include <utility>  // before Boost 1.74 asio coroutine headers, which use std::exchange unincluded
+#include <utility>
 
-#include "scheduler/api/api.h"
+#include "tests/testing/api_harness.h"
 
 namespace shoal {
 namespace {
 
-namespace asio = boost::asio;
 using nlohmann::json;
 
 class ApiAccountsHistoryTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    char tmpl[] = "/tmp/shoal-api-history-XXXXXX";
-    dir_ = ::mkdtemp(tmpl);
-    auto store = Store::Open(dir_);
-    ASSERT_TRUE(store.ok()) << store.status().ToString();
-    store_ = std::move(store).value();
+    Status opened = harness_.OpenStore();
+    ASSERT_TRUE(opened.ok()) << opened.ToString();
     // Two accounts with a ledger already (as after a restart).
     LedgerEntry alice{"alice", 3600, 0, 7200, 0}, bob{"bob", 0, 1800, 0, 1800};
-    ASSERT_TRUE(store_->SaveLedger({alice, bob}).ok());
+    ASSERT_TRUE(harness_.store()->SaveLedger({alice, bob}).ok());
     SchedulerOptions options;
     options.fair_share_half_life_s = 86400;
     options.ledger_history_interval_ms = 1000;
-    auto s = Scheduler::Open(store_.get(), options, [this] { return now_; });
-    ASSERT_TRUE(s.ok()) << s.status().ToString();
-    sched_ = std::move(s).value();
-    auto auth = Auth::Load(store_.get(), [this] { return now_; });
-    ASSERT_TRUE(auth.ok()) << auth.status().ToString();
-    auth_ = std::move(auth).value();
-    api_ = std::make_unique<Api>(sched_.get(), auth_.get(), &kv_, &notifier_);
+    Status started = harness_.Start(options);
+    ASSERT_TRUE(started.ok()) << started.ToString();
     for (const char* name : {"alice", "bob", "root"}) {
-      ASSERT_TRUE(auth_->CreateAccount(name).ok());
       const Role role = std::string(name) == "root" ? Role::kAdmin : Role::kUser;
-      tokens_[name] = auth_->CreateToken(name, role, "test").value().second;
+      tokens_[name] = harness_.NewToken(name, role);
     }
-  }
-  void TearDown() override {
-    api_.reset();
-    auth_.reset();
-    sched_.reset();
-    store_.reset();
-    std::filesystem::remove_all(dir_);
   }
   HttpReply Get(const std::string& path, const std::string& who,
                 std::map<std::string, std::string> query = {}) {
-    HttpRequest r;
-    r.method = "GET";
-    r.path = path;
-    r.query = std::move(query);
-    r.headers["authorization"] = "Bearer " + tokens_.at(who);
-    HttpReply reply;
-    asio::co_spawn(
-        ioc_, [&]() -> asio::awaitable<void> { reply = co_await api_->Handle(std::move(r)); },
-        asio::detached);
-    ioc_.restart();
-    ioc_.run();
-    return reply;
+    return harness_.Handle(harness_.Request("GET", path, tokens_.at(who), "", std::move(query)));
   }
   // `n` scheduler cycles a second apart: one history snapshot each.
   void RunCycles(int n) {
     for (int i = 0; i < n; ++i) {
-      now_ += 1000;
-      sched_->RunCycle();
+      harness_.Advance(1000);
+      harness_.scheduler()->RunCycle();
     }
   }
   static std::map<std::string, json> ByName(const json& accounts) {
@@ -84,16 +53,8 @@ class ApiAccountsHistoryTest : public ::testing::Test {
     return out;
   }
 
-  std::string dir_;
-  int64_t now_ = 1'000'000;
-  asio::io_context ioc_;
-  Notifier notifier_;
-  RendezvousKv kv_;
-  std::unique_ptr<Store> store_;
-  std::unique_ptr<Scheduler> sched_;
-  std::unique_ptr<Auth> auth_;
+  ::shoal::testing::InProcessApi harness_;
   std::map<std::string, std::string> tokens_;
-  std::unique_ptr<Api> api_;
 };
 
 TEST_F(ApiAccountsHistoryTest, AccountsShowTotalsAndTheRecentAverage) {
@@ -120,7 +81,7 @@ TEST_F(ApiAccountsHistoryTest, HistoryHasAPointPerSnapshotBoundedByMaxPoints) {
   ASSERT_EQ(by.size(), 2u) << r.body;                     // the accounts with a ledger
   ASSERT_EQ(by["alice"]["points"].size(), 1u) << r.body;  // the first cycle's snapshot
   const json& p = by["alice"]["points"][0];
-  EXPECT_EQ(p["tsMs"], now_);
+  EXPECT_EQ(p["tsMs"], harness_.now());
   EXPECT_EQ(p["totalContributedGpuSeconds"].get<double>(), 7200);
   EXPECT_EQ(p["totalUsedGpuSeconds"].get<double>(), 0);
   EXPECT_LE(p["contributedGpuSeconds"].get<double>(), 3600);  // decayed a little
@@ -132,12 +93,12 @@ TEST_F(ApiAccountsHistoryTest, HistoryHasAPointPerSnapshotBoundedByMaxPoints) {
   ASSERT_EQ(r.status, 200) << r.body;
   by = ByName(json::parse(r.body)["accounts"]);
   ASSERT_EQ(by["bob"]["points"].size(), 5u) << r.body;
-  EXPECT_EQ(by["bob"]["points"].back()["tsMs"], now_);  // the newest is kept
+  EXPECT_EQ(by["bob"]["points"].back()["tsMs"], harness_.now());  // the newest is kept
   r = Get("/v1/accounts/history", "root");
   by = ByName(json::parse(r.body)["accounts"]);
   EXPECT_EQ(by["bob"]["points"].size(), 30u);
   // since: only the snapshots from then on.
-  r = Get("/v1/accounts/history", "root", {{"since", std::to_string(now_ - 4000)}});
+  r = Get("/v1/accounts/history", "root", {{"since", std::to_string(harness_.now() - 4000)}});
   by = ByName(json::parse(r.body)["accounts"]);
   EXPECT_EQ(by["bob"]["points"].size(), 5u) << r.body;
 }
@@ -152,7 +113,7 @@ TEST_F(ApiAccountsHistoryTest, AUserSeesOnlyItsOwnAccountUnlessAllAreVisible) {
   EXPECT_EQ(accounts[0]["points"].size(), 3u);
   Visibility all;
   all.accounts = Visibility::Accounts::kAll;
-  api_->SetVisibility(all);
+  harness_.api()->SetVisibility(all);
   r = Get("/v1/accounts/history", "bob");
   ASSERT_EQ(r.status, 200) << r.body;
   EXPECT_EQ(json::parse(r.body)["accounts"].size(), 2u) << r.body;
@@ -160,16 +121,16 @@ TEST_F(ApiAccountsHistoryTest, AUserSeesOnlyItsOwnAccountUnlessAllAreVisible) {
 
 // As in the daemon: the reads go through a read-only connection on the Api's own thread.
 TEST_F(ApiAccountsHistoryTest, ReadsThroughTheReadOnlyConnection) {
-  auto reader = Store::OpenReader(dir_);
+  auto reader = Store::OpenReader(harness_.dir());
   ASSERT_TRUE(reader.ok()) << reader.status().ToString();
-  api_->SetHistoryReader(reader->get());
+  harness_.api()->SetHistoryReader(reader->get());
   RunCycles(2);
   HttpReply r = Get("/v1/accounts/history", "alice");
   ASSERT_EQ(r.status, 200) << r.body;
   json accounts = json::parse(r.body)["accounts"];
   ASSERT_EQ(accounts.size(), 1u) << r.body;
   EXPECT_EQ(accounts[0]["points"].size(), 2u) << r.body;
-  api_.reset();  // before the reader it uses
+  harness_.StopApi();  // before the reader it uses
 }
 
 TEST_F(ApiAccountsHistoryTest, BadParametersAre400NamingTheField) {
@@ -186,13 +147,9 @@ TEST_F(ApiAccountsHistoryTest, BadParametersAre400NamingTheField) {
 }
 
 TEST_F(ApiAccountsHistoryTest, AnIntervalOfZeroKeepsNoHistory) {
-  sched_.reset();
   SchedulerOptions options;
   options.ledger_history_interval_ms = 0;
-  auto s = Scheduler::Open(store_.get(), options, [this] { return now_; });
-  ASSERT_TRUE(s.ok());
-  sched_ = std::move(s).value();
-  api_ = std::make_unique<Api>(sched_.get(), auth_.get(), &kv_, &notifier_);
+  ASSERT_TRUE(harness_.RestartScheduler(options).ok());
   RunCycles(3);
   HttpReply r = Get("/v1/accounts/history", "root");
   ASSERT_EQ(r.status, 200) << r.body;

@@ -3,24 +3,18 @@
 // heartbeats or re-registers and across restarts, and only an admin clears it.
 #include <gtest/gtest.h>
 #include <sqlite3.h>
-#include <unistd.h>
 
-#include <boost/asio/co_spawn.hpp>
-#include <boost/asio/detached.hpp>
-#include <boost/asio/io_context.hpp>
 #include <filesystem>
 #include <nlohmann/json.hpp>
-#include <utility>  // before Boost 1.74 asio coroutine headers, which use std::exchange unincluded
 
-#include "scheduler/api/api.h"
 #include "scheduler/metrics.h"
+#include "tests/testing/api_harness.h"
 #include "tests/testing/test_util.h"
 #include "tests/unit/scheduler/scheduler_fixture.h"
 
 namespace shoal {
 namespace {
 
-namespace asio = boost::asio;
 using nlohmann::json;
 
 std::string Spec(int ranks) {
@@ -178,64 +172,28 @@ TEST_F(QuarantineTest, DatabaseFromBeforeAuditsGetsTheColumns) {
 class QuarantineApiTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    char tmpl[] = "/tmp/shoal-api-XXXXXX";
-    dir_ = ::mkdtemp(tmpl);
-    auto store = Store::Open(dir_);
-    ASSERT_TRUE(store.ok()) << store.status().ToString();
-    store_ = std::move(store).value();
-    auto s = Scheduler::Open(store_.get(), SchedulerOptions{}, [this] { return now_; });
-    ASSERT_TRUE(s.ok()) << s.status().ToString();
-    sched_ = std::move(s).value();
-    auto auth = Auth::Load(store_.get(), [this] { return now_; });
-    ASSERT_TRUE(auth.ok()) << auth.status().ToString();
-    auth_ = std::move(auth).value();
-    api_ = std::make_unique<Api>(sched_.get(), auth_.get(), &kv_, &notifier_);
-    ASSERT_TRUE(auth_->CreateAccount("ops").ok());
-    admin_ = auth_->CreateToken("ops", Role::kAdmin, "t").value().second;
-    ASSERT_TRUE(auth_->CreateAccount("alice").ok());
-    user_ = auth_->CreateToken("alice", Role::kUser, "t").value().second;
-    contributor_ = auth_->CreateToken("alice", Role::kContributor, "t").value().second;
-  }
-  void TearDown() override {
-    api_.reset();
-    auth_.reset();
-    sched_.reset();
-    store_.reset();
-    std::filesystem::remove_all(dir_);
+    Status started = harness_.Start();
+    ASSERT_TRUE(started.ok()) << started.ToString();
+    admin_ = harness_.NewToken("ops", Role::kAdmin);
+    user_ = harness_.NewToken("alice", Role::kUser);
+    contributor_ = harness_.NewToken("alice", Role::kContributor);
   }
   HttpReply Call(const std::string& method, const std::string& path, const std::string& token) {
-    HttpRequest r;
-    r.method = method;
-    r.path = path;
-    r.headers["authorization"] = "Bearer " + token;
-    HttpReply reply;
-    asio::co_spawn(
-        ioc_, [&]() -> asio::awaitable<void> { reply = co_await api_->Handle(std::move(r)); },
-        asio::detached);
-    ioc_.restart();
-    ioc_.run();
-    return reply;
+    return harness_.Handle(harness_.Request(method, path, token));
   }
 
-  std::string dir_, admin_, user_, contributor_;
-  int64_t now_ = 1'000'000;
-  asio::io_context ioc_;
-  Notifier notifier_;
-  RendezvousKv kv_;
-  std::unique_ptr<Store> store_;
-  std::unique_ptr<Scheduler> sched_;
-  std::unique_ptr<Auth> auth_;
-  std::unique_ptr<Api> api_;
+  ::shoal::testing::InProcessApi harness_;
+  std::string admin_, user_, contributor_;
 };
 
 TEST_F(QuarantineApiTest, ListShowsItAndOnlyAnAdminClearsIt) {
   WorkerRegistration reg{"a", "host", 1, 2, {}};
   reg.account = "alice";
-  auto w = sched_->RegisterWorker(reg);
+  auto w = harness_.scheduler()->RegisterWorker(reg);
   ASSERT_TRUE(w.ok());
   const std::string id = (*w)->id;
-  sched_->RecordAuditOutcome(id, true);
-  ASSERT_TRUE(sched_->QuarantineWorker(id, "job 3 step 9: rank 1 cheated").ok());
+  harness_.scheduler()->RecordAuditOutcome(id, true);
+  ASSERT_TRUE(harness_.scheduler()->QuarantineWorker(id, "job 3 step 9: rank 1 cheated").ok());
 
   HttpReply list = Call("GET", "/v1/workers", admin_);
   ASSERT_EQ(list.status, 200) << list.body;
@@ -250,7 +208,7 @@ TEST_F(QuarantineApiTest, ListShowsItAndOnlyAnAdminClearsIt) {
   EXPECT_EQ(Call("POST", "/v1/workers/" + id + "/clear", contributor_).status, 403);
   EXPECT_EQ(Call("POST", "/v1/workers/w-99/clear", admin_).status, 404);
   EXPECT_EQ(Call("GET", "/v1/workers/" + id + "/clear", admin_).status, 405);
-  EXPECT_EQ(sched_->FindWorker(id)->state, WorkerState::kQuarantined);
+  EXPECT_EQ(harness_.scheduler()->FindWorker(id)->state, WorkerState::kQuarantined);
   HttpReply cleared = Call("POST", "/v1/workers/" + id + "/clear", admin_);
   ASSERT_EQ(cleared.status, 200) << cleared.body;
   EXPECT_EQ(json::parse(cleared.body)["state"], "alive");
