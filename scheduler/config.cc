@@ -86,8 +86,8 @@ const std::vector<SchedulerSetting>& SchedulerSettings() {
        "ranks of any one job of another account that a worker without a history (3 ranks of "
        "succeeded attempts) may hold (0 = no bound)"},
       {"audits", "--audits", "BOOL", "false",
-       "audit ranks' gradients against each other (docs/audits.md); off until the trainer side "
-       "lands"},
+       "audit ranks' gradients against each other (docs/audits.md; cpu jobs only for now); off "
+       "by default while audited steps still pay two extra collectives"},
       {"auditInitialRate", "--audit-initial-rate", "RATE", "0.1",
        "a new worker's chance per step that a rank of it is audited, in (0, 1]"},
       {"auditDecay", "--audit-decay", "FACTOR", "0.9",

@@ -73,8 +73,8 @@ struct SchedulerConfig {
   // newWorkerRanksPerJob: a worker with fewer than 3 ranks of succeeded attempts behind it holds at
   // most this many ranks of any one job of another account (0 = no bound).
   int64_t new_worker_ranks_per_job = 1;
-  // Audits of ranks' gradients (docs/audits.md). audits: off until the trainer side lands, so
-  // nothing changes for existing jobs. auditInitialRate / auditDecay / auditMinRate /
+  // Audits of ranks' gradients (docs/audits.md). audits: off by default while an audited step
+  // still pays two extra collectives (bench/README.md "audits"); cpu jobs only for now. auditInitialRate / auditDecay / auditMinRate /
   // auditScreenZ: the trust policy (scheduler/audit/trust.h). allowTestFaults: let workers with
   // fault injection (--test-cheat) register; for tests only.
   bool audits = false;

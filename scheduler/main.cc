@@ -149,6 +149,7 @@ int main(int argc, char** argv) {
   options.new_worker_ranks_per_job = static_cast<int>(config.new_worker_ranks_per_job);
   options.audits = config.audits;
   options.trust = TrustPolicyOf(config);  // validated with the config
+  options.allow_test_faults = config.allow_test_faults;
   auto scheduler = Scheduler::Open(store->get(), options, WallMs);
   if (!scheduler.ok()) {
     LOG_ERROR << scheduler.status().ToString();

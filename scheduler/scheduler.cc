@@ -187,6 +187,7 @@ void Scheduler::Schedule() {
 void Scheduler::RunCycle() {
   schedule_pending_ = false;  // this cycle's pass serves any request still waiting
   MarkLostWorkers();
+  ExpireAuditCases();
   EnforceTimeLimits();
   AccrueLedger();
   output_.Expire(clock_(), jobs_.all());

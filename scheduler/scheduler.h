@@ -34,6 +34,7 @@
 #include "scheduler/metrics.h"
 #include "scheduler/quotas.h"
 #include "scheduler/worker_registry.h"
+#include "scheduler/audit/arbitration.h"
 #include "scheduler/audit/trust.h"
 #include "scheduler/policy/policy.h"
 #include "scheduler/policy/snapshot.h"
@@ -70,6 +71,10 @@ struct SchedulerOptions {
   // audit plans, and how workers' audit rates move.
   bool audits = false;
   audit::TrustPolicy trust;
+  // Workers started with --test-cheat may register (tests of audits only).
+  bool allow_test_faults = false;
+  // A case whose records do not all arrive within this is timed out (the silent rank named).
+  int64_t audit_record_timeout_ms = 60000;
 };
 
 // A rank a worker says it is running (or whose exit it has not yet delivered).
@@ -215,6 +220,16 @@ class Scheduler {
   // Counts an audit of one of the worker's ranks and moves its rate (audit/trust.h); stored.
   // Unknown workers are ignored (the audit outlived them).
   void RecordAuditOutcome(const std::string& worker_id, bool clean);
+  // The audit plans of a new attempt of `job` on these workers (rank order); empty when a plan
+  // cannot be made (logged: a job is never held back by its audits).
+  std::vector<wire::AuditPlan> PlanAudits(const Job& job,
+                                          const std::vector<std::string>& rank_workers);
+  // An audit record a rank reported (docs/audits.md): paired with the attempt's other records;
+  // a decided case moves trust, and a confirmed cheater (or false accuser) is quarantined. A
+  // malformed record is logged and dropped: its case then times out naming the rank.
+  void ApplyAuditRecord(Job& job, int attempt, int rank, const nlohmann::json& data);
+  // Times out audit cases whose records stopped coming (called with the periodic checks).
+  void ExpireAuditCases();
   // The audit rate a worker's ranks get now (its rate, or the initial one if it was never
   // audited).
   double AuditRate(const Worker& w) const;
@@ -312,6 +327,8 @@ class Scheduler {
   // Changes written by the next SaveChanges() (with a poster): ids of jobs and workers.
   SaveBatcher saves_;
   int64_t ledger_saved_ms_ = 0;
+  // The audit records of running attempts, paired as they arrive (key: job id, attempt).
+  std::map<std::pair<int64_t, int>, audit::AuditBook> audit_books_;
   int64_t ledger_history_ms_ = -1;  // when the last history snapshot was taken; -1 = none yet
   // Jobs' log lines and metric points, stored within their caps and expired after retention.
   JobOutput output_;

@@ -4,6 +4,8 @@
 // applies them to the live records and stores them.
 // Part of the Scheduler class (scheduler/scheduler.h); the files share scheduler_internal.h.
 #include "common/log.h"
+#include "scheduler/audit/arbitration.h"
+#include "scheduler/audit/audit_plan.h"
 #include "scheduler/audit/trust.h"
 #include "scheduler/scheduler.h"
 #include "scheduler/scheduler_internal.h"
@@ -104,6 +106,102 @@ void Scheduler::RecordAuditOutcome(const std::string& worker_id, bool clean) {
 
 double Scheduler::AuditRate(const Worker& w) const {
   return w.audit_rate > 0 ? w.audit_rate : audit::NewWorkerRate(options_.trust);
+}
+
+std::vector<wire::AuditPlan> Scheduler::PlanAudits(const Job& job,
+                                                   const std::vector<std::string>& rank_workers) {
+  std::vector<audit::PlanRank> ranks;
+  for (const std::string& id : rank_workers) {
+    const Worker* w = FindWorker(id);
+    ranks.push_back({id, w != nullptr ? w->account : "", w != nullptr ? AuditRate(*w) : 1.0});
+  }
+  auto plan = audit::BuildAuditPlan(ranks, options_.trust.screen_z, audit::SecureRandomHex);
+  if (!plan.ok()) {
+    LOG_ERROR << "job " << job.id << ": no audit plan: " << plan.status().ToString();
+    return {};
+  }
+  return std::move(plan->ranks);
+}
+
+void Scheduler::ApplyAuditRecord(Job& job, int attempt, int rank, const nlohmann::json& data) {
+  const Attempt* a = attempt >= 1 && attempt <= static_cast<int>(job.attempts.size())
+                         ? &job.attempts[attempt - 1]
+                         : nullptr;
+  if (a == nullptr || a->audit.empty()) return;  // not an audited attempt: nothing to pair
+  auto record = wire::AuditRecordFromJson(data);
+  if (record.ok() && record->rank != rank) {
+    record = InvalidArgument("rank " + std::to_string(rank) + " sent a record as rank " +
+                             std::to_string(record->rank));
+  }
+  if (!record.ok()) {
+    LOG_WARN << "job " << job.id << " attempt " << attempt << " rank " << rank
+             << ": audit record dropped: " << record.status().message();
+    return;
+  }
+  audit::AuditBook& book = audit_books_[{job.id, attempt}];
+  auto added = book.Add(*record, clock_());
+  if (!added.ok()) {
+    LOG_WARN << "job " << job.id << " attempt " << attempt << " rank " << rank
+             << ": audit record refused: " << added.status().message();
+    return;
+  }
+  if (!*added) return;  // pending
+  const audit::AuditCase& c = (*added)->c;
+  const audit::Finding finding = (*added)->finding;
+  auto worker_of = [&](int r) {
+    return r >= 0 && r < static_cast<int>(a->ranks.size()) ? a->ranks[r].worker_id : "";
+  };
+  const std::string auditee = worker_of(c.auditee), auditor = worker_of(c.auditor);
+  switch (finding) {
+    case audit::Finding::kClean:
+      RecordAuditOutcome(auditee, /*clean=*/true);
+      return;
+    case audit::Finding::kPending:
+      return;
+    case audit::Finding::kAuditeeCheated:
+    case audit::Finding::kAuditorLied: {
+      const bool cheated = finding == audit::Finding::kAuditeeCheated;
+      const std::string culprit = cheated ? auditee : auditor;
+      const std::string evidence =
+          audit::EvidenceText(audit::MakeEvidence(job.id, attempt, c, finding));
+      AddJobEvent(job, clock_(), "audit", evidence);
+      RecordAuditOutcome(culprit, /*clean=*/false);
+      if (Status st = QuarantineWorker(culprit, evidence); !st.ok()) {
+        LOG_ERROR << "quarantining worker " << culprit << ": " << st.ToString();
+      }
+      Persist(job);
+      return;
+    }
+    case audit::Finding::kInconclusive: {
+      const std::string evidence =
+          audit::EvidenceText(audit::MakeEvidence(job.id, attempt, c, finding));
+      AddJobEvent(job, clock_(), "audit", "inconclusive: " + evidence);
+      LOG_WARN << "job " << job.id << ": inconclusive audit: " << evidence;
+      Persist(job);
+      return;
+    }
+  }
+}
+
+void Scheduler::ExpireAuditCases() {
+  const int64_t now = clock_();
+  for (auto it = audit_books_.begin(); it != audit_books_.end();) {
+    const auto [job_id, attempt] = it->first;
+    Job* job = MutableJob(job_id);
+    for (const auto& t : it->second.Expire(now, options_.audit_record_timeout_ms)) {
+      LOG_WARN << "job " << job_id << " attempt " << attempt << ": " << t.message;
+      if (job != nullptr) AddJobEvent(*job, now, "audit", "timed out: " + t.message);
+    }
+    // A finished attempt's book goes once nothing is pending.
+    const Attempt* current = job != nullptr ? job->current_attempt() : nullptr;
+    const bool live = current != nullptr && current->number == attempt &&
+                      current->state == AttemptState::kRunning;
+    if (!live && it->second.pending() == 0) {
+      it = audit_books_.erase(it);
+    } else {
+      ++it;
+    }
+  }
 }
 
 }  // namespace shoal

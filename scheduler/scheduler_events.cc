@@ -63,6 +63,9 @@ Status Scheduler::ApplyEvents(const std::string& worker_id,
       case wire::WorkerEventType::kExit:
         RETURN_IF_ERROR(ApplyExit(*job, *rp, ev.attempt, ev));
         break;
+      case wire::WorkerEventType::kAudit:
+        ApplyAuditRecord(*job, ev.attempt, ev.rank, ev.data);
+        break;
     }
   }
   Changed();

@@ -292,6 +292,10 @@ void Scheduler::StartJob(Job& job, const std::vector<std::string>& rank_workers)
     rp.worker_id = rank_workers[r];
     a.ranks.push_back(rp);
   }
+  // Only the cpu engine can recompute a rank's gradient yet (docs/audits.md "Status").
+  if (options_.audits && job.spec.resources.backend == Backend::kCpu && rank_workers.size() > 1) {
+    a.audit = PlanAudits(job, rank_workers);
+  }
   job.attempts.push_back(std::move(a));
   job.state = JobState::kRunning;
   job.reason.clear();

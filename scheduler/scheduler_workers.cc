@@ -204,6 +204,8 @@ std::vector<wire::Assignment> Scheduler::Assignments(const std::string& worker_i
     a.name = job->spec.metadata.name;
     a.spec = job->spec_text;
     a.pins = job->pins;  // the read capability is the Api's to add (it holds the key)
+    const Attempt* attempt = job->current_attempt();
+    if (key.rank < static_cast<int>(attempt->audit.size())) a.audit = attempt->audit[key.rank];
     out.push_back(std::move(a));
   }
   return out;

@@ -56,6 +56,7 @@ std::optional<TrainerReport> ParseReportLine(std::string_view line) {
   const std::string type = j.value("type", "");
   r.type = type == "result"       ? TrainerReportType::kResult
            : type == "checkpoint" ? TrainerReportType::kCheckpoint
+           : type == "audit"      ? TrainerReportType::kAudit
                                   : TrainerReportType::kProgress;
   r.fields = std::move(j);
   return r;

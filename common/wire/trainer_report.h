@@ -4,6 +4,8 @@
 //               it unchanged as a progress event's "data" (the scheduler's metrics)
 //   checkpoint  rank 0 wrote a checkpoint file; the agent uploads it
 //   result      each rank's last line; the agent forwards it, less "type", as its exit's "result"
+//   audit       any rank, for each audit it took part in (docs/audits.md); forwarded as an audit
+//               event
 // The typed reports are what the trainer writes; the agent acts only on checkpoints and passes
 // the others through as JSON, so what reaches the scheduler is what the trainer wrote.
 // Value types; the functions are pure and thread-safe.
@@ -77,15 +79,15 @@ nlohmann::json ToJson(const ResultReport& r);
 // The line for a report (kReportPrefix and the compact JSON, no newline).
 std::string ReportLine(const nlohmann::json& report);
 
-enum class TrainerReportType { kProgress, kCheckpoint, kResult };
+enum class TrainerReportType { kProgress, kCheckpoint, kResult, kAudit };
 
 struct TrainerReport {
   TrainerReportType type = TrainerReportType::kProgress;
   nlohmann::json fields;  // the whole object, "type" included
 };
 
-// A report line: kReportPrefix followed by a JSON object. Its type is "checkpoint" or "result"
-// by its "type", and progress otherwise (as agents have always read them). std::nullopt for any
+// A report line: kReportPrefix followed by a JSON object. Its type is "checkpoint", "result" or
+// "audit" by its "type", and progress otherwise (as agents have always read them). std::nullopt for any
 // other line (without the prefix, or not an object after it), which is a log line.
 std::optional<TrainerReport> ParseReportLine(std::string_view line);
 

@@ -12,6 +12,8 @@ const char* ToString(WorkerEventType type) {
       return "progress";
     case WorkerEventType::kExit:
       return "exit";
+    case WorkerEventType::kAudit:
+      return "audit";
   }
   return "?";
 }
@@ -43,6 +45,12 @@ WorkerEvent ProgressEvent(int64_t job, int attempt, int rank, nlohmann::json dat
   return e;
 }
 
+WorkerEvent AuditEvent(int64_t job, int attempt, int rank, nlohmann::json data) {
+  WorkerEvent e = EventOf(WorkerEventType::kAudit, job, attempt, rank);
+  e.data = std::move(data);
+  return e;
+}
+
 WorkerEvent ExitEvent(int64_t job, int attempt, int rank, int exit_code) {
   WorkerEvent e = EventOf(WorkerEventType::kExit, job, attempt, rank);
   e.exit_code = exit_code;
@@ -57,6 +65,7 @@ nlohmann::json ToJson(const WorkerEvent& e) {
       j["lines"] = e.lines;
       break;
     case WorkerEventType::kProgress:
+    case WorkerEventType::kAudit:
       j["data"] = e.data;
       break;
     case WorkerEventType::kExit:
@@ -100,6 +109,12 @@ Result<WorkerEvent> WorkerEventFromJson(const nlohmann::json& ev) {
       return InvalidArgument("progress event needs an object \"data\"");
     }
     e.data = ev["data"];
+  } else if (type == "audit") {
+    e.type = WorkerEventType::kAudit;
+    if (!ev.contains("data") || !ev["data"].is_object()) {
+      return InvalidArgument("audit event needs an object \"data\"");
+    }
+    e.data = ev["data"];
   } else if (type == "exit") {
     e.type = WorkerEventType::kExit;
     if (!ev.contains("exitCode") || !ev["exitCode"].is_number_integer()) {
@@ -119,7 +134,7 @@ Result<WorkerEvent> WorkerEventFromJson(const nlohmann::json& ev) {
     if (ev.contains("cause")) e.cause = ev["cause"].get<std::string>();
     if (ev.contains("result")) e.result = ev["result"];
   } else {
-    return InvalidArgument("unknown event type \"" + type + "\" (log, progress, exit)");
+    return InvalidArgument("unknown event type \"" + type + "\" (log, progress, exit, audit)");
   }
   if (auto it = ev.find("fetchedBytes"); it != ev.end()) {
     if (!it->is_number_integer() || it->get<int64_t>() < 0) {

@@ -4,6 +4,8 @@
 // On the wire every event has a string "type" and integer "job", "attempt" and "rank", plus
 //   log:      "lines": [string] (at most kMaxLogLinesPerEvent)
 //   progress: "data": object (the trainer's progress report, passed through)
+//   audit:    "data": object (an audit record the rank reported, docs/audits.md; the scheduler
+//             judges its contents, so a malformed record is its rank's silence, not a bad batch)
 //   exit:     "exitCode": int, and optional "signal": int, "message": string, "cause": string
 //             ("OutOfMemory"), "result": object (the trainer's result report)
 // and, on any type, optional "fetchedBytes": int >= 0, the registry bytes the worker downloaded
@@ -27,9 +29,9 @@ namespace shoal::wire {
 // Most lines one log event may carry.
 inline constexpr size_t kMaxLogLinesPerEvent = 10000;
 
-enum class WorkerEventType { kLog, kProgress, kExit };
+enum class WorkerEventType { kLog, kProgress, kExit, kAudit };
 
-// "log", "progress" or "exit".
+// "log", "progress", "exit" or "audit".
 const char* ToString(WorkerEventType type);
 
 struct WorkerEvent {
@@ -39,7 +41,7 @@ struct WorkerEvent {
   int rank = 0;
   // kLog: the rank's output lines, oldest first.
   std::vector<std::string> lines;
-  // kProgress: the report, a JSON object.
+  // kProgress, kAudit: the report, a JSON object.
   nlohmann::json data = nlohmann::json::object();
   // kExit: a field left empty is not sent.
   int exit_code = 0;
@@ -56,6 +58,7 @@ struct WorkerEvent {
 WorkerEvent LogEvent(int64_t job, int attempt, int rank, std::vector<std::string> lines);
 WorkerEvent ProgressEvent(int64_t job, int attempt, int rank, nlohmann::json data);
 WorkerEvent ExitEvent(int64_t job, int attempt, int rank, int exit_code);
+WorkerEvent AuditEvent(int64_t job, int attempt, int rank, nlohmann::json data);
 
 // The event as a worker sends it: the keys of its type, optional exit fields only when set.
 nlohmann::json ToJson(const WorkerEvent& event);

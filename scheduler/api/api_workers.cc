@@ -114,6 +114,14 @@ asio::awaitable<HttpReply> Api::Register(const HttpRequest& req, const Principal
                                "\", not \"" + reg.account.substr(0, 80) + "\"",
                            "account");
     }
+    // A worker built to cheat for tests of audits (shoal-worker --test-cheat) is only welcome
+    // where the operator asked for it.
+    if (body->contains("testFaults") && !scheduler_->options().allow_test_faults) {
+      co_return ErrorReply(403, "PermissionDenied",
+                           "this worker injects test faults (--test-cheat) and this scheduler "
+                           "does not allow them (allowTestFaults)",
+                           "testFaults");
+    }
     reg.slots = body->value("slots", 1);
     reg.cpus = body->value("cpus", 0);
     // Memory admission (docs/design.md §9): absent from older agents = 0, unknown.

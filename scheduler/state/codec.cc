@@ -60,10 +60,16 @@ nlohmann::json AttemptToStored(const Attempt& a) {
     if (r.fetched_bytes) rank["fetchedBytes"] = *r.fetched_bytes;
     ranks.push_back(std::move(rank));
   }
-  return {{"number", a.number},         {"worldSize", a.world_size},
-          {"state", static_cast<int>(a.state)}, {"reason", a.reason},
-          {"startedMs", a.started_ms},  {"endedMs", a.ended_ms},
-          {"ranks", ranks}};
+  nlohmann::json j = {{"number", a.number},         {"worldSize", a.world_size},
+                      {"state", static_cast<int>(a.state)}, {"reason", a.reason},
+                      {"startedMs", a.started_ms},  {"endedMs", a.ended_ms},
+                      {"ranks", ranks}};
+  if (!a.audit.empty()) {
+    nlohmann::json plans = nlohmann::json::array();
+    for (const auto& plan : a.audit) plans.push_back(wire::ToJson(plan));
+    j["audit"] = std::move(plans);
+  }
+  return j;
 }
 
 Result<Attempt> AttemptFromStored(const nlohmann::json& j) {
@@ -91,6 +97,14 @@ Result<Attempt> AttemptFromStored(const nlohmann::json& j) {
       // Absent from attempts stored before fetched bytes were recorded.
       if (rj.contains("fetchedBytes")) r.fetched_bytes = rj.at("fetchedBytes").get<int64_t>();
       a.ranks.push_back(std::move(r));
+    }
+    // Absent from attempts stored before audits, and from unaudited ones.
+    if (j.contains("audit")) {
+      for (const auto& pj : j.at("audit")) {
+        auto plan = wire::AuditPlanFromJson(pj);
+        if (!plan.ok()) return Internal("corrupt stored audit plan: " + plan.status().message());
+        a.audit.push_back(std::move(*plan));
+      }
     }
     return a;
   } catch (const nlohmann::json::exception& e) {

@@ -68,6 +68,8 @@ struct Attempt {
   int64_t started_ms = 0;
   int64_t ended_ms = 0;
   std::vector<RankPlacement> ranks;  // index == rank
+  // Audits (docs/audits.md): each rank's plan, secret keys included; empty = not audited.
+  std::vector<wire::AuditPlan> audit;
 };
 
 // One account's row of the contribution ledger (scheduler/ledger.h keeps them; the store saves
@@ -83,7 +85,7 @@ struct LedgerEntry {
 
 // One entry of a job's timeline (shoal status, GET /v1/jobs/{id} "events"): what happened to it
 // and why, kept with the job. Types: submitted, placed, started, checkpoint, preempted, resized,
-// restarting, succeeded, failed, cancelled.
+// restarting, succeeded, failed, cancelled, audit.
 struct JobEvent {
   int64_t ts_ms = 0;
   std::string type;

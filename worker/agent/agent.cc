@@ -153,6 +153,7 @@ Status Agent::Register() {
                {"memoryBytes", memory_total_},
                {"memoryLentBytes", memory_lent_}};
   if (!options_.account.empty()) body["account"] = options_.account;
+  if (!options_.test_cheat.empty()) body["testFaults"] = options_.test_cheat;
   auto registered = client_.DoJson("POST", "/v1/workers/register", &body);
   if (!registered.ok() && registered.status().code() == StatusCode::kFailedPrecondition) {
     // 409: a live agent with another instance holds this name (the scheduler says which).
@@ -612,6 +613,17 @@ Result<SpawnedProcess> Agent::LaunchRank(const RankKeyT& key, const wire::Assign
     spawn.argv.push_back("--resume");
     spawn.argv.push_back(resume);
   }
+  if (a.audit) {
+    // The rank's secret audit key: readable by this user only, and never in argv.
+    const std::string plan_path = dir + "/audit-plan.json";
+    RETURN_IF_ERROR(WriteFileAtomic(plan_path, wire::ToJson(*a.audit).dump(), 0600));
+    spawn.argv.push_back("--audit-plan");
+    spawn.argv.push_back(plan_path);
+    if (!options_.test_cheat.empty()) {
+      spawn.argv.push_back("--cheat");
+      spawn.argv.push_back(options_.test_cheat);
+    }
+  }
   spawn.env["OPENBLAS_NUM_THREADS"] = std::to_string(options_.threads_per_rank);
   // One GPU per rank: the lowest one no live rank holds. The trainer then sees only that GPU (as
   // device 0); a rank without one sees none, so `backend: auto` trains it on the CPU rather than
@@ -716,6 +728,10 @@ void Agent::ReadOutput(RankKeyT key, pid_t pid, int fd, AttemptData* data) {
                                : "checkpoint upload failed: " + st.message();
         if (!st.ok()) LOG_WARN << "job " << key.job << ": " << note;
         batch.push_back("[shoal-worker] " + note);
+      } else if (report->type == wire::TrainerReportType::kAudit) {
+        flush();
+        events_.Enqueue(
+            wire::AuditEvent(key.job, key.attempt, key.rank, std::move(report->fields)));
       } else {
         flush();  // keep logs and progress in order
         events_.Enqueue(

@@ -63,6 +63,9 @@ struct AgentOptions {
   int slots = 0;             // ranks at once; 0 = one per GPU, or 1 without GPUs
   int threads_per_rank = 0;  // BLAS/compute threads per rank; 0 = cpus / slots
   std::string trainer_path;  // shoal-train; default: next to shoal-worker
+  // Tests only (docs/audits.md "Fault injection"): every audited rank runs with --cheat MODE. Sent
+  // at registration, so that a scheduler without allowTestFaults refuses this worker.
+  std::string test_cheat;
   std::string work_dir;      // per-rank run directories; default /tmp/shoal-worker-<name>
   std::chrono::milliseconds kill_grace{5000};  // SIGTERM → SIGKILL
   bool detect_gpus = true;

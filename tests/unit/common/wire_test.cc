@@ -162,7 +162,7 @@ TEST(WireWorkerEventTest, RefusesMalformedEventsWithTheSchedulersMessages) {
   EXPECT_EQ(BatchError(json::array()), needs);
   j = LogJson();
   j["type"] = "bogus";
-  EXPECT_EQ(BatchError(j), "unknown event type \"bogus\" (log, progress, exit)");
+  EXPECT_EQ(BatchError(j), "unknown event type \"bogus\" (log, progress, exit, audit)");
 
   const std::string lines = "log event needs \"lines\": an array of at most 10000 strings";
   j = LogJson();
@@ -373,6 +373,31 @@ TEST(AuditWire, AssignmentCarriesThePlan) {
   auto bad = AssignmentFromJson(j);
   ASSERT_FALSE(bad.ok());
   EXPECT_NE(bad.status().message().find("audit plan"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace shoal::wire
+
+namespace shoal::wire {
+namespace {
+
+TEST(AuditWire, AuditEventsAndReportLinesRoundTrip) {
+  AuditRecord r;
+  r.step = 4;
+  r.rank = 1;
+  r.auditee = 1;
+  r.auditor = 0;
+  r.commitment = SomeCommitment();
+  auto line = ParseReportLine(ReportLine(ToJson(r)));
+  ASSERT_TRUE(line.has_value());
+  EXPECT_EQ(line->type, TrainerReportType::kAudit);
+  WorkerEvent ev = AuditEvent(7, 1, 1, line->fields);
+  auto back = WorkerEventFromJson(ToJson(ev));
+  ASSERT_TRUE(back.ok()) << back.status().ToString();
+  EXPECT_EQ(*back, ev);
+  nlohmann::json bad = ToJson(ev);
+  bad["data"] = "x";
+  EXPECT_FALSE(WorkerEventFromJson(bad).ok());
 }
 
 }  // namespace

@@ -155,7 +155,7 @@ TEST(ConfigTest, LedgerHistorySettings) {
 
 TEST(ConfigTest, AuditSettingsAreValidatedAsATrustPolicy) {
   SchedulerConfig c;
-  EXPECT_FALSE(c.audits);  // off until the trainer side lands
+  EXPECT_FALSE(c.audits);  // off by default (docs/audits.md "Status")
   EXPECT_FALSE(c.allow_test_faults);
   for (const char* bad : {"0", "1.5", "-0.1", "x", "0.1x", "nan", "inf", ""}) {
     EXPECT_FALSE(SetSchedulerSetting("auditInitialRate", bad, &c).ok()) << bad;

@@ -1,0 +1,93 @@
+// Audits end to end (docs/audits.md) with real processes on loopback: a scheduler with audits on,
+// four workers of four accounts, one of them started with --test-cheat. The cheater is caught in
+// the trainer's in-step audit, the scheduler judges the ranks' records itself, quarantines the
+// cheater's worker with its evidence, and the job finishes on the others. Honest pools lower
+// their workers' audit rates; a scheduler without allowTestFaults refuses a cheating worker.
+#include <chrono>
+#include <string>
+
+#include <gtest/gtest.h>
+
+#include "tests/integration/cluster.h"
+
+namespace shoal::testing {
+namespace {
+
+using namespace std::chrono_literals;
+using nlohmann::json;
+
+// tiny-mlp on 3..4 ranks (117 steps per epoch on 4), with room to retry after a quarantine.
+std::string AuditedJob() {
+  std::string yaml = Cluster::ReadRepoFile("configs/jobs/tiny-mlp.yaml");
+  yaml = Replace(yaml, "workers: {min: 1, max: 1}", "workers: {min: 3, max: 4}");
+  yaml = Replace(yaml, "maxRetries: 1", "maxRetries: 3");
+  return yaml;
+}
+
+json WorkerNamed(Cluster& c, const std::string& name) {
+  for (const auto& w : c.Workers()) {
+    if (w.value("name", "") == name) return w;
+  }
+  return json::object();
+}
+
+void StartPool(Cluster& c, const std::string& cheater_flags) {
+  const char* accounts[] = {"a", "b", "c", "d"};
+  for (int i = 0; i < 4; ++i) {
+    std::vector<std::string> flags = {"--account", accounts[i]};
+    if (i == 2 && !cheater_flags.empty()) flags.insert(flags.end(), {"--test-cheat", cheater_flags});
+    c.StartWorker("w" + std::to_string(i), flags);
+  }
+  ASSERT_TRUE(Cluster::WaitUntil([&] { return c.Workers().size() == 4; }, 30s));
+}
+
+TEST(AuditTest, ACheaterIsQuarantinedAndTheJobFinishesWithoutIt) {
+  Cluster c;
+  c.StartScheduler({"--audits", "true", "--allow-test-faults", "true"});
+  StartPool(c, "zero");
+  const int64_t id = c.Submit(AuditedJob());
+  ASSERT_TRUE(c.WaitForState(id, "SUCCEEDED", 200s)) << c.Job(id).dump(2);
+  const json cheater = WorkerNamed(c, "w2");
+  EXPECT_EQ(cheater.value("state", ""), "quarantined") << cheater.dump(2);
+  EXPECT_NE(cheater.value("quarantine", "").find("cheated"), std::string::npos)
+      << cheater.dump(2);
+  EXPECT_GE(cheater.value("failedAudits", 0), 1);
+  const json job = c.Job(id);
+  bool audit_event = false;
+  for (const auto& e : job["events"]) audit_event |= e.value("type", "") == "audit";
+  EXPECT_TRUE(audit_event) << job["events"].dump(2);
+  // The last attempt ran without the quarantined worker, and still learned.
+  for (const auto& w : job["placement"]) EXPECT_NE(w, cheater["id"]) << job.dump(2);
+  EXPECT_GT(job["result"].value("testAccuracy", 0.0), 0.7) << job["result"].dump(2);
+  for (const char* honest : {"w0", "w1", "w3"}) {
+    EXPECT_EQ(WorkerNamed(c, honest).value("state", ""), "alive") << honest;
+  }
+}
+
+TEST(AuditTest, AnHonestPoolIsAuditedAndTrustedMore) {
+  Cluster c;
+  c.StartScheduler({"--audits", "true"});
+  StartPool(c, "");
+  const int64_t id = c.Submit(AuditedJob());
+  ASSERT_TRUE(c.WaitForState(id, "SUCCEEDED", 200s)) << c.Job(id).dump(2);
+  int clean = 0;
+  for (const auto& w : c.Workers()) {
+    EXPECT_EQ(w.value("state", ""), "alive") << w.dump(2);
+    EXPECT_EQ(w.value("failedAudits", 0), 0) << w.dump(2);
+    clean += w.value("cleanAudits", 0);
+    if (w.value("cleanAudits", 0) > 0) EXPECT_LT(w.value("auditRate", 1.0), 0.1) << w.dump(2);
+  }
+  // 117 steps x 4 ranks at 0.1 per step: about 47 audits, and at least a few.
+  EXPECT_GT(clean, 5);
+}
+
+TEST(AuditTest, ACheatingWorkerIsRefusedWithoutAllowTestFaults) {
+  Cluster c;
+  c.StartScheduler({"--audits", "true"});
+  Process* w = c.StartWorker("cheater", {"--account", "a", "--test-cheat", "zero"});
+  EXPECT_NE(w->Wait(30s), 0);
+  EXPECT_TRUE(c.Workers().empty());
+}
+
+}  // namespace
+}  // namespace shoal::testing
