@@ -220,6 +220,10 @@ class Scheduler {
   // Counts an audit of one of the worker's ranks and moves its rate (audit/trust.h); stored.
   // Unknown workers are ignored (the audit outlived them).
   void RecordAuditOutcome(const std::string& worker_id, bool clean);
+  // Takes back from the worker's account what its ranks earned on `job` (its credited attempts:
+  // succeeded, resized, preempted; a failed one earned nothing) and returns the units. For a
+  // confirmed cheater (docs/audits.md "Consequences").
+  double ClawBackCredit(const Job& job, const std::string& worker_id);
   // The audit plans of a new attempt of `job` on these workers (rank order); empty when a plan
   // cannot be made (logged: a job is never held back by its audits).
   std::vector<wire::AuditPlan> PlanAudits(const Job& job,

@@ -108,6 +108,27 @@ double Scheduler::AuditRate(const Worker& w) const {
   return w.audit_rate > 0 ? w.audit_rate : audit::NewWorkerRate(options_.trust);
 }
 
+double Scheduler::ClawBackCredit(const Job& job, const std::string& worker_id) {
+  const Worker* w = FindWorker(worker_id);
+  if (w == nullptr) return 0;
+  double units = 0;
+  for (const Attempt& a : job.attempts) {
+    if (a.state != AttemptState::kSucceeded && a.state != AttemptState::kResized &&
+        a.state != AttemptState::kPreempted) {
+      continue;
+    }
+    for (const RankPlacement& r : a.ranks) {
+      if (r.worker_id == worker_id) units += AttemptUnitsPerRank(job.spec, a);
+    }
+  }
+  if (units > 0) {
+    ledger_.Credit(w->account, -units);
+    LOG_WARN << "clawed back " << units << " GPU-seconds from account " << w->account << " (worker "
+             << worker_id << ", job " << job.id << ")";
+  }
+  return units;
+}
+
 std::vector<wire::AuditPlan> Scheduler::PlanAudits(const Job& job,
                                                    const std::vector<std::string>& rank_workers) {
   std::vector<audit::PlanRank> ranks;
@@ -164,8 +185,12 @@ void Scheduler::ApplyAuditRecord(Job& job, int attempt, int rank, const nlohmann
       const std::string culprit = cheated ? auditee : auditor;
       const std::string evidence =
           audit::EvidenceText(audit::MakeEvidence(job.id, attempt, c, finding));
-      AddJobEvent(job, clock_(), "audit", evidence);
       RecordAuditOutcome(culprit, /*clean=*/false);
+      const double clawed = ClawBackCredit(job, culprit);
+      AddJobEvent(job, clock_(), "audit",
+                  evidence + (clawed > 0 ? "; " + std::to_string(static_cast<int64_t>(clawed)) +
+                                               " GPU-seconds of credit clawed back"
+                                         : ""));
       if (Status st = QuarantineWorker(culprit, evidence); !st.ok()) {
         LOG_ERROR << "quarantining worker " << culprit << ": " << st.ToString();
       }

@@ -35,7 +35,8 @@ void StartPool(Cluster& c, const std::string& cheater_flags) {
   const char* accounts[] = {"a", "b", "c", "d"};
   for (int i = 0; i < 4; ++i) {
     std::vector<std::string> flags = {"--account", accounts[i]};
-    if (i == 2 && !cheater_flags.empty()) flags.insert(flags.end(), {"--test-cheat", cheater_flags});
+    if (i == 2 && !cheater_flags.empty())
+      flags.insert(flags.end(), {"--test-cheat", cheater_flags});
     c.StartWorker("w" + std::to_string(i), flags);
   }
   ASSERT_TRUE(Cluster::WaitUntil([&] { return c.Workers().size() == 4; }, 30s));
@@ -49,8 +50,7 @@ TEST(AuditTest, ACheaterIsQuarantinedAndTheJobFinishesWithoutIt) {
   ASSERT_TRUE(c.WaitForState(id, "SUCCEEDED", 200s)) << c.Job(id).dump(2);
   const json cheater = WorkerNamed(c, "w2");
   EXPECT_EQ(cheater.value("state", ""), "quarantined") << cheater.dump(2);
-  EXPECT_NE(cheater.value("quarantine", "").find("cheated"), std::string::npos)
-      << cheater.dump(2);
+  EXPECT_NE(cheater.value("quarantine", "").find("cheated"), std::string::npos) << cheater.dump(2);
   EXPECT_GE(cheater.value("failedAudits", 0), 1);
   const json job = c.Job(id);
   bool audit_event = false;

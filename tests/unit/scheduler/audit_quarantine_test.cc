@@ -218,3 +218,37 @@ TEST_F(QuarantineApiTest, ListShowsItAndOnlyAnAdminClearsIt) {
 
 }  // namespace
 }  // namespace shoal
+
+namespace shoal {
+namespace {
+
+double Contributed(const Scheduler& s, const std::string& account, bool total) {
+  for (const LedgerEntry& e : s.LedgerEntries()) {
+    if (e.account == account) return total ? e.total_contributed : e.contributed;
+  }
+  return 0;
+}
+
+TEST_F(QuarantineTest, ACheatersCreditForTheJobIsClawedBack) {
+  const std::string a = AddWorker("a");
+  const std::string account = sched_->FindWorker(a)->account;
+  auto job = sched_->Submit(Spec(1), "u");
+  ASSERT_TRUE(job.ok());
+  const int64_t id = (*job)->id;
+  now_ += 100'000;  // the rank runs 100 s and succeeds: 100 slot-seconds earned
+  wire::WorkerEvent exit = wire::ExitEvent(id, 1, 0, 0);
+  exit.result = nlohmann::json{{"paramChecksum", "0123456789abcdef"}};
+  ASSERT_TRUE(sched_->ApplyEvents(a, {exit}).ok());
+  ASSERT_EQ((*job)->state, JobState::kSucceeded);
+  const double earned = Contributed(*sched_, account, /*total=*/true);
+  ASSERT_NEAR(earned, 100, 1e-6);
+  EXPECT_NEAR(sched_->ClawBackCredit(**job, a), 100, 1e-6);
+  EXPECT_NEAR(Contributed(*sched_, account, /*total=*/true), 0, 1e-6);
+  EXPECT_NEAR(Contributed(*sched_, account, /*total=*/false), 0, 1e-6);
+  // A worker that ran none of the job's ranks loses nothing.
+  const std::string b = AddWorker("b");
+  EXPECT_EQ(sched_->ClawBackCredit(**job, b), 0);
+}
+
+}  // namespace
+}  // namespace shoal
