@@ -179,10 +179,16 @@ Status AuditSession::Commit(int64_t step, float* local, int64_t n, float* side) 
       drawn = q;
     }
   }
-  // The norm as Sketch sums it (index order, double); the side band carries it rounded to float,
-  // for the norm screen only.
+  // The norm for the screen only (the commitment's comes from Sketch), so it may sum in eight
+  // independent lanes, which vectorize: this runs on every step.
+  double lanes[8] = {};
+  int64_t i = 0;
+  for (; i + 8 <= n; i += 8) {
+    for (int j = 0; j < 8; ++j) lanes[j] += static_cast<double>(local[i + j]) * local[i + j];
+  }
+  for (; i < n; ++i) lanes[0] += static_cast<double>(local[i]) * local[i];
   double sq = 0;
-  for (int64_t i = 0; i < n; ++i) sq += static_cast<double>(local[i]) * local[i];
+  for (double l : lanes) sq += l;
   float* slot = side + static_cast<int64_t>(rank_) * kSideFloats;
   PutHash(hash_, slot);
   for (size_t i = 0; i < config_.size() && i < static_cast<size_t>(kConfigBytes); ++i) {
