@@ -12,9 +12,8 @@ namespace {
 
 constexpr int kHashBytes = 32;
 constexpr int kConfigBytes = 64;
-constexpr int kSketchDoubles = 1 + audit::kSketchBuckets;       // norm, buckets
-constexpr int kResultDoubles = kHashBytes + kSketchDoubles;     // a commitment, no config
-constexpr int kClaimDoubles = kSketchDoubles + kResultDoubles;  // own sketch, audit
+constexpr int kSketchDoubles = 1 + audit::kSketchBuckets;    // norm, buckets
+constexpr int kResultDoubles = kHashBytes + kSketchDoubles;  // a commitment, no config
 // A rank's slot of the side band (floats): hash bytes, config bytes, drawn auditee + 1 (0: none),
 // gradient norm. All but the norm are small integers, which floats hold exactly.
 constexpr int kSideDrawn = kHashBytes + kConfigBytes;
@@ -199,15 +198,6 @@ Status AuditSession::Commit(int64_t step, float* local, int64_t n, float* side) 
   return Status::Ok();
 }
 
-// An all-gather over the all-reduce: each rank fills its slot of zeros. Every value is the sum of
-// one rank's value and zeros, so it arrives exactly.
-Status AuditSession::Exchange(const std::vector<double>& mine, int per_rank,
-                              std::vector<double>* all) {
-  all->assign(static_cast<size_t>(world_) * per_rank, 0.0);
-  std::copy(mine.begin(), mine.end(), all->begin() + static_cast<int64_t>(rank_) * per_rank);
-  return coll_.AllReduceSum(all->data(), static_cast<int64_t>(all->size()));
-}
-
 Result<audit::Commitment> AuditSession::Recompute(int q, const std::string& seed,
                                                   StepEngine& engine) {
   StepInput in = input_;
@@ -242,60 +232,16 @@ Status AuditSession::Verify(int64_t step, const float* side, StepEngine& engine)
   // Nothing to check: every rank sees the same side band, so every rank skips the rest alike.
   if (!any_drawn && outliers.empty()) return Status::Ok();
 
-  own_.hash = hash_;
-  own_.config = config_;
-  audit::Sketch(local_.data(), static_cast<int64_t>(local_.size()), seed, &own_.sketch, &own_.norm);
-  const audit::Commitment& own = own_;
-  // This rank's audit as every rank read it from the side band.
-  const int me = drawn[rank_];
-  const bool cover =
-      me >= 0 && cheat_.kind == CheatMode::kCollude && plan_.accounts[me] == plan_.accounts[rank_];
-  audit::Commitment mine_recomputed;
-  if (cover) {
-    mine_recomputed = own;  // placeholder sketch; the copied hash is what judges
-    mine_recomputed.hash = hashes[me];
-  } else if (me >= 0) {
-    ASSIGN_OR_RETURN(mine_recomputed, Recompute(me, seed, engine));
-  }
-
-  // 2. Sketches and the drawn audits' recomputations.
-  std::vector<double> mine(kClaimDoubles, 0.0), all;
-  mine[0] = own.norm;
-  std::copy(own.sketch.begin(), own.sketch.end(), mine.begin() + 1);
-  if (me >= 0) PutResult(mine_recomputed, mine.data() + kSketchDoubles);
-  RETURN_IF_ERROR(Exchange(mine, kClaimDoubles, &all));
-  std::vector<audit::Commitment> claims(world_);
+  // 2. The step's audits, known to every rank from the side band: the draws, then each outlier
+  // not drawn already, audited by a rank the seed picks.
   std::vector<Case> cases;
   for (int r = 0; r < world_; ++r) {
-    const double* slot = all.data() + static_cast<size_t>(r) * kClaimDoubles;
-    claims[r].hash = hashes[r];
-    claims[r].config = configs[r];
-    claims[r].norm = slot[0];
-    claims[r].sketch.assign(slot + 1, slot + kSketchDoubles);
-    if (drawn[r] >= 0) {
-      Case c;
-      c.auditee = drawn[r];
-      c.auditor = r;
-      c.recomputed = GetResult(slot + kSketchDoubles, configs[r]);
-      cases.push_back(std::move(c));
-    }
+    if (drawn[r] < 0) continue;
+    Case c;
+    c.auditee = drawn[r];
+    c.auditor = r;
+    cases.push_back(std::move(c));
   }
-  // A colluder's record carries the partner's sketch, as its in-step one did not.
-  if (cover) {
-    for (Case& c : cases) {
-      if (c.auditor != rank_) continue;
-      c.recomputed = claims[me];
-      c.recomputed->config = config_;
-    }
-  }
-  auto judge = [&](const audit::Commitment& claim, const audit::Commitment& got) {
-    return audit::Compare(claim, got, audit::DefaultTolerance(claim.config, got.config)).verdict;
-  };
-  for (Case& c : cases) {
-    c.verdict = judge(claims[c.auditee], *c.recomputed);
-    c.disputed = c.verdict == audit::Verdict::kMismatch;
-  }
-  // The norm screen: an outlier not audited yet is audited now by a rank the seed picks.
   for (int q : outliers) {
     if (std::any_of(cases.begin(), cases.end(), [&](const Case& c) { return c.auditee == q; })) {
       continue;
@@ -309,8 +255,61 @@ Status AuditSession::Verify(int64_t step, const float* side, StepEngine& engine)
     cases.push_back(std::move(c));
   }
 
-  // 3. Up to two more exchanges: screened audits are recomputed, disputes arbitrated (a screened
-  // audit that fails needs both).
+  // 3. One exchange: every rank's sketch (and exact norm), and each audit's recomputation in a
+  // slot of its own (a rank may both draw one and be picked for a screen).
+  own_.hash = hash_;
+  own_.config = config_;
+  audit::Sketch(local_.data(), static_cast<int64_t>(local_.size()), seed, &own_.sketch, &own_.norm);
+  const size_t case_at = static_cast<size_t>(world_) * kSketchDoubles;
+  std::vector<double> mine(case_at + cases.size() * kResultDoubles, 0.0), all;
+  double* own_slot = mine.data() + static_cast<size_t>(rank_) * kSketchDoubles;
+  own_slot[0] = own_.norm;
+  std::copy(own_.sketch.begin(), own_.sketch.end(), own_slot + 1);
+  // A colluder auditing a rank of its own account copies that rank's hash (the sketch is a
+  // placeholder; the hash is what judges between equal configurations).
+  auto covers = [&](const Case& c) {
+    return !c.screened && cheat_.kind == CheatMode::kCollude &&
+           plan_.accounts[c.auditee] == plan_.accounts[rank_];
+  };
+  for (size_t k = 0; k < cases.size(); ++k) {
+    const Case& c = cases[k];
+    if (c.auditor != rank_) continue;
+    audit::Commitment got = own_;
+    if (covers(c)) {
+      got.hash = hashes[c.auditee];
+    } else {
+      ASSIGN_OR_RETURN(got, Recompute(c.auditee, seed, engine));
+    }
+    PutResult(got, mine.data() + case_at + k * kResultDoubles);
+  }
+  // Every rank fills only its own slots, so the sum is an all-gather.
+  all = mine;
+  RETURN_IF_ERROR(coll_.AllReduceSum(all.data(), static_cast<int64_t>(all.size())));
+  std::vector<audit::Commitment> claims(world_);
+  for (int r = 0; r < world_; ++r) {
+    const double* slot = all.data() + static_cast<size_t>(r) * kSketchDoubles;
+    claims[r].hash = hashes[r];
+    claims[r].config = configs[r];
+    claims[r].norm = slot[0];
+    claims[r].sketch.assign(slot + 1, slot + kSketchDoubles);
+  }
+  auto judge = [&](const audit::Commitment& claim, const audit::Commitment& got) {
+    return audit::Compare(claim, got, audit::DefaultTolerance(claim.config, got.config)).verdict;
+  };
+  for (size_t k = 0; k < cases.size(); ++k) {
+    Case& c = cases[k];
+    c.recomputed = GetResult(all.data() + case_at + k * kResultDoubles, configs[c.auditor]);
+    // A colluder's record carries the partner's sketch, as its in-step one did not.
+    if (c.auditor == rank_ && covers(c)) {
+      c.recomputed = claims[c.auditee];
+      c.recomputed->config = config_;
+    }
+    c.verdict = judge(claims[c.auditee], *c.recomputed);
+    c.disputed = c.verdict == audit::Verdict::kMismatch;
+  }
+
+  // 4. Disputes arbitrated, in one more exchange. (The loop also recomputes any audit that has no
+  // recomputation yet; since every audit is known from the side band, none is left here.)
   for (int round = 0; round < 2; ++round) {
     std::vector<int> work;  // case indexes, each a slot of the exchange
     for (size_t i = 0; i < cases.size(); ++i) {

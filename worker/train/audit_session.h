@@ -4,9 +4,9 @@
 // Commit() keeps a copy of the local gradient and writes this rank's slot of the side band that
 // rides in the gradient all-reduce: its hash, configuration, drawn auditee and gradient norm.
 // Verify() reads every rank's slot (the hashes fix the sketch seed) and returns at once when no
-// rank drew an audit and no norm is an outlier. Otherwise it exchanges sketches and the audits'
-// recomputations, judges every claim as every other rank does, settles disputes and norm-screen
-// audits in up to two more exchanges, reports this rank's audit records, and fails the step
+// rank drew an audit and no norm is an outlier. Otherwise it exchanges sketches and the
+// recomputations of the drawn and screened audits, judges every claim as every other rank does,
+// arbitrates disputes in one more exchange, reports this rank's audit records, and fails the step
 // (before its update) on a dispute with a status ExitCodeFor maps to kTrainAuditDispute.
 //
 // Every rank makes the same collective calls in the same order: how many exchanges a step needs
@@ -65,7 +65,6 @@ class AuditSession final : public StepAudit {
   struct Case;
   void Cheat(float* local, int64_t n);
   Result<audit::Commitment> Recompute(int q, const std::string& seed, StepEngine& engine);
-  Status Exchange(const std::vector<double>& mine, int per_rank, std::vector<double>* all);
   void ReportCases(int64_t step, const std::vector<Case>& cases);
 
   wire::AuditPlan plan_;

@@ -162,8 +162,8 @@ TEST_F(AuditTrainerTest, HonestRanksAreAuditedWithoutChangingTheRun) {
 }
 
 // The side band carries every step's hashes, draws and norms in the gradient all-reduce, so a
-// step without a draw or a screen outlier makes no collective beyond it, and one with a draw makes
-// one more (the sketch exchange; honest ranks need no arbitration).
+// step without a draw or a screen outlier makes no collective beyond it, and one with a draw or
+// a screened rank makes one more (sketches and recomputations; honest ranks need no arbitration).
 TEST_F(AuditTrainerTest, OnlyStepsWithAnAuditMakeAnExtraCollective) {
   const JobSpec spec = Spec(4, 4);
   auto quiet = [](std::vector<wire::AuditPlan> plans) {
@@ -172,23 +172,35 @@ TEST_F(AuditTrainerTest, OnlyStepsWithAnAuditMakeAnExtraCollective) {
   };
   auto plain = Run(spec, std::vector<wire::AuditPlan>(4), {});
   auto never = Run(spec, quiet(Plans(kFourAccounts, {0, 0, 0, 0})), {});
-  auto sometimes = Run(spec, quiet(Plans(kFourAccounts, {0.3, 0.3, 0.3, 0.3})), {});
-  std::set<int64_t> audited_steps;
+  auto drawn = Run(spec, quiet(Plans(kFourAccounts, {0.3, 0.3, 0.3, 0.3})), {});
+  auto screened = Run(spec, Plans(kFourAccounts, {0, 0, 0, 0}), {});
+  auto audited_steps = [](const std::vector<RankRun>& runs) {
+    std::set<int64_t> steps;
+    for (const auto& run : runs) {
+      for (const auto& rec : run.records) steps.insert(rec.step);
+    }
+    return static_cast<int64_t>(steps.size());
+  };
   for (int r = 0; r < 4; ++r) {
     ASSERT_TRUE(plain[r].status.ok()) << plain[r].status.ToString();
     ASSERT_TRUE(never[r].status.ok()) << never[r].status.ToString();
-    ASSERT_TRUE(sometimes[r].status.ok()) << sometimes[r].status.ToString();
-    EXPECT_TRUE(never[r].records.empty());
-    for (const auto& rec : sometimes[r].records) audited_steps.insert(rec.step);
+    ASSERT_TRUE(drawn[r].status.ok()) << drawn[r].status.ToString();
+    ASSERT_TRUE(screened[r].status.ok()) << screened[r].status.ToString();
   }
-  ASSERT_GT(plain[0].result.steps, 0);
-  ASSERT_FALSE(audited_steps.empty());
-  ASSERT_LT(static_cast<int64_t>(audited_steps.size()), plain[0].result.steps);
+  const int64_t steps = plain[0].result.steps;
+  const int64_t with_draw = audited_steps(drawn), with_screen = audited_steps(screened);
+  EXPECT_EQ(audited_steps(never), 0);
+  EXPECT_GT(with_draw, 0);
+  EXPECT_LT(with_draw, steps);
+  EXPECT_GT(with_screen, 0) << "no honest rank was screened: the test shows nothing";
+  for (const auto& run : screened) {
+    for (const auto& rec : run.records) EXPECT_TRUE(rec.screened);
+  }
   for (int r = 0; r < 4; ++r) {
     SCOPED_TRACE("rank " + std::to_string(r));
     EXPECT_EQ(never[r].all_reduces, plain[r].all_reduces);
-    EXPECT_EQ(sometimes[r].all_reduces,
-              plain[r].all_reduces + static_cast<int64_t>(audited_steps.size()));
+    EXPECT_EQ(drawn[r].all_reduces, plain[r].all_reduces + with_draw);
+    EXPECT_EQ(screened[r].all_reduces, plain[r].all_reduces + with_screen);
   }
 }
 
