@@ -5,6 +5,8 @@
 //   --detect MODE     seeded trials of 4 in-process Gloo ranks, rank 2 cheating with MODE (a
 //                     --cheat mode, or "none" for honest runs); prints the steps to the dispute
 //   --overhead        honest 4-rank runs with audits at --rate against none; step-time ratio
+//                     (--rate 0: only the per-step commitments and the norm screen;
+//                     --screen-z 1e9: no screen audits)
 //   --gradients-out F one rank's commitments of --batches local gradients at fixed parameters,
 //                     one JSON line each (run under different OPENBLAS_CORETYPE / --threads)
 //   --compare A B     the verdicts of two --gradients-out files, batch by batch
@@ -77,9 +79,12 @@ JobSpec Spec(const std::string& dir, int epochs) {
 }
 
 // Plans for four ranks of four accounts: each auditee's rate split over the three others.
+double screen_z = 0;  // --screen-z: > 0 replaces the plans' norm-screen z
+
 std::vector<wire::AuditPlan> Plans(int trial, double rate) {
   std::vector<wire::AuditPlan> plans(kRanks);
   for (int r = 0; r < kRanks; ++r) {
+    if (screen_z > 0) plans[r].screen_z = screen_z;
     plans[r].nonce = audit::SketchSeed("nonce", trial, {}).substr(0, 16);
     plans[r].key = audit::SketchSeed("key", trial * kRanks + r, {});
     for (int q = 0; q < kRanks; ++q) {
@@ -297,6 +302,7 @@ int main(int argc, char** argv) {
   app.add_option("--batches", batches);
   app.add_option("--threads", threads);
   app.add_option("--repeats", repeats);
+  app.add_option("--screen-z", screen_z, "the norm screen's z (default: the plan's, 3.5)");
   CLI11_PARSE(app, argc, argv);
   if (compare.size() == 2) return Compare(compare[0], compare[1]);
   char tmpl[] = "/tmp/shoal-audit-bench-XXXXXX";

@@ -12,9 +12,13 @@ namespace {
 
 constexpr int kHashBytes = 32;
 constexpr int kConfigBytes = 64;
-constexpr int kSketchDoubles = 1 + audit::kSketchBuckets;           // norm, buckets
-constexpr int kResultDoubles = kHashBytes + kSketchDoubles;         // a commitment, no config
-constexpr int kClaimDoubles = kSketchDoubles + 1 + kResultDoubles;  // own sketch, audit
+constexpr int kSketchDoubles = 1 + audit::kSketchBuckets;    // norm, buckets
+constexpr int kResultDoubles = kHashBytes + kSketchDoubles;  // a commitment, no config
+// A rank's slot of the side band (floats): hash bytes, config bytes, drawn auditee + 1 (0: none),
+// gradient norm. All but the norm are small integers, which floats hold exactly.
+constexpr int kSideDrawn = kHashBytes + kConfigBytes;
+constexpr int kSideNorm = kSideDrawn + 1;
+constexpr int kSideFloats = kSideNorm + 1;
 
 int HexValue(char c) { return c >= '0' && c <= '9' ? c - '0' : c - 'a' + 10; }
 
@@ -25,11 +29,13 @@ int AsInt(double v, int lo, int hi, int fallback) {
 }
 
 // A 64-hex-digit hash as 32 byte values; and back.
-void PutHash(const std::string& hex, double* out) {
+template <typename T>
+void PutHash(const std::string& hex, T* out) {
   for (int i = 0; i < kHashBytes; ++i)
-    out[i] = HexValue(hex[2 * i]) * 16 + HexValue(hex[2 * i + 1]);
+    out[i] = static_cast<T>(HexValue(hex[2 * i]) * 16 + HexValue(hex[2 * i + 1]));
 }
-std::string GetHash(const double* in) {
+template <typename T>
+std::string GetHash(const T* in) {
   static const char* kDigits = "0123456789abcdef";
   std::string hex(2 * kHashBytes, '0');
   for (int i = 0; i < kHashBytes; ++i) {
@@ -156,21 +162,40 @@ void AuditSession::Cheat(float* local, int64_t n) {
   }
 }
 
-Status AuditSession::Commit(int64_t step, float* local, int64_t n) {
-  (void)step;
+int64_t AuditSession::SideBandFloats() const { return static_cast<int64_t>(world_) * kSideFloats; }
+
+Status AuditSession::Commit(int64_t step, float* local, int64_t n, float* side) {
   Cheat(local, n);
   local_.assign(local, local + n);
   hash_ = audit::GradientHash(local, n);
+  // This rank's draw: at most one audit per step, the first rank drawn after itself. It does not
+  // depend on the sketch seed, so it can travel with the gradient.
+  int drawn = -1;
+  for (int k = 1; k < world_ && drawn < 0; ++k) {
+    const int q = (rank_ + k) % world_;
+    if (q < static_cast<int>(plan_.rates.size()) &&
+        audit::Drawn(plan_.key, step, q, plan_.rates[q])) {
+      drawn = q;
+    }
+  }
+  // The norm for the screen only (the commitment's comes from Sketch), so it may sum in eight
+  // independent lanes, which vectorize: this runs on every step.
+  double lanes[8] = {};
+  int64_t i = 0;
+  for (; i + 8 <= n; i += 8) {
+    for (int j = 0; j < 8; ++j) lanes[j] += static_cast<double>(local[i + j]) * local[i + j];
+  }
+  for (; i < n; ++i) lanes[0] += static_cast<double>(local[i]) * local[i];
+  double sq = 0;
+  for (double l : lanes) sq += l;
+  float* slot = side + static_cast<int64_t>(rank_) * kSideFloats;
+  PutHash(hash_, slot);
+  for (size_t i = 0; i < config_.size() && i < static_cast<size_t>(kConfigBytes); ++i) {
+    slot[kHashBytes + i] = static_cast<unsigned char>(config_[i]);
+  }
+  slot[kSideDrawn] = static_cast<float>(drawn + 1);
+  slot[kSideNorm] = static_cast<float>(std::sqrt(sq));
   return Status::Ok();
-}
-
-// An all-gather over the all-reduce: each rank fills its slot of zeros. Every value is the sum of
-// one rank's value and zeros, so it arrives exactly.
-Status AuditSession::Exchange(const std::vector<double>& mine, int per_rank,
-                              std::vector<double>* all) {
-  all->assign(static_cast<size_t>(world_) * per_rank, 0.0);
-  std::copy(mine.begin(), mine.end(), all->begin() + static_cast<int64_t>(rank_) * per_rank);
-  return coll_.AllReduceSum(all->data(), static_cast<int64_t>(all->size()));
 }
 
 Result<audit::Commitment> AuditSession::Recompute(int q, const std::string& seed,
@@ -183,94 +208,41 @@ Result<audit::Commitment> AuditSession::Recompute(int q, const std::string& seed
   return audit::Commit(g.data(), static_cast<int64_t>(g.size()), seed, config_);
 }
 
-Status AuditSession::Verify(int64_t step, StepEngine& engine) {
-  // 1. Hashes and configurations: once every hash is in, the sketch seed is fixed.
-  std::vector<double> mine(kHashBytes + kConfigBytes, 0.0), all;
-  PutHash(hash_, mine.data());
-  for (size_t i = 0; i < config_.size() && i < static_cast<size_t>(kConfigBytes); ++i) {
-    mine[kHashBytes + i] = static_cast<unsigned char>(config_[i]);
-  }
-  RETURN_IF_ERROR(Exchange(mine, kHashBytes + kConfigBytes, &all));
+Status AuditSession::Verify(int64_t step, const float* side, StepEngine& engine) {
+  // 1. The side band: every hash (so the sketch seed is fixed), configuration, draw and norm.
   std::vector<std::string> hashes(world_), configs(world_);
+  std::vector<int> drawn(world_, -1);
+  std::vector<double> norms(world_);
+  bool any_drawn = false;
   for (int r = 0; r < world_; ++r) {
-    const double* slot = all.data() + static_cast<size_t>(r) * (kHashBytes + kConfigBytes);
+    const float* slot = side + static_cast<int64_t>(r) * kSideFloats;
     hashes[r] = GetHash(slot);
     for (int i = 0; i < kConfigBytes; ++i) {
       const int c = AsInt(slot[kHashBytes + i], 0, 127, 0);
       if (c == 0) break;
       configs[r] += static_cast<char>(c);
     }
+    const int q = AsInt(slot[kSideDrawn], 0, world_, 0) - 1;
+    if (q != r) drawn[r] = q;
+    any_drawn |= drawn[r] >= 0;
+    norms[r] = slot[kSideNorm];
   }
   const std::string seed = audit::SketchSeed(plan_.nonce, step, hashes);
-  own_.hash = hash_;
-  own_.config = config_;
-  audit::Sketch(local_.data(), static_cast<int64_t>(local_.size()), seed, &own_.sketch, &own_.norm);
-  const audit::Commitment& own = own_;
+  const std::vector<int> outliers = audit::NormOutliers(norms, plan_.screen_z);
+  // Nothing to check: every rank sees the same side band, so every rank skips the rest alike.
+  if (!any_drawn && outliers.empty()) return Status::Ok();
 
-  // 2. This rank's draw: at most one audit per step, the first rank drawn after itself.
-  int drawn = -1;
-  for (int k = 1; k < world_ && drawn < 0; ++k) {
-    const int q = (rank_ + k) % world_;
-    if (q < static_cast<int>(plan_.rates.size()) &&
-        audit::Drawn(plan_.key, step, q, plan_.rates[q])) {
-      drawn = q;
-    }
-  }
-  audit::Commitment mine_recomputed;
-  if (drawn >= 0) {
-    const bool cover =
-        cheat_.kind == CheatMode::kCollude && plan_.accounts[drawn] == plan_.accounts[rank_];
-    if (cover) {
-      mine_recomputed = own;  // placeholder sketch; the copied hash is what judges
-      mine_recomputed.hash = hashes[drawn];
-    } else {
-      ASSIGN_OR_RETURN(mine_recomputed, Recompute(drawn, seed, engine));
-    }
-  }
-
-  // 3. Sketches and audits.
-  mine.assign(kClaimDoubles, 0.0);
-  mine[0] = own.norm;
-  std::copy(own.sketch.begin(), own.sketch.end(), mine.begin() + 1);
-  mine[kSketchDoubles] = drawn;
-  if (drawn >= 0) PutResult(mine_recomputed, mine.data() + kSketchDoubles + 1);
-  RETURN_IF_ERROR(Exchange(mine, kClaimDoubles, &all));
-  std::vector<audit::Commitment> claims(world_);
-  std::vector<double> norms(world_);
+  // 2. The step's audits, known to every rank from the side band: the draws, then each outlier
+  // not drawn already, audited by a rank the seed picks.
   std::vector<Case> cases;
   for (int r = 0; r < world_; ++r) {
-    const double* slot = all.data() + static_cast<size_t>(r) * kClaimDoubles;
-    claims[r].hash = hashes[r];
-    claims[r].config = configs[r];
-    claims[r].norm = norms[r] = slot[0];
-    claims[r].sketch.assign(slot + 1, slot + kSketchDoubles);
-    const int q = AsInt(slot[kSketchDoubles], 0, world_ - 1, -1);
-    if (q >= 0 && q != r) {
-      Case c;
-      c.auditee = q;
-      c.auditor = r;
-      c.recomputed = GetResult(slot + kSketchDoubles + 1, configs[r]);
-      cases.push_back(std::move(c));
-    }
+    if (drawn[r] < 0) continue;
+    Case c;
+    c.auditee = drawn[r];
+    c.auditor = r;
+    cases.push_back(std::move(c));
   }
-  // A colluder's record carries the partner's sketch, as its in-step one did not.
-  if (drawn >= 0 && cheat_.kind == CheatMode::kCollude &&
-      plan_.accounts[drawn] == plan_.accounts[rank_]) {
-    for (Case& c : cases) {
-      if (c.auditor != rank_) continue;
-      c.recomputed = claims[drawn];
-      c.recomputed->config = config_;
-    }
-  }
-  auto judge = [&](const audit::Commitment& claim, const audit::Commitment& got) {
-    return audit::Compare(claim, got, audit::DefaultTolerance(claim.config, got.config)).verdict;
-  };
-  for (Case& c : cases) {
-    c.verdict = judge(claims[c.auditee], *c.recomputed);
-    c.disputed = c.verdict == audit::Verdict::kMismatch;
-  }
-  // The norm screen: an outlier not audited yet is audited now by a rank the seed picks.
-  for (int q : audit::NormOutliers(norms, plan_.screen_z)) {
+  for (int q : outliers) {
     if (std::any_of(cases.begin(), cases.end(), [&](const Case& c) { return c.auditee == q; })) {
       continue;
     }
@@ -283,8 +255,61 @@ Status AuditSession::Verify(int64_t step, StepEngine& engine) {
     cases.push_back(std::move(c));
   }
 
-  // 4. Up to two more exchanges: screened audits are recomputed, disputes arbitrated (a screened
-  // audit that fails needs both).
+  // 3. One exchange: every rank's sketch (and exact norm), and each audit's recomputation in a
+  // slot of its own (a rank may both draw one and be picked for a screen).
+  own_.hash = hash_;
+  own_.config = config_;
+  audit::Sketch(local_.data(), static_cast<int64_t>(local_.size()), seed, &own_.sketch, &own_.norm);
+  const size_t case_at = static_cast<size_t>(world_) * kSketchDoubles;
+  std::vector<double> mine(case_at + cases.size() * kResultDoubles, 0.0), all;
+  double* own_slot = mine.data() + static_cast<size_t>(rank_) * kSketchDoubles;
+  own_slot[0] = own_.norm;
+  std::copy(own_.sketch.begin(), own_.sketch.end(), own_slot + 1);
+  // A colluder auditing a rank of its own account copies that rank's hash (the sketch is a
+  // placeholder; the hash is what judges between equal configurations).
+  auto covers = [&](const Case& c) {
+    return !c.screened && cheat_.kind == CheatMode::kCollude &&
+           plan_.accounts[c.auditee] == plan_.accounts[rank_];
+  };
+  for (size_t k = 0; k < cases.size(); ++k) {
+    const Case& c = cases[k];
+    if (c.auditor != rank_) continue;
+    audit::Commitment got = own_;
+    if (covers(c)) {
+      got.hash = hashes[c.auditee];
+    } else {
+      ASSIGN_OR_RETURN(got, Recompute(c.auditee, seed, engine));
+    }
+    PutResult(got, mine.data() + case_at + k * kResultDoubles);
+  }
+  // Every rank fills only its own slots, so the sum is an all-gather.
+  all = mine;
+  RETURN_IF_ERROR(coll_.AllReduceSum(all.data(), static_cast<int64_t>(all.size())));
+  std::vector<audit::Commitment> claims(world_);
+  for (int r = 0; r < world_; ++r) {
+    const double* slot = all.data() + static_cast<size_t>(r) * kSketchDoubles;
+    claims[r].hash = hashes[r];
+    claims[r].config = configs[r];
+    claims[r].norm = slot[0];
+    claims[r].sketch.assign(slot + 1, slot + kSketchDoubles);
+  }
+  auto judge = [&](const audit::Commitment& claim, const audit::Commitment& got) {
+    return audit::Compare(claim, got, audit::DefaultTolerance(claim.config, got.config)).verdict;
+  };
+  for (size_t k = 0; k < cases.size(); ++k) {
+    Case& c = cases[k];
+    c.recomputed = GetResult(all.data() + case_at + k * kResultDoubles, configs[c.auditor]);
+    // A colluder's record carries the partner's sketch, as its in-step one did not.
+    if (c.auditor == rank_ && covers(c)) {
+      c.recomputed = claims[c.auditee];
+      c.recomputed->config = config_;
+    }
+    c.verdict = judge(claims[c.auditee], *c.recomputed);
+    c.disputed = c.verdict == audit::Verdict::kMismatch;
+  }
+
+  // 4. Disputes arbitrated, in one more exchange. (The loop also recomputes any audit that has no
+  // recomputation yet; since every audit is known from the side band, none is left here.)
   for (int round = 0; round < 2; ++round) {
     std::vector<int> work;  // case indexes, each a slot of the exchange
     for (size_t i = 0; i < cases.size(); ++i) {

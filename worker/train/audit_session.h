@@ -1,14 +1,16 @@
 // AuditSession: one rank's side of the in-step audit protocol (docs/audits.md), the StepAudit an
 // engine calls around its all-reduce.
 //
-// Commit() keeps a copy of the local gradient and its hash. Verify() exchanges every rank's hash
-// (the sketch seed is fixed by them), then sketches and the audits this rank drew, judges every
-// claim as every other rank does, settles disputes and norm-screen audits in up to two more
-// exchanges, reports this rank's audit records, and fails the step (before its update) on a
-// dispute with a status ExitCodeFor maps to kTrainAuditDispute.
+// Commit() keeps a copy of the local gradient and writes this rank's slot of the side band that
+// rides in the gradient all-reduce: its hash, configuration, drawn auditee and gradient norm.
+// Verify() reads every rank's slot (the hashes fix the sketch seed) and returns at once when no
+// rank drew an audit and no norm is an outlier. Otherwise it exchanges sketches and the
+// recomputations of the drawn and screened audits, judges every claim as every other rank does,
+// arbitrates disputes in one more exchange, reports this rank's audit records, and fails the step
+// (before its update) on a dispute with a status ExitCodeFor maps to kTrainAuditDispute.
 //
 // Every rank makes the same collective calls in the same order: how many exchanges a step needs
-// is decided from data every rank holds after the previous one.
+// is decided from data every rank holds after the previous one (the side band, for the first).
 // Not thread-safe: the trainer's thread.
 #pragma once
 
@@ -53,8 +55,9 @@ class AuditSession final : public StepAudit {
   // another rank's rows of it.
   void Prepare(const StepInput& in, RowsOf rows_of);
 
-  Status Commit(int64_t step, float* local, int64_t n) override;
-  Status Verify(int64_t step, StepEngine& engine) override;
+  int64_t SideBandFloats() const override;
+  Status Commit(int64_t step, float* local, int64_t n, float* side) override;
+  Status Verify(int64_t step, const float* side, StepEngine& engine) override;
 
   int64_t audits_done() const { return audits_done_; }  // recomputations this rank made
 
@@ -62,7 +65,6 @@ class AuditSession final : public StepAudit {
   struct Case;
   void Cheat(float* local, int64_t n);
   Result<audit::Commitment> Recompute(int q, const std::string& seed, StepEngine& engine);
-  Status Exchange(const std::vector<double>& mine, int per_rank, std::vector<double>* all);
   void ReportCases(int64_t step, const std::vector<Case>& cases);
 
   wire::AuditPlan plan_;

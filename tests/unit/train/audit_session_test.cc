@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include <filesystem>
+#include <set>
 #include <sstream>
 #include <thread>
 
@@ -26,6 +27,31 @@ struct RankRun {
   TrainResult result;
   std::vector<wire::AuditRecord> records;
   std::string out;
+  int64_t all_reduces = 0;  // AllReduceSum calls Train made (float or double)
+};
+
+// Counts the all-reduces made through it; passes every call on to `inner`.
+class CountingCollective final : public Collective {
+ public:
+  explicit CountingCollective(Collective& inner) : inner_(inner) {}
+  int rank() const override { return inner_.rank(); }
+  int size() const override { return inner_.size(); }
+  Status AllReduceSum(float* data, int64_t n) override {
+    ++all_reduces;
+    return inner_.AllReduceSum(data, n);
+  }
+  Status AllReduceSum(double* data, int64_t n) override {
+    ++all_reduces;
+    return inner_.AllReduceSum(data, n);
+  }
+  Status Barrier() override { return inner_.Barrier(); }
+  Status Broadcast(void* data, int64_t bytes, int root) override {
+    return inner_.Broadcast(data, bytes, root);
+  }
+  int64_t all_reduces = 0;
+
+ private:
+  Collective& inner_;
 };
 
 class AuditTrainerTest : public ::testing::Test {
@@ -89,7 +115,9 @@ class AuditTrainerTest : public ::testing::Test {
         opts.progress_json = true;
         if (!plans[r].key.empty()) opts.audit_plan = plans[r];
         opts.cheat = cheats.empty() ? "" : cheats[r];
-        auto res = Train(spec, **coll, opts, out);
+        CountingCollective counting(**coll);
+        auto res = Train(spec, counting, opts, out);
+        runs[r].all_reduces = counting.all_reduces;
         runs[r].status = res.ok() ? Status::Ok() : res.status();
         if (res.ok()) runs[r].result = *res;
         runs[r].out = out.str();
@@ -131,6 +159,49 @@ TEST_F(AuditTrainerTest, HonestRanksAreAuditedWithoutChangingTheRun) {
   }
   // 24 steps x 4 auditees x 0.3: about 29 audits.
   EXPECT_GT(audits, 10);
+}
+
+// The side band carries every step's hashes, draws and norms in the gradient all-reduce, so a
+// step without a draw or a screen outlier makes no collective beyond it, and one with a draw or
+// a screened rank makes one more (sketches and recomputations; honest ranks need no arbitration).
+TEST_F(AuditTrainerTest, OnlyStepsWithAnAuditMakeAnExtraCollective) {
+  const JobSpec spec = Spec(4, 4);
+  auto quiet = [](std::vector<wire::AuditPlan> plans) {
+    for (auto& p : plans) p.screen_z = 1e9;  // nothing screened
+    return plans;
+  };
+  auto plain = Run(spec, std::vector<wire::AuditPlan>(4), {});
+  auto never = Run(spec, quiet(Plans(kFourAccounts, {0, 0, 0, 0})), {});
+  auto drawn = Run(spec, quiet(Plans(kFourAccounts, {0.3, 0.3, 0.3, 0.3})), {});
+  auto screened = Run(spec, Plans(kFourAccounts, {0, 0, 0, 0}), {});
+  auto audited_steps = [](const std::vector<RankRun>& runs) {
+    std::set<int64_t> steps;
+    for (const auto& run : runs) {
+      for (const auto& rec : run.records) steps.insert(rec.step);
+    }
+    return static_cast<int64_t>(steps.size());
+  };
+  for (int r = 0; r < 4; ++r) {
+    ASSERT_TRUE(plain[r].status.ok()) << plain[r].status.ToString();
+    ASSERT_TRUE(never[r].status.ok()) << never[r].status.ToString();
+    ASSERT_TRUE(drawn[r].status.ok()) << drawn[r].status.ToString();
+    ASSERT_TRUE(screened[r].status.ok()) << screened[r].status.ToString();
+  }
+  const int64_t steps = plain[0].result.steps;
+  const int64_t with_draw = audited_steps(drawn), with_screen = audited_steps(screened);
+  EXPECT_EQ(audited_steps(never), 0);
+  EXPECT_GT(with_draw, 0);
+  EXPECT_LT(with_draw, steps);
+  EXPECT_GT(with_screen, 0) << "no honest rank was screened: the test shows nothing";
+  for (const auto& run : screened) {
+    for (const auto& rec : run.records) EXPECT_TRUE(rec.screened);
+  }
+  for (int r = 0; r < 4; ++r) {
+    SCOPED_TRACE("rank " + std::to_string(r));
+    EXPECT_EQ(never[r].all_reduces, plain[r].all_reduces);
+    EXPECT_EQ(drawn[r].all_reduces, plain[r].all_reduces + with_draw);
+    EXPECT_EQ(screened[r].all_reduces, plain[r].all_reduces + with_screen);
+  }
 }
 
 // One cheater (rank 2) per fault mode: the first audit of it disagrees, a third rank arbitrates

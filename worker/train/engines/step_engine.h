@@ -40,16 +40,25 @@ class StepEngine;
 
 // The audit protocol's two moments inside a step (docs/audits.md; worker/train/audit_session.h).
 // Both run on every rank, in the same order, and may use the rank's collective.
+//
+// The side band: SideBandFloats() extra floats (the same count on every rank) that the engine
+// appends to its gradient all-reduce, zeroed each step, so that the audit's per-step exchange
+// rides in the collective the step makes anyway. The audit writes its rank's slot in Commit and
+// reads every rank's, summed, in Verify; the engine never reads them, and they never touch the
+// gradient, loss or correct count.
 class StepAudit {
  public:
   virtual ~StepAudit() = default;
+  virtual int64_t SideBandFloats() const = 0;
   // After backward, before the all-reduce: `local` holds this rank's gradient (n floats, every
-  // micro-batch summed), which the audit commits to (and a test fault may alter in place).
-  virtual Status Commit(int64_t step, float* local, int64_t n) = 0;
-  // After the all-reduce, before the optimizer update: exchanges commitments, runs the step's
-  // audits through engine.LocalGradient, settles disputes. An error stops the step before its
-  // update (Aborted for a dispute).
-  virtual Status Verify(int64_t step, StepEngine& engine) = 0;
+  // micro-batch summed), which the audit commits to (and a test fault may alter in place);
+  // `side` is the zeroed side band (SideBandFloats() floats) going into the same all-reduce.
+  virtual Status Commit(int64_t step, float* local, int64_t n, float* side) = 0;
+  // After the all-reduce, before the optimizer update: `side` is the summed side band. Judges
+  // the step's commitments, runs its audits through engine.LocalGradient (exchanging more over
+  // the collective only when there are any), settles disputes. An error stops the step before
+  // its update (Aborted for a dispute).
+  virtual Status Verify(int64_t step, const float* side, StepEngine& engine) = 0;
 };
 
 // One optimizer update's work and its knobs.
@@ -58,14 +67,14 @@ struct StepInput {
   // (label_width each), micro-batch after micro-batch.
   const float* x = nullptr;
   const int32_t* y = nullptr;
-  int batch = 0;          // rows per micro-batch
-  int64_t dim = 0;        // floats per row of x
-  int label_width = 1;    // labels per row of y
-  int micro_batches = 1;  // gradients of every micro-batch are summed before the all-reduce
-  float grad_scale = 1;   // the gradient is that of loss_sum * grad_scale
-  int64_t step = 1;       // 1-based number of this update (AdamW's bias correction)
-  float lr = 0;           // this update's learning rate (the schedule's value)
-  float clip_norm = 0;    // > 0: scale the summed gradient down to this L2 norm when larger
+  int batch = 0;               // rows per micro-batch
+  int64_t dim = 0;             // floats per row of x
+  int label_width = 1;         // labels per row of y
+  int micro_batches = 1;       // gradients of every micro-batch are summed before the all-reduce
+  float grad_scale = 1;        // the gradient is that of loss_sum * grad_scale
+  int64_t step = 1;            // 1-based number of this update (AdamW's bias correction)
+  float lr = 0;                // this update's learning rate (the schedule's value)
+  float clip_norm = 0;         // > 0: scale the summed gradient down to this L2 norm when larger
   StepAudit* audit = nullptr;  // audits (docs/audits.md); null: none
 };
 

@@ -2,6 +2,7 @@
 // kernels/cpu, Gloo or MPI all-reduce.
 #include <cblas.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <memory>
@@ -112,12 +113,21 @@ class CpuEngine final : public StepEngine {
       add_accumulated(0);
       grads_[n_] = static_cast<float>(loss_sum + loss);
       grads_[n_ + 1] = static_cast<float>(correct + right);
-      if (in.audit != nullptr) RETURN_IF_ERROR(in.audit->Commit(in.step, grads_.data(), n_));
+      // The audit's side band follows the loss and correct slots in the same all-reduce.
+      const int64_t side = in.audit != nullptr ? in.audit->SideBandFloats() : 0;
+      if (side > 0) {
+        grads_.resize(n_ + 2 + side);
+        std::fill(grads_.begin() + n_ + 2, grads_.end(), 0.f);
+      }
+      if (in.audit != nullptr) {
+        RETURN_IF_ERROR(in.audit->Commit(in.step, grads_.data(), n_, grads_.data() + n_ + 2));
+      }
       const auto t_reduce = Clock::now();
-      RETURN_IF_ERROR(coll_.AllReduceSum(grads_.data(), n_ + 2));
+      RETURN_IF_ERROR(coll_.AllReduceSum(grads_.data(), n_ + 2 + side));
       stats.reduce_sec = SecondsSince(t_reduce);
     }
-    if (in.audit != nullptr) RETURN_IF_ERROR(in.audit->Verify(in.step, *this));
+    if (in.audit != nullptr)
+      RETURN_IF_ERROR(in.audit->Verify(in.step, grads_.data() + n_ + 2, *this));
     stats.loss_sum = grads_[n_];
     stats.correct = grads_[n_ + 1];
     if (!std::isfinite(stats.loss_sum) || !cpu::AllFinite(grads_.data(), n_)) {
