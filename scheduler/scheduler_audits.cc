@@ -3,6 +3,8 @@
 // outcome of their audits. The decisions themselves are pure (scheduler/audit/); this file
 // applies them to the live records and stores them.
 // Part of the Scheduler class (scheduler/scheduler.h); the files share scheduler_internal.h.
+#include <algorithm>
+
 #include "common/log.h"
 #include "scheduler/audit/arbitration.h"
 #include "scheduler/audit/audit_plan.h"
@@ -174,15 +176,24 @@ void Scheduler::ApplyAuditRecord(Job& job, int attempt, int rank, const nlohmann
   };
   const std::string auditee = worker_of(c.auditee), auditor = worker_of(c.auditor);
   switch (finding) {
-    case audit::Finding::kClean:
+    case audit::Finding::kClean: {
       RecordAuditOutcome(auditee, /*clean=*/true);
+      int64_t& last = clean_audit_steps_[{job.id, auditee}];
+      last = std::max(last, c.step);
       return;
+    }
     case audit::Finding::kPending:
       return;
     case audit::Finding::kAuditeeCheated:
     case audit::Finding::kAuditorLied: {
       const bool cheated = finding == audit::Finding::kAuditeeCheated;
       const std::string culprit = cheated ? auditee : auditor;
+      // The rollback rule: nothing after the culprit's last clean audit in this job is trusted
+      // (unknown, e.g. after a scheduler restart: from the start).
+      const auto clean = clean_audit_steps_.find({job.id, culprit});
+      // (The worker then resumes from the newest checkpoint left: audit::RollbackStep's choice.)
+      job.attempts[attempt - 1].rollback_to_step =
+          clean != clean_audit_steps_.end() ? clean->second : 0;
       const std::string evidence =
           audit::EvidenceText(audit::MakeEvidence(job.id, attempt, c, finding));
       RecordAuditOutcome(culprit, /*clean=*/false);

@@ -153,7 +153,10 @@ HttpReply Api::CheckCheckpointRequest(const HttpRequest& req, const Job& job,
     }
     json list = json::array();
     for (const auto& c : checkpoints_->List(job.id)) {
-      if (before == 0 || c.attempt < before) list.push_back(ToJson(c));
+      // A resume skips what the rollback rule set aside (a cheater's possible influence).
+      if (before == 0 || (c.attempt < before && !RolledBack(job, c.attempt, c.step))) {
+        list.push_back(ToJson(c));
+      }
     }
     return JsonReply(200, json{{"job", job.id}, {"checkpoints", std::move(list)}});
   }

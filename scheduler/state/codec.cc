@@ -64,6 +64,7 @@ nlohmann::json AttemptToStored(const Attempt& a) {
                       {"state", static_cast<int>(a.state)}, {"reason", a.reason},
                       {"startedMs", a.started_ms},  {"endedMs", a.ended_ms},
                       {"ranks", ranks}};
+  if (a.rollback_to_step >= 0) j["rollbackToStep"] = a.rollback_to_step;
   if (!a.audit.empty()) {
     nlohmann::json plans = nlohmann::json::array();
     for (const auto& plan : a.audit) plans.push_back(wire::ToJson(plan));
@@ -98,6 +99,7 @@ Result<Attempt> AttemptFromStored(const nlohmann::json& j) {
       if (rj.contains("fetchedBytes")) r.fetched_bytes = rj.at("fetchedBytes").get<int64_t>();
       a.ranks.push_back(std::move(r));
     }
+    if (j.contains("rollbackToStep")) a.rollback_to_step = j.at("rollbackToStep").get<int64_t>();
     // Absent from attempts stored before audits, and from unaudited ones.
     if (j.contains("audit")) {
       for (const auto& pj : j.at("audit")) {

@@ -4,12 +4,18 @@ namespace shoal {
 
 const char* ToString(JobState state) {
   switch (state) {
-    case JobState::kPending: return "PENDING";
-    case JobState::kRunning: return "RUNNING";
-    case JobState::kRestarting: return "RESTARTING";
-    case JobState::kSucceeded: return "SUCCEEDED";
-    case JobState::kFailed: return "FAILED";
-    case JobState::kCancelled: return "CANCELLED";
+    case JobState::kPending:
+      return "PENDING";
+    case JobState::kRunning:
+      return "RUNNING";
+    case JobState::kRestarting:
+      return "RESTARTING";
+    case JobState::kSucceeded:
+      return "SUCCEEDED";
+    case JobState::kFailed:
+      return "FAILED";
+    case JobState::kCancelled:
+      return "CANCELLED";
   }
   return "UNKNOWN";
 }
@@ -35,22 +41,32 @@ bool IsTerminal(JobState state) {
 
 const char* ToString(RankState state) {
   switch (state) {
-    case RankState::kAssigned: return "assigned";
-    case RankState::kRunning: return "running";
-    case RankState::kStopping: return "stopping";
-    case RankState::kExited: return "exited";
+    case RankState::kAssigned:
+      return "assigned";
+    case RankState::kRunning:
+      return "running";
+    case RankState::kStopping:
+      return "stopping";
+    case RankState::kExited:
+      return "exited";
   }
   return "unknown";
 }
 
 const char* ToString(AttemptState state) {
   switch (state) {
-    case AttemptState::kRunning: return "running";
-    case AttemptState::kSucceeded: return "succeeded";
-    case AttemptState::kFailed: return "failed";
-    case AttemptState::kCancelled: return "cancelled";
-    case AttemptState::kPreempted: return "preempted";
-    case AttemptState::kResized: return "resized";
+    case AttemptState::kRunning:
+      return "running";
+    case AttemptState::kSucceeded:
+      return "succeeded";
+    case AttemptState::kFailed:
+      return "failed";
+    case AttemptState::kCancelled:
+      return "cancelled";
+    case AttemptState::kPreempted:
+      return "preempted";
+    case AttemptState::kResized:
+      return "resized";
   }
   return "unknown";
 }
@@ -72,6 +88,13 @@ Result<WorkerState> ParseWorkerState(std::string_view name) {
     if (name == ToString(s)) return s;
   }
   return InvalidArgument("unknown worker state \"" + std::string(name.substr(0, 40)) + "\"");
+}
+
+bool RolledBack(const Job& job, int written_by, int64_t step) {
+  for (const Attempt& a : job.attempts) {
+    if (a.rollback_to_step >= 0 && written_by <= a.number && step > a.rollback_to_step) return true;
+  }
+  return false;
 }
 
 void AddJobEvent(Job& job, int64_t ts_ms, std::string type, std::string message) {

@@ -70,6 +70,9 @@ struct Attempt {
   std::vector<RankPlacement> ranks;  // index == rank
   // Audits (docs/audits.md): each rank's plan, secret keys included; empty = not audited.
   std::vector<wire::AuditPlan> audit;
+  // Set when a cheater was caught in this attempt (docs/audits.md "rollback rule"): checkpoints
+  // written by this attempt or earlier ones past this step are not resumed from. -1 = none.
+  int64_t rollback_to_step = -1;
 };
 
 // One account's row of the contribution ledger (scheduler/ledger.h keeps them; the store saves
@@ -187,5 +190,10 @@ struct Worker {
 // Appends an event to the job's timeline, dropping the oldest one after the first
 // kKeepFirstJobEvents when the timeline is full. Messages are cut at 1 KiB.
 void AddJobEvent(Job& job, int64_t ts_ms, std::string type, std::string message);
+
+// Whether a checkpoint at `step` written by attempt `written_by` is suspect under the rollback
+// rule of an attempt of `job` that caught a cheater (Attempt::rollback_to_step): a later attempt
+// must not resume from it.
+bool RolledBack(const Job& job, int written_by, int64_t step);
 
 }  // namespace shoal

@@ -6,6 +6,7 @@
 
 #include "scheduler/audit/rollback.h"
 #include "scheduler/audit/trust.h"
+#include "scheduler/state/records.h"
 
 namespace shoal::audit {
 namespace {
@@ -64,3 +65,24 @@ TEST(AuditRollback, TheStartWhenNoCheckpointIsOldEnough) {
 
 }  // namespace
 }  // namespace shoal::audit
+
+namespace shoal {
+namespace {
+
+// The rollback rule as the resume list applies it (docs/audits.md "Consequences").
+TEST(RollbackRule, CheckpointsPastTheLastCleanAuditOfACaughtAttemptAreSetAside) {
+  Job job;
+  job.attempts.resize(3);
+  for (int i = 0; i < 3; ++i) job.attempts[i].number = i + 1;
+  EXPECT_FALSE(RolledBack(job, 1, 500));  // nobody caught: everything resumable
+  job.attempts[1].rollback_to_step = 120;  // attempt 2 caught a cheater last clean at step 120
+  EXPECT_FALSE(RolledBack(job, 1, 100));
+  EXPECT_FALSE(RolledBack(job, 2, 120));
+  EXPECT_TRUE(RolledBack(job, 2, 121));
+  EXPECT_TRUE(RolledBack(job, 1, 300));
+  // Attempt 3 ran without the cheater: its checkpoints are trusted again.
+  EXPECT_FALSE(RolledBack(job, 3, 400));
+}
+
+}  // namespace
+}  // namespace shoal
