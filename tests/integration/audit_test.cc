@@ -3,6 +3,8 @@
 // the trainer's in-step audit, the scheduler judges the ranks' records itself, quarantines the
 // cheater's worker with its evidence, and the job finishes on the others. Honest pools lower
 // their workers' audit rates; a scheduler without allowTestFaults refuses a cheating worker.
+#include <stdlib.h>
+
 #include <chrono>
 #include <string>
 
@@ -79,6 +81,43 @@ TEST(AuditTest, AnHonestPoolIsAuditedAndTrustedMore) {
   }
   // 117 steps x 4 ranks at 0.1 per step: about 47 audits, and at least a few.
   EXPECT_GT(clean, 5);
+}
+
+// Honest ranks on different CPU configurations (OpenBLAS's AVX2 and AVX kernels, 1 and 2
+// threads): their gradients differ in the last bits, audits compare sketches within tolerance,
+// and nobody is accused. Haswell and Sandybridge kernels run on any AVX2 machine.
+TEST(AuditTest, MixedCpuConfigurationsRaiseNoAccusation) {
+  Cluster c;
+  c.StartScheduler({"--audits", "true", "--audit-initial-rate", "0.5"});
+  const char* cores[] = {"Haswell", "Sandybridge", "Haswell", "Sandybridge"};
+  const char* threads[] = {"1", "1", "2", "2"};
+  const char* accounts[] = {"a", "b", "c", "d"};
+  for (int i = 0; i < 4; ++i) {
+    // The worker's environment goes to its trainers.
+    ::setenv("OPENBLAS_CORETYPE", cores[i], 1);
+    c.StartWorker("w" + std::to_string(i),
+                  {"--account", accounts[i], "--threads-per-rank", threads[i]});
+  }
+  ::unsetenv("OPENBLAS_CORETYPE");
+  ASSERT_TRUE(Cluster::WaitUntil([&] { return c.Workers().size() == 4; }, 30s));
+  const int64_t id = c.Submit(AuditedJob());
+  ASSERT_TRUE(c.WaitForState(id, "SUCCEEDED", 200s)) << c.Job(id).dump(2);
+  int clean = 0;
+  for (const auto& w : c.Workers()) {
+    EXPECT_EQ(w.value("state", ""), "alive") << w.dump(2);
+    EXPECT_EQ(w.value("failedAudits", 0), 0) << w.dump(2);
+    clean += w.value("cleanAudits", 0);
+  }
+  EXPECT_GT(clean, 20);  // 117 steps x 4 ranks at 0.5, decaying: well over 20
+  // The ranks did run on different configurations (so audits compared sketches, not hashes).
+  auto logs = c.client().DoJson("GET", "/v1/jobs/" + std::to_string(id) + "/logs?limit=10000");
+  ASSERT_TRUE(logs.ok()) << logs.status().ToString();
+  const std::string text = logs->dump();
+  for (const char* config : {"cpu/fp32/Haswell/t1/b0", "cpu/fp32/Sandybridge/t1/b0",
+                             "cpu/fp32/Haswell/t2/b0", "cpu/fp32/Sandybridge/t2/b0"}) {
+    EXPECT_NE(text.find(config), std::string::npos) << config << " not in the logs";
+  }
+  EXPECT_EQ(c.Job(id)["attempts"].size(), 1u) << c.Job(id).dump(2);
 }
 
 TEST(AuditTest, ACheatingWorkerIsRefusedWithoutAllowTestFaults) {

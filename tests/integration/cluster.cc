@@ -173,18 +173,12 @@ void Cluster::KillScheduler(int sig) {
 }
 
 Process* Cluster::StartWorker(const std::string& name, std::vector<std::string> extra_flags) {
-  std::vector<std::string> argv = {SHOAL_WORKER_BIN,
-                                   "--scheduler",
-                                   url_,
-                                   "--name",
-                                   name,
-                                   "--threads-per-rank",
-                                   "1",
-                                   "--no-gpu",
-                                   "--trainer",
-                                   SHOAL_TRAIN_BIN,
-                                   "--work-dir",
-                                   dir_ + "/" + name};
+  std::vector<std::string> argv = {SHOAL_WORKER_BIN, "--scheduler", url_, "--name", name};
+  // One thread per rank unless the test asks for another count.
+  if (std::find(extra_flags.begin(), extra_flags.end(), "--threads-per-rank") == extra_flags.end()) {
+    argv.insert(argv.end(), {"--threads-per-rank", "1"});
+  }
+  argv.insert(argv.end(), {"--no-gpu", "--trainer", SHOAL_TRAIN_BIN, "--work-dir", dir_ + "/" + name});
   if (std::find(extra_flags.begin(), extra_flags.end(), "--token") == extra_flags.end()) {
     std::string account = "pool";
     auto it = std::find(extra_flags.begin(), extra_flags.end(), "--account");

@@ -371,7 +371,8 @@ class TrainRun {
     audit_ = std::make_unique<AuditSession>(
         plan, coll_, config, cheat,
         [this](const nlohmann::json& j) { Report(out_, options_.progress_json, j); }, out_);
-    if (rank_ == 0) out_ << "audits on: " << config << std::endl;
+    // Every rank: which configurations meet decides hashes or sketches (docs/audits.md).
+    out_ << "rank " << rank_ << " audits on: " << config << std::endl;
     return Status::Ok();
   }
 
