@@ -10,6 +10,7 @@
 //   --gradients-out F one rank's commitments of --batches local gradients at fixed parameters,
 //                     one JSON line each (run under different OPENBLAS_CORETYPE / --threads)
 //   --compare A B     the verdicts of two --gradients-out files, batch by batch
+//   --impact MODE...  Fashion-MNIST test accuracy with rank 2 cheating unaudited, vs honest
 #include <unistd.h>
 
 #include <algorithm>
@@ -99,6 +100,7 @@ struct Run {
   int64_t dispute_step = -1;  // -1: none
   double seconds = 0;
   int64_t steps = 0;
+  double test_accuracy = -1;
   std::string error;
 };
 
@@ -132,6 +134,7 @@ Run RunRanks(const JobSpec& spec, int trial, double rate, const std::string& che
   Run run;
   run.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   run.steps = results[0].steps;
+  run.test_accuracy = results[0].test_accuracy;
   for (const Status& st : status) {
     if (st.ok()) continue;
     const std::string& m = st.message();
@@ -212,6 +215,49 @@ int Overhead(const std::string& dir, double rate, int64_t steps, int repeats) {
   return 0;
 }
 
+// Fashion-MNIST (the demo's data) on an MLP 784-128-10, for --impact: a task where a few percent
+// of accuracy can move.
+JobSpec FashionSpec(const std::string& fashion_dir, int epochs) {
+  std::ostringstream y;
+  y << "apiVersion: shoal/v1\nkind: TrainingJob\nmetadata: {name: audit-impact}\nspec:\n"
+    << "  workers: {min: " << kRanks << ", max: " << kRanks << "}\n"
+    << "  resources: {backend: cpu, gpusPerWorker: 0}\n"
+    << "  model: {kind: mlp, layers: [784, 128, 10], activation: relu}\n"
+    << "  data: {train: " << fashion_dir << "/train, test: " << fashion_dir
+    << "/t10k, format: idx}\n"
+    << "  optimizer: {kind: sgd, lr: 0.05, momentum: 0.9}\n"
+    << "  training: {epochs: " << epochs << ", batchSize: 64, seed: 1}\n";
+  auto spec = ParseJobSpec(y.str(), "bench");
+  if (!spec.ok()) {
+    std::fprintf(stderr, "spec: %s\n", spec.status().message().c_str());
+    std::exit(1);
+  }
+  return *spec;
+}
+
+// What a cheat that audits across configurations would let through does to accuracy: rank 2
+// cheats on every step with nobody auditing (rate 0, no screen), against an honest run.
+int Impact(const std::string& fashion_dir, const std::vector<std::string>& modes, int epochs) {
+  const JobSpec spec = FashionSpec(fashion_dir, epochs);
+  screen_z = 1e9;
+  const Run honest = RunRanks(spec, 0, -1, "", 0);
+  if (!honest.error.empty()) {
+    std::fprintf(stderr, "honest run: %s\n", honest.error.c_str());
+    return 1;
+  }
+  for (const std::string& mode : modes) {
+    const Run cheat = RunRanks(spec, 0, 0, mode, 0);
+    std::cout << json{{"mode", mode},
+                      {"epochs", epochs},
+                      {"honestAccuracy", honest.test_accuracy},
+                      {"cheatingAccuracy", cheat.test_accuracy},
+                      {"error", cheat.error}}
+                     .dump()
+              << std::endl;
+  }
+  return 0;
+}
+
 int GradientsOut(const std::string& dir, const std::string& path, int batches, int threads) {
   const JobSpec spec = Spec(dir, 1);
   auto coll = MakeSingleRankCollective();
@@ -287,7 +333,9 @@ int main(int argc, char** argv) {
   CLI::App app("shoal-audit-bench: audits' detection, cost and cross-configuration drift");
   flags::Configure(app, "shoal-audit-bench");
   std::string detect, gradients_out;
-  std::vector<std::string> compare;
+  std::vector<std::string> compare, impact;
+  std::string fashion_dir = "/usr/share/datasets/fashion-mnist";
+  int epochs = 3;
   bool overhead = false;
   int trials = 100, batches = 1000, threads = 1, repeats = 3;
   double rate = 0.1;
@@ -296,6 +344,9 @@ int main(int argc, char** argv) {
   app.add_flag("--overhead", overhead);
   app.add_option("--gradients-out", gradients_out);
   app.add_option("--compare", compare)->expected(2);
+  app.add_option("--impact", impact, "cheat modes to train with unaudited (accuracy impact)");
+  app.add_option("--fashion-dir", fashion_dir);
+  app.add_option("--epochs", epochs);
   app.add_option("--trials", trials);
   app.add_option("--rate", rate, "each rank's chance of being audited per step");
   app.add_option("--max-steps", max_steps);
@@ -305,6 +356,7 @@ int main(int argc, char** argv) {
   app.add_option("--screen-z", screen_z, "the norm screen's z (default: the plan's, 3.5)");
   CLI11_PARSE(app, argc, argv);
   if (compare.size() == 2) return Compare(compare[0], compare[1]);
+  if (!impact.empty()) return Impact(fashion_dir, impact, epochs);
   char tmpl[] = "/tmp/shoal-audit-bench-XXXXXX";
   const std::string dir = ::mkdtemp(tmpl);
   WriteData(dir);
