@@ -40,7 +40,8 @@ using nlohmann::json;
 namespace {
 
 constexpr int kRanks = 4;
-constexpr int kDim = 64, kClasses = 10, kSamples = 8192, kBatch = 64;
+constexpr int kDim = 64, kClasses = 10, kSamples = 8192;
+int batch_size = 64;  // --batch: rows per rank per step (the overhead's main lever)
 
 // Ten Gaussian blobs in 64 dimensions, as CSV under `dir`.
 void WriteData(const std::string& dir) {
@@ -70,7 +71,7 @@ JobSpec Spec(const std::string& dir, int epochs) {
     << "], activation: relu}\n"
     << "  data: {train: " << dir << "/train.csv, test: " << dir << "/test.csv}\n"
     << "  optimizer: {kind: sgd, lr: 0.05, momentum: 0.9}\n"
-    << "  training: {epochs: " << epochs << ", batchSize: " << kBatch << ", seed: 5}\n";
+    << "  training: {epochs: " << epochs << ", batchSize: " << batch_size << ", seed: 5}\n";
   auto spec = ParseJobSpec(y.str(), "bench");
   if (!spec.ok()) {
     std::fprintf(stderr, "spec: %s\n", spec.status().message().c_str());
@@ -269,12 +270,12 @@ int GradientsOut(const std::string& dir, const std::string& path, int batches, i
   }
   std::mt19937_64 rng(11);
   std::normal_distribution<float> noise(0.f, 1.f);
-  std::vector<float> x(static_cast<size_t>(kBatch) * kDim);
-  std::vector<int32_t> y(kBatch);
+  std::vector<float> x(static_cast<size_t>(batch_size) * kDim);
+  std::vector<int32_t> y(batch_size);
   std::ofstream out(path);
   std::vector<float> g;
   for (int b = 0; b < batches; ++b) {
-    for (int i = 0; i < kBatch; ++i) {
+    for (int i = 0; i < batch_size; ++i) {
       y[i] = static_cast<int32_t>(rng() % kClasses);
       for (int d = 0; d < kDim; ++d)
         x[i * kDim + d] = (d % kClasses == y[i] ? 1.f : 0.f) + noise(rng);
@@ -282,9 +283,9 @@ int GradientsOut(const std::string& dir, const std::string& path, int batches, i
     StepInput in;
     in.x = x.data();
     in.y = y.data();
-    in.batch = kBatch;
+    in.batch = batch_size;
     in.dim = kDim;
-    in.grad_scale = 1.0f / kBatch;
+    in.grad_scale = 1.0f / batch_size;
     if (Status st = (*engine)->LocalGradient(in, &g); !st.ok()) {
       std::fprintf(stderr, "%s\n", st.message().c_str());
       return 1;
@@ -347,6 +348,7 @@ int main(int argc, char** argv) {
   app.add_option("--impact", impact, "cheat modes to train with unaudited (accuracy impact)");
   app.add_option("--fashion-dir", fashion_dir);
   app.add_option("--epochs", epochs);
+  app.add_option("--batch", batch_size, "rows per rank per step (default 64)");
   app.add_option("--trials", trials);
   app.add_option("--rate", rate, "each rank's chance of being audited per step");
   app.add_option("--max-steps", max_steps);
