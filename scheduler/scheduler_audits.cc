@@ -238,6 +238,11 @@ void Scheduler::ExpireAuditCases() {
       ++it;
     }
   }
+  // A finished job's clean-audit steps are of no more use (the rollback rule is for its restarts).
+  std::erase_if(clean_audit_steps_, [&](const auto& entry) {
+    const Job* job = FindJob(entry.first.first);
+    return job == nullptr || IsTerminal(job->state);
+  });
 }
 
 }  // namespace shoal
