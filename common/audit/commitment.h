@@ -26,6 +26,7 @@ struct Commitment {
   double norm = 0;             // L2 norm, summed in index order in double
   std::vector<double> sketch;  // kSketchBuckets signed bucket sums (Sketch)
   std::string config;          // the compute configuration that produced it (ComputeConfig)
+  bool operator==(const Commitment&) const = default;
 };
 
 // The hash of a gradient of n floats.
@@ -61,11 +62,16 @@ struct Comparison {
 
 // The default tolerance between two configurations: kFp32Tolerance when both are fp32 (CPU BLAS
 // kernels, thread counts), kReducedTolerance when either ran tf32/bf16 GEMMs. Honest fp32
-// gradients of different BLAS kernels differ by up to 1.8e-3 of the norm (a ReLU whose input
-// rounds to the other side of 0 flips a whole unit's gradient; bench/README.md "Audits"), so the
-// fp32 tolerance keeps a 5x margin; the reduced one is a guess until measured on GPUs.
-inline constexpr double kFp32Tolerance = 1e-2;
-inline constexpr double kReducedTolerance = 5e-2;
+// gradients of different BLAS kernels or thread counts differ by up to 7.7e-3 of the norm over
+// 10,000 batches (a ReLU whose input rounds to the other side of 0 flips a whole unit's
+// gradient; the tail is heavy: 1.8e-3 was the worst of the first 2,000; bench/README.md
+// "audits"), so the fp32 tolerance keeps a 4x margin; the reduced one is a guess until measured
+// on GPUs.
+inline constexpr double kFp32Tolerance = 3e-2;
+inline constexpr double kReducedTolerance = 1e-1;
+// Across configurations an accusation needs a disagreement this many times the tolerance (a
+// rounding tail just past the tolerance is inconclusive, never a quarantine).
+inline constexpr double kGrossFactor = 3;
 double DefaultTolerance(std::string_view config_a, std::string_view config_b);
 
 // Judges a recomputation against the claim. Same config: the hashes must be equal (kExact), else

@@ -9,6 +9,14 @@ bool Agree(const Commitment& a, const Commitment& b) {
   return Compare(a, b, DefaultTolerance(a.config, b.config)).verdict != Verdict::kMismatch;
 }
 
+// A disagreement that may accuse: different bits within one configuration, or across
+// configurations a gap of more than kGrossFactor tolerances (docs/audits.md "Disputes").
+bool ClearlyDisagree(const Commitment& a, const Commitment& b) {
+  if (a.config == b.config) return a.hash != b.hash;
+  return Compare(a, b, kGrossFactor * DefaultTolerance(a.config, b.config)).verdict ==
+         Verdict::kMismatch;
+}
+
 std::string Short(const std::string& hash) { return hash.substr(0, 12); }
 
 std::string Number(double v) {
@@ -42,8 +50,8 @@ Finding Judge(const AuditCase& c) {
   if (!c.arbitrated) return Finding::kPending;
   const bool with_auditor = Agree(*c.recomputed, *c.arbitrated);
   const bool with_auditee = Agree(*c.claim, *c.arbitrated);
-  if (with_auditor && !with_auditee) return Finding::kAuditeeCheated;
-  if (with_auditee && !with_auditor) return Finding::kAuditorLied;
+  if (with_auditor && ClearlyDisagree(*c.claim, *c.arbitrated)) return Finding::kAuditeeCheated;
+  if (with_auditee && ClearlyDisagree(*c.recomputed, *c.arbitrated)) return Finding::kAuditorLied;
   return Finding::kInconclusive;
 }
 

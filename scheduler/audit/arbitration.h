@@ -41,7 +41,9 @@ const char* ToString(Finding f);
 
 // Claim vs recomputation with audit::Compare under audit::DefaultTolerance of their configs:
 // kExact or kWithinTolerance is kClean. A mismatch needs the arbiter's record (kPending until it
-// is in; kInconclusive when arbiter is -1), which then sides with one party or neither.
+// is in; kInconclusive when arbiter is -1), which then sides with one party or neither. Siding
+// against a party needs a clear disagreement with it: different bits within one configuration,
+// or across configurations more than kGrossFactor tolerances (a rounding tail is inconclusive).
 Finding Judge(const AuditCase& c);
 
 // What people are shown of a decided dispute (a quarantine's evidence, the job's timeline):

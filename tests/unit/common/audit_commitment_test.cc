@@ -71,13 +71,13 @@ TEST(AuditCommitment, CheatsAreMismatchesAcrossConfigurations) {
   std::vector<float> zero(g.size(), 0.f);
   EXPECT_EQ(judge(zero), Verdict::kMismatch);
   std::vector<float> scaled = g;
-  for (float& v : scaled) v *= 1.1f;
+  for (float& v : scaled) v *= 1.25f;
   EXPECT_EQ(judge(scaled), Verdict::kMismatch);
   std::vector<float> stale = RandomGradient(g.size(), 5);
   EXPECT_EQ(judge(stale), Verdict::kMismatch);
-  // Noise of 10 % of the gradient's norm.
+  // Noise of 30 % of the gradient's norm.
   std::mt19937 gen(11);
-  std::normal_distribution<float> noise(0.f, 1e-4f);
+  std::normal_distribution<float> noise(0.f, 3e-4f);
   std::vector<float> noisy = g;
   for (float& v : noisy) v += noise(gen);
   EXPECT_EQ(judge(noisy), Verdict::kMismatch);
@@ -86,7 +86,7 @@ TEST(AuditCommitment, CheatsAreMismatchesAcrossConfigurations) {
 TEST(AuditCommitment, SmallestCaughtRandomPerturbation) {
   // A perturbation chosen without the seed spreads over the buckets: relative size e gives
   // buckets off by about e / sqrt(kSketchBuckets) of the norm, so across configurations e above
-  // a few percent (fp32 tolerance 1e-2 times sqrt(32) ~ 5.7, over the largest of 32 buckets) is
+  // about 10 % (fp32 tolerance 3e-2 times sqrt(32) ~ 5.7, over the largest of 32 buckets) is
   // caught, and one of 1e-3 passes (docs/audits.md). Within one configuration the hash catches
   // any change.
   auto g = RandomGradient(100000, 6);
@@ -110,7 +110,7 @@ TEST(AuditCommitment, SmallestCaughtRandomPerturbation) {
   };
   int caught_big = 0, caught_small = 0;
   for (uint32_t s = 0; s < 20; ++s) {
-    caught_big += perturbed(0.15, s) == Verdict::kMismatch;
+    caught_big += perturbed(0.4, s) == Verdict::kMismatch;
     caught_small += perturbed(1e-3, s) == Verdict::kMismatch;
   }
   EXPECT_EQ(caught_big, 20);
@@ -120,7 +120,7 @@ TEST(AuditCommitment, SmallestCaughtRandomPerturbation) {
 TEST(AuditCommitment, ASmallScaleHidesOnlyAcrossConfigurations) {
   auto g = RandomGradient(100000, 8);
   std::vector<float> scaled = g;
-  for (float& v : scaled) v *= 1.01f;
+  for (float& v : scaled) v *= 1.03f;
   Commitment honest = Commit(g.data(), g.size(), kSeed, "cpu/fp32/Haswell/t1/b0");
   Commitment same = Commit(scaled.data(), scaled.size(), kSeed, "cpu/fp32/Haswell/t1/b0");
   Commitment other = Commit(scaled.data(), scaled.size(), kSeed, "cpu/fp32/SkylakeX/t1/b0");

@@ -185,3 +185,22 @@ TEST(AuditBook, TheCapExpiresTheOldestFirst) {
 
 }  // namespace
 }  // namespace shoal::audit
+
+namespace shoal::audit {
+namespace {
+
+// Across configurations a gap just past the tolerance (a rounding tail: a ReLU flipped by
+// rounding) accuses nobody; a gross one does (docs/audits.md "Disputes").
+TEST(AuditJudge, AcrossConfigurationsOnlyAGrossGapAccuses) {
+  const Commitment claim = Of(Gradient(), kCfgA);  // the auditee, honest
+  // The auditor, on another configuration, lands 1.5 tolerances away; the arbiter shares the
+  // auditee's configuration and agrees with it to the bit.
+  const Commitment near = Of(Gradient(1.0f + 1.5f * static_cast<float>(kFp32Tolerance)), kCfgB);
+  EXPECT_EQ(Judge(Case(claim, near, 3, claim)), Finding::kInconclusive);
+  // Ten tolerances away is no rounding: the auditor is caught.
+  const Commitment far = Of(Gradient(1.0f + 10.0f * static_cast<float>(kFp32Tolerance)), kCfgB);
+  EXPECT_EQ(Judge(Case(claim, far, 3, claim)), Finding::kAuditorLied);
+}
+
+}  // namespace
+}  // namespace shoal::audit
