@@ -84,7 +84,10 @@ wire::WorkerView WorkerViewOf(const Worker& w) {
   v.cpus = w.cpus;
   for (size_t i = 0; i < w.gpus.size(); ++i) {
     const auto& g = w.gpus[i];
-    wire::GpuView gv{g.name, g.memory_mib, g.compute_capability};
+    wire::GpuView gv;
+    gv.name = g.name;
+    gv.memory_mib = g.memory_mib;
+    gv.compute_capability = g.compute_capability;
     // NVML and CUDA both number the devices in PCI bus order when CUDA_DEVICE_ORDER is
     // PCI_BUS_ID (the worker sets it), so sample i is GPU i.
     for (const auto& s : w.gpu_samples) {

@@ -111,7 +111,7 @@ wire::WorkerView FullWorker() {
   w.account = "lab";
   w.slots = 2;
   w.cpus = 8;
-  w.gpus = {{"H200", 143771, "9.0"}};
+  w.gpus = {{"H200", 143771, "9.0", std::nullopt, std::nullopt}};
   w.memory_bytes = 64;
   w.memory_lent_bytes = 32;
   w.state = "alive";

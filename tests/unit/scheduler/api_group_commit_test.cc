@@ -99,7 +99,9 @@ TEST_F(ApiGroupCommitTest, ConcurrentRegistrationsShareACommitAndKeepNamesUnique
   auto stored = Stored();
   ASSERT_EQ(stored.workers.size(), 2u);
   for (const Worker& w : stored.workers) {
-    if (w.id == a) EXPECT_EQ(w.slots, 3);  // the later registration won
+    if (w.id == a) {
+      EXPECT_EQ(w.slots, 3);  // the later registration won
+    }
   }
 }
 
