@@ -48,9 +48,9 @@ Status Scheduler::QuarantineWorker(const std::string& worker_id, const std::stri
         r.message = "worker quarantined";
         touched = true;
         if (&a == job.current_attempt() && a.state == AttemptState::kRunning) {
-          // Retryable: the job itself did nothing wrong. TODO(issue 18): restart from the
-          // rollback rule's checkpoint (audit/rollback.h) and claw back the account's credit;
-          // today the restart resumes from the newest checkpoint like any retry.
+          // Retryable: the job itself did nothing wrong. A quarantine for cheating also set the
+          // attempt's rollback_to_step and clawed back credit first (ApplyAuditRecord); the
+          // retry resumes from the newest checkpoint the rollback rule leaves.
           FailAttempt(job,
                       "WorkerQuarantined: worker " + WorkerLabel(w, worker_id) + " running rank " +
                           std::to_string(r.rank) + " was quarantined",

@@ -7,6 +7,8 @@
 #include <ostream>
 #include <sstream>
 
+#include "kernels/cpu/reduce.h"
+
 namespace shoal {
 namespace {
 
@@ -178,16 +180,8 @@ Status AuditSession::Commit(int64_t step, float* local, int64_t n, float* side) 
       drawn = q;
     }
   }
-  // The norm for the screen only (the commitment's comes from Sketch), so it may sum in eight
-  // independent lanes, which vectorize: this runs on every step.
-  double lanes[8] = {};
-  int64_t i = 0;
-  for (; i + 8 <= n; i += 8) {
-    for (int j = 0; j < 8; ++j) lanes[j] += static_cast<double>(local[i + j]) * local[i + j];
-  }
-  for (; i < n; ++i) lanes[0] += static_cast<double>(local[i]) * local[i];
-  double sq = 0;
-  for (double l : lanes) sq += l;
+  // The norm for the screen only (the commitment's exact one comes from Sketch).
+  const double sq = cpu::SumOfSquares(local, n);
   float* slot = side + static_cast<int64_t>(rank_) * kSideFloats;
   PutHash(hash_, slot);
   for (size_t i = 0; i < config_.size() && i < static_cast<size_t>(kConfigBytes); ++i) {
@@ -265,8 +259,8 @@ Status AuditSession::Verify(int64_t step, const float* side, StepEngine& engine)
   double* own_slot = mine.data() + static_cast<size_t>(rank_) * kSketchDoubles;
   own_slot[0] = own_.norm;
   std::copy(own_.sketch.begin(), own_.sketch.end(), own_slot + 1);
-  // A colluder auditing a rank of its own account copies that rank's hash (the sketch is a
-  // placeholder; the hash is what judges between equal configurations).
+  // A colluder auditing a rank of its own account copies that rank's hash; equal hashes judge
+  // exact in any configuration, so its own sketch there does not matter.
   auto covers = [&](const Case& c) {
     return !c.screened && cheat_.kind == CheatMode::kCollude &&
            plan_.accounts[c.auditee] == plan_.accounts[rank_];
