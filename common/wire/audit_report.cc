@@ -111,6 +111,7 @@ json ToJson(const AuditRecord& r) {
          {"rank", r.rank},       {"auditee", r.auditee},   {"auditor", r.auditor},
          {"arbiter", r.arbiter}, {"screened", r.screened}, {"commitment", ToJson(r.commitment)}};
   if (!r.verdict.empty()) j["verdict"] = r.verdict;
+  if (r.revealed) j["revealed"] = ToJson(*r.revealed);
   return j;
 }
 
@@ -156,6 +157,12 @@ Result<AuditRecord> AuditRecordFromJson(const json& j) {
   auto c = CommitmentFromJson(j["commitment"]);
   if (!c.ok()) return Malformed(what, c.status().message());
   r.commitment = std::move(*c);
+  if (j.contains("revealed")) {
+    if (r.role == AuditRole::kAuditee) return Malformed(what, "an auditee reveals nothing");
+    auto revealed = CommitmentFromJson(j["revealed"]);
+    if (!revealed.ok()) return Malformed(what, "revealed: " + revealed.status().message());
+    r.revealed = std::move(*revealed);
+  }
   return r;
 }
 

@@ -5,6 +5,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -53,6 +54,11 @@ struct AuditRecord {
   // How the reporting rank judged the claim in the step (audit::ToString(Verdict)); "" for the
   // auditee's own record.
   std::string verdict;
+  // An auditor's or arbiter's view of the auditee's revealed gradient, when its configuration
+  // differs from the auditee's: the hash of the bytes the auditee broadcast and their norm and
+  // sketch (docs/audits.md "Reveals"). Across configurations this, not the auditee's own sketch,
+  // is the claim judged.
+  std::optional<audit::Commitment> revealed;
   bool operator==(const AuditRecord&) const = default;
 };
 

@@ -17,6 +17,15 @@ bool ClearlyDisagree(const Commitment& a, const Commitment& b) {
          Verdict::kMismatch;
 }
 
+// The claim as a judge saw it revealed: the revealed bytes' norm and sketch under the claim's
+// hash and configuration, or nullopt when the bytes do not hash to the commitment.
+std::optional<Commitment> AsRevealed(const Commitment& claim, const Commitment& revealed) {
+  if (revealed.hash != claim.hash) return std::nullopt;
+  Commitment c = revealed;
+  c.config = claim.config;
+  return c;
+}
+
 std::string Short(const std::string& hash) { return hash.substr(0, 12); }
 
 std::string Number(double v) {
@@ -45,13 +54,29 @@ const char* ToString(Finding f) {
 
 Finding Judge(const AuditCase& c) {
   if (!c.claim || !c.recomputed) return Finding::kPending;
-  if (Agree(*c.claim, *c.recomputed)) return Finding::kClean;
+  // What the auditor judged: the claim as revealed to it (nullopt: bytes off the commitment).
+  std::optional<Commitment> claim = *c.claim;
+  if (c.revealed_by_auditor) claim = AsRevealed(*c.claim, *c.revealed_by_auditor);
+  if (claim && Agree(*claim, *c.recomputed)) return Finding::kClean;
   if (c.arbiter < 0) return Finding::kInconclusive;  // two ranks: nobody can break the tie
   if (!c.arbitrated) return Finding::kPending;
+  const bool auditor_saw_unbound = !claim.has_value();
+  if (c.revealed_by_arbiter) {
+    claim = AsRevealed(*c.claim, *c.revealed_by_arbiter);
+    if (!claim) {
+      // The arbiter saw bytes off the commitment too: the auditee revealed something else than
+      // it committed to. If the auditor did not, they saw different broadcasts: no verdict.
+      return auditor_saw_unbound ? Finding::kAuditeeCheated : Finding::kInconclusive;
+    }
+  } else if (auditor_saw_unbound) {
+    claim = *c.claim;  // the arbiter judged the committed hash itself
+  }
   const bool with_auditor = Agree(*c.recomputed, *c.arbitrated);
-  const bool with_auditee = Agree(*c.claim, *c.arbitrated);
-  if (with_auditor && ClearlyDisagree(*c.claim, *c.arbitrated)) return Finding::kAuditeeCheated;
-  if (with_auditee && ClearlyDisagree(*c.recomputed, *c.arbitrated)) return Finding::kAuditorLied;
+  const bool with_auditee = Agree(*claim, *c.arbitrated);
+  if (with_auditor && ClearlyDisagree(*claim, *c.arbitrated)) return Finding::kAuditeeCheated;
+  if (with_auditee && (auditor_saw_unbound || ClearlyDisagree(*c.recomputed, *c.arbitrated))) {
+    return Finding::kAuditorLied;
+  }
   return Finding::kInconclusive;
 }
 
@@ -65,14 +90,25 @@ AuditEvidence MakeEvidence(int64_t job, int attempt, const AuditCase& c, Finding
   e.arbiter = c.arbiter;
   e.finding = finding;
   if (!c.claim || !c.recomputed) return e;
+  // The claim is what was revealed where the auditee had to reveal (the arbiter's view first).
+  Commitment claim = *c.claim;
+  const auto& revealed = c.revealed_by_arbiter ? c.revealed_by_arbiter : c.revealed_by_auditor;
+  if (revealed) {
+    claim = *revealed;
+    claim.config = c.claim->config;
+  }
   const bool auditor_wrong = finding == Finding::kAuditorLied;
-  const Commitment& expected = auditor_wrong ? *c.claim : *c.recomputed;
-  const Commitment& got = auditor_wrong ? *c.recomputed : *c.claim;
+  const Commitment& expected = auditor_wrong ? claim : *c.recomputed;
+  const Commitment& got = auditor_wrong ? *c.recomputed : claim;
   e.expected_hash = expected.hash;
   e.got_hash = got.hash;
   e.expected_norm = expected.norm;
   e.got_norm = got.norm;
   e.detail = Compare(expected, got, DefaultTolerance(expected.config, got.config)).detail;
+  if (revealed && revealed->hash != c.claim->hash) {
+    e.detail = "the revealed gradient hashes to " + Short(revealed->hash) +
+               ", not to the commitment " + Short(c.claim->hash);
+  }
   return e;
 }
 
@@ -145,6 +181,11 @@ Result<std::optional<AuditBook::Decided>> AuditBook::Add(const wire::AuditRecord
                                     : record.role == wire::AuditRole::kAuditor ? c.recomputed
                                                                                : c.arbitrated;
   if (!slot) slot = record.commitment;
+  if (record.revealed) {
+    std::optional<Commitment>& seen =
+        record.role == wire::AuditRole::kAuditor ? c.revealed_by_auditor : c.revealed_by_arbiter;
+    if (!seen) seen = record.revealed;
+  }
   const Finding f = Judge(c);
   if (f == Finding::kPending) return std::optional<Decided>();
   Decided d{std::move(c), f};

@@ -28,6 +28,9 @@ struct AuditCase {
   std::optional<Commitment> claim;       // the auditee's own record
   std::optional<Commitment> recomputed;  // the auditor's
   std::optional<Commitment> arbitrated;  // the arbiter's
+  // The auditee's revealed gradient as the auditor and the arbiter saw it (their records'
+  // `revealed`), when a judge's configuration differs from the auditee's.
+  std::optional<Commitment> revealed_by_auditor, revealed_by_arbiter;
 };
 
 enum class Finding {
@@ -44,6 +47,10 @@ const char* ToString(Finding f);
 // is in; kInconclusive when arbiter is -1), which then sides with one party or neither. Siding
 // against a party needs a clear disagreement with it: different bits within one configuration,
 // or across configurations more than kGrossFactor tolerances (a rounding tail is inconclusive).
+// Where the auditee revealed its gradient, the claim judged is the revealed one (its own sketch
+// was made after it knew it was audited): as the auditor saw it, then as the arbiter saw it.
+// Revealed bytes that do not hash to the commitment are no claim; the auditee cheated when both
+// judges saw that, and an auditor that says so while the arbiter saw the committed bytes lied.
 Finding Judge(const AuditCase& c);
 
 // What people are shown of a decided dispute (a quarantine's evidence, the job's timeline):

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <charconv>
 #include <cmath>
+#include <map>
 #include <optional>
 #include <ostream>
 #include <sstream>
@@ -84,6 +85,8 @@ Result<CheatMode> ParseCheatMode(const std::string& text) {
     m.kind = CheatMode::kStale;
   } else if (kind == "collude" && arg.empty()) {
     m.kind = CheatMode::kCollude;
+  } else if (kind == "evade" && arg.empty()) {
+    m.kind = CheatMode::kEvade;
   } else if (kind == "noise") {
     m.kind = CheatMode::kNoise;
     RETURN_IF_ERROR(number(0, 1e6));
@@ -94,8 +97,9 @@ Result<CheatMode> ParseCheatMode(const std::string& text) {
     m.kind = CheatMode::kSkip;
     RETURN_IF_ERROR(number(0, 1));
   } else {
-    return InvalidArgument("--cheat " + text +
-                           ": expected zero, stale, noise:SIGMA, scale:X, skip:P or collude");
+    return InvalidArgument(
+        "--cheat " + text +
+        ": expected zero, stale, noise:SIGMA, scale:X, skip:P, collude or evade");
   }
   return m;
 }
@@ -111,6 +115,7 @@ struct AuditSession::Case {
   int arbiter = -1;
   std::optional<audit::Commitment> arbitrated;
   audit::Verdict arbiter_verdict = audit::Verdict::kMismatch;  // the arbiter's vs the claim
+  std::optional<audit::Commitment> revealed;  // what the auditee revealed, when it had to
 };
 
 AuditSession::AuditSession(wire::AuditPlan plan, Collective& collective, std::string config,
@@ -135,6 +140,9 @@ void AuditSession::Cheat(float* local, int64_t n) {
   switch (cheat_.kind) {
     case CheatMode::kNone:
       return;
+    case CheatMode::kEvade:
+      honest_.assign(local, local + n);
+      [[fallthrough]];
     case CheatMode::kZero:
     case CheatMode::kCollude:
       std::fill(local, local + n, 0.f);
@@ -180,8 +188,10 @@ Status AuditSession::Commit(int64_t step, float* local, int64_t n, float* side) 
       drawn = q;
     }
   }
-  // The norm for the screen only (the commitment's exact one comes from Sketch).
-  const double sq = cpu::SumOfSquares(local, n);
+  // The norm for the screen only (the commitment's exact one comes from Sketch). The evade fault
+  // shows the honest one, so that only an audit can catch it.
+  const double sq = cheat_.kind == CheatMode::kEvade ? cpu::SumOfSquares(honest_.data(), n)
+                                                     : cpu::SumOfSquares(local, n);
   float* slot = side + static_cast<int64_t>(rank_) * kSideFloats;
   PutHash(hash_, slot);
   for (size_t i = 0; i < config_.size() && i < static_cast<size_t>(kConfigBytes); ++i) {
@@ -200,6 +210,18 @@ Result<audit::Commitment> AuditSession::Recompute(int q, const std::string& seed
   RETURN_IF_ERROR(engine.LocalGradient(in, &g));
   ++audits_done_;
   return audit::Commit(g.data(), static_cast<int64_t>(g.size()), seed, config_);
+}
+
+Result<audit::Commitment> AuditSession::Reveal(int q, const std::string& seed,
+                                               const std::string& config) {
+  std::vector<float> bytes(local_.size());
+  if (q == rank_) {
+    const std::vector<float>& shown = cheat_.kind == CheatMode::kEvade ? honest_ : local_;
+    std::copy(shown.begin(), shown.end(), bytes.begin());
+  }
+  RETURN_IF_ERROR(
+      coll_.Broadcast(bytes.data(), static_cast<int64_t>(bytes.size() * sizeof(float)), q));
+  return audit::Commit(bytes.data(), static_cast<int64_t>(bytes.size()), seed, config);
 }
 
 Status AuditSession::Verify(int64_t step, const float* side, StepEngine& engine) {
@@ -253,7 +275,9 @@ Status AuditSession::Verify(int64_t step, const float* side, StepEngine& engine)
   // slot of its own (a rank may both draw one and be picked for a screen).
   own_.hash = hash_;
   own_.config = config_;
-  audit::Sketch(local_.data(), static_cast<int64_t>(local_.size()), seed, &own_.sketch, &own_.norm);
+  // The evade fault, knowing now whether it is audited, claims the honest gradient's sketch.
+  const std::vector<float>& shown = cheat_.kind == CheatMode::kEvade ? honest_ : local_;
+  audit::Sketch(shown.data(), static_cast<int64_t>(shown.size()), seed, &own_.sketch, &own_.norm);
   const size_t case_at = static_cast<size_t>(world_) * kSketchDoubles;
   std::vector<double> mine(case_at + cases.size() * kResultDoubles, 0.0), all;
   double* own_slot = mine.data() + static_cast<size_t>(rank_) * kSketchDoubles;
@@ -290,15 +314,38 @@ Status AuditSession::Verify(int64_t step, const float* side, StepEngine& engine)
   auto judge = [&](const audit::Commitment& claim, const audit::Commitment& got) {
     return audit::Compare(claim, got, audit::DefaultTolerance(claim.config, got.config)).verdict;
   };
+  // Across configurations a rank's own sketch proves nothing: it was made after the rank learnt
+  // it is audited, and could be the honest gradient's while the hash is of something else. So
+  // a rank judged by another configuration reveals the bytes it committed to, and the claim
+  // judged is their sketch; bytes that do not hash to the commitment are no claim at all.
+  std::map<int, audit::Commitment> revealed;
+  auto reveal_for = [&](int q, int judge_rank) -> Status {
+    if (configs[judge_rank] == configs[q] || revealed.count(q)) return Status::Ok();
+    ASSIGN_OR_RETURN(revealed[q], Reveal(q, seed, configs[q]));
+    if (revealed[q].hash != hashes[q]) {
+      log_ << "audit: step " << step << ": rank " << q
+           << " revealed a gradient that does not hash to its commitment" << std::endl;
+    }
+    return Status::Ok();
+  };
+  auto claim_of = [&](int q) {
+    auto it = revealed.find(q);
+    if (it == revealed.end()) return claims[q];
+    audit::Commitment c = it->second;
+    if (c.hash != claims[q].hash) c.norm = NAN;  // malformed: never matches
+    c.hash = claims[q].hash;
+    return c;
+  };
   for (size_t k = 0; k < cases.size(); ++k) {
     Case& c = cases[k];
     c.recomputed = GetResult(all.data() + case_at + k * kResultDoubles, configs[c.auditor]);
+    RETURN_IF_ERROR(reveal_for(c.auditee, c.auditor));
     // A colluder's record carries the partner's sketch, as its in-step one did not.
     if (c.auditor == rank_ && covers(c)) {
       c.recomputed = claims[c.auditee];
       c.recomputed->config = config_;
     }
-    c.verdict = judge(claims[c.auditee], *c.recomputed);
+    c.verdict = judge(claim_of(c.auditee), *c.recomputed);
     c.disputed = c.verdict == audit::Verdict::kMismatch;
   }
 
@@ -332,13 +379,18 @@ Status AuditSession::Verify(int64_t step, const float* side, StepEngine& engine)
       const double* slot = summed.data() + w * kResultDoubles;
       if (!c.recomputed) {
         c.recomputed = GetResult(slot, configs[c.auditor]);
-        c.verdict = judge(claims[c.auditee], *c.recomputed);
+        RETURN_IF_ERROR(reveal_for(c.auditee, c.auditor));
+        c.verdict = judge(claim_of(c.auditee), *c.recomputed);
         c.disputed = c.verdict == audit::Verdict::kMismatch;
       } else {
         c.arbitrated = GetResult(slot, configs[c.arbiter]);
-        c.arbiter_verdict = judge(claims[c.auditee], *c.arbitrated);
+        RETURN_IF_ERROR(reveal_for(c.auditee, c.arbiter));
+        c.arbiter_verdict = judge(claim_of(c.auditee), *c.arbitrated);
       }
     }
+  }
+  for (Case& c : cases) {
+    if (auto it = revealed.find(c.auditee); it != revealed.end()) c.revealed = it->second;
   }
   ReportCases(step, cases);
   for (const Case& c : cases) {
@@ -371,6 +423,7 @@ void AuditSession::ReportCases(int64_t step, const std::vector<Case>& cases) {
       r.screened = c.screened;
       r.commitment = what;
       r.verdict = std::move(verdict);
+      if (role != wire::AuditRole::kAuditee) r.revealed = c.revealed;
       report_(wire::ToJson(r));
     };
     if (rank_ == c.auditee) record(wire::AuditRole::kAuditee, own_, "");

@@ -32,10 +32,12 @@ namespace shoal {
 
 // A test fault (shoal-train --cheat, docs/audits.md "Fault injection").
 struct CheatMode {
-  enum Kind { kNone, kZero, kStale, kNoise, kScale, kSkip, kCollude } kind = kNone;
+  enum Kind { kNone, kZero, kStale, kNoise, kScale, kSkip, kCollude, kEvade } kind = kNone;
   double value = 0;  // noise's sigma, scale's factor, skip's fraction
 };
-// "zero", "stale", "noise:S", "scale:X", "skip:P", "collude" ("" = none); InvalidArgument else.
+// "zero", "stale", "noise:S", "scale:X", "skip:P", "collude", "evade" ("" = none); InvalidArgument
+// else. evade sends zeros, but once audited it claims (and reveals) the honest gradient, as a
+// lazy worker that computes only when it learns it is audited would.
 Result<CheatMode> ParseCheatMode(const std::string& text);
 
 // The start of the message of the status Verify returns on a dispute.
@@ -65,6 +67,8 @@ class AuditSession final : public StepAudit {
   struct Case;
   void Cheat(float* local, int64_t n);
   Result<audit::Commitment> Recompute(int q, const std::string& seed, StepEngine& engine);
+  // Rank q broadcasts the gradient it committed to; every rank hashes and sketches what arrived.
+  Result<audit::Commitment> Reveal(int q, const std::string& seed, const std::string& config);
   void ReportCases(int64_t step, const std::vector<Case>& cases);
 
   wire::AuditPlan plan_;
@@ -80,6 +84,7 @@ class AuditSession final : public StepAudit {
   RowsOf rows_of_;
   std::vector<float> local_;     // this step's committed gradient
   std::vector<float> previous_;  // the stale fault's last honest gradient
+  std::vector<float> honest_;    // the evade fault's honest gradient (it committed to zeros)
   std::string hash_;
   audit::Commitment own_;  // this step's commitment, once sketched
   int64_t audits_done_ = 0;

@@ -19,15 +19,25 @@ namespace {
 using nlohmann::json;
 
 json GoodAssignment() {
-  return {{"job", 7},         {"attempt", 2},   {"rank", 1},          {"worldSize", 3},
-          {"name", "mnist"},  {"spec", "kind: Job\n"}, {"pins", json::array()},
+  return {{"job", 7},
+          {"attempt", 2},
+          {"rank", 1},
+          {"worldSize", 3},
+          {"name", "mnist"},
+          {"spec", "kind: Job\n"},
+          {"pins", json::array()},
           {"readCapability", ""}};
 }
 
 TEST(WireAssignmentTest, RoundTripsWhatTheSchedulerSends) {
-  const wire::Assignment a{
-      .job = 7, .attempt = 2, .rank = 1, .world_size = 3, .name = "mnist", .spec = "kind: Job\n",
-      .pins = {}, .read_capability = ""};
+  const wire::Assignment a{.job = 7,
+                           .attempt = 2,
+                           .rank = 1,
+                           .world_size = 3,
+                           .name = "mnist",
+                           .spec = "kind: Job\n",
+                           .pins = {},
+                           .read_capability = ""};
   // The exact keys the scheduler has always sent.
   EXPECT_EQ(wire::ToJson(a), GoodAssignment());
   EXPECT_EQ(wire::ToJson(a).dump(),
@@ -42,7 +52,8 @@ TEST(WireAssignmentTest, CarriesPinsAndTheReadCapability) {
   wire::Assignment a;
   a.job = 3;
   a.spec = "x";
-  a.pins.push_back({"datasets", "demo", "fashion-mnist", "1", std::string(64, 'b'), 12345, {"pool"}, true});
+  a.pins.push_back(
+      {"datasets", "demo", "fashion-mnist", "1", std::string(64, 'b'), 12345, {"pool"}, true});
   a.read_capability = "shoalcap_3_1_00";
   auto back = wire::AssignmentFromJson(wire::ToJson(a));
   ASSERT_TRUE(back.ok()) << back.status().ToString();
@@ -325,17 +336,27 @@ TEST(AuditWire, PlanAndRecordRoundTrip) {
   EXPECT_EQ(rec->commitment.hash, r.commitment.hash);
   EXPECT_EQ(rec->commitment.sketch.size(), r.commitment.sketch.size());
   EXPECT_EQ(rec->verdict, "exact");
+  EXPECT_FALSE(rec->revealed.has_value());
+  // A judge of another configuration also reports what the auditee revealed.
+  r.revealed = SomeCommitment();
+  r.revealed->norm = 0.5;
+  rec = AuditRecordFromJson(nlohmann::json::parse(ToJson(r).dump()));
+  ASSERT_TRUE(rec.ok()) << rec.status().ToString();
+  EXPECT_EQ(*rec, r);
 }
 
 TEST(AuditWire, MalformedIsInvalidArgument) {
   using nlohmann::json;
   EXPECT_FALSE(AuditPlanFromJson(json::array()).ok());
-  EXPECT_FALSE(AuditPlanFromJson(json{{"nonce", "xyz"}, {"key", "ab"}, {"rates", {0.1}},
-                                      {"accounts", {"a"}}}).ok());
-  EXPECT_FALSE(AuditPlanFromJson(json{{"nonce", "ab"}, {"key", "ab"}, {"rates", {1.5}},
-                                      {"accounts", {"a"}}}).ok());
-  EXPECT_FALSE(AuditPlanFromJson(json{{"nonce", "ab"}, {"key", "ab"}, {"rates", {0.1, 0.2}},
-                                      {"accounts", {"a"}}}).ok());
+  EXPECT_FALSE(AuditPlanFromJson(
+                   json{{"nonce", "xyz"}, {"key", "ab"}, {"rates", {0.1}}, {"accounts", {"a"}}})
+                   .ok());
+  EXPECT_FALSE(
+      AuditPlanFromJson(json{{"nonce", "ab"}, {"key", "ab"}, {"rates", {1.5}}, {"accounts", {"a"}}})
+          .ok());
+  EXPECT_FALSE(AuditPlanFromJson(
+                   json{{"nonce", "ab"}, {"key", "ab"}, {"rates", {0.1, 0.2}}, {"accounts", {"a"}}})
+                   .ok());
   json rec = ToJson(AuditRecord{.commitment = SomeCommitment()});
   EXPECT_TRUE(AuditRecordFromJson(rec).ok());
   for (const char* key : {"step", "role", "commitment", "auditee"}) {
@@ -350,6 +371,14 @@ TEST(AuditWire, MalformedIsInvalidArgument) {
   EXPECT_FALSE(AuditRecordFromJson(bad).ok());
   bad = rec;
   bad["commitment"]["norm"] = -1;
+  EXPECT_FALSE(AuditRecordFromJson(bad).ok());
+  // Only a judge reports a reveal, and a malformed one is refused.
+  bad = rec;
+  bad["revealed"] = ToJson(SomeCommitment());
+  EXPECT_FALSE(AuditRecordFromJson(bad).ok());  // rec is the auditee's
+  bad["role"] = "auditor";
+  EXPECT_TRUE(AuditRecordFromJson(bad).ok());
+  bad["revealed"]["hash"] = "zz";
   EXPECT_FALSE(AuditRecordFromJson(bad).ok());
 }
 

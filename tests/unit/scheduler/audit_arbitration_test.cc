@@ -183,6 +183,9 @@ TEST(AuditBook, TheCapExpiresTheOldestFirst) {
   EXPECT_EQ(out[0].missing, std::vector<int>({0}));
 }
 
+// An evading auditee commits to zeros, and once it knows it is audited by another configuration
+// claims the honest gradient's sketch. Its own sketch is ignored: the claim judged is the one it
+// revealed, which either hashes to the zeros' commitment or to nothing it committed to.
 }  // namespace
 }  // namespace shoal::audit
 
@@ -200,6 +203,60 @@ TEST(AuditJudge, AcrossConfigurationsOnlyAGrossGapAccuses) {
   // Ten tolerances away is no rounding: the auditor is caught.
   const Commitment far = Of(Gradient(1.0f + 10.0f * static_cast<float>(kFp32Tolerance)), kCfgB);
   EXPECT_EQ(Judge(Case(claim, far, 3, claim)), Finding::kAuditorLied);
+}
+
+// An evading auditee commits to zeros, and once it knows it is audited by another configuration
+// claims the honest gradient's sketch. Its own sketch is ignored: the claim judged is the one it
+// revealed, which either hashes to the zeros' commitment or to nothing it committed to.
+TEST(AuditJudge, AcrossConfigurationsTheRevealedClaimIsJudged) {
+  Commitment self = kHonest;  // the honest sketch...
+  self.hash = kZeros.hash;    // ...under the zeros' commitment
+  const Commitment recomputed = Of(Gradient(), kCfgB);
+  const Commitment arbitrated = Of(Gradient(), kCfgB);
+  auto with = [&](std::optional<Commitment> by_auditor, std::optional<Commitment> by_arbiter) {
+    AuditCase c = Case(self, recomputed, 3, arbitrated);
+    c.revealed_by_auditor = std::move(by_auditor);
+    c.revealed_by_arbiter = std::move(by_arbiter);
+    return Judge(c);
+  };
+  // Without a reveal the self-reported sketch would pass: what the reveal is there to close.
+  EXPECT_EQ(Judge(Case(self, recomputed)), Finding::kClean);
+  // It reveals the zeros it committed to: their sketch is far from the recomputation.
+  EXPECT_EQ(with(kZeros, kZeros), Finding::kAuditeeCheated);
+  // It reveals the honest bytes, which do not hash to its commitment: both judges see that.
+  EXPECT_EQ(with(kHonest, kHonest), Finding::kAuditeeCheated);
+  // Judges that saw different broadcasts decide nothing.
+  EXPECT_EQ(with(kZeros, kHonest), Finding::kInconclusive);
+  // An honest auditee's reveal is clean without an arbiter.
+  AuditCase honest = Case(kHonest, recomputed);
+  honest.revealed_by_auditor = kHonest;
+  EXPECT_EQ(Judge(honest), Finding::kClean);
+  // An auditor that says the honest auditee's bytes were off its commitment, where the arbiter
+  // saw the committed bytes, lied.
+  AuditCase framed = Case(kHonest, recomputed, 3, arbitrated);
+  framed.revealed_by_auditor = kZeros;
+  framed.revealed_by_arbiter = kHonest;
+  EXPECT_EQ(Judge(framed), Finding::kAuditorLied);
+  // The evidence shows the revealed claim, and says when it was off the commitment.
+  AuditCase off = Case(self, recomputed, 3, arbitrated);
+  off.revealed_by_auditor = off.revealed_by_arbiter = kHonest;
+  const AuditEvidence e = MakeEvidence(1, 1, off, Finding::kAuditeeCheated);
+  EXPECT_NE(e.detail.find("not to the commitment"), std::string::npos) << e.detail;
+}
+
+TEST(AuditBook, KeepsWhatEachJudgeSawRevealed) {
+  Commitment self = kHonest;
+  self.hash = kZeros.hash;
+  for (const bool reveal : {false, true}) {
+    AuditBook book;
+    wire::AuditRecord audit = Record(wire::AuditRole::kAuditor, 5, 2, 0, Of(Gradient(), kCfgB));
+    if (reveal) audit.revealed = kZeros;
+    ASSERT_TRUE(book.Add(Record(wire::AuditRole::kAuditee, 5, 2, 0, self), 0).ok());
+    auto decided = book.Add(audit, 0);
+    ASSERT_TRUE(decided.ok() && decided->has_value());
+    // With no third rank the revealed mismatch is inconclusive; without the reveal, clean.
+    EXPECT_EQ((*decided)->finding, reveal ? Finding::kInconclusive : Finding::kClean);
+  }
 }
 
 }  // namespace

@@ -96,8 +96,10 @@ class AuditTrainerTest : public ::testing::Test {
     return plans;
   }
 
+  // threads[r]: rank r's BLAS threads (part of its compute configuration); 1 when empty.
   std::vector<RankRun> Run(const JobSpec& spec, const std::vector<wire::AuditPlan>& plans,
-                           const std::vector<std::string>& cheats) {
+                           const std::vector<std::string>& cheats,
+                           const std::vector<int>& threads_of = {}) {
     const int ranks = static_cast<int>(plans.size());
     std::vector<RankRun> runs(ranks);
     auto store = std::make_shared<gloo::rendezvous::HashStore>();
@@ -115,6 +117,7 @@ class AuditTrainerTest : public ::testing::Test {
         opts.progress_json = true;
         if (!plans[r].key.empty()) opts.audit_plan = plans[r];
         opts.cheat = cheats.empty() ? "" : cheats[r];
+        opts.threads = threads_of.empty() ? 1 : threads_of[r];
         CountingCollective counting(**coll);
         auto res = Train(spec, counting, opts, out);
         runs[r].all_reduces = counting.all_reduces;
@@ -251,6 +254,41 @@ TEST_F(AuditTrainerTest, CollusionHidesOnlyFromTheColludersOwnAccount) {
   for (int r = 0; r < 4; ++r) {
     EXPECT_EQ(ExitCodeFor(caught[r].status), kTrainAuditDispute) << caught[r].status.ToString();
   }
+}
+
+// Rank 2 is the only one on one BLAS thread, so every rank that judges it runs another
+// configuration and compares sketches, not hashes. An evading rank 2 commits to zeros and, once
+// it knows it is audited, claims the honest gradient's sketch: its own sketch proves nothing, so
+// it must reveal the bytes it committed to, and they give it away (docs/audits.md "Reveals").
+TEST_F(AuditTrainerTest, AcrossConfigurationsTheRevealCatchesAnEvadingRank) {
+  const JobSpec spec = Spec(4, 8);
+  auto plans = Plans(kFourAccounts, {0, 0, 0.3, 0});
+  for (auto& p : plans) p.screen_z = 1e9;  // caught by the draw, not by its zeros' norm
+  const std::vector<int> threads = {2, 2, 1, 2};
+  auto honest = Run(spec, plans, {}, threads);
+  int revealed = 0;
+  for (int r = 0; r < 4; ++r) {
+    ASSERT_TRUE(honest[r].status.ok()) << honest[r].status.ToString();
+    for (const auto& rec : honest[r].records) {
+      if (rec.role != wire::AuditRole::kAuditor) continue;
+      ASSERT_TRUE(rec.revealed.has_value()) << "step " << rec.step;
+      EXPECT_NE(rec.verdict, "mismatch");
+      ++revealed;
+    }
+  }
+  EXPECT_GT(revealed, 0) << "rank 2 was never audited: the test shows nothing";
+  auto runs = Run(spec, plans, {"", "", "evade", ""}, threads);
+  bool arbiter_confirmed = false;
+  for (int r = 0; r < 4; ++r) {
+    EXPECT_EQ(ExitCodeFor(runs[r].status), kTrainAuditDispute) << runs[r].status.ToString();
+    for (const auto& rec : runs[r].records) {
+      if (rec.role != wire::AuditRole::kArbiter) continue;
+      ASSERT_TRUE(rec.revealed.has_value());
+      EXPECT_EQ(rec.verdict, "mismatch");
+      arbiter_confirmed = true;
+    }
+  }
+  EXPECT_TRUE(arbiter_confirmed);
 }
 
 TEST_F(AuditTrainerTest, TheNormScreenAuditsAZeroGradientAtOnce) {
