@@ -87,7 +87,7 @@ const std::vector<SchedulerSetting>& SchedulerSettings() {
        "succeeded attempts) may hold (0 = no bound)"},
       {"audits", "--audits", "BOOL", "false",
        "audit ranks' gradients against each other (docs/audits.md; cpu jobs only for now); off "
-       "by default while audited steps still pay two extra collectives"},
+       "by default: audits cost more than the 5 % goal (docs/audits.md)"},
       {"auditInitialRate", "--audit-initial-rate", "RATE", "0.1",
        "a new worker's chance per step that a rank of it is audited, in (0, 1]"},
       {"auditDecay", "--audit-decay", "FACTOR", "0.9",
@@ -96,6 +96,8 @@ const std::vector<SchedulerSetting>& SchedulerSettings() {
        "the floor of a worker's audit rate, in (0, auditInitialRate]"},
       {"auditScreenZ", "--audit-screen-z", "Z", "3.5",
        "a rank whose gradient norm is a robust z-score outlier above this is audited at once"},
+      {"auditScreenMinDeviation", "--audit-screen-min-deviation", "FRACTION", "0.6",
+       "...if its norm is also at least this fraction of the ranks' median off that median"},
       {"allowTestFaults", "--allow-test-faults", "BOOL", "false",
        "let workers started with fault injection (--test-cheat) register; for tests only"},
       {"visibility.metricsNames", "--visibility-metrics-names", "BOOL", "false",
@@ -254,6 +256,10 @@ Status SetSchedulerSetting(const std::string& key, const std::string& value, Sch
     ASSIGN_OR_RETURN(double z, ParseDouble(value, key));
     if (z <= 0) return InvalidArgument(key + " must be above 0");
     c->audit_screen_z = z;  // only once valid: a refused value changes nothing
+  } else if (key == "auditScreenMinDeviation") {
+    ASSIGN_OR_RETURN(double d, ParseDouble(value, key));
+    if (d < 0) return InvalidArgument(key + " must be >= 0");
+    c->audit_screen_min_deviation = d;
   } else if (key == "visibility.metricsNames") {
     ASSIGN_OR_RETURN(c->visibility.metrics_names, ParseBool(value));
   } else if (key == "visibility.workers") {
@@ -394,7 +400,8 @@ std::optional<int> ParseSchedulerFlags(std::vector<std::string> args, SchedulerC
 }
 
 audit::TrustPolicy TrustPolicyOf(const SchedulerConfig& c) {
-  return {c.audit_initial_rate, c.audit_decay, c.audit_min_rate, c.audit_screen_z};
+  return {c.audit_initial_rate, c.audit_decay, c.audit_min_rate, c.audit_screen_z,
+          c.audit_screen_min_deviation};
 }
 
 Status ValidateSchedulerConfig(const SchedulerConfig& c) {

@@ -73,15 +73,17 @@ struct SchedulerConfig {
   // newWorkerRanksPerJob: a worker with fewer than 3 ranks of succeeded attempts behind it holds at
   // most this many ranks of any one job of another account (0 = no bound).
   int64_t new_worker_ranks_per_job = 1;
-  // Audits of ranks' gradients (docs/audits.md). audits: off by default while an audited step
-  // still pays two extra collectives (bench/README.md "audits"); cpu jobs only for now. auditInitialRate / auditDecay / auditMinRate /
-  // auditScreenZ: the trust policy (scheduler/audit/trust.h). allowTestFaults: let workers with
+  // Audits of ranks' gradients (docs/audits.md). audits: off by default while they cost more than
+  // the 5 % goal (bench/README.md "audits"); cpu jobs only for now. auditInitialRate /
+  // auditDecay / auditMinRate / auditScreenZ / auditScreenMinDeviation: the trust policy
+  // (scheduler/audit/trust.h). allowTestFaults: let workers with
   // fault injection (--test-cheat) register; for tests only.
   bool audits = false;
   double audit_initial_rate = 0.1;
   double audit_decay = 0.9;
   double audit_min_rate = 0.02;
   double audit_screen_z = 3.5;
+  double audit_screen_min_deviation = 0.6;
   bool allow_test_faults = false;
   // visibility (a table in the file: metricsNames, workers, jobs, accounts; --visibility-*): what
   // callers see of other accounts. Defaults: names only to their owners and admins.

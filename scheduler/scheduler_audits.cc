@@ -138,7 +138,8 @@ std::vector<wire::AuditPlan> Scheduler::PlanAudits(const Job& job,
     const Worker* w = FindWorker(id);
     ranks.push_back({id, w != nullptr ? w->account : "", w != nullptr ? AuditRate(*w) : 1.0});
   }
-  auto plan = audit::BuildAuditPlan(ranks, options_.trust.screen_z, audit::SecureRandomHex);
+  auto plan = audit::BuildAuditPlan(ranks, options_.trust.screen_z,
+                                    options_.trust.screen_min_deviation, audit::SecureRandomHex);
   if (!plan.ok()) {
     LOG_ERROR << "job " << job.id << ": no audit plan: " << plan.status().ToString();
     return {};

@@ -178,7 +178,7 @@ int ChooseArbiter(std::string_view seed, int auditee, int auditor,
   return pool[h % pool.size()];
 }
 
-std::vector<int> NormOutliers(const std::vector<double>& norms, double z) {
+std::vector<int> NormOutliers(const std::vector<double>& norms, double z, double min_deviation) {
   const size_t n = norms.size();
   if (n < 3) return {};
   auto median = [](std::vector<double> v) {
@@ -192,8 +192,12 @@ std::vector<int> NormOutliers(const std::vector<double>& norms, double z) {
   const double mad = std::max(median(dev), 1e-6 * std::fabs(med));
   std::vector<int> out;
   for (size_t i = 0; i < n; ++i) {
-    if (!std::isfinite(norms[i]) || (mad > 0 && dev[i] / (1.4826 * mad) > z) ||
-        (mad == 0 && dev[i] > 0)) {
+    if (!std::isfinite(norms[i])) {
+      out.push_back(static_cast<int>(i));
+      continue;
+    }
+    if (dev[i] < min_deviation * std::fabs(med)) continue;
+    if ((mad > 0 && dev[i] / (1.4826 * mad) > z) || (mad == 0 && dev[i] > 0)) {
       out.push_back(static_cast<int>(i));
     }
   }

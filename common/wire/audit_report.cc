@@ -25,11 +25,9 @@ Status Malformed(const std::string& what, const std::string& why) {
 }  // namespace
 
 json ToJson(const AuditPlan& plan) {
-  return json{{"nonce", plan.nonce},
-              {"key", plan.key},
-              {"rates", plan.rates},
-              {"accounts", plan.accounts},
-              {"screenZ", plan.screen_z}};
+  return json{{"nonce", plan.nonce},      {"key", plan.key},
+              {"rates", plan.rates},      {"accounts", plan.accounts},
+              {"screenZ", plan.screen_z}, {"screenMinDeviation", plan.screen_min_deviation}};
 }
 
 Result<AuditPlan> AuditPlanFromJson(const json& j) {
@@ -59,6 +57,12 @@ Result<AuditPlan> AuditPlanFromJson(const json& j) {
       return Malformed(what, "screenZ must be a positive number");
     }
     plan.screen_z = j["screenZ"].get<double>();
+  }
+  if (j.contains("screenMinDeviation")) {
+    if (!IsFinite(j["screenMinDeviation"]) || j["screenMinDeviation"].get<double>() < 0) {
+      return Malformed(what, "screenMinDeviation must be a number >= 0");
+    }
+    plan.screen_min_deviation = j["screenMinDeviation"].get<double>();
   }
   return plan;
 }

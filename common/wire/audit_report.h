@@ -23,12 +23,15 @@ struct AuditPlan {
   std::vector<double> rates;          // rates[q]: chance this rank audits rank q at a step
   std::vector<std::string> accounts;  // accounts[q]: rank q's worker's account
   double screen_z = 3.5;              // robust z-score above which a norm is audited at once
+  // ...when also this fraction of the median norm off it (audit::NormOutliers)
+  double screen_min_deviation = audit::kScreenMinDeviation;
   bool operator==(const AuditPlan&) const = default;
 };
 
 nlohmann::json ToJson(const AuditPlan& plan);
 // InvalidArgument unless nonce and key are non-empty hex strings, rates and accounts arrays of
-// the same length with every rate in [0, 1], and screen_z (when present) a positive number.
+// the same length with every rate in [0, 1], screen_z (when present) a positive number and
+// screenMinDeviation (when present) a number >= 0.
 Result<AuditPlan> AuditPlanFromJson(const nlohmann::json& j);
 
 nlohmann::json ToJson(const audit::Commitment& c);

@@ -32,9 +32,13 @@ std::vector<int> AuditorsOf(const std::vector<PlanRank>& ranks, int q) {
 }
 
 Result<AttemptAuditPlan> BuildAuditPlan(const std::vector<PlanRank>& ranks, double screen_z,
-                                        const RandomHex& random_hex) {
+                                        double screen_min_deviation, const RandomHex& random_hex) {
   if (!std::isfinite(screen_z) || screen_z <= 0) {
     return InvalidArgument("audit screen z must be above 0, got " + std::to_string(screen_z));
+  }
+  if (!std::isfinite(screen_min_deviation) || screen_min_deviation < 0) {
+    return InvalidArgument("audit screen deviation must be >= 0, got " +
+                           std::to_string(screen_min_deviation));
   }
   const int n = static_cast<int>(ranks.size());
   for (int q = 0; q < n; ++q) {
@@ -54,6 +58,7 @@ Result<AttemptAuditPlan> BuildAuditPlan(const std::vector<PlanRank>& ranks, doub
     plan.ranks[r].rates.assign(n, 0.0);
     plan.ranks[r].accounts = accounts;
     plan.ranks[r].screen_z = screen_z;
+    plan.ranks[r].screen_min_deviation = screen_min_deviation;
   }
   for (int q = 0; q < n; ++q) {
     std::vector<int> auditors = AuditorsOf(ranks, q);

@@ -40,10 +40,10 @@ std::vector<int> AuditorsOf(const std::vector<PlanRank>& ranks, int q);
 // The plan for every rank: a fresh nonce, a distinct kKeyBytes key per rank, and
 // rates[q] = rate_q / |AuditorsOf(q)| for each auditor of q (0 otherwise), so that q is audited
 // rate_q times per step on average (about rate_q as a chance, the draws being independent).
-// InvalidArgument for a rate outside [0, 1] or a bad screen_z; Internal when `random_hex` gives
-// malformed output or keeps repeating a key.
+// InvalidArgument for a rate outside [0, 1], a bad screen_z or screen_min_deviation; Internal when
+// `random_hex` gives malformed output or keeps repeating a key.
 Result<AttemptAuditPlan> BuildAuditPlan(const std::vector<PlanRank>& ranks, double screen_z,
-                                        const RandomHex& random_hex);
+                                        double screen_min_deviation, const RandomHex& random_hex);
 
 // Production's random source: OpenSSL's RAND_bytes (aborts if the OS has no entropy, since no
 // key can be made secure then).

@@ -32,6 +32,10 @@ Status ValidateTrustPolicy(const TrustPolicy& policy) {
     return InvalidArgument("auditScreenZ must be a number above 0, got " +
                            std::to_string(policy.screen_z));
   }
+  if (!std::isfinite(policy.screen_min_deviation) || policy.screen_min_deviation < 0) {
+    return InvalidArgument("auditScreenMinDeviation must be a number >= 0, got " +
+                           std::to_string(policy.screen_min_deviation));
+  }
   return Status::Ok();
 }
 

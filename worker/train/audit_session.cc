@@ -203,13 +203,22 @@ Status AuditSession::Commit(int64_t step, float* local, int64_t n, float* side) 
 }
 
 Result<audit::Commitment> AuditSession::Recompute(int q, const std::string& seed,
+                                                  const std::string& config_of_q,
                                                   StepEngine& engine) {
   StepInput in = input_;
   rows_of_(q, &in);
   std::vector<float> g;
   RETURN_IF_ERROR(engine.LocalGradient(in, &g));
   ++audits_done_;
-  return audit::Commit(g.data(), static_cast<int64_t>(g.size()), seed, config_);
+  const int64_t n = static_cast<int64_t>(g.size());
+  if (config_of_q != config_) return audit::Commit(g.data(), n, seed, config_);
+  // Within one configuration only the hash is compared: the sketch pass is not needed.
+  audit::Commitment c;
+  c.hash = audit::GradientHash(g.data(), n);
+  c.norm = std::sqrt(cpu::SumOfSquares(g.data(), n));
+  c.sketch.assign(audit::kSketchBuckets, 0.0);
+  c.config = config_;
+  return c;
 }
 
 Result<audit::Commitment> AuditSession::Reveal(int q, const std::string& seed,
@@ -244,7 +253,8 @@ Status AuditSession::Verify(int64_t step, const float* side, StepEngine& engine)
     norms[r] = slot[kSideNorm];
   }
   const std::string seed = audit::SketchSeed(plan_.nonce, step, hashes);
-  const std::vector<int> outliers = audit::NormOutliers(norms, plan_.screen_z);
+  const std::vector<int> outliers =
+      audit::NormOutliers(norms, plan_.screen_z, plan_.screen_min_deviation);
   // Nothing to check: every rank sees the same side band, so every rank skips the rest alike.
   if (!any_drawn && outliers.empty()) return Status::Ok();
 
@@ -271,18 +281,17 @@ Status AuditSession::Verify(int64_t step, const float* side, StepEngine& engine)
     cases.push_back(std::move(c));
   }
 
-  // 3. One exchange: every rank's sketch (and exact norm), and each audit's recomputation in a
-  // slot of its own (a rank may both draw one and be picked for a screen).
-  own_.hash = hash_;
-  own_.config = config_;
-  // The evade fault, knowing now whether it is audited, claims the honest gradient's sketch.
-  const std::vector<float>& shown = cheat_.kind == CheatMode::kEvade ? honest_ : local_;
-  audit::Sketch(shown.data(), static_cast<int64_t>(shown.size()), seed, &own_.sketch, &own_.norm);
-  const size_t case_at = static_cast<size_t>(world_) * kSketchDoubles;
-  std::vector<double> mine(case_at + cases.size() * kResultDoubles, 0.0), all;
-  double* own_slot = mine.data() + static_cast<size_t>(rank_) * kSketchDoubles;
-  own_slot[0] = own_.norm;
-  std::copy(own_.sketch.begin(), own_.sketch.end(), own_slot + 1);
+  // 3. One exchange: each audit's recomputation in a slot of its own (a rank may both draw one
+  // and be picked for a screen). Ranks' own sketches are not exchanged: within one configuration
+  // the hashes decide, across configurations the revealed gradient's sketch (below).
+  if (std::any_of(cases.begin(), cases.end(), [&](const Case& c) { return c.auditee == rank_; })) {
+    own_.hash = hash_;
+    own_.config = config_;
+    // The evade fault, knowing now that it is audited, reports the honest gradient's sketch.
+    const std::vector<float>& shown = cheat_.kind == CheatMode::kEvade ? honest_ : local_;
+    audit::Sketch(shown.data(), static_cast<int64_t>(shown.size()), seed, &own_.sketch, &own_.norm);
+  }
+  std::vector<double> mine(cases.size() * kResultDoubles, 0.0), all;
   // A colluder auditing a rank of its own account copies that rank's hash; equal hashes judge
   // exact in any configuration, so its own sketch there does not matter.
   auto covers = [&](const Case& c) {
@@ -292,24 +301,27 @@ Status AuditSession::Verify(int64_t step, const float* side, StepEngine& engine)
   for (size_t k = 0; k < cases.size(); ++k) {
     const Case& c = cases[k];
     if (c.auditor != rank_) continue;
-    audit::Commitment got = own_;
+    audit::Commitment got;
     if (covers(c)) {
       got.hash = hashes[c.auditee];
+      got.norm = norms[c.auditee];
+      got.sketch.assign(audit::kSketchBuckets, 0.0);
+      got.config = config_;
     } else {
-      ASSIGN_OR_RETURN(got, Recompute(c.auditee, seed, engine));
+      ASSIGN_OR_RETURN(got, Recompute(c.auditee, seed, configs[c.auditee], engine));
     }
-    PutResult(got, mine.data() + case_at + k * kResultDoubles);
+    PutResult(got, mine.data() + k * kResultDoubles);
   }
   // Every rank fills only its own slots, so the sum is an all-gather.
   all = mine;
   RETURN_IF_ERROR(coll_.AllReduceSum(all.data(), static_cast<int64_t>(all.size())));
+  // Each rank's claim as the side band gave it: its hash and (float) norm.
   std::vector<audit::Commitment> claims(world_);
   for (int r = 0; r < world_; ++r) {
-    const double* slot = all.data() + static_cast<size_t>(r) * kSketchDoubles;
     claims[r].hash = hashes[r];
     claims[r].config = configs[r];
-    claims[r].norm = slot[0];
-    claims[r].sketch.assign(slot + 1, slot + kSketchDoubles);
+    claims[r].norm = norms[r];
+    claims[r].sketch.assign(audit::kSketchBuckets, 0.0);
   }
   auto judge = [&](const audit::Commitment& claim, const audit::Commitment& got) {
     return audit::Compare(claim, got, audit::DefaultTolerance(claim.config, got.config)).verdict;
@@ -338,7 +350,7 @@ Status AuditSession::Verify(int64_t step, const float* side, StepEngine& engine)
   };
   for (size_t k = 0; k < cases.size(); ++k) {
     Case& c = cases[k];
-    c.recomputed = GetResult(all.data() + case_at + k * kResultDoubles, configs[c.auditor]);
+    c.recomputed = GetResult(all.data() + k * kResultDoubles, configs[c.auditor]);
     RETURN_IF_ERROR(reveal_for(c.auditee, c.auditor));
     // A colluder's record carries the partner's sketch, as its in-step one did not.
     if (c.auditor == rank_ && covers(c)) {
@@ -368,7 +380,8 @@ Status AuditSession::Verify(int64_t step, const float* side, StepEngine& engine)
       const Case& c = cases[work[w]];
       const int by = c.recomputed ? c.arbiter : c.auditor;
       if (by != rank_) continue;
-      ASSIGN_OR_RETURN(audit::Commitment got, Recompute(c.auditee, seed, engine));
+      ASSIGN_OR_RETURN(audit::Commitment got,
+                       Recompute(c.auditee, seed, configs[c.auditee], engine));
       PutResult(got, slots.data() + w * kResultDoubles);
     }
     // Every rank adds its slots; only the designated rank's are non-zero.

@@ -66,7 +66,9 @@ class AuditSession final : public StepAudit {
  private:
   struct Case;
   void Cheat(float* local, int64_t n);
-  Result<audit::Commitment> Recompute(int q, const std::string& seed, StepEngine& engine);
+  // Rank q's gradient recomputed here, committed to (sketched only if q's configuration differs).
+  Result<audit::Commitment> Recompute(int q, const std::string& seed,
+                                      const std::string& config_of_q, StepEngine& engine);
   // Rank q broadcasts the gradient it committed to; every rank hashes and sketches what arrived.
   Result<audit::Commitment> Reveal(int q, const std::string& seed, const std::string& config);
   void ReportCases(int64_t step, const std::vector<Case>& cases);

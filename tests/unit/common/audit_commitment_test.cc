@@ -184,6 +184,16 @@ TEST(AuditScreen, FlagsTheOddNormOut) {
   EXPECT_EQ(NormOutliers({1.0, 1.0, 1.0, 1.0}, 3.5), std::vector<int>{});
   EXPECT_EQ(NormOutliers({1.0, 1.0, 1.0, 10.0}, 3.5), std::vector<int>{3});
   EXPECT_EQ(NormOutliers({1.0, 100.0}, 3.5), std::vector<int>{});
+  EXPECT_EQ(NormOutliers({1.0, 1.0, NAN, 1.0}, 3.5), std::vector<int>{2});
+}
+
+// Honest norms of small micro-batches spread widely: a rank 30 % off a tight median is a z
+// outlier but not screened; 60 % off is, in either direction.
+TEST(AuditScreen, ANormMustAlsoBeFarOffTheMedian) {
+  EXPECT_EQ(NormOutliers({1.0, 1.01, 0.99, 1.3}, 3.5), std::vector<int>{});
+  EXPECT_EQ(NormOutliers({1.0, 1.01, 0.99, 1.3}, 3.5, 0.2), std::vector<int>{3});
+  EXPECT_EQ(NormOutliers({1.0, 1.01, 0.99, 1.65}, 3.5), std::vector<int>{3});
+  EXPECT_EQ(NormOutliers({1.0, 1.01, 0.99, 0.35}, 3.5), std::vector<int>{3});
 }
 
 }  // namespace

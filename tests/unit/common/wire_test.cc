@@ -317,7 +317,7 @@ audit::Commitment SomeCommitment() {
 }
 
 TEST(AuditWire, PlanAndRecordRoundTrip) {
-  AuditPlan plan{"0a1b", "ff00", {0, 0.05, 0.1}, {"a", "b", "c"}, 3.5};
+  AuditPlan plan{"0a1b", "ff00", {0, 0.05, 0.1}, {"a", "b", "c"}, 3.5, 0.25};
   auto back = AuditPlanFromJson(nlohmann::json::parse(ToJson(plan).dump()));
   ASSERT_TRUE(back.ok()) << back.status().ToString();
   EXPECT_EQ(*back, plan);
@@ -356,6 +356,12 @@ TEST(AuditWire, MalformedIsInvalidArgument) {
           .ok());
   EXPECT_FALSE(AuditPlanFromJson(
                    json{{"nonce", "ab"}, {"key", "ab"}, {"rates", {0.1, 0.2}}, {"accounts", {"a"}}})
+                   .ok());
+  EXPECT_FALSE(AuditPlanFromJson(json{{"nonce", "ab"},
+                                      {"key", "ab"},
+                                      {"rates", {0.1}},
+                                      {"accounts", {"a"}},
+                                      {"screenMinDeviation", -1}})
                    .ok());
   json rec = ToJson(AuditRecord{.commitment = SomeCommitment()});
   EXPECT_TRUE(AuditRecordFromJson(rec).ok());

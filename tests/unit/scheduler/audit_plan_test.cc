@@ -33,7 +33,7 @@ TEST(AuditPlan, NoRankAuditsItselfOrItsOwnWorker) {
   // Ranks 0 and 1 share worker a; 2 on b; 3 on c.
   std::vector<PlanRank> ranks = {
       {"a", "alice", 0.1}, {"a", "alice", 0.1}, {"b", "bob", 0.1}, {"c", "carol", 0.1}};
-  auto plan = BuildAuditPlan(ranks, 3.5, Counter());
+  auto plan = BuildAuditPlan(ranks, 3.5, 0.6, Counter());
   ASSERT_TRUE(plan.ok()) << plan.status().ToString();
   for (int r = 0; r < 4; ++r) {
     EXPECT_EQ(plan->ranks[r].rates[r], 0) << r;
@@ -50,7 +50,7 @@ TEST(AuditPlan, PrefersOtherAccounts) {
   EXPECT_EQ(AuditorsOf(ranks, 0), std::vector<int>({2}));
   EXPECT_EQ(AuditorsOf(ranks, 1), std::vector<int>({2}));
   EXPECT_EQ(AuditorsOf(ranks, 2), std::vector<int>({0, 1}));
-  auto plan = BuildAuditPlan(ranks, 3.5, Counter());
+  auto plan = BuildAuditPlan(ranks, 3.5, 0.6, Counter());
   ASSERT_TRUE(plan.ok());
   EXPECT_EQ(plan->ranks[1].rates[0], 0);
   EXPECT_DOUBLE_EQ(plan->ranks[2].rates[0], 0.2);
@@ -66,7 +66,7 @@ TEST(AuditPlan, FallsBackToTheSameAccountOnOtherWorkers) {
 
 TEST(AuditPlan, ARankWithNoPossibleAuditorIsNotAudited) {
   std::vector<PlanRank> ranks = {{"a", "alice", 0.1}, {"a", "alice", 0.1}};
-  auto plan = BuildAuditPlan(ranks, 3.5, Counter());
+  auto plan = BuildAuditPlan(ranks, 3.5, 0.6, Counter());
   ASSERT_TRUE(plan.ok());
   EXPECT_EQ(SumOfRatesOn(*plan, 0), 0);
   EXPECT_EQ(SumOfRatesOn(*plan, 1), 0);
@@ -78,7 +78,7 @@ TEST(AuditPlan, RatesSplitToTheAuditeesRate) {
                                  {"c", "carol", 0.02},
                                  {"d", "dave", 0.3},
                                  {"e", "alice", 1.0}};
-  auto plan = BuildAuditPlan(ranks, 2.5, Counter());
+  auto plan = BuildAuditPlan(ranks, 2.5, 0.6, Counter());
   ASSERT_TRUE(plan.ok());
   for (int q = 0; q < 5; ++q) EXPECT_NEAR(SumOfRatesOn(*plan, q), ranks[q].rate, 1e-12) << q;
   for (const auto& r : plan->ranks) {
@@ -90,8 +90,8 @@ TEST(AuditPlan, RatesSplitToTheAuditeesRate) {
 
 TEST(AuditPlan, KeysAreDistinctAndTheSourceDecidesEverything) {
   std::vector<PlanRank> ranks = {{"a", "alice", 0.1}, {"b", "bob", 0.1}, {"c", "carol", 0.1}};
-  auto a = BuildAuditPlan(ranks, 3.5, Counter());
-  auto b = BuildAuditPlan(ranks, 3.5, Counter());
+  auto a = BuildAuditPlan(ranks, 3.5, 0.6, Counter());
+  auto b = BuildAuditPlan(ranks, 3.5, 0.6, Counter());
   ASSERT_TRUE(a.ok() && b.ok());
   EXPECT_EQ(a->nonce, b->nonce);
   EXPECT_EQ(a->ranks, b->ranks);
@@ -107,17 +107,17 @@ TEST(AuditPlan, KeysAreDistinctAndTheSourceDecidesEverything) {
 TEST(AuditPlan, ARepeatingSourceIsAnError) {
   std::vector<PlanRank> ranks = {{"a", "alice", 0.1}, {"b", "bob", 0.1}};
   auto same = [](int bytes) { return std::string(static_cast<size_t>(bytes) * 2, 'f'); };
-  EXPECT_EQ(BuildAuditPlan(ranks, 3.5, same).status().code(), StatusCode::kInternal);
+  EXPECT_EQ(BuildAuditPlan(ranks, 3.5, 0.6, same).status().code(), StatusCode::kInternal);
   auto short_hex = [](int) { return std::string("ab"); };
-  EXPECT_EQ(BuildAuditPlan(ranks, 3.5, short_hex).status().code(), StatusCode::kInternal);
+  EXPECT_EQ(BuildAuditPlan(ranks, 3.5, 0.6, short_hex).status().code(), StatusCode::kInternal);
 }
 
 TEST(AuditPlan, BadRatesAreRefused) {
-  EXPECT_EQ(BuildAuditPlan({{"a", "x", 1.5}}, 3.5, Counter()).status().code(),
+  EXPECT_EQ(BuildAuditPlan({{"a", "x", 1.5}}, 3.5, 0.6, Counter()).status().code(),
             StatusCode::kInvalidArgument);
-  EXPECT_EQ(BuildAuditPlan({{"a", "x", std::nan("")}}, 3.5, Counter()).status().code(),
+  EXPECT_EQ(BuildAuditPlan({{"a", "x", std::nan("")}}, 3.5, 0.6, Counter()).status().code(),
             StatusCode::kInvalidArgument);
-  EXPECT_EQ(BuildAuditPlan({{"a", "x", 0.1}}, 0, Counter()).status().code(),
+  EXPECT_EQ(BuildAuditPlan({{"a", "x", 0.1}}, 0, 0.6, Counter()).status().code(),
             StatusCode::kInvalidArgument);
 }
 

@@ -103,6 +103,7 @@ TEST(ConfigTest, EveryFlagSetsItsKey) {
       {"auditDecay", "0.5"},
       {"auditMinRate", "0.01"},
       {"auditScreenZ", "4"},
+      {"auditScreenMinDeviation", "0.5"},
       {"allowTestFaults", "true"},
       {"visibility.metricsNames", "true"},
       {"visibility.workers", "all"},
@@ -161,6 +162,7 @@ TEST(ConfigTest, AuditSettingsAreValidatedAsATrustPolicy) {
     EXPECT_FALSE(SetSchedulerSetting("auditInitialRate", bad, &c).ok()) << bad;
   }
   EXPECT_FALSE(SetSchedulerSetting("auditScreenZ", "0", &c).ok());
+  EXPECT_FALSE(SetSchedulerSetting("auditScreenMinDeviation", "-0.1", &c).ok());
   EXPECT_FALSE(SetSchedulerSetting("audits", "yes", &c).ok());
   ASSERT_TRUE(SetSchedulerSetting("auditMinRate", "0.5", &c).ok());
   Status st = ValidateSchedulerConfig(c);  // above the initial rate of 0.1

@@ -176,7 +176,11 @@ TEST_F(AuditTrainerTest, OnlyStepsWithAnAuditMakeAnExtraCollective) {
   auto plain = Run(spec, std::vector<wire::AuditPlan>(4), {});
   auto never = Run(spec, quiet(Plans(kFourAccounts, {0, 0, 0, 0})), {});
   auto drawn = Run(spec, quiet(Plans(kFourAccounts, {0.3, 0.3, 0.3, 0.3})), {});
-  auto screened = Run(spec, Plans(kFourAccounts, {0, 0, 0, 0}), {});
+  auto screen_all = [](std::vector<wire::AuditPlan> plans) {
+    for (auto& p : plans) p.screen_min_deviation = 0;  // z alone: honest ranks get screened
+    return plans;
+  };
+  auto screened = Run(spec, screen_all(Plans(kFourAccounts, {0, 0, 0, 0})), {});
   auto audited_steps = [](const std::vector<RankRun>& runs) {
     std::set<int64_t> steps;
     for (const auto& run : runs) {
