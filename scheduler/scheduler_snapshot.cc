@@ -15,8 +15,8 @@
 
 namespace shoal {
 
-using scheduler_internal::HoldsSlot;
 using scheduler_internal::AwaitsPreviousAttempt;
+using scheduler_internal::HoldsSlot;
 using scheduler_internal::ShapeOf;
 using scheduler_internal::SnapshotWorkerOf;
 
@@ -71,9 +71,10 @@ Snapshot Scheduler::BuildSnapshot() const {
       const Attempt& a = *job.current_attempt();
       SnapshotRunning sr = AsRunning(shape);
       sr.start_ms = a.started_ms;
-      // The time limit covers every attempt (EnforceTimeLimits), so the job ends by then.
+      // The time limit covers every attempt (EnforceTimeLimits), so the job ends by then; one past
+      // it is being stopped, and backfill counts its slots as freeing just after now.
       sr.max_runtime_ms = std::max<int64_t>(
-          0, spec.limits.max_runtime_seconds * 1000 - (RunMs(job) - (snap.now_ms - a.started_ms)));
+          1, spec.limits.max_runtime_seconds * 1000 - (RunMs(job) - (snap.now_ms - a.started_ms)));
       // Resizable only while every rank runs: not while some finish, nor while the attempt waits
       // for the previous one to stop.
       const bool whole = !AwaitsPreviousAttempt(job) &&

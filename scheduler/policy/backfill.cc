@@ -10,10 +10,14 @@ std::optional<Reservation> ReserveHead(const SnapshotJob& head,
                                        const std::vector<SnapshotWorker>& workers,
                                        const std::vector<SnapshotRunning>& running,
                                        int64_t now_ms) {
-  // Ends of the jobs whose runtime is bounded, earliest first.
+  // Ends of the jobs whose runtime is bounded, earliest first. A job at or past its limit still
+  // holds its slots until it is stopped: it frees them after now, never at now (counting them as
+  // free now would place the head on busy slots and let everything behind it backfill).
   std::vector<std::pair<int64_t, const SnapshotRunning*>> ends;
   for (const auto& r : running) {
-    if (r.max_runtime_ms > 0) ends.emplace_back(std::max(now_ms, r.start_ms + r.max_runtime_ms), &r);
+    if (r.max_runtime_ms > 0) {
+      ends.emplace_back(std::max(now_ms + 1, r.start_ms + r.max_runtime_ms), &r);
+    }
   }
   std::sort(ends.begin(), ends.end(), [](const auto& a, const auto& b) {
     return a.first != b.first ? a.first < b.first : a.second->id < b.second->id;
@@ -56,8 +60,7 @@ void RefreshSpare(const std::vector<SnapshotWorker>& workers, Reservation& reser
   reservation.spare_now = spare;
 }
 
-bool EndsBeforeReservation(const SnapshotJob& job, const Reservation& reservation,
-                           int64_t now_ms) {
+bool EndsBeforeReservation(const SnapshotJob& job, const Reservation& reservation, int64_t now_ms) {
   return job.max_runtime_ms > 0 && now_ms + job.max_runtime_ms <= reservation.start_ms;
 }
 

@@ -6,6 +6,7 @@
 #include <iostream>
 #include <nlohmann/json.hpp>
 #include <optional>
+#include <sstream>
 #include <string>
 #include <vector>
 
@@ -19,21 +20,34 @@ using namespace shoal::sim;
 namespace {
 
 nlohmann::json MetricsJson(const SimMetrics& m) {
-  return {{"jobs", m.jobs},           {"finished", m.finished},
+  return {{"jobs", m.jobs},
+          {"finished", m.finished},
           {"unschedulable", m.unschedulable},
-          {"avgJctSec", m.avg_jct_s}, {"p50JctSec", m.p50_jct_s},
-          {"p95JctSec", m.p95_jct_s}, {"p99JctSec", m.p99_jct_s},
-          {"avgQueueSec", m.avg_queue_s}, {"p50QueueSec", m.p50_queue_s},
-          {"p99QueueSec", m.p99_queue_s}, {"makespanSec", m.makespan_s},
-          {"gpuUtilization", m.gpu_utilization}, {"jainFairness", m.jain_fairness},
-          {"preemptions", m.preemptions}, {"resizes", m.resizes},
-          {"cycles", m.cycles},       {"wallSec", m.wall_s}};
+          {"avgJctSec", m.avg_jct_s},
+          {"p50JctSec", m.p50_jct_s},
+          {"p95JctSec", m.p95_jct_s},
+          {"p99JctSec", m.p99_jct_s},
+          {"avgQueueSec", m.avg_queue_s},
+          {"p50QueueSec", m.p50_queue_s},
+          {"p99QueueSec", m.p99_queue_s},
+          {"makespanSec", m.makespan_s},
+          {"gpuUtilization", m.gpu_utilization},
+          {"jainFairness", m.jain_fairness},
+          {"preemptions", m.preemptions},
+          {"resizes", m.resizes},
+          {"timedOut", m.timed_out},
+          {"gpuSecondsLost", m.gpu_seconds_lost},
+          {"cycles", m.cycles},
+          {"wallSec", m.wall_s}};
 }
 
 }  // namespace
 
 int main(int argc, char** argv) {
-  std::string trace_path, cluster_spec, cluster_file, policy_arg = "all", out_path, format = "table";
+  std::string trace_path, cluster_spec, cluster_file, policy_arg = "all", out_path,
+                                                      format = "table";
+  std::string jobs_out;
+  double restart_delay_s = 60;
   long long synthetic = 0, seed = 1, max_jobs = 0, vcs = 10;
   double load = 0.9, misestimate = 2.0, sigma = 0.0, half_life_h = 168, checkpoint_s = 0;
   double elastic = 0;
@@ -81,7 +95,14 @@ int main(int argc, char** argv) {
                  "\"all\" then adds the +elastic policies")
       ->type_name("F")
       ->check(flags::NonNegative(1));
-  app.add_option("--misestimate", misestimate, "limits.maxRuntime = duration x F (0 < F <= 1000)")
+  app.add_option("--restart-delay-s", restart_delay_s,
+                 "each start, restart and resize holds its GPUs S seconds before progress "
+                 "(0..86400)")
+      ->type_name("S")
+      ->check(flags::NonNegative(86400));
+  app.add_option("--misestimate", misestimate,
+                 "limits.maxRuntime = duration x F (0 < F <= 1000); a job still running then is "
+                 "killed and counted as timed out, as the daemon does")
       ->type_name("F")
       ->check(flags::Positive(1000));
   app.add_option("--misestimate-sigma", sigma, "log-normal noise on that factor (0..10)")
@@ -95,6 +116,11 @@ int main(int argc, char** argv) {
       ->type_name("N")
       ->check(flags::NonNegative());
   app.add_option("--out", out_path, "also write the results as JSON")->type_name("FILE");
+  app.add_option("--jobs-out", jobs_out,
+                 "also write every job's outcome per policy as CSV (policy,job,vc,submit_s,"
+                 "start_s,end_s,gpus,duration_s,limit_s,starts,nodes,preemptions,resizes,timed_out,"
+                 "held_gpu_s,lost_gpu_s)")
+      ->type_name("FILE.csv");
   app.add_option("-o,--output", format, "print a table or JSON")
       ->type_name("FORMAT")
       ->check(CLI::IsMember({"table", "json"}));
@@ -113,8 +139,9 @@ int main(int argc, char** argv) {
   }
   std::vector<PolicyOptions> policies;
   if (policy_arg == "all") {
-    for (const char* p : {"fifo", "fifo+backfill", "priority", "priority+backfill", "fairshare",
-                          "fairshare+backfill", "fairshare+preempt", "fairshare+backfill+preempt"}) {
+    for (const char* p :
+         {"fifo", "fifo+backfill", "priority", "priority+backfill", "fairshare",
+          "fairshare+backfill", "fairshare+preempt", "fairshare+backfill+preempt"}) {
       policies.push_back(*ParsePolicyName(p));
     }
     if (elastic > 0) {
@@ -143,19 +170,29 @@ int main(int argc, char** argv) {
     trace = std::move(*t);
   }
 
-  nlohmann::json out = {{"trace", synthetic > 0 ? "synthetic:" + std::to_string(synthetic)
-                                                : trace_path},
-                        {"cluster", cluster_spec.empty() ? cluster_file : cluster_spec},
-                        {"gpus", cluster->total_gpus()},
-                        {"jobs", trace.jobs.size()},
-                        {"skippedNeverRan", trace.skipped_never_ran},
-                        {"skippedNoGpu", trace.skipped_no_gpu},
-                        {"misestimate", misestimate},
-                        {"misestimateSigma", sigma},
-                        {"seed", seed},
-                        {"elasticMinFraction", elastic},
-                        {"results", nlohmann::json::array()}};
+  nlohmann::json out = {
+      {"trace", synthetic > 0 ? "synthetic:" + std::to_string(synthetic) : trace_path},
+      {"cluster", cluster_spec.empty() ? cluster_file : cluster_spec},
+      {"gpus", cluster->total_gpus()},
+      {"jobs", trace.jobs.size()},
+      {"skippedNeverRan", trace.skipped_never_ran},
+      {"skippedNoGpu", trace.skipped_no_gpu},
+      {"misestimate", misestimate},
+      {"misestimateSigma", sigma},
+      {"seed", seed},
+      {"elasticMinFraction", elastic},
+      {"restartDelaySec", restart_delay_s},
+      {"results", nlohmann::json::array()}};
   double fifo_avg = 0;
+  std::ofstream jobs_file;
+  if (!jobs_out.empty()) {
+    jobs_file.open(jobs_out);
+    if (!jobs_file) {
+      std::fprintf(stderr, "shoal-sim: cannot write %s\n", jobs_out.c_str());
+      return 2;
+    }
+  }
+  bool jobs_header = true;
   for (const PolicyOptions& p : policies) {
     SimOptions options;
     options.policy = p;
@@ -165,10 +202,26 @@ int main(int argc, char** argv) {
     options.half_life_s = half_life_h * 3600;
     options.checkpoint_interval_s = checkpoint_s;
     options.elastic_min_fraction = elastic;
+    options.restart_delay_s = restart_delay_s;
     auto r = Simulate(trace, *cluster, options);
     if (!r.ok()) {
       std::fprintf(stderr, "shoal-sim: %s\n", r.status().message().c_str());
       return 2;
+    }
+    if (jobs_file.is_open()) {
+      // One CSV for every policy: the policy column first.
+      std::ostringstream rows;
+      WriteJobsCsv(trace, *r, rows);
+      std::istringstream lines(rows.str());
+      std::string line;
+      std::getline(lines, line);
+      if (jobs_header) jobs_file << "policy," << line << "\n";
+      jobs_header = false;
+      while (std::getline(lines, line)) jobs_file << PolicyName(p) << ',' << line << '\n';
+      if (!jobs_file) {
+        std::fprintf(stderr, "shoal-sim: cannot write %s\n", jobs_out.c_str());
+        return 2;
+      }
     }
     nlohmann::json row = MetricsJson(r->metrics);
     row["policy"] = PolicyName(p);
@@ -190,28 +243,32 @@ int main(int argc, char** argv) {
     std::cout << out.dump(2) << "\n";
     return 0;
   }
-  std::printf("%s on %s (%d GPUs): %zu jobs (skipped: %lld never ran, %lld without GPUs), "
-              "maxRuntime = duration x %.2g%s\n\n",
-              out["trace"].get<std::string>().c_str(), out["cluster"].get<std::string>().c_str(),
-              cluster->total_gpus(), trace.jobs.size(),
-              static_cast<long long>(trace.skipped_never_ran),
-              static_cast<long long>(trace.skipped_no_gpu), misestimate,
-              sigma > 0 ? (" (sigma " + std::to_string(sigma) + ")").c_str() : "");
-  std::printf("| policy | avg JCT (h) | vs fifo | p50 | p95 | p99 JCT (h) | avg queue (h) | p99 queue (h) "
-              "| makespan (d) | GPU util | Jain | unschedulable | sim wall (s) |\n");
-  std::printf("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n");
+  std::printf(
+      "%s on %s (%d GPUs): %zu jobs (skipped: %lld never ran, %lld without GPUs), "
+      "maxRuntime = duration x %.2g%s, restart delay %.0f s\n\n",
+      out["trace"].get<std::string>().c_str(), out["cluster"].get<std::string>().c_str(),
+      cluster->total_gpus(), trace.jobs.size(), static_cast<long long>(trace.skipped_never_ran),
+      static_cast<long long>(trace.skipped_no_gpu), misestimate,
+      sigma > 0 ? (" (sigma " + std::to_string(sigma) + ")").c_str() : "", restart_delay_s);
+  std::printf(
+      "| policy | avg JCT (h) | vs fifo | p50 | p95 | p99 JCT (h) | avg queue (h) | p99 queue (h) "
+      "| makespan (d) | GPU util | lost GPU-h | timed out | Jain | unschedulable "
+      "| sim wall (s) |\n");
+  std::printf("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n");
   for (const auto& row : out["results"]) {
     auto h = [&](const char* k) { return row[k].get<double>() / 3600.0; };
-    std::printf("| %s | %.2f | %s | %.2f | %.2f | %.2f | %.2f | %.2f | %.2f | %.1f%% | %.3f | %lld | %.2f |\n",
-                row["policy"].get<std::string>().c_str(), h("avgJctSec"),
-                row.contains("avgJctVsFifo")
-                    ? (std::to_string(row["avgJctVsFifo"].get<double>()).substr(0, 4) + "x").c_str()
-                    : "-",
-                h("p50JctSec"), h("p95JctSec"), h("p99JctSec"), h("avgQueueSec"),
-                h("p99QueueSec"), row["makespanSec"].get<double>() / 86400.0,
-                100 * row["gpuUtilization"].get<double>(), row["jainFairness"].get<double>(),
-                static_cast<long long>(row["unschedulable"].get<int64_t>()),
-                row["wallSec"].get<double>());
+    std::printf(
+        "| %s | %.2f | %s | %.2f | %.2f | %.2f | %.2f | %.2f | %.2f | %.1f%% | %.0f | %lld "
+        "| %.3f | %lld | %.2f |\n",
+        row["policy"].get<std::string>().c_str(), h("avgJctSec"),
+        row.contains("avgJctVsFifo")
+            ? (std::to_string(row["avgJctVsFifo"].get<double>()).substr(0, 4) + "x").c_str()
+            : "-",
+        h("p50JctSec"), h("p95JctSec"), h("p99JctSec"), h("avgQueueSec"), h("p99QueueSec"),
+        row["makespanSec"].get<double>() / 86400.0, 100 * row["gpuUtilization"].get<double>(),
+        row["gpuSecondsLost"].get<double>() / 3600.0,
+        static_cast<long long>(row["timedOut"].get<int64_t>()), row["jainFairness"].get<double>(),
+        static_cast<long long>(row["unschedulable"].get<int64_t>()), row["wallSec"].get<double>());
   }
   return 0;
 }

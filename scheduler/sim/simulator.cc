@@ -3,9 +3,10 @@
 #include <algorithm>
 #include <chrono>
 #include <cmath>
+#include <cstdio>
 #include <queue>
-#include <tuple>
 #include <random>
+#include <tuple>
 #include <unordered_map>
 
 namespace shoal::sim {
@@ -75,9 +76,15 @@ class Replay {
       o.vc = it->second;
       double factor = options_.misestimate;
       if (options_.misestimate_sigma > 0) factor *= std::exp(noise(rng));
-      estimate_ms_[i] = std::max<int64_t>(1000, std::llround(t.duration_s * 1000.0 * factor));
+      // The user's estimate of its run, plus one start's delay (the trace's duration is the run
+      // itself); restarts after preemptions and resizes spend the same limit, as in the daemon.
+      estimate_ms_[i] =
+          std::max<int64_t>(1000, std::llround(t.duration_s * 1000.0 * factor)) + restart_delay_ms_;
+      o.limit_s = static_cast<double>(estimate_ms_[i]) / 1000.0;
     }
     started_.assign(n_, 0);
+    times_out_.assign(n_, 0);
+    run_ms_.assign(n_, 0);
     remaining_ms_.resize(n_);
     generation_.assign(n_, 0);
     ranks_now_.assign(n_, 0);
@@ -90,11 +97,10 @@ class Replay {
         std::ceil(static_cast<double>(remaining_ms_[j]) * trace_.jobs[j].gpus / std::max(1, k)));
   }
 
-  // The declared limit of job j's remaining work: its estimate scaled by the work left.
-  int64_t EstimateLeftMs(int64_t j) const {
-    return std::max<int64_t>(1000,
-                             std::llround(static_cast<double>(estimate_ms_[j]) * remaining_ms_[j] /
-                                          (trace_.jobs[j].duration_s * 1000.0)));
+  // What is left of job j's limits.maxRuntime: like the daemon's, it covers the run time of
+  // every attempt so far (scheduler_snapshot.cc), and is at least 1 ms.
+  int64_t LimitLeftMs(int64_t j) const {
+    return std::max<int64_t>(1, estimate_ms_[j] - run_ms_[j]);
   }
 
   // Job j as it waits in the queue (on arrival, and again after a preemption).
@@ -110,19 +116,29 @@ class Replay {
     }
     sj.backend = Backend::kCuda;
     sj.gpus_per_rank = 1;
-    sj.max_runtime_ms = EstimateLeftMs(j);
+    sj.max_runtime_ms = LimitLeftMs(j);
     return sj;
   }
 
-  // Runs job j on `placement` from now (a start, or the restart after a resize).
+  // Runs job j on `placement` from now (a start, or the restart after a resize): after the
+  // restart delay, until its work is done or its time limit is reached, whichever comes first.
   void StartOn(int64_t j, std::vector<std::string> placement) {
     const int k = static_cast<int>(placement.size());
     ranks_now_[j] = k;
     running_gpus_[result_.jobs[j].vc] += k;
     free_gpus_ -= k;
     for (const std::string& wid : placement) --snap_.workers[worker_index_[wid]].free_slots;
-    ends_.emplace(now_ms_ + TimeLeftMs(j, k), j, generation_[j]);
-    SnapshotRunning r = AsRunning(Queued(j));  // its shape and the limit of the work left
+    JobOutcome& o = result_.jobs[j];
+    ++o.starts;
+    std::vector<std::string> nodes = placement;
+    std::sort(nodes.begin(), nodes.end());
+    o.nodes = std::max(o.nodes,
+                       static_cast<int>(std::unique(nodes.begin(), nodes.end()) - nodes.begin()));
+    const int64_t finish_ms = restart_delay_ms_ + TimeLeftMs(j, k);
+    const int64_t limit_ms = LimitLeftMs(j);
+    times_out_[j] = limit_ms < finish_ms;
+    ends_.emplace(now_ms_ + std::min(finish_ms, limit_ms), j, generation_[j]);
+    SnapshotRunning r = AsRunning(Queued(j));  // its shape, and start + limit = its kill time
     r.start_ms = now_ms_;
     r.rank_workers = std::move(placement);
     snap_.running.push_back(std::move(r));
@@ -140,14 +156,31 @@ class Replay {
                         [&](const SnapshotRunning& r) { return r.id == j; });
   }
 
+  // Accounts for job j's current attempt, which ran until now: its run time (against the limit)
+  // and the GPU time it held, of which the restart delay and, when `stopped` early, the work
+  // since its last checkpoint were lost. Returns the wall ms of progress that counts.
+  int64_t EndAttempt(int64_t j, int64_t start_ms, bool stopped) {
+    const int k = ranks_now_[j];
+    const int64_t ran = now_ms_ - start_ms;
+    run_ms_[j] += ran;
+    result_.attempts.push_back({j, start_ms, now_ms_, k});
+    const int64_t progress = ran - std::min(ran, restart_delay_ms_);
+    const int64_t redone =
+        stopped ? std::min(progress, static_cast<int64_t>(options_.checkpoint_interval_s * 500.0))
+                : 0;
+    JobOutcome& o = result_.jobs[j];
+    o.held_gpu_s += static_cast<double>(k) * static_cast<double>(ran) / 1000.0;
+    o.lost_gpu_s += static_cast<double>(k) * static_cast<double>(ran - progress + redone) / 1000.0;
+    return progress - redone;
+  }
+
   // Stops running job j now: it keeps the work up to its last checkpoint. False if not running.
   bool Stop(int64_t j) {
     auto it = FindRunning(j);
     if (it == snap_.running.end()) return false;
     const int k = ranks_now_[j];
-    const int64_t ran = now_ms_ - it->start_ms;
-    const int64_t lost = static_cast<int64_t>(options_.checkpoint_interval_s * 500.0);
-    const double done = static_cast<double>(ran - std::min(ran, lost)) * k / trace_.jobs[j].gpus;
+    const double done = static_cast<double>(EndAttempt(j, it->start_ms, /*stopped=*/true)) * k /
+                        trace_.jobs[j].gpus;
     remaining_ms_[j] = std::max<int64_t>(1000, remaining_ms_[j] - std::llround(done));
     ++generation_[j];
     running_gpus_[result_.jobs[j].vc] -= k;
@@ -182,7 +215,7 @@ class Replay {
     }
   }
 
-  // Ends the jobs that finish now. True if any did.
+  // Ends the jobs that finish, or reach their time limit, now. True if any did.
   bool FinishJobsEndingNow() {
     bool changed = false;
     while (!ends_.empty() && std::get<0>(ends_.top()) == now_ms_) {
@@ -192,9 +225,16 @@ class Replay {
       if (stale) continue;
       JobOutcome& o = result_.jobs[j];
       o.end_s = now_ms_ / 1000;
+      auto it = FindRunning(j);
+      EndAttempt(j, it->start_ms, /*stopped=*/false);
+      if (times_out_[j]) {
+        // Killed like the daemon's EnforceTimeLimits: DeadlineExceeded, not retried.
+        o.timed_out = true;
+        ++result_.metrics.timed_out;
+      }
       running_gpus_[o.vc] -= ranks_now_[j];
       free_gpus_ += ranks_now_[j];
-      ReleaseSlots(FindRunning(j));
+      ReleaseSlots(it);
       changed = true;
     }
     return changed;
@@ -305,6 +345,9 @@ class Replay {
   std::vector<int64_t> estimate_ms_;
   std::priority_queue<Event, std::vector<Event>, std::greater<Event>> ends_;
   std::vector<char> started_;
+  std::vector<char> times_out_;  // the current attempt ends at the time limit, not done
+  std::vector<int64_t> run_ms_;  // run time of every attempt so far (against the limit)
+  const int64_t restart_delay_ms_ = std::llround(options_.restart_delay_s * 1000.0);
   // Work left, in ms at the job's full size; stale-event guard; ranks it runs on now.
   std::vector<int64_t> remaining_ms_, generation_;
   std::vector<int> ranks_now_;
@@ -313,6 +356,14 @@ class Replay {
   int free_gpus_ = 0;
   double decay_per_ms_ = 0;
 };
+
+// A trace's id or vc as a CSV field: quoted when it holds a comma, quote or line break.
+std::string CsvField(const std::string& v) {
+  if (v.find_first_of(",\"\r\n") == std::string::npos) return v;
+  std::string q = "\"";
+  for (char c : v) q += c == '"' ? std::string("\"\"") : std::string(1, c);
+  return q + "\"";
+}
 
 double Mean(const std::vector<double>& v) {
   double s = 0;
@@ -350,7 +401,8 @@ void Summarize(const Trace& trace, const Cluster& cluster, SimResult* result) {
     const double j = static_cast<double>(o.end_s - o.submit_s);
     jct.push_back(j);
     queue.push_back(static_cast<double>(o.start_s - o.submit_s));
-    gpu_seconds += static_cast<double>(o.gpus) * static_cast<double>(o.duration_s);
+    gpu_seconds += o.held_gpu_s - o.lost_gpu_s;
+    m.gpu_seconds_lost += o.lost_gpu_s;
     last_end = std::max(last_end, o.end_s);
     service_sum[o.vc] += static_cast<double>(o.duration_s) / std::max(1.0, j);
     ++service_n[o.vc];
@@ -378,11 +430,34 @@ Result<SimResult> Simulate(const Trace& trace, const Cluster& cluster, const Sim
   if (options.elastic_min_fraction < 0 || options.elastic_min_fraction > 1) {
     return InvalidArgument("the elastic minimum fraction must be in 0..1");
   }
+  if (!(options.restart_delay_s >= 0 && options.restart_delay_s <= 86400)) {
+    return InvalidArgument("the restart delay must be in 0..86400 s");
+  }
   SimResult result = Replay(trace, cluster, options).Run();
   Summarize(trace, cluster, &result);
   result.metrics.wall_s =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - wall_start).count();
   return result;
+}
+
+void WriteJobsCsv(const Trace& trace, const SimResult& result, std::ostream& out) {
+  out << "job,vc,submit_s,start_s,end_s,gpus,duration_s,limit_s,starts,nodes,preemptions,"
+         "resizes,timed_out,held_gpu_s,lost_gpu_s\n";
+  char held[32], lost[32], limit[32];
+  for (size_t i = 0; i < result.jobs.size() && i < trace.jobs.size(); ++i) {
+    const JobOutcome& o = result.jobs[i];
+    std::snprintf(held, sizeof(held), "%.0f", o.held_gpu_s);
+    std::snprintf(lost, sizeof(lost), "%.0f", o.lost_gpu_s);
+    std::snprintf(limit, sizeof(limit), "%.0f", o.limit_s);
+    out << CsvField(trace.jobs[i].id) << ',' << CsvField(trace.jobs[i].vc) << ',' << o.submit_s
+        << ',';
+    if (o.start_s >= 0) out << o.start_s;
+    out << ',';
+    if (o.end_s >= 0) out << o.end_s;
+    out << ',' << o.gpus << ',' << o.duration_s << ',' << limit << ',' << o.starts << ',' << o.nodes
+        << ',' << o.preemptions << ',' << o.resizes << ',' << (o.timed_out ? 1 : 0) << ',' << held
+        << ',' << lost << '\n';
+  }
 }
 
 }  // namespace shoal::sim

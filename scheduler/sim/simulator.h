@@ -5,7 +5,12 @@
 // Model: each trace job becomes a gang of num_gpus ranks of one GPU each (backend cuda), its vc
 // the account. It arrives at submit_time_s, runs for duration_s once started, and declares
 // limits.maxRuntime = duration_s x misestimate (x log-normal noise when misestimate_sigma > 0),
-// which only EASY backfill reads. A scheduling cycle runs whenever jobs arrive or finish. Fair
+// plus one restart delay.
+// As in the daemon, that limit covers the run time of every attempt (restart delays and redone
+// work included): a job still running when it is reached is killed then and counted as timed out,
+// not retried; EASY backfill reads what is left of it. Each start and restart first spends
+// restart_delay_s holding its GPUs without progress. A scheduling cycle runs whenever jobs
+// arrive or finish. Fair
 // share charges each vc GPU-seconds as its jobs run, decayed with the given half-life; traces
 // carry no contributions, so every vc has an equal share.
 //
@@ -16,6 +21,7 @@
 #pragma once
 
 #include <cstdint>
+#include <ostream>
 #include <string>
 #include <vector>
 
@@ -28,15 +34,18 @@ namespace shoal::sim {
 
 struct SimOptions {
   PolicyOptions policy;
-  double misestimate = 2.0;        // maxRuntime / duration
-  double misestimate_sigma = 0.0;  // sigma of log-normal noise on it (0 = exact factor)
-  uint64_t seed = 1;               // for the noise
+  double misestimate = 2.0;          // maxRuntime / duration
+  double misestimate_sigma = 0.0;    // sigma of log-normal noise on it (0 = exact factor)
+  uint64_t seed = 1;                 // for the noise
   double half_life_s = 7 * 86400.0;  // fair-share usage decay
   // A preempted job loses the work since its last checkpoint: it resumes with its remaining
   // duration plus, on average, half this interval (0 = checkpoints at preemption).
   double checkpoint_interval_s = 0;
   // Jobs of g >= 2 GPUs may run on as few as ceil(g x this) ranks (0 = rigid gangs).
   double elastic_min_fraction = 0;
+  // Each start, restart after a preemption and resize holds the job's GPUs this long before it
+  // makes progress (loading, rendezvous, reading the checkpoint).
+  double restart_delay_s = 0;
 };
 
 struct JobOutcome {
@@ -48,16 +57,25 @@ struct JobOutcome {
   int vc = 0;  // index into SimResult::vcs
   int preemptions = 0;
   int resizes = 0;
+  double limit_s = 0;      // its limits.maxRuntime: duration x factor + one restart delay
+  int starts = 0;          // the first start, restarts after preemptions, and resizes
+  int nodes = 0;           // the most nodes one of its placements spread over
+  bool timed_out = false;  // killed at its maxRuntime
+  double held_gpu_s = 0;   // GPU-seconds its placements held
+  double lost_gpu_s = 0;   // ...of which restart delays and work redone after a stop
 };
 
 struct SimMetrics {
-  int64_t jobs = 0;           // replayed (after the trace reader's skips)
+  int64_t jobs = 0;  // replayed (after the trace reader's skips)
   int64_t finished = 0;
   int64_t unschedulable = 0;  // bigger than the whole cluster: never started
   double avg_jct_s = 0, p50_jct_s = 0, p95_jct_s = 0, p99_jct_s = 0;
   double avg_queue_s = 0, p50_queue_s = 0, p99_queue_s = 0;
-  double makespan_s = 0;       // first arrival to last finish
-  double gpu_utilization = 0;  // GPU-seconds run / (GPUs x makespan)
+  double makespan_s = 0;  // first arrival to last finish
+  // Useful GPU-seconds (held minus lost: restart delays and redone work) / (GPUs x makespan).
+  double gpu_utilization = 0;
+  double gpu_seconds_lost = 0;  // restart delays and work redone after preemptions and resizes
+  int64_t timed_out = 0;        // killed at their maxRuntime
   // Jain's index over vcs of each vc's mean service ratio duration/JCT (1 = never waited):
   // 1 when every vc is treated alike, 1/n when one vc gets everything.
   double jain_fairness = 0;
@@ -67,13 +85,26 @@ struct SimMetrics {
   double wall_s = 0;   // real time the replay took
 };
 
+// One placement of a job, from its (re)start to its end, preemption or resize.
+struct SimAttempt {
+  int64_t job = 0;  // index into SimResult::jobs
+  int64_t start_ms = 0, end_ms = 0;
+  int ranks = 0;  // GPUs held
+};
+
 struct SimResult {
   SimMetrics metrics;
   std::vector<std::string> vcs;
-  std::vector<JobOutcome> jobs;  // in trace order
+  std::vector<JobOutcome> jobs;      // in trace order
+  std::vector<SimAttempt> attempts;  // in the order they ended
 };
 
 // Deterministic: the same inputs and seed give the same result.
 Result<SimResult> Simulate(const Trace& trace, const Cluster& cluster, const SimOptions& options);
+
+// Every job's outcome as CSV, one row per trace job (header first): job, vc, submit_s, start_s,
+// end_s, gpus, duration_s, limit_s, starts, nodes, preemptions, resizes, timed_out, held_gpu_s,
+// lost_gpu_s; start_s and end_s are empty for a job that never started.
+void WriteJobsCsv(const Trace& trace, const SimResult& result, std::ostream& out);
 
 }  // namespace shoal::sim

@@ -282,6 +282,22 @@ TEST(BackfillTest, HeadJobGetsItsReservedStartAsAnEstimate) {
   EXPECT_EQ(Decide(s, *ParsePolicyName("fifo+backfill")).waits[0].estimated_start_ms, 0);
 }
 
+// A running job at or past its limit is being stopped but still holds its slots: they free after
+// now, never at now. (Counted as free now, the head was reserved on them at once, so any job
+// fitting the free slots beside it could take them, of any length.)
+TEST(BackfillTest, AJobPastItsLimitIsNotGoneYet) {
+  Snapshot s;
+  s.now_ms = 200'000;
+  s.workers = {W("a", 4, 2)};
+  s.running = {Running(9, {"a", "a"}, 0, 100)};  // its limit was at 100 s: overdue
+  auto head = policy_internal::ReserveHead(Timed(1, 4, 1000), s.workers, s.running, s.now_ms);
+  ASSERT_TRUE(head.has_value());
+  EXPECT_GT(head->start_ms, s.now_ms);
+  // So a long job cannot take the free slots the head needs, and a short one cannot end before.
+  s.queue = {Timed(1, 4, 1000), Timed(2, 2, 5000), Timed(3, 2, 1)};
+  EXPECT_EQ(Started(Decide(s, *ParsePolicyName("fifo+backfill"))), (std::vector<int64_t>{}));
+}
+
 TEST(WaitReasonTest, MessagesSayWhatTheJobNeedsAndWhatThePoolHas) {
   SnapshotJob gpu = J(1, 3, 3, Backend::kCuda);
   gpu.gpu_types = {"H100", "A100"};

@@ -1,9 +1,11 @@
 // shoal-sim: a replay whose answer is known exactly, determinism, and bad input.
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <sstream>
 
 #include <gtest/gtest.h>
 
@@ -152,8 +154,9 @@ TEST_F(SimTest, DeterministicForASeedAndUnschedulableJobsAreCounted) {
 }
 
 TEST_F(SimTest, BadInputIsReportedWithItsLine) {
-  auto r = ReadTraceCsv(Write("bad.csv", "job_id,submit_time_s,num_gpus,duration_s,vc,status\n"
-                                         "a,0,1,10,x,\nb,zero,1,10,x,\n"));
+  auto r = ReadTraceCsv(Write("bad.csv",
+                              "job_id,submit_time_s,num_gpus,duration_s,vc,status\n"
+                              "a,0,1,10,x,\nb,zero,1,10,x,\n"));
   ASSERT_FALSE(r.ok());
   EXPECT_EQ(r.status().code(), StatusCode::kInvalidArgument);
   EXPECT_NE(r.status().message().find(":3: submit_time_s"), std::string::npos)
@@ -161,8 +164,9 @@ TEST_F(SimTest, BadInputIsReportedWithItsLine) {
   EXPECT_FALSE(ReadTraceCsv(Write("h.csv", "id,when\n")).ok());
   EXPECT_EQ(ReadTraceCsv(dir_ + "/none.csv").status().code(), StatusCode::kNotFound);
   // Jobs that never ran or use no GPU are skipped and counted.
-  auto s = ReadTraceCsv(Write("s.csv", "job_id,submit_time_s,num_gpus,duration_s,vc,status\n"
-                                       "a,0,1,,x,\nb,0,0,5,x,\nc,1,2,0,x,\n"));
+  auto s = ReadTraceCsv(Write("s.csv",
+                              "job_id,submit_time_s,num_gpus,duration_s,vc,status\n"
+                              "a,0,1,,x,\nb,0,0,5,x,\nc,1,2,0,x,\n"));
   ASSERT_TRUE(s.ok());
   EXPECT_EQ(s->jobs.size(), 1u);
   EXPECT_EQ(s->jobs[0].duration_s, 1);
@@ -176,13 +180,13 @@ TEST_F(SimTest, BadInputIsReportedWithItsLine) {
   EXPECT_EQ(two->total_gpus(), 28);
   EXPECT_EQ(two->Workers().size(), 5u);
   EXPECT_EQ(two->Workers()[4].gpu_type, "A100");
-  auto file = LoadClusterFile(Write("c.yaml", "nodeGroups:\n  - {count: 2, gpusPerNode: 8, gpuType: H200}\n"));
+  auto file = LoadClusterFile(
+      Write("c.yaml", "nodeGroups:\n  - {count: 2, gpusPerNode: 8, gpuType: H200}\n"));
   ASSERT_TRUE(file.ok()) << file.status().ToString();
   EXPECT_EQ(file->total_gpus(), 16);
   EXPECT_DOUBLE_EQ(file->groups[0].gpu_memory_gib, 141);
   EXPECT_FALSE(LoadClusterFile(Write("e.yaml", "nodeGroups: []\n")).ok());
 }
-
 
 // One 4-GPU node, jobs of g >= 2 GPUs elastic down to half. B (2 GPUs, 10 s) takes 2 GPUs; A
 // (4 GPUs x 20 s = 80 GPU-s of work) starts on the other 2, at half speed.
@@ -217,6 +221,157 @@ TEST_F(SimTest, KnownAnswerElasticGrowth) {
   EXPECT_EQ(run("fifo+elastic", 4).jobs[1].end_s, 26);
   options.elastic_min_fraction = 1.5;
   EXPECT_FALSE(Simulate(*trace, *cluster, options).ok());
+}
+
+// Jobs overrun a limit of half their duration (misestimate 0.5): the daemon kills each at its
+// limit, and so does the replay. One 4-GPU node:
+//   fifo:          A 0-10 (killed), B 10-15 (killed), C 15-17 (killed) -> JCT 10, 14, 15
+//   fifo+backfill: at 2 the head B is reserved at A's kill (10); C's limit ends it at 4, before
+//                  that: C 2-4, B 10-15 -> 10, 14, 2
+// Before kills, A ran on to 20 while backfill counted its GPUs as free from 10 on.
+TEST_F(SimTest, KnownAnswerJobsAreKilledAtTheirLimit) {
+  auto trace = ReadTraceCsv(Write("k.csv",
+                                  "job_id,submit_time_s,num_gpus,duration_s,vc,status\n"
+                                  "A,0,2,20,x,\n"
+                                  "B,1,4,10,y,\n"
+                                  "C,2,2,4,x,\n"));
+  ASSERT_TRUE(trace.ok()) << trace.status().ToString();
+  SimOptions options;
+  options.misestimate = 0.5;
+  auto run = [&](const char* policy) {
+    options.policy = *ParsePolicyName(policy);
+    auto r = Simulate(*trace, *ParseClusterSpec("1x4"), options);
+    EXPECT_TRUE(r.ok());
+    std::vector<int64_t> jct;
+    for (const auto& j : r->jobs) {
+      jct.push_back(j.end_s - j.submit_s);
+      EXPECT_TRUE(j.timed_out) << policy;
+    }
+    EXPECT_EQ(r->metrics.timed_out, 3);
+    return jct;
+  };
+  EXPECT_EQ(run("fifo"), (std::vector<int64_t>{10, 14, 15}));
+  EXPECT_EQ(run("fifo+backfill"), (std::vector<int64_t>{10, 14, 2}));
+  // With room to spare nothing is killed.
+  options.misestimate = 1.0;
+  options.policy = *ParsePolicyName("fifo");
+  auto r = Simulate(*trace, *ParseClusterSpec("1x4"), options);
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ(r->metrics.timed_out, 0);
+  EXPECT_EQ(r->jobs[0].end_s, 20);
+}
+
+// Each (re)start holds the GPUs for the restart delay before progress; it and redone work are
+// lost GPU time, left out of utilisation. A limit covers the work's estimate and one delay. One
+// GPU, X0 (1000 s) preempted at 700 by Y1 (10 s), 60 s delays, 200 s checkpoints (100 s redone):
+//   X0 0-700 (60 lost + 640 done, 100 of it redone), Y1 700-770, X0 770-1290 (60 + 460 left).
+TEST_F(SimTest, RestartDelaysAndRedoneWorkAreLost) {
+  auto trace = ReadTraceCsv(Write("r.csv",
+                                  "job_id,submit_time_s,num_gpus,duration_s,vc,status\n"
+                                  "X0,0,1,1000,x,\n"
+                                  "Y1,700,1,10,y,\n"));
+  ASSERT_TRUE(trace.ok());
+  SimOptions options;
+  options.policy = *ParsePolicyName("fairshare+preempt");
+  options.restart_delay_s = 60;
+  options.checkpoint_interval_s = 200;
+  auto r = Simulate(*trace, *ParseClusterSpec("1x1"), options);
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ(r->jobs[1].start_s, 700);
+  EXPECT_EQ(r->jobs[1].end_s, 770);
+  EXPECT_EQ(r->jobs[0].end_s, 1290);
+  EXPECT_EQ(r->jobs[0].starts, 2);
+  EXPECT_DOUBLE_EQ(r->jobs[0].held_gpu_s, 700 + 520);
+  EXPECT_DOUBLE_EQ(r->jobs[0].lost_gpu_s, 60 + 100 + 60);
+  EXPECT_DOUBLE_EQ(r->jobs[1].lost_gpu_s, 60);
+  EXPECT_DOUBLE_EQ(r->metrics.gpu_seconds_lost, 280);
+  // Useful work: 1000 + 10 GPU-seconds over 1 GPU x 1290 s.
+  EXPECT_NEAR(r->metrics.gpu_utilization, 1010.0 / 1290.0, 1e-12);
+  ASSERT_EQ(r->attempts.size(), 3u);
+  std::ostringstream csv;
+  WriteJobsCsv(*trace, *r, csv);
+  EXPECT_EQ(csv.str(),
+            "job,vc,submit_s,start_s,end_s,gpus,duration_s,limit_s,starts,nodes,preemptions,"
+            "resizes,timed_out,held_gpu_s,lost_gpu_s\n"
+            "X0,x,0,0,1290,1,1000,2060,2,1,1,0,0,1220,220\n"
+            "Y1,y,700,700,770,1,10,80,1,1,0,0,0,70,60\n");
+  options.restart_delay_s = -1;
+  EXPECT_FALSE(Simulate(*trace, *ParseClusterSpec("1x1"), options).ok());
+}
+
+// What any replay must keep, on every policy, with noisy estimates (some jobs time out),
+// preemption's lost work, restart delays and elastic gangs: no start before submission, the
+// cluster's GPUs never over-committed, each job's attempts back to back with its outcome, no
+// job running past its limit, and every job that was not killed given exactly its work.
+TEST_F(SimTest, EveryPolicyKeepsTheInvariants) {
+  Trace t = SyntheticTrace(400, 32, 0.99, 4, 11);
+  auto cluster = ParseClusterSpec("4x8");
+  ASSERT_TRUE(cluster.ok());
+  for (const char* name : {"fifo", "fifo+backfill", "priority", "priority+backfill", "fairshare",
+                           "fairshare+backfill", "fairshare+preempt", "fairshare+backfill+preempt",
+                           "fifo+backfill+elastic", "fairshare+backfill+preempt+elastic"}) {
+    SCOPED_TRACE(name);
+    SimOptions options;
+    options.policy = *ParsePolicyName(name);
+    options.policy.preempt_min_runtime_ms = 60 * 1000;
+    options.misestimate = 1.5;
+    options.misestimate_sigma = 0.6;
+    options.restart_delay_s = 60;
+    options.checkpoint_interval_s = 1800;
+    options.elastic_min_fraction = 0.5;
+    auto r = Simulate(t, *cluster, options);
+    ASSERT_TRUE(r.ok());
+    // The GPUs in use over time never exceed the cluster's.
+    std::vector<std::pair<int64_t, int>> deltas;
+    std::vector<std::vector<SimAttempt>> of(r->jobs.size());
+    for (const SimAttempt& a : r->attempts) {
+      ASSERT_LE(a.start_ms, a.end_ms);
+      deltas.push_back({a.start_ms, a.ranks});
+      deltas.push_back({a.end_ms, -a.ranks});
+      of[a.job].push_back(a);
+    }
+    std::sort(deltas.begin(), deltas.end());  // ends (negative) before starts at one instant
+    int in_use = 0;
+    for (const auto& [at, d] : deltas) {
+      in_use += d;
+      ASSERT_LE(in_use, cluster->total_gpus()) << "at " << at;
+    }
+    EXPECT_EQ(in_use, 0);
+    int64_t timed_out = 0, preempted = 0;
+    for (size_t j = 0; j < r->jobs.size(); ++j) {
+      const JobOutcome& o = r->jobs[j];
+      ASSERT_GE(o.start_s, o.submit_s) << "job " << j;
+      ASSERT_FALSE(of[j].empty());
+      std::sort(of[j].begin(), of[j].end(),
+                [](const SimAttempt& a, const SimAttempt& b) { return a.start_ms < b.start_ms; });
+      EXPECT_EQ(of[j].front().start_ms / 1000, o.start_s);
+      EXPECT_EQ(of[j].back().end_ms / 1000, o.end_s);
+      EXPECT_EQ(static_cast<int>(of[j].size()), o.starts);
+      double held = 0;
+      int64_t run_ms = 0;
+      for (const SimAttempt& a : of[j]) {
+        EXPECT_LE(a.ranks, o.gpus);
+        held += a.ranks * (a.end_ms - a.start_ms) / 1000.0;
+        run_ms += a.end_ms - a.start_ms;
+      }
+      EXPECT_NEAR(held, o.held_gpu_s, 1e-6);
+      // Nobody runs past its limit.
+      EXPECT_LE(run_ms, std::llround(o.limit_s * 1000)) << "job " << j;
+      if (o.timed_out) EXPECT_EQ(run_ms, std::llround(o.limit_s * 1000)) << "job " << j;
+      timed_out += o.timed_out;
+      preempted += o.preemptions;
+      if (!o.timed_out) {
+        // Its work was done exactly once, give or take the replay's whole-second rounding and
+        // a 1 s floor on the work left after a stop.
+        const double useful = o.held_gpu_s - o.lost_gpu_s;
+        EXPECT_NEAR(useful, static_cast<double>(o.gpus) * o.duration_s, o.gpus * (1.0 + o.starts))
+            << "job " << j;
+      }
+    }
+    EXPECT_EQ(timed_out, r->metrics.timed_out);
+    EXPECT_GT(timed_out, 0) << "no job was killed: the noise shows nothing";
+    if (std::string(name).find("preempt") != std::string::npos) EXPECT_GT(preempted, 0);
+  }
 }
 
 }  // namespace
