@@ -19,6 +19,9 @@ using namespace shoal::sim;
 
 namespace {
 
+// An account's p99 JCT is reported (and compared with fifo's) only over this many jobs.
+constexpr int64_t kMinJobsForVcP99 = 20;
+
 nlohmann::json MetricsJson(const SimMetrics& m) {
   return {{"jobs", m.jobs},
           {"finished", m.finished},
@@ -50,7 +53,7 @@ int main(int argc, char** argv) {
   double restart_delay_s = 60;
   long long synthetic = 0, seed = 1, max_jobs = 0, vcs = 10;
   double load = 0.9, misestimate = 2.0, sigma = 0.0, half_life_h = 168, checkpoint_s = 0;
-  double elastic = 0;
+  double elastic = 0, heavy_share = 0, spread_slowdown = 0;
   CLI::App app(
       "shoal-sim: replays a job trace on a described cluster through the scheduler's own "
       "policies, in virtual time, and reports JCT, queueing delay, makespan, utilisation and "
@@ -74,6 +77,11 @@ int main(int argc, char** argv) {
                  "synthetic arrival rate as a fraction of cluster capacity (0 < L <= 10)")
       ->type_name("L")
       ->check(flags::Positive(10));
+  app.add_option("--heavy-share", heavy_share,
+                 "synthetic: a further account \"heavy\" submits 8-GPU jobs making up this "
+                 "fraction of the GPU-seconds (0..0.95)")
+      ->type_name("F")
+      ->check(flags::NonNegative(0.95));
   app.add_option("--vcs", vcs, "synthetic accounts")
       ->type_name("K")
       ->check(CLI::Range(1LL, 100000LL));
@@ -100,6 +108,10 @@ int main(int argc, char** argv) {
                  "(0..86400)")
       ->type_name("S")
       ->check(flags::NonNegative(86400));
+  app.add_option("--spread-slowdown", spread_slowdown,
+                 "a gang placed over more than one node runs 1 + F times as long (0..100)")
+      ->type_name("F")
+      ->check(flags::NonNegative(100));
   app.add_option("--misestimate", misestimate,
                  "limits.maxRuntime = duration x F (0 < F <= 1000); a job still running then is "
                  "killed and counted as timed out, as the daemon does")
@@ -160,7 +172,7 @@ int main(int argc, char** argv) {
   Trace trace;
   if (synthetic > 0) {
     trace = SyntheticTrace(synthetic, cluster->total_gpus(), load, static_cast<int>(vcs),
-                           static_cast<uint64_t>(seed));
+                           static_cast<uint64_t>(seed), heavy_share);
   } else {
     auto t = ReadTraceCsv(trace_path, max_jobs);
     if (!t.ok()) {
@@ -182,6 +194,8 @@ int main(int argc, char** argv) {
       {"seed", seed},
       {"elasticMinFraction", elastic},
       {"restartDelaySec", restart_delay_s},
+      {"spreadSlowdown", spread_slowdown},
+      {"heavyShare", heavy_share},
       {"results", nlohmann::json::array()}};
   double fifo_avg = 0;
   std::ofstream jobs_file;
@@ -203,6 +217,7 @@ int main(int argc, char** argv) {
     options.checkpoint_interval_s = checkpoint_s;
     options.elastic_min_fraction = elastic;
     options.restart_delay_s = restart_delay_s;
+    options.spread_slowdown = spread_slowdown;
     auto r = Simulate(trace, *cluster, options);
     if (!r.ok()) {
       std::fprintf(stderr, "shoal-sim: %s\n", r.status().message().c_str());
@@ -225,11 +240,41 @@ int main(int argc, char** argv) {
     }
     nlohmann::json row = MetricsJson(r->metrics);
     row["policy"] = PolicyName(p);
+    // Each account's p99 JCT, for accounts with enough jobs that a p99 means something.
+    nlohmann::json vc_p99 = nlohmann::json::object();
+    for (size_t v = 0; v < r->vcs.size(); ++v) {
+      if (r->metrics.vc_jobs[v] >= kMinJobsForVcP99) vc_p99[r->vcs[v]] = r->metrics.vc_p99_jct_s[v];
+    }
+    row["vcP99JctSec"] = vc_p99;
     if (PolicyName(p) == "fifo") fifo_avg = r->metrics.avg_jct_s;
     out["results"].push_back(row);
   }
+  // Against fifo (when it ran): the average, the p99, and the account whose p99 got worst.
+  const nlohmann::json* fifo_row = nullptr;
+  for (const auto& row : out["results"]) {
+    if (row["policy"] == "fifo") fifo_row = &row;
+  }
   for (auto& row : out["results"]) {
     if (fifo_avg > 0) row["avgJctVsFifo"] = row["avgJctSec"].get<double>() / fifo_avg;
+    if (fifo_row == nullptr) continue;
+    if ((*fifo_row)["p99JctSec"].get<double>() > 0) {
+      row["p99JctVsFifo"] = row["p99JctSec"].get<double>() / (*fifo_row)["p99JctSec"].get<double>();
+    }
+    double worst = 0;
+    std::string worst_vc;
+    for (const auto& [vc, p99] : row["vcP99JctSec"].items()) {
+      const auto& base = (*fifo_row)["vcP99JctSec"];
+      if (!base.contains(vc) || base[vc].get<double>() <= 0) continue;
+      const double ratio = p99.get<double>() / base[vc].get<double>();
+      if (ratio > worst) {
+        worst = ratio;
+        worst_vc = vc;
+      }
+    }
+    if (!worst_vc.empty()) {
+      row["worstVcP99VsFifo"] = worst;
+      row["worstVc"] = worst_vc;
+    }
   }
   if (!out_path.empty()) {
     std::ofstream f(out_path);
@@ -251,20 +296,28 @@ int main(int argc, char** argv) {
       static_cast<long long>(trace.skipped_no_gpu), misestimate,
       sigma > 0 ? (" (sigma " + std::to_string(sigma) + ")").c_str() : "", restart_delay_s);
   std::printf(
-      "| policy | avg JCT (h) | vs fifo | p50 | p95 | p99 JCT (h) | avg queue (h) | p99 queue (h) "
-      "| makespan (d) | GPU util | lost GPU-h | timed out | Jain | unschedulable "
-      "| sim wall (s) |\n");
-  std::printf("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n");
+      "| policy | avg JCT (h) | vs fifo | p50 | p95 | p99 JCT (h) | p99 vs fifo "
+      "| worst account's p99 vs fifo | avg queue (h) | p99 queue (h) | makespan (d) | GPU util "
+      "| lost GPU-h | timed out | Jain | unschedulable | sim wall (s) |\n");
+  std::printf(
+      "|---|---:|---:|---:|---:|---:|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n");
   for (const auto& row : out["results"]) {
     auto h = [&](const char* k) { return row[k].get<double>() / 3600.0; };
+    auto ratio = [&](const char* k) {
+      if (!row.contains(k)) return std::string("-");
+      char buf[32];
+      std::snprintf(buf, sizeof(buf), "%.2fx", row[k].get<double>());
+      return std::string(buf);
+    };
+    const std::string worst = row.contains("worstVc") ? ratio("worstVcP99VsFifo") + " (" +
+                                                            row["worstVc"].get<std::string>() + ")"
+                                                      : "-";
     std::printf(
-        "| %s | %.2f | %s | %.2f | %.2f | %.2f | %.2f | %.2f | %.2f | %.1f%% | %.0f | %lld "
-        "| %.3f | %lld | %.2f |\n",
-        row["policy"].get<std::string>().c_str(), h("avgJctSec"),
-        row.contains("avgJctVsFifo")
-            ? (std::to_string(row["avgJctVsFifo"].get<double>()).substr(0, 4) + "x").c_str()
-            : "-",
-        h("p50JctSec"), h("p95JctSec"), h("p99JctSec"), h("avgQueueSec"), h("p99QueueSec"),
+        "| %s | %.2f | %s | %.2f | %.2f | %.2f | %s | %s | %.2f | %.2f | %.2f | %.1f%% | %.0f "
+        "| %lld | %.3f | %lld | %.2f |\n",
+        row["policy"].get<std::string>().c_str(), h("avgJctSec"), ratio("avgJctVsFifo").c_str(),
+        h("p50JctSec"), h("p95JctSec"), h("p99JctSec"), ratio("p99JctVsFifo").c_str(),
+        worst.c_str(), h("avgQueueSec"), h("p99QueueSec"),
         row["makespanSec"].get<double>() / 86400.0, 100 * row["gpuUtilization"].get<double>(),
         row["gpuSecondsLost"].get<double>() / 3600.0,
         static_cast<long long>(row["timedOut"].get<int64_t>()), row["jainFairness"].get<double>(),

@@ -85,16 +85,17 @@ class Replay {
     started_.assign(n_, 0);
     times_out_.assign(n_, 0);
     run_ms_.assign(n_, 0);
+    speed_.assign(n_, 1.0);
     remaining_ms_.resize(n_);
     generation_.assign(n_, 0);
     ranks_now_.assign(n_, 0);
     for (size_t i = 0; i < n_; ++i) remaining_ms_[i] = trace_.jobs[i].duration_s * 1000;
   }
 
-  // Time job j needs on k ranks for the rest of its work.
+  // Time job j needs on k ranks for the rest of its work, at its current speed.
   int64_t TimeLeftMs(int64_t j, int k) const {
-    return static_cast<int64_t>(
-        std::ceil(static_cast<double>(remaining_ms_[j]) * trace_.jobs[j].gpus / std::max(1, k)));
+    return static_cast<int64_t>(std::ceil(static_cast<double>(remaining_ms_[j]) *
+                                          trace_.jobs[j].gpus / std::max(1, k) / speed_[j]));
   }
 
   // What is left of job j's limits.maxRuntime: like the daemon's, it covers the run time of
@@ -132,8 +133,9 @@ class Replay {
     ++o.starts;
     std::vector<std::string> nodes = placement;
     std::sort(nodes.begin(), nodes.end());
-    o.nodes = std::max(o.nodes,
-                       static_cast<int>(std::unique(nodes.begin(), nodes.end()) - nodes.begin()));
+    const int spread = static_cast<int>(std::unique(nodes.begin(), nodes.end()) - nodes.begin());
+    o.nodes = std::max(o.nodes, spread);
+    speed_[j] = spread > 1 ? 1.0 / (1.0 + options_.spread_slowdown) : 1.0;
     const int64_t finish_ms = restart_delay_ms_ + TimeLeftMs(j, k);
     const int64_t limit_ms = LimitLeftMs(j);
     times_out_[j] = limit_ms < finish_ms;
@@ -180,7 +182,7 @@ class Replay {
     if (it == snap_.running.end()) return false;
     const int k = ranks_now_[j];
     const double done = static_cast<double>(EndAttempt(j, it->start_ms, /*stopped=*/true)) * k /
-                        trace_.jobs[j].gpus;
+                        trace_.jobs[j].gpus * speed_[j];
     remaining_ms_[j] = std::max<int64_t>(1000, remaining_ms_[j] - std::llround(done));
     ++generation_[j];
     running_gpus_[result_.jobs[j].vc] -= k;
@@ -347,6 +349,7 @@ class Replay {
   std::vector<char> started_;
   std::vector<char> times_out_;  // the current attempt ends at the time limit, not done
   std::vector<int64_t> run_ms_;  // run time of every attempt so far (against the limit)
+  std::vector<double> speed_;    // progress per ms of the current attempt (< 1 when spread)
   const int64_t restart_delay_ms_ = std::llround(options_.restart_delay_s * 1000.0);
   // Work left, in ms at the job's full size; stale-event guard; ranks it runs on now.
   std::vector<int64_t> remaining_ms_, generation_;
@@ -395,6 +398,7 @@ void Summarize(const Trace& trace, const Cluster& cluster, SimResult* result) {
   int64_t last_end = first_submit;
   std::vector<double> service_sum(result->vcs.size(), 0);
   std::vector<int64_t> service_n(result->vcs.size(), 0);
+  std::vector<std::vector<double>> vc_jct(result->vcs.size());
   for (const JobOutcome& o : result->jobs) {
     if (o.start_s < 0) continue;
     ++m.finished;
@@ -405,6 +409,7 @@ void Summarize(const Trace& trace, const Cluster& cluster, SimResult* result) {
     m.gpu_seconds_lost += o.lost_gpu_s;
     last_end = std::max(last_end, o.end_s);
     service_sum[o.vc] += static_cast<double>(o.duration_s) / std::max(1.0, j);
+    vc_jct[o.vc].push_back(j);
     ++service_n[o.vc];
   }
   m.avg_jct_s = Mean(jct);
@@ -419,6 +424,10 @@ void Summarize(const Trace& trace, const Cluster& cluster, SimResult* result) {
                           ? gpu_seconds / (static_cast<double>(cluster.total_gpus()) * m.makespan_s)
                           : 0;
   m.jain_fairness = JainFairness(service_sum, service_n);
+  for (auto& v : vc_jct) {
+    m.vc_jobs.push_back(static_cast<int64_t>(v.size()));
+    m.vc_p99_jct_s.push_back(Percentile(v, 0.99));
+  }
 }
 
 }  // namespace
@@ -429,6 +438,9 @@ Result<SimResult> Simulate(const Trace& trace, const Cluster& cluster, const Sim
   if (options.misestimate <= 0) return InvalidArgument("misestimate must be > 0");
   if (options.elastic_min_fraction < 0 || options.elastic_min_fraction > 1) {
     return InvalidArgument("the elastic minimum fraction must be in 0..1");
+  }
+  if (!(options.spread_slowdown >= 0 && options.spread_slowdown <= 100)) {
+    return InvalidArgument("the spread slowdown must be in 0..100");
   }
   if (!(options.restart_delay_s >= 0 && options.restart_delay_s <= 86400)) {
     return InvalidArgument("the restart delay must be in 0..86400 s");

@@ -46,6 +46,9 @@ struct SimOptions {
   // Each start, restart after a preemption and resize holds the job's GPUs this long before it
   // makes progress (loading, rendezvous, reading the checkpoint).
   double restart_delay_s = 0;
+  // A gang placed over more than one node runs this much slower (0.2: its work takes 1.2x as
+  // long), the cost of all-reducing across nodes; 0 = placement does not matter.
+  double spread_slowdown = 0;
 };
 
 struct JobOutcome {
@@ -81,6 +84,9 @@ struct SimMetrics {
   double jain_fairness = 0;
   int64_t preemptions = 0;
   int64_t resizes = 0;
+  // Per vc (index into SimResult::vcs): p99 JCT and the jobs it is over (0 and 0 when none ran).
+  std::vector<double> vc_p99_jct_s;
+  std::vector<int64_t> vc_jobs;
   int64_t cycles = 0;  // scheduling cycles run
   double wall_s = 0;   // real time the replay took
 };

@@ -33,7 +33,7 @@ Result<Trace> ReadTraceCsv(const std::string& path, int64_t max_jobs) {
   if (!line.empty() && line.back() == '\r') line.pop_back();
   auto header = SplitCsv(line);
   static const char* const kColumns[] = {"job_id", "submit_time_s", "num_gpus", "duration_s",
-                                         "vc", "status"};
+                                         "vc",     "status"};
   for (size_t i = 0; i < 6; ++i) {
     if (i >= header.size() || header[i] != kColumns[i]) {
       return InvalidArgument(path + ":1: the header must begin with job_id,submit_time_s," +
@@ -53,7 +53,8 @@ Result<Trace> ReadTraceCsv(const std::string& path, int64_t max_jobs) {
     };
     if (f.size() < 6) return bad("expected at least 6 columns, found " + std::to_string(f.size()));
     int64_t submit = 0, gpus = 0, duration = 0;
-    if (!ParseInteger(f[1], &submit) || submit < 0) return bad("submit_time_s is not an integer >= 0");
+    if (!ParseInteger(f[1], &submit) || submit < 0)
+      return bad("submit_time_s is not an integer >= 0");
     if (!ParseInteger(f[2], &gpus) || gpus < 0 || gpus > 1 << 20) {
       return bad("num_gpus is not an integer in 0..1048576");
     }
@@ -61,7 +62,8 @@ Result<Trace> ReadTraceCsv(const std::string& path, int64_t max_jobs) {
       ++trace.skipped_never_ran;
       continue;
     }
-    if (!ParseInteger(f[3], &duration) || duration < 0) return bad("duration_s is not an integer >= 0");
+    if (!ParseInteger(f[3], &duration) || duration < 0)
+      return bad("duration_s is not an integer >= 0");
     if (gpus == 0) {
       ++trace.skipped_no_gpu;
       continue;
@@ -75,7 +77,8 @@ Result<Trace> ReadTraceCsv(const std::string& path, int64_t max_jobs) {
   return trace;
 }
 
-Trace SyntheticTrace(int64_t jobs, int total_gpus, double load, int vcs, uint64_t seed) {
+Trace SyntheticTrace(int64_t jobs, int total_gpus, double load, int vcs, uint64_t seed,
+                     double heavy_share) {
   std::mt19937_64 rng(seed);
   // Philly-like: 96% 1 GPU, then 2, 4, 8, 16, 32.
   const int sizes[] = {1, 2, 4, 8, 16, 32};
@@ -83,11 +86,16 @@ Trace SyntheticTrace(int64_t jobs, int total_gpus, double load, int vcs, uint64_
   std::lognormal_distribution<double> duration_of(7.8, 1.6);  // median ~2400 s
   std::uniform_int_distribution<int> vc_of(0, std::max(1, vcs) - 1);
   // Mean demand per job (GPU-seconds), to set the arrival rate for the requested load.
-  const double mean_gpus = 0.964 * 1 + 0.016 * 2 + 0.008 * 4 + 0.012 * 8 + 0.0008 * 16 +
-                           0.0006 * 32;
+  const double mean_gpus =
+      0.964 * 1 + 0.016 * 2 + 0.008 * 4 + 0.012 * 8 + 0.0008 * 16 + 0.0006 * 32;
   const double mean_duration = std::exp(7.8 + 1.6 * 1.6 / 2);
-  const double rate = load * total_gpus / (mean_gpus * mean_duration);  // jobs per second
-  std::exponential_distribution<double> gap(rate);
+  heavy_share = std::clamp(heavy_share, 0.0, 0.95);
+  const int heavy_gpus = std::min(8, total_gpus);
+  // Arrival rates (jobs per second) of the ordinary jobs and of the heavy account's gangs.
+  const double rate = (1 - heavy_share) * load * total_gpus / (mean_gpus * mean_duration);
+  const double heavy_rate = heavy_share * load * total_gpus / (heavy_gpus * mean_duration);
+  std::exponential_distribution<double> gap(rate + heavy_rate);
+  std::bernoulli_distribution heavy_of(heavy_rate / (rate + heavy_rate));
   Trace t;
   double now = 0;
   for (int64_t i = 0; i < jobs; ++i) {
@@ -95,9 +103,10 @@ Trace SyntheticTrace(int64_t jobs, int total_gpus, double load, int vcs, uint64_
     TraceJob j;
     j.id = "syn-" + std::to_string(i);
     j.submit_s = static_cast<int64_t>(now);
-    j.gpus = std::min(sizes[size_of(rng)], total_gpus);
+    const bool heavy = heavy_share > 0 && heavy_of(rng);
+    j.gpus = heavy ? heavy_gpus : std::min(sizes[size_of(rng)], total_gpus);
     j.duration_s = std::max<int64_t>(1, static_cast<int64_t>(duration_of(rng)));
-    j.vc = "vc" + std::to_string(vc_of(rng));
+    j.vc = heavy ? "heavy" : "vc" + std::to_string(vc_of(rng));
     t.jobs.push_back(std::move(j));
   }
   return t;

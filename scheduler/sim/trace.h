@@ -19,7 +19,7 @@ struct TraceJob {
 };
 
 struct Trace {
-  std::vector<TraceJob> jobs;  // sorted by submit time (stable)
+  std::vector<TraceJob> jobs;     // sorted by submit time (stable)
   int64_t skipped_never_ran = 0;  // rows without a duration
   int64_t skipped_no_gpu = 0;     // rows asking for 0 GPUs (CPU-only pods)
 };
@@ -32,7 +32,10 @@ Result<Trace> ReadTraceCsv(const std::string& path, int64_t max_jobs = 0);
 
 // A synthetic trace of `jobs` jobs for speed tests: Poisson arrivals at `load` x the capacity of
 // `total_gpus`, Philly-like sizes (mostly 1 GPU, some 2..32) and log-normal durations; `vcs`
-// accounts. Deterministic for `seed`.
-Trace SyntheticTrace(int64_t jobs, int total_gpus, double load, int vcs, uint64_t seed);
+// accounts. Deterministic for `seed`. With heavy_share > 0, a further account "heavy" submits
+// 8-GPU jobs (same durations) that make up that fraction of the GPU-seconds, at the same total
+// load: the weak spot where one account holds ~40 % of the GPU-hours in big gangs.
+Trace SyntheticTrace(int64_t jobs, int total_gpus, double load, int vcs, uint64_t seed,
+                     double heavy_share = 0);
 
 }  // namespace shoal::sim

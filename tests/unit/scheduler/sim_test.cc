@@ -299,6 +299,52 @@ TEST_F(SimTest, RestartDelaysAndRedoneWorkAreLost) {
   EXPECT_FALSE(Simulate(*trace, *ParseClusterSpec("1x1"), options).ok());
 }
 
+// A gang over two nodes runs 1.5x as long with spread_slowdown 0.5; one node, unchanged.
+// Two 2-GPU nodes: A (2 GPUs, 10 s) fits one node; B (4 GPUs, 10 s) then spans both.
+TEST_F(SimTest, GangsSpreadOverNodesRunSlower) {
+  auto trace = ReadTraceCsv(Write("s.csv",
+                                  "job_id,submit_time_s,num_gpus,duration_s,vc,status\n"
+                                  "A,0,2,10,x,\n"
+                                  "B,0,4,10,x,\n"));
+  ASSERT_TRUE(trace.ok());
+  SimOptions options;
+  options.spread_slowdown = 0.5;
+  auto r = Simulate(*trace, *ParseClusterSpec("2x2"), options);
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ(r->jobs[0].nodes, 1);
+  EXPECT_EQ(r->jobs[0].end_s, 10);
+  EXPECT_EQ(r->jobs[1].nodes, 2);
+  EXPECT_EQ(r->jobs[1].end_s - r->jobs[1].start_s, 15);
+  options.spread_slowdown = -1;
+  EXPECT_FALSE(Simulate(*trace, *ParseClusterSpec("2x2"), options).ok());
+}
+
+// The stress trace: one account holds the asked share of GPU-seconds, all in 8-GPU gangs, and
+// the rest of the trace is what it was without it.
+TEST_F(SimTest, SyntheticHeavyAccountHoldsItsShare) {
+  const Trace plain = SyntheticTrace(20000, 512, 0.99, 10, 5);
+  const Trace heavy = SyntheticTrace(20000, 512, 0.99, 10, 5, 0.4);
+  EXPECT_EQ(SyntheticTrace(20000, 512, 0.99, 10, 5, 0).jobs.back().submit_s,
+            plain.jobs.back().submit_s);
+  double all = 0, of_heavy = 0;
+  for (const TraceJob& j : heavy.jobs) {
+    const double gpu_s = static_cast<double>(j.gpus) * static_cast<double>(j.duration_s);
+    all += gpu_s;
+    if (j.vc == "heavy") {
+      EXPECT_EQ(j.gpus, 8);
+      of_heavy += gpu_s;
+    }
+  }
+  EXPECT_NEAR(of_heavy / all, 0.4, 0.08);
+  // The same offered load: GPU-seconds submitted per second of the trace within 20 %.
+  auto offered = [](const Trace& t) {
+    double gpu_s = 0;
+    for (const TraceJob& j : t.jobs) gpu_s += static_cast<double>(j.gpus * j.duration_s);
+    return gpu_s / static_cast<double>(t.jobs.back().submit_s);
+  };
+  EXPECT_NEAR(offered(heavy) / offered(plain), 1.0, 0.2);
+}
+
 // What any replay must keep, on every policy, with noisy estimates (some jobs time out),
 // preemption's lost work, restart delays and elastic gangs: no start before submission, the
 // cluster's GPUs never over-committed, each job's attempts back to back with its outcome, no
