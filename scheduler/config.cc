@@ -38,6 +38,8 @@ const std::vector<SchedulerSetting>& SchedulerSettings() {
        "ledger snapshots older than this are deleted (0 = kept forever; at most 10 years)"},
       {"preemptMinRuntime", "--preempt-min-runtime", "DURATION", "10m",
        "+preempt spares jobs younger than this"},
+      {"preemptMaxPerJob", "--preempt-max-per-job", "N", "5",
+       "+preempt spares jobs already preempted N times (0 = no bound): the tail guard"},
       {"resizeMinInterval", "--resize-min-interval", "DURATION", "10m",
        "+elastic grows jobs older than this"},
       {"adminTokenFile", "--admin-token-file", "FILE", "",
@@ -179,6 +181,10 @@ Status SetSchedulerSetting(const std::string& key, const std::string& value, Sch
     c->policy = value;
   } else if (key == "preemptMinRuntime") {
     ASSIGN_OR_RETURN(c->preempt_min_runtime_ms, ParseConfigDuration(value));
+  } else if (key == "preemptMaxPerJob") {
+    ASSIGN_OR_RETURN(int64_t n, ParseInt64(value, key));
+    if (n < 0 || n > 1000000) return InvalidArgument(key + " must be in 0..1000000");
+    c->preempt_max_per_job = static_cast<int>(n);
   } else if (key == "resizeMinInterval") {
     ASSIGN_OR_RETURN(c->resize_min_interval_ms, ParseConfigDuration(value));
   } else if (key == "fairShareHalfLife") {

@@ -135,6 +135,7 @@ int main(int argc, char** argv) {
   options.heartbeat_wait_ms = config.heartbeat_wait_ms;
   options.policy = *ParsePolicyName(config.policy);  // validated with the config
   options.policy.preempt_min_runtime_ms = config.preempt_min_runtime_ms;
+  options.policy.preempt_max_per_job = config.preempt_max_per_job;
   options.policy.resize_min_interval_ms = config.resize_min_interval_ms;
   options.fair_share_half_life_s = static_cast<double>(config.fair_share_half_life_ms) / 1000.0;
   options.ledger_history_interval_ms = config.ledger_history_interval_ms;
@@ -198,8 +199,9 @@ int main(int argc, char** argv) {
   RendezvousKv kv;
   (*scheduler)->SetOnChange([&] { notifier.NotifyAll(); });
   // Requests that arrive together share one scheduling pass (run after the handlers queued now).
-  (*scheduler)->SetSchedulePoster(
-      [&] { asio::post(ioc, [&] { (*scheduler)->RunPendingSchedule(); }); });
+  (*scheduler)->SetSchedulePoster([&] {
+    asio::post(ioc, [&] { (*scheduler)->RunPendingSchedule(); });
+  });
   auto checkpoints = CheckpointStore::Open(config.state_dir + "/checkpoints");
   if (!checkpoints.ok()) {
     LOG_ERROR << checkpoints.status().ToString();
@@ -249,8 +251,8 @@ int main(int argc, char** argv) {
                           ":" + std::to_string(server.port());
   st = WriteAddressFile(config.state_dir, url);
   if (!st.ok()) LOG_WARN << st.ToString();
-  LOG_INFO << "listening on " << url << " (state "
-           << config.state_dir << ", worker timeout " << config.worker_timeout_ms << " ms)";
+  LOG_INFO << "listening on " << url << " (state " << config.state_dir << ", worker timeout "
+           << config.worker_timeout_ms << " ms)";
 
   // The periodic cycle finds lost workers and starts jobs that became placeable.
   RunEvery(ioc, std::chrono::milliseconds(config.schedule_interval_ms),

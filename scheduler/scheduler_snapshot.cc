@@ -63,6 +63,10 @@ Snapshot Scheduler::BuildSnapshot() const {
     const bool running = job.state == JobState::kRunning && job.current_attempt() != nullptr;
     if (!queued && !running) continue;
     SnapshotJob shape = ShapeOf(job);
+    // +preempt's tail guard (PolicyOptions::preempt_max_per_job) counts them.
+    shape.preemptions = static_cast<int>(
+        std::count_if(job.attempts.begin(), job.attempts.end(),
+                      [](const Attempt& a) { return a.state == AttemptState::kPreempted; }));
     if (queued) {
       shape.max_runtime_ms =
           std::max<int64_t>(1, spec.limits.max_runtime_seconds * 1000 - RunMs(job));

@@ -2,9 +2,9 @@
 
 #include <algorithm>
 #include <cstdio>
-#include <unordered_map>
 #include <map>
 #include <tuple>
+#include <unordered_map>
 #include <utility>
 
 #include "scheduler/policy/backfill.h"
@@ -35,7 +35,8 @@ Result<PolicyOptions> ParsePolicyName(std::string_view name) {
   std::string_view rest = plus == std::string_view::npos ? "" : name.substr(plus);
   while (!rest.empty()) {
     const size_t next = rest.find('+', 1);
-    const std::string_view mod = rest.substr(1, next == std::string_view::npos ? rest.npos : next - 1);
+    const std::string_view mod =
+        rest.substr(1, next == std::string_view::npos ? rest.npos : next - 1);
     if (mod == "backfill" && !o.backfill) {
       o.backfill = true;
     } else if (mod == "preempt" && !o.preempt && o.kind == PolicyKind::kFairShare) {
@@ -73,12 +74,22 @@ void PreemptFor(const SnapshotJob& head, const Snapshot& snapshot,
   const double mine = factor[head.account];
   if (mine <= 0.5) return;  // at or above its share: it waits its turn
   std::vector<const SnapshotRunning*> victims;
+  std::vector<const SnapshotRunning*> guarded;
   for (const auto& r : snapshot.running) {
     const double theirs = factor[r.account];
     if (theirs < 0.5 && mine - theirs >= options.preempt_margin &&
         snapshot.now_ms - r.start_ms >= options.preempt_min_runtime_ms) {
-      victims.push_back(&r);
+      if (options.preempt_max_per_job > 0 && r.preemptions >= options.preempt_max_per_job) {
+        guarded.push_back(&r);
+      } else {
+        victims.push_back(&r);
+      }
     }
+  }
+  for (const SnapshotRunning* g : guarded) {
+    out.guarded.push_back({g->id, "preempted " + std::to_string(g->preemptions) +
+                                      " times already (preemptMaxPerJob " +
+                                      std::to_string(options.preempt_max_per_job) + ")"});
   }
   std::sort(victims.begin(), victims.end(), [&](const auto* a, const auto* b) {
     const double fa = factor[a->account], fb = factor[b->account];
@@ -148,9 +159,9 @@ class Cycle {
         workers_(snapshot.workers),
         index_(workers_),
         free_slots_(index_.free_total()),
-        any_capped_(std::any_of(workers_.begin(), workers_.end(), [](const SnapshotWorker& w) {
-          return w.foreign_job_rank_cap > 0;
-        })),
+        any_capped_(
+            std::any_of(workers_.begin(), workers_.end(),
+                        [](const SnapshotWorker& w) { return w.foreign_job_rank_cap > 0; })),
         any_cached_(std::any_of(workers_.begin(), workers_.end(),
                                 [](const SnapshotWorker& w) { return !w.cached.empty(); })) {
     // Computed once: the order and preemption both need them.

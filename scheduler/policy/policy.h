@@ -39,6 +39,11 @@ struct PolicyOptions {
   // keeps a job from being preempted again straight after it restarts.
   bool preempt = false;
   int64_t preempt_min_runtime_ms = 10 * 60 * 1000;
+  // The tail guard: a job already preempted this many times is not preempted again (0 = no
+  // bound). Long gangs of heavy accounts are the usual victims, and each preemption costs them a
+  // restart and the work since their last checkpoint: unbounded, their tail grows without limit
+  // (bench/README.md "sim").
+  int preempt_max_per_job = 0;
   double preempt_margin = 0.1;
   // Elastic gangs ("+elastic", any ordering). Jobs already start with as many ranks as fit in
   // workers.min..max; with this on, a running job with max > min is also resized (a restart from

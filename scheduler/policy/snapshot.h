@@ -21,16 +21,17 @@ struct SnapshotData {
 
 struct SnapshotJob {
   int64_t id = 0;
-  std::string account;     // who is charged (job spec metadata.project until accounts exist)
-  int priority = 500;      // 0..1000, higher first (spec.priority)
-  int64_t submit_ms = 0;   // when it was submitted (ties broken by id)
+  std::string account;    // who is charged (job spec metadata.project until accounts exist)
+  int priority = 500;     // 0..1000, higher first (spec.priority)
+  int64_t submit_ms = 0;  // when it was submitted (ties broken by id)
   int min_ranks = 1;
   int max_ranks = 1;
   Backend backend = Backend::kAuto;
-  int gpus_per_rank = 0;   // GPUs each rank needs (0 for CPU ranks)
+  int gpus_per_rank = 0;               // GPUs each rank needs (0 for CPU ranks)
   std::vector<std::string> gpu_types;  // any of these GPU models; empty = any
   double min_gpu_memory_gib = 0;
   int64_t max_runtime_ms = 0;  // limits.maxRuntime: the backfill estimate (0 = unknown/unbounded)
+  int preemptions = 0;         // times it was preempted so far
   // Memory one rank needs (common/memory_estimate.h: RankMemoryNeed): host RAM per slot, or GPU
   // memory per rank for backend cuda. 0 = no requirement.
   int64_t rank_memory_bytes = 0;
@@ -45,8 +46,9 @@ struct SnapshotRunning {
   int64_t id = 0;
   std::string account;
   int priority = 500;
-  int64_t start_ms = 0;      // when the current attempt started (a resize starts a new one)
+  int64_t start_ms = 0;        // when the current attempt started (a resize starts a new one)
   int64_t max_runtime_ms = 0;  // 0 = unknown: its slots are never counted as freeing up
+  int preemptions = 0;         // times the job was preempted before this attempt
   std::vector<std::string> rank_workers;  // rank r holds one slot on rank_workers[r]
   int gpus_per_rank = 0;
   // The job's shape, for resizing it (PolicyOptions::elastic). The job is elastic when
@@ -82,6 +84,7 @@ inline SnapshotJob AsJob(const SnapshotRunning& r) {
   j.rank_memory_bytes = r.rank_memory_bytes;
   j.worker_accounts = r.worker_accounts;
   j.data = r.data;
+  j.preemptions = r.preemptions;
   return j;
 }
 inline SnapshotRunning AsRunning(const SnapshotJob& j) {
@@ -97,6 +100,7 @@ inline SnapshotRunning AsRunning(const SnapshotJob& j) {
   r.gpu_types = j.gpu_types;
   r.min_gpu_memory_gib = j.min_gpu_memory_gib;
   r.max_runtime_ms = j.max_runtime_ms;
+  r.preemptions = j.preemptions;
   r.rank_memory_bytes = j.rank_memory_bytes;
   r.worker_accounts = j.worker_accounts;
   r.data = j.data;
@@ -105,12 +109,12 @@ inline SnapshotRunning AsRunning(const SnapshotJob& j) {
 
 struct SnapshotWorker {
   std::string id;
-  std::string node;      // machine it runs on (gangs are packed onto few nodes); "" = its id
-  int total_slots = 0;   // ranks it can run at once
-  int free_slots = 0;    // total minus the slots held by live or stopping ranks
-  int stopping_slots = 0;  // of those held, slots whose ranks were told to stop (freeing soon)
-  int gpus = 0;          // usable GPUs (0 = CPU-only worker)
-  std::string gpu_type;  // model of its GPUs, e.g. "H100" ("" when none or unknown)
+  std::string node;           // machine it runs on (gangs are packed onto few nodes); "" = its id
+  int total_slots = 0;        // ranks it can run at once
+  int free_slots = 0;         // total minus the slots held by live or stopping ranks
+  int stopping_slots = 0;     // of those held, slots whose ranks were told to stop (freeing soon)
+  int gpus = 0;               // usable GPUs (0 = CPU-only worker)
+  std::string gpu_type;       // model of its GPUs, e.g. "H100" ("" when none or unknown)
   double gpu_memory_gib = 0;  // per GPU
   // RAM the worker lends to one slot (its lent memory / total_slots); 0 = not reported (an agent
   // from before memory admission): any memory need is taken to fit.
@@ -132,9 +136,9 @@ struct SnapshotAccount {
 
 struct Snapshot {
   int64_t now_ms = 0;
-  std::vector<SnapshotJob> queue;        // waiting to start, in submission order (oldest first)
-  std::vector<SnapshotRunning> running;  // holding slots now
-  std::vector<SnapshotWorker> workers;   // alive workers only
+  std::vector<SnapshotJob> queue;         // waiting to start, in submission order (oldest first)
+  std::vector<SnapshotRunning> running;   // holding slots now
+  std::vector<SnapshotWorker> workers;    // alive workers only
   std::vector<SnapshotAccount> accounts;  // accounts not listed have contributed and used nothing
 };
 
@@ -173,6 +177,9 @@ struct Decisions {
   std::vector<WaitDecision> waits;  // one per queued job that does not start (if asked for)
   std::vector<PreemptDecision> preempts;
   std::vector<ResizeDecision> resizes;  // a job is never both preempted and resized
+  // Running jobs a guard kept from being preempted this cycle although the policy's rule picked
+  // them (PolicyOptions::preempt_max_per_job), with the guard's name: what the policy reports.
+  std::vector<std::pair<int64_t, std::string>> guarded;
 };
 
 }  // namespace shoal

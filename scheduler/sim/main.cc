@@ -39,6 +39,7 @@ nlohmann::json MetricsJson(const SimMetrics& m) {
           {"preemptions", m.preemptions},
           {"resizes", m.resizes},
           {"timedOut", m.timed_out},
+          {"guardedJobs", m.guarded_jobs},
           {"gpuSecondsLost", m.gpu_seconds_lost},
           {"cycles", m.cycles},
           {"wallSec", m.wall_s}};
@@ -54,6 +55,7 @@ int main(int argc, char** argv) {
   long long synthetic = 0, seed = 1, max_jobs = 0, vcs = 10;
   double load = 0.9, misestimate = 2.0, sigma = 0.0, half_life_h = 168, checkpoint_s = 0;
   double elastic = 0, heavy_share = 0, spread_slowdown = 0;
+  int preempt_max_per_job = 5;  // the daemon's default (preemptMaxPerJob)
   CLI::App app(
       "shoal-sim: replays a job trace on a described cluster through the scheduler's own "
       "policies, in virtual time, and reports JCT, queueing delay, makespan, utilisation and "
@@ -108,6 +110,11 @@ int main(int argc, char** argv) {
                  "(0..86400)")
       ->type_name("S")
       ->check(flags::NonNegative(86400));
+  app.add_option("--preempt-max-per-job", preempt_max_per_job,
+                 "+preempt's tail guard: a job preempted N times is not preempted again (0 = no "
+                 "bound)")
+      ->type_name("N")
+      ->check(CLI::Range(0, 1000000));
   app.add_option("--spread-slowdown", spread_slowdown,
                  "a gang placed over more than one node runs 1 + F times as long (0..100)")
       ->type_name("F")
@@ -210,6 +217,7 @@ int main(int argc, char** argv) {
   for (const PolicyOptions& p : policies) {
     SimOptions options;
     options.policy = p;
+    options.policy.preempt_max_per_job = preempt_max_per_job;
     options.misestimate = misestimate;
     options.misestimate_sigma = sigma;
     options.seed = static_cast<uint64_t>(seed);

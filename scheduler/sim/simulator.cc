@@ -118,6 +118,7 @@ class Replay {
     sj.backend = Backend::kCuda;
     sj.gpus_per_rank = 1;
     sj.max_runtime_ms = LimitLeftMs(j);
+    sj.preemptions = result_.jobs[j].preemptions;
     return sj;
   }
 
@@ -275,6 +276,10 @@ class Replay {
       }
       Decisions d = Decide(snap_, policy_);
       ++result_.metrics.cycles;
+      for (const auto& [id, why] : d.guarded) {
+        if (!result_.jobs[id].guarded) ++result_.metrics.guarded_jobs;
+        result_.jobs[id].guarded = true;
+      }
       ApplyStarts(d.starts);
       changed |= ApplyPreemptions(d.preempts);
       changed |= ApplyResizes(d.resizes);

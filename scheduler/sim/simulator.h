@@ -64,6 +64,7 @@ struct JobOutcome {
   int starts = 0;          // the first start, restarts after preemptions, and resizes
   int nodes = 0;           // the most nodes one of its placements spread over
   bool timed_out = false;  // killed at its maxRuntime
+  bool guarded = false;    // a tail guard kept it from a preemption at least once
   double held_gpu_s = 0;   // GPU-seconds its placements held
   double lost_gpu_s = 0;   // ...of which restart delays and work redone after a stop
 };
@@ -79,6 +80,7 @@ struct SimMetrics {
   double gpu_utilization = 0;
   double gpu_seconds_lost = 0;  // restart delays and work redone after preemptions and resizes
   int64_t timed_out = 0;        // killed at their maxRuntime
+  int64_t guarded_jobs = 0;     // jobs a tail guard kept from a preemption at least once
   // Jain's index over vcs of each vc's mean service ratio duration/JCT (1 = never waited):
   // 1 when every vc is treated alike, 1/n when one vc gets everything.
   double jain_fairness = 0;

@@ -78,6 +78,7 @@ TEST(ConfigTest, EveryFlagSetsItsKey) {
       {"ledgerHistoryInterval", "0"},
       {"ledgerHistoryRetention", "730d"},
       {"preemptMinRuntime", "3m"},
+      {"preemptMaxPerJob", "2"},
       {"resizeMinInterval", "4m"},
       {"adminTokenFile", "/a"},
       {"workerTokenFile", "/w"},

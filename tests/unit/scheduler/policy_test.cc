@@ -8,9 +8,9 @@
 
 #include <gtest/gtest.h>
 
-#include "scheduler/policy/policy.h"
 #include "scheduler/policy/backfill.h"
 #include "scheduler/policy/placement.h"
+#include "scheduler/policy/policy.h"
 #include "scheduler/state/records.h"
 
 namespace shoal {
@@ -270,7 +270,7 @@ TEST(BackfillTest, HeadJobGetsItsReservedStartAsAnEstimate) {
   s.now_ms = 5'000;
   s.workers = {W("a", 4, 2)};
   s.running = {Running(9, {"a", "a"}, 0, 100)};  // frees its 2 slots at t = 100 s
-  s.queue = {Timed(1, 4, 1000)};                  // alone: no job behind it asks for the reservation
+  s.queue = {Timed(1, 4, 1000)};                 // alone: no job behind it asks for the reservation
   Decisions d = Decide(s, *ParsePolicyName("fifo+backfill"));
   ASSERT_EQ(d.waits.size(), 1u);
   EXPECT_EQ(d.waits[0].estimated_start_ms, 100'000);
@@ -320,8 +320,9 @@ TEST(WaitReasonTest, MessagesSayWhatTheJobNeedsAndWhatThePoolHas) {
   d = FifoPolicy(s);
   ASSERT_EQ(d.waits.size(), 2u);
   EXPECT_EQ(d.waits[0].reason, "Resources");
-  EXPECT_EQ(d.waits[0].detail,
-            "needs 3 ranks with 1 GPU each of type H100 or A100 with >= 40 GiB; no worker is alive");
+  EXPECT_EQ(
+      d.waits[0].detail,
+      "needs 3 ranks with 1 GPU each of type H100 or A100 with >= 40 GiB; no worker is alive");
   EXPECT_EQ(d.waits[1].reason, "Priority");
 }
 
@@ -351,8 +352,8 @@ TEST(BackfillTest, PropertyNeverDelaysTheHeadReservation) {
     }
     const int nq = 1 + static_cast<int>(rng() % 10);
     for (int q = 0; q < nq; ++q) {
-      s.queue.push_back(Timed(q + 1, 1 + static_cast<int>(rng() % 10),
-                              1 + static_cast<int64_t>(rng() % 3000)));
+      s.queue.push_back(
+          Timed(q + 1, 1 + static_cast<int>(rng() % 10), 1 + static_cast<int64_t>(rng() % 3000)));
     }
     PolicyOptions with = *ParsePolicyName("fifo+backfill");
     PolicyOptions without = *ParsePolicyName("fifo");
@@ -440,6 +441,33 @@ TEST(PlacementTest, PropertyFreeSlotIndexMatchesPlaceGang) {
   }
 }
 
+// The tail guard: a job already preempted preempt_max_per_job times is not a victim again, and
+// the decisions say which job the guard kept and why.
+TEST(PreemptionTest, TheTailGuardSparesAJobPreemptedTooOften) {
+  Snapshot s;
+  s.now_ms = 3'600'000;
+  s.workers = {W("w", 4, 0)};
+  s.accounts = {{"pool", 1000, 0}, {"heavy", 0, 5000}, {"light", 0, 0}};
+  s.running = {Running(10, {"w", "w"}, 0, 100000, "heavy"),
+               Running(11, {"w", "w"}, 0, 100000, "heavy")};
+  s.running[0].preemptions = 2;  // job 10 has been preempted twice
+  s.queue = {Timed(1, 2, 100, "light")};
+  PolicyOptions p = *ParsePolicyName("fairshare+preempt");
+  p.preempt_max_per_job = 2;
+  Decisions d = Decide(s, p);
+  ASSERT_EQ(d.preempts.size(), 1u);
+  EXPECT_EQ(d.preempts[0].job_id, 11);
+  ASSERT_EQ(d.guarded.size(), 1u);
+  EXPECT_EQ(d.guarded[0].first, 10);
+  EXPECT_NE(d.guarded[0].second.find("preempted 2 times"), std::string::npos);
+  // Both guarded: nobody is preempted. Without the bound, job 10 is fair game again.
+  s.running[1].preemptions = 5;
+  EXPECT_TRUE(Decide(s, p).preempts.empty());
+  p.preempt_max_per_job = 0;
+  EXPECT_EQ(Decide(s, p).preempts.size(), 1u);
+  EXPECT_TRUE(Decide(s, p).guarded.empty());
+}
+
 TEST(PreemptionTest, UnderShareJobPreemptsOverShareJobsOnlyAfterTheMinimumRunTime) {
   Snapshot s;
   s.now_ms = 3'600'000;
@@ -480,9 +508,9 @@ TEST(PreemptionTest, UnderShareJobPreemptsOverShareJobsOnlyAfterTheMinimumRunTim
   EXPECT_TRUE(Decide(s, p).preempts.empty());
   EXPECT_FALSE(ParsePolicyName("fifo+preempt").ok());
   EXPECT_FALSE(ParsePolicyName("fairshare+preempt+preempt").ok());
-  EXPECT_EQ(PolicyName(*ParsePolicyName("fairshare+preempt+backfill")), "fairshare+backfill+preempt");
+  EXPECT_EQ(PolicyName(*ParsePolicyName("fairshare+preempt+backfill")),
+            "fairshare+backfill+preempt");
 }
-
 
 SnapshotRunning Elastic(int64_t id, std::vector<std::string> workers, int min, int max,
                         int64_t start_s, std::string account = "a") {
