@@ -1,6 +1,8 @@
 #include "scheduler/policy/backfill.h"
 
 #include <algorithm>
+#include <string_view>
+#include <unordered_map>
 
 #include "scheduler/policy/placement.h"
 
@@ -10,27 +12,43 @@ std::optional<Reservation> ReserveHead(const SnapshotJob& head,
                                        const std::vector<SnapshotWorker>& workers,
                                        const std::vector<SnapshotRunning>& running,
                                        int64_t now_ms) {
+  std::vector<const SnapshotRunning*> pointers;
+  pointers.reserve(running.size());
+  for (const auto& r : running) pointers.push_back(&r);
+  return ReserveHead(head, workers, pointers, now_ms);
+}
+
+std::optional<Reservation> ReserveHead(const SnapshotJob& head,
+                                       const std::vector<SnapshotWorker>& workers,
+                                       const std::vector<const SnapshotRunning*>& running,
+                                       int64_t now_ms) {
   // Ends of the jobs whose runtime is bounded, earliest first. A job at or past its limit still
   // holds its slots until it is stopped: it frees them after now, never at now (counting them as
   // free now would place the head on busy slots and let everything behind it backfill).
   std::vector<std::pair<int64_t, const SnapshotRunning*>> ends;
-  for (const auto& r : running) {
-    if (r.max_runtime_ms > 0) {
-      ends.emplace_back(std::max(now_ms + 1, r.start_ms + r.max_runtime_ms), &r);
+  for (const SnapshotRunning* r : running) {
+    if (r->max_runtime_ms > 0) {
+      ends.emplace_back(std::max(now_ms + 1, r->start_ms + r->max_runtime_ms), r);
     }
   }
-  std::sort(ends.begin(), ends.end(), [](const auto& a, const auto& b) {
-    return a.first != b.first ? a.first < b.first : a.second->id < b.second->id;
-  });
+  // Taken earliest first from a heap: the head usually fits after a few ends, so sorting them
+  // all would be wasted (shoal-sim runs this every cycle). Same order as a sort by (end, id).
+  auto later = [](const auto& a, const auto& b) {
+    return a.first != b.first ? a.first > b.first : a.second->id > b.second->id;
+  };
+  std::make_heap(ends.begin(), ends.end(), later);
   std::vector<SnapshotWorker> future = workers;
-  std::unordered_map<std::string, size_t> index;
+  std::unordered_map<std::string_view, size_t> index;
   for (size_t i = 0; i < future.size(); ++i) index[future[i].id] = i;
   int fitting_free = 0;
   for (const auto& w : future) fitting_free += UsableSlots(head, w);
-  for (size_t i = 0; i < ends.size();) {
-    const int64_t t = ends[i].first;
-    for (; i < ends.size() && ends[i].first == t; ++i) {
-      for (const std::string& wid : ends[i].second->rank_workers) {
+  while (!ends.empty()) {
+    const int64_t t = ends.front().first;
+    while (!ends.empty() && ends.front().first == t) {
+      std::pop_heap(ends.begin(), ends.end(), later);
+      const SnapshotRunning* ending = ends.back().second;
+      ends.pop_back();
+      for (const std::string& wid : ending->rank_workers) {
         auto it = index.find(wid);
         if (it == index.end()) continue;  // a lost worker: its slots do not come back
         SnapshotWorker& w = future[it->second];

@@ -34,13 +34,16 @@ void RefreshSpare(const std::vector<SnapshotWorker>& workers, Reservation& reser
 // without limits.maxRuntime): then nothing may backfill past it.
 std::optional<Reservation> ReserveHead(const SnapshotJob& head,
                                        const std::vector<SnapshotWorker>& workers,
-                                       const std::vector<SnapshotRunning>& running,
+                                       const std::vector<const SnapshotRunning*>& running,
                                        int64_t now_ms);
+// The same over a vector of the jobs themselves.
+std::optional<Reservation> ReserveHead(const SnapshotJob& head,
+                                       const std::vector<SnapshotWorker>& workers,
+                                       const std::vector<SnapshotRunning>& running, int64_t now_ms);
 
 // Whether `job`, started now, ends (by its limits.maxRuntime) before the head job's reserved
 // start: then it may use any free slot.
-bool EndsBeforeReservation(const SnapshotJob& job, const Reservation& reservation,
-                           int64_t now_ms);
+bool EndsBeforeReservation(const SnapshotJob& job, const Reservation& reservation, int64_t now_ms);
 
 // Where `job` may start now using only slots the head job will not need at its reserved start
 // (whatever its length), or nullopt; updates the reservation's spare slots when it uses them.

@@ -4,6 +4,10 @@
 #include <cmath>
 #include <map>
 #include <numeric>
+#include <string_view>
+#include <unordered_map>
+#include <unordered_set>
+#include <utility>
 
 #include "scheduler/policy/order.h"
 #include "scheduler/policy/policy.h"
@@ -16,8 +20,21 @@ std::vector<FairShare> FairShareFactors(const Snapshot& snapshot) {
   for (const auto& a : snapshot.accounts) {
     ledger[a.name] = {std::max(0.0, a.contributed_gpu_s), std::max(0.0, a.used_gpu_s)};
   }
-  for (const auto& j : snapshot.queue) ledger.try_emplace(j.account, 0.0, 0.0);
-  for (const auto& r : snapshot.running) ledger.try_emplace(r.account, 0.0, 0.0);
+  // Every account with a queued or running job is rated. Distinct names first: thousands of
+  // queued jobs of a few accounts are a hash each, not a map search each (shoal-sim runs this
+  // every cycle).
+  std::unordered_set<std::string_view> seen;
+  std::vector<char> seen_id;  // by account_id, where given
+  auto rate = [&](const std::string& account, int account_id) {
+    if (account_id >= 0) {
+      if (static_cast<size_t>(account_id) >= seen_id.size()) seen_id.resize(account_id + 1, 0);
+      if (seen_id[account_id]) return;
+      seen_id[account_id] = 1;
+    }
+    if (seen.insert(account).second) ledger.try_emplace(account, 0.0, 0.0);
+  };
+  for (const auto& j : snapshot.queue) rate(j.account, j.account_id);
+  for (const auto& r : snapshot.running) rate(r.account, r.account_id);
   const double n = static_cast<double>(ledger.size());
   double contributed = 0, used = 0;
   for (const auto& [name, cu] : ledger) {
@@ -49,12 +66,66 @@ FactorMap FactorByAccount(const Snapshot& snapshot) {
 }
 
 std::vector<int> FairShareOrder(const Snapshot& snapshot, const FactorMap& factor) {
-  // The factor is per account, so look it up once per job rather than in every comparison. Every
-  // queued job's account is rated (FairShareFactors).
-  std::vector<double> key(snapshot.queue.size());
-  for (size_t i = 0; i < key.size(); ++i) key[i] = factor.at(snapshot.queue[i].account);
-  std::vector<int> order(snapshot.queue.size());
+  // The factor is per account, so look it up once per account rather than in every comparison.
+  // Every queued job's account is rated (FairShareFactors).
+  const size_t n = snapshot.queue.size();
+  std::unordered_map<std::string_view, double> by_account;
+  std::vector<double> by_id;  // by account_id, where given (NaN: not looked up yet)
+  std::vector<double> key(n);
+  for (size_t i = 0; i < n; ++i) {
+    const SnapshotJob& job = snapshot.queue[i];
+    if (job.account_id >= 0) {
+      if (static_cast<size_t>(job.account_id) >= by_id.size()) {
+        by_id.resize(job.account_id + 1, std::nan(""));
+      }
+      double& f = by_id[job.account_id];
+      if (std::isnan(f)) f = factor.at(job.account);
+      key[i] = f;
+      continue;
+    }
+    auto [it, added] = by_account.try_emplace(job.account, 0.0);
+    if (added) it->second = factor.at(job.account);
+    key[i] = it->second;
+  }
+  std::vector<int> order(n);
   std::iota(order.begin(), order.end(), 0);
+  // The usual case: the queue is in submission order already (the daemon's by id, shoal-sim's by
+  // construction). Then the order is the (factor, priority) groups, best first, each in queue
+  // order: what the sort below gives, in O(n log groups) instead of O(n log n).
+  if (std::is_sorted(snapshot.queue.begin(), snapshot.queue.end(), SubmittedBefore)) {
+    // Distinct (factor, priority) pairs: few (accounts x priorities), so a linear search that
+    // starts at the last hit; then a counting sort of the jobs by their group's rank.
+    std::vector<std::pair<double, int>> groups;
+    std::vector<int> group_of(n);
+    size_t last = 0;
+    // With account_id: the group an account's jobs of one priority fell in last time.
+    std::vector<std::pair<int, int>> by_account_id(by_id.size(), {-1, -1});  // priority, group
+    for (size_t i = 0; i < n; ++i) {
+      const SnapshotJob& job = snapshot.queue[i];
+      std::pair<int, int>* cached = job.account_id >= 0 ? &by_account_id[job.account_id] : nullptr;
+      if (cached != nullptr && cached->first == job.priority) {
+        group_of[i] = cached->second;
+        continue;
+      }
+      const std::pair<double, int> g{key[i], job.priority};
+      if (last >= groups.size() || groups[last] != g) {
+        last = std::find(groups.begin(), groups.end(), g) - groups.begin();
+        if (last == groups.size()) groups.push_back(g);
+      }
+      group_of[i] = static_cast<int>(last);
+      if (cached != nullptr) *cached = {job.priority, static_cast<int>(last)};
+    }
+    std::vector<int> by_rank(groups.size());
+    std::iota(by_rank.begin(), by_rank.end(), 0);
+    std::sort(by_rank.begin(), by_rank.end(), [&](int a, int b) { return groups[a] > groups[b]; });
+    std::vector<int> start(groups.size() + 1, 0);  // where each group's jobs begin, by rank
+    std::vector<int> rank_of(groups.size());
+    for (size_t r = 0; r < by_rank.size(); ++r) rank_of[by_rank[r]] = static_cast<int>(r);
+    for (size_t i = 0; i < n; ++i) ++start[rank_of[group_of[i]] + 1];
+    for (size_t r = 0; r < groups.size(); ++r) start[r + 1] += start[r];
+    for (size_t i = 0; i < n; ++i) order[start[rank_of[group_of[i]]]++] = static_cast<int>(i);
+    return order;
+  }
   std::stable_sort(order.begin(), order.end(), [&](int a, int b) {
     if (key[a] != key[b]) return key[a] > key[b];
     const SnapshotJob& x = snapshot.queue[a];

@@ -253,7 +253,7 @@ class Cycle {
       WaitForConstraint(job, capacity);
     } else if (head_ == nullptr) {
       StartOrBlock(job, capacity);
-    } else if (!options_.backfill || !BackfillBehindHead(job)) {
+    } else if ((!options_.backfill || !BackfillBehindHead(job)) && options_.explain_waits) {
       Wait(job, kReasonPriority, "waiting behind job " + std::to_string(head_->id));
     }
     return true;
@@ -263,6 +263,7 @@ class Cycle {
   // so it holds up nobody. (With no worker at all, every job waits for Resources: the pool is
   // starting or empty, not unable.)
   void WaitForConstraint(const SnapshotJob& job, int capacity) {
+    if (!options_.explain_waits) return;  // the message is all it does
     std::string memory = DescribeMemoryShortfall(job, workers_);
     Wait(job, kReasonConstraint,
          !memory.empty()
@@ -283,6 +284,7 @@ class Cycle {
     head_ = &job;
     head_wait_ = out_.waits.size();
     blocked_ = true;
+    if (!options_.explain_waits) return;
     int usable = 0;
     for (const auto& w : workers_) usable += UsableSlots(job, w);
     Wait(job, kReasonResources,
@@ -308,9 +310,11 @@ class Cycle {
       RefreshSpare(workers_, *reservation);
       return true;
     }
-    Wait(job, kReasonPriority,
-         "waiting behind job " + std::to_string(head_->id) + " (reserved to start in " +
-             std::to_string((reservation->start_ms - snapshot_.now_ms) / 1000) + "s)");
+    if (options_.explain_waits) {
+      Wait(job, kReasonPriority,
+           "waiting behind job " + std::to_string(head_->id) + " (reserved to start in " +
+               std::to_string((reservation->start_ms - snapshot_.now_ms) / 1000) + "s)");
+    }
     return true;
   }
 
@@ -318,8 +322,10 @@ class Cycle {
   // head's start is fixed by then: nothing ahead of it starts later in the cycle), or at the end.
   Reservation* HeadReservation() {
     if (!reservation_done_) {
-      std::vector<SnapshotRunning> all = snapshot_.running;
-      all.insert(all.end(), running_.begin(), running_.end());
+      std::vector<const SnapshotRunning*> all;
+      all.reserve(snapshot_.running.size() + running_.size());
+      for (const auto& r : snapshot_.running) all.push_back(&r);
+      for (const auto& r : running_) all.push_back(&r);
       reservation_ = ReserveHead(*head_, workers_, all, snapshot_.now_ms);
       reservation_done_ = true;
     }

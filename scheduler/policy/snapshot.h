@@ -22,6 +22,10 @@ struct SnapshotData {
 struct SnapshotJob {
   int64_t id = 0;
   std::string account;    // who is charged (job spec metadata.project until accounts exist)
+  // Optional: a small dense number for `account` (equal names, equal numbers), which lets the
+  // policies look accounts up by index instead of by name in every cycle (shoal-sim sets it);
+  // -1 = not given.
+  int account_id = -1;
   int priority = 500;     // 0..1000, higher first (spec.priority)
   int64_t submit_ms = 0;  // when it was submitted (ties broken by id)
   int min_ranks = 1;
@@ -45,6 +49,7 @@ struct SnapshotJob {
 struct SnapshotRunning {
   int64_t id = 0;
   std::string account;
+  int account_id = -1;  // as SnapshotJob::account_id
   int priority = 500;
   int64_t start_ms = 0;        // when the current attempt started (a resize starts a new one)
   int64_t max_runtime_ms = 0;  // 0 = unknown: its slots are never counted as freeing up
@@ -85,6 +90,7 @@ inline SnapshotJob AsJob(const SnapshotRunning& r) {
   j.worker_accounts = r.worker_accounts;
   j.data = r.data;
   j.preemptions = r.preemptions;
+  j.account_id = r.account_id;
   return j;
 }
 inline SnapshotRunning AsRunning(const SnapshotJob& j) {
@@ -101,6 +107,7 @@ inline SnapshotRunning AsRunning(const SnapshotJob& j) {
   r.min_gpu_memory_gib = j.min_gpu_memory_gib;
   r.max_runtime_ms = j.max_runtime_ms;
   r.preemptions = j.preemptions;
+  r.account_id = j.account_id;
   r.rank_memory_bytes = j.rank_memory_bytes;
   r.worker_accounts = j.worker_accounts;
   r.data = j.data;

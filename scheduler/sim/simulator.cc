@@ -109,6 +109,7 @@ class Replay {
     SnapshotJob sj;
     sj.id = j;
     sj.account = trace_.jobs[j].vc;
+    sj.account_id = result_.jobs[j].vc;
     sj.submit_ms = trace_.jobs[j].submit_s * 1000;
     sj.min_ranks = sj.max_ranks = trace_.jobs[j].gpus;
     if (options_.elastic_min_fraction > 0 && sj.max_ranks >= 2) {

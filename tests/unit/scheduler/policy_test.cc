@@ -3,12 +3,14 @@
 #include <algorithm>
 #include <cmath>
 #include <map>
+#include <numeric>
 #include <random>
 #include <set>
 
 #include <gtest/gtest.h>
 
 #include "scheduler/policy/backfill.h"
+#include "scheduler/policy/order.h"
 #include "scheduler/policy/placement.h"
 #include "scheduler/policy/policy.h"
 #include "scheduler/state/records.h"
@@ -438,6 +440,46 @@ TEST(PlacementTest, PropertyFreeSlotIndexMatchesPlaceGang) {
         ASSERT_EQ(workers[w].free_slots, reference[w].free_slots);
       }
     }
+  }
+}
+
+// FairShareOrder's fast path (a queue in submission order, grouped by factor and priority, with or
+// without account ids) orders exactly as the plain stable sort by (factor, priority, submission).
+TEST(FairShareTest, PropertyFastOrderMatchesTheSort) {
+  std::mt19937 rng(7);
+  for (int iter = 0; iter < 300; ++iter) {
+    Snapshot s;
+    const int accounts = 1 + static_cast<int>(rng() % 6);
+    for (int a = 0; a < accounts; ++a) {
+      s.accounts.push_back({"acct" + std::to_string(a), static_cast<double>(rng() % 100),
+                            static_cast<double>(rng() % 100)});
+    }
+    const bool ids = rng() % 2 == 0;
+    const int n = static_cast<int>(rng() % 60);
+    for (int j = 0; j < n; ++j) {
+      const int a = static_cast<int>(rng() % accounts);
+      SnapshotJob job = Timed(j, 1, 10, "acct" + std::to_string(a), 400 + 100 * (rng() % 3));
+      job.submit_ms = j / 3;  // ties broken by id
+      if (ids) job.account_id = a;
+      s.queue.push_back(job);
+    }
+    const policy_internal::FactorMap factor = policy_internal::FactorByAccount(s);
+    std::vector<int> want(s.queue.size());
+    std::iota(want.begin(), want.end(), 0);
+    std::stable_sort(want.begin(), want.end(), [&](int x, int y) {
+      const SnapshotJob& a = s.queue[x];
+      const SnapshotJob& b = s.queue[y];
+      const double fa = factor.at(a.account), fb = factor.at(b.account);
+      if (fa != fb) return fa > fb;
+      if (a.priority != b.priority) return a.priority > b.priority;
+      return policy_internal::SubmittedBefore(a, b);
+    });
+    ASSERT_EQ(policy_internal::FairShareOrder(s, factor), want) << "iter " << iter;
+    // Out of submission order, the slow path gives the same answer too.
+    std::reverse(s.queue.begin(), s.queue.end());
+    std::vector<int> reversed = policy_internal::FairShareOrder(s, factor);
+    for (int& i : reversed) i = static_cast<int>(s.queue.size()) - 1 - i;
+    ASSERT_EQ(reversed, want) << "iter " << iter;
   }
 }
 
