@@ -40,6 +40,8 @@ nlohmann::json MetricsJson(const SimMetrics& m) {
           {"resizes", m.resizes},
           {"timedOut", m.timed_out},
           {"guardedJobs", m.guarded_jobs},
+          {"failures", m.failures},
+          {"goodput", m.goodput},
           {"gpuSecondsLost", m.gpu_seconds_lost},
           {"cycles", m.cycles},
           {"wallSec", m.wall_s}};
@@ -56,6 +58,8 @@ int main(int argc, char** argv) {
   double load = 0.9, misestimate = 2.0, sigma = 0.0, half_life_h = 168, checkpoint_s = 0;
   double elastic = 0, heavy_share = 0, spread_slowdown = 0;
   int preempt_max_per_job = 5;  // the daemon's default (preemptMaxPerJob)
+  double node_mtbf_h = 0, node_repair_h = 1, checkpoint_cost_s = 0;
+  bool young_daly = false;
   CLI::App app(
       "shoal-sim: replays a job trace on a described cluster through the scheduler's own "
       "policies, in virtual time, and reports JCT, queueing delay, makespan, utilisation and "
@@ -115,6 +119,22 @@ int main(int argc, char** argv) {
                  "bound)")
       ->type_name("N")
       ->check(CLI::Range(0, 1000000));
+  app.add_option("--node-mtbf-h", node_mtbf_h,
+                 "volatile pool: each node fails after H hours on average (exponential; 0 = never)")
+      ->type_name("H")
+      ->check(flags::NonNegative(1e6));
+  app.add_option("--node-repair-h", node_repair_h, "a failed node is back after H hours")
+      ->type_name("H")
+      ->check(flags::Positive(1e6));
+  app.add_option("--checkpoint-cost-s", checkpoint_cost_s,
+                 "writing a checkpoint stalls a job S seconds (with an interval I, it progresses "
+                 "at I / (I + S))")
+      ->type_name("S")
+      ->check(flags::NonNegative(86400));
+  app.add_flag("--young-daly", young_daly,
+               "set each job's checkpoint interval by Young/Daly, sqrt(2 x cost x MTBF of its "
+               "gang), instead of --checkpoint-interval-s (needs --node-mtbf-h and "
+               "--checkpoint-cost-s)");
   app.add_option("--spread-slowdown", spread_slowdown,
                  "a gang placed over more than one node runs 1 + F times as long (0..100)")
       ->type_name("F")
@@ -202,6 +222,11 @@ int main(int argc, char** argv) {
       {"elasticMinFraction", elastic},
       {"restartDelaySec", restart_delay_s},
       {"spreadSlowdown", spread_slowdown},
+      {"nodeMtbfHours", node_mtbf_h},
+      {"nodeRepairHours", node_repair_h},
+      {"checkpointCostSec", checkpoint_cost_s},
+      {"checkpointIntervalSec", checkpoint_s},
+      {"youngDaly", young_daly},
       {"heavyShare", heavy_share},
       {"results", nlohmann::json::array()}};
   double fifo_avg = 0;
@@ -226,6 +251,11 @@ int main(int argc, char** argv) {
     options.elastic_min_fraction = elastic;
     options.restart_delay_s = restart_delay_s;
     options.spread_slowdown = spread_slowdown;
+    options.failures.mtbf_s = node_mtbf_h * 3600;
+    options.failures.repair_s = node_repair_h * 3600;
+    options.failures.seed = static_cast<uint64_t>(seed);
+    options.checkpoint_cost_s = checkpoint_cost_s;
+    options.young_daly = young_daly;
     auto r = Simulate(trace, *cluster, options);
     if (!r.ok()) {
       std::fprintf(stderr, "shoal-sim: %s\n", r.status().message().c_str());

@@ -24,12 +24,16 @@ double Percentile(std::vector<double>& v, double p) {
 class Replay {
  public:
   Replay(const Trace& trace, const Cluster& cluster, const SimOptions& options)
-      : trace_(trace), options_(options), n_(trace.jobs.size()) {
+      : trace_(trace),
+        options_(options),
+        n_(trace.jobs.size()),
+        failures_(options.failures, static_cast<int>(cluster.Workers().size())) {
     policy_ = options.policy;
     policy_.explain_waits = false;
     snap_.workers = cluster.Workers();
     for (size_t i = 0; i < snap_.workers.size(); ++i) worker_index_[snap_.workers[i].id] = i;
     for (const auto& w : snap_.workers) max_gpus_one_job_ += w.total_slots;
+    for (const auto& w : snap_.workers) slots_of_.push_back(w.total_slots);
     free_gpus_ = max_gpus_one_job_;
     decay_per_ms_ = std::log(2.0) / (options.half_life_s * 1000.0);
     AddJobs();
@@ -38,12 +42,14 @@ class Replay {
   // Replays every arrival and completion; returns the jobs' outcomes and the counts (cycles,
   // preemptions, resizes, unschedulable), the rest of the metrics left to Summarize.
   SimResult Run() && {
-    while (next_arrival_ < n_ || !ends_.empty()) {
+    while (next_arrival_ < n_ || !ends_.empty() || !snap_.queue.empty()) {
       DropStaleEnds();
-      if (next_arrival_ >= n_ && ends_.empty()) break;
+      if (next_arrival_ >= n_ && ends_.empty() && snap_.queue.empty()) break;
       now_ms_ = NextEventMs();
+      if (now_ms_ == INT64_MAX) break;  // jobs wait for nodes that never come back
       ChargeLedger();
       bool changed = FinishJobsEndingNow();
+      changed |= FailOrReturnNodesNow();
       changed |= AdmitArrivalsNow();
       RunCycles(changed);
     }
@@ -86,6 +92,8 @@ class Replay {
     times_out_.assign(n_, 0);
     run_ms_.assign(n_, 0);
     speed_.assign(n_, 1.0);
+    checkpoint_speed_.assign(n_, 1.0);
+    interval_ms_.assign(n_, 0);
     remaining_ms_.resize(n_);
     generation_.assign(n_, 0);
     ranks_now_.assign(n_, 0);
@@ -138,6 +146,18 @@ class Replay {
     const int spread = static_cast<int>(std::unique(nodes.begin(), nodes.end()) - nodes.begin());
     o.nodes = std::max(o.nodes, spread);
     speed_[j] = spread > 1 ? 1.0 / (1.0 + options_.spread_slowdown) : 1.0;
+    // Checkpoints: every interval the job stalls for their cost.
+    interval_ms_[j] = std::llround(
+        1000.0 * (options_.young_daly
+                      ? YoungDalyIntervalS(options_.checkpoint_cost_s,
+                                           options_.failures.mtbf_s / std::max(1, spread))
+                      : options_.checkpoint_interval_s));
+    checkpoint_speed_[j] =
+        interval_ms_[j] > 0 && options_.checkpoint_cost_s > 0
+            ? static_cast<double>(interval_ms_[j]) /
+                  (static_cast<double>(interval_ms_[j]) + options_.checkpoint_cost_s * 1000.0)
+            : 1.0;
+    speed_[j] *= checkpoint_speed_[j];
     const int64_t finish_ms = restart_delay_ms_ + TimeLeftMs(j, k);
     const int64_t limit_ms = LimitLeftMs(j);
     times_out_[j] = limit_ms < finish_ms;
@@ -169,12 +189,14 @@ class Replay {
     run_ms_[j] += ran;
     result_.attempts.push_back({j, start_ms, now_ms_, k});
     const int64_t progress = ran - std::min(ran, restart_delay_ms_);
-    const int64_t redone =
-        stopped ? std::min(progress, static_cast<int64_t>(options_.checkpoint_interval_s * 500.0))
-                : 0;
+    // Stopped, it redoes what it did since its last checkpoint: half an interval on average.
+    const int64_t redone = stopped ? std::min(progress, interval_ms_[j] / 2) : 0;
+    // Of what it kept, the checkpoints' writing made no progress.
+    const double writing = static_cast<double>(progress - redone) * (1.0 - checkpoint_speed_[j]);
     JobOutcome& o = result_.jobs[j];
     o.held_gpu_s += static_cast<double>(k) * static_cast<double>(ran) / 1000.0;
-    o.lost_gpu_s += static_cast<double>(k) * static_cast<double>(ran - progress + redone) / 1000.0;
+    o.lost_gpu_s +=
+        static_cast<double>(k) * (static_cast<double>(ran - progress + redone) + writing) / 1000.0;
     return progress - redone;
   }
 
@@ -204,7 +226,50 @@ class Replay {
     const int64_t next_end = ends_.empty() ? INT64_MAX : std::get<0>(ends_.top());
     const int64_t arrive =
         next_arrival_ < n_ ? trace_.jobs[next_arrival_].submit_s * 1000 : INT64_MAX;
-    return std::min(next_end, arrive);
+    return std::min({next_end, arrive, failures_.NextMs()});
+  }
+
+  // Node failures and returns due now. A failure stops every job with a rank there (they keep
+  // the work up to their last checkpoint) and requeues it; the node's slots leave the pool until
+  // it is back. True if the pool changed.
+  bool FailOrReturnNodesNow() {
+    bool changed = false;
+    while (failures_.NextMs() == now_ms_) {
+      const NodeFailures::Event e = failures_.Pop();
+      SnapshotWorker& w = snap_.workers[static_cast<size_t>(e.node)];
+      changed = true;
+      if (!e.down) {
+        w.total_slots = w.free_slots = slots_of_[static_cast<size_t>(e.node)];
+        free_gpus_ += w.free_slots;
+        continue;
+      }
+      std::vector<int64_t> hit;
+      for (const SnapshotRunning& r : snap_.running) {
+        if (std::find(r.rank_workers.begin(), r.rank_workers.end(), w.id) != r.rank_workers.end()) {
+          hit.push_back(r.id);
+        }
+      }
+      for (const int64_t j : hit) {
+        Stop(j);
+        ++result_.jobs[j].failures;
+        ++result_.metrics.failures;
+        Requeue(j);
+      }
+      free_gpus_ -= w.free_slots;
+      w.total_slots = w.free_slots = 0;
+    }
+    return changed;
+  }
+
+  // Puts a stopped job back in the queue at its submission position.
+  void Requeue(int64_t j) {
+    started_[j] = 0;
+    SnapshotJob sj = Queued(j);
+    auto pos = std::lower_bound(
+        snap_.queue.begin(), snap_.queue.end(), sj, [](const SnapshotJob& a, const SnapshotJob& b) {
+          return a.submit_ms != b.submit_ms ? a.submit_ms < b.submit_ms : a.id < b.id;
+        });
+    snap_.queue.insert(pos, std::move(sj));
   }
 
   // Fair-share ledger: decay, then charge the GPUs held since the last event.
@@ -311,14 +376,7 @@ class Replay {
       if (!Stop(j)) continue;
       ++result_.jobs[j].preemptions;
       ++result_.metrics.preemptions;
-      started_[j] = 0;
-      SnapshotJob sj = Queued(j);
-      auto pos = std::lower_bound(snap_.queue.begin(), snap_.queue.end(), sj,
-                                  [](const SnapshotJob& a, const SnapshotJob& b) {
-                                    return a.submit_ms != b.submit_ms ? a.submit_ms < b.submit_ms
-                                                                      : a.id < b.id;
-                                  });
-      snap_.queue.insert(pos, std::move(sj));
+      Requeue(j);
       changed = true;
     }
     return changed;
@@ -356,6 +414,10 @@ class Replay {
   std::vector<char> times_out_;  // the current attempt ends at the time limit, not done
   std::vector<int64_t> run_ms_;  // run time of every attempt so far (against the limit)
   std::vector<double> speed_;    // progress per ms of the current attempt (< 1 when spread)
+  std::vector<double> checkpoint_speed_;  // the part of speed_ left by checkpoint writing
+  std::vector<int64_t> interval_ms_;      // the current attempt's checkpoint interval
+  NodeFailures failures_;
+  std::vector<int> slots_of_;  // each node's GPUs, to give back when it returns
   const int64_t restart_delay_ms_ = std::llround(options_.restart_delay_s * 1000.0);
   // Work left, in ms at the job's full size; stale-event guard; ranks it runs on now.
   std::vector<int64_t> remaining_ms_, generation_;
@@ -399,7 +461,7 @@ void Summarize(const Trace& trace, const Cluster& cluster, SimResult* result) {
   SimMetrics& m = result->metrics;
   m.jobs = static_cast<int64_t>(trace.jobs.size());
   std::vector<double> jct, queue;
-  double gpu_seconds = 0;
+  double gpu_seconds = 0, held = 0;
   int64_t first_submit = !trace.jobs.empty() ? trace.jobs.front().submit_s : 0;
   int64_t last_end = first_submit;
   std::vector<double> service_sum(result->vcs.size(), 0);
@@ -413,6 +475,7 @@ void Summarize(const Trace& trace, const Cluster& cluster, SimResult* result) {
     queue.push_back(static_cast<double>(o.start_s - o.submit_s));
     gpu_seconds += o.held_gpu_s - o.lost_gpu_s;
     m.gpu_seconds_lost += o.lost_gpu_s;
+    held += o.held_gpu_s;
     last_end = std::max(last_end, o.end_s);
     service_sum[o.vc] += static_cast<double>(o.duration_s) / std::max(1.0, j);
     vc_jct[o.vc].push_back(j);
@@ -430,6 +493,7 @@ void Summarize(const Trace& trace, const Cluster& cluster, SimResult* result) {
                           ? gpu_seconds / (static_cast<double>(cluster.total_gpus()) * m.makespan_s)
                           : 0;
   m.jain_fairness = JainFairness(service_sum, service_n);
+  m.goodput = held > 0 ? gpu_seconds / held : 1.0;
   for (auto& v : vc_jct) {
     m.vc_jobs.push_back(static_cast<int64_t>(v.size()));
     m.vc_p99_jct_s.push_back(Percentile(v, 0.99));
@@ -447,6 +511,13 @@ Result<SimResult> Simulate(const Trace& trace, const Cluster& cluster, const Sim
   }
   if (!(options.spread_slowdown >= 0 && options.spread_slowdown <= 100)) {
     return InvalidArgument("the spread slowdown must be in 0..100");
+  }
+  if (!(options.failures.mtbf_s >= 0) || !(options.failures.repair_s > 0) ||
+      !(options.checkpoint_cost_s >= 0)) {
+    return InvalidArgument("node MTBF and checkpoint cost must be >= 0, repair time > 0");
+  }
+  if (options.young_daly && !(options.failures.mtbf_s > 0 && options.checkpoint_cost_s > 0)) {
+    return InvalidArgument("Young/Daly intervals need a node MTBF and a checkpoint cost");
   }
   if (!(options.restart_delay_s >= 0 && options.restart_delay_s <= 86400)) {
     return InvalidArgument("the restart delay must be in 0..86400 s");

@@ -28,6 +28,7 @@
 #include "common/status.h"
 #include "scheduler/policy/policy.h"
 #include "scheduler/sim/cluster.h"
+#include "scheduler/sim/failures.h"
 #include "scheduler/sim/trace.h"
 
 namespace shoal::sim {
@@ -49,6 +50,16 @@ struct SimOptions {
   // A gang placed over more than one node runs this much slower (0.2: its work takes 1.2x as
   // long), the cost of all-reducing across nodes; 0 = placement does not matter.
   double spread_slowdown = 0;
+  // Volatile pools: nodes fail and come back (failures.h). A job with a rank on a failed node
+  // stops at once, loses the work since its last checkpoint (half an interval on average), and
+  // goes back to the queue.
+  FailureModel failures;
+  // Writing one checkpoint stalls the job this long (0 = free); with an interval I, a job makes
+  // progress at I / (I + cost) of its speed.
+  double checkpoint_cost_s = 0;
+  // Instead of checkpoint_interval_s, each start sets the job's interval by Young/Daly from
+  // checkpoint_cost_s and its gang's MTBF (failures.mtbf_s / the nodes it spans).
+  bool young_daly = false;
 };
 
 struct JobOutcome {
@@ -60,6 +71,7 @@ struct JobOutcome {
   int vc = 0;  // index into SimResult::vcs
   int preemptions = 0;
   int resizes = 0;
+  int failures = 0;        // times a node under it failed
   double limit_s = 0;      // its limits.maxRuntime: duration x factor + one restart delay
   int starts = 0;          // the first start, restarts after preemptions, and resizes
   int nodes = 0;           // the most nodes one of its placements spread over
@@ -78,9 +90,12 @@ struct SimMetrics {
   double makespan_s = 0;  // first arrival to last finish
   // Useful GPU-seconds (held minus lost: restart delays and redone work) / (GPUs x makespan).
   double gpu_utilization = 0;
-  double gpu_seconds_lost = 0;  // restart delays and work redone after preemptions and resizes
-  int64_t timed_out = 0;        // killed at their maxRuntime
-  int64_t guarded_jobs = 0;     // jobs a tail guard kept from a preemption at least once
+  // Restart delays, checkpoint writing, and work redone after preemptions, resizes and failures.
+  double gpu_seconds_lost = 0;
+  double goodput = 1;        // GPU-seconds of work kept / GPU-seconds held
+  int64_t failures = 0;      // jobs stopped by a node failure (a job can count several times)
+  int64_t timed_out = 0;     // killed at their maxRuntime
+  int64_t guarded_jobs = 0;  // jobs a tail guard kept from a preemption at least once
   // Jain's index over vcs of each vc's mean service ratio duration/JCT (1 = never waited):
   // 1 when every vc is treated alike, 1/n when one vc gets everything.
   double jain_fairness = 0;

@@ -2,6 +2,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cmath>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
@@ -345,10 +346,90 @@ TEST_F(SimTest, SyntheticHeavyAccountHoldsItsShare) {
   EXPECT_NEAR(offered(heavy) / offered(plain), 1.0, 0.2);
 }
 
+// Nodes fail and come back in time order, alternating, the same for a seed; none without an MTBF.
+TEST_F(SimTest, NodeFailuresAlternateAndAreSeeded) {
+  FailureModel model;
+  model.mtbf_s = 3600;
+  model.repair_s = 600;
+  NodeFailures a(model, 3), b(model, 3);
+  std::vector<bool> down(3, false);
+  int64_t last = 0;
+  for (int k = 0; k < 300; ++k) {
+    ASSERT_EQ(a.NextMs(), b.NextMs());
+    const auto e = a.Pop();
+    b.Pop();
+    ASSERT_GE(e.at_ms, last);
+    last = e.at_ms;
+    ASSERT_NE(down[e.node], e.down) << "node " << e.node << " event " << k;
+    down[e.node] = e.down;
+  }
+  // 300 events over 3 nodes at ~4200 s per cycle: about 58 h.
+  EXPECT_NEAR(static_cast<double>(last) / 3.6e6, 58, 20);
+  EXPECT_EQ(NodeFailures(FailureModel{}, 3).NextMs(), INT64_MAX);
+  EXPECT_DOUBLE_EQ(YoungDalyIntervalS(60, 86400), std::sqrt(2.0 * 60 * 86400));
+  EXPECT_EQ(YoungDalyIntervalS(0, 86400), 0);
+  EXPECT_EQ(YoungDalyIntervalS(60, 0), 0);
+}
+
+// A volatile pool: every job still finishes, the GPUs in use never exceed the nodes that are up,
+// failures cost work, and Young/Daly's interval keeps more of it than much shorter or longer ones.
+TEST_F(SimTest, VolatilePoolsLoseWorkAndYoungDalyKeepsMost) {
+  const Trace t = SyntheticTrace(600, 32, 0.8, 4, 3);
+  auto cluster = ParseClusterSpec("4x8");
+  ASSERT_TRUE(cluster.ok());
+  auto run = [&](double interval_s, bool young_daly) {
+    SimOptions options;
+    options.policy = *ParsePolicyName("fifo+backfill");
+    options.misestimate = 20;  // room for redone work: nothing is killed at its limit here
+    options.failures.mtbf_s = 6 * 3600;
+    options.failures.repair_s = 1800;
+    options.checkpoint_cost_s = 120;
+    options.checkpoint_interval_s = interval_s;
+    options.young_daly = young_daly;
+    auto r = Simulate(t, *cluster, options);
+    EXPECT_TRUE(r.ok()) << r.status().ToString();
+    return *r;
+  };
+  const SimResult yd = run(0, true);
+  EXPECT_EQ(yd.metrics.finished, 600);
+  EXPECT_EQ(yd.metrics.timed_out, 0);
+  EXPECT_GT(yd.metrics.failures, 0);
+  EXPECT_LT(yd.metrics.goodput, 1.0);
+  int64_t failed_jobs = 0;
+  for (const JobOutcome& o : yd.jobs) {
+    failed_jobs += o.failures > 0;
+    EXPECT_GE(o.end_s, o.start_s);
+  }
+  EXPECT_GT(failed_jobs, 0);
+  std::vector<std::pair<int64_t, int>> deltas;
+  for (const SimAttempt& a : yd.attempts) {
+    deltas.push_back({a.start_ms, a.ranks});
+    deltas.push_back({a.end_ms, -a.ranks});
+  }
+  std::sort(deltas.begin(), deltas.end());
+  int in_use = 0;
+  for (const auto& [at, d] : deltas) {
+    in_use += d;
+    ASSERT_LE(in_use, 32);
+  }
+  const double too_often = run(300, false).metrics.goodput;        // 120 s of every 420 s writing
+  const double too_rarely = run(8 * 3600, false).metrics.goodput;  // 4 h redone per failure
+  EXPECT_GT(yd.metrics.goodput, too_often);
+  EXPECT_GT(yd.metrics.goodput, too_rarely);
+  // Bad settings are refused.
+  SimOptions bad;
+  bad.young_daly = true;
+  EXPECT_FALSE(Simulate(t, *cluster, bad).ok());
+  bad.young_daly = false;
+  bad.failures.repair_s = 0;
+  EXPECT_FALSE(Simulate(t, *cluster, bad).ok());
+}
+
 // What any replay must keep, on every policy, with noisy estimates (some jobs time out),
-// preemption's lost work, restart delays and elastic gangs: no start before submission, the
-// cluster's GPUs never over-committed, each job's attempts back to back with its outcome, no
-// job running past its limit, and every job that was not killed given exactly its work.
+// preemption's lost work, restart delays, elastic gangs, node failures and checkpoint costs: no
+// start before submission, the cluster's GPUs never over-committed, each job's attempts back to
+// back with its outcome, no job running past its limit, and every job that was not killed given
+// exactly its work.
 TEST_F(SimTest, EveryPolicyKeepsTheInvariants) {
   Trace t = SyntheticTrace(400, 32, 0.99, 4, 11);
   auto cluster = ParseClusterSpec("4x8");
@@ -365,6 +446,8 @@ TEST_F(SimTest, EveryPolicyKeepsTheInvariants) {
     options.restart_delay_s = 60;
     options.checkpoint_interval_s = 1800;
     options.elastic_min_fraction = 0.5;
+    options.failures.mtbf_s = 24 * 3600;
+    options.checkpoint_cost_s = 30;
     auto r = Simulate(t, *cluster, options);
     ASSERT_TRUE(r.ok());
     // The GPUs in use over time never exceed the cluster's.
@@ -416,6 +499,7 @@ TEST_F(SimTest, EveryPolicyKeepsTheInvariants) {
     }
     EXPECT_EQ(timed_out, r->metrics.timed_out);
     EXPECT_GT(timed_out, 0) << "no job was killed: the noise shows nothing";
+    EXPECT_GT(r->metrics.failures, 0) << "no node failure hit a job";
     if (std::string(name).find("preempt") != std::string::npos) EXPECT_GT(preempted, 0);
   }
 }

@@ -1,0 +1,52 @@
+// Volatile pools for shoal-sim (issue 19 item 7): nodes that fail and come back, and the
+// checkpoint interval that balances the cost of checkpointing against the work a failure loses.
+//
+// Model: each node fails independently after an exponentially distributed time with mean
+// mtbf_s, stays down repair_s, then runs until its next failure (laptops that close, preemptible
+// cloud machines that are reclaimed). Deterministic for a seed.
+#pragma once
+
+#include <cstdint>
+#include <queue>
+#include <random>
+#include <tuple>
+#include <vector>
+
+namespace shoal::sim {
+
+struct FailureModel {
+  double mtbf_s = 0;       // mean time between failures of one node; 0 = nodes never fail
+  double repair_s = 3600;  // how long a failed node stays away
+  uint64_t seed = 1;
+};
+
+// The nodes' failures and returns, in time order.
+class NodeFailures {
+ public:
+  struct Event {
+    int64_t at_ms = 0;
+    int node = 0;
+    bool down = false;  // true: it fails; false: it is back
+  };
+
+  NodeFailures(const FailureModel& model, int nodes);
+  // When the next event happens; INT64_MAX when nodes never fail.
+  int64_t NextMs() const;
+  // The next event, which is removed; the node's following one is scheduled.
+  Event Pop();
+
+ private:
+  using Entry = std::tuple<int64_t, int, bool>;  // at, node, down
+  FailureModel model_;
+  std::mt19937_64 rng_;
+  std::exponential_distribution<double> up_for_;
+  std::priority_queue<Entry, std::vector<Entry>, std::greater<Entry>> events_;
+};
+
+// Young's approximation, as Daly uses it: the checkpoint interval (s) that minimises the expected
+// time lost to writing checkpoints and redoing work after failures, sqrt(2 x cost x MTBF), for a
+// gang whose mean time between failures is `gang_mtbf_s` (a node's MTBF / the nodes it spans).
+// 0 when either is not positive (no failures or free checkpoints: no interval to balance).
+double YoungDalyIntervalS(double checkpoint_cost_s, double gang_mtbf_s);
+
+}  // namespace shoal::sim
