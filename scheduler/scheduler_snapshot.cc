@@ -67,6 +67,13 @@ Snapshot Scheduler::BuildSnapshot() const {
     shape.preemptions = static_cast<int>(
         std::count_if(job.attempts.begin(), job.attempts.end(),
                       [](const Attempt& a) { return a.state == AttemptState::kPreempted; }));
+    // +las: the GPU time its ended attempts held, and when the last of them ended.
+    for (const Attempt& a : job.attempts) {
+      if (a.ended_ms <= 0 || a.started_ms <= 0) continue;
+      shape.attained_gpu_s += static_cast<double>(a.ended_ms - a.started_ms) / 1000.0 *
+                              a.world_size * std::max(1, shape.gpus_per_rank);
+      shape.queued_ms = std::max(shape.queued_ms, a.ended_ms);
+    }
     if (queued) {
       shape.max_runtime_ms =
           std::max<int64_t>(1, spec.limits.max_runtime_seconds * 1000 - RunMs(job));

@@ -2,10 +2,12 @@
 // the order the policy wants jobs started. Internal to scheduler/policy.
 #pragma once
 
+#include <functional>
 #include <map>
 #include <string>
 #include <vector>
 
+#include "scheduler/policy/policy.h"
 #include "scheduler/policy/snapshot.h"
 
 namespace shoal::policy_internal {
@@ -16,6 +18,16 @@ std::vector<int> PriorityOrder(const Snapshot& snapshot);  // priority.cc
 using FactorMap = std::map<std::string, double>;
 FactorMap FactorByAccount(const Snapshot& snapshot);  // fairshare.cc
 std::vector<int> FairShareOrder(const Snapshot& snapshot, const FactorMap& factor);
+
+// +las (PolicyOptions::las): a job's attained-service level now, 0 first.
+int LasLevel(const SnapshotJob& job, int64_t now_ms, const PolicyOptions& options);
+// A running job's level: its attained service including the current attempt (no starvation
+// guard: it is running).
+int LasLevelRunning(const SnapshotRunning& job, int64_t now_ms, const PolicyOptions& options);
+// Reorders each run of consecutive jobs in `order` that `group` ranks alike by LasLevel,
+// stably (las.cc).
+void LasWithinGroups(const Snapshot& snapshot, const PolicyOptions& options,
+                     const std::function<double(int)>& group, std::vector<int>& order);
 
 // Submission order: submit time, then id.
 inline bool SubmittedBefore(const SnapshotJob& a, const SnapshotJob& b) {

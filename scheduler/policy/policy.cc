@@ -43,10 +43,12 @@ Result<PolicyOptions> ParsePolicyName(std::string_view name) {
       o.preempt = true;
     } else if (mod == "elastic" && !o.elastic) {
       o.elastic = true;
+    } else if (mod == "las" && !o.las) {
+      o.las = true;
     } else {
       return InvalidArgument("bad policy modifier \"+" + std::string(mod) + "\" in \"" +
                              std::string(name) +
-                             "\": each of +backfill, +preempt and +elastic at most once, "
+                             "\": each of +backfill, +preempt, +elastic and +las at most once, "
                              "+preempt only with fairshare");
     }
     rest = next == std::string_view::npos ? "" : rest.substr(next);
@@ -61,6 +63,7 @@ std::string PolicyName(const PolicyOptions& options) {
   if (options.backfill) s += "+backfill";
   if (options.preempt) s += "+preempt";
   if (options.elastic) s += "+elastic";
+  if (options.las) s += "+las";
   return s;
 }
 
@@ -72,13 +75,24 @@ void PreemptFor(const SnapshotJob& head, const Snapshot& snapshot,
                 const std::vector<SnapshotWorker>& workers, const PolicyOptions& options,
                 FactorMap& factor, Decisions& out) {
   const double mine = factor[head.account];
-  if (mine <= 0.5) return;  // at or above its share: it waits its turn
+  // At or above its share the head waits its turn, unless +las lets it preempt jobs that have
+  // received more service than it has.
+  if (mine <= 0.5 && !options.las) return;
+  const int head_level = options.las ? LasLevel(head, snapshot.now_ms, options) : 0;
+  std::unordered_map<int64_t, int> level;  // +las: running jobs' levels, with this attempt
   std::vector<const SnapshotRunning*> victims;
   std::vector<const SnapshotRunning*> guarded;
   for (const auto& r : snapshot.running) {
     const double theirs = factor[r.account];
-    if (theirs < 0.5 && mine - theirs >= options.preempt_margin &&
-        snapshot.now_ms - r.start_ms >= options.preempt_min_runtime_ms) {
+    const bool fair_share = mine > 0.5 && theirs < 0.5 && mine - theirs >= options.preempt_margin;
+    bool las = false;
+    if (options.las) {
+      const int l = LasLevelRunning(r, snapshot.now_ms, options);
+      level[r.id] = l;
+      // Never for an account more under-served than the head's: fair share still rules.
+      las = l > head_level && theirs <= mine;
+    }
+    if ((fair_share || las) && snapshot.now_ms - r.start_ms >= options.preempt_min_runtime_ms) {
       if (options.preempt_max_per_job > 0 && r.preemptions >= options.preempt_max_per_job) {
         guarded.push_back(&r);
       } else {
@@ -92,6 +106,7 @@ void PreemptFor(const SnapshotJob& head, const Snapshot& snapshot,
                                       std::to_string(options.preempt_max_per_job) + ")"});
   }
   std::sort(victims.begin(), victims.end(), [&](const auto* a, const auto* b) {
+    if (options.las && level[a->id] != level[b->id]) return level[a->id] > level[b->id];
     const double fa = factor[a->account], fb = factor[b->account];
     if (fa != fb) return fa < fb;
     return a->start_ms != b->start_ms ? a->start_ms > b->start_ms : a->id < b->id;
@@ -108,9 +123,11 @@ void PreemptFor(const SnapshotJob& head, const Snapshot& snapshot,
   };
   auto why = [&](const SnapshotRunning& v, const char* what) {
     char buf[200];
-    std::snprintf(buf, sizeof(buf), "%sfair share: account %s (%.2f) for job %lld of %s (%.2f)",
-                  what, v.account.c_str(), factor[v.account], static_cast<long long>(head.id),
-                  head.account.c_str(), mine);
+    std::snprintf(
+        buf, sizeof(buf), "%s%s: account %s (%.2f) for job %lld of %s (%.2f)", what,
+        options.las && !(mine > 0.5 && factor[v.account] < 0.5) ? "attained service" : "fair share",
+        v.account.c_str(), factor[v.account], static_cast<long long>(head.id), head.account.c_str(),
+        mine);
     return std::string(buf);
   };
   std::vector<const SnapshotRunning*> chosen;  // preempted entirely
@@ -190,9 +207,21 @@ class Cycle {
   };
 
   std::vector<int> QueueOrder() const {
-    return options_.kind == PolicyKind::kFifo       ? FifoOrder(snapshot_)
-           : options_.kind == PolicyKind::kPriority ? PriorityOrder(snapshot_)
-                                                    : FairShareOrder(snapshot_, factor_);
+    std::vector<int> order = options_.kind == PolicyKind::kFifo ? FifoOrder(snapshot_)
+                             : options_.kind == PolicyKind::kPriority
+                                 ? PriorityOrder(snapshot_)
+                                 : FairShareOrder(snapshot_, factor_);
+    if (options_.las) {
+      // Jobs the base ordering ranks alike: one group for fifo, one per priority or per factor.
+      auto group = [&](int i) -> double {
+        const SnapshotJob& j = snapshot_.queue[i];
+        return options_.kind == PolicyKind::kFifo       ? 0.0
+               : options_.kind == PolicyKind::kPriority ? j.priority
+                                                        : factor_.at(j.account);
+      };
+      LasWithinGroups(snapshot_, options_, group, order);
+    }
+    return order;
   }
 
   Fit FitOf(const SnapshotJob& job) {

@@ -44,6 +44,16 @@ struct PolicyOptions {
   // restart and the work since their last checkpoint: unbounded, their tail grows without limit
   // (bench/README.md "sim").
   int preempt_max_per_job = 0;
+  // Attained-service priority ("+las", Tiresias' discretised 2D-LAS), inside the ordering: among
+  // jobs the base ordering ranks alike (fifo: all; priority: one priority; fairshare: one
+  // account's factor), those that have received less GPU time go first, in levels split at
+  // these GPU-seconds (1, 10, 100 GPU-hours) so that jobs within a level keep their order. It
+  // needs no runtime estimate. The starvation guard: a job that has waited since it was last
+  // queued for more than las_starve_factor x the time it has run (attained / its ranks) goes
+  // back to the first level.
+  bool las = false;
+  std::vector<double> las_thresholds_gpu_s = {3600, 36000, 360000};
+  double las_starve_factor = 2;
   double preempt_margin = 0.1;
   // Elastic gangs ("+elastic", any ordering). Jobs already start with as many ranks as fit in
   // workers.min..max; with this on, a running job with max > min is also resized (a restart from

@@ -21,7 +21,7 @@ struct SnapshotData {
 
 struct SnapshotJob {
   int64_t id = 0;
-  std::string account;    // who is charged (job spec metadata.project until accounts exist)
+  std::string account;  // who is charged (job spec metadata.project until accounts exist)
   // Optional: a small dense number for `account` (equal names, equal numbers), which lets the
   // policies look accounts up by index instead of by name in every cycle (shoal-sim sets it);
   // -1 = not given.
@@ -36,6 +36,10 @@ struct SnapshotJob {
   double min_gpu_memory_gib = 0;
   int64_t max_runtime_ms = 0;  // limits.maxRuntime: the backfill estimate (0 = unknown/unbounded)
   int preemptions = 0;         // times it was preempted so far
+  // Attained service: the GPU-seconds its earlier attempts held (+las), and when it last entered
+  // the queue (its submission, or the end of its last attempt; 0 = submit_ms).
+  double attained_gpu_s = 0;
+  int64_t queued_ms = 0;
   // Memory one rank needs (common/memory_estimate.h: RankMemoryNeed): host RAM per slot, or GPU
   // memory per rank for backend cuda. 0 = no requirement.
   int64_t rank_memory_bytes = 0;
@@ -54,6 +58,7 @@ struct SnapshotRunning {
   int64_t start_ms = 0;        // when the current attempt started (a resize starts a new one)
   int64_t max_runtime_ms = 0;  // 0 = unknown: its slots are never counted as freeing up
   int preemptions = 0;         // times the job was preempted before this attempt
+  double attained_gpu_s = 0;   // GPU-seconds its earlier attempts held (+las)
   std::vector<std::string> rank_workers;  // rank r holds one slot on rank_workers[r]
   int gpus_per_rank = 0;
   // The job's shape, for resizing it (PolicyOptions::elastic). The job is elastic when
@@ -91,6 +96,7 @@ inline SnapshotJob AsJob(const SnapshotRunning& r) {
   j.data = r.data;
   j.preemptions = r.preemptions;
   j.account_id = r.account_id;
+  j.attained_gpu_s = r.attained_gpu_s;
   return j;
 }
 inline SnapshotRunning AsRunning(const SnapshotJob& j) {
@@ -108,6 +114,7 @@ inline SnapshotRunning AsRunning(const SnapshotJob& j) {
   r.max_runtime_ms = j.max_runtime_ms;
   r.preemptions = j.preemptions;
   r.account_id = j.account_id;
+  r.attained_gpu_s = j.attained_gpu_s;
   r.rank_memory_bytes = j.rank_memory_bytes;
   r.worker_accounts = j.worker_accounts;
   r.data = j.data;

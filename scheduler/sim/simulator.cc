@@ -94,6 +94,7 @@ class Replay {
     speed_.assign(n_, 1.0);
     checkpoint_speed_.assign(n_, 1.0);
     interval_ms_.assign(n_, 0);
+    queued_ms_.assign(n_, 0);
     remaining_ms_.resize(n_);
     generation_.assign(n_, 0);
     ranks_now_.assign(n_, 0);
@@ -128,6 +129,8 @@ class Replay {
     sj.gpus_per_rank = 1;
     sj.max_runtime_ms = LimitLeftMs(j);
     sj.preemptions = result_.jobs[j].preemptions;
+    sj.attained_gpu_s = result_.jobs[j].held_gpu_s;
+    sj.queued_ms = queued_ms_[j];
     return sj;
   }
 
@@ -264,6 +267,7 @@ class Replay {
   // Puts a stopped job back in the queue at its submission position.
   void Requeue(int64_t j) {
     started_[j] = 0;
+    queued_ms_[j] = now_ms_;
     SnapshotJob sj = Queued(j);
     auto pos = std::lower_bound(
         snap_.queue.begin(), snap_.queue.end(), sj, [](const SnapshotJob& a, const SnapshotJob& b) {
@@ -416,6 +420,7 @@ class Replay {
   std::vector<double> speed_;    // progress per ms of the current attempt (< 1 when spread)
   std::vector<double> checkpoint_speed_;  // the part of speed_ left by checkpoint writing
   std::vector<int64_t> interval_ms_;      // the current attempt's checkpoint interval
+  std::vector<int64_t> queued_ms_;        // when it was last requeued (0: never)
   NodeFailures failures_;
   std::vector<int> slots_of_;  // each node's GPUs, to give back when it returns
   const int64_t restart_delay_ms_ = std::llround(options_.restart_delay_s * 1000.0);

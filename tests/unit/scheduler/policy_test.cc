@@ -483,6 +483,51 @@ TEST(FairShareTest, PropertyFastOrderMatchesTheSort) {
   }
 }
 
+// +las: among jobs the base ordering ranks alike, less attained service first; a job that waited
+// longer than las_starve_factor x its run goes back to the first level.
+TEST(LasTest, LessServedJobsFirstWithAStarvationGuard) {
+  Snapshot s;
+  s.now_ms = 200'000'000;
+  auto job = [](int64_t id, double attained, int64_t queued_ms) {
+    SnapshotJob j = Timed(id, 1, 100);
+    j.attained_gpu_s = attained;
+    j.queued_ms = queued_ms;
+    return j;
+  };
+  // Submission order 1..4: 1 has had 20 GPU-hours, 2 none, 3 two hours, 4 none.
+  s.queue = {job(1, 72'000, 199'999'000), job(2, 0, 0), job(3, 7'200, 199'999'000), job(4, 0, 0)};
+  s.workers = {W("w", 1, 1)};
+  PolicyOptions p = *ParsePolicyName("fifo+las");
+  EXPECT_EQ(PolicyName(p), "fifo+las");
+  EXPECT_EQ(policy_internal::LasLevel(s.queue[0], s.now_ms, p), 2);
+  EXPECT_EQ(policy_internal::LasLevel(s.queue[2], s.now_ms, p), 1);
+  EXPECT_EQ(Started(Decide(s, p)), (std::vector<int64_t>{2}));
+  EXPECT_EQ(Started(Decide(s, *ParsePolicyName("fifo"))), (std::vector<int64_t>{1}));
+  // Job 1 has run 20 h; waiting 40 h since it was queued, it is starved: level 0 again.
+  s.queue[0].queued_ms = s.now_ms - 40LL * 3600 * 1000 - 1;
+  EXPECT_EQ(policy_internal::LasLevel(s.queue[0], s.now_ms, p), 0);
+  EXPECT_EQ(Started(Decide(s, p)), (std::vector<int64_t>{1}));
+  EXPECT_FALSE(ParsePolicyName("fifo+las+las").ok());
+}
+
+// With fairshare+preempt+las a blocked job may also preempt a job that has received more service,
+// of an account no more under-served than its own, and the reason says so.
+TEST(LasTest, PreemptsTheMostServedJobOfAnAccountNoPoorer) {
+  Snapshot s;
+  s.now_ms = 100'000'000;
+  s.workers = {W("w", 2, 0)};
+  s.accounts = {{"a", 0, 100}, {"b", 0, 100}};  // equal shares and use: nobody under share
+  s.running = {Running(10, {"w"}, 0, 1'000'000, "a"), Running(11, {"w"}, 99'000'000, 10, "b")};
+  s.queue = {Timed(1, 1, 100, "b")};
+  PolicyOptions p = *ParsePolicyName("fairshare+preempt");
+  EXPECT_TRUE(Decide(s, p).preempts.empty());  // fair share alone: nobody is below its share
+  p.las = true;
+  Decisions d = Decide(s, p);
+  ASSERT_EQ(d.preempts.size(), 1u);
+  EXPECT_EQ(d.preempts[0].job_id, 10);  // 27.8 h on a GPU; job 11 has run 1000 s (too young)
+  EXPECT_NE(d.preempts[0].reason.find("attained service"), std::string::npos);
+}
+
 // The tail guard: a job already preempted preempt_max_per_job times is not a victim again, and
 // the decisions say which job the guard kept and why.
 TEST(PreemptionTest, TheTailGuardSparesAJobPreemptedTooOften) {
