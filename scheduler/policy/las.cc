@@ -4,6 +4,16 @@
 #include "scheduler/policy/order.h"
 
 namespace shoal::policy_internal {
+namespace {
+
+// The level of `attained` GPU-seconds: how many thresholds it has reached.
+int LevelOf(double attained, const PolicyOptions& options) {
+  int level = 0;
+  for (const double threshold : options.las_thresholds_gpu_s) level += attained >= threshold;
+  return level;
+}
+
+}  // namespace
 
 int LasLevel(const SnapshotJob& job, int64_t now_ms, const PolicyOptions& options) {
   const double attained = std::max(0.0, job.attained_gpu_s);
@@ -12,9 +22,7 @@ int LasLevel(const SnapshotJob& job, int64_t now_ms, const PolicyOptions& option
   const int64_t since = job.queued_ms > 0 ? job.queued_ms : job.submit_ms;
   const double ran_s = attained / std::max(1, job.max_ranks);
   if (static_cast<double>(now_ms - since) / 1000.0 >= options.las_starve_factor * ran_s) return 0;
-  int level = 0;
-  for (const double threshold : options.las_thresholds_gpu_s) level += attained >= threshold;
-  return level;
+  return LevelOf(attained, options);
 }
 
 int LasLevelRunning(const SnapshotRunning& job, int64_t now_ms, const PolicyOptions& options) {
@@ -22,21 +30,19 @@ int LasLevelRunning(const SnapshotRunning& job, int64_t now_ms, const PolicyOpti
                           static_cast<double>(std::max<int64_t>(0, now_ms - job.start_ms)) /
                               1000.0 * static_cast<double>(job.rank_workers.size()) *
                               std::max(1, job.gpus_per_rank);
-  int level = 0;
-  for (const double threshold : options.las_thresholds_gpu_s) level += attained >= threshold;
-  return level;
+  return LevelOf(attained, options);
 }
 
 void LasWithinGroups(const Snapshot& snapshot, const PolicyOptions& options,
-                     const std::function<double(int)>& group, std::vector<int>& order) {
+                     const std::vector<double>& group, std::vector<int>& order) {
   std::vector<int> level(snapshot.queue.size());
   for (size_t i = 0; i < level.size(); ++i) {
     level[i] = LasLevel(snapshot.queue[i], snapshot.now_ms, options);
   }
   for (size_t begin = 0; begin < order.size();) {
-    const double g = group(order[begin]);
+    const double g = group[order[begin]];
     size_t end = begin + 1;
-    while (end < order.size() && group(order[end]) == g) ++end;
+    while (end < order.size() && group[order[end]] == g) ++end;
     std::stable_sort(order.begin() + static_cast<std::ptrdiff_t>(begin),
                      order.begin() + static_cast<std::ptrdiff_t>(end),
                      [&](int a, int b) { return level[a] < level[b]; });

@@ -2,7 +2,6 @@
 // the order the policy wants jobs started. Internal to scheduler/policy.
 #pragma once
 
-#include <functional>
 #include <map>
 #include <string>
 #include <vector>
@@ -24,10 +23,10 @@ int LasLevel(const SnapshotJob& job, int64_t now_ms, const PolicyOptions& option
 // A running job's level: its attained service including the current attempt (no starvation
 // guard: it is running).
 int LasLevelRunning(const SnapshotRunning& job, int64_t now_ms, const PolicyOptions& options);
-// Reorders each run of consecutive jobs in `order` that `group` ranks alike by LasLevel,
-// stably (las.cc).
+// Reorders each run of consecutive jobs in `order` whose group[i] (per queue index) is equal by
+// LasLevel, stably (las.cc).
 void LasWithinGroups(const Snapshot& snapshot, const PolicyOptions& options,
-                     const std::function<double(int)>& group, std::vector<int>& order);
+                     const std::vector<double>& group, std::vector<int>& order);
 
 // Submission order: submit time, then id.
 inline bool SubmittedBefore(const SnapshotJob& a, const SnapshotJob& b) {

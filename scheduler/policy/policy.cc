@@ -80,11 +80,15 @@ void PreemptFor(const SnapshotJob& head, const Snapshot& snapshot,
   if (mine <= 0.5 && !options.las) return;
   const int head_level = options.las ? LasLevel(head, snapshot.now_ms, options) : 0;
   std::unordered_map<int64_t, int> level;  // +las: running jobs' levels, with this attempt
+  // The fair-share rule for a victim of an account with factor `theirs` (else only +las's).
+  auto by_fair_share = [&](double theirs) {
+    return mine > 0.5 && theirs < 0.5 && mine - theirs >= options.preempt_margin;
+  };
   std::vector<const SnapshotRunning*> victims;
   std::vector<const SnapshotRunning*> guarded;
   for (const auto& r : snapshot.running) {
     const double theirs = factor[r.account];
-    const bool fair_share = mine > 0.5 && theirs < 0.5 && mine - theirs >= options.preempt_margin;
+    const bool fair_share = by_fair_share(theirs);
     bool las = false;
     if (options.las) {
       const int l = LasLevelRunning(r, snapshot.now_ms, options);
@@ -123,11 +127,10 @@ void PreemptFor(const SnapshotJob& head, const Snapshot& snapshot,
   };
   auto why = [&](const SnapshotRunning& v, const char* what) {
     char buf[200];
-    std::snprintf(
-        buf, sizeof(buf), "%s%s: account %s (%.2f) for job %lld of %s (%.2f)", what,
-        options.las && !(mine > 0.5 && factor[v.account] < 0.5) ? "attained service" : "fair share",
-        v.account.c_str(), factor[v.account], static_cast<long long>(head.id), head.account.c_str(),
-        mine);
+    std::snprintf(buf, sizeof(buf), "%s%s: account %s (%.2f) for job %lld of %s (%.2f)", what,
+                  by_fair_share(factor[v.account]) ? "fair share" : "attained service",
+                  v.account.c_str(), factor[v.account], static_cast<long long>(head.id),
+                  head.account.c_str(), mine);
     return std::string(buf);
   };
   std::vector<const SnapshotRunning*> chosen;  // preempted entirely
@@ -213,12 +216,11 @@ class Cycle {
                                  : FairShareOrder(snapshot_, factor_);
     if (options_.las) {
       // Jobs the base ordering ranks alike: one group for fifo, one per priority or per factor.
-      auto group = [&](int i) -> double {
+      std::vector<double> group(snapshot_.queue.size(), 0.0);
+      for (size_t i = 0; i < group.size() && options_.kind != PolicyKind::kFifo; ++i) {
         const SnapshotJob& j = snapshot_.queue[i];
-        return options_.kind == PolicyKind::kFifo       ? 0.0
-               : options_.kind == PolicyKind::kPriority ? j.priority
-                                                        : factor_.at(j.account);
-      };
+        group[i] = options_.kind == PolicyKind::kPriority ? j.priority : factor_.at(j.account);
+      }
       LasWithinGroups(snapshot_, options_, group, order);
     }
     return order;

@@ -44,6 +44,7 @@ struct PolicyOptions {
   // restart and the work since their last checkpoint: unbounded, their tail grows without limit
   // (bench/README.md "sim").
   int preempt_max_per_job = 0;
+  double preempt_margin = 0.1;
   // Attained-service priority ("+las", Tiresias' discretised 2D-LAS), inside the ordering: among
   // jobs the base ordering ranks alike (fifo: all; priority: one priority; fairshare: one
   // account's factor), those that have received less GPU time go first, in levels split at
@@ -54,7 +55,6 @@ struct PolicyOptions {
   bool las = false;
   std::vector<double> las_thresholds_gpu_s = {3600, 36000, 360000};
   double las_starve_factor = 2;
-  double preempt_margin = 0.1;
   // Elastic gangs ("+elastic", any ordering). Jobs already start with as many ranks as fit in
   // workers.min..max; with this on, a running job with max > min is also resized (a restart from
   // its last checkpoint at the new size, ResizeDecision):

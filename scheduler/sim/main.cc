@@ -6,7 +6,6 @@
 #include <iostream>
 #include <nlohmann/json.hpp>
 #include <optional>
-#include <sstream>
 #include <string>
 #include <vector>
 
@@ -229,7 +228,6 @@ int main(int argc, char** argv) {
       {"youngDaly", young_daly},
       {"heavyShare", heavy_share},
       {"results", nlohmann::json::array()}};
-  double fifo_avg = 0;
   std::ofstream jobs_file;
   if (!jobs_out.empty()) {
     jobs_file.open(jobs_out);
@@ -262,15 +260,9 @@ int main(int argc, char** argv) {
       return 2;
     }
     if (jobs_file.is_open()) {
-      // One CSV for every policy: the policy column first.
-      std::ostringstream rows;
-      WriteJobsCsv(trace, *r, rows);
-      std::istringstream lines(rows.str());
-      std::string line;
-      std::getline(lines, line);
-      if (jobs_header) jobs_file << "policy," << line << "\n";
+      // One CSV for every policy: the policy column first, one header.
+      WriteJobsCsv(trace, *r, jobs_file, PolicyName(p), jobs_header);
       jobs_header = false;
-      while (std::getline(lines, line)) jobs_file << PolicyName(p) << ',' << line << '\n';
       if (!jobs_file) {
         std::fprintf(stderr, "shoal-sim: cannot write %s\n", jobs_out.c_str());
         return 2;
@@ -284,7 +276,6 @@ int main(int argc, char** argv) {
       if (r->metrics.vc_jobs[v] >= kMinJobsForVcP99) vc_p99[r->vcs[v]] = r->metrics.vc_p99_jct_s[v];
     }
     row["vcP99JctSec"] = vc_p99;
-    if (PolicyName(p) == "fifo") fifo_avg = r->metrics.avg_jct_s;
     out["results"].push_back(row);
   }
   // Against fifo (when it ran): the average, the p99, and the account whose p99 got worst.
@@ -293,8 +284,10 @@ int main(int argc, char** argv) {
     if (row["policy"] == "fifo") fifo_row = &row;
   }
   for (auto& row : out["results"]) {
-    if (fifo_avg > 0) row["avgJctVsFifo"] = row["avgJctSec"].get<double>() / fifo_avg;
     if (fifo_row == nullptr) continue;
+    if ((*fifo_row)["avgJctSec"].get<double>() > 0) {
+      row["avgJctVsFifo"] = row["avgJctSec"].get<double>() / (*fifo_row)["avgJctSec"].get<double>();
+    }
     if ((*fifo_row)["p99JctSec"].get<double>() > 0) {
       row["p99JctVsFifo"] = row["p99JctSec"].get<double>() / (*fifo_row)["p99JctSec"].get<double>();
     }

@@ -534,17 +534,22 @@ Result<SimResult> Simulate(const Trace& trace, const Cluster& cluster, const Sim
   return result;
 }
 
-void WriteJobsCsv(const Trace& trace, const SimResult& result, std::ostream& out) {
-  out << "job,vc,submit_s,start_s,end_s,gpus,duration_s,limit_s,starts,nodes,preemptions,"
-         "resizes,timed_out,held_gpu_s,lost_gpu_s\n";
+void WriteJobsCsv(const Trace& trace, const SimResult& result, std::ostream& out,
+                  const std::string& policy, bool header) {
+  const std::string first = policy.empty() ? "" : CsvField(policy) + ",";
+  if (header) {
+    out << (policy.empty() ? "" : "policy,")
+        << "job,vc,submit_s,start_s,end_s,gpus,duration_s,limit_s,starts,nodes,preemptions,"
+           "resizes,timed_out,held_gpu_s,lost_gpu_s\n";
+  }
   char held[32], lost[32], limit[32];
   for (size_t i = 0; i < result.jobs.size() && i < trace.jobs.size(); ++i) {
     const JobOutcome& o = result.jobs[i];
     std::snprintf(held, sizeof(held), "%.0f", o.held_gpu_s);
     std::snprintf(lost, sizeof(lost), "%.0f", o.lost_gpu_s);
     std::snprintf(limit, sizeof(limit), "%.0f", o.limit_s);
-    out << CsvField(trace.jobs[i].id) << ',' << CsvField(trace.jobs[i].vc) << ',' << o.submit_s
-        << ',';
+    out << first << CsvField(trace.jobs[i].id) << ',' << CsvField(trace.jobs[i].vc) << ','
+        << o.submit_s << ',';
     if (o.start_s >= 0) out << o.start_s;
     out << ',';
     if (o.end_s >= 0) out << o.end_s;
