@@ -11,6 +11,9 @@
 //                     one JSON line each (run under different OPENBLAS_CORETYPE / --threads)
 //   --compare A B     the verdicts of two --gradients-out files, batch by batch
 //   --impact MODE...  Fashion-MNIST test accuracy with rank 2 cheating unaudited, vs honest
+//   --hash-speed      the commitment hash on this bench model's gradient (85,002 floats): BLAKE3
+//                     on each path this CPU has, against OpenSSL's SHA-256 (the hash until
+//                     2026-12-05), in one run
 #include <unistd.h>
 
 #include <algorithm>
@@ -27,8 +30,10 @@
 #include <CLI/CLI.hpp>
 #include <nlohmann/json.hpp>
 
+#include "common/audit/blake3.h"
 #include "common/audit/commitment.h"
 #include "common/flags.h"
+#include "common/sha256.h"
 #include "common/wire/audit_report.h"
 #include "kernels/collectives/gloo_collective.h"
 #include "worker/train/engines/cpu/cpu_step_engine.h"
@@ -328,6 +333,51 @@ int Compare(const std::string& a_path, const std::string& b_path) {
   return 0;
 }
 
+// Median seconds of one call of `hash` over `reps` calls, in `rounds` rounds.
+template <typename F>
+double MedianSeconds(F hash, int reps, int rounds) {
+  std::vector<double> t;
+  for (int r = 0; r < rounds; ++r) {
+    const auto t0 = std::chrono::steady_clock::now();
+    for (int i = 0; i < reps; ++i) hash();
+    t.push_back(std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count() /
+                reps);
+  }
+  return Percentile(t, 0.5);
+}
+
+int HashSpeed() {
+  const size_t floats = kDim * 256 + 256 + 256 * 256 + 256 + 256 * kClasses + kClasses;
+  std::vector<float> g(floats);
+  std::mt19937 gen(1);
+  std::normal_distribution<float> dist(0.f, 1e-3f);
+  for (float& v : g) v = dist(gen);
+  const size_t bytes = floats * sizeof(float);
+  unsigned sink = 0;
+  auto rate = [&](double sec) { return static_cast<double>(bytes) / sec / 1e9; };
+  const double sha = MedianSeconds(
+      [&] {
+        sink += Sha256Hex(std::string_view(reinterpret_cast<const char*>(g.data()), bytes))[0];
+      },
+      500, 7);
+  json out = {{"bytes", bytes}, {"sha256Us", sha * 1e6}, {"sha256GBs", rate(sha)}};
+  using audit::internal::Blake3Path;
+  const Blake3Path best = audit::internal::Blake3BestPath();
+  for (auto [path, name] :
+       {std::pair{Blake3Path::kScalar, "scalar"}, std::pair{Blake3Path::kAvx2, "avx2"},
+        std::pair{Blake3Path::kAvx512, "avx512"}}) {
+    if (static_cast<int>(path) > static_cast<int>(best)) continue;  // not on this CPU
+    const double sec =
+        MedianSeconds([&] { sink += audit::internal::Blake3On(path, g.data(), bytes)[0]; }, 500, 7);
+    out[std::string("blake3_") + name + "Us"] = sec * 1e6;
+    out[std::string("blake3_") + name + "GBs"] = rate(sec);
+    if (path == best) out["bestVsSha256"] = sha / sec;
+  }
+  out["sink"] = sink;  // keeps the hashing from being optimised away
+  std::cout << out.dump() << std::endl;
+  return 0;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -337,12 +387,13 @@ int main(int argc, char** argv) {
   std::vector<std::string> compare, impact;
   std::string fashion_dir = "/usr/share/datasets/fashion-mnist";
   int epochs = 3;
-  bool overhead = false;
+  bool overhead = false, hash_speed = false;
   int trials = 100, batches = 1000, threads = 1, repeats = 3;
   double rate = 0.1;
   int64_t max_steps = 300;
   app.add_option("--detect", detect, "a --cheat mode, or none");
   app.add_flag("--overhead", overhead);
+  app.add_flag("--hash-speed", hash_speed, "the commitment hash's speed: BLAKE3 vs SHA-256");
   app.add_option("--gradients-out", gradients_out);
   app.add_option("--compare", compare)->expected(2);
   app.add_option("--impact", impact, "cheat modes to train with unaudited (accuracy impact)");
@@ -359,6 +410,7 @@ int main(int argc, char** argv) {
   CLI11_PARSE(app, argc, argv);
   if (compare.size() == 2) return Compare(compare[0], compare[1]);
   if (!impact.empty()) return Impact(fashion_dir, impact, epochs);
+  if (hash_speed) return HashSpeed();
   char tmpl[] = "/tmp/shoal-audit-bench-XXXXXX";
   const std::string dir = ::mkdtemp(tmpl);
   WriteData(dir);
@@ -370,7 +422,9 @@ int main(int argc, char** argv) {
   } else if (!gradients_out.empty()) {
     rc = GradientsOut(dir, gradients_out, batches, threads);
   } else {
-    std::fprintf(stderr, "one of --detect, --overhead, --gradients-out, --compare\n");
+    std::fprintf(stderr,
+                 "one of --detect, --overhead, --gradients-out, --compare, --impact, "
+                 "--hash-speed\n");
   }
   std::filesystem::remove_all(dir);
   return rc;

@@ -7,6 +7,7 @@
 #include <cmath>
 #include <cstring>
 
+#include "common/audit/blake3.h"
 #include "common/sha256.h"
 
 namespace shoal::audit {
@@ -52,8 +53,7 @@ bool Reduced(std::string_view config) {
 
 std::string GradientHash(const float* g, int64_t n) {
   static_assert(sizeof(float) == 4);
-  return Sha256Hex(
-      std::string_view(reinterpret_cast<const char*>(g), static_cast<size_t>(n) * sizeof(float)));
+  return Blake3Hex(g, static_cast<size_t>(n) * sizeof(float));
 }
 
 std::string SketchSeed(std::string_view nonce, int64_t step,

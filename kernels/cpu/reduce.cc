@@ -19,9 +19,16 @@ bool AllFinite(const float* x, int64_t n) {
 }
 
 double SumOfSquares(const float* x, int64_t n) {
-  double acc = 0.0;
-  for (int64_t i = 0; i < n; ++i) acc += static_cast<double>(x[i]) * x[i];
-  return acc;
+  // Eight running sums (x[i] goes to sum i % 8), combined in a fixed order: deterministic, and the
+  // adds no longer wait on each other. One chain is latency-bound, 0.1 ms per 85k floats here,
+  // which audits (a norm per step) and every step's gradient norm paid.
+  double acc[8] = {};
+  int64_t i = 0;
+  for (; i + 8 <= n; i += 8) {
+    for (int k = 0; k < 8; ++k) acc[k] += static_cast<double>(x[i + k]) * x[i + k];
+  }
+  for (int k = 0; i < n; ++i, ++k) acc[k] += static_cast<double>(x[i]) * x[i];
+  return ((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7]));
 }
 
 std::string Fnv1aChecksum(const float* x, int64_t n) {

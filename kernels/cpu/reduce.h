@@ -14,7 +14,9 @@ void ScaleInPlace(float* x, int64_t n, float s);
 // True when none of the n values is NaN or +-inf (true for n <= 0). Does not allocate.
 bool AllFinite(const float* x, int64_t n);
 
-// Sum of x[i]^2 accumulated in double (e.g. for a gradient norm in logs). 0 for n <= 0.
+// Sum of x[i]^2 accumulated in double in a fixed order (eight interleaved partial sums), so
+// the same x gives the same bits on every run (a gradient norm, the clipping coefficient). 0 for
+// n <= 0.
 double SumOfSquares(const float* x, int64_t n);
 
 // FNV-1a 64-bit hash of the 4 * n bytes of x as they lie in memory (little-endian on every
