@@ -14,6 +14,7 @@
 #include "common/spec/job_spec.h"  // IsDnsLabel
 #include "common/version.h"
 #include "scheduler/audit/trust.h"
+#include "scheduler/gpu_speeds.h"
 #include "scheduler/policy/policy.h"
 
 namespace shoal {
@@ -87,6 +88,10 @@ const std::vector<SchedulerSetting>& SchedulerSettings() {
       {"newWorkerRanksPerJob", "--new-worker-ranks-per-job", "N", "1",
        "ranks of any one job of another account that a worker without a history (3 ranks of "
        "succeeded attempts) may hold (0 = no bound)"},
+      {"gpuSpeeds", "--gpu-speeds", "LIST", "",
+       "heterogeneous pools: TYPE=SPEED,... relative GPU speeds that seed heterogeneity-aware "
+       "placement, refined by jobs' measured samples/s per GPU type (docs/simulator.md); empty = "
+       "type-blind"},
       {"audits", "--audits", "BOOL", "false",
        "audit ranks' gradients against each other (docs/audits.md; cpu jobs only for now); off "
        "by default: audits cost more than the 5 % goal (docs/audits.md)"},
@@ -250,6 +255,9 @@ Status SetSchedulerSetting(const std::string& key, const std::string& value, Sch
     ASSIGN_OR_RETURN(c->checkpoint_retention_ms, ParseConfigDuration(value));
   } else if (key == "audits") {
     ASSIGN_OR_RETURN(c->audits, ParseBool(value));
+  } else if (key == "gpuSpeeds") {
+    RETURN_IF_ERROR(ParseGpuSpeeds(value).status());
+    c->gpu_speeds = value;
   } else if (key == "allowTestFaults") {
     ASSIGN_OR_RETURN(c->allow_test_faults, ParseBool(value));
   } else if (key == "auditInitialRate" || key == "auditDecay" || key == "auditMinRate") {

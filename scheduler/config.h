@@ -86,6 +86,9 @@ struct SchedulerConfig {
   double audit_screen_z = 3.5;
   double audit_screen_min_deviation = 0.6;
   bool allow_test_faults = false;
+  // gpuSpeeds: "H100=2.6,A100=1,...", relative speeds per GPU type that seed heterogeneity-aware
+  // placement (scheduler/gpu_speeds.h); "" = type-blind placement.
+  std::string gpu_speeds;
   // visibility (a table in the file: metricsNames, workers, jobs, accounts; --visibility-*): what
   // callers see of other accounts. Defaults: names only to their owners and admins.
   Visibility visibility;

@@ -22,6 +22,7 @@
 #include "common/log.h"
 #include "scheduler/api/api.h"
 #include "scheduler/config.h"
+#include "scheduler/gpu_speeds.h"
 #include "scheduler/registry/registry.h"
 #include "scheduler/state/state_dir_lock.h"
 
@@ -151,6 +152,7 @@ int main(int argc, char** argv) {
   options.audits = config.audits;
   options.trust = TrustPolicyOf(config);  // validated with the config
   options.allow_test_faults = config.allow_test_faults;
+  options.gpu_speeds = *ParseGpuSpeeds(config.gpu_speeds);  // validated with the config
   auto scheduler = Scheduler::Open(store->get(), options, WallMs);
   if (!scheduler.ok()) {
     LOG_ERROR << scheduler.status().ToString();

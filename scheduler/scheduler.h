@@ -28,19 +28,20 @@
 #include "common/status.h"
 #include "common/wire/assignment.h"
 #include "common/wire/worker_event.h"
+#include "scheduler/audit/arbitration.h"
+#include "scheduler/audit/trust.h"
+#include "scheduler/gpu_speeds.h"
 #include "scheduler/job_output.h"
 #include "scheduler/job_table.h"
 #include "scheduler/ledger.h"
 #include "scheduler/metrics.h"
-#include "scheduler/quotas.h"
-#include "scheduler/worker_registry.h"
-#include "scheduler/audit/arbitration.h"
-#include "scheduler/audit/trust.h"
 #include "scheduler/policy/policy.h"
 #include "scheduler/policy/snapshot.h"
+#include "scheduler/quotas.h"
 #include "scheduler/state/records.h"
 #include "scheduler/state/save_batcher.h"
 #include "scheduler/state/store.h"
+#include "scheduler/worker_registry.h"
 
 namespace shoal {
 
@@ -75,6 +76,8 @@ struct SchedulerOptions {
   bool allow_test_faults = false;
   // A case whose records do not all arrive within this is timed out (the silent rank named).
   int64_t audit_record_timeout_ms = 60000;
+  // Heterogeneity-aware placement's seed speeds per GPU type (gpuSpeeds; empty = type-blind).
+  std::map<std::string, double> gpu_speeds;
 };
 
 // A rank a worker says it is running (or whose exit it has not yet delivered).
@@ -261,6 +264,7 @@ class Scheduler {
         options_(options),
         clock_(std::move(clock)),
         ledger_(options.fair_share_half_life_s),
+        speeds_(options.gpu_speeds),
         output_(store, options.quotas) {}
 
   Job* MutableJob(int64_t id);
@@ -312,6 +316,12 @@ class Scheduler {
   // The ranks `worker_id` should be running now (of running attempts, not yet told to stop).
   std::vector<std::pair<const Job*, RankKey>> DesiredRanks(const std::string& worker_id) const;
   Status ApplyExit(Job& job, RankPlacement& rp, int attempt, const wire::WorkerEvent& ev);
+  // A progress report's samples/s per rank, into speeds_, when every rank of the attempt runs on
+  // one GPU type (a gang over several runs at its slowest, which says little of each).
+  void ObserveSpeed(const Job& job, int attempt, const nlohmann::json& progress);
+  // Heterogeneity-aware placement: each queued GPU job's preferred GPU types (policy/hetero.h),
+  // from its kind's speeds (gpu_speeds.h).
+  void ApplyGpuSpeeds(Snapshot& snap) const;
 
   Store* store_;
   SchedulerOptions options_;
@@ -322,6 +332,7 @@ class Scheduler {
   WorkerRegistry workers_;
   SchedulerMetrics metrics_;
   Ledger ledger_;
+  GpuSpeedBook speeds_;  // jobs' measured speed per GPU type (heterogeneous pools)
   std::function<void()> post_schedule_;
   bool schedule_pending_ = false;
   // A RunPendingSchedule() is posted and has not run yet.

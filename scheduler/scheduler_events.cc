@@ -56,6 +56,7 @@ Status Scheduler::ApplyEvents(const std::string& worker_id,
         data["attempt"] = ev.attempt;
         data["timeMs"] = now;
         job->progress = data;
+        ObserveSpeed(*job, ev.attempt, data);
         output_.AppendMetric(job->id, ev.attempt, now, data);
         Persist(*job);
         break;

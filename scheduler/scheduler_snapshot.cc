@@ -8,6 +8,7 @@
 #include <set>
 
 #include "common/log.h"
+#include "scheduler/policy/hetero.h"
 #include "scheduler/policy/placement.h"
 #include "scheduler/policy/policy.h"
 #include "scheduler/scheduler.h"
@@ -44,6 +45,24 @@ SnapshotWorker Scheduler::SnapshotOf(const Worker& w, int held, int stopping) co
     sw.foreign_job_rank_cap = options_.new_worker_ranks_per_job;
   }
   return sw;
+}
+
+void Scheduler::ObserveSpeed(const Job& job, int attempt, const nlohmann::json& progress) {
+  if (!speeds_.enabled()) return;
+  const auto rate = progress.find("samplesPerSec");
+  if (rate == progress.end() || !rate->is_number()) return;
+  for (const Attempt& a : job.attempts) {
+    if (a.number != attempt || a.ranks.empty()) continue;
+    std::string type;
+    for (const RankPlacement& r : a.ranks) {
+      const Worker* w = FindWorker(r.worker_id);
+      if (w == nullptr || w->gpus.empty()) return;
+      if (!type.empty() && w->gpus.front().name != type) return;
+      type = w->gpus.front().name;
+    }
+    speeds_.Observe(SpeedKey(job.spec), type,
+                    rate->get<double>() / static_cast<double>(a.ranks.size()));
+  }
 }
 
 Snapshot Scheduler::BuildSnapshot() const {
@@ -105,7 +124,26 @@ Snapshot Scheduler::BuildSnapshot() const {
     if (w.state != WorkerState::kAlive) continue;
     snap.workers.push_back(SnapshotOf(w, held[id], stopping[id]));
   }
+  if (speeds_.enabled()) ApplyGpuSpeeds(snap);
   return snap;
+}
+
+void Scheduler::ApplyGpuSpeeds(Snapshot& snap) const {
+  std::vector<std::string> types;  // the GPU models of the pool
+  for (const SnapshotWorker& w : snap.workers) {
+    if (!w.gpu_type.empty() && std::find(types.begin(), types.end(), w.gpu_type) == types.end()) {
+      types.push_back(w.gpu_type);
+    }
+  }
+  if (types.size() < 2) return;
+  std::vector<std::vector<double>> speeds(snap.queue.size());
+  for (size_t i = 0; i < snap.queue.size(); ++i) {
+    const SnapshotJob& j = snap.queue[i];
+    // A job that names GPU types keeps its own rule; cpu jobs have none.
+    if (j.backend == Backend::kCpu || !j.gpu_types.empty()) continue;
+    speeds[i] = speeds_.Speeds(SpeedKey(jobs_.Find(j.id)->spec), types);
+  }
+  PreferGpuTypes(types, speeds, snap);
 }
 
 void Scheduler::AccrueLedger() {

@@ -148,8 +148,13 @@ int64_t CachedBytes(const SnapshotJob& job, const SnapshotWorker& worker) {
   return held;
 }
 
-std::optional<std::vector<std::string>> PlaceGang(const SnapshotJob& job,
-                                                  const std::vector<SnapshotWorker>& workers) {
+namespace {
+
+// PlaceGang over the workers w with allowed(w).
+template <typename Allowed>
+std::optional<std::vector<std::string>> PlaceAmong(const SnapshotJob& job,
+                                                   const std::vector<SnapshotWorker>& workers,
+                                                   Allowed allowed) {
   struct Candidate {
     const SnapshotWorker* worker;
     int usable;
@@ -158,6 +163,7 @@ std::optional<std::vector<std::string>> PlaceGang(const SnapshotJob& job,
   std::vector<Candidate> candidates;
   int free_total = 0;
   for (const auto& w : workers) {
+    if (!allowed(w)) continue;
     const int usable = UsableSlots(job, w);
     if (usable > 0) {
       candidates.push_back({&w, usable, job.data.empty() ? 0 : CachedBytes(job, w)});
@@ -200,6 +206,28 @@ std::optional<std::vector<std::string>> PlaceGang(const SnapshotJob& job,
     ++next;
   }
   return ranks;
+}
+
+}  // namespace
+
+std::optional<std::vector<std::string>> PlaceGang(const SnapshotJob& job,
+                                                  const std::vector<SnapshotWorker>& workers) {
+  const auto& listed = job.preferred_gpu_types;
+  if (listed.empty()) return PlaceAmong(job, workers, [](const SnapshotWorker&) { return true; });
+  // Each worker's position in the list (-1: unlisted), found once rather than per attempt.
+  std::vector<int> rank(workers.size(), -1);
+  for (size_t i = 0; i < workers.size(); ++i) {
+    const auto it = std::find(listed.begin(), listed.end(), workers[i].gpu_type);
+    if (it != listed.end()) rank[i] = static_cast<int>(it - listed.begin());
+  }
+  auto rank_of = [&](const SnapshotWorker& w) { return rank[&w - workers.data()]; };
+  for (int t = 0; t < static_cast<int>(listed.size()); ++t) {
+    if (auto p =
+            PlaceAmong(job, workers, [&](const SnapshotWorker& w) { return rank_of(w) == t; })) {
+      return p;
+    }
+  }
+  return PlaceAmong(job, workers, [&](const SnapshotWorker& w) { return rank_of(w) >= 0; });
 }
 
 void CommitPlacement(const std::vector<std::string>& placement,

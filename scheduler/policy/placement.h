@@ -60,7 +60,9 @@ int64_t CachedBytes(const SnapshotJob& job, const SnapshotWorker& worker);
 // registry data or when no worker caches any of it), packing, to keep whole nodes free for big
 // gangs (fragmentation): a gang that fits on one worker goes to the worker with the fewest free
 // slots that still holds it (best fit); a larger gang takes the emptiest workers first (fewest
-// nodes) and puts its remainder on the best-fitting one. Ties by id (determinism).
+// nodes) and puts its remainder on the best-fitting one. Ties by id (determinism). With
+// job.preferred_gpu_types, all of this among the workers of the first listed type that holds the
+// whole gang, else among the workers of all listed types; never on an unlisted type.
 // Does not modify `workers`; the caller subtracts what it commits (CommitPlacement).
 std::optional<std::vector<std::string>> PlaceGang(const SnapshotJob& job,
                                                   const std::vector<SnapshotWorker>& workers);

@@ -242,11 +242,13 @@ class Cycle {
     return it->second;
   }
 
-  // The index knows nothing of caches: a job reading data some worker caches takes PlaceGang,
-  // which prefers those workers.
+  // The index knows nothing of caches or GPU types: a job reading data some worker caches, or
+  // preferring GPU types, takes PlaceGang, which prefers those workers.
   std::optional<std::vector<std::string>> Place(const SnapshotJob& job) {
     const bool data_first = !job.data.empty() && any_cached_;
-    return FitOf(job).all && !data_first ? index_.Place(job) : PlaceGang(job, workers_);
+    return FitOf(job).all && !data_first && job.preferred_gpu_types.empty()
+               ? index_.Place(job)
+               : PlaceGang(job, workers_);
   }
 
   void Start(const SnapshotJob& job, std::vector<std::string> placement) {

@@ -33,6 +33,10 @@ struct SnapshotJob {
   Backend backend = Backend::kAuto;
   int gpus_per_rank = 0;               // GPUs each rank needs (0 for CPU ranks)
   std::vector<std::string> gpu_types;  // any of these GPU models; empty = any
+  // Heterogeneity-aware placement (policy/hetero.h): GPU types (worker gpu_type, exactly) in the
+  // order the job should get them; it is placed only on workers of these types, whole on the
+  // first that holds it if any does. Empty = type-blind.
+  std::vector<std::string> preferred_gpu_types;
   double min_gpu_memory_gib = 0;
   int64_t max_runtime_ms = 0;  // limits.maxRuntime: the backfill estimate (0 = unknown/unbounded)
   int preemptions = 0;         // times it was preempted so far
@@ -68,6 +72,7 @@ struct SnapshotRunning {
   int max_ranks = 0;
   Backend backend = Backend::kAuto;
   std::vector<std::string> gpu_types;
+  std::vector<std::string> preferred_gpu_types;  // as SnapshotJob's
   double min_gpu_memory_gib = 0;
   int64_t rank_memory_bytes = 0;
   std::vector<std::string> worker_accounts;
@@ -89,6 +94,7 @@ inline SnapshotJob AsJob(const SnapshotRunning& r) {
   j.backend = r.backend;
   j.gpus_per_rank = r.gpus_per_rank;
   j.gpu_types = r.gpu_types;
+  j.preferred_gpu_types = r.preferred_gpu_types;
   j.min_gpu_memory_gib = r.min_gpu_memory_gib;
   j.max_runtime_ms = r.max_runtime_ms;
   j.rank_memory_bytes = r.rank_memory_bytes;
@@ -110,6 +116,7 @@ inline SnapshotRunning AsRunning(const SnapshotJob& j) {
   r.backend = j.backend;
   r.gpus_per_rank = j.gpus_per_rank;
   r.gpu_types = j.gpu_types;
+  r.preferred_gpu_types = j.preferred_gpu_types;
   r.min_gpu_memory_gib = j.min_gpu_memory_gib;
   r.max_runtime_ms = j.max_runtime_ms;
   r.preemptions = j.preemptions;

@@ -41,6 +41,7 @@ nlohmann::json MetricsJson(const SimMetrics& m) {
           {"guardedJobs", m.guarded_jobs},
           {"failures", m.failures},
           {"goodput", m.goodput},
+          {"normalizedThroughput", m.normalized_throughput},
           {"gpuSecondsLost", m.gpu_seconds_lost},
           {"cycles", m.cycles},
           {"wallSec", m.wall_s}};
@@ -51,14 +52,14 @@ nlohmann::json MetricsJson(const SimMetrics& m) {
 int main(int argc, char** argv) {
   std::string trace_path, cluster_spec, cluster_file, policy_arg = "all", out_path,
                                                       format = "table";
-  std::string jobs_out;
+  std::string jobs_out, throughput_arg, hetero = "both";
   double restart_delay_s = 60;
   long long synthetic = 0, seed = 1, max_jobs = 0, vcs = 10;
   double load = 0.9, misestimate = 2.0, sigma = 0.0, half_life_h = 168, checkpoint_s = 0;
   double elastic = 0, heavy_share = 0, spread_slowdown = 0;
   int preempt_max_per_job = 5;  // the daemon's default (preemptMaxPerJob)
   double node_mtbf_h = 0, node_repair_h = 1, checkpoint_cost_s = 0;
-  bool young_daly = false;
+  bool young_daly = false, normalized_share = false;
   CLI::App app(
       "shoal-sim: replays a job trace on a described cluster through the scheduler's own "
       "policies, in virtual time, and reports JCT, queueing delay, makespan, utilisation and "
@@ -134,6 +135,17 @@ int main(int argc, char** argv) {
                "set each job's checkpoint interval by Young/Daly, sqrt(2 x cost x MTBF of its "
                "gang), instead of --checkpoint-interval-s (needs --node-mtbf-h and "
                "--checkpoint-cost-s)");
+  app.add_option("--throughput", throughput_arg,
+                 "heterogeneous pool: job speeds by GPU type from a YAML matrix, or 'default' for "
+                 "the built-in table (docs/simulator.md); needs typed node groups in the cluster")
+      ->type_name("FILE|default");
+  app.add_option("--hetero", hetero,
+                 "with --throughput: type-blind placement and fair share, heterogeneity-aware "
+                 "ones, or both side by side")
+      ->check(CLI::IsMember({"blind", "aware", "both"}));
+  app.add_flag("--normalized-share", normalized_share,
+               "with --throughput: type-aware runs charge fair share in normalised work "
+               "(GPU-seconds x speed) instead of GPU-seconds");
   app.add_option("--spread-slowdown", spread_slowdown,
                  "a gang placed over more than one node runs 1 + F times as long (0..100)")
       ->type_name("F")
@@ -236,9 +248,35 @@ int main(int argc, char** argv) {
       return 2;
     }
   }
-  bool jobs_header = true;
+  ThroughputMatrix matrix;
+  if (throughput_arg == "default") {
+    matrix = DefaultThroughputMatrix();
+  } else if (!throughput_arg.empty()) {
+    auto m = LoadThroughputMatrix(throughput_arg);
+    if (!m.ok()) {
+      std::fprintf(stderr, "shoal-sim: --throughput: %s\n", m.status().message().c_str());
+      return 2;
+    }
+    matrix = std::move(*m);
+  }
+  std::vector<bool> aware_modes = {false};
+  if (!throughput_arg.empty()) {
+    aware_modes = hetero == "both"    ? std::vector<bool>{false, true}
+                  : hetero == "aware" ? std::vector<bool>{true}
+                                      : std::vector<bool>{false};
+  }
+  out["throughput"] = throughput_arg;
+  out["normalizedShare"] = normalized_share;
+  std::vector<std::pair<PolicyOptions, bool>> runs;  // each policy, type-blind and/or aware
   for (const PolicyOptions& p : policies) {
+    for (const bool aware : aware_modes) runs.emplace_back(p, aware);
+  }
+  bool jobs_header = true;
+  for (const auto& [p, aware] : runs) {
     SimOptions options;
+    options.throughput = matrix;
+    options.hetero_aware = aware;
+    options.normalized_share = aware && normalized_share;
     options.policy = p;
     options.policy.preempt_max_per_job = preempt_max_per_job;
     options.misestimate = misestimate;
@@ -270,6 +308,7 @@ int main(int argc, char** argv) {
     }
     nlohmann::json row = MetricsJson(r->metrics);
     row["policy"] = PolicyName(p);
+    if (!throughput_arg.empty()) row["hetero"] = aware ? "aware" : "blind";
     // Each account's p99 JCT, for accounts with enough jobs that a p99 means something.
     nlohmann::json vc_p99 = nlohmann::json::object();
     for (size_t v = 0; v < r->vcs.size(); ++v) {
@@ -279,11 +318,12 @@ int main(int argc, char** argv) {
     out["results"].push_back(row);
   }
   // Against fifo (when it ran): the average, the p99, and the account whose p99 got worst.
-  const nlohmann::json* fifo_row = nullptr;
-  for (const auto& row : out["results"]) {
-    if (row["policy"] == "fifo") fifo_row = &row;
-  }
+  // With --hetero both, fifo of the same mode.
   for (auto& row : out["results"]) {
+    const nlohmann::json* fifo_row = nullptr;
+    for (const auto& f : out["results"]) {
+      if (f["policy"] == "fifo" && f.value("hetero", "") == row.value("hetero", "")) fifo_row = &f;
+    }
     if (fifo_row == nullptr) continue;
     if ((*fifo_row)["avgJctSec"].get<double>() > 0) {
       row["avgJctVsFifo"] = row["avgJctSec"].get<double>() / (*fifo_row)["avgJctSec"].get<double>();
@@ -329,9 +369,10 @@ int main(int argc, char** argv) {
   std::printf(
       "| policy | avg JCT (h) | vs fifo | p50 | p95 | p99 JCT (h) | p99 vs fifo "
       "| worst account's p99 vs fifo | avg queue (h) | p99 queue (h) | makespan (d) | GPU util "
-      "| lost GPU-h | timed out | Jain | unschedulable | sim wall (s) |\n");
+      "| lost GPU-h | timed out | Jain | unschedulable | norm. throughput | sim wall (s) |\n");
   std::printf(
-      "|---|---:|---:|---:|---:|---:|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n");
+      "|---|---:|---:|---:|---:|---:|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
+      "\n");
   for (const auto& row : out["results"]) {
     auto h = [&](const char* k) { return row[k].get<double>() / 3600.0; };
     auto ratio = [&](const char* k) {
@@ -345,14 +386,17 @@ int main(int argc, char** argv) {
                                                       : "-";
     std::printf(
         "| %s | %.2f | %s | %.2f | %.2f | %.2f | %s | %s | %.2f | %.2f | %.2f | %.1f%% | %.0f "
-        "| %lld | %.3f | %lld | %.2f |\n",
-        row["policy"].get<std::string>().c_str(), h("avgJctSec"), ratio("avgJctVsFifo").c_str(),
-        h("p50JctSec"), h("p95JctSec"), h("p99JctSec"), ratio("p99JctVsFifo").c_str(),
-        worst.c_str(), h("avgQueueSec"), h("p99QueueSec"),
-        row["makespanSec"].get<double>() / 86400.0, 100 * row["gpuUtilization"].get<double>(),
-        row["gpuSecondsLost"].get<double>() / 3600.0,
+        "| %lld | %.3f | %lld | %.3f | %.2f |\n",
+        (row["policy"].get<std::string>() +
+         (row.contains("hetero") ? " (type-" + row["hetero"].get<std::string>() + ")" : ""))
+            .c_str(),
+        h("avgJctSec"), ratio("avgJctVsFifo").c_str(), h("p50JctSec"), h("p95JctSec"),
+        h("p99JctSec"), ratio("p99JctVsFifo").c_str(), worst.c_str(), h("avgQueueSec"),
+        h("p99QueueSec"), row["makespanSec"].get<double>() / 86400.0,
+        100 * row["gpuUtilization"].get<double>(), row["gpuSecondsLost"].get<double>() / 3600.0,
         static_cast<long long>(row["timedOut"].get<int64_t>()), row["jainFairness"].get<double>(),
-        static_cast<long long>(row["unschedulable"].get<int64_t>()), row["wallSec"].get<double>());
+        static_cast<long long>(row["unschedulable"].get<int64_t>()),
+        row["normalizedThroughput"].get<double>(), row["wallSec"].get<double>());
   }
   return 0;
 }

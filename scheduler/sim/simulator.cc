@@ -9,6 +9,8 @@
 #include <tuple>
 #include <unordered_map>
 
+#include "scheduler/policy/hetero.h"
+
 namespace shoal::sim {
 namespace {
 
@@ -73,7 +75,7 @@ class Replay {
       if (added) {
         result_.vcs.push_back(t.vc);
         used_.push_back(0);
-        running_gpus_.push_back(0);
+        charged_.push_back(0);
       }
       JobOutcome& o = result_.jobs[i];
       o.submit_s = t.submit_s;
@@ -99,6 +101,20 @@ class Replay {
     generation_.assign(n_, 0);
     ranks_now_.assign(n_, 0);
     for (size_t i = 0; i < n_; ++i) remaining_ms_[i] = trace_.jobs[i].duration_s * 1000;
+    // Heterogeneous pools: each job's class, and each class's order of the cluster's types.
+    const ThroughputMatrix& m = options_.throughput;
+    class_.assign(n_, 0);
+    rate_.assign(n_, 0);
+    for (size_t i = 0; i < n_ && !m.classes.empty(); ++i) class_[i] = m.ClassOf(i, options_.seed);
+    for (const auto& w : snap_.workers) {
+      if (std::find(types_.begin(), types_.end(), w.gpu_type) == types_.end()) {
+        types_.push_back(w.gpu_type);
+      }
+    }
+    for (size_t c = 0; c < m.classes.size(); ++c) {
+      class_speeds_.emplace_back();
+      for (const std::string& t : types_) class_speeds_[c].push_back(m.Speed(c, t));
+    }
   }
 
   // Time job j needs on k ranks for the rest of its work, at its current speed.
@@ -139,16 +155,25 @@ class Replay {
   void StartOn(int64_t j, std::vector<std::string> placement) {
     const int k = static_cast<int>(placement.size());
     ranks_now_[j] = k;
-    running_gpus_[result_.jobs[j].vc] += k;
     free_gpus_ -= k;
-    for (const std::string& wid : placement) --snap_.workers[worker_index_[wid]].free_slots;
+    const ThroughputMatrix& m = options_.throughput;
+    double type_speed = INFINITY;  // the slowest rank's GPU type sets the gang's pace
+    for (const std::string& wid : placement) {
+      SnapshotWorker& w = snap_.workers[worker_index_[wid]];
+      --w.free_slots;
+      type_speed = std::min(type_speed, m.classes.empty() ? 1.0 : m.Speed(class_[j], w.gpu_type));
+    }
+    result_.jobs[j].type_speed = type_speed;
+    // Fair share charges GPU-seconds, or normalised work (Gavel) when asked to.
+    rate_[j] = k * (options_.normalized_share ? type_speed : 1.0);
+    charged_[result_.jobs[j].vc] += rate_[j];
     JobOutcome& o = result_.jobs[j];
     ++o.starts;
     std::vector<std::string> nodes = placement;
     std::sort(nodes.begin(), nodes.end());
     const int spread = static_cast<int>(std::unique(nodes.begin(), nodes.end()) - nodes.begin());
     o.nodes = std::max(o.nodes, spread);
-    speed_[j] = spread > 1 ? 1.0 / (1.0 + options_.spread_slowdown) : 1.0;
+    speed_[j] = (spread > 1 ? 1.0 / (1.0 + options_.spread_slowdown) : 1.0) * type_speed;
     // Checkpoints: every interval the job stalls for their cost.
     interval_ms_[j] = std::llround(
         1000.0 * (options_.young_daly
@@ -212,7 +237,7 @@ class Replay {
                         trace_.jobs[j].gpus * speed_[j];
     remaining_ms_[j] = std::max<int64_t>(1000, remaining_ms_[j] - std::llround(done));
     ++generation_[j];
-    running_gpus_[result_.jobs[j].vc] -= k;
+    charged_[result_.jobs[j].vc] -= rate_[j];
     free_gpus_ += k;
     ReleaseSlots(it);
     return true;
@@ -282,7 +307,7 @@ class Replay {
     if (dt > 0) {
       const double keep = std::exp(-decay_per_ms_ * dt);
       for (size_t a = 0; a < used_.size(); ++a) {
-        used_[a] = used_[a] * keep + running_gpus_[a] * dt / 1000.0;
+        used_[a] = used_[a] * keep + charged_[a] * dt / 1000.0;
       }
       last_decay_ms_ = now_ms_;
     }
@@ -305,7 +330,7 @@ class Replay {
         o.timed_out = true;
         ++result_.metrics.timed_out;
       }
-      running_gpus_[o.vc] -= ranks_now_[j];
+      charged_[o.vc] -= rate_[j];
       free_gpus_ += ranks_now_[j];
       ReleaseSlots(it);
       changed = true;
@@ -343,6 +368,11 @@ class Replay {
         for (size_t a = 0; a < used_.size(); ++a) {
           snap_.accounts.push_back({result_.vcs[a], 0, used_[a]});
         }
+      }
+      if (options_.hetero_aware && !class_speeds_.empty()) {
+        std::vector<std::vector<double>> speeds;
+        for (const SnapshotJob& q : snap_.queue) speeds.push_back(class_speeds_[class_[q.id]]);
+        PreferGpuTypes(types_, speeds, snap_);
       }
       Decisions d = Decide(snap_, policy_);
       ++result_.metrics.cycles;
@@ -410,8 +440,12 @@ class Replay {
   std::unordered_map<std::string, size_t> worker_index_;
   int max_gpus_one_job_ = 0;  // the most GPUs any job can get: the whole cluster
   std::unordered_map<std::string, int> vc_index_;
-  std::vector<double> used_;       // decayed GPU-seconds per vc
-  std::vector<int> running_gpus_;  // GPUs each vc holds now
+  std::vector<double> used_;        // decayed GPU-seconds (or normalised work) per vc
+  std::vector<double> charged_;     // what each vc is charged per second now: its GPUs (or work)
+  std::vector<int> class_;          // each job's class in options_.throughput
+  std::vector<double> rate_;        // what job j's current attempt adds to charged_
+  std::vector<std::string> types_;  // the cluster's GPU types
+  std::vector<std::vector<double>> class_speeds_;  // each class's speed on each of types_
   std::vector<int64_t> estimate_ms_;
   std::priority_queue<Event, std::vector<Event>, std::greater<Event>> ends_;
   std::vector<char> started_;
@@ -466,7 +500,7 @@ void Summarize(const Trace& trace, const Cluster& cluster, SimResult* result) {
   SimMetrics& m = result->metrics;
   m.jobs = static_cast<int64_t>(trace.jobs.size());
   std::vector<double> jct, queue;
-  double gpu_seconds = 0, held = 0;
+  double gpu_seconds = 0, held = 0, work = 0;
   int64_t first_submit = !trace.jobs.empty() ? trace.jobs.front().submit_s : 0;
   int64_t last_end = first_submit;
   std::vector<double> service_sum(result->vcs.size(), 0);
@@ -481,6 +515,7 @@ void Summarize(const Trace& trace, const Cluster& cluster, SimResult* result) {
     gpu_seconds += o.held_gpu_s - o.lost_gpu_s;
     m.gpu_seconds_lost += o.lost_gpu_s;
     held += o.held_gpu_s;
+    if (!o.timed_out) work += static_cast<double>(o.duration_s) * o.gpus;
     last_end = std::max(last_end, o.end_s);
     service_sum[o.vc] += static_cast<double>(o.duration_s) / std::max(1.0, j);
     vc_jct[o.vc].push_back(j);
@@ -499,6 +534,7 @@ void Summarize(const Trace& trace, const Cluster& cluster, SimResult* result) {
                           : 0;
   m.jain_fairness = JainFairness(service_sum, service_n);
   m.goodput = held > 0 ? gpu_seconds / held : 1.0;
+  m.normalized_throughput = held > 0 ? work / held : 0;
   for (auto& v : vc_jct) {
     m.vc_jobs.push_back(static_cast<int64_t>(v.size()));
     m.vc_p99_jct_s.push_back(Percentile(v, 0.99));

@@ -29,6 +29,7 @@
 #include "scheduler/policy/policy.h"
 #include "scheduler/sim/cluster.h"
 #include "scheduler/sim/failures.h"
+#include "scheduler/sim/throughput.h"
 #include "scheduler/sim/trace.h"
 
 namespace shoal::sim {
@@ -60,6 +61,15 @@ struct SimOptions {
   // Instead of checkpoint_interval_s, each start sets the job's interval by Young/Daly from
   // checkpoint_cost_s and its gang's MTBF (failures.mtbf_s / the nodes it spans).
   bool young_daly = false;
+  // Heterogeneous pools (throughput.h): each job's speed by GPU type; no classes = all alike.
+  ThroughputMatrix throughput;
+  // Heterogeneity-aware placement: each cycle the queued jobs get preferred GPU types from their
+  // speeds (policy/hetero.h PreferGpuTypes: fastest first; a contended type to the jobs that gain
+  // most there). False: type-blind.
+  bool hetero_aware = false;
+  // Fair share charges normalised work (GPU-seconds x the gang's speed from its GPU types), as
+  // Gavel measures shares, instead of GPU-seconds.
+  bool normalized_share = false;
 };
 
 struct JobOutcome {
@@ -79,6 +89,7 @@ struct JobOutcome {
   bool guarded = false;    // a tail guard kept it from a preemption at least once
   double held_gpu_s = 0;   // GPU-seconds its placements held
   double lost_gpu_s = 0;   // ...of which restart delays and work redone after a stop
+  double type_speed = 1;   // its last placement's speed from the GPU types (throughput.h)
 };
 
 struct SimMetrics {
@@ -93,6 +104,10 @@ struct SimMetrics {
   // Restart delays, checkpoint writing, and work redone after preemptions, resizes and failures.
   double gpu_seconds_lost = 0;
   double goodput = 1;        // GPU-seconds of work kept / GPU-seconds held
+  // Heterogeneous pools: the finished jobs' work (trace GPU-seconds, at speed 1) per GPU-second
+  // held by any job; 1 on a pool of speed-1 GPUs without losses, higher when jobs sit on GPUs
+  // that are fast for them.
+  double normalized_throughput = 0;
   int64_t failures = 0;      // jobs stopped by a node failure (a job can count several times)
   int64_t timed_out = 0;     // killed at their maxRuntime
   int64_t guarded_jobs = 0;  // jobs a tail guard kept from a preemption at least once

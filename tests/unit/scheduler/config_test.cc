@@ -106,6 +106,7 @@ TEST(ConfigTest, EveryFlagSetsItsKey) {
       {"auditScreenZ", "4"},
       {"auditScreenMinDeviation", "0.5"},
       {"allowTestFaults", "true"},
+      {"gpuSpeeds", "H100=2.6,A100=1"},
       {"visibility.metricsNames", "true"},
       {"visibility.workers", "all"},
       {"visibility.jobs", "exists"},

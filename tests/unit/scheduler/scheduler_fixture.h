@@ -40,6 +40,7 @@ class SchedulerFixture : public ::testing::Test {
     opts.queues = queues_;
     opts.quotas = quotas_;
     opts.new_worker_ranks_per_job = new_worker_ranks_per_job_;
+    opts.gpu_speeds = gpu_speeds_;
     auto s = Scheduler::Open(store_.get(), opts, [this] { return now_; });
     ASSERT_TRUE(s.ok()) << s.status().ToString();
     sched_ = std::move(s).value();
@@ -68,6 +69,7 @@ class SchedulerFixture : public ::testing::Test {
   std::vector<std::string> queues_ = {"default"};
   QuotaOptions quotas_;
   int new_worker_ranks_per_job_ = 0;  // tests of the bound set it
+  std::map<std::string, double> gpu_speeds_;  // heterogeneity-aware placement's seeds
   std::unique_ptr<Store> store_;
   std::unique_ptr<Scheduler> sched_;
 };
