@@ -344,9 +344,6 @@ class Scheduler {
   int64_t ledger_saved_ms_ = 0;
   // The audit records of running attempts, paired as they arrive (key: job id, attempt).
   std::map<std::pair<int64_t, int>, audit::AuditBook> audit_books_;
-  // The step of each (job, worker)'s last clean audit, for the rollback rule; in memory (a
-  // scheduler restart forgets it, and the rule then rolls back to the start).
-  std::map<std::pair<int64_t, std::string>, int64_t> clean_audit_steps_;
   int64_t ledger_history_ms_ = -1;  // when the last history snapshot was taken; -1 = none yet
   // Jobs' log lines and metric points, stored within their caps and expired after retention.
   JobOutput output_;

@@ -179,8 +179,11 @@ void Scheduler::ApplyAuditRecord(Job& job, int attempt, int rank, const nlohmann
   switch (finding) {
     case audit::Finding::kClean: {
       RecordAuditOutcome(auditee, /*clean=*/true);
-      int64_t& last = clean_audit_steps_[{job.id, auditee}];
-      last = std::max(last, c.step);
+      int64_t& last = job.attempts[attempt - 1].clean_audit_steps[auditee];
+      if (c.step > last) {
+        last = c.step;
+        Persist(job);  // batched with the round's other writes
+      }
       return;
     }
     case audit::Finding::kPending:
@@ -189,12 +192,17 @@ void Scheduler::ApplyAuditRecord(Job& job, int attempt, int rank, const nlohmann
     case audit::Finding::kAuditorLied: {
       const bool cheated = finding == audit::Finding::kAuditeeCheated;
       const std::string culprit = cheated ? auditee : auditor;
-      // The rollback rule: nothing after the culprit's last clean audit in this job is trusted
-      // (unknown, e.g. after a scheduler restart: from the start).
-      const auto clean = clean_audit_steps_.find({job.id, culprit});
+      // The rollback rule: nothing after the culprit's last clean audit in this job (any of its
+      // attempts) is trusted; from the start when it never passed one.
+      int64_t clean = 0;
+      for (const Attempt& earlier : job.attempts) {
+        if (auto it = earlier.clean_audit_steps.find(culprit);
+            it != earlier.clean_audit_steps.end()) {
+          clean = std::max(clean, it->second);
+        }
+      }
       // (The worker then resumes from the newest checkpoint left: audit::RollbackStep's choice.)
-      job.attempts[attempt - 1].rollback_to_step =
-          clean != clean_audit_steps_.end() ? clean->second : 0;
+      job.attempts[attempt - 1].rollback_to_step = clean;
       const std::string evidence =
           audit::EvidenceText(audit::MakeEvidence(job.id, attempt, c, finding));
       RecordAuditOutcome(culprit, /*clean=*/false);
@@ -239,11 +247,6 @@ void Scheduler::ExpireAuditCases() {
       ++it;
     }
   }
-  // A finished job's clean-audit steps are of no more use (the rollback rule is for its restarts).
-  std::erase_if(clean_audit_steps_, [&](const auto& entry) {
-    const Job* job = FindJob(entry.first.first);
-    return job == nullptr || IsTerminal(job->state);
-  });
 }
 
 }  // namespace shoal

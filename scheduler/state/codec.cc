@@ -65,6 +65,7 @@ nlohmann::json AttemptToStored(const Attempt& a) {
                       {"startedMs", a.started_ms},  {"endedMs", a.ended_ms},
                       {"ranks", ranks}};
   if (a.rollback_to_step >= 0) j["rollbackToStep"] = a.rollback_to_step;
+  if (!a.clean_audit_steps.empty()) j["cleanAuditSteps"] = a.clean_audit_steps;
   if (!a.audit.empty()) {
     nlohmann::json plans = nlohmann::json::array();
     for (const auto& plan : a.audit) plans.push_back(wire::ToJson(plan));
@@ -100,6 +101,10 @@ Result<Attempt> AttemptFromStored(const nlohmann::json& j) {
       a.ranks.push_back(std::move(r));
     }
     if (j.contains("rollbackToStep")) a.rollback_to_step = j.at("rollbackToStep").get<int64_t>();
+    // Absent from attempts stored before it was kept, and from those without a clean audit.
+    if (j.contains("cleanAuditSteps")) {
+      a.clean_audit_steps = j.at("cleanAuditSteps").get<std::map<std::string, int64_t>>();
+    }
     // Absent from attempts stored before audits, and from unaudited ones.
     if (j.contains("audit")) {
       for (const auto& pj : j.at("audit")) {

@@ -6,6 +6,7 @@
 #pragma once
 
 #include <cstdint>
+#include <map>
 #include <optional>
 #include <string>
 #include <vector>
@@ -73,6 +74,9 @@ struct Attempt {
   // Set when a cheater was caught in this attempt (docs/audits.md "rollback rule"): checkpoints
   // written by this attempt or earlier ones past this step are not resumed from. -1 = none.
   int64_t rollback_to_step = -1;
+  // The last step at which each worker (by id) passed an audit in this attempt: the rollback
+  // rule's memory, stored with the attempt so that a scheduler restart keeps it.
+  std::map<std::string, int64_t> clean_audit_steps;
 };
 
 // One account's row of the contribution ledger (scheduler/ledger.h keeps them; the store saves

@@ -121,5 +121,30 @@ TEST_F(StoreBatchTest, WriteBatchUpdatesJobsAndWorkersWithTheInsertsInOneTransac
   EXPECT_EQ(snap->workers[0].state, WorkerState::kAlive);
 }
 
+// The rollback rule's memory (docs/audits.md): each worker's last clean audit step per attempt
+// survives a restart of the store, as the rest of the attempt does.
+TEST_F(StoreBatchTest, AttemptsKeepTheirCleanAuditSteps) {
+  Job job = NewJob("u");
+  auto id = store_->InsertJob(job);
+  ASSERT_TRUE(id.ok());
+  job.id = *id;
+  job.attempts.resize(2);
+  job.attempts[0].number = 1;
+  job.attempts[0].clean_audit_steps = {{"w-1", 120}, {"w-2", 80}};
+  job.attempts[1].number = 2;  // none passed yet: nothing stored
+  ASSERT_TRUE(store_->SaveJob(job).ok());
+  store_.reset();
+  auto reopened = Store::Open(dir_);
+  ASSERT_TRUE(reopened.ok());
+  store_ = std::move(reopened).value();
+  auto snap = store_->LoadAll();
+  ASSERT_TRUE(snap.ok()) << snap.status().ToString();
+  ASSERT_EQ(snap->jobs.size(), 1u);
+  ASSERT_EQ(snap->jobs[0].attempts.size(), 2u);
+  EXPECT_EQ(snap->jobs[0].attempts[0].clean_audit_steps,
+            (std::map<std::string, int64_t>{{"w-1", 120}, {"w-2", 80}}));
+  EXPECT_TRUE(snap->jobs[0].attempts[1].clean_audit_steps.empty());
+}
+
 }  // namespace
 }  // namespace shoal
