@@ -4,7 +4,7 @@
 //
 //   --detect MODE     seeded trials of 4 in-process Gloo ranks, rank 2 cheating with MODE (a
 //                     --cheat mode, or "none" for honest runs); prints the steps to the dispute
-//   --overhead        honest 4-rank runs with audits at --rate against none; step-time ratio
+//   --overhead        honest 4-rank (--ranks N) runs with audits at --rate against none; ratio
 //                     (--rate 0: only the per-step commitments and the norm screen;
 //                     --screen-z 1e9: no screen audits)
 //   --gradients-out F one rank's commitments of --batches local gradients at fixed parameters,
@@ -44,7 +44,7 @@ using nlohmann::json;
 
 namespace {
 
-constexpr int kRanks = 4;
+int ranks = 4;  // --ranks (the overhead runs may take 2..8; the rest need 4)
 constexpr int kDim = 64, kClasses = 10, kSamples = 8192;
 int batch_size = 64;  // --batch: rows per rank per step (the overhead's main lever)
 
@@ -70,7 +70,7 @@ void WriteData(const std::string& dir) {
 JobSpec Spec(const std::string& dir, int epochs) {
   std::ostringstream y;
   y << "apiVersion: shoal/v1\nkind: TrainingJob\nmetadata: {name: audit-bench}\nspec:\n"
-    << "  workers: {min: " << kRanks << ", max: " << kRanks << "}\n"
+    << "  workers: {min: " << ranks << ", max: " << ranks << "}\n"
     << "  resources: {backend: cpu, gpusPerWorker: 0}\n"
     << "  model: {kind: mlp, layers: [" << kDim << ", 256, 256, " << kClasses
     << "], activation: relu}\n"
@@ -89,14 +89,14 @@ JobSpec Spec(const std::string& dir, int epochs) {
 double screen_z = 0;  // --screen-z: > 0 replaces the plans' norm-screen z
 
 std::vector<wire::AuditPlan> Plans(int trial, double rate) {
-  std::vector<wire::AuditPlan> plans(kRanks);
-  for (int r = 0; r < kRanks; ++r) {
+  std::vector<wire::AuditPlan> plans(ranks);
+  for (int r = 0; r < ranks; ++r) {
     if (screen_z > 0) plans[r].screen_z = screen_z;
     plans[r].nonce = audit::SketchSeed("nonce", trial, {}).substr(0, 16);
-    plans[r].key = audit::SketchSeed("key", trial * kRanks + r, {});
-    for (int q = 0; q < kRanks; ++q) {
+    plans[r].key = audit::SketchSeed("key", trial * ranks + r, {});
+    for (int q = 0; q < ranks; ++q) {
       plans[r].accounts.push_back(std::string(1, static_cast<char>('a' + q)));
-      plans[r].rates.push_back(q == r ? 0 : rate / (kRanks - 1));
+      plans[r].rates.push_back(q == r ? 0 : rate / (ranks - 1));
     }
   }
   return plans;
@@ -115,13 +115,13 @@ Run RunRanks(const JobSpec& spec, int trial, double rate, const std::string& che
              int64_t max_steps) {
   auto store = std::make_shared<gloo::rendezvous::HashStore>();
   const auto plans = Plans(trial, rate);
-  std::vector<Status> status(kRanks);
-  std::vector<TrainResult> results(kRanks);
+  std::vector<Status> status(ranks);
+  std::vector<TrainResult> results(ranks);
   const auto t0 = std::chrono::steady_clock::now();
   std::vector<std::thread> threads;
-  for (int r = 0; r < kRanks; ++r) {
+  for (int r = 0; r < ranks; ++r) {
     threads.emplace_back([&, r] {
-      auto coll = MakeGlooCollective(r, kRanks, *store, GlooOptions{});
+      auto coll = MakeGlooCollective(r, ranks, *store, GlooOptions{});
       if (!coll.ok()) {
         status[r] = coll.status();
         return;
@@ -226,7 +226,7 @@ int Overhead(const std::string& dir, double rate, int64_t steps, int repeats) {
 JobSpec FashionSpec(const std::string& fashion_dir, int epochs) {
   std::ostringstream y;
   y << "apiVersion: shoal/v1\nkind: TrainingJob\nmetadata: {name: audit-impact}\nspec:\n"
-    << "  workers: {min: " << kRanks << ", max: " << kRanks << "}\n"
+    << "  workers: {min: " << ranks << ", max: " << ranks << "}\n"
     << "  resources: {backend: cpu, gpusPerWorker: 0}\n"
     << "  model: {kind: mlp, layers: [784, 128, 10], activation: relu}\n"
     << "  data: {train: " << fashion_dir << "/train, test: " << fashion_dir
@@ -406,11 +406,17 @@ int main(int argc, char** argv) {
   app.add_option("--batches", batches);
   app.add_option("--threads", threads);
   app.add_option("--repeats", repeats);
+  app.add_option("--ranks", ranks, "ranks (threads) of the --overhead runs (default 4)")
+      ->check(CLI::Range(2, 8));
   app.add_option("--screen-z", screen_z, "the norm screen's z (default: the plan's, 3.5)");
   CLI11_PARSE(app, argc, argv);
   if (compare.size() == 2) return Compare(compare[0], compare[1]);
   if (!impact.empty()) return Impact(fashion_dir, impact, epochs);
   if (hash_speed) return HashSpeed();
+  if (ranks != 4 && !overhead) {
+    std::fprintf(stderr, "--ranks is for --overhead (detection needs 4 ranks: rank 2 cheats)\n");
+    return 2;
+  }
   char tmpl[] = "/tmp/shoal-audit-bench-XXXXXX";
   const std::string dir = ::mkdtemp(tmpl);
   WriteData(dir);
