@@ -101,7 +101,7 @@ class Replay {
     generation_.assign(n_, 0);
     ranks_now_.assign(n_, 0);
     for (size_t i = 0; i < n_; ++i) remaining_ms_[i] = trace_.jobs[i].duration_s * 1000;
-X
+    // Heterogeneous pools: each job's class, the cluster's GPU types, each class's speed on them.
     const ThroughputMatrix& m = options_.throughput;
     class_.assign(n_, 0);
     rate_.assign(n_, 0);
