@@ -169,7 +169,8 @@ int main(int argc, char** argv) {
   app.add_option("--jobs-out", jobs_out,
                  "also write every job's outcome per policy as CSV (policy,job,vc,submit_s,"
                  "start_s,end_s,gpus,duration_s,limit_s,starts,nodes,preemptions,resizes,timed_out,"
-                 "held_gpu_s,lost_gpu_s)")
+                 "held_gpu_s,lost_gpu_s,type_speed); with --hetero both the policy names end in "
+                 "(type-blind) or (type-aware)")
       ->type_name("FILE.csv");
   app.add_option("-o,--output", format, "print a table or JSON")
       ->type_name("FORMAT")
@@ -299,7 +300,11 @@ int main(int argc, char** argv) {
     }
     if (jobs_file.is_open()) {
       // One CSV for every policy: the policy column first, one header.
-      WriteJobsCsv(trace, *r, jobs_file, PolicyName(p), jobs_header);
+      WriteJobsCsv(trace, *r, jobs_file,
+                   PolicyName(p) + (throughput_arg.empty() ? ""
+                                    : aware                ? " (type-aware)"
+                                                           : " (type-blind)"),
+                   jobs_header);
       jobs_header = false;
       if (!jobs_file) {
         std::fprintf(stderr, "shoal-sim: cannot write %s\n", jobs_out.c_str());

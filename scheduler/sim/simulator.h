@@ -142,7 +142,8 @@ Result<SimResult> Simulate(const Trace& trace, const Cluster& cluster, const Sim
 
 // Every job's outcome as CSV, one row per trace job (header first): job, vc, submit_s, start_s,
 // end_s, gpus, duration_s, limit_s, starts, nodes, preemptions, resizes, timed_out, held_gpu_s,
-// lost_gpu_s; start_s and end_s are empty for a job that never started.
+// lost_gpu_s, type_speed (its last placement's, throughput.h); start_s and end_s are empty for a
+// job that never started.
 // With `policy` given, a first column "policy" holds it; `header` false leaves the header out (the
 // next policy's rows in the same file).
 void WriteJobsCsv(const Trace& trace, const SimResult& result, std::ostream& out,

@@ -293,9 +293,9 @@ TEST_F(SimTest, RestartDelaysAndRedoneWorkAreLost) {
   WriteJobsCsv(*trace, *r, csv);
   EXPECT_EQ(csv.str(),
             "job,vc,submit_s,start_s,end_s,gpus,duration_s,limit_s,starts,nodes,preemptions,"
-            "resizes,timed_out,held_gpu_s,lost_gpu_s\n"
-            "X0,x,0,0,1290,1,1000,2060,2,1,1,0,0,1220,220\n"
-            "Y1,y,700,700,770,1,10,80,1,1,0,0,0,70,60\n");
+            "resizes,timed_out,held_gpu_s,lost_gpu_s,type_speed\n"
+            "X0,x,0,0,1290,1,1000,2060,2,1,1,0,0,1220,220,1\n"
+            "Y1,y,700,700,770,1,10,80,1,1,0,0,0,70,60,1\n");
   options.restart_delay_s = -1;
   EXPECT_FALSE(Simulate(*trace, *ParseClusterSpec("1x1"), options).ok());
 }
