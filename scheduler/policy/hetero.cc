@@ -36,13 +36,14 @@ void PreferGpuTypes(const std::vector<std::string>& types,
     if (it != types.end()) free[it - types.begin()] += std::max(0, w.free_slots);
   }
   // For each contended type, the jobs granted its free slots; everyone else leaves it out.
+  std::vector<size_t> with_speeds;  // the jobs that take part, in queue order
+  for (size_t i = 0; i < n; ++i) {
+    if (!rel[i].empty()) with_speeds.push_back(i);
+  }
   std::vector<std::vector<char>> excluded(n, std::vector<char>(t_count, 0));
   for (size_t t = 0; t < t_count; ++t) {
     if (demand[t] <= free[t]) continue;
-    std::vector<size_t> by_advantage;
-    for (size_t i = 0; i < n; ++i) {
-      if (!rel[i].empty()) by_advantage.push_back(i);
-    }
+    std::vector<size_t> by_advantage = with_speeds;
     std::stable_sort(by_advantage.begin(), by_advantage.end(),
                      [&](size_t a, size_t b) { return rel[a][t] > rel[b][t]; });
     int left = free[t];
