@@ -65,8 +65,8 @@ FactorMap FactorByAccount(const Snapshot& snapshot) {
   return factor;
 }
 
-std::vector<int> FairShareOrder(const Snapshot& snapshot, const FactorMap& factor) {
-  // The factor is per account, so look it up once per account rather than in every comparison.
+std::vector<double> FairShareKeys(const Snapshot& snapshot, const FactorMap& factor) {
+  // The factor is per account, so look it up once per account rather than once per job.
   // Every queued job's account is rated (FairShareFactors).
   const size_t n = snapshot.queue.size();
   std::unordered_map<std::string_view, double> by_account;
@@ -87,6 +87,12 @@ std::vector<int> FairShareOrder(const Snapshot& snapshot, const FactorMap& facto
     if (added) it->second = factor.at(job.account);
     key[i] = it->second;
   }
+  return key;
+}
+
+std::vector<int> FairShareOrder(const Snapshot& snapshot, const FactorMap& factor) {
+  const size_t n = snapshot.queue.size();
+  const std::vector<double> key = FairShareKeys(snapshot, factor);
   std::vector<int> order(n);
   std::iota(order.begin(), order.end(), 0);
   // The usual case: the queue is in submission order already (the daemon's by id, shoal-sim's by
@@ -99,7 +105,9 @@ std::vector<int> FairShareOrder(const Snapshot& snapshot, const FactorMap& facto
     std::vector<int> group_of(n);
     size_t last = 0;
     // With account_id: the group an account's jobs of one priority fell in last time.
-    std::vector<std::pair<int, int>> by_account_id(by_id.size(), {-1, -1});  // priority, group
+    int ids = 0;
+    for (const SnapshotJob& job : snapshot.queue) ids = std::max(ids, job.account_id + 1);
+    std::vector<std::pair<int, int>> by_account_id(ids, {-1, -1});  // priority, group
     for (size_t i = 0; i < n; ++i) {
       const SnapshotJob& job = snapshot.queue[i];
       std::pair<int, int>* cached = job.account_id >= 0 ? &by_account_id[job.account_id] : nullptr;

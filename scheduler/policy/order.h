@@ -17,6 +17,8 @@ std::vector<int> PriorityOrder(const Snapshot& snapshot);  // priority.cc
 using FactorMap = std::map<std::string, double>;
 FactorMap FactorByAccount(const Snapshot& snapshot);  // fairshare.cc
 std::vector<int> FairShareOrder(const Snapshot& snapshot, const FactorMap& factor);
+// Each queued job's factor (snapshot.queue's indices), what FairShareOrder ranks by first.
+std::vector<double> FairShareKeys(const Snapshot& snapshot, const FactorMap& factor);
 
 // +las (PolicyOptions::las): a job's attained-service level now, 0 first.
 int LasLevel(const SnapshotJob& job, int64_t now_ms, const PolicyOptions& options);

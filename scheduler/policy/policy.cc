@@ -1,6 +1,7 @@
 #include "scheduler/policy/policy.h"
 
 #include <algorithm>
+#include <cmath>
 #include <cstdio>
 #include <map>
 #include <tuple>
@@ -84,10 +85,20 @@ void PreemptFor(const SnapshotJob& head, const Snapshot& snapshot,
   auto by_fair_share = [&](double theirs) {
     return mine > 0.5 && theirs < 0.5 && mine - theirs >= options.preempt_margin;
   };
+  // Running jobs' factors, by account_id where given (a name lookup per running job is most of a
+  // busy cycle's cost otherwise).
+  std::vector<double> by_id;
+  auto factor_of = [&](const SnapshotRunning& r) {
+    if (r.account_id < 0) return factor[r.account];
+    if (static_cast<size_t>(r.account_id) >= by_id.size()) by_id.resize(r.account_id + 1, NAN);
+    double& f = by_id[r.account_id];
+    if (std::isnan(f)) f = factor[r.account];
+    return f;
+  };
   std::vector<const SnapshotRunning*> victims;
   std::vector<const SnapshotRunning*> guarded;
   for (const auto& r : snapshot.running) {
-    const double theirs = factor[r.account];
+    const double theirs = factor_of(r);
     const bool fair_share = by_fair_share(theirs);
     bool las = false;
     if (options.las) {
@@ -111,7 +122,7 @@ void PreemptFor(const SnapshotJob& head, const Snapshot& snapshot,
   }
   std::sort(victims.begin(), victims.end(), [&](const auto* a, const auto* b) {
     if (options.las && level[a->id] != level[b->id]) return level[a->id] > level[b->id];
-    const double fa = factor[a->account], fb = factor[b->account];
+    const double fa = factor_of(*a), fb = factor_of(*b);
     if (fa != fb) return fa < fb;
     return a->start_ms != b->start_ms ? a->start_ms > b->start_ms : a->id < b->id;
   });
@@ -189,8 +200,18 @@ class Cycle {
   }
 
   Decisions Run() && {
-    for (const int i : QueueOrder()) {
-      if (!Consider(snapshot_.queue[i])) break;
+    if (free_slots_ <= 0 && !options_.explain_waits && !options_.las) {
+      // Nothing can start, and no wait is explained: the pass would stop at the first job, so
+      // find only that one (whom preemption serves), not the whole order. Most of a busy
+      // cluster's cycles are such; +las orders within groups, so it takes the full order.
+      if (!snapshot_.queue.empty()) {
+        blocked_ = true;
+        if (options_.preempt) head_ = &snapshot_.queue[FirstInOrder()];
+      }
+    } else {
+      for (const int i : QueueOrder()) {
+        if (!Consider(snapshot_.queue[i])) break;
+      }
     }
     if (options_.backfill && options_.explain_waits && head_ != nullptr) EstimateHeadStart();
     if (options_.preempt && head_ != nullptr) {
@@ -224,6 +245,28 @@ class Cycle {
       LasWithinGroups(snapshot_, options_, group, order);
     }
     return order;
+  }
+
+  // QueueOrder()[0] without +las, in one pass: the least job by (factor, priority, submission)
+  // as the policy ranks them (the orderings are stable sorts by these keys).
+  int FirstInOrder() const {
+    const bool fair = options_.kind == PolicyKind::kFairShare;
+    const bool by_priority = options_.kind != PolicyKind::kFifo;
+    const std::vector<double> key =
+        fair ? FairShareKeys(snapshot_, factor_) : std::vector<double>();
+    int best = 0;
+    for (int i = 1; i < static_cast<int>(snapshot_.queue.size()); ++i) {
+      const SnapshotJob& a = snapshot_.queue[i];
+      const SnapshotJob& b = snapshot_.queue[best];
+      if (fair && key[i] != key[best]) {
+        if (key[i] > key[best]) best = i;
+      } else if (by_priority && a.priority != b.priority) {
+        if (a.priority > b.priority) best = i;
+      } else if (SubmittedBefore(a, b)) {
+        best = i;
+      }
+    }
+    return best;
   }
 
   Fit FitOf(const SnapshotJob& job) {

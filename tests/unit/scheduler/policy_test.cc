@@ -483,6 +483,68 @@ TEST(FairShareTest, PropertyFastOrderMatchesTheSort) {
   }
 }
 
+// A cycle with no free slot looks only for its head job (the one preemption serves) instead of
+// ordering the whole queue, unless it explains waits; both must pick the same head, so the same
+// preemptions, over random full clusters, queues in and out of submission order, with and
+// without account ids.
+TEST(FairShareTest, PropertyAFullClusterPreemptsForTheSameHeadWithoutTheFullOrder) {
+  std::mt19937 rng(11);
+  int preempting = 0;
+  for (int iter = 0; iter < 300; ++iter) {
+    Snapshot s;
+    s.now_ms = 100'000'000;
+    const int accounts = 2 + static_cast<int>(rng() % 5);
+    const bool ids = rng() % 2 == 0;
+    for (int a = 0; a < accounts; ++a) {
+      s.accounts.push_back({"acct" + std::to_string(a), static_cast<double>(rng() % 100),
+                            static_cast<double>(rng() % 1000)});
+    }
+    const int workers = 1 + static_cast<int>(rng() % 4);
+    int64_t id = 0;
+    for (int w = 0; w < workers; ++w) {
+      s.workers.push_back(W("w" + std::to_string(w), 4, 0));
+      for (int r = 0; r < 4; ++r) {  // every slot held by a one-rank job of some account
+        SnapshotRunning run;
+        run.id = ++id;
+        const int a = static_cast<int>(rng() % accounts);
+        run.account = "acct" + std::to_string(a);
+        if (ids) run.account_id = a;
+        run.start_ms = s.now_ms - static_cast<int64_t>(rng() % 3) * 20 * 60 * 1000;
+        run.rank_workers = {s.workers.back().id};
+        s.running.push_back(run);
+      }
+    }
+    const int queued = 1 + static_cast<int>(rng() % 40);
+    for (int j = 0; j < queued; ++j) {
+      const int a = static_cast<int>(rng() % accounts);
+      SnapshotJob job = J(++id, 1, 1);
+      job.account = "acct" + std::to_string(a);
+      if (ids) job.account_id = a;
+      job.priority = 400 + 100 * static_cast<int>(rng() % 3);
+      job.submit_ms = static_cast<int64_t>(rng() % 20);  // ties and disorder
+      s.queue.push_back(job);
+    }
+    for (const bool backfill : {false, true}) {
+      PolicyOptions fast;
+      fast.kind = PolicyKind::kFairShare;
+      fast.preempt = true;
+      fast.backfill = backfill;
+      fast.explain_waits = false;
+      PolicyOptions full = fast;
+      full.explain_waits = true;
+      const Decisions a = Decide(s, fast), b = Decide(s, full);
+      ASSERT_EQ(a.preempts.size(), b.preempts.size()) << "iter " << iter;
+      for (size_t i = 0; i < a.preempts.size(); ++i) {
+        EXPECT_EQ(a.preempts[i].job_id, b.preempts[i].job_id) << "iter " << iter;
+        EXPECT_EQ(a.preempts[i].for_job_id, b.preempts[i].for_job_id) << "iter " << iter;
+      }
+      EXPECT_TRUE(a.starts.empty());
+      preempting += !a.preempts.empty();
+    }
+  }
+  EXPECT_GT(preempting, 50);  // the property was exercised, not vacuous
+}
+
 // +las: among jobs the base ordering ranks alike, less attained service first; a job that waited
 // longer than las_starve_factor x its run goes back to the first level.
 TEST(LasTest, LessServedJobsFirstWithAStarvationGuard) {
