@@ -41,6 +41,9 @@ const std::vector<SchedulerSetting>& SchedulerSettings() {
        "+preempt spares jobs younger than this"},
       {"preemptMaxPerJob", "--preempt-max-per-job", "N", "5",
        "+preempt spares jobs already preempted N times (0 = no bound): the tail guard"},
+      {"preemptMaxUnsaved", "--preempt-max-unsaved", "DURATION", "0",
+       "+preempt spares jobs whose last checkpoint is older than this (0 = no bound): the cost "
+       "guard"},
       {"resizeMinInterval", "--resize-min-interval", "DURATION", "10m",
        "+elastic grows jobs older than this"},
       {"adminTokenFile", "--admin-token-file", "FILE", "",
@@ -190,6 +193,8 @@ Status SetSchedulerSetting(const std::string& key, const std::string& value, Sch
     ASSIGN_OR_RETURN(int64_t n, ParseInt64(value, key));
     if (n < 0 || n > 1000000) return InvalidArgument(key + " must be in 0..1000000");
     c->preempt_max_per_job = static_cast<int>(n);
+  } else if (key == "preemptMaxUnsaved") {
+    ASSIGN_OR_RETURN(c->preempt_max_unsaved_ms, ParseConfigDuration(value));
   } else if (key == "resizeMinInterval") {
     ASSIGN_OR_RETURN(c->resize_min_interval_ms, ParseConfigDuration(value));
   } else if (key == "fairShareHalfLife") {

@@ -29,6 +29,7 @@ struct SchedulerConfig {
   int64_t ledger_history_retention_ms = 400 * 86400 * 1000LL;
   int64_t preempt_min_runtime_ms = 10 * 60 * 1000;  // preemptMinRuntime: +preempt spares younger
   int preempt_max_per_job = 5;  // preemptMaxPerJob: +preempt's tail guard (0 = no bound)
+  int64_t preempt_max_unsaved_ms = 0;  // preemptMaxUnsaved: +preempt's cost guard (0 = no bound)
   int64_t resize_min_interval_ms = 10 * 60 * 1000;  // resizeMinInterval: +elastic grows older
   // adminTokenFile: on the first start, the admin token is the one in this file (e.g. a mounted
   // Kubernetes Secret) instead of a random one printed once. Ignored once any token exists.

@@ -137,6 +137,7 @@ int main(int argc, char** argv) {
   options.policy = *ParsePolicyName(config.policy);  // validated with the config
   options.policy.preempt_min_runtime_ms = config.preempt_min_runtime_ms;
   options.policy.preempt_max_per_job = config.preempt_max_per_job;
+  options.policy.preempt_max_unsaved_ms = config.preempt_max_unsaved_ms;
   options.policy.resize_min_interval_ms = config.resize_min_interval_ms;
   options.fair_share_half_life_s = static_cast<double>(config.fair_share_half_life_ms) / 1000.0;
   options.ledger_history_interval_ms = config.ledger_history_interval_ms;

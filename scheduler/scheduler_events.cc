@@ -112,9 +112,13 @@ void Scheduler::RecordCheckpoint(int64_t job_id, int attempt, int64_t step, int6
   if (job == nullptr) return;
   char size[32];
   std::snprintf(size, sizeof size, "%.1f MiB", static_cast<double>(bytes) / (1 << 20));
-  AddJobEvent(*job, clock_(), "checkpoint",
+  const int64_t now = clock_();
+  AddJobEvent(*job, now, "checkpoint",
               "step " + std::to_string(step) + " of attempt " + std::to_string(attempt) +
                   " stored (" + size + ")");
+  if (attempt >= 1 && attempt <= static_cast<int>(job->attempts.size())) {
+    job->attempts[attempt - 1].last_checkpoint_ms = now;
+  }
   Persist(*job);
 }
 

@@ -101,6 +101,7 @@ Snapshot Scheduler::BuildSnapshot() const {
       const Attempt& a = *job.current_attempt();
       SnapshotRunning sr = AsRunning(shape);
       sr.start_ms = a.started_ms;
+      sr.last_checkpoint_ms = a.last_checkpoint_ms;
       // The time limit covers every attempt (EnforceTimeLimits), so the job ends by then; one past
       // it is being stopped, and backfill counts its slots as freeing just after now.
       sr.max_runtime_ms = std::max<int64_t>(

@@ -70,6 +70,11 @@ std::string PolicyName(const PolicyOptions& options) {
 
 namespace {
 
+// How long running job r has worked since its last checkpoint (or its start, before its first).
+int64_t UnsavedMs(const SnapshotRunning& r, int64_t now_ms) {
+  return now_ms - std::max(r.start_ms, r.last_checkpoint_ms);
+}
+
 // Fair-share preemption for the blocked `head` (policy.h, PolicyOptions::preempt and elastic).
 // `workers` are the free slots after this cycle's starts.
 void PreemptFor(const SnapshotJob& head, const Snapshot& snapshot,
@@ -96,7 +101,6 @@ void PreemptFor(const SnapshotJob& head, const Snapshot& snapshot,
     return f;
   };
   std::vector<const SnapshotRunning*> victims;
-  std::vector<const SnapshotRunning*> guarded;
   for (const auto& r : snapshot.running) {
     const double theirs = factor_of(r);
     const bool fair_share = by_fair_share(theirs);
@@ -109,22 +113,28 @@ void PreemptFor(const SnapshotJob& head, const Snapshot& snapshot,
     }
     if ((fair_share || las) && snapshot.now_ms - r.start_ms >= options.preempt_min_runtime_ms) {
       if (options.preempt_max_per_job > 0 && r.preemptions >= options.preempt_max_per_job) {
-        guarded.push_back(&r);
+        out.guarded.push_back({r.id, "preempted " + std::to_string(r.preemptions) +
+                                         " times already (preemptMaxPerJob " +
+                                         std::to_string(options.preempt_max_per_job) + ")"});
+      } else if (options.preempt_max_unsaved_ms > 0 &&
+                 UnsavedMs(r, snapshot.now_ms) > options.preempt_max_unsaved_ms) {
+        out.guarded.push_back({r.id, "its last checkpoint is " +
+                                         std::to_string(UnsavedMs(r, snapshot.now_ms) / 60000) +
+                                         " min old (preemptMaxUnsaved " +
+                                         std::to_string(options.preempt_max_unsaved_ms / 60000) +
+                                         " min)"});
       } else {
         victims.push_back(&r);
       }
     }
   }
-  for (const SnapshotRunning* g : guarded) {
-    out.guarded.push_back({g->id, "preempted " + std::to_string(g->preemptions) +
-                                      " times already (preemptMaxPerJob " +
-                                      std::to_string(options.preempt_max_per_job) + ")"});
-  }
   std::sort(victims.begin(), victims.end(), [&](const auto* a, const auto* b) {
     if (options.las && level[a->id] != level[b->id]) return level[a->id] > level[b->id];
     const double fa = factor_of(*a), fb = factor_of(*b);
     if (fa != fb) return fa < fb;
-    return a->start_ms != b->start_ms ? a->start_ms > b->start_ms : a->id < b->id;
+    // The least work lost first (without checkpoints: the most recently started).
+    const int64_t ua = UnsavedMs(*a, snapshot.now_ms), ub = UnsavedMs(*b, snapshot.now_ms);
+    return ua != ub ? ua < ub : a->id < b->id;
   });
   // Slots of ranks already told to stop (an earlier preemption, a failure) count as free: if
   // they make room, wait for them instead of preempting more.

@@ -33,10 +33,11 @@ struct PolicyOptions {
   // Fair-share preemption ("+preempt", fairshare only): when the first job that cannot start
   // belongs to an account below its share (factor > 0.5), running jobs of accounts above theirs
   // (factor < 0.5, at least `preempt_margin` lower) that have run `preempt_min_runtime_ms` are
-  // preempted — lowest factor first, then the most recently started — if, and only if, that
-  // frees enough slots for it. The victims requeue. A victim's account is above its share, so it
-  // cannot preempt back until its usage falls below its share: no loops; the minimum run time
-  // keeps a job from being preempted again straight after it restarts.
+  // preempted — lowest factor first, then the least unsaved work (without checkpoints: the most
+  // recently started) — if, and only if, that frees enough slots for it. The victims requeue. A
+  // victim's account is above its share, so it cannot preempt back until its usage falls below
+  // its share: no loops; the minimum run time keeps a job from being preempted again straight
+  // after it restarts.
   bool preempt = false;
   int64_t preempt_min_runtime_ms = 10 * 60 * 1000;
   // The tail guard: a job already preempted this many times is not preempted again (0 = no
@@ -44,6 +45,11 @@ struct PolicyOptions {
   // restart and the work since their last checkpoint: unbounded, their tail grows without limit
   // (bench/README.md "sim").
   int preempt_max_per_job = 0;
+  // Cost-aware preemption: a running job whose work since its last checkpoint (or its start,
+  // before its first) spans more than this is not a victim (0 = no bound), since preempting it
+  // throws that work away when it cannot checkpoint on the way out. Among victims alike, the one
+  // with the least unsaved work goes first. SnapshotRunning::last_checkpoint_ms says when.
+  int64_t preempt_max_unsaved_ms = 0;
   double preempt_margin = 0.1;
   // Attained-service priority ("+las", Tiresias' discretised 2D-LAS), inside the ordering: among
   // jobs the base ordering ranks alike (fifo: all; priority: one priority; fairshare: one

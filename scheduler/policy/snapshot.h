@@ -62,6 +62,9 @@ struct SnapshotRunning {
   int64_t start_ms = 0;        // when the current attempt started (a resize starts a new one)
   int64_t max_runtime_ms = 0;  // 0 = unknown: its slots are never counted as freeing up
   int preemptions = 0;         // times the job was preempted before this attempt
+  // When its current attempt last stored a checkpoint (0 = not yet: everything since start_ms is
+  // unsaved); cost-aware preemption (PolicyOptions::preempt_max_unsaved_ms) reads it.
+  int64_t last_checkpoint_ms = 0;
   double attained_gpu_s = 0;   // GPU-seconds its earlier attempts held (+las)
   std::vector<std::string> rank_workers;  // rank r holds one slot on rank_workers[r]
   int gpus_per_rank = 0;

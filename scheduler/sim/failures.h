@@ -49,4 +49,12 @@ class NodeFailures {
 // 0 when either is not positive (no failures or free checkpoints: no interval to balance).
 double YoungDalyIntervalS(double checkpoint_cost_s, double gang_mtbf_s);
 
+// The work a stop throws away: an attempt that has made progress for `progress_ms` (wall time
+// after its restart delay) and stored a checkpoint at the end of every `period_ms` (its interval
+// plus the checkpoint's writing) redoes what it did since the last one. With period_ms <= 0 (no
+// periodic checkpoints) the job checkpoints as it stops and loses nothing.
+inline int64_t UnsavedMs(int64_t progress_ms, int64_t period_ms) {
+  return period_ms > 0 && progress_ms > 0 ? progress_ms % period_ms : 0;
+}
+
 }  // namespace shoal::sim

@@ -58,6 +58,7 @@ int main(int argc, char** argv) {
   double load = 0.9, misestimate = 2.0, sigma = 0.0, half_life_h = 168, checkpoint_s = 0;
   double elastic = 0, heavy_share = 0, spread_slowdown = 0;
   int preempt_max_per_job = 5;  // the daemon's default (preemptMaxPerJob)
+  double preempt_max_unsaved_s = 0;  // the daemon's default (preemptMaxUnsaved)
   double node_mtbf_h = 0, node_repair_h = 1, checkpoint_cost_s = 0;
   bool young_daly = false, normalized_share = false;
   CLI::App app(
@@ -119,6 +120,11 @@ int main(int argc, char** argv) {
                  "bound)")
       ->type_name("N")
       ->check(CLI::Range(0, 1000000));
+  app.add_option("--preempt-max-unsaved-s", preempt_max_unsaved_s,
+                 "+preempt's cost guard: a job with more than S seconds of work since its last "
+                 "checkpoint is not preempted (0 = no bound)")
+      ->type_name("S")
+      ->check(flags::NonNegative(86400 * 365));
   app.add_option("--node-mtbf-h", node_mtbf_h,
                  "volatile pool: each node fails after H hours on average (exponential; 0 = never)")
       ->type_name("H")
@@ -280,6 +286,7 @@ int main(int argc, char** argv) {
     options.normalized_share = aware && normalized_share;
     options.policy = p;
     options.policy.preempt_max_per_job = preempt_max_per_job;
+    options.policy.preempt_max_unsaved_ms = std::llround(preempt_max_unsaved_s * 1000);
     options.misestimate = misestimate;
     options.misestimate_sigma = sigma;
     options.seed = static_cast<uint64_t>(seed);

@@ -117,6 +117,13 @@ class Replay {
     }
   }
 
+  // Job j's current attempt stores a checkpoint every this many ms after its restart delay (its
+  // interval and the writing); 0 = none periodic.
+  int64_t PeriodMs(int64_t j) const {
+    return interval_ms_[j] > 0 ? interval_ms_[j] + std::llround(options_.checkpoint_cost_s * 1000)
+                               : 0;
+  }
+
   // Time job j needs on k ranks for the rest of its work, at its current speed.
   int64_t TimeLeftMs(int64_t j, int k) const {
     return static_cast<int64_t>(std::ceil(static_cast<double>(remaining_ms_[j]) *
@@ -217,8 +224,8 @@ class Replay {
     run_ms_[j] += ran;
     result_.attempts.push_back({j, start_ms, now_ms_, k});
     const int64_t progress = ran - std::min(ran, restart_delay_ms_);
-    // Stopped, it redoes what it did since its last checkpoint: half an interval on average.
-    const int64_t redone = stopped ? std::min(progress, interval_ms_[j] / 2) : 0;
+    // Stopped, it redoes what it did since its last checkpoint.
+    const int64_t redone = stopped ? UnsavedMs(progress, PeriodMs(j)) : 0;
     // Of what it kept, the checkpoints' writing made no progress.
     const double writing = static_cast<double>(progress - redone) * (1.0 - checkpoint_speed_[j]);
     JobOutcome& o = result_.jobs[j];
@@ -374,6 +381,13 @@ class Replay {
         for (const SnapshotJob& q : snap_.queue) speeds.push_back(class_speeds_[class_[q.id]]);
         PreferGpuTypes(types_, speeds, snap_);
       }
+      // Cost-aware preemption reads when each running job last stored a checkpoint.
+      for (SnapshotRunning& r : policy_.preempt ? snap_.running : no_running_) {
+        const int64_t progress = now_ms_ - r.start_ms - restart_delay_ms_, period = PeriodMs(r.id);
+        if (period > 0 && progress >= period) {
+          r.last_checkpoint_ms = now_ms_ - UnsavedMs(progress, period);
+        }
+      }
       Decisions d = Decide(snap_, policy_);
       ++result_.metrics.cycles;
       for (const auto& [id, why] : d.guarded) {
@@ -456,6 +470,7 @@ class Replay {
   std::vector<int64_t> interval_ms_;      // the current attempt's checkpoint interval
   std::vector<int64_t> queued_ms_;        // when it was last requeued (0: never)
   NodeFailures failures_;
+  std::vector<SnapshotRunning> no_running_;  // stays empty
   std::vector<int> slots_of_;  // each node's GPUs, to give back when it returns
   const int64_t restart_delay_ms_ = std::llround(options_.restart_delay_s * 1000.0);
   // Work left, in ms at the job's full size; stale-event guard; ranks it runs on now.
@@ -466,14 +481,6 @@ class Replay {
   int free_gpus_ = 0;
   double decay_per_ms_ = 0;
 };
-
-// A trace's id or vc as a CSV field: quoted when it holds a comma, quote or line break.
-std::string CsvField(const std::string& v) {
-  if (v.find_first_of(",\"\r\n") == std::string::npos) return v;
-  std::string q = "\"";
-  for (char c : v) q += c == '"' ? std::string("\"\"") : std::string(1, c);
-  return q + "\"";
-}
 
 double Mean(const std::vector<double>& v) {
   double s = 0;
@@ -568,32 +575,6 @@ Result<SimResult> Simulate(const Trace& trace, const Cluster& cluster, const Sim
   result.metrics.wall_s =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - wall_start).count();
   return result;
-}
-
-void WriteJobsCsv(const Trace& trace, const SimResult& result, std::ostream& out,
-                  const std::string& policy, bool header) {
-  const std::string first = policy.empty() ? "" : CsvField(policy) + ",";
-  if (header) {
-    out << (policy.empty() ? "" : "policy,")
-        << "job,vc,submit_s,start_s,end_s,gpus,duration_s,limit_s,starts,nodes,preemptions,"
-           "resizes,timed_out,held_gpu_s,lost_gpu_s,type_speed\n";
-  }
-  char held[32], lost[32], limit[32], speed[32];
-  for (size_t i = 0; i < result.jobs.size() && i < trace.jobs.size(); ++i) {
-    const JobOutcome& o = result.jobs[i];
-    std::snprintf(held, sizeof(held), "%.0f", o.held_gpu_s);
-    std::snprintf(lost, sizeof(lost), "%.0f", o.lost_gpu_s);
-    std::snprintf(limit, sizeof(limit), "%.0f", o.limit_s);
-    std::snprintf(speed, sizeof(speed), "%.3g", o.type_speed);
-    out << first << CsvField(trace.jobs[i].id) << ',' << CsvField(trace.jobs[i].vc) << ','
-        << o.submit_s << ',';
-    if (o.start_s >= 0) out << o.start_s;
-    out << ',';
-    if (o.end_s >= 0) out << o.end_s;
-    out << ',' << o.gpus << ',' << o.duration_s << ',' << limit << ',' << o.starts << ',' << o.nodes
-        << ',' << o.preemptions << ',' << o.resizes << ',' << (o.timed_out ? 1 : 0) << ',' << held
-        << ',' << lost << ',' << speed << '\n';
-  }
 }
 
 }  // namespace shoal::sim

@@ -66,6 +66,7 @@ nlohmann::json AttemptToStored(const Attempt& a) {
                       {"ranks", ranks}};
   if (a.rollback_to_step >= 0) j["rollbackToStep"] = a.rollback_to_step;
   if (!a.clean_audit_steps.empty()) j["cleanAuditSteps"] = a.clean_audit_steps;
+  if (a.last_checkpoint_ms > 0) j["lastCheckpointMs"] = a.last_checkpoint_ms;
   if (!a.audit.empty()) {
     nlohmann::json plans = nlohmann::json::array();
     for (const auto& plan : a.audit) plans.push_back(wire::ToJson(plan));
@@ -101,6 +102,10 @@ Result<Attempt> AttemptFromStored(const nlohmann::json& j) {
       a.ranks.push_back(std::move(r));
     }
     if (j.contains("rollbackToStep")) a.rollback_to_step = j.at("rollbackToStep").get<int64_t>();
+    // Absent from attempts stored before it was kept, and from those without a checkpoint.
+    if (j.contains("lastCheckpointMs")) {
+      a.last_checkpoint_ms = j.at("lastCheckpointMs").get<int64_t>();
+    }
     // Absent from attempts stored before it was kept, and from those without a clean audit.
     if (j.contains("cleanAuditSteps")) {
       a.clean_audit_steps = j.at("cleanAuditSteps").get<std::map<std::string, int64_t>>();

@@ -77,6 +77,9 @@ struct Attempt {
   // The last step at which each worker (by id) passed an audit in this attempt: the rollback
   // rule's memory, stored with the attempt so that a scheduler restart keeps it.
   std::map<std::string, int64_t> clean_audit_steps;
+  // When this attempt last stored a checkpoint (0 = not yet): +preempt's cost guard
+  // (PolicyOptions::preempt_max_unsaved_ms) reads it.
+  int64_t last_checkpoint_ms = 0;
 };
 
 // One account's row of the contribution ledger (scheduler/ledger.h keeps them; the store saves

@@ -79,6 +79,7 @@ TEST(ConfigTest, EveryFlagSetsItsKey) {
       {"ledgerHistoryRetention", "730d"},
       {"preemptMinRuntime", "3m"},
       {"preemptMaxPerJob", "2"},
+      {"preemptMaxUnsaved", "5m"},
       {"resizeMinInterval", "4m"},
       {"adminTokenFile", "/a"},
       {"workerTokenFile", "/w"},

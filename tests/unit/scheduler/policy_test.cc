@@ -617,6 +617,41 @@ TEST(PreemptionTest, TheTailGuardSparesAJobPreemptedTooOften) {
   EXPECT_TRUE(Decide(s, p).guarded.empty());
 }
 
+// Cost-aware preemption: among victims alike the one with the least work since its last
+// checkpoint goes first, and with preempt_max_unsaved_ms a job with more unsaved work than that is
+// spared, and the decisions say why.
+TEST(PreemptionTest, TheCostGuardSparesAJobWhoseLastCheckpointIsOld) {
+  Snapshot s;
+  s.now_ms = 3'600'000;
+  s.workers = {W("w", 4, 0)};
+  s.accounts = {{"pool", 1000, 0}, {"heavy", 0, 5000}, {"light", 0, 0}};
+  // Both started at 0; job 10 checkpointed 50 minutes in, job 11 only 20 minutes in.
+  s.running = {Running(10, {"w", "w"}, 0, 100000, "heavy"),
+               Running(11, {"w", "w"}, 0, 100000, "heavy")};
+  s.running[0].last_checkpoint_ms = 3'000'000;
+  s.running[1].last_checkpoint_ms = 1'200'000;
+  s.queue = {Timed(1, 2, 100, "light")};
+  PolicyOptions p = *ParsePolicyName("fairshare+preempt");
+  Decisions d = Decide(s, p);
+  ASSERT_EQ(d.preempts.size(), 1u);
+  EXPECT_EQ(d.preempts[0].job_id, 10);  // 10 minutes unsaved, against 40
+  // Recent checkpoints are worth more than recent starts: swap them and job 11 goes.
+  std::swap(s.running[0].last_checkpoint_ms, s.running[1].last_checkpoint_ms);
+  EXPECT_EQ(Decide(s, p).preempts.at(0).job_id, 11);
+  // A bound of 30 minutes spares job 10 (40 minutes unsaved), and says so.
+  p.preempt_max_unsaved_ms = 30 * 60'000;
+  d = Decide(s, p);
+  ASSERT_EQ(d.preempts.size(), 1u);
+  EXPECT_EQ(d.preempts[0].job_id, 11);
+  ASSERT_EQ(d.guarded.size(), 1u);
+  EXPECT_EQ(d.guarded[0].first, 10);
+  EXPECT_NE(d.guarded[0].second.find("last checkpoint is 40 min old"), std::string::npos)
+      << d.guarded[0].second;
+  // Without any checkpoint both have an hour unsaved: nobody is preempted.
+  s.running[0].last_checkpoint_ms = s.running[1].last_checkpoint_ms = 0;
+  EXPECT_TRUE(Decide(s, p).preempts.empty());
+}
+
 TEST(PreemptionTest, UnderShareJobPreemptsOverShareJobsOnlyAfterTheMinimumRunTime) {
   Snapshot s;
   s.now_ms = 3'600'000;

@@ -316,6 +316,34 @@ TEST_F(SchedulerTest, PreemptionStopsTheOverServedJobAndRequeuesItWithoutARetry)
   EXPECT_EQ(sched_->FindJob(h)->state, JobState::kFailed);
 }
 
+// The cost guard in the daemon: with preemptMaxUnsaved, a job whose work since its last stored
+// checkpoint (or its start) spans more than that is spared; the checkpoint it reports (rank 0's
+// upload) makes it a victim again. (StoreBatchTest checks the time is stored with the attempt.)
+TEST_F(SchedulerTest, TheCostGuardWaitsForTheVictimsNextCheckpoint) {
+  worker_timeout_ms_ = 3'600'000;
+  policy_ = *ParsePolicyName("fairshare+preempt");
+  policy_.preempt_min_runtime_ms = 600'000;
+  policy_.preempt_max_unsaved_ms = 900'000;
+  Reopen();
+  std::string w = AddWorker("a");  // one slot
+  const int64_t h = (*sched_->Submit(LongSpec(), "heavy"))->id;
+  sched_->RunCycle();
+  ASSERT_TRUE(sched_->Heartbeat(w, {{h, 1, 0}}).ok());
+  now_ += 1'200'000;  // 20 minutes without a checkpoint
+  const int64_t l = (*sched_->Submit(LongSpec(), "light"))->id;
+  sched_->RunCycle();
+  EXPECT_EQ(sched_->FindJob(h)->state, JobState::kRunning);
+  EXPECT_EQ(sched_->FindJob(l)->state, JobState::kPending);
+  sched_->RecordCheckpoint(h, 1, 100, 1 << 20);
+  EXPECT_EQ(sched_->FindJob(h)->attempts.back().last_checkpoint_ms, now_);
+  now_ += 60'000;
+  ASSERT_TRUE(sched_->Heartbeat(w, {{h, 1, 0}}).ok());
+  sched_->RunCycle();
+  const Job* hj = sched_->FindJob(h);
+  ASSERT_EQ(hj->state, JobState::kPending) << hj->reason;
+  EXPECT_EQ(hj->attempts.back().state, AttemptState::kPreempted);
+}
+
 // With a poster (as in the daemon), requests that arrive before the pass runs share one pass.
 TEST_F(SchedulerTest, ScheduleRequestsAreCoalescedUntilThePostedPassRuns) {
   int posted = 0;

@@ -264,8 +264,9 @@ TEST_F(SimTest, KnownAnswerJobsAreKilledAtTheirLimit) {
 
 // Each (re)start holds the GPUs for the restart delay before progress; it and redone work are
 // lost GPU time, left out of utilisation. A limit covers the work's estimate and one delay. One
-// GPU, X0 (1000 s) preempted at 700 by Y1 (10 s), 60 s delays, 200 s checkpoints (100 s redone):
-//   X0 0-700 (60 lost + 640 done, 100 of it redone), Y1 700-770, X0 770-1290 (60 + 460 left).
+// GPU, X0 (1000 s) preempted at 700 by Y1 (10 s), 60 s delays, a checkpoint after every 200 s of
+// progress (at 260, 460 and 660 s, so the 40 s since the last are redone):
+//   X0 0-700 (60 lost + 640 done, 40 of it redone), Y1 700-770, X0 770-1230 (60 + 400 left).
 TEST_F(SimTest, RestartDelaysAndRedoneWorkAreLost) {
   auto trace = ReadTraceCsv(Write("r.csv",
                                   "job_id,submit_time_s,num_gpus,duration_s,vc,status\n"
@@ -280,24 +281,60 @@ TEST_F(SimTest, RestartDelaysAndRedoneWorkAreLost) {
   ASSERT_TRUE(r.ok());
   EXPECT_EQ(r->jobs[1].start_s, 700);
   EXPECT_EQ(r->jobs[1].end_s, 770);
-  EXPECT_EQ(r->jobs[0].end_s, 1290);
+  EXPECT_EQ(r->jobs[0].end_s, 1230);
   EXPECT_EQ(r->jobs[0].starts, 2);
-  EXPECT_DOUBLE_EQ(r->jobs[0].held_gpu_s, 700 + 520);
-  EXPECT_DOUBLE_EQ(r->jobs[0].lost_gpu_s, 60 + 100 + 60);
+  EXPECT_DOUBLE_EQ(r->jobs[0].held_gpu_s, 700 + 460);
+  EXPECT_DOUBLE_EQ(r->jobs[0].lost_gpu_s, 60 + 40 + 60);
   EXPECT_DOUBLE_EQ(r->jobs[1].lost_gpu_s, 60);
-  EXPECT_DOUBLE_EQ(r->metrics.gpu_seconds_lost, 280);
-  // Useful work: 1000 + 10 GPU-seconds over 1 GPU x 1290 s.
-  EXPECT_NEAR(r->metrics.gpu_utilization, 1010.0 / 1290.0, 1e-12);
+  EXPECT_DOUBLE_EQ(r->metrics.gpu_seconds_lost, 220);
+  // Useful work: 1000 + 10 GPU-seconds over 1 GPU x 1230 s.
+  EXPECT_NEAR(r->metrics.gpu_utilization, 1010.0 / 1230.0, 1e-12);
   ASSERT_EQ(r->attempts.size(), 3u);
   std::ostringstream csv;
   WriteJobsCsv(*trace, *r, csv);
   EXPECT_EQ(csv.str(),
             "job,vc,submit_s,start_s,end_s,gpus,duration_s,limit_s,starts,nodes,preemptions,"
             "resizes,timed_out,held_gpu_s,lost_gpu_s,type_speed\n"
-            "X0,x,0,0,1290,1,1000,2060,2,1,1,0,0,1220,220,1\n"
+            "X0,x,0,0,1230,1,1000,2060,2,1,1,0,0,1160,160,1\n"
             "Y1,y,700,700,770,1,10,80,1,1,0,0,0,70,60,1\n");
   options.restart_delay_s = -1;
   EXPECT_FALSE(Simulate(*trace, *ParseClusterSpec("1x1"), options).ok());
+}
+
+// Cost-aware preemption in the replay: the victim is the job with the least work since its last
+// checkpoint, and --preempt-max-unsaved-s spares jobs with more. Two GPUs held by account x's A
+// (from 0) and B (from 150), checkpoints after every 200 s of progress, no restart delay; y's L
+// arrives at 700: A checkpointed at 600 (100 s unsaved), B at 550 (150 s unsaved).
+TEST_F(SimTest, PreemptionTakesTheJobWithTheLeastUnsavedWork) {
+  auto trace = ReadTraceCsv(Write("c.csv",
+                                  "job_id,submit_time_s,num_gpus,duration_s,vc,status\n"
+                                  "A,0,1,1000,x,\n"
+                                  "B,150,1,1000,x,\n"
+                                  "L,700,1,10,y,\n"));
+  ASSERT_TRUE(trace.ok());
+  SimOptions options;
+  options.policy = *ParsePolicyName("fairshare+preempt");
+  options.policy.preempt_min_runtime_ms = 0;
+  options.restart_delay_s = 0;
+  options.checkpoint_interval_s = 200;
+  auto run = [&](double max_unsaved_s) {
+    options.policy.preempt_max_unsaved_ms = std::llround(max_unsaved_s * 1000);
+    auto r = Simulate(*trace, *ParseClusterSpec("1x2"), options);
+    EXPECT_TRUE(r.ok());
+    return *r;
+  };
+  SimResult r = run(0);
+  EXPECT_EQ(r.jobs[0].preemptions, 1);  // A, although B started later
+  EXPECT_EQ(r.jobs[1].preemptions, 0);
+  EXPECT_DOUBLE_EQ(r.jobs[0].lost_gpu_s, 100);
+  EXPECT_EQ(r.jobs[2].start_s, 700);
+  r = run(120);  // B is spared either way; A still goes
+  EXPECT_EQ(r.jobs[0].preemptions, 1);
+  EXPECT_EQ(r.jobs[2].start_s, 700);
+  r = run(50);  // both spared: L waits for A to finish
+  EXPECT_EQ(r.metrics.preemptions, 0);
+  EXPECT_GE(r.metrics.guarded_jobs, 2);
+  EXPECT_EQ(r.jobs[2].start_s, 1000);
 }
 
 // A gang over two nodes runs 1.5x as long with spread_slowdown 0.5; one node, unchanged.
@@ -486,7 +523,9 @@ TEST_F(SimTest, EveryPolicyKeepsTheInvariants) {
       EXPECT_NEAR(held, o.held_gpu_s, 1e-6);
       // Nobody runs past its limit.
       EXPECT_LE(run_ms, std::llround(o.limit_s * 1000)) << "job " << j;
-      if (o.timed_out) EXPECT_EQ(run_ms, std::llround(o.limit_s * 1000)) << "job " << j;
+      if (o.timed_out) {
+        EXPECT_EQ(run_ms, std::llround(o.limit_s * 1000)) << "job " << j;
+      }
       timed_out += o.timed_out;
       preempted += o.preemptions;
       if (!o.timed_out) {
@@ -500,7 +539,9 @@ TEST_F(SimTest, EveryPolicyKeepsTheInvariants) {
     EXPECT_EQ(timed_out, r->metrics.timed_out);
     EXPECT_GT(timed_out, 0) << "no job was killed: the noise shows nothing";
     EXPECT_GT(r->metrics.failures, 0) << "no node failure hit a job";
-    if (std::string(name).find("preempt") != std::string::npos) EXPECT_GT(preempted, 0);
+    if (std::string(name).find("preempt") != std::string::npos) {
+      EXPECT_GT(preempted, 0);
+    }
   }
 }
 

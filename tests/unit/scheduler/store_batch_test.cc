@@ -123,7 +123,8 @@ TEST_F(StoreBatchTest, WriteBatchUpdatesJobsAndWorkersWithTheInsertsInOneTransac
 
 // The rollback rule's memory (docs/audits.md): each worker's last clean audit step per attempt
 // survives a restart of the store, as the rest of the attempt does.
-TEST_F(StoreBatchTest, AttemptsKeepTheirCleanAuditSteps) {
+// The rollback rule's memory and the cost guard's last checkpoint survive a restart.
+TEST_F(StoreBatchTest, AttemptsKeepTheirCleanAuditStepsAndLastCheckpoint) {
   Job job = NewJob("u");
   auto id = store_->InsertJob(job);
   ASSERT_TRUE(id.ok());
@@ -131,6 +132,7 @@ TEST_F(StoreBatchTest, AttemptsKeepTheirCleanAuditSteps) {
   job.attempts.resize(2);
   job.attempts[0].number = 1;
   job.attempts[0].clean_audit_steps = {{"w-1", 120}, {"w-2", 80}};
+  job.attempts[0].last_checkpoint_ms = 1'700'000'123'456;
   job.attempts[1].number = 2;  // none passed yet: nothing stored
   ASSERT_TRUE(store_->SaveJob(job).ok());
   store_.reset();
@@ -144,6 +146,8 @@ TEST_F(StoreBatchTest, AttemptsKeepTheirCleanAuditSteps) {
   EXPECT_EQ(snap->jobs[0].attempts[0].clean_audit_steps,
             (std::map<std::string, int64_t>{{"w-1", 120}, {"w-2", 80}}));
   EXPECT_TRUE(snap->jobs[0].attempts[1].clean_audit_steps.empty());
+  EXPECT_EQ(snap->jobs[0].attempts[0].last_checkpoint_ms, 1'700'000'123'456);
+  EXPECT_EQ(snap->jobs[0].attempts[1].last_checkpoint_ms, 0);
 }
 
 }  // namespace
