@@ -44,6 +44,11 @@ const std::vector<SchedulerSetting>& SchedulerSettings() {
       {"preemptMaxUnsaved", "--preempt-max-unsaved", "DURATION", "0",
        "+preempt spares jobs whose last checkpoint is older than this (0 = no bound): the cost "
        "guard"},
+      {"youngDaly", "--young-daly", "BOOL", "false",
+       "each new attempt checkpoints every sqrt(2 x its last checkpoint's write time x its "
+       "workers' MTBF), 1m..1d, instead of the spec's everySeconds (volatile pools)"},
+      {"workerMtbfPrior", "--worker-mtbf-prior", "DURATION", "7d",
+       "a worker's MTBF before any failure is seen (weighs as one failure)"},
       {"resizeMinInterval", "--resize-min-interval", "DURATION", "10m",
        "+elastic grows jobs older than this"},
       {"adminTokenFile", "--admin-token-file", "FILE", "",
@@ -195,6 +200,11 @@ Status SetSchedulerSetting(const std::string& key, const std::string& value, Sch
     c->preempt_max_per_job = static_cast<int>(n);
   } else if (key == "preemptMaxUnsaved") {
     ASSIGN_OR_RETURN(c->preempt_max_unsaved_ms, ParseConfigDuration(value));
+  } else if (key == "youngDaly") {
+    ASSIGN_OR_RETURN(c->young_daly, ParseBool(value));
+  } else if (key == "workerMtbfPrior") {
+    ASSIGN_OR_RETURN(c->worker_mtbf_prior_ms, ParseConfigDuration(value));
+    if (c->worker_mtbf_prior_ms < 60'000) return InvalidArgument(key + " must be at least 1m");
   } else if (key == "resizeMinInterval") {
     ASSIGN_OR_RETURN(c->resize_min_interval_ms, ParseConfigDuration(value));
   } else if (key == "fairShareHalfLife") {

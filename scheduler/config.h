@@ -30,6 +30,8 @@ struct SchedulerConfig {
   int64_t preempt_min_runtime_ms = 10 * 60 * 1000;  // preemptMinRuntime: +preempt spares younger
   int preempt_max_per_job = 5;  // preemptMaxPerJob: +preempt's tail guard (0 = no bound)
   int64_t preempt_max_unsaved_ms = 0;  // preemptMaxUnsaved: +preempt's cost guard (0 = no bound)
+  bool young_daly = false;             // youngDaly: Young/Daly checkpoint intervals per attempt
+  int64_t worker_mtbf_prior_ms = int64_t{7} * 86400 * 1000;  // workerMtbfPrior
   int64_t resize_min_interval_ms = 10 * 60 * 1000;  // resizeMinInterval: +elastic grows older
   // adminTokenFile: on the first start, the admin token is the one in this file (e.g. a mounted
   // Kubernetes Secret) instead of a random one printed once. Ignored once any token exists.

@@ -133,6 +133,8 @@ int main(int argc, char** argv) {
   }
   SchedulerOptions options;
   options.worker_timeout_ms = config.worker_timeout_ms;
+  options.young_daly = config.young_daly;
+  options.worker_mtbf_prior_ms = config.worker_mtbf_prior_ms;
   options.heartbeat_wait_ms = config.heartbeat_wait_ms;
   options.policy = *ParsePolicyName(config.policy);  // validated with the config
   options.policy.preempt_min_runtime_ms = config.preempt_min_runtime_ms;

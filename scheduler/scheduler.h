@@ -30,6 +30,7 @@
 #include "common/wire/worker_event.h"
 #include "scheduler/audit/arbitration.h"
 #include "scheduler/audit/trust.h"
+#include "scheduler/failure_book.h"
 #include "scheduler/gpu_speeds.h"
 #include "scheduler/job_output.h"
 #include "scheduler/job_table.h"
@@ -44,6 +45,11 @@
 #include "scheduler/worker_registry.h"
 
 namespace shoal {
+
+// The bounds of a Young/Daly checkpoint interval (SchedulerOptions::young_daly): at least a
+// minute (checkpoints cost more than their write: an upload, a fsync), at most a day.
+inline constexpr int64_t kMinYoungDalySeconds = 60;
+inline constexpr int64_t kMaxYoungDalySeconds = 86400;
 
 struct SchedulerOptions {
   // A worker whose last heartbeat is older than this is marked lost and its ranks fail.
@@ -76,6 +82,12 @@ struct SchedulerOptions {
   bool allow_test_faults = false;
   // A case whose records do not all arrive within this is timed out (the silent rank named).
   int64_t audit_record_timeout_ms = 60000;
+  // Young/Daly checkpoint intervals (configs/scheduler.yaml `youngDaly`, `workerMtbfPrior`): each
+  // new attempt of a job whose last checkpoint's write time is known checkpoints every
+  // sqrt(2 x that time x its workers' MTBF), between kMinYoungDalySeconds and kMaxYoungDalySeconds,
+  // instead of its spec's everySeconds; workers' MTBFs start from the prior (FailureBook).
+  bool young_daly = false;
+  int64_t worker_mtbf_prior_ms = int64_t{7} * 86400 * 1000;
   // Heterogeneity-aware placement's seed speeds per GPU type (gpuSpeeds; empty = type-blind).
   std::map<std::string, double> gpu_speeds;
 };
@@ -201,7 +213,10 @@ class Scheduler {
   // its trainers use that attempt's rendezvous KV.
   bool AccountRunsAttempt(const std::string& account, int64_t job_id, int attempt) const;
   // Adds a "checkpoint" event to the job's timeline once its checkpoint of `step` is stored.
-  void RecordCheckpoint(int64_t job_id, int attempt, int64_t step, int64_t bytes);
+  // `write_seconds`: how long the trainer took to write it (0 = not reported), the cost Young/Daly
+  // intervals balance.
+  void RecordCheckpoint(int64_t job_id, int attempt, int64_t step, int64_t bytes,
+                        double write_seconds = 0);
   // Adds an event saying why a checkpoint upload was refused (e.g. the account's quota), at most
   // once a minute per job.
   void RecordCheckpointRefused(int64_t job_id, const std::string& why);
@@ -265,6 +280,7 @@ class Scheduler {
         clock_(std::move(clock)),
         ledger_(options.fair_share_half_life_s),
         speeds_(options.gpu_speeds),
+        failures_(options.worker_mtbf_prior_ms),
         output_(store, options.quotas) {}
 
   Job* MutableJob(int64_t id);
@@ -311,6 +327,9 @@ class Scheduler {
   // Schedule() now, or once soon for every request until then (SetSchedulePoster).
   void RequestSchedule();
   void StartJob(Job& job, const std::vector<std::string>& rank_workers);
+  // The Young/Daly interval a new attempt of `job` on these workers checkpoints at (s), or 0 for
+  // its spec's (young_daly off, no periodic checkpoints, or no write time reported yet).
+  int YoungDalyEverySeconds(const Job& job, const std::vector<std::string>& rank_workers) const;
   Snapshot BuildSnapshot() const;
   RankPlacement* FindRank(Job& job, int attempt, int rank);
   // The ranks `worker_id` should be running now (of running attempts, not yet told to stop).
@@ -333,6 +352,7 @@ class Scheduler {
   SchedulerMetrics metrics_;
   Ledger ledger_;
   GpuSpeedBook speeds_;  // jobs' measured speed per GPU type (heterogeneous pools)
+  FailureBook failures_;  // workers' observed MTBF (Young/Daly checkpoint intervals)
   std::function<void()> post_schedule_;
   bool schedule_pending_ = false;
   // A RunPendingSchedule() is posted and has not run yet.

@@ -107,7 +107,8 @@ Status Scheduler::ApplyExit(Job& job, RankPlacement& rp, int attempt,
   return Status::Ok();
 }
 
-void Scheduler::RecordCheckpoint(int64_t job_id, int attempt, int64_t step, int64_t bytes) {
+void Scheduler::RecordCheckpoint(int64_t job_id, int attempt, int64_t step, int64_t bytes,
+                                 double write_seconds) {
   Job* job = MutableJob(job_id);
   if (job == nullptr) return;
   char size[32];
@@ -118,6 +119,7 @@ void Scheduler::RecordCheckpoint(int64_t job_id, int attempt, int64_t step, int6
                   " stored (" + size + ")");
   if (attempt >= 1 && attempt <= static_cast<int>(job->attempts.size())) {
     job->attempts[attempt - 1].last_checkpoint_ms = now;
+    if (write_seconds > 0) job->attempts[attempt - 1].checkpoint_write_s = write_seconds;
   }
   Persist(*job);
 }

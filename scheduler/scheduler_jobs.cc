@@ -4,10 +4,12 @@
 // Part of the Scheduler class (scheduler/scheduler.h); the files share scheduler_internal.h.
 #include <algorithm>
 #include <chrono>
+#include <cmath>
 #include <cstdio>
 #include <set>
 
 #include "common/log.h"
+#include "scheduler/policy/checkpoint_interval.h"
 #include "scheduler/policy/placement.h"
 #include "scheduler/policy/policy.h"
 #include "scheduler/scheduler.h"
@@ -281,6 +283,24 @@ int64_t Scheduler::RunMs(const Job& job) const {
   return ran;
 }
 
+int Scheduler::YoungDalyEverySeconds(const Job& job,
+                                     const std::vector<std::string>& rank_workers) const {
+  if (!options_.young_daly || job.spec.checkpoint.every_seconds <= 0) return 0;
+  // The latest write time reported for the job (any attempt, newest first).
+  double cost_s = 0;
+  for (auto it = job.attempts.rbegin(); it != job.attempts.rend() && cost_s <= 0; ++it) {
+    cost_s = it->checkpoint_write_s;
+  }
+  if (cost_s <= 0) return 0;  // not measured yet: the spec's interval
+  std::vector<double> mtbf;
+  const int64_t now = clock_();
+  for (const std::string& w : rank_workers) mtbf.push_back(failures_.MtbfS(w, now));
+  const double interval = YoungDalyIntervalS(cost_s, GangMtbfS(mtbf));
+  return interval <= 0 ? 0
+                       : static_cast<int>(std::clamp<int64_t>(
+                             std::llround(interval), kMinYoungDalySeconds, kMaxYoungDalySeconds));
+}
+
 void Scheduler::StartJob(Job& job, const std::vector<std::string>& rank_workers) {
   Attempt a;
   a.number = static_cast<int>(job.attempts.size()) + 1;
@@ -296,6 +316,7 @@ void Scheduler::StartJob(Job& job, const std::vector<std::string>& rank_workers)
   if (options_.audits && job.spec.resources.backend == Backend::kCpu && rank_workers.size() > 1) {
     a.audit = PlanAudits(job, rank_workers);
   }
+  a.checkpoint_every_s = YoungDalyEverySeconds(job, rank_workers);
   job.attempts.push_back(std::move(a));
   job.state = JobState::kRunning;
   job.reason.clear();

@@ -54,6 +54,7 @@ std::vector<Result<const Worker*>> Scheduler::RegisterWorkers(
     if (Worker* existing = MutableWorker(w.id)) {
       restarted_any = true;
       // The worker process restarted, so the trainers it ran died with it (PDEATHSIG).
+      bool killed_ranks = false;
       for (auto& [id, job] : jobs_.all()) {
         Attempt* a = job.current_attempt();
         if (a == nullptr || a->state != AttemptState::kRunning) continue;
@@ -62,6 +63,7 @@ std::vector<Result<const Worker*>> Scheduler::RegisterWorkers(
             r.state = RankState::kExited;
             r.exit_code = -1;
             r.message = "worker restarted";
+            killed_ranks = true;
             FailAttempt(job, "WorkerRestarted: worker " + WorkerLabel(existing, w.id) +
                                  " re-registered while rank " + std::to_string(r.rank) + " ran",
                         /*retryable=*/true);
@@ -69,6 +71,7 @@ std::vector<Result<const Worker*>> Scheduler::RegisterWorkers(
           }
         }
       }
+      if (killed_ranks) failures_.Lost(w.id, clock_());  // a failure for Young/Daly
       // Anything still marked as held on this worker from before is gone now.
       for (auto& [id, job] : jobs_.all()) {
         bool touched = false;
@@ -85,6 +88,7 @@ std::vector<Result<const Worker*>> Scheduler::RegisterWorkers(
       }
     }
     Worker& stored = workers_.Install(std::move(w));
+    failures_.Alive(stored.id, clock_());
     LOG_INFO << "worker " << stored.id << " (" << stored.name << ") registered: " << stored.slots
              << " slots, " << stored.cpus << " cpus, " << stored.gpus.size() << " gpus";
   }
@@ -125,6 +129,7 @@ Status Scheduler::Heartbeat(const std::string& worker_id, const std::vector<Rank
   Worker* w = MutableWorker(worker_id);
   if (w == nullptr) return NotFound("worker " + worker_id + " is not registered");
   w->last_seen_ms = clock_();
+  failures_.Alive(worker_id, w->last_seen_ms);
   if (w->state == WorkerState::kLost) {
     w->state = WorkerState::kAlive;
     if (post_schedule_) {
@@ -206,6 +211,7 @@ std::vector<wire::Assignment> Scheduler::Assignments(const std::string& worker_i
     a.pins = job->pins;  // the read capability is the Api's to add (it holds the key)
     const Attempt* attempt = job->current_attempt();
     if (key.rank < static_cast<int>(attempt->audit.size())) a.audit = attempt->audit[key.rank];
+    a.checkpoint_every_seconds = attempt->checkpoint_every_s;
     out.push_back(std::move(a));
   }
   return out;
@@ -262,6 +268,7 @@ void Scheduler::MarkLostWorkers() {
       continue;
     }
     w.state = WorkerState::kLost;
+    failures_.Lost(wid, now);
     if (post_schedule_) {
       // With the next batch, as in Heartbeat: a pool that drops off at once (a network split)
       // must not cost one fsync per worker on the event loop.

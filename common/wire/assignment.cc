@@ -59,6 +59,7 @@ nlohmann::json ToJson(const Assignment& a) {
                       {"worldSize", a.world_size},  {"name", a.name},       {"spec", a.spec},
                       {"pins", std::move(pins)},    {"readCapability", a.read_capability}};
   if (a.audit) j["audit"] = ToJson(*a.audit);
+  j["checkpointEverySeconds"] = a.checkpoint_every_seconds;
   return j;
 }
 
@@ -81,7 +82,16 @@ Result<Assignment> AssignmentFromJson(const nlohmann::json& j) {
   if (j.contains("readCapability") && !j["readCapability"].is_string()) {
     return InvalidArgument("an assignment's readCapability must be a string");
   }
+  // Optional: schedulers before Young/Daly intervals do not send it.
+  if (j.contains("checkpointEverySeconds") &&
+      (!j["checkpointEverySeconds"].is_number_integer() ||
+       j["checkpointEverySeconds"].get<int64_t>() < 0 ||
+       j["checkpointEverySeconds"].get<int64_t>() > kMaxCheckpointEverySeconds)) {
+    return InvalidArgument("an assignment's checkpointEverySeconds must be an integer in 0.." +
+                           std::to_string(kMaxCheckpointEverySeconds));
+  }
   Assignment a;
+  a.checkpoint_every_seconds = j.value("checkpointEverySeconds", 0);
   a.job = j["job"].get<int64_t>();
   a.attempt = j["attempt"].get<int>();
   a.rank = j["rank"].get<int>();

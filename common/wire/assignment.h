@@ -60,15 +60,22 @@ struct Assignment {
   std::string read_capability;  // "" when it names none
   // This rank's audit plan (docs/audits.md); none when the attempt is not audited.
   std::optional<AuditPlan> audit;
+  // The checkpoint interval the scheduler chose for this attempt by Young/Daly (seconds; 0 = the
+  // spec's checkpoint.everySeconds).
+  int checkpoint_every_seconds = 0;
   bool operator==(const Assignment&) const = default;
 };
+
+inline constexpr int kMaxCheckpointEverySeconds = 7 * 86400;  // the spec's everySeconds bound
 
 // The assignment as the scheduler sends it, every key present.
 nlohmann::json ToJson(const Assignment& a);
 
 // Reads one assignment. InvalidArgument when `j` is not an object, job/attempt/rank are not
 // integers or spec is not a string (all required), or worldSize/name are present with another
-// type; a missing worldSize is 1 and a missing name "". Other keys are ignored.
+// type, or checkpointEverySeconds is not an integer in 0..kMaxCheckpointEverySeconds; a missing
+// worldSize is 1, a missing name "" and a missing checkpointEverySeconds 0. Other keys are
+// ignored.
 Result<Assignment> AssignmentFromJson(const nlohmann::json& j);
 
 }  // namespace shoal::wire

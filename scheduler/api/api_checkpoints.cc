@@ -2,6 +2,7 @@
 // account's quota) and delete, and the retention of ended jobs' checkpoints.
 // Part of the Api class (scheduler/api/api.h); the files share api_internal.h.
 #include <algorithm>
+#include <charconv>
 #include <chrono>
 #include <optional>
 #include <utility>  // before Boost 1.74 awaitable.hpp, which uses std::exchange unincluded
@@ -20,6 +21,19 @@
 namespace shoal {
 
 namespace asio = boost::asio;
+
+namespace {
+// The optional "seconds" of an upload: how long the trainer took to write it, for Young/Daly
+// intervals. 0 when absent; false when present but not a number of seconds in [0, 86400].
+bool WriteSeconds(const HttpRequest& req, double* out) {
+  *out = 0;
+  auto it = req.query.find("seconds");
+  if (it == req.query.end()) return true;
+  const std::string& v = it->second;
+  const auto [end, ec] = std::from_chars(v.data(), v.data() + v.size(), *out);
+  return ec == std::errc() && end == v.data() + v.size() && *out >= 0 && *out <= 86400;
+}
+}  // namespace
 using nlohmann::json;
 using api_internal::JsonReply;
 using api_internal::MethodNotAllowed;
@@ -66,7 +80,8 @@ void Api::ExpireCheckpoints() {
 
 // GET  /v1/jobs/{id}/checkpoints[?beforeAttempt=N]   the stored checkpoints (oldest first)
 // GET  /v1/jobs/{id}/checkpoints/{step}              one checkpoint's bytes (safetensors)
-// PUT  /v1/jobs/{id}/checkpoints/{step}?attempt=A&worker=W   rank 0's worker stores one;
+// PUT  /v1/jobs/{id}/checkpoints/{step}?attempt=A&worker=W[&seconds=S]   rank 0's worker stores
+//      one (S: how long the trainer took to write it);
 //      header X-Shoal-Sha256 = SHA-256 of the body (verified before anything is stored)
 asio::awaitable<HttpReply> Api::Checkpoints(const HttpRequest& req, const Job& job,
                                             const std::vector<std::string>& parts,
@@ -115,7 +130,10 @@ asio::awaitable<HttpReply> Api::Checkpoints(const HttpRequest& req, const Job& j
   if (!stored.ok()) co_return ErrorReply(stored.status());
   LOG_INFO << "job " << job_id << " attempt " << attempt << ": checkpoint at step " << step
            << " stored (" << stored->bytes << " bytes)";
-  scheduler_->RecordCheckpoint(job_id, static_cast<int>(attempt), step, stored->bytes);
+  double write_seconds = 0;
+  WriteSeconds(req, &write_seconds);  // checked before the upload was read
+  scheduler_->RecordCheckpoint(job_id, static_cast<int>(attempt), step, stored->bytes,
+                               write_seconds);
   co_return JsonReply(201, ToJson(*stored));
 }
 
@@ -181,6 +199,10 @@ HttpReply Api::CheckCheckpointRequest(const HttpRequest& req, const Job& job,
   }
   allowed = scheduler_->CheckCheckpointWriter(job.id, static_cast<int>(attempt), worker->second);
   if (!allowed.ok()) return ErrorReply(allowed);
+  if (double seconds = 0; !WriteSeconds(req, &seconds)) {
+    return ErrorReply(400, "InvalidArgument", "seconds must be a number of seconds in 0..86400",
+                      "seconds");
+  }
   auto sha = req.headers.find("x-shoal-sha256");
   if (sha == req.headers.end() || sha->second.size() != 64) {
     return ErrorReply(400, "InvalidArgument", "header X-Shoal-Sha256 (64 hex digits) is required",

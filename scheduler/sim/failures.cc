@@ -30,9 +30,4 @@ NodeFailures::Event NodeFailures::Pop() {
   return Event{at, node, down};
 }
 
-double YoungDalyIntervalS(double checkpoint_cost_s, double gang_mtbf_s) {
-  if (!(checkpoint_cost_s > 0) || !(gang_mtbf_s > 0)) return 0;
-  return std::sqrt(2.0 * checkpoint_cost_s * gang_mtbf_s);
-}
-
 }  // namespace shoal::sim

@@ -12,6 +12,8 @@
 #include <tuple>
 #include <vector>
 
+#include "scheduler/policy/checkpoint_interval.h"
+
 namespace shoal::sim {
 
 struct FailureModel {
@@ -43,11 +45,9 @@ class NodeFailures {
   std::priority_queue<Entry, std::vector<Entry>, std::greater<Entry>> events_;
 };
 
-// Young's approximation, as Daly uses it: the checkpoint interval (s) that minimises the expected
-// time lost to writing checkpoints and redoing work after failures, sqrt(2 x cost x MTBF), for a
-// gang whose mean time between failures is `gang_mtbf_s` (a node's MTBF / the nodes it spans).
-// 0 when either is not positive (no failures or free checkpoints: no interval to balance).
-double YoungDalyIntervalS(double checkpoint_cost_s, double gang_mtbf_s);
+// The checkpoint interval by Young/Daly: YoungDalyIntervalS
+// (scheduler/policy/checkpoint_interval.h, shared with the daemon), with a gang's MTBF = a node's
+// MTBF / the nodes it spans.
 
 // The work a stop throws away: an attempt that has made progress for `progress_ms` (wall time
 // after its restart delay) and stored a checkpoint at the end of every `period_ms` (its interval

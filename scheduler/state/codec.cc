@@ -67,6 +67,8 @@ nlohmann::json AttemptToStored(const Attempt& a) {
   if (a.rollback_to_step >= 0) j["rollbackToStep"] = a.rollback_to_step;
   if (!a.clean_audit_steps.empty()) j["cleanAuditSteps"] = a.clean_audit_steps;
   if (a.last_checkpoint_ms > 0) j["lastCheckpointMs"] = a.last_checkpoint_ms;
+  if (a.checkpoint_write_s > 0) j["checkpointWriteSec"] = a.checkpoint_write_s;
+  if (a.checkpoint_every_s > 0) j["checkpointEverySec"] = a.checkpoint_every_s;
   if (!a.audit.empty()) {
     nlohmann::json plans = nlohmann::json::array();
     for (const auto& plan : a.audit) plans.push_back(wire::ToJson(plan));
@@ -106,6 +108,11 @@ Result<Attempt> AttemptFromStored(const nlohmann::json& j) {
     if (j.contains("lastCheckpointMs")) {
       a.last_checkpoint_ms = j.at("lastCheckpointMs").get<int64_t>();
     }
+    if (j.contains("checkpointWriteSec")) {
+      a.checkpoint_write_s = j.at("checkpointWriteSec").get<double>();
+    }
+    if (j.contains("checkpointEverySec"))
+      a.checkpoint_every_s = j.at("checkpointEverySec").get<int>();
     // Absent from attempts stored before it was kept, and from those without a clean audit.
     if (j.contains("cleanAuditSteps")) {
       a.clean_audit_steps = j.at("cleanAuditSteps").get<std::map<std::string, int64_t>>();

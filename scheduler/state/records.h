@@ -80,6 +80,10 @@ struct Attempt {
   // When this attempt last stored a checkpoint (0 = not yet): +preempt's cost guard
   // (PolicyOptions::preempt_max_unsaved_ms) reads it.
   int64_t last_checkpoint_ms = 0;
+  // How long the trainer took to write that checkpoint (0 = not reported), and the interval this
+  // attempt was told to checkpoint at by Young/Daly (0 = its spec's everySeconds).
+  double checkpoint_write_s = 0;
+  int checkpoint_every_s = 0;
 };
 
 // One account's row of the contribution ledger (scheduler/ledger.h keeps them; the store saves

@@ -609,6 +609,10 @@ Result<SpawnedProcess> Agent::LaunchRank(const RankKeyT& key, const wire::Assign
                 "--checkpoint-dir",
                 dir + "/checkpoints",
                 "--progress-json"};  // the "@shoal" reports this agent forwards
+  if (a.checkpoint_every_seconds > 0) {  // the scheduler's Young/Daly interval
+    spawn.argv.push_back("--checkpoint-every-seconds");
+    spawn.argv.push_back(std::to_string(a.checkpoint_every_seconds));
+  }
   if (!resume.empty()) {
     spawn.argv.push_back("--resume");
     spawn.argv.push_back(resume);

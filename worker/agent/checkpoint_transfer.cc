@@ -1,6 +1,7 @@
 #include "worker/agent/checkpoint_transfer.h"
 
 #include <algorithm>
+#include <cstdio>
 #include <filesystem>
 #include <map>
 #include <thread>
@@ -15,6 +16,17 @@ namespace shoal {
 
 using nlohmann::json;
 namespace fs = std::filesystem;
+
+namespace {
+// "&seconds=S": how long the trainer took to write it (the cost Young/Daly intervals balance), to
+// the millisecond; nothing when it is not a sane time.
+std::string WriteSecondsQuery(double seconds) {
+  if (!(seconds > 0 && seconds < 86400)) return "";
+  char buf[48];
+  std::snprintf(buf, sizeof buf, "&seconds=%.3f", seconds);
+  return buf;
+}
+}  // namespace
 
 Result<std::string> CheckpointTransfer::FetchResume(int64_t job_id, int attempt, int rank) {
   const std::string job = "/v1/jobs/" + std::to_string(job_id) + "/checkpoints";
@@ -63,7 +75,7 @@ Status CheckpointTransfer::Upload(int64_t job_id, int attempt, int rank,
   ASSIGN_OR_RETURN(std::string bytes, ReadFileLimited(path, kMaxBytes));
   const std::string target = "/v1/jobs/" + std::to_string(job_id) + "/checkpoints/" +
                              std::to_string(step) + "?attempt=" + std::to_string(attempt) +
-                             "&worker=" + UrlEncode(worker_id);
+                             "&worker=" + UrlEncode(worker_id) + WriteSecondsQuery(report.seconds);
   const std::map<std::string, std::string> headers = {{"X-Shoal-Sha256", Sha256Hex(bytes)}};
   auto backoff = std::chrono::milliseconds(200);
   const auto give_up = std::chrono::steady_clock::now() + std::chrono::seconds(60);

@@ -44,6 +44,7 @@ Result<wire::AuditPlan> ReadAuditPlan(const std::string& path) {
 struct TrainFlags {
   std::string spec_path, rendezvous, address = "127.0.0.1", kind = "auto";
   std::string checkpoint_dir, resume_from;
+  int checkpoint_every_seconds = 0;
   long rank = 0, world = 1, threads = 1, max_steps = 0, timeout_sec = 60, bucket_kb = 0;
   long device = -1;  // -1: pick (local rank under mpirun, else 0)
   bool progress_json = false;
@@ -105,6 +106,11 @@ std::optional<int> ParseFlags(int argc, char** argv, TrainFlags* f) {
                  "rank 0 writes checkpoints (safetensors) here, on the job's checkpoint schedule "
                  "and when stopped by SIGTERM/SIGINT (default: none)")
       ->type_name("DIR");
+  app.add_option("--checkpoint-every-seconds", f->checkpoint_every_seconds,
+                 "checkpoint every N seconds instead of the spec's checkpoint.everySeconds (the "
+                 "scheduler's Young/Daly interval; default: the spec's)")
+      ->type_name("N")
+      ->check(CLI::Range(1, 7 * 86400));
   app.add_option("--resume", f->resume_from,
                  "start from this checkpoint (every rank; default: from the start)")
       ->type_name("FILE");
@@ -220,6 +226,7 @@ int main(int argc, char** argv) {
   options.timeout_sec = static_cast<double>(f.timeout_sec);
   UseBuiltInEngines(kind, f.device, &options);
   options.checkpoint_dir = f.checkpoint_dir;
+  options.checkpoint_every_seconds = f.checkpoint_every_seconds;
   options.resume_from = f.resume_from;
   options.stop_requested = &g_stop;
   options.progress_json = f.progress_json;

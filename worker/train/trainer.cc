@@ -139,6 +139,8 @@ class Checkpointer {
       : spec_(spec),
         dir_(rank == 0 ? options.checkpoint_dir : ""),
         json_(options.progress_json),
+        every_seconds_(options.checkpoint_every_seconds > 0 ? options.checkpoint_every_seconds
+                                                            : spec.checkpoint.every_seconds),
         last_(Clock::now()) {}
 
   bool enabled() const { return !dir_.empty(); }
@@ -147,9 +149,9 @@ class Checkpointer {
   // Whether the periodic schedule asks for one after `step`.
   bool Due(int64_t step) const {
     if (!enabled()) return false;
-    const auto& c = spec_.checkpoint;
-    if (c.every_steps > 0 && step % c.every_steps == 0) return true;
-    return c.every_seconds > 0 && Seconds(last_, Clock::now()) >= c.every_seconds;
+    const int64_t every_steps = spec_.checkpoint.every_steps;
+    if (every_steps > 0 && step % every_steps == 0) return true;
+    return every_seconds_ > 0 && Seconds(last_, Clock::now()) >= every_seconds_;
   }
 
   Status Write(StepEngine& engine, const TrainPosition& position, std::ostream& out) {
@@ -198,6 +200,7 @@ class Checkpointer {
   const JobSpec& spec_;
   std::string dir_;
   bool json_;
+  int every_seconds_;  // the schedule's seconds: the scheduler's override, else the spec's
   Clock::time_point last_;
   int64_t last_step_ = -1;
 };

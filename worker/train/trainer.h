@@ -63,6 +63,9 @@ struct TrainerOptions {
   // spec.checkpoint.everySeconds / everySteps and when stopped on request, keeping the newest
   // spec.checkpoint.keep, and reports each with a {"type":"checkpoint"} line. "" = none.
   std::string checkpoint_dir;
+  // > 0: checkpoint every this many seconds instead of spec.checkpoint.everySeconds (the
+  // scheduler's Young/Daly interval for this attempt, passed by the worker).
+  int checkpoint_every_seconds = 0;
   // A checkpoint every rank starts from ("" = from the start). With the world size it was
   // written at, the run continues bit-identically (on CPU) to one that was never interrupted.
   std::string resume_from;

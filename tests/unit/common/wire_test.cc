@@ -26,7 +26,8 @@ json GoodAssignment() {
           {"name", "mnist"},
           {"spec", "kind: Job\n"},
           {"pins", json::array()},
-          {"readCapability", ""}};
+          {"readCapability", ""},
+          {"checkpointEverySeconds", 0}};
 }
 
 TEST(WireAssignmentTest, RoundTripsWhatTheSchedulerSends) {
@@ -38,11 +39,11 @@ TEST(WireAssignmentTest, RoundTripsWhatTheSchedulerSends) {
                            .spec = "kind: Job\n",
                            .pins = {},
                            .read_capability = ""};
-  // The exact keys the scheduler has always sent.
+  // The exact keys the scheduler sends (checkpointEverySeconds since Young/Daly intervals).
   EXPECT_EQ(wire::ToJson(a), GoodAssignment());
   EXPECT_EQ(wire::ToJson(a).dump(),
-            R"({"attempt":2,"job":7,"name":"mnist","pins":[],"rank":1,"readCapability":"",)"
-            R"("spec":"kind: Job\n","worldSize":3})");
+            R"({"attempt":2,"checkpointEverySeconds":0,"job":7,"name":"mnist","pins":[],"rank":1,)"
+            R"("readCapability":"","spec":"kind: Job\n","worldSize":3})");
   auto back = wire::AssignmentFromJson(wire::ToJson(a));
   ASSERT_TRUE(back.ok()) << back.status().ToString();
   EXPECT_EQ(*back, a);
@@ -64,6 +65,27 @@ TEST(WireAssignmentTest, CarriesPinsAndTheReadCapability) {
   bad = wire::ToJson(a);
   bad["pins"] = "x";
   EXPECT_FALSE(wire::AssignmentFromJson(bad).ok());
+}
+
+// A Young/Daly interval travels with the assignment; older schedulers leave it out (0: the
+// spec's), and a value out of range is refused, not clamped.
+TEST(WireAssignmentTest, CarriesTheCheckpointInterval) {
+  wire::Assignment a;
+  a.job = 3;
+  a.spec = "x";
+  a.checkpoint_every_seconds = 1800;
+  auto back = wire::AssignmentFromJson(wire::ToJson(a));
+  ASSERT_TRUE(back.ok()) << back.status().ToString();
+  EXPECT_EQ(back->checkpoint_every_seconds, 1800);
+  json j = wire::ToJson(a);
+  j.erase("checkpointEverySeconds");
+  EXPECT_EQ(wire::AssignmentFromJson(j)->checkpoint_every_seconds, 0);
+  for (const json& bad : {json(-1), json(7 * 86400 + 1), json("60"), json(1.5)}) {
+    j["checkpointEverySeconds"] = bad;
+    auto r = wire::AssignmentFromJson(j);
+    ASSERT_FALSE(r.ok()) << bad.dump();
+    EXPECT_NE(r.status().message().find("checkpointEverySeconds"), std::string::npos);
+  }
 }
 
 TEST(WireAssignmentTest, DefaultsWorldSizeAndNameLikeTheAgentAlwaysDid) {

@@ -80,6 +80,8 @@ TEST(ConfigTest, EveryFlagSetsItsKey) {
       {"preemptMinRuntime", "3m"},
       {"preemptMaxPerJob", "2"},
       {"preemptMaxUnsaved", "5m"},
+      {"youngDaly", "true"},
+      {"workerMtbfPrior", "2d"},
       {"resizeMinInterval", "4m"},
       {"adminTokenFile", "/a"},
       {"workerTokenFile", "/w"},

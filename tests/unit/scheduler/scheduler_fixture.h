@@ -41,6 +41,8 @@ class SchedulerFixture : public ::testing::Test {
     opts.quotas = quotas_;
     opts.new_worker_ranks_per_job = new_worker_ranks_per_job_;
     opts.gpu_speeds = gpu_speeds_;
+    opts.young_daly = young_daly_;
+    opts.worker_mtbf_prior_ms = worker_mtbf_prior_ms_;
     auto s = Scheduler::Open(store_.get(), opts, [this] { return now_; });
     ASSERT_TRUE(s.ok()) << s.status().ToString();
     sched_ = std::move(s).value();
@@ -70,6 +72,8 @@ class SchedulerFixture : public ::testing::Test {
   QuotaOptions quotas_;
   int new_worker_ranks_per_job_ = 0;  // tests of the bound set it
   std::map<std::string, double> gpu_speeds_;  // heterogeneity-aware placement's seeds
+  bool young_daly_ = false;                   // Young/Daly checkpoint intervals
+  int64_t worker_mtbf_prior_ms_ = int64_t{7} * 86400 * 1000;
   std::unique_ptr<Store> store_;
   std::unique_ptr<Scheduler> sched_;
 };

@@ -3,6 +3,7 @@
 
 #include <unistd.h>
 
+#include <cmath>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
@@ -342,6 +343,44 @@ TEST_F(SchedulerTest, TheCostGuardWaitsForTheVictimsNextCheckpoint) {
   const Job* hj = sched_->FindJob(h);
   ASSERT_EQ(hj->state, JobState::kPending) << hj->reason;
   EXPECT_EQ(hj->attempts.back().state, AttemptState::kPreempted);
+}
+
+// Young/Daly in the daemon: the first attempt checkpoints at the spec's interval; once rank 0's
+// worker has reported a checkpoint's write time, the next attempt (here after its worker was lost)
+// is told sqrt(2 x write time x its workers' MTBF), which the worker passes to the trainer.
+TEST_F(SchedulerTest, YoungDalySetsTheNextAttemptsCheckpointIntervalFromMeasuredCosts) {
+  worker_timeout_ms_ = 60'000;
+  young_daly_ = true;
+  worker_mtbf_prior_ms_ = 24LL * 3600 * 1000;
+  Reopen();
+  const std::string w1 = AddWorker("a");
+  std::string spec = LongSpec();  // periodic checkpoints: Young/Daly replaces their interval
+  spec.replace(spec.find("everySeconds: 0"), 15, "everySeconds: 600");
+  const int64_t id = (*sched_->Submit(spec, "u"))->id;
+  sched_->RunCycle();
+  ASSERT_EQ(sched_->FindJob(id)->state, JobState::kRunning);
+  EXPECT_EQ(sched_->FindJob(id)->attempts[0].checkpoint_every_s, 0);  // nothing measured yet
+  EXPECT_EQ(sched_->Assignments(w1).at(0).checkpoint_every_seconds, 0);
+  ASSERT_TRUE(sched_->Heartbeat(w1, {{id, 1, 0}}).ok());
+  sched_->RecordCheckpoint(id, 1, 50, 1 << 20, /*write_seconds=*/30);
+  EXPECT_DOUBLE_EQ(sched_->FindJob(id)->attempts[0].checkpoint_write_s, 30);
+  // Up 4 h, then lost: its MTBF is (24 + 4) h / 2 = 14 h.
+  now_ += 4LL * 3600 * 1000 - 1;
+  ASSERT_TRUE(sched_->Heartbeat(w1, {{id, 1, 0}}).ok());
+  now_ += 60'001;
+  sched_->RunCycle();  // marks it lost; the job waits for a worker
+  ASSERT_EQ(sched_->FindJob(id)->attempts[0].state, AttemptState::kFailed);
+  now_ += 600'000;                              // past the retry's back-off
+  ASSERT_TRUE(sched_->Heartbeat(w1, {}).ok());  // back
+  sched_->RunCycle();
+  const Job* job = sched_->FindJob(id);
+  ASSERT_EQ(job->state, JobState::kRunning) << job->reason;
+  ASSERT_EQ(job->attempts.size(), 2u);
+  const int want = static_cast<int>(std::llround(std::sqrt(2.0 * 30 * 14 * 3600)));  // 1,739 s
+  EXPECT_EQ(job->attempts[1].checkpoint_every_s, want);
+  EXPECT_EQ(sched_->Assignments(w1).at(0).checkpoint_every_seconds, want);
+  Reopen();  // a restart keeps what the attempt was told
+  EXPECT_EQ(sched_->FindJob(id)->attempts[1].checkpoint_every_s, want);
 }
 
 // With a poster (as in the daemon), requests that arrive before the pass runs share one pass.
