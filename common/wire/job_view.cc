@@ -26,6 +26,8 @@ json ToJson(const AttemptView& a) {
             {"ranks", std::move(ranks)}};
   if (!a.reason.empty()) j["reason"] = a.reason;
   if (a.ended_ms != 0) j["endedMs"] = a.ended_ms;
+  if (a.checkpoint_every_seconds != 0) j["checkpointEverySeconds"] = a.checkpoint_every_seconds;
+  if (a.checkpoint_write_seconds != 0) j["checkpointWriteSeconds"] = a.checkpoint_write_seconds;
   return j;
 }
 
@@ -110,6 +112,10 @@ AttemptView AttemptFromJson(const json& j) {
   a.reason = String(j, "reason");
   a.started_ms = Int(j, "startedMs");
   a.ended_ms = Int(j, "endedMs");
+  a.checkpoint_every_seconds = static_cast<int>(Int(j, "checkpointEverySeconds"));
+  if (const json* w = tolerant::Find(j, "checkpointWriteSeconds"); w && w->is_number()) {
+    a.checkpoint_write_seconds = w->get<double>();
+  }
   for (const auto& r : Array(j, "ranks")) a.ranks.push_back(RankFromJson(r));
   return a;
 }

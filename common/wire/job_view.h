@@ -54,6 +54,10 @@ struct AttemptView {
   int64_t started_ms = 0;
   int64_t ended_ms = 0;  // sent when non-zero
   std::vector<RankView> ranks;
+  // The Young/Daly checkpoint interval this attempt was told (s; sent when non-zero), and the
+  // write time of its last checkpoint as rank 0's worker reported it (s; sent when non-zero).
+  int checkpoint_every_seconds = 0;
+  double checkpoint_write_seconds = 0;
   bool operator==(const AttemptView&) const = default;
 };
 

@@ -29,6 +29,8 @@ wire::AttemptView AttemptViewOf(const Attempt& a) {
   v.reason = a.reason;
   v.started_ms = a.started_ms;
   v.ended_ms = a.ended_ms;
+  v.checkpoint_every_seconds = a.checkpoint_every_s;
+  v.checkpoint_write_seconds = a.checkpoint_write_s;
   for (const auto& r : a.ranks) v.ranks.push_back(RankViewOf(r));
   return v;
 }

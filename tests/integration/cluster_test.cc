@@ -2,8 +2,10 @@
 #include <signal.h>
 #include <sys/wait.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
+#include <iterator>
 
 #include <chrono>
 #include <set>
@@ -171,6 +173,49 @@ TEST(ClusterTest, KilledWorkerWithRetriesRestartsOnTheRemainingWorkers) {
   json job = c.Job(id);
   EXPECT_GE(job["attempts"].get<int>(), 2);
   EXPECT_FALSE(job["attemptHistory"][0]["reason"].get<std::string>().empty());
+}
+
+// Young/Daly with real processes: rank 0's worker reports each checkpoint's write time with its
+// upload; when a worker is killed, the retry is told a Young/Daly interval (shown in the job's
+// attemptHistory) and its trainers get it as --checkpoint-every-seconds.
+TEST(ClusterTest, AfterAWorkerIsLostTheRetryCheckpointsAtTheYoungDalyInterval) {
+  if (!Cluster::HaveFashionMnist()) GTEST_SKIP() << "dataset-fashion-mnist is not installed";
+  Cluster c;
+  c.StartScheduler({"--young-daly", "true", "--worker-mtbf-prior", "1d"});
+  c.StartWorker("w1");
+  c.StartWorker("w2");
+  c.StartWorker("w3");
+  const int64_t id = c.Submit(Replace(DemoJob(3), "everySeconds: 60", "everySeconds: 1"));
+  ASSERT_TRUE(c.WaitForState(id, "RUNNING", 30s));
+  // The first checkpoint's write time arrives with its upload.
+  ASSERT_TRUE(Cluster::WaitUntil(
+      [&] { return c.Job(id)["attemptHistory"][0].value("checkpointWriteSeconds", 0.0) > 0; }, 60s))
+      << c.Job(id).dump(2);
+  EXPECT_EQ(c.Job(id)["attemptHistory"][0].value("checkpointEverySeconds", 0), 0);
+  const json placement = c.Job(id)["placement"];
+  for (const auto& w : c.Workers()) {
+    if (w["id"] == placement[1]) c.worker(w["name"])->Signal(SIGKILL);
+  }
+  ASSERT_TRUE(Cluster::WaitUntil([&] { return c.Job(id)["attemptHistory"].size() >= 2; }, 60s))
+      << c.Job(id).dump(2);
+  // Small checkpoints on workers with a day's MTBF: sqrt(2 x write time x 12 h) is about a
+  // minute, never below the 60 s floor.
+  const int every = c.Job(id)["attemptHistory"][1].value("checkpointEverySeconds", 0);
+  EXPECT_GE(every, 60);
+  EXPECT_LE(every, 86400);
+  // Both trainers of the retry were started with it.
+  auto told = [&] {
+    int n = 0;
+    for (pid_t pid : c.TrainerPids()) {
+      std::ifstream f("/proc/" + std::to_string(pid) + "/cmdline");
+      std::string cmdline((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
+      std::replace(cmdline.begin(), cmdline.end(), '\0', ' ');
+      n += cmdline.find("--checkpoint-every-seconds " + std::to_string(every)) != std::string::npos;
+    }
+    return n;
+  };
+  EXPECT_TRUE(Cluster::WaitUntil([&] { return told() == 2; }, 60s)) << told();
+  ASSERT_TRUE(c.WaitForState(id, "SUCCEEDED", 240s)) << c.Job(id).dump(2);
 }
 
 TEST(ClusterTest, WorkerSurvivesTrainerCrashAndBadData) {
