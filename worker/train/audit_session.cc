@@ -176,7 +176,17 @@ int64_t AuditSession::SideBandFloats() const { return static_cast<int64_t>(world
 
 Status AuditSession::Commit(int64_t step, float* local, int64_t n, float* side) {
   Cheat(local, n);
-  local_.assign(local, local + n);
+  // An honest rank keeps no copy: its committed gradient is its local gradient, which
+  // LocalGradient recomputes bit for bit on the rare step that must show it (Committed). A copy
+  // every step costs a gradient's memory per rank (500 MB for GPT-2 124M) and a pass over it; on
+  // the bench's small MLP dropping it did not change the step time measurably (bench/README.md
+  // "audits"). A test fault keeps the bytes it sent, which no recomputation would give.
+  n_ = n;
+  if (cheat_.kind != CheatMode::kNone) {
+    local_.assign(local, local + n);
+  } else {
+    local_.clear();
+  }
   hash_ = audit::GradientHash(local, n);
   // This rank's draw: at most one audit per step, the first rank drawn after itself. It does not
   // depend on the sketch seed, so it can travel with the gradient.
@@ -221,12 +231,21 @@ Result<audit::Commitment> AuditSession::Recompute(int q, const std::string& seed
   return c;
 }
 
+Result<const std::vector<float>*> AuditSession::Committed(StepEngine& engine) {
+  // The evade fault, knowing now that it is audited, shows the honest gradient.
+  if (cheat_.kind == CheatMode::kEvade) return &honest_;
+  if (static_cast<int64_t>(local_.size()) != n_) {
+    RETURN_IF_ERROR(engine.LocalGradient(input_, &local_));
+  }
+  return &local_;
+}
+
 Result<audit::Commitment> AuditSession::Reveal(int q, const std::string& seed,
-                                               const std::string& config) {
-  std::vector<float> bytes(local_.size());
+                                               const std::string& config, StepEngine& engine) {
+  std::vector<float> bytes(static_cast<size_t>(n_));
   if (q == rank_) {
-    const std::vector<float>& shown = cheat_.kind == CheatMode::kEvade ? honest_ : local_;
-    std::copy(shown.begin(), shown.end(), bytes.begin());
+    ASSIGN_OR_RETURN(const std::vector<float>* shown, Committed(engine));
+    std::copy(shown->begin(), shown->end(), bytes.begin());
   }
   RETURN_IF_ERROR(
       coll_.Broadcast(bytes.data(), static_cast<int64_t>(bytes.size() * sizeof(float)), q));
@@ -288,8 +307,9 @@ Status AuditSession::Verify(int64_t step, const float* side, StepEngine& engine)
     own_.hash = hash_;
     own_.config = config_;
     // The evade fault, knowing now that it is audited, reports the honest gradient's sketch.
-    const std::vector<float>& shown = cheat_.kind == CheatMode::kEvade ? honest_ : local_;
-    audit::Sketch(shown.data(), static_cast<int64_t>(shown.size()), seed, &own_.sketch, &own_.norm);
+    ASSIGN_OR_RETURN(const std::vector<float>* shown, Committed(engine));
+    audit::Sketch(shown->data(), static_cast<int64_t>(shown->size()), seed, &own_.sketch,
+                  &own_.norm);
   }
   std::vector<double> mine(cases.size() * kResultDoubles, 0.0), all;
   // A colluder auditing a rank of its own account copies that rank's hash; equal hashes judge
@@ -333,7 +353,7 @@ Status AuditSession::Verify(int64_t step, const float* side, StepEngine& engine)
   std::map<int, audit::Commitment> revealed;
   auto reveal_for = [&](int q, int judge_rank) -> Status {
     if (configs[judge_rank] == configs[q] || revealed.count(q)) return Status::Ok();
-    ASSIGN_OR_RETURN(revealed[q], Reveal(q, seed, configs[q]));
+    ASSIGN_OR_RETURN(revealed[q], Reveal(q, seed, configs[q], engine));
     if (revealed[q].hash != hashes[q]) {
       log_ << "audit: step " << step << ": rank " << q
            << " revealed a gradient that does not hash to its commitment" << std::endl;

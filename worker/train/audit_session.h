@@ -70,7 +70,11 @@ class AuditSession final : public StepAudit {
   Result<audit::Commitment> Recompute(int q, const std::string& seed,
                                       const std::string& config_of_q, StepEngine& engine);
   // Rank q broadcasts the gradient it committed to; every rank hashes and sketches what arrived.
-  Result<audit::Commitment> Reveal(int q, const std::string& seed, const std::string& config);
+  Result<audit::Commitment> Reveal(int q, const std::string& seed, const std::string& config,
+                                   StepEngine& engine);
+  // This step's committed gradient: the copy a test fault kept, else recomputed once (an honest
+  // rank's commitment is its local gradient).
+  Result<const std::vector<float>*> Committed(StepEngine& engine);
   void ReportCases(int64_t step, const std::vector<Case>& cases);
 
   wire::AuditPlan plan_;
@@ -84,7 +88,8 @@ class AuditSession final : public StepAudit {
 
   StepInput input_;
   RowsOf rows_of_;
-  std::vector<float> local_;     // this step's committed gradient
+  int64_t n_ = 0;                // this step's gradient's floats
+  std::vector<float> local_;     // this step's committed gradient, when kept or recomputed
   std::vector<float> previous_;  // the stale fault's last honest gradient
   std::vector<float> honest_;    // the evade fault's honest gradient (it committed to zeros)
   std::string hash_;
