@@ -1,7 +1,7 @@
 #include "worker/agent/checkpoint_transfer.h"
 
 #include <algorithm>
-#include <cstdio>
+#include <charconv>
 #include <filesystem>
 #include <map>
 #include <thread>
@@ -19,12 +19,14 @@ namespace fs = std::filesystem;
 
 namespace {
 // "&seconds=S": how long the trainer took to write it (the cost Young/Daly intervals balance), to
-// the millisecond; nothing when it is not a sane time.
+// the millisecond, with a decimal point whatever the locale (to_chars); nothing when it is not a
+// sane time.
 std::string WriteSecondsQuery(double seconds) {
   if (!(seconds > 0 && seconds < 86400)) return "";
-  char buf[48];
-  std::snprintf(buf, sizeof buf, "&seconds=%.3f", seconds);
-  return buf;
+  char buf[32];
+  const auto [end, ec] = std::to_chars(buf, buf + sizeof buf, seconds, std::chars_format::fixed, 3);
+  if (ec != std::errc()) return "";
+  return "&seconds=" + std::string(buf, end);
 }
 }  // namespace
 
