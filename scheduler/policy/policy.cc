@@ -112,17 +112,17 @@ void PreemptFor(const SnapshotJob& head, const Snapshot& snapshot,
       las = l > head_level && theirs <= mine;
     }
     if ((fair_share || las) && snapshot.now_ms - r.start_ms >= options.preempt_min_runtime_ms) {
+      const int64_t unsaved_ms = UnsavedMs(r, snapshot.now_ms);
       if (options.preempt_max_per_job > 0 && r.preemptions >= options.preempt_max_per_job) {
         out.guarded.push_back({r.id, "preempted " + std::to_string(r.preemptions) +
                                          " times already (preemptMaxPerJob " +
                                          std::to_string(options.preempt_max_per_job) + ")"});
       } else if (options.preempt_max_unsaved_ms > 0 &&
-                 UnsavedMs(r, snapshot.now_ms) > options.preempt_max_unsaved_ms) {
-        out.guarded.push_back({r.id, "its last checkpoint is " +
-                                         std::to_string(UnsavedMs(r, snapshot.now_ms) / 60000) +
-                                         " min old (preemptMaxUnsaved " +
-                                         std::to_string(options.preempt_max_unsaved_ms / 60000) +
-                                         " min)"});
+                 unsaved_ms > options.preempt_max_unsaved_ms) {
+        out.guarded.push_back(
+            {r.id, "its last checkpoint is " + std::to_string(unsaved_ms / 60000) +
+                       " min old (preemptMaxUnsaved " +
+                       std::to_string(options.preempt_max_unsaved_ms / 60000) + " min)"});
       } else {
         victims.push_back(&r);
       }

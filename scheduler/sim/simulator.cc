@@ -382,11 +382,11 @@ class Replay {
         PreferGpuTypes(types_, speeds, snap_);
       }
       // Cost-aware preemption reads when each running job last stored a checkpoint.
-      for (SnapshotRunning& r : policy_.preempt ? snap_.running : no_running_) {
+      for (SnapshotRunning& r : snap_.running) {
+        if (!policy_.preempt) break;
         const int64_t progress = now_ms_ - r.start_ms - restart_delay_ms_, period = PeriodMs(r.id);
-        if (period > 0 && progress >= period) {
+        if (period > 0 && progress >= period)
           r.last_checkpoint_ms = now_ms_ - UnsavedMs(progress, period);
-        }
       }
       Decisions d = Decide(snap_, policy_);
       ++result_.metrics.cycles;
@@ -470,7 +470,6 @@ class Replay {
   std::vector<int64_t> interval_ms_;      // the current attempt's checkpoint interval
   std::vector<int64_t> queued_ms_;        // when it was last requeued (0: never)
   NodeFailures failures_;
-  std::vector<SnapshotRunning> no_running_;  // stays empty
   std::vector<int> slots_of_;  // each node's GPUs, to give back when it returns
   const int64_t restart_delay_ms_ = std::llround(options_.restart_delay_s * 1000.0);
   // Work left, in ms at the job's full size; stale-event guard; ranks it runs on now.
