@@ -400,7 +400,8 @@ done
 policy_total=0 policy_agree=0
 for policy in fifo priority fairshare fifo+backfill fairshare+backfill+preempt+elastic \
   fairshare+preempt+backfill priority+elastic+backfill fifo+preempt priority+backfill+preempt \
-  fairshare+backfill+backfill lottery fifo+ FIFO "fairshare+preempt "; do
+  fairshare+backfill+backfill lottery fifo+ FIFO "fairshare+preempt " fairshare+backfill+preempt+las \
+  fifo+las priority+las+las; do
   policy_total=$((policy_total + 1))
   schema=ok binary=ok
   "$helm" template shoal "$chart" --set-string "scheduler.config.policy=$policy" >/dev/null 2>&1 || schema=rejected
