@@ -2,7 +2,7 @@
 
 #include <algorithm>
 #include <string_view>
-#include <unordered_map>
+#include <utility>
 
 #include "scheduler/policy/placement.h"
 
@@ -38,8 +38,17 @@ std::optional<Reservation> ReserveHead(const SnapshotJob& head,
   };
   std::make_heap(ends.begin(), ends.end(), later);
   std::vector<SnapshotWorker> future = workers;
-  std::unordered_map<std::string_view, size_t> index;
-  for (size_t i = 0; i < future.size(); ++i) index[future[i].id] = i;
+  // Worker ids to positions, sorted for binary search: one allocation, not one per worker (this
+  // runs in most cycles of a busy cluster under backfill).
+  std::vector<std::pair<std::string_view, size_t>> index;
+  index.reserve(future.size());
+  for (size_t i = 0; i < future.size(); ++i) index.emplace_back(future[i].id, i);
+  std::sort(index.begin(), index.end());
+  auto find = [&](std::string_view id) -> SnapshotWorker* {
+    auto it =
+        std::lower_bound(index.begin(), index.end(), std::pair<std::string_view, size_t>(id, 0));
+    return it != index.end() && it->first == id ? &future[it->second] : nullptr;
+  };
   int fitting_free = 0;
   for (const auto& w : future) fitting_free += UsableSlots(head, w);
   while (!ends.empty()) {
@@ -49,11 +58,10 @@ std::optional<Reservation> ReserveHead(const SnapshotJob& head,
       const SnapshotRunning* ending = ends.back().second;
       ends.pop_back();
       for (const std::string& wid : ending->rank_workers) {
-        auto it = index.find(wid);
-        if (it == index.end()) continue;  // a lost worker: its slots do not come back
-        SnapshotWorker& w = future[it->second];
-        ++w.free_slots;
-        if (WorkerFits(head, w)) ++fitting_free;
+        SnapshotWorker* w = find(wid);
+        if (w == nullptr) continue;  // a lost worker: its slots do not come back
+        ++w->free_slots;
+        if (WorkerFits(head, *w)) ++fitting_free;
       }
     }
     if (fitting_free < head.min_ranks) continue;  // cheap test before placing

@@ -65,75 +65,83 @@ FactorMap FactorByAccount(const Snapshot& snapshot) {
   return factor;
 }
 
-std::vector<double> FairShareKeys(const Snapshot& snapshot, const FactorMap& factor) {
-  // The factor is per account, so look it up once per account rather than once per job.
-  // Every queued job's account is rated (FairShareFactors).
-  const size_t n = snapshot.queue.size();
-  std::unordered_map<std::string_view, double> by_account;
-  std::vector<double> by_id;  // by account_id, where given (NaN: not looked up yet)
-  std::vector<double> key(n);
-  for (size_t i = 0; i < n; ++i) {
-    const SnapshotJob& job = snapshot.queue[i];
-    if (job.account_id >= 0) {
-      if (static_cast<size_t>(job.account_id) >= by_id.size()) {
-        by_id.resize(job.account_id + 1, std::nan(""));
-      }
-      double& f = by_id[job.account_id];
-      if (std::isnan(f)) f = factor.at(job.account);
-      key[i] = f;
-      continue;
+double FactorLookup::operator()(const SnapshotJob& job) {
+  if (job.account_id >= 0) {
+    if (static_cast<size_t>(job.account_id) >= by_id_.size()) {
+      by_id_.resize(job.account_id + 1, std::nan(""));
     }
-    auto [it, added] = by_account.try_emplace(job.account, 0.0);
-    if (added) it->second = factor.at(job.account);
-    key[i] = it->second;
+    double& f = by_id_[job.account_id];
+    if (std::isnan(f)) f = factor_.at(job.account);
+    return f;
   }
-  return key;
+  auto [it, added] = by_name_.try_emplace(job.account, 0.0);
+  if (added) it->second = factor_.at(job.account);
+  return it->second;
 }
 
 std::vector<int> FairShareOrder(const Snapshot& snapshot, const FactorMap& factor) {
   const size_t n = snapshot.queue.size();
-  const std::vector<double> key = FairShareKeys(snapshot, factor);
+  FactorLookup factor_of(factor);
   std::vector<int> order(n);
-  std::iota(order.begin(), order.end(), 0);
   // The usual case: the queue is in submission order already (the daemon's by id, shoal-sim's by
   // construction). Then the order is the (factor, priority) groups, best first, each in queue
-  // order: what the sort below gives, in O(n log groups) instead of O(n log n).
-  if (std::is_sorted(snapshot.queue.begin(), snapshot.queue.end(), SubmittedBefore)) {
-    // Distinct (factor, priority) pairs: few (accounts x priorities), so a linear search that
-    // starts at the last hit; then a counting sort of the jobs by their group's rank.
-    std::vector<std::pair<double, int>> groups;
-    std::vector<int> group_of(n);
-    size_t last = 0;
-    // With account_id: the group an account's jobs of one priority fell in last time.
-    int ids = 0;
-    for (const SnapshotJob& job : snapshot.queue) ids = std::max(ids, job.account_id + 1);
-    std::vector<std::pair<int, int>> by_account_id(ids, {-1, -1});  // priority, group
-    for (size_t i = 0; i < n; ++i) {
-      const SnapshotJob& job = snapshot.queue[i];
-      std::pair<int, int>* cached = job.account_id >= 0 ? &by_account_id[job.account_id] : nullptr;
-      if (cached != nullptr && cached->first == job.priority) {
+  // order: what the sort below gives, as a counting sort in two passes over the queue (this runs
+  // every cycle: the first pass also checks the submission order and counts each group).
+  // Distinct (factor, priority) pairs are few (accounts x priorities): a linear search that
+  // starts at the last hit, or, with account_id, the group that account's jobs of that priority
+  // fell in last time.
+  std::vector<std::pair<double, int>> groups;
+  std::vector<int> count;
+  std::vector<int> group_of(n);
+  std::vector<std::pair<int, int>> by_account_id;  // priority, group (-1, -1: none yet)
+  size_t last = 0;
+  bool sorted = true;
+  for (size_t i = 0; i < n && sorted; ++i) {
+    const SnapshotJob& job = snapshot.queue[i];
+    if (i > 0 && SubmittedBefore(job, snapshot.queue[i - 1])) {
+      sorted = false;
+      break;
+    }
+    std::pair<int, int>* cached = nullptr;
+    if (job.account_id >= 0) {
+      if (static_cast<size_t>(job.account_id) >= by_account_id.size()) {
+        by_account_id.resize(job.account_id + 1, {-1, -1});
+      }
+      cached = &by_account_id[job.account_id];
+      if (cached->second >= 0 && cached->first == job.priority) {
         group_of[i] = cached->second;
+        ++count[cached->second];
         continue;
       }
-      const std::pair<double, int> g{key[i], job.priority};
-      if (last >= groups.size() || groups[last] != g) {
-        last = std::find(groups.begin(), groups.end(), g) - groups.begin();
-        if (last == groups.size()) groups.push_back(g);
-      }
-      group_of[i] = static_cast<int>(last);
-      if (cached != nullptr) *cached = {job.priority, static_cast<int>(last)};
     }
+    const std::pair<double, int> g{factor_of(job), job.priority};
+    if (last >= groups.size() || groups[last] != g) {
+      last = std::find(groups.begin(), groups.end(), g) - groups.begin();
+      if (last == groups.size()) {
+        groups.push_back(g);
+        count.push_back(0);
+      }
+    }
+    group_of[i] = static_cast<int>(last);
+    ++count[last];
+    if (cached != nullptr) *cached = {job.priority, static_cast<int>(last)};
+  }
+  if (sorted) {
     std::vector<int> by_rank(groups.size());
     std::iota(by_rank.begin(), by_rank.end(), 0);
     std::sort(by_rank.begin(), by_rank.end(), [&](int a, int b) { return groups[a] > groups[b]; });
-    std::vector<int> start(groups.size() + 1, 0);  // where each group's jobs begin, by rank
-    std::vector<int> rank_of(groups.size());
-    for (size_t r = 0; r < by_rank.size(); ++r) rank_of[by_rank[r]] = static_cast<int>(r);
-    for (size_t i = 0; i < n; ++i) ++start[rank_of[group_of[i]] + 1];
-    for (size_t r = 0; r < groups.size(); ++r) start[r + 1] += start[r];
-    for (size_t i = 0; i < n; ++i) order[start[rank_of[group_of[i]]]++] = static_cast<int>(i);
+    std::vector<int> next(groups.size());  // where each group's next job goes
+    int at = 0;
+    for (const int g : by_rank) {
+      next[g] = at;
+      at += count[g];
+    }
+    for (size_t i = 0; i < n; ++i) order[next[group_of[i]]++] = static_cast<int>(i);
     return order;
   }
+  std::vector<double> key(n);
+  for (size_t i = 0; i < n; ++i) key[i] = factor_of(snapshot.queue[i]);
+  std::iota(order.begin(), order.end(), 0);
   std::stable_sort(order.begin(), order.end(), [&](int a, int b) {
     if (key[a] != key[b]) return key[a] > key[b];
     const SnapshotJob& x = snapshot.queue[a];

@@ -4,6 +4,8 @@
 
 #include <map>
 #include <string>
+#include <string_view>
+#include <unordered_map>
 #include <vector>
 
 #include "scheduler/policy/policy.h"
@@ -17,8 +19,20 @@ std::vector<int> PriorityOrder(const Snapshot& snapshot);  // priority.cc
 using FactorMap = std::map<std::string, double>;
 FactorMap FactorByAccount(const Snapshot& snapshot);  // fairshare.cc
 std::vector<int> FairShareOrder(const Snapshot& snapshot, const FactorMap& factor);
-// Each queued job's factor (snapshot.queue's indices), what FairShareOrder ranks by first.
-std::vector<double> FairShareKeys(const Snapshot& snapshot, const FactorMap& factor);
+// Queued jobs' factors, what FairShareOrder ranks by first: each account's looked up in `factor`
+// once (the scheduler and shoal-sim ask for thousands of queued jobs of a few accounts every
+// cycle), by account_id where given, else by name. Every queued job's account must be in
+// `factor` (FactorByAccount rates them all).
+class FactorLookup {
+ public:
+  explicit FactorLookup(const FactorMap& factor) : factor_(factor) {}
+  double operator()(const SnapshotJob& job);
+
+ private:
+  const FactorMap& factor_;
+  std::vector<double> by_id_;  // NaN: not looked up yet
+  std::unordered_map<std::string_view, double> by_name_;
+};
 
 // +las (PolicyOptions::las): a job's attained-service level now, 0 first.
 int LasLevel(const SnapshotJob& job, int64_t now_ms, const PolicyOptions& options);

@@ -4,6 +4,7 @@
 #include <cmath>
 #include <cstdio>
 #include <map>
+#include <optional>
 #include <tuple>
 #include <unordered_map>
 #include <utility>
@@ -198,8 +199,7 @@ class Cycle {
       : snapshot_(snapshot),
         options_(options),
         workers_(snapshot.workers),
-        index_(workers_),
-        free_slots_(index_.free_total()),
+        free_slots_(FreeTotal(workers_)),
         any_capped_(
             std::any_of(workers_.begin(), workers_.end(),
                         [](const SnapshotWorker& w) { return w.foreign_job_rank_cap > 0; })),
@@ -262,14 +262,18 @@ class Cycle {
   int FirstInOrder() const {
     const bool fair = options_.kind == PolicyKind::kFairShare;
     const bool by_priority = options_.kind != PolicyKind::kFifo;
-    const std::vector<double> key =
-        fair ? FairShareKeys(snapshot_, factor_) : std::vector<double>();
+    FactorLookup factor_of(factor_);
     int best = 0;
+    double best_key = fair ? factor_of(snapshot_.queue[0]) : 0;
     for (int i = 1; i < static_cast<int>(snapshot_.queue.size()); ++i) {
       const SnapshotJob& a = snapshot_.queue[i];
       const SnapshotJob& b = snapshot_.queue[best];
-      if (fair && key[i] != key[best]) {
-        if (key[i] > key[best]) best = i;
+      const double key = fair ? factor_of(a) : 0;
+      if (key != best_key) {
+        if (key > best_key) {
+          best = i;
+          best_key = key;
+        }
       } else if (by_priority && a.priority != b.priority) {
         if (a.priority > b.priority) best = i;
       } else if (SubmittedBefore(a, b)) {
@@ -277,6 +281,18 @@ class Cycle {
       }
     }
     return best;
+  }
+
+  FreeSlotIndex& Index() {
+    if (!index_) index_.emplace(workers_);
+    return *index_;
+  }
+
+  // FreeSlotIndex::free_total() without the index.
+  static int FreeTotal(const std::vector<SnapshotWorker>& workers) {
+    int total = 0;
+    for (const SnapshotWorker& w : workers) total += std::max(0, w.free_slots);
+    return total;
   }
 
   Fit FitOf(const SnapshotJob& job) {
@@ -300,12 +316,12 @@ class Cycle {
   std::optional<std::vector<std::string>> Place(const SnapshotJob& job) {
     const bool data_first = !job.data.empty() && any_cached_;
     return FitOf(job).all && !data_first && job.preferred_gpu_types.empty()
-               ? index_.Place(job)
+               ? Index().Place(job)
                : PlaceGang(job, workers_);
   }
 
   void Start(const SnapshotJob& job, std::vector<std::string> placement) {
-    index_.Commit(placement);
+    Index().Commit(placement);
     free_slots_ -= static_cast<int>(placement.size());
     if (options_.backfill) {
       SnapshotRunning r;
@@ -432,7 +448,9 @@ class Cycle {
   Decisions out_;
   FactorMap factor_;
   std::vector<SnapshotWorker> workers_;  // free slots shrink as we commit
-  FreeSlotIndex index_;                  // commits go through it, so it and `workers_` stay in step
+  // Commits go through it, so it and `workers_` stay in step. Built when first needed: most of a
+  // busy cluster's cycles start nothing.
+  std::optional<FreeSlotIndex> index_;
   int free_slots_;
   std::map<std::tuple<Backend, int, int64_t>, Fit> fit_cache_;  // + the rank's memory need
   const bool any_capped_;
