@@ -31,8 +31,8 @@ Result<PolicyOptions> ParsePolicyName(std::string_view name) {
     o.kind = PolicyKind::kFairShare;
   } else {
     return InvalidArgument("unknown policy \"" + std::string(name) +
-                           "\": expected fifo, priority or fairshare, optionally +backfill "
-                           "(and +preempt for fairshare)");
+                           "\": expected fifo, priority or fairshare, optionally +backfill, "
+                           "+elastic, +las (and +preempt for fairshare)");
   }
   std::string_view rest = plus == std::string_view::npos ? "" : name.substr(plus);
   while (!rest.empty()) {

@@ -56,7 +56,7 @@ int main(int argc, char** argv) {
   double restart_delay_s = 60;
   long long synthetic = 0, seed = 1, max_jobs = 0, vcs = 10;
   double load = 0.9, misestimate = 2.0, sigma = 0.0, half_life_h = 168, checkpoint_s = 0;
-  double elastic = 0, heavy_share = 0, spread_slowdown = 0;
+  double elastic = 0, heavy_share = 0, spread_slowdown = 0, diurnal = 0;
   int preempt_max_per_job = 5;  // the daemon's default (preemptMaxPerJob)
   double preempt_max_unsaved_s = 0;  // the daemon's default (preemptMaxUnsaved)
   double node_mtbf_h = 0, node_repair_h = 1, checkpoint_cost_s = 0;
@@ -89,6 +89,11 @@ int main(int argc, char** argv) {
                  "fraction of the GPU-seconds (0..0.95)")
       ->type_name("F")
       ->check(flags::NonNegative(0.95));
+  app.add_option("--diurnal", diurnal,
+                 "synthetic: arrivals follow a day, (1 + A sin(2 pi t / 24 h)) x the mean rate, "
+                 "at the same mean load (0..0.95; 0 = a constant rate)")
+      ->type_name("A")
+      ->check(flags::NonNegative(0.95));
   app.add_option("--vcs", vcs, "synthetic accounts")
       ->type_name("K")
       ->check(CLI::Range(1LL, 100000LL));
@@ -98,8 +103,8 @@ int main(int argc, char** argv) {
                  "YAML: nodeGroups: [{count, gpusPerNode, gpuType, gpuMemoryGiB}]")
       ->type_name("FILE");
   app.add_option("--policy", policy_arg,
-                 "fifo | priority | fairshare, optionally +backfill and +elastic, fairshare also "
-                 "+preempt; or \"all\"")
+                 "fifo | priority | fairshare, optionally +backfill, +elastic and +las, fairshare "
+                 "also +preempt; or \"all\"")
       ->type_name("P");
   app.add_option("--checkpoint-interval-s", checkpoint_s,
                  "work a preempted or resized job loses: half of S on average")
@@ -217,7 +222,7 @@ int main(int argc, char** argv) {
   Trace trace;
   if (synthetic > 0) {
     trace = SyntheticTrace(synthetic, cluster->total_gpus(), load, static_cast<int>(vcs),
-                           static_cast<uint64_t>(seed), heavy_share);
+                           static_cast<uint64_t>(seed), heavy_share, diurnal);
   } else {
     auto t = ReadTraceCsv(trace_path, max_jobs);
     if (!t.ok()) {
@@ -246,6 +251,7 @@ int main(int argc, char** argv) {
       {"checkpointIntervalSec", checkpoint_s},
       {"youngDaly", young_daly},
       {"heavyShare", heavy_share},
+      {"diurnal", diurnal},
       {"results", nlohmann::json::array()}};
   std::ofstream jobs_file;
   if (!jobs_out.empty()) {

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 #include <fstream>
+#include <numbers>
 #include <random>
 #include <string_view>
 
@@ -78,7 +79,7 @@ Result<Trace> ReadTraceCsv(const std::string& path, int64_t max_jobs) {
 }
 
 Trace SyntheticTrace(int64_t jobs, int total_gpus, double load, int vcs, uint64_t seed,
-                     double heavy_share) {
+                     double heavy_share, double diurnal) {
   std::mt19937_64 rng(seed);
   // Philly-like: 96% 1 GPU, then 2, 4, 8, 16, 32.
   const int sizes[] = {1, 2, 4, 8, 16, 32};
@@ -94,12 +95,22 @@ Trace SyntheticTrace(int64_t jobs, int total_gpus, double load, int vcs, uint64_
   // Arrival rates (jobs per second) of the ordinary jobs and of the heavy account's gangs.
   const double rate = (1 - heavy_share) * load * total_gpus / (mean_gpus * mean_duration);
   const double heavy_rate = heavy_share * load * total_gpus / (heavy_gpus * mean_duration);
-  std::exponential_distribution<double> gap(rate + heavy_rate);
+  diurnal = std::clamp(diurnal, 0.0, 0.99);
+  // Arrivals at the day's peak rate, each kept with probability rate(now) / peak (thinning: a
+  // Poisson process with the day's rate). No thinning draws without a day, so that the trace
+  // stays what it was.
+  std::exponential_distribution<double> gap((rate + heavy_rate) * (1 + diurnal));
+  std::uniform_real_distribution<double> keep_of(0.0, 1.0);
+  constexpr double kDayS = 24 * 3600;
   std::bernoulli_distribution heavy_of(heavy_rate / (rate + heavy_rate));
   Trace t;
   double now = 0;
   for (int64_t i = 0; i < jobs; ++i) {
     now += gap(rng);
+    while (diurnal > 0 && keep_of(rng) * (1 + diurnal) >
+                              1 + diurnal * std::sin(2 * std::numbers::pi * now / kDayS)) {
+      now += gap(rng);
+    }
     TraceJob j;
     j.id = "syn-" + std::to_string(i);
     j.submit_s = static_cast<int64_t>(now);

@@ -34,8 +34,11 @@ Result<Trace> ReadTraceCsv(const std::string& path, int64_t max_jobs = 0);
 // `total_gpus`, Philly-like sizes (mostly 1 GPU, some 2..32) and log-normal durations; `vcs`
 // accounts. Deterministic for `seed`. With heavy_share > 0, a further account "heavy" submits
 // 8-GPU jobs (same durations) that make up that fraction of the GPU-seconds, at the same total
-// load: the weak spot where one account holds ~40 % of the GPU-hours in big gangs.
+// load: the weak spot where one account holds ~40 % of the GPU-hours in big gangs. With
+// diurnal = A in (0, 1), the arrival rate follows a day, (1 + A sin(2 pi t / 24 h)) x the mean,
+// the same mean load: the busy hours queue as real clusters' do (Poisson arrivals at a constant
+// rate barely queue below full load). diurnal = 0 gives exactly the trace it gave before.
 Trace SyntheticTrace(int64_t jobs, int total_gpus, double load, int vcs, uint64_t seed,
-                     double heavy_share = 0);
+                     double heavy_share = 0, double diurnal = 0);
 
 }  // namespace shoal::sim

@@ -383,6 +383,34 @@ TEST_F(SimTest, SyntheticHeavyAccountHoldsItsShare) {
   EXPECT_NEAR(offered(heavy) / offered(plain), 1.0, 0.2);
 }
 
+// A day in the arrivals: the peak half of each day gets far more jobs than the trough half, the
+// mean load stays what it was, and --diurnal 0 is the constant-rate trace unchanged.
+TEST_F(SimTest, SyntheticDiurnalArrivalsKeepTheLoadAndQueueAtThePeak) {
+  const Trace flat = SyntheticTrace(30000, 512, 0.9, 10, 5);
+  const Trace day = SyntheticTrace(30000, 512, 0.9, 10, 5, 0, 0.8);
+  const Trace zero = SyntheticTrace(30000, 512, 0.9, 10, 5, 0, 0);
+  ASSERT_EQ(zero.jobs.size(), flat.jobs.size());
+  EXPECT_EQ(zero.jobs.back().submit_s, flat.jobs.back().submit_s);
+  EXPECT_EQ(zero.jobs[1234].duration_s, flat.jobs[1234].duration_s);
+  // sin > 0 in the first half of each day.
+  int64_t peak = 0, trough = 0;
+  for (const TraceJob& j : day.jobs) ((j.submit_s % 86400) < 43200 ? peak : trough)++;
+  // Expected ratio (1 + 0.8 x 2/pi) / (1 - 0.8 x 2/pi) = 3.1.
+  EXPECT_GT(static_cast<double>(peak) / static_cast<double>(trough), 2.5);
+  EXPECT_LT(static_cast<double>(peak) / static_cast<double>(trough), 3.8);
+  // The same mean arrival rate: the traces span the same time within 5 %.
+  EXPECT_NEAR(static_cast<double>(day.jobs.back().submit_s) /
+                  static_cast<double>(flat.jobs.back().submit_s),
+              1.0, 0.05);
+  // The busy hours queue: fifo waits longer on average than at a constant rate.
+  SimOptions options;
+  options.policy = *ParsePolicyName("fifo");
+  auto r_flat = Simulate(flat, *ParseClusterSpec("64x8"), options);
+  auto r_day = Simulate(day, *ParseClusterSpec("64x8"), options);
+  ASSERT_TRUE(r_flat.ok() && r_day.ok());
+  EXPECT_GT(r_day->metrics.avg_queue_s, 2 * r_flat->metrics.avg_queue_s);
+}
+
 // Nodes fail and come back in time order, alternating, the same for a seed; none without an MTBF.
 TEST_F(SimTest, NodeFailuresAlternateAndAreSeeded) {
   FailureModel model;
