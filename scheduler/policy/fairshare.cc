@@ -96,7 +96,7 @@ std::vector<int> FairShareOrder(const Snapshot& snapshot, const FactorMap& facto
   std::vector<std::pair<int, int>> by_account_id;  // priority, group (-1, -1: none yet)
   size_t last = 0;
   bool sorted = true;
-  for (size_t i = 0; i < n && sorted; ++i) {
+  for (size_t i = 0; i < n; ++i) {
     const SnapshotJob& job = snapshot.queue[i];
     if (i > 0 && SubmittedBefore(job, snapshot.queue[i - 1])) {
       sorted = false;

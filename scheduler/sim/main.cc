@@ -107,7 +107,8 @@ int main(int argc, char** argv) {
                  "also +preempt; or \"all\"")
       ->type_name("P");
   app.add_option("--checkpoint-interval-s", checkpoint_s,
-                 "work a preempted or resized job loses: half of S on average")
+                 "an attempt checkpoints after every S seconds of progress; a stopped job redoes "
+                 "the work since its last one (0 = it checkpoints as it stops, losing nothing)")
       ->type_name("S")
       ->check(flags::NonNegative());
   app.add_option("--elastic", elastic,
