@@ -11,9 +11,7 @@ namespace shoal::policy_internal {
 
 void GrowJobs(const Snapshot& snapshot, const PolicyOptions& options, const FactorMap& factor,
               std::vector<SnapshotWorker>& workers, Decisions& out) {
-  int free_total = 0;
-  for (const auto& w : workers) free_total += std::max(0, w.free_slots);
-  if (free_total == 0) return;
+  if (FreeSlotsTotal(workers) == 0) return;
   std::vector<const SnapshotRunning*> candidates;
   for (const auto& r : snapshot.running) {
     const int ranks = static_cast<int>(r.rank_workers.size());

@@ -77,6 +77,12 @@ int UsableSlots(const SnapshotJob& job, const SnapshotWorker& worker) {
   return std::max(0, std::min(worker.free_slots, RankCap(job, worker)));
 }
 
+int FreeSlotsTotal(const std::vector<SnapshotWorker>& workers) {
+  int total = 0;
+  for (const auto& w : workers) total += std::max(0, w.free_slots);
+  return total;
+}
+
 int FittingCapacity(const SnapshotJob& job, const std::vector<SnapshotWorker>& workers) {
   int capacity = 0;
   for (const auto& w : workers) {

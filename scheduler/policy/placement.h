@@ -34,6 +34,9 @@ bool WorkerFits(const SnapshotJob& job, const SnapshotWorker& worker);
 // Slots a worker offers to `job` right now.
 int UsableSlots(const SnapshotJob& job, const SnapshotWorker& worker);
 
+// Free slots of all workers (a worker's negative count, when ranks outnumber its slots, is 0).
+int FreeSlotsTotal(const std::vector<SnapshotWorker>& workers);
+
 // Slots of all workers `job` could ever use (WorkerFits), busy or not. Below job.min_ranks the
 // job can never start on this pool: reason Constraint.
 int FittingCapacity(const SnapshotJob& job, const std::vector<SnapshotWorker>& workers);

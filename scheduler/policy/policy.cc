@@ -199,7 +199,7 @@ class Cycle {
       : snapshot_(snapshot),
         options_(options),
         workers_(snapshot.workers),
-        free_slots_(FreeTotal(workers_)),
+        free_slots_(FreeSlotsTotal(workers_)),
         any_capped_(
             std::any_of(workers_.begin(), workers_.end(),
                         [](const SnapshotWorker& w) { return w.foreign_job_rank_cap > 0; })),
@@ -286,13 +286,6 @@ class Cycle {
   FreeSlotIndex& Index() {
     if (!index_) index_.emplace(workers_);
     return *index_;
-  }
-
-  // FreeSlotIndex::free_total() without the index.
-  static int FreeTotal(const std::vector<SnapshotWorker>& workers) {
-    int total = 0;
-    for (const SnapshotWorker& w : workers) total += std::max(0, w.free_slots);
-    return total;
   }
 
   Fit FitOf(const SnapshotJob& job) {

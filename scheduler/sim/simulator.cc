@@ -382,11 +382,14 @@ class Replay {
         PreferGpuTypes(types_, speeds, snap_);
       }
       // Cost-aware preemption reads when each running job last stored a checkpoint.
-      for (SnapshotRunning& r : snap_.running) {
-        if (!policy_.preempt) break;
-        const int64_t progress = now_ms_ - r.start_ms - restart_delay_ms_, period = PeriodMs(r.id);
-        if (period > 0 && progress >= period)
-          r.last_checkpoint_ms = now_ms_ - UnsavedMs(progress, period);
+      if (policy_.preempt) {
+        for (SnapshotRunning& r : snap_.running) {
+          const int64_t progress = now_ms_ - r.start_ms - restart_delay_ms_;
+          const int64_t period = PeriodMs(r.id);
+          if (period > 0 && progress >= period) {
+            r.last_checkpoint_ms = now_ms_ - UnsavedMs(progress, period);
+          }
+        }
       }
       Decisions d = Decide(snap_, policy_);
       ++result_.metrics.cycles;
