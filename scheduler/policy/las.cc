@@ -35,19 +35,27 @@ int LasLevelRunning(const SnapshotRunning& job, int64_t now_ms, const PolicyOpti
 
 void LasWithinGroups(const Snapshot& snapshot, const PolicyOptions& options,
                      const std::vector<double>& group, std::vector<int>& order) {
+  // Levels are few (one more than the thresholds): a stable counting sort per group, which runs
+  // every cycle over the whole queue.
+  const int levels = static_cast<int>(options.las_thresholds_gpu_s.size()) + 1;
   std::vector<int> level(snapshot.queue.size());
   for (size_t i = 0; i < level.size(); ++i) {
     level[i] = LasLevel(snapshot.queue[i], snapshot.now_ms, options);
   }
+  std::vector<int> sorted(order.size());
+  std::vector<size_t> next(levels + 1);
   for (size_t begin = 0; begin < order.size();) {
     const double g = group[order[begin]];
     size_t end = begin + 1;
     while (end < order.size() && group[order[end]] == g) ++end;
-    std::stable_sort(order.begin() + static_cast<std::ptrdiff_t>(begin),
-                     order.begin() + static_cast<std::ptrdiff_t>(end),
-                     [&](int a, int b) { return level[a] < level[b]; });
+    std::fill(next.begin(), next.end(), 0);
+    for (size_t k = begin; k < end; ++k) ++next[level[order[k]] + 1];
+    next[0] = begin;
+    for (int l = 1; l <= levels; ++l) next[l] += next[l - 1];
+    for (size_t k = begin; k < end; ++k) sorted[next[level[order[k]]]++] = order[k];
     begin = end;
   }
+  order.swap(sorted);
 }
 
 }  // namespace shoal::policy_internal

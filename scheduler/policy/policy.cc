@@ -86,7 +86,9 @@ void PreemptFor(const SnapshotJob& head, const Snapshot& snapshot,
   // received more service than it has.
   if (mine <= 0.5 && !options.las) return;
   const int head_level = options.las ? LasLevel(head, snapshot.now_ms, options) : 0;
-  std::unordered_map<int64_t, int> level;  // +las: running jobs' levels, with this attempt
+  // +las: running jobs' levels with this attempt, by index in snapshot.running.
+  std::vector<int> level(options.las ? snapshot.running.size() : 0);
+  auto level_of = [&](const SnapshotRunning* r) { return level[r - snapshot.running.data()]; };
   // The fair-share rule for a victim of an account with factor `theirs` (else only +las's).
   auto by_fair_share = [&](double theirs) {
     return mine > 0.5 && theirs < 0.5 && mine - theirs >= options.preempt_margin;
@@ -108,7 +110,7 @@ void PreemptFor(const SnapshotJob& head, const Snapshot& snapshot,
     bool las = false;
     if (options.las) {
       const int l = LasLevelRunning(r, snapshot.now_ms, options);
-      level[r.id] = l;
+      level[&r - snapshot.running.data()] = l;
       // Never for an account more under-served than the head's: fair share still rules.
       las = l > head_level && theirs <= mine;
     }
@@ -129,8 +131,9 @@ void PreemptFor(const SnapshotJob& head, const Snapshot& snapshot,
       }
     }
   }
+  if (victims.empty()) return;
   std::sort(victims.begin(), victims.end(), [&](const auto* a, const auto* b) {
-    if (options.las && level[a->id] != level[b->id]) return level[a->id] > level[b->id];
+    if (options.las && level_of(a) != level_of(b)) return level_of(a) > level_of(b);
     const double fa = factor_of(*a), fb = factor_of(*b);
     if (fa != fb) return fa < fb;
     // The least work lost first (without checkpoints: the most recently started).
@@ -210,10 +213,10 @@ class Cycle {
   }
 
   Decisions Run() && {
-    if (free_slots_ <= 0 && !options_.explain_waits && !options_.las) {
+    if (free_slots_ <= 0 && !options_.explain_waits) {
       // Nothing can start, and no wait is explained: the pass would stop at the first job, so
       // find only that one (whom preemption serves), not the whole order. Most of a busy
-      // cluster's cycles are such; +las orders within groups, so it takes the full order.
+      // cluster's cycles are such.
       if (!snapshot_.queue.empty()) {
         blocked_ = true;
         if (options_.preempt) head_ = &snapshot_.queue[FirstInOrder()];
@@ -248,36 +251,50 @@ class Cycle {
     if (options_.las) {
       // Jobs the base ordering ranks alike: one group for fifo, one per priority or per factor.
       std::vector<double> group(snapshot_.queue.size(), 0.0);
+      FactorLookup factor_of(factor_);
       for (size_t i = 0; i < group.size() && options_.kind != PolicyKind::kFifo; ++i) {
         const SnapshotJob& j = snapshot_.queue[i];
-        group[i] = options_.kind == PolicyKind::kPriority ? j.priority : factor_.at(j.account);
+        group[i] = options_.kind == PolicyKind::kPriority ? j.priority : factor_of(j);
       }
       LasWithinGroups(snapshot_, options_, group, order);
     }
     return order;
   }
 
-  // QueueOrder()[0] without +las, in one pass: the least job by (factor, priority, submission)
-  // as the policy ranks them (the orderings are stable sorts by these keys).
+  // QueueOrder()[0] in one pass: the least job by the keys the policy's stable sorts rank by,
+  // most significant first: factor (fairshare) or priority (priority), then the +las level, then
+  // priority (fairshare), then submission.
   int FirstInOrder() const {
     const bool fair = options_.kind == PolicyKind::kFairShare;
     const bool by_priority = options_.kind != PolicyKind::kFifo;
     FactorLookup factor_of(factor_);
+    auto level_of = [&](const SnapshotJob& j) {
+      return options_.las ? LasLevel(j, snapshot_.now_ms, options_) : 0;
+    };
     int best = 0;
-    double best_key = fair ? factor_of(snapshot_.queue[0]) : 0;
+    double best_factor = fair ? factor_of(snapshot_.queue[0]) : 0;
+    int best_level = level_of(snapshot_.queue[0]);
     for (int i = 1; i < static_cast<int>(snapshot_.queue.size()); ++i) {
       const SnapshotJob& a = snapshot_.queue[i];
       const SnapshotJob& b = snapshot_.queue[best];
-      const double key = fair ? factor_of(a) : 0;
-      if (key != best_key) {
-        if (key > best_key) {
-          best = i;
-          best_key = key;
-        }
+      const double factor = fair ? factor_of(a) : 0;
+      bool before = false;
+      int level = 0;
+      if (factor != best_factor) {
+        before = factor > best_factor;
+      } else if (!fair && by_priority && a.priority != b.priority) {
+        before = a.priority > b.priority;
+      } else if (level = level_of(a); level != best_level) {
+        before = level < best_level;
       } else if (by_priority && a.priority != b.priority) {
-        if (a.priority > b.priority) best = i;
-      } else if (SubmittedBefore(a, b)) {
+        before = a.priority > b.priority;
+      } else {
+        before = SubmittedBefore(a, b);
+      }
+      if (before) {
         best = i;
+        best_factor = factor;
+        best_level = level_of(a);
       }
     }
     return best;

@@ -486,10 +486,10 @@ TEST(FairShareTest, PropertyFastOrderMatchesTheSort) {
 // A cycle with no free slot looks only for its head job (the one preemption serves) instead of
 // ordering the whole queue, unless it explains waits; both must pick the same head, so the same
 // preemptions, over random full clusters, queues in and out of submission order, with and
-// without account ids.
+// without account ids, with and without +las (attained service, some past the starvation guard).
 TEST(FairShareTest, PropertyAFullClusterPreemptsForTheSameHeadWithoutTheFullOrder) {
   std::mt19937 rng(11);
-  int preempting = 0;
+  int preempting = 0, preempting_las = 0;
   for (int iter = 0; iter < 300; ++iter) {
     Snapshot s;
     s.now_ms = 100'000'000;
@@ -511,6 +511,7 @@ TEST(FairShareTest, PropertyAFullClusterPreemptsForTheSameHeadWithoutTheFullOrde
         if (ids) run.account_id = a;
         run.start_ms = s.now_ms - static_cast<int64_t>(rng() % 3) * 20 * 60 * 1000;
         run.rank_workers = {s.workers.back().id};
+        run.attained_gpu_s = static_cast<double>(rng() % 3) * 20'000;
         s.running.push_back(run);
       }
     }
@@ -522,13 +523,17 @@ TEST(FairShareTest, PropertyAFullClusterPreemptsForTheSameHeadWithoutTheFullOrde
       if (ids) job.account_id = a;
       job.priority = 400 + 100 * static_cast<int>(rng() % 3);
       job.submit_ms = static_cast<int64_t>(rng() % 20);  // ties and disorder
+      job.attained_gpu_s = static_cast<double>(rng() % 4) * 5'000;             // levels 0, 1 and 2
+      job.queued_ms = s.now_ms - static_cast<int64_t>(rng() % 5) * 3'600'000;  // some starved
       s.queue.push_back(job);
     }
-    for (const bool backfill : {false, true}) {
+    for (const auto& [backfill, las] :
+         {std::pair{false, false}, {true, false}, {false, true}, {true, true}}) {
       PolicyOptions fast;
       fast.kind = PolicyKind::kFairShare;
       fast.preempt = true;
       fast.backfill = backfill;
+      fast.las = las;
       fast.explain_waits = false;
       PolicyOptions full = fast;
       full.explain_waits = true;
@@ -540,9 +545,11 @@ TEST(FairShareTest, PropertyAFullClusterPreemptsForTheSameHeadWithoutTheFullOrde
       }
       EXPECT_TRUE(a.starts.empty());
       preempting += !a.preempts.empty();
+      preempting_las += las && !a.preempts.empty();
     }
   }
-  EXPECT_GT(preempting, 50);  // the property was exercised, not vacuous
+  EXPECT_GT(preempting, 100);  // the property was exercised, not vacuous
+  EXPECT_GT(preempting_las, 50);
 }
 
 // +las: among jobs the base ordering ranks alike, less attained service first; a job that waited
