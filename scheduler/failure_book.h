@@ -4,8 +4,9 @@
 // A failure is a loss: the worker missed its heartbeats (the scheduler's MarkLostWorkers). Up time
 // accrues while the worker is alive. The estimate starts from a prior, worth one failure:
 // MTBF = (prior + up time) / (1 + losses), so a new worker gets the prior, and a worker that is
-// lost often converges to its measured rate. In memory: a scheduler restart starts over from the
-// prior (an estimate, not a record; losing it costs only a less tuned interval).
+// lost often converges to its measured rate. The scheduler stores Records() (after a loss, and
+// every minute) and a restart Restore()s them: only the up time since the last save is lost, and
+// the time the scheduler was down counts for no worker.
 //
 // Not thread-safe: the scheduler's thread.
 #pragma once
@@ -13,6 +14,9 @@
 #include <cstdint>
 #include <string>
 #include <unordered_map>
+#include <vector>
+
+#include "scheduler/state/records.h"
 
 namespace shoal {
 
@@ -28,6 +32,13 @@ class FailureBook {
   // Its MTBF in seconds now (the prior for a worker never seen).
   double MtbfS(const std::string& worker_id, int64_t now_ms) const;
   int64_t failures(const std::string& worker_id) const;
+  // Losses of all workers so far (restored ones included): changes exactly when one is lost.
+  int64_t total_losses() const { return total_losses_; }
+
+  // Every worker's record, its up time counted up to now (for the store).
+  std::vector<FailureRecord> Records(int64_t now_ms) const;
+  // A stored record (at start-up, before the worker is seen again): not alive until Alive().
+  void Restore(const FailureRecord& record);
 
  private:
   struct Record {
@@ -35,8 +46,10 @@ class FailureBook {
     int64_t alive_since_ms = -1;  // -1: not alive now
     int64_t failures = 0;
   };
+  static int64_t UpMs(const Record& r, int64_t now_ms);  // up time including the current stretch
   const int64_t prior_ms_;
   std::unordered_map<std::string, Record> workers_;
+  int64_t total_losses_ = 0;
 };
 
 }  // namespace shoal

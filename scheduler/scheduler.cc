@@ -31,6 +31,9 @@ Result<std::unique_ptr<Scheduler>> Scheduler::Open(Store* store, SchedulerOption
   }
   s->ledger_.Load(snap.ledger, now);
   s->ledger_saved_ms_ = now;
+  for (const FailureRecord& r : snap.failures) s->failures_.Restore(r);
+  s->failures_saved_ms_ = now;
+  s->failures_saved_losses_ = s->failures_.total_losses();
   LOG_INFO << "loaded " << s->jobs_.size() << " jobs and " << s->workers_.size() << " workers";
   return s;
 }
@@ -41,6 +44,10 @@ void Scheduler::Changed() {
 
 Scheduler::~Scheduler() {
   if (!saves_.empty()) (void)CommitWithUnsaved({});
+  // The up time since the last save (a clean shutdown; a crash loses at most an interval of it).
+  if (const auto records = failures_.Records(clock_()); !records.empty()) {
+    (void)store_->SaveFailureRecords(records);
+  }
 }
 
 void Scheduler::Persist(const Job& job) {
@@ -187,6 +194,7 @@ void Scheduler::Schedule() {
 void Scheduler::RunCycle() {
   schedule_pending_ = false;  // this cycle's pass serves any request still waiting
   MarkLostWorkers();
+  SaveFailureBook();
   ExpireAuditCases();
   EnforceTimeLimits();
   AccrueLedger();

@@ -50,6 +50,9 @@ namespace shoal {
 // minute (checkpoints cost more than their write: an upload, a fsync), at most a day.
 inline constexpr int64_t kMinYoungDalySeconds = 60;
 inline constexpr int64_t kMaxYoungDalySeconds = 86400;
+// Workers' failure records (FailureBook) are stored after every loss and at least this often, so
+// that a restart loses at most this much of their up time.
+inline constexpr int64_t kFailureBookSaveIntervalMs = 60 * 1000;
 
 struct SchedulerOptions {
   // A worker whose last heartbeat is older than this is marked lost and its ranks fail.
@@ -315,6 +318,9 @@ class Scheduler {
   // Milliseconds the job has run, summed over its attempts (what limits.maxRuntime bounds).
   int64_t RunMs(const Job& job) const;
   void MarkLostWorkers();
+  // Stores the workers' failure records when one was lost since the last save, or
+  // kFailureBookSaveIntervalMs after it.
+  void SaveFailureBook();
   // Fails running jobs past limits.maxRuntime (counted from their first start).
   void EnforceTimeLimits();
   // Charges the ledger for the time since the last cycle; saves it every ledger_save_interval_ms
@@ -353,6 +359,8 @@ class Scheduler {
   Ledger ledger_;
   GpuSpeedBook speeds_;  // jobs' measured speed per GPU type (heterogeneous pools)
   FailureBook failures_;  // workers' observed MTBF (Young/Daly checkpoint intervals)
+  int64_t failures_saved_ms_ = 0;      // when SaveFailureBook last wrote
+  int64_t failures_saved_losses_ = 0;  // failures_.total_losses() then
   std::function<void()> post_schedule_;
   bool schedule_pending_ = false;
   // A RunPendingSchedule() is posted and has not run yet.

@@ -261,6 +261,19 @@ bool Scheduler::AccountRunsAttempt(const std::string& account, int64_t job_id,
   return false;
 }
 
+void Scheduler::SaveFailureBook() {
+  const int64_t now = clock_();
+  if (failures_.total_losses() == failures_saved_losses_ &&
+      now - failures_saved_ms_ < kFailureBookSaveIntervalMs) {
+    return;
+  }
+  // Retried at the next interval on failure: an estimate, not state a client was promised.
+  Status st = store_->SaveFailureRecords(failures_.Records(now));
+  if (!st.ok()) LOG_ERROR << "saving workers' failure records failed: " << st.ToString();
+  failures_saved_ms_ = now;
+  failures_saved_losses_ = failures_.total_losses();
+}
+
 void Scheduler::MarkLostWorkers() {
   int64_t now = clock_();
   for (auto& [wid, w] : workers_.all()) {

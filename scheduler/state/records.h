@@ -97,6 +97,14 @@ struct LedgerEntry {
   double total_used = 0;
 };
 
+// A worker's failure history for Young/Daly intervals (scheduler/failure_book.h): the time it
+// was seen alive and the times it was lost, as of when the record was taken.
+struct FailureRecord {
+  std::string worker_id;
+  int64_t up_ms = 0;
+  int64_t losses = 0;
+};
+
 // One entry of a job's timeline (shoal status, GET /v1/jobs/{id} "events"): what happened to it
 // and why, kept with the job. Types: submitted, placed, started, checkpoint, preempted, resized,
 // restarting, succeeded, failed, cancelled, audit.

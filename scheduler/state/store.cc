@@ -80,6 +80,10 @@ CREATE TABLE IF NOT EXISTS tokens (
   label TEXT NOT NULL,
   created_ms INTEGER NOT NULL,
   revoked_ms INTEGER NOT NULL DEFAULT 0);
+CREATE TABLE IF NOT EXISTS worker_failures (
+  worker_id TEXT PRIMARY KEY,
+  up_ms INTEGER NOT NULL,
+  losses INTEGER NOT NULL);
 )sql";
 
 // A job's timeline as one column: {"list": [...], "dropped": N}.
@@ -430,6 +434,14 @@ Result<Store::Snapshot> Store::LoadAll() {
       snap.ledger.push_back({st.Text(0), st.Double(1), st.Double(2), st.Double(3), st.Double(4)});
     }
     RETURN_IF_ERROR(Check(rc, "load ledger"));
+  }
+  {
+    Stmt st(db_, "SELECT worker_id, up_ms, losses FROM worker_failures ORDER BY worker_id");
+    int rc;
+    while ((rc = st.Step()) == SQLITE_ROW) {
+      snap.failures.push_back({st.Text(0), st.Int(1), st.Int(2)});
+    }
+    RETURN_IF_ERROR(Check(rc, "load worker failures"));
   }
   return snap;
 }

@@ -66,10 +66,14 @@ class Store final : public JobHistory {
                                                           const std::string& account,
                                                           int limit) override;
 
+  // Replaces the stored failure records of these workers (one transaction).
+  Status SaveFailureRecords(const std::vector<FailureRecord>& records);
+
   struct Snapshot {
     std::vector<Job> jobs;  // ordered by id
     std::vector<Worker> workers;
     std::vector<LedgerEntry> ledger;
+    std::vector<FailureRecord> failures;  // ordered by worker id
   };
   // Reads everything back (at start-up). A stored spec that no longer parses is an Internal error.
   Result<Snapshot> LoadAll();

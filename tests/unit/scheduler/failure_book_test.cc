@@ -1,7 +1,9 @@
 // Young/Daly checkpoint intervals in the daemon: each worker's MTBF from its losses with a prior,
 // a gang's MTBF, and the interval (scheduler/failure_book.h,
 // scheduler/policy/checkpoint_interval.h).
+#include <algorithm>
 #include <cmath>
+#include <vector>
 
 #include <gtest/gtest.h>
 
@@ -37,6 +39,42 @@ TEST(FailureBookTest, MtbfStartsAtThePriorAndFollowsTheLosses) {
     flaky.Lost("f", (2 * i + 1) * kHour);
   }
   EXPECT_NEAR(flaky.MtbfS("f", 2000 * kHour), 3600.0, 100.0);
+}
+
+// What the scheduler stores and restores across its restarts: each worker's up time up to the
+// save and its losses; a restored worker is not alive until seen again, so the scheduler's own
+// down time counts for nobody.
+TEST(FailureBookTest, RecordsRestoreTheSameMtbfAndTheDownTimeDoesNotCount) {
+  FailureBook book(24 * kHour);
+  book.Alive("w", 0);
+  book.Lost("w", 10 * kHour);
+  book.Alive("w", 11 * kHour);
+  book.Alive("v", 0);
+  EXPECT_EQ(book.total_losses(), 1);
+  std::vector<FailureRecord> records = book.Records(13 * kHour);
+  std::sort(records.begin(), records.end(),
+            [](const auto& a, const auto& b) { return a.worker_id < b.worker_id; });
+  ASSERT_EQ(records.size(), 2u);
+  EXPECT_EQ(records[0].worker_id, "v");
+  EXPECT_EQ(records[0].up_ms, 13 * kHour);
+  EXPECT_EQ(records[1].up_ms, 12 * kHour);  // 10 h, then 2 h of the current stretch
+  EXPECT_EQ(records[1].losses, 1);
+  FailureBook restored(24 * kHour);
+  for (const FailureRecord& r : records) restored.Restore(r);
+  EXPECT_EQ(restored.total_losses(), 1);
+  EXPECT_EQ(restored.failures("w"), 1);
+  EXPECT_DOUBLE_EQ(restored.MtbfS("w", 13 * kHour), book.MtbfS("w", 13 * kHour));
+  // Down from 13 h to 20 h (the scheduler's restart): no up time; then alive again.
+  EXPECT_DOUBLE_EQ(restored.MtbfS("w", 20 * kHour), (24 + 12) * 3600.0 / 2);
+  restored.Alive("w", 20 * kHour);
+  EXPECT_DOUBLE_EQ(restored.MtbfS("w", 21 * kHour), (24 + 13) * 3600.0 / 2);
+  // Restoring a record again replaces it (no double count of losses).
+  restored.Restore(records[1]);
+  EXPECT_EQ(restored.total_losses(), 1);
+  // Bad stored values (negative) are read as none.
+  restored.Restore({"x", -5, -2});
+  EXPECT_EQ(restored.failures("x"), 0);
+  EXPECT_DOUBLE_EQ(restored.MtbfS("x", 0), 24 * 3600.0);
 }
 
 TEST(FailureBookTest, GangsFailWhenAnyWorkerDoesAndYoungDalyBalancesTheCost) {

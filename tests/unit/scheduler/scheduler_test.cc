@@ -383,6 +383,42 @@ TEST_F(SchedulerTest, YoungDalySetsTheNextAttemptsCheckpointIntervalFromMeasured
   EXPECT_EQ(sched_->FindJob(id)->attempts[1].checkpoint_every_s, want);
 }
 
+// The workers' MTBFs survive a scheduler restart: a loss is stored at once (the database holds it
+// before any restart), and the retry after the restart is told the interval of the MTBF learned
+// before it (14 h), not of the prior (24 h).
+TEST_F(SchedulerTest, YoungDalyKeepsWorkersMtbfAcrossASchedulerRestart) {
+  worker_timeout_ms_ = 60'000;
+  young_daly_ = true;
+  worker_mtbf_prior_ms_ = 24LL * 3600 * 1000;
+  Reopen();
+  const std::string w1 = AddWorker("a");
+  std::string spec = LongSpec();
+  spec.replace(spec.find("everySeconds: 0"), 15, "everySeconds: 600");
+  const int64_t id = (*sched_->Submit(spec, "u"))->id;
+  sched_->RunCycle();
+  ASSERT_TRUE(sched_->Heartbeat(w1, {{id, 1, 0}}).ok());
+  sched_->RecordCheckpoint(id, 1, 50, 1 << 20, /*write_seconds=*/30);
+  now_ += 4LL * 3600 * 1000 - 1;  // up 4 h, then lost
+  ASSERT_TRUE(sched_->Heartbeat(w1, {{id, 1, 0}}).ok());
+  now_ += 60'001;
+  sched_->RunCycle();
+  auto stored = store_->LoadAll();
+  ASSERT_TRUE(stored.ok()) << stored.status().ToString();
+  ASSERT_EQ(stored->failures.size(), 1u);
+  EXPECT_EQ(stored->failures[0].worker_id, w1);
+  EXPECT_EQ(stored->failures[0].losses, 1);
+  EXPECT_EQ(stored->failures[0].up_ms, 4LL * 3600 * 1000 + 60'000);  // until marked lost
+  Reopen();
+  now_ += 600'000;  // past the retry's back-off
+  ASSERT_TRUE(sched_->Heartbeat(w1, {}).ok());
+  sched_->RunCycle();
+  const Job* job = sched_->FindJob(id);
+  ASSERT_EQ(job->state, JobState::kRunning) << job->reason;
+  ASSERT_EQ(job->attempts.size(), 2u);
+  EXPECT_EQ(job->attempts[1].checkpoint_every_s,
+            static_cast<int>(std::llround(std::sqrt(2.0 * 30 * 14 * 3600))));  // not 2,277 s
+}
+
 // With a poster (as in the daemon), requests that arrive before the pass runs share one pass.
 TEST_F(SchedulerTest, ScheduleRequestsAreCoalescedUntilThePostedPassRuns) {
   int posted = 0;
