@@ -18,6 +18,7 @@ packages=(
   libicu-dev
   gettext locales  # msgfmt/xgettext for the CLI's catalogs (po/); localedef data for their tests
   clang libclang-rt-14-dev
+  lld  # links the ~130 executables about 3x faster than GNU ld (CMakeLists.txt)
   chromium fonts-wqy-microhei  # the dashboard's browser tests (tests/browser), CJK glyphs in its screenshots
 )
 
