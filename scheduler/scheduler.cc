@@ -45,9 +45,7 @@ void Scheduler::Changed() {
 Scheduler::~Scheduler() {
   if (!saves_.empty()) (void)CommitWithUnsaved({});
   // The up time since the last save (a clean shutdown; a crash loses at most an interval of it).
-  if (const auto records = failures_.Records(clock_()); !records.empty()) {
-    (void)store_->SaveFailureRecords(records);
-  }
+  SaveFailureBook(/*force=*/true);
 }
 
 void Scheduler::Persist(const Job& job) {

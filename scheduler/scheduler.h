@@ -319,8 +319,8 @@ class Scheduler {
   int64_t RunMs(const Job& job) const;
   void MarkLostWorkers();
   // Stores the workers' failure records when one was lost since the last save, or
-  // kFailureBookSaveIntervalMs after it.
-  void SaveFailureBook();
+  // kFailureBookSaveIntervalMs after it, or `force`.
+  void SaveFailureBook(bool force = false);
   // Fails running jobs past limits.maxRuntime (counted from their first start).
   void EnforceTimeLimits();
   // Charges the ledger for the time since the last cycle; saves it every ledger_save_interval_ms

@@ -261,9 +261,9 @@ bool Scheduler::AccountRunsAttempt(const std::string& account, int64_t job_id,
   return false;
 }
 
-void Scheduler::SaveFailureBook() {
+void Scheduler::SaveFailureBook(bool force) {
   const int64_t now = clock_();
-  if (failures_.total_losses() == failures_saved_losses_ &&
+  if (!force && failures_.total_losses() == failures_saved_losses_ &&
       now - failures_saved_ms_ < kFailureBookSaveIntervalMs) {
     return;
   }

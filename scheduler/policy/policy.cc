@@ -278,13 +278,13 @@ class Cycle {
       const SnapshotJob& a = snapshot_.queue[i];
       const SnapshotJob& b = snapshot_.queue[best];
       const double factor = fair ? factor_of(a) : 0;
+      const int level = level_of(a);
       bool before = false;
-      int level = 0;
       if (factor != best_factor) {
         before = factor > best_factor;
       } else if (!fair && by_priority && a.priority != b.priority) {
         before = a.priority > b.priority;
-      } else if (level = level_of(a); level != best_level) {
+      } else if (level != best_level) {
         before = level < best_level;
       } else if (by_priority && a.priority != b.priority) {
         before = a.priority > b.priority;
@@ -294,7 +294,7 @@ class Cycle {
       if (before) {
         best = i;
         best_factor = factor;
-        best_level = level_of(a);
+        best_level = level;
       }
     }
     return best;

@@ -31,12 +31,32 @@ std::string Spec(int min, int max, int retries = 3) {
   return s;
 }
 
+std::string LongSpec() {
+  std::string s = Spec(1, 1);
+  const size_t limit = s.find("maxRuntime: ");
+  EXPECT_NE(limit, std::string::npos);
+  s.replace(limit, s.find_first_of(",}\n", limit) - limit, "maxRuntime: 5h");
+  return s;
+}
+
 class SchedulerTest : public ::shoal::testing::SchedulerFixture {
  protected:
   std::string AddWorker(const std::string& name, int slots = 1) {
     auto w = sched_->RegisterWorker({name, "host", slots, 2, {}});
     EXPECT_TRUE(w.ok());
     return (*w)->id;
+  }
+  // Young/Daly on (60 s worker timeout, a 24 h MTBF prior): reopens, registers worker "a" into
+  // *worker and submits a long job with periodic checkpoints, whose id it returns.
+  int64_t SubmitYoungDalyJob(std::string* worker) {
+    worker_timeout_ms_ = 60'000;
+    young_daly_ = true;
+    worker_mtbf_prior_ms_ = 24LL * 3600 * 1000;
+    Reopen();
+    *worker = AddWorker("a");
+    std::string spec = LongSpec();  // periodic checkpoints: Young/Daly replaces their interval
+    spec.replace(spec.find("everySeconds: 0"), 15, "everySeconds: 600");
+    return (*sched_->Submit(spec, "u"))->id;
   }
 };
 
@@ -248,14 +268,6 @@ TEST_F(SchedulerTest, LedgerChargesContributorsAndOwnersAndSurvivesReopen) {
   EXPECT_EQ(sched_->FindWorker(on)->completed_ranks, 1);
 }
 
-std::string LongSpec() {
-  std::string s = Spec(1, 1);
-  const size_t limit = s.find("maxRuntime: ");
-  EXPECT_NE(limit, std::string::npos);
-  s.replace(limit, s.find_first_of(",}\n", limit) - limit, "maxRuntime: 5h");
-  return s;
-}
-
 // fairshare+preempt in the daemon: a long job of an account far over its share is stopped for a
 // job of an account that has used nothing, requeued without using up a retry, and runs again
 // later; a job younger than the minimum run time is left alone.
@@ -349,14 +361,8 @@ TEST_F(SchedulerTest, TheCostGuardWaitsForTheVictimsNextCheckpoint) {
 // worker has reported a checkpoint's write time, the next attempt (here after its worker was lost)
 // is told sqrt(2 x write time x its workers' MTBF), which the worker passes to the trainer.
 TEST_F(SchedulerTest, YoungDalySetsTheNextAttemptsCheckpointIntervalFromMeasuredCosts) {
-  worker_timeout_ms_ = 60'000;
-  young_daly_ = true;
-  worker_mtbf_prior_ms_ = 24LL * 3600 * 1000;
-  Reopen();
-  const std::string w1 = AddWorker("a");
-  std::string spec = LongSpec();  // periodic checkpoints: Young/Daly replaces their interval
-  spec.replace(spec.find("everySeconds: 0"), 15, "everySeconds: 600");
-  const int64_t id = (*sched_->Submit(spec, "u"))->id;
+  std::string w1;
+  const int64_t id = SubmitYoungDalyJob(&w1);
   sched_->RunCycle();
   ASSERT_EQ(sched_->FindJob(id)->state, JobState::kRunning);
   EXPECT_EQ(sched_->FindJob(id)->attempts[0].checkpoint_every_s, 0);  // nothing measured yet
@@ -387,14 +393,8 @@ TEST_F(SchedulerTest, YoungDalySetsTheNextAttemptsCheckpointIntervalFromMeasured
 // before any restart), and the retry after the restart is told the interval of the MTBF learned
 // before it (14 h), not of the prior (24 h).
 TEST_F(SchedulerTest, YoungDalyKeepsWorkersMtbfAcrossASchedulerRestart) {
-  worker_timeout_ms_ = 60'000;
-  young_daly_ = true;
-  worker_mtbf_prior_ms_ = 24LL * 3600 * 1000;
-  Reopen();
-  const std::string w1 = AddWorker("a");
-  std::string spec = LongSpec();
-  spec.replace(spec.find("everySeconds: 0"), 15, "everySeconds: 600");
-  const int64_t id = (*sched_->Submit(spec, "u"))->id;
+  std::string w1;
+  const int64_t id = SubmitYoungDalyJob(&w1);
   sched_->RunCycle();
   ASSERT_TRUE(sched_->Heartbeat(w1, {{id, 1, 0}}).ok());
   sched_->RecordCheckpoint(id, 1, 50, 1 << 20, /*write_seconds=*/30);
