@@ -18,7 +18,6 @@ namespace shoal::cli {
 
 namespace {
 
-constexpr size_t kShortDigest = 12;
 constexpr size_t kShownFiles = 20;
 
 TransferProgress MakeProgress(const CommandContext& ctx, const char* label) {

@@ -23,8 +23,6 @@ namespace shoal::cli {
 
 namespace {
 
-constexpr size_t kShortDigest = 12;
-
 // A publish chunks and stores the checkpoint before it answers: more than a plain call's 10 s.
 constexpr std::chrono::minutes kPublishTimeout(2);
 

@@ -4,6 +4,7 @@
 // generate, and the model card's lines in show).
 #pragma once
 
+#include <cstddef>
 #include <string>
 
 #include <nlohmann/json.hpp>
@@ -13,6 +14,9 @@
 #include "common/registry/uri.h"
 
 namespace shoal::cli {
+
+// Hex digits of a version's digest that tables and messages show.
+inline constexpr size_t kShortDigest = 12;
 
 // A NAME[@V] of the command line with its account known.
 struct Named {

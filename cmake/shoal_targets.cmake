@@ -17,6 +17,13 @@ function(shoal_component)
   else()
     add_library(${A_LIB} INTERFACE)
   endif()
+  if(srcs AND SHOAL_UNITY_BUILD)
+    set_target_properties(${A_LIB} PROPERTIES UNITY_BUILD ON UNITY_BUILD_BATCH_SIZE
+                                                             ${SHOAL_UNITY_BATCH})
+    # In a batch every file is included by the batch's source, so GCC warns about each
+    # template instantiated with a type of a .cc file's anonymous namespace; the code is fine.
+    target_compile_options(${A_LIB} PRIVATE $<$<CXX_COMPILER_ID:GNU>:-Wno-subobject-linkage>)
+  endif()
   if(srcs)
     target_link_libraries(${A_LIB} PUBLIC ${A_LINK})
   else()

@@ -66,7 +66,7 @@ Result<IdxHeader> ReadIdxHeader(InputFile& file) {
   return header;
 }
 
-std::string ShapeString(const std::vector<int64_t>& dims) {
+std::string IdxShape(const std::vector<int64_t>& dims) {
   std::string s;
   for (size_t i = 0; i < dims.size(); ++i) s += (i ? " × " : "") + std::to_string(dims[i]);
   return s;
@@ -154,14 +154,14 @@ Result<Dataset> LoadIdx(const std::string& location, const DatasetLimits& limits
                            IdxTypeName(ih.dtype) + "), expected 0x08 (uint8) or 0x0D (float32)");
   }
   if (ih.dims.size() < 2) {
-    return InvalidArgument(paths.images + ": IDX images have shape (" + ShapeString(ih.dims) +
+    return InvalidArgument(paths.images + ": IDX images have shape (" + IdxShape(ih.dims) +
                            "), expected at least 2 dimensions (samples × features...); is this " +
                            "a labels file?");
   }
   int64_t dim = 1;
   for (size_t i = 1; i < ih.dims.size(); ++i) {
     if (!CheckedMul(dim, ih.dims[i], &dim)) {
-      return InvalidArgument(paths.images + ": IDX header dims " + ShapeString(ih.dims) +
+      return InvalidArgument(paths.images + ": IDX header dims " + IdxShape(ih.dims) +
                              " overflow a 64-bit size");
     }
   }
@@ -173,7 +173,7 @@ Result<Dataset> LoadIdx(const std::string& location, const DatasetLimits& limits
   ASSIGN_OR_RETURN(IdxHeader lh, ReadIdxHeader(labels));
   if (lh.dtype != kUint8 || lh.dims.size() != 1) {
     return InvalidArgument(paths.labels + ": IDX labels have dtype " + Hex(lh.dtype) + " (" +
-                           IdxTypeName(lh.dtype) + ") and shape (" + ShapeString(lh.dims) +
+                           IdxTypeName(lh.dtype) + ") and shape (" + IdxShape(lh.dims) +
                            "), expected 0x08 (uint8) and 1 dimension");
   }
   if (lh.dims[0] != samples) {

@@ -202,7 +202,7 @@ Result<NpyHeader> ReadNpyHeader(InputFile& file) {
   return header;
 }
 
-std::string ShapeString(const std::vector<int64_t>& shape) {
+std::string NpyShape(const std::vector<int64_t>& shape) {
   std::string s = "(";
   for (size_t i = 0; i < shape.size(); ++i) s += (i ? ", " : "") + std::to_string(shape[i]);
   return s + (shape.size() == 1 ? ",)" : ")");
@@ -250,14 +250,13 @@ Result<Dataset> LoadNpy(const std::string& location, const DatasetLimits& limits
                            "order; save np.ascontiguousarray(x) instead");
   }
   if (xh.shape.size() < 2) {
-    return InvalidArgument(x_path + ": features have shape " + ShapeString(xh.shape) +
+    return InvalidArgument(x_path + ": features have shape " + NpyShape(xh.shape) +
                            ", expected at least 2 dimensions (samples, features...)");
   }
   int64_t dim = 1;
   for (size_t i = 1; i < xh.shape.size(); ++i) {
     if (!CheckedMul(dim, xh.shape[i], &dim)) {
-      return InvalidArgument(x_path + ": shape " + ShapeString(xh.shape) +
-                             " overflows a 64-bit size");
+      return InvalidArgument(x_path + ": shape " + NpyShape(xh.shape) + " overflows a 64-bit size");
     }
   }
   const int64_t samples = xh.shape[0];
@@ -268,7 +267,7 @@ Result<Dataset> LoadNpy(const std::string& location, const DatasetLimits& limits
   // A (N,) or (N, 1) array is laid out the same in C and Fortran order, so fortran_order is moot.
   const bool column = yh.shape.size() == 2 && yh.shape[1] == 1;
   if (yh.shape.size() != 1 && !column) {
-    return InvalidArgument(y_path + ": labels have shape " + ShapeString(yh.shape) +
+    return InvalidArgument(y_path + ": labels have shape " + NpyShape(yh.shape) +
                            ", expected (N,) or (N, 1)");
   }
   if (yh.shape[0] != samples) {

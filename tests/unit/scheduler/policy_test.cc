@@ -552,6 +552,94 @@ TEST(FairShareTest, PropertyAFullClusterPreemptsForTheSameHeadWithoutTheFullOrde
   EXPECT_GT(preempting_las, 50);
 }
 
+// Without backfill or waits to explain, a pass stops at the job after its head; explaining waits
+// walks the whole order. Both must start the same jobs on the same workers and preempt for the
+// same head, for every base policy, with and without +las and preemption, over random partly
+// free clusters and gangs, queues in and out of submission order, with and without account ids.
+TEST(FairShareTest, PropertyAPassThatStopsAtItsHeadStartsWhatTheFullPassStarts) {
+  std::mt19937 rng(13);
+  int multi_start = 0, many_starts = 0, preempting = 0, las_differs = 0;
+  for (int iter = 0; iter < 300; ++iter) {
+    Snapshot s;
+    s.now_ms = 100'000'000;
+    const int accounts = 1 + static_cast<int>(rng() % 5);
+    const bool ids = rng() % 2 == 0;
+    for (int a = 0; a < accounts; ++a) {
+      s.accounts.push_back({"acct" + std::to_string(a), static_cast<double>(rng() % 100),
+                            static_cast<double>(rng() % 1000)});
+    }
+    const int workers = 1 + static_cast<int>(rng() % 4);
+    int64_t id = 0;
+    for (int w = 0; w < workers; ++w) {
+      const int free = static_cast<int>(rng() % 9);
+      s.workers.push_back(W("w" + std::to_string(w), 8, free));
+      for (int r = 0; r < 8 - free; ++r) {  // the held slots: one-rank jobs of some account
+        SnapshotRunning run;
+        run.id = ++id;
+        const int a = static_cast<int>(rng() % accounts);
+        run.account = "acct" + std::to_string(a);
+        if (ids) run.account_id = a;
+        run.start_ms = s.now_ms - static_cast<int64_t>(rng() % 3) * 20 * 60 * 1000;
+        run.rank_workers = {s.workers.back().id};
+        run.attained_gpu_s = static_cast<double>(rng() % 3) * 20'000;
+        s.running.push_back(run);
+      }
+    }
+    const int queued = 1 + static_cast<int>(rng() % 60);
+    for (int j = 0; j < queued; ++j) {
+      const int a = static_cast<int>(rng() % accounts);
+      // Mostly one rank, so that a pass may start many jobs; gangs up to the whole pool.
+      const int ranks = rng() % 3 == 0 ? 1 + static_cast<int>(rng() % (8 * workers)) : 1;
+      SnapshotJob job = J(++id, ranks, ranks);
+      job.account = "acct" + std::to_string(a);
+      if (ids) job.account_id = a;
+      job.priority = 400 + 100 * static_cast<int>(rng() % 3);
+      job.submit_ms = static_cast<int64_t>(rng() % 20);                        // ties and disorder
+      job.attained_gpu_s = static_cast<double>(rng() % 4) * 5'000;             // levels 0, 1 and 2
+      job.queued_ms = s.now_ms - static_cast<int64_t>(rng() % 5) * 3'600'000;  // some starved
+      s.queue.push_back(job);
+    }
+    for (const PolicyKind kind :
+         {PolicyKind::kFifo, PolicyKind::kPriority, PolicyKind::kFairShare}) {
+      for (const auto& [preempt, las] :
+           {std::pair{false, false}, {true, false}, {false, true}, {true, true}}) {
+        PolicyOptions fast;
+        fast.kind = kind;
+        fast.preempt = preempt;
+        fast.las = las;
+        fast.explain_waits = false;
+        PolicyOptions full = fast;
+        full.explain_waits = true;
+        const Decisions a = Decide(s, fast), b = Decide(s, full);
+        ASSERT_EQ(a.starts.size(), b.starts.size()) << "iter " << iter;
+        for (size_t i = 0; i < a.starts.size(); ++i) {
+          EXPECT_EQ(a.starts[i].job_id, b.starts[i].job_id) << "iter " << iter;
+          EXPECT_EQ(a.starts[i].rank_workers, b.starts[i].rank_workers) << "iter " << iter;
+        }
+        ASSERT_EQ(a.preempts.size(), b.preempts.size()) << "iter " << iter;
+        for (size_t i = 0; i < a.preempts.size(); ++i) {
+          EXPECT_EQ(a.preempts[i].job_id, b.preempts[i].job_id) << "iter " << iter;
+          EXPECT_EQ(a.preempts[i].for_job_id, b.preempts[i].for_job_id) << "iter " << iter;
+        }
+        multi_start += a.starts.size() >= 2;
+        many_starts += a.starts.size() > 8;
+        preempting += !a.preempts.empty();
+        if (las) {
+          PolicyOptions plain = fast;
+          plain.las = false;
+          las_differs += Started(Decide(s, plain)) != Started(a);
+        }
+      }
+    }
+  }
+  // The property was exercised, not vacuous: passes that start several jobs (and many), that
+  // preempt, and where +las changes which jobs start.
+  EXPECT_GT(multi_start, 200);
+  EXPECT_GT(many_starts, 100);
+  EXPECT_GT(preempting, 100);
+  EXPECT_GT(las_differs, 50);
+}
+
 // +las: among jobs the base ordering ranks alike, less attained service first; a job that waited
 // longer than las_starve_factor x its run goes back to the first level.
 TEST(LasTest, LessServedJobsFirstWithAStarvationGuard) {
