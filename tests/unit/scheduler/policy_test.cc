@@ -483,6 +483,61 @@ TEST(FairShareTest, PropertyFastOrderMatchesTheSort) {
   }
 }
 
+// A random pool for the preemption properties: workers of `slots` slots, each held slot by a
+// one-rank job of some account (some with attained service), the rest free; a queue of jobs of
+// those accounts (one rank, or with `gangs` a third of them gangs up to the whole pool) with
+// priorities, tied and disordered submissions, attained service (levels 0, 1 and 2) and some
+// waiting past the +las starvation guard; account ids on half of the pools.
+struct RandomPoolShape {
+  int min_accounts = 1;
+  int slots = 4;
+  bool partly_free = false;  // else every slot is held
+  int max_queued = 40;
+  bool gangs = false;
+};
+Snapshot RandomPool(std::mt19937& rng, const RandomPoolShape& shape) {
+  Snapshot s;
+  s.now_ms = 100'000'000;
+  const int accounts = shape.min_accounts + static_cast<int>(rng() % 5);
+  const bool ids = rng() % 2 == 0;
+  for (int a = 0; a < accounts; ++a) {
+    s.accounts.push_back({"acct" + std::to_string(a), static_cast<double>(rng() % 100),
+                          static_cast<double>(rng() % 1000)});
+  }
+  const int workers = 1 + static_cast<int>(rng() % 4);
+  int64_t id = 0;
+  for (int w = 0; w < workers; ++w) {
+    const int free = shape.partly_free ? static_cast<int>(rng() % (shape.slots + 1)) : 0;
+    s.workers.push_back(W("w" + std::to_string(w), shape.slots, free));
+    for (int r = 0; r < shape.slots - free; ++r) {
+      SnapshotRunning run;
+      run.id = ++id;
+      const int a = static_cast<int>(rng() % accounts);
+      run.account = "acct" + std::to_string(a);
+      if (ids) run.account_id = a;
+      run.start_ms = s.now_ms - static_cast<int64_t>(rng() % 3) * 20 * 60 * 1000;
+      run.rank_workers = {s.workers.back().id};
+      run.attained_gpu_s = static_cast<double>(rng() % 3) * 20'000;
+      s.running.push_back(run);
+    }
+  }
+  const int queued = 1 + static_cast<int>(rng() % shape.max_queued);
+  for (int j = 0; j < queued; ++j) {
+    const int a = static_cast<int>(rng() % accounts);
+    const int ranks =
+        shape.gangs && rng() % 3 == 0 ? 1 + static_cast<int>(rng() % (shape.slots * workers)) : 1;
+    SnapshotJob job = J(++id, ranks, ranks);
+    job.account = "acct" + std::to_string(a);
+    if (ids) job.account_id = a;
+    job.priority = 400 + 100 * static_cast<int>(rng() % 3);
+    job.submit_ms = static_cast<int64_t>(rng() % 20);
+    job.attained_gpu_s = static_cast<double>(rng() % 4) * 5'000;
+    job.queued_ms = s.now_ms - static_cast<int64_t>(rng() % 5) * 3'600'000;
+    s.queue.push_back(job);
+  }
+  return s;
+}
+
 // A cycle with no free slot looks only for its head job (the one preemption serves) instead of
 // ordering the whole queue, unless it explains waits; both must pick the same head, so the same
 // preemptions, over random full clusters, queues in and out of submission order, with and
@@ -491,42 +546,9 @@ TEST(FairShareTest, PropertyAFullClusterPreemptsForTheSameHeadWithoutTheFullOrde
   std::mt19937 rng(11);
   int preempting = 0, preempting_las = 0;
   for (int iter = 0; iter < 300; ++iter) {
-    Snapshot s;
-    s.now_ms = 100'000'000;
-    const int accounts = 2 + static_cast<int>(rng() % 5);
-    const bool ids = rng() % 2 == 0;
-    for (int a = 0; a < accounts; ++a) {
-      s.accounts.push_back({"acct" + std::to_string(a), static_cast<double>(rng() % 100),
-                            static_cast<double>(rng() % 1000)});
-    }
-    const int workers = 1 + static_cast<int>(rng() % 4);
-    int64_t id = 0;
-    for (int w = 0; w < workers; ++w) {
-      s.workers.push_back(W("w" + std::to_string(w), 4, 0));
-      for (int r = 0; r < 4; ++r) {  // every slot held by a one-rank job of some account
-        SnapshotRunning run;
-        run.id = ++id;
-        const int a = static_cast<int>(rng() % accounts);
-        run.account = "acct" + std::to_string(a);
-        if (ids) run.account_id = a;
-        run.start_ms = s.now_ms - static_cast<int64_t>(rng() % 3) * 20 * 60 * 1000;
-        run.rank_workers = {s.workers.back().id};
-        run.attained_gpu_s = static_cast<double>(rng() % 3) * 20'000;
-        s.running.push_back(run);
-      }
-    }
-    const int queued = 1 + static_cast<int>(rng() % 40);
-    for (int j = 0; j < queued; ++j) {
-      const int a = static_cast<int>(rng() % accounts);
-      SnapshotJob job = J(++id, 1, 1);
-      job.account = "acct" + std::to_string(a);
-      if (ids) job.account_id = a;
-      job.priority = 400 + 100 * static_cast<int>(rng() % 3);
-      job.submit_ms = static_cast<int64_t>(rng() % 20);  // ties and disorder
-      job.attained_gpu_s = static_cast<double>(rng() % 4) * 5'000;             // levels 0, 1 and 2
-      job.queued_ms = s.now_ms - static_cast<int64_t>(rng() % 5) * 3'600'000;  // some starved
-      s.queue.push_back(job);
-    }
+    const Snapshot s = RandomPool(
+        rng,
+        {.min_accounts = 2, .slots = 4, .partly_free = false, .max_queued = 40, .gangs = false});
     for (const auto& [backfill, las] :
          {std::pair{false, false}, {true, false}, {false, true}, {true, true}}) {
       PolicyOptions fast;
@@ -560,45 +582,8 @@ TEST(FairShareTest, PropertyAPassThatStopsAtItsHeadStartsWhatTheFullPassStarts) 
   std::mt19937 rng(13);
   int multi_start = 0, many_starts = 0, preempting = 0, las_differs = 0;
   for (int iter = 0; iter < 300; ++iter) {
-    Snapshot s;
-    s.now_ms = 100'000'000;
-    const int accounts = 1 + static_cast<int>(rng() % 5);
-    const bool ids = rng() % 2 == 0;
-    for (int a = 0; a < accounts; ++a) {
-      s.accounts.push_back({"acct" + std::to_string(a), static_cast<double>(rng() % 100),
-                            static_cast<double>(rng() % 1000)});
-    }
-    const int workers = 1 + static_cast<int>(rng() % 4);
-    int64_t id = 0;
-    for (int w = 0; w < workers; ++w) {
-      const int free = static_cast<int>(rng() % 9);
-      s.workers.push_back(W("w" + std::to_string(w), 8, free));
-      for (int r = 0; r < 8 - free; ++r) {  // the held slots: one-rank jobs of some account
-        SnapshotRunning run;
-        run.id = ++id;
-        const int a = static_cast<int>(rng() % accounts);
-        run.account = "acct" + std::to_string(a);
-        if (ids) run.account_id = a;
-        run.start_ms = s.now_ms - static_cast<int64_t>(rng() % 3) * 20 * 60 * 1000;
-        run.rank_workers = {s.workers.back().id};
-        run.attained_gpu_s = static_cast<double>(rng() % 3) * 20'000;
-        s.running.push_back(run);
-      }
-    }
-    const int queued = 1 + static_cast<int>(rng() % 60);
-    for (int j = 0; j < queued; ++j) {
-      const int a = static_cast<int>(rng() % accounts);
-      // Mostly one rank, so that a pass may start many jobs; gangs up to the whole pool.
-      const int ranks = rng() % 3 == 0 ? 1 + static_cast<int>(rng() % (8 * workers)) : 1;
-      SnapshotJob job = J(++id, ranks, ranks);
-      job.account = "acct" + std::to_string(a);
-      if (ids) job.account_id = a;
-      job.priority = 400 + 100 * static_cast<int>(rng() % 3);
-      job.submit_ms = static_cast<int64_t>(rng() % 20);                        // ties and disorder
-      job.attained_gpu_s = static_cast<double>(rng() % 4) * 5'000;             // levels 0, 1 and 2
-      job.queued_ms = s.now_ms - static_cast<int64_t>(rng() % 5) * 3'600'000;  // some starved
-      s.queue.push_back(job);
-    }
+    const Snapshot s = RandomPool(
+        rng, {.min_accounts = 1, .slots = 8, .partly_free = true, .max_queued = 60, .gangs = true});
     for (const PolicyKind kind :
          {PolicyKind::kFifo, PolicyKind::kPriority, PolicyKind::kFairShare}) {
       for (const auto& [preempt, las] :
