@@ -6,6 +6,7 @@
 #include <numeric>
 #include <random>
 #include <set>
+#include <utility>
 
 #include <gtest/gtest.h>
 
@@ -538,6 +539,24 @@ Snapshot RandomPool(std::mt19937& rng, const RandomPoolShape& shape) {
   return s;
 }
 
+// Decide() as shoal-sim runs it (no wait explained, so a pass stops at its head) and as the daemon
+// does (every wait explained: the whole order).
+std::pair<Decisions, Decisions> StoppingAndFull(const Snapshot& s, PolicyOptions options) {
+  options.explain_waits = false;
+  Decisions stopping = Decide(s, options);
+  options.explain_waits = true;
+  return {std::move(stopping), Decide(s, options)};
+}
+
+// The same preemptions, for the same head, in the same order.
+void ExpectSamePreemptions(const Decisions& a, const Decisions& b, int iter) {
+  ASSERT_EQ(a.preempts.size(), b.preempts.size()) << "iter " << iter;
+  for (size_t i = 0; i < a.preempts.size(); ++i) {
+    EXPECT_EQ(a.preempts[i].job_id, b.preempts[i].job_id) << "iter " << iter;
+    EXPECT_EQ(a.preempts[i].for_job_id, b.preempts[i].for_job_id) << "iter " << iter;
+  }
+}
+
 // A cycle with no free slot looks only for its head job (the one preemption serves) instead of
 // ordering the whole queue, unless it explains waits; both must pick the same head, so the same
 // preemptions, over random full clusters, queues in and out of submission order, with and
@@ -551,20 +570,13 @@ TEST(FairShareTest, PropertyAFullClusterPreemptsForTheSameHeadWithoutTheFullOrde
         {.min_accounts = 2, .slots = 4, .partly_free = false, .max_queued = 40, .gangs = false});
     for (const auto& [backfill, las] :
          {std::pair{false, false}, {true, false}, {false, true}, {true, true}}) {
-      PolicyOptions fast;
-      fast.kind = PolicyKind::kFairShare;
-      fast.preempt = true;
-      fast.backfill = backfill;
-      fast.las = las;
-      fast.explain_waits = false;
-      PolicyOptions full = fast;
-      full.explain_waits = true;
-      const Decisions a = Decide(s, fast), b = Decide(s, full);
-      ASSERT_EQ(a.preempts.size(), b.preempts.size()) << "iter " << iter;
-      for (size_t i = 0; i < a.preempts.size(); ++i) {
-        EXPECT_EQ(a.preempts[i].job_id, b.preempts[i].job_id) << "iter " << iter;
-        EXPECT_EQ(a.preempts[i].for_job_id, b.preempts[i].for_job_id) << "iter " << iter;
-      }
+      PolicyOptions options;
+      options.kind = PolicyKind::kFairShare;
+      options.preempt = true;
+      options.backfill = backfill;
+      options.las = las;
+      const auto [a, b] = StoppingAndFull(s, options);
+      ExpectSamePreemptions(a, b, iter);
       EXPECT_TRUE(a.starts.empty());
       preempting += !a.preempts.empty();
       preempting_las += las && !a.preempts.empty();
@@ -588,30 +600,24 @@ TEST(FairShareTest, PropertyAPassThatStopsAtItsHeadStartsWhatTheFullPassStarts) 
          {PolicyKind::kFifo, PolicyKind::kPriority, PolicyKind::kFairShare}) {
       for (const auto& [preempt, las] :
            {std::pair{false, false}, {true, false}, {false, true}, {true, true}}) {
-        PolicyOptions fast;
-        fast.kind = kind;
-        fast.preempt = preempt;
-        fast.las = las;
-        fast.explain_waits = false;
-        PolicyOptions full = fast;
-        full.explain_waits = true;
-        const Decisions a = Decide(s, fast), b = Decide(s, full);
+        PolicyOptions options;
+        options.kind = kind;
+        options.preempt = preempt;
+        options.las = las;
+        const auto [a, b] = StoppingAndFull(s, options);
         ASSERT_EQ(a.starts.size(), b.starts.size()) << "iter " << iter;
         for (size_t i = 0; i < a.starts.size(); ++i) {
           EXPECT_EQ(a.starts[i].job_id, b.starts[i].job_id) << "iter " << iter;
           EXPECT_EQ(a.starts[i].rank_workers, b.starts[i].rank_workers) << "iter " << iter;
         }
-        ASSERT_EQ(a.preempts.size(), b.preempts.size()) << "iter " << iter;
-        for (size_t i = 0; i < a.preempts.size(); ++i) {
-          EXPECT_EQ(a.preempts[i].job_id, b.preempts[i].job_id) << "iter " << iter;
-          EXPECT_EQ(a.preempts[i].for_job_id, b.preempts[i].for_job_id) << "iter " << iter;
-        }
+        ExpectSamePreemptions(a, b, iter);
         multi_start += a.starts.size() >= 2;
         many_starts += a.starts.size() > 8;
         preempting += !a.preempts.empty();
         if (las) {
-          PolicyOptions plain = fast;
+          PolicyOptions plain = options;
           plain.las = false;
+          plain.explain_waits = false;
           las_differs += Started(Decide(s, plain)) != Started(a);
         }
       }
