@@ -24,8 +24,7 @@ void GrowJobs(const Snapshot& snapshot, const PolicyOptions& options, const Fact
   // The ordering's own criteria: fair share (highest factor first), then priority, then age.
   auto factor_of = [&](const SnapshotRunning* r) {
     if (options.kind != PolicyKind::kFairShare) return 0.0;
-    auto it = factor.find(r->account);
-    return it == factor.end() ? 1.0 : it->second;
+    return factor.Get(r->account, 1.0);
   };
   std::sort(candidates.begin(), candidates.end(), [&](const auto* a, const auto* b) {
     const double fa = factor_of(a), fb = factor_of(b);

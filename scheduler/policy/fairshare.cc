@@ -2,8 +2,8 @@
 // fair-share factor 2^(-usage/shares)), then priority, then submission order.
 #include <algorithm>
 #include <cmath>
-#include <map>
 #include <numeric>
+#include <stdexcept>
 #include <string_view>
 #include <unordered_map>
 #include <unordered_set>
@@ -11,58 +11,120 @@
 
 #include "scheduler/policy/order.h"
 #include "scheduler/policy/policy.h"
+#include "scheduler/policy/queue_index.h"
 
 namespace shoal {
 
-std::vector<FairShare> FairShareFactors(const Snapshot& snapshot) {
-  std::map<std::string, FairShare> rated;
-  std::map<std::string, std::pair<double, double>> ledger;  // contributed, used
-  for (const auto& a : snapshot.accounts) {
-    ledger[a.name] = {std::max(0.0, a.contributed_gpu_s), std::max(0.0, a.used_gpu_s)};
-  }
-  // Every account with a queued or running job is rated. Distinct names first: thousands of
-  // queued jobs of a few accounts are a hash each, not a map search each (shoal-sim runs this
-  // every cycle).
-  std::unordered_set<std::string_view> seen;
-  std::vector<char> seen_id;  // by account_id, where given
-  auto rate = [&](const std::string& account, int account_id) {
+namespace {
+
+// Distinct names first: thousands of queued jobs (hundreds of running ones) of a few accounts are
+// an index or a hash each, not a name each to sort.
+struct DistinctAccounts {
+  void Add(const std::string& account, int account_id) {
     if (account_id >= 0) {
       if (static_cast<size_t>(account_id) >= seen_id.size()) seen_id.resize(account_id + 1, 0);
       if (seen_id[account_id]) return;
       seen_id[account_id] = 1;
+      names.push_back(account);
+    } else if (seen.insert(account).second) {
+      names.push_back(account);
     }
-    if (seen.insert(account).second) ledger.try_emplace(account, 0.0, 0.0);
+  }
+  std::vector<std::string_view> names;
+  std::unordered_set<std::string_view> seen;  // accounts without an account_id
+  std::vector<char> seen_id;                  // by account_id, where given
+};
+
+// FairShareFactors, with the queued jobs' accounts given (`named`: each at least once, any order).
+std::vector<FairShare> Rate(const Snapshot& snapshot, std::vector<std::string_view> named) {
+  // Flat vectors sorted by name, not maps: shoal-sim rates a few accounts every cycle, and the
+  // sums below run in name order either way.
+  struct Entry {
+    std::string_view name;
+    double contributed = 0, used = 0;
   };
-  for (const auto& j : snapshot.queue) rate(j.account, j.account_id);
-  for (const auto& r : snapshot.running) rate(r.account, r.account_id);
+  auto by_name = [](const Entry& a, const Entry& b) { return a.name < b.name; };
+  std::vector<Entry> ledger;
+  ledger.reserve(snapshot.accounts.size());
+  for (const auto& a : snapshot.accounts) {
+    ledger.push_back({a.name, std::max(0.0, a.contributed_gpu_s), std::max(0.0, a.used_gpu_s)});
+  }
+  // A name listed twice: the last entry counts.
+  std::stable_sort(ledger.begin(), ledger.end(), by_name);
+  size_t kept = 0;
+  for (size_t i = 0; i < ledger.size(); ++i) {
+    if (i + 1 < ledger.size() && ledger[i + 1].name == ledger[i].name) continue;
+    ledger[kept++] = ledger[i];
+  }
+  ledger.resize(kept);
+  // Every account with a queued or running job is rated.
+  DistinctAccounts running;
+  for (const auto& r : snapshot.running) running.Add(r.account, r.account_id);
+  named.insert(named.end(), running.names.begin(), running.names.end());
+  std::sort(named.begin(), named.end());
+  named.erase(std::unique(named.begin(), named.end()), named.end());
+  const size_t listed = ledger.size();
+  for (const std::string_view name : named) {
+    if (!std::binary_search(ledger.begin(), ledger.begin() + static_cast<ptrdiff_t>(listed),
+                            Entry{name}, by_name)) {
+      ledger.push_back({name});
+    }
+  }
+  std::inplace_merge(ledger.begin(), ledger.begin() + static_cast<ptrdiff_t>(listed), ledger.end(),
+                     by_name);
   const double n = static_cast<double>(ledger.size());
   double contributed = 0, used = 0;
-  for (const auto& [name, cu] : ledger) {
-    contributed += cu.first;
-    used += cu.second;
+  for (const Entry& e : ledger) {
+    contributed += e.contributed;
+    used += e.used;
   }
   // Every account gets a floor share so that a non-contributor is served last, never starved.
   const double floor = contributed > 0 ? contributed / (10.0 * n) : 1.0;
   const double shares_total = contributed + floor * n;
   std::vector<FairShare> out;
   out.reserve(ledger.size());
-  for (const auto& [name, cu] : ledger) {
+  for (const Entry& e : ledger) {
     FairShare f;
-    f.account = name;
-    f.share = (cu.first + floor) / shares_total;
-    f.usage = used > 0 ? cu.second / used : 0.0;
+    f.account = e.name;
+    f.share = (e.contributed + floor) / shares_total;
+    f.usage = used > 0 ? e.used / used : 0.0;
     f.factor = std::exp2(-f.usage / f.share);
-    out.push_back(f);
+    out.push_back(std::move(f));
   }
   return out;
 }
 
+}  // namespace
+
+std::vector<FairShare> FairShareFactors(const Snapshot& snapshot) {
+  DistinctAccounts queued;
+  for (const auto& j : snapshot.queue) queued.Add(j.account, j.account_id);
+  return Rate(snapshot, std::move(queued.names));
+}
+
 namespace policy_internal {
 
-FactorMap FactorByAccount(const Snapshot& snapshot) {
-  FactorMap factor;
-  for (const FairShare& f : FairShareFactors(snapshot)) factor[f.account] = f.factor;
-  return factor;
+FactorMap FactorByAccount(const Snapshot& snapshot, const QueueIndex* index) {
+  return FactorMap(index != nullptr ? Rate(snapshot, index->Accounts())
+                                    : FairShareFactors(snapshot));
+}
+
+const FairShare* FactorMap::Find(std::string_view account) const {
+  auto it = std::lower_bound(rated_.begin(), rated_.end(), account,
+                             [](const FairShare& f, std::string_view a) { return f.account < a; });
+  return it != rated_.end() && it->account == account ? &*it : nullptr;
+}
+
+double FactorMap::at(std::string_view account) const {
+  const FairShare* f = Find(account);
+  if (f == nullptr)
+    throw std::out_of_range("no fair-share factor for account " + std::string(account));
+  return f->factor;
+}
+
+double FactorMap::Get(std::string_view account, double otherwise) const {
+  const FairShare* f = Find(account);
+  return f == nullptr ? otherwise : f->factor;
 }
 
 double FactorLookup::operator()(const SnapshotJob& job) {

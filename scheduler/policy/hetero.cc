@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <numeric>
 
+#include "scheduler/policy/order.h"
+
 namespace shoal {
 
 void PreferGpuTypes(const std::vector<std::string>& types,
@@ -44,8 +46,12 @@ void PreferGpuTypes(const std::vector<std::string>& types,
   for (size_t t = 0; t < t_count; ++t) {
     if (demand[t] <= free[t]) continue;
     std::vector<size_t> by_advantage = with_speeds;
-    std::stable_sort(by_advantage.begin(), by_advantage.end(),
-                     [&](size_t a, size_t b) { return rel[a][t] > rel[b][t]; });
+    // Ties in submission order, not queue order: shoal-sim's queue is in no particular order.
+    std::stable_sort(by_advantage.begin(), by_advantage.end(), [&](size_t a, size_t b) {
+      return rel[a][t] != rel[b][t]
+                 ? rel[a][t] > rel[b][t]
+                 : policy_internal::SubmittedBefore(snap.queue[a], snap.queue[b]);
+    });
     int left = free[t];
     for (size_t i : by_advantage) {
       if (snap.queue[i].min_ranks <= left) {

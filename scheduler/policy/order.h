@@ -2,7 +2,6 @@
 // the order the policy wants jobs started. Internal to scheduler/policy.
 #pragma once
 
-#include <map>
 #include <string>
 #include <string_view>
 #include <unordered_map>
@@ -11,13 +10,31 @@
 #include "scheduler/policy/policy.h"
 #include "scheduler/policy/snapshot.h"
 
+namespace shoal {
+class QueueIndex;
+}
+
 namespace shoal::policy_internal {
 
 std::vector<int> FifoOrder(const Snapshot& snapshot);      // fifo.cc
 std::vector<int> PriorityOrder(const Snapshot& snapshot);  // priority.cc
-// Fair-share factor per account (FairShareFactors, policy.h), for lookups.
-using FactorMap = std::map<std::string, double>;
-FactorMap FactorByAccount(const Snapshot& snapshot);  // fairshare.cc
+// Fair-share factor per account (FairShareFactors, policy.h), for lookups: the rated accounts,
+// sorted by name. A flat vector, since every cycle builds one for a few accounts.
+class FactorMap {
+ public:
+  FactorMap() = default;
+  explicit FactorMap(std::vector<FairShare> rated) : rated_(std::move(rated)) {}
+  // The account's factor; std::out_of_range when it was not rated.
+  double at(std::string_view account) const;
+  // The account's factor, or `otherwise` when it was not rated.
+  double Get(std::string_view account, double otherwise) const;
+
+ private:
+  const FairShare* Find(std::string_view account) const;
+  std::vector<FairShare> rated_;
+};
+// With `index`, the queued jobs' accounts are the index's (no pass over the queue).
+FactorMap FactorByAccount(const Snapshot& snapshot, const QueueIndex* index = nullptr);
 std::vector<int> FairShareOrder(const Snapshot& snapshot, const FactorMap& factor);
 // Queued jobs' factors, what FairShareOrder ranks by first: each account's looked up in `factor`
 // once (the scheduler and shoal-sim ask for thousands of queued jobs of a few accounts every

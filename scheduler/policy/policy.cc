@@ -13,6 +13,7 @@
 #include "scheduler/policy/elastic.h"
 #include "scheduler/policy/order.h"
 #include "scheduler/policy/placement.h"
+#include "scheduler/policy/queue_index.h"
 #include "scheduler/policy/reasons.h"
 
 namespace shoal {
@@ -69,6 +70,15 @@ std::string PolicyName(const PolicyOptions& options) {
   return s;
 }
 
+std::string DescribeGuard(const GuardedJob& g) {
+  if (g.guard == GuardedJob::Guard::kMaxPreemptions) {
+    return "preempted " + std::to_string(g.value) + " times already (preemptMaxPerJob " +
+           std::to_string(g.bound) + ")";
+  }
+  return "its last checkpoint is " + std::to_string(g.value / 60000) +
+         " min old (preemptMaxUnsaved " + std::to_string(g.bound / 60000) + " min)";
+}
+
 namespace {
 
 // How long running job r has worked since its last checkpoint (or its start, before its first).
@@ -80,8 +90,10 @@ int64_t UnsavedMs(const SnapshotRunning& r, int64_t now_ms) {
 // `workers` are the free slots after this cycle's starts.
 void PreemptFor(const SnapshotJob& head, const Snapshot& snapshot,
                 const std::vector<SnapshotWorker>& workers, const PolicyOptions& options,
-                FactorMap& factor, Decisions& out) {
-  const double mine = factor[head.account];
+                const FactorMap& factor, Decisions& out) {
+  // Outside fairshare (tests may ask for +preempt with any ordering) nobody is rated: all 0.
+  auto factor_at = [&](const std::string& account) { return factor.Get(account, 0.0); };
+  const double mine = factor_at(head.account);
   // At or above its share the head waits its turn, unless +las lets it preempt jobs that have
   // received more service than it has.
   if (mine <= 0.5 && !options.las) return;
@@ -97,38 +109,36 @@ void PreemptFor(const SnapshotJob& head, const Snapshot& snapshot,
   // busy cycle's cost otherwise).
   std::vector<double> by_id;
   auto factor_of = [&](const SnapshotRunning& r) {
-    if (r.account_id < 0) return factor[r.account];
+    if (r.account_id < 0) return factor_at(r.account);
     if (static_cast<size_t>(r.account_id) >= by_id.size()) by_id.resize(r.account_id + 1, NAN);
     double& f = by_id[r.account_id];
-    if (std::isnan(f)) f = factor[r.account];
+    if (std::isnan(f)) f = factor_at(r.account);
     return f;
   };
   std::vector<const SnapshotRunning*> victims;
+  // This runs in every cycle whose head is blocked, over every running job: the cheap tests
+  // first, and a job's level only when it can decide or order (it is only read for victims).
   for (const auto& r : snapshot.running) {
+    if (snapshot.now_ms - r.start_ms < options.preempt_min_runtime_ms) continue;
     const double theirs = factor_of(r);
     const bool fair_share = by_fair_share(theirs);
     bool las = false;
-    if (options.las) {
+    // +las never takes from an account more under-served than the head's: fair share rules.
+    if (options.las && (fair_share || theirs <= mine)) {
       const int l = LasLevelRunning(r, snapshot.now_ms, options);
       level[&r - snapshot.running.data()] = l;
-      // Never for an account more under-served than the head's: fair share still rules.
       las = l > head_level && theirs <= mine;
     }
-    if ((fair_share || las) && snapshot.now_ms - r.start_ms >= options.preempt_min_runtime_ms) {
-      const int64_t unsaved_ms = UnsavedMs(r, snapshot.now_ms);
-      if (options.preempt_max_per_job > 0 && r.preemptions >= options.preempt_max_per_job) {
-        out.guarded.push_back({r.id, "preempted " + std::to_string(r.preemptions) +
-                                         " times already (preemptMaxPerJob " +
-                                         std::to_string(options.preempt_max_per_job) + ")"});
-      } else if (options.preempt_max_unsaved_ms > 0 &&
-                 unsaved_ms > options.preempt_max_unsaved_ms) {
-        out.guarded.push_back(
-            {r.id, "its last checkpoint is " + std::to_string(unsaved_ms / 60000) +
-                       " min old (preemptMaxUnsaved " +
-                       std::to_string(options.preempt_max_unsaved_ms / 60000) + " min)"});
-      } else {
-        victims.push_back(&r);
-      }
+    if (!fair_share && !las) continue;
+    const int64_t unsaved_ms = UnsavedMs(r, snapshot.now_ms);
+    if (options.preempt_max_per_job > 0 && r.preemptions >= options.preempt_max_per_job) {
+      out.guarded.push_back(
+          {r.id, GuardedJob::Guard::kMaxPreemptions, r.preemptions, options.preempt_max_per_job});
+    } else if (options.preempt_max_unsaved_ms > 0 && unsaved_ms > options.preempt_max_unsaved_ms) {
+      out.guarded.push_back(
+          {r.id, GuardedJob::Guard::kMaxUnsaved, unsaved_ms, options.preempt_max_unsaved_ms});
+    } else {
+      victims.push_back(&r);
     }
   }
   if (victims.empty()) return;
@@ -153,8 +163,8 @@ void PreemptFor(const SnapshotJob& head, const Snapshot& snapshot,
   auto why = [&](const SnapshotRunning& v, const char* what) {
     char buf[200];
     std::snprintf(buf, sizeof(buf), "%s%s: account %s (%.2f) for job %lld of %s (%.2f)", what,
-                  by_fair_share(factor[v.account]) ? "fair share" : "attained service",
-                  v.account.c_str(), factor[v.account], static_cast<long long>(head.id),
+                  by_fair_share(factor_at(v.account)) ? "fair share" : "attained service",
+                  v.account.c_str(), factor_at(v.account), static_cast<long long>(head.id),
                   head.account.c_str(), mine);
     return std::string(buf);
   };
@@ -198,9 +208,10 @@ namespace {
 // head and elastic growth. Placements commit to a copy of the workers as they are decided.
 class Cycle {
  public:
-  Cycle(const Snapshot& snapshot, const PolicyOptions& options)
+  Cycle(const Snapshot& snapshot, const PolicyOptions& options, const QueueIndex* index)
       : snapshot_(snapshot),
         options_(options),
+        queue_index_(index),
         workers_(snapshot.workers),
         free_slots_(FreeSlotsTotal(workers_)),
         any_capped_(
@@ -209,7 +220,7 @@ class Cycle {
         any_cached_(std::any_of(workers_.begin(), workers_.end(),
                                 [](const SnapshotWorker& w) { return !w.cached.empty(); })) {
     // Computed once: the order and preemption both need them.
-    if (options.kind == PolicyKind::kFairShare) factor_ = FactorByAccount(snapshot);
+    if (options.kind == PolicyKind::kFairShare) factor_ = FactorByAccount(snapshot, index);
   }
 
   Decisions Run() && {
@@ -222,9 +233,7 @@ class Cycle {
         if (options_.preempt) head_ = &snapshot_.queue[FirstInOrder()];
       }
     } else {
-      for (const int i : QueueOrder()) {
-        if (!Consider(snapshot_.queue[i])) break;
-      }
+      VisitInOrder([&](const SnapshotJob& job) { return Consider(job); });
     }
     if (options_.backfill && options_.explain_waits && head_ != nullptr) EstimateHeadStart();
     if (options_.preempt && head_ != nullptr) {
@@ -242,6 +251,19 @@ class Cycle {
     bool all = true;   // every worker fits
     int capacity = 0;  // total slots of the workers that fit (commits do not change it)
   };
+
+  // Calls visit(job) for the queued jobs in the policy's order until it returns false.
+  template <typename Visit>
+  void VisitInOrder(Visit&& visit) const {
+    if (queue_index_ != nullptr) {
+      queue_index_->ForEach([&](std::string_view account) { return factor_.at(account); },
+                            [&](int i) { return visit(snapshot_.queue[i]); });
+      return;
+    }
+    for (const int i : QueueOrder()) {
+      if (!visit(snapshot_.queue[i])) return;
+    }
+  }
 
   std::vector<int> QueueOrder() const {
     std::vector<int> order = options_.kind == PolicyKind::kFifo ? FifoOrder(snapshot_)
@@ -265,6 +287,15 @@ class Cycle {
   // most significant first: factor (fairshare) or priority (priority), then the +las level, then
   // priority (fairshare), then submission.
   int FirstInOrder() const {
+    if (queue_index_ != nullptr) {
+      int first = 0;
+      queue_index_->ForEach([&](std::string_view account) { return factor_.at(account); },
+                            [&](int i) {
+                              first = i;
+                              return false;
+                            });
+      return first;
+    }
     const bool fair = options_.kind == PolicyKind::kFairShare;
     const bool by_priority = options_.kind != PolicyKind::kFifo;
     FactorLookup factor_of(factor_);
@@ -455,6 +486,7 @@ class Cycle {
 
   const Snapshot& snapshot_;
   const PolicyOptions& options_;
+  const QueueIndex* queue_index_;  // the queue's order, kept by the caller (null: sort it here)
   Decisions out_;
   FactorMap factor_;
   std::vector<SnapshotWorker> workers_;  // free slots shrink as we commit
@@ -477,7 +509,13 @@ class Cycle {
 }  // namespace
 
 Decisions Decide(const Snapshot& snapshot, const PolicyOptions& options) {
-  return Cycle(snapshot, options).Run();
+  return Cycle(snapshot, options, nullptr).Run();
+}
+
+Decisions Decide(const Snapshot& snapshot, const PolicyOptions& options, QueueIndex& index) {
+  const bool usable = index.size() == snapshot.queue.size() && index.Orders(options);
+  if (usable) index.Advance(snapshot.now_ms);
+  return Cycle(snapshot, options, usable ? &index : nullptr).Run();
 }
 
 }  // namespace shoal

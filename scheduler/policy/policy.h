@@ -84,6 +84,16 @@ std::string PolicyName(const PolicyOptions& options);
 // The decisions for `snapshot`. Every queued job appears at most once in starts and, with
 // explain_waits, every other queued job exactly once in waits.
 Decisions Decide(const Snapshot& snapshot, const PolicyOptions& options);
+// The same decisions, with the queue taken in `index`'s order instead of sorting it
+// (queue_index.h; the caller keeps the index in step with snapshot.queue). The index is first
+// brought up to snapshot.now_ms. One that cannot match (another size than the queue, or built
+// for another ordering) is not used.
+class QueueIndex;
+Decisions Decide(const Snapshot& snapshot, const PolicyOptions& options, QueueIndex& index);
+
+// For people: "preempted 2 times already (preemptMaxPerJob 2)", "its last checkpoint is 40 min
+// old (preemptMaxUnsaved 30 min)".
+std::string DescribeGuard(const GuardedJob& guarded);
 
 // Fair-share factor of every account in 0..1 (Slurm's classic 2^(-usage/shares)): an account's
 // share is its part of all contributed GPU-seconds (every account, contributor or not, gets a

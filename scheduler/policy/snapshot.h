@@ -160,7 +160,9 @@ struct SnapshotAccount {
 
 struct Snapshot {
   int64_t now_ms = 0;
-  std::vector<SnapshotJob> queue;         // waiting to start, in submission order (oldest first)
+  // Waiting to start. Any order gives the same decisions; submission order (oldest first, as the
+  // daemon lists them) is the fast one for Decide without a QueueIndex.
+  std::vector<SnapshotJob> queue;
   std::vector<SnapshotRunning> running;   // holding slots now
   std::vector<SnapshotWorker> workers;    // alive workers only
   std::vector<SnapshotAccount> accounts;  // accounts not listed have contributed and used nothing
@@ -196,14 +198,24 @@ struct ResizeDecision {
   std::string reason;  // for people: "grow 2 -> 4 ranks: slots free" / "shrink ... for job 7"
 };
 
+// A running job a guard kept from being preempted this cycle although the policy's rule picked
+// it (PolicyOptions::preempt_max_per_job, preempt_max_unsaved_ms). Numbers, not a message: the
+// simulator asks every cycle and only counts them; DescribeGuard (policy.h) words it.
+struct GuardedJob {
+  enum class Guard { kMaxPreemptions, kMaxUnsaved };
+  int64_t job_id = 0;
+  Guard guard = Guard::kMaxPreemptions;
+  int64_t value = 0;  // its preemptions so far, or its work since its last checkpoint in ms
+  int64_t bound = 0;  // preempt_max_per_job, or preempt_max_unsaved_ms
+};
+
 struct Decisions {
   std::vector<StartDecision> starts;
   std::vector<WaitDecision> waits;  // one per queued job that does not start (if asked for)
   std::vector<PreemptDecision> preempts;
   std::vector<ResizeDecision> resizes;  // a job is never both preempted and resized
-  // Running jobs a guard kept from being preempted this cycle although the policy's rule picked
-  // them (PolicyOptions::preempt_max_per_job), with the guard's name: what the policy reports.
-  std::vector<std::pair<int64_t, std::string>> guarded;
+  // Running jobs a guard kept from being preempted this cycle: what the policy reports.
+  std::vector<GuardedJob> guarded;
 };
 
 }  // namespace shoal

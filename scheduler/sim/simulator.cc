@@ -4,12 +4,14 @@
 #include <chrono>
 #include <cmath>
 #include <cstdio>
+#include <optional>
 #include <queue>
 #include <random>
 #include <tuple>
 #include <unordered_map>
 
 #include "scheduler/policy/hetero.h"
+#include "scheduler/policy/queue_index.h"
 
 namespace shoal::sim {
 namespace {
@@ -32,6 +34,7 @@ class Replay {
         failures_(options.failures, static_cast<int>(cluster.Workers().size())) {
     policy_ = options.policy;
     policy_.explain_waits = false;
+    index_.emplace(policy_);
     snap_.workers = cluster.Workers();
     for (size_t i = 0; i < snap_.workers.size(); ++i) worker_index_[snap_.workers[i].id] = i;
     for (const auto& w : snap_.workers) max_gpus_one_job_ += w.total_slots;
@@ -90,7 +93,6 @@ class Replay {
           std::max<int64_t>(1000, std::llround(t.duration_s * 1000.0 * factor)) + restart_delay_ms_;
       o.limit_s = static_cast<double>(estimate_ms_[i]) / 1000.0;
     }
-    started_.assign(n_, 0);
     times_out_.assign(n_, 0);
     run_ms_.assign(n_, 0);
     speed_.assign(n_, 1.0);
@@ -298,14 +300,8 @@ class Replay {
 
   // Puts a stopped job back in the queue at its submission position.
   void Requeue(int64_t j) {
-    started_[j] = 0;
     queued_ms_[j] = now_ms_;
-    SnapshotJob sj = Queued(j);
-    auto pos = std::lower_bound(
-        snap_.queue.begin(), snap_.queue.end(), sj, [](const SnapshotJob& a, const SnapshotJob& b) {
-          return a.submit_ms != b.submit_ms ? a.submit_ms < b.submit_ms : a.id < b.id;
-        });
-    snap_.queue.insert(pos, std::move(sj));
+    index_->Push(snap_.queue, Queued(j), now_ms_);
   }
 
   // Fair-share ledger: decay, then charge the GPUs held since the last event.
@@ -356,7 +352,7 @@ class Replay {
         ++result_.metrics.unschedulable;
         continue;
       }
-      snap_.queue.push_back(Queued(static_cast<int64_t>(i)));
+      index_->Push(snap_.queue, Queued(static_cast<int64_t>(i)), now_ms_);
       changed = true;
     }
     return changed;
@@ -391,11 +387,11 @@ class Replay {
           }
         }
       }
-      Decisions d = Decide(snap_, policy_);
+      Decisions d = options_.queue_index ? Decide(snap_, policy_, *index_) : Decide(snap_, policy_);
       ++result_.metrics.cycles;
-      for (const auto& [id, why] : d.guarded) {
-        if (!result_.jobs[id].guarded) ++result_.metrics.guarded_jobs;
-        result_.jobs[id].guarded = true;
+      for (const GuardedJob& g : d.guarded) {
+        if (!result_.jobs[g.job_id].guarded) ++result_.metrics.guarded_jobs;
+        result_.jobs[g.job_id].guarded = true;
       }
       ApplyStarts(d.starts);
       changed |= ApplyPreemptions(d.preempts);
@@ -406,15 +402,10 @@ class Replay {
   void ApplyStarts(std::vector<StartDecision>& starts) {
     for (auto& s : starts) {
       const int64_t j = s.job_id;
-      started_[j] = 1;
       JobOutcome& o = result_.jobs[j];
       if (o.start_s < 0) o.start_s = now_ms_ / 1000;
       StartOn(j, std::move(s.rank_workers));
-    }
-    if (!starts.empty()) {
-      snap_.queue.erase(std::remove_if(snap_.queue.begin(), snap_.queue.end(),
-                                       [&](const SnapshotJob& q) { return started_[q.id] != 0; }),
-                        snap_.queue.end());
+      index_->Erase(snap_.queue, j);
     }
   }
 
@@ -454,6 +445,9 @@ class Replay {
   PolicyOptions policy_;
   SimResult result_;
   Snapshot snap_;
+  // The queue's order, kept as jobs come and go; it also keeps snap_.queue (in no particular
+  // order: a started job's place goes to the last one).
+  std::optional<QueueIndex> index_;
   std::unordered_map<std::string, size_t> worker_index_;
   int max_gpus_one_job_ = 0;  // the most GPUs any job can get: the whole cluster
   std::unordered_map<std::string, int> vc_index_;
@@ -465,7 +459,6 @@ class Replay {
   std::vector<std::vector<double>> class_speeds_;  // each class's speed on each of types_
   std::vector<int64_t> estimate_ms_;
   std::priority_queue<Event, std::vector<Event>, std::greater<Event>> ends_;
-  std::vector<char> started_;
   std::vector<char> times_out_;  // the current attempt ends at the time limit, not done
   std::vector<int64_t> run_ms_;  // run time of every attempt so far (against the limit)
   std::vector<double> speed_;    // progress per ms of the current attempt (< 1 when spread)

@@ -70,6 +70,10 @@ struct SimOptions {
   // Fair share charges normalised work (GPU-seconds x the gang's speed from its GPU types), as
   // Gavel measures shares, instead of GPU-seconds.
   bool normalized_share = false;
+  // Keep the queue sorted in a QueueIndex (policy/queue_index.h) across cycles instead of
+  // letting each cycle order it all. The decisions are the same either way; false is there for
+  // the test that checks so, and for timing the difference.
+  bool queue_index = true;
 };
 
 struct JobOutcome {
