@@ -116,6 +116,7 @@ void PreemptFor(const SnapshotJob& head, const Snapshot& snapshot,
     return f;
   };
   std::vector<const SnapshotRunning*> victims;
+  victims.reserve(snapshot.running.size());
   // This runs in every cycle whose head is blocked, over every running job: the cheap tests
   // first, and a job's level only when it can decide or order (it is only read for victims).
   for (const auto& r : snapshot.running) {
@@ -390,6 +391,17 @@ class Cycle {
         return false;
       }
       if (head_ != nullptr && job.min_ranks > free_slots_) return true;
+      // Behind the head only backfill can start a job. Without a reservation nothing can; with
+      // one, a job that neither ends before it nor fits its spare slots cannot either. A
+      // backfill pass walks the whole queue while slots are free: turn those away first.
+      if (head_ != nullptr) {
+        const Reservation* reservation = HeadReservation();
+        if (reservation == nullptr) return false;
+        if (!EndsBeforeReservation(job, *reservation, snapshot_.now_ms) &&
+            reservation->spare_now < job.min_ranks) {
+          return true;
+        }
+      }
     }
     const int capacity = FitOf(job).capacity;
     if (!workers_.empty() && capacity < job.min_ranks) {
