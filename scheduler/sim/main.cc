@@ -1,8 +1,10 @@
 // shoal-sim: replays a job trace on a described cluster through the scheduler's own policies, in
 // virtual time, and reports JCT, queueing delay, makespan, utilisation and fairness per policy.
+#include <algorithm>
 #include <cstdio>
 #include <cstdlib>
 #include <fstream>
+#include <functional>
 #include <iostream>
 #include <nlohmann/json.hpp>
 #include <optional>
@@ -59,6 +61,10 @@ int main(int argc, char** argv) {
   double elastic = 0, heavy_share = 0, spread_slowdown = 0, diurnal = 0;
   int preempt_max_per_job = 5;  // the daemon's default (preemptMaxPerJob)
   double preempt_max_unsaved_s = 0;  // the daemon's default (preemptMaxUnsaved)
+  double preempt_min_runtime_s = 600;  // the daemon's default (preemptMinRuntime)
+  // +las: the policy's defaults (PolicyOptions), in GPU-hours.
+  std::vector<double> las_levels_gpu_h = {1, 10, 100};
+  double las_starve_factor = 2;
   double node_mtbf_h = 0, node_repair_h = 1, checkpoint_cost_s = 0;
   bool young_daly = false, normalized_share = false;
   CLI::App app(
@@ -131,6 +137,21 @@ int main(int argc, char** argv) {
                  "checkpoint is not preempted (0 = no bound)")
       ->type_name("S")
       ->check(flags::NonNegative(86400 * 365));
+  app.add_option("--preempt-min-runtime-s", preempt_min_runtime_s,
+                 "+preempt never stops a job that has run less than S seconds (the daemon's "
+                 "preemptMinRuntime)")
+      ->type_name("S")
+      ->check(CLI::NonNegativeNumber);
+  app.add_option("--las-levels", las_levels_gpu_h,
+                 "+las: the attained service, in GPU-hours, at which a job moves down a level "
+                 "(ascending, comma-separated)")
+      ->type_name("H,...")
+      ->delimiter(',')
+      ->check(CLI::PositiveNumber);
+  app.add_option("--las-starve-factor", las_starve_factor,
+                 "+las: a job that has waited F x the time it has run goes back to the first level")
+      ->type_name("F")
+      ->check(CLI::PositiveNumber);
   app.add_option("--node-mtbf-h", node_mtbf_h,
                  "volatile pool: each node fails after H hours on average (exponential; 0 = never)")
       ->type_name("H")
@@ -194,6 +215,12 @@ int main(int argc, char** argv) {
   if (cluster_spec.empty() == cluster_file.empty()) {
     return flags::UsageError(app, "give exactly one of --cluster and --cluster-file");
   }
+  if (las_levels_gpu_h.empty() ||
+      !std::is_sorted(las_levels_gpu_h.begin(), las_levels_gpu_h.end(), std::less_equal<>())) {
+    return flags::UsageError(app, "--las-levels: give one or more GPU-hour levels, ascending");
+  }
+  std::vector<double> las_thresholds_gpu_s;
+  for (const double h : las_levels_gpu_h) las_thresholds_gpu_s.push_back(h * 3600);
   Result<Cluster> cluster =
       cluster_spec.empty() ? LoadClusterFile(cluster_file) : ParseClusterSpec(cluster_spec);
   if (!cluster.ok()) {
@@ -245,6 +272,9 @@ int main(int argc, char** argv) {
       {"seed", seed},
       {"elasticMinFraction", elastic},
       {"restartDelaySec", restart_delay_s},
+      {"preemptMinRuntimeSec", preempt_min_runtime_s},
+      {"lasLevelsGpuHours", las_levels_gpu_h},
+      {"lasStarveFactor", las_starve_factor},
       {"spreadSlowdown", spread_slowdown},
       {"nodeMtbfHours", node_mtbf_h},
       {"nodeRepairHours", node_repair_h},
@@ -294,6 +324,9 @@ int main(int argc, char** argv) {
     options.policy = p;
     options.policy.preempt_max_per_job = preempt_max_per_job;
     options.policy.preempt_max_unsaved_ms = std::llround(preempt_max_unsaved_s * 1000);
+    options.policy.preempt_min_runtime_ms = std::llround(preempt_min_runtime_s * 1000);
+    options.policy.las_thresholds_gpu_s = las_thresholds_gpu_s;
+    options.policy.las_starve_factor = las_starve_factor;
     options.misestimate = misestimate;
     options.misestimate_sigma = sigma;
     options.seed = static_cast<uint64_t>(seed);

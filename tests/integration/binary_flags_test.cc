@@ -180,6 +180,19 @@ std::vector<Program> Programs() {
             0,
             "\"jobs\": 20",
             ""},
+           // +las levels are read (and echoed in the JSON) and must ascend.
+           {{"--synthetic=20", "--cluster=2x8", "--policy=fifo+las", "--las-levels=2,20", "-o",
+             "json"},
+            {"--synthetic", "20", "--cluster", "2x8", "--policy", "fifo+las", "--las-levels",
+             "2,20", "-o", "json"},
+            0,
+            "\"lasLevelsGpuHours\": [\n    2.0,\n    20.0\n  ]",
+            ""},
+           {{"--synthetic=20", "--cluster=2x8", "--las-levels=10,1"},
+            {"--synthetic", "20", "--cluster", "2x8", "--las-levels", "10,1"},
+            2,
+            "",
+            "--las-levels: give one or more GPU-hour levels, ascending"},
        }},
   };
 }
