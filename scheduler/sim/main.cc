@@ -141,7 +141,7 @@ int main(int argc, char** argv) {
                  "+preempt never stops a job that has run less than S seconds (the daemon's "
                  "preemptMinRuntime)")
       ->type_name("S")
-      ->check(CLI::NonNegativeNumber);
+      ->check(flags::NonNegative(86400 * 365));
   app.add_option("--las-levels", las_levels_gpu_h,
                  "+las: the attained service, in GPU-hours, at which a job moves down a level "
                  "(ascending, comma-separated)")

@@ -496,6 +496,22 @@ TEST_F(SimTest, VolatilePoolsLoseWorkAndYoungDalyKeepsMost) {
 // start before submission, the cluster's GPUs never over-committed, each job's attempts back to
 // back with its outcome, no job running past its limit, and every job that was not killed given
 // exactly its work.
+// A replay where everything happens: limits misestimated with noise (some jobs are killed at
+// theirs), restarts, checkpoints that cost, elastic gangs, node failures.
+SimOptions BusyReplay(const char* policy) {
+  SimOptions options;
+  options.policy = *ParsePolicyName(policy);
+  options.policy.preempt_min_runtime_ms = 60 * 1000;
+  options.misestimate = 1.5;
+  options.misestimate_sigma = 0.6;
+  options.restart_delay_s = 60;
+  options.checkpoint_interval_s = 1800;
+  options.elastic_min_fraction = 0.5;
+  options.failures.mtbf_s = 24 * 3600;
+  options.checkpoint_cost_s = 30;
+  return options;
+}
+
 TEST_F(SimTest, EveryPolicyKeepsTheInvariants) {
   Trace t = SyntheticTrace(400, 32, 0.99, 4, 11);
   auto cluster = ParseClusterSpec("4x8");
@@ -504,16 +520,7 @@ TEST_F(SimTest, EveryPolicyKeepsTheInvariants) {
                            "fairshare+backfill", "fairshare+preempt", "fairshare+backfill+preempt",
                            "fifo+backfill+elastic", "fairshare+backfill+preempt+elastic"}) {
     SCOPED_TRACE(name);
-    SimOptions options;
-    options.policy = *ParsePolicyName(name);
-    options.policy.preempt_min_runtime_ms = 60 * 1000;
-    options.misestimate = 1.5;
-    options.misestimate_sigma = 0.6;
-    options.restart_delay_s = 60;
-    options.checkpoint_interval_s = 1800;
-    options.elastic_min_fraction = 0.5;
-    options.failures.mtbf_s = 24 * 3600;
-    options.checkpoint_cost_s = 30;
+    const SimOptions options = BusyReplay(name);
     auto r = Simulate(t, *cluster, options);
     ASSERT_TRUE(r.ok());
     // The GPUs in use over time never exceed the cluster's.
@@ -586,16 +593,8 @@ TEST_F(SimTest, TheQueueIndexDecidesAsSortingEveryCycle) {
         "fairshare+backfill+preempt", "fairshare+preempt+las", "fairshare+backfill+preempt+las",
         "fairshare+preempt+elastic+las", "fifo+backfill+elastic"}) {
     SCOPED_TRACE(name);
-    SimOptions options;
-    options.policy = *ParsePolicyName(name);
-    options.policy.preempt_min_runtime_ms = 60 * 1000;
+    SimOptions options = BusyReplay(name);
     options.policy.preempt_max_per_job = 3;
-    options.misestimate = 1.5;
-    options.misestimate_sigma = 0.6;
-    options.restart_delay_s = 60;
-    options.checkpoint_interval_s = 1800;
-    options.elastic_min_fraction = 0.5;
-    options.failures.mtbf_s = 48 * 3600;
     auto indexed = Simulate(t, *cluster, options);
     options.queue_index = false;
     auto sorted = Simulate(t, *cluster, options);
