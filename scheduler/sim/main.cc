@@ -147,11 +147,11 @@ int main(int argc, char** argv) {
                  "(ascending, comma-separated)")
       ->type_name("H,...")
       ->delimiter(',')
-      ->check(CLI::PositiveNumber);
+      ->check(flags::Positive());
   app.add_option("--las-starve-factor", las_starve_factor,
                  "+las: a job that has waited F x the time it has run goes back to the first level")
       ->type_name("F")
-      ->check(CLI::PositiveNumber);
+      ->check(flags::Positive());
   app.add_option("--node-mtbf-h", node_mtbf_h,
                  "volatile pool: each node fails after H hours on average (exponential; 0 = never)")
       ->type_name("H")
