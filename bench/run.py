@@ -20,7 +20,7 @@ Targets
         MPI over shared memory (vader, what mpirun picks on one host), interleaved sweeps,
         median time per size, algbw and busbw as nccl-tests define them.
 
-  sim   Every scheduling policy replayed by shoal-sim on ../shared/traces: philly.csv on 64x8 and
+  sim   Every scheduling policy replayed by shoal-sim on bench/traces: philly.csv on 64x8 and
         80x8 GPUs, alibaba_openb.csv on 6x8 and 8x8 (see bench/README.md for the sizes), plus a
         100k-job synthetic trace for speed; avg JCT as a ratio to fifo's, p99, fairness, and the
         replay's own wall time.
@@ -443,7 +443,7 @@ def target_collectives(args):
     return result, "\n".join(md)
 
 
-SHARED_TRACES = os.path.normpath(os.path.join(REPO, "..", "shared", "traces"))
+TRACES = os.path.join(REPO, "bench", "traces")
 SIM_RUNS = [("philly.csv", "64x8:H100"), ("philly.csv", "80x8:H100"),
             ("alibaba_openb.csv", "6x8:A100"), ("alibaba_openb.csv", "8x8:A100")]
 
@@ -452,10 +452,10 @@ def target_sim(args):
     """Every policy on the real traces (and a synthetic 100k-job one, for speed)."""
     exe = os.path.join(args.build_dir, "scheduler", "shoal-sim")
     runs, md = [], []
-    cases = [(["--trace", os.path.join(SHARED_TRACES, t)], t, c) for t, c in SIM_RUNS]
+    cases = [(["--trace", os.path.join(TRACES, t)], t, c) for t, c in SIM_RUNS]
     # Elastic gangs: jobs of g >= 2 GPUs may run on g/2..g ranks; 30-minute checkpoints, so each
     # preemption or resize loses 15 minutes of work on average.
-    cases.append((["--trace", os.path.join(SHARED_TRACES, "philly.csv"), "--elastic", "0.5",
+    cases.append((["--trace", os.path.join(TRACES, "philly.csv"), "--elastic", "0.5",
                    "--checkpoint-interval-s", "1800"], "philly.csv, elastic 0.5, 30-min checkpoints",
                   "64x8:H100"))
     cases.append((["--synthetic", "100000", "--load", "0.9"], "synthetic 100k", "64x8:H100"))
@@ -511,7 +511,7 @@ def target_builds(args):
     builds = {"before": args.before_dir, "after": args.build_dir}
     spec = open(os.path.join(REPO, "configs/jobs/fashion-mnist-mlp.yaml")).read()
     spec = spec.replace("epochs: 5", f"epochs: {args.epochs}")
-    trace = os.path.join(SHARED_TRACES, "philly.csv")
+    trace = os.path.join(TRACES, "philly.csv")
     runs = {b: {"e2eSamplesPerSec": [], "apiAckedPerSec": [], "simReplaySec": [], "cycleMs": []}
             for b in builds}
     for rep in range(args.repeat):

@@ -79,7 +79,7 @@ int main(int argc, char** argv) {
                   VersionLine("shoal-sim")));
   app.add_option("--trace", trace_path,
                  "a trace CSV (job_id,submit_time_s,num_gpus,duration_s,vc,status,...), e.g. "
-                 "../shared/traces/philly.csv")
+                 "bench/traces/philly.csv")
       ->type_name("FILE.csv");
   app.add_option("--synthetic", synthetic,
                  "instead, N synthetic Philly-like jobs (see --load, --vcs)")

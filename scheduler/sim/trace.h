@@ -1,4 +1,4 @@
-// Job traces for shoal-sim: the common CSV layout of ../shared/traces/README.md
+// Job traces for shoal-sim: the common CSV layout of bench/traces/README.md
 // (job_id, submit_time_s, num_gpus, duration_s, vc, status, then any extra columns).
 #pragma once
 
