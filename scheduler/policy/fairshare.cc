@@ -36,7 +36,7 @@ struct DistinctAccounts {
 };
 
 // FairShareFactors, with the queued jobs' accounts given (`named`: each at least once, any order).
-std::vector<FairShare> Rate(const Snapshot& snapshot, std::vector<std::string_view> named) {
+std::vector<FairShare> RateAccounts(const Snapshot& snapshot, std::vector<std::string_view> named) {
   // Flat vectors sorted by name, not maps: shoal-sim rates a few accounts every cycle, and the
   // sums below run in name order either way.
   struct Entry {
@@ -99,13 +99,13 @@ std::vector<FairShare> Rate(const Snapshot& snapshot, std::vector<std::string_vi
 std::vector<FairShare> FairShareFactors(const Snapshot& snapshot) {
   DistinctAccounts queued;
   for (const auto& j : snapshot.queue) queued.Add(j.account, j.account_id);
-  return Rate(snapshot, std::move(queued.names));
+  return RateAccounts(snapshot, std::move(queued.names));
 }
 
 namespace policy_internal {
 
 FactorMap FactorByAccount(const Snapshot& snapshot, const QueueIndex* index) {
-  return FactorMap(index != nullptr ? Rate(snapshot, index->Accounts())
+  return FactorMap(index != nullptr ? RateAccounts(snapshot, index->Accounts())
                                     : FairShareFactors(snapshot));
 }
 
