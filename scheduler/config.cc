@@ -44,6 +44,11 @@ const std::vector<SchedulerSetting>& SchedulerSettings() {
       {"preemptMaxUnsaved", "--preempt-max-unsaved", "DURATION", "0",
        "+preempt spares jobs whose last checkpoint is older than this (0 = no bound): the cost "
        "guard"},
+      {"lasLevels", "--las-levels", "DURATIONS", "1h,10h,100h",
+       "+las: the GPU time a job has received at which it moves down a level (ascending, "
+       "comma-separated)"},
+      {"lasStarveFactor", "--las-starve-factor", "X", "2",
+       "+las: a job that has waited X times as long as it has run goes back to the first level"},
       {"youngDaly", "--young-daly", "BOOL", "false",
        "each new attempt checkpoints every sqrt(2 x its last checkpoint's write time x its "
        "workers' MTBF), 1m..1d, instead of the spec's everySeconds (volatile pools)"},
@@ -200,6 +205,24 @@ Status SetSchedulerSetting(const std::string& key, const std::string& value, Sch
     c->preempt_max_per_job = static_cast<int>(n);
   } else if (key == "preemptMaxUnsaved") {
     ASSIGN_OR_RETURN(c->preempt_max_unsaved_ms, ParseConfigDuration(value));
+  } else if (key == "lasLevels") {
+    // GPU time, so a duration each: "1h" is one GPU-hour, however many GPUs gave it.
+    std::vector<double> levels;
+    for (size_t begin = 0; begin <= value.size();) {
+      const size_t comma = std::min(value.find(',', begin), value.size());
+      ASSIGN_OR_RETURN(int64_t ms, ParseConfigDuration(value.substr(begin, comma - begin)));
+      if (ms <= 0 || (!levels.empty() && ms / 1000.0 <= levels.back())) {
+        return InvalidArgument(key + " must be one or more GPU times above 0, ascending");
+      }
+      levels.push_back(static_cast<double>(ms) / 1000.0);
+      begin = comma + 1;
+    }
+    if (levels.size() > 8) return InvalidArgument(key + " takes at most 8 levels");
+    c->las_levels_gpu_s = std::move(levels);
+  } else if (key == "lasStarveFactor") {
+    ASSIGN_OR_RETURN(double f, ParseDouble(value, key));
+    if (!(f > 0 && f <= 1000)) return InvalidArgument(key + " must be in (0, 1000]");
+    c->las_starve_factor = f;
   } else if (key == "youngDaly") {
     ASSIGN_OR_RETURN(c->young_daly, ParseBool(value));
   } else if (key == "workerMtbfPrior") {

@@ -30,6 +30,9 @@ struct SchedulerConfig {
   int64_t preempt_min_runtime_ms = 10 * 60 * 1000;  // preemptMinRuntime: +preempt spares younger
   int preempt_max_per_job = 5;  // preemptMaxPerJob: +preempt's tail guard (0 = no bound)
   int64_t preempt_max_unsaved_ms = 0;  // preemptMaxUnsaved: +preempt's cost guard (0 = no bound)
+  // lasLevels / lasStarveFactor: +las's levels (GPU-seconds received) and starvation guard.
+  std::vector<double> las_levels_gpu_s = {3600, 36000, 360000};
+  double las_starve_factor = 2;
   bool young_daly = false;             // youngDaly: Young/Daly checkpoint intervals per attempt
   int64_t worker_mtbf_prior_ms = int64_t{7} * 86400 * 1000;  // workerMtbfPrior
   int64_t resize_min_interval_ms = 10 * 60 * 1000;  // resizeMinInterval: +elastic grows older

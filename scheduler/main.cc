@@ -140,6 +140,8 @@ int main(int argc, char** argv) {
   options.policy.preempt_min_runtime_ms = config.preempt_min_runtime_ms;
   options.policy.preempt_max_per_job = config.preempt_max_per_job;
   options.policy.preempt_max_unsaved_ms = config.preempt_max_unsaved_ms;
+  options.policy.las_thresholds_gpu_s = config.las_levels_gpu_s;
+  options.policy.las_starve_factor = config.las_starve_factor;
   options.policy.resize_min_interval_ms = config.resize_min_interval_ms;
   options.fair_share_half_life_s = static_cast<double>(config.fair_share_half_life_ms) / 1000.0;
   options.ledger_history_interval_ms = config.ledger_history_interval_ms;

@@ -80,6 +80,8 @@ TEST(ConfigTest, EveryFlagSetsItsKey) {
       {"preemptMinRuntime", "3m"},
       {"preemptMaxPerJob", "2"},
       {"preemptMaxUnsaved", "5m"},
+      {"lasLevels", "30m,5h"},
+      {"lasStarveFactor", "4"},
       {"youngDaly", "true"},
       {"workerMtbfPrior", "2d"},
       {"resizeMinInterval", "4m"},
@@ -157,6 +159,30 @@ TEST(ConfigTest, LedgerHistorySettings) {
   EXPECT_EQ(c.ledger_history_retention_ms, int64_t{3650} * 86400 * 1000);
   EXPECT_FALSE(SetSchedulerSetting("ledgerHistoryRetention", "3651d", &c).ok());
   EXPECT_FALSE(SetSchedulerSetting("ledgerHistoryRetention", "soon", &c).ok());
+}
+
+// +las's levels are GPU times, ascending; its starvation factor a number above 0.
+TEST(ConfigTest, LasSettings) {
+  SchedulerConfig c;
+  EXPECT_EQ(c.las_levels_gpu_s, (std::vector<double>{3600, 36000, 360000}));
+  ASSERT_TRUE(SetSchedulerSetting("lasLevels", "30m,2h,1d", &c).ok());
+  EXPECT_EQ(c.las_levels_gpu_s, (std::vector<double>{1800, 7200, 86400}));
+  ASSERT_TRUE(SetSchedulerSetting("lasLevels", "100h", &c).ok());
+  EXPECT_EQ(c.las_levels_gpu_s, (std::vector<double>{360000}));
+  for (const char* bad : {"", "1h,", "2h,1h", "1h,1h", "0", "1h,x", "1h,2h,3h,4h,5h,6h,7h,8h,9h"}) {
+    Status st = SetSchedulerSetting("lasLevels", bad, &c);
+    EXPECT_FALSE(st.ok()) << bad;
+  }
+  EXPECT_NE(SetSchedulerSetting("lasLevels", "1h,2h,3h,4h,5h,6h,7h,8h,9h", &c)
+                .message()
+                .find("at most 8"),
+            std::string::npos);
+  EXPECT_EQ(c.las_levels_gpu_s, (std::vector<double>{360000}));  // refused values change nothing
+  ASSERT_TRUE(SetSchedulerSetting("lasStarveFactor", "0.5", &c).ok());
+  EXPECT_EQ(c.las_starve_factor, 0.5);
+  for (const char* bad : {"0", "-1", "1001", "x", "nan"}) {
+    EXPECT_FALSE(SetSchedulerSetting("lasStarveFactor", bad, &c).ok()) << bad;
+  }
 }
 
 TEST(ConfigTest, AuditSettingsAreValidatedAsATrustPolicy) {
