@@ -214,10 +214,10 @@ Status SetSchedulerSetting(const std::string& key, const std::string& value, Sch
       if (ms <= 0 || (!levels.empty() && ms / 1000.0 <= levels.back())) {
         return InvalidArgument(key + " must be one or more GPU times above 0, ascending");
       }
+      if (levels.size() == 8) return InvalidArgument(key + " takes at most 8 levels");
       levels.push_back(static_cast<double>(ms) / 1000.0);
       begin = comma + 1;
     }
-    if (levels.size() > 8) return InvalidArgument(key + " takes at most 8 levels");
     c->las_levels_gpu_s = std::move(levels);
   } else if (key == "lasStarveFactor") {
     ASSIGN_OR_RETURN(double f, ParseDouble(value, key));
