@@ -290,11 +290,10 @@ class Cycle {
   int FirstInOrder() const {
     if (queue_index_ != nullptr) {
       int first = 0;
-      queue_index_->ForEach([&](std::string_view account) { return factor_.at(account); },
-                            [&](int i) {
-                              first = i;
-                              return false;
-                            });
+      VisitInOrder([&](const SnapshotJob& job) {
+        first = static_cast<int>(&job - snapshot_.queue.data());
+        return false;
+      });
       return first;
     }
     const bool fair = options_.kind == PolicyKind::kFairShare;

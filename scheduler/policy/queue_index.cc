@@ -32,15 +32,14 @@ void QueueIndex::SetLevelZero(Key& key) const {
 }
 
 int64_t QueueIndex::PromotionMs(const SnapshotJob& job) const {
-  // LasLevel's guard: (t - since) / 1000 >= las_starve_factor x (attained / ranks). Solved for
-  // t, then stepped to the exact first instant, since LasLevel itself decides in doubles.
+  // LasLevel's guard fires once the job has waited las_starve_factor x (attained / ranks): a
+  // first guess from that, then stepped to the exact first instant by LasLevel itself (it
+  // decides in doubles).
   const int64_t since = job.queued_ms > 0 ? job.queued_ms : job.submit_ms;
   const double ran_s = std::max(0.0, job.attained_gpu_s) / std::max(1, job.max_ranks);
   const double wait_ms = options_.las_starve_factor * ran_s * 1000.0;
   if (!(wait_ms < 1e15)) return 0;  // never within any replay (or NaN): no promotion
-  auto fired = [&](int64_t t) {
-    return static_cast<double>(t - since) / 1000.0 >= options_.las_starve_factor * ran_s;
-  };
+  auto fired = [&](int64_t t) { return policy_internal::LasLevel(job, t, options_) == 0; };
   int64_t t = since + static_cast<int64_t>(std::ceil(wait_ms));
   while (fired(t - 1)) --t;
   while (!fired(t)) ++t;
