@@ -117,6 +117,8 @@ void PreemptFor(const SnapshotJob& head, const Snapshot& snapshot,
   };
   std::vector<const SnapshotRunning*> victims;
   victims.reserve(snapshot.running.size());
+  // Candidates a guard spares, with why; reported only if the preemption would have taken them.
+  std::vector<std::pair<const SnapshotRunning*, GuardedJob>> spared;
   // This runs in every cycle whose head is blocked, over every running job: the cheap tests
   // first, and a job's level only when it can decide or order (it is only read for victims).
   for (const auto& r : snapshot.running) {
@@ -133,24 +135,26 @@ void PreemptFor(const SnapshotJob& head, const Snapshot& snapshot,
     if (!fair_share && !las) continue;
     const int64_t unsaved_ms = UnsavedMs(r, snapshot.now_ms);
     if (options.preempt_max_per_job > 0 && r.preemptions >= options.preempt_max_per_job) {
-      out.guarded.push_back(
-          {r.id, GuardedJob::Guard::kMaxPreemptions, r.preemptions, options.preempt_max_per_job});
+      spared.push_back(
+          {&r,
+           {r.id, GuardedJob::Guard::kMaxPreemptions, r.preemptions, options.preempt_max_per_job}});
     } else if (options.preempt_max_unsaved_ms > 0 && unsaved_ms > options.preempt_max_unsaved_ms) {
-      out.guarded.push_back(
-          {r.id, GuardedJob::Guard::kMaxUnsaved, unsaved_ms, options.preempt_max_unsaved_ms});
+      spared.push_back(
+          {&r, {r.id, GuardedJob::Guard::kMaxUnsaved, unsaved_ms, options.preempt_max_unsaved_ms}});
     } else {
       victims.push_back(&r);
     }
   }
-  if (victims.empty()) return;
-  std::sort(victims.begin(), victims.end(), [&](const auto* a, const auto* b) {
+  if (victims.empty() && spared.empty()) return;
+  auto first_victim = [&](const SnapshotRunning* a, const SnapshotRunning* b) {
     if (options.las && level_of(a) != level_of(b)) return level_of(a) > level_of(b);
     const double fa = factor_of(*a), fb = factor_of(*b);
     if (fa != fb) return fa < fb;
     // The least work lost first (without checkpoints: the most recently started).
     const int64_t ua = UnsavedMs(*a, snapshot.now_ms), ub = UnsavedMs(*b, snapshot.now_ms);
     return ua != ub ? ua < ub : a->id < b->id;
-  });
+  };
+  std::sort(victims.begin(), victims.end(), first_victim);
   // Slots of ranks already told to stop (an earlier preemption, a failure) count as free: if
   // they make room, wait for them instead of preempting more.
   std::vector<SnapshotWorker> freed = workers;
@@ -158,6 +162,29 @@ void PreemptFor(const SnapshotJob& head, const Snapshot& snapshot,
   if (PlaceGang(head, freed)) return;
   std::unordered_map<std::string, size_t> index;
   for (size_t i = 0; i < freed.size(); ++i) index[freed[i].id] = i;
+  if (!spared.empty()) {
+    // Which guard changed the outcome: the spared jobs that the same choice, made without the
+    // guards (whole jobs, in the same order, until the head fits), would have stopped. A guarded
+    // job that sorts after the victims that make room was never at risk and is not reported.
+    std::vector<const SnapshotRunning*> all = victims;
+    for (const auto& g : spared) all.push_back(g.first);
+    std::sort(all.begin(), all.end(), first_victim);
+    std::vector<SnapshotWorker> what_if = freed;
+    std::vector<const SnapshotRunning*> taken;
+    for (const SnapshotRunning* c : all) {
+      for (const std::string& wid : c->rank_workers) {
+        if (auto it = index.find(wid); it != index.end()) ++what_if[it->second].free_slots;
+      }
+      taken.push_back(c);
+      if (PlaceGang(head, what_if)) {
+        for (const auto& [job, why] : spared) {
+          if (std::find(taken.begin(), taken.end(), job) != taken.end()) out.guarded.push_back(why);
+        }
+        break;
+      }
+    }
+  }
+  if (victims.empty()) return;
   auto release = [&](const std::string& wid) {
     if (auto it = index.find(wid); it != index.end()) ++freed[it->second].free_slots;
   };

@@ -94,6 +94,10 @@ struct JobOutcome {
   double held_gpu_s = 0;   // GPU-seconds its placements held
   double lost_gpu_s = 0;   // ...of which restart delays and work redone after a stop
   double type_speed = 1;   // its last placement's speed from the GPU types (throughput.h)
+  // Its JCT had it started at submission, on the cluster's fastest GPU type for it, in one node,
+  // without checkpoint stalls, and never stopped: one restart delay plus its run, capped at its
+  // limit. No policy gives it less, so the average and p99 of these are floors for any policy.
+  double no_wait_s = 0;
 };
 
 struct SimMetrics {
@@ -102,6 +106,8 @@ struct SimMetrics {
   int64_t unschedulable = 0;  // bigger than the whole cluster: never started
   double avg_jct_s = 0, p50_jct_s = 0, p95_jct_s = 0, p99_jct_s = 0;
   double avg_queue_s = 0, p50_queue_s = 0, p99_queue_s = 0;
+  // Over JobOutcome::no_wait_s of the jobs that ran: what no policy can go below.
+  double no_wait_avg_jct_s = 0, no_wait_p99_jct_s = 0;
   double makespan_s = 0;  // first arrival to last finish
   // Useful GPU-seconds (held minus lost: restart delays and redone work) / (GPUs x makespan).
   double gpu_utilization = 0;

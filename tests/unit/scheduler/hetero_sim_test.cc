@@ -189,6 +189,9 @@ TEST_F(HeteroSimTest, TypeAwarePlacementGivesTheFastGpuToTheJobThatGainsMost) {
   EXPECT_DOUBLE_EQ(blind->jobs[1].type_speed, 1.0);
   EXPECT_EQ(aware->jobs[1].end_s, 100);
   EXPECT_DOUBLE_EQ(aware->jobs[1].type_speed, 3.0);
+  // Its floor is its run on its fastest type, whichever placement it got.
+  EXPECT_DOUBLE_EQ(blind->jobs[1].no_wait_s, 100);
+  EXPECT_DOUBLE_EQ(aware->jobs[1].no_wait_s, 100);
   EXPECT_EQ(aware->jobs[0].end_s, 300);
   // 600 GPU-seconds of work on 600 held, then on 400.
   EXPECT_NEAR(blind->metrics.normalized_throughput, 1.0, 1e-9);

@@ -725,8 +725,16 @@ TEST(PreemptionTest, TheCostGuardSparesAJobWhoseLastCheckpointIsOld) {
   // Recent checkpoints are worth more than recent starts: swap them and job 11 goes.
   std::swap(s.running[0].last_checkpoint_ms, s.running[1].last_checkpoint_ms);
   EXPECT_EQ(Decide(s, p).preempts.at(0).job_id, 11);
-  // A bound of 30 minutes spares job 10 (40 minutes unsaved), and says so.
+  // A bound of 30 minutes makes job 10 (40 minutes unsaved) exempt, but job 11 goes first anyway:
+  // the guard changed nothing, so it is not reported.
   p.preempt_max_unsaved_ms = 30 * 60'000;
+  d = Decide(s, p);
+  ASSERT_EQ(d.preempts.size(), 1u);
+  EXPECT_EQ(d.preempts[0].job_id, 11);
+  EXPECT_TRUE(d.guarded.empty());
+  // Job 10 of the more over-served account would go first: the guard spares it, and says so.
+  s.accounts.push_back({"medium", 0, 1000});
+  s.running[1].account = "medium";
   d = Decide(s, p);
   ASSERT_EQ(d.preempts.size(), 1u);
   EXPECT_EQ(d.preempts[0].job_id, 11);
@@ -734,9 +742,19 @@ TEST(PreemptionTest, TheCostGuardSparesAJobWhoseLastCheckpointIsOld) {
   EXPECT_EQ(d.guarded[0].job_id, 10);
   EXPECT_EQ(DescribeGuard(d.guarded[0]),
             "its last checkpoint is 40 min old (preemptMaxUnsaved 30 min)");
-  // Without any checkpoint both have an hour unsaved: nobody is preempted.
+  p.preempt_max_unsaved_ms = 0;
+  EXPECT_EQ(Decide(s, p).preempts.at(0).job_id, 10);
+  p.preempt_max_unsaved_ms = 30 * 60'000;
+  // Without any checkpoint both have an hour unsaved: nobody is preempted, and the guard kept
+  // the job that would have been.
   s.running[0].last_checkpoint_ms = s.running[1].last_checkpoint_ms = 0;
-  EXPECT_TRUE(Decide(s, p).preempts.empty());
+  d = Decide(s, p);
+  EXPECT_TRUE(d.preempts.empty());
+  ASSERT_EQ(d.guarded.size(), 1u);
+  EXPECT_EQ(d.guarded[0].job_id, 10);
+  // Ranks already told to stop make room: no preemption is needed, so no guard fired.
+  s.workers[0].stopping_slots = 2;
+  EXPECT_TRUE(Decide(s, p).guarded.empty());
 }
 
 TEST(PreemptionTest, UnderShareJobPreemptsOverShareJobsOnlyAfterTheMinimumRunTime) {

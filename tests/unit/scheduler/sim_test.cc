@@ -68,6 +68,9 @@ TEST_F(SimTest, KnownAnswerFifoAndBackfill) {
   // GPU-seconds 2*10 + 4*10 + 2*5 + 1*100 = 170 over 4 GPUs x 120 s.
   EXPECT_NEAR(fm.gpu_utilization, 170.0 / 480.0, 1e-12);
   EXPECT_EQ(fm.finished, 4);
+  // The floors: every job started at submission (no restart delay here).
+  EXPECT_DOUBLE_EQ(fm.no_wait_avg_jct_s, (10 + 10 + 5 + 100) / 4.0);
+  EXPECT_DOUBLE_EQ(fm.no_wait_p99_jct_s, 100);
   auto [bf, bm] = run("fifo+backfill");
   EXPECT_EQ(bf, (std::vector<int64_t>{10, 19, 5, 117}));
   EXPECT_DOUBLE_EQ(bm.p99_jct_s, 117);
@@ -253,6 +256,12 @@ TEST_F(SimTest, KnownAnswerJobsAreKilledAtTheirLimit) {
     return jct;
   };
   EXPECT_EQ(run("fifo"), (std::vector<int64_t>{10, 14, 15}));
+  // A job killed at its limit could at best have run until it: the floor is the limit.
+  auto limited = Simulate(*trace, *ParseClusterSpec("1x4"), options);
+  ASSERT_TRUE(limited.ok());
+  EXPECT_DOUBLE_EQ(limited->jobs[0].no_wait_s, 10);
+  EXPECT_DOUBLE_EQ(limited->jobs[1].no_wait_s, 5);
+  EXPECT_DOUBLE_EQ(limited->jobs[2].no_wait_s, 2);
   EXPECT_EQ(run("fifo+backfill"), (std::vector<int64_t>{10, 14, 2}));
   // With room to spare nothing is killed.
   options.misestimate = 1.0;
@@ -329,12 +338,15 @@ TEST_F(SimTest, PreemptionTakesTheJobWithTheLeastUnsavedWork) {
   EXPECT_EQ(r.jobs[1].preemptions, 0);
   EXPECT_DOUBLE_EQ(r.jobs[0].lost_gpu_s, 100);
   EXPECT_EQ(r.jobs[2].start_s, 700);
-  r = run(120);  // B is spared either way; A still goes
+  r = run(120);  // B is exempt, but A goes first anyway: no guard changed anything
   EXPECT_EQ(r.jobs[0].preemptions, 1);
   EXPECT_EQ(r.jobs[2].start_s, 700);
-  r = run(50);  // both spared: L waits for A to finish
+  EXPECT_EQ(r.metrics.guarded_jobs, 0);
+  r = run(50);  // both spared: L waits for A to finish; the guard kept A, which would have gone
   EXPECT_EQ(r.metrics.preemptions, 0);
-  EXPECT_GE(r.metrics.guarded_jobs, 2);
+  EXPECT_EQ(r.metrics.guarded_jobs, 1);
+  EXPECT_TRUE(r.jobs[0].guarded);
+  EXPECT_FALSE(r.jobs[1].guarded);
   EXPECT_EQ(r.jobs[2].start_s, 1000);
 }
 
@@ -562,6 +574,9 @@ TEST_F(SimTest, EveryPolicyKeepsTheInvariants) {
       if (o.timed_out) {
         EXPECT_EQ(run_ms, std::llround(o.limit_s * 1000)) << "job " << j;
       }
+      // No policy beats the floor (whole-second rounding aside).
+      EXPECT_GE(static_cast<double>(o.end_s - o.submit_s), o.no_wait_s - 1) << "job " << j;
+      EXPECT_GT(o.no_wait_s, 60) << "job " << j;  // at least its restart delay and some work
       timed_out += o.timed_out;
       preempted += o.preemptions;
       if (!o.timed_out) {
