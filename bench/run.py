@@ -45,6 +45,12 @@ Targets
         scheduler and 2 workers on loopback) vs PyTorch DDP (bench/gpt_ddp_reference.py) on the
         same token shards, model, batch, schedule and clipping, interleaved: tokens/s, a ratio.
 
+  volatile
+        The daemon on a failing pool: the demo MLP on 2 of 4 CPU workers, undisturbed and with
+        --kills of its workers SIGKILLed mid-run (back --repair-s later), interleaved: goodput, the
+        cost of one failure (redone steps, restart), and the goodput those costs give at a
+        24 h MTBF per worker under Young/Daly intervals.
+
   dashboard
         The dashboard's queue page with 100k pending jobs in a real scheduler, in headless
         Chromium (bench/dashboard_bench.mjs): the first row drawn, first-contentful-paint, and a
@@ -57,8 +63,10 @@ table; e2e, ddp, collectives, sim, gpt and gpt-ddp also write <out>/<target>.svg
 import argparse
 import hashlib
 import json
+import math
 import os
 import platform
+import random
 import re
 import resource
 import secrets
@@ -112,11 +120,14 @@ class LocalPool:
             time.sleep(0.05)
         self.url = open(addr_file).read().strip()
         worker = os.path.join(self.build, "worker", "shoal-worker")
+        self.worker_argv = []
+        self.worker_procs = []
         for i in range(self.n_workers):
-            self._spawn([worker, "--scheduler", self.url, "--name", f"bench-{i}", "--no-gpu",
-                         "--threads-per-rank", str(self.threads), "--token-file", token_file,
-                         "--work-dir", os.path.join(self.dir, f"w{i}")] + self.worker_flags,
-                        f"worker-{i}")
+            self.worker_argv.append(
+                [worker, "--scheduler", self.url, "--name", f"bench-{i}", "--no-gpu",
+                 "--threads-per-rank", str(self.threads), "--token-file", token_file,
+                 "--work-dir", os.path.join(self.dir, f"w{i}")] + self.worker_flags)
+            self.worker_procs.append(self._spawn(self.worker_argv[i], f"worker-{i}"))
         deadline = time.time() + 30
         while time.time() < deadline:
             alive = [w for w in http_json(self.url + "/v1/workers")["workers"] if w["state"] == "alive"]
@@ -126,8 +137,19 @@ class LocalPool:
         raise RuntimeError("workers did not register")
 
     def _spawn(self, argv, name):
-        log = open(os.path.join(self.dir, name + ".log"), "w")
+        log = open(os.path.join(self.dir, name + ".log"), "a")
         self.procs.append(subprocess.Popen(argv, stdout=log, stderr=subprocess.STDOUT))
+        return self.procs[-1]
+
+    def kill_worker(self, i):
+        """SIGKILLs worker i, as a machine that vanishes; its trainers die with it (they ask the
+        kernel for SIGKILL when their parent dies)."""
+        self.worker_procs[i].kill()
+        self.worker_procs[i].wait()
+
+    def restart_worker(self, i):
+        """Starts worker i again under its name and work directory, as a machine that came back."""
+        self.worker_procs[i] = self._spawn(self.worker_argv[i], f"worker-{i}")
 
     def create_token(self, account, role="user"):
         """A new account and a token for it, as an admin creates them (docs/api.md)."""
@@ -1117,10 +1139,169 @@ def target_dashboard(args):
     return result, "\n".join(md)
 
 
+def young_daly_s(write_s, mtbf_s):
+    """The daemon's interval (scheduler/young_daly): sqrt(2 C M), within 1 minute .. 1 day."""
+    return min(86400.0, max(60.0, math.sqrt(2 * write_s * mtbf_s)))
+
+
+def run_with_kills(pool, spec, kills, rng, gap_s, repair_s):
+    """Runs one job on `pool`, SIGKILLing a worker that holds one of its ranks `kills` times, each
+    a uniform 0.5..1.5 x gap_s after its attempt's first progress report; a killed worker comes
+    back after repair_s. Returns the finished job, its wall time and when each kill happened."""
+    job_id = http_json(pool.url + "/v1/jobs", "POST", spec)["id"]
+    t0 = time.time()
+    killed, back_at, kill_at, armed_attempt = [], {}, None, 0
+    while time.time() - t0 < 3600:
+        job = http_json(pool.url + f"/v1/jobs/{job_id}")
+        now = time.time()
+        for i, at in list(back_at.items()):
+            if now >= at:
+                pool.restart_worker(i)
+                del back_at[i]
+        if job["state"] in ("SUCCEEDED", "FAILED", "CANCELLED"):
+            job["wallSeconds"] = now - t0
+            return job, killed
+        reporting = job["state"] == "RUNNING" and \
+            (job.get("progress") or {}).get("attempt") == job["attempts"]
+        if len(killed) < kills and reporting and job["attempts"] > armed_attempt:
+            armed_attempt = job["attempts"]
+            kill_at = now + rng.uniform(0.5 * gap_s, 1.5 * gap_s)
+        if kill_at is not None and now >= kill_at:
+            kill_at = None
+            if job["state"] == "RUNNING" and job["attempts"] == armed_attempt:
+                names = {w["id"]: w["name"] for w in http_json(pool.url + "/v1/workers")["workers"]}
+                victim = int(names[rng.choice(job["placement"])].split("-")[1])
+                pool.kill_worker(victim)
+                killed.append({"atSec": now - t0, "attempt": armed_attempt,
+                               "worker": f"bench-{victim}", "timeMs": int(now * 1000)})
+                back_at[victim] = now + repair_s
+        time.sleep(0.1)
+    raise RuntimeError("job timed out")
+
+
+def failure_costs(pool, job, killed, steady_steps_per_s):
+    """Per kill, from rank 0's progress reports: the steps the next attempt redid (it resumed at
+    its last checkpoint) in seconds of steady training, and the time from the kill to the next
+    attempt's first report minus those (detection, placement, start-up, restore)."""
+    points = http_json(pool.url + f"/v1/jobs/{job['id']}/metrics")["points"]
+    out = []
+    for k in killed:
+        before = [p for p in points if p.get("attempt") == k["attempt"] and "step" in p]
+        after = [p for p in points if p.get("attempt", 0) > k["attempt"] and "step" in p]
+        if not before or not after:
+            continue
+        first = min(after, key=lambda p: p["timeMs"])
+        reached = max(p["step"] for p in before)
+        redone_s = max(0, reached - first["step"]) / steady_steps_per_s
+        # The first report comes a few steps in: count those as training, not as the restart.
+        back_s = (first["timeMs"] - k["timeMs"]) / 1000.0
+        out.append({"redoneSec": redone_s, "restartSec": back_s - redone_s})
+    return out
+
+
+def target_volatile(args):
+    """The daemon on a failing pool (issue 19 item 7): the demo MLP on 2 of 4 CPU workers, once
+    undisturbed and once with --kills of its workers SIGKILLed mid-run (the machine vanishes;
+    it comes back --repair-s later: 20 s by default, after the scheduler's 15 s worker timeout),
+    interleaved, with the scheduler's default settings. Goodput = steady wall time / failing wall time; the
+    cost of one failure, split into redone work and restart; and what those costs give at a
+    24 h MTBF per worker under the daemon's Young/Daly interval."""
+    base = open(os.path.join(REPO, "configs/jobs/fashion-mnist-mlp.yaml")).read()
+    spec = base
+    for old, new in (("epochs: 5", f"epochs: {args.epochs}"),
+                     ("checkpoint: {everySeconds: 60, keep: 2}",
+                      f"checkpoint: {{everySeconds: {args.checkpoint_s}, keep: 2}}"),
+                     ("limits: {maxRuntime: 1h, maxRetries: 3}",
+                      f"limits: {{maxRuntime: 2h, maxRetries: {args.kills + 3}}}")):
+        if old not in spec:
+            raise RuntimeError(f"configs/jobs/fashion-mnist-mlp.yaml no longer holds {old!r}")
+        spec = spec.replace(old, new)
+    rng = random.Random(1)
+    runs = {"steady": [], "failing": []}
+    costs, writes = [], []
+    for rep in range(args.repeat):
+        steady_rate = None
+        for mode in ("steady", "failing"):
+            with LocalPool(args.build_dir, 4, 1) as pool:
+                kills = args.kills if mode == "failing" else 0
+                gap = (runs["steady"][-1]["wallSeconds"] / (args.kills + 1)) if runs["steady"] else 30
+                job, killed = run_with_kills(pool, spec, kills, rng, gap, args.repair_s)
+                if job["state"] != "SUCCEEDED":
+                    raise RuntimeError(f"{mode} job {job['state']}: {job.get('reason')}")
+                res = job["result"]
+                for a in job.get("attemptHistory", []):
+                    if a.get("checkpointWriteSeconds"):
+                        writes.append(a["checkpointWriteSeconds"])
+                row = {"wallSeconds": job["wallSeconds"], "attempts": job["attempts"],
+                       "kills": len(killed), "testAccuracy": res["testAccuracy"],
+                       "steps": res.get("steps")}
+                if mode == "steady":
+                    points = http_json(pool.url + f"/v1/jobs/{job['id']}/metrics")["points"]
+                    steps = [p for p in points if "step" in p]
+                    span = (steps[-1]["timeMs"] - steps[0]["timeMs"]) / 1000.0
+                    steady_rate = (steps[-1]["step"] - steps[0]["step"]) / span
+                    row["stepsPerSec"] = steady_rate
+                else:
+                    row["failures"] = failure_costs(pool, job, killed, steady_rate)
+                    costs.extend(row["failures"])
+                runs[mode].append(row)
+                print(f"  rep {rep + 1} {mode}: {row['wallSeconds']:.1f} s, {row['attempts']} "
+                      f"attempts, {row['kills']} kills, acc {row['testAccuracy']:.4f}", flush=True)
+    steady = statistics.median(r["wallSeconds"] for r in runs["steady"])
+    failing = statistics.median(r["wallSeconds"] for r in runs["failing"])
+    kills = statistics.median(r["kills"] for r in runs["failing"])
+    per_failure = (failing - steady) / max(1, kills)
+    if not costs:
+        raise RuntimeError("no kill was followed by a resumed attempt's report")
+    redone = statistics.mean(c["redoneSec"] for c in costs)
+    restart = statistics.mean(c["restartSec"] for c in costs)
+    write_s = statistics.median(writes) if writes else 0.0
+    # At a 24 h MTBF per worker, a gang of n ranks fails every M/n: Young/Daly's interval tau,
+    # each failure costs the restart plus tau/2 redone on average, each checkpoint its write.
+    projected = []
+    for n in (2, 8, 32, 64, 128):
+        m = 86400.0 / n
+        tau = young_daly_s(write_s, m)
+        waste = write_s / (tau + write_s) + (restart + tau / 2) / m
+        projected.append({"ranks": n, "intervalSec": tau, "goodput": max(0.0, 1 - waste)})
+    result = {"target": "volatile", "machine": machine(), "epochs": args.epochs,
+              "repeat": args.repeat, "checkpointEverySeconds": args.checkpoint_s,
+              "repairSec": args.repair_s,
+              "steadySec": steady, "failingSec": failing, "kills": kills,
+              "goodput": steady / failing, "perFailureSec": per_failure,
+              "redoneSecMean": redone, "restartSecMean": restart,
+              "checkpointWriteSec": write_s, "projected24h": projected, "runs": runs}
+    md = ["| run | wall (s), median | attempts | test acc |", "|---|---:|---:|---:|"]
+    for mode in ("steady", "failing"):
+        rs = runs[mode]
+        md.append(f"| {mode} ({kills if mode == 'failing' else 0} kills) | "
+                  f"{statistics.median(r['wallSeconds'] for r in rs):.1f} | "
+                  f"{statistics.median(r['attempts'] for r in rs):.0f} | "
+                  f"{statistics.median(r['testAccuracy'] for r in rs):.4f} |")
+    md.append("")
+    md.append(f"Goodput {100 * steady / failing:.1f} % with {kills:.0f} worker kills in a "
+              f"{steady:.0f} s job (checkpoints every {args.checkpoint_s} s, a killed worker back "
+              f"after {args.repair_s:g} s): "
+              f"{per_failure:.1f} s per failure, of which on average {redone:.1f} s of redone "
+              f"steps and {restart:.1f} s from the kill to the next attempt's first report "
+              f"(detection, placement, start-up, restore); checkpoint write "
+              f"{1000 * write_s:.0f} ms. Median of {args.repeat}, interleaved.")
+    md.append("")
+    md.append("Projected at a 24 h MTBF per worker with Young/Daly intervals and these costs:")
+    md.append("")
+    md.append("| ranks | job MTBF (h) | interval (s) | goodput |")
+    md.append("|---:|---:|---:|---:|")
+    for p in projected:
+        md.append(f"| {p['ranks']} | {24 / p['ranks']:.2f} | {p['intervalSec']:.0f} | "
+                  f"{100 * p['goodput']:.1f} % |")
+    return result, "\n".join(md)
+
+
 TARGETS = {"e2e": target_e2e, "ddp": target_ddp, "collectives": target_collectives,
            "sim": target_sim, "cycle": target_cycle, "api": target_api,
            "builds": target_builds, "registry": target_registry, "gpt": target_gpt,
-           "gpt-ddp": target_gpt_ddp, "dashboard": target_dashboard}
+           "gpt-ddp": target_gpt_ddp, "dashboard": target_dashboard,
+           "volatile": target_volatile}
 
 
 def write_chart(target, result, out_dir):
@@ -1160,6 +1341,14 @@ def main():
     p.add_argument("--epochs", type=int, default=1)
     p.add_argument("--dashboard-jobs", type=int, default=100000,
                    help="--target dashboard: jobs in the scheduler")
+    p.add_argument("--kills", type=int, default=3,
+                   help="--target volatile: workers killed during the failing run")
+    p.add_argument("--checkpoint-s", type=int, default=10,
+                   help="--target volatile: the job's checkpoint.everySeconds")
+    p.add_argument("--repair-s", type=float, default=20.0,
+                   help="--target volatile: seconds until a killed worker starts again (20: after "
+                        "the scheduler's 15 s worker timeout, a machine that vanished; 2: an "
+                        "agent that crashed and was restarted, which takes its name over at once)")
     p.add_argument("--build-dir", default=os.path.join(REPO, "build"))
     p.add_argument("--out", default=os.path.join(REPO, "bench", "out"))
     p.add_argument("--before-dir", help="--target builds: the build to compare --build-dir with")

@@ -333,6 +333,13 @@ void RenderHistory(const SchedulerMetrics& m, std::string* out) {
   Sample(out, "shoal_preemptions_total", "", static_cast<double>(m.preemptions_total));
   Header(out, "shoal_resizes_total", "counter", "Elastic resizes (grow or shrink).");
   Sample(out, "shoal_resizes_total", "", static_cast<double>(m.resizes_total));
+  Header(out, "shoal_preemptions_guarded_total", "counter",
+         "Attempts a guard kept from a preemption that would have stopped them (once per attempt "
+         "and guard).");
+  Sample(out, "shoal_preemptions_guarded_total", Label("guard", "preemptMaxPerJob"),
+         static_cast<double>(m.guarded_max_preemptions_total));
+  Sample(out, "shoal_preemptions_guarded_total", Label("guard", "preemptMaxUnsaved"),
+         static_cast<double>(m.guarded_max_unsaved_total));
 }
 
 }  // namespace

@@ -45,6 +45,10 @@ struct SchedulerMetrics {
   uint64_t attempts_started_total = 0;
   uint64_t preemptions_total = 0;
   uint64_t resizes_total = 0;
+  // Attempts a tail guard (preemptMaxPerJob) or the cost guard (preemptMaxUnsaved) kept from a
+  // preemption that would have stopped them, counted once per attempt and guard.
+  uint64_t guarded_max_preemptions_total = 0;
+  uint64_t guarded_max_unsaved_total = 0;
 };
 
 // The exposition format's pieces, for the families rendered elsewhere (scheduler/api's):

@@ -159,6 +159,7 @@ void Scheduler::Schedule() {
       changed = true;
     }
   }
+  for (const auto& g : d.guarded) changed |= ReportGuarded(g);
   for (const auto& r : d.resizes) {
     if (Job* job = MutableJob(r.job_id); job != nullptr && job->state == JobState::kRunning) {
       ResizeJob(*job, r.rank_workers, "Resized: " + r.reason);
@@ -187,6 +188,29 @@ void Scheduler::Schedule() {
   }
   if (changed) Changed();
   observe();
+}
+
+bool Scheduler::ReportGuarded(const GuardedJob& g) {
+  Job* job = MutableJob(g.job_id);
+  if (job == nullptr || job->state != JobState::kRunning) return false;
+  const Attempt* a = job->current_attempt();
+  if (a == nullptr) return false;
+  // Once per attempt and guard: a blocked head asks again every cycle.
+  const char* setting =
+      g.guard == GuardedJob::Guard::kMaxPreemptions ? "preemptMaxPerJob" : "preemptMaxUnsaved";
+  for (const auto& e : job->events) {
+    if (e.type == "guarded" && e.ts_ms >= a->started_ms &&
+        e.message.find(setting) != std::string::npos) {
+      return false;
+    }
+  }
+  AddJobEvent(*job, clock_(), "guarded",
+              "attempt " + std::to_string(a->number) + " kept running: preempting it for job " +
+                  std::to_string(g.for_job_id) + " is barred, " + DescribeGuard(g));
+  ++(g.guard == GuardedJob::Guard::kMaxPreemptions ? metrics_.guarded_max_preemptions_total
+                                                   : metrics_.guarded_max_unsaved_total);
+  Persist(*job);
+  return true;
 }
 
 void Scheduler::RunCycle() {

@@ -311,6 +311,9 @@ class Scheduler {
   // Stops the job's running attempt for the policy (its ranks are told to stop, SIGTERM then
   // SIGKILL after the worker's grace period) and puts the job back in the queue.
   void PreemptAttempt(Job& job, const std::string& reason);
+  // Records on a running job that a guard kept its attempt from the policy's preemption (an
+  // event `guarded` and a metric), once per attempt and guard. True if it recorded something.
+  bool ReportGuarded(const GuardedJob& g);
   // Restarts the job at another size (elastic gangs): its running attempt ends as resized and a
   // new one is recorded on `rank_workers` at once, handed to the workers only when every rank of
   // the old one has exited (AwaitsPreviousAttempt).

@@ -61,9 +61,13 @@ WorkerRegistry::Staged WorkerRegistry::Stage(const std::vector<WorkerRegistratio
       }
       // Another live process already holds this name (two agents on one host with one --name):
       // refused, or both would run the same ranks under one id. Once it is lost (no heartbeat for
-      // worker_timeout_ms), the name is free again, e.g. for its own restart.
+      // worker_timeout_ms), the name is free again. Its own restart (the same machine id: the
+      // agent keeps it in its work directory) takes over at once: the old process is gone, and
+      // waiting for its timeout would hold its jobs' next attempts back that long.
+      const bool same_machine =
+          !reg.machine.empty() && reg.machine == known.machine && reg.host == known.host;
       if (known.state == WorkerState::kAlive && !known.instance.empty() &&
-          known.instance != reg.instance) {
+          known.instance != reg.instance && !same_machine) {
         const int64_t silent_s = (now_ms - known.last_seen_ms) / 1000;
         (*refusals)[i] = AlreadyExists(
             "worker name \"" + reg.name + "\" is held by a live worker (" + known.id + " on host " +
@@ -82,6 +86,7 @@ WorkerRegistry::Staged WorkerRegistry::Stage(const std::vector<WorkerRegistratio
     w.host = reg.host;
     w.account = reg.account;
     w.instance = reg.instance;
+    w.machine = reg.machine;
     w.slots = reg.slots;
     w.cpus = reg.cpus;
     w.gpus = reg.gpus;

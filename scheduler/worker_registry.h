@@ -28,6 +28,9 @@ struct WorkerRegistration {
   // Random per agent process ("" = an agent that predates it). A registration under a name held
   // by a live worker of another instance is refused (AlreadyExists).
   std::string instance = "";
+  // Stable per agent installation (Worker::machine; "" = not reported): a new instance with the
+  // machine id of the live worker holding the name is that worker restarted, and takes over.
+  std::string machine = "";
   // RAM of the machine (or of the agent's cgroup) and the part lent to ranks; 0 = not reported.
   int64_t memory_total_bytes = 0;
   int64_t memory_lent_bytes = 0;
@@ -43,7 +46,8 @@ class WorkerRegistry {
   // registration, the index of its worker in `workers`, or -1 when it was refused (*refusals
   // then holds why at that registration's index: InvalidArgument for bad fields,
   // PermissionDenied for a name of another account, AlreadyExists for a name a live worker of
-  // another instance holds, silent for less than worker_timeout_ms). A new worker's id is taken
+  // another instance and another machine id holds, silent for less than worker_timeout_ms). A
+  // new worker's id is taken
   // here and stays burnt if the commit fails.
   struct Staged {
     std::vector<Worker> workers;

@@ -106,6 +106,7 @@ asio::awaitable<HttpReply> Api::Register(const HttpRequest& req, const Principal
     reg.name = body->value("name", "");
     reg.host = body->value("host", "");
     reg.instance = body->value("instance", "");
+    reg.machine = body->value("machine", "");
     // A worker earns for its token's account; only an admin may register one for another.
     reg.account = body->value("account", p.account);
     if (reg.account != p.account && !p.admin()) {
@@ -144,6 +145,9 @@ asio::awaitable<HttpReply> Api::Register(const HttpRequest& req, const Principal
   if (reg.host.size() > 253) co_return ErrorReply(400, "InvalidArgument", "host too long", "host");
   if (reg.instance.size() > 64) {
     co_return ErrorReply(400, "InvalidArgument", "instance too long", "instance");
+  }
+  if (reg.machine.size() > 64) {
+    co_return ErrorReply(400, "InvalidArgument", "machine too long", "machine");
   }
   // Committed with the other registrations of this round (one transaction; answered after it).
   auto w = co_await registrations_.Add(std::move(reg));

@@ -135,12 +135,13 @@ void PreemptFor(const SnapshotJob& head, const Snapshot& snapshot,
     if (!fair_share && !las) continue;
     const int64_t unsaved_ms = UnsavedMs(r, snapshot.now_ms);
     if (options.preempt_max_per_job > 0 && r.preemptions >= options.preempt_max_per_job) {
-      spared.push_back(
-          {&r,
-           {r.id, GuardedJob::Guard::kMaxPreemptions, r.preemptions, options.preempt_max_per_job}});
+      spared.push_back({&r,
+                        {r.id, GuardedJob::Guard::kMaxPreemptions, r.preemptions,
+                         options.preempt_max_per_job, head.id}});
     } else if (options.preempt_max_unsaved_ms > 0 && unsaved_ms > options.preempt_max_unsaved_ms) {
-      spared.push_back(
-          {&r, {r.id, GuardedJob::Guard::kMaxUnsaved, unsaved_ms, options.preempt_max_unsaved_ms}});
+      spared.push_back({&r,
+                        {r.id, GuardedJob::Guard::kMaxUnsaved, unsaved_ms,
+                         options.preempt_max_unsaved_ms, head.id}});
     } else {
       victims.push_back(&r);
     }

@@ -207,6 +207,7 @@ struct GuardedJob {
   Guard guard = Guard::kMaxPreemptions;
   int64_t value = 0;  // its preemptions so far, or its work since its last checkpoint in ms
   int64_t bound = 0;  // preempt_max_per_job, or preempt_max_unsaved_ms
+  int64_t for_job_id = 0;  // the queued job the preemption would have served
 };
 
 struct Decisions {

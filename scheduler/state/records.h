@@ -171,6 +171,11 @@ struct Worker {
   // Random per worker process ("" from workers that predate it): a second live process under
   // the same name is refused, so that two agents never share one id and run the same rank.
   std::string instance;
+  // Stable across the agent's restarts on one machine (a random id kept in its work directory;
+  // "" from agents that predate it). A new instance with the same machine id is that worker
+  // restarted: it takes the name over at once instead of waiting for the old one to be lost.
+  // Never shown by the API.
+  std::string machine;
   int slots = 1;     // ranks it runs at once
   int cpus = 0;
   std::vector<GpuInfo> gpus;

@@ -168,6 +168,9 @@ Result<std::unique_ptr<Store>> Store::Open(const std::string& state_dir) {
     RETURN_IF_ERROR(
         store->Exec("ALTER TABLE workers ADD COLUMN instance TEXT NOT NULL DEFAULT ''"));
   }
+  if (!Stmt(db, "SELECT machine FROM workers LIMIT 0").ok()) {
+    RETURN_IF_ERROR(store->Exec("ALTER TABLE workers ADD COLUMN machine TEXT NOT NULL DEFAULT ''"));
+  }
   // ... and tokens from before expiry and last-used times (0: never expires / never used).
   if (!Stmt(db, "SELECT expires_ms FROM tokens LIMIT 0").ok()) {
     RETURN_IF_ERROR(
@@ -316,8 +319,8 @@ Status Store::SaveWorkerLocked(const Worker& w) {
   Stmt st(db_,
           "INSERT OR REPLACE INTO workers(id, name, host, slots, cpus, gpus, state, "
           "registered_ms, account, instance, completed_ranks, memory_total, memory_lent, "
-          "audit_rate, clean_audits, failed_audits, quarantine, quarantined_ms) "
-          "VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)");
+          "audit_rate, clean_audits, failed_audits, quarantine, quarantined_ms, machine) "
+          "VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)");
   st.Bind(1, w.id)
       .Bind(2, w.name)
       .Bind(3, w.host)
@@ -335,7 +338,8 @@ Status Store::SaveWorkerLocked(const Worker& w) {
       .Bind(15, w.clean_audits)
       .Bind(16, w.failed_audits)
       .Bind(17, w.quarantine)
-      .Bind(18, w.quarantined_ms);
+      .Bind(18, w.quarantined_ms)
+      .Bind(19, w.machine);
   return Check(st.Step(), "save worker");
 }
 
@@ -391,7 +395,7 @@ Result<Store::Snapshot> Store::LoadAll() {
     Stmt st(db_,
             "SELECT id, name, host, slots, cpus, gpus, state, registered_ms, account, instance, "
             "completed_ranks, memory_total, memory_lent, audit_rate, clean_audits, failed_audits, "
-            "quarantine, quarantined_ms FROM workers");
+            "quarantine, quarantined_ms, machine FROM workers");
     int rc;
     while ((rc = st.Step()) == SQLITE_ROW) {
       Worker w;
@@ -421,6 +425,7 @@ Result<Store::Snapshot> Store::LoadAll() {
       w.failed_audits = st.Int(15);
       w.quarantine = st.Text(16);
       w.quarantined_ms = st.Int(17);
+      w.machine = st.Text(18);
       snap.workers.push_back(std::move(w));
     }
     RETURN_IF_ERROR(Check(rc, "load workers"));

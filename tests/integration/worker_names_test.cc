@@ -3,11 +3,13 @@
 // 127.0.0.1; the workers' lock directory is the test's own ($XDG_RUNTIME_DIR), so other agents on
 // the machine do not matter. Processes are killed when the test ends.
 #include <gtest/gtest.h>
+#include <signal.h>
 #include <unistd.h>
 
 #include <chrono>
 #include <filesystem>
 #include <fstream>
+#include <iterator>
 #include <memory>
 #include <set>
 #include <string>
@@ -54,6 +56,47 @@ TEST(WorkerNamesTest, TwoUnnamedWorkersOnOneHostGetDistinctNames) {
       << "workers: " << c.Workers().dump();
   EXPECT_EQ(names, std::set<std::string>({std::string(host) + "-0", std::string(host) + "-1"}));
   for (auto& w : workers) EXPECT_TRUE(w->running()) << w->log_file();
+}
+
+// A worker killed and started again at once (same --name, same --work-dir, so the same agent-id)
+// takes its name back without waiting out the scheduler's worker timeout (30 s here), where it
+// used to be refused (409, exit 2) until then. A second agent on a running agent's work
+// directory is refused (exit 2), so two live agents never share one id.
+TEST(WorkerNamesTest, ARestartedWorkerTakesItsNameBackAtOnce) {
+  Cluster c;
+  c.StartScheduler({"--worker-timeout", "30s", "--heartbeat-wait", "5s"});
+  Process* first = c.StartWorker("w1");
+  auto registered_ms = [&]() -> int64_t {
+    for (const auto& w : c.Workers()) {
+      if (w.value("name", "") == "w1" && w.value("state", "") == "alive") {
+        return w.value("registeredMs", int64_t{0});
+      }
+    }
+    return 0;
+  };
+  ASSERT_TRUE(Cluster::WaitUntil([&] { return registered_ms() > 0; }, 20s)) << c.Workers().dump();
+  const int64_t before = registered_ms();
+  const std::string token_file = c.dir() + "/w2.token";
+  std::ofstream(token_file) << c.CreateToken("pool", "contributor") << "\n";
+  Process intruder(
+      {SHOAL_WORKER_BIN, "--scheduler", c.url(), "--name", "w2", "--token-file", token_file,
+       "--no-gpu", "--trainer", SHOAL_TRAIN_BIN, "--work-dir", c.dir() + "/w1"},
+      c.dir() + "/intruder.log");
+  ASSERT_TRUE(intruder.Start());
+  EXPECT_EQ(intruder.Wait(20s), 2);
+  std::ifstream log(intruder.log_file());
+  const std::string text((std::istreambuf_iterator<char>(log)), std::istreambuf_iterator<char>());
+  EXPECT_NE(text.find("another running agent uses it"), std::string::npos) << text;
+
+  first->Signal(SIGKILL);
+  first->Wait(10s);
+  const auto restart = std::chrono::steady_clock::now();
+  Process* second = c.StartWorker("w1");
+  ASSERT_TRUE(Cluster::WaitUntil([&] { return registered_ms() > before; }, 20s))
+      << c.Workers().dump();
+  EXPECT_LT(std::chrono::steady_clock::now() - restart, 15s);
+  EXPECT_TRUE(second->running()) << second->log_file();
+  EXPECT_EQ(c.Workers().size(), 1u) << c.Workers().dump();  // the same worker, not a new one
 }
 
 }  // namespace

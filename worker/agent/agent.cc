@@ -1,6 +1,8 @@
 #include "worker/agent/agent.h"
 
+#include <fcntl.h>
 #include <signal.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -86,6 +88,44 @@ std::string RandomInstanceId() {
   return out;
 }
 
+// This installation's machine id (Worker::machine): kept in <work dir>/agent-id, made on first
+// use. A restarted agent sends the same one, so the scheduler lets it take its name over at once.
+// The agent holds an flock on the file while it runs (*lock_fd), so that two live agents never
+// share a work directory, and so never an id: a second one is refused here.
+Result<std::string> MachineId(const std::string& work_dir, int* lock_fd) {
+  const std::string path = work_dir + "/agent-id";
+  const int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+  if (fd < 0) return Internal("cannot open " + path + ": " + std::strerror(errno));
+  if (::flock(fd, LOCK_EX | LOCK_NB) != 0) {
+    const int err = errno;
+    ::close(fd);
+    if (err == EWOULDBLOCK) {
+      return FailedPrecondition("another running agent uses it (" + path +
+                                " is locked); give each agent its own --work-dir");
+    }
+    return Internal("cannot lock " + path + ": " + std::strerror(err));
+  }
+  char buf[64];
+  const ssize_t n = ::pread(fd, buf, sizeof(buf), 0);
+  std::string id(buf, n > 0 ? static_cast<size_t>(n) : 0);
+  while (!id.empty() && (id.back() == '\n' || id.back() == '\r')) id.pop_back();
+  if (id.size() != 32 || id.find_first_not_of("0123456789abcdef") != std::string::npos) {
+    // New, or torn by a crash while it was written: a new id (the old name then waits for the
+    // old instance's timeout once, as agents without an id do).
+    id = RandomInstanceId();
+    const std::string line = id + "\n";
+    if (::ftruncate(fd, 0) != 0 ||
+        ::pwrite(fd, line.data(), line.size(), 0) != static_cast<ssize_t>(line.size()) ||
+        ::fsync(fd) != 0) {
+      const int err = errno;
+      ::close(fd);
+      return Internal("cannot write " + path + ": " + std::strerror(err));
+    }
+  }
+  *lock_fd = fd;
+  return id;
+}
+
 }  // namespace
 
 Agent::Agent(AgentOptions options)
@@ -128,6 +168,7 @@ Agent::~Agent() {
   Stop();
   events_.Join();
   if (watchdog_.joinable()) watchdog_.join();
+  if (machine_lock_fd_ >= 0) ::close(machine_lock_fd_);
 }
 
 void Agent::Stop() {
@@ -144,14 +185,10 @@ Status Agent::Register() {
          {"memoryMiB", g.memory_mib},
          {"computeCapability", std::to_string(g.cc_major) + "." + std::to_string(g.cc_minor)}});
   }
-  json body = {{"name", options_.name},
-               {"host", HostName()},
-               {"instance", instance_},
-               {"slots", options_.slots},
-               {"cpus", cpus_},
-               {"gpus", gpus},
-               {"memoryBytes", memory_total_},
-               {"memoryLentBytes", memory_lent_}};
+  json body = {
+      {"name", options_.name}, {"host", HostName()},           {"instance", instance_},
+      {"machine", machine_},   {"slots", options_.slots},      {"cpus", cpus_},
+      {"gpus", gpus},          {"memoryBytes", memory_total_}, {"memoryLentBytes", memory_lent_}};
   if (!options_.account.empty()) body["account"] = options_.account;
   if (!options_.test_cheat.empty()) body["testFaults"] = options_.test_cheat;
   auto registered = client_.DoJson("POST", "/v1/workers/register", &body);
@@ -235,6 +272,11 @@ Status Agent::Prepare() {
   fs::create_directories(options_.work_dir, ec);
   if (ec)
     return InvalidArgument("cannot create work dir " + options_.work_dir + ": " + ec.message());
+  auto machine = MachineId(options_.work_dir, &machine_lock_fd_);
+  if (!machine.ok()) {
+    return InvalidArgument("work dir " + options_.work_dir + ": " + machine.status().message());
+  }
+  machine_ = *machine;
   // Registry data of attempts that a crash ended: plaintext that must not outlive them.
   if (int removed = RemoveLeftoverAttemptData(options_.work_dir); removed > 0) {
     LOG_INFO << "removed the data directories of " << removed << " earlier ranks";

@@ -155,6 +155,10 @@ class Agent {
   // 32 random hex digits, new in every process and sent with each registration, so that the
   // scheduler can tell a restart of this agent from another live agent using the same name.
   const std::string instance_;
+  // Kept in the work directory across restarts (agent-id): the scheduler lets a new instance
+  // with it take this worker's name over at once, as this agent restarted.
+  std::string machine_;
+  int machine_lock_fd_ = -1;  // the flock on <work dir>/agent-id, held for the agent's life
   HttpClient client_;
   std::string worker_id_;
   std::string rank_address_ = "127.0.0.1";  // where this machine's ranks accept peers

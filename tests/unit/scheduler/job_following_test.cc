@@ -204,6 +204,47 @@ TEST_F(JobFollowingTest, ASecondLiveAgentCannotTakeANameUntilTheFirstIsLost) {
   EXPECT_EQ((*taken)->id, id);
 }
 
+// A restarted agent (the machine id it keeps in its work directory, on the same host) takes its
+// name over at once, while the old process still looks alive: the old ranks count as gone, so the
+// job's retry is handed out at once instead of after the worker timeout. Another machine id, none,
+// or the same id from another host is another agent, refused while the first lives.
+TEST_F(JobFollowingTest, ARestartedAgentTakesItsNameOverAtOnce) {
+  auto reg = [&](const std::string& instance, const std::string& machine,
+                 const std::string& host = "host-w1") {
+    WorkerRegistration r{"w1", host, 1, 2, {}};
+    r.instance = instance;
+    r.machine = machine;
+    return sched_->RegisterWorker(r);
+  };
+  auto first = reg("instance-1", "machine-a");
+  ASSERT_TRUE(first.ok());
+  const std::string wid = (*first)->id;
+  const int64_t id = (*sched_->Submit(TinySpec(1), "u"))->id;
+  sched_->RunCycle();
+  ASSERT_EQ(sched_->FindJob(id)->state, JobState::kRunning);
+  ASSERT_TRUE(sched_->Heartbeat(wid, {{id, 1, 0}}).ok());
+  EXPECT_EQ(reg("instance-2", "machine-b").status().code(), StatusCode::kAlreadyExists);
+  EXPECT_EQ(reg("instance-2", "").status().code(), StatusCode::kAlreadyExists);
+  EXPECT_EQ(reg("instance-2", "machine-a", "host-w9").status().code(), StatusCode::kAlreadyExists);
+  ASSERT_TRUE(sched_->SaveChanges().ok());
+  Reopen();      // the machine id is stored with the worker
+  now_ += 1000;  // well within the worker timeout
+  auto restarted = reg("instance-2", "machine-a");
+  ASSERT_TRUE(restarted.ok()) << restarted.status().ToString();
+  EXPECT_EQ((*restarted)->id, wid);
+  sched_->RunCycle();
+  const Job* j = sched_->FindJob(id);
+  ASSERT_EQ(j->attempts.size(), 2u) << j->reason;
+  EXPECT_EQ(j->attempts[0].state, AttemptState::kFailed);
+  EXPECT_NE(j->attempts[0].reason.find("WorkerRestarted"), std::string::npos)
+      << j->attempts[0].reason;
+  EXPECT_EQ(j->state, JobState::kRunning);
+  ASSERT_EQ(sched_->Assignments(wid).size(), 1u);  // nothing of attempt 1 holds a slot
+  EXPECT_EQ(sched_->Assignments(wid)[0].attempt, 2);
+  // The process it replaced is now the other agent.
+  EXPECT_EQ(reg("instance-1", "machine-b").status().code(), StatusCode::kAlreadyExists);
+}
+
 TEST(StateDirLockTest, OneHolderAtATimeAndTheRefusalNamesIt) {
   char tmpl[] = "/tmp/shoal-lock-XXXXXX";
   std::string dir = ::mkdtemp(tmpl);

@@ -347,6 +347,23 @@ TEST_F(SchedulerTest, TheCostGuardWaitsForTheVictimsNextCheckpoint) {
   sched_->RunCycle();
   EXPECT_EQ(sched_->FindJob(h)->state, JobState::kRunning);
   EXPECT_EQ(sched_->FindJob(l)->state, JobState::kPending);
+  // The guard that fired is on the spared job's timeline and in the metrics, once per attempt
+  // however many cycles the head stays blocked.
+  auto guarded_events = [&] {
+    std::vector<std::string> out;
+    for (const auto& e : sched_->FindJob(h)->events) {
+      if (e.type == "guarded") out.push_back(e.message);
+    }
+    return out;
+  };
+  now_ += 1000;
+  sched_->RunCycle();
+  ASSERT_EQ(guarded_events().size(), 1u);
+  EXPECT_EQ(guarded_events()[0],
+            "attempt 1 kept running: preempting it for job " + std::to_string(l) +
+                " is barred, its last checkpoint is 20 min old (preemptMaxUnsaved 15 min)");
+  EXPECT_EQ(sched_->metrics().guarded_max_unsaved_total, 1u);
+  EXPECT_EQ(sched_->metrics().guarded_max_preemptions_total, 0u);
   sched_->RecordCheckpoint(h, 1, 100, 1 << 20);
   EXPECT_EQ(sched_->FindJob(h)->attempts.back().last_checkpoint_ms, now_);
   now_ += 60'000;
