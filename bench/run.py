@@ -1180,22 +1180,32 @@ def run_with_kills(pool, spec, kills, rng, gap_s, repair_s):
 
 
 def failure_costs(pool, job, killed, steady_steps_per_s):
-    """Per kill, from rank 0's progress reports: the steps the next attempt redid (it resumed at
-    its last checkpoint) in seconds of steady training, and the time from the kill to the next
-    attempt's first report minus those (detection, placement, start-up, restore)."""
+    """Per kill, from rank 0's progress reports and the trainers' "resumed from" log lines: the
+    work lost (from the step the next attempt resumed at to the step the killed one had reached
+    at the kill, extrapolated from its last report at the steady rate), and the restart (from
+    the kill to the moment the next attempt's training began: its first report's time less the
+    steps it had done by then)."""
     points = http_json(pool.url + f"/v1/jobs/{job['id']}/metrics")["points"]
+    lines = http_json(pool.url + f"/v1/jobs/{job['id']}/logs?limit=10000")["lines"]
+    resumed = {}
+    for line in lines:
+        m = re.search(r"resumed from .*: step (\d+)", line["line"])
+        if m and line["rank"] == 0:
+            resumed[line["attempt"]] = int(m.group(1))
     out = []
     for k in killed:
         before = [p for p in points if p.get("attempt") == k["attempt"] and "step" in p]
-        after = [p for p in points if p.get("attempt", 0) > k["attempt"] and "step" in p]
+        nxt = k["attempt"] + 1
+        after = [p for p in points if p.get("attempt") == nxt and "step" in p]
         if not before or not after:
             continue
+        last = max(before, key=lambda p: p["timeMs"])
+        reached = last["step"] + steady_steps_per_s * (k["timeMs"] - last["timeMs"]) / 1000.0
+        start = resumed.get(nxt, 0)
         first = min(after, key=lambda p: p["timeMs"])
-        reached = max(p["step"] for p in before)
-        redone_s = max(0, reached - first["step"]) / steady_steps_per_s
-        # The first report comes a few steps in: count those as training, not as the restart.
-        back_s = (first["timeMs"] - k["timeMs"]) / 1000.0
-        out.append({"redoneSec": redone_s, "restartSec": back_s - redone_s})
+        trained_s = (first["step"] - start) / steady_steps_per_s
+        out.append({"redoneSec": max(0.0, reached - start) / steady_steps_per_s,
+                    "restartSec": (first["timeMs"] - k["timeMs"]) / 1000.0 - trained_s})
     return out
 
 
@@ -1282,9 +1292,9 @@ def target_volatile(args):
     md.append(f"Goodput {100 * steady / failing:.1f} % with {kills:.0f} worker kills in a "
               f"{steady:.0f} s job (checkpoints every {args.checkpoint_s} s, a killed worker back "
               f"after {args.repair_s:g} s): "
-              f"{per_failure:.1f} s per failure, of which on average {redone:.1f} s of redone "
-              f"steps and {restart:.1f} s from the kill to the next attempt's first report "
-              f"(detection, placement, start-up, restore); checkpoint write "
+              f"{per_failure:.1f} s per failure: on average {redone:.1f} s of work lost (redone) "
+              f"and {restart:.1f} s from the kill until the next attempt trains (detection, "
+              f"placement, start-up, restore); checkpoint write "
               f"{1000 * write_s:.0f} ms. Median of {args.repeat}, interleaved.")
     md.append("")
     md.append("Projected at a 24 h MTBF per worker with Young/Daly intervals and these costs:")

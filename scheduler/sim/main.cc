@@ -470,12 +470,10 @@ int main(int argc, char** argv) {
       std::snprintf(buf, sizeof(buf), " (%.2fx fifo)", row[k].get<double>());
       return std::string(buf);
     };
-    std::printf(
-        "\nNo policy goes below (every job started at submission, never stopped): avg JCT %.2f "
-        "h%s, "
-        "p99 %.2f h%s\n",
-        row["noWaitAvgJctSec"].get<double>() / 3600.0, vs("noWaitAvgVsFifo").c_str(),
-        row["noWaitP99JctSec"].get<double>() / 3600.0, vs("noWaitP99VsFifo").c_str());
+    std::printf("\nNo policy goes below (every job started at submission, never stopped): ");
+    std::printf("avg JCT %.2f h%s, p99 %.2f h%s\n", row["noWaitAvgJctSec"].get<double>() / 3600.0,
+                vs("noWaitAvgVsFifo").c_str(), row["noWaitP99JctSec"].get<double>() / 3600.0,
+                vs("noWaitP99VsFifo").c_str());
   }
   return 0;
 }
