@@ -5,6 +5,7 @@
 #include <cstdio>
 #include <map>
 #include <optional>
+#include <string_view>
 #include <tuple>
 #include <unordered_map>
 #include <utility>
@@ -161,33 +162,34 @@ void PreemptFor(const SnapshotJob& head, const Snapshot& snapshot,
   std::vector<SnapshotWorker> freed = workers;
   for (auto& w : freed) w.free_slots += w.stopping_slots;
   if (PlaceGang(head, freed)) return;
-  std::unordered_map<std::string, size_t> index;
-  for (size_t i = 0; i < freed.size(); ++i) index[freed[i].id] = i;
-  if (!spared.empty()) {
-    // Which guard changed the outcome: the spared jobs that the same choice, made without the
-    // guards (whole jobs, in the same order, until the head fits), would have stopped. A guarded
-    // job that sorts after the victims that make room was never at risk and is not reported.
-    std::vector<const SnapshotRunning*> all = victims;
-    for (const auto& g : spared) all.push_back(g.first);
-    std::sort(all.begin(), all.end(), first_victim);
-    std::vector<SnapshotWorker> what_if = freed;
-    std::vector<const SnapshotRunning*> taken;
-    for (const SnapshotRunning* c : all) {
-      for (const std::string& wid : c->rank_workers) {
-        if (auto it = index.find(wid); it != index.end()) ++what_if[it->second].free_slots;
-      }
-      taken.push_back(c);
-      if (PlaceGang(head, what_if)) {
-        for (const auto& [job, why] : spared) {
-          if (std::find(taken.begin(), taken.end(), job) != taken.end()) out.guarded.push_back(why);
-        }
-        break;
-      }
-    }
-  }
-  if (victims.empty()) return;
+  // Worker id -> position in `freed`: a sorted vector of views (built every blocked cycle, where
+  // a hash map of string copies cost more than the lookups it served).
+  std::vector<std::pair<std::string_view, size_t>> ids;
+  ids.reserve(freed.size());
+  for (size_t i = 0; i < freed.size(); ++i) ids.emplace_back(freed[i].id, i);
+  std::sort(ids.begin(), ids.end());
+  auto position = [&](const std::string& wid) -> std::optional<size_t> {
+    auto it =
+        std::lower_bound(ids.begin(), ids.end(), std::make_pair(std::string_view(wid), size_t{0}));
+    if (it == ids.end() || it->first != wid) return std::nullopt;
+    return it->second;
+  };
+  // Each rank takes one slot, so a gang cannot be placed on fewer free slots than its minimum:
+  // counting them spares the PlaceGang calls that could not succeed.
+  int free_total = 0;
+  for (const auto& w : freed) free_total += w.free_slots;
+  const int free_at_start = free_total;
+  auto fits = [&](const std::vector<SnapshotWorker>& ws, int free) {
+    return free >= head.min_ranks && PlaceGang(head, ws).has_value();
+  };
+  std::vector<size_t> released;  // the workers whose slots the choice counted as freed
+  auto release_at = [&](size_t i) {
+    ++freed[i].free_slots;
+    ++free_total;
+    released.push_back(i);
+  };
   auto release = [&](const std::string& wid) {
-    if (auto it = index.find(wid); it != index.end()) ++freed[it->second].free_slots;
+    if (auto i = position(wid)) release_at(*i);
   };
   auto why = [&](const SnapshotRunning& v, const char* what) {
     char buf[200];
@@ -197,36 +199,66 @@ void PreemptFor(const SnapshotJob& head, const Snapshot& snapshot,
                   head.account.c_str(), mine);
     return std::string(buf);
   };
-  std::vector<const SnapshotRunning*> chosen;  // preempted entirely
-  auto commit = [&] {
-    for (const SnapshotRunning* c : chosen) out.preempts.push_back({c->id, head.id, why(*c, "")});
-  };
-  for (const SnapshotRunning* v : victims) {
-    std::vector<std::string> kept = v->rank_workers;
-    if (options.elastic && IsElastic(*v)) {
-      // Shrink first: give up ranks on workers the head can use, one at a time, down to min.
-      for (size_t i = kept.size(); i-- > 0 && static_cast<int>(kept.size()) > v->min_ranks;) {
-        auto it = index.find(kept[i]);
-        if (it == index.end() || !WorkerFits(head, freed[it->second])) continue;
-        ++freed[it->second].free_slots;
-        kept.erase(kept.begin() + static_cast<ptrdiff_t>(i));
-        if (PlaceGang(head, freed)) {
-          commit();
-          const std::string what = "shrink " + std::to_string(v->rank_workers.size()) + " -> " +
-                                   std::to_string(kept.size()) + " ranks: ";
-          out.resizes.push_back({v->id, std::move(kept), why(*v, what.c_str())});
-          return;
+  // Takes victims in order until the head fits and records them; returns the last one it took,
+  // or nullptr when even all of them together would not make room (then it preempts nobody).
+  auto choose = [&]() -> const SnapshotRunning* {
+    std::vector<const SnapshotRunning*> chosen;  // preempted entirely
+    auto commit = [&] {
+      for (const SnapshotRunning* c : chosen) out.preempts.push_back({c->id, head.id, why(*c, "")});
+    };
+    for (const SnapshotRunning* v : victims) {
+      std::vector<std::string> kept = v->rank_workers;
+      if (options.elastic && IsElastic(*v)) {
+        // Shrink first: give up ranks on workers the head can use, one at a time, down to min.
+        for (size_t i = kept.size(); i-- > 0 && static_cast<int>(kept.size()) > v->min_ranks;) {
+          auto at = position(kept[i]);
+          if (!at || !WorkerFits(head, freed[*at])) continue;
+          release_at(*at);
+          kept.erase(kept.begin() + static_cast<ptrdiff_t>(i));
+          if (fits(freed, free_total)) {
+            commit();
+            const std::string what = "shrink " + std::to_string(v->rank_workers.size()) + " -> " +
+                                     std::to_string(kept.size()) + " ranks: ";
+            out.resizes.push_back({v->id, std::move(kept), why(*v, what.c_str())});
+            return v;
+          }
         }
       }
+      for (const std::string& wid : kept) release(wid);
+      chosen.push_back(v);
+      if (fits(freed, free_total)) {
+        commit();
+        return v;
+      }
     }
-    for (const std::string& wid : kept) release(wid);
-    chosen.push_back(v);
-    if (PlaceGang(head, freed)) {
-      commit();
+    return nullptr;
+  };
+  const SnapshotRunning* last = choose();
+  if (spared.empty()) return;
+  // Which guard changed the outcome: the spared jobs that the same choice made without the
+  // guards (whole jobs, in the same order, until the head fits) would have stopped; none when
+  // all sort after the last victim the choice needed. They come off a heap as the walk needs
+  // them (it usually stops after a few).
+  auto after = [&](const auto& a, const auto& b) { return first_victim(b.first, a.first); };
+  std::make_heap(spared.begin(), spared.end(), after);
+  if (last != nullptr && !first_victim(spared.front().first, last)) return;
+  for (size_t i : released) --freed[i].free_slots;  // the slots as they were before the choice
+  free_total = free_at_start;
+  size_t vi = 0, left = spared.size();
+  while (vi < victims.size() || left > 0) {
+    const SnapshotRunning* c = nullptr;
+    if (left > 0 && (vi == victims.size() || first_victim(spared.front().first, victims[vi]))) {
+      std::pop_heap(spared.begin(), spared.begin() + static_cast<ptrdiff_t>(left), after);
+      c = spared[--left].first;  // now past the heap, with the others taken (last taken first)
+    } else {
+      c = victims[vi++];
+    }
+    for (const std::string& wid : c->rank_workers) release(wid);
+    if (fits(freed, free_total)) {
+      for (size_t k = spared.size(); k-- > left;) out.guarded.push_back(spared[k].second);
       return;
     }
   }
-  // Even every candidate together would not make room: preempt nobody.
 }
 }  // namespace
 
