@@ -4,6 +4,7 @@
 #include <cmath>
 #include <cstdio>
 
+#include "scheduler/policy/policy.h"
 #include "scheduler/scheduler.h"
 
 namespace shoal {
@@ -336,9 +337,11 @@ void RenderHistory(const SchedulerMetrics& m, std::string* out) {
   Header(out, "shoal_preemptions_guarded_total", "counter",
          "Attempts a guard kept from a preemption that would have stopped them (once per attempt "
          "and guard).");
-  Sample(out, "shoal_preemptions_guarded_total", Label("guard", "preemptMaxPerJob"),
+  Sample(out, "shoal_preemptions_guarded_total",
+         Label("guard", GuardSetting(GuardedJob::Guard::kMaxPreemptions)),
          static_cast<double>(m.guarded_max_preemptions_total));
-  Sample(out, "shoal_preemptions_guarded_total", Label("guard", "preemptMaxUnsaved"),
+  Sample(out, "shoal_preemptions_guarded_total",
+         Label("guard", GuardSetting(GuardedJob::Guard::kMaxUnsaved)),
          static_cast<double>(m.guarded_max_unsaved_total));
 }
 

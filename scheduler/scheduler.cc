@@ -196,8 +196,7 @@ bool Scheduler::ReportGuarded(const GuardedJob& g) {
   const Attempt* a = job->current_attempt();
   if (a == nullptr) return false;
   // Once per attempt and guard: a blocked head asks again every cycle.
-  const char* setting =
-      g.guard == GuardedJob::Guard::kMaxPreemptions ? "preemptMaxPerJob" : "preemptMaxUnsaved";
+  const char* setting = GuardSetting(g.guard);
   for (const auto& e : job->events) {
     if (e.type == "guarded" && e.ts_ms >= a->started_ms &&
         e.message.find(setting) != std::string::npos) {

@@ -7,7 +7,6 @@
 #include <optional>
 #include <string_view>
 #include <tuple>
-#include <unordered_map>
 #include <utility>
 
 #include "scheduler/policy/backfill.h"
@@ -71,13 +70,18 @@ std::string PolicyName(const PolicyOptions& options) {
   return s;
 }
 
+const char* GuardSetting(GuardedJob::Guard guard) {
+  return guard == GuardedJob::Guard::kMaxPreemptions ? "preemptMaxPerJob" : "preemptMaxUnsaved";
+}
+
 std::string DescribeGuard(const GuardedJob& g) {
+  const std::string setting = GuardSetting(g.guard);
   if (g.guard == GuardedJob::Guard::kMaxPreemptions) {
-    return "preempted " + std::to_string(g.value) + " times already (preemptMaxPerJob " +
+    return "preempted " + std::to_string(g.value) + " times already (" + setting + " " +
            std::to_string(g.bound) + ")";
   }
-  return "its last checkpoint is " + std::to_string(g.value / 60000) +
-         " min old (preemptMaxUnsaved " + std::to_string(g.bound / 60000) + " min)";
+  return "its last checkpoint is " + std::to_string(g.value / 60000) + " min old (" + setting +
+         " " + std::to_string(g.bound / 60000) + " min)";
 }
 
 namespace {

@@ -94,6 +94,8 @@ Decisions Decide(const Snapshot& snapshot, const PolicyOptions& options, QueueIn
 // For people: "preempted 2 times already (preemptMaxPerJob 2)", "its last checkpoint is 40 min
 // old (preemptMaxUnsaved 30 min)".
 std::string DescribeGuard(const GuardedJob& guarded);
+// The scheduler setting behind a guard: "preemptMaxPerJob" or "preemptMaxUnsaved".
+const char* GuardSetting(GuardedJob::Guard guard);
 
 // Fair-share factor of every account in 0..1 (Slurm's classic 2^(-usage/shares)): an account's
 // share is its part of all contributed GPU-seconds (every account, contributor or not, gets a

@@ -379,21 +379,16 @@ int main(int argc, char** argv) {
       if (f["policy"] == "fifo" && f.value("hetero", "") == row.value("hetero", "")) fifo_row = &f;
     }
     if (fifo_row == nullptr) continue;
-    if ((*fifo_row)["avgJctSec"].get<double>() > 0) {
-      row["avgJctVsFifo"] = row["avgJctSec"].get<double>() / (*fifo_row)["avgJctSec"].get<double>();
-    }
-    if ((*fifo_row)["p99JctSec"].get<double>() > 0) {
-      row["p99JctVsFifo"] = row["p99JctSec"].get<double>() / (*fifo_row)["p99JctSec"].get<double>();
-    }
+    // row[key] / fifo's row[fifo_key] as row[out], when fifo's is above 0.
+    auto vs_fifo = [&](const char* out, const char* key, const char* fifo_key) {
+      const double base = (*fifo_row)[fifo_key].get<double>();
+      if (base > 0) row[out] = row[key].get<double>() / base;
+    };
+    vs_fifo("avgJctVsFifo", "avgJctSec", "avgJctSec");
+    vs_fifo("p99JctVsFifo", "p99JctSec", "p99JctSec");
     // The floors no policy beats, in the same terms: how far below fifo any policy could go.
-    if ((*fifo_row)["avgJctSec"].get<double>() > 0) {
-      row["noWaitAvgVsFifo"] =
-          row["noWaitAvgJctSec"].get<double>() / (*fifo_row)["avgJctSec"].get<double>();
-    }
-    if ((*fifo_row)["p99JctSec"].get<double>() > 0) {
-      row["noWaitP99VsFifo"] =
-          row["noWaitP99JctSec"].get<double>() / (*fifo_row)["p99JctSec"].get<double>();
-    }
+    vs_fifo("noWaitAvgVsFifo", "noWaitAvgJctSec", "avgJctSec");
+    vs_fifo("noWaitP99VsFifo", "noWaitP99JctSec", "p99JctSec");
     double worst = 0;
     std::string worst_vc;
     for (const auto& [vc, p99] : row["vcP99JctSec"].items()) {
