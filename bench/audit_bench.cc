@@ -14,10 +14,14 @@
 //   --hash-speed      the commitment hash on this bench model's gradient (85,002 floats): BLAKE3
 //                     on each path this CPU has, against OpenSSL's SHA-256 (the hash until
 //                     2026-12-05), in one run
+//   --model gpt       --detect and --overhead on the demo's character-level GPT (configs/jobs/
+//                     gpt-fortunes.yaml's shape, 0.13M parameters, 16 windows of 64 bytes per rank
+//                     and step) on synthetic text, instead of the 85k-parameter MLP
 #include <unistd.h>
 
 #include <algorithm>
 #include <chrono>
+#include <cmath>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
@@ -35,6 +39,7 @@
 #include "common/flags.h"
 #include "common/sha256.h"
 #include "common/wire/audit_report.h"
+#include "data/token_shards.h"
 #include "kernels/collectives/gloo_collective.h"
 #include "worker/train/engines/cpu/cpu_step_engine.h"
 #include "worker/train/trainer.h"
@@ -47,6 +52,38 @@ namespace {
 int ranks = 4;  // --ranks (the overhead runs may take 2..8; the rest need 4)
 constexpr int kDim = 64, kClasses = 10, kSamples = 8192;
 int batch_size = 64;  // --batch: rows per rank per step (the overhead's main lever)
+bool gpt = false;     // --model gpt
+constexpr int kContext = 64;
+
+// Text for the GPT: words of a small seeded vocabulary, so there is something to learn; kSamples
+// windows of kContext byte tokens (plus one) as DIR/train_000000.bin, a tenth of that as val.
+void WriteTokens(const std::string& dir) {
+  std::mt19937_64 rng(7);
+  std::vector<std::string> words;
+  for (int w = 0; w < 500; ++w) {
+    std::string word;
+    const int len = 2 + static_cast<int>(rng() % 7);
+    for (int c = 0; c < len; ++c) word += static_cast<char>('a' + rng() % 26);
+    words.push_back(word);
+  }
+  for (const char* name : {"train", "val"}) {
+    const size_t want = (std::string(name) == "train" ? kSamples : 1024) * kContext + 1;
+    std::vector<uint16_t> tokens;
+    tokens.reserve(want + 16);
+    while (tokens.size() < want) {
+      // Zipf-like: low word ids are common.
+      const size_t w =
+          static_cast<size_t>(words.size() * std::pow(rng() / 18446744073709551616.0, 3));
+      for (char c : words[w]) tokens.push_back(static_cast<uint8_t>(c));
+      tokens.push_back(rng() % 9 == 0 ? '.' : ' ');
+    }
+    tokens.resize(want);
+    if (Status st = WriteTokenShard(dir + "/" + name + "_000000.bin", tokens); !st.ok()) {
+      std::fprintf(stderr, "%s\n", st.message().c_str());
+      std::exit(1);
+    }
+  }
+}
 
 // Ten Gaussian blobs in 64 dimensions, as CSV under `dir`.
 void WriteData(const std::string& dir) {
@@ -71,12 +108,21 @@ JobSpec Spec(const std::string& dir, int epochs) {
   std::ostringstream y;
   y << "apiVersion: shoal/v1\nkind: TrainingJob\nmetadata: {name: audit-bench}\nspec:\n"
     << "  workers: {min: " << ranks << ", max: " << ranks << "}\n"
-    << "  resources: {backend: cpu, gpusPerWorker: 0}\n"
-    << "  model: {kind: mlp, layers: [" << kDim << ", 256, 256, " << kClasses
-    << "], activation: relu}\n"
-    << "  data: {train: " << dir << "/train.csv, test: " << dir << "/test.csv}\n"
-    << "  optimizer: {kind: sgd, lr: 0.05, momentum: 0.9}\n"
-    << "  training: {epochs: " << epochs << ", batchSize: " << batch_size << ", seed: 5}\n";
+    << "  resources: {backend: cpu, gpusPerWorker: 0}\n";
+  if (gpt) {
+    y << "  model: {kind: gpt, layers: 2, vocabSize: 256, contextLength: " << kContext
+      << ", heads: 4, embedDim: 64}\n"
+      << "  data: {train: " << dir << "/train, test: " << dir << "/val, format: tokens}\n"
+      << "  optimizer: {kind: adamw, lr: 0.003, weightDecay: 0.01}\n"
+      << "  training: {epochs: " << epochs << ", batchSize: " << batch_size
+      << ", seed: 5, clipGradNorm: 1.0}\n";
+  } else {
+    y << "  model: {kind: mlp, layers: [" << kDim << ", 256, 256, " << kClasses
+      << "], activation: relu}\n"
+      << "  data: {train: " << dir << "/train.csv, test: " << dir << "/test.csv}\n"
+      << "  optimizer: {kind: sgd, lr: 0.05, momentum: 0.9}\n"
+      << "  training: {epochs: " << epochs << ", batchSize: " << batch_size << ", seed: 5}\n";
+  }
   auto spec = ParseJobSpec(y.str(), "bench");
   if (!spec.ok()) {
     std::fprintf(stderr, "spec: %s\n", spec.status().message().c_str());
@@ -85,7 +131,7 @@ JobSpec Spec(const std::string& dir, int epochs) {
   return *spec;
 }
 
-// Plans for four ranks of four accounts: each auditee's rate split over the three others.
+// Plans for ranks of one account each: every rank audited at `rate`, by any other rank.
 double screen_z = 0;  // --screen-z: > 0 replaces the plans' norm-screen z
 
 std::vector<wire::AuditPlan> Plans(int trial, double rate) {
@@ -94,9 +140,13 @@ std::vector<wire::AuditPlan> Plans(int trial, double rate) {
     if (screen_z > 0) plans[r].screen_z = screen_z;
     plans[r].nonce = audit::SketchSeed("nonce", trial, {}).substr(0, 16);
     plans[r].key = audit::SketchSeed("key", trial * ranks + r, {});
+    plans[r].auditors.resize(ranks);
     for (int q = 0; q < ranks; ++q) {
       plans[r].accounts.push_back(std::string(1, static_cast<char>('a' + q)));
-      plans[r].rates.push_back(q == r ? 0 : rate / (ranks - 1));
+      plans[r].rates.push_back(rate);
+      for (int a = 0; a < ranks; ++a) {
+        if (a != q) plans[r].auditors[q].push_back(a);
+      }
     }
   }
   return plans;
@@ -107,6 +157,7 @@ struct Run {
   double seconds = 0;
   int64_t steps = 0;
   double test_accuracy = -1;
+  int64_t recomputations = 0;  // over every rank (TrainResult::audit_recomputations)
   std::string error;
 };
 
@@ -141,6 +192,7 @@ Run RunRanks(const JobSpec& spec, int trial, double rate, const std::string& che
   run.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   run.steps = results[0].steps;
   run.test_accuracy = results[0].test_accuracy;
+  for (const TrainResult& res : results) run.recomputations += res.audit_recomputations;
   for (const Status& st : status) {
     if (st.ok()) continue;
     const std::string& m = st.message();
@@ -203,6 +255,7 @@ int Detect(const std::string& dir, const std::string& mode, int trials, double r
 int Overhead(const std::string& dir, double rate, int64_t steps, int repeats) {
   const JobSpec spec = Spec(dir, 1000);
   std::vector<double> off, on;
+  int64_t recomputations = 0, steps_on = 0;
   for (int i = 0; i < repeats; ++i) {
     Run a = RunRanks(spec, i, -1, "", steps);
     Run b = RunRanks(spec, i, rate, "", steps);
@@ -212,10 +265,19 @@ int Overhead(const std::string& dir, double rate, int64_t steps, int repeats) {
     }
     off.push_back(a.seconds / static_cast<double>(a.steps));
     on.push_back(b.seconds / static_cast<double>(b.steps));
+    recomputations += b.recomputations;
+    steps_on += b.steps;
   }
   const double m_off = Percentile(off, 0.5), m_on = Percentile(on, 0.5);
-  std::cout << json{{"rate", rate},        {"steps", steps},    {"repeats", repeats},
-                    {"stepSecOff", m_off}, {"stepSecOn", m_on}, {"ratio", m_on / m_off}}
+  std::cout << json{{"rate", rate},
+                    {"steps", steps},
+                    {"repeats", repeats},
+                    {"stepSecOff", m_off},
+                    {"stepSecOn", m_on},
+                    {"ratio", m_on / m_off},
+                    // Audits' extra forward and backward passes, all ranks together.
+                    {"recomputationsPerStep",
+                     static_cast<double>(recomputations) / static_cast<double>(steps_on)}}
                    .dump()
             << std::endl;
   return 0;
@@ -399,7 +461,10 @@ int main(int argc, char** argv) {
   app.add_option("--impact", impact, "cheat modes to train with unaudited (accuracy impact)");
   app.add_option("--fashion-dir", fashion_dir);
   app.add_option("--epochs", epochs);
-  app.add_option("--batch", batch_size, "rows per rank per step (default 64)");
+  app.add_option("--batch", batch_size, "rows per rank per step (default 64; 16 for gpt)");
+  std::string model = "mlp";
+  app.add_option("--model", model, "the trained model of --detect and --overhead")
+      ->check(CLI::IsMember({"mlp", "gpt"}));
   app.add_option("--trials", trials);
   app.add_option("--rate", rate, "each rank's chance of being audited per step");
   app.add_option("--max-steps", max_steps);
@@ -410,6 +475,12 @@ int main(int argc, char** argv) {
       ->check(CLI::Range(2, 8));
   app.add_option("--screen-z", screen_z, "the norm screen's z (default: the plan's, 3.5)");
   CLI11_PARSE(app, argc, argv);
+  gpt = model == "gpt";
+  if (gpt && app.count("--batch") == 0) batch_size = 16;
+  if (gpt && (!gradients_out.empty() || !impact.empty() || hash_speed)) {
+    std::fprintf(stderr, "--model gpt is for --detect and --overhead\n");
+    return 2;
+  }
   if (compare.size() == 2) return Compare(compare[0], compare[1]);
   if (!impact.empty()) return Impact(fashion_dir, impact, epochs);
   if (hash_speed) return HashSpeed();
@@ -420,6 +491,7 @@ int main(int argc, char** argv) {
   char tmpl[] = "/tmp/shoal-audit-bench-XXXXXX";
   const std::string dir = ::mkdtemp(tmpl);
   WriteData(dir);
+  if (gpt) WriteTokens(dir);
   int rc = 2;
   if (!detect.empty()) {
     rc = Detect(dir, detect, trials, rate, max_steps);

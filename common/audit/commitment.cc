@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstring>
+#include <functional>
 
 #include "common/audit/blake3.h"
 #include "common/sha256.h"
@@ -145,18 +146,88 @@ Comparison Compare(const Commitment& claimed, const Commitment& recomputed, doub
   return out;
 }
 
-bool Drawn(std::string_view key, int64_t step, int auditee, double rate) {
-  if (rate <= 0) return false;
-  if (rate >= 1) return true;
-  const std::string msg = std::to_string(step) + ":" + std::to_string(auditee);
+uint32_t DrawTicket(std::string_view key, int64_t step) {
+  const std::string msg = "draw:" + std::to_string(step);
   unsigned char mac[EVP_MAX_MD_SIZE];
   unsigned int len = 0;
   HMAC(EVP_sha256(), key.data(), static_cast<int>(key.size()),
        reinterpret_cast<const unsigned char*>(msg.data()), msg.size(), mac, &len);
-  uint64_t v = 0;
-  for (int i = 0; i < 8; ++i) v = v << 8 | mac[i];
-  // The top 53 bits as a double in [0, 1).
-  return static_cast<double>(v >> 11) * 0x1.0p-53 < rate;
+  const uint32_t v =
+      static_cast<uint32_t>(mac[0]) << 16 | static_cast<uint32_t>(mac[1]) << 8 | mac[2];
+  return v % kTicketRange;
+}
+
+bool TicketDraws(uint32_t ticket, double rate) {
+  if (!(rate > 0)) return false;
+  if (rate >= 1) return true;
+  return static_cast<double>(ticket) < rate * static_cast<double>(kTicketRange);
+}
+
+int Drawer(int64_t step, int world, const std::vector<int>& auditors_of_q) {
+  if (world <= 0 || auditors_of_q.empty()) return -1;
+  const int start = static_cast<int>(((step % world) + world) % world);
+  int best = -1, best_distance = world;
+  for (int r : auditors_of_q) {
+    if (r < 0 || r >= world) continue;
+    const int distance = (r - start + world) % world;
+    if (distance < best_distance) {
+      best = r;
+      best_distance = distance;
+    }
+  }
+  return best;
+}
+
+std::vector<int> AssignAuditors(std::string_view seed, const std::vector<int>& audited,
+                                const std::vector<std::vector<int>>& auditors) {
+  const size_t n = audited.size();
+  // Candidates per audit, each list rotated by the seed, so that ties go different ways.
+  std::vector<std::vector<int>> pools(n);
+  int world = 0;
+  uint64_t h = SplitMix64(HexPrefix64(seed) ^ 0x0a55'16e5'a0d1'7035ULL);
+  for (size_t k = 0; k < n; ++k) {
+    const int q = audited[k];
+    if (q < 0 || q >= static_cast<int>(auditors.size())) continue;
+    for (int r : auditors[q]) {
+      if (r >= 0 && r != q) pools[k].push_back(r);
+    }
+    if (pools[k].empty()) continue;
+    h = SplitMix64(h);
+    std::rotate(pools[k].begin(), pools[k].begin() + static_cast<int64_t>(h % pools[k].size()),
+                pools[k].end());
+    world = std::max(world, *std::max_element(pools[k].begin(), pools[k].end()) + 1);
+  }
+  // Rounds of maximum matching (augmenting paths): in each round an auditor takes at most one
+  // audit, so no rank recomputes twice while another that could is idle.
+  std::vector<int> out(n, -1);
+  std::vector<int> holder(world), seen(world);
+  int stamp = 0;
+  std::function<bool(size_t)> place = [&](size_t k) {
+    for (int r : pools[k]) {
+      if (seen[r] == stamp) continue;
+      seen[r] = stamp;
+      if (holder[r] < 0 || place(static_cast<size_t>(holder[r]))) {
+        holder[r] = static_cast<int>(k);
+        return true;
+      }
+    }
+    return false;
+  };
+  for (bool placed_any = true; placed_any;) {
+    placed_any = false;
+    std::fill(holder.begin(), holder.end(), -1);
+    std::fill(seen.begin(), seen.end(), 0);
+    stamp = 0;
+    for (size_t k = 0; k < n; ++k) {
+      if (out[k] >= 0 || pools[k].empty()) continue;
+      ++stamp;
+      placed_any |= place(k);
+    }
+    for (int r = 0; r < world; ++r) {
+      if (holder[r] >= 0) out[static_cast<size_t>(holder[r])] = r;
+    }
+  }
+  return out;
 }
 
 int ChooseArbiter(std::string_view seed, int auditee, int auditor,

@@ -81,10 +81,33 @@ double DefaultTolerance(std::string_view config_a, std::string_view config_b);
 // commitment (hash not 64 hex digits, wrong sketch size, non-finite values) never matches.
 Comparison Compare(const Commitment& claimed, const Commitment& recomputed, double tolerance);
 
-// Whether an auditor holding `key` (hex) audits `auditee` at `step`, drawn with probability
-// `rate`: HMAC-SHA256(key, step, auditee) read as a number in [0, 1). The auditee cannot predict
-// it without the key; the scheduler, which made the key, can replay every draw.
-bool Drawn(std::string_view key, int64_t step, int auditee, double rate);
+// The draw (docs/audits.md "Audits"). At every step one ticket decides whether a rank is
+// audited: the ticket of the rank Drawer() names for it, made with that rank's secret key, so the
+// audited rank cannot predict it. Ranks that share a drawer share its ticket, so their audits fall
+// on the same steps and run side by side: a job stalls for a recomputation on about as many steps
+// as its highest rate asks for, not on the sum of its ranks' rates.
+//
+// A ticket is HMAC-SHA256(key, "draw:" step) read as an integer in [0, kTicketRange): a float
+// holds it exactly, so it travels in the side band. The scheduler, which made the keys, can
+// replay every ticket.
+inline constexpr uint32_t kTicketRange = 1u << 24;
+uint32_t DrawTicket(std::string_view key, int64_t step);
+// Whether `ticket` audits a rank of `rate` (the chance per step): ticket < rate × kTicketRange.
+bool TicketDraws(uint32_t ticket, double rate);
+
+// The rank whose ticket decides at `step` whether rank q is audited: the first of q's possible
+// auditors (`auditors_of_q`, rank numbers) in the cyclic order of ranks that starts at
+// step mod world. So the drawer rotates over the ranks, and is never q nor a rank q's plan does
+// not trust to audit it (its own account when another exists). -1 when q has no auditor.
+int Drawer(int64_t step, int world, const std::vector<int>& auditors_of_q);
+
+// Who recomputes each audited rank (out[k] for audited[k], one of auditors[audited[k]]): rounds
+// of maximum bipartite matching, so the audits of a step run on different ranks wherever the
+// lists allow it and no rank takes a second while another could take one. The candidates' order
+// is rotated by `seed` (SketchSeed), so nobody knows its auditor before the commitments are in.
+// Every rank computes the same answer. -1 for a rank with no auditor.
+std::vector<int> AssignAuditors(std::string_view seed, const std::vector<int>& audited,
+                                const std::vector<std::vector<int>>& auditors);
 
 // The rank that arbitrates a dispute between `auditee` and `auditor` at a step: chosen from the
 // other ranks by `seed` (SketchSeed), preferring ranks whose account is neither of theirs, then

@@ -25,9 +25,13 @@ Status Malformed(const std::string& what, const std::string& why) {
 }  // namespace
 
 json ToJson(const AuditPlan& plan) {
-  return json{{"nonce", plan.nonce},      {"key", plan.key},
-              {"rates", plan.rates},      {"accounts", plan.accounts},
-              {"screenZ", plan.screen_z}, {"screenMinDeviation", plan.screen_min_deviation}};
+  return json{{"nonce", plan.nonce},
+              {"key", plan.key},
+              {"rates", plan.rates},
+              {"auditors", plan.auditors},
+              {"accounts", plan.accounts},
+              {"screenZ", plan.screen_z},
+              {"screenMinDeviation", plan.screen_min_deviation}};
 }
 
 Result<AuditPlan> AuditPlanFromJson(const json& j) {
@@ -51,6 +55,31 @@ Result<AuditPlan> AuditPlanFromJson(const json& j) {
   for (const json& a : j["accounts"]) {
     if (!a.is_string()) return Malformed(what, "every account must be a string");
     plan.accounts.push_back(a.get<std::string>());
+  }
+  const size_t n = plan.rates.size();
+  if (!j.contains("auditors") || !j["auditors"].is_array() || j["auditors"].size() != n) {
+    return Malformed(what, "auditors must be an array of one list per rank");
+  }
+  for (size_t q = 0; q < n; ++q) {
+    const json& list = j["auditors"][q];
+    std::vector<int> ranks;
+    if (list.is_array()) {
+      for (const json& r : list) {
+        if (!r.is_number_integer() || r.get<int64_t>() < 0 ||
+            r.get<int64_t>() >= static_cast<int64_t>(n) ||
+            r.get<int64_t>() == static_cast<int64_t>(q) ||
+            std::find(ranks.begin(), ranks.end(), r.get<int>()) != ranks.end()) {
+          ranks.clear();
+          break;
+        }
+        ranks.push_back(r.get<int>());
+      }
+    }
+    if (!list.is_array() || ranks.size() != list.size()) {
+      return Malformed(what, "auditors[" + std::to_string(q) +
+                                 "] must list distinct ranks other than " + std::to_string(q));
+    }
+    plan.auditors.push_back(std::move(ranks));
   }
   if (j.contains("screenZ")) {
     if (!IsFinite(j["screenZ"]) || j["screenZ"].get<double>() <= 0) {

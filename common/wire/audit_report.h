@@ -19,9 +19,10 @@ namespace shoal::wire {
 // One rank's part of an attempt's audit plan ("audit" in its Assignment; absent: no audits).
 struct AuditPlan {
   std::string nonce;                  // the attempt's, hex: part of every step's sketch seed
-  std::string key;                    // this rank's secret audit key, hex (audit::Drawn)
-  std::vector<double> rates;          // rates[q]: chance this rank audits rank q at a step
-  std::vector<std::string> accounts;  // accounts[q]: rank q's worker's account
+  std::string key;                    // this rank's secret key, hex (audit::DrawTicket)
+  std::vector<double> rates;          // rates[q]: the chance rank q is audited at a step
+  std::vector<std::vector<int>> auditors;  // auditors[q]: the ranks that may audit rank q
+  std::vector<std::string> accounts;       // accounts[q]: rank q's worker's account
   double screen_z = 3.5;              // robust z-score above which a norm is audited at once
   // ...when also this fraction of the median norm off it (audit::NormOutliers)
   double screen_min_deviation = audit::kScreenMinDeviation;
@@ -29,8 +30,9 @@ struct AuditPlan {
 };
 
 nlohmann::json ToJson(const AuditPlan& plan);
-// InvalidArgument unless nonce and key are non-empty hex strings, rates and accounts arrays of
-// the same length with every rate in [0, 1], screen_z (when present) a positive number and
+// InvalidArgument unless nonce and key are non-empty hex strings, rates, auditors and accounts
+// arrays of the same length with every rate in [0, 1] and auditors[q] distinct ranks other than
+// q, screen_z (when present) a positive number and
 // screenMinDeviation (when present) a number >= 0.
 Result<AuditPlan> AuditPlanFromJson(const nlohmann::json& j);
 

@@ -53,19 +53,22 @@ Result<AttemptAuditPlan> BuildAuditPlan(const std::vector<PlanRank>& ranks, doub
   std::vector<std::string> accounts;
   for (const PlanRank& r : ranks) accounts.push_back(r.account);
   plan.ranks.resize(n);
+  std::vector<double> rates;
+  std::vector<std::vector<int>> auditors;
+  for (int q = 0; q < n; ++q) {
+    auditors.push_back(AuditorsOf(ranks, q));
+    rates.push_back(ranks[q].rate);
+  }
   for (int r = 0; r < n; ++r) {
     plan.ranks[r].nonce = plan.nonce;
-    plan.ranks[r].rates.assign(n, 0.0);
+    plan.ranks[r].rates = rates;
+    plan.ranks[r].auditors = auditors;
     plan.ranks[r].accounts = accounts;
     plan.ranks[r].screen_z = screen_z;
     plan.ranks[r].screen_min_deviation = screen_min_deviation;
   }
-  for (int q = 0; q < n; ++q) {
-    std::vector<int> auditors = AuditorsOf(ranks, q);
-    for (int r : auditors) plan.ranks[r].rates[q] = ranks[q].rate / auditors.size();
-  }
-  // Distinct keys: two ranks with one key would draw the same audits, and each could predict the
-  // other's. A repeat from a real source means it is broken, so a few retries are enough.
+  // Distinct keys: two ranks with one key would draw the same tickets, and each could predict
+  // the other's. A repeat from a real source means it is broken, so a few retries are enough.
   std::set<std::string> keys;
   for (int r = 0; r < n; ++r) {
     for (int tries = 0;; ++tries) {

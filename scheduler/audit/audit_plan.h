@@ -1,7 +1,7 @@
 // An attempt's audit plan (docs/audits.md "Audits", "Adaptive trust"): who audits whom, how
 // often, and with which secret keys. The scheduler builds it when an attempt starts, hands each
-// rank its part in its assignment and keeps every key, so that it can replay any rank's draws
-// (audit::Drawn) when it judges what the ranks report.
+// rank its part in its assignment and keeps every key, so that it can replay any rank's tickets
+// (audit::DrawTicket) when it judges what the ranks report.
 // BuildAuditPlan is pure given its random source; SecureRandomHex draws from OpenSSL.
 #pragma once
 
@@ -37,9 +37,9 @@ struct AttemptAuditPlan {
 // Never q itself nor a rank on q's worker (it would vouch for itself).
 std::vector<int> AuditorsOf(const std::vector<PlanRank>& ranks, int q);
 
-// The plan for every rank: a fresh nonce, a distinct kKeyBytes key per rank, and
-// rates[q] = rate_q / |AuditorsOf(q)| for each auditor of q (0 otherwise), so that q is audited
-// rate_q times per step on average (about rate_q as a chance, the draws being independent).
+// The plan for every rank: a fresh nonce, a distinct kKeyBytes key per rank (its tickets,
+// audit::DrawTicket), and in every rank's part the same rates[q] = rate_q, the chance that q is
+// audited at a step, and auditors[q] = AuditorsOf(q), who may draw for it and recompute it.
 // InvalidArgument for a rate outside [0, 1], a bad screen_z or screen_min_deviation; Internal when
 // `random_hex` gives malformed output or keeps repeating a key.
 Result<AttemptAuditPlan> BuildAuditPlan(const std::vector<PlanRank>& ranks, double screen_z,

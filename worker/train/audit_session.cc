@@ -17,10 +17,11 @@ constexpr int kHashBytes = 32;
 constexpr int kConfigBytes = 64;
 constexpr int kSketchDoubles = 1 + audit::kSketchBuckets;    // norm, buckets
 constexpr int kResultDoubles = kHashBytes + kSketchDoubles;  // a commitment, no config
-// A rank's slot of the side band (floats): hash bytes, config bytes, drawn auditee + 1 (0: none),
-// gradient norm. All but the norm are small integers, which floats hold exactly.
-constexpr int kSideDrawn = kHashBytes + kConfigBytes;
-constexpr int kSideNorm = kSideDrawn + 1;
+// A rank's slot of the side band (floats): hash bytes, config bytes, the rank's draw ticket
+// (audit::DrawTicket), gradient norm. All but the norm are integers below 2^24, which floats hold
+// exactly.
+constexpr int kSideTicket = kHashBytes + kConfigBytes;
+constexpr int kSideNorm = kSideTicket + 1;
 constexpr int kSideFloats = kSideNorm + 1;
 
 int HexValue(char c) { return c >= '0' && c <= '9' ? c - '0' : c - 'a' + 10; }
@@ -107,7 +108,7 @@ Result<CheatMode> ParseCheatMode(const std::string& text) {
 // One audit of the step: q's claim against a recomputation, and its arbitration.
 struct AuditSession::Case {
   int auditee = 0;
-  int auditor = 0;  // the rank that recomputed first (the drawer, or the screen's choice)
+  int auditor = 0;  // the rank that recomputed first (AssignAuditors', or the screen's choice)
   bool screened = false;
   std::optional<audit::Commitment> recomputed;
   audit::Verdict verdict = audit::Verdict::kMismatch;
@@ -188,18 +189,11 @@ Status AuditSession::Commit(int64_t step, float* local, int64_t n, float* side) 
     local_.clear();
   }
   hash_ = audit::GradientHash(local, n);
-  // This rank's draw: at most one audit per step, the first rank drawn after itself. It does not
+  // This rank's ticket: it decides the audits of the ranks it draws for at this step. It does not
   // depend on the sketch seed, so it can travel with the gradient.
-  int drawn = -1;
-  for (int k = 1; k < world_ && drawn < 0; ++k) {
-    const int q = (rank_ + k) % world_;
-    if (q < static_cast<int>(plan_.rates.size()) &&
-        audit::Drawn(plan_.key, step, q, plan_.rates[q])) {
-      drawn = q;
-    }
-  }
-  // The norm for the screen only (the commitment's exact one comes from Sketch). The evade fault
-  // shows the honest one, so that only an audit can catch it.
+  const uint32_t ticket = audit::DrawTicket(plan_.key, step);
+  // The norm, for the screen (as a float in the side band) and an audited rank's record. The
+  // evade fault shows the honest one, so that only an audit can catch it.
   const double sq = cheat_.kind == CheatMode::kEvade ? cpu::SumOfSquares(honest_.data(), n)
                                                      : cpu::SumOfSquares(local, n);
   float* slot = side + static_cast<int64_t>(rank_) * kSideFloats;
@@ -207,8 +201,9 @@ Status AuditSession::Commit(int64_t step, float* local, int64_t n, float* side) 
   for (size_t i = 0; i < config_.size() && i < static_cast<size_t>(kConfigBytes); ++i) {
     slot[kHashBytes + i] = static_cast<unsigned char>(config_[i]);
   }
-  slot[kSideDrawn] = static_cast<float>(drawn + 1);
-  slot[kSideNorm] = static_cast<float>(std::sqrt(sq));
+  slot[kSideTicket] = static_cast<float>(ticket);
+  norm_ = std::sqrt(sq);
+  slot[kSideNorm] = static_cast<float>(norm_);
   return Status::Ok();
 }
 
@@ -219,7 +214,7 @@ Result<audit::Commitment> AuditSession::Recompute(int q, const std::string& seed
   rows_of_(q, &in);
   std::vector<float> g;
   RETURN_IF_ERROR(engine.LocalGradient(in, &g));
-  ++audits_done_;
+  ++recomputations_;
   const int64_t n = static_cast<int64_t>(g.size());
   if (config_of_q != config_) return audit::Commit(g.data(), n, seed, config_);
   // Within one configuration only the hash is compared: the sketch pass is not needed.
@@ -236,6 +231,7 @@ Result<const std::vector<float>*> AuditSession::Committed(StepEngine& engine) {
   if (cheat_.kind == CheatMode::kEvade) return &honest_;
   if (static_cast<int64_t>(local_.size()) != n_) {
     RETURN_IF_ERROR(engine.LocalGradient(input_, &local_));
+    ++recomputations_;
   }
   return &local_;
 }
@@ -253,11 +249,10 @@ Result<audit::Commitment> AuditSession::Reveal(int q, const std::string& seed,
 }
 
 Status AuditSession::Verify(int64_t step, const float* side, StepEngine& engine) {
-  // 1. The side band: every hash (so the sketch seed is fixed), configuration, draw and norm.
+  // 1. The side band: every hash (so the sketch seed is fixed), configuration, ticket and norm.
   std::vector<std::string> hashes(world_), configs(world_);
-  std::vector<int> drawn(world_, -1);
+  std::vector<uint32_t> tickets(world_);
   std::vector<double> norms(world_);
-  bool any_drawn = false;
   for (int r = 0; r < world_; ++r) {
     const float* slot = side + static_cast<int64_t>(r) * kSideFloats;
     hashes[r] = GetHash(slot);
@@ -266,25 +261,33 @@ Status AuditSession::Verify(int64_t step, const float* side, StepEngine& engine)
       if (c == 0) break;
       configs[r] += static_cast<char>(c);
     }
-    const int q = AsInt(slot[kSideDrawn], 0, world_, 0) - 1;
-    if (q != r) drawn[r] = q;
-    any_drawn |= drawn[r] >= 0;
+    // A malformed ticket draws nobody.
+    tickets[r] = static_cast<uint32_t>(
+        AsInt(slot[kSideTicket], 0, audit::kTicketRange - 1, audit::kTicketRange - 1));
     norms[r] = slot[kSideNorm];
+  }
+  // Who is audited: each rank by the ticket of its drawer at this step.
+  std::vector<int> audited;
+  for (int q = 0; q < world_; ++q) {
+    const int d = audit::Drawer(step, world_, plan_.auditors[q]);
+    if (d >= 0 && audit::TicketDraws(tickets[d], plan_.rates[q])) audited.push_back(q);
   }
   const std::string seed = audit::SketchSeed(plan_.nonce, step, hashes);
   const std::vector<int> outliers =
       audit::NormOutliers(norms, plan_.screen_z, plan_.screen_min_deviation);
   // Nothing to check: every rank sees the same side band, so every rank skips the rest alike.
-  if (!any_drawn && outliers.empty()) return Status::Ok();
+  if (audited.empty() && outliers.empty()) return Status::Ok();
 
-  // 2. The step's audits, known to every rank from the side band: the draws, then each outlier
+  // 2. The step's audits, known to every rank from the side band: the drawn ranks, each with an
+  // auditor the seed assigns (one audit per auditor where there are enough), then each outlier
   // not drawn already, audited by a rank the seed picks.
   std::vector<Case> cases;
-  for (int r = 0; r < world_; ++r) {
-    if (drawn[r] < 0) continue;
+  const std::vector<int> auditors = audit::AssignAuditors(seed, audited, plan_.auditors);
+  for (size_t k = 0; k < audited.size(); ++k) {
+    if (auditors[k] < 0) continue;
     Case c;
-    c.auditee = drawn[r];
-    c.auditor = r;
+    c.auditee = audited[k];
+    c.auditor = auditors[k];
     cases.push_back(std::move(c));
   }
   for (int q : outliers) {
@@ -300,16 +303,18 @@ Status AuditSession::Verify(int64_t step, const float* side, StepEngine& engine)
     cases.push_back(std::move(c));
   }
 
-  // 3. One exchange: each audit's recomputation in a slot of its own (a rank may both draw one
-  // and be picked for a screen). Ranks' own sketches are not exchanged: within one configuration
+  // 3. One exchange: each audit's recomputation in a slot of its own (a rank may have two, e.g.
+  // a draw and a screen). Ranks' own sketches are not exchanged: within one configuration
   // the hashes decide, across configurations the revealed gradient's sketch (below).
+  // An auditee's record carries its hash and exact norm but no sketch: within one configuration
+  // the hashes decide, and across configurations every judge sketches the revealed bytes instead
+  // (the scheduler too, from the judges' records). Sketching its own gradient would cost the
+  // auditee a recomputation of it on every audited step for nothing.
   if (std::any_of(cases.begin(), cases.end(), [&](const Case& c) { return c.auditee == rank_; })) {
     own_.hash = hash_;
     own_.config = config_;
-    // The evade fault, knowing now that it is audited, reports the honest gradient's sketch.
-    ASSIGN_OR_RETURN(const std::vector<float>* shown, Committed(engine));
-    audit::Sketch(shown->data(), static_cast<int64_t>(shown->size()), seed, &own_.sketch,
-                  &own_.norm);
+    own_.norm = norm_;
+    own_.sketch.assign(audit::kSketchBuckets, 0.0);
   }
   std::vector<double> mine(cases.size() * kResultDoubles, 0.0), all;
   // A colluder auditing a rank of its own account copies that rank's hash; equal hashes judge

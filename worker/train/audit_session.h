@@ -61,7 +61,9 @@ class AuditSession final : public StepAudit {
   Status Commit(int64_t step, float* local, int64_t n, float* side) override;
   Status Verify(int64_t step, const float* side, StepEngine& engine) override;
 
-  int64_t audits_done() const { return audits_done_; }  // recomputations this rank made
+  // Local gradients this rank computed again for audits: as auditor or arbiter, and its own when
+  // it had to reveal it. Within one configuration an audit costs one (the auditor's).
+  int64_t recomputations() const { return recomputations_; }
 
  private:
   struct Case;
@@ -93,8 +95,9 @@ class AuditSession final : public StepAudit {
   std::vector<float> previous_;  // the stale fault's last honest gradient
   std::vector<float> honest_;    // the evade fault's honest gradient (it committed to zeros)
   std::string hash_;
-  audit::Commitment own_;  // this step's commitment, once sketched
-  int64_t audits_done_ = 0;
+  double norm_ = 0;        // the L2 norm of what this rank shows (the evade fault: the honest one)
+  audit::Commitment own_;  // this step's claim, when audited: hash, config and norm
+  int64_t recomputations_ = 0;
 };
 
 }  // namespace shoal

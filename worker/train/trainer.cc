@@ -363,7 +363,8 @@ class TrainRun {
       return Status::Ok();
     }
     const wire::AuditPlan& plan = *options_.audit_plan;
-    if (static_cast<int>(plan.rates.size()) != world_) {
+    if (static_cast<int>(plan.rates.size()) != world_ ||
+        static_cast<int>(plan.auditors.size()) != world_) {
       return InvalidArgument("the audit plan has " + std::to_string(plan.rates.size()) +
                              " ranks where the job has " + std::to_string(world_));
     }
@@ -617,6 +618,7 @@ class TrainRun {
       RETURN_IF_ERROR(checkpointer_->Write(*engine_, pos_, out_));
     }
     result_.steps = pos_.step;
+    if (audit_) result_.audit_recomputations = audit_->recomputations();
     result_.samples_per_sec = pos_.train_time_sec > 0
                                   ? static_cast<double>(pos_.trained_samples) / pos_.train_time_sec
                                   : 0;

@@ -46,6 +46,7 @@ struct TrainResult {
   std::string param_checksum;  // FNV-1a of the final parameters
   bool stopped = false;        // stopped early on request (TrainerOptions::stop_requested)
   int64_t resumed_step = 0;    // the checkpoint's step when resumed (0 = from the start)
+  int64_t audit_recomputations = 0;  // AuditSession::recomputations() (docs/audits.md)
 };
 
 struct TrainerOptions {

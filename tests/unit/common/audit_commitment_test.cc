@@ -6,6 +6,8 @@
 
 #include <cmath>
 #include <random>
+#include <set>
+#include <string>
 #include <vector>
 
 namespace shoal::audit {
@@ -147,21 +149,69 @@ TEST(AuditCommitment, DefaultToleranceWidensForReducedPrecision) {
   EXPECT_EQ(DefaultTolerance("cuda/tf32/H200", "cpu/fp32/Haswell/t1/b0"), kReducedTolerance);
 }
 
-TEST(AuditDraw, RateIsHonouredAndUnpredictableWithoutTheKey) {
-  int hits = 0, other_key = 0, both = 0;
+TEST(AuditDraw, TicketsHonourTheRateAndDifferByKey) {
+  int hits = 0, other_key = 0, both = 0, low = 0;
   for (int s = 1; s <= 20000; ++s) {
-    const bool a = Drawn("key-one", s, 2, 0.1);
-    const bool b = Drawn("key-two", s, 2, 0.1);
-    hits += a;
-    other_key += b;
-    both += a && b;
+    const uint32_t a = DrawTicket("key-one", s), b = DrawTicket("key-two", s);
+    ASSERT_LT(a, kTicketRange);
+    EXPECT_EQ(static_cast<uint32_t>(static_cast<float>(a)), a);  // the side band's float
+    hits += TicketDraws(a, 0.1);
+    other_key += TicketDraws(b, 0.1);
+    both += TicketDraws(a, 0.1) && TicketDraws(b, 0.1);
+    low += TicketDraws(a, 0.02);
+    // One ticket, two rates: whoever has the lower rate is only audited with the other.
+    if (TicketDraws(a, 0.02)) EXPECT_TRUE(TicketDraws(a, 0.1));
   }
   EXPECT_NEAR(hits / 20000.0, 0.1, 0.01);
   EXPECT_NEAR(other_key / 20000.0, 0.1, 0.01);
-  EXPECT_NEAR(both / 20000.0, 0.01, 0.004);  // independent draws
-  EXPECT_FALSE(Drawn("k", 1, 0, 0));
-  EXPECT_TRUE(Drawn("k", 1, 0, 1));
-  EXPECT_EQ(Drawn("k", 5, 1, 0.5), Drawn("k", 5, 1, 0.5));
+  EXPECT_NEAR(both / 20000.0, 0.01, 0.004);  // two keys: independent tickets
+  EXPECT_NEAR(low / 20000.0, 0.02, 0.005);
+  EXPECT_FALSE(TicketDraws(0, 0));
+  EXPECT_FALSE(TicketDraws(0, std::nan("")));
+  EXPECT_TRUE(TicketDraws(kTicketRange - 1, 1));
+  EXPECT_EQ(DrawTicket("k", 5), DrawTicket("k", 5));
+  EXPECT_NE(DrawTicket("k", 5), DrawTicket("k", 6));
+}
+
+TEST(AuditDraw, TheDrawerRotatesOverTheAuditeesAuditors) {
+  // Rank 2's possible auditors are 0, 1 and 3: the drawer is the first of them from step mod 4.
+  const std::vector<int> auditors = {0, 1, 3};
+  EXPECT_EQ(Drawer(0, 4, auditors), 0);
+  EXPECT_EQ(Drawer(1, 4, auditors), 1);
+  EXPECT_EQ(Drawer(2, 4, auditors), 3);  // rank 2 itself is skipped
+  EXPECT_EQ(Drawer(3, 4, auditors), 3);
+  EXPECT_EQ(Drawer(4, 4, auditors), 0);
+  EXPECT_EQ(Drawer(7, 4, {}), -1);
+  // In a step all ranks but one share one drawer, so their audits fall on the same steps.
+  const std::vector<std::vector<int>> all = {{1, 2, 3}, {0, 2, 3}, {0, 1, 3}, {0, 1, 2}};
+  for (int64_t s = 0; s < 8; ++s) {
+    std::set<int> drawers;
+    for (int q = 0; q < 4; ++q) {
+      const int d = Drawer(s, 4, all[q]);
+      EXPECT_NE(d, q);
+      drawers.insert(d);
+    }
+    EXPECT_EQ(drawers.size(), 2u) << s;
+  }
+}
+
+TEST(AuditDraw, AuditorsAreSpreadOverTheRanks) {
+  const std::vector<std::vector<int>> all = {{1, 2, 3}, {0, 2, 3}, {0, 1, 3}, {0, 1, 2}};
+  std::vector<int> counts(4, 0);
+  for (int s = 0; s < 200; ++s) {
+    const std::string seed = SketchSeed("n", s, {});
+    const std::vector<int> got = AssignAuditors(seed, {0, 1, 2, 3}, all);
+    ASSERT_EQ(got.size(), 4u);
+    // Four audits, four ranks: each recomputes one, never its own.
+    EXPECT_EQ(std::set<int>(got.begin(), got.end()).size(), 4u) << s;
+    for (int q = 0; q < 4; ++q) EXPECT_NE(got[q], q);
+    ++counts[AssignAuditors(seed, {2}, all)[0]];
+    EXPECT_EQ(got, AssignAuditors(seed, {0, 1, 2, 3}, all));  // every rank computes the same
+  }
+  // One audit: its auditor is any of the three others, as the seed says.
+  EXPECT_EQ(counts[2], 0);
+  for (int r : {0, 1, 3}) EXPECT_GT(counts[r], 40) << r;
+  EXPECT_EQ(AssignAuditors("ab", {0}, {{}}), std::vector<int>({-1}));
 }
 
 TEST(AuditArbiter, PrefersAThirdAccount) {

@@ -339,7 +339,7 @@ audit::Commitment SomeCommitment() {
 }
 
 TEST(AuditWire, PlanAndRecordRoundTrip) {
-  AuditPlan plan{"0a1b", "ff00", {0, 0.05, 0.1}, {"a", "b", "c"}, 3.5, 0.25};
+  AuditPlan plan{"0a1b", "ff00", {0, 0.05, 0.1}, {{1, 2}, {0, 2}, {0}}, {"a", "b", "c"}, 3.5, 0.25};
   auto back = AuditPlanFromJson(nlohmann::json::parse(ToJson(plan).dump()));
   ASSERT_TRUE(back.ok()) << back.status().ToString();
   EXPECT_EQ(*back, plan);
@@ -382,9 +382,30 @@ TEST(AuditWire, MalformedIsInvalidArgument) {
   EXPECT_FALSE(AuditPlanFromJson(json{{"nonce", "ab"},
                                       {"key", "ab"},
                                       {"rates", {0.1}},
+                                      {"auditors", json::array({json::array()})},
                                       {"accounts", {"a"}},
                                       {"screenMinDeviation", -1}})
                    .ok());
+  // Who may audit whom: one list per rank, of other ranks, each once.
+  json plan = {{"nonce", "ab"},
+               {"key", "ab"},
+               {"rates", {0.1, 0.2}},
+               {"auditors", {{1}, {0}}},
+               {"accounts", {"a", "b"}}};
+  EXPECT_TRUE(AuditPlanFromJson(plan).ok());
+  for (const json& auditors :
+       {json(), json::array({json::array({1})}), json{{0}, {0}}, json{{1}, {2}}, json{{1, 1}, {0}},
+        json{{1}, {-1}}, json{{"1"}, {0}}, json{1, 0}}) {
+    json bad = plan;
+    if (auditors.is_null()) {
+      bad.erase("auditors");
+    } else {
+      bad["auditors"] = auditors;
+    }
+    auto r = AuditPlanFromJson(bad);
+    ASSERT_FALSE(r.ok()) << auditors.dump();
+    EXPECT_NE(r.status().message().find("auditors"), std::string::npos) << r.status().ToString();
+  }
   json rec = ToJson(AuditRecord{.commitment = SomeCommitment()});
   EXPECT_TRUE(AuditRecordFromJson(rec).ok());
   for (const char* key : {"step", "role", "commitment", "auditee"}) {
@@ -421,7 +442,7 @@ TEST(AuditWire, AssignmentCarriesThePlan) {
   a.job = 3;
   a.spec = "x";
   EXPECT_FALSE(ToJson(a).contains("audit"));
-  a.audit = AuditPlan{"ab", "cd", {0, 0.1}, {"a", "b"}, 3.5};
+  a.audit = AuditPlan{"ab", "cd", {0, 0.1}, {{1}, {0}}, {"a", "b"}, 3.5};
   auto back = AssignmentFromJson(ToJson(a));
   ASSERT_TRUE(back.ok()) << back.status().ToString();
   EXPECT_EQ(*back, a);

@@ -4,6 +4,8 @@
 
 #include <gtest/gtest.h>
 
+#include "common/audit/commitment.h"
+
 #include <cmath>
 #include <cstdio>
 #include <memory>
@@ -23,25 +25,21 @@ RandomHex Counter() {
   };
 }
 
-double SumOfRatesOn(const AttemptAuditPlan& plan, int q) {
-  double sum = 0;
-  for (const auto& r : plan.ranks) sum += r.rates[q];
-  return sum;
-}
-
 TEST(AuditPlan, NoRankAuditsItselfOrItsOwnWorker) {
   // Ranks 0 and 1 share worker a; 2 on b; 3 on c.
   std::vector<PlanRank> ranks = {
       {"a", "alice", 0.1}, {"a", "alice", 0.1}, {"b", "bob", 0.1}, {"c", "carol", 0.1}};
   auto plan = BuildAuditPlan(ranks, 3.5, 0.6, Counter());
   ASSERT_TRUE(plan.ok()) << plan.status().ToString();
-  for (int r = 0; r < 4; ++r) {
-    EXPECT_EQ(plan->ranks[r].rates[r], 0) << r;
+  for (const auto& part : plan->ranks) {
     for (int q = 0; q < 4; ++q) {
-      if (ranks[r].worker_id == ranks[q].worker_id) EXPECT_EQ(plan->ranks[r].rates[q], 0);
+      for (int r : part.auditors[q]) {
+        EXPECT_NE(r, q);
+        EXPECT_NE(ranks[r].worker_id, ranks[q].worker_id) << r << " audits " << q;
+      }
     }
   }
-  EXPECT_EQ(plan->ranks[1].rates[0], 0);
+  EXPECT_EQ(plan->ranks[0].auditors[0], std::vector<int>({2, 3}));
 }
 
 TEST(AuditPlan, PrefersOtherAccounts) {
@@ -52,10 +50,9 @@ TEST(AuditPlan, PrefersOtherAccounts) {
   EXPECT_EQ(AuditorsOf(ranks, 2), std::vector<int>({0, 1}));
   auto plan = BuildAuditPlan(ranks, 3.5, 0.6, Counter());
   ASSERT_TRUE(plan.ok());
-  EXPECT_EQ(plan->ranks[1].rates[0], 0);
-  EXPECT_DOUBLE_EQ(plan->ranks[2].rates[0], 0.2);
-  EXPECT_DOUBLE_EQ(plan->ranks[0].rates[2], 0.05);
-  EXPECT_DOUBLE_EQ(plan->ranks[1].rates[2], 0.05);
+  for (const auto& part : plan->ranks) {
+    EXPECT_EQ(part.auditors, std::vector<std::vector<int>>({{2}, {2}, {0, 1}}));
+  }
 }
 
 TEST(AuditPlan, FallsBackToTheSameAccountOnOtherWorkers) {
@@ -68,11 +65,14 @@ TEST(AuditPlan, ARankWithNoPossibleAuditorIsNotAudited) {
   std::vector<PlanRank> ranks = {{"a", "alice", 0.1}, {"a", "alice", 0.1}};
   auto plan = BuildAuditPlan(ranks, 3.5, 0.6, Counter());
   ASSERT_TRUE(plan.ok());
-  EXPECT_EQ(SumOfRatesOn(*plan, 0), 0);
-  EXPECT_EQ(SumOfRatesOn(*plan, 1), 0);
+  for (const auto& part : plan->ranks) {
+    EXPECT_TRUE(part.auditors[0].empty());
+    EXPECT_TRUE(part.auditors[1].empty());
+    for (int64_t s = 0; s < 50; ++s) EXPECT_EQ(Drawer(s, 2, part.auditors[0]), -1);
+  }
 }
 
-TEST(AuditPlan, RatesSplitToTheAuditeesRate) {
+TEST(AuditPlan, EveryRankSeesEachRanksOwnRate) {
   std::vector<PlanRank> ranks = {{"a", "alice", 0.1},
                                  {"b", "bob", 0.05},
                                  {"c", "carol", 0.02},
@@ -80,11 +80,14 @@ TEST(AuditPlan, RatesSplitToTheAuditeesRate) {
                                  {"e", "alice", 1.0}};
   auto plan = BuildAuditPlan(ranks, 2.5, 0.6, Counter());
   ASSERT_TRUE(plan.ok());
-  for (int q = 0; q < 5; ++q) EXPECT_NEAR(SumOfRatesOn(*plan, q), ranks[q].rate, 1e-12) << q;
   for (const auto& r : plan->ranks) {
     EXPECT_EQ(r.nonce, plan->nonce);
     EXPECT_EQ(r.screen_z, 2.5);
+    EXPECT_EQ(r.rates, std::vector<double>({0.1, 0.05, 0.02, 0.3, 1.0}));
     EXPECT_EQ(r.accounts, std::vector<std::string>({"alice", "bob", "carol", "dave", "alice"}));
+    // alice's ranks (0 and 4) never audit each other.
+    EXPECT_EQ(r.auditors[0], std::vector<int>({1, 2, 3}));
+    EXPECT_EQ(r.auditors[4], std::vector<int>({1, 2, 3}));
   }
 }
 

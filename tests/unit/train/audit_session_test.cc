@@ -77,21 +77,23 @@ class AuditTrainerTest : public ::testing::Test {
     return *spec;
   }
 
-  // Every rank's plan: rank r audits rank q at `rate[q]` split over the ranks of other accounts.
+  // Every rank's plan: rank q is audited at `rate[q]` per step by ranks of other accounts.
   static std::vector<wire::AuditPlan> Plans(const std::vector<std::string>& accounts,
                                             const std::vector<double>& rate) {
     const int n = static_cast<int>(accounts.size());
+    std::vector<std::vector<int>> auditors(n);
+    for (int q = 0; q < n; ++q) {
+      for (int a = 0; a < n; ++a) {
+        if (a != q && accounts[a] != accounts[q]) auditors[q].push_back(a);
+      }
+    }
     std::vector<wire::AuditPlan> plans(n);
     for (int r = 0; r < n; ++r) {
       plans[r].nonce = "0123abcd";
       plans[r].key = "00" + std::to_string(r) + "0";
       plans[r].accounts = accounts;
-      for (int q = 0; q < n; ++q) {
-        int auditors = 0;
-        for (int a = 0; a < n; ++a) auditors += a != q && accounts[a] != accounts[q];
-        const bool audits = r != q && accounts[r] != accounts[q];
-        plans[r].rates.push_back(audits && auditors > 0 ? rate[q] / auditors : 0);
-      }
+      plans[r].rates = rate;
+      plans[r].auditors = auditors;
     }
     return plans;
   }
@@ -209,6 +211,17 @@ TEST_F(AuditTrainerTest, OnlyStepsWithAnAuditMakeAnExtraCollective) {
     EXPECT_EQ(drawn[r].all_reduces, plain[r].all_reduces + with_draw);
     EXPECT_EQ(screened[r].all_reduces, plain[r].all_reduces + with_screen);
   }
+  // Within one configuration an audit costs one recomputation, the auditor's: the auditee shows
+  // its hash and norm, and computes nothing again (it did, to sketch itself, until 2026-12-06).
+  for (const auto* runs : {&drawn, &screened}) {
+    int64_t audits = 0, recomputed = 0;
+    for (const auto& run : *runs) {
+      recomputed += run.result.audit_recomputations;
+      for (const auto& rec : run.records) audits += rec.role == wire::AuditRole::kAuditor;
+    }
+    EXPECT_GT(audits, 0);
+    EXPECT_EQ(recomputed, audits);
+  }
 }
 
 // One cheater (rank 2) per fault mode: the first audit of it disagrees, a third rank arbitrates
@@ -248,10 +261,11 @@ TEST_F(AuditTrainerTest, EveryFaultModeIsCaughtAndArbitrated) {
 TEST_F(AuditTrainerTest, CollusionHidesOnlyFromTheColludersOwnAccount) {
   const JobSpec spec = Spec(4, 4);
   const std::vector<std::string> accounts = {"a", "a", "b", "c"};
-  auto partner_only = Plans(accounts, {0, 0, 0, 0});
-  partner_only[1].rates[0] = 0.5;
-  partner_only[0].screen_z = partner_only[1].screen_z = partner_only[2].screen_z =
-      partner_only[3].screen_z = 1e9;  // the norm screen would see the zeros
+  auto partner_only = Plans(accounts, {0.5, 0, 0, 0});
+  for (auto& plan : partner_only) {
+    plan.auditors[0] = {1};  // as when no other account is in the job
+    plan.screen_z = 1e9;     // the norm screen would see the zeros
+  }
   auto covered = Run(spec, partner_only, {"collude", "collude", "", ""});
   for (int r = 0; r < 4; ++r) EXPECT_TRUE(covered[r].status.ok()) << covered[r].status.ToString();
   auto caught = Run(spec, Plans(accounts, {0.5, 0, 0, 0}), {"collude", "collude", "", ""});
