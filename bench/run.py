@@ -1310,7 +1310,47 @@ def target_volatile(args):
     return result, "\n".join(md)
 
 
-TARGETS = {"e2e": target_e2e, "ddp": target_ddp, "collectives": target_collectives,
+def target_audits(args):
+    """shoal-audit-bench (docs/audits.md): steps to the dispute per fault mode over seeded 4-rank
+    trials at the initial and the floor rate, false accusations over honest runs, and the step
+    time with audits against none on the bench MLP (64 rows) and the demo's char-level GPT."""
+    exe = os.path.join(args.build_dir, "bench", "shoal-audit-bench")
+
+    def bench(*argv):
+        out = subprocess.run([exe, *argv], check=True, capture_output=True, text=True).stdout
+        return json.loads(out.strip().splitlines()[-1])
+
+    trials = max(1, args.audit_trials)
+    modes = ["zero", "stale", "noise:0.001", "noise:0.00001", "scale:1.5", "scale:1.01",
+             "skip:0.1", "evade"]
+    detect = [bench("--detect", m, "--trials", str(trials), "--rate", str(rate),
+                    "--max-steps", "300") for rate in (0.1, 0.02) for m in modes]
+    honest = bench("--detect", "none", "--trials", str(trials), "--rate", "0.3",
+                   "--max-steps", "100")
+    overhead = []
+    for model, steps in (("mlp", 500), ("gpt", 300)):
+        for rate in (0, 0.02, 0.1):
+            row = bench("--overhead", "--model", model, "--rate", str(rate), "--max-steps",
+                        str(steps), "--repeats", str(max(3, args.repeat)))
+            overhead.append({"model": model, **row})
+    md = ["| fault | rate | caught | steps to the dispute: median / p90 / max |",
+          "|---|---|---|---|"]
+    for d in detect:
+        md.append(f"| {d['mode']} | {d['rate']} | {d['caught']} of {d['trials']} | "
+                  f"{d['stepsMedian']:.0f} / {d['stepsP90']:.0f} / {d['stepsMax']:.0f} |")
+    md.append(f"\nHonest: {honest['falseAccusations']} false accusations in "
+              f"{honest['honestSteps']} steps (rate 0.3).\n")
+    md += ["| model | rate | step off (ms) | step on (ms) | ratio | recomputations per step |",
+           "|---|---|---|---|---|---|"]
+    for o in overhead:
+        md.append(f"| {o['model']} | {o['rate']} | {o['stepSecOff'] * 1e3:.2f} | "
+                  f"{o['stepSecOn'] * 1e3:.2f} | **{o['ratio']:.3f}x** | "
+                  f"{o['recomputationsPerStep']:.3f} |")
+    return ({"target": "audits", "machine": machine(), "detect": detect, "honest": honest,
+             "overhead": overhead}, "\n".join(md))
+
+
+TARGETS = {"audits": target_audits, "e2e": target_e2e, "ddp": target_ddp, "collectives": target_collectives,
            "sim": target_sim, "cycle": target_cycle, "api": target_api,
            "builds": target_builds, "registry": target_registry, "gpt": target_gpt,
            "gpt-ddp": target_gpt_ddp, "dashboard": target_dashboard,
@@ -1354,6 +1394,8 @@ def main():
     p.add_argument("--epochs", type=int, default=1)
     p.add_argument("--dashboard-jobs", type=int, default=100000,
                    help="--target dashboard: jobs in the scheduler")
+    p.add_argument("--audit-trials", type=int, default=100,
+                   help="--target audits: seeded trials per fault mode and rate")
     p.add_argument("--kills", type=int, default=3,
                    help="--target volatile: workers killed during the failing run")
     p.add_argument("--checkpoint-s", type=int, default=10,

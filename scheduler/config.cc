@@ -107,7 +107,7 @@ const std::vector<SchedulerSetting>& SchedulerSettings() {
        "type-blind"},
       {"audits", "--audits", "BOOL", "false",
        "audit ranks' gradients against each other (docs/audits.md; cpu jobs only for now); off "
-       "by default: audits cost more than the 5 % goal (docs/audits.md)"},
+       "by default: cuda jobs are not audited yet, and very small models pay more than 5 %"},
       {"auditInitialRate", "--audit-initial-rate", "RATE", "0.1",
        "a new worker's chance per step that a rank of it is audited, in (0, 1]"},
       {"auditDecay", "--audit-decay", "FACTOR", "0.9",

@@ -195,6 +195,43 @@ TEST(AuditDraw, TheDrawerRotatesOverTheAuditeesAuditors) {
   }
 }
 
+// Training is synchronous, so a step with any audit stalls the job for a recomputation. With one
+// ticket per drawer, the share of such steps stays near twice the rate at any world size; with
+// independent draws per rank it was 1 - (1 - rate)^world (73 % for 64 ranks at 0.02).
+TEST(AuditDraw, TheShareOfStepsWithAnAuditDoesNotGrowWithTheWorld) {
+  for (int world : {4, 16, 64}) {
+    std::vector<std::string> keys;
+    std::vector<std::vector<int>> auditors(world);
+    for (int r = 0; r < world; ++r) {
+      keys.push_back("key-" + std::to_string(r));
+      for (int a = 0; a < world; ++a) {
+        if (a != r) auditors[r].push_back(a);
+      }
+    }
+    const int steps = 20000;
+    int stalled = 0;
+    std::vector<int> audited(world, 0);
+    for (int s = 0; s < steps; ++s) {
+      bool any = false;
+      std::vector<int64_t> tickets(world, -1);  // each drawer's, made once per step
+      for (int q = 0; q < world; ++q) {
+        const int d = Drawer(s, world, auditors[q]);
+        if (tickets[d] < 0) tickets[d] = DrawTicket(keys[d], s);
+        if (TicketDraws(static_cast<uint32_t>(tickets[d]), 0.02)) {
+          ++audited[q];
+          any = true;
+        }
+      }
+      stalled += any;
+    }
+    SCOPED_TRACE(world);
+    EXPECT_NEAR(stalled / static_cast<double>(steps), 1 - 0.98 * 0.98, 0.006);
+    // Each rank is still audited at its rate.
+    for (int q = 0; q < world; ++q)
+      EXPECT_NEAR(audited[q] / static_cast<double>(steps), 0.02, 0.006);
+  }
+}
+
 TEST(AuditDraw, AuditorsAreSpreadOverTheRanks) {
   const std::vector<std::vector<int>> all = {{1, 2, 3}, {0, 2, 3}, {0, 1, 3}, {0, 1, 2}};
   std::vector<int> counts(4, 0);
