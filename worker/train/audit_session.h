@@ -1,11 +1,12 @@
 // AuditSession: one rank's side of the in-step audit protocol (docs/audits.md), the StepAudit an
 // engine calls around its all-reduce.
 //
-// Commit() keeps a copy of the local gradient and writes this rank's slot of the side band that
-// rides in the gradient all-reduce: its hash, configuration, drawn auditee and gradient norm.
-// Verify() reads every rank's slot (the hashes fix the sketch seed) and returns at once when no
-// rank drew an audit and no norm is an outlier. Otherwise it exchanges sketches and the
-// recomputations of the drawn and screened audits, judges every claim as every other rank does,
+// Commit() hashes the local gradient (a test fault keeps a copy of it) and writes this rank's
+// slot of the side band that rides in the gradient all-reduce: its hash, configuration, draw
+// ticket and gradient norm. Verify() reads every rank's slot (the hashes fix the sketch seed) and
+// returns at once when no drawer's ticket audits anyone and no norm is an outlier. Otherwise it
+// assigns auditors, exchanges the recomputations of the drawn and screened audits (a reveal
+// across configurations), judges every claim as every other rank does,
 // arbitrates disputes in one more exchange, reports this rank's audit records, and fails the step
 // (before its update) on a dispute with a status ExitCodeFor maps to kTrainAuditDispute.
 //
