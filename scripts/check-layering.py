@@ -40,7 +40,7 @@ LOWER = {
     "worker": {"kernels", "data", "models"},
     "scheduler": set(),
     "cli": {"data"},
-    "bench": {"kernels", "models", "worker", "scheduler"},
+    "bench": {"kernels", "data", "models", "worker", "scheduler"},
 }
 # (rule, subject) -> why it still stands. Remove an entry when its violation is fixed.
 KNOWN = {}
