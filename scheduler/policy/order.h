@@ -61,6 +61,13 @@ int LasLevelRunning(const SnapshotRunning& job, int64_t now_ms, const PolicyOpti
 void LasWithinGroups(const Snapshot& snapshot, const PolicyOptions& options,
                      const std::vector<double>& group, std::vector<int>& order);
 
+// Fair-share (and +las) preemption for the blocked `head` (preempt.cc): appends to out.preempts,
+// out.resizes and out.guarded. `workers` are the free slots after this cycle's starts; they are
+// used as scratch and left as they were.
+void PreemptFor(const SnapshotJob& head, const Snapshot& snapshot,
+                std::vector<SnapshotWorker>& workers, const PolicyOptions& options,
+                const FactorMap& factor, Decisions& out);
+
 // Submission order: submit time, then id.
 inline bool SubmittedBefore(const SnapshotJob& a, const SnapshotJob& b) {
   return a.submit_ms != b.submit_ms ? a.submit_ms < b.submit_ms : a.id < b.id;
