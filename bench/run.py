@@ -1350,8 +1350,8 @@ def target_audits(args):
              "overhead": overhead}, "\n".join(md))
 
 
-TARGETS = {"audits": target_audits, "e2e": target_e2e, "ddp": target_ddp, "collectives": target_collectives,
-           "sim": target_sim, "cycle": target_cycle, "api": target_api,
+TARGETS = {"audits": target_audits, "e2e": target_e2e, "ddp": target_ddp,
+           "collectives": target_collectives, "sim": target_sim, "cycle": target_cycle, "api": target_api,
            "builds": target_builds, "registry": target_registry, "gpt": target_gpt,
            "gpt-ddp": target_gpt_ddp, "dashboard": target_dashboard,
            "volatile": target_volatile}

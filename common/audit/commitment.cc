@@ -152,9 +152,8 @@ uint32_t DrawTicket(std::string_view key, int64_t step) {
   unsigned int len = 0;
   HMAC(EVP_sha256(), key.data(), static_cast<int>(key.size()),
        reinterpret_cast<const unsigned char*>(msg.data()), msg.size(), mac, &len);
-  const uint32_t v =
-      static_cast<uint32_t>(mac[0]) << 16 | static_cast<uint32_t>(mac[1]) << 8 | mac[2];
-  return v % kTicketRange;
+  // The first 24 bits: exactly [0, kTicketRange).
+  return static_cast<uint32_t>(mac[0]) << 16 | static_cast<uint32_t>(mac[1]) << 8 | mac[2];
 }
 
 bool TicketDraws(uint32_t ticket, double rate) {

@@ -62,22 +62,18 @@ Result<AuditPlan> AuditPlanFromJson(const json& j) {
   }
   for (size_t q = 0; q < n; ++q) {
     const json& list = j["auditors"][q];
+    const Status bad = Malformed(what, "auditors[" + std::to_string(q) +
+                                           "] must list distinct ranks other than " +
+                                           std::to_string(q));
+    if (!list.is_array()) return bad;
     std::vector<int> ranks;
-    if (list.is_array()) {
-      for (const json& r : list) {
-        if (!r.is_number_integer() || r.get<int64_t>() < 0 ||
-            r.get<int64_t>() >= static_cast<int64_t>(n) ||
-            r.get<int64_t>() == static_cast<int64_t>(q) ||
-            std::find(ranks.begin(), ranks.end(), r.get<int>()) != ranks.end()) {
-          ranks.clear();
-          break;
-        }
-        ranks.push_back(r.get<int>());
+    for (const json& r : list) {
+      const int64_t v = r.is_number_integer() ? r.get<int64_t>() : -1;
+      if (v < 0 || v >= static_cast<int64_t>(n) || v == static_cast<int64_t>(q) ||
+          std::find(ranks.begin(), ranks.end(), v) != ranks.end()) {
+        return bad;
       }
-    }
-    if (!list.is_array() || ranks.size() != list.size()) {
-      return Malformed(what, "auditors[" + std::to_string(q) +
-                                 "] must list distinct ranks other than " + std::to_string(q));
+      ranks.push_back(static_cast<int>(v));
     }
     plan.auditors.push_back(std::move(ranks));
   }

@@ -304,12 +304,10 @@ Status AuditSession::Verify(int64_t step, const float* side, StepEngine& engine)
   }
 
   // 3. One exchange: each audit's recomputation in a slot of its own (a rank may have two, e.g.
-  // a draw and a screen). Ranks' own sketches are not exchanged: within one configuration
-  // the hashes decide, across configurations the revealed gradient's sketch (below).
-  // An auditee's record carries its hash and exact norm but no sketch: within one configuration
-  // the hashes decide, and across configurations every judge sketches the revealed bytes instead
-  // (the scheduler too, from the judges' records). Sketching its own gradient would cost the
-  // auditee a recomputation of it on every audited step for nothing.
+  // a draw and a screen). An auditee's own sketch is neither made nor exchanged: within one
+  // configuration the hashes decide, across configurations every judge (and the scheduler, from
+  // the judges' records) sketches the revealed bytes (below). Its record carries its hash and
+  // exact norm; sketching itself would cost it a recomputation on every audited step.
   if (std::any_of(cases.begin(), cases.end(), [&](const Case& c) { return c.auditee == rank_; })) {
     own_.hash = hash_;
     own_.config = config_;
