@@ -42,7 +42,12 @@ bool IsHexDigest(std::string_view s) {
 bool WellFormed(const Commitment& c) {
   if (!IsHexDigest(c.hash) || !std::isfinite(c.norm) || c.norm < 0) return false;
   if (c.sketch.size() != static_cast<size_t>(kSketchBuckets)) return false;
-  return std::all_of(c.sketch.begin(), c.sketch.end(), [](double v) { return std::isfinite(v); });
+  auto finite = [](double v) { return std::isfinite(v); };
+  if (!c.projections.empty() && c.projections.size() != static_cast<size_t>(kSumProjections)) {
+    return false;
+  }
+  return std::all_of(c.sketch.begin(), c.sketch.end(), finite) &&
+         std::all_of(c.projections.begin(), c.projections.end(), finite);
 }
 
 bool Reduced(std::string_view config) {
@@ -88,6 +93,42 @@ Commitment Commit(const float* g, int64_t n, std::string_view seed, std::string 
   return c;
 }
 
+std::vector<double> SumProjections(const float* g, int64_t n, std::string_view seed) {
+  const uint64_t key = SplitMix64(HexPrefix64(seed) ^ 0x5e0d'5a11'c0de'0b1dULL);
+  std::vector<double> out(kSumProjections, 0.0);
+  // One 64-bit word of signs per projection and 64 coordinates: a hash per coordinate (as the
+  // sketch takes) would cost more than the pass itself.
+  for (int64_t base = 0; base < n; base += 64) {
+    const int64_t end = std::min(n, base + 64);
+    for (int k = 0; k < kSumProjections; ++k) {
+      const uint64_t signs =
+          SplitMix64(key ^ static_cast<uint64_t>(base / 64 * kSumProjections + k));
+      double acc = out[k];
+      for (int64_t i = base; i < end; ++i) {
+        const double v = g[i];
+        acc += (signs >> (i - base)) & 1 ? v : -v;
+      }
+      out[k] = acc;
+    }
+  }
+  return out;
+}
+
+double SumTolerance(const std::vector<double>& norms) {
+  std::vector<double> finite;
+  for (double v : norms) {
+    if (std::isfinite(v) && v >= 0) finite.push_back(v);
+  }
+  if (finite.empty()) return 0;
+  std::vector<double> sorted = finite;
+  std::nth_element(sorted.begin(), sorted.begin() + sorted.size() / 2, sorted.end());
+  const double cap = 2 * sorted[sorted.size() / 2];
+  double sum = 0;
+  for (double v : finite) sum += std::min(v, cap);
+  const double world = static_cast<double>(norms.size());
+  return 12 * std::max(0.0, world - 1) * std::ldexp(1.0, -24) * sum;
+}
+
 std::string ComputeConfig(std::string_view backend, std::string_view precision,
                           std::string_view kernel, int threads, int64_t bucket_floats) {
   std::string s;
@@ -120,6 +161,14 @@ Comparison Compare(const Commitment& claimed, const Commitment& recomputed, doub
     return out;
   }
   if (claimed.hash == recomputed.hash) {
+    if (!claimed.projections.empty() && !recomputed.projections.empty() &&
+        claimed.projections != recomputed.projections) {
+      out.worst = INFINITY;
+      out.detail =
+          "equal hashes but different sum-check projections: the claimed projections "
+          "are not of the committed gradient";
+      return out;
+    }
     out.verdict = Verdict::kExact;
     return out;
   }

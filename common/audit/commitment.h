@@ -27,6 +27,9 @@ struct Commitment {
   double norm = 0;             // L2 norm, summed in index order in double
   std::vector<double> sketch;  // kSketchBuckets signed bucket sums (Sketch)
   std::string config;          // the compute configuration that produced it (ComputeConfig)
+  // The sum check's projections of the committed gradient (SumProjections; empty when none was
+  // made): what binds the gradient a rank sends into the all-reduce to the one it committed to.
+  std::vector<double> projections;
   bool operator==(const Commitment&) const = default;
 };
 
@@ -45,6 +48,28 @@ void Sketch(const float* g, int64_t n, std::string_view seed, std::vector<double
 
 // A full commitment of g: the hash, and the norm and sketch under `seed`.
 Commitment Commit(const float* g, int64_t n, std::string_view seed, std::string config);
+
+// The sum check (docs/audits.md "The sum check"). The hash binds the gradient a rank commits to,
+// not the one it sends into the all-reduce: a rank could commit to its honest gradient, pass
+// every audit of it, and send something else. Projections are linear, so the projections of what
+// the ranks sent add up to the projection of their all-reduced sum, up to the all-reduce's float
+// rounding. On every step with an audit exchange each rank claims the projections of the
+// gradient it committed to, under signs drawn from the sketch seed (known only once every
+// gradient has been sent), every rank checks that the claims add up, and an audit checks the
+// auditee's claim against its committed bytes.
+inline constexpr int kSumProjections = 4;
+// g's projections on kSumProjections vectors of +-1 signs drawn from `seed` (SketchSeed's hex),
+// each summed in index order in double: every build and machine gets the same bits.
+std::vector<double> SumProjections(const float* g, int64_t n, std::string_view seed);
+// How far a projection of the float all-reduce of world = norms.size() gradients may lie from
+// the sum of their projections before the check fails. Each of the n sums rounds by at most
+// e_i <= (world - 1) 2^-24 sum_q |g_qi|, and the signs are drawn after the gradients are fixed, so
+// by Hoeffding the gap sum_i r_i e_i exceeds 12 sqrt(sum_i e_i^2) <= 12 (world - 1) 2^-24
+// sum_q ||g_q||_2 with a chance below 2 exp(-72) = 1e-31 per projection: this bound. (The worst
+// case, which would multiply it by sqrt(n), is not needed.) `norms` are the ranks' claimed L2
+// norms; each counts at most twice their median, so that no rank widens the tolerance by
+// claiming a huge norm (honest norms lie within 1.61x of their median; bench/README.md "audits").
+double SumTolerance(const std::vector<double>& norms);
 
 // The compute configuration string of a CPU rank: exact agreement is only expected between equal
 // ones (e.g. "cpu/fp32/Haswell/t2/b0": backend, precision, BLAS kernel, threads, bucket floats).
@@ -76,9 +101,11 @@ inline constexpr double kGrossFactor = 3;
 double DefaultTolerance(std::string_view config_a, std::string_view config_b);
 
 // Judges a recomputation against the claim. Same config: the hashes must be equal (kExact), else
-// kMismatch. Different configs: equal hashes are kExact; otherwise the norms and each bucket must
-// differ by at most tolerance × max(norm) (kWithinTolerance), else kMismatch. A malformed
-// commitment (hash not 64 hex digits, wrong sketch size, non-finite values) never matches.
+// kMismatch. Equal hashes mean equal bytes, so where both carry projections those must be equal
+// too (else kMismatch: the claimed projections are not of the committed gradient). Different
+// configs: equal hashes are kExact; otherwise the norms and each bucket must differ by at most
+// tolerance × max(norm) (kWithinTolerance), else kMismatch. A malformed commitment (hash not 64 hex
+// digits, wrong sketch size, non-finite values) never matches.
 Comparison Compare(const Commitment& claimed, const Commitment& recomputed, double tolerance);
 
 // The draw (docs/audits.md "Audits"). At every step one ticket decides whether a rank is

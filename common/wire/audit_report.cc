@@ -93,7 +93,9 @@ Result<AuditPlan> AuditPlanFromJson(const json& j) {
 }
 
 json ToJson(const audit::Commitment& c) {
-  return json{{"hash", c.hash}, {"norm", c.norm}, {"sketch", c.sketch}, {"config", c.config}};
+  json j{{"hash", c.hash}, {"norm", c.norm}, {"sketch", c.sketch}, {"config", c.config}};
+  if (!c.projections.empty()) j["projections"] = c.projections;
+  return j;
 }
 
 Result<audit::Commitment> CommitmentFromJson(const json& j) {
@@ -115,7 +117,15 @@ Result<audit::Commitment> CommitmentFromJson(const json& j) {
   if (!j.contains("config") || !j["config"].is_string()) {
     return Malformed(what, "config must be a string");
   }
+  if (j.contains("projections") &&
+      (!j["projections"].is_array() ||
+       j["projections"].size() != static_cast<size_t>(audit::kSumProjections) ||
+       !std::all_of(j["projections"].begin(), j["projections"].end(), IsFinite))) {
+    return Malformed(what, "projections must hold " + std::to_string(audit::kSumProjections) +
+                               " finite numbers");
+  }
   audit::Commitment c;
+  if (j.contains("projections")) c.projections = j["projections"].get<std::vector<double>>();
   c.hash = j["hash"];
   c.norm = j["norm"];
   c.sketch = j["sketch"].get<std::vector<double>>();

@@ -12,15 +12,21 @@ bool Agree(const Commitment& a, const Commitment& b) {
 // A disagreement that may accuse: different bits within one configuration, or across
 // configurations a gap of more than kGrossFactor tolerances (docs/audits.md "Disputes").
 bool ClearlyDisagree(const Commitment& a, const Commitment& b) {
-  if (a.config == b.config) return a.hash != b.hash;
+  // (Equal hashes with different projections: the claimed projections are not of those bytes.)
+  if (a.config == b.config) return Compare(a, b, 0).verdict == Verdict::kMismatch;
   return Compare(a, b, kGrossFactor * DefaultTolerance(a.config, b.config)).verdict ==
          Verdict::kMismatch;
 }
 
 // The claim as a judge saw it revealed: the revealed bytes' norm and sketch under the claim's
-// hash and configuration, or nullopt when the bytes do not hash to the commitment.
+// hash and configuration, or nullopt when the bytes do not hash to the commitment or their
+// sum-check projections are not the ones the auditee claimed.
 std::optional<Commitment> AsRevealed(const Commitment& claim, const Commitment& revealed) {
   if (revealed.hash != claim.hash) return std::nullopt;
+  if (!claim.projections.empty() && !revealed.projections.empty() &&
+      claim.projections != revealed.projections) {
+    return std::nullopt;
+  }
   Commitment c = revealed;
   c.config = claim.config;
   return c;

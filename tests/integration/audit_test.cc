@@ -60,10 +60,12 @@ int RunHonestly(Cluster& c, int64_t* job_id) {
   return clean;
 }
 
-TEST(AuditTest, ACheaterIsQuarantinedAndTheJobFinishesWithoutIt) {
+// Worker w2 cheats with `mode`: it is quarantined with the evidence, and the job finishes
+// without it.
+void ExpectCaughtAndFinished(const std::string& mode) {
   Cluster c;
   c.StartScheduler({"--audits", "true", "--allow-test-faults", "true"});
-  StartPool(c, "zero");
+  StartPool(c, mode);
   const int64_t id = c.Submit(AuditedJob());
   ASSERT_TRUE(c.WaitForState(id, "SUCCEEDED", 200s)) << c.Job(id).dump(2);
   const json cheater = WorkerNamed(c, "w2");
@@ -80,6 +82,17 @@ TEST(AuditTest, ACheaterIsQuarantinedAndTheJobFinishesWithoutIt) {
   for (const char* honest : {"w0", "w1", "w3"}) {
     EXPECT_EQ(WorkerNamed(c, honest).value("state", ""), "alive") << honest;
   }
+}
+
+TEST(AuditTest, ACheaterIsQuarantinedAndTheJobFinishesWithoutIt) {
+  ExpectCaughtAndFinished("zero");
+}
+
+// w2 commits to its honest gradient, sends zeros and claims their sum-check projections: the
+// norm screen and the hash see nothing, the projections in its audit records give it away
+// (docs/audits.md "The sum check").
+TEST(AuditTest, ARankThatSendsOtherThanItCommittedIsQuarantined) {
+  ExpectCaughtAndFinished("split-sent");
 }
 
 TEST(AuditTest, AnHonestPoolIsAuditedAndTrustedMore) {

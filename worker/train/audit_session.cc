@@ -16,7 +16,8 @@ namespace {
 constexpr int kHashBytes = 32;
 constexpr int kConfigBytes = 64;
 constexpr int kSketchDoubles = 1 + audit::kSketchBuckets;    // norm, buckets
-constexpr int kResultDoubles = kHashBytes + kSketchDoubles;  // a commitment, no config
+// A commitment, no config: hash bytes, norm, sketch, sum-check projections.
+constexpr int kResultDoubles = kHashBytes + kSketchDoubles + audit::kSumProjections;
 // A rank's slot of the side band (floats): hash bytes, config bytes, the rank's draw ticket
 // (audit::DrawTicket), gradient norm. All but the norm are integers below 2^24, which floats hold
 // exactly.
@@ -54,12 +55,15 @@ void PutResult(const audit::Commitment& c, double* out) {
   PutHash(c.hash, out);
   out[kHashBytes] = c.norm;
   std::copy(c.sketch.begin(), c.sketch.end(), out + kHashBytes + 1);
+  // A recomputation always carries its projections; a colluder's copy of a claim may not (zeros).
+  std::copy(c.projections.begin(), c.projections.end(), out + kHashBytes + kSketchDoubles);
 }
 audit::Commitment GetResult(const double* in, std::string config) {
   audit::Commitment c;
   c.hash = GetHash(in);
   c.norm = in[kHashBytes];
-  c.sketch.assign(in + kHashBytes + 1, in + kResultDoubles);
+  c.sketch.assign(in + kHashBytes + 1, in + kHashBytes + kSketchDoubles);
+  c.projections.assign(in + kHashBytes + kSketchDoubles, in + kResultDoubles);
   c.config = std::move(config);
   return c;
 }
@@ -88,6 +92,10 @@ Result<CheatMode> ParseCheatMode(const std::string& text) {
     m.kind = CheatMode::kCollude;
   } else if (kind == "evade" && arg.empty()) {
     m.kind = CheatMode::kEvade;
+  } else if (kind == "split" && arg.empty()) {
+    m.kind = CheatMode::kSplit;
+  } else if (kind == "split-sent" && arg.empty()) {
+    m.kind = CheatMode::kSplitSent;
   } else if (kind == "noise") {
     m.kind = CheatMode::kNoise;
     RETURN_IF_ERROR(number(0, 1e6));
@@ -100,7 +108,8 @@ Result<CheatMode> ParseCheatMode(const std::string& text) {
   } else {
     return InvalidArgument(
         "--cheat " + text +
-        ": expected zero, stale, noise:SIGMA, scale:X, skip:P, collude or evade");
+        ": expected zero, stale, noise:SIGMA, scale:X, skip:P, collude, evade, split or "
+        "split-sent");
   }
   return m;
 }
@@ -140,6 +149,8 @@ void AuditSession::Prepare(const StepInput& in, RowsOf rows_of) {
 void AuditSession::Cheat(float* local, int64_t n) {
   switch (cheat_.kind) {
     case CheatMode::kNone:
+    case CheatMode::kSplit:  // Commit sends their zeros after committing
+    case CheatMode::kSplitSent:
       return;
     case CheatMode::kEvade:
       honest_.assign(local, local + n);
@@ -177,25 +188,25 @@ int64_t AuditSession::SideBandFloats() const { return static_cast<int64_t>(world
 
 Status AuditSession::Commit(int64_t step, float* local, int64_t n, float* side) {
   Cheat(local, n);
-  // An honest rank keeps no copy: its committed gradient is its local gradient, which
-  // LocalGradient recomputes bit for bit on the rare step that must show it (Committed). A copy
-  // every step costs a gradient's memory per rank (500 MB for GPT-2 124M) and a pass over it; on
-  // the bench's small MLP dropping it did not change the step time measurably (bench/README.md
-  // "audits"). A test fault keeps the bytes it sent, which no recomputation would give.
+  // Every rank keeps a copy of the gradient it commits to: the sum check needs its projections
+  // once the seed is known, after the all-reduce has overwritten `local`, and a reveal needs its
+  // bytes. It costs a gradient's memory and a copy per step (bench/README.md "audits"); the
+  // alternative, recomputing it on every step with an exchange, would cost every rank a forward
+  // and backward pass there.
   n_ = n;
-  if (cheat_.kind != CheatMode::kNone) {
-    local_.assign(local, local + n);
-  } else {
-    local_.clear();
+  local_.assign(local, local + n);
+  // The split faults commit to the honest gradient and send zeros.
+  if (cheat_.kind == CheatMode::kSplit || cheat_.kind == CheatMode::kSplitSent) {
+    std::fill(local, local + n, 0.f);
   }
-  hash_ = audit::GradientHash(local, n);
+  hash_ = audit::GradientHash(local_.data(), n);
   // This rank's ticket: it decides the audits of the ranks it draws for at this step. It does not
   // depend on the sketch seed, so it can travel with the gradient.
   const uint32_t ticket = audit::DrawTicket(plan_.key, step);
   // The norm, for the screen (as a float in the side band) and an audited rank's record. The
   // evade fault shows the honest one, so that only an audit can catch it.
   const double sq = cheat_.kind == CheatMode::kEvade ? cpu::SumOfSquares(honest_.data(), n)
-                                                     : cpu::SumOfSquares(local, n);
+                                                     : cpu::SumOfSquares(local_.data(), n);
   float* slot = side + static_cast<int64_t>(rank_) * kSideFloats;
   PutHash(hash_, slot);
   for (size_t i = 0; i < config_.size() && i < static_cast<size_t>(kConfigBytes); ++i) {
@@ -216,39 +227,63 @@ Result<audit::Commitment> AuditSession::Recompute(int q, const std::string& seed
   RETURN_IF_ERROR(engine.LocalGradient(in, &g));
   ++recomputations_;
   const int64_t n = static_cast<int64_t>(g.size());
-  if (config_of_q != config_) return audit::Commit(g.data(), n, seed, config_);
-  // Within one configuration only the hash is compared: the sketch pass is not needed.
   audit::Commitment c;
-  c.hash = audit::GradientHash(g.data(), n);
-  c.norm = std::sqrt(cpu::SumOfSquares(g.data(), n));
-  c.sketch.assign(audit::kSketchBuckets, 0.0);
-  c.config = config_;
+  if (config_of_q != config_) {
+    c = audit::Commit(g.data(), n, seed, config_);
+  } else {
+    // Within one configuration only the hash (and projections) are compared: no sketch pass.
+    c.hash = audit::GradientHash(g.data(), n);
+    c.norm = std::sqrt(cpu::SumOfSquares(g.data(), n));
+    c.sketch.assign(audit::kSketchBuckets, 0.0);
+    c.config = config_;
+  }
+  c.projections = audit::SumProjections(g.data(), n, seed);
   return c;
 }
 
-Result<const std::vector<float>*> AuditSession::Committed(StepEngine& engine) {
+const std::vector<float>& AuditSession::Committed() const {
   // The evade fault, knowing now that it is audited, shows the honest gradient.
-  if (cheat_.kind == CheatMode::kEvade) return &honest_;
-  if (static_cast<int64_t>(local_.size()) != n_) {
-    RETURN_IF_ERROR(engine.LocalGradient(input_, &local_));
-    ++recomputations_;
+  return cheat_.kind == CheatMode::kEvade ? honest_ : local_;
+}
+
+std::string AuditSession::SumCheck(const float* reduced, const std::string& seed,
+                                   const std::vector<audit::Commitment>& claims,
+                                   const std::vector<double>& norms) const {
+  const std::vector<double> got = audit::SumProjections(reduced, n_, seed);
+  const double tolerance = audit::SumTolerance(norms);
+  for (int k = 0; k < audit::kSumProjections; ++k) {
+    double sum = 0;
+    for (const audit::Commitment& c : claims) {
+      sum += c.projections.size() == got.size() ? c.projections[k] : NAN;
+    }
+    // (NaN, from a rank's malformed claim, fails too.)
+    if (!(std::fabs(sum - got[k]) <= tolerance)) {
+      std::ostringstream why;
+      why << "the all-reduced gradient is not the sum of the gradients the ranks committed to "
+          << "(projection " << k << ": " << got[k] << ", the ranks' claims add up to " << sum
+          << ", tolerance " << tolerance << "): a rank sent another gradient than its commitment";
+      return why.str();
+    }
   }
-  return &local_;
+  return "";
 }
 
 Result<audit::Commitment> AuditSession::Reveal(int q, const std::string& seed,
-                                               const std::string& config, StepEngine& engine) {
+                                               const std::string& config) {
   std::vector<float> bytes(static_cast<size_t>(n_));
   if (q == rank_) {
-    ASSIGN_OR_RETURN(const std::vector<float>* shown, Committed(engine));
-    std::copy(shown->begin(), shown->end(), bytes.begin());
+    const std::vector<float>& shown = Committed();
+    std::copy(shown.begin(), shown.end(), bytes.begin());
   }
   RETURN_IF_ERROR(
       coll_.Broadcast(bytes.data(), static_cast<int64_t>(bytes.size() * sizeof(float)), q));
-  return audit::Commit(bytes.data(), static_cast<int64_t>(bytes.size()), seed, config);
+  audit::Commitment c = audit::Commit(bytes.data(), n_, seed, config);
+  c.projections = audit::SumProjections(bytes.data(), n_, seed);
+  return c;
 }
 
-Status AuditSession::Verify(int64_t step, const float* side, StepEngine& engine) {
+Status AuditSession::Verify(int64_t step, const float* reduced, const float* side,
+                            StepEngine& engine) {
   // 1. The side band: every hash (so the sketch seed is fixed), configuration, ticket and norm.
   std::vector<std::string> hashes(world_), configs(world_);
   std::vector<uint32_t> tickets(world_);
@@ -304,17 +339,27 @@ Status AuditSession::Verify(int64_t step, const float* side, StepEngine& engine)
   }
 
   // 3. One exchange: each audit's recomputation in a slot of its own (a rank may have two, e.g.
-  // a draw and a screen). An auditee's own sketch is neither made nor exchanged: within one
-  // configuration the hashes decide, across configurations every judge (and the scheduler, from
-  // the judges' records) sketches the revealed bytes (below). Its record carries its hash and
-  // exact norm; sketching itself would cost it a recomputation on every audited step.
+  // a draw and a screen), then every rank's sum-check projections of the gradient it committed
+  // to. An auditee's own sketch is neither made nor exchanged: within one configuration the
+  // hashes decide, across configurations every judge (and the scheduler, from the judges'
+  // records) sketches the revealed bytes (below). Its record carries its hash, exact norm and
+  // projections.
+  // (The split-sent fault claims those of the zeros it sent.)
+  const std::vector<double> projections = cheat_.kind == CheatMode::kSplitSent
+                                              ? std::vector<double>(audit::kSumProjections, 0.0)
+                                              : audit::SumProjections(local_.data(), n_, seed);
   if (std::any_of(cases.begin(), cases.end(), [&](const Case& c) { return c.auditee == rank_; })) {
     own_.hash = hash_;
     own_.config = config_;
     own_.norm = norm_;
     own_.sketch.assign(audit::kSketchBuckets, 0.0);
+    own_.projections = projections;
   }
-  std::vector<double> mine(cases.size() * kResultDoubles, 0.0), all;
+  const size_t claims_at = cases.size() * kResultDoubles;
+  std::vector<double> mine(claims_at + static_cast<size_t>(world_) * audit::kSumProjections, 0.0),
+      all;
+  std::copy(projections.begin(), projections.end(),
+            mine.begin() + static_cast<ptrdiff_t>(claims_at) + rank_ * audit::kSumProjections);
   // A colluder auditing a rank of its own account copies that rank's hash; equal hashes judge
   // exact in any configuration, so its own sketch there does not matter.
   auto covers = [&](const Case& c) {
@@ -330,6 +375,9 @@ Status AuditSession::Verify(int64_t step, const float* side, StepEngine& engine)
       got.norm = norms[c.auditee];
       got.sketch.assign(audit::kSketchBuckets, 0.0);
       got.config = config_;
+      // The partner's claimed projections: those of the zeros it committed to (colluders agree
+      // on them out of band).
+      got.projections.assign(audit::kSumProjections, 0.0);
     } else {
       ASSIGN_OR_RETURN(got, Recompute(c.auditee, seed, configs[c.auditee], engine));
     }
@@ -338,13 +386,16 @@ Status AuditSession::Verify(int64_t step, const float* side, StepEngine& engine)
   // Every rank fills only its own slots, so the sum is an all-gather.
   all = mine;
   RETURN_IF_ERROR(coll_.AllReduceSum(all.data(), static_cast<int64_t>(all.size())));
-  // Each rank's claim as the side band gave it: its hash and (float) norm.
+  // Each rank's claim: its hash and (float) norm as the side band gave them, its projections as
+  // the exchange did.
   std::vector<audit::Commitment> claims(world_);
   for (int r = 0; r < world_; ++r) {
     claims[r].hash = hashes[r];
     claims[r].config = configs[r];
     claims[r].norm = norms[r];
     claims[r].sketch.assign(audit::kSketchBuckets, 0.0);
+    const auto at = all.begin() + static_cast<ptrdiff_t>(claims_at) + r * audit::kSumProjections;
+    claims[r].projections.assign(at, at + audit::kSumProjections);
   }
   auto judge = [&](const audit::Commitment& claim, const audit::Commitment& got) {
     return audit::Compare(claim, got, audit::DefaultTolerance(claim.config, got.config)).verdict;
@@ -352,11 +403,12 @@ Status AuditSession::Verify(int64_t step, const float* side, StepEngine& engine)
   // Across configurations a rank's own sketch proves nothing: it was made after the rank learnt
   // it is audited, and could be the honest gradient's while the hash is of something else. So
   // a rank judged by another configuration reveals the bytes it committed to, and the claim
-  // judged is their sketch; bytes that do not hash to the commitment are no claim at all.
+  // judged is their sketch; bytes that do not hash to the commitment, or whose projections are
+  // not the ones the rank claimed, are no claim at all.
   std::map<int, audit::Commitment> revealed;
   auto reveal_for = [&](int q, int judge_rank) -> Status {
     if (configs[judge_rank] == configs[q] || revealed.count(q)) return Status::Ok();
-    ASSIGN_OR_RETURN(revealed[q], Reveal(q, seed, configs[q], engine));
+    ASSIGN_OR_RETURN(revealed[q], Reveal(q, seed, configs[q]));
     if (revealed[q].hash != hashes[q]) {
       log_ << "audit: step " << step << ": rank " << q
            << " revealed a gradient that does not hash to its commitment" << std::endl;
@@ -367,7 +419,9 @@ Status AuditSession::Verify(int64_t step, const float* side, StepEngine& engine)
     auto it = revealed.find(q);
     if (it == revealed.end()) return claims[q];
     audit::Commitment c = it->second;
-    if (c.hash != claims[q].hash) c.norm = NAN;  // malformed: never matches
+    if (c.hash != claims[q].hash || c.projections != claims[q].projections) {
+      c.norm = NAN;  // malformed: never matches
+    }
     c.hash = claims[q].hash;
     return c;
   };
@@ -427,6 +481,17 @@ Status AuditSession::Verify(int64_t step, const float* side, StepEngine& engine)
   }
   for (Case& c : cases) {
     if (auto it = revealed.find(c.auditee); it != revealed.end()) c.revealed = it->second;
+  }
+  // 5. The sum check. A disputed audit decides the step first (its records name a culprit); a
+  // failed sum check alone names nobody, and the step's clean audits then prove nothing about
+  // what their auditees sent, so they are not reported.
+  const bool disputed =
+      std::any_of(cases.begin(), cases.end(), [](const Case& c) { return c.disputed; });
+  const std::string sum_error = disputed ? "" : SumCheck(reduced, seed, claims, norms);
+  if (!sum_error.empty()) {
+    log_ << "audit: step " << step << ": " << sum_error << std::endl;
+    return Aborted(std::string(kAuditDisputeMessage) + " at step " + std::to_string(step) + ": " +
+                   sum_error);
   }
   ReportCases(step, cases);
   for (const Case& c : cases) {

@@ -1,14 +1,15 @@
 // AuditSession: one rank's side of the in-step audit protocol (docs/audits.md), the StepAudit an
 // engine calls around its all-reduce.
 //
-// Commit() hashes the local gradient (a test fault keeps a copy of it) and writes this rank's
-// slot of the side band that rides in the gradient all-reduce: its hash, configuration, draw
-// ticket and gradient norm. Verify() reads every rank's slot (the hashes fix the sketch seed) and
-// returns at once when no drawer's ticket audits anyone and no norm is an outlier. Otherwise it
-// assigns auditors, exchanges the recomputations of the drawn and screened audits (a reveal
-// across configurations), judges every claim as every other rank does,
-// arbitrates disputes in one more exchange, reports this rank's audit records, and fails the step
-// (before its update) on a dispute with a status ExitCodeFor maps to kTrainAuditDispute.
+// Commit() hashes the local gradient, keeps a copy of it, and writes this rank's slot of the side
+// band that rides in the gradient all-reduce: its hash, configuration, draw ticket and gradient
+// norm. Verify() reads every rank's slot (the hashes fix the sketch seed) and returns at once
+// when no drawer's ticket audits anyone and no norm is an outlier. Otherwise it assigns
+// auditors, exchanges the recomputations of the drawn and screened audits and every rank's
+// sum-check projections (a reveal across configurations), judges every claim as every other rank
+// does, arbitrates disputes in one more exchange, checks that the all-reduced gradient sums the
+// claims, reports this rank's audit records, and fails the step (before its update) on a dispute
+// or a failed sum check with a status ExitCodeFor maps to kTrainAuditDispute.
 //
 // Every rank makes the same collective calls in the same order: how many exchanges a step needs
 // is decided from data every rank holds after the previous one (the side band, for the first).
@@ -33,12 +34,27 @@ namespace shoal {
 
 // A test fault (shoal-train --cheat, docs/audits.md "Fault injection").
 struct CheatMode {
-  enum Kind { kNone, kZero, kStale, kNoise, kScale, kSkip, kCollude, kEvade } kind = kNone;
+  enum Kind {
+    kNone,
+    kZero,
+    kStale,
+    kNoise,
+    kScale,
+    kSkip,
+    kCollude,
+    kEvade,
+    kSplit,
+    kSplitSent
+  } kind = kNone;
   double value = 0;  // noise's sigma, scale's factor, skip's fraction
 };
-// "zero", "stale", "noise:S", "scale:X", "skip:P", "collude", "evade" ("" = none); InvalidArgument
-// else. evade sends zeros, but once audited it claims (and reveals) the honest gradient, as a
-// lazy worker that computes only when it learns it is audited would.
+// "zero", "stale", "noise:S", "scale:X", "skip:P", "collude", "evade", "split", "split-sent"
+// ("" = none); InvalidArgument else. evade sends zeros, but once audited it claims (and reveals)
+// the honest gradient, as a lazy worker that computes only when it learns it is audited would.
+// split commits to the honest gradient (so every audit of its commitment passes), sends zeros
+// into the all-reduce and claims its commitment's projections: the sum check stops the step but
+// cannot name it. split-sent claims the projections of what it sent instead: the sum adds up,
+// and an audit of it finds the claim is not of its commitment.
 Result<CheatMode> ParseCheatMode(const std::string& text);
 
 // The start of the message of the status Verify returns on a dispute.
@@ -60,10 +76,10 @@ class AuditSession final : public StepAudit {
 
   int64_t SideBandFloats() const override;
   Status Commit(int64_t step, float* local, int64_t n, float* side) override;
-  Status Verify(int64_t step, const float* side, StepEngine& engine) override;
+  Status Verify(int64_t step, const float* reduced, const float* side, StepEngine& engine) override;
 
-  // Local gradients this rank computed again for audits: as auditor or arbiter, and its own when
-  // it had to reveal it. Within one configuration an audit costs one (the auditor's).
+  // Local gradients this rank computed again for audits, as auditor or arbiter: an audit costs
+  // one (the auditor's), two in a dispute.
   int64_t recomputations() const { return recomputations_; }
 
  private:
@@ -73,11 +89,13 @@ class AuditSession final : public StepAudit {
   Result<audit::Commitment> Recompute(int q, const std::string& seed,
                                       const std::string& config_of_q, StepEngine& engine);
   // Rank q broadcasts the gradient it committed to; every rank hashes and sketches what arrived.
-  Result<audit::Commitment> Reveal(int q, const std::string& seed, const std::string& config,
-                                   StepEngine& engine);
-  // This step's committed gradient: the copy a test fault kept, else recomputed once (an honest
-  // rank's commitment is its local gradient).
-  Result<const std::vector<float>*> Committed(StepEngine& engine);
+  Result<audit::Commitment> Reveal(int q, const std::string& seed, const std::string& config);
+  // The bytes this rank shows as committed: its copy (the evade fault: the honest gradient).
+  const std::vector<float>& Committed() const;
+  // "" when `reduced` sums the ranks' claimed projections within audit::SumTolerance, else why.
+  std::string SumCheck(const float* reduced, const std::string& seed,
+                       const std::vector<audit::Commitment>& claims,
+                       const std::vector<double>& norms) const;
   void ReportCases(int64_t step, const std::vector<Case>& cases);
 
   wire::AuditPlan plan_;
@@ -92,12 +110,12 @@ class AuditSession final : public StepAudit {
   StepInput input_;
   RowsOf rows_of_;
   int64_t n_ = 0;                // this step's gradient's floats
-  std::vector<float> local_;     // this step's committed gradient, when kept or recomputed
+  std::vector<float> local_;     // this step's committed gradient
   std::vector<float> previous_;  // the stale fault's last honest gradient
   std::vector<float> honest_;    // the evade fault's honest gradient (it committed to zeros)
   std::string hash_;
   double norm_ = 0;        // the L2 norm of what this rank shows (the evade fault: the honest one)
-  audit::Commitment own_;  // this step's claim, when audited: hash, config and norm
+  audit::Commitment own_;  // this step's claim, when audited: hash, config, norm, projections
   int64_t recomputations_ = 0;
 };
 

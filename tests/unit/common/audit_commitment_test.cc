@@ -1,10 +1,11 @@
-// The gradient commitments of docs/audits.md: hashes, the count sketch and its tolerance, the
-// audit draw, the arbiter choice and the norm screen.
+// The gradient commitments of docs/audits.md: hashes, the count sketch and its tolerance, the sum
+// check, the audit draw, the arbiter choice and the norm screen.
 #include "common/audit/commitment.h"
 
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <cstdio>
 #include <random>
 #include <set>
 #include <string>
@@ -142,6 +143,92 @@ TEST(AuditCommitment, MalformedNeverMatches) {
   bad = a;
   bad.norm = NAN;
   EXPECT_EQ(Compare(a, bad, 1).verdict, Verdict::kMismatch);
+}
+
+// The sum check (docs/audits.md "The sum check"): the ranks' projections add up to the
+// projection of their float all-reduce within SumTolerance, whatever order the all-reduce sums
+// in, and a rank that sent something else than it committed to breaks the sum.
+TEST(AuditSumCheck, AFloatAllReduceAddsUpAndAnotherGradientDoesNot) {
+  const int64_t n = 50000;
+  for (const int world : {2, 4, 16}) {
+    SCOPED_TRACE("world " + std::to_string(world));
+    std::vector<std::vector<float>> g;
+    std::vector<double> norms;
+    for (int q = 0; q < world; ++q) {
+      g.push_back(RandomGradient(n, 100 + q));
+      // Scales over two orders of magnitude, and a shared mean as real gradients have.
+      for (float& v : g.back()) v = v * static_cast<float>(1 + q % 3 * 40) + 2e-4f;
+      double sq = 0;
+      for (float v : g.back()) sq += static_cast<double>(v) * v;
+      norms.push_back(std::sqrt(sq));
+    }
+    // A ring all-reduce: element i's chunk starts its sum at another rank.
+    auto all_reduce = [&](const std::vector<std::vector<float>>& sent) {
+      std::vector<float> sum(n);
+      for (int64_t i = 0; i < n; ++i) {
+        const int start = static_cast<int>(i * world / n);
+        float acc = sent[start][i];
+        for (int k = 1; k < world; ++k) acc += sent[(start + k) % world][i];
+        sum[i] = acc;
+      }
+      return sum;
+    };
+    const double tolerance = SumTolerance(norms);
+    double worst_gap = 0;
+    for (int step = 0; step < 20; ++step) {
+      const std::string seed = SketchSeed("n", step, {std::string(64, 'c')});
+      const std::vector<float> reduced = all_reduce(g);
+      const std::vector<double> got = SumProjections(reduced.data(), n, seed);
+      std::vector<double> claimed(kSumProjections, 0.0);
+      for (const auto& gq : g) {
+        const std::vector<double> p = SumProjections(gq.data(), n, seed);
+        for (int k = 0; k < kSumProjections; ++k) claimed[k] += p[k];
+      }
+      for (int k = 0; k < kSumProjections; ++k) {
+        worst_gap = std::max(worst_gap, std::fabs(claimed[k] - got[k]));
+      }
+      // Rank 1 sends its gradient with noise of 1 % of its norm: caught on every step.
+      std::vector<std::vector<float>> sent = g;
+      std::mt19937 gen(step);
+      std::normal_distribution<float> noise(
+          0.f, static_cast<float>(0.01 * norms[1] / std::sqrt(static_cast<double>(n))));
+      for (float& v : sent[1]) v += noise(gen);
+      const std::vector<float> cheated = all_reduce(sent);
+      const std::vector<double> off = SumProjections(cheated.data(), n, seed);
+      bool caught = false;
+      for (int k = 0; k < kSumProjections; ++k) {
+        caught |= std::fabs(claimed[k] - off[k]) > tolerance;
+      }
+      EXPECT_TRUE(caught) << "step " << step;
+    }
+    // Rounding stays well inside the tolerance (12 standard deviations of the worst case).
+    EXPECT_LT(worst_gap, tolerance / 4) << worst_gap << " vs " << tolerance;
+    std::printf("world %d: worst gap %.3g, tolerance %.3g (%.1f%% of it)\n", world, worst_gap,
+                tolerance, 100 * worst_gap / tolerance);
+  }
+}
+
+TEST(AuditSumCheck, ProjectionsDependOnTheSeedAndNoRankWidensTheTolerance) {
+  auto g = RandomGradient(1000, 4);
+  const std::string a = SketchSeed("n", 1, {}), b = SketchSeed("n", 2, {});
+  EXPECT_EQ(SumProjections(g.data(), 1000, a), SumProjections(g.data(), 1000, a));
+  EXPECT_NE(SumProjections(g.data(), 1000, a), SumProjections(g.data(), 1000, b));
+  EXPECT_EQ(SumProjections(g.data(), 1000, a).size(), static_cast<size_t>(kSumProjections));
+  // A claimed norm counts at most twice the median's.
+  EXPECT_EQ(SumTolerance({1, 1, 1, 1e6}), SumTolerance({1, 1, 1, 2}));
+  EXPECT_EQ(SumTolerance({1, 1, 1, NAN}), SumTolerance({1, 1, 1, 0}));
+  EXPECT_GT(SumTolerance({1, 1, 1, 1}), 0);
+  // Equal hashes with other projections: the claim is not of those bytes.
+  Commitment x = Commit(g.data(), 1000, a, "cpu/fp32/Haswell/t1/b0");
+  x.projections = SumProjections(g.data(), 1000, a);
+  Commitment y = x;
+  EXPECT_EQ(Compare(x, y, kFp32Tolerance).verdict, Verdict::kExact);
+  y.projections[2] = std::nextafter(y.projections[2], 1.0);
+  EXPECT_EQ(Compare(x, y, kFp32Tolerance).verdict, Verdict::kMismatch);
+  y.projections.clear();  // not given: not compared
+  EXPECT_EQ(Compare(x, y, kFp32Tolerance).verdict, Verdict::kExact);
+  y.projections = {1, 2};  // malformed
+  EXPECT_EQ(Compare(x, y, kFp32Tolerance).verdict, Verdict::kMismatch);
 }
 
 TEST(AuditCommitment, DefaultToleranceWidensForReducedPrecision) {

@@ -365,6 +365,11 @@ TEST(AuditWire, PlanAndRecordRoundTrip) {
   rec = AuditRecordFromJson(nlohmann::json::parse(ToJson(r).dump()));
   ASSERT_TRUE(rec.ok()) << rec.status().ToString();
   EXPECT_EQ(*rec, r);
+  // The sum-check projections travel to the bit (they are compared exactly).
+  r.commitment.projections = {1.0 / 3, -2e-9, 12345.678901234567, 0};
+  rec = AuditRecordFromJson(nlohmann::json::parse(ToJson(r).dump()));
+  ASSERT_TRUE(rec.ok()) << rec.status().ToString();
+  EXPECT_EQ(rec->commitment.projections, r.commitment.projections);
 }
 
 TEST(AuditWire, MalformedIsInvalidArgument) {
@@ -421,6 +426,13 @@ TEST(AuditWire, MalformedIsInvalidArgument) {
   bad = rec;
   bad["commitment"]["norm"] = -1;
   EXPECT_FALSE(AuditRecordFromJson(bad).ok());
+  for (const json& projections : {json::array({1, 2}), json{1, 2, 3, "4"}, json(1.5)}) {
+    bad = rec;
+    bad["commitment"]["projections"] = projections;
+    auto r = AuditRecordFromJson(bad);
+    ASSERT_FALSE(r.ok()) << projections.dump();
+    EXPECT_NE(r.status().message().find("projections"), std::string::npos);
+  }
   // Only a judge reports a reveal, and a malformed one is refused.
   bad = rec;
   bad["revealed"] = ToJson(SomeCommitment());

@@ -244,6 +244,28 @@ TEST(AuditJudge, AcrossConfigurationsTheRevealedClaimIsJudged) {
   EXPECT_NE(e.detail.find("not to the commitment"), std::string::npos) << e.detail;
 }
 
+// The sum check's binding (docs/audits.md "The sum check"): a rank that sent zeros and claims
+// their projections while committing to the honest gradient. Its hash matches every
+// recomputation; its projections do not.
+TEST(AuditJudge, ProjectionsThatAreNotOfTheCommittedBytesAreCaught) {
+  auto with_projections = [](Commitment c, const std::vector<float>& of) {
+    c.projections = SumProjections(of.data(), static_cast<int64_t>(of.size()), kSeed);
+    return c;
+  };
+  const std::vector<float> zeros(512, 0.f);
+  const Commitment claim = with_projections(kHonest, zeros);
+  const Commitment recomputed = with_projections(Of(Gradient(), kCfgA), Gradient());
+  EXPECT_EQ(Judge(Case(with_projections(kHonest, Gradient()), recomputed)), Finding::kClean);
+  EXPECT_EQ(Judge(Case(claim, recomputed, 1, recomputed)), Finding::kAuditeeCheated);
+  // Across configurations the revealed bytes are judged: the claimed projections must be theirs.
+  AuditCase across = Case(claim, with_projections(Of(Gradient(), kCfgB), Gradient()), 3,
+                          with_projections(Of(Gradient(), kCfgB), Gradient()));
+  across.revealed_by_auditor = across.revealed_by_arbiter = with_projections(kHonest, Gradient());
+  EXPECT_EQ(Judge(across), Finding::kAuditeeCheated);
+  // A record without projections (older workers) is judged as before.
+  EXPECT_EQ(Judge(Case(kHonest, recomputed)), Finding::kClean);
+}
+
 TEST(AuditBook, KeepsWhatEachJudgeSawRevealed) {
   Commitment self = kHonest;
   self.hash = kZeros.hash;

@@ -320,12 +320,52 @@ TEST_F(AuditTrainerTest, TheNormScreenAuditsAZeroGradientAtOnce) {
   }
 }
 
+// A rank that commits to its honest gradient and sends zeros passes every audit of its
+// commitment; only the sum check sees it (docs/audits.md "The sum check").
+TEST_F(AuditTrainerTest, TheSumCheckStopsARankThatSendsAnotherGradientThanItCommitted) {
+  const JobSpec spec = Spec(4, 8);
+  auto plans = Plans(kFourAccounts, {0.2, 0.2, 0.2, 0.2});
+  // Claiming its commitment's projections, it is stopped but not named: no audit disagrees.
+  auto runs = Run(spec, plans, {"", "", "split", ""});
+  int64_t stopped_at = -1;
+  for (int r = 0; r < 4; ++r) {
+    ASSERT_EQ(ExitCodeFor(runs[r].status), kTrainAuditDispute) << runs[r].status.ToString();
+    const std::string& m = runs[r].status.message();
+    EXPECT_NE(m.find("not the sum of the gradients the ranks committed to"), std::string::npos)
+        << m;
+    const int64_t step = std::stoll(m.substr(m.find("at step ") + 8));
+    if (stopped_at < 0) stopped_at = step;
+    EXPECT_EQ(step, stopped_at) << "ranks stopped at different steps";
+    for (const auto& rec : runs[r].records) {
+      EXPECT_NE(rec.verdict, "mismatch") << "step " << rec.step;
+      // The failed step's clean audits prove nothing about what was sent: not reported.
+      EXPECT_LT(rec.step, stopped_at);
+    }
+  }
+  // Claiming the projections of the zeros it sent, the sum adds up, and the first audit of it
+  // finds its claim is not of its commitment: a dispute that a third rank confirms.
+  auto sent = Run(spec, plans, {"", "", "split-sent", ""});
+  bool arbiter_confirmed = false;
+  for (int r = 0; r < 4; ++r) {
+    ASSERT_EQ(ExitCodeFor(sent[r].status), kTrainAuditDispute) << sent[r].status.ToString();
+    EXPECT_NE(sent[r].status.message().find("recomputed rank 2's gradient"), std::string::npos)
+        << sent[r].status.message();
+    for (const auto& rec : sent[r].records) {
+      arbiter_confirmed |=
+          rec.role == wire::AuditRole::kArbiter && rec.auditee == 2 && rec.verdict == "mismatch";
+    }
+  }
+  EXPECT_TRUE(arbiter_confirmed);
+}
+
 TEST(CheatMode, ParsesTheModesAndRefusesOthers) {
   EXPECT_EQ(ParseCheatMode("").value().kind, CheatMode::kNone);
   EXPECT_EQ(ParseCheatMode("zero").value().kind, CheatMode::kZero);
   EXPECT_EQ(ParseCheatMode("scale:0.5").value().value, 0.5);
   EXPECT_EQ(ParseCheatMode("skip:0.1").value().kind, CheatMode::kSkip);
-  for (const char* bad : {"zeros", "skip:2", "noise:", "noise:x", "scale", "zero:1"}) {
+  EXPECT_EQ(ParseCheatMode("split").value().kind, CheatMode::kSplit);
+  EXPECT_EQ(ParseCheatMode("split-sent").value().kind, CheatMode::kSplitSent);
+  for (const char* bad : {"zeros", "skip:2", "noise:", "noise:x", "scale", "zero:1", "split:1"}) {
     auto m = ParseCheatMode(bad);
     ASSERT_FALSE(m.ok()) << bad;
     EXPECT_EQ(m.status().code(), StatusCode::kInvalidArgument);

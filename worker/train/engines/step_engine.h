@@ -54,11 +54,13 @@ class StepAudit {
   // micro-batch summed), which the audit commits to (and a test fault may alter in place);
   // `side` is the zeroed side band (SideBandFloats() floats) going into the same all-reduce.
   virtual Status Commit(int64_t step, float* local, int64_t n, float* side) = 0;
-  // After the all-reduce, before the optimizer update: `side` is the summed side band. Judges
-  // the step's commitments, runs its audits through engine.LocalGradient (exchanging more over
-  // the collective only when there are any), settles disputes. An error stops the step before
-  // its update (Aborted for a dispute).
-  virtual Status Verify(int64_t step, const float* side, StepEngine& engine) = 0;
+  // After the all-reduce, before the optimizer update: `reduced` is the all-reduced gradient (the
+  // n floats of Commit, summed over the ranks), `side` the summed side band. Judges the step's
+  // commitments, runs its audits through engine.LocalGradient (exchanging more over the
+  // collective only when there are any), checks that `reduced` sums what the ranks committed to,
+  // settles disputes. An error stops the step before its update (Aborted for a dispute).
+  virtual Status Verify(int64_t step, const float* reduced, const float* side,
+                        StepEngine& engine) = 0;
 };
 
 // One optimizer update's work and its knobs.

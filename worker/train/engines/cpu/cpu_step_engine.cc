@@ -127,7 +127,7 @@ class CpuEngine final : public StepEngine {
       stats.reduce_sec = SecondsSince(t_reduce);
     }
     if (in.audit != nullptr)
-      RETURN_IF_ERROR(in.audit->Verify(in.step, grads_.data() + n_ + 2, *this));
+      RETURN_IF_ERROR(in.audit->Verify(in.step, grads_.data(), grads_.data() + n_ + 2, *this));
     stats.loss_sum = grads_[n_];
     stats.correct = grads_[n_ + 1];
     if (!std::isfinite(stats.loss_sum) || !cpu::AllFinite(grads_.data(), n_)) {
