@@ -15,6 +15,7 @@
 namespace shoal {
 
 using scheduler_internal::HoldsSlot;
+using scheduler_internal::kExitAuditDispute;
 using scheduler_internal::WorkerLabel;
 
 namespace {
@@ -144,6 +145,17 @@ std::vector<wire::AuditPlan> Scheduler::PlanAudits(const Job& job,
     LOG_ERROR << "job " << job.id << ": no audit plan: " << plan.status().ToString();
     return {};
   }
+  // An earlier audited attempt that a dispute stopped without naming a culprit (a failed sum
+  // check, or an inconclusive dispute): from now on every rank's gradient is seen, so that a
+  // rank sending other than it committed to is named (docs/audits.md "The sum check").
+  const bool transparent =
+      std::any_of(job.attempts.begin(), job.attempts.end(), [](const Attempt& a) {
+        return !a.audit.empty() && a.rollback_to_step < 0 &&
+               std::any_of(a.ranks.begin(), a.ranks.end(), [](const RankPlacement& r) {
+                 return r.state == RankState::kExited && r.exit_code == kExitAuditDispute;
+               });
+      });
+  for (wire::AuditPlan& p : plan->ranks) p.transparent = transparent;
   return std::move(plan->ranks);
 }
 

@@ -17,6 +17,7 @@ namespace shoal::scheduler_internal {
 // A trainer exits with 2 when its input (spec, data) is bad: running it again cannot help.
 inline constexpr int kExitBadInput = 2;
 inline constexpr int kExitOutOfMemory = 4;  // shoal-train's kTrainOutOfMemory: an allocation failed
+inline constexpr int kExitAuditDispute = 5;  // shoal-train's kTrainAuditDispute (docs/audits.md)
 inline constexpr size_t kMaxLogLineBytes = 16 * 1024;
 
 inline bool HoldsSlot(RankState s) { return s != RankState::kExited; }

@@ -95,21 +95,41 @@ Commitment Commit(const float* g, int64_t n, std::string_view seed, std::string 
 
 std::vector<double> SumProjections(const float* g, int64_t n, std::string_view seed) {
   const uint64_t key = SplitMix64(HexPrefix64(seed) ^ 0x5e0d'5a11'c0de'0b1dULL);
-  std::vector<double> out(kSumProjections, 0.0);
-  // One 64-bit word of signs per projection and 64 coordinates: a hash per coordinate (as the
-  // sketch takes) would cost more than the pass itself.
+  // Eight running sums per projection (coordinate i into sum i % 8), added in a fixed order at
+  // the end: one chain of dependent double additions with a branch per sign took 1 ms per pass
+  // over the bench MLP's 85k floats, eight branchless chains 0.17 ms, and the order is still
+  // fixed by this code, so every build gets the same bits. One 64-bit word of signs per
+  // projection and 64 coordinates (a hash per coordinate, as the sketch takes, would cost more
+  // than the pass): a set bit adds the value, a clear one adds it with its sign bit flipped.
+  constexpr int kLanes = 8;
+  double acc[kSumProjections][kLanes] = {};
   for (int64_t base = 0; base < n; base += 64) {
-    const int64_t end = std::min(n, base + 64);
+    const int64_t len = std::min<int64_t>(64, n - base);
     for (int k = 0; k < kSumProjections; ++k) {
-      const uint64_t signs =
-          SplitMix64(key ^ static_cast<uint64_t>(base / 64 * kSumProjections + k));
-      double acc = out[k];
-      for (int64_t i = base; i < end; ++i) {
-        const double v = g[i];
-        acc += (signs >> (i - base)) & 1 ? v : -v;
+      const uint64_t flips =
+          ~SplitMix64(key ^ static_cast<uint64_t>(base / 64 * kSumProjections + k));
+      double* a = acc[k];
+      auto add = [&](int64_t j) {
+        uint32_t bits;
+        std::memcpy(&bits, g + base + j, sizeof(bits));
+        bits ^= static_cast<uint32_t>((flips >> j) & 1) << 31;
+        float v;
+        std::memcpy(&v, &bits, sizeof(v));
+        a[j % kLanes] += v;
+      };
+      if (len == 64) {  // fixed trip counts, which the compiler unrolls
+        for (int j8 = 0; j8 < 64; j8 += kLanes) {
+          for (int l = 0; l < kLanes; ++l) add(j8 + l);
+        }
+      } else {
+        for (int64_t j = 0; j < len; ++j) add(j);
       }
-      out[k] = acc;
     }
+  }
+  std::vector<double> out(kSumProjections);
+  for (int k = 0; k < kSumProjections; ++k) {
+    const double* a = acc[k];
+    out[k] = ((a[0] + a[1]) + (a[2] + a[3])) + ((a[4] + a[5]) + (a[6] + a[7]));
   }
   return out;
 }

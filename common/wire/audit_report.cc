@@ -25,13 +25,15 @@ Status Malformed(const std::string& what, const std::string& why) {
 }  // namespace
 
 json ToJson(const AuditPlan& plan) {
-  return json{{"nonce", plan.nonce},
-              {"key", plan.key},
-              {"rates", plan.rates},
-              {"auditors", plan.auditors},
-              {"accounts", plan.accounts},
-              {"screenZ", plan.screen_z},
-              {"screenMinDeviation", plan.screen_min_deviation}};
+  json j{{"nonce", plan.nonce},
+         {"key", plan.key},
+         {"rates", plan.rates},
+         {"auditors", plan.auditors},
+         {"accounts", plan.accounts},
+         {"screenZ", plan.screen_z},
+         {"screenMinDeviation", plan.screen_min_deviation}};
+  if (plan.transparent) j["transparent"] = true;
+  return j;
 }
 
 Result<AuditPlan> AuditPlanFromJson(const json& j) {
@@ -88,6 +90,10 @@ Result<AuditPlan> AuditPlanFromJson(const json& j) {
       return Malformed(what, "screenMinDeviation must be a number >= 0");
     }
     plan.screen_min_deviation = j["screenMinDeviation"].get<double>();
+  }
+  if (j.contains("transparent")) {
+    if (!j["transparent"].is_boolean()) return Malformed(what, "transparent must be a boolean");
+    plan.transparent = j["transparent"].get<bool>();
   }
   return plan;
 }

@@ -26,14 +26,19 @@ struct AuditPlan {
   double screen_z = 3.5;              // robust z-score above which a norm is audited at once
   // ...when also this fraction of the median norm off it (audit::NormOutliers)
   double screen_min_deviation = audit::kScreenMinDeviation;
+  // Every rank's gradient is broadcast and summed in rank order instead of all-reduced, so that
+  // every rank sees what each sent and checks it against its commitment (docs/audits.md "The sum
+  // check": the scheduler sets it after an attempt stopped by a failed sum check). World times
+  // the traffic of an all-reduce.
+  bool transparent = false;
   bool operator==(const AuditPlan&) const = default;
 };
 
 nlohmann::json ToJson(const AuditPlan& plan);
 // InvalidArgument unless nonce and key are non-empty hex strings, rates, auditors and accounts
 // arrays of the same length with every rate in [0, 1] and auditors[q] distinct ranks other than
-// q, screen_z (when present) a positive number and
-// screenMinDeviation (when present) a number >= 0.
+// q, screen_z (when present) a positive number, screenMinDeviation (when present) a number >= 0
+// and transparent (when present) a boolean.
 Result<AuditPlan> AuditPlanFromJson(const nlohmann::json& j);
 
 nlohmann::json ToJson(const audit::Commitment& c);

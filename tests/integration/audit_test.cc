@@ -61,13 +61,16 @@ int RunHonestly(Cluster& c, int64_t* job_id) {
 }
 
 // Worker w2 cheats with `mode`: it is quarantined with the evidence, and the job finishes
-// without it.
-void ExpectCaughtAndFinished(const std::string& mode) {
+// without it. Returns the job's attempts.
+int ExpectCaughtAndFinished(const std::string& mode) {
   Cluster c;
   c.StartScheduler({"--audits", "true", "--allow-test-faults", "true"});
   StartPool(c, mode);
   const int64_t id = c.Submit(AuditedJob());
-  ASSERT_TRUE(c.WaitForState(id, "SUCCEEDED", 200s)) << c.Job(id).dump(2);
+  if (!c.WaitForState(id, "SUCCEEDED", 200s)) {
+    ADD_FAILURE() << c.Job(id).dump(2);
+    return 0;
+  }
   const json cheater = WorkerNamed(c, "w2");
   EXPECT_EQ(cheater.value("state", ""), "quarantined") << cheater.dump(2);
   EXPECT_NE(cheater.value("quarantine", "").find("cheated"), std::string::npos) << cheater.dump(2);
@@ -82,6 +85,7 @@ void ExpectCaughtAndFinished(const std::string& mode) {
   for (const char* honest : {"w0", "w1", "w3"}) {
     EXPECT_EQ(WorkerNamed(c, honest).value("state", ""), "alive") << honest;
   }
+  return job.value("attempts", 0);
 }
 
 TEST(AuditTest, ACheaterIsQuarantinedAndTheJobFinishesWithoutIt) {
@@ -93,6 +97,13 @@ TEST(AuditTest, ACheaterIsQuarantinedAndTheJobFinishesWithoutIt) {
 // (docs/audits.md "The sum check").
 TEST(AuditTest, ARankThatSendsOtherThanItCommittedIsQuarantined) {
   ExpectCaughtAndFinished("split-sent");
+}
+
+// w2 sends zeros and claims its commitment's projections: the sum check stops the first attempt
+// without naming anyone, the retry reduces transparently and names it.
+TEST(AuditTest, AfterAFailedSumCheckTheRetryNamesTheRank) {
+  // Stopped by the sum check, caught in the transparent retry, finished in a third attempt.
+  EXPECT_GE(ExpectCaughtAndFinished("split"), 3);
 }
 
 TEST(AuditTest, AnHonestPoolIsAuditedAndTrustedMore) {

@@ -218,6 +218,25 @@ Status AuditSession::Commit(int64_t step, float* local, int64_t n, float* side) 
   return Status::Ok();
 }
 
+Status AuditSession::Reduce(float* data, int64_t count) {
+  if (!plan_.transparent) return coll_.AllReduceSum(data, count);
+  // Summed in rank order from zero, identically on every rank; hashing every rank's gradient
+  // costs world hashes per step, which only a job that a failed sum check stopped pays.
+  const int64_t side_at = count - SideBandFloats();
+  std::vector<float> mine(data, data + count), theirs(static_cast<size_t>(count));
+  std::fill(data, data + count, 0.f);
+  sent_off_.clear();
+  for (int q = 0; q < world_; ++q) {
+    float* buf = q == rank_ ? mine.data() : theirs.data();
+    RETURN_IF_ERROR(coll_.Broadcast(buf, count * static_cast<int64_t>(sizeof(float)), q));
+    if (audit::GradientHash(buf, n_) != GetHash(buf + side_at + q * kSideFloats)) {
+      sent_off_[q].assign(buf, buf + n_);
+    }
+    for (int64_t i = 0; i < count; ++i) data[i] += buf[i];
+  }
+  return Status::Ok();
+}
+
 Result<audit::Commitment> AuditSession::Recompute(int q, const std::string& seed,
                                                   const std::string& config_of_q,
                                                   StepEngine& engine) {
@@ -310,8 +329,9 @@ Status AuditSession::Verify(int64_t step, const float* reduced, const float* sid
   const std::string seed = audit::SketchSeed(plan_.nonce, step, hashes);
   const std::vector<int> outliers =
       audit::NormOutliers(norms, plan_.screen_z, plan_.screen_min_deviation);
-  // Nothing to check: every rank sees the same side band, so every rank skips the rest alike.
-  if (audited.empty() && outliers.empty()) return Status::Ok();
+  // Nothing to check: every rank sees the same side band (and, with a transparent plan, the same
+  // broadcasts), so every rank skips the rest alike.
+  if (audited.empty() && outliers.empty() && sent_off_.empty()) return Status::Ok();
 
   // 2. The step's audits, known to every rank from the side band: the drawn ranks, each with an
   // auditor the seed assigns (one audit per auditor where there are enough), then each outlier
@@ -335,6 +355,21 @@ Status AuditSession::Verify(int64_t step, const float* reduced, const float* sid
     c.auditee = q;
     c.auditor = by;
     c.screened = true;
+    cases.push_back(std::move(c));
+  }
+  // With a transparent plan, each rank seen sending another gradient than its commitment, by a
+  // rank the seed picks, if nobody audits it already. What it sent is its reveal (below).
+  for (const auto& [q, bytes] : sent_off_) {
+    log_ << "audit: step " << step << ": rank " << q
+         << " sent a gradient that does not hash to its commitment" << std::endl;
+    if (std::any_of(cases.begin(), cases.end(), [&](const Case& c) { return c.auditee == q; })) {
+      continue;
+    }
+    const int by = audit::ChooseArbiter(seed, q, -1, plan_.accounts);
+    if (by < 0) continue;
+    Case c;
+    c.auditee = q;
+    c.auditor = by;
     cases.push_back(std::move(c));
   }
 
@@ -404,8 +439,13 @@ Status AuditSession::Verify(int64_t step, const float* reduced, const float* sid
   // it is audited, and could be the honest gradient's while the hash is of something else. So
   // a rank judged by another configuration reveals the bytes it committed to, and the claim
   // judged is their sketch; bytes that do not hash to the commitment, or whose projections are
-  // not the ones the rank claimed, are no claim at all.
+  // not the ones the rank claimed, are no claim at all. (With a transparent plan, what a rank
+  // sent off its commitment is its reveal, to every judge.)
   std::map<int, audit::Commitment> revealed;
+  for (const auto& [q, bytes] : sent_off_) {
+    revealed[q] = audit::Commit(bytes.data(), n_, seed, configs[q]);
+    revealed[q].projections = audit::SumProjections(bytes.data(), n_, seed);
+  }
   auto reveal_for = [&](int q, int judge_rank) -> Status {
     if (configs[judge_rank] == configs[q] || revealed.count(q)) return Status::Ok();
     ASSIGN_OR_RETURN(revealed[q], Reveal(q, seed, configs[q]));

@@ -18,6 +18,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <random>
 #include <string>
 #include <vector>
@@ -76,6 +77,11 @@ class AuditSession final : public StepAudit {
 
   int64_t SideBandFloats() const override;
   Status Commit(int64_t step, float* local, int64_t n, float* side) override;
+  // An all-reduce; with a transparent plan every rank's buffer is broadcast and summed in rank
+  // order (the same on every rank), and a rank whose gradient does not hash to the commitment in
+  // its own side-band slot is audited at this step with those bytes as its reveal: its auditor
+  // and arbiter report them, and the scheduler quarantines it.
+  Status Reduce(float* data, int64_t count) override;
   Status Verify(int64_t step, const float* reduced, const float* side, StepEngine& engine) override;
 
   // Local gradients this rank computed again for audits, as auditor or arbiter: an audit costs
@@ -113,6 +119,8 @@ class AuditSession final : public StepAudit {
   std::vector<float> local_;     // this step's committed gradient
   std::vector<float> previous_;  // the stale fault's last honest gradient
   std::vector<float> honest_;    // the evade fault's honest gradient (it committed to zeros)
+  // Transparent plans: the gradients ranks sent that do not hash to their commitments, by rank.
+  std::map<int, std::vector<float>> sent_off_;
   std::string hash_;
   double norm_ = 0;        // the L2 norm of what this rank shows (the evade fault: the honest one)
   audit::Commitment own_;  // this step's claim, when audited: hash, config, norm, projections

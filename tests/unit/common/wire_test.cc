@@ -343,6 +343,10 @@ TEST(AuditWire, PlanAndRecordRoundTrip) {
   auto back = AuditPlanFromJson(nlohmann::json::parse(ToJson(plan).dump()));
   ASSERT_TRUE(back.ok()) << back.status().ToString();
   EXPECT_EQ(*back, plan);
+  plan.transparent = true;
+  back = AuditPlanFromJson(nlohmann::json::parse(ToJson(plan).dump()));
+  ASSERT_TRUE(back.ok()) << back.status().ToString();
+  EXPECT_EQ(*back, plan);
   AuditRecord r;
   r.step = 12;
   r.role = AuditRole::kAuditor;
@@ -398,6 +402,9 @@ TEST(AuditWire, MalformedIsInvalidArgument) {
                {"auditors", {{1}, {0}}},
                {"accounts", {"a", "b"}}};
   EXPECT_TRUE(AuditPlanFromJson(plan).ok());
+  json not_bool = plan;
+  not_bool["transparent"] = "yes";
+  EXPECT_FALSE(AuditPlanFromJson(not_bool).ok());
   for (const json& auditors :
        {json(), json::array({json::array({1})}), json{{0}, {0}}, json{{1}, {2}}, json{{1, 1}, {0}},
         json{{1}, {-1}}, json{{"1"}, {0}}, json{1, 0}}) {

@@ -358,6 +358,42 @@ TEST_F(AuditTrainerTest, TheSumCheckStopsARankThatSendsAnotherGradientThanItComm
   EXPECT_TRUE(arbiter_confirmed);
 }
 
+// After a failed sum check the scheduler makes the plan transparent: every rank's gradient is
+// broadcast, so the split rank is seen sending zeros against its commitment, audited with those
+// bytes as its reveal, and named. Honest ranks reduce transparently without an accusation.
+TEST_F(AuditTrainerTest, ATransparentReductionNamesTheRankThatSentOtherThanItCommitted) {
+  const JobSpec spec = Spec(4, 2);
+  auto plans = Plans(kFourAccounts, {0, 0, 0, 0});  // no draws: only what was sent accuses
+  for (auto& p : plans) {
+    p.transparent = true;
+    p.screen_z = 1e9;
+  }
+  auto honest = Run(spec, plans, {});
+  for (int r = 0; r < 4; ++r) {
+    ASSERT_TRUE(honest[r].status.ok()) << honest[r].status.ToString();
+    EXPECT_TRUE(honest[r].records.empty());
+    EXPECT_EQ(honest[r].result.param_checksum, honest[0].result.param_checksum);
+  }
+  auto runs = Run(spec, plans, {"", "", "split", ""});
+  bool auditor_saw = false, arbiter_saw = false;
+  for (int r = 0; r < 4; ++r) {
+    ASSERT_EQ(ExitCodeFor(runs[r].status), kTrainAuditDispute) << runs[r].status.ToString();
+    EXPECT_NE(runs[r].status.message().find("at step 1:"), std::string::npos)
+        << runs[r].status.message();
+    for (const auto& rec : runs[r].records) {
+      if (rec.auditee != 2 || rec.role == wire::AuditRole::kAuditee) continue;
+      // Its judges report the zeros it sent, off its commitment, as its reveal.
+      ASSERT_TRUE(rec.revealed.has_value());
+      EXPECT_NE(rec.revealed->hash, rec.commitment.hash);
+      EXPECT_EQ(rec.revealed->norm, 0);
+      EXPECT_EQ(rec.verdict, "mismatch");
+      auditor_saw |= rec.role == wire::AuditRole::kAuditor;
+      arbiter_saw |= rec.role == wire::AuditRole::kArbiter;
+    }
+  }
+  EXPECT_TRUE(auditor_saw && arbiter_saw);
+}
+
 TEST(CheatMode, ParsesTheModesAndRefusesOthers) {
   EXPECT_EQ(ParseCheatMode("").value().kind, CheatMode::kNone);
   EXPECT_EQ(ParseCheatMode("zero").value().kind, CheatMode::kZero);

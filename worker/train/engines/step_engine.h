@@ -54,6 +54,10 @@ class StepAudit {
   // micro-batch summed), which the audit commits to (and a test fault may alter in place);
   // `side` is the zeroed side band (SideBandFloats() floats) going into the same all-reduce.
   virtual Status Commit(int64_t step, float* local, int64_t n, float* side) = 0;
+  // The step's all-reduce, in place, of `count` floats: the gradient (Commit's n), the engine's
+  // slots and the side band. The engine calls it instead of its collective's AllReduceSum, so
+  // that a transparent plan can reduce another way (audit_session.h).
+  virtual Status Reduce(float* data, int64_t count) = 0;
   // After the all-reduce, before the optimizer update: `reduced` is the all-reduced gradient (the
   // n floats of Commit, summed over the ranks), `side` the summed side band. Judges the step's
   // commitments, runs its audits through engine.LocalGradient (exchanging more over the

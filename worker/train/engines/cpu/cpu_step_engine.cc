@@ -123,7 +123,8 @@ class CpuEngine final : public StepEngine {
         RETURN_IF_ERROR(in.audit->Commit(in.step, grads_.data(), n_, grads_.data() + n_ + 2));
       }
       const auto t_reduce = Clock::now();
-      RETURN_IF_ERROR(coll_.AllReduceSum(grads_.data(), n_ + 2 + side));
+      RETURN_IF_ERROR(in.audit != nullptr ? in.audit->Reduce(grads_.data(), n_ + 2 + side)
+                                          : coll_.AllReduceSum(grads_.data(), n_ + 2 + side));
       stats.reduce_sec = SecondsSince(t_reduce);
     }
     if (in.audit != nullptr)
