@@ -3,7 +3,10 @@
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
 
+#include <immintrin.h>
+
 #include <algorithm>
+#include <array>
 #include <cmath>
 #include <cstring>
 #include <functional>
@@ -93,37 +96,102 @@ Commitment Commit(const float* g, int64_t n, std::string_view seed, std::string 
   return c;
 }
 
-std::vector<double> SumProjections(const float* g, int64_t n, std::string_view seed) {
-  const uint64_t key = SplitMix64(HexPrefix64(seed) ^ 0x5e0d'5a11'c0de'0b1dULL);
-  // Eight running sums per projection (coordinate i into sum i % 8), added in a fixed order at
-  // the end: one chain of dependent double additions with a branch per sign took 1 ms per pass
-  // over the bench MLP's 85k floats, eight branchless chains 0.17 ms, and the order is still
-  // fixed by this code, so every build gets the same bits. One 64-bit word of signs per
-  // projection and 64 coordinates (a hash per coordinate, as the sketch takes, would cost more
-  // than the pass): a set bit adds the value, a clear one adds it with its sign bit flipped.
-  constexpr int kLanes = 8;
-  double acc[kSumProjections][kLanes] = {};
-  for (int64_t base = 0; base < n; base += 64) {
-    const int64_t len = std::min<int64_t>(64, n - base);
+namespace {
+
+constexpr int kLanes = 8;  // running sums per projection: coordinate i goes into sum i % 8
+using LaneSums = double[kSumProjections][kLanes];
+
+// The sign words of 64-coordinate block b: bit j set = coordinate 64 b + j is subtracted.
+uint64_t Flips(uint64_t key, int64_t block, int k) {
+  return ~SplitMix64(key ^ static_cast<uint64_t>(block * kSumProjections + k));
+}
+
+// Blocks [0, blocks) of g, portably: each value's sign bit flipped (no branch) and added to its
+// lane's running sum, in index order within the lane.
+void ProjectScalar(const float* g, int64_t blocks, uint64_t key, LaneSums& acc) {
+  for (int64_t b = 0; b < blocks; ++b) {
     for (int k = 0; k < kSumProjections; ++k) {
-      const uint64_t flips =
-          ~SplitMix64(key ^ static_cast<uint64_t>(base / 64 * kSumProjections + k));
-      double* a = acc[k];
-      auto add = [&](int64_t j) {
+      const uint64_t flips = Flips(key, b, k);
+      for (int j = 0; j < 64; ++j) {
         uint32_t bits;
-        std::memcpy(&bits, g + base + j, sizeof(bits));
+        std::memcpy(&bits, g + 64 * b + j, sizeof(bits));
         bits ^= static_cast<uint32_t>((flips >> j) & 1) << 31;
         float v;
         std::memcpy(&v, &bits, sizeof(v));
-        a[j % kLanes] += v;
-      };
-      if (len == 64) {  // fixed trip counts, which the compiler unrolls
-        for (int j8 = 0; j8 < 64; j8 += kLanes) {
-          for (int l = 0; l < kLanes; ++l) add(j8 + l);
-        }
-      } else {
-        for (int64_t j = 0; j < len; ++j) add(j);
+        acc[k][j % kLanes] += v;
       }
+    }
+  }
+}
+
+// The same additions, lane for lane and in the same order, eight lanes in two AVX2 registers:
+// so the same bits (a sign flipped before or after the exact float-to-double conversion is the
+// same double). About 5x faster than the portable loop.
+__attribute__((target("avx2"))) void ProjectAvx2(const float* g, int64_t blocks, uint64_t key,
+                                                 LaneSums& acc) {
+  // kSignMask[m]: lane i's sign bit set where bit i of m is.
+  alignas(32) static const auto kSignMask = [] {
+    std::array<std::array<uint64_t, 4>, 16> t{};
+    for (int m = 0; m < 16; ++m) {
+      for (int i = 0; i < 4; ++i) t[m][i] = (m >> i & 1) ? 0x8000'0000'0000'0000ULL : 0;
+    }
+    return t;
+  }();
+  __m256d sum[kSumProjections][2];
+  for (int k = 0; k < kSumProjections; ++k) {
+    sum[k][0] = _mm256_loadu_pd(acc[k]);
+    sum[k][1] = _mm256_loadu_pd(acc[k] + 4);
+  }
+  for (int64_t b = 0; b < blocks; ++b) {
+    uint64_t flips[kSumProjections];
+    for (int k = 0; k < kSumProjections; ++k) flips[k] = Flips(key, b, k);
+    for (int j = 0; j < 64; j += kLanes) {
+      const __m256 v = _mm256_loadu_ps(g + 64 * b + j);
+      const __m256d lo = _mm256_cvtps_pd(_mm256_castps256_ps128(v));
+      const __m256d hi = _mm256_cvtps_pd(_mm256_extractf128_ps(v, 1));
+      for (int k = 0; k < kSumProjections; ++k) {
+        const unsigned byte = static_cast<unsigned>(flips[k] >> j) & 0xff;
+        const __m256d mlo =
+            _mm256_load_pd(reinterpret_cast<const double*>(kSignMask[byte & 15].data()));
+        const __m256d mhi =
+            _mm256_load_pd(reinterpret_cast<const double*>(kSignMask[byte >> 4].data()));
+        sum[k][0] = _mm256_add_pd(sum[k][0], _mm256_xor_pd(lo, mlo));
+        sum[k][1] = _mm256_add_pd(sum[k][1], _mm256_xor_pd(hi, mhi));
+      }
+    }
+  }
+  for (int k = 0; k < kSumProjections; ++k) {
+    _mm256_storeu_pd(acc[k], sum[k][0]);
+    _mm256_storeu_pd(acc[k] + 4, sum[k][1]);
+  }
+}
+
+}  // namespace
+
+std::vector<double> SumProjections(const float* g, int64_t n, std::string_view seed, bool simd) {
+  const uint64_t key = SplitMix64(HexPrefix64(seed) ^ 0x5e0d'5a11'c0de'0b1dULL);
+  // Eight running sums per projection, added in a fixed order at the end: one chain of dependent
+  // double additions with a branch per sign took 1 ms per pass over the bench MLP's 85k floats;
+  // the order is still fixed by this code, so every build and path gets the same bits. One
+  // 64-bit word of signs per projection and 64 coordinates (a hash per coordinate, as the sketch
+  // takes, would cost more than the pass).
+  LaneSums acc = {};
+  const int64_t blocks = n / 64;
+  static const bool kHasAvx2 = __builtin_cpu_supports("avx2");
+  if (simd && kHasAvx2) {
+    ProjectAvx2(g, blocks, key, acc);
+  } else {
+    ProjectScalar(g, blocks, key, acc);
+  }
+  for (int k = 0; k < kSumProjections; ++k) {  // the last, partial block
+    const uint64_t flips = Flips(key, blocks, k);
+    for (int64_t j = 0; 64 * blocks + j < n; ++j) {
+      uint32_t bits;
+      std::memcpy(&bits, g + 64 * blocks + j, sizeof(bits));
+      bits ^= static_cast<uint32_t>((flips >> j) & 1) << 31;
+      float v;
+      std::memcpy(&v, &bits, sizeof(v));
+      acc[k][j % kLanes] += v;
     }
   }
   std::vector<double> out(kSumProjections);

@@ -59,8 +59,11 @@ Commitment Commit(const float* g, int64_t n, std::string_view seed, std::string 
 // auditee's claim against its committed bytes.
 inline constexpr int kSumProjections = 4;
 // g's projections on kSumProjections vectors of +-1 signs drawn from `seed` (SketchSeed's hex),
-// each summed in index order in double: every build and machine gets the same bits.
-std::vector<double> SumProjections(const float* g, int64_t n, std::string_view seed);
+// each summed in double in an order this code fixes (eight running sums, coordinate i into sum
+// i % 8, each in index order, then added pairwise): every build and machine gets the same bits.
+// `simd` false forces the portable loop, which the AVX2 one must match bit for bit (tests).
+std::vector<double> SumProjections(const float* g, int64_t n, std::string_view seed,
+                                   bool simd = true);
 // How far a projection of the float all-reduce of world = norms.size() gradients may lie from
 // the sum of their projections before the check fails. Each of the n sums rounds by at most
 // e_i <= (world - 1) 2^-24 sum_q |g_qi|, and the signs are drawn after the gradients are fixed, so

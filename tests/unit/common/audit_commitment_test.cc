@@ -6,6 +6,7 @@
 
 #include <cmath>
 #include <cstdio>
+#include <cstring>
 #include <random>
 #include <set>
 #include <string>
@@ -205,6 +206,26 @@ TEST(AuditSumCheck, AFloatAllReduceAddsUpAndAnotherGradientDoesNot) {
     EXPECT_LT(worst_gap, tolerance / 4) << worst_gap << " vs " << tolerance;
     std::printf("world %d: worst gap %.3g, tolerance %.3g (%.1f%% of it)\n", world, worst_gap,
                 tolerance, 100 * worst_gap / tolerance);
+  }
+}
+
+// The AVX2 loop adds what the portable one adds, lane for lane in the same order: same bits.
+TEST(AuditSumCheck, TheSimdPathGivesThePortableBits) {
+  std::mt19937 gen(11);
+  std::uniform_real_distribution<float> uniform(-1.f, 1.f);
+  for (const int64_t n : {0, 1, 63, 64, 65, 1000, 85003}) {
+    std::vector<float> g(static_cast<size_t>(n));
+    for (size_t i = 0; i < g.size(); ++i) {
+      // Magnitudes over many binades, zeros of both signs and subnormals.
+      const float v = uniform(gen) * std::ldexp(1.f, static_cast<int>(gen() % 60) - 40);
+      g[i] = i % 97 == 0 ? -0.f : i % 89 == 0 ? 1e-40f : v;
+    }
+    const std::vector<double> simd = SumProjections(g.data(), n, kSeed, true);
+    const std::vector<double> portable = SumProjections(g.data(), n, kSeed, false);
+    for (int k = 0; k < kSumProjections; ++k) {
+      EXPECT_EQ(std::memcmp(&simd[k], &portable[k], sizeof(double)), 0)
+          << "n " << n << " projection " << k << ": " << simd[k] << " vs " << portable[k];
+    }
   }
 }
 
