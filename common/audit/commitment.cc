@@ -106,20 +106,18 @@ uint64_t Flips(uint64_t key, int64_t block, int k) {
   return ~SplitMix64(key ^ static_cast<uint64_t>(block * kSumProjections + k));
 }
 
-// Blocks [0, blocks) of g, portably: each value's sign bit flipped (no branch) and added to its
-// lane's running sum, in index order within the lane.
-void ProjectScalar(const float* g, int64_t blocks, uint64_t key, LaneSums& acc) {
-  for (int64_t b = 0; b < blocks; ++b) {
-    for (int k = 0; k < kSumProjections; ++k) {
-      const uint64_t flips = Flips(key, b, k);
-      for (int j = 0; j < 64; ++j) {
-        uint32_t bits;
-        std::memcpy(&bits, g + 64 * b + j, sizeof(bits));
-        bits ^= static_cast<uint32_t>((flips >> j) & 1) << 31;
-        float v;
-        std::memcpy(&v, &bits, sizeof(v));
-        acc[k][j % kLanes] += v;
-      }
+// Block b of g (its first `len` <= 64 coordinates), portably: each value's sign bit flipped (no
+// branch) and added to its lane's running sum, in index order within the lane.
+void ProjectBlock(const float* g, int64_t b, int len, uint64_t key, LaneSums& acc) {
+  for (int k = 0; k < kSumProjections; ++k) {
+    const uint64_t flips = Flips(key, b, k);
+    for (int j = 0; j < len; ++j) {
+      uint32_t bits;
+      std::memcpy(&bits, g + 64 * b + j, sizeof(bits));
+      bits ^= static_cast<uint32_t>((flips >> j) & 1) << 31;
+      float v;
+      std::memcpy(&v, &bits, sizeof(v));
+      acc[k][j % kLanes] += v;
     }
   }
 }
@@ -181,19 +179,9 @@ std::vector<double> SumProjections(const float* g, int64_t n, std::string_view s
   if (simd && kHasAvx2) {
     ProjectAvx2(g, blocks, key, acc);
   } else {
-    ProjectScalar(g, blocks, key, acc);
+    for (int64_t b = 0; b < blocks; ++b) ProjectBlock(g, b, 64, key, acc);
   }
-  for (int k = 0; k < kSumProjections; ++k) {  // the last, partial block
-    const uint64_t flips = Flips(key, blocks, k);
-    for (int64_t j = 0; 64 * blocks + j < n; ++j) {
-      uint32_t bits;
-      std::memcpy(&bits, g + 64 * blocks + j, sizeof(bits));
-      bits ^= static_cast<uint32_t>((flips >> j) & 1) << 31;
-      float v;
-      std::memcpy(&v, &bits, sizeof(v));
-      acc[k][j % kLanes] += v;
-    }
-  }
+  ProjectBlock(g, blocks, static_cast<int>(n - 64 * blocks), key, acc);  // the partial one
   std::vector<double> out(kSumProjections);
   for (int k = 0; k < kSumProjections; ++k) {
     const double* a = acc[k];

@@ -61,12 +61,24 @@ int RunHonestly(Cluster& c, int64_t* job_id) {
 }
 
 // Worker w2 cheats with `mode`: it is quarantined with the evidence, and the job finishes
-// without it. Returns the job's attempts.
-int ExpectCaughtAndFinished(const std::string& mode) {
+// without it. With `whole_pool` the job needs all four workers, so that a retry cannot start
+// without w2 while its rank is still exiting, and a fifth worker joins once w2 is quarantined.
+// Returns the job's attempts.
+int ExpectCaughtAndFinished(const std::string& mode, bool whole_pool = false) {
   Cluster c;
   c.StartScheduler({"--audits", "true", "--allow-test-faults", "true"});
   StartPool(c, mode);
-  const int64_t id = c.Submit(AuditedJob());
+  std::string yaml = AuditedJob();
+  if (whole_pool) yaml = Replace(yaml, "workers: {min: 3, max: 4}", "workers: {min: 4, max: 4}");
+  const int64_t id = c.Submit(yaml);
+  if (whole_pool) {
+    if (!Cluster::WaitUntil(
+            [&] { return WorkerNamed(c, "w2").value("state", "") == "quarantined"; }, 200s)) {
+      ADD_FAILURE() << c.Job(id).dump(2);
+      return 0;
+    }
+    c.StartWorker("w4", {"--account", "e"});
+  }
   if (!c.WaitForState(id, "SUCCEEDED", 200s)) {
     ADD_FAILURE() << c.Job(id).dump(2);
     return 0;
@@ -103,7 +115,7 @@ TEST(AuditTest, ARankThatSendsOtherThanItCommittedIsQuarantined) {
 // without naming anyone, the retry reduces transparently and names it.
 TEST(AuditTest, AfterAFailedSumCheckTheRetryNamesTheRank) {
   // Stopped by the sum check, caught in the transparent retry, finished in a third attempt.
-  EXPECT_GE(ExpectCaughtAndFinished("split"), 3);
+  EXPECT_GE(ExpectCaughtAndFinished("split", /*whole_pool=*/true), 3);
 }
 
 TEST(AuditTest, AnHonestPoolIsAuditedAndTrustedMore) {

@@ -345,32 +345,26 @@ Status AuditSession::Verify(int64_t step, const float* reduced, const float* sid
     c.auditor = auditors[k];
     cases.push_back(std::move(c));
   }
-  for (int q : outliers) {
+  // A rank not audited yet, audited by a rank the seed picks.
+  auto audit_at_once = [&](int q, bool screened) {
     if (std::any_of(cases.begin(), cases.end(), [&](const Case& c) { return c.auditee == q; })) {
-      continue;
+      return;
     }
     const int by = audit::ChooseArbiter(seed, q, -1, plan_.accounts);
-    if (by < 0) continue;
+    if (by < 0) return;
     Case c;
     c.auditee = q;
     c.auditor = by;
-    c.screened = true;
+    c.screened = screened;
     cases.push_back(std::move(c));
-  }
-  // With a transparent plan, each rank seen sending another gradient than its commitment, by a
-  // rank the seed picks, if nobody audits it already. What it sent is its reveal (below).
+  };
+  for (int q : outliers) audit_at_once(q, /*screened=*/true);
+  // With a transparent plan, each rank seen sending another gradient than its commitment. What
+  // it sent is its reveal (below).
   for (const auto& [q, bytes] : sent_off_) {
     log_ << "audit: step " << step << ": rank " << q
          << " sent a gradient that does not hash to its commitment" << std::endl;
-    if (std::any_of(cases.begin(), cases.end(), [&](const Case& c) { return c.auditee == q; })) {
-      continue;
-    }
-    const int by = audit::ChooseArbiter(seed, q, -1, plan_.accounts);
-    if (by < 0) continue;
-    Case c;
-    c.auditee = q;
-    c.auditor = by;
-    cases.push_back(std::move(c));
+    audit_at_once(q, /*screened=*/false);
   }
 
   // 3. One exchange: each audit's recomputation in a slot of its own (a rank may have two, e.g.
