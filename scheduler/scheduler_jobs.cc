@@ -337,6 +337,12 @@ void Scheduler::StartJob(Job& job, const std::vector<std::string>& rank_workers)
   }
   AddJobEvent(job, job.attempts.back().started_ms, "placed",
               "attempt " + std::to_string(job.attempts.back().number) + ": " + placed);
+  if (const Attempt& now = job.attempts.back(); !now.audit.empty() && now.audit[0].transparent) {
+    AddJobEvent(job, now.started_ms, "audit",
+                "attempt " + std::to_string(now.number) +
+                    " reduces transparently (every rank's gradient seen): an earlier attempt was "
+                    "stopped by an audit dispute that named nobody");
+  }
   // Recorded before any worker hears of it (the heartbeat answers read this state).
   Persist(job);
   LOG_INFO << "job " << job.id << " attempt " << job.attempts.size() << " started on " << where;

@@ -63,8 +63,9 @@ int RunHonestly(Cluster& c, int64_t* job_id) {
 // Worker w2 cheats with `mode`: it is quarantined with the evidence, and the job finishes
 // without it. With `whole_pool` the job needs all four workers, so that a retry cannot start
 // without w2 while its rank is still exiting, and a fifth worker joins once w2 is quarantined.
-// Returns the job's attempts.
-int ExpectCaughtAndFinished(const std::string& mode, bool whole_pool = false) {
+// Returns the job's attempts, and its events (as JSON text) in *events when given.
+int ExpectCaughtAndFinished(const std::string& mode, bool whole_pool = false,
+                            std::string* events = nullptr) {
   Cluster c;
   c.StartScheduler({"--audits", "true", "--allow-test-faults", "true"});
   StartPool(c, mode);
@@ -97,6 +98,7 @@ int ExpectCaughtAndFinished(const std::string& mode, bool whole_pool = false) {
   for (const char* honest : {"w0", "w1", "w3"}) {
     EXPECT_EQ(WorkerNamed(c, honest).value("state", ""), "alive") << honest;
   }
+  if (events != nullptr) *events = job["events"].dump();
   return job.value("attempts", 0);
 }
 
@@ -114,8 +116,12 @@ TEST(AuditTest, ARankThatSendsOtherThanItCommittedIsQuarantined) {
 // w2 sends zeros and claims its commitment's projections: the sum check stops the first attempt
 // without naming anyone, the retry reduces transparently and names it.
 TEST(AuditTest, AfterAFailedSumCheckTheRetryNamesTheRank) {
-  // Stopped by the sum check, caught in the transparent retry, finished in a third attempt.
-  EXPECT_GE(ExpectCaughtAndFinished("split", /*whole_pool=*/true), 3);
+  // Stopped by the sum check, caught in the transparent retry, finished in a third attempt; the
+  // job's timeline says why it went transparent.
+  std::string events;
+  EXPECT_GE(ExpectCaughtAndFinished("split", /*whole_pool=*/true, &events), 3);
+  EXPECT_NE(events.find("the all-reduced gradient is not the sum"), std::string::npos) << events;
+  EXPECT_NE(events.find("attempt 2 reduces transparently"), std::string::npos) << events;
 }
 
 TEST(AuditTest, AnHonestPoolIsAuditedAndTrustedMore) {
