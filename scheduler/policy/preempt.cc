@@ -151,9 +151,7 @@ void PreemptFor(const SnapshotJob& head, const Snapshot& snapshot,
   int free_total = 0;
   for (const auto& w : freed) free_total += w.free_slots;
   const int free_at_start = free_total;
-  auto fits = [&](const std::vector<SnapshotWorker>& ws, int free) {
-    return free >= head.min_ranks && PlaceGang(head, ws).has_value();
-  };
+  auto fits = [&] { return free_total >= head.min_ranks && PlaceGang(head, freed).has_value(); };
   std::vector<size_t> released;  // the workers whose slots the choice counted as freed
   auto release_at = [&](size_t i) {
     ++freed[i].free_slots;
@@ -163,20 +161,19 @@ void PreemptFor(const SnapshotJob& head, const Snapshot& snapshot,
   auto release = [&](const std::string& wid) {
     if (auto i = position(wid)) release_at(*i);
   };
-  auto why = [&](const SnapshotRunning& v, const char* what) {
+  auto why = [&](const Candidate& v, const char* what) {
     char buf[200];
     std::snprintf(buf, sizeof(buf), "%s%s: account %s (%.2f) for job %lld of %s (%.2f)", what,
-                  by_fair_share(factor_at(v.account)) ? "fair share" : "attained service",
-                  v.account.c_str(), factor_at(v.account), static_cast<long long>(head.id),
-                  head.account.c_str(), mine);
+                  by_fair_share(v.factor) ? "fair share" : "attained service", v.r->account.c_str(),
+                  v.factor, static_cast<long long>(head.id), head.account.c_str(), mine);
     return std::string(buf);
   };
   // Takes victims in order until the head fits and records them; returns the last one it took,
   // or nullptr when even all of them together would not make room (then it preempts nobody).
   auto choose = [&]() -> const Candidate* {
-    std::vector<const SnapshotRunning*> chosen;  // preempted entirely
+    std::vector<const Candidate*> chosen;  // preempted entirely
     auto commit = [&] {
-      for (const SnapshotRunning* c : chosen) out.preempts.push_back({c->id, head.id, why(*c, "")});
+      for (const Candidate* c : chosen) out.preempts.push_back({c->r->id, head.id, why(*c, "")});
     };
     for (const Candidate& cv : victims) {
       const SnapshotRunning* v = cv.r;
@@ -193,18 +190,18 @@ void PreemptFor(const SnapshotJob& head, const Snapshot& snapshot,
           if (!at || !WorkerFits(head, freed[*at])) continue;
           release_at(*at);
           kept.erase(kept.begin() + static_cast<ptrdiff_t>(i));
-          if (fits(freed, free_total)) {
+          if (fits()) {
             commit();
             const std::string what = "shrink " + std::to_string(v->rank_workers.size()) + " -> " +
                                      std::to_string(kept.size()) + " ranks: ";
-            out.resizes.push_back({v->id, std::move(kept), why(*v, what.c_str())});
+            out.resizes.push_back({v->id, std::move(kept), why(cv, what.c_str())});
             return &cv;
           }
         }
       }
       for (const std::string& wid : *remaining) release(wid);
-      chosen.push_back(v);
-      if (fits(freed, free_total)) {
+      chosen.push_back(&cv);
+      if (fits()) {
         commit();
         return &cv;
       }
@@ -232,7 +229,7 @@ void PreemptFor(const SnapshotJob& head, const Snapshot& snapshot,
       c = victims[vi++].r;
     }
     for (const std::string& wid : c->rank_workers) release(wid);
-    if (fits(freed, free_total)) {
+    if (fits()) {
       for (size_t k = spared.size(); k-- > left;) out.guarded.push_back(spared[k].second);
       return;
     }

@@ -68,6 +68,16 @@ audit::Commitment GetResult(const double* in, std::string config) {
   return c;
 }
 
+// Everything a judge computes of bytes it was shown (a reveal, or what a rank sent): hash, norm,
+// sketch and sum-check projections.
+audit::Commitment CommitShown(const std::vector<float>& bytes, const std::string& seed,
+                              const std::string& config) {
+  const int64_t n = static_cast<int64_t>(bytes.size());
+  audit::Commitment c = audit::Commit(bytes.data(), n, seed, config);
+  c.projections = audit::SumProjections(bytes.data(), n, seed);
+  return c;
+}
+
 }  // namespace
 
 Result<CheatMode> ParseCheatMode(const std::string& text) {
@@ -296,9 +306,7 @@ Result<audit::Commitment> AuditSession::Reveal(int q, const std::string& seed,
   }
   RETURN_IF_ERROR(
       coll_.Broadcast(bytes.data(), static_cast<int64_t>(bytes.size() * sizeof(float)), q));
-  audit::Commitment c = audit::Commit(bytes.data(), n_, seed, config);
-  c.projections = audit::SumProjections(bytes.data(), n_, seed);
-  return c;
+  return CommitShown(bytes, seed, config);
 }
 
 Status AuditSession::Verify(int64_t step, const float* reduced, const float* side,
@@ -436,10 +444,7 @@ Status AuditSession::Verify(int64_t step, const float* reduced, const float* sid
   // not the ones the rank claimed, are no claim at all. (With a transparent plan, what a rank
   // sent off its commitment is its reveal, to every judge.)
   std::map<int, audit::Commitment> revealed;
-  for (const auto& [q, bytes] : sent_off_) {
-    revealed[q] = audit::Commit(bytes.data(), n_, seed, configs[q]);
-    revealed[q].projections = audit::SumProjections(bytes.data(), n_, seed);
-  }
+  for (const auto& [q, bytes] : sent_off_) revealed[q] = CommitShown(bytes, seed, configs[q]);
   auto reveal_for = [&](int q, int judge_rank) -> Status {
     if (configs[judge_rank] == configs[q] || revealed.count(q)) return Status::Ok();
     ASSIGN_OR_RETURN(revealed[q], Reveal(q, seed, configs[q]));
