@@ -14,6 +14,8 @@
 //   --hash-speed      the commitment hash on this bench model's gradient (85,002 floats): BLAKE3
 //                     on each path this CPU has, against OpenSSL's SHA-256 (the hash until
 //                     2026-12-05), in one run
+//   --backend cuda    the ranks on the cuda engine instead (all on GPU 0, reducing on the host
+//                     whether audited or not), at --precision; builds with CUDA only
 //   --model gpt       --detect and --overhead on the demo's character-level GPT (configs/jobs/
 //                     gpt-fortunes.yaml's shape, 0.13M parameters, 16 windows of 64 bytes per rank
 //                     and step) on synthetic text, instead of the 85k-parameter MLP
@@ -43,6 +45,9 @@
 #include "kernels/collectives/gloo_collective.h"
 #include "worker/train/engines/cpu/cpu_step_engine.h"
 #include "worker/train/trainer.h"
+#ifdef SHOAL_HAVE_CUDA
+#include "worker/train/engines/cuda/cuda_step_engine.h"
+#endif
 
 using namespace shoal;
 using nlohmann::json;
@@ -104,24 +109,39 @@ void WriteData(const std::string& dir) {
   }
 }
 
+// --backend and --precision: cuda ranks share the machine's first GPU.
+std::string backend = "cpu", precision = "fp32";
+
+std::string PrecisionField() { return backend == "cuda" ? ", precision: " + precision : ""; }
+
+// The cuda engine when this bench was built with CUDA, else nothing (--backend cuda is refused).
+EngineMaker CudaEngineMaker() {
+#ifdef SHOAL_HAVE_CUDA
+  return MakeCudaEngine;
+#else
+  return {};
+#endif
+}
+
 JobSpec Spec(const std::string& dir, int epochs) {
   std::ostringstream y;
   y << "apiVersion: shoal/v1\nkind: TrainingJob\nmetadata: {name: audit-bench}\nspec:\n"
     << "  workers: {min: " << ranks << ", max: " << ranks << "}\n"
-    << "  resources: {backend: cpu, gpusPerWorker: 0}\n";
+    << "  resources: {backend: " << backend << ", gpusPerWorker: " << (backend == "cuda") << "}\n";
   if (gpt) {
     y << "  model: {kind: gpt, layers: 2, vocabSize: 256, contextLength: " << kContext
       << ", heads: 4, embedDim: 64}\n"
       << "  data: {train: " << dir << "/train, test: " << dir << "/val, format: tokens}\n"
       << "  optimizer: {kind: adamw, lr: 0.003, weightDecay: 0.01}\n"
       << "  training: {epochs: " << epochs << ", batchSize: " << batch_size
-      << ", seed: 5, clipGradNorm: 1.0}\n";
+      << ", seed: 5, clipGradNorm: 1.0" << PrecisionField() << "}\n";
   } else {
     y << "  model: {kind: mlp, layers: [" << kDim << ", 256, 256, " << kClasses
       << "], activation: relu}\n"
       << "  data: {train: " << dir << "/train.csv, test: " << dir << "/test.csv}\n"
       << "  optimizer: {kind: sgd, lr: 0.05, momentum: 0.9}\n"
-      << "  training: {epochs: " << epochs << ", batchSize: " << batch_size << ", seed: 5}\n";
+      << "  training: {epochs: " << epochs << ", batchSize: " << batch_size << ", seed: 5"
+      << PrecisionField() << "}\n";
   }
   auto spec = ParseJobSpec(y.str(), "bench");
   if (!spec.ok()) {
@@ -182,6 +202,10 @@ Run RunRanks(const JobSpec& spec, int trial, double rate, const std::string& che
       opts.max_steps = max_steps;
       if (rate >= 0) opts.audit_plan = plans[r];
       if (r == 2) opts.cheat = cheat;
+      // Several cuda ranks share one GPU, which NCCL refuses: audited or not, they reduce on the
+      // host, so the ratio is the audits' alone.
+      opts.make_cuda_engine = CudaEngineMaker();
+      opts.reduce_on_host = backend == "cuda";
       auto res = Train(spec, **coll, opts, out);
       status[r] = res.ok() ? Status::Ok() : res.status();
       if (res.ok()) results[r] = *res;
@@ -330,7 +354,7 @@ int GradientsOut(const std::string& dir, const std::string& path, int batches, i
   const JobSpec spec = Spec(dir, 1);
   auto coll = MakeSingleRankCollective();
   EngineConfig config{&spec, threads, 0, 0, 60};
-  auto engine = MakeCpuEngine(config, *coll);
+  auto engine = backend == "cuda" ? CudaEngineMaker()(config, *coll) : MakeCpuEngine(config, *coll);
   if (!engine.ok()) {
     std::fprintf(stderr, "%s\n", engine.status().message().c_str());
     return 1;
@@ -474,7 +498,15 @@ int main(int argc, char** argv) {
   app.add_option("--ranks", ranks, "ranks (threads) of the --overhead runs (default 4)")
       ->check(CLI::Range(2, 8));
   app.add_option("--screen-z", screen_z, "the norm screen's z (default: the plan's, 3.5)");
+  app.add_option("--backend", backend, "the ranks' engine (cuda: every rank on GPU 0)")
+      ->check(CLI::IsMember({"cpu", "cuda"}));
+  app.add_option("--precision", precision, "cuda ranks' precision")
+      ->check(CLI::IsMember({"fp32", "tf32", "bf16"}));
   CLI11_PARSE(app, argc, argv);
+  if (backend == "cuda" && !CudaEngineMaker()) {
+    std::fprintf(stderr, "--backend cuda: this shoal-audit-bench was built without CUDA\n");
+    return 2;
+  }
   gpt = model == "gpt";
   if (gpt && app.count("--batch") == 0) batch_size = 16;
   if (gpt && (!gradients_out.empty() || !impact.empty() || hash_speed)) {

@@ -106,8 +106,8 @@ const std::vector<SchedulerSetting>& SchedulerSettings() {
        "placement, refined by jobs' measured samples/s per GPU type (docs/simulator.md); empty = "
        "type-blind"},
       {"audits", "--audits", "BOOL", "false",
-       "audit ranks' gradients against each other (docs/audits.md; cpu jobs only for now); off "
-       "by default: cuda jobs are not audited yet, and very small models pay more than 5 %"},
+       "audit ranks' gradients against each other (docs/audits.md); off by default: audited "
+       "cuda ranks have not run on a GPU yet, and very small models pay more than 5 %"},
       {"auditInitialRate", "--audit-initial-rate", "RATE", "0.1",
        "a new worker's chance per step that a rank of it is audited, in (0, 1]"},
       {"auditDecay", "--audit-decay", "FACTOR", "0.9",

@@ -81,7 +81,7 @@ struct SchedulerConfig {
   // most this many ranks of any one job of another account (0 = no bound).
   int64_t new_worker_ranks_per_job = 1;
   // Audits of ranks' gradients (docs/audits.md). audits: off by default while they cost more than
-  // the 5 % goal (bench/README.md "audits"); cpu jobs only for now. auditInitialRate /
+  // the 5 % goal (bench/README.md "audits"); cpu and cuda jobs. auditInitialRate /
   // auditDecay / auditMinRate / auditScreenZ / auditScreenMinDeviation: the trust policy
   // (scheduler/audit/trust.h). allowTestFaults: let workers with
   // fault injection (--test-cheat) register; for tests only.

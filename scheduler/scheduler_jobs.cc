@@ -312,8 +312,8 @@ void Scheduler::StartJob(Job& job, const std::vector<std::string>& rank_workers)
     rp.worker_id = rank_workers[r];
     a.ranks.push_back(rp);
   }
-  // Only the cpu engine can recompute a rank's gradient yet (docs/audits.md "Status").
-  if (options_.audits && job.spec.resources.backend == Backend::kCpu && rank_workers.size() > 1) {
+  // cuda ranks of an audited attempt reduce on the host (docs/audits.md "GPU ranks").
+  if (options_.audits && rank_workers.size() > 1) {
     a.audit = PlanAudits(job, rank_workers);
   }
   a.checkpoint_every_s = YoungDalyEverySeconds(job, rank_workers);

@@ -10,11 +10,13 @@ cd "$(dirname "$0")/../.."
 build="${1:-build}"
 out="${2:-build-bundle}"
 cmake --build "$build" -j "$(nproc)" --target gpu_kernels_test gpu_transformer_test gpu_mlp_test \
-  gpu_gpt_test cuda_engine_test shoal-step-bench shoal-kernels-bench shoal-gpu-gpt-bench
+  gpu_gpt_test cuda_engine_test gpu_audit_test shoal-step-bench shoal-kernels-bench \
+  shoal-gpu-gpt-bench shoal-audit-bench
 rm -rf "$out" && mkdir -p "$out/bin" "$out/lib"
 for b in tests/gpu/gpu_kernels_test tests/gpu/gpu_transformer_test tests/gpu/gpu_mlp_test \
-         tests/gpu/gpu_gpt_test tests/gpu/cuda_engine_test bench/shoal-step-bench \
-         bench/shoal-kernels-bench bench/shoal-gpu-gpt-bench; do
+         tests/gpu/gpu_gpt_test tests/gpu/cuda_engine_test tests/gpu/gpu_audit_test \
+         bench/shoal-step-bench bench/shoal-kernels-bench bench/shoal-gpu-gpt-bench \
+         bench/shoal-audit-bench; do
   cp "$build/$b" "$out/bin/"
 done
 # gpu_gpt_test's PyTorch fixture (run-bundle points SHOAL_GPT_FIXTURE at it).
@@ -24,6 +26,6 @@ strip "$out"/bin/*
 for b in "$out"/bin/*; do ldd "$b" | awk '/=> \//{print $3}'; done | sort -u |
   grep -vE '/lib(c|m|pthread|dl|rt)\.so|ld-linux|libgcc_s|libstdc\+\+|libcuda\.so|libnccl|libcublas' |
   xargs -I{} cp -L {} "$out/lib/"
-cp tests/gpu/run-bundle "$out/"
+cp tests/gpu/run-bundle tests/gpu/audit-bench.sh "$out/"
 du -sh "$out"
 echo "bundle: $out — run on the GPU machine: bash $out/run-bundle \$OUT"

@@ -55,7 +55,8 @@ int main(int argc, char** argv) {
       ->type_name("PATH");
   app.add_option("--test-cheat", options.test_cheat,
                  "tests only: audited ranks misbehave (zero, stale, noise:S, scale:X, skip:P, "
-                 "collude, evade, split, split-sent; docs/audits.md); the scheduler must run with "
+                 "collude, evade, split, split-sent, misclaim; docs/audits.md); the scheduler must "
+                 "run with "
                  "allowTestFaults")
       ->type_name("MODE");
   app.add_option("--work-dir", options.work_dir,

@@ -106,6 +106,8 @@ Result<CheatMode> ParseCheatMode(const std::string& text) {
     m.kind = CheatMode::kSplit;
   } else if (kind == "split-sent" && arg.empty()) {
     m.kind = CheatMode::kSplitSent;
+  } else if (kind == "misclaim" && arg.empty()) {
+    m.kind = CheatMode::kMisclaim;
   } else if (kind == "noise") {
     m.kind = CheatMode::kNoise;
     RETURN_IF_ERROR(number(0, 1e6));
@@ -118,8 +120,8 @@ Result<CheatMode> ParseCheatMode(const std::string& text) {
   } else {
     return InvalidArgument(
         "--cheat " + text +
-        ": expected zero, stale, noise:SIGMA, scale:X, skip:P, collude, evade, split or "
-        "split-sent");
+        ": expected zero, stale, noise:SIGMA, scale:X, skip:P, collude, evade, split, "
+        "split-sent or misclaim");
   }
   return m;
 }
@@ -161,6 +163,7 @@ void AuditSession::Cheat(float* local, int64_t n) {
     case CheatMode::kNone:
     case CheatMode::kSplit:  // Commit sends their zeros after committing
     case CheatMode::kSplitSent:
+    case CheatMode::kMisclaim:  // honest until it claims (Verify)
       return;
     case CheatMode::kEvade:
       honest_.assign(local, local + n);
@@ -381,10 +384,11 @@ Status AuditSession::Verify(int64_t step, const float* reduced, const float* sid
   // hashes decide, across configurations every judge (and the scheduler, from the judges'
   // records) sketches the revealed bytes (below). Its record carries its hash, exact norm and
   // projections.
-  // (The split-sent fault claims those of the zeros it sent.)
-  const std::vector<double> projections = cheat_.kind == CheatMode::kSplitSent
-                                              ? std::vector<double>(audit::kSumProjections, 0.0)
-                                              : audit::SumProjections(local_.data(), n_, seed);
+  // (The split-sent fault claims those of the zeros it sent, misclaim those of zeros.)
+  const std::vector<double> projections =
+      cheat_.kind == CheatMode::kSplitSent || cheat_.kind == CheatMode::kMisclaim
+          ? std::vector<double>(audit::kSumProjections, 0.0)
+          : audit::SumProjections(local_.data(), n_, seed);
   if (std::any_of(cases.begin(), cases.end(), [&](const Case& c) { return c.auditee == rank_; })) {
     own_.hash = hash_;
     own_.config = config_;
@@ -523,10 +527,14 @@ Status AuditSession::Verify(int64_t step, const float* reduced, const float* sid
   }
   // 5. The sum check. A disputed audit decides the step first (its records name a culprit); a
   // failed sum check alone names nobody, and the step's clean audits then prove nothing about
-  // what their auditees sent, so they are not reported.
+  // what their auditees sent, so they are not reported. A transparent reduction needs no sum
+  // check: every rank saw every gradient sent, and Reduce matched each against its sender's
+  // commitment (a mismatch is a case above, with a culprit). Summing claims there would only let
+  // a rank that claims wrongly stop every transparent attempt without being named.
   const bool disputed =
       std::any_of(cases.begin(), cases.end(), [](const Case& c) { return c.disputed; });
-  const std::string sum_error = disputed ? "" : SumCheck(reduced, seed, claims, norms);
+  const std::string sum_error =
+      disputed || plan_.transparent ? "" : SumCheck(reduced, seed, claims, norms);
   if (!sum_error.empty()) {
     log_ << "audit: step " << step << ": " << sum_error << std::endl;
     return Aborted(std::string(kAuditDisputeMessage) + " at step " + std::to_string(step) + ": " +

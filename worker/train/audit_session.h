@@ -45,17 +45,20 @@ struct CheatMode {
     kCollude,
     kEvade,
     kSplit,
-    kSplitSent
+    kSplitSent,
+    kMisclaim
   } kind = kNone;
   double value = 0;  // noise's sigma, scale's factor, skip's fraction
 };
-// "zero", "stale", "noise:S", "scale:X", "skip:P", "collude", "evade", "split", "split-sent"
-// ("" = none); InvalidArgument else. evade sends zeros, but once audited it claims (and reveals)
-// the honest gradient, as a lazy worker that computes only when it learns it is audited would.
-// split commits to the honest gradient (so every audit of its commitment passes), sends zeros
-// into the all-reduce and claims its commitment's projections: the sum check stops the step but
-// cannot name it. split-sent claims the projections of what it sent instead: the sum adds up,
-// and an audit of it finds the claim is not of its commitment.
+// "zero", "stale", "noise:S", "scale:X", "skip:P", "collude", "evade", "split", "split-sent",
+// "misclaim" ("" = none); InvalidArgument else. evade sends zeros, but once audited it claims (and
+// reveals) the honest gradient, as a lazy worker that computes only when it learns it is audited
+// would. split commits to the honest gradient (so every audit of its commitment passes), sends
+// zeros into the all-reduce and claims its commitment's projections: the sum check stops the step
+// but cannot name it. split-sent claims the projections of what it sent instead: the sum adds up,
+// and an audit of it finds the claim is not of its commitment. misclaim commits to and sends the
+// honest gradient but claims zero projections: without an audit of it, the sum check fails and
+// names nobody (forcing the job's retries to be transparent, where claims are not summed).
 Result<CheatMode> ParseCheatMode(const std::string& text);
 
 // The start of the message of the status Verify returns on a dispute.

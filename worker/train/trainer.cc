@@ -329,8 +329,12 @@ class TrainRun {
         ASSIGN_OR_RETURN(init, ReadModelWeights(spec_.model.init, spec_));
       }
     }
-    EngineConfig engine_config{&spec_, std::max(1, options_.threads), options_.bucket_bytes,
-                               options_.device, options_.timeout_sec};
+    EngineConfig engine_config{&spec_,
+                               std::max(1, options_.threads),
+                               options_.bucket_bytes,
+                               options_.device,
+                               options_.timeout_sec,
+                               options_.reduce_on_host || options_.audit_plan.has_value()};
     ASSIGN_OR_RETURN(engine_, MakeEngine(backend, engine_config, coll_, options_.make_cuda_engine));
     RETURN_IF_ERROR(SetupAudits());
     out_ << "rank " << rank_ << "/" << world_ << " on " << engine_->Describe() << ": "

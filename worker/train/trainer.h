@@ -82,6 +82,9 @@ struct TrainerOptions {
   // Audits (docs/audits.md): this rank's plan, and a test fault ("" = none; needs a plan).
   std::optional<wire::AuditPlan> audit_plan;
   std::string cheat;
+  // Every step's all-reduce on the host, as audited steps always are (EngineConfig::
+  // reduce_on_host): lets benchmarks compare audited cuda ranks with unaudited ones on one GPU.
+  bool reduce_on_host = false;
 
   // The cuda backend, provided by builds with CUDA (worker/train/engines/cuda, handed in by
   // shoal-train's launch); both empty without. `cuda_usable` says whether a device can be used

@@ -11,48 +11,16 @@
 #include <sstream>
 #include <thread>
 
-#include <gloo/rendezvous/hash_store.h>
 #include <gtest/gtest.h>
 
-#include "common/wire/trainer_report.h"
-#include "kernels/collectives/gloo_collective.h"
+#include "tests/testing/audit_ranks.h"
 #include "tests/testing/test_util.h"
 #include "worker/train/trainer.h"
 
 namespace shoal {
 namespace {
 
-struct RankRun {
-  Status status;
-  TrainResult result;
-  std::vector<wire::AuditRecord> records;
-  std::string out;
-  int64_t all_reduces = 0;  // AllReduceSum calls Train made (float or double)
-};
-
-// Counts the all-reduces made through it; passes every call on to `inner`.
-class CountingCollective final : public Collective {
- public:
-  explicit CountingCollective(Collective& inner) : inner_(inner) {}
-  int rank() const override { return inner_.rank(); }
-  int size() const override { return inner_.size(); }
-  Status AllReduceSum(float* data, int64_t n) override {
-    ++all_reduces;
-    return inner_.AllReduceSum(data, n);
-  }
-  Status AllReduceSum(double* data, int64_t n) override {
-    ++all_reduces;
-    return inner_.AllReduceSum(data, n);
-  }
-  Status Barrier() override { return inner_.Barrier(); }
-  Status Broadcast(void* data, int64_t bytes, int root) override {
-    return inner_.Broadcast(data, bytes, root);
-  }
-  int64_t all_reduces = 0;
-
- private:
-  Collective& inner_;
-};
+using RankRun = testing::AuditedRankRun;
 
 class AuditTrainerTest : public ::testing::Test {
  protected:
@@ -77,67 +45,19 @@ class AuditTrainerTest : public ::testing::Test {
     return *spec;
   }
 
-  // Every rank's plan: rank q is audited at `rate[q]` per step by ranks of other accounts.
   static std::vector<wire::AuditPlan> Plans(const std::vector<std::string>& accounts,
                                             const std::vector<double>& rate) {
-    const int n = static_cast<int>(accounts.size());
-    std::vector<std::vector<int>> auditors(n);
-    for (int q = 0; q < n; ++q) {
-      for (int a = 0; a < n; ++a) {
-        if (a != q && accounts[a] != accounts[q]) auditors[q].push_back(a);
-      }
-    }
-    std::vector<wire::AuditPlan> plans(n);
-    for (int r = 0; r < n; ++r) {
-      plans[r].nonce = "0123abcd";
-      plans[r].key = "00" + std::to_string(r) + "0";
-      plans[r].accounts = accounts;
-      plans[r].rates = rate;
-      plans[r].auditors = auditors;
-    }
-    return plans;
+    return testing::AuditPlans(accounts, rate);
   }
 
   // threads[r]: rank r's BLAS threads (part of its compute configuration); 1 when empty.
   std::vector<RankRun> Run(const JobSpec& spec, const std::vector<wire::AuditPlan>& plans,
                            const std::vector<std::string>& cheats,
                            const std::vector<int>& threads_of = {}) {
-    const int ranks = static_cast<int>(plans.size());
-    std::vector<RankRun> runs(ranks);
-    auto store = std::make_shared<gloo::rendezvous::HashStore>();
-    std::vector<std::thread> threads;
-    for (int r = 0; r < ranks; ++r) {
-      threads.emplace_back([&, r] {
-        GlooOptions gloo;
-        gloo.timeout = std::chrono::milliseconds(30000);
-        auto coll = MakeGlooCollective(r, ranks, *store, gloo);
-        ASSERT_TRUE(coll.ok()) << coll.status().ToString();
-        float ready = 1;
-        ASSERT_TRUE((*coll)->AllReduceSum(&ready, 1).ok());
-        std::ostringstream out;
-        TrainerOptions opts;
-        opts.progress_json = true;
-        if (!plans[r].key.empty()) opts.audit_plan = plans[r];
-        opts.cheat = cheats.empty() ? "" : cheats[r];
-        opts.threads = threads_of.empty() ? 1 : threads_of[r];
-        CountingCollective counting(**coll);
-        auto res = Train(spec, counting, opts, out);
-        runs[r].all_reduces = counting.all_reduces;
-        runs[r].status = res.ok() ? Status::Ok() : res.status();
-        if (res.ok()) runs[r].result = *res;
-        runs[r].out = out.str();
-        std::istringstream lines(runs[r].out);
-        for (std::string line; std::getline(lines, line);) {
-          auto report = wire::ParseReportLine(line);
-          if (!report || report->fields.value("type", "") != "audit") continue;
-          auto rec = wire::AuditRecordFromJson(report->fields);
-          ASSERT_TRUE(rec.ok()) << rec.status().ToString();
-          runs[r].records.push_back(*rec);
-        }
-      });
-    }
-    for (auto& t : threads) t.join();
-    return runs;
+    return testing::RunAuditedRanks(std::vector<JobSpec>(plans.size(), spec), plans, cheats,
+                                    [&](int r, TrainerOptions* opts) {
+                                      opts->threads = threads_of.empty() ? 1 : threads_of[r];
+                                    });
   }
 
   std::string dir_;
@@ -394,6 +314,45 @@ TEST_F(AuditTrainerTest, ATransparentReductionNamesTheRankThatSentOtherThanItCom
   EXPECT_TRUE(auditor_saw && arbiter_saw);
 }
 
+// A rank that sends and commits to its honest gradient but claims wrong projections: where no
+// audit of it falls in the step, the sum check fails and names nobody. Once the plan is
+// transparent its claims are not summed (every gradient sent was seen and matched against its
+// commitment), so it can no longer stop the job unnamed; the first audit of it finds the claim
+// is not of its commitment, and names it.
+TEST_F(AuditTrainerTest, ATransparentPlanLetsNoRankStopTheJobUnnamedByClaimingWrongly) {
+  const JobSpec spec = Spec(4, 8);
+  auto plans = Plans(kFourAccounts, {0.2, 0.2, 0.2, 0.2});
+  for (auto& p : plans) p.screen_z = 1e9;
+  auto runs = Run(spec, plans, {"", "", "misclaim", ""});
+  int64_t plain_stop = -1;
+  for (int r = 0; r < 4; ++r) {
+    ASSERT_EQ(ExitCodeFor(runs[r].status), kTrainAuditDispute) << runs[r].status.ToString();
+    const std::string& m = runs[r].status.message();
+    plain_stop = std::stoll(m.substr(m.find("at step ") + 8));
+    // With these seeds the first step with an exchange audits another rank: unnamed.
+    EXPECT_NE(m.find("not the sum"), std::string::npos) << m;
+  }
+  for (auto& p : plans) p.transparent = true;
+  auto transparent = Run(spec, plans, {"", "", "misclaim", ""});
+  bool arbiter_confirmed = false;
+  for (int r = 0; r < 4; ++r) {
+    ASSERT_EQ(ExitCodeFor(transparent[r].status), kTrainAuditDispute)
+        << transparent[r].status.ToString();
+    const std::string& m = transparent[r].status.message();
+    EXPECT_NE(m.find("recomputed rank 2's gradient"), std::string::npos) << m;
+    EXPECT_GT(std::stoll(m.substr(m.find("at step ") + 8)), plain_stop)
+        << "the transparent run stopped where the plain one did: the test shows nothing";
+    for (const auto& rec : transparent[r].records) {
+      arbiter_confirmed |=
+          rec.role == wire::AuditRole::kArbiter && rec.auditee == 2 && rec.verdict == "mismatch";
+    }
+  }
+  EXPECT_TRUE(arbiter_confirmed);
+  // Honest ranks under a transparent plan with draws: audited, nobody stopped.
+  auto honest = Run(spec, plans, {});
+  for (int r = 0; r < 4; ++r) ASSERT_TRUE(honest[r].status.ok()) << honest[r].status.ToString();
+}
+
 TEST(CheatMode, ParsesTheModesAndRefusesOthers) {
   EXPECT_EQ(ParseCheatMode("").value().kind, CheatMode::kNone);
   EXPECT_EQ(ParseCheatMode("zero").value().kind, CheatMode::kZero);
@@ -401,6 +360,7 @@ TEST(CheatMode, ParsesTheModesAndRefusesOthers) {
   EXPECT_EQ(ParseCheatMode("skip:0.1").value().kind, CheatMode::kSkip);
   EXPECT_EQ(ParseCheatMode("split").value().kind, CheatMode::kSplit);
   EXPECT_EQ(ParseCheatMode("split-sent").value().kind, CheatMode::kSplitSent);
+  EXPECT_EQ(ParseCheatMode("misclaim").value().kind, CheatMode::kMisclaim);
   for (const char* bad : {"zeros", "skip:2", "noise:", "noise:x", "scale", "zero:1", "split:1"}) {
     auto m = ParseCheatMode(bad);
     ASSERT_FALSE(m.ok()) << bad;

@@ -101,6 +101,10 @@ struct EngineConfig {
   int64_t bucket_bytes = 0;  // gradient bucket size for overlap (0 = backend default)
   int device = 0;            // CUDA device ordinal (cuda backend)
   double timeout_sec = 60;   // a collective waiting longer than this fails (peer dead or stuck)
+  // Every step's all-reduce goes through the host collective (and the step's audit), never a
+  // device communicator: audited attempts, whose commitments and checks are made on the host.
+  // The cuda engine then creates no NCCL communicator (so several ranks may share one GPU).
+  bool reduce_on_host = false;
 };
 
 class StepEngine {

@@ -2,10 +2,13 @@
 
 #include <cuda_runtime_api.h>
 
+#include <algorithm>
+#include <chrono>
 #include <cmath>
 #include <cstring>
 #include <vector>
 
+#include "common/audit/commitment.h"
 #include "kernels/cuda/cuda_check.h"
 #include "kernels/cuda/optimizer.h"
 #include "kernels/cuda/reduce.h"
@@ -57,7 +60,9 @@ class CudaEngine final : public StepEngine {
 
   std::string Describe() const override {
     std::string s = "cuda (" + device_name_ + ", " + ToString(spec_.training.precision);
-    if (coll_.size() > 1) {
+    if (coll_.size() > 1 && !HaveNccl()) {
+      s += ", all-reduce on the host";
+    } else if (coll_.size() > 1) {
       s += ", NCCL, buckets of " + std::to_string(bucket_floats_ * 4 >> 20) + " MiB";
     }
     return s + ")";
@@ -66,6 +71,11 @@ class CudaEngine final : public StepEngine {
 
   Result<StepStats> Step(const StepInput& in) override {
     const int world = coll_.size();
+    StepStats stats;
+    if (in.audit != nullptr || (world > 1 && !HaveNccl())) {
+      RETURN_IF_ERROR(HostReducedGradient(in, &stats));
+      return Update(in, stats, /*tail_on_device=*/false, compute_.s);
+    }
     const int k = std::max(1, in.micro_batches);
     float* grads = grads_.get();
     // Micro-batches before the last: their gradients summed into acc_, in order (the same order,
@@ -126,7 +136,6 @@ class CudaEngine final : public StepEngine {
     }
     // ForwardBackward synchronized S: backward is done. Mark it for the exposed-time measurement.
     SHOAL_CUDA_RETURN_IF_ERROR(cudaEventRecord(bwd_done_.e, compute_.s));
-    StepStats stats;
     float* tail = host_tail_.get();  // [loss sum, correct, non-finite flag as float]
     tail[0] = static_cast<float>(loss_total + loss_sum);
     tail[1] = static_cast<float>(correct_total + correct);
@@ -146,6 +155,16 @@ class CudaEngine final : public StepEngine {
     }
 #endif
     buckets_per_step_ = buckets;
+    return Update(in, stats, world > 1, done_stream);
+  }
+
+  // The rest of a step once grads_ holds the summed gradient: the divergence check, the norm,
+  // clipping and the optimizer update. The loss sum and correct count are in host_tail_, or in
+  // grads_[n_, n_ + 2) when `tail_on_device` (they rode in the NCCL all-reduce).
+  Result<StepStats> Update(const StepInput& in, StepStats stats, bool tail_on_device,
+                           cudaStream_t done_stream) {
+    float* grads = grads_.get();
+    float* tail = host_tail_.get();
     RETURN_IF_ERROR(cuda::AnyNonFinite(grads, n_, d_flag_.get(), compute_.s));
     // The global norm, deterministic (every rank computes the same bits, so clipping agrees).
     RETURN_IF_ERROR(cuda::SumOfSquares(grads, n_, d_sumsq_.get(), norm_scratch_.get(), compute_.s));
@@ -168,7 +187,7 @@ class CudaEngine final : public StepEngine {
                                               static_cast<float>(opt.momentum),
                                               static_cast<float>(opt.weight_decay), compute_.s));
     }
-    if (world > 1) {
+    if (tail_on_device) {
       SHOAL_CUDA_RETURN_IF_ERROR(
           cudaMemcpyAsync(tail, grads + n_, 2 * sizeof(float), cudaMemcpyDeviceToHost, compute_.s));
     }
@@ -188,6 +207,26 @@ class CudaEngine final : public StepEngine {
                              " (loss or gradient is NaN/Inf): lower optimizer.lr");
     }
     return stats;
+  }
+
+  // Step()'s local gradient, the same bits (LocalSum is the order both use on the host path, and
+  // the overlapped path's additions are the same elementwise sums), in buffers of its own: an
+  // audit calls it between a step's all-reduce and its update, while grads_ holds the sum.
+  Status LocalGradient(const StepInput& in, std::vector<float>* out) override {
+    if (audit_grads_.size() == 0) RETURN_IF_ERROR(audit_grads_.Allocate(n_));
+    double loss = 0;
+    int64_t right = 0;
+    RETURN_IF_ERROR(LocalSum(in, audit_grads_.get(), audit_acc_, &loss, &right));
+    out->resize(n_);
+    SHOAL_CUDA_RETURN_IF_ERROR(cudaMemcpyAsync(out->data(), audit_grads_.get(), n_ * sizeof(float),
+                                               cudaMemcpyDeviceToHost, compute_.s));
+    return Wait(compute_.s);
+  }
+
+  // Bit-identical gradients need the same kernels with the same tiles: the device (its name and
+  // compute capability), its SM count (the tensor-core GEMM picks its tile by it) and precision.
+  std::string ComputeConfig() const override {
+    return audit::ComputeConfig("cuda", ToString(spec_.training.precision), kernel_config_, 1, 0);
   }
 
   Status Evaluate(const float* x, const int32_t* y, int n, double* loss_sum,
@@ -232,7 +271,9 @@ class CudaEngine final : public StepEngine {
   double PeakFlops() const override { return PeakFlopsOf(device_name_, spec_.training.precision); }
 
   std::string StepNote() const override {
-    return coll_.size() > 1 ? "(" + std::to_string(buckets_per_step_) + " NCCL buckets/step)" : "";
+    if (coll_.size() == 1) return "";
+    if (!HaveNccl()) return "(all-reduce on the host)";
+    return "(" + std::to_string(buckets_per_step_) + " NCCL buckets/step)";
   }
 
  private:
@@ -242,6 +283,9 @@ class CudaEngine final : public StepEngine {
     cudaDeviceProp prop{};
     SHOAL_CUDA_RETURN_IF_ERROR(cudaGetDeviceProperties(&prop, config.device));
     device_name_ = prop.name;
+    // At most 64 characters in all travel in the audit's side band (audit_session.cc).
+    kernel_config_ = device_name_.substr(0, 32) + " sm" + std::to_string(prop.major) +
+                     std::to_string(prop.minor) + "x" + std::to_string(prop.multiProcessorCount);
     SHOAL_CUDA_RETURN_IF_ERROR(cudaStreamCreateWithFlags(&compute_.s, cudaStreamNonBlocking));
     SHOAL_CUDA_RETURN_IF_ERROR(cudaStreamCreateWithFlags(&comm_.s, cudaStreamNonBlocking));
     SHOAL_CUDA_RETURN_IF_ERROR(cudaEventCreate(&bwd_done_.e));
@@ -271,7 +315,7 @@ class CudaEngine final : public StepEngine {
     SHOAL_CUDA_RETURN_IF_ERROR(cudaMemsetAsync(state_b_.get(), 0, n_ * sizeof(float), compute_.s));
     SHOAL_CUDA_RETURN_IF_ERROR(cudaStreamSynchronize(compute_.s));
 
-    if (coll_.size() > 1) {
+    if (coll_.size() > 1 && !config.reduce_on_host) {
 #ifdef SHOAL_HAVE_NCCL
       NcclOptions options;
       options.timeout =
@@ -281,6 +325,81 @@ class CudaEngine final : public StepEngine {
       return Unavailable("the cuda backend with " + std::to_string(coll_.size()) +
                          " ranks needs NCCL, and this shoal-train was built without it");
 #endif
+    }
+    return Status::Ok();
+  }
+
+  bool HaveNccl() const {
+#ifdef SHOAL_HAVE_NCCL
+    return nccl_ != nullptr;
+#else
+    return false;
+#endif
+  }
+
+  // Every micro-batch's gradient of `in` summed into `out` on the device, in the order Step()'s
+  // overlapped path sums them: the earlier ones into `acc` one after another, then `acc` added
+  // to the last one's. ForwardBackward synchronizes the compute stream; the last addition is
+  // queued on it.
+  Status LocalSum(const StepInput& in, float* out, DeviceArray<float>& acc, double* loss_sum,
+                  int64_t* correct) {
+    const int k = std::max(1, in.micro_batches);
+    if (k > 1 && acc.size() == 0) RETURN_IF_ERROR(acc.Allocate(n_));
+    for (int m = 0; m < k; ++m) {
+      const int64_t row = static_cast<int64_t>(m) * in.batch;
+      RETURN_IF_ERROR(StageBatch(in.x + row * in.dim, in.y + row * in.label_width, in.batch));
+      double loss = 0;
+      int64_t right = 0;
+      float* dst = m == 0 && k > 1 ? acc.get() : out;
+      RETURN_IF_ERROR(model_->ForwardBackward(params_.get(), d_x_.get(), d_y_.get(), in.batch,
+                                              in.grad_scale, dst, &loss, &right));
+      if (m > 0 && m + 1 < k) {
+        RETURN_IF_ERROR(cuda::ResidualForward(acc.get(), out, n_, acc.get(), compute_.s));
+      }
+      *loss_sum += loss;
+      *correct += right;
+    }
+    if (k > 1) RETURN_IF_ERROR(cuda::ResidualForward(out, acc.get(), n_, out, compute_.s));
+    return Status::Ok();
+  }
+
+  // The host path of a step, taken by every audited step and by multi-rank jobs without NCCL
+  // (EngineConfig::reduce_on_host): the local gradient is copied to the host, committed to by the
+  // step's audit, all-reduced there (through the audit, which may reduce transparently) and
+  // copied back; then the audit verifies the step. No overlap of backward and all-reduce, and
+  // two gradient copies across PCIe: the price of auditing a cuda rank with the host-side
+  // protocol (docs/audits.md "GPU ranks").
+  Status HostReducedGradient(const StepInput& in, StepStats* stats) {
+    float* grads = grads_.get();
+    double loss = 0;
+    int64_t correct = 0;
+    RETURN_IF_ERROR(LocalSum(in, grads, acc_, &loss, &correct));
+    const int64_t side = in.audit != nullptr ? in.audit->SideBandFloats() : 0;
+    const int64_t count = n_ + 2 + side;
+    if (static_cast<int64_t>(host_grads_.size()) < count) {
+      RETURN_IF_ERROR(Wait(compute_.s));
+      RETURN_IF_ERROR(host_grads_.Allocate(static_cast<size_t>(count)));
+    }
+    float* host = host_grads_.get();
+    SHOAL_CUDA_RETURN_IF_ERROR(
+        cudaMemcpyAsync(host, grads, n_ * sizeof(float), cudaMemcpyDeviceToHost, compute_.s));
+    RETURN_IF_ERROR(Wait(compute_.s));
+    host[n_] = static_cast<float>(loss);
+    host[n_ + 1] = static_cast<float>(correct);
+    std::fill(host + n_ + 2, host + count, 0.f);
+    if (in.audit != nullptr) RETURN_IF_ERROR(in.audit->Commit(in.step, host, n_, host + n_ + 2));
+    const auto t_reduce = std::chrono::steady_clock::now();
+    RETURN_IF_ERROR(in.audit != nullptr ? in.audit->Reduce(host, count)
+                                        : coll_.AllReduceSum(host, count));
+    stats->reduce_sec =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - t_reduce).count();
+    SHOAL_CUDA_RETURN_IF_ERROR(
+        cudaMemcpyAsync(grads, host, n_ * sizeof(float), cudaMemcpyHostToDevice, compute_.s));
+    host_tail_.get()[0] = host[n_];
+    host_tail_.get()[1] = host[n_ + 1];
+    // Verify may recompute ranks' gradients (LocalGradient, on this stream after the copy).
+    if (in.audit != nullptr) {
+      RETURN_IF_ERROR(in.audit->Verify(in.step, host, host + n_ + 2, *this));
     }
     return Status::Ok();
   }
@@ -337,6 +456,7 @@ class CudaEngine final : public StepEngine {
   const JobSpec& spec_;
   Collective& coll_;
   std::string device_name_;
+  std::string kernel_config_;  // ComputeConfig's kernel part
   int64_t n_ = 0;
   int64_t bucket_floats_ = 0;
   int buckets_per_step_ = 0;
@@ -354,6 +474,8 @@ class CudaEngine final : public StepEngine {
   PinnedArray<float> host_x_, host_tail_;
   PinnedArray<int32_t> host_y_, host_flag_;
   DeviceArray<float> acc_;  // the summed gradients of earlier micro-batches (gradAccumulation > 1)
+  DeviceArray<float> audit_grads_, audit_acc_;  // LocalGradient's own (grads_ holds the sum then)
+  PinnedArray<float> host_grads_;  // the host path's gradient, loss, correct and audit side band
   DeviceArray<double> d_sumsq_, norm_scratch_;  // the gradient's squared norm and its partials
   PinnedArray<double> host_sumsq_;
   size_t staged_rows_ = 0;
