@@ -107,9 +107,10 @@ uint64_t Flips(uint64_t key, int64_t block, int k) {
 }
 
 // Block b of g (its first `len` <= 64 coordinates), portably: each value's sign bit flipped (no
-// branch) and added to its lane's running sum, in index order within the lane.
-void ProjectBlock(const float* g, int64_t b, int len, uint64_t key, LaneSums& acc) {
-  for (int k = 0; k < kSumProjections; ++k) {
+// branch) and added to its lane's running sum, in index order within the lane. The first
+// `count` projections.
+void ProjectBlock(const float* g, int64_t b, int len, uint64_t key, int count, LaneSums& acc) {
+  for (int k = 0; k < count; ++k) {
     const uint64_t flips = Flips(key, b, k);
     for (int j = 0; j < len; ++j) {
       uint32_t bits;
@@ -124,7 +125,8 @@ void ProjectBlock(const float* g, int64_t b, int len, uint64_t key, LaneSums& ac
 
 // The same additions, lane for lane and in the same order, eight lanes in two AVX2 registers:
 // so the same bits (a sign flipped before or after the exact float-to-double conversion is the
-// same double). About 5x faster than the portable loop.
+// same double). About 5x faster than the portable loop. The first kCount projections.
+template <int kCount>
 __attribute__((target("avx2"))) void ProjectAvx2(const float* g, int64_t blocks, uint64_t key,
                                                  LaneSums& acc) {
   // kSignMask[m]: lane i's sign bit set where bit i of m is.
@@ -135,19 +137,19 @@ __attribute__((target("avx2"))) void ProjectAvx2(const float* g, int64_t blocks,
     }
     return t;
   }();
-  __m256d sum[kSumProjections][2];
-  for (int k = 0; k < kSumProjections; ++k) {
+  __m256d sum[kCount][2];
+  for (int k = 0; k < kCount; ++k) {
     sum[k][0] = _mm256_loadu_pd(acc[k]);
     sum[k][1] = _mm256_loadu_pd(acc[k] + 4);
   }
   for (int64_t b = 0; b < blocks; ++b) {
-    uint64_t flips[kSumProjections];
-    for (int k = 0; k < kSumProjections; ++k) flips[k] = Flips(key, b, k);
+    uint64_t flips[kCount];
+    for (int k = 0; k < kCount; ++k) flips[k] = Flips(key, b, k);
     for (int j = 0; j < 64; j += kLanes) {
       const __m256 v = _mm256_loadu_ps(g + 64 * b + j);
       const __m256d lo = _mm256_cvtps_pd(_mm256_castps256_ps128(v));
       const __m256d hi = _mm256_cvtps_pd(_mm256_extractf128_ps(v, 1));
-      for (int k = 0; k < kSumProjections; ++k) {
+      for (int k = 0; k < kCount; ++k) {
         const unsigned byte = static_cast<unsigned>(flips[k] >> j) & 0xff;
         const __m256d mlo =
             _mm256_load_pd(reinterpret_cast<const double*>(kSignMask[byte & 15].data()));
@@ -158,7 +160,7 @@ __attribute__((target("avx2"))) void ProjectAvx2(const float* g, int64_t blocks,
       }
     }
   }
-  for (int k = 0; k < kSumProjections; ++k) {
+  for (int k = 0; k < kCount; ++k) {
     _mm256_storeu_pd(acc[k], sum[k][0]);
     _mm256_storeu_pd(acc[k] + 4, sum[k][1]);
   }
@@ -166,7 +168,9 @@ __attribute__((target("avx2"))) void ProjectAvx2(const float* g, int64_t blocks,
 
 }  // namespace
 
-std::vector<double> SumProjections(const float* g, int64_t n, std::string_view seed, bool simd) {
+std::vector<double> SumProjections(const float* g, int64_t n, std::string_view seed, bool simd,
+                                   int count) {
+  count = count == 1 ? 1 : kSumProjections;
   const uint64_t key = SplitMix64(HexPrefix64(seed) ^ 0x5e0d'5a11'c0de'0b1dULL);
   // Eight running sums per projection, added in a fixed order at the end: one chain of dependent
   // double additions with a branch per sign took 1 ms per pass over the bench MLP's 85k floats;
@@ -177,13 +181,17 @@ std::vector<double> SumProjections(const float* g, int64_t n, std::string_view s
   const int64_t blocks = n / 64;
   static const bool kHasAvx2 = __builtin_cpu_supports("avx2");
   if (simd && kHasAvx2) {
-    ProjectAvx2(g, blocks, key, acc);
+    if (count == 1) {
+      ProjectAvx2<1>(g, blocks, key, acc);
+    } else {
+      ProjectAvx2<kSumProjections>(g, blocks, key, acc);
+    }
   } else {
-    for (int64_t b = 0; b < blocks; ++b) ProjectBlock(g, b, 64, key, acc);
+    for (int64_t b = 0; b < blocks; ++b) ProjectBlock(g, b, 64, key, count, acc);
   }
-  ProjectBlock(g, blocks, static_cast<int>(n - 64 * blocks), key, acc);  // the partial one
-  std::vector<double> out(kSumProjections);
-  for (int k = 0; k < kSumProjections; ++k) {
+  ProjectBlock(g, blocks, static_cast<int>(n - 64 * blocks), key, count, acc);  // the partial one
+  std::vector<double> out(count);
+  for (int k = 0; k < count; ++k) {
     const double* a = acc[k];
     out[k] = ((a[0] + a[1]) + (a[2] + a[3])) + ((a[4] + a[5]) + (a[6] + a[7]));
   }

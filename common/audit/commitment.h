@@ -62,8 +62,10 @@ inline constexpr int kSumProjections = 4;
 // each summed in double in an order this code fixes (eight running sums, coordinate i into sum
 // i % 8, each in index order, then added pairwise): every build and machine gets the same bits.
 // `simd` false forces the portable loop, which the AVX2 one must match bit for bit (tests).
+// `count` 1 gives only the first projection, the same bits, in about a third of the time (the
+// late sum check of every step: docs/audits.md "The sum check"); else kSumProjections.
 std::vector<double> SumProjections(const float* g, int64_t n, std::string_view seed,
-                                   bool simd = true);
+                                   bool simd = true, int count = kSumProjections);
 // How far a projection of the float all-reduce of world = norms.size() gradients may lie from
 // the sum of their projections before the check fails. Each of the n sums rounds by at most
 // e_i <= (world - 1) 2^-24 sum_q |g_qi|, and the signs are drawn after the gradients are fixed, so

@@ -19,6 +19,7 @@
 #include <cstdint>
 #include <functional>
 #include <map>
+#include <optional>
 #include <random>
 #include <string>
 #include <vector>
@@ -105,6 +106,14 @@ class AuditSession final : public StepAudit {
   std::string SumCheck(const float* reduced, const std::string& seed,
                        const std::vector<audit::Commitment>& claims,
                        const std::vector<double>& norms) const;
+  // "" when each of `sums` (the ranks' claims added up) lies within `tolerance` of the
+  // projection in `got` of the all-reduced gradient (of_step: " of step N" when it is not this
+  // step's), else why not.
+  static std::string SumMismatch(const std::vector<double>& got, const std::vector<double>& sums,
+                                 double tolerance, const std::string& of_step);
+  // This rank's claimed sum-check projections under `seed` (`count` 1: only the first, the same
+  // bits): of its committed copy (the split-sent and misclaim faults: zeros).
+  std::vector<double> OwnProjections(const std::string& seed, int count) const;
   void ReportCases(int64_t step, const std::vector<Case>& cases);
 
   wire::AuditPlan plan_;
@@ -127,6 +136,15 @@ class AuditSession final : public StepAudit {
   std::string hash_;
   double norm_ = 0;        // the L2 norm of what this rank shows (the evade fault: the honest one)
   audit::Commitment own_;  // this step's claim, when audited: hash, config, norm, projections
+  // A step without an exchange has its sum checked in the next step's side band: this rank's
+  // claim (the first projection of its committed copy), that of the all-reduced gradient, and
+  // the step's claimed norms (for the tolerance).
+  struct LateCheck {
+    double claim = 0;
+    double reduced = 0;
+    std::vector<double> norms;
+  };
+  std::optional<LateCheck> late_;
   int64_t recomputations_ = 0;
 };
 

@@ -226,6 +226,12 @@ TEST(AuditSumCheck, TheSimdPathGivesThePortableBits) {
       EXPECT_EQ(std::memcmp(&simd[k], &portable[k], sizeof(double)), 0)
           << "n " << n << " projection " << k << ": " << simd[k] << " vs " << portable[k];
     }
+    // The late check's single projection is the first of the four, on either path.
+    for (const bool path : {true, false}) {
+      const std::vector<double> one = SumProjections(g.data(), n, kSeed, path, 1);
+      ASSERT_EQ(one.size(), 1u);
+      EXPECT_EQ(std::memcmp(&one[0], &simd[0], sizeof(double)), 0) << "n " << n;
+    }
   }
 }
 

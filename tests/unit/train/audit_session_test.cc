@@ -278,6 +278,32 @@ TEST_F(AuditTrainerTest, TheSumCheckStopsARankThatSendsAnotherGradientThanItComm
   EXPECT_TRUE(arbiter_confirmed);
 }
 
+// A step without an audit exchange has its sum checked in the next step's side band (one
+// projection, no collective of its own): with no draws and no screen at all, a rank that commits
+// to its honest gradient and sends zeros is stopped at step 2, before that step's update, and
+// honest ranks run exactly as without audits.
+TEST_F(AuditTrainerTest, EveryStepsSumIsCheckedAStepLate) {
+  const JobSpec spec = Spec(4, 2);
+  auto plans = Plans(kFourAccounts, {0, 0, 0, 0});
+  for (auto& p : plans) p.screen_z = 1e9;
+  auto plain = Run(spec, std::vector<wire::AuditPlan>(4), {});
+  auto honest = Run(spec, plans, {});
+  for (int r = 0; r < 4; ++r) {
+    ASSERT_TRUE(honest[r].status.ok()) << honest[r].status.ToString();
+    EXPECT_EQ(honest[r].result.param_checksum, plain[0].result.param_checksum);
+    EXPECT_EQ(honest[r].all_reduces, plain[r].all_reduces);
+    EXPECT_TRUE(honest[r].records.empty());
+  }
+  auto runs = Run(spec, plans, {"", "", "split", ""});
+  for (int r = 0; r < 4; ++r) {
+    ASSERT_EQ(ExitCodeFor(runs[r].status), kTrainAuditDispute) << runs[r].status.ToString();
+    EXPECT_NE(runs[r].status.message().find("at step 2: the all-reduced gradient of step 1 is not "
+                                            "the sum"),
+              std::string::npos)
+        << runs[r].status.message();
+  }
+}
+
 // After a failed sum check the scheduler makes the plan transparent: every rank's gradient is
 // broadcast, so the split rank is seen sending zeros against its commitment, audited with those
 // bytes as its reveal, and named. Honest ranks reduce transparently without an accusation.
