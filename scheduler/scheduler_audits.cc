@@ -145,16 +145,19 @@ std::vector<wire::AuditPlan> Scheduler::PlanAudits(const Job& job,
     LOG_ERROR << "job " << job.id << ": no audit plan: " << plan.status().ToString();
     return {};
   }
-  // An earlier audited attempt that a dispute stopped without naming a culprit (a failed sum
-  // check, or an inconclusive dispute): from now on every rank's gradient is seen, so that a
-  // rank sending other than it committed to is named (docs/audits.md "The sum check").
-  const bool transparent =
-      std::any_of(job.attempts.begin(), job.attempts.end(), [](const Attempt& a) {
-        return !a.audit.empty() && a.rollback_to_step < 0 &&
+  // The newest audited attempt that a dispute stopped decides. When it named nobody (a failed
+  // sum check, or an inconclusive dispute), every rank's gradient is seen from now on, so that a
+  // rank sending other than it committed to is named (docs/audits.md "The sum check"); once an
+  // attempt has named its culprit, the job goes back to the all-reduce (transparency costs
+  // world times its traffic) until the next dispute without one.
+  const auto stopped =
+      std::find_if(job.attempts.rbegin(), job.attempts.rend(), [](const Attempt& a) {
+        return !a.audit.empty() &&
                std::any_of(a.ranks.begin(), a.ranks.end(), [](const RankPlacement& r) {
                  return r.state == RankState::kExited && r.exit_code == kExitAuditDispute;
                });
       });
+  const bool transparent = stopped != job.attempts.rend() && stopped->rollback_to_step < 0;
   for (wire::AuditPlan& p : plan->ranks) p.transparent = transparent;
   return std::move(plan->ranks);
 }

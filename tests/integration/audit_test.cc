@@ -117,11 +117,13 @@ TEST(AuditTest, ARankThatSendsOtherThanItCommittedIsQuarantined) {
 // without naming anyone, the retry reduces transparently and names it.
 TEST(AuditTest, AfterAFailedSumCheckTheRetryNamesTheRank) {
   // Stopped by the sum check, caught in the transparent retry, finished in a third attempt; the
-  // job's timeline says why it went transparent.
+  // job's timeline says why it went transparent. With its culprit named, the third attempt
+  // all-reduces again.
   std::string events;
   EXPECT_GE(ExpectCaughtAndFinished("split", /*whole_pool=*/true, &events), 3);
-  EXPECT_NE(events.find("the all-reduced gradient is not the sum"), std::string::npos) << events;
+  EXPECT_NE(events.find("is not the sum of the gradients"), std::string::npos) << events;
   EXPECT_NE(events.find("attempt 2 reduces transparently"), std::string::npos) << events;
+  EXPECT_EQ(events.find("attempt 3 reduces transparently"), std::string::npos) << events;
 }
 
 TEST(AuditTest, AnHonestPoolIsAuditedAndTrustedMore) {
