@@ -230,11 +230,7 @@ Status AuditSession::Commit(int64_t step, float* local, int64_t n, float* side) 
   slot[kSideTicket] = static_cast<float>(ticket);
   norm_ = std::sqrt(sq);
   slot[kSideNorm] = static_cast<float>(norm_);
-  if (late_) {
-    const float high = static_cast<float>(late_->claim);
-    slot[kSideLate] = high;
-    slot[kSideLate + 1] = static_cast<float>(late_->claim - static_cast<double>(high));
-  }
+  if (late_) PutLateClaim(slot + kSideLate);
   return Status::Ok();
 }
 
@@ -315,6 +311,37 @@ std::string AuditSession::SumMismatch(const std::vector<double>& got,
   return "";
 }
 
+Status AuditSession::CheckLate(int64_t step, int64_t of_step, const float* claims, int64_t stride) {
+  if (!late_) return Status::Ok();
+  const LateCheck late = *late_;
+  late_.reset();
+  double sum = 0;
+  for (int r = 0; r < world_; ++r) {
+    const float* claim = claims + static_cast<int64_t>(r) * stride;
+    sum += static_cast<double>(claim[0]) + static_cast<double>(claim[1]);
+  }
+  const std::string error = SumMismatch({late.reduced}, {sum}, audit::SumTolerance(late.norms),
+                                        " of step " + std::to_string(of_step));
+  if (error.empty()) return Status::Ok();
+  log_ << "audit: step " << step << ": " << error << std::endl;
+  return Aborted(std::string(kAuditDisputeMessage) + " at step " + std::to_string(step) + ": " +
+                 error);
+}
+
+void AuditSession::PutLateClaim(float* at) const {
+  const float high = static_cast<float>(late_->claim);
+  at[0] = high;
+  at[1] = static_cast<float>(late_->claim - static_cast<double>(high));
+}
+
+Status AuditSession::CheckLast(int64_t step) {
+  if (!late_) return Status::Ok();
+  std::vector<float> claims(static_cast<size_t>(world_) * 2, 0.f);
+  PutLateClaim(claims.data() + 2 * rank_);
+  RETURN_IF_ERROR(coll_.AllReduceSum(claims.data(), static_cast<int64_t>(claims.size())));
+  return CheckLate(step, step, claims.data(), 2);
+}
+
 std::vector<double> AuditSession::OwnProjections(const std::string& seed, int count) const {
   // (The split-sent fault claims the projections of the zeros it sent, misclaim those of zeros.)
   if (cheat_.kind == CheatMode::kSplitSent || cheat_.kind == CheatMode::kMisclaim) {
@@ -356,22 +383,7 @@ Status AuditSession::Verify(int64_t step, const float* reduced, const float* sid
   }
   // 0. The late sum check of the step before, when it had no exchange: its claims rode in this
   // side band. It fails this step before its update; the step before was already applied.
-  if (late_) {
-    const LateCheck late = *late_;
-    late_.reset();
-    double sum = 0;
-    for (int r = 0; r < world_; ++r) {
-      const float* slot = side + static_cast<int64_t>(r) * kSideFloats;
-      sum += static_cast<double>(slot[kSideLate]) + static_cast<double>(slot[kSideLate + 1]);
-    }
-    const std::string error = SumMismatch({late.reduced}, {sum}, audit::SumTolerance(late.norms),
-                                          " of step " + std::to_string(step - 1));
-    if (!error.empty()) {
-      log_ << "audit: step " << step << ": " << error << std::endl;
-      return Aborted(std::string(kAuditDisputeMessage) + " at step " + std::to_string(step) + ": " +
-                     error);
-    }
-  }
+  RETURN_IF_ERROR(CheckLate(step, step - 1, side + kSideLate, kSideFloats));
   // Who is audited: each rank by the ticket of its drawer at this step.
   std::vector<int> audited;
   for (int q = 0; q < world_; ++q) {

@@ -88,6 +88,11 @@ class AuditSession final : public StepAudit {
   Status Reduce(float* data, int64_t count) override;
   Status Verify(int64_t step, const float* reduced, const float* side, StepEngine& engine) override;
 
+  // After the last step, when it had no exchange: its late sum check, in one small all-reduce
+  // (every rank calls it, or none: whether a check is pending is decided from shared data).
+  // Aborted as Verify's when the sum fails.
+  Status CheckLast(int64_t step);
+
   // Local gradients this rank computed again for audits, as auditor or arbiter: an audit costs
   // one (the auditor's), two in a dispute.
   int64_t recomputations() const { return recomputations_; }
@@ -114,6 +119,11 @@ class AuditSession final : public StepAudit {
   // This rank's claimed sum-check projections under `seed` (`count` 1: only the first, the same
   // bits): of its committed copy (the split-sent and misclaim faults: zeros).
   std::vector<double> OwnProjections(const std::string& seed, int count) const;
+  // The pending late check against the ranks' claims, each two floats (high, low) `stride`
+  // floats after the one before; clears it. `step` is the one that stops on a failure.
+  Status CheckLate(int64_t step, int64_t of_step, const float* claims, int64_t stride);
+  // This rank's pending late claim as two floats at `at`.
+  void PutLateClaim(float* at) const;
   void ReportCases(int64_t step, const std::vector<Case>& cases);
 
   wire::AuditPlan plan_;

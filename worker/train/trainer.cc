@@ -618,6 +618,8 @@ class TrainRun {
   // The final checkpoint (unless the last periodic one holds the trained model already), the
   // parameter checksum and the result report.
   Result<TrainResult> Finish() {
+    // The last step's sum, when no exchange checked it (a stopped run may have lost a peer).
+    if (audit_ && !result_.stopped) RETURN_IF_ERROR(audit_->CheckLast(pos_.step));
     if (!result_.stopped && options_.max_steps == 0 && checkpointer_->last_step() != pos_.step) {
       RETURN_IF_ERROR(checkpointer_->Write(*engine_, pos_, out_));
     }

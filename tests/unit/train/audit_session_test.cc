@@ -118,6 +118,15 @@ TEST_F(AuditTrainerTest, OnlyStepsWithAnAuditMakeAnExtraCollective) {
   }
   const int64_t steps = plain[0].result.steps;
   const int64_t with_draw = audited_steps(drawn), with_screen = audited_steps(screened);
+  // The last step's sum is checked after it, in one small all-reduce, unless an exchange did.
+  auto last_check = [&](const std::vector<RankRun>& runs) -> int64_t {
+    for (const auto& run : runs) {
+      for (const auto& rec : run.records) {
+        if (rec.step == steps) return 0;
+      }
+    }
+    return 1;
+  };
   EXPECT_EQ(audited_steps(never), 0);
   EXPECT_GT(with_draw, 0);
   EXPECT_LT(with_draw, steps);
@@ -127,9 +136,9 @@ TEST_F(AuditTrainerTest, OnlyStepsWithAnAuditMakeAnExtraCollective) {
   }
   for (int r = 0; r < 4; ++r) {
     SCOPED_TRACE("rank " + std::to_string(r));
-    EXPECT_EQ(never[r].all_reduces, plain[r].all_reduces);
-    EXPECT_EQ(drawn[r].all_reduces, plain[r].all_reduces + with_draw);
-    EXPECT_EQ(screened[r].all_reduces, plain[r].all_reduces + with_screen);
+    EXPECT_EQ(never[r].all_reduces, plain[r].all_reduces + 1);
+    EXPECT_EQ(drawn[r].all_reduces, plain[r].all_reduces + with_draw + last_check(drawn));
+    EXPECT_EQ(screened[r].all_reduces, plain[r].all_reduces + with_screen + last_check(screened));
   }
   // Within one configuration an audit costs one recomputation, the auditor's: the auditee shows
   // its hash and norm, and computes nothing again (it did, to sketch itself, until 2026-12-06).
@@ -279,9 +288,10 @@ TEST_F(AuditTrainerTest, TheSumCheckStopsARankThatSendsAnotherGradientThanItComm
 }
 
 // A step without an audit exchange has its sum checked in the next step's side band (one
-// projection, no collective of its own): with no draws and no screen at all, a rank that commits
-// to its honest gradient and sends zeros is stopped at step 2, before that step's update, and
-// honest ranks run exactly as without audits.
+// projection, no collective of its own), the last step in one small all-reduce after it: with no
+// draws and no screen at all, a rank that commits to its honest gradient and sends zeros is
+// stopped at step 2, before that step's update, or after step 1 when that is the last; honest
+// ranks run exactly as without audits.
 TEST_F(AuditTrainerTest, EveryStepsSumIsCheckedAStepLate) {
   const JobSpec spec = Spec(4, 2);
   auto plans = Plans(kFourAccounts, {0, 0, 0, 0});
@@ -291,7 +301,7 @@ TEST_F(AuditTrainerTest, EveryStepsSumIsCheckedAStepLate) {
   for (int r = 0; r < 4; ++r) {
     ASSERT_TRUE(honest[r].status.ok()) << honest[r].status.ToString();
     EXPECT_EQ(honest[r].result.param_checksum, plain[0].result.param_checksum);
-    EXPECT_EQ(honest[r].all_reduces, plain[r].all_reduces);
+    EXPECT_EQ(honest[r].all_reduces, plain[r].all_reduces + 1);  // the last step's check
     EXPECT_TRUE(honest[r].records.empty());
   }
   auto runs = Run(spec, plans, {"", "", "split", ""});
@@ -301,6 +311,15 @@ TEST_F(AuditTrainerTest, EveryStepsSumIsCheckedAStepLate) {
                                             "the sum"),
               std::string::npos)
         << runs[r].status.message();
+  }
+  auto one_step =
+      testing::RunAuditedRanks(std::vector<JobSpec>(4, spec), plans, {"", "", "split", ""},
+                               [](int, TrainerOptions* opts) { opts->max_steps = 1; });
+  for (int r = 0; r < 4; ++r) {
+    ASSERT_EQ(ExitCodeFor(one_step[r].status), kTrainAuditDispute) << one_step[r].status.ToString();
+    EXPECT_NE(one_step[r].status.message().find("at step 1: the all-reduced gradient of step 1"),
+              std::string::npos)
+        << one_step[r].status.message();
   }
 }
 
