@@ -2,9 +2,11 @@
 // engine calls around its all-reduce.
 //
 // Commit() hashes the local gradient, keeps a copy of it, and writes this rank's slot of the side
-// band that rides in the gradient all-reduce: its hash, configuration, draw ticket and gradient
-// norm. Verify() reads every rank's slot (the hashes fix the sketch seed) and returns at once
-// when no drawer's ticket audits anyone and no norm is an outlier. Otherwise it assigns
+// band that rides in the gradient all-reduce: its hash, configuration, draw ticket, gradient
+// norm and its sum-check claim for the step before. Verify() reads every rank's slot (the hashes
+// fix the sketch seed), checks the step before's sum when that step had no exchange, and returns
+// at once (keeping this step's sum for the next one to check) when no drawer's ticket audits
+// anyone and no norm is an outlier. Otherwise it assigns
 // auditors, exchanges the recomputations of the drawn and screened audits and every rank's
 // sum-check projections (a reveal across configurations), judges every claim as every other rank
 // does, arbitrates disputes in one more exchange, checks that the all-reduced gradient sums the
