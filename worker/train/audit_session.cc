@@ -19,13 +19,15 @@ constexpr int kSketchDoubles = 1 + audit::kSketchBuckets;    // norm, buckets
 // A commitment, no config: hash bytes, norm, sketch, sum-check projections.
 constexpr int kResultDoubles = kHashBytes + kSketchDoubles + audit::kSumProjections;
 // A rank's slot of the side band (floats): hash bytes, config bytes, the rank's draw ticket
-// (audit::DrawTicket), gradient norm, and its late claim for the step before (the first sum-check
-// projection, a double as two floats: high and low parts). All but the norm and the claim are
-// integers below 2^24, which floats hold exactly.
+// (audit::DrawTicket), gradient norm, its late claim for the step before (the first sum-check
+// projection, a double as two floats: high and low parts), and 1 when it writes a checkpoint
+// after this step (only rank 0's is read). All but the norm and the claim are integers below
+// 2^24, which floats hold exactly.
 constexpr int kSideTicket = kHashBytes + kConfigBytes;
 constexpr int kSideNorm = kSideTicket + 1;
 constexpr int kSideLate = kSideNorm + 1;
-constexpr int kSideFloats = kSideLate + 2;
+constexpr int kSideCheckpoint = kSideLate + 2;
+constexpr int kSideFloats = kSideCheckpoint + 1;
 
 int HexValue(char c) { return c >= '0' && c <= '9' ? c - '0' : c - 'a' + 10; }
 
@@ -154,10 +156,11 @@ AuditSession::AuditSession(wire::AuditPlan plan, Collective& collective, std::st
       log_(log),
       cheat_rng_(0x5eed + static_cast<uint64_t>(collective.rank())) {}
 
-void AuditSession::Prepare(const StepInput& in, RowsOf rows_of) {
+void AuditSession::Prepare(const StepInput& in, RowsOf rows_of, bool checkpoint_after) {
   input_ = in;
   input_.audit = nullptr;
   rows_of_ = std::move(rows_of);
+  checkpoint_after_ = checkpoint_after;
 }
 
 void AuditSession::Cheat(float* local, int64_t n) {
@@ -231,6 +234,7 @@ Status AuditSession::Commit(int64_t step, float* local, int64_t n, float* side) 
   norm_ = std::sqrt(sq);
   slot[kSideNorm] = static_cast<float>(norm_);
   if (late_) PutLateClaim(slot + kSideLate);
+  slot[kSideCheckpoint] = checkpoint_after_ ? 1.f : 0.f;
   return Status::Ok();
 }
 
@@ -334,7 +338,7 @@ void AuditSession::PutLateClaim(float* at) const {
   at[1] = static_cast<float>(late_->claim - static_cast<double>(high));
 }
 
-Status AuditSession::CheckLast(int64_t step) {
+Status AuditSession::CheckPendingSum(int64_t step) {
   if (!late_) return Status::Ok();
   std::vector<float> claims(static_cast<size_t>(world_) * 2, 0.f);
   PutLateClaim(claims.data() + 2 * rank_);
@@ -401,6 +405,10 @@ Status AuditSession::Verify(int64_t step, const float* reduced, const float* sid
     if (!plan_.transparent) {
       late_ = LateCheck{OwnProjections(seed, 1)[0],
                         audit::SumProjections(reduced, n_, seed, true, 1)[0], norms};
+      // Rank 0 checkpoints after this step: check it now, in one small all-reduce, so that the
+      // checkpoint holds no update whose sum is unchecked (a rank that knows the checkpoint
+      // schedule could otherwise time one poisoned step into it).
+      if (side[kSideCheckpoint] == 1.f) return CheckPendingSum(step);
     }
     return Status::Ok();
   }

@@ -77,9 +77,11 @@ class AuditSession final : public StepAudit {
   AuditSession(wire::AuditPlan plan, Collective& collective, std::string config, CheatMode cheat,
                Reporter report, std::ostream& log);
 
-  // The step about to be taken: its input (every rank's shape is this rank's) and how to read
-  // another rank's rows of it.
-  void Prepare(const StepInput& in, RowsOf rows_of);
+  // The step about to be taken: its input (every rank's shape is this rank's), how to read
+  // another rank's rows of it, and whether this rank will write a checkpoint after it (rank 0's
+  // word counts: it travels in the side band, and every rank then checks the step's sum before
+  // its update instead of a step late, so that no checkpoint holds an unchecked update).
+  void Prepare(const StepInput& in, RowsOf rows_of, bool checkpoint_after = false);
 
   int64_t SideBandFloats() const override;
   Status Commit(int64_t step, float* local, int64_t n, float* side) override;
@@ -90,10 +92,11 @@ class AuditSession final : public StepAudit {
   Status Reduce(float* data, int64_t count) override;
   Status Verify(int64_t step, const float* reduced, const float* side, StepEngine& engine) override;
 
-  // After the last step, when it had no exchange: its late sum check, in one small all-reduce
-  // (every rank calls it, or none: whether a check is pending is decided from shared data).
+  // The pending late sum check of the last step verified (one without an exchange), now, in one
+  // small all-reduce: after the last step, and before a checkpoint (Verify does that itself).
+  // Every rank calls it, or none: whether a check is pending is decided from shared data.
   // Aborted as Verify's when the sum fails.
-  Status CheckLast(int64_t step);
+  Status CheckPendingSum(int64_t step);
 
   // Local gradients this rank computed again for audits, as auditor or arbiter: an audit costs
   // one (the auditor's), two in a dispute.
@@ -157,6 +160,7 @@ class AuditSession final : public StepAudit {
     std::vector<double> norms;
   };
   std::optional<LateCheck> late_;
+  bool checkpoint_after_ = false;  // Prepare's word for this step
   int64_t recomputations_ = 0;
 };
 

@@ -457,15 +457,22 @@ class TrainRun {
       lr_ = LearningRate(spec_.optimizer, in.step, total_steps_);
       in.lr = static_cast<float>(lr_);
       in.clip_norm = static_cast<float>(spec_.training.clip_grad_norm);
+      // Decided before the step, so that audits can check its sum before its update when a
+      // checkpoint will hold it (AuditSession::Prepare).
+      const bool checkpoint_due = checkpointer_->Due(in.step);
       if (audit_) {
-        audit_->Prepare(in, [this, s](int q, StepInput* other) {
-          const int64_t from = s * global_batch_ + q * rank_rows_;
-          audit_xb_.resize(xb_.size());
-          audit_yb_.resize(yb_.size());
-          GatherBatch(train_, order_, from, from + rank_rows_, audit_xb_.data(), audit_yb_.data());
-          other->x = audit_xb_.data();
-          other->y = audit_yb_.data();
-        });
+        audit_->Prepare(
+            in,
+            [this, s](int q, StepInput* other) {
+              const int64_t from = s * global_batch_ + q * rank_rows_;
+              audit_xb_.resize(xb_.size());
+              audit_yb_.resize(yb_.size());
+              GatherBatch(train_, order_, from, from + rank_rows_, audit_xb_.data(),
+                          audit_yb_.data());
+              other->x = audit_xb_.data();
+              other->y = audit_yb_.data();
+            },
+            checkpoint_due);
         in.audit = audit_.get();
       }
       auto stepped = engine_->Step(in);
@@ -489,7 +496,7 @@ class TrainRun {
       if (rank_ == 0 && Seconds(last_report_, now) >= options_.report_every_sec) {
         ReportProgress(epoch, now);
       }
-      if (checkpointer_->Due(pos_.step)) {
+      if (checkpoint_due) {
         SyncEpochTime();
         RETURN_IF_ERROR(checkpointer_->Write(*engine_, pos_, out_));
       }
@@ -619,7 +626,7 @@ class TrainRun {
   // parameter checksum and the result report.
   Result<TrainResult> Finish() {
     // The last step's sum, when no exchange checked it (a stopped run may have lost a peer).
-    if (audit_ && !result_.stopped) RETURN_IF_ERROR(audit_->CheckLast(pos_.step));
+    if (audit_ && !result_.stopped) RETURN_IF_ERROR(audit_->CheckPendingSum(pos_.step));
     if (!result_.stopped && options_.max_steps == 0 && checkpointer_->last_step() != pos_.step) {
       RETURN_IF_ERROR(checkpointer_->Write(*engine_, pos_, out_));
     }

@@ -323,6 +323,35 @@ TEST_F(AuditTrainerTest, EveryStepsSumIsCheckedAStepLate) {
   }
 }
 
+// A step after which rank 0 writes a checkpoint has its sum checked before its update (rank 0's
+// word rides in the side band), so no checkpoint holds an unchecked step: with a checkpoint after
+// every step, a split rank is stopped at step 1 and no checkpoint is written.
+TEST_F(AuditTrainerTest, NoCheckpointHoldsAStepWhoseSumIsUnchecked) {
+  JobSpec spec = Spec(4, 2);
+  spec.checkpoint.every_steps = 1;
+  auto plans = Plans(kFourAccounts, {0, 0, 0, 0});
+  for (auto& p : plans) p.screen_z = 1e9;
+  const std::string ckpt_dir = dir_ + "/ckpt";
+  auto with_checkpoints = [&](int r, TrainerOptions* opts) {
+    if (r == 0) opts->checkpoint_dir = ckpt_dir;
+  };
+  auto honest =
+      testing::RunAuditedRanks(std::vector<JobSpec>(4, spec), plans, {}, with_checkpoints);
+  for (int r = 0; r < 4; ++r) ASSERT_TRUE(honest[r].status.ok()) << honest[r].status.ToString();
+  ASSERT_TRUE(std::filesystem::exists(ckpt_dir)) << "no checkpoint written: the test shows nothing";
+  std::filesystem::remove_all(ckpt_dir);
+  auto runs = testing::RunAuditedRanks(std::vector<JobSpec>(4, spec), plans, {"", "", "split", ""},
+                                       with_checkpoints);
+  for (int r = 0; r < 4; ++r) {
+    ASSERT_EQ(ExitCodeFor(runs[r].status), kTrainAuditDispute) << runs[r].status.ToString();
+    EXPECT_NE(runs[r].status.message().find("at step 1: the all-reduced gradient of step 1"),
+              std::string::npos)
+        << runs[r].status.message();
+  }
+  EXPECT_FALSE(std::filesystem::exists(ckpt_dir) && !std::filesystem::is_empty(ckpt_dir))
+      << "a checkpoint holds the unchecked step";
+}
+
 // After a failed sum check the scheduler makes the plan transparent: every rank's gradient is
 // broadcast, so the split rank is seen sending zeros against its commitment, audited with those
 // bytes as its reveal, and named. Honest ranks reduce transparently without an accusation.
