@@ -78,27 +78,9 @@ class CudaEngine final : public StepEngine {
     }
     const int k = std::max(1, in.micro_batches);
     float* grads = grads_.get();
-    // Micro-batches before the last: their gradients summed into acc_, in order (the same order,
-    // and so the same bits, as the cpu engine's).
     double loss_total = 0;
     int64_t correct_total = 0;
-    if (k > 1 && acc_.size() == 0) RETURN_IF_ERROR(acc_.Allocate(n_));
-    for (int m = 0; m + 1 < k; ++m) {
-      const int64_t row = static_cast<int64_t>(m) * in.batch;
-      RETURN_IF_ERROR(StageBatch(in.x + row * in.dim, in.y + row * in.label_width, in.batch));
-      double loss = 0;
-      int64_t right = 0;
-      RETURN_IF_ERROR(model_->ForwardBackward(params_.get(), d_x_.get(), d_y_.get(), in.batch,
-                                              in.grad_scale, m == 0 ? acc_.get() : grads, &loss,
-                                              &right));
-      if (m > 0)
-        RETURN_IF_ERROR(cuda::ResidualForward(acc_.get(), grads, n_, acc_.get(), compute_.s));
-      loss_total += loss;
-      correct_total += right;
-    }
-    const int64_t last_row = static_cast<int64_t>(k - 1) * in.batch;
-    RETURN_IF_ERROR(
-        StageBatch(in.x + last_row * in.dim, in.y + last_row * in.label_width, in.batch));
+    RETURN_IF_ERROR(SumEarlierMicroBatches(in, grads, acc_, &loss_total, &correct_total));
     int64_t added_from = n_;  // grads[added_from, n_) already include acc_
     auto add_accumulated = [&](int64_t from) -> Status {
       if (k == 1 || from >= added_from) return Status::Ok();
@@ -337,29 +319,47 @@ class CudaEngine final : public StepEngine {
 #endif
   }
 
-  // Every micro-batch's gradient of `in` summed into `out` on the device, in the order Step()'s
-  // overlapped path sums them: the earlier ones into `acc` one after another, then `acc` added
-  // to the last one's. ForwardBackward synchronizes the compute stream; the last addition is
-  // queued on it.
-  Status LocalSum(const StepInput& in, float* out, DeviceArray<float>& acc, double* loss_sum,
-                  int64_t* correct) {
+  // Micro-batches before the last: their gradients summed into `acc`, in order (the same order,
+  // and so the same bits, as the cpu engine's), `scratch` holding each after the first; their
+  // losses and correct counts added to *loss_sum and *correct. Then stages the last micro-batch.
+  Status SumEarlierMicroBatches(const StepInput& in, float* scratch, DeviceArray<float>& acc,
+                                double* loss_sum, int64_t* correct) {
     const int k = std::max(1, in.micro_batches);
     if (k > 1 && acc.size() == 0) RETURN_IF_ERROR(acc.Allocate(n_));
-    for (int m = 0; m < k; ++m) {
+    for (int m = 0; m + 1 < k; ++m) {
       const int64_t row = static_cast<int64_t>(m) * in.batch;
       RETURN_IF_ERROR(StageBatch(in.x + row * in.dim, in.y + row * in.label_width, in.batch));
       double loss = 0;
       int64_t right = 0;
-      float* dst = m == 0 && k > 1 ? acc.get() : out;
       RETURN_IF_ERROR(model_->ForwardBackward(params_.get(), d_x_.get(), d_y_.get(), in.batch,
-                                              in.grad_scale, dst, &loss, &right));
-      if (m > 0 && m + 1 < k) {
-        RETURN_IF_ERROR(cuda::ResidualForward(acc.get(), out, n_, acc.get(), compute_.s));
+                                              in.grad_scale, m == 0 ? acc.get() : scratch, &loss,
+                                              &right));
+      if (m > 0) {
+        RETURN_IF_ERROR(cuda::ResidualForward(acc.get(), scratch, n_, acc.get(), compute_.s));
       }
       *loss_sum += loss;
       *correct += right;
     }
-    if (k > 1) RETURN_IF_ERROR(cuda::ResidualForward(out, acc.get(), n_, out, compute_.s));
+    const int64_t last_row = static_cast<int64_t>(k - 1) * in.batch;
+    return StageBatch(in.x + last_row * in.dim, in.y + last_row * in.label_width, in.batch);
+  }
+
+  // Every micro-batch's gradient of `in` summed into `out` on the device, as Step()'s plain path
+  // sums them (SumEarlierMicroBatches, then the last one's gradient plus `acc`; the plain path
+  // adds `acc` bucket by bucket, the same elementwise sums). ForwardBackward synchronizes the
+  // compute stream; the last addition is queued on it.
+  Status LocalSum(const StepInput& in, float* out, DeviceArray<float>& acc, double* loss_sum,
+                  int64_t* correct) {
+    RETURN_IF_ERROR(SumEarlierMicroBatches(in, out, acc, loss_sum, correct));
+    double loss = 0;
+    int64_t right = 0;
+    RETURN_IF_ERROR(model_->ForwardBackward(params_.get(), d_x_.get(), d_y_.get(), in.batch,
+                                            in.grad_scale, out, &loss, &right));
+    *loss_sum += loss;
+    *correct += right;
+    if (in.micro_batches > 1) {
+      RETURN_IF_ERROR(cuda::ResidualForward(out, acc.get(), n_, out, compute_.s));
+    }
     return Status::Ok();
   }
 
