@@ -9,7 +9,8 @@
 # non-zero if any target crashed, leaked, hit UB, ran out of memory or hung. Logs, the grown corpus
 # and any crashing input are left in <build dir>/fuzz-out/<target>/ (reproduce a finding with
 # `<build dir>/tests/fuzz/<target> <input>`). SHOAL_FUZZ_STRICT=1 makes api_fuzzer abort on a
-# handler exception instead of answering 500 as HttpServer does.
+# handler exception instead of answering 500 as HttpServer does. SHOAL_FUZZ_OPT=0 builds at -O0:
+# 2.5x faster to build, 2-8x fewer executions a second (for short runs).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -31,7 +32,7 @@ out_root="$build_dir/fuzz-out"
 bash scripts/install-deps.sh
 start=$(date +%s)
 CC=clang CXX=clang++ cmake -S . -B "$build_dir" -DSHOAL_FUZZ=ON -DSHOAL_WITH_CUDA=OFF \
-  -DSHOAL_BUILD_TESTS=OFF -DCMAKE_BUILD_TYPE=Debug | grep -E "Error|error" || true
+  -DSHOAL_BUILD_TESTS=OFF -DCMAKE_BUILD_TYPE=Debug -DSHOAL_FUZZ_OPT="${SHOAL_FUZZ_OPT:-1}" | grep -E "Error|error" || true
 cmake --build "$build_dir" -j "${SHOAL_BUILD_JOBS:-$(nproc)}" --target "${targets[@]}"
 built=$(date +%s)
 
