@@ -11,6 +11,7 @@
 #include <cstdlib>
 #include <filesystem>
 
+#include "common/audit/state_digest.h"
 #include "common/file_util.h"
 #include "common/safetensors.h"
 #include "common/sha256.h"
@@ -36,6 +37,7 @@ std::optional<CheckpointRecord> ParseRecord(const std::string& text) {
     r.bytes = j.at("bytes").get<int64_t>();
     r.sha256 = j.at("sha256").get<std::string>();
     r.created_ms = j.at("createdMs").get<int64_t>();
+    r.digest = j.value("digest", "");  // absent from records stored before attestations
     return r;
   } catch (const nlohmann::json::exception&) {
     return std::nullopt;
@@ -45,11 +47,8 @@ std::optional<CheckpointRecord> ParseRecord(const std::string& text) {
 }  // namespace
 
 nlohmann::json ToJson(const CheckpointRecord& r) {
-  return {{"step", r.step},
-          {"attempt", r.attempt},
-          {"bytes", r.bytes},
-          {"sha256", r.sha256},
-          {"createdMs", r.created_ms}};
+  return {{"step", r.step},     {"attempt", r.attempt},      {"bytes", r.bytes},
+          {"sha256", r.sha256}, {"createdMs", r.created_ms}, {"digest", r.digest}};
 }
 
 Result<std::unique_ptr<CheckpointStore>> CheckpointStore::Open(std::string dir) {
@@ -118,14 +117,14 @@ Result<CheckpointRecord> CheckpointStore::Put(int64_t job, int attempt, int64_t 
     return InvalidArgument("checksum mismatch: the upload's SHA-256 is " + actual + ", not " +
                            std::string(sha256.substr(0, 64)) + " (corrupted in transit?)");
   }
-  if (auto parsed = ParseSafetensors(bytes); !parsed.ok()) {
-    return InvalidArgument("not a valid checkpoint: " + parsed.status().message());
-  }
+  auto parsed = IndexSafetensors(bytes);
+  if (!parsed.ok()) return InvalidArgument("not a valid checkpoint: " + parsed.status().message());
   const std::string dir = JobDir(job);
   std::error_code ec;
   fs::create_directories(dir, ec);
   if (ec) return Unavailable("cannot create " + dir + ": " + ec.message());
-  CheckpointRecord r{step, attempt, static_cast<int64_t>(bytes.size()), actual, now_ms};
+  CheckpointRecord r{step,   attempt, static_cast<int64_t>(bytes.size()),
+                     actual, now_ms,  audit::StateDigest(bytes, *parsed)};
   RETURN_IF_ERROR(WriteFileAtomic(dir + "/" + StepName(step) + ".safetensors", bytes));
   return Record(job, r, keep);
 }
@@ -140,8 +139,9 @@ Result<CheckpointRecord> CheckpointStore::PutFile(int64_t job, int attempt, int6
                            std::string(actual_sha256) + ", not " +
                            std::string(claimed_sha256.substr(0, 64)) + " (corrupted in transit?)");
   }
+  std::string digest;
   {
-    // Validated through a read-only mapping: only the header's pages are read.
+    // Validated through a read-only mapping; the state digest reads it all once.
     const int fd = ::open(path->c_str(), O_RDONLY | O_CLOEXEC);
     if (fd < 0) return Unavailable("cannot open " + *path + ": " + std::strerror(errno));
     void* map = bytes > 0
@@ -149,10 +149,11 @@ Result<CheckpointRecord> CheckpointStore::PutFile(int64_t job, int attempt, int6
                     : MAP_FAILED;
     Status valid = InvalidArgument("not a valid checkpoint: empty upload");
     if (map != MAP_FAILED) {
-      auto parsed = IndexSafetensors(
-          std::string_view(static_cast<const char*>(map), static_cast<size_t>(bytes)));
+      const std::string_view view(static_cast<const char*>(map), static_cast<size_t>(bytes));
+      auto parsed = IndexSafetensors(view);
       valid = parsed.ok() ? Status::Ok()
                           : InvalidArgument("not a valid checkpoint: " + parsed.status().message());
+      if (parsed.ok()) digest = audit::StateDigest(view, *parsed);
       ::munmap(map, static_cast<size_t>(bytes));
     } else if (bytes > 0) {
       valid = Unavailable("cannot map " + *path + ": " + std::strerror(errno));
@@ -174,7 +175,8 @@ Result<CheckpointRecord> CheckpointStore::PutFile(int64_t job, int attempt, int6
   }
   path->clear();
   RETURN_IF_ERROR(SyncDir(dir));
-  return Record(job, {step, attempt, bytes, std::string(actual_sha256), now_ms}, keep);
+  return Record(job, {step, attempt, bytes, std::string(actual_sha256), now_ms, std::move(digest)},
+                keep);
 }
 
 Result<CheckpointRecord> CheckpointStore::Record(int64_t job, const CheckpointRecord& r, int keep) {

@@ -2,10 +2,10 @@
 // survive the loss of any worker (docs/design.md §2 steps 6-7).
 //
 // Job J's checkpoints live in <dir>/job-<J>/ as ckpt-<step>.safetensors plus a record
-// ckpt-<step>.json {step, attempt, bytes, sha256, createdMs}; each file is written atomically
-// (temporary, fsync, rename), the data before its record, so a crash leaves at most a data file
-// without a record, which is ignored and replaced by the next upload of that step. Only the
-// newest `keep` (by step) are kept.
+// ckpt-<step>.json {step, attempt, bytes, sha256, createdMs, digest}; each file is written
+// atomically (temporary, fsync, rename), the data before its record, so a crash leaves at most a
+// data file without a record, which is ignored and replaced by the next upload of that step. Only
+// the newest `keep` (by step) are kept.
 //
 // Thread-safety: Put, Read and RemoveJob write or read whole files and run on one thread (the
 // API's checkpoint I/O thread), in order; the other methods may be called from any thread.
@@ -32,6 +32,9 @@ struct CheckpointRecord {
   int64_t bytes = 0;
   std::string sha256;  // lower-case hex of the file
   int64_t created_ms = 0;
+  // audit::StateDigest of the file: what the attempt's ranks attest (docs/audits.md
+  // "Checkpoints"); "" in records stored before it was kept.
+  std::string digest;
 };
 nlohmann::json ToJson(const CheckpointRecord& r);
 

@@ -218,8 +218,10 @@ class Scheduler {
   // Adds a "checkpoint" event to the job's timeline once its checkpoint of `step` is stored.
   // `write_seconds`: how long the trainer took to write it (0 = not reported), the cost Young/Daly
   // intervals balance.
+  // `digest`: the file's audit::StateDigest, judged against the attempt's attestations when it
+  // was audited (JudgeAttestedCheckpoint).
   void RecordCheckpoint(int64_t job_id, int attempt, int64_t step, int64_t bytes,
-                        double write_seconds = 0);
+                        double write_seconds = 0, const std::string& digest = "");
   // Adds an event saying why a checkpoint upload was refused (e.g. the account's quota), at most
   // once a minute per job.
   void RecordCheckpointRefused(int64_t job_id, const std::string& why);
@@ -252,7 +254,20 @@ class Scheduler {
   // An audit record a rank reported (docs/audits.md): paired with the attempt's other records;
   // a decided case moves trust, and a confirmed cheater (or false accuser) is quarantined. A
   // malformed record is logged and dropped: its case then times out naming the rank.
+  // An attestation (wire::Attestation) is kept with its attempt and judged.
   void ApplyAuditRecord(Job& job, int attempt, int rank, const nlohmann::json& data);
+  // What is known of the checkpoint `attempt` of `job` wrote at `step` (docs/audits.md
+  // "Checkpoints"): "unaudited" for an attempt without audits, else audit::ToString of
+  // audit::JudgeCheckpoint. A resume and a publish take only "unaudited" and "attested" ones.
+  std::string CheckpointTrustOf(const Job& job, int attempt, int64_t step) const;
+  static bool Trusted(const std::string& trust) {
+    return trust == "unaudited" || trust == "attested";
+  }
+  // Judges the checkpoint `attempt` wrote at `step` once its file and attestations are in; a
+  // forged one gets its writer quarantined (with the evidence) and clawed back, once.
+  void JudgeAttestedCheckpoint(Job& job, int attempt, int64_t step);
+  // The account of each rank's worker ("" for one no longer registered), by rank.
+  std::vector<std::string> AttemptAccounts(const Attempt& a) const;
   // Times out audit cases whose records stopped coming (called with the periodic checks).
   void ExpireAuditCases();
   // The audit rate a worker's ranks get now (its rate, or the initial one if it was never

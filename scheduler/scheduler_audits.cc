@@ -167,6 +167,24 @@ void Scheduler::ApplyAuditRecord(Job& job, int attempt, int rank, const nlohmann
                          ? &job.attempts[attempt - 1]
                          : nullptr;
   if (a == nullptr || a->audit.empty()) return;  // not an audited attempt: nothing to pair
+  if (wire::IsAttestation(data)) {
+    auto attested = wire::AttestationFromJson(data);
+    if (attested.ok() && attested->rank != rank) {
+      attested = InvalidArgument("rank " + std::to_string(rank) + " attested as rank " +
+                                 std::to_string(attested->rank));
+    }
+    if (!attested.ok()) {
+      LOG_WARN << "job " << job.id << " attempt " << attempt << " rank " << rank
+               << ": attestation dropped: " << attested.status().message();
+      return;
+    }
+    auto& steps = job.attempts[attempt - 1].attestations;
+    steps[attested->step].by_rank[rank] = attested->digest;
+    while (steps.size() > kMaxAttestedSteps) steps.erase(steps.begin());
+    if (steps.count(attested->step) != 0) JudgeAttestedCheckpoint(job, attempt, attested->step);
+    Persist(job);
+    return;
+  }
   auto record = wire::AuditRecordFromJson(data);
   if (record.ok() && record->rank != rank) {
     record = InvalidArgument("rank " + std::to_string(rank) + " sent a record as rank " +
@@ -240,6 +258,50 @@ void Scheduler::ApplyAuditRecord(Job& job, int attempt, int rank, const nlohmann
       Persist(job);
       return;
     }
+  }
+}
+
+std::vector<std::string> Scheduler::AttemptAccounts(const Attempt& a) const {
+  std::vector<std::string> accounts;
+  for (const RankPlacement& r : a.ranks) {
+    const Worker* w = FindWorker(r.worker_id);
+    accounts.push_back(w != nullptr ? w->account : "");
+  }
+  return accounts;
+}
+
+std::string Scheduler::CheckpointTrustOf(const Job& job, int attempt, int64_t step) const {
+  if (attempt < 1 || attempt > static_cast<int>(job.attempts.size())) return "unaudited";
+  const Attempt& a = job.attempts[attempt - 1];
+  if (a.audit.empty()) return "unaudited";
+  auto it = a.attestations.find(step);
+  if (it == a.attestations.end()) {
+    return audit::ToString(audit::JudgeCheckpoint({}, AttemptAccounts(a)));
+  }
+  return audit::ToString(audit::JudgeCheckpoint(it->second, AttemptAccounts(a)));
+}
+
+void Scheduler::JudgeAttestedCheckpoint(Job& job, int attempt, int64_t step) {
+  Attempt& a = job.attempts[attempt - 1];
+  auto it = a.attestations.find(step);
+  if (it == a.attestations.end() || it->second.forged) return;
+  const std::vector<std::string> accounts = AttemptAccounts(a);
+  if (audit::JudgeCheckpoint(it->second, accounts) != audit::CheckpointTrust::kForged) return;
+  it->second.forged = true;
+  const std::string writer = a.ranks.empty() ? "" : a.ranks[0].worker_id;
+  const std::string evidence = audit::ForgeryEvidence(job.id, attempt, step, it->second, accounts);
+  // As for a cheater caught by an audit, less the rollback: the attempt's earlier checkpoints
+  // were each attested on their own, and a resume skips this one (CheckpointTrustOf).
+  RecordAuditOutcome(writer, /*clean=*/false);
+  const double clawed = ClawBackCredit(job, writer);
+  AddJobEvent(job, clock_(), "audit",
+              evidence + (clawed > 0 ? "; " + std::to_string(static_cast<int64_t>(clawed)) +
+                                           " GPU-seconds of credit clawed back"
+                                     : ""));
+  Persist(job);
+  // Last: it may fail the attempt (and add a new one to job.attempts, so `a` is not used again).
+  if (Status st = QuarantineWorker(writer, "forged a checkpoint: " + evidence); !st.ok()) {
+    LOG_ERROR << "quarantining worker " << writer << ": " << st.ToString();
   }
 }
 

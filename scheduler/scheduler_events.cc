@@ -108,7 +108,7 @@ Status Scheduler::ApplyExit(Job& job, RankPlacement& rp, int attempt,
 }
 
 void Scheduler::RecordCheckpoint(int64_t job_id, int attempt, int64_t step, int64_t bytes,
-                                 double write_seconds) {
+                                 double write_seconds, const std::string& digest) {
   Job* job = MutableJob(job_id);
   if (job == nullptr) return;
   char size[32];
@@ -118,8 +118,13 @@ void Scheduler::RecordCheckpoint(int64_t job_id, int attempt, int64_t step, int6
               "step " + std::to_string(step) + " of attempt " + std::to_string(attempt) +
                   " stored (" + size + ")");
   if (attempt >= 1 && attempt <= static_cast<int>(job->attempts.size())) {
-    job->attempts[attempt - 1].last_checkpoint_ms = now;
-    if (write_seconds > 0) job->attempts[attempt - 1].checkpoint_write_s = write_seconds;
+    Attempt& a = job->attempts[attempt - 1];
+    a.last_checkpoint_ms = now;
+    if (write_seconds > 0) a.checkpoint_write_s = write_seconds;
+    if (!a.audit.empty() && !digest.empty()) {
+      a.attestations[step].file_digest = digest;
+      JudgeAttestedCheckpoint(*job, attempt, step);
+    }
   }
   Persist(*job);
 }

@@ -211,4 +211,30 @@ Result<AuditRecord> AuditRecordFromJson(const json& j) {
   return r;
 }
 
+bool IsAttestation(const json& j) {
+  return j.is_object() && j.contains("type") && j["type"] == "attest";
+}
+
+json ToJson(const Attestation& a) {
+  return json{{"type", "attest"}, {"step", a.step}, {"rank", a.rank}, {"digest", a.digest}};
+}
+
+Result<Attestation> AttestationFromJson(const json& j) {
+  const std::string what = "attestation";
+  if (!j.is_object()) return Malformed(what, "not an object");
+  for (const auto& [key, most] : {std::pair<const char*, int64_t>{"step", int64_t{1} << 62},
+                                  std::pair<const char*, int64_t>{"rank", int64_t{1} << 20}}) {
+    if (!j.contains(key) || !j[key].is_number_integer() || j[key].get<int64_t>() < 0 ||
+        j[key].get<int64_t>() > most) {
+      return Malformed(what,
+                       std::string(key) + " must be an integer in 0.." + std::to_string(most));
+    }
+  }
+  if (!j.contains("digest") || !IsHex(j["digest"]) ||
+      j["digest"].get_ref<const std::string&>().size() != 64) {
+    return Malformed(what, "digest must be 64 hex digits");
+  }
+  return Attestation{j["step"].get<int64_t>(), j["rank"].get<int>(), j["digest"]};
+}
+
 }  // namespace shoal::wire

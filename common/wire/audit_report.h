@@ -76,4 +76,21 @@ nlohmann::json ToJson(const AuditRecord& r);  // with "type": "audit"
 // InvalidArgument "malformed audit record: ..." for a missing or mistyped field.
 Result<AuditRecord> AuditRecordFromJson(const nlohmann::json& j);
 
+// What every rank of an audited attempt reports after each step whose state rank 0 may write
+// to a checkpoint: the digest of that state (audit::StateDigest; docs/audits.md "Checkpoints").
+// Forwarded like an audit record; the scheduler tells them apart by "type".
+struct Attestation {
+  int64_t step = 0;
+  int rank = 0;
+  std::string digest;  // 64 hex digits
+  bool operator==(const Attestation&) const = default;
+};
+
+// Whether a reported audit event is an attestation rather than an audit record.
+bool IsAttestation(const nlohmann::json& j);
+nlohmann::json ToJson(const Attestation& a);  // with "type": "attest"
+// InvalidArgument "malformed attestation: ..." unless step and rank are integers >= 0 and digest
+// 64 hex digits.
+Result<Attestation> AttestationFromJson(const nlohmann::json& j);
+
 }  // namespace shoal::wire

@@ -54,10 +54,10 @@ std::optional<TrainerReport> ParseReportLine(std::string_view line) {
   if (!j.is_object()) return std::nullopt;
   TrainerReport r;
   const std::string type = j.value("type", "");
-  r.type = type == "result"       ? TrainerReportType::kResult
-           : type == "checkpoint" ? TrainerReportType::kCheckpoint
-           : type == "audit"      ? TrainerReportType::kAudit
-                                  : TrainerReportType::kProgress;
+  r.type = type == "result"                      ? TrainerReportType::kResult
+           : type == "checkpoint"                ? TrainerReportType::kCheckpoint
+           : type == "audit" || type == "attest" ? TrainerReportType::kAudit
+                                                 : TrainerReportType::kProgress;
   r.fields = std::move(j);
   return r;
 }

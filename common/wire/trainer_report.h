@@ -6,6 +6,8 @@
 //   result      each rank's last line; the agent forwards it, less "type", as its exit's "result"
 //   audit       any rank, for each audit it took part in (docs/audits.md); forwarded as an audit
 //               event
+//   attest      any rank of an audited attempt, the digest of its state after each step rank 0
+//               checkpoints (docs/audits.md "Checkpoints"); forwarded as an audit event
 // The typed reports are what the trainer writes; the agent acts only on checkpoints and passes
 // the others through as JSON, so what reaches the scheduler is what the trainer wrote.
 // Value types; the functions are pure and thread-safe.
@@ -87,8 +89,9 @@ struct TrainerReport {
 };
 
 // A report line: kReportPrefix followed by a JSON object. Its type is "checkpoint", "result" or
-// "audit" by its "type", and progress otherwise (as agents have always read them). std::nullopt for any
-// other line (without the prefix, or not an object after it), which is a log line.
+// "audit" by its "type" ("attest" is an audit report too), and progress otherwise (as agents have
+// always read them). std::nullopt for any other line (without the prefix, or not an object after
+// it), which is a log line.
 std::optional<TrainerReport> ParseReportLine(std::string_view line);
 
 // The checkpoint a report names. InvalidArgument "malformed checkpoint report" unless path is a

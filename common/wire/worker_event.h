@@ -4,8 +4,9 @@
 // On the wire every event has a string "type" and integer "job", "attempt" and "rank", plus
 //   log:      "lines": [string] (at most kMaxLogLinesPerEvent)
 //   progress: "data": object (the trainer's progress report, passed through)
-//   audit:    "data": object (an audit record the rank reported, docs/audits.md; the scheduler
-//             judges its contents, so a malformed record is its rank's silence, not a bad batch)
+//   audit:    "data": object (an audit record or a checkpoint attestation the rank reported,
+//             docs/audits.md; the scheduler judges its contents, so a malformed record is its
+//             rank's silence, not a bad batch)
 //   exit:     "exitCode": int, and optional "signal": int, "message": string, "cause": string
 //             ("OutOfMemory"), "result": object (the trainer's result report)
 // and, on any type, optional "fetchedBytes": int >= 0, the registry bytes the worker downloaded

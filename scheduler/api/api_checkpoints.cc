@@ -133,7 +133,7 @@ asio::awaitable<HttpReply> Api::Checkpoints(const HttpRequest& req, const Job& j
   double write_seconds = 0;
   WriteSeconds(req, &write_seconds);  // checked before the upload was read
   scheduler_->RecordCheckpoint(job_id, static_cast<int>(attempt), step, stored->bytes,
-                               write_seconds);
+                               write_seconds, stored->digest);
   co_return JsonReply(201, ToJson(*stored));
 }
 
@@ -171,9 +171,15 @@ HttpReply Api::CheckCheckpointRequest(const HttpRequest& req, const Job& job,
     }
     json list = json::array();
     for (const auto& c : checkpoints_->List(job.id)) {
-      // A resume skips what the rollback rule set aside (a cheater's possible influence).
-      if (before == 0 || (c.attempt < before && !RolledBack(job, c.attempt, c.step))) {
-        list.push_back(ToJson(c));
+      // A resume skips what the rollback rule set aside (a cheater's possible influence) and, of
+      // an audited attempt, what other accounts' ranks do not vouch for (docs/audits.md
+      // "Checkpoints").
+      const std::string trust = scheduler_->CheckpointTrustOf(job, c.attempt, c.step);
+      if (before == 0 || (c.attempt < before && !RolledBack(job, c.attempt, c.step) &&
+                          Scheduler::Trusted(trust))) {
+        json j = ToJson(c);
+        j["trust"] = trust;
+        list.push_back(std::move(j));
       }
     }
     return JsonReply(200, json{{"job", job.id}, {"checkpoints", std::move(list)}});

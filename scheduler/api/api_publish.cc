@@ -79,6 +79,12 @@ asio::awaitable<Result<Api::Published>> Api::PublishJob(int64_t job_id, Artifact
         std::to_string(steps->get<int64_t>()) + ", but its newest stored checkpoint is of step " +
         std::to_string(latest->step) + " (the final one was not stored): nothing published");
   }
+  // Rank 0 alone wrote it: in an audited attempt, only when other accounts' ranks vouch for it.
+  if (const std::string trust = scheduler_->CheckpointTrustOf(*job, latest->attempt, latest->step);
+      !Scheduler::Trusted(trust)) {
+    co_return FailedPrecondition("job " + std::to_string(job_id) + "'s final checkpoint is " +
+                                 trust + " (docs/audits.md \"Checkpoints\"): nothing published");
+  }
   record.kind = ArtifactKind::kModel;
   record.account = job->owner;
   record.format = "safetensors";

@@ -1,5 +1,7 @@
 #include "scheduler/state/codec.h"
 
+#include <charconv>
+
 namespace shoal {
 
 nlohmann::json ToJson(const JobEvent& e) {
@@ -66,6 +68,16 @@ nlohmann::json AttemptToStored(const Attempt& a) {
                       {"ranks", ranks}};
   if (a.rollback_to_step >= 0) j["rollbackToStep"] = a.rollback_to_step;
   if (!a.clean_audit_steps.empty()) j["cleanAuditSteps"] = a.clean_audit_steps;
+  if (!a.attestations.empty()) {
+    nlohmann::json list = nlohmann::json::array();
+    for (const auto& [step, c] : a.attestations) {
+      nlohmann::json ranks = nlohmann::json::object();
+      for (const auto& [rank, digest] : c.by_rank) ranks[std::to_string(rank)] = digest;
+      list.push_back(
+          {{"step", step}, {"file", c.file_digest}, {"ranks", ranks}, {"forged", c.forged}});
+    }
+    j["attestations"] = std::move(list);
+  }
   if (a.last_checkpoint_ms > 0) j["lastCheckpointMs"] = a.last_checkpoint_ms;
   if (a.checkpoint_write_s > 0) j["checkpointWriteSec"] = a.checkpoint_write_s;
   if (a.checkpoint_every_s > 0) j["checkpointEverySec"] = a.checkpoint_every_s;
@@ -116,6 +128,23 @@ Result<Attempt> AttemptFromStored(const nlohmann::json& j) {
     // Absent from attempts stored before it was kept, and from those without a clean audit.
     if (j.contains("cleanAuditSteps")) {
       a.clean_audit_steps = j.at("cleanAuditSteps").get<std::map<std::string, int64_t>>();
+    }
+    // Absent from attempts stored before attestations, and from those without any.
+    if (j.contains("attestations")) {
+      for (const auto& cj : j.at("attestations")) {
+        audit::CheckpointAttestations c;
+        c.file_digest = cj.at("file").get<std::string>();
+        c.forged = cj.at("forged").get<bool>();
+        for (const auto& [key, digest] : cj.at("ranks").items()) {
+          int rank = -1;
+          const auto [end, ec] = std::from_chars(key.data(), key.data() + key.size(), rank);
+          if (ec != std::errc() || end != key.data() + key.size() || rank < 0) {
+            return Internal("corrupt stored attempt: attestation rank \"" + key + "\"");
+          }
+          c.by_rank[rank] = digest.get<std::string>();
+        }
+        a.attestations[cj.at("step").get<int64_t>()] = std::move(c);
+      }
     }
     // Absent from attempts stored before audits, and from unaudited ones.
     if (j.contains("audit")) {

@@ -14,10 +14,11 @@
 #include <nlohmann/json.hpp>
 
 #include "common/spec/job_spec.h"
+#include "common/status.h"
 #include "common/wire/assignment.h"  // Pin
 #include "common/wire/cache_report.h"
 #include "common/wire/gpu_samples.h"
-#include "common/status.h"
+#include "scheduler/audit/attestation.h"
 #include "scheduler/policy/reasons.h"
 
 namespace shoal {
@@ -61,6 +62,9 @@ struct RankPlacement {
 enum class AttemptState { kRunning, kSucceeded, kFailed, kCancelled, kPreempted, kResized };
 const char* ToString(AttemptState state);
 
+// Checkpoint steps an attempt keeps attestations for (far more than any job keeps checkpoints).
+inline constexpr size_t kMaxAttestedSteps = 64;
+
 struct Attempt {
   int number = 0;  // 1-based
   int world_size = 0;
@@ -77,6 +81,9 @@ struct Attempt {
   // The last step at which each worker (by id) passed an audit in this attempt: the rollback
   // rule's memory, stored with the attempt so that a scheduler restart keeps it.
   std::map<std::string, int64_t> clean_audit_steps;
+  // Audited attempts: what is known of each step rank 0 checkpoints (docs/audits.md
+  // "Checkpoints"), the newest kMaxAttestedSteps steps.
+  std::map<int64_t, audit::CheckpointAttestations> attestations;
   // When this attempt last stored a checkpoint (0 = not yet): +preempt's cost guard
   // (PolicyOptions::preempt_max_unsaved_ms) reads it.
   int64_t last_checkpoint_ms = 0;

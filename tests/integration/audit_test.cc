@@ -126,6 +126,72 @@ TEST(AuditTest, AfterAFailedSumCheckTheRetryNamesTheRank) {
   EXPECT_EQ(events.find("attempt 3 reduces transparently"), std::string::npos) << events;
 }
 
+// Rank 0 alone writes checkpoints (docs/audits.md "Checkpoints"). w2 registers first, so it has
+// the lowest worker id and the gang's ranks 0 (placement breaks ties by id); it trains honestly
+// but writes forged weights into every checkpoint. Ranks 1-3, of three other accounts, attest the
+// state they hold: the scheduler sees the file hold another, quarantines w2 with the evidence,
+// and the retry on a fifth worker resumes from no forged checkpoint, while its own ones are
+// vouched for.
+TEST(AuditTest, ARankZeroThatForgesItsCheckpointsIsQuarantinedAndNotResumedFrom) {
+  Cluster c;
+  c.StartScheduler({"--audits", "true", "--allow-test-faults", "true"});
+  c.StartWorker("w2", {"--account", "c", "--test-cheat", "forge"});
+  ASSERT_TRUE(Cluster::WaitUntil([&] { return c.Workers().size() == 1; }, 30s));
+  for (const auto& [name, account] :
+       {std::pair{"w0", "a"}, std::pair{"w1", "b"}, std::pair{"w3", "d"}}) {
+    c.StartWorker(name, {"--account", account});
+  }
+  ASSERT_TRUE(Cluster::WaitUntil([&] { return c.Workers().size() == 4; }, 30s));
+  std::string yaml =
+      Replace(AuditedJob(), "workers: {min: 3, max: 4}", "workers: {min: 4, max: 4}");
+  yaml = Replace(yaml, "checkpoint: {everySeconds: 0, keep: 1}",
+                 "checkpoint: {everySteps: 10, keep: 20}");
+  const int64_t id = c.Submit(yaml);
+  ASSERT_TRUE(Cluster::WaitUntil(
+      [&] { return WorkerNamed(c, "w2").value("state", "") == "quarantined"; }, 200s))
+      << c.Job(id).dump(2);
+  c.StartWorker("w4", {"--account", "e"});
+  ASSERT_TRUE(c.WaitForState(id, "SUCCEEDED", 200s)) << c.Job(id).dump(2);
+  const json forger = WorkerNamed(c, "w2");
+  EXPECT_NE(forger.value("quarantine", "").find("forged a checkpoint"), std::string::npos)
+      << forger.dump(2);
+  EXPECT_NE(forger.value("quarantine", "").find("while ranks 1 (account "), std::string::npos)
+      << forger.dump(2);
+  EXPECT_EQ(c.Job(id)["attemptHistory"][0]["ranks"][0]["worker"], forger["id"]);
+  for (const char* honest : {"w0", "w1", "w3", "w4"}) {
+    EXPECT_EQ(WorkerNamed(c, honest).value("state", ""), "alive") << honest;
+  }
+  const json job = c.Job(id);
+  EXPECT_GE(job.value("attempts", 0), 2) << job.dump(2);
+  // Every checkpoint of attempt 1 was forged or never vouched for: the retry started over.
+  EXPECT_EQ(job["result"].value("resumedStep", int64_t{-1}), 0) << job["result"].dump(2);
+  EXPECT_GT(job["result"].value("testAccuracy", 0.0), 0.7) << job["result"].dump(2);
+  bool event = false;
+  for (const auto& e : job["events"]) {
+    event |=
+        e.value("message", "").find("the checkpoint rank 0 wrote at step") != std::string::npos;
+  }
+  EXPECT_TRUE(event) << job["events"].dump(2);
+  // The retry's checkpoints (they replaced attempt 1's, step by step) are each vouched for, and a
+  // later attempt would resume from them.
+  const std::string target = "/v1/jobs/" + std::to_string(id) + "/checkpoints";
+  auto all = c.client().DoJson("GET", target);
+  ASSERT_TRUE(all.ok()) << all.status().ToString();
+  ASSERT_FALSE((*all)["checkpoints"].empty()) << all->dump(2);
+  for (const auto& ck : (*all)["checkpoints"]) {
+    if (ck.value("attempt", 0) == 1) {
+      EXPECT_NE(ck.value("trust", ""), "attested") << ck.dump();
+    } else {
+      EXPECT_EQ(ck.value("trust", ""), "attested") << ck.dump();
+    }
+  }
+  auto resumable = c.client().DoJson(
+      "GET", target + "?beforeAttempt=" + std::to_string(job.value("attempts", 0) + 1));
+  ASSERT_TRUE(resumable.ok());
+  EXPECT_EQ((*resumable)["checkpoints"].back().value("step", 0), job["result"].value("steps", -1))
+      << resumable->dump(2);
+}
+
 TEST(AuditTest, AnHonestPoolIsAuditedAndTrustedMore) {
   Cluster c;
   c.StartScheduler({"--audits", "true"});

@@ -25,6 +25,7 @@ struct AuditedRankRun {
   Status status;
   TrainResult result;
   std::vector<wire::AuditRecord> records;
+  std::vector<wire::Attestation> attestations;  // in the order written
   std::string out;
   int64_t all_reduces = 0;  // AllReduceSum calls Train made (float or double)
 };
@@ -107,6 +108,12 @@ inline std::vector<AuditedRankRun> RunAuditedRanks(
       std::istringstream lines(runs[r].out);
       for (std::string line; std::getline(lines, line);) {
         auto report = wire::ParseReportLine(line);
+        if (report && wire::IsAttestation(report->fields)) {
+          auto a = wire::AttestationFromJson(report->fields);
+          ASSERT_TRUE(a.ok()) << a.status().ToString();
+          runs[r].attestations.push_back(*a);
+          continue;
+        }
         if (!report || report->fields.value("type", "") != "audit") continue;
         auto rec = wire::AuditRecordFromJson(report->fields);
         ASSERT_TRUE(rec.ok()) << rec.status().ToString();

@@ -53,11 +53,12 @@ int main(int argc, char** argv) {
   app.add_option("--trainer", options.trainer_path,
                  "shoal-train executable (default: next to shoal-worker)")
       ->type_name("PATH");
-  app.add_option("--test-cheat", options.test_cheat,
-                 "tests only: audited ranks misbehave (zero, stale, noise:S, scale:X, skip:P, "
-                 "collude, evade, split, split-sent, misclaim; docs/audits.md); the scheduler must "
-                 "run with "
-                 "allowTestFaults")
+  app.add_option(
+         "--test-cheat", options.test_cheat,
+         "tests only: audited ranks misbehave (zero, stale, noise:S, scale:X, skip:P, "
+         "collude, evade, split, split-sent, misclaim, forge; docs/audits.md); the scheduler must "
+         "run with "
+         "allowTestFaults")
       ->type_name("MODE");
   app.add_option("--work-dir", options.work_dir,
                  "per-rank run directories (default /tmp/shoal-worker-NAME)")

@@ -112,6 +112,8 @@ Result<CheatMode> ParseCheatMode(const std::string& text) {
     m.kind = CheatMode::kSplitSent;
   } else if (kind == "misclaim" && arg.empty()) {
     m.kind = CheatMode::kMisclaim;
+  } else if (kind == "forge" && arg.empty()) {
+    m.kind = CheatMode::kForge;
   } else if (kind == "noise") {
     m.kind = CheatMode::kNoise;
     RETURN_IF_ERROR(number(0, 1e6));
@@ -125,7 +127,7 @@ Result<CheatMode> ParseCheatMode(const std::string& text) {
     return InvalidArgument(
         "--cheat " + text +
         ": expected zero, stale, noise:SIGMA, scale:X, skip:P, collude, evade, split, "
-        "split-sent or misclaim");
+        "split-sent, misclaim or forge");
   }
   return m;
 }
@@ -169,6 +171,7 @@ void AuditSession::Cheat(float* local, int64_t n) {
     case CheatMode::kSplit:  // Commit sends their zeros after committing
     case CheatMode::kSplitSent:
     case CheatMode::kMisclaim:  // honest until it claims (Verify)
+    case CheatMode::kForge:     // honest in every step (the trainer forges its checkpoints)
       return;
     case CheatMode::kEvade:
       honest_.assign(local, local + n);
@@ -385,6 +388,7 @@ Status AuditSession::Verify(int64_t step, const float* reduced, const float* sid
         AsInt(slot[kSideTicket], 0, audit::kTicketRange - 1, audit::kTicketRange - 1));
     norms[r] = slot[kSideNorm];
   }
+  if (side[kSideCheckpoint] == 1.f) checkpoint_step_ = step;  // rank 0's word
   // 0. The late sum check of the step before, when it had no exchange: its claims rode in this
   // side band. It fails this step before its update; the step before was already applied.
   RETURN_IF_ERROR(CheckLate(step, step - 1, side + kSideLate, kSideFloats));

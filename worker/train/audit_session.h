@@ -49,19 +49,22 @@ struct CheatMode {
     kEvade,
     kSplit,
     kSplitSent,
-    kMisclaim
+    kMisclaim,
+    kForge
   } kind = kNone;
   double value = 0;  // noise's sigma, scale's factor, skip's fraction
 };
 // "zero", "stale", "noise:S", "scale:X", "skip:P", "collude", "evade", "split", "split-sent",
-// "misclaim" ("" = none); InvalidArgument else. evade sends zeros, but once audited it claims (and
-// reveals) the honest gradient, as a lazy worker that computes only when it learns it is audited
-// would. split commits to the honest gradient (so every audit of its commitment passes), sends
-// zeros into the all-reduce and claims its commitment's projections: the sum check stops the step
-// but cannot name it. split-sent claims the projections of what it sent instead: the sum adds up,
-// and an audit of it finds the claim is not of its commitment. misclaim commits to and sends the
-// honest gradient but claims zero projections: without an audit of it, the sum check fails and
+// "misclaim", "forge" ("" = none); InvalidArgument else. evade sends zeros, but once audited it
+// claims (and reveals) the honest gradient, as a lazy worker that computes only when it learns it
+// is audited would. split commits to the honest gradient (so every audit of its commitment passes),
+// sends zeros into the all-reduce and claims its commitment's projections: the sum check stops the
+// step but cannot name it. split-sent claims the projections of what it sent instead: the sum adds
+// up, and an audit of it finds the claim is not of its commitment. misclaim commits to and sends
+// the honest gradient but claims zero projections: without an audit of it, the sum check fails and
 // names nobody (forcing the job's retries to be transparent, where claims are not summed).
+// forge trains honestly, but as rank 0 writes checkpoints whose weights are not those it holds
+// (each parameter plus 0.01) and attests their digest: the other ranks' attestations give it away.
 Result<CheatMode> ParseCheatMode(const std::string& text);
 
 // The start of the message of the status Verify returns on a dispute.
@@ -97,6 +100,10 @@ class AuditSession final : public StepAudit {
   // Every rank calls it, or none: whether a check is pending is decided from shared data.
   // Aborted as Verify's when the sum fails.
   Status CheckPendingSum(int64_t step);
+
+  // Whether rank 0 said in `step`'s side band that it writes a checkpoint after that step (every
+  // rank then attests the state it holds: docs/audits.md "Checkpoints").
+  bool RankZeroCheckpointsAfter(int64_t step) const { return checkpoint_step_ == step; }
 
   // Local gradients this rank computed again for audits, as auditor or arbiter: an audit costs
   // one (the auditor's), two in a dispute.
@@ -142,6 +149,7 @@ class AuditSession final : public StepAudit {
 
   StepInput input_;
   RowsOf rows_of_;
+  int64_t checkpoint_step_ = -1;  // the last step rank 0 said it checkpoints after
   int64_t n_ = 0;                // this step's gradient's floats
   std::vector<float> local_;     // this step's committed gradient
   std::vector<float> previous_;  // the stale fault's last honest gradient

@@ -7,6 +7,7 @@
 #include <map>
 #include <set>
 
+#include "common/audit/state_digest.h"
 #include "common/file_util.h"
 #include "common/safetensors.h"
 #include "models/model.h"
@@ -78,12 +79,21 @@ int64_t CheckpointDataBytes(const JobSpec& spec) {
   return params * 4 * buffers;
 }
 
-Status WriteCheckpoint(const std::string& path, const JobSpec& spec, const Checkpoint& ckpt) {
+namespace {
+
+// What a checkpoint file holds: its tensors (views into ckpt's state) and metadata.
+struct Content {
+  std::vector<TensorView> views;
+  std::map<std::string, std::string> meta;
+};
+
+Result<Content> ContentOf(const JobSpec& spec, const Checkpoint& ckpt) {
   const std::vector<ParamTensor> slots = Slots(spec);
   const int64_t n = slots.empty() ? 0 : slots.back().offset + slots.back().size;
   RETURN_IF_ERROR(CheckStateSize(ckpt.state, n));
   const auto [prefix_a, prefix_b] = OptimizerPrefixes(spec);
-  std::vector<TensorView> views;
+  Content c;
+  std::vector<TensorView>& views = c.views;
   for (const ParamTensor& s : slots) views.push_back({s.name, s.shape, ckpt.state.params.data() + s.offset});
   for (const ParamTensor& s : slots) {
     views.push_back({prefix_a + s.name, s.shape, ckpt.state.state_a.data() + s.offset});
@@ -94,7 +104,7 @@ Status WriteCheckpoint(const std::string& path, const JobSpec& spec, const Check
     }
   }
   const TrainPosition& p = ckpt.position;
-  const std::map<std::string, std::string> meta = {
+  c.meta = {
       {"format", kFormat},
       {"layers", LayersText(spec)},
       {"activation", ToString(spec.model.activation)},
@@ -111,7 +121,19 @@ Status WriteCheckpoint(const std::string& path, const JobSpec& spec, const Check
       {"trainTimeSec", Exact(p.train_time_sec)},
       {"trainedSamples", std::to_string(p.trained_samples)},
   };
-  return WriteSafetensors(path, views, meta);
+  return c;
+}
+
+}  // namespace
+
+Status WriteCheckpoint(const std::string& path, const JobSpec& spec, const Checkpoint& ckpt) {
+  ASSIGN_OR_RETURN(Content c, ContentOf(spec, ckpt));
+  return WriteSafetensors(path, c.views, c.meta);
+}
+
+Result<std::string> CheckpointDigest(const JobSpec& spec, const Checkpoint& ckpt) {
+  ASSIGN_OR_RETURN(Content c, ContentOf(spec, ckpt));
+  return audit::StateDigest(c.views, c.meta);
 }
 
 Result<Checkpoint> ReadCheckpoint(const std::string& path, const JobSpec& spec, int64_t max_bytes) {

@@ -39,6 +39,10 @@ struct Checkpoint {
 // InvalidArgument if the state's size does not match the spec's model.
 Status WriteCheckpoint(const std::string& path, const JobSpec& spec, const Checkpoint& checkpoint);
 
+// The digest (audit::StateDigest) of the file WriteCheckpoint would write: what every rank of an
+// audited attempt attests at the steps rank 0 may checkpoint (docs/audits.md "Checkpoints").
+Result<std::string> CheckpointDigest(const JobSpec& spec, const Checkpoint& checkpoint);
+
 // Reads a checkpoint written for a job of the same model and optimizer (layers, activation,
 // optimizer kind and seed must match `spec`, else InvalidArgument saying which). Files larger than
 // `max_bytes`, malformed safetensors and missing tensors are InvalidArgument too.

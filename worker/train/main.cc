@@ -119,7 +119,7 @@ std::optional<int> ParseFlags(int argc, char** argv, TrainFlags* f) {
       ->type_name("FILE");
   app.add_option("--cheat", f->cheat,
                  "tests only: make this rank misbehave (zero, stale, noise:S, scale:X, skip:P, "
-                 "collude, evade, split, split-sent, misclaim); needs --audit-plan")
+                 "collude, evade, split, split-sent, misclaim, forge); needs --audit-plan")
       ->type_name("MODE");
   app.add_option("--collective", f->kind,
                  "auto, mpi or gloo. auto: mpi when started by mpirun and none of "

@@ -154,12 +154,10 @@ class Checkpointer {
     return every_seconds_ > 0 && Seconds(last_, Clock::now()) >= every_seconds_;
   }
 
-  Status Write(StepEngine& engine, const TrainPosition& position, std::ostream& out) {
+  // Writes `ckpt`, whose state was saved from t0 on.
+  Status Write(const Checkpoint& ckpt, Clock::time_point t0, std::ostream& out) {
     if (!enabled()) return Status::Ok();
-    const auto t0 = Clock::now();
-    Checkpoint ckpt;
-    ckpt.position = position;
-    ASSIGN_OR_RETURN(ckpt.state, engine.SaveState());
+    const TrainPosition& position = ckpt.position;
     std::error_code ec;
     std::filesystem::create_directories(dir_, ec);
     char name[64];
@@ -279,7 +277,7 @@ class TrainRun {
       if (result_.stopped) {
         // Stopped at a step boundary (or a peer left first): checkpoint what is complete.
         SyncEpochTime();
-        RETURN_IF_ERROR(checkpointer_->Write(*engine_, pos_, out_));
+        RETURN_IF_ERROR(SaveCheckpoint());
         break;
       }
       RETURN_IF_ERROR(EndEpoch(epoch));
@@ -359,9 +357,9 @@ class TrainRun {
 
   // The attempt's audit plan (docs/audits.md), when it has one.
   Status SetupAudits() {
-    ASSIGN_OR_RETURN(CheatMode cheat, ParseCheatMode(options_.cheat));
+    ASSIGN_OR_RETURN(cheat_, ParseCheatMode(options_.cheat));
     if (!options_.audit_plan) {
-      if (cheat.kind != CheatMode::kNone) {
+      if (cheat_.kind != CheatMode::kNone) {
         return InvalidArgument("--cheat needs an audit plan (--audit-plan): it tests audits");
       }
       return Status::Ok();
@@ -377,7 +375,7 @@ class TrainRun {
       return InvalidArgument(engine_->Describe() + " does not take part in audits yet");
     }
     audit_ = std::make_unique<AuditSession>(
-        plan, coll_, config, cheat,
+        plan, coll_, config, cheat_,
         [this](const nlohmann::json& j) { Report(out_, options_.progress_json, j); }, out_);
     // Every rank: which configurations meet decides hashes or sketches (docs/audits.md).
     out_ << "rank " << rank_ << " audits on: " << config << std::endl;
@@ -433,6 +431,28 @@ class TrainRun {
   }
 
   void SyncEpochTime() { pos_.epoch_time_sec = Seconds(epoch_start_, Clock::now()); }
+
+  // After a step whose state rank 0 checkpoints: rank 0 writes it, and in an audited attempt
+  // every rank first attests the state's digest, so that the scheduler resumes only from
+  // checkpoints that ranks of other accounts vouch for (docs/audits.md "Checkpoints").
+  Status SaveCheckpoint() {
+    const bool attest = audit_ != nullptr && attested_step_ != pos_.step;
+    if (!checkpointer_->enabled() && !attest) return Status::Ok();
+    const auto t0 = Clock::now();
+    Checkpoint ckpt;
+    ckpt.position = pos_;
+    ASSIGN_OR_RETURN(ckpt.state, engine_->SaveState());
+    if (cheat_.kind == CheatMode::kForge && checkpointer_->enabled()) {
+      for (float& p : ckpt.state.params) p += 0.01f;  // and attests the forgery's digest
+    }
+    if (attest) {
+      ASSIGN_OR_RETURN(std::string digest, CheckpointDigest(spec_, ckpt));
+      Report(out_, options_.progress_json,
+             wire::ToJson(wire::Attestation{pos_.step, rank_, std::move(digest)}));
+      attested_step_ = pos_.step;
+    }
+    return checkpointer_->Write(ckpt, t0, out_);
+  }
 
   // The epoch's remaining steps; sets stop_ at --max-steps and result_.stopped when told to stop.
   Status RunSteps(int epoch) {
@@ -496,9 +516,9 @@ class TrainRun {
       if (rank_ == 0 && Seconds(last_report_, now) >= options_.report_every_sec) {
         ReportProgress(epoch, now);
       }
-      if (checkpoint_due) {
+      if (checkpoint_due || (audit_ && audit_->RankZeroCheckpointsAfter(in.step))) {
         SyncEpochTime();
-        RETURN_IF_ERROR(checkpointer_->Write(*engine_, pos_, out_));
+        RETURN_IF_ERROR(SaveCheckpoint());
       }
       if (options_.max_steps > 0 && pos_.step >= options_.max_steps) {
         stop_ = true;
@@ -628,7 +648,7 @@ class TrainRun {
     // The last step's sum, when no exchange checked it (a stopped run may have lost a peer).
     if (audit_ && !result_.stopped) RETURN_IF_ERROR(audit_->CheckPendingSum(pos_.step));
     if (!result_.stopped && options_.max_steps == 0 && checkpointer_->last_step() != pos_.step) {
-      RETURN_IF_ERROR(checkpointer_->Write(*engine_, pos_, out_));
+      RETURN_IF_ERROR(SaveCheckpoint());
     }
     result_.steps = pos_.step;
     if (audit_) result_.audit_recomputations = audit_->recomputations();
@@ -668,6 +688,8 @@ class TrainRun {
   double lr_ = 0, grad_norm_ = 0;  // of the latest update
   std::unique_ptr<StepEngine> engine_;
   std::unique_ptr<AuditSession> audit_;
+  CheatMode cheat_;              // a test fault (--cheat)
+  int64_t attested_step_ = -1;   // the last step this rank attested the state of
   std::vector<float> audit_xb_;  // another rank's rows, for an audit
   std::vector<int32_t> audit_yb_;
   std::vector<float> xb_;

@@ -296,6 +296,9 @@ TEST(WireTrainerReportTest, ParsesReportLinesAndLeavesOtherLinesToTheLog) {
             wire::TrainerReportType::kResult);
   EXPECT_EQ(wire::ParseReportLine(R"(@shoal {"type":"checkpoint"})")->type,
             wire::TrainerReportType::kCheckpoint);
+  // Attestations travel as audit events (docs/audits.md "Checkpoints").
+  EXPECT_EQ(wire::ParseReportLine(R"(@shoal {"type":"attest","step":4})")->type,
+            wire::TrainerReportType::kAudit);
   // Any other object is progress, as agents have always read it.
   EXPECT_EQ(wire::ParseReportLine(R"(@shoal {"loss":1})")->type,
             wire::TrainerReportType::kProgress);
@@ -336,6 +339,33 @@ namespace {
 audit::Commitment SomeCommitment() {
   std::vector<float> g = {1.f, -2.f, 3.f};
   return audit::Commit(g.data(), 3, audit::SketchSeed("ab", 1, {}), "cpu/fp32/Haswell/t1/b0");
+}
+
+TEST(AuditWire, AttestationsRoundTripAndBadOnesAreRefused) {
+  const Attestation a{40, 2, std::string(64, 'c')};
+  const nlohmann::json j = ToJson(a);
+  EXPECT_TRUE(IsAttestation(j));
+  EXPECT_EQ(AttestationFromJson(nlohmann::json::parse(j.dump())).value(), a);
+  EXPECT_FALSE(IsAttestation(nlohmann::json{{"type", "audit"}}));
+  EXPECT_FALSE(IsAttestation(nlohmann::json::array()));
+  for (const char* bad : {R"({"type":"attest","step":-1,"rank":0,"digest":"DIGEST"})",
+                          R"({"type":"attest","step":1,"rank":2000000,"digest":"DIGEST"})",
+                          R"({"type":"attest","step":1.5,"rank":0,"digest":"DIGEST"})",
+                          R"({"type":"attest","step":1,"digest":"DIGEST"})",
+                          R"({"type":"attest","step":1,"rank":0,"digest":"abc"})",
+                          R"({"type":"attest","step":1,"rank":0,"digest":7})"}) {
+    std::string text = bad;
+    if (auto at = text.find("DIGEST"); at != std::string::npos) {
+      text.replace(at, 6, std::string(64, 'a'));
+    }
+    auto parsed = AttestationFromJson(nlohmann::json::parse(text));
+    ASSERT_FALSE(parsed.ok()) << text;
+    EXPECT_NE(parsed.status().message().find("malformed attestation"), std::string::npos);
+  }
+  // Upper-case hex is not what StateDigest writes.
+  const std::string upper =
+      R"({"type":"attest","step":1,"rank":0,"digest":")" + std::string(64, 'A') + R"("})";
+  EXPECT_FALSE(AttestationFromJson(nlohmann::json::parse(upper)).ok());
 }
 
 TEST(AuditWire, PlanAndRecordRoundTrip) {

@@ -8,6 +8,7 @@
 
 #include <gtest/gtest.h>
 
+#include "common/audit/state_digest.h"
 #include "common/file_util.h"
 #include "common/safetensors.h"
 #include "common/sha256.h"
@@ -148,6 +149,31 @@ TEST_F(CheckpointStoreTest, PutFileMovesAVerifiedSpooledUploadIntoPlace) {
   ASSERT_TRUE(again.ok());
   EXPECT_TRUE(std::filesystem::is_empty((*again)->spool_dir()));
   EXPECT_EQ((*again)->JobBytes(9), n);
+}
+
+// Both ways in record the digest of the state the file holds (what ranks attest, docs/audits.md
+// "Checkpoints"), and it is read back with the record.
+TEST_F(CheckpointStoreTest, RecordsTheStateDigestTheRanksAttest) {
+  std::vector<float> v(16, 3.f);
+  const std::string digest = audit::StateDigest({{"w", {16}, v.data()}}, {{"format", "test"}});
+  const std::string bytes = File(3);
+  auto put = store_->Put(5, 1, 1, bytes, Sha256Hex(bytes), 4, 1);
+  ASSERT_TRUE(put.ok()) << put.status().ToString();
+  EXPECT_EQ(put->digest, digest);
+  std::string path = store_->spool_dir() + "/upload-test";
+  ASSERT_TRUE(WriteFileAtomic(path, bytes).ok());
+  auto spooled = store_->PutFile(5, 1, 2, &path, static_cast<int64_t>(bytes.size()),
+                                 Sha256Hex(bytes), Sha256Hex(bytes), 4, 2);
+  ASSERT_TRUE(spooled.ok()) << spooled.status().ToString();
+  EXPECT_EQ(spooled->digest, digest);
+  EXPECT_NE(store_->Put(5, 1, 3, File(4), Sha256Hex(File(4)), 4, 3)->digest, digest);
+  auto again = CheckpointStore::Open(dir_ + "/checkpoints");
+  ASSERT_TRUE(again.ok());
+  const auto list = (*again)->List(5);
+  ASSERT_EQ(list.size(), 3u);
+  EXPECT_EQ(list[0].digest, digest);
+  EXPECT_EQ(list[1].digest, digest);
+  EXPECT_EQ(ToJson(list[0]).at("digest"), digest);
 }
 
 }  // namespace

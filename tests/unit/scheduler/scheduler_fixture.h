@@ -43,6 +43,7 @@ class SchedulerFixture : public ::testing::Test {
     opts.gpu_speeds = gpu_speeds_;
     opts.young_daly = young_daly_;
     opts.worker_mtbf_prior_ms = worker_mtbf_prior_ms_;
+    opts.audits = audits_;
     auto s = Scheduler::Open(store_.get(), opts, [this] { return now_; });
     ASSERT_TRUE(s.ok()) << s.status().ToString();
     sched_ = std::move(s).value();
@@ -74,6 +75,7 @@ class SchedulerFixture : public ::testing::Test {
   std::map<std::string, double> gpu_speeds_;  // heterogeneity-aware placement's seeds
   bool young_daly_ = false;                   // Young/Daly checkpoint intervals
   int64_t worker_mtbf_prior_ms_ = int64_t{7} * 86400 * 1000;
+  bool audits_ = false;  // audit plans for new attempts (docs/audits.md)
   std::unique_ptr<Store> store_;
   std::unique_ptr<Scheduler> sched_;
 };

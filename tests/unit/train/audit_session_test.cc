@@ -13,6 +13,9 @@
 
 #include <gtest/gtest.h>
 
+#include "common/audit/state_digest.h"
+#include "common/file_util.h"
+#include "common/safetensors.h"
 #include "tests/testing/audit_ranks.h"
 #include "tests/testing/test_util.h"
 #include "worker/train/trainer.h"
@@ -352,6 +355,72 @@ TEST_F(AuditTrainerTest, NoCheckpointHoldsAStepWhoseSumIsUnchecked) {
       << "a checkpoint holds the unchecked step";
 }
 
+// Every rank attests the state rank 0 checkpoints (docs/audits.md "Checkpoints"): after each
+// scheduled step (rank 0's word in the side band tells the others) and the last. An honest rank
+// 0's files hold exactly the state every rank attests; a forging one's do not, while it trains
+// and attests as if they did.
+TEST_F(AuditTrainerTest, EveryRankAttestsTheStateRankZeroCheckpoints) {
+  JobSpec spec = Spec(4, 1);
+  spec.checkpoint.every_steps = 2;
+  spec.checkpoint.keep = 100;
+  auto plans = Plans(kFourAccounts, {0, 0, 0, 0});
+  for (auto& p : plans) p.screen_z = 1e9;
+  const std::string ckpt_dir = dir_ + "/ckpt";
+  auto with_checkpoints = [&](int r, TrainerOptions* opts) {
+    if (r == 0) opts->checkpoint_dir = ckpt_dir;
+  };
+  // The digest of each file rank 0 wrote, by step.
+  auto files = [&] {
+    std::map<int64_t, std::string> out;
+    for (const auto& e : std::filesystem::directory_iterator(ckpt_dir)) {
+      auto bytes = ReadFileLimited(e.path().string(), 1 << 24);
+      EXPECT_TRUE(bytes.ok());
+      auto index = IndexSafetensors(*bytes);
+      EXPECT_TRUE(index.ok());
+      out[std::stoll(index->metadata.at("step"))] = audit::StateDigest(*bytes, *index);
+    }
+    std::filesystem::remove_all(ckpt_dir);
+    return out;
+  };
+  auto attested = [](const testing::AuditedRankRun& run) {
+    std::map<int64_t, std::string> out;
+    for (const auto& a : run.attestations) {
+      EXPECT_EQ(out.count(a.step), 0u) << "step " << a.step << " attested twice";
+      out[a.step] = a.digest;
+    }
+    return out;
+  };
+  auto honest =
+      testing::RunAuditedRanks(std::vector<JobSpec>(4, spec), plans, {}, with_checkpoints);
+  for (int r = 0; r < 4; ++r) ASSERT_TRUE(honest[r].status.ok()) << honest[r].status.ToString();
+  const std::map<int64_t, std::string> written = files();
+  const int64_t last = honest[0].result.steps;
+  ASSERT_GE(last, 5);
+  ASSERT_EQ(written.size(), static_cast<size_t>(last / 2 + last % 2))
+      << "every second step and the last";
+  for (int r = 0; r < 4; ++r) {
+    EXPECT_EQ(attested(honest[r]), written) << "rank " << r;
+  }
+  EXPECT_EQ(written.rbegin()->first, last);
+  // Rank 0 forges every file; its training, and the others' attestations, are unchanged.
+  auto forged = testing::RunAuditedRanks(std::vector<JobSpec>(4, spec), plans,
+                                         {"forge", "", "", ""}, with_checkpoints);
+  for (int r = 0; r < 4; ++r) {
+    ASSERT_TRUE(forged[r].status.ok()) << forged[r].status.ToString();
+    EXPECT_EQ(forged[r].result.param_checksum, honest[r].result.param_checksum);
+  }
+  const std::map<int64_t, std::string> forgeries = files();
+  EXPECT_EQ(attested(forged[0]), forgeries);  // it vouches for its own forgeries
+  for (int r = 1; r < 4; ++r) EXPECT_EQ(attested(forged[r]), written) << "rank " << r;
+  ASSERT_EQ(forgeries.size(), written.size());
+  for (const auto& [step, digest] : forgeries) EXPECT_NE(digest, written.at(step)) << step;
+  // Unaudited ranks attest nothing.
+  auto plain = testing::RunAuditedRanks(std::vector<JobSpec>(4, spec),
+                                        std::vector<wire::AuditPlan>(4), {}, with_checkpoints);
+  for (int r = 0; r < 4; ++r) EXPECT_TRUE(plain[r].attestations.empty());
+  std::filesystem::remove_all(ckpt_dir);
+}
+
 // After a failed sum check the scheduler makes the plan transparent: every rank's gradient is
 // broadcast, so the split rank is seen sending zeros against its commitment, audited with those
 // bytes as its reveal, and named. Honest ranks reduce transparently without an accusation.
@@ -435,6 +504,7 @@ TEST(CheatMode, ParsesTheModesAndRefusesOthers) {
   EXPECT_EQ(ParseCheatMode("split").value().kind, CheatMode::kSplit);
   EXPECT_EQ(ParseCheatMode("split-sent").value().kind, CheatMode::kSplitSent);
   EXPECT_EQ(ParseCheatMode("misclaim").value().kind, CheatMode::kMisclaim);
+  EXPECT_EQ(ParseCheatMode("forge").value().kind, CheatMode::kForge);
   for (const char* bad : {"zeros", "skip:2", "noise:", "noise:x", "scale", "zero:1", "split:1"}) {
     auto m = ParseCheatMode(bad);
     ASSERT_FALSE(m.ok()) << bad;
