@@ -303,6 +303,14 @@ void Scheduler::JudgeAttestedCheckpoint(Job& job, int attempt, int64_t step) {
   if (Status st = QuarantineWorker(writer, "forged a checkpoint: " + evidence); !st.ok()) {
     LOG_ERROR << "quarantining worker " << writer << ": " << st.ToString();
   }
+  // Rank 0 may have exited already (its final checkpoint judged by the last attestation), which
+  // the quarantine does not count as failing the attempt: it must not succeed on that file.
+  if (const Attempt* current = job.current_attempt(); current != nullptr &&
+                                                      current->number == attempt &&
+                                                      current->state == AttemptState::kRunning) {
+    FailAttempt(job, "CheckpointForged: " + evidence, /*retryable=*/true);
+    Persist(job);
+  }
 }
 
 void Scheduler::ExpireAuditCases() {

@@ -127,12 +127,12 @@ TEST(AuditTest, AfterAFailedSumCheckTheRetryNamesTheRank) {
 }
 
 // Rank 0 alone writes checkpoints (docs/audits.md "Checkpoints"). w2 registers first, so it has
-// the lowest worker id and the gang's ranks 0 (placement breaks ties by id); it trains honestly
-// but writes forged weights into every checkpoint. Ranks 1-3, of three other accounts, attest the
-// state they hold: the scheduler sees the file hold another, quarantines w2 with the evidence,
-// and the retry on a fifth worker resumes from no forged checkpoint, while its own ones are
-// vouched for.
-TEST(AuditTest, ARankZeroThatForgesItsCheckpointsIsQuarantinedAndNotResumedFrom) {
+// the lowest worker id and the gang's rank 0 (placement breaks ties by id); it trains honestly
+// but writes forged weights into every checkpoint (`checkpoint` is the job's schedule). Ranks 1-3,
+// of three other accounts, attest the state they hold: the scheduler sees the file hold another,
+// quarantines w2 with the evidence, and the retry on a fifth worker resumes from no forged
+// checkpoint, while its own ones are vouched for.
+void ExpectForgerCaught(const std::string& checkpoint) {
   Cluster c;
   c.StartScheduler({"--audits", "true", "--allow-test-faults", "true"});
   c.StartWorker("w2", {"--account", "c", "--test-cheat", "forge"});
@@ -144,8 +144,7 @@ TEST(AuditTest, ARankZeroThatForgesItsCheckpointsIsQuarantinedAndNotResumedFrom)
   ASSERT_TRUE(Cluster::WaitUntil([&] { return c.Workers().size() == 4; }, 30s));
   std::string yaml =
       Replace(AuditedJob(), "workers: {min: 3, max: 4}", "workers: {min: 4, max: 4}");
-  yaml = Replace(yaml, "checkpoint: {everySeconds: 0, keep: 1}",
-                 "checkpoint: {everySteps: 10, keep: 20}");
+  yaml = Replace(yaml, "checkpoint: {everySeconds: 0, keep: 1}", checkpoint);
   const int64_t id = c.Submit(yaml);
   ASSERT_TRUE(Cluster::WaitUntil(
       [&] { return WorkerNamed(c, "w2").value("state", "") == "quarantined"; }, 200s))
@@ -190,6 +189,16 @@ TEST(AuditTest, ARankZeroThatForgesItsCheckpointsIsQuarantinedAndNotResumedFrom)
   ASSERT_TRUE(resumable.ok());
   EXPECT_EQ((*resumable)["checkpoints"].back().value("step", 0), job["result"].value("steps", -1))
       << resumable->dump(2);
+}
+
+TEST(AuditTest, ARankZeroThatForgesItsCheckpointsIsQuarantinedAndNotResumedFrom) {
+  ExpectForgerCaught("checkpoint: {everySteps: 10, keep: 20}");
+}
+
+// Only the final checkpoint, forged: every rank's attestation and rank 0's upload reach the
+// scheduler before the ranks' exits, so the attempt fails instead of succeeding on it.
+TEST(AuditTest, AForgedFinalCheckpointFailsTheAttemptInsteadOfEndingTheJob) {
+  ExpectForgerCaught("checkpoint: {everySeconds: 0, keep: 2}");
 }
 
 TEST(AuditTest, AnHonestPoolIsAuditedAndTrustedMore) {

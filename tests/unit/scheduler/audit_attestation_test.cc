@@ -167,6 +167,33 @@ TEST_F(AttestationTest, AVouchedForCheckpointIsTrustedAndAForgedOneQuarantinesIt
   EXPECT_EQ(j->attempts[0].attestations.at(10).by_rank.size(), 3u);
 }
 
+// Rank 0 exits after uploading its final checkpoint; the last attestation shows it forged. The
+// attempt fails (and is retried) rather than succeeding when the other ranks exit.
+TEST_F(AttestationTest, AForgedFinalCheckpointFailsTheAttemptAfterItsWriterExited) {
+  const Job* j = RunJobOn({"a", "b", "c"});
+  ASSERT_NE(j, nullptr);
+  const int64_t id = j->id;
+  sched_->RecordCheckpoint(id, 1, 117, 1 << 20, 0, kForged);
+  ASSERT_TRUE(ApplyEvents(j->attempts[0].ranks[0].worker_id, json::array({Exit(*j, 0, 0)})).ok());
+  Attest(*j, 1, 117, kHonest);
+  EXPECT_EQ(sched_->FindJob(id)->attempts[0].state, AttemptState::kRunning);
+  Attest(*j, 2, 117, kHonest);
+  j = sched_->FindJob(id);
+  EXPECT_EQ(j->attempts[0].state, AttemptState::kFailed);
+  EXPECT_NE(j->attempts[0].reason.find("CheckpointForged: job "), std::string::npos)
+      << j->attempts[0].reason;
+  for (int r = 1; r < 3; ++r) {
+    (void)ApplyEvents(j->attempts[0].ranks[r].worker_id,
+                      json::array({{{"type", "exit"},
+                                    {"job", id},
+                                    {"attempt", 1},
+                                    {"rank", r},
+                                    {"exitCode", 0},
+                                    {"result", {{"paramChecksum", "abc"}}}}}));
+  }
+  EXPECT_NE(sched_->FindJob(id)->state, JobState::kSucceeded);
+}
+
 TEST_F(AttestationTest, OneOtherAccountCannotConvictAndBadAttestationsAreDropped) {
   const Job* j = RunJobOn({"a", "b", "b"});
   ASSERT_NE(j, nullptr);
