@@ -38,7 +38,9 @@
 
 #include "common/audit/blake3.h"
 #include "common/audit/commitment.h"
+#include "common/audit/state_digest.h"
 #include "common/flags.h"
+#include "common/safetensors.h"
 #include "common/sha256.h"
 #include "common/wire/audit_report.h"
 #include "data/token_shards.h"
@@ -464,6 +466,46 @@ int HashSpeed() {
   return 0;
 }
 
+// What a checkpoint attestation costs each rank (docs/audits.md "Checkpoints"): the state digest
+// of N parameters and two optimizer buffers, against writing the same tensors as rank 0 does
+// (a safetensors file: temporary, fsync, rename) in `dir`. One JSON line per size.
+int AttestCost(const std::string& dir) {
+  for (const int64_t n : {int64_t{85'000}, int64_t{1'000'000}, int64_t{25'000'000}}) {
+    std::vector<std::vector<float>> state(3, std::vector<float>(static_cast<size_t>(n)));
+    std::mt19937 gen(1);
+    std::normal_distribution<float> dist(0.f, 1e-2f);
+    for (auto& t : state) {
+      for (float& v : t) v = dist(gen);
+    }
+    const std::vector<TensorView> views = {
+        {"layers.0.weight", {n}, state[0].data()},
+        {"optimizer.exp_avg.layers.0.weight", {n}, state[1].data()},
+        {"optimizer.exp_avg_sq.layers.0.weight", {n}, state[2].data()}};
+    const std::map<std::string, std::string> meta = {{"format", "shoal-checkpoint/1"},
+                                                     {"step", "40"}};
+    const int reps = n > 5'000'000 ? 1 : 20;
+    unsigned sink = 0;
+    const double digest =
+        MedianSeconds([&] { sink += audit::StateDigest(views, meta)[0]; }, reps, 5);
+    const std::string path = dir + "/attest-cost.safetensors";
+    const double write = MedianSeconds(
+        [&] {
+          if (!WriteSafetensors(path, views, meta).ok()) std::abort();
+        },
+        reps, 5);
+    std::filesystem::remove(path);
+    std::cout << json{{"params", n},
+                      {"stateBytes", 3 * n * 4},
+                      {"digestMs", digest * 1e3},
+                      {"writeMs", write * 1e3},
+                      {"digestVsWrite", digest / write},
+                      {"sink", sink}}
+                     .dump()
+              << std::endl;
+  }
+  return 0;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -480,6 +522,9 @@ int main(int argc, char** argv) {
   app.add_option("--detect", detect, "a --cheat mode, or none");
   app.add_flag("--overhead", overhead);
   app.add_flag("--hash-speed", hash_speed, "the commitment hash's speed: BLAKE3 vs SHA-256");
+  std::string attest_cost_dir;
+  app.add_option("--attest-cost", attest_cost_dir,
+                 "a checkpoint attestation's digest vs writing the checkpoint (in this directory)");
   app.add_option("--gradients-out", gradients_out);
   app.add_option("--compare", compare)->expected(2);
   app.add_option("--impact", impact, "cheat modes to train with unaudited (accuracy impact)");
@@ -516,6 +561,7 @@ int main(int argc, char** argv) {
   if (compare.size() == 2) return Compare(compare[0], compare[1]);
   if (!impact.empty()) return Impact(fashion_dir, impact, epochs);
   if (hash_speed) return HashSpeed();
+  if (!attest_cost_dir.empty()) return AttestCost(attest_cost_dir);
   if (ranks != 4 && !overhead) {
     std::fprintf(stderr, "--ranks is for --overhead (detection needs 4 ranks: rank 2 cheats)\n");
     return 2;

@@ -3,6 +3,7 @@
 #include <cstdint>
 #include <cstring>
 
+#include "common/audit/blake3.h"
 #include "common/sha256.h"
 
 namespace shoal::audit {
@@ -14,7 +15,8 @@ void PutU64(Sha256& h, uint64_t v) {
   h.Update(std::string_view(b, 8));
 }
 
-// One tensor's part: its name (NUL-terminated), rank, dimensions, byte length and bytes.
+// One tensor's part: its name (NUL-terminated), rank, dimensions, byte length and the BLAKE3
+// hash of its bytes (2-3x faster than SHA-256 over them; both are collision-resistant).
 void PutTensor(Sha256& h, std::string_view name, const std::vector<int64_t>& shape,
                std::string_view data) {
   h.Update(name);
@@ -22,7 +24,8 @@ void PutTensor(Sha256& h, std::string_view name, const std::vector<int64_t>& sha
   PutU64(h, shape.size());
   for (int64_t d : shape) PutU64(h, static_cast<uint64_t>(d));
   PutU64(h, data.size());
-  h.Update(data);
+  const Blake3Digest bytes = Blake3(data.data(), data.size());
+  h.Update(std::string_view(reinterpret_cast<const char*>(bytes.data()), bytes.size()));
 }
 
 void PutMetadata(Sha256& h, const std::map<std::string, std::string>& metadata) {

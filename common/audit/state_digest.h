@@ -3,8 +3,9 @@
 // from the file rank 0 uploads. Honest ranks hold bit-identical parameters and optimizer state, so
 // their digests agree; a rank 0 that writes other weights than it trained is seen.
 //
-// The digest is SHA-256 over the tensors in name order (name, rank, dimensions, byte length,
-// bytes) and then the metadata values that decide how training resumes (kResumeKeys, in order,
+// The digest is SHA-256 over the tensors in name order (name, rank, dimensions, byte length, and
+// the BLAKE3 hash of the bytes) and then the metadata values that decide how training resumes
+// (kResumeKeys, in order,
 // "" when absent). The other metadata (loss and timing sums, kept for reports) differ between
 // ranks and are left out. The file's header layout, padding and tensor order do not matter.
 // Pure and thread-safe.
