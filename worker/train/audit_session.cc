@@ -20,14 +20,15 @@ constexpr int kSketchDoubles = 1 + audit::kSketchBuckets;    // norm, buckets
 constexpr int kResultDoubles = kHashBytes + kSketchDoubles + audit::kSumProjections;
 // A rank's slot of the side band (floats): hash bytes, config bytes, the rank's draw ticket
 // (audit::DrawTicket), gradient norm, its late claim for the step before (the first sum-check
-// projection, a double as two floats: high and low parts), and 1 when it writes a checkpoint
-// after this step (only rank 0's is read). All but the norm and the claim are integers below
-// 2^24, which floats hold exactly.
+// projection, a double as two floats: high and low parts), 1 when it writes a checkpoint after
+// this step (only rank 0's is read), and 1 when it was told to stop (every rank stops after this
+// step). All but the norm and the claim are integers below 2^24, which floats hold exactly.
 constexpr int kSideTicket = kHashBytes + kConfigBytes;
 constexpr int kSideNorm = kSideTicket + 1;
 constexpr int kSideLate = kSideNorm + 1;
 constexpr int kSideCheckpoint = kSideLate + 2;
-constexpr int kSideFloats = kSideCheckpoint + 1;
+constexpr int kSideStop = kSideCheckpoint + 1;
+constexpr int kSideFloats = kSideStop + 1;
 
 int HexValue(char c) { return c >= '0' && c <= '9' ? c - '0' : c - 'a' + 10; }
 
@@ -158,11 +159,13 @@ AuditSession::AuditSession(wire::AuditPlan plan, Collective& collective, std::st
       log_(log),
       cheat_rng_(0x5eed + static_cast<uint64_t>(collective.rank())) {}
 
-void AuditSession::Prepare(const StepInput& in, RowsOf rows_of, bool checkpoint_after) {
+void AuditSession::Prepare(const StepInput& in, RowsOf rows_of, bool checkpoint_after,
+                           bool stop_wanted) {
   input_ = in;
   input_.audit = nullptr;
   rows_of_ = std::move(rows_of);
   checkpoint_after_ = checkpoint_after;
+  stop_wanted_ = stop_wanted;
 }
 
 void AuditSession::Cheat(float* local, int64_t n) {
@@ -238,6 +241,7 @@ Status AuditSession::Commit(int64_t step, float* local, int64_t n, float* side) 
   slot[kSideNorm] = static_cast<float>(norm_);
   if (late_) PutLateClaim(slot + kSideLate);
   slot[kSideCheckpoint] = checkpoint_after_ ? 1.f : 0.f;
+  slot[kSideStop] = stop_wanted_ ? 1.f : 0.f;
   return Status::Ok();
 }
 
@@ -387,6 +391,7 @@ Status AuditSession::Verify(int64_t step, const float* reduced, const float* sid
     tickets[r] = static_cast<uint32_t>(
         AsInt(slot[kSideTicket], 0, audit::kTicketRange - 1, audit::kTicketRange - 1));
     norms[r] = slot[kSideNorm];
+    if (slot[kSideStop] == 1.f) stop_step_ = step;  // any rank's word
   }
   if (side[kSideCheckpoint] == 1.f) checkpoint_step_ = step;  // rank 0's word
   // 0. The late sum check of the step before, when it had no exchange: its claims rode in this
@@ -412,7 +417,8 @@ Status AuditSession::Verify(int64_t step, const float* reduced, const float* sid
       // Rank 0 checkpoints after this step: check it now, in one small all-reduce, so that the
       // checkpoint holds no update whose sum is unchecked (a rank that knows the checkpoint
       // schedule could otherwise time one poisoned step into it).
-      if (side[kSideCheckpoint] == 1.f) return CheckPendingSum(step);
+      // The same before a stop, whose checkpoint holds this step.
+      if (side[kSideCheckpoint] == 1.f || stop_step_ == step) return CheckPendingSum(step);
     }
     return Status::Ok();
   }

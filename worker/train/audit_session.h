@@ -84,7 +84,11 @@ class AuditSession final : public StepAudit {
   // another rank's rows of it, and whether this rank will write a checkpoint after it (rank 0's
   // word counts: it travels in the side band, and every rank then checks the step's sum before
   // its update instead of a step late, so that no checkpoint holds an unchecked update).
-  void Prepare(const StepInput& in, RowsOf rows_of, bool checkpoint_after = false);
+  // `stop_wanted`: this rank was told to stop. Its word travels in the side band too, and every
+  // rank stops after this step (StopsAfter), its sum checked, so that a stop is taken together
+  // and the checkpoint written then holds no unchecked step.
+  void Prepare(const StepInput& in, RowsOf rows_of, bool checkpoint_after = false,
+               bool stop_wanted = false);
 
   int64_t SideBandFloats() const override;
   Status Commit(int64_t step, float* local, int64_t n, float* side) override;
@@ -104,6 +108,12 @@ class AuditSession final : public StepAudit {
   // Whether rank 0 said in `step`'s side band that it writes a checkpoint after that step (every
   // rank then attests the state it holds: docs/audits.md "Checkpoints").
   bool RankZeroCheckpointsAfter(int64_t step) const { return checkpoint_step_ == step; }
+  // Whether a rank said in `step`'s side band that it was told to stop: every rank stops after
+  // that step.
+  bool StopsAfter(int64_t step) const { return stop_step_ == step; }
+  // Whether the last step verified still has its sum unchecked (it had no exchange): a
+  // checkpoint of its state would hold an unchecked update.
+  bool SumPending() const { return late_.has_value(); }
 
   // Local gradients this rank computed again for audits, as auditor or arbiter: an audit costs
   // one (the auditor's), two in a dispute.
@@ -150,6 +160,8 @@ class AuditSession final : public StepAudit {
   StepInput input_;
   RowsOf rows_of_;
   int64_t checkpoint_step_ = -1;  // the last step rank 0 said it checkpoints after
+  int64_t stop_step_ = -1;        // the last step a rank said it stops after
+  bool stop_wanted_ = false;      // Prepare's word for this step
   int64_t n_ = 0;                // this step's gradient's floats
   std::vector<float> local_;     // this step's committed gradient
   std::vector<float> previous_;  // the stale fault's last honest gradient

@@ -277,7 +277,7 @@ class TrainRun {
       if (result_.stopped) {
         // Stopped at a step boundary (or a peer left first): checkpoint what is complete.
         SyncEpochTime();
-        RETURN_IF_ERROR(SaveCheckpoint());
+        if (!skip_stop_checkpoint_) RETURN_IF_ERROR(SaveCheckpoint());
         break;
       }
       RETURN_IF_ERROR(EndEpoch(epoch));
@@ -457,7 +457,9 @@ class TrainRun {
   // The epoch's remaining steps; sets stop_ at --max-steps and result_.stopped when told to stop.
   Status RunSteps(int epoch) {
     for (int64_t s = pos_.epoch_samples / global_batch_; s < steps_per_epoch_; ++s) {
-      if (StopRequested(options_)) {
+      // Audited ranks stop together, one step later: the request rides in the step's side band
+      // (AuditSession::StopsAfter).
+      if (StopRequested(options_) && !audit_) {
         result_.stopped = true;
         return Status::Ok();
       }
@@ -492,17 +494,22 @@ class TrainRun {
               other->x = audit_xb_.data();
               other->y = audit_yb_.data();
             },
-            checkpoint_due);
+            checkpoint_due, StopRequested(options_));
         in.audit = audit_.get();
       }
       auto stepped = engine_->Step(in);
       if (!stepped.ok()) {
         // Told to stop and a peer already left: the last completed step is still intact.
-        const StatusCode code = stepped.status().code();
-        if (StopRequested(options_) &&
-            (code == StatusCode::kAborted || code == StatusCode::kUnavailable ||
-             code == StatusCode::kDeadlineExceeded)) {
+        // (An audit dispute is Aborted too, and never a stop.)
+        if (StopRequested(options_) && ExitCodeFor(stepped.status()) == kTrainPeerFailed) {
           result_.stopped = true;
+          // A peer left before the stop could be taken together: the last step's sum may be
+          // unchecked, and then no checkpoint may hold it (the retry resumes from the one before).
+          if (audit_ && audit_->SumPending()) {
+            skip_stop_checkpoint_ = true;
+            out_ << "rank " << rank_ << ": no checkpoint at the stop: step " << pos_.step
+                 << "'s sum is unchecked (a peer left first)" << std::endl;
+          }
           return Status::Ok();
         }
         return stepped.status();
@@ -519,6 +526,10 @@ class TrainRun {
       if (checkpoint_due || (audit_ && audit_->RankZeroCheckpointsAfter(in.step))) {
         SyncEpochTime();
         RETURN_IF_ERROR(SaveCheckpoint());
+      }
+      if (audit_ && audit_->StopsAfter(in.step)) {
+        result_.stopped = true;
+        return Status::Ok();
       }
       if (options_.max_steps > 0 && pos_.step >= options_.max_steps) {
         stop_ = true;
@@ -690,6 +701,7 @@ class TrainRun {
   std::unique_ptr<AuditSession> audit_;
   CheatMode cheat_;              // a test fault (--cheat)
   int64_t attested_step_ = -1;   // the last step this rank attested the state of
+  bool skip_stop_checkpoint_ = false;  // a stop whose last step's sum is unchecked
   std::vector<float> audit_xb_;  // another rank's rows, for an audit
   std::vector<int32_t> audit_yb_;
   std::vector<float> xb_;

@@ -6,6 +6,7 @@
 
 #include <unistd.h>
 
+#include <atomic>
 #include <filesystem>
 #include <set>
 #include <sstream>
@@ -353,6 +354,43 @@ TEST_F(AuditTrainerTest, NoCheckpointHoldsAStepWhoseSumIsUnchecked) {
   }
   EXPECT_FALSE(std::filesystem::exists(ckpt_dir) && !std::filesystem::is_empty(ckpt_dir))
       << "a checkpoint holds the unchecked step";
+}
+
+// A stop is taken together (docs/audits.md "Stops"): a rank told to stop says so in the next
+// step's side band, every rank stops after that step, and that step's sum is checked before its
+// update, so the checkpoint written at the stop holds no unchecked step. Before, the told rank
+// left at once and its peers failed in the step's all-reduce, with the last step's sum unchecked.
+TEST_F(AuditTrainerTest, AStopIsTakenTogetherAndItsLastStepIsChecked) {
+  const JobSpec spec = Spec(4, 2);
+  auto plans = Plans(kFourAccounts, {0, 0, 0, 0});
+  for (auto& p : plans) p.screen_z = 1e9;
+  const std::string ckpt_dir = dir_ + "/ckpt";
+  std::atomic<bool> stop{true};
+  auto stop_rank_2 = [&](int r, TrainerOptions* opts) {
+    if (r == 2) opts->stop_requested = &stop;
+    if (r == 0) opts->checkpoint_dir = ckpt_dir;
+  };
+  auto honest = testing::RunAuditedRanks(std::vector<JobSpec>(4, spec), plans, {}, stop_rank_2);
+  for (int r = 0; r < 4; ++r) {
+    ASSERT_TRUE(honest[r].status.ok()) << r << ": " << honest[r].status.ToString();
+    EXPECT_TRUE(honest[r].result.stopped) << r;
+    EXPECT_EQ(honest[r].result.steps, 1) << r;
+    EXPECT_EQ(honest[r].result.param_checksum, honest[0].result.param_checksum);
+    ASSERT_EQ(honest[r].attestations.size(), 1u) << r;
+    EXPECT_EQ(honest[r].attestations[0].step, 1);
+  }
+  ASSERT_TRUE(std::filesystem::exists(ckpt_dir + "/ckpt-000000000001.safetensors"));
+  std::filesystem::remove_all(ckpt_dir);
+  // A split rank is stopped by the check of that step, before its update: nothing is written.
+  auto split = testing::RunAuditedRanks(std::vector<JobSpec>(4, spec), plans, {"", "split", "", ""},
+                                        stop_rank_2);
+  for (int r = 0; r < 4; ++r) {
+    ASSERT_EQ(ExitCodeFor(split[r].status), kTrainAuditDispute) << split[r].status.ToString();
+    EXPECT_NE(split[r].status.message().find("at step 1: the all-reduced gradient of step 1"),
+              std::string::npos)
+        << split[r].status.message();
+  }
+  EXPECT_FALSE(std::filesystem::exists(ckpt_dir) && !std::filesystem::is_empty(ckpt_dir));
 }
 
 // Every rank attests the state rank 0 checkpoints (docs/audits.md "Checkpoints"): after each
