@@ -23,6 +23,23 @@ namespace {
 // Evidence is shown in lists and stored per worker: a bound keeps a runaway report small.
 constexpr size_t kMaxEvidenceBytes = 4096;
 
+// A rank's parsed report, unless it failed to parse or names another rank (logged: its case then
+// times out naming the rank, or its attestation is missing).
+template <typename T>
+std::optional<T> FromRank(const Job& job, int attempt, int rank, Result<T> parsed,
+                          const char* what) {
+  if (parsed.ok() && parsed->rank != rank) {
+    parsed = InvalidArgument("rank " + std::to_string(rank) + "'s " + what + " names rank " +
+                             std::to_string(parsed->rank));
+  }
+  if (!parsed.ok()) {
+    LOG_WARN << "job " << job.id << " attempt " << attempt << " rank " << rank << ": " << what
+             << " dropped: " << parsed.status().message();
+    return std::nullopt;
+  }
+  return std::move(*parsed);
+}
+
 }  // namespace
 
 Status Scheduler::QuarantineWorker(const std::string& worker_id, const std::string& evidence) {
@@ -168,16 +185,8 @@ void Scheduler::ApplyAuditRecord(Job& job, int attempt, int rank, const nlohmann
                          : nullptr;
   if (a == nullptr || a->audit.empty()) return;  // not an audited attempt: nothing to pair
   if (wire::IsAttestation(data)) {
-    auto attested = wire::AttestationFromJson(data);
-    if (attested.ok() && attested->rank != rank) {
-      attested = InvalidArgument("rank " + std::to_string(rank) + " attested as rank " +
-                                 std::to_string(attested->rank));
-    }
-    if (!attested.ok()) {
-      LOG_WARN << "job " << job.id << " attempt " << attempt << " rank " << rank
-               << ": attestation dropped: " << attested.status().message();
-      return;
-    }
+    auto attested = FromRank(job, attempt, rank, wire::AttestationFromJson(data), "attestation");
+    if (!attested) return;
     auto& steps = job.attempts[attempt - 1].attestations;
     steps[attested->step].by_rank[rank] = attested->digest;
     while (steps.size() > kMaxAttestedSteps) steps.erase(steps.begin());
@@ -185,16 +194,8 @@ void Scheduler::ApplyAuditRecord(Job& job, int attempt, int rank, const nlohmann
     Persist(job);
     return;
   }
-  auto record = wire::AuditRecordFromJson(data);
-  if (record.ok() && record->rank != rank) {
-    record = InvalidArgument("rank " + std::to_string(rank) + " sent a record as rank " +
-                             std::to_string(record->rank));
-  }
-  if (!record.ok()) {
-    LOG_WARN << "job " << job.id << " attempt " << attempt << " rank " << rank
-             << ": audit record dropped: " << record.status().message();
-    return;
-  }
+  auto record = FromRank(job, attempt, rank, wire::AuditRecordFromJson(data), "audit record");
+  if (!record) return;
   audit::AuditBook& book = audit_books_[{job.id, attempt}];
   auto added = book.Add(*record, clock_());
   if (!added.ok()) {
