@@ -123,7 +123,9 @@ void Scheduler::RecordCheckpoint(int64_t job_id, int attempt, int64_t step, int6
     if (write_seconds > 0) a.checkpoint_write_s = write_seconds;
     if (!a.audit.empty() && !digest.empty()) {
       a.attestations[step].file_digest = digest;
-      JudgeAttestedCheckpoint(*job, attempt, step);
+      while (a.attestations.size() > kMaxAttestedSteps)
+        a.attestations.erase(a.attestations.begin());
+      if (a.attestations.count(step) != 0) JudgeAttestedCheckpoint(*job, attempt, step);
     }
   }
   Persist(*job);
