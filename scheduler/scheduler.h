@@ -247,6 +247,9 @@ class Scheduler {
   // succeeded, resized, preempted; a failed one earned nothing) and returns the units. For a
   // confirmed cheater (docs/audits.md "Consequences").
   double ClawBackCredit(const Job& job, const std::string& worker_id);
+  // A confirmed cheater's failed audit, its credit for `job` clawed back, and an "audit" event
+  // with the evidence (its quarantine is the caller's).
+  void ChargeCulprit(Job& job, const std::string& worker_id, const std::string& evidence);
   // The audit plans of a new attempt of `job` on these workers (rank order); empty when a plan
   // cannot be made (logged: a job is never held back by its audits).
   std::vector<wire::AuditPlan> PlanAudits(const Job& job,

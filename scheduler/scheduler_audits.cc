@@ -149,6 +149,15 @@ double Scheduler::ClawBackCredit(const Job& job, const std::string& worker_id) {
   return units;
 }
 
+void Scheduler::ChargeCulprit(Job& job, const std::string& worker_id, const std::string& evidence) {
+  RecordAuditOutcome(worker_id, /*clean=*/false);
+  const double clawed = ClawBackCredit(job, worker_id);
+  AddJobEvent(job, clock_(), "audit",
+              evidence + (clawed > 0 ? "; " + std::to_string(static_cast<int64_t>(clawed)) +
+                                           " GPU-seconds of credit clawed back"
+                                     : ""));
+}
+
 std::vector<wire::AuditPlan> Scheduler::PlanAudits(const Job& job,
                                                    const std::vector<std::string>& rank_workers) {
   std::vector<audit::PlanRank> ranks;
@@ -239,12 +248,7 @@ void Scheduler::ApplyAuditRecord(Job& job, int attempt, int rank, const nlohmann
       job.attempts[attempt - 1].rollback_to_step = clean;
       const std::string evidence =
           audit::EvidenceText(audit::MakeEvidence(job.id, attempt, c, finding));
-      RecordAuditOutcome(culprit, /*clean=*/false);
-      const double clawed = ClawBackCredit(job, culprit);
-      AddJobEvent(job, clock_(), "audit",
-                  evidence + (clawed > 0 ? "; " + std::to_string(static_cast<int64_t>(clawed)) +
-                                               " GPU-seconds of credit clawed back"
-                                         : ""));
+      ChargeCulprit(job, culprit, evidence);
       if (Status st = QuarantineWorker(culprit, evidence); !st.ok()) {
         LOG_ERROR << "quarantining worker " << culprit << ": " << st.ToString();
       }
@@ -293,12 +297,7 @@ void Scheduler::JudgeAttestedCheckpoint(Job& job, int attempt, int64_t step) {
   const std::string evidence = audit::ForgeryEvidence(job.id, attempt, step, it->second, accounts);
   // As for a cheater caught by an audit, less the rollback: the attempt's earlier checkpoints
   // were each attested on their own, and a resume skips this one (CheckpointTrustOf).
-  RecordAuditOutcome(writer, /*clean=*/false);
-  const double clawed = ClawBackCredit(job, writer);
-  AddJobEvent(job, clock_(), "audit",
-              evidence + (clawed > 0 ? "; " + std::to_string(static_cast<int64_t>(clawed)) +
-                                           " GPU-seconds of credit clawed back"
-                                     : ""));
+  ChargeCulprit(job, writer, evidence);
   Persist(job);
   // Last: it may fail the attempt (and add a new one to job.attempts, so `a` is not used again).
   if (Status st = QuarantineWorker(writer, "forged a checkpoint: " + evidence); !st.ok()) {
