@@ -196,11 +196,11 @@ void Scheduler::ApplyAuditRecord(Job& job, int attempt, int rank, const nlohmann
   if (wire::IsAttestation(data)) {
     auto attested = FromRank(job, attempt, rank, wire::AttestationFromJson(data), "attestation");
     if (!attested) return;
-    auto& steps = job.attempts[attempt - 1].attestations;
-    steps[attested->step].by_rank[rank] = attested->digest;
-    while (steps.size() > kMaxAttestedSteps) steps.erase(steps.begin());
-    if (steps.count(attested->step) != 0) JudgeAttestedCheckpoint(job, attempt, attested->step);
-    Persist(job);
+    if (auto* c = AttestedStep(job.attempts[attempt - 1], attested->step)) {
+      c->by_rank[rank] = attested->digest;
+      JudgeAttestedCheckpoint(job, attempt, attested->step);
+      Persist(job);
+    }
     return;
   }
   auto record = FromRank(job, attempt, rank, wire::AuditRecordFromJson(data), "audit record");
@@ -279,11 +279,10 @@ std::string Scheduler::CheckpointTrustOf(const Job& job, int attempt, int64_t st
   if (attempt < 1 || attempt > static_cast<int>(job.attempts.size())) return "unaudited";
   const Attempt& a = job.attempts[attempt - 1];
   if (a.audit.empty()) return "unaudited";
+  static const audit::CheckpointAttestations kNothingYet;
   auto it = a.attestations.find(step);
-  if (it == a.attestations.end()) {
-    return audit::ToString(audit::JudgeCheckpoint({}, AttemptAccounts(a)));
-  }
-  return audit::ToString(audit::JudgeCheckpoint(it->second, AttemptAccounts(a)));
+  return audit::ToString(audit::JudgeCheckpoint(
+      it == a.attestations.end() ? kNothingYet : it->second, AttemptAccounts(a)));
 }
 
 void Scheduler::JudgeAttestedCheckpoint(Job& job, int attempt, int64_t step) {

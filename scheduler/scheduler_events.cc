@@ -122,10 +122,10 @@ void Scheduler::RecordCheckpoint(int64_t job_id, int attempt, int64_t step, int6
     a.last_checkpoint_ms = now;
     if (write_seconds > 0) a.checkpoint_write_s = write_seconds;
     if (!a.audit.empty() && !digest.empty()) {
-      a.attestations[step].file_digest = digest;
-      while (a.attestations.size() > kMaxAttestedSteps)
-        a.attestations.erase(a.attestations.begin());
-      if (a.attestations.count(step) != 0) JudgeAttestedCheckpoint(*job, attempt, step);
+      if (auto* c = AttestedStep(a, step)) {
+        c->file_digest = digest;
+        JudgeAttestedCheckpoint(*job, attempt, step);
+      }
     }
   }
   Persist(*job);

@@ -1,7 +1,6 @@
 #include "common/audit/state_digest.h"
 
 #include <cstdint>
-#include <cstring>
 
 #include "common/audit/blake3.h"
 #include "common/sha256.h"

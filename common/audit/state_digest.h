@@ -5,10 +5,9 @@
 //
 // The digest is SHA-256 over the tensors in name order (name, rank, dimensions, byte length, and
 // the BLAKE3 hash of the bytes) and then the metadata values that decide how training resumes
-// (kResumeKeys, in order,
-// "" when absent). The other metadata (loss and timing sums, kept for reports) differ between
-// ranks and are left out. The file's header layout, padding and tensor order do not matter.
-// Pure and thread-safe.
+// (kResumeKeys, in order, "" when absent). The other metadata (loss and timing sums, kept for
+// reports) differ between ranks and are left out. The file's header layout, padding and tensor
+// order do not matter. Pure and thread-safe.
 #pragma once
 
 #include <array>
@@ -18,7 +17,6 @@
 #include <vector>
 
 #include "common/safetensors.h"
-#include "common/status.h"
 
 namespace shoal::audit {
 

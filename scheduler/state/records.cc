@@ -97,6 +97,16 @@ bool RolledBack(const Job& job, int written_by, int64_t step) {
   return false;
 }
 
+audit::CheckpointAttestations* AttestedStep(Attempt& a, int64_t step) {
+  auto& steps = a.attestations;
+  if (!steps.contains(step) && steps.size() >= kMaxAttestedSteps && step < steps.begin()->first) {
+    return nullptr;
+  }
+  audit::CheckpointAttestations& c = steps[step];
+  while (steps.size() > kMaxAttestedSteps) steps.erase(steps.begin());  // never `step` itself
+  return &c;
+}
+
 void AddJobEvent(Job& job, int64_t ts_ms, std::string type, std::string message) {
   if (message.size() > 1024) message.resize(1024);
   if (static_cast<int>(job.events.size()) >= kMaxJobEvents) {

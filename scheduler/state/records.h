@@ -227,4 +227,8 @@ void AddJobEvent(Job& job, int64_t ts_ms, std::string type, std::string message)
 // must not resume from it.
 bool RolledBack(const Job& job, int written_by, int64_t step);
 
+// The attempt's record of its checkpoint step `step` (made if new), keeping the newest
+// kMaxAttestedSteps steps; nullptr when `step` is older than all of those.
+audit::CheckpointAttestations* AttestedStep(Attempt& a, int64_t step);
+
 }  // namespace shoal

@@ -57,8 +57,7 @@ int main(int argc, char** argv) {
          "--test-cheat", options.test_cheat,
          "tests only: audited ranks misbehave (zero, stale, noise:S, scale:X, skip:P, "
          "collude, evade, split, split-sent, misclaim, forge; docs/audits.md); the scheduler must "
-         "run with "
-         "allowTestFaults")
+         "run with allowTestFaults")
       ->type_name("MODE");
   app.add_option("--work-dir", options.work_dir,
                  "per-rank run directories (default /tmp/shoal-worker-NAME)")
