@@ -15,6 +15,7 @@
 #include "common/file_util.h"
 #include "common/safetensors.h"
 #include "common/sha256.h"
+#include "scheduler/audit/rollback.h"
 
 namespace shoal {
 namespace fs = std::filesystem;
@@ -92,16 +93,19 @@ std::map<int64_t, int64_t> CheckpointStore::BytesByJob() const {
   return bytes_;
 }
 
-int64_t CheckpointStore::BytesAfterPut(int64_t job, int64_t step, int64_t bytes, int keep) const {
-  // As Put prunes: the newest `keep` by step, the new one among them.
+int64_t CheckpointStore::BytesAfterPut(int64_t job, int64_t step, int64_t bytes,
+                                       const CheckpointKeep& keep) const {
+  // As Put prunes, the new one among them.
   std::vector<std::pair<int64_t, int64_t>> all = {{step, bytes}};  // (step, bytes)
   for (const CheckpointRecord& r : List(job)) {
     if (r.step != step) all.emplace_back(r.step, r.bytes);
   }
   std::sort(all.begin(), all.end());
+  std::vector<int64_t> steps;
+  for (const auto& [s, b] : all) steps.push_back(s);
+  const std::vector<bool> kept = audit::KeptCheckpoints(steps, keep.newest, keep.rollback_points);
   int64_t total = 0;
-  const size_t n = static_cast<size_t>(std::max(1, keep));
-  for (size_t i = all.size() > n ? all.size() - n : 0; i < all.size(); ++i) total += all[i].second;
+  for (size_t i = 0; i < all.size(); ++i) total += kept[i] ? all[i].second : 0;
   return total;
 }
 
@@ -111,7 +115,7 @@ std::string CheckpointStore::JobDir(int64_t job) const {
 
 Result<CheckpointRecord> CheckpointStore::Put(int64_t job, int attempt, int64_t step,
                                               std::string_view bytes, std::string_view sha256,
-                                              int keep, int64_t now_ms) {
+                                              const CheckpointKeep& keep, int64_t now_ms) {
   const std::string actual = Sha256Hex(bytes);
   if (sha256 != actual) {
     return InvalidArgument("checksum mismatch: the upload's SHA-256 is " + actual + ", not " +
@@ -132,8 +136,8 @@ Result<CheckpointRecord> CheckpointStore::Put(int64_t job, int attempt, int64_t 
 Result<CheckpointRecord> CheckpointStore::PutFile(int64_t job, int attempt, int64_t step,
                                                   std::string* path, int64_t bytes,
                                                   std::string_view actual_sha256,
-                                                  std::string_view claimed_sha256, int keep,
-                                                  int64_t now_ms) {
+                                                  std::string_view claimed_sha256,
+                                                  const CheckpointKeep& keep, int64_t now_ms) {
   if (claimed_sha256 != actual_sha256) {
     return InvalidArgument("checksum mismatch: the upload's SHA-256 is " +
                            std::string(actual_sha256) + ", not " +
@@ -179,12 +183,17 @@ Result<CheckpointRecord> CheckpointStore::PutFile(int64_t job, int attempt, int6
                 keep);
 }
 
-Result<CheckpointRecord> CheckpointStore::Record(int64_t job, const CheckpointRecord& r, int keep) {
+Result<CheckpointRecord> CheckpointStore::Record(int64_t job, const CheckpointRecord& r,
+                                                 const CheckpointKeep& keep) {
   const std::string dir = JobDir(job);
   RETURN_IF_ERROR(WriteFileAtomic(dir + "/" + StepName(r.step) + ".json", ToJson(r).dump()));
   std::error_code ec;
   std::vector<CheckpointRecord> all = List(job);
-  for (size_t i = 0; i + std::max(1, keep) < all.size(); ++i) {
+  std::vector<int64_t> steps;
+  for (const CheckpointRecord& c : all) steps.push_back(c.step);
+  const std::vector<bool> kept = audit::KeptCheckpoints(steps, keep.newest, keep.rollback_points);
+  for (size_t i = 0; i < all.size(); ++i) {
+    if (kept[i]) continue;
     const std::string old = dir + "/" + StepName(all[i].step);
     fs::remove(old + ".json", ec);  // the record first: a data file without one is ignored
     fs::remove(old + ".safetensors", ec);

@@ -357,7 +357,9 @@ std::vector<SpecField> BuildTable() {
   t.push_back(Integer("spec.checkpoint.everySteps", 0, 1000000000, 0,
                       "Checkpoint every this many steps; 0 means none."));
   t.push_back(
-      Integer("spec.checkpoint.keep", 1, 100, 2, "How many most recent checkpoints are kept."));
+      Integer("spec.checkpoint.keep", 1, 100, 2,
+              "How many most recent checkpoints are kept (an audited job also keeps the ones its "
+              "rollback rule may need: docs/audits.md \"Consequences\")."));
   t.push_back(Boolean("spec.checkpoint.keepAfterEnd", false,
                       "Keep the checkpoints after the job ends, until deleted (shoal checkpoints "
                       "rm); by default the scheduler deletes them checkpointRetention (3 days by "

@@ -27,6 +27,12 @@ class Collective {
   // unique id: over Gloo it travels on the pairs rendezvoused through the scheduler's KV, under
   // mpirun it is MPI_Bcast). Same ordering, failure and thread-safety rules as AllReduceSum.
   virtual Status Broadcast(void* data, int64_t bytes, int root) = 0;
+  // Every rank's `bytes` bytes at `mine`, rank r's at `all + r * bytes` (`all` holds size() *
+  // bytes), exactly as sent. Meant for small payloads (a step's audit tickets and claims): over
+  // Gloo it is one round in which every rank sends to every other at once, where an all-reduce
+  // takes 2 log2(size) rounds one after another. Same ordering, failure and thread-safety rules
+  // as AllReduceSum.
+  virtual Status AllGather(const void* mine, void* all, int64_t bytes) = 0;
 };
 
 // World of one: every collective is the identity.

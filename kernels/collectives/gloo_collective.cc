@@ -62,6 +62,58 @@ class AllreduceCache {
   std::list<Entry> entries_;
 };
 
+// One-round all-gathers (Collective::AllGather), cached by payload size as AllreduceCache is, and
+// for the same reason: creating one takes slots of the context and registers buffers on every
+// pair, which every rank must do at the same call. A run is BarrierAllToAll's pattern with a
+// payload: send to every peer, then wait for every peer's. Runs alternate between two slots: with
+// async pairs a peer that finished run k may already send run k + 1, which must not land in the
+// buffer run k is still reading; it cannot send run k + 2 before this rank has sent run k + 1,
+// that is, finished run k.
+class AllgatherCache {
+ public:
+  static constexpr size_t kMaxEntries = 8;
+
+  struct Buffers {
+    std::vector<uint8_t> mine, all;  // staging: this rank's payload; every rank's
+    std::vector<std::unique_ptr<gloo::transport::Buffer>> sends, receives;
+  };
+  struct Entry {
+    int64_t bytes = 0;
+    Buffers buffers[2];
+    int next = 0;  // which of `buffers` the next run uses
+  };
+
+  Entry& Get(const std::shared_ptr<gloo::Context>& ctx, int64_t bytes) {
+    for (auto it = entries_.begin(); it != entries_.end(); ++it) {
+      if (it->bytes == bytes) {
+        entries_.splice(entries_.begin(), entries_, it);
+        return entries_.front();
+      }
+    }
+    Entry e;
+    e.bytes = bytes;
+    const auto size = static_cast<size_t>(bytes);
+    for (Buffers& b : e.buffers) {
+      b.mine.assign(size, 0);
+      b.all.assign(size * static_cast<size_t>(ctx->size), 0);
+      const int slot = ctx->nextSlot();
+      for (int peer = 0; peer < ctx->size; ++peer) {
+        if (peer == ctx->rank) continue;
+        auto& pair = ctx->getPair(peer);
+        b.sends.push_back(pair->createSendBuffer(slot, b.mine.data(), size));
+        b.receives.push_back(
+            pair->createRecvBuffer(slot, b.all.data() + static_cast<size_t>(peer) * size, size));
+      }
+    }
+    entries_.push_front(std::move(e));
+    if (entries_.size() > kMaxEntries) entries_.pop_back();
+    return entries_.front();
+  }
+
+ private:
+  std::list<Entry> entries_;
+};
+
 // net.core.wmem_max: the kernel caps a socket's send buffer at twice this.
 int64_t WmemMax() {
   int64_t v = 0;
@@ -114,6 +166,43 @@ class GlooCollective final : public Collective {
     });
   }
 
+  Status AllGather(const void* mine, void* all, int64_t bytes) override {
+    if (bytes < 0 || bytes > INT_MAX / size()) {
+      return InvalidArgument("bad all-gather of " + std::to_string(bytes) + " bytes per rank");
+    }
+    if (bytes == 0) return Status::Ok();
+    auto* out = static_cast<uint8_t*>(all);
+    if (size() == 1) {
+      std::memmove(out, mine, static_cast<size_t>(bytes));
+      return Status::Ok();
+    }
+    // In sync mode every rank writes to all its peers before it reads: each payload must fit the
+    // socket buffers as an all-reduce chunk does. A larger one goes as one broadcast per rank
+    // (into a copy: `mine` may lie inside `all`).
+    if (chunk_bytes_ > 0 && bytes > chunk_bytes_) {
+      std::vector<uint8_t> own(static_cast<const uint8_t*>(mine),
+                               static_cast<const uint8_t*>(mine) + bytes);
+      for (int q = 0; q < size(); ++q) {
+        uint8_t* at = out + static_cast<int64_t>(q) * bytes;
+        if (q == rank()) std::memcpy(at, own.data(), static_cast<size_t>(bytes));
+        RETURN_IF_ERROR(Broadcast(at, bytes, q));
+      }
+      return Status::Ok();
+    }
+    return Guard("all-gather", [&] {
+      AllgatherCache::Entry& e = gathers_.Get(ctx_, bytes);
+      AllgatherCache::Buffers& b = e.buffers[e.next];
+      e.next ^= 1;
+      std::memcpy(b.mine.data(), mine, static_cast<size_t>(bytes));
+      for (auto& send : b.sends) send->send();
+      for (auto& receive : b.receives) receive->waitRecv();
+      for (auto& send : b.sends) send->waitSend();
+      std::memcpy(b.all.data() + static_cast<size_t>(rank()) * static_cast<size_t>(bytes),
+                  b.mine.data(), static_cast<size_t>(bytes));
+      std::memcpy(out, b.all.data(), b.all.size());
+    });
+  }
+
  private:
   template <typename Fn>
   Status Guard(const char* what, Fn&& fn) {
@@ -152,6 +241,7 @@ class GlooCollective final : public Collective {
   int64_t chunk_bytes_;
   AllreduceCache<float> floats_;
   AllreduceCache<double> doubles_;
+  AllgatherCache gathers_;
 };
 
 }  // namespace

@@ -51,6 +51,17 @@ class MpiCollective final : public Collective {
     return Status::Ok();
   }
 
+  Status AllGather(const void* mine, void* all, int64_t bytes) override {
+    if (bytes < 0 || bytes > INT_MAX) {
+      return InvalidArgument("bad all-gather of " + std::to_string(bytes) + " bytes per rank");
+    }
+    if (bytes == 0) return Status::Ok();
+    int rc = MPI_Allgather(mine, static_cast<int>(bytes), MPI_BYTE, all, static_cast<int>(bytes),
+                           MPI_BYTE, MPI_COMM_WORLD);
+    if (rc != MPI_SUCCESS) return Aborted("MPI_Allgather failed: " + MpiErrorString(rc));
+    return Status::Ok();
+  }
+
  private:
   template <typename T>
   Status Reduce(T* data, int64_t n) {

@@ -17,6 +17,7 @@
 #include "common/version.h"
 #include "scheduler/api/api.h"
 #include "scheduler/api/api_internal.h"
+#include "scheduler/audit/rollback.h"
 
 namespace shoal {
 
@@ -32,6 +33,14 @@ bool WriteSeconds(const HttpRequest& req, double* out) {
   const std::string& v = it->second;
   const auto [end, ec] = std::from_chars(v.data(), v.data() + v.size(), *out);
   return ec == std::errc() && end == v.data() + v.size() && *out >= 0 && *out <= 86400;
+}
+
+// What an upload leaves of a job's checkpoints: its newest `checkpoint.keep`, and those the audits'
+// rollback rule may still need (audit::KeptCheckpoints).
+CheckpointKeep KeepOf(const Job& job) {
+  std::vector<const std::map<std::string, int64_t>*> clean;
+  for (const Attempt& a : job.attempts) clean.push_back(&a.clean_audit_steps);
+  return CheckpointKeep(job.spec.checkpoint.keep, audit::RollbackPoints(clean));
 }
 }  // namespace
 using nlohmann::json;
@@ -50,8 +59,7 @@ HttpReply Api::CheckCheckpointQuota(const Job& job, int64_t step, int64_t bytes)
     const Job* other = scheduler_->FindJob(id);
     if (id != job.id && other != nullptr && other->owner == job.owner) used += n;
   }
-  const int64_t after =
-      used + checkpoints_->BytesAfterPut(job.id, step, bytes, job.spec.checkpoint.keep);
+  const int64_t after = used + checkpoints_->BytesAfterPut(job.id, step, bytes, KeepOf(job));
   if (after <= quota) return HttpReply{0, "", ""};
   const std::string why = "account " + job.owner + "'s checkpoints would take " +
                           FormatBytes(after) + ", over its quota of " + FormatBytes(quota) +
@@ -92,7 +100,7 @@ asio::awaitable<HttpReply> Api::Checkpoints(const HttpRequest& req, const Job& j
   HttpReply checked = CheckCheckpointRequest(req, job, parts, p);
   if (checked.status != 0) co_return checked;
   const int64_t job_id = job.id;
-  const int keep = job.spec.checkpoint.keep;
+  const CheckpointKeep keep = KeepOf(job);
   if (parts.size() == 4) {  // DELETE (checked above; the list was answered there)
     co_await RunOn(checkpoint_io_, [&] {
       checkpoints_->RemoveJob(job_id);

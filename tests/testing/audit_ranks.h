@@ -28,9 +28,13 @@ struct AuditedRankRun {
   std::vector<wire::Attestation> attestations;  // in the order written
   std::string out;
   int64_t all_reduces = 0;  // AllReduceSum calls Train made (float or double)
+  int64_t all_gathers = 0;  // AllGather calls
+  // A fingerprint of what this rank put into each of those calls, in order, by kind.
+  std::vector<uint64_t> float_inputs, double_inputs, gather_inputs;
 };
 
-// Counts the all-reduces made through it; passes every call on to `inner`.
+// Counts the all-reduces made through it and fingerprints their inputs; passes every call on to
+// `inner`.
 class CountingCollective final : public Collective {
  public:
   explicit CountingCollective(Collective& inner) : inner_(inner) {}
@@ -38,19 +42,35 @@ class CountingCollective final : public Collective {
   int size() const override { return inner_.size(); }
   Status AllReduceSum(float* data, int64_t n) override {
     ++all_reduces;
+    float_inputs.push_back(Fingerprint(data, n * sizeof(float)));
     return inner_.AllReduceSum(data, n);
   }
   Status AllReduceSum(double* data, int64_t n) override {
     ++all_reduces;
+    double_inputs.push_back(Fingerprint(data, n * sizeof(double)));
     return inner_.AllReduceSum(data, n);
   }
   Status Barrier() override { return inner_.Barrier(); }
   Status Broadcast(void* data, int64_t bytes, int root) override {
     return inner_.Broadcast(data, bytes, root);
   }
-  int64_t all_reduces = 0;
+  Status AllGather(const void* mine, void* all, int64_t bytes) override {
+    ++all_gathers;
+    gather_inputs.push_back(Fingerprint(mine, static_cast<size_t>(bytes)));
+    return inner_.AllGather(mine, all, bytes);
+  }
+  int64_t all_reduces = 0, all_gathers = 0;
+  std::vector<uint64_t> float_inputs, double_inputs, gather_inputs;
 
  private:
+  static uint64_t Fingerprint(const void* data, size_t bytes) {  // FNV-1a
+    uint64_t h = 1469598103934665603ull;
+    for (size_t i = 0; i < bytes; ++i) {
+      h = (h ^ static_cast<const unsigned char*>(data)[i]) * 1099511628211ull;
+    }
+    return h;
+  }
+
   Collective& inner_;
 };
 
@@ -102,6 +122,10 @@ inline std::vector<AuditedRankRun> RunAuditedRanks(
       CountingCollective counting(**coll);
       auto res = Train(specs[r], counting, opts, out);
       runs[r].all_reduces = counting.all_reduces;
+      runs[r].float_inputs = std::move(counting.float_inputs);
+      runs[r].double_inputs = std::move(counting.double_inputs);
+      runs[r].all_gathers = counting.all_gathers;
+      runs[r].gather_inputs = std::move(counting.gather_inputs);
       runs[r].status = res.ok() ? Status::Ok() : res.status();
       if (res.ok()) runs[r].result = *res;
       runs[r].out = out.str();

@@ -18,17 +18,21 @@ constexpr int kConfigBytes = 64;
 constexpr int kSketchDoubles = 1 + audit::kSketchBuckets;    // norm, buckets
 // A commitment, no config: hash bytes, norm, sketch, sum-check projections.
 constexpr int kResultDoubles = kHashBytes + kSketchDoubles + audit::kSumProjections;
-// A rank's slot of the side band (floats): hash bytes, config bytes, the rank's draw ticket
-// (audit::DrawTicket), gradient norm, its late claim for the step before (the first sum-check
-// projection, a double as two floats: high and low parts), 1 when it writes a checkpoint after
-// this step (only rank 0's is read), and 1 when it was told to stop (every rank stops after this
-// step). All but the norm and the claim are integers below 2^24, which floats hold exactly.
-constexpr int kSideTicket = kHashBytes + kConfigBytes;
-constexpr int kSideNorm = kSideTicket + 1;
-constexpr int kSideLate = kSideNorm + 1;
-constexpr int kSideCheckpoint = kSideLate + 2;
+// A rank's slot of the side band (floats): hash bytes, config bytes, gradient norm, 1 when it
+// writes a checkpoint after this step (only rank 0's is read), and 1 when it was told to stop
+// (every rank stops after this step). All but the norm are integers below 2^24, which floats
+// hold exactly.
+constexpr int kSideNorm = kHashBytes + kConfigBytes;
+constexpr int kSideCheckpoint = kSideNorm + 1;
 constexpr int kSideStop = kSideCheckpoint + 1;
 constexpr int kSideFloats = kSideStop + 1;
+// A rank's slot of the step's tail (doubles), the small all-gather after the gradient's: its
+// draw ticket (audit::DrawTicket) and its sum-check claim (the first projection of its
+// committed copy). Both wait for the gradient all-reduce to end, so no rank learns who is
+// audited at a step before it has sent its gradient for it.
+constexpr int kTailTicket = 0;
+constexpr int kTailClaim = 1;
+constexpr int kTailDoubles = 2;
 
 int HexValue(char c) { return c >= '0' && c <= '9' ? c - '0' : c - 'a' + 10; }
 
@@ -224,9 +228,6 @@ Status AuditSession::Commit(int64_t step, float* local, int64_t n, float* side) 
     std::fill(local, local + n, 0.f);
   }
   hash_ = audit::GradientHash(local_.data(), n);
-  // This rank's ticket: it decides the audits of the ranks it draws for at this step. It does not
-  // depend on the sketch seed, so it can travel with the gradient.
-  const uint32_t ticket = audit::DrawTicket(plan_.key, step);
   // The norm, for the screen (as a float in the side band) and an audited rank's record. The
   // evade fault shows the honest one, so that only an audit can catch it.
   const double sq = cheat_.kind == CheatMode::kEvade ? cpu::SumOfSquares(honest_.data(), n)
@@ -236,10 +237,8 @@ Status AuditSession::Commit(int64_t step, float* local, int64_t n, float* side) 
   for (size_t i = 0; i < config_.size() && i < static_cast<size_t>(kConfigBytes); ++i) {
     slot[kHashBytes + i] = static_cast<unsigned char>(config_[i]);
   }
-  slot[kSideTicket] = static_cast<float>(ticket);
   norm_ = std::sqrt(sq);
   slot[kSideNorm] = static_cast<float>(norm_);
-  if (late_) PutLateClaim(slot + kSideLate);
   slot[kSideCheckpoint] = checkpoint_after_ ? 1.f : 0.f;
   slot[kSideStop] = stop_wanted_ ? 1.f : 0.f;
   return Status::Ok();
@@ -302,55 +301,41 @@ std::string AuditSession::SumCheck(const float* reduced, const std::string& seed
       sums[k] += c.projections.size() == got.size() ? c.projections[k] : NAN;
     }
   }
-  return SumMismatch(got, sums, audit::SumTolerance(norms), "");
+  return SumMismatch(got, sums, audit::SumTolerance(norms));
 }
 
 std::string AuditSession::SumMismatch(const std::vector<double>& got,
-                                      const std::vector<double>& sums, double tolerance,
-                                      const std::string& of_step) {
+                                      const std::vector<double>& sums, double tolerance) {
   for (size_t k = 0; k < got.size(); ++k) {
     // (NaN, from a rank's malformed claim, fails too.)
     if (!(std::fabs(sums[k] - got[k]) <= tolerance)) {
       std::ostringstream why;
-      why << "the all-reduced gradient" << of_step
-          << " is not the sum of the gradients the ranks committed to (projection " << k << ": "
-          << got[k] << ", the ranks' claims add up to " << sums[k] << ", tolerance " << tolerance
-          << "): a rank sent another gradient than its commitment";
+      why << "the all-reduced gradient is not the sum of the gradients the ranks committed to "
+             "(projection "
+          << k << ": " << got[k] << ", the ranks' claims add up to " << sums[k] << ", tolerance "
+          << tolerance << "): a rank sent another gradient than its commitment";
       return why.str();
     }
   }
   return "";
 }
 
-Status AuditSession::CheckLate(int64_t step, int64_t of_step, const float* claims, int64_t stride) {
-  if (!late_) return Status::Ok();
-  const LateCheck late = *late_;
-  late_.reset();
-  double sum = 0;
+Status AuditSession::SumOwnSlots(std::vector<double>* slots) {
+  const size_t n = slots->size();
+  std::vector<double> all(n * static_cast<size_t>(world_));
+  RETURN_IF_ERROR(
+      coll_.AllGather(slots->data(), all.data(), static_cast<int64_t>(n * sizeof(double))));
+  std::fill(slots->begin(), slots->end(), 0.0);
   for (int r = 0; r < world_; ++r) {
-    const float* claim = claims + static_cast<int64_t>(r) * stride;
-    sum += static_cast<double>(claim[0]) + static_cast<double>(claim[1]);
+    for (size_t i = 0; i < n; ++i) (*slots)[i] += all[r * n + i];
   }
-  const std::string error = SumMismatch({late.reduced}, {sum}, audit::SumTolerance(late.norms),
-                                        " of step " + std::to_string(of_step));
-  if (error.empty()) return Status::Ok();
+  return Status::Ok();
+}
+
+Status AuditSession::SumFailed(int64_t step, const std::string& error) {
   log_ << "audit: step " << step << ": " << error << std::endl;
   return Aborted(std::string(kAuditDisputeMessage) + " at step " + std::to_string(step) + ": " +
                  error);
-}
-
-void AuditSession::PutLateClaim(float* at) const {
-  const float high = static_cast<float>(late_->claim);
-  at[0] = high;
-  at[1] = static_cast<float>(late_->claim - static_cast<double>(high));
-}
-
-Status AuditSession::CheckPendingSum(int64_t step) {
-  if (!late_) return Status::Ok();
-  std::vector<float> claims(static_cast<size_t>(world_) * 2, 0.f);
-  PutLateClaim(claims.data() + 2 * rank_);
-  RETURN_IF_ERROR(coll_.AllReduceSum(claims.data(), static_cast<int64_t>(claims.size())));
-  return CheckLate(step, step, claims.data(), 2);
 }
 
 std::vector<double> AuditSession::OwnProjections(const std::string& seed, int count) const {
@@ -375,9 +360,8 @@ Result<audit::Commitment> AuditSession::Reveal(int q, const std::string& seed,
 
 Status AuditSession::Verify(int64_t step, const float* reduced, const float* side,
                             StepEngine& engine) {
-  // 1. The side band: every hash (so the sketch seed is fixed), configuration, ticket and norm.
+  // 1. The side band: every hash (so the sketch seed is fixed), configuration and norm.
   std::vector<std::string> hashes(world_), configs(world_);
-  std::vector<uint32_t> tickets(world_);
   std::vector<double> norms(world_);
   for (int r = 0; r < world_; ++r) {
     const float* slot = side + static_cast<int64_t>(r) * kSideFloats;
@@ -387,40 +371,46 @@ Status AuditSession::Verify(int64_t step, const float* reduced, const float* sid
       if (c == 0) break;
       configs[r] += static_cast<char>(c);
     }
-    // A malformed ticket draws nobody.
-    tickets[r] = static_cast<uint32_t>(
-        AsInt(slot[kSideTicket], 0, audit::kTicketRange - 1, audit::kTicketRange - 1));
     norms[r] = slot[kSideNorm];
     if (slot[kSideStop] == 1.f) stop_step_ = step;  // any rank's word
   }
   if (side[kSideCheckpoint] == 1.f) checkpoint_step_ = step;  // rank 0's word
-  // 0. The late sum check of the step before, when it had no exchange: its claims rode in this
-  // side band. It fails this step before its update; the step before was already applied.
-  RETURN_IF_ERROR(CheckLate(step, step - 1, side + kSideLate, kSideFloats));
+  const std::string seed = audit::SketchSeed(plan_.nonce, step, hashes);
+
+  // The tail: every rank's ticket and sum-check claim, in one small all-gather now that every
+  // gradient has been sent. A transparent plan claims nothing (it makes no sum check, below).
+  double own_tail[kTailDoubles] = {};
+  own_tail[kTailTicket] = audit::DrawTicket(plan_.key, step);
+  if (!plan_.transparent) own_tail[kTailClaim] = OwnProjections(seed, 1)[0];
+  std::vector<double> tail(static_cast<size_t>(world_) * kTailDoubles);
+  RETURN_IF_ERROR(coll_.AllGather(own_tail, tail.data(), sizeof(own_tail)));
+  std::vector<uint32_t> tickets(world_);
+  double claimed = 0;
+  for (int r = 0; r < world_; ++r) {
+    // A malformed ticket draws nobody.
+    tickets[r] = static_cast<uint32_t>(AsInt(tail[r * kTailDoubles + kTailTicket], 0,
+                                             audit::kTicketRange - 1, audit::kTicketRange - 1));
+    claimed += tail[r * kTailDoubles + kTailClaim];
+  }
+  // Every step's sum, on the first projection (the same bits as the full check's first, in a
+  // third of its time), before the step's update. A step with an exchange checks all four below;
+  // a dispute there names a culprit and decides the step first.
+  const std::string quick_sum_error =
+      plan_.transparent ? ""
+                        : SumMismatch({audit::SumProjections(reduced, n_, seed, true, 1)[0]},
+                                      {claimed}, audit::SumTolerance(norms));
   // Who is audited: each rank by the ticket of its drawer at this step.
   std::vector<int> audited;
   for (int q = 0; q < world_; ++q) {
     const int d = audit::Drawer(step, world_, plan_.auditors[q]);
     if (d >= 0 && audit::TicketDraws(tickets[d], plan_.rates[q])) audited.push_back(q);
   }
-  const std::string seed = audit::SketchSeed(plan_.nonce, step, hashes);
   const std::vector<int> outliers =
       audit::NormOutliers(norms, plan_.screen_z, plan_.screen_min_deviation);
-  // Nothing to check: every rank sees the same side band (and, with a transparent plan, the same
-  // broadcasts), so every rank skips the rest alike. Such a step's sum is checked late, in the
-  // next step's side band, on one projection (a third of the cost of the full check's four;
-  // it needs no exchange of its own). A transparent plan needs no sum check (below).
+  // Nothing more to check: every rank sees the same side band and tail (and, with a transparent
+  // plan, the same broadcasts), so every rank skips the rest alike.
   if (audited.empty() && outliers.empty() && sent_off_.empty()) {
-    if (!plan_.transparent) {
-      late_ = LateCheck{OwnProjections(seed, 1)[0],
-                        audit::SumProjections(reduced, n_, seed, true, 1)[0], norms};
-      // Rank 0 checkpoints after this step: check it now, in one small all-reduce, so that the
-      // checkpoint holds no update whose sum is unchecked (a rank that knows the checkpoint
-      // schedule could otherwise time one poisoned step into it).
-      // The same before a stop, whose checkpoint holds this step.
-      if (side[kSideCheckpoint] == 1.f || stop_step_ == step) return CheckPendingSum(step);
-    }
-    return Status::Ok();
+    return quick_sum_error.empty() ? Status::Ok() : SumFailed(step, quick_sum_error);
   }
 
   // 2. The step's audits, known to every rank from the side band: the drawn ranks, each with an
@@ -499,9 +489,8 @@ Status AuditSession::Verify(int64_t step, const float* reduced, const float* sid
     }
     PutResult(got, mine.data() + k * kResultDoubles);
   }
-  // Every rank fills only its own slots, so the sum is an all-gather.
   all = mine;
-  RETURN_IF_ERROR(coll_.AllReduceSum(all.data(), static_cast<int64_t>(all.size())));
+  RETURN_IF_ERROR(SumOwnSlots(&all));
   // Each rank's claim: its hash and (float) norm as the side band gave them, its projections as
   // the exchange did.
   std::vector<audit::Commitment> claims(world_);
@@ -579,9 +568,8 @@ Status AuditSession::Verify(int64_t step, const float* reduced, const float* sid
                        Recompute(c.auditee, seed, configs[c.auditee], engine));
       PutResult(got, slots.data() + w * kResultDoubles);
     }
-    // Every rank adds its slots; only the designated rank's are non-zero.
     summed = slots;
-    RETURN_IF_ERROR(coll_.AllReduceSum(summed.data(), static_cast<int64_t>(summed.size())));
+    RETURN_IF_ERROR(SumOwnSlots(&summed));
     for (size_t w = 0; w < work.size(); ++w) {
       Case& c = cases[work[w]];
       const double* slot = summed.data() + w * kResultDoubles;
@@ -608,13 +596,10 @@ Status AuditSession::Verify(int64_t step, const float* reduced, const float* sid
   // a rank that claims wrongly stop every transparent attempt without being named.
   const bool disputed =
       std::any_of(cases.begin(), cases.end(), [](const Case& c) { return c.disputed; });
-  const std::string sum_error =
-      disputed || plan_.transparent ? "" : SumCheck(reduced, seed, claims, norms);
-  if (!sum_error.empty()) {
-    log_ << "audit: step " << step << ": " << sum_error << std::endl;
-    return Aborted(std::string(kAuditDisputeMessage) + " at step " + std::to_string(step) + ": " +
-                   sum_error);
-  }
+  const std::string sum_error = disputed || plan_.transparent ? ""
+                                : !quick_sum_error.empty()    ? quick_sum_error
+                                                           : SumCheck(reduced, seed, claims, norms);
+  if (!sum_error.empty()) return SumFailed(step, sum_error);
   ReportCases(step, cases);
   for (const Case& c : cases) {
     if (!c.disputed) continue;

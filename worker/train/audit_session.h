@@ -2,16 +2,17 @@
 // engine calls around its all-reduce.
 //
 // Commit() hashes the local gradient, keeps a copy of it, and writes this rank's slot of the side
-// band that rides in the gradient all-reduce: its hash, configuration, draw ticket, gradient
-// norm and its sum-check claim for the step before. Verify() reads every rank's slot (the hashes
-// fix the sketch seed), checks the step before's sum when that step had no exchange, and returns
-// at once (keeping this step's sum for the next one to check) when no drawer's ticket audits
-// anyone and no norm is an outlier. Otherwise it assigns
-// auditors, exchanges the recomputations of the drawn and screened audits and every rank's
-// sum-check projections (a reveal across configurations), judges every claim as every other rank
-// does, arbitrates disputes in one more exchange, checks that the all-reduced gradient sums the
-// claims, reports this rank's audit records, and fails the step (before its update) on a dispute
-// or a failed sum check with a status ExitCodeFor maps to kTrainAuditDispute.
+// band that rides in the gradient all-reduce: its hash, configuration and gradient norm. Verify()
+// reads every rank's slot (the hashes fix the sketch seed), then in one small all-gather (the
+// step's tail) every rank's draw ticket and sum-check claim: no rank learns who is audited at a
+// step, nor the sketch's directions, before it has sent its gradient. It checks the step's sum on
+// one projection and returns at once when no drawer's ticket audits anyone and no norm is an
+// outlier. Otherwise it assigns auditors, exchanges the recomputations of the drawn and screened
+// audits and every rank's sum-check projections (a reveal across configurations), judges every
+// claim as every other rank does, arbitrates disputes in one more exchange, checks that the
+// all-reduced gradient sums the claims on every projection, reports this rank's audit records,
+// and fails the step (before its update) on a dispute or a failed sum check with a status
+// ExitCodeFor maps to kTrainAuditDispute.
 //
 // Every rank makes the same collective calls in the same order: how many exchanges a step needs
 // is decided from data every rank holds after the previous one (the side band, for the first).
@@ -82,11 +83,10 @@ class AuditSession final : public StepAudit {
 
   // The step about to be taken: its input (every rank's shape is this rank's), how to read
   // another rank's rows of it, and whether this rank will write a checkpoint after it (rank 0's
-  // word counts: it travels in the side band, and every rank then checks the step's sum before
-  // its update instead of a step late, so that no checkpoint holds an unchecked update).
-  // `stop_wanted`: this rank was told to stop. Its word travels in the side band too, and every
-  // rank stops after this step (StopsAfter), its sum checked, so that a stop is taken together
-  // and the checkpoint written then holds no unchecked step.
+  // word counts: it travels in the side band, and every rank then attests the state it holds
+  // after the step: RankZeroCheckpointsAfter). `stop_wanted`: this rank was told to stop. Its
+  // word travels in the side band too, and every rank stops after this step (StopsAfter), so
+  // that a stop is taken together.
   void Prepare(const StepInput& in, RowsOf rows_of, bool checkpoint_after = false,
                bool stop_wanted = false);
 
@@ -99,22 +99,12 @@ class AuditSession final : public StepAudit {
   Status Reduce(float* data, int64_t count) override;
   Status Verify(int64_t step, const float* reduced, const float* side, StepEngine& engine) override;
 
-  // The pending late sum check of the last step verified (one without an exchange), now, in one
-  // small all-reduce: after the last step, and before a checkpoint (Verify does that itself).
-  // Every rank calls it, or none: whether a check is pending is decided from shared data.
-  // Aborted as Verify's when the sum fails.
-  Status CheckPendingSum(int64_t step);
-
   // Whether rank 0 said in `step`'s side band that it writes a checkpoint after that step (every
   // rank then attests the state it holds: docs/audits.md "Checkpoints").
   bool RankZeroCheckpointsAfter(int64_t step) const { return checkpoint_step_ == step; }
   // Whether a rank said in `step`'s side band that it was told to stop: every rank stops after
   // that step.
   bool StopsAfter(int64_t step) const { return stop_step_ == step; }
-  // Whether the last step verified still has its sum unchecked (it had no exchange): a
-  // checkpoint of its state would hold an unchecked update.
-  bool SumPending() const { return late_.has_value(); }
-
   // Local gradients this rank computed again for audits, as auditor or arbiter: an audit costs
   // one (the auditor's), two in a dispute.
   int64_t recomputations() const { return recomputations_; }
@@ -134,18 +124,17 @@ class AuditSession final : public StepAudit {
                        const std::vector<audit::Commitment>& claims,
                        const std::vector<double>& norms) const;
   // "" when each of `sums` (the ranks' claims added up) lies within `tolerance` of the
-  // projection in `got` of the all-reduced gradient (of_step: " of step N" when it is not this
-  // step's), else why not.
+  // projection in `got` of the all-reduced gradient, else why not.
   static std::string SumMismatch(const std::vector<double>& got, const std::vector<double>& sums,
-                                 double tolerance, const std::string& of_step);
+                                 double tolerance);
+  // Every rank's `slots` added up, when each rank fills only its own (the others zero): gathered
+  // in one round (Collective::AllGather) instead of an all-reduce's 2 log2(world).
+  Status SumOwnSlots(std::vector<double>* slots);
+  // The step's failure for a failed sum check (`error`: SumMismatch's), logged.
+  Status SumFailed(int64_t step, const std::string& error);
   // This rank's claimed sum-check projections under `seed` (`count` 1: only the first, the same
   // bits): of its committed copy (the split-sent and misclaim faults: zeros).
   std::vector<double> OwnProjections(const std::string& seed, int count) const;
-  // The pending late check against the ranks' claims, each two floats (high, low) `stride`
-  // floats after the one before; clears it. `step` is the one that stops on a failure.
-  Status CheckLate(int64_t step, int64_t of_step, const float* claims, int64_t stride);
-  // This rank's pending late claim as two floats at `at`.
-  void PutLateClaim(float* at) const;
   void ReportCases(int64_t step, const std::vector<Case>& cases);
 
   wire::AuditPlan plan_;
@@ -171,15 +160,6 @@ class AuditSession final : public StepAudit {
   std::string hash_;
   double norm_ = 0;        // the L2 norm of what this rank shows (the evade fault: the honest one)
   audit::Commitment own_;  // this step's claim, when audited: hash, config, norm, projections
-  // A step without an exchange has its sum checked in the next step's side band: this rank's
-  // claim (the first projection of its committed copy), that of the all-reduced gradient, and
-  // the step's claimed norms (for the tolerance).
-  struct LateCheck {
-    double claim = 0;
-    double reduced = 0;
-    std::vector<double> norms;
-  };
-  std::optional<LateCheck> late_;
   bool checkpoint_after_ = false;  // Prepare's word for this step
   int64_t recomputations_ = 0;
 };

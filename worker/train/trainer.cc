@@ -277,7 +277,7 @@ class TrainRun {
       if (result_.stopped) {
         // Stopped at a step boundary (or a peer left first): checkpoint what is complete.
         SyncEpochTime();
-        if (!skip_stop_checkpoint_) RETURN_IF_ERROR(SaveCheckpoint());
+        RETURN_IF_ERROR(SaveCheckpoint());
         break;
       }
       RETURN_IF_ERROR(EndEpoch(epoch));
@@ -479,8 +479,8 @@ class TrainRun {
       lr_ = LearningRate(spec_.optimizer, in.step, total_steps_);
       in.lr = static_cast<float>(lr_);
       in.clip_norm = static_cast<float>(spec_.training.clip_grad_norm);
-      // Decided before the step, so that audits can check its sum before its update when a
-      // checkpoint will hold it (AuditSession::Prepare).
+      // Decided before the step, so that rank 0's word reaches every audited rank in the step's
+      // side band (AuditSession::Prepare).
       const bool checkpoint_due = checkpointer_->Due(in.step);
       if (audit_) {
         audit_->Prepare(
@@ -503,13 +503,6 @@ class TrainRun {
         // (An audit dispute is Aborted too, and never a stop.)
         if (StopRequested(options_) && ExitCodeFor(stepped.status()) == kTrainPeerFailed) {
           result_.stopped = true;
-          // A peer left before the stop could be taken together: the last step's sum may be
-          // unchecked, and then no checkpoint may hold it (the retry resumes from the one before).
-          if (audit_ && audit_->SumPending()) {
-            skip_stop_checkpoint_ = true;
-            out_ << "rank " << rank_ << ": no checkpoint at the stop: step " << pos_.step
-                 << "'s sum is unchecked (a peer left first)" << std::endl;
-          }
           return Status::Ok();
         }
         return stepped.status();
@@ -656,8 +649,6 @@ class TrainRun {
   // The final checkpoint (unless the last periodic one holds the trained model already), the
   // parameter checksum and the result report.
   Result<TrainResult> Finish() {
-    // The last step's sum, when no exchange checked it (a stopped run may have lost a peer).
-    if (audit_ && !result_.stopped) RETURN_IF_ERROR(audit_->CheckPendingSum(pos_.step));
     if (!result_.stopped && options_.max_steps == 0 && checkpointer_->last_step() != pos_.step) {
       RETURN_IF_ERROR(SaveCheckpoint());
     }
@@ -701,7 +692,6 @@ class TrainRun {
   std::unique_ptr<AuditSession> audit_;
   CheatMode cheat_;              // a test fault (--cheat)
   int64_t attested_step_ = -1;   // the last step this rank attested the state of
-  bool skip_stop_checkpoint_ = false;  // a stop whose last step's sum is unchecked
   std::vector<float> audit_xb_;  // another rank's rows, for an audit
   std::vector<int32_t> audit_yb_;
   std::vector<float> xb_;

@@ -63,6 +63,34 @@ TEST(AuditRollback, TheStartWhenNoCheckpointIsOldEnough) {
   EXPECT_EQ(RollbackStep({100}, -1), 0);  // never passed an audit
 }
 
+TEST(AuditRollback, ThePointsAreEachWorkersNewestCleanAuditOverTheAttempts) {
+  const std::map<std::string, int64_t> first = {{"w1", 40}, {"w2", 90}, {"w3", 90}},
+                                       second = {{"w1", 20}, {"w4", 130}};
+  EXPECT_EQ(RollbackPoints({&first, &second}), (std::vector<int64_t>{40, 90, 130}));
+  EXPECT_TRUE(RollbackPoints({}).empty());
+}
+
+// The store keeps the newest `keep` and, for each point, the checkpoint the rule would pick:
+// with keep 1 and checkpoints every 10 steps, a worker last audited clean at step 35 could
+// otherwise only be rolled back to the start.
+TEST(AuditRollback, TheCheckpointsTheRuleMayNeedAreKept) {
+  const std::vector<int64_t> steps = {10, 20, 30, 40, 50};
+  EXPECT_EQ(KeptCheckpoints(steps, 1, {}), (std::vector<bool>{false, false, false, false, true}));
+  EXPECT_EQ(KeptCheckpoints(steps, 2, {35}), (std::vector<bool>{false, false, true, true, true}));
+  EXPECT_EQ(KeptCheckpoints(steps, 1, {5, 10, 35, 999}),
+            (std::vector<bool>{true, false, true, false, true}));
+  EXPECT_EQ(KeptCheckpoints(steps, 0, {}), KeptCheckpoints(steps, 1, {}));  // at least one
+  for (int64_t point : {10, 35, 49}) {
+    const auto kept = KeptCheckpoints(steps, 1, {point});
+    std::vector<int64_t> left;
+    for (size_t i = 0; i < steps.size(); ++i) {
+      if (kept[i]) left.push_back(steps[i]);
+    }
+    EXPECT_EQ(RollbackStep(left, point), RollbackStep(steps, point)) << point;
+  }
+  EXPECT_TRUE(KeptCheckpoints({}, 3, {10}).empty());
+}
+
 }  // namespace
 }  // namespace shoal::audit
 

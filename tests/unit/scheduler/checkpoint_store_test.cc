@@ -89,6 +89,28 @@ TEST_F(CheckpointStoreTest, RefusesBadUploadsAndDetectsCorruption) {
   EXPECT_TRUE(store_->List(1).empty());
 }
 
+// An audited job's store also keeps the newest checkpoint at or before each rollback point (a
+// worker's last clean audit), beyond `keep`, and the quota's prediction agrees.
+TEST_F(CheckpointStoreTest, KeepsTheCheckpointsTheRollbackRuleMayNeed) {
+  const std::string bytes = File(1);
+  const int64_t n = static_cast<int64_t>(bytes.size());
+  const CheckpointKeep keep(1, {25});
+  for (int64_t step : {10, 20, 30}) {
+    ASSERT_TRUE(store_->Put(5, 1, step, bytes, Sha256Hex(bytes), keep, step).ok());
+  }
+  EXPECT_EQ(store_->BytesAfterPut(5, 40, n, keep), 2 * n);  // 20 and the new 40
+  ASSERT_TRUE(store_->Put(5, 1, 40, bytes, Sha256Hex(bytes), keep, 40).ok());
+  std::vector<int64_t> left;
+  for (const CheckpointRecord& r : store_->List(5)) left.push_back(r.step);
+  EXPECT_EQ(left, (std::vector<int64_t>{20, 40}));
+  EXPECT_EQ(store_->JobBytes(5), 2 * n);
+  // Once the point moves on (a later clean audit), the old one goes at the next upload.
+  ASSERT_TRUE(store_->Put(5, 1, 50, bytes, Sha256Hex(bytes), CheckpointKeep(1, {45}), 50).ok());
+  left.clear();
+  for (const CheckpointRecord& r : store_->List(5)) left.push_back(r.step);
+  EXPECT_EQ(left, (std::vector<int64_t>{40, 50}));
+}
+
 TEST_F(CheckpointStoreTest, CountsBytesPerJobAndPredictsAPut) {
   const std::string bytes = File(1);
   const int64_t n = static_cast<int64_t>(bytes.size());

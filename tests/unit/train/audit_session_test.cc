@@ -93,7 +93,7 @@ TEST_F(AuditTrainerTest, HonestRanksAreAuditedWithoutChangingTheRun) {
 // The side band carries every step's hashes, draws and norms in the gradient all-reduce, so a
 // step without a draw or a screen outlier makes no collective beyond it, and one with a draw or
 // a screened rank makes one more (sketches and recomputations; honest ranks need no arbitration).
-TEST_F(AuditTrainerTest, OnlyStepsWithAnAuditMakeAnExtraCollective) {
+TEST_F(AuditTrainerTest, OnlyStepsWithAnAuditMakeAnExchange) {
   const JobSpec spec = Spec(4, 4);
   auto quiet = [](std::vector<wire::AuditPlan> plans) {
     for (auto& p : plans) p.screen_z = 1e9;  // nothing screened
@@ -122,15 +122,6 @@ TEST_F(AuditTrainerTest, OnlyStepsWithAnAuditMakeAnExtraCollective) {
   }
   const int64_t steps = plain[0].result.steps;
   const int64_t with_draw = audited_steps(drawn), with_screen = audited_steps(screened);
-  // The last step's sum is checked after it, in one small all-reduce, unless an exchange did.
-  auto last_check = [&](const std::vector<RankRun>& runs) -> int64_t {
-    for (const auto& run : runs) {
-      for (const auto& rec : run.records) {
-        if (rec.step == steps) return 0;
-      }
-    }
-    return 1;
-  };
   EXPECT_EQ(audited_steps(never), 0);
   EXPECT_GT(with_draw, 0);
   EXPECT_LT(with_draw, steps);
@@ -138,11 +129,17 @@ TEST_F(AuditTrainerTest, OnlyStepsWithAnAuditMakeAnExtraCollective) {
   for (const auto& run : screened) {
     for (const auto& rec : run.records) EXPECT_TRUE(rec.screened);
   }
+  // Every step makes one small all-gather after the gradient all-reduce (its tail: tickets and
+  // sum-check claims), and a step with an audit one exchange more (another all-gather).
   for (int r = 0; r < 4; ++r) {
     SCOPED_TRACE("rank " + std::to_string(r));
-    EXPECT_EQ(never[r].all_reduces, plain[r].all_reduces + 1);
-    EXPECT_EQ(drawn[r].all_reduces, plain[r].all_reduces + with_draw + last_check(drawn));
-    EXPECT_EQ(screened[r].all_reduces, plain[r].all_reduces + with_screen + last_check(screened));
+    EXPECT_EQ(plain[r].all_gathers, 0);
+    EXPECT_EQ(never[r].all_gathers, steps);
+    EXPECT_EQ(drawn[r].all_gathers, steps + with_draw);
+    EXPECT_EQ(screened[r].all_gathers, steps + with_screen);
+    for (const auto* runs : {&never, &drawn, &screened}) {
+      EXPECT_EQ((*runs)[r].all_reduces, plain[r].all_reduces);
+    }
   }
   // Within one configuration an audit costs one recomputation, the auditor's: the auditee shows
   // its hash and norm, and computes nothing again (it did, to sketch itself, until 2026-12-06).
@@ -291,12 +288,11 @@ TEST_F(AuditTrainerTest, TheSumCheckStopsARankThatSendsAnotherGradientThanItComm
   EXPECT_TRUE(arbiter_confirmed);
 }
 
-// A step without an audit exchange has its sum checked in the next step's side band (one
-// projection, no collective of its own), the last step in one small all-reduce after it: with no
-// draws and no screen at all, a rank that commits to its honest gradient and sends zeros is
-// stopped at step 2, before that step's update, or after step 1 when that is the last; honest
-// ranks run exactly as without audits.
-TEST_F(AuditTrainerTest, EveryStepsSumIsCheckedAStepLate) {
+// Every step's sum is checked before its update, on the claims of the step's tail: with no draws
+// and no screen at all, a rank that commits to its honest gradient and sends zeros is stopped at
+// step 1, before any update; honest ranks run exactly as without audits. (Until 2026-12-07 such
+// a step was checked a step late, its update already applied.)
+TEST_F(AuditTrainerTest, EveryStepsSumIsCheckedBeforeItsUpdate) {
   const JobSpec spec = Spec(4, 2);
   auto plans = Plans(kFourAccounts, {0, 0, 0, 0});
   for (auto& p : plans) p.screen_z = 1e9;
@@ -305,31 +301,56 @@ TEST_F(AuditTrainerTest, EveryStepsSumIsCheckedAStepLate) {
   for (int r = 0; r < 4; ++r) {
     ASSERT_TRUE(honest[r].status.ok()) << honest[r].status.ToString();
     EXPECT_EQ(honest[r].result.param_checksum, plain[0].result.param_checksum);
-    EXPECT_EQ(honest[r].all_reduces, plain[r].all_reduces + 1);  // the last step's check
+    EXPECT_EQ(honest[r].all_reduces, plain[r].all_reduces);
+    EXPECT_EQ(honest[r].all_gathers, plain[r].result.steps);
     EXPECT_TRUE(honest[r].records.empty());
   }
-  auto runs = Run(spec, plans, {"", "", "split", ""});
-  for (int r = 0; r < 4; ++r) {
-    ASSERT_EQ(ExitCodeFor(runs[r].status), kTrainAuditDispute) << runs[r].status.ToString();
-    EXPECT_NE(runs[r].status.message().find("at step 2: the all-reduced gradient of step 1 is not "
-                                            "the sum"),
-              std::string::npos)
-        << runs[r].status.message();
-  }
-  auto one_step =
-      testing::RunAuditedRanks(std::vector<JobSpec>(4, spec), plans, {"", "", "split", ""},
-                               [](int, TrainerOptions* opts) { opts->max_steps = 1; });
-  for (int r = 0; r < 4; ++r) {
-    ASSERT_EQ(ExitCodeFor(one_step[r].status), kTrainAuditDispute) << one_step[r].status.ToString();
-    EXPECT_NE(one_step[r].status.message().find("at step 1: the all-reduced gradient of step 1"),
-              std::string::npos)
-        << one_step[r].status.message();
+  for (const char* cheat : {"split", "misclaim"}) {
+    auto runs = Run(spec, plans, {"", "", cheat, ""});
+    for (int r = 0; r < 4; ++r) {
+      ASSERT_EQ(ExitCodeFor(runs[r].status), kTrainAuditDispute) << runs[r].status.ToString();
+      EXPECT_NE(runs[r].status.message().find("at step 1: the all-reduced gradient is not the sum"),
+                std::string::npos)
+          << runs[r].status.message();
+      EXPECT_TRUE(runs[r].records.empty()) << "nobody is named by a sum";
+    }
   }
 }
 
-// A step after which rank 0 writes a checkpoint has its sum checked before its update (rank 0's
-// word rides in the side band), so no checkpoint holds an unchecked step: with a checkpoint after
-// every step, a split rank is stopped at step 1 and no checkpoint is written.
+// No rank can learn who is audited at a step before it has sent its gradient for it: nothing
+// that travels with the gradient depends on the drawers' keys (the draw tickets travel in the
+// step's tail, after the gradient all-reduce). Until 2026-12-07 they rode with the gradient, so a
+// rank that rewrote the all-reduce's schedule could read its drawer's ticket first and cheat only
+// on steps it was not drawn.
+TEST_F(AuditTrainerTest, NoRankLearnsTheDrawBeforeItHasSentItsGradient) {
+  const JobSpec spec = Spec(4, 2);
+  auto plans = Plans(kFourAccounts, {0.3, 0.3, 0.3, 0.3});
+  auto other_keys = plans;
+  for (auto& p : other_keys) p.key += "9";
+  auto runs = Run(spec, plans, {});
+  auto rekeyed = Run(spec, other_keys, {});
+  auto audited_steps = [](const std::vector<RankRun>& of) {
+    std::set<int64_t> steps;
+    for (const auto& run : of) {
+      for (const auto& rec : run.records) steps.insert(rec.step);
+    }
+    return steps;
+  };
+  ASSERT_NE(audited_steps(runs), audited_steps(rekeyed))
+      << "the same draws: the test shows nothing";
+  for (int r = 0; r < 4; ++r) {
+    ASSERT_TRUE(runs[r].status.ok()) << runs[r].status.ToString();
+    ASSERT_TRUE(rekeyed[r].status.ok()) << rekeyed[r].status.ToString();
+    // The gradient all-reduces (float) carry the same bytes whatever the draws; the tails (the
+    // all-gathers) differ.
+    EXPECT_EQ(runs[r].float_inputs, rekeyed[r].float_inputs) << "rank " << r;
+    EXPECT_NE(runs[r].gather_inputs, rekeyed[r].gather_inputs) << "rank " << r;
+    EXPECT_EQ(runs[r].result.param_checksum, rekeyed[r].result.param_checksum);
+  }
+}
+
+// No checkpoint holds a step whose sum is unchecked: with a checkpoint after every step, a split
+// rank is stopped at step 1 and no checkpoint is written.
 TEST_F(AuditTrainerTest, NoCheckpointHoldsAStepWhoseSumIsUnchecked) {
   JobSpec spec = Spec(4, 2);
   spec.checkpoint.every_steps = 1;
@@ -348,7 +369,7 @@ TEST_F(AuditTrainerTest, NoCheckpointHoldsAStepWhoseSumIsUnchecked) {
                                        with_checkpoints);
   for (int r = 0; r < 4; ++r) {
     ASSERT_EQ(ExitCodeFor(runs[r].status), kTrainAuditDispute) << runs[r].status.ToString();
-    EXPECT_NE(runs[r].status.message().find("at step 1: the all-reduced gradient of step 1"),
+    EXPECT_NE(runs[r].status.message().find("at step 1: the all-reduced gradient is not the sum"),
               std::string::npos)
         << runs[r].status.message();
   }
@@ -386,7 +407,7 @@ TEST_F(AuditTrainerTest, AStopIsTakenTogetherAndItsLastStepIsChecked) {
                                         stop_rank_2);
   for (int r = 0; r < 4; ++r) {
     ASSERT_EQ(ExitCodeFor(split[r].status), kTrainAuditDispute) << split[r].status.ToString();
-    EXPECT_NE(split[r].status.message().find("at step 1: the all-reduced gradient of step 1"),
+    EXPECT_NE(split[r].status.message().find("at step 1: the all-reduced gradient is not the sum"),
               std::string::npos)
         << split[r].status.message();
   }
