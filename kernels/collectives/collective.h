@@ -28,10 +28,10 @@ class Collective {
   // mpirun it is MPI_Bcast). Same ordering, failure and thread-safety rules as AllReduceSum.
   virtual Status Broadcast(void* data, int64_t bytes, int root) = 0;
   // Every rank's `bytes` bytes at `mine`, rank r's at `all + r * bytes` (`all` holds size() *
-  // bytes), exactly as sent. Meant for small payloads (a step's audit tickets and claims): over
-  // Gloo it is one round in which every rank sends to every other at once, where an all-reduce
-  // takes 2 log2(size) rounds one after another. Same ordering, failure and thread-safety rules
-  // as AllReduceSum.
+  // bytes and must not overlap `mine`), exactly as sent. Meant for small payloads (a step's audit
+  // tickets and claims): over Gloo it is one round in which every rank sends to every other at
+  // once, where an all-reduce takes 2 log2(size) rounds one after another. Same ordering, failure
+  // and thread-safety rules as AllReduceSum.
   virtual Status AllGather(const void* mine, void* all, int64_t bytes) = 0;
 };
 

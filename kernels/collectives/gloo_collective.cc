@@ -173,18 +173,15 @@ class GlooCollective final : public Collective {
     if (bytes == 0) return Status::Ok();
     auto* out = static_cast<uint8_t*>(all);
     if (size() == 1) {
-      std::memmove(out, mine, static_cast<size_t>(bytes));
+      std::memcpy(out, mine, static_cast<size_t>(bytes));
       return Status::Ok();
     }
     // In sync mode every rank writes to all its peers before it reads: each payload must fit the
-    // socket buffers as an all-reduce chunk does. A larger one goes as one broadcast per rank
-    // (into a copy: `mine` may lie inside `all`).
+    // socket buffers as an all-reduce chunk does. A larger one goes as one broadcast per rank.
     if (chunk_bytes_ > 0 && bytes > chunk_bytes_) {
-      std::vector<uint8_t> own(static_cast<const uint8_t*>(mine),
-                               static_cast<const uint8_t*>(mine) + bytes);
       for (int q = 0; q < size(); ++q) {
         uint8_t* at = out + static_cast<int64_t>(q) * bytes;
-        if (q == rank()) std::memcpy(at, own.data(), static_cast<size_t>(bytes));
+        if (q == rank()) std::memcpy(at, mine, static_cast<size_t>(bytes));
         RETURN_IF_ERROR(Broadcast(at, bytes, q));
       }
       return Status::Ok();
