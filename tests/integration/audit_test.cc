@@ -261,6 +261,30 @@ TEST(AuditTest, AForgedFinalCheckpointFailsTheAttemptInsteadOfEndingTheJob) {
   ExpectForgerCaught("checkpoint: {everySeconds: 0, keep: 2}");
 }
 
+// With keep 1 and a checkpoint after every step, an audited job's store still holds, beside the
+// newest, the checkpoint at each worker's last clean audit (docs/audits.md "Consequences"): what
+// the rollback rule would resume from if that worker were convicted later. (Only the newest
+// would remain if every worker's last clean audit were at the last step: about 1e-4 at these
+// rates.)
+TEST(AuditTest, AnAuditedJobKeepsTheCheckpointsItsRollbackRuleMayNeed) {
+  Cluster c;
+  c.StartScheduler({"--audits", "true"});
+  StartPool(c, "");
+  const int64_t id = c.Submit(
+      Replace(Replace(AuditedJob(), "workers: {min: 3, max: 4}", "workers: {min: 4, max: 4}"),
+              "checkpoint: {everySeconds: 0, keep: 1}",
+              "checkpoint: {everySeconds: 0, everySteps: 1, keep: 1}"));
+  ASSERT_TRUE(c.WaitForState(id, "SUCCEEDED", 200s)) << c.Job(id).dump(2);
+  auto listed = c.client().DoJson("GET", "/v1/jobs/" + std::to_string(id) + "/checkpoints");
+  ASSERT_TRUE(listed.ok()) << listed.status().ToString();
+  const json& all = (*listed)["checkpoints"];
+  ASSERT_FALSE(all.empty());
+  EXPECT_EQ(all.back().value("step", 0), c.Job(id)["result"].value("steps", -1));
+  // At most the newest and one per worker.
+  EXPECT_GE(all.size(), 2u) << all.dump(2);
+  EXPECT_LE(all.size(), 5u) << all.dump(2);
+}
+
 TEST(AuditTest, AnHonestPoolIsAuditedAndTrustedMore) {
   Cluster c;
   c.StartScheduler({"--audits", "true"});
