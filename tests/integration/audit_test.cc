@@ -137,8 +137,8 @@ INSTANTIATE_TEST_SUITE_P(Modes, AuditFaultModeTest,
                          });
 
 // Two workers of one account (c) send zeros and, auditing each other, report the partner's claim
-// as their recomputation. Audits by ranks of the other accounts catch both: each is quarantined
-// (one per attempt), and the job finishes on the three honest workers.
+// as their recomputation. Audits by ranks of the other accounts catch both: each is quarantined,
+// and the job finishes on the three honest workers.
 TEST(AuditTest, ColludersOfOneAccountAreCaughtByTheOthers) {
   Cluster c;
   c.StartScheduler({"--audits", "true", "--allow-test-faults", "true"});
