@@ -8,6 +8,7 @@
 #include "common/log.h"
 #include "scheduler/audit/arbitration.h"
 #include "scheduler/audit/audit_plan.h"
+#include "scheduler/audit/rollback.h"
 #include "scheduler/audit/trust.h"
 #include "scheduler/scheduler.h"
 #include "scheduler/scheduler_internal.h"
@@ -237,13 +238,9 @@ void Scheduler::ApplyAuditRecord(Job& job, int attempt, int rank, const nlohmann
       const std::string culprit = cheated ? auditee : auditor;
       // The rollback rule: nothing after the culprit's last clean audit in this job (any of its
       // attempts) is trusted; from the start when it never passed one.
-      int64_t clean = 0;
-      for (const Attempt& earlier : job.attempts) {
-        if (auto it = earlier.clean_audit_steps.find(culprit);
-            it != earlier.clean_audit_steps.end()) {
-          clean = std::max(clean, it->second);
-        }
-      }
+      const auto last_clean = audit::LastCleanAudits(CleanAuditsByAttempt(job));
+      const auto it = last_clean.find(culprit);
+      const int64_t clean = it != last_clean.end() ? it->second : 0;
       // (The worker then resumes from the newest checkpoint left: audit::RollbackStep's choice.)
       job.attempts[attempt - 1].rollback_to_step = clean;
       const std::string evidence =

@@ -38,9 +38,7 @@ bool WriteSeconds(const HttpRequest& req, double* out) {
 // What an upload leaves of a job's checkpoints: its newest `checkpoint.keep`, and those the audits'
 // rollback rule may still need (audit::KeptCheckpoints).
 CheckpointKeep KeepOf(const Job& job) {
-  std::vector<const std::map<std::string, int64_t>*> clean;
-  for (const Attempt& a : job.attempts) clean.push_back(&a.clean_audit_steps);
-  return CheckpointKeep(job.spec.checkpoint.keep, audit::RollbackPoints(clean));
+  return CheckpointKeep(job.spec.checkpoint.keep, audit::RollbackPoints(CleanAuditsByAttempt(job)));
 }
 }  // namespace
 using nlohmann::json;
@@ -100,7 +98,6 @@ asio::awaitable<HttpReply> Api::Checkpoints(const HttpRequest& req, const Job& j
   HttpReply checked = CheckCheckpointRequest(req, job, parts, p);
   if (checked.status != 0) co_return checked;
   const int64_t job_id = job.id;
-  const CheckpointKeep keep = KeepOf(job);
   if (parts.size() == 4) {  // DELETE (checked above; the list was answered there)
     co_await RunOn(checkpoint_io_, [&] {
       checkpoints_->RemoveJob(job_id);
@@ -128,6 +125,7 @@ asio::awaitable<HttpReply> Api::Checkpoints(const HttpRequest& req, const Job& j
   const int64_t now_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
                              std::chrono::system_clock::now().time_since_epoch())
                              .count();
+  const CheckpointKeep keep = KeepOf(job);  // a value: the lambda runs on another thread
   auto stored = co_await RunOn(checkpoint_io_, [&] {
     if (spooled) {
       return checkpoints_->PutFile(job_id, static_cast<int>(attempt), step, &spooled->path,

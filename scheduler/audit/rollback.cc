@@ -12,7 +12,7 @@ int64_t RollbackStep(const std::vector<int64_t>& checkpoint_steps, int64_t last_
   return best;
 }
 
-std::vector<int64_t> RollbackPoints(
+std::map<std::string, int64_t> LastCleanAudits(
     const std::vector<const std::map<std::string, int64_t>*>& clean_by_attempt) {
   std::map<std::string, int64_t> newest;
   for (const auto* clean : clean_by_attempt) {
@@ -21,8 +21,13 @@ std::vector<int64_t> RollbackPoints(
       if (!added) it->second = std::max(it->second, step);
     }
   }
+  return newest;
+}
+
+std::vector<int64_t> RollbackPoints(
+    const std::vector<const std::map<std::string, int64_t>*>& clean_by_attempt) {
   std::vector<int64_t> points;
-  for (const auto& [worker, step] : newest) points.push_back(step);
+  for (const auto& [worker, step] : LastCleanAudits(clean_by_attempt)) points.push_back(step);
   std::sort(points.begin(), points.end());
   points.erase(std::unique(points.begin(), points.end()), points.end());
   return points;

@@ -16,9 +16,13 @@ namespace shoal::audit {
 // start) when there is none. A negative last_clean_audit_step means "never passed": 0.
 int64_t RollbackStep(const std::vector<int64_t>& checkpoint_steps, int64_t last_clean_audit_step);
 
-// The steps the rule may still roll a job back to: each worker's last clean audit in the job,
-// the newest over its attempts (`clean_by_attempt`: worker -> last clean audit step, one map per
-// attempt), ascending and distinct. Empty for a job never audited.
+// Each worker's last clean audit in a job: the newest over its attempts (`clean_by_attempt`:
+// worker -> last clean audit step, one map per attempt). The culprit's is the rule's bound.
+std::map<std::string, int64_t> LastCleanAudits(
+    const std::vector<const std::map<std::string, int64_t>*>& clean_by_attempt);
+
+// The steps the rule may still roll a job back to: the LastCleanAudits steps, ascending and
+// distinct. Empty for a job never audited.
 std::vector<int64_t> RollbackPoints(
     const std::vector<const std::map<std::string, int64_t>*>& clean_by_attempt);
 

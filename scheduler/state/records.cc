@@ -97,6 +97,12 @@ bool RolledBack(const Job& job, int written_by, int64_t step) {
   return false;
 }
 
+std::vector<const std::map<std::string, int64_t>*> CleanAuditsByAttempt(const Job& job) {
+  std::vector<const std::map<std::string, int64_t>*> out;
+  for (const Attempt& a : job.attempts) out.push_back(&a.clean_audit_steps);
+  return out;
+}
+
 audit::CheckpointAttestations* AttestedStep(Attempt& a, int64_t step) {
   auto& steps = a.attestations;
   if (!steps.contains(step) && steps.size() >= kMaxAttestedSteps && step < steps.begin()->first) {

@@ -227,6 +227,10 @@ void AddJobEvent(Job& job, int64_t ts_ms, std::string type, std::string message)
 // must not resume from it.
 bool RolledBack(const Job& job, int written_by, int64_t step);
 
+// Each attempt's clean audits (worker -> last clean audit step), in attempt order: what the
+// rollback rule reads (scheduler/audit/rollback.h).
+std::vector<const std::map<std::string, int64_t>*> CleanAuditsByAttempt(const Job& job);
+
 // The attempt's record of its checkpoint step `step` (made if new), keeping the newest
 // kMaxAttestedSteps steps; nullptr when `step` is older than all of those.
 audit::CheckpointAttestations* AttestedStep(Attempt& a, int64_t step);

@@ -14,6 +14,7 @@
 #include <gloo/rendezvous/hash_store.h>
 #include <gtest/gtest.h>
 
+#include "common/audit/blake3.h"
 #include "common/wire/audit_report.h"
 #include "common/wire/trainer_report.h"
 #include "kernels/collectives/gloo_collective.h"
@@ -30,7 +31,7 @@ struct AuditedRankRun {
   int64_t all_reduces = 0;  // AllReduceSum calls Train made (float or double)
   int64_t all_gathers = 0;  // AllGather calls
   // A fingerprint of what this rank put into each of those calls, in order, by kind.
-  std::vector<uint64_t> float_inputs, double_inputs, gather_inputs;
+  std::vector<std::string> float_inputs, double_inputs, gather_inputs;
 };
 
 // Counts the all-reduces made through it and fingerprints their inputs; passes every call on to
@@ -42,12 +43,12 @@ class CountingCollective final : public Collective {
   int size() const override { return inner_.size(); }
   Status AllReduceSum(float* data, int64_t n) override {
     ++all_reduces;
-    float_inputs.push_back(Fingerprint(data, n * sizeof(float)));
+    float_inputs.push_back(audit::Blake3Hex(data, n * sizeof(float)));
     return inner_.AllReduceSum(data, n);
   }
   Status AllReduceSum(double* data, int64_t n) override {
     ++all_reduces;
-    double_inputs.push_back(Fingerprint(data, n * sizeof(double)));
+    double_inputs.push_back(audit::Blake3Hex(data, n * sizeof(double)));
     return inner_.AllReduceSum(data, n);
   }
   Status Barrier() override { return inner_.Barrier(); }
@@ -56,21 +57,13 @@ class CountingCollective final : public Collective {
   }
   Status AllGather(const void* mine, void* all, int64_t bytes) override {
     ++all_gathers;
-    gather_inputs.push_back(Fingerprint(mine, static_cast<size_t>(bytes)));
+    gather_inputs.push_back(audit::Blake3Hex(mine, static_cast<size_t>(bytes)));
     return inner_.AllGather(mine, all, bytes);
   }
   int64_t all_reduces = 0, all_gathers = 0;
-  std::vector<uint64_t> float_inputs, double_inputs, gather_inputs;
+  std::vector<std::string> float_inputs, double_inputs, gather_inputs;
 
  private:
-  static uint64_t Fingerprint(const void* data, size_t bytes) {  // FNV-1a
-    uint64_t h = 1469598103934665603ull;
-    for (size_t i = 0; i < bytes; ++i) {
-      h = (h ^ static_cast<const unsigned char*>(data)[i]) * 1099511628211ull;
-    }
-    return h;
-  }
-
   Collective& inner_;
 };
 
