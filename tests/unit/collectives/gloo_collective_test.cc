@@ -11,6 +11,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <functional>
+#include <latch>
 #include <thread>
 #include <vector>
 
@@ -24,6 +25,7 @@ std::vector<Status> RunRanks(int ranks, const std::function<Status(Collective&)>
                              const std::vector<GlooOptions::Mode>& modes = {}) {
   auto store = std::make_shared<gloo::rendezvous::HashStore>();
   std::vector<Status> results(ranks);
+  std::latch done(ranks);
   std::vector<std::thread> threads;
   for (int r = 0; r < ranks; ++r) {
     threads.emplace_back([&, r] {
@@ -32,6 +34,10 @@ std::vector<Status> RunRanks(int ranks, const std::function<Status(Collective&)>
       if (!modes.empty()) options.mode = modes[r];
       auto coll = MakeGlooCollective(r, ranks, *store, options);
       results[r] = coll.ok() ? body(**coll) : coll.status();
+      // A rank that closes its pairs while a peer still reads its last message can cut that
+      // message off (seen under load: "connection closed by peer"), so every rank keeps its
+      // collective until all are done.
+      done.arrive_and_wait();
     });
   }
   for (auto& t : threads) t.join();
