@@ -1,10 +1,14 @@
 // shoal-cycle-bench: one scheduling cycle (policy Decide() as the daemon calls it, with every
 // waiting job's reason explained) against the number of pending jobs and workers.
 //
-// Snapshots: W workers of 8 slots, 90 % of the slots held by running jobs (1-8 ranks, random
-// remaining runtimes), P pending jobs of 1-8 ranks (mostly 1, as in the Philly trace) from 20
-// accounts. Each cell is the median of --repeat Decide() calls on the same snapshot. Prints a
-// Markdown table per policy and writes JSON (--out, default bench/out/cycle.json).
+// Snapshots: W workers of 8 slots, 90 % (--held-percent) of the slots held by running jobs (1-8
+// ranks, random remaining runtimes, 0-6 earlier preemptions, up to 200 GPU-hours of earlier
+// service, a last checkpoint up to an hour old), P pending jobs of 1-8 ranks (mostly 1, as in the
+// Philly trace) from 20 accounts, a tenth of them requeued with earlier service. Each cell is the
+// median of
+// --repeat Decide() calls on the same snapshot, with the daemon's default guards (a job preempted
+// 5 times is not preempted again). Prints a Markdown table per policy and writes JSON (--out,
+// default bench/out/cycle.json).
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
@@ -24,7 +28,7 @@ using namespace shoal;
 
 namespace {
 
-Snapshot MakeSnapshot(int pending, int workers, uint64_t seed) {
+Snapshot MakeSnapshot(int pending, int workers, int held_percent, uint64_t seed) {
   std::mt19937_64 rng(seed);
   Snapshot s;
   s.now_ms = 1'000'000'000;
@@ -39,8 +43,8 @@ Snapshot MakeSnapshot(int pending, int workers, uint64_t seed) {
     sw.gpu_memory_gib = 80;
     s.workers.push_back(sw);
   }
-  // Fill 90 % of the slots with running jobs.
-  const int64_t target = static_cast<int64_t>(workers) * 8 * 9 / 10;
+  // Fill held_percent of the slots with running jobs.
+  const int64_t target = static_cast<int64_t>(workers) * 8 * held_percent / 100;
   int64_t held = 0;
   size_t w = 0;
   while (held < target) {
@@ -53,8 +57,17 @@ Snapshot MakeSnapshot(int pending, int workers, uint64_t seed) {
     r.account = "a" + std::to_string(rng() % 20);
     r.start_ms = s.now_ms - static_cast<int64_t>(rng() % 3'600'000);
     r.max_runtime_ms = 3'600'000 + static_cast<int64_t>(rng() % 36'000'000);
+    r.preemptions = static_cast<int>(rng() % 7);
+    r.attained_gpu_s = static_cast<double>(rng() % 720'000);
+    r.last_checkpoint_ms = std::max(r.start_ms, s.now_ms - static_cast<int64_t>(rng() % 3'600'000));
+    r.submit_ms = r.start_ms - static_cast<int64_t>(rng() % 36'000'000);
     r.rank_workers.assign(ranks, sw.id);
     r.gpus_per_rank = 1;
+    r.backend = Backend::kCuda;
+    if (ranks >= 2 && rng() % 2 == 0) {  // elastic: may shrink to half (+elastic)
+      r.min_ranks = ranks / 2;
+      r.max_ranks = ranks;
+    }
     sw.free_slots -= ranks;
     held += ranks;
     s.running.push_back(std::move(r));
@@ -72,6 +85,10 @@ Snapshot MakeSnapshot(int pending, int workers, uint64_t seed) {
     j.backend = Backend::kCuda;
     j.gpus_per_rank = 1;
     j.max_runtime_ms = 600'000 + static_cast<int64_t>(rng() % 36'000'000);
+    if (rng() % 10 == 0) {  // requeued after a preemption or a failure
+      j.attained_gpu_s = static_cast<double>(rng() % 720'000);
+      j.queued_ms = j.submit_ms + static_cast<int64_t>(rng() % 1000);
+    }
     s.queue.push_back(std::move(j));
   }
   return s;
@@ -85,6 +102,13 @@ int main(int argc, char** argv) {
   std::vector<int> pendings = {1000, 10000, 100000};
   std::vector<int> workers_list = {100, 1000, 2000, 10000};
   bool quick = false;
+  int held_percent = 90;
+  std::vector<std::string> policies = {"fifo",
+                                       "fifo+backfill",
+                                       "fairshare+backfill",
+                                       "fairshare+backfill+preempt",
+                                       "fairshare+backfill+preempt+las",
+                                       "fairshare+backfill+preempt+elastic"};
   CLI::App app(
       "shoal-cycle-bench: one scheduling cycle per policy against pending jobs x workers; "
       "Markdown tables on stdout, JSON at --out.");
@@ -93,6 +117,11 @@ int main(int argc, char** argv) {
   // As before the shared flags, a count below 1 means 1 (scripts may pass 0).
   app.add_option("--repeat", repeat, "Decide() calls per cell, the median reported (< 1 means 1)")
       ->type_name("N");
+  app.add_option("--policies", policies, "the policies to time (configs/scheduler.yaml names)")
+      ->type_name("NAME...");
+  app.add_option("--held-percent", held_percent, "the share of slots running jobs hold (100: full)")
+      ->check(CLI::Range(0, 100))
+      ->type_name("PCT");
   app.add_flag("--quick", quick, "only 1000 and 10000 pending jobs x 100 and 1000 workers");
   if (std::optional<int> code = flags::Parse(app, argc, argv)) return *code;
   repeat = std::max(1, repeat);
@@ -101,9 +130,16 @@ int main(int argc, char** argv) {
     workers_list = {100, 1000};
   }
   nlohmann::json rows = nlohmann::json::array();
-  for (const char* name : {"fifo", "fifo+backfill", "fairshare+backfill"}) {
-    const PolicyOptions policy = *ParsePolicyName(name);
-    std::printf("\n### %s: one cycle (ms), median of %d\n\n| pending \\ workers |", name, repeat);
+  for (const std::string& name : policies) {
+    Result<PolicyOptions> parsed = ParsePolicyName(name);
+    if (!parsed.ok()) {
+      std::fprintf(stderr, "shoal-cycle-bench: %s\n", parsed.status().message().c_str());
+      return 2;
+    }
+    PolicyOptions policy = *parsed;
+    policy.preempt_max_per_job = 5;  // the daemon's default (preemptMaxPerJob)
+    std::printf("\n### %s: one cycle (ms), median of %d\n\n| pending \\ workers |", name.c_str(),
+                repeat);
     for (int w : workers_list) std::printf(" %d |", w);
     std::printf("\n|---:|");
     for (size_t i = 0; i < workers_list.size(); ++i) std::printf("---:|");
@@ -111,29 +147,36 @@ int main(int argc, char** argv) {
     for (int p : pendings) {
       std::printf("| %d |", p);
       for (int w : workers_list) {
-        const Snapshot s = MakeSnapshot(p, w, 42);
+        const Snapshot s = MakeSnapshot(p, w, held_percent, 42);
         std::vector<double> ms;
-        size_t starts = 0;
+        size_t starts = 0, preemptions = 0;
         for (int r = 0; r < repeat; ++r) {
           const auto t0 = std::chrono::steady_clock::now();
           Decisions d = Decide(s, policy);
           ms.push_back(std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0)
                            .count());
           starts = d.starts.size();
+          preemptions = d.preempts.size();
         }
         std::sort(ms.begin(), ms.end());
         const double median = ms[ms.size() / 2];
         std::printf(" %.2f |", median);
         std::fflush(stdout);
-        rows.push_back({{"policy", name}, {"pending", p}, {"workers", w}, {"ms", median},
-                        {"starts", starts}});
+        rows.push_back({{"policy", name},
+                        {"pending", p},
+                        {"workers", w},
+                        {"ms", median},
+                        {"starts", starts},
+                        {"preemptions", preemptions}});
       }
       std::printf("\n");
     }
   }
   std::filesystem::path path(out_path);
   if (path.has_parent_path()) std::filesystem::create_directories(path.parent_path());
-  std::ofstream(path) << nlohmann::json{{"repeat", repeat}, {"rows", rows}}.dump(2) << "\n";
+  std::ofstream(path)
+      << nlohmann::json{{"repeat", repeat}, {"heldPercent", held_percent}, {"rows", rows}}.dump(2)
+      << "\n";
   std::printf("\nwrote %s\n", out_path.c_str());
   return 0;
 }
