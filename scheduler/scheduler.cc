@@ -24,6 +24,7 @@ Result<std::unique_ptr<Scheduler>> Scheduler::Open(Store* store, SchedulerOption
   int64_t now = s->clock_();
   for (Worker& w : snap.workers) {
     w.last_seen_ms = now;  // a fresh deadline: workers re-attach after a scheduler restart
+    w.last_request_ms = now;
     s->workers_.Restore(std::move(w));
   }
   for (Job& j : snap.jobs) {
@@ -215,6 +216,7 @@ bool Scheduler::ReportGuarded(const GuardedJob& g) {
 void Scheduler::RunCycle() {
   schedule_pending_ = false;  // this cycle's pass serves any request still waiting
   MarkLostWorkers();
+  GoAheadWithoutSilentRanks();
   SaveFailureBook();
   ExpireAuditCases();
   EnforceTimeLimits();

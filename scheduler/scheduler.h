@@ -53,6 +53,10 @@ inline constexpr int64_t kMaxYoungDalySeconds = 86400;
 // Workers' failure records (FailureBook) are stored after every loss and at least this often, so
 // that a restart loses at most this much of their up time.
 inline constexpr int64_t kFailureBookSaveIntervalMs = 60 * 1000;
+// A new attempt goes ahead without ranks of the previous one whose workers have not sent a
+// heartbeat request this long after that attempt ended (Scheduler::GoAheadWithoutSilentRanks).
+// The end wakes every held poll, and a live agent polls again within milliseconds.
+inline constexpr int64_t kSilentAfterEndMs = 3000;
 
 struct SchedulerOptions {
   // A worker whose last heartbeat is older than this is marked lost and its ranks fail.
@@ -187,9 +191,11 @@ class Scheduler {
   const Worker* FindWorker(const std::string& id) const;
   std::vector<const Worker*> ListWorkers() const;
 
-  // Records a heartbeat: the worker is alive, `running` are the ranks it holds. NotFound for an
-  // unknown worker (it should register again).
-  Status Heartbeat(const std::string& worker_id, const std::vector<RankKey>& running);
+  // Records a heartbeat: the worker is alive, `running` are the ranks it holds. `new_request`:
+  // a request that just arrived, not the answer to a held one (Worker::last_request_ms). NotFound
+  // for an unknown worker (it should register again).
+  Status Heartbeat(const std::string& worker_id, const std::vector<RankKey>& running,
+                   bool new_request = true);
   // Records what the worker's chunk cache holds (a heartbeat's "cached" and "cache"), replacing
   // what it reported before; stats only when report.has_stats. In memory only. NotFound for an
   // unknown worker.
@@ -208,9 +214,16 @@ class Scheduler {
 
   // Whether `worker_id` may store a checkpoint for job `job_id`'s attempt `attempt`: it must run
   // that attempt's rank 0, which must still hold its slot (a stopping rank may still write its
-  // final checkpoint; a stale trainer of a lost worker may not). NotFound / PermissionDenied /
+  // final checkpoint; a stale trainer of a lost worker may not), and no later attempt may have
+  // gone ahead without it (GoAheadWithoutSilentRanks). NotFound / PermissionDenied /
   // FailedPrecondition otherwise.
   Status CheckCheckpointWriter(int64_t job_id, int attempt, const std::string& worker_id) const;
+  // A checkpoint upload that CheckCheckpointWriter allowed is being stored (Began) or is done,
+  // stored or not (Ended). While one of an earlier attempt is in flight, the current attempt does
+  // not go ahead without that attempt's ranks: the check and the hand-out both run on the event
+  // loop, so no upload allowed before the hand-out lands after it.
+  void CheckpointWriteBegan(int64_t job_id, int attempt);
+  void CheckpointWriteEnded(int64_t job_id, int attempt);
   // Whether a worker of `account` holds a slot for a rank of job `job_id`'s attempt `attempt`
   // (0 = the current attempt): what lets a contributor's worker read that job's checkpoints and
   // its trainers use that attempt's rendezvous KV.
@@ -339,6 +352,13 @@ class Scheduler {
   // Milliseconds the job has run, summed over its attempts (what limits.maxRuntime bounds).
   int64_t RunMs(const Job& job) const;
   void MarkLostWorkers();
+  // A new attempt waits for every rank of the one before it to exit (AwaitsPreviousAttempt).
+  // A rank on a worker that vanished would hold it for the whole workerTimeout. When the previous
+  // attempt ended at least kSilentAfterEndMs ago and every rank of it still holding a slot is on a
+  // worker that has sent no heartbeat request since (a live agent answers the wake-up of that end
+  // within milliseconds), the attempt goes ahead (Attempt::went_ahead, event `wentAhead`). The
+  // silent ranks keep their slots until their workers are lost or report them gone.
+  void GoAheadWithoutSilentRanks();
   // Stores the workers' failure records when one was lost since the last save, or
   // kFailureBookSaveIntervalMs after it, or `force`.
   void SaveFailureBook(bool force = false);
@@ -361,6 +381,8 @@ class Scheduler {
   RankPlacement* FindRank(Job& job, int attempt, int rank);
   // The ranks `worker_id` should be running now (of running attempts, not yet told to stop).
   std::vector<std::pair<const Job*, RankKey>> DesiredRanks(const std::string& worker_id) const;
+  // Whether a checkpoint upload of an attempt before `attempt` of the job is being stored.
+  bool WritesCheckpointBefore(int64_t job_id, int attempt) const;
   Status ApplyExit(Job& job, RankPlacement& rp, int attempt, const wire::WorkerEvent& ev);
   // A progress report's samples/s per rank, into speeds_, when every rank of the attempt runs on
   // one GPU type (a gang over several runs at its slowest, which says little of each).
@@ -397,6 +419,8 @@ class Scheduler {
   // Jobs' log lines and metric points, stored within their caps and expired after retention.
   JobOutput output_;
   std::unordered_map<int64_t, int64_t> checkpoint_refused_ms_;  // job -> last event
+  // Checkpoint uploads being stored: (job, attempt) -> how many (CheckpointWriteBegan).
+  std::map<std::pair<int64_t, int>, int> checkpoint_writes_;
 };
 
 }  // namespace shoal

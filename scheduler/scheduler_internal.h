@@ -24,9 +24,10 @@ inline bool HoldsSlot(RankState s) { return s != RankState::kExited; }
 
 // Whether the job's current attempt must wait before its ranks are handed out: ranks of the
 // attempt before it still hold slots (they are stopping). A new attempt starts only from a
-// finished one, so that both never train at once on the same slots (or checkpoint).
+// finished one, so that both never train at once on the same slots (or checkpoint), unless it
+// went ahead without ranks on silent workers (Attempt::went_ahead).
 inline bool AwaitsPreviousAttempt(const Job& job) {
-  if (job.attempts.size() < 2) return false;
+  if (job.attempts.size() < 2 || job.attempts.back().went_ahead) return false;
   const Attempt& previous = job.attempts[job.attempts.size() - 2];
   return std::any_of(previous.ranks.begin(), previous.ranks.end(),
                      [](const RankPlacement& r) { return HoldsSlot(r.state); });

@@ -125,10 +125,12 @@ Status Scheduler::RecordGpuSamples(const std::string& worker_id,
   return Status::Ok();
 }
 
-Status Scheduler::Heartbeat(const std::string& worker_id, const std::vector<RankKey>& running) {
+Status Scheduler::Heartbeat(const std::string& worker_id, const std::vector<RankKey>& running,
+                            bool new_request) {
   Worker* w = MutableWorker(worker_id);
   if (w == nullptr) return NotFound("worker " + worker_id + " is not registered");
   w->last_seen_ms = clock_();
+  if (new_request) w->last_request_ms = w->last_seen_ms;
   failures_.Alive(worker_id, w->last_seen_ms);
   if (w->state == WorkerState::kLost) {
     w->state = WorkerState::kAlive;
@@ -232,6 +234,13 @@ Status Scheduler::CheckCheckpointWriter(int64_t job_id, int attempt,
   if (attempt < 1 || attempt > static_cast<int>(job->attempts.size())) {
     return NotFound("job " + std::to_string(job_id) + " has no attempt " + std::to_string(attempt));
   }
+  for (size_t later = attempt; later < job->attempts.size(); ++later) {
+    if (job->attempts[later].went_ahead) {
+      return FailedPrecondition("attempt " + std::to_string(attempt) + " of job " +
+                                std::to_string(job_id) + " was superseded: attempt " +
+                                std::to_string(later + 1) + " went ahead without it");
+    }
+  }
   const Attempt& a = job->attempts[attempt - 1];
   if (a.ranks.empty() || a.ranks[0].worker_id != worker_id) {
     return PermissionDenied("worker " + worker_id + " does not run rank 0 of job " +
@@ -242,6 +251,20 @@ Status Scheduler::CheckCheckpointWriter(int64_t job_id, int attempt,
                               std::to_string(attempt) + " has already exited");
   }
   return Status::Ok();
+}
+
+void Scheduler::CheckpointWriteBegan(int64_t job_id, int attempt) {
+  ++checkpoint_writes_[{job_id, attempt}];
+}
+
+void Scheduler::CheckpointWriteEnded(int64_t job_id, int attempt) {
+  auto it = checkpoint_writes_.find({job_id, attempt});
+  if (it != checkpoint_writes_.end() && --it->second <= 0) checkpoint_writes_.erase(it);
+}
+
+bool Scheduler::WritesCheckpointBefore(int64_t job_id, int attempt) const {
+  auto it = checkpoint_writes_.lower_bound({job_id, 0});
+  return it != checkpoint_writes_.end() && it->first.first == job_id && it->first.second < attempt;
 }
 
 bool Scheduler::AccountRunsAttempt(const std::string& account, int64_t job_id,
@@ -316,6 +339,47 @@ void Scheduler::MarkLostWorkers() {
     }
     Changed();
   }
+}
+
+void Scheduler::GoAheadWithoutSilentRanks() {
+  const int64_t now = clock_();
+  bool changed = false;
+  for (auto& [id, job] : jobs_.all()) {
+    if (job.state != JobState::kRunning || !AwaitsPreviousAttempt(job)) continue;
+    Attempt& current = job.attempts.back();
+    const Attempt& previous = job.attempts[job.attempts.size() - 2];
+    if (current.state != AttemptState::kRunning || previous.ended_ms <= 0 ||
+        now - previous.ended_ms < kSilentAfterEndMs ||
+        WritesCheckpointBefore(job.id, current.number)) {
+      continue;
+    }
+    std::string silent;
+    bool all_silent = true;
+    for (const auto& r : previous.ranks) {
+      if (!HoldsSlot(r.state)) continue;
+      const Worker* w = FindWorker(r.worker_id);
+      if (w != nullptr && w->state == WorkerState::kAlive &&
+          w->last_request_ms >= previous.ended_ms) {
+        all_silent = false;  // it heard the end: it will report the rank gone
+        break;
+      }
+      silent += (silent.empty() ? "" : ", ") + std::string("rank ") + std::to_string(r.rank) +
+                " on " + WorkerLabel(w, r.worker_id);
+    }
+    if (!all_silent) continue;
+    current.went_ahead = true;
+    AddJobEvent(job, now, "wentAhead",
+                "attempt " + std::to_string(current.number) + " starts without waiting for " +
+                    silent + " of attempt " + std::to_string(previous.number) +
+                    ": no heartbeat since that attempt ended " +
+                    std::to_string((now - previous.ended_ms) / 1000) +
+                    " s ago; checkpoints of earlier attempts are refused from now on");
+    LOG_WARN << "job " << job.id << " attempt " << current.number << " goes ahead without "
+             << silent << " of attempt " << previous.number;
+    Persist(job);
+    changed = true;
+  }
+  if (changed) Changed();
 }
 
 }  // namespace shoal

@@ -106,6 +106,7 @@ WorkerRegistry::Staged WorkerRegistry::Stage(const std::vector<WorkerRegistratio
     }
     w.registered_ms = now_ms;
     w.last_seen_ms = now_ms;
+    w.last_request_ms = now_ms;
     if (dup != staged_by_name.end()) {
       staged[dup->second] = std::move(w);
       staged_of[i] = dup->second;

@@ -118,6 +118,15 @@ asio::awaitable<HttpReply> Api::Checkpoints(const HttpRequest& req, const Job& j
     co_return HttpReply{200, std::move(*bytes), "application/octet-stream"};
   }
   ParseInteger(req.query.at("attempt"), &attempt);
+  // Allowed on this loop turn: the job's next attempt must not go ahead without this attempt's
+  // ranks until the upload is stored or refused (Scheduler::CheckpointWriteBegan).
+  struct WriteInFlight {
+    Scheduler* scheduler;
+    int64_t job;
+    int attempt;
+    ~WriteInFlight() { scheduler->CheckpointWriteEnded(job, attempt); }
+  } in_flight{scheduler_, job_id, static_cast<int>(attempt)};
+  scheduler_->CheckpointWriteBegan(job_id, static_cast<int>(attempt));
   const std::shared_ptr<SpooledBody> spooled = req.spooled;  // set by the daemon's body policy
   const int64_t size = spooled ? spooled->bytes : static_cast<int64_t>(req.body.size());
   if (HttpReply over = CheckCheckpointQuota(job, step, size); over.status != 0) co_return over;

@@ -248,7 +248,7 @@ asio::awaitable<HttpReply> Api::Heartbeat(const HttpRequest& req, const std::str
     if (scheduler_->FindWorker(worker_id) == nullptr) break;
   }
   // Holding the poll counts as contact: refresh the deadline before answering.
-  st = scheduler_->Heartbeat(worker_id, running);
+  st = scheduler_->Heartbeat(worker_id, running, /*new_request=*/false);
   if (!st.ok()) co_return ErrorReply(st);
   json assignments = json::array();
   for (auto& a : scheduler_->Assignments(worker_id)) {

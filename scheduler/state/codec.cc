@@ -81,6 +81,7 @@ nlohmann::json AttemptToStored(const Attempt& a) {
   if (a.last_checkpoint_ms > 0) j["lastCheckpointMs"] = a.last_checkpoint_ms;
   if (a.checkpoint_write_s > 0) j["checkpointWriteSec"] = a.checkpoint_write_s;
   if (a.checkpoint_every_s > 0) j["checkpointEverySec"] = a.checkpoint_every_s;
+  if (a.went_ahead) j["wentAhead"] = true;
   if (!a.audit.empty()) {
     nlohmann::json plans = nlohmann::json::array();
     for (const auto& plan : a.audit) plans.push_back(wire::ToJson(plan));
@@ -125,6 +126,7 @@ Result<Attempt> AttemptFromStored(const nlohmann::json& j) {
     }
     if (j.contains("checkpointEverySec"))
       a.checkpoint_every_s = j.at("checkpointEverySec").get<int>();
+    if (j.contains("wentAhead")) a.went_ahead = j.at("wentAhead").get<bool>();
     // Absent from attempts stored before it was kept, and from those without a clean audit.
     if (j.contains("cleanAuditSteps")) {
       a.clean_audit_steps = j.at("cleanAuditSteps").get<std::map<std::string, int64_t>>();

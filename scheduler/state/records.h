@@ -91,6 +91,10 @@ struct Attempt {
   // attempt was told to checkpoint at by Young/Daly (0 = its spec's everySeconds).
   double checkpoint_write_s = 0;
   int checkpoint_every_s = 0;
+  // This attempt's ranks were handed out while ranks of the attempt before it still held slots on
+  // workers that had gone silent (Scheduler::GoAheadWithoutSilentRanks): checkpoints written by
+  // earlier attempts are refused from then on, so none lands beside this attempt's.
+  bool went_ahead = false;
 };
 
 // One account's row of the contribution ledger (scheduler/ledger.h keeps them; the store saves
@@ -194,6 +198,10 @@ struct Worker {
   WorkerState state = WorkerState::kAlive;
   int64_t registered_ms = 0;
   int64_t last_seen_ms = 0;  // in memory only: a restart gives every worker a fresh timeout
+  // When its last heartbeat request arrived (in memory only, a restart counts as one). Unlike
+  // last_seen_ms, the answer to a held poll does not refresh it: a poll held when the machine
+  // vanished is still answered, into a closed connection.
+  int64_t last_request_ms = 0;
   // Ranks it ran in attempts that succeeded (their parameters checked against the other ranks'):
   // its history. Until it has some, it holds a bounded share of other accounts' jobs.
   int64_t completed_ranks = 0;

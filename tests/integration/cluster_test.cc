@@ -175,6 +175,51 @@ TEST(ClusterTest, KilledWorkerWithRetriesRestartsOnTheRemainingWorkers) {
   EXPECT_FALSE(job["attemptHistory"][0]["reason"].get<std::string>().empty());
 }
 
+// A machine that vanishes (its agent and trainer SIGKILLed) mid-job, with a minute's
+// workerTimeout: the surviving rank's all-reduce fails at once, and the next attempt goes ahead
+// without the vanished rank once its worker has not polled for 3 s after the failure, instead of
+// waiting the minute until the worker counts as lost.
+TEST(ClusterTest, AVanishedMachineDoesNotHoldTheRetryForTheWholeWorkerTimeout) {
+  if (!Cluster::HaveFashionMnist()) GTEST_SKIP() << "dataset-fashion-mnist is not installed";
+  Cluster c;
+  c.StartScheduler({"--worker-timeout", "60s", "--heartbeat-wait", "5s"});
+  c.StartWorker("w1");
+  c.StartWorker("w2");
+  c.StartWorker("w3");
+  const int64_t id = c.Submit(DemoJob(50));
+  ASSERT_TRUE(c.WaitForState(id, "RUNNING", 30s));
+  ASSERT_TRUE(Cluster::WaitUntil([&] { return c.TrainerPids().size() == 2; }, 30s));
+  // Rank 0's machine vanishes: no final checkpoint, no exit report.
+  const json placement = c.Job(id)["placement"];
+  for (const auto& w : c.Workers()) {
+    if (w["id"] == placement[0]) c.worker(w["name"])->Signal(SIGKILL);
+  }
+  const auto killed = std::chrono::steady_clock::now();
+  auto started_again = [&] {
+    const json job = c.Job(id);
+    for (const auto& e : job["events"]) {
+      if (e.value("type", "") == "started" && e.value("message", "").rfind("attempt 2:", 0) == 0) {
+        return true;
+      }
+    }
+    return false;
+  };
+  ASSERT_TRUE(Cluster::WaitUntil(started_again, 40s)) << c.Job(id).dump(2);
+  const double seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - killed).count();
+  EXPECT_LT(seconds, 30) << "the retry waited for the lost worker";
+  const json job = c.Job(id);
+  bool went_ahead = false;
+  for (const auto& e : job["events"]) went_ahead |= e.value("type", "") == "wentAhead";
+  EXPECT_TRUE(went_ahead) << job.dump(2);
+  // The vanished worker is not lost yet: its rank keeps its slot until then.
+  for (const auto& w : c.Workers()) {
+    if (w["id"] == placement[0]) EXPECT_EQ(w["state"], "alive");
+  }
+  ASSERT_TRUE(c.client().Do("DELETE", "/v1/jobs/" + std::to_string(id)).ok());
+  EXPECT_TRUE(Cluster::WaitUntil([&] { return c.TrainerPids().empty(); }, 15s));
+}
+
 // Young/Daly with real processes: rank 0's worker reports each checkpoint's write time with its
 // upload; when a worker is killed, the retry is told a Young/Daly interval (shown in the job's
 // attemptHistory) and its trainers get it as --checkpoint-every-seconds.

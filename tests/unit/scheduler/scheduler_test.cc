@@ -174,6 +174,100 @@ TEST_F(SchedulerTest, SilentWorkerIsLostAndItsJobRestarts) {
   EXPECT_EQ(j->attempts.size(), 2u);
 }
 
+// A rank of a failed attempt on a worker that vanished holds its slot until the worker is lost
+// (workerTimeout), but not the next attempt: once that worker has sent no heartbeat request for
+// kSilentAfterEndMs after the attempt ended, the next one goes ahead, and the old attempt may no
+// longer store checkpoints. A worker that heard the end, or an upload in flight, holds it back.
+TEST_F(SchedulerTest, TheNextAttemptGoesAheadWithoutRanksOnAVanishedWorker) {
+  worker_timeout_ms_ = 60'000;
+  Reopen();
+  const std::string a = AddWorker("a");
+  const std::string b = AddWorker("b");
+  const std::string c = AddWorker("c");
+  const int64_t id = (*sched_->Submit(Spec(2, 2), "u"))->id;
+  sched_->RunCycle();
+  const Job* j = sched_->FindJob(id);
+  ASSERT_EQ(j->state, JobState::kRunning);
+  // Rank 0's worker vanishes; rank 1 fails (its all-reduce lost the peer).
+  const std::string gone = j->attempts[0].ranks[0].worker_id;
+  const std::string failed = j->attempts[0].ranks[1].worker_id;
+  ASSERT_TRUE(sched_->Heartbeat(gone, {{id, 1, 0}}).ok());
+  ASSERT_TRUE(sched_->Heartbeat(failed, {{id, 1, 1}}).ok());
+  now_ += 1000;
+  ASSERT_TRUE(ApplyEvents(failed, json::array({Exit(*j, 1, 1)})).ok());
+  for (const std::string& w : {a, b, c}) {
+    if (w != gone) ASSERT_TRUE(sched_->Heartbeat(w, {}).ok());
+  }
+  sched_->RunCycle();
+  ASSERT_EQ(j->attempts.size(), 2u);
+  ASSERT_EQ(j->state, JobState::kRunning);
+  std::vector<std::string> next;
+  for (const auto& r : j->attempts[1].ranks) next.push_back(r.worker_id);
+  ASSERT_EQ(std::count(next.begin(), next.end(), gone), 0);
+  EXPECT_TRUE(sched_->Assignments(next[0]).empty());             // waits for rank 0 of attempt 1
+  EXPECT_TRUE(sched_->CheckCheckpointWriter(id, 1, gone).ok());  // its final checkpoint
+  // Under the bound, nothing changes.
+  now_ += kSilentAfterEndMs - 1;
+  sched_->RunCycle();
+  EXPECT_FALSE(j->attempts[1].went_ahead);
+  EXPECT_TRUE(sched_->Assignments(next[0]).empty());
+  // An upload of the old attempt being stored holds it back.
+  now_ += 1;
+  sched_->CheckpointWriteBegan(id, 1);
+  sched_->RunCycle();
+  EXPECT_FALSE(j->attempts[1].went_ahead);
+  sched_->CheckpointWriteEnded(id, 1);
+  sched_->RunCycle();
+  ASSERT_TRUE(j->attempts[1].went_ahead);
+  EXPECT_EQ(sched_->Assignments(next[0]).size(), 1u);
+  EXPECT_EQ(sched_->Assignments(next[1]).size(), 1u);
+  EXPECT_EQ(j->events.back().type, "wentAhead");
+  EXPECT_NE(j->events.back().message.find("rank 0 on " + gone), std::string::npos)
+      << j->events.back().message;
+  // The old rank keeps its slot until its worker is lost, and may not store a checkpoint.
+  EXPECT_EQ(j->attempts[0].ranks[0].state, RankState::kStopping);
+  Status refused = sched_->CheckCheckpointWriter(id, 1, gone);
+  EXPECT_EQ(refused.code(), StatusCode::kFailedPrecondition);
+  EXPECT_NE(refused.message().find("superseded"), std::string::npos) << refused.message();
+  // Kept across a restart: the handed-out ranks are not taken back.
+  Reopen();
+  EXPECT_EQ(sched_->Assignments(next[0]).size(), 1u);
+  EXPECT_EQ(sched_->CheckCheckpointWriter(id, 1, gone).code(), StatusCode::kFailedPrecondition);
+}
+
+TEST_F(SchedulerTest, TheNextAttemptWaitsForARankWhoseWorkerHeardTheEnd) {
+  worker_timeout_ms_ = 60'000;
+  Reopen();
+  const std::string a = AddWorker("a");
+  const std::string b = AddWorker("b");
+  const std::string c = AddWorker("c");
+  const int64_t id = (*sched_->Submit(Spec(2, 2), "u"))->id;
+  sched_->RunCycle();
+  const Job* j = sched_->FindJob(id);
+  const std::string slow = j->attempts[0].ranks[0].worker_id;
+  const std::string failed = j->attempts[0].ranks[1].worker_id;
+  ASSERT_TRUE(sched_->Heartbeat(slow, {{id, 1, 0}}).ok());
+  ASSERT_TRUE(sched_->Heartbeat(failed, {{id, 1, 1}}).ok());
+  ASSERT_TRUE(ApplyEvents(failed, json::array({Exit(*j, 1, 1)})).ok());
+  for (const std::string& w : {a, b, c}) {
+    if (w != slow) ASSERT_TRUE(sched_->Heartbeat(w, {}).ok());
+  }
+  // The slow worker polled after the end: its rank is stopping, and will be reported gone.
+  ASSERT_TRUE(sched_->Heartbeat(slow, {{id, 1, 0}}).ok());
+  sched_->RunCycle();
+  ASSERT_EQ(j->attempts.size(), 2u);
+  now_ += 10 * kSilentAfterEndMs;
+  sched_->RunCycle();
+  EXPECT_FALSE(j->attempts[1].went_ahead);
+  for (const auto& r : j->attempts[1].ranks) EXPECT_TRUE(sched_->Assignments(r.worker_id).empty());
+  // It reports the rank gone: the next attempt's ranks are handed out as always.
+  ASSERT_TRUE(sched_->Heartbeat(slow, {}).ok());
+  for (const auto& r : j->attempts[1].ranks) {
+    EXPECT_EQ(sched_->Assignments(r.worker_id).size(), 1u);
+  }
+  EXPECT_FALSE(j->attempts[1].went_ahead);
+}
+
 TEST_F(SchedulerTest, MaxRuntimeFailsTheJobWithoutRetry) {
   std::string a = AddWorker("a");
   auto job = sched_->Submit(Spec(1, 1, 3), "u");  // tiny-mlp: maxRuntime 10m
