@@ -28,7 +28,9 @@ using namespace shoal;
 
 namespace {
 
-Snapshot MakeSnapshot(int pending, int workers, int held_percent, uint64_t seed) {
+const char* const kTypes[] = {"NVIDIA H100", "NVIDIA A100", "NVIDIA RTX 4090", "Tesla V100"};
+
+Snapshot MakeSnapshot(int pending, int workers, int held_percent, bool hetero, uint64_t seed) {
   std::mt19937_64 rng(seed);
   Snapshot s;
   s.now_ms = 1'000'000'000;
@@ -39,7 +41,7 @@ Snapshot MakeSnapshot(int pending, int workers, int held_percent, uint64_t seed)
     sw.id = "w" + std::to_string(w);
     sw.node = sw.id;
     sw.total_slots = sw.free_slots = sw.gpus = 8;
-    sw.gpu_type = "NVIDIA H100";
+    sw.gpu_type = hetero ? kTypes[w % 4] : "NVIDIA H100";
     sw.gpu_memory_gib = 80;
     s.workers.push_back(sw);
   }
@@ -85,6 +87,10 @@ Snapshot MakeSnapshot(int pending, int workers, int held_percent, uint64_t seed)
     j.backend = Backend::kCuda;
     j.gpus_per_rank = 1;
     j.max_runtime_ms = 600'000 + static_cast<int64_t>(rng() % 36'000'000);
+    if (hetero) {  // heterogeneity-aware placement: the two types this job's class gains most on
+      const int first = static_cast<int>(rng() % 4);
+      j.preferred_gpu_types = {kTypes[first], kTypes[(first + 1 + rng() % 3) % 4]};
+    }
     if (rng() % 10 == 0) {  // requeued after a preemption or a failure
       j.attained_gpu_s = static_cast<double>(rng() % 720'000);
       j.queued_ms = j.submit_ms + static_cast<int64_t>(rng() % 1000);
@@ -103,6 +109,7 @@ int main(int argc, char** argv) {
   std::vector<int> workers_list = {100, 1000, 2000, 10000};
   bool quick = false;
   int held_percent = 90;
+  bool hetero = false;
   std::vector<std::string> policies = {"fifo",
                                        "fifo+backfill",
                                        "fairshare+backfill",
@@ -122,6 +129,9 @@ int main(int argc, char** argv) {
   app.add_option("--held-percent", held_percent, "the share of slots running jobs hold (100: full)")
       ->check(CLI::Range(0, 100))
       ->type_name("PCT");
+  app.add_flag("--hetero", hetero,
+               "workers of four GPU types and pending jobs that prefer two of them "
+               "(heterogeneity-aware placement)");
   app.add_flag("--quick", quick, "only 1000 and 10000 pending jobs x 100 and 1000 workers");
   if (std::optional<int> code = flags::Parse(app, argc, argv)) return *code;
   repeat = std::max(1, repeat);
@@ -147,7 +157,7 @@ int main(int argc, char** argv) {
     for (int p : pendings) {
       std::printf("| %d |", p);
       for (int w : workers_list) {
-        const Snapshot s = MakeSnapshot(p, w, held_percent, 42);
+        const Snapshot s = MakeSnapshot(p, w, held_percent, hetero, 42);
         std::vector<double> ms;
         size_t starts = 0, preemptions = 0;
         for (int r = 0; r < repeat; ++r) {
@@ -174,9 +184,12 @@ int main(int argc, char** argv) {
   }
   std::filesystem::path path(out_path);
   if (path.has_parent_path()) std::filesystem::create_directories(path.parent_path());
-  std::ofstream(path)
-      << nlohmann::json{{"repeat", repeat}, {"heldPercent", held_percent}, {"rows", rows}}.dump(2)
-      << "\n";
+  std::ofstream(path) << nlohmann::json{{"repeat", repeat},
+                                        {"heldPercent", held_percent},
+                                        {"hetero", hetero},
+                                        {"rows", rows}}
+                             .dump(2)
+                      << "\n";
   std::printf("\nwrote %s\n", out_path.c_str());
   return 0;
 }

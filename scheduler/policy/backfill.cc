@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <string_view>
+#include <unordered_map>
 #include <utility>
 
 #include "scheduler/policy/placement.h"
@@ -69,8 +70,9 @@ std::optional<Reservation> ReserveHead(const SnapshotJob& head,
     if (!placement) continue;
     Reservation r;
     r.start_ms = t;
-    for (const auto& w : future) r.extra[w.id] = std::max(0, w.free_slots);
-    for (const std::string& wid : *placement) --r.extra[wid];
+    r.extra.reserve(future.size());
+    for (const auto& w : future) r.extra.push_back(std::max(0, w.free_slots));
+    for (const std::string& wid : *placement) --r.extra[find(wid) - future.data()];
     RefreshSpare(workers, r);
     return r;
   }
@@ -79,9 +81,8 @@ std::optional<Reservation> ReserveHead(const SnapshotJob& head,
 
 void RefreshSpare(const std::vector<SnapshotWorker>& workers, Reservation& reservation) {
   int spare = 0;
-  for (const auto& w : workers) {
-    auto it = reservation.extra.find(w.id);
-    if (it != reservation.extra.end()) spare += std::max(0, std::min(w.free_slots, it->second));
+  for (size_t i = 0; i < workers.size() && i < reservation.extra.size(); ++i) {
+    spare += std::max(0, std::min(workers[i].free_slots, reservation.extra[i]));
   }
   reservation.spare_now = spare;
 }
@@ -95,13 +96,17 @@ std::optional<std::vector<std::string>> PlaceInSpare(const SnapshotJob& job,
                                                      Reservation& reservation) {
   if (reservation.spare_now < job.min_ranks) return std::nullopt;
   std::vector<SnapshotWorker> spare = workers;
-  for (auto& w : spare) {
-    auto it = reservation.extra.find(w.id);
-    w.free_slots = std::min(w.free_slots, it == reservation.extra.end() ? 0 : it->second);
+  for (size_t i = 0; i < spare.size(); ++i) {
+    spare[i].free_slots =
+        std::min(spare[i].free_slots, i < reservation.extra.size() ? reservation.extra[i] : 0);
   }
   auto p = PlaceGang(job, spare);
   if (p) {
-    for (const std::string& wid : *p) --reservation.extra[wid];
+    std::unordered_map<std::string_view, int> used;
+    for (const std::string& wid : *p) ++used[wid];
+    for (size_t i = 0; i < spare.size(); ++i) {
+      if (auto it = used.find(spare[i].id); it != used.end()) reservation.extra[i] -= it->second;
+    }
   }
   return p;
 }

@@ -8,7 +8,6 @@
 #include <cstdint>
 #include <optional>
 #include <string>
-#include <unordered_map>
 #include <vector>
 
 #include "scheduler/policy/snapshot.h"
@@ -17,15 +16,15 @@ namespace shoal::policy_internal {
 
 struct Reservation {
   int64_t start_ms = 0;  // the head job's reserved start
-  // Per worker id: slots free at start_ms that the head job does not need (may be used now by a
-  // backfilled job of any length).
-  std::unordered_map<std::string, int> extra;
+  // Per worker, in the order of the workers the reservation was made for: slots free at start_ms
+  // that the head job does not need (may be used now by a backfilled job of any length).
+  std::vector<int> extra;
   // Sum over workers of min(free now, extra): an upper bound on what (b) below can place, so
   // most jobs are turned away without building a view. Kept current by RefreshSpare().
   int spare_now = 0;
 };
 
-// Recomputes reservation.spare_now for the free slots in `workers`.
+// Recomputes reservation.spare_now for the free slots in `workers` (the workers it was made for).
 void RefreshSpare(const std::vector<SnapshotWorker>& workers, Reservation& reservation);
 
 // The reservation for `head` given the workers' free slots now and the jobs holding slots
@@ -47,7 +46,7 @@ bool EndsBeforeReservation(const SnapshotJob& job, const Reservation& reservatio
 
 // Where `job` may start now using only slots the head job will not need at its reserved start
 // (whatever its length), or nullopt; updates the reservation's spare slots when it uses them.
-// `workers` are the free slots now.
+// `workers` are the free slots now, the workers the reservation was made for.
 std::optional<std::vector<std::string>> PlaceInSpare(const SnapshotJob& job,
                                                      const std::vector<SnapshotWorker>& workers,
                                                      Reservation& reservation);

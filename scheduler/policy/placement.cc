@@ -250,42 +250,86 @@ FreeSlotIndex::FreeSlotIndex(std::vector<SnapshotWorker>& workers) : workers_(wo
     const SnapshotWorker& w = workers_[i];
     index_[w.id] = i;
     if (w.free_slots > 0) {
-      by_free_.insert({w.free_slots, w.id});
-      free_total_ += w.free_slots;
+      all_.by_free.insert({w.free_slots, w.id});
+      all_.free_total += w.free_slots;
     }
   }
 }
 
-std::optional<std::vector<std::string>> FreeSlotIndex::Place(const SnapshotJob& job) const {
-  if (free_total_ < job.min_ranks || free_total_ == 0) return std::nullopt;
-  int remaining = std::min(job.max_ranks, free_total_);
+std::optional<std::vector<std::string>> FreeSlotIndex::Place(const SnapshotJob& job) {
+  const auto& listed = job.preferred_gpu_types;
+  if (listed.empty()) return PlaceIn({&all_}, all_.free_total, job);
+  if (!typed_) {
+    for (const SnapshotWorker& w : workers_) {
+      if (w.free_slots <= 0) continue;
+      Group& g = by_type_[w.gpu_type];
+      g.by_free.insert({w.free_slots, w.id});
+      g.free_total += w.free_slots;
+    }
+    typed_ = true;
+  }
+  // As PlaceGang: the first listed type that holds the gang, else all listed types together.
+  std::vector<const Group*> groups;
+  int free_total = 0;
+  for (const std::string& type : listed) {
+    auto it = by_type_.find(type);
+    if (it == by_type_.end() ||
+        std::find(groups.begin(), groups.end(), &it->second) != groups.end()) {
+      continue;
+    }
+    if (auto p = PlaceIn({&it->second}, it->second.free_total, job)) return p;
+    groups.push_back(&it->second);
+    free_total += it->second.free_total;
+  }
+  return PlaceIn(groups, free_total, job);
+}
+
+std::optional<std::vector<std::string>> FreeSlotIndex::PlaceIn(
+    const std::vector<const Group*>& groups, int free_total, const SnapshotJob& job) {
+  if (free_total < job.min_ranks || free_total == 0) return std::nullopt;
+  int remaining = std::min(job.max_ranks, free_total);
   std::vector<std::string> ranks;
   ranks.reserve(remaining);
-  // PlaceGang's order: emptiest first (ties by id), until the rest fits on one worker, which
-  // then is the best fit (fewest free slots that hold it, ties by id).
+  // PlaceGang's order over the union: emptiest first (ties by id), until the rest fits on one
+  // worker, which then is the best fit (fewest free slots that hold it, ties by id).
   std::vector<Key> taken;
   auto available = [&](const Key& k) {
     return std::find(taken.begin(), taken.end(), k) == taken.end();
   };
   while (remaining > 0) {
-    // Best fit for the rest, if any worker holds it.
-    for (auto it = by_free_.lower_bound({remaining, std::string_view()}); it != by_free_.end();
-         ++it) {
-      if (!available(*it)) continue;
-      for (int s = 0; s < remaining; ++s) ranks.emplace_back(it->second);
+    // Best fit for the rest: the smallest key at or above (remaining, "") in any group.
+    std::optional<Key> best;
+    for (const Group* g : groups) {
+      for (auto it = g->by_free.lower_bound({remaining, std::string_view()});
+           it != g->by_free.end(); ++it) {
+        if (!available(*it)) continue;
+        if (!best || *it < *best) best = *it;
+        break;
+      }
+    }
+    if (best) {
+      for (int s = 0; s < remaining; ++s) ranks.emplace_back(best->second);
       return ranks;
     }
-    // Otherwise the emptiest (first id among the emptiest) whole.
-    std::optional<Key> emptiest;
-    for (auto it = by_free_.rbegin(); it != by_free_.rend(); ++it) {
-      if (!available(*it)) continue;
-      // The first id among those with this many free slots.
-      auto first = by_free_.lower_bound({it->first, std::string_view()});
-      while (!available(*first)) ++first;
-      emptiest = *first;
-      break;
+    // Otherwise the emptiest whole: the most free slots in any group, the first id among those.
+    int most = 0;
+    for (const Group* g : groups) {
+      for (auto it = g->by_free.rbegin(); it != g->by_free.rend(); ++it) {
+        if (!available(*it)) continue;
+        most = std::max(most, it->first);
+        break;
+      }
     }
-    if (!emptiest) return std::nullopt;  // cannot happen: free_total_ covers `remaining`
+    std::optional<Key> emptiest;
+    for (const Group* g : groups) {
+      for (auto it = g->by_free.lower_bound({most, std::string_view()});
+           it != g->by_free.end() && it->first == most; ++it) {
+        if (!available(*it)) continue;
+        if (!emptiest || *it < *emptiest) emptiest = *it;
+        break;
+      }
+    }
+    if (!emptiest) return std::nullopt;  // cannot happen: free_total covers `remaining`
     for (int s = 0; s < emptiest->first; ++s) ranks.emplace_back(emptiest->second);
     remaining -= emptiest->first;
     taken.push_back(*emptiest);
@@ -300,10 +344,18 @@ void FreeSlotIndex::Commit(const std::vector<std::string>& placement) {
     auto it = index_.find(id);
     if (it == index_.end()) continue;
     SnapshotWorker& w = workers_[it->second];
-    if (w.free_slots > 0) by_free_.erase({w.free_slots, w.id});
+    Group* type = nullptr;
+    if (typed_) {
+      auto t = by_type_.find(w.gpu_type);
+      if (t != by_type_.end()) type = &t->second;
+    }
+    for (Group* g : {&all_, type}) {
+      if (g == nullptr) continue;
+      if (w.free_slots > 0) g->by_free.erase({w.free_slots, w.id});
+      g->free_total -= n;
+      if (w.free_slots - n > 0) g->by_free.insert({w.free_slots - n, w.id});
+    }
     w.free_slots -= n;
-    free_total_ -= n;
-    if (w.free_slots > 0) by_free_.insert({w.free_slots, w.id});
   }
 }
 

@@ -78,23 +78,38 @@ void CommitPlacement(const std::vector<std::string>& placement,
 // instead of PlaceGang's O(W log W): what keeps a cycle over thousands of workers and starts
 // cheap. Valid only for jobs every worker fits (WorkerFits), the common case of a uniform pool,
 // and that read no data any worker caches (CachedBytes is 0 everywhere: the index knows nothing
-// of caches); then Place() returns exactly what PlaceGang() would on the same free slots.
+// of caches); then Place() returns exactly what PlaceGang() would on the same free slots, also
+// for a job with preferred_gpu_types (heterogeneity-aware placement), for which the index keeps
+// the workers of each GPU type apart too, from the first such job on.
 // Not thread-safe; `workers` must outlive the index and change only through Commit().
 class FreeSlotIndex {
  public:
   explicit FreeSlotIndex(std::vector<SnapshotWorker>& workers);
-  std::optional<std::vector<std::string>> Place(const SnapshotJob& job) const;
-  int free_total() const { return free_total_; }
+  std::optional<std::vector<std::string>> Place(const SnapshotJob& job);
+  int free_total() const { return all_.free_total; }
+  // The position of worker `id` in the workers, if it is one of them.
+  std::optional<size_t> Position(std::string_view id) const {
+    auto it = index_.find(id);
+    return it == index_.end() ? std::nullopt : std::optional<size_t>(it->second);
+  }
   // Applies a placement (from Place or PlaceGang) to the workers and the index.
   void Commit(const std::vector<std::string>& placement);
 
  private:
   using Key = std::pair<int, std::string_view>;  // (free slots, worker id)
+  struct Group {
+    std::set<Key> by_free;  // workers with at least one free slot
+    int free_total = 0;
+  };
+  // PlaceGang's packing over the union of `groups` (disjoint sets of workers).
+  static std::optional<std::vector<std::string>> PlaceIn(const std::vector<const Group*>& groups,
+                                                         int free_total, const SnapshotJob& job);
   std::vector<SnapshotWorker>& workers_;
-  std::set<Key> by_free_;  // workers with at least one free slot
+  Group all_;
+  // The same by worker gpu_type, built by the first Place of a job preferring types.
+  std::unordered_map<std::string_view, Group> by_type_;
+  bool typed_ = false;
   std::unordered_map<std::string_view, size_t> index_;
-  int max_slots_ = 0;
-  int free_total_ = 0;
 };
 
 }  // namespace shoal

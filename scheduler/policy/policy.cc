@@ -232,13 +232,11 @@ class Cycle {
     return it->second;
   }
 
-  // The index knows nothing of caches or GPU types: a job reading data some worker caches, or
-  // preferring GPU types, takes PlaceGang, which prefers those workers.
+  // The index knows nothing of caches: a job reading data some worker caches takes PlaceGang,
+  // which prefers those workers.
   std::optional<std::vector<std::string>> Place(const SnapshotJob& job) {
     const bool data_first = !job.data.empty() && any_cached_;
-    return FitOf(job).all && !data_first && job.preferred_gpu_types.empty()
-               ? Index().Place(job)
-               : PlaceGang(job, workers_);
+    return FitOf(job).all && !data_first ? Index().Place(job) : PlaceGang(job, workers_);
   }
 
   void Start(const SnapshotJob& job, std::vector<std::string> placement) {
@@ -337,11 +335,16 @@ class Cycle {
     std::optional<std::vector<std::string>> placement;
     if (free_slots_ >= job.min_ranks) {
       if (EndsBeforeReservation(job, *reservation, snapshot_.now_ms)) placement = Place(job);
-      if (!placement) placement = PlaceInSpare(job, workers_, *reservation);
+      if (!placement) placement = PlaceSpare(job, *reservation);
     }
     if (placement) {
+      const std::vector<std::string> used = *placement;
       Start(job, std::move(*placement));
-      RefreshSpare(workers_, *reservation);
+      if (spare_index_) {
+        SyncSpare(used, *reservation);
+      } else {
+        RefreshSpare(workers_, *reservation);
+      }
       return true;
     }
     if (options_.explain_waits) {
@@ -350,6 +353,46 @@ class Cycle {
                std::to_string((reservation->start_ms - snapshot_.now_ms) / 1000) + "s)");
     }
     return true;
+  }
+
+  // PlaceInSpare through a second index over the spare slots (min(free now, reservation.extra)),
+  // for the jobs the first index can place: a cycle whose head is blocked while other slots are
+  // free (a pool of several GPU types) tries most of the queue there. Same result.
+  std::optional<std::vector<std::string>> PlaceSpare(const SnapshotJob& job,
+                                                     Reservation& reservation) {
+    if (reservation.spare_now < job.min_ranks) return std::nullopt;
+    const bool data_first = !job.data.empty() && any_cached_;
+    if (!FitOf(job).all || data_first) return PlaceInSpare(job, workers_, reservation);
+    if (!spare_index_) {
+      spare_workers_ = workers_;
+      for (size_t i = 0; i < spare_workers_.size(); ++i) {
+        spare_workers_[i].free_slots =
+            std::max(0, std::min(workers_[i].free_slots, reservation.extra[i]));
+      }
+      spare_index_.emplace(spare_workers_);
+    }
+    auto p = spare_index_->Place(job);
+    if (p) {
+      for (const std::string& id : *p) --reservation.extra[*Index().Position(id)];
+    }
+    return p;
+  }
+
+  // Brings the spare index in step with the workers of a start (their free slots, and
+  // reservation.extra when it used spare slots, shrank), and spare_now with it.
+  void SyncSpare(const std::vector<std::string>& placement, Reservation& reservation) {
+    std::vector<std::string> taken;  // one entry per spare slot gone, as Commit counts them
+    std::vector<std::string_view> seen;
+    for (const std::string& id : placement) {
+      if (std::find(seen.begin(), seen.end(), id) != seen.end()) continue;
+      seen.push_back(id);
+      const std::optional<size_t> i = Index().Position(id);
+      if (!i) continue;
+      const int now = std::max(0, std::min(workers_[*i].free_slots, reservation.extra[*i]));
+      for (int s = now; s < spare_workers_[*i].free_slots; ++s) taken.push_back(id);
+    }
+    spare_index_->Commit(taken);
+    reservation.spare_now = spare_index_->free_total();
   }
 
   // The head job's reservation, computed once: when the first job behind the head asks (the
@@ -395,6 +438,10 @@ class Cycle {
   bool blocked_ = false;  // a queued job waits for slots (not for a Constraint)
   std::optional<Reservation> reservation_;
   bool reservation_done_ = false;
+  // The reservation's spare slots for PlaceSpare: a copy of the workers with min(free, extra)
+  // free slots, and its index; built at the first PlaceSpare that can use them.
+  std::vector<SnapshotWorker> spare_workers_;
+  std::optional<FreeSlotIndex> spare_index_;
 };
 
 }  // namespace

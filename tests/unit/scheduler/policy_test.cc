@@ -415,27 +415,98 @@ TEST(BackfillTest, PropertyNeverDelaysTheHeadReservation) {
   std::printf("checked %d reservations, %d with backfilled starts\n", checked, backfilled);
 }
 
-// The fast index places exactly as PlaceGang does, commit after commit.
+// A cycle places through its indexes (FreeSlotIndex, and backfill's spare slots) exactly as
+// through PlaceGang and PlaceInSpare, which it takes instead for a job reading data some worker
+// caches: the same snapshots, once as they are and once with every job reading a version that no
+// worker caches while one worker caches another (so every CachedBytes is 0 and only the path
+// differs), give the same starts, on pools of one or several GPU types with typed and untyped jobs.
+TEST(BackfillTest, PropertyTheIndexesDecideAsPlaceGangDoes) {
+  std::mt19937 rng(2026);
+  const std::vector<std::string> types = {"H100", "A100", "RTX 4090"};
+  int backfilled = 0;
+  for (int iter = 0; iter < 400; ++iter) {
+    Snapshot s;
+    s.now_ms = 1'000'000;
+    const int pool_types = 1 + static_cast<int>(rng() % 3);
+    const int nw = 2 + static_cast<int>(rng() % 10);
+    int64_t id = 1;
+    for (int w = 0; w < nw; ++w) {
+      const int total = 1 + static_cast<int>(rng() % 8);
+      const int busy = static_cast<int>(rng() % (total + 1));
+      s.workers.push_back(W("w" + std::to_string(w), total, total - busy));
+      s.workers.back().gpu_type = types[rng() % pool_types];
+      for (int b = 0; b < busy; ++b) {  // one-rank jobs ending at different times
+        SnapshotRunning r;
+        r.id = id++;
+        r.account = "a";
+        r.start_ms = s.now_ms - 1000;
+        r.max_runtime_ms = 1000 + 1000 * static_cast<int64_t>(rng() % 50);
+        r.rank_workers = {s.workers.back().id};
+        s.running.push_back(r);
+      }
+    }
+    const int nq = 1 + static_cast<int>(rng() % 25);
+    for (int q = 0; q < nq; ++q) {
+      SnapshotJob j =
+          Timed(id++, 1 + static_cast<int>(rng() % 6), 1 + static_cast<int64_t>(rng() % 80));
+      if (rng() % 2 == 0) {
+        const int listed = 1 + static_cast<int>(rng() % 2);
+        for (int t = 0; t < listed; ++t) j.preferred_gpu_types.push_back(types[rng() % 3]);
+      }
+      s.queue.push_back(j);
+    }
+    Snapshot by_gang = s;
+    for (auto& j : by_gang.queue) j.data = {{"sha256:wanted", 1}};
+    by_gang.workers[0].cached = {{"sha256:other", 1}};
+    for (const char* name : {"fifo+backfill", "fairshare+backfill"}) {
+      const PolicyOptions options = *ParsePolicyName(name);
+      const Decisions fast = Decide(s, options);
+      const Decisions reference = Decide(by_gang, options);
+      ASSERT_EQ(fast.starts.size(), reference.starts.size()) << name << " iter " << iter;
+      for (size_t i = 0; i < fast.starts.size(); ++i) {
+        EXPECT_EQ(fast.starts[i].job_id, reference.starts[i].job_id) << name << " iter " << iter;
+        EXPECT_EQ(fast.starts[i].rank_workers, reference.starts[i].rank_workers)
+            << name << " iter " << iter;
+      }
+      const Decisions plain = Decide(s, *ParsePolicyName("fifo"));
+      backfilled += fast.starts.size() > plain.starts.size();
+    }
+  }
+  EXPECT_GT(backfilled, 100);  // backfill (and its spare slots) was exercised
+}
+
+// The fast index places exactly as PlaceGang does, commit after commit, also for jobs that prefer
+// GPU types (listed in any order, with repeats and types no worker has), in pools of one type or
+// of several, and with typed and untyped jobs mixed.
 TEST(PlacementTest, PropertyFreeSlotIndexMatchesPlaceGang) {
   std::mt19937 rng(99);
-  for (int iter = 0; iter < 500; ++iter) {
+  const std::vector<std::string> types = {"H100", "A100", "RTX 4090", "T4"};  // no worker has T4
+  int typed_placed = 0;
+  for (int iter = 0; iter < 1000; ++iter) {
     std::vector<SnapshotWorker> workers;
     const int nw = 1 + static_cast<int>(rng() % 12);
+    const int pool_types = 1 + static_cast<int>(rng() % 3);
     for (int w = 0; w < nw; ++w) {
       const int total = 1 + static_cast<int>(rng() % 8);
       workers.push_back(W("w" + std::to_string(rng() % 1000) + "-" + std::to_string(w), total,
                           static_cast<int>(rng() % (total + 1))));
+      workers.back().gpu_type = types[rng() % pool_types];
     }
     std::vector<SnapshotWorker> reference = workers;
     FreeSlotIndex index(workers);
     for (int j = 0; j < 20; ++j) {
       const int min = 1 + static_cast<int>(rng() % 10);
-      const SnapshotJob job = J(j, min, min + static_cast<int>(rng() % 4));
+      SnapshotJob job = J(j, min, min + static_cast<int>(rng() % 4));
+      if (iter % 2 == 1 && rng() % 3 != 0) {
+        const int listed = 1 + static_cast<int>(rng() % 4);
+        for (int t = 0; t < listed; ++t) job.preferred_gpu_types.push_back(types[rng() % 4]);
+      }
       auto want = PlaceGang(job, reference);
       auto got = index.Place(job);
       ASSERT_EQ(want.has_value(), got.has_value()) << "iter " << iter << " job " << j;
       if (!want) continue;
       ASSERT_EQ(*want, *got) << "iter " << iter << " job " << j;
+      typed_placed += !job.preferred_gpu_types.empty();
       CommitPlacement(*want, reference);
       index.Commit(*got);
       for (size_t w = 0; w < workers.size(); ++w) {
@@ -443,6 +514,7 @@ TEST(PlacementTest, PropertyFreeSlotIndexMatchesPlaceGang) {
       }
     }
   }
+  EXPECT_GT(typed_placed, 500);  // the typed path was exercised (731 with this seed)
 }
 
 // FairShareOrder's fast path (a queue in submission order, grouped by factor and priority, with or
