@@ -359,6 +359,13 @@ class Scheduler {
   // within milliseconds), the attempt goes ahead (Attempt::went_ahead, event `wentAhead`). The
   // silent ranks keep their slots until their workers are lost or report them gone.
   void GoAheadWithoutSilentRanks();
+  // Ends the job's current attempt before it started (AttemptState::kResized, event `resized`,
+  // `reason` "Replaced: ...") and queues the job again: no failure, no retry used. Called from
+  // RunCycle, whose pass places it.
+  void ReplaceAttempt(Job& job, const std::string& reason);
+  // Workers holding a stopping rank of an attempt that ended at least kSilentAfterEndMs ago,
+  // without a heartbeat request since: nothing new is placed on them (BuildSnapshot).
+  std::set<std::string> SilentWorkers() const;
   // Stores the workers' failure records when one was lost since the last save, or
   // kFailureBookSaveIntervalMs after it, or `force`.
   void SaveFailureBook(bool force = false);

@@ -121,8 +121,9 @@ Snapshot Scheduler::BuildSnapshot() const {
   for (const LedgerEntry& e : ledger_.Entries()) {
     snap.accounts.push_back({e.account, e.contributed, e.used});
   }
+  const std::set<std::string> silent = SilentWorkers();
   for (const auto& [id, w] : workers_.all()) {
-    if (w.state != WorkerState::kAlive) continue;
+    if (w.state != WorkerState::kAlive || silent.count(id) > 0) continue;
     snap.workers.push_back(SnapshotOf(w, held[id], stopping[id]));
   }
   if (speeds_.enabled()) ApplyGpuSpeeds(snap);

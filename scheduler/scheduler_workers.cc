@@ -354,6 +354,7 @@ void Scheduler::GoAheadWithoutSilentRanks() {
       continue;
     }
     std::string silent;
+    std::vector<std::string_view> silent_ids;
     bool all_silent = true;
     for (const auto& r : previous.ranks) {
       if (!HoldsSlot(r.state)) continue;
@@ -365,8 +366,24 @@ void Scheduler::GoAheadWithoutSilentRanks() {
       }
       silent += (silent.empty() ? "" : ", ") + std::string("rank ") + std::to_string(r.rank) +
                 " on " + WorkerLabel(w, r.worker_id);
+      silent_ids.push_back(r.worker_id);
     }
     if (!all_silent) continue;
+    // The retry itself may have been placed on such a worker (free slots beside its silent rank):
+    // it would never start there. It is placed again, on the workers that are heard from
+    // (BuildSnapshot leaves the silent ones out); a re-placement is no failure and no retry.
+    for (const auto& r : current.ranks) {
+      if (std::find(silent_ids.begin(), silent_ids.end(), r.worker_id) == silent_ids.end()) {
+        continue;
+      }
+      ReplaceAttempt(job, "Replaced: rank " + std::to_string(r.rank) + " was placed on " +
+                              WorkerLabel(FindWorker(r.worker_id), r.worker_id) +
+                              ", silent since attempt " + std::to_string(previous.number) +
+                              " ended; placed again without it");
+      changed = true;
+      break;
+    }
+    if (job.state != JobState::kRunning) continue;
     current.went_ahead = true;
     AddJobEvent(job, now, "wentAhead",
                 "attempt " + std::to_string(current.number) + " starts without waiting for " +
@@ -380,6 +397,35 @@ void Scheduler::GoAheadWithoutSilentRanks() {
     changed = true;
   }
   if (changed) Changed();
+}
+
+void Scheduler::ReplaceAttempt(Job& job, const std::string& reason) {
+  Attempt* a = EndAttempt(job, AttemptState::kResized, reason);
+  if (a == nullptr) return;
+  job.state = JobState::kPending;
+  job.reason = reason;
+  AddJobEvent(job, a->ended_ms, "resized", "attempt " + std::to_string(a->number) + ": " + reason);
+  LOG_WARN << "job " << job.id << " attempt " << a->number << ": " << reason;
+  Persist(job);  // the cycle that called this places it again
+}
+
+std::set<std::string> Scheduler::SilentWorkers() const {
+  const int64_t now = clock_();
+  std::set<std::string> silent;
+  for (const auto& [id, job] : jobs_.all()) {
+    for (const Attempt& a : job.attempts) {
+      if (a.state == AttemptState::kRunning || a.ended_ms <= 0 ||
+          now - a.ended_ms < kSilentAfterEndMs) {
+        continue;
+      }
+      for (const auto& r : a.ranks) {
+        if (r.state != RankState::kStopping) continue;
+        const Worker* w = FindWorker(r.worker_id);
+        if (w != nullptr && w->last_request_ms < a.ended_ms) silent.insert(r.worker_id);
+      }
+    }
+  }
+  return silent;
 }
 
 }  // namespace shoal

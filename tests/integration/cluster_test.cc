@@ -220,6 +220,52 @@ TEST(ClusterTest, AVanishedMachineDoesNotHoldTheRetryForTheWholeWorkerTimeout) {
   EXPECT_TRUE(Cluster::WaitUntil([&] { return c.TrainerPids().empty(); }, 15s));
 }
 
+// The same with a vanished machine of several slots: the retry is placed on it (it has free slots
+// beside its silent rank), is placed again without it once it is known silent, and then goes
+// ahead without the ranks it left behind, all well inside the minute's workerTimeout and without
+// using up a retry.
+TEST(ClusterTest, ARetryPlacedOnAVanishedMachineIsPlacedAgainWithoutIt) {
+  if (!Cluster::HaveFashionMnist()) GTEST_SKIP() << "dataset-fashion-mnist is not installed";
+  Cluster c;
+  c.StartScheduler({"--worker-timeout", "60s", "--heartbeat-wait", "5s"});
+  Process* big = c.StartWorker("big", {"--slots", "3"});
+  // A new worker holds one rank of a job of another account: the job spans big and w2.
+  c.StartWorker("w2");
+  ASSERT_TRUE(Cluster::WaitUntil([&] { return c.Workers().size() == 2; }, 30s));
+  const int64_t id = c.Submit(Replace(DemoJob(50), "maxRetries: 3", "maxRetries: 1"));
+  ASSERT_TRUE(c.WaitForState(id, "RUNNING", 30s));
+  ASSERT_TRUE(Cluster::WaitUntil([&] { return c.TrainerPids().size() == 2; }, 30s));
+  c.StartWorker("w3");
+  ASSERT_TRUE(Cluster::WaitUntil([&] { return c.Workers().size() == 3; }, 30s));
+  big->Signal(SIGKILL);
+  const auto killed = std::chrono::steady_clock::now();
+  auto trains_without_big = [&] {
+    const json job = c.Job(id);
+    for (const auto& e : job["events"]) {
+      if (e.value("type", "") == "started" && e.value("message", "").rfind("attempt 1:", 0) != 0) {
+        return true;
+      }
+    }
+    return false;
+  };
+  ASSERT_TRUE(Cluster::WaitUntil(trains_without_big, 40s)) << c.Job(id).dump(2);
+  EXPECT_LT(std::chrono::duration<double>(std::chrono::steady_clock::now() - killed).count(), 30);
+  const json job = c.Job(id);
+  bool replaced = false;
+  for (const auto& a : job["attemptHistory"]) {
+    replaced |= a.value("reason", "").rfind("Replaced: ", 0) == 0;
+  }
+  EXPECT_TRUE(replaced) << job.dump(2);
+  EXPECT_EQ(job["state"], "RUNNING");
+  std::string big_id;
+  for (const auto& w : c.Workers()) {
+    if (w["name"] == "big") big_id = w["id"];
+  }
+  for (const auto& w : job["placement"]) EXPECT_NE(w, big_id);
+  ASSERT_TRUE(c.client().Do("DELETE", "/v1/jobs/" + std::to_string(id)).ok());
+  EXPECT_TRUE(Cluster::WaitUntil([&] { return c.TrainerPids().empty(); }, 15s));
+}
+
 // Young/Daly with real processes: rank 0's worker reports each checkpoint's write time with its
 // upload; when a worker is killed, the retry is told a Young/Daly interval (shown in the job's
 // attemptHistory) and its trainers get it as --checkpoint-every-seconds.

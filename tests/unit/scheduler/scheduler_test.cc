@@ -235,6 +235,55 @@ TEST_F(SchedulerTest, TheNextAttemptGoesAheadWithoutRanksOnAVanishedWorker) {
   EXPECT_EQ(sched_->CheckCheckpointWriter(id, 1, gone).code(), StatusCode::kFailedPrecondition);
 }
 
+// A vanished worker with free slots beside its silent rank may get the retry itself (a gang packs
+// onto the fullest worker that holds it). Once it is known silent, that retry is placed again on
+// the workers that are heard from (no retry used), and nothing new goes to the silent worker.
+TEST_F(SchedulerTest, ARetryPlacedOnTheVanishedWorkerIsPlacedAgainWithoutIt) {
+  worker_timeout_ms_ = 60'000;
+  Reopen();
+  const std::string big = AddWorker("big", 4);
+  const int64_t id = (*sched_->Submit(Spec(2, 2, /*retries=*/1), "u"))->id;
+  sched_->RunCycle();
+  const Job* j = sched_->FindJob(id);
+  ASSERT_EQ(j->state, JobState::kRunning);  // both ranks on big
+  const std::string b = AddWorker("b");
+  const std::string c = AddWorker("c");
+  ASSERT_TRUE(sched_->Heartbeat(big, {{id, 1, 0}, {id, 1, 1}}).ok());
+  // Rank 1 fails; big vanishes with rank 0, and gets the retry: 3 free slots hold the gang.
+  now_ += 1;
+  ASSERT_TRUE(ApplyEvents(big, json::array({Exit(*j, 1, 1)})).ok());
+  sched_->RunCycle();
+  ASSERT_EQ(j->attempts.size(), 2u);
+  ASSERT_EQ(j->attempts[1].ranks[0].worker_id, big);
+  ASSERT_TRUE(sched_->Heartbeat(b, {}).ok());
+  ASSERT_TRUE(sched_->Heartbeat(c, {}).ok());
+  now_ += kSilentAfterEndMs;
+  ASSERT_TRUE(sched_->Heartbeat(b, {}).ok());
+  ASSERT_TRUE(sched_->Heartbeat(c, {}).ok());
+  sched_->RunCycle();
+  // Placed again, on b and c, as attempt 3; the replaced attempt used no retry.
+  ASSERT_EQ(j->attempts.size(), 3u) << j->reason;
+  EXPECT_EQ(j->attempts[1].state, AttemptState::kResized);
+  EXPECT_NE(j->attempts[1].reason.find("Replaced: rank 0 was placed on " + big), std::string::npos)
+      << j->attempts[1].reason;
+  EXPECT_EQ(j->state, JobState::kRunning);
+  for (const auto& r : j->attempts[2].ranks) EXPECT_NE(r.worker_id, big);
+  // Attempt 3 goes ahead without attempt 2's ranks on big once that end is 3 s old too.
+  EXPECT_TRUE(sched_->Assignments(b).empty());
+  now_ += kSilentAfterEndMs;
+  ASSERT_TRUE(sched_->Heartbeat(b, {}).ok());
+  ASSERT_TRUE(sched_->Heartbeat(c, {}).ok());
+  sched_->RunCycle();
+  EXPECT_TRUE(j->attempts[2].went_ahead);
+  EXPECT_EQ(sched_->Assignments(b).size(), 1u);
+  EXPECT_EQ(sched_->Assignments(c).size(), 1u);
+  // Once big polls again it is placed on like any worker.
+  ASSERT_TRUE(sched_->Heartbeat(big, {}).ok());
+  const int64_t next = (*sched_->Submit(Spec(1, 1), "u"))->id;
+  sched_->RunCycle();
+  EXPECT_EQ(sched_->FindJob(next)->state, JobState::kRunning);
+}
+
 TEST_F(SchedulerTest, TheNextAttemptWaitsForARankWhoseWorkerHeardTheEnd) {
   worker_timeout_ms_ = 60'000;
   Reopen();
