@@ -58,6 +58,33 @@ class SchedulerTest : public ::shoal::testing::SchedulerFixture {
     spec.replace(spec.find("everySeconds: 0"), 15, "everySeconds: 600");
     return (*sched_->Submit(spec, "u"))->id;
   }
+  struct FailedGang {
+    int64_t id = 0;
+    std::string rank0, failed;  // the workers of attempt 1's ranks 0 and 1
+    std::vector<std::string> workers;
+  };
+  // A minute's workerTimeout, three one-slot workers and a 2-rank job on two of them, whose rank 1
+  // then fails (its all-reduce lost the peer); every worker but rank 0's polls after that end.
+  FailedGang FailRankOneOfAGang() {
+    worker_timeout_ms_ = 60'000;
+    Reopen();
+    FailedGang g;
+    g.workers = {AddWorker("a"), AddWorker("b"), AddWorker("c")};
+    g.id = (*sched_->Submit(Spec(2, 2), "u"))->id;
+    sched_->RunCycle();
+    const Job* j = sched_->FindJob(g.id);
+    EXPECT_EQ(j->state, JobState::kRunning);
+    g.rank0 = j->attempts[0].ranks[0].worker_id;
+    g.failed = j->attempts[0].ranks[1].worker_id;
+    EXPECT_TRUE(sched_->Heartbeat(g.rank0, {{g.id, 1, 0}}).ok());
+    EXPECT_TRUE(sched_->Heartbeat(g.failed, {{g.id, 1, 1}}).ok());
+    now_ += 1000;
+    EXPECT_TRUE(ApplyEvents(g.failed, json::array({Exit(*j, 1, 1)})).ok());
+    for (const std::string& w : g.workers) {
+      if (w != g.rank0) EXPECT_TRUE(sched_->Heartbeat(w, {}).ok());
+    }
+    return g;
+  }
 };
 
 TEST_F(SchedulerTest, RejectsBadSpecWithField) {
@@ -179,25 +206,11 @@ TEST_F(SchedulerTest, SilentWorkerIsLostAndItsJobRestarts) {
 // kSilentAfterEndMs after the attempt ended, the next one goes ahead, and the old attempt may no
 // longer store checkpoints. A worker that heard the end, or an upload in flight, holds it back.
 TEST_F(SchedulerTest, TheNextAttemptGoesAheadWithoutRanksOnAVanishedWorker) {
-  worker_timeout_ms_ = 60'000;
-  Reopen();
-  const std::string a = AddWorker("a");
-  const std::string b = AddWorker("b");
-  const std::string c = AddWorker("c");
-  const int64_t id = (*sched_->Submit(Spec(2, 2), "u"))->id;
-  sched_->RunCycle();
+  // Rank 0's worker vanishes.
+  const FailedGang g = FailRankOneOfAGang();
+  const int64_t id = g.id;
+  const std::string& gone = g.rank0;
   const Job* j = sched_->FindJob(id);
-  ASSERT_EQ(j->state, JobState::kRunning);
-  // Rank 0's worker vanishes; rank 1 fails (its all-reduce lost the peer).
-  const std::string gone = j->attempts[0].ranks[0].worker_id;
-  const std::string failed = j->attempts[0].ranks[1].worker_id;
-  ASSERT_TRUE(sched_->Heartbeat(gone, {{id, 1, 0}}).ok());
-  ASSERT_TRUE(sched_->Heartbeat(failed, {{id, 1, 1}}).ok());
-  now_ += 1000;
-  ASSERT_TRUE(ApplyEvents(failed, json::array({Exit(*j, 1, 1)})).ok());
-  for (const std::string& w : {a, b, c}) {
-    if (w != gone) ASSERT_TRUE(sched_->Heartbeat(w, {}).ok());
-  }
   sched_->RunCycle();
   ASSERT_EQ(j->attempts.size(), 2u);
   ASSERT_EQ(j->state, JobState::kRunning);
@@ -285,22 +298,10 @@ TEST_F(SchedulerTest, ARetryPlacedOnTheVanishedWorkerIsPlacedAgainWithoutIt) {
 }
 
 TEST_F(SchedulerTest, TheNextAttemptWaitsForARankWhoseWorkerHeardTheEnd) {
-  worker_timeout_ms_ = 60'000;
-  Reopen();
-  const std::string a = AddWorker("a");
-  const std::string b = AddWorker("b");
-  const std::string c = AddWorker("c");
-  const int64_t id = (*sched_->Submit(Spec(2, 2), "u"))->id;
-  sched_->RunCycle();
+  const FailedGang g = FailRankOneOfAGang();
+  const int64_t id = g.id;
+  const std::string& slow = g.rank0;
   const Job* j = sched_->FindJob(id);
-  const std::string slow = j->attempts[0].ranks[0].worker_id;
-  const std::string failed = j->attempts[0].ranks[1].worker_id;
-  ASSERT_TRUE(sched_->Heartbeat(slow, {{id, 1, 0}}).ok());
-  ASSERT_TRUE(sched_->Heartbeat(failed, {{id, 1, 1}}).ok());
-  ASSERT_TRUE(ApplyEvents(failed, json::array({Exit(*j, 1, 1)})).ok());
-  for (const std::string& w : {a, b, c}) {
-    if (w != slow) ASSERT_TRUE(sched_->Heartbeat(w, {}).ok());
-  }
   // The slow worker polled after the end: its rank is stopping, and will be reported gone.
   ASSERT_TRUE(sched_->Heartbeat(slow, {{id, 1, 0}}).ok());
   sched_->RunCycle();
