@@ -27,6 +27,10 @@ const std::vector<SchedulerSetting>& SchedulerSettings() {
       {"stateDir", "--state-dir", "DIR", "./shoal-state", "where the SQLite database lives"},
       {"workerTimeout", "--worker-timeout", "DURATION", "15s", "a worker silent this long is lost"},
       {"heartbeatWait", "--heartbeat-wait", "DURATION", "5s", "longest heartbeat long-poll"},
+      {"silentAfterEnd", "--silent-after-end", "DURATION", "3s",
+       "a retry goes ahead without ranks of the failed attempt whose workers sent no heartbeat "
+       "request this long after it ended (a machine that vanished); 0 = it waits until "
+       "workerTimeout"},
       {"scheduleInterval", "--schedule-interval", "DURATION", "1s", "periodic scheduling cycle"},
       {"maxBodyBytes", "--max-body-bytes", "N", "1048576", "larger request bodies get 413"},
       {"policy", "--policy", "NAME", "fifo",
@@ -191,6 +195,8 @@ Status SetSchedulerSetting(const std::string& key, const std::string& value, Sch
     ASSIGN_OR_RETURN(c->worker_timeout_ms, ParseConfigDuration(value));
   } else if (key == "heartbeatWait") {
     ASSIGN_OR_RETURN(c->heartbeat_wait_ms, ParseConfigDuration(value));
+  } else if (key == "silentAfterEnd") {
+    ASSIGN_OR_RETURN(c->silent_after_end_ms, ParseConfigDuration(value));
   } else if (key == "scheduleInterval") {
     ASSIGN_OR_RETURN(c->schedule_interval_ms, ParseConfigDuration(value));
   } else if (key == "maxBodyBytes") {

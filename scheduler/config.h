@@ -19,6 +19,9 @@ struct SchedulerConfig {
   std::string state_dir = "./shoal-state";
   int64_t worker_timeout_ms = 15000;    // workerTimeout: silent this long → lost
   int64_t heartbeat_wait_ms = 5000;     // heartbeatWait: longest heartbeat long-poll
+  // silentAfterEnd: a retry goes ahead without ranks whose workers sent no heartbeat request
+  // this long after their attempt ended (0 = it waits for them until workerTimeout)
+  int64_t silent_after_end_ms = 3000;
   int64_t schedule_interval_ms = 1000;  // scheduleInterval: periodic scheduling cycle
   int64_t max_body_bytes = 1 << 20;     // maxBodyBytes: larger request bodies get 413
   std::string policy = "fifo";          // fifo | priority | fairshare, optionally +backfill

@@ -136,6 +136,7 @@ int main(int argc, char** argv) {
   options.young_daly = config.young_daly;
   options.worker_mtbf_prior_ms = config.worker_mtbf_prior_ms;
   options.heartbeat_wait_ms = config.heartbeat_wait_ms;
+  options.silent_after_end_ms = config.silent_after_end_ms;
   options.policy = *ParsePolicyName(config.policy);  // validated with the config
   options.policy.preempt_min_runtime_ms = config.preempt_min_runtime_ms;
   options.policy.preempt_max_per_job = config.preempt_max_per_job;

@@ -53,9 +53,7 @@ inline constexpr int64_t kMaxYoungDalySeconds = 86400;
 // Workers' failure records (FailureBook) are stored after every loss and at least this often, so
 // that a restart loses at most this much of their up time.
 inline constexpr int64_t kFailureBookSaveIntervalMs = 60 * 1000;
-// A new attempt goes ahead without ranks of the previous one whose workers have not sent a
-// heartbeat request this long after that attempt ended (Scheduler::GoAheadWithoutSilentRanks).
-// The end wakes every held poll, and a live agent polls again within milliseconds.
+// The default of SchedulerOptions::silent_after_end_ms.
 inline constexpr int64_t kSilentAfterEndMs = 3000;
 
 struct SchedulerOptions {
@@ -63,6 +61,11 @@ struct SchedulerOptions {
   int64_t worker_timeout_ms = 15000;
   // Longest a heartbeat long-poll is held; kept well under worker_timeout_ms.
   int64_t heartbeat_wait_ms = 5000;
+  // A new attempt goes ahead without ranks of the previous one whose workers have not sent a
+  // heartbeat request this long after that attempt ended (GoAheadWithoutSilentRanks); the end
+  // wakes every held poll, and a live agent polls again within milliseconds. 0 = off: it waits
+  // for them until their workers are lost.
+  int64_t silent_after_end_ms = kSilentAfterEndMs;
   // Which jobs start where (configs/scheduler.yaml `policy`).
   PolicyOptions policy;
   // Half-life of the contribution ledger's sums (configs/scheduler.yaml `fairShareHalfLife`).
@@ -354,16 +357,17 @@ class Scheduler {
   void MarkLostWorkers();
   // A new attempt waits for every rank of the one before it to exit (AwaitsPreviousAttempt).
   // A rank on a worker that vanished would hold it for the whole workerTimeout. When the previous
-  // attempt ended at least kSilentAfterEndMs ago and every rank of it still holding a slot is on a
-  // worker that has sent no heartbeat request since (a live agent answers the wake-up of that end
-  // within milliseconds), the attempt goes ahead (Attempt::went_ahead, event `wentAhead`). The
-  // silent ranks keep their slots until their workers are lost or report them gone.
+  // attempt ended at least options_.silent_after_end_ms ago and every rank of it still holding a
+  // slot is on a worker that has sent no heartbeat request since (a live agent answers the wake-up
+  // of that end within milliseconds), the attempt goes ahead (Attempt::went_ahead, event
+  // `wentAhead`). The silent ranks keep their slots until their workers are lost or report them
+  // gone.
   void GoAheadWithoutSilentRanks();
   // Ends the job's current attempt before it started (AttemptState::kResized, event `resized`,
   // `reason` "Replaced: ...") and queues the job again: no failure, no retry used. Called from
   // RunCycle, whose pass places it.
   void ReplaceAttempt(Job& job, const std::string& reason);
-  // Workers holding a stopping rank of an attempt that ended at least kSilentAfterEndMs ago,
+  // Workers holding a stopping rank of an attempt that ended at least silent_after_end_ms ago,
   // without a heartbeat request since: nothing new is placed on them (BuildSnapshot).
   std::set<std::string> SilentWorkers() const;
   // Stores the workers' failure records when one was lost since the last save, or

@@ -342,6 +342,7 @@ void Scheduler::MarkLostWorkers() {
 }
 
 void Scheduler::GoAheadWithoutSilentRanks() {
+  if (options_.silent_after_end_ms <= 0) return;
   const int64_t now = clock_();
   bool changed = false;
   for (auto& [id, job] : jobs_.all()) {
@@ -349,7 +350,7 @@ void Scheduler::GoAheadWithoutSilentRanks() {
     Attempt& current = job.attempts.back();
     const Attempt& previous = job.attempts[job.attempts.size() - 2];
     if (current.state != AttemptState::kRunning || previous.ended_ms <= 0 ||
-        now - previous.ended_ms < kSilentAfterEndMs ||
+        now - previous.ended_ms < options_.silent_after_end_ms ||
         WritesCheckpointBefore(job.id, current.number)) {
       continue;
     }
@@ -412,10 +413,11 @@ void Scheduler::ReplaceAttempt(Job& job, const std::string& reason) {
 std::set<std::string> Scheduler::SilentWorkers() const {
   const int64_t now = clock_();
   std::set<std::string> silent;
+  if (options_.silent_after_end_ms <= 0) return silent;
   for (const auto& [id, job] : jobs_.all()) {
     for (const Attempt& a : job.attempts) {
       if (a.state == AttemptState::kRunning || a.ended_ms <= 0 ||
-          now - a.ended_ms < kSilentAfterEndMs) {
+          now - a.ended_ms < options_.silent_after_end_ms) {
         continue;
       }
       for (const auto& r : a.ranks) {

@@ -71,6 +71,7 @@ TEST(ConfigTest, EveryFlagSetsItsKey) {
       {"stateDir", "/tmp/s"},
       {"workerTimeout", "40s"},
       {"heartbeatWait", "7s"},
+      {"silentAfterEnd", "10s"},
       {"scheduleInterval", "250ms"},
       {"maxBodyBytes", "4096"},
       {"policy", "fairshare+backfill"},

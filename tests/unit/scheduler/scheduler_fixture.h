@@ -36,6 +36,7 @@ class SchedulerFixture : public ::testing::Test {
     store_ = std::move(store).value();
     SchedulerOptions opts;
     opts.worker_timeout_ms = worker_timeout_ms_;
+    opts.silent_after_end_ms = silent_after_end_ms_;
     opts.policy = policy_;
     opts.queues = queues_;
     opts.quotas = quotas_;
@@ -68,6 +69,7 @@ class SchedulerFixture : public ::testing::Test {
   std::string dir_;
   int64_t now_ = 1'000'000;
   int64_t worker_timeout_ms_ = 3000;
+  int64_t silent_after_end_ms_ = kSilentAfterEndMs;
   PolicyOptions policy_;
   std::vector<std::string> queues_ = {"default"};
   QuotaOptions quotas_;

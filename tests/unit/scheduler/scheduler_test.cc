@@ -297,6 +297,28 @@ TEST_F(SchedulerTest, ARetryPlacedOnTheVanishedWorkerIsPlacedAgainWithoutIt) {
   EXPECT_EQ(sched_->FindJob(next)->state, JobState::kRunning);
 }
 
+// silentAfterEnd 0: the retry waits for the vanished worker's rank until the worker is lost.
+TEST_F(SchedulerTest, WithoutASilenceBoundTheNextAttemptWaitsUntilTheWorkerIsLost) {
+  silent_after_end_ms_ = 0;
+  const FailedGang g = FailRankOneOfAGang();
+  const Job* j = sched_->FindJob(g.id);
+  sched_->RunCycle();
+  ASSERT_EQ(j->attempts.size(), 2u);
+  const std::string next = j->attempts[1].ranks[0].worker_id;
+  now_ += 59'000;
+  for (const std::string& w : g.workers) {
+    if (w != g.rank0) ASSERT_TRUE(sched_->Heartbeat(w, {}).ok());
+  }
+  sched_->RunCycle();
+  EXPECT_FALSE(j->attempts[1].went_ahead);
+  EXPECT_TRUE(sched_->Assignments(next).empty());
+  EXPECT_TRUE(sched_->CheckCheckpointWriter(g.id, 1, g.rank0).ok());
+  now_ += 2'000;  // past the minute's workerTimeout: lost, its rank exited
+  sched_->RunCycle();
+  EXPECT_EQ(sched_->FindWorker(g.rank0)->state, WorkerState::kLost);
+  EXPECT_EQ(sched_->Assignments(next).size(), 1u);
+}
+
 TEST_F(SchedulerTest, TheNextAttemptWaitsForARankWhoseWorkerHeardTheEnd) {
   const FailedGang g = FailRankOneOfAGang();
   const int64_t id = g.id;
