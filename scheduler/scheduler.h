@@ -367,9 +367,11 @@ class Scheduler {
   // `reason` "Replaced: ...") and queues the job again: no failure, no retry used. Called from
   // RunCycle, whose pass places it.
   void ReplaceAttempt(Job& job, const std::string& reason);
-  // Workers holding a stopping rank of an attempt that ended at least silent_after_end_ms ago,
-  // without a heartbeat request since: nothing new is placed on them (BuildSnapshot).
-  std::set<std::string> SilentWorkers() const;
+  // Whether `worker_id` has been silent since attempt `a` ended: it ended at least
+  // silent_after_end_ms ago, and the worker has sent no heartbeat request since (or is gone).
+  // Such a worker's ranks do not hold up the next attempt, and nothing new is placed on it
+  // (BuildSnapshot) while it holds a stopping rank of `a`.
+  bool SilentSinceEnd(const Attempt& a, const std::string& worker_id, int64_t now) const;
   // Stores the workers' failure records when one was lost since the last save, or
   // kFailureBookSaveIntervalMs after it, or `force`.
   void SaveFailureBook(bool force = false);

@@ -69,13 +69,16 @@ Snapshot Scheduler::BuildSnapshot() const {
   Snapshot snap;
   snap.now_ms = clock_();
   std::map<std::string, int> held, stopping;
+  std::set<std::string> silent;  // workers with a stopping rank, silent since its attempt ended
   // The job table is keyed by id, so the queue comes out in submission order.
   for (const auto& [id, job] : jobs_.all()) {
     const JobSpec& spec = job.spec;
     for (const auto& a : job.attempts) {
       for (const auto& r : a.ranks) {
         if (HoldsSlot(r.state)) ++held[r.worker_id];
-        if (r.state == RankState::kStopping) ++stopping[r.worker_id];
+        if (r.state != RankState::kStopping) continue;
+        ++stopping[r.worker_id];
+        if (SilentSinceEnd(a, r.worker_id, snap.now_ms)) silent.insert(r.worker_id);
       }
     }
     const bool queued = job.state == JobState::kPending || job.state == JobState::kRestarting;
@@ -121,7 +124,6 @@ Snapshot Scheduler::BuildSnapshot() const {
   for (const LedgerEntry& e : ledger_.Entries()) {
     snap.accounts.push_back({e.account, e.contributed, e.used});
   }
-  const std::set<std::string> silent = SilentWorkers();
   for (const auto& [id, w] : workers_.all()) {
     if (w.state != WorkerState::kAlive || silent.count(id) > 0) continue;
     snap.workers.push_back(SnapshotOf(w, held[id], stopping[id]));

@@ -342,16 +342,14 @@ void Scheduler::MarkLostWorkers() {
 }
 
 void Scheduler::GoAheadWithoutSilentRanks() {
-  if (options_.silent_after_end_ms <= 0) return;
+  if (options_.silent_after_end_ms <= 0) return;  // SilentSinceEnd would say no to every rank
   const int64_t now = clock_();
   bool changed = false;
   for (auto& [id, job] : jobs_.all()) {
     if (job.state != JobState::kRunning || !AwaitsPreviousAttempt(job)) continue;
     Attempt& current = job.attempts.back();
     const Attempt& previous = job.attempts[job.attempts.size() - 2];
-    if (current.state != AttemptState::kRunning || previous.ended_ms <= 0 ||
-        now - previous.ended_ms < options_.silent_after_end_ms ||
-        WritesCheckpointBefore(job.id, current.number)) {
+    if (current.state != AttemptState::kRunning || WritesCheckpointBefore(job.id, current.number)) {
       continue;
     }
     std::string silent;
@@ -359,14 +357,12 @@ void Scheduler::GoAheadWithoutSilentRanks() {
     bool all_silent = true;
     for (const auto& r : previous.ranks) {
       if (!HoldsSlot(r.state)) continue;
-      const Worker* w = FindWorker(r.worker_id);
-      if (w != nullptr && w->state == WorkerState::kAlive &&
-          w->last_request_ms >= previous.ended_ms) {
-        all_silent = false;  // it heard the end: it will report the rank gone
+      if (!SilentSinceEnd(previous, r.worker_id, now)) {
+        all_silent = false;  // too soon, or it heard the end: it will report the rank gone
         break;
       }
       silent += (silent.empty() ? "" : ", ") + std::string("rank ") + std::to_string(r.rank) +
-                " on " + WorkerLabel(w, r.worker_id);
+                " on " + WorkerLabel(FindWorker(r.worker_id), r.worker_id);
       silent_ids.push_back(r.worker_id);
     }
     if (!all_silent) continue;
@@ -410,24 +406,13 @@ void Scheduler::ReplaceAttempt(Job& job, const std::string& reason) {
   Persist(job);  // the cycle that called this places it again
 }
 
-std::set<std::string> Scheduler::SilentWorkers() const {
-  const int64_t now = clock_();
-  std::set<std::string> silent;
-  if (options_.silent_after_end_ms <= 0) return silent;
-  for (const auto& [id, job] : jobs_.all()) {
-    for (const Attempt& a : job.attempts) {
-      if (a.state == AttemptState::kRunning || a.ended_ms <= 0 ||
-          now - a.ended_ms < options_.silent_after_end_ms) {
-        continue;
-      }
-      for (const auto& r : a.ranks) {
-        if (r.state != RankState::kStopping) continue;
-        const Worker* w = FindWorker(r.worker_id);
-        if (w != nullptr && w->last_request_ms < a.ended_ms) silent.insert(r.worker_id);
-      }
-    }
+bool Scheduler::SilentSinceEnd(const Attempt& a, const std::string& worker_id, int64_t now) const {
+  if (options_.silent_after_end_ms <= 0 || a.state == AttemptState::kRunning || a.ended_ms <= 0 ||
+      now - a.ended_ms < options_.silent_after_end_ms) {
+    return false;
   }
-  return silent;
+  const Worker* w = FindWorker(worker_id);
+  return w == nullptr || w->state != WorkerState::kAlive || w->last_request_ms < a.ended_ms;
 }
 
 }  // namespace shoal

@@ -338,10 +338,9 @@ class Cycle {
       if (!placement) placement = PlaceSpare(job, *reservation);
     }
     if (placement) {
-      const std::vector<std::string> used = *placement;
       Start(job, std::move(*placement));
       if (spare_index_) {
-        SyncSpare(used, *reservation);
+        SyncSpare(out_.starts.back().rank_workers, *reservation);
       } else {
         RefreshSpare(workers_, *reservation);
       }

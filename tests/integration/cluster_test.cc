@@ -5,10 +5,12 @@
 #include <algorithm>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <iterator>
 
 #include <chrono>
 #include <set>
+#include <string_view>
 #include <thread>
 
 #include <gtest/gtest.h>
@@ -25,6 +27,21 @@ using nlohmann::json;
 std::string DemoJob(int epochs) {
   std::string yaml = Cluster::ReadRepoFile("configs/jobs/fashion-mnist-mlp.yaml");
   return Replace(yaml, "epochs: 5", "epochs: " + std::to_string(epochs));
+}
+
+// Whether the job's timeline has an event of `type` whose message `matches`.
+bool HasEvent(const json& job, std::string_view type,
+              const std::function<bool(std::string_view)>& matches) {
+  for (const auto& e : job["events"]) {
+    if (e.value("type", "") == type && matches(e.value("message", ""))) return true;
+  }
+  return false;
+}
+
+// Cancels the job; its trainers must be gone within 15 s.
+void CancelAndAwaitTrainers(Cluster& c, int64_t id) {
+  ASSERT_TRUE(c.client().Do("DELETE", "/v1/jobs/" + std::to_string(id)).ok());
+  EXPECT_TRUE(Cluster::WaitUntil([&] { return c.TrainerPids().empty(); }, 15s));
 }
 
 int UsedSlots(const json& workers) {
@@ -196,28 +213,20 @@ TEST(ClusterTest, AVanishedMachineDoesNotHoldTheRetryForTheWholeWorkerTimeout) {
   }
   const auto killed = std::chrono::steady_clock::now();
   auto started_again = [&] {
-    const json job = c.Job(id);
-    for (const auto& e : job["events"]) {
-      if (e.value("type", "") == "started" && e.value("message", "").rfind("attempt 2:", 0) == 0) {
-        return true;
-      }
-    }
-    return false;
+    return HasEvent(c.Job(id), "started",
+                    [](std::string_view m) { return m.rfind("attempt 2:", 0) == 0; });
   };
   ASSERT_TRUE(Cluster::WaitUntil(started_again, 40s)) << c.Job(id).dump(2);
   const double seconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - killed).count();
   EXPECT_LT(seconds, 30) << "the retry waited for the lost worker";
   const json job = c.Job(id);
-  bool went_ahead = false;
-  for (const auto& e : job["events"]) went_ahead |= e.value("type", "") == "wentAhead";
-  EXPECT_TRUE(went_ahead) << job.dump(2);
+  EXPECT_TRUE(HasEvent(job, "wentAhead", [](std::string_view) { return true; })) << job.dump(2);
   // The vanished worker is not lost yet: its rank keeps its slot until then.
   for (const auto& w : c.Workers()) {
     if (w["id"] == placement[0]) EXPECT_EQ(w["state"], "alive");
   }
-  ASSERT_TRUE(c.client().Do("DELETE", "/v1/jobs/" + std::to_string(id)).ok());
-  EXPECT_TRUE(Cluster::WaitUntil([&] { return c.TrainerPids().empty(); }, 15s));
+  CancelAndAwaitTrainers(c, id);
 }
 
 // The same with a vanished machine of several slots: the retry is placed on it (it has free slots
@@ -240,13 +249,8 @@ TEST(ClusterTest, ARetryPlacedOnAVanishedMachineIsPlacedAgainWithoutIt) {
   big->Signal(SIGKILL);
   const auto killed = std::chrono::steady_clock::now();
   auto trains_without_big = [&] {
-    const json job = c.Job(id);
-    for (const auto& e : job["events"]) {
-      if (e.value("type", "") == "started" && e.value("message", "").rfind("attempt 1:", 0) != 0) {
-        return true;
-      }
-    }
-    return false;
+    return HasEvent(c.Job(id), "started",
+                    [](std::string_view m) { return m.rfind("attempt 1:", 0) != 0; });
   };
   ASSERT_TRUE(Cluster::WaitUntil(trains_without_big, 40s)) << c.Job(id).dump(2);
   EXPECT_LT(std::chrono::duration<double>(std::chrono::steady_clock::now() - killed).count(), 30);
@@ -262,8 +266,7 @@ TEST(ClusterTest, ARetryPlacedOnAVanishedMachineIsPlacedAgainWithoutIt) {
     if (w["name"] == "big") big_id = w["id"];
   }
   for (const auto& w : job["placement"]) EXPECT_NE(w, big_id);
-  ASSERT_TRUE(c.client().Do("DELETE", "/v1/jobs/" + std::to_string(id)).ok());
-  EXPECT_TRUE(Cluster::WaitUntil([&] { return c.TrainerPids().empty(); }, 15s));
+  CancelAndAwaitTrainers(c, id);
 }
 
 // Young/Daly with real processes: rank 0's worker reports each checkpoint's write time with its
