@@ -56,6 +56,7 @@ constexpr Arity kArity[] = {
     {"models", 1, 3, "publish JOB, ls, show, pull, grant, revoke, access, audit, rm or generate",
      false},
     {"workers", 0, 0, "", false},
+    {"trace", 0, 0, "", false},
     {"accounts", 0, 2, "list or create NAME", false},
     {"tokens", 0, -1, "list, create ACCOUNT --role ROLE or revoke ID...", false},
     {"login", 0, 0, "", false},
@@ -216,6 +217,19 @@ std::unique_ptr<CLI::App> MakeApp(CliArgs* out, Raw* raw) {
        "an admin clears it (POST /v1/workers/ID/clear). Another "
        "account's worker shows NAME and HOST as - and only your own jobs' ranks, unless the "
        "scheduler's visibility.workers is all.");
+
+  CLI::App* trace = verb(
+      "trace", "the pool's jobs as a trace for shoal-sim, to choose a policy on them (admin)",
+      "Writes every job (--since: submitted in the last DURATION) as CSV in the layout shoal-sim "
+      "--trace reads: job_id, submit_time_s, num_gpus (a slot per rank for backend cpu), "
+      "duration_s (the run time of all its attempts), vc (its account), status, then limit_s "
+      "(its maxRuntime, which shoal-sim uses as its limit), queue_s, jct_s and attempts. Replay "
+      "it with, e.g., shoal-sim --trace FILE --cluster 8x8 --policy fairshare+backfill+preempt. "
+      "Needs an admin token.");
+  trace->add_option("--since", raw->since, "only jobs submitted in the last DURATION (7d, 12h)")
+      ->type_name("DURATION");
+  trace->add_option("-O,--output-file", out->output_file, "write to FILE (default: stdout)")
+      ->type_name("FILE");
 
   CLI::App* accounts = verb(
       "accounts",

@@ -48,7 +48,7 @@ struct CliArgs {
   std::string name;                // list: --name
   std::optional<int> rank;         // logs: --rank
   std::optional<int64_t> tail;     // logs: --tail N
-  std::optional<int64_t> since_s;  // logs: --since DURATION, in seconds
+  std::optional<int64_t> since_s;  // logs, trace: --since DURATION, in seconds
   bool timestamps = false;         // logs: --timestamps
   bool yes = false;                // cancel: -y / --yes
   std::string role;                // tokens create: --role

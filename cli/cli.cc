@@ -32,6 +32,7 @@ int Dispatch(const CommandContext& ctx) {
   if (verb == "cancel") return CmdCancel(ctx);
   if (verb == "logs") return CmdLogs(ctx);
   if (verb == "workers") return CmdWorkers(ctx);
+  if (verb == "trace") return CmdTrace(ctx);
   if (verb == "accounts") return CmdAccounts(ctx);
   if (verb == "tokens") return CmdTokens(ctx);
   if (verb == "checkpoints") return CmdCheckpoints(ctx);

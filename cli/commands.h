@@ -41,6 +41,9 @@ int CmdLogin(const CommandContext& ctx);
 int CmdConfig(const CommandContext& ctx);
 // workers: GET /v1/workers as a table.
 int CmdWorkers(const CommandContext& ctx);
+// trace [--since D] [-O FILE]: GET /v1/trace (the pool's jobs as a shoal-sim trace, CSV) to
+// stdout or FILE (written atomically).
+int CmdTrace(const CommandContext& ctx);
 // shoal accounts [list]: the contribution ledger and fair-share factors; accounts create NAME.
 int CmdAccounts(const CommandContext& ctx);
 // shoal tokens [list] | create ACCOUNT --role R [--label L] | revoke ID...

@@ -180,6 +180,8 @@ class Scheduler {
   // Jobs, oldest first, optionally filtered by state, owner account and metadata.name ("" = any).
   std::vector<const Job*> ListJobs(std::optional<JobState> state, const std::string& owner,
                                    const std::string& name = "") const;
+  // The scheduler's clock (ms since the epoch; tests set it).
+  int64_t NowMs() const { return clock_(); }
 
   // --- workers ---
   // Registers a worker (or re-registers one by name: its previous ranks are then gone, since

@@ -189,6 +189,9 @@ asio::awaitable<HttpReply> Api::Route(const HttpRequest& req, const RouteMatch& 
       if (req.method != "GET") co_return MethodNotAllowed(req);
       co_return JsonReply(
           200, json{{"account", p.account}, {"role", ToString(p.role)}, {"tokenId", p.token_id}});
+    case RouteId::kTrace:
+      if (req.method != "GET") co_return MethodNotAllowed(req);
+      co_return Trace(req, p);
     case RouteId::kRegistry:
     case RouteId::kRegistryArtifact:
     case RouteId::kRegistrySub:

@@ -167,6 +167,9 @@ class Api {
   // same visibility as ListAccounts; read on history_reader_'s connection off the event loop.
   boost::asio::awaitable<HttpReply> AccountsHistory(const HttpRequest& req, const Principal& p);
   HttpReply CreateAccount(const HttpRequest& req, const Principal& p);
+  // GET /v1/trace?since=MS&until=MS: every job submitted in [since, until) as a shoal-sim trace
+  // (text/csv, scheduler/job_trace.h). Admins only: it shows every account's jobs.
+  HttpReply Trace(const HttpRequest& req, const Principal& p);
   HttpReply Tokens(const HttpRequest& req, const std::vector<std::string>& parts,
                    const Principal& p);
   boost::asio::awaitable<HttpReply> Checkpoints(const HttpRequest& req, const Job& job,

@@ -15,6 +15,7 @@
 #include "common/version.h"
 #include "scheduler/api/api.h"
 #include "scheduler/api/api_internal.h"
+#include "scheduler/job_trace.h"
 
 namespace shoal {
 
@@ -241,6 +242,27 @@ json api_internal::DownsamplePoints(std::vector<json> points, int64_t max_points
     if (keep[i] || (keep_marked && is_marked)) out.push_back(std::move(points[i]));
   }
   return out;
+}
+
+HttpReply Api::Trace(const HttpRequest& req, const Principal& p) {
+  if (!p.admin()) {
+    return ErrorReply(
+        RequireRole(p, {Role::kAdmin}, "the pool's job trace (every account's jobs)"));
+  }
+  TraceWindow window;
+  for (auto [name, bound] : {std::pair{"since", &window.since_ms}, {"until", &window.until_ms}}) {
+    auto it = req.query.find(name);
+    if (it != req.query.end() && (!ParseInteger(it->second, bound) || *bound < 0)) {
+      return ErrorReply(400, "InvalidArgument",
+                        std::string(name) + " must be a non-negative integer (Unix ms)", name);
+    }
+  }
+  if (window.until_ms > 0 && window.until_ms <= window.since_ms) {
+    return ErrorReply(400, "InvalidArgument", "until must be after since", "until");
+  }
+  return HttpReply{200,
+                   JobTraceCsv(scheduler_->ListJobs(std::nullopt, ""), window, scheduler_->NowMs()),
+                   "text/csv; charset=utf-8"};
 }
 
 asio::awaitable<HttpReply> Api::Logs(const HttpRequest& req, int64_t job_id) {

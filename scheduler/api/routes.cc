@@ -30,6 +30,7 @@ const std::vector<Route>& Routes() {
       {RouteId::kTokens, "/v1/tokens", false, BodyKind::kDefault},
       {RouteId::kToken, "/v1/tokens/{id}", false, BodyKind::kDefault},
       {RouteId::kWhoami, "/v1/whoami", false, BodyKind::kDefault},
+      {RouteId::kTrace, "/v1/trace", false, BodyKind::kDefault},
       {RouteId::kRegistry, "/v1/datasets", false, BodyKind::kDefault},
       {RouteId::kRegistry, "/v1/models", false, BodyKind::kDefault},
       {RouteId::kRegistryArtifact, "/v1/datasets/{account}/{name}", false, BodyKind::kDefault},

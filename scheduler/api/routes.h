@@ -16,8 +16,8 @@ enum class RouteId {
   kReadyz,
   kMetrics,
   kVersion,
-  kJobs,            // GET list, POST submit
-  kJob,             // GET, DELETE (cancel)
+  kJobs,  // GET list, POST submit
+  kJob,   // GET, DELETE (cancel)
   kJobLogs,
   kJobMetrics,
   kJobCheckpoints,  // GET list, DELETE
@@ -31,10 +31,11 @@ enum class RouteId {
   kWorkerEvents,
   kWorkerClear,  // POST: an admin clears the worker's quarantine (docs/audits.md)
   kAccounts,
-  kAccountsHistory,   // GET: the ledger's snapshots over time (the dashboard's chart)
+  kAccountsHistory,  // GET: the ledger's snapshots over time (the dashboard's chart)
   kTokens,
   kToken,
   kWhoami,            // GET: the caller's account and role
+  kTrace,             // GET: the job history as a shoal-sim trace (admins; scheduler/job_trace.h)
   kRegistry,          // /v1/datasets and /v1/models (docs/registry.md): list
   kRegistryArtifact,  // one artifact's card
   kRegistrySub,       // its grants, audit

@@ -186,8 +186,9 @@ int main(int argc, char** argv) {
       ->type_name("F")
       ->check(flags::NonNegative(100));
   app.add_option("--misestimate", misestimate,
-                 "limits.maxRuntime = duration x F (0 < F <= 1000); a job still running then is "
-                 "killed and counted as timed out, as the daemon does")
+                 "limits.maxRuntime = duration x F (0 < F <= 1000) for rows without a limit_s "
+                 "column's value; a job still running then is killed and counted as timed out, "
+                 "as the daemon does")
       ->type_name("F")
       ->check(flags::Positive(1000));
   app.add_option("--misestimate-sigma", sigma, "log-normal noise on that factor (0..10)")
@@ -417,12 +418,17 @@ int main(int argc, char** argv) {
     std::cout << out.dump(2) << "\n";
     return 0;
   }
+  const auto with_limit = std::count_if(trace.jobs.begin(), trace.jobs.end(),
+                                        [](const sim::TraceJob& j) { return j.limit_s > 0; });
+  const std::string limits =
+      with_limit == 0 ? ""
+                      : "the trace's limit_s for " + std::to_string(with_limit) + " jobs, else ";
   std::printf(
       "%s on %s (%d GPUs): %zu jobs (skipped: %lld never ran, %lld without GPUs), "
-      "maxRuntime = duration x %.2g%s, restart delay %.0f s\n\n",
+      "maxRuntime = %sduration x %.2g%s, restart delay %.0f s\n\n",
       out["trace"].get<std::string>().c_str(), out["cluster"].get<std::string>().c_str(),
       cluster->total_gpus(), trace.jobs.size(), static_cast<long long>(trace.skipped_never_ran),
-      static_cast<long long>(trace.skipped_no_gpu), misestimate,
+      static_cast<long long>(trace.skipped_no_gpu), limits.c_str(), misestimate,
       sigma > 0 ? (" (sigma " + std::to_string(sigma) + ")").c_str() : "", restart_delay_s);
   std::printf(
       "| policy | avg JCT (h) | vs fifo | p50 | p95 | p99 JCT (h) | p99 vs fifo "

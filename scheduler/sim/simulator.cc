@@ -89,8 +89,12 @@ class Replay {
       if (options_.misestimate_sigma > 0) factor *= std::exp(noise(rng));
       // The user's estimate of its run, plus one start's delay (the trace's duration is the run
       // itself); restarts after preemptions and resizes spend the same limit, as in the daemon.
+      // A trace that gives the limit (shoal's own, job_trace.h) is taken at its word: the
+      // daemon's limit already covers every start.
       estimate_ms_[i] =
-          std::max<int64_t>(1000, std::llround(t.duration_s * 1000.0 * factor)) + restart_delay_ms_;
+          t.limit_s > 0 ? t.limit_s * 1000
+                        : std::max<int64_t>(1000, std::llround(t.duration_s * 1000.0 * factor)) +
+                              restart_delay_ms_;
       o.limit_s = static_cast<double>(estimate_ms_[i]) / 1000.0;
     }
     times_out_.assign(n_, 0);

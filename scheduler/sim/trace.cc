@@ -42,6 +42,8 @@ Result<Trace> ReadTraceCsv(const std::string& path, int64_t max_jobs) {
                              " is \"" + (i < header.size() ? std::string(header[i]) : "") + "\")");
     }
   }
+  const auto limit_at = std::find(header.begin() + 6, header.end(), "limit_s");
+  const size_t limit_column = limit_at == header.end() ? 0 : limit_at - header.begin();
   Trace trace;
   int64_t line_no = 1;
   while (std::getline(in, line)) {
@@ -69,8 +71,13 @@ Result<Trace> ReadTraceCsv(const std::string& path, int64_t max_jobs) {
       ++trace.skipped_no_gpu;
       continue;
     }
+    int64_t limit = 0;
+    if (limit_column > 0 && limit_column < f.size() && !f[limit_column].empty() &&
+        (!ParseInteger(f[limit_column], &limit) || limit < 0)) {
+      return bad("limit_s is not an integer >= 0");
+    }
     trace.jobs.push_back({std::string(f[0]), submit, static_cast<int>(gpus),
-                          std::max<int64_t>(1, duration), std::string(f[4])});
+                          std::max<int64_t>(1, duration), std::string(f[4]), limit});
     if (max_jobs > 0 && static_cast<int64_t>(trace.jobs.size()) >= max_jobs) break;
   }
   std::stable_sort(trace.jobs.begin(), trace.jobs.end(),

@@ -16,6 +16,9 @@ struct TraceJob {
   int gpus = 0;
   int64_t duration_s = 0;
   std::string vc;  // "" when the trace has none
+  // The job's limits.maxRuntime from an optional `limit_s` column (shoal's own traces,
+  // scheduler/job_trace.h); 0 = not given: the replay derives one (--misestimate).
+  int64_t limit_s = 0;
 };
 
 struct Trace {
@@ -24,7 +27,8 @@ struct Trace {
   int64_t skipped_no_gpu = 0;     // rows asking for 0 GPUs (CPU-only pods)
 };
 
-// Reads a trace CSV. The header must start with the six common columns in order. Rows without a
+// Reads a trace CSV. The header must start with the six common columns in order; a later column
+// named limit_s, where present, gives each row's limit (empty or 0 = none). Rows without a
 // duration (never ran) and with 0 GPUs are counted and skipped; a duration of 0 becomes 1 s.
 // InvalidArgument (with the line number) for a malformed row, NotFound when the file is missing.
 // At most `max_jobs` rows are kept when it is > 0.

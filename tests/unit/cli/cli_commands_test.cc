@@ -1071,5 +1071,39 @@ TEST(WorkersTest, Table) {
   EXPECT_EQ(json::parse(js.out), workers);
 }
 
+TEST(CliTraceTest, PrintsOrWritesTheCsvAndSendsTheWindow) {
+  const std::string csv =
+      "job_id,submit_time_s,num_gpus,duration_s,vc,status,limit_s,queue_s,jct_s,attempts\n"
+      "shoal-1,0,2,21,alice,SUCCEEDED,3600,10,40,2\n";
+  FakeScheduler fake([&](const Request& req) -> Reply {
+    if (req.target.rfind("/v1/trace", 0) == 0) return {200, csv, {{"Content-Type", "text/csv"}}};
+    return Error(404, "NotFound", "no route");
+  });
+  CliRun r = RunAt(fake, {"trace"});
+  ASSERT_EQ(r.code, kExitOk) << r.err;
+  EXPECT_EQ(r.out, csv);
+  EXPECT_EQ(fake.requests().back().target, "/v1/trace");
+  // --since 1h: jobs submitted since an hour before now.
+  const std::string file = ::testing::TempDir() + "/shoal-trace-" + std::to_string(::getpid());
+  r = RunAt(fake, {"trace", "--since", "1h", "-O", file});
+  ASSERT_EQ(r.code, kExitOk) << r.err;
+  EXPECT_EQ(fake.requests().back().target, "/v1/trace?since=" + std::to_string(kNow - 3'600'000));
+  EXPECT_TRUE(r.out.empty()) << r.out;
+  EXPECT_TRUE(Contains(r.err, "wrote " + file + ": 1 jobs")) << r.err;
+  std::ifstream in(file);
+  std::stringstream written;
+  written << in.rdbuf();
+  EXPECT_EQ(written.str(), csv);
+  fs::remove(file);
+  EXPECT_EQ(RunAt(fake, {"trace", "--since", "soon"}).code, kExitUsage);
+  EXPECT_EQ(RunAt(fake, {"trace", "extra"}).code, kExitUsage);
+  FakeScheduler refusing([](const Request&) {
+    return Error(403, "PermissionDenied", "the pool's job trace needs a token with the role admin");
+  });
+  r = RunAt(refusing, {"trace"});
+  EXPECT_EQ(r.code, kExitNotFound);
+  EXPECT_TRUE(Contains(r.err, "role admin")) << r.err;
+}
+
 }  // namespace
 }  // namespace shoal::cli

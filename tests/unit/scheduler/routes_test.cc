@@ -27,6 +27,7 @@ TEST(RoutesTest, EveryPathMatchesItsRouteAndCapturesItsParameters) {
   EXPECT_EQ(PatternOf("/v1/workers/w-3/clear"), "/v1/workers/{id}/clear");
   EXPECT_EQ(PatternOf("/v1/tokens/4"), "/v1/tokens/{id}");
   EXPECT_EQ(PatternOf("/v1/accounts/history"), "/v1/accounts/history");
+  EXPECT_EQ(PatternOf("/v1/trace"), "/v1/trace");
   const RouteMatch ckpt = MatchRoute("/v1/jobs/5/checkpoints/400");
   ASSERT_NE(ckpt.route, nullptr);
   EXPECT_EQ(ckpt.route->id, RouteId::kJobCheckpoint);
