@@ -51,6 +51,12 @@ Targets
         cost of one failure (redone steps, restart), and the goodput those costs give at a
         24 h MTBF per worker under Young/Daly intervals.
 
+  replay
+        shoal-sim against the daemon on the same jobs: --replay-jobs (16) seeded 1- and 2-rank
+        tiny-mlp jobs of two accounts through a real scheduler and 2 one-slot CPU workers under
+        each of --replay-policies; the pool's own trace (shoal trace) replayed by shoal-sim with
+        the same policy: each job's queueing and JCT, replay against daemon.
+
   dashboard
         The dashboard's queue page with 100k pending jobs in a real scheduler, in headless
         Chromium (bench/dashboard_bench.mjs): the first row drawn, first-contentful-paint, and a
@@ -61,6 +67,7 @@ table; e2e, ddp, collectives, sim, gpt and gpt-ddp also write <out>/<target>.svg
 (bench/plots.py, matplotlib; a missing matplotlib is a warning, not a failure). Build first (scripts/build.sh); the driver uses ./build unless --build-dir says otherwise.
 """
 import argparse
+import csv
 import hashlib
 import json
 import math
@@ -1350,11 +1357,118 @@ def target_audits(args):
              "overhead": overhead}, "\n".join(md))
 
 
+def replay_pool_run(args, policy, jobs):
+    """Runs `jobs` (submit offset s, account, ranks, epochs, limit) through a real scheduler with
+    `policy` and 2 one-slot CPU workers; returns the pool's trace CSV (shoal trace)."""
+    base = open(os.path.join(REPO, "configs/jobs/tiny-mlp.yaml")).read()
+    for old in ("workers: {min: 1, max: 1}", "epochs: 1", "maxRuntime: 10m"):
+        if old not in base:
+            raise RuntimeError(f"configs/jobs/tiny-mlp.yaml no longer holds {old!r}")
+    with LocalPool(args.build_dir, 2, 1, scheduler_flags=["--policy", policy],
+                   worker_flags=["--slots", "1"]) as pool:
+        tokens = {a: pool.create_token(a) for a in sorted({j[1] for j in jobs})}
+        t0 = time.time()
+        ids = []
+        for offset, account, ranks, epochs, limit_s in jobs:
+            time.sleep(max(0.0, t0 + offset - time.time()))
+            spec = (base.replace("workers: {min: 1, max: 1}", f"workers: {{min: {ranks}, max: {ranks}}}")
+                    .replace("epochs: 1", f"epochs: {epochs}")
+                    .replace("maxRuntime: 10m", f"maxRuntime: {limit_s}s"))
+            req = urllib.request.Request(pool.url + "/v1/jobs", data=spec.encode(), method="POST",
+                                         headers={"Authorization": "Bearer " + tokens[account]})
+            with urllib.request.urlopen(req, timeout=30) as resp:
+                ids.append(json.loads(resp.read())["id"])
+        deadline = time.time() + 1800
+        while time.time() < deadline:
+            states = [http_json(pool.url + f"/v1/jobs/{i}")["state"] for i in ids]
+            if all(st in ("SUCCEEDED", "FAILED", "CANCELLED") for st in states):
+                break
+            time.sleep(0.5)
+        else:
+            raise RuntimeError("the replay bench's jobs did not finish")
+        if any(st != "SUCCEEDED" for st in states):
+            raise RuntimeError(f"replay bench: jobs ended {states}")
+        out = os.path.join(pool.dir, "pool.csv")
+        subprocess.run([os.path.join(args.build_dir, "cli", "shoal"), "--scheduler", pool.url,
+                        "--token", BENCH_TOKEN, "trace", "-O", out], check=True,
+                       capture_output=True)
+        return open(out).read()
+
+
+def target_replay(args):
+    """shoal-sim against the daemon on the same jobs: a seeded mix of 1- and 2-rank tiny-mlp jobs
+    of two accounts arrives faster than 2 one-slot CPU workers run them, under each policy; the
+    pool's own trace (shoal trace) is replayed by shoal-sim with the same policy on 2x1, and each
+    job's queueing and JCT in the replay are compared with what the daemon gave it."""
+    rng = random.Random(7)
+    jobs, t = [], 0.0
+    for _ in range(args.replay_jobs):
+        jobs.append((round(t, 2), rng.choice(["alice", "bob"]), rng.choice([1, 1, 2]),
+                     rng.choice([20, 40, 80]), rng.choice([60, 120, 300])))
+        t += rng.expovariate(1 / 5.0)
+    sim = os.path.join(args.build_dir, "scheduler", "shoal-sim")
+    rows, md = [], []
+    md.append("| policy | jobs | daemon avg JCT (s) | replay avg JCT (s) | replay / daemon | "
+              "daemon avg queue (s) | replay avg queue (s) | per-job JCT error: median, max (s) | "
+              "start order agreeing |")
+    md.append("|---|---:|---:|---:|---:|---:|---:|---|---:|")
+    for policy in args.replay_policies.split(","):
+        csv_text = replay_pool_run(args, policy, jobs)
+        with tempfile.TemporaryDirectory() as tmp:
+            trace = os.path.join(tmp, "pool.csv")
+            jobs_out = os.path.join(tmp, "replay.csv")
+            open(trace, "w").write(csv_text)
+            subprocess.run([sim, "--trace", trace, "--cluster", "2x1", "--policy", policy,
+                            "--restart-delay-s", "0", "--jobs-out", jobs_out], check=True,
+                           capture_output=True)
+            real = {r["job_id"]: r for r in csv_dict(trace)}
+            replay = {r["job"]: r for r in csv_dict(jobs_out)}
+        per = []
+        for jid, r in real.items():
+            p = replay[jid]
+            sub = int(p["submit_s"])
+            per.append({"job": jid, "daemonQueue": int(r["queue_s"]), "daemonJct": int(r["jct_s"]),
+                        "replayQueue": int(p["start_s"]) - sub, "replayJct": int(p["end_s"]) - sub,
+                        "daemonStart": int(r["submit_time_s"]) + int(r["queue_s"]),
+                        "replayStart": int(p["start_s"])})
+        errors = sorted(abs(x["replayJct"] - x["daemonJct"]) for x in per)
+        pairs = agree = 0
+        for i in range(len(per)):
+            for k in range(i + 1, len(per)):
+                a, b = per[i], per[k]
+                d = a["daemonStart"] - b["daemonStart"]
+                e = a["replayStart"] - b["replayStart"]
+                if d == 0 or e == 0:
+                    continue
+                pairs += 1
+                agree += (d > 0) == (e > 0)
+        row = {"policy": policy, "jobs": len(per),
+               "daemonAvgJct": statistics.mean(x["daemonJct"] for x in per),
+               "replayAvgJct": statistics.mean(x["replayJct"] for x in per),
+               "daemonAvgQueue": statistics.mean(x["daemonQueue"] for x in per),
+               "replayAvgQueue": statistics.mean(x["replayQueue"] for x in per),
+               "medianJctError": statistics.median(errors), "maxJctError": errors[-1],
+               "startOrderAgreement": agree / pairs if pairs else 1.0, "perJob": per}
+        rows.append(row)
+        md.append(f"| {policy} | {row['jobs']} | {row['daemonAvgJct']:.1f} | "
+                  f"{row['replayAvgJct']:.1f} | {row['replayAvgJct'] / row['daemonAvgJct']:.3f} | "
+                  f"{row['daemonAvgQueue']:.1f} | {row['replayAvgQueue']:.1f} | "
+                  f"{row['medianJctError']:.0f}, {row['maxJctError']:.0f} | "
+                  f"{100 * row['startOrderAgreement']:.0f} % |")
+    return {"target": "replay", "machine": machine(), "runs": rows}, "\n".join(md)
+
+
+def csv_dict(path):
+    """The rows of a CSV file as dicts by header."""
+    with open(path, newline="") as f:
+        return list(csv.DictReader(f))
+
+
 TARGETS = {"audits": target_audits, "e2e": target_e2e, "ddp": target_ddp,
            "collectives": target_collectives, "sim": target_sim, "cycle": target_cycle, "api": target_api,
            "builds": target_builds, "registry": target_registry, "gpt": target_gpt,
            "gpt-ddp": target_gpt_ddp, "dashboard": target_dashboard,
-           "volatile": target_volatile}
+           "volatile": target_volatile, "replay": target_replay}
 
 
 def write_chart(target, result, out_dir):
@@ -1404,6 +1518,10 @@ def main():
                    help="--target volatile: seconds until a killed worker starts again (20: after "
                         "the scheduler's 15 s worker timeout, a machine that vanished; 2: an "
                         "agent that crashed and was restarted, which takes its name over at once)")
+    p.add_argument("--replay-jobs", type=int, default=16,
+                   help="--target replay: jobs run through the daemon, then replayed")
+    p.add_argument("--replay-policies", default="fifo,fifo+backfill,fairshare+backfill",
+                   help="--target replay: the policies compared, comma-separated")
     p.add_argument("--build-dir", default=os.path.join(REPO, "build"))
     p.add_argument("--out", default=os.path.join(REPO, "bench", "out"))
     p.add_argument("--before-dir", help="--target builds: the build to compare --build-dir with")

@@ -7,8 +7,9 @@
 namespace shoal {
 namespace {
 
-// Whole seconds, rounded up: a job that ran 200 ms still ran.
-int64_t CeilSeconds(int64_t ms) { return (std::max<int64_t>(0, ms) + 999) / 1000; }
+// Whole seconds, to the nearest: rounding every time up (or down) would bias a replay of short
+// jobs by half a second each (bench/README.md "replay").
+int64_t Seconds(int64_t ms) { return (std::max<int64_t>(0, ms) + 500) / 1000; }
 
 // shoal-sim splits rows on commas and has no quoting: an account name holds none (auth.h's
 // charset), but a row must never shift its columns.
@@ -49,11 +50,11 @@ std::string JobTraceCsv(const std::vector<const Job*>& jobs, const TraceWindow& 
     out += "shoal-";
     number(job->id);
     out += ',';
-    number(std::max<int64_t>(0, job->submitted_ms - origin_ms) / 1000);
+    number(Seconds(job->submitted_ms - origin_ms));
     out += ',';
     number(static_cast<int64_t>(spec.workers.max) * per_rank);
     out += ',';
-    if (started) number(CeilSeconds(ran_ms));
+    if (started) number(std::max<int64_t>(1, Seconds(ran_ms)));  // it ran
     out += ',';
     AppendField(out, job->owner);
     out += ',';
@@ -61,9 +62,9 @@ std::string JobTraceCsv(const std::vector<const Job*>& jobs, const TraceWindow& 
     out += ',';
     number(spec.limits.max_runtime_seconds);
     out += ',';
-    if (started) number(CeilSeconds(first_start_ms - job->submitted_ms));
+    if (started) number(Seconds(first_start_ms - job->submitted_ms));
     out += ',';
-    if (ended) number(CeilSeconds(job->finished_ms - job->submitted_ms));
+    if (ended) number(Seconds(job->finished_ms - job->submitted_ms));
     out += ',';
     number(static_cast<int64_t>(job->attempts.size()));
     out += '\n';

@@ -3,11 +3,12 @@
 // traces shoal was tuned on. The layout is bench/traces/README.md's (scheduler/sim/trace.h reads
 // it), with extra columns:
 //   job_id         "shoal-<id>"
-//   submit_time_s  seconds after the first row's submission (0 for it)
+//   submit_time_s  seconds after the first row's submission (0 for it); every time in the file is
+//                  rounded to the nearest second
 //   num_gpus       workers.max x gpusPerWorker; for backend cpu, workers.max (a slot counts as
 //                  a GPU: replay a CPU pool as NODESxSLOTS)
-//   duration_s     the run time of all its attempts together, rounded up (a running job's so far;
-//                  empty when it never started). A job stopped and resumed ran longer than it
+//   duration_s     the run time of all its attempts together, at least 1 (a running job's so
+//                  far; empty when it never started). A job stopped and resumed ran longer than it
 //                  would have uninterrupted: an upper bound of its work then.
 //   vc             the account that submitted it
 //   status         its state: PENDING, RUNNING, RESTARTING, SUCCEEDED, FAILED, CANCELLED

@@ -73,11 +73,11 @@ TEST_F(JobTraceTest, OneRowPerJobWithItsRunQueueAndEnd) {
   ASSERT_EQ(lines.size(), 4u);
   EXPECT_EQ(lines[0],
             "job_id,submit_time_s,num_gpus,duration_s,vc,status,limit_s,queue_s,jct_s,attempts");
-  // Run time of both attempts (20.5 s, rounded up), a slot per CPU rank, queued until its first
-  // start, the JCT to its end.
+  // Run time of both attempts (20.5 s, to the nearest second), a slot per CPU rank, queued until
+  // its first start, the JCT to its end.
   EXPECT_EQ(lines[1], "shoal-1,0,2,21,alice,SUCCEEDED,3600,10,40,2");
-  // Still running: its run so far, no JCT yet; 3 ranks x 2 GPUs.
-  EXPECT_EQ(lines[2], "shoal-2,5,6,50,bob,RUNNING,7200,45,,1");
+  // Submitted 5.5 s after the first, still running: its run so far, no JCT yet; 3 ranks x 2 GPUs.
+  EXPECT_EQ(lines[2], "shoal-2,6,6,50,bob,RUNNING,7200,45,,1");
   // Never started: no duration (shoal-sim skips it and counts it).
   EXPECT_EQ(lines[3], "shoal-3,9,1,,carol,PENDING,60,,,0");
 }
