@@ -1,12 +1,11 @@
 // `shoal trace` end to end: jobs run by real scheduler, worker and trainer processes come out as a
 // trace that shoal-sim replays with their own limits (docs/simulator.md "Replaying your own pool").
-#include <filesystem>
-#include <fstream>
-#include <sstream>
+#include <string>
 
 #include <gtest/gtest.h>
 
 #include "tests/integration/cluster.h"
+#include "tests/testing/test_util.h"
 
 namespace shoal::testing {
 namespace {
@@ -31,12 +30,10 @@ TEST(TraceTest, ThePoolsOwnJobsReplayInShoalSim) {
   Cluster::CliResult wrote = c.RunCli(c.admin_token(), {"trace", "-O", file});
   ASSERT_EQ(wrote.code, 0) << wrote.output;
   EXPECT_NE(wrote.output.find("3 jobs"), std::string::npos) << wrote.output;
-  std::ifstream in(file);
-  std::stringstream csv;
-  csv << in.rdbuf();
-  EXPECT_NE(csv.str().find(",alice,SUCCEEDED,600,"), std::string::npos) << csv.str();
-  EXPECT_NE(csv.str().find(",admin,SUCCEEDED,1200,"), std::string::npos) << csv.str();
-  EXPECT_NE(csv.str().find(",8,,admin,PENDING,600,,,0"), std::string::npos) << csv.str();
+  const std::string csv = ReadFile(file);
+  EXPECT_NE(csv.find(",alice,SUCCEEDED,600,"), std::string::npos) << csv;
+  EXPECT_NE(csv.find(",admin,SUCCEEDED,1200,"), std::string::npos) << csv;
+  EXPECT_NE(csv.find(",8,,admin,PENDING,600,,,0"), std::string::npos) << csv;
   // Every account's jobs: not for a user.
   Cluster::CliResult refused = c.RunCli(alice, {"trace"});
   EXPECT_EQ(refused.code, 4) << refused.output;
@@ -47,12 +44,10 @@ TEST(TraceTest, ThePoolsOwnJobsReplayInShoalSim) {
   Process sim({SHOAL_SIM_BIN, "--trace", file, "--cluster", "1x1", "--policy", "fifo"}, log);
   ASSERT_TRUE(sim.Start());
   ASSERT_EQ(sim.Wait(60s), 0);
-  std::ifstream sim_in(log);
-  std::stringstream out;
-  out << sim_in.rdbuf();
-  EXPECT_NE(out.str().find("2 jobs (skipped: 1 never ran"), std::string::npos) << out.str();
-  EXPECT_NE(out.str().find("the trace's limit_s for 2 jobs"), std::string::npos) << out.str();
-  EXPECT_NE(out.str().find("| fifo |"), std::string::npos) << out.str();
+  const std::string out = ReadFile(log);
+  EXPECT_NE(out.find("2 jobs (skipped: 1 never ran"), std::string::npos) << out;
+  EXPECT_NE(out.find("the trace's limit_s for 2 jobs"), std::string::npos) << out;
+  EXPECT_NE(out.find("| fifo |"), std::string::npos) << out;
 }
 
 }  // namespace
