@@ -4,8 +4,8 @@
 //
 // Model: each trace job becomes a gang of num_gpus ranks of one GPU each (backend cuda), its vc
 // the account. It arrives at submit_time_s, runs for duration_s once started, and declares
-// limits.maxRuntime = duration_s x misestimate (x log-normal noise when misestimate_sigma > 0),
-// plus one restart delay.
+// limits.maxRuntime = the trace's limit_s where it gives one (shoal's own traces), else
+// duration_s x misestimate (x log-normal noise when misestimate_sigma > 0) plus one restart delay.
 // As in the daemon, that limit covers the run time of every attempt (restart delays and redone
 // work included): a job still running when it is reached is killed then and counted as timed out,
 // not retried; EASY backfill reads what is left of it. Each start and restart first spends
@@ -86,7 +86,8 @@ struct JobOutcome {
   int preemptions = 0;
   int resizes = 0;
   int failures = 0;        // times a node under it failed
-  double limit_s = 0;      // its limits.maxRuntime: duration x factor + one restart delay
+  double limit_s =
+      0;  // its limits.maxRuntime: the trace's limit_s, else duration x factor + a restart
   int starts = 0;          // the first start, restarts after preemptions, and resizes
   int nodes = 0;           // the most nodes one of its placements spread over
   bool timed_out = false;  // killed at its maxRuntime
