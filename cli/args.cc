@@ -224,8 +224,8 @@ std::unique_ptr<CLI::App> MakeApp(CliArgs* out, Raw* raw) {
       "--trace reads: job_id, submit_time_s, num_gpus (a slot per rank for backend cpu), "
       "duration_s (the run time of all its attempts), vc (its account), status, then limit_s "
       "(its maxRuntime, which shoal-sim uses as its limit), queue_s, jct_s and attempts. Replay "
-      "it with, e.g., shoal-sim --trace FILE --cluster 8x8 --policy fairshare+backfill+preempt. "
-      "Needs an admin token.");
+      "it with, e.g., shoal-sim --trace FILE --cluster 8x8 --policy fairshare+backfill+preempt; "
+      "with -O, it prints the --cluster of the workers alive now. Needs an admin token.");
   trace->add_option("--since", raw->since, "only jobs submitted in the last DURATION (7d, 12h)")
       ->type_name("DURATION");
   trace->add_option("-O,--output-file", out->output_file, "write to FILE (default: stdout)")

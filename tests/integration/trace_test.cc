@@ -30,6 +30,7 @@ TEST(TraceTest, ThePoolsOwnJobsReplayInShoalSim) {
   Cluster::CliResult wrote = c.RunCli(c.admin_token(), {"trace", "-O", file});
   ASSERT_EQ(wrote.code, 0) << wrote.output;
   EXPECT_NE(wrote.output.find("3 jobs"), std::string::npos) << wrote.output;
+  EXPECT_NE(wrote.output.find("--cluster 1x1)"), std::string::npos) << wrote.output;
   const std::string csv = ReadFile(file);
   EXPECT_NE(csv.find(",alice,SUCCEEDED,600,"), std::string::npos) << csv;
   EXPECT_NE(csv.find(",admin,SUCCEEDED,1200,"), std::string::npos) << csv;

@@ -1075,8 +1075,19 @@ TEST(CliTraceTest, PrintsOrWritesTheCsvAndSendsTheWindow) {
   const std::string csv =
       "job_id,submit_time_s,num_gpus,duration_s,vc,status,limit_s,queue_s,jct_s,attempts\n"
       "shoal-1,0,2,21,alice,SUCCEEDED,3600,10,40,2\n";
+  // The replay hint names the pool's alive workers as --cluster: GPUs per node, or slots.
+  const json workers = {
+      {"workers",
+       {{{"id", "w-1"}, {"state", "alive"}, {"slots", 1}, {"gpus", json::array()}},
+        {{"id", "w-2"}, {"state", "alive"}, {"slots", 1}, {"gpus", json::array()}},
+        {{"id", "w-3"}, {"state", "lost"}, {"slots", 4}, {"gpus", json::array()}},
+        {{"id", "w-4"},
+         {"state", "alive"},
+         {"slots", 8},
+         {"gpus", json::array({{{"name", "H100"}}, {{"name", "H100"}}})}}}}};
   FakeScheduler fake([&](const Request& req) -> Reply {
     if (req.target.rfind("/v1/trace", 0) == 0) return {200, csv, {{"Content-Type", "text/csv"}}};
+    if (req.target == "/v1/workers") return Json(200, workers);
     return Error(404, "NotFound", "no route");
   });
   CliRun r = RunAt(fake, {"trace"});
@@ -1087,9 +1098,11 @@ TEST(CliTraceTest, PrintsOrWritesTheCsvAndSendsTheWindow) {
   const std::string file = ::testing::TempDir() + "/shoal-trace-" + std::to_string(::getpid());
   r = RunAt(fake, {"trace", "--since", "1h", "-O", file});
   ASSERT_EQ(r.code, kExitOk) << r.err;
-  EXPECT_EQ(fake.requests().back().target, "/v1/trace?since=" + std::to_string(kNow - 3'600'000));
+  const auto sent = fake.requests();
+  EXPECT_EQ(sent[sent.size() - 2].target, "/v1/trace?since=" + std::to_string(kNow - 3'600'000));
   EXPECT_TRUE(r.out.empty()) << r.out;
   EXPECT_TRUE(Contains(r.err, "wrote " + file + ": 1 jobs")) << r.err;
+  EXPECT_TRUE(Contains(r.err, "shoal-sim --trace " + file + " --cluster 1x2,2x1)")) << r.err;
   std::ifstream in(file);
   std::stringstream written;
   written << in.rdbuf();
