@@ -93,10 +93,10 @@ REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 BENCH_TOKEN = "shoal_bench_admin_" + secrets.token_hex(24)
 
 
-def http_json(url, method="GET", body=None, timeout=30):
+def http_json(url, method="GET", body=None, timeout=30, token=None):
     data = body.encode() if isinstance(body, str) else body
     req = urllib.request.Request(url, data=data, method=method,
-                                 headers={"Authorization": "Bearer " + BENCH_TOKEN})
+                                 headers={"Authorization": "Bearer " + (token or BENCH_TOKEN)})
     with urllib.request.urlopen(req, timeout=timeout) as resp:
         return json.loads(resp.read() or b"null")
 
@@ -1374,10 +1374,7 @@ def replay_pool_run(args, policy, jobs):
             spec = (base.replace("workers: {min: 1, max: 1}", f"workers: {{min: {ranks}, max: {ranks}}}")
                     .replace("epochs: 1", f"epochs: {epochs}")
                     .replace("maxRuntime: 10m", f"maxRuntime: {limit_s}s"))
-            req = urllib.request.Request(pool.url + "/v1/jobs", data=spec.encode(), method="POST",
-                                         headers={"Authorization": "Bearer " + tokens[account]})
-            with urllib.request.urlopen(req, timeout=30) as resp:
-                ids.append(json.loads(resp.read())["id"])
+            ids.append(http_json(pool.url + "/v1/jobs", "POST", spec, token=tokens[account])["id"])
         deadline = time.time() + 1800
         while time.time() < deadline:
             states = [http_json(pool.url + f"/v1/jobs/{i}")["state"] for i in ids]

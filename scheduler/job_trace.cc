@@ -32,15 +32,7 @@ std::string JobTraceCsv(const std::vector<const Job*>& jobs, const TraceWindow& 
     const JobSpec& spec = job->spec;
     const int per_rank =
         spec.resources.backend == Backend::kCpu ? 1 : std::max(1, spec.resources.gpus_per_worker);
-    int64_t ran_ms = 0;
-    int64_t first_start_ms = 0;
-    for (const Attempt& a : job->attempts) {
-      if (a.started_ms <= 0) continue;
-      if (first_start_ms == 0) first_start_ms = a.started_ms;
-      const int64_t end = a.state == AttemptState::kRunning ? now_ms : a.ended_ms;
-      ran_ms += std::max<int64_t>(0, end - a.started_ms);
-    }
-    const bool started = first_start_ms > 0;
+    const bool started = job->started_ms > 0;  // its first attempt's start
     const bool ended = IsTerminal(job->state) && job->finished_ms > 0;
     // Appended in place: this runs on the event loop, over every job the scheduler keeps.
     auto number = [&out](int64_t v) {
@@ -54,7 +46,7 @@ std::string JobTraceCsv(const std::vector<const Job*>& jobs, const TraceWindow& 
     out += ',';
     number(static_cast<int64_t>(spec.workers.max) * per_rank);
     out += ',';
-    if (started) number(std::max<int64_t>(1, Seconds(ran_ms)));  // it ran
+    if (started) number(std::max<int64_t>(1, Seconds(JobRunMs(*job, now_ms))));  // it ran
     out += ',';
     AppendField(out, job->owner);
     out += ',';
@@ -62,7 +54,7 @@ std::string JobTraceCsv(const std::vector<const Job*>& jobs, const TraceWindow& 
     out += ',';
     number(spec.limits.max_runtime_seconds);
     out += ',';
-    if (started) number(Seconds(first_start_ms - job->submitted_ms));
+    if (started) number(Seconds(job->started_ms - job->submitted_ms));
     out += ',';
     if (ended) number(Seconds(job->finished_ms - job->submitted_ms));
     out += ',';

@@ -273,15 +273,7 @@ void Scheduler::PreemptAttempt(Job& job, const std::string& reason) {
   Persist(job);
 }
 
-int64_t Scheduler::RunMs(const Job& job) const {
-  const int64_t now = clock_();
-  int64_t ran = 0;
-  for (const auto& a : job.attempts) {
-    ran += std::max<int64_t>(0, (a.state == AttemptState::kRunning ? now : a.ended_ms) -
-                                    a.started_ms);
-  }
-  return ran;
-}
+int64_t Scheduler::RunMs(const Job& job) const { return JobRunMs(job, clock_()); }
 
 int Scheduler::YoungDalyEverySeconds(const Job& job,
                                      const std::vector<std::string>& rank_workers) const {

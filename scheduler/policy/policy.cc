@@ -232,11 +232,15 @@ class Cycle {
     return it->second;
   }
 
-  // The index knows nothing of caches: a job reading data some worker caches takes PlaceGang,
+  // Whether the free-slot indexes place `job` as PlaceGang would: it fits every worker, and the
+  // index knows nothing of caches, so a job reading data some worker caches takes PlaceGang,
   // which prefers those workers.
+  bool Indexable(const SnapshotJob& job) {
+    return FitOf(job).all && (job.data.empty() || !any_cached_);
+  }
+
   std::optional<std::vector<std::string>> Place(const SnapshotJob& job) {
-    const bool data_first = !job.data.empty() && any_cached_;
-    return FitOf(job).all && !data_first ? Index().Place(job) : PlaceGang(job, workers_);
+    return Indexable(job) ? Index().Place(job) : PlaceGang(job, workers_);
   }
 
   void Start(const SnapshotJob& job, std::vector<std::string> placement) {
@@ -360,8 +364,7 @@ class Cycle {
   std::optional<std::vector<std::string>> PlaceSpare(const SnapshotJob& job,
                                                      Reservation& reservation) {
     if (reservation.spare_now < job.min_ranks) return std::nullopt;
-    const bool data_first = !job.data.empty() && any_cached_;
-    if (!FitOf(job).all || data_first) return PlaceInSpare(job, workers_, reservation);
+    if (!Indexable(job)) return PlaceInSpare(job, workers_, reservation);
     if (!spare_index_) {
       spare_workers_ = workers_;
       for (size_t i = 0; i < spare_workers_.size(); ++i) {

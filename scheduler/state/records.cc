@@ -1,5 +1,7 @@
 #include "scheduler/state/records.h"
 
+#include <algorithm>
+
 namespace shoal {
 
 const char* ToString(JobState state) {
@@ -32,6 +34,15 @@ Result<JobState> ParseJobState(std::string_view name) {
   }
   return InvalidArgument("unknown job state \"" + std::string(name) +
                          "\"; allowed: PENDING, RUNNING, RESTARTING, SUCCEEDED, FAILED, CANCELLED");
+}
+
+int64_t JobRunMs(const Job& job, int64_t now_ms) {
+  int64_t ran = 0;
+  for (const auto& a : job.attempts) {
+    ran += std::max<int64_t>(
+        0, (a.state == AttemptState::kRunning ? now_ms : a.ended_ms) - a.started_ms);
+  }
+  return ran;
 }
 
 bool IsTerminal(JobState state) {

@@ -161,6 +161,10 @@ struct Job {
   const Attempt* current_attempt() const { return attempts.empty() ? nullptr : &attempts.back(); }
 };
 
+// Milliseconds `job` has run, summed over its attempts, a running one's until `now_ms` (what
+// limits.maxRuntime bounds).
+int64_t JobRunMs(const Job& job, int64_t now_ms);
+
 // kQuarantined: caught returning wrong gradients (docs/audits.md "Consequences"); it gets no work
 // until an admin clears it, whether it heartbeats or not.
 enum class WorkerState { kAlive, kLost, kQuarantined };

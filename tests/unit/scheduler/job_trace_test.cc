@@ -51,10 +51,12 @@ class JobTraceTest : public ::testing::Test {
     Job done = MakeJob(1, "alice", 1'000'000, Backend::kCpu, 2, 0, 3600);
     done.attempts = {MakeAttempt(AttemptState::kPreempted, 1'010'000, 1'020'500),
                      MakeAttempt(AttemptState::kSucceeded, 1'030'000, 1'040'000)};
+    done.started_ms = 1'010'000;
     done.state = JobState::kSucceeded;
     done.finished_ms = 1'040'000;
     Job running = MakeJob(2, "bob", 1'005'500, Backend::kCuda, 3, 2, 7200);
     running.attempts = {MakeAttempt(AttemptState::kRunning, 1'050'000, 0)};
+    running.started_ms = 1'050'000;
     running.state = JobState::kRunning;
     Job pending = MakeJob(3, "carol", 1'009'000, Backend::kCuda, 1, 1, 60);
     jobs_ = {done, running, pending};
